@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install every Debian package Nimbus Print needs to build, run and test.
+# Usage: scripts/install-deps.sh [--runtime-only]
+# Safe to run repeatedly; needs root (or sudo) and access to Debian's mirrors.
+set -euo pipefail
+
+build_pkgs=(
+  build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
+  libcups2-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev
+  libcurl4-openssl-dev libqpdf-dev libqrencode-dev libcmocka-dev
+)
+runtime_pkgs=(
+  cups cups-client cups-ipp-utils cups-daemon qpdf sqlite3 curl python3 procps
+)
+
+if [ "${1:-}" = "--runtime-only" ]; then build_pkgs=(); fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${build_pkgs[@]}" "${runtime_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,86 @@
+/*
+ * crypto.c: libsodium-backed secrets.  Argon2id cost is libsodium's
+ * "interactive" level by default (about 64 MiB, tens of ms); the HTTP
+ * front caches successful Basic-auth checks (auth.c) so that cost is paid
+ * once per credential per few minutes, not per request.
+ */
+#include "crypto.h"
+
+#include <sodium.h>
+#include <stdatomic.h>
+#include <string.h>
+
+static atomic_bool crypto_fast;
+
+bool crypto_init(void) { return sodium_init() >= 0; }
+
+void crypto_set_fast_hashing(bool fast) { atomic_store(&crypto_fast, fast); }
+
+bool crypto_password_hash(const char *password, char out[128]) {
+  bool fast = atomic_load(&crypto_fast);
+  unsigned long long ops = fast ? crypto_pwhash_OPSLIMIT_MIN : crypto_pwhash_OPSLIMIT_INTERACTIVE;
+  size_t mem = fast ? crypto_pwhash_MEMLIMIT_MIN : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  return crypto_pwhash_str_alg(out, password, strlen(password), ops, mem,
+                               crypto_pwhash_ALG_ARGON2ID13) == 0;
+}
+
+bool crypto_password_verify(const char *hash, const char *password) {
+  if (!hash || !*hash || !password) return false;
+  return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+void crypto_token_new(char out[CRYPTO_TOKEN_STR_MAX]) {
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  size_t plen = strlen(CRYPTO_TOKEN_PREFIX);
+  memcpy(out, CRYPTO_TOKEN_PREFIX, plen);
+  sodium_bin2base64(out + plen, CRYPTO_TOKEN_STR_MAX - plen, raw, sizeof raw,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(raw, sizeof raw);
+}
+
+void crypto_token_hash(const char *token, unsigned char out[32]) {
+  crypto_hash_sha256(out, (const unsigned char *)token, strlen(token));
+}
+
+void crypto_random_hex(char out[33]) {
+  unsigned char raw[16];
+  randombytes_buf(raw, sizeof raw);
+  sodium_bin2hex(out, 33, raw, sizeof raw);
+}
+
+bool crypto_equal(const void *a, const void *b, size_t n) {
+  return sodium_memcmp(a, b, n) == 0;
+}
+
+/* Lowercase hex SHA-256 of a PIN: the form every PIN is hashed in. */
+static void crypto_pin_digest_hex(const unsigned char digest[32], char hex[65]) {
+  sodium_bin2hex(hex, 65, digest, 32);
+}
+
+bool crypto_pin_hash_sha256(const unsigned char digest[32], char out[128]) {
+  char hex[65];
+  crypto_pin_digest_hex(digest, hex);
+  bool ok = crypto_password_hash(hex, out);
+  sodium_memzero(hex, sizeof hex);
+  return ok;
+}
+
+bool crypto_pin_hash(const char *pin, char out[128]) {
+  unsigned char digest[32];
+  crypto_hash_sha256(digest, (const unsigned char *)pin, strlen(pin));
+  bool ok = crypto_pin_hash_sha256(digest, out);
+  sodium_memzero(digest, sizeof digest);
+  return ok;
+}
+
+bool crypto_pin_verify(const char *hash, const char *pin) {
+  unsigned char digest[32];
+  char hex[65];
+  crypto_hash_sha256(digest, (const unsigned char *)pin, strlen(pin));
+  crypto_pin_digest_hex(digest, hex);
+  bool ok = crypto_password_verify(hash, hex);
+  sodium_memzero(digest, sizeof digest);
+  sodium_memzero(hex, sizeof hex);
+  return ok;
+}

@@ -1,0 +1,292 @@
+/*
+ * api-jobs.c: reading and acting on jobs through /api/v1/jobs (the upload,
+ * POST /jobs, is in api-jobs-upload.c).
+ *
+ *   GET  /jobs?state=held|not-completed|completed|all|fetchable
+ *              &queue=NAME &user=NAME &limit=N &offset=N
+ *        → {jobs:[job...], total, next_offset (null at the end)}
+ *        state defaults to not-completed, limit to 50 (at most 1000),
+ *        oldest first; plain users see only their own jobs (user= ignored)
+ *   GET  /jobs/{id}           → job
+ *   POST /jobs/{id}/cancel    → job; 409 once it is terminal
+ *   POST /jobs/{id}/release   {pin?} → job; 409 when not held; a job with
+ *                             a PIN needs it: 403 "wrong PIN" otherwise
+ *
+ * A plain user's view is its own jobs: another user's job is 404, as is
+ * another tenant's.  State changes go through job_apply() only.
+ *
+ * PIN guessing: each job allows API_PIN_MAX_FAILURES wrong PINs per
+ * API_PIN_WINDOW seconds, then answers 429 until the window ends.  The
+ * counters are node-local (a bounded table guarded by pin_mu, never held
+ * while calling the store); every failure is also in the audit log.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api-private.h"
+#include "crypto.h"
+#include "job.h"
+#include "log.h"
+
+#define API_JOBS_LIMIT_DEFAULT 50
+#define API_JOBS_LIMIT_MAX 1000
+#define API_PIN_MAX 255
+#define API_PIN_MAX_FAILURES 5
+#define API_PIN_WINDOW 900 /* seconds */
+#define API_PIN_SLOTS 1024
+
+/* ---- listing ---- */
+
+typedef struct {
+  const char *tenant_name;
+  json_t *arr;
+  bool failed; /* out of memory */
+} job_list_t;
+
+/* Each listed job keeps its document count in "documents" until the
+ * documents themselves replace it. */
+static bool job_list_cb(const nimbus_job_t *job, void *ctx) {
+  job_list_t *l = ctx;
+  json_t *obj = api_job_json_base(l->tenant_name, job);
+  if (!obj || json_object_set_new(obj, "documents", json_integer(job->num_documents)) != 0) {
+    json_decref(obj);
+    l->failed = true;
+    return false;
+  }
+  if (json_array_append_new(l->arr, obj) != 0) { /* obj is released on failure */
+    l->failed = true;
+    return false;
+  }
+  return true;
+}
+
+static bool job_parse_which(api_ctx_t *c, store_which_t *which) {
+  static const struct {
+    const char *name;
+    store_which_t which;
+  } states[] = {{"not-completed", STORE_WHICH_NOT_COMPLETED},
+                {"completed", STORE_WHICH_COMPLETED},
+                {"held", STORE_WHICH_HELD},
+                {"fetchable", STORE_WHICH_FETCHABLE},
+                {"all", STORE_WHICH_ALL}};
+  const char *s = http_query(c->r, "state");
+  *which = STORE_WHICH_NOT_COMPLETED;
+  if (!s || !*s) return true;
+  for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+    if (strcmp(s, states[i].name) == 0) {
+      *which = states[i].which;
+      return true;
+    }
+  }
+  api_problem(c->r, 400, "?state must be held, not-completed, completed, fetchable or all");
+  return false;
+}
+
+void api_jobs_list(api_ctx_t *c) {
+  store_job_filter_t f = {.tenant_id = c->tenant.id};
+  job_list_t l = {c->tenant.name, NULL, false};
+  long limit, offset;
+  int total = 0;
+  store_status_t s;
+
+  if (!job_parse_which(c, &f.which)) goto done;
+  const char *queue = http_query(c->r, "queue");
+  if (queue && *queue) {
+    nimbus_queue_t q;
+    s = api_name_valid(queue) ? store_queue_get_by_name(c->srv->store, c->tenant.id, queue, &q)
+                              : STORE_NOT_FOUND;
+    if (s != STORE_OK) {
+      api_respond_store(c, s, "queue", queue);
+      goto done;
+    }
+    f.queue_id = q.id;
+  }
+  const char *user = http_query(c->r, "user");
+  if (!c->is_admin) {
+    f.owner_id = c->r->auth.user.id;
+  } else if (user && *user) {
+    nimbus_user_t u;
+    s = api_name_valid(user) ? store_user_get_by_name(c->srv->store, c->tenant.id, user, &u)
+                             : STORE_NOT_FOUND;
+    explicit_bzero(u.password_hash, sizeof u.password_hash);
+    if (s != STORE_OK) {
+      api_respond_store(c, s, "user", user);
+      goto done;
+    }
+    f.owner_id = u.id;
+  }
+  /* A limit above the maximum is served as the maximum: next_offset
+   * tells the client there is more. */
+  if (!api_query_int(c, "limit", API_JOBS_LIMIT_DEFAULT, 1, 1L << 30, &limit) ||
+      !api_query_int(c, "offset", 0, 0, 1L << 30, &offset))
+    goto done;
+  f.limit = limit > API_JOBS_LIMIT_MAX ? API_JOBS_LIMIT_MAX : (int)limit;
+  f.offset = (int)offset;
+
+  if (!(l.arr = json_array())) {
+    api_respond(c, 200, NULL);
+    goto done;
+  }
+  if ((s = store_job_list(c->srv->store, &f, job_list_cb, &l, &total)) != STORE_OK) {
+    api_respond_store(c, s, "job", NULL);
+    goto done;
+  }
+  if (l.failed) {
+    api_respond(c, 200, NULL);
+    goto done;
+  }
+  /* Documents are read after the listing: no store call from inside a
+   * store callback. */
+  size_t i;
+  json_t *obj;
+  json_array_foreach(l.arr, i, obj) {
+    json_int_t id = json_integer_value(json_object_get(obj, "id"));
+    int ndocs = (int)json_integer_value(json_object_get(obj, "documents"));
+    if (!api_job_add_documents(c, obj, id, ndocs)) {
+      api_respond(c, 200, NULL);
+      goto done;
+    }
+  }
+  long next = offset + (long)json_array_size(l.arr);
+  api_respond(c, 200,
+              json_pack("{s:O, s:i, s:o}", "jobs", l.arr, "total", total, "next_offset",
+                        next < total ? json_integer(next) : json_null()));
+done:
+  json_decref(l.arr);
+}
+
+/* ---- one job ---- */
+
+/* Load job c->id as the caller may see it; false has responded (404). */
+static bool job_load(api_ctx_t *c, nimbus_job_t *job) {
+  store_status_t s = store_job_get(c->srv->store, c->tenant.id, c->id, job);
+  if (s == STORE_OK && !c->is_admin && job->owner_id != c->r->auth.user.id) s = STORE_NOT_FOUND;
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "job", NULL);
+    return false;
+  }
+  return true;
+}
+
+void api_job_get(api_ctx_t *c) {
+  nimbus_job_t job;
+  if (!job_load(c, &job)) return;
+  api_respond(c, 200, api_job_json(c, &job));
+}
+
+/* Answer the result of job_apply. */
+static void job_respond_apply(api_ctx_t *c, job_result_t res, const nimbus_job_t *before,
+                              const nimbus_job_t *after, const char *verb) {
+  switch (res) {
+  case JOB_OK:
+    log_event(LOG_INFO, c->r->id, verb, "tenant", c->tenant.name, "job", LOG_INT(after->id),
+              "state", job_state_name(after->state), "by", c->actor, (char *)NULL);
+    api_respond(c, 200, api_job_json(c, after));
+    break;
+  case JOB_NOT_FOUND: api_problem(c->r, 404, "no such job"); break;
+  case JOB_NOT_POSSIBLE:
+    api_problem(c->r, 409, "the job is %s", job_state_name(before->state));
+    break;
+  case JOB_ERROR:
+  default: api_problem(c->r, 500, "storage error"); break;
+  }
+}
+
+void api_job_cancel(api_ctx_t *c) {
+  nimbus_job_t job, after;
+  if (!job_load(c, &job)) return;
+  if (job_state_is_terminal(job.state)) {
+    api_problem(c->r, 409, "the job is already %s", job_state_name(job.state));
+    return;
+  }
+  job_result_t res =
+      job_apply(c->srv->store, c->tenant.id, job.id, JOB_EVENT_CANCEL, c->actor, &after);
+  if (res == JOB_NOT_POSSIBLE) store_job_get(c->srv->store, c->tenant.id, job.id, &job);
+  job_respond_apply(c, res, &job, &after, "job canceled");
+}
+
+/* ---- PIN attempts ---- */
+
+typedef struct {
+  nimbus_id_t tenant_id, job_id;
+  int failures;
+  time_t window_start;
+} pin_slot_t;
+
+static pthread_mutex_t pin_mu = PTHREAD_MUTEX_INITIALIZER;
+static pin_slot_t pin_slots[API_PIN_SLOTS];
+
+static pin_slot_t *pin_slot_locked(nimbus_id_t tenant_id, nimbus_id_t job_id) {
+  uint64_t h = (uint64_t)tenant_id * 0x9e3779b97f4a7c15ull ^ (uint64_t)job_id;
+  return &pin_slots[h % API_PIN_SLOTS];
+}
+
+/* May another PIN be tried for this job now? */
+static bool pin_attempt_allowed(nimbus_id_t tenant_id, nimbus_id_t job_id) {
+  bool allowed = true;
+  time_t now = time(NULL);
+  pthread_mutex_lock(&pin_mu);
+  pin_slot_t *e = pin_slot_locked(tenant_id, job_id);
+  if (e->tenant_id == tenant_id && e->job_id == job_id && now - e->window_start < API_PIN_WINDOW &&
+      e->failures >= API_PIN_MAX_FAILURES)
+    allowed = false;
+  pthread_mutex_unlock(&pin_mu);
+  return allowed;
+}
+
+/* Record the outcome of a PIN check (success clears the count). */
+static void pin_attempt_record(nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok) {
+  time_t now = time(NULL);
+  pthread_mutex_lock(&pin_mu);
+  pin_slot_t *e = pin_slot_locked(tenant_id, job_id);
+  bool same = e->tenant_id == tenant_id && e->job_id == job_id;
+  if (ok) {
+    if (same) memset(e, 0, sizeof *e);
+  } else {
+    if (!same || now - e->window_start >= API_PIN_WINDOW)
+      *e = (pin_slot_t){tenant_id, job_id, 0, now};
+    e->failures++;
+  }
+  pthread_mutex_unlock(&pin_mu);
+}
+
+void api_job_release(api_ctx_t *c) {
+  static const char *const fields[] = {"pin", NULL};
+  nimbus_job_t job, after;
+  const char *pin = NULL;
+
+  if (c->body && !api_body_only(c, fields)) goto done;
+  if (!api_body_string(c, "pin", false, API_PIN_MAX, &pin)) goto done;
+  if (!job_load(c, &job)) goto done;
+  if (job.state != NIMBUS_JOB_HELD) {
+    api_problem(c->r, 409, "only held jobs can be released; the job is %s",
+                job_state_name(job.state));
+    goto done;
+  }
+  if (job.pin_hash[0]) {
+    if (!pin_attempt_allowed(c->tenant.id, job.id)) {
+      api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
+      goto done;
+    }
+    bool ok = pin && *pin && crypto_password_verify(job.pin_hash, pin);
+    if (pin && *pin) pin_attempt_record(c->tenant.id, job.id, ok);
+    if (!ok) {
+      if (pin && *pin) {
+        api_audit(c, 0, "job-release-wrong-pin", "job=%lld", (long long)job.id);
+        log_event(LOG_WARN, c->r->id, "wrong job PIN", "tenant", c->tenant.name, "job",
+                  LOG_INT(job.id), "by", c->actor, (char *)NULL);
+      }
+      api_problem(c->r, 403, pin && *pin ? "wrong PIN" : "wrong PIN: this job needs its PIN");
+      goto done;
+    }
+  }
+  job_result_t res =
+      job_apply(c->srv->store, c->tenant.id, job.id, JOB_EVENT_RELEASE, c->actor, &after);
+  if (res == JOB_NOT_POSSIBLE) store_job_get(c->srv->store, c->tenant.id, job.id, &job);
+  job_respond_apply(c, res, &job, &after, "job released");
+done:
+  api_body_wipe(c, "pin");
+  explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+}

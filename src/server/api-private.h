@@ -1,0 +1,178 @@
+/*
+ * api-private.h: what the api*.c files share and nothing else includes:
+ * the per-request context an endpoint function works on, the handler
+ * state kept between body() and finish(), and the helpers of api.c
+ * (problem responses, JSON body fields, records to JSON, audit).
+ *
+ * Conventions for endpoint functions (api_fn_t):
+ *  - they run on a worker thread after authentication and the route's
+ *    role check (see the policy at the top of api.c);
+ *  - they must set a response on every path; helpers that return false
+ *    have already responded (400, 404, 500...), so the caller just returns.
+ */
+#ifndef NIMBUS_API_PRIVATE_H
+#define NIMBUS_API_PRIVATE_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "model.h"
+#include "store.h"
+
+#define API_SYSTEM_TENANT "system" /* reserved tenant of the operators */
+#define API_PASSWORD_MAX 1024      /* longest password accepted, in bytes */
+
+typedef struct api_upload api_upload_t; /* job upload in progress (api-jobs.c) */
+struct api_route;
+
+/* Handler state (r->handler_state), made by body() on the first chunk.
+ * Requests without a body have none: finish() copes with NULL. */
+typedef struct {
+  const struct api_route *route; /* NULL: unknown path or method */
+  char *body;                    /* JSON body collected so far */
+  size_t body_len, body_cap;
+  bool body_too_large;  /* over max-json-body: 413 */
+  bool body_bad_type;   /* non-empty body that is not JSON: 415 */
+  bool failed;          /* out of memory while reading: 500 */
+  api_upload_t *upload; /* POST /api/v1/jobs only */
+} api_state_t;
+
+typedef struct {
+  http_request_t *r;
+  nimbus_server_t *srv;
+  const char *param;               /* {name} or {id} path segment; NULL for collections */
+  nimbus_id_t id;                  /* param as a positive integer (id routes) */
+  json_t *body;                    /* JSON object body, NULL when absent */
+  nimbus_tenant_t tenant;          /* the tenant acted on: the caller's or ?tenant= */
+  bool is_operator;                /* caller is an operator */
+  bool is_admin;                   /* caller administers c->tenant */
+  char actor[2 * NIMBUS_NAME_MAX]; /* "name@tenant" of the caller */
+  api_state_t *state;              /* may be NULL */
+} api_ctx_t;
+
+typedef void (*api_fn_t)(api_ctx_t *c);
+
+/* ---- responses (api.c) ---- */
+/* Problem document with the status' reason phrase as title and a
+ * printf-formatted detail (fmt may be NULL).  Never put secrets in it. */
+void api_problem(http_request_t *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* JSON response; takes the reference to doc.  doc NULL (a failed
+ * allocation while building it) answers 500. */
+void api_respond(api_ctx_t *c, int status, json_t *doc);
+/* 204 without a body. */
+void api_respond_no_content(api_ctx_t *c);
+/* Answer a failed store call: NOT_FOUND 404 (detail "no <what> ..."),
+ * CONFLICT 409, ERROR 500. */
+void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const char *name);
+
+/* ---- JSON request bodies (api.c); each false has responded 400 ---- */
+/* c->body must be present (a JSON object). */
+bool api_body_require(api_ctx_t *c);
+/* Every member of c->body must be one of fields (NULL-terminated). */
+bool api_body_only(api_ctx_t *c, const char *const *fields);
+/* String member of at most maxlen bytes.  *out is NULL when the member is
+ * absent or null (400 instead when required). */
+bool api_body_string(api_ctx_t *c, const char *key, bool required, size_t maxlen, const char **out);
+/* Integer member within [min, max]; *present false when absent or null. */
+bool api_body_integer(api_ctx_t *c, const char *key, json_int_t min, json_int_t max,
+                      json_int_t *out, bool *present);
+/* Boolean member; *present false when absent or null. */
+bool api_body_bool(api_ctx_t *c, const char *key, bool *out, bool *present);
+/* Overwrite a secret string member's bytes (password, PIN) in place. */
+void api_body_wipe(api_ctx_t *c, const char *key);
+
+/* ---- query arguments (api.c) ---- */
+/* Integer ?name= within [min, max], def when absent; false has responded 400. */
+bool api_query_int(api_ctx_t *c, const char *name, long def, long min, long max, long *out);
+
+/* ---- validation (api.c) ---- */
+/* 1..63 chars of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool api_name_valid(const char *s);
+/* At most maxlen bytes and no control characters. */
+bool api_text_valid(const char *s, size_t maxlen);
+/* Is name the reserved operators' tenant (any letter case)? */
+bool api_tenant_name_reserved(const char *name);
+
+/* ---- records to JSON (api.c); NULL on allocation failure ---- */
+/* RFC 3339 UTC ("2024-05-01T12:00:00Z") of unix seconds t into out. */
+void api_time_format(int64_t t, char out[32]);
+/* Time string, or JSON null when t is 0. */
+json_t *api_json_time(int64_t t);
+/* JSON string of stored text; invalid UTF-8 bytes become U+FFFD. */
+json_t *api_json_text(const char *s);
+const char *api_role_name(nimbus_role_t role);
+bool api_role_parse(const char *s, nimbus_role_t *out);
+json_t *api_tenant_json(const nimbus_tenant_t *t);
+json_t *api_user_json(const nimbus_user_t *u);
+json_t *api_queue_json(const api_ctx_t *c, const nimbus_queue_t *q);
+json_t *api_token_json(const nimbus_token_t *tk);
+/* Job of c->tenant with its documents (read from the store). */
+json_t *api_job_json(api_ctx_t *c, const nimbus_job_t *job);
+/* The same without documents: add them with api_job_add_documents(). */
+json_t *api_job_json_base(const char *tenant_name, const nimbus_job_t *job);
+bool api_job_add_documents(api_ctx_t *c, json_t *obj, nimbus_id_t job_id, int num_documents);
+
+/* A JSON array filled from a store listing callback. */
+typedef struct {
+  api_ctx_t *c;
+  json_t *arr;
+  bool failed; /* an item could not be built or added: answer 500 */
+} api_list_t;
+/* Append item (reference taken; NULL counts as a failure).  Returns false
+ * on failure, to stop the listing. */
+bool api_list_append(api_list_t *l, json_t *item);
+/* After a listing: 200 {key: array} or the error (store failure, or
+ * l->failed).  Releases l->arr either way. */
+void api_list_respond(api_list_t *l, store_status_t s, const char *key, const char *what);
+
+/* ---- audit (api.c) ---- */
+/* Append an audit record for c->tenant (or tenant_id when not 0) with the
+ * caller as actor; detail is printf-formatted and must hold no secret. */
+void api_audit(api_ctx_t *c, nimbus_id_t tenant_id, const char *action, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- endpoints ---- */
+void api_whoami(api_ctx_t *c); /* api.c */
+
+void api_tenants_list(api_ctx_t *c); /* api-tenants.c */
+void api_tenants_create(api_ctx_t *c);
+void api_tenant_get(api_ctx_t *c);
+void api_tenant_update(api_ctx_t *c);
+void api_tenant_delete(api_ctx_t *c);
+
+void api_users_list(api_ctx_t *c); /* api-users.c */
+void api_users_create(api_ctx_t *c);
+void api_user_get(api_ctx_t *c);
+void api_user_update(api_ctx_t *c);
+void api_user_delete(api_ctx_t *c);
+
+void api_queues_list(api_ctx_t *c); /* api-queues.c */
+void api_queues_create(api_ctx_t *c);
+void api_queue_get(api_ctx_t *c);
+void api_queue_update(api_ctx_t *c);
+void api_queue_delete(api_ctx_t *c);
+
+void api_tokens_list(api_ctx_t *c); /* api-tokens.c */
+void api_tokens_create(api_ctx_t *c);
+void api_token_get(api_ctx_t *c);
+void api_token_delete(api_ctx_t *c);
+
+void api_jobs_list(api_ctx_t *c); /* api-jobs.c */
+void api_job_get(api_ctx_t *c);
+void api_job_cancel(api_ctx_t *c);
+void api_job_release(api_ctx_t *c);
+
+void api_jobs_submit(api_ctx_t *c); /* api-upload.c */
+/* The upload's body side (event thread), see api-upload.c. */
+api_upload_t *api_upload_new(http_request_t *r);
+bool api_upload_body(http_request_t *r, api_upload_t *u, const char *data, size_t len);
+/* Was the caller authenticated while the body arrived (r->auth is set)? */
+bool api_upload_authenticated(const api_upload_t *u);
+void api_upload_free(api_upload_t *u);
+
+#endif

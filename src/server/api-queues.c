@@ -1,0 +1,131 @@
+/*
+ * api-queues.c: /api/v1/queues of the tenant acted on.  Everyone in the
+ * tenant may read them (to know where to print); admins change them.
+ *
+ *   GET    /queues          → {queues:[queue...]}
+ *   POST   /queues          admins, {name, description?,
+ *                           release_immediately?, allow_anonymous?} → 201
+ *   GET    /queues/{name}   → queue
+ *   PATCH  /queues/{name}   admins, {description?, release_immediately?,
+ *                           allow_anonymous?} → queue
+ *   DELETE /queues/{name}   admins → 204; 409 while it has pending jobs
+ *
+ * A queue's printer_uri is where IPP clients print to it; it is built
+ * from the Host the client used (api_queue_json).
+ */
+#include <string.h>
+
+#include "api-private.h"
+#include "log.h"
+
+static bool queue_list_cb(const nimbus_queue_t *q, void *ctx) {
+  api_list_t *l = ctx;
+  return api_list_append(l, api_queue_json(l->c, q));
+}
+
+void api_queues_list(api_ctx_t *c) {
+  api_list_t l = {c, json_array(), false};
+  store_status_t s =
+      l.arr ? store_queue_list(c->srv->store, c->tenant.id, queue_list_cb, &l) : STORE_OK;
+  api_list_respond(&l, s, "queues", "queue");
+}
+
+/* Apply the optional members of the body to q; false has responded. */
+static bool queue_apply_body(api_ctx_t *c, nimbus_queue_t *q) {
+  const char *description;
+  bool v, present;
+  if (!api_body_string(c, "description", false, NIMBUS_TEXT_MAX - 1, &description)) return false;
+  if (description) {
+    if (!api_text_valid(description, NIMBUS_TEXT_MAX - 1)) {
+      api_problem(c->r, 400, "'description' must not contain control characters");
+      return false;
+    }
+    snprintf(q->description, sizeof q->description, "%s", description);
+  }
+  if (!api_body_bool(c, "release_immediately", &v, &present)) return false;
+  if (present) q->release_immediately = v;
+  if (!api_body_bool(c, "allow_anonymous", &v, &present)) return false;
+  if (present) q->allow_anonymous = v;
+  return true;
+}
+
+void api_queues_create(api_ctx_t *c) {
+  static const char *const fields[] = {"name", "description", "release_immediately",
+                                       "allow_anonymous", NULL};
+  nimbus_queue_t q;
+  const char *name;
+  memset(&q, 0, sizeof q);
+  if (!api_body_only(c, fields) || !api_body_string(c, "name", true, 255, &name)) return;
+  if (!api_name_valid(name)) {
+    api_problem(c->r, 400, "'name' must be 1 to 63 of A-Z a-z 0-9 . _ -, not starting with . or -");
+    return;
+  }
+  q.tenant_id = c->tenant.id;
+  snprintf(q.name, sizeof q.name, "%s", name);
+  if (!queue_apply_body(c, &q)) return;
+
+  store_status_t s = store_queue_insert(c->srv->store, &q);
+  if (s == STORE_CONFLICT) {
+    api_problem(c->r, 409, "a queue named '%s' already exists", q.name);
+    return;
+  }
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "queue", NULL);
+    return;
+  }
+  log_event(LOG_INFO, c->r->id, "queue created", "tenant", c->tenant.name, "queue", q.name, "by",
+            c->actor, (char *)NULL);
+  api_respond(c, 201, api_queue_json(c, &q));
+}
+
+void api_queue_get(api_ctx_t *c) {
+  nimbus_queue_t q;
+  store_status_t s = store_queue_get_by_name(c->srv->store, c->tenant.id, c->param, &q);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "queue", c->param);
+    return;
+  }
+  api_respond(c, 200, api_queue_json(c, &q));
+}
+
+void api_queue_update(api_ctx_t *c) {
+  static const char *const fields[] = {"name", "description", "release_immediately",
+                                       "allow_anonymous", NULL};
+  nimbus_queue_t q;
+  const char *name;
+  if (!api_body_only(c, fields) || !api_body_string(c, "name", false, 255, &name)) return;
+  store_status_t s = store_queue_get_by_name(c->srv->store, c->tenant.id, c->param, &q);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "queue", c->param);
+    return;
+  }
+  if (name && strcmp(name, q.name) != 0) {
+    api_problem(c->r, 400, "'name': a queue cannot be renamed");
+    return;
+  }
+  if (!queue_apply_body(c, &q)) return;
+  if ((s = store_queue_update(c->srv->store, &q)) != STORE_OK) {
+    api_respond_store(c, s, "queue", c->param);
+    return;
+  }
+  log_event(LOG_INFO, c->r->id, "queue updated", "tenant", c->tenant.name, "queue", q.name, "by",
+            c->actor, (char *)NULL);
+  api_respond(c, 200, api_queue_json(c, &q));
+}
+
+void api_queue_delete(api_ctx_t *c) {
+  nimbus_queue_t q;
+  store_status_t s = store_queue_get_by_name(c->srv->store, c->tenant.id, c->param, &q);
+  if (s == STORE_OK) s = store_queue_delete(c->srv->store, c->tenant.id, q.id);
+  if (s == STORE_CONFLICT) {
+    api_problem(c->r, 409, "the queue '%s' still has pending jobs", c->param);
+    return;
+  }
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "queue", c->param);
+    return;
+  }
+  log_event(LOG_INFO, c->r->id, "queue deleted", "tenant", c->tenant.name, "queue", q.name, "by",
+            c->actor, (char *)NULL);
+  api_respond_no_content(c);
+}

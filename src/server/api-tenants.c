@@ -1,0 +1,183 @@
+/*
+ * api-tenants.c: /api/v1/tenants (operators only; the route table in api.c
+ * enforces it).  The tenant "system" holds the operators: it cannot be
+ * created, renamed or deleted through the API.
+ *
+ *   GET    /tenants          → {tenants:[tenant...]}
+ *   POST   /tenants          {name, display_name?, max_document_size?,
+ *                             max_held_jobs_per_user?} → 201 tenant
+ *   GET    /tenants/{name}   → tenant
+ *   PATCH  /tenants/{name}   {display_name?, max_document_size?,
+ *                             max_held_jobs_per_user?} → tenant
+ *   DELETE /tenants/{name}   → 204; its users, queues, tokens and jobs go
+ *                            with it, and its document blobs are swept.
+ * Limits of 0 mean "the server default".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-private.h"
+#include "auth.h"
+#include "blob.h"
+#include "log.h"
+
+#define API_MAX_HELD_JOBS_LIMIT 1000000 /* as the max-held-jobs option */
+
+static const char *const tenant_fields[] = {"name", "display_name", "max_document_size",
+                                            "max_held_jobs_per_user", NULL};
+
+static bool tenant_list_cb(const nimbus_tenant_t *t, void *ctx) {
+  return api_list_append(ctx, api_tenant_json(t));
+}
+
+void api_tenants_list(api_ctx_t *c) {
+  api_list_t l = {c, json_array(), false};
+  store_status_t s = l.arr ? store_tenant_list(c->srv->store, tenant_list_cb, &l) : STORE_OK;
+  api_list_respond(&l, s, "tenants", "tenant");
+}
+
+/* Apply the optional members of the body to t; false has responded. */
+static bool tenant_apply_body(api_ctx_t *c, nimbus_tenant_t *t) {
+  const char *display_name;
+  json_int_t v;
+  bool present;
+  if (!api_body_string(c, "display_name", false, NIMBUS_TEXT_MAX - 1, &display_name)) return false;
+  if (display_name) {
+    if (!api_text_valid(display_name, NIMBUS_TEXT_MAX - 1)) {
+      api_problem(c->r, 400, "'display_name' must not contain control characters");
+      return false;
+    }
+    snprintf(t->display_name, sizeof t->display_name, "%s", display_name);
+  }
+  if (!api_body_integer(c, "max_document_size", 0, INT64_MAX, &v, &present)) return false;
+  if (present) t->max_document_size = (int64_t)v;
+  if (!api_body_integer(c, "max_held_jobs_per_user", 0, API_MAX_HELD_JOBS_LIMIT, &v, &present))
+    return false;
+  if (present) t->max_held_jobs_per_user = (int)v;
+  return true;
+}
+
+void api_tenants_create(api_ctx_t *c) {
+  nimbus_tenant_t t;
+  const char *name;
+  memset(&t, 0, sizeof t);
+  if (!api_body_only(c, tenant_fields) || !api_body_string(c, "name", true, 255, &name)) return;
+  if (!api_name_valid(name)) {
+    api_problem(c->r, 400, "'name' must be 1 to 63 of A-Z a-z 0-9 . _ -, not starting with . or -");
+    return;
+  }
+  if (api_tenant_name_reserved(name)) {
+    api_problem(c->r, 400, "'name': the tenant name '%s' is reserved", API_SYSTEM_TENANT);
+    return;
+  }
+  snprintf(t.name, sizeof t.name, "%s", name);
+  snprintf(t.display_name, sizeof t.display_name, "%s", name);
+  if (!tenant_apply_body(c, &t)) return;
+
+  store_status_t s = store_tenant_insert(c->srv->store, &t);
+  if (s == STORE_CONFLICT) {
+    api_problem(c->r, 409, "a tenant named '%s' already exists", t.name);
+    return;
+  }
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "tenant", NULL);
+    return;
+  }
+  api_audit(c, 0, "tenant-created", "tenant=%s", t.name);
+  log_event(LOG_INFO, c->r->id, "tenant created", "tenant", t.name, "by", c->actor, (char *)NULL);
+  api_respond(c, 201, api_tenant_json(&t));
+}
+
+void api_tenant_get(api_ctx_t *c) {
+  nimbus_tenant_t t;
+  store_status_t s = store_tenant_get_by_name(c->srv->store, c->param, &t);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "tenant", c->param);
+    return;
+  }
+  api_respond(c, 200, api_tenant_json(&t));
+}
+
+void api_tenant_update(api_ctx_t *c) {
+  nimbus_tenant_t t;
+  const char *name;
+  if (!api_body_only(c, tenant_fields) || !api_body_string(c, "name", false, 255, &name)) return;
+  store_status_t s = store_tenant_get_by_name(c->srv->store, c->param, &t);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "tenant", c->param);
+    return;
+  }
+  if (name && strcmp(name, t.name) != 0) {
+    api_problem(c->r, 400, "'name': a tenant cannot be renamed");
+    return;
+  }
+  if (!tenant_apply_body(c, &t)) return;
+  if ((s = store_tenant_update(c->srv->store, &t)) != STORE_OK) {
+    api_respond_store(c, s, "tenant", c->param);
+    return;
+  }
+  api_audit(c, 0, "tenant-updated", "tenant=%s", t.name);
+  api_respond(c, 200, api_tenant_json(&t));
+}
+
+/* User ids of the tenant being deleted, to forget their cached logins. */
+typedef struct {
+  nimbus_id_t *ids;
+  size_t n, cap;
+  bool failed;
+} tenant_user_ids_t;
+
+static bool tenant_user_id_cb(const nimbus_user_t *u, void *ctx) {
+  tenant_user_ids_t *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    nimbus_id_t *grown = realloc(l->ids, cap * sizeof *grown);
+    if (!grown) {
+      l->failed = true;
+      return false;
+    }
+    l->ids = grown;
+    l->cap = cap;
+  }
+  l->ids[l->n++] = u->id;
+  return true;
+}
+
+/* blob_sweep keeps what a document row still refers to (and, when the
+ * store cannot say, errs on keeping). */
+static bool tenant_blob_keep(const char *key, void *ctx) {
+  bool referenced = true;
+  if (store_blob_is_referenced(ctx, key, &referenced) != STORE_OK) return true;
+  return referenced;
+}
+
+void api_tenant_delete(api_ctx_t *c) {
+  nimbus_tenant_t t;
+  tenant_user_ids_t users = {0};
+  store_status_t s = store_tenant_get_by_name(c->srv->store, c->param, &t);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "tenant", c->param);
+    goto done;
+  }
+  if (api_tenant_name_reserved(t.name)) {
+    api_problem(c->r, 403, "the tenant '%s' cannot be deleted", API_SYSTEM_TENANT);
+    goto done;
+  }
+  if ((s = store_user_list(c->srv->store, t.id, tenant_user_id_cb, &users)) != STORE_OK ||
+      users.failed) {
+    api_respond_store(c, users.failed ? STORE_ERROR : s, "tenant", c->param);
+    goto done;
+  }
+  if ((s = store_tenant_delete(c->srv->store, t.id)) != STORE_OK) {
+    api_respond_store(c, s, "tenant", c->param);
+    goto done;
+  }
+  for (size_t i = 0; i < users.n; i++) auth_cache_forget_user(c->srv->auth_cache, users.ids[i]);
+  int removed = blob_sweep(c->srv->blobs, tenant_blob_keep, c->srv->store);
+  api_audit(c, 0, "tenant-deleted", "tenant=%s", t.name);
+  log_event(LOG_INFO, c->r->id, "tenant deleted", "tenant", t.name, "by", c->actor, "blobs_removed",
+            LOG_INT(removed), (char *)NULL);
+  api_respond_no_content(c);
+done:
+  free(users.ids);
+}

@@ -1,0 +1,475 @@
+/*
+ * api.c: the REST/JSON API under /api/v1: the router and the policy every
+ * endpoint shares.  Records to JSON, body fields and validation helpers
+ * live in api-json.c; the endpoints in api-<collection>.c.
+ *
+ * Routes (api_routes below is the one list):
+ *   GET  whoami
+ *   GET|POST tenants              GET|PATCH|DELETE tenants/{name}   operators
+ *   GET|POST users                GET|PATCH|DELETE users/{name}
+ *   GET|POST queues               GET|PATCH|DELETE queues/{name}
+ *   GET|POST tokens               GET|DELETE tokens/{id}
+ *   GET|POST jobs                 GET jobs/{id}
+ *   POST jobs/{id}/cancel         POST jobs/{id}/release
+ *
+ * Role policy (checked here from the route's flags, refined by handlers):
+ *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
+ *                 tenants, and administers any tenant: tenant-scoped
+ *                 routes take ?tenant=NAME (unknown: 404; default: the
+ *                 caller's own tenant).
+ *   tenant-admin  administers its own tenant: users, queues, tokens, jobs.
+ *   user          its own jobs and tokens, reads queues, reads itself and
+ *                 changes its own password.
+ * Whatever belongs to another tenant is 404 exactly as if absent (the
+ * store scopes every call); a plain user asking for another user's job or
+ * token gets 404 as well.  Only operators may name another tenant (403).
+ *
+ * Errors are RFC 9457 problem documents (http_respond_problem) with the
+ * status' reason phrase as title and a detail for people: 400 bad JSON or
+ * field (the detail names the field), 401 + WWW-Authenticate, 403, 404,
+ * 405 + Allow, 409, 413, 415, 422, 429, 500.
+ *
+ * Request flow: body() (event thread, must not block) matches the route
+ * and either collects a JSON body up to max-json-body or hands the bytes
+ * to the job upload (api-jobs-upload.c); finish() (worker) authenticates,
+ * applies the policy, parses the JSON and calls the route's function.
+ */
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api-private.h"
+#include "auth.h"
+#include "log.h"
+
+#define API_PREFIX "/api/v1"
+#define API_SEGMENTS_MAX 3  /* collection, {param}, action */
+#define API_SEGMENT_MAX 256 /* longer segments can match nothing */
+#define API_REALM "Basic realm=\"Nimbus Print\""
+
+typedef enum { API_PARAM_NONE, API_PARAM_NAME, API_PARAM_ID } api_param_t;
+
+enum {
+  API_OPERATOR = 1u << 0,      /* operators only */
+  API_ADMIN = 1u << 1,         /* operator or tenant-admin of the tenant acted on */
+  API_SCOPED = 1u << 2,        /* acts on a tenant; ?tenant= for operators */
+  API_JSON = 1u << 3,          /* a JSON object body is required */
+  API_JSON_OPTIONAL = 1u << 4, /* a JSON object body may be sent */
+  API_UPLOAD = 1u << 5         /* multipart job upload (api-jobs-upload.c) */
+};
+
+struct api_route {
+  const char *collection;
+  api_param_t param;
+  const char *action; /* word after {param}, or NULL */
+  const char *method;
+  api_fn_t fn;
+  const char *op; /* metrics label */
+  unsigned flags;
+};
+
+static const struct api_route api_routes[] = {
+    {"whoami", API_PARAM_NONE, NULL, "GET", api_whoami, "api.whoami", 0},
+
+    {"tenants", API_PARAM_NONE, NULL, "GET", api_tenants_list, "api.tenants.list", API_OPERATOR},
+    {"tenants", API_PARAM_NONE, NULL, "POST", api_tenants_create, "api.tenants.create",
+     API_OPERATOR | API_JSON},
+    {"tenants", API_PARAM_NAME, NULL, "GET", api_tenant_get, "api.tenants.get", API_OPERATOR},
+    {"tenants", API_PARAM_NAME, NULL, "PATCH", api_tenant_update, "api.tenants.update",
+     API_OPERATOR | API_JSON},
+    {"tenants", API_PARAM_NAME, NULL, "DELETE", api_tenant_delete, "api.tenants.delete",
+     API_OPERATOR},
+
+    {"users", API_PARAM_NONE, NULL, "GET", api_users_list, "api.users.list",
+     API_SCOPED | API_ADMIN},
+    {"users", API_PARAM_NONE, NULL, "POST", api_users_create, "api.users.create",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"users", API_PARAM_NAME, NULL, "GET", api_user_get, "api.users.get", API_SCOPED},
+    {"users", API_PARAM_NAME, NULL, "PATCH", api_user_update, "api.users.update",
+     API_SCOPED | API_JSON},
+    {"users", API_PARAM_NAME, NULL, "DELETE", api_user_delete, "api.users.delete",
+     API_SCOPED | API_ADMIN},
+
+    {"queues", API_PARAM_NONE, NULL, "GET", api_queues_list, "api.queues.list", API_SCOPED},
+    {"queues", API_PARAM_NONE, NULL, "POST", api_queues_create, "api.queues.create",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"queues", API_PARAM_NAME, NULL, "GET", api_queue_get, "api.queues.get", API_SCOPED},
+    {"queues", API_PARAM_NAME, NULL, "PATCH", api_queue_update, "api.queues.update",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"queues", API_PARAM_NAME, NULL, "DELETE", api_queue_delete, "api.queues.delete",
+     API_SCOPED | API_ADMIN},
+
+    {"tokens", API_PARAM_NONE, NULL, "GET", api_tokens_list, "api.tokens.list", API_SCOPED},
+    {"tokens", API_PARAM_NONE, NULL, "POST", api_tokens_create, "api.tokens.create",
+     API_SCOPED | API_JSON_OPTIONAL},
+    {"tokens", API_PARAM_ID, NULL, "GET", api_token_get, "api.tokens.get", API_SCOPED},
+    {"tokens", API_PARAM_ID, NULL, "DELETE", api_token_delete, "api.tokens.revoke", API_SCOPED},
+
+    {"jobs", API_PARAM_NONE, NULL, "GET", api_jobs_list, "api.jobs.list", API_SCOPED},
+    {"jobs", API_PARAM_NONE, NULL, "POST", api_jobs_submit, "api.jobs.submit", API_UPLOAD},
+    {"jobs", API_PARAM_ID, NULL, "GET", api_job_get, "api.jobs.get", API_SCOPED},
+    {"jobs", API_PARAM_ID, "cancel", "POST", api_job_cancel, "api.jobs.cancel", API_SCOPED},
+    {"jobs", API_PARAM_ID, "release", "POST", api_job_release, "api.jobs.release",
+     API_SCOPED | API_JSON_OPTIONAL},
+};
+
+#define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
+
+typedef struct {
+  int n;
+  char seg[API_SEGMENTS_MAX][API_SEGMENT_MAX];
+} api_path_t;
+
+/* Split the part of path after "/api/v1" into segments.  One trailing
+ * slash is allowed; empty, overlong or too many segments fail. */
+static bool api_path_split(const char *path, api_path_t *p) {
+  p->n = 0;
+  if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0) return false;
+  const char *s = path + strlen(API_PREFIX);
+  if (*s == '\0') return true;
+  if (*s != '/') return false;
+  s++;
+  while (*s) {
+    size_t len = strcspn(s, "/");
+    if (len == 0 || len >= API_SEGMENT_MAX || p->n == API_SEGMENTS_MAX) return false;
+    memcpy(p->seg[p->n], s, len);
+    p->seg[p->n][len] = '\0';
+    p->n++;
+    s += len;
+    if (*s == '/') s++;
+  }
+  return true;
+}
+
+static bool api_route_path_matches(const struct api_route *rt, const api_path_t *p) {
+  if (p->n < 1 || strcmp(rt->collection, p->seg[0]) != 0) return false;
+  if (rt->param == API_PARAM_NONE) return p->n == 1;
+  if (!rt->action) return p->n == 2;
+  return p->n == 3 && strcmp(rt->action, p->seg[2]) == 0;
+}
+
+/*
+ * Find the route for r's method and path.  NULL when there is none; then
+ * allow (may be NULL) receives the methods the path does take, "" when the
+ * path itself is unknown.
+ */
+static const struct api_route *api_route_find(const http_request_t *r, api_path_t *p, char *allow,
+                                              size_t allowlen) {
+  if (allow) allow[0] = '\0';
+  if (!api_path_split(r->path, p)) return NULL;
+  size_t used = 0;
+  for (size_t i = 0; i < API_NROUTES; i++) {
+    const struct api_route *rt = &api_routes[i];
+    if (!api_route_path_matches(rt, p)) continue;
+    if (strcmp(rt->method, r->method) == 0) return rt;
+    if (allow) {
+      int n = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", rt->method);
+      if (n > 0 && (size_t)n < allowlen - used) used += (size_t)n;
+    }
+  }
+  return NULL;
+}
+
+/* ---- responses ---- */
+
+static const char *api_reason(int status) {
+  switch (status) {
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
+  case 413: return "Content Too Large";
+  case 415: return "Unsupported Media Type";
+  case 422: return "Unprocessable Content";
+  case 429: return "Too Many Requests";
+  case 500: return "Internal Server Error";
+  case 503: return "Service Unavailable";
+  default: return status >= 500 ? "Server Error" : "Request Error";
+  }
+}
+
+void api_problem(http_request_t *r, int status, const char *fmt, ...) {
+  char detail[512];
+  detail[0] = '\0';
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+  }
+  http_respond_problem(r, status, api_reason(status), detail[0] ? detail : NULL);
+}
+
+void api_respond(api_ctx_t *c, int status, json_t *doc) {
+  if (!doc) {
+    api_problem(c->r, 500, "out of memory");
+    return;
+  }
+  http_respond_json(c->r, status, doc);
+}
+
+void api_respond_no_content(api_ctx_t *c) { http_respond(c->r, 204, NULL, NULL, 0); }
+
+void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const char *name) {
+  switch (s) {
+  case STORE_NOT_FOUND:
+    if (name && api_name_valid(name))
+      api_problem(c->r, 404, "no %s named '%s'", what, name);
+    else
+      api_problem(c->r, 404, "no such %s", what);
+    break;
+  case STORE_CONFLICT:
+    api_problem(c->r, 409, "the %s changed or conflicts with another", what);
+    break;
+  case STORE_OK:
+  case STORE_ERROR:
+  default:
+    log_event(LOG_ERROR, c->r->id, "store call failed", "what", what, (char *)NULL);
+    api_problem(c->r, 500, "storage error");
+    break;
+  }
+}
+
+static void api_unauthorized(http_request_t *r) {
+  http_response_header(r, "WWW-Authenticate", API_REALM);
+  if (r->auth.result == AUTH_NONE)
+    api_problem(r, 401, "authentication required: HTTP Basic as name@tenant, or a bearer token");
+  else
+    api_problem(r, 401, "invalid credentials");
+}
+
+void api_audit(api_ctx_t *c, nimbus_id_t tenant_id, const char *action, const char *fmt, ...) {
+  char detail[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  if (store_audit_append(c->srv->store, tenant_id ? tenant_id : c->tenant.id, c->actor, action,
+                         detail) != STORE_OK)
+    log_event(LOG_ERROR, c->r->id, "audit append failed", "action", action, (char *)NULL);
+}
+
+/* ---- whoami ---- */
+
+void api_whoami(api_ctx_t *c) {
+  const nimbus_auth_t *a = &c->r->auth;
+  api_respond(c, 200,
+              json_pack("{s:s, s:s, s:s}", "user", a->user.name, "tenant", a->tenant.name, "role",
+                        api_role_name(a->user.role)));
+}
+
+/* ---- the handler ---- */
+
+/* Is ct a JSON media type ("application/json" or "application/...+json",
+ * parameters allowed)? */
+static bool api_content_type_is_json(const char *ct) {
+  size_t len = strcspn(ct, ";");
+  while (len > 0 && (ct[len - 1] == ' ' || ct[len - 1] == '\t')) len--;
+  if (len == 16 && strncasecmp(ct, "application/json", 16) == 0) return true;
+  return len > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+         strncasecmp(ct + len - 5, "+json", 5) == 0;
+}
+
+/* Collect a JSON body chunk, bounded by max-json-body. */
+static bool api_body_append(http_request_t *r, api_state_t *s, const char *data, size_t len) {
+  if (len == 0) return true;
+  /* A JSON content type makes a cross-site form post impossible without
+   * a CORS preflight, so cached Basic credentials cannot be replayed. */
+  if (s->body_len == 0 && !api_content_type_is_json(r->content_type)) {
+    s->body_bad_type = true;
+    return false;
+  }
+  size_t max = (size_t)r->srv->cfg.max_json_body;
+  if (len > max - s->body_len || (r->content_length > 0 && (uint64_t)r->content_length > max)) {
+    s->body_too_large = true;
+    return false;
+  }
+  if (s->body_len + len > s->body_cap) {
+    size_t cap = s->body_cap ? s->body_cap : 1024;
+    while (cap < s->body_len + len) cap *= 2;
+    if (cap > max) cap = max;
+    char *grown = realloc(s->body, cap);
+    if (!grown) {
+      s->failed = true;
+      return false;
+    }
+    s->body = grown;
+    s->body_cap = cap;
+  }
+  memcpy(s->body + s->body_len, data, len);
+  s->body_len += len;
+  return true;
+}
+
+static bool api_body(http_request_t *r, const char *data, size_t len) {
+  api_state_t *s = r->handler_state;
+  if (!s) {
+    if (!(s = calloc(1, sizeof *s))) return false;
+    r->handler_state = s;
+    api_path_t path;
+    s->route = api_route_find(r, &path, NULL, 0);
+    if (s->route && (s->route->flags & API_UPLOAD) && !(s->upload = api_upload_new(r)))
+      s->failed = true;
+  }
+  if (s->failed || !s->route) return false; /* finish() answers; skip the rest */
+  if (s->upload) return api_upload_body(r, s->upload, data, len);
+  if (!(s->route->flags & (API_JSON | API_JSON_OPTIONAL))) return false;
+  return api_body_append(r, s, data, len);
+}
+
+/* Operators may act on another tenant with ?tenant=NAME. */
+static bool api_resolve_tenant(api_ctx_t *c) {
+  const char *name = http_query(c->r, "tenant");
+  c->tenant = c->r->auth.tenant;
+  if (!name || !*name || strcmp(name, c->tenant.name) == 0) return true;
+  if (!c->is_operator) {
+    api_problem(c->r, 403, "only operators may act on another tenant");
+    return false;
+  }
+  store_status_t s = api_name_valid(name)
+                         ? store_tenant_get_by_name(c->srv->store, name, &c->tenant)
+                         : STORE_NOT_FOUND;
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "tenant", name);
+    return false;
+  }
+  return true;
+}
+
+/* Parse a positive decimal id without sign, spaces or leading zeros. */
+static bool api_parse_id(const char *s, nimbus_id_t *out) {
+  if (!*s || *s == '0' || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s)) return false;
+  *out = (nimbus_id_t)strtoll(s, NULL, 10);
+  return true;
+}
+
+/* Parse the JSON body the route takes into c->body. */
+static bool api_parse_body(api_ctx_t *c, const struct api_route *rt) {
+  api_state_t *s = c->state;
+  if (s && s->body_too_large) {
+    api_problem(c->r, 413, "the request body is larger than %lld bytes",
+                (long long)c->srv->cfg.max_json_body);
+    return false;
+  }
+  if (s && s->body_bad_type) {
+    api_problem(c->r, 415, "the request body must be application/json");
+    return false;
+  }
+  if (!(rt->flags & (API_JSON | API_JSON_OPTIONAL))) return true;
+  if (!s || s->body_len == 0) {
+    if (!(rt->flags & API_JSON)) return true;
+    api_problem(c->r, 400, "a JSON object body is required");
+    return false;
+  }
+  json_error_t err;
+  c->body = json_loadb(s->body, s->body_len, JSON_REJECT_DUPLICATES, &err);
+  if (!c->body) {
+    api_problem(c->r, 400, "malformed JSON at line %d, column %d: %s", err.line, err.column,
+                err.text);
+    return false;
+  }
+  if (!json_is_object(c->body)) {
+    api_problem(c->r, 400, "the request body must be a JSON object");
+    return false;
+  }
+  return true;
+}
+
+static void api_dispatch(http_request_t *r) {
+  nimbus_server_t *srv = r->srv;
+  api_ctx_t c = {.r = r, .srv = srv, .state = r->handler_state};
+  api_path_t path;
+  char allow[64];
+  const struct api_route *rt = api_route_find(r, &path, allow, sizeof allow);
+
+  if (!rt) {
+    r->op_name = allow[0] ? "api.method_not_allowed" : "api.not_found";
+    if (allow[0]) {
+      http_response_header(r, "Allow", allow);
+      api_problem(r, 405, "%s is not allowed here; allowed: %s", r->method, allow);
+    } else {
+      api_problem(r, 404, "no such API resource");
+    }
+    return;
+  }
+  r->op_name = rt->op;
+  if (c.state && c.state->failed) {
+    api_problem(r, 500, "out of memory");
+    return;
+  }
+
+  /* An upload authenticated when its first bytes came (api-jobs-upload.c). */
+  if (!(c.state && c.state->upload && api_upload_authenticated(c.state->upload)))
+    auth_check(srv->store, srv->auth_cache, r->authorization, NULL, &r->auth);
+  if (r->auth.result != AUTH_OK) {
+    api_unauthorized(r);
+    return;
+  }
+  snprintf(c.actor, sizeof c.actor, "%s@%s", r->auth.user.name, r->auth.tenant.name);
+  c.is_operator = r->auth.user.role == NIMBUS_ROLE_OPERATOR &&
+                  strcmp(r->auth.tenant.name, API_SYSTEM_TENANT) == 0;
+
+  if ((rt->flags & API_OPERATOR) && !c.is_operator) {
+    api_problem(r, 403, "only operators may do this");
+    goto done;
+  }
+  if (rt->flags & API_SCOPED) {
+    if (!api_resolve_tenant(&c)) goto done;
+  } else {
+    c.tenant = r->auth.tenant;
+  }
+  c.is_admin = c.is_operator ||
+               (r->auth.user.role == NIMBUS_ROLE_TENANT_ADMIN && r->auth.tenant.id == c.tenant.id);
+  if ((rt->flags & API_ADMIN) && !c.is_admin) {
+    api_problem(r, 403, "this needs the tenant-admin role");
+    goto done;
+  }
+
+  if (rt->param != API_PARAM_NONE) {
+    c.param = path.seg[1];
+    bool ok = rt->param == API_PARAM_ID ? api_parse_id(c.param, &c.id) : api_name_valid(c.param);
+    if (!ok) {
+      api_problem(r, 404, "no such %.*s", (int)strlen(rt->collection) - 1, rt->collection);
+      goto done;
+    }
+  }
+  if (!api_parse_body(&c, rt)) goto done;
+
+  rt->fn(&c);
+
+done:
+  json_decref(c.body);
+}
+
+static void api_finish(http_request_t *r) {
+  api_dispatch(r);
+  /* Every path above responds; this only guards the handler contract
+   * (http.c starts a request with status 0). */
+  if (r->status == 0) api_problem(r, 500, "no response was produced");
+}
+
+static void api_cleanup(http_request_t *r) {
+  api_state_t *s = r->handler_state;
+  if (!s) return;
+  api_upload_free(s->upload);
+  if (s->body) {
+    /* The body may have held a password, PIN or token label. */
+    explicit_bzero(s->body, s->body_cap);
+    free(s->body);
+  }
+  free(s);
+  r->handler_state = NULL;
+}
+
+const http_handler_t api_handler = {
+    .name = "api",
+    .body = api_body,
+    .finish = api_finish,
+    .cleanup = api_cleanup,
+};

@@ -1,0 +1,468 @@
+/*
+ * http.c: the libmicrohttpd front of nimbusd (see http.h for the life of a
+ * request).
+ *
+ * Threads: libmicrohttpd runs `threads` event threads, each with its own
+ * epoll set.  Handlers' body() runs there and never blocks.  Anything slow
+ * runs on the worker pool while the connection is suspended; the worker
+ * resumes it when done, and the event thread queues the response.
+ *
+ * Shutdown: http_stop() quiesces the listening socket, waits until every
+ * in-flight request has completed (counted in http_server.inflight), and
+ * only then stops the daemon, so no request is cut in half.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "routes.h"
+
+struct http_server {
+  nimbus_server_t *srv;
+  struct MHD_Daemon *daemon;
+  int port;
+  atomic_int inflight;
+  char *tls_cert_pem;
+  char *tls_key_pem;
+};
+
+typedef enum {
+  HTTP_PHASE_BODY = 0,  /* receiving */
+  HTTP_PHASE_DEFERRED,  /* suspended: a worker runs a deferred step */
+  HTTP_PHASE_FINISHING, /* suspended: a worker runs finish() */
+  HTTP_PHASE_READY      /* response set, to be queued */
+} http_phase_t;
+
+struct http_internal {
+  http_server_t *h;
+  struct MHD_Connection *conn;
+  struct timespec start;
+  http_phase_t phase;
+  bool discarding; /* body() refused more data: drop the rest */
+  void (*deferred)(http_request_t *r);
+  bool queued;
+};
+
+struct http_form {
+  struct MHD_PostProcessor *pp;
+  http_form_cb cb;
+  void *ctx;
+  bool stopped;
+};
+
+/* ---- responses ---- */
+
+void http_respond_owned(http_request_t *r, int status, const char *content_type, char *body,
+                        size_t len) {
+  free(r->resp_body);
+  r->status = status;
+  r->resp_body = body;
+  r->resp_len = len;
+  snprintf(r->resp_type, sizeof r->resp_type, "%s", content_type ? content_type : "");
+}
+
+void http_respond(http_request_t *r, int status, const char *content_type, const void *body,
+                  size_t len) {
+  char *copy = malloc(len ? len : 1);
+  if (!copy) {
+    http_respond_owned(r, 500, "text/plain", NULL, 0);
+    return;
+  }
+  if (len) memcpy(copy, body, len);
+  http_respond_owned(r, status, content_type, copy, len);
+}
+
+void http_respond_json(http_request_t *r, int status, json_t *doc) {
+  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  if (!text) {
+    http_respond_problem(r, 500, "Internal Server Error", "could not encode the response");
+    return;
+  }
+  size_t n = strlen(text);
+  const char *type = status >= 400 ? "application/problem+json" : "application/json";
+  http_respond_owned(r, status, type, text, n);
+}
+
+void http_respond_problem(http_request_t *r, int status, const char *title,
+                          const char *detail) {
+  json_t *doc = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title", title, "status",
+                          status);
+  if (doc && detail) json_object_set_new(doc, "detail", json_string(detail));
+  if (doc) json_object_set_new(doc, "request_id", json_string(r->id));
+  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  if (!text) {
+    http_respond_owned(r, status, "text/plain", NULL, 0);
+    return;
+  }
+  http_respond_owned(r, status, "application/problem+json", text, strlen(text));
+}
+
+void http_response_header(http_request_t *r, const char *name, const char *value) {
+  if (r->nresp_headers >= 4) return;
+  snprintf(r->resp_header_name[r->nresp_headers], sizeof r->resp_header_name[0], "%s", name);
+  snprintf(r->resp_header_value[r->nresp_headers], sizeof r->resp_header_value[0], "%s", value);
+  r->nresp_headers++;
+}
+
+const char *http_query(const http_request_t *r, const char *name) {
+  for (int i = 0; i < r->nquery; i++)
+    if (strcmp(r->query_key[i], name) == 0) return r->query_value[i];
+  return NULL;
+}
+
+/* ---- forms ---- */
+
+static enum MHD_Result http_form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *filename, const char *content_type,
+                                      const char *transfer_encoding, const char *data,
+                                      uint64_t off, size_t size) {
+  (void)kind;
+  (void)transfer_encoding;
+  http_form_t *f = cls;
+  if (!f->cb(f->ctx, key, filename, content_type, data, size, off)) {
+    f->stopped = true;
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
+http_form_t *http_form_new(http_request_t *r, http_form_cb cb, void *ctx) {
+  http_form_t *f = calloc(1, sizeof *f);
+  if (!f) return NULL;
+  f->cb = cb;
+  f->ctx = ctx;
+  f->pp = MHD_create_post_processor(r->in->conn, 64 * 1024, http_form_iter, f);
+  if (!f->pp) {
+    free(f);
+    return NULL;
+  }
+  return f;
+}
+
+bool http_form_feed(http_form_t *f, const char *data, size_t len) {
+  if (f->stopped) return false;
+  return MHD_post_process(f->pp, data, len) == MHD_YES && !f->stopped;
+}
+
+void http_form_free(http_form_t *f) {
+  if (!f) return;
+  MHD_destroy_post_processor(f->pp);
+  free(f);
+}
+
+/* ---- request context ---- */
+
+static enum MHD_Result http_copy_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value) {
+  (void)kind;
+  http_request_t *r = cls;
+  if (r->nquery >= HTTP_MAX_QUERY) return MHD_NO;
+  r->query_key[r->nquery] = strdup(key);
+  r->query_value[r->nquery] = strdup(value ? value : "");
+  if (!r->query_key[r->nquery] || !r->query_value[r->nquery]) {
+    free(r->query_key[r->nquery]);
+    free(r->query_value[r->nquery]);
+    return MHD_NO;
+  }
+  r->nquery++;
+  return MHD_YES;
+}
+
+static void http_copy_header(struct MHD_Connection *c, const char *name, char *dst, size_t n) {
+  const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+  snprintf(dst, n, "%s", v ? v : "");
+}
+
+static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection *c,
+                                        const char *url, const char *method) {
+  http_request_t *r = calloc(1, sizeof *r);
+  struct http_internal *in = calloc(1, sizeof *in);
+  if (!r || !in) {
+    free(r);
+    free(in);
+    return NULL;
+  }
+  r->in = in;
+  in->h = h;
+  in->conn = c;
+  clock_gettime(CLOCK_MONOTONIC, &in->start);
+  r->srv = h->srv;
+  unsigned char rnd[8];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2hex(r->id, sizeof r->id, rnd, sizeof rnd);
+  snprintf(r->method, sizeof r->method, "%s", method);
+  snprintf(r->path, sizeof r->path, "%s", url);
+  http_copy_header(c, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type, sizeof r->content_type);
+  http_copy_header(c, MHD_HTTP_HEADER_AUTHORIZATION, r->authorization, sizeof r->authorization);
+  http_copy_header(c, MHD_HTTP_HEADER_HOST, r->host, sizeof r->host);
+  http_copy_header(c, MHD_HTTP_HEADER_USER_AGENT, r->user_agent, sizeof r->user_agent);
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  r->content_length = cl ? strtoll(cl, NULL, 10) : -1;
+  const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
+  r->tls = h->srv->tls || (proto && strcasecmp(proto, "https") == 0);
+  if (!r->host[0]) snprintf(r->host, sizeof r->host, "localhost:%d", h->port);
+  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_copy_query, r);
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci && ci->client_addr) {
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->peer, sizeof r->peer);
+    else if (sa->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->peer, sizeof r->peer);
+  }
+  r->handler = routes_match(r->method, r->path);
+  r->op_name = r->handler->name;
+  atomic_fetch_add(&h->inflight, 1);
+  return r;
+}
+
+static void http_request_free(http_request_t *r) {
+  if (r->handler && r->handler->cleanup) r->handler->cleanup(r);
+  for (int i = 0; i < r->nquery; i++) {
+    free(r->query_key[i]);
+    free(r->query_value[i]);
+  }
+  free(r->resp_body);
+  sodium_memzero(r->authorization, sizeof r->authorization);
+  free(r->in);
+  free(r);
+}
+
+/* ---- worker hand-off ---- */
+
+static void http_run_deferred(void *arg) {
+  http_request_t *r = arg;
+  struct http_internal *in = r->in;
+  if (in->phase == HTTP_PHASE_DEFERRED) {
+    void (*fn)(http_request_t *) = in->deferred;
+    in->deferred = NULL;
+    fn(r);
+    in->phase = HTTP_PHASE_BODY;
+  } else {
+    r->handler->finish(r);
+    if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
+    in->phase = HTTP_PHASE_READY;
+  }
+  MHD_resume_connection(in->conn);
+}
+
+void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r)) {
+  r->in->deferred = fn;
+}
+
+/* Suspend the connection and run the current phase on a worker.  When the
+ * queue is full the request is answered 503 at once. */
+static void http_hand_off(http_request_t *r) {
+  struct http_internal *in = r->in;
+  MHD_suspend_connection(in->conn);
+  if (!workers_submit(r->srv->workers, http_run_deferred, r)) {
+    MHD_resume_connection(in->conn);
+    in->deferred = NULL;
+    in->discarding = true;
+    http_respond_problem(r, 503, "Service Unavailable", "the server is overloaded; retry later");
+    http_response_header(r, "Retry-After", "1");
+    in->phase = HTTP_PHASE_READY;
+  }
+}
+
+static enum MHD_Result http_queue(http_request_t *r) {
+  struct http_internal *in = r->in;
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+  if (!resp) return MHD_NO;
+  r->resp_body = NULL; /* now owned by the response */
+  if (r->resp_type[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
+  for (int i = 0; i < r->nresp_headers; i++)
+    MHD_add_response_header(resp, r->resp_header_name[i], r->resp_header_value[i]);
+  MHD_add_response_header(resp, "X-Request-Id", r->id);
+  if (r->resp_close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  enum MHD_Result ret = MHD_queue_response(in->conn, (unsigned)r->status, resp);
+  MHD_destroy_response(resp);
+  in->queued = true;
+  return ret;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **con_cls) {
+  (void)version;
+  http_server_t *h = cls;
+  http_request_t *r = *con_cls;
+  if (!r) {
+    r = http_request_new(h, c, url, method);
+    if (!r) return MHD_NO;
+    *con_cls = r;
+    return MHD_YES;
+  }
+  struct http_internal *in = r->in;
+  if (in->phase == HTTP_PHASE_READY) {
+    *upload_data_size = 0; /* a 503 before the body ended: drop the rest */
+    return in->queued ? MHD_YES : http_queue(r);
+  }
+  if (*upload_data_size > 0) {
+    if (!in->discarding && r->handler->body &&
+        !r->handler->body(r, upload_data, *upload_data_size))
+      in->discarding = true;
+    *upload_data_size = 0;
+    if (in->deferred) {
+      in->phase = HTTP_PHASE_DEFERRED;
+      http_hand_off(r);
+    }
+    return MHD_YES;
+  }
+  in->phase = HTTP_PHASE_FINISHING;
+  http_hand_off(r);
+  return MHD_YES;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                           enum MHD_RequestTerminationCode toe) {
+  (void)c;
+  http_server_t *h = cls;
+  http_request_t *r = *con_cls;
+  if (!r) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double secs = (double)(now.tv_sec - r->in->start.tv_sec) +
+                (double)(now.tv_nsec - r->in->start.tv_nsec) / 1e9;
+  int ipp_status = routes_ipp_status(r);
+  if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->in->queued) {
+    metrics_request(h->srv->metrics, r->op_name, r->status, ipp_status, secs);
+    log_event(r->status >= 500 ? LOG_WARN : LOG_INFO, r->id, "request", "method", r->method,
+              "path", r->path, "op", r->op_name, "status", LOG_INT(r->status), "ipp_status",
+              ipp_status >= 0 ? LOG_INT(ipp_status) : NULL, "user",
+              r->auth.result == AUTH_OK ? r->auth.user.name : NULL, "tenant",
+              r->auth.result == AUTH_OK ? r->auth.tenant.name : NULL, "peer", r->peer, "ms",
+              LOG_INT((long long)(secs * 1000)), (char *)NULL);
+  } else {
+    log_event(LOG_INFO, r->id, "request aborted", "method", r->method, "path", r->path,
+              "reason", LOG_INT(toe), (char *)NULL);
+  }
+  http_request_free(r);
+  *con_cls = NULL;
+  atomic_fetch_sub(&h->inflight, 1);
+}
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
+  log_event(LOG_DEBUG, NULL, "libmicrohttpd", "detail", msg, (char *)NULL);
+}
+
+/* Read a whole (small) PEM file; NULL on error. */
+static char *http_read_pem(const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  char *buf = calloc(1, 1024 * 1024);
+  size_t n = buf ? fread(buf, 1, 1024 * 1024 - 1, f) : 0;
+  fclose(f);
+  if (!buf || n == 0) {
+    snprintf(err, errlen, "%s: empty or unreadable", path);
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen) {
+  http_server_t *h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  h->srv = srv;
+  h->port = srv->cfg.port;
+
+  struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+                           .ai_socktype = SOCK_STREAM};
+  struct addrinfo *ai = NULL;
+  char port[16];
+  snprintf(port, sizeof port, "%d", srv->cfg.port);
+  int gai = getaddrinfo(srv->cfg.listen, port, &hints, &ai);
+  if (gai != 0) {
+    snprintf(err, errlen, "bad listen address '%s': %s", srv->cfg.listen, gai_strerror(gai));
+    free(h);
+    return NULL;
+  }
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (srv->cfg.tls_cert[0]) {
+    if (!srv->cfg.tls_key[0]) {
+      snprintf(err, errlen, "--tls-cert needs --tls-key");
+      goto fail;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      snprintf(err, errlen, "this libmicrohttpd was built without TLS");
+      goto fail;
+    }
+    h->tls_cert_pem = http_read_pem(srv->cfg.tls_cert, err, errlen);
+    if (!h->tls_cert_pem) goto fail;
+    h->tls_key_pem = http_read_pem(srv->cfg.tls_key, err, errlen);
+    if (!h->tls_key_pem) goto fail;
+    flags |= MHD_USE_TLS;
+    srv->tls = true;
+  }
+  struct MHD_OptionItem tls_opts[] = {
+      {h->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->tls_cert_pem},
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key_pem},
+      {MHD_OPTION_END, 0, NULL}};
+  h->daemon = MHD_start_daemon(
+      flags, (uint16_t)srv->cfg.port, NULL, NULL, http_access, h, MHD_OPTION_SOCK_ADDR,
+      ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
+      MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
+      NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_ARRAY, tls_opts,
+      MHD_OPTION_END);
+  if (!h->daemon) {
+    snprintf(err, errlen, "cannot listen on %s port %d (in use or not permitted)",
+             srv->cfg.listen, srv->cfg.port);
+    goto fail;
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  if (di) h->port = di->port;
+  freeaddrinfo(ai);
+  return h;
+fail:
+  freeaddrinfo(ai);
+  free(h->tls_cert_pem);
+  free(h->tls_key_pem);
+  free(h);
+  return NULL;
+}
+
+int http_port(const http_server_t *h) { return h->port; }
+
+void http_stop(http_server_t *h) {
+  if (!h) return;
+  MHD_socket s = MHD_quiesce_daemon(h->daemon);
+  if (s != MHD_INVALID_SOCKET) close(s);
+  /* Let in-flight requests finish (bounded: 30 s). */
+  for (int i = 0; i < 3000 && atomic_load(&h->inflight) > 0; i++) usleep(10000);
+  MHD_stop_daemon(h->daemon);
+  free(h->tls_cert_pem);
+  free(h->tls_key_pem);
+  free(h);
+}

@@ -1,0 +1,123 @@
+/*
+ * http.h: nimbusd's HTTP front (libmicrohttpd, epoll thread pool) and the
+ * request context every handler works on.
+ *
+ * The life of a request:
+ *   1. headers arrive: the router picks an http_handler_t by path; the
+ *      request context copies what handlers need (headers, query, peer).
+ *   2. body chunks arrive on the event thread: handler->body() consumes
+ *      them without blocking (it may write to a spool file).  It may call
+ *      http_request_defer() to run a slow step (auth, database) on a worker
+ *      while the connection is suspended; feeding resumes afterwards.
+ *   3. the body is complete: handler->finish() runs on a worker thread and
+ *      must set the response with one of the http_respond_*() calls.
+ *   4. the response is sent; handler->cleanup() frees handler state, also
+ *      when the client went away in the middle (abort partial files there).
+ * Handlers never touch libmicrohttpd types.
+ */
+#ifndef NIMBUS_HTTP_H
+#define NIMBUS_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "server.h"
+
+typedef struct http_request http_request_t;
+
+typedef struct {
+  const char *name; /* for logs and metrics, e.g. "ipp", "api" */
+  /* Consume a body chunk (event thread).  Return false to stop reading
+   * the body: the rest is discarded and finish() runs as usual. */
+  bool (*body)(http_request_t *r, const char *data, size_t len);
+  /* Produce the response (worker thread). */
+  void (*finish)(http_request_t *r);
+  /* Free handler state (any thread); r->handler_state may be NULL. */
+  void (*cleanup)(http_request_t *r);
+} http_handler_t;
+
+#define HTTP_MAX_QUERY 32
+
+struct http_request {
+  nimbus_server_t *srv;
+  char id[17];            /* request id: 16 hex chars */
+  char method[16];
+  char path[1024];        /* URL path, percent-decoded by libmicrohttpd */
+  char content_type[128];
+  char authorization[2048];
+  char host[256];
+  char peer[64];          /* client address as text */
+  char user_agent[128];
+  bool tls;
+  int64_t content_length; /* -1 when unknown (chunked) */
+  int nquery;
+  char *query_key[HTTP_MAX_QUERY];
+  char *query_value[HTTP_MAX_QUERY];
+
+  const http_handler_t *handler;
+  void *handler_state;
+  const char *op_name;    /* operation label for metrics and logs */
+  nimbus_auth_t auth;     /* filled by handlers that authenticate */
+
+  /* response under construction (owned by http.c) */
+  int status;
+  char *resp_body;
+  size_t resp_len;
+  char resp_type[96];
+  int nresp_headers;
+  char resp_header_name[4][64];
+  char resp_header_value[4][512];
+  bool resp_close;        /* close the connection after responding */
+  /* internal */
+  struct http_internal *in;
+};
+
+/* Ask that fn(r) runs on a worker before more body is fed (call from body()). */
+void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r));
+
+/* Query argument by name; NULL when absent. */
+const char *http_query(const http_request_t *r, const char *name);
+
+/* Set the response: body is copied. */
+void http_respond(http_request_t *r, int status, const char *content_type,
+                  const void *body, size_t len);
+/* Take ownership of a malloc'd body instead of copying it. */
+void http_respond_owned(http_request_t *r, int status, const char *content_type,
+                        char *body, size_t len);
+/* RFC 9457 problem document; detail may be NULL. */
+void http_respond_problem(http_request_t *r, int status, const char *title,
+                          const char *detail);
+/* JSON body; takes the reference to `doc`. */
+void http_respond_json(http_request_t *r, int status, json_t *doc);
+/* Add a response header (at most 4). */
+void http_response_header(http_request_t *r, const char *name, const char *value);
+
+/*
+ * Streaming multipart/form-data (and x-www-form-urlencoded) parsing with
+ * libmicrohttpd's post processor.  cb receives each field's data in pieces
+ * (off = offset within the field); return false to stop parsing.
+ * Create it in body() on the first chunk; NULL when the request's
+ * Content-Type is not a form.
+ */
+typedef struct http_form http_form_t;
+typedef bool (*http_form_cb)(void *ctx, const char *field, const char *filename,
+                             const char *content_type, const char *data, size_t len,
+                             uint64_t off);
+http_form_t *http_form_new(http_request_t *r, http_form_cb cb, void *ctx);
+/* Feed a body chunk; false on a malformed form or when cb stopped. */
+bool http_form_feed(http_form_t *f, const char *data, size_t len);
+/* Free the parser; NULL is ignored. */
+void http_form_free(http_form_t *f);
+
+/* Start serving; NULL + err on failure (port in use, bad TLS files...). */
+typedef struct http_server http_server_t;
+http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen);
+/* Stop accepting, let in-flight requests finish, free everything. */
+void http_stop(http_server_t *h);
+/* The port actually bound (useful with port 0). */
+int http_port(const http_server_t *h);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * intake.c: one document in, for IPP and REST alike (intake.h), and job
+ * submission with the per-user limit.
+ *
+ * Durability order (why a kill -9 never leaves half a job):
+ *   1. bytes go to spool/tmp/<key>.part as they arrive
+ *   2. finish: format check + page count on the .part file
+ *   3. fsync file, rename into the spool, fsync directory (blob commit)
+ *   4. job row + document rows in one durable transaction (job_submit)
+ *   5. only then the client gets its answer
+ * A crash before 4 leaves a .part or an unreferenced blob, which the
+ * start-up sweep removes; after 4 the job is complete.
+ */
+#include "intake.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "docformat.h"
+#include "log.h"
+#include "metrics.h"
+
+struct intake {
+  nimbus_server_t *srv;
+  blob_writer_t *writer;
+  int64_t max_size;
+  bool too_large;
+  bool io_error;
+  bool auto_format;
+  docformat_t declared;
+};
+
+bool intake_format_supported(const char *mime) {
+  if (!mime || !*mime) return true;
+  bool is_auto = false;
+  return docformat_from_mime(mime, &is_auto) != DOCFORMAT_UNKNOWN || is_auto;
+}
+
+intake_t *intake_begin(nimbus_server_t *srv, int64_t max_size, const char *declared_format) {
+  intake_t *in = calloc(1, sizeof *in);
+  if (!in) return NULL;
+  in->srv = srv;
+  in->max_size = max_size;
+  in->auto_format = true;
+  if (declared_format && *declared_format) {
+    bool is_auto = false;
+    in->declared = docformat_from_mime(declared_format, &is_auto);
+    in->auto_format = is_auto;
+  }
+  in->writer = blob_writer_new(srv->blobs);
+  if (!in->writer) {
+    log_event(LOG_ERROR, NULL, "cannot create spool file", (char *)NULL);
+    free(in);
+    return NULL;
+  }
+  return in;
+}
+
+bool intake_write(intake_t *in, const void *data, size_t len) {
+  if (in->too_large || in->io_error) return false;
+  if (blob_writer_size(in->writer) + (int64_t)len > in->max_size) {
+    in->too_large = true;
+    return false;
+  }
+  if (!blob_writer_write(in->writer, data, len)) {
+    in->io_error = true;
+    return false;
+  }
+  return true;
+}
+
+int64_t intake_size(const intake_t *in) { return blob_writer_size(in->writer); }
+
+intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, size_t errlen) {
+  intake_status_t status = INTAKE_OK;
+  err[0] = '\0';
+  if (in->too_large) {
+    snprintf(err, errlen, "document is larger than %lld bytes", (long long)in->max_size);
+    status = INTAKE_TOO_LARGE;
+    goto fail;
+  }
+  if (in->io_error) {
+    snprintf(err, errlen, "the spool could not store the document");
+    status = INTAKE_IO_ERROR;
+    goto fail;
+  }
+  int64_t size = blob_writer_size(in->writer);
+  if (size == 0) {
+    snprintf(err, errlen, "the document is empty");
+    status = INTAKE_EMPTY;
+    goto fail;
+  }
+  size_t headlen;
+  const unsigned char *head = blob_writer_head(in->writer, &headlen);
+  docformat_t detected = docformat_sniff(head, headlen);
+  docformat_t fmt = in->auto_format ? detected : in->declared;
+  if (fmt == DOCFORMAT_UNKNOWN) {
+    snprintf(err, errlen, "the document format could not be detected");
+    status = INTAKE_FORMAT_UNSUPPORTED;
+    goto fail;
+  }
+  if (detected != fmt) {
+    snprintf(err, errlen, "the document is not %s", docformat_mime(fmt));
+    status = INTAKE_DOCUMENT_INVALID;
+    goto fail;
+  }
+  char why[256];
+  int pages = docformat_count_pages(fmt, blob_writer_path(in->writer), why, sizeof why);
+  if (pages < 1) {
+    snprintf(err, errlen, "invalid %s document: %s", docformat_mime(fmt), why);
+    status = INTAKE_DOCUMENT_INVALID;
+    goto fail;
+  }
+  if (!blob_writer_commit(in->writer, doc->blob_key)) {
+    in->writer = NULL;
+    snprintf(err, errlen, "the spool could not store the document");
+    status = INTAKE_IO_ERROR;
+    goto fail;
+  }
+  in->writer = NULL;
+  snprintf(doc->format, sizeof doc->format, "%s", docformat_mime(fmt));
+  doc->size = size;
+  doc->pages = pages;
+  metrics_bytes_spooled(in->srv->metrics, size);
+  free(in);
+  return INTAKE_OK;
+fail:
+  intake_abort(in);
+  return status;
+}
+
+void intake_abort(intake_t *in) {
+  if (!in) return;
+  blob_writer_abort(in->writer);
+  free(in);
+}
+
+int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t) {
+  return t->max_held_jobs_per_user > 0 ? t->max_held_jobs_per_user : srv->cfg.max_held_jobs;
+}
+
+int64_t intake_max_document_size(const nimbus_server_t *srv, const nimbus_tenant_t *t) {
+  return t->max_document_size > 0 ? t->max_document_size : srv->cfg.max_document_size;
+}
+
+submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
+                           nimbus_document_t *docs, int ndocs) {
+  submit_status_t result = SUBMIT_ERROR;
+  if (job->owner_id) {
+    int pending = 0;
+    if (store_job_count_pending_for_owner(srv->store, t->id, job->owner_id, &pending) != STORE_OK)
+      goto fail;
+    if (pending >= intake_max_held_jobs(srv, t)) {
+      result = SUBMIT_TOO_MANY_JOBS;
+      goto fail;
+    }
+  }
+  if (job->copies < 1) job->copies = 1;
+  job->pages = 0;
+  for (int i = 0; i < ndocs; i++) {
+    docs[i].number = i + 1;
+    job->pages += docs[i].pages;
+  }
+  job->num_documents = ndocs;
+  job->impressions = job->pages * job->copies;
+  if (store_job_insert(srv->store, job, docs, ndocs) != STORE_OK) goto fail;
+  return SUBMIT_OK;
+fail:
+  for (int i = 0; i < ndocs; i++) blob_delete(srv->blobs, docs[i].blob_key);
+  return result;
+}

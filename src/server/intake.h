@@ -1,0 +1,70 @@
+/*
+ * intake.h: taking in one document, the same way for IPP and REST.
+ *
+ *   intake_begin()   on the event thread when the document part starts
+ *   intake_write()   per chunk, on the event thread: appends to a spool
+ *                    file; never buffers the document in memory
+ *   intake_finish()  on a worker: detects the format, counts pages,
+ *                    fsyncs and commits the blob
+ *   intake_abort()   on any failure or disconnect: removes the partial file
+ */
+#ifndef NIMBUS_INTAKE_H
+#define NIMBUS_INTAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "server.h"
+
+typedef enum {
+  INTAKE_OK = 0,
+  INTAKE_TOO_LARGE,          /* over the tenant's max-document-size */
+  INTAKE_IO_ERROR,           /* spool write/fsync failed */
+  INTAKE_FORMAT_UNSUPPORTED, /* declared or detected format not accepted */
+  INTAKE_DOCUMENT_INVALID,   /* corrupt/truncated document */
+  INTAKE_EMPTY               /* no bytes */
+} intake_status_t;
+
+typedef struct intake intake_t;
+
+/* Is a declared document-format acceptable (supported or auto)? */
+bool intake_format_supported(const char *mime);
+
+/* declared_format: the client's document-format, or NULL /
+ * "application/octet-stream" for auto-detection.  NULL on spool failure. */
+intake_t *intake_begin(nimbus_server_t *srv, int64_t max_size, const char *declared_format);
+/* Append a chunk; false once the size limit is passed or on I/O error
+ * (later writes are ignored; intake_finish reports the status). */
+bool intake_write(intake_t *in, const void *data, size_t len);
+int64_t intake_size(const intake_t *in);
+/* Validate and commit; on INTAKE_OK fills doc->format, size, pages,
+ * blob_key (name and number are the caller's) and frees `in`.  On failure
+ * writes a reason into err (for the client) and frees `in` as well. */
+intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, size_t errlen);
+/* Drop the document; NULL is ignored. */
+void intake_abort(intake_t *in);
+
+typedef enum {
+  SUBMIT_OK = 0,
+  SUBMIT_TOO_MANY_JOBS, /* the owner has max-held-jobs pending jobs */
+  SUBMIT_ERROR          /* storage failure */
+} submit_status_t;
+
+/* Most pending jobs a user of tenant t may have (tenant limit or default). */
+int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t);
+/* Largest document of tenant t (tenant limit or server default). */
+int64_t intake_max_document_size(const nimbus_server_t *srv, const nimbus_tenant_t *t);
+
+/*
+ * Insert a new job (job->tenant_id, queue_id, owner..., state set by the
+ * caller: NIMBUS_JOB_RECEIVED for Create-Job, job_state_when_closed() when
+ * complete) with its committed documents, after checking the owner's
+ * pending-jobs limit.  Durable when SUBMIT_OK.  On failure the documents'
+ * blobs are deleted.
+ */
+submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
+                           nimbus_document_t *docs, int ndocs);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * ipp-private.h: state shared by the IPP files (ipp-server.c: intake and
+ * dispatch; ipp-printer.c: printer attributes; ipp-job.c: job operations;
+ * ipp-job-attrs.c: job attribute validation and rendering).
+ */
+#ifndef NIMBUS_IPP_PRIVATE_H
+#define NIMBUS_IPP_PRIVATE_H
+
+#include <cups/cups.h>
+#include <cups/ipp.h>
+
+#include "intake.h"
+#include "ipp-server.h"
+
+typedef struct {
+  http_request_t *r;
+  nimbus_server_t *srv;
+
+  /* the attribute section, buffered until libcups can decode it */
+  unsigned char *hdr;
+  size_t hdr_len;
+  size_t hdr_used; /* bytes of hdr the decoder consumed */
+  bool header_done;
+  bool header_too_large;
+
+  ipp_t *request;
+  ipp_t *response;
+  ipp_op_t op;
+  int status; /* final IPP status, -1 until answered */
+
+  /* from the URL path */
+  char tenant_name[NIMBUS_NAME_MAX];
+  char queue_name[NIMBUS_NAME_MAX];
+  nimbus_id_t path_job_id;
+  bool path_ok;
+
+  /* resolved during admission */
+  bool admitted;      /* tenant, queue and caller checked */
+  bool found;         /* tenant and queue exist */
+  nimbus_tenant_t tenant;
+  nimbus_queue_t queue;
+  bool is_admin;      /* tenant-admin or operator of this tenant */
+  char user_name[NIMBUS_NAME_MAX]; /* authenticated (or anonymous) name */
+  nimbus_id_t user_id; /* 0 when anonymous */
+
+  /* document intake (Print-Job, Send-Document) */
+  bool wants_document;
+  intake_t *intake;
+  bool intake_refused; /* admission refused the document: status is set */
+  bool prechecked;     /* job attributes below were validated at admission */
+  nimbus_job_t job;    /* the job being created, or the target job */
+  char doc_format[NIMBUS_NAME_MAX];
+  char doc_name[NIMBUS_TEXT_MAX];
+  bool last_document;  /* Send-Document */
+} ipp_ctx_t;
+
+/* Operation table entry (ipp-server.c). */
+typedef struct {
+  ipp_op_t op;
+  const char *label; /* metrics label, e.g. "ipp.print-job" */
+  void (*fn)(ipp_ctx_t *ctx);
+  bool anonymous;    /* allowed without credentials */
+  bool document;     /* the request carries a document */
+} ipp_op_entry_t;
+
+/* Start the response with the request's id and version; sets ctx->status. */
+void ipp_respond(ipp_ctx_t *ctx, ipp_status_t status, const char *message, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The queue's printer-uri as clients reach it (scheme://host/ipp/print/t/q). */
+void ipp_printer_uri(const ipp_ctx_t *ctx, char *out, size_t outlen);
+
+/* ipp-server.c: the operations this server implements (for
+ * operations-supported); returns how many were written. */
+int ipp_operations_supported(int *out, int max);
+
+/* ipp-printer.c */
+void ipp_op_get_printer_attributes(ipp_ctx_t *ctx);
+/* Is name a printer attribute this server reports (for requested-attributes)? */
+bool ipp_printer_attr_known(const char *name);
+
+/* ipp-job.c: each operation fills ctx->response. */
+/* Admission for Print-Job / Send-Document, before the document is spooled:
+ * false when ctx->response already carries the refusal. */
+bool ipp_job_precheck_document(ipp_ctx_t *ctx);
+void ipp_op_print_job(ipp_ctx_t *ctx);
+void ipp_op_validate_job(ipp_ctx_t *ctx);
+void ipp_op_create_job(ipp_ctx_t *ctx);
+void ipp_op_send_document(ipp_ctx_t *ctx);
+void ipp_op_close_job(ipp_ctx_t *ctx);
+void ipp_op_get_jobs(ipp_ctx_t *ctx);
+void ipp_op_get_job_attributes(ipp_ctx_t *ctx);
+void ipp_op_cancel_job(ipp_ctx_t *ctx);
+void ipp_op_cancel_my_jobs(ipp_ctx_t *ctx);
+void ipp_op_hold_job(ipp_ctx_t *ctx);
+void ipp_op_release_job(ipp_ctx_t *ctx);
+
+/* ipp-caps.c: the job-template attributes a queue supports.  Until a
+ * printer reports its own capabilities these defaults apply.  The same
+ * table drives validation (ipp-job-attrs.c) and the printer's
+ * xxx-supported / xxx-default attributes (ipp-printer.c). */
+typedef struct {
+  const char *name;
+  ipp_tag_t tag;                 /* KEYWORD, ENUM or INTEGER */
+  const char *const *keywords;   /* KEYWORD: supported values, NULL-ended */
+  const int *enums;              /* ENUM: supported values */
+  int nenums;
+  int min, max;                  /* INTEGER: supported range */
+  const char *default_keyword;
+  int default_int;
+} ipp_template_attr_t;
+
+extern const ipp_template_attr_t ipp_template_attrs[];
+extern const size_t ipp_template_attrs_count;
+const ipp_template_attr_t *ipp_template_attr_find(const char *name);
+
+/* ipp-job-attrs.c */
+/* Copy attr into the response's unsupported-attributes group. */
+void ipp_unsupported(ipp_ctx_t *ctx, ipp_attribute_t *attr);
+/* A stable name-based UUID URN ("urn:uuid:...") derived from seed. */
+void ipp_make_uuid(const char *seed, char out[64]);
+/* Validate operation and job-template attributes of a job creation
+ * request into job; copies unsupported ones to the response.  Returns
+ * false when ctx->response already carries an error status. */
+bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, size_t fmtlen,
+                         char *doc_name, size_t namelen);
+/* Add the job's attributes to the response's job group, filtered by
+ * requested-attributes (ra may be NULL for the defaults). */
+void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra);
+/* Add job-id, job-uri, job-state, job-state-reasons (create responses). */
+void ipp_job_attrs_add_brief(ipp_ctx_t *ctx, const nimbus_job_t *job);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * ipp-server.c: IPP over HTTP on /ipp/print/<tenant>/<queue>.
+ *
+ * Body handling (event thread, never blocking):
+ *   - bytes are buffered (at most max-ipp-header) until libcups' ippReadIO
+ *     decodes a complete attribute section; garbage is recognised as soon
+ *     as the decoder fails before the end of what has arrived;
+ *   - for operations that carry a document, admission (tenant, queue,
+ *     credentials, attribute checks, limits) runs on a worker before any
+ *     document byte is spooled; a refused request's document is discarded;
+ *   - document bytes then stream into intake_write() (spool file).
+ * finish() (worker) dispatches the operation and encodes the response.
+ * The mapping from failures to IPP status codes lives in the operations;
+ * HTTP-level failures (undecodable body, 401) are answered here only.
+ */
+#include "ipp-private.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+static const ipp_op_entry_t ipp_ops[] = {
+    {IPP_OP_PRINT_JOB, "ipp.print-job", ipp_op_print_job, false, true},
+    {IPP_OP_VALIDATE_JOB, "ipp.validate-job", ipp_op_validate_job, false, false},
+    {IPP_OP_CREATE_JOB, "ipp.create-job", ipp_op_create_job, false, false},
+    {IPP_OP_SEND_DOCUMENT, "ipp.send-document", ipp_op_send_document, false, true},
+    {IPP_OP_CLOSE_JOB, "ipp.close-job", ipp_op_close_job, false, false},
+    {IPP_OP_GET_JOBS, "ipp.get-jobs", ipp_op_get_jobs, false, false},
+    {IPP_OP_GET_JOB_ATTRIBUTES, "ipp.get-job-attributes", ipp_op_get_job_attributes, false, false},
+    {IPP_OP_CANCEL_JOB, "ipp.cancel-job", ipp_op_cancel_job, false, false},
+    {IPP_OP_CANCEL_MY_JOBS, "ipp.cancel-my-jobs", ipp_op_cancel_my_jobs, false, false},
+    {IPP_OP_HOLD_JOB, "ipp.hold-job", ipp_op_hold_job, false, false},
+    {IPP_OP_RELEASE_JOB, "ipp.release-job", ipp_op_release_job, false, false},
+    {IPP_OP_GET_PRINTER_ATTRIBUTES, "ipp.get-printer-attributes", ipp_op_get_printer_attributes,
+     true, false},
+};
+
+static const ipp_op_entry_t *ipp_op_find(ipp_op_t op) {
+  for (size_t i = 0; i < sizeof ipp_ops / sizeof ipp_ops[0]; i++)
+    if (ipp_ops[i].op == op) return &ipp_ops[i];
+  return NULL;
+}
+
+int ipp_operations_supported(int *out, int max) {
+  int n = 0;
+  for (size_t i = 0; i < sizeof ipp_ops / sizeof ipp_ops[0] && n < max; i++)
+    out[n++] = (int)ipp_ops[i].op;
+  return n;
+}
+
+/* ---- helpers shared by the operation files ---- */
+
+void ipp_respond(ipp_ctx_t *ctx, ipp_status_t status, const char *message, ...) {
+  if (ctx->response) ippDelete(ctx->response);
+  ctx->response = ippNewResponse(ctx->request);
+  ippSetStatusCode(ctx->response, status);
+  ctx->status = (int)status;
+  if (message) {
+    char text[512];
+    va_list ap;
+    va_start(ap, message);
+    vsnprintf(text, sizeof text, message, ap);
+    va_end(ap);
+    ippAddString(ctx->response, IPP_TAG_OPERATION, IPP_TAG_TEXT, "status-message", NULL, text);
+  }
+}
+
+void ipp_printer_uri(const ipp_ctx_t *ctx, char *out, size_t outlen) {
+  /* The Host header as given (host[:port]), so the URI matches what the
+   * client used, also behind a reverse proxy. */
+  snprintf(out, outlen, "%s://%s/ipp/print/%s/%s", ctx->r->tls ? "ipps" : "ipp", ctx->r->host,
+           ctx->tenant_name, ctx->queue_name);
+}
+
+/* ---- path and header parsing ---- */
+
+/* Split /ipp/print/<tenant>/<queue>[/<job-id>] into ctx. */
+static void ipp_parse_path(ipp_ctx_t *ctx, const char *path) {
+  const char *p = path + strlen("/ipp/print/");
+  const char *slash = strchr(p, '/');
+  if (!slash || slash == p || (size_t)(slash - p) >= sizeof ctx->tenant_name) return;
+  memcpy(ctx->tenant_name, p, (size_t)(slash - p));
+  ctx->tenant_name[slash - p] = '\0';
+  p = slash + 1;
+  slash = strchr(p, '/');
+  size_t qlen = slash ? (size_t)(slash - p) : strlen(p);
+  if (qlen == 0 || qlen >= sizeof ctx->queue_name) return;
+  memcpy(ctx->queue_name, p, qlen);
+  ctx->queue_name[qlen] = '\0';
+  if (slash) {
+    char *end;
+    long long id = strtoll(slash + 1, &end, 10);
+    if (*end || id <= 0 || id > 0x7fffffff) return;
+    ctx->path_job_id = id;
+  }
+  ctx->path_ok = true;
+}
+
+typedef struct {
+  const unsigned char *buf;
+  size_t len, pos;
+  bool hit_end;
+} ipp_reader_t;
+
+static ssize_t ipp_reader_read(void *src, ipp_uchar_t *buf, size_t n) {
+  ipp_reader_t *rd = src;
+  size_t avail = rd->len - rd->pos;
+  if (n > avail) {
+    rd->hit_end = true;
+    n = avail;
+  }
+  memcpy(buf, rd->buf + rd->pos, n);
+  rd->pos += n;
+  return (ssize_t)n;
+}
+
+/* Try to decode the buffered attribute section.  Returns 1 when decoded,
+ * 0 when more bytes are needed, -1 when the bytes are not IPP. */
+static int ipp_try_decode(ipp_ctx_t *ctx) {
+  ipp_reader_t rd = {ctx->hdr, ctx->hdr_len, 0, false};
+  ipp_t *req = ippNew();
+  ipp_state_t state = ippReadIO(&rd, ipp_reader_read, 1, NULL, req);
+  if (state == IPP_STATE_DATA) {
+    ctx->request = req;
+    ctx->hdr_used = rd.pos;
+    ctx->header_done = true;
+    ctx->op = ippGetOperation(req);
+    return 1;
+  }
+  ippDelete(req);
+  return rd.hit_end ? 0 : -1;
+}
+
+/* ---- admission (worker) ---- */
+
+static void ipp_admit(ipp_ctx_t *ctx) {
+  if (ctx->admitted) return;
+  ctx->admitted = true;
+  nimbus_server_t *srv = ctx->srv;
+  if (!ctx->path_ok) return;
+  if (store_tenant_get_by_name(srv->store, ctx->tenant_name, &ctx->tenant) != STORE_OK ||
+      store_queue_get_by_name(srv->store, ctx->tenant.id, ctx->queue_name, &ctx->queue) !=
+          STORE_OK)
+    return;
+  ctx->found = true;
+  http_request_t *r = ctx->r;
+  auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
+  if (r->auth.result == AUTH_OK) {
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
+    ctx->user_id = r->auth.user.id;
+    ctx->is_admin = r->auth.user.role >= NIMBUS_ROLE_TENANT_ADMIN;
+  }
+}
+
+/* Decide whether the caller may run op; sets the response when not.
+ * Returns false when the request must not proceed. */
+static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
+  http_request_t *r = ctx->r;
+  if (!ctx->path_ok || !ctx->found) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "The printer does not exist.");
+    return false;
+  }
+  if (r->auth.result == AUTH_OK) return true;
+  bool anonymous_print = ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE &&
+                         e->op != IPP_OP_CANCEL_MY_JOBS;
+  if (e->anonymous || anonymous_print) {
+    ipp_attribute_t *a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s",
+             a && ippGetString(a, 0, NULL) ? ippGetString(a, 0, NULL) : "anonymous");
+    return true;
+  }
+  return false; /* answered with HTTP 401 in finish */
+}
+
+/* ---- the handler ---- */
+
+static bool ipp_body(http_request_t *r, const char *data, size_t len);
+static void ipp_finish(http_request_t *r);
+static void ipp_cleanup(http_request_t *r);
+
+const http_handler_t ipp_handler = {"ipp", ipp_body, ipp_finish, ipp_cleanup};
+
+static ipp_ctx_t *ipp_ctx_get(http_request_t *r) {
+  if (!r->handler_state) {
+    ipp_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->r = r;
+    ctx->srv = r->srv;
+    ctx->status = -1;
+    ipp_parse_path(ctx, r->path);
+    r->handler_state = ctx;
+  }
+  return r->handler_state;
+}
+
+static bool ipp_check_request(ipp_ctx_t *ctx);
+
+/* Worker step between the attribute section and the document. */
+static void ipp_admit_document(http_request_t *r) {
+  ipp_ctx_t *ctx = r->handler_state;
+  if (!ipp_check_request(ctx)) {
+    ctx->intake_refused = true;
+    return;
+  }
+  ipp_admit(ctx);
+  const ipp_op_entry_t *e = ipp_op_find(ctx->op);
+  if (!ipp_authorize(ctx, e)) {
+    ctx->intake_refused = true;
+    return;
+  }
+  if (!ipp_job_precheck_document(ctx)) {
+    ctx->intake_refused = true;
+    return;
+  }
+  ctx->intake = intake_begin(ctx->srv, intake_max_document_size(ctx->srv, &ctx->tenant),
+                             ctx->doc_format);
+  if (!ctx->intake) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The spool is not available.");
+    ctx->intake_refused = true;
+    return;
+  }
+  /* Document bytes that arrived with the attribute section. */
+  if (ctx->hdr_len > ctx->hdr_used)
+    intake_write(ctx->intake, ctx->hdr + ctx->hdr_used, ctx->hdr_len - ctx->hdr_used);
+  free(ctx->hdr);
+  ctx->hdr = NULL;
+  ctx->hdr_len = ctx->hdr_used = 0;
+}
+
+static bool ipp_body(http_request_t *r, const char *data, size_t len) {
+  ipp_ctx_t *ctx = ipp_ctx_get(r);
+  if (!ctx) return false;
+  if (ctx->header_done) {
+    if (ctx->intake_refused || !ctx->wants_document) return false;
+    if (ctx->intake) return intake_write(ctx->intake, data, len);
+    /* admission still pending cannot happen: the connection was suspended */
+    return false;
+  }
+  size_t max = (size_t)r->srv->cfg.max_ipp_header;
+  size_t take = len;
+  if (ctx->hdr_len + take > max) take = max - ctx->hdr_len;
+  unsigned char *nb = realloc(ctx->hdr, ctx->hdr_len + take + 1);
+  if (!nb) return false;
+  ctx->hdr = nb;
+  memcpy(ctx->hdr + ctx->hdr_len, data, take);
+  ctx->hdr_len += take;
+  int d = ipp_try_decode(ctx);
+  if (d < 0) return false;
+  if (d == 0) {
+    if (ctx->hdr_len >= max) {
+      ctx->header_too_large = true;
+      return false;
+    }
+    return true;
+  }
+  /* Decoded: bytes past the attribute section (and past this chunk's
+   * share that fit in hdr) are document data. */
+  if (take < len) {
+    /* the chunk did not fit in hdr: keep the remainder as document data */
+    unsigned char *nb2 = realloc(ctx->hdr, ctx->hdr_len + (len - take));
+    if (!nb2) return false;
+    ctx->hdr = nb2;
+    memcpy(ctx->hdr + ctx->hdr_len, data + take, len - take);
+    ctx->hdr_len += len - take;
+  }
+  const ipp_op_entry_t *e = ipp_op_find(ctx->op);
+  r->op_name = e ? e->label : "ipp.unsupported";
+  if (e && e->document) {
+    ctx->wants_document = true;
+    http_request_defer(r, ipp_admit_document);
+    return true;
+  }
+  return false; /* nothing more to read for this operation */
+}
+
+/* Checks every request must pass (RFC 8011 section 4.1.x). */
+static bool ipp_check_request(ipp_ctx_t *ctx) {
+  int major = ippGetVersion(ctx->request, NULL);
+  if (major < 1 || major > 2) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_VERSION_NOT_SUPPORTED, "IPP version %d is not supported.",
+                major);
+    return false;
+  }
+  if (ippGetRequestId(ctx->request) <= 0) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST, "The request-id must be positive.");
+    return false;
+  }
+  ipp_attribute_t *charset = ippFirstAttribute(ctx->request);
+  ipp_attribute_t *language = ippNextAttribute(ctx->request);
+  if (!charset || strcmp(ippGetName(charset) ? ippGetName(charset) : "", "attributes-charset") ||
+      ippGetValueTag(charset) != IPP_TAG_CHARSET || ippGetGroupTag(charset) != IPP_TAG_OPERATION ||
+      !language ||
+      strcmp(ippGetName(language) ? ippGetName(language) : "", "attributes-natural-language") ||
+      ippGetValueTag(language) != IPP_TAG_LANGUAGE ||
+      ippGetGroupTag(language) != IPP_TAG_OPERATION) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST,
+                "attributes-charset and attributes-natural-language must come first.");
+    return false;
+  }
+  const char *cs = ippGetString(charset, 0, NULL);
+  if (!cs || (strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii"))) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_CHARSET, "Only utf-8 is supported.");
+    ippAddString(ctx->response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_CHARSET, "attributes-charset",
+                 NULL, cs ? cs : "");
+    return false;
+  }
+  /* Operations addressed to the printer need printer-uri (job ops may use
+   * job-uri instead). */
+  if (!ippFindAttribute(ctx->request, "printer-uri", IPP_TAG_URI) &&
+      !ippFindAttribute(ctx->request, "job-uri", IPP_TAG_URI)) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST, "Missing printer-uri.");
+    return false;
+  }
+  return true;
+}
+
+/* Write callback into a buffer sized with ippLength(). */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+} ipp_writer_t;
+
+static ssize_t ipp_writer_write(void *dst, ipp_uchar_t *data, size_t n) {
+  ipp_writer_t *w = dst;
+  if (w->len + n > w->cap) return -1;
+  memcpy(w->buf + w->len, data, n);
+  w->len += n;
+  return (ssize_t)n;
+}
+
+static void ipp_send(ipp_ctx_t *ctx) {
+  http_request_t *r = ctx->r;
+  ipp_writer_t w = {NULL, 0, ippLength(ctx->response)};
+  w.buf = malloc(w.cap ? w.cap : 1);
+  if (!w.buf) {
+    http_respond_problem(r, 500, "Internal Server Error", NULL);
+    return;
+  }
+  ippSetState(ctx->response, IPP_STATE_IDLE);
+  if (ippWriteIO(&w, ipp_writer_write, 1, NULL, ctx->response) != IPP_STATE_DATA) {
+    free(w.buf);
+    http_respond_problem(r, 500, "Internal Server Error", "could not encode the IPP response");
+    return;
+  }
+  http_respond_owned(r, 200, "application/ipp", w.buf, w.len);
+}
+
+static void ipp_finish(http_request_t *r) {
+  ipp_ctx_t *ctx = ipp_ctx_get(r);
+  if (!ctx) {
+    http_respond_problem(r, 500, "Internal Server Error", NULL);
+    return;
+  }
+  if (strcmp(r->method, "POST") != 0) {
+    http_response_header(r, "Allow", "POST");
+    http_respond_problem(r, 405, "Method Not Allowed", "IPP requests are sent with POST");
+    return;
+  }
+  if (strncasecmp(r->content_type, "application/ipp", 15) != 0) {
+    http_respond_problem(r, 415, "Unsupported Media Type",
+                         "IPP requests need Content-Type: application/ipp");
+    return;
+  }
+  if (!ctx->header_done) {
+    if (ctx->header_too_large) {
+      r->resp_close = true;
+      http_respond_problem(r, 413, "Content Too Large", "the IPP attribute section is too large");
+    } else {
+      http_respond_problem(r, 400, "Bad Request", "the body is not a complete IPP request");
+    }
+    return;
+  }
+  if (ctx->intake_refused) {
+    if (ctx->status < 0) goto unauthorized;
+    ipp_send(ctx);
+    return;
+  }
+  if (!ipp_check_request(ctx)) {
+    ipp_send(ctx);
+    return;
+  }
+  const ipp_op_entry_t *e = ipp_op_find(ctx->op);
+  if (!e) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_OPERATION_NOT_SUPPORTED, "Operation 0x%04x is not supported.",
+                (unsigned)ctx->op);
+    ipp_send(ctx);
+    return;
+  }
+  ipp_admit(ctx);
+  if (!ipp_authorize(ctx, e)) {
+    if (ctx->status >= 0) {
+      ipp_send(ctx);
+      return;
+    }
+    goto unauthorized;
+  }
+  e->fn(ctx);
+  if (!ctx->response) ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "No response.");
+  ipp_send(ctx);
+  return;
+unauthorized:
+  /* RFC 8010: authentication is HTTP's job; libcups clients retry with
+   * credentials after this challenge. */
+  if (r->auth.result == AUTH_BAD)
+    log_event(LOG_WARN, r->id, "authentication failed", "tenant", ctx->tenant_name, "peer",
+              r->peer, (char *)NULL);
+  http_response_header(r, "WWW-Authenticate", "Basic realm=\"Nimbus Print\"");
+  http_respond(r, 401, "text/plain", "Unauthorized\n", 13);
+}
+
+static void ipp_cleanup(http_request_t *r) {
+  ipp_ctx_t *ctx = r->handler_state;
+  if (!ctx) return;
+  intake_abort(ctx->intake);
+  if (ctx->request) ippDelete(ctx->request);
+  if (ctx->response) ippDelete(ctx->response);
+  free(ctx->hdr);
+  free(ctx);
+  r->handler_state = NULL;
+}
+
+int ipp_server_status(const http_request_t *r) {
+  const ipp_ctx_t *ctx = r->handler_state;
+  return ctx ? ctx->status : -1;
+}

@@ -1,0 +1,145 @@
+/*
+ * job.c: the job lifecycle, one state machine in one file.
+ *
+ *  received ──close──▶ held ──release──▶ fetchable ──(device fetch)──▶ processing
+ *     │                 │ ▲ └─expire─▶ expired        │ └hold─▶ held        │
+ *     │                 │ └──────── hold ─────────────┘                     ▼
+ *     └─cancel─▶ canceled ◀─cancel─ (any non-terminal state)     completed │ aborted
+ *
+ *  (queues with release-immediately close straight to fetchable;
+ *   awaiting-payment sits between held and fetchable once payments exist)
+ *
+ * Invariants:
+ *  - completed, canceled, aborted and expired are terminal: no event leaves them.
+ *  - every transition is one store transaction that also appends a
+ *    job_events row (store_job_set_state), so notifications, audit and
+ *    billing see every change exactly once.
+ *  - a transition is a compare-and-set on the state read just before, so
+ *    two concurrent events on one job cannot both apply.
+ */
+#include "job.h"
+
+#include <string.h>
+
+static const char *const job_state_names[] = {
+    [NIMBUS_JOB_RECEIVED] = "received",   [NIMBUS_JOB_HELD] = "held",
+    [NIMBUS_JOB_AWAITING_PAYMENT] = "awaiting-payment",
+    [NIMBUS_JOB_FETCHABLE] = "fetchable", [NIMBUS_JOB_PROCESSING] = "processing",
+    [NIMBUS_JOB_COMPLETED] = "completed", [NIMBUS_JOB_CANCELED] = "canceled",
+    [NIMBUS_JOB_ABORTED] = "aborted",     [NIMBUS_JOB_EXPIRED] = "expired"};
+
+static const char *const job_event_names[] = {
+    [JOB_EVENT_CLOSE] = "job-closed",     [JOB_EVENT_RELEASE] = "job-released", [JOB_EVENT_HOLD] = "job-held",
+    [JOB_EVENT_CANCEL] = "job-canceled",  [JOB_EVENT_EXPIRE] = "job-expired"};
+
+bool job_state_is_terminal(nimbus_job_state_t s) {
+  return s == NIMBUS_JOB_COMPLETED || s == NIMBUS_JOB_CANCELED || s == NIMBUS_JOB_ABORTED ||
+         s == NIMBUS_JOB_EXPIRED;
+}
+
+const char *job_state_name(nimbus_job_state_t s) {
+  if (s < NIMBUS_JOB_RECEIVED || s > NIMBUS_JOB_EXPIRED) return "unknown";
+  return job_state_names[s];
+}
+
+bool job_state_parse(const char *name, nimbus_job_state_t *out) {
+  for (int s = NIMBUS_JOB_RECEIVED; s <= NIMBUS_JOB_EXPIRED; s++) {
+    if (strcmp(name, job_state_names[s]) == 0) {
+      *out = (nimbus_job_state_t)s;
+      return true;
+    }
+  }
+  return false;
+}
+
+nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q) {
+  return q->release_immediately ? NIMBUS_JOB_FETCHABLE : NIMBUS_JOB_HELD;
+}
+
+bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to) {
+  if (job_state_is_terminal(from)) return false;
+  switch (ev) {
+  case JOB_EVENT_CLOSE:
+    if (from != NIMBUS_JOB_RECEIVED) return false;
+    *to = NIMBUS_JOB_HELD;
+    return true;
+  case JOB_EVENT_RELEASE:
+    if (from != NIMBUS_JOB_HELD) return false;
+    *to = NIMBUS_JOB_FETCHABLE;
+    return true;
+  case JOB_EVENT_HOLD:
+    if (from != NIMBUS_JOB_FETCHABLE) return false;
+    *to = NIMBUS_JOB_HELD;
+    return true;
+  case JOB_EVENT_CANCEL:
+    *to = NIMBUS_JOB_CANCELED;
+    return true;
+  case JOB_EVENT_EXPIRE:
+    if (from != NIMBUS_JOB_HELD && from != NIMBUS_JOB_RECEIVED) return false;
+    *to = NIMBUS_JOB_EXPIRED;
+    return true;
+  }
+  return false;
+}
+
+job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                       job_event_t ev, const char *actor, nimbus_job_t *job) {
+  nimbus_job_t cur;
+  /* Retry a few times if another event changed the job between read and
+   * compare-and-set; then the event is judged against the new state. */
+  for (int attempt = 0; attempt < 3; attempt++) {
+    store_status_t s = store_job_get(st, tenant_id, job_id, &cur);
+    if (s == STORE_NOT_FOUND) return JOB_NOT_FOUND;
+    if (s != STORE_OK) return JOB_ERROR;
+    nimbus_job_state_t next;
+    if (!job_next_state(cur.state, ev, &next)) return JOB_NOT_POSSIBLE;
+    s = store_job_set_state(st, tenant_id, job_id, cur.state, next, job_event_names[ev], actor);
+    if (s == STORE_CONFLICT) continue;
+    if (s == STORE_NOT_FOUND) return JOB_NOT_FOUND;
+    if (s != STORE_OK) return JOB_ERROR;
+    if (job && store_job_get(st, tenant_id, job_id, job) != STORE_OK) return JOB_ERROR;
+    return JOB_OK;
+  }
+  return JOB_NOT_POSSIBLE;
+}
+
+int job_ipp_state(nimbus_job_state_t s) {
+  switch (s) {
+  case NIMBUS_JOB_RECEIVED:
+  case NIMBUS_JOB_HELD:
+  case NIMBUS_JOB_AWAITING_PAYMENT: return 4; /* pending-held */
+  case NIMBUS_JOB_FETCHABLE: return 3;        /* pending */
+  case NIMBUS_JOB_PROCESSING: return 5;       /* processing */
+  case NIMBUS_JOB_COMPLETED: return 9;
+  case NIMBUS_JOB_CANCELED: return 7;
+  case NIMBUS_JOB_ABORTED: return 8;
+  case NIMBUS_JOB_EXPIRED: return 7; /* canceled by the system */
+  }
+  return 3;
+}
+
+int job_ipp_state_reasons(const nimbus_job_t *job, const char **out, int max) {
+  int n = 0;
+#define JOB_REASON(s) \
+  do {                \
+    if (n < max) out[n++] = (s); \
+  } while (0)
+  switch (job->state) {
+  case NIMBUS_JOB_RECEIVED:
+    JOB_REASON("job-incoming");
+    JOB_REASON("job-hold-until-specified");
+    break;
+  case NIMBUS_JOB_HELD: JOB_REASON("job-hold-until-specified"); break;
+  case NIMBUS_JOB_AWAITING_PAYMENT: JOB_REASON("job-hold-until-specified"); break;
+  case NIMBUS_JOB_FETCHABLE: JOB_REASON("job-fetchable"); break;
+  case NIMBUS_JOB_PROCESSING: JOB_REASON("job-printing"); break;
+  case NIMBUS_JOB_COMPLETED: JOB_REASON("job-completed-successfully"); break;
+  case NIMBUS_JOB_CANCELED: JOB_REASON("job-canceled-by-user"); break;
+  case NIMBUS_JOB_ABORTED: JOB_REASON("aborted-by-system"); break;
+  case NIMBUS_JOB_EXPIRED: JOB_REASON("job-canceled-by-operator"); break;
+  }
+  if (job->pin_hash[0] && job->state <= NIMBUS_JOB_AWAITING_PAYMENT)
+    JOB_REASON("job-password-wait");
+#undef JOB_REASON
+  return n;
+}

@@ -1,0 +1,49 @@
+/*
+ * job.h: the job lifecycle state machine.  Every change of a job's state
+ * goes through job_apply(); nothing else calls store_job_set_state().
+ * The diagram and invariants are at the top of job.c.
+ */
+#ifndef NIMBUS_JOB_H
+#define NIMBUS_JOB_H
+
+#include <stdbool.h>
+
+#include "model.h"
+#include "store.h"
+
+typedef enum {
+  JOB_EVENT_CLOSE,   /* all documents are in (Close-Job, last Send-Document) */
+  JOB_EVENT_RELEASE, /* owner (or admin) releases a held job */
+  JOB_EVENT_HOLD,    /* Hold-Job: back to held */
+  JOB_EVENT_CANCEL,  /* owner/admin cancels */
+  JOB_EVENT_EXPIRE   /* retention elapsed while held */
+} job_event_t;
+
+typedef enum {
+  JOB_OK = 0,
+  JOB_NOT_FOUND,    /* no such job in this tenant */
+  JOB_NOT_POSSIBLE, /* the event is not allowed in the job's state */
+  JOB_ERROR         /* storage failure */
+} job_result_t;
+
+/* State a job takes once all its documents are in (Print-Job,
+ * last Send-Document, Close-Job). */
+nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q);
+/* Next state for ev from `from`; false when not allowed. */
+bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to);
+/* Apply ev to the job (compare-and-set in the store, one event row).
+ * On JOB_OK, *job (may be NULL) receives the job after the change. */
+job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                       job_event_t ev, const char *actor, nimbus_job_t *job);
+
+bool job_state_is_terminal(nimbus_job_state_t s);
+/* REST name: "received", "held", ..., "expired". */
+const char *job_state_name(nimbus_job_state_t s);
+/* Parse a REST name; false if unknown. */
+bool job_state_parse(const char *name, nimbus_job_state_t *out);
+/* IPP job-state enum value (3..9) for a lifecycle state. */
+int job_ipp_state(nimbus_job_state_t s);
+/* IPP job-state-reasons keywords; returns how many were written (<= max). */
+int job_ipp_state_reasons(const nimbus_job_t *job, const char **out, int max);
+
+#endif

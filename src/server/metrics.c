@@ -1,0 +1,164 @@
+/*
+ * metrics.c: a small fixed table of counters behind one mutex
+ * (metrics.mu; held only for a few increments, never across I/O).
+ * Operation labels are static strings, so they can be compared by value
+ * and kept without copying; the table holds at most METRICS_SERIES
+ * (op, status) pairs and counts overflow separately instead of growing.
+ */
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
+
+#define METRICS_SERIES 256
+static const double metrics_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                         0.1,   0.25,   0.5,   1,    2.5,   10};
+#define METRICS_NBUCKETS (sizeof metrics_buckets / sizeof metrics_buckets[0])
+
+typedef struct {
+  const char *op;
+  int http_status;
+  int ipp_status; /* -1 when not IPP */
+  uint64_t count;
+} metrics_series_t;
+
+struct metrics {
+  pthread_mutex_t mu;
+  metrics_series_t series[METRICS_SERIES];
+  int nseries;
+  uint64_t overflow;
+  uint64_t bucket[METRICS_NBUCKETS + 1];
+  double latency_sum;
+  uint64_t latency_count;
+  atomic_llong bytes_spooled;
+};
+
+metrics_t *metrics_new(void) {
+  metrics_t *m = calloc(1, sizeof *m);
+  if (m) pthread_mutex_init(&m->mu, NULL);
+  return m;
+}
+
+void metrics_free(metrics_t *m) {
+  if (!m) return;
+  pthread_mutex_destroy(&m->mu);
+  free(m);
+}
+
+void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_status,
+                     double seconds) {
+  if (!op) op = "other";
+  pthread_mutex_lock(&m->mu);
+  int i = 0;
+  for (; i < m->nseries; i++) {
+    metrics_series_t *s = &m->series[i];
+    if (s->http_status == http_status && s->ipp_status == ipp_status && strcmp(s->op, op) == 0)
+      break;
+  }
+  if (i == m->nseries && m->nseries < METRICS_SERIES)
+    m->series[m->nseries++] = (metrics_series_t){op, http_status, ipp_status, 0};
+  if (i < m->nseries) m->series[i].count++;
+  else m->overflow++;
+  size_t b = 0;
+  while (b < METRICS_NBUCKETS && seconds > metrics_buckets[b]) b++;
+  m->bucket[b]++;
+  m->latency_sum += seconds;
+  m->latency_count++;
+  pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_bytes_spooled(metrics_t *m, int64_t n) { atomic_fetch_add(&m->bytes_spooled, n); }
+
+/* Growable output buffer for the exposition text (bounded by the table). */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  bool failed;
+} metrics_out_t;
+
+static void metrics_printf(metrics_out_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void metrics_printf(metrics_out_t *o, const char *fmt, ...) {
+  if (o->failed) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      o->failed = true;
+      return;
+    }
+    if ((size_t)n < o->cap - o->len) {
+      o->len += (size_t)n;
+      return;
+    }
+    size_t ncap = o->cap * 2 + (size_t)n;
+    char *nb = realloc(o->buf, ncap);
+    if (!nb) {
+      o->failed = true;
+      return;
+    }
+    o->buf = nb;
+    o->cap = ncap;
+  }
+}
+
+char *metrics_render(metrics_t *m, store_t *st, size_t *len) {
+  metrics_out_t o = {malloc(8192), 0, 8192, false};
+  if (!o.buf) return NULL;
+  pthread_mutex_lock(&m->mu);
+  metrics_printf(&o, "# HELP nimbus_requests_total Requests by operation and status.\n"
+                     "# TYPE nimbus_requests_total counter\n");
+  for (int i = 0; i < m->nseries; i++) {
+    metrics_series_t *s = &m->series[i];
+    if (s->ipp_status >= 0)
+      metrics_printf(&o, "nimbus_requests_total{op=\"%s\",http_status=\"%d\",ipp_status=\"0x%04x\"} %" PRIu64 "\n",
+                     s->op, s->http_status, (unsigned)s->ipp_status, s->count);
+    else
+      metrics_printf(&o, "nimbus_requests_total{op=\"%s\",http_status=\"%d\"} %" PRIu64 "\n", s->op,
+                     s->http_status, s->count);
+  }
+  metrics_printf(&o, "# HELP nimbus_requests_untracked_total Requests past the series limit.\n"
+                     "# TYPE nimbus_requests_untracked_total counter\n"
+                     "nimbus_requests_untracked_total %" PRIu64 "\n", m->overflow);
+  metrics_printf(&o, "# HELP nimbus_request_duration_seconds Request latency.\n"
+                     "# TYPE nimbus_request_duration_seconds histogram\n");
+  uint64_t cum = 0;
+  for (size_t b = 0; b < METRICS_NBUCKETS; b++) {
+    cum += m->bucket[b];
+    metrics_printf(&o, "nimbus_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                   metrics_buckets[b], cum);
+  }
+  cum += m->bucket[METRICS_NBUCKETS];
+  metrics_printf(&o, "nimbus_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                     "nimbus_request_duration_seconds_sum %.6f\n"
+                     "nimbus_request_duration_seconds_count %" PRIu64 "\n",
+                 cum, m->latency_sum, m->latency_count);
+  pthread_mutex_unlock(&m->mu);
+
+  metrics_printf(&o, "# HELP nimbus_spooled_bytes_total Document bytes written to the spool.\n"
+                     "# TYPE nimbus_spooled_bytes_total counter\n"
+                     "nimbus_spooled_bytes_total %lld\n", (long long)atomic_load(&m->bytes_spooled));
+  int64_t counts[10] = {0};
+  if (store_job_count_by_state(st, counts) == STORE_OK) {
+    metrics_printf(&o, "# HELP nimbus_jobs Jobs by lifecycle state.\n# TYPE nimbus_jobs gauge\n");
+    for (int s = NIMBUS_JOB_RECEIVED; s <= NIMBUS_JOB_EXPIRED; s++)
+      metrics_printf(&o, "nimbus_jobs{state=\"%s\"} %lld\n", job_state_name((nimbus_job_state_t)s),
+                     (long long)counts[s]);
+  }
+  if (o.failed) {
+    free(o.buf);
+    return NULL;
+  }
+  *len = o.len;
+  return o.buf;
+}

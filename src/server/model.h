@@ -1,0 +1,120 @@
+/*
+ * model.h: the plain records nimbusd keeps (tenants, users, tokens, queues,
+ * jobs, documents).  They are value types with fixed-size fields so they can
+ * be copied across threads without sharing interior pointers (STYLE #8).
+ * No storage or protocol types appear here.
+ */
+#ifndef NIMBUS_MODEL_H
+#define NIMBUS_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef int64_t nimbus_id_t;
+
+#define NIMBUS_NAME_MAX 64       /* tenant, user, queue names incl. NUL */
+#define NIMBUS_TEXT_MAX 256      /* job-name, descriptions incl. NUL */
+#define NIMBUS_HASH_STR_MAX 128  /* crypto_pwhash_STRBYTES */
+#define NIMBUS_ATTRS_MAX 2048    /* JSON of job template attributes */
+#define NIMBUS_BLOB_KEY_MAX 48   /* 32 hex chars + NUL, room to spare */
+
+typedef enum {
+  NIMBUS_ROLE_USER = 0,
+  NIMBUS_ROLE_TENANT_ADMIN = 1,
+  NIMBUS_ROLE_OPERATOR = 2
+} nimbus_role_t;
+
+typedef struct {
+  nimbus_id_t id;
+  char name[NIMBUS_NAME_MAX];
+  char display_name[NIMBUS_TEXT_MAX];
+  int64_t max_document_size;  /* bytes; 0 = server default */
+  int max_held_jobs_per_user; /* 0 = server default */
+  int64_t created_at;         /* unix seconds */
+} nimbus_tenant_t;
+
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  char name[NIMBUS_NAME_MAX];
+  nimbus_role_t role;
+  char password_hash[NIMBUS_HASH_STR_MAX]; /* argon2id string */
+  int64_t created_at;
+} nimbus_user_t;
+
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t user_id;
+  char user_name[NIMBUS_NAME_MAX]; /* filled by reads */
+  nimbus_role_t user_role;         /* filled by reads */
+  char label[NIMBUS_NAME_MAX];
+  unsigned char hash[32]; /* SHA-256 of the secret; the secret is never stored */
+  int64_t created_at;
+  int64_t expires_at; /* 0 = never */
+  bool revoked;
+} nimbus_token_t;
+
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  char name[NIMBUS_NAME_MAX];
+  char description[NIMBUS_TEXT_MAX];
+  bool release_immediately; /* false: pull printing, jobs are held */
+  bool allow_anonymous;     /* false: printing needs credentials */
+  int64_t created_at;
+} nimbus_queue_t;
+
+/*
+ * Job lifecycle states; the transitions between them are owned by job.c.
+ * Values are stored in the database: never renumber.
+ */
+typedef enum {
+  NIMBUS_JOB_RECEIVED = 1, /* created, documents still arriving */
+  NIMBUS_JOB_HELD = 2,
+  NIMBUS_JOB_AWAITING_PAYMENT = 3,
+  NIMBUS_JOB_FETCHABLE = 4,
+  NIMBUS_JOB_PROCESSING = 5,
+  NIMBUS_JOB_COMPLETED = 6,
+  NIMBUS_JOB_CANCELED = 7,
+  NIMBUS_JOB_ABORTED = 8,
+  NIMBUS_JOB_EXPIRED = 9
+} nimbus_job_state_t;
+
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t queue_id;
+  nimbus_id_t owner_id; /* 0 for anonymous jobs */
+  char queue_name[NIMBUS_NAME_MAX]; /* filled by reads */
+  char owner_name[NIMBUS_NAME_MAX]; /* job-originating-user-name */
+  char name[NIMBUS_TEXT_MAX];       /* job-name */
+  char origin_host[NIMBUS_TEXT_MAX];
+  nimbus_job_state_t state;
+  int64_t created_at;
+  int64_t state_changed_at;
+  int64_t completed_at; /* 0 while not terminal */
+  int copies;
+  int pages;       /* job-pages: sum of document pages */
+  int impressions; /* job-impressions: pages x copies */
+  int impressions_completed;
+  int num_documents;
+  char account_id[NIMBUS_TEXT_MAX];          /* job-account-id */
+  char accounting_user_id[NIMBUS_TEXT_MAX];  /* job-accounting-user-id */
+  char hold_until[NIMBUS_NAME_MAX];          /* job-hold-until keyword */
+  char pin_hash[NIMBUS_HASH_STR_MAX];        /* "" when no job-password */
+  char attrs_json[NIMBUS_ATTRS_MAX];         /* other template attributes */
+} nimbus_job_t;
+
+typedef struct {
+  nimbus_id_t job_id;
+  int number; /* 1-based */
+  char format[NIMBUS_NAME_MAX]; /* MIME type after detection */
+  char name[NIMBUS_TEXT_MAX];   /* document-name */
+  int64_t size;
+  int pages;
+  char blob_key[NIMBUS_BLOB_KEY_MAX]; /* "" once purged */
+  int64_t created_at;
+} nimbus_document_t;
+
+#endif

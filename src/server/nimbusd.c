@@ -1,0 +1,262 @@
+/*
+ * nimbusd.c: the Nimbus Print cloud service process.
+ *
+ * Start-up order: options → state directory → store (migrations) → spool
+ * sweep (removes what a crash left half-written) → first-start bootstrap
+ * (operator account, optional demo data) → worker pool → HTTP front.
+ * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the
+ * store.  SIGHUP: re-read the --config file's reloadable options.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+
+#define NIMBUS_SYSTEM_TENANT "system"
+
+static void nimbusd_usage(FILE *out) {
+  fprintf(out,
+          "Usage: nimbusd [OPTIONS]\n"
+          "Nimbus Print cloud print service: IPP queues per tenant, REST API under /api/v1.\n\n");
+  config_print_help(nimbusd_options, out);
+  fprintf(out, "\nSignals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads --config "
+               "(log-level).\n");
+}
+
+static bool nimbusd_blob_keep(const char *key, void *ctx) {
+  bool referenced = true; /* on a store error keep the file */
+  store_blob_is_referenced((store_t *)ctx, key, &referenced);
+  return referenced;
+}
+
+/* Create a user unless it exists; returns false on a store error. */
+static bool nimbusd_ensure_user(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                const char *password, nimbus_role_t role) {
+  nimbus_user_t u = {.tenant_id = tenant_id, .role = role};
+  if (store_user_get_by_name(st, tenant_id, name, &u) == STORE_OK) return true;
+  snprintf(u.name, sizeof u.name, "%s", name);
+  if (!crypto_password_hash(password, u.password_hash)) return false;
+  return store_user_insert(st, &u) == STORE_OK;
+}
+
+static bool nimbusd_ensure_tenant(store_t *st, const char *name, const char *display,
+                                  nimbus_tenant_t *t, bool *created) {
+  *created = false;
+  if (store_tenant_get_by_name(st, name, t) == STORE_OK) return true;
+  memset(t, 0, sizeof *t);
+  snprintf(t->name, sizeof t->name, "%s", name);
+  snprintf(t->display_name, sizeof t->display_name, "%s", display);
+  *created = true;
+  return store_tenant_insert(st, t) == STORE_OK;
+}
+
+/* First start: the operator account; with --demo a demo tenant too. */
+static bool nimbusd_bootstrap(nimbus_server_t *srv) {
+  store_t *st = srv->store;
+  nimbus_tenant_t sys;
+  bool created;
+  if (!nimbusd_ensure_tenant(st, NIMBUS_SYSTEM_TENANT, "Service operators", &sys, &created))
+    return false;
+  if (created) {
+    char password[sizeof srv->cfg.admin_password];
+    if (srv->cfg.admin_password[0]) {
+      snprintf(password, sizeof password, "%s", srv->cfg.admin_password);
+    } else {
+      crypto_random_hex(password);
+      char path[PATH_MAX + 32];
+      snprintf(path, sizeof path, "%s/admin-password", srv->cfg.state_dir);
+      FILE *f = fopen(path, "w");
+      if (!f) return false;
+      fchmod(fileno(f), 0600);
+      fprintf(f, "%s\n", password);
+      fclose(f);
+      log_event(LOG_INFO, NULL, "operator password written", "user", "admin@system", "file",
+                path, (char *)NULL);
+    }
+    bool ok = nimbusd_ensure_user(st, sys.id, "admin", password, NIMBUS_ROLE_OPERATOR);
+    memset(password, 0, sizeof password);
+    if (!ok) return false;
+  }
+  if (!srv->cfg.demo) return true;
+
+  nimbus_tenant_t demo;
+  if (!nimbusd_ensure_tenant(st, "demo", "Demo Company", &demo, &created)) return false;
+  if (!nimbusd_ensure_user(st, demo.id, "alice", "alice-demo-pass", NIMBUS_ROLE_USER) ||
+      !nimbusd_ensure_user(st, demo.id, "demo-admin", "demo-admin-pass",
+                           NIMBUS_ROLE_TENANT_ADMIN))
+    return false;
+  nimbus_queue_t q = {.tenant_id = demo.id};
+  if (store_queue_get_by_name(st, demo.id, "office", &q) != STORE_OK) {
+    snprintf(q.name, sizeof q.name, "office");
+    snprintf(q.description, sizeof q.description, "Demo office queue (pull printing)");
+    if (store_queue_insert(st, &q) != STORE_OK) return false;
+  }
+  return true;
+}
+
+static void nimbusd_banner(const nimbus_server_t *srv, int port) {
+  const char *host = strcmp(srv->cfg.listen, "0.0.0.0") == 0 || strcmp(srv->cfg.listen, "::") == 0
+                         ? "localhost"
+                         : srv->cfg.listen;
+  const char *ipp = srv->tls ? "ipps" : "ipp", *http = srv->tls ? "https" : "http";
+  printf("nimbusd %s listening on %s port %d, state in %s\n", NIMBUS_VERSION, srv->cfg.listen,
+         port, srv->cfg.state_dir);
+  printf("  REST API:  %s://%s:%d/api/v1   health: /healthz   metrics: /metrics\n", http, host,
+         port);
+  printf("  operator:  admin@system (password: %s)\n",
+         srv->cfg.admin_password[0] ? "as given by --admin-password"
+                                    : "see <state-dir>/admin-password");
+  if (srv->cfg.demo) {
+    printf("  demo queue: %s://%s:%d/ipp/print/demo/office\n", ipp, host, port);
+    printf("  demo user:  alice / alice-demo-pass   demo admin: demo-admin / demo-admin-pass\n");
+  }
+  fflush(stdout);
+}
+
+/* Find "--config FILE" or "--config=FILE" in argv (for SIGHUP reloads). */
+static const char *nimbusd_config_path(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (!strncmp(argv[i], "--config=", 9)) return argv[i] + 9;
+    if (!strcmp(argv[i], "--config") && i + 1 < argc) return argv[i + 1];
+  }
+  return NULL;
+}
+
+static void nimbusd_reload(const char *path) {
+  if (!path) return;
+  static nimbusd_config_t fresh;
+  char err[512];
+  if (!config_set_defaults(nimbusd_options, &fresh, err, sizeof err) ||
+      !config_load_file(nimbusd_options, &fresh, path, err, sizeof err)) {
+    log_event(LOG_WARN, NULL, "reload failed; keeping the running configuration", "error", err,
+              (char *)NULL);
+    return;
+  }
+  log_level_t level;
+  if (log_level_parse(fresh.log_level, &level)) log_set_level(level);
+  log_event(LOG_INFO, NULL, "configuration reloaded", "log_level", fresh.log_level,
+            (char *)NULL);
+}
+
+int main(int argc, char **argv) {
+  static nimbus_server_t srv;
+  char err[1024];
+  bool help;
+  int first_arg;
+  int rc = 1;
+  http_server_t *http = NULL;
+
+  if (!config_set_defaults(nimbusd_options, &srv.cfg, err, sizeof err) ||
+      !config_parse_args(nimbusd_options, &srv.cfg, argc, argv, &help, &first_arg, err,
+                         sizeof err)) {
+    fprintf(stderr, "nimbusd: %s\n", err);
+    return 2;
+  }
+  if (help) {
+    nimbusd_usage(stdout);
+    return 0;
+  }
+  if (first_arg < argc) {
+    fprintf(stderr, "nimbusd: unexpected argument '%s' (see --help)\n", argv[first_arg]);
+    return 2;
+  }
+  log_level_t level;
+  if (!log_level_parse(srv.cfg.log_level, &level)) {
+    fprintf(stderr, "nimbusd: unknown log level '%s'\n", srv.cfg.log_level);
+    return 2;
+  }
+  log_set_level(level);
+  if (!crypto_init()) {
+    fprintf(stderr, "nimbusd: libsodium cannot be initialised\n");
+    return 1;
+  }
+  crypto_set_fast_hashing(srv.cfg.fast_hashing);
+  if (srv.cfg.fast_hashing)
+    log_event(LOG_WARN, NULL, "fast-hashing is on: password hashes are weak (tests only)",
+              (char *)NULL);
+
+  /* Signals are handled by sigwait() below; block them in every thread. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (mkdir(srv.cfg.state_dir, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, "nimbusd: cannot create %s: %s\n", srv.cfg.state_dir, strerror(errno));
+    return 1;
+  }
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/nimbus.db", srv.cfg.state_dir);
+  store_options_t sopts = {.group_commit_max = srv.cfg.group_commit};
+  srv.store = store_open(path, &sopts, err, sizeof err);
+  if (!srv.store) {
+    fprintf(stderr, "nimbusd: %s\n", err);
+    return 1;
+  }
+  snprintf(path, sizeof path, "%s/spool", srv.cfg.state_dir);
+  srv.blobs = blob_store_open(path, err, sizeof err);
+  if (!srv.blobs) {
+    fprintf(stderr, "nimbusd: %s\n", err);
+    goto done;
+  }
+  int swept = blob_sweep(srv.blobs, nimbusd_blob_keep, srv.store);
+  if (swept > 0)
+    log_event(LOG_INFO, NULL, "removed unfinished spool files", "count", LOG_INT(swept),
+              (char *)NULL);
+  if (!nimbusd_bootstrap(&srv)) {
+    fprintf(stderr, "nimbusd: first-start set-up failed (see log)\n");
+    goto done;
+  }
+  srv.metrics = metrics_new();
+  srv.auth_cache = auth_cache_new(srv.cfg.auth_cache_seconds);
+  srv.workers = workers_start(srv.cfg.workers, 4096);
+  srv.started_at = time(NULL);
+  if (!srv.metrics || !srv.auth_cache || !srv.workers) {
+    fprintf(stderr, "nimbusd: out of memory\n");
+    goto done;
+  }
+  http = http_start(&srv, err, sizeof err);
+  if (!http) {
+    fprintf(stderr, "nimbusd: %s\n", err);
+    goto done;
+  }
+  log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen",
+            srv.cfg.listen, "port", LOG_INT(http_port(http)), "state_dir", srv.cfg.state_dir,
+            (char *)NULL);
+  nimbusd_banner(&srv, http_port(http));
+
+  const char *config_path = nimbusd_config_path(argc, argv);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      nimbusd_reload(config_path);
+      continue;
+    }
+    log_event(LOG_INFO, NULL, "shutting down", "signal", LOG_INT(sig), (char *)NULL);
+    break;
+  }
+  rc = 0;
+done:
+  http_stop(http);
+  workers_stop(srv.workers);
+  auth_cache_free(srv.auth_cache);
+  metrics_free(srv.metrics);
+  blob_store_close(srv.blobs);
+  if (srv.store) store_close(srv.store);
+  if (rc == 0) log_event(LOG_INFO, NULL, "nimbusd stopped", (char *)NULL);
+  return rc;
+}

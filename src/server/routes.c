@@ -1,0 +1,60 @@
+/*
+ * routes.c: the path table of nimbusd, and the small built-in handlers
+ * (/healthz, /metrics, 404).
+ */
+#include "routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "ipp-server.h"
+#include "metrics.h"
+
+static void routes_health_finish(http_request_t *r) {
+  if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+    http_response_header(r, "Allow", "GET, HEAD");
+    http_respond_problem(r, 405, "Method Not Allowed", NULL);
+    return;
+  }
+  int version = store_schema_version(r->srv->store);
+  if (version <= 0) {
+    http_respond_problem(r, 503, "Service Unavailable", "the store does not answer");
+    return;
+  }
+  json_t *doc = json_pack("{s:s, s:i, s:s}", "status", "ok", "schema_version", version,
+                          "version", NIMBUS_VERSION);
+  http_respond_json(r, 200, doc);
+}
+
+static void routes_metrics_finish(http_request_t *r) {
+  size_t len = 0;
+  char *text = metrics_render(r->srv->metrics, r->srv->store, &len);
+  if (!text) {
+    http_respond_problem(r, 500, "Internal Server Error", "could not render metrics");
+    return;
+  }
+  http_respond_owned(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+static void routes_not_found_finish(http_request_t *r) {
+  http_respond_problem(r, 404, "Not Found", "no such resource");
+}
+
+static const http_handler_t routes_health = {"healthz", NULL, routes_health_finish, NULL};
+static const http_handler_t routes_metrics = {"metrics", NULL, routes_metrics_finish, NULL};
+static const http_handler_t routes_not_found = {"not-found", NULL, routes_not_found_finish, NULL};
+
+const http_handler_t *routes_match(const char *method, const char *path) {
+  (void)method;
+  if (strncmp(path, "/ipp/print/", 11) == 0) return &ipp_handler;
+  if (strcmp(path, "/api/v1") == 0 || strncmp(path, "/api/v1/", 8) == 0) return &api_handler;
+  if (strcmp(path, "/healthz") == 0) return &routes_health;
+  if (strcmp(path, "/metrics") == 0) return &routes_metrics;
+  return &routes_not_found;
+}
+
+int routes_ipp_status(const http_request_t *r) {
+  if (r->handler != &ipp_handler) return -1;
+  return ipp_server_status(r);
+}

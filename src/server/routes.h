@@ -1,0 +1,17 @@
+/*
+ * routes.h: which handler serves which path.
+ *   /ipp/print/<tenant>/<queue>[/<job-id>]  IPP client operations (ipp-server.c)
+ *   /api/v1/...                            REST API (api.c)
+ *   /healthz, /metrics                     status.c
+ */
+#ifndef NIMBUS_ROUTES_H
+#define NIMBUS_ROUTES_H
+
+#include "http.h"
+
+/* Never NULL: unknown paths get a 404 handler. */
+const http_handler_t *routes_match(const char *method, const char *path);
+/* The IPP status a request was answered with, or -1 when not IPP. */
+int routes_ipp_status(const http_request_t *r);
+
+#endif

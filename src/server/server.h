@@ -1,0 +1,57 @@
+/*
+ * server.h: the process-wide context of nimbusd: its configuration and the
+ * long-lived services every request handler uses.  One instance, created
+ * in nimbusd.c, read-only after start-up except where a member says so.
+ */
+#ifndef NIMBUS_SERVER_H
+#define NIMBUS_SERVER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "blob.h"
+#include "config.h"
+#include "store.h"
+#include "workers.h"
+
+typedef struct {
+  char listen[64];
+  int port;
+  char state_dir[PATH_MAX];
+  int threads;        /* HTTP event threads */
+  int workers;        /* worker threads for slow steps */
+  char tls_cert[PATH_MAX];
+  char tls_key[PATH_MAX];
+  char log_level[16];
+  int64_t max_document_size;   /* default per tenant */
+  int max_held_jobs;           /* default per tenant, per user */
+  int64_t max_ipp_header;      /* IPP attribute section of a request */
+  int64_t max_json_body;       /* REST request bodies */
+  int max_connections;
+  int connection_timeout;      /* seconds of idleness */
+  int group_commit;            /* most job inserts per transaction */
+  int auth_cache_seconds;      /* how long a verified password is trusted */
+  bool demo;                   /* create demo tenant/user/queue at first start */
+  bool fast_hashing;           /* minimum argon2id cost: tests only */
+  char admin_password[128];    /* operator password at first start ("" = random) */
+} nimbusd_config_t;
+
+extern const config_option_t nimbusd_options[];
+
+typedef struct metrics metrics_t;
+typedef struct auth_cache auth_cache_t;
+
+typedef struct {
+  nimbusd_config_t cfg;
+  store_t *store;
+  blob_store_t *blobs;
+  workers_t *workers;
+  metrics_t *metrics;
+  auth_cache_t *auth_cache;
+  time_t started_at;
+  bool tls;
+} nimbus_server_t;
+
+#endif

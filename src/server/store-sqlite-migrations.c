@@ -1,0 +1,152 @@
+/*
+ * store-sqlite-migrations.c: the numbered schema migrations of the SQLite
+ * store.  Migration N is store_sqlite_migrations[N - 1]; store-sqlite.c
+ * applies each pending one in its own transaction at open and records N in
+ * `PRAGMA user_version`, so a database knows exactly which ones it has.
+ *
+ * Rules: never edit or reorder a migration that has shipped; append a new
+ * one.  A migration holds only DDL/DML without parameters and must not
+ * contain BEGIN/COMMIT (the runner owns the transaction).
+ *
+ * Schema promises relied on by store-sqlite.c:
+ *  - Every table hangs off tenants with ON DELETE CASCADE.
+ *  - Tokens and jobs reference their user/queue through (tenant_id, id), so
+ *    a row can never point into another tenant; a violation surfaces as
+ *    SQLITE_CONSTRAINT_FOREIGNKEY, which the store reports as NOT_FOUND.
+ *    (jobs.owner_id cannot use a composite key because ON DELETE SET NULL
+ *    would clear tenant_id as well; the store checks the owner's tenant.)
+ *  - Ids are AUTOINCREMENT: an id is never reused after a delete, so a
+ *    stale id held by a cache or a client never names a newer row.
+ *  - job_events.job_id has no foreign key on purpose: the event history
+ *    outlives jobs deleted with their queue, and goes with the tenant.
+ */
+#include <stddef.h>
+
+/* Shared with store-sqlite.c and tests/unit/test-store.c.  Migration N is
+ * the NULL-terminated list of statements store_sqlite_migrations[N - 1]
+ * (one string per statement keeps each literal short). */
+extern const char *const *const store_sqlite_migrations[];
+extern const int store_sqlite_migration_count;
+
+/* 1: initial schema */
+static const char *const migration_1[] = {
+    "CREATE TABLE tenants ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  max_document_size INTEGER NOT NULL DEFAULT 0 CHECK (max_document_size >= 0),"
+    "  max_held_jobs_per_user INTEGER NOT NULL DEFAULT 0 CHECK (max_held_jobs_per_user >= 0),"
+    "  created_at INTEGER NOT NULL"
+    ")",
+
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 2),"
+    "  password_hash TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (tenant_id, id)"
+    ")",
+
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL,"
+    "  label TEXT NOT NULL DEFAULT '',"
+    "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX tokens_tenant_user ON tokens(tenant_id, user_id)",
+
+    "CREATE TABLE queues ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  release_immediately INTEGER NOT NULL DEFAULT 0 CHECK (release_immediately IN (0, 1)),"
+    "  allow_anonymous INTEGER NOT NULL DEFAULT 0 CHECK (allow_anonymous IN (0, 1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (tenant_id, id)"
+    ")",
+
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  queue_id INTEGER NOT NULL,"
+    "  owner_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  owner_name TEXT NOT NULL DEFAULT '',"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  origin_host TEXT NOT NULL DEFAULT '',"
+    "  state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 9),"
+    "  created_at INTEGER NOT NULL,"
+    "  state_changed_at INTEGER NOT NULL,"
+    "  completed_at INTEGER NOT NULL DEFAULT 0,"
+    "  copies INTEGER NOT NULL DEFAULT 1 CHECK (copies >= 1),"
+    "  pages INTEGER NOT NULL DEFAULT 0 CHECK (pages >= 0),"
+    "  impressions INTEGER NOT NULL DEFAULT 0 CHECK (impressions >= 0),"
+    "  impressions_completed INTEGER NOT NULL DEFAULT 0,"
+    "  num_documents INTEGER NOT NULL DEFAULT 0 CHECK (num_documents >= 0),"
+    "  account_id TEXT NOT NULL DEFAULT '',"
+    "  accounting_user_id TEXT NOT NULL DEFAULT '',"
+    "  hold_until TEXT NOT NULL DEFAULT '',"
+    "  pin_hash TEXT NOT NULL DEFAULT '',"
+    "  attrs_json TEXT NOT NULL DEFAULT '',"
+    "  FOREIGN KEY (tenant_id, queue_id) REFERENCES queues(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX jobs_tenant_state ON jobs(tenant_id, state)",
+    "CREATE INDEX jobs_tenant_owner ON jobs(tenant_id, owner_id, state)",
+    /* For the (tenant_id, queue_id) foreign key and store_queue_delete(). */
+    "CREATE INDEX jobs_tenant_queue ON jobs(tenant_id, queue_id)",
+    /* For ON DELETE SET NULL when a user is deleted. */
+    "CREATE INDEX jobs_owner ON jobs(owner_id)",
+
+    "CREATE TABLE documents ("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  number INTEGER NOT NULL CHECK (number >= 1),"
+    "  format TEXT NOT NULL DEFAULT '',"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  size INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),"
+    "  pages INTEGER NOT NULL DEFAULT 0 CHECK (pages >= 0),"
+    "  blob_key TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (job_id, number)"
+    ") WITHOUT ROWID",
+    "CREATE INDEX documents_blob_key ON documents(blob_key) WHERE blob_key <> ''",
+
+    "CREATE TABLE job_events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  job_id INTEGER NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  from_state INTEGER CHECK (from_state BETWEEN 1 AND 9),"
+    "  to_state INTEGER CHECK (to_state BETWEEN 1 AND 9),"
+    "  detail TEXT NOT NULL DEFAULT ''"
+    ")",
+    "CREATE INDEX job_events_job ON job_events(job_id)",
+    "CREATE INDEX job_events_tenant ON job_events(tenant_id, id)",
+
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE," /* NULL: system */
+    "  ts INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT ''"
+    ")",
+    "CREATE INDEX audit_tenant ON audit(tenant_id, id)",
+    NULL,
+};
+
+const char *const *const store_sqlite_migrations[] = {
+    migration_1,
+};
+
+const int store_sqlite_migration_count =
+    (int)(sizeof store_sqlite_migrations / sizeof store_sqlite_migrations[0]);

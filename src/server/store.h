@@ -1,0 +1,186 @@
+/*
+ * store.h: the storage interface of nimbusd.
+ *
+ * Callers see records from model.h and status values; no SQL or backend
+ * type crosses this line, so a PostgreSQL backend can replace the SQLite
+ * one (store-sqlite.c) without touching callers.
+ *
+ * Promises every backend keeps:
+ *  - Every function that reads or writes tenant data takes the tenant id and
+ *    never returns another tenant's row: a row of another tenant is
+ *    STORE_NOT_FOUND, exactly as if it did not exist.
+ *  - A call that returns STORE_OK for a write has made it durable.
+ *  - store_t is safe to use from several threads at once.
+ *  - Output records are copies owned by the caller.
+ *  - List callbacks run while the store is locked: a callback must not
+ *    call store functions (it gets STORE_ERROR); collect, then act.
+ */
+#ifndef NIMBUS_STORE_H
+#define NIMBUS_STORE_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+typedef struct store store_t;
+
+typedef enum {
+  STORE_OK = 0,
+  STORE_NOT_FOUND,  /* no such row (or another tenant's) */
+  STORE_CONFLICT,   /* unique name taken, or job not in the expected state */
+  STORE_ERROR       /* I/O or database failure; details were logged */
+} store_status_t;
+
+typedef struct {
+  int group_commit_max; /* most job inserts per transaction; 1 disables */
+} store_options_t;
+
+/*
+ * Open (creating if needed) the store at path and apply pending schema
+ * migrations.  Returns NULL on failure with a message in err.
+ */
+store_t *store_open(const char *path, const store_options_t *opts, char *err,
+                    size_t errlen);
+/* Close the store; waits for queued group commits to finish. */
+void store_close(store_t *st);
+
+/* Current schema version (number of applied migrations). */
+int store_schema_version(store_t *st);
+
+/* ---- tenants ---- */
+/* Insert t (name, display_name, limits); sets t->id and t->created_at.
+ * STORE_CONFLICT when the name is taken. */
+store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t);
+store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
+store_status_t store_tenant_get_by_name(store_t *st, const char *name,
+                                        nimbus_tenant_t *out);
+/* Update display_name and limits of tenant t->id. */
+store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t);
+/* Delete a tenant and everything it owns.  Document blobs become orphans
+ * that blob_sweep_orphans() removes. */
+store_status_t store_tenant_delete(store_t *st, nimbus_id_t id);
+/* Calls cb for each tenant ordered by name; cb returns false to stop. */
+typedef bool (*store_tenant_cb)(const nimbus_tenant_t *t, void *ctx);
+store_status_t store_tenant_list(store_t *st, store_tenant_cb cb, void *ctx);
+
+/* ---- users (scoped by tenant) ---- */
+store_status_t store_user_insert(store_t *st, nimbus_user_t *u);
+store_status_t store_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                              nimbus_user_t *out);
+store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id,
+                                      const char *name, nimbus_user_t *out);
+/* Update role and password_hash of user u->id in u->tenant_id. */
+store_status_t store_user_update(store_t *st, const nimbus_user_t *u);
+/* Delete a user, its tokens; its jobs stay (owner_name is kept). */
+store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+typedef bool (*store_user_cb)(const nimbus_user_t *u, void *ctx);
+store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb,
+                               void *ctx);
+
+/* ---- API tokens ---- */
+/* Insert tk (tenant_id, user_id, label, hash, expires_at); sets id,
+ * created_at. */
+store_status_t store_token_insert(store_t *st, nimbus_token_t *tk);
+/* Find a usable token by the hash of its secret: not revoked, not expired
+ * at `now`, user still existing.  Fills user_name and user_role. */
+store_status_t store_token_lookup(store_t *st, const unsigned char hash[32],
+                                  int64_t now, nimbus_token_t *out);
+/* List tokens of a tenant; user_id 0 lists all users' tokens. */
+typedef bool (*store_token_cb)(const nimbus_token_t *tk, void *ctx);
+store_status_t store_token_list(store_t *st, nimbus_id_t tenant_id,
+                                nimbus_id_t user_id, store_token_cb cb, void *ctx);
+/* Revoke token id; when user_id is not 0 the token must belong to it. */
+store_status_t store_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_id_t user_id);
+
+/* ---- queues (scoped by tenant) ---- */
+store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q);
+store_status_t store_queue_get_by_name(store_t *st, nimbus_id_t tenant_id,
+                                       const char *name, nimbus_queue_t *out);
+store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q);
+/* Delete a queue; STORE_CONFLICT while it has jobs that are not terminal. */
+store_status_t store_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+typedef bool (*store_queue_cb)(const nimbus_queue_t *q, void *ctx);
+store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb,
+                                void *ctx);
+
+/* ---- jobs and documents (scoped by tenant) ---- */
+/*
+ * Insert a job with its first documents (ndocs may be 0 for Create-Job) and
+ * a "job-created" event in one transaction.  Sets job->id, created_at,
+ * state_changed_at, and docs[i].job_id.  Inserts may be grouped with other
+ * threads' inserts into one transaction (group commit); the call returns
+ * only once its own transaction is durable.
+ */
+store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                int ndocs);
+store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                             nimbus_job_t *out);
+
+typedef enum {
+  STORE_WHICH_NOT_COMPLETED = 0, /* received, held, awaiting-payment, fetchable, processing */
+  STORE_WHICH_COMPLETED,         /* completed, canceled, aborted, expired */
+  STORE_WHICH_HELD,              /* held only */
+  STORE_WHICH_FETCHABLE,         /* fetchable only */
+  STORE_WHICH_ALL
+} store_which_t;
+
+typedef struct {
+  nimbus_id_t tenant_id; /* required */
+  nimbus_id_t queue_id;  /* 0 = all queues of the tenant */
+  nimbus_id_t owner_id;  /* 0 = all owners */
+  store_which_t which;
+  int limit;  /* 0 = no limit */
+  int offset;
+  bool newest_first; /* default: oldest (lowest id) first */
+} store_job_filter_t;
+
+typedef bool (*store_job_cb)(const nimbus_job_t *job, void *ctx);
+/* Calls cb for each matching job; *total (may be NULL) receives the number
+ * of matching jobs ignoring limit/offset. */
+store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb,
+                              void *ctx, int *total);
+
+/* Number of a user's jobs waiting to be released: received, held or
+ * awaiting-payment (the per-user pending-jobs limit counts these). */
+store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
+                                                 nimbus_id_t owner_id, int *count);
+
+/*
+ * Move a job from `expected` to `next` and record event `event` (a short
+ * kebab-case name such as "job-released") with optional detail text, in
+ * one transaction.  STORE_CONFLICT when the job is not in `expected`.
+ * Sets completed_at when next is terminal.  Only job.c calls this.
+ */
+store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id,
+                                   nimbus_id_t job_id, nimbus_job_state_t expected,
+                                   nimbus_job_state_t next, const char *event,
+                                   const char *detail);
+
+/*
+ * Append document doc (doc->number is assigned as the next number) to job
+ * job_id, which must be in NIMBUS_JOB_RECEIVED; adds its pages to the job's
+ * pages and impressions.  When `last` is true the job moves to
+ * `state_after_last` in the same transaction, with event "job-closed".
+ */
+store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  nimbus_document_t *doc, bool last,
+                                  nimbus_job_state_t state_after_last);
+/* Copies up to max documents of a job, ordered by number, into out. */
+store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id,
+                                   nimbus_id_t job_id, nimbus_document_t *out, int max,
+                                   int *count);
+/* Does any document row still reference blob `key`? */
+store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *referenced);
+
+/* ---- audit ---- */
+/* Append a security-relevant event (never with secrets in detail). */
+store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
+                                  const char *action, const char *detail);
+
+/* ---- counters for /metrics ---- */
+/* Number of jobs per lifecycle state, across all tenants: counts[state]
+ * for state 1..9 (index 0 unused). */
+store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]);
+
+#endif

@@ -1,0 +1,1286 @@
+/*
+ * test-store.c: unit tests of the SQLite store (store-sqlite.c) through the
+ * store.h interface.  Each test gets a fresh database in its own mkdtemp
+ * directory under /tmp, removed afterwards.  Facts the interface cannot
+ * show (schema, event rows, rollbacks) are checked through a second,
+ * read-only SQLite connection: this is the backend's own white-box test.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "store.h"
+
+/* From store-sqlite-migrations.c. */
+extern const int store_sqlite_migration_count;
+
+typedef struct {
+  char dir[64];
+  char path[128];
+  store_t *st;
+  int gc_max;
+} fixture_t;
+
+/* ---- fixture ---- */
+
+static store_t *open_store(fixture_t *fx) {
+  char err[256] = "";
+  store_options_t opts = {.group_commit_max = fx->gc_max};
+  store_t *st = store_open(fx->path, &opts, err, sizeof err);
+  if (!st) fprintf(stderr, "store_open: %s\n", err);
+  return st;
+}
+
+static int setup_with(void **state, int gc_max) {
+  fixture_t *fx = calloc(1, sizeof *fx);
+  if (!fx) return -1;
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/nimbus-test-store-XXXXXX");
+  if (!mkdtemp(fx->dir)) {
+    free(fx);
+    return -1;
+  }
+  snprintf(fx->path, sizeof fx->path, "%s/nimbus.db", fx->dir);
+  fx->gc_max = gc_max;
+  fx->st = open_store(fx);
+  *state = fx;
+  return fx->st ? 0 : -1;
+}
+
+static int setup_direct(void **state) { return setup_with(state, 1); }
+static int setup_group(void **state) { return setup_with(state, 16); }
+/* For tests that create the database file themselves. */
+static int setup_closed(void **state) {
+  int rc = setup_with(state, 1);
+  fixture_t *fx = *state;
+  store_close(fx->st);
+  fx->st = NULL;
+  char p[160];
+  unlink(fx->path);
+  snprintf(p, sizeof p, "%s-wal", fx->path);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-shm", fx->path);
+  unlink(p);
+  return rc;
+}
+
+static int teardown(void **state) {
+  fixture_t *fx = *state;
+  if (!fx) return 0;
+  store_close(fx->st);
+  DIR *d = opendir(fx->dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char p[512];
+      snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
+      unlink(p);
+    }
+    closedir(d);
+  }
+  rmdir(fx->dir);
+  free(fx);
+  return 0;
+}
+
+static void reopen(fixture_t *fx) {
+  store_close(fx->st);
+  fx->st = open_store(fx);
+  assert_non_null(fx->st);
+}
+
+/* ---- raw database access (second connection) ---- */
+
+static int64_t db_int(fixture_t *fx, const char *sql) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s = NULL;
+  int64_t v = -1;
+  assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return v;
+}
+
+static void db_text(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s = NULL;
+  out[0] = '\0';
+  assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+static void db_write(fixture_t *fx, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) fprintf(stderr, "db_write: %s\n", msg ? msg : "?");
+  sqlite3_free(msg);
+  sqlite3_close(db);
+  assert_int_equal(rc, SQLITE_OK);
+}
+
+/* ---- record builders ---- */
+
+static nimbus_id_t make_tenant(store_t *st, const char *name) {
+  nimbus_tenant_t t = {0};
+  snprintf(t.name, sizeof t.name, "%s", name);
+  snprintf(t.display_name, sizeof t.display_name, "Tenant %s", name);
+  assert_int_equal(store_tenant_insert(st, &t), STORE_OK);
+  assert_true(t.id > 0);
+  return t.id;
+}
+
+static nimbus_id_t make_user(store_t *st, nimbus_id_t tenant, const char *name) {
+  nimbus_user_t u = {.tenant_id = tenant, .role = NIMBUS_ROLE_USER};
+  snprintf(u.name, sizeof u.name, "%s", name);
+  snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$v=19$fake-%s", name);
+  assert_int_equal(store_user_insert(st, &u), STORE_OK);
+  assert_true(u.id > 0);
+  return u.id;
+}
+
+static nimbus_id_t make_queue(store_t *st, nimbus_id_t tenant, const char *name) {
+  nimbus_queue_t q = {.tenant_id = tenant};
+  snprintf(q.name, sizeof q.name, "%s", name);
+  assert_int_equal(store_queue_insert(st, &q), STORE_OK);
+  assert_true(q.id > 0);
+  return q.id;
+}
+
+static nimbus_job_t job_template(nimbus_id_t tenant, nimbus_id_t queue, nimbus_id_t owner,
+                                 nimbus_job_state_t state) {
+  nimbus_job_t j = {
+      .tenant_id = tenant, .queue_id = queue, .owner_id = owner, .state = state, .copies = 1};
+  snprintf(j.owner_name, sizeof j.owner_name, "owner-%lld", (long long)owner);
+  snprintf(j.name, sizeof j.name, "job");
+  return j;
+}
+
+static nimbus_document_t doc_template(int pages, const char *blob_key) {
+  nimbus_document_t d = {.size = 1000, .pages = pages};
+  snprintf(d.format, sizeof d.format, "application/pdf");
+  snprintf(d.name, sizeof d.name, "doc.pdf");
+  snprintf(d.blob_key, sizeof d.blob_key, "%s", blob_key);
+  return d;
+}
+
+static nimbus_id_t make_job(store_t *st, nimbus_id_t tenant, nimbus_id_t queue, nimbus_id_t owner,
+                            nimbus_job_state_t state) {
+  nimbus_job_t j = job_template(tenant, queue, owner, state);
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  assert_true(j.id > 0);
+  return j.id;
+}
+
+/* ---- list collectors ---- */
+
+#define MAX_COLLECT 64
+
+typedef struct {
+  int n;
+  int stop_after; /* 0 = never stop */
+  nimbus_id_t ids[MAX_COLLECT];
+  char names[MAX_COLLECT][NIMBUS_NAME_MAX];
+} collect_t;
+
+static bool collect_add(collect_t *c, nimbus_id_t id, const char *name) {
+  if (c->n < MAX_COLLECT) {
+    c->ids[c->n] = id;
+    snprintf(c->names[c->n], sizeof c->names[0], "%s", name);
+  }
+  c->n++;
+  return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+static bool tenant_cb(const nimbus_tenant_t *t, void *ctx) {
+  return collect_add(ctx, t->id, t->name);
+}
+static bool user_cb(const nimbus_user_t *u, void *ctx) { return collect_add(ctx, u->id, u->name); }
+static bool token_cb(const nimbus_token_t *tk, void *ctx) {
+  return collect_add(ctx, tk->id, tk->label);
+}
+static bool queue_cb(const nimbus_queue_t *q, void *ctx) {
+  return collect_add(ctx, q->id, q->name);
+}
+static bool job_cb(const nimbus_job_t *j, void *ctx) {
+  return collect_add(ctx, j->id, j->queue_name);
+}
+
+static collect_t list_jobs(store_t *st, store_job_filter_t f, int *total) {
+  collect_t c = {0};
+  assert_int_equal(store_job_list(st, &f, job_cb, &c, total), STORE_OK);
+  return c;
+}
+
+/* ---- open and migrations ---- */
+
+static void test_open_applies_migrations(void **state) {
+  fixture_t *fx = *state;
+  assert_true(store_sqlite_migration_count >= 1);
+  assert_int_equal(store_schema_version(fx->st), store_sqlite_migration_count);
+  assert_int_equal(db_int(fx, "PRAGMA user_version"), store_sqlite_migration_count);
+
+  char mode[16];
+  db_text(fx, "PRAGMA journal_mode", mode, sizeof mode);
+  assert_string_equal(mode, "wal");
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name "
+                          "IN ('tenants', 'users', 'tokens', 'queues', 'jobs', 'documents', "
+                          "'job_events', 'audit')"),
+                   8);
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name "
+                          "IN ('jobs_tenant_state', 'jobs_tenant_owner')"),
+                   2);
+
+  /* Reopening applies nothing twice and keeps data. */
+  make_tenant(fx->st, "acme");
+  reopen(fx);
+  assert_int_equal(store_schema_version(fx->st), store_sqlite_migration_count);
+  reopen(fx);
+  assert_int_equal(store_schema_version(fx->st), store_sqlite_migration_count);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM tenants"), 1);
+}
+
+static void test_open_rejects_garbage(void **state) {
+  fixture_t *fx = *state;
+  FILE *f = fopen(fx->path, "wb");
+  assert_non_null(f);
+  for (int i = 0; i < 512; i++) fputs("not a database ", f);
+  fclose(f);
+  char err[256] = "";
+  store_options_t opts = {.group_commit_max = 1};
+  assert_null(store_open(fx->path, &opts, err, sizeof err));
+  assert_true(strlen(err) > 0);
+}
+
+static void test_open_rejects_newer_schema(void **state) {
+  fixture_t *fx = *state;
+  db_write(fx, "PRAGMA user_version = 999");
+  char err[256] = "";
+  store_options_t opts = {.group_commit_max = 1};
+  assert_null(store_open(fx->path, &opts, err, sizeof err));
+  assert_non_null(strstr(err, "newer"));
+}
+
+/* ---- tenants ---- */
+
+static void test_tenant_crud(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_tenant_t t = {.max_document_size = 1 << 20, .max_held_jobs_per_user = 5};
+  snprintf(t.name, sizeof t.name, "zeta");
+  snprintf(t.display_name, sizeof t.display_name, "Zeta Corp");
+  int64_t before = (int64_t)time(NULL);
+  assert_int_equal(store_tenant_insert(st, &t), STORE_OK);
+  assert_true(t.id > 0);
+  assert_true(t.created_at >= before);
+
+  nimbus_tenant_t dup = t;
+  assert_int_equal(store_tenant_insert(st, &dup), STORE_CONFLICT);
+
+  nimbus_tenant_t got;
+  assert_int_equal(store_tenant_get(st, t.id, &got), STORE_OK);
+  assert_string_equal(got.name, "zeta");
+  assert_string_equal(got.display_name, "Zeta Corp");
+  assert_int_equal(got.max_document_size, 1 << 20);
+  assert_int_equal(got.max_held_jobs_per_user, 5);
+  assert_int_equal(got.created_at, t.created_at);
+  assert_int_equal(store_tenant_get_by_name(st, "zeta", &got), STORE_OK);
+  assert_int_equal(got.id, t.id);
+  assert_int_equal(store_tenant_get_by_name(st, "nope", &got), STORE_NOT_FOUND);
+  assert_int_equal(store_tenant_get(st, t.id + 100, &got), STORE_NOT_FOUND);
+
+  snprintf(t.display_name, sizeof t.display_name, "Zeta Ltd");
+  t.max_held_jobs_per_user = 9;
+  assert_int_equal(store_tenant_update(st, &t), STORE_OK);
+  assert_int_equal(store_tenant_get(st, t.id, &got), STORE_OK);
+  assert_string_equal(got.display_name, "Zeta Ltd");
+  assert_int_equal(got.max_held_jobs_per_user, 9);
+  nimbus_tenant_t ghost = t;
+  ghost.id = t.id + 100;
+  assert_int_equal(store_tenant_update(st, &ghost), STORE_NOT_FOUND);
+
+  make_tenant(st, "alpha");
+  make_tenant(st, "mid");
+  collect_t c = {0};
+  assert_int_equal(store_tenant_list(st, tenant_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 3);
+  assert_string_equal(c.names[0], "alpha");
+  assert_string_equal(c.names[1], "mid");
+  assert_string_equal(c.names[2], "zeta");
+  collect_t first = {.stop_after = 1};
+  assert_int_equal(store_tenant_list(st, tenant_cb, &first), STORE_OK);
+  assert_int_equal(first.n, 1);
+
+  assert_int_equal(store_tenant_delete(st, t.id), STORE_OK);
+  assert_int_equal(store_tenant_get(st, t.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_tenant_delete(st, t.id), STORE_NOT_FOUND);
+
+  /* Ids are never reused after a delete. */
+  nimbus_id_t again = make_tenant(st, "zeta");
+  assert_true(again > t.id);
+}
+
+/* ---- users ---- */
+
+static void test_user_crud_and_isolation(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+
+  nimbus_user_t u = {.tenant_id = a, .role = NIMBUS_ROLE_TENANT_ADMIN};
+  snprintf(u.name, sizeof u.name, "carol");
+  snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$v=19$m=1$carol");
+  assert_int_equal(store_user_insert(st, &u), STORE_OK);
+  assert_true(u.id > 0 && u.created_at > 0);
+  nimbus_user_t dup = u;
+  assert_int_equal(store_user_insert(st, &dup), STORE_CONFLICT);
+  /* The same name in another tenant is a different user. */
+  nimbus_id_t carol_b = make_user(st, b, "carol");
+  assert_true(carol_b != u.id);
+  /* A user of a tenant that does not exist. */
+  nimbus_user_t orphan = u;
+  orphan.tenant_id = b + 100;
+  assert_int_equal(store_user_insert(st, &orphan), STORE_NOT_FOUND);
+
+  nimbus_user_t got;
+  assert_int_equal(store_user_get(st, a, u.id, &got), STORE_OK);
+  assert_string_equal(got.name, "carol");
+  assert_int_equal(got.role, NIMBUS_ROLE_TENANT_ADMIN);
+  assert_string_equal(got.password_hash, u.password_hash);
+  assert_int_equal(store_user_get_by_name(st, a, "carol", &got), STORE_OK);
+  assert_int_equal(got.id, u.id);
+  assert_int_equal(store_user_get_by_name(st, b, "carol", &got), STORE_OK);
+  assert_int_equal(got.id, carol_b);
+
+  /* Tenant b cannot see, change or delete a's user. */
+  assert_int_equal(store_user_get(st, b, u.id, &got), STORE_NOT_FOUND);
+  nimbus_user_t evil = u;
+  evil.tenant_id = b;
+  evil.role = NIMBUS_ROLE_OPERATOR;
+  assert_int_equal(store_user_update(st, &evil), STORE_NOT_FOUND);
+  assert_int_equal(store_user_delete(st, b, u.id), STORE_NOT_FOUND);
+  assert_int_equal(store_user_get(st, a, u.id, &got), STORE_OK);
+  assert_int_equal(got.role, NIMBUS_ROLE_TENANT_ADMIN);
+
+  u.role = NIMBUS_ROLE_USER;
+  snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$new");
+  assert_int_equal(store_user_update(st, &u), STORE_OK);
+  assert_int_equal(store_user_get(st, a, u.id, &got), STORE_OK);
+  assert_int_equal(got.role, NIMBUS_ROLE_USER);
+  assert_string_equal(got.password_hash, "$argon2id$new");
+
+  make_user(st, a, "alice");
+  collect_t c = {0};
+  assert_int_equal(store_user_list(st, a, user_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_string_equal(c.names[0], "alice");
+  assert_string_equal(c.names[1], "carol");
+  collect_t cb = {0};
+  assert_int_equal(store_user_list(st, b, user_cb, &cb), STORE_OK);
+  assert_int_equal(cb.n, 1);
+  assert_int_equal(cb.ids[0], carol_b);
+
+  assert_int_equal(store_user_delete(st, a, u.id), STORE_OK);
+  assert_int_equal(store_user_get(st, a, u.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_user_delete(st, a, u.id), STORE_NOT_FOUND);
+}
+
+/* ---- tokens ---- */
+
+static nimbus_token_t token_template(nimbus_id_t tenant, nimbus_id_t user, unsigned char seed,
+                                     int64_t expires_at) {
+  nimbus_token_t tk = {.tenant_id = tenant, .user_id = user, .expires_at = expires_at};
+  snprintf(tk.label, sizeof tk.label, "token-%u", seed);
+  for (int i = 0; i < 32; i++) tk.hash[i] = (unsigned char)(seed * 31 + i);
+  return tk;
+}
+
+static void test_token_lifecycle(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t alice = make_user(st, a, "alice"), bob = make_user(st, a, "bob");
+  nimbus_id_t mallory = make_user(st, b, "mallory");
+  int64_t now = (int64_t)time(NULL);
+
+  nimbus_token_t t1 = token_template(a, alice, 1, 0);
+  assert_int_equal(store_token_insert(st, &t1), STORE_OK);
+  assert_true(t1.id > 0 && t1.created_at > 0);
+  nimbus_token_t dup = token_template(a, bob, 1, 0);
+  assert_int_equal(store_token_insert(st, &dup), STORE_CONFLICT); /* same hash */
+  nimbus_token_t t2 = token_template(a, bob, 2, now + 3600);
+  assert_int_equal(store_token_insert(st, &t2), STORE_OK);
+  nimbus_token_t t3 = token_template(a, alice, 3, now - 1); /* already expired */
+  assert_int_equal(store_token_insert(st, &t3), STORE_OK);
+  nimbus_token_t tb = token_template(b, mallory, 4, 0);
+  assert_int_equal(store_token_insert(st, &tb), STORE_OK);
+  /* A token in tenant b for a's user cannot be made. */
+  nimbus_token_t cross = token_template(b, alice, 5, 0);
+  assert_int_equal(store_token_insert(st, &cross), STORE_NOT_FOUND);
+
+  nimbus_token_t got;
+  assert_int_equal(store_token_lookup(st, t1.hash, now, &got), STORE_OK);
+  assert_int_equal(got.id, t1.id);
+  assert_int_equal(got.tenant_id, a);
+  assert_int_equal(got.user_id, alice);
+  assert_string_equal(got.user_name, "alice");
+  assert_int_equal(got.user_role, NIMBUS_ROLE_USER);
+  assert_string_equal(got.label, "token-1");
+  assert_memory_equal(got.hash, t1.hash, 32);
+  assert_false(got.revoked);
+  assert_int_equal(store_token_lookup(st, t2.hash, now, &got), STORE_OK);
+  assert_string_equal(got.user_name, "bob");
+  assert_int_equal(store_token_lookup(st, t2.hash, now + 3600, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_token_lookup(st, t3.hash, now, &got), STORE_NOT_FOUND);
+  unsigned char unknown[32] = {0};
+  assert_int_equal(store_token_lookup(st, unknown, now, &got), STORE_NOT_FOUND);
+
+  collect_t all = {0}, of_alice = {0}, of_b = {0};
+  assert_int_equal(store_token_list(st, a, 0, token_cb, &all), STORE_OK);
+  assert_int_equal(all.n, 3);
+  assert_int_equal(all.ids[0], t1.id);
+  assert_int_equal(store_token_list(st, a, alice, token_cb, &of_alice), STORE_OK);
+  assert_int_equal(of_alice.n, 2);
+  assert_int_equal(store_token_list(st, b, 0, token_cb, &of_b), STORE_OK);
+  assert_int_equal(of_b.n, 1);
+  assert_int_equal(of_b.ids[0], tb.id);
+
+  /* Revoke: another tenant, or another user, cannot. */
+  assert_int_equal(store_token_revoke(st, b, t1.id, 0), STORE_NOT_FOUND);
+  assert_int_equal(store_token_revoke(st, a, t1.id, bob), STORE_NOT_FOUND);
+  assert_int_equal(store_token_lookup(st, t1.hash, now, &got), STORE_OK);
+  assert_int_equal(store_token_revoke(st, a, t1.id, alice), STORE_OK);
+  assert_int_equal(store_token_lookup(st, t1.hash, now, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_token_revoke(st, a, t1.id, 0), STORE_OK); /* idempotent */
+  assert_int_equal(store_token_revoke(st, a, t1.id + 1000, 0), STORE_NOT_FOUND);
+
+  /* Deleting a user removes its tokens. */
+  assert_int_equal(store_user_delete(st, a, bob), STORE_OK);
+  assert_int_equal(store_token_lookup(st, t2.hash, now, &got), STORE_NOT_FOUND);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM tokens"), 3);
+}
+
+/* ---- queues ---- */
+
+static void test_queue_crud_and_isolation(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+
+  nimbus_queue_t q = {.tenant_id = a, .release_immediately = true, .allow_anonymous = false};
+  snprintf(q.name, sizeof q.name, "office");
+  snprintf(q.description, sizeof q.description, "2nd floor");
+  assert_int_equal(store_queue_insert(st, &q), STORE_OK);
+  assert_true(q.id > 0 && q.created_at > 0);
+  nimbus_queue_t dup = q;
+  assert_int_equal(store_queue_insert(st, &dup), STORE_CONFLICT);
+  nimbus_id_t office_b = make_queue(st, b, "office");
+
+  nimbus_queue_t got;
+  assert_int_equal(store_queue_get_by_name(st, a, "office", &got), STORE_OK);
+  assert_int_equal(got.id, q.id);
+  assert_string_equal(got.description, "2nd floor");
+  assert_true(got.release_immediately);
+  assert_false(got.allow_anonymous);
+  assert_int_equal(store_queue_get_by_name(st, b, "office", &got), STORE_OK);
+  assert_int_equal(got.id, office_b);
+  assert_int_equal(store_queue_get_by_name(st, a, "lobby", &got), STORE_NOT_FOUND);
+
+  nimbus_queue_t evil = q;
+  evil.tenant_id = b;
+  evil.allow_anonymous = true;
+  assert_int_equal(store_queue_update(st, &evil), STORE_NOT_FOUND);
+  assert_int_equal(store_queue_delete(st, b, q.id), STORE_NOT_FOUND);
+
+  q.release_immediately = false;
+  q.allow_anonymous = true;
+  snprintf(q.description, sizeof q.description, "moved");
+  assert_int_equal(store_queue_update(st, &q), STORE_OK);
+  assert_int_equal(store_queue_get_by_name(st, a, "office", &got), STORE_OK);
+  assert_false(got.release_immediately);
+  assert_true(got.allow_anonymous);
+  assert_string_equal(got.description, "moved");
+
+  make_queue(st, a, "lobby");
+  collect_t c = {0};
+  assert_int_equal(store_queue_list(st, a, queue_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_string_equal(c.names[0], "lobby");
+  assert_string_equal(c.names[1], "office");
+
+  assert_int_equal(store_queue_delete(st, a, q.id), STORE_OK);
+  assert_int_equal(store_queue_get_by_name(st, a, "office", &got), STORE_NOT_FOUND);
+  assert_int_equal(store_queue_delete(st, a, q.id), STORE_NOT_FOUND);
+  assert_int_equal(store_queue_get_by_name(st, b, "office", &got), STORE_OK);
+}
+
+/* ---- jobs ---- */
+
+static void test_job_insert_and_get(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "office"), qb = make_queue(st, b, "office");
+  nimbus_id_t alice = make_user(st, a, "alice"), mallory = make_user(st, b, "mallory");
+
+  nimbus_job_t j = job_template(a, qa, alice, NIMBUS_JOB_HELD);
+  j.copies = 3;
+  snprintf(j.name, sizeof j.name, "Quarterly report");
+  snprintf(j.origin_host, sizeof j.origin_host, "10.0.0.7");
+  snprintf(j.account_id, sizeof j.account_id, "dept-42");
+  snprintf(j.accounting_user_id, sizeof j.accounting_user_id, "alice@a");
+  snprintf(j.hold_until, sizeof j.hold_until, "indefinite");
+  snprintf(j.pin_hash, sizeof j.pin_hash, "$argon2id$pin");
+  snprintf(j.attrs_json, sizeof j.attrs_json, "{\"sides\":\"two-sided-long-edge\"}");
+  nimbus_document_t docs[2] = {doc_template(4, "aaaa"), doc_template(6, "bbbb")};
+  int64_t before = (int64_t)time(NULL);
+  assert_int_equal(store_job_insert(st, &j, docs, 2), STORE_OK);
+  assert_true(j.id > 0);
+  assert_true(j.created_at >= before);
+  assert_int_equal(j.state_changed_at, j.created_at);
+  assert_int_equal(j.completed_at, 0);
+  assert_int_equal(j.pages, 10);
+  assert_int_equal(j.impressions, 30);
+  assert_int_equal(j.num_documents, 2);
+  assert_int_equal(docs[0].job_id, j.id);
+  assert_int_equal(docs[1].job_id, j.id);
+  assert_int_equal(docs[0].number, 1);
+  assert_int_equal(docs[1].number, 2);
+
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.tenant_id, a);
+  assert_int_equal(got.queue_id, qa);
+  assert_int_equal(got.owner_id, alice);
+  assert_string_equal(got.queue_name, "office");
+  assert_string_equal(got.owner_name, j.owner_name);
+  assert_string_equal(got.name, "Quarterly report");
+  assert_string_equal(got.origin_host, "10.0.0.7");
+  assert_int_equal(got.state, NIMBUS_JOB_HELD);
+  assert_int_equal(got.created_at, j.created_at);
+  assert_int_equal(got.copies, 3);
+  assert_int_equal(got.pages, 10);
+  assert_int_equal(got.impressions, 30);
+  assert_int_equal(got.num_documents, 2);
+  assert_string_equal(got.account_id, "dept-42");
+  assert_string_equal(got.accounting_user_id, "alice@a");
+  assert_string_equal(got.hold_until, "indefinite");
+  assert_string_equal(got.pin_hash, "$argon2id$pin");
+  assert_string_equal(got.attrs_json, j.attrs_json);
+
+  nimbus_document_t out[4];
+  int n = -1;
+  assert_int_equal(store_document_list(st, a, j.id, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(out[0].number, 1);
+  assert_int_equal(out[0].pages, 4);
+  assert_string_equal(out[0].blob_key, "aaaa");
+  assert_string_equal(out[0].format, "application/pdf");
+  assert_string_equal(out[1].blob_key, "bbbb");
+  assert_int_equal(out[1].size, 1000);
+  assert_int_equal(store_document_list(st, a, j.id, out, 1, &n), STORE_OK);
+  assert_int_equal(n, 1);
+
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM job_events WHERE event = 'job-created' "
+                          "AND from_state IS NULL AND to_state = 2"),
+                   1);
+
+  /* Another tenant sees nothing. */
+  assert_int_equal(store_job_get(st, b, j.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_document_list(st, b, j.id, out, 4, &n), STORE_NOT_FOUND);
+  assert_int_equal(n, 0);
+
+  /* Anonymous job: owner 0 reads back as 0. */
+  nimbus_id_t anon = make_job(st, a, qa, 0, NIMBUS_JOB_RECEIVED);
+  assert_int_equal(store_job_get(st, a, anon, &got), STORE_OK);
+  assert_int_equal(got.owner_id, 0);
+
+  /* References into another tenant, or to nothing, are NOT_FOUND. */
+  nimbus_job_t bad = job_template(a, qb, alice, NIMBUS_JOB_HELD);
+  assert_int_equal(store_job_insert(st, &bad, NULL, 0), STORE_NOT_FOUND);
+  assert_int_equal(bad.id, 0);
+  bad = job_template(a, qa, mallory, NIMBUS_JOB_HELD);
+  assert_int_equal(store_job_insert(st, &bad, NULL, 0), STORE_NOT_FOUND);
+  bad = job_template(a, qa + 1000, alice, NIMBUS_JOB_HELD);
+  assert_int_equal(store_job_insert(st, &bad, NULL, 0), STORE_NOT_FOUND);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), 2);
+}
+
+/* A failing document rolls back the job and its event (direct and grouped). */
+static void test_job_insert_failure_rolls_back(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_job_t j = job_template(a, q, 0, NIMBUS_JOB_HELD);
+  nimbus_document_t docs[2] = {doc_template(1, "k1"), doc_template(-1, "k2")};
+  assert_int_equal(store_job_insert(st, &j, docs, 2), STORE_ERROR);
+  assert_int_equal(j.id, 0);
+  assert_int_equal(docs[0].job_id, 0);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), 0);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM documents"), 0);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), 0);
+  /* The store still works afterwards. */
+  make_job(st, a, q, 0, NIMBUS_JOB_HELD);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), 1);
+}
+
+static void test_job_list_filters(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q1 = make_queue(st, a, "q1"), q2 = make_queue(st, a, "q2");
+  nimbus_id_t qb = make_queue(st, b, "qb");
+  nimbus_id_t alice = make_user(st, a, "alice"), bob = make_user(st, a, "bob");
+
+  /* id order: held(q1,alice) fetchable(q1,bob) completed(q2,alice) held(q2,bob)
+   * canceled(q1,alice) received(q2,anon) */
+  nimbus_id_t j[6];
+  j[0] = make_job(st, a, q1, alice, NIMBUS_JOB_HELD);
+  j[1] = make_job(st, a, q1, bob, NIMBUS_JOB_FETCHABLE);
+  j[2] = make_job(st, a, q2, alice, NIMBUS_JOB_COMPLETED);
+  j[3] = make_job(st, a, q2, bob, NIMBUS_JOB_HELD);
+  j[4] = make_job(st, a, q1, alice, NIMBUS_JOB_CANCELED);
+  j[5] = make_job(st, a, q2, 0, NIMBUS_JOB_RECEIVED);
+  make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
+
+  int total = -1;
+  collect_t c =
+      list_jobs(st, (store_job_filter_t){.tenant_id = a, .which = STORE_WHICH_ALL}, &total);
+  assert_int_equal(total, 6);
+  assert_int_equal(c.n, 6);
+  for (int i = 0; i < 6; i++) assert_int_equal(c.ids[i], j[i]);
+  assert_string_equal(c.names[0], "q1"); /* queue name joined */
+  assert_string_equal(c.names[2], "q2");
+
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = a, .which = STORE_WHICH_NOT_COMPLETED},
+                &total);
+  assert_int_equal(total, 4);
+  assert_int_equal(c.ids[0], j[0]);
+  assert_int_equal(c.ids[1], j[1]);
+  assert_int_equal(c.ids[2], j[3]);
+  assert_int_equal(c.ids[3], j[5]);
+
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = a, .which = STORE_WHICH_COMPLETED}, &total);
+  assert_int_equal(total, 2);
+  assert_int_equal(c.ids[0], j[2]);
+  assert_int_equal(c.ids[1], j[4]);
+
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = a, .which = STORE_WHICH_HELD}, &total);
+  assert_int_equal(total, 2);
+  assert_int_equal(c.ids[0], j[0]);
+  assert_int_equal(c.ids[1], j[3]);
+
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = a, .which = STORE_WHICH_FETCHABLE}, &total);
+  assert_int_equal(total, 1);
+  assert_int_equal(c.ids[0], j[1]);
+
+  c = list_jobs(st,
+                (store_job_filter_t){.tenant_id = a, .owner_id = alice, .which = STORE_WHICH_ALL},
+                &total);
+  assert_int_equal(total, 3);
+  assert_int_equal(c.ids[0], j[0]);
+  assert_int_equal(c.ids[1], j[2]);
+  assert_int_equal(c.ids[2], j[4]);
+
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = a, .queue_id = q2, .which = STORE_WHICH_ALL},
+                &total);
+  assert_int_equal(total, 3);
+  assert_int_equal(c.ids[0], j[2]);
+
+  c = list_jobs(
+      st,
+      (store_job_filter_t){
+          .tenant_id = a, .queue_id = q1, .owner_id = alice, .which = STORE_WHICH_NOT_COMPLETED},
+      &total);
+  assert_int_equal(total, 1);
+  assert_int_equal(c.ids[0], j[0]);
+
+  /* limit/offset page; total ignores them. */
+  c = list_jobs(
+      st, (store_job_filter_t){.tenant_id = a, .which = STORE_WHICH_ALL, .limit = 2, .offset = 1},
+      &total);
+  assert_int_equal(total, 6);
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.ids[0], j[1]);
+  assert_int_equal(c.ids[1], j[2]);
+
+  c = list_jobs(st,
+                (store_job_filter_t){
+                    .tenant_id = a, .which = STORE_WHICH_ALL, .limit = 2, .newest_first = true},
+                &total);
+  assert_int_equal(total, 6);
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.ids[0], j[5]);
+  assert_int_equal(c.ids[1], j[4]);
+
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = a, .which = STORE_WHICH_ALL, .offset = 10},
+                &total);
+  assert_int_equal(c.n, 0);
+  assert_int_equal(total, 6);
+
+  /* total may be NULL; the callback may stop early. */
+  collect_t stop = {.stop_after = 2};
+  store_job_filter_t f = {.tenant_id = a, .which = STORE_WHICH_ALL};
+  assert_int_equal(store_job_list(st, &f, job_cb, &stop, NULL), STORE_OK);
+  assert_int_equal(stop.n, 2);
+
+  /* Tenant isolation: b's filter, and a's queue/owner ids under b. */
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = b, .which = STORE_WHICH_ALL}, &total);
+  assert_int_equal(total, 1);
+  c = list_jobs(st, (store_job_filter_t){.tenant_id = b, .queue_id = q1, .which = STORE_WHICH_ALL},
+                &total);
+  assert_int_equal(total, 0);
+  assert_int_equal(c.n, 0);
+  c = list_jobs(st,
+                (store_job_filter_t){.tenant_id = b, .owner_id = alice, .which = STORE_WHICH_ALL},
+                &total);
+  assert_int_equal(total, 0);
+}
+
+static void test_job_set_state(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_id_t id = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
+
+  /* CAS: wrong expected state. */
+  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_FETCHABLE, NIMBUS_JOB_PROCESSING,
+                                       "job-fetched", NULL),
+                   STORE_CONFLICT);
+  /* Other tenant or missing job. */
+  assert_int_equal(
+      store_job_set_state(st, b, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released", NULL),
+      STORE_NOT_FOUND);
+  assert_int_equal(store_job_set_state(st, a, id + 99, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE,
+                                       "job-released", NULL),
+                   STORE_NOT_FOUND);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), 1); /* job-created only */
+
+  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE,
+                                       "job-released", "by alice at printer 3"),
+                   STORE_OK);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, id, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(got.completed_at, 0);
+  assert_true(got.state_changed_at >= got.created_at);
+  /* Second release of the same job loses the race. */
+  assert_int_equal(
+      store_job_set_state(st, a, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released", NULL),
+      STORE_CONFLICT);
+
+  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_FETCHABLE, NIMBUS_JOB_PROCESSING,
+                                       "job-fetched", NULL),
+                   STORE_OK);
+  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_PROCESSING, NIMBUS_JOB_ABORTED,
+                                       "job-aborted", NULL),
+                   STORE_OK);
+  assert_int_equal(store_job_get(st, a, id, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_ABORTED);
+  assert_true(got.completed_at > 0);
+  /* Re-offer: leaving a terminal state clears completed_at. */
+  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_ABORTED, NIMBUS_JOB_FETCHABLE,
+                                       "job-reoffered", NULL),
+                   STORE_OK);
+  assert_int_equal(store_job_get(st, a, id, &got), STORE_OK);
+  assert_int_equal(got.completed_at, 0);
+
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), 5);
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM job_events WHERE event = 'job-released' "
+                          "AND from_state = 2 AND to_state = 4 "
+                          "AND detail = 'by alice at printer 3' AND ts > 0"),
+                   1);
+  char ev[32];
+  db_text(fx, "SELECT event FROM job_events ORDER BY id DESC LIMIT 1", ev, sizeof ev);
+  assert_string_equal(ev, "job-reoffered");
+}
+
+static void test_document_add(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office");
+
+  nimbus_job_t j = job_template(a, q, 0, NIMBUS_JOB_RECEIVED);
+  j.copies = 2;
+  nimbus_document_t first = doc_template(3, "k1");
+  assert_int_equal(store_job_insert(st, &j, &first, 1), STORE_OK);
+
+  nimbus_document_t d2 = doc_template(5, "k2");
+  assert_int_equal(store_document_add(st, b, j.id, &d2, false, NIMBUS_JOB_HELD), STORE_NOT_FOUND);
+  assert_int_equal(store_document_add(st, a, j.id, &d2, false, NIMBUS_JOB_HELD), STORE_OK);
+  assert_int_equal(d2.number, 2);
+  assert_int_equal(d2.job_id, j.id);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.num_documents, 2);
+  assert_int_equal(got.pages, 8);
+  assert_int_equal(got.impressions, 16);
+  assert_int_equal(got.state, NIMBUS_JOB_RECEIVED);
+
+  nimbus_document_t d3 = doc_template(1, "k3");
+  assert_int_equal(store_document_add(st, a, j.id, &d3, true, NIMBUS_JOB_HELD), STORE_OK);
+  assert_int_equal(d3.number, 3);
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.num_documents, 3);
+  assert_int_equal(got.pages, 9);
+  assert_int_equal(got.impressions, 18);
+  assert_int_equal(got.state, NIMBUS_JOB_HELD);
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM job_events WHERE event = 'job-closed' "
+                          "AND from_state = 1 AND to_state = 2"),
+                   1);
+
+  /* Closed: no more documents. */
+  nimbus_document_t d4 = doc_template(1, "k4");
+  assert_int_equal(store_document_add(st, a, j.id, &d4, false, NIMBUS_JOB_HELD), STORE_CONFLICT);
+  assert_int_equal(store_document_add(st, a, j.id + 50, &d4, false, NIMBUS_JOB_HELD),
+                   STORE_NOT_FOUND);
+
+  nimbus_document_t out[8];
+  int n = 0;
+  assert_int_equal(store_document_list(st, a, j.id, out, 8, &n), STORE_OK);
+  assert_int_equal(n, 3);
+  for (int i = 0; i < 3; i++) assert_int_equal(out[i].number, i + 1);
+  assert_string_equal(out[2].blob_key, "k3");
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM documents"), 3);
+
+  /* Create-Job style: no documents at insert; first add gets number 1. */
+  nimbus_id_t empty = make_job(st, a, q, 0, NIMBUS_JOB_RECEIVED);
+  nimbus_document_t e1 = doc_template(2, "e1");
+  assert_int_equal(store_document_add(st, a, empty, &e1, true, NIMBUS_JOB_FETCHABLE), STORE_OK);
+  assert_int_equal(e1.number, 1);
+  assert_int_equal(store_job_get(st, a, empty, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(got.impressions, 2); /* copies defaulted to 1 */
+}
+
+static void test_count_pending_for_owner(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_id_t alice = make_user(st, a, "alice"), bob = make_user(st, a, "bob");
+  make_job(st, a, q, alice, NIMBUS_JOB_RECEIVED);
+  make_job(st, a, q, alice, NIMBUS_JOB_HELD);
+  make_job(st, a, q, alice, NIMBUS_JOB_AWAITING_PAYMENT);
+  make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  make_job(st, a, q, alice, NIMBUS_JOB_COMPLETED);
+  make_job(st, a, q, bob, NIMBUS_JOB_HELD);
+  int n = -1;
+  assert_int_equal(store_job_count_pending_for_owner(st, a, alice, &n), STORE_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(store_job_count_pending_for_owner(st, a, bob, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(store_job_count_pending_for_owner(st, b, alice, &n), STORE_OK);
+  assert_int_equal(n, 0);
+}
+
+static void test_blob_and_queue_delete(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office"), keep = make_queue(st, a, "lobby");
+  nimbus_job_t j = job_template(a, q, 0, NIMBUS_JOB_HELD);
+  nimbus_document_t d = doc_template(1, "0123456789abcdef0123456789abcdef");
+  assert_int_equal(store_job_insert(st, &j, &d, 1), STORE_OK);
+  nimbus_id_t other = make_job(st, a, keep, 0, NIMBUS_JOB_HELD);
+
+  bool ref = false;
+  assert_int_equal(store_blob_is_referenced(st, d.blob_key, &ref), STORE_OK);
+  assert_true(ref);
+  assert_int_equal(store_blob_is_referenced(st, "ffffffffffffffffffffffffffffffff", &ref),
+                   STORE_OK);
+  assert_false(ref);
+  assert_int_equal(store_blob_is_referenced(st, "", &ref), STORE_OK);
+  assert_false(ref);
+
+  /* A live job blocks the delete; nothing changes. */
+  assert_int_equal(store_queue_delete(st, a, q), STORE_CONFLICT);
+  assert_int_equal(store_queue_delete(st, b, q), STORE_NOT_FOUND);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+
+  assert_int_equal(
+      store_job_set_state(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
+      STORE_OK);
+  assert_int_equal(store_queue_delete(st, a, q), STORE_OK);
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_blob_is_referenced(st, d.blob_key, &ref), STORE_OK);
+  assert_false(ref);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM documents"), 0);
+  /* The other queue and its job are untouched. */
+  assert_int_equal(store_job_get(st, a, other, &got), STORE_OK);
+  assert_string_equal(got.queue_name, "lobby");
+}
+
+static void test_count_by_state(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
+  make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
+  make_job(st, b, qb, 0, NIMBUS_JOB_COMPLETED);
+  make_job(st, a, qa, 0, NIMBUS_JOB_EXPIRED);
+  int64_t counts[10];
+  memset(counts, 0xff, sizeof counts);
+  assert_int_equal(store_job_count_by_state(st, counts), STORE_OK);
+  assert_int_equal(counts[0], 0);
+  assert_int_equal(counts[NIMBUS_JOB_RECEIVED], 0);
+  assert_int_equal(counts[NIMBUS_JOB_HELD], 3);
+  assert_int_equal(counts[NIMBUS_JOB_COMPLETED], 1);
+  assert_int_equal(counts[NIMBUS_JOB_EXPIRED], 1);
+  assert_int_equal(counts[NIMBUS_JOB_FETCHABLE], 0);
+}
+
+static void test_user_delete_keeps_jobs(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_id_t alice = make_user(st, a, "alice");
+  nimbus_job_t j = job_template(a, q, alice, NIMBUS_JOB_HELD);
+  snprintf(j.owner_name, sizeof j.owner_name, "alice");
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  assert_int_equal(store_user_delete(st, a, alice), STORE_OK);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.owner_id, 0);
+  assert_string_equal(got.owner_name, "alice");
+}
+
+static void test_tenant_delete_cascades(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  for (int t = 0; t < 2; t++) {
+    nimbus_id_t tid = t ? b : a;
+    nimbus_id_t q = make_queue(st, tid, "office");
+    nimbus_id_t u = make_user(st, tid, "alice");
+    nimbus_token_t tk = token_template(tid, u, (unsigned char)(10 + t), 0);
+    assert_int_equal(store_token_insert(st, &tk), STORE_OK);
+    nimbus_job_t j = job_template(tid, q, u, NIMBUS_JOB_HELD);
+    nimbus_document_t d = doc_template(1, t ? "blob-b" : "blob-a");
+    assert_int_equal(store_job_insert(st, &j, &d, 1), STORE_OK);
+    assert_int_equal(store_audit_append(st, tid, "alice", "login", NULL), STORE_OK);
+  }
+  assert_int_equal(store_tenant_delete(st, a), STORE_OK);
+  const char *tables[] = {"users", "tokens", "queues", "jobs", "job_events", "audit"};
+  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE tenant_id = %lld", tables[i],
+             (long long)a);
+    assert_int_equal(db_int(fx, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE tenant_id = %lld", tables[i],
+             (long long)b);
+    assert_int_equal(db_int(fx, sql), 1);
+  }
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM documents"), 1);
+  bool ref = true;
+  assert_int_equal(store_blob_is_referenced(st, "blob-a", &ref), STORE_OK);
+  assert_false(ref);
+}
+
+static void test_audit_append(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a");
+  assert_int_equal(store_audit_append(st, a, "alice", "token-created", "label=ci"), STORE_OK);
+  assert_int_equal(store_audit_append(st, 0, "operator", "tenant-created", NULL), STORE_OK);
+  assert_int_equal(store_audit_append(st, a + 100, "x", "login", NULL), STORE_NOT_FOUND);
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM audit WHERE tenant_id IS NULL "
+                          "AND actor = 'operator' AND detail = ''"),
+                   1);
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM audit WHERE action = 'token-created' "
+                          "AND detail = 'label=ci' AND ts > 0"),
+                   1);
+}
+
+/* ---- robustness ---- */
+
+typedef struct {
+  store_t *st;
+  nimbus_id_t queue;
+  store_status_t inner, inner_insert;
+  int calls;
+} reentry_t;
+
+static bool reentry_cb(const nimbus_tenant_t *t, void *ctx) {
+  reentry_t *r = ctx;
+  nimbus_tenant_t tmp;
+  r->inner = store_tenant_get(r->st, t->id, &tmp);
+  nimbus_job_t j = job_template(t->id, r->queue, 0, NIMBUS_JOB_HELD);
+  r->inner_insert = store_job_insert(r->st, &j, NULL, 0); /* group commit: would self-wait */
+  r->calls++;
+  return true;
+}
+
+/* A callback calling back into the store gets an error, not a deadlock. */
+static void test_callback_reentry_is_refused(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = make_tenant(fx->st, "a");
+  reentry_t r = {.st = fx->st,
+                 .queue = make_queue(fx->st, a, "q"),
+                 .inner = STORE_OK,
+                 .inner_insert = STORE_OK};
+  assert_int_equal(store_tenant_list(fx->st, reentry_cb, &r), STORE_OK);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.inner, STORE_ERROR);
+  assert_int_equal(r.inner_insert, STORE_ERROR);
+  nimbus_tenant_t t;
+  assert_int_equal(store_tenant_get_by_name(fx->st, "a", &t), STORE_OK); /* still usable */
+}
+
+/* Over-long values in the database are cut to the field, on a character
+ * boundary, NUL-terminated. */
+static void test_long_values_are_truncated(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = make_tenant(fx->st, "a");
+  /* 300 x "é" (2 bytes each) = 600 bytes; display_name holds 255. */
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "UPDATE tenants SET display_name = replace(printf('%%.300c', 'x'), 'x', 'é'), "
+           "name = printf('%%.100c', 'n') WHERE id = %lld",
+           (long long)a);
+  db_write(fx, sql);
+  nimbus_tenant_t t;
+  memset(&t, 'Z', sizeof t);
+  assert_int_equal(store_tenant_get(fx->st, a, &t), STORE_OK);
+  assert_int_equal(strlen(t.name), NIMBUS_NAME_MAX - 1);
+  size_t n = strlen(t.display_name);
+  assert_true(n < NIMBUS_TEXT_MAX);
+  assert_int_equal(n % 2, 0); /* no half character */
+  assert_int_equal(n, 254);
+  assert_memory_equal(t.display_name, "é", 2);
+}
+
+static void test_persistence_across_reopen(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = make_tenant(fx->st, "acme");
+  nimbus_id_t u = make_user(fx->st, a, "alice");
+  nimbus_id_t q = make_queue(fx->st, a, "office");
+  nimbus_job_t j = job_template(a, q, u, NIMBUS_JOB_HELD);
+  nimbus_document_t d = doc_template(7, "persist");
+  assert_int_equal(store_job_insert(fx->st, &j, &d, 1), STORE_OK);
+  nimbus_token_t tk = token_template(a, u, 77, 0);
+  assert_int_equal(store_token_insert(fx->st, &tk), STORE_OK);
+
+  reopen(fx);
+  nimbus_tenant_t t;
+  assert_int_equal(store_tenant_get_by_name(fx->st, "acme", &t), STORE_OK);
+  assert_int_equal(t.id, a);
+  nimbus_user_t got_u;
+  assert_int_equal(store_user_get(fx->st, a, u, &got_u), STORE_OK);
+  nimbus_queue_t got_q;
+  assert_int_equal(store_queue_get_by_name(fx->st, a, "office", &got_q), STORE_OK);
+  nimbus_job_t got_j;
+  assert_int_equal(store_job_get(fx->st, a, j.id, &got_j), STORE_OK);
+  assert_int_equal(got_j.pages, 7);
+  nimbus_token_t got_t;
+  assert_int_equal(store_token_lookup(fx->st, tk.hash, (int64_t)time(NULL), &got_t), STORE_OK);
+  assert_string_equal(got_t.user_name, "alice");
+  bool ref = false;
+  assert_int_equal(store_blob_is_referenced(fx->st, "persist", &ref), STORE_OK);
+  assert_true(ref);
+}
+
+typedef struct {
+  store_t *st;
+  store_status_t status;
+  double waited;
+} busy_insert_t;
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *busy_insert(void *arg) {
+  busy_insert_t *b = arg;
+  double start = now_seconds();
+  nimbus_tenant_t t = {0};
+  snprintf(t.name, sizeof t.name, "waited");
+  b->status = store_tenant_insert(b->st, &t);
+  b->waited = now_seconds() - start;
+  return NULL;
+}
+
+/* Another process holding the write lock briefly (nimbusctl, a backup)
+ * makes a write wait (busy_timeout), not fail. */
+static void test_busy_writer_is_waited_for(void **state) {
+  fixture_t *fx = *state;
+  sqlite3 *other = NULL;
+  assert_int_equal(sqlite3_open(fx->path, &other), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  busy_insert_t b = {.st = fx->st, .status = STORE_ERROR};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, busy_insert, &b), 0);
+  usleep(300 * 1000);
+  assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  pthread_join(th, NULL);
+  sqlite3_close(other);
+  assert_int_equal(b.status, STORE_OK);
+  assert_true(b.waited >= 0.2);
+  nimbus_tenant_t t;
+  assert_int_equal(store_tenant_get_by_name(fx->st, "waited", &t), STORE_OK);
+}
+
+/* ---- group commit ---- */
+
+#define GC_THREADS 8
+#define GC_PER_THREAD 50
+#define GC_BAD_EVERY 10 /* every 10th insert of a thread has a bad document */
+
+typedef struct {
+  store_t *st;
+  nimbus_id_t tenant, queue;
+  int thread;
+  nimbus_id_t ids[GC_PER_THREAD];
+  store_status_t status[GC_PER_THREAD];
+} gc_worker_t;
+
+static void *gc_worker(void *arg) {
+  gc_worker_t *w = arg;
+  for (int i = 0; i < GC_PER_THREAD; i++) {
+    nimbus_job_t j = job_template(w->tenant, w->queue, 0, NIMBUS_JOB_HELD);
+    snprintf(j.name, sizeof j.name, "t%d-j%d", w->thread, i);
+    nimbus_document_t d[2] = {doc_template(1, "k"), doc_template(2, "k")};
+    snprintf(d[0].blob_key, sizeof d[0].blob_key, "t%d-j%d", w->thread, i);
+    bool bad = i % GC_BAD_EVERY == GC_BAD_EVERY - 1;
+    if (bad) d[1].pages = -1; /* CHECK constraint: only this insert must fail */
+    w->status[i] = store_job_insert(w->st, &j, d, 2);
+    w->ids[i] = j.id;
+    if (w->status[i] == STORE_OK && (d[0].job_id != j.id || d[1].number != 2))
+      w->status[i] = (store_status_t)99;
+  }
+  return NULL;
+}
+
+static int cmp_id(const void *x, const void *y) {
+  nimbus_id_t a = *(const nimbus_id_t *)x, b = *(const nimbus_id_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+static void run_concurrent_inserts(fixture_t *fx) {
+  nimbus_id_t a = make_tenant(fx->st, "a");
+  nimbus_id_t q = make_queue(fx->st, a, "office");
+  static gc_worker_t w[GC_THREADS];
+  pthread_t th[GC_THREADS];
+  for (int t = 0; t < GC_THREADS; t++) {
+    w[t] = (gc_worker_t){.st = fx->st, .tenant = a, .queue = q, .thread = t};
+    assert_int_equal(pthread_create(&th[t], NULL, gc_worker, &w[t]), 0);
+  }
+  for (int t = 0; t < GC_THREADS; t++) pthread_join(th[t], NULL);
+
+  nimbus_id_t ids[GC_THREADS * GC_PER_THREAD];
+  int good = 0;
+  for (int t = 0; t < GC_THREADS; t++) {
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+      bool bad = i % GC_BAD_EVERY == GC_BAD_EVERY - 1;
+      if (bad) {
+        assert_int_equal(w[t].status[i], STORE_ERROR);
+        assert_int_equal(w[t].ids[i], 0);
+      } else {
+        assert_int_equal(w[t].status[i], STORE_OK);
+        assert_true(w[t].ids[i] > 0);
+        ids[good++] = w[t].ids[i];
+      }
+    }
+  }
+  int expect = GC_THREADS * (GC_PER_THREAD - GC_PER_THREAD / GC_BAD_EVERY);
+  assert_int_equal(good, expect);
+  qsort(ids, (size_t)good, sizeof ids[0], cmp_id);
+  for (int i = 1; i < good; i++) assert_true(ids[i] != ids[i - 1]);
+
+  /* Everything is there after a restart, and nothing of the bad ones. */
+  reopen(fx);
+  int total = -1;
+  store_job_filter_t f = {.tenant_id = a, .which = STORE_WHICH_ALL};
+  collect_t ignore = {.stop_after = 1};
+  assert_int_equal(store_job_list(fx->st, &f, job_cb, &ignore, &total), STORE_OK);
+  assert_int_equal(total, expect);
+  for (int t = 0; t < GC_THREADS; t++) {
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+      if (!w[t].ids[i]) continue;
+      nimbus_job_t got;
+      assert_int_equal(store_job_get(fx->st, a, w[t].ids[i], &got), STORE_OK);
+      char name[32];
+      snprintf(name, sizeof name, "t%d-j%d", t, i);
+      assert_string_equal(got.name, name);
+      assert_int_equal(got.pages, 3);
+      assert_int_equal(got.num_documents, 2);
+    }
+  }
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), expect);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM documents"), 2 * expect);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events WHERE event = 'job-created'"),
+                   expect);
+}
+
+static void test_group_commit_concurrent(void **state) { run_concurrent_inserts(*state); }
+
+int main(void) {
+  log_set_level(LOG_ERROR);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_open_applies_migrations, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_open_rejects_garbage, setup_closed, teardown),
+      cmocka_unit_test_setup_teardown(test_open_rejects_newer_schema, setup_closed, teardown),
+      cmocka_unit_test_setup_teardown(test_tenant_crud, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_user_crud_and_isolation, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_token_lifecycle, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_crud_and_isolation, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_insert_and_get, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_insert_and_get, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_job_insert_failure_rolls_back, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_insert_failure_rolls_back, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_job_list_filters, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_set_state, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_document_add, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_count_pending_for_owner, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_blob_and_queue_delete, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_count_by_state, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_user_delete_keeps_jobs, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_tenant_delete_cascades, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_audit_append, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_long_values_are_truncated, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_busy_writer_is_waited_for, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_persistence_across_reopen, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_direct, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
