@@ -66,12 +66,6 @@ bool api_text_valid(const char *s, size_t maxlen) {
 
 /* ---- request bodies ---- */
 
-bool api_body_require(api_ctx_t *c) {
-  if (json_is_object(c->body)) return true;
-  api_problem(c->r, 400, "a JSON object body is required");
-  return false;
-}
-
 bool api_body_only(api_ctx_t *c, const char *const *fields) {
   const char *key;
   json_t *value;

@@ -1,8 +1,9 @@
 /*
  * api-private.h: what the api*.c files share and nothing else includes:
  * the per-request context an endpoint function works on, the handler
- * state kept between body() and finish(), and the helpers of api.c
- * (problem responses, JSON body fields, records to JSON, audit).
+ * state kept between body() and finish(), and the shared helpers:
+ * responses and audit (api.c), JSON body fields, query arguments,
+ * validation and records to JSON (api-json.c).
  *
  * Conventions for endpoint functions (api_fn_t):
  *  - they run on a worker thread after authentication and the route's
@@ -26,7 +27,7 @@
 #define API_SYSTEM_TENANT "system" /* reserved tenant of the operators */
 #define API_PASSWORD_MAX 1024      /* longest password accepted, in bytes */
 
-typedef struct api_upload api_upload_t; /* job upload in progress (api-jobs.c) */
+typedef struct api_upload api_upload_t; /* job upload in progress (api-jobs-upload.c) */
 struct api_route;
 
 /* Handler state (r->handler_state), made by body() on the first chunk.
@@ -70,9 +71,7 @@ void api_respond_no_content(api_ctx_t *c);
  * CONFLICT 409, ERROR 500. */
 void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const char *name);
 
-/* ---- JSON request bodies (api.c); each false has responded 400 ---- */
-/* c->body must be present (a JSON object). */
-bool api_body_require(api_ctx_t *c);
+/* ---- JSON request bodies (api-json.c); each false has responded 400 ---- */
 /* Every member of c->body must be one of fields (NULL-terminated). */
 bool api_body_only(api_ctx_t *c, const char *const *fields);
 /* String member of at most maxlen bytes.  *out is NULL when the member is
@@ -86,11 +85,11 @@ bool api_body_bool(api_ctx_t *c, const char *key, bool *out, bool *present);
 /* Overwrite a secret string member's bytes (password, PIN) in place. */
 void api_body_wipe(api_ctx_t *c, const char *key);
 
-/* ---- query arguments (api.c) ---- */
+/* ---- query arguments (api-json.c) ---- */
 /* Integer ?name= within [min, max], def when absent; false has responded 400. */
 bool api_query_int(api_ctx_t *c, const char *name, long def, long min, long max, long *out);
 
-/* ---- validation (api.c) ---- */
+/* ---- validation (api-json.c) ---- */
 /* 1..63 chars of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool api_name_valid(const char *s);
 /* At most maxlen bytes and no control characters. */
@@ -98,7 +97,7 @@ bool api_text_valid(const char *s, size_t maxlen);
 /* Is name the reserved operators' tenant (any letter case)? */
 bool api_tenant_name_reserved(const char *name);
 
-/* ---- records to JSON (api.c); NULL on allocation failure ---- */
+/* ---- records to JSON (api-json.c); NULL on allocation failure ---- */
 /* RFC 3339 UTC ("2024-05-01T12:00:00Z") of unix seconds t into out. */
 void api_time_format(int64_t t, char out[32]);
 /* Time string, or JSON null when t is 0. */
@@ -167,8 +166,8 @@ void api_job_get(api_ctx_t *c);
 void api_job_cancel(api_ctx_t *c);
 void api_job_release(api_ctx_t *c);
 
-void api_jobs_submit(api_ctx_t *c); /* api-upload.c */
-/* The upload's body side (event thread), see api-upload.c. */
+void api_jobs_submit(api_ctx_t *c); /* api-jobs-upload.c */
+/* The upload's body side (event thread), see api-jobs-upload.c. */
 api_upload_t *api_upload_new(http_request_t *r);
 bool api_upload_body(http_request_t *r, api_upload_t *u, const char *data, size_t len);
 /* Was the caller authenticated while the body arrived (r->auth is set)? */

@@ -200,7 +200,7 @@ int blob_sweep(blob_store_t *bs, blob_keep_cb keep, void *ctx) {
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     if (strlen(e->d_name) != 2 || strspn(e->d_name, "0123456789abcdef") != 2) continue;
-    snprintf(path, sizeof path, "%s/%s", bs->dir, e->d_name);
+    snprintf(path, sizeof path, "%s/%.2s", bs->dir, e->d_name);
     int n = blob_sweep_dir(path, false, keep, ctx);
     if (n > 0) removed += n;
   }

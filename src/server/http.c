@@ -51,9 +51,10 @@ struct http_internal {
   http_server_t *h;
   struct MHD_Connection *conn;
   struct timespec start;
-  http_phase_t phase;
-  bool discarding; /* body() refused more data: drop the rest */
-  void (*deferred)(http_request_t *r);
+  atomic_int phase;  /* http_phase_t; written by the worker before resuming */
+  bool discarding;   /* body() refused more data: drop the rest */
+  void (*deferred)(http_request_t *r); /* set by body() via http_request_defer */
+  void (*work)(http_request_t *r);     /* what the worker runs (NULL: finish) */
   bool queued;
 };
 
@@ -250,15 +251,14 @@ static void http_request_free(http_request_t *r) {
 static void http_run_deferred(void *arg) {
   http_request_t *r = arg;
   struct http_internal *in = r->in;
-  if (in->phase == HTTP_PHASE_DEFERRED) {
-    void (*fn)(http_request_t *) = in->deferred;
-    in->deferred = NULL;
-    fn(r);
-    in->phase = HTTP_PHASE_BODY;
+  if (in->work) {
+    in->work(r);
+    in->work = NULL;
+    atomic_store(&in->phase, HTTP_PHASE_BODY);
   } else {
     r->handler->finish(r);
     if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
-    in->phase = HTTP_PHASE_READY;
+    atomic_store(&in->phase, HTTP_PHASE_READY);
   }
   MHD_resume_connection(in->conn);
 }
@@ -267,18 +267,23 @@ void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r)) {
   r->in->deferred = fn;
 }
 
-/* Suspend the connection and run the current phase on a worker.  When the
- * queue is full the request is answered 503 at once. */
-static void http_hand_off(http_request_t *r) {
+/* Suspend the connection and run `work` (NULL: the handler's finish) on a
+ * worker, entering `phase` until the worker resumes the connection.  When
+ * the queue is full the request is answered 503 at once. */
+static void http_hand_off(http_request_t *r, http_phase_t phase,
+                          void (*work)(http_request_t *r)) {
   struct http_internal *in = r->in;
+  in->work = work;
+  in->deferred = NULL;
+  atomic_store(&in->phase, phase);
   MHD_suspend_connection(in->conn);
   if (!workers_submit(r->srv->workers, http_run_deferred, r)) {
-    MHD_resume_connection(in->conn);
-    in->deferred = NULL;
+    in->work = NULL;
     in->discarding = true;
     http_respond_problem(r, 503, "Service Unavailable", "the server is overloaded; retry later");
     http_response_header(r, "Retry-After", "1");
-    in->phase = HTTP_PHASE_READY;
+    atomic_store(&in->phase, HTTP_PHASE_READY);
+    MHD_resume_connection(in->conn);
   }
 }
 
@@ -313,7 +318,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     return MHD_YES;
   }
   struct http_internal *in = r->in;
-  if (in->phase == HTTP_PHASE_READY) {
+  int phase = atomic_load(&in->phase);
+  if (phase == HTTP_PHASE_DEFERRED || phase == HTTP_PHASE_FINISHING) {
+    /* A worker owns the request: consume nothing now; libmicrohttpd
+     * offers the same data again after the worker resumes us. */
+    return MHD_YES;
+  }
+  if (phase == HTTP_PHASE_READY) {
     *upload_data_size = 0; /* a 503 before the body ended: drop the rest */
     return in->queued ? MHD_YES : http_queue(r);
   }
@@ -322,14 +333,10 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         !r->handler->body(r, upload_data, *upload_data_size))
       in->discarding = true;
     *upload_data_size = 0;
-    if (in->deferred) {
-      in->phase = HTTP_PHASE_DEFERRED;
-      http_hand_off(r);
-    }
+    if (in->deferred) http_hand_off(r, HTTP_PHASE_DEFERRED, in->deferred);
     return MHD_YES;
   }
-  in->phase = HTTP_PHASE_FINISHING;
-  http_hand_off(r);
+  http_hand_off(r, HTTP_PHASE_FINISHING, NULL);
   return MHD_YES;
 }
 

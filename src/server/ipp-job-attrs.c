@@ -144,6 +144,10 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
   ipp_status_t fail = IPP_STATUS_OK;
   const char *fail_msg = NULL;
   json_t *attrs = json_object();
+  /* Looked up before the walk: ippFindAttribute moves the cursor that
+   * ippFirstAttribute/ippNextAttribute use. */
+  ipp_attribute_t *enc = ippFindAttribute(req, "job-password-encryption", IPP_TAG_ZERO);
+  const char *how = enc ? ippGetString(enc, 0, NULL) : "none";
 
   job->copies = 1;
   snprintf(job->hold_until, sizeof job->hold_until, "indefinite");
@@ -191,9 +195,6 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
       } else if (!strcmp(name, "job-password")) {
         int len = 0;
         const void *pin = ippGetOctetString(a, 0, &len);
-        ipp_attribute_t *enc =
-            ippFindAttribute(req, "job-password-encryption", IPP_TAG_KEYWORD);
-        const char *how = enc ? ippGetString(enc, 0, NULL) : "none";
         if (ippGetValueTag(a) != IPP_TAG_STRING || !pin || len < 1 || len > IPP_PIN_MAX) {
           fail = IPP_STATUS_ERROR_REQUEST_VALUE;
           fail_msg = "job-password must be 1 to 255 octets.";

@@ -22,9 +22,11 @@
 #    own EXIT trap AFTER sourcing this file must call cupsd_stop_all in it.
 #
 # Running as root (the usual case in CI containers):
-#  * cupsd refuses "User root" for filters/backends ("Will not use User
-#    root (UID=0)") and falls back to lp, so backends run as lp (unless the
-#    backend file is mode 0700, e.g. cups-brf, which cupsd runs as root).
+#  * cupsd refuses "User root" in cups-files.conf ("Will not use User root
+#    (UID=0) ... for security reasons", fatal under FatalErrors config), so
+#    filters and backends run as lp (except backends installed mode 0700,
+#    e.g. cups-brf, which cupsd runs as root).  "RunAsUser" no longer
+#    exists in 2.4 and "Sandboxing" only matters on macOS: neither is set.
 #    DIR and its spool must therefore be reachable by lp: cupsd_start makes
 #    DIR mode 0755 and warns about a DIR whose parents lp cannot traverse.
 #  * The default operation policy demands @SYSTEM + authentication for
@@ -56,8 +58,8 @@ _cupsd_err() { echo "lib-cupsd: $*" >&2; }
 # cupsd_free_port: print a loopback TCP port nobody listens on right now.
 # Racy by nature; cupsd_start retries when the bind then fails.
 cupsd_free_port() {
-    local port i
-    for i in $(seq 1 50); do
+    local port
+    for _ in $(seq 1 50); do
         port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
         if command -v ss >/dev/null 2>&1; then
             ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && continue
@@ -174,7 +176,7 @@ EOF
 # CUPSD_* variables.  DIR must not hold a running instance.
 cupsd_start() {
     local dir=${1:?cupsd_start DIR [PORT|auto]} want=${2:-auto}
-    local port attempt tries pid code i
+    local port attempt tries pid code
     if [ "$want" = auto ]; then tries=5; else tries=1; fi
 
     mkdir -p "$dir" || return 1
@@ -212,7 +214,7 @@ cupsd_start() {
         _CUPSD_PIDS[$dir]=$pid
         echo "$pid" >"$dir/cupsd.pid"
 
-        for i in $(seq 1 $(( CUPSD_START_TIMEOUT * 10 ))); do
+        for _ in $(seq 1 $(( CUPSD_START_TIMEOUT * 10 ))); do
             if ! kill -0 "$pid" 2>/dev/null; then
                 break
             fi
@@ -232,6 +234,9 @@ cupsd_start() {
         unset '_CUPSD_PIDS[$dir]'
         _cupsd_err "cupsd on port $port did not come up (attempt $attempt/$tries)"
         tail -n 5 "$dir/log/error_log" "$dir/log/cupsd.out" >&2 2>/dev/null
+        # Only a lost race for the port is worth another try.
+        grep -q 'Address already in use' "$dir/log/error_log" 2>/dev/null || break
+        rm -f "$dir/log/error_log"
     done
     return 1
 }
@@ -240,13 +245,13 @@ cupsd_start() {
 # $CUPSD_DIR), TERM then KILL after 10 s, and remove DIR unless
 # CUPSD_KEEP_DIR=1.  Returns 0 when nothing runs there.
 cupsd_stop() {
-    local dir=${1:-${CUPSD_DIR:-}} pid i
+    local dir=${1:-${CUPSD_DIR:-}} pid
     [ -n "$dir" ] || return 0
     dir=$(cd "$dir" 2>/dev/null && pwd) || dir=$1
     pid=${_CUPSD_PIDS[$dir]:-}
     if [ -n "$pid" ]; then
         kill -TERM "$pid" 2>/dev/null
-        for i in $(seq 1 100); do
+        for _ in $(seq 1 100); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done

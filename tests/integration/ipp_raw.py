@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""ipp_raw.py: build raw IPP requests for tests that need bytes ipptool
+will not send (truncated, wrong version, over-long values).
+
+usage: ipp_raw.py OPERATION PRINTER_URI [--version 1.1] [--request-id N]
+                  [--job-name TEXT] [--attr-len N] [--truncate N] [--document FILE]
+Writes the request to stdout."""
+import argparse
+import struct
+import sys
+
+OPS = {"print-job": 0x0002, "validate-job": 0x0004, "get-jobs": 0x000A,
+       "get-printer-attributes": 0x000B}
+
+
+def attr(tag, name, value):
+    if isinstance(value, str):
+        value = value.encode()
+    return struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("op")
+    p.add_argument("uri")
+    p.add_argument("--version", default="2.0")
+    p.add_argument("--request-id", type=int, default=1)
+    p.add_argument("--job-name")
+    p.add_argument("--user", default="tester")
+    p.add_argument("--truncate", type=int)
+    p.add_argument("--document")
+    a = p.parse_args()
+    major, minor = (int(x) for x in a.version.split("."))
+    body = struct.pack(">BBHI", major, minor, OPS[a.op], a.request_id)
+    body += b"\x01"
+    body += attr(0x47, "attributes-charset", "utf-8")
+    body += attr(0x48, "attributes-natural-language", "en")
+    body += attr(0x45, "printer-uri", a.uri)
+    body += attr(0x42, "requesting-user-name", a.user)
+    if a.job_name is not None:
+        body += attr(0x42, "job-name", a.job_name)
+    body += b"\x03"
+    if a.document:
+        with open(a.document, "rb") as f:
+            body += f.read()
+    if a.truncate is not None:
+        body = body[:a.truncate]
+    sys.stdout.buffer.write(body)
+
+
+main()

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# IPP job operations beyond the stock files: multi-document jobs,
+# hold/release/cancel, PIN and account attributes, no impersonation,
+# authentication, and tenant isolation over IPP.
+set -euo pipefail
+source "$(dirname "$0")/lib-nimbusd.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+D=$NIMBUS_TEST_DATA
+
+nimbusd_start
+mk() { api POST "$1" -H 'Content-Type: application/json' -d "$2" -o /dev/null -w '%{http_code}' | grep -qx 201; }
+check "create tenants acme and globex" mk /api/v1/tenants '{"name":"acme"}'
+mk /api/v1/tenants '{"name":"globex"}'
+check "create users" mk "/api/v1/users?tenant=acme" '{"name":"alice","password":"alice-pw-1","role":"user"}'
+mk "/api/v1/users?tenant=acme" '{"name":"bob","password":"bob-pw-1","role":"user"}'
+mk "/api/v1/users?tenant=acme" '{"name":"boss","password":"boss-pw-1","role":"tenant-admin"}'
+mk "/api/v1/users?tenant=globex" '{"name":"gina","password":"gina-pw-1","role":"tenant-admin"}'
+check "create queues" mk "/api/v1/queues?tenant=acme" '{"name":"floor1"}'
+mk "/api/v1/queues?tenant=globex" '{"name":"lobby"}'
+
+H="127.0.0.1:$NIMBUS_PORT"
+ACME="ipp://alice:alice-pw-1@$H/ipp/print/acme/floor1"
+run() { ipptool -t -T 20 "$@"; }
+
+check "Create-Job + 2x Send-Document + closed by last-document" \
+  run -d first="$D/threepage.pdf" -d second="$D/onepage.pdf" -d expect_owner=alice \
+  "$ACME" "$HERE/ipp/create-send-close.test"
+check "Print-Job with PIN/account, no impersonation, Release/Hold/Cancel" \
+  run -d first="$D/onepage.pdf" -d impersonate=bob -d expect_owner=alice \
+  "$ACME" "$HERE/ipp/hold-release-cancel.test"
+
+ALICE_JOB=$(curl -fsS -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/jobs?state=all" |
+  json_get "d['jobs'][0]['id']")
+check "another user of the tenant cannot see alice's job" \
+  run -d foreign="$ALICE_JOB" "ipp://bob:bob-pw-1@$H/ipp/print/acme/floor1" "$HERE/ipp/job-not-found.test"
+check "another tenant's admin cannot see it through its own queue" \
+  run -d foreign="$ALICE_JOB" "ipp://gina:gina-pw-1@$H/ipp/print/globex/lobby" "$HERE/ipp/job-not-found.test"
+
+# Raw HTTP: status code of an IPP request with the given credentials.
+http_code() {
+  local creds=$1 path=$2
+  shift 2
+  python3 "$HERE/ipp_raw.py" get-jobs "ipp://$H$path" "$@" |
+    curl -s -o /dev/null -w '%{http_code}' ${creds:+-u "$creds"} -H 'Content-Type: application/ipp' \
+      --data-binary @- "http://$H$path"
+}
+check "no credentials: 401" test "$(http_code "" /ipp/print/acme/floor1)" = 401
+check "wrong password: 401" test "$(http_code alice:wrong /ipp/print/acme/floor1)" = 401
+check "acme credentials on globex's queue: 401" \
+  test "$(http_code alice:alice-pw-1 /ipp/print/globex/lobby)" = 401
+check "name@other-tenant on acme's queue: 401" \
+  test "$(http_code gina@globex:gina-pw-1 /ipp/print/acme/floor1)" = 401
+check "unknown queue: IPP not-found (HTTP 200)" \
+  test "$(http_code alice:alice-pw-1 /ipp/print/acme/nope)" = 200
+
+anon_print() {
+  python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/acme/floor1" --document "$D/onepage.pdf" |
+    curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/ipp' --data-binary @- \
+      "http://$H/ipp/print/acme/floor1"
+}
+check "anonymous Print-Job is refused by default" test "$(anon_print)" = 401
+
+# Bearer token from the REST API works for IPP too.
+TOKEN=$(curl -fsS -u alice@acme:alice-pw-1 -X POST -H 'Content-Type: application/json' \
+  -d '{"label":"ipp"}' "$NIMBUS_URL/api/v1/tokens" | json_get "d['token']")
+bearer() {
+  python3 "$HERE/ipp_raw.py" get-jobs "ipp://$H/ipp/print/acme/floor1" |
+    curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+      -H 'Content-Type: application/ipp' --data-binary @- "http://$H/ipp/print/acme/floor1"
+}
+check "bearer token authenticates IPP" test "$(bearer)" = 200
+
+# Per-user pending-job limit: server-error-too-many-jobs (0x050b).
+api PATCH /api/v1/tenants/globex -H 'Content-Type: application/json' \
+  -d '{"max_held_jobs_per_user":2}' >/dev/null
+limit_status() {
+  python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/globex/lobby" --document "$D/onepage.pdf" |
+    curl -s -u gina:gina-pw-1 -H 'Content-Type: application/ipp' --data-binary @- \
+      "http://$H/ipp/print/globex/lobby" | python3 -c "import sys; b=sys.stdin.buffer.read(); print('%04x' % int.from_bytes(b[2:4],'big'))"
+}
+check "job 1 of 2 accepted" test "$(limit_status)" = 0000
+check "job 2 of 2 accepted" test "$(limit_status)" = 0000
+check "job 3 refused: server-error-too-many-jobs" test "$(limit_status)" = 050b
+
+check "nimbusd stops cleanly" nimbusd_stop
+finish ipp-ops
