@@ -59,8 +59,10 @@ typedef struct load_config_s
   char        resource[1024];
   int         port;
   http_encryption_t encryption;
-  const char  *user;
+  const char  *user;               /* points into argv, env or uri_user */
   const char  *password;
+  char        uri_user[256];      /* user info taken from --uri */
+  char        uri_password[256];
   bool        preemptive_auth;
   int         connections;
   double      duration;           /* seconds, 0 = use max_jobs */
@@ -138,7 +140,14 @@ static void
 load_note_error(load_thread_t *t, const char *what)
 {
   if (!t->first_error[0])
-    snprintf(t->first_error, sizeof(t->first_error), "%s", what);
+  {
+    size_t n = strlen(what);            /* truncate quietly */
+
+    if (n >= sizeof(t->first_error))
+      n = sizeof(t->first_error) - 1;
+    memcpy(t->first_error, what, n);
+    t->first_error[n] = '\0';
+  }
 }
 
 /*
@@ -256,7 +265,7 @@ load_print_job(load_thread_t *t, http_t *http, long jobno, bool *transport)
       /* cupsSendRequest/cupsWriteRequestData already read an HTTP error. */
       char msg[256];
 
-      snprintf(msg, sizeof(msg), "HTTP %d: %s", (int)status, cupsLastErrorString());
+      snprintf(msg, sizeof(msg), "HTTP %d (%s): %s", (int)status, httpStatus(status), cupsLastErrorString());
       load_note_error(t, msg);
       if (status == HTTP_STATUS_ERROR || status == HTTP_STATUS_SERVICE_UNAVAILABLE)
         *transport = true;
@@ -315,6 +324,15 @@ load_thread(void *arg)
 
   http = httpConnect2(config->host, config->port, NULL, AF_UNSPEC, config->encryption,
                       1, LOAD_CONNECT_MSEC, NULL);
+  if (!http)
+  {
+    char msg[sizeof(config->host) + 256];
+
+    /* libcups reports any failed connect as EHOSTDOWN ("Host is down"). */
+    snprintf(msg, sizeof(msg), "cannot connect to %s:%d (%s)", config->host, config->port,
+             cupsLastErrorString());
+    load_note_error(t, msg);
+  }
   if (http && config->preemptive_auth && config->user && config->password)
   {
     char userpass[512], encoded[1024];
@@ -324,8 +342,6 @@ load_thread(void *arg)
     httpSetAuthString(http, "Basic", encoded);
   }
   t->connected = http != NULL;
-  if (!http)
-    load_note_error(t, cupsLastErrorString());
   atomic_fetch_add(&load_ready, 1);
 
   while (!atomic_load(&load_go))
@@ -464,8 +480,8 @@ load_usage(FILE *fp)
 
 /*
  * 'load_parse_uri()' - split --uri into host/port/resource, the printer-uri
- * without credentials, and user/password from the user info.  Strings
- * taken from the URI are strdup'ed and live until exit.
+ * without credentials, and user/password from the user info (copied into
+ * CONFIG, unless --user/--password were given).
  */
 static bool
 load_parse_uri(load_config_t *config, const char *uri)
@@ -501,10 +517,16 @@ load_parse_uri(load_config_t *config, const char *uri)
     {
       *colon = '\0';
       if (!config->password)
-        config->password = strdup(colon + 1);
+      {
+        snprintf(config->uri_password, sizeof(config->uri_password), "%s", colon + 1);
+        config->password = config->uri_password;
+      }
     }
     if (!config->user)
-      config->user = strdup(userpass);
+    {
+      snprintf(config->uri_user, sizeof(config->uri_user), "%s", userpass);
+      config->user = config->uri_user;
+    }
   }
   return (true);
 }
@@ -705,7 +727,8 @@ main(int argc, char *argv[])
   }
   for (k = 0; k < nall; k ++)
     sum += all[k];
-  qsort(all, nall, sizeof(double), load_compare_double);
+  if (nall)
+    qsort(all, nall, sizeof(double), load_compare_double);
 
   {
     struct rusage ru;

@@ -112,6 +112,7 @@ proc_cpu_ticks() {
     sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'
 }
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+NL=$'\n'
 
 # wait_http PORT PID TIMEOUT: until anything answers HTTP on PORT.
 wait_http() {
@@ -211,7 +212,8 @@ cupsd_drv_stop() {
 #   NIMBUS_BENCH_USER / NIMBUS_BENCH_PASSWORD, else the "demo user: NAME /
 #                           PASSWORD" banner line (nimbusd_parse_credentials)
 # NIMBUS_BENCH_EXTERNAL=1: do not start anything; benchmark the server at
-#   NIMBUS_BENCH_URI as is, measuring RSS/CPU of NIMBUS_BENCH_PID if given.
+#   NIMBUS_BENCH_URI as is, measuring RSS/CPU of NIMBUS_BENCH_PID if given
+#   (its VmHWM then covers the server's whole life, not just this run).
 # NIMBUS_BENCH_LOAD_ARGS: extra intake-load flags (e.g. --preemptive-auth).
 nimbusd_parse_credentials() {
     local out=$1 line
@@ -239,8 +241,11 @@ nimbusd_drv_start() {
         SRV_USER=${NIMBUS_BENCH_USER:-}
         SRV_PASSWORD=${NIMBUS_BENCH_PASSWORD:-}
         SRV_RSS_PID=${NIMBUS_BENCH_PID:-}
+        # Jobs from earlier runs stay: the check counts from here.
+        NB_HELD_BEFORE=$(nimbusd_metrics "$SRV_URI" | sed -n 's/^nimbus_jobs{state="held"} //p')
         return 0
     fi
+    NB_HELD_BEFORE=0
     port=$(cupsd_free_port) || return 1
     dir=$WORK/nimbusd-$phase
     mkdir -p "$dir/state"
@@ -267,10 +272,66 @@ nimbusd_drv_start() {
     SRV_RSS_PID=$SRV_PID
 }
 
+# uri_encode STRING: percent-encode for the user info part of a URI.
+uri_encode() {
+    local s=$1 out='' c i
+    for (( i = 0; i < ${#s}; i++ )); do
+        c=${s:i:1}
+        case "$c" in
+            [A-Za-z0-9._~-]) out+=$c ;;
+            *) out+=$(printf '%%%02X' "'$c") ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+
+# nimbusd_drv_check N: the server must hold N jobs, all "held" and none
+# further along.  Counts come from nimbusd's /metrics (nimbus_jobs{state=})
+# because Get-Jobs lists at most 1000 jobs; if /metrics has no such lines,
+# Get-Jobs as the benchmark user is the (capped) fallback.
+nimbusd_metrics() {
+    local hostport=${1#*://}
+    hostport=${hostport#*@}
+    hostport=${hostport%%/*}
+    curl -s -m 5 "http://$hostport/metrics" | grep '^nimbus_jobs{state='
+}
+
 nimbusd_drv_check() {
-    # TODO(lead): count the stored jobs (e.g. via Get-Jobs or the REST API)
-    # and return non-zero unless $1 are held and none was printed.
-    echo "nimbusd: $1 jobs accepted (stored-job check not implemented)"
+    local want=$(( $1 + ${NB_HELD_BEFORE:-0} )) metrics held other uri states
+    for _ in $(seq 1 20); do          # inserts may be committed in groups
+        metrics=$(nimbusd_metrics "$SRV_URI")
+        held=$(printf '%s\n' "$metrics" | sed -n 's/^nimbus_jobs{state="held"} //p')
+        [ "${held:-}" = "$want" ] && break
+        sleep 0.1
+    done
+    if [ -n "$metrics" ]; then
+        other=$(printf '%s\n' "$metrics" | awk '!/state="held"/ {n += $NF} END {print n + 0}')
+        echo "nimbusd: ${held:-0} jobs held, $other in other states (/metrics; expected $want held)"
+        [ "${held:-0}" = "$want" ] && [ "$other" = 0 ]
+        return
+    fi
+    uri=$SRV_URI
+    if [ -n "$SRV_USER" ] && [ -n "$SRV_PASSWORD" ] && [[ "$uri" != *@* ]]; then
+        uri="${uri%%://*}://$(uri_encode "$SRV_USER"):$(uri_encode "$SRV_PASSWORD")@${uri#*://}"
+    fi
+    states=$(ipptool -c -d user="${SRV_USER:-bench}" "$uri" /dev/stdin 2>/dev/null <<'EOF' |
+{
+    OPERATION Get-Jobs
+    GROUP operation-attributes-tag
+    ATTR charset attributes-charset utf-8
+    ATTR naturalLanguage attributes-natural-language en
+    ATTR uri printer-uri $uri
+    ATTR name requesting-user-name $user
+    ATTR keyword which-jobs not-completed
+    ATTR keyword requested-attributes job-id,job-state
+    DISPLAY job-state
+}
+EOF
+             grep -v '^job-state$' | sort | uniq -c | awk '{print $1, $2}')
+    held=$(printf '%s\n' "$states" | awk '$2 == "pending-held" {print $1}')
+    other=$(printf '%s\n' "$states" | awk 'NF == 2 && $2 != "pending-held" {n += $1} END {print n + 0}')
+    echo "nimbusd: Get-Jobs lists ${held:-0} pending-held, $other other (capped by the server; expected $want held)"
+    [ "$other" = 0 ] && [ "${held:-0}" -gt 0 ]
 }
 
 nimbusd_drv_stop() {
@@ -346,8 +407,8 @@ phase_intake() {
             R[$s,srv_cpu_s,$run]=$(awk -v d=$(( cpu1 - cpu0 )) -v t="$CLK_TCK" 'BEGIN { printf "%.1f", d / t }')
         fi
     fi
-    note=$("${s}_drv_check" "${ok:-0}") || { log "check FAILED: $note"; rc=1; }
-    R[$s,check]=$note
+    note=$("${s}_drv_check" "${ok:-0}") || { note="FAILED: $note"; rc=1; }
+    R[$s,check]="${R[$s,check]:+${R[$s,check]}${NL}- }run $run: $note"
     log "$note"
     [ "${R[$s,fail,$run]:-1}" = 0 ] || rc=1
     "${s}_drv_stop"
@@ -401,6 +462,15 @@ metric() {
     median "${vals[@]}"
 }
 
+# total SERVER KEY: sum over the runs (empty if the server did not run).
+total() {
+    local s=$1 k=$2 run sum=''
+    for run in $(seq 1 "$REPEAT"); do
+        [ -n "${R[$s,$k,$run]:-}" ] && sum=$(( ${sum:-0} + R[$s,$k,$run] ))
+    done
+    printf '%s' "$sum"
+}
+
 machine_info() {
     local cpu mem disk dev fstype rota
     cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -430,21 +500,26 @@ report() {
     cat <<EOF
 ### Intake benchmark results
 
-$CONNECTIONS connections, ${DURATION} s per run, $(basename "$SMALL_PDF") ($(stat -c %s "$SMALL_PDF") bytes, 1 page), jobs held on arrival; median of $REPEAT run(s), each on a fresh server. Big document: $BIG_SIZE PDF, one Print-Job.
+$CONNECTIONS connections, ${DURATION} s per run, $(basename "$SMALL_PDF") ($(stat -c %s "$SMALL_PDF") bytes, 1 page), jobs held on arrival; median of $REPEAT run(s), each on a fresh server. Big document: $( [ "$BIG_SIZE" = 0 ] && echo "skipped" || echo "$BIG_SIZE PDF in one Print-Job, on a fresh server").
 
 | metric | cupsd | nimbusd | nimbusd/cupsd |
 |---|---:|---:|---:|
 | intake throughput (jobs/s) | ${cj:-n/a} | ${nj:-n/a} | $(ratio "$nj" "$cj") |
 | latency p50 (ms) | ${cp50:-n/a} | ${np50:-n/a} | $(ratio "$np50" "$cp50") |
 | latency p99 (ms) | ${cp99:-n/a} | ${np99:-n/a} | $(ratio "$np99" "$cp99") |
-| failed jobs | $(metric $c fail) | $(metric $n fail) | |
+| failed jobs (all runs) | $(total $c fail) | $(total $n fail) | |
 | server CPU per job (ms) | ${ccpu:-n/a} | ${ncpu:-n/a} | $(ratio "$ncpu" "$ccpu") |
+| server RSS idle, before intake (MiB) | $(mib "${R[$c,idle_kib]:-}") | $(mib "${R[$n,idle_kib]:-}") | $(ratio "$(mib "${R[$n,idle_kib]:-}")" "$(mib "${R[$c,idle_kib]:-}")") |
 | server peak RSS after intake (MiB) | ${chwm:-n/a} | ${nhwm:-n/a} | $(ratio "$nhwm" "$chwm") |
+EOF
+    if [ "$BIG_SIZE" != 0 ]; then
+        cat <<EOF
 | $BIG_SIZE upload time (s) | ${R[$c,big_s]:-n/a} | ${R[$n,big_s]:-n/a} | $(ratio "${R[$n,big_s]:-}" "${R[$c,big_s]:-}") |
 | $BIG_SIZE upload rate (MiB/s) | ${R[$c,big_mibps]:-n/a} | ${R[$n,big_mibps]:-n/a} | $(ratio "${R[$n,big_mibps]:-}" "${R[$c,big_mibps]:-}") |
 | server peak RSS during $BIG_SIZE upload (MiB) | ${cbh:-n/a} | ${nbh:-n/a} | $(ratio "$nbh" "$cbh") |
-
 EOF
+    fi
+    echo
     if [ "$REPEAT" -gt 1 ]; then
         echo "Per run (jobs/s, p50 ms, p99 ms, peak RSS MiB, server CPU s, client CPU s):"
         echo
@@ -457,7 +532,10 @@ EOF
         done
         echo
     fi
-    echo "Checks: ${R[$c,check]:-cupsd not run}; ${R[$n,check]:-nimbusd not run}"
+    echo "Checks after each intake run:"
+    echo
+    echo "- ${R[$c,check]:-cupsd not run}"
+    echo "- ${R[$n,check]:-nimbusd not run}"
     echo
     echo "Machine:"
     echo

@@ -373,7 +373,7 @@ void api_jobs_submit(api_ctx_t *c) {
       goto done;
     }
   }
-  if (u->len[F_PIN] && !crypto_password_hash(u->value[F_PIN], job.pin_hash)) {
+  if (u->len[F_PIN] && !crypto_pin_hash(u->value[F_PIN], job.pin_hash)) {
     blob_delete(c->srv->blobs, doc.blob_key);
     api_problem(c->r, 500, "could not protect the PIN");
     goto done;

@@ -270,7 +270,7 @@ void api_job_release(api_ctx_t *c) {
       api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
       goto done;
     }
-    bool ok = pin && *pin && crypto_password_verify(job.pin_hash, pin);
+    bool ok = pin && *pin && crypto_pin_verify(job.pin_hash, pin);
     if (pin && *pin) pin_attempt_record(c->tenant.id, job.id, ok);
     if (!ok) {
       if (pin && *pin) {

@@ -8,6 +8,11 @@
 #   lp -h "$CUPSD_SERVER" -d fwd doc.pdf
 #   cupsd_stop                           # also runs on EXIT
 #
+# Functions: cupsd_start, cupsd_stop, cupsd_stop_all, cupsd_add_queue (raw
+# queue forwarding to a device URI), cupsd_add_held_queue (jobs held on
+# arrival, nothing printed), cupsd_purge_jobs, cupsd_job_states,
+# cupsd_job_count, cupsd_free_port.
+#
 # Promises:
 #  * The system cupsd and its files are never touched: every path the
 #    scheduler reads or writes (config, spool, cache, state, logs, certs)
@@ -29,6 +34,8 @@
 #    exists in 2.4 and "Sandboxing" only matters on macOS: neither is set.
 #    DIR and its spool must therefore be reachable by lp: cupsd_start makes
 #    DIR mode 0755 and warns about a DIR whose parents lp cannot traverse.
+#  * Not as root, cupsd runs everything as the caller (User/Group are set
+#    to the caller's); checked with held queues.
 #  * The default operation policy demands @SYSTEM + authentication for
 #    lpadmin; the private policy below allows every operation from
 #    loopback without authentication.
@@ -104,6 +111,17 @@ _cupsd_owns_port() {
     esac
 }
 
+# _cupsd_user_lines: the User/Group lines of cups-files.conf.  As root:
+# filters and backends run as lp (cupsd refuses "User root").  Otherwise
+# cupsd cannot switch users and everything runs as the caller.
+_cupsd_user_lines() {
+    if [ "$(id -u)" = 0 ]; then
+        printf '%s\n' "User lp" "Group lp" "SystemGroup root" "LogFileGroup root"
+    else
+        printf '%s\n' "User $(id -un)" "Group $(id -gn)" "SystemGroup $(id -gn)" "LogFileGroup $(id -gn)"
+    fi
+}
+
 # _cupsd_write_conf DIR PORT: write DIR/cupsd.conf and DIR/cups-files.conf.
 _cupsd_write_conf() {
     local dir=$1 port=$2
@@ -161,11 +179,7 @@ AccessLog $dir/log/access_log
 PageLog $dir/log/page_log
 CreateSelfSignedCerts no
 FileDevice Yes
-# Backends and filters cannot run as root (cupsd ignores "User root").
-User lp
-Group lp
-SystemGroup root
-LogFileGroup root
+$(_cupsd_user_lines)
 # Fail instead of running without a listener when the port is taken.
 FatalErrors config listen
 EOF
@@ -191,7 +205,9 @@ cupsd_start() {
              "$dir/log" "$dir/ppd" "$dir/doc-root" || return 1
     # cupsd fixes ownership itself, but the spool must be lp-writable
     # from the first job on.
-    chown root:lp "$dir/spool" "$dir/spool/tmp" "$dir/cache" 2>/dev/null
+    if [ "$(id -u)" = 0 ]; then
+        chown root:lp "$dir/spool" "$dir/spool/tmp" "$dir/cache" 2>/dev/null || true
+    fi
     chmod 0710 "$dir/spool"; chmod 1770 "$dir/spool/tmp"; chmod 0770 "$dir/cache"
 
     for attempt in $(seq 1 "$tries"); do
@@ -247,7 +263,7 @@ cupsd_start() {
 cupsd_stop() {
     local dir=${1:-${CUPSD_DIR:-}} pid
     [ -n "$dir" ] || return 0
-    dir=$(cd "$dir" 2>/dev/null && pwd) || dir=$1
+    dir=$(cd "$dir" 2>/dev/null && pwd) || dir=${1:-$CUPSD_DIR}
     pid=${_CUPSD_PIDS[$dir]:-}
     if [ -n "$pid" ]; then
         kill -TERM "$pid" 2>/dev/null

@@ -7,7 +7,7 @@
 #   nimbusd_stop                     SIGTERM and wait (fails on a non-zero exit,
 #                                    e.g. a sanitizer report)
 #   nimbusd_kill9                    SIGKILL (durability tests)
-#   nimbusd_restart [flags...]       start again on the same state dir and port
+#   nimbusd_restart [flags...]       start again: same state dir, port and flags
 #   check NAME CMD...                run CMD, count a pass or stop on failure
 #   finish NAME                      print "NAME: N passed, 0 failed"
 # Needs: NIMBUSD (path to the binary; set by meson), curl, python3.
@@ -63,6 +63,7 @@ nimbusd_start() {
   _lib_tmpdirs+=("$dir")
   NIMBUS_STATE="$dir/state"
   NIMBUS_PORT=0
+  _lib_flags=("$@")
   _lib_launch "$@"
 }
 
@@ -85,7 +86,8 @@ nimbusd_kill9() {
   NIMBUSD_PID=
 }
 
-nimbusd_restart() { _lib_launch "$@"; }
+# Same state dir, port and start flags (plus any given here).
+nimbusd_restart() { _lib_launch "${_lib_flags[@]}" "$@"; }
 
 # check NAME CMD...: run a check; on failure print what failed and exit 1.
 check() {
