@@ -173,7 +173,7 @@ void api_tenant_delete(api_ctx_t *c) {
     goto done;
   }
   for (size_t i = 0; i < users.n; i++) auth_cache_forget_user(c->srv->auth_cache, users.ids[i]);
-  int removed = blob_sweep(c->srv->blobs, tenant_blob_keep, c->srv->store);
+  int removed = blob_sweep(c->srv->blobs, false, tenant_blob_keep, c->srv->store);
   api_audit(c, 0, "tenant-deleted", "tenant=%s", t.name);
   log_event(LOG_INFO, c->r->id, "tenant deleted", "tenant", t.name, "by", c->actor, "blobs_removed",
             LOG_INT(removed), (char *)NULL);

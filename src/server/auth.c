@@ -6,7 +6,8 @@
  * digest of the user's stored password hash, so a changed password makes
  * old entries miss even without auth_cache_forget_user().  Nothing in the
  * cache can be turned back into a password.  One mutex (auth_cache.mu)
- * guards the table; it is never held while calling the store.
+ * guards the table and the count of running password checks; it is never
+ * held while calling the store or hashing.
  */
 #include "auth.h"
 
@@ -31,8 +32,12 @@ typedef struct {
   time_t expires;
 } auth_cache_entry_t;
 
+#define AUTH_MAX_CONCURRENT_VERIFY 2
+
 struct auth_cache {
   pthread_mutex_t mu;
+  pthread_cond_t slot_free;
+  int verifying; /* password checks running now (bounded: memory) */
   int ttl;
   unsigned char secret[crypto_generichash_KEYBYTES];
   auth_cache_entry_t slots[AUTH_CACHE_SLOTS];
@@ -42,6 +47,7 @@ auth_cache_t *auth_cache_new(int ttl_seconds) {
   auth_cache_t *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->slot_free, NULL);
   c->ttl = ttl_seconds;
   randombytes_buf(c->secret, sizeof c->secret);
   return c;
@@ -50,6 +56,7 @@ auth_cache_t *auth_cache_new(int ttl_seconds) {
 void auth_cache_free(auth_cache_t *c) {
   if (!c) return;
   pthread_mutex_destroy(&c->mu);
+  pthread_cond_destroy(&c->slot_free);
   sodium_memzero(c, sizeof *c);
   free(c);
 }
@@ -113,6 +120,27 @@ static void auth_burn_time(const char *password) {
   (void)crypto_password_verify(auth_dummy_hash, password);
 }
 
+/*
+ * Verify a password with at most AUTH_MAX_CONCURRENT_VERIFY argon2id runs
+ * at a time (each takes ~19 MiB).  After waiting for a slot the cache is
+ * checked again: when many connections log in with the same credentials
+ * at once, one verification serves them all.
+ */
+static bool auth_verify_bounded(auth_cache_t *c, const unsigned char key[32],
+                                const unsigned char pw_digest[32], nimbus_id_t user_id,
+                                const char *hash, const char *password) {
+  pthread_mutex_lock(&c->mu);
+  while (c->verifying >= AUTH_MAX_CONCURRENT_VERIFY) pthread_cond_wait(&c->slot_free, &c->mu);
+  c->verifying++;
+  pthread_mutex_unlock(&c->mu);
+  bool ok = auth_cache_hit(c, key, pw_digest, user_id) || crypto_password_verify(hash, password);
+  pthread_mutex_lock(&c->mu);
+  c->verifying--;
+  pthread_cond_signal(&c->slot_free);
+  pthread_mutex_unlock(&c->mu);
+  return ok;
+}
+
 /* Basic: "name@tenant:password" or "name:password" (tenant from the URL). */
 static void auth_basic(store_t *st, auth_cache_t *cache, const char *b64,
                        const char *default_tenant, nimbus_auth_t *out) {
@@ -148,7 +176,8 @@ static void auth_basic(store_t *st, auth_cache_t *cache, const char *b64,
   auth_digest(cache, tenant_name, name, password, key);
   auth_digest(cache, out->user.password_hash, "", "", pw_digest);
   if (auth_cache_hit(cache, key, pw_digest, out->user.id) ||
-      crypto_password_verify(out->user.password_hash, password)) {
+      auth_verify_bounded(cache, key, pw_digest, out->user.id, out->user.password_hash,
+                          password)) {
     auth_cache_put(cache, key, pw_digest, &out->user);
     out->result = AUTH_OK;
   }

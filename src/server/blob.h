@@ -2,8 +2,8 @@
  * blob.h: the document blob store (a filesystem spool by default).
  *
  * A document is written to <spool>/tmp/<key>.part in bounded chunks, then
- * blob_writer_commit() fsyncs it, renames it to <spool>/<kk>/<key> and
- * fsyncs the directory.  Only then may a job row refer to the key.  After
+ * blob_writer_commit() fsyncs it, renames it to <spool>/data/<key> and
+ * fsyncs the directory (shared with concurrent commits).  Only then may a job row refer to the key.  After
  * a crash, blob_sweep() removes every .part file and every committed blob
  * that no document row references, so an unacknowledged job leaves no trace.
  */
@@ -45,8 +45,11 @@ bool blob_delete(blob_store_t *bs, const char *key);
 
 /* Called by blob_sweep for each committed blob; return true to keep it. */
 typedef bool (*blob_keep_cb)(const char *key, void *ctx);
-/* Remove every partial file, and committed blobs keep() rejects.
- * Returns the number of files removed, -1 on error. */
-int blob_sweep(blob_store_t *bs, blob_keep_cb keep, void *ctx);
+/* Remove committed blobs keep() rejects and, when partial_too, every
+ * partial file.  partial_too is for start-up only: while serving, partial
+ * files belong to uploads in progress, and blobs younger than ten minutes
+ * are spared (their job row may be a moment away).  Returns the number of files
+ * removed, -1 on error. */
+int blob_sweep(blob_store_t *bs, bool partial_too, blob_keep_cb keep, void *ctx);
 
 #endif

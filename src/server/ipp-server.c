@@ -7,7 +7,9 @@
  *     as the decoder fails before the end of what has arrived;
  *   - for operations that carry a document, admission (tenant, queue,
  *     credentials, attribute checks, limits) runs on a worker before any
- *     document byte is spooled; a refused request's document is discarded;
+ *     document byte is spooled; a refused request's document is discarded.
+ *     Up to IPP_EARLY_DOCUMENT_MAX bytes wait in memory meanwhile, so a
+ *     small document is admitted and finished in one worker step;
  *   - document bytes then stream into intake_write() (spool file).
  * finish() (worker) dispatches the operation and encodes the response.
  * The mapping from failures to IPP status codes lives in the operations;
@@ -230,23 +232,37 @@ static void ipp_admit_document(http_request_t *r) {
   ctx->hdr_len = ctx->hdr_used = 0;
 }
 
+/* Append bytes to the request buffer (attribute section, then document
+ * bytes that wait for admission). */
+static bool ipp_buffer(ipp_ctx_t *ctx, const char *data, size_t len) {
+  unsigned char *nb = realloc(ctx->hdr, ctx->hdr_len + len + 1);
+  if (!nb) return false;
+  ctx->hdr = nb;
+  memcpy(ctx->hdr + ctx->hdr_len, data, len);
+  ctx->hdr_len += len;
+  return true;
+}
+
+/* Document bytes that arrive before admission are held in memory up to
+ * this much; a small document then needs no separate admission step (it
+ * happens in finish), a larger one is admitted before it reaches the disk. */
+#define IPP_EARLY_DOCUMENT_MAX (64 * 1024)
+
 static bool ipp_body(http_request_t *r, const char *data, size_t len) {
   ipp_ctx_t *ctx = ipp_ctx_get(r);
   if (!ctx) return false;
   if (ctx->header_done) {
     if (ctx->intake_refused || !ctx->wants_document) return false;
     if (ctx->intake) return intake_write(ctx->intake, data, len);
-    /* admission still pending cannot happen: the connection was suspended */
-    return false;
+    if (!ipp_buffer(ctx, data, len)) return false;
+    if (ctx->hdr_len - ctx->hdr_used > IPP_EARLY_DOCUMENT_MAX)
+      http_request_defer(r, ipp_admit_document);
+    return true;
   }
   size_t max = (size_t)r->srv->cfg.max_ipp_header;
   size_t take = len;
   if (ctx->hdr_len + take > max) take = max - ctx->hdr_len;
-  unsigned char *nb = realloc(ctx->hdr, ctx->hdr_len + take + 1);
-  if (!nb) return false;
-  ctx->hdr = nb;
-  memcpy(ctx->hdr + ctx->hdr_len, data, take);
-  ctx->hdr_len += take;
+  if (!ipp_buffer(ctx, data, take)) return false;
   int d = ipp_try_decode(ctx);
   if (d < 0) return false;
   if (d == 0) {
@@ -256,24 +272,15 @@ static bool ipp_body(http_request_t *r, const char *data, size_t len) {
     }
     return true;
   }
-  /* Decoded: bytes past the attribute section (and past this chunk's
-   * share that fit in hdr) are document data. */
-  if (take < len) {
-    /* the chunk did not fit in hdr: keep the remainder as document data */
-    unsigned char *nb2 = realloc(ctx->hdr, ctx->hdr_len + (len - take));
-    if (!nb2) return false;
-    ctx->hdr = nb2;
-    memcpy(ctx->hdr + ctx->hdr_len, data + take, len - take);
-    ctx->hdr_len += len - take;
-  }
+  /* Decoded: the rest of the buffer, and of this chunk, is document data. */
+  if (take < len && !ipp_buffer(ctx, data + take, len - take)) return false;
   const ipp_op_entry_t *e = ipp_op_find(ctx->op);
   r->op_name = e ? e->label : "ipp.unsupported";
-  if (e && e->document) {
-    ctx->wants_document = true;
+  if (!e || !e->document) return false; /* nothing more to read */
+  ctx->wants_document = true;
+  if (ctx->hdr_len - ctx->hdr_used > IPP_EARLY_DOCUMENT_MAX)
     http_request_defer(r, ipp_admit_document);
-    return true;
-  }
-  return false; /* nothing more to read for this operation */
+  return true;
 }
 
 /* Checks every request must pass (RFC 8011 section 4.1.x). */
@@ -372,6 +379,10 @@ static void ipp_finish(http_request_t *r) {
       http_respond_problem(r, 400, "Bad Request", "the body is not a complete IPP request");
     }
     return;
+  }
+  if (ctx->wants_document && !ctx->intake && !ctx->intake_refused) {
+    /* a small document: admission was left for now (see ipp_body) */
+    ipp_admit_document(r);
   }
   if (ctx->intake_refused) {
     if (ctx->status < 0) goto unauthorized;

@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: %s\n", err);
     goto done;
   }
-  int swept = blob_sweep(srv.blobs, nimbusd_blob_keep, srv.store);
+  int swept = blob_sweep(srv.blobs, true, nimbusd_blob_keep, srv.store);
   if (swept > 0)
     log_event(LOG_INFO, NULL, "removed unfinished spool files", "count", LOG_INT(swept),
               (char *)NULL);

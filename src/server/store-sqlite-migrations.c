@@ -144,8 +144,53 @@ static const char *const migration_1[] = {
     NULL,
 };
 
+/* Migration 2: counters kept by triggers, so that the per-user pending-jobs
+ * check on every submission and /metrics's jobs-by-state are O(1) instead
+ * of scans that grow with the number of jobs. */
+static const char *const migration_2[] = {
+    "CREATE TABLE owner_pending ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  owner_id INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, owner_id)"
+    ") WITHOUT ROWID",
+    "INSERT INTO owner_pending (tenant_id, owner_id, n) "
+    "SELECT tenant_id, owner_id, count(*) FROM jobs "
+    "WHERE owner_id IS NOT NULL AND state BETWEEN 1 AND 3 GROUP BY tenant_id, owner_id",
+    "CREATE TABLE job_state_counts (state INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+    "INSERT INTO job_state_counts (state, n) SELECT state, count(*) FROM jobs GROUP BY state",
+    "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN "
+    "  INSERT INTO job_state_counts (state, n) VALUES (NEW.state, 1) "
+    "    ON CONFLICT (state) DO UPDATE SET n = n + 1;"
+    "  INSERT INTO owner_pending (tenant_id, owner_id, n) "
+    "    SELECT NEW.tenant_id, NEW.owner_id, 1 "
+    "    WHERE NEW.owner_id IS NOT NULL AND NEW.state BETWEEN 1 AND 3 "
+    "    ON CONFLICT (tenant_id, owner_id) DO UPDATE SET n = n + 1;"
+    "END",
+    "CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN "
+    "  UPDATE job_state_counts SET n = n - 1 WHERE state = OLD.state;"
+    "  UPDATE owner_pending SET n = n - 1 "
+    "    WHERE OLD.owner_id IS NOT NULL AND OLD.state BETWEEN 1 AND 3 "
+    "    AND tenant_id = OLD.tenant_id AND owner_id = OLD.owner_id;"
+    "END",
+    "CREATE TRIGGER jobs_count_update AFTER UPDATE OF state, owner_id ON jobs BEGIN "
+    "  UPDATE job_state_counts SET n = n - 1 WHERE state = OLD.state;"
+    "  INSERT INTO job_state_counts (state, n) VALUES (NEW.state, 1) "
+    "    ON CONFLICT (state) DO UPDATE SET n = n + 1;"
+    "  UPDATE owner_pending SET n = n - 1 "
+    "    WHERE OLD.owner_id IS NOT NULL AND OLD.state BETWEEN 1 AND 3 "
+    "    AND tenant_id = OLD.tenant_id AND owner_id = OLD.owner_id;"
+    "  INSERT INTO owner_pending (tenant_id, owner_id, n) "
+    "    SELECT NEW.tenant_id, NEW.owner_id, 1 "
+    "    WHERE NEW.owner_id IS NOT NULL AND NEW.state BETWEEN 1 AND 3 "
+    "    ON CONFLICT (tenant_id, owner_id) DO UPDATE SET n = n + 1;"
+    "END",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1,
+    migration_2,
 };
 
 const int store_sqlite_migration_count =

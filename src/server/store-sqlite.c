@@ -195,9 +195,9 @@ static const char *const stmt_sql[S_COUNT] = {
         "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id DESC LIMIT ?6 OFFSET ?7",
     [S_JOB_COUNT] = "SELECT count(*) FROM jobs j " JOB_FILTER,
     [S_JOB_COUNT_PENDING] =
-        "SELECT count(*) FROM jobs WHERE tenant_id = ?1 AND owner_id = ?2 "
-        "AND state BETWEEN 1 AND 3",
-    [S_JOB_COUNT_BY_STATE] = "SELECT state, count(*) FROM jobs GROUP BY state",
+        "SELECT coalesce((SELECT n FROM owner_pending "
+        "WHERE tenant_id = ?1 AND owner_id = ?2), 0)",
+    [S_JOB_COUNT_BY_STATE] = "SELECT state, n FROM job_state_counts",
     [S_JOB_SET_STATE] =
         "UPDATE jobs SET state = ?4, state_changed_at = ?5, "
         "completed_at = CASE WHEN ?4 >= 6 THEN ?5 ELSE 0 END "
@@ -1084,7 +1084,7 @@ store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q) {
 }
 
 /* The queue's (terminal) jobs and their documents go by cascade; their
- * blobs become orphans for blob_sweep_orphans(). */
+ * blobs become orphans for blob_sweep(). */
 store_status_t store_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
   if (!store_lock(st)) return STORE_ERROR;
   store_status_t status = tx_begin_locked(st);
