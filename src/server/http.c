@@ -144,6 +144,9 @@ static enum MHD_Result http_form_iter(void *cls, enum MHD_ValueKind kind, const 
 }
 
 http_form_t *http_form_new(http_request_t *r, http_form_cb cb, void *ctx) {
+  /* libmicrohttpd aborts on a NULL connection: detached requests (the
+   * testing seam at the end of this file) have none, so no form. */
+  if (!r->in->conn) return NULL;
   http_form_t *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   f->cb = cb;
@@ -472,4 +475,92 @@ void http_stop(http_server_t *h) {
   free(h->tls_cert_pem);
   free(h->tls_key_pem);
   free(h);
+}
+
+/* ---- testing seam ---- */
+
+/* Copy "k=v&k2=v2" into r's query arguments (not percent-decoded: tests
+ * pass plain values).  Stops quietly at HTTP_MAX_QUERY or out of memory. */
+static void http_detached_query(http_request_t *r, const char *q) {
+  while (*q && r->nquery < HTTP_MAX_QUERY) {
+    size_t len = strcspn(q, "&");
+    const char *eq = memchr(q, '=', len);
+    size_t klen = eq ? (size_t)(eq - q) : len;
+    char *key = strndup(q, klen);
+    char *value = eq ? strndup(eq + 1, len - klen - 1) : strdup("");
+    if (!key || !value) {
+      free(key);
+      free(value);
+      return;
+    }
+    r->query_key[r->nquery] = key;
+    r->query_value[r->nquery] = value;
+    r->nquery++;
+    q += len;
+    if (*q == '&') q++;
+  }
+}
+
+/*
+ * The same steps as http_access() and http_run_deferred(), minus the
+ * connection: no worker hand-off, no suspend/resume, no response queued.
+ * Multipart forms cannot be parsed here (libmicrohttpd's post processor
+ * needs a connection): http_form_new() returns NULL, which the job upload
+ * answers with 415.  Returns -1 when the request cannot be allocated.
+ */
+int http_request_run_detached(nimbus_server_t *srv, const char *method, const char *path,
+                              const char *content_type, const char *authorization,
+                              const void *body, size_t len, size_t chunk) {
+  http_request_t *r = calloc(1, sizeof *r);
+  struct http_internal *in = calloc(1, sizeof *in);
+  if (!r || !in) {
+    free(r);
+    free(in);
+    return -1;
+  }
+  r->in = in;
+  clock_gettime(CLOCK_MONOTONIC, &in->start);
+  r->srv = srv;
+  unsigned char rnd[8];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2hex(r->id, sizeof r->id, rnd, sizeof rnd);
+  snprintf(r->method, sizeof r->method, "%s", method);
+  size_t plen = strcspn(path, "?");
+  snprintf(r->path, sizeof r->path, "%.*s", (int)plen, path);
+  if (path[plen] == '?') http_detached_query(r, path + plen + 1);
+  snprintf(r->content_type, sizeof r->content_type, "%s", content_type ? content_type : "");
+  snprintf(r->authorization, sizeof r->authorization, "%s", authorization ? authorization : "");
+  snprintf(r->host, sizeof r->host, "localhost");
+  snprintf(r->peer, sizeof r->peer, "127.0.0.1");
+  r->content_length = (int64_t)len;
+  r->tls = srv->tls;
+  r->handler = routes_match(r->method, r->path);
+  r->op_name = r->handler->name;
+
+  if (chunk == 0) chunk = len ? len : 1;
+  for (size_t off = 0; off < len;) {
+    size_t n = len - off < chunk ? len - off : chunk;
+    if (!in->discarding && r->handler->body &&
+        !r->handler->body(r, (const char *)body + off, n))
+      in->discarding = true;
+    off += n;
+    if (in->deferred) {
+      void (*fn)(http_request_t *r) = in->deferred;
+      in->deferred = NULL;
+      fn(r);
+    }
+  }
+  r->handler->finish(r);
+  if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
+
+  int status = r->status;
+  if (srv->metrics) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - in->start.tv_sec) +
+                  (double)(now.tv_nsec - in->start.tv_nsec) / 1e9;
+    metrics_request(srv->metrics, r->op_name, r->status, routes_ipp_status(r), secs);
+  }
+  http_request_free(r);
+  return status;
 }

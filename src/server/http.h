@@ -120,4 +120,12 @@ void http_stop(http_server_t *h);
 /* The port actually bound (useful with port 0). */
 int http_port(const http_server_t *h);
 
+/* Testing seam (fuzzers, unit tests): run one request through the handler
+ * for `path` without libmicrohttpd, synchronously on the calling thread:
+ * body chunks of at most `chunk` bytes, deferred steps and finish() run
+ * inline.  Returns the HTTP status (the response is discarded). */
+int http_request_run_detached(nimbus_server_t *srv, const char *method, const char *path,
+                              const char *content_type, const char *authorization,
+                              const void *body, size_t len, size_t chunk);
+
 #endif

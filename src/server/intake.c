@@ -15,6 +15,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "docformat.h"
 #include "log.h"
@@ -71,6 +73,84 @@ bool intake_write(intake_t *in, const void *data, size_t len) {
 
 int64_t intake_size(const intake_t *in) { return blob_writer_size(in->writer); }
 
+/*
+ * Decide the format (declared, or detected from the first bytes when
+ * declared is NULL) and count the pages of the document at path.
+ */
+static intake_status_t intake_validate(const docformat_t *declared, const unsigned char *head,
+                                       size_t headlen, const char *path, docformat_t *fmt_out,
+                                       int *pages_out, char *err, size_t errlen) {
+  docformat_t detected = docformat_sniff(head, headlen);
+  docformat_t fmt = declared ? *declared : detected;
+  if (fmt == DOCFORMAT_UNKNOWN) {
+    snprintf(err, errlen, "the document format could not be detected");
+    return INTAKE_FORMAT_UNSUPPORTED;
+  }
+  if (detected != fmt) {
+    snprintf(err, errlen, "the document is not %s", docformat_mime(fmt));
+    return INTAKE_DOCUMENT_INVALID;
+  }
+  char why[256];
+  int pages = docformat_count_pages(fmt, path, why, sizeof why);
+  if (pages < 1) {
+    snprintf(err, errlen, "invalid %s document: %s", docformat_mime(fmt), why);
+    return INTAKE_DOCUMENT_INVALID;
+  }
+  *fmt_out = fmt;
+  *pages_out = pages;
+  return INTAKE_OK;
+}
+
+intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
+                                    const char *declared_format, const void *data, size_t len,
+                                    nimbus_document_t *doc, char *err, size_t errlen) {
+  err[0] = '\0';
+  if (len == 0) {
+    snprintf(err, errlen, "the document is empty");
+    return INTAKE_EMPTY;
+  }
+  if ((int64_t)len > max_size) {
+    snprintf(err, errlen, "document is larger than %lld bytes", (long long)max_size);
+    return INTAKE_TOO_LARGE;
+  }
+  docformat_t declared = DOCFORMAT_UNKNOWN;
+  bool is_auto = true;
+  if (declared_format && *declared_format) declared = docformat_from_mime(declared_format, &is_auto);
+  /* The page counters read a file: a memfd is one without a disk inode. */
+  int fd = memfd_create("nimbus-document", MFD_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "the document could not be checked");
+    return INTAKE_IO_ERROR;
+  }
+  intake_status_t status = INTAKE_IO_ERROR;
+  const unsigned char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n <= 0) {
+      snprintf(err, errlen, "the document could not be checked");
+      goto done;
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  docformat_t fmt;
+  int pages;
+  status = intake_validate(is_auto ? NULL : &declared, data, len < 64 ? len : 64, path, &fmt,
+                           &pages, err, errlen);
+  if (status != INTAKE_OK) goto done;
+  snprintf(doc->format, sizeof doc->format, "%s", docformat_mime(fmt));
+  snprintf(doc->blob_key, sizeof doc->blob_key, "%s", STORE_INLINE_BLOB_KEY);
+  doc->size = (int64_t)len;
+  doc->pages = pages;
+  metrics_bytes_spooled(srv->metrics, (int64_t)len);
+done:
+  close(fd);
+  return status;
+}
+
 intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, size_t errlen) {
   intake_status_t status = INTAKE_OK;
   err[0] = '\0';
@@ -92,25 +172,11 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
   }
   size_t headlen;
   const unsigned char *head = blob_writer_head(in->writer, &headlen);
-  docformat_t detected = docformat_sniff(head, headlen);
-  docformat_t fmt = in->auto_format ? detected : in->declared;
-  if (fmt == DOCFORMAT_UNKNOWN) {
-    snprintf(err, errlen, "the document format could not be detected");
-    status = INTAKE_FORMAT_UNSUPPORTED;
-    goto fail;
-  }
-  if (detected != fmt) {
-    snprintf(err, errlen, "the document is not %s", docformat_mime(fmt));
-    status = INTAKE_DOCUMENT_INVALID;
-    goto fail;
-  }
-  char why[256];
-  int pages = docformat_count_pages(fmt, blob_writer_path(in->writer), why, sizeof why);
-  if (pages < 1) {
-    snprintf(err, errlen, "invalid %s document: %s", docformat_mime(fmt), why);
-    status = INTAKE_DOCUMENT_INVALID;
-    goto fail;
-  }
+  docformat_t fmt;
+  int pages;
+  status = intake_validate(in->auto_format ? NULL : &in->declared, head, headlen,
+                           blob_writer_path(in->writer), &fmt, &pages, err, errlen);
+  if (status != INTAKE_OK) goto fail;
   if (!blob_writer_commit(in->writer, doc->blob_key)) {
     in->writer = NULL;
     snprintf(err, errlen, "the spool could not store the document");
@@ -145,6 +211,12 @@ int64_t intake_max_document_size(const nimbus_server_t *srv, const nimbus_tenant
 
 submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
                            nimbus_document_t *docs, int ndocs) {
+  return job_submit_data(srv, t, job, docs, NULL, ndocs);
+}
+
+submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t,
+                                nimbus_job_t *job, nimbus_document_t *docs,
+                                const store_inline_t *data, int ndocs) {
   submit_status_t result = SUBMIT_ERROR;
   if (job->owner_id) {
     int pending = 0;
@@ -163,9 +235,10 @@ submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbu
   }
   job->num_documents = ndocs;
   job->impressions = job->pages * job->copies;
-  if (store_job_insert(srv->store, job, docs, ndocs) != STORE_OK) goto fail;
+  if (store_job_insert_data(srv->store, job, docs, data, ndocs) != STORE_OK) goto fail;
   return SUBMIT_OK;
 fail:
-  for (int i = 0; i < ndocs; i++) blob_delete(srv->blobs, docs[i].blob_key);
+  for (int i = 0; i < ndocs; i++)
+    if (strcmp(docs[i].blob_key, STORE_INLINE_BLOB_KEY) != 0) blob_delete(srv->blobs, docs[i].blob_key);
   return result;
 }

@@ -46,6 +46,18 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
 /* Drop the document; NULL is ignored. */
 void intake_abort(intake_t *in);
 
+/*
+ * A small document that arrived whole in memory (at most
+ * NIMBUS_INLINE_DOCUMENT_MAX bytes): validate it the same way (format,
+ * pages) without any spool file; on INTAKE_OK fills doc->format, size,
+ * pages and sets blob_key to STORE_INLINE_BLOB_KEY.  The caller keeps data
+ * alive until the job is inserted with it (job_submit_data).
+ */
+#define NIMBUS_INLINE_DOCUMENT_MAX (64 * 1024)
+intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
+                                    const char *declared_format, const void *data, size_t len,
+                                    nimbus_document_t *doc, char *err, size_t errlen);
+
 typedef enum {
   SUBMIT_OK = 0,
   SUBMIT_TOO_MANY_JOBS, /* the owner has max-held-jobs pending jobs */
@@ -66,5 +78,9 @@ int64_t intake_max_document_size(const nimbus_server_t *srv, const nimbus_tenant
  */
 submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
                            nimbus_document_t *docs, int ndocs);
+/* job_submit() where data (NULL or ndocs entries) holds inline documents. */
+submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t,
+                                nimbus_job_t *job, nimbus_document_t *docs,
+                                const store_inline_t *data, int ndocs);
 
 #endif

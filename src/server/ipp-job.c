@@ -164,11 +164,26 @@ bool ipp_job_precheck_document(ipp_ctx_t *ctx) {
 
 void ipp_op_print_job(ipp_ctx_t *ctx) {
   nimbus_document_t doc = {0};
-  if (!ipp_finish_document(ctx, &doc)) return;
+  store_inline_t data = {NULL, 0};
+  if (ctx->document_inline) {
+    char err[512];
+    data.data = ctx->hdr + ctx->hdr_used;
+    data.len = ctx->hdr_len - ctx->hdr_used;
+    intake_status_t s =
+        intake_check_memory(ctx->srv, intake_max_document_size(ctx->srv, &ctx->tenant),
+                            ctx->doc_format, data.data, data.len, &doc, err, sizeof err);
+    if (s != INTAKE_OK) {
+      ipp_respond(ctx, ipp_intake_status(s), "%s", err);
+      return;
+    }
+    snprintf(doc.name, sizeof doc.name, "%s", ctx->doc_name);
+  } else if (!ipp_finish_document(ctx, &doc)) {
+    return;
+  }
   nimbus_job_t *job = &ctx->job;
   ipp_job_init(ctx, job);
   job->state = job_state_when_closed(&ctx->queue);
-  switch (job_submit(ctx->srv, &ctx->tenant, job, &doc, 1)) {
+  switch (job_submit_data(ctx->srv, &ctx->tenant, job, &doc, &data, 1)) {
   case SUBMIT_OK: break;
   case SUBMIT_TOO_MANY_JOBS:
     ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");

@@ -52,6 +52,8 @@ typedef struct {
   char doc_format[NIMBUS_NAME_MAX];
   char doc_name[NIMBUS_TEXT_MAX];
   bool last_document;  /* Send-Document */
+  long long inline_reserved; /* share of srv->inline_bytes held */
+  bool document_inline;      /* Print-Job: the whole document is in hdr */
 } ipp_ctx_t;
 
 /* Operation table entry (ipp-server.c). */

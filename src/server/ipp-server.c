@@ -8,8 +8,9 @@
  *   - for operations that carry a document, admission (tenant, queue,
  *     credentials, attribute checks, limits) runs on a worker before any
  *     document byte is spooled; a refused request's document is discarded.
- *     Up to IPP_EARLY_DOCUMENT_MAX bytes wait in memory meanwhile, so a
- *     small document is admitted and finished in one worker step;
+ *     Up to NIMBUS_INLINE_DOCUMENT_MAX bytes wait in memory meanwhile; a
+ *     Print-Job whose whole document fits is admitted, checked and stored
+ *     inline in the job's own transaction in one worker step (no file);
  *   - document bytes then stream into intake_write() (spool file).
  * finish() (worker) dispatches the operation and encodes the response.
  * The mapping from failures to IPP status codes lives in the operations;
@@ -200,23 +201,23 @@ static ipp_ctx_t *ipp_ctx_get(http_request_t *r) {
 
 static bool ipp_check_request(ipp_ctx_t *ctx);
 
-/* Worker step between the attribute section and the document. */
-static void ipp_admit_document(http_request_t *r) {
-  ipp_ctx_t *ctx = r->handler_state;
-  if (!ipp_check_request(ctx)) {
-    ctx->intake_refused = true;
-    return;
-  }
+/* Admission of a request that carries a document: request checks, tenant,
+ * queue, caller and the operation's own checks.  false (with the answer
+ * prepared, or a 401 to come) when the document must be refused. */
+static bool ipp_admit_checks(ipp_ctx_t *ctx) {
+  if (!ipp_check_request(ctx)) return !(ctx->intake_refused = true);
   ipp_admit(ctx);
   const ipp_op_entry_t *e = ipp_op_find(ctx->op);
-  if (!ipp_authorize(ctx, e)) {
-    ctx->intake_refused = true;
-    return;
-  }
-  if (!ipp_job_precheck_document(ctx)) {
-    ctx->intake_refused = true;
-    return;
-  }
+  if (!ipp_authorize(ctx, e) || !ipp_job_precheck_document(ctx))
+    return !(ctx->intake_refused = true);
+  return true;
+}
+
+/* Worker step between the attribute section and a document that goes to
+ * the spool: admission, then the bytes held so far go to the spool file. */
+static void ipp_admit_document(http_request_t *r) {
+  ipp_ctx_t *ctx = r->handler_state;
+  if (!ipp_admit_checks(ctx)) return;
   ctx->intake = intake_begin(ctx->srv, intake_max_document_size(ctx->srv, &ctx->tenant),
                              ctx->doc_format);
   if (!ctx->intake) {
@@ -224,12 +225,23 @@ static void ipp_admit_document(http_request_t *r) {
     ctx->intake_refused = true;
     return;
   }
-  /* Document bytes that arrived with the attribute section. */
   if (ctx->hdr_len > ctx->hdr_used)
     intake_write(ctx->intake, ctx->hdr + ctx->hdr_used, ctx->hdr_len - ctx->hdr_used);
   free(ctx->hdr);
   ctx->hdr = NULL;
   ctx->hdr_len = ctx->hdr_used = 0;
+}
+
+/* Reserve room to hold a small document in memory; false when the
+ * server-wide budget is spent (the document then goes to the spool). */
+static bool ipp_inline_reserve(ipp_ctx_t *ctx) {
+  long long want = NIMBUS_INLINE_DOCUMENT_MAX;
+  if (atomic_fetch_add(&ctx->srv->inline_bytes, want) + want > NIMBUS_INLINE_BUDGET) {
+    atomic_fetch_sub(&ctx->srv->inline_bytes, want);
+    return false;
+  }
+  ctx->inline_reserved = want;
+  return true;
 }
 
 /* Append bytes to the request buffer (attribute section, then document
@@ -243,10 +255,6 @@ static bool ipp_buffer(ipp_ctx_t *ctx, const char *data, size_t len) {
   return true;
 }
 
-/* Document bytes that arrive before admission are held in memory up to
- * this much; a small document then needs no separate admission step (it
- * happens in finish), a larger one is admitted before it reaches the disk. */
-#define IPP_EARLY_DOCUMENT_MAX (64 * 1024)
 
 static bool ipp_body(http_request_t *r, const char *data, size_t len) {
   ipp_ctx_t *ctx = ipp_ctx_get(r);
@@ -255,7 +263,7 @@ static bool ipp_body(http_request_t *r, const char *data, size_t len) {
     if (ctx->intake_refused || !ctx->wants_document) return false;
     if (ctx->intake) return intake_write(ctx->intake, data, len);
     if (!ipp_buffer(ctx, data, len)) return false;
-    if (ctx->hdr_len - ctx->hdr_used > IPP_EARLY_DOCUMENT_MAX)
+    if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX)
       http_request_defer(r, ipp_admit_document);
     return true;
   }
@@ -278,7 +286,11 @@ static bool ipp_body(http_request_t *r, const char *data, size_t len) {
   r->op_name = e ? e->label : "ipp.unsupported";
   if (!e || !e->document) return false; /* nothing more to read */
   ctx->wants_document = true;
-  if (ctx->hdr_len - ctx->hdr_used > IPP_EARLY_DOCUMENT_MAX)
+  /* Up to NIMBUS_INLINE_DOCUMENT_MAX bytes wait in memory (within the
+   * server-wide budget): a small document is admitted and stored in one
+   * worker step, inline in the store; a larger one is admitted first and
+   * then streamed to the spool. */
+  if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX || !ipp_inline_reserve(ctx))
     http_request_defer(r, ipp_admit_document);
   return true;
 }
@@ -381,8 +393,12 @@ static void ipp_finish(http_request_t *r) {
     return;
   }
   if (ctx->wants_document && !ctx->intake && !ctx->intake_refused) {
-    /* a small document: admission was left for now (see ipp_body) */
-    ipp_admit_document(r);
+    /* The whole (small) document is in memory (see ipp_body). */
+    if (ctx->op == IPP_OP_PRINT_JOB) {
+      if (ipp_admit_checks(ctx)) ctx->document_inline = true;
+    } else {
+      ipp_admit_document(r);
+    }
   }
   if (ctx->intake_refused) {
     if (ctx->status < 0) goto unauthorized;
@@ -426,6 +442,7 @@ static void ipp_cleanup(http_request_t *r) {
   ipp_ctx_t *ctx = r->handler_state;
   if (!ctx) return;
   intake_abort(ctx->intake);
+  if (ctx->inline_reserved) atomic_fetch_sub(&ctx->srv->inline_bytes, ctx->inline_reserved);
   if (ctx->request) ippDelete(ctx->request);
   if (ctx->response) ippDelete(ctx->response);
   free(ctx->hdr);

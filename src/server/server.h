@@ -7,6 +7,7 @@
 #define NIMBUS_SERVER_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -52,6 +53,11 @@ typedef struct {
   auth_cache_t *auth_cache;
   time_t started_at;
   bool tls;
+  /* bytes reserved by requests holding a small document in memory
+   * (ipp-server.c); bounded by NIMBUS_INLINE_BUDGET */
+  atomic_llong inline_bytes;
 } nimbus_server_t;
+
+#define NIMBUS_INLINE_BUDGET (64LL * 1024 * 1024)
 
 #endif

@@ -188,9 +188,22 @@ static const char *const migration_2[] = {
     NULL,
 };
 
+/* Migration 3: bytes of small documents kept inline (store.h). */
+static const char *const migration_3[] = {
+    "CREATE TABLE document_data ("
+    "  job_id INTEGER NOT NULL,"
+    "  number INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (job_id, number),"
+    "  FOREIGN KEY (job_id, number) REFERENCES documents (job_id, number) ON DELETE CASCADE"
+    ")",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
 };
 
 const int store_sqlite_migration_count =

@@ -114,6 +114,7 @@ typedef enum {
   S_JOB_UPDATE_COUNTERS,
   S_EVENT_INSERT,
   S_DOC_INSERT,
+  S_DOC_DATA_INSERT,
   S_DOC_LIST,
   S_BLOB_REFERENCED,
   S_AUDIT_INSERT,
@@ -212,6 +213,7 @@ static const char *const stmt_sql[S_COUNT] = {
         "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, "
         "to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_DOC_INSERT] = "INSERT INTO documents (" DOC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_DOC_DATA_INSERT] = "INSERT INTO document_data (job_id, number, data) VALUES (?1, ?2, ?3)",
     [S_DOC_LIST] = "SELECT " DOC_COLS " FROM documents WHERE job_id = ?1 ORDER BY number LIMIT ?2",
     [S_BLOB_REFERENCED] =
         "SELECT EXISTS (SELECT 1 FROM documents "
@@ -225,6 +227,7 @@ static const char *const stmt_sql[S_COUNT] = {
 typedef struct job_insert_req {
   nimbus_job_t *job;
   nimbus_document_t *docs;
+  const store_inline_t *data; /* NULL or ndocs entries */
   int ndocs;
   store_status_t status;
   bool done; /* set under gc_mu; the caller may return once it is true */
@@ -1218,6 +1221,15 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
     sqlite3_bind_int64(s, 8, now);
     status = stmt_exec_locked(st, s, "document insert");
     if (status != STORE_OK) return status;
+    if (req->data && req->data[i].data) {
+      sqlite3_stmt *ds = stmt_get_locked(st, S_DOC_DATA_INSERT);
+      if (!ds) return STORE_ERROR;
+      sqlite3_bind_int64(ds, 1, job_id);
+      sqlite3_bind_int(ds, 2, i + 1);
+      sqlite3_bind_blob64(ds, 3, req->data[i].data, req->data[i].len, SQLITE_STATIC);
+      status = stmt_exec_locked(st, ds, "document data insert");
+      if (status != STORE_OK) return status;
+    }
   }
 
   status =
@@ -1318,12 +1330,18 @@ static void *gc_main(void *arg) {
 
 store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
                                 int ndocs) {
+  return store_job_insert_data(st, job, docs, NULL, ndocs);
+}
+
+store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                     const store_inline_t *data, int ndocs) {
   if (!job || ndocs < 0 || (ndocs > 0 && !docs)) {
     log_event(LOG_ERROR, NULL, "store_job_insert: bad arguments", "ndocs", LOG_INT(ndocs),
               (char *)NULL);
     return STORE_ERROR;
   }
-  job_insert_req_t req = {.job = job, .docs = docs, .ndocs = ndocs, .status = STORE_ERROR};
+  job_insert_req_t req = {
+      .job = job, .docs = docs, .data = data, .ndocs = ndocs, .status = STORE_ERROR};
   job_insert_req_t *one = &req;
   if (store_reentry_refused(st)) return STORE_ERROR; /* would wait for itself */
   if (!st->gc_started) {
@@ -1347,6 +1365,52 @@ store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_
   while (!req.done) pthread_cond_wait(&st->gc_done, &st->gc_mu);
   pthread_mutex_unlock(&st->gc_mu);
   return req.status;
+}
+
+/* Incremental read of an inline document (sqlite3_blob_*), bounded by len;
+ * another tenant's job is STORE_NOT_FOUND like a missing one. */
+store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id,
+                                          nimbus_id_t job_id, int number, int64_t off,
+                                          void *buf, size_t len, size_t *got) {
+  *got = 0;
+  if (off < 0) return STORE_ERROR;
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_NOT_FOUND;
+  sqlite3_blob *blob = NULL;
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(st->db,
+                         "SELECT d.rowid FROM document_data d JOIN jobs j ON j.id = d.job_id "
+                         "WHERE d.job_id = ?1 AND d.number = ?2 AND j.tenant_id = ?3",
+                         -1, &q, NULL) != SQLITE_OK) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(q, 1, job_id);
+  sqlite3_bind_int(q, 2, number);
+  sqlite3_bind_int64(q, 3, tenant_id);
+  int rc = sqlite3_step(q);
+  if (rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE) status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_int64 rowid = sqlite3_column_int64(q, 0);
+  if (sqlite3_blob_open(st->db, "main", "document_data", "data", rowid, 0, &blob) != SQLITE_OK) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  int64_t total = sqlite3_blob_bytes(blob);
+  size_t n = off >= total ? 0 : (size_t)(total - off) < len ? (size_t)(total - off) : len;
+  if (n > 0 && sqlite3_blob_read(blob, buf, (int)n, (int)off) != SQLITE_OK) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  *got = n;
+  status = STORE_OK;
+done:
+  if (blob) sqlite3_blob_close(blob);
+  sqlite3_finalize(q);
+  store_unlock(st);
+  return status;
 }
 
 /* ---- jobs ---- */

@@ -114,6 +114,25 @@ store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_
  */
 store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
                                 int ndocs);
+
+/*
+ * Small documents can live in the store itself: their bytes are written in
+ * the job's own transaction, so job and data become durable together with
+ * no spool file at all.  Such documents carry STORE_INLINE_BLOB_KEY.
+ */
+#define STORE_INLINE_BLOB_KEY "inline"
+typedef struct {
+  const void *data; /* NULL: the document is a spool blob */
+  size_t len;
+} store_inline_t;
+/* store_job_insert() with data[i] (may be NULL as a whole) for docs[i]. */
+store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                     const store_inline_t *data, int ndocs);
+/* Copy up to len bytes of an inline document from offset off into buf;
+ * *got receives the count (0 at the end). */
+store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id,
+                                          nimbus_id_t job_id, int number, int64_t off,
+                                          void *buf, size_t len, size_t *got);
 store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                              nimbus_job_t *out);
 
