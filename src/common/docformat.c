@@ -585,8 +585,10 @@ static void pdf_report_error(qpdf_data q, char *err, size_t errlen) {
   }
 }
 
-/* Count PDF pages with qpdf; returns pages or -1 with err set. */
-static int pdf_count_pages(const char *path, char *err, size_t errlen) {
+/* Count PDF pages with qpdf, from the file at path or (path NULL) from
+ * data/len in memory; returns pages or -1 with err set. */
+static int pdf_count_pages(const char *path, const void *data, size_t len, char *err,
+                           size_t errlen) {
   qpdf_data q = qpdf_init();
   int pages = -1, n;
 
@@ -597,7 +599,9 @@ static int pdf_count_pages(const char *path, char *err, size_t errlen) {
   qpdf_silence_errors(q);
   qpdf_set_suppress_warnings(q, QPDF_TRUE);
 
-  if (qpdf_read(q, path, NULL) & QPDF_ERRORS) {
+  QPDF_ERROR_CODE rc = path ? qpdf_read(q, path, NULL)
+                            : qpdf_read_memory(q, "document", data, (unsigned long long)len, NULL);
+  if (rc & QPDF_ERRORS) {
     pdf_report_error(q, err, errlen);
     goto done;
   }
@@ -649,7 +653,7 @@ int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t e
     /* qpdf opens the file itself; ours only vetted it. */
     close(fd);
     fd = -1;
-    pages = pdf_count_pages(path, err, errlen);
+    pages = pdf_count_pages(path, NULL, 0, err, errlen);
     goto done;
   }
 
@@ -671,4 +675,13 @@ done:
   free(r);
   if (fd >= 0) close(fd);
   return pages;
+}
+
+int docformat_count_pdf_pages_memory(const void *data, size_t len, char *err, size_t errlen) {
+  if (err && errlen > 0) err[0] = '\0';
+  if (!data || len == 0) {
+    docformat_set_error(err, errlen, "empty document");
+    return -1;
+  }
+  return pdf_count_pages(NULL, data, len, err, errlen);
 }

@@ -77,4 +77,8 @@ extern const char *const docformat_supported[];
  * UNKNOWN is rejected. */
 int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t errlen);
 
+/* Count the pages of a whole PDF held in memory (small documents; qpdf
+ * reads it in place).  Returns pages (>= 1) or -1 with a reason in err. */
+int docformat_count_pdf_pages_memory(const void *data, size_t len, char *err, size_t errlen);
+
 #endif

@@ -48,7 +48,7 @@ struct blob_writer {
   int64_t size;
   char key[33];
   char path[4200];
-  unsigned char head[64];
+  unsigned char head[1024]; /* first bytes, for format detection (DOCFORMAT_SNIFF_MAX) */
   size_t head_len;
 };
 

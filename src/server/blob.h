@@ -30,7 +30,7 @@ bool blob_writer_write(blob_writer_t *w, const void *data, size_t len);
 int64_t blob_writer_size(const blob_writer_t *w);
 /* Path of the (uncommitted) file, for validation such as page counting. */
 const char *blob_writer_path(const blob_writer_t *w);
-/* First bytes written (up to 64), for format detection. */
+/* First bytes written (up to 1024), for format detection. */
 const unsigned char *blob_writer_head(const blob_writer_t *w, size_t *len);
 /* fsync + rename + directory fsync; copies the key to key_out and frees w.
  * On failure the partial file is removed and w is freed as well. */

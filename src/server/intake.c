@@ -116,38 +116,54 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
   docformat_t declared = DOCFORMAT_UNKNOWN;
   bool is_auto = true;
   if (declared_format && *declared_format) declared = docformat_from_mime(declared_format, &is_auto);
-  /* The page counters read a file: a memfd is one without a disk inode. */
-  int fd = memfd_create("nimbus-document", MFD_CLOEXEC);
-  if (fd < 0) {
-    snprintf(err, errlen, "the document could not be checked");
-    return INTAKE_IO_ERROR;
-  }
-  intake_status_t status = INTAKE_IO_ERROR;
-  const unsigned char *p = data;
-  size_t left = len;
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n <= 0) {
+  docformat_t fmt;
+  int pages;
+  int fd = -1;
+  intake_status_t status;
+  docformat_t detected = docformat_sniff(data, len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX);
+  if ((is_auto ? detected : declared) == DOCFORMAT_PDF && detected == DOCFORMAT_PDF) {
+    /* qpdf reads the buffer in place */
+    char why[256];
+    fmt = DOCFORMAT_PDF;
+    pages = docformat_count_pdf_pages_memory(data, len, why, sizeof why);
+    status = INTAKE_OK;
+    if (pages < 1) {
+      snprintf(err, errlen, "invalid application/pdf document: %s", why);
+      status = INTAKE_DOCUMENT_INVALID;
+      goto done;
+    }
+  } else {
+    /* The raster/JPEG counters read a file: a memfd has no disk inode. */
+    fd = memfd_create("nimbus-document", MFD_CLOEXEC);
+    const unsigned char *p = data;
+    size_t left = len;
+    status = INTAKE_IO_ERROR;
+    if (fd < 0) {
       snprintf(err, errlen, "the document could not be checked");
       goto done;
     }
-    p += n;
-    left -= (size_t)n;
+    while (left > 0) {
+      ssize_t n = write(fd, p, left);
+      if (n <= 0) {
+        snprintf(err, errlen, "the document could not be checked");
+        goto done;
+      }
+      p += n;
+      left -= (size_t)n;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    status = intake_validate(is_auto ? NULL : &declared, data, len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX, path, &fmt,
+                             &pages, err, errlen);
+    if (status != INTAKE_OK) goto done;
   }
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  docformat_t fmt;
-  int pages;
-  status = intake_validate(is_auto ? NULL : &declared, data, len < 64 ? len : 64, path, &fmt,
-                           &pages, err, errlen);
-  if (status != INTAKE_OK) goto done;
   snprintf(doc->format, sizeof doc->format, "%s", docformat_mime(fmt));
   snprintf(doc->blob_key, sizeof doc->blob_key, "%s", STORE_INLINE_BLOB_KEY);
   doc->size = (int64_t)len;
   doc->pages = pages;
   metrics_bytes_spooled(srv->metrics, (int64_t)len);
 done:
-  close(fd);
+  if (fd >= 0) close(fd);
   return status;
 }
 

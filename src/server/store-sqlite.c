@@ -241,6 +241,14 @@ struct store {
 
   int gc_max; /* group_commit_max; <= 1: no committer thread */
   pthread_t gc_thread;
+
+  /* WAL checkpointer (see store_checkpoint_main): own connection, woken by
+   * the WAL hook; ck_mu guards ck_* and is never held with mu or gc_mu. */
+  sqlite3 *ck_db;
+  pthread_t ck_thread;
+  bool ck_started, ck_pending, ck_closing;
+  pthread_mutex_t ck_mu;
+  pthread_cond_t ck_wake;
   bool gc_started;
   pthread_mutex_t gc_mu;  /* guards the fields below */
   pthread_cond_t gc_wake; /* committer: work arrived or closing */
@@ -643,6 +651,91 @@ static bool configure_locked(store_t *st, char *err, size_t errlen) {
 
 static void *gc_main(void *arg);
 
+/* Checkpoint when the WAL has this many frames (4 KiB pages); past the
+ * hard limit the committing connection checkpoints itself, so the WAL
+ * stays bounded even if the checkpointer falls behind. */
+#define STORE_CKPT_FRAMES 1000
+#define STORE_CKPT_HARD_FRAMES 65536
+
+/*
+ * WAL checkpoints off the commit path.  SQLite's automatic checkpoint runs
+ * inside the committing connection, i.e. under st->mu, copying pages to
+ * the database file and fsyncing it while every request waits.  Here a
+ * thread with its own connection runs PASSIVE checkpoints (which never
+ * block writers) whenever the WAL hook reports enough frames.
+ */
+static void *store_checkpoint_main(void *arg) {
+  store_t *st = arg;
+  pthread_mutex_lock(&st->ck_mu);
+  for (;;) {
+    while (!st->ck_pending && !st->ck_closing) pthread_cond_wait(&st->ck_wake, &st->ck_mu);
+    if (st->ck_closing) break;
+    st->ck_pending = false;
+    pthread_mutex_unlock(&st->ck_mu);
+    int log_frames = 0, done_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                       &done_frames);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log_event(LOG_WARN, NULL, "WAL checkpoint failed", "error", sqlite3_errmsg(st->ck_db),
+                (char *)NULL);
+    pthread_mutex_lock(&st->ck_mu);
+  }
+  pthread_mutex_unlock(&st->ck_mu);
+  return NULL;
+}
+
+/* sqlite3_wal_hook: runs in the committing thread after each commit. */
+static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
+  store_t *st = arg;
+  if (frames >= STORE_CKPT_HARD_FRAMES) {
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  } else if (frames >= STORE_CKPT_FRAMES) {
+    pthread_mutex_lock(&st->ck_mu);
+    st->ck_pending = true;
+    pthread_cond_signal(&st->ck_wake);
+    pthread_mutex_unlock(&st->ck_mu);
+  }
+  return SQLITE_OK;
+}
+
+/* Start the checkpointer; on failure SQLite's own autocheckpoint stays. */
+static void store_checkpoint_start(store_t *st, const char *path) {
+  if (sqlite3_open_v2(path, &st->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+      SQLITE_OK) {
+    sqlite3_close(st->ck_db);
+    st->ck_db = NULL;
+    return;
+  }
+  sqlite3_busy_timeout(st->ck_db, 5000);
+  sqlite3_exec(st->ck_db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+  pthread_mutex_init(&st->ck_mu, NULL);
+  pthread_cond_init(&st->ck_wake, NULL);
+  if (pthread_create(&st->ck_thread, NULL, store_checkpoint_main, st) != 0) {
+    pthread_cond_destroy(&st->ck_wake);
+    pthread_mutex_destroy(&st->ck_mu);
+    sqlite3_close(st->ck_db);
+    st->ck_db = NULL;
+    return;
+  }
+  st->ck_started = true;
+  sqlite3_wal_hook(st->db, store_wal_hook, st); /* replaces the autocheckpoint */
+}
+
+static void store_checkpoint_stop(store_t *st) {
+  if (!st->ck_started) return;
+  sqlite3_wal_hook(st->db, NULL, NULL);
+  pthread_mutex_lock(&st->ck_mu);
+  st->ck_closing = true;
+  pthread_cond_signal(&st->ck_wake);
+  pthread_mutex_unlock(&st->ck_mu);
+  pthread_join(st->ck_thread, NULL);
+  sqlite3_wal_checkpoint_v2(st->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  sqlite3_close(st->ck_db);
+  pthread_cond_destroy(&st->ck_wake);
+  pthread_mutex_destroy(&st->ck_mu);
+  st->ck_started = false;
+}
+
 store_t *store_open(const char *path, const store_options_t *opts, char *err, size_t errlen) {
   char dummy[1];
   if (!err || errlen == 0) {
@@ -692,6 +785,8 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
   store_unlock(st);
   if (!ok) goto fail;
 
+  store_checkpoint_start(st, path);
+
   st->gc_max = opts ? opts->group_commit_max : 1;
   if (st->gc_max > 1) {
     st->gc_batch = calloc((size_t)st->gc_max, sizeof *st->gc_batch);
@@ -708,6 +803,7 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
   return st;
 
 fail:
+  store_checkpoint_stop(st);
   if (st->db) sqlite3_close(st->db);
   free(st->gc_batch);
   if (gc_init) {
@@ -730,6 +826,7 @@ void store_close(store_t *st) {
     pthread_mutex_unlock(&st->gc_mu);
     pthread_join(st->gc_thread, NULL); /* drains the queue first */
   }
+  store_checkpoint_stop(st);
   for (int i = 0; i < S_COUNT; i++) sqlite3_finalize(st->stmts[i]);
   int rc = sqlite3_close(st->db);
   if (rc != SQLITE_OK)

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(job_path, sizeof job_path, "/api/v1/jobs/%lld/release", (long long)id);
     path = job_path;
   }
-  int status = http_request_run_detached(&fuzz_server.srv, method, path, "application/json",
+  int status = fuzz_request(method, path, "application/json",
                                          fuzz_authorization(data[0]), data + 2, size - 2, chunk);
   /* Every request is answered with a 2xx or a deliberate 4xx problem;
    * a 500 (storage error, unencodable response) is a finding. */

@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     body = padded;
     len += FUZZ_PADDING;
   }
-  int status = http_request_run_detached(&fuzz_server.srv, "POST", fuzz_paths[(flags >> 3) & 7],
+  int status = fuzz_request("POST", fuzz_paths[(flags >> 3) & 7],
                                          "application/ipp", fuzz_authorization(flags), body, len,
                                          chunk);
   /* Every request is answered with a status ipp-server.c means to send.

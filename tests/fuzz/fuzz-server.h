@@ -12,6 +12,8 @@
  *                    queue "q" (pull printing: jobs are held, credentials
  *                    required), queue "anon" (anonymous printing allowed)
  *   tenant "system": operator "admin" / "p"
+ * With FUZZ_VERBOSE=1 in the environment every request's method, path and
+ * status is printed (to see what seeds reach).
  * An atexit handler closes everything and removes the directory, so a run
  * ends leak-free.  The store and spool grow during a run (jobs, tokens,
  * tenants the inputs create); that is fine for the minutes a run lasts.
@@ -39,6 +41,7 @@ typedef struct {
   nimbus_user_t user;     /* "u", tenant-admin of "t" */
   nimbus_queue_t queue;   /* "q" */
   char pin_hash[NIMBUS_HASH_STR_MAX]; /* of the job PIN "1234" */
+  bool verbose;                       /* FUZZ_VERBOSE set: print each status */
 } fuzz_server_t;
 
 static fuzz_server_t fuzz_server;
@@ -137,6 +140,7 @@ static void fuzz_server_init(void) {
   srv->cfg.group_commit = 1;
   srv->cfg.fast_hashing = true;
   log_set_level(LOG_ERROR);
+  fuzz_server.verbose = getenv("FUZZ_VERBOSE") && *getenv("FUZZ_VERBOSE") == '1';
   if (!crypto_init()) fuzz_die("crypto_init", NULL);
   crypto_set_fast_hashing(true);
 
@@ -169,6 +173,17 @@ static void fuzz_server_init(void) {
   fuzz_ensure_queue("q", false, &fuzz_server.queue);
   fuzz_ensure_queue("anon", true, NULL);
   if (!crypto_pin_hash("1234", fuzz_server.pin_hash)) fuzz_die("PIN hash", NULL);
+}
+
+/* Run one request against the server; returns the HTTP status. */
+static int fuzz_request(const char *method, const char *path, const char *content_type,
+                        const char *authorization, const void *body, size_t len, size_t chunk) {
+  int status = http_request_run_detached(&fuzz_server.srv, method, path, content_type,
+                                         authorization, body, len, chunk);
+  if (fuzz_server.verbose)
+    fprintf(stderr, "fuzz-server: %s %s (%zu bytes, chunk %zu, auth '%s') -> %d\n", method, path,
+                    len, chunk, authorization, status);
+  return status;
 }
 
 /* A held job of "u" in queue "q" (with the PIN "1234" when with_pin), for

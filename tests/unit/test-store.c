@@ -1251,6 +1251,48 @@ static void run_concurrent_inserts(fixture_t *fx) {
 
 static void test_group_commit_concurrent(void **state) { run_concurrent_inserts(*state); }
 
+/* Inline documents: stored with the job, read back in chunks, invisible to
+ * another tenant, gone with the job's tenant. */
+static void test_inline_document(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t ta = make_tenant(st, "ia"), tb = make_tenant(st, "ib");
+  nimbus_id_t q = make_queue(st, ta, "q");
+  unsigned char data[5000];
+  for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)(i * 7 + 3);
+  nimbus_job_t j = job_template(ta, q, 0, NIMBUS_JOB_HELD);
+  nimbus_document_t d[2] = {doc_template(1, STORE_INLINE_BLOB_KEY), doc_template(2, "")};
+  d[0].size = sizeof data;
+  snprintf(d[1].blob_key, sizeof d[1].blob_key, "0123456789abcdef0123456789abcdef");
+  store_inline_t in[2] = {{data, sizeof data}, {NULL, 0}};
+  assert_int_equal(store_job_insert_data(st, &j, d, in, 2), STORE_OK);
+  assert_int_equal(j.pages, 3);
+
+  unsigned char back[sizeof data];
+  size_t total = 0, got = 0;
+  do { /* odd chunk size to cross boundaries */
+    assert_int_equal(store_document_read_inline(st, ta, j.id, 1, (int64_t)total, back + total,
+                                                777 < sizeof back - total ? 777 : sizeof back - total,
+                                                &got),
+                     STORE_OK);
+    total += got;
+  } while (got > 0 && total < sizeof back);
+  assert_int_equal(total, sizeof data);
+  assert_memory_equal(back, data, sizeof data);
+  assert_int_equal(store_document_read_inline(st, ta, j.id, 1, (int64_t)sizeof data, back, 10,
+                                              &got),
+                   STORE_OK);
+  assert_int_equal(got, 0);
+  /* the spool document has no inline bytes; another tenant sees nothing */
+  assert_int_equal(store_document_read_inline(st, ta, j.id, 2, 0, back, 10, &got),
+                   STORE_NOT_FOUND);
+  assert_int_equal(store_document_read_inline(st, tb, j.id, 1, 0, back, 10, &got),
+                   STORE_NOT_FOUND);
+  assert_int_equal(store_tenant_delete(st, ta), STORE_OK);
+  assert_int_equal(store_document_read_inline(st, ta, j.id, 1, 0, back, 10, &got),
+                   STORE_NOT_FOUND);
+}
+
 int main(void) {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -1281,6 +1323,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_persistence_across_reopen, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_inline_document, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_inline_document, setup_group, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
