@@ -124,6 +124,26 @@ static void ipp_job_created(ipp_ctx_t *ctx, const nimbus_job_t *job) {
             LOG_INT(job->pages), "state", job_state_name(job->state), (char *)NULL);
 }
 
+/* Insert a new job of the caller in `state` with its documents and answer
+ * with its brief attributes, or with the failure's status.  The response
+ * built by the attribute parse (status, unsupported group) is kept. */
+static void ipp_submit_job(ipp_ctx_t *ctx, nimbus_job_t *job, nimbus_job_state_t state,
+                           nimbus_document_t *docs, const store_inline_t *data, int ndocs) {
+  ipp_job_init(ctx, job);
+  job->state = state;
+  switch (job_submit_data(ctx->srv, &ctx->tenant, job, docs, data, ndocs)) {
+  case SUBMIT_OK:
+    ipp_job_created(ctx, job);
+    return;
+  case SUBMIT_TOO_MANY_JOBS:
+    ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
+    return;
+  case SUBMIT_ERROR:
+    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
+    return;
+  }
+}
+
 /* ---- admission for operations that carry a document ---- */
 
 static bool ipp_send_document_precheck(ipp_ctx_t *ctx) {
@@ -180,19 +200,7 @@ void ipp_op_print_job(ipp_ctx_t *ctx) {
   } else if (!ipp_finish_document(ctx, &doc)) {
     return;
   }
-  nimbus_job_t *job = &ctx->job;
-  ipp_job_init(ctx, job);
-  job->state = job_state_when_closed(&ctx->queue);
-  switch (job_submit_data(ctx->srv, &ctx->tenant, job, &doc, &data, 1)) {
-  case SUBMIT_OK: break;
-  case SUBMIT_TOO_MANY_JOBS:
-    ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
-    return;
-  case SUBMIT_ERROR:
-    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
-    return;
-  }
-  ipp_job_created(ctx, job);
+  ipp_submit_job(ctx, &ctx->job, job_state_when_closed(&ctx->queue), &doc, &data, 1);
 }
 
 void ipp_op_validate_job(ipp_ctx_t *ctx) {
@@ -205,26 +213,7 @@ void ipp_op_create_job(ipp_ctx_t *ctx) {
   nimbus_job_t job = {0};
   char fmt[NIMBUS_NAME_MAX], name[NIMBUS_TEXT_MAX];
   if (!ipp_job_attrs_parse(ctx, &job, fmt, sizeof fmt, name, sizeof name)) return;
-  ipp_t *keep = ctx->response; /* status and unsupported group so far */
-  ctx->response = NULL;
-  if (!ipp_check_pending_limit(ctx)) {
-    ippDelete(keep);
-    return;
-  }
-  ippDelete(ctx->response);
-  ctx->response = keep;
-  ipp_job_init(ctx, &job);
-  job.state = NIMBUS_JOB_RECEIVED;
-  switch (job_submit(ctx->srv, &ctx->tenant, &job, NULL, 0)) {
-  case SUBMIT_OK: break;
-  case SUBMIT_TOO_MANY_JOBS:
-    ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
-    return;
-  case SUBMIT_ERROR:
-    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
-    return;
-  }
-  ipp_job_created(ctx, &job);
+  ipp_submit_job(ctx, &job, NIMBUS_JOB_RECEIVED, NULL, NULL, 0);
 }
 
 /* Close a job whose last document has arrived (Send-Document or
