@@ -105,6 +105,7 @@ void log_event(log_level_t level, const char *req_id, const char *msg, ...) {
   const char *key;
   while ((key = va_arg(ap, const char *)) != NULL) {
     const char *value = va_arg(ap, const char *);
+    if (!value) continue; /* absent: no key at all */
     log_append(line, &len, " ", 1);
     log_append(line, &len, key, strlen(key));
     log_append(line, &len, "=", 1);

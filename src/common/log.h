@@ -18,7 +18,7 @@ void log_set_level(log_level_t level);
 /* Parse "debug", "info", "warn", "error"; false if unknown. */
 bool log_level_parse(const char *s, log_level_t *out);
 /* Write one line: ts, level, req (when not NULL), msg, then key/value
- * pairs ending with a NULL key.  A NULL value is written as "". */
+ * pairs ending with a NULL key.  A pair whose value is NULL is left out. */
 void log_event(log_level_t level, const char *req_id, const char *msg, ...);
 
 /* Format an integer into a temporary buffer that lives until the end of

@@ -120,7 +120,7 @@ static bool blob_sync_data_dir(blob_store_t *bs) {
   char data[4200];
   snprintf(data, sizeof data, "%s/data", bs->dir);
   int fd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  bool ok = fd >= 0 && syncfs(fd) == 0;
+  bool ok = fd >= 0 && fsync(fd) == 0;
   if (fd >= 0) close(fd);
   pthread_mutex_lock(&bs->mu);
   bs->syncing = false;
@@ -179,6 +179,7 @@ bool blob_writer_commit(blob_writer_t *w, char key_out[NIMBUS_BLOB_KEY_MAX]) {
   char final[4300];
   bool ok = false;
   snprintf(final, sizeof final, "%s/data/%s", w->bs->dir, w->key);
+  if (fsync(w->fd) != 0) goto done;
   if (close(w->fd) != 0) {
     w->fd = -1;
     goto done;

@@ -540,8 +540,7 @@ int http_request_run_detached(nimbus_server_t *srv, const char *method, const ch
   if (chunk == 0) chunk = len ? len : 1;
   for (size_t off = 0; off < len;) {
     size_t n = len - off < chunk ? len - off : chunk;
-    if (!in->discarding && r->handler->body &&
-        !r->handler->body(r, (const char *)body + off, n))
+    if (!in->discarding && r->handler->body && !r->handler->body(r, (const char *)body + off, n))
       in->discarding = true;
     off += n;
     if (in->deferred) {

@@ -22,6 +22,7 @@
 
 #define IPP_NAME_MAX 255  /* RFC 8011 name(MAX) */
 #define IPP_PIN_MAX 255   /* job-password-supported */
+#define IPP_PIN_MIN 4     /* shortest clear PIN (also the REST rule) */
 #define IPP_MAX_RANGES 32
 
 static const char *const ipp_hold_until[] = {"no-hold", "indefinite", "day-time", "evening",
@@ -197,7 +198,11 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
         const void *pin = ippGetOctetString(a, 0, &len);
         if (ippGetValueTag(a) != IPP_TAG_STRING || !pin || len < 1 || len > IPP_PIN_MAX) {
           fail = IPP_STATUS_ERROR_REQUEST_VALUE;
-          fail_msg = "job-password must be 1 to 255 octets.";
+          fail_msg = "job-password must be 4 to 255 octets.";
+        } else if (how && !strcmp(how, "none") && len < IPP_PIN_MIN) {
+          ipp_unsupported(ctx, a);
+          fail = IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES;
+          fail_msg = "job-password must be 4 to 255 octets.";
         } else if (how && !strcmp(how, "none")) {
           char clear[IPP_PIN_MAX + 1];
           memcpy(clear, pin, (size_t)len);
@@ -207,8 +212,11 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
             fail_msg = "job-password is not usable.";
           }
           sodium_memzero(clear, sizeof clear);
-        } else if (how && !strcmp(how, "sha2-256") && len == 32) {
-          if (!crypto_pin_hash_sha256(pin, job->pin_hash)) {
+        } else if (how && !strcmp(how, "sha2-256")) {
+          if (len != 32) {
+            fail = IPP_STATUS_ERROR_REQUEST_VALUE;
+            fail_msg = "A sha2-256 job-password is the 32-octet digest of the PIN.";
+          } else if (!crypto_pin_hash_sha256(pin, job->pin_hash)) {
             fail = IPP_STATUS_ERROR_INTERNAL;
             fail_msg = "job-password could not be stored.";
           }

@@ -50,8 +50,11 @@ static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
   if (job->queue_id != ctx->queue.id) return false;
   if (ctx->is_admin) return true;
   if (ctx->user_id) return job->owner_id == ctx->user_id;
-  /* anonymous caller on an anonymous queue: anonymous jobs of that name */
-  return job->owner_id == 0 && strcmp(job->owner_name, ctx->user_name) == 0;
+  /* anonymous caller on an anonymous queue: anonymous jobs of that name
+   * sent from the same address (a deleted user's jobs also have no owner
+   * id; the name alone must not open them) */
+  return job->owner_id == 0 && strcmp(job->owner_name, ctx->user_name) == 0 &&
+         strcmp(job->origin_host, ctx->r->peer) == 0;
 }
 
 /* Resolve the target job from job-id, job-uri or the request path. */

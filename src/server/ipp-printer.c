@@ -132,7 +132,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx) {
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "printer-state", IPP_PSTATE_IDLE);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-state-reasons", NULL, "none");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-state-message", NULL,
-               "Jobs are held until released at a printer.");
+               ctx->queue.release_immediately ? "Jobs are released to printers on arrival."
+                                              : "Jobs are held until released at a printer.");
   ippAddBoolean(p, IPP_TAG_PRINTER, "printer-is-accepting-jobs", 1);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "printer-up-time", (int)now);
   ippAddDate(p, IPP_TAG_PRINTER, "printer-current-time", ippTimeToDate(now));

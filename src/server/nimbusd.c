@@ -194,6 +194,7 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  umask(077); /* the database, spool and password file are private */
   if (mkdir(srv.cfg.state_dir, 0700) != 0 && errno != EEXIST) {
     fprintf(stderr, "nimbusd: cannot create %s: %s\n", srv.cfg.state_dir, strerror(errno));
     return 1;

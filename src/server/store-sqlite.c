@@ -243,7 +243,8 @@ struct store {
   pthread_t gc_thread;
 
   /* WAL checkpointer (see store_checkpoint_main): own connection, woken by
-   * the WAL hook; ck_mu guards ck_* and is never held with mu or gc_mu. */
+   * the WAL hook.  ck_mu guards ck_*; lock order mu -> ck_mu (the hook runs
+   * inside COMMIT with mu held); the checkpointer never takes mu. */
   sqlite3 *ck_db;
   pthread_t ck_thread;
   bool ck_started, ck_pending, ck_closing;
