@@ -76,7 +76,7 @@ enum
 
 static const cli_option_t job_list_options[] =
 {
-  [LOPT_STATE]  = { "state", "STATE", "held, not-completed (default), completed or all", false },
+  [LOPT_STATE]  = { "state", "STATE", "held, fetchable, not-completed (default), completed or all", false },
   [LOPT_QUEUE]  = { "queue", "QUEUE", "only jobs of this queue", false },
   [LOPT_USER]   = { "user", "NAME", "only jobs of this user", false },
   [LOPT_LIMIT]  = { "limit", "N", "at most N jobs (server default 50)", false },

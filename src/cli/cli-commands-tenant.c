@@ -31,7 +31,7 @@ static const cli_option_t tenant_options[] =
 {
   [TOPT_DISPLAY_NAME]      = { "display-name", "TEXT", "human-readable tenant name", false },
   [TOPT_MAX_DOCUMENT_SIZE] = { "max-document-size", "BYTES", "largest document a job may carry", false },
-  [TOPT_MAX_HELD_JOBS]     = { "max-held-jobs", "N", "most held jobs per user", false },
+  [TOPT_MAX_HELD_JOBS]     = { "max-held-jobs", "N", "most jobs per user waiting for release (received, held, awaiting payment)", false },
   { NULL, NULL, NULL, false }
 };
 

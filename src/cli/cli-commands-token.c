@@ -44,7 +44,7 @@ enum
 static const cli_option_t token_create_options[] =
 {
   [KOPT_LABEL]    = { "label", "TEXT", "note what the token is for", false },
-  [KOPT_EXPIRES]  = { "expires", "SECONDS", "lifetime in seconds (default: the server's)", false },
+  [KOPT_EXPIRES]  = { "expires", "SECONDS", "lifetime in seconds (default: no expiry)", false },
   [KOPT_FOR_USER] = { "for-user", "NAME", "admins: create the token for another user", false },
   { NULL, NULL, NULL, false }
 };
