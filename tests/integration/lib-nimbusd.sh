@@ -48,9 +48,16 @@ _lib_launch() {
   NIMBUS_PORT=$(sed -n 's/.* port \([0-9]*\), state.*/\1/p' "$NIMBUS_STATE.out" | head -1)
   [ -n "$NIMBUS_PORT" ] || { echo "nimbusd did not report its port" >&2; return 1; }
   NIMBUS_URL="http://127.0.0.1:$NIMBUS_PORT"
+  local arg insecure=()
+  for arg in "$@"; do
+    if [ "$arg" = --tls-cert ]; then
+      NIMBUS_URL="https://127.0.0.1:$NIMBUS_PORT"
+      insecure=(-k)
+    fi
+  done
   export NIMBUS_URL NIMBUS_PORT NIMBUSD_PID NIMBUS_STATE
   for i in $(seq 1 100); do
-    curl -fsS "$NIMBUS_URL/healthz" >/dev/null 2>&1 && return 0
+    curl -fsS "${insecure[@]}" "$NIMBUS_URL/healthz" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
   echo "nimbusd did not answer /healthz" >&2
