@@ -11,7 +11,7 @@ build_pkgs=(
 )
 runtime_pkgs=(
   libcups2 libmicrohttpd12 libsqlite3-0 libsodium23 libjansson4 libcurl4 libqpdf29
-  cups cups-client cups-ipp-utils cups-daemon qpdf sqlite3 curl python3 procps
+  cups cups-client cups-ipp-utils cups-daemon qpdf sqlite3 curl python3 procps openssl
 )
 
 if [ "${1:-}" = "--runtime-only" ]; then build_pkgs=(); fi
