@@ -33,7 +33,8 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
     corpus=$(mktemp -d)
     seeds="tests/fuzz/corpus/${name#fuzz-}"
     [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/ 2>/dev/null || true
-    if "$fz" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 "$corpus" >"/tmp/$name.log" 2>&1; then
+    if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=quarantine_size_mb=32 \
+      "$fz" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 "$corpus" >"/tmp/$name.log" 2>&1; then
       echo "fuzz $name: ok (${FUZZ_SECONDS}s)"
       fuzz_pass=$((fuzz_pass + 1))
     else

@@ -73,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(job_path, sizeof job_path, "/api/v1/jobs/%lld/release", (long long)id);
     path = job_path;
   }
-  int status = fuzz_request(method, path, "application/json",
-                                         fuzz_authorization(data[0]), data + 2, size - 2, chunk);
+  int status = fuzz_request(method, path, "application/json", fuzz_authorization(data[0]), data + 2,
+                            size - 2, chunk);
   /* Every request is answered with a 2xx or a deliberate 4xx problem;
    * a 500 (storage error, unencodable response) is a finding. */
   if (status < 200 || status >= 500) abort();

@@ -37,9 +37,9 @@
 typedef struct {
   nimbus_server_t srv;
   char dir[PATH_MAX];
-  nimbus_tenant_t tenant; /* "t" */
-  nimbus_user_t user;     /* "u", tenant-admin of "t" */
-  nimbus_queue_t queue;   /* "q" */
+  nimbus_tenant_t tenant;             /* "t" */
+  nimbus_user_t user;                 /* "u", tenant-admin of "t" */
+  nimbus_queue_t queue;               /* "q" */
   char pin_hash[NIMBUS_HASH_STR_MAX]; /* of the job PIN "1234" */
   bool verbose;                       /* FUZZ_VERBOSE set: print each status */
 } fuzz_server_t;
@@ -103,8 +103,7 @@ static void fuzz_add_tenant(const char *name, nimbus_tenant_t *out) {
   memset(out, 0, sizeof *out);
   snprintf(out->name, sizeof out->name, "%s", name);
   snprintf(out->display_name, sizeof out->display_name, "Fuzz %s", name);
-  if (store_tenant_insert(fuzz_server.srv.store, out) != STORE_OK)
-    fuzz_die("tenant insert", name);
+  if (store_tenant_insert(fuzz_server.srv.store, out) != STORE_OK) fuzz_die("tenant insert", name);
 }
 
 /* Queue `name` of tenant "t" exists (an input may have renamed it). */
@@ -182,7 +181,7 @@ static int fuzz_request(const char *method, const char *path, const char *conten
                                          authorization, body, len, chunk);
   if (fuzz_server.verbose)
     fprintf(stderr, "fuzz-server: %s %s (%zu bytes, chunk %zu, auth '%s') -> %d\n", method, path,
-                    len, chunk, authorization, status);
+            len, chunk, authorization, status);
   return status;
 }
 

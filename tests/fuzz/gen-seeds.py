@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Generate the seed corpora of fuzz-ipp-request and fuzz-api-json.
+usage: gen-seeds.py SOURCE_ROOT   (writes tests/fuzz/corpus/{ipp-request,api-json})
+Each seed starts with the two header bytes the fuzzer reads (see the
+comment at the top of tests/fuzz/fuzz-<name>.c)."""
+import json
+import os
+import struct
+import sys
+
+root = sys.argv[1]
+data = os.path.join(root, "tests", "data")
+ipp_dir = os.path.join(root, "tests", "fuzz", "corpus", "ipp-request")
+api_dir = os.path.join(root, "tests", "fuzz", "corpus", "api-json")
+os.makedirs(ipp_dir, exist_ok=True)
+os.makedirs(api_dir, exist_ok=True)
+
+# value tags
+INT, BOOL, ENUM = 0x21, 0x22, 0x23
+OCTETS, RES, RANGE = 0x30, 0x32, 0x33
+BEGCOL, ENDCOL, MEMBER = 0x34, 0x37, 0x4A
+TEXT, NAME, KEYWORD, URI = 0x41, 0x42, 0x44, 0x45
+CHARSET, LANG, MIME = 0x47, 0x48, 0x49
+OPG, JOBG, ENDG = 0x01, 0x02, 0x03
+
+OPS = {"print-job": 0x02, "validate-job": 0x04, "create-job": 0x05, "send-document": 0x06,
+       "cancel-job": 0x08, "get-job-attributes": 0x09, "get-jobs": 0x0A,
+       "get-printer-attributes": 0x0B, "hold-job": 0x0C, "release-job": 0x0D,
+       "close-job": 0x3B, "cancel-my-jobs": 0x39, "pause-printer": 0x10}
+URI_Q = "ipp://localhost/ipp/print/t/q"
+
+
+def enc(v):
+    return v.encode() if isinstance(v, str) else v
+
+
+def a(tag, name, *values):
+    """One attribute (additional values get an empty name)."""
+    out = b""
+    for i, v in enumerate(values):
+        n = name if i == 0 else ""
+        if tag in (INT, ENUM):
+            v = struct.pack(">i", v)
+        elif tag == BOOL:
+            v = bytes([1 if v else 0])
+        out += struct.pack(">BH", tag, len(n)) + n.encode() + struct.pack(">H", len(enc(v))) + enc(v)
+    return out
+
+
+def col(name, members):
+    """A collection attribute from [(tag, member-name, value)]."""
+    out = struct.pack(">BH", BEGCOL, len(name)) + name.encode() + struct.pack(">H", 0)
+    for tag, mname, value in members:
+        out += a(MEMBER, "", mname)
+        if tag == "col":
+            out += struct.pack(">BH", BEGCOL, 0) + struct.pack(">H", 0)
+            for t2, m2, v2 in value:
+                out += a(MEMBER, "", m2) + a(t2, "", v2)
+            out += struct.pack(">BHH", ENDCOL, 0, 0)
+        else:
+            out += a(tag, "", value)
+    return out + struct.pack(">BHH", ENDCOL, 0, 0)
+
+
+def req(op, attrs=b"", job=b"", uri=URI_Q, version=(2, 0), request_id=1, charset="utf-8",
+        doc=b"", user="u"):
+    body = struct.pack(">BBHI", version[0], version[1], OPS.get(op, op) if isinstance(op, str) else op,
+                       request_id)
+    body += bytes([OPG]) + a(CHARSET, "attributes-charset", charset)
+    body += a(LANG, "attributes-natural-language", "en")
+    if uri:
+        body += a(URI, "printer-uri", uri)
+    if user:
+        body += a(NAME, "requesting-user-name", user)
+    body += attrs
+    if job:
+        body += bytes([JOBG]) + job
+    return body + bytes([ENDG]) + doc
+
+
+def read(name):
+    with open(os.path.join(data, name), "rb") as f:
+        return f.read()
+
+
+pdf = read("onepage.pdf")
+pdf3 = read("threepage.pdf")
+urf = read("twopage.urf")
+corrupt = read("corrupt.pdf")
+
+# flags byte: auth (bits 0-2: 0 none, 1 u, 3 operator, 4 wrong password),
+# path (bits 3-5: 0 t/q, 3 t/anon, 5 t/q/1), bit 6 padding; chunk byte.
+U, NONE, OPER, BAD = 1, 0, 3, 4
+ANON, JOBPATH, PAD = 3 << 3, 5 << 3, 0x40
+WHOLE, ONE, SMALL = 255, 0, 15
+
+ipp = {
+    "print-job-pdf": (U, WHOLE, req("print-job", a(NAME, "job-name", "report") +
+                                     a(MIME, "document-format", "application/pdf"), doc=pdf)),
+    "print-job-pdf-chunk1": (U, ONE, req("print-job", doc=pdf)),
+    "print-job-pdf-padded": (U | PAD, 200, req("print-job", doc=pdf)),
+    "print-job-auto-format": (U, SMALL, req("print-job", a(MIME, "document-format",
+                                                            "application/octet-stream"), doc=pdf3)),
+    "print-job-urf": (U, WHOLE, req("print-job", a(MIME, "document-format", "image/urf"), doc=urf)),
+    "print-job-corrupt": (U, WHOLE, req("print-job", doc=corrupt)),
+    "print-job-empty-doc": (U, WHOLE, req("print-job")),
+    "print-job-wrong-format": (U, WHOLE, req("print-job", a(MIME, "document-format", "image/jpeg"),
+                                             doc=pdf)),
+    "print-job-template": (U, 140, req("print-job",
+                                       a(NAME, "job-name", "with template") +
+                                       a(BOOL, "ipp-attribute-fidelity", False),
+                                       job=a(INT, "copies", 2) + a(KEYWORD, "sides", "two-sided-long-edge") +
+                                       a(KEYWORD, "media", "iso_a4_210x297mm") +
+                                       a(KEYWORD, "print-color-mode", "monochrome") +
+                                       a(ENUM, "print-quality", 5) + a(ENUM, "orientation-requested", 4) +
+                                       a(INT, "number-up", 2) + a(INT, "job-priority", 80) +
+                                       a(ENUM, "finishings", 3) + a(NAME, "job-sheets", "none") +
+                                       a(KEYWORD, "output-bin", "face-down") +
+                                       a(KEYWORD, "print-scaling", "fit") +
+                                       a(KEYWORD, "multiple-document-handling",
+                                         "separate-documents-collated-copies") +
+                                       a(RANGE, "page-ranges", struct.pack(">ii", 1, 1)) +
+                                       a(RES, "printer-resolution", struct.pack(">iib", 300, 300, 3)) +
+                                       a(NAME, "job-account-id", "acct-1") +
+                                       a(NAME, "job-accounting-user-id", "u") +
+                                       a(KEYWORD, "job-hold-until", "no-hold"),
+                                       doc=pdf)),
+    "print-job-unsupported": (U, WHOLE, req("print-job", a(BOOL, "ipp-attribute-fidelity", True),
+                                            job=a(INT, "copies", 5000) + a(KEYWORD, "sides", "bogus") +
+                                            a(KEYWORD, "media", "na_foolscap") +
+                                            a(ENUM, "print-quality", 9) + a(INT, "number-up", 0) +
+                                            a(KEYWORD, "x-vendor-thing", "1"), doc=pdf)),
+    "print-job-media-col": (U, WHOLE, req("print-job", job=col("media-col", [
+        ("col", "media-size", [(INT, "x-dimension", 21000), (INT, "y-dimension", 29700)]),
+        (INT, "media-top-margin", 0), (INT, "media-bottom-margin", 0),
+        (INT, "media-left-margin", 0), (INT, "media-right-margin", 0),
+        (KEYWORD, "media-size-name", "iso_a4_210x297mm")]), doc=pdf)),
+    "print-job-pin": (U, WHOLE, req("print-job", job=a(OCTETS, "job-password", "1234") +
+                                    a(KEYWORD, "job-password-encryption", "none"), doc=pdf)),
+    "print-job-pin-sha256": (U, WHOLE, req("print-job", job=a(OCTETS, "job-password",
+                                                             "03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4") +
+                                           a(KEYWORD, "job-password-encryption", "sha2-256"), doc=pdf)),
+    "print-job-hold-until": (U, WHOLE, req("print-job", job=a(KEYWORD, "job-hold-until", "indefinite"),
+                                           doc=pdf)),
+    "print-job-anonymous": (NONE | ANON, WHOLE, req("print-job", uri="ipp://localhost/ipp/print/t/anon",
+                                                    user="guest", doc=pdf)),
+    "print-job-no-auth": (NONE, WHOLE, req("print-job", doc=pdf)),
+    "print-job-bad-password": (BAD, WHOLE, req("print-job", doc=pdf)),
+    "print-job-operator": (OPER, WHOLE, req("print-job", doc=pdf)),
+    "validate-job": (U, WHOLE, req("validate-job", a(NAME, "job-name", "v") +
+                                   a(MIME, "document-format", "application/pdf"),
+                                   job=a(INT, "copies", 1))),
+    "create-job": (U, WHOLE, req("create-job", a(NAME, "job-name", "multi"), job=a(INT, "copies", 1))),
+    "send-document-last": (U, WHOLE, req("send-document", a(INT, "job-id", 1) +
+                                         a(BOOL, "last-document", True) +
+                                         a(MIME, "document-format", "application/pdf") +
+                                         a(NAME, "document-name", "doc1"), doc=pdf)),
+    "send-document-more": (U, 64, req("send-document", a(INT, "job-id", 1) +
+                                      a(BOOL, "last-document", False), doc=pdf3)),
+    "send-document-job-uri": (U | JOBPATH, WHOLE, req("send-document", uri=None,
+                                                      attrs=a(URI, "job-uri", "ipp://localhost/ipp/print/t/q/1") +
+                                                      a(BOOL, "last-document", True), doc=pdf)),
+    "close-job": (U, WHOLE, req("close-job", a(INT, "job-id", 1))),
+    "get-jobs": (U, WHOLE, req("get-jobs", a(KEYWORD, "which-jobs", "all") + a(INT, "limit", 5) +
+                               a(BOOL, "my-jobs", True) +
+                               a(KEYWORD, "requested-attributes", "job-id", "job-state",
+                                 "job-state-reasons", "job-name", "job-originating-user-name",
+                                 "job-impressions", "job-k-octets", "time-at-creation"))),
+    "get-jobs-completed": (U, WHOLE, req("get-jobs", a(KEYWORD, "which-jobs", "completed") +
+                                         a(KEYWORD, "requested-attributes", "all"))),
+    "get-jobs-fetchable": (NONE, WHOLE, req("get-jobs", a(KEYWORD, "which-jobs", "fetchable"))),
+    "get-job-attributes": (U, WHOLE, req("get-job-attributes", a(INT, "job-id", 1) +
+                                         a(KEYWORD, "requested-attributes", "all"))),
+    "get-job-attributes-uri": (U | JOBPATH, WHOLE, req("get-job-attributes", uri=None,
+                                                       attrs=a(URI, "job-uri", "ipp://localhost/ipp/print/t/q/1"))),
+    "cancel-job": (U, WHOLE, req("cancel-job", a(INT, "job-id", 2))),
+    "cancel-my-jobs": (U, WHOLE, req("cancel-my-jobs", a(INT, "job-ids", 3, 4))),
+    "hold-job": (U, WHOLE, req("hold-job", a(INT, "job-id", 1) +
+                               a(KEYWORD, "job-hold-until", "indefinite"))),
+    "release-job": (U, WHOLE, req("release-job", a(INT, "job-id", 1) +
+                                  a(OCTETS, "job-password", "1234"))),
+    "get-printer-attributes": (NONE, WHOLE, req("get-printer-attributes", user=None)),
+    "get-printer-attributes-all": (U, 7, req("get-printer-attributes",
+                                             a(KEYWORD, "requested-attributes", "all",
+                                               "media-col-database", "printer-description",
+                                               "job-template") +
+                                             a(MIME, "document-format", "application/pdf"))),
+    "get-printer-attributes-anon": (NONE | ANON, WHOLE, req("get-printer-attributes",
+                                                            uri="ipp://localhost/ipp/print/t/anon")),
+    "unsupported-op": (U, WHOLE, req("pause-printer")),
+    "ipp-1.1": (U, WHOLE, req("get-jobs", version=(1, 1))),
+    "bad-version": (U, WHOLE, req("get-jobs", version=(3, 0))),
+    "request-id-zero": (U, WHOLE, req("get-jobs", request_id=0)),
+    "charset-latin1": (U, WHOLE, req("get-jobs", charset="iso-8859-1")),
+    "no-printer-uri": (U, WHOLE, req("get-jobs", uri=None)),
+    "charset-not-first": (U, WHOLE, struct.pack(">BBHI", 2, 0, 0x0A, 1) + bytes([OPG]) +
+                          a(LANG, "attributes-natural-language", "en") +
+                          a(CHARSET, "attributes-charset", "utf-8") + bytes([ENDG])),
+    "truncated": (U, ONE, req("print-job", a(NAME, "job-name", "cut"))[:40]),
+    "not-ipp": (U, WHOLE, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    "long-name": (U, WHOLE, req("print-job", a(NAME, "job-name", "N" * 1500), doc=pdf)),
+    "header-too-large": (U, 255, req("get-jobs", a(TEXT, "x-filler", "F" * 3200))),
+    "job-path-print": (U | JOBPATH, WHOLE, req("print-job", doc=pdf)),
+}
+
+for name, (flags, chunk, body) in ipp.items():
+    blob = bytes([flags, chunk]) + body
+    assert len(blob) < 4096, (name, len(blob))
+    with open(os.path.join(ipp_dir, name), "wb") as f:
+        f.write(blob)
+
+# api-json: byte 0 = auth | chunk << 3, byte 1 = endpoint index (fuzz-api-json.c)
+E = {"tenants": 0, "tenant-t": 1, "users": 2, "user-v": 3, "queues": 4, "queue-q": 5,
+     "tokens": 6, "release": 7, "release-pin": 8, "release-1": 9, "users-tenant": 10, "jobs": 11}
+
+
+def j(v):
+    return json.dumps(v).encode()
+
+
+api = {
+    "tenant-create": (OPER, "tenants", j({"name": "acme", "display_name": "Acme Corp",
+                                           "max_document_size": 1048576, "max_held_jobs_per_user": 10})),
+    "tenant-create-reserved": (OPER, "tenants", j({"name": "System"})),
+    "tenant-create-not-operator": (U, "tenants", j({"name": "nope"})),
+    "tenant-update": (OPER, "tenant-t", j({"display_name": "Tee", "max_held_jobs_per_user": 0})),
+    "tenant-rename": (OPER, "tenant-t", j({"name": "other"})),
+    "tenant-update-bad-size": (OPER, "tenant-t", j({"max_document_size": -1})),
+    "user-create": (U, "users", j({"name": "w", "password": "secret-pass", "role": "user"})),
+    "user-create-admin": (U, "users", j({"name": "w2", "password": "pw", "role": "tenant-admin"})),
+    "user-create-operator": (U, "users", j({"name": "w3", "password": "pw", "role": "operator"})),
+    "user-create-bad-name": (U, "users", j({"name": ".hidden", "password": "pw"})),
+    "user-create-other-tenant": (OPER, "users-tenant", j({"name": "x1", "password": "pw"})),
+    "user-update": (U, "user-v", j({"role": "tenant-admin"})),
+    "user-update-password": (U, "user-v", j({"password": "new-password"})),
+    "queue-create": (U, "queues", j({"name": "q2", "description": "second", "release_immediately": True,
+                                     "allow_anonymous": False})),
+    "queue-create-dup": (U, "queues", j({"name": "q"})),
+    "queue-update": (U, "queue-q", j({"description": "front desk", "allow_anonymous": True})),
+    "queue-rename": (U, "queue-q", j({"name": "q3"})),
+    "queue-update-unknown-field": (U, "queue-q", j({"colour": "red"})),
+    "token-create": (U, "tokens", j({"label": "ci", "expires_in": 3600})),
+    "token-create-for-user": (U, "tokens", j({"label": "for-v", "user": "v"})),
+    "token-create-empty": (U, "tokens", b""),
+    "release": (U, "release", b""),
+    "release-pin": (U, "release-pin", j({"pin": "1234"})),
+    "release-wrong-pin": (U, "release-pin", j({"pin": "0000"})),
+    "release-null-pin": (U, "release-pin", j({"pin": None})),
+    "release-job-1": (U, "release-1", j({})),
+    "upload-not-form": (U, "jobs", j({"queue": "q"})),
+    "no-auth": (NONE, "users", j({"name": "z", "password": "pw"})),
+    "bad-password": (BAD, "queues", j({"name": "z"})),
+    "bogus-token": (6, "tokens", j({})),
+    "duplicate-keys": (U, "queues", b'{"name":"a","name":"b"}'),
+    "not-object": (U, "queues", b'["name","q4"]'),
+    "malformed": (U, "queues", b'{"name": "q5",'),
+    "nul-escape": (U, "queues", b'{"name":"q\\u0000x","description":"a\\u0000b"}'),
+    "control-chars": (U, "queue-q", b'{"description":"line\\nbreak\\u001b[31m"}'),
+    "bad-utf8": (U, "queue-q", b'{"description":"\xff\xfe"}'),
+    "big-numbers": (OPER, "tenant-t", b'{"max_document_size":1e999,"max_held_jobs_per_user":9223372036854775808}'),
+    "deep-nesting": (U, "queues", b'{"name":' + b"[" * 200 + b"]" * 200 + b"}"),
+    "wrong-types": (U, "queues", b'{"name":5,"release_immediately":"yes","allow_anonymous":1}'),
+    "chunked": (U | (1 << 3), "users", j({"name": "chunky", "password": "pw-chunk"})),
+    "chunked-1": (U | (12 << 3), "queue-q", j({"description": "byte by byte"})),
+    "too-large": (U, "queue-q", b'{"description":"' + b"x" * 3100 + b'"}'),
+}
+
+for name, (flags, ep, body) in api.items():
+    blob = bytes([flags, E[ep]]) + body
+    assert len(blob) < 4096, (name, len(blob))
+    with open(os.path.join(api_dir, name), "wb") as f:
+        f.write(blob)
+print(len(ipp), "ipp seeds,", len(api), "api seeds")
