@@ -28,7 +28,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
   fuzz_pass=0
   fuzz_fail=0
   for fz in "$FUZZ_BUILD"/tests/fuzz-*; do
-    [ -x "$fz" ] || continue
+    [ -f "$fz" ] && [ -x "$fz" ] || continue
     name=$(basename "$fz")
     corpus=$(mktemp -d)
     seeds="tests/fuzz/corpus/${name#fuzz-}"
