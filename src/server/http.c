@@ -219,8 +219,13 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   r->content_length = cl ? strtoll(cl, NULL, 10) : -1;
   const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
-  r->tls = h->srv->tls || (proto && strcasecmp(proto, "https") == 0);
-  if (!r->host[0]) snprintf(r->host, sizeof r->host, "localhost:%d", h->port);
+  r->tls = h->srv->tls ||
+           (h->srv->cfg.trust_proxy && proto && strcasecmp(proto, "https") == 0);
+  /* The Host header ends up in URIs we hand out (printer-uri-supported,
+   * job-uri): accept only host[:port] characters. */
+  if (!r->host[0] || strspn(r->host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789.-:[]") != strlen(r->host))
+    snprintf(r->host, sizeof r->host, "localhost:%d", h->port);
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_copy_query, r);
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);

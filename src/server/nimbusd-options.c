@@ -27,6 +27,7 @@ const config_option_t nimbusd_options[] = {
     OPT("connection-timeout", CONFIG_INT, connection_timeout, "120", "seconds before an idle connection is closed", false, 1, 86400),
     OPT("group-commit", CONFIG_INT, group_commit, "64", "most job inserts committed in one transaction (1 = off)", false, 1, 4096),
     OPT("auth-cache-seconds", CONFIG_INT, auth_cache_seconds, "300", "how long a verified password stays trusted in memory (0 = off)", false, 0, 86400),
+    OPT("trust-proxy", CONFIG_BOOL, trust_proxy, "false", "believe X-Forwarded-Proto: https from a reverse proxy (advertise ipps:// URIs)", false, 0, 0),
     OPT("demo", CONFIG_BOOL, demo, "false", "create a demo tenant, user and queue on first start", false, 0, 0),
     OPT("fast-hashing", CONFIG_BOOL, fast_hashing, "false", "minimum argon2id cost (tests only, never production)", false, 0, 0),
     OPT("admin-password", CONFIG_STRING, admin_password, "", "operator 'admin@system' password on first start (default: random, written to state-dir/admin-password)", false, 0, 0),

@@ -35,6 +35,7 @@ typedef struct {
   int group_commit;            /* most job inserts per transaction */
   int auth_cache_seconds;      /* how long a verified password is trusted */
   bool demo;                   /* create demo tenant/user/queue at first start */
+  bool trust_proxy;            /* believe X-Forwarded-Proto (behind a reverse proxy) */
   bool fast_hashing;           /* minimum argon2id cost: tests only */
   char admin_password[128];    /* operator password at first start ("" = random) */
 } nimbusd_config_t;
