@@ -164,11 +164,11 @@ bool config_parse_args(const config_option_t *table, void *cfg, int argc, char *
       i++;
       break;
     }
-    if (strncmp(a, "--", 2) != 0) break;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       *help = true;
       continue;
     }
+    if (strncmp(a, "--", 2) != 0) break;
     char name[128];
     const char *value = NULL;
     const char *eq = strchr(a + 2, '=');

@@ -36,7 +36,7 @@ _lib_launch() {
     "$@" >"$NIMBUS_STATE.out" 2>>"$log" &
   NIMBUSD_PID=$!
   local i
-  for i in $(seq 1 200); do
+  for i in $(seq 1 600); do # up to 30 s: CI machines can be busy
     if grep -q "listening on" "$NIMBUS_STATE.out" 2>/dev/null; then break; fi
     if ! kill -0 "$NIMBUSD_PID" 2>/dev/null; then
       echo "nimbusd exited during start-up:" >&2
@@ -46,7 +46,12 @@ _lib_launch() {
     sleep 0.05
   done
   NIMBUS_PORT=$(sed -n 's/.* port \([0-9]*\), state.*/\1/p' "$NIMBUS_STATE.out" | head -1)
-  [ -n "$NIMBUS_PORT" ] || { echo "nimbusd did not report its port" >&2; return 1; }
+  if [ -z "$NIMBUS_PORT" ]; then
+    echo "nimbusd did not report its port; its output and log:" >&2
+    cat "$NIMBUS_STATE.out" >&2
+    tail -30 "$log" >&2
+    return 1
+  fi
   NIMBUS_URL="http://127.0.0.1:$NIMBUS_PORT"
   local arg insecure=()
   for arg in "$@"; do

@@ -3,8 +3,9 @@
 # or IPP status and leaves no trace: the job count of every tenant (REST,
 # as operator), the demo tenant's tokens and the files under spool/tmp/*/
 # and spool/data/ are what they were before it.
-# Phase 1 runs with the default limits, phase 2 restarts the server with
-# --max-ipp-header 4096 --max-json-body 4096.
+# Documents are sent small (kept in memory until admitted) and larger than
+# 64 KiB (spooled to a file first).  Phase 1 runs with the default limits,
+# phase 2 on a second server with --max-ipp-header 4096 --max-json-body 4096.
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -125,25 +126,21 @@ bad print-job "$URI" --pad 300000 --document "$D/onepage.pdf" >"$WORK/header-300
 
 # A valid PDF of about 200 KB (one page, a padded content stream): larger
 # than what waits in memory for admission, so it reaches the spool first.
-python3 - "$WORK/big.pdf" <<'PY'
-import sys
-body = b"BT /F1 12 Tf 72 720 Td (big) Tj ET\n" + b"% padding\n" * 20000
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream"]
-out = bytearray(b"%PDF-1.4\n")
-offs = []
-for i, o in enumerate(objs, 1):
-    offs.append(len(out))
-    out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-x = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-for o in offs:
-    out += b"%010d 00000 n \n" % o
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
-open(sys.argv[1], "wb").write(out)
-PY
+python3 "$(dirname "$0")/make_pdf.py" "$WORK/big.pdf" 20000
+# The same refusals with documents too large to wait in memory (more than
+# 64 KiB): these reach a spool file before they are judged.
+python3 -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1], "rb").read() + b"% pad\n" * 20000)' \
+  "$D/corrupt.pdf" >"$WORK/corrupt-big.pdf"
+python3 -c 'import random, sys; random.seed(8); sys.stdout.buffer.write(random.randbytes(200000))' \
+  >"$WORK/garbage-big.bin"
+bad print-job "$URI" --document-format application/pdf --document "$WORK/corrupt-big.pdf" \
+  >"$WORK/corrupt-big.ipp"
+bad print-job "$URI" --document-format application/x-foo --document "$WORK/big.pdf" \
+  >"$WORK/x-foo-big.ipp"
+bad print-job "$URI" --document-format application/octet-stream --document "$WORK/garbage-big.bin" \
+  >"$WORK/octet-garbage-big.ipp"
+raw print-job "$URI" --version 9.9 --document "$WORK/big.pdf" >"$WORK/version-big.ipp"
+raw print-job "$URI" --document "$WORK/big.pdf" >"$WORK/good-big.ipp"
 
 # ---- phase 1: IPP -------------------------------------------------------------
 
@@ -170,8 +167,18 @@ check "document-format application/x-foo: client-error-document-format-not-suppo
   refused "HTTP 200 IPP 0x040a" ipp_post "$ALICE" "$OFFICE" "$WORK/x-foo.ipp"
 check "garbage as application/octet-stream: client-error-document-format-not-supported" \
   refused "HTTP 200 IPP 0x040a" ipp_post "$ALICE" "$OFFICE" "$WORK/octet-garbage.ipp"
+check "200 KB corrupt PDF declared application/pdf: client-error-document-format-error" \
+  refused "HTTP 200 IPP 0x0411" ipp_post "$ALICE" "$OFFICE" "$WORK/corrupt-big.ipp"
+check "200 KB PDF declared application/x-foo: client-error-document-format-not-supported" \
+  refused "HTTP 200 IPP 0x040a" ipp_post "$ALICE" "$OFFICE" "$WORK/x-foo-big.ipp"
+check "200 KB of garbage as application/octet-stream: document-format-not-supported" \
+  refused "HTTP 200 IPP 0x040a" ipp_post "$ALICE" "$OFFICE" "$WORK/octet-garbage-big.ipp"
+check "IPP version 9.9 with a 200 KB document: server-error-version-not-supported" \
+  refused "HTTP 200 IPP 0x0503" ipp_post "$ALICE" "$OFFICE" "$WORK/version-big.ipp"
 check "wrong password: HTTP 401 with a Basic challenge" \
   refused "HTTP 401 WWW-Authenticate=Basic" ipp_post alice:wrong-pass "$OFFICE" "$WORK/good.ipp"
+check "wrong password with a 200 KB document: HTTP 401" \
+  refused "HTTP 401 WWW-Authenticate=Basic" ipp_post alice:wrong-pass "$OFFICE" "$WORK/good-big.ipp"
 check "no credentials: HTTP 401 with a Basic challenge" \
   refused "HTTP 401 WWW-Authenticate=Basic" ipp_post "" "$OFFICE" "$WORK/good.ipp"
 check "300 KB attribute section (default --max-ipp-header 256k): HTTP 413" \
@@ -220,9 +227,14 @@ check "REST upload over the tenant's max_document_size: 413 problem+json" \
 # ---- phase 2: small limits -------------------------------------------------------------
 
 check "nimbusd stops cleanly" nimbusd_stop
-nimbusd_restart --max-ipp-header 4096 --max-json-body 4096
+# A fresh server (new state dir and port: a restart on the old port could
+# find it taken by then).
+nimbusd_start --demo --max-ipp-header 4096 --max-json-body 4096
+H="127.0.0.1:$NIMBUS_PORT"
+URI="ipp://$H$OFFICE"
 BASE=$(traces)
-echo "# after restart with small limits: $BASE"
+echo "# phase 2, --max-ipp-header 4096 --max-json-body 4096: $BASE"
+raw print-job "$URI" --document "$WORK/big.pdf" >"$WORK/good-big.ipp"
 bad print-job "$URI" --pad 5000 --document "$D/onepage.pdf" >"$WORK/header-5k.ipp"
 bad get-printer-attributes "$URI" --pad 2000 >"$WORK/header-2k.ipp"
 check "attribute section under --max-ipp-header 4096 is read" \
@@ -236,14 +248,15 @@ check "REST 5 KB JSON body over --max-json-body 4096: 413 problem+json" \
 
 # ---- the counters do see a trace -------------------------------------------------------
 
+# A 200 KB document is spooled to a file (small ones may be stored inline).
 leaves_job() {
   [[ $BASE =~ ^jobs=([0-9]+)\ tokens=([0-9]+)\ tmp=([0-9]+)\ data=([0-9]+)$ ]] || return 1
   local want="jobs=$((BASH_REMATCH[1] + 1)) tokens=${BASH_REMATCH[2]} tmp=${BASH_REMATCH[3]}"
   want+=" data=$((BASH_REMATCH[4] + 1))"
-  [ "$(ipp_post "$ALICE" "$OFFICE" "$WORK/good.ipp")" = "HTTP 200 IPP 0x0000" ] || return 1
+  [ "$(ipp_post "$ALICE" "$OFFICE" "$WORK/good-big.ipp")" = "HTTP 200 IPP 0x0000" ] || return 1
   BASE=$want no_trace
 }
-check "a good Print-Job after all that adds one job and one spool file" leaves_job
+check "a good 200 KB Print-Job after all that adds one job and one spool file" leaves_job
 
 check "nimbusd stops cleanly" nimbusd_stop
 finish bad-input

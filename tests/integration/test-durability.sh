@@ -9,25 +9,7 @@ WORK=$(mktemp -d /tmp/nimbus-dur.XXXXXX)
 _lib_tmpdirs+=("$WORK")
 
 # A large, valid PDF (a page with a long content stream) for a slow upload.
-python3 - "$WORK/big.pdf" <<'PY'
-import sys
-body = b"BT /F1 12 Tf 72 720 Td (big) Tj ET\n" + b"% padding\n" * 4_000_000
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream"]
-out = bytearray(b"%PDF-1.4\n")
-offs = []
-for i, o in enumerate(objs, 1):
-    offs.append(len(out))
-    out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-x = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-for o in offs:
-    out += b"%010d 00000 n \n" % o
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
-open(sys.argv[1], "wb").write(out)
-PY
+python3 "$(dirname "$0")/make_pdf.py" "$WORK/big.pdf" 4000000
 
 nimbusd_start --demo --max-held-jobs 100000
 H="127.0.0.1:$NIMBUS_PORT"

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 #
-# Integration test of nimbusctl against a running nimbusd.
+# Integration test of nimbusctl against a nimbusd: a running one, or one
+# it starts itself.
 #
 # Environment:
-#   NIMBUS_URL        base URL of the running server (e.g. http://127.0.0.1:8631)
-#   NIMBUS_USER       operator, NAME@TENANT
-#   NIMBUS_PASSWORD   operator's password
-#   NIMBUS_TEST_DATA  directory holding onepage-30k.pdf (a one-page PDF)
+#   NIMBUS_URL        base URL of a running server (e.g. http://127.0.0.1:8631).
+#                     Unset: start a fresh nimbusd with lib-nimbusd.sh
+#                     ($NIMBUSD, default build/src/server/nimbusd) and act
+#                     as its operator admin@system; stop it at the end.
+#   NIMBUS_USER       operator, NAME@TENANT (with NIMBUS_URL)
+#   NIMBUS_PASSWORD   operator's password (with NIMBUS_URL)
+#   NIMBUS_TEST_DATA  directory holding onepage-30k.pdf (a one-page PDF;
+#                     default tests/data when self-starting)
 #   NIMBUSCTL         nimbusctl binary (default: build/src/cli/nimbusctl,
 #                     else nimbusctl from PATH)
 #
@@ -18,6 +23,21 @@
 
 set -u
 
+top=$(cd "$(dirname "$0")/../.." && pwd)
+self_started=
+if [ -z "${NIMBUS_URL:-}" ]; then
+  if [ -z "${NIMBUSD:-}" ] && [ -x "$top/build/src/server/nimbusd" ]; then
+    NIMBUSD=$top/build/src/server/nimbusd
+  fi
+  : "${NIMBUSD:?set NIMBUS_URL to a running nimbusd, or NIMBUSD to a nimbusd binary to start}"
+  # Defines check/finish too: this script's own check (below) replaces it.
+  source "$(dirname "$0")/lib-nimbusd.sh"
+  nimbusd_start || { echo "test-nimbusctl: could not start nimbusd" >&2; exit 1; }
+  self_started=1
+  NIMBUS_USER=admin@system
+  NIMBUS_PASSWORD=$NIMBUS_ADMIN_PASSWORD
+fi
+
 : "${NIMBUS_URL:?set NIMBUS_URL to the running nimbusd}"
 : "${NIMBUS_USER:?set NIMBUS_USER to an operator NAME@TENANT}"
 : "${NIMBUS_PASSWORD:?set NIMBUS_PASSWORD to the operator password}"
@@ -25,7 +45,6 @@ set -u
 export NIMBUS_URL NIMBUS_USER NIMBUS_PASSWORD
 unset NIMBUS_TOKEN
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${NIMBUSCTL:-}" ]; then
   if [ -x "$top/build/src/cli/nimbusctl" ]; then
     NIMBUSCTL=$top/build/src/cli/nimbusctl
@@ -50,6 +69,7 @@ cleanup() {
     "$NIMBUSCTL" tenant delete "$tenant" >/dev/null 2>&1
   fi
   rm -rf "$work"
+  if [ -n "$self_started" ]; then _lib_cleanup; fi
 }
 trap cleanup EXIT
 
@@ -197,5 +217,11 @@ expect_ok "delete tenant" tenant delete "$tenant"
 expect_status "deleted tenant" 1 tenant show "$tenant"
 tenant=
 pass "queue, user and tenant deleted"
+
+if [ -n "$self_started" ]; then
+  # Non-zero on a crash or a sanitizer report at exit (log tail above).
+  nimbusd_stop || fail "nimbusd did not stop cleanly"
+  pass "nimbusd stops cleanly"
+fi
 
 echo "nimbusctl: $passed passed, 0 failed"
