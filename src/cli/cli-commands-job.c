@@ -18,87 +18,62 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const cli_field_t document_fields[] = {{"number", "#", "Number", NULL},
+                                              {"format", "FORMAT", "Format", NULL},
+                                              {"size", "BYTES", "Size", NULL},
+                                              {"pages", "PAGES", "Pages", NULL},
+                                              {NULL, NULL, NULL, NULL}};
 
-static const cli_field_t document_fields[] =
-{
-  { "number", "#",      "Number", NULL },
-  { "format", "FORMAT", "Format", NULL },
-  { "size",   "BYTES",  "Size",   NULL },
-  { "pages",  "PAGES",  "Pages",  NULL },
-  { NULL, NULL, NULL, NULL }
-};
+static const cli_view_t document_view = {"documents", document_fields};
 
-static const cli_view_t document_view = { "documents", document_fields };
+static const cli_field_t job_fields[] = {{"id", "ID", "Id", NULL},
+                                         {"queue", "QUEUE", "Queue", NULL},
+                                         {"owner", "OWNER", "Owner", NULL},
+                                         {"state", "STATE", "State", NULL},
+                                         {"pages", "PAGES", "Pages", NULL},
+                                         {"copies", "COPIES", "Copies", NULL},
+                                         {"has_pin", "PIN", "PIN protected", NULL},
+                                         {"created_at", "CREATED", "Created", NULL},
+                                         {"name", "NAME", "Name", NULL},
+                                         {"tenant", NULL, "Tenant", NULL},
+                                         {"ipp_state", NULL, "IPP state", NULL},
+                                         {"state_reasons", NULL, "State reasons", NULL},
+                                         {"account_id", NULL, "Account id", NULL},
+                                         {"accounting_user_id", NULL, "Accounting user id", NULL},
+                                         {"completed_at", NULL, "Completed", NULL},
+                                         {"documents", NULL, "Documents", &document_view},
+                                         {NULL, NULL, NULL, NULL}};
 
-static const cli_field_t job_fields[] =
-{
-  { "id",                 "ID",      "Id",                 NULL },
-  { "queue",              "QUEUE",   "Queue",              NULL },
-  { "owner",              "OWNER",   "Owner",              NULL },
-  { "state",              "STATE",   "State",              NULL },
-  { "pages",              "PAGES",   "Pages",              NULL },
-  { "copies",             "COPIES",  "Copies",             NULL },
-  { "has_pin",            "PIN",     "PIN protected",      NULL },
-  { "created_at",         "CREATED", "Created",            NULL },
-  { "name",               "NAME",    "Name",               NULL },
-  { "tenant",             NULL,      "Tenant",             NULL },
-  { "ipp_state",          NULL,      "IPP state",          NULL },
-  { "state_reasons",      NULL,      "State reasons",      NULL },
-  { "account_id",         NULL,      "Account id",         NULL },
-  { "accounting_user_id", NULL,      "Accounting user id", NULL },
-  { "completed_at",       NULL,      "Completed",          NULL },
-  { "documents",          NULL,      "Documents",          &document_view },
-  { NULL, NULL, NULL, NULL }
-};
+static const cli_view_t job_view = {"jobs", job_fields};
 
-static const cli_view_t job_view = { "jobs", job_fields };
+static const cli_field_t job_brief_fields[] = {{"id", NULL, "Id", NULL},
+                                               {"state", NULL, "State", NULL},
+                                               {"state_reasons", NULL, "State reasons", NULL},
+                                               {NULL, NULL, NULL, NULL}};
 
-static const cli_field_t job_brief_fields[] =
-{
-  { "id",            NULL, "Id",            NULL },
-  { "state",         NULL, "State",         NULL },
-  { "state_reasons", NULL, "State reasons", NULL },
-  { NULL, NULL, NULL, NULL }
-};
+static const cli_view_t job_brief_view = {NULL, job_brief_fields};
 
-static const cli_view_t job_brief_view = { NULL, job_brief_fields };
+static const char *const job_states[] = {"held", "not-completed", "completed", "all", NULL};
 
-static const char *const job_states[] = { "held", "not-completed", "completed", "all", NULL };
+enum { LOPT_STATE, LOPT_QUEUE, LOPT_USER, LOPT_LIMIT, LOPT_OFFSET };
 
-enum
-{
-  LOPT_STATE,
-  LOPT_QUEUE,
-  LOPT_USER,
-  LOPT_LIMIT,
-  LOPT_OFFSET
-};
+static const cli_option_t job_list_options[] = {
+    [LOPT_STATE] = {"state", "STATE", "held, fetchable, not-completed (default), completed or all",
+                    false},
+    [LOPT_QUEUE] = {"queue", "QUEUE", "only jobs of this queue", false},
+    [LOPT_USER] = {"user", "NAME", "only jobs of this user", false},
+    [LOPT_LIMIT] = {"limit", "N", "at most N jobs (server default 50)", false},
+    [LOPT_OFFSET] = {"offset", "N", "skip the first N jobs", false},
+    {NULL, NULL, NULL, false}};
 
-static const cli_option_t job_list_options[] =
-{
-  [LOPT_STATE]  = { "state", "STATE", "held, fetchable, not-completed (default), completed or all", false },
-  [LOPT_QUEUE]  = { "queue", "QUEUE", "only jobs of this queue", false },
-  [LOPT_USER]   = { "user", "NAME", "only jobs of this user", false },
-  [LOPT_LIMIT]  = { "limit", "N", "at most N jobs (server default 50)", false },
-  [LOPT_OFFSET] = { "offset", "N", "skip the first N jobs", false },
-  { NULL, NULL, NULL, false }
-};
+enum { ROPT_PIN, ROPT_PIN_FILE };
 
-enum
-{
-  ROPT_PIN,
-  ROPT_PIN_FILE
-};
+static const cli_option_t job_release_options[] = {
+    [ROPT_PIN] = {"pin", "PIN", "the job's PIN (prefer --pin-file)", false},
+    [ROPT_PIN_FILE] = {"pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false},
+    {NULL, NULL, NULL, false}};
 
-static const cli_option_t job_release_options[] =
-{
-  [ROPT_PIN]      = { "pin", "PIN", "the job's PIN (prefer --pin-file)", false },
-  [ROPT_PIN_FILE] = { "pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false },
-  { NULL, NULL, NULL, false }
-};
-
-enum
-{
+enum {
   SOPT_QUEUE,
   SOPT_TITLE,
   SOPT_COPIES,
@@ -109,19 +84,16 @@ enum
   SOPT_FORMAT
 };
 
-static const cli_option_t submit_options[] =
-{
-  [SOPT_QUEUE]           = { "queue", "QUEUE", "queue to print to", true },
-  [SOPT_TITLE]           = { "title", "TEXT", "job name (default: the file name)", false },
-  [SOPT_COPIES]          = { "copies", "N", "number of copies (1-999)", false },
-  [SOPT_PIN]             = { "pin", "PIN", "hold the job until released with this PIN", false },
-  [SOPT_PIN_FILE]        = { "pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false },
-  [SOPT_ACCOUNT]         = { "account", "ID", "job-account-id (billing code)", false },
-  [SOPT_ACCOUNTING_USER] = { "accounting-user", "ID", "job-accounting-user-id", false },
-  [SOPT_FORMAT]          = { "format", "MIME", "document format (default: from file name)", false },
-  { NULL, NULL, NULL, false }
-};
-
+static const cli_option_t submit_options[] = {
+    [SOPT_QUEUE] = {"queue", "QUEUE", "queue to print to", true},
+    [SOPT_TITLE] = {"title", "TEXT", "job name (default: the file name)", false},
+    [SOPT_COPIES] = {"copies", "N", "number of copies (1-999)", false},
+    [SOPT_PIN] = {"pin", "PIN", "hold the job until released with this PIN", false},
+    [SOPT_PIN_FILE] = {"pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false},
+    [SOPT_ACCOUNT] = {"account", "ID", "job-account-id (billing code)", false},
+    [SOPT_ACCOUNTING_USER] = {"accounting-user", "ID", "job-accounting-user-id", false},
+    [SOPT_FORMAT] = {"format", "MIME", "document format (default: from file name)", false},
+    {NULL, NULL, NULL, false}};
 
 //
 // 'job_pin_read()' - Get a PIN from a --pin / --pin-file pair, if any.
@@ -129,23 +101,18 @@ static const cli_option_t submit_options[] =
 // Leaves pin empty when neither option is given.
 //
 
-static cli_status_t
-job_pin_read(cli_t *cli, char *arg, const char *file, char *pin, size_t size)
-{
+static cli_status_t job_pin_read(cli_t *cli, char *arg, const char *file, char *pin, size_t size) {
   pin[0] = '\0';
 
   if (arg && file)
     return (cli_fail(cli, CLI_STATUS_USAGE, "--pin and --pin-file are mutually exclusive"));
 
-  if (arg)
-    return (cli_secret_from_arg(cli, arg, pin, size));
+  if (arg) return (cli_secret_from_arg(cli, arg, pin, size));
 
-  if (file)
-    return (cli_secret_from_file(cli, file, pin, size));
+  if (file) return (cli_secret_from_file(cli, file, pin, size));
 
   return (CLI_STATUS_OK);
 }
-
 
 //
 // 'job_list()' - GET /api/v1/jobs, one page.
@@ -153,50 +120,50 @@ job_pin_read(cli_t *cli, char *arg, const char *file, char *pin, size_t size)
 // Prints a note on stderr when the server has more jobs than it returned.
 //
 
-static cli_status_t
-job_list(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request  = { .method = "GET", .path = "/api/v1/jobs", .tenant_scoped = true };
-  json_t        *response = NULL;
-  cli_status_t  status;
-  long long     number;
-  int           nquery   = 0;
+static cli_status_t job_list(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET", .path = "/api/v1/jobs", .tenant_scoped = true};
+  json_t *response = NULL;
+  cli_status_t status;
+  long long number;
+  int nquery = 0;
 
-  if (parsed->values[LOPT_STATE] &&
-      !cli_args_choice(cli, job_list_options[LOPT_STATE].name, parsed->values[LOPT_STATE], job_states))
+  if (parsed->values[LOPT_STATE] && !cli_args_choice(cli, job_list_options[LOPT_STATE].name,
+                                                     parsed->values[LOPT_STATE], job_states))
     return (CLI_STATUS_USAGE);
 
   if (parsed->values[LOPT_LIMIT] &&
-      !cli_args_integer(cli, job_list_options[LOPT_LIMIT].name, parsed->values[LOPT_LIMIT], 1, 100000, &number))
+      !cli_args_integer(cli, job_list_options[LOPT_LIMIT].name, parsed->values[LOPT_LIMIT], 1,
+                        100000, &number))
     return (CLI_STATUS_USAGE);
 
   if (parsed->values[LOPT_OFFSET] &&
-      !cli_args_integer(cli, job_list_options[LOPT_OFFSET].name, parsed->values[LOPT_OFFSET], 0, CLI_INTEGER_MAX, &number))
+      !cli_args_integer(cli, job_list_options[LOPT_OFFSET].name, parsed->values[LOPT_OFFSET], 0,
+                        CLI_INTEGER_MAX, &number))
     return (CLI_STATUS_USAGE);
 
   // The option names are the API's query parameter names.
-  for (int i = LOPT_STATE; i <= LOPT_OFFSET; i ++)
-    request.query[nquery ++] = (cli_param_t){ job_list_options[i].name, parsed->values[i] };
+  for (int i = LOPT_STATE; i <= LOPT_OFFSET; i++)
+    request.query[nquery++] = (cli_param_t){job_list_options[i].name, parsed->values[i]};
 
-  if ((status = cli_http_send(cli, &request, &response)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = cli_http_send(cli, &request, &response)) != CLI_STATUS_OK) goto done;
 
-  if (cli->json)
-  {
+  if (cli->json) {
     cli_output_json(response);
     goto done;
   }
 
   const json_t *jobs = json_object_get(response, job_view.list_key);
 
-  if ((status = cli_output_table(cli, jobs, &job_view, 0)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = cli_output_table(cli, jobs, &job_view, 0)) != CLI_STATUS_OK) goto done;
 
   const json_t *next = json_object_get(response, "next_offset");
 
   if (json_is_integer(next))
-    fprintf(stderr, "nimbusctl: showing %zu of %" JSON_INTEGER_FORMAT " jobs; see more with --offset %" JSON_INTEGER_FORMAT "\n",
-            json_array_size(jobs), json_integer_value(json_object_get(response, "total")), json_integer_value(next));
+    fprintf(stderr,
+            "nimbusctl: showing %zu of %" JSON_INTEGER_FORMAT
+            " jobs; see more with --offset %" JSON_INTEGER_FORMAT "\n",
+            json_array_size(jobs), json_integer_value(json_object_get(response, "total")),
+            json_integer_value(next));
 
 done:
   json_decref(response);
@@ -204,56 +171,56 @@ done:
   return (status);
 }
 
-
 //
 // 'job_show()' - GET /api/v1/jobs/ID
 //
 
-static cli_status_t
-job_show(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/jobs", .id = parsed->positional[0], .tenant_scoped = true };
+static cli_status_t job_show(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {
+      .method = "GET", .path = "/api/v1/jobs", .id = parsed->positional[0], .tenant_scoped = true};
 
   return (cli_command_show(cli, &request, &job_view));
 }
-
 
 //
 // 'job_cancel()' - POST /api/v1/jobs/ID/cancel
 //
 
-static cli_status_t
-job_cancel(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "POST", .path = "/api/v1/jobs", .id = parsed->positional[0], .action = "cancel", .tenant_scoped = true };
+static cli_status_t job_cancel(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "POST",
+                           .path = "/api/v1/jobs",
+                           .id = parsed->positional[0],
+                           .action = "cancel",
+                           .tenant_scoped = true};
 
   return (cli_command_show(cli, &request, &job_brief_view));
 }
-
 
 //
 // 'job_release()' - POST /api/v1/jobs/ID/release with {"pin": ...}
 //
 
-static cli_status_t
-job_release(cli_t *cli, cli_parsed_t *parsed)
-{
-  json_t        *body   = json_object();
-  cli_request_t request = { .method = "POST", .path = "/api/v1/jobs", .id = parsed->positional[0], .action = "release", .tenant_scoped = true, .body = body };
-  char          pin[CLI_SECRET_MAX];
-  cli_status_t  status;
+static cli_status_t job_release(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {.method = "POST",
+                           .path = "/api/v1/jobs",
+                           .id = parsed->positional[0],
+                           .action = "release",
+                           .tenant_scoped = true,
+                           .body = body};
+  char pin[CLI_SECRET_MAX];
+  cli_status_t status;
 
-  if (!body)
-  {
+  if (!body) {
     status = cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
     goto done;
   }
 
-  if ((status = job_pin_read(cli, parsed->values[ROPT_PIN], parsed->values[ROPT_PIN_FILE], pin, sizeof(pin))) != CLI_STATUS_OK)
+  if ((status = job_pin_read(cli, parsed->values[ROPT_PIN], parsed->values[ROPT_PIN_FILE], pin,
+                             sizeof(pin))) != CLI_STATUS_OK)
     goto done;
 
-  if (pin[0] && (status = cli_json_set_string(cli, body, "pin", pin)) != CLI_STATUS_OK)
-    goto done;
+  if (pin[0] && (status = cli_json_set_string(cli, body, "pin", pin)) != CLI_STATUS_OK) goto done;
 
   status = cli_command_show(cli, &request, &job_brief_view);
 
@@ -264,46 +231,31 @@ done:
   return (status);
 }
 
-
 //
 // 'submit_guess_format()' - MIME type from a file name's extension.
 //
 // application/octet-stream asks the server to detect the format.
 //
 
-static const char *
-submit_guess_format(const char *path)
-{
-  static const struct
-  {
+static const char *submit_guess_format(const char *path) {
+  static const struct {
     const char *ext;
     const char *format;
-  } formats[] =
-  {
-    { ".pdf",  "application/pdf" },
-    { ".ps",   "application/postscript" },
-    { ".txt",  "text/plain" },
-    { ".jpg",  "image/jpeg" },
-    { ".jpeg", "image/jpeg" },
-    { ".png",  "image/png" },
-    { ".pwg",  "image/pwg-raster" },
-    { ".urf",  "image/urf" }
-  };
-  const char *dot   = strrchr(path, '.');
+  } formats[] = {{".pdf", "application/pdf"},  {".ps", "application/postscript"},
+                 {".txt", "text/plain"},       {".jpg", "image/jpeg"},
+                 {".jpeg", "image/jpeg"},      {".png", "image/png"},
+                 {".pwg", "image/pwg-raster"}, {".urf", "image/urf"}};
+  const char *dot = strrchr(path, '.');
   const char *slash = strrchr(path, '/');
 
-  if (dot && (!slash || dot > slash))
-  {
-    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i ++)
-    {
-      if (!strcasecmp(dot, formats[i].ext))
-        return (formats[i].format);
+  if (dot && (!slash || dot > slash)) {
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+      if (!strcasecmp(dot, formats[i].ext)) return (formats[i].format);
     }
   }
 
   return ("application/octet-stream");
 }
-
 
 //
 // 'submit_add_field()' - Add one text field to the multipart form.
@@ -311,29 +263,22 @@ submit_guess_format(const char *path)
 // value NULL adds nothing.  Returns false when memory runs out.
 //
 
-static bool
-submit_add_field(curl_mime *mime, const char *name, const char *value)
-{
+static bool submit_add_field(curl_mime *mime, const char *name, const char *value) {
   curl_mimepart *part;
 
-  if (!value)
-    return (true);
+  if (!value) return (true);
 
-  return ((part = curl_mime_addpart(mime)) &&
-          curl_mime_name(part, name) == CURLE_OK &&
+  return ((part = curl_mime_addpart(mime)) && curl_mime_name(part, name) == CURLE_OK &&
           curl_mime_data(part, value, CURL_ZERO_TERMINATED) == CURLE_OK);
 }
-
 
 //
 // 'submit_check_file()' - Make sure the document is a readable regular file.
 //
 
-static cli_status_t
-submit_check_file(cli_t *cli, const char *path)
-{
+static cli_status_t submit_check_file(cli_t *cli, const char *path) {
   struct stat info;
-  int         fd;
+  int fd;
 
   if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
     return (cli_fail(cli, CLI_STATUS_FAILED, "%s: %s", path, strerror(errno)));
@@ -342,54 +287,48 @@ submit_check_file(cli_t *cli, const char *path)
 
   close(fd);
 
-  if (!ok)
-    return (cli_fail(cli, CLI_STATUS_FAILED, "%s: not a regular file", path));
+  if (!ok) return (cli_fail(cli, CLI_STATUS_FAILED, "%s: not a regular file", path));
 
   return (CLI_STATUS_OK);
 }
-
 
 //
 // 'submit_run()' - POST /api/v1/jobs as multipart/form-data.
 //
 
-static cli_status_t
-submit_run(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "POST", .path = "/api/v1/jobs", .tenant_scoped = true };
-  const char    *path   = parsed->positional[0];
-  const char    *title  = parsed->values[SOPT_TITLE];
-  const char    *format = parsed->values[SOPT_FORMAT];
-  curl_mime     *mime   = NULL;
+static cli_status_t submit_run(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "POST", .path = "/api/v1/jobs", .tenant_scoped = true};
+  const char *path = parsed->positional[0];
+  const char *title = parsed->values[SOPT_TITLE];
+  const char *format = parsed->values[SOPT_FORMAT];
+  curl_mime *mime = NULL;
   curl_mimepart *part;
-  char          pin[CLI_SECRET_MAX];
-  long long     copies;
-  cli_status_t  status;
-  CURL          *curl;
+  char pin[CLI_SECRET_MAX];
+  long long copies;
+  cli_status_t status;
+  CURL *curl;
 
   pin[0] = '\0';
 
   if (parsed->values[SOPT_COPIES] &&
-      !cli_args_integer(cli, submit_options[SOPT_COPIES].name, parsed->values[SOPT_COPIES], 1, 999, &copies))
-  {
+      !cli_args_integer(cli, submit_options[SOPT_COPIES].name, parsed->values[SOPT_COPIES], 1, 999,
+                        &copies)) {
     status = CLI_STATUS_USAGE;
     goto done;
   }
 
-  if ((status = job_pin_read(cli, parsed->values[SOPT_PIN], parsed->values[SOPT_PIN_FILE], pin, sizeof(pin))) != CLI_STATUS_OK ||
+  if ((status = job_pin_read(cli, parsed->values[SOPT_PIN], parsed->values[SOPT_PIN_FILE], pin,
+                             sizeof(pin))) != CLI_STATUS_OK ||
       (status = submit_check_file(cli, path)) != CLI_STATUS_OK)
     goto done;
 
-  if (!title)
-    title = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  if (!title) title = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-  if (!format)
-    format = submit_guess_format(path);
+  if (!format) format = submit_guess_format(path);
 
   status = CLI_STATUS_FAILED;
 
-  if (!(curl = cli_http_handle(cli)) || !(mime = curl_mime_init(curl)))
-  {
+  if (!(curl = cli_http_handle(cli)) || !(mime = curl_mime_init(curl))) {
     cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
     goto done;
   }
@@ -400,23 +339,19 @@ submit_run(cli_t *cli, cli_parsed_t *parsed)
       !submit_add_field(mime, "job-password", pin[0] ? pin : NULL) ||
       !submit_add_field(mime, "job-account-id", parsed->values[SOPT_ACCOUNT]) ||
       !submit_add_field(mime, "job-accounting-user-id", parsed->values[SOPT_ACCOUNTING_USER]) ||
-      !submit_add_field(mime, "document-format", format))
-  {
+      !submit_add_field(mime, "document-format", format)) {
     cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
     goto done;
   }
 
-  if (!(part = curl_mime_addpart(mime)) ||
-      curl_mime_name(part, "document") != CURLE_OK ||
-      curl_mime_type(part, format) != CURLE_OK ||
-      curl_mime_filedata(part, path) != CURLE_OK)
-  {
+  if (!(part = curl_mime_addpart(mime)) || curl_mime_name(part, "document") != CURLE_OK ||
+      curl_mime_type(part, format) != CURLE_OK || curl_mime_filedata(part, path) != CURLE_OK) {
     cli_fail(cli, CLI_STATUS_FAILED, "%s: cannot attach the document", path);
     goto done;
   }
 
   request.mime = mime;
-  status       = cli_command_show(cli, &request, &job_view);
+  status = cli_command_show(cli, &request, &job_view);
 
 done:
   cli_secret_wipe(pin, sizeof(pin));
@@ -425,34 +360,20 @@ done:
   return (status);
 }
 
+static const cli_subcommand_t job_subcommands[] = {
+    {"list", "", job_list_options, job_list},
+    {"show", "ID", NULL, job_show},
+    {"cancel", "ID", NULL, job_cancel},
+    {"release", "ID", job_release_options, job_release},
+    {NULL, NULL, NULL, NULL}};
 
-static const cli_subcommand_t job_subcommands[] =
-{
-  { "list",    "",   job_list_options,    job_list },
-  { "show",    "ID", NULL,                job_show },
-  { "cancel",  "ID", NULL,                job_cancel },
-  { "release", "ID", job_release_options, job_release },
-  { NULL, NULL, NULL, NULL }
-};
+const cli_command_t cli_command_job = {
+    "job", "list, show, cancel and release print jobs",
+    "Released jobs become fetchable by the printers of the queue.", job_subcommands};
 
-const cli_command_t cli_command_job =
-{
-  "job",
-  "list, show, cancel and release print jobs",
-  "Released jobs become fetchable by the printers of the queue.",
-  job_subcommands
-};
+static const cli_subcommand_t submit_subcommands[] = {{NULL, "FILE", submit_options, submit_run},
+                                                      {NULL, NULL, NULL, NULL}};
 
-static const cli_subcommand_t submit_subcommands[] =
-{
-  { NULL, "FILE", submit_options, submit_run },
-  { NULL, NULL, NULL, NULL }
-};
-
-const cli_command_t cli_command_submit =
-{
-  "submit",
-  "submit a document for printing",
-  "The document is streamed from FILE, never read into memory as a whole.",
-  submit_subcommands
-};
+const cli_command_t cli_command_submit = {
+    "submit", "submit a document for printing",
+    "The document is streamed from FILE, never read into memory as a whole.", submit_subcommands};

@@ -7,48 +7,35 @@
 
 #include <stdio.h>
 
+static const cli_field_t queue_fields[] = {
+    {"name", "NAME", "Name", NULL},
+    {"release_immediately", "RELEASE NOW", "Release immediately", NULL},
+    {"allow_anonymous", "ANONYMOUS", "Allow anonymous", NULL},
+    {"printer_uri", "PRINTER URI", "Printer URI", NULL},
+    {"created_at", NULL, "Created", NULL},
+    {"description", "DESCRIPTION", "Description", NULL},
+    {NULL, NULL, NULL, NULL}};
 
-static const cli_field_t queue_fields[] =
-{
-  { "name",                "NAME",        "Name",                NULL },
-  { "release_immediately", "RELEASE NOW", "Release immediately", NULL },
-  { "allow_anonymous",     "ANONYMOUS",   "Allow anonymous",     NULL },
-  { "printer_uri",         "PRINTER URI", "Printer URI",         NULL },
-  { "created_at",          NULL,          "Created",             NULL },
-  { "description",         "DESCRIPTION", "Description",         NULL },
-  { NULL, NULL, NULL, NULL }
-};
+static const cli_view_t queue_view = {"queues", queue_fields};
 
-static const cli_view_t queue_view = { "queues", queue_fields };
+enum { QOPT_DESCRIPTION, QOPT_RELEASE, QOPT_NO_RELEASE, QOPT_ANONYMOUS, QOPT_NO_ANONYMOUS };
 
-enum
-{
-  QOPT_DESCRIPTION,
-  QOPT_RELEASE,
-  QOPT_NO_RELEASE,
-  QOPT_ANONYMOUS,
-  QOPT_NO_ANONYMOUS
-};
-
-static const cli_option_t queue_options[] =
-{
-  [QOPT_DESCRIPTION]  = { "description", "TEXT", "what the queue is for", false },
-  [QOPT_RELEASE]      = { "release-immediately", NULL, "make jobs fetchable on arrival (no pull printing)", false },
-  [QOPT_NO_RELEASE]   = { "no-release-immediately", NULL, "hold jobs until they are released", false },
-  [QOPT_ANONYMOUS]    = { "allow-anonymous", NULL, "accept jobs without authentication", false },
-  [QOPT_NO_ANONYMOUS] = { "no-allow-anonymous", NULL, "accept only authenticated jobs", false },
-  { NULL, NULL, NULL, false }
-};
-
+static const cli_option_t queue_options[] = {
+    [QOPT_DESCRIPTION] = {"description", "TEXT", "what the queue is for", false},
+    [QOPT_RELEASE] = {"release-immediately", NULL,
+                      "make jobs fetchable on arrival (no pull printing)", false},
+    [QOPT_NO_RELEASE] = {"no-release-immediately", NULL, "hold jobs until they are released",
+                         false},
+    [QOPT_ANONYMOUS] = {"allow-anonymous", NULL, "accept jobs without authentication", false},
+    [QOPT_NO_ANONYMOUS] = {"no-allow-anonymous", NULL, "accept only authenticated jobs", false},
+    {NULL, NULL, NULL, false}};
 
 //
 // 'queue_flag_fill()' - Set a boolean member from a --X / --no-X pair.
 //
 
-static cli_status_t
-queue_flag_fill(cli_t *cli, const cli_parsed_t *parsed, json_t *body, const char *key,
-                int yes, int no)
-{
+static cli_status_t queue_flag_fill(cli_t *cli, const cli_parsed_t *parsed, json_t *body,
+                                    const char *key, int yes, int no) {
   if (parsed->values[yes] && parsed->values[no])
     return (cli_fail(cli, CLI_STATUS_USAGE, "--%s and --%s are mutually exclusive",
                      queue_options[yes].name, queue_options[no].name));
@@ -59,54 +46,48 @@ queue_flag_fill(cli_t *cli, const cli_parsed_t *parsed, json_t *body, const char
   return (CLI_STATUS_OK);
 }
 
-
 //
 // 'queue_body_fill()' - Put the queue options given into a request body.
 //
 
-static cli_status_t
-queue_body_fill(cli_t *cli, const cli_parsed_t *parsed, json_t *body)
-{
+static cli_status_t queue_body_fill(cli_t *cli, const cli_parsed_t *parsed, json_t *body) {
   cli_status_t status = CLI_STATUS_OK;
 
   if (parsed->values[QOPT_DESCRIPTION])
     status = cli_json_set_string(cli, body, "description", parsed->values[QOPT_DESCRIPTION]);
 
   if (status == CLI_STATUS_OK)
-    status = queue_flag_fill(cli, parsed, body, "release_immediately", QOPT_RELEASE, QOPT_NO_RELEASE);
+    status =
+        queue_flag_fill(cli, parsed, body, "release_immediately", QOPT_RELEASE, QOPT_NO_RELEASE);
 
   if (status == CLI_STATUS_OK)
-    status = queue_flag_fill(cli, parsed, body, "allow_anonymous", QOPT_ANONYMOUS, QOPT_NO_ANONYMOUS);
+    status =
+        queue_flag_fill(cli, parsed, body, "allow_anonymous", QOPT_ANONYMOUS, QOPT_NO_ANONYMOUS);
 
   return (status);
 }
-
 
 //
 // 'queue_list()' - GET /api/v1/queues
 //
 
-static cli_status_t
-queue_list(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/queues", .tenant_scoped = true };
+static cli_status_t queue_list(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET", .path = "/api/v1/queues", .tenant_scoped = true};
 
   (void)parsed;
 
   return (cli_command_list(cli, &request, &queue_view));
 }
 
-
 //
 // 'queue_create()' - POST /api/v1/queues
 //
 
-static cli_status_t
-queue_create(cli_t *cli, cli_parsed_t *parsed)
-{
-  json_t        *body   = json_object();
-  cli_request_t request = { .method = "POST", .path = "/api/v1/queues", .tenant_scoped = true, .body = body };
-  cli_status_t  status;
+static cli_status_t queue_create(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {
+      .method = "POST", .path = "/api/v1/queues", .tenant_scoped = true, .body = body};
+  cli_status_t status;
 
   if ((status = cli_json_set_string(cli, body, "name", parsed->positional[0])) == CLI_STATUS_OK &&
       (status = queue_body_fill(cli, parsed, body)) == CLI_STATUS_OK)
@@ -117,36 +98,35 @@ queue_create(cli_t *cli, cli_parsed_t *parsed)
   return (status);
 }
 
-
 //
 // 'queue_show()' - GET /api/v1/queues/NAME
 //
 
-static cli_status_t
-queue_show(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/queues", .id = parsed->positional[0], .tenant_scoped = true };
+static cli_status_t queue_show(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET",
+                           .path = "/api/v1/queues",
+                           .id = parsed->positional[0],
+                           .tenant_scoped = true};
 
   return (cli_command_show(cli, &request, &queue_view));
 }
-
 
 //
 // 'queue_set()' - PATCH /api/v1/queues/NAME
 //
 
-static cli_status_t
-queue_set(cli_t *cli, cli_parsed_t *parsed)
-{
-  json_t        *body   = json_object();
-  cli_request_t request = { .method = "PATCH", .path = "/api/v1/queues", .id = parsed->positional[0], .tenant_scoped = true, .body = body };
-  cli_status_t  status;
+static cli_status_t queue_set(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {.method = "PATCH",
+                           .path = "/api/v1/queues",
+                           .id = parsed->positional[0],
+                           .tenant_scoped = true,
+                           .body = body};
+  cli_status_t status;
 
-  if ((status = queue_body_fill(cli, parsed, body)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = queue_body_fill(cli, parsed, body)) != CLI_STATUS_OK) goto done;
 
-  if (json_object_size(body) == 0)
-  {
+  if (json_object_size(body) == 0) {
     status = cli_fail(cli, CLI_STATUS_USAGE, "queue set: nothing to change");
     goto done;
   }
@@ -159,37 +139,26 @@ done:
   return (status);
 }
 
-
 //
 // 'queue_delete()' - DELETE /api/v1/queues/NAME
 //
 
-static cli_status_t
-queue_delete(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "DELETE", .path = "/api/v1/queues", .id = parsed->positional[0], .tenant_scoped = true };
-  char          message[256];
+static cli_status_t queue_delete(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "DELETE",
+                           .path = "/api/v1/queues",
+                           .id = parsed->positional[0],
+                           .tenant_scoped = true};
+  char message[256];
 
   snprintf(message, sizeof(message), "Queue '%s' deleted.", parsed->positional[0]);
 
   return (cli_command_delete(cli, &request, message));
 }
 
+static const cli_subcommand_t queue_subcommands[] = {
+    {"list", "", NULL, queue_list},         {"create", "NAME", queue_options, queue_create},
+    {"show", "NAME", NULL, queue_show},     {"set", "NAME", queue_options, queue_set},
+    {"delete", "NAME", NULL, queue_delete}, {NULL, NULL, NULL, NULL}};
 
-static const cli_subcommand_t queue_subcommands[] =
-{
-  { "list",   "",     NULL,          queue_list },
-  { "create", "NAME", queue_options, queue_create },
-  { "show",   "NAME", NULL,          queue_show },
-  { "set",    "NAME", queue_options, queue_set },
-  { "delete", "NAME", NULL,          queue_delete },
-  { NULL, NULL, NULL, NULL }
-};
-
-const cli_command_t cli_command_queue =
-{
-  "queue",
-  "list, create, change and delete print queues",
-  NULL,
-  queue_subcommands
-};
+const cli_command_t cli_command_queue = {"queue", "list, create, change and delete print queues",
+                                         NULL, queue_subcommands};

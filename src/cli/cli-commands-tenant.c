@@ -7,84 +7,70 @@
 
 #include <stdio.h>
 
+static const cli_field_t tenant_fields[] = {
+    {"name", "NAME", "Name", NULL},
+    {"display_name", "DISPLAY NAME", "Display name", NULL},
+    {"max_document_size", "MAX DOC BYTES", "Max document size", NULL},
+    {"max_held_jobs_per_user", "MAX HELD JOBS", "Max held jobs per user", NULL},
+    {"created_at", "CREATED", "Created", NULL},
+    {NULL, NULL, NULL, NULL}};
 
-static const cli_field_t tenant_fields[] =
-{
-  { "name",                   "NAME",          "Name",                   NULL },
-  { "display_name",           "DISPLAY NAME",  "Display name",           NULL },
-  { "max_document_size",      "MAX DOC BYTES", "Max document size",      NULL },
-  { "max_held_jobs_per_user", "MAX HELD JOBS", "Max held jobs per user", NULL },
-  { "created_at",             "CREATED",       "Created",                NULL },
-  { NULL, NULL, NULL, NULL }
-};
+static const cli_view_t tenant_view = {"tenants", tenant_fields};
 
-static const cli_view_t tenant_view = { "tenants", tenant_fields };
+enum { TOPT_DISPLAY_NAME, TOPT_MAX_DOCUMENT_SIZE, TOPT_MAX_HELD_JOBS };
 
-enum
-{
-  TOPT_DISPLAY_NAME,
-  TOPT_MAX_DOCUMENT_SIZE,
-  TOPT_MAX_HELD_JOBS
-};
-
-static const cli_option_t tenant_options[] =
-{
-  [TOPT_DISPLAY_NAME]      = { "display-name", "TEXT", "human-readable tenant name", false },
-  [TOPT_MAX_DOCUMENT_SIZE] = { "max-document-size", "BYTES", "largest document a job may carry", false },
-  [TOPT_MAX_HELD_JOBS]     = { "max-held-jobs", "N", "most jobs per user waiting for release (received, held, awaiting payment)", false },
-  { NULL, NULL, NULL, false }
-};
-
+static const cli_option_t tenant_options[] = {
+    [TOPT_DISPLAY_NAME] = {"display-name", "TEXT", "human-readable tenant name", false},
+    [TOPT_MAX_DOCUMENT_SIZE] = {"max-document-size", "BYTES", "largest document a job may carry",
+                                false},
+    [TOPT_MAX_HELD_JOBS] =
+        {"max-held-jobs", "N",
+         "most jobs per user waiting for release (received, held, awaiting payment)", false},
+    {NULL, NULL, NULL, false}};
 
 //
 // 'tenant_body_fill()' - Put the tenant options given into a request body.
 //
 
-static cli_status_t
-tenant_body_fill(cli_t *cli, const cli_parsed_t *parsed, json_t *body)
-{
+static cli_status_t tenant_body_fill(cli_t *cli, const cli_parsed_t *parsed, json_t *body) {
   cli_status_t status = CLI_STATUS_OK;
 
   if (parsed->values[TOPT_DISPLAY_NAME])
     status = cli_json_set_string(cli, body, "display_name", parsed->values[TOPT_DISPLAY_NAME]);
 
   if (status == CLI_STATUS_OK && parsed->values[TOPT_MAX_DOCUMENT_SIZE])
-    status = cli_json_set_integer(cli, body, "max_document_size", tenant_options[TOPT_MAX_DOCUMENT_SIZE].name,
+    status = cli_json_set_integer(cli, body, "max_document_size",
+                                  tenant_options[TOPT_MAX_DOCUMENT_SIZE].name,
                                   parsed->values[TOPT_MAX_DOCUMENT_SIZE], 1, CLI_INTEGER_MAX);
 
   if (status == CLI_STATUS_OK && parsed->values[TOPT_MAX_HELD_JOBS])
-    status = cli_json_set_integer(cli, body, "max_held_jobs_per_user", tenant_options[TOPT_MAX_HELD_JOBS].name,
+    status = cli_json_set_integer(cli, body, "max_held_jobs_per_user",
+                                  tenant_options[TOPT_MAX_HELD_JOBS].name,
                                   parsed->values[TOPT_MAX_HELD_JOBS], 0, CLI_INTEGER_MAX);
 
   return (status);
 }
 
-
 //
 // 'tenant_list()' - GET /api/v1/tenants
 //
 
-static cli_status_t
-tenant_list(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/tenants" };
+static cli_status_t tenant_list(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET", .path = "/api/v1/tenants"};
 
   (void)parsed;
 
   return (cli_command_list(cli, &request, &tenant_view));
 }
 
-
 //
 // 'tenant_create()' - POST /api/v1/tenants
 //
 
-static cli_status_t
-tenant_create(cli_t *cli, cli_parsed_t *parsed)
-{
-  json_t        *body   = json_object();
-  cli_request_t request = { .method = "POST", .path = "/api/v1/tenants", .body = body };
-  cli_status_t  status;
+static cli_status_t tenant_create(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {.method = "POST", .path = "/api/v1/tenants", .body = body};
+  cli_status_t status;
 
   if ((status = cli_json_set_string(cli, body, "name", parsed->positional[0])) == CLI_STATUS_OK &&
       (status = tenant_body_fill(cli, parsed, body)) == CLI_STATUS_OK)
@@ -95,36 +81,29 @@ tenant_create(cli_t *cli, cli_parsed_t *parsed)
   return (status);
 }
 
-
 //
 // 'tenant_show()' - GET /api/v1/tenants/NAME
 //
 
-static cli_status_t
-tenant_show(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/tenants", .id = parsed->positional[0] };
+static cli_status_t tenant_show(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET", .path = "/api/v1/tenants", .id = parsed->positional[0]};
 
   return (cli_command_show(cli, &request, &tenant_view));
 }
-
 
 //
 // 'tenant_set()' - PATCH /api/v1/tenants/NAME
 //
 
-static cli_status_t
-tenant_set(cli_t *cli, cli_parsed_t *parsed)
-{
-  json_t        *body   = json_object();
-  cli_request_t request = { .method = "PATCH", .path = "/api/v1/tenants", .id = parsed->positional[0], .body = body };
-  cli_status_t  status;
+static cli_status_t tenant_set(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {
+      .method = "PATCH", .path = "/api/v1/tenants", .id = parsed->positional[0], .body = body};
+  cli_status_t status;
 
-  if ((status = tenant_body_fill(cli, parsed, body)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = tenant_body_fill(cli, parsed, body)) != CLI_STATUS_OK) goto done;
 
-  if (json_object_size(body) == 0)
-  {
+  if (json_object_size(body) == 0) {
     status = cli_fail(cli, CLI_STATUS_USAGE, "tenant set: nothing to change");
     goto done;
   }
@@ -137,37 +116,24 @@ done:
   return (status);
 }
 
-
 //
 // 'tenant_delete()' - DELETE /api/v1/tenants/NAME
 //
 
-static cli_status_t
-tenant_delete(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "DELETE", .path = "/api/v1/tenants", .id = parsed->positional[0] };
-  char          message[256];
+static cli_status_t tenant_delete(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {
+      .method = "DELETE", .path = "/api/v1/tenants", .id = parsed->positional[0]};
+  char message[256];
 
   snprintf(message, sizeof(message), "Tenant '%s' deleted.", parsed->positional[0]);
 
   return (cli_command_delete(cli, &request, message));
 }
 
+static const cli_subcommand_t tenant_subcommands[] = {
+    {"list", "", NULL, tenant_list},         {"create", "NAME", tenant_options, tenant_create},
+    {"show", "NAME", NULL, tenant_show},     {"set", "NAME", tenant_options, tenant_set},
+    {"delete", "NAME", NULL, tenant_delete}, {NULL, NULL, NULL, NULL}};
 
-static const cli_subcommand_t tenant_subcommands[] =
-{
-  { "list",   "",     NULL,           tenant_list },
-  { "create", "NAME", tenant_options, tenant_create },
-  { "show",   "NAME", NULL,           tenant_show },
-  { "set",    "NAME", tenant_options, tenant_set },
-  { "delete", "NAME", NULL,           tenant_delete },
-  { NULL, NULL, NULL, NULL }
-};
-
-const cli_command_t cli_command_tenant =
-{
-  "tenant",
-  "list, create, change and delete tenants (operators only)",
-  NULL,
-  tenant_subcommands
-};
+const cli_command_t cli_command_tenant = {
+    "tenant", "list, create, change and delete tenants (operators only)", NULL, tenant_subcommands};

@@ -10,44 +10,31 @@
 
 #include <stdio.h>
 
+static const cli_field_t whoami_fields[] = {{"user", NULL, "User", NULL},
+                                            {"tenant", NULL, "Tenant", NULL},
+                                            {"role", NULL, "Role", NULL},
+                                            {NULL, NULL, NULL, NULL}};
 
-static const cli_field_t whoami_fields[] =
-{
-  { "user",   NULL, "User",   NULL },
-  { "tenant", NULL, "Tenant", NULL },
-  { "role",   NULL, "Role",   NULL },
-  { NULL, NULL, NULL, NULL }
-};
+static const cli_view_t whoami_view = {NULL, whoami_fields};
 
-static const cli_view_t whoami_view = { NULL, whoami_fields };
+static const cli_field_t user_fields[] = {{"name", "NAME", "Name", NULL},
+                                          {"role", "ROLE", "Role", NULL},
+                                          {"created_at", "CREATED", "Created", NULL},
+                                          {NULL, NULL, NULL, NULL}};
 
-static const cli_field_t user_fields[] =
-{
-  { "name",       "NAME",    "Name",    NULL },
-  { "role",       "ROLE",    "Role",    NULL },
-  { "created_at", "CREATED", "Created", NULL },
-  { NULL, NULL, NULL, NULL }
-};
+static const cli_view_t user_view = {"users", user_fields};
 
-static const cli_view_t user_view = { "users", user_fields };
+static const char *const user_roles[] = {"user", "tenant-admin", "operator", NULL};
 
-static const char *const user_roles[] = { "user", "tenant-admin", "operator", NULL };
+enum { UOPT_PASSWORD, UOPT_PASSWORD_FILE, UOPT_ROLE };
 
-enum
-{
-  UOPT_PASSWORD,
-  UOPT_PASSWORD_FILE,
-  UOPT_ROLE
-};
-
-static const cli_option_t user_options[] =
-{
-  [UOPT_PASSWORD]      = { "password", "PASSWORD", "the user's password (prefer --password-file)", false },
-  [UOPT_PASSWORD_FILE] = { "password-file", "FILE", "read the password from FILE ('-': stdin)", false },
-  [UOPT_ROLE]          = { "role", "ROLE", "user (default), tenant-admin or operator", false },
-  { NULL, NULL, NULL, false }
-};
-
+static const cli_option_t user_options[] = {
+    [UOPT_PASSWORD] = {"password", "PASSWORD", "the user's password (prefer --password-file)",
+                       false},
+    [UOPT_PASSWORD_FILE] = {"password-file", "FILE", "read the password from FILE ('-': stdin)",
+                            false},
+    [UOPT_ROLE] = {"role", "ROLE", "user (default), tenant-admin or operator", false},
+    {NULL, NULL, NULL, false}};
 
 //
 // 'user_body_fill()' - Put password and role options into a request body.
@@ -56,18 +43,17 @@ static const cli_option_t user_options[] =
 // The password only lives in a local buffer (wiped) and in body.
 //
 
-static cli_status_t
-user_body_fill(cli_t *cli, cli_parsed_t *parsed, json_t *body, bool ask_password)
-{
+static cli_status_t user_body_fill(cli_t *cli, cli_parsed_t *parsed, json_t *body,
+                                   bool ask_password) {
   cli_status_t status = CLI_STATUS_OK;
-  char         secret[CLI_SECRET_MAX];
-  bool         have   = true;
+  char secret[CLI_SECRET_MAX];
+  bool have = true;
 
   secret[0] = '\0';
 
-  if (parsed->values[UOPT_PASSWORD] && parsed->values[UOPT_PASSWORD_FILE])
-  {
-    status = cli_fail(cli, CLI_STATUS_USAGE, "--password and --password-file are mutually exclusive");
+  if (parsed->values[UOPT_PASSWORD] && parsed->values[UOPT_PASSWORD_FILE]) {
+    status =
+        cli_fail(cli, CLI_STATUS_USAGE, "--password and --password-file are mutually exclusive");
     goto done;
   }
 
@@ -75,22 +61,18 @@ user_body_fill(cli_t *cli, cli_parsed_t *parsed, json_t *body, bool ask_password
     status = cli_secret_from_arg(cli, parsed->values[UOPT_PASSWORD], secret, sizeof(secret));
   else if (parsed->values[UOPT_PASSWORD_FILE])
     status = cli_secret_from_file(cli, parsed->values[UOPT_PASSWORD_FILE], secret, sizeof(secret));
-  else if (ask_password)
-  {
+  else if (ask_password) {
     char prompt[256];
 
     snprintf(prompt, sizeof(prompt), "New password for %s", parsed->positional[0]);
     cli_output_sanitize(prompt);
     status = cli_secret_prompt(cli, prompt, true, secret, sizeof(secret));
-  }
-  else
+  } else
     have = false;
 
-  if (status == CLI_STATUS_OK && have)
-    status = cli_json_set_string(cli, body, "password", secret);
+  if (status == CLI_STATUS_OK && have) status = cli_json_set_string(cli, body, "password", secret);
 
-  if (status == CLI_STATUS_OK && parsed->values[UOPT_ROLE])
-  {
+  if (status == CLI_STATUS_OK && parsed->values[UOPT_ROLE]) {
     if (!cli_args_choice(cli, user_options[UOPT_ROLE].name, parsed->values[UOPT_ROLE], user_roles))
       status = CLI_STATUS_USAGE;
     else
@@ -103,47 +85,39 @@ done:
   return (status);
 }
 
-
 //
 // 'whoami_show()' - GET /api/v1/whoami
 //
 
-static cli_status_t
-whoami_show(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/whoami" };
+static cli_status_t whoami_show(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET", .path = "/api/v1/whoami"};
 
   (void)parsed;
 
   return (cli_command_show(cli, &request, &whoami_view));
 }
 
-
 //
 // 'user_list()' - GET /api/v1/users
 //
 
-static cli_status_t
-user_list(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/users", .tenant_scoped = true };
+static cli_status_t user_list(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET", .path = "/api/v1/users", .tenant_scoped = true};
 
   (void)parsed;
 
   return (cli_command_list(cli, &request, &user_view));
 }
 
-
 //
 // 'user_create()' - POST /api/v1/users
 //
 
-static cli_status_t
-user_create(cli_t *cli, cli_parsed_t *parsed)
-{
-  json_t        *body   = json_object();
-  cli_request_t request = { .method = "POST", .path = "/api/v1/users", .tenant_scoped = true, .body = body };
-  cli_status_t  status;
+static cli_status_t user_create(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {
+      .method = "POST", .path = "/api/v1/users", .tenant_scoped = true, .body = body};
+  cli_status_t status;
 
   if ((status = cli_json_set_string(cli, body, "name", parsed->positional[0])) == CLI_STATUS_OK &&
       (status = cli_json_set_string(cli, body, "role", "user")) == CLI_STATUS_OK &&
@@ -155,37 +129,35 @@ user_create(cli_t *cli, cli_parsed_t *parsed)
   return (status);
 }
 
-
 //
 // 'user_show()' - GET /api/v1/users/NAME
 //
 
-static cli_status_t
-user_show(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "GET", .path = "/api/v1/users", .id = parsed->positional[0], .tenant_scoped = true };
+static cli_status_t user_show(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {
+      .method = "GET", .path = "/api/v1/users", .id = parsed->positional[0], .tenant_scoped = true};
 
   return (cli_command_show(cli, &request, &user_view));
 }
-
 
 //
 // 'user_set()' - PATCH /api/v1/users/NAME
 //
 
-static cli_status_t
-user_set(cli_t *cli, cli_parsed_t *parsed)
-{
-  json_t        *body   = json_object();
-  cli_request_t request = { .method = "PATCH", .path = "/api/v1/users", .id = parsed->positional[0], .tenant_scoped = true, .body = body };
-  cli_status_t  status;
+static cli_status_t user_set(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {.method = "PATCH",
+                           .path = "/api/v1/users",
+                           .id = parsed->positional[0],
+                           .tenant_scoped = true,
+                           .body = body};
+  cli_status_t status;
 
-  if ((status = user_body_fill(cli, parsed, body, false)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = user_body_fill(cli, parsed, body, false)) != CLI_STATUS_OK) goto done;
 
-  if (json_object_size(body) == 0)
-  {
-    status = cli_fail(cli, CLI_STATUS_USAGE, "user set: nothing to change (give --password, --password-file or --role)");
+  if (json_object_size(body) == 0) {
+    status = cli_fail(cli, CLI_STATUS_USAGE,
+                      "user set: nothing to change (give --password, --password-file or --role)");
     goto done;
   }
 
@@ -197,53 +169,36 @@ done:
   return (status);
 }
 
-
 //
 // 'user_delete()' - DELETE /api/v1/users/NAME
 //
 
-static cli_status_t
-user_delete(cli_t *cli, cli_parsed_t *parsed)
-{
-  cli_request_t request = { .method = "DELETE", .path = "/api/v1/users", .id = parsed->positional[0], .tenant_scoped = true };
-  char          message[256];
+static cli_status_t user_delete(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "DELETE",
+                           .path = "/api/v1/users",
+                           .id = parsed->positional[0],
+                           .tenant_scoped = true};
+  char message[256];
 
   snprintf(message, sizeof(message), "User '%s' deleted.", parsed->positional[0]);
 
   return (cli_command_delete(cli, &request, message));
 }
 
+static const cli_subcommand_t whoami_subcommands[] = {{NULL, "", NULL, whoami_show},
+                                                      {NULL, NULL, NULL, NULL}};
 
-static const cli_subcommand_t whoami_subcommands[] =
-{
-  { NULL, "", NULL, whoami_show },
-  { NULL, NULL, NULL, NULL }
-};
+const cli_command_t cli_command_whoami = {"whoami", "show the authenticated user, tenant and role",
+                                          NULL, whoami_subcommands};
 
-const cli_command_t cli_command_whoami =
-{
-  "whoami",
-  "show the authenticated user, tenant and role",
-  NULL,
-  whoami_subcommands
-};
+static const cli_subcommand_t user_subcommands[] = {
+    {"list", "", NULL, user_list},         {"create", "NAME", user_options, user_create},
+    {"show", "NAME", NULL, user_show},     {"set", "NAME", user_options, user_set},
+    {"delete", "NAME", NULL, user_delete}, {NULL, NULL, NULL, NULL}};
 
-static const cli_subcommand_t user_subcommands[] =
-{
-  { "list",   "",     NULL,         user_list },
-  { "create", "NAME", user_options, user_create },
-  { "show",   "NAME", NULL,         user_show },
-  { "set",    "NAME", user_options, user_set },
-  { "delete", "NAME", NULL,         user_delete },
-  { NULL, NULL, NULL, NULL }
-};
-
-const cli_command_t cli_command_user =
-{
-  "user",
-  "list, create, change and delete the users of a tenant",
-  "Without --password or --password-file, 'user create' asks for the new\n"
-  "password on the terminal.  Operators choose the tenant with the global\n"
-  "option --tenant.",
-  user_subcommands
-};
+const cli_command_t cli_command_user = {
+    "user", "list, create, change and delete the users of a tenant",
+    "Without --password or --password-file, 'user create' asks for the new\n"
+    "password on the terminal.  Operators choose the tenant with the global\n"
+    "option --tenant.",
+    user_subcommands};

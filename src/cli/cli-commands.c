@@ -9,7 +9,6 @@
 
 #include <string.h>
 
-
 //
 // 'cli_command_run()' - Dispatch a command to its subcommand and run it.
 //
@@ -19,41 +18,38 @@
 // function.
 //
 
-cli_status_t
-cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv)
-{
-  const cli_subcommand_t *sub   = command->subcommands;
-  int                    first = 1;
-  cli_parsed_t           parsed;
-  cli_status_t           status;
-  int                    nargs;
-  const char             *word = "";
+cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv) {
+  const cli_subcommand_t *sub = command->subcommands;
+  int first = 1;
+  cli_parsed_t parsed;
+  cli_status_t status;
+  int nargs;
+  const char *word = "";
 
-  if (sub->name)
-  {
-    if (argc < 2)
-      return (cli_fail(cli, CLI_STATUS_USAGE, "%s: missing subcommand", command->name));
+  if (sub->name) {
+    if (argc < 2) return (cli_fail(cli, CLI_STATUS_USAGE, "%s: missing subcommand", command->name));
 
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
-    {
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
       cli_args_usage_command(command, stdout);
       return (CLI_STATUS_OK);
     }
 
-    for (; sub->run && strcmp(sub->name, argv[1]); sub ++);
+    for (; sub->run && strcmp(sub->name, argv[1]); sub++)
+      ;
 
     if (!sub->run)
-      return (cli_fail(cli, CLI_STATUS_USAGE, "%s: unknown subcommand '%s'", command->name, argv[1]));
+      return (
+          cli_fail(cli, CLI_STATUS_USAGE, "%s: unknown subcommand '%s'", command->name, argv[1]));
 
     first = 2;
-    word  = sub->name;
+    word = sub->name;
   }
 
-  if ((status = cli_args_parse(cli, argc, argv, first, sub->options, false, &parsed)) != CLI_STATUS_OK)
+  if ((status = cli_args_parse(cli, argc, argv, first, sub->options, false, &parsed)) !=
+      CLI_STATUS_OK)
     return (status);
 
-  if (parsed.help)
-  {
+  if (parsed.help) {
     cli_args_usage_command(command, stdout);
     return (CLI_STATUS_OK);
   }
@@ -61,29 +57,29 @@ cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv)
   nargs = cli_args_count(sub->args);
 
   if (parsed.npositional < nargs)
-    return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: missing %s", command->name, *word ? " " : "", word, sub->args));
+    return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: missing %s", command->name, *word ? " " : "",
+                     word, sub->args));
 
   if (parsed.npositional > nargs)
-    return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: unexpected argument '%s'", command->name, *word ? " " : "", word, parsed.positional[nargs]));
+    return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: unexpected argument '%s'", command->name,
+                     *word ? " " : "", word, parsed.positional[nargs]));
 
-  for (int i = 0; i < parsed.npositional; i ++)
-  {
+  for (int i = 0; i < parsed.npositional; i++) {
     if (!*parsed.positional[i])
-      return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: arguments must not be empty", command->name, *word ? " " : "", word));
+      return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: arguments must not be empty", command->name,
+                       *word ? " " : "", word));
   }
 
-  for (int i = 0; sub->options && sub->options[i].name; i ++)
-  {
+  for (int i = 0; sub->options && sub->options[i].name; i++) {
     if (sub->options[i].required && !parsed.values[i])
-      return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: --%s is required", command->name, *word ? " " : "", word, sub->options[i].name));
+      return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: --%s is required", command->name,
+                       *word ? " " : "", word, sub->options[i].name));
   }
 
-  if ((status = cli_http_auth_resolve(cli)) != CLI_STATUS_OK)
-    return (status);
+  if ((status = cli_http_auth_resolve(cli)) != CLI_STATUS_OK) return (status);
 
   return ((sub->run)(cli, &parsed));
 }
-
 
 //
 // 'cli_command_show()' - Send a request and print the returned object.
@@ -91,14 +87,11 @@ cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv)
 // An empty 2xx answer (e.g. 204 to a PATCH) prints nothing.
 //
 
-cli_status_t
-cli_command_show(cli_t *cli, const cli_request_t *request, const cli_view_t *view)
-{
-  json_t       *response = NULL;
+cli_status_t cli_command_show(cli_t *cli, const cli_request_t *request, const cli_view_t *view) {
+  json_t *response = NULL;
   cli_status_t status;
 
-  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK) goto done;
 
   if (cli->json)
     cli_output_json(response);
@@ -111,21 +104,17 @@ done:
   return (status);
 }
 
-
 //
 // 'cli_command_list()' - Send a request and print the returned list.
 //
 // The response is an object whose member view->list_key is the array.
 //
 
-cli_status_t
-cli_command_list(cli_t *cli, const cli_request_t *request, const cli_view_t *view)
-{
-  json_t       *response = NULL;
+cli_status_t cli_command_list(cli_t *cli, const cli_request_t *request, const cli_view_t *view) {
+  json_t *response = NULL;
   cli_status_t status;
 
-  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK) goto done;
 
   if (cli->json)
     cli_output_json(response);
@@ -138,7 +127,6 @@ done:
   return (status);
 }
 
-
 //
 // 'cli_command_delete()' - Send a request and confirm it in one line.
 //
@@ -146,19 +134,15 @@ done:
 // --json the server's document (if any) is printed instead.
 //
 
-cli_status_t
-cli_command_delete(cli_t *cli, const cli_request_t *request, char *done_message)
-{
-  json_t       *response = NULL;
+cli_status_t cli_command_delete(cli_t *cli, const cli_request_t *request, char *done_message) {
+  json_t *response = NULL;
   cli_status_t status;
 
-  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK) goto done;
 
   if (cli->json)
     cli_output_json(response);
-  else
-  {
+  else {
     cli_output_sanitize(done_message);
     puts(done_message);
   }
@@ -169,7 +153,6 @@ done:
   return (status);
 }
 
-
 //
 // 'cli_json_set_string()' - Set a string member of a request body.
 //
@@ -178,13 +161,10 @@ done:
 // when memory runs out (object NULL included).
 //
 
-cli_status_t
-cli_json_set_string(cli_t *cli, json_t *object, const char *key, const char *value)
-{
+cli_status_t cli_json_set_string(cli_t *cli, json_t *object, const char *key, const char *value) {
   json_t *string;
 
-  if (!object)
-    return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
+  if (!object) return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
 
   if (!(string = json_string(value)))
     return (cli_fail(cli, CLI_STATUS_USAGE, "%s: value is not valid UTF-8", key));
@@ -195,7 +175,6 @@ cli_json_set_string(cli_t *cli, json_t *object, const char *key, const char *val
   return (CLI_STATUS_OK);
 }
 
-
 //
 // 'cli_json_set_integer()' - Check an option's number and set it in a body.
 //
@@ -203,14 +182,11 @@ cli_json_set_string(cli_t *cli, json_t *object, const char *key, const char *val
 // number in [min, max], CLI_STATUS_FAILED when memory runs out.
 //
 
-cli_status_t
-cli_json_set_integer(cli_t *cli, json_t *object, const char *key, const char *option,
-                     const char *text, long long min, long long max)
-{
+cli_status_t cli_json_set_integer(cli_t *cli, json_t *object, const char *key, const char *option,
+                                  const char *text, long long min, long long max) {
   long long value;
 
-  if (!cli_args_integer(cli, option, text, min, max, &value))
-    return (CLI_STATUS_USAGE);
+  if (!cli_args_integer(cli, option, text, min, max, &value)) return (CLI_STATUS_USAGE);
 
   if (!object || json_object_set_new(object, key, json_integer((json_int_t)value)))
     return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
@@ -218,14 +194,11 @@ cli_json_set_integer(cli_t *cli, json_t *object, const char *key, const char *op
   return (CLI_STATUS_OK);
 }
 
-
 //
 // 'cli_json_set_boolean()' - Set a boolean member of a request body.
 //
 
-cli_status_t
-cli_json_set_boolean(cli_t *cli, json_t *object, const char *key, bool value)
-{
+cli_status_t cli_json_set_boolean(cli_t *cli, json_t *object, const char *key, bool value) {
   if (!object || json_object_set_new(object, key, json_boolean(value)))
     return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
 

@@ -17,20 +17,17 @@
 #include <string.h>
 #include <strings.h>
 
-
 //
 // Growable byte buffer with a hard maximum.
 //
 
-typedef struct http_buffer_s
-{
-  char   *data;
+typedef struct http_buffer_s {
+  char *data;
   size_t len;
   size_t cap;
-  size_t max;       // largest len allowed
-  bool   overflow;  // an append was refused because of max
+  size_t max;     // largest len allowed
+  bool overflow;  // an append was refused because of max
 } http_buffer_t;
-
 
 //
 // 'http_buffer_append()' - Append bytes, keeping the data NUL-terminated.
@@ -39,32 +36,25 @@ typedef struct http_buffer_s
 // not fit or memory runs out.
 //
 
-static bool
-http_buffer_append(http_buffer_t *buffer, const char *data, size_t len)
-{
-  if (len > buffer->max - buffer->len)
-  {
+static bool http_buffer_append(http_buffer_t *buffer, const char *data, size_t len) {
+  if (len > buffer->max - buffer->len) {
     buffer->overflow = true;
     return (false);
   }
 
-  if (buffer->len + len + 1 > buffer->cap)
-  {
+  if (buffer->len + len + 1 > buffer->cap) {
     size_t cap = buffer->cap ? buffer->cap : 4096;
 
-    while (cap < buffer->len + len + 1)
-      cap *= 2;
+    while (cap < buffer->len + len + 1) cap *= 2;
 
-    if (cap > buffer->max + 1)
-      cap = buffer->max + 1;
+    if (cap > buffer->max + 1) cap = buffer->max + 1;
 
     char *data_new = realloc(buffer->data, cap);
 
-    if (!data_new)
-      return (false);
+    if (!data_new) return (false);
 
     buffer->data = data_new;
-    buffer->cap  = cap;
+    buffer->cap = cap;
   }
 
   memcpy(buffer->data + buffer->len, data, len);
@@ -74,7 +64,6 @@ http_buffer_append(http_buffer_t *buffer, const char *data, size_t len)
   return (true);
 }
 
-
 //
 // 'http_buffer_append_escaped()' - Append a URL-encoded string.
 //
@@ -82,51 +71,40 @@ http_buffer_append(http_buffer_t *buffer, const char *data, size_t len)
 // the result is safe both as a path segment and as a query value.
 //
 
-static bool
-http_buffer_append_escaped(http_buffer_t *buffer, CURL *curl, const char *text)
-{
+static bool http_buffer_append_escaped(http_buffer_t *buffer, CURL *curl, const char *text) {
   char *escaped = curl_easy_escape(curl, text, 0);
-  bool ok       = escaped && http_buffer_append(buffer, escaped, strlen(escaped));
+  bool ok = escaped && http_buffer_append(buffer, escaped, strlen(escaped));
 
   curl_free(escaped);
 
   return (ok);
 }
 
-
 //
 // 'http_write_body()' - libcurl write callback collecting the response.
 //
 
-static size_t
-http_write_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
+static size_t http_write_body(char *data, size_t size, size_t nmemb, void *userdata) {
   http_buffer_t *buffer = (http_buffer_t *)userdata;
 
-  if (!http_buffer_append(buffer, data, size * nmemb))
-    return (0);
+  if (!http_buffer_append(buffer, data, size * nmemb)) return (0);
 
   return (size * nmemb);
 }
-
 
 //
 // 'http_header_add()' - Append one request header, keeping the list on failure.
 //
 
-static bool
-http_header_add(struct curl_slist **headers, const char *header)
-{
+static bool http_header_add(struct curl_slist **headers, const char *header) {
   struct curl_slist *list = curl_slist_append(*headers, header);
 
-  if (!list)
-    return (false);
+  if (!list) return (false);
 
   *headers = list;
 
   return (true);
 }
-
 
 //
 // 'http_url_build()' - Compose base URL, path, segment and query.
@@ -134,10 +112,8 @@ http_header_add(struct curl_slist **headers, const char *header)
 // Returns false when the URL would exceed CLI_URL_MAX or memory runs out.
 //
 
-static bool
-http_url_build(cli_t *cli, CURL *curl, const cli_request_t *request,
-               http_buffer_t *url)
-{
+static bool http_url_build(cli_t *cli, CURL *curl, const cli_request_t *request,
+                           http_buffer_t *url) {
   char sep = '?';
 
   if (!http_buffer_append(url, cli->url, strlen(cli->url)) ||
@@ -148,22 +124,18 @@ http_url_build(cli_t *cli, CURL *curl, const cli_request_t *request,
       (!http_buffer_append(url, "/", 1) || !http_buffer_append_escaped(url, curl, request->id)))
     return (false);
 
-  if (request->action &&
-      (!http_buffer_append(url, "/", 1) ||
-       !http_buffer_append(url, request->action, strlen(request->action))))
+  if (request->action && (!http_buffer_append(url, "/", 1) ||
+                          !http_buffer_append(url, request->action, strlen(request->action))))
     return (false);
 
-  for (int i = 0; i < CLI_QUERY_MAX && request->query[i].name; i ++)
-  {
+  for (int i = 0; i < CLI_QUERY_MAX && request->query[i].name; i++) {
     const cli_param_t *param = request->query + i;
 
-    if (!param->value)
-      continue;
+    if (!param->value) continue;
 
     if (!http_buffer_append(url, &sep, 1) ||
         !http_buffer_append(url, param->name, strlen(param->name)) ||
-        !http_buffer_append(url, "=", 1) ||
-        !http_buffer_append_escaped(url, curl, param->value))
+        !http_buffer_append(url, "=", 1) || !http_buffer_append_escaped(url, curl, param->value))
       return (false);
 
     sep = '&';
@@ -177,7 +149,6 @@ http_url_build(cli_t *cli, CURL *curl, const cli_request_t *request,
   return (true);
 }
 
-
 //
 // 'cli_http_auth_resolve()' - Make sure a password is at hand for Basic auth.
 //
@@ -187,73 +158,62 @@ http_url_build(cli_t *cli, CURL *curl, const cli_request_t *request,
 // secrets, so "--password-file -" takes the first line of standard input.
 //
 
-cli_status_t
-cli_http_auth_resolve(cli_t *cli)
-{
+cli_status_t cli_http_auth_resolve(cli_t *cli) {
   cli_status_t status = CLI_STATUS_OK;
 
-  if (cli->auth_ready || cli->token || !cli->user)
-    goto done;
+  if (cli->auth_ready || cli->token || !cli->user) goto done;
 
-  if (cli->password_file)
-  {
-    status = cli_secret_from_file(cli, cli->password_file, cli->password_buf, sizeof(cli->password_buf));
-  }
-  else if (!cli->password)
-  {
+  if (cli->password_file) {
+    status =
+        cli_secret_from_file(cli, cli->password_file, cli->password_buf, sizeof(cli->password_buf));
+  } else if (!cli->password) {
     char prompt[256];
 
     snprintf(prompt, sizeof(prompt), "Password for %s", cli->user);
     status = cli_secret_prompt(cli, prompt, false, cli->password_buf, sizeof(cli->password_buf));
-  }
-  else
-  {
+  } else {
     goto done;
   }
 
-  if (status == CLI_STATUS_OK)
-    cli->password = cli->password_buf;
+  if (status == CLI_STATUS_OK) cli->password = cli->password_buf;
 
 done:
-  if (status == CLI_STATUS_OK)
-    cli->auth_ready = true;
+  if (status == CLI_STATUS_OK) cli->auth_ready = true;
 
   return (status);
 }
-
 
 //
 // 'http_reason()' - Fallback title for a status without a problem document.
 //
 
-static const char *
-http_reason(long code)
-{
-  static const struct
-  {
-    long       code;
+static const char *http_reason(long code) {
+  static const struct {
+    long code;
     const char *text;
-  } reasons[] =
-  {
-    { 400, "Bad Request" },           { 401, "Unauthorized" },
-    { 403, "Forbidden" },             { 404, "Not Found" },
-    { 405, "Method Not Allowed" },    { 409, "Conflict" },
-    { 410, "Gone" },                  { 413, "Content Too Large" },
-    { 415, "Unsupported Media Type" },{ 422, "Unprocessable Content" },
-    { 429, "Too Many Requests" },     { 500, "Internal Server Error" },
-    { 501, "Not Implemented" },       { 502, "Bad Gateway" },
-    { 503, "Service Unavailable" },   { 504, "Gateway Timeout" }
-  };
+  } reasons[] = {{400, "Bad Request"},
+                 {401, "Unauthorized"},
+                 {403, "Forbidden"},
+                 {404, "Not Found"},
+                 {405, "Method Not Allowed"},
+                 {409, "Conflict"},
+                 {410, "Gone"},
+                 {413, "Content Too Large"},
+                 {415, "Unsupported Media Type"},
+                 {422, "Unprocessable Content"},
+                 {429, "Too Many Requests"},
+                 {500, "Internal Server Error"},
+                 {501, "Not Implemented"},
+                 {502, "Bad Gateway"},
+                 {503, "Service Unavailable"},
+                 {504, "Gateway Timeout"}};
 
-  for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i ++)
-  {
-    if (reasons[i].code == code)
-      return (reasons[i].text);
+  for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+    if (reasons[i].code == code) return (reasons[i].text);
   }
 
   return (code >= 300 && code < 400 ? "Unexpected redirect" : "Unexpected response");
 }
-
 
 //
 // 'http_problem_report()' - Turn a non-2xx answer into cli->error.
@@ -262,25 +222,21 @@ http_reason(long code)
 // sent one, else the reason phrase.  Always returns CLI_STATUS_FAILED.
 //
 
-static cli_status_t
-http_problem_report(cli_t *cli, long code, const char *content_type,
-                    const http_buffer_t *body)
-{
-  json_t     *problem = NULL;
-  const char *title   = NULL;
-  const char *detail  = NULL;
+static cli_status_t http_problem_report(cli_t *cli, long code, const char *content_type,
+                                        const http_buffer_t *body) {
+  json_t *problem = NULL;
+  const char *title = NULL;
+  const char *detail = NULL;
 
   if (content_type && body->len > 0 &&
       (!strncasecmp(content_type, "application/problem+json", 24) ||
-       !strncasecmp(content_type, "application/json", 16)))
-  {
+       !strncasecmp(content_type, "application/json", 16))) {
     problem = json_loadb(body->data, body->len, 0, NULL);
-    title   = json_string_value(json_object_get(problem, "title"));
-    detail  = json_string_value(json_object_get(problem, "detail"));
+    title = json_string_value(json_object_get(problem, "title"));
+    detail = json_string_value(json_object_get(problem, "detail"));
   }
 
-  if (!title || !*title)
-    title = http_reason(code);
+  if (!title || !*title) title = http_reason(code);
 
   if (detail && *detail)
     cli_fail(cli, CLI_STATUS_FAILED, "%s: %s (HTTP %ld)", title, detail, code);
@@ -292,7 +248,6 @@ http_problem_report(cli_t *cli, long code, const char *content_type,
   return (CLI_STATUS_FAILED);
 }
 
-
 //
 // 'cli_http_handle()' - Return the shared libcurl handle, creating it once.
 //
@@ -300,30 +255,22 @@ http_problem_report(cli_t *cli, long code, const char *content_type,
 // when libcurl cannot allocate a handle.
 //
 
-CURL *
-cli_http_handle(cli_t *cli)
-{
-  if (!cli->curl)
-    cli->curl = curl_easy_init();
+CURL *cli_http_handle(cli_t *cli) {
+  if (!cli->curl) cli->curl = curl_easy_init();
 
   return (cli->curl);
 }
-
 
 //
 // 'cli_http_close()' - Release the libcurl handle.
 //
 
-void
-cli_http_close(cli_t *cli)
-{
-  if (cli->curl)
-  {
+void cli_http_close(cli_t *cli) {
+  if (cli->curl) {
     curl_easy_cleanup(cli->curl);
     cli->curl = NULL;
   }
 }
-
 
 //
 // 'cli_http_send()' - Perform one REST request.
@@ -334,39 +281,34 @@ cli_http_close(cli_t *cli)
 // cli->error describe the failure as in the file header.
 //
 
-cli_status_t
-cli_http_send(cli_t *cli, const cli_request_t *request, json_t **response)
-{
-  cli_status_t      status       = CLI_STATUS_FAILED;
-  CURL              *curl;
-  CURLcode          result;
-  http_buffer_t     url          = { .max = CLI_URL_MAX };
-  http_buffer_t     body         = { .max = CLI_RESPONSE_MAX };
-  struct curl_slist *headers     = NULL;
-  char              *payload     = NULL;
-  char              auth[CLI_SECRET_MAX + 32];
-  char              errbuf[CURL_ERROR_SIZE] = "";
-  long              code         = 0;
-  char              *content_type = NULL;
+cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **response) {
+  cli_status_t status = CLI_STATUS_FAILED;
+  CURL *curl;
+  CURLcode result;
+  http_buffer_t url = {.max = CLI_URL_MAX};
+  http_buffer_t body = {.max = CLI_RESPONSE_MAX};
+  struct curl_slist *headers = NULL;
+  char *payload = NULL;
+  char auth[CLI_SECRET_MAX + 32];
+  char errbuf[CURL_ERROR_SIZE] = "";
+  long code = 0;
+  char *content_type = NULL;
 
   *response = NULL;
-  auth[0]   = '\0';
+  auth[0] = '\0';
 
-  if ((status = cli_http_auth_resolve(cli)) != CLI_STATUS_OK)
-    goto done;
+  if ((status = cli_http_auth_resolve(cli)) != CLI_STATUS_OK) goto done;
 
   status = CLI_STATUS_FAILED;
 
-  if (!(curl = cli_http_handle(cli)))
-  {
+  if (!(curl = cli_http_handle(cli))) {
     cli_fail(cli, CLI_STATUS_FAILED, "cannot initialize libcurl");
     goto done;
   }
 
   curl_easy_reset(curl);
 
-  if (!http_url_build(cli, curl, request, &url))
-  {
+  if (!http_url_build(cli, curl, request, &url)) {
     cli_fail(cli, CLI_STATUS_FAILED, "request URL is longer than %u bytes", CLI_URL_MAX);
     goto done;
   }
@@ -389,58 +331,42 @@ cli_http_send(cli_t *cli, const cli_request_t *request, json_t **response)
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, cli->timeout);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, cli->timeout);
-  if (!request->mime)
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, cli->timeout);
+  if (!request->mime) curl_easy_setopt(curl, CURLOPT_TIMEOUT, cli->timeout);
 
-  if (cli->cacert)
-    curl_easy_setopt(curl, CURLOPT_CAINFO, cli->cacert);
+  if (cli->cacert) curl_easy_setopt(curl, CURLOPT_CAINFO, cli->cacert);
 
-  if (cli->insecure)
-  {
+  if (cli->insecure) {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
 
-  if (!http_header_add(&headers, "Accept: application/json, application/problem+json"))
-    goto oom;
+  if (!http_header_add(&headers, "Accept: application/json, application/problem+json")) goto oom;
 
-  if (cli->token)
-  {
+  if (cli->token) {
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cli->token);
 
-    if (!http_header_add(&headers, auth))
-      goto oom;
-  }
-  else if (cli->user)
-  {
+    if (!http_header_add(&headers, auth)) goto oom;
+  } else if (cli->user) {
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(curl, CURLOPT_USERNAME, cli->user);
     curl_easy_setopt(curl, CURLOPT_PASSWORD, cli->password ? cli->password : "");
   }
 
-  if (request->body)
-  {
-    if (!(payload = json_dumps(request->body, JSON_COMPACT)))
-    {
+  if (request->body) {
+    if (!(payload = json_dumps(request->body, JSON_COMPACT))) {
       cli_fail(cli, CLI_STATUS_FAILED, "cannot encode request body");
       goto done;
     }
 
-    if (!http_header_add(&headers, "Content-Type: application/json"))
-      goto oom;
+    if (!http_header_add(&headers, "Content-Type: application/json")) goto oom;
 
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
-  }
-  else if (request->mime)
-  {
+  } else if (request->mime) {
     curl_easy_setopt(curl, CURLOPT_MIMEPOST, request->mime);
-  }
-  else if (strcmp(request->method, "GET") && strcmp(request->method, "DELETE"))
-  {
+  } else if (strcmp(request->method, "GET") && strcmp(request->method, "DELETE")) {
     // Empty body: no Content-Type rather than curl's form-urlencoded one.
-    if (!http_header_add(&headers, "Content-Type:"))
-      goto oom;
+    if (!http_header_add(&headers, "Content-Type:")) goto oom;
 
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
@@ -455,40 +381,35 @@ cli_http_send(cli_t *cli, const cli_request_t *request, json_t **response)
 
   result = curl_easy_perform(curl);
 
-  if (result == CURLE_WRITE_ERROR || result == CURLE_FILESIZE_EXCEEDED)
-  {
+  if (result == CURLE_WRITE_ERROR || result == CURLE_FILESIZE_EXCEEDED) {
     if (body.overflow || result == CURLE_FILESIZE_EXCEEDED)
-      cli_fail(cli, CLI_STATUS_FAILED, "server response is larger than %u MiB", CLI_RESPONSE_MAX / (1024u * 1024u));
+      cli_fail(cli, CLI_STATUS_FAILED, "server response is larger than %u MiB",
+               CLI_RESPONSE_MAX / (1024u * 1024u));
     else
       cli_fail(cli, CLI_STATUS_FAILED, "out of memory reading the server response");
     goto done;
-  }
-  else if (result == CURLE_READ_ERROR)
-  {
-    cli_fail(cli, CLI_STATUS_FAILED, "cannot read the document: %s", errbuf[0] ? errbuf : curl_easy_strerror(result));
+  } else if (result == CURLE_READ_ERROR) {
+    cli_fail(cli, CLI_STATUS_FAILED, "cannot read the document: %s",
+             errbuf[0] ? errbuf : curl_easy_strerror(result));
     goto done;
-  }
-  else if (result != CURLE_OK)
-  {
-    status = cli_fail(cli, CLI_STATUS_CONNECT, "cannot reach %s: %s", cli->url, errbuf[0] ? errbuf : curl_easy_strerror(result));
+  } else if (result != CURLE_OK) {
+    status = cli_fail(cli, CLI_STATUS_CONNECT, "cannot reach %s: %s", cli->url,
+                      errbuf[0] ? errbuf : curl_easy_strerror(result));
     goto done;
   }
 
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type);
 
-  if (code < 200 || code > 299)
-  {
+  if (code < 200 || code > 299) {
     status = http_problem_report(cli, code, content_type, &body);
     goto done;
   }
 
-  if (body.len > 0)
-  {
+  if (body.len > 0) {
     json_error_t error;
 
-    if (!(*response = json_loadb(body.data, body.len, 0, &error)))
-    {
+    if (!(*response = json_loadb(body.data, body.len, 0, &error))) {
       cli_fail(cli, CLI_STATUS_FAILED, "server sent invalid JSON (HTTP %ld): %s", code, error.text);
       goto done;
     }
@@ -503,8 +424,7 @@ oom:
 done:
   cli_secret_wipe(auth, sizeof(auth));
 
-  if (payload)
-  {
+  if (payload) {
     cli_secret_wipe(payload, strlen(payload));
     free(payload);
   }

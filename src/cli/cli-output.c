@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTPUT_GAP 2 // spaces between table columns
-
+#define OUTPUT_GAP 2  // spaces between table columns
 
 //
 // 'cli_output_sanitize()' - Replace terminal control characters in place.
@@ -23,43 +22,33 @@
 // which some terminals honour as escape sequences) become '?'.
 //
 
-void
-cli_output_sanitize(char *text)
-{
+void cli_output_sanitize(char *text) {
   unsigned char *s = (unsigned char *)text;
 
-  for (; *s; s ++)
-  {
+  for (; *s; s++) {
     if (*s < 0x20 || *s == 0x7f)
       *s = '?';
-    else if (*s == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
-    {
+    else if (*s == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
       s[0] = '?';
       s[1] = '?';
-      s ++;
+      s++;
     }
   }
 }
-
 
 //
 // 'output_width()' - Display width of a UTF-8 string, one column per code point.
 //
 
-static size_t
-output_width(const char *text)
-{
+static size_t output_width(const char *text) {
   size_t width = 0;
 
-  for (const unsigned char *s = (const unsigned char *)text; *s; s ++)
-  {
-    if ((*s & 0xc0) != 0x80)
-      width ++;
+  for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
+    if ((*s & 0xc0) != 0x80) width++;
   }
 
   return (width);
 }
-
 
 //
 // 'output_format_value()' - Format one JSON value for humans.
@@ -69,83 +58,73 @@ output_width(const char *text)
 // allocated, sanitized string (caller frees) or NULL when out of memory.
 //
 
-static char *
-output_format_value(const json_t *value)
-{
-  char   *text = NULL;
+static char *output_format_value(const json_t *value) {
+  char *text = NULL;
   size_t i;
 
-  switch (json_typeof(value))
-  {
-    case JSON_STRING :
-        text = strdup(*json_string_value(value) ? json_string_value(value) : "-");
-        break;
+  switch (json_typeof(value)) {
+    case JSON_STRING:
+      text = strdup(*json_string_value(value) ? json_string_value(value) : "-");
+      break;
 
-    case JSON_INTEGER :
-        if (asprintf(&text, "%" JSON_INTEGER_FORMAT, json_integer_value(value)) < 0)
-          text = NULL;
-        break;
+    case JSON_INTEGER:
+      if (asprintf(&text, "%" JSON_INTEGER_FORMAT, json_integer_value(value)) < 0) text = NULL;
+      break;
 
-    case JSON_REAL :
-        if (asprintf(&text, "%g", json_real_value(value)) < 0)
-          text = NULL;
-        break;
+    case JSON_REAL:
+      if (asprintf(&text, "%g", json_real_value(value)) < 0) text = NULL;
+      break;
 
-    case JSON_TRUE :
-        text = strdup("yes");
-        break;
+    case JSON_TRUE:
+      text = strdup("yes");
+      break;
 
-    case JSON_FALSE :
-        text = strdup("no");
-        break;
+    case JSON_FALSE:
+      text = strdup("no");
+      break;
 
-    case JSON_ARRAY :
-        if (json_array_size(value) == 0)
-        {
-          text = strdup("-");
-          break;
-        }
-
-        {
-          size_t len = 0;
-
-          text = strdup("");
-
-          for (i = 0; text && i < json_array_size(value); i ++)
-          {
-            char *item = output_format_value(json_array_get(value, i));
-            char *grown;
-
-            if (!item || !(grown = realloc(text, len + strlen(item) + 3)))
-            {
-              free(item);
-              free(text);
-              text = NULL;
-              break;
-            }
-
-            text = grown;
-            len += (size_t)snprintf(text + len, strlen(item) + 3, "%s%s", i ? ", " : "", item);
-            free(item);
-          }
-        }
-        break;
-
-    case JSON_OBJECT :
-        text = json_dumps(value, JSON_COMPACT);
-        break;
-
-    default : // JSON_NULL or missing member
+    case JSON_ARRAY:
+      if (json_array_size(value) == 0) {
         text = strdup("-");
         break;
+      }
+
+      {
+        size_t len = 0;
+
+        text = strdup("");
+
+        for (i = 0; text && i < json_array_size(value); i++) {
+          char *item = output_format_value(json_array_get(value, i));
+          char *grown;
+
+          if (!item || !(grown = realloc(text, len + strlen(item) + 3))) {
+            free(item);
+            free(text);
+            text = NULL;
+            break;
+          }
+
+          text = grown;
+          len += (size_t)snprintf(text + len, strlen(item) + 3, "%s%s", i ? ", " : "", item);
+          free(item);
+        }
+      }
+      break;
+
+    case JSON_OBJECT:
+      text = json_dumps(value, JSON_COMPACT);
+      break;
+
+    default:  // JSON_NULL or missing member
+      text = strdup("-");
+      break;
   }
 
-  if (text)
-    cli_output_sanitize(text);
+  if (text) cli_output_sanitize(text);
 
   return (text);
 }
-
 
 //
 // 'cli_output_json()' - Print a JSON document for scripts.
@@ -153,16 +132,12 @@ output_format_value(const json_t *value)
 // The document is printed indented; NULL (an empty response) prints nothing.
 //
 
-void
-cli_output_json(const json_t *document)
-{
-  if (!document)
-    return;
+void cli_output_json(const json_t *document) {
+  if (!document) return;
 
   json_dumpf(document, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
   putchar('\n');
 }
-
 
 //
 // 'cli_output_table()' - Print an array of objects as an aligned table.
@@ -172,54 +147,45 @@ cli_output_json(const json_t *document)
 // CLI_STATUS_FAILED when rows is not an array or memory runs out.
 //
 
-cli_status_t
-cli_output_table(cli_t *cli, const json_t *rows, const cli_view_t *view, int indent)
-{
-  cli_status_t      status = CLI_STATUS_FAILED;
+cli_status_t cli_output_table(cli_t *cli, const json_t *rows, const cli_view_t *view, int indent) {
+  cli_status_t status = CLI_STATUS_FAILED;
   const cli_field_t *columns[CLI_OPTION_MAX * 2];
-  size_t            widths[CLI_OPTION_MAX * 2];
-  size_t            ncolumns = 0, nrows, nitems = 0, row, col;
-  char              **cells = NULL;
+  size_t widths[CLI_OPTION_MAX * 2];
+  size_t ncolumns = 0, nrows, nitems = 0, row, col;
+  char **cells = NULL;
 
   if (!json_is_array(rows))
-    return (cli_fail(cli, CLI_STATUS_FAILED, "server response has no list of %s", view->list_key ? view->list_key : "items"));
+    return (cli_fail(cli, CLI_STATUS_FAILED, "server response has no list of %s",
+                     view->list_key ? view->list_key : "items"));
 
-  for (const cli_field_t *field = view->fields; field->key; field ++)
-  {
-    if (field->header && ncolumns < sizeof(columns) / sizeof(columns[0]))
-    {
-      widths[ncolumns]    = output_width(field->header);
-      columns[ncolumns ++] = field;
+  for (const cli_field_t *field = view->fields; field->key; field++) {
+    if (field->header && ncolumns < sizeof(columns) / sizeof(columns[0])) {
+      widths[ncolumns] = output_width(field->header);
+      columns[ncolumns++] = field;
     }
   }
 
   nrows = json_array_size(rows);
 
-  if (nrows > 0 && !(cells = calloc(nrows * ncolumns, sizeof(char *))))
-    goto oom;
+  if (nrows > 0 && !(cells = calloc(nrows * ncolumns, sizeof(char *)))) goto oom;
 
-  for (row = 0; row < nrows; row ++)
-  {
+  for (row = 0; row < nrows; row++) {
     const json_t *item = json_array_get(rows, row);
 
-    for (col = 0; col < ncolumns; col ++, nitems ++)
-    {
+    for (col = 0; col < ncolumns; col++, nitems++) {
       if (!(cells[nitems] = output_format_value(json_object_get(item, columns[col]->key))))
         goto oom;
 
       size_t width = output_width(cells[nitems]);
 
-      if (width > widths[col])
-        widths[col] = width;
+      if (width > widths[col]) widths[col] = width;
     }
   }
 
-  for (row = 0; row <= nrows; row ++)
-  {
+  for (row = 0; row <= nrows; row++) {
     printf("%*s", indent, "");
 
-    for (col = 0; col < ncolumns; col ++)
-    {
+    for (col = 0; col < ncolumns; col++) {
       const char *text = row ? cells[(row - 1) * ncolumns + col] : columns[col]->header;
 
       if (col + 1 < ncolumns)
@@ -236,14 +202,12 @@ oom:
   cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
 
 done:
-  for (size_t i = 0; i < nitems; i ++)
-    free(cells[i]);
+  for (size_t i = 0; i < nitems; i++) free(cells[i]);
 
   free(cells);
 
   return (status);
 }
-
 
 //
 // 'cli_output_record()' - Print one object as aligned "Label: value" lines.
@@ -253,26 +217,20 @@ done:
 // object or memory runs out.
 //
 
-cli_status_t
-cli_output_record(cli_t *cli, const json_t *record, const cli_view_t *view)
-{
+cli_status_t cli_output_record(cli_t *cli, const json_t *record, const cli_view_t *view) {
   size_t width = 0;
 
   if (!json_is_object(record))
     return (cli_fail(cli, CLI_STATUS_FAILED, "server response is not a JSON object"));
 
-  for (const cli_field_t *field = view->fields; field->key; field ++)
-  {
-    if (strlen(field->label) > width)
-      width = strlen(field->label);
+  for (const cli_field_t *field = view->fields; field->key; field++) {
+    if (strlen(field->label) > width) width = strlen(field->label);
   }
 
-  for (const cli_field_t *field = view->fields; field->key; field ++)
-  {
+  for (const cli_field_t *field = view->fields; field->key; field++) {
     const json_t *value = json_object_get(record, field->key);
 
-    if (field->nested && json_array_size(value) > 0)
-    {
+    if (field->nested && json_array_size(value) > 0) {
       printf("%s:\n", field->label);
 
       if (cli_output_table(cli, value, field->nested, 2) != CLI_STATUS_OK)
@@ -283,8 +241,7 @@ cli_output_record(cli_t *cli, const json_t *record, const cli_view_t *view)
 
     char *text = output_format_value(value);
 
-    if (!text)
-      return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
+    if (!text) return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
 
     printf("%s:%*s%s\n", field->label, (int)(width - strlen(field->label) + 1), "", text);
     free(text);

@@ -21,30 +21,29 @@
 #include <jansson.h>
 
 #ifndef NIMBUS_VERSION
-#  define NIMBUS_VERSION "0.0.0-dev"
+#define NIMBUS_VERSION "0.0.0-dev"
 #endif
 
-#define CLI_PROGRAM         "nimbusctl"
-#define CLI_DEFAULT_URL     "http://127.0.0.1:8631"
-#define CLI_DEFAULT_TIMEOUT 30L                   // seconds
-#define CLI_RESPONSE_MAX    (16u * 1024u * 1024u) // largest accepted response body
-#define CLI_URL_MAX         8192u                 // longest request URL
-#define CLI_SECRET_MAX      1024u                 // password, PIN or token, incl. NUL
-#define CLI_ERROR_MAX       1024u                 // one diagnostic message
-#define CLI_OPTION_MAX      16                    // options per (sub)command
-#define CLI_POSITIONAL_MAX  4                     // positional arguments per subcommand
-#define CLI_QUERY_MAX       8                     // query parameters per request
-#define CLI_INTEGER_MAX     9007199254740991LL    // 2^53 - 1: exact in every JSON peer
+#define CLI_PROGRAM "nimbusctl"
+#define CLI_DEFAULT_URL "http://127.0.0.1:8631"
+#define CLI_DEFAULT_TIMEOUT 30L                 // seconds
+#define CLI_RESPONSE_MAX (16u * 1024u * 1024u)  // largest accepted response body
+#define CLI_URL_MAX 8192u                       // longest request URL
+#define CLI_SECRET_MAX 1024u                    // password, PIN or token, incl. NUL
+#define CLI_ERROR_MAX 1024u                     // one diagnostic message
+#define CLI_OPTION_MAX 16                       // options per (sub)command
+#define CLI_POSITIONAL_MAX 4                    // positional arguments per subcommand
+#define CLI_QUERY_MAX 8                         // query parameters per request
+#define CLI_INTEGER_MAX 9007199254740991LL      // 2^53 - 1: exact in every JSON peer
 
 //
 // Exit codes; also the status every fallible function returns.
 //
 
-typedef enum cli_status_e
-{
-  CLI_STATUS_OK      = 0, // success
-  CLI_STATUS_FAILED  = 1, // server refused, bad response, local file error
-  CLI_STATUS_USAGE   = 2, // bad command line
+typedef enum cli_status_e {
+  CLI_STATUS_OK = 0,      // success
+  CLI_STATUS_FAILED = 1,  // server refused, bad response, local file error
+  CLI_STATUS_USAGE = 2,   // bad command line
   CLI_STATUS_CONNECT = 3  // could not talk to the server at all
 } cli_status_t;
 
@@ -55,63 +54,58 @@ typedef enum cli_status_e
 // cli_parsed_t.values.  Tables end with an entry whose name is NULL.
 //
 
-typedef struct cli_option_s
-{
+typedef struct cli_option_s {
   const char *name;     // long name without "--"
   const char *metavar;  // value placeholder ("NAME"); NULL for a flag
   const char *help;     // one line for --help
-  bool       required;  // must be given (checked by cli_command_run())
+  bool required;        // must be given (checked by cli_command_run())
 } cli_option_t;
 
-typedef struct cli_parsed_s
-{
-  char *values[CLI_OPTION_MAX];         // value, "" for a given flag, NULL if absent
-  char *positional[CLI_POSITIONAL_MAX]; // positional arguments in order
-  int  npositional;
-  bool help;                            // --help or -h was given
-  int  next;                            // argv index where parsing stopped
+typedef struct cli_parsed_s {
+  char *values[CLI_OPTION_MAX];          // value, "" for a given flag, NULL if absent
+  char *positional[CLI_POSITIONAL_MAX];  // positional arguments in order
+  int npositional;
+  bool help;  // --help or -h was given
+  int next;   // argv index where parsing stopped
 } cli_parsed_t;
 
 typedef struct cli_s cli_t;
 
-typedef struct cli_subcommand_s
-{
-  const char         *name;     // NULL: the command takes no subcommand word
-  const char         *args;     // positional arguments, e.g. "NAME" or ""; each word required
+typedef struct cli_subcommand_s {
+  const char *name;             // NULL: the command takes no subcommand word
+  const char *args;             // positional arguments, e.g. "NAME" or ""; each word required
   const cli_option_t *options;  // may be NULL
-  cli_status_t       (*run)(cli_t *cli, cli_parsed_t *parsed);
+  cli_status_t (*run)(cli_t *cli, cli_parsed_t *parsed);
 } cli_subcommand_t;
 
-typedef struct cli_command_s
-{
-  const char             *name;
-  const char             *summary;     // one line for "nimbusctl --help"
-  const char             *notes;       // extra paragraph for "nimbusctl NAME --help" or NULL
-  const cli_subcommand_t *subcommands; // ends with run == NULL
+typedef struct cli_command_s {
+  const char *name;
+  const char *summary;                  // one line for "nimbusctl --help"
+  const char *notes;                    // extra paragraph for "nimbusctl NAME --help" or NULL
+  const cli_subcommand_t *subcommands;  // ends with run == NULL
 } cli_command_t;
 
 //
 // Program state: global options plus the diagnostic of the last failure.
 //
 
-struct cli_s
-{
-  const char          *url;           // base URL, no trailing slash
-  const char          *token;         // bearer token or NULL
-  const char          *user;          // NAME@TENANT for Basic auth or NULL
-  const char          *password;      // points into password_buf or NULL
-  const char          *password_file; // --password-file, read lazily
-  const char          *tenant;        // operator's ?tenant= or NULL
-  const char          *cacert;        // CA bundle or NULL
-  bool                insecure;       // skip TLS verification
-  bool                json;           // print server JSON instead of tables
-  long                timeout;        // seconds
-  bool                auth_ready;     // password resolved (see cli-http.c)
-  CURL                *curl;          // lazily created, reused per request
-  char                password_buf[CLI_SECRET_MAX];
-  char                token_buf[CLI_SECRET_MAX];
-  char                url_buf[CLI_URL_MAX / 2];
-  char                error[CLI_ERROR_MAX];
+struct cli_s {
+  const char *url;            // base URL, no trailing slash
+  const char *token;          // bearer token or NULL
+  const char *user;           // NAME@TENANT for Basic auth or NULL
+  const char *password;       // points into password_buf or NULL
+  const char *password_file;  // --password-file, read lazily
+  const char *tenant;         // operator's ?tenant= or NULL
+  const char *cacert;         // CA bundle or NULL
+  bool insecure;              // skip TLS verification
+  bool json;                  // print server JSON instead of tables
+  long timeout;               // seconds
+  bool auth_ready;            // password resolved (see cli-http.c)
+  CURL *curl;                 // lazily created, reused per request
+  char password_buf[CLI_SECRET_MAX];
+  char token_buf[CLI_SECRET_MAX];
+  char url_buf[CLI_URL_MAX / 2];
+  char error[CLI_ERROR_MAX];
 };
 
 //
@@ -121,22 +115,20 @@ struct cli_s
 // the list ends at the first NULL name.
 //
 
-typedef struct cli_param_s
-{
+typedef struct cli_param_s {
   const char *name;
   const char *value;
 } cli_param_t;
 
-typedef struct cli_request_s
-{
-  const char    *method;                   // "GET", "POST", "PATCH", "DELETE"
-  const char    *path;
-  const char    *id;
-  const char    *action;
-  bool          tenant_scoped;             // add ?tenant= when --tenant given
-  cli_param_t   query[CLI_QUERY_MAX];
-  const json_t  *body;                     // JSON body (borrowed) or NULL
-  curl_mime     *mime;                     // multipart body (borrowed) or NULL
+typedef struct cli_request_s {
+  const char *method;  // "GET", "POST", "PATCH", "DELETE"
+  const char *path;
+  const char *id;
+  const char *action;
+  bool tenant_scoped;  // add ?tenant= when --tenant given
+  cli_param_t query[CLI_QUERY_MAX];
+  const json_t *body;  // JSON body (borrowed) or NULL
+  curl_mime *mime;     // multipart body (borrowed) or NULL
 } cli_request_t;
 
 //
@@ -146,17 +138,15 @@ typedef struct cli_request_s
 
 typedef struct cli_view_s cli_view_t;
 
-typedef struct cli_field_s
-{
-  const char       *key;     // JSON member name
-  const char       *header;  // table column header, NULL: not in tables
-  const char       *label;   // label in single-record output
+typedef struct cli_field_s {
+  const char *key;           // JSON member name
+  const char *header;        // table column header, NULL: not in tables
+  const char *label;         // label in single-record output
   const cli_view_t *nested;  // array of objects shown as an indented table
 } cli_field_t;
 
-struct cli_view_s
-{
-  const char        *list_key; // member holding the array in list responses
+struct cli_view_s {
+  const char *list_key;  // member holding the array in list responses
   const cli_field_t *fields;
 };
 
@@ -164,13 +154,12 @@ struct cli_view_s
 cli_status_t cli_args_parse(cli_t *cli, int argc, char **argv, int first,
                             const cli_option_t *options, bool stop_at_positional,
                             cli_parsed_t *parsed);
-bool         cli_args_integer(cli_t *cli, const char *option, const char *text,
-                              long long min, long long max, long long *value);
-bool         cli_args_choice(cli_t *cli, const char *option, const char *text,
-                             const char *const *choices);
-int          cli_args_count(const char *args);
-void         cli_args_usage_options(const cli_option_t *options, FILE *fp);
-void         cli_args_usage_command(const cli_command_t *command, FILE *fp);
+bool cli_args_integer(cli_t *cli, const char *option, const char *text, long long min,
+                      long long max, long long *value);
+bool cli_args_choice(cli_t *cli, const char *option, const char *text, const char *const *choices);
+int cli_args_count(const char *args);
+void cli_args_usage_options(const cli_option_t *options, FILE *fp);
+void cli_args_usage_command(const cli_command_t *command, FILE *fp);
 
 // cli-commands.c
 extern const cli_command_t cli_command_whoami;
@@ -181,49 +170,38 @@ extern const cli_command_t cli_command_token;
 extern const cli_command_t cli_command_job;
 extern const cli_command_t cli_command_submit;
 
-cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command,
-                             int argc, char **argv);
-cli_status_t cli_command_show(cli_t *cli, const cli_request_t *request,
-                              const cli_view_t *view);
-cli_status_t cli_command_list(cli_t *cli, const cli_request_t *request,
-                              const cli_view_t *view);
-cli_status_t cli_command_delete(cli_t *cli, const cli_request_t *request,
-                                char *done_message);
-cli_status_t cli_json_set_string(cli_t *cli, json_t *object, const char *key,
-                                 const char *value);
-cli_status_t cli_json_set_integer(cli_t *cli, json_t *object, const char *key,
-                                  const char *option, const char *text,
-                                  long long min, long long max);
-cli_status_t cli_json_set_boolean(cli_t *cli, json_t *object, const char *key,
-                                  bool value);
+cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv);
+cli_status_t cli_command_show(cli_t *cli, const cli_request_t *request, const cli_view_t *view);
+cli_status_t cli_command_list(cli_t *cli, const cli_request_t *request, const cli_view_t *view);
+cli_status_t cli_command_delete(cli_t *cli, const cli_request_t *request, char *done_message);
+cli_status_t cli_json_set_string(cli_t *cli, json_t *object, const char *key, const char *value);
+cli_status_t cli_json_set_integer(cli_t *cli, json_t *object, const char *key, const char *option,
+                                  const char *text, long long min, long long max);
+cli_status_t cli_json_set_boolean(cli_t *cli, json_t *object, const char *key, bool value);
 
 // cli-http.c
 cli_status_t cli_http_auth_resolve(cli_t *cli);
-cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request,
-                           json_t **response);
-CURL         *cli_http_handle(cli_t *cli);
-void         cli_http_close(cli_t *cli);
+cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **response);
+CURL *cli_http_handle(cli_t *cli);
+void cli_http_close(cli_t *cli);
 
 // cli-output.c
-void         cli_output_json(const json_t *document);
-void         cli_output_sanitize(char *text);
-cli_status_t cli_output_record(cli_t *cli, const json_t *record,
-                               const cli_view_t *view);
-cli_status_t cli_output_table(cli_t *cli, const json_t *rows,
-                              const cli_view_t *view, int indent);
+void cli_output_json(const json_t *document);
+void cli_output_sanitize(char *text);
+cli_status_t cli_output_record(cli_t *cli, const json_t *record, const cli_view_t *view);
+cli_status_t cli_output_table(cli_t *cli, const json_t *rows, const cli_view_t *view, int indent);
 
 // cli-secret.c
 cli_status_t cli_secret_from_arg(cli_t *cli, char *arg, char *secret, size_t size);
-cli_status_t cli_secret_from_file(cli_t *cli, const char *path, char *secret,
-                                  size_t size);
-cli_status_t cli_secret_prompt(cli_t *cli, const char *prompt, bool confirm,
-                               char *secret, size_t size);
-void         cli_secret_wipe(void *secret, size_t size);
+cli_status_t cli_secret_from_file(cli_t *cli, const char *path, char *secret, size_t size);
+cli_status_t cli_secret_prompt(cli_t *cli, const char *prompt, bool confirm, char *secret,
+                               size_t size);
+void cli_secret_wipe(void *secret, size_t size);
 
 // nimbusctl.c
 extern const cli_option_t cli_global_options[];
 
 cli_status_t cli_fail(cli_t *cli, cli_status_t status, const char *format, ...)
-             __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
-#endif // NIMBUS_CLI_PRIVATE_H
+#endif  // NIMBUS_CLI_PRIVATE_H

@@ -17,17 +17,13 @@
 #include <termios.h>
 #include <unistd.h>
 
-
 //
 // 'cli_secret_wipe()' - Erase a secret so the compiler cannot skip it.
 //
 
-void
-cli_secret_wipe(void *secret, size_t size)
-{
+void cli_secret_wipe(void *secret, size_t size) {
   explicit_bzero(secret, size);
 }
-
 
 //
 // 'cli_secret_from_arg()' - Copy a secret given on the command line.
@@ -36,13 +32,10 @@ cli_secret_wipe(void *secret, size_t size)
 // Fails with CLI_STATUS_USAGE when arg is empty or too long.
 //
 
-cli_status_t
-cli_secret_from_arg(cli_t *cli, char *arg, char *secret, size_t size)
-{
+cli_status_t cli_secret_from_arg(cli_t *cli, char *arg, char *secret, size_t size) {
   size_t len = strlen(arg);
 
-  if (len == 0 || len >= size)
-  {
+  if (len == 0 || len >= size) {
     cli_secret_wipe(arg, len);
     return (cli_fail(cli, CLI_STATUS_USAGE, "secret must be 1 to %zu bytes long", size - 1));
   }
@@ -52,7 +45,6 @@ cli_secret_from_arg(cli_t *cli, char *arg, char *secret, size_t size)
 
   return (CLI_STATUS_OK);
 }
-
 
 //
 // 'cli_secret_from_file()' - Read a secret from the first line of a file.
@@ -64,50 +56,40 @@ cli_secret_from_arg(cli_t *cli, char *arg, char *secret, size_t size)
 // line is empty, or it does not fit in size - 1 bytes.
 //
 
-cli_status_t
-cli_secret_from_file(cli_t *cli, const char *path, char *secret, size_t size)
-{
+cli_status_t cli_secret_from_file(cli_t *cli, const char *path, char *secret, size_t size) {
   cli_status_t status = CLI_STATUS_FAILED;
-  int          fd;
-  size_t       len    = 0;
-  char         ch;
+  int fd;
+  size_t len = 0;
+  char ch;
 
   fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-  if (fd < 0)
-    return (cli_fail(cli, CLI_STATUS_FAILED, "%s: %s", path, strerror(errno)));
+  if (fd < 0) return (cli_fail(cli, CLI_STATUS_FAILED, "%s: %s", path, strerror(errno)));
 
-  for (;;)
-  {
+  for (;;) {
     ssize_t n = read(fd, &ch, 1);
 
-    if (n < 0 && errno == EINTR)
-      continue;
+    if (n < 0 && errno == EINTR) continue;
 
-    if (n < 0)
-    {
+    if (n < 0) {
       cli_fail(cli, CLI_STATUS_FAILED, "%s: %s", path, strerror(errno));
       goto done;
     }
 
-    if (n == 0 || ch == '\n')
-      break;
+    if (n == 0 || ch == '\n') break;
 
-    if (len + 1 >= size)
-    {
+    if (len + 1 >= size) {
       cli_fail(cli, CLI_STATUS_FAILED, "%s: secret is longer than %zu bytes", path, size - 1);
       goto done;
     }
 
-    secret[len ++] = ch;
+    secret[len++] = ch;
   }
 
-  if (len > 0 && secret[len - 1] == '\r')
-    len --;
+  if (len > 0 && secret[len - 1] == '\r') len--;
 
   secret[len] = '\0';
 
-  if (len == 0)
-  {
+  if (len == 0) {
     cli_fail(cli, CLI_STATUS_FAILED, "%s: no secret on the first line", path);
     goto done;
   }
@@ -115,15 +97,12 @@ cli_secret_from_file(cli_t *cli, const char *path, char *secret, size_t size)
   status = CLI_STATUS_OK;
 
 done:
-  if (status != CLI_STATUS_OK)
-    cli_secret_wipe(secret, size);
+  if (status != CLI_STATUS_OK) cli_secret_wipe(secret, size);
 
-  if (fd != STDIN_FILENO)
-    close(fd);
+  if (fd != STDIN_FILENO) close(fd);
 
   return (status);
 }
-
 
 //
 // 'secret_read_tty()' - Prompt on the terminal and read one line without echo.
@@ -131,61 +110,49 @@ done:
 // Returns the length read, or -1 on error or when the line is too long.
 //
 
-static ssize_t
-secret_read_tty(int tty, const char *prompt, char *secret, size_t size)
-{
+static ssize_t secret_read_tty(int tty, const char *prompt, char *secret, size_t size) {
   struct termios saved, quiet;
-  bool           restore = false;
-  ssize_t        result  = -1;
-  size_t         len     = 0;
-  char           ch;
+  bool restore = false;
+  ssize_t result = -1;
+  size_t len = 0;
+  char ch;
 
-  if (write(tty, prompt, strlen(prompt)) < 0)
-    return (-1);
+  if (write(tty, prompt, strlen(prompt)) < 0) return (-1);
 
-  if (tcgetattr(tty, &saved) == 0)
-  {
-    quiet         = saved;
-    quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
+  if (tcgetattr(tty, &saved) == 0) {
+    quiet = saved;
+    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
-    restore       = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+    restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
   }
 
-  for (;;)
-  {
+  for (;;) {
     ssize_t n = read(tty, &ch, 1);
 
-    if (n < 0 && errno == EINTR)
-      continue;
+    if (n < 0 && errno == EINTR) continue;
 
-    if (n <= 0 || ch == '\n')
-      break;
+    if (n <= 0 || ch == '\n') break;
 
-    if (len + 1 >= size)
-    {
+    if (len + 1 >= size) {
       // Too long: keep draining the line but report an error.
       len = size;
       continue;
     }
 
-    secret[len ++] = ch;
+    secret[len++] = ch;
   }
 
-  if (len < size)
-  {
+  if (len < size) {
     secret[len] = '\0';
-    result      = (ssize_t)len;
+    result = (ssize_t)len;
   }
 
-  if (restore)
-    tcsetattr(tty, TCSAFLUSH, &saved);
+  if (restore) tcsetattr(tty, TCSAFLUSH, &saved);
 
-  if (write(tty, "\n", 1) < 0)
-    result = -1;
+  if (write(tty, "\n", 1) < 0) result = -1;
 
   return (result);
 }
-
 
 //
 // 'cli_secret_prompt()' - Ask for a secret on the controlling terminal.
@@ -195,34 +162,31 @@ secret_read_tty(int tty, const char *prompt, char *secret, size_t size)
 // long, or the two answers differ.
 //
 
-cli_status_t
-cli_secret_prompt(cli_t *cli, const char *prompt, bool confirm, char *secret,
-                  size_t size)
-{
+cli_status_t cli_secret_prompt(cli_t *cli, const char *prompt, bool confirm, char *secret,
+                               size_t size) {
   cli_status_t status = CLI_STATUS_USAGE;
-  char         again[CLI_SECRET_MAX];
-  ssize_t      len;
-  int          tty;
+  char again[CLI_SECRET_MAX];
+  ssize_t len;
+  int tty;
 
   if ((tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-    return (cli_fail(cli, CLI_STATUS_USAGE, "%s: not given, and there is no terminal to ask on", prompt));
+    return (cli_fail(cli, CLI_STATUS_USAGE, "%s: not given, and there is no terminal to ask on",
+                     prompt));
 
   char text[128];
 
   snprintf(text, sizeof(text), "%s: ", prompt);
 
-  if ((len = secret_read_tty(tty, text, secret, size)) <= 0)
-  {
+  if ((len = secret_read_tty(tty, text, secret, size)) <= 0) {
     cli_fail(cli, CLI_STATUS_USAGE, "%s: must be 1 to %zu bytes long", prompt, size - 1);
     goto done;
   }
 
-  if (confirm)
-  {
+  if (confirm) {
     snprintf(text, sizeof(text), "%s (again): ", prompt);
 
-    if (secret_read_tty(tty, text, again, sizeof(again)) != len || memcmp(again, secret, (size_t)len))
-    {
+    if (secret_read_tty(tty, text, again, sizeof(again)) != len ||
+        memcmp(again, secret, (size_t)len)) {
       cli_fail(cli, CLI_STATUS_USAGE, "%s: the two entries differ", prompt);
       goto done;
     }
@@ -233,8 +197,7 @@ cli_secret_prompt(cli_t *cli, const char *prompt, bool confirm, char *secret,
 done:
   cli_secret_wipe(again, sizeof(again));
 
-  if (status != CLI_STATUS_OK)
-    cli_secret_wipe(secret, size);
+  if (status != CLI_STATUS_OK) cli_secret_wipe(secret, size);
 
   close(tty);
 

@@ -26,9 +26,12 @@ static bool config_parse_size(const char *s, int64_t *out) {
   long long v = strtoll(s, &end, 10);
   if (errno || end == s || v < 0) return false;
   int64_t mult = 1;
-  if (*end == 'k' || *end == 'K') mult = 1024, end++;
-  else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
-  else if (*end == 'G' || *end == 'g') mult = 1024LL * 1024 * 1024, end++;
+  if (*end == 'k' || *end == 'K')
+    mult = 1024, end++;
+  else if (*end == 'M' || *end == 'm')
+    mult = 1024 * 1024, end++;
+  else if (*end == 'G' || *end == 'g')
+    mult = 1024LL * 1024 * 1024, end++;
   if (*end) return false;
   if (v > INT64_MAX / mult) return false;
   *out = (int64_t)v * mult;
@@ -47,8 +50,8 @@ static bool config_parse_bool(const char *s, bool *out) {
   return false;
 }
 
-bool config_set(const config_option_t *table, void *cfg, const char *name,
-                const char *value, char *err, size_t errlen) {
+bool config_set(const config_option_t *table, void *cfg, const char *name, const char *value,
+                char *err, size_t errlen) {
   const config_option_t *o = config_find(table, name);
   if (!o) {
     snprintf(err, errlen, "unknown option '%s'", name);
@@ -56,46 +59,48 @@ bool config_set(const config_option_t *table, void *cfg, const char *name,
   }
   char *field = (char *)cfg + o->offset;
   switch (o->type) {
-  case CONFIG_STRING:
-    if (strlen(value) >= o->size) {
-      snprintf(err, errlen, "value of '%s' is longer than %zu characters", name, o->size - 1);
-      return false;
-    }
-    memcpy(field, value, strlen(value) + 1);
-    return true;
-  case CONFIG_INT:
-  case CONFIG_SIZE: {
-    int64_t v;
-    if (o->type == CONFIG_SIZE) {
-      if (!config_parse_size(value, &v)) {
-        snprintf(err, errlen, "'%s' needs a size such as 1048576, 64k, 10M or 2G", name);
+    case CONFIG_STRING:
+      if (strlen(value) >= o->size) {
+        snprintf(err, errlen, "value of '%s' is longer than %zu characters", name, o->size - 1);
         return false;
       }
-    } else {
-      char *end;
-      errno = 0;
-      long long l = strtoll(value, &end, 10);
-      if (errno || end == value || *end || l < INT32_MIN || l > INT32_MAX) {
-        snprintf(err, errlen, "'%s' needs a whole number", name);
+      memcpy(field, value, strlen(value) + 1);
+      return true;
+    case CONFIG_INT:
+    case CONFIG_SIZE: {
+      int64_t v;
+      if (o->type == CONFIG_SIZE) {
+        if (!config_parse_size(value, &v)) {
+          snprintf(err, errlen, "'%s' needs a size such as 1048576, 64k, 10M or 2G", name);
+          return false;
+        }
+      } else {
+        char *end;
+        errno = 0;
+        long long l = strtoll(value, &end, 10);
+        if (errno || end == value || *end || l < INT32_MIN || l > INT32_MAX) {
+          snprintf(err, errlen, "'%s' needs a whole number", name);
+          return false;
+        }
+        v = l;
+      }
+      if ((o->min || o->max) && (v < o->min || v > o->max)) {
+        snprintf(err, errlen, "'%s' must be between %" PRId64 " and %" PRId64, name, o->min,
+                 o->max);
         return false;
       }
-      v = l;
+      if (o->type == CONFIG_SIZE)
+        *(int64_t *)field = v;
+      else
+        *(int *)field = (int)v;
+      return true;
     }
-    if ((o->min || o->max) && (v < o->min || v > o->max)) {
-      snprintf(err, errlen, "'%s' must be between %" PRId64 " and %" PRId64, name, o->min,
-               o->max);
-      return false;
-    }
-    if (o->type == CONFIG_SIZE) *(int64_t *)field = v;
-    else *(int *)field = (int)v;
-    return true;
-  }
-  case CONFIG_BOOL:
-    if (!config_parse_bool(value, (bool *)field)) {
-      snprintf(err, errlen, "'%s' needs true or false", name);
-      return false;
-    }
-    return true;
+    case CONFIG_BOOL:
+      if (!config_parse_bool(value, (bool *)field)) {
+        snprintf(err, errlen, "'%s' needs true or false", name);
+        return false;
+      }
+      return true;
   }
   return false;
 }
@@ -115,8 +120,8 @@ static char *config_trim(char *s) {
   return s;
 }
 
-bool config_load_file(const config_option_t *table, void *cfg, const char *path,
-                      char *err, size_t errlen) {
+bool config_load_file(const config_option_t *table, void *cfg, const char *path, char *err,
+                      size_t errlen) {
   FILE *f = fopen(path, "r");
   if (!f) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -154,8 +159,8 @@ bool config_load_file(const config_option_t *table, void *cfg, const char *path,
   return ok;
 }
 
-bool config_parse_args(const config_option_t *table, void *cfg, int argc, char **argv,
-                       bool *help, int *first_arg, char *err, size_t errlen) {
+bool config_parse_args(const config_option_t *table, void *cfg, int argc, char **argv, bool *help,
+                       int *first_arg, char *err, size_t errlen) {
   *help = false;
   int i = 1;
   for (; i < argc; i++) {
@@ -226,12 +231,13 @@ void config_print_help(const config_option_t *table, FILE *out) {
   fprintf(out, "  --help                        show this help\n");
   for (const config_option_t *o = table; o->name; o++) {
     char left[64];
-    const char *arg = o->type == CONFIG_BOOL ? "" : o->type == CONFIG_STRING ? " TEXT"
-                      : o->type == CONFIG_SIZE ? " SIZE" : " N";
+    const char *arg = o->type == CONFIG_BOOL     ? ""
+                      : o->type == CONFIG_STRING ? " TEXT"
+                      : o->type == CONFIG_SIZE   ? " SIZE"
+                                                 : " N";
     snprintf(left, sizeof left, "--%s%s", o->name, arg);
     fprintf(out, "  %-29s %s", left, o->help);
-    if (o->default_value && *o->default_value)
-      fprintf(out, " [default: %s]", o->default_value);
+    if (o->default_value && *o->default_value) fprintf(out, " [default: %s]", o->default_value);
     fputc('\n', out);
   }
 }

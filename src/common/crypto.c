@@ -17,9 +17,13 @@
 
 static atomic_bool crypto_fast;
 
-bool crypto_init(void) { return sodium_init() >= 0; }
+bool crypto_init(void) {
+  return sodium_init() >= 0;
+}
 
-void crypto_set_fast_hashing(bool fast) { atomic_store(&crypto_fast, fast); }
+void crypto_set_fast_hashing(bool fast) {
+  atomic_store(&crypto_fast, fast);
+}
 
 bool crypto_password_hash(const char *password, char out[128]) {
   bool fast = atomic_load(&crypto_fast);

@@ -53,7 +53,7 @@
 
 /* Apple raster (URF): 8-byte magic + BE32 page count, then per page a
  * 32-byte header. */
-#define URF_MAGIC "UNIRAST"                /* followed by a NUL */
+#define URF_MAGIC "UNIRAST" /* followed by a NUL */
 #define URF_FILE_HEADER_SIZE 12u
 #define URF_PAGE_HEADER_SIZE 32u
 #define URF_OFF_BITS_PER_PIXEL 0u
@@ -69,9 +69,9 @@ const char *const docformat_supported[] = {
 /* Buffered, bounded reader over a file descriptor. */
 typedef struct {
   int fd;
-  size_t pos, len;   /* unread bytes are buf[pos..len) */
-  bool eof;          /* read() returned 0 */
-  int read_errno;    /* nonzero once read() failed */
+  size_t pos, len; /* unread bytes are buf[pos..len) */
+  bool eof;        /* read() returned 0 */
+  int read_errno;  /* nonzero once read() failed */
   unsigned char buf[DOCFORMAT_READ_BUF];
 } docformat_reader_t;
 
@@ -84,7 +84,7 @@ typedef struct {
 
 /* Write a formatted reason into err if there is room; always terminated. */
 __attribute__((format(printf, 3, 4))) static void docformat_set_error(char *err, size_t errlen,
-                                                                       const char *fmt, ...) {
+                                                                      const char *fmt, ...) {
   va_list ap;
 
   if (!err || errlen == 0) return;
@@ -142,11 +142,16 @@ docformat_t docformat_sniff(const unsigned char *buf, size_t len) {
 
 const char *docformat_mime(docformat_t fmt) {
   switch (fmt) {
-  case DOCFORMAT_PDF: return "application/pdf";
-  case DOCFORMAT_PWG_RASTER: return "image/pwg-raster";
-  case DOCFORMAT_URF: return "image/urf";
-  case DOCFORMAT_JPEG: return "image/jpeg";
-  case DOCFORMAT_UNKNOWN: break;
+    case DOCFORMAT_PDF:
+      return "application/pdf";
+    case DOCFORMAT_PWG_RASTER:
+      return "image/pwg-raster";
+    case DOCFORMAT_URF:
+      return "image/urf";
+    case DOCFORMAT_JPEG:
+      return "image/jpeg";
+    case DOCFORMAT_UNKNOWN:
+      break;
   }
   return NULL;
 }
@@ -297,12 +302,11 @@ static bool raster_skip_page(docformat_reader_t *r, const raster_geometry_t *g, 
   }
   return true;
 
-truncated:
-  {
-    char what[96];
-    snprintf(what, sizeof(what), "%s page %d: image data is truncated", fmtname, page);
-    reader_report_short(r, err, errlen, what);
-  }
+truncated : {
+  char what[96];
+  snprintf(what, sizeof(what), "%s page %d: image data is truncated", fmtname, page);
+  reader_report_short(r, err, errlen, what);
+}
   return false;
 }
 
@@ -665,10 +669,17 @@ int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t e
   }
   r->fd = fd;
   switch (fmt) {
-  case DOCFORMAT_PWG_RASTER: pages = pwg_count_pages(r, err, errlen); break;
-  case DOCFORMAT_URF: pages = urf_count_pages(r, err, errlen); break;
-  case DOCFORMAT_JPEG: pages = jpeg_count_pages(r, err, errlen); break;
-  default: break;
+    case DOCFORMAT_PWG_RASTER:
+      pages = pwg_count_pages(r, err, errlen);
+      break;
+    case DOCFORMAT_URF:
+      pages = urf_count_pages(r, err, errlen);
+      break;
+    case DOCFORMAT_JPEG:
+      pages = jpeg_count_pages(r, err, errlen);
+      break;
+    default:
+      break;
   }
 
 done:

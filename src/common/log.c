@@ -18,7 +18,9 @@ static atomic_int log_min_level = LOG_INFO;
 
 static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
 
-void log_set_level(log_level_t level) { atomic_store(&log_min_level, (int)level); }
+void log_set_level(log_level_t level) {
+  atomic_store(&log_min_level, (int)level);
+}
 
 bool log_level_parse(const char *s, log_level_t *out) {
   for (int i = 0; i < 4; i++) {
@@ -48,8 +50,7 @@ static void log_append_value(char *line, size_t *len, const char *v) {
   if (!v) v = "";
   bool quote = (*v == '\0');
   for (const char *p = v; *p && !quote; p++)
-    if (*p == ' ' || *p == '"' || *p == '=' || *p == '\\' || (unsigned char)*p < 0x20)
-      quote = true;
+    if (*p == ' ' || *p == '"' || *p == '=' || *p == '\\' || (unsigned char)*p < 0x20) quote = true;
   if (!quote) {
     log_append(line, len, v, strlen(v));
     return;

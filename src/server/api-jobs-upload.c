@@ -223,7 +223,9 @@ bool api_upload_body(http_request_t *r, api_upload_t *u, const char *data, size_
   return true;
 }
 
-bool api_upload_authenticated(const api_upload_t *u) { return u->authenticated; }
+bool api_upload_authenticated(const api_upload_t *u) {
+  return u->authenticated;
+}
 
 void api_upload_free(api_upload_t *u) {
   if (!u) return;
@@ -394,13 +396,16 @@ void api_jobs_submit(api_ctx_t *c) {
   job.num_documents = 1;
 
   switch (job_submit(c->srv, &c->tenant, &job, &doc, 1)) { /* deletes the blob on failure */
-  case SUBMIT_OK: break;
-  case SUBMIT_TOO_MANY_JOBS:
-    api_problem(c->r, 429, "you have too many pending jobs (at most %d)",
-                intake_max_held_jobs(c->srv, &c->tenant));
-    goto done;
-  case SUBMIT_ERROR:
-  default: api_problem(c->r, 500, "storage error"); goto done;
+    case SUBMIT_OK:
+      break;
+    case SUBMIT_TOO_MANY_JOBS:
+      api_problem(c->r, 429, "you have too many pending jobs (at most %d)",
+                  intake_max_held_jobs(c->srv, &c->tenant));
+      goto done;
+    case SUBMIT_ERROR:
+    default:
+      api_problem(c->r, 500, "storage error");
+      goto done;
   }
 
   log_event(LOG_INFO, c->r->id, "job submitted", "tenant", c->tenant.name, "job", LOG_INT(job.id),

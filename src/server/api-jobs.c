@@ -180,17 +180,21 @@ void api_job_get(api_ctx_t *c) {
 static void job_respond_apply(api_ctx_t *c, job_result_t res, const nimbus_job_t *before,
                               const nimbus_job_t *after, const char *verb) {
   switch (res) {
-  case JOB_OK:
-    log_event(LOG_INFO, c->r->id, verb, "tenant", c->tenant.name, "job", LOG_INT(after->id),
-              "state", job_state_name(after->state), "by", c->actor, (char *)NULL);
-    api_respond(c, 200, api_job_json(c, after));
-    break;
-  case JOB_NOT_FOUND: api_problem(c->r, 404, "no such job"); break;
-  case JOB_NOT_POSSIBLE:
-    api_problem(c->r, 409, "the job is %s", job_state_name(before->state));
-    break;
-  case JOB_ERROR:
-  default: api_problem(c->r, 500, "storage error"); break;
+    case JOB_OK:
+      log_event(LOG_INFO, c->r->id, verb, "tenant", c->tenant.name, "job", LOG_INT(after->id),
+                "state", job_state_name(after->state), "by", c->actor, (char *)NULL);
+      api_respond(c, 200, api_job_json(c, after));
+      break;
+    case JOB_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case JOB_NOT_POSSIBLE:
+      api_problem(c->r, 409, "the job is %s", job_state_name(before->state));
+      break;
+    case JOB_ERROR:
+    default:
+      api_problem(c->r, 500, "storage error");
+      break;
   }
 }
 

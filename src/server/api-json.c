@@ -26,7 +26,9 @@ bool api_name_valid(const char *s) {
   return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
-bool api_tenant_name_reserved(const char *name) { return strcasecmp(name, API_SYSTEM_TENANT) == 0; }
+bool api_tenant_name_reserved(const char *name) {
+  return strcasecmp(name, API_SYSTEM_TENANT) == 0;
+}
 
 /* Length of the well-formed UTF-8 sequence at p (avail bytes), 0 if none. */
 static size_t api_utf8_seq(const unsigned char *p, size_t avail) {
@@ -224,9 +226,12 @@ json_t *api_json_text(const char *s) {
 
 const char *api_role_name(nimbus_role_t role) {
   switch (role) {
-  case NIMBUS_ROLE_USER: return "user";
-  case NIMBUS_ROLE_TENANT_ADMIN: return "tenant-admin";
-  case NIMBUS_ROLE_OPERATOR: return "operator";
+    case NIMBUS_ROLE_USER:
+      return "user";
+    case NIMBUS_ROLE_TENANT_ADMIN:
+      return "tenant-admin";
+    case NIMBUS_ROLE_OPERATOR:
+      return "operator";
   }
   return "user";
 }
@@ -287,19 +292,28 @@ json_t *api_token_json(const nimbus_token_t *tk) {
 
 static const char *api_ipp_state_name(int ipp_state) {
   switch (ipp_state) {
-  case 3: return "pending";
-  case 4: return "pending-held";
-  case 5: return "processing";
-  case 6: return "processing-stopped";
-  case 7: return "canceled";
-  case 8: return "aborted";
-  case 9: return "completed";
+    case 3:
+      return "pending";
+    case 4:
+      return "pending-held";
+    case 5:
+      return "processing";
+    case 6:
+      return "processing-stopped";
+    case 7:
+      return "canceled";
+    case 8:
+      return "aborted";
+    case 9:
+      return "completed";
   }
   return "pending";
 }
 
 /* Optional text: "" becomes null. */
-static json_t *api_json_opt_text(const char *s) { return *s ? api_json_text(s) : json_null(); }
+static json_t *api_json_opt_text(const char *s) {
+  return *s ? api_json_text(s) : json_null();
+}
 
 json_t *api_job_json_base(const char *tenant_name, const nimbus_job_t *job) {
   const char *reasons[API_JOB_REASONS_MAX];

@@ -178,19 +178,32 @@ static const struct api_route *api_route_find(const http_request_t *r, api_path_
 
 static const char *api_reason(int status) {
   switch (status) {
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 409: return "Conflict";
-  case 413: return "Content Too Large";
-  case 415: return "Unsupported Media Type";
-  case 422: return "Unprocessable Content";
-  case 429: return "Too Many Requests";
-  case 500: return "Internal Server Error";
-  case 503: return "Service Unavailable";
-  default: return status >= 500 ? "Server Error" : "Request Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status >= 500 ? "Server Error" : "Request Error";
   }
 }
 
@@ -214,25 +227,27 @@ void api_respond(api_ctx_t *c, int status, json_t *doc) {
   http_respond_json(c->r, status, doc);
 }
 
-void api_respond_no_content(api_ctx_t *c) { http_respond(c->r, 204, NULL, NULL, 0); }
+void api_respond_no_content(api_ctx_t *c) {
+  http_respond(c->r, 204, NULL, NULL, 0);
+}
 
 void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const char *name) {
   switch (s) {
-  case STORE_NOT_FOUND:
-    if (name && api_name_valid(name))
-      api_problem(c->r, 404, "no %s named '%s'", what, name);
-    else
-      api_problem(c->r, 404, "no such %s", what);
-    break;
-  case STORE_CONFLICT:
-    api_problem(c->r, 409, "the %s changed or conflicts with another", what);
-    break;
-  case STORE_OK:
-  case STORE_ERROR:
-  default:
-    log_event(LOG_ERROR, c->r->id, "store call failed", "what", what, (char *)NULL);
-    api_problem(c->r, 500, "storage error");
-    break;
+    case STORE_NOT_FOUND:
+      if (name && api_name_valid(name))
+        api_problem(c->r, 404, "no %s named '%s'", what, name);
+      else
+        api_problem(c->r, 404, "no such %s", what);
+      break;
+    case STORE_CONFLICT:
+      api_problem(c->r, 409, "the %s changed or conflicts with another", what);
+      break;
+    case STORE_OK:
+    case STORE_ERROR:
+    default:
+      log_event(LOG_ERROR, c->r->id, "store call failed", "what", what, (char *)NULL);
+      api_problem(c->r, 500, "storage error");
+      break;
   }
 }
 

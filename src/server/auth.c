@@ -113,7 +113,9 @@ static void auth_cache_put(auth_cache_t *c, const unsigned char key[32],
 static char auth_dummy_hash[crypto_pwhash_STRBYTES];
 static pthread_once_t auth_dummy_once = PTHREAD_ONCE_INIT;
 
-static void auth_dummy_init(void) { crypto_password_hash("not a password", auth_dummy_hash); }
+static void auth_dummy_init(void) {
+  crypto_password_hash("not a password", auth_dummy_hash);
+}
 
 static bool auth_verify_bounded(auth_cache_t *c, const unsigned char key[32],
                                 const unsigned char pw_digest[32], nimbus_id_t user_id,
@@ -181,8 +183,7 @@ static void auth_basic(store_t *st, auth_cache_t *cache, const char *b64,
   auth_digest(cache, tenant_name, name, password, key);
   auth_digest(cache, out->user.password_hash, "", "", pw_digest);
   if (auth_cache_hit(cache, key, pw_digest, out->user.id) ||
-      auth_verify_bounded(cache, key, pw_digest, out->user.id, out->user.password_hash,
-                          password)) {
+      auth_verify_bounded(cache, key, pw_digest, out->user.id, out->user.password_hash, password)) {
     auth_cache_put(cache, key, pw_digest, &out->user);
     out->result = AUTH_OK;
   }

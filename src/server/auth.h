@@ -13,9 +13,9 @@
 #include "model.h"
 
 typedef enum {
-  AUTH_NONE = 0,   /* no Authorization header */
-  AUTH_OK,         /* credentials verified */
-  AUTH_BAD,        /* malformed header or wrong credentials */
+  AUTH_NONE = 0, /* no Authorization header */
+  AUTH_OK,       /* credentials verified */
+  AUTH_BAD,      /* malformed header or wrong credentials */
 } auth_result_t;
 
 typedef struct {

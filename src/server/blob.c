@@ -167,8 +167,12 @@ bool blob_writer_write(blob_writer_t *w, const void *data, size_t len) {
   return true;
 }
 
-int64_t blob_writer_size(const blob_writer_t *w) { return w->size; }
-const char *blob_writer_path(const blob_writer_t *w) { return w->path; }
+int64_t blob_writer_size(const blob_writer_t *w) {
+  return w->size;
+}
+const char *blob_writer_path(const blob_writer_t *w) {
+  return w->path;
+}
 
 const unsigned char *blob_writer_head(const blob_writer_t *w, size_t *len) {
   *len = w->head_len;

@@ -3,9 +3,9 @@
  *
  * A document is written to <spool>/tmp/<key>.part in bounded chunks, then
  * blob_writer_commit() fsyncs it, renames it to <spool>/data/<key> and
- * fsyncs the directory (shared with concurrent commits).  Only then may a job row refer to the key.  After
- * a crash, blob_sweep() removes every .part file and every committed blob
- * that no document row references, so an unacknowledged job leaves no trace.
+ * fsyncs the directory (shared with concurrent commits).  Only then may a job row refer to the key.
+ * After a crash, blob_sweep() removes every .part file and every committed blob that no document
+ * row references, so an unacknowledged job leaves no trace.
  */
 #ifndef NIMBUS_BLOB_H
 #define NIMBUS_BLOB_H

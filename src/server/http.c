@@ -51,8 +51,8 @@ struct http_internal {
   http_server_t *h;
   struct MHD_Connection *conn;
   struct timespec start;
-  atomic_int phase;  /* http_phase_t; written by the worker before resuming */
-  bool discarding;   /* body() refused more data: drop the rest */
+  atomic_int phase;                    /* http_phase_t; written by the worker before resuming */
+  bool discarding;                     /* body() refused more data: drop the rest */
   void (*deferred)(http_request_t *r); /* set by body() via http_request_defer */
   void (*work)(http_request_t *r);     /* what the worker runs (NULL: finish) */
   bool queued;
@@ -99,10 +99,9 @@ void http_respond_json(http_request_t *r, int status, json_t *doc) {
   http_respond_owned(r, status, type, text, n);
 }
 
-void http_respond_problem(http_request_t *r, int status, const char *title,
-                          const char *detail) {
-  json_t *doc = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title", title, "status",
-                          status);
+void http_respond_problem(http_request_t *r, int status, const char *title, const char *detail) {
+  json_t *doc =
+      json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title", title, "status", status);
   if (doc && detail) json_object_set_new(doc, "detail", json_string(detail));
   if (doc) json_object_set_new(doc, "request_id", json_string(r->id));
   char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -131,8 +130,8 @@ const char *http_query(const http_request_t *r, const char *name) {
 
 static enum MHD_Result http_form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *filename, const char *content_type,
-                                      const char *transfer_encoding, const char *data,
-                                      uint64_t off, size_t size) {
+                                      const char *transfer_encoding, const char *data, uint64_t off,
+                                      size_t size) {
   (void)kind;
   (void)transfer_encoding;
   http_form_t *f = cls;
@@ -193,8 +192,8 @@ static void http_copy_header(struct MHD_Connection *c, const char *name, char *d
   snprintf(dst, n, "%s", v ? v : "");
 }
 
-static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection *c,
-                                        const char *url, const char *method) {
+static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection *c, const char *url,
+                                        const char *method) {
   http_request_t *r = calloc(1, sizeof *r);
   struct http_internal *in = calloc(1, sizeof *in);
   if (!r || !in) {
@@ -219,12 +218,12 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   r->content_length = cl ? strtoll(cl, NULL, 10) : -1;
   const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
-  r->tls = h->srv->tls ||
-           (h->srv->cfg.trust_proxy && proto && strcasecmp(proto, "https") == 0);
+  r->tls = h->srv->tls || (h->srv->cfg.trust_proxy && proto && strcasecmp(proto, "https") == 0);
   /* The Host header ends up in URIs we hand out (printer-uri-supported,
    * job-uri): accept only host[:port] characters. */
-  if (!r->host[0] || strspn(r->host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                     "0123456789.-:[]") != strlen(r->host))
+  if (!r->host[0] || strspn(r->host,
+                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            "0123456789.-:[]") != strlen(r->host))
     snprintf(r->host, sizeof r->host, "localhost:%d", h->port);
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_copy_query, r);
   const union MHD_ConnectionInfo *ci =
@@ -278,8 +277,7 @@ void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r)) {
 /* Suspend the connection and run `work` (NULL: the handler's finish) on a
  * worker, entering `phase` until the worker resumes the connection.  When
  * the queue is full the request is answered 503 at once. */
-static void http_hand_off(http_request_t *r, http_phase_t phase,
-                          void (*work)(http_request_t *r)) {
+static void http_hand_off(http_request_t *r, http_phase_t phase, void (*work)(http_request_t *r)) {
   struct http_internal *in = r->in;
   in->work = work;
   in->deferred = NULL;
@@ -297,8 +295,8 @@ static void http_hand_off(http_request_t *r, http_phase_t phase,
 
 static enum MHD_Result http_queue(http_request_t *r) {
   struct http_internal *in = r->in;
-  struct MHD_Response *resp = MHD_create_response_from_buffer(
-      r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
   if (!resp) return MHD_NO;
   r->resp_body = NULL; /* now owned by the response */
   if (r->resp_type[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
@@ -313,9 +311,8 @@ static enum MHD_Result http_queue(http_request_t *r) {
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls) {
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls) {
   (void)version;
   http_server_t *h = cls;
   http_request_t *r = *con_cls;
@@ -337,8 +334,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     return in->queued ? MHD_YES : http_queue(r);
   }
   if (*upload_data_size > 0) {
-    if (!in->discarding && r->handler->body &&
-        !r->handler->body(r, upload_data, *upload_data_size))
+    if (!in->discarding && r->handler->body && !r->handler->body(r, upload_data, *upload_data_size))
       in->discarding = true;
     *upload_data_size = 0;
     if (in->deferred) http_hand_off(r, HTTP_PHASE_DEFERRED, in->deferred);
@@ -361,15 +357,15 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   int ipp_status = routes_ipp_status(r);
   if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->in->queued) {
     metrics_request(h->srv->metrics, r->op_name, r->status, ipp_status, secs);
-    log_event(r->status >= 500 ? LOG_WARN : LOG_INFO, r->id, "request", "method", r->method,
-              "path", r->path, "op", r->op_name, "status", LOG_INT(r->status), "ipp_status",
+    log_event(r->status >= 500 ? LOG_WARN : LOG_INFO, r->id, "request", "method", r->method, "path",
+              r->path, "op", r->op_name, "status", LOG_INT(r->status), "ipp_status",
               ipp_status >= 0 ? LOG_INT(ipp_status) : NULL, "user",
               r->auth.result == AUTH_OK ? r->auth.user.name : NULL, "tenant",
               r->auth.result == AUTH_OK ? r->auth.tenant.name : NULL, "peer", r->peer, "ms",
               LOG_INT((long long)(secs * 1000)), (char *)NULL);
   } else {
-    log_event(LOG_INFO, r->id, "request aborted", "method", r->method, "path", r->path,
-              "reason", LOG_INT(toe), (char *)NULL);
+    log_event(LOG_INFO, r->id, "request aborted", "method", r->method, "path", r->path, "reason",
+              LOG_INT(toe), (char *)NULL);
   }
   http_request_free(r);
   *con_cls = NULL;
@@ -444,16 +440,15 @@ http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen) {
       {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key_pem},
       {MHD_OPTION_END, 0, NULL}};
   h->daemon = MHD_start_daemon(
-      flags, (uint16_t)srv->cfg.port, NULL, NULL, http_access, h, MHD_OPTION_SOCK_ADDR,
-      ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.max_connections,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.connection_timeout,
-      MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
-      NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_ARRAY, tls_opts,
-      MHD_OPTION_END);
+      flags, (uint16_t)srv->cfg.port, NULL, NULL, http_access, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned)srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)srv->cfg.connection_timeout, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+      MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+      (unsigned)1024, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
   if (!h->daemon) {
-    snprintf(err, errlen, "cannot listen on %s port %d (in use or not permitted)",
-             srv->cfg.listen, srv->cfg.port);
+    snprintf(err, errlen, "cannot listen on %s port %d (in use or not permitted)", srv->cfg.listen,
+             srv->cfg.port);
     goto fail;
   }
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -468,7 +463,9 @@ fail:
   return NULL;
 }
 
-int http_port(const http_server_t *h) { return h->port; }
+int http_port(const http_server_t *h) {
+  return h->port;
+}
 
 void http_stop(http_server_t *h) {
   if (!h) return;
@@ -514,8 +511,8 @@ static void http_detached_query(http_request_t *r, const char *q) {
  * answers with 415.  Returns -1 when the request cannot be allocated.
  */
 int http_request_run_detached(nimbus_server_t *srv, const char *method, const char *path,
-                              const char *content_type, const char *authorization,
-                              const void *body, size_t len, size_t chunk) {
+                              const char *content_type, const char *authorization, const void *body,
+                              size_t len, size_t chunk) {
   http_request_t *r = calloc(1, sizeof *r);
   struct http_internal *in = calloc(1, sizeof *in);
   if (!r || !in) {
@@ -549,7 +546,7 @@ int http_request_run_detached(nimbus_server_t *srv, const char *method, const ch
       in->discarding = true;
     off += n;
     if (in->deferred) {
-      void (*fn)(http_request_t *r) = in->deferred;
+      void (*fn)(http_request_t * r) = in->deferred;
       in->deferred = NULL;
       fn(r);
     }
@@ -561,8 +558,8 @@ int http_request_run_detached(nimbus_server_t *srv, const char *method, const ch
   if (srv->metrics) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (double)(now.tv_sec - in->start.tv_sec) +
-                  (double)(now.tv_nsec - in->start.tv_nsec) / 1e9;
+    double secs =
+        (double)(now.tv_sec - in->start.tv_sec) + (double)(now.tv_nsec - in->start.tv_nsec) / 1e9;
     metrics_request(srv->metrics, r->op_name, r->status, routes_ipp_status(r), secs);
   }
   http_request_free(r);

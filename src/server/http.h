@@ -43,13 +43,13 @@ typedef struct {
 
 struct http_request {
   nimbus_server_t *srv;
-  char id[17];            /* request id: 16 hex chars */
+  char id[17]; /* request id: 16 hex chars */
   char method[16];
-  char path[1024];        /* URL path, percent-decoded by libmicrohttpd */
+  char path[1024]; /* URL path, percent-decoded by libmicrohttpd */
   char content_type[128];
   char authorization[2048];
   char host[256];
-  char peer[64];          /* client address as text */
+  char peer[64]; /* client address as text */
   char user_agent[128];
   bool tls;
   int64_t content_length; /* -1 when unknown (chunked) */
@@ -59,8 +59,8 @@ struct http_request {
 
   const http_handler_t *handler;
   void *handler_state;
-  const char *op_name;    /* operation label for metrics and logs */
-  nimbus_auth_t auth;     /* filled by handlers that authenticate */
+  const char *op_name; /* operation label for metrics and logs */
+  nimbus_auth_t auth;  /* filled by handlers that authenticate */
 
   /* response under construction (owned by http.c) */
   int status;
@@ -70,7 +70,7 @@ struct http_request {
   int nresp_headers;
   char resp_header_name[4][64];
   char resp_header_value[4][512];
-  bool resp_close;        /* close the connection after responding */
+  bool resp_close; /* close the connection after responding */
   /* internal */
   struct http_internal *in;
 };
@@ -82,14 +82,13 @@ void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r));
 const char *http_query(const http_request_t *r, const char *name);
 
 /* Set the response: body is copied. */
-void http_respond(http_request_t *r, int status, const char *content_type,
-                  const void *body, size_t len);
+void http_respond(http_request_t *r, int status, const char *content_type, const void *body,
+                  size_t len);
 /* Take ownership of a malloc'd body instead of copying it. */
-void http_respond_owned(http_request_t *r, int status, const char *content_type,
-                        char *body, size_t len);
+void http_respond_owned(http_request_t *r, int status, const char *content_type, char *body,
+                        size_t len);
 /* RFC 9457 problem document; detail may be NULL. */
-void http_respond_problem(http_request_t *r, int status, const char *title,
-                          const char *detail);
+void http_respond_problem(http_request_t *r, int status, const char *title, const char *detail);
 /* JSON body; takes the reference to `doc`. */
 void http_respond_json(http_request_t *r, int status, json_t *doc);
 /* Add a response header (at most 4). */
@@ -104,8 +103,7 @@ void http_response_header(http_request_t *r, const char *name, const char *value
  */
 typedef struct http_form http_form_t;
 typedef bool (*http_form_cb)(void *ctx, const char *field, const char *filename,
-                             const char *content_type, const char *data, size_t len,
-                             uint64_t off);
+                             const char *content_type, const char *data, size_t len, uint64_t off);
 http_form_t *http_form_new(http_request_t *r, http_form_cb cb, void *ctx);
 /* Feed a body chunk; false on a malformed form or when cb stopped. */
 bool http_form_feed(http_form_t *f, const char *data, size_t len);
@@ -125,7 +123,7 @@ int http_port(const http_server_t *h);
  * body chunks of at most `chunk` bytes, deferred steps and finish() run
  * inline.  Returns the HTTP status (the response is discarded). */
 int http_request_run_detached(nimbus_server_t *srv, const char *method, const char *path,
-                              const char *content_type, const char *authorization,
-                              const void *body, size_t len, size_t chunk);
+                              const char *content_type, const char *authorization, const void *body,
+                              size_t len, size_t chunk);
 
 #endif

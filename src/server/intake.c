@@ -71,7 +71,9 @@ bool intake_write(intake_t *in, const void *data, size_t len) {
   return true;
 }
 
-int64_t intake_size(const intake_t *in) { return blob_writer_size(in->writer); }
+int64_t intake_size(const intake_t *in) {
+  return blob_writer_size(in->writer);
+}
 
 /*
  * Decide the format (declared, or detected from the first bytes when
@@ -115,12 +117,14 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
   }
   docformat_t declared = DOCFORMAT_UNKNOWN;
   bool is_auto = true;
-  if (declared_format && *declared_format) declared = docformat_from_mime(declared_format, &is_auto);
+  if (declared_format && *declared_format)
+    declared = docformat_from_mime(declared_format, &is_auto);
   docformat_t fmt;
   int pages;
   int fd = -1;
   intake_status_t status;
-  docformat_t detected = docformat_sniff(data, len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX);
+  docformat_t detected =
+      docformat_sniff(data, len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX);
   if ((is_auto ? detected : declared) == DOCFORMAT_PDF && detected == DOCFORMAT_PDF) {
     /* qpdf reads the buffer in place */
     char why[256];
@@ -153,7 +157,8 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
     }
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    status = intake_validate(is_auto ? NULL : &declared, data, len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX, path, &fmt,
+    status = intake_validate(is_auto ? NULL : &declared, data,
+                             len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX, path, &fmt,
                              &pages, err, errlen);
     if (status != INTAKE_OK) goto done;
   }
@@ -230,9 +235,8 @@ submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbu
   return job_submit_data(srv, t, job, docs, NULL, ndocs);
 }
 
-submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t,
-                                nimbus_job_t *job, nimbus_document_t *docs,
-                                const store_inline_t *data, int ndocs) {
+submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
+                                nimbus_document_t *docs, const store_inline_t *data, int ndocs) {
   submit_status_t result = SUBMIT_ERROR;
   if (job->owner_id) {
     int pending = 0;
@@ -255,6 +259,7 @@ submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t,
   return SUBMIT_OK;
 fail:
   for (int i = 0; i < ndocs; i++)
-    if (strcmp(docs[i].blob_key, STORE_INLINE_BLOB_KEY) != 0) blob_delete(srv->blobs, docs[i].blob_key);
+    if (strcmp(docs[i].blob_key, STORE_INLINE_BLOB_KEY) != 0)
+      blob_delete(srv->blobs, docs[i].blob_key);
   return result;
 }

@@ -79,8 +79,7 @@ int64_t intake_max_document_size(const nimbus_server_t *srv, const nimbus_tenant
 submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
                            nimbus_document_t *docs, int ndocs);
 /* job_submit() where data (NULL or ndocs entries) holds inline documents. */
-submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t,
-                                nimbus_job_t *job, nimbus_document_t *docs,
-                                const store_inline_t *data, int ndocs);
+submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
+                                nimbus_document_t *docs, const store_inline_t *data, int ndocs);
 
 #endif

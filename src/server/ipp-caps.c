@@ -7,10 +7,10 @@
 
 #include "ipp-private.h"
 
-static const char *const ipp_sides[] = {"one-sided", "two-sided-long-edge",
-                                        "two-sided-short-edge", NULL};
-static const char *const ipp_media[] = {"iso_a4_210x297mm", "na_letter_8.5x11in",
-                                        "iso_a3_297x420mm", "iso_a5_148x210mm",
+static const char *const ipp_sides[] = {"one-sided", "two-sided-long-edge", "two-sided-short-edge",
+                                        NULL};
+static const char *const ipp_media[] = {"iso_a4_210x297mm",  "na_letter_8.5x11in",
+                                        "iso_a3_297x420mm",  "iso_a5_148x210mm",
                                         "na_legal_8.5x14in", NULL};
 static const char *const ipp_color_modes[] = {"auto", "color", "monochrome", NULL};
 static const char *const ipp_output_bins[] = {"face-down", NULL};

@@ -20,14 +20,14 @@
 #include "ipp-private.h"
 #include "job.h"
 
-#define IPP_NAME_MAX 255  /* RFC 8011 name(MAX) */
-#define IPP_PIN_MAX 255   /* job-password-supported */
-#define IPP_PIN_MIN 4     /* shortest clear PIN (also the REST rule) */
+#define IPP_NAME_MAX 255 /* RFC 8011 name(MAX) */
+#define IPP_PIN_MAX 255  /* job-password-supported */
+#define IPP_PIN_MIN 4    /* shortest clear PIN (also the REST rule) */
 #define IPP_MAX_RANGES 32
 
-static const char *const ipp_hold_until[] = {"no-hold", "indefinite", "day-time", "evening",
-                                             "night",   "second-shift", "third-shift",
-                                             "weekend", NULL};
+static const char *const ipp_hold_until[] = {"no-hold",     "indefinite", "day-time",
+                                             "evening",     "night",      "second-shift",
+                                             "third-shift", "weekend",    NULL};
 
 static bool ipp_keyword_in(const char *value, const char *const *list) {
   for (; list && *list; list++)
@@ -259,8 +259,8 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
     } else if (!strcmp(name, "printer-resolution")) {
       ipp_res_t units;
       int yres, xres = ippGetResolution(a, 0, &yres, &units);
-      ok = ippGetValueTag(a) == IPP_TAG_RESOLUTION && units == IPP_RES_PER_INCH &&
-           xres == yres && (xres == 300 || xres == 600);
+      ok = ippGetValueTag(a) == IPP_TAG_RESOLUTION && units == IPP_RES_PER_INCH && xres == yres &&
+           (xres == 300 || xres == 600);
       if (ok) json_object_set_new(attrs, "printer-resolution", json_integer(xres));
     } else {
       const ipp_template_attr_t *t = ipp_template_attr_find(name);
@@ -291,8 +291,7 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
   if (fail != IPP_STATUS_OK) {
     ippSetStatusCode(ctx->response, fail);
     ctx->status = (int)fail;
-    ippAddString(ctx->response, IPP_TAG_OPERATION, IPP_TAG_TEXT, "status-message", NULL,
-                 fail_msg);
+    ippAddString(ctx->response, IPP_TAG_OPERATION, IPP_TAG_TEXT, "status-message", NULL, fail_msg);
     sodium_memzero(job->pin_hash, sizeof job->pin_hash);
     return false;
   }
@@ -300,7 +299,8 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
     ippSetStatusCode(ctx->response, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED);
     ctx->status = IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED;
   }
-  if (!job->name[0]) snprintf(job->name, sizeof job->name, "%s", doc_name[0] ? doc_name : "Untitled");
+  if (!job->name[0])
+    snprintf(job->name, sizeof job->name, "%s", doc_name[0] ? doc_name : "Untitled");
   return true;
 }
 
@@ -315,21 +315,24 @@ void ipp_make_uuid(const char *seed, char out[64]) {
   crypto_hash_sha256(h, (const unsigned char *)seed, strlen(seed));
   h[6] = (unsigned char)((h[6] & 0x0f) | 0x50);
   h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
-  snprintf(out, 64,
-           "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", h[0],
-           h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14],
-           h[15]);
+  snprintf(out, 64, "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13],
+           h[14], h[15]);
 }
 
-static void ipp_add_time(ipp_t *resp, cups_array_t *ra, const char *int_name,
-                         const char *date_name, int64_t t) {
+static void ipp_add_time(ipp_t *resp, cups_array_t *ra, const char *int_name, const char *date_name,
+                         int64_t t) {
   if (ipp_want(ra, int_name)) {
-    if (t) ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, int_name, (int)t);
-    else ippAddOutOfBand(resp, IPP_TAG_JOB, IPP_TAG_NOVALUE, int_name);
+    if (t)
+      ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, int_name, (int)t);
+    else
+      ippAddOutOfBand(resp, IPP_TAG_JOB, IPP_TAG_NOVALUE, int_name);
   }
   if (ipp_want(ra, date_name)) {
-    if (t) ippAddDate(resp, IPP_TAG_JOB, date_name, ippTimeToDate((time_t)t));
-    else ippAddOutOfBand(resp, IPP_TAG_JOB, IPP_TAG_NOVALUE, date_name);
+    if (t)
+      ippAddDate(resp, IPP_TAG_JOB, date_name, ippTimeToDate((time_t)t));
+    else
+      ippAddOutOfBand(resp, IPP_TAG_JOB, IPP_TAG_NOVALUE, date_name);
   }
 }
 
@@ -342,8 +345,7 @@ void ipp_job_attrs_add_brief(ipp_ctx_t *ctx, const nimbus_job_t *job) {
   ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", job_ipp_state(job->state));
   const char *reasons[4];
   int n = job_ipp_state_reasons(job, reasons, 4);
-  ippAddStrings(ctx->response, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", n, NULL,
-                reasons);
+  ippAddStrings(ctx->response, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", n, NULL, reasons);
 }
 
 void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra) {
@@ -352,8 +354,10 @@ void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra
   ipp_printer_uri(ctx, printer_uri, sizeof printer_uri);
   snprintf(job_uri, sizeof job_uri, "%s/%lld", printer_uri, (long long)job->id);
 
-  if (ipp_want(ra, "job-id")) ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job->id);
-  if (ipp_want(ra, "job-uri")) ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, job_uri);
+  if (ipp_want(ra, "job-id"))
+    ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job->id);
+  if (ipp_want(ra, "job-uri"))
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, job_uri);
   if (ipp_want(ra, "job-uuid")) {
     char seed[64];
     snprintf(seed, sizeof seed, "nimbus-job:%lld:%lld", (long long)job->tenant_id,
@@ -363,7 +367,8 @@ void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra
   }
   if (ipp_want(ra, "job-printer-uri"))
     ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", NULL, printer_uri);
-  if (ipp_want(ra, "job-name")) ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", NULL, job->name);
+  if (ipp_want(ra, "job-name"))
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", NULL, job->name);
   if (ipp_want(ra, "job-originating-user-name"))
     ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-originating-user-name", NULL,
                  job->owner_name[0] ? job->owner_name : "anonymous");
@@ -407,7 +412,8 @@ void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra
       for (int i = 0; i < n; i++) bytes += docs[i].size;
     ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-k-octets", (int)((bytes + 1023) / 1024));
   }
-  if (ipp_want(ra, "copies")) ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", job->copies);
+  if (ipp_want(ra, "copies"))
+    ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", job->copies);
   if (ipp_want(ra, "job-hold-until"))
     ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-hold-until", NULL,
                  job->hold_until[0] ? job->hold_until : "indefinite");

@@ -32,8 +32,8 @@ static void ipp_job_init(ipp_ctx_t *ctx, nimbus_job_t *job) {
 static bool ipp_check_pending_limit(ipp_ctx_t *ctx) {
   if (!ctx->user_id) return true;
   int pending = 0;
-  if (store_job_count_pending_for_owner(ctx->srv->store, ctx->tenant.id, ctx->user_id,
-                                        &pending) != STORE_OK) {
+  if (store_job_count_pending_for_owner(ctx->srv->store, ctx->tenant.id, ctx->user_id, &pending) !=
+      STORE_OK) {
     ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job store is not available.");
     return false;
   }
@@ -89,12 +89,18 @@ static bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
 /* Map an intake failure to its IPP status. */
 static ipp_status_t ipp_intake_status(intake_status_t s) {
   switch (s) {
-  case INTAKE_OK: return IPP_STATUS_OK;
-  case INTAKE_TOO_LARGE: return IPP_STATUS_ERROR_REQUEST_ENTITY;
-  case INTAKE_IO_ERROR: return IPP_STATUS_ERROR_INTERNAL;
-  case INTAKE_FORMAT_UNSUPPORTED: return IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED;
-  case INTAKE_DOCUMENT_INVALID: return IPP_STATUS_ERROR_DOCUMENT_FORMAT_ERROR;
-  case INTAKE_EMPTY: return IPP_STATUS_ERROR_BAD_REQUEST;
+    case INTAKE_OK:
+      return IPP_STATUS_OK;
+    case INTAKE_TOO_LARGE:
+      return IPP_STATUS_ERROR_REQUEST_ENTITY;
+    case INTAKE_IO_ERROR:
+      return IPP_STATUS_ERROR_INTERNAL;
+    case INTAKE_FORMAT_UNSUPPORTED:
+      return IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED;
+    case INTAKE_DOCUMENT_INVALID:
+      return IPP_STATUS_ERROR_DOCUMENT_FORMAT_ERROR;
+    case INTAKE_EMPTY:
+      return IPP_STATUS_ERROR_BAD_REQUEST;
   }
   return IPP_STATUS_ERROR_INTERNAL;
 }
@@ -135,15 +141,15 @@ static void ipp_submit_job(ipp_ctx_t *ctx, nimbus_job_t *job, nimbus_job_state_t
   ipp_job_init(ctx, job);
   job->state = state;
   switch (job_submit_data(ctx->srv, &ctx->tenant, job, docs, data, ndocs)) {
-  case SUBMIT_OK:
-    ipp_job_created(ctx, job);
-    return;
-  case SUBMIT_TOO_MANY_JOBS:
-    ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
-    return;
-  case SUBMIT_ERROR:
-    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
-    return;
+    case SUBMIT_OK:
+      ipp_job_created(ctx, job);
+      return;
+    case SUBMIT_TOO_MANY_JOBS:
+      ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
+      return;
+    case SUBMIT_ERROR:
+      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
+      return;
   }
 }
 
@@ -174,8 +180,8 @@ static bool ipp_send_document_precheck(ipp_ctx_t *ctx) {
 bool ipp_job_precheck_document(ipp_ctx_t *ctx) {
   if (ctx->op == IPP_OP_SEND_DOCUMENT) return ctx->prechecked = ipp_send_document_precheck(ctx);
   memset(&ctx->job, 0, sizeof ctx->job);
-  if (!ipp_job_attrs_parse(ctx, &ctx->job, ctx->doc_format, sizeof ctx->doc_format,
-                           ctx->doc_name, sizeof ctx->doc_name))
+  if (!ipp_job_attrs_parse(ctx, &ctx->job, ctx->doc_format, sizeof ctx->doc_format, ctx->doc_name,
+                           sizeof ctx->doc_name))
     return false;
   if (!ipp_check_pending_limit(ctx)) return false;
   ctx->prechecked = true;
@@ -241,8 +247,8 @@ void ipp_op_send_document(ipp_ctx_t *ctx) {
   } else {
     nimbus_document_t doc = {0};
     if (!ipp_finish_document(ctx, &doc)) return;
-    store_status_t s = store_document_add(ctx->srv->store, ctx->tenant.id, job->id, &doc, false,
-                                          NIMBUS_JOB_HELD);
+    store_status_t s =
+        store_document_add(ctx->srv->store, ctx->tenant.id, job->id, &doc, false, NIMBUS_JOB_HELD);
     if (s != STORE_OK) {
       blob_delete(ctx->srv->blobs, doc.blob_key);
       if (s == STORE_CONFLICT)
@@ -328,7 +334,8 @@ void ipp_op_get_jobs(ipp_ctx_t *ctx) {
     }
     limit = ippGetInteger(a, 0);
   }
-  if ((a = ippFindAttribute(req, "first-index", IPP_TAG_INTEGER)) != NULL && ippGetInteger(a, 0) > 1)
+  if ((a = ippFindAttribute(req, "first-index", IPP_TAG_INTEGER)) != NULL &&
+      ippGetInteger(a, 0) > 1)
     f.offset = ippGetInteger(a, 0) - 1;
   f.limit = limit;
 
@@ -377,28 +384,34 @@ static void ipp_job_event(ipp_ctx_t *ctx, job_event_t ev, const char *verb) {
     return;
   }
   switch (job_apply(ctx->srv->store, ctx->tenant.id, job.id, ev, ctx->user_name, &job)) {
-  case JOB_OK:
-    ipp_respond(ctx, IPP_STATUS_OK, NULL);
-    log_event(LOG_INFO, ctx->r->id, "job state changed", "tenant", ctx->tenant.name, "job",
-              LOG_INT(job.id), "event", verb, "user", ctx->user_name, "state",
-              job_state_name(job.state), (char *)NULL);
-    return;
-  case JOB_NOT_FOUND:
-    ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.id);
-    return;
-  case JOB_NOT_POSSIBLE:
-    ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be %s: it is %s.",
-                (long long)job.id, verb, job_state_name(job.state));
-    return;
-  case JOB_ERROR:
-    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job store is not available.");
-    return;
+    case JOB_OK:
+      ipp_respond(ctx, IPP_STATUS_OK, NULL);
+      log_event(LOG_INFO, ctx->r->id, "job state changed", "tenant", ctx->tenant.name, "job",
+                LOG_INT(job.id), "event", verb, "user", ctx->user_name, "state",
+                job_state_name(job.state), (char *)NULL);
+      return;
+    case JOB_NOT_FOUND:
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.id);
+      return;
+    case JOB_NOT_POSSIBLE:
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be %s: it is %s.",
+                  (long long)job.id, verb, job_state_name(job.state));
+      return;
+    case JOB_ERROR:
+      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job store is not available.");
+      return;
   }
 }
 
-void ipp_op_cancel_job(ipp_ctx_t *ctx) { ipp_job_event(ctx, JOB_EVENT_CANCEL, "canceled"); }
-void ipp_op_hold_job(ipp_ctx_t *ctx) { ipp_job_event(ctx, JOB_EVENT_HOLD, "held"); }
-void ipp_op_release_job(ipp_ctx_t *ctx) { ipp_job_event(ctx, JOB_EVENT_RELEASE, "released"); }
+void ipp_op_cancel_job(ipp_ctx_t *ctx) {
+  ipp_job_event(ctx, JOB_EVENT_CANCEL, "canceled");
+}
+void ipp_op_hold_job(ipp_ctx_t *ctx) {
+  ipp_job_event(ctx, JOB_EVENT_HOLD, "held");
+}
+void ipp_op_release_job(ipp_ctx_t *ctx) {
+  ipp_job_event(ctx, JOB_EVENT_RELEASE, "released");
+}
 
 void ipp_op_cancel_my_jobs(ipp_ctx_t *ctx) {
   store_job_filter_t f = {.tenant_id = ctx->tenant.id,

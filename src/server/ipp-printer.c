@@ -28,8 +28,10 @@ static void ipp_add_media_col(ipp_t *ipp, ipp_tag_t group, const char *name,
     ippAddInteger(col, IPP_TAG_ZERO, IPP_TAG_INTEGER, "media-left-margin", 423);
     ippAddInteger(col, IPP_TAG_ZERO, IPP_TAG_INTEGER, "media-right-margin", 423);
     ippAddInteger(col, IPP_TAG_ZERO, IPP_TAG_INTEGER, "media-top-margin", 423);
-    if (!attr) attr = ippAddCollection(ipp, group, name, col);
-    else ippSetCollection(ipp, &attr, ippGetCount(attr), col);
+    if (!attr)
+      attr = ippAddCollection(ipp, group, name, col);
+    else
+      ippSetCollection(ipp, &attr, ippGetCount(attr), col);
     ippDelete(size);
     ippDelete(col);
   }
@@ -43,8 +45,10 @@ static void ipp_add_media_sizes(ipp_t *ipp, const char *const *sizes, int count)
     ipp_t *size = ippNew();
     ippAddInteger(size, IPP_TAG_ZERO, IPP_TAG_INTEGER, "x-dimension", pwg->width);
     ippAddInteger(size, IPP_TAG_ZERO, IPP_TAG_INTEGER, "y-dimension", pwg->length);
-    if (!attr) attr = ippAddCollection(ipp, IPP_TAG_PRINTER, "media-size-supported", size);
-    else ippSetCollection(ipp, &attr, ippGetCount(attr), size);
+    if (!attr)
+      attr = ippAddCollection(ipp, IPP_TAG_PRINTER, "media-size-supported", size);
+    else
+      ippSetCollection(ipp, &attr, ippGetCount(attr), size);
     ippDelete(size);
   }
 }
@@ -93,16 +97,32 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx) {
   static const char *const versions[] = {"1.0", "1.1", "2.0"};
   static const char *const which_jobs[] = {"completed", "not-completed", "all", "pending-held"};
   static const char *const pw_enc[] = {"none", "sha2-256"};
-  static const char *const creation_attrs[] = {
-      "copies", "finishings", "ipp-attribute-fidelity", "job-account-id",
-      "job-accounting-user-id", "job-hold-until", "job-name", "job-password",
-      "job-password-encryption", "job-priority", "job-sheets", "media", "media-col",
-      "multiple-document-handling", "number-up", "orientation-requested", "output-bin",
-      "page-ranges", "print-color-mode", "print-quality", "print-scaling",
-      "printer-resolution", "sides"};
-  static const char *const media_col_members[] = {"media-size", "media-size-name",
+  static const char *const creation_attrs[] = {"copies",
+                                               "finishings",
+                                               "ipp-attribute-fidelity",
+                                               "job-account-id",
+                                               "job-accounting-user-id",
+                                               "job-hold-until",
+                                               "job-name",
+                                               "job-password",
+                                               "job-password-encryption",
+                                               "job-priority",
+                                               "job-sheets",
+                                               "media",
+                                               "media-col",
+                                               "multiple-document-handling",
+                                               "number-up",
+                                               "orientation-requested",
+                                               "output-bin",
+                                               "page-ranges",
+                                               "print-color-mode",
+                                               "print-quality",
+                                               "print-scaling",
+                                               "printer-resolution",
+                                               "sides"};
+  static const char *const media_col_members[] = {"media-size",          "media-size-name",
                                                   "media-bottom-margin", "media-left-margin",
-                                                  "media-right-margin", "media-top-margin"};
+                                                  "media-right-margin",  "media-top-margin"};
   const ipp_template_attr_t *media = ipp_template_attr_find("media");
   int nmedia = 0;
   while (media->keywords[nmedia]) nmedia++;
@@ -147,16 +167,18 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx) {
              ippTimeToDate((time_t)ctx->queue.created_at));
 
   int queued = 0;
-  store_job_filter_t f = {.tenant_id = ctx->tenant.id, .queue_id = ctx->queue.id,
-                          .which = STORE_WHICH_NOT_COMPLETED, .limit = 1};
+  store_job_filter_t f = {.tenant_id = ctx->tenant.id,
+                          .queue_id = ctx->queue.id,
+                          .which = STORE_WHICH_NOT_COMPLETED,
+                          .limit = 1};
   store_job_list(ctx->srv->store, &f, ipp_count_one, NULL, &queued);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", queued);
 
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_CHARSET, "charset-configured", NULL, "utf-8");
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_CHARSET, "charset-supported", 2, NULL, charsets);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_LANGUAGE, "natural-language-configured", NULL, "en");
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_LANGUAGE, "generated-natural-language-supported",
-               NULL, "en");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_LANGUAGE, "generated-natural-language-supported", NULL,
+               "en");
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-versions-supported", 3, NULL, versions);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-features-supported", NULL, "none");
   int ops[32];
@@ -179,8 +201,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx) {
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "copies-default", 1);
   ippAddRange(p, IPP_TAG_PRINTER, "copies-supported", 1, 999);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-default", NULL, "indefinite");
-  static const char *const holds[] = {"no-hold", "indefinite", "day-time", "evening", "night",
-                                      "second-shift", "third-shift", "weekend"};
+  static const char *const holds[] = {"no-hold", "indefinite",   "day-time",    "evening",
+                                      "night",   "second-shift", "third-shift", "weekend"};
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-supported", 8, NULL, holds);
   ipp_add_template_caps(p);
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-ready", nmedia, NULL, media->keywords);
@@ -197,8 +219,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx) {
                 (int)(sizeof creation_attrs / sizeof creation_attrs[0]), NULL, creation_attrs);
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "which-jobs-supported", 4, NULL, which_jobs);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "job-password-supported", 255);
-  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-password-encryption-supported", 2,
-                NULL, pw_enc);
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-password-encryption-supported", 2, NULL,
+                pw_enc);
   ippAddBoolean(p, IPP_TAG_PRINTER, "job-account-id-supported", 1);
   ippAddBoolean(p, IPP_TAG_PRINTER, "job-accounting-user-id-supported", 1);
   ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_NOVALUE, "job-account-id-default");

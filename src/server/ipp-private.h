@@ -35,13 +35,13 @@ typedef struct {
   bool path_ok;
 
   /* resolved during admission */
-  bool admitted;      /* tenant, queue and caller checked */
-  bool found;         /* tenant and queue exist */
+  bool admitted; /* tenant, queue and caller checked */
+  bool found;    /* tenant and queue exist */
   nimbus_tenant_t tenant;
   nimbus_queue_t queue;
-  bool is_admin;      /* tenant-admin or operator of this tenant */
+  bool is_admin;                   /* tenant-admin or operator of this tenant */
   char user_name[NIMBUS_NAME_MAX]; /* authenticated (or anonymous) name */
-  nimbus_id_t user_id; /* 0 when anonymous */
+  nimbus_id_t user_id;             /* 0 when anonymous */
 
   /* document intake (Print-Job, Send-Document) */
   bool wants_document;
@@ -51,7 +51,7 @@ typedef struct {
   nimbus_job_t job;    /* the job being created, or the target job */
   char doc_format[NIMBUS_NAME_MAX];
   char doc_name[NIMBUS_TEXT_MAX];
-  bool last_document;  /* Send-Document */
+  bool last_document;        /* Send-Document */
   long long inline_reserved; /* share of srv->inline_bytes held */
   bool document_inline;      /* Print-Job: the whole document is in hdr */
 } ipp_ctx_t;
@@ -61,8 +61,8 @@ typedef struct {
   ipp_op_t op;
   const char *label; /* metrics label, e.g. "ipp.print-job" */
   void (*fn)(ipp_ctx_t *ctx);
-  bool anonymous;    /* allowed without credentials */
-  bool document;     /* the request carries a document */
+  bool anonymous; /* allowed without credentials */
+  bool document;  /* the request carries a document */
 } ipp_op_entry_t;
 
 /* Start the response with the request's id and version; sets ctx->status. */
@@ -102,11 +102,11 @@ void ipp_op_release_job(ipp_ctx_t *ctx);
  * xxx-supported / xxx-default attributes (ipp-printer.c). */
 typedef struct {
   const char *name;
-  ipp_tag_t tag;                 /* KEYWORD, ENUM or INTEGER */
-  const char *const *keywords;   /* KEYWORD: supported values, NULL-ended */
-  const int *enums;              /* ENUM: supported values */
+  ipp_tag_t tag;               /* KEYWORD, ENUM or INTEGER */
+  const char *const *keywords; /* KEYWORD: supported values, NULL-ended */
+  const int *enums;            /* ENUM: supported values */
   int nenums;
-  int min, max;                  /* INTEGER: supported range */
+  int min, max; /* INTEGER: supported range */
   const char *default_keyword;
   int default_int;
 } ipp_template_attr_t;

@@ -145,8 +145,7 @@ static void ipp_admit(ipp_ctx_t *ctx) {
   nimbus_server_t *srv = ctx->srv;
   if (!ctx->path_ok) return;
   if (store_tenant_get_by_name(srv->store, ctx->tenant_name, &ctx->tenant) != STORE_OK ||
-      store_queue_get_by_name(srv->store, ctx->tenant.id, ctx->queue_name, &ctx->queue) !=
-          STORE_OK)
+      store_queue_get_by_name(srv->store, ctx->tenant.id, ctx->queue_name, &ctx->queue) != STORE_OK)
     return;
   ctx->found = true;
   http_request_t *r = ctx->r;
@@ -167,8 +166,8 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     return false;
   }
   if (r->auth.result == AUTH_OK) return true;
-  bool anonymous_print = ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE &&
-                         e->op != IPP_OP_CANCEL_MY_JOBS;
+  bool anonymous_print =
+      ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE && e->op != IPP_OP_CANCEL_MY_JOBS;
   if (e->anonymous || anonymous_print) {
     ipp_attribute_t *a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s",
@@ -218,8 +217,8 @@ static bool ipp_admit_checks(ipp_ctx_t *ctx) {
 static void ipp_admit_document(http_request_t *r) {
   ipp_ctx_t *ctx = r->handler_state;
   if (!ipp_admit_checks(ctx)) return;
-  ctx->intake = intake_begin(ctx->srv, intake_max_document_size(ctx->srv, &ctx->tenant),
-                             ctx->doc_format);
+  ctx->intake =
+      intake_begin(ctx->srv, intake_max_document_size(ctx->srv, &ctx->tenant), ctx->doc_format);
   if (!ctx->intake) {
     ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The spool is not available.");
     ctx->intake_refused = true;
@@ -254,7 +253,6 @@ static bool ipp_buffer(ipp_ctx_t *ctx, const char *data, size_t len) {
   ctx->hdr_len += len;
   return true;
 }
-
 
 static bool ipp_body(http_request_t *r, const char *data, size_t len) {
   ipp_ctx_t *ctx = ipp_ctx_get(r);
@@ -432,8 +430,8 @@ unauthorized:
   /* RFC 8010: authentication is HTTP's job; libcups clients retry with
    * credentials after this challenge. */
   if (r->auth.result == AUTH_BAD)
-    log_event(LOG_WARN, r->id, "authentication failed", "tenant", ctx->tenant_name, "peer",
-              r->peer, (char *)NULL);
+    log_event(LOG_WARN, r->id, "authentication failed", "tenant", ctx->tenant_name, "peer", r->peer,
+              (char *)NULL);
   http_response_header(r, "WWW-Authenticate", "Basic realm=\"Nimbus Print\"");
   http_respond(r, 401, "text/plain", "Unauthorized\n", 13);
 }

@@ -21,16 +21,21 @@
 
 #include <string.h>
 
-static const char *const job_state_names[] = {
-    [NIMBUS_JOB_RECEIVED] = "received",   [NIMBUS_JOB_HELD] = "held",
-    [NIMBUS_JOB_AWAITING_PAYMENT] = "awaiting-payment",
-    [NIMBUS_JOB_FETCHABLE] = "fetchable", [NIMBUS_JOB_PROCESSING] = "processing",
-    [NIMBUS_JOB_COMPLETED] = "completed", [NIMBUS_JOB_CANCELED] = "canceled",
-    [NIMBUS_JOB_ABORTED] = "aborted",     [NIMBUS_JOB_EXPIRED] = "expired"};
+static const char *const job_state_names[] = {[NIMBUS_JOB_RECEIVED] = "received",
+                                              [NIMBUS_JOB_HELD] = "held",
+                                              [NIMBUS_JOB_AWAITING_PAYMENT] = "awaiting-payment",
+                                              [NIMBUS_JOB_FETCHABLE] = "fetchable",
+                                              [NIMBUS_JOB_PROCESSING] = "processing",
+                                              [NIMBUS_JOB_COMPLETED] = "completed",
+                                              [NIMBUS_JOB_CANCELED] = "canceled",
+                                              [NIMBUS_JOB_ABORTED] = "aborted",
+                                              [NIMBUS_JOB_EXPIRED] = "expired"};
 
-static const char *const job_event_names[] = {
-    [JOB_EVENT_CLOSE] = "job-closed",     [JOB_EVENT_RELEASE] = "job-released", [JOB_EVENT_HOLD] = "job-held",
-    [JOB_EVENT_CANCEL] = "job-canceled",  [JOB_EVENT_EXPIRE] = "job-expired"};
+static const char *const job_event_names[] = {[JOB_EVENT_CLOSE] = "job-closed",
+                                              [JOB_EVENT_RELEASE] = "job-released",
+                                              [JOB_EVENT_HOLD] = "job-held",
+                                              [JOB_EVENT_CANCEL] = "job-canceled",
+                                              [JOB_EVENT_EXPIRE] = "job-expired"};
 
 bool job_state_is_terminal(nimbus_job_state_t s) {
   return s == NIMBUS_JOB_COMPLETED || s == NIMBUS_JOB_CANCELED || s == NIMBUS_JOB_ABORTED ||
@@ -59,31 +64,31 @@ nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q) {
 bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to) {
   if (job_state_is_terminal(from)) return false;
   switch (ev) {
-  case JOB_EVENT_CLOSE:
-    if (from != NIMBUS_JOB_RECEIVED) return false;
-    *to = NIMBUS_JOB_HELD;
-    return true;
-  case JOB_EVENT_RELEASE:
-    if (from != NIMBUS_JOB_HELD) return false;
-    *to = NIMBUS_JOB_FETCHABLE;
-    return true;
-  case JOB_EVENT_HOLD:
-    if (from != NIMBUS_JOB_FETCHABLE) return false;
-    *to = NIMBUS_JOB_HELD;
-    return true;
-  case JOB_EVENT_CANCEL:
-    *to = NIMBUS_JOB_CANCELED;
-    return true;
-  case JOB_EVENT_EXPIRE:
-    if (from != NIMBUS_JOB_HELD && from != NIMBUS_JOB_RECEIVED) return false;
-    *to = NIMBUS_JOB_EXPIRED;
-    return true;
+    case JOB_EVENT_CLOSE:
+      if (from != NIMBUS_JOB_RECEIVED) return false;
+      *to = NIMBUS_JOB_HELD;
+      return true;
+    case JOB_EVENT_RELEASE:
+      if (from != NIMBUS_JOB_HELD) return false;
+      *to = NIMBUS_JOB_FETCHABLE;
+      return true;
+    case JOB_EVENT_HOLD:
+      if (from != NIMBUS_JOB_FETCHABLE) return false;
+      *to = NIMBUS_JOB_HELD;
+      return true;
+    case JOB_EVENT_CANCEL:
+      *to = NIMBUS_JOB_CANCELED;
+      return true;
+    case JOB_EVENT_EXPIRE:
+      if (from != NIMBUS_JOB_HELD && from != NIMBUS_JOB_RECEIVED) return false;
+      *to = NIMBUS_JOB_EXPIRED;
+      return true;
   }
   return false;
 }
 
-job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                       job_event_t ev, const char *actor, nimbus_job_t *job) {
+job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, job_event_t ev,
+                       const char *actor, nimbus_job_t *job) {
   nimbus_job_t cur;
   /* Retry a few times if another event changed the job between read and
    * compare-and-set; then the event is judged against the new state. */
@@ -105,38 +110,61 @@ job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
 
 int job_ipp_state(nimbus_job_state_t s) {
   switch (s) {
-  case NIMBUS_JOB_RECEIVED:
-  case NIMBUS_JOB_HELD:
-  case NIMBUS_JOB_AWAITING_PAYMENT: return 4; /* pending-held */
-  case NIMBUS_JOB_FETCHABLE: return 3;        /* pending */
-  case NIMBUS_JOB_PROCESSING: return 5;       /* processing */
-  case NIMBUS_JOB_COMPLETED: return 9;
-  case NIMBUS_JOB_CANCELED: return 7;
-  case NIMBUS_JOB_ABORTED: return 8;
-  case NIMBUS_JOB_EXPIRED: return 7; /* canceled by the system */
+    case NIMBUS_JOB_RECEIVED:
+    case NIMBUS_JOB_HELD:
+    case NIMBUS_JOB_AWAITING_PAYMENT:
+      return 4; /* pending-held */
+    case NIMBUS_JOB_FETCHABLE:
+      return 3; /* pending */
+    case NIMBUS_JOB_PROCESSING:
+      return 5; /* processing */
+    case NIMBUS_JOB_COMPLETED:
+      return 9;
+    case NIMBUS_JOB_CANCELED:
+      return 7;
+    case NIMBUS_JOB_ABORTED:
+      return 8;
+    case NIMBUS_JOB_EXPIRED:
+      return 7; /* canceled by the system */
   }
   return 3;
 }
 
 int job_ipp_state_reasons(const nimbus_job_t *job, const char **out, int max) {
   int n = 0;
-#define JOB_REASON(s) \
-  do {                \
+#define JOB_REASON(s)            \
+  do {                           \
     if (n < max) out[n++] = (s); \
   } while (0)
   switch (job->state) {
-  case NIMBUS_JOB_RECEIVED:
-    JOB_REASON("job-incoming");
-    JOB_REASON("job-hold-until-specified");
-    break;
-  case NIMBUS_JOB_HELD: JOB_REASON("job-hold-until-specified"); break;
-  case NIMBUS_JOB_AWAITING_PAYMENT: JOB_REASON("job-hold-until-specified"); break;
-  case NIMBUS_JOB_FETCHABLE: JOB_REASON("job-fetchable"); break;
-  case NIMBUS_JOB_PROCESSING: JOB_REASON("job-printing"); break;
-  case NIMBUS_JOB_COMPLETED: JOB_REASON("job-completed-successfully"); break;
-  case NIMBUS_JOB_CANCELED: JOB_REASON("job-canceled-by-user"); break;
-  case NIMBUS_JOB_ABORTED: JOB_REASON("aborted-by-system"); break;
-  case NIMBUS_JOB_EXPIRED: JOB_REASON("job-canceled-by-operator"); break;
+    case NIMBUS_JOB_RECEIVED:
+      JOB_REASON("job-incoming");
+      JOB_REASON("job-hold-until-specified");
+      break;
+    case NIMBUS_JOB_HELD:
+      JOB_REASON("job-hold-until-specified");
+      break;
+    case NIMBUS_JOB_AWAITING_PAYMENT:
+      JOB_REASON("job-hold-until-specified");
+      break;
+    case NIMBUS_JOB_FETCHABLE:
+      JOB_REASON("job-fetchable");
+      break;
+    case NIMBUS_JOB_PROCESSING:
+      JOB_REASON("job-printing");
+      break;
+    case NIMBUS_JOB_COMPLETED:
+      JOB_REASON("job-completed-successfully");
+      break;
+    case NIMBUS_JOB_CANCELED:
+      JOB_REASON("job-canceled-by-user");
+      break;
+    case NIMBUS_JOB_ABORTED:
+      JOB_REASON("aborted-by-system");
+      break;
+    case NIMBUS_JOB_EXPIRED:
+      JOB_REASON("job-canceled-by-operator");
+      break;
   }
   if (job->pin_hash[0] && job->state <= NIMBUS_JOB_AWAITING_PAYMENT)
     JOB_REASON("job-password-wait");

@@ -33,8 +33,8 @@ nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q);
 bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to);
 /* Apply ev to the job (compare-and-set in the store, one event row).
  * On JOB_OK, *job (may be NULL) receives the job after the change. */
-job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                       job_event_t ev, const char *actor, nimbus_job_t *job);
+job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, job_event_t ev,
+                       const char *actor, nimbus_job_t *job);
 
 bool job_state_is_terminal(nimbus_job_state_t s);
 /* REST name: "received", "held", ..., "expired". */

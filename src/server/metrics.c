@@ -65,8 +65,10 @@ void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_stat
   }
   if (i == m->nseries && m->nseries < METRICS_SERIES)
     m->series[m->nseries++] = (metrics_series_t){op, http_status, ipp_status, 0};
-  if (i < m->nseries) m->series[i].count++;
-  else m->overflow++;
+  if (i < m->nseries)
+    m->series[i].count++;
+  else
+    m->overflow++;
   size_t b = 0;
   while (b < METRICS_NBUCKETS && seconds > metrics_buckets[b]) b++;
   m->bucket[b]++;
@@ -75,7 +77,9 @@ void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_stat
   pthread_mutex_unlock(&m->mu);
 }
 
-void metrics_bytes_spooled(metrics_t *m, int64_t n) { atomic_fetch_add(&m->bytes_spooled, n); }
+void metrics_bytes_spooled(metrics_t *m, int64_t n) {
+  atomic_fetch_add(&m->bytes_spooled, n);
+}
 
 /* Growable output buffer for the exposition text (bounded by the table). */
 typedef struct {
@@ -116,22 +120,28 @@ char *metrics_render(metrics_t *m, store_t *st, size_t *len) {
   metrics_out_t o = {malloc(8192), 0, 8192, false};
   if (!o.buf) return NULL;
   pthread_mutex_lock(&m->mu);
-  metrics_printf(&o, "# HELP nimbus_requests_total Requests by operation and status.\n"
-                     "# TYPE nimbus_requests_total counter\n");
+  metrics_printf(&o,
+                 "# HELP nimbus_requests_total Requests by operation and status.\n"
+                 "# TYPE nimbus_requests_total counter\n");
   for (int i = 0; i < m->nseries; i++) {
     metrics_series_t *s = &m->series[i];
     if (s->ipp_status >= 0)
-      metrics_printf(&o, "nimbus_requests_total{op=\"%s\",http_status=\"%d\",ipp_status=\"0x%04x\"} %" PRIu64 "\n",
-                     s->op, s->http_status, (unsigned)s->ipp_status, s->count);
+      metrics_printf(
+          &o,
+          "nimbus_requests_total{op=\"%s\",http_status=\"%d\",ipp_status=\"0x%04x\"} %" PRIu64 "\n",
+          s->op, s->http_status, (unsigned)s->ipp_status, s->count);
     else
       metrics_printf(&o, "nimbus_requests_total{op=\"%s\",http_status=\"%d\"} %" PRIu64 "\n", s->op,
                      s->http_status, s->count);
   }
-  metrics_printf(&o, "# HELP nimbus_requests_untracked_total Requests past the series limit.\n"
-                     "# TYPE nimbus_requests_untracked_total counter\n"
-                     "nimbus_requests_untracked_total %" PRIu64 "\n", m->overflow);
-  metrics_printf(&o, "# HELP nimbus_request_duration_seconds Request latency.\n"
-                     "# TYPE nimbus_request_duration_seconds histogram\n");
+  metrics_printf(&o,
+                 "# HELP nimbus_requests_untracked_total Requests past the series limit.\n"
+                 "# TYPE nimbus_requests_untracked_total counter\n"
+                 "nimbus_requests_untracked_total %" PRIu64 "\n",
+                 m->overflow);
+  metrics_printf(&o,
+                 "# HELP nimbus_request_duration_seconds Request latency.\n"
+                 "# TYPE nimbus_request_duration_seconds histogram\n");
   uint64_t cum = 0;
   for (size_t b = 0; b < METRICS_NBUCKETS; b++) {
     cum += m->bucket[b];
@@ -139,15 +149,19 @@ char *metrics_render(metrics_t *m, store_t *st, size_t *len) {
                    metrics_buckets[b], cum);
   }
   cum += m->bucket[METRICS_NBUCKETS];
-  metrics_printf(&o, "nimbus_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-                     "nimbus_request_duration_seconds_sum %.6f\n"
-                     "nimbus_request_duration_seconds_count %" PRIu64 "\n",
+  metrics_printf(&o,
+                 "nimbus_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64
+                 "\n"
+                 "nimbus_request_duration_seconds_sum %.6f\n"
+                 "nimbus_request_duration_seconds_count %" PRIu64 "\n",
                  cum, m->latency_sum, m->latency_count);
   pthread_mutex_unlock(&m->mu);
 
-  metrics_printf(&o, "# HELP nimbus_spooled_bytes_total Document bytes written to the spool.\n"
-                     "# TYPE nimbus_spooled_bytes_total counter\n"
-                     "nimbus_spooled_bytes_total %lld\n", (long long)atomic_load(&m->bytes_spooled));
+  metrics_printf(&o,
+                 "# HELP nimbus_spooled_bytes_total Document bytes written to the spool.\n"
+                 "# TYPE nimbus_spooled_bytes_total counter\n"
+                 "nimbus_spooled_bytes_total %lld\n",
+                 (long long)atomic_load(&m->bytes_spooled));
   int64_t counts[10] = {0};
   if (store_job_count_by_state(st, counts) == STORE_OK) {
     metrics_printf(&o, "# HELP nimbus_jobs Jobs by lifecycle state.\n# TYPE nimbus_jobs gauge\n");

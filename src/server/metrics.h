@@ -15,8 +15,7 @@ metrics_t *metrics_new(void);
 void metrics_free(metrics_t *m);
 /* Count one finished request: op label (static string), status (HTTP
  * status, or IPP status code when ipp_status >= 0), seconds taken. */
-void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_status,
-                     double seconds);
+void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_status, double seconds);
 void metrics_bytes_spooled(metrics_t *m, int64_t n);
 /* Render the exposition text; returns a malloc'd string (caller frees). */
 char *metrics_render(metrics_t *m, store_t *st, size_t *len);

@@ -12,11 +12,11 @@
 
 typedef int64_t nimbus_id_t;
 
-#define NIMBUS_NAME_MAX 64       /* tenant, user, queue names incl. NUL */
-#define NIMBUS_TEXT_MAX 256      /* job-name, descriptions incl. NUL */
-#define NIMBUS_HASH_STR_MAX 128  /* crypto_pwhash_STRBYTES */
-#define NIMBUS_ATTRS_MAX 2048    /* JSON of job template attributes */
-#define NIMBUS_BLOB_KEY_MAX 48   /* 32 hex chars + NUL, room to spare */
+#define NIMBUS_NAME_MAX 64      /* tenant, user, queue names incl. NUL */
+#define NIMBUS_TEXT_MAX 256     /* job-name, descriptions incl. NUL */
+#define NIMBUS_HASH_STR_MAX 128 /* crypto_pwhash_STRBYTES */
+#define NIMBUS_ATTRS_MAX 2048   /* JSON of job template attributes */
+#define NIMBUS_BLOB_KEY_MAX 48  /* 32 hex chars + NUL, room to spare */
 
 typedef enum {
   NIMBUS_ROLE_USER = 0,
@@ -85,7 +85,7 @@ typedef struct {
   nimbus_id_t id;
   nimbus_id_t tenant_id;
   nimbus_id_t queue_id;
-  nimbus_id_t owner_id; /* 0 for anonymous jobs */
+  nimbus_id_t owner_id;             /* 0 for anonymous jobs */
   char queue_name[NIMBUS_NAME_MAX]; /* filled by reads */
   char owner_name[NIMBUS_NAME_MAX]; /* job-originating-user-name */
   char name[NIMBUS_TEXT_MAX];       /* job-name */
@@ -99,16 +99,16 @@ typedef struct {
   int impressions; /* job-impressions: pages x copies */
   int impressions_completed;
   int num_documents;
-  char account_id[NIMBUS_TEXT_MAX];          /* job-account-id */
-  char accounting_user_id[NIMBUS_TEXT_MAX];  /* job-accounting-user-id */
-  char hold_until[NIMBUS_NAME_MAX];          /* job-hold-until keyword */
-  char pin_hash[NIMBUS_HASH_STR_MAX];        /* "" when no job-password */
-  char attrs_json[NIMBUS_ATTRS_MAX];         /* other template attributes */
+  char account_id[NIMBUS_TEXT_MAX];         /* job-account-id */
+  char accounting_user_id[NIMBUS_TEXT_MAX]; /* job-accounting-user-id */
+  char hold_until[NIMBUS_NAME_MAX];         /* job-hold-until keyword */
+  char pin_hash[NIMBUS_HASH_STR_MAX];       /* "" when no job-password */
+  char attrs_json[NIMBUS_ATTRS_MAX];        /* other template attributes */
 } nimbus_job_t;
 
 typedef struct {
   nimbus_id_t job_id;
-  int number; /* 1-based */
+  int number;                   /* 1-based */
   char format[NIMBUS_NAME_MAX]; /* MIME type after detection */
   char name[NIMBUS_TEXT_MAX];   /* document-name */
   int64_t size;

@@ -6,29 +6,51 @@
 
 #include "server.h"
 
-#define OPT(name, type, field, def, help, reload, min, max)                            \
-  {name, type, offsetof(nimbusd_config_t, field), sizeof(((nimbusd_config_t *)0)->field), \
-   def, help, reload, min, max}
+#define OPT(name, type, field, def, help, reload, min, max)                                     \
+  {                                                                                             \
+    name, type, offsetof(nimbusd_config_t, field), sizeof(((nimbusd_config_t *)0)->field), def, \
+        help, reload, min, max                                                                  \
+  }
 
 const config_option_t nimbusd_options[] = {
-    OPT("listen", CONFIG_STRING, listen, "127.0.0.1", "address to listen on (0.0.0.0 or :: for all)", false, 0, 0),
-    OPT("port", CONFIG_INT, port, "8631", "TCP port for IPP, REST and the console", false, 0, 65535),
-    OPT("state-dir", CONFIG_STRING, state_dir, "./nimbus-state", "directory for the database and the spool", false, 0, 0),
+    OPT("listen", CONFIG_STRING, listen, "127.0.0.1",
+        "address to listen on (0.0.0.0 or :: for all)", false, 0, 0),
+    OPT("port", CONFIG_INT, port, "8631", "TCP port for IPP, REST and the console", false, 0,
+        65535),
+    OPT("state-dir", CONFIG_STRING, state_dir, "./nimbus-state",
+        "directory for the database and the spool", false, 0, 0),
     OPT("threads", CONFIG_INT, threads, "4", "HTTP event threads (epoll)", false, 1, 256),
-    OPT("workers", CONFIG_INT, workers, "8", "worker threads for disk, database and hashing", false, 1, 256),
+    OPT("workers", CONFIG_INT, workers, "8", "worker threads for disk, database and hashing", false,
+        1, 256),
     OPT("tls-cert", CONFIG_STRING, tls_cert, "", "PEM certificate: serve HTTPS/IPPS", false, 0, 0),
     OPT("tls-key", CONFIG_STRING, tls_key, "", "PEM private key for --tls-cert", false, 0, 0),
     OPT("log-level", CONFIG_STRING, log_level, "info", "debug, info, warn or error", true, 0, 0),
-    OPT("max-document-size", CONFIG_SIZE, max_document_size, "1G", "largest document a tenant may send unless it sets its own", false, 1, 0x7fffffffffffffffLL),
-    OPT("max-held-jobs", CONFIG_INT, max_held_jobs, "100", "most pending jobs per user unless the tenant sets its own", false, 1, 1000000),
-    OPT("max-ipp-header", CONFIG_SIZE, max_ipp_header, "256k", "largest IPP attribute section of a request", false, 1024, 64 * 1024 * 1024),
-    OPT("max-json-body", CONFIG_SIZE, max_json_body, "1M", "largest JSON request body", false, 1024, 64 * 1024 * 1024),
-    OPT("max-connections", CONFIG_INT, max_connections, "20000", "most simultaneous client connections", false, 16, 1000000),
-    OPT("connection-timeout", CONFIG_INT, connection_timeout, "120", "seconds before an idle connection is closed", false, 1, 86400),
-    OPT("group-commit", CONFIG_INT, group_commit, "64", "most job inserts committed in one transaction (1 = off)", false, 1, 4096),
-    OPT("auth-cache-seconds", CONFIG_INT, auth_cache_seconds, "300", "how long a verified password stays trusted in memory (0 = off)", false, 0, 86400),
-    OPT("trust-proxy", CONFIG_BOOL, trust_proxy, "false", "believe X-Forwarded-Proto: https from a reverse proxy (advertise ipps:// URIs)", false, 0, 0),
-    OPT("demo", CONFIG_BOOL, demo, "false", "create a demo tenant, user and queue on first start", false, 0, 0),
-    OPT("fast-hashing", CONFIG_BOOL, fast_hashing, "false", "minimum argon2id cost (tests only, never production)", false, 0, 0),
-    OPT("admin-password", CONFIG_STRING, admin_password, "", "operator 'admin@system' password on first start (default: random, written to state-dir/admin-password)", false, 0, 0),
+    OPT("max-document-size", CONFIG_SIZE, max_document_size, "1G",
+        "largest document a tenant may send unless it sets its own", false, 1,
+        0x7fffffffffffffffLL),
+    OPT("max-held-jobs", CONFIG_INT, max_held_jobs, "100",
+        "most pending jobs per user unless the tenant sets its own", false, 1, 1000000),
+    OPT("max-ipp-header", CONFIG_SIZE, max_ipp_header, "256k",
+        "largest IPP attribute section of a request", false, 1024, 64 * 1024 * 1024),
+    OPT("max-json-body", CONFIG_SIZE, max_json_body, "1M", "largest JSON request body", false, 1024,
+        64 * 1024 * 1024),
+    OPT("max-connections", CONFIG_INT, max_connections, "20000",
+        "most simultaneous client connections", false, 16, 1000000),
+    OPT("connection-timeout", CONFIG_INT, connection_timeout, "120",
+        "seconds before an idle connection is closed", false, 1, 86400),
+    OPT("group-commit", CONFIG_INT, group_commit, "64",
+        "most job inserts committed in one transaction (1 = off)", false, 1, 4096),
+    OPT("auth-cache-seconds", CONFIG_INT, auth_cache_seconds, "300",
+        "how long a verified password stays trusted in memory (0 = off)", false, 0, 86400),
+    OPT("trust-proxy", CONFIG_BOOL, trust_proxy, "false",
+        "believe X-Forwarded-Proto: https from a reverse proxy (advertise ipps:// URIs)", false, 0,
+        0),
+    OPT("demo", CONFIG_BOOL, demo, "false", "create a demo tenant, user and queue on first start",
+        false, 0, 0),
+    OPT("fast-hashing", CONFIG_BOOL, fast_hashing, "false",
+        "minimum argon2id cost (tests only, never production)", false, 0, 0),
+    OPT("admin-password", CONFIG_STRING, admin_password, "",
+        "operator 'admin@system' password on first start (default: random, written to "
+        "state-dir/admin-password)",
+        false, 0, 0),
     CONFIG_END};

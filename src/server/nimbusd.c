@@ -29,8 +29,9 @@ static void nimbusd_usage(FILE *out) {
           "Usage: nimbusd [OPTIONS]\n"
           "Nimbus Print cloud print service: IPP queues per tenant, REST API under /api/v1.\n\n");
   config_print_help(nimbusd_options, out);
-  fprintf(out, "\nSignals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads --config "
-               "(log-level).\n");
+  fprintf(out,
+          "\nSignals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads --config "
+          "(log-level).\n");
 }
 
 static bool nimbusd_blob_keep(const char *key, void *ctx) {
@@ -80,8 +81,8 @@ static bool nimbusd_bootstrap(nimbus_server_t *srv) {
       fchmod(fileno(f), 0600);
       fprintf(f, "%s\n", password);
       fclose(f);
-      log_event(LOG_INFO, NULL, "operator password written", "user", "admin@system", "file",
-                path, (char *)NULL);
+      log_event(LOG_INFO, NULL, "operator password written", "user", "admin@system", "file", path,
+                (char *)NULL);
     }
     bool ok = nimbusd_ensure_user(st, sys.id, "admin", password, NIMBUS_ROLE_OPERATOR);
     memset(password, 0, sizeof password);
@@ -92,8 +93,7 @@ static bool nimbusd_bootstrap(nimbus_server_t *srv) {
   nimbus_tenant_t demo;
   if (!nimbusd_ensure_tenant(st, "demo", "Demo Company", &demo, &created)) return false;
   if (!nimbusd_ensure_user(st, demo.id, "alice", "alice-demo-pass", NIMBUS_ROLE_USER) ||
-      !nimbusd_ensure_user(st, demo.id, "demo-admin", "demo-admin-pass",
-                           NIMBUS_ROLE_TENANT_ADMIN))
+      !nimbusd_ensure_user(st, demo.id, "demo-admin", "demo-admin-pass", NIMBUS_ROLE_TENANT_ADMIN))
     return false;
   nimbus_queue_t q = {.tenant_id = demo.id};
   if (store_queue_get_by_name(st, demo.id, "office", &q) != STORE_OK) {
@@ -109,13 +109,13 @@ static void nimbusd_banner(const nimbus_server_t *srv, int port) {
                          ? "localhost"
                          : srv->cfg.listen;
   const char *ipp = srv->tls ? "ipps" : "ipp", *http = srv->tls ? "https" : "http";
-  printf("nimbusd %s listening on %s port %d, state in %s\n", NIMBUS_VERSION, srv->cfg.listen,
-         port, srv->cfg.state_dir);
+  printf("nimbusd %s listening on %s port %d, state in %s\n", NIMBUS_VERSION, srv->cfg.listen, port,
+         srv->cfg.state_dir);
   printf("  REST API:  %s://%s:%d/api/v1   health: /healthz   metrics: /metrics\n", http, host,
          port);
-  printf("  operator:  admin@system (password: %s)\n",
-         srv->cfg.admin_password[0] ? "as given by --admin-password"
-                                    : "see <state-dir>/admin-password");
+  printf("  operator:  admin@system (password: %s)\n", srv->cfg.admin_password[0]
+                                                           ? "as given by --admin-password"
+                                                           : "see <state-dir>/admin-password");
   if (srv->cfg.demo) {
     printf("  demo queue: %s://%s:%d/ipp/print/demo/office\n", ipp, host, port);
     printf("  demo user:  alice / alice-demo-pass   demo admin: demo-admin / demo-admin-pass\n");
@@ -144,8 +144,7 @@ static void nimbusd_reload(const char *path) {
   }
   log_level_t level;
   if (log_level_parse(fresh.log_level, &level)) log_set_level(level);
-  log_event(LOG_INFO, NULL, "configuration reloaded", "log_level", fresh.log_level,
-            (char *)NULL);
+  log_event(LOG_INFO, NULL, "configuration reloaded", "log_level", fresh.log_level, (char *)NULL);
 }
 
 int main(int argc, char **argv) {
@@ -234,9 +233,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: %s\n", err);
     goto done;
   }
-  log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen",
-            srv.cfg.listen, "port", LOG_INT(http_port(http)), "state_dir", srv.cfg.state_dir,
-            (char *)NULL);
+  log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen", srv.cfg.listen,
+            "port", LOG_INT(http_port(http)), "state_dir", srv.cfg.state_dir, (char *)NULL);
   nimbusd_banner(&srv, http_port(http));
 
   const char *config_path = nimbusd_config_path(argc, argv);

@@ -22,8 +22,8 @@ static void routes_health_finish(http_request_t *r) {
     http_respond_problem(r, 503, "Service Unavailable", "the store does not answer");
     return;
   }
-  json_t *doc = json_pack("{s:s, s:i, s:s}", "status", "ok", "schema_version", version,
-                          "version", NIMBUS_VERSION);
+  json_t *doc = json_pack("{s:s, s:i, s:s}", "status", "ok", "schema_version", version, "version",
+                          NIMBUS_VERSION);
   http_respond_json(r, 200, doc);
 }
 

@@ -21,23 +21,23 @@ typedef struct {
   char listen[64];
   int port;
   char state_dir[PATH_MAX];
-  int threads;        /* HTTP event threads */
-  int workers;        /* worker threads for slow steps */
+  int threads; /* HTTP event threads */
+  int workers; /* worker threads for slow steps */
   char tls_cert[PATH_MAX];
   char tls_key[PATH_MAX];
   char log_level[16];
-  int64_t max_document_size;   /* default per tenant */
-  int max_held_jobs;           /* default per tenant, per user */
-  int64_t max_ipp_header;      /* IPP attribute section of a request */
-  int64_t max_json_body;       /* REST request bodies */
+  int64_t max_document_size; /* default per tenant */
+  int max_held_jobs;         /* default per tenant, per user */
+  int64_t max_ipp_header;    /* IPP attribute section of a request */
+  int64_t max_json_body;     /* REST request bodies */
   int max_connections;
-  int connection_timeout;      /* seconds of idleness */
-  int group_commit;            /* most job inserts per transaction */
-  int auth_cache_seconds;      /* how long a verified password is trusted */
-  bool demo;                   /* create demo tenant/user/queue at first start */
-  bool trust_proxy;            /* believe X-Forwarded-Proto (behind a reverse proxy) */
-  bool fast_hashing;           /* minimum argon2id cost: tests only */
-  char admin_password[128];    /* operator password at first start ("" = random) */
+  int connection_timeout;   /* seconds of idleness */
+  int group_commit;         /* most job inserts per transaction */
+  int auth_cache_seconds;   /* how long a verified password is trusted */
+  bool demo;                /* create demo tenant/user/queue at first start */
+  bool trust_proxy;         /* believe X-Forwarded-Proto (behind a reverse proxy) */
+  bool fast_hashing;        /* minimum argon2id cost: tests only */
+  char admin_password[128]; /* operator password at first start ("" = random) */
 } nimbusd_config_t;
 
 extern const config_option_t nimbusd_options[];

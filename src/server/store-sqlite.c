@@ -347,7 +347,9 @@ static store_status_t exec_id_locked(store_t *st, stmt_id_t id) {
   return stmt_exec_locked(st, s, stmt_sql[id]);
 }
 
-static store_status_t tx_begin_locked(store_t *st) { return exec_id_locked(st, S_BEGIN); }
+static store_status_t tx_begin_locked(store_t *st) {
+  return exec_id_locked(st, S_BEGIN);
+}
 
 /* COMMIT; on failure the transaction is rolled back and STORE_ERROR. */
 static store_status_t tx_commit_locked(store_t *st) {
@@ -400,9 +402,13 @@ static int column_int(sqlite3_stmt *s, int col) {
   return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
 }
 
-static int clamp_int(int64_t v) { return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v; }
+static int clamp_int(int64_t v) {
+  return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+}
 
-static bool state_is_terminal(int state) { return state >= STATE_FIRST_TERMINAL; }
+static bool state_is_terminal(int state) {
+  return state >= STATE_FIRST_TERMINAL;
+}
 
 /* ---- row readers (column order as in the *_COLS macros) ---- */
 
@@ -1467,9 +1473,9 @@ store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_docu
 
 /* Incremental read of an inline document (sqlite3_blob_*), bounded by len;
  * another tenant's job is STORE_NOT_FOUND like a missing one. */
-store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id,
-                                          nimbus_id_t job_id, int number, int64_t off,
-                                          void *buf, size_t len, size_t *got) {
+store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                          int number, int64_t off, void *buf, size_t len,
+                                          size_t *got) {
   *got = 0;
   if (off < 0) return STORE_ERROR;
   if (!store_lock(st)) return STORE_ERROR;

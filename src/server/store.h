@@ -26,9 +26,9 @@ typedef struct store store_t;
 
 typedef enum {
   STORE_OK = 0,
-  STORE_NOT_FOUND,  /* no such row (or another tenant's) */
-  STORE_CONFLICT,   /* unique name taken, or job not in the expected state */
-  STORE_ERROR       /* I/O or database failure; details were logged */
+  STORE_NOT_FOUND, /* no such row (or another tenant's) */
+  STORE_CONFLICT,  /* unique name taken, or job not in the expected state */
+  STORE_ERROR      /* I/O or database failure; details were logged */
 } store_status_t;
 
 typedef struct {
@@ -39,8 +39,7 @@ typedef struct {
  * Open (creating if needed) the store at path and apply pending schema
  * migrations.  Returns NULL on failure with a message in err.
  */
-store_t *store_open(const char *path, const store_options_t *opts, char *err,
-                    size_t errlen);
+store_t *store_open(const char *path, const store_options_t *opts, char *err, size_t errlen);
 /* Close the store; waits for queued group commits to finish. */
 void store_close(store_t *st);
 
@@ -52,8 +51,7 @@ int store_schema_version(store_t *st);
  * STORE_CONFLICT when the name is taken. */
 store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t);
 store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
-store_status_t store_tenant_get_by_name(store_t *st, const char *name,
-                                        nimbus_tenant_t *out);
+store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out);
 /* Update display_name and limits of tenant t->id. */
 store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t);
 /* Delete a tenant and everything it owns.  Document blobs become orphans
@@ -67,15 +65,14 @@ store_status_t store_tenant_list(store_t *st, store_tenant_cb cb, void *ctx);
 store_status_t store_user_insert(store_t *st, nimbus_user_t *u);
 store_status_t store_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                               nimbus_user_t *out);
-store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id,
-                                      const char *name, nimbus_user_t *out);
+store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                      nimbus_user_t *out);
 /* Update role and password_hash of user u->id in u->tenant_id. */
 store_status_t store_user_update(store_t *st, const nimbus_user_t *u);
 /* Delete a user, its tokens; its jobs stay (owner_name is kept). */
 store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
 typedef bool (*store_user_cb)(const nimbus_user_t *u, void *ctx);
-store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb,
-                               void *ctx);
+store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
 
 /* ---- API tokens ---- */
 /* Insert tk (tenant_id, user_id, label, hash, expires_at); sets id,
@@ -83,26 +80,25 @@ store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb
 store_status_t store_token_insert(store_t *st, nimbus_token_t *tk);
 /* Find a usable token by the hash of its secret: not revoked, not expired
  * at `now`, user still existing.  Fills user_name and user_role. */
-store_status_t store_token_lookup(store_t *st, const unsigned char hash[32],
-                                  int64_t now, nimbus_token_t *out);
+store_status_t store_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
+                                  nimbus_token_t *out);
 /* List tokens of a tenant; user_id 0 lists all users' tokens. */
 typedef bool (*store_token_cb)(const nimbus_token_t *tk, void *ctx);
-store_status_t store_token_list(store_t *st, nimbus_id_t tenant_id,
-                                nimbus_id_t user_id, store_token_cb cb, void *ctx);
+store_status_t store_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                store_token_cb cb, void *ctx);
 /* Revoke token id; when user_id is not 0 the token must belong to it. */
 store_status_t store_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                   nimbus_id_t user_id);
 
 /* ---- queues (scoped by tenant) ---- */
 store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q);
-store_status_t store_queue_get_by_name(store_t *st, nimbus_id_t tenant_id,
-                                       const char *name, nimbus_queue_t *out);
+store_status_t store_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                       nimbus_queue_t *out);
 store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q);
 /* Delete a queue; STORE_CONFLICT while it has jobs that are not terminal. */
 store_status_t store_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
 typedef bool (*store_queue_cb)(const nimbus_queue_t *q, void *ctx);
-store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb,
-                                void *ctx);
+store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx);
 
 /* ---- jobs and documents (scoped by tenant) ---- */
 /*
@@ -112,8 +108,7 @@ store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_
  * threads' inserts into one transaction (group commit); the call returns
  * only once its own transaction is durable.
  */
-store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
-                                int ndocs);
+store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs, int ndocs);
 
 /*
  * Small documents can live in the store itself: their bytes are written in
@@ -130,9 +125,9 @@ store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_docu
                                      const store_inline_t *data, int ndocs);
 /* Copy up to len bytes of an inline document from offset off into buf;
  * *got receives the count (0 at the end). */
-store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id,
-                                          nimbus_id_t job_id, int number, int64_t off,
-                                          void *buf, size_t len, size_t *got);
+store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                          int number, int64_t off, void *buf, size_t len,
+                                          size_t *got);
 store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                              nimbus_job_t *out);
 
@@ -149,7 +144,7 @@ typedef struct {
   nimbus_id_t queue_id;  /* 0 = all queues of the tenant */
   nimbus_id_t owner_id;  /* 0 = all owners */
   store_which_t which;
-  int limit;  /* 0 = no limit */
+  int limit; /* 0 = no limit */
   int offset;
   bool newest_first; /* default: oldest (lowest id) first */
 } store_job_filter_t;
@@ -157,8 +152,8 @@ typedef struct {
 typedef bool (*store_job_cb)(const nimbus_job_t *job, void *ctx);
 /* Calls cb for each matching job; *total (may be NULL) receives the number
  * of matching jobs ignoring limit/offset. */
-store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb,
-                              void *ctx, int *total);
+store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
+                              int *total);
 
 /* Number of a user's jobs waiting to be released: received, held or
  * awaiting-payment (the per-user pending-jobs limit counts these). */
@@ -171,10 +166,9 @@ store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant
  * one transaction.  STORE_CONFLICT when the job is not in `expected`.
  * Sets completed_at when next is terminal.  Only job.c calls this.
  */
-store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id,
-                                   nimbus_id_t job_id, nimbus_job_state_t expected,
-                                   nimbus_job_state_t next, const char *event,
-                                   const char *detail);
+store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_job_state_t expected, nimbus_job_state_t next,
+                                   const char *event, const char *detail);
 
 /*
  * Append document doc (doc->number is assigned as the next number) to job
@@ -186,9 +180,8 @@ store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_
                                   nimbus_document_t *doc, bool last,
                                   nimbus_job_state_t state_after_last);
 /* Copies up to max documents of a job, ordered by number, into out. */
-store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id,
-                                   nimbus_id_t job_id, nimbus_document_t *out, int max,
-                                   int *count);
+store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_document_t *out, int max, int *count);
 /* Does any document row still reference blob `key`? */
 store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *referenced);
 

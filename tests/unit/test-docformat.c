@@ -85,7 +85,9 @@ static void syn_init(syn_t *s) {
   s->len = 0;
 }
 
-static void syn_free(syn_t *s) { free(s->data); }
+static void syn_free(syn_t *s) {
+  free(s->data);
+}
 
 static void syn_put(syn_t *s, const void *p, size_t n) {
   assert_true(n <= SYN_MAX - s->len);
@@ -118,8 +120,8 @@ typedef struct {
 
 static void syn_pwg_header(syn_t *s, const pwg_hdr_t *h) {
   unsigned char hdr[1796] = {0};
-  uint32_t bpl = h->bpl_override ? h->bpl_override
-                                 : (uint32_t)(((uint64_t)h->width * h->bpp + 7) / 8);
+  uint32_t bpl =
+      h->bpl_override ? h->bpl_override : (uint32_t)(((uint64_t)h->width * h->bpp + 7) / 8);
   memcpy(hdr, "PwgRaster", 9);
   put_be32(hdr + 276, h->res);
   put_be32(hdr + 280, h->res);
@@ -206,8 +208,8 @@ static void test_sniff_samples(void **state) {
     const char *name;
     docformat_t fmt;
   } cases[] = {
-      {"onepage.pdf", DOCFORMAT_PDF},     {"threepage.pdf", DOCFORMAT_PDF},
-      {"onepage-30k.pdf", DOCFORMAT_PDF}, {"corrupt.pdf", DOCFORMAT_PDF},
+      {"onepage.pdf", DOCFORMAT_PDF},        {"threepage.pdf", DOCFORMAT_PDF},
+      {"onepage-30k.pdf", DOCFORMAT_PDF},    {"corrupt.pdf", DOCFORMAT_PDF},
       {"twopage.pwg", DOCFORMAT_PWG_RASTER}, {"twopage.urf", DOCFORMAT_URF},
       {"small.jpg", DOCFORMAT_JPEG},
   };
@@ -238,8 +240,7 @@ static void test_sniff_short_and_garbage(void **state) {
   assert_int_equal(docformat_sniff((const unsigned char *)"2SaR", 4), DOCFORMAT_UNKNOWN);
   assert_int_equal(docformat_sniff((const unsigned char *)"UNIRAST", 7), DOCFORMAT_UNKNOWN);
   assert_int_equal(docformat_sniff((const unsigned char *)"UNIRASTX", 8), DOCFORMAT_UNKNOWN);
-  assert_int_equal(docformat_sniff((const unsigned char *)"UNIRAST\0\0\0\0\1", 12),
-                   DOCFORMAT_URF);
+  assert_int_equal(docformat_sniff((const unsigned char *)"UNIRAST\0\0\0\0\1", 12), DOCFORMAT_URF);
   assert_int_equal(docformat_sniff((const unsigned char *)"\xff\xd8", 2), DOCFORMAT_UNKNOWN);
   assert_int_equal(docformat_sniff((const unsigned char *)"\xff\xd8\xff", 3), DOCFORMAT_JPEG);
   assert_int_equal(docformat_sniff((const unsigned char *)"%PDF", 4), DOCFORMAT_UNKNOWN);
@@ -307,8 +308,7 @@ static void test_mime_mapping(void **state) {
   assert_int_equal(docformat_from_mime("Image/PWG-Raster", &is_auto), DOCFORMAT_PWG_RASTER);
   assert_int_equal(docformat_from_mime("image/urf", &is_auto), DOCFORMAT_URF);
   assert_int_equal(docformat_from_mime("image/JPEG", &is_auto), DOCFORMAT_JPEG);
-  assert_int_equal(docformat_from_mime("application/pdf; charset=binary", &is_auto),
-                   DOCFORMAT_PDF);
+  assert_int_equal(docformat_from_mime("application/pdf; charset=binary", &is_auto), DOCFORMAT_PDF);
   assert_int_equal(docformat_from_mime("image/urf;", &is_auto), DOCFORMAT_URF);
   assert_int_equal(docformat_from_mime("  image/jpeg \t; q=1", &is_auto), DOCFORMAT_JPEG);
   assert_false(is_auto);
@@ -324,8 +324,16 @@ static void test_mime_mapping(void **state) {
   assert_int_equal(docformat_from_mime("application/pdf", NULL), DOCFORMAT_PDF);
 
   static const char *const unsupported[] = {
-      "text/plain", "application/postscript", "image/png", "application/pdfx",
-      "application/pd", "image/jpg", "", ";", "application/octet-streamx", "image /jpeg",
+      "text/plain",
+      "application/postscript",
+      "image/png",
+      "application/pdfx",
+      "application/pd",
+      "image/jpg",
+      "",
+      ";",
+      "application/octet-streamx",
+      "image /jpeg",
   };
   for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
     is_auto = true;
@@ -345,9 +353,9 @@ static void test_count_samples(void **state) {
     docformat_t fmt;
     int pages;
   } cases[] = {
-      {"onepage.pdf", DOCFORMAT_PDF, 1},      {"threepage.pdf", DOCFORMAT_PDF, 3},
-      {"onepage-30k.pdf", DOCFORMAT_PDF, 1},  {"twopage.pwg", DOCFORMAT_PWG_RASTER, 2},
-      {"twopage.urf", DOCFORMAT_URF, 2},      {"small.jpg", DOCFORMAT_JPEG, 1},
+      {"onepage.pdf", DOCFORMAT_PDF, 1},     {"threepage.pdf", DOCFORMAT_PDF, 3},
+      {"onepage-30k.pdf", DOCFORMAT_PDF, 1}, {"twopage.pwg", DOCFORMAT_PWG_RASTER, 2},
+      {"twopage.urf", DOCFORMAT_URF, 2},     {"small.jpg", DOCFORMAT_JPEG, 1},
   };
   (void)state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -364,8 +372,8 @@ static void test_count_samples(void **state) {
 }
 
 static void test_sample_sizes(void **state) {
-  static const char *const names[] = {"onepage.pdf", "threepage.pdf", "corrupt.pdf",
-                                      "nopages.pdf", "twopage.pwg",   "twopage.urf",
+  static const char *const names[] = {"onepage.pdf", "threepage.pdf",  "corrupt.pdf",
+                                      "nopages.pdf", "twopage.pwg",    "twopage.urf",
                                       "small.jpg",   "onepage-30k.pdf"};
   char path[1024];
   struct stat st;
@@ -521,8 +529,8 @@ static void test_pwg_valid_variants(void **state) {
   syn_u8(&s, 1);   /* lines 1-2 */
   syn_u8(&s, 255); /* 2 literal bytes */
   syn_put(&s, "\xaa\x55", 2);
-  syn_u8(&s, 0);   /* line 3 */
-  syn_u8(&s, 1);   /* byte repeated twice */
+  syn_u8(&s, 0); /* line 3 */
+  syn_u8(&s, 1); /* byte repeated twice */
   syn_u8(&s, 0xff);
   expect_pages(DOCFORMAT_PWG_RASTER, &s, 1);
 
@@ -770,8 +778,8 @@ static void test_urf_bad(void **state) {
 
 static const unsigned char jpeg_sof[] = {0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x01,
                                          0x00, 0x01, 0x01, 0x01, 0x11, 0x00};
-static const unsigned char jpeg_sos[] = {0xff, 0xda, 0x00, 0x08, 0x01, 0x01,
-                                         0x00, 0x00, 0x3f, 0x00};
+static const unsigned char jpeg_sos[] = {0xff, 0xda, 0x00, 0x08, 0x01,
+                                         0x01, 0x00, 0x00, 0x3f, 0x00};
 /* Entropy data with a stuffed 0xFF00, fill bytes and a restart marker. */
 static const unsigned char jpeg_scan[] = {0x12, 0xff, 0x00, 0x34, 0xff, 0xff, 0xd0, 0x56};
 

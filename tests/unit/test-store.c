@@ -59,8 +59,12 @@ static int setup_with(void **state, int gc_max) {
   return fx->st ? 0 : -1;
 }
 
-static int setup_direct(void **state) { return setup_with(state, 1); }
-static int setup_group(void **state) { return setup_with(state, 16); }
+static int setup_direct(void **state) {
+  return setup_with(state, 1);
+}
+static int setup_group(void **state) {
+  return setup_with(state, 16);
+}
 /* For tests that create the database file themselves. */
 static int setup_closed(void **state) {
   int rc = setup_with(state, 1);
@@ -216,7 +220,9 @@ static bool collect_add(collect_t *c, nimbus_id_t id, const char *name) {
 static bool tenant_cb(const nimbus_tenant_t *t, void *ctx) {
   return collect_add(ctx, t->id, t->name);
 }
-static bool user_cb(const nimbus_user_t *u, void *ctx) { return collect_add(ctx, u->id, u->name); }
+static bool user_cb(const nimbus_user_t *u, void *ctx) {
+  return collect_add(ctx, u->id, u->name);
+}
 static bool token_cb(const nimbus_token_t *tk, void *ctx) {
   return collect_add(ctx, tk->id, tk->label);
 }
@@ -1249,7 +1255,9 @@ static void run_concurrent_inserts(fixture_t *fx) {
                    expect);
 }
 
-static void test_group_commit_concurrent(void **state) { run_concurrent_inserts(*state); }
+static void test_group_commit_concurrent(void **state) {
+  run_concurrent_inserts(*state);
+}
 
 /* Inline documents: stored with the job, read back in chunks, invisible to
  * another tenant, gone with the job's tenant. */
@@ -1271,26 +1279,22 @@ static void test_inline_document(void **state) {
   unsigned char back[sizeof data];
   size_t total = 0, got = 0;
   do { /* odd chunk size to cross boundaries */
-    assert_int_equal(store_document_read_inline(st, ta, j.id, 1, (int64_t)total, back + total,
-                                                777 < sizeof back - total ? 777 : sizeof back - total,
-                                                &got),
-                     STORE_OK);
+    assert_int_equal(
+        store_document_read_inline(st, ta, j.id, 1, (int64_t)total, back + total,
+                                   777 < sizeof back - total ? 777 : sizeof back - total, &got),
+        STORE_OK);
     total += got;
   } while (got > 0 && total < sizeof back);
   assert_int_equal(total, sizeof data);
   assert_memory_equal(back, data, sizeof data);
-  assert_int_equal(store_document_read_inline(st, ta, j.id, 1, (int64_t)sizeof data, back, 10,
-                                              &got),
-                   STORE_OK);
+  assert_int_equal(
+      store_document_read_inline(st, ta, j.id, 1, (int64_t)sizeof data, back, 10, &got), STORE_OK);
   assert_int_equal(got, 0);
   /* the spool document has no inline bytes; another tenant sees nothing */
-  assert_int_equal(store_document_read_inline(st, ta, j.id, 2, 0, back, 10, &got),
-                   STORE_NOT_FOUND);
-  assert_int_equal(store_document_read_inline(st, tb, j.id, 1, 0, back, 10, &got),
-                   STORE_NOT_FOUND);
+  assert_int_equal(store_document_read_inline(st, ta, j.id, 2, 0, back, 10, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_document_read_inline(st, tb, j.id, 1, 0, back, 10, &got), STORE_NOT_FOUND);
   assert_int_equal(store_tenant_delete(st, ta), STORE_OK);
-  assert_int_equal(store_document_read_inline(st, ta, j.id, 1, 0, back, 10, &got),
-                   STORE_NOT_FOUND);
+  assert_int_equal(store_document_read_inline(st, ta, j.id, 1, 0, back, 10, &got), STORE_NOT_FOUND);
 }
 
 int main(void) {
