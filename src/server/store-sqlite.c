@@ -257,6 +257,11 @@ struct store {
   job_insert_req_t *gc_head, *gc_tail;
   bool gc_closing;
   job_insert_req_t **gc_batch; /* gc_max slots, used by the committer only */
+  /* The committer's own connection (a store_t with just db, mu, stmts):
+   * its COMMIT, with the WAL fsync, then holds gc_conn->mu, not st->mu, so
+   * lookups on the main connection go on while a batch is made durable
+   * (WAL readers never wait for a writer). */
+  struct store *gc_conn;
 };
 
 /* ---- locking and statements ---- */
@@ -705,6 +710,43 @@ static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames) 
   return SQLITE_OK;
 }
 
+/* A second connection to the same database, configured like the main
+ * one, for the group-commit thread (see store.gc_conn).  Its commits feed
+ * the same checkpointer.  NULL with err on failure. */
+static store_t *store_conn_open(store_t *main_st, const char *path, char *err, size_t errlen) {
+  store_t *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  pthread_mutex_init(&c->mu, NULL);
+  if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+      SQLITE_OK) {
+    snprintf(err, errlen, "cannot open %s for group commit: %s", path,
+             c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    return NULL;
+  }
+  store_lock(c);
+  bool ok = configure_locked(c, err, errlen);
+  store_unlock(c);
+  if (!ok) {
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    return NULL;
+  }
+  if (main_st->ck_started) sqlite3_wal_hook(c->db, store_wal_hook, main_st);
+  return c;
+}
+
+static void store_conn_close(store_t *c) {
+  if (!c) return;
+  for (int i = 0; i < S_COUNT; i++) sqlite3_finalize(c->stmts[i]);
+  sqlite3_close(c->db);
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
 /* Start the checkpointer; on failure SQLite's own autocheckpoint stays. */
 static void store_checkpoint_start(store_t *st, const char *path) {
   if (sqlite3_open_v2(path, &st->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -797,8 +839,9 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
   st->gc_max = opts ? opts->group_commit_max : 1;
   if (st->gc_max > 1) {
     st->gc_batch = calloc((size_t)st->gc_max, sizeof *st->gc_batch);
-    if (!st->gc_batch) {
-      snprintf(err, errlen, "out of memory");
+    st->gc_conn = store_conn_open(st, path, err, errlen);
+    if (!st->gc_batch || !st->gc_conn) {
+      if (!err[0]) snprintf(err, errlen, "out of memory");
       goto fail;
     }
     if (pthread_create(&st->gc_thread, NULL, gc_main, st) != 0) {
@@ -810,6 +853,7 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
   return st;
 
 fail:
+  store_conn_close(st->gc_conn);
   store_checkpoint_stop(st);
   if (st->db) sqlite3_close(st->db);
   free(st->gc_batch);
@@ -833,6 +877,7 @@ void store_close(store_t *st) {
     pthread_mutex_unlock(&st->gc_mu);
     pthread_join(st->gc_thread, NULL); /* drains the queue first */
   }
+  store_conn_close(st->gc_conn);
   store_checkpoint_stop(st);
   for (int i = 0; i < S_COUNT; i++) sqlite3_finalize(st->stmts[i]);
   int rc = sqlite3_close(st->db);
@@ -1422,7 +1467,7 @@ static void *gc_main(void *arg) {
     if (!st->gc_head) st->gc_tail = NULL;
     pthread_mutex_unlock(&st->gc_mu);
 
-    job_insert_batch(st, st->gc_batch, n);
+    job_insert_batch(st->gc_conn, st->gc_batch, n);
 
     pthread_mutex_lock(&st->gc_mu);
     for (int i = 0; i < n; i++) st->gc_batch[i]->done = true; /* callers may now return */
