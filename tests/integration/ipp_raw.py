@@ -3,7 +3,8 @@
 will not send (truncated, wrong version, over-long values).
 
 usage: ipp_raw.py OPERATION PRINTER_URI [--version 1.1] [--request-id N]
-                  [--job-name TEXT] [--attr-len N] [--truncate N] [--document FILE]
+                  [--job-name TEXT] [--truncate N] [--document FILE]
+                  [--job-password-sha256 HEX]
 Writes the request to stdout."""
 import argparse
 import struct
@@ -29,6 +30,7 @@ def main():
     p.add_argument("--user", default="tester")
     p.add_argument("--truncate", type=int)
     p.add_argument("--document")
+    p.add_argument("--job-password-sha256", help="job-password as a SHA-256 digest (hex)")
     a = p.parse_args()
     major, minor = (int(x) for x in a.version.split("."))
     body = struct.pack(">BBHI", major, minor, OPS[a.op], a.request_id)
@@ -39,6 +41,9 @@ def main():
     body += attr(0x42, "requesting-user-name", a.user)
     if a.job_name is not None:
         body += attr(0x42, "job-name", a.job_name)
+    if a.job_password_sha256:
+        body += attr(0x30, "job-password", bytes.fromhex(a.job_password_sha256))
+        body += attr(0x44, "job-password-encryption", "sha2-256")
     body += b"\x03"
     if a.document:
         with open(a.document, "rb") as f:

@@ -82,5 +82,49 @@ check "job 1 of 2 accepted" test "$(limit_status)" = 0000
 check "job 2 of 2 accepted" test "$(limit_status)" = 0000
 check "job 3 refused: server-error-too-many-jobs" test "$(limit_status)" = 050b
 
+# Formats: each detected from its bytes (octet-stream) with its page count.
+format_pages() { # FILE -> "format pages" of the job it creates
+  local id
+  id=$(python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/acme/floor1" --document "$1" |
+    curl -s -u bob:bob-pw-1 -H 'Content-Type: application/ipp' --data-binary @- \
+      "http://$H/ipp/print/acme/floor1" >/dev/null &&
+    curl -fsS -u bob@acme:bob-pw-1 "$NIMBUS_URL/api/v1/jobs?state=all&limit=1000" |
+    json_get "max(j['id'] for j in d['jobs'])")
+  curl -fsS -u bob@acme:bob-pw-1 "$NIMBUS_URL/api/v1/jobs/$id" |
+    json_get "d['documents'][0]['format'] + ' ' + str(d['pages'])"
+}
+check "PWG raster detected, 2 pages" test "$(format_pages "$D/twopage.pwg")" = "image/pwg-raster 2"
+check "URF detected, 2 pages" test "$(format_pages "$D/twopage.urf")" = "image/urf 2"
+check "JPEG detected, 1 page" test "$(format_pages "$D/small.jpg")" = "image/jpeg 1"
+check "PDF detected, 3 pages" test "$(format_pages "$D/threepage.pdf")" = "application/pdf 3"
+
+# job-password sent as its SHA-256 (job-password-encryption sha2-256):
+# released over REST with the clear PIN, not with a wrong one.
+DIGEST=$(printf '%s' 2468 | sha256sum | cut -d' ' -f1)
+python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/acme/floor1" --document "$D/onepage.pdf" \
+  --job-password-sha256 "$DIGEST" |
+  curl -s -o /dev/null -u alice:alice-pw-1 -H 'Content-Type: application/ipp' --data-binary @- \
+    "http://$H/ipp/print/acme/floor1"
+SHA_JOB=$(curl -fsS -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/jobs?state=held&limit=1000" |
+  json_get "max(j['id'] for j in d['jobs'] if j['has_pin'])")
+release() { # PIN -> HTTP status of the REST release
+  curl -s -o /dev/null -w '%{http_code}' -u alice@acme:alice-pw-1 -H 'Content-Type: application/json' \
+    -d "{\"pin\":\"$1\"}" "$NIMBUS_URL/api/v1/jobs/$SHA_JOB/release"
+}
+check "sha2-256 job-password: a wrong PIN is refused" test "$(release 1357)" = 403
+check "sha2-256 job-password: the clear PIN releases the job" test "$(release 2468)" = 200
+
+# A queue that releases immediately: jobs are fetchable (IPP pending) on arrival.
+mk "/api/v1/queues?tenant=acme" '{"name":"direct","release_immediately":true}'
+direct_state() {
+  python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/acme/direct" --document "$D/onepage.pdf" |
+    curl -s -u alice:alice-pw-1 -H 'Content-Type: application/ipp' --data-binary @- \
+      "http://$H/ipp/print/acme/direct" >/dev/null
+  curl -fsS -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/jobs?queue=direct&state=all" |
+    json_get "d['jobs'][0]['state'] + ' ' + d['jobs'][0]['ipp_state']"
+}
+check "release-immediately queue: job fetchable (pending) on arrival" \
+  test "$(direct_state)" = "fetchable pending"
+
 check "nimbusd stops cleanly" nimbusd_stop
 finish ipp-ops
