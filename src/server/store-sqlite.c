@@ -1,9 +1,13 @@
 /*
- * store-sqlite.c: the SQLite backend of store.h (the default, one file).
+ * store-sqlite.c: the SQLite backend of store.h (the default, one file):
+ * connections, statements and shared helpers, open/migrations/close, WAL
+ * checkpoints, audit and counters.  Accounts (tenants, users, tokens,
+ * queues) are in store-sqlite-accounts.c, jobs and documents in
+ * store-sqlite-jobs.c; store-sqlite-private.h is what they share.
  *
  * Design:
- *  - One sqlite3 connection, opened in multi-thread mode, used only while
- *    holding st->mu.  Every public function takes st->mu for its whole
+ *  - The main sqlite3 connection, opened in multi-thread mode, is used only
+ *    while holding st->mu.  Every public function takes st->mu for its whole
  *    duration, so each one is atomic with respect to the others; writes of
  *    more than one statement also run in BEGIN IMMEDIATE ... COMMIT.
  *    A thread-local records which store the thread holds, so a list
@@ -15,114 +19,24 @@
  *    own stack) and sleep; the committer thread takes up to
  *    group_commit_max requests and runs them in one transaction, each in
  *    its own SAVEPOINT so a failing insert does not take the others down,
- *    then wakes the callers.  One fsync pays for the whole batch.  With
- *    group_commit_max <= 1 the caller runs the same batch code itself.
+ *    then wakes the callers.  One fsync pays for the whole batch.  The
+ *    committer uses its own connection (st->gc_conn), so the fsync does not
+ *    hold st->mu.  With group_commit_max <= 1 the caller runs the same
+ *    batch code itself on the main connection.
  *  - Prepared statements are cached per connection in st->stmts, indexed by
  *    stmt_id_t, prepared on first use.  Every statement is reset before the
  *    function that used it returns (stmt_reset()).
  *
- * Locks: st->mu (the connection) and st->gc_mu (the group-commit queue) are
- * never held together, so they have no order.
+ * Locks (docs/LOCKING.md): st->mu and gc_conn->mu (the two connections)
+ * and st->gc_mu (the group-commit queue) are never held together; the
+ * only nesting is a connection mutex -> st->ck_mu, in the WAL hook.
  *
  * Callers of the list functions: the callback runs with st->mu held; it
  * must be quick and must not call store functions (such calls, including
  * store_job_insert, return STORE_ERROR).
  */
-#include "store.h"
+#include "store-sqlite-private.h"
 
-#include <assert.h>
-#include <limits.h>
-#include <pthread.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "log.h"
-
-/* Defined in store-sqlite-migrations.c. */
-extern const char *const *const store_sqlite_migrations[];
-extern const int store_sqlite_migration_count;
-
-#define STORE_BUSY_TIMEOUT_MS 5000
-
-/* Job states 1..5 are live, 6..9 terminal (model.h). */
-#define STATE_FIRST_TERMINAL NIMBUS_JOB_COMPLETED
-
-#define TENANT_COLS "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at"
-#define USER_COLS "id, tenant_id, name, role, password_hash, created_at"
-#define TOKEN_COLS                                                                              \
-  "t.id, t.tenant_id, t.user_id, u.name, u.role, t.label, t.hash, t.created_at, t.expires_at, " \
-  "t.revoked"
-#define TOKEN_FROM "FROM tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id"
-#define QUEUE_COLS \
-  "id, tenant_id, name, description, release_immediately, allow_anonymous, created_at"
-#define JOB_COLS                                                                             \
-  "j.id, j.tenant_id, j.queue_id, j.owner_id, q.name, j.owner_name, j.name, j.origin_host, " \
-  "j.state, j.created_at, j.state_changed_at, j.completed_at, j.copies, j.pages, "           \
-  "j.impressions, j.impressions_completed, j.num_documents, j.account_id, "                  \
-  "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json"
-#define JOB_FROM "FROM jobs j JOIN queues q ON q.id = j.queue_id"
-#define JOB_FILTER                                                                          \
-  "WHERE j.tenant_id = ?1 AND (?2 = 0 OR j.queue_id = ?2) AND (?3 = 0 OR j.owner_id = ?3) " \
-  "AND j.state BETWEEN ?4 AND ?5"
-#define DOC_COLS "job_id, number, format, name, size, pages, blob_key, created_at"
-
-typedef enum {
-  S_BEGIN,
-  S_BEGIN_READ,
-  S_COMMIT,
-  S_ROLLBACK,
-  S_SAVEPOINT,
-  S_RELEASE,
-  S_ROLLBACK_TO,
-  S_USER_VERSION,
-  S_TENANT_INSERT,
-  S_TENANT_GET,
-  S_TENANT_GET_BY_NAME,
-  S_TENANT_UPDATE,
-  S_TENANT_DELETE,
-  S_TENANT_LIST,
-  S_USER_INSERT,
-  S_USER_GET,
-  S_USER_GET_BY_NAME,
-  S_USER_EXISTS,
-  S_USER_UPDATE,
-  S_USER_DELETE,
-  S_USER_LIST,
-  S_TOKEN_INSERT,
-  S_TOKEN_LOOKUP,
-  S_TOKEN_LIST,
-  S_TOKEN_REVOKE,
-  S_QUEUE_INSERT,
-  S_QUEUE_GET_BY_NAME,
-  S_QUEUE_EXISTS,
-  S_QUEUE_HAS_LIVE_JOBS,
-  S_QUEUE_UPDATE,
-  S_QUEUE_DELETE,
-  S_QUEUE_LIST,
-  S_JOB_INSERT,
-  S_JOB_GET,
-  S_JOB_LIST_ASC,
-  S_JOB_LIST_DESC,
-  S_JOB_COUNT,
-  S_JOB_COUNT_PENDING,
-  S_JOB_COUNT_BY_STATE,
-  S_JOB_SET_STATE,
-  S_JOB_COUNTERS,
-  S_JOB_UPDATE_COUNTERS,
-  S_EVENT_INSERT,
-  S_DOC_INSERT,
-  S_DOC_DATA_INSERT,
-  S_DOC_LIST,
-  S_BLOB_REFERENCED,
-  S_AUDIT_INSERT,
-  S_COUNT
-} stmt_id_t;
-
-/* Job states appear in SQL as model.h's numbers: 1..5 live, 6..9
- * terminal, and 1..3 (received, held, awaiting-payment) "pending". */
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_BEGIN_READ] = "BEGIN",
@@ -223,47 +137,6 @@ static const char *const stmt_sql[S_COUNT] = {
         "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
-/* One queued store_job_insert call; lives on the caller's stack. */
-typedef struct job_insert_req {
-  nimbus_job_t *job;
-  nimbus_document_t *docs;
-  const store_inline_t *data; /* NULL or ndocs entries */
-  int ndocs;
-  store_status_t status;
-  bool done; /* set under gc_mu; the caller may return once it is true */
-  struct job_insert_req *next;
-} job_insert_req_t;
-
-struct store {
-  sqlite3 *db;
-  pthread_mutex_t mu; /* guards db and stmts */
-  sqlite3_stmt *stmts[S_COUNT];
-
-  int gc_max; /* group_commit_max; <= 1: no committer thread */
-  pthread_t gc_thread;
-
-  /* WAL checkpointer (see store_checkpoint_main): own connection, woken by
-   * the WAL hook.  ck_mu guards ck_*; lock order mu -> ck_mu (the hook runs
-   * inside COMMIT with mu held); the checkpointer never takes mu. */
-  sqlite3 *ck_db;
-  pthread_t ck_thread;
-  bool ck_started, ck_pending, ck_closing;
-  pthread_mutex_t ck_mu;
-  pthread_cond_t ck_wake;
-  bool gc_started;
-  pthread_mutex_t gc_mu;  /* guards the fields below */
-  pthread_cond_t gc_wake; /* committer: work arrived or closing */
-  pthread_cond_t gc_done; /* callers: some requests finished */
-  job_insert_req_t *gc_head, *gc_tail;
-  bool gc_closing;
-  job_insert_req_t **gc_batch; /* gc_max slots, used by the committer only */
-  /* The committer's own connection (a store_t with just db, mu, stmts):
-   * its COMMIT, with the WAL fsync, then holds gc_conn->mu, not st->mu, so
-   * lookups on the main connection go on while a batch is made durable
-   * (WAL readers never wait for a writer). */
-  struct store *gc_conn;
-};
-
 /* ---- locking and statements ---- */
 
 /* The store whose st->mu this thread holds, if any. */
@@ -271,26 +144,26 @@ static _Thread_local const store_t *store_held;
 
 /* Refuses (logged) when this thread already holds st->mu, i.e. when called
  * from a list callback: that would deadlock. */
-static bool store_reentry_refused(const store_t *st) {
+bool store_reentry_refused(const store_t *st) {
   if (store_held != st) return false;
   log_event(LOG_ERROR, NULL, "store called from inside a store list callback", (char *)NULL);
   return true;
 }
 
-static bool store_lock(store_t *st) {
+bool store_lock(store_t *st) {
   if (store_reentry_refused(st)) return false;
   pthread_mutex_lock(&st->mu);
   store_held = st;
   return true;
 }
 
-static void store_unlock(store_t *st) {
+void store_unlock(store_t *st) {
   assert(store_held == st);
   store_held = NULL;
   pthread_mutex_unlock(&st->mu);
 }
 
-static void assert_locked(const store_t *st) {
+void assert_locked(const store_t *st) {
   assert(store_held == st);
   (void)st;
 }
@@ -298,7 +171,7 @@ static void assert_locked(const store_t *st) {
 /* Log a database failure for operation `what` and map it to a status:
  * UNIQUE/PK violations are CONFLICT, foreign keys (a missing or another
  * tenant's parent row) NOT_FOUND, the rest ERROR. */
-static store_status_t fail_locked(store_t *st, int rc, const char *what) {
+store_status_t fail_locked(store_t *st, int rc, const char *what) {
   switch (rc) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -314,7 +187,7 @@ static store_status_t fail_locked(store_t *st, int rc, const char *what) {
 
 /* The cached statement `id`, prepared on first use; NULL (logged) on
  * failure.  The caller must stmt_reset() it before unlocking. */
-static sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id) {
+sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id) {
   assert_locked(st);
   if (!st->stmts[id]) {
     int rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
@@ -329,7 +202,7 @@ static sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id) {
   return st->stmts[id];
 }
 
-static void stmt_reset(sqlite3_stmt *s) {
+void stmt_reset(sqlite3_stmt *s) {
   if (s) {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -337,7 +210,7 @@ static void stmt_reset(sqlite3_stmt *s) {
 }
 
 /* Run a statement that returns no rows (after binding).  Resets it. */
-static store_status_t stmt_exec_locked(store_t *st, sqlite3_stmt *s, const char *what) {
+store_status_t stmt_exec_locked(store_t *st, sqlite3_stmt *s, const char *what) {
   int rc = sqlite3_step(s);
   store_status_t status = STORE_OK;
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) status = fail_locked(st, rc, what);
@@ -346,41 +219,40 @@ static store_status_t stmt_exec_locked(store_t *st, sqlite3_stmt *s, const char 
 }
 
 /* Run the parameterless cached statement `id` (BEGIN, COMMIT, ...). */
-static store_status_t exec_id_locked(store_t *st, stmt_id_t id) {
+store_status_t exec_id_locked(store_t *st, stmt_id_t id) {
   sqlite3_stmt *s = stmt_get_locked(st, id);
   if (!s) return STORE_ERROR;
   return stmt_exec_locked(st, s, stmt_sql[id]);
 }
 
-static store_status_t tx_begin_locked(store_t *st) {
+store_status_t tx_begin_locked(store_t *st) {
   return exec_id_locked(st, S_BEGIN);
 }
 
 /* COMMIT; on failure the transaction is rolled back and STORE_ERROR. */
-static store_status_t tx_commit_locked(store_t *st) {
+store_status_t tx_commit_locked(store_t *st) {
   if (exec_id_locked(st, S_COMMIT) == STORE_OK) return STORE_OK;
   if (!sqlite3_get_autocommit(st->db)) exec_id_locked(st, S_ROLLBACK);
   return STORE_ERROR;
 }
 
 /* Roll back the open transaction, if SQLite has not already done so. */
-static void tx_rollback_locked(store_t *st) {
+void tx_rollback_locked(store_t *st) {
   if (!sqlite3_get_autocommit(st->db)) exec_id_locked(st, S_ROLLBACK);
 }
 
 /* Bind a fixed-size record field, never reading past its array. */
-static void bind_field(sqlite3_stmt *s, int idx, const char *field, size_t cap) {
+void bind_field(sqlite3_stmt *s, int idx, const char *field, size_t cap) {
   sqlite3_bind_text(s, idx, field, (int)strnlen(field, cap), SQLITE_STATIC);
 }
-#define BIND_FIELD(s, idx, arr) bind_field((s), (idx), (arr), sizeof(arr))
 
 /* Bind a C string that may be NULL (bound as ""). */
-static void bind_str(sqlite3_stmt *s, int idx, const char *str) {
+void bind_str(sqlite3_stmt *s, int idx, const char *str) {
   sqlite3_bind_text(s, idx, str ? str : "", -1, SQLITE_STATIC);
 }
 
 /* 0 means "none" for optional references. */
-static void bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id) {
+void bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id) {
   if (id) {
     sqlite3_bind_int64(s, idx, id);
   } else {
@@ -390,7 +262,7 @@ static void bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id) {
 
 /* Copy a text column into dst[cap], truncating at a UTF-8 character
  * boundary and always NUL-terminating. */
-static void copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap) {
+void copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap) {
   const unsigned char *v = sqlite3_column_text(s, col);
   size_t n = v ? (size_t)sqlite3_column_bytes(s, col) : 0;
   if (n >= cap) {
@@ -402,22 +274,22 @@ static void copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap) {
 }
 #define COPY_COLUMN(s, col, arr) copy_column((s), (col), (arr), sizeof(arr))
 
-static int column_int(sqlite3_stmt *s, int col) {
+int column_int(sqlite3_stmt *s, int col) {
   sqlite3_int64 v = sqlite3_column_int64(s, col);
   return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
 }
 
-static int clamp_int(int64_t v) {
+int clamp_int(int64_t v) {
   return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
 }
 
-static bool state_is_terminal(int state) {
+bool state_is_terminal(int state) {
   return state >= STATE_FIRST_TERMINAL;
 }
 
 /* ---- row readers (column order as in the *_COLS macros) ---- */
 
-static void tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
+void tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
   memset(t, 0, sizeof *t);
   t->id = sqlite3_column_int64(s, 0);
   COPY_COLUMN(s, 1, t->name);
@@ -427,7 +299,7 @@ static void tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
   t->created_at = sqlite3_column_int64(s, 5);
 }
 
-static void user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {
+void user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {
   memset(u, 0, sizeof *u);
   u->id = sqlite3_column_int64(s, 0);
   u->tenant_id = sqlite3_column_int64(s, 1);
@@ -437,7 +309,7 @@ static void user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {
   u->created_at = sqlite3_column_int64(s, 5);
 }
 
-static void token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
+void token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
   memset(tk, 0, sizeof *tk);
   tk->id = sqlite3_column_int64(s, 0);
   tk->tenant_id = sqlite3_column_int64(s, 1);
@@ -453,7 +325,7 @@ static void token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
   tk->revoked = sqlite3_column_int(s, 9) != 0;
 }
 
-static void queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
+void queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
   memset(q, 0, sizeof *q);
   q->id = sqlite3_column_int64(s, 0);
   q->tenant_id = sqlite3_column_int64(s, 1);
@@ -464,7 +336,7 @@ static void queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
   q->created_at = sqlite3_column_int64(s, 6);
 }
 
-static void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
+void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   memset(j, 0, sizeof *j);
   j->id = sqlite3_column_int64(s, 0);
   j->tenant_id = sqlite3_column_int64(s, 1);
@@ -490,7 +362,7 @@ static void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   COPY_COLUMN(s, 21, j->attrs_json);
 }
 
-static void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
+void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
   memset(d, 0, sizeof *d);
   d->job_id = sqlite3_column_int64(s, 0);
   d->number = column_int(s, 1);
@@ -506,7 +378,7 @@ static void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
 
 /* Step a bound single-row SELECT: STORE_OK with the row left current (the
  * caller reads it, then resets), STORE_NOT_FOUND, or an error. */
-static store_status_t step_row_locked(store_t *st, sqlite3_stmt *s, const char *what) {
+store_status_t step_row_locked(store_t *st, sqlite3_stmt *s, const char *what) {
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) return STORE_OK;
   if (rc == SQLITE_DONE) return STORE_NOT_FOUND;
@@ -514,36 +386,25 @@ static store_status_t step_row_locked(store_t *st, sqlite3_stmt *s, const char *
 }
 
 /* Run a bound UPDATE/DELETE; NOT_FOUND when it touched no row.  Resets. */
-static store_status_t exec_changes_locked(store_t *st, sqlite3_stmt *s, const char *what) {
+store_status_t exec_changes_locked(store_t *st, sqlite3_stmt *s, const char *what) {
   store_status_t status = stmt_exec_locked(st, s, what);
   if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = STORE_NOT_FOUND;
   return status;
 }
 
 /* Read one integer from a bound single-row SELECT.  Resets. */
-static store_status_t query_int64_locked(store_t *st, sqlite3_stmt *s, const char *what,
-                                         int64_t *out) {
+store_status_t query_int64_locked(store_t *st, sqlite3_stmt *s, const char *what, int64_t *out) {
   store_status_t status = step_row_locked(st, s, what);
   if (status == STORE_OK) *out = sqlite3_column_int64(s, 0);
   stmt_reset(s);
   return status;
 }
 
-/* The caller's list callback, whichever record type it takes. */
-typedef union {
-  store_tenant_cb tenant;
-  store_user_cb user;
-  store_token_cb token;
-  store_queue_cb queue;
-  store_job_cb job;
-} list_cb_t;
-
 /* Step a bound SELECT, calling `each(s, cb, ctx)` per row until it returns
  * false.  Resets. */
-typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
-static store_status_t for_each_row_locked(store_t *st, sqlite3_stmt *s, const char *what,
-                                          row_fn each, list_cb_t cb, void *ctx) {
+store_status_t for_each_row_locked(store_t *st, sqlite3_stmt *s, const char *what, row_fn each,
+                                   list_cb_t cb, void *ctx) {
   store_status_t status = STORE_OK;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -555,9 +416,9 @@ static store_status_t for_each_row_locked(store_t *st, sqlite3_stmt *s, const ch
 }
 
 /* Insert a job_events row; from_state 0 is stored as NULL. */
-static store_status_t event_insert_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          int64_t now, const char *event, int from_state,
-                                          int to_state, const char *detail) {
+store_status_t event_insert_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   int64_t now, const char *event, int from_state, int to_state,
+                                   const char *detail) {
   sqlite3_stmt *s = stmt_get_locked(st, S_EVENT_INSERT);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, tenant_id);
@@ -660,8 +521,6 @@ static bool configure_locked(store_t *st, char *err, size_t errlen) {
   }
   return true;
 }
-
-static void *gc_main(void *arg);
 
 /* Checkpoint when the WAL has this many frames (4 KiB pages); past the
  * hard limit the committing connection checkpoints itself, so the WAL
@@ -898,945 +757,6 @@ int store_schema_version(store_t *st) {
   if (s && query_int64_locked(st, s, "schema version", &version) != STORE_OK) version = -1;
   store_unlock(st);
   return (int)version;
-}
-
-/* ---- tenants ---- */
-
-store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  int64_t now = (int64_t)time(NULL);
-  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_INSERT);
-  if (s) {
-    BIND_FIELD(s, 1, t->name);
-    BIND_FIELD(s, 2, t->display_name);
-    sqlite3_bind_int64(s, 3, t->max_document_size);
-    sqlite3_bind_int(s, 4, t->max_held_jobs_per_user);
-    sqlite3_bind_int64(s, 5, now);
-    status = stmt_exec_locked(st, s, "tenant insert");
-    if (status == STORE_OK) {
-      t->id = sqlite3_last_insert_rowid(st->db);
-      t->created_at = now;
-    }
-  }
-  store_unlock(st);
-  return status;
-}
-
-static store_status_t tenant_get_stmt(store_t *st, stmt_id_t id, nimbus_id_t key_id,
-                                      const char *key_name, nimbus_tenant_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, id);
-  if (s) {
-    if (key_name) {
-      bind_str(s, 1, key_name);
-    } else {
-      sqlite3_bind_int64(s, 1, key_id);
-    }
-    status = step_row_locked(st, s, "tenant get");
-    if (status == STORE_OK) tenant_from_row(s, out);
-    stmt_reset(s);
-  }
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out) {
-  return tenant_get_stmt(st, S_TENANT_GET, id, NULL, out);
-}
-
-store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out) {
-  return tenant_get_stmt(st, S_TENANT_GET_BY_NAME, 0, name, out);
-}
-
-store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_UPDATE);
-  if (s) {
-    sqlite3_bind_int64(s, 1, t->id);
-    BIND_FIELD(s, 2, t->display_name);
-    sqlite3_bind_int64(s, 3, t->max_document_size);
-    sqlite3_bind_int(s, 4, t->max_held_jobs_per_user);
-    status = exec_changes_locked(st, s, "tenant update");
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* Foreign keys cascade the delete to every table of the tenant. */
-store_status_t store_tenant_delete(store_t *st, nimbus_id_t id) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_DELETE);
-  if (s) {
-    sqlite3_bind_int64(s, 1, id);
-    status = exec_changes_locked(st, s, "tenant delete");
-  }
-  store_unlock(st);
-  return status;
-}
-
-static bool tenant_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
-  nimbus_tenant_t t;
-  tenant_from_row(s, &t);
-  return cb.tenant(&t, ctx);
-}
-
-store_status_t store_tenant_list(store_t *st, store_tenant_cb cb, void *ctx) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_LIST);
-  if (s)
-    status = for_each_row_locked(st, s, "tenant list", tenant_row, (list_cb_t){.tenant = cb}, ctx);
-  store_unlock(st);
-  return status;
-}
-
-/* ---- users ---- */
-
-store_status_t store_user_insert(store_t *st, nimbus_user_t *u) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  int64_t now = (int64_t)time(NULL);
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_INSERT);
-  if (s) {
-    sqlite3_bind_int64(s, 1, u->tenant_id);
-    BIND_FIELD(s, 2, u->name);
-    sqlite3_bind_int(s, 3, (int)u->role);
-    BIND_FIELD(s, 4, u->password_hash);
-    sqlite3_bind_int64(s, 5, now);
-    status = stmt_exec_locked(st, s, "user insert");
-    if (status == STORE_OK) {
-      u->id = sqlite3_last_insert_rowid(st->db);
-      u->created_at = now;
-    }
-  }
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                              nimbus_user_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_GET);
-  if (s) {
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, tenant_id);
-    status = step_row_locked(st, s, "user get");
-    if (status == STORE_OK) user_from_row(s, out);
-    stmt_reset(s);
-  }
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
-                                      nimbus_user_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_GET_BY_NAME);
-  if (s) {
-    sqlite3_bind_int64(s, 1, tenant_id);
-    bind_str(s, 2, name);
-    status = step_row_locked(st, s, "user get by name");
-    if (status == STORE_OK) user_from_row(s, out);
-    stmt_reset(s);
-  }
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_user_update(store_t *st, const nimbus_user_t *u) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_UPDATE);
-  if (s) {
-    sqlite3_bind_int64(s, 1, u->id);
-    sqlite3_bind_int64(s, 2, u->tenant_id);
-    sqlite3_bind_int(s, 3, (int)u->role);
-    BIND_FIELD(s, 4, u->password_hash);
-    status = exec_changes_locked(st, s, "user update");
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* Tokens go by cascade; jobs keep owner_name and get owner_id NULL. */
-store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_DELETE);
-  if (s) {
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, tenant_id);
-    status = exec_changes_locked(st, s, "user delete");
-  }
-  store_unlock(st);
-  return status;
-}
-
-static bool user_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
-  nimbus_user_t u;
-  user_from_row(s, &u);
-  return cb.user(&u, ctx);
-}
-
-/* Ordered by name. */
-store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_LIST);
-  if (s) {
-    sqlite3_bind_int64(s, 1, tenant_id);
-    status = for_each_row_locked(st, s, "user list", user_row, (list_cb_t){.user = cb}, ctx);
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* ---- tokens ---- */
-
-/* A user of another tenant fails the (tenant_id, user_id) foreign key:
- * STORE_NOT_FOUND.  The token is stored unrevoked. */
-store_status_t store_token_insert(store_t *st, nimbus_token_t *tk) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  int64_t now = (int64_t)time(NULL);
-  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_INSERT);
-  if (s) {
-    sqlite3_bind_int64(s, 1, tk->tenant_id);
-    sqlite3_bind_int64(s, 2, tk->user_id);
-    BIND_FIELD(s, 3, tk->label);
-    sqlite3_bind_blob(s, 4, tk->hash, (int)sizeof tk->hash, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, now);
-    sqlite3_bind_int64(s, 6, tk->expires_at);
-    status = stmt_exec_locked(st, s, "token insert");
-    if (status == STORE_OK) {
-      tk->id = sqlite3_last_insert_rowid(st->db);
-      tk->created_at = now;
-      tk->revoked = false;
-    }
-  }
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
-                                  nimbus_token_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_LOOKUP);
-  if (s) {
-    sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    status = step_row_locked(st, s, "token lookup");
-    if (status == STORE_OK) token_from_row(s, out);
-    stmt_reset(s);
-  }
-  store_unlock(st);
-  return status;
-}
-
-static bool token_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
-  nimbus_token_t tk;
-  token_from_row(s, &tk);
-  return cb.token(&tk, ctx);
-}
-
-/* Ordered by id; revoked and expired tokens are included. */
-store_status_t store_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
-                                store_token_cb cb, void *ctx) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_LIST);
-  if (s) {
-    sqlite3_bind_int64(s, 1, tenant_id);
-    sqlite3_bind_int64(s, 2, user_id);
-    status = for_each_row_locked(st, s, "token list", token_row, (list_cb_t){.token = cb}, ctx);
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* Revoking an already revoked token is STORE_OK. */
-store_status_t store_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                  nimbus_id_t user_id) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_REVOKE);
-  if (s) {
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, tenant_id);
-    sqlite3_bind_int64(s, 3, user_id);
-    status = exec_changes_locked(st, s, "token revoke");
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* ---- queues ---- */
-
-store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  int64_t now = (int64_t)time(NULL);
-  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_INSERT);
-  if (s) {
-    sqlite3_bind_int64(s, 1, q->tenant_id);
-    BIND_FIELD(s, 2, q->name);
-    BIND_FIELD(s, 3, q->description);
-    sqlite3_bind_int(s, 4, q->release_immediately ? 1 : 0);
-    sqlite3_bind_int(s, 5, q->allow_anonymous ? 1 : 0);
-    sqlite3_bind_int64(s, 6, now);
-    status = stmt_exec_locked(st, s, "queue insert");
-    if (status == STORE_OK) {
-      q->id = sqlite3_last_insert_rowid(st->db);
-      q->created_at = now;
-    }
-  }
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
-                                       nimbus_queue_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_GET_BY_NAME);
-  if (s) {
-    sqlite3_bind_int64(s, 1, tenant_id);
-    bind_str(s, 2, name);
-    status = step_row_locked(st, s, "queue get by name");
-    if (status == STORE_OK) queue_from_row(s, out);
-    stmt_reset(s);
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* Updates description, release_immediately and allow_anonymous of q->id;
- * the name (part of the queue's URL) is not changed. */
-store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_UPDATE);
-  if (s) {
-    sqlite3_bind_int64(s, 1, q->id);
-    sqlite3_bind_int64(s, 2, q->tenant_id);
-    BIND_FIELD(s, 3, q->description);
-    sqlite3_bind_int(s, 4, q->release_immediately ? 1 : 0);
-    sqlite3_bind_int(s, 5, q->allow_anonymous ? 1 : 0);
-    status = exec_changes_locked(st, s, "queue update");
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* The queue's (terminal) jobs and their documents go by cascade; their
- * blobs become orphans for blob_sweep(). */
-store_status_t store_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = tx_begin_locked(st);
-  if (status != STORE_OK) goto done;
-
-  int64_t v = 0;
-  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_EXISTS);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  status = query_int64_locked(st, s, "queue delete", &v);
-  if (status != STORE_OK) goto done;
-  s = stmt_get_locked(st, S_QUEUE_HAS_LIVE_JOBS);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, tenant_id);
-  sqlite3_bind_int64(s, 2, id);
-  status = query_int64_locked(st, s, "queue delete", &v);
-  if (status != STORE_OK) goto done;
-  if (v) {
-    status = STORE_CONFLICT;
-    goto done;
-  }
-  s = stmt_get_locked(st, S_QUEUE_DELETE);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  status = exec_changes_locked(st, s, "queue delete");
-  if (status == STORE_OK) status = tx_commit_locked(st);
-
-done:
-  if (status != STORE_OK) tx_rollback_locked(st);
-  store_unlock(st);
-  return status;
-}
-
-static bool queue_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
-  nimbus_queue_t q;
-  queue_from_row(s, &q);
-  return cb.queue(&q, ctx);
-}
-
-/* Ordered by name. */
-store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_LIST);
-  if (s) {
-    sqlite3_bind_int64(s, 1, tenant_id);
-    status = for_each_row_locked(st, s, "queue list", queue_row, (list_cb_t){.queue = cb}, ctx);
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* ---- job insert and group commit ---- */
-
-/*
- * Write one job, its documents and its "job-created" event inside the
- * caller's transaction.  The store owns the counters: copies is raised to
- * at least 1, pages is the sum of the documents' pages, impressions is
- * pages x copies, num_documents is ndocs and documents are numbered 1..n.
- * An owner of another tenant is STORE_NOT_FOUND.  On failure the caller
- * rolls back whatever this wrote.
- */
-static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) {
-  nimbus_job_t *job = req->job;
-  int64_t now = (int64_t)time(NULL);
-  store_status_t status;
-  sqlite3_stmt *s;
-
-  if (job->owner_id) {
-    int64_t one = 0;
-    s = stmt_get_locked(st, S_USER_EXISTS);
-    if (!s) return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, job->owner_id);
-    sqlite3_bind_int64(s, 2, job->tenant_id);
-    status = query_int64_locked(st, s, "job insert owner", &one);
-    if (status != STORE_OK) return status;
-  }
-
-  int64_t pages = 0;
-  for (int i = 0; i < req->ndocs; i++) pages += req->docs[i].pages;
-  int copies = job->copies < 1 ? 1 : job->copies;
-
-  s = stmt_get_locked(st, S_JOB_INSERT);
-  if (!s) return STORE_ERROR;
-  sqlite3_bind_int64(s, 1, job->tenant_id);
-  sqlite3_bind_int64(s, 2, job->queue_id);
-  bind_id_or_null(s, 3, job->owner_id);
-  BIND_FIELD(s, 4, job->owner_name);
-  BIND_FIELD(s, 5, job->name);
-  BIND_FIELD(s, 6, job->origin_host);
-  sqlite3_bind_int(s, 7, (int)job->state);
-  sqlite3_bind_int64(s, 8, now);
-  sqlite3_bind_int64(s, 9, now);
-  sqlite3_bind_int64(s, 10, state_is_terminal((int)job->state) ? now : 0);
-  sqlite3_bind_int(s, 11, copies);
-  sqlite3_bind_int64(s, 12, pages);
-  sqlite3_bind_int64(s, 13, pages * copies);
-  sqlite3_bind_int(s, 14, job->impressions_completed);
-  sqlite3_bind_int(s, 15, req->ndocs);
-  BIND_FIELD(s, 16, job->account_id);
-  BIND_FIELD(s, 17, job->accounting_user_id);
-  BIND_FIELD(s, 18, job->hold_until);
-  BIND_FIELD(s, 19, job->pin_hash);
-  BIND_FIELD(s, 20, job->attrs_json);
-  status = stmt_exec_locked(st, s, "job insert");
-  if (status != STORE_OK) return status;
-  nimbus_id_t job_id = sqlite3_last_insert_rowid(st->db);
-
-  s = stmt_get_locked(st, S_DOC_INSERT);
-  if (!s) return STORE_ERROR;
-  for (int i = 0; i < req->ndocs; i++) {
-    nimbus_document_t *d = &req->docs[i];
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_int(s, 2, i + 1);
-    BIND_FIELD(s, 3, d->format);
-    BIND_FIELD(s, 4, d->name);
-    sqlite3_bind_int64(s, 5, d->size);
-    sqlite3_bind_int(s, 6, d->pages);
-    BIND_FIELD(s, 7, d->blob_key);
-    sqlite3_bind_int64(s, 8, now);
-    status = stmt_exec_locked(st, s, "document insert");
-    if (status != STORE_OK) return status;
-    if (req->data && req->data[i].data) {
-      sqlite3_stmt *ds = stmt_get_locked(st, S_DOC_DATA_INSERT);
-      if (!ds) return STORE_ERROR;
-      sqlite3_bind_int64(ds, 1, job_id);
-      sqlite3_bind_int(ds, 2, i + 1);
-      sqlite3_bind_blob64(ds, 3, req->data[i].data, req->data[i].len, SQLITE_STATIC);
-      status = stmt_exec_locked(st, ds, "document data insert");
-      if (status != STORE_OK) return status;
-    }
-  }
-
-  status =
-      event_insert_locked(st, job->tenant_id, job_id, now, "job-created", 0, (int)job->state, NULL);
-  if (status != STORE_OK) return status;
-
-  /* Only now touch the caller's records: a failure above leaves them be. */
-  job->id = job_id;
-  job->created_at = now;
-  job->state_changed_at = now;
-  job->completed_at = state_is_terminal((int)job->state) ? now : 0;
-  job->copies = copies;
-  job->pages = clamp_int(pages);
-  job->impressions = clamp_int(pages * copies);
-  job->num_documents = req->ndocs;
-  for (int i = 0; i < req->ndocs; i++) {
-    req->docs[i].job_id = job_id;
-    req->docs[i].number = i + 1;
-    req->docs[i].created_at = now;
-  }
-  return STORE_OK;
-}
-
-/* Undo the id a rolled-back insert wrote into the caller's records. */
-static void job_insert_forget(job_insert_req_t *req) {
-  req->job->id = 0;
-  for (int i = 0; i < req->ndocs; i++) req->docs[i].job_id = 0;
-}
-
-/*
- * Run n inserts in one transaction, each inside SAVEPOINT job_insert so a
- * failing one is rolled back alone and reports its own status.  If the
- * transaction itself fails (BEGIN, COMMIT, or an error after which SQLite
- * rolled everything back), every insert of the batch is STORE_ERROR.
- * Takes st->mu itself; sets each req->status but not req->done.
- */
-static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
-  if (!store_lock(st)) {
-    for (int i = 0; i < n; i++) batch[i]->status = STORE_ERROR;
-    return;
-  }
-  bool ok = tx_begin_locked(st) == STORE_OK;
-  int i = 0;
-  for (; ok && i < n; i++) {
-    job_insert_req_t *req = batch[i];
-    if (exec_id_locked(st, S_SAVEPOINT) != STORE_OK) {
-      ok = false;
-      break;
-    }
-    req->status = job_insert_one_locked(st, req);
-    if (req->status == STORE_OK) {
-      ok = exec_id_locked(st, S_RELEASE) == STORE_OK;
-    } else if (sqlite3_get_autocommit(st->db)) {
-      ok = false; /* SQLite already rolled back the whole transaction */
-    } else {
-      ok = exec_id_locked(st, S_ROLLBACK_TO) == STORE_OK &&
-           exec_id_locked(st, S_RELEASE) == STORE_OK;
-    }
-  }
-  if (ok) ok = tx_commit_locked(st) == STORE_OK;
-  if (!ok) {
-    tx_rollback_locked(st);
-    for (int k = 0; k < n; k++) {
-      if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = STORE_ERROR;
-    }
-    log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), (char *)NULL);
-  }
-  for (int k = 0; k < n; k++) {
-    if (batch[k]->status != STORE_OK) job_insert_forget(batch[k]);
-  }
-  store_unlock(st);
-}
-
-/* The committer thread: batches queued inserts until closing and drained. */
-static void *gc_main(void *arg) {
-  store_t *st = arg;
-  pthread_mutex_lock(&st->gc_mu);
-  for (;;) {
-    while (!st->gc_head && !st->gc_closing) pthread_cond_wait(&st->gc_wake, &st->gc_mu);
-    if (!st->gc_head) break; /* closing and drained */
-    int n = 0;
-    while (st->gc_head && n < st->gc_max) {
-      st->gc_batch[n++] = st->gc_head;
-      st->gc_head = st->gc_head->next;
-    }
-    if (!st->gc_head) st->gc_tail = NULL;
-    pthread_mutex_unlock(&st->gc_mu);
-
-    job_insert_batch(st->gc_conn, st->gc_batch, n);
-
-    pthread_mutex_lock(&st->gc_mu);
-    for (int i = 0; i < n; i++) st->gc_batch[i]->done = true; /* callers may now return */
-    pthread_cond_broadcast(&st->gc_done);
-  }
-  pthread_mutex_unlock(&st->gc_mu);
-  return NULL;
-}
-
-store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
-                                int ndocs) {
-  return store_job_insert_data(st, job, docs, NULL, ndocs);
-}
-
-store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
-                                     const store_inline_t *data, int ndocs) {
-  if (!job || ndocs < 0 || (ndocs > 0 && !docs)) {
-    log_event(LOG_ERROR, NULL, "store_job_insert: bad arguments", "ndocs", LOG_INT(ndocs),
-              (char *)NULL);
-    return STORE_ERROR;
-  }
-  job_insert_req_t req = {
-      .job = job, .docs = docs, .data = data, .ndocs = ndocs, .status = STORE_ERROR};
-  job_insert_req_t *one = &req;
-  if (store_reentry_refused(st)) return STORE_ERROR; /* would wait for itself */
-  if (!st->gc_started) {
-    job_insert_batch(st, &one, 1);
-    return req.status;
-  }
-
-  pthread_mutex_lock(&st->gc_mu);
-  if (st->gc_closing) {
-    pthread_mutex_unlock(&st->gc_mu);
-    log_event(LOG_ERROR, NULL, "store_job_insert after store_close", (char *)NULL);
-    return STORE_ERROR;
-  }
-  if (st->gc_tail) {
-    st->gc_tail->next = &req;
-  } else {
-    st->gc_head = &req;
-  }
-  st->gc_tail = &req;
-  pthread_cond_signal(&st->gc_wake);
-  while (!req.done) pthread_cond_wait(&st->gc_done, &st->gc_mu);
-  pthread_mutex_unlock(&st->gc_mu);
-  return req.status;
-}
-
-/* Incremental read of an inline document (sqlite3_blob_*), bounded by len;
- * another tenant's job is STORE_NOT_FOUND like a missing one. */
-store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          int number, int64_t off, void *buf, size_t len,
-                                          size_t *got) {
-  *got = 0;
-  if (off < 0) return STORE_ERROR;
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_NOT_FOUND;
-  sqlite3_blob *blob = NULL;
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(st->db,
-                         "SELECT d.rowid FROM document_data d JOIN jobs j ON j.id = d.job_id "
-                         "WHERE d.job_id = ?1 AND d.number = ?2 AND j.tenant_id = ?3",
-                         -1, &q, NULL) != SQLITE_OK) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(q, 1, job_id);
-  sqlite3_bind_int(q, 2, number);
-  sqlite3_bind_int64(q, 3, tenant_id);
-  int rc = sqlite3_step(q);
-  if (rc != SQLITE_ROW) {
-    if (rc != SQLITE_DONE) status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_int64 rowid = sqlite3_column_int64(q, 0);
-  if (sqlite3_blob_open(st->db, "main", "document_data", "data", rowid, 0, &blob) != SQLITE_OK) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  int64_t total = sqlite3_blob_bytes(blob);
-  size_t n = off >= total ? 0 : (size_t)(total - off) < len ? (size_t)(total - off) : len;
-  if (n > 0 && sqlite3_blob_read(blob, buf, (int)n, (int)off) != SQLITE_OK) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  *got = n;
-  status = STORE_OK;
-done:
-  if (blob) sqlite3_blob_close(blob);
-  sqlite3_finalize(q);
-  store_unlock(st);
-  return status;
-}
-
-/* ---- jobs ---- */
-
-store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                             nimbus_job_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_GET);
-  if (s) {
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, tenant_id);
-    status = step_row_locked(st, s, "job get");
-    if (status == STORE_OK) job_from_row(s, out);
-    stmt_reset(s);
-  }
-  store_unlock(st);
-  return status;
-}
-
-static void which_states(store_which_t which, int *lo, int *hi) {
-  switch (which) {
-    case STORE_WHICH_NOT_COMPLETED:
-      *lo = NIMBUS_JOB_RECEIVED;
-      *hi = NIMBUS_JOB_PROCESSING;
-      break;
-    case STORE_WHICH_COMPLETED:
-      *lo = NIMBUS_JOB_COMPLETED;
-      *hi = NIMBUS_JOB_EXPIRED;
-      break;
-    case STORE_WHICH_HELD:
-      *lo = *hi = NIMBUS_JOB_HELD;
-      break;
-    case STORE_WHICH_FETCHABLE:
-      *lo = *hi = NIMBUS_JOB_FETCHABLE;
-      break;
-    case STORE_WHICH_ALL:
-    default:
-      *lo = NIMBUS_JOB_RECEIVED;
-      *hi = NIMBUS_JOB_EXPIRED;
-      break;
-  }
-}
-
-static void bind_job_filter(sqlite3_stmt *s, const store_job_filter_t *f) {
-  int lo, hi;
-  which_states(f->which, &lo, &hi);
-  sqlite3_bind_int64(s, 1, f->tenant_id);
-  sqlite3_bind_int64(s, 2, f->queue_id);
-  sqlite3_bind_int64(s, 3, f->owner_id);
-  sqlite3_bind_int(s, 4, lo);
-  sqlite3_bind_int(s, 5, hi);
-}
-
-static bool job_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
-  nimbus_job_t job;
-  job_from_row(s, &job);
-  return cb.job(&job, ctx);
-}
-
-/* The count and the rows come from one read transaction, so they agree. */
-store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
-                              int *total) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  bool in_tx = exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
-  if (total) {
-    int64_t n = 0;
-    sqlite3_stmt *c = stmt_get_locked(st, S_JOB_COUNT);
-    if (!c) goto done;
-    bind_job_filter(c, f);
-    status = query_int64_locked(st, c, "job count", &n);
-    if (status != STORE_OK) goto done;
-    *total = clamp_int(n);
-  }
-  sqlite3_stmt *s = stmt_get_locked(st, f->newest_first ? S_JOB_LIST_DESC : S_JOB_LIST_ASC);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  bind_job_filter(s, f);
-  sqlite3_bind_int(s, 6, f->limit > 0 ? f->limit : -1);
-  sqlite3_bind_int(s, 7, f->offset > 0 ? f->offset : 0);
-  status = for_each_row_locked(st, s, "job list", job_row, (list_cb_t){.job = cb}, ctx);
-done:
-  if (in_tx) tx_rollback_locked(st); /* read-only: nothing to commit */
-  store_unlock(st);
-  return status;
-}
-
-/* Counts received, held and awaiting-payment jobs: the ones still waiting
- * for their owner (released jobs are no longer "pending" for the user). */
-store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
-                                                 nimbus_id_t owner_id, int *count) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNT_PENDING);
-  if (s) {
-    int64_t n = 0;
-    sqlite3_bind_int64(s, 1, tenant_id);
-    sqlite3_bind_int64(s, 2, owner_id);
-    status = query_int64_locked(st, s, "job count pending", &n);
-    if (status == STORE_OK) *count = clamp_int(n);
-  }
-  store_unlock(st);
-  return status;
-}
-
-/* Compare-and-set of the state plus the event row, inside the caller's
- * transaction.  CONFLICT when the job is in another state, NOT_FOUND when
- * it does not exist in the tenant. */
-static store_status_t job_set_state_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                           nimbus_job_state_t expected, nimbus_job_state_t next,
-                                           const char *event, const char *detail, int64_t now) {
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_STATE);
-  if (!s) return STORE_ERROR;
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  sqlite3_bind_int(s, 3, (int)expected);
-  sqlite3_bind_int(s, 4, (int)next);
-  sqlite3_bind_int64(s, 5, now);
-  store_status_t status = exec_changes_locked(st, s, "job set state");
-  if (status == STORE_NOT_FOUND) {
-    /* Tell "not in `expected`" from "no such job in this tenant". */
-    int64_t state = 0;
-    s = stmt_get_locked(st, S_JOB_COUNTERS);
-    if (!s) return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, tenant_id);
-    status = query_int64_locked(st, s, "job set state", &state);
-    return status == STORE_OK ? STORE_CONFLICT : status;
-  }
-  if (status != STORE_OK) return status;
-  return event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
-}
-
-store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_job_state_t expected, nimbus_job_state_t next,
-                                   const char *event, const char *detail) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = tx_begin_locked(st);
-  if (status == STORE_OK)
-    status = job_set_state_locked(st, tenant_id, job_id, expected, next, event, detail,
-                                  (int64_t)time(NULL));
-  if (status == STORE_OK) status = tx_commit_locked(st);
-  if (status != STORE_OK) tx_rollback_locked(st);
-  store_unlock(st);
-  return status;
-}
-
-/* ---- documents ---- */
-
-store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  nimbus_document_t *doc, bool last,
-                                  nimbus_job_state_t state_after_last) {
-  if (!store_lock(st)) return STORE_ERROR;
-  int64_t now = (int64_t)time(NULL);
-  int number = 0;
-  store_status_t status = tx_begin_locked(st);
-  if (status != STORE_OK) goto done;
-
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  status = step_row_locked(st, s, "document add");
-  int state = 0, num_documents = 0, copies = 1;
-  int64_t pages = 0;
-  if (status == STORE_OK) {
-    state = sqlite3_column_int(s, 0);
-    num_documents = sqlite3_column_int(s, 1);
-    pages = sqlite3_column_int64(s, 2);
-    copies = sqlite3_column_int(s, 3);
-  }
-  stmt_reset(s);
-  if (status != STORE_OK) goto done;
-  if (state != NIMBUS_JOB_RECEIVED) {
-    status = STORE_CONFLICT;
-    goto done;
-  }
-  if (copies < 1) copies = 1;
-  number = num_documents + 1;
-  pages += doc->pages;
-
-  s = stmt_get_locked(st, S_DOC_INSERT);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int(s, 2, number);
-  BIND_FIELD(s, 3, doc->format);
-  BIND_FIELD(s, 4, doc->name);
-  sqlite3_bind_int64(s, 5, doc->size);
-  sqlite3_bind_int(s, 6, doc->pages);
-  BIND_FIELD(s, 7, doc->blob_key);
-  sqlite3_bind_int64(s, 8, now);
-  status = stmt_exec_locked(st, s, "document insert");
-  if (status != STORE_OK) goto done;
-
-  s = stmt_get_locked(st, S_JOB_UPDATE_COUNTERS);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  sqlite3_bind_int(s, 3, number);
-  sqlite3_bind_int64(s, 4, pages);
-  sqlite3_bind_int64(s, 5, clamp_int(pages * copies));
-  status = exec_changes_locked(st, s, "document add counters");
-  if (status != STORE_OK) goto done;
-
-  if (last)
-    status = job_set_state_locked(st, tenant_id, job_id, NIMBUS_JOB_RECEIVED, state_after_last,
-                                  "job-closed", NULL, now);
-  if (status == STORE_OK) status = tx_commit_locked(st);
-
-done:
-  if (status == STORE_OK) {
-    doc->job_id = job_id;
-    doc->number = number;
-    doc->created_at = now;
-  } else {
-    tx_rollback_locked(st);
-  }
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_document_t *out, int max, int *count) {
-  if (!store_lock(st)) return STORE_ERROR;
-  int n = 0;
-  int64_t state = 0;
-  bool in_tx = exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
-  if (!s) goto done;
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  status = query_int64_locked(st, s, "document list", &state); /* job in tenant? */
-  if (status != STORE_OK || max <= 0) goto done;
-
-  s = stmt_get_locked(st, S_DOC_LIST);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int(s, 2, max);
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) doc_from_row(s, &out[n++]);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = fail_locked(st, rc, "document list");
-  stmt_reset(s);
-done:
-  if (in_tx) tx_rollback_locked(st);
-  if (count) *count = status == STORE_OK ? n : 0;
-  store_unlock(st);
-  return status;
-}
-
-store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *referenced) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_BLOB_REFERENCED);
-  if (s) {
-    int64_t v = 0;
-    bind_str(s, 1, key);
-    status = query_int64_locked(st, s, "blob referenced", &v);
-    if (status == STORE_OK) *referenced = v != 0;
-  }
-  store_unlock(st);
-  return status;
 }
 
 /* ---- audit and counters ---- */

@@ -1,0 +1,405 @@
+/*
+ * store-sqlite-accounts.c: tenants, users, API tokens and queues in the
+ * SQLite backend (store.h; shared parts in store-sqlite-private.h).
+ */
+#include "store-sqlite-private.h"
+
+/* ---- tenants ---- */
+
+store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_INSERT);
+  if (s) {
+    BIND_FIELD(s, 1, t->name);
+    BIND_FIELD(s, 2, t->display_name);
+    sqlite3_bind_int64(s, 3, t->max_document_size);
+    sqlite3_bind_int(s, 4, t->max_held_jobs_per_user);
+    sqlite3_bind_int64(s, 5, now);
+    status = stmt_exec_locked(st, s, "tenant insert");
+    if (status == STORE_OK) {
+      t->id = sqlite3_last_insert_rowid(st->db);
+      t->created_at = now;
+    }
+  }
+  store_unlock(st);
+  return status;
+}
+
+static store_status_t tenant_get_stmt(store_t *st, stmt_id_t id, nimbus_id_t key_id,
+                                      const char *key_name, nimbus_tenant_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, id);
+  if (s) {
+    if (key_name) {
+      bind_str(s, 1, key_name);
+    } else {
+      sqlite3_bind_int64(s, 1, key_id);
+    }
+    status = step_row_locked(st, s, "tenant get");
+    if (status == STORE_OK) tenant_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out) {
+  return tenant_get_stmt(st, S_TENANT_GET, id, NULL, out);
+}
+
+store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out) {
+  return tenant_get_stmt(st, S_TENANT_GET_BY_NAME, 0, name, out);
+}
+
+store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_UPDATE);
+  if (s) {
+    sqlite3_bind_int64(s, 1, t->id);
+    BIND_FIELD(s, 2, t->display_name);
+    sqlite3_bind_int64(s, 3, t->max_document_size);
+    sqlite3_bind_int(s, 4, t->max_held_jobs_per_user);
+    status = exec_changes_locked(st, s, "tenant update");
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* Foreign keys cascade the delete to every table of the tenant. */
+store_status_t store_tenant_delete(store_t *st, nimbus_id_t id) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_DELETE);
+  if (s) {
+    sqlite3_bind_int64(s, 1, id);
+    status = exec_changes_locked(st, s, "tenant delete");
+  }
+  store_unlock(st);
+  return status;
+}
+
+static bool tenant_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
+  nimbus_tenant_t t;
+  tenant_from_row(s, &t);
+  return cb.tenant(&t, ctx);
+}
+
+store_status_t store_tenant_list(store_t *st, store_tenant_cb cb, void *ctx) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_TENANT_LIST);
+  if (s)
+    status = for_each_row_locked(st, s, "tenant list", tenant_row, (list_cb_t){.tenant = cb}, ctx);
+  store_unlock(st);
+  return status;
+}
+
+/* ---- users ---- */
+
+store_status_t store_user_insert(store_t *st, nimbus_user_t *u) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_INSERT);
+  if (s) {
+    sqlite3_bind_int64(s, 1, u->tenant_id);
+    BIND_FIELD(s, 2, u->name);
+    sqlite3_bind_int(s, 3, (int)u->role);
+    BIND_FIELD(s, 4, u->password_hash);
+    sqlite3_bind_int64(s, 5, now);
+    status = stmt_exec_locked(st, s, "user insert");
+    if (status == STORE_OK) {
+      u->id = sqlite3_last_insert_rowid(st->db);
+      u->created_at = now;
+    }
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                              nimbus_user_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_GET);
+  if (s) {
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    status = step_row_locked(st, s, "user get");
+    if (status == STORE_OK) user_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                      nimbus_user_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_GET_BY_NAME);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    bind_str(s, 2, name);
+    status = step_row_locked(st, s, "user get by name");
+    if (status == STORE_OK) user_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_user_update(store_t *st, const nimbus_user_t *u) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_UPDATE);
+  if (s) {
+    sqlite3_bind_int64(s, 1, u->id);
+    sqlite3_bind_int64(s, 2, u->tenant_id);
+    sqlite3_bind_int(s, 3, (int)u->role);
+    BIND_FIELD(s, 4, u->password_hash);
+    status = exec_changes_locked(st, s, "user update");
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* Tokens go by cascade; jobs keep owner_name and get owner_id NULL. */
+store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_DELETE);
+  if (s) {
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    status = exec_changes_locked(st, s, "user delete");
+  }
+  store_unlock(st);
+  return status;
+}
+
+static bool user_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
+  nimbus_user_t u;
+  user_from_row(s, &u);
+  return cb.user(&u, ctx);
+}
+
+/* Ordered by name. */
+store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_LIST);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    status = for_each_row_locked(st, s, "user list", user_row, (list_cb_t){.user = cb}, ctx);
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* ---- tokens ---- */
+
+/* A user of another tenant fails the (tenant_id, user_id) foreign key:
+ * STORE_NOT_FOUND.  The token is stored unrevoked. */
+store_status_t store_token_insert(store_t *st, nimbus_token_t *tk) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_INSERT);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tk->tenant_id);
+    sqlite3_bind_int64(s, 2, tk->user_id);
+    BIND_FIELD(s, 3, tk->label);
+    sqlite3_bind_blob(s, 4, tk->hash, (int)sizeof tk->hash, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int64(s, 6, tk->expires_at);
+    status = stmt_exec_locked(st, s, "token insert");
+    if (status == STORE_OK) {
+      tk->id = sqlite3_last_insert_rowid(st->db);
+      tk->created_at = now;
+      tk->revoked = false;
+    }
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
+                                  nimbus_token_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_LOOKUP);
+  if (s) {
+    sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    status = step_row_locked(st, s, "token lookup");
+    if (status == STORE_OK) token_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+static bool token_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
+  nimbus_token_t tk;
+  token_from_row(s, &tk);
+  return cb.token(&tk, ctx);
+}
+
+/* Ordered by id; revoked and expired tokens are included. */
+store_status_t store_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                store_token_cb cb, void *ctx) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_LIST);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    sqlite3_bind_int64(s, 2, user_id);
+    status = for_each_row_locked(st, s, "token list", token_row, (list_cb_t){.token = cb}, ctx);
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* Revoking an already revoked token is STORE_OK. */
+store_status_t store_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_id_t user_id) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_TOKEN_REVOKE);
+  if (s) {
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    sqlite3_bind_int64(s, 3, user_id);
+    status = exec_changes_locked(st, s, "token revoke");
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* ---- queues ---- */
+
+store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_INSERT);
+  if (s) {
+    sqlite3_bind_int64(s, 1, q->tenant_id);
+    BIND_FIELD(s, 2, q->name);
+    BIND_FIELD(s, 3, q->description);
+    sqlite3_bind_int(s, 4, q->release_immediately ? 1 : 0);
+    sqlite3_bind_int(s, 5, q->allow_anonymous ? 1 : 0);
+    sqlite3_bind_int64(s, 6, now);
+    status = stmt_exec_locked(st, s, "queue insert");
+    if (status == STORE_OK) {
+      q->id = sqlite3_last_insert_rowid(st->db);
+      q->created_at = now;
+    }
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                       nimbus_queue_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_GET_BY_NAME);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    bind_str(s, 2, name);
+    status = step_row_locked(st, s, "queue get by name");
+    if (status == STORE_OK) queue_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* Updates description, release_immediately and allow_anonymous of q->id;
+ * the name (part of the queue's URL) is not changed. */
+store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_UPDATE);
+  if (s) {
+    sqlite3_bind_int64(s, 1, q->id);
+    sqlite3_bind_int64(s, 2, q->tenant_id);
+    BIND_FIELD(s, 3, q->description);
+    sqlite3_bind_int(s, 4, q->release_immediately ? 1 : 0);
+    sqlite3_bind_int(s, 5, q->allow_anonymous ? 1 : 0);
+    status = exec_changes_locked(st, s, "queue update");
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* The queue's (terminal) jobs and their documents go by cascade; their
+ * blobs become orphans for blob_sweep(). */
+store_status_t store_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = tx_begin_locked(st);
+  if (status != STORE_OK) goto done;
+
+  int64_t v = 0;
+  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_EXISTS);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  status = query_int64_locked(st, s, "queue delete", &v);
+  if (status != STORE_OK) goto done;
+  s = stmt_get_locked(st, S_QUEUE_HAS_LIVE_JOBS);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, tenant_id);
+  sqlite3_bind_int64(s, 2, id);
+  status = query_int64_locked(st, s, "queue delete", &v);
+  if (status != STORE_OK) goto done;
+  if (v) {
+    status = STORE_CONFLICT;
+    goto done;
+  }
+  s = stmt_get_locked(st, S_QUEUE_DELETE);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  status = exec_changes_locked(st, s, "queue delete");
+  if (status == STORE_OK) status = tx_commit_locked(st);
+
+done:
+  if (status != STORE_OK) tx_rollback_locked(st);
+  store_unlock(st);
+  return status;
+}
+
+static bool queue_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
+  nimbus_queue_t q;
+  queue_from_row(s, &q);
+  return cb.queue(&q, ctx);
+}
+
+/* Ordered by name. */
+store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_LIST);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    status = for_each_row_locked(st, s, "queue list", queue_row, (list_cb_t){.queue = cb}, ctx);
+  }
+  store_unlock(st);
+  return status;
+}

@@ -1,0 +1,546 @@
+/*
+ * store-sqlite-jobs.c: jobs and documents in the SQLite backend: the job
+ * insert with group commit (one transaction, one WAL fsync per batch, on
+ * the committer's own connection), job reads and lists, state changes,
+ * documents and inline document data (store.h).
+ */
+#include "store-sqlite-private.h"
+
+/* ---- job insert and group commit ---- */
+
+/*
+ * Write one job, its documents and its "job-created" event inside the
+ * caller's transaction.  The store owns the counters: copies is raised to
+ * at least 1, pages is the sum of the documents' pages, impressions is
+ * pages x copies, num_documents is ndocs and documents are numbered 1..n.
+ * An owner of another tenant is STORE_NOT_FOUND.  On failure the caller
+ * rolls back whatever this wrote.
+ */
+static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) {
+  nimbus_job_t *job = req->job;
+  int64_t now = (int64_t)time(NULL);
+  store_status_t status;
+  sqlite3_stmt *s;
+
+  if (job->owner_id) {
+    int64_t one = 0;
+    s = stmt_get_locked(st, S_USER_EXISTS);
+    if (!s) return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, job->owner_id);
+    sqlite3_bind_int64(s, 2, job->tenant_id);
+    status = query_int64_locked(st, s, "job insert owner", &one);
+    if (status != STORE_OK) return status;
+  }
+
+  int64_t pages = 0;
+  for (int i = 0; i < req->ndocs; i++) pages += req->docs[i].pages;
+  int copies = job->copies < 1 ? 1 : job->copies;
+
+  s = stmt_get_locked(st, S_JOB_INSERT);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, job->tenant_id);
+  sqlite3_bind_int64(s, 2, job->queue_id);
+  bind_id_or_null(s, 3, job->owner_id);
+  BIND_FIELD(s, 4, job->owner_name);
+  BIND_FIELD(s, 5, job->name);
+  BIND_FIELD(s, 6, job->origin_host);
+  sqlite3_bind_int(s, 7, (int)job->state);
+  sqlite3_bind_int64(s, 8, now);
+  sqlite3_bind_int64(s, 9, now);
+  sqlite3_bind_int64(s, 10, state_is_terminal((int)job->state) ? now : 0);
+  sqlite3_bind_int(s, 11, copies);
+  sqlite3_bind_int64(s, 12, pages);
+  sqlite3_bind_int64(s, 13, pages * copies);
+  sqlite3_bind_int(s, 14, job->impressions_completed);
+  sqlite3_bind_int(s, 15, req->ndocs);
+  BIND_FIELD(s, 16, job->account_id);
+  BIND_FIELD(s, 17, job->accounting_user_id);
+  BIND_FIELD(s, 18, job->hold_until);
+  BIND_FIELD(s, 19, job->pin_hash);
+  BIND_FIELD(s, 20, job->attrs_json);
+  status = stmt_exec_locked(st, s, "job insert");
+  if (status != STORE_OK) return status;
+  nimbus_id_t job_id = sqlite3_last_insert_rowid(st->db);
+
+  s = stmt_get_locked(st, S_DOC_INSERT);
+  if (!s) return STORE_ERROR;
+  for (int i = 0; i < req->ndocs; i++) {
+    nimbus_document_t *d = &req->docs[i];
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int(s, 2, i + 1);
+    BIND_FIELD(s, 3, d->format);
+    BIND_FIELD(s, 4, d->name);
+    sqlite3_bind_int64(s, 5, d->size);
+    sqlite3_bind_int(s, 6, d->pages);
+    BIND_FIELD(s, 7, d->blob_key);
+    sqlite3_bind_int64(s, 8, now);
+    status = stmt_exec_locked(st, s, "document insert");
+    if (status != STORE_OK) return status;
+    if (req->data && req->data[i].data) {
+      sqlite3_stmt *ds = stmt_get_locked(st, S_DOC_DATA_INSERT);
+      if (!ds) return STORE_ERROR;
+      sqlite3_bind_int64(ds, 1, job_id);
+      sqlite3_bind_int(ds, 2, i + 1);
+      sqlite3_bind_blob64(ds, 3, req->data[i].data, req->data[i].len, SQLITE_STATIC);
+      status = stmt_exec_locked(st, ds, "document data insert");
+      if (status != STORE_OK) return status;
+    }
+  }
+
+  status =
+      event_insert_locked(st, job->tenant_id, job_id, now, "job-created", 0, (int)job->state, NULL);
+  if (status != STORE_OK) return status;
+
+  /* Only now touch the caller's records: a failure above leaves them be. */
+  job->id = job_id;
+  job->created_at = now;
+  job->state_changed_at = now;
+  job->completed_at = state_is_terminal((int)job->state) ? now : 0;
+  job->copies = copies;
+  job->pages = clamp_int(pages);
+  job->impressions = clamp_int(pages * copies);
+  job->num_documents = req->ndocs;
+  for (int i = 0; i < req->ndocs; i++) {
+    req->docs[i].job_id = job_id;
+    req->docs[i].number = i + 1;
+    req->docs[i].created_at = now;
+  }
+  return STORE_OK;
+}
+
+/* Undo the id a rolled-back insert wrote into the caller's records. */
+static void job_insert_forget(job_insert_req_t *req) {
+  req->job->id = 0;
+  for (int i = 0; i < req->ndocs; i++) req->docs[i].job_id = 0;
+}
+
+/*
+ * Run n inserts in one transaction, each inside SAVEPOINT job_insert so a
+ * failing one is rolled back alone and reports its own status.  If the
+ * transaction itself fails (BEGIN, COMMIT, or an error after which SQLite
+ * rolled everything back), every insert of the batch is STORE_ERROR.
+ * Takes st->mu itself; sets each req->status but not req->done.
+ */
+static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
+  if (!store_lock(st)) {
+    for (int i = 0; i < n; i++) batch[i]->status = STORE_ERROR;
+    return;
+  }
+  bool ok = tx_begin_locked(st) == STORE_OK;
+  int i = 0;
+  for (; ok && i < n; i++) {
+    job_insert_req_t *req = batch[i];
+    if (exec_id_locked(st, S_SAVEPOINT) != STORE_OK) {
+      ok = false;
+      break;
+    }
+    req->status = job_insert_one_locked(st, req);
+    if (req->status == STORE_OK) {
+      ok = exec_id_locked(st, S_RELEASE) == STORE_OK;
+    } else if (sqlite3_get_autocommit(st->db)) {
+      ok = false; /* SQLite already rolled back the whole transaction */
+    } else {
+      ok = exec_id_locked(st, S_ROLLBACK_TO) == STORE_OK &&
+           exec_id_locked(st, S_RELEASE) == STORE_OK;
+    }
+  }
+  if (ok) ok = tx_commit_locked(st) == STORE_OK;
+  if (!ok) {
+    tx_rollback_locked(st);
+    for (int k = 0; k < n; k++) {
+      if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = STORE_ERROR;
+    }
+    log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), (char *)NULL);
+  }
+  for (int k = 0; k < n; k++) {
+    if (batch[k]->status != STORE_OK) job_insert_forget(batch[k]);
+  }
+  store_unlock(st);
+}
+
+/* The committer thread: batches queued inserts until closing and drained. */
+void *gc_main(void *arg) {
+  store_t *st = arg;
+  pthread_mutex_lock(&st->gc_mu);
+  for (;;) {
+    while (!st->gc_head && !st->gc_closing) pthread_cond_wait(&st->gc_wake, &st->gc_mu);
+    if (!st->gc_head) break; /* closing and drained */
+    int n = 0;
+    while (st->gc_head && n < st->gc_max) {
+      st->gc_batch[n++] = st->gc_head;
+      st->gc_head = st->gc_head->next;
+    }
+    if (!st->gc_head) st->gc_tail = NULL;
+    pthread_mutex_unlock(&st->gc_mu);
+
+    job_insert_batch(st->gc_conn, st->gc_batch, n);
+
+    pthread_mutex_lock(&st->gc_mu);
+    for (int i = 0; i < n; i++) st->gc_batch[i]->done = true; /* callers may now return */
+    pthread_cond_broadcast(&st->gc_done);
+  }
+  pthread_mutex_unlock(&st->gc_mu);
+  return NULL;
+}
+
+store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                int ndocs) {
+  return store_job_insert_data(st, job, docs, NULL, ndocs);
+}
+
+store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                     const store_inline_t *data, int ndocs) {
+  if (!job || ndocs < 0 || (ndocs > 0 && !docs)) {
+    log_event(LOG_ERROR, NULL, "store_job_insert: bad arguments", "ndocs", LOG_INT(ndocs),
+              (char *)NULL);
+    return STORE_ERROR;
+  }
+  job_insert_req_t req = {
+      .job = job, .docs = docs, .data = data, .ndocs = ndocs, .status = STORE_ERROR};
+  job_insert_req_t *one = &req;
+  if (store_reentry_refused(st)) return STORE_ERROR; /* would wait for itself */
+  if (!st->gc_started) {
+    job_insert_batch(st, &one, 1);
+    return req.status;
+  }
+
+  pthread_mutex_lock(&st->gc_mu);
+  if (st->gc_closing) {
+    pthread_mutex_unlock(&st->gc_mu);
+    log_event(LOG_ERROR, NULL, "store_job_insert after store_close", (char *)NULL);
+    return STORE_ERROR;
+  }
+  if (st->gc_tail) {
+    st->gc_tail->next = &req;
+  } else {
+    st->gc_head = &req;
+  }
+  st->gc_tail = &req;
+  pthread_cond_signal(&st->gc_wake);
+  while (!req.done) pthread_cond_wait(&st->gc_done, &st->gc_mu);
+  pthread_mutex_unlock(&st->gc_mu);
+  return req.status;
+}
+
+/* Incremental read of an inline document (sqlite3_blob_*), bounded by len;
+ * another tenant's job is STORE_NOT_FOUND like a missing one. */
+store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                          int number, int64_t off, void *buf, size_t len,
+                                          size_t *got) {
+  *got = 0;
+  if (off < 0) return STORE_ERROR;
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_NOT_FOUND;
+  sqlite3_blob *blob = NULL;
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(st->db,
+                         "SELECT d.rowid FROM document_data d JOIN jobs j ON j.id = d.job_id "
+                         "WHERE d.job_id = ?1 AND d.number = ?2 AND j.tenant_id = ?3",
+                         -1, &q, NULL) != SQLITE_OK) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(q, 1, job_id);
+  sqlite3_bind_int(q, 2, number);
+  sqlite3_bind_int64(q, 3, tenant_id);
+  int rc = sqlite3_step(q);
+  if (rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE) status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_int64 rowid = sqlite3_column_int64(q, 0);
+  if (sqlite3_blob_open(st->db, "main", "document_data", "data", rowid, 0, &blob) != SQLITE_OK) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  int64_t total = sqlite3_blob_bytes(blob);
+  size_t n = off >= total ? 0 : (size_t)(total - off) < len ? (size_t)(total - off) : len;
+  if (n > 0 && sqlite3_blob_read(blob, buf, (int)n, (int)off) != SQLITE_OK) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  *got = n;
+  status = STORE_OK;
+done:
+  if (blob) sqlite3_blob_close(blob);
+  sqlite3_finalize(q);
+  store_unlock(st);
+  return status;
+}
+
+/* ---- jobs ---- */
+
+store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                             nimbus_job_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_GET);
+  if (s) {
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    status = step_row_locked(st, s, "job get");
+    if (status == STORE_OK) job_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+static void which_states(store_which_t which, int *lo, int *hi) {
+  switch (which) {
+    case STORE_WHICH_NOT_COMPLETED:
+      *lo = NIMBUS_JOB_RECEIVED;
+      *hi = NIMBUS_JOB_PROCESSING;
+      break;
+    case STORE_WHICH_COMPLETED:
+      *lo = NIMBUS_JOB_COMPLETED;
+      *hi = NIMBUS_JOB_EXPIRED;
+      break;
+    case STORE_WHICH_HELD:
+      *lo = *hi = NIMBUS_JOB_HELD;
+      break;
+    case STORE_WHICH_FETCHABLE:
+      *lo = *hi = NIMBUS_JOB_FETCHABLE;
+      break;
+    case STORE_WHICH_ALL:
+    default:
+      *lo = NIMBUS_JOB_RECEIVED;
+      *hi = NIMBUS_JOB_EXPIRED;
+      break;
+  }
+}
+
+static void bind_job_filter(sqlite3_stmt *s, const store_job_filter_t *f) {
+  int lo, hi;
+  which_states(f->which, &lo, &hi);
+  sqlite3_bind_int64(s, 1, f->tenant_id);
+  sqlite3_bind_int64(s, 2, f->queue_id);
+  sqlite3_bind_int64(s, 3, f->owner_id);
+  sqlite3_bind_int(s, 4, lo);
+  sqlite3_bind_int(s, 5, hi);
+}
+
+static bool job_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
+  nimbus_job_t job;
+  job_from_row(s, &job);
+  return cb.job(&job, ctx);
+}
+
+/* The count and the rows come from one read transaction, so they agree. */
+store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
+                              int *total) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  bool in_tx = exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
+  if (total) {
+    int64_t n = 0;
+    sqlite3_stmt *c = stmt_get_locked(st, S_JOB_COUNT);
+    if (!c) goto done;
+    bind_job_filter(c, f);
+    status = query_int64_locked(st, c, "job count", &n);
+    if (status != STORE_OK) goto done;
+    *total = clamp_int(n);
+  }
+  sqlite3_stmt *s = stmt_get_locked(st, f->newest_first ? S_JOB_LIST_DESC : S_JOB_LIST_ASC);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  bind_job_filter(s, f);
+  sqlite3_bind_int(s, 6, f->limit > 0 ? f->limit : -1);
+  sqlite3_bind_int(s, 7, f->offset > 0 ? f->offset : 0);
+  status = for_each_row_locked(st, s, "job list", job_row, (list_cb_t){.job = cb}, ctx);
+done:
+  if (in_tx) tx_rollback_locked(st); /* read-only: nothing to commit */
+  store_unlock(st);
+  return status;
+}
+
+/* Counts received, held and awaiting-payment jobs: the ones still waiting
+ * for their owner (released jobs are no longer "pending" for the user). */
+store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
+                                                 nimbus_id_t owner_id, int *count) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNT_PENDING);
+  if (s) {
+    int64_t n = 0;
+    sqlite3_bind_int64(s, 1, tenant_id);
+    sqlite3_bind_int64(s, 2, owner_id);
+    status = query_int64_locked(st, s, "job count pending", &n);
+    if (status == STORE_OK) *count = clamp_int(n);
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* Compare-and-set of the state plus the event row, inside the caller's
+ * transaction.  CONFLICT when the job is in another state, NOT_FOUND when
+ * it does not exist in the tenant. */
+static store_status_t job_set_state_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                           nimbus_job_state_t expected, nimbus_job_state_t next,
+                                           const char *event, const char *detail, int64_t now) {
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_STATE);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  sqlite3_bind_int(s, 3, (int)expected);
+  sqlite3_bind_int(s, 4, (int)next);
+  sqlite3_bind_int64(s, 5, now);
+  store_status_t status = exec_changes_locked(st, s, "job set state");
+  if (status == STORE_NOT_FOUND) {
+    /* Tell "not in `expected`" from "no such job in this tenant". */
+    int64_t state = 0;
+    s = stmt_get_locked(st, S_JOB_COUNTERS);
+    if (!s) return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    status = query_int64_locked(st, s, "job set state", &state);
+    return status == STORE_OK ? STORE_CONFLICT : status;
+  }
+  if (status != STORE_OK) return status;
+  return event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
+}
+
+store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_job_state_t expected, nimbus_job_state_t next,
+                                   const char *event, const char *detail) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = tx_begin_locked(st);
+  if (status == STORE_OK)
+    status = job_set_state_locked(st, tenant_id, job_id, expected, next, event, detail,
+                                  (int64_t)time(NULL));
+  if (status == STORE_OK) status = tx_commit_locked(st);
+  if (status != STORE_OK) tx_rollback_locked(st);
+  store_unlock(st);
+  return status;
+}
+
+/* ---- documents ---- */
+
+store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  nimbus_document_t *doc, bool last,
+                                  nimbus_job_state_t state_after_last) {
+  if (!store_lock(st)) return STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  int number = 0;
+  store_status_t status = tx_begin_locked(st);
+  if (status != STORE_OK) goto done;
+
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  status = step_row_locked(st, s, "document add");
+  int state = 0, num_documents = 0, copies = 1;
+  int64_t pages = 0;
+  if (status == STORE_OK) {
+    state = sqlite3_column_int(s, 0);
+    num_documents = sqlite3_column_int(s, 1);
+    pages = sqlite3_column_int64(s, 2);
+    copies = sqlite3_column_int(s, 3);
+  }
+  stmt_reset(s);
+  if (status != STORE_OK) goto done;
+  if (state != NIMBUS_JOB_RECEIVED) {
+    status = STORE_CONFLICT;
+    goto done;
+  }
+  if (copies < 1) copies = 1;
+  number = num_documents + 1;
+  pages += doc->pages;
+
+  s = stmt_get_locked(st, S_DOC_INSERT);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int(s, 2, number);
+  BIND_FIELD(s, 3, doc->format);
+  BIND_FIELD(s, 4, doc->name);
+  sqlite3_bind_int64(s, 5, doc->size);
+  sqlite3_bind_int(s, 6, doc->pages);
+  BIND_FIELD(s, 7, doc->blob_key);
+  sqlite3_bind_int64(s, 8, now);
+  status = stmt_exec_locked(st, s, "document insert");
+  if (status != STORE_OK) goto done;
+
+  s = stmt_get_locked(st, S_JOB_UPDATE_COUNTERS);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  sqlite3_bind_int(s, 3, number);
+  sqlite3_bind_int64(s, 4, pages);
+  sqlite3_bind_int64(s, 5, clamp_int(pages * copies));
+  status = exec_changes_locked(st, s, "document add counters");
+  if (status != STORE_OK) goto done;
+
+  if (last)
+    status = job_set_state_locked(st, tenant_id, job_id, NIMBUS_JOB_RECEIVED, state_after_last,
+                                  "job-closed", NULL, now);
+  if (status == STORE_OK) status = tx_commit_locked(st);
+
+done:
+  if (status == STORE_OK) {
+    doc->job_id = job_id;
+    doc->number = number;
+    doc->created_at = now;
+  } else {
+    tx_rollback_locked(st);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_document_t *out, int max, int *count) {
+  if (!store_lock(st)) return STORE_ERROR;
+  int n = 0;
+  int64_t state = 0;
+  bool in_tx = exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  if (!s) goto done;
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  status = query_int64_locked(st, s, "document list", &state); /* job in tenant? */
+  if (status != STORE_OK || max <= 0) goto done;
+
+  s = stmt_get_locked(st, S_DOC_LIST);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int(s, 2, max);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) doc_from_row(s, &out[n++]);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = fail_locked(st, rc, "document list");
+  stmt_reset(s);
+done:
+  if (in_tx) tx_rollback_locked(st);
+  if (count) *count = status == STORE_OK ? n : 0;
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *referenced) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_BLOB_REFERENCED);
+  if (s) {
+    int64_t v = 0;
+    bind_str(s, 1, key);
+    status = query_int64_locked(st, s, "blob referenced", &v);
+    if (status == STORE_OK) *referenced = v != 0;
+  }
+  store_unlock(st);
+  return status;
+}
