@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "intake.h"
 #include "model.h"
 #include "store.h"
 

@@ -125,7 +125,8 @@ void api_queue_delete(api_ctx_t *c) {
     api_respond_store(c, s, "queue", c->param);
     return;
   }
+  int removed = intake_sweep_orphans(c->srv, false); /* its finished jobs' documents */
   log_event(LOG_INFO, c->r->id, "queue deleted", "tenant", c->tenant.name, "queue", q.name, "by",
-            c->actor, (char *)NULL);
+            c->actor, "blobs_removed", LOG_INT(removed), (char *)NULL);
   api_respond_no_content(c);
 }

@@ -143,13 +143,6 @@ static bool tenant_user_id_cb(const nimbus_user_t *u, void *ctx) {
   return true;
 }
 
-/* blob_sweep keeps what a document row still refers to (and, when the
- * store cannot say, errs on keeping). */
-static bool tenant_blob_keep(const char *key, void *ctx) {
-  bool referenced = true;
-  if (store_blob_is_referenced(ctx, key, &referenced) != STORE_OK) return true;
-  return referenced;
-}
 
 void api_tenant_delete(api_ctx_t *c) {
   nimbus_tenant_t t;
@@ -173,7 +166,7 @@ void api_tenant_delete(api_ctx_t *c) {
     goto done;
   }
   for (size_t i = 0; i < users.n; i++) auth_cache_forget_user(c->srv->auth_cache, users.ids[i]);
-  int removed = blob_sweep(c->srv->blobs, false, tenant_blob_keep, c->srv->store);
+  int removed = intake_sweep_orphans(c->srv, false);
   api_audit(c, 0, "tenant-deleted", "tenant=%s", t.name);
   log_event(LOG_INFO, c->r->id, "tenant deleted", "tenant", t.name, "by", c->actor, "blobs_removed",
             LOG_INT(removed), (char *)NULL);

@@ -222,6 +222,18 @@ void intake_abort(intake_t *in) {
   free(in);
 }
 
+/* blob_sweep keeper: keep what a document row refers to (and, when the
+ * store cannot say, keep it). */
+static bool intake_blob_keep(const char *key, void *ctx) {
+  bool referenced = true;
+  if (store_blob_is_referenced(ctx, key, &referenced) != STORE_OK) return true;
+  return referenced;
+}
+
+int intake_sweep_orphans(nimbus_server_t *srv, bool partial_too) {
+  return blob_sweep(srv->blobs, partial_too, intake_blob_keep, srv->store);
+}
+
 int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t) {
   return t->max_held_jobs_per_user > 0 ? t->max_held_jobs_per_user : srv->cfg.max_held_jobs;
 }

@@ -64,6 +64,11 @@ typedef enum {
   SUBMIT_ERROR          /* storage failure */
 } submit_status_t;
 
+/* Remove spool files no document row refers to any more (after a tenant
+ * or queue deletion; at start-up with partial_too, also every partial
+ * upload).  Returns the number removed, -1 on error. */
+int intake_sweep_orphans(nimbus_server_t *srv, bool partial_too);
+
 /* Most pending jobs a user of tenant t may have (tenant limit or default). */
 int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t);
 /* Largest document of tenant t (tenant limit or server default). */

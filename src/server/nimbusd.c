@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "http.h"
+#include "intake.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -34,11 +35,6 @@ static void nimbusd_usage(FILE *out) {
           "(log-level).\n");
 }
 
-static bool nimbusd_blob_keep(const char *key, void *ctx) {
-  bool referenced = true; /* on a store error keep the file */
-  store_blob_is_referenced((store_t *)ctx, key, &referenced);
-  return referenced;
-}
 
 /* Create a user unless it exists; returns false on a store error. */
 static bool nimbusd_ensure_user(store_t *st, nimbus_id_t tenant_id, const char *name,
@@ -212,7 +208,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: %s\n", err);
     goto done;
   }
-  int swept = blob_sweep(srv.blobs, true, nimbusd_blob_keep, srv.store);
+  int swept = intake_sweep_orphans(&srv, true);
   if (swept > 0)
     log_event(LOG_INFO, NULL, "removed unfinished spool files", "count", LOG_INT(swept),
               (char *)NULL);
