@@ -238,6 +238,9 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
     } else if (!strcmp(name, "job-hold-until")) {
       const char *v = ippGetString(a, 0, NULL);
       ok = v && ipp_keyword_in(v, ipp_hold_until);
+      /* A pull-printing queue holds every job: "no-hold" is substituted
+       * by "indefinite" and reported as such (RFC 8011 4.1.7). */
+      if (ok && !strcmp(v, "no-hold") && !ctx->queue.release_immediately) ok = false;
       if (ok) snprintf(job->hold_until, sizeof job->hold_until, "%s", v);
     } else if (!strcmp(name, "job-account-id") || !strcmp(name, "job-accounting-user-id")) {
       const char *v = ipp_name_value(a);
