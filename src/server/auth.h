@@ -25,7 +25,6 @@ typedef struct {
   nimbus_user_t user;     /* password_hash is cleared */
 } nimbus_auth_t;
 
-struct nimbus_server;
 typedef struct auth_cache auth_cache_t;
 
 auth_cache_t *auth_cache_new(int ttl_seconds);

@@ -192,8 +192,10 @@ static void http_copy_header(struct MHD_Connection *c, const char *name, char *d
   snprintf(dst, n, "%s", v ? v : "");
 }
 
-static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection *c, const char *url,
-                                        const char *method) {
+/* A fresh request context: start time, request id, method and path.
+ * NULL when out of memory.  The caller fills headers and routes it. */
+static http_request_t *http_request_alloc(nimbus_server_t *srv, const char *method,
+                                          const char *path, size_t pathlen) {
   http_request_t *r = calloc(1, sizeof *r);
   struct http_internal *in = calloc(1, sizeof *in);
   if (!r || !in) {
@@ -202,15 +204,30 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
     return NULL;
   }
   r->in = in;
-  in->h = h;
-  in->conn = c;
   clock_gettime(CLOCK_MONOTONIC, &in->start);
-  r->srv = h->srv;
+  r->srv = srv;
   unsigned char rnd[8];
   randombytes_buf(rnd, sizeof rnd);
   sodium_bin2hex(r->id, sizeof r->id, rnd, sizeof rnd);
   snprintf(r->method, sizeof r->method, "%s", method);
-  snprintf(r->path, sizeof r->path, "%s", url);
+  snprintf(r->path, sizeof r->path, "%.*s", (int)pathlen, path);
+  return r;
+}
+
+/* Seconds since the request started. */
+static double http_request_seconds(const http_request_t *r) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - r->in->start.tv_sec) +
+         (double)(now.tv_nsec - r->in->start.tv_nsec) / 1e9;
+}
+
+static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection *c, const char *url,
+                                        const char *method) {
+  http_request_t *r = http_request_alloc(h->srv, method, url, strlen(url));
+  if (!r) return NULL;
+  r->in->h = h;
+  r->in->conn = c;
   http_copy_header(c, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type, sizeof r->content_type);
   http_copy_header(c, MHD_HTTP_HEADER_AUTHORIZATION, r->authorization, sizeof r->authorization);
   http_copy_header(c, MHD_HTTP_HEADER_HOST, r->host, sizeof r->host);
@@ -350,10 +367,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   http_server_t *h = cls;
   http_request_t *r = *con_cls;
   if (!r) return;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  double secs = (double)(now.tv_sec - r->in->start.tv_sec) +
-                (double)(now.tv_nsec - r->in->start.tv_nsec) / 1e9;
+  double secs = http_request_seconds(r);
   int ipp_status = routes_ipp_status(r);
   if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->in->queued) {
     metrics_request(h->srv->metrics, r->op_name, r->status, ipp_status, secs);
@@ -513,22 +527,10 @@ static void http_detached_query(http_request_t *r, const char *q) {
 int http_request_run_detached(nimbus_server_t *srv, const char *method, const char *path,
                               const char *content_type, const char *authorization, const void *body,
                               size_t len, size_t chunk) {
-  http_request_t *r = calloc(1, sizeof *r);
-  struct http_internal *in = calloc(1, sizeof *in);
-  if (!r || !in) {
-    free(r);
-    free(in);
-    return -1;
-  }
-  r->in = in;
-  clock_gettime(CLOCK_MONOTONIC, &in->start);
-  r->srv = srv;
-  unsigned char rnd[8];
-  randombytes_buf(rnd, sizeof rnd);
-  sodium_bin2hex(r->id, sizeof r->id, rnd, sizeof rnd);
-  snprintf(r->method, sizeof r->method, "%s", method);
   size_t plen = strcspn(path, "?");
-  snprintf(r->path, sizeof r->path, "%.*s", (int)plen, path);
+  http_request_t *r = http_request_alloc(srv, method, path, plen);
+  if (!r) return -1;
+  struct http_internal *in = r->in;
   if (path[plen] == '?') http_detached_query(r, path + plen + 1);
   snprintf(r->content_type, sizeof r->content_type, "%s", content_type ? content_type : "");
   snprintf(r->authorization, sizeof r->authorization, "%s", authorization ? authorization : "");
@@ -555,13 +557,9 @@ int http_request_run_detached(nimbus_server_t *srv, const char *method, const ch
   if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
 
   int status = r->status;
-  if (srv->metrics) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs =
-        (double)(now.tv_sec - in->start.tv_sec) + (double)(now.tv_nsec - in->start.tv_nsec) / 1e9;
-    metrics_request(srv->metrics, r->op_name, r->status, routes_ipp_status(r), secs);
-  }
+  if (srv->metrics)
+    metrics_request(srv->metrics, r->op_name, r->status, routes_ipp_status(r),
+                    http_request_seconds(r));
   http_request_free(r);
   return status;
 }

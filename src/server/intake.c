@@ -75,13 +75,11 @@ int64_t intake_size(const intake_t *in) {
   return blob_writer_size(in->writer);
 }
 
-/*
- * Decide the format (declared, or detected from the first bytes when
- * declared is NULL) and count the pages of the document at path.
- */
-static intake_status_t intake_validate(const docformat_t *declared, const unsigned char *head,
-                                       size_t headlen, const char *path, docformat_t *fmt_out,
-                                       int *pages_out, char *err, size_t errlen) {
+/* The document's format: the declared one (NULL: detect it) when its
+ * first bytes agree. */
+static intake_status_t intake_format(const docformat_t *declared, const unsigned char *head,
+                                     size_t headlen, docformat_t *fmt_out, char *err,
+                                     size_t errlen) {
   docformat_t detected = docformat_sniff(head, headlen);
   docformat_t fmt = declared ? *declared : detected;
   if (fmt == DOCFORMAT_UNKNOWN) {
@@ -92,8 +90,50 @@ static intake_status_t intake_validate(const docformat_t *declared, const unsign
     snprintf(err, errlen, "the document is not %s", docformat_mime(fmt));
     return INTAKE_DOCUMENT_INVALID;
   }
+  *fmt_out = fmt;
+  return INTAKE_OK;
+}
+
+/* Pages of a document in memory: a PDF is read in place by qpdf; the
+ * raster and JPEG counters read a file, so they get a memfd (no disk
+ * inode).  -1 with a reason in why. */
+static int intake_count_memory(docformat_t fmt, const void *data, size_t len, char *why,
+                               size_t whylen) {
+  if (fmt == DOCFORMAT_PDF) return docformat_count_pdf_pages_memory(data, len, why, whylen);
+  int fd = memfd_create("nimbus-document", MFD_CLOEXEC);
+  int pages = -1;
+  const unsigned char *p = data;
+  size_t left = len;
+  snprintf(why, whylen, "the document could not be checked");
+  if (fd < 0) return -1;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n <= 0) goto done;
+    p += n;
+    left -= (size_t)n;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  pages = docformat_count_pages(fmt, path, why, whylen);
+done:
+  close(fd);
+  return pages;
+}
+
+/*
+ * Decide the format and count the pages of a document, in memory (data)
+ * or in the file at path.
+ */
+static intake_status_t intake_validate(const docformat_t *declared, const unsigned char *head,
+                                       size_t headlen, const char *path, const void *data,
+                                       size_t len, docformat_t *fmt_out, int *pages_out, char *err,
+                                       size_t errlen) {
+  docformat_t fmt;
+  intake_status_t status = intake_format(declared, head, headlen, &fmt, err, errlen);
+  if (status != INTAKE_OK) return status;
   char why[256];
-  int pages = docformat_count_pages(fmt, path, why, sizeof why);
+  int pages = data ? intake_count_memory(fmt, data, len, why, sizeof why)
+                   : docformat_count_pages(fmt, path, why, sizeof why);
   if (pages < 1) {
     snprintf(err, errlen, "invalid %s document: %s", docformat_mime(fmt), why);
     return INTAKE_DOCUMENT_INVALID;
@@ -121,55 +161,16 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
     declared = docformat_from_mime(declared_format, &is_auto);
   docformat_t fmt;
   int pages;
-  int fd = -1;
-  intake_status_t status;
-  docformat_t detected =
-      docformat_sniff(data, len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX);
-  if ((is_auto ? detected : declared) == DOCFORMAT_PDF && detected == DOCFORMAT_PDF) {
-    /* qpdf reads the buffer in place */
-    char why[256];
-    fmt = DOCFORMAT_PDF;
-    pages = docformat_count_pdf_pages_memory(data, len, why, sizeof why);
-    status = INTAKE_OK;
-    if (pages < 1) {
-      snprintf(err, errlen, "invalid application/pdf document: %s", why);
-      status = INTAKE_DOCUMENT_INVALID;
-      goto done;
-    }
-  } else {
-    /* The raster/JPEG counters read a file: a memfd has no disk inode. */
-    fd = memfd_create("nimbus-document", MFD_CLOEXEC);
-    const unsigned char *p = data;
-    size_t left = len;
-    status = INTAKE_IO_ERROR;
-    if (fd < 0) {
-      snprintf(err, errlen, "the document could not be checked");
-      goto done;
-    }
-    while (left > 0) {
-      ssize_t n = write(fd, p, left);
-      if (n <= 0) {
-        snprintf(err, errlen, "the document could not be checked");
-        goto done;
-      }
-      p += n;
-      left -= (size_t)n;
-    }
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    status = intake_validate(is_auto ? NULL : &declared, data,
-                             len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX, path, &fmt,
-                             &pages, err, errlen);
-    if (status != INTAKE_OK) goto done;
-  }
+  intake_status_t status = intake_validate(is_auto ? NULL : &declared, data,
+                                           len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX,
+                                           NULL, data, len, &fmt, &pages, err, errlen);
+  if (status != INTAKE_OK) return status;
   snprintf(doc->format, sizeof doc->format, "%s", docformat_mime(fmt));
   snprintf(doc->blob_key, sizeof doc->blob_key, "%s", STORE_INLINE_BLOB_KEY);
   doc->size = (int64_t)len;
   doc->pages = pages;
   metrics_bytes_spooled(srv->metrics, (int64_t)len);
-done:
-  if (fd >= 0) close(fd);
-  return status;
+  return INTAKE_OK;
 }
 
 intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, size_t errlen) {
@@ -196,7 +197,7 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
   docformat_t fmt;
   int pages;
   status = intake_validate(in->auto_format ? NULL : &in->declared, head, headlen,
-                           blob_writer_path(in->writer), &fmt, &pages, err, errlen);
+                           blob_writer_path(in->writer), NULL, 0, &fmt, &pages, err, errlen);
   if (status != INTAKE_OK) goto fail;
   if (!blob_writer_commit(in->writer, doc->blob_key)) {
     in->writer = NULL;

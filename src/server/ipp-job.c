@@ -178,15 +178,15 @@ static bool ipp_send_document_precheck(ipp_ctx_t *ctx) {
 }
 
 bool ipp_job_precheck_document(ipp_ctx_t *ctx) {
-  if (ctx->op == IPP_OP_SEND_DOCUMENT) return ctx->prechecked = ipp_send_document_precheck(ctx);
+  if (ctx->op == IPP_OP_SEND_DOCUMENT) return ipp_send_document_precheck(ctx);
   memset(&ctx->job, 0, sizeof ctx->job);
   if (!ipp_job_attrs_parse(ctx, &ctx->job, ctx->doc_format, sizeof ctx->doc_format, ctx->doc_name,
                            sizeof ctx->doc_name))
     return false;
-  if (!ipp_check_pending_limit(ctx)) return false;
-  ctx->prechecked = true;
-  /* keep the response built by the parse (unsupported group, status) */
-  return true;
+  /* Refuse before a document is spooled; an inline one is submitted right
+   * away and job_submit() checks the same limit. */
+  if (!ctx->document_inline && !ipp_check_pending_limit(ctx)) return false;
+  return true; /* the parse's response (status, unsupported group) is kept */
 }
 
 /* ---- operations ---- */

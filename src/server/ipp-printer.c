@@ -86,8 +86,9 @@ static bool ipp_count_one(const nimbus_job_t *job, void *ctx) {
   return false;
 }
 
-/* Every printer attribute of the queue, unfiltered. */
-static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx) {
+/* Every printer attribute of the queue; ra (NULL = all) only decides
+ * whether the ones that cost a store query are computed. */
+static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   ipp_t *p = ippNew();
   char uri[1024];
   ipp_printer_uri(ctx, uri, sizeof uri);
@@ -166,13 +167,15 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx) {
   ippAddDate(p, IPP_TAG_PRINTER, "printer-config-change-date-time",
              ippTimeToDate((time_t)ctx->queue.created_at));
 
-  int queued = 0;
-  store_job_filter_t f = {.tenant_id = ctx->tenant.id,
-                          .queue_id = ctx->queue.id,
-                          .which = STORE_WHICH_NOT_COMPLETED,
-                          .limit = 1};
-  store_job_list(ctx->srv->store, &f, ipp_count_one, NULL, &queued);
-  ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", queued);
+  if (!ra || cupsArrayFind(ra, (void *)"queued-job-count")) {
+    int queued = 0;
+    store_job_filter_t f = {.tenant_id = ctx->tenant.id,
+                            .queue_id = ctx->queue.id,
+                            .which = STORE_WHICH_NOT_COMPLETED,
+                            .limit = 1};
+    store_job_list(ctx->srv->store, &f, ipp_count_one, NULL, &queued);
+    ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", queued);
+  }
 
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_CHARSET, "charset-configured", NULL, "utf-8");
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_CHARSET, "charset-supported", 2, NULL, charsets);
@@ -246,8 +249,8 @@ static int ipp_filter_requested(void *context, ipp_t *dst, ipp_attribute_t *attr
 
 void ipp_op_get_printer_attributes(ipp_ctx_t *ctx) {
   ipp_respond(ctx, IPP_STATUS_OK, NULL);
-  ipp_t *all = ipp_printer_attrs_build(ctx);
   cups_array_t *ra = ippCreateRequestedArray(ctx->request);
+  ipp_t *all = ipp_printer_attrs_build(ctx, ra);
   ippCopyAttributes(ctx->response, all, 0, ipp_filter_requested, ra);
   cupsArrayDelete(ra);
   ippDelete(all);

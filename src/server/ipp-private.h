@@ -47,7 +47,6 @@ typedef struct {
   bool wants_document;
   intake_t *intake;
   bool intake_refused; /* admission refused the document: status is set */
-  bool prechecked;     /* job attributes below were validated at admission */
   nimbus_job_t job;    /* the job being created, or the target job */
   char doc_format[NIMBUS_NAME_MAX];
   char doc_name[NIMBUS_TEXT_MAX];

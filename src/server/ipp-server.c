@@ -393,7 +393,8 @@ static void ipp_finish(http_request_t *r) {
   if (ctx->wants_document && !ctx->intake && !ctx->intake_refused) {
     /* The whole (small) document is in memory (see ipp_body). */
     if (ctx->op == IPP_OP_PRINT_JOB) {
-      if (ipp_admit_checks(ctx)) ctx->document_inline = true;
+      ctx->document_inline = true; /* read by the admission checks */
+      if (!ipp_admit_checks(ctx)) ctx->document_inline = false;
     } else {
       ipp_admit_document(r);
     }

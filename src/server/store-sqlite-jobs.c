@@ -232,11 +232,8 @@ store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, ni
   if (!store_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_NOT_FOUND;
   sqlite3_blob *blob = NULL;
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(st->db,
-                         "SELECT d.rowid FROM document_data d JOIN jobs j ON j.id = d.job_id "
-                         "WHERE d.job_id = ?1 AND d.number = ?2 AND j.tenant_id = ?3",
-                         -1, &q, NULL) != SQLITE_OK) {
+  sqlite3_stmt *q = stmt_get_locked(st, S_DOC_DATA_ROWID);
+  if (!q) {
     status = STORE_ERROR;
     goto done;
   }
@@ -263,7 +260,7 @@ store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, ni
   status = STORE_OK;
 done:
   if (blob) sqlite3_blob_close(blob);
-  sqlite3_finalize(q);
+  if (q) stmt_reset(q);
   store_unlock(st);
   return status;
 }

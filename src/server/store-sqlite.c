@@ -128,6 +128,9 @@ static const char *const stmt_sql[S_COUNT] = {
         "to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_DOC_INSERT] = "INSERT INTO documents (" DOC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_DOC_DATA_INSERT] = "INSERT INTO document_data (job_id, number, data) VALUES (?1, ?2, ?3)",
+    [S_DOC_DATA_ROWID] =
+        "SELECT d.rowid FROM document_data d JOIN jobs j ON j.id = d.job_id "
+        "WHERE d.job_id = ?1 AND d.number = ?2 AND j.tenant_id = ?3",
     [S_DOC_LIST] = "SELECT " DOC_COLS " FROM documents WHERE job_id = ?1 ORDER BY number LIMIT ?2",
     [S_BLOB_REFERENCED] =
         "SELECT EXISTS (SELECT 1 FROM documents "
