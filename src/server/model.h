@@ -104,6 +104,9 @@ typedef struct {
   char hold_until[NIMBUS_NAME_MAX];         /* job-hold-until keyword */
   char pin_hash[NIMBUS_HASH_STR_MAX];       /* "" when no job-password */
   char attrs_json[NIMBUS_ATTRS_MAX];        /* other template attributes */
+  nimbus_id_t device_id;        /* output device processing it (0: none) */
+  nimbus_id_t target_device_id; /* only this device may fetch it (0: any of the queue) */
+  char device_state_reasons[NIMBUS_TEXT_MAX]; /* last job-state-reasons the device sent */
 } nimbus_job_t;
 
 typedef struct {
@@ -116,5 +119,51 @@ typedef struct {
   char blob_key[NIMBUS_BLOB_KEY_MAX]; /* "" once purged */
   int64_t created_at;
 } nimbus_document_t;
+
+/*
+ * An output device (a printer or its INFRA proxy) registered to serve
+ * queues of one tenant.  Created by an admin with a one-time claim code;
+ * claimed by the printer, which then holds a device credential.  Only
+ * hashes of the claim code and credential are kept.
+ */
+#define NIMBUS_UUID_MAX 48        /* "urn:uuid:" + 36 chars + NUL */
+#define NIMBUS_DEVICE_QUEUES_MAX 8 /* queues one device serves */
+
+typedef enum {
+  NIMBUS_DEVICE_UNCLAIMED = 1, /* created, waiting for the printer's claim */
+  NIMBUS_DEVICE_REGISTERED = 2 /* claimed: has a uuid and a credential */
+} nimbus_device_status_t;
+
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  char name[NIMBUS_NAME_MAX];
+  nimbus_device_status_t status;
+  char uuid[NIMBUS_UUID_MAX]; /* output-device-uuid; "" until claimed */
+  int nqueues;
+  nimbus_id_t queue_ids[NIMBUS_DEVICE_QUEUES_MAX];
+  char queue_names[NIMBUS_DEVICE_QUEUES_MAX][NIMBUS_NAME_MAX]; /* filled by reads */
+  unsigned char claim_hash[32];      /* SHA-256 of the claim code (unclaimed only) */
+  int64_t claim_expires_at;          /* 0 once claimed */
+  unsigned char credential_hash[32]; /* SHA-256 of the credential (registered) */
+  int64_t created_at;
+  int64_t registered_at; /* 0 while unclaimed */
+  int64_t last_seen_at;  /* last device-channel request (flushed lazily) */
+  char transport[16];    /* "polling", "persistent" or "" (never seen) */
+  int printer_state;     /* IPP printer-state 3..5 reported by the device; 0 unknown */
+  char state_reasons[NIMBUS_TEXT_MAX]; /* printer-state-reasons, comma-separated */
+  char make_model[NIMBUS_TEXT_MAX];    /* printer-make-and-model */
+  int jobs_in_progress;                /* filled by store_device_get/list */
+} nimbus_device_t;
+
+/* What is kept of a deleted registration: enough to give its credential
+ * the documented deregistration answer instead of a plain 401. */
+typedef struct {
+  nimbus_id_t device_id;
+  nimbus_id_t tenant_id;
+  char name[NIMBUS_NAME_MAX];
+  char uuid[NIMBUS_UUID_MAX];
+  int64_t deleted_at;
+} nimbus_device_tombstone_t;
 
 #endif

@@ -136,6 +136,7 @@ typedef enum {
   STORE_WHICH_COMPLETED,         /* completed, canceled, aborted, expired */
   STORE_WHICH_HELD,              /* held only */
   STORE_WHICH_FETCHABLE,         /* fetchable only */
+  STORE_WHICH_PROCESSING,        /* processing only */
   STORE_WHICH_ALL
 } store_which_t;
 
@@ -143,6 +144,10 @@ typedef struct {
   nimbus_id_t tenant_id; /* required */
   nimbus_id_t queue_id;  /* 0 = all queues of the tenant */
   nimbus_id_t owner_id;  /* 0 = all owners */
+  nimbus_id_t device_id; /* 0 = any; else only jobs assigned to this device */
+  /* STORE_WHICH_FETCHABLE with fetchable_for set: only jobs this device may
+   * fetch (target_device_id 0 or this device). */
+  nimbus_id_t fetchable_for;
   store_which_t which;
   int limit; /* 0 = no limit */
   int offset;
@@ -171,6 +176,30 @@ store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id
                                    const char *event, const char *detail);
 
 /*
+ * The device side of a job (only job.c calls these two):
+ * store_job_set_device_state() is store_job_set_state() that also sets
+ * device_id (0 clears it).  STORE_CONFLICT when the job is not in
+ * `expected` or, when expect_device is not 0, not assigned to it.
+ */
+store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                          nimbus_job_state_t expected, nimbus_id_t expect_device,
+                                          nimbus_job_state_t next, nimbus_id_t device_id,
+                                          const char *event, const char *detail);
+/* Record progress reported by the device the job is assigned to:
+ * impressions_completed (-1: unchanged) and job-state-reasons (NULL:
+ * unchanged).  STORE_CONFLICT when the job is not assigned to device_id. */
+store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                      nimbus_id_t device_id, int impressions_completed,
+                                      const char *reasons);
+/* Restrict who may fetch a job (issue 4: release to one printer). */
+store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                           nimbus_id_t target_device_id);
+/* Jobs in processing (all tenants) whose device was last seen before
+ * `cutoff`: cb gets each one (copy, then act after the call). */
+store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,
+                                            void *ctx);
+
+/*
  * Append document doc (doc->number is assigned as the next number) to job
  * job_id, which must be in NIMBUS_JOB_RECEIVED; adds its pages to the job's
  * pages and impressions.  When `last` is true the job moves to
@@ -184,6 +213,71 @@ store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id
                                    nimbus_document_t *out, int max, int *count);
 /* Does any document row still reference blob `key`? */
 store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *referenced);
+
+/* ---- output devices (scoped by tenant) ---- */
+/* Insert d (tenant_id, name, queue_ids/nqueues, claim_hash,
+ * claim_expires_at); sets id, created_at, status UNCLAIMED.
+ * STORE_CONFLICT when the name is taken in the tenant; STORE_NOT_FOUND
+ * when a queue id is not the tenant's. */
+store_status_t store_device_insert(store_t *st, nimbus_device_t *d);
+store_status_t store_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_device_t *out);
+store_status_t store_device_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                        nimbus_device_t *out);
+/* Any tenant: the registered device holding this credential hash. */
+store_status_t store_device_get_by_credential(store_t *st, const unsigned char hash[32],
+                                              nimbus_device_t *out);
+/* Any tenant: the registered device with this output-device-uuid. */
+store_status_t store_device_get_by_uuid(store_t *st, const char *uuid, nimbus_device_t *out);
+/* Replace the claim code of device id (re-issue; the device becomes
+ * UNCLAIMED again only if it was never claimed: a registered device
+ * keeps working until its new code is claimed, which replaces uuid and
+ * credential). */
+store_status_t store_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      const unsigned char claim_hash[32], int64_t expires_at);
+/*
+ * Claim: find the device whose claim hash matches and has not expired at
+ * `now`, set uuid, credential hash, status REGISTERED, registered_at, and
+ * clear the claim (one-time), in one transaction.  STORE_NOT_FOUND when no
+ * such claim; STORE_CONFLICT when uuid belongs to another device.
+ */
+store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,
+                                  const char *uuid, const unsigned char credential_hash[32],
+                                  nimbus_device_t *out);
+/* Update what the device reported: printer_state, state_reasons,
+ * make_model, and its attributes as an opaque blob (IPP-encoded; NULL
+ * leaves the stored one). */
+store_status_t store_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         int printer_state, const char *state_reasons,
+                                         const char *make_model, const void *attrs,
+                                         size_t attrs_len);
+/* The stored attributes blob of a device (malloc'd, caller frees; *attrs
+ * NULL and *len 0 when none). */
+store_status_t store_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      void **attrs, size_t *len);
+/* The attributes most recently reported by any device serving queue_id
+ * (none: *attrs NULL, STORE_OK). */
+store_status_t store_queue_device_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                        void **attrs, size_t *len);
+/* Record liveness: last_seen_at and transport ("polling"/"persistent"). */
+store_status_t store_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  int64_t seen_at, const char *transport);
+/* Devices of a tenant by name (queue_id 0) or those serving queue_id. */
+typedef bool (*store_device_cb)(const nimbus_device_t *d, void *ctx);
+store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                 store_device_cb cb, void *ctx);
+/*
+ * Delete a registration: the device row goes, and when it had a
+ * credential a tombstone keeps the credential hash so later requests get
+ * the deregistration answer.  Jobs it was processing go back to
+ * fetchable (event "job-reoffered"), in the same transaction.  *out (may
+ * be NULL) receives the device as it was.
+ */
+store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_device_t *out);
+/* Is this credential hash one of a deleted registration? */
+store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
+                                             nimbus_device_tombstone_t *out);
 
 /* ---- audit ---- */
 /* Append a security-relevant event (never with secrets in detail). */

@@ -1,0 +1,89 @@
+/*
+ * device.h: output-device registrations seen from the rest of nimbusd:
+ * one-time claim codes, device credentials, authentication of the device
+ * channel (with the deregistration answer for deleted registrations),
+ * deletion, and liveness.  Secrets are generated here, shown once to the
+ * caller, and only their SHA-256 is stored (they carry 80 and 256 random
+ * bits, so a fast hash suffices, as for API tokens).
+ */
+#ifndef NIMBUS_DEVICE_H
+#define NIMBUS_DEVICE_H
+
+#include <stdbool.h>
+
+#include "model.h"
+#include "server.h"
+#include "store.h"
+
+#define DEVICE_CLAIM_CODE_MAX 32  /* "NMBC-XXXX-XXXX-XXXX-XXXX" + NUL */
+#define DEVICE_CREDENTIAL_MAX 64  /* "nmd_" + 43 base64url chars + NUL */
+#define DEVICE_CLAIM_TTL_DEFAULT (24 * 3600)
+#define DEVICE_CLAIM_TTL_MAX (30 * 24 * 3600)
+
+/* The one documented answer to a deleted registration's requests. */
+#define DEVICE_DELETED_MESSAGE "output device registration deleted"
+
+/* Is uuid "urn:uuid:" followed by 36 chars of 8-4-4-4-12 hex digits? */
+bool device_uuid_valid(const char *uuid);
+
+/*
+ * Create a registration for d (tenant_id, name, queue_ids, nqueues) with
+ * a fresh claim code valid for ttl seconds; code receives it (shown once).
+ * Store statuses as store_device_insert().
+ */
+store_status_t device_create(nimbus_server_t *srv, nimbus_device_t *d, int64_t ttl,
+                             char code[DEVICE_CLAIM_CODE_MAX]);
+/* Issue a new claim code for device id (the previous one stops working). */
+store_status_t device_new_claim(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
+                                int64_t ttl, char code[DEVICE_CLAIM_CODE_MAX]);
+
+typedef enum {
+  DEVICE_CLAIM_OK = 0,
+  DEVICE_CLAIM_BAD_CODE,   /* wrong, used or expired claim code */
+  DEVICE_CLAIM_BAD_UUID,   /* uuid given but malformed */
+  DEVICE_CLAIM_UUID_TAKEN, /* uuid registered to another device */
+  DEVICE_CLAIM_ERROR       /* storage failure */
+} device_claim_result_t;
+
+/* Claim a registration with its code.  uuid may be NULL or "" (one is
+ * assigned).  On success d is the registered device and credential the
+ * new device credential (shown once). */
+device_claim_result_t device_claim(nimbus_server_t *srv, const char *code, const char *uuid,
+                                   nimbus_device_t *d, char credential[DEVICE_CREDENTIAL_MAX]);
+
+/*
+ * Delete a registration (an admin, or the device itself with
+ * Deregister-Output-Device): row and credential go, a tombstone keeps the
+ * credential's hash, processing jobs are offered again, and the device's
+ * held long-polls receive the deregistration notice.  `actor` goes to the
+ * audit log.  *out (may be NULL) receives the device as it was.
+ */
+store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
+                             const char *actor, nimbus_device_t *out);
+
+typedef enum {
+  DEVICE_AUTH_NONE = 0, /* no Authorization header */
+  DEVICE_AUTH_OK,       /* a registered device */
+  DEVICE_AUTH_BAD,      /* malformed, or a credential nobody holds */
+  DEVICE_AUTH_DELETED,  /* the credential of a deleted registration */
+  DEVICE_AUTH_ERROR     /* storage failure */
+} device_auth_result_t;
+
+/*
+ * Authenticate the device channel: "Bearer nmd_..." or HTTP Basic with
+ * the output-device-uuid as user name and the credential as password.
+ * DEVICE_AUTH_DELETED also counts the request in
+ * nimbus_deleted_device_requests_total.
+ */
+device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
+                                 nimbus_device_t *out);
+
+/* Record that device d was heard from over `transport` ("polling" or
+ * "persistent").  Writes to the store at most every few seconds per
+ * device (the lease is measured in minutes). */
+void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *transport);
+
+/* Does device d serve queue_id? */
+bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id);
+
+#endif
