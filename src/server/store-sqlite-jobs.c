@@ -1,8 +1,9 @@
 /*
  * store-sqlite-jobs.c: jobs and documents in the SQLite backend: the job
  * insert with group commit (one transaction, one WAL fsync per batch, on
- * the committer's own connection), job reads and lists, state changes,
- * documents and inline document data (store.h).
+ * the committer's own connection), job reads and lists, state changes
+ * (also the device side: assignment, progress, leases), documents and
+ * inline document data (store.h).
  */
 #include "store-sqlite-private.h"
 
@@ -299,6 +300,9 @@ static void which_states(store_which_t which, int *lo, int *hi) {
     case STORE_WHICH_FETCHABLE:
       *lo = *hi = NIMBUS_JOB_FETCHABLE;
       break;
+    case STORE_WHICH_PROCESSING:
+      *lo = *hi = NIMBUS_JOB_PROCESSING;
+      break;
     case STORE_WHICH_ALL:
     default:
       *lo = NIMBUS_JOB_RECEIVED;
@@ -315,6 +319,8 @@ static void bind_job_filter(sqlite3_stmt *s, const store_job_filter_t *f) {
   sqlite3_bind_int64(s, 3, f->owner_id);
   sqlite3_bind_int(s, 4, lo);
   sqlite3_bind_int(s, 5, hi);
+  sqlite3_bind_int64(s, 6, f->device_id);
+  sqlite3_bind_int64(s, 7, f->fetchable_for);
 }
 
 static bool job_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
@@ -344,8 +350,8 @@ store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_jo
     goto done;
   }
   bind_job_filter(s, f);
-  sqlite3_bind_int(s, 6, f->limit > 0 ? f->limit : -1);
-  sqlite3_bind_int(s, 7, f->offset > 0 ? f->offset : 0);
+  sqlite3_bind_int(s, 8, f->limit > 0 ? f->limit : -1);
+  sqlite3_bind_int(s, 9, f->offset > 0 ? f->offset : 0);
   status = for_each_row_locked(st, s, "job list", job_row, (list_cb_t){.job = cb}, ctx);
 done:
   if (in_tx) tx_rollback_locked(st); /* read-only: nothing to commit */
@@ -409,6 +415,133 @@ store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id
                                   (int64_t)time(NULL));
   if (status == STORE_OK) status = tx_commit_locked(st);
   if (status != STORE_OK) tx_rollback_locked(st);
+  store_unlock(st);
+  return status;
+}
+
+/* ---- the device side of jobs ---- */
+
+/* After an UPDATE of job_id that touched no row: NOT_FOUND when the job
+ * does not exist in the tenant, else CONFLICT (it exists but did not match
+ * the expected state or device). */
+static store_status_t job_missing_or_conflict_locked(store_t *st, nimbus_id_t tenant_id,
+                                                     nimbus_id_t job_id, const char *what) {
+  int64_t state = 0;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  store_status_t status = query_int64_locked(st, s, what, &state);
+  return status == STORE_OK ? STORE_CONFLICT : status;
+}
+
+/* A device id other than 0 must name a device of the tenant: NOT_FOUND. */
+static store_status_t device_in_tenant_locked(store_t *st, nimbus_id_t tenant_id,
+                                              nimbus_id_t device_id, const char *what) {
+  if (device_id == 0) return STORE_OK;
+  int64_t one = 0;
+  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_EXISTS);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, device_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  return query_int64_locked(st, s, what, &one);
+}
+
+/* The state change goes through an UPDATE of `state`, so the counter
+ * triggers of migration 2 (job_state_counts, owner_pending) stay right. */
+store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                          nimbus_job_state_t expected, nimbus_id_t expect_device,
+                                          nimbus_job_state_t next, nimbus_id_t device_id,
+                                          const char *event, const char *detail) {
+  if (!store_lock(st)) return STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  store_status_t status = tx_begin_locked(st);
+  if (status != STORE_OK) goto done;
+  status = device_in_tenant_locked(st, tenant_id, device_id, "job set device state");
+  if (status != STORE_OK) goto done;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_DEVICE_STATE);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  sqlite3_bind_int(s, 3, (int)expected);
+  sqlite3_bind_int(s, 4, (int)next);
+  sqlite3_bind_int64(s, 5, now);
+  sqlite3_bind_int64(s, 6, device_id);
+  sqlite3_bind_int64(s, 7, expect_device);
+  status = exec_changes_locked(st, s, "job set device state");
+  if (status == STORE_NOT_FOUND)
+    status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job set device state");
+  if (status != STORE_OK) goto done;
+  status = event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
+  if (status == STORE_OK) status = tx_commit_locked(st);
+done:
+  if (status != STORE_OK) tx_rollback_locked(st);
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                      nimbus_id_t device_id, int impressions_completed,
+                                      const char *reasons) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_PROGRESS);
+  if (s) {
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    sqlite3_bind_int64(s, 3, device_id);
+    sqlite3_bind_int(s, 4, impressions_completed);
+    if (reasons) {
+      sqlite3_bind_text(s, 5, reasons, -1, SQLITE_STATIC); /* reads truncate */
+    } else {
+      sqlite3_bind_null(s, 5);
+    }
+    status = exec_changes_locked(st, s, "job set progress");
+    if (status == STORE_NOT_FOUND)
+      status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job set progress");
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* NOT_FOUND when the job, or a target device other than 0, is not the
+ * tenant's. */
+store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                           nimbus_id_t target_device_id) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status =
+      device_in_tenant_locked(st, tenant_id, target_device_id, "job set target device");
+  if (status == STORE_OK) {
+    sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_TARGET_DEVICE);
+    if (s) {
+      sqlite3_bind_int64(s, 1, job_id);
+      sqlite3_bind_int64(s, 2, tenant_id);
+      sqlite3_bind_int64(s, 3, target_device_id);
+      status = exec_changes_locked(st, s, "job set target device");
+    } else {
+      status = STORE_ERROR;
+    }
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* A job's lease runs from the later of its device's last_seen_at and the
+ * job's own state change (the acknowledgement is itself a sign of life,
+ * and last_seen_at is flushed lazily).  A processing job whose device row
+ * is gone (or that has none) is always expired. */
+store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,
+                                            void *ctx) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_LEASE_EXPIRED);
+  if (s) {
+    sqlite3_bind_int64(s, 1, cutoff);
+    status = for_each_row_locked(st, s, "job lease expired", job_row, (list_cb_t){.job = cb}, ctx);
+  }
   store_unlock(st);
   return status;
 }

@@ -200,10 +200,79 @@ static const char *const migration_3[] = {
     NULL,
 };
 
+/* Migration 4: output devices (printers in the cloud, IPP INFRA).
+ *  - devices: one registration per row.  uuid is unique among registered
+ *    devices ('' while unclaimed: a partial index); claim_hash and
+ *    credential_hash are SHA-256 of the secrets, NULL when there is none
+ *    (UNIQUE ignores NULLs).
+ *  - device_queues: the queues a device serves, through (tenant_id, id) on
+ *    both sides so a device can never serve another tenant's queue;
+ *    deleting the device or the queue deletes the link.
+ *  - device_tombstones: the credential hashes of deleted registrations, so
+ *    that a printer still using one gets the deregistration answer.
+ *  - jobs.device_id: the device processing the job (0: none; no foreign
+ *    key, the id of a deleted device stays in finished jobs' history),
+ *    jobs.target_device_id: the only device that may fetch it (0: any). */
+static const char *const migration_4[] = {
+    "CREATE TABLE devices ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 1 CHECK (status IN (1, 2)),"
+    "  uuid TEXT NOT NULL DEFAULT '',"
+    "  claim_hash BLOB UNIQUE CHECK (claim_hash IS NULL OR length(claim_hash) = 32),"
+    "  claim_expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  credential_hash BLOB UNIQUE CHECK (credential_hash IS NULL OR length(credential_hash) = 32),"
+    "  created_at INTEGER NOT NULL,"
+    "  registered_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_seen_at INTEGER NOT NULL DEFAULT 0,"
+    "  transport TEXT NOT NULL DEFAULT '',"
+    "  printer_state INTEGER NOT NULL DEFAULT 0,"
+    "  state_reasons TEXT NOT NULL DEFAULT '',"
+    "  make_model TEXT NOT NULL DEFAULT '',"
+    "  attrs BLOB,"
+    "  attrs_updated_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (tenant_id, id)"
+    ")",
+    "CREATE UNIQUE INDEX devices_uuid ON devices(uuid) WHERE uuid <> ''",
+
+    "CREATE TABLE device_queues ("
+    "  device_id INTEGER NOT NULL,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  queue_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, queue_id),"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, queue_id) REFERENCES queues(tenant_id, id) ON DELETE CASCADE"
+    ") WITHOUT ROWID",
+    /* For the foreign keys and "devices serving this queue". */
+    "CREATE INDEX device_queues_queue ON device_queues(tenant_id, queue_id)",
+    "CREATE INDEX device_queues_device ON device_queues(tenant_id, device_id)",
+
+    "CREATE TABLE device_tombstones ("
+    "  credential_hash BLOB PRIMARY KEY CHECK (length(credential_hash) = 32),"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  uuid TEXT NOT NULL DEFAULT '',"
+    "  deleted_at INTEGER NOT NULL"
+    ") WITHOUT ROWID",
+    "CREATE INDEX device_tombstones_tenant ON device_tombstones(tenant_id)",
+
+    "ALTER TABLE jobs ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN target_device_id INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN device_state_reasons TEXT NOT NULL DEFAULT ''",
+    /* The lease scan (state = processing), a device's jobs in progress and
+     * the re-offer on device deletion. */
+    "CREATE INDEX jobs_state_device ON jobs(state, device_id)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1,
     migration_2,
     migration_3,
+    migration_4,
 };
 
 const int store_sqlite_migration_count =

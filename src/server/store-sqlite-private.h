@@ -3,8 +3,8 @@
  * (store-sqlite.c: connections, statements, helpers, open/close,
  * checkpoints, audit; store-sqlite-accounts.c: tenants, users, tokens,
  * queues; store-sqlite-jobs.c: job insert and group commit, jobs,
- * documents).  Nothing here is for the rest of nimbusd: callers see only
- * store.h.  Functions ending in _locked expect the caller to hold st->mu.
+ * documents; store-sqlite-devices.c: output devices).  Nothing here is for the rest of nimbusd:
+ * callers see only store.h.  Functions ending in _locked expect the caller to hold st->mu.
  */
 #ifndef NIMBUS_STORE_SQLITE_PRIVATE_H
 #define NIMBUS_STORE_SQLITE_PRIVATE_H
@@ -43,12 +43,19 @@ extern const int store_sqlite_migration_count;
   "j.id, j.tenant_id, j.queue_id, j.owner_id, q.name, j.owner_name, j.name, j.origin_host, " \
   "j.state, j.created_at, j.state_changed_at, j.completed_at, j.copies, j.pages, "           \
   "j.impressions, j.impressions_completed, j.num_documents, j.account_id, "                  \
-  "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json"
+  "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json, j.device_id, "              \
+  "j.target_device_id, j.device_state_reasons"
 #define JOB_FROM "FROM jobs j JOIN queues q ON q.id = j.queue_id"
 #define JOB_FILTER                                                                          \
   "WHERE j.tenant_id = ?1 AND (?2 = 0 OR j.queue_id = ?2) AND (?3 = 0 OR j.owner_id = ?3) " \
-  "AND j.state BETWEEN ?4 AND ?5"
+  "AND j.state BETWEEN ?4 AND ?5 AND (?6 = 0 OR j.device_id = ?6) "                         \
+  "AND (?7 = 0 OR j.target_device_id IN (0, ?7))"
 #define DOC_COLS "job_id, number, format, name, size, pages, blob_key, created_at"
+#define DEVICE_COLS                                                                 \
+  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \
+  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, " \
+  "d.printer_state, d.state_reasons, d.make_model, "                                \
+  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id)"
 
 typedef enum {
   S_BEGIN,
@@ -91,6 +98,10 @@ typedef enum {
   S_JOB_COUNT_PENDING,
   S_JOB_COUNT_BY_STATE,
   S_JOB_SET_STATE,
+  S_JOB_SET_DEVICE_STATE,
+  S_JOB_SET_PROGRESS,
+  S_JOB_SET_TARGET_DEVICE,
+  S_JOB_LEASE_EXPIRED,
   S_JOB_COUNTERS,
   S_JOB_UPDATE_COUNTERS,
   S_EVENT_INSERT,
@@ -100,6 +111,28 @@ typedef enum {
   S_DOC_LIST,
   S_BLOB_REFERENCED,
   S_AUDIT_INSERT,
+  S_DEVICE_INSERT,
+  S_DEVICE_QUEUE_INSERT,
+  S_DEVICE_QUEUES,
+  S_DEVICE_EXISTS,
+  S_DEVICE_GET,
+  S_DEVICE_GET_BY_NAME,
+  S_DEVICE_GET_BY_CREDENTIAL,
+  S_DEVICE_GET_BY_UUID,
+  S_DEVICE_GET_BY_CLAIM,
+  S_DEVICE_LIST,
+  S_DEVICE_SET_CLAIM,
+  S_DEVICE_UUID_OWNER,
+  S_DEVICE_CLAIM,
+  S_DEVICE_SET_REPORTED,
+  S_DEVICE_GET_ATTRS,
+  S_QUEUE_DEVICE_ATTRS,
+  S_DEVICE_TOUCH,
+  S_DEVICE_TOMBSTONE_INSERT,
+  S_DEVICE_TOMBSTONE_GET,
+  S_DEVICE_REOFFER_EVENTS,
+  S_DEVICE_REOFFER,
+  S_DEVICE_DELETE,
   S_COUNT
 } stmt_id_t;
 
@@ -155,6 +188,7 @@ typedef union {
   store_token_cb token;
   store_queue_cb queue;
   store_job_cb job;
+  store_device_cb device;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 

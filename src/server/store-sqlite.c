@@ -3,7 +3,8 @@
  * connections, statements and shared helpers, open/migrations/close, WAL
  * checkpoints, audit and counters.  Accounts (tenants, users, tokens,
  * queues) are in store-sqlite-accounts.c, jobs and documents in
- * store-sqlite-jobs.c; store-sqlite-private.h is what they share.
+ * store-sqlite-jobs.c, output devices in store-sqlite-devices.c;
+ * store-sqlite-private.h is what they share.
  *
  * Design:
  *  - The main sqlite3 connection, opened in multi-thread mode, is used only
@@ -105,9 +106,9 @@ static const char *const stmt_sql[S_COUNT] = {
         "?19, ?20)",
     [S_JOB_GET] = "SELECT " JOB_COLS " " JOB_FROM " WHERE j.id = ?1 AND j.tenant_id = ?2",
     [S_JOB_LIST_ASC] =
-        "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id ASC LIMIT ?6 OFFSET ?7",
+        "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id ASC LIMIT ?8 OFFSET ?9",
     [S_JOB_LIST_DESC] =
-        "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id DESC LIMIT ?6 OFFSET ?7",
+        "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id DESC LIMIT ?8 OFFSET ?9",
     [S_JOB_COUNT] = "SELECT count(*) FROM jobs j " JOB_FILTER,
     [S_JOB_COUNT_PENDING] =
         "SELECT coalesce((SELECT n FROM owner_pending "
@@ -117,6 +118,25 @@ static const char *const stmt_sql[S_COUNT] = {
         "UPDATE jobs SET state = ?4, state_changed_at = ?5, "
         "completed_at = CASE WHEN ?4 >= 6 THEN ?5 ELSE 0 END "
         "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3",
+    /* Like S_JOB_SET_STATE, also setting device_id (?6); ?7 (not 0) must be
+     * the device the job is assigned to. */
+    [S_JOB_SET_DEVICE_STATE] =
+        "UPDATE jobs SET state = ?4, state_changed_at = ?5, "
+        "completed_at = CASE WHEN ?4 >= 6 THEN ?5 ELSE 0 END, device_id = ?6 "
+        "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3 AND (?7 = 0 OR device_id = ?7)",
+    [S_JOB_SET_PROGRESS] =
+        "UPDATE jobs SET impressions_completed = CASE WHEN ?4 < 0 THEN impressions_completed "
+        "ELSE ?4 END, device_state_reasons = coalesce(?5, device_state_reasons) "
+        "WHERE id = ?1 AND tenant_id = ?2 AND device_id = ?3 AND ?3 <> 0",
+    [S_JOB_SET_TARGET_DEVICE] =
+        "UPDATE jobs SET target_device_id = ?3 WHERE id = ?1 AND tenant_id = ?2",
+    /* Processing jobs whose device is gone, or silent since before ?1
+     * (counting the acknowledgement itself as hearing from it). */
+    [S_JOB_LEASE_EXPIRED] =
+        "SELECT " JOB_COLS " " JOB_FROM
+        " LEFT JOIN devices d ON d.id = j.device_id AND d.tenant_id = j.tenant_id "
+        "WHERE j.state = 5 AND (d.id IS NULL OR max(d.last_seen_at, j.state_changed_at) < ?1) "
+        "ORDER BY j.id",
     [S_JOB_COUNTERS] =
         "SELECT state, num_documents, pages, copies FROM jobs "
         "WHERE id = ?1 AND tenant_id = ?2",
@@ -138,6 +158,69 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_AUDIT_INSERT] =
         "INSERT INTO audit (tenant_id, ts, actor, action, detail) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
+
+    [S_DEVICE_INSERT] =
+        "INSERT INTO devices (tenant_id, name, status, claim_hash, claim_expires_at, "
+        "created_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+    [S_DEVICE_QUEUE_INSERT] =
+        "INSERT OR IGNORE INTO device_queues (device_id, tenant_id, queue_id) "
+        "VALUES (?1, ?2, ?3)",
+    [S_DEVICE_QUEUES] =
+        "SELECT q.id, q.name FROM device_queues dq JOIN queues q ON q.id = dq.queue_id "
+        "WHERE dq.tenant_id = ?2 AND dq.device_id = ?1 ORDER BY q.name LIMIT ?3",
+    [S_DEVICE_EXISTS] = "SELECT 1 FROM devices WHERE id = ?1 AND tenant_id = ?2",
+    [S_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?1 AND d.tenant_id = ?2",
+    [S_DEVICE_GET_BY_NAME] =
+        "SELECT " DEVICE_COLS " FROM devices d WHERE d.tenant_id = ?1 AND d.name = ?2",
+    [S_DEVICE_GET_BY_CREDENTIAL] =
+        "SELECT " DEVICE_COLS " FROM devices d WHERE d.credential_hash = ?1 AND d.status = 2",
+    [S_DEVICE_GET_BY_UUID] = "SELECT " DEVICE_COLS
+                             " FROM devices d WHERE d.uuid = ?1 AND d.uuid <> '' "
+                             "AND d.status = 2",
+    [S_DEVICE_GET_BY_CLAIM] =
+        "SELECT id, tenant_id, claim_expires_at FROM devices WHERE claim_hash = ?1",
+    [S_DEVICE_LIST] = "SELECT " DEVICE_COLS
+                      " FROM devices d WHERE d.tenant_id = ?1 AND (?2 = 0 OR EXISTS "
+                      "(SELECT 1 FROM device_queues dq WHERE dq.tenant_id = d.tenant_id "
+                      "AND dq.device_id = d.id AND dq.queue_id = ?2)) ORDER BY d.name",
+    [S_DEVICE_SET_CLAIM] =
+        "UPDATE devices SET claim_hash = ?3, claim_expires_at = ?4 "
+        "WHERE id = ?1 AND tenant_id = ?2",
+    [S_DEVICE_UUID_OWNER] = "SELECT id FROM devices WHERE uuid = ?1 AND uuid <> ''",
+    [S_DEVICE_CLAIM] =
+        "UPDATE devices SET status = 2, uuid = ?2, credential_hash = ?3, registered_at = ?4, "
+        "claim_hash = NULL, claim_expires_at = 0 WHERE id = ?1",
+    [S_DEVICE_SET_REPORTED] =
+        "UPDATE devices SET printer_state = CASE WHEN ?3 < 0 THEN printer_state ELSE ?3 END, "
+        "state_reasons = coalesce(?4, state_reasons), make_model = coalesce(?5, make_model), "
+        "attrs = coalesce(?6, attrs), "
+        "attrs_updated_at = CASE WHEN ?6 IS NULL THEN attrs_updated_at ELSE ?7 END "
+        "WHERE id = ?1 AND tenant_id = ?2",
+    [S_DEVICE_GET_ATTRS] = "SELECT attrs FROM devices WHERE id = ?1 AND tenant_id = ?2",
+    [S_QUEUE_DEVICE_ATTRS] =
+        "SELECT d.attrs FROM device_queues dq JOIN devices d ON d.id = dq.device_id "
+        "WHERE dq.tenant_id = ?1 AND dq.queue_id = ?2 AND d.attrs IS NOT NULL "
+        "ORDER BY d.attrs_updated_at DESC, d.id DESC LIMIT 1",
+    [S_DEVICE_TOUCH] =
+        "UPDATE devices SET last_seen_at = max(last_seen_at, ?3), "
+        "transport = coalesce(?4, transport) WHERE id = ?1 AND tenant_id = ?2",
+    /* The four steps of store_device_delete(): ?1 tenant, ?2 device, ?3 now,
+     * ?4 event detail. */
+    [S_DEVICE_TOMBSTONE_INSERT] =
+        "INSERT OR REPLACE INTO device_tombstones (credential_hash, tenant_id, device_id, "
+        "name, uuid, deleted_at) SELECT credential_hash, tenant_id, id, name, uuid, ?3 "
+        "FROM devices WHERE tenant_id = ?1 AND id = ?2 AND credential_hash IS NOT NULL",
+    [S_DEVICE_TOMBSTONE_GET] =
+        "SELECT device_id, tenant_id, name, uuid, deleted_at FROM device_tombstones "
+        "WHERE credential_hash = ?1",
+    [S_DEVICE_REOFFER_EVENTS] =
+        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
+        "SELECT tenant_id, id, ?3, 'job-reoffered', 5, 4, ?4 FROM jobs "
+        "WHERE tenant_id = ?1 AND state = 5 AND device_id = ?2",
+    [S_DEVICE_REOFFER] =
+        "UPDATE jobs SET state = 4, state_changed_at = ?3, completed_at = 0, device_id = 0 "
+        "WHERE tenant_id = ?1 AND state = 5 AND device_id = ?2",
+    [S_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = ?1 AND id = ?2",
 };
 
 /* ---- locking and statements ---- */
@@ -363,6 +446,9 @@ void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   COPY_COLUMN(s, 19, j->hold_until);
   COPY_COLUMN(s, 20, j->pin_hash);
   COPY_COLUMN(s, 21, j->attrs_json);
+  j->device_id = sqlite3_column_int64(s, 22);
+  j->target_device_id = sqlite3_column_int64(s, 23);
+  COPY_COLUMN(s, 24, j->device_state_reasons);
 }
 
 void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
