@@ -104,6 +104,14 @@ cli_status_t cli_args_parse(cli_t *cli, int argc, char **argv, int first,
     } else {
       return (cli_fail(cli, CLI_STATUS_USAGE, "option '--%s' needs a value", options[index].name));
     }
+
+    if (options[index].metavar) {
+      if (parsed->nrepeated[index] >= CLI_REPEAT_MAX)
+        return (cli_fail(cli, CLI_STATUS_USAGE, "option '--%s' given more than %d times",
+                         options[index].name, CLI_REPEAT_MAX));
+
+      parsed->repeated[index][parsed->nrepeated[index]++] = parsed->values[index];
+    }
   }
 
   parsed->next = i;

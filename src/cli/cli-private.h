@@ -34,6 +34,7 @@
 #define CLI_OPTION_MAX 16                       // options per (sub)command
 #define CLI_POSITIONAL_MAX 4                    // positional arguments per subcommand
 #define CLI_QUERY_MAX 8                         // query parameters per request
+#define CLI_REPEAT_MAX 8                        // values kept of one repeated option
 #define CLI_INTEGER_MAX 9007199254740991LL      // 2^53 - 1: exact in every JSON peer
 
 //
@@ -62,7 +63,10 @@ typedef struct cli_option_s {
 } cli_option_t;
 
 typedef struct cli_parsed_s {
-  char *values[CLI_OPTION_MAX];          // value, "" for a given flag, NULL if absent
+  char *values[CLI_OPTION_MAX];                    // value, "" for a given flag, NULL if absent
+                                                   // (the last one when given more than once)
+  char *repeated[CLI_OPTION_MAX][CLI_REPEAT_MAX];  // every value of an option, in order
+  int nrepeated[CLI_OPTION_MAX];
   char *positional[CLI_POSITIONAL_MAX];  // positional arguments in order
   int npositional;
   bool help;  // --help or -h was given
@@ -169,6 +173,7 @@ extern const cli_command_t cli_command_queue;
 extern const cli_command_t cli_command_token;
 extern const cli_command_t cli_command_job;
 extern const cli_command_t cli_command_submit;
+extern const cli_command_t cli_command_printer;
 
 cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv);
 cli_status_t cli_command_show(cli_t *cli, const cli_request_t *request, const cli_view_t *view);

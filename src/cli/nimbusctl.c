@@ -57,8 +57,9 @@ const cli_option_t cli_global_options[] = {
     {NULL, NULL, NULL, false}};
 
 static const cli_command_t *const commands[] = {
-    &cli_command_whoami, &cli_command_tenant, &cli_command_user,   &cli_command_queue,
-    &cli_command_token,  &cli_command_job,    &cli_command_submit, NULL};
+    &cli_command_whoami, &cli_command_tenant,  &cli_command_user,
+    &cli_command_queue,  &cli_command_token,   &cli_command_job,
+    &cli_command_submit, &cli_command_printer, NULL};
 
 //
 // 'cli_fail()' - Record the message of a failure and return its status.
