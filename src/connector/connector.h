@@ -1,0 +1,102 @@
+/*
+ * connector.h: the running connector (`nimbus-connector run`): one
+ * process, a channel thread (the main thread) that talks to nimbusd and
+ * drives the output, the panel's libmicrohttpd thread, and a signal
+ * thread.  Everything the panel reads is under `lock`.
+ *
+ * Registration status (drawn; persisted in the state file):
+ *
+ *   unregistered --register--> registered --deleted answer--+
+ *        ^                          ^                        |
+ *        |                          | ask: continue          v
+ *        +---- policy delete ---- (detected) <-- policy continue / ask
+ *                                   |
+ *                                   +---- policy stop ----> stopped
+ *
+ * Invariant: in `unregistered` and `stopped` the traffic gate is closed,
+ * so the channel sends nothing to nimbusd (see ippc.h); while an `ask`
+ * waits for its answer the gate is closed too.
+ */
+#ifndef NIMBUS_CONNECTOR_CONNECTOR_H
+#define NIMBUS_CONNECTOR_CONNECTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ippc.h"
+#include "journal.h"
+#include "options.h"
+#include "output.h"
+#include "state.h"
+
+typedef struct connector_s {
+  connector_options_t opt;
+  state_t state; /* under lock; the credential never leaves this struct */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  atomic_bool allowed;  /* the traffic gate towards nimbusd */
+  atomic_bool stopping; /* SIGTERM/SIGINT */
+
+  /* panel-visible, under lock */
+  char last_contact[32];
+  char last_error[256];
+  char detected_at[32];
+  bool ask_pending;
+  int ask_choice; /* -1: none yet, else a policy_t */
+  char csrf[33];
+  int64_t jobs_active;
+
+  journal_t journal;
+  output_t *output;
+  ippc_t ippc;
+  int panel_port;
+  void *panel; /* struct MHD_Daemon * */
+} connector_t;
+
+/* run.c */
+int connector_run(int argc, char **argv);
+/* Sleep up to ms, waking early on SIGTERM or a panel decision; false when stopping. */
+bool connector_sleep(connector_t *c, int ms);
+/* Set the status, persist the state file; logs a state change. */
+void connector_set_status(connector_t *c, state_status_t s);
+/* Note a successful exchange with nimbusd. */
+void connector_contact(connector_t *c);
+/* Note a failure to show on the panel (never a secret). */
+void connector_note_error(connector_t *c, const char *what);
+/*
+ * The server deleted the registration: apply the on-deregister policy.
+ * Returns true when the channel may go on (continue, or ask answered
+ * continue), false when traffic has stopped for good.
+ */
+bool connector_deregistered(connector_t *c, const char *how);
+/* Count a printed job into the state file. */
+void connector_job_printed(connector_t *c);
+
+/* channel.c: the polling and persistent loops; returns when stopping. */
+void channel_run(connector_t *c);
+
+/* What a channel step came to. */
+typedef enum { STEP_OK = 0, STEP_TRANSIENT, STEP_DELETED, STEP_STOPPED, STEP_FAILED } step_t;
+step_t step_from_ippc(ippc_result_t r);
+
+/* jobs.c */
+/* Send the output's capabilities to every queue. */
+step_t jobs_send_caps(connector_t *c);
+/* Report outcomes of journalled jobs that nimbusd has not heard of yet. */
+step_t jobs_reconcile(connector_t *c);
+/* Get-Jobs which-jobs=fetchable on queue_uri and print each job. */
+step_t jobs_poll_queue(connector_t *c, const char *queue_uri);
+
+/* panel.c */
+bool panel_start(connector_t *c, char *err, size_t errlen);
+void panel_stop(connector_t *c);
+/* The status document the panel serves at /status.json (caller frees). */
+char *panel_status_json(connector_t *c);
+
+/* register.c, status.c */
+int connector_register(int argc, char **argv);
+int connector_status(int argc, char **argv);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * ippc.c: see ippc.h.  Waits are cut into one-second slices by libcups'
+ * timeout callback, so SIGTERM and the request timeout are noticed even
+ * while a Get-Notifications is held by the server.
+ */
+#include "ippc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "log.h"
+
+const char *ippc_result_name(ippc_result_t r) {
+  static const char *const names[] = {"ok",        "deleted",    "transient",
+                                      "ipp-error", "http-error", "stopped"};
+  return (unsigned)r < 6 ? names[r] : "unknown";
+}
+
+/* libcups never prompts: the device credential is the only secret. */
+static const char *ippc_no_password(const char *prompt, http_t *http, const char *method,
+                                    const char *resource, void *data) {
+  (void)prompt, (void)http, (void)method, (void)resource, (void)data;
+  return NULL;
+}
+
+/* libcups calls this every second of waiting; 0 aborts the wait. */
+static int ippc_timeout_cb(http_t *http, void *data) {
+  (void)http;
+  ippc_t *c = data;
+  if (c->stopping && atomic_load(c->stopping)) return 0;
+  return time(NULL) - c->request_start < c->timeout_s;
+}
+
+void ippc_resource(const char *uri, char *buf, size_t len) {
+  char scheme[32], user[256], host[256];
+  int port;
+  if (httpSeparateURI(HTTP_URI_CODING_ALL, uri, scheme, sizeof scheme, user, sizeof user, host,
+                      sizeof host, &port, buf, (int)len) < HTTP_URI_STATUS_OK ||
+      !buf[0])
+    snprintf(buf, len, "/");
+}
+
+bool ippc_init(ippc_t *c, const char *server, const char *uuid, const char *credential,
+               const errpattern_t *pattern, int timeout_s, atomic_bool *allowed,
+               const atomic_bool *stopping, char *err, size_t errlen) {
+  memset(c, 0, sizeof *c);
+  char scheme[32], user[256], resource[1024];
+  if (httpSeparateURI(HTTP_URI_CODING_ALL, server, scheme, sizeof scheme, user, sizeof user,
+                      c->host, sizeof c->host, &c->port, resource,
+                      sizeof resource) < HTTP_URI_STATUS_OK) {
+    snprintf(err, errlen, "bad server URL '%s'", server);
+    return false;
+  }
+  bool tls = !strcmp(scheme, "https") || !strcmp(scheme, "ipps");
+  if (!tls && strcmp(scheme, "http") && strcmp(scheme, "ipp")) {
+    snprintf(err, errlen, "server URL must be http, https, ipp or ipps");
+    return false;
+  }
+  c->encryption = tls ? HTTP_ENCRYPTION_ALWAYS : HTTP_ENCRYPTION_IF_REQUESTED;
+  snprintf(c->uuid, sizeof c->uuid, "%s", uuid ? uuid : "");
+  snprintf(c->credential, sizeof c->credential, "%s", credential ? credential : "");
+  c->pattern = pattern;
+  c->timeout_s = timeout_s;
+  c->allowed = allowed;
+  c->stopping = stopping;
+  cupsSetPasswordCB2(ippc_no_password, NULL);
+  return true;
+}
+
+ipp_t *ippc_request(const ippc_t *c, ipp_op_t op, const char *printer_uri) {
+  ipp_t *req = ippNewRequest(op);
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, printer_uri);
+  if (c->uuid[0])
+    ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "output-device-uuid", NULL, c->uuid);
+  return req;
+}
+
+void ippc_close(ippc_t *c) {
+  if (c->http) httpClose(c->http);
+  c->http = NULL;
+}
+
+ippc_result_t ippc_classify(const errpattern_t *pattern, const ippc_status_t *st) {
+  if (errpattern_match(pattern, st->http_status, st->ipp_status, st->message)) return IPPC_DELETED;
+  if (st->http_status <= 0 || st->http_status >= 500) return IPPC_TRANSIENT;
+  if (st->http_status != 200) return IPPC_HTTP_ERROR;
+  if (st->ipp_status == IPP_STATUS_ERROR_SERVICE_UNAVAILABLE ||
+      st->ipp_status == IPP_STATUS_ERROR_BUSY || st->ipp_status == IPP_STATUS_ERROR_TEMPORARY)
+    return IPPC_TRANSIENT;
+  return st->ipp_status < 0x0400 ? IPPC_OK : IPPC_IPP_ERROR;
+}
+
+static bool ippc_connect(ippc_t *c, ippc_status_t *st) {
+  if (c->http) return true;
+  c->http = httpConnect2(c->host, c->port, NULL, AF_UNSPEC, c->encryption, 1, 10000, NULL);
+  if (!c->http) {
+    snprintf(st->message, sizeof st->message, "cannot connect to %.64s:%d: %.128s", c->host,
+             c->port, cupsLastErrorString());
+    return false;
+  }
+  httpSetTimeout(c->http, 1.0, ippc_timeout_cb, c);
+  if (c->credential[0]) httpSetAuthString(c->http, "Bearer", c->credential);
+  return true;
+}
+
+ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **resp,
+                        ippc_status_t *st, bool keep_body) {
+  memset(st, 0, sizeof *st);
+  *resp = NULL;
+  if (!atomic_load(c->allowed)) {
+    ippDelete(req);
+    snprintf(st->message, sizeof st->message, "traffic to the server is stopped");
+    return IPPC_STOPPED;
+  }
+  char resource[1024];
+  ippc_resource(printer_uri, resource, sizeof resource);
+  c->request_start = time(NULL);
+  if (!ippc_connect(c, st)) {
+    ippDelete(req);
+    return IPPC_TRANSIENT;
+  }
+  /* libcups resets the Authorization field from the auth string per request */
+  if (c->credential[0]) httpSetAuthString(c->http, "Bearer", c->credential);
+  http_status_t hs = cupsSendRequest(c->http, req, resource, 0);
+  ipp_t *answer = NULL;
+  if (hs == HTTP_STATUS_CONTINUE || hs == HTTP_STATUS_OK)
+    answer = cupsGetResponse(c->http, resource);
+  ippDelete(req);
+  hs = httpGetStatus(c->http);
+  st->http_status = hs == HTTP_STATUS_ERROR ? 0 : (int)hs;
+  if (answer) {
+    st->http_status = 200;
+    st->ipp_status = (int)ippGetStatusCode(answer);
+    ipp_attribute_t *m = ippFindAttribute(answer, "status-message", IPP_TAG_ZERO);
+    if (m && ippGetString(m, 0, NULL))
+      snprintf(st->message, sizeof st->message, "%s", ippGetString(m, 0, NULL));
+  } else {
+    if (st->http_status == 200) st->http_status = 0; /* the body was cut */
+    snprintf(st->message, sizeof st->message, "%s", cupsLastErrorString());
+  }
+  ippc_result_t r = ippc_classify(c->pattern, st);
+  if (r == IPPC_OK || (r == IPPC_IPP_ERROR && answer)) {
+    *resp = answer;
+    if (!keep_body || r != IPPC_OK) httpFlush(c->http);
+  } else {
+    ippDelete(answer);
+    if (r == IPPC_TRANSIENT)
+      ippc_close(c); /* never reuse a broken connection */
+    else if (c->http)
+      httpFlush(c->http);
+  }
+  return r;
+}
+
+ssize_t ippc_read(ippc_t *c, char *buf, size_t len) {
+  if (!c->http) return -1;
+  c->request_start = time(NULL);
+  return httpRead2(c->http, buf, len);
+}
+
+void ippc_linger_close(ippc_t *c, int grace_s) {
+  if (!c->http) return;
+  int fd = httpGetFd(c->http);
+  time_t end = time(NULL) + grace_s;
+  bool closed = false;
+  while (fd >= 0 && !closed && time(NULL) < end) {
+    if (c->stopping && atomic_load(c->stopping)) break;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = poll(&p, 1, 250);
+    if (n < 0 && errno != EINTR) break;
+    if (n > 0) {
+      char b[512];
+      ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) closed = true;
+    }
+  }
+  log_event(LOG_INFO, NULL, "connection to the server closed", "by",
+            closed ? "server" : "connector", (char *)NULL);
+  ippc_close(c);
+}

@@ -1,0 +1,84 @@
+/*
+ * ippc.h: the connector's IPP client for the device channel.  One
+ * keep-alive connection to nimbusd (libcups), the device credential as
+ * "Authorization: Bearer", and the one place where answers are sorted:
+ *
+ *   IPPC_OK         HTTP 200 and an IPP success status
+ *   IPPC_DELETED    the answer matches the deregistration error pattern
+ *   IPPC_TRANSIENT  no answer (refused, dropped, timed out), HTTP 5xx,
+ *                   server-error-service-unavailable/-busy/-temporary-error
+ *   IPPC_IPP_ERROR  any other IPP error status (the caller decides)
+ *   IPPC_HTTP_ERROR any other HTTP status (401, 404, ...)
+ *   IPPC_STOPPED    the traffic gate is closed: nothing was sent
+ *
+ * Every request passes ippc_send(), which checks the gate first, so once
+ * the gate is closed (policy delete/stop) not a single byte goes out.
+ */
+#ifndef NIMBUS_CONNECTOR_IPPC_H
+#define NIMBUS_CONNECTOR_IPPC_H
+
+#include <cups/cups.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "errpattern.h"
+
+typedef enum {
+  IPPC_OK = 0,
+  IPPC_DELETED,
+  IPPC_TRANSIENT,
+  IPPC_IPP_ERROR,
+  IPPC_HTTP_ERROR,
+  IPPC_STOPPED
+} ippc_result_t;
+
+typedef struct {
+  int http_status; /* 0 when no HTTP answer arrived */
+  int ipp_status;
+  char message[256]; /* status-message, or a transport error text */
+} ippc_status_t;
+
+typedef struct {
+  char host[256];
+  int port;
+  http_encryption_t encryption;
+  http_t *http;
+  char uuid[64];
+  char credential[96];
+  const errpattern_t *pattern;
+  int timeout_s;
+  atomic_bool *allowed;        /* the traffic gate */
+  const atomic_bool *stopping; /* SIGTERM: abort waits */
+  time_t request_start;
+} ippc_t;
+
+/* Set up c for server URL (http/https/ipp/ipps); no connection yet. */
+bool ippc_init(ippc_t *c, const char *server, const char *uuid, const char *credential,
+               const errpattern_t *pattern, int timeout_s, atomic_bool *allowed,
+               const atomic_bool *stopping, char *err, size_t errlen);
+/* A new request with charset, language, printer-uri and output-device-uuid. */
+ipp_t *ippc_request(const ippc_t *c, ipp_op_t op, const char *printer_uri);
+/*
+ * Send req (always freed) to the resource of printer_uri and read the IPP
+ * answer into *resp (caller frees; NULL unless IPPC_OK or IPPC_IPP_ERROR).
+ * With keep_body the connection is left positioned at the data that
+ * follows the IPP message (Fetch-Document): read it with ippc_read().
+ */
+ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **resp,
+                        ippc_status_t *st, bool keep_body);
+/* Read document bytes after a keep_body answer: >0 bytes, 0 end, <0 error. */
+ssize_t ippc_read(ippc_t *c, char *buf, size_t len);
+/* Drop the connection at once (after a failure or a partial body). */
+void ippc_close(ippc_t *c);
+/*
+ * After a deregistration: wait up to grace_s seconds for the server to
+ * close the connection, then close it ourselves.  Sends nothing.
+ */
+void ippc_linger_close(ippc_t *c, int grace_s);
+/* Sorting of an answer; exposed for the unit tests. */
+ippc_result_t ippc_classify(const errpattern_t *pattern, const ippc_status_t *st);
+/* The resource (path) part of a URI into buf; "/" if none. */
+void ippc_resource(const char *uri, char *buf, size_t len);
+const char *ippc_result_name(ippc_result_t r);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * options.c: the option table of `nimbus-connector run` and the checks
+ * that turn its text values into enums and a compiled error pattern.
+ */
+#include "options.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#define OPT(n, type, field, def, help, min, max)                                                   \
+  {                                                                                                \
+    n, type, offsetof(connector_options_t, field), sizeof(((connector_options_t *)0)->field), def, \
+        help, false, min, max                                                                      \
+  }
+
+const config_option_t connector_option_table[] = {
+    OPT("transport", CONFIG_STRING, transport_name, "polling",
+        "how to learn about jobs: polling or persistent", 0, 0),
+    OPT("poll-interval", CONFIG_INT, poll_interval, "10", "seconds between polls (polling)", 1,
+        86400),
+    OPT("on-deregister", CONFIG_STRING, on_deregister, "delete",
+        "when the server deleted the registration: delete, stop, continue or ask", 0, 0),
+    OPT("error-pattern", CONFIG_STRING, error_pattern, ERRPATTERN_DEFAULT,
+        "answers that mean 'registration deleted': ipp:CODE,http:STATUS,...", 0, 0),
+    OPT("error-message", CONFIG_STRING, error_message, ERRPATTERN_DEFAULT_MESSAGE,
+        "substring the status-message of an ipp: match must contain (empty: any)", 0, 0),
+    OPT("grace-period", CONFIG_INT, grace_period, "5",
+        "seconds to wait for the server to close after a deregistration", 0, 3600),
+    OPT("backoff-min", CONFIG_INT, backoff_min, "500", "first retry delay in milliseconds", 1,
+        3600000),
+    OPT("backoff-max", CONFIG_INT, backoff_max, "60000", "longest retry delay in milliseconds", 1,
+        3600000),
+    OPT("request-timeout", CONFIG_INT, request_timeout, "120",
+        "seconds to wait for an answer (longer than the server's notify-wait)", 1, 3600),
+    OPT("update-interval", CONFIG_INT, update_interval, "30",
+        "seconds between Update-Active-Jobs while printing", 1, 3600),
+    OPT("output", CONFIG_STRING, output, "file:///var/spool/nimbus-connector",
+        "the printer: ipp://host:port/path, ipps://..., file:///dir or cups:QUEUE", 0, 0),
+    OPT("panel-listen", CONFIG_STRING, panel_listen, "127.0.0.1:8632",
+        "panel address:port (port 0: any free port; empty: no panel)", 0, 0),
+    OPT("state", CONFIG_STRING, state, CONNECTOR_DEFAULT_STATE, "registration state file", 0, 0),
+    OPT("journal", CONFIG_STRING, journal, "", "job journal file [default: <state>.journal]", 0, 0),
+    OPT("log-level", CONFIG_STRING, log_level, "info", "debug, info, warn or error", 0, 0),
+    CONFIG_END};
+
+static const char *const policy_names[] = {"delete", "stop", "continue", "ask"};
+
+const char *policy_name(policy_t p) {
+  return (unsigned)p < 4 ? policy_names[p] : "unknown";
+}
+
+bool policy_parse(const char *s, policy_t *out) {
+  for (int i = 0; i < 4; i++)
+    if (strcasecmp(s, policy_names[i]) == 0) {
+      *out = (policy_t)i;
+      return true;
+    }
+  return false;
+}
+
+bool options_defaults(connector_options_t *o, char *err, size_t errlen) {
+  memset(o, 0, sizeof *o);
+  return config_set_defaults(connector_option_table, o, err, errlen);
+}
+
+bool options_finish(connector_options_t *o, char *err, size_t errlen) {
+  if (strcasecmp(o->transport_name, "polling") == 0)
+    o->transport = TRANSPORT_POLLING;
+  else if (strcasecmp(o->transport_name, "persistent") == 0)
+    o->transport = TRANSPORT_PERSISTENT;
+  else {
+    snprintf(err, errlen, "transport must be polling or persistent");
+    return false;
+  }
+  if (!policy_parse(o->on_deregister, &o->policy)) {
+    snprintf(err, errlen, "on-deregister must be delete, stop, continue or ask");
+    return false;
+  }
+  if (o->backoff_max < o->backoff_min) {
+    snprintf(err, errlen, "backoff-max must not be smaller than backoff-min");
+    return false;
+  }
+  log_level_t level;
+  if (!log_level_parse(o->log_level, &level)) {
+    snprintf(err, errlen, "log-level must be debug, info, warn or error");
+    return false;
+  }
+  if (!o->state[0]) {
+    snprintf(err, errlen, "state must name a file");
+    return false;
+  }
+  if (!o->journal[0]) {
+    if (strlen(o->state) + 9 > sizeof o->journal) {
+      snprintf(err, errlen, "state path too long");
+      return false;
+    }
+    snprintf(o->journal, sizeof o->journal, "%.4086s.journal", o->state);
+  }
+  if (!o->output[0]) {
+    snprintf(err, errlen, "output must be set");
+    return false;
+  }
+  return errpattern_parse(o->error_pattern, o->error_message, &o->pattern, err, errlen);
+}

@@ -1,0 +1,52 @@
+/*
+ * options.h: the connector's configuration, declared once in a table
+ * (src/common/config.h) that drives the config file, flags and --help.
+ */
+#ifndef NIMBUS_CONNECTOR_OPTIONS_H
+#define NIMBUS_CONNECTOR_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "errpattern.h"
+
+#define CONNECTOR_DEFAULT_STATE "/var/lib/nimbus-connector/state.json"
+
+typedef enum { TRANSPORT_POLLING = 0, TRANSPORT_PERSISTENT } transport_t;
+typedef enum { POLICY_DELETE = 0, POLICY_STOP, POLICY_CONTINUE, POLICY_ASK } policy_t;
+
+typedef struct {
+  /* as written by the user */
+  char transport_name[16];
+  int poll_interval;      /* seconds */
+  char on_deregister[16]; /* delete|stop|continue|ask */
+  char error_pattern[512];
+  char error_message[256];
+  int grace_period;    /* seconds */
+  int backoff_min;     /* milliseconds */
+  int backoff_max;     /* milliseconds */
+  int request_timeout; /* seconds; must exceed the server's notify-wait */
+  int update_interval; /* seconds between Update-Active-Jobs while printing */
+  char output[1024];
+  char panel_listen[128];
+  char state[4096];
+  char journal[4096]; /* default: <state>.journal */
+  char log_level[16];
+
+  /* derived by options_finish() */
+  transport_t transport;
+  policy_t policy;
+  errpattern_t pattern;
+} connector_options_t;
+
+extern const config_option_t connector_option_table[];
+
+/* Defaults into *o. */
+bool options_defaults(connector_options_t *o, char *err, size_t errlen);
+/* Check and derive the enum fields, the pattern and the journal path. */
+bool options_finish(connector_options_t *o, char *err, size_t errlen);
+const char *policy_name(policy_t p);
+bool policy_parse(const char *s, policy_t *out);
+
+#endif

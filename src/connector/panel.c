@@ -1,0 +1,308 @@
+/*
+ * panel.c: the connector's local web panel (libmicrohttpd, one internal
+ * thread).
+ *
+ *   GET  /             status page; with on-deregister=ask and a
+ *                      deregistration detected, the three-choice form
+ *   GET  /status.json  the same status as JSON (`nimbus-connector status`)
+ *   POST /decision     form fields csrf, choice=delete|stop|continue
+ *
+ * HTML is written only through panel_html() (escaping), every form
+ * carries the per-process CSRF token, and request bodies are bounded.
+ * The credential is never shown.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connector.h"
+#include "crypto.h"
+#include "log.h"
+
+#define PANEL_BODY_MAX 1024
+#define PANEL_PAGE_MAX 65536
+
+/* A bounded string builder for the page. */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+} panel_buf_t;
+
+static void panel_raw(panel_buf_t *b, const char *s) {
+  size_t n = strlen(s);
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1) cap *= 2;
+    if (cap > PANEL_PAGE_MAX) return; /* drop what does not fit */
+    char *nb = realloc(b->buf, cap);
+    if (!nb) return;
+    b->buf = nb;
+    b->cap = cap;
+  }
+  memcpy(b->buf + b->len, s, n + 1);
+  b->len += n;
+}
+
+/* Append text with &, <, >, " and ' escaped. */
+static void panel_html(panel_buf_t *b, const char *s) {
+  char one[2] = {0, 0};
+  for (; s && *s; s++) {
+    switch (*s) {
+      case '&':
+        panel_raw(b, "&amp;");
+        break;
+      case '<':
+        panel_raw(b, "&lt;");
+        break;
+      case '>':
+        panel_raw(b, "&gt;");
+        break;
+      case '"':
+        panel_raw(b, "&quot;");
+        break;
+      case '\'':
+        panel_raw(b, "&#39;");
+        break;
+      default:
+        one[0] = *s;
+        panel_raw(b, one);
+    }
+  }
+}
+
+static void panel_row(panel_buf_t *b, const char *name, const char *value) {
+  panel_raw(b, "<tr><th>");
+  panel_html(b, name);
+  panel_raw(b, "</th><td>");
+  panel_html(b, value && *value ? value : "-");
+  panel_raw(b, "</td></tr>\n");
+}
+
+char *panel_status_json(connector_t *c) {
+  json_t *o = json_object();
+  json_t *uris = json_array();
+  pthread_mutex_lock(&c->lock);
+  json_object_set_new(o, "status", json_string(state_status_name(c->state.status)));
+  json_object_set_new(o, "transport", json_string(c->opt.transport_name));
+  json_object_set_new(o, "on_deregister", json_string(policy_name(c->opt.policy)));
+  json_object_set_new(o, "server", json_string(c->state.server));
+  json_object_set_new(o, "output_device_uuid", json_string(c->state.uuid));
+  for (size_t i = 0; i < c->state.nuris; i++)
+    json_array_append_new(uris, json_string(c->state.uris[i]));
+  json_object_set_new(o, "printer_uris", uris);
+  json_object_set_new(o, "registered_at", json_string(c->state.registered_at));
+  json_object_set_new(o, "status_changed_at", json_string(c->state.status_changed_at));
+  json_object_set_new(o, "last_contact", json_string(c->last_contact));
+  json_object_set_new(o, "detected_at", json_string(c->detected_at));
+  json_object_set_new(o, "last_error", json_string(c->last_error));
+  json_object_set_new(o, "jobs_printed", json_integer(c->state.jobs_printed));
+  json_object_set_new(o, "jobs_active", json_integer(c->jobs_active));
+  json_object_set_new(o, "ask_pending", json_boolean(c->ask_pending));
+  json_object_set_new(o, "output", json_string(output_kind(c->output)));
+  json_object_set_new(o, "traffic", json_boolean(atomic_load(&c->allowed)));
+  pthread_mutex_unlock(&c->lock);
+  char *text = json_dumps(o, JSON_SORT_KEYS);
+  json_decref(o);
+  return text;
+}
+
+static char *panel_page(connector_t *c) {
+  panel_buf_t b = {0};
+  char jobs[32];
+  panel_raw(&b,
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Nimbus connector"
+            "</title></head><body>\n<h1>Nimbus connector</h1>\n<table>\n");
+  pthread_mutex_lock(&c->lock);
+  panel_row(&b, "Registration", state_status_name(c->state.status));
+  panel_row(&b, "Transport", c->opt.transport_name);
+  panel_row(&b, "Server", c->state.server);
+  panel_row(&b, "Device", c->state.uuid);
+  for (size_t i = 0; i < c->state.nuris; i++) panel_row(&b, "Queue", c->state.uris[i]);
+  panel_row(&b, "Registered at", c->state.registered_at);
+  panel_row(&b, "Last contact", c->last_contact);
+  snprintf(jobs, sizeof jobs, "%lld", (long long)c->state.jobs_printed);
+  panel_row(&b, "Jobs printed", jobs);
+  panel_row(&b, "Output", output_kind(c->output));
+  panel_row(&b, "On deregistration", policy_name(c->opt.policy));
+  panel_row(&b, "Deregistration detected at", c->detected_at);
+  panel_row(&b, "Last error", c->last_error);
+  panel_raw(&b, "</table>\n");
+  if (c->ask_pending) {
+    panel_raw(&b,
+              "<h2>The server deleted this printer's registration</h2>\n"
+              "<form method=\"post\" action=\"/decision\">\n"
+              "<input type=\"hidden\" name=\"csrf\" value=\"");
+    panel_html(&b, c->csrf);
+    panel_raw(&b,
+              "\">\n"
+              "<button name=\"choice\" value=\"delete\">Delete the registration here too"
+              "</button>\n"
+              "<button name=\"choice\" value=\"stop\">Stop, keep the registration</button>\n"
+              "<button name=\"choice\" value=\"continue\">Keep trying</button>\n"
+              "</form>\n");
+  }
+  pthread_mutex_unlock(&c->lock);
+  panel_raw(&b, "</body></html>\n");
+  return b.buf;
+}
+
+/* Per-request state: the bounded form body. */
+typedef struct {
+  char body[PANEL_BODY_MAX + 1];
+  size_t len;
+  bool too_big;
+} panel_req_t;
+
+static enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const char *type,
+                                  char *text /* freed */) {
+  if (!text) {
+    text = strdup("out of memory\n");
+    status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    type = "text/plain";
+  }
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(r, "Content-Type", type);
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "X-Frame-Options", "DENY");
+  enum MHD_Result ret = MHD_queue_response(conn, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+/* Value of field `name` in an urlencoded body, decoded into out. */
+static bool panel_form_field(const char *body, const char *name, char *out, size_t outlen) {
+  size_t n = strlen(name);
+  for (const char *p = body; p && *p;) {
+    const char *amp = strchr(p, '&');
+    size_t len = amp ? (size_t)(amp - p) : strlen(p);
+    if (len > n && !strncmp(p, name, n) && p[n] == '=') {
+      size_t vlen = len - n - 1;
+      if (vlen >= outlen) return false;
+      memcpy(out, p + n + 1, vlen);
+      out[vlen] = '\0';
+      for (char *q = out; *q; q++)
+        if (*q == '+') *q = ' ';
+      MHD_http_unescape(out);
+      return true;
+    }
+    p = amp ? amp + 1 : NULL;
+  }
+  return false;
+}
+
+static enum MHD_Result panel_decision(connector_t *c, struct MHD_Connection *conn,
+                                      panel_req_t *pr) {
+  char token[64] = "", choice[32] = "";
+  policy_t p;
+  if (pr->too_big) return panel_send(conn, 413, "text/plain", strdup("request too large\n"));
+  pr->body[pr->len] = '\0';
+  bool token_ok = panel_form_field(pr->body, "csrf", token, sizeof token) &&
+                  strlen(token) == strlen(c->csrf) && crypto_equal(token, c->csrf, strlen(c->csrf));
+  if (!token_ok) return panel_send(conn, 403, "text/plain", strdup("bad or missing CSRF token\n"));
+  if (!panel_form_field(pr->body, "choice", choice, sizeof choice) || !policy_parse(choice, &p) ||
+      p == POLICY_ASK)
+    return panel_send(conn, 400, "text/plain", strdup("choice must be delete, stop or continue\n"));
+  pthread_mutex_lock(&c->lock);
+  bool pending = c->ask_pending && c->ask_choice < 0;
+  if (pending) {
+    c->ask_choice = (int)p;
+    pthread_cond_broadcast(&c->cond);
+  }
+  pthread_mutex_unlock(&c->lock);
+  if (!pending) return panel_send(conn, 409, "text/plain", strdup("no decision is pending\n"));
+  log_event(LOG_INFO, NULL, "panel decision received", "choice", policy_name(p), (char *)NULL);
+  return panel_send(conn, 200, "text/plain", strdup("decision recorded\n"));
+}
+
+static enum MHD_Result panel_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_size, void **con_cls) {
+  (void)version;
+  connector_t *c = cls;
+  bool post = !strcmp(method, "POST");
+  if (post && !*con_cls) {
+    panel_req_t *pr = calloc(1, sizeof *pr);
+    if (!pr) return MHD_NO;
+    *con_cls = pr;
+    return MHD_YES;
+  }
+  if (post) {
+    panel_req_t *pr = *con_cls;
+    if (*upload_size) {
+      if (pr->len + *upload_size > PANEL_BODY_MAX)
+        pr->too_big = true;
+      else {
+        memcpy(pr->body + pr->len, upload_data, *upload_size);
+        pr->len += *upload_size;
+      }
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    if (!strcmp(url, "/decision")) return panel_decision(c, conn, pr);
+    return panel_send(conn, 404, "text/plain", strdup("not found\n"));
+  }
+  if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+    return panel_send(conn, 405, "text/plain", strdup("method not allowed\n"));
+  if (!strcmp(url, "/")) return panel_send(conn, 200, "text/html; charset=utf-8", panel_page(c));
+  if (!strcmp(url, "/status.json"))
+    return panel_send(conn, 200, "application/json", panel_status_json(c));
+  return panel_send(conn, 404, "text/plain", strdup("not found\n"));
+}
+
+static void panel_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                            enum MHD_RequestTerminationCode toe) {
+  (void)cls, (void)conn, (void)toe;
+  free(*con_cls);
+  *con_cls = NULL;
+}
+
+bool panel_start(connector_t *c, char *err, size_t errlen) {
+  char host[64];
+  int port;
+  const char *colon = strrchr(c->opt.panel_listen, ':');
+  if (!colon || (size_t)(colon - c->opt.panel_listen) >= sizeof host) {
+    snprintf(err, errlen, "panel-listen must be ADDRESS:PORT");
+    return false;
+  }
+  memcpy(host, c->opt.panel_listen, (size_t)(colon - c->opt.panel_listen));
+  host[colon - c->opt.panel_listen] = '\0';
+  char *end;
+  long lp = strtol(colon + 1, &end, 10);
+  if (*end || end == colon + 1 || lp < 0 || lp > 65535) {
+    snprintf(err, errlen, "panel-listen: bad port");
+    return false;
+  }
+  port = (int)lp;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    snprintf(err, errlen, "panel-listen: '%s' is not an IPv4 address", host);
+    return false;
+  }
+  struct MHD_Daemon *d =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+                       NULL, panel_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                       MHD_OPTION_NOTIFY_COMPLETED, panel_completed, c, MHD_OPTION_CONNECTION_LIMIT,
+                       32, MHD_OPTION_CONNECTION_TIMEOUT, 30, MHD_OPTION_END);
+  if (!d) {
+    snprintf(err, errlen, "cannot listen on %s", c->opt.panel_listen);
+    return false;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  c->panel_port = info ? info->port : port;
+  c->panel = d;
+  char portstr[16];
+  snprintf(portstr, sizeof portstr, "%d", c->panel_port);
+  log_event(LOG_INFO, NULL, "panel listening", "address", host, "port", portstr, (char *)NULL);
+  return true;
+}
+
+void panel_stop(connector_t *c) {
+  if (c->panel) MHD_stop_daemon(c->panel);
+  c->panel = NULL;
+}
