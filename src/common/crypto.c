@@ -39,10 +39,14 @@ bool crypto_password_verify(const char *hash, const char *password) {
 }
 
 void crypto_token_new(char out[CRYPTO_TOKEN_STR_MAX]) {
+  crypto_token_new_prefixed(CRYPTO_TOKEN_PREFIX, out);
+}
+
+void crypto_token_new_prefixed(const char *prefix, char out[CRYPTO_TOKEN_STR_MAX]) {
   unsigned char raw[32];
   randombytes_buf(raw, sizeof raw);
-  size_t plen = strlen(CRYPTO_TOKEN_PREFIX);
-  memcpy(out, CRYPTO_TOKEN_PREFIX, plen);
+  size_t plen = strlen(prefix);
+  memcpy(out, prefix, plen);
   sodium_bin2base64(out + plen, CRYPTO_TOKEN_STR_MAX - plen, raw, sizeof raw,
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   sodium_memzero(raw, sizeof raw);

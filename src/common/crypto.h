@@ -35,6 +35,8 @@ bool crypto_pin_verify(const char *hash, const char *pin);
 
 /* Make a new random API token string (shown once to its owner). */
 void crypto_token_new(char out[CRYPTO_TOKEN_STR_MAX]);
+/* The same with another prefix of at most 8 chars (device credentials). */
+void crypto_token_new_prefixed(const char *prefix, char out[CRYPTO_TOKEN_STR_MAX]);
 /* SHA-256 of a token string: what the store keeps. */
 void crypto_token_hash(const char *token, unsigned char out[32]);
 

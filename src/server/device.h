@@ -15,8 +15,8 @@
 #include "server.h"
 #include "store.h"
 
-#define DEVICE_CLAIM_CODE_MAX 32  /* "NMBC-XXXX-XXXX-XXXX-XXXX" + NUL */
-#define DEVICE_CREDENTIAL_MAX 64  /* "nmd_" + 43 base64url chars + NUL */
+#define DEVICE_CLAIM_CODE_MAX 32 /* "NMBC-XXXX-XXXX-XXXX-XXXX" + NUL */
+#define DEVICE_CREDENTIAL_MAX 64 /* "nmd_" + 43 base64url chars + NUL */
 #define DEVICE_CLAIM_TTL_DEFAULT (24 * 3600)
 #define DEVICE_CLAIM_TTL_MAX (30 * 24 * 3600)
 
@@ -82,6 +82,17 @@ device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization
  * "persistent").  Writes to the store at most every few seconds per
  * device (the lease is measured in minutes). */
 void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *transport);
+
+/* The liveness table behind device_seen() (srv->presence). */
+device_presence_t *device_presence_new(void);
+void device_presence_free(device_presence_t *p);
+
+/*
+ * Offer again the jobs of devices silent for longer than the lease
+ * (--device-lease): processing -> fetchable, event "job-reoffered", and a
+ * job-fetchable notification to the queue.  Returns how many.
+ */
+int device_lease_sweep(nimbus_server_t *srv);
 
 /* Does device d serve queue_id? */
 bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id);

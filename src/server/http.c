@@ -56,7 +56,23 @@ struct http_internal {
   void (*deferred)(http_request_t *r); /* set by body() via http_request_defer */
   void (*work)(http_request_t *r);     /* what the worker runs (NULL: finish) */
   bool queued;
+  /* parking (long-polls): http_park_t, and the step wake() asked for */
+  atomic_int park;
+  void (*wake_fn)(http_request_t *r);
+  /* streamed response body after resp_body (http_respond_stream) */
+  int stream_fd;
+  int64_t stream_len;
 };
+
+/* A parked request stays suspended with no thread until
+ * http_request_wake().  finish() may request parking; the wake may come
+ * before finish() has returned, so the hand-over is a small CAS machine. */
+typedef enum {
+  HTTP_PARK_NONE = 0,
+  HTTP_PARK_REQUESTED, /* finish() asked to park and has not returned yet */
+  HTTP_PARK_PARKED,    /* suspended, waiting for a wake */
+  HTTP_PARK_WOKEN      /* woken before finish() returned: run wake_fn then */
+} http_park_t;
 
 struct http_form {
   struct MHD_PostProcessor *pp;
@@ -204,6 +220,7 @@ static http_request_t *http_request_alloc(nimbus_server_t *srv, const char *meth
     return NULL;
   }
   r->in = in;
+  in->stream_fd = -1;
   clock_gettime(CLOCK_MONOTONIC, &in->start);
   r->srv = srv;
   unsigned char rnd[8];
@@ -265,6 +282,7 @@ static void http_request_free(http_request_t *r) {
     free(r->query_value[i]);
   }
   free(r->resp_body);
+  if (r->in->stream_fd >= 0) close(r->in->stream_fd);
   sodium_memzero(r->authorization, sizeof r->authorization);
   free(r->in);
   free(r);
@@ -281,10 +299,56 @@ static void http_run_deferred(void *arg) {
     atomic_store(&in->phase, HTTP_PHASE_BODY);
   } else {
     r->handler->finish(r);
+    int expect = HTTP_PARK_REQUESTED;
+    if (atomic_compare_exchange_strong(&in->park, &expect, HTTP_PARK_PARKED))
+      return; /* parked: http_request_wake() resumes it */
+    if (expect == HTTP_PARK_WOKEN) {
+      atomic_store(&in->park, HTTP_PARK_NONE);
+      in->wake_fn(r);
+    }
     if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
     atomic_store(&in->phase, HTTP_PHASE_READY);
   }
   MHD_resume_connection(in->conn);
+}
+
+bool http_request_can_park(const http_request_t *r) {
+  return r->in->conn != NULL;
+}
+
+void http_request_park(http_request_t *r) {
+  atomic_store(&r->in->park, HTTP_PARK_REQUESTED);
+}
+
+/* Worker step of a woken request: the handler's wake step, then respond. */
+static void http_run_wake(void *arg) {
+  http_request_t *r = arg;
+  struct http_internal *in = r->in;
+  in->wake_fn(r);
+  if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
+  atomic_store(&in->phase, HTTP_PHASE_READY);
+  MHD_resume_connection(in->conn);
+}
+
+void http_request_wake(http_request_t *r, void (*fn)(http_request_t *r)) {
+  struct http_internal *in = r->in;
+  in->wake_fn = fn;
+  int expect = HTTP_PARK_PARKED;
+  if (atomic_compare_exchange_strong(&in->park, &expect, HTTP_PARK_NONE)) {
+    /* A full queue must not strand a parked request: run it here. */
+    if (!workers_submit(r->srv->workers, http_run_wake, r)) http_run_wake(r);
+    return;
+  }
+  expect = HTTP_PARK_REQUESTED;
+  atomic_compare_exchange_strong(&in->park, &expect, HTTP_PARK_WOKEN);
+}
+
+void http_respond_stream(http_request_t *r, int status, const char *content_type, char *prefix,
+                         size_t prefix_len, int fd, int64_t len) {
+  http_respond_owned(r, status, content_type, prefix, prefix_len);
+  if (r->in->stream_fd >= 0) close(r->in->stream_fd);
+  r->in->stream_fd = fd;
+  r->in->stream_len = len;
 }
 
 void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r)) {
@@ -310,10 +374,61 @@ static void http_hand_off(http_request_t *r, http_phase_t phase, void (*work)(ht
   }
 }
 
+/* A streamed body: the prefix (already encoded), then stream_len bytes of
+ * the file.  Runs on the event thread; reads are from the local spool. */
+typedef struct {
+  char *prefix;
+  size_t prefix_len;
+  int fd;
+  int64_t len;
+} http_stream_t;
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  http_stream_t *s = cls;
+  if (pos < s->prefix_len) {
+    size_t n = s->prefix_len - (size_t)pos;
+    if (n > max) n = max;
+    memcpy(buf, s->prefix + pos, n);
+    return (ssize_t)n;
+  }
+  uint64_t off = pos - s->prefix_len;
+  if ((int64_t)off >= s->len) return MHD_CONTENT_READER_END_OF_STREAM;
+  if ((int64_t)(off + max) > s->len) max = (size_t)(s->len - (int64_t)off);
+  ssize_t n = pread(s->fd, buf, max, (off_t)off);
+  return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void http_stream_free(void *cls) {
+  http_stream_t *s = cls;
+  close(s->fd);
+  free(s->prefix);
+  free(s);
+}
+
+static struct MHD_Response *http_stream_response(http_request_t *r) {
+  http_stream_t *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->prefix = r->resp_body;
+  s->prefix_len = r->resp_len;
+  s->fd = r->in->stream_fd;
+  s->len = r->in->stream_len;
+  struct MHD_Response *resp = MHD_create_response_from_callback(
+      (uint64_t)s->prefix_len + (uint64_t)s->len, 64 * 1024, http_stream_read, s, http_stream_free);
+  if (!resp) {
+    free(s);
+    return NULL;
+  }
+  r->resp_body = NULL;
+  r->in->stream_fd = -1; /* both now owned by the response */
+  return resp;
+}
+
 static enum MHD_Result http_queue(http_request_t *r) {
   struct http_internal *in = r->in;
   struct MHD_Response *resp =
-      MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+      in->stream_fd >= 0
+          ? http_stream_response(r)
+          : MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
   if (!resp) return MHD_NO;
   r->resp_body = NULL; /* now owned by the response */
   if (r->resp_type[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
@@ -555,6 +670,7 @@ int http_request_run_detached(nimbus_server_t *srv, const char *method, const ch
   }
   r->handler->finish(r);
   if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
+  /* (handlers never park here: http_request_can_park() is false) */
 
   int status = r->status;
   if (srv->metrics)

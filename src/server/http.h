@@ -78,6 +78,18 @@ struct http_request {
 /* Ask that fn(r) runs on a worker before more body is fed (call from body()). */
 void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r));
 
+/*
+ * Long-polls.  finish() may call http_request_park() instead of setting a
+ * response: the connection then stays suspended, costing memory but no
+ * thread, until some thread calls http_request_wake(r, fn); fn(r) then runs
+ * on a worker and sets the response.  The request stays valid until woken,
+ * so whoever parks it must guarantee a wake (a timeout, shutdown).
+ * Detached requests (the testing seam) cannot park.
+ */
+bool http_request_can_park(const http_request_t *r);
+void http_request_park(http_request_t *r);
+void http_request_wake(http_request_t *r, void (*fn)(http_request_t *r));
+
 /* Query argument by name; NULL when absent. */
 const char *http_query(const http_request_t *r, const char *name);
 
@@ -87,6 +99,11 @@ void http_respond(http_request_t *r, int status, const char *content_type, const
 /* Take ownership of a malloc'd body instead of copying it. */
 void http_respond_owned(http_request_t *r, int status, const char *content_type, char *body,
                         size_t len);
+/* A response of prefix (malloc'd, owned) followed by len bytes of the file
+ * fd from offset 0 (owned: closed after sending), streamed without
+ * holding the file in memory. */
+void http_respond_stream(http_request_t *r, int status, const char *content_type, char *prefix,
+                         size_t prefix_len, int fd, int64_t len);
 /* RFC 9457 problem document; detail may be NULL. */
 void http_respond_problem(http_request_t *r, int status, const char *title, const char *detail);
 /* JSON body; takes the reference to `doc`. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "docformat.h"
+#include "job.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -269,6 +270,7 @@ submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t, 
   job->num_documents = ndocs;
   job->impressions = job->pages * job->copies;
   if (store_job_insert_data(srv->store, job, docs, data, ndocs) != STORE_OK) goto fail;
+  if (job->state != NIMBUS_JOB_RECEIVED) job_observe(job, NIMBUS_JOB_RECEIVED);
   return SUBMIT_OK;
 fail:
   for (int i = 0; i < ndocs; i++)

@@ -14,8 +14,6 @@
 #include "job.h"
 #include "log.h"
 
-#define IPP_GET_JOBS_MAX 1000 /* most jobs one Get-Jobs response lists */
-
 /* ---- shared steps ---- */
 
 /* Fill the ownership fields of a new job from the caller. */
@@ -48,7 +46,7 @@ static bool ipp_check_pending_limit(ipp_ctx_t *ctx) {
 
 static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
   if (job->queue_id != ctx->queue.id) return false;
-  if (ctx->is_admin) return true;
+  if (ctx->is_admin || ctx->is_device) return true; /* devices: then ipp-infra.c's rules */
   if (ctx->user_id) return job->owner_id == ctx->user_id;
   /* anonymous caller on an anonymous queue: anonymous jobs of that name
    * sent from the same address (a deleted user's jobs also have no owner
@@ -58,7 +56,7 @@ static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
 }
 
 /* Resolve the target job from job-id, job-uri or the request path. */
-static bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
+bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   long long id = ctx->path_job_id;
   ipp_attribute_t *a = ippFindAttribute(ctx->request, "job-id", IPP_TAG_ZERO);
   if (a) {
@@ -279,12 +277,7 @@ void ipp_op_close_job(ipp_ctx_t *ctx) {
 
 /* Jobs collected by a store walk (callbacks may not call the store, so
  * rendering happens after the walk). */
-typedef struct {
-  nimbus_job_t *jobs;
-  int n, cap;
-} ipp_job_vec_t;
-
-static bool ipp_collect_job(const nimbus_job_t *job, void *arg) {
+bool ipp_collect_job(const nimbus_job_t *job, void *arg) {
   ipp_job_vec_t *v = arg;
   if (v->n == v->cap) {
     int ncap = v->cap ? v->cap * 2 : 16;
@@ -297,7 +290,7 @@ static bool ipp_collect_job(const nimbus_job_t *job, void *arg) {
   return true;
 }
 
-static int ipp_strcmp(void *a, void *b, void *data) {
+int ipp_strcmp(void *a, void *b, void *data) {
   (void)data;
   return strcmp(a, b);
 }

@@ -96,7 +96,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
 
   static const char *const charsets[] = {"us-ascii", "utf-8"};
   static const char *const versions[] = {"1.0", "1.1", "2.0"};
-  static const char *const which_jobs[] = {"completed", "not-completed", "all", "pending-held"};
+  static const char *const which_jobs[] = {"completed", "not-completed", "all", "pending-held",
+                                           "fetchable"};
   static const char *const pw_enc[] = {"none", "sha2-256"};
   static const char *const creation_attrs[] = {"copies",
                                                "finishings",
@@ -183,9 +184,10 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_LANGUAGE, "generated-natural-language-supported", NULL,
                "en");
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-versions-supported", 3, NULL, versions);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-features-supported", NULL, "none");
-  int ops[32];
-  int nops = ipp_operations_supported(ops, 32);
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-features-supported", NULL,
+               "infrastructure-printer");
+  int ops[64];
+  int nops = ipp_operations_supported(ops, 64);
   ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "operations-supported", nops, ops);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", NULL, "none");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "pdl-override-supported", NULL,
@@ -220,7 +222,7 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
                     res);
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-creation-attributes-supported",
                 (int)(sizeof creation_attrs / sizeof creation_attrs[0]), NULL, creation_attrs);
-  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "which-jobs-supported", 4, NULL, which_jobs);
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "which-jobs-supported", 5, NULL, which_jobs);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "job-password-supported", 255);
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-password-encryption-supported", 2, NULL,
                 pw_enc);
@@ -237,6 +239,7 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
                "document-format");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-kind", NULL, "document");
   ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_UNKNOWN, "printer-geo-location");
+  ipp_infra_overlay_capabilities(ctx, p);
   return p;
 }
 

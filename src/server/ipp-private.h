@@ -9,6 +9,7 @@
 #include <cups/cups.h>
 #include <cups/ipp.h>
 
+#include "device.h"
 #include "intake.h"
 #include "ipp-server.h"
 
@@ -53,6 +54,16 @@ typedef struct {
   bool last_document;        /* Send-Document */
   long long inline_reserved; /* share of srv->inline_bytes held */
   bool document_inline;      /* Print-Job: the whole document is in hdr */
+
+  /* the device channel (ipp-infra.c, ipp-system.c) */
+  bool system;            /* the request went to /ipp/system */
+  bool is_device;         /* authenticated as an output device */
+  nimbus_device_t device; /* that device */
+  int nsubs;              /* Get-Notifications: its subscriptions... */
+  int sub_ids[4];
+  int sub_since[4]; /* ...and the first sequence number wanted */
+  bool notify_wait; /* notify-wait=true: park while nothing is pending */
+  bool parked;      /* parked by notify_collect(); finish() must not answer */
 } ipp_ctx_t;
 
 /* Operation table entry (ipp-server.c). */
@@ -62,7 +73,48 @@ typedef struct {
   void (*fn)(ipp_ctx_t *ctx);
   bool anonymous; /* allowed without credentials */
   bool document;  /* the request carries a document */
+  bool device;    /* output devices only (device credential, output-device-uuid) */
 } ipp_op_entry_t;
+
+#define IPP_GET_JOBS_MAX 1000 /* most jobs one Get-Jobs response lists */
+
+/* A growing array of jobs filled by a store list callback. */
+typedef struct {
+  nimbus_job_t *jobs;
+  int n, cap;
+} ipp_job_vec_t;
+bool ipp_collect_job(const nimbus_job_t *job, void *arg); /* store_job_cb */
+/* strcmp for cups arrays of attribute names. */
+int ipp_strcmp(void *a, void *b, void *data);
+/* Resolve the target job from job-id, job-uri or the request path; answers
+ * client-error-not-found (another tenant's or queue's job) itself. */
+bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job);
+/* Encode the response into a malloc'd buffer; NULL on failure. */
+char *ipp_encode_response(ipp_ctx_t *ctx, size_t *len);
+/* Encode and set the response as the HTTP answer. */
+void ipp_send(ipp_ctx_t *ctx);
+
+/* ipp-infra.c: the INFRA operations (PWG 5100.18) for output devices. */
+void ipp_op_update_output_device_attributes(ipp_ctx_t *ctx);
+void ipp_op_get_output_device_attributes(ipp_ctx_t *ctx);
+void ipp_op_create_printer_subscriptions(ipp_ctx_t *ctx);
+void ipp_op_get_notifications(ipp_ctx_t *ctx);
+void ipp_op_cancel_subscription(ipp_ctx_t *ctx);
+void ipp_op_get_fetchable_jobs(ipp_ctx_t *ctx);
+void ipp_op_fetch_job(ipp_ctx_t *ctx);
+void ipp_op_acknowledge_job(ipp_ctx_t *ctx);
+void ipp_op_fetch_document(ipp_ctx_t *ctx);
+void ipp_op_acknowledge_document(ipp_ctx_t *ctx);
+void ipp_op_update_job_status(ipp_ctx_t *ctx);
+void ipp_op_update_document_status(ipp_ctx_t *ctx);
+void ipp_op_update_active_jobs(ipp_ctx_t *ctx);
+void ipp_op_deregister_output_device(ipp_ctx_t *ctx);
+/* Overlay the capabilities reported by the queue's devices on the
+ * printer attributes p (Get-Printer-Attributes). */
+void ipp_infra_overlay_capabilities(ipp_ctx_t *ctx, ipp_t *p);
+
+/* ipp-system.c: /ipp/system (PWG 5100.22). */
+void ipp_op_register_output_device(ipp_ctx_t *ctx);
 
 /* Start the response with the request's id and version; sets ctx->status. */
 void ipp_respond(ipp_ctx_t *ctx, ipp_status_t status, const char *message, ...)

@@ -26,24 +26,70 @@
 #include "log.h"
 
 static const ipp_op_entry_t ipp_ops[] = {
-    {IPP_OP_PRINT_JOB, "ipp.print-job", ipp_op_print_job, false, true},
-    {IPP_OP_VALIDATE_JOB, "ipp.validate-job", ipp_op_validate_job, false, false},
-    {IPP_OP_CREATE_JOB, "ipp.create-job", ipp_op_create_job, false, false},
-    {IPP_OP_SEND_DOCUMENT, "ipp.send-document", ipp_op_send_document, false, true},
-    {IPP_OP_CLOSE_JOB, "ipp.close-job", ipp_op_close_job, false, false},
-    {IPP_OP_GET_JOBS, "ipp.get-jobs", ipp_op_get_jobs, false, false},
-    {IPP_OP_GET_JOB_ATTRIBUTES, "ipp.get-job-attributes", ipp_op_get_job_attributes, false, false},
-    {IPP_OP_CANCEL_JOB, "ipp.cancel-job", ipp_op_cancel_job, false, false},
-    {IPP_OP_CANCEL_MY_JOBS, "ipp.cancel-my-jobs", ipp_op_cancel_my_jobs, false, false},
-    {IPP_OP_HOLD_JOB, "ipp.hold-job", ipp_op_hold_job, false, false},
-    {IPP_OP_RELEASE_JOB, "ipp.release-job", ipp_op_release_job, false, false},
+    {IPP_OP_PRINT_JOB, "ipp.print-job", ipp_op_print_job, false, true, false},
+    {IPP_OP_VALIDATE_JOB, "ipp.validate-job", ipp_op_validate_job, false, false, false},
+    {IPP_OP_CREATE_JOB, "ipp.create-job", ipp_op_create_job, false, false, false},
+    {IPP_OP_SEND_DOCUMENT, "ipp.send-document", ipp_op_send_document, false, true, false},
+    {IPP_OP_CLOSE_JOB, "ipp.close-job", ipp_op_close_job, false, false, false},
+    {IPP_OP_GET_JOBS, "ipp.get-jobs", ipp_op_get_jobs, false, false, false},
+    {IPP_OP_GET_JOB_ATTRIBUTES, "ipp.get-job-attributes", ipp_op_get_job_attributes, false, false,
+     false},
+    {IPP_OP_CANCEL_JOB, "ipp.cancel-job", ipp_op_cancel_job, false, false, false},
+    {IPP_OP_CANCEL_MY_JOBS, "ipp.cancel-my-jobs", ipp_op_cancel_my_jobs, false, false, false},
+    {IPP_OP_HOLD_JOB, "ipp.hold-job", ipp_op_hold_job, false, false, false},
+    {IPP_OP_RELEASE_JOB, "ipp.release-job", ipp_op_release_job, false, false, false},
     {IPP_OP_GET_PRINTER_ATTRIBUTES, "ipp.get-printer-attributes", ipp_op_get_printer_attributes,
-     true, false},
+     true, false, false},
+    /* PWG 5100.18 INFRA: the output devices' side of the queue */
+    {IPP_OP_UPDATE_OUTPUT_DEVICE_ATTRIBUTES, "ipp.update-output-device-attributes",
+     ipp_op_update_output_device_attributes, false, false, true},
+    {IPP_OP_GET_OUTPUT_DEVICE_ATTRIBUTES, "ipp.get-output-device-attributes",
+     ipp_op_get_output_device_attributes, false, false, true},
+    {IPP_OP_CREATE_PRINTER_SUBSCRIPTIONS, "ipp.create-printer-subscriptions",
+     ipp_op_create_printer_subscriptions, false, false, true},
+    {IPP_OP_GET_NOTIFICATIONS, "ipp.get-notifications", ipp_op_get_notifications, false, false,
+     true},
+    {IPP_OP_CANCEL_SUBSCRIPTION, "ipp.cancel-subscription", ipp_op_cancel_subscription, false,
+     false, true},
+    {IPP_OP_FETCH_JOB, "ipp.fetch-job", ipp_op_fetch_job, false, false, true},
+    {IPP_OP_ACKNOWLEDGE_JOB, "ipp.acknowledge-job", ipp_op_acknowledge_job, false, false, true},
+    {IPP_OP_FETCH_DOCUMENT, "ipp.fetch-document", ipp_op_fetch_document, false, false, true},
+    {IPP_OP_ACKNOWLEDGE_DOCUMENT, "ipp.acknowledge-document", ipp_op_acknowledge_document, false,
+     false, true},
+    {IPP_OP_UPDATE_JOB_STATUS, "ipp.update-job-status", ipp_op_update_job_status, false, false,
+     true},
+    {IPP_OP_UPDATE_DOCUMENT_STATUS, "ipp.update-document-status", ipp_op_update_document_status,
+     false, false, true},
+    {IPP_OP_UPDATE_ACTIVE_JOBS, "ipp.update-active-jobs", ipp_op_update_active_jobs, false, false,
+     true},
+    {IPP_OP_DEREGISTER_OUTPUT_DEVICE, "ipp.deregister-output-device",
+     ipp_op_deregister_output_device, false, false, true},
 };
 
-static const ipp_op_entry_t *ipp_op_find(ipp_op_t op) {
+/* Get-Jobs with which-jobs=fetchable is the devices' Get-Jobs. */
+static const ipp_op_entry_t ipp_op_get_fetchable = {
+    IPP_OP_GET_JOBS, "ipp.get-jobs-fetchable", ipp_op_get_fetchable_jobs, false, false, true};
+
+/* /ipp/system (PWG 5100.22): only registration, which the claim code
+ * authorises. */
+static const ipp_op_entry_t ipp_system_ops[] = {
+    {IPP_OP_REGISTER_OUTPUT_DEVICE, "ipp.register-output-device", ipp_op_register_output_device,
+     true, false, false},
+};
+
+static const ipp_op_entry_t *ipp_op_find(const ipp_ctx_t *ctx) {
+  if (ctx->system) {
+    for (size_t i = 0; i < sizeof ipp_system_ops / sizeof ipp_system_ops[0]; i++)
+      if (ipp_system_ops[i].op == ctx->op) return &ipp_system_ops[i];
+    return NULL;
+  }
+  if (ctx->op == IPP_OP_GET_JOBS && ctx->request) {
+    ipp_attribute_t *a = ippFindAttribute(ctx->request, "which-jobs", IPP_TAG_KEYWORD);
+    const char *v = a ? ippGetString(a, 0, NULL) : NULL;
+    if (v && strcmp(v, "fetchable") == 0) return &ipp_op_get_fetchable;
+  }
   for (size_t i = 0; i < sizeof ipp_ops / sizeof ipp_ops[0]; i++)
-    if (ipp_ops[i].op == op) return &ipp_ops[i];
+    if (ipp_ops[i].op == ctx->op) return &ipp_ops[i];
   return NULL;
 }
 
@@ -82,6 +128,10 @@ void ipp_printer_uri(const ipp_ctx_t *ctx, char *out, size_t outlen) {
 
 /* Split /ipp/print/<tenant>/<queue>[/<job-id>] into ctx. */
 static void ipp_parse_path(ipp_ctx_t *ctx, const char *path) {
+  if (strcmp(path, "/ipp/system") == 0) {
+    ctx->system = ctx->path_ok = true;
+    return;
+  }
   const char *p = path + strlen("/ipp/print/");
   const char *slash = strchr(p, '/');
   if (!slash || slash == p || (size_t)(slash - p) >= sizeof ctx->tenant_name) return;
@@ -144,17 +194,68 @@ static void ipp_admit(ipp_ctx_t *ctx) {
   ctx->admitted = true;
   nimbus_server_t *srv = ctx->srv;
   if (!ctx->path_ok) return;
+  if (ctx->system) {
+    ctx->found = true; /* no tenant: registration finds it by the claim */
+    return;
+  }
   if (store_tenant_get_by_name(srv->store, ctx->tenant_name, &ctx->tenant) != STORE_OK ||
       store_queue_get_by_name(srv->store, ctx->tenant.id, ctx->queue_name, &ctx->queue) != STORE_OK)
     return;
   ctx->found = true;
   http_request_t *r = ctx->r;
+  const ipp_op_entry_t *e = ipp_op_find(ctx);
+  if (e && e->device) return; /* devices authenticate in ipp_authorize_device */
   auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
   if (r->auth.result == AUTH_OK) {
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
     ctx->user_id = r->auth.user.id;
     ctx->is_admin = r->auth.user.role >= NIMBUS_ROLE_TENANT_ADMIN;
   }
+}
+
+/*
+ * The device channel: a device credential (not a user's), the device must
+ * serve this queue, and output-device-uuid must name it.  A deleted
+ * registration gets the one documented answer (docs/PROTOCOL.md 6.2).
+ */
+static bool ipp_authorize_device(ipp_ctx_t *ctx) {
+  nimbus_server_t *srv = ctx->srv;
+  switch (device_auth(srv, ctx->r->authorization, &ctx->device)) {
+    case DEVICE_AUTH_NONE:
+    case DEVICE_AUTH_BAD:
+      return false; /* 401 */
+    case DEVICE_AUTH_ERROR:
+      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The device registry is not available.");
+      return false;
+    case DEVICE_AUTH_DELETED:
+      log_event(LOG_INFO, ctx->r->id, "request from a deleted device registration", "device",
+                ctx->device.name, "uuid", ctx->device.uuid, (char *)NULL);
+      ipp_respond(ctx, IPP_STATUS_ERROR_GONE, DEVICE_DELETED_MESSAGE);
+      return false;
+    case DEVICE_AUTH_OK:
+      break;
+  }
+  ipp_attribute_t *a = ippFindAttribute(ctx->request, "output-device-uuid", IPP_TAG_ZERO);
+  const char *uuid = a && ippGetValueTag(a) == IPP_TAG_URI && ippGetCount(a) == 1
+                         ? ippGetString(a, 0, NULL)
+                         : NULL;
+  if (!device_uuid_valid(uuid)) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST,
+                "output-device-uuid (urn:uuid:...) is missing or malformed.");
+    return false;
+  }
+  if (strcasecmp(uuid, ctx->device.uuid) != 0 || ctx->device.tenant_id != ctx->tenant.id ||
+      !device_serves_queue(&ctx->device, ctx->queue.id)) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED,
+                "This output device is not registered to this printer.");
+    return false;
+  }
+  ctx->is_device = true;
+  a = ippFindAttribute(ctx->request, "notify-wait", IPP_TAG_BOOLEAN);
+  bool persistent = ctx->op == IPP_OP_GET_NOTIFICATIONS && a && ippGetBoolean(a, 0);
+  device_seen(srv, &ctx->device, persistent ? "persistent" : "polling");
+  snprintf(ctx->user_name, sizeof ctx->user_name, "%s", ctx->device.name);
+  return true;
 }
 
 /* Decide whether the caller may run op; sets the response when not.
@@ -165,6 +266,7 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "The printer does not exist.");
     return false;
   }
+  if (e->device) return ipp_authorize_device(ctx);
   if (r->auth.result == AUTH_OK) return true;
   bool anonymous_print =
       ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE && e->op != IPP_OP_CANCEL_MY_JOBS;
@@ -206,7 +308,7 @@ static bool ipp_check_request(ipp_ctx_t *ctx);
 static bool ipp_admit_checks(ipp_ctx_t *ctx) {
   if (!ipp_check_request(ctx)) return !(ctx->intake_refused = true);
   ipp_admit(ctx);
-  const ipp_op_entry_t *e = ipp_op_find(ctx->op);
+  const ipp_op_entry_t *e = ipp_op_find(ctx);
   if (!ipp_authorize(ctx, e) || !ipp_job_precheck_document(ctx))
     return !(ctx->intake_refused = true);
   return true;
@@ -280,7 +382,7 @@ static bool ipp_body(http_request_t *r, const char *data, size_t len) {
   }
   /* Decoded: the rest of the buffer, and of this chunk, is document data. */
   if (take < len && !ipp_buffer(ctx, data + take, len - take)) return false;
-  const ipp_op_entry_t *e = ipp_op_find(ctx->op);
+  const ipp_op_entry_t *e = ipp_op_find(ctx);
   r->op_name = e ? e->label : "ipp.unsupported";
   if (!e || !e->document) return false; /* nothing more to read */
   ctx->wants_document = true;
@@ -325,7 +427,14 @@ static bool ipp_check_request(ipp_ctx_t *ctx) {
     return false;
   }
   /* Operations addressed to the printer need printer-uri (job ops may use
-   * job-uri instead). */
+   * job-uri instead); those addressed to the system need system-uri. */
+  if (ctx->system) {
+    if (!ippFindAttribute(ctx->request, "system-uri", IPP_TAG_URI)) {
+      ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST, "Missing system-uri.");
+      return false;
+    }
+    return true;
+  }
   if (!ippFindAttribute(ctx->request, "printer-uri", IPP_TAG_URI) &&
       !ippFindAttribute(ctx->request, "job-uri", IPP_TAG_URI)) {
     ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST, "Missing printer-uri.");
@@ -348,21 +457,27 @@ static ssize_t ipp_writer_write(void *dst, ipp_uchar_t *data, size_t n) {
   return (ssize_t)n;
 }
 
-static void ipp_send(ipp_ctx_t *ctx) {
-  http_request_t *r = ctx->r;
+char *ipp_encode_response(ipp_ctx_t *ctx, size_t *len) {
   ipp_writer_t w = {NULL, 0, ippLength(ctx->response)};
   w.buf = malloc(w.cap ? w.cap : 1);
-  if (!w.buf) {
-    http_respond_problem(r, 500, "Internal Server Error", NULL);
-    return;
-  }
+  if (!w.buf) return NULL;
   ippSetState(ctx->response, IPP_STATE_IDLE);
   if (ippWriteIO(&w, ipp_writer_write, 1, NULL, ctx->response) != IPP_STATE_DATA) {
     free(w.buf);
-    http_respond_problem(r, 500, "Internal Server Error", "could not encode the IPP response");
+    return NULL;
+  }
+  *len = w.len;
+  return w.buf;
+}
+
+void ipp_send(ipp_ctx_t *ctx) {
+  size_t len = 0;
+  char *buf = ipp_encode_response(ctx, &len);
+  if (!buf) {
+    http_respond_problem(ctx->r, 500, "Internal Server Error", "could not encode the IPP response");
     return;
   }
-  http_respond_owned(r, 200, "application/ipp", w.buf, w.len);
+  http_respond_owned(ctx->r, 200, "application/ipp", buf, len);
 }
 
 static void ipp_finish(http_request_t *r) {
@@ -408,7 +523,7 @@ static void ipp_finish(http_request_t *r) {
     ipp_send(ctx);
     return;
   }
-  const ipp_op_entry_t *e = ipp_op_find(ctx->op);
+  const ipp_op_entry_t *e = ipp_op_find(ctx);
   if (!e) {
     ipp_respond(ctx, IPP_STATUS_ERROR_OPERATION_NOT_SUPPORTED, "Operation 0x%04x is not supported.",
                 (unsigned)ctx->op);
@@ -424,6 +539,8 @@ static void ipp_finish(http_request_t *r) {
     goto unauthorized;
   }
   e->fn(ctx);
+  if (r->status) return;   /* the operation answered itself (Fetch-Document) */
+  if (ctx->parked) return; /* a held Get-Notifications: woken later (ipp-infra.c) */
   if (!ctx->response) ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "No response.");
   ipp_send(ctx);
   return;

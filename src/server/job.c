@@ -1,10 +1,12 @@
 /*
  * job.c: the job lifecycle, one state machine in one file.
  *
- *  received ──close──▶ held ──release──▶ fetchable ──(device fetch)──▶ processing
- *     │                 │ ▲ └─expire─▶ expired        │ └hold─▶ held        │
- *     │                 │ └──────── hold ─────────────┘                     ▼
- *     └─cancel─▶ canceled ◀─cancel─ (any non-terminal state)     completed │ aborted
+ *  received ──close──▶ held ──release──▶ fetchable ──fetch (device ack)──▶ processing
+ *     │                 │ ▲ └─expire─▶ expired   │ ▲ └hold─▶ held            │
+ *     │                 │ └──────── hold ────────┘ └──── reoffer (lease) ─────┤
+ *     │                                                                      ▼
+ *     └─cancel─▶ canceled ◀─cancel─ (any non-terminal state)   completed │ aborted │ canceled
+ *                                                               (reported by the device)
  *
  *  (queues with release-immediately close straight to fetchable;
  *   awaiting-payment sits between held and fetchable once payments exist)
@@ -31,11 +33,29 @@ static const char *const job_state_names[] = {[NIMBUS_JOB_RECEIVED] = "received"
                                               [NIMBUS_JOB_ABORTED] = "aborted",
                                               [NIMBUS_JOB_EXPIRED] = "expired"};
 
-static const char *const job_event_names[] = {[JOB_EVENT_CLOSE] = "job-closed",
-                                              [JOB_EVENT_RELEASE] = "job-released",
-                                              [JOB_EVENT_HOLD] = "job-held",
-                                              [JOB_EVENT_CANCEL] = "job-canceled",
-                                              [JOB_EVENT_EXPIRE] = "job-expired"};
+static const char *const job_event_names[] = {
+    [JOB_EVENT_CLOSE] = "job-closed",
+    [JOB_EVENT_RELEASE] = "job-released",
+    [JOB_EVENT_HOLD] = "job-held",
+    [JOB_EVENT_CANCEL] = "job-canceled",
+    [JOB_EVENT_EXPIRE] = "job-expired",
+    [JOB_EVENT_FETCH] = "job-fetched",
+    [JOB_EVENT_REOFFER] = "job-reoffered",
+    [JOB_EVENT_DEVICE_COMPLETED] = "job-completed",
+    [JOB_EVENT_DEVICE_ABORTED] = "job-aborted",
+    [JOB_EVENT_DEVICE_CANCELED] = "job-canceled-at-device"};
+
+static job_observer_t job_observer;
+static void *job_observer_ctx;
+
+void job_set_observer(job_observer_t fn, void *ctx) {
+  job_observer = fn;
+  job_observer_ctx = ctx;
+}
+
+void job_observe(const nimbus_job_t *job, nimbus_job_state_t from) {
+  if (job_observer) job_observer(job_observer_ctx, job, from);
+}
 
 bool job_state_is_terminal(nimbus_job_state_t s) {
   return s == NIMBUS_JOB_COMPLETED || s == NIMBUS_JOB_CANCELED || s == NIMBUS_JOB_ABORTED ||
@@ -83,12 +103,35 @@ bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t 
       if (from != NIMBUS_JOB_HELD && from != NIMBUS_JOB_RECEIVED) return false;
       *to = NIMBUS_JOB_EXPIRED;
       return true;
+    case JOB_EVENT_FETCH:
+      if (from != NIMBUS_JOB_FETCHABLE) return false;
+      *to = NIMBUS_JOB_PROCESSING;
+      return true;
+    case JOB_EVENT_REOFFER:
+      if (from != NIMBUS_JOB_PROCESSING) return false;
+      *to = NIMBUS_JOB_FETCHABLE;
+      return true;
+    case JOB_EVENT_DEVICE_COMPLETED:
+    case JOB_EVENT_DEVICE_ABORTED:
+    case JOB_EVENT_DEVICE_CANCELED:
+      if (from != NIMBUS_JOB_PROCESSING) return false;
+      *to = ev == JOB_EVENT_DEVICE_COMPLETED ? NIMBUS_JOB_COMPLETED
+            : ev == JOB_EVENT_DEVICE_ABORTED ? NIMBUS_JOB_ABORTED
+                                             : NIMBUS_JOB_CANCELED;
+      return true;
   }
   return false;
 }
 
-job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, job_event_t ev,
-                       const char *actor, nimbus_job_t *job) {
+/* Is ev one of the events that carry a device (job_apply_device)? */
+static bool job_event_is_device(job_event_t ev) {
+  return ev >= JOB_EVENT_FETCH;
+}
+
+/* The one transition routine behind job_apply() and job_apply_device(). */
+static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   job_event_t ev, nimbus_id_t device_id, const char *actor,
+                                   nimbus_job_t *job) {
   nimbus_job_t cur;
   /* Retry a few times if another event changed the job between read and
    * compare-and-set; then the event is judged against the new state. */
@@ -98,14 +141,44 @@ job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, j
     if (s != STORE_OK) return JOB_ERROR;
     nimbus_job_state_t next;
     if (!job_next_state(cur.state, ev, &next)) return JOB_NOT_POSSIBLE;
-    s = store_job_set_state(st, tenant_id, job_id, cur.state, next, job_event_names[ev], actor);
+    if (!job_event_is_device(ev)) {
+      s = store_job_set_state(st, tenant_id, job_id, cur.state, next, job_event_names[ev], actor);
+    } else {
+      /* FETCH: from fetchable, no current device; REOFFER from any or the
+       * given device; DEVICE_*: only the device that holds the job. */
+      nimbus_id_t expect = ev == JOB_EVENT_FETCH ? 0 : device_id;
+      if (expect && cur.device_id != expect) return JOB_NOT_POSSIBLE;
+      nimbus_id_t keep = ev == JOB_EVENT_FETCH     ? device_id
+                         : ev == JOB_EVENT_REOFFER ? 0
+                                                   : cur.device_id;
+      s = store_job_set_device_state(st, tenant_id, job_id, cur.state, expect, next, keep,
+                                     job_event_names[ev], actor);
+    }
     if (s == STORE_CONFLICT) continue;
     if (s == STORE_NOT_FOUND) return JOB_NOT_FOUND;
     if (s != STORE_OK) return JOB_ERROR;
-    if (job && store_job_get(st, tenant_id, job_id, job) != STORE_OK) return JOB_ERROR;
+    if (job || job_observer) {
+      nimbus_job_t after;
+      if (store_job_get(st, tenant_id, job_id, &after) != STORE_OK) return JOB_ERROR;
+      job_observe(&after, cur.state);
+      if (job) *job = after;
+    }
     return JOB_OK;
   }
   return JOB_NOT_POSSIBLE;
+}
+
+job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, job_event_t ev,
+                       const char *actor, nimbus_job_t *job) {
+  if (job_event_is_device(ev)) return JOB_NOT_POSSIBLE;
+  return job_transition(st, tenant_id, job_id, ev, 0, actor, job);
+}
+
+job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              job_event_t ev, nimbus_id_t device_id, const char *actor,
+                              nimbus_job_t *job) {
+  if (!job_event_is_device(ev)) return JOB_NOT_POSSIBLE;
+  return job_transition(st, tenant_id, job_id, ev, device_id, actor, job);
 }
 
 int job_ipp_state(nimbus_job_state_t s) {

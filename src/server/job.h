@@ -16,7 +16,13 @@ typedef enum {
   JOB_EVENT_RELEASE, /* owner (or admin) releases a held job */
   JOB_EVENT_HOLD,    /* Hold-Job: back to held */
   JOB_EVENT_CANCEL,  /* owner/admin cancels */
-  JOB_EVENT_EXPIRE   /* retention elapsed while held */
+  JOB_EVENT_EXPIRE,  /* retention elapsed while held */
+  /* the device side (job_apply_device) */
+  JOB_EVENT_FETCH,            /* a device acknowledged the job: it is processing it */
+  JOB_EVENT_REOFFER,          /* its device went silent or away: fetchable again */
+  JOB_EVENT_DEVICE_COMPLETED, /* the device reports it printed */
+  JOB_EVENT_DEVICE_ABORTED,   /* the device gave up on it */
+  JOB_EVENT_DEVICE_CANCELED   /* canceled at the device */
 } job_event_t;
 
 typedef enum {
@@ -35,6 +41,26 @@ bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t 
  * On JOB_OK, *job (may be NULL) receives the job after the change. */
 job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, job_event_t ev,
                        const char *actor, nimbus_job_t *job);
+
+/*
+ * job_apply() for the events that involve an output device.  FETCH assigns
+ * the job to device_id; REOFFER clears the assignment (device_id 0: from
+ * whichever device holds it); DEVICE_* require that device_id holds it
+ * (JOB_NOT_POSSIBLE otherwise).
+ */
+job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              job_event_t ev, nimbus_id_t device_id, const char *actor,
+                              nimbus_job_t *job);
+
+/*
+ * Who is told about state changes (notifications to devices): fn runs after
+ * every successful job_apply*() and after job_observe(), with the job as it
+ * is now and its previous state.  Set once at start-up.
+ */
+typedef void (*job_observer_t)(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from);
+void job_set_observer(job_observer_t fn, void *ctx);
+/* Report a job created directly in its state (intake), from `from`. */
+void job_observe(const nimbus_job_t *job, nimbus_job_state_t from);
 
 bool job_state_is_terminal(nimbus_job_state_t s);
 /* REST name: "received", "held", ..., "expired". */

@@ -39,6 +39,7 @@ struct metrics {
   double latency_sum;
   uint64_t latency_count;
   atomic_llong bytes_spooled;
+  atomic_llong deleted_device_requests;
 };
 
 metrics_t *metrics_new(void) {
@@ -75,6 +76,10 @@ void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_stat
   m->latency_sum += seconds;
   m->latency_count++;
   pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_deleted_device_request(metrics_t *m) {
+  atomic_fetch_add(&m->deleted_device_requests, 1);
 }
 
 void metrics_bytes_spooled(metrics_t *m, int64_t n) {
@@ -116,7 +121,7 @@ static void metrics_printf(metrics_out_t *o, const char *fmt, ...) {
   }
 }
 
-char *metrics_render(metrics_t *m, store_t *st, size_t *len) {
+char *metrics_render(metrics_t *m, store_t *st, int long_polls, size_t *len) {
   metrics_out_t o = {malloc(8192), 0, 8192, false};
   if (!o.buf) return NULL;
   pthread_mutex_lock(&m->mu);
@@ -162,6 +167,15 @@ char *metrics_render(metrics_t *m, store_t *st, size_t *len) {
                  "# TYPE nimbus_spooled_bytes_total counter\n"
                  "nimbus_spooled_bytes_total %lld\n",
                  (long long)atomic_load(&m->bytes_spooled));
+  metrics_printf(&o,
+                 "# HELP nimbus_deleted_device_requests_total Device-channel requests carrying "
+                 "the credential of a deleted registration.\n"
+                 "# TYPE nimbus_deleted_device_requests_total counter\n"
+                 "nimbus_deleted_device_requests_total %lld\n"
+                 "# HELP nimbus_device_long_polls Get-Notifications requests held open.\n"
+                 "# TYPE nimbus_device_long_polls gauge\n"
+                 "nimbus_device_long_polls %d\n",
+                 (long long)atomic_load(&m->deleted_device_requests), long_polls);
   int64_t counts[10] = {0};
   if (store_job_count_by_state(st, counts) == STORE_OK) {
     metrics_printf(&o, "# HELP nimbus_jobs Jobs by lifecycle state.\n# TYPE nimbus_jobs gauge\n");

@@ -17,7 +17,10 @@ void metrics_free(metrics_t *m);
  * status, or IPP status code when ipp_status >= 0), seconds taken. */
 void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_status, double seconds);
 void metrics_bytes_spooled(metrics_t *m, int64_t n);
+/* A device-channel request carried the credential of a deleted registration. */
+void metrics_deleted_device_request(metrics_t *m);
 /* Render the exposition text; returns a malloc'd string (caller frees). */
-char *metrics_render(metrics_t *m, store_t *st, size_t *len);
+/* long_polls: parked Get-Notifications requests (gauge). */
+char *metrics_render(metrics_t *m, store_t *st, int long_polls, size_t *len);
 
 #endif

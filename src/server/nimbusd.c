@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,14 @@
 
 #include "auth.h"
 #include "crypto.h"
+#include "device.h"
+#include "housekeeping.h"
 #include "http.h"
 #include "intake.h"
+#include "job.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 
 #define NIMBUS_SYSTEM_TENANT "system"
 
@@ -34,7 +39,6 @@ static void nimbusd_usage(FILE *out) {
           "\nSignals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads --config "
           "(log-level).\n");
 }
-
 
 /* Create a user unless it exists; returns false on a store error. */
 static bool nimbusd_ensure_user(store_t *st, nimbus_id_t tenant_id, const char *name,
@@ -143,6 +147,28 @@ static void nimbusd_reload(const char *path) {
   log_event(LOG_INFO, NULL, "configuration reloaded", "log_level", fresh.log_level, (char *)NULL);
 }
 
+/* Every held long-poll is an open descriptor: allow as many as the hard
+ * limit permits (10,000 idle printers need more than the usual 1024). */
+static void nimbusd_raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    log_event(LOG_WARN, NULL, "cannot raise the open file limit", (char *)NULL);
+}
+
+/* Job observer (job.h): tell the devices of the job's queue. */
+static void nimbusd_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
+  nimbus_server_t *srv = ctx;
+  if (!srv->notify || job->state == from) return;
+  if (job->state == NIMBUS_JOB_FETCHABLE)
+    notify_job_event(srv->notify, job->tenant_id, job->queue_id, job->target_device_id,
+                     NOTIFY_JOB_FETCHABLE, job->id, job_ipp_state(job->state));
+  nimbus_id_t to = job->device_id ? job->device_id : job->target_device_id;
+  notify_job_event(srv->notify, job->tenant_id, job->queue_id, to, NOTIFY_JOB_STATE_CHANGED,
+                   job->id, job_ipp_state(job->state));
+}
+
 int main(int argc, char **argv) {
   static nimbus_server_t srv;
   char err[1024];
@@ -150,6 +176,7 @@ int main(int argc, char **argv) {
   int first_arg;
   int rc = 1;
   http_server_t *http = NULL;
+  housekeeping_t *housekeeping = NULL;
 
   if (!config_set_defaults(nimbusd_options, &srv.cfg, err, sizeof err) ||
       !config_parse_args(nimbusd_options, &srv.cfg, argc, argv, &help, &first_arg, err,
@@ -216,17 +243,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: first-start set-up failed (see log)\n");
     goto done;
   }
+  nimbusd_raise_fd_limit();
   srv.metrics = metrics_new();
   srv.auth_cache = auth_cache_new(srv.cfg.auth_cache_seconds);
   srv.workers = workers_start(srv.cfg.workers, 4096);
+  srv.notify = notify_new(srv.cfg.notify_wait);
+  srv.presence = device_presence_new();
   srv.started_at = time(NULL);
-  if (!srv.metrics || !srv.auth_cache || !srv.workers) {
+  if (!srv.metrics || !srv.auth_cache || !srv.workers || !srv.notify || !srv.presence) {
     fprintf(stderr, "nimbusd: out of memory\n");
     goto done;
   }
+  job_set_observer(nimbusd_job_changed, &srv);
+  housekeeping = housekeeping_start(&srv);
   http = http_start(&srv, err, sizeof err);
-  if (!http) {
-    fprintf(stderr, "nimbusd: %s\n", err);
+  if (!http || !housekeeping) {
+    fprintf(stderr, "nimbusd: %s\n", http ? "cannot start the housekeeping thread" : err);
     goto done;
   }
   log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen", srv.cfg.listen,
@@ -246,8 +278,14 @@ int main(int argc, char **argv) {
   }
   rc = 0;
 done:
+  /* Parked long-polls are answered first, so the HTTP drain can finish. */
+  notify_shutdown(srv.notify);
   http_stop(http);
+  housekeeping_stop(housekeeping);
+  job_set_observer(NULL, NULL);
   workers_stop(srv.workers);
+  notify_free(srv.notify);
+  device_presence_free(srv.presence);
   auth_cache_free(srv.auth_cache);
   metrics_free(srv.metrics);
   blob_store_close(srv.blobs);

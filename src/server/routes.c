@@ -10,6 +10,7 @@
 #include "api.h"
 #include "ipp-server.h"
 #include "metrics.h"
+#include "notify.h"
 
 static void routes_health_finish(http_request_t *r) {
   if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -29,7 +30,8 @@ static void routes_health_finish(http_request_t *r) {
 
 static void routes_metrics_finish(http_request_t *r) {
   size_t len = 0;
-  char *text = metrics_render(r->srv->metrics, r->srv->store, &len);
+  char *text = metrics_render(r->srv->metrics, r->srv->store,
+                              r->srv->notify ? notify_parked_count(r->srv->notify) : 0, &len);
   if (!text) {
     http_respond_problem(r, 500, "Internal Server Error", "could not render metrics");
     return;
@@ -49,6 +51,7 @@ const http_handler_t *routes_match(const char *method, const char *path) {
   (void)method;
   if (strncmp(path, "/ipp/print/", 11) == 0) return &ipp_handler;
   if (strcmp(path, "/api/v1") == 0 || strncmp(path, "/api/v1/", 8) == 0) return &api_handler;
+  if (strcmp(path, "/ipp/system") == 0) return &ipp_handler;
   if (strcmp(path, "/healthz") == 0) return &routes_health;
   if (strcmp(path, "/metrics") == 0) return &routes_metrics;
   return &routes_not_found;

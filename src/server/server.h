@@ -34,6 +34,8 @@ typedef struct {
   int connection_timeout;   /* seconds of idleness */
   int group_commit;         /* most job inserts per transaction */
   int auth_cache_seconds;   /* how long a verified password is trusted */
+  int device_lease;         /* seconds of device silence before its jobs are re-offered */
+  int notify_wait;          /* seconds a Get-Notifications long-poll is held */
   bool demo;                /* create demo tenant/user/queue at first start */
   bool trust_proxy;         /* believe X-Forwarded-Proto (behind a reverse proxy) */
   bool fast_hashing;        /* minimum argon2id cost: tests only */
@@ -44,6 +46,8 @@ extern const config_option_t nimbusd_options[];
 
 typedef struct metrics metrics_t;
 typedef struct auth_cache auth_cache_t;
+typedef struct notify notify_t;
+typedef struct device_presence device_presence_t;
 
 typedef struct {
   nimbusd_config_t cfg;
@@ -52,6 +56,8 @@ typedef struct {
   workers_t *workers;
   metrics_t *metrics;
   auth_cache_t *auth_cache;
+  notify_t *notify;            /* subscriptions and parked long-polls */
+  device_presence_t *presence; /* when devices were last heard (device.c) */
   time_t started_at;
   bool tls;
   /* bytes reserved by requests holding a small document in memory

@@ -1,0 +1,334 @@
+/*
+ * device.c: output-device registrations (see device.h): claim codes,
+ * credentials, device-channel authentication with the deregistration
+ * answer, deletion with its notice, and throttled liveness writes.
+ */
+#include "device.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "job.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+
+#define DEVICE_SEEN_WRITE_EVERY 5 /* seconds between liveness writes per device */
+#define DEVICE_PRESENCE_BUCKETS 4096
+
+/* Crockford base32: no I, L, O, U, so codes read aloud or typed survive. */
+static const char device_b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+bool device_uuid_valid(const char *uuid) {
+  if (!uuid || strncasecmp(uuid, "urn:uuid:", 9) != 0) return false;
+  const char *u = uuid + 9;
+  if (strlen(u) != 36) return false;
+  for (int i = 0; i < 36; i++) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (u[i] != '-') return false;
+    } else if (!isxdigit((unsigned char)u[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* "NMBC-" + 4 groups of 4 base32 chars (80 random bits). */
+static void device_claim_code_new(char code[DEVICE_CLAIM_CODE_MAX]) {
+  unsigned char raw[16];
+  randombytes_buf(raw, sizeof raw);
+  char *p = code + snprintf(code, DEVICE_CLAIM_CODE_MAX, "NMBC");
+  for (int i = 0; i < 16; i++) {
+    if (i % 4 == 0) *p++ = '-';
+    *p++ = device_b32[raw[i] & 31];
+  }
+  *p = '\0';
+  sodium_memzero(raw, sizeof raw);
+}
+
+/* Claim codes are matched case-insensitively, ignoring spaces, and with
+ * the look-alikes O→0, I/L→1 folded, as Crockford base32 intends. */
+static void device_claim_hash(const char *code, unsigned char out[32]) {
+  char norm[DEVICE_CLAIM_CODE_MAX * 2];
+  size_t n = 0;
+  for (const char *c = code; *c && n < sizeof norm - 1; c++) {
+    char ch = (char)toupper((unsigned char)*c);
+    if (ch == ' ') continue;
+    if (ch == 'O') ch = '0';
+    if (ch == 'I' || ch == 'L') ch = '1';
+    norm[n++] = ch;
+  }
+  norm[n] = '\0';
+  crypto_hash_sha256(out, (const unsigned char *)norm, n);
+  sodium_memzero(norm, sizeof norm);
+}
+
+static int64_t device_ttl(int64_t ttl) {
+  if (ttl <= 0) return DEVICE_CLAIM_TTL_DEFAULT;
+  return ttl > DEVICE_CLAIM_TTL_MAX ? DEVICE_CLAIM_TTL_MAX : ttl;
+}
+
+store_status_t device_create(nimbus_server_t *srv, nimbus_device_t *d, int64_t ttl,
+                             char code[DEVICE_CLAIM_CODE_MAX]) {
+  device_claim_code_new(code);
+  device_claim_hash(code, d->claim_hash);
+  d->claim_expires_at = (int64_t)time(NULL) + device_ttl(ttl);
+  return store_device_insert(srv->store, d);
+}
+
+store_status_t device_new_claim(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
+                                int64_t ttl, char code[DEVICE_CLAIM_CODE_MAX]) {
+  unsigned char hash[32];
+  device_claim_code_new(code);
+  device_claim_hash(code, hash);
+  return store_device_set_claim(srv->store, tenant_id, id, hash,
+                                (int64_t)time(NULL) + device_ttl(ttl));
+}
+
+/* A random version-4 UUID URN. */
+static void device_uuid_new(char out[NIMBUS_UUID_MAX]) {
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(out, NIMBUS_UUID_MAX,
+           "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
+}
+
+device_claim_result_t device_claim(nimbus_server_t *srv, const char *code, const char *uuid,
+                                   nimbus_device_t *d, char credential[DEVICE_CREDENTIAL_MAX]) {
+  char id[NIMBUS_UUID_MAX];
+  if (uuid && *uuid) {
+    if (!device_uuid_valid(uuid)) return DEVICE_CLAIM_BAD_UUID;
+    snprintf(id, sizeof id, "%s", uuid);
+    for (char *p = id + 9; *p; p++) *p = (char)tolower((unsigned char)*p);
+  } else {
+    device_uuid_new(id);
+  }
+  if (!code || !*code || strlen(code) >= DEVICE_CLAIM_CODE_MAX) return DEVICE_CLAIM_BAD_CODE;
+  unsigned char claim[32], cred[32];
+  device_claim_hash(code, claim);
+  crypto_token_new_prefixed("nmd_", credential);
+  crypto_token_hash(credential, cred);
+  store_status_t s = store_device_claim(srv->store, claim, (int64_t)time(NULL), id, cred, d);
+  sodium_memzero(claim, sizeof claim);
+  if (s != STORE_OK) sodium_memzero(credential, DEVICE_CREDENTIAL_MAX);
+  switch (s) {
+    case STORE_OK:
+      log_event(LOG_INFO, NULL, "device registered", "tenant_id", LOG_INT(d->tenant_id), "device",
+                d->name, "uuid", d->uuid, (char *)NULL);
+      store_audit_append(srv->store, d->tenant_id, d->uuid, "device.register", d->name);
+      return DEVICE_CLAIM_OK;
+    case STORE_NOT_FOUND:
+      return DEVICE_CLAIM_BAD_CODE;
+    case STORE_CONFLICT:
+      return DEVICE_CLAIM_UUID_TAKEN;
+    default:
+      return DEVICE_CLAIM_ERROR;
+  }
+}
+
+/* Collects the ids of jobs a device was processing (list callbacks must
+ * not call the store). */
+typedef struct {
+  nimbus_id_t ids[256];
+  nimbus_id_t queue[256];
+  int n;
+} device_jobs_t;
+
+static bool device_jobs_cb(const nimbus_job_t *job, void *ctx) {
+  device_jobs_t *v = ctx;
+  if (v->n >= 256) return false;
+  v->ids[v->n] = job->id;
+  v->queue[v->n] = job->queue_id;
+  v->n++;
+  return true;
+}
+
+store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
+                             const char *actor, nimbus_device_t *out) {
+  device_jobs_t jobs = {.n = 0};
+  store_job_filter_t f = {.tenant_id = tenant_id, .device_id = id, .which = STORE_WHICH_PROCESSING};
+  store_job_list(srv->store, &f, device_jobs_cb, &jobs, NULL);
+  nimbus_device_t d;
+  store_status_t s = store_device_delete(srv->store, tenant_id, id, &d);
+  if (s != STORE_OK) return s;
+  if (srv->notify) {
+    notify_device_deleted(srv->notify, d.id);
+    /* Its jobs went back to fetchable in the same transaction: tell the
+     * queue's other devices. */
+    for (int i = 0; i < jobs.n; i++)
+      notify_job_event(srv->notify, tenant_id, jobs.queue[i], 0, NOTIFY_JOB_FETCHABLE, jobs.ids[i],
+                       job_ipp_state(NIMBUS_JOB_FETCHABLE));
+  }
+  log_event(LOG_INFO, NULL, "device deregistered", "tenant_id", LOG_INT(tenant_id), "device",
+            d.name, "uuid", d.uuid[0] ? d.uuid : NULL, "by", actor, (char *)NULL);
+  store_audit_append(srv->store, tenant_id, actor, "device.delete", d.name);
+  if (out) *out = d;
+  return STORE_OK;
+}
+
+/* The credential of a Basic (any user name) or Bearer header into cred;
+ * false if neither. */
+static bool device_credential_of(const char *authorization, char *cred, size_t credlen) {
+  if (strncasecmp(authorization, "Bearer ", 7) == 0) {
+    snprintf(cred, credlen, "%s", authorization + 7);
+    return cred[0] != '\0';
+  }
+  if (strncasecmp(authorization, "Basic ", 6) != 0) return false;
+  unsigned char raw[256];
+  size_t rawlen = 0;
+  const char *b64 = authorization + 6;
+  if (sodium_base642bin(raw, sizeof raw - 1, b64, strlen(b64), " ", &rawlen, NULL,
+                        sodium_base64_VARIANT_ORIGINAL) != 0)
+    return false;
+  raw[rawlen] = '\0';
+  /* The password follows the last colon: user names (a device name, or
+   * even a urn:uuid) are not used. */
+  char *colon = strrchr((char *)raw, ':');
+  bool ok = colon && strlen((char *)raw) == rawlen && colon[1];
+  if (ok) snprintf(cred, credlen, "%s", colon + 1);
+  sodium_memzero(raw, sizeof raw);
+  return ok;
+}
+
+device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
+                                 nimbus_device_t *out) {
+  memset(out, 0, sizeof *out);
+  if (!authorization || !*authorization) return DEVICE_AUTH_NONE;
+  char cred[128];
+  if (strlen(authorization) > 512 || !device_credential_of(authorization, cred, sizeof cred))
+    return DEVICE_AUTH_BAD;
+  unsigned char hash[32];
+  crypto_token_hash(cred, hash);
+  sodium_memzero(cred, sizeof cred);
+  store_status_t s = store_device_get_by_credential(srv->store, hash, out);
+  if (s == STORE_OK) return DEVICE_AUTH_OK;
+  if (s != STORE_NOT_FOUND) return DEVICE_AUTH_ERROR;
+  nimbus_device_tombstone_t t;
+  s = store_device_tombstone_lookup(srv->store, hash, &t);
+  if (s == STORE_OK) {
+    metrics_deleted_device_request(srv->metrics);
+    out->id = t.device_id;
+    out->tenant_id = t.tenant_id;
+    snprintf(out->name, sizeof out->name, "%s", t.name);
+    snprintf(out->uuid, sizeof out->uuid, "%s", t.uuid);
+    return DEVICE_AUTH_DELETED;
+  }
+  return s == STORE_NOT_FOUND ? DEVICE_AUTH_BAD : DEVICE_AUTH_ERROR;
+}
+
+bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id) {
+  for (int i = 0; i < d->nqueues; i++)
+    if (d->queue_ids[i] == queue_id) return true;
+  return false;
+}
+
+/* ---- liveness ---- */
+
+/* When each device was last written to the store, so that a device
+ * polling every second costs one write every DEVICE_SEEN_WRITE_EVERY. */
+typedef struct device_seen_entry {
+  nimbus_id_t id;
+  int64_t written_at;
+  char transport[16];
+  struct device_seen_entry *next;
+} device_seen_entry_t;
+
+struct device_presence {
+  pthread_mutex_t mu;
+  device_seen_entry_t *buckets[DEVICE_PRESENCE_BUCKETS];
+};
+
+device_presence_t *device_presence_new(void) {
+  device_presence_t *p = calloc(1, sizeof *p);
+  if (p) pthread_mutex_init(&p->mu, NULL);
+  return p;
+}
+
+void device_presence_free(device_presence_t *p) {
+  if (!p) return;
+  for (int b = 0; b < DEVICE_PRESENCE_BUCKETS; b++) {
+    while (p->buckets[b]) {
+      device_seen_entry_t *e = p->buckets[b];
+      p->buckets[b] = e->next;
+      free(e);
+    }
+  }
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *transport) {
+  device_presence_t *p = srv->presence;
+  int64_t now = (int64_t)time(NULL);
+  bool write = true;
+  if (p) {
+    unsigned b = (unsigned)((uint64_t)d->id % DEVICE_PRESENCE_BUCKETS);
+    pthread_mutex_lock(&p->mu);
+    device_seen_entry_t *e = p->buckets[b];
+    while (e && e->id != d->id) e = e->next;
+    if (!e && (e = calloc(1, sizeof *e)) != NULL) {
+      e->id = d->id;
+      e->next = p->buckets[b];
+      p->buckets[b] = e;
+    }
+    if (e) {
+      write = now - e->written_at >= DEVICE_SEEN_WRITE_EVERY || strcmp(e->transport, transport);
+      if (write) {
+        e->written_at = now;
+        snprintf(e->transport, sizeof e->transport, "%s", transport);
+      }
+    }
+    pthread_mutex_unlock(&p->mu);
+  }
+  if (write) store_device_touch(srv->store, d->tenant_id, d->id, now, transport);
+}
+
+/* ---- leases ---- */
+
+typedef struct {
+  nimbus_id_t tenant[256], job[256], device[256];
+  int n;
+} device_stale_t;
+
+static bool device_stale_cb(const nimbus_job_t *job, void *ctx) {
+  device_stale_t *v = ctx;
+  if (v->n >= 256) return false;
+  v->tenant[v->n] = job->tenant_id;
+  v->job[v->n] = job->id;
+  v->device[v->n] = job->device_id;
+  v->n++;
+  return true;
+}
+
+int device_lease_sweep(nimbus_server_t *srv) {
+  int total = 0;
+  int64_t cutoff = (int64_t)time(NULL) - srv->cfg.device_lease;
+  for (int round = 0; round < 64; round++) { /* 256 jobs a round */
+    device_stale_t v = {.n = 0};
+    if (store_job_list_lease_expired(srv->store, cutoff, device_stale_cb, &v) != STORE_OK) break;
+    int moved = 0;
+    for (int i = 0; i < v.n; i++) {
+      /* The observer tells the queue's devices that the job is fetchable. */
+      if (job_apply_device(srv->store, v.tenant[i], v.job[i], JOB_EVENT_REOFFER, v.device[i],
+                           "lease-expired", NULL) == JOB_OK) {
+        moved++;
+        log_event(LOG_INFO, NULL, "job offered again: its device went silent", "job_id",
+                  LOG_INT(v.job[i]), "device_id", LOG_INT(v.device[i]), (char *)NULL);
+      }
+    }
+    total += moved;
+    if (v.n < 256 || moved == 0) break;
+  }
+  return total;
+}

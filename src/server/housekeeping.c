@@ -1,0 +1,72 @@
+/*
+ * housekeeping.c: the periodic background thread (see housekeeping.h).
+ * The period is a quarter of the device lease, at most 10 s, so a job
+ * whose device went silent is offered again within lease + period.
+ */
+#include "housekeeping.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "device.h"
+
+struct housekeeping {
+  nimbus_server_t *srv;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  bool stopping;
+};
+
+static void *housekeeping_main(void *arg) {
+  housekeeping_t *h = arg;
+  int period = h->srv->cfg.device_lease / 4;
+  if (period < 1) period = 1;
+  if (period > 10) period = 10;
+  pthread_mutex_lock(&h->mu);
+  while (!h->stopping) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += period;
+    pthread_cond_timedwait(&h->cond, &h->mu, &ts);
+    if (h->stopping) break;
+    pthread_mutex_unlock(&h->mu);
+    device_lease_sweep(h->srv);
+    pthread_mutex_lock(&h->mu);
+  }
+  pthread_mutex_unlock(&h->mu);
+  return NULL;
+}
+
+housekeeping_t *housekeeping_start(nimbus_server_t *srv) {
+  housekeeping_t *h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  h->srv = srv;
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&h->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  if (pthread_create(&h->thread, NULL, housekeeping_main, h) != 0) {
+    pthread_cond_destroy(&h->cond);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+void housekeeping_stop(housekeeping_t *h) {
+  if (!h) return;
+  pthread_mutex_lock(&h->mu);
+  h->stopping = true;
+  pthread_cond_signal(&h->cond);
+  pthread_mutex_unlock(&h->mu);
+  pthread_join(h->thread, NULL);
+  pthread_cond_destroy(&h->cond);
+  pthread_mutex_destroy(&h->mu);
+  free(h);
+}

@@ -1,0 +1,420 @@
+/*
+ * notify.c: in-memory subscriptions, event rings and parked long-polls
+ * (see notify.h).
+ *
+ * One mutex guards everything; work under it is O(subscriptions in one
+ * hash bucket).  Subscriptions are chained in three fixed hash tables (by
+ * id, by queue, by device).  Parked requests sit in one FIFO list: every
+ * Get-Notifications is held for the same wait_seconds, so arrival order is
+ * deadline order and the timer thread only looks at the head.  Wakes are
+ * collected under the lock and delivered (http_request_wake) after it is
+ * released, so no HTTP code ever runs with the lock held.
+ */
+#include "notify.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define NOTIFY_BUCKETS 4096 /* per hash table; chains stay short at 10^4 devices */
+#define NOTIFY_MAX_SUBS_PER_DEVICE 16
+#define NOTIFY_DELETED_LINGER 60 /* seconds a deleted device's notice is kept */
+
+typedef struct notify_waiter notify_waiter_t;
+
+typedef struct notify_sub {
+  int id;
+  nimbus_id_t tenant_id, queue_id, device_id;
+  unsigned events;
+  int64_t expires_at;
+  int last_seq;
+  int ring_start, ring_count;
+  notify_event_t ring[NOTIFY_RING];
+  bool deleted; /* the device's registration was deleted */
+  notify_waiter_t *waiter;
+  struct notify_sub *by_id, *by_queue, *by_device; /* hash chains */
+} notify_sub_t;
+
+struct notify_waiter {
+  http_request_t *r;
+  void (*wake_fn)(http_request_t *r);
+  int64_t deadline; /* monotonic ms */
+  int nsubs;
+  notify_sub_t *subs[NOTIFY_MAX_SUBS_PER_REQUEST];
+  notify_waiter_t *prev, *next; /* FIFO = deadline order */
+};
+
+struct notify {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  pthread_t timer;
+  bool stopping;
+  int wait_seconds;
+  int next_id;
+  int parked;
+  notify_sub_t *by_id[NOTIFY_BUCKETS];
+  notify_sub_t *by_queue[NOTIFY_BUCKETS];
+  notify_sub_t *by_device[NOTIFY_BUCKETS];
+  notify_waiter_t *head, *tail;
+};
+
+/* A wake to deliver once the lock is released. */
+typedef struct notify_wake {
+  http_request_t *r;
+  void (*fn)(http_request_t *r);
+  struct notify_wake *next;
+} notify_wake_t;
+
+static const struct {
+  notify_event_type_t type;
+  const char *name;
+} notify_names[] = {{NOTIFY_JOB_FETCHABLE, "job-fetchable"},
+                    {NOTIFY_JOB_STATE_CHANGED, "job-state-changed"},
+                    {NOTIFY_PRINTER_DELETED, "printer-deleted"}};
+
+notify_event_type_t notify_event_parse(const char *name) {
+  for (size_t i = 0; i < sizeof notify_names / sizeof notify_names[0]; i++)
+    if (strcmp(name, notify_names[i].name) == 0) return notify_names[i].type;
+  return 0;
+}
+
+const char *notify_event_name(notify_event_type_t t) {
+  for (size_t i = 0; i < sizeof notify_names / sizeof notify_names[0]; i++)
+    if (notify_names[i].type == t) return notify_names[i].name;
+  return NULL;
+}
+
+static int64_t notify_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned notify_hash(int64_t v) {
+  uint64_t x = (uint64_t)v * 0x9E3779B97F4A7C15ull;
+  return (unsigned)(x >> 52) % NOTIFY_BUCKETS;
+}
+
+/* ---- waiters (lock held) ---- */
+
+static void notify_waiter_unlink_locked(notify_t *n, notify_waiter_t *w) {
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    n->head = w->next;
+  if (w->next)
+    w->next->prev = w->prev;
+  else
+    n->tail = w->prev;
+  for (int i = 0; i < w->nsubs; i++)
+    if (w->subs[i]->waiter == w) w->subs[i]->waiter = NULL;
+  n->parked--;
+}
+
+/* Detach waiter w and add its wake to *list (delivered after unlock). */
+static void notify_wake_locked(notify_t *n, notify_waiter_t *w, notify_wake_t **list) {
+  notify_waiter_unlink_locked(n, w);
+  notify_wake_t *k = malloc(sizeof *k);
+  if (k) {
+    k->r = w->r;
+    k->fn = w->wake_fn;
+    k->next = *list;
+    *list = k;
+  } else {
+    /* Out of memory: wake inline (the wake only submits a worker task). */
+    http_request_wake(w->r, w->wake_fn);
+  }
+  free(w);
+}
+
+static void notify_deliver(notify_wake_t *list) {
+  while (list) {
+    notify_wake_t *next = list->next;
+    http_request_wake(list->r, list->fn);
+    free(list);
+    list = next;
+  }
+}
+
+/* ---- subscriptions (lock held) ---- */
+
+static notify_sub_t *notify_find_locked(notify_t *n, int id) {
+  for (notify_sub_t *s = n->by_id[notify_hash(id)]; s; s = s->by_id)
+    if (s->id == id) return s;
+  return NULL;
+}
+
+static void notify_chain_remove(notify_sub_t **head, notify_sub_t *s, size_t link_off) {
+  for (notify_sub_t **pp = head; *pp; pp = (notify_sub_t **)((char *)*pp + link_off)) {
+    if (*pp == s) {
+      *pp = *(notify_sub_t **)((char *)s + link_off);
+      return;
+    }
+  }
+}
+
+static void notify_sub_free_locked(notify_t *n, notify_sub_t *s, notify_wake_t **wakes) {
+  if (s->waiter) notify_wake_locked(n, s->waiter, wakes);
+  notify_chain_remove(&n->by_id[notify_hash(s->id)], s, offsetof(notify_sub_t, by_id));
+  notify_chain_remove(&n->by_queue[notify_hash(s->queue_id)], s, offsetof(notify_sub_t, by_queue));
+  notify_chain_remove(&n->by_device[notify_hash(s->device_id)], s,
+                      offsetof(notify_sub_t, by_device));
+  free(s);
+}
+
+static void notify_append_locked(notify_sub_t *s, notify_event_type_t type, nimbus_id_t job_id,
+                                 int job_state) {
+  if (s->ring_count == NOTIFY_RING) { /* drop the oldest */
+    s->ring_start = (s->ring_start + 1) % NOTIFY_RING;
+    s->ring_count--;
+  }
+  notify_event_t *e = &s->ring[(s->ring_start + s->ring_count) % NOTIFY_RING];
+  s->ring_count++;
+  e->subscription_id = s->id;
+  e->sequence = ++s->last_seq;
+  e->type = type;
+  e->job_id = job_id;
+  e->job_state = job_state;
+  e->at = (int64_t)time(NULL);
+}
+
+/* ---- timer thread: deadlines and lease expiry ---- */
+
+static void *notify_timer_main(void *arg) {
+  notify_t *n = arg;
+  int64_t next_sweep = notify_now_ms() + 10000;
+  pthread_mutex_lock(&n->mu);
+  while (!n->stopping) {
+    int64_t now = notify_now_ms();
+    notify_wake_t *wakes = NULL;
+    while (n->head && n->head->deadline <= now) notify_wake_locked(n, n->head, &wakes);
+    if (now >= next_sweep) {
+      next_sweep = now + 10000;
+      int64_t wall = (int64_t)time(NULL);
+      for (int b = 0; b < NOTIFY_BUCKETS; b++) {
+        notify_sub_t *s = n->by_id[b];
+        while (s) {
+          notify_sub_t *next = s->by_id;
+          if (s->expires_at < wall) notify_sub_free_locked(n, s, &wakes);
+          s = next;
+        }
+      }
+    }
+    if (wakes) {
+      pthread_mutex_unlock(&n->mu);
+      notify_deliver(wakes);
+      pthread_mutex_lock(&n->mu);
+      continue;
+    }
+    int64_t until = n->head ? n->head->deadline : now + 1000;
+    if (until > next_sweep) until = next_sweep;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t wait_ms = until - now;
+    if (wait_ms < 1) wait_ms = 1;
+    ts.tv_sec += wait_ms / 1000;
+    ts.tv_nsec += (wait_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&n->cond, &n->mu, &ts);
+  }
+  pthread_mutex_unlock(&n->mu);
+  return NULL;
+}
+
+notify_t *notify_new(int wait_seconds) {
+  notify_t *n = calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->wait_seconds = wait_seconds > 0 ? wait_seconds : 60;
+  pthread_mutex_init(&n->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&n->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  if (pthread_create(&n->timer, NULL, notify_timer_main, n) != 0) {
+    pthread_cond_destroy(&n->cond);
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+    return NULL;
+  }
+  return n;
+}
+
+void notify_shutdown(notify_t *n) {
+  if (!n) return;
+  notify_wake_t *wakes = NULL;
+  pthread_mutex_lock(&n->mu);
+  if (n->stopping) {
+    pthread_mutex_unlock(&n->mu);
+    return;
+  }
+  n->stopping = true;
+  while (n->head) notify_wake_locked(n, n->head, &wakes);
+  pthread_cond_signal(&n->cond);
+  pthread_mutex_unlock(&n->mu);
+  notify_deliver(wakes);
+  pthread_join(n->timer, NULL);
+}
+
+void notify_free(notify_t *n) {
+  if (!n) return;
+  notify_shutdown(n);
+  notify_wake_t *wakes = NULL;
+  for (int b = 0; b < NOTIFY_BUCKETS; b++)
+    while (n->by_id[b]) notify_sub_free_locked(n, n->by_id[b], &wakes);
+  notify_deliver(wakes);
+  pthread_cond_destroy(&n->cond);
+  pthread_mutex_destroy(&n->mu);
+  free(n);
+}
+
+int notify_subscribe(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                     nimbus_id_t device_id, unsigned events, int lease_seconds) {
+  notify_sub_t *s = calloc(1, sizeof *s);
+  if (!s) return -1;
+  pthread_mutex_lock(&n->mu);
+  int count = 0;
+  for (notify_sub_t *o = n->by_device[notify_hash(device_id)]; o; o = o->by_device)
+    if (o->device_id == device_id && !o->deleted) count++;
+  if (count >= NOTIFY_MAX_SUBS_PER_DEVICE) {
+    pthread_mutex_unlock(&n->mu);
+    free(s);
+    return -1;
+  }
+  do {
+    n->next_id = n->next_id >= 0x7ffffff0 ? 1 : n->next_id + 1;
+  } while (notify_find_locked(n, n->next_id));
+  s->id = n->next_id;
+  s->tenant_id = tenant_id;
+  s->queue_id = queue_id;
+  s->device_id = device_id;
+  s->events = events | NOTIFY_PRINTER_DELETED;
+  s->expires_at = (int64_t)time(NULL) + lease_seconds;
+  unsigned h = notify_hash(s->id);
+  s->by_id = n->by_id[h];
+  n->by_id[h] = s;
+  h = notify_hash(queue_id);
+  s->by_queue = n->by_queue[h];
+  n->by_queue[h] = s;
+  h = notify_hash(device_id);
+  s->by_device = n->by_device[h];
+  n->by_device[h] = s;
+  int id = s->id;
+  pthread_mutex_unlock(&n->mu);
+  return id;
+}
+
+bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id) {
+  notify_wake_t *wakes = NULL;
+  pthread_mutex_lock(&n->mu);
+  notify_sub_t *s = notify_find_locked(n, subscription_id);
+  bool ok = s && s->device_id == device_id;
+  if (ok) notify_sub_free_locked(n, s, &wakes);
+  pthread_mutex_unlock(&n->mu);
+  notify_deliver(wakes);
+  return ok;
+}
+
+bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id) {
+  pthread_mutex_lock(&n->mu);
+  notify_sub_t *s = notify_find_locked(n, subscription_id);
+  bool ok = s && s->device_id == device_id;
+  pthread_mutex_unlock(&n->mu);
+  return ok;
+}
+
+void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                      nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,
+                      int job_state) {
+  notify_wake_t *wakes = NULL;
+  pthread_mutex_lock(&n->mu);
+  for (notify_sub_t *s = n->by_queue[notify_hash(queue_id)]; s; s = s->by_queue) {
+    if (s->queue_id != queue_id || s->tenant_id != tenant_id || s->deleted) continue;
+    if (!(s->events & type)) continue;
+    if (target_device && s->device_id != target_device) continue;
+    notify_append_locked(s, type, job_id, job_state);
+    if (s->waiter) notify_wake_locked(n, s->waiter, &wakes);
+  }
+  pthread_mutex_unlock(&n->mu);
+  notify_deliver(wakes);
+}
+
+void notify_device_deleted(notify_t *n, nimbus_id_t device_id) {
+  notify_wake_t *wakes = NULL;
+  int64_t linger = (int64_t)time(NULL) + NOTIFY_DELETED_LINGER;
+  pthread_mutex_lock(&n->mu);
+  for (notify_sub_t *s = n->by_device[notify_hash(device_id)]; s; s = s->by_device) {
+    if (s->device_id != device_id || s->deleted) continue;
+    s->deleted = true;
+    s->expires_at = linger;
+    notify_append_locked(s, NOTIFY_PRINTER_DELETED, 0, 0);
+    if (s->waiter) notify_wake_locked(n, s->waiter, &wakes);
+  }
+  pthread_mutex_unlock(&n->mu);
+  notify_deliver(wakes);
+}
+
+int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int *since, int nids,
+                   notify_event_t *out, int max, http_request_t *r,
+                   void (*wake_fn)(http_request_t *r), bool *parked, bool *deleted) {
+  int count = 0;
+  *parked = false;
+  *deleted = false;
+  notify_sub_t *subs[NOTIFY_MAX_SUBS_PER_REQUEST];
+  int nsubs = 0;
+  notify_wake_t *wakes = NULL;
+  int64_t lease_floor = (int64_t)time(NULL) + n->wait_seconds * 2;
+  pthread_mutex_lock(&n->mu);
+  for (int i = 0; i < nids && i < NOTIFY_MAX_SUBS_PER_REQUEST; i++) {
+    notify_sub_t *s = notify_find_locked(n, ids[i]);
+    if (!s || s->device_id != device_id) continue;
+    subs[nsubs++] = s;
+    if (s->deleted) *deleted = true;
+    if (!s->deleted && s->expires_at < lease_floor) s->expires_at = lease_floor;
+    for (int k = 0; k < s->ring_count && count < max; k++) {
+      const notify_event_t *e = &s->ring[(s->ring_start + k) % NOTIFY_RING];
+      if (e->sequence >= since[i]) out[count++] = *e;
+    }
+  }
+  if (count == 0 && nsubs > 0 && r && !n->stopping && http_request_can_park(r)) {
+    notify_waiter_t *w = calloc(1, sizeof *w);
+    if (w) {
+      w->r = r;
+      w->wake_fn = wake_fn;
+      w->deadline = notify_now_ms() + (int64_t)n->wait_seconds * 1000;
+      for (int i = 0; i < nsubs; i++) {
+        /* A device that re-polls (say after a cut connection) replaces
+         * its older parked request, which is answered empty. */
+        if (subs[i]->waiter) notify_wake_locked(n, subs[i]->waiter, &wakes);
+        subs[i]->waiter = w;
+        w->subs[w->nsubs++] = subs[i];
+      }
+      w->prev = n->tail;
+      if (n->tail)
+        n->tail->next = w;
+      else
+        n->head = w;
+      n->tail = w;
+      n->parked++;
+      http_request_park(r);
+      *parked = true;
+    }
+  }
+  pthread_mutex_unlock(&n->mu);
+  notify_deliver(wakes);
+  return count;
+}
+
+int notify_parked_count(notify_t *n) {
+  pthread_mutex_lock(&n->mu);
+  int c = n->parked;
+  pthread_mutex_unlock(&n->mu);
+  return c;
+}

@@ -1,0 +1,91 @@
+/*
+ * notify.h: IPP event notifications for output devices (RFC 3995
+ * subscriptions, RFC 3996 ippget pull delivery) and the long-polls that
+ * wait for them.
+ *
+ * Subscriptions and their recent events live in memory on this node (a
+ * restart forgets them; devices subscribe again when Get-Notifications
+ * answers client-error-not-found).  A Get-Notifications with notify-wait
+ * that finds no event parks its HTTP request here (http_request_park): no
+ * thread waits.  The request is woken by a matching event, by the
+ * device's deregistration (with the deregistration notice), by its
+ * deadline, or at shutdown.
+ */
+#ifndef NIMBUS_NOTIFY_H
+#define NIMBUS_NOTIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "model.h"
+
+typedef enum {
+  NOTIFY_JOB_FETCHABLE = 1u << 0,     /* "job-fetchable" */
+  NOTIFY_JOB_STATE_CHANGED = 1u << 1, /* "job-state-changed" */
+  NOTIFY_PRINTER_DELETED = 1u << 2    /* "printer-deleted": always delivered */
+} notify_event_type_t;
+
+#define NOTIFY_MAX_SUBS_PER_REQUEST 4 /* subscription ids in one Get-Notifications */
+#define NOTIFY_RING 32                /* events kept per subscription */
+
+typedef struct {
+  int subscription_id;
+  int sequence; /* notify-sequence-number */
+  notify_event_type_t type;
+  nimbus_id_t job_id; /* job events */
+  int job_state;      /* IPP job-state of the job at the event */
+  int64_t at;         /* unix seconds */
+} notify_event_t;
+
+typedef struct notify notify_t;
+
+/* wait_seconds: the longest a Get-Notifications is held. */
+notify_t *notify_new(int wait_seconds);
+/* Wake every parked request (they answer with no events) and free.
+ * notify_shutdown() first refuses new parking and wakes the parked. */
+void notify_shutdown(notify_t *n);
+void notify_free(notify_t *n);
+
+/* Event name <-> type; 0 / NULL when unknown. */
+notify_event_type_t notify_event_parse(const char *name);
+const char *notify_event_name(notify_event_type_t t);
+
+/* Create a subscription of device_id on queue_id for `events` (a mask);
+ * returns its id (> 0), or -1 when the device has too many. */
+int notify_subscribe(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                     nimbus_id_t device_id, unsigned events, int lease_seconds);
+/* Cancel a subscription of device_id; false when it has no such one. */
+bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id);
+/* Does device_id hold subscription id? (lease renewed on success) */
+bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id);
+
+/*
+ * Post a job event on queue_id: every subscription on that queue that asked
+ * for `type` receives it, except that when target_device is not 0 only that
+ * device's subscriptions do; their parked requests are woken.
+ */
+void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                      nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,
+                      int job_state);
+/* The registration of device_id was deleted: its subscriptions receive
+ * "printer-deleted", parked requests are woken with it, then the
+ * subscriptions are gone. */
+void notify_device_deleted(notify_t *n, nimbus_id_t device_id);
+
+/*
+ * Get-Notifications: copy events newer than since[i] (notify-sequence-numbers;
+ * 0 = all kept) of subscriptions ids[0..nids) into out (at most max);
+ * returns how many.  When none and `r` is not NULL, the request is parked
+ * (http_request_park) and woken later with wake_fn; *parked tells.
+ * *deleted is set when the device's registration was deleted (the notice
+ * is among the events).
+ */
+int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int *since, int nids,
+                   notify_event_t *out, int max, http_request_t *r,
+                   void (*wake_fn)(http_request_t *r), bool *parked, bool *deleted);
+
+/* Number of parked requests (for /metrics and tests). */
+int notify_parked_count(notify_t *n);
+
+#endif
