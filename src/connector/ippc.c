@@ -118,6 +118,8 @@ ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **
   }
   char resource[1024];
   ippc_resource(printer_uri, resource, sizeof resource);
+  log_event(LOG_DEBUG, NULL, "request", "op", ippOpString(ippGetOperation(req)), "resource",
+            resource, (char *)NULL);
   c->request_start = time(NULL);
   if (!ippc_connect(c, st)) {
     ippDelete(req);
