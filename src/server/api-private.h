@@ -167,6 +167,13 @@ void api_job_get(api_ctx_t *c);
 void api_job_cancel(api_ctx_t *c);
 void api_job_release(api_ctx_t *c);
 
+void api_printers_list(api_ctx_t *c); /* api-printers.c */
+void api_printers_create(api_ctx_t *c);
+void api_printer_get(api_ctx_t *c);
+void api_printer_delete(api_ctx_t *c);
+void api_printer_claim_code(api_ctx_t *c);
+void api_device_register(api_ctx_t *c); /* API_PUBLIC: c->tenant is unset */
+
 void api_jobs_submit(api_ctx_t *c); /* api-jobs-upload.c */
 /* The upload's body side (event thread), see api-jobs-upload.c. */
 api_upload_t *api_upload_new(http_request_t *r);

@@ -11,6 +11,9 @@
  *   GET|POST tokens               GET|DELETE tokens/{id}
  *   GET|POST jobs                 GET jobs/{id}
  *   POST jobs/{id}/cancel         POST jobs/{id}/release
+ *   GET|POST printers             GET|DELETE printers/{name}        admins
+ *   POST printers/{name}/claim-code                                 admins
+ *   POST device/register          no user: the claim code is the credential
  *
  * Role policy (checked here from the route's flags, refined by handlers):
  *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
@@ -59,13 +62,14 @@ enum {
   API_SCOPED = 1u << 2,        /* acts on a tenant; ?tenant= for operators */
   API_JSON = 1u << 3,          /* a JSON object body is required */
   API_JSON_OPTIONAL = 1u << 4, /* a JSON object body may be sent */
-  API_UPLOAD = 1u << 5         /* multipart job upload (api-jobs-upload.c) */
+  API_UPLOAD = 1u << 5,        /* multipart job upload (api-jobs-upload.c) */
+  API_PUBLIC = 1u << 6         /* no user authentication (the body carries a secret) */
 };
 
 struct api_route {
   const char *collection;
   api_param_t param;
-  const char *action; /* word after {param}, or NULL */
+  const char *action; /* word after {param} (or after the collection), or NULL */
   const char *method;
   api_fn_t fn;
   const char *op; /* metrics label */
@@ -115,6 +119,19 @@ static const struct api_route api_routes[] = {
     {"jobs", API_PARAM_ID, "cancel", "POST", api_job_cancel, "api.jobs.cancel", API_SCOPED},
     {"jobs", API_PARAM_ID, "release", "POST", api_job_release, "api.jobs.release",
      API_SCOPED | API_JSON_OPTIONAL},
+
+    {"printers", API_PARAM_NONE, NULL, "GET", api_printers_list, "api.printers.list",
+     API_SCOPED | API_ADMIN},
+    {"printers", API_PARAM_NONE, NULL, "POST", api_printers_create, "api.printers.create",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"printers", API_PARAM_NAME, NULL, "GET", api_printer_get, "api.printers.get",
+     API_SCOPED | API_ADMIN},
+    {"printers", API_PARAM_NAME, NULL, "DELETE", api_printer_delete, "api.printers.delete",
+     API_SCOPED | API_ADMIN},
+    {"printers", API_PARAM_NAME, "claim-code", "POST", api_printer_claim_code,
+     "api.printers.claim_code", API_SCOPED | API_ADMIN | API_JSON_OPTIONAL},
+    {"device", API_PARAM_NONE, "register", "POST", api_device_register, "api.device.register",
+     API_PUBLIC | API_JSON},
 };
 
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
@@ -147,7 +164,8 @@ static bool api_path_split(const char *path, api_path_t *p) {
 
 static bool api_route_path_matches(const struct api_route *rt, const api_path_t *p) {
   if (p->n < 1 || strcmp(rt->collection, p->seg[0]) != 0) return false;
-  if (rt->param == API_PARAM_NONE) return p->n == 1;
+  if (rt->param == API_PARAM_NONE)
+    return rt->action ? p->n == 2 && strcmp(rt->action, p->seg[1]) == 0 : p->n == 1;
   if (!rt->action) return p->n == 2;
   return p->n == 3 && strcmp(rt->action, p->seg[2]) == 0;
 }
@@ -190,6 +208,8 @@ static const char *api_reason(int status) {
       return "Method Not Allowed";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
     case 413:
       return "Content Too Large";
     case 415:
@@ -417,6 +437,12 @@ static void api_dispatch(http_request_t *r) {
   if (c.state && c.state->failed) {
     api_problem(r, 500, "out of memory");
     return;
+  }
+
+  if (rt->flags & API_PUBLIC) {
+    snprintf(c.actor, sizeof c.actor, "-");
+    if (api_parse_body(&c, rt)) rt->fn(&c);
+    goto done;
   }
 
   /* An upload authenticated when its first bytes came (api-jobs-upload.c). */

@@ -1,0 +1,359 @@
+/*
+ * api-printers.c: /api/v1/printers, the output-device registrations of the
+ * tenant acted on (admins only), and /api/v1/device/register, where a
+ * printer claims its registration (PROTOCOL.md §6.1).
+ *
+ *   GET    /printers                    → {printers:[printer...]}
+ *   POST   /printers                    {name, queues:[q...], claim_ttl?}
+ *                                       → 201 printer + claim_code, claim_expires_at
+ *   GET    /printers/{name}             → printer
+ *   DELETE /printers/{name}             → 204 (device_delete: tombstone, jobs re-offered)
+ *   POST   /printers/{name}/claim-code  {claim_ttl?} → printer + a new claim_code
+ *   POST   /device/register             {claim_code, output_device_uuid?}, no user
+ *                                       → 201 {output_device_uuid, credential,
+ *                                       printer_uris, tenant, name}
+ *
+ * Secrets: claim codes and credentials are made by device.c and appear
+ * only in the one response that hands them out; they are never logged or
+ * audited, and the request body that carried a claim code is wiped.
+ * Failed claims are counted per client address: after
+ * API_CLAIM_MAX_FAILURES within API_CLAIM_WINDOW seconds the client gets
+ * 429 until the window ends (claim codes have 80 random bits; this keeps
+ * guessing noisy and slow, and spares the store).
+ */
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "api-private.h"
+#include "device.h"
+#include "log.h"
+
+#define API_PRINTER_LEASE_DEFAULT 300 /* seconds, when --device-lease is unset */
+#define API_CLAIM_TTL_MIN 60
+#define API_CLAIM_MAX_FAILURES 20
+#define API_CLAIM_WINDOW 600
+#define API_CLAIM_SLOTS 256
+
+/* ---- records ---- */
+
+static const char *printer_state_name(int state) {
+  switch (state) {
+    case 3:
+      return "idle";
+    case 4:
+      return "processing";
+    case 5:
+      return "stopped";
+    default:
+      return NULL;
+  }
+}
+
+/* Comma-separated keywords to a JSON array of strings. */
+static json_t *printer_reasons_json(const char *reasons) {
+  json_t *arr = json_array();
+  const char *p = reasons;
+  while (arr && *p) {
+    size_t len = strcspn(p, ",");
+    if (len > 0) {
+      char word[NIMBUS_TEXT_MAX];
+      snprintf(word, sizeof word, "%.*s", (int)len, p);
+      if (json_array_append_new(arr, api_json_text(word)) != 0) {
+        json_decref(arr);
+        return NULL;
+      }
+    }
+    p += len;
+    if (*p == ',') p++;
+  }
+  return arr;
+}
+
+/* Heard from within the lease (last_seen_at is flushed lazily, a few
+ * seconds late at most, which the minutes-long lease absorbs). */
+static bool printer_online(const api_ctx_t *c, const nimbus_device_t *d) {
+  int64_t lease =
+      c->srv->cfg.device_lease > 0 ? c->srv->cfg.device_lease : API_PRINTER_LEASE_DEFAULT;
+  return d->last_seen_at > 0 && (int64_t)time(NULL) - d->last_seen_at <= lease;
+}
+
+static json_t *printer_json(const api_ctx_t *c, const nimbus_device_t *d) {
+  json_t *queues = json_array();
+  for (int i = 0; queues && i < d->nqueues; i++) {
+    if (json_array_append_new(queues, api_json_text(d->queue_names[i])) != 0) {
+      json_decref(queues);
+      queues = NULL;
+    }
+  }
+  const char *state = printer_state_name(d->printer_state);
+  bool registered = d->status == NIMBUS_DEVICE_REGISTERED;
+  return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o}", "name",
+                   api_json_text(d->name), "status", registered ? "registered" : "unclaimed",
+                   "output_device_uuid", d->uuid[0] ? api_json_text(d->uuid) : json_null(),
+                   "queues", queues, "registered_at", api_json_time(d->registered_at),
+                   "last_seen_at", api_json_time(d->last_seen_at), "transport",
+                   d->transport[0] ? api_json_text(d->transport) : json_null(), "online",
+                   printer_online(c, d), "printer_state", state ? json_string(state) : json_null(),
+                   "printer_state_reasons", printer_reasons_json(d->state_reasons),
+                   "make_and_model", d->make_model[0] ? api_json_text(d->make_model) : json_null(),
+                   "jobs_in_progress", d->jobs_in_progress, "claim_expires_at",
+                   api_json_time(d->claim_expires_at), "created_at", api_json_time(d->created_at));
+}
+
+/* The printer record plus a freshly issued claim code. */
+static json_t *printer_with_code_json(const api_ctx_t *c, const nimbus_device_t *d,
+                                      const char *code) {
+  json_t *doc = printer_json(c, d);
+  if (doc && json_object_set_new(doc, "claim_code", json_string(code)) != 0) {
+    json_decref(doc);
+    return NULL;
+  }
+  return doc;
+}
+
+/* ---- admin endpoints ---- */
+
+static bool printer_list_cb(const nimbus_device_t *d, void *ctx) {
+  api_list_t *l = ctx;
+  return api_list_append(l, printer_json(l->c, d));
+}
+
+void api_printers_list(api_ctx_t *c) {
+  api_list_t l = {c, json_array(), false};
+  store_status_t s =
+      l.arr ? store_device_list(c->srv->store, c->tenant.id, 0, printer_list_cb, &l) : STORE_OK;
+  api_list_respond(&l, s, "printers", "printer");
+}
+
+/* Optional claim_ttl (seconds) into *ttl (0: the default); false has
+ * responded 400. */
+static bool printer_claim_ttl(api_ctx_t *c, int64_t *ttl) {
+  json_int_t v = 0;
+  bool present = false;
+  *ttl = 0;
+  if (!c->body) return true;
+  if (!api_body_integer(c, "claim_ttl", API_CLAIM_TTL_MIN, DEVICE_CLAIM_TTL_MAX, &v, &present))
+    return false;
+  if (present) *ttl = (int64_t)v;
+  return true;
+}
+
+/* The queues member: 1..NIMBUS_DEVICE_QUEUES_MAX names of queues of the
+ * tenant, no repeats.  False has responded (400, or 404 for an unknown
+ * queue, as POST /jobs does). */
+static bool printer_queues(api_ctx_t *c, nimbus_device_t *d) {
+  json_t *arr = json_object_get(c->body, "queues");
+  size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+  if (!json_is_array(arr) || n < 1 || n > NIMBUS_DEVICE_QUEUES_MAX) {
+    api_problem(c->r, 400, "'queues' must be an array of 1 to %d queue names",
+                NIMBUS_DEVICE_QUEUES_MAX);
+    return false;
+  }
+  d->nqueues = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *name = json_string_value(json_array_get(arr, i));
+    if (!name || !api_name_valid(name)) {
+      api_problem(c->r, 400, "'queues' must hold queue names");
+      return false;
+    }
+    nimbus_queue_t q;
+    store_status_t s = store_queue_get_by_name(c->srv->store, c->tenant.id, name, &q);
+    if (s != STORE_OK) {
+      api_respond_store(c, s, "queue", name);
+      return false;
+    }
+    for (int k = 0; k < d->nqueues; k++) {
+      if (d->queue_ids[k] == q.id) {
+        api_problem(c->r, 400, "'queues' names '%s' twice", name);
+        return false;
+      }
+    }
+    d->queue_ids[d->nqueues++] = q.id;
+  }
+  return true;
+}
+
+void api_printers_create(api_ctx_t *c) {
+  static const char *const fields[] = {"name", "queues", "claim_ttl", NULL};
+  nimbus_device_t d;
+  const char *name;
+  int64_t ttl;
+  char code[DEVICE_CLAIM_CODE_MAX];
+  memset(&d, 0, sizeof d);
+  if (!api_body_only(c, fields) || !api_body_string(c, "name", true, 255, &name)) return;
+  if (!api_name_valid(name)) {
+    api_problem(c->r, 400, "'name' must be 1 to 63 of A-Z a-z 0-9 . _ -, not starting with . or -");
+    return;
+  }
+  if (!printer_claim_ttl(c, &ttl)) return;
+  d.tenant_id = c->tenant.id;
+  snprintf(d.name, sizeof d.name, "%s", name);
+  if (!printer_queues(c, &d)) return;
+
+  store_status_t s = device_create(c->srv, &d, ttl, code);
+  if (s == STORE_CONFLICT) {
+    api_problem(c->r, 409, "a printer named '%s' already exists", d.name);
+  } else if (s == STORE_NOT_FOUND) {
+    api_problem(c->r, 404, "a queue of this printer no longer exists");
+  } else if (s != STORE_OK) {
+    api_respond_store(c, s, "printer", NULL);
+  } else {
+    log_event(LOG_INFO, c->r->id, "printer created", "tenant", c->tenant.name, "printer", d.name,
+              "by", c->actor, (char *)NULL);
+    api_audit(c, 0, "printer.create", "%s", d.name);
+    api_respond(c, 201, printer_with_code_json(c, &d, code));
+  }
+  explicit_bzero(code, sizeof code);
+}
+
+void api_printer_get(api_ctx_t *c) {
+  nimbus_device_t d;
+  store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "printer", c->param);
+    return;
+  }
+  api_respond(c, 200, printer_json(c, &d));
+}
+
+void api_printer_delete(api_ctx_t *c) {
+  nimbus_device_t d;
+  store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  if (s == STORE_OK) s = device_delete(c->srv, c->tenant.id, d.id, c->actor, NULL);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "printer", c->param);
+    return;
+  }
+  api_respond_no_content(c);
+}
+
+void api_printer_claim_code(api_ctx_t *c) {
+  static const char *const fields[] = {"claim_ttl", NULL};
+  nimbus_device_t d;
+  int64_t ttl;
+  char code[DEVICE_CLAIM_CODE_MAX];
+  if ((c->body && !api_body_only(c, fields)) || !printer_claim_ttl(c, &ttl)) return;
+  store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  if (s == STORE_OK) s = device_new_claim(c->srv, c->tenant.id, d.id, ttl, code);
+  if (s == STORE_OK) s = store_device_get(c->srv->store, c->tenant.id, d.id, &d);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "printer", c->param);
+  } else {
+    log_event(LOG_INFO, c->r->id, "printer claim code issued", "tenant", c->tenant.name, "printer",
+              d.name, "by", c->actor, (char *)NULL);
+    api_audit(c, 0, "printer.claim-code", "%s", d.name);
+    api_respond(c, 200, printer_with_code_json(c, &d, code));
+  }
+  explicit_bzero(code, sizeof code);
+}
+
+/* ---- failed claims per client address ---- */
+
+typedef struct {
+  char peer[64];
+  int failures;
+  time_t window_start;
+} claim_slot_t;
+
+static pthread_mutex_t claim_mu = PTHREAD_MUTEX_INITIALIZER;
+static claim_slot_t claim_slots[API_CLAIM_SLOTS];
+
+static claim_slot_t *claim_slot_locked(const char *peer) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)peer; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  return &claim_slots[h % API_CLAIM_SLOTS];
+}
+
+static bool claim_attempt_allowed(const char *peer) {
+  time_t now = time(NULL);
+  pthread_mutex_lock(&claim_mu);
+  claim_slot_t *e = claim_slot_locked(peer);
+  bool allowed = strcmp(e->peer, peer) != 0 || now - e->window_start >= API_CLAIM_WINDOW ||
+                 e->failures < API_CLAIM_MAX_FAILURES;
+  pthread_mutex_unlock(&claim_mu);
+  return allowed;
+}
+
+static void claim_attempt_failed(const char *peer) {
+  time_t now = time(NULL);
+  pthread_mutex_lock(&claim_mu);
+  claim_slot_t *e = claim_slot_locked(peer);
+  if (strcmp(e->peer, peer) != 0 || now - e->window_start >= API_CLAIM_WINDOW) {
+    memset(e, 0, sizeof *e);
+    snprintf(e->peer, sizeof e->peer, "%s", peer);
+    e->window_start = now;
+  }
+  e->failures++;
+  pthread_mutex_unlock(&claim_mu);
+}
+
+/* ---- device registration (no user authentication) ---- */
+
+/* The response of a successful claim; c->tenant must be the device's
+ * tenant (the queue URIs are built as in the queue records). */
+static json_t *register_json(api_ctx_t *c, const nimbus_device_t *d, const char *credential) {
+  json_t *uris = json_array();
+  for (int i = 0; uris && i < d->nqueues; i++) {
+    nimbus_queue_t q;
+    memset(&q, 0, sizeof q);
+    snprintf(q.name, sizeof q.name, "%s", d->queue_names[i]);
+    json_t *qj = api_queue_json(c, &q);
+    json_t *uri = qj ? json_object_get(qj, "printer_uri") : NULL;
+    if (!uri || json_array_append(uris, uri) != 0) {
+      json_decref(uris);
+      uris = NULL;
+    }
+    json_decref(qj);
+  }
+  return json_pack("{s:o, s:s, s:o, s:o, s:o}", "output_device_uuid", api_json_text(d->uuid),
+                   "credential", credential, "printer_uris", uris, "tenant",
+                   api_json_text(c->tenant.name), "name", api_json_text(d->name));
+}
+
+void api_device_register(api_ctx_t *c) {
+  static const char *const fields[] = {"claim_code", "output_device_uuid", NULL};
+  const char *code, *uuid;
+  nimbus_device_t d;
+  char credential[DEVICE_CREDENTIAL_MAX] = "";
+  if (!claim_attempt_allowed(c->r->peer)) {
+    api_problem(c->r, 429, "too many failed claims from this address; try again later");
+    goto done;
+  }
+  if (!api_body_only(c, fields) ||
+      !api_body_string(c, "claim_code", true, DEVICE_CLAIM_CODE_MAX - 1, &code) ||
+      !api_body_string(c, "output_device_uuid", false, NIMBUS_UUID_MAX - 1, &uuid))
+    goto done;
+
+  switch (device_claim(c->srv, code, uuid, &d, credential)) {
+    case DEVICE_CLAIM_OK:
+      break;
+    case DEVICE_CLAIM_BAD_CODE:
+      claim_attempt_failed(c->r->peer);
+      log_event(LOG_WARN, c->r->id, "device claim refused: wrong, used or expired claim code",
+                "peer", c->r->peer, (char *)NULL);
+      api_problem(c->r, 403, "wrong, used or expired claim code");
+      goto done;
+    case DEVICE_CLAIM_BAD_UUID:
+      api_problem(c->r, 400, "'output_device_uuid' must be urn:uuid: followed by 36 characters");
+      goto done;
+    case DEVICE_CLAIM_UUID_TAKEN:
+      api_problem(c->r, 409, "this output_device_uuid is already registered");
+      goto done;
+    case DEVICE_CLAIM_ERROR:
+    default:
+      api_respond_store(c, STORE_ERROR, "printer", NULL);
+      goto done;
+  }
+  store_status_t s = store_tenant_get(c->srv->store, d.tenant_id, &c->tenant);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "tenant", NULL);
+    goto done;
+  }
+  api_respond(c, 201, register_json(c, &d, credential));
+
+done:
+  api_body_wipe(c, "claim_code");
+  explicit_bzero(credential, sizeof credential);
+}
