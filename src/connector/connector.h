@@ -45,6 +45,7 @@ typedef struct connector_s {
   char detected_at[32];
   bool ask_pending;
   int ask_choice; /* -1: none yet, else a policy_t */
+  int decided;    /* the panel's answer, kept for later detections (-1: none) */
   char csrf[33];
   int64_t jobs_active;
 

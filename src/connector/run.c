@@ -77,6 +77,7 @@ bool connector_deregistered(connector_t *c, const char *how) {
   policy_t p = c->opt.policy;
   pthread_mutex_lock(&c->lock);
   state_now(c->detected_at);
+  if (p == POLICY_ASK && c->decided >= 0) p = (policy_t)c->decided; /* asked once already */
   pthread_mutex_unlock(&c->lock);
   log_event(LOG_WARN, NULL, "deregistration detected", "how", how, "policy", policy_name(p),
             (char *)NULL);
@@ -92,6 +93,7 @@ bool connector_deregistered(connector_t *c, const char *how) {
     while (c->ask_choice < 0 && !atomic_load(&c->stopping)) pthread_cond_wait(&c->cond, &c->lock);
     c->ask_pending = false;
     int choice = c->ask_choice;
+    c->decided = choice;
     pthread_mutex_unlock(&c->lock);
     if (choice < 0) return false; /* stopping; the state stays "detected" */
     p = (policy_t)choice;
@@ -196,6 +198,7 @@ int connector_run(int argc, char **argv) {
   pthread_condattr_destroy(&ca);
   locks = true;
   c->ask_choice = -1;
+  c->decided = -1;
   crypto_random_hex(c->csrf);
 
   if (!journal_open(&c->journal, c->opt.journal, err, sizeof err)) {
