@@ -206,13 +206,26 @@ static void file_close(output_t *o) {
 static const output_ops_t file_ops = {"file",   file_caps,  file_begin,   file_write,
                                       file_end, file_abort, file_recover, file_close};
 
+/* mkdir -p: create dir and its missing parents (mode 0755). */
+static bool file_mkdirs(const char *dir) {
+  char path[2048];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) return false;
+    *p = '/';
+  }
+  return mkdir(path, 0755) == 0 || errno == EEXIST;
+}
+
 output_t *output_file_open(const char *dir, char *err, size_t errlen) {
   struct stat sb;
   if (!dir[0] || strlen(dir) >= 2048) {
     snprintf(err, errlen, "file:// output needs a directory");
     return NULL;
   }
-  if (stat(dir, &sb) != 0 && mkdir(dir, 0755) != 0) {
+  if (stat(dir, &sb) != 0 && !file_mkdirs(dir)) {
     snprintf(err, errlen, "%s: %s", dir, strerror(errno));
     return NULL;
   }
