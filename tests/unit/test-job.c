@@ -4,7 +4,9 @@
  * job-state and job-state-reasons mapping, and job_apply() against a real
  * SQLite store (store_open in a private mkdtemp directory): transitions,
  * refused events, not-found (also across tenants), and compare-and-set
- * under concurrent events on one job.
+ * under concurrent events on one job; the device side (job_apply_device:
+ * fetch assigns the device, only the holder reports the end, reoffer
+ * clears it, racing fetches) and the job observer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,26 +39,37 @@
 
 static const nimbus_job_state_t all_states[] = {R, H, P, F, X, DONE, CANC, ABRT, EXP};
 #define NSTATES (sizeof all_states / sizeof all_states[0])
-static const job_event_t all_events[] = {JOB_EVENT_CLOSE, JOB_EVENT_RELEASE, JOB_EVENT_HOLD,
-                                         JOB_EVENT_CANCEL, JOB_EVENT_EXPIRE};
+static const job_event_t all_events[] = {JOB_EVENT_CLOSE,          JOB_EVENT_RELEASE,
+                                         JOB_EVENT_HOLD,           JOB_EVENT_CANCEL,
+                                         JOB_EVENT_EXPIRE,         JOB_EVENT_FETCH,
+                                         JOB_EVENT_REOFFER,        JOB_EVENT_DEVICE_COMPLETED,
+                                         JOB_EVENT_DEVICE_ABORTED, JOB_EVENT_DEVICE_CANCELED};
 #define NEVENTS (sizeof all_events / sizeof all_events[0])
+
+/* The events that carry a device (job_apply_device); the others go
+ * through job_apply. */
+static bool is_device_event(job_event_t ev) {
+  return ev == JOB_EVENT_FETCH || ev == JOB_EVENT_REOFFER || ev == JOB_EVENT_DEVICE_COMPLETED ||
+         ev == JOB_EVENT_DEVICE_ABORTED || ev == JOB_EVENT_DEVICE_CANCELED;
+}
 
 /*
  * The whole table, from the diagram in job.c: rows are states, columns
- * close, release, hold, cancel, expire.  Processing ends by the device
- * (completed/aborted), not by an event here.
+ * close, release, hold, cancel, expire, then the device events fetch,
+ * reoffer, device-completed, device-aborted, device-canceled.  Processing
+ * ends by the device (or a user's cancel).
  */
 static const int next_table[NSTATES][NEVENTS] = {
-    /* state         close release hold cancel expire */
-    /* received   */ {H, NO, NO, CANC, EXP},
-    /* held       */ {NO, F, NO, CANC, EXP},
-    /* awaiting   */ {NO, NO, NO, CANC, NO},
-    /* fetchable  */ {NO, NO, H, CANC, NO},
-    /* processing */ {NO, NO, NO, CANC, NO},
-    /* completed  */ {NO, NO, NO, NO, NO},
-    /* canceled   */ {NO, NO, NO, NO, NO},
-    /* aborted    */ {NO, NO, NO, NO, NO},
-    /* expired    */ {NO, NO, NO, NO, NO},
+    /* state         close release hold cancel expire fetch reoffer d-done d-abrt d-canc */
+    /* received   */ {H, NO, NO, CANC, EXP, NO, NO, NO, NO, NO},
+    /* held       */ {NO, F, NO, CANC, EXP, NO, NO, NO, NO, NO},
+    /* awaiting   */ {NO, NO, NO, CANC, NO, NO, NO, NO, NO, NO},
+    /* fetchable  */ {NO, NO, H, CANC, NO, X, NO, NO, NO, NO},
+    /* processing */ {NO, NO, NO, CANC, NO, NO, F, DONE, ABRT, CANC},
+    /* completed  */ {NO, NO, NO, NO, NO, NO, NO, NO, NO, NO},
+    /* canceled   */ {NO, NO, NO, NO, NO, NO, NO, NO, NO, NO},
+    /* aborted    */ {NO, NO, NO, NO, NO, NO, NO, NO, NO, NO},
+    /* expired    */ {NO, NO, NO, NO, NO, NO, NO, NO, NO, NO},
 };
 
 /* ---- the pure functions ---- */
@@ -186,13 +199,37 @@ static void test_state_when_closed(void **state) {
 
 /* ---- job_apply against a real store ---- */
 
+#define NDEVICES 8
+
 typedef struct {
   char dir[64];
   store_t *st;
   nimbus_id_t tenant, other_tenant, queue, user;
+  nimbus_id_t dev[NDEVICES]; /* output devices of tenant serving queue */
+  nimbus_id_t other_dev;     /* a device of other_tenant */
 } fixture_t;
 
-static int setup(void **state) {
+/* An output device of `tenant` named `name` serving `queue` (0: none). */
+static nimbus_id_t insert_device(store_t *st, nimbus_id_t tenant, nimbus_id_t queue,
+                                 const char *name) {
+  nimbus_device_t d;
+  memset(&d, 0, sizeof d);
+  d.tenant_id = tenant;
+  snprintf(d.name, sizeof d.name, "%s", name);
+  if (queue) d.queue_ids[d.nqueues++] = queue;
+  /* claim hashes are unique: derive one from the name */
+  unsigned h = 2166136261u;
+  for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+  for (int i = 0; i < 32; i++)
+    d.claim_hash[i] = (unsigned char)(h >> (i % 4 * 8)) ^ (unsigned char)i;
+  d.claim_expires_at = 4102444800; /* 2100 */
+  if (store_device_insert(st, &d) != STORE_OK) return 0;
+  return d.id;
+}
+
+static int teardown(void **state);
+
+static int setup_fixture(void **state) {
   fixture_t *fx = calloc(1, sizeof *fx);
   if (!fx) return -1;
   *state = fx;
@@ -223,10 +260,25 @@ static int setup(void **state) {
   fx->other_tenant = o.id;
   fx->queue = q.id;
   fx->user = u.id;
+  for (int i = 0; i < NDEVICES; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "printer-%d", i);
+    if ((fx->dev[i] = insert_device(fx->st, t.id, q.id, name)) == 0) return -1;
+  }
+  if ((fx->other_dev = insert_device(fx->st, o.id, 0, "elsewhere")) == 0) return -1;
   return 0;
 }
 
+/* cmocka does not run the teardown when the setup fails. */
+static int setup(void **state) {
+  if (setup_fixture(state) == 0) return 0;
+  teardown(state);
+  *state = NULL;
+  return -1;
+}
+
 static int teardown(void **state) {
+  job_set_observer(NULL, NULL); /* the tests' observers point into their frames */
   fixture_t *fx = *state;
   if (!fx) return 0;
   if (fx->st) store_close(fx->st);
@@ -261,31 +313,95 @@ static nimbus_id_t make_job(fixture_t *fx, nimbus_job_state_t s) {
   return j.id;
 }
 
-static nimbus_job_state_t state_of(fixture_t *fx, nimbus_id_t id) {
+static nimbus_job_t get_job(fixture_t *fx, nimbus_id_t id) {
   nimbus_job_t j;
   assert_int_equal(store_job_get(fx->st, fx->tenant, id, &j), STORE_OK);
-  return j.state;
+  return j;
 }
 
-/* Every allowed transition of the table, applied through the store. */
+static nimbus_job_state_t state_of(fixture_t *fx, nimbus_id_t id) {
+  return get_job(fx, id).state;
+}
+
+static nimbus_id_t device_of(fixture_t *fx, nimbus_id_t id) {
+  return get_job(fx, id).device_id;
+}
+
+/* A job in processing the way it gets there: inserted held, released,
+ * fetched by `device`. */
+static nimbus_id_t make_processing_job(fixture_t *fx, nimbus_id_t device) {
+  nimbus_id_t id = make_job(fx, H);
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_RELEASE, "alice", NULL), JOB_OK);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, device, "dev", NULL),
+                   JOB_OK);
+  assert_int_equal(state_of(fx, id), X);
+  assert_int_equal(device_of(fx, id), device);
+  return id;
+}
+
+/* A job in state s; one in processing is held by fx->dev[0]. */
+static nimbus_id_t make_job_in(fixture_t *fx, nimbus_job_state_t s) {
+  return s == X ? make_processing_job(fx, fx->dev[0]) : make_job(fx, s);
+}
+
+/* Assert that nothing of job id changed from `before`. */
+static void assert_job_unchanged(fixture_t *fx, nimbus_id_t id, const nimbus_job_t *before) {
+  nimbus_job_t now = get_job(fx, id);
+  assert_int_equal(now.state, before->state);
+  assert_int_equal(now.device_id, before->device_id);
+  assert_int_equal(now.completed_at, before->completed_at);
+  assert_int_equal(now.state_changed_at, before->state_changed_at);
+}
+
+/*
+ * Every cell of the table, applied through the store: job_apply for the
+ * user events, job_apply_device (by the device holding the job) for the
+ * device events; each function refuses the other's events and changes
+ * nothing then.
+ */
 static void test_apply_follows_the_table(void **state) {
   fixture_t *fx = *state;
+  nimbus_id_t dev = fx->dev[0];
   for (size_t s = 0; s < NSTATES; s++) {
     for (size_t e = 0; e < NEVENTS; e++) {
-      nimbus_id_t id = make_job(fx, all_states[s]);
+      job_event_t ev = all_events[e];
+      bool device_side = is_device_event(ev);
+      nimbus_id_t id = make_job_in(fx, all_states[s]);
+      nimbus_job_t before = get_job(fx, id);
+
+      /* The wrong function refuses the event whatever the state. */
+      job_result_t r = device_side ? job_apply(fx->st, fx->tenant, id, ev, "tester", NULL)
+                                   : job_apply_device(fx->st, fx->tenant, id, ev, dev, "t", NULL);
+      if (r != JOB_NOT_POSSIBLE)
+        fail_msg("%s + event %d through the wrong function: %d", job_state_name(all_states[s]),
+                 (int)ev, (int)r);
+      assert_job_unchanged(fx, id, &before);
+
       nimbus_job_t after;
       memset(&after, 0, sizeof after);
-      job_result_t r = job_apply(fx->st, fx->tenant, id, all_events[e], "tester", &after);
+      r = device_side ? job_apply_device(fx->st, fx->tenant, id, ev, dev, "tester", &after)
+                      : job_apply(fx->st, fx->tenant, id, ev, "tester", &after);
       int want = next_table[s][e];
       if (want == NO) {
-        assert_int_equal(r, JOB_NOT_POSSIBLE);
-        assert_int_equal(state_of(fx, id), all_states[s]);
+        if (r != JOB_NOT_POSSIBLE)
+          fail_msg("%s + event %d: got %d, want refused", job_state_name(all_states[s]), (int)ev,
+                   (int)r);
+        assert_job_unchanged(fx, id, &before);
       } else {
-        assert_int_equal(r, JOB_OK);
+        if (r != JOB_OK)
+          fail_msg("%s + event %d: got %d, want -> %s", job_state_name(all_states[s]), (int)ev,
+                   (int)r, job_state_name((nimbus_job_state_t)want));
         assert_int_equal(after.id, id);
         assert_int_equal(after.state, want);
         assert_int_equal(state_of(fx, id), want);
         assert_int_equal(after.completed_at != 0, job_state_is_terminal(after.state));
+        /* fetch assigns the device, reoffer clears it, the rest keep it
+         * (a finished job remembers which device printed it). */
+        nimbus_id_t want_dev = ev == JOB_EVENT_FETCH     ? dev
+                               : ev == JOB_EVENT_REOFFER ? 0
+                                                         : before.device_id;
+        assert_int_equal(after.device_id, want_dev);
+        assert_int_equal(device_of(fx, id), want_dev);
       }
     }
   }
@@ -350,6 +466,281 @@ static void test_compare_and_set(void **state) {
   assert_int_equal(state_of(fx, id), H);
 }
 
+/* ---- the device side ---- */
+
+/* Fetch assigns the job to the device; once it is processing, no device
+ * (another or the same) can fetch it again. */
+static void test_device_fetch_assigns(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = fx->dev[0], b = fx->dev[1];
+  nimbus_id_t id = make_job(fx, H);
+  /* Held: not fetchable yet. */
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, a, "a", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(device_of(fx, id), 0);
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_RELEASE, "alice", NULL), JOB_OK);
+  assert_int_equal(device_of(fx, id), 0);
+
+  nimbus_job_t j;
+  memset(&j, 0, sizeof j);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, a, "a", &j), JOB_OK);
+  assert_int_equal(j.id, id);
+  assert_int_equal(j.state, X);
+  assert_int_equal(j.device_id, a);
+  assert_int_equal(j.completed_at, 0);
+  nimbus_job_t before = get_job(fx, id);
+  assert_int_equal(before.device_id, a);
+
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, b, "b", &j),
+                   JOB_NOT_POSSIBLE);
+  assert_job_unchanged(fx, id, &before);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, a, "a", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_job_unchanged(fx, id, &before);
+}
+
+/* Only the device holding a job reports its end; another device's report
+ * is refused and changes nothing. */
+static void test_device_end_only_by_holder(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = fx->dev[0], b = fx->dev[1];
+  static const job_event_t ends[] = {JOB_EVENT_DEVICE_COMPLETED, JOB_EVENT_DEVICE_ABORTED,
+                                     JOB_EVENT_DEVICE_CANCELED};
+  static const nimbus_job_state_t end_states[] = {DONE, ABRT, CANC};
+  for (size_t k = 0; k < 3; k++) {
+    nimbus_id_t id = make_processing_job(fx, a);
+    nimbus_job_t before = get_job(fx, id);
+    for (size_t e = 0; e < 3; e++) {
+      nimbus_job_t j;
+      memset(&j, 0x5a, sizeof j);
+      assert_int_equal(job_apply_device(fx->st, fx->tenant, id, ends[e], b, "b", &j),
+                       JOB_NOT_POSSIBLE);
+      assert_job_unchanged(fx, id, &before);
+    }
+    nimbus_job_t j;
+    assert_int_equal(job_apply_device(fx->st, fx->tenant, id, ends[k], a, "a", &j), JOB_OK);
+    assert_int_equal(j.state, end_states[k]);
+    assert_int_equal(j.device_id, a);
+    assert_true(j.completed_at > 0);
+    /* Terminal: nothing more, not even from the holder. */
+    for (size_t e = 0; e < NEVENTS; e++) {
+      if (!is_device_event(all_events[e])) continue;
+      assert_int_equal(job_apply_device(fx->st, fx->tenant, id, all_events[e], a, "a", NULL),
+                       JOB_NOT_POSSIBLE);
+    }
+    assert_int_equal(state_of(fx, id), end_states[k]);
+  }
+}
+
+/* Reoffer: from the named device only, or (device 0) from whichever holds
+ * the job; the job is fetchable again with no device, and another device
+ * may fetch it. */
+static void test_device_reoffer(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = fx->dev[0], b = fx->dev[1];
+  nimbus_id_t id = make_processing_job(fx, a);
+  nimbus_job_t before = get_job(fx, id);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, b, "lease", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_job_unchanged(fx, id, &before);
+
+  nimbus_job_t j;
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, a, "lease", &j),
+                   JOB_OK);
+  assert_int_equal(j.state, F);
+  assert_int_equal(j.device_id, 0);
+  assert_int_equal(j.completed_at, 0);
+  assert_int_equal(device_of(fx, id), 0);
+  /* Not processing any more: a second reoffer and the old device's report
+   * are refused. */
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, a, "lease", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, 0, "lease", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(
+      job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_DEVICE_COMPLETED, a, "a", NULL),
+      JOB_NOT_POSSIBLE);
+  assert_int_equal(state_of(fx, id), F);
+
+  /* Another device takes it; reoffer from any device (0) clears it. */
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, b, "b", &j), JOB_OK);
+  assert_int_equal(j.device_id, b);
+  assert_int_equal(
+      job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_DEVICE_COMPLETED, a, "a", NULL),
+      JOB_NOT_POSSIBLE);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, 0, "lease", &j),
+                   JOB_OK);
+  assert_int_equal(j.state, F);
+  assert_int_equal(j.device_id, 0);
+  assert_int_equal(device_of(fx, id), 0);
+}
+
+/* A user's cancel of a job in processing applies (job_apply); the device
+ * can then report nothing more. */
+static void test_device_user_cancel_while_processing(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = fx->dev[0];
+  nimbus_id_t id = make_processing_job(fx, a);
+  nimbus_job_t j;
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_CANCEL, "alice", &j), JOB_OK);
+  assert_int_equal(j.state, CANC);
+  assert_int_equal(
+      job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_DEVICE_COMPLETED, a, "a", NULL),
+      JOB_NOT_POSSIBLE);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, a, "a", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(state_of(fx, id), CANC);
+}
+
+/* Not found and tenants: another tenant's job is not found for a device
+ * event, and a device of another tenant cannot take a job. */
+static void test_device_tenants(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t id = make_job(fx, F);
+  assert_int_equal(
+      job_apply_device(fx->st, fx->tenant, id + 1000, JOB_EVENT_FETCH, fx->dev[0], "a", NULL),
+      JOB_NOT_FOUND);
+  assert_int_equal(
+      job_apply_device(fx->st, fx->other_tenant, id, JOB_EVENT_FETCH, fx->other_dev, "o", NULL),
+      JOB_NOT_FOUND);
+  assert_int_equal(state_of(fx, id), F);
+  /* The job's tenant, another tenant's device: refused (whichever code),
+   * and the job is not assigned. */
+  nimbus_job_t before = get_job(fx, id);
+  job_result_t r =
+      job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, fx->other_dev, "o", NULL);
+  assert_int_not_equal(r, JOB_OK);
+  assert_int_not_equal(r, JOB_ERROR);
+  assert_job_unchanged(fx, id, &before);
+  /* A device id that does not exist at all. */
+  r = job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, fx->other_dev + 1000, "x", NULL);
+  assert_int_not_equal(r, JOB_OK);
+  assert_job_unchanged(fx, id, &before);
+}
+
+/* ---- the observer ---- */
+
+#define OBSERVED_MAX 64
+
+typedef struct {
+  pthread_mutex_t mu;
+  int n;
+  struct {
+    nimbus_id_t job, device;
+    nimbus_job_state_t from, to;
+  } calls[OBSERVED_MAX];
+} observed_t;
+
+static void observe_record(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
+  observed_t *o = ctx;
+  pthread_mutex_lock(&o->mu);
+  if (o->n < OBSERVED_MAX) {
+    o->calls[o->n].job = job->id;
+    o->calls[o->n].device = job->device_id;
+    o->calls[o->n].from = from;
+    o->calls[o->n].to = job->state;
+  }
+  o->n++;
+  pthread_mutex_unlock(&o->mu);
+}
+
+static void observed_init(observed_t *o) {
+  memset(o, 0, sizeof *o);
+  pthread_mutex_init(&o->mu, NULL);
+}
+
+/* Expect call i to be job: from -> to, with device. */
+static void expect_call(const observed_t *o, int i, nimbus_id_t job, nimbus_job_state_t from,
+                        nimbus_job_state_t to, nimbus_id_t device) {
+  assert_true(i < o->n);
+  if (o->calls[i].job != job || o->calls[i].from != from || o->calls[i].to != to ||
+      o->calls[i].device != device)
+    fail_msg("observer call %d: job %lld %s -> %s device %lld; want job %lld %s -> %s device %lld",
+             i, (long long)o->calls[i].job, job_state_name(o->calls[i].from),
+             job_state_name(o->calls[i].to), (long long)o->calls[i].device, (long long)job,
+             job_state_name(from), job_state_name(to), (long long)device);
+}
+
+/* Called once per successful transition (user or device side, with or
+ * without an out job), with the job after it and the state before; never
+ * on a refusal or a not-found. */
+static void test_observer(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = fx->dev[0], b = fx->dev[1];
+  observed_t o;
+  observed_init(&o);
+  job_set_observer(observe_record, &o);
+
+  nimbus_id_t id = make_job(fx, H); /* inserted directly: not observed */
+  assert_int_equal(o.n, 0);
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_RELEASE, "alice", NULL), JOB_OK);
+  assert_int_equal(o.n, 1);
+  expect_call(&o, 0, id, H, F, 0);
+
+  /* Refusals and not-found: no call. */
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_RELEASE, "alice", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_FETCH, "alice", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_HOLD, a, "a", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(job_apply(fx->st, fx->tenant, id + 1000, JOB_EVENT_HOLD, "alice", NULL),
+                   JOB_NOT_FOUND);
+  assert_int_equal(job_apply(fx->st, fx->other_tenant, id, JOB_EVENT_HOLD, "x", NULL),
+                   JOB_NOT_FOUND);
+  assert_int_equal(o.n, 1);
+
+  nimbus_job_t j;
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, a, "a", &j), JOB_OK);
+  assert_int_equal(o.n, 2);
+  expect_call(&o, 1, id, F, X, a);
+
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, b, "b", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(
+      job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_DEVICE_COMPLETED, b, "b", NULL),
+      JOB_NOT_POSSIBLE);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, b, "b", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_int_equal(o.n, 2);
+
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_REOFFER, a, "lease", NULL),
+                   JOB_OK);
+  assert_int_equal(o.n, 3);
+  expect_call(&o, 2, id, X, F, 0);
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_HOLD, "alice", &j), JOB_OK);
+  expect_call(&o, 3, id, F, H, 0);
+  assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_RELEASE, "alice", NULL), JOB_OK);
+  expect_call(&o, 4, id, H, F, 0);
+  assert_int_equal(job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, b, "b", NULL), JOB_OK);
+  expect_call(&o, 5, id, F, X, b);
+  assert_int_equal(
+      job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_DEVICE_COMPLETED, b, "b", NULL), JOB_OK);
+  assert_int_equal(o.n, 7);
+  expect_call(&o, 6, id, X, DONE, b);
+  /* Terminal: everything refused, nothing observed. */
+  for (size_t e = 0; e < NEVENTS; e++) {
+    if (is_device_event(all_events[e]))
+      job_apply_device(fx->st, fx->tenant, id, all_events[e], b, "b", NULL);
+    else
+      job_apply(fx->st, fx->tenant, id, all_events[e], "alice", NULL);
+  }
+  assert_int_equal(o.n, 7);
+
+  /* job_observe (intake) passes through as given. */
+  nimbus_job_t made = get_job(fx, make_job(fx, F));
+  job_observe(&made, R);
+  assert_int_equal(o.n, 8);
+  expect_call(&o, 7, made.id, R, F, 0);
+
+  /* Unset: transitions no longer reach it, job_observe is a no-op. */
+  job_set_observer(NULL, NULL);
+  assert_int_equal(job_apply(fx->st, fx->tenant, made.id, JOB_EVENT_HOLD, "alice", NULL), JOB_OK);
+  job_observe(&made, R);
+  assert_int_equal(o.n, 8);
+  pthread_mutex_destroy(&o.mu);
+}
+
 /* ---- concurrent events on one job ---- */
 
 #define RACERS 8
@@ -359,6 +750,7 @@ typedef struct {
   fixture_t *fx;
   nimbus_id_t job;
   job_event_t ev;
+  nimbus_id_t device; /* device events */
   pthread_barrier_t *go;
   job_result_t result;
 } racer_t;
@@ -366,19 +758,28 @@ typedef struct {
 static void *racer(void *arg) {
   racer_t *r = arg;
   pthread_barrier_wait(r->go);
-  r->result = job_apply(r->fx->st, r->fx->tenant, r->job, r->ev, "racer", NULL);
+  if (is_device_event(r->ev))
+    r->result = job_apply_device(r->fx->st, r->fx->tenant, r->job, r->ev, r->device, "racer", NULL);
+  else
+    r->result = job_apply(r->fx->st, r->fx->tenant, r->job, r->ev, "racer", NULL);
   return NULL;
 }
 
-/* Run RACERS threads applying evs[i % nevs] to one job at once. */
-static void race(fixture_t *fx, nimbus_id_t job, const job_event_t *evs, int nevs,
-                 job_result_t results[RACERS]) {
+/* Run RACERS threads applying evs[i % nevs] to one job at once; device
+ * events by devs[i % ndevs] (devs may be NULL: device 0). */
+static void race_devices(fixture_t *fx, nimbus_id_t job, const job_event_t *evs, int nevs,
+                         const nimbus_id_t *devs, int ndevs, job_result_t results[RACERS]) {
   pthread_barrier_t go;
   racer_t r[RACERS];
   pthread_t th[RACERS];
   assert_int_equal(pthread_barrier_init(&go, NULL, RACERS), 0);
   for (int i = 0; i < RACERS; i++) {
-    r[i] = (racer_t){.fx = fx, .job = job, .ev = evs[i % nevs], .go = &go, .result = JOB_ERROR};
+    r[i] = (racer_t){.fx = fx,
+                     .job = job,
+                     .ev = evs[i % nevs],
+                     .device = devs ? devs[i % ndevs] : 0,
+                     .go = &go,
+                     .result = JOB_ERROR};
     assert_int_equal(pthread_create(&th[i], NULL, racer, &r[i]), 0);
   }
   for (int i = 0; i < RACERS; i++) {
@@ -386,6 +787,11 @@ static void race(fixture_t *fx, nimbus_id_t job, const job_event_t *evs, int nev
     results[i] = r[i].result;
   }
   pthread_barrier_destroy(&go);
+}
+
+static void race(fixture_t *fx, nimbus_id_t job, const job_event_t *evs, int nevs,
+                 job_result_t results[RACERS]) {
+  race_devices(fx, job, evs, nevs, NULL, 0, results);
 }
 
 /* Many releases of one held job: exactly one applies. */
@@ -434,6 +840,70 @@ static void test_concurrent_release_and_cancel(void **state) {
   }
 }
 
+/* RACERS devices fetch one fetchable job at once: exactly one wins, the
+ * job is assigned to it, and the observer hears of it once. */
+static void test_concurrent_fetch_one_winner(void **state) {
+  fixture_t *fx = *state;
+  static const job_event_t fetch[] = {JOB_EVENT_FETCH};
+  observed_t o;
+  observed_init(&o);
+  job_set_observer(observe_record, &o);
+  for (int k = 0; k < RACE_JOBS; k++) {
+    nimbus_id_t id = make_job(fx, F);
+    job_result_t res[RACERS];
+    o.n = 0; /* no thread runs between races */
+    race_devices(fx, id, fetch, 1, fx->dev, NDEVICES, res);
+    int ok = 0, winner = -1;
+    for (int i = 0; i < RACERS; i++) {
+      if (res[i] == JOB_OK) {
+        ok++;
+        winner = i;
+      } else {
+        assert_int_equal(res[i], JOB_NOT_POSSIBLE);
+      }
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(state_of(fx, id), X);
+    assert_int_equal(device_of(fx, id), fx->dev[winner % NDEVICES]);
+    assert_int_equal(o.n, 1);
+    expect_call(&o, 0, id, F, X, fx->dev[winner % NDEVICES]);
+  }
+  job_set_observer(NULL, NULL);
+  pthread_mutex_destroy(&o.mu);
+}
+
+/* The holder reporting completion races the lease sweeper's reoffer
+ * (device 0): exactly one applies, and the job ends where it says. */
+static void test_concurrent_complete_and_reoffer(void **state) {
+  fixture_t *fx = *state;
+  static const job_event_t mix[] = {JOB_EVENT_DEVICE_COMPLETED, JOB_EVENT_REOFFER};
+  nimbus_id_t a = fx->dev[0];
+  const nimbus_id_t devs[] = {a, 0}; /* completion by a, reoffer by any */
+  for (int k = 0; k < RACE_JOBS; k++) {
+    nimbus_id_t id = make_processing_job(fx, a);
+    job_result_t res[RACERS];
+    race_devices(fx, id, mix, 2, devs, 2, res);
+    int completed = 0, reoffered = 0;
+    for (int i = 0; i < RACERS; i++) {
+      assert_true(res[i] == JOB_OK || res[i] == JOB_NOT_POSSIBLE);
+      if (res[i] != JOB_OK) continue;
+      if (i % 2 == 0)
+        completed++;
+      else
+        reoffered++;
+    }
+    assert_int_equal(completed + reoffered, 1);
+    nimbus_job_t j = get_job(fx, id);
+    if (completed) {
+      assert_int_equal(j.state, DONE);
+      assert_int_equal(j.device_id, a);
+    } else {
+      assert_int_equal(j.state, F);
+      assert_int_equal(j.device_id, 0);
+    }
+  }
+}
+
 int main(void) {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -450,6 +920,14 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_compare_and_set, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_same_event_applies_once, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_release_and_cancel, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_device_fetch_assigns, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_device_end_only_by_holder, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_device_reoffer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_device_user_cancel_while_processing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_device_tenants, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_observer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_fetch_one_winner, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_complete_and_reoffer, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
