@@ -178,6 +178,8 @@ job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t jo
                               job_event_t ev, nimbus_id_t device_id, const char *actor,
                               nimbus_job_t *job) {
   if (!job_event_is_device(ev)) return JOB_NOT_POSSIBLE;
+  /* Only REOFFER may name no device ("whichever holds it"). */
+  if (device_id == 0 && ev != JOB_EVENT_REOFFER) return JOB_NOT_POSSIBLE;
   return job_transition(st, tenant_id, job_id, ev, device_id, actor, job);
 }
 

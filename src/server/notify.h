@@ -69,17 +69,17 @@ void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                       nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,
                       int job_state);
 /* The registration of device_id was deleted: its subscriptions receive
- * "printer-deleted", parked requests are woken with it, then the
- * subscriptions are gone. */
+ * "printer-deleted" (once), parked requests are woken with it, and the
+ * subscriptions linger a minute (so the notice can still be collected)
+ * before they are freed; no later event reaches them. */
 void notify_device_deleted(notify_t *n, nimbus_id_t device_id);
 
 /*
- * Get-Notifications: copy events newer than since[i] (notify-sequence-numbers;
- * 0 = all kept) of subscriptions ids[0..nids) into out (at most max);
- * returns how many.  When none and `r` is not NULL, the request is parked
- * (http_request_park) and woken later with wake_fn; *parked tells.
- * *deleted is set when the device's registration was deleted (the notice
- * is among the events).
+ * Get-Notifications: copy events with a sequence number >= since[i]
+ * (notify-sequence-numbers; 0 or 1 = all kept) of subscriptions ids[0..nids) into out (at most
+ * max); returns how many.  When none and `r` is not NULL, the request is parked (http_request_park)
+ * and woken later with wake_fn; *parked tells. *deleted is set when the device's registration was
+ * deleted (the notice is among the events).
  */
 int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int *since, int nids,
                    notify_event_t *out, int max, http_request_t *r,

@@ -618,6 +618,34 @@ static void test_device_tenants(void **state) {
   assert_job_unchanged(fx, id, &before);
 }
 
+/* BUG PROBE: device 0 holds no job: it can neither take one nor report
+ * the end of another device's job (job.h: DEVICE_* require that device_id
+ * holds it). */
+static void test_device_zero_holds_nothing(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = fx->dev[0];
+  static const job_event_t ends[] = {JOB_EVENT_DEVICE_COMPLETED, JOB_EVENT_DEVICE_ABORTED,
+                                     JOB_EVENT_DEVICE_CANCELED};
+  for (size_t e = 0; e < 3; e++) {
+    nimbus_id_t id = make_processing_job(fx, a);
+    nimbus_job_t before = get_job(fx, id);
+    job_result_t r = job_apply_device(fx->st, fx->tenant, id, ends[e], 0, "nobody", NULL);
+    if (r != JOB_NOT_POSSIBLE)
+      fail_msg("event %d by device 0 on a job held by device %lld: %d, now %s", (int)ends[e],
+               (long long)a, (int)r, job_state_name(state_of(fx, id)));
+    assert_job_unchanged(fx, id, &before);
+  }
+}
+
+static void test_fetch_by_device_zero(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t id = make_job(fx, F);
+  job_result_t r = job_apply_device(fx->st, fx->tenant, id, JOB_EVENT_FETCH, 0, "nobody", NULL);
+  if (r != JOB_NOT_POSSIBLE)
+    fail_msg("FETCH by device 0: %d, now %s device %lld", (int)r, job_state_name(state_of(fx, id)),
+             (long long)device_of(fx, id));
+}
+
 /* ---- the observer ---- */
 
 #define OBSERVED_MAX 64
@@ -926,6 +954,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_device_user_cancel_while_processing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_device_tenants, setup, teardown),
       cmocka_unit_test_setup_teardown(test_observer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_device_zero_holds_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fetch_by_device_zero, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_fetch_one_winner, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_complete_and_reoffer, setup, teardown),
   };
