@@ -12,6 +12,7 @@ build_pkgs=(
 runtime_pkgs=(
   libcups2 libmicrohttpd12 libsqlite3-0 libsodium23 libjansson4 libcurl4 libqpdf29
   cups cups-client cups-ipp-utils cups-daemon qpdf sqlite3 curl python3 procps openssl
+  dbus avahi-daemon  # ippeveprinter (connector tests) needs both running
 )
 
 if [ "${1:-}" = "--runtime-only" ]; then build_pkgs=(); fi
