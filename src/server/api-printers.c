@@ -16,10 +16,8 @@
  * Secrets: claim codes and credentials are made by device.c and appear
  * only in the one response that hands them out; they are never logged or
  * audited, and the request body that carried a claim code is wiped.
- * Failed claims are counted per client address: after
- * API_CLAIM_MAX_FAILURES within API_CLAIM_WINDOW seconds the client gets
- * 429 until the window ends (claim codes have 80 random bits; this keeps
- * guessing noisy and slow, and spares the store).
+ * Failed claims are counted per client address by device_claim() (for
+ * this route and Register-Output-Device alike): too many answer 429.
  */
 #include <pthread.h>
 #include <string.h>
@@ -31,9 +29,6 @@
 
 #define API_PRINTER_LEASE_DEFAULT 300 /* seconds, when --device-lease is unset */
 #define API_CLAIM_TTL_MIN 60
-#define API_CLAIM_MAX_FAILURES 20
-#define API_CLAIM_WINDOW 600
-#define API_CLAIM_SLOTS 256
 
 /* ---- records ---- */
 
@@ -248,47 +243,6 @@ void api_printer_claim_code(api_ctx_t *c) {
   explicit_bzero(code, sizeof code);
 }
 
-/* ---- failed claims per client address ---- */
-
-typedef struct {
-  char peer[64];
-  int failures;
-  time_t window_start;
-} claim_slot_t;
-
-static pthread_mutex_t claim_mu = PTHREAD_MUTEX_INITIALIZER;
-static claim_slot_t claim_slots[API_CLAIM_SLOTS];
-
-static claim_slot_t *claim_slot_locked(const char *peer) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (const unsigned char *p = (const unsigned char *)peer; *p; p++)
-    h = (h ^ *p) * 1099511628211ull;
-  return &claim_slots[h % API_CLAIM_SLOTS];
-}
-
-static bool claim_attempt_allowed(const char *peer) {
-  time_t now = time(NULL);
-  pthread_mutex_lock(&claim_mu);
-  claim_slot_t *e = claim_slot_locked(peer);
-  bool allowed = strcmp(e->peer, peer) != 0 || now - e->window_start >= API_CLAIM_WINDOW ||
-                 e->failures < API_CLAIM_MAX_FAILURES;
-  pthread_mutex_unlock(&claim_mu);
-  return allowed;
-}
-
-static void claim_attempt_failed(const char *peer) {
-  time_t now = time(NULL);
-  pthread_mutex_lock(&claim_mu);
-  claim_slot_t *e = claim_slot_locked(peer);
-  if (strcmp(e->peer, peer) != 0 || now - e->window_start >= API_CLAIM_WINDOW) {
-    memset(e, 0, sizeof *e);
-    snprintf(e->peer, sizeof e->peer, "%s", peer);
-    e->window_start = now;
-  }
-  e->failures++;
-  pthread_mutex_unlock(&claim_mu);
-}
-
 /* ---- device registration (no user authentication) ---- */
 
 /* The response of a successful claim; c->tenant must be the device's
@@ -317,20 +271,18 @@ void api_device_register(api_ctx_t *c) {
   const char *code, *uuid;
   nimbus_device_t d;
   char credential[DEVICE_CREDENTIAL_MAX] = "";
-  if (!claim_attempt_allowed(c->r->peer)) {
-    api_problem(c->r, 429, "too many failed claims from this address; try again later");
-    goto done;
-  }
   if (!api_body_only(c, fields) ||
       !api_body_string(c, "claim_code", true, DEVICE_CLAIM_CODE_MAX - 1, &code) ||
       !api_body_string(c, "output_device_uuid", false, NIMBUS_UUID_MAX - 1, &uuid))
     goto done;
 
-  switch (device_claim(c->srv, code, uuid, &d, credential)) {
+  switch (device_claim(c->srv, code, uuid, c->r->peer, &d, credential)) {
     case DEVICE_CLAIM_OK:
       break;
+    case DEVICE_CLAIM_THROTTLED:
+      api_problem(c->r, 429, "too many failed claims from this address; try again later");
+      goto done;
     case DEVICE_CLAIM_BAD_CODE:
-      claim_attempt_failed(c->r->peer);
       log_event(LOG_WARN, c->r->id, "device claim refused: wrong, used or expired claim code",
                 "peer", c->r->peer, (char *)NULL);
       api_problem(c->r, 403, "wrong, used or expired claim code");

@@ -42,14 +42,22 @@ typedef enum {
   DEVICE_CLAIM_BAD_CODE,   /* wrong, used or expired claim code */
   DEVICE_CLAIM_BAD_UUID,   /* uuid given but malformed */
   DEVICE_CLAIM_UUID_TAKEN, /* uuid registered to another device */
+  DEVICE_CLAIM_THROTTLED,  /* too many wrong codes from this address lately */
   DEVICE_CLAIM_ERROR       /* storage failure */
 } device_claim_result_t;
 
 /* Claim a registration with its code.  uuid may be NULL or "" (one is
  * assigned).  On success d is the registered device and credential the
- * new device credential (shown once). */
+ * new device credential (shown once).  Wrong codes are counted per client
+ * address (peer): after DEVICE_CLAIM_MAX_FAILURES within
+ * DEVICE_CLAIM_WINDOW seconds that address gets DEVICE_CLAIM_THROTTLED
+ * until the window ends (codes have 80 random bits; this keeps guessing
+ * slow and noisy, and spares the store). */
+#define DEVICE_CLAIM_MAX_FAILURES 20
+#define DEVICE_CLAIM_WINDOW 600
 device_claim_result_t device_claim(nimbus_server_t *srv, const char *code, const char *uuid,
-                                   nimbus_device_t *d, char credential[DEVICE_CREDENTIAL_MAX]);
+                                   const char *peer, nimbus_device_t *d,
+                                   char credential[DEVICE_CREDENTIAL_MAX]);
 
 /*
  * Delete a registration (an admin, or the device itself with

@@ -35,9 +35,13 @@ void ipp_op_register_output_device(ipp_ctx_t *ctx) {
   }
   nimbus_device_t d;
   char credential[DEVICE_CREDENTIAL_MAX];
-  switch (device_claim(ctx->srv, claim, uuid, &d, credential)) {
+  switch (device_claim(ctx->srv, claim, uuid, ctx->r->peer, &d, credential)) {
     case DEVICE_CLAIM_OK:
       break;
+    case DEVICE_CLAIM_THROTTLED:
+      ipp_respond(ctx, IPP_STATUS_ERROR_BUSY,
+                  "Too many failed claims from this address; try again later.");
+      return;
     case DEVICE_CLAIM_BAD_CODE:
       log_event(LOG_WARN, ctx->r->id, "registration with a wrong or expired claim code", "peer",
                 ctx->r->peer, (char *)NULL);

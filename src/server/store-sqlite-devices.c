@@ -269,6 +269,19 @@ store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32
     if (status != STORE_OK && status != STORE_NOT_FOUND) goto done;
   }
 
+  /* A re-claim replaces the credential: the old one gets the
+   * deregistration answer from now on, not a bare 401. */
+  s = stmt_get_locked(st, S_DEVICE_TOMBSTONE_INSERT);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, tenant_id);
+  sqlite3_bind_int64(s, 2, id);
+  sqlite3_bind_int64(s, 3, now);
+  status = stmt_exec_locked(st, s, "device claim tombstone");
+  if (status != STORE_OK) goto done;
+
   s = stmt_get_locked(st, S_DEVICE_CLAIM);
   if (!s) {
     status = STORE_ERROR;

@@ -227,6 +227,16 @@ check "and each is counted in nimbus_deleted_device_requests_total" \
   test "$(metric nimbus_deleted_device_requests_total)" = $((before + 3))
 check "p2's job went back to fetchable" test "$(job_field "$JOB2" state)" = fetchable
 
+# ---- a replaced printer: a new claim code, claimed again ----
+check "p3 registers" register "$(new_printer acme p3 floor)" "$TMP/p3"
+P3OLD="ipp://p3:$(cat "$TMP/p3.cred")@$H/ipp/print/acme/floor"
+NEWCLAIM=$(api POST '/api/v1/printers/p3/claim-code?tenant=acme' | json_get "d['claim_code']")
+check "the replacement claims p3 with a fresh code" register "$NEWCLAIM" "$TMP/p3new"
+check "the replaced printer's old credential gets the deregistration answer" \
+  op_refused "$P3OLD" "$(cat "$TMP/p3.uuid")" 1 Get-Jobs client-error-gone
+check "the replacement's credential works" \
+  op_refused "ipp://p3:$(cat "$TMP/p3new.cred")@$H/ipp/print/acme/floor" "$(cat "$TMP/p3new.uuid")" 1 Get-Jobs successful-ok
+
 # ---- a device deregisters itself ----
 cat >"$TMP/dereg.test" <<'EOF'
 {
