@@ -7,7 +7,7 @@
  * in-process server of fuzz-server.h.
  *
  * Input layout:
- *   byte 0   bits 0-2: Authorization (fuzz_authorizations[]);
+ *   byte 0   bits 0-2: Authorization (fuzz_authorizations[0..7]);
  *            bits 3-7: body chunk size: 0 → the whole body at once,
  *            n → 1 << (n % 12) bytes
  *   byte 1   endpoint: fuzz_endpoints[byte % count]
@@ -73,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(job_path, sizeof job_path, "/api/v1/jobs/%lld/release", (long long)id);
     path = job_path;
   }
-  int status = fuzz_request(method, path, "application/json", fuzz_authorization(data[0]), data + 2,
-                            size - 2, chunk);
+  int status = fuzz_request(method, path, "application/json", fuzz_authorization(data[0] & 7),
+                            data + 2, size - 2, chunk);
   /* Every request is answered with a 2xx or a deliberate 4xx problem;
    * a 500 (storage error, unencodable response) is a finding. */
   if (status < 200 || status >= 500) abort();

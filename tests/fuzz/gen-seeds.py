@@ -21,13 +21,27 @@ OCTETS, RES, RANGE = 0x30, 0x32, 0x33
 BEGCOL, ENDCOL, MEMBER = 0x34, 0x37, 0x4A
 TEXT, NAME, KEYWORD, URI = 0x41, 0x42, 0x44, 0x45
 CHARSET, LANG, MIME = 0x47, 0x48, 0x49
-OPG, JOBG, ENDG = 0x01, 0x02, 0x03
+OPG, JOBG, ENDG, PRTG, SUBG = 0x01, 0x02, 0x03, 0x04, 0x06
 
 OPS = {"print-job": 0x02, "validate-job": 0x04, "create-job": 0x05, "send-document": 0x06,
        "cancel-job": 0x08, "get-job-attributes": 0x09, "get-jobs": 0x0A,
        "get-printer-attributes": 0x0B, "hold-job": 0x0C, "release-job": 0x0D,
-       "close-job": 0x3B, "cancel-my-jobs": 0x39, "pause-printer": 0x10}
+       "close-job": 0x3B, "cancel-my-jobs": 0x39, "pause-printer": 0x10,
+       # IPP INFRA (PWG 5100.18) and the System Service (PWG 5100.22), as libcups numbers them
+       "create-printer-subscriptions": 0x16, "cancel-subscription": 0x1B,
+       "get-notifications": 0x1C, "acknowledge-document": 0x3F, "acknowledge-job": 0x41,
+       "fetch-document": 0x42, "fetch-job": 0x43, "get-output-device-attributes": 0x44,
+       "update-active-jobs": 0x45, "deregister-output-device": 0x46,
+       "update-document-status": 0x47, "update-job-status": 0x48,
+       "update-output-device-attributes": 0x49, "register-output-device": 0x5F}
 URI_Q = "ipp://localhost/ipp/print/t/q"
+URI_SYS = "ipp://localhost/ipp/system"
+# the fixtures of tests/fuzz/fuzz-server.h
+UUID_D = "urn:uuid:00000000-0000-4000-8000-000000000001"
+UUID_E = "urn:uuid:00000000-0000-4000-8000-000000000002"
+UUID_X = "urn:uuid:00000000-0000-4000-8000-000000000003"
+CLAIM = "NMBC-2222-3333-4444-5555"
+JOB_FETCHABLE, JOB_PROCESSING, JOB_TARGETED = 1, 2, 3
 
 
 def enc(v):
@@ -63,19 +77,33 @@ def col(name, members):
 
 
 def req(op, attrs=b"", job=b"", uri=URI_Q, version=(2, 0), request_id=1, charset="utf-8",
-        doc=b"", user="u"):
+        doc=b"", user="u", uri_name="printer-uri", groups=()):
+    """A request: operation group, then the job group (job) and any
+    further (group tag, attributes) in groups."""
     body = struct.pack(">BBHI", version[0], version[1], OPS.get(op, op) if isinstance(op, str) else op,
                        request_id)
     body += bytes([OPG]) + a(CHARSET, "attributes-charset", charset)
     body += a(LANG, "attributes-natural-language", "en")
     if uri:
-        body += a(URI, "printer-uri", uri)
+        body += a(URI, uri_name, uri)
     if user:
         body += a(NAME, "requesting-user-name", user)
     body += attrs
     if job:
         body += bytes([JOBG]) + job
+    for tag, group in groups:
+        body += bytes([tag]) + group
     return body + bytes([ENDG]) + doc
+
+
+def dev(op, attrs=b"", uuid=UUID_D, **kw):
+    """A device-channel request: output-device-uuid, no user name."""
+    return req(op, (a(URI, "output-device-uuid", uuid) if uuid else b"") + attrs, user=None, **kw)
+
+
+def sysreq(op, attrs=b"", **kw):
+    """A request to the System Service (/ipp/system)."""
+    return req(op, attrs, uri=URI_SYS, uri_name="system-uri", user=None, **kw)
 
 
 def read(name):
@@ -88,10 +116,14 @@ pdf3 = read("threepage.pdf")
 urf = read("twopage.urf")
 corrupt = read("corrupt.pdf")
 
-# flags byte: auth (bits 0-2: 0 none, 1 u, 3 operator, 4 wrong password),
-# path (bits 3-5: 0 t/q, 3 t/anon, 5 t/q/1), bit 6 padding; chunk byte.
+# flags byte: auth (bits 0-2: 0 none, 1 u, 3 operator, 4 wrong password;
+# with bit 7 the device channel: 0 "d", 2 "d" by Basic, 3 "d" by Basic with
+# the uuid as user, 4 "e", 5 the deleted "x", 6 unknown, 7 none),
+# path (bits 3-5: 0 t/q, 2 /ipp/system, 3 t/anon, 5 t/q/1, 6 t/nope),
+# bit 6 padding; chunk byte.
 U, NONE, OPER, BAD = 1, 0, 3, 4
-ANON, JOBPATH, PAD = 3 << 3, 5 << 3, 0x40
+D, D_BASIC, D_BASIC_UUID, E, X, D_UNKNOWN, D_NONE = 0x80, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87
+ANON, SYSTEM, JOBPATH, PAD, NOPE = 3 << 3, 2 << 3, 5 << 3, 0x40, 6 << 3
 WHOLE, ONE, SMALL = 255, 0, 15
 
 ipp = {
@@ -202,6 +234,169 @@ ipp = {
     "header-too-large": (U, 255, req("get-jobs", a(TEXT, "x-filler", "F" * 3200))),
     "job-path-print": (U | JOBPATH, WHOLE, req("print-job", doc=pdf)),
 }
+
+
+def job_id(n):
+    return a(INT, "job-id", n)
+
+
+printer_group = (a(ENUM, "printer-state", 3) + a(KEYWORD, "printer-state-reasons", "none", "media-low") +
+                 a(TEXT, "printer-make-and-model", "Fuzz LaserJet 9") +
+                 a(NAME, "printer-name", "not a capability") +
+                 a(BOOL, "color-supported", True) +
+                 a(MIME, "document-format-supported", "application/pdf", "image/pwg-raster", "image/urf") +
+                 a(MIME, "document-format-default", "application/pdf") +
+                 a(KEYWORD, "media-supported", "iso_a4_210x297mm", "na_letter_8.5x11in") +
+                 a(KEYWORD, "media-default", "iso_a4_210x297mm") +
+                 a(KEYWORD, "sides-supported", "one-sided", "two-sided-long-edge") +
+                 a(KEYWORD, "print-color-mode-supported", "monochrome", "color") +
+                 a(RES, "printer-resolution-supported", struct.pack(">iib", 600, 600, 3)) +
+                 a(INT, "pages-per-minute", 30) + a(KEYWORD, "urf-supported", "V1.4", "W8", "SRGB24") +
+                 col("media-col-default", [
+                     ("col", "media-size", [(INT, "x-dimension", 21000), (INT, "y-dimension", 29700)]),
+                     (KEYWORD, "media-type", "stationery")]))
+
+
+def sub_group(*events, method="ippget", lease=600):
+    g = a(KEYWORD, "notify-pull-method", method) if method else b""
+    if events:
+        g += a(KEYWORD, "notify-events", *events)
+    if lease is not None:
+        g += a(INT, "notify-lease-duration", lease)
+    return g
+
+
+ipp.update({
+    "infra-update-output-device-attributes": (D, WHOLE, dev("update-output-device-attributes",
+                                                             groups=[(PRTG, printer_group)])),
+    "infra-update-output-device-attributes-chunked": (D, 20, dev("update-output-device-attributes",
+                                                                 groups=[(PRTG, a(ENUM, "printer-state", 5) +
+                                                                          a(KEYWORD, "printer-state-reasons",
+                                                                            "media-empty-error"))])),
+    "infra-update-output-device-attributes-empty": (D, WHOLE, dev("update-output-device-attributes")),
+    "infra-get-output-device-attributes": (D, WHOLE, dev("get-output-device-attributes",
+                                                         a(KEYWORD, "requested-attributes", "printer-state",
+                                                           "media-supported", "printer-make-and-model"))),
+    "infra-get-output-device-attributes-all": (D_BASIC, WHOLE, dev("get-output-device-attributes")),
+    "infra-get-output-device-attributes-e": (E, WHOLE, dev("get-output-device-attributes", uuid=UUID_E)),
+    "infra-update-output-device-attributes-e": (E, WHOLE, dev("update-output-device-attributes", uuid=UUID_E,
+                                                               groups=[(PRTG, a(KEYWORD, "media-supported",
+                                                                                "iso_a5_148x210mm") +
+                                                                        a(KEYWORD, "printer-state-reasons",
+                                                                          "toner-low"))])),
+    "infra-create-printer-subscriptions": (D, WHOLE, dev("create-printer-subscriptions",
+                                                         groups=[(SUBG, sub_group("job-fetchable",
+                                                                                  "job-state-changed",
+                                                                                  "printer-deleted"))])),
+    "infra-create-printer-subscriptions-two": (E, WHOLE, dev("create-printer-subscriptions", uuid=UUID_E,
+                                                             groups=[(SUBG, sub_group("job-fetchable")),
+                                                                     (SUBG, sub_group(method=None, lease=0) +
+                                                                      a(URI, "notify-recipient-uri",
+                                                                        "ippget://x"))])),
+    "infra-create-printer-subscriptions-none": (D, WHOLE, dev("create-printer-subscriptions")),
+    "infra-get-notifications": (D, WHOLE, dev("get-notifications", a(INT, "notify-subscription-ids", 1) +
+                                              a(INT, "notify-sequence-numbers", 1) +
+                                              a(BOOL, "notify-wait", True))),
+    "infra-get-notifications-poll": (D_BASIC_UUID, WHOLE, dev("get-notifications",
+                                                              a(INT, "notify-subscription-ids", 1))),
+    "infra-get-notifications-other": (D, WHOLE, dev("get-notifications",
+                                                    a(INT, "notify-subscription-ids", 1, 2) +
+                                                    a(INT, "notify-sequence-numbers", 2, 1))),
+    "infra-get-notifications-e": (E, WHOLE, dev("get-notifications", uuid=UUID_E,
+                                                attrs=a(INT, "notify-subscription-ids", 2) +
+                                                a(BOOL, "notify-wait", True))),
+    "infra-cancel-subscription": (D, WHOLE, dev("cancel-subscription", a(INT, "notify-subscription-id", 1))),
+    "infra-get-jobs-fetchable": (D, WHOLE, dev("get-jobs", a(KEYWORD, "which-jobs", "fetchable") +
+                                               a(INT, "limit", 10) +
+                                               a(KEYWORD, "requested-attributes", "job-id", "job-name",
+                                                 "job-state", "job-originating-user-name"))),
+    "infra-get-jobs-fetchable-e": (E, WHOLE, dev("get-jobs", a(KEYWORD, "which-jobs", "fetchable"),
+                                                 uuid=UUID_E)),
+    "infra-fetch-job": (D, WHOLE, dev("fetch-job", job_id(JOB_FETCHABLE))),
+    "infra-fetch-job-attrs": (D, WHOLE, dev("fetch-job", job_id(JOB_PROCESSING) +
+                                            a(KEYWORD, "requested-attributes", "job-id", "copies", "media"))),
+    "infra-fetch-job-targeted": (D, WHOLE, dev("fetch-job", job_id(JOB_TARGETED))),
+    "infra-fetch-job-uri": (D | JOBPATH, WHOLE, dev("fetch-job", uri=None,
+                                                    attrs=a(URI, "job-uri",
+                                                            "ipp://localhost/ipp/print/t/q/1"))),
+    "infra-acknowledge-job": (D, WHOLE, dev("acknowledge-job", job_id(JOB_FETCHABLE))),
+    "infra-acknowledge-job-e-targeted": (E, WHOLE, dev("acknowledge-job", job_id(JOB_TARGETED), uuid=UUID_E)),
+    "infra-acknowledge-job-taken": (E, WHOLE, dev("acknowledge-job", job_id(JOB_PROCESSING), uuid=UUID_E)),
+    "infra-acknowledge-job-declined": (D, WHOLE, dev("acknowledge-job", job_id(JOB_FETCHABLE) +
+                                                     a(ENUM, "fetch-status-code", 0x040A))),
+    "infra-fetch-document": (D, WHOLE, dev("fetch-document", job_id(JOB_PROCESSING) +
+                                           a(INT, "document-number", 1))),
+    "infra-fetch-document-spool": (D, WHOLE, dev("fetch-document", job_id(JOB_PROCESSING) +
+                                                 a(INT, "document-number", 2) +
+                                                 a(MIME, "document-format-accepted", "image/urf",
+                                                   "application/pdf"))),
+    "infra-fetch-document-purged": (D, WHOLE, dev("fetch-document", job_id(JOB_PROCESSING) +
+                                                  a(INT, "document-number", 3))),
+    "infra-fetch-document-format": (D, WHOLE, dev("fetch-document", job_id(JOB_PROCESSING) +
+                                                  a(MIME, "document-format-accepted", "image/pwg-raster"))),
+    "infra-fetch-document-not-mine": (E, WHOLE, dev("fetch-document", job_id(JOB_PROCESSING),
+                                                    uuid=UUID_E)),
+    "infra-acknowledge-document": (D, WHOLE, dev("acknowledge-document", job_id(JOB_PROCESSING) +
+                                                 a(INT, "document-number", 1))),
+    "infra-acknowledge-document-failed": (D, WHOLE, dev("acknowledge-document", job_id(JOB_PROCESSING) +
+                                                        a(INT, "document-number", 2) +
+                                                        a(ENUM, "fetch-status-code", 0x0500))),
+    "infra-update-job-status": (D, WHOLE, dev("update-job-status", job_id(JOB_PROCESSING) +
+                                              a(ENUM, "output-device-job-state", 5) +
+                                              a(KEYWORD, "output-device-job-state-reasons",
+                                                "job-printing", "media-low") +
+                                              a(INT, "job-impressions-completed", 1))),
+    "infra-update-job-status-completed": (D, WHOLE, dev("update-job-status", job_id(JOB_PROCESSING) +
+                                                        a(ENUM, "job-state", 9) +
+                                                        a(KEYWORD, "job-state-reasons",
+                                                          "job-completed-successfully"))),
+    "infra-update-job-status-not-mine": (D, WHOLE, dev("update-job-status", job_id(JOB_FETCHABLE) +
+                                                       a(ENUM, "output-device-job-state", 8))),
+    "infra-update-document-status": (D, WHOLE, dev("update-document-status", job_id(JOB_PROCESSING) +
+                                                   a(INT, "document-number", 1) +
+                                                   a(INT, "impressions-completed", 1))),
+    "infra-update-active-jobs": (D, WHOLE, dev("update-active-jobs", a(INT, "job-ids", 2, 1, 99) +
+                                               a(ENUM, "output-device-job-states", 5, 5, 5))),
+    "infra-update-active-jobs-mismatch": (D, WHOLE, dev("update-active-jobs", a(INT, "job-ids", 2, 1) +
+                                                        a(ENUM, "output-device-job-states", 5))),
+    "infra-deregister-output-device": (D, WHOLE, dev("deregister-output-device")),
+    "infra-deregister-output-device-e": (E, WHOLE, dev("deregister-output-device", uuid=UUID_E)),
+    # authentication of the device channel (docs/PROTOCOL.md 6.2)
+    "infra-deleted-device": (X, WHOLE, dev("get-jobs", a(KEYWORD, "which-jobs", "fetchable"), uuid=UUID_X)),
+    "infra-unknown-credential": (D_UNKNOWN, WHOLE, dev("fetch-job", job_id(JOB_FETCHABLE))),
+    "infra-no-credential": (D_NONE, WHOLE, dev("get-output-device-attributes")),
+    "infra-user-credential": (U, WHOLE, dev("acknowledge-job", job_id(JOB_FETCHABLE))),
+    "infra-no-uuid": (D, WHOLE, dev("fetch-job", job_id(JOB_FETCHABLE), uuid=None)),
+    "infra-bad-uuid": (D, WHOLE, dev("fetch-job", job_id(JOB_FETCHABLE), uuid="urn:uuid:nope")),
+    "infra-other-uuid": (D, WHOLE, dev("fetch-job", job_id(JOB_FETCHABLE), uuid=UUID_E)),
+    "infra-not-this-queue": (D | ANON, WHOLE, dev("get-jobs", a(KEYWORD, "which-jobs", "fetchable"),
+                                                  uri="ipp://localhost/ipp/print/t/anon")),
+    "infra-no-such-queue": (D | NOPE, WHOLE, dev("get-output-device-attributes",
+                                                 uri="ipp://localhost/ipp/print/t/nope")),
+    # the System Service: Register-Output-Device with the claim code
+    "system-register-output-device": (D_NONE | SYSTEM, WHOLE, sysreq("register-output-device",
+                                                                     a(URI, "output-device-uuid",
+                                                                       "urn:uuid:4a3b2c1d-0000-4000-8000-00000000abcd") +
+                                                                     a(TEXT, "nimbus-claim-code", CLAIM))),
+    "system-register-output-device-no-uuid": (D_NONE | SYSTEM, 9, sysreq("register-output-device",
+                                                                         a(TEXT, "nimbus-claim-code",
+                                                                           "nmbc 2222 3333 4444 5555"))),
+    "system-register-output-device-uuid-taken": (D_NONE | SYSTEM, WHOLE,
+                                                 sysreq("register-output-device",
+                                                        a(URI, "output-device-uuid", UUID_D) +
+                                                        a(KEYWORD, "nimbus-claim-code", CLAIM))),
+    "system-register-output-device-bad-uuid": (D_NONE | SYSTEM, WHOLE,
+                                               sysreq("register-output-device",
+                                                      a(URI, "output-device-uuid", "urn:uuid:1234") +
+                                                      a(TEXT, "nimbus-claim-code", CLAIM))),
+    "system-register-output-device-wrong-code": (D | SYSTEM, WHOLE,
+                                                 sysreq("register-output-device",
+                                                        a(TEXT, "nimbus-claim-code", "NMBC-0000-0000-0000-0000"))),
+    "system-register-output-device-no-code": (D_NONE | SYSTEM, WHOLE, sysreq("register-output-device")),
+    "system-no-system-uri": (D_NONE | SYSTEM, WHOLE, req("register-output-device",
+                                                         a(TEXT, "nimbus-claim-code", CLAIM), user=None)),
+    "system-other-op": (D_NONE | SYSTEM, WHOLE, sysreq("get-printer-attributes")),
+})
 
 for name, (flags, chunk, body) in ipp.items():
     blob = bytes([flags, chunk]) + body
