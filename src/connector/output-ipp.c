@@ -9,7 +9,9 @@
  *
  * Either way the job is then watched with Get-Job-Attributes once a second
  * until it is completed, aborted or canceled; its
- * job-impressions-completed is the result.
+ * job-impressions-completed is the result.  A CUPS job that disappears
+ * (no job history kept) counts as completed; an IPP printer's job that
+ * disappears is reported aborted (its fate is unknown).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,7 +181,12 @@ static bool ipp_wait(output_ipp_t *p, int id, output_result_t *res, output_tick_
     ipp_status_t st = resp ? ippGetStatusCode(resp) : IPP_STATUS_ERROR_INTERNAL;
     if (st == IPP_STATUS_ERROR_NOT_FOUND) {
       ippDelete(resp);
-      return false;
+      if (!p->cups) return false;
+      /* a CUPS without job history (PreserveJobHistory No) forgets a job as
+       * soon as it is finished: a job it accepted and forgot is done */
+      res->job_state = IPP_JSTATE_COMPLETED;
+      snprintf(res->reason, sizeof res->reason, "job-completed-successfully");
+      return true;
     }
     if (resp && st < IPP_STATUS_ERROR_BAD_REQUEST) {
       failures = 0;

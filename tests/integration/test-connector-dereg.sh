@@ -79,8 +79,11 @@ sys.exit(bool(d['status']!='unregistered' or 'credential' in d or 'output_device
   check "$n: zero further requests" quiet "$n"
   check "$n: detection cost $(expected_deleted $transport) deleted-credential request(s)" \
     test $(($(deleted_device_requests) - d0)) = "$(expected_deleted $transport)"
-  [ "$transport" = persistent ] &&
+  if [ "$transport" = persistent ]; then
     check "$n: detected by the printer-deleted notice" grep -q 'how="printer-deleted notice"' "$CONN_DIR/$n.log"
+    check "$n: nimbusd closed the connection (within the grace period)" \
+      grep -q 'msg="connection to the server closed" by=server' "$CONN_DIR/$n.log"
+  fi
   check "$n: stops cleanly" conn_stop "$n"
   check "$n: status from the state file" \
     bash -c "'$NIMBUS_CONNECTOR' status --state '$CONN_DIR/$n.json' | grep -q 'Registration: *unregistered'"

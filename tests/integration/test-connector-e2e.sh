@@ -69,6 +69,24 @@ check "reconciled from the journal, not fetched again" \
 check "printed exactly once" test "$(ippeve_printed_count)" = 2
 check "connector stops cleanly" conn_stop lobby
 
+# ---- cups:QUEUE output: a private cupsd forwarding to the same printer ----
+source "$HERE/lib-cupsd.sh"
+chmod 755 "$CONN_DIR" # backends run as lp and must reach the spool (state files stay 0600)
+check "private cupsd" cupsd_start "$CONN_DIR/cupsd" auto
+check "raw CUPS queue to ippeveprinter" cupsd_add_queue fwd "$IPPEVE_URI"
+check "register a CUPS connector" conn_register viacups "$(conn_claim viacups)"
+export CUPS_SERVER="$CUPSD_SERVER"
+check "it starts (output cups:fwd)" conn_start viacups --output cups:fwd
+unset CUPS_SERVER
+JOB5=$(submit_job threepage.pdf)
+release_job "$JOB5"
+check "the CUPS job completes in nimbusd" wait_until "job $JOB5 completed" job_is "$JOB5" completed
+# what CUPS counts (a raw queue counts a raw job as one page)
+check "impressions reported through CUPS" test "$(job_field "$JOB5" impressions_completed)" -ge 1
+printed_is() { [ "$(ippeve_printed_count)" = "$1" ]; }
+check "ippeveprinter got it through CUPS" wait_until "third print" printed_is 3
+check "CUPS connector stops cleanly" conn_stop viacups
+
 # ---- file:// output ----
 OUT="$CONN_DIR/out"
 check "second connector (persistent, file output)" conn_register filer "$(conn_claim filer)"
