@@ -270,9 +270,7 @@ static step_t jobs_document(connector_t *c, const char *uri, int job_id, int doc
   ippAddSeparator(req);
   ippAddInteger(req, IPP_TAG_DOCUMENT, IPP_TAG_INTEGER, "impressions-completed", res->impressions);
   s = jobs_simple(c, req, uri, "Update-Document-Status", job_id, NULL);
-  if (s == STEP_FAILED) s = STEP_OK;
-  (void)job_attrs;
-  return s;
+  return s == STEP_FAILED ? STEP_OK : s;
 }
 
 /* Print one fetchable job. */
@@ -324,7 +322,6 @@ static step_t jobs_process(connector_t *c, const char *uri, int job_id) {
 
   int ndocs = jobs_int(job_attrs, "number-of-documents");
   int impressions = 0, state = IPP_JSTATE_COMPLETED;
-  char reason[128] = "";
   jobs_tick_t tick = {c, uri, job_id, time(NULL), false, STEP_OK};
   bool handed = false;
   s = STEP_OK;
@@ -337,7 +334,9 @@ static step_t jobs_process(connector_t *c, const char *uri, int job_id) {
     impressions += res.impressions;
     if (res.job_state != IPP_JSTATE_COMPLETED || s != STEP_OK || !more) {
       state = res.job_state;
-      snprintf(reason, sizeof reason, "%s", res.reason);
+      if (res.reason[0])
+        log_event(LOG_WARN, NULL, "job not completed", "job", LOG_INT(job_id), "reason", res.reason,
+                  (char *)NULL);
       break;
     }
   }
@@ -356,7 +355,6 @@ static step_t jobs_process(connector_t *c, const char *uri, int job_id) {
   journal_record(&c->journal, &e);
   if (state == IPP_JSTATE_COMPLETED) connector_job_printed(c);
   if (s == STEP_DELETED || s == STEP_STOPPED || s == STEP_TRANSIENT) return s;
-  (void)reason;
   s = jobs_report(c, uri, &e);
   return s == STEP_FAILED ? STEP_OK : s;
 }

@@ -16,7 +16,9 @@
 set -euo pipefail
 source "$(dirname "$0")/test-connector-common.sh"
 
-nimbusd_start
+# long polls are held far longer than a scenario lasts, so the deletion
+# always finds the persistent connector parked in Get-Notifications
+nimbusd_start --notify-wait 600
 check "tenant, users and queue" conn_setup_tenant
 OUT="$CONN_DIR/out"
 mkdir -p "$OUT"
@@ -52,7 +54,7 @@ start_registered() {
   local name=$1 transport=$2 policy=$3
   check "$name: register" conn_register "$name" "$(conn_claim "$name")"
   check "$name: start" conn_start "$name" --transport "$transport" --on-deregister "$policy" \
-    --output "file://$OUT/$name"
+    --output "file://$OUT/$name" --request-timeout 900
   check "$name: talking to nimbusd" wait_until "first contact" has_contact "$name"
   if [ "$transport" = persistent ]; then
     check "$name: long poll held" wait_until "long poll" bash -c "[ \"\$(curl -fsS '$NIMBUS_URL/metrics' | sed -n 's/^nimbus_device_long_polls //p')\" = 1 ]"
