@@ -20,7 +20,6 @@
 #include "metrics.h"
 #include "notify.h"
 
-#define DEVICE_SEEN_WRITE_EVERY 5 /* seconds between liveness writes per device */
 #define DEVICE_PRESENCE_BUCKETS 4096
 
 /* Crockford base32: no I, L, O, U, so codes read aloud or typed survive. */
@@ -221,6 +220,7 @@ store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus
   nimbus_device_t d;
   store_status_t s = store_device_delete(srv->store, tenant_id, id, &d);
   if (s != STORE_OK) return s;
+  device_presence_forget(srv, d.id);
   if (srv->notify) {
     notify_device_deleted(srv->notify, d.id);
     /* Its jobs went back to fetchable in the same transaction: tell the
@@ -294,17 +294,26 @@ bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id) {
 
 /* ---- liveness ---- */
 
-/* When each device was last written to the store, so that a device
- * polling every second costs one write every DEVICE_SEEN_WRITE_EVERY. */
+/*
+ * When each device was last heard from, in memory.  device_seen() only
+ * marks the entry; device_presence_flush() (housekeeping, every few
+ * seconds, and before each lease sweep) writes all marked entries in one
+ * transaction, so 10,000 printers cost one sync per period rather than
+ * one per request.  A changed transport (first contact, a switch between
+ * polling and persistent) is written at once, so status pages never show
+ * a device as never seen after it spoke.
+ */
 typedef struct device_seen_entry {
-  nimbus_id_t id;
-  int64_t written_at;
+  nimbus_id_t id, tenant_id;
+  int64_t seen_at;
+  bool dirty;
   char transport[16];
   struct device_seen_entry *next;
 } device_seen_entry_t;
 
 struct device_presence {
   pthread_mutex_t mu;
+  int ndirty;
   device_seen_entry_t *buckets[DEVICE_PRESENCE_BUCKETS];
 };
 
@@ -330,7 +339,7 @@ void device_presence_free(device_presence_t *p) {
 void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *transport) {
   device_presence_t *p = srv->presence;
   int64_t now = (int64_t)time(NULL);
-  bool write = true;
+  bool write_now = true;
   if (p) {
     unsigned b = (unsigned)((uint64_t)d->id % DEVICE_PRESENCE_BUCKETS);
     pthread_mutex_lock(&p->mu);
@@ -338,19 +347,64 @@ void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *tra
     while (e && e->id != d->id) e = e->next;
     if (!e && (e = calloc(1, sizeof *e)) != NULL) {
       e->id = d->id;
+      e->tenant_id = d->tenant_id;
+      snprintf(e->transport, sizeof e->transport, "%s", d->transport); /* as stored */
       e->next = p->buckets[b];
       p->buckets[b] = e;
     }
     if (e) {
-      write = now - e->written_at >= DEVICE_SEEN_WRITE_EVERY || strcmp(e->transport, transport);
-      if (write) {
-        e->written_at = now;
-        snprintf(e->transport, sizeof e->transport, "%s", transport);
-      }
+      write_now = strcmp(e->transport, transport) != 0;
+      snprintf(e->transport, sizeof e->transport, "%s", transport);
+      e->seen_at = now;
+      if (!write_now && !e->dirty) p->ndirty++;
+      if (!write_now) e->dirty = true;
     }
     pthread_mutex_unlock(&p->mu);
   }
-  if (write) store_device_touch(srv->store, d->tenant_id, d->id, now, transport);
+  if (write_now) store_device_touch(srv->store, d->tenant_id, d->id, now, transport);
+}
+
+int device_presence_flush(nimbus_server_t *srv) {
+  device_presence_t *p = srv->presence;
+  if (!p) return 0;
+  pthread_mutex_lock(&p->mu);
+  int n = 0, cap = p->ndirty;
+  store_device_seen_t *v = cap > 0 ? calloc((size_t)cap, sizeof *v) : NULL;
+  for (int b = 0; v && b < DEVICE_PRESENCE_BUCKETS && n < cap; b++) {
+    for (device_seen_entry_t *e = p->buckets[b]; e && n < cap; e = e->next) {
+      if (!e->dirty) continue;
+      v[n].tenant_id = e->tenant_id;
+      v[n].id = e->id;
+      v[n].seen_at = e->seen_at;
+      snprintf(v[n].transport, sizeof v[n].transport, "%s", e->transport);
+      e->dirty = false;
+      n++;
+    }
+  }
+  if (v) p->ndirty = 0;
+  pthread_mutex_unlock(&p->mu);
+  if (n > 0 && store_device_touch_many(srv->store, v, n) != STORE_OK)
+    log_event(LOG_WARN, NULL, "could not record when printers were last seen", "count", LOG_INT(n),
+              (char *)NULL);
+  free(v);
+  return n;
+}
+
+void device_presence_forget(nimbus_server_t *srv, nimbus_id_t id) {
+  device_presence_t *p = srv->presence;
+  if (!p) return;
+  unsigned b = (unsigned)((uint64_t)id % DEVICE_PRESENCE_BUCKETS);
+  pthread_mutex_lock(&p->mu);
+  for (device_seen_entry_t **pp = &p->buckets[b]; *pp; pp = &(*pp)->next) {
+    if ((*pp)->id == id) {
+      device_seen_entry_t *e = *pp;
+      *pp = e->next;
+      if (e->dirty) p->ndirty--;
+      free(e);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
 }
 
 /* ---- leases ---- */
@@ -371,6 +425,7 @@ static bool device_stale_cb(const nimbus_job_t *job, void *ctx) {
 }
 
 int device_lease_sweep(nimbus_server_t *srv) {
+  device_presence_flush(srv); /* the store must know who spoke lately */
   int total = 0;
   int64_t cutoff = (int64_t)time(NULL) - srv->cfg.device_lease;
   for (int round = 0; round < 64; round++) { /* 256 jobs a round */

@@ -87,9 +87,14 @@ device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization
                                  nimbus_device_t *out);
 
 /* Record that device d was heard from over `transport` ("polling" or
- * "persistent").  Writes to the store at most every few seconds per
- * device (the lease is measured in minutes). */
+ * "persistent").  Kept in memory and written by device_presence_flush();
+ * a changed transport is written at once. */
 void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *transport);
+/* Write every device heard from since the last flush, in one transaction;
+ * returns how many (housekeeping, shutdown). */
+int device_presence_flush(nimbus_server_t *srv);
+/* Drop a deleted device's entry. */
+void device_presence_forget(nimbus_server_t *srv, nimbus_id_t id);
 
 /* The liveness table behind device_seen() (srv->presence). */
 device_presence_t *device_presence_new(void);

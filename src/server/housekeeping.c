@@ -1,7 +1,9 @@
 /*
  * housekeeping.c: the periodic background thread (see housekeeping.h).
  * The period is a quarter of the device lease, at most 10 s, so a job
- * whose device went silent is offered again within lease + period.
+ * whose device went silent is offered again within lease + period; each
+ * round first writes when devices were last seen (device_presence_flush),
+ * so REST status lags by at most one period.
  */
 #include "housekeeping.h"
 

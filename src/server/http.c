@@ -571,7 +571,8 @@ http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen) {
   h->daemon = MHD_start_daemon(
       flags, (uint16_t)srv->cfg.port, NULL, NULL, http_access, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)srv->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)srv->cfg.connection_memory, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)srv->cfg.connection_timeout, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
       MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
       (unsigned)1024, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);

@@ -282,6 +282,7 @@ done:
   notify_shutdown(srv.notify);
   http_stop(http);
   housekeeping_stop(housekeeping);
+  if (srv.store && srv.presence) device_presence_flush(&srv);
   job_set_observer(NULL, NULL);
   workers_stop(srv.workers);
   notify_free(srv.notify);

@@ -31,15 +31,16 @@ typedef struct {
   int64_t max_ipp_header;    /* IPP attribute section of a request */
   int64_t max_json_body;     /* REST request bodies */
   int max_connections;
-  int connection_timeout;   /* seconds of idleness */
-  int group_commit;         /* most job inserts per transaction */
-  int auth_cache_seconds;   /* how long a verified password is trusted */
-  int device_lease;         /* seconds of device silence before its jobs are re-offered */
-  int notify_wait;          /* seconds a Get-Notifications long-poll is held */
-  bool demo;                /* create demo tenant/user/queue at first start */
-  bool trust_proxy;         /* believe X-Forwarded-Proto (behind a reverse proxy) */
-  bool fast_hashing;        /* minimum argon2id cost: tests only */
-  char admin_password[128]; /* operator password at first start ("" = random) */
+  int64_t connection_memory; /* libmicrohttpd pool per connection */
+  int connection_timeout;    /* seconds of idleness */
+  int group_commit;          /* most job inserts per transaction */
+  int auth_cache_seconds;    /* how long a verified password is trusted */
+  int device_lease;          /* seconds of device silence before its jobs are re-offered */
+  int notify_wait;           /* seconds a Get-Notifications long-poll is held */
+  bool demo;                 /* create demo tenant/user/queue at first start */
+  bool trust_proxy;          /* believe X-Forwarded-Proto (behind a reverse proxy) */
+  bool fast_hashing;         /* minimum argon2id cost: tests only */
+  char admin_password[128];  /* operator password at first start ("" = random) */
 } nimbusd_config_t;
 
 extern const config_option_t nimbusd_options[];

@@ -419,6 +419,34 @@ store_status_t store_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_
   return status;
 }
 
+store_status_t store_device_touch_many(store_t *st, const store_device_seen_t *v, int n) {
+  if (n <= 0) return STORE_OK;
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = tx_begin_locked(st);
+  for (int i = 0; status == STORE_OK && i < n; i++) {
+    sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_TOUCH);
+    if (!s) {
+      status = STORE_ERROR;
+      break;
+    }
+    sqlite3_bind_int64(s, 1, v[i].id);
+    sqlite3_bind_int64(s, 2, v[i].tenant_id);
+    sqlite3_bind_int64(s, 3, v[i].seen_at);
+    if (v[i].transport[0])
+      sqlite3_bind_text(s, 4, v[i].transport, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(s, 4);
+    status = exec_changes_locked(st, s, "device touch");
+    if (status == STORE_NOT_FOUND) status = STORE_OK; /* deleted meanwhile */
+  }
+  if (status == STORE_OK)
+    status = tx_commit_locked(st);
+  else
+    tx_rollback_locked(st);
+  store_unlock(st);
+  return status;
+}
+
 /* Ordered by name.  Each device's queues are read while its row is
  * current (a second statement on the same connection). */
 store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,

@@ -262,6 +262,14 @@ store_status_t store_queue_device_attrs(store_t *st, nimbus_id_t tenant_id, nimb
 /* Record liveness: last_seen_at and transport ("polling"/"persistent"). */
 store_status_t store_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                   int64_t seen_at, const char *transport);
+/* store_device_touch() for many devices in one transaction (one sync);
+ * devices deleted meanwhile are skipped. */
+typedef struct {
+  nimbus_id_t tenant_id, id;
+  int64_t seen_at;
+  char transport[16];
+} store_device_seen_t;
+store_status_t store_device_touch_many(store_t *st, const store_device_seen_t *v, int n);
 /* Devices of a tenant by name (queue_id 0) or those serving queue_id. */
 typedef bool (*store_device_cb)(const nimbus_device_t *d, void *ctx);
 store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
