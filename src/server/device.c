@@ -205,6 +205,7 @@ typedef struct {
 
 static bool device_jobs_cb(const nimbus_job_t *job, void *ctx) {
   device_jobs_t *v = ctx;
+  if (job->target_device_id == job->device_id) return true; /* goes back to held */
   if (v->n >= 256) return false;
   v->ids[v->n] = job->id;
   v->queue[v->n] = job->queue_id;

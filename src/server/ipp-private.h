@@ -20,7 +20,9 @@ typedef struct {
   /* the attribute section, buffered until libcups can decode it */
   unsigned char *hdr;
   size_t hdr_len;
-  size_t hdr_used; /* bytes of hdr the decoder consumed */
+  size_t hdr_used;  /* bytes of hdr the decoder consumed */
+  size_t hdr_cap;   /* allocated size of hdr */
+  size_t decode_at; /* next hdr_len at which a decode is attempted */
   bool header_done;
   bool header_too_large;
 

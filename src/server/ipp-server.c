@@ -348,11 +348,56 @@ static bool ipp_inline_reserve(ipp_ctx_t *ctx) {
 /* Append bytes to the request buffer (attribute section, then document
  * bytes that wait for admission). */
 static bool ipp_buffer(ipp_ctx_t *ctx, const char *data, size_t len) {
-  unsigned char *nb = realloc(ctx->hdr, ctx->hdr_len + len + 1);
-  if (!nb) return false;
-  ctx->hdr = nb;
+  if (ctx->hdr_len + len + 1 > ctx->hdr_cap) {
+    /* Geometric growth: a client dribbling bytes costs amortised O(1)
+     * copies per byte, not a full copy per chunk. */
+    size_t cap = ctx->hdr_cap ? ctx->hdr_cap : 4096;
+    while (cap < ctx->hdr_len + len + 1) cap *= 2;
+    unsigned char *nb = realloc(ctx->hdr, cap);
+    if (!nb) return false;
+    ctx->hdr = nb;
+    ctx->hdr_cap = cap;
+  }
   memcpy(ctx->hdr + ctx->hdr_len, data, len);
   ctx->hdr_len += len;
+  return true;
+}
+
+/*
+ * Decode attempts are spaced geometrically (again once the buffer has
+ * doubled, or grown by 4 KiB), so an attribute section dribbled in tiny
+ * chunks costs O(n) parsing, not a full parse per chunk.  A request
+ * arriving whole is decoded at the first chunk; finish() makes a last
+ * attempt for one that ended between two attempts.
+ */
+static int ipp_try_decode_spaced(ipp_ctx_t *ctx, size_t max) {
+  if (ctx->hdr_len < ctx->decode_at && ctx->hdr_len < max) return 0;
+  int d = ipp_try_decode(ctx);
+  if (d == 0) ctx->decode_at = ctx->hdr_len + (ctx->hdr_len > 4096 ? ctx->hdr_len : 4096);
+  return d;
+}
+
+/* After the attribute section is decoded: name the operation, and for a
+ * document-carrying one decide whether the document waits in memory
+ * (inline) or is admitted first and then spooled.  Returns false when
+ * nothing more is to be read.  `deferred` runs the admission through
+ * http_request_defer (event thread) rather than inline (worker). */
+static bool ipp_decoded(ipp_ctx_t *ctx, bool deferred) {
+  http_request_t *r = ctx->r;
+  const ipp_op_entry_t *e = ipp_op_find(ctx);
+  r->op_name = e ? e->label : "ipp.unsupported";
+  if (!e || !e->document) return false; /* nothing more to read */
+  ctx->wants_document = true;
+  /* Up to NIMBUS_INLINE_DOCUMENT_MAX bytes wait in memory (within the
+   * server-wide budget): a small document is admitted and stored in one
+   * worker step, inline in the store; a larger one is admitted first and
+   * then streamed to the spool. */
+  if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX || !ipp_inline_reserve(ctx)) {
+    if (deferred)
+      http_request_defer(r, ipp_admit_document);
+    else
+      ipp_admit_document(r);
+  }
   return true;
 }
 
@@ -371,7 +416,7 @@ static bool ipp_body(http_request_t *r, const char *data, size_t len) {
   size_t take = len;
   if (ctx->hdr_len + take > max) take = max - ctx->hdr_len;
   if (!ipp_buffer(ctx, data, take)) return false;
-  int d = ipp_try_decode(ctx);
+  int d = ipp_try_decode_spaced(ctx, max);
   if (d < 0) return false;
   if (d == 0) {
     if (ctx->hdr_len >= max) {
@@ -382,17 +427,7 @@ static bool ipp_body(http_request_t *r, const char *data, size_t len) {
   }
   /* Decoded: the rest of the buffer, and of this chunk, is document data. */
   if (take < len && !ipp_buffer(ctx, data + take, len - take)) return false;
-  const ipp_op_entry_t *e = ipp_op_find(ctx);
-  r->op_name = e ? e->label : "ipp.unsupported";
-  if (!e || !e->document) return false; /* nothing more to read */
-  ctx->wants_document = true;
-  /* Up to NIMBUS_INLINE_DOCUMENT_MAX bytes wait in memory (within the
-   * server-wide budget): a small document is admitted and stored in one
-   * worker step, inline in the store; a larger one is admitted first and
-   * then streamed to the spool. */
-  if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX || !ipp_inline_reserve(ctx))
-    http_request_defer(r, ipp_admit_document);
-  return true;
+  return ipp_decoded(ctx, true);
 }
 
 /* Checks every request must pass (RFC 8011 section 4.1.x). */
@@ -496,6 +531,8 @@ static void ipp_finish(http_request_t *r) {
                          "IPP requests need Content-Type: application/ipp");
     return;
   }
+  if (!ctx->header_done && !ctx->header_too_large && ctx->hdr_len > 0 && ipp_try_decode(ctx) == 1)
+    ipp_decoded(ctx, false); /* the body ended between two decode attempts */
   if (!ctx->header_done) {
     if (ctx->header_too_large) {
       r->resp_close = true;

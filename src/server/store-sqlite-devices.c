@@ -496,7 +496,8 @@ store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id
   if (status != STORE_OK) goto done;
 
   static const stmt_id_t steps[] = {S_DEVICE_TOMBSTONE_INSERT, S_DEVICE_REOFFER_EVENTS,
-                                    S_DEVICE_REOFFER, S_DEVICE_DELETE};
+                                    S_DEVICE_REOFFER,          S_DEVICE_UNTARGET_EVENTS,
+                                    S_DEVICE_UNTARGET,         S_DEVICE_DELETE};
   for (size_t i = 0; i < sizeof steps / sizeof steps[0] && status == STORE_OK; i++) {
     sqlite3_stmt *s = stmt_get_locked(st, steps[i]);
     if (!s) {

@@ -220,6 +220,15 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_REOFFER] =
         "UPDATE jobs SET state = 4, state_changed_at = ?3, completed_at = 0, device_id = 0 "
         "WHERE tenant_id = ?1 AND state = 5 AND device_id = ?2",
+    /* Jobs released to exactly this printer go back to held: they were
+     * meant for it, not for whichever printer of the queue asks next. */
+    [S_DEVICE_UNTARGET_EVENTS] =
+        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
+        "SELECT tenant_id, id, ?3, 'job-held', 4, 2, 'its printer was deleted' FROM jobs "
+        "WHERE tenant_id = ?1 AND state = 4 AND target_device_id = ?2",
+    [S_DEVICE_UNTARGET] =
+        "UPDATE jobs SET state = 2, state_changed_at = ?3, target_device_id = 0 "
+        "WHERE tenant_id = ?1 AND state = 4 AND target_device_id = ?2",
     [S_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = ?1 AND id = ?2",
 };
 

@@ -278,7 +278,8 @@ store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
  * Delete a registration: the device row goes, and when it had a
  * credential a tombstone keeps the credential hash so later requests get
  * the deregistration answer.  Jobs it was processing go back to
- * fetchable (event "job-reoffered"), in the same transaction.  *out (may
+ * fetchable (event "job-reoffered"), and fetchable jobs released to it
+ * alone go back to held (event "job-held"), in the same transaction.  *out (may
  * be NULL) receives the device as it was.
  */
 store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,

@@ -1772,9 +1772,31 @@ static void test_device_delete(void **state) {
   assert_int_equal(db_int(fx, sql), 0);
   assert_int_equal(job_count_check(fx), 0);
 
+  /* Jobs released to d2 alone: a fetchable one and one it is printing go
+   * back to held when d2 is deleted (they are for no other printer); a job
+   * for any printer of the queue stays fetchable. */
+  nimbus_id_t for_d2 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t any = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(store_job_set_target_device(st, a, for_d2, d2.id), STORE_OK);
+  assert_int_equal(store_job_set_target_device(st, a, jobs[2], d2.id), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, d2.id, NULL), STORE_OK);
+  assert_int_equal(store_job_get(st, a, for_d2, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_HELD);
+  assert_int_equal(j.target_device_id, 0);
+  assert_int_equal(store_job_get(st, a, jobs[2], &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_HELD);
+  assert_int_equal(j.device_id, 0);
+  assert_int_equal(store_job_get(st, a, any, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM job_events WHERE event = 'job-held' "
+                          "AND detail = 'its printer was deleted'"),
+                   2);
+  assert_int_equal(job_count_check(fx), 0);
+
   /* An unclaimed registration leaves no tombstone. */
   assert_int_equal(store_device_delete(st, a, un.id, NULL), STORE_OK);
-  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 1);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 2);
   unsigned char zero[32] = {0};
   assert_int_equal(store_device_tombstone_lookup(st, zero, &tomb), STORE_NOT_FOUND);
 }
