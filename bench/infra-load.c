@@ -79,6 +79,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #define IL_MAX_PRINTERS 200000
 #define IL_READ_CHUNK (64 * 1024)
 #define IL_MAX_RESPONSE                                                    \
@@ -88,13 +90,6 @@
 #define IL_RECONNECT_MS 1000.0
 
 /* ------------------------------------------------------------------ utilities */
-
-static double il_now_ms(void) {
-  struct timespec now;
-
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return ((double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6);
-}
 
 static void il_sleep_ms(double ms) {
   struct timespec ts;
@@ -193,38 +188,9 @@ static long il_proc_fds(long pid) {
   return (n);
 }
 
-static int il_compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return ((x > y) - (x < y));
-}
-
-/* Nearest-rank percentile of a sorted array; 0 when empty. */
-static double il_percentile(const double *sorted, size_t n, double p) {
-  double exact;
-  size_t rank;
-
-  if (n == 0) return (0.0);
-  exact = p / 100.0 * (double)n;
-  rank = (size_t)exact;
-  if ((double)rank < exact) rank++;
-  if (rank < 1) rank = 1;
-  if (rank > n) rank = n;
-  return (sorted[rank - 1]);
-}
-
 static void il_json_string(FILE *fp, const char *s) {
   fputc('"', fp);
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-
-    if (c == '"' || c == '\\')
-      fprintf(fp, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(fp, "\\u%04x", c);
-    else
-      fputc(c, fp);
-  }
+  bench_json_escape(fp, s);
   fputc('"', fp);
 }
 
@@ -542,7 +508,7 @@ static int il_provision(int argc, char *argv[]) {
   }
 
   c = curl_easy_init();
-  t0 = il_now_ms();
+  t0 = bench_now_ms();
 
   /* Tenant, its admin user (random password), and that user's API token. */
   snprintf(url, sizeof(url), "%s/api/v1/tenants", pv.url);
@@ -624,7 +590,7 @@ static int il_provision(int argc, char *argv[]) {
     if (pv.done >= last_report + 1000) {
       last_report = pv.done;
       fprintf(stderr, "infra-load: %d printers provisioned (%.1f s)\n", pv.done,
-              (il_now_ms() - t0) / 1000.0);
+              (bench_now_ms() - t0) / 1000.0);
     }
     if (running) curl_multi_poll(multi, NULL, 0, 1000, NULL);
   } while (running);
@@ -647,7 +613,7 @@ static int il_provision(int argc, char *argv[]) {
     return (1);
   }
   fprintf(stderr, "infra-load: provisioned %d printers in %.1f s (%s)\n", pv.count,
-          (il_now_ms() - t0) / 1000.0, creds);
+          (bench_now_ms() - t0) / 1000.0, creds);
   return (0);
 }
 
@@ -870,7 +836,7 @@ static void il_fail(il_run_t *r, il_printer_t *p, const char *what) {
   il_run_error(r, "printer %s: %s", p->cred->queue, what);
   il_close(r, p);
   r->reconnects++;
-  il_timer_set(r, (int)(p - r->p), il_now_ms() + IL_RECONNECT_MS);
+  il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
 }
 
 static void il_connect(il_run_t *r, il_printer_t *p) {
@@ -881,7 +847,7 @@ static void il_connect(il_run_t *r, il_printer_t *p) {
   if (p->fd < 0) {
     r->connect_failures++;
     il_run_error(r, "socket: %s", strerror(errno));
-    il_timer_set(r, (int)(p - r->p), il_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
     return;
   }
   setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -890,7 +856,7 @@ static void il_connect(il_run_t *r, il_printer_t *p) {
     il_run_error(r, "connect: %s", strerror(errno));
     close(p->fd);
     p->fd = -1;
-    il_timer_set(r, (int)(p - r->p), il_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
     return;
   }
   p->state = IL_CONNECTING;
@@ -919,7 +885,7 @@ static void il_flush(il_run_t *r, il_printer_t *p) {
   p->out = NULL;
   p->out_len = p->out_off = 0;
   p->state = IL_WAITING;
-  p->sent_ms = il_now_ms();
+  p->sent_ms = bench_now_ms();
   il_epoll_mod(r, p, EPOLLIN);
 }
 
@@ -1082,7 +1048,7 @@ static void il_note_event(il_run_t *r, int idx, int job_id, const char *event) {
   cur = atomic_load(&r->cur_sample);
   if (cur >= 0 && r->s[cur].job_id == job_id && r->s[cur].printer == idx && !r->s[cur].arrived) {
     r->s[cur].arrived = true;
-    r->s[cur].t_arrival = il_now_ms();
+    r->s[cur].t_arrival = bench_now_ms();
     pthread_cond_broadcast(&r->cv);
   } else {
     bool known = false;
@@ -1119,7 +1085,7 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
   ipp_attribute_t *a;
   ipp_status_t st;
   bool was_wait = p->wait;
-  double held_ms = il_now_ms() - p->sent_ms;
+  double held_ms = bench_now_ms() - p->sent_ms;
   int nevents = 0;
 
   p->answers++;
@@ -1127,7 +1093,7 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
   if (http_status != 200) {
     r->http_errors++;
     il_run_error(r, "printer %s: HTTP %d", p->cred->queue, http_status);
-    il_timer_set(r, idx, il_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
     p->state = IL_IDLE;
     return;
   }
@@ -1136,7 +1102,7 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
     ippDelete(resp);
     r->http_errors++;
     il_run_error(r, "printer %s: undecodable IPP answer", p->cred->queue);
-    il_timer_set(r, idx, il_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
     p->state = IL_IDLE;
     return;
   }
@@ -1150,7 +1116,7 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
       il_run_error(r, "printer %s: Create-Printer-Subscriptions: %s (%s)", p->cred->queue,
                    ippErrorString(st), il_status_message(resp));
       ippDelete(resp);
-      il_timer_set(r, idx, il_now_ms() + IL_RECONNECT_MS * 5);
+      il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS * 5);
       return;
     }
     p->sub_id = ippGetInteger(a, 0);
@@ -1162,7 +1128,7 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
       il_send(r, p);
     else /* first poll somewhere in the first interval */
       il_timer_set(r, idx,
-                   il_now_ms() + r->interval_s * 1000.0 * (rand_r(&r->rng) / (RAND_MAX + 1.0)));
+                   bench_now_ms() + r->interval_s * 1000.0 * (rand_r(&r->rng) / (RAND_MAX + 1.0)));
     return;
   }
 
@@ -1180,7 +1146,7 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
     il_run_error(r, "printer %s: Get-Notifications: %s (%s)", p->cred->queue, ippErrorString(st),
                  il_status_message(resp));
     ippDelete(resp);
-    il_timer_set(r, idx, il_now_ms() + IL_RECONNECT_MS * 5);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS * 5);
     return;
   }
   if ((a = ippFindAttribute(resp, "notify-get-interval", IPP_TAG_INTEGER)) != NULL) {
@@ -1236,7 +1202,7 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
   if (r->persistent)
     il_send(r, p);
   else
-    il_timer_set(r, idx, il_now_ms() + r->interval_s * 1000.0);
+    il_timer_set(r, idx, bench_now_ms() + r->interval_s * 1000.0);
 }
 
 static void il_readable(il_run_t *r, il_printer_t *p) {
@@ -1269,7 +1235,7 @@ static void il_readable(il_run_t *r, il_printer_t *p) {
       bool pending = p->heap_pos >= 0;
 
       il_close(r, p);
-      if (!pending) il_timer_set(r, idx, il_now_ms());
+      if (!pending) il_timer_set(r, idx, bench_now_ms());
     } else if (p->in.len) {
       il_fail(r, p, "unexpected bytes from the server");
     }
@@ -1322,7 +1288,7 @@ static void il_writable(il_run_t *r, il_printer_t *p) {
       r->connect_failures++;
       il_run_error(r, "connect to %s:%d: %s", r->host, r->port, strerror(err ? err : errno));
       il_close(r, p);
-      il_timer_set(r, (int)(p - r->p), il_now_ms() + IL_RECONNECT_MS);
+      il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
       return;
     }
     p->state = IL_IDLE;
@@ -1336,7 +1302,7 @@ static void il_writable(il_run_t *r, il_printer_t *p) {
 /* One pass of the loop: ramp, timers, I/O for up to max_wait_ms. */
 static void il_loop_once(il_run_t *r, double max_wait_ms) {
   struct epoll_event evs[IL_EPOLL_BATCH];
-  double now = il_now_ms(), wait = max_wait_ms;
+  double now = bench_now_ms(), wait = max_wait_ms;
   int i, n, idx;
 
   /* Ramp: open connections at connect_rate per second. */
@@ -1354,7 +1320,7 @@ static void il_loop_once(il_run_t *r, double max_wait_ms) {
     il_send(r, p);
   }
   if (r->heap_len) {
-    double d = r->p[r->heap[0]].due_ms - il_now_ms();
+    double d = r->p[r->heap[0]].due_ms - bench_now_ms();
 
     if (d < wait) wait = d < 0 ? 0 : d;
   }
@@ -1372,9 +1338,9 @@ static void il_loop_once(il_run_t *r, double max_wait_ms) {
 }
 
 static void il_loop_for(il_run_t *r, double ms) {
-  double end = il_now_ms() + ms;
+  double end = bench_now_ms() + ms;
 
-  while (il_now_ms() < end) il_loop_once(r, end - il_now_ms());
+  while (bench_now_ms() < end) il_loop_once(r, end - bench_now_ms());
 }
 
 /* ---- /metrics ---- */
@@ -1481,9 +1447,9 @@ static void *il_prober(void *arg) {
 
     /* 2. the timed part: release, then wait for the printer's event */
     snprintf(url, sizeof(url), "%s/api/v1/jobs/%d/release", r->url, (int)id);
-    s->t_release = il_now_ms();
+    s->t_release = bench_now_ms();
     s->release_status = il_rest(c, "POST", url, NULL, r->creds.token, NULL, &b);
-    s->t_released = il_now_ms();
+    s->t_released = bench_now_ms();
     if (s->release_status != 200) {
       il_run_error(r, "probe %d: release: HTTP %ld %s", k, s->release_status, b.data ? b.data : "");
     }
@@ -1571,10 +1537,10 @@ static bool il_read_pdf(il_run_t *r) {
 /* Loop until the server's CPU use stays below 5 % of one CPU for a second
  * (or timeout_s passes); the printers keep being served meanwhile. */
 static void il_wait_server_quiet(il_run_t *r, double timeout_s) {
-  double end = il_now_ms() + timeout_s * 1000.0;
+  double end = bench_now_ms() + timeout_s * 1000.0;
   long hz = sysconf(_SC_CLK_TCK);
 
-  while (il_now_ms() < end) {
+  while (bench_now_ms() < end) {
     long long a = il_proc_cpu_ticks(r->pid), b;
 
     il_loop_for(r, 1000.0);
@@ -1745,14 +1711,14 @@ static int il_run(int argc, char *argv[]) {
   fds0 = il_proc_fds(r->pid);
   fprintf(stderr, "infra-load: %d printers, %s mode, connecting at %.0f/s; server RSS %ld KiB\n",
           r->n, r->persistent ? "persistent" : "polling", r->connect_rate, rss0);
-  t_ramp0 = r->ramp_start = il_now_ms();
+  t_ramp0 = r->ramp_start = bench_now_ms();
   {
     double limit = t_ramp0 + ((double)r->n / r->connect_rate + 120.0) * 1000.0, last = t_ramp0;
     double progress_at = t_ramp0;
     int progress = 0;
 
     for (;;) {
-      double now = il_now_ms();
+      double now = bench_now_ms();
       bool all = r->persistent ? r->held == r->n && r->subscribed == r->n : r->subscribed == r->n;
 
       if (all) {
@@ -1798,9 +1764,9 @@ static int il_run(int argc, char *argv[]) {
   for (i = 0; i < r->n; i++) sent_w0 += r->p[i].sent;
   m0 = il_metrics(r->url);
   cpu_w0 = il_proc_cpu_ticks(r->pid);
-  t_w0 = il_now_ms();
+  t_w0 = bench_now_ms();
   if (r->window_s > 0) il_loop_for(r, r->window_s * 1000.0);
-  t_w1 = il_now_ms();
+  t_w1 = bench_now_ms();
   cpu_w1 = il_proc_cpu_ticks(r->pid);
   m1 = il_metrics(r->url);
   for (i = 0; i < r->n; i++) sent_w1 += r->p[i].sent;
@@ -1839,8 +1805,8 @@ static int il_run(int argc, char *argv[]) {
         lsum += s->t_arrival - s->t_release;
       }
     }
-    qsort(lat, nlat, sizeof(double), il_compare_double);
-    qsort(rel, nlat, sizeof(double), il_compare_double);
+    qsort(lat, nlat, sizeof(double), bench_compare_double);
+    qsort(rel, nlat, sizeof(double), bench_compare_double);
     rss2 = il_proc_status(r->pid, "VmRSS");
   }
   if (r->misdelivered || timeouts || probe_errors || r->empty_early) ret = 1;
@@ -1856,9 +1822,9 @@ static int il_run(int argc, char *argv[]) {
     double cpu_pct = (cpu_w0 >= 0 && cpu_w1 >= 0 && w > 0)
                          ? (double)(cpu_w1 - cpu_w0) / (double)hz / w * 100.0
                          : -1;
-    double p50 = il_percentile(lat, nlat, 50), p90 = il_percentile(lat, nlat, 90),
-           p99 = il_percentile(lat, nlat, 99), mx = nlat ? lat[nlat - 1] : 0;
-    double rp50 = il_percentile(rel, nlat, 50), rp99 = il_percentile(rel, nlat, 99);
+    double p50 = bench_percentile(lat, nlat, 50), p90 = bench_percentile(lat, nlat, 90),
+           p99 = bench_percentile(lat, nlat, 99), mx = nlat ? lat[nlat - 1] : 0;
+    double rp50 = bench_percentile(rel, nlat, 50), rp99 = bench_percentile(rel, nlat, 99);
     struct rusage ru;
     double client_rss = 0, client_cpu = 0;
 
@@ -1901,7 +1867,7 @@ static int il_run(int argc, char *argv[]) {
         r->min_empty_hold_ms / 1000.0, r->event_answers, r->notify_get_interval_min,
         r->notify_get_interval_max, r->connect_failures, r->transport_errors, r->http_errors,
         r->ipp_errors, r->not_found_resubscribe, r->reconnects, client_rss, client_cpu,
-        (il_now_ms() - t_ramp0) / 1000.0);
+        (bench_now_ms() - t_ramp0) / 1000.0);
     il_json_string(stdout, r->first_error);
     printf("}\n");
     fflush(stdout);

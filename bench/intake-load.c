@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #define LOAD_CHUNK (64 * 1024)              /* bytes per cupsWriteRequestData */
 #define LOAD_MAX_INMEMORY (8 * 1024 * 1024) /* cache documents up to this size */
 #define LOAD_MAX_CONNECTIONS 1024
@@ -104,13 +106,6 @@ static double load_elapsed(void) {
   clock_gettime(CLOCK_MONOTONIC, &now);
   return ((double)(now.tv_sec - load_start.tv_sec) +
           (double)(now.tv_nsec - load_start.tv_nsec) / 1e9);
-}
-
-static double load_now_ms(void) {
-  struct timespec now;
-
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return ((double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6);
 }
 
 /*
@@ -332,9 +327,9 @@ static void *load_thread(void *arg) {
       jobno = t->ok + t->failed;
     }
 
-    t0 = load_now_ms();
+    t0 = bench_now_ms();
     status = load_print_job(t, http, jobno, &transport);
-    t1 = load_now_ms();
+    t1 = bench_now_ms();
 
     if (status < IPP_STATUS_ERROR_BAD_REQUEST) {
       t->ok++;
@@ -361,40 +356,6 @@ static void *load_thread(void *arg) {
 
   httpClose(http);
   return (NULL);
-}
-
-static int load_compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return ((x > y) - (x < y));
-}
-
-/* Nearest-rank percentile of a sorted array; 0 when empty. */
-static double load_percentile(const double *sorted, size_t n, double p) {
-  double exact;
-  size_t rank;
-
-  if (n == 0) return (0.0);
-  exact = p / 100.0 * (double)n;
-  rank = (size_t)exact;
-  if ((double)rank < exact) rank++; /* ceil() without libm */
-  if (rank < 1) rank = 1;
-  if (rank > n) rank = n;
-  return (sorted[rank - 1]);
-}
-
-/* Write S as a JSON string body (no quotes), escaping what JSON requires. */
-static void load_json_string(FILE *fp, const char *s) {
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-
-    if (c == '"' || c == '\\')
-      fprintf(fp, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(fp, "\\u%04x", c);
-    else
-      fputc(c, fp);
-  }
 }
 
 static void load_usage(FILE *fp) {
@@ -658,15 +619,15 @@ int main(int argc, char *argv[]) {
     k += threads[i].num_samples;
   }
   for (k = 0; k < nall; k++) sum += all[k];
-  if (nall) qsort(all, nall, sizeof(double), load_compare_double);
+  if (nall) qsort(all, nall, sizeof(double), bench_compare_double);
 
   {
     struct rusage ru;
     double cpu = 0.0;
     double jps = elapsed > 0.0 ? (double)ok / elapsed : 0.0;
     double mibps = elapsed > 0.0 ? (double)bytes / 1048576.0 / elapsed : 0.0;
-    double p50 = load_percentile(all, nall, 50.0), p90 = load_percentile(all, nall, 90.0),
-           p99 = load_percentile(all, nall, 99.0), max = nall ? all[nall - 1] : 0.0,
+    double p50 = bench_percentile(all, nall, 50.0), p90 = bench_percentile(all, nall, 90.0),
+           p99 = bench_percentile(all, nall, 99.0), max = nall ? all[nall - 1] : 0.0,
            mean = nall ? sum / (double)nall : 0.0;
 
     /* Client CPU, so that runs where the load generator starves the server
@@ -677,9 +638,9 @@ int main(int argc, char *argv[]) {
 
     if (config.json) {
       printf("{\"uri\":\"");
-      load_json_string(stdout, config.printer_uri);
+      bench_json_escape(stdout, config.printer_uri);
       printf("\",\"file_bytes\":%jd,\"format\":\"", (intmax_t)config.doc_size);
-      load_json_string(stdout, config.format);
+      bench_json_escape(stdout, config.format);
       printf(
           "\",\"connections\":%d,\"connected\":%d,\"elapsed_s\":%.3f,\"jobs\":%ld,\"ok\":%ld,"
           "\"failures\":%ld,\"jobs_per_s\":%.2f,\"mib_per_s\":%.2f,"
@@ -687,7 +648,7 @@ int main(int argc, char *argv[]) {
           "\"client_cpu_s\":%.3f,\"first_error\":\"",
           config.connections, connected, elapsed, ok + failed, ok, failed, jps, mibps, mean, p50,
           p90, p99, max, cpu);
-      load_json_string(stdout, first_error);
+      bench_json_escape(stdout, first_error);
       printf("\"}\n");
     } else {
       printf("URI:          %s\n", config.printer_uri);

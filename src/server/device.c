@@ -287,6 +287,17 @@ device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization
   return s == STORE_NOT_FOUND ? DEVICE_AUTH_BAD : DEVICE_AUTH_ERROR;
 }
 
+void device_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
+  nimbus_server_t *srv = ctx;
+  if (!srv->notify || job->state == from) return;
+  if (job->state == NIMBUS_JOB_FETCHABLE)
+    notify_job_event(srv->notify, job->tenant_id, job->queue_id, job->target_device_id,
+                     NOTIFY_JOB_FETCHABLE, job->id, job_ipp_state(job->state));
+  nimbus_id_t to = job->device_id ? job->device_id : job->target_device_id;
+  notify_job_event(srv->notify, job->tenant_id, job->queue_id, to, NOTIFY_JOB_STATE_CHANGED,
+                   job->id, job_ipp_state(job->state));
+}
+
 bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id) {
   for (int i = 0; i < d->nqueues; i++)
     if (d->queue_ids[i] == queue_id) return true;

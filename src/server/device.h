@@ -107,6 +107,12 @@ void device_presence_free(device_presence_t *p);
  */
 int device_lease_sweep(nimbus_server_t *srv);
 
+/* The job observer (job_set_observer, ctx: the nimbus_server_t): a job
+ * that became fetchable is announced to the devices of its queue (only to
+ * its target device when it has one), and every change as
+ * job-state-changed. */
+void device_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from);
+
 /* Does device d serve queue_id? */
 bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id);
 

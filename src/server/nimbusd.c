@@ -157,18 +157,6 @@ static void nimbusd_raise_fd_limit(void) {
     log_event(LOG_WARN, NULL, "cannot raise the open file limit", (char *)NULL);
 }
 
-/* Job observer (job.h): tell the devices of the job's queue. */
-static void nimbusd_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
-  nimbus_server_t *srv = ctx;
-  if (!srv->notify || job->state == from) return;
-  if (job->state == NIMBUS_JOB_FETCHABLE)
-    notify_job_event(srv->notify, job->tenant_id, job->queue_id, job->target_device_id,
-                     NOTIFY_JOB_FETCHABLE, job->id, job_ipp_state(job->state));
-  nimbus_id_t to = job->device_id ? job->device_id : job->target_device_id;
-  notify_job_event(srv->notify, job->tenant_id, job->queue_id, to, NOTIFY_JOB_STATE_CHANGED,
-                   job->id, job_ipp_state(job->state));
-}
-
 int main(int argc, char **argv) {
   static nimbus_server_t srv;
   char err[1024];
@@ -254,7 +242,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: out of memory\n");
     goto done;
   }
-  job_set_observer(nimbusd_job_changed, &srv);
+  job_set_observer(device_job_changed, &srv);
   housekeeping = housekeeping_start(&srv);
   http = http_start(&srv, err, sizeof err);
   if (!http || !housekeeping) {

@@ -172,19 +172,6 @@ static void fuzz_ensure_queue(const char *name, bool allow_anonymous, nimbus_que
   if (out) *out = q;
 }
 
-/* nimbusd's job observer (nimbusd.c): job changes notify the queue's
- * devices. */
-static void fuzz_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
-  nimbus_server_t *srv = ctx;
-  if (!srv->notify || job->state == from) return;
-  if (job->state == NIMBUS_JOB_FETCHABLE)
-    notify_job_event(srv->notify, job->tenant_id, job->queue_id, job->target_device_id,
-                     NOTIFY_JOB_FETCHABLE, job->id, job_ipp_state(job->state));
-  nimbus_id_t to = job->device_id ? job->device_id : job->target_device_id;
-  notify_job_event(srv->notify, job->tenant_id, job->queue_id, to, NOTIFY_JOB_STATE_CHANGED,
-                   job->id, job_ipp_state(job->state));
-}
-
 /* Delete whichever registration of tenant "t" is named `name` or holds
  * `uuid` (either may be NULL), so a fixture can take them again. */
 static void fuzz_device_evict(const char *name, const char *uuid) {
@@ -468,7 +455,7 @@ static void fuzz_server_init(void) {
   srv->started_at = time(NULL);
   if (!srv->workers || !srv->metrics || !srv->auth_cache || !srv->notify || !srv->presence)
     fuzz_die("out of memory", NULL);
-  job_set_observer(fuzz_job_changed, srv);
+  job_set_observer(device_job_changed, srv);
 
   nimbus_tenant_t sys;
   fuzz_add_tenant("system", &sys);
