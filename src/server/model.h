@@ -30,6 +30,8 @@ typedef struct {
   char display_name[NIMBUS_TEXT_MAX];
   int64_t max_document_size;  /* bytes; 0 = server default */
   int max_held_jobs_per_user; /* 0 = server default */
+  int retention_hours;        /* unreleased jobs expire after this; 0 = server default (24) */
+  char panel_login[16];       /* how users sign in at a printer: "password" or "pin" */
   int64_t created_at;         /* unix seconds */
 } nimbus_tenant_t;
 
@@ -38,7 +40,8 @@ typedef struct {
   nimbus_id_t tenant_id;
   char name[NIMBUS_NAME_MAX];
   nimbus_role_t role;
-  char password_hash[NIMBUS_HASH_STR_MAX]; /* argon2id string */
+  char password_hash[NIMBUS_HASH_STR_MAX];  /* argon2id string */
+  char panel_pin_hash[NIMBUS_HASH_STR_MAX]; /* argon2id of the panel PIN; "" = none */
   int64_t created_at;
 } nimbus_user_t;
 
@@ -62,6 +65,10 @@ typedef struct {
   char description[NIMBUS_TEXT_MAX];
   bool release_immediately; /* false: pull printing, jobs are held */
   bool allow_anonymous;     /* false: printing needs credentials */
+  /* which held jobs a printer's panel lists to a user: those that came
+   * through that printer ("this-printer") or all of the user's jobs in
+   * the queue ("follow-me") */
+  char release_scope[16];
   int64_t created_at;
 } nimbus_queue_t;
 
@@ -104,9 +111,15 @@ typedef struct {
   char hold_until[NIMBUS_NAME_MAX];         /* job-hold-until keyword */
   char pin_hash[NIMBUS_HASH_STR_MAX];       /* "" when no job-password */
   char attrs_json[NIMBUS_ATTRS_MAX];        /* other template attributes */
-  nimbus_id_t device_id;        /* output device processing it (0: none) */
+  nimbus_id_t device_id;                    /* output device processing it (0: none) */
   nimbus_id_t target_device_id; /* only this device may fetch it (0: any of the queue) */
   char device_state_reasons[NIMBUS_TEXT_MAX]; /* last job-state-reasons the device sent */
+  nimbus_id_t origin_device_id;               /* printer it was submitted through (0: none) */
+  char origin_device_name[NIMBUS_NAME_MAX];   /* filled by reads ("" when none or deleted) */
+  char reference[24];                         /* per-job reference for payments */
+  int pin_failures;                           /* wrong PINs in the current window */
+  int64_t pin_window_start;                   /* when that window began */
+  int64_t pin_locked_until;                   /* no PIN is tried before this (0: not locked) */
 } nimbus_job_t;
 
 typedef struct {
@@ -126,7 +139,7 @@ typedef struct {
  * claimed by the printer, which then holds a device credential.  Only
  * hashes of the claim code and credential are kept.
  */
-#define NIMBUS_UUID_MAX 48        /* "urn:uuid:" + 36 chars + NUL */
+#define NIMBUS_UUID_MAX 48         /* "urn:uuid:" + 36 chars + NUL */
 #define NIMBUS_DEVICE_QUEUES_MAX 8 /* queues one device serves */
 
 typedef enum {
@@ -155,6 +168,19 @@ typedef struct {
   char make_model[NIMBUS_TEXT_MAX];    /* printer-make-and-model */
   int jobs_in_progress;                /* filled by store_device_get/list */
 } nimbus_device_t;
+
+/* A user signed in at a printer's panel (issue 4): a short-lived session
+ * whose token only the panel holds; the store keeps its SHA-256. */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id; /* the printer it was opened at */
+  nimbus_id_t user_id;
+  char user_name[NIMBUS_NAME_MAX];
+  unsigned char hash[32];
+  int64_t created_at;
+  int64_t expires_at;
+} nimbus_panel_session_t;
 
 /* What is kept of a deleted registration: enough to give its credential
  * the documented deregistration answer instead of a plain 401. */

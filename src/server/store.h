@@ -52,7 +52,7 @@ int store_schema_version(store_t *st);
 store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t);
 store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
 store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out);
-/* Update display_name and limits of tenant t->id. */
+/* Update display_name, limits, retention_hours and panel_login of tenant t->id. */
 store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t);
 /* Delete a tenant and everything it owns.  Document blobs become orphans
  * that blob_sweep_orphans() removes. */
@@ -67,7 +67,7 @@ store_status_t store_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id
                               nimbus_user_t *out);
 store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
                                       nimbus_user_t *out);
-/* Update role and password_hash of user u->id in u->tenant_id. */
+/* Update role, password_hash and panel_pin_hash of user u->id in u->tenant_id. */
 store_status_t store_user_update(store_t *st, const nimbus_user_t *u);
 /* Delete a user, its tokens; its jobs stay (owner_name is kept). */
 store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
@@ -104,7 +104,9 @@ store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_
 /*
  * Insert a job with its first documents (ndocs may be 0 for Create-Job) and
  * a "job-created" event in one transaction.  Sets job->id, created_at,
- * state_changed_at, and docs[i].job_id.  Inserts may be grouped with other
+ * state_changed_at, docs[i].job_id, and job->reference when it is empty
+ * (16 random Crockford base32 characters, unique).  origin_device_id is
+ * stored as given.  Inserts may be grouped with other
  * threads' inserts into one transaction (group commit); the call returns
  * only once its own transaction is durable.
  */
@@ -141,10 +143,11 @@ typedef enum {
 } store_which_t;
 
 typedef struct {
-  nimbus_id_t tenant_id; /* required */
-  nimbus_id_t queue_id;  /* 0 = all queues of the tenant */
-  nimbus_id_t owner_id;  /* 0 = all owners */
-  nimbus_id_t device_id; /* 0 = any; else only jobs assigned to this device */
+  nimbus_id_t tenant_id;        /* required */
+  nimbus_id_t queue_id;         /* 0 = all queues of the tenant */
+  nimbus_id_t owner_id;         /* 0 = all owners */
+  nimbus_id_t device_id;        /* 0 = any; else only jobs assigned to this device */
+  nimbus_id_t origin_device_id; /* 0 = any; else only jobs submitted through this device */
   /* STORE_WHICH_FETCHABLE with fetchable_for set: only jobs this device may
    * fetch (target_device_id 0 or this device). */
   nimbus_id_t fetchable_for;
@@ -287,6 +290,46 @@ store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id
 /* Is this credential hash one of a deleted registration? */
 store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
                                              nimbus_device_tombstone_t *out);
+
+/* ---- release at the printer (issue 4) ---- */
+/*
+ * Record a PIN attempt on job_id at `now`: ok clears the count; a wrong
+ * PIN counts within a window of `window` seconds (a new window starts
+ * when the old one is over), and the max-th wrong PIN locks the job until
+ * now + window.  *failures and *locked_until (may be NULL) receive the
+ * state after the attempt.  STORE_CONFLICT, with nothing recorded, when
+ * the job is locked at `now`.
+ */
+store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                     bool ok, int64_t now, int window, int max, int *failures,
+                                     int64_t *locked_until);
+/*
+ * Purge the documents of job_id, which must be in a terminal state
+ * (STORE_CONFLICT otherwise): blob_key becomes "" and inline data is
+ * deleted, in one transaction.  The spool keys it referenced are copied
+ * into keys (at most max; *nkeys receives how many) for the caller to
+ * delete the files after the commit.
+ */
+store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
+/*
+ * Jobs of every tenant that housekeeping must act on at `now`: terminal
+ * jobs whose documents are not purged yet, and received or held jobs
+ * created before their tenant's retention (retention_hours, or
+ * default_hours when the tenant has 0).  cb receives each (copy, then act
+ * after the call); at most `limit` jobs.
+ */
+store_status_t store_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
+                                           store_job_cb cb, void *ctx);
+
+/* Panel sessions: insert sets id and created_at; get finds an unexpired
+ * session by token hash at `now` (STORE_NOT_FOUND otherwise); touch moves
+ * its expiry; delete removes it (and, in passing, expired ones). */
+store_status_t store_panel_session_insert(store_t *st, nimbus_panel_session_t *ps);
+store_status_t store_panel_session_get(store_t *st, const unsigned char hash[32], int64_t now,
+                                       nimbus_panel_session_t *out);
+store_status_t store_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
+store_status_t store_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
 
 /* ---- audit ---- */
 /* Append a security-relevant event (never with secrets in detail). */
