@@ -37,6 +37,10 @@ typedef struct {
   int auth_cache_seconds;    /* how long a verified password is trusted */
   int device_lease;          /* seconds of device silence before its jobs are re-offered */
   int notify_wait;           /* seconds a Get-Notifications long-poll is held */
+  int pin_max_attempts;      /* wrong PINs before a job locks */
+  int pin_lockout;           /* seconds locked, and the counting window */
+  int retention_hours;       /* default per tenant: unreleased jobs expire after this */
+  int panel_session;         /* seconds of panel inactivity before sign-out */
   bool demo;                 /* create demo tenant/user/queue at first start */
   bool trust_proxy;          /* believe X-Forwarded-Proto (behind a reverse proxy) */
   bool fast_hashing;         /* minimum argon2id cost: tests only */
