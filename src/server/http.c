@@ -249,6 +249,7 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
   http_copy_header(c, MHD_HTTP_HEADER_AUTHORIZATION, r->authorization, sizeof r->authorization);
   http_copy_header(c, MHD_HTTP_HEADER_HOST, r->host, sizeof r->host);
   http_copy_header(c, MHD_HTTP_HEADER_USER_AGENT, r->user_agent, sizeof r->user_agent);
+  http_copy_header(c, "X-Nimbus-Session", r->session, sizeof r->session);
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   r->content_length = cl ? strtoll(cl, NULL, 10) : -1;
   const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
@@ -284,6 +285,7 @@ static void http_request_free(http_request_t *r) {
   free(r->resp_body);
   if (r->in->stream_fd >= 0) close(r->in->stream_fd);
   sodium_memzero(r->authorization, sizeof r->authorization);
+  sodium_memzero(r->session, sizeof r->session);
   free(r->in);
   free(r);
 }

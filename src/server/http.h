@@ -51,6 +51,7 @@ struct http_request {
   char host[256];
   char peer[64]; /* client address as text */
   char user_agent[128];
+  char session[128]; /* X-Nimbus-Session: a panel session token (api-device.c) */
   bool tls;
   int64_t content_length; /* -1 when unknown (chunked) */
   int nquery;
