@@ -261,6 +261,16 @@ static bool device_credential_of(const char *authorization, char *cred, size_t c
   return ok;
 }
 
+bool device_credential_present(const char *authorization) {
+  char cred[128];
+  if (!authorization || strlen(authorization) > 512 ||
+      !device_credential_of(authorization, cred, sizeof cred))
+    return false;
+  bool yes = strncmp(cred, "nmd_", 4) == 0;
+  sodium_memzero(cred, sizeof cred);
+  return yes;
+}
+
 device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
                                  nimbus_device_t *out) {
   memset(out, 0, sizeof *out);

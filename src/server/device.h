@@ -86,6 +86,10 @@ typedef enum {
 device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
                                  nimbus_device_t *out);
 
+/* Does the Authorization header carry a device credential (Bearer nmd_…,
+ * or Basic whose password is one)?  Cheap: nothing is looked up. */
+bool device_credential_present(const char *authorization);
+
 /* Record that device d was heard from over `transport` ("polling" or
  * "persistent").  Kept in memory and written by device_presence_flush();
  * a changed transport is written at once. */

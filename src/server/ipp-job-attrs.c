@@ -349,6 +349,10 @@ void ipp_job_attrs_add_brief(ipp_ctx_t *ctx, const nimbus_job_t *job) {
   const char *reasons[4];
   int n = job_ipp_state_reasons(job, reasons, 4);
   ippAddStrings(ctx->response, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", n, NULL, reasons);
+  /* the per-job reference for payments (PROTOCOL.md 7.1) */
+  if (job->reference[0])
+    ippAddString(ctx->response, IPP_TAG_JOB, IPP_TAG_TEXT, "nimbus-job-reference", NULL,
+                 job->reference);
 }
 
 void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra) {

@@ -24,6 +24,8 @@ static void ipp_job_init(ipp_ctx_t *ctx, nimbus_job_t *job) {
   snprintf(job->owner_name, sizeof job->owner_name, "%s", ctx->user_name);
   snprintf(job->origin_host, sizeof job->origin_host, "%s", ctx->r->peer);
   snprintf(job->queue_name, sizeof job->queue_name, "%s", ctx->queue.name);
+  /* Submitted through a printer on behalf of its user (PROTOCOL.md 7.1). */
+  job->origin_device_id = ctx->on_behalf ? ctx->device.id : 0;
 }
 
 /* Refuse a new job when the owner already has the most pending jobs. */

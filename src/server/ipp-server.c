@@ -23,6 +23,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "log.h"
 
 static const ipp_op_entry_t ipp_ops[] = {
@@ -189,6 +191,70 @@ static int ipp_try_decode(ipp_ctx_t *ctx) {
 
 /* ---- admission (worker) ---- */
 
+/* Operations a printer may send on behalf of the user at a PC (7.1). */
+static bool ipp_on_behalf_op(ipp_op_t op) {
+  return op == IPP_OP_PRINT_JOB || op == IPP_OP_CREATE_JOB || op == IPP_OP_SEND_DOCUMENT ||
+         op == IPP_OP_CLOSE_JOB || op == IPP_OP_VALIDATE_JOB || op == IPP_OP_GET_JOB_ATTRIBUTES;
+}
+
+/*
+ * A printer submits for a user (PROTOCOL.md 7.1): the device credential
+ * and output-device-uuid authenticate the printer, which must serve this
+ * queue; requesting-user-name names the job's owner, who must be a user of
+ * the tenant.  The outcome is left in ctx for ipp_authorize(): on success
+ * the request proceeds exactly as if that user had sent it, plus the
+ * printer recorded as the job's origin.
+ */
+static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
+  http_request_t *r = ctx->r;
+  nimbus_server_t *srv = ctx->srv;
+  switch (device_auth(srv, r->authorization, &ctx->device)) {
+    case DEVICE_AUTH_OK:
+      break;
+    case DEVICE_AUTH_DELETED:
+      ctx->behalf_status = IPP_STATUS_ERROR_GONE;
+      snprintf(ctx->behalf_message, sizeof ctx->behalf_message, "%s", DEVICE_DELETED_MESSAGE);
+      return;
+    case DEVICE_AUTH_ERROR:
+      ctx->behalf_status = IPP_STATUS_ERROR_INTERNAL;
+      snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
+               "The device registry is not available.");
+      return;
+    default:
+      r->auth.result = AUTH_BAD; /* 401 */
+      return;
+  }
+  ipp_attribute_t *a = ippFindAttribute(ctx->request, "output-device-uuid", IPP_TAG_URI);
+  const char *uuid = a ? ippGetString(a, 0, NULL) : NULL;
+  if (!device_uuid_valid(uuid) || strcasecmp(uuid, ctx->device.uuid) != 0 ||
+      ctx->device.tenant_id != ctx->tenant.id ||
+      !device_serves_queue(&ctx->device, ctx->queue.id)) {
+    ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
+    snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
+             "This output device is not registered to this printer.");
+    return;
+  }
+  a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
+  const char *name = a ? ippGetString(a, 0, NULL) : NULL;
+  if (!name || !*name ||
+      store_user_get_by_name(srv->store, ctx->tenant.id, name, &r->auth.user) != STORE_OK) {
+    memset(&r->auth.user, 0, sizeof r->auth.user);
+    ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
+    snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
+             "unknown user: requesting-user-name must name a user of this tenant");
+    return;
+  }
+  sodium_memzero(r->auth.user.password_hash, sizeof r->auth.user.password_hash);
+  sodium_memzero(r->auth.user.panel_pin_hash, sizeof r->auth.user.panel_pin_hash);
+  r->auth.result = AUTH_OK;
+  r->auth.tenant = ctx->tenant;
+  ctx->on_behalf = true;
+  snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
+  ctx->user_id = r->auth.user.id;
+  ctx->is_admin = false; /* the printer acts for one user, with that user's rights */
+  device_seen(srv, &ctx->device, "polling");
+}
+
 static void ipp_admit(ipp_ctx_t *ctx) {
   if (ctx->admitted) return;
   ctx->admitted = true;
@@ -205,6 +271,10 @@ static void ipp_admit(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
   const ipp_op_entry_t *e = ipp_op_find(ctx);
   if (e && e->device) return; /* devices authenticate in ipp_authorize_device */
+  if (ipp_on_behalf_op(ctx->op) && device_credential_present(r->authorization)) {
+    ipp_admit_on_behalf(ctx);
+    return;
+  }
   auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
   if (r->auth.result == AUTH_OK) {
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
@@ -267,6 +337,10 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     return false;
   }
   if (e->device) return ipp_authorize_device(ctx);
+  if (ctx->behalf_status) {
+    ipp_respond(ctx, (ipp_status_t)ctx->behalf_status, "%s", ctx->behalf_message);
+    return false;
+  }
   if (r->auth.result == AUTH_OK) return true;
   bool anonymous_print =
       ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE && e->op != IPP_OP_CANCEL_MY_JOBS;
