@@ -4,6 +4,15 @@
  */
 #include "store-sqlite-private.h"
 
+/* Stored defaults for fields a caller left empty (the schema's CHECKs
+ * accept only the documented words). */
+#define TENANT_PANEL_LOGIN_DEFAULT "password"
+#define QUEUE_RELEASE_SCOPE_DEFAULT "this-printer"
+
+static const char *or_default(const char *field, const char *def) {
+  return field[0] ? field : def;
+}
+
 /* ---- tenants ---- */
 
 store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t) {
@@ -17,10 +26,14 @@ store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t) {
     sqlite3_bind_int64(s, 3, t->max_document_size);
     sqlite3_bind_int(s, 4, t->max_held_jobs_per_user);
     sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int(s, 6, t->retention_hours);
+    bind_field(s, 7, or_default(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
     status = stmt_exec_locked(st, s, "tenant insert");
     if (status == STORE_OK) {
       t->id = sqlite3_last_insert_rowid(st->db);
       t->created_at = now;
+      if (!t->panel_login[0])
+        snprintf(t->panel_login, sizeof t->panel_login, "%s", TENANT_PANEL_LOGIN_DEFAULT);
     }
   }
   store_unlock(st);
@@ -63,6 +76,8 @@ store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t) {
     BIND_FIELD(s, 2, t->display_name);
     sqlite3_bind_int64(s, 3, t->max_document_size);
     sqlite3_bind_int(s, 4, t->max_held_jobs_per_user);
+    sqlite3_bind_int(s, 5, t->retention_hours);
+    bind_field(s, 6, or_default(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
     status = exec_changes_locked(st, s, "tenant update");
   }
   store_unlock(st);
@@ -111,6 +126,7 @@ store_status_t store_user_insert(store_t *st, nimbus_user_t *u) {
     sqlite3_bind_int(s, 3, (int)u->role);
     BIND_FIELD(s, 4, u->password_hash);
     sqlite3_bind_int64(s, 5, now);
+    BIND_FIELD(s, 6, u->panel_pin_hash);
     status = stmt_exec_locked(st, s, "user insert");
     if (status == STORE_OK) {
       u->id = sqlite3_last_insert_rowid(st->db);
@@ -162,6 +178,7 @@ store_status_t store_user_update(store_t *st, const nimbus_user_t *u) {
     sqlite3_bind_int64(s, 2, u->tenant_id);
     sqlite3_bind_int(s, 3, (int)u->role);
     BIND_FIELD(s, 4, u->password_hash);
+    BIND_FIELD(s, 5, u->panel_pin_hash);
     status = exec_changes_locked(st, s, "user update");
   }
   store_unlock(st);
@@ -295,10 +312,14 @@ store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q) {
     sqlite3_bind_int(s, 4, q->release_immediately ? 1 : 0);
     sqlite3_bind_int(s, 5, q->allow_anonymous ? 1 : 0);
     sqlite3_bind_int64(s, 6, now);
+    bind_field(s, 7, or_default(q->release_scope, QUEUE_RELEASE_SCOPE_DEFAULT),
+               sizeof q->release_scope);
     status = stmt_exec_locked(st, s, "queue insert");
     if (status == STORE_OK) {
       q->id = sqlite3_last_insert_rowid(st->db);
       q->created_at = now;
+      if (!q->release_scope[0])
+        snprintf(q->release_scope, sizeof q->release_scope, "%s", QUEUE_RELEASE_SCOPE_DEFAULT);
     }
   }
   store_unlock(st);
@@ -321,7 +342,8 @@ store_status_t store_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const
   return status;
 }
 
-/* Updates description, release_immediately and allow_anonymous of q->id;
+/* Updates description, release_immediately, allow_anonymous and
+ * release_scope ("" = the default) of q->id;
  * the name (part of the queue's URL) is not changed. */
 store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q) {
   if (!store_lock(st)) return STORE_ERROR;
@@ -333,6 +355,8 @@ store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q) {
     BIND_FIELD(s, 3, q->description);
     sqlite3_bind_int(s, 4, q->release_immediately ? 1 : 0);
     sqlite3_bind_int(s, 5, q->allow_anonymous ? 1 : 0);
+    bind_field(s, 6, or_default(q->release_scope, QUEUE_RELEASE_SCOPE_DEFAULT),
+               sizeof q->release_scope);
     status = exec_changes_locked(st, s, "queue update");
   }
   store_unlock(st);
@@ -400,6 +424,113 @@ store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_
     sqlite3_bind_int64(s, 1, tenant_id);
     status = for_each_row_locked(st, s, "queue list", queue_row, (list_cb_t){.queue = cb}, ctx);
   }
+  store_unlock(st);
+  return status;
+}
+
+/* ---- panel sessions ---- */
+
+/* Expired sessions go in passing, inside the caller's transaction. */
+static store_status_t panel_session_expire_locked(store_t *st, int64_t now) {
+  sqlite3_stmt *s = stmt_get_locked(st, S_PANEL_SESSION_EXPIRE);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, now);
+  return stmt_exec_locked(st, s, "panel session expire");
+}
+
+/* A user or device of another tenant fails a (tenant_id, id) foreign
+ * key: STORE_NOT_FOUND. */
+store_status_t store_panel_session_insert(store_t *st, nimbus_panel_session_t *ps) {
+  if (!store_lock(st)) return STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  store_status_t status = tx_begin_locked(st);
+  if (status == STORE_OK) status = panel_session_expire_locked(st, now);
+  if (status != STORE_OK) goto done;
+  sqlite3_stmt *s = stmt_get_locked(st, S_PANEL_SESSION_INSERT);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, ps->tenant_id);
+  sqlite3_bind_int64(s, 2, ps->device_id);
+  sqlite3_bind_int64(s, 3, ps->user_id);
+  sqlite3_bind_blob(s, 4, ps->hash, (int)sizeof ps->hash, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 5, now);
+  sqlite3_bind_int64(s, 6, ps->expires_at);
+  status = stmt_exec_locked(st, s, "panel session insert");
+  nimbus_id_t id = status == STORE_OK ? sqlite3_last_insert_rowid(st->db) : 0;
+  if (status == STORE_OK) status = tx_commit_locked(st);
+  if (status == STORE_OK) {
+    ps->id = id;
+    ps->created_at = now;
+  }
+done:
+  if (status != STORE_OK) tx_rollback_locked(st);
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_panel_session_get(store_t *st, const unsigned char hash[32], int64_t now,
+                                       nimbus_panel_session_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_PANEL_SESSION_GET);
+  if (s) {
+    sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    status = step_row_locked(st, s, "panel session get");
+    if (status == STORE_OK) {
+      memset(out, 0, sizeof *out);
+      out->id = sqlite3_column_int64(s, 0);
+      out->tenant_id = sqlite3_column_int64(s, 1);
+      out->device_id = sqlite3_column_int64(s, 2);
+      out->user_id = sqlite3_column_int64(s, 3);
+      copy_column(s, 4, out->user_name, sizeof out->user_name);
+      const void *h = sqlite3_column_blob(s, 5);
+      if (h && sqlite3_column_bytes(s, 5) == (int)sizeof out->hash)
+        memcpy(out->hash, h, sizeof out->hash);
+      out->created_at = sqlite3_column_int64(s, 6);
+      out->expires_at = sqlite3_column_int64(s, 7);
+    }
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_PANEL_SESSION_TOUCH);
+  if (s) {
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, expires_at);
+    status = exec_changes_locked(st, s, "panel session touch");
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* STORE_NOT_FOUND when no session has this hash (expired ones included). */
+store_status_t store_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = tx_begin_locked(st);
+  if (status != STORE_OK) goto done;
+  sqlite3_stmt *s = stmt_get_locked(st, S_PANEL_SESSION_DELETE);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+  status = exec_changes_locked(st, s, "panel session delete");
+  store_status_t expired =
+      status == STORE_ERROR ? STORE_ERROR : panel_session_expire_locked(st, now);
+  if (expired != STORE_OK) status = STORE_ERROR;
+  if (status == STORE_OK || status == STORE_NOT_FOUND) {
+    if (tx_commit_locked(st) != STORE_OK) status = STORE_ERROR;
+  }
+done:
+  if (status != STORE_OK && status != STORE_NOT_FOUND) tx_rollback_locked(st);
   store_unlock(st);
   return status;
 }

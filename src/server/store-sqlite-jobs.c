@@ -7,7 +7,57 @@
  */
 #include "store-sqlite-private.h"
 
+#include <sodium.h>
+
+/* ---- job references ---- */
+
+/* Crockford base32 (no I, L, O, U): references are read aloud and typed. */
+static const char job_reference_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+#define JOB_REFERENCE_LEN 16 /* 80 random bits */
+#define JOB_REFERENCE_TRIES 8
+
+/* A fresh random reference into out[JOB_REFERENCE_LEN + 1]. */
+static void job_reference_new(char *out) {
+  unsigned char b[JOB_REFERENCE_LEN];
+  randombytes_buf(b, sizeof b);
+  for (int i = 0; i < JOB_REFERENCE_LEN; i++) out[i] = job_reference_alphabet[b[i] & 31];
+  out[JOB_REFERENCE_LEN] = '\0';
+  sodium_memzero(b, sizeof b);
+}
+
 /* ---- job insert and group commit ---- */
+
+/* The jobs row of one insert, with `reference`; CONFLICT when the
+ * reference is taken. */
+static store_status_t job_insert_row_locked(store_t *st, const nimbus_job_t *job,
+                                            const char *reference, int copies, int64_t pages,
+                                            int ndocs, int64_t now) {
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_INSERT);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, job->tenant_id);
+  sqlite3_bind_int64(s, 2, job->queue_id);
+  bind_id_or_null(s, 3, job->owner_id);
+  BIND_FIELD(s, 4, job->owner_name);
+  BIND_FIELD(s, 5, job->name);
+  BIND_FIELD(s, 6, job->origin_host);
+  sqlite3_bind_int(s, 7, (int)job->state);
+  sqlite3_bind_int64(s, 8, now);
+  sqlite3_bind_int64(s, 9, now);
+  sqlite3_bind_int64(s, 10, state_is_terminal((int)job->state) ? now : 0);
+  sqlite3_bind_int(s, 11, copies);
+  sqlite3_bind_int64(s, 12, pages);
+  sqlite3_bind_int64(s, 13, pages * copies);
+  sqlite3_bind_int(s, 14, job->impressions_completed);
+  sqlite3_bind_int(s, 15, ndocs);
+  BIND_FIELD(s, 16, job->account_id);
+  BIND_FIELD(s, 17, job->accounting_user_id);
+  BIND_FIELD(s, 18, job->hold_until);
+  BIND_FIELD(s, 19, job->pin_hash);
+  BIND_FIELD(s, 20, job->attrs_json);
+  sqlite3_bind_int64(s, 21, job->origin_device_id);
+  bind_str(s, 22, reference);
+  return stmt_exec_locked(st, s, "job insert");
+}
 
 /*
  * Write one job, its documents and its "job-created" event inside the
@@ -37,29 +87,17 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
   for (int i = 0; i < req->ndocs; i++) pages += req->docs[i].pages;
   int copies = job->copies < 1 ? 1 : job->copies;
 
-  s = stmt_get_locked(st, S_JOB_INSERT);
-  if (!s) return STORE_ERROR;
-  sqlite3_bind_int64(s, 1, job->tenant_id);
-  sqlite3_bind_int64(s, 2, job->queue_id);
-  bind_id_or_null(s, 3, job->owner_id);
-  BIND_FIELD(s, 4, job->owner_name);
-  BIND_FIELD(s, 5, job->name);
-  BIND_FIELD(s, 6, job->origin_host);
-  sqlite3_bind_int(s, 7, (int)job->state);
-  sqlite3_bind_int64(s, 8, now);
-  sqlite3_bind_int64(s, 9, now);
-  sqlite3_bind_int64(s, 10, state_is_terminal((int)job->state) ? now : 0);
-  sqlite3_bind_int(s, 11, copies);
-  sqlite3_bind_int64(s, 12, pages);
-  sqlite3_bind_int64(s, 13, pages * copies);
-  sqlite3_bind_int(s, 14, job->impressions_completed);
-  sqlite3_bind_int(s, 15, req->ndocs);
-  BIND_FIELD(s, 16, job->account_id);
-  BIND_FIELD(s, 17, job->accounting_user_id);
-  BIND_FIELD(s, 18, job->hold_until);
-  BIND_FIELD(s, 19, job->pin_hash);
-  BIND_FIELD(s, 20, job->attrs_json);
-  status = stmt_exec_locked(st, s, "job insert");
+  /* A generated reference that collides with another job's is drawn
+   * again; a reference the caller chose is its own: CONFLICT. */
+  char reference[sizeof job->reference];
+  bool generate = job->reference[0] == '\0';
+  _Static_assert(sizeof job->reference > JOB_REFERENCE_LEN, "reference field too short");
+  if (!generate) snprintf(reference, sizeof reference, "%s", job->reference);
+  for (int attempt = 0;; attempt++) {
+    if (generate) job_reference_new(reference);
+    status = job_insert_row_locked(st, job, reference, copies, pages, req->ndocs, now);
+    if (status != STORE_CONFLICT || !generate || attempt + 1 >= JOB_REFERENCE_TRIES) break;
+  }
   if (status != STORE_OK) return status;
   nimbus_id_t job_id = sqlite3_last_insert_rowid(st->db);
 
@@ -101,6 +139,10 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
   job->pages = clamp_int(pages);
   job->impressions = clamp_int(pages * copies);
   job->num_documents = req->ndocs;
+  if (generate) {
+    snprintf(job->reference, sizeof job->reference, "%s", reference);
+    req->reference_made = true;
+  }
   for (int i = 0; i < req->ndocs; i++) {
     req->docs[i].job_id = job_id;
     req->docs[i].number = i + 1;
@@ -112,6 +154,8 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
 /* Undo the id a rolled-back insert wrote into the caller's records. */
 static void job_insert_forget(job_insert_req_t *req) {
   req->job->id = 0;
+  if (req->reference_made) req->job->reference[0] = '\0';
+  req->reference_made = false;
   for (int i = 0; i < req->ndocs; i++) req->docs[i].job_id = 0;
 }
 
@@ -321,6 +365,7 @@ static void bind_job_filter(sqlite3_stmt *s, const store_job_filter_t *f) {
   sqlite3_bind_int(s, 5, hi);
   sqlite3_bind_int64(s, 6, f->device_id);
   sqlite3_bind_int64(s, 7, f->fetchable_for);
+  sqlite3_bind_int64(s, 10, f->origin_device_id);
 }
 
 static bool job_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
@@ -670,6 +715,167 @@ store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *refe
     bind_str(s, 1, key);
     status = query_int64_locked(st, s, "blob referenced", &v);
     if (status == STORE_OK) *referenced = v != 0;
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* ---- release at the printer: PIN attempts, purge, housekeeping ---- */
+
+/* max <= 0: wrong PINs are counted but never lock the job. */
+store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                     bool ok, int64_t now, int window, int max, int *failures,
+                                     int64_t *locked_until) {
+  if (!store_lock(st)) return STORE_ERROR;
+  int n = 0;
+  int64_t start = 0, until = 0;
+  store_status_t status = tx_begin_locked(st);
+  if (status != STORE_OK) goto done;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_PIN_STATE);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  status = step_row_locked(st, s, "job pin attempt");
+  if (status == STORE_OK) {
+    n = column_int(s, 0);
+    start = sqlite3_column_int64(s, 1);
+    until = sqlite3_column_int64(s, 2);
+  }
+  stmt_reset(s);
+  if (status != STORE_OK) goto done;
+  if (until > now) {
+    status = STORE_CONFLICT; /* locked: nothing is recorded */
+    goto done;
+  }
+
+  until = 0; /* a lock that is over */
+  if (ok) {
+    n = 0;
+    start = 0;
+  } else {
+    if (start == 0 || window <= 0 || now - start >= window || now < start) {
+      n = 0;
+      start = now; /* a new window */
+    }
+    n++;
+    if (max > 0 && n >= max) until = now + (window > 0 ? window : 0);
+  }
+  s = stmt_get_locked(st, S_JOB_PIN_UPDATE);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  sqlite3_bind_int(s, 3, n);
+  sqlite3_bind_int64(s, 4, start);
+  sqlite3_bind_int64(s, 5, until);
+  status = exec_changes_locked(st, s, "job pin attempt");
+  if (status == STORE_OK) status = tx_commit_locked(st);
+
+done:
+  if (status != STORE_OK) tx_rollback_locked(st);
+  if (status == STORE_OK || status == STORE_CONFLICT) {
+    if (failures) *failures = n;
+    if (locked_until) *locked_until = until;
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* Keys beyond `max` stay referenced, and the job stays listed by
+ * store_job_list_housekeeping() for the next round. */
+store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys) {
+  if (nkeys) *nkeys = 0;
+  if (!keys || max < 0) max = 0;
+  if (!store_lock(st)) return STORE_ERROR;
+  int n = 0;
+  int64_t state = 0, last = INT_MAX;
+  store_status_t status = tx_begin_locked(st);
+  if (status != STORE_OK) goto done;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  status = query_int64_locked(st, s, "document purge", &state);
+  if (status != STORE_OK) goto done;
+  if (!state_is_terminal((int)state)) {
+    status = STORE_CONFLICT;
+    goto done;
+  }
+
+  /* One row more than fits tells whether some keys must wait. */
+  s = stmt_get_locked(st, S_DOC_PURGE_KEYS);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int(s, 2, max + 1);
+  int rc;
+  bool more = false;
+  last = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (n == max) {
+      more = true;
+      break;
+    }
+    last = sqlite3_column_int64(s, 0);
+    copy_column(s, 1, keys[n], NIMBUS_BLOB_KEY_MAX);
+    n++;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = fail_locked(st, rc, "document purge");
+  if (!more) last = INT_MAX; /* every spool key fitted */
+  stmt_reset(s);
+  if (status != STORE_OK) goto done;
+
+  s = stmt_get_locked(st, S_DOC_PURGE);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, last);
+  status = stmt_exec_locked(st, s, "document purge");
+  if (status != STORE_OK) goto done;
+  s = stmt_get_locked(st, S_DOC_DATA_PURGE);
+  if (!s) {
+    status = STORE_ERROR;
+    goto done;
+  }
+  sqlite3_bind_int64(s, 1, job_id);
+  status = stmt_exec_locked(st, s, "document data purge");
+  if (status == STORE_OK) status = tx_commit_locked(st);
+
+done:
+  if (status != STORE_OK) {
+    tx_rollback_locked(st);
+    n = 0;
+  }
+  if (nkeys) *nkeys = n;
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
+                                           store_job_cb cb, void *ctx) {
+  if (limit <= 0) return STORE_OK;
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_HOUSEKEEPING);
+  if (s) {
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int(s, 2, default_hours > 0 ? default_hours : 24);
+    sqlite3_bind_int(s, 3, limit);
+    status =
+        for_each_row_locked(st, s, "job list housekeeping", job_row, (list_cb_t){.job = cb}, ctx);
   }
   store_unlock(st);
   return status;

@@ -268,11 +268,57 @@ static const char *const migration_4[] = {
     NULL,
 };
 
+/* Migration 5: release at the printer (issue 4).
+ *  - tenants.retention_hours (0: the server default) and panel_login,
+ *    how users sign in at a printer's panel;
+ *  - users.panel_pin_hash: argon2id of the panel PIN ('' = none);
+ *  - queues.release_scope: which held jobs a panel lists;
+ *  - jobs.origin_device_id: the printer a job came through (0: none; no
+ *    foreign key, like device_id, so history outlives the device),
+ *    jobs.reference: a per-job reference for payments, unique when set
+ *    (existing jobs get 'J' + their id on 15 digits), and the PIN attempt
+ *    counters of store_job_pin_attempt();
+ *  - panel_sessions: users signed in at a panel, by SHA-256 of the
+ *    session token; they go with their user, device or tenant;
+ *  - indexes for the housekeeping scan (live jobs by state and age) and
+ *    the session lookups and cascades. */
+static const char *const migration_5[] = {
+    "ALTER TABLE tenants ADD COLUMN retention_hours INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (retention_hours BETWEEN 0 AND 8760)",
+    "ALTER TABLE tenants ADD COLUMN panel_login TEXT NOT NULL DEFAULT 'password' "
+    "CHECK (panel_login IN ('password', 'pin'))",
+    "ALTER TABLE users ADD COLUMN panel_pin_hash TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE queues ADD COLUMN release_scope TEXT NOT NULL DEFAULT 'this-printer' "
+    "CHECK (release_scope IN ('this-printer', 'follow-me'))",
+    "ALTER TABLE jobs ADD COLUMN origin_device_id INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN reference TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN pin_failures INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN pin_window_start INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN pin_locked_until INTEGER NOT NULL DEFAULT 0",
+    "UPDATE jobs SET reference = 'J' || printf('%015d', id)",
+    "CREATE UNIQUE INDEX jobs_reference ON jobs(reference) WHERE reference <> ''",
+    /* store_job_list_housekeeping(): received and held jobs by age. */
+    "CREATE INDEX jobs_state_created ON jobs(state, created_at)",
+
+    "CREATE TABLE panel_sessions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL,"
+    "  user_id INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX panel_sessions_user ON panel_sessions(tenant_id, user_id)",
+    "CREATE INDEX panel_sessions_device ON panel_sessions(tenant_id, device_id)",
+    "CREATE INDEX panel_sessions_expires ON panel_sessions(expires_at)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1,
-    migration_2,
-    migration_3,
-    migration_4,
+    migration_1, migration_2, migration_3, migration_4, migration_5,
 };
 
 const int store_sqlite_migration_count =

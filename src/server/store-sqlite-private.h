@@ -31,25 +31,34 @@ extern const int store_sqlite_migration_count;
 /* Job states 1..5 are live, 6..9 terminal (model.h). */
 #define STATE_FIRST_TERMINAL NIMBUS_JOB_COMPLETED
 
-#define TENANT_COLS "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at"
-#define USER_COLS "id, tenant_id, name, role, password_hash, created_at"
+#define TENANT_COLS                                                                 \
+  "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at, " \
+  "retention_hours, panel_login"
+#define USER_COLS "id, tenant_id, name, role, password_hash, created_at, panel_pin_hash"
 #define TOKEN_COLS                                                                              \
   "t.id, t.tenant_id, t.user_id, u.name, u.role, t.label, t.hash, t.created_at, t.expires_at, " \
   "t.revoked"
 #define TOKEN_FROM "FROM tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id"
-#define QUEUE_COLS \
-  "id, tenant_id, name, description, release_immediately, allow_anonymous, created_at"
+#define QUEUE_COLS                                                                       \
+  "id, tenant_id, name, description, release_immediately, allow_anonymous, created_at, " \
+  "release_scope"
 #define JOB_COLS                                                                             \
   "j.id, j.tenant_id, j.queue_id, j.owner_id, q.name, j.owner_name, j.name, j.origin_host, " \
   "j.state, j.created_at, j.state_changed_at, j.completed_at, j.copies, j.pages, "           \
   "j.impressions, j.impressions_completed, j.num_documents, j.account_id, "                  \
   "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json, j.device_id, "              \
-  "j.target_device_id, j.device_state_reasons"
-#define JOB_FROM "FROM jobs j JOIN queues q ON q.id = j.queue_id"
+  "j.target_device_id, j.device_state_reasons, j.origin_device_id, coalesce(od.name, ''), "  \
+  "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until"
+/* The origin printer's name comes from a LEFT JOIN: '' once it is deleted. */
+#define JOB_FROM                                        \
+  "FROM jobs j JOIN queues q ON q.id = j.queue_id "     \
+  "LEFT JOIN devices od ON od.id = j.origin_device_id " \
+  "AND od.tenant_id = j.tenant_id"
 #define JOB_FILTER                                                                          \
   "WHERE j.tenant_id = ?1 AND (?2 = 0 OR j.queue_id = ?2) AND (?3 = 0 OR j.owner_id = ?3) " \
   "AND j.state BETWEEN ?4 AND ?5 AND (?6 = 0 OR j.device_id = ?6) "                         \
-  "AND (?7 = 0 OR j.target_device_id IN (0, ?7))"
+  "AND (?7 = 0 OR j.target_device_id IN (0, ?7)) "                                          \
+  "AND (?10 = 0 OR j.origin_device_id = ?10)"
 #define DOC_COLS "job_id, number, format, name, size, pages, blob_key, created_at"
 #define DEVICE_COLS                                                                 \
   "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \
@@ -135,6 +144,17 @@ typedef enum {
   S_DEVICE_UNTARGET_EVENTS,
   S_DEVICE_UNTARGET,
   S_DEVICE_DELETE,
+  S_JOB_PIN_STATE,
+  S_JOB_PIN_UPDATE,
+  S_DOC_PURGE_KEYS,
+  S_DOC_PURGE,
+  S_DOC_DATA_PURGE,
+  S_JOB_HOUSEKEEPING,
+  S_PANEL_SESSION_INSERT,
+  S_PANEL_SESSION_GET,
+  S_PANEL_SESSION_TOUCH,
+  S_PANEL_SESSION_DELETE,
+  S_PANEL_SESSION_EXPIRE,
   S_COUNT
 } stmt_id_t;
 
@@ -148,7 +168,8 @@ typedef struct job_insert_req {
   const store_inline_t *data; /* NULL or ndocs entries */
   int ndocs;
   store_status_t status;
-  bool done; /* set under gc_mu; the caller may return once it is true */
+  bool reference_made; /* the store generated job->reference (undone on rollback) */
+  bool done;           /* set under gc_mu; the caller may return once it is true */
   struct job_insert_req *next;
 } job_insert_req_t;
 

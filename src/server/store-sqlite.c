@@ -50,23 +50,24 @@ static const char *const stmt_sql[S_COUNT] = {
 
     [S_TENANT_INSERT] =
         "INSERT INTO tenants (name, display_name, max_document_size, "
-        "max_held_jobs_per_user, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "max_held_jobs_per_user, created_at, retention_hours, panel_login) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_TENANT_GET] = "SELECT " TENANT_COLS " FROM tenants WHERE id = ?1",
     [S_TENANT_GET_BY_NAME] = "SELECT " TENANT_COLS " FROM tenants WHERE name = ?1",
     [S_TENANT_UPDATE] =
         "UPDATE tenants SET display_name = ?2, max_document_size = ?3, "
-        "max_held_jobs_per_user = ?4 WHERE id = ?1",
+        "max_held_jobs_per_user = ?4, retention_hours = ?5, panel_login = ?6 WHERE id = ?1",
     [S_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
     [S_TENANT_LIST] = "SELECT " TENANT_COLS " FROM tenants ORDER BY name",
 
     [S_USER_INSERT] =
-        "INSERT INTO users (tenant_id, name, role, password_hash, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO users (tenant_id, name, role, password_hash, created_at, panel_pin_hash) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1 AND tenant_id = ?2",
     [S_USER_GET_BY_NAME] = "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 AND name = ?2",
     [S_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?2",
     [S_USER_UPDATE] =
-        "UPDATE users SET role = ?3, password_hash = ?4 "
+        "UPDATE users SET role = ?3, password_hash = ?4, panel_pin_hash = ?5 "
         "WHERE id = ?1 AND tenant_id = ?2",
     [S_USER_DELETE] = "DELETE FROM users WHERE id = ?1 AND tenant_id = ?2",
     [S_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 ORDER BY name",
@@ -85,7 +86,7 @@ static const char *const stmt_sql[S_COUNT] = {
 
     [S_QUEUE_INSERT] =
         "INSERT INTO queues (tenant_id, name, description, release_immediately, "
-        "allow_anonymous, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "allow_anonymous, created_at, release_scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_QUEUE_GET_BY_NAME] = "SELECT " QUEUE_COLS " FROM queues WHERE tenant_id = ?1 AND name = ?2",
     [S_QUEUE_EXISTS] = "SELECT 1 FROM queues WHERE id = ?1 AND tenant_id = ?2",
     [S_QUEUE_HAS_LIVE_JOBS] =
@@ -93,7 +94,7 @@ static const char *const stmt_sql[S_COUNT] = {
         "AND queue_id = ?2 AND state < 6)",
     [S_QUEUE_UPDATE] =
         "UPDATE queues SET description = ?3, release_immediately = ?4, "
-        "allow_anonymous = ?5 WHERE id = ?1 AND tenant_id = ?2",
+        "allow_anonymous = ?5, release_scope = ?6 WHERE id = ?1 AND tenant_id = ?2",
     [S_QUEUE_DELETE] = "DELETE FROM queues WHERE id = ?1 AND tenant_id = ?2",
     [S_QUEUE_LIST] = "SELECT " QUEUE_COLS " FROM queues WHERE tenant_id = ?1 ORDER BY name",
 
@@ -101,9 +102,9 @@ static const char *const stmt_sql[S_COUNT] = {
         "INSERT INTO jobs (tenant_id, queue_id, owner_id, owner_name, name, "
         "origin_host, state, created_at, state_changed_at, completed_at, copies, "
         "pages, impressions, impressions_completed, num_documents, account_id, "
-        "accounting_user_id, hold_until, pin_hash, attrs_json) VALUES (?1, ?2, "
-        "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20)",
+        "accounting_user_id, hold_until, pin_hash, attrs_json, origin_device_id, "
+        "reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     [S_JOB_GET] = "SELECT " JOB_COLS " " JOB_FROM " WHERE j.id = ?1 AND j.tenant_id = ?2",
     [S_JOB_LIST_ASC] =
         "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id ASC LIMIT ?8 OFFSET ?9",
@@ -230,6 +231,44 @@ static const char *const stmt_sql[S_COUNT] = {
         "UPDATE jobs SET state = 2, state_changed_at = ?3, target_device_id = 0 "
         "WHERE tenant_id = ?1 AND state = 4 AND target_device_id = ?2",
     [S_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = ?1 AND id = ?2",
+
+    /* Release at the printer (issue 4). */
+    [S_JOB_PIN_STATE] =
+        "SELECT pin_failures, pin_window_start, pin_locked_until FROM jobs "
+        "WHERE id = ?1 AND tenant_id = ?2",
+    [S_JOB_PIN_UPDATE] =
+        "UPDATE jobs SET pin_failures = ?3, pin_window_start = ?4, pin_locked_until = ?5 "
+        "WHERE id = ?1 AND tenant_id = ?2",
+    /* Spool keys of a job's unpurged documents, in number order. */
+    [S_DOC_PURGE_KEYS] =
+        "SELECT number, blob_key FROM documents WHERE job_id = ?1 "
+        "AND blob_key NOT IN ('', '" STORE_INLINE_BLOB_KEY "') ORDER BY number LIMIT ?2",
+    /* Inline documents, and spool documents up to number ?2. */
+    [S_DOC_PURGE] =
+        "UPDATE documents SET blob_key = '' WHERE job_id = ?1 AND blob_key <> '' "
+        "AND (blob_key = '" STORE_INLINE_BLOB_KEY "' OR number <= ?2)",
+    [S_DOC_DATA_PURGE] = "DELETE FROM document_data WHERE job_id = ?1",
+    /* Terminal jobs with unpurged documents (through the partial index on
+     * documents.blob_key), and received/held jobs past their tenant's
+     * retention (?2 hours when the tenant has 0), oldest first. */
+    [S_JOB_HOUSEKEEPING] = "SELECT " JOB_COLS " " JOB_FROM
+                           " WHERE j.state >= 6 AND j.id IN (SELECT dk.job_id FROM documents dk "
+                           "WHERE dk.blob_key <> '') "
+                           "UNION ALL SELECT " JOB_COLS " " JOB_FROM
+                           " JOIN tenants t ON t.id = j.tenant_id WHERE j.state IN (1, 2) "
+                           "AND j.created_at < ?1 - 3600 * (CASE WHEN t.retention_hours > 0 "
+                           "THEN t.retention_hours ELSE ?2 END) "
+                           "ORDER BY 1 LIMIT ?3",
+    [S_PANEL_SESSION_INSERT] =
+        "INSERT INTO panel_sessions (tenant_id, device_id, user_id, hash, created_at, "
+        "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_PANEL_SESSION_GET] =
+        "SELECT s.id, s.tenant_id, s.device_id, s.user_id, u.name, s.hash, s.created_at, "
+        "s.expires_at FROM panel_sessions s JOIN users u ON u.id = s.user_id "
+        "AND u.tenant_id = s.tenant_id WHERE s.hash = ?1 AND s.expires_at > ?2",
+    [S_PANEL_SESSION_TOUCH] = "UPDATE panel_sessions SET expires_at = ?2 WHERE id = ?1",
+    [S_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = ?1",
+    [S_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= ?1",
 };
 
 /* ---- locking and statements ---- */
@@ -392,6 +431,8 @@ void tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
   t->max_document_size = sqlite3_column_int64(s, 3);
   t->max_held_jobs_per_user = column_int(s, 4);
   t->created_at = sqlite3_column_int64(s, 5);
+  t->retention_hours = column_int(s, 6);
+  COPY_COLUMN(s, 7, t->panel_login);
 }
 
 void user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {
@@ -402,6 +443,7 @@ void user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {
   u->role = (nimbus_role_t)column_int(s, 3);
   COPY_COLUMN(s, 4, u->password_hash);
   u->created_at = sqlite3_column_int64(s, 5);
+  COPY_COLUMN(s, 6, u->panel_pin_hash);
 }
 
 void token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
@@ -429,6 +471,7 @@ void queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
   q->release_immediately = sqlite3_column_int(s, 4) != 0;
   q->allow_anonymous = sqlite3_column_int(s, 5) != 0;
   q->created_at = sqlite3_column_int64(s, 6);
+  COPY_COLUMN(s, 7, q->release_scope);
 }
 
 void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
@@ -458,6 +501,12 @@ void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   j->device_id = sqlite3_column_int64(s, 22);
   j->target_device_id = sqlite3_column_int64(s, 23);
   COPY_COLUMN(s, 24, j->device_state_reasons);
+  j->origin_device_id = sqlite3_column_int64(s, 25);
+  COPY_COLUMN(s, 26, j->origin_device_name);
+  COPY_COLUMN(s, 27, j->reference);
+  j->pin_failures = column_int(s, 28);
+  j->pin_window_start = sqlite3_column_int64(s, 29);
+  j->pin_locked_until = sqlite3_column_int64(s, 30);
 }
 
 void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {

@@ -1893,6 +1893,497 @@ static void test_device_tenant_isolation_and_cascade(void **state) {
   assert_int_equal(got.id, dbb.id);
 }
 
+/* ---- release at the printer (issue 4) ---- */
+
+static bool reference_valid(const char *r) {
+  if (strlen(r) != 16) return false;
+  for (const char *p = r; *p; p++)
+    if (!strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", *p)) return false;
+  return true;
+}
+
+static void test_issue4_fields_round_trip(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  /* Defaults for callers that leave the new fields empty. */
+  nimbus_id_t a = make_tenant(st, "a");
+  nimbus_tenant_t t;
+  assert_int_equal(store_tenant_get(st, a, &t), STORE_OK);
+  assert_int_equal(t.retention_hours, 0);
+  assert_string_equal(t.panel_login, "password");
+  t.retention_hours = 48;
+  snprintf(t.panel_login, sizeof t.panel_login, "pin");
+  assert_int_equal(store_tenant_update(st, &t), STORE_OK);
+  assert_int_equal(store_tenant_get(st, a, &t), STORE_OK);
+  assert_int_equal(t.retention_hours, 48);
+  assert_string_equal(t.panel_login, "pin");
+  snprintf(t.panel_login, sizeof t.panel_login, "card");
+  assert_int_not_equal(store_tenant_update(st, &t), STORE_OK); /* CHECK */
+  nimbus_tenant_t t2 = {.retention_hours = 5};
+  snprintf(t2.name, sizeof t2.name, "b");
+  snprintf(t2.panel_login, sizeof t2.panel_login, "pin");
+  assert_int_equal(store_tenant_insert(st, &t2), STORE_OK);
+  assert_int_equal(store_tenant_get_by_name(st, "b", &t), STORE_OK);
+  assert_int_equal(t.retention_hours, 5);
+  assert_string_equal(t.panel_login, "pin");
+
+  nimbus_id_t alice = make_user(st, a, "alice");
+  nimbus_user_t u;
+  assert_int_equal(store_user_get(st, a, alice, &u), STORE_OK);
+  assert_string_equal(u.panel_pin_hash, "");
+  snprintf(u.panel_pin_hash, sizeof u.panel_pin_hash, "$argon2id$pin");
+  assert_int_equal(store_user_update(st, &u), STORE_OK);
+  assert_int_equal(store_user_get_by_name(st, a, "alice", &u), STORE_OK);
+  assert_string_equal(u.panel_pin_hash, "$argon2id$pin");
+
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_queue_t qq;
+  assert_int_equal(store_queue_get_by_name(st, a, "office", &qq), STORE_OK);
+  assert_string_equal(qq.release_scope, "this-printer");
+  snprintf(qq.release_scope, sizeof qq.release_scope, "follow-me");
+  assert_int_equal(store_queue_update(st, &qq), STORE_OK);
+  assert_int_equal(store_queue_get_by_name(st, a, "office", &qq), STORE_OK);
+  assert_string_equal(qq.release_scope, "follow-me");
+  assert_int_equal(qq.id, q);
+
+  /* Jobs: origin device (name by join, "" once deleted), reference. */
+  nimbus_device_t d = make_registered(st, a, "lobby", &q, 1, 1);
+  nimbus_job_t j = job_template(a, q, alice, NIMBUS_JOB_HELD);
+  j.origin_device_id = d.id;
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  assert_true(reference_valid(j.reference));
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.origin_device_id, d.id);
+  assert_string_equal(got.origin_device_name, "lobby");
+  assert_string_equal(got.reference, j.reference);
+  assert_int_equal(got.pin_failures, 0);
+  assert_int_equal(got.pin_locked_until, 0);
+  nimbus_id_t plain = make_job(st, a, q, alice, NIMBUS_JOB_HELD);
+
+  store_job_filter_t f = {.tenant_id = a, .which = STORE_WHICH_ALL, .origin_device_id = d.id};
+  int total = 0;
+  collect_t c = list_jobs(st, f, &total);
+  assert_int_equal(total, 1);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.ids[0], j.id);
+  f.origin_device_id = 0;
+  c = list_jobs(st, f, &total);
+  assert_int_equal(total, 2);
+  assert_int_equal(c.ids[1], plain);
+
+  assert_int_equal(store_device_delete(st, a, d.id, NULL), STORE_OK);
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.origin_device_id, d.id);
+  assert_string_equal(got.origin_device_name, "");
+}
+
+static void test_job_reference_unique(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
+  enum { N = 40 };
+  char refs[N][24];
+  for (int i = 0; i < N; i++) {
+    nimbus_job_t j = job_template(i % 2 ? a : b, i % 2 ? qa : qb, 0, NIMBUS_JOB_HELD);
+    assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+    assert_true(reference_valid(j.reference));
+    snprintf(refs[i], sizeof refs[i], "%s", j.reference);
+    for (int k = 0; k < i; k++) assert_string_not_equal(refs[k], refs[i]);
+  }
+  assert_int_equal(db_int(fx, "SELECT count(DISTINCT reference) FROM jobs"), N);
+  /* A reference the caller chose is kept, and is unique across tenants. */
+  nimbus_job_t j = job_template(a, qa, 0, NIMBUS_JOB_HELD);
+  snprintf(j.reference, sizeof j.reference, "%s", refs[0]);
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_CONFLICT);
+  assert_int_equal(j.id, 0);
+  snprintf(j.reference, sizeof j.reference, "MYOWNREFERENCE01");
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_string_equal(got.reference, "MYOWNREFERENCE01");
+}
+
+static void test_job_pin_attempt(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "q");
+  nimbus_id_t j = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
+  int64_t t0 = 1000000;
+  int fails = -1;
+  int64_t until = -1;
+  const int window = 900, max = 3;
+
+  assert_int_equal(store_job_pin_attempt(st, b, j, false, t0, window, max, &fails, &until),
+                   STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_attempt(st, a, j + 99, false, t0, window, max, NULL, NULL),
+                   STORE_NOT_FOUND);
+
+  /* Two wrong, then a right one resets the count. */
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 1);
+  assert_int_equal(until, 0);
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 10, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 2);
+  assert_int_equal(store_job_pin_attempt(st, a, j, true, t0 + 20, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 0);
+  assert_int_equal(until, 0);
+
+  /* A window that is over starts a new count. */
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 30, window, max, &fails, NULL),
+                   STORE_OK);
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 40, window, max, &fails, NULL),
+                   STORE_OK);
+  assert_int_equal(fails, 2);
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, false, t0 + 30 + window, window, max, &fails, &until),
+      STORE_OK);
+  assert_int_equal(fails, 1);
+  assert_int_equal(until, 0);
+
+  /* The max-th wrong PIN within the window locks. */
+  int64_t t1 = t0 + 30 + window;
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 1, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 2);
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 2, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 3);
+  assert_int_equal(until, t1 + 2 + window);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
+  assert_int_equal(got.pin_failures, 3);
+  assert_int_equal(got.pin_locked_until, t1 + 2 + window);
+  assert_int_equal(got.pin_window_start, t1);
+
+  /* Locked: even the right PIN is refused and nothing is recorded. */
+  fails = -1;
+  until = -1;
+  assert_int_equal(store_job_pin_attempt(st, a, j, true, t1 + 100, window, max, &fails, &until),
+                   STORE_CONFLICT);
+  assert_int_equal(fails, 3);
+  assert_int_equal(until, t1 + 2 + window);
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, false, t1 + 2 + window - 1, window, max, NULL, NULL),
+      STORE_CONFLICT);
+  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
+  assert_int_equal(got.pin_failures, 3);
+
+  /* Once the lock is over: a wrong PIN starts a new window... */
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, false, t1 + 2 + window, window, max, &fails, &until),
+      STORE_OK);
+  assert_int_equal(fails, 1);
+  assert_int_equal(until, 0);
+  /* ...and a right one clears everything. */
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, true, t1 + 3 + window, window, max, &fails, &until),
+      STORE_OK);
+  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
+  assert_int_equal(got.pin_failures, 0);
+  assert_int_equal(got.pin_window_start, 0);
+  assert_int_equal(got.pin_locked_until, 0);
+}
+
+static void test_document_purge(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "q");
+  nimbus_job_t j = job_template(a, q, 0, NIMBUS_JOB_HELD);
+  nimbus_document_t docs[3] = {doc_template(1, "k1"), doc_template(1, STORE_INLINE_BLOB_KEY),
+                               doc_template(1, "k3")};
+  static const char bytes[] = "%PDF-inline";
+  store_inline_t data[3] = {{NULL, 0}, {bytes, sizeof bytes}, {NULL, 0}};
+  assert_int_equal(store_job_insert_data(st, &j, docs, data, 3), STORE_OK);
+  char keys[4][NIMBUS_BLOB_KEY_MAX];
+  int n = -1;
+
+  /* Not terminal: refused, nothing changes. */
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 4, &n), STORE_CONFLICT);
+  assert_int_equal(n, 0);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM document_data"), 1);
+  assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
+  assert_int_equal(
+      store_job_set_state(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
+      STORE_OK);
+  assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
+
+  /* Room for one key: the inline document and k1 go, k3 waits. */
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 1, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(keys[0], "k1");
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM document_data"), 0);
+  bool ref = true;
+  assert_int_equal(store_blob_is_referenced(st, "k1", &ref), STORE_OK);
+  assert_false(ref);
+  assert_int_equal(store_blob_is_referenced(st, "k3", &ref), STORE_OK);
+  assert_true(ref);
+
+  /* The rest, then nothing: idempotent. */
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 4, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(keys[0], "k3");
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 4, &n), STORE_OK);
+  assert_int_equal(n, 0);
+  nimbus_document_t out[4];
+  int count = 0;
+  assert_int_equal(store_document_list(st, a, j.id, out, 4, &count), STORE_OK);
+  assert_int_equal(count, 3);
+  for (int i = 0; i < 3; i++) assert_string_equal(out[i].blob_key, "");
+  assert_int_equal(out[0].size, 1000); /* metadata stays */
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.num_documents, 3);
+  assert_int_equal(got.state, NIMBUS_JOB_CANCELED);
+  /* A job without documents. */
+  nimbus_id_t empty = make_job(st, a, q, 0, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(store_document_purge(st, a, empty, NULL, 0, &n), STORE_OK);
+  assert_int_equal(n, 0);
+}
+
+typedef struct {
+  int n;
+  nimbus_id_t ids[16];
+} ids_t;
+
+static bool ids_cb(const nimbus_job_t *j, void *ctx) {
+  ids_t *c = ctx;
+  if (c->n < 16) c->ids[c->n++] = j->id;
+  return true;
+}
+
+static bool ids_has(const ids_t *c, nimbus_id_t id) {
+  for (int i = 0; i < c->n; i++)
+    if (c->ids[i] == id) return true;
+  return false;
+}
+
+static void test_job_list_housekeeping(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"); /* server default retention */
+  nimbus_tenant_t tb = {.retention_hours = 2};
+  snprintf(tb.name, sizeof tb.name, "b");
+  assert_int_equal(store_tenant_insert(st, &tb), STORE_OK);
+  nimbus_id_t b = tb.id;
+  nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
+  int64_t now = (int64_t)time(NULL);
+
+  nimbus_document_t d1 = doc_template(1, "blob-1");
+  nimbus_job_t done_blob = job_template(a, qa, 0, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(store_job_insert(st, &done_blob, &d1, 1), STORE_OK);
+  nimbus_document_t d2 = doc_template(1, "");
+  nimbus_job_t done_purged = job_template(a, qa, 0, NIMBUS_JOB_CANCELED);
+  assert_int_equal(store_job_insert(st, &done_purged, &d2, 1), STORE_OK);
+  nimbus_document_t d3 = doc_template(1, "blob-3");
+  nimbus_job_t held_fresh = job_template(a, qa, 0, NIMBUS_JOB_HELD);
+  assert_int_equal(store_job_insert(st, &held_fresh, &d3, 1), STORE_OK);
+  nimbus_id_t held_3h_a = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_3h_b = make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t recv_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_RECEIVED);
+  nimbus_id_t fetch_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
+  char sql[160];
+  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
+           (long long)(now - 3 * 3600), (long long)held_3h_a, (long long)held_3h_b);
+  db_write(fx, sql);
+  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
+           (long long)(now - 30 * 3600), (long long)recv_30h_a, (long long)fetch_30h_a);
+  db_write(fx, sql);
+
+  ids_t c = {0};
+  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 3);
+  assert_true(ids_has(&c, done_blob.id));
+  assert_true(ids_has(&c, held_3h_b)); /* tenant b keeps jobs 2 hours */
+  assert_true(ids_has(&c, recv_30h_a));
+  for (int i = 1; i < c.n; i++) assert_true(c.ids[i - 1] < c.ids[i]); /* oldest first */
+
+  /* A shorter server default catches tenant a's 3-hour-old job too. */
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_housekeeping(st, now, 1, 100, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 4);
+  assert_true(ids_has(&c, held_3h_a));
+  assert_false(ids_has(&c, held_fresh.id));
+  assert_false(ids_has(&c, fetch_30h_a));
+  assert_false(ids_has(&c, done_purged.id));
+
+  /* Bounded by limit. */
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_housekeeping(st, now, 1, 2, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.ids[0], done_blob.id);
+
+  /* Purged, the finished job drops out. */
+  char keys[2][NIMBUS_BLOB_KEY_MAX];
+  int n = 0;
+  assert_int_equal(store_document_purge(st, a, done_blob.id, keys, 2, &n), STORE_OK);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_false(ids_has(&c, done_blob.id));
+}
+
+static void test_panel_sessions(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
+  nimbus_id_t alice = make_user(st, a, "alice"), bob = make_user(st, b, "bob");
+  nimbus_device_t da = make_registered(st, a, "lobby", &qa, 1, 1);
+  nimbus_device_t db = make_registered(st, b, "lobby", &qb, 1, 2);
+  int64_t now = (int64_t)time(NULL);
+
+  nimbus_panel_session_t ps = {.tenant_id = a, .device_id = da.id, .user_id = alice};
+  fill_hash(ps.hash, 50);
+  ps.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &ps), STORE_OK);
+  assert_true(ps.id > 0);
+  assert_true(ps.created_at >= now);
+
+  /* Another tenant's user or device: not found. */
+  nimbus_panel_session_t bad = ps;
+  fill_hash(bad.hash, 51);
+  bad.user_id = bob;
+  assert_int_equal(store_panel_session_insert(st, &bad), STORE_NOT_FOUND);
+  bad.user_id = alice;
+  bad.device_id = db.id;
+  assert_int_equal(store_panel_session_insert(st, &bad), STORE_NOT_FOUND);
+  bad = ps;
+  assert_int_equal(store_panel_session_insert(st, &bad), STORE_CONFLICT); /* same hash */
+
+  nimbus_panel_session_t got;
+  assert_int_equal(store_panel_session_get(st, ps.hash, now, &got), STORE_OK);
+  assert_int_equal(got.id, ps.id);
+  assert_int_equal(got.tenant_id, a);
+  assert_int_equal(got.device_id, da.id);
+  assert_int_equal(got.user_id, alice);
+  assert_string_equal(got.user_name, "alice");
+  assert_memory_equal(got.hash, ps.hash, 32);
+  assert_int_equal(got.expires_at, now + 300);
+  unsigned char other[32];
+  fill_hash(other, 52);
+  assert_int_equal(store_panel_session_get(st, other, now, &got), STORE_NOT_FOUND);
+
+  /* Expiry, and touch moving it. */
+  assert_int_equal(store_panel_session_get(st, ps.hash, now + 300, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_panel_session_touch(st, ps.id, now + 600), STORE_OK);
+  assert_int_equal(store_panel_session_get(st, ps.hash, now + 300, &got), STORE_OK);
+  assert_int_equal(got.expires_at, now + 600);
+  assert_int_equal(store_panel_session_touch(st, ps.id + 99, now), STORE_NOT_FOUND);
+
+  /* Delete, and expired sessions go in passing. */
+  nimbus_panel_session_t old = {.tenant_id = b, .device_id = db.id, .user_id = bob};
+  fill_hash(old.hash, 53);
+  old.expires_at = now - 1;
+  assert_int_equal(store_panel_session_insert(st, &old), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 2);
+  assert_int_equal(store_panel_session_delete(st, ps.hash, now), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 0);
+  assert_int_equal(store_panel_session_delete(st, ps.hash, now), STORE_NOT_FOUND);
+
+  /* Sessions go with their user, device and tenant. */
+  nimbus_panel_session_t s1 = {.tenant_id = a, .device_id = da.id, .user_id = alice};
+  fill_hash(s1.hash, 60);
+  s1.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &s1), STORE_OK);
+  nimbus_id_t carol = make_user(st, a, "carol");
+  nimbus_panel_session_t s2 = {.tenant_id = a, .device_id = da.id, .user_id = carol};
+  fill_hash(s2.hash, 61);
+  s2.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &s2), STORE_OK);
+  nimbus_panel_session_t s3 = {.tenant_id = b, .device_id = db.id, .user_id = bob};
+  fill_hash(s3.hash, 62);
+  s3.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &s3), STORE_OK);
+  assert_int_equal(store_user_delete(st, a, carol), STORE_OK);
+  assert_int_equal(store_panel_session_get(st, s2.hash, now, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_delete(st, a, da.id, NULL), STORE_OK);
+  assert_int_equal(store_panel_session_get(st, s1.hash, now, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_tenant_delete(st, b), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 0);
+}
+
+/* A database made by the version-4 schema, with data, opened by this
+ * build: migration 5 adds the columns with their defaults and gives every
+ * existing job a unique reference. */
+extern const char *const *const store_sqlite_migrations[];
+
+static void test_migration_from_v4(void **state) {
+  fixture_t *fx = *state;
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+  for (int m = 0; m < 4; m++)
+    for (const char *const *sql = store_sqlite_migrations[m]; *sql; sql++)
+      assert_int_equal(sqlite3_exec(db, *sql, NULL, NULL, NULL), SQLITE_OK);
+  const char *data =
+      "PRAGMA user_version = 4;"
+      "INSERT INTO tenants (id, name, display_name, max_held_jobs_per_user, created_at) "
+      "VALUES (1, 'acme', 'ACME', 7, 100);"
+      "INSERT INTO users (id, tenant_id, name, role, password_hash, created_at) "
+      "VALUES (1, 1, 'alice', 0, '$argon2id$x', 100);"
+      "INSERT INTO queues (id, tenant_id, name, description, created_at) "
+      "VALUES (1, 1, 'office', 'Office', 100);"
+      "INSERT INTO jobs (id, tenant_id, queue_id, owner_id, owner_name, name, state, "
+      "created_at, state_changed_at, pin_hash) VALUES "
+      "(1, 1, 1, 1, 'alice', 'one', 2, 100, 100, '$pin'), "
+      "(2, 1, 1, 1, 'alice', 'two', 6, 100, 100, ''), "
+      "(12, 1, 1, 1, 'alice', 'twelve', 2, 100, 100, '');"
+      "INSERT INTO documents (job_id, number, format, name, size, pages, blob_key, created_at) "
+      "VALUES (1, 1, 'application/pdf', 'a.pdf', 10, 1, 'k1', 100);";
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, data, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) fprintf(stderr, "v4 data: %s\n", msg ? msg : "?");
+  sqlite3_free(msg);
+  assert_int_equal(rc, SQLITE_OK);
+  sqlite3_close(db);
+
+  fx->st = open_store(fx);
+  assert_non_null(fx->st);
+  store_t *st = fx->st;
+  assert_int_equal(store_schema_version(st), store_sqlite_migration_count);
+  nimbus_tenant_t t;
+  assert_int_equal(store_tenant_get_by_name(st, "acme", &t), STORE_OK);
+  assert_string_equal(t.display_name, "ACME");
+  assert_int_equal(t.max_held_jobs_per_user, 7);
+  assert_int_equal(t.retention_hours, 0);
+  assert_string_equal(t.panel_login, "password");
+  nimbus_user_t u;
+  assert_int_equal(store_user_get_by_name(st, 1, "alice", &u), STORE_OK);
+  assert_string_equal(u.password_hash, "$argon2id$x");
+  assert_string_equal(u.panel_pin_hash, "");
+  nimbus_queue_t q;
+  assert_int_equal(store_queue_get_by_name(st, 1, "office", &q), STORE_OK);
+  assert_string_equal(q.description, "Office");
+  assert_string_equal(q.release_scope, "this-printer");
+  nimbus_job_t j;
+  assert_int_equal(store_job_get(st, 1, 1, &j), STORE_OK);
+  assert_string_equal(j.name, "one");
+  assert_string_equal(j.pin_hash, "$pin");
+  assert_string_equal(j.reference, "J000000000000001");
+  assert_int_equal(j.origin_device_id, 0);
+  assert_string_equal(j.origin_device_name, "");
+  assert_int_equal(j.pin_failures, 0);
+  assert_int_equal(store_job_get(st, 1, 12, &j), STORE_OK);
+  assert_string_equal(j.reference, "J000000000000012");
+  nimbus_document_t d;
+  int n = 0;
+  assert_int_equal(store_document_list(st, 1, 1, &d, 1, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(d.blob_key, "k1");
+  /* New jobs get random references next to the old ones. */
+  nimbus_id_t id = make_job(st, 1, 1, 1, NIMBUS_JOB_HELD);
+  assert_int_equal(store_job_get(st, 1, id, &j), STORE_OK);
+  assert_true(reference_valid(j.reference));
+  assert_int_equal(db_int(fx, "SELECT count(DISTINCT reference) FROM jobs"), 4);
+}
+
 int main(void) {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -1933,6 +2424,14 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_job_lease_expired, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_device_tenant_isolation_and_cascade, setup_direct,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_issue4_fields_round_trip, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_job_pin_attempt, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_list_housekeeping, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_panel_sessions, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_from_v4, setup_closed, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
