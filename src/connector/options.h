@@ -6,6 +6,7 @@
 #define NIMBUS_CONNECTOR_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -30,6 +31,9 @@ typedef struct {
   int update_interval; /* seconds between Update-Active-Jobs while printing */
   char output[1024];
   char panel_listen[128];
+  char listen_ipp[128];      /* the local IPP printer for PCs (empty: none) */
+  int64_t upload_buffer;     /* bytes buffered per job forwarded to nimbusd */
+  int panel_session_idle;    /* seconds before a panel user is logged out */
   char state[4096];
   char journal[4096]; /* default: <state>.journal */
   char log_level[16];

@@ -1,11 +1,12 @@
 /*
- * panel.c: the connector's local web panel (libmicrohttpd, one internal
- * thread).
+ * panel.c: the connector's local web panel (libmicrohttpd, a thread per
+ * connection: the release screens wait for nimbusd).
  *
  *   GET  /             status page; with on-deregister=ask and a
  *                      deregistration detected, the three-choice form
  *   GET  /status.json  the same status as JSON (`nimbus-connector status`)
  *   POST /decision     form fields csrf, choice=delete|stop|continue
+ *   /release...        release at the printer (panel-release.c)
  *
  * HTML is written only through panel_html() (escaping), every form
  * carries the per-process CSRF token, and request bodies are bounded.
@@ -23,17 +24,9 @@
 #include "connector.h"
 #include "crypto.h"
 #include "log.h"
+#include "panel-private.h"
 
-#define PANEL_BODY_MAX 1024
-#define PANEL_PAGE_MAX 65536
-
-/* A bounded string builder for the page. */
-typedef struct {
-  char *buf;
-  size_t len, cap;
-} panel_buf_t;
-
-static void panel_raw(panel_buf_t *b, const char *s) {
+void panel_raw(panel_buf_t *b, const char *s) {
   size_t n = strlen(s);
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
@@ -49,7 +42,7 @@ static void panel_raw(panel_buf_t *b, const char *s) {
 }
 
 /* Append text with &, <, >, " and ' escaped. */
-static void panel_html(panel_buf_t *b, const char *s) {
+void panel_html(panel_buf_t *b, const char *s) {
   char one[2] = {0, 0};
   for (; s && *s; s++) {
     switch (*s) {
@@ -151,14 +144,7 @@ static char *panel_page(connector_t *c) {
   return b.buf;
 }
 
-/* Per-request state: the bounded form body. */
-typedef struct {
-  char body[PANEL_BODY_MAX + 1];
-  size_t len;
-  bool too_big;
-} panel_req_t;
-
-static enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const char *type,
+enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const char *type,
                                   char *text /* freed */) {
   if (!text) {
     text = strdup("out of memory\n");
@@ -176,7 +162,7 @@ static enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, 
 }
 
 /* Value of field `name` in an urlencoded body, decoded into out. */
-static bool panel_form_field(const char *body, const char *name, char *out, size_t outlen) {
+bool panel_form_field(const char *body, const char *name, char *out, size_t outlen) {
   size_t n = strlen(name);
   for (const char *p = body; p && *p;) {
     const char *amp = strchr(p, '&');
@@ -220,11 +206,18 @@ static enum MHD_Result panel_decision(connector_t *c, struct MHD_Connection *con
   return panel_send(conn, 200, "text/plain", strdup("decision recorded\n"));
 }
 
+/* What c->panel points to. */
+typedef struct {
+  struct MHD_Daemon *d;
+  panel_release_t *rel;
+} panel_t;
+
 static enum MHD_Result panel_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_size, void **con_cls) {
   (void)version;
   connector_t *c = cls;
+  panel_t *panel = c->panel;
   bool post = !strcmp(method, "POST");
   if (post && !*con_cls) {
     panel_req_t *pr = calloc(1, sizeof *pr);
@@ -245,11 +238,14 @@ static enum MHD_Result panel_handler(void *cls, struct MHD_Connection *conn, con
       return MHD_YES;
     }
     if (!strcmp(url, "/decision")) return panel_decision(c, conn, pr);
+    if (!strncmp(url, "/release", 8)) return panel_release_post(panel->rel, conn, url, pr);
     return panel_send(conn, 404, "text/plain", strdup("not found\n"));
   }
   if (strcmp(method, "GET") && strcmp(method, "HEAD"))
     return panel_send(conn, 405, "text/plain", strdup("method not allowed\n"));
   if (!strcmp(url, "/")) return panel_send(conn, 200, "text/html; charset=utf-8", panel_page(c));
+  if (!strcmp(url, "/release") || !strncmp(url, "/release/", 9))
+    return panel_release_get(panel->rel, conn, url);
   if (!strcmp(url, "/status.json"))
     return panel_send(conn, 200, "application/json", panel_status_json(c));
   return panel_send(conn, 404, "text/plain", strdup("not found\n"));
@@ -284,18 +280,31 @@ bool panel_start(connector_t *c, char *err, size_t errlen) {
     snprintf(err, errlen, "panel-listen: '%s' is not an IPv4 address", host);
     return false;
   }
+  panel_t *panel = calloc(1, sizeof *panel);
+  if (!panel || !(panel->rel = panel_release_open(c))) {
+    free(panel);
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
+  c->panel = panel; /* before the first request */
+  /* a thread per connection: the release screens wait for nimbusd's REST answers */
   struct MHD_Daemon *d =
-      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                           MHD_USE_ERROR_LOG,
+                       (uint16_t)port, NULL,
                        NULL, panel_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                        MHD_OPTION_NOTIFY_COMPLETED, panel_completed, c, MHD_OPTION_CONNECTION_LIMIT,
                        32, MHD_OPTION_CONNECTION_TIMEOUT, 30, MHD_OPTION_END);
   if (!d) {
     snprintf(err, errlen, "cannot listen on %s", c->opt.panel_listen);
+    panel_release_close(panel->rel);
+    free(panel);
+    c->panel = NULL;
     return false;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
   c->panel_port = info ? info->port : port;
-  c->panel = d;
+  panel->d = d;
   char portstr[16];
   snprintf(portstr, sizeof portstr, "%d", c->panel_port);
   log_event(LOG_INFO, NULL, "panel listening", "address", host, "port", portstr, (char *)NULL);
@@ -303,6 +312,10 @@ bool panel_start(connector_t *c, char *err, size_t errlen) {
 }
 
 void panel_stop(connector_t *c) {
-  if (c->panel) MHD_stop_daemon(c->panel);
+  panel_t *panel = c->panel;
+  if (!panel) return;
+  MHD_stop_daemon(panel->d);
+  panel_release_close(panel->rel); /* logs out whoever is still logged in */
+  free(panel);
   c->panel = NULL;
 }

@@ -13,6 +13,7 @@
 
 #include "connector.h"
 #include "crypto.h"
+#include "intake.h"
 #include "log.h"
 
 /* Persist the state file; the caller holds c->lock. */
@@ -156,6 +157,7 @@ int connector_run(int argc, char **argv) {
   char err[1024];
   int rc = 1, first = 0;
   bool help = false, locks = false, journal = false, panel = false, sigthread = false;
+  intake_t *intake = NULL; /* the local IPP printer for PCs (--listen-ipp) */
   pthread_t sig_tid;
   if (!c) return 1;
   if (!options_defaults(&c->opt, err, sizeof err) ||
@@ -248,6 +250,14 @@ int connector_run(int argc, char **argv) {
   connector_save_locked(c);
   pthread_mutex_unlock(&c->lock);
 
+  if (c->opt.listen_ipp[0]) {
+    intake = intake_start(c, err, sizeof err);
+    if (!intake) {
+      log_event(LOG_ERROR, NULL, "cannot start the ipp listener", "error", err, (char *)NULL);
+      goto done;
+    }
+  }
+
   log_event(LOG_INFO, NULL, "connector started", "status", state_status_name(c->state.status),
             "transport", c->opt.transport_name, "output", output_kind(c->output), "on-deregister",
             policy_name(c->opt.policy), "device", registered ? c->state.uuid : NULL, (char *)NULL);
@@ -263,6 +273,7 @@ done:
     if (!atomic_load(&c->stopping)) pthread_kill(sig_tid, SIGTERM);
     pthread_join(sig_tid, NULL);
   }
+  intake_stop(intake); /* before the panel and the channel: uploads use the state */
   if (panel) panel_stop(c);
   if (locks) {
     pthread_mutex_lock(&c->lock);

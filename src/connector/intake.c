@@ -1,0 +1,856 @@
+/*
+ * intake.c: the local IPP printer for PCs (see intake.h).
+ *
+ * libmicrohttpd, one internal polling thread that never blocks:
+ *   - the attribute section is buffered (at most INTAKE_HEADER_MAX bytes)
+ *     and decoded at geometrically spaced attempts, as nimbusd does;
+ *   - a forwarded operation starts its upload (upload.h) as soon as the
+ *     section is decoded; the document streams through the upload's
+ *     bounded buffer, the PC's connection suspended while it is full;
+ *   - the PC's answer is queued once nimbusd has answered: its job id, or
+ *     its status and message; no answer at all (refused, dropped, timed
+ *     out, HTTP errors, traffic stopped) is server-error-service-unavailable.
+ * The marking engine's capabilities come from a second output object,
+ * refreshed by a small thread (the channel thread owns the first one).
+ */
+#include "intake.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "connector.h"
+#include "log.h"
+#include "upload.h"
+
+#define INTAKE_HEADER_MAX (256 * 1024) /* the attribute section of one request */
+#define INTAKE_CONNECTIONS 32
+#define INTAKE_RECENT 64        /* jobs remembered for Get-Job-Attributes */
+#define INTAKE_CAPS_REFRESH 300 /* seconds between capability refreshes */
+#define INTAKE_CAPS_RETRY 10    /* seconds after a failed refresh */
+
+typedef struct {
+  int id;
+  char name[128];
+  char user[128];
+  time_t at;
+} intake_job_t;
+
+struct intake {
+  connector_t *c;
+  struct MHD_Daemon *d;
+  int port;
+  size_t buffer_max;
+  upload_group_t uploads;
+
+  pthread_mutex_t lock; /* caps, recent, stopping */
+  pthread_cond_t cond;
+  ipp_t *caps; /* the engine's printer attributes (never NULL after start) */
+  bool caps_live;
+  time_t started;
+  intake_job_t recent[INTAKE_RECENT];
+  size_t nrecent, next_recent;
+  bool stopping;
+  pthread_t caps_tid;
+  bool caps_thread;
+  output_t *probe; /* the caps thread's own output object */
+};
+
+/* One request from a PC. */
+typedef struct {
+  intake_t *in;
+  struct MHD_Connection *conn;
+  char host[256]; /* Host header, for our URIs */
+  bool bad_path;
+  unsigned char *hdr;
+  size_t hdr_len, hdr_cap, hdr_used, decode_at, fed; /* fed: leftover bytes forwarded */
+  bool decoded, undecodable, too_large;
+  ipp_t *request;
+  upload_t *up;
+  ipp_t *local; /* an answer made here (local operations, refusals) */
+  time_t first_byte;
+} intake_req_t;
+
+/* ---- small helpers ---- */
+
+static void intake_printer_uri(const intake_req_t *r, char *buf, size_t len) {
+  snprintf(buf, len, "ipp://%s/ipp/print", r->host);
+}
+
+static ipp_t *intake_answer(intake_req_t *r, ipp_status_t status, const char *message) {
+  ipp_t *resp = ippNewResponse(r->request);
+  ippSetStatusCode(resp, status);
+  if (message) ippAddString(resp, IPP_TAG_OPERATION, IPP_TAG_TEXT, "status-message", NULL, message);
+  return resp;
+}
+
+static const char *intake_string(ipp_t *ipp, const char *name) {
+  ipp_attribute_t *a = ippFindAttribute(ipp, name, IPP_TAG_ZERO);
+  const char *s = a ? ippGetString(a, 0, NULL) : NULL;
+  return s ? s : "";
+}
+
+/* The job id of a request: job-id, or the last path segment of job-uri (ours). */
+static int intake_job_id(ipp_t *req) {
+  ipp_attribute_t *a = ippFindAttribute(req, "job-id", IPP_TAG_INTEGER);
+  if (a) return ippGetInteger(a, 0);
+  a = ippFindAttribute(req, "job-uri", IPP_TAG_URI);
+  const char *uri = a ? ippGetString(a, 0, NULL) : NULL;
+  const char *slash = uri ? strrchr(uri, '/') : NULL;
+  if (!slash) return 0;
+  char *end;
+  long id = strtol(slash + 1, &end, 10);
+  return *end || id <= 0 || id > 0x7fffffff ? 0 : (int)id;
+}
+
+static void intake_remember(intake_t *in, int id, const char *name, const char *user) {
+  pthread_mutex_lock(&in->lock);
+  intake_job_t *j = &in->recent[in->next_recent];
+  j->id = id;
+  snprintf(j->name, sizeof j->name, "%s", name);
+  snprintf(j->user, sizeof j->user, "%s", user);
+  j->at = time(NULL);
+  in->next_recent = (in->next_recent + 1) % INTAKE_RECENT;
+  if (in->nrecent < INTAKE_RECENT) in->nrecent++;
+  pthread_mutex_unlock(&in->lock);
+}
+
+/* ---- the engine's capabilities ---- */
+
+static void *intake_caps_thread(void *arg) {
+  intake_t *in = arg;
+  pthread_mutex_lock(&in->lock);
+  while (!in->stopping) {
+    pthread_mutex_unlock(&in->lock);
+    ipp_t *caps = ippNew();
+    char err[256] = "";
+    bool ok = output_caps(in->probe, caps, err, sizeof err);
+    pthread_mutex_lock(&in->lock);
+    if (ok) {
+      ippDelete(in->caps);
+      in->caps = caps;
+      if (!in->caps_live)
+        log_event(LOG_INFO, NULL, "ipp listener has the printer's capabilities", (char *)NULL);
+      in->caps_live = true;
+    } else {
+      ippDelete(caps);
+      if (in->caps_live || !in->caps_thread)
+        log_event(LOG_WARN, NULL, "cannot read the printer's capabilities", "error", err,
+                  (char *)NULL);
+    }
+    in->caps_thread = true;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ok ? INTAKE_CAPS_REFRESH : INTAKE_CAPS_RETRY;
+    while (!in->stopping && pthread_cond_timedwait(&in->cond, &in->lock, &ts) == 0) {
+    }
+  }
+  pthread_mutex_unlock(&in->lock);
+  return NULL;
+}
+
+/* Defaults until the engine has answered (the file printer's set, roughly). */
+static ipp_t *intake_default_caps(void) {
+  ipp_t *p = ippNew();
+  static const char *const formats[] = {"application/pdf", "image/jpeg", "image/pwg-raster",
+                                        "image/urf"};
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-supported", 4, NULL,
+                formats);
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-supported", NULL, "iso_a4_210x297mm");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-default", NULL, "iso_a4_210x297mm");
+  return p;
+}
+
+/* ---- Get-Printer-Attributes ---- */
+
+static int intake_filter(void *context, ipp_t *dst, ipp_attribute_t *attr) {
+  (void)dst;
+  cups_array_t *ra = context;
+  const char *name = ippGetName(attr);
+  return name && (!ra || cupsArrayFind(ra, (void *)name) != NULL);
+}
+
+static bool intake_has(ipp_t *p, const char *name) {
+  return ippFindAttribute(p, name, IPP_TAG_ZERO) != NULL;
+}
+
+static ipp_t *intake_printer_attributes(intake_req_t *r) {
+  intake_t *in = r->in;
+  connector_t *c = in->c;
+  ipp_t *p = ippNew();
+  char uri[512], uuid[64];
+  intake_printer_uri(r, uri, sizeof uri);
+  time_t now = time(NULL);
+  pthread_mutex_lock(&c->lock);
+  snprintf(uuid, sizeof uuid, "%s", c->state.uuid);
+  bool registered = state_has_registration(&c->state) && c->state.status == STATE_REGISTERED;
+  pthread_mutex_unlock(&c->lock);
+
+  static const char *const charsets[] = {"us-ascii", "utf-8"};
+  static const char *const versions[] = {"1.1", "2.0"};
+  static const char *const pw_enc[] = {"none", "sha2-256"};
+  static const char *const which[] = {"completed", "not-completed", "all"};
+  static const char *const creation[] = {"copies",
+                                         "finishings",
+                                         "job-hold-until",
+                                         "job-name",
+                                         "job-password",
+                                         "job-password-encryption",
+                                         "media",
+                                         "media-col",
+                                         "multiple-document-handling",
+                                         "number-up",
+                                         "orientation-requested",
+                                         "output-bin",
+                                         "page-ranges",
+                                         "print-color-mode",
+                                         "print-quality",
+                                         "printer-resolution",
+                                         "sides"};
+  static const int ops[] = {IPP_OP_PRINT_JOB,  IPP_OP_VALIDATE_JOB,
+                            IPP_OP_CREATE_JOB, IPP_OP_SEND_DOCUMENT,
+                            IPP_OP_CLOSE_JOB,  IPP_OP_GET_JOB_ATTRIBUTES,
+                            IPP_OP_GET_JOBS,   IPP_OP_GET_PRINTER_ATTRIBUTES};
+
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uri-supported", NULL, uri);
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-security-supported", NULL, "none");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-authentication-supported", NULL,
+               "requesting-user-name");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, "Nimbus printer");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-info", NULL,
+               "Jobs wait in the cloud until released at this printer with your PIN");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, "");
+  if (uuid[0]) ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uuid", NULL, uuid);
+  ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "printer-up-time", (int)(now - in->started));
+  ippAddDate(p, IPP_TAG_PRINTER, "printer-current-time", ippTimeToDate(now));
+  ippAddBoolean(p, IPP_TAG_PRINTER, "printer-is-accepting-jobs", registered);
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_CHARSET, "charset-configured", NULL, "utf-8");
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_CHARSET, "charset-supported", 2, NULL, charsets);
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_LANGUAGE, "natural-language-configured", NULL, "en");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_LANGUAGE, "generated-natural-language-supported", NULL,
+               "en");
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-versions-supported", 2, NULL, versions);
+  ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "operations-supported",
+                 (int)(sizeof ops / sizeof ops[0]), ops);
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", NULL, "none");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "pdl-override-supported", NULL,
+               "not-attempted");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-kind", NULL, "document");
+  ippAddBoolean(p, IPP_TAG_PRINTER, "multiple-document-jobs-supported", 1);
+  ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "copies-default", 1);
+  ippAddRange(p, IPP_TAG_PRINTER, "copies-supported", 1, 999);
+  ippAddBoolean(p, IPP_TAG_PRINTER, "page-ranges-supported", 1);
+  ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "job-password-supported", 255);
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-password-encryption-supported", 2, NULL,
+                pw_enc);
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-creation-attributes-supported",
+                (int)(sizeof creation / sizeof creation[0]), NULL, creation);
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "which-jobs-supported", 3, NULL, which);
+  ippAddBoolean(p, IPP_TAG_PRINTER, "job-ids-supported", 0);
+  ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", 0);
+  ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "pages-per-minute", 20);
+
+  /* the marking engine's own: formats, media, sides, colour, resolution, model, state */
+  pthread_mutex_lock(&in->lock);
+  for (ipp_attribute_t *a = ippFirstAttribute(in->caps); a; a = ippNextAttribute(in->caps))
+    if (ippGetName(a) && !intake_has(p, ippGetName(a))) ippCopyAttribute(p, a, 0);
+  pthread_mutex_unlock(&in->lock);
+  ipp_attribute_t *fmts = ippFindAttribute(p, "document-format-supported", IPP_TAG_MIMETYPE);
+  bool octet = false;
+  for (int i = 0; fmts && i < ippGetCount(fmts); i++)
+    if (!strcmp(ippGetString(fmts, i, NULL), "application/octet-stream")) octet = true;
+  if (fmts && !octet) /* nimbusd detects the format of what it is given */
+    ippSetString(p, &fmts, ippGetCount(fmts), "application/octet-stream");
+  if (!intake_has(p, "document-format-default"))
+    ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-default", NULL,
+                 "application/octet-stream");
+  if (!intake_has(p, "printer-make-and-model"))
+    ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-make-and-model", NULL,
+                 "Nimbus Print release printer");
+  if (!intake_has(p, "printer-state"))
+    ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "printer-state", IPP_PSTATE_IDLE);
+  if (!intake_has(p, "printer-state-reasons"))
+    ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-state-reasons", NULL, "none");
+  ipp_attribute_t *modes = ippFindAttribute(p, "print-color-mode-supported", IPP_TAG_KEYWORD);
+  bool color = false;
+  for (int i = 0; modes && i < ippGetCount(modes); i++)
+    if (!strcmp(ippGetString(modes, i, NULL), "color")) color = true;
+  ippAddBoolean(p, IPP_TAG_PRINTER, "color-supported", color);
+  return p;
+}
+
+static ipp_t *intake_get_printer_attributes(intake_req_t *r) {
+  ipp_t *resp = intake_answer(r, IPP_STATUS_OK, NULL);
+  cups_array_t *ra = ippCreateRequestedArray(r->request);
+  ipp_t *all = intake_printer_attributes(r);
+  ippCopyAttributes(resp, all, 0, intake_filter, ra);
+  cupsArrayDelete(ra);
+  ippDelete(all);
+  return resp;
+}
+
+/* ---- Get-Job-Attributes, Get-Jobs: the jobs handed to nimbusd ---- */
+
+static void intake_add_job(intake_req_t *r, ipp_t *resp, const intake_job_t *j) {
+  char uri[600], printer[512];
+  intake_printer_uri(r, printer, sizeof printer);
+  snprintf(uri, sizeof uri, "%s/%d", printer, j->id);
+  ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", j->id);
+  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, uri);
+  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", NULL, printer);
+  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", NULL, j->name);
+  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-originating-user-name", NULL, j->user);
+  /* for the PC the job is done: it is stored in the cloud, released at the panel */
+  ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", IPP_JSTATE_COMPLETED);
+  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
+               "job-completed-successfully");
+  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL,
+               "Stored in the cloud: release it at the printer with your PIN.");
+  ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "time-at-creation",
+                (int)(j->at - r->in->started));
+}
+
+static ipp_t *intake_get_job_attributes(intake_req_t *r) {
+  int id = intake_job_id(r->request);
+  intake_t *in = r->in;
+  intake_job_t found = {0};
+  pthread_mutex_lock(&in->lock);
+  for (size_t i = 0; i < in->nrecent; i++)
+    if (in->recent[i].id == id && id > 0) found = in->recent[i];
+  pthread_mutex_unlock(&in->lock);
+  if (!found.id) return intake_answer(r, IPP_STATUS_ERROR_NOT_FOUND, "No such job here.");
+  ipp_t *resp = intake_answer(r, IPP_STATUS_OK, NULL);
+  intake_add_job(r, resp, &found);
+  return resp;
+}
+
+static ipp_t *intake_get_jobs(intake_req_t *r) {
+  ipp_t *resp = intake_answer(r, IPP_STATUS_OK, NULL);
+  const char *which = intake_string(r->request, "which-jobs");
+  if (strcmp(which, "completed") && strcmp(which, "all")) return resp; /* none pending here */
+  const char *user = intake_string(r->request, "requesting-user-name");
+  ipp_attribute_t *mine = ippFindAttribute(r->request, "my-jobs", IPP_TAG_BOOLEAN);
+  bool only_mine = mine && ippGetBoolean(mine, 0);
+  intake_t *in = r->in;
+  pthread_mutex_lock(&in->lock);
+  intake_job_t jobs[INTAKE_RECENT];
+  size_t n = in->nrecent;
+  memcpy(jobs, in->recent, sizeof jobs);
+  pthread_mutex_unlock(&in->lock);
+  bool first = true;
+  for (size_t i = 0; i < n; i++) {
+    if (only_mine && strcmp(jobs[i].user, user)) continue;
+    if (!first) ippAddSeparator(resp);
+    first = false;
+    intake_add_job(r, resp, &jobs[i]);
+  }
+  return resp;
+}
+
+/* ---- forwarding ---- */
+
+static void intake_park(void *ctx) {
+  MHD_suspend_connection(ctx);
+}
+
+static void intake_wake(void *ctx) {
+  MHD_resume_connection(ctx);
+}
+
+/* Operation attributes that belong to the hop, not to the job. */
+static bool intake_hop_attr(const char *name) {
+  static const char *const hop[] = {
+      "attributes-charset", "attributes-natural-language", "printer-uri", "job-uri", "job-id",
+      "output-device-uuid"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (!strcmp(name, hop[i])) return true;
+  return false;
+}
+
+/*
+ * Start forwarding the decoded request.  false with r->local set when it
+ * is refused here (not registered, no thread).
+ */
+static bool intake_forward(intake_req_t *r, ipp_op_t op) {
+  intake_t *in = r->in;
+  connector_t *c = in->c;
+  char server[STATE_URI_MAX], uuid[64], cred[96], queue[STATE_URI_MAX], err[256];
+  pthread_mutex_lock(&c->lock);
+  bool ok = state_has_registration(&c->state);
+  snprintf(server, sizeof server, "%s", c->state.server);
+  snprintf(uuid, sizeof uuid, "%s", c->state.uuid);
+  snprintf(cred, sizeof cred, "%s", c->state.credential);
+  snprintf(queue, sizeof queue, "%s", c->state.nuris ? c->state.uris[0] : "");
+  pthread_mutex_unlock(&c->lock);
+  pthread_mutex_lock(&in->lock);
+  if (in->stopping) ok = false;
+  pthread_mutex_unlock(&in->lock);
+  ippc_t proto;
+  if (!ok || !atomic_load(&c->allowed) ||
+      !ippc_init(&proto, server, uuid, cred, &c->opt.pattern, c->opt.request_timeout, &c->allowed,
+                 &c->stopping, err, sizeof err)) {
+    memset(cred, 0, sizeof cred);
+    r->local = intake_answer(r, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
+                             "This printer is not connected to the cloud service.");
+    return false;
+  }
+  memset(cred, 0, sizeof cred);
+
+  ipp_t *fw = ippNewRequest(op);
+  ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, queue);
+  ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_URI, "output-device-uuid", NULL, uuid);
+  int job_id = intake_job_id(r->request);
+  if (job_id > 0) ippAddInteger(fw, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", job_id);
+  for (ipp_attribute_t *a = ippFirstAttribute(r->request); a; a = ippNextAttribute(r->request)) {
+    const char *name = ippGetName(a);
+    if (!name) continue;
+    if (ippGetGroupTag(a) == IPP_TAG_OPERATION && intake_hop_attr(name)) continue;
+    ippCopyAttribute(fw, a, 0);
+  }
+  bool body = op == IPP_OP_PRINT_JOB || op == IPP_OP_SEND_DOCUMENT;
+  r->up = upload_start(&in->uploads, &proto, fw, queue, in->buffer_max, body, intake_park,
+                       intake_wake, r->conn);
+  memset(&proto, 0, sizeof proto);
+  if (!r->up) {
+    r->local = intake_answer(r, IPP_STATUS_ERROR_INTERNAL, "Cannot start the upload.");
+    return false;
+  }
+  log_event(LOG_INFO, NULL, "forwarding a job from a PC", "op", ippOpString(op), "user",
+            intake_string(r->request, "requesting-user-name"), (char *)NULL);
+  return true;
+}
+
+/* nimbusd's answer (or the failure) as the PC's answer. */
+static ipp_t *intake_forwarded_answer(intake_req_t *r) {
+  ipp_t *up = NULL;
+  ippc_status_t st;
+  int64_t sent = 0;
+  ippc_result_t res = upload_result(r->up, &up, &st, &sent);
+  ipp_op_t op = ippGetOperation(r->request);
+  ipp_t *resp;
+  if (res != IPPC_OK && res != IPPC_IPP_ERROR) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "The cloud service did not take the job: %s",
+             st.message[0]    ? st.message
+             : st.http_status ? "HTTP error"
+                              : "no answer");
+    if (st.http_status > 0 && st.http_status != 200)
+      snprintf(msg, sizeof msg, "The cloud service did not take the job (HTTP %d).",
+               st.http_status);
+    resp = intake_answer(r, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE, msg);
+    log_event(LOG_WARN, NULL, "a PC's job was not forwarded", "op", ippOpString(op), "result",
+              ippc_result_name(res), "http", LOG_INT(st.http_status), "error", st.message,
+              (char *)NULL);
+    ippDelete(up);
+    return resp;
+  }
+  resp = ippNewResponse(r->request);
+  ippSetStatusCode(resp, ippGetStatusCode(up));
+  char printer[512];
+  intake_printer_uri(r, printer, sizeof printer);
+  int job_id = 0;
+  for (ipp_attribute_t *a = ippFirstAttribute(up); a; a = ippNextAttribute(up)) {
+    const char *name = ippGetName(a);
+    if (!name) continue;
+    ipp_tag_t group = ippGetGroupTag(a);
+    if (group == IPP_TAG_OPERATION &&
+        (!strcmp(name, "attributes-charset") || !strcmp(name, "attributes-natural-language")))
+      continue;
+    if (!strcmp(name, "job-id") && ippGetValueTag(a) == IPP_TAG_INTEGER)
+      job_id = ippGetInteger(a, 0);
+    if (!strcmp(name, "job-printer-uri")) {
+      ippAddString(resp, group, IPP_TAG_URI, name, NULL, printer);
+      continue;
+    }
+    if (!strcmp(name, "job-uri")) continue; /* ours, below */
+    ippCopyAttribute(resp, a, 0);
+  }
+  if (job_id > 0 && ippGetStatusCode(up) < IPP_STATUS_ERROR_BAD_REQUEST) {
+    char uri[600];
+    snprintf(uri, sizeof uri, "%s/%d", printer, job_id);
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, uri);
+    if (op == IPP_OP_PRINT_JOB || op == IPP_OP_CREATE_JOB) {
+      const char *name = intake_string(r->request, "job-name");
+      intake_remember(r->in, job_id, name[0] ? name : intake_string(r->request, "document-name"),
+                      intake_string(r->request, "requesting-user-name"));
+    }
+  }
+  log_event(LOG_INFO, NULL, "nimbusd answered a PC's job", "op", ippOpString(op), "status",
+            ippErrorString(ippGetStatusCode(up)), "job", job_id > 0 ? LOG_INT(job_id) : NULL,
+            "bytes", LOG_INT(sent), (char *)NULL);
+  ippDelete(up);
+  return resp;
+}
+
+/* ---- the request body ---- */
+
+typedef struct {
+  const unsigned char *buf;
+  size_t len, pos;
+  bool hit_end;
+} intake_reader_t;
+
+static ssize_t intake_reader_read(void *src, ipp_uchar_t *buf, size_t n) {
+  intake_reader_t *rd = src;
+  size_t avail = rd->len - rd->pos;
+  if (n > avail) {
+    rd->hit_end = true;
+    n = avail;
+  }
+  memcpy(buf, rd->buf + rd->pos, n);
+  rd->pos += n;
+  return (ssize_t)n;
+}
+
+/* 1 decoded, 0 more bytes needed, -1 not IPP. */
+static int intake_try_decode(intake_req_t *r, bool last) {
+  if (!last && r->hdr_len < r->decode_at && r->hdr_len < INTAKE_HEADER_MAX) return 0;
+  intake_reader_t rd = {r->hdr, r->hdr_len, 0, false};
+  ipp_t *req = ippNew();
+  if (ippReadIO(&rd, intake_reader_read, 1, NULL, req) == IPP_STATE_DATA) {
+    r->request = req;
+    r->hdr_used = rd.pos;
+    r->fed = rd.pos;
+    r->decoded = true;
+    return 1;
+  }
+  ippDelete(req);
+  if (!rd.hit_end) return -1;
+  r->decode_at = r->hdr_len + (r->hdr_len > 4096 ? r->hdr_len : 4096);
+  return 0;
+}
+
+/* Checks of RFC 8011 4.1.x; an answer when the request fails them. */
+static ipp_t *intake_check(intake_req_t *r) {
+  int major = ippGetVersion(r->request, NULL);
+  if (major < 1 || major > 2)
+    return intake_answer(r, IPP_STATUS_ERROR_VERSION_NOT_SUPPORTED, "Unsupported IPP version.");
+  if (ippGetRequestId(r->request) <= 0)
+    return intake_answer(r, IPP_STATUS_ERROR_BAD_REQUEST, "The request-id must be positive.");
+  ipp_attribute_t *cs = ippFirstAttribute(r->request);
+  ipp_attribute_t *lang = ippNextAttribute(r->request);
+  if (!cs || !lang || strcmp(ippGetName(cs) ? ippGetName(cs) : "", "attributes-charset") ||
+      strcmp(ippGetName(lang) ? ippGetName(lang) : "", "attributes-natural-language"))
+    return intake_answer(r, IPP_STATUS_ERROR_BAD_REQUEST,
+                         "attributes-charset and attributes-natural-language must come first.");
+  const char *charset = ippGetString(cs, 0, NULL);
+  if (!charset || (strcasecmp(charset, "utf-8") && strcasecmp(charset, "us-ascii")))
+    return intake_answer(r, IPP_STATUS_ERROR_CHARSET, "Only utf-8 is supported.");
+  if (!ippFindAttribute(r->request, "printer-uri", IPP_TAG_URI) &&
+      !ippFindAttribute(r->request, "job-uri", IPP_TAG_URI))
+    return intake_answer(r, IPP_STATUS_ERROR_BAD_REQUEST, "Missing printer-uri.");
+  return NULL;
+}
+
+/* The section is decoded: answer locally or start forwarding. */
+static void intake_dispatch(intake_req_t *r) {
+  r->local = intake_check(r);
+  if (r->local) return;
+  ipp_op_t op = ippGetOperation(r->request);
+  switch (op) {
+    case IPP_OP_PRINT_JOB:
+    case IPP_OP_SEND_DOCUMENT:
+    case IPP_OP_VALIDATE_JOB:
+    case IPP_OP_CREATE_JOB:
+    case IPP_OP_CLOSE_JOB:
+      if ((op == IPP_OP_SEND_DOCUMENT || op == IPP_OP_CLOSE_JOB) &&
+          intake_job_id(r->request) <= 0) {
+        r->local = intake_answer(r, IPP_STATUS_ERROR_BAD_REQUEST, "Missing job-id.");
+        return;
+      }
+      intake_forward(r, op);
+      return;
+    case IPP_OP_GET_PRINTER_ATTRIBUTES:
+      r->local = intake_get_printer_attributes(r);
+      return;
+    case IPP_OP_GET_JOB_ATTRIBUTES:
+      r->local = intake_get_job_attributes(r);
+      return;
+    case IPP_OP_GET_JOBS:
+      r->local = intake_get_jobs(r);
+      return;
+    default:
+      r->local = intake_answer(r, IPP_STATUS_ERROR_OPERATION_NOT_SUPPORTED,
+                               "Operation not supported by this printer.");
+  }
+}
+
+static bool intake_buffer(intake_req_t *r, const char *data, size_t len) {
+  if (r->hdr_len + len > r->hdr_cap) {
+    size_t cap = r->hdr_cap ? r->hdr_cap : 4096;
+    while (cap < r->hdr_len + len) cap *= 2;
+    unsigned char *nb = realloc(r->hdr, cap);
+    if (!nb) return false;
+    r->hdr = nb;
+    r->hdr_cap = cap;
+  }
+  memcpy(r->hdr + r->hdr_len, data, len);
+  r->hdr_len += len;
+  return true;
+}
+
+/*
+ * Document bytes that arrived with the attribute section go first; true
+ * when all of them are in the upload (else the connection is parked).
+ */
+static bool intake_feed_leftover(intake_req_t *r) {
+  if (!r->up || r->fed >= r->hdr_len) return true;
+  r->fed += upload_feed(r->up, (const char *)r->hdr + r->fed, r->hdr_len - r->fed);
+  if (r->fed < r->hdr_len) return false;
+  free(r->hdr); /* the section is decoded; its buffer is not needed any more */
+  r->hdr = NULL;
+  r->hdr_len = r->hdr_cap = r->fed = 0;
+  return true;
+}
+
+/* Take a chunk of the body; returns how much was consumed. */
+static size_t intake_body(intake_req_t *r, const char *data, size_t len) {
+  if (!r->first_byte) r->first_byte = time(NULL);
+  if (r->undecodable || r->too_large || r->bad_path) return len; /* dropped */
+  if (!r->decoded) {
+    size_t take = len;
+    if (r->hdr_len + take > INTAKE_HEADER_MAX) take = INTAKE_HEADER_MAX - r->hdr_len;
+    if (!intake_buffer(r, data, take)) {
+      r->too_large = true;
+      return len;
+    }
+    int d = intake_try_decode(r, false);
+    if (d < 0) r->undecodable = true;
+    if (d == 0 && r->hdr_len >= INTAKE_HEADER_MAX) r->too_large = true;
+    if (d <= 0) return len; /* buffered (or dropped) */
+    intake_dispatch(r);
+    if (!r->up) return len; /* answered here: the rest is not needed */
+    /* the rest of this chunk goes to the upload after the leftover */
+    if (!intake_feed_leftover(r)) return take;
+    return take + upload_feed(r->up, data + take, len - take);
+  }
+  if (!r->up) return len;
+  if (!intake_feed_leftover(r)) return 0;
+  return upload_feed(r->up, data, len);
+}
+
+/* ---- HTTP ---- */
+
+static enum MHD_Result intake_send(struct MHD_Connection *conn, unsigned status, const char *type,
+                                   void *body, size_t len) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+  if (!resp) {
+    free(body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", type);
+  enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+static enum MHD_Result intake_text(struct MHD_Connection *conn, unsigned status, const char *text) {
+  char *body = strdup(text);
+  return body ? intake_send(conn, status, "text/plain", body, strlen(body)) : MHD_NO;
+}
+
+typedef struct {
+  unsigned char *buf;
+  size_t len, cap;
+} intake_writer_t;
+
+static ssize_t intake_writer_write(void *dst, ipp_uchar_t *buf, size_t n) {
+  intake_writer_t *w = dst;
+  if (w->len + n > w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 4096;
+    while (cap < w->len + n) cap *= 2;
+    unsigned char *nb = realloc(w->buf, cap);
+    if (!nb) return -1;
+    w->buf = nb;
+    w->cap = cap;
+  }
+  memcpy(w->buf + w->len, buf, n);
+  w->len += n;
+  return (ssize_t)n;
+}
+
+static enum MHD_Result intake_send_ipp(struct MHD_Connection *conn, ipp_t *resp /* freed */) {
+  intake_writer_t w = {0};
+  ippSetState(resp, IPP_STATE_IDLE);
+  ipp_state_t s = ippWriteIO(&w, intake_writer_write, 1, NULL, resp);
+  ippDelete(resp);
+  if (s != IPP_STATE_DATA) {
+    free(w.buf);
+    return intake_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot encode the answer\n");
+  }
+  return intake_send(conn, MHD_HTTP_OK, "application/ipp", w.buf, w.len);
+}
+
+static enum MHD_Result intake_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_size,
+                                      void **con_cls) {
+  (void)version;
+  intake_t *in = cls;
+  intake_req_t *r = *con_cls;
+  if (!r) {
+    if (strcmp(method, "POST"))
+      return intake_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "IPP requests are POSTed\n");
+    r = calloc(1, sizeof *r);
+    if (!r) return MHD_NO;
+    r->in = in;
+    r->conn = conn;
+    r->bad_path = strcmp(url, "/ipp/print") && strcmp(url, "/ipp/print/");
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    if (host && strlen(host) < sizeof r->host &&
+        strspn(host,
+               "abcdefghijklmnopqrstuvwxyz"
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "0123456789.-:[]") == strlen(host))
+      snprintf(r->host, sizeof r->host, "%s", host);
+    else
+      snprintf(r->host, sizeof r->host, "localhost:%d", in->port);
+    *con_cls = r;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    *upload_size -= intake_body(r, upload_data, *upload_size);
+    return MHD_YES;
+  }
+  /* the whole body is in */
+  if (r->bad_path) return intake_text(conn, MHD_HTTP_NOT_FOUND, "no such printer\n");
+  if (!r->decoded && !r->undecodable && !r->too_large && r->hdr_len) {
+    int d = intake_try_decode(r, true);
+    if (d == 1)
+      intake_dispatch(r);
+    else
+      r->undecodable = true;
+  }
+  if (r->too_large)
+    return intake_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "attribute section too large\n");
+  if (!r->decoded) return intake_text(conn, MHD_HTTP_BAD_REQUEST, "not an IPP request\n");
+  if (r->up) {
+    if (!intake_feed_leftover(r)) return MHD_YES; /* parked */
+    if (!upload_close(r->up)) return MHD_YES;     /* parked until nimbusd answers */
+    ipp_t *resp = intake_forwarded_answer(r);
+    upload_abandon(r->up);
+    r->up = NULL;
+    return intake_send_ipp(conn, resp);
+  }
+  ipp_t *resp = r->local;
+  r->local = NULL;
+  if (!resp) resp = intake_answer(r, IPP_STATUS_ERROR_INTERNAL, NULL);
+  return intake_send_ipp(conn, resp);
+}
+
+static void intake_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                             enum MHD_RequestTerminationCode toe) {
+  (void)cls, (void)conn;
+  intake_req_t *r = *con_cls;
+  if (!r) return;
+  if (r->up) {
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+      log_event(LOG_WARN, NULL, "a PC's connection ended before the answer; upload dropped",
+                (char *)NULL);
+    upload_abandon(r->up);
+  }
+  ippDelete(r->request);
+  ippDelete(r->local);
+  free(r->hdr);
+  free(r);
+  *con_cls = NULL;
+}
+
+intake_t *intake_start(connector_t *c, char *err, size_t errlen) {
+  char host[64];
+  const char *spec = c->opt.listen_ipp;
+  const char *colon = strrchr(spec, ':');
+  if (!colon || (size_t)(colon - spec) >= sizeof host) {
+    snprintf(err, errlen, "listen-ipp must be ADDRESS:PORT");
+    return NULL;
+  }
+  memcpy(host, spec, (size_t)(colon - spec));
+  host[colon - spec] = '\0';
+  char *end;
+  long lp = strtol(colon + 1, &end, 10);
+  if (*end || end == colon + 1 || lp < 0 || lp > 65535) {
+    snprintf(err, errlen, "listen-ipp: bad port");
+    return NULL;
+  }
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)lp)};
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    snprintf(err, errlen, "listen-ipp: '%s' is not an IPv4 address", host);
+    return NULL;
+  }
+  intake_t *in = calloc(1, sizeof *in);
+  if (!in) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  in->c = c;
+  in->buffer_max = (size_t)c->opt.upload_buffer;
+  in->started = time(NULL);
+  in->caps = intake_default_caps();
+  upload_group_init(&in->uploads);
+  pthread_mutex_init(&in->lock, NULL);
+  pthread_cond_init(&in->cond, NULL);
+  in->probe = output_open(c->opt.output, err, errlen);
+  if (!in->probe) goto fail;
+  if (pthread_create(&in->caps_tid, NULL, intake_caps_thread, in) != 0) {
+    snprintf(err, errlen, "cannot start a thread");
+    goto fail;
+  }
+  in->d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)lp,
+      NULL, NULL, intake_handler, in, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+      MHD_OPTION_NOTIFY_COMPLETED, intake_completed, in, MHD_OPTION_CONNECTION_LIMIT,
+      INTAKE_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 300, MHD_OPTION_END);
+  if (!in->d) {
+    snprintf(err, errlen, "cannot listen on %s", spec);
+    pthread_mutex_lock(&in->lock);
+    in->stopping = true;
+    pthread_cond_broadcast(&in->cond);
+    pthread_mutex_unlock(&in->lock);
+    pthread_join(in->caps_tid, NULL);
+    goto fail;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(in->d, MHD_DAEMON_INFO_BIND_PORT);
+  in->port = info ? info->port : (int)lp;
+  log_event(LOG_INFO, NULL, "ipp listening", "address", host, "port", LOG_INT(in->port),
+            "upload_buffer", LOG_INT(in->buffer_max), (char *)NULL);
+  return in;
+fail:
+  output_close(in->probe);
+  ippDelete(in->caps);
+  upload_group_destroy(&in->uploads);
+  pthread_mutex_destroy(&in->lock);
+  pthread_cond_destroy(&in->cond);
+  free(in);
+  return NULL;
+}
+
+int intake_port(const intake_t *in) {
+  return in->port;
+}
+
+void intake_stop(intake_t *in) {
+  if (!in) return;
+  pthread_mutex_lock(&in->lock);
+  in->stopping = true; /* no new uploads */
+  pthread_mutex_unlock(&in->lock);
+  MHD_quiesce_daemon(in->d);
+  /* every worker answers and wakes its parked PC connection: MHD must not
+   * be stopped with suspended connections */
+  upload_group_abort(&in->uploads);
+  MHD_stop_daemon(in->d);
+  pthread_mutex_lock(&in->lock);
+  pthread_cond_broadcast(&in->cond);
+  pthread_mutex_unlock(&in->lock);
+  pthread_join(in->caps_tid, NULL);
+  output_close(in->probe);
+  ippDelete(in->caps);
+  upload_group_destroy(&in->uploads);
+  pthread_mutex_destroy(&in->lock);
+  pthread_cond_destroy(&in->cond);
+  free(in);
+}
