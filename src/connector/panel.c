@@ -145,7 +145,7 @@ static char *panel_page(connector_t *c) {
 }
 
 enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const char *type,
-                                  char *text /* freed */) {
+                           char *text /* freed */) {
   if (!text) {
     text = strdup("out of memory\n");
     status = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -288,13 +288,11 @@ bool panel_start(connector_t *c, char *err, size_t errlen) {
   }
   c->panel = panel; /* before the first request */
   /* a thread per connection: the release screens wait for nimbusd's REST answers */
-  struct MHD_Daemon *d =
-      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                           MHD_USE_ERROR_LOG,
-                       (uint16_t)port, NULL,
-                       NULL, panel_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                       MHD_OPTION_NOTIFY_COMPLETED, panel_completed, c, MHD_OPTION_CONNECTION_LIMIT,
-                       32, MHD_OPTION_CONNECTION_TIMEOUT, 30, MHD_OPTION_END);
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+      (uint16_t)port, NULL, NULL, panel_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+      MHD_OPTION_NOTIFY_COMPLETED, panel_completed, c, MHD_OPTION_CONNECTION_LIMIT, 32,
+      MHD_OPTION_CONNECTION_TIMEOUT, 30, MHD_OPTION_END);
   if (!d) {
     snprintf(err, errlen, "cannot listen on %s", c->opt.panel_listen);
     panel_release_close(panel->rel);
