@@ -18,11 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const cli_field_t document_fields[] = {{"number", "#", "Number", NULL},
-                                              {"format", "FORMAT", "Format", NULL},
-                                              {"size", "BYTES", "Size", NULL},
-                                              {"pages", "PAGES", "Pages", NULL},
-                                              {NULL, NULL, NULL, NULL}};
+static const cli_field_t document_fields[] = {
+    {"number", "#", "Number", NULL},      {"format", "FORMAT", "Format", NULL},
+    {"size", "BYTES", "Size", NULL},      {"pages", "PAGES", "Pages", NULL},
+    {"purged", "PURGED", "Purged", NULL}, {NULL, NULL, NULL, NULL}};
 
 static const cli_view_t document_view = {"documents", document_fields};
 
@@ -36,6 +35,8 @@ static const cli_field_t job_fields[] = {{"id", "ID", "Id", NULL},
                                          {"created_at", "CREATED", "Created", NULL},
                                          {"name", "NAME", "Name", NULL},
                                          {"tenant", NULL, "Tenant", NULL},
+                                         {"reference", NULL, "Reference", NULL},
+                                         {"origin_device", NULL, "Submitted through", NULL},
                                          {"ipp_state", NULL, "IPP state", NULL},
                                          {"state_reasons", NULL, "State reasons", NULL},
                                          {"account_id", NULL, "Account id", NULL},

@@ -11,6 +11,7 @@ static const cli_field_t queue_fields[] = {
     {"name", "NAME", "Name", NULL},
     {"release_immediately", "RELEASE NOW", "Release immediately", NULL},
     {"allow_anonymous", "ANONYMOUS", "Allow anonymous", NULL},
+    {"release_scope", "RELEASE SCOPE", "Release scope", NULL},
     {"printer_uri", "PRINTER URI", "Printer URI", NULL},
     {"created_at", NULL, "Created", NULL},
     {"description", "DESCRIPTION", "Description", NULL},
@@ -18,7 +19,16 @@ static const cli_field_t queue_fields[] = {
 
 static const cli_view_t queue_view = {"queues", queue_fields};
 
-enum { QOPT_DESCRIPTION, QOPT_RELEASE, QOPT_NO_RELEASE, QOPT_ANONYMOUS, QOPT_NO_ANONYMOUS };
+enum {
+  QOPT_DESCRIPTION,
+  QOPT_RELEASE,
+  QOPT_NO_RELEASE,
+  QOPT_ANONYMOUS,
+  QOPT_NO_ANONYMOUS,
+  QOPT_RELEASE_SCOPE
+};
+
+static const char *const queue_release_scopes[] = {"this-printer", "follow-me", NULL};
 
 static const cli_option_t queue_options[] = {
     [QOPT_DESCRIPTION] = {"description", "TEXT", "what the queue is for", false},
@@ -28,6 +38,10 @@ static const cli_option_t queue_options[] = {
                          false},
     [QOPT_ANONYMOUS] = {"allow-anonymous", NULL, "accept jobs without authentication", false},
     [QOPT_NO_ANONYMOUS] = {"no-allow-anonymous", NULL, "accept only authenticated jobs", false},
+    [QOPT_RELEASE_SCOPE] = {"release-scope", "SCOPE",
+                            "which held jobs a printer's panel lists: this-printer (those sent "
+                            "through it) or follow-me (all of the user's)",
+                            false},
     {NULL, NULL, NULL, false}};
 
 //
@@ -63,6 +77,14 @@ static cli_status_t queue_body_fill(cli_t *cli, const cli_parsed_t *parsed, json
   if (status == CLI_STATUS_OK)
     status =
         queue_flag_fill(cli, parsed, body, "allow_anonymous", QOPT_ANONYMOUS, QOPT_NO_ANONYMOUS);
+
+  if (status == CLI_STATUS_OK && parsed->values[QOPT_RELEASE_SCOPE]) {
+    if (!cli_args_choice(cli, queue_options[QOPT_RELEASE_SCOPE].name,
+                         parsed->values[QOPT_RELEASE_SCOPE], queue_release_scopes))
+      status = CLI_STATUS_USAGE;
+    else
+      status = cli_json_set_string(cli, body, "release_scope", parsed->values[QOPT_RELEASE_SCOPE]);
+  }
 
   return (status);
 }

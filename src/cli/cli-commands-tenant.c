@@ -12,12 +12,22 @@ static const cli_field_t tenant_fields[] = {
     {"display_name", "DISPLAY NAME", "Display name", NULL},
     {"max_document_size", "MAX DOC BYTES", "Max document size", NULL},
     {"max_held_jobs_per_user", "MAX HELD JOBS", "Max held jobs per user", NULL},
+    {"retention_hours", "RETENTION H", "Retention (hours, 0: default)", NULL},
+    {"panel_login", "PANEL LOGIN", "Panel login", NULL},
     {"created_at", "CREATED", "Created", NULL},
     {NULL, NULL, NULL, NULL}};
 
 static const cli_view_t tenant_view = {"tenants", tenant_fields};
 
-enum { TOPT_DISPLAY_NAME, TOPT_MAX_DOCUMENT_SIZE, TOPT_MAX_HELD_JOBS };
+enum {
+  TOPT_DISPLAY_NAME,
+  TOPT_MAX_DOCUMENT_SIZE,
+  TOPT_MAX_HELD_JOBS,
+  TOPT_RETENTION_HOURS,
+  TOPT_PANEL_LOGIN
+};
+
+static const char *const tenant_panel_logins[] = {"password", "pin", NULL};
 
 static const cli_option_t tenant_options[] = {
     [TOPT_DISPLAY_NAME] = {"display-name", "TEXT", "human-readable tenant name", false},
@@ -26,6 +36,11 @@ static const cli_option_t tenant_options[] = {
     [TOPT_MAX_HELD_JOBS] =
         {"max-held-jobs", "N",
          "most jobs per user waiting for release (received, held, awaiting payment)", false},
+    [TOPT_RETENTION_HOURS] = {"retention-hours", "N",
+                              "unreleased jobs expire after N hours (1-8760; 0: server default)",
+                              false},
+    [TOPT_PANEL_LOGIN] = {"panel-login", "HOW",
+                          "how users sign in at a printer's panel: password or pin", false},
     {NULL, NULL, NULL, false}};
 
 //
@@ -47,6 +62,19 @@ static cli_status_t tenant_body_fill(cli_t *cli, const cli_parsed_t *parsed, jso
     status = cli_json_set_integer(cli, body, "max_held_jobs_per_user",
                                   tenant_options[TOPT_MAX_HELD_JOBS].name,
                                   parsed->values[TOPT_MAX_HELD_JOBS], 0, CLI_INTEGER_MAX);
+
+  if (status == CLI_STATUS_OK && parsed->values[TOPT_RETENTION_HOURS])
+    status = cli_json_set_integer(cli, body, "retention_hours",
+                                  tenant_options[TOPT_RETENTION_HOURS].name,
+                                  parsed->values[TOPT_RETENTION_HOURS], 0, 8760);
+
+  if (status == CLI_STATUS_OK && parsed->values[TOPT_PANEL_LOGIN]) {
+    if (!cli_args_choice(cli, tenant_options[TOPT_PANEL_LOGIN].name,
+                         parsed->values[TOPT_PANEL_LOGIN], tenant_panel_logins))
+      status = CLI_STATUS_USAGE;
+    else
+      status = cli_json_set_string(cli, body, "panel_login", parsed->values[TOPT_PANEL_LOGIN]);
+  }
 
   return (status);
 }

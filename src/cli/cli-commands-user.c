@@ -3,7 +3,9 @@
 // users of a tenant (/api/v1/whoami, /api/v1/users).
 //
 // New passwords come from --password, --password-file or, on a terminal,
-// a no-echo prompt asked twice; they are never printed.
+// a no-echo prompt asked twice; they are never printed.  Panel PINs
+// (signing in at a printer) likewise: --panel-pin asks on the terminal,
+// --panel-pin-file reads a file.
 //
 
 #include "cli-private.h"
@@ -19,6 +21,7 @@ static const cli_view_t whoami_view = {NULL, whoami_fields};
 
 static const cli_field_t user_fields[] = {{"name", "NAME", "Name", NULL},
                                           {"role", "ROLE", "Role", NULL},
+                                          {"has_panel_pin", "PANEL PIN", "Panel PIN set", NULL},
                                           {"created_at", "CREATED", "Created", NULL},
                                           {NULL, NULL, NULL, NULL}};
 
@@ -26,7 +29,7 @@ static const cli_view_t user_view = {"users", user_fields};
 
 static const char *const user_roles[] = {"user", "tenant-admin", "operator", NULL};
 
-enum { UOPT_PASSWORD, UOPT_PASSWORD_FILE, UOPT_ROLE };
+enum { UOPT_PASSWORD, UOPT_PASSWORD_FILE, UOPT_ROLE, UOPT_PANEL_PIN, UOPT_PANEL_PIN_FILE };
 
 static const cli_option_t user_options[] = {
     [UOPT_PASSWORD] = {"password", "PASSWORD", "the user's password (prefer --password-file)",
@@ -34,7 +37,46 @@ static const cli_option_t user_options[] = {
     [UOPT_PASSWORD_FILE] = {"password-file", "FILE", "read the password from FILE ('-': stdin)",
                             false},
     [UOPT_ROLE] = {"role", "ROLE", "user (default), tenant-admin or operator", false},
+    [UOPT_PANEL_PIN] = {"panel-pin", NULL,
+                        "ask for a new panel PIN (4-12 digits, for signing in at a printer)",
+                        false},
+    [UOPT_PANEL_PIN_FILE] = {"panel-pin-file", "FILE", "read the panel PIN from FILE ('-': stdin)",
+                             false},
     {NULL, NULL, NULL, false}};
+
+//
+// 'user_panel_pin_fill()' - Put a panel PIN from --panel-pin (prompt) or
+//                           --panel-pin-file into a request body.
+//
+
+static cli_status_t user_panel_pin_fill(cli_t *cli, cli_parsed_t *parsed, json_t *body) {
+  cli_status_t status = CLI_STATUS_OK;
+  char secret[CLI_SECRET_MAX];
+
+  secret[0] = '\0';
+
+  if (parsed->values[UOPT_PANEL_PIN] && parsed->values[UOPT_PANEL_PIN_FILE])
+    return (
+        cli_fail(cli, CLI_STATUS_USAGE, "--panel-pin and --panel-pin-file are mutually exclusive"));
+
+  if (parsed->values[UOPT_PANEL_PIN_FILE]) {
+    status = cli_secret_from_file(cli, parsed->values[UOPT_PANEL_PIN_FILE], secret, sizeof(secret));
+  } else if (parsed->values[UOPT_PANEL_PIN]) {
+    char prompt[256];
+
+    snprintf(prompt, sizeof(prompt), "New panel PIN for %s", parsed->positional[0]);
+    cli_output_sanitize(prompt);
+    status = cli_secret_prompt(cli, prompt, true, secret, sizeof(secret));
+  } else {
+    return (CLI_STATUS_OK);
+  }
+
+  if (status == CLI_STATUS_OK) status = cli_json_set_string(cli, body, "panel_pin", secret);
+
+  cli_secret_wipe(secret, sizeof(secret));
+
+  return (status);
+}
 
 //
 // 'user_body_fill()' - Put password and role options into a request body.
@@ -78,6 +120,8 @@ static cli_status_t user_body_fill(cli_t *cli, cli_parsed_t *parsed, json_t *bod
     else
       status = cli_json_set_string(cli, body, "role", parsed->values[UOPT_ROLE]);
   }
+
+  if (status == CLI_STATUS_OK) status = user_panel_pin_fill(cli, parsed, body);
 
 done:
   cli_secret_wipe(secret, sizeof(secret));
@@ -157,7 +201,8 @@ static cli_status_t user_set(cli_t *cli, cli_parsed_t *parsed) {
 
   if (json_object_size(body) == 0) {
     status = cli_fail(cli, CLI_STATUS_USAGE,
-                      "user set: nothing to change (give --password, --password-file or --role)");
+                      "user set: nothing to change (give --password, --password-file, --role, "
+                      "--panel-pin or --panel-pin-file)");
     goto done;
   }
 
@@ -199,6 +244,8 @@ static const cli_subcommand_t user_subcommands[] = {
 const cli_command_t cli_command_user = {
     "user", "list, create, change and delete the users of a tenant",
     "Without --password or --password-file, 'user create' asks for the new\n"
-    "password on the terminal.  Operators choose the tenant with the global\n"
-    "option --tenant.",
+    "password on the terminal.  --panel-pin asks for the user's panel PIN\n"
+    "(4 to 12 digits, for signing in at a printer when the tenant's panel\n"
+    "login is 'pin').  Operators choose the tenant with the global option\n"
+    "--tenant.",
     user_subcommands};

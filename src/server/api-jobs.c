@@ -15,27 +15,22 @@
  * A plain user's view is its own jobs: another user's job is 404, as is
  * another tenant's.  State changes go through job_apply() only.
  *
- * PIN guessing: each job allows API_PIN_MAX_FAILURES wrong PINs per
- * API_PIN_WINDOW seconds, then answers 429 until the window ends.  The
- * counters are node-local (a bounded table guarded by pin_mu, never held
- * while calling the store); every failure is also in the audit log.
+ * PIN guessing: job_pin_check() (release.h) counts wrong PINs in the
+ * store, per job and whichever way the PIN is tried (here, a printer's
+ * panel): --pin-max-attempts within --pin-lockout seconds lock the job,
+ * answered 429 here until the lock ends.  Every attempt is audited.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api-private.h"
-#include "crypto.h"
 #include "job.h"
 #include "log.h"
+#include "release.h"
 
 #define API_JOBS_LIMIT_DEFAULT 50
 #define API_JOBS_LIMIT_MAX 1000
 #define API_PIN_MAX 255
-#define API_PIN_MAX_FAILURES 5
-#define API_PIN_WINDOW 900 /* seconds */
-#define API_PIN_SLOTS 1024
 
 /* ---- listing ---- */
 
@@ -211,51 +206,6 @@ void api_job_cancel(api_ctx_t *c) {
   job_respond_apply(c, res, &job, &after, "job canceled");
 }
 
-/* ---- PIN attempts ---- */
-
-typedef struct {
-  nimbus_id_t tenant_id, job_id;
-  int failures;
-  time_t window_start;
-} pin_slot_t;
-
-static pthread_mutex_t pin_mu = PTHREAD_MUTEX_INITIALIZER;
-static pin_slot_t pin_slots[API_PIN_SLOTS];
-
-static pin_slot_t *pin_slot_locked(nimbus_id_t tenant_id, nimbus_id_t job_id) {
-  uint64_t h = (uint64_t)tenant_id * 0x9e3779b97f4a7c15ull ^ (uint64_t)job_id;
-  return &pin_slots[h % API_PIN_SLOTS];
-}
-
-/* May another PIN be tried for this job now? */
-static bool pin_attempt_allowed(nimbus_id_t tenant_id, nimbus_id_t job_id) {
-  bool allowed = true;
-  time_t now = time(NULL);
-  pthread_mutex_lock(&pin_mu);
-  pin_slot_t *e = pin_slot_locked(tenant_id, job_id);
-  if (e->tenant_id == tenant_id && e->job_id == job_id && now - e->window_start < API_PIN_WINDOW &&
-      e->failures >= API_PIN_MAX_FAILURES)
-    allowed = false;
-  pthread_mutex_unlock(&pin_mu);
-  return allowed;
-}
-
-/* Record the outcome of a PIN check (success clears the count). */
-static void pin_attempt_record(nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok) {
-  time_t now = time(NULL);
-  pthread_mutex_lock(&pin_mu);
-  pin_slot_t *e = pin_slot_locked(tenant_id, job_id);
-  bool same = e->tenant_id == tenant_id && e->job_id == job_id;
-  if (ok) {
-    if (same) memset(e, 0, sizeof *e);
-  } else {
-    if (!same || now - e->window_start >= API_PIN_WINDOW)
-      *e = (pin_slot_t){tenant_id, job_id, 0, now};
-    e->failures++;
-  }
-  pthread_mutex_unlock(&pin_mu);
-}
-
 void api_job_release(api_ctx_t *c) {
   static const char *const fields[] = {"pin", NULL};
   nimbus_job_t job, after;
@@ -269,22 +219,28 @@ void api_job_release(api_ctx_t *c) {
                 job_state_name(job.state));
     goto done;
   }
-  if (job.pin_hash[0]) {
-    if (!pin_attempt_allowed(c->tenant.id, job.id)) {
+  /* The PIN check every way of releasing shares: attempts counted and
+   * locked in the store, audited (release.h). */
+  int attempts_left = 0;
+  int64_t locked_until = 0;
+  switch (job_pin_check(c->srv, &job, pin, c->actor, &attempts_left, &locked_until)) {
+    case PIN_OK:
+      break;
+    case PIN_MISSING:
+      api_problem(c->r, 403, "wrong PIN: this job needs its PIN");
+      goto done;
+    case PIN_WRONG:
+      log_event(LOG_WARN, c->r->id, "wrong job PIN", "tenant", c->tenant.name, "job",
+                LOG_INT(job.id), "by", c->actor, (char *)NULL);
+      api_problem(c->r, 403, "wrong PIN");
+      goto done;
+    case PIN_LOCKED:
       api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
       goto done;
-    }
-    bool ok = pin && *pin && crypto_pin_verify(job.pin_hash, pin);
-    if (pin && *pin) pin_attempt_record(c->tenant.id, job.id, ok);
-    if (!ok) {
-      if (pin && *pin) {
-        api_audit(c, 0, "job-release-wrong-pin", "job=%lld", (long long)job.id);
-        log_event(LOG_WARN, c->r->id, "wrong job PIN", "tenant", c->tenant.name, "job",
-                  LOG_INT(job.id), "by", c->actor, (char *)NULL);
-      }
-      api_problem(c->r, 403, pin && *pin ? "wrong PIN" : "wrong PIN: this job needs its PIN");
+    case PIN_ERROR:
+    default:
+      api_problem(c->r, 500, "storage error");
       goto done;
-    }
   }
   job_result_t res =
       job_apply(c->srv->store, c->tenant.id, job.id, JOB_EVENT_RELEASE, c->actor, &after);

@@ -249,15 +249,18 @@ bool api_role_parse(const char *s, nimbus_role_t *out) {
 }
 
 json_t *api_tenant_json(const nimbus_tenant_t *t) {
-  return json_pack("{s:o, s:o, s:I, s:i, s:o}", "name", api_json_text(t->name), "display_name",
-                   api_json_text(t->display_name), "max_document_size",
+  return json_pack("{s:o, s:o, s:I, s:i, s:i, s:s, s:o}", "name", api_json_text(t->name),
+                   "display_name", api_json_text(t->display_name), "max_document_size",
                    (json_int_t)t->max_document_size, "max_held_jobs_per_user",
-                   t->max_held_jobs_per_user, "created_at", api_json_time(t->created_at));
+                   t->max_held_jobs_per_user, "retention_hours", t->retention_hours, "panel_login",
+                   strcmp(t->panel_login, "pin") == 0 ? "pin" : "password", "created_at",
+                   api_json_time(t->created_at));
 }
 
 json_t *api_user_json(const nimbus_user_t *u) {
-  return json_pack("{s:o, s:s, s:o}", "name", api_json_text(u->name), "role",
-                   api_role_name(u->role), "created_at", api_json_time(u->created_at));
+  return json_pack("{s:o, s:s, s:b, s:o}", "name", api_json_text(u->name), "role",
+                   api_role_name(u->role), "has_panel_pin", u->panel_pin_hash[0] != '\0',
+                   "created_at", api_json_time(u->created_at));
 }
 
 /* Host for printer URIs: the request's Host header when it is a plain
@@ -277,10 +280,11 @@ json_t *api_queue_json(const api_ctx_t *c, const nimbus_queue_t *q) {
   api_uri_host(c, host, sizeof host);
   snprintf(uri, sizeof uri, "%s://%s/ipp/print/%s/%s", c->r->tls ? "ipps" : "ipp", host,
            c->tenant.name, q->name);
-  return json_pack("{s:o, s:o, s:b, s:b, s:o, s:o}", "name", api_json_text(q->name), "description",
-                   api_json_text(q->description), "release_immediately", q->release_immediately,
-                   "allow_anonymous", q->allow_anonymous, "printer_uri", api_json_text(uri),
-                   "created_at", api_json_time(q->created_at));
+  return json_pack("{s:o, s:o, s:b, s:b, s:s, s:o, s:o}", "name", api_json_text(q->name),
+                   "description", api_json_text(q->description), "release_immediately",
+                   q->release_immediately, "allow_anonymous", q->allow_anonymous, "release_scope",
+                   strcmp(q->release_scope, "follow-me") == 0 ? "follow-me" : "this-printer",
+                   "printer_uri", api_json_text(uri), "created_at", api_json_time(q->created_at));
 }
 
 json_t *api_token_json(const nimbus_token_t *tk) {
@@ -325,18 +329,23 @@ json_t *api_job_json_base(const char *tenant_name, const nimbus_job_t *job) {
       jr = NULL;
     }
   }
+  /* origin_device: the printer the job came through, null when none or
+   * when that printer's registration is gone. */
+  json_t *origin = job->origin_device_id && job->origin_device_name[0]
+                       ? api_json_text(job->origin_device_name)
+                       : json_null();
   return json_pack(
       "{s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:i, s:i, s:i, s:i, s:o, s:o, s:b, "
-      "s:o, s:o}",
+      "s:o, s:o, s:o, s:o}",
       "id", (json_int_t)job->id, "tenant", api_json_text(tenant_name), "queue",
       api_json_text(job->queue_name), "owner", api_json_text(job->owner_name), "name",
       api_json_text(job->name), "state", job_state_name(job->state), "ipp_state",
       api_ipp_state_name(job_ipp_state(job->state)), "state_reasons", jr, "pages", job->pages,
       "impressions", job->impressions, "impressions_completed", job->impressions_completed,
-      "copies", job->copies, "account_id",
-      api_json_opt_text(job->account_id), "accounting_user_id",
+      "copies", job->copies, "account_id", api_json_opt_text(job->account_id), "accounting_user_id",
       api_json_opt_text(job->accounting_user_id), "has_pin", job->pin_hash[0] != '\0', "created_at",
-      api_json_time(job->created_at), "completed_at", api_json_time(job->completed_at));
+      api_json_time(job->created_at), "completed_at", api_json_time(job->completed_at), "reference",
+      api_json_text(job->reference), "origin_device", origin);
 }
 
 bool api_job_add_documents(api_ctx_t *c, json_t *obj, nimbus_id_t job_id, int num_documents) {
@@ -351,9 +360,10 @@ bool api_job_add_documents(api_ctx_t *c, json_t *obj, nimbus_id_t job_id, int nu
   if (store_document_list(c->srv->store, c->tenant.id, job_id, docs, max, &count) != STORE_OK)
     goto done;
   for (int i = 0; i < count; i++) {
-    json_t *d = json_pack("{s:i, s:o, s:o, s:I, s:i}", "number", docs[i].number, "format",
+    json_t *d = json_pack("{s:i, s:o, s:o, s:I, s:i, s:b}", "number", docs[i].number, "format",
                           api_json_text(docs[i].format), "name", api_json_text(docs[i].name),
-                          "size", (json_int_t)docs[i].size, "pages", docs[i].pages);
+                          "size", (json_int_t)docs[i].size, "pages", docs[i].pages, "purged",
+                          docs[i].blob_key[0] == '\0');
     if (json_array_append_new(arr, d) != 0) goto done;
   }
   ok = json_object_set(obj, "documents", arr) == 0;

@@ -54,6 +54,7 @@ typedef struct {
   bool is_admin;                   /* caller administers c->tenant */
   char actor[2 * NIMBUS_NAME_MAX]; /* "name@tenant" of the caller */
   api_state_t *state;              /* may be NULL */
+  nimbus_device_t device;          /* API_DEVICE routes: the authenticated printer */
 } api_ctx_t;
 
 typedef void (*api_fn_t)(api_ctx_t *c);
@@ -173,6 +174,14 @@ void api_printer_get(api_ctx_t *c);
 void api_printer_delete(api_ctx_t *c);
 void api_printer_claim_code(api_ctx_t *c);
 void api_device_register(api_ctx_t *c); /* API_PUBLIC: c->tenant is unset */
+
+/* api-device.c: the printer panel (API_DEVICE: c->device, c->tenant set) */
+void api_device_session_create(api_ctx_t *c);
+void api_device_session_delete(api_ctx_t *c);
+void api_device_jobs_list(api_ctx_t *c);
+void api_device_job_get(api_ctx_t *c);
+void api_device_job_release(api_ctx_t *c);
+void api_device_job_cancel(api_ctx_t *c);
 
 void api_jobs_submit(api_ctx_t *c); /* api-jobs-upload.c */
 /* The upload's body side (event thread), see api-jobs-upload.c. */

@@ -4,10 +4,15 @@
  *
  *   GET    /queues          → {queues:[queue...]}
  *   POST   /queues          admins, {name, description?,
- *                           release_immediately?, allow_anonymous?} → 201
+ *                           release_immediately?, allow_anonymous?,
+ *                           release_scope?} → 201
  *   GET    /queues/{name}   → queue
  *   PATCH  /queues/{name}   admins, {description?, release_immediately?,
- *                           allow_anonymous?} → queue
+ *                           allow_anonymous?, release_scope?} → queue
+ *
+ * release_scope: which held jobs a printer's panel lists to a user:
+ * "this-printer" (default: those submitted through that printer) or
+ * "follow-me" (all of the user's held jobs in the queue).
  *   DELETE /queues/{name}   admins → 204; 409 while it has pending jobs
  *
  * A queue's printer_uri is where IPP clients print to it; it is built
@@ -46,15 +51,25 @@ static bool queue_apply_body(api_ctx_t *c, nimbus_queue_t *q) {
   if (present) q->release_immediately = v;
   if (!api_body_bool(c, "allow_anonymous", &v, &present)) return false;
   if (present) q->allow_anonymous = v;
+  const char *scope;
+  if (!api_body_string(c, "release_scope", false, 16, &scope)) return false;
+  if (scope) {
+    if (strcmp(scope, "this-printer") != 0 && strcmp(scope, "follow-me") != 0) {
+      api_problem(c->r, 400, "'release_scope' must be \"this-printer\" or \"follow-me\"");
+      return false;
+    }
+    snprintf(q->release_scope, sizeof q->release_scope, "%s", scope);
+  }
   return true;
 }
 
 void api_queues_create(api_ctx_t *c) {
-  static const char *const fields[] = {"name", "description", "release_immediately",
-                                       "allow_anonymous", NULL};
+  static const char *const fields[] = {
+      "name", "description", "release_immediately", "allow_anonymous", "release_scope", NULL};
   nimbus_queue_t q;
   const char *name;
   memset(&q, 0, sizeof q);
+  snprintf(q.release_scope, sizeof q.release_scope, "this-printer");
   if (!api_body_only(c, fields) || !api_body_string(c, "name", true, 255, &name)) return;
   if (!api_name_valid(name)) {
     api_problem(c->r, 400, "'name' must be 1 to 63 of A-Z a-z 0-9 . _ -, not starting with . or -");
@@ -89,8 +104,8 @@ void api_queue_get(api_ctx_t *c) {
 }
 
 void api_queue_update(api_ctx_t *c) {
-  static const char *const fields[] = {"name", "description", "release_immediately",
-                                       "allow_anonymous", NULL};
+  static const char *const fields[] = {
+      "name", "description", "release_immediately", "allow_anonymous", "release_scope", NULL};
   nimbus_queue_t q;
   const char *name;
   if (!api_body_only(c, fields) || !api_body_string(c, "name", false, 255, &name)) return;

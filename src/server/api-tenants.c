@@ -5,13 +5,18 @@
  *
  *   GET    /tenants          → {tenants:[tenant...]}
  *   POST   /tenants          {name, display_name?, max_document_size?,
- *                             max_held_jobs_per_user?} → 201 tenant
+ *                             max_held_jobs_per_user?, retention_hours?,
+ *                             panel_login?} → 201 tenant
  *   GET    /tenants/{name}   → tenant
  *   PATCH  /tenants/{name}   {display_name?, max_document_size?,
- *                             max_held_jobs_per_user?} → tenant
+ *                             max_held_jobs_per_user?, retention_hours?,
+ *                             panel_login?} → tenant
  *   DELETE /tenants/{name}   → 204; its users, queues, tokens and jobs go
  *                            with it, and its document blobs are swept.
- * Limits of 0 mean "the server default".
+ * Limits of 0 mean "the server default".  retention_hours: unreleased
+ * jobs expire after this many hours (1..8760; 0 = --retention-hours);
+ * panel_login: how users sign in at a printer's panel, "password" or
+ * "pin" (their panel PIN, PROTOCOL.md §7.2).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +27,15 @@
 #include "log.h"
 
 #define API_MAX_HELD_JOBS_LIMIT 1000000 /* as the max-held-jobs option */
+#define API_RETENTION_HOURS_MAX 8760    /* one year */
 
-static const char *const tenant_fields[] = {"name", "display_name", "max_document_size",
-                                            "max_held_jobs_per_user", NULL};
+static const char *const tenant_fields[] = {"name",
+                                            "display_name",
+                                            "max_document_size",
+                                            "max_held_jobs_per_user",
+                                            "retention_hours",
+                                            "panel_login",
+                                            NULL};
 
 static bool tenant_list_cb(const nimbus_tenant_t *t, void *ctx) {
   return api_list_append(ctx, api_tenant_json(t));
@@ -54,6 +65,18 @@ static bool tenant_apply_body(api_ctx_t *c, nimbus_tenant_t *t) {
   if (!api_body_integer(c, "max_held_jobs_per_user", 0, API_MAX_HELD_JOBS_LIMIT, &v, &present))
     return false;
   if (present) t->max_held_jobs_per_user = (int)v;
+  if (!api_body_integer(c, "retention_hours", 0, API_RETENTION_HOURS_MAX, &v, &present))
+    return false;
+  if (present) t->retention_hours = (int)v;
+  const char *login;
+  if (!api_body_string(c, "panel_login", false, 16, &login)) return false;
+  if (login) {
+    if (strcmp(login, "password") != 0 && strcmp(login, "pin") != 0) {
+      api_problem(c->r, 400, "'panel_login' must be \"password\" or \"pin\"");
+      return false;
+    }
+    snprintf(t->panel_login, sizeof t->panel_login, "%s", login);
+  }
   return true;
 }
 
@@ -72,6 +95,7 @@ void api_tenants_create(api_ctx_t *c) {
   }
   snprintf(t.name, sizeof t.name, "%s", name);
   snprintf(t.display_name, sizeof t.display_name, "%s", name);
+  snprintf(t.panel_login, sizeof t.panel_login, "password");
   if (!tenant_apply_body(c, &t)) return;
 
   store_status_t s = store_tenant_insert(c->srv->store, &t);
@@ -142,7 +166,6 @@ static bool tenant_user_id_cb(const nimbus_user_t *u, void *ctx) {
   l->ids[l->n++] = u->id;
   return true;
 }
-
 
 void api_tenant_delete(api_ctx_t *c) {
   nimbus_tenant_t t;

@@ -3,17 +3,21 @@
  * operator's ?tenant=).
  *
  *   GET    /users          admins → {users:[{name, role, created_at}]}
- *   POST   /users          admins, {name, password, role?} → 201 user
+ *   POST   /users          admins, {name, password, role?, panel_pin?} → 201 user
  *   GET    /users/{name}   admins, or the user itself → user
- *   PATCH  /users/{name}   {password?, role?}: admins; a user may change
- *                          its own password (never its own role) → user
+ *   PATCH  /users/{name}   {password?, role?, panel_pin?}: admins; a user
+ *                          may change its own password and panel PIN
+ *                          (never its own role) → user
  *   DELETE /users/{name}   admins, not oneself → 204
  *
  * Roles: "operator" exists only in tenant "system", and every user there
  * is an operator; so only operators create or promote operators, and a
  * tenant-admin can never reach tenant "system".  Passwords are hashed
  * with argon2id here (a worker thread), never logged or returned; after a
- * change or deletion the user's cached logins are forgotten.
+ * change or deletion the user's cached logins are forgotten.  The panel
+ * PIN (4 to 12 digits; "" removes it) is how the user signs in at a
+ * printer when the tenant's panel_login is "pin"; it is hashed like job
+ * PINs (crypto_pin_hash) and shows only as has_panel_pin.
  */
 #include <string.h>
 
@@ -94,8 +98,40 @@ done:
   return ok;
 }
 
+#define API_PANEL_PIN_MIN 4
+#define API_PANEL_PIN_MAX 12
+
+/* Hash the "panel_pin" member into out ("" when the member is ""); *present
+ * false when absent.  Wipes the plaintext from the parsed body. */
+static bool user_panel_pin_from_body(api_ctx_t *c, char out[NIMBUS_HASH_STR_MAX], bool *present) {
+  const char *pin;
+  bool ok = false;
+  *present = false;
+  if (!api_body_string(c, "panel_pin", false, API_PANEL_PIN_MAX, &pin)) goto done;
+  if (!pin) {
+    ok = true;
+    goto done;
+  }
+  size_t len = strlen(pin);
+  if (len == 0) {
+    out[0] = '\0';
+  } else if (len < API_PANEL_PIN_MIN || strspn(pin, "0123456789") != len) {
+    api_problem(c->r, 400, "'panel_pin' must be %d to %d digits (or \"\" to remove it)",
+                API_PANEL_PIN_MIN, API_PANEL_PIN_MAX);
+    goto done;
+  } else if (!crypto_pin_hash(pin, out)) {
+    api_problem(c->r, 500, "could not hash the panel PIN");
+    goto done;
+  }
+  *present = true;
+  ok = true;
+done:
+  api_body_wipe(c, "panel_pin");
+  return ok;
+}
+
 void api_users_create(api_ctx_t *c) {
-  static const char *const fields[] = {"name", "password", "role", NULL};
+  static const char *const fields[] = {"name", "password", "role", "panel_pin", NULL};
   nimbus_user_t u;
   const char *name;
   bool present;
@@ -114,6 +150,7 @@ void api_users_create(api_ctx_t *c) {
   snprintf(u.name, sizeof u.name, "%s", name);
   if (!user_role_from_body(c, &u.role, &present)) goto done;
   if (!user_password_from_body(c, true, u.password_hash, &present)) goto done;
+  if (!user_panel_pin_from_body(c, u.panel_pin_hash, &present)) goto done;
 
   store_status_t s = store_user_insert(c->srv->store, &u);
   if (s == STORE_CONFLICT) {
@@ -130,6 +167,7 @@ void api_users_create(api_ctx_t *c) {
   api_respond(c, 201, api_user_json(&u));
 done:
   explicit_bzero(u.password_hash, sizeof u.password_hash);
+  explicit_bzero(u.panel_pin_hash, sizeof u.panel_pin_hash);
 }
 
 void api_user_get(api_ctx_t *c) {
@@ -148,12 +186,13 @@ void api_user_get(api_ctx_t *c) {
 }
 
 void api_user_update(api_ctx_t *c) {
-  static const char *const fields[] = {"password", "role", NULL};
+  static const char *const fields[] = {"password", "role", "panel_pin", NULL};
   nimbus_user_t u;
   bool self = user_is_self(c, c->param), role_given = false, password_given = false;
+  bool pin_given = false;
   memset(&u, 0, sizeof u);
   if (!c->is_admin && !self) {
-    api_problem(c->r, 403, "users may only change their own password");
+    api_problem(c->r, 403, "users may only change their own password and panel PIN");
     goto done;
   }
   if (!api_body_only(c, fields)) goto done;
@@ -170,20 +209,21 @@ void api_user_update(api_ctx_t *c) {
   }
   u.role = role;
   if (!user_password_from_body(c, false, u.password_hash, &password_given)) goto done;
-
+  if (!user_panel_pin_from_body(c, u.panel_pin_hash, &pin_given)) goto done;
   if ((s = store_user_update(c->srv->store, &u)) != STORE_OK) {
     api_respond_store(c, s, "user", c->param);
     goto done;
   }
   auth_cache_forget_user(c->srv->auth_cache, u.id);
-  api_audit(c, 0, "user-updated", "user=%s role=%s%s", u.name, api_role_name(u.role),
-            password_given ? " password-changed" : "");
+  api_audit(c, 0, "user-updated", "user=%s role=%s%s%s", u.name, api_role_name(u.role),
+            password_given ? " password-changed" : "", pin_given ? " panel-pin-changed" : "");
   log_event(LOG_INFO, c->r->id, "user updated", "tenant", c->tenant.name, "user", u.name, "role",
-            api_role_name(u.role), "password_changed", password_given ? "yes" : "no", "by",
-            c->actor, (char *)NULL);
+            api_role_name(u.role), "password_changed", password_given ? "yes" : "no",
+            "panel_pin_changed", pin_given ? "yes" : "no", "by", c->actor, (char *)NULL);
   api_respond(c, 200, api_user_json(&u));
 done:
   explicit_bzero(u.password_hash, sizeof u.password_hash);
+  explicit_bzero(u.panel_pin_hash, sizeof u.panel_pin_hash);
 }
 
 void api_user_delete(api_ctx_t *c) {

@@ -14,6 +14,9 @@
  *   GET|POST printers             GET|DELETE printers/{name}        admins
  *   POST printers/{name}/claim-code                                 admins
  *   POST device/register          no user: the claim code is the credential
+ *   POST device/sessions          DELETE device/sessions/current    the printer's
+ *   GET  device/jobs              GET device/jobs/{id}              credential
+ *   POST device/jobs/{id}/release POST device/jobs/{id}/cancel      (api-device.c)
  *
  * Role policy (checked here from the route's flags, refined by handlers):
  *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
@@ -47,10 +50,11 @@
 
 #include "api-private.h"
 #include "auth.h"
+#include "device.h"
 #include "log.h"
 
 #define API_PREFIX "/api/v1"
-#define API_SEGMENTS_MAX 3  /* collection, {param}, action */
+#define API_SEGMENTS_MAX 4  /* collection (up to 2 segments), {param}, action */
 #define API_SEGMENT_MAX 256 /* longer segments can match nothing */
 #define API_REALM "Basic realm=\"Nimbus Print\""
 
@@ -63,11 +67,12 @@ enum {
   API_JSON = 1u << 3,          /* a JSON object body is required */
   API_JSON_OPTIONAL = 1u << 4, /* a JSON object body may be sent */
   API_UPLOAD = 1u << 5,        /* multipart job upload (api-jobs-upload.c) */
-  API_PUBLIC = 1u << 6         /* no user authentication (the body carries a secret) */
+  API_PUBLIC = 1u << 6,        /* no user authentication (the body carries a secret) */
+  API_DEVICE = 1u << 7         /* a printer's credential instead of a user (api-device.c) */
 };
 
 struct api_route {
-  const char *collection;
+  const char *collection; /* one or two path segments ("jobs", "device/jobs") */
   api_param_t param;
   const char *action; /* word after {param} (or after the collection), or NULL */
   const char *method;
@@ -132,6 +137,18 @@ static const struct api_route api_routes[] = {
      "api.printers.claim_code", API_SCOPED | API_ADMIN | API_JSON_OPTIONAL},
     {"device", API_PARAM_NONE, "register", "POST", api_device_register, "api.device.register",
      API_PUBLIC | API_JSON},
+    {"device/sessions", API_PARAM_NONE, NULL, "POST", api_device_session_create,
+     "api.device.sessions.create", API_DEVICE | API_JSON},
+    {"device/sessions", API_PARAM_NONE, "current", "DELETE", api_device_session_delete,
+     "api.device.sessions.delete", API_DEVICE},
+    {"device/jobs", API_PARAM_NONE, NULL, "GET", api_device_jobs_list, "api.device.jobs.list",
+     API_DEVICE},
+    {"device/jobs", API_PARAM_ID, NULL, "GET", api_device_job_get, "api.device.jobs.get",
+     API_DEVICE},
+    {"device/jobs", API_PARAM_ID, "release", "POST", api_device_job_release,
+     "api.device.jobs.release", API_DEVICE | API_JSON_OPTIONAL},
+    {"device/jobs", API_PARAM_ID, "cancel", "POST", api_device_job_cancel, "api.device.jobs.cancel",
+     API_DEVICE},
 };
 
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
@@ -162,12 +179,28 @@ static bool api_path_split(const char *path, api_path_t *p) {
   return true;
 }
 
+/* How many leading segments of p spell rt->collection (1 or 2); 0 when
+ * they do not. */
+static int api_collection_match(const char *collection, const api_path_t *p) {
+  int k = 0;
+  const char *s = collection;
+  while (*s) {
+    size_t len = strcspn(s, "/");
+    if (k >= p->n || strlen(p->seg[k]) != len || strncmp(p->seg[k], s, len) != 0) return 0;
+    k++;
+    s += len;
+    if (*s == '/') s++;
+  }
+  return k;
+}
+
 static bool api_route_path_matches(const struct api_route *rt, const api_path_t *p) {
-  if (p->n < 1 || strcmp(rt->collection, p->seg[0]) != 0) return false;
+  int k = api_collection_match(rt->collection, p);
+  if (k == 0) return false;
   if (rt->param == API_PARAM_NONE)
-    return rt->action ? p->n == 2 && strcmp(rt->action, p->seg[1]) == 0 : p->n == 1;
-  if (!rt->action) return p->n == 2;
-  return p->n == 3 && strcmp(rt->action, p->seg[2]) == 0;
+    return rt->action ? p->n == k + 1 && strcmp(rt->action, p->seg[k]) == 0 : p->n == k;
+  if (!rt->action) return p->n == k + 1;
+  return p->n == k + 2 && strcmp(rt->action, p->seg[k + 1]) == 0;
 }
 
 /*
@@ -214,6 +247,8 @@ static const char *api_reason(int status) {
       return "Content Too Large";
     case 415:
       return "Unsupported Media Type";
+    case 423:
+      return "Locked";
     case 422:
       return "Unprocessable Content";
     case 429:
@@ -416,6 +451,58 @@ static bool api_parse_body(api_ctx_t *c, const struct api_route *rt) {
   return true;
 }
 
+/* The {name} or {id} segment of the path into c->param / c->id; false
+ * has responded 404. */
+static bool api_route_param(api_ctx_t *c, const struct api_route *rt, const api_path_t *path) {
+  if (rt->param == API_PARAM_NONE) return true;
+  int k = api_collection_match(rt->collection, path);
+  c->param = path->seg[k];
+  bool ok = rt->param == API_PARAM_ID ? api_parse_id(c->param, &c->id) : api_name_valid(c->param);
+  if (!ok) {
+    const char *what = strrchr(rt->collection, '/');
+    what = what ? what + 1 : rt->collection;
+    api_problem(c->r, 404, "no such %.*s", (int)strlen(what) - 1, what);
+  }
+  return ok;
+}
+
+/*
+ * API_DEVICE routes: the printer's credential (device_auth) into
+ * c->device, its tenant into c->tenant.  A deleted registration gets the
+ * one deregistration answer (410, PROTOCOL.md §7.2); no or a wrong
+ * credential 401.  False has responded.
+ */
+static bool api_device_authenticate(api_ctx_t *c) {
+  switch (device_auth(c->srv, c->r->authorization, &c->device)) {
+    case DEVICE_AUTH_OK:
+      break;
+    case DEVICE_AUTH_DELETED:
+      http_respond_problem(c->r, 410, DEVICE_DELETED_MESSAGE,
+                           "this printer's registration was deleted; claim a new one");
+      return false;
+    case DEVICE_AUTH_NONE:
+      http_response_header(c->r, "WWW-Authenticate", API_REALM);
+      api_problem(c->r, 401, "authentication required: the printer's credential (Bearer nmd_...)");
+      return false;
+    case DEVICE_AUTH_BAD:
+      http_response_header(c->r, "WWW-Authenticate", API_REALM);
+      api_problem(c->r, 401, "invalid device credential");
+      return false;
+    case DEVICE_AUTH_ERROR:
+    default:
+      api_problem(c->r, 500, "storage error");
+      return false;
+  }
+  store_status_t s = store_tenant_get(c->srv->store, c->device.tenant_id, &c->tenant);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "tenant", NULL);
+    return false;
+  }
+  snprintf(c->actor, sizeof c->actor, "printer:%.55s@%s", c->device.name, c->tenant.name);
+  if (c->device.transport[0]) device_seen(c->srv, &c->device, c->device.transport);
+  return true;
+}
+
 static void api_dispatch(http_request_t *r) {
   nimbus_server_t *srv = r->srv;
   api_ctx_t c = {.r = r, .srv = srv, .state = r->handler_state};
@@ -442,6 +529,12 @@ static void api_dispatch(http_request_t *r) {
   if (rt->flags & API_PUBLIC) {
     snprintf(c.actor, sizeof c.actor, "-");
     if (api_parse_body(&c, rt)) rt->fn(&c);
+    goto done;
+  }
+  if (rt->flags & API_DEVICE) {
+    if (!api_device_authenticate(&c)) goto done;
+    if (!api_route_param(&c, rt, &path) || !api_parse_body(&c, rt)) goto done;
+    rt->fn(&c);
     goto done;
   }
 
@@ -472,15 +565,7 @@ static void api_dispatch(http_request_t *r) {
     goto done;
   }
 
-  if (rt->param != API_PARAM_NONE) {
-    c.param = path.seg[1];
-    bool ok = rt->param == API_PARAM_ID ? api_parse_id(c.param, &c.id) : api_name_valid(c.param);
-    if (!ok) {
-      api_problem(r, 404, "no such %.*s", (int)strlen(rt->collection) - 1, rt->collection);
-      goto done;
-    }
-  }
-  if (!api_parse_body(&c, rt)) goto done;
+  if (!api_route_param(&c, rt, &path) || !api_parse_body(&c, rt)) goto done;
 
   rt->fn(&c);
 

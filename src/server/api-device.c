@@ -1,0 +1,466 @@
+/*
+ * api-device.c: the printer panel's calls, /api/v1/device/... with the
+ * device credential (PROTOCOL.md §7.2).  A user signs in at the panel and
+ * gets a short-lived session; with it the panel lists, shows, releases and
+ * cancels that user's held jobs in the printer's scope.
+ *
+ *   POST   /device/sessions          {user, secret} → 201 {session, user,
+ *                                    expires_at, login}; 401 wrong user or
+ *                                    secret (one answer for both); 429 after
+ *                                    too many failures for one user here
+ *   DELETE /device/sessions/current  → 204 (sign out)
+ *   GET    /device/jobs              → {jobs:[panel-job...], scope}
+ *   GET    /device/jobs/{id}         → panel-job; 404 another user's, out of scope
+ *   POST   /device/jobs/{id}/release {pin?} → panel-job (fetchable for this
+ *                                    printer only); 403 {attempts_left};
+ *                                    423 {locked_until}; 409 not held
+ *   POST   /device/jobs/{id}/cancel  → panel-job (canceled)
+ *
+ * Authentication happens in api.c (route flag API_DEVICE): the device
+ * credential (device_auth), so c->device is the printer and c->tenant its
+ * tenant; a deleted registration answers 410 "output device registration
+ * deleted".  Every route but POST /device/sessions also needs the session
+ * token in X-Nimbus-Session: a session of this printer, unexpired; each
+ * use moves its expiry to now + --panel-session.
+ *
+ * Secrets: the user's password or panel PIN, the job PIN and the session
+ * token are never logged or audited; the request body is wiped by api.c.
+ * Sign-in checks cost the same whether or not the user exists (argon2id
+ * against a dummy hash), and failures are counted per (printer, user
+ * name) in a small in-memory table: PANEL_LOGIN_MAX_FAILURES within
+ * PANEL_LOGIN_WINDOW seconds answer 429 until the window ends.
+ */
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api-private.h"
+#include "auth.h"
+#include "crypto.h"
+#include "device.h"
+#include "job.h"
+#include "log.h"
+#include "release.h"
+
+#define PANEL_SESSION_PREFIX "nms_"
+#define PANEL_SESSION_DEFAULT 300 /* seconds, when --panel-session is unset */
+#define PANEL_LOGIN_MAX_FAILURES 5
+#define PANEL_LOGIN_WINDOW 900 /* seconds */
+#define PANEL_LOGIN_SLOTS 256
+#define PANEL_PIN_MAX 255  /* job PIN, as on the REST release */
+#define PANEL_JOBS_MAX 200 /* held jobs listed at most */
+#define PANEL_FEE_CURRENCY "EUR"
+
+/* ---- sign-in failures per (printer, user name) ---- */
+
+typedef struct {
+  nimbus_id_t device_id;
+  char user[NIMBUS_NAME_MAX];
+  int failures;
+  time_t window_start;
+} panel_login_slot_t;
+
+static pthread_mutex_t panel_login_mu = PTHREAD_MUTEX_INITIALIZER;
+static panel_login_slot_t panel_login_slots[PANEL_LOGIN_SLOTS];
+
+static panel_login_slot_t *panel_login_slot_locked(nimbus_id_t device_id, const char *user) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)device_id; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  return &panel_login_slots[h % PANEL_LOGIN_SLOTS];
+}
+
+static bool panel_login_slot_is(const panel_login_slot_t *e, nimbus_id_t device_id,
+                                const char *user) {
+  return e->device_id == device_id && strcmp(e->user, user) == 0;
+}
+
+static bool panel_login_allowed(nimbus_id_t device_id, const char *user) {
+  time_t now = time(NULL);
+  pthread_mutex_lock(&panel_login_mu);
+  panel_login_slot_t *e = panel_login_slot_locked(device_id, user);
+  bool allowed = !panel_login_slot_is(e, device_id, user) ||
+                 now - e->window_start >= PANEL_LOGIN_WINDOW ||
+                 e->failures < PANEL_LOGIN_MAX_FAILURES;
+  pthread_mutex_unlock(&panel_login_mu);
+  return allowed;
+}
+
+/* Count a failure, or (ok) forget the user's failures at this printer. */
+static void panel_login_record(nimbus_id_t device_id, const char *user, bool ok) {
+  time_t now = time(NULL);
+  pthread_mutex_lock(&panel_login_mu);
+  panel_login_slot_t *e = panel_login_slot_locked(device_id, user);
+  bool same = panel_login_slot_is(e, device_id, user);
+  if (ok) {
+    if (same) memset(e, 0, sizeof *e);
+  } else {
+    if (!same || now - e->window_start >= PANEL_LOGIN_WINDOW) {
+      memset(e, 0, sizeof *e);
+      e->device_id = device_id;
+      snprintf(e->user, sizeof e->user, "%s", user);
+      e->window_start = now;
+    }
+    e->failures++;
+  }
+  pthread_mutex_unlock(&panel_login_mu);
+}
+
+/* ---- secrets ---- */
+
+/* An argon2id PIN hash nobody's PIN is checked against, so that an
+ * unknown user, or one without a panel PIN, costs a real check. */
+static char panel_dummy_pin_hash[128];
+static pthread_once_t panel_dummy_once = PTHREAD_ONCE_INIT;
+
+static void panel_dummy_init(void) {
+  if (!crypto_pin_hash("not a panel pin", panel_dummy_pin_hash)) panel_dummy_pin_hash[0] = '\0';
+}
+
+/*
+ * Is secret the password of user `name` in tenant t?  Goes through
+ * auth_check() as HTTP Basic, so it shares the bounded, cached argon2id
+ * verification and its equal-work answer for unknown users.  *user
+ * receives the user on success.
+ */
+static bool panel_password_ok(api_ctx_t *c, const char *name, const char *secret,
+                              nimbus_user_t *user) {
+  /* a name auth.c would read differently (':' or '@') names nobody */
+  const char *who = api_name_valid(name) ? name : "-";
+  size_t rawlen = strlen(who) + 1 + strlen(secret);
+  char raw[NIMBUS_NAME_MAX + 1 + API_PASSWORD_MAX + 1];
+  char header[sizeof "Basic " +
+              sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_ORIGINAL)];
+  nimbus_auth_t auth;
+  bool ok = false;
+  if (rawlen >= sizeof raw) goto done;
+  size_t wlen = strlen(who);
+  memcpy(raw, who, wlen);
+  raw[wlen] = ':';
+  memcpy(raw + wlen + 1, secret, rawlen - wlen - 1);
+  raw[rawlen] = '\0';
+  memcpy(header, "Basic ", 6);
+  sodium_bin2base64(header + 6, sizeof header - 6, (const unsigned char *)raw, rawlen,
+                    sodium_base64_VARIANT_ORIGINAL);
+  auth_check(c->srv->store, c->srv->auth_cache, header, c->tenant.name, &auth);
+  ok = auth.result == AUTH_OK && auth.tenant.id == c->tenant.id;
+  if (ok) *user = auth.user;
+  sodium_memzero(&auth, sizeof auth);
+done:
+  sodium_memzero(raw, sizeof raw);
+  sodium_memzero(header, sizeof header);
+  return ok;
+}
+
+/* Is secret the panel PIN of user `name` in c->tenant?  Same work when the
+ * user does not exist or has no PIN. */
+static bool panel_pin_ok(api_ctx_t *c, const char *name, const char *secret, nimbus_user_t *user) {
+  nimbus_user_t u;
+  pthread_once(&panel_dummy_once, panel_dummy_init);
+  bool found = api_name_valid(name) &&
+               store_user_get_by_name(c->srv->store, c->tenant.id, name, &u) == STORE_OK &&
+               u.panel_pin_hash[0];
+  bool ok = crypto_pin_verify(found ? u.panel_pin_hash : panel_dummy_pin_hash, secret) && found;
+  if (ok) *user = u;
+  sodium_memzero(&u, sizeof u);
+  return ok;
+}
+
+/* ---- records ---- */
+
+static bool panel_login_is_pin(const nimbus_tenant_t *t) {
+  return strcmp(t->panel_login, "pin") == 0;
+}
+
+/* A problem document with one extra member (attempts_left, locked_until). */
+static void panel_problem_with(api_ctx_t *c, int status, const char *title, const char *detail,
+                               const char *key, json_t *value) {
+  json_t *doc = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "type", "about:blank", "title", title,
+                          "status", status, "detail", detail, "request_id", c->r->id, key, value);
+  if (!doc) {
+    api_problem(c->r, status, "%s", detail);
+    return;
+  }
+  http_respond_json(c->r, status, doc);
+}
+
+static json_t *panel_job_json(api_ctx_t *c, const nimbus_job_t *job) {
+  int64_t now = (int64_t)time(NULL);
+  return json_pack("{s:I, s:o, s:o, s:i, s:i, s:i, s:o, s:s, s:b, s:o, s:{s:i, s:s}, s:s}", "id",
+                   (json_int_t)job->id, "name", api_json_text(job->name), "queue",
+                   api_json_text(job->queue_name), "pages", job->pages, "copies", job->copies,
+                   "impressions", job->impressions, "created_at", api_json_time(job->created_at),
+                   "state", job_state_name(job->state), "has_pin", job->pin_hash[0] != '\0',
+                   "locked_until",
+                   api_json_time(job->pin_locked_until > now ? job->pin_locked_until : 0), "fee",
+                   "amount", 0, "currency", PANEL_FEE_CURRENCY, "origin",
+                   job->origin_device_id == c->device.id ? "this-printer" : "elsewhere");
+}
+
+/* ---- sessions ---- */
+
+static int64_t panel_session_seconds(const api_ctx_t *c) {
+  return c->srv->cfg.panel_session > 0 ? c->srv->cfg.panel_session : PANEL_SESSION_DEFAULT;
+}
+
+/*
+ * The X-Nimbus-Session of this request: a session of this printer at now.
+ * Moves its expiry.  False has responded (401, 500).
+ */
+static bool panel_session_load(api_ctx_t *c, nimbus_panel_session_t *ps) {
+  unsigned char hash[32];
+  int64_t now = (int64_t)time(NULL);
+  if (!c->r->session[0]) {
+    api_problem(c->r, 401, "a panel session is required (X-Nimbus-Session)");
+    return false;
+  }
+  crypto_token_hash(c->r->session, hash);
+  store_status_t s = store_panel_session_get(c->srv->store, hash, now, ps);
+  if (s == STORE_OK && (ps->device_id != c->device.id || ps->tenant_id != c->tenant.id))
+    s = STORE_NOT_FOUND; /* another printer's session is no key here */
+  if (s == STORE_NOT_FOUND) {
+    api_problem(c->r, 401, "the panel session is unknown or expired; sign in again");
+    return false;
+  }
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "panel session", NULL);
+    return false;
+  }
+  ps->expires_at = now + panel_session_seconds(c);
+  if (store_panel_session_touch(c->srv->store, ps->id, ps->expires_at) != STORE_OK)
+    log_event(LOG_WARN, c->r->id, "panel session touch failed", (char *)NULL);
+  snprintf(c->actor, sizeof c->actor, "%s@%s", ps->user_name, c->tenant.name);
+  return true;
+}
+
+void api_device_session_create(api_ctx_t *c) {
+  static const char *const fields[] = {"user", "secret", NULL};
+  const char *name = NULL, *secret = NULL;
+  nimbus_user_t user;
+  char token[CRYPTO_TOKEN_STR_MAX];
+  memset(&user, 0, sizeof user);
+  token[0] = '\0';
+
+  if (!api_body_only(c, fields) || !api_body_string(c, "user", true, NIMBUS_NAME_MAX - 1, &name) ||
+      !api_body_string(c, "secret", true, API_PASSWORD_MAX, &secret))
+    goto done;
+  bool pin = panel_login_is_pin(&c->tenant);
+  if (!panel_login_allowed(c->device.id, name)) {
+    api_problem(c->r, 429, "too many failed sign-ins for this user here; try again later");
+    goto done;
+  }
+  bool ok = *secret && (pin ? panel_pin_ok(c, name, secret, &user)
+                            : panel_password_ok(c, name, secret, &user));
+  panel_login_record(c->device.id, name, ok);
+  if (!ok) {
+    bool shown = api_name_valid(name);
+    api_audit(c, 0, "panel.login-failed", "user=%s printer=%s", shown ? name : "(invalid)",
+              c->device.name);
+    log_event(LOG_WARN, c->r->id, "panel sign-in failed", "tenant", c->tenant.name, "user",
+              shown ? name : "(invalid)", "printer", c->device.name, (char *)NULL);
+    api_problem(c->r, 401, "wrong user or %s", pin ? "PIN" : "password");
+    goto done;
+  }
+
+  nimbus_panel_session_t ps = {
+      .tenant_id = c->tenant.id, .device_id = c->device.id, .user_id = user.id};
+  crypto_token_new_prefixed(PANEL_SESSION_PREFIX, token);
+  crypto_token_hash(token, ps.hash);
+  ps.expires_at = (int64_t)time(NULL) + panel_session_seconds(c);
+  store_status_t s = store_panel_session_insert(c->srv->store, &ps);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "user", NULL);
+    goto done;
+  }
+  snprintf(c->actor, sizeof c->actor, "%s@%s", user.name, c->tenant.name);
+  api_audit(c, 0, "panel.login", "user=%s printer=%s login=%s", user.name, c->device.name,
+            pin ? "pin" : "password");
+  log_event(LOG_INFO, c->r->id, "panel sign-in", "tenant", c->tenant.name, "user", user.name,
+            "printer", c->device.name, (char *)NULL);
+  api_respond(
+      c, 201,
+      json_pack("{s:s, s:o, s:o, s:s}", "session", token, "user", api_json_text(user.name),
+                "expires_at", api_json_time(ps.expires_at), "login", pin ? "pin" : "password"));
+done:
+  api_body_wipe(c, "secret");
+  sodium_memzero(token, sizeof token);
+  sodium_memzero(&user, sizeof user);
+}
+
+void api_device_session_delete(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  if (!panel_session_load(c, &ps)) return;
+  store_status_t s = store_panel_session_delete(c->srv->store, ps.hash, (int64_t)time(NULL));
+  if (s != STORE_OK && s != STORE_NOT_FOUND) {
+    api_respond_store(c, s, "panel session", NULL);
+    return;
+  }
+  log_event(LOG_INFO, c->r->id, "panel sign-out", "tenant", c->tenant.name, "user", ps.user_name,
+            "printer", c->device.name, (char *)NULL);
+  api_respond_no_content(c);
+}
+
+/* ---- jobs ---- */
+
+typedef struct {
+  nimbus_job_t *jobs;
+  int n, max;
+} panel_jobs_t;
+
+static bool panel_jobs_cb(const nimbus_job_t *job, void *ctx) {
+  panel_jobs_t *l = ctx;
+  if (l->n >= l->max) return false;
+  l->jobs[l->n++] = *job;
+  return true;
+}
+
+/* "follow-me" when any queue this printer serves follows its users. */
+static const char *panel_scope_name(api_ctx_t *c) {
+  for (int i = 0; i < c->device.nqueues; i++) {
+    nimbus_queue_t q;
+    if (store_queue_get_by_name(c->srv->store, c->tenant.id, c->device.queue_names[i], &q) ==
+            STORE_OK &&
+        strcmp(q.release_scope, "follow-me") == 0)
+      return "follow-me";
+  }
+  return "this-printer";
+}
+
+void api_device_jobs_list(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  panel_jobs_t l = {NULL, 0, PANEL_JOBS_MAX};
+  json_t *arr = NULL;
+  if (!panel_session_load(c, &ps)) return;
+  if (!(l.jobs = calloc((size_t)l.max, sizeof *l.jobs)) || !(arr = json_array())) {
+    api_problem(c->r, 500, "out of memory");
+    goto done;
+  }
+  /* Candidates: the user's held jobs in the queues this printer serves;
+   * release_in_scope() then keeps those the panel may show. */
+  for (int i = 0; i < c->device.nqueues && l.n < l.max; i++) {
+    store_job_filter_t f = {.tenant_id = c->tenant.id,
+                            .queue_id = c->device.queue_ids[i],
+                            .owner_id = ps.user_id,
+                            .which = STORE_WHICH_HELD,
+                            .limit = l.max - l.n};
+    store_status_t s = store_job_list(c->srv->store, &f, panel_jobs_cb, &l, NULL);
+    if (s != STORE_OK) {
+      api_respond_store(c, s, "job", NULL);
+      goto done;
+    }
+  }
+  for (int i = 0; i < l.n; i++) {
+    if (!release_in_scope(c->srv, &c->device, ps.user_id, &l.jobs[i])) continue;
+    if (json_array_append_new(arr, panel_job_json(c, &l.jobs[i])) != 0) {
+      api_problem(c->r, 500, "out of memory");
+      goto done;
+    }
+  }
+  api_respond(c, 200, json_pack("{s:O, s:s}", "jobs", arr, "scope", panel_scope_name(c)));
+done:
+  json_decref(arr);
+  if (l.jobs) {
+    for (int i = 0; i < l.n; i++) sodium_memzero(l.jobs[i].pin_hash, sizeof l.jobs[i].pin_hash);
+    free(l.jobs);
+  }
+}
+
+/*
+ * The job {id} as the session user may see it here: in the printer's
+ * release scope, or already released to this printer.  Anything else,
+ * another user's job included, is 404.  False has responded.
+ */
+static bool panel_job_load(api_ctx_t *c, const nimbus_panel_session_t *ps, nimbus_job_t *job) {
+  store_status_t s = store_job_get(c->srv->store, c->tenant.id, c->id, job);
+  if (s == STORE_OK && !release_in_scope(c->srv, &c->device, ps->user_id, job) &&
+      !(job->owner_id == ps->user_id && job->target_device_id == c->device.id))
+    s = STORE_NOT_FOUND;
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "job", NULL);
+    return false;
+  }
+  return true;
+}
+
+void api_device_job_get(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  nimbus_job_t job;
+  if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
+  api_respond(c, 200, panel_job_json(c, &job));
+}
+
+void api_device_job_release(api_ctx_t *c) {
+  static const char *const fields[] = {"pin", NULL};
+  nimbus_panel_session_t ps;
+  nimbus_job_t job;
+  const char *pin = NULL;
+  int attempts_left = 0;
+  int64_t locked_until = 0;
+  char when[32];
+
+  if (!panel_session_load(c, &ps)) goto done;
+  if (c->body && !api_body_only(c, fields)) goto done;
+  if (!api_body_string(c, "pin", false, PANEL_PIN_MAX, &pin)) goto done;
+  release_result_t res = release_at_device(c->srv, &c->device, ps.user_id, c->id, pin, c->actor,
+                                           &job, &attempts_left, &locked_until);
+  switch (res) {
+    case RELEASE_OK:
+      api_respond(c, 200, panel_job_json(c, &job));
+      break;
+    case RELEASE_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case RELEASE_NOT_HELD:
+      api_problem(c->r, 409, "only held jobs can be released");
+      break;
+    case RELEASE_PIN_MISSING:
+      panel_problem_with(c, 403, "Forbidden", "this job needs its PIN", "attempts_left",
+                         json_integer(attempts_left));
+      break;
+    case RELEASE_PIN_WRONG:
+      panel_problem_with(c, 403, "Forbidden", "wrong PIN", "attempts_left",
+                         json_integer(attempts_left));
+      break;
+    case RELEASE_PIN_LOCKED:
+      api_time_format(locked_until, when);
+      panel_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
+                         json_string(when));
+      break;
+    case RELEASE_ERROR:
+    default:
+      api_problem(c->r, 500, "the job could not be released");
+      break;
+  }
+done:
+  api_body_wipe(c, "pin");
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+}
+
+void api_device_job_cancel(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  nimbus_job_t job, after;
+  if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
+  if (!release_in_scope(c->srv, &c->device, ps.user_id, &job)) {
+    api_problem(c->r, 409, "the job is %s", job_state_name(job.state));
+    return;
+  }
+  switch (job_apply(c->srv->store, c->tenant.id, job.id, JOB_EVENT_CANCEL, c->actor, &after)) {
+    case JOB_OK:
+      log_event(LOG_INFO, c->r->id, "job canceled at a printer", "tenant", c->tenant.name, "job",
+                LOG_INT(job.id), "printer", c->device.name, "by", c->actor, (char *)NULL);
+      api_respond(c, 200, panel_job_json(c, &after));
+      break;
+    case JOB_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case JOB_NOT_POSSIBLE:
+      api_problem(c->r, 409, "the job can no longer be canceled");
+      break;
+    case JOB_ERROR:
+    default:
+      api_problem(c->r, 500, "storage error");
+      break;
+  }
+}
