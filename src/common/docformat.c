@@ -589,6 +589,13 @@ static void pdf_report_error(qpdf_data q, char *err, size_t errlen) {
   }
 }
 
+/* Size of the PDF at path, or len when it is in memory (path NULL). */
+static long long docformat_pdf_size(const char *path, size_t len) {
+  struct stat st;
+  if (!path) return (long long)len;
+  return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
 /* Count PDF pages with qpdf, from the file at path or (path NULL) from
  * data/len in memory; returns pages or -1 with err set. */
 static int pdf_count_pages(const char *path, const void *data, size_t len, char *err,
@@ -602,6 +609,13 @@ static int pdf_count_pages(const char *path, const void *data, size_t len, char 
   }
   qpdf_silence_errors(q);
   qpdf_set_suppress_warnings(q, QPDF_TRUE);
+  /* Repairing a broken cross-reference table means scanning the whole
+   * file token by token: cheap for a small document, but minutes of one
+   * CPU for a damaged file of hundreds of megabytes (measured: a truncated
+   * 300 MB PDF kept a worker busy for over ten minutes).  Large documents
+   * must be intact. */
+  if (docformat_pdf_size(path, len) > DOCFORMAT_PDF_REPAIR_MAX)
+    qpdf_set_attempt_recovery(q, QPDF_FALSE);
 
   QPDF_ERROR_CODE rc = path ? qpdf_read(q, path, NULL)
                             : qpdf_read_memory(q, "document", data, (unsigned long long)len, NULL);

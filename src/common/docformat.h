@@ -81,4 +81,8 @@ int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t e
  * reads it in place).  Returns pages (>= 1) or -1 with a reason in err. */
 int docformat_count_pdf_pages_memory(const void *data, size_t len, char *err, size_t errlen);
 
+/* PDFs larger than this must have an intact cross-reference table: qpdf's
+ * repair (a full scan) is only attempted for smaller ones. */
+#define DOCFORMAT_PDF_REPAIR_MAX (16LL * 1024 * 1024)
+
 #endif

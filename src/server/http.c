@@ -36,6 +36,7 @@ struct http_server {
   struct MHD_Daemon *daemon;
   int port;
   atomic_int inflight;
+  atomic_int suspended; /* connections suspended by us (workers, parked long-polls) */
   char *tls_cert_pem;
   char *tls_key_pem;
 };
@@ -292,6 +293,15 @@ static void http_request_free(http_request_t *r) {
 
 /* ---- worker hand-off ---- */
 
+/* Every resume of a connection we suspended goes through here, so
+ * http_stop() knows when none is left (libmicrohttpd aborts the process if
+ * it is stopped with suspended connections). */
+static void http_resume(struct http_internal *in) {
+  http_server_t *h = in->h; /* `in` may be freed as soon as the connection resumes */
+  MHD_resume_connection(in->conn);
+  atomic_fetch_sub(&h->suspended, 1);
+}
+
 static void http_run_deferred(void *arg) {
   http_request_t *r = arg;
   struct http_internal *in = r->in;
@@ -311,7 +321,7 @@ static void http_run_deferred(void *arg) {
     if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
     atomic_store(&in->phase, HTTP_PHASE_READY);
   }
-  MHD_resume_connection(in->conn);
+  http_resume(in);
 }
 
 bool http_request_can_park(const http_request_t *r) {
@@ -329,7 +339,7 @@ static void http_run_wake(void *arg) {
   in->wake_fn(r);
   if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
   atomic_store(&in->phase, HTTP_PHASE_READY);
-  MHD_resume_connection(in->conn);
+  http_resume(in);
 }
 
 void http_request_wake(http_request_t *r, void (*fn)(http_request_t *r)) {
@@ -365,6 +375,7 @@ static void http_hand_off(http_request_t *r, http_phase_t phase, void (*work)(ht
   in->work = work;
   in->deferred = NULL;
   atomic_store(&in->phase, phase);
+  atomic_fetch_add(&in->h->suspended, 1);
   MHD_suspend_connection(in->conn);
   if (!workers_submit(r->srv->workers, http_run_deferred, r)) {
     in->work = NULL;
@@ -372,7 +383,7 @@ static void http_hand_off(http_request_t *r, http_phase_t phase, void (*work)(ht
     http_respond_problem(r, 503, "Service Unavailable", "the server is overloaded; retry later");
     http_response_header(r, "Retry-After", "1");
     atomic_store(&in->phase, HTTP_PHASE_READY);
-    MHD_resume_connection(in->conn);
+    http_resume(in);
   }
 }
 
@@ -603,8 +614,23 @@ void http_stop(http_server_t *h) {
   if (!h) return;
   MHD_socket s = MHD_quiesce_daemon(h->daemon);
   if (s != MHD_INVALID_SOCKET) close(s);
-  /* Let in-flight requests finish (bounded: 30 s). */
+  /* Let in-flight requests finish (bounded: 30 s); then cut the rest,
+   * but never while a worker still owns one (its connection is
+   * suspended): wait for those up to 30 s more. */
   for (int i = 0; i < 3000 && atomic_load(&h->inflight) > 0; i++) usleep(10000);
+  for (int i = 0; i < 3000 && atomic_load(&h->suspended) > 0; i++) {
+    if (i == 0)
+      log_event(LOG_INFO, NULL, "waiting for requests still being processed", "count",
+                LOG_INT(atomic_load(&h->suspended)), (char *)NULL);
+    usleep(10000);
+  }
+  if (atomic_load(&h->suspended) > 0) {
+    /* A worker is stuck: stopping libmicrohttpd now would abort the
+     * process; leave it to the exit. */
+    log_event(LOG_ERROR, NULL, "requests still being processed at exit; not waiting longer",
+              "count", LOG_INT(atomic_load(&h->suspended)), (char *)NULL);
+    return;
+  }
   MHD_stop_daemon(h->daemon);
   free(h->tls_cert_pem);
   free(h->tls_key_pem);

@@ -423,6 +423,39 @@ static void test_count_bad_pdf(void **state) {
   }
 }
 
+/* A PDF whose cross-reference table is cut off is repaired (a full scan)
+ * when small; past DOCFORMAT_PDF_REPAIR_MAX it must be intact, so the
+ * same damage is refused instead of costing minutes of CPU. */
+static void test_pdf_repair_only_small(void **state) {
+  char path[1024], err[256];
+  size_t len;
+  unsigned char *buf = sample_read("threepage.pdf", &len);
+  (void)state;
+
+  /* cut just before "xref": objects intact, no table, no trailer */
+  size_t cut = 0;
+  for (size_t i = len; i-- > 4;)
+    if (memcmp(buf + i, "xref", 4) == 0) {
+      cut = i;
+      break;
+    }
+  assert_true(cut > 0);
+  tmp_write(path, sizeof(path), "no-xref.pdf", buf, cut);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), 3);
+
+  /* the same, padded past the repair limit with comment lines */
+  FILE *f = fopen(path, "ab");
+  assert_non_null(f);
+  static const char pad[] = "% padding padding padding padding padding padding padding\n";
+  for (long long w = 0; w <= DOCFORMAT_PDF_REPAIR_MAX; w += (long long)sizeof pad - 1)
+    fputs(pad, f);
+  fclose(f);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "invalid PDF"));
+  unlink(path);
+  free(buf);
+}
+
 /* Every proper prefix of a raster or JPEG sample must be rejected.  The
  * file is written once and cut shorter byte by byte. */
 static void check_all_prefixes_rejected(const char *name, docformat_t fmt) {
@@ -896,6 +929,7 @@ int main(void) {
       cmocka_unit_test(test_count_samples),
       cmocka_unit_test(test_sample_sizes),
       cmocka_unit_test(test_count_bad_pdf),
+      cmocka_unit_test(test_pdf_repair_only_small),
       cmocka_unit_test(test_truncated_pwg),
       cmocka_unit_test(test_truncated_urf),
       cmocka_unit_test(test_truncated_jpeg),
