@@ -3,7 +3,9 @@
  * The period is a quarter of the device lease, at most 10 s, so a job
  * whose device went silent is offered again within lease + period; each
  * round first writes when devices were last seen (device_presence_flush),
- * so REST status lags by at most one period.
+ * so REST status lags by at most one period.  Then unreleased jobs past
+ * their retention expire, and ended jobs that still hold documents (a
+ * crash between the end and the purge) lose them (retention_sweep).
  */
 #include "housekeeping.h"
 
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include "device.h"
+#include "retention.h"
 
 struct housekeeping {
   nimbus_server_t *srv;
@@ -36,6 +39,7 @@ static void *housekeeping_main(void *arg) {
     if (h->stopping) break;
     pthread_mutex_unlock(&h->mu);
     device_lease_sweep(h->srv);
+    retention_sweep(h->srv);
     pthread_mutex_lock(&h->mu);
   }
   pthread_mutex_unlock(&h->mu);

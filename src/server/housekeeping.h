@@ -1,7 +1,8 @@
 /*
  * housekeeping.h: nimbusd's periodic background work on one thread: job
- * leases of silent devices (device_lease_sweep), and later expiry and
- * purging.  Runs every few seconds; never on a request path.
+ * leases of silent devices (device_lease_sweep), expiry of unreleased
+ * jobs and purging of ended ones (retention_sweep).  Runs every few
+ * seconds; never on a request path.
  */
 #ifndef NIMBUS_HOUSEKEEPING_H
 #define NIMBUS_HOUSEKEEPING_H

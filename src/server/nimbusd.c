@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "retention.h"
 
 #define NIMBUS_SYSTEM_TENANT "system"
 
@@ -157,6 +158,13 @@ static void nimbusd_raise_fd_limit(void) {
     log_event(LOG_WARN, NULL, "cannot raise the open file limit", (char *)NULL);
 }
 
+/* Job observer (job.h): after every change of a job's state, tell the
+ * printers of its queue, and delete its documents once it has ended. */
+static void nimbusd_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
+  device_job_changed(ctx, job, from);
+  retention_job_changed(ctx, job, from);
+}
+
 int main(int argc, char **argv) {
   static nimbus_server_t srv;
   char err[1024];
@@ -242,7 +250,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: out of memory\n");
     goto done;
   }
-  job_set_observer(device_job_changed, &srv);
+  job_set_observer(nimbusd_job_changed, &srv);
   housekeeping = housekeeping_start(&srv);
   http = http_start(&srv, err, sizeof err);
   if (!http || !housekeeping) {

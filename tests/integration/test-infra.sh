@@ -84,6 +84,24 @@ check "REST shows p1 registered" test "$(api GET '/api/v1/printers/p1?tenant=acm
 P1="ipp://p1:$CRED1@$H/ipp/print/acme/floor"
 P2="ipp://p2:$CRED2@$H/ipp/print/acme/floor"
 
+# ---- a PC's job submitted through the printer, for its user (7.1) ----
+behalf() { # behalf URI OWNER STATUS: prints ipptool's verbose output
+  ipptool -tv -T 30 -f "$D/onepage.pdf" -d uuid="$UUID1" -d owner="$2" -d pin=1234 "$1" \
+    "$(template "$HERE/ipp/infra-behalf.test" - "$3")"
+}
+behalf "$P1" alice successful-ok >"$TMP/behalf.out" || { cat "$TMP/behalf.out"; false; }
+BJOB=$(sed -n 's/.*job-id (integer) = //p' "$TMP/behalf.out" | head -1)
+check "a printer's Print-Job for alice is accepted" test -n "$BJOB"
+check "...owned by alice, held, with its PIN and the printer as origin" \
+  test "$(job_field "$BJOB" owner)/$(job_field "$BJOB" state)/$(job_field "$BJOB" has_pin)" = alice/held/True
+check "the answer carries the job's reference" grep -Eq 'nimbus-job-reference \(textWithoutLanguage\) = [0-9A-Z]{16}' "$TMP/behalf.out"
+check "an unknown user is refused" run -f "$D/onepage.pdf" -d uuid="$UUID1" -d owner=mallory -d pin=1234 \
+  "$P1" "$(template "$HERE/ipp/infra-behalf.test" - client-error-not-authorized)"
+check "a printer cannot submit to a queue it does not serve" \
+  run -f "$D/onepage.pdf" -d uuid="$UUID1" -d owner=alice -d pin=1234 \
+  "ipp://p1:$CRED1@$H/ipp/print/acme/annex" "$(template "$HERE/ipp/infra-behalf.test" - client-error-not-authorized)"
+curl -fsS -u alice@acme:alice-pw-1 -X POST "$NIMBUS_URL/api/v1/jobs/$BJOB/cancel" -o /dev/null
+
 # ---- a held long-poll woken by the owner's release ----
 # alice prints (held), p1 waits with notify-wait, alice releases.
 print_job() {
@@ -110,6 +128,10 @@ check "capabilities, fetch, acknowledge, fetch-document, completion" \
   run -d uuid="$UUID1" -d jobid="$JOB" -d impressions=1 "$P1" "$HERE/ipp/infra-device.test"
 check "the job is completed at nimbusd" test "$(job_field "$JOB" state)" = completed
 check "with its impressions" test "$(job_field "$JOB" impressions_completed)" = 1
+check "its document is deleted at once (REST: purged)" \
+  test "$(api GET "/api/v1/jobs/$JOB?tenant=acme" | json_get "d['documents'][0]['purged']")" = True
+check "...and its spool file is gone" \
+  test "$(find "$NIMBUS_STATE/spool/data" -type f -size +100k | wc -l)" = 0
 check "REST shows p1's capabilities and polling transport" \
   test "$(api GET '/api/v1/printers/p1?tenant=acme' | json_get "d['make_and_model'] + '/' + d['transport']")" = "Example LaserWriter 1200/polling"
 
