@@ -31,6 +31,21 @@
 #include "output.h"
 #include "state.h"
 
+/*
+ * Persistent mode: one subscription per queue served, and one connection
+ * per queue holding that subscription's Get-Notifications (notify-wait),
+ * so every queue is long-polled at once.  The channel thread waits on all
+ * of them with poll(); while a job prints, jobs.c looks at them once a
+ * second (channel_check()) so that events still arrive.
+ */
+typedef struct {
+  ippc_t ippc;      /* its own connection (a copy of the main one's settings) */
+  int sub_id;       /* 0: not subscribed (again) yet */
+  int next_seq;     /* notify-sequence-numbers of the next Get-Notifications */
+  bool need_jobs;   /* a job-* event (or a (re)start): Get-Jobs on this queue */
+  time_t resend_at; /* a server that does not hold: not before this */
+} listener_t;
+
 typedef struct connector_s {
   connector_options_t opt;
   state_t state; /* under lock; the credential never leaves this struct */
@@ -51,7 +66,12 @@ typedef struct connector_s {
 
   journal_t journal;
   output_t *output;
-  ippc_t ippc;
+  ippc_t ippc;                       /* the main connection to nimbusd */
+  ippc_t side;                       /* keep-alives while ippc streams a document */
+  listener_t listen[STATE_URIS_MAX]; /* persistent mode, per queue */
+  const char *deleted_how;           /* what told us about a deregistration */
+  int watch_job;                     /* the job being printed (0: none) */
+  int watch_state;                   /* its state at nimbusd once it ended there (0: not) */
   int panel_port;
   void *panel; /* struct MHD_Daemon * */
 } connector_t;
@@ -81,6 +101,21 @@ void channel_run(connector_t *c);
 /* What a channel step came to. */
 typedef enum { STEP_OK = 0, STEP_TRANSIENT, STEP_DELETED, STEP_STOPPED, STEP_FAILED } step_t;
 step_t step_from_ippc(ippc_result_t r);
+/*
+ * Persistent mode, while a job prints: read the Get-Notifications answers
+ * that have arrived and hold the next ones (never waits).  Sets
+ * watch_state when an event says the watched job ended at nimbusd.
+ * STEP_DELETED on a printer-deleted notice, else STEP_OK (other failures
+ * are left to the channel loop).
+ */
+step_t channel_check(connector_t *c);
+/*
+ * Close every connection to nimbusd: the ones nimbusd closes itself (a
+ * deregistration notice) are given up to grace_s seconds (0: close at once).
+ */
+void channel_close_all(connector_t *c, int grace_s);
+/* Wipe the credential from every connection's settings (policy delete). */
+void channel_forget_credential(connector_t *c);
 
 /* jobs.c */
 /* Send the output's capabilities to every queue. */

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -82,6 +83,7 @@ ipp_t *ippc_request(const ippc_t *c, ipp_op_t op, const char *printer_uri) {
 void ippc_close(ippc_t *c) {
   if (c->http) httpClose(c->http);
   c->http = NULL;
+  c->pending = false;
 }
 
 ippc_result_t ippc_classify(const errpattern_t *pattern, const ippc_status_t *st) {
@@ -107,31 +109,90 @@ static bool ippc_connect(ippc_t *c, ippc_status_t *st) {
   return true;
 }
 
-ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **resp,
-                        ippc_status_t *st, bool keep_body) {
+/*
+ * POST req with a Content-Length and no "Expect: 100-continue", so that
+ * the request is complete on the wire when this returns and nothing but
+ * the answer itself ever arrives on the connection (cupsSendRequest()
+ * sends a chunked body whose last chunk waits for cupsGetResponse(), and
+ * leaves part of the interim 100 answer buffered: neither suits a request
+ * whose answer is awaited with poll()).
+ */
+static http_status_t ippc_post(ippc_t *c, ipp_t *req) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    const char *conn = httpGetField(c->http, HTTP_FIELD_CONNECTION);
+    if (attempt > 0 || (conn && !strcasecmp(conn, "close"))) {
+      httpClearFields(c->http);
+      if (httpReconnect2(c->http, 10000, NULL)) return HTTP_STATUS_ERROR;
+    } else if (httpGetState(c->http) != HTTP_STATE_WAITING) {
+      httpFlush(c->http);
+    }
+    httpClearFields(c->http);
+    httpSetField(c->http, HTTP_FIELD_CONTENT_TYPE, "application/ipp");
+    httpSetLength(c->http, ippLength(req));
+    if (c->credential[0]) {
+      char auth[sizeof c->credential + 8];
+      snprintf(auth, sizeof auth, "Bearer %s", c->credential);
+      httpSetField(c->http, HTTP_FIELD_AUTHORIZATION, auth);
+      memset(auth, 0, sizeof auth);
+    }
+    if (httpPost(c->http, c->resource)) continue; /* a dead keep-alive connection: once more */
+    ippSetState(req, IPP_STATE_IDLE);
+    ipp_state_t state;
+    while ((state = ippWrite(c->http, req)) != IPP_STATE_DATA)
+      if (state == IPP_STATE_ERROR) return HTTP_STATUS_ERROR;
+    return httpFlushWrite(c->http) < 0 ? HTTP_STATUS_ERROR : HTTP_STATUS_CONTINUE;
+  }
+  return HTTP_STATUS_ERROR;
+}
+
+/* Send req; the answer is read by ippc_finish(). */
+static ippc_result_t ippc_begin(ippc_t *c, ipp_t *req, const char *printer_uri, ippc_status_t *st,
+                                bool whole) {
   memset(st, 0, sizeof *st);
-  *resp = NULL;
+  c->pending = false;
   if (!atomic_load(c->allowed)) {
     ippDelete(req);
     snprintf(st->message, sizeof st->message, "traffic to the server is stopped");
     return IPPC_STOPPED;
   }
-  char resource[1024];
-  ippc_resource(printer_uri, resource, sizeof resource);
+  ippc_resource(printer_uri, c->resource, sizeof c->resource);
   log_event(LOG_DEBUG, NULL, "request", "op", ippOpString(ippGetOperation(req)), "resource",
-            resource, (char *)NULL);
+            c->resource, (char *)NULL);
   c->request_start = time(NULL);
   if (!ippc_connect(c, st)) {
     ippDelete(req);
     return IPPC_TRANSIENT;
   }
-  /* libcups resets the Authorization field from the auth string per request */
-  if (c->credential[0]) httpSetAuthString(c->http, "Bearer", c->credential);
-  http_status_t hs = cupsSendRequest(c->http, req, resource, 0);
+  if (whole) {
+    c->sent_status = (int)ippc_post(c, req);
+  } else {
+    /* libcups resets the Authorization field from the auth string per request */
+    if (c->credential[0]) httpSetAuthString(c->http, "Bearer", c->credential);
+    c->sent_status = (int)cupsSendRequest(c->http, req, c->resource, 0);
+  }
+  ippDelete(req);
+  c->pending = true;
+  return IPPC_OK;
+}
+
+ippc_result_t ippc_start(ippc_t *c, ipp_t *req, const char *printer_uri, ippc_status_t *st) {
+  return ippc_begin(c, req, printer_uri, st, true);
+}
+
+ippc_result_t ippc_finish(ippc_t *c, ipp_t **resp, ippc_status_t *st, bool keep_body) {
+  memset(st, 0, sizeof *st);
+  *resp = NULL;
+  bool pending = c->pending;
+  c->pending = false;
+  if (!pending || !c->http) {
+    snprintf(st->message, sizeof st->message, "no request pending");
+    ippc_close(c);
+    return IPPC_TRANSIENT;
+  }
+  http_status_t hs = (http_status_t)c->sent_status;
   ipp_t *answer = NULL;
   if (hs == HTTP_STATUS_CONTINUE || hs == HTTP_STATUS_OK)
-    answer = cupsGetResponse(c->http, resource);
-  ippDelete(req);
+    answer = cupsGetResponse(c->http, c->resource);
   hs = httpGetStatus(c->http);
   st->http_status = hs == HTTP_STATUS_ERROR ? 0 : (int)hs;
   if (answer) {
@@ -156,6 +217,22 @@ ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **
       httpFlush(c->http);
   }
   return r;
+}
+
+ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **resp,
+                        ippc_status_t *st, bool keep_body) {
+  *resp = NULL;
+  ippc_result_t r = ippc_begin(c, req, printer_uri, st, false);
+  if (r != IPPC_OK) return r;
+  return ippc_finish(c, resp, st, keep_body);
+}
+
+bool ippc_ready(ippc_t *c) {
+  return !c->http || httpWait(c->http, 0);
+}
+
+int ippc_fd(const ippc_t *c) {
+  return c->http ? httpGetFd(c->http) : -1;
 }
 
 ssize_t ippc_read(ippc_t *c, char *buf, size_t len) {

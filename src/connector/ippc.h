@@ -50,6 +50,10 @@ typedef struct {
   atomic_bool *allowed;        /* the traffic gate */
   const atomic_bool *stopping; /* SIGTERM: abort waits */
   time_t request_start;
+  /* a request sent with ippc_start() whose answer is not read yet */
+  bool pending;
+  int sent_status; /* http_status_t of cupsSendRequest() */
+  char resource[1024];
 } ippc_t;
 
 /* Set up c for server URL (http/https/ipp/ipps); no connection yet. */
@@ -66,6 +70,20 @@ ipp_t *ippc_request(const ippc_t *c, ipp_op_t op, const char *printer_uri);
  */
 ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **resp,
                         ippc_status_t *st, bool keep_body);
+/*
+ * The same in two halves, for answers that take a while (a held
+ * Get-Notifications): ippc_start() sends req (always freed) and returns
+ * IPPC_OK with the answer pending, or what stopped it (IPPC_STOPPED,
+ * IPPC_TRANSIENT); ippc_finish() reads the answer as ippc_send() does.
+ * Call ippc_finish() once ippc_ready() says the answer is arriving, or it
+ * waits for it (up to the request timeout).
+ */
+ippc_result_t ippc_start(ippc_t *c, ipp_t *req, const char *printer_uri, ippc_status_t *st);
+ippc_result_t ippc_finish(ippc_t *c, ipp_t **resp, ippc_status_t *st, bool keep_body);
+/* Has the answer to a pending request begun to arrive (or the connection dropped)? */
+bool ippc_ready(ippc_t *c);
+/* The connection's socket for poll(), -1 when not connected. */
+int ippc_fd(const ippc_t *c);
 /* Read document bytes after a keep_body answer: >0 bytes, 0 end, <0 error. */
 ssize_t ippc_read(ippc_t *c, char *buf, size_t len);
 /* Drop the connection at once (after a failure or a partial body). */

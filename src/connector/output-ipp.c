@@ -11,11 +11,14 @@
  * until it is completed, aborted or canceled; its
  * job-impressions-completed is the result.  A CUPS job that disappears
  * (no job history kept) counts as completed; an IPP printer's job that
- * disappears is reported aborted (its fate is unknown).
+ * disappears is reported aborted (its fate is unknown).  When the caller's
+ * tick says the job was canceled at nimbusd, the printer's job gets
+ * Cancel-Job (cups: cupsCancelJob2) and is watched until it ends.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -166,10 +169,36 @@ static void ipp_abort(output_t *o) {
   }
 }
 
-/* Watch remote job id until it ends; false if the printer cannot say. */
+/* Ask the printer to cancel its job id (canceled at nimbusd). */
+static void ipp_cancel(output_ipp_t *p, int id) {
+  bool ok;
+  if (p->cups) {
+    ok = cupsCancelJob2(CUPS_HTTP_DEFAULT, p->queue, id, 0) < IPP_STATUS_ERROR_BAD_REQUEST;
+  } else {
+    ipp_t *q = ippNewRequest(IPP_OP_CANCEL_JOB);
+    ippAddString(q, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, p->uri);
+    ippAddInteger(q, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", id);
+    ippAddString(q, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", NULL,
+                 "nimbus-connector");
+    ipp_t *resp = ipp_do(p, q);
+    ok = resp && ippGetStatusCode(resp) < IPP_STATUS_ERROR_BAD_REQUEST;
+    ippDelete(resp);
+  }
+  log_event(ok ? LOG_INFO : LOG_WARN, NULL,
+            ok ? "Cancel-Job sent to the printer" : "the printer did not accept Cancel-Job",
+            "printer_job", LOG_INT(id), "error", ok ? NULL : cupsLastErrorString(), (char *)NULL);
+}
+
+/*
+ * Watch remote job id until it ends; false if the printer cannot say.
+ * When tick() reports a cancellation at nimbusd, the job is canceled at
+ * the printer and watched until it ends (at most OUTPUT_CANCEL_WAIT s).
+ */
 static bool ipp_wait(output_ipp_t *p, int id, output_result_t *res, output_tick_t tick, void *ctx) {
   static const char *const want[] = {"job-state", "job-impressions-completed", "job-state-reasons"};
   int failures = 0;
+  bool canceled = false;
+  time_t cancel_deadline = 0;
   for (;;) {
     ipp_t *q = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES);
     ippAddString(q, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, p->uri);
@@ -181,6 +210,11 @@ static bool ipp_wait(output_ipp_t *p, int id, output_result_t *res, output_tick_
     ipp_status_t st = resp ? ippGetStatusCode(resp) : IPP_STATUS_ERROR_INTERNAL;
     if (st == IPP_STATUS_ERROR_NOT_FOUND) {
       ippDelete(resp);
+      if (canceled) {
+        res->job_state = IPP_JSTATE_CANCELED;
+        snprintf(res->reason, sizeof res->reason, "job-canceled-at-device");
+        return true;
+      }
       if (!p->cups) return false;
       /* a CUPS without job history (PreserveJobHistory No) forgets a job as
        * soon as it is finished: a job it accepted and forgot is done */
@@ -207,7 +241,17 @@ static bool ipp_wait(output_ipp_t *p, int id, output_result_t *res, output_tick_
       return false; /* two minutes without an answer from the printer */
     }
     ippDelete(resp);
-    if (tick) tick(ctx);
+    if (canceled && time(NULL) >= cancel_deadline) {
+      res->job_state = IPP_JSTATE_CANCELED;
+      snprintf(res->reason, sizeof res->reason, "the printer did not confirm the cancellation");
+      return true;
+    }
+    bool go_on = tick ? tick(ctx) : true;
+    if (!go_on && !canceled) {
+      ipp_cancel(p, id);
+      canceled = true;
+      cancel_deadline = time(NULL) + OUTPUT_CANCEL_WAIT;
+    }
     sleep(1);
   }
 }

@@ -10,7 +10,13 @@
  * A document is streamed: begin(), write() any number of times, end().
  * Nothing holds a whole document in memory.  end() waits until the
  * printer has finished the job, calling tick() about once a second (the
- * caller's keep-alive towards nimbusd).
+ * caller's keep-alive towards nimbusd).  When tick() returns false the job
+ * was canceled at nimbusd: end() cancels it at the printer (ipp:
+ * Cancel-Job, cups: cupsCancelJob2) and waits, at most
+ * OUTPUT_CANCEL_WAIT seconds, for the printer to confirm.  A document
+ * still being sent is dropped with abort() instead (ipp: the request is
+ * cut, so the printer never gets a whole job; cups: the job is canceled;
+ * file: the partial file is removed).
  */
 #ifndef NIMBUS_CONNECTOR_OUTPUT_H
 #define NIMBUS_CONNECTOR_OUTPUT_H
@@ -26,7 +32,10 @@ typedef struct {
   char reason[128];
 } output_result_t;
 
-typedef void (*output_tick_t)(void *ctx);
+/* false: the job was canceled at nimbusd, cancel it at the printer */
+typedef bool (*output_tick_t)(void *ctx);
+
+#define OUTPUT_CANCEL_WAIT 60 /* seconds for the printer to confirm a cancellation */
 
 typedef struct output_s output_t;
 

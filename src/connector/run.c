@@ -85,7 +85,7 @@ bool connector_deregistered(connector_t *c, const char *how) {
 
   if (p == POLICY_ASK) {
     atomic_store(&c->allowed, false);
-    ippc_linger_close(&c->ippc, c->opt.grace_period);
+    channel_close_all(c, c->opt.grace_period);
     pthread_mutex_lock(&c->lock);
     c->ask_pending = true;
     c->ask_choice = -1;
@@ -103,18 +103,18 @@ bool connector_deregistered(connector_t *c, const char *how) {
   }
 
   if (p == POLICY_CONTINUE) {
-    ippc_close(&c->ippc);
+    channel_close_all(c, 0);
     connector_set_status(c, STATE_DETECTED);
     atomic_store(&c->allowed, true);
     return true;
   }
   /* delete or stop: not one more request to the server */
   atomic_store(&c->allowed, false);
-  ippc_linger_close(&c->ippc, c->opt.grace_period);
+  channel_close_all(c, c->opt.grace_period);
   pthread_mutex_lock(&c->lock);
   if (p == POLICY_DELETE) {
     state_clear_registration(&c->state);
-    memset(c->ippc.credential, 0, sizeof c->ippc.credential);
+    channel_forget_credential(c);
     connector_set_status_locked(c, STATE_UNREGISTERED);
     log_event(LOG_INFO, NULL, "client-side registration deleted", (char *)NULL);
   } else {
@@ -283,7 +283,7 @@ done:
     }
     pthread_mutex_unlock(&c->lock);
   }
-  ippc_close(&c->ippc);
+  channel_close_all(c, 0);
   output_close(c->output);
   if (journal) journal_close(&c->journal);
   if (locks) {
@@ -292,6 +292,8 @@ done:
   }
   memset(&c->state, 0, sizeof c->state);
   memset(&c->ippc, 0, sizeof c->ippc);
+  memset(&c->side, 0, sizeof c->side);
+  memset(c->listen, 0, sizeof c->listen);
   free(c);
   return rc;
 }

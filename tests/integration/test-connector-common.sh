@@ -2,7 +2,8 @@
 # integration tests (sourced, not a test by itself).  Brings lib-nimbusd.sh
 # and lib-ippeve.sh, and:
 #   conn_setup_tenant             tenant acme, user alice, admin boss, queue office
-#   conn_claim NAME               a printer registration on office; prints the claim code
+#   conn_claim NAME [QUEUES]      a printer registration on office (or the JSON list
+#                                 QUEUES, e.g. '["office","annex"]'); prints the claim code
 #   conn_register NAME CODE       nimbus-connector register into $CONN_DIR/NAME.json
 #   conn_start NAME [flags...]    nimbus-connector run (panel on port 0, debug log);
 #                                 sets CONN_PID_<NAME>, CONN_PANEL_<NAME>
@@ -12,7 +13,8 @@
 #   conn_state_field NAME KEY     a member of the state file
 #   wait_until DESC CMD...        poll CMD until it succeeds (generous limit: the
 #                                 condition must eventually hold; not a timing test)
-#   submit_job                    ipptool Print-Job as alice; prints the job id
+#   submit_job [FILE] [QUEUE]     ipptool Print-Job as alice (to office unless QUEUE);
+#                                 prints the job id
 #   release_job ID, job_field ID KEY
 #   device_requests               INFRA requests nimbusd counted (all devices),
 #                                 including answers to deleted registrations
@@ -28,6 +30,7 @@ _conn_names=()
 
 _conn_cleanup() {
   local n pid
+  rm -f "${IPPEVE_HOLD:-}" # a connector waits for a held printer job before it exits
   for n in "${_conn_names[@]}"; do
     pid=$(eval echo "\${CONN_PID_$n:-}")
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -54,7 +57,7 @@ conn_setup_tenant() {
 
 conn_claim() {
   curl -fsS -u boss@acme:boss-pw-1 -X POST -H 'Content-Type: application/json' \
-    -d "{\"name\":\"$1\",\"queues\":[\"office\"]}" "$NIMBUS_URL/api/v1/printers" |
+    -d "{\"name\":\"$1\",\"queues\":${2:-[\"office\"]}}" "$NIMBUS_URL/api/v1/printers" |
     json_get "d['claim_code']"
 }
 
@@ -135,7 +138,7 @@ submit_job() {
   before=$(curl -fsS -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/jobs?state=all&limit=1000" |
     json_get "len(d['jobs'])")
   ipptool -t -T 20 -f "$NIMBUS_TEST_DATA/${1:-onepage.pdf}" \
-    "ipp://alice:alice-pw-1@127.0.0.1:$NIMBUS_PORT/ipp/print/acme/office" \
+    "ipp://alice:alice-pw-1@127.0.0.1:$NIMBUS_PORT/ipp/print/acme/${2:-office}" \
     /usr/share/cups/ipptool/print-job.test >/dev/null || return 1
   curl -fsS -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/jobs?state=all&limit=1000" |
     json_get "d['jobs'][-1]['id']"
