@@ -337,19 +337,14 @@ void api_device_jobs_list(api_ctx_t *c) {
     api_problem(c->r, 500, "out of memory");
     goto done;
   }
-  /* Candidates: the user's held jobs in the queues this printer serves;
-   * release_in_scope() then keeps those the panel may show. */
-  for (int i = 0; i < c->device.nqueues && l.n < l.max; i++) {
-    store_job_filter_t f = {.tenant_id = c->tenant.id,
-                            .queue_id = c->device.queue_ids[i],
-                            .owner_id = ps.user_id,
-                            .which = STORE_WHICH_HELD,
-                            .limit = l.max - l.n};
-    store_status_t s = store_job_list(c->srv->store, &f, panel_jobs_cb, &l, NULL);
-    if (s != STORE_OK) {
-      api_respond_store(c, s, "job", NULL);
-      goto done;
-    }
+  /* Candidates: the user's held jobs in the tenant; release_in_scope()
+   * keeps those the panel may show (this printer's, follow-me, direct). */
+  store_job_filter_t f = {
+      .tenant_id = c->tenant.id, .owner_id = ps.user_id, .which = STORE_WHICH_HELD, .limit = l.max};
+  store_status_t s = store_job_list(c->srv->store, &f, panel_jobs_cb, &l, NULL);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "job", NULL);
+    goto done;
   }
   for (int i = 0; i < l.n; i++) {
     if (!release_in_scope(c->srv, &c->device, ps.user_id, &l.jobs[i])) continue;

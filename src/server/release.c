@@ -65,13 +65,18 @@ bool release_in_scope(nimbus_server_t *srv, const nimbus_device_t *d, nimbus_id_
                       const nimbus_job_t *job) {
   if (job->tenant_id != d->tenant_id || job->owner_id != user_id || user_id == 0) return false;
   if (job->state != NIMBUS_JOB_HELD && job->state != NIMBUS_JOB_RECEIVED) return false;
-  if (!device_serves_queue(d, job->queue_id)) return false;
+  /* came through this printer */
   if (job->origin_device_id == d->id) return true;
-  /* Submitted elsewhere: only where the queue follows its users. */
+  /* the job's queue decides the rest */
   nimbus_queue_t q;
   if (store_queue_get_by_name(srv->store, job->tenant_id, job->queue_name, &q) != STORE_OK)
     return false;
-  return strcmp(q.release_scope, "follow-me") == 0;
+  /* follow-me: at any printer of the tenant */
+  if (strcmp(q.release_scope, "follow-me") == 0) return true;
+  /* this-printer: jobs sent straight to nimbusd (IPP, REST, nimbusctl)
+   * show at the printers of their queue; those that came through another
+   * printer do not */
+  return job->origin_device_id == 0 && device_serves_queue(d, job->queue_id);
 }
 
 /* Step 3 of the pipeline: does the job need paying before it prints?
@@ -92,9 +97,10 @@ release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *
   store_status_t s = store_job_get(srv->store, d->tenant_id, job_id, &job);
   if (s == STORE_NOT_FOUND) return RELEASE_NOT_FOUND;
   if (s != STORE_OK) return RELEASE_ERROR;
-  if (job.owner_id != user_id || !device_serves_queue(d, job.queue_id)) return RELEASE_NOT_FOUND;
+  if (job.owner_id != user_id || !release_in_scope(srv, d, user_id, &job))
+    return job.owner_id == user_id && job.state != NIMBUS_JOB_HELD ? RELEASE_NOT_HELD
+                                                                   : RELEASE_NOT_FOUND;
   if (job.state != NIMBUS_JOB_HELD) return RELEASE_NOT_HELD;
-  if (!release_in_scope(srv, d, user_id, &job)) return RELEASE_NOT_FOUND;
   /* 2. PIN */
   switch (job_pin_check(srv, &job, pin, actor, attempts_left, locked_until)) {
     case PIN_OK:
@@ -111,7 +117,12 @@ release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *
   /* 3. payment (see release_payment_required) */
   if (release_payment_required(srv, &job)) return RELEASE_ERROR;
   /* 4. this printer only, set before the job becomes fetchable so the
-   * notification goes to this printer alone */
+   * notification goes to this printer alone; a follow-me job from a queue
+   * this printer does not serve moves to one it does */
+  if (!device_serves_queue(d, job.queue_id) && d->nqueues > 0) {
+    s = store_job_move_held(srv->store, job.tenant_id, job.id, d->queue_ids[0]);
+    if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_HELD : RELEASE_ERROR;
+  }
   s = store_job_set_target_device(srv->store, job.tenant_id, job.id, d->id);
   if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_FOUND : RELEASE_ERROR;
   /* 5. held -> fetchable */

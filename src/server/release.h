@@ -47,9 +47,11 @@ typedef enum {
 } release_result_t;
 
 /*
- * Is job in device d's panel scope for user_id?  Held or received,
- * owned by user_id, in a queue d serves, and either submitted through d
- * or in a queue whose release_scope is "follow-me".
+ * Is job in device d's panel scope for user_id?  Held or received, owned
+ * by user_id, and: submitted through d; or in a "follow-me" queue (any
+ * printer of the tenant; releasing it there moves it to that printer's
+ * queue); or, in a "this-printer" queue that d serves, sent straight to
+ * nimbusd (IPP, REST, nimbusctl) rather than through another printer.
  */
 bool release_in_scope(nimbus_server_t *srv, const nimbus_device_t *d, nimbus_id_t user_id,
                       const nimbus_job_t *job);

@@ -574,6 +574,21 @@ store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, n
   return status;
 }
 
+store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_id_t queue_id) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_MOVE_HELD);
+  if (s) {
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    sqlite3_bind_int64(s, 3, queue_id);
+    status = exec_changes_locked(st, s, "job move");
+  }
+  store_unlock(st);
+  return status;
+}
+
 /* A job's lease runs from the later of its device's last_seen_at and the
  * job's own state change (the acknowledgement is itself a sign of life,
  * and last_seen_at is flushed lazily).  A processing job whose device row

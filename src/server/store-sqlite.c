@@ -129,6 +129,10 @@ static const char *const stmt_sql[S_COUNT] = {
         "UPDATE jobs SET impressions_completed = CASE WHEN ?4 < 0 THEN impressions_completed "
         "ELSE ?4 END, device_state_reasons = coalesce(?5, device_state_reasons) "
         "WHERE id = ?1 AND tenant_id = ?2 AND device_id = ?3 AND ?3 <> 0",
+    /* follow-me: a held job moves to the queue of the printer it is
+     * released at (the (tenant_id, queue_id) key keeps it in its tenant) */
+    [S_JOB_MOVE_HELD] =
+        "UPDATE jobs SET queue_id = ?3 WHERE id = ?1 AND tenant_id = ?2 AND state = 2",
     [S_JOB_SET_TARGET_DEVICE] =
         "UPDATE jobs SET target_device_id = ?3 WHERE id = ?1 AND tenant_id = ?2",
     /* Processing jobs whose device is gone, or silent since before ?1

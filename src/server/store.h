@@ -194,6 +194,11 @@ store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, ni
 store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                       nimbus_id_t device_id, int impressions_completed,
                                       const char *reasons);
+/* Move a held job to another queue of its tenant (follow-me release at a
+ * printer that does not serve the job's queue).  STORE_NOT_FOUND when the
+ * job is not held (or the queue not the tenant's). */
+store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_id_t queue_id);
 /* Restrict who may fetch a job (issue 4: release to one printer). */
 store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                            nimbus_id_t target_device_id);

@@ -268,9 +268,9 @@ check "list with an unknown session 401" is_problem 401
 panel "$CRED2" "$SA" GET /device/jobs
 check "another printer's session 401" is_problem 401
 panel "$CRED1" "$SA" GET /device/jobs
-check "list: alice's jobs through front (office), and roam's (follow-me)" \
+check "list: alice's jobs through front and sent straight to office, and roam's (follow-me)" \
   same "$status $(body 'sorted(j["id"] for j in d["jobs"]), d["scope"]')" \
-  "200 $(python3 -c "print(sorted([$JA, $JN, $JF]))") follow-me"
+  "200 $(python3 -c "print(sorted([$JA, $JN, $JR, $JF]))") follow-me"
 check "list: panel-job fields" \
   python3 -c "import json,sys; d=json.load(open('$work/body')); j=[x for x in d['jobs'] if x['id']==$JA][0]; sys.exit(not (sorted(j)==sorted(['id','name','queue','pages','copies','impressions','created_at','state','has_pin','locked_until','fee','origin']) and j['fee']=={'amount':0,'currency':'EUR'} and j['origin']=='this-printer' and j['has_pin'] and j['state']=='held' and j['locked_until'] is None and j['pages']==1))"
 check "list: roam's REST job is from elsewhere" \
@@ -278,7 +278,7 @@ check "list: roam's REST job is from elsewhere" \
 call "$ADMIN" PATCH /queues/office '{"release_scope":"follow-me"}'
 check "office: follow-me" is 200
 panel "$CRED1" "$SA" GET /device/jobs
-check "list in follow-me: also the REST job and the one through side" \
+check "list in follow-me: also the one through side" \
   same "$(body 'sorted(j["id"] for j in d["jobs"])')" \
   "$(python3 -c "print(sorted([$JA, $JN, $JF, $JR, $JS]))")"
 call "$ADMIN" PATCH /queues/office '{"release_scope":"this-printer"}'
@@ -293,7 +293,8 @@ check "bob: release alice's job 404" is_problem 404
 panel "$CRED1" "$SB" POST "/device/jobs/$JA/cancel"
 check "bob: cancel alice's job 404" is_problem 404
 panel "$CRED1" "$SA" GET "/device/jobs/$JR"
-check "alice: her REST job out of scope (this-printer) 404" is_problem 404
+check "alice: her job sent straight to office is in scope here (one list whatever the way in)" \
+  same "$status $(body 'd["id"], d["origin"]')" "200 $JR elsewhere"
 panel "$CRED1" "$SA" POST "/device/jobs/$JS/release" '{"pin":"1234"}'
 check "alice: a job through side, released at front 404" is_problem 404
 panel "$CRED1" "$SA" GET "/device/jobs/999999"
@@ -332,6 +333,21 @@ panel "$CRED1" "$SA" POST "/device/jobs/$JF/release"
 check "release a follow-me job submitted elsewhere" same "$status $(body 'd["state"]')" "200 fetchable"
 call "$ALICE" GET "/jobs/$JF"
 check "... now for front only (REST record)" same "$(body 'd["state"]')" fetchable
+
+# follow-me across the tenant: a job in a follow-me queue front does not
+# serve is listed at front, and releasing it there moves it to front's queue.
+call "$ADMIN" POST /queues '{"name":"far","release_scope":"follow-me"}'
+curl -sS -o "$work/body" -u "$ALICE" -F queue=far -F "document=@$pdf;type=application/pdf" \
+  "$NIMBUS_URL/api/v1/jobs" >/dev/null
+JFAR=$(body 'd["id"]')
+panel "$CRED1" "$SA" GET /device/jobs
+check "a follow-me job from a queue front does not serve is listed" \
+  same "$(body '[j["id"] for j in d["jobs"] if j["id"] == '"$JFAR"']')" "[$JFAR]"
+panel "$CRED1" "$SA" POST "/device/jobs/$JFAR/release"
+check "released at front" same "$status $(body 'd["state"]')" "200 fetchable"
+call "$ALICE" GET "/jobs/$JFAR"
+check "...it moved to front's queue" same "$(body 'd["queue"]')" office
+check "...and front can fetch it" has_word "$(ipp_fetchable "$CRED1" "$UUID1" office)" "$JFAR"
 
 # ---- cancel ---------------------------------------------------------------------------
 panel "$CRED1" "$SB" POST "/device/jobs/$JB/cancel"
