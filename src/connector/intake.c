@@ -13,6 +13,7 @@
  * The marking engine's capabilities come from a second output object,
  * refreshed by a small thread (the channel thread owns the first one).
  */
+#include "ippmem.h"
 #include "intake.h"
 
 #include <arpa/inet.h>
@@ -489,38 +490,20 @@ static ipp_t *intake_forwarded_answer(intake_req_t *r) {
 
 /* ---- the request body ---- */
 
-typedef struct {
-  const unsigned char *buf;
-  size_t len, pos;
-  bool hit_end;
-} intake_reader_t;
-
-static ssize_t intake_reader_read(void *src, ipp_uchar_t *buf, size_t n) {
-  intake_reader_t *rd = src;
-  size_t avail = rd->len - rd->pos;
-  if (n > avail) {
-    rd->hit_end = true;
-    n = avail;
-  }
-  memcpy(buf, rd->buf + rd->pos, n);
-  rd->pos += n;
-  return (ssize_t)n;
-}
-
 /* 1 decoded, 0 more bytes needed, -1 not IPP. */
 static int intake_try_decode(intake_req_t *r, bool last) {
   if (!last && r->hdr_len < r->decode_at && r->hdr_len < INTAKE_HEADER_MAX) return 0;
-  intake_reader_t rd = {r->hdr, r->hdr_len, 0, false};
-  ipp_t *req = ippNew();
-  if (ippReadIO(&rd, intake_reader_read, 1, NULL, req) == IPP_STATE_DATA) {
+  ipp_t *req = NULL;
+  size_t used = 0;
+  int d = ippmem_decode(r->hdr, r->hdr_len, &req, &used);
+  if (d == 1) {
     r->request = req;
-    r->hdr_used = rd.pos;
-    r->fed = rd.pos;
+    r->hdr_used = used;
+    r->fed = used;
     r->decoded = true;
     return 1;
   }
-  ippDelete(req);
-  if (!rd.hit_end) return -1;
+  if (d < 0) return -1;
   r->decode_at = r->hdr_len + (r->hdr_len > 4096 ? r->hdr_len : 4096);
   return 0;
 }
@@ -654,36 +637,12 @@ static enum MHD_Result intake_text(struct MHD_Connection *conn, unsigned status,
   return body ? intake_send(conn, status, "text/plain", body, strlen(body)) : MHD_NO;
 }
 
-typedef struct {
-  unsigned char *buf;
-  size_t len, cap;
-} intake_writer_t;
-
-static ssize_t intake_writer_write(void *dst, ipp_uchar_t *buf, size_t n) {
-  intake_writer_t *w = dst;
-  if (w->len + n > w->cap) {
-    size_t cap = w->cap ? w->cap * 2 : 4096;
-    while (cap < w->len + n) cap *= 2;
-    unsigned char *nb = realloc(w->buf, cap);
-    if (!nb) return -1;
-    w->buf = nb;
-    w->cap = cap;
-  }
-  memcpy(w->buf + w->len, buf, n);
-  w->len += n;
-  return (ssize_t)n;
-}
-
 static enum MHD_Result intake_send_ipp(struct MHD_Connection *conn, ipp_t *resp /* freed */) {
-  intake_writer_t w = {0};
-  ippSetState(resp, IPP_STATE_IDLE);
-  ipp_state_t s = ippWriteIO(&w, intake_writer_write, 1, NULL, resp);
+  size_t len = 0;
+  unsigned char *buf = ippmem_encode(resp, &len);
   ippDelete(resp);
-  if (s != IPP_STATE_DATA) {
-    free(w.buf);
-    return intake_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot encode the answer\n");
-  }
-  return intake_send(conn, MHD_HTTP_OK, "application/ipp", w.buf, w.len);
+  if (!buf) return intake_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot encode the answer\n");
+  return intake_send(conn, MHD_HTTP_OK, "application/ipp", buf, len);
 }
 
 static enum MHD_Result intake_handler(void *cls, struct MHD_Connection *conn, const char *url,

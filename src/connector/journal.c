@@ -3,6 +3,7 @@
  * <impressions> <remote-id>"; a torn last line (crash mid-write) is
  * ignored.
  */
+#include "fsutil.h"
 #include "journal.h"
 
 #include <errno.h>
@@ -44,17 +45,6 @@ static int journal_format(char *buf, size_t len, const journal_entry_t *e) {
                   e->impressions, e->remote_id);
 }
 
-static bool journal_write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    buf += w;
-    len -= (size_t)w;
-  }
-  return true;
-}
-
 /* Rewrite the file with the entries worth keeping. */
 static bool journal_compact(journal_t *j, char *err, size_t errlen) {
   size_t reported = 0;
@@ -80,7 +70,7 @@ static bool journal_compact(journal_t *j, char *err, size_t errlen) {
   for (size_t i = 0; i < j->n && ok; i++) {
     char line[128];
     int n = journal_format(line, sizeof line, &j->entries[i]);
-    ok = journal_write_all(fd, line, (size_t)n);
+    ok = fs_write_all(fd, line, (size_t)n);
   }
   ok = ok && fsync(fd) == 0;
   close(fd);
@@ -134,7 +124,7 @@ fail:
 bool journal_record(journal_t *j, const journal_entry_t *e) {
   char line[128];
   int n = journal_format(line, sizeof line, e);
-  if (j->fd < 0 || !journal_write_all(j->fd, line, (size_t)n) || fsync(j->fd) != 0) return false;
+  if (j->fd < 0 || !fs_write_all(j->fd, line, (size_t)n) || fsync(j->fd) != 0) return false;
   return journal_apply(j, e);
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "docformat.h"
 #include "output.h"
 #include "state.h"
@@ -29,25 +30,6 @@ typedef struct {
   int job_id, doc_no, copies;
   json_t *attrs; /* the .json file being prepared */
 } output_file_t;
-
-static bool file_write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    buf += w;
-    len -= (size_t)w;
-  }
-  return true;
-}
-
-static bool file_sync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return false;
-  bool ok = fsync(fd) == 0;
-  close(fd);
-  return ok;
-}
 
 static bool file_caps(output_t *o, ipp_t *req, char *err, size_t errlen) {
   (void)o, (void)err, (void)errlen;
@@ -112,7 +94,7 @@ static bool file_begin(output_t *o, int job_id, int doc_no, const char *format, 
 
 static bool file_write(output_t *o, const char *buf, size_t len) {
   output_file_t *f = (output_file_t *)o;
-  return f->fd >= 0 && file_write_all(f->fd, buf, len);
+  return f->fd >= 0 && fs_write_all(f->fd, buf, len);
 }
 
 static void file_abort(output_t *o) {
@@ -132,7 +114,7 @@ static bool file_write_atomic(const char *path, const char *text) {
   snprintf(part, sizeof part, "%s.part", path);
   int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
-  bool ok = file_write_all(fd, text, strlen(text)) && fsync(fd) == 0;
+  bool ok = fs_write_all(fd, text, strlen(text)) && fsync(fd) == 0;
   close(fd);
   if (!ok || rename(part, path) != 0) {
     unlink(part);
@@ -161,7 +143,7 @@ static bool file_end(output_t *o, output_result_t *res, output_tick_t tick, void
   snprintf(jpath, sizeof jpath, "%s/%d-%d.json", f->dir, f->job_id, f->doc_no);
   /* the document first: a .json file always names a complete document */
   if (!text || rename(f->part, f->final) != 0 || !file_write_atomic(jpath, text) ||
-      !file_sync_dir(f->dir))
+      !fs_sync_dir(f->dir))
     goto done;
   res->job_state = IPP_JSTATE_COMPLETED;
   ok = true;

@@ -1,6 +1,7 @@
 /*
  * state.c: JSON encoding (jansson) and the atomic 0600 write of state.h.
  */
+#include "fsutil.h"
 #include "state.h"
 
 #include <errno.h>
@@ -106,17 +107,6 @@ done:
   return ok;
 }
 
-/* fsync the directory that holds path, making a rename durable. */
-static bool state_sync_dir(const char *path) {
-  char copy[4096];
-  snprintf(copy, sizeof copy, "%s", path);
-  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return false;
-  bool ok = fsync(fd) == 0;
-  close(fd);
-  return ok;
-}
-
 bool state_save(const char *path, const state_t *st, char *err, size_t errlen) {
   json_t *root = json_object();
   json_t *uris = json_array();
@@ -175,7 +165,7 @@ bool state_save(const char *path, const state_t *st, char *err, size_t errlen) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     goto fail;
   }
-  if (!state_sync_dir(path)) {
+  if (!fs_sync_parent(path)) {
     snprintf(err, errlen, "%s: directory fsync failed: %s", path, strerror(errno));
     goto done;
   }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ipp-private.h"
+#include "ippmem.h"
 #include "job.h"
 #include "log.h"
 #include "notify.h"
@@ -27,58 +28,13 @@
 #define IPP_INFRA_LEASE_MAX 3600   /* notify-lease-duration upper bound */
 #define IPP_INFRA_POLL_INTERVAL 30 /* notify-get-interval without notify-wait */
 
-/* ---- reading and writing IPP attribute blobs (device capabilities) ---- */
-
-typedef struct {
-  const unsigned char *buf;
-  size_t len, pos;
-} ipp_blob_reader_t;
-
-static ssize_t ipp_blob_read(void *src, ipp_uchar_t *buf, size_t n) {
-  ipp_blob_reader_t *rd = src;
-  if (n > rd->len - rd->pos) n = rd->len - rd->pos;
-  memcpy(buf, rd->buf + rd->pos, n);
-  rd->pos += n;
-  return (ssize_t)n;
-}
+/* ---- IPP attribute blobs (device capabilities) ---- */
 
 /* Decode a stored attribute blob; NULL when absent or unreadable. */
 static ipp_t *ipp_blob_decode(const void *blob, size_t len) {
-  if (!blob || !len) return NULL;
-  ipp_blob_reader_t rd = {blob, len, 0};
-  ipp_t *ipp = ippNew();
-  if (ippReadIO(&rd, ipp_blob_read, 1, NULL, ipp) != IPP_STATE_DATA) {
-    ippDelete(ipp);
-    return NULL;
-  }
+  ipp_t *ipp = NULL;
+  if (!blob || !len || ippmem_decode(blob, len, &ipp, NULL) != 1) return NULL;
   return ipp;
-}
-
-typedef struct {
-  unsigned char *buf;
-  size_t len, cap;
-} ipp_blob_writer_t;
-
-static ssize_t ipp_blob_write(void *dst, ipp_uchar_t *data, size_t n) {
-  ipp_blob_writer_t *w = dst;
-  if (w->len + n > w->cap) return -1;
-  memcpy(w->buf + w->len, data, n);
-  w->len += n;
-  return (ssize_t)n;
-}
-
-/* Encode ipp (a bare attribute set) into a malloc'd blob. */
-static unsigned char *ipp_blob_encode(ipp_t *ipp, size_t *len) {
-  ipp_blob_writer_t w = {NULL, 0, ippLength(ipp)};
-  w.buf = malloc(w.cap ? w.cap : 1);
-  if (!w.buf) return NULL;
-  ippSetState(ipp, IPP_STATE_IDLE);
-  if (ippWriteIO(&w, ipp_blob_write, 1, NULL, ipp) != IPP_STATE_DATA) {
-    free(w.buf);
-    return NULL;
-  }
-  *len = w.len;
-  return w.buf;
 }
 
 /* Printer attributes a device may report that become the queue's own:
@@ -180,7 +136,7 @@ void ipp_op_update_output_device_attributes(ipp_ctx_t *ctx) {
              ippGetString(ra, i, NULL));
   }
   size_t blen = 0;
-  unsigned char *out = ipp_blob_encode(merged, &blen);
+  unsigned char *out = ippmem_encode(merged, &blen);
   store_status_t s =
       out ? store_device_set_reported(srv->store, ctx->tenant.id, ctx->device.id, pstate, reasons,
                                       ipp_infra_string(merged, "printer-make-and-model"), out, blen)

@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "ippmem.h"
 #include "log.h"
 
 static const ipp_op_entry_t ipp_ops[] = {
@@ -154,39 +155,17 @@ static void ipp_parse_path(ipp_ctx_t *ctx, const char *path) {
   ctx->path_ok = true;
 }
 
-typedef struct {
-  const unsigned char *buf;
-  size_t len, pos;
-  bool hit_end;
-} ipp_reader_t;
-
-static ssize_t ipp_reader_read(void *src, ipp_uchar_t *buf, size_t n) {
-  ipp_reader_t *rd = src;
-  size_t avail = rd->len - rd->pos;
-  if (n > avail) {
-    rd->hit_end = true;
-    n = avail;
-  }
-  memcpy(buf, rd->buf + rd->pos, n);
-  rd->pos += n;
-  return (ssize_t)n;
-}
-
 /* Try to decode the buffered attribute section.  Returns 1 when decoded,
  * 0 when more bytes are needed, -1 when the bytes are not IPP. */
 static int ipp_try_decode(ipp_ctx_t *ctx) {
-  ipp_reader_t rd = {ctx->hdr, ctx->hdr_len, 0, false};
-  ipp_t *req = ippNew();
-  ipp_state_t state = ippReadIO(&rd, ipp_reader_read, 1, NULL, req);
-  if (state == IPP_STATE_DATA) {
+  ipp_t *req = NULL;
+  int d = ippmem_decode(ctx->hdr, ctx->hdr_len, &req, &ctx->hdr_used);
+  if (d == 1) {
     ctx->request = req;
-    ctx->hdr_used = rd.pos;
     ctx->header_done = true;
     ctx->op = ippGetOperation(req);
-    return 1;
   }
-  ippDelete(req);
-  return rd.hit_end ? 0 : -1;
+  return d;
 }
 
 /* ---- admission (worker) ---- */
@@ -552,31 +531,8 @@ static bool ipp_check_request(ipp_ctx_t *ctx) {
   return true;
 }
 
-/* Write callback into a buffer sized with ippLength(). */
-typedef struct {
-  char *buf;
-  size_t len, cap;
-} ipp_writer_t;
-
-static ssize_t ipp_writer_write(void *dst, ipp_uchar_t *data, size_t n) {
-  ipp_writer_t *w = dst;
-  if (w->len + n > w->cap) return -1;
-  memcpy(w->buf + w->len, data, n);
-  w->len += n;
-  return (ssize_t)n;
-}
-
 char *ipp_encode_response(ipp_ctx_t *ctx, size_t *len) {
-  ipp_writer_t w = {NULL, 0, ippLength(ctx->response)};
-  w.buf = malloc(w.cap ? w.cap : 1);
-  if (!w.buf) return NULL;
-  ippSetState(ctx->response, IPP_STATE_IDLE);
-  if (ippWriteIO(&w, ipp_writer_write, 1, NULL, ctx->response) != IPP_STATE_DATA) {
-    free(w.buf);
-    return NULL;
-  }
-  *len = w.len;
-  return w.buf;
+  return (char *)ippmem_encode(ctx->response, len);
 }
 
 void ipp_send(ipp_ctx_t *ctx) {
