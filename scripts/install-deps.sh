@@ -14,14 +14,22 @@ runtime_pkgs=(
   cups cups-client cups-ipp-utils cups-daemon qpdf sqlite3 curl python3 procps openssl
   dbus avahi-daemon  # ippeveprinter (connector tests) needs both running
 )
+# the panel's browser test (tests/integration/test-panel-browser.sh): Debian's
+# Chromium, driven by playwright-core from npm (tests/browser/package-lock.json)
+test_pkgs=(chromium)
+# Node.js and npm from Debian unless a node and npm are already there (a
+# Node.js from elsewhere bundles npm and conflicts with Debian's npm package)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  test_pkgs+=(nodejs npm)
+fi
 
-if [ "${1:-}" = "--runtime-only" ]; then build_pkgs=(); fi
+if [ "${1:-}" = "--runtime-only" ]; then build_pkgs=() test_pkgs=(); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 missing=()
-for p in "${build_pkgs[@]}" "${runtime_pkgs[@]}"; do
+for p in "${build_pkgs[@]}" "${runtime_pkgs[@]}" "${test_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -eq 0 ]; then

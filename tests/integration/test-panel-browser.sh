@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Release at the printer (issue 4) as a person does it: the connector's
+# panel driven in headless Chromium by Playwright (tests/browser/panel.test.js),
+# against real processes on loopback: nimbusd, nimbus-connector with its
+# local IPP listener, ippeveprinter as the marking engine.
+#
+# Here: the set-up and the PCs' jobs (ipptool to the connector as alice,
+# PIN 1234, and as bob).  In the browser: the flow up to printing, a
+# wrong-PIN lockout, bob's attempts on alice's job, Back, cancel at the
+# panel; nimbusd's REST API is polled from node.
+#
+# Needs: Debian's chromium (/usr/bin/chromium, or $CHROMIUM) and node + npm
+# (scripts/install-deps.sh installs them); skipped (exit 77) only when one
+# of those is missing.  playwright-core comes from tests/browser/package-lock.json,
+# installed with `npm ci` into the build directory (browser-deps/) when absent;
+# it downloads no browser.
+# SCREENSHOTS_DIR=DIR: the panel's screens at 800x480 as DIR/*.png
+# (docs/panel/ is made that way, see docs/PANEL.md).
+# PANEL_PIN_LOCKOUT: nimbusd's --pin-lockout for the run (seconds, default 20;
+# the test waits it out once to show the job can be released afterwards).
+set -euo pipefail
+
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+missing=()
+[ -x "$CHROMIUM" ] || missing+=("chromium ($CHROMIUM)")
+command -v node >/dev/null 2>&1 || missing+=(node)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "skip - panel-browser: ${missing[*]} not installed (scripts/install-deps.sh installs them)"
+  exit 77
+fi
+
+source "$(dirname "$0")/test-connector-common.sh"
+BROWSER_SRC=$(cd "$HERE/../browser" && pwd)
+
+# ---- playwright-core, pinned by the lock file, kept in the build directory ----
+BUILD_ROOT=${NIMBUS_BUILD_ROOT:-$(cd "$(dirname "$NIMBUS_CONNECTOR")/../.." && pwd)}
+DEPS=${NIMBUS_BROWSER_DEPS:-$BUILD_ROOT/browser-deps}
+install_playwright() {
+  if [ -f "$DEPS/node_modules/playwright-core/package.json" ] &&
+    cmp -s "$BROWSER_SRC/package-lock.json" "$DEPS/package-lock.json"; then
+    return 0
+  fi
+  mkdir -p "$DEPS"
+  cp "$BROWSER_SRC/package.json" "$BROWSER_SRC/package-lock.json" "$DEPS/"
+  (cd "$DEPS" && npm ci --no-audit --no-fund --loglevel=error) >"$CONN_DIR/npm-ci.log" 2>&1 || {
+    cat "$CONN_DIR/npm-ci.log" >&2
+    return 1
+  }
+}
+check "npm ci: playwright-core into $DEPS" install_playwright
+
+PIN_LOCKOUT=${PANEL_PIN_LOCKOUT:-20}
+nimbusd_start --pin-lockout "$PIN_LOCKOUT"
+check "tenant, users and queue" conn_setup_tenant
+add_bob() {
+  api POST '/api/v1/users?tenant=acme' -H 'Content-Type: application/json' \
+    -d '{"name":"bob","password":"bob-pw-1","role":"user"}' -o /dev/null -w '%{http_code}' | grep -qx 201
+}
+check "second user bob" add_bob
+check "ippeveprinter is up" ippeve_start
+check "register the printer" conn_register lobby "$(conn_claim lobby)"
+check "connector starts with --listen-ipp" conn_start lobby --output "$IPPEVE_URI" \
+  --listen-ipp 127.0.0.1:0
+ipp_port() { sed -n 's/.*msg="ipp listening".* port=\([0-9]*\).*/\1/p' "$CONN_DIR/lobby.log" | tail -1; }
+has_ipp_port() { [ -n "$(ipp_port)" ]; }
+check "the ipp listener logged its port" wait_until 'msg="ipp listening"' has_ipp_port
+IPP_PORT=$(ipp_port)
+PRINTER="ipp://127.0.0.1:$IPP_PORT/ipp/print"
+
+newest_job() {
+  curl -fsS -u boss@acme:boss-pw-1 "$NIMBUS_URL/api/v1/jobs?state=all&user=$1&limit=1000" |
+    json_get "d['jobs'][-1]['id'] if d['jobs'] else 0"
+}
+# pc_print OWNER PIN NAME FILE: a PC prints to the connector; prints nimbusd's job id
+pc_print() {
+  ipptool -t -T 30 -d owner="$1" -d pin="$2" -d name="$3" -f "$NIMBUS_TEST_DATA/$4" "$PRINTER" \
+    "$HERE/ipp/connector-pc-print.test" >"$CONN_DIR/ipptool.out" 2>&1 || {
+    cat "$CONN_DIR/ipptool.out" >&2
+    return 1
+  }
+  newest_job "$1"
+}
+held() {
+  [ "$(curl -fsS -u boss@acme:boss-pw-1 "$NIMBUS_URL/api/v1/jobs/$1" | json_get "d['state']")" = held ]
+}
+
+# ---- the PCs print (the jobs wait in nimbusd) ----
+REPORT=$(pc_print alice 1234 Quarterly-report.pdf threepage.pdf)
+check "alice's report is held in nimbusd" held "$REPORT"
+LOCKOUT=$(pc_print alice 1234 Boarding-pass.pdf onepage.pdf)
+check "alice's boarding pass is held" held "$LOCKOUT"
+DRAFT=$(pc_print alice 1234 Draft-letter.pdf onepage.pdf)
+check "alice's draft is held" held "$DRAFT"
+BOB=$(pc_print bob 4321 Bobs-notes.pdf onepage.pdf)
+check "bob's notes are held" held "$BOB"
+
+# ---- the browser ----
+if [ -n "${SCREENSHOTS_DIR:-}" ]; then
+  mkdir -p "$SCREENSHOTS_DIR"
+  SCREENSHOTS_DIR=$(cd "$SCREENSHOTS_DIR" && pwd)
+fi
+run_browser() {
+  NODE_PATH="$DEPS/node_modules" CHROMIUM="$CHROMIUM" PANEL_URL="$(conn_panel lobby)" \
+    NIMBUS_URL="$NIMBUS_URL" NIMBUS_AUTH=boss@acme:boss-pw-1 PIN_LOCKOUT="$PIN_LOCKOUT" \
+    JOB_REPORT="$REPORT" JOB_LOCKOUT="$LOCKOUT" JOB_DRAFT="$DRAFT" JOB_BOB="$BOB" \
+    IPPEVE_PRINTED="$IPPEVE_PRINTED" NIMBUS_TEST_DATA="$NIMBUS_TEST_DATA" \
+    SCREENSHOTS_DIR="${SCREENSHOTS_DIR:-}" FAILURE_DIR="$BUILD_ROOT/meson-logs" \
+    node "$BROWSER_SRC/panel.test.js"
+}
+START=$(date +%s)
+check "the panel in headless Chromium (tests/browser/panel.test.js)" run_browser
+echo "# browser part took $(($(date +%s) - START)) s (of which the lockout wait ~${PIN_LOCKOUT} s)"
+
+check "bob's job was never touched" held "$BOB"
+check "connector stops cleanly" conn_stop lobby
+check "nimbusd stops cleanly" nimbusd_stop
+finish test-panel-browser
