@@ -434,7 +434,7 @@ static void test_pdf_repair_only_small(void **state) {
 
   /* cut just before "xref": objects intact, no table, no trailer */
   size_t cut = 0;
-  for (size_t i = len; i-- > 4;)
+  for (size_t i = len - 4; i-- > 0;)
     if (memcmp(buf + i, "xref", 4) == 0) {
       cut = i;
       break;
