@@ -25,8 +25,11 @@ check "ippeveprinter is up" ippeve_start
 check "register the printer" conn_register lobby "$(conn_claim lobby)"
 check "connector starts with --listen-ipp" conn_start lobby --output "$IPPEVE_URI" \
   --listen-ipp 127.0.0.1:0 --upload-buffer 256k
-IPP_PORT=$(sed -n 's/.*msg="ipp listening".* port=\([0-9]*\).*/\1/p' "$CONN_DIR/lobby.log" | tail -1)
-check "the ipp listener logged its port" test -n "$IPP_PORT"
+ipp_port() { sed -n 's/.*msg="ipp listening".* port=\([0-9]*\).*/\1/p' "$CONN_DIR/lobby.log" | tail -1; }
+has_ipp_port() { [ -n "$(ipp_port)" ]; }
+# (the panel may log its port before the IPP listener does)
+check "the ipp listener logged its port" wait_until 'msg="ipp listening"' has_ipp_port
+IPP_PORT=$(ipp_port)
 PRINTER="ipp://127.0.0.1:$IPP_PORT/ipp/print"
 PANEL=$(conn_panel lobby)
 TESTS="$HERE/ipp"
