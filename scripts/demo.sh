@@ -4,7 +4,8 @@
 # (a demo tenant, users and queue are created on first start), and a
 # nimbus-connector with a virtual printer (file:// output in
 # ./nimbus-state/printed) registered to the demo queue over the IPP INFRA
-# device channel, its panel on http://127.0.0.1:8632/.
+# device channel, its panel on http://127.0.0.1:8632/ and its own IPP
+# printer for PCs on ipp://127.0.0.1:8633/ipp/print (release at the printer).
 # Runs in the foreground; Ctrl-C stops both gracefully.
 # Usage: scripts/demo.sh [extra nimbusd flags, e.g. --port 9631]
 set -euo pipefail
@@ -52,7 +53,9 @@ if [ ! -s "$CSTATE" ]; then
 fi
 mkdir -p "$STATE/printed"
 "$BUILD/src/connector/nimbus-connector" run --state "$CSTATE" --transport persistent \
-  --output "file://$(cd "$STATE" && pwd)/printed" --panel-listen 127.0.0.1:8632 &
+  --output "file://$(cd "$STATE" && pwd)/printed" --panel-listen 127.0.0.1:8632 \
+  --listen-ipp 127.0.0.1:8633 &
 CONNECTOR=$!
-echo "demo: printer 'lobby' (virtual, prints to $STATE/printed), panel http://127.0.0.1:8632/"
+echo "demo: printer 'lobby' (virtual, prints to $STATE/printed), panel http://127.0.0.1:8632/release," \
+  "PCs print to ipp://127.0.0.1:8633/ipp/print"
 wait "$NIMBUSD"
