@@ -22,8 +22,8 @@ const char *ippc_result_name(ippc_result_t r) {
 }
 
 /* libcups never prompts: the device credential is the only secret. */
-static const char *ippc_no_password(const char *prompt, http_t *http, const char *method,
-                                    const char *resource, void *data) {
+const char *ippc_no_password(const char *prompt, http_t *http, const char *method,
+                             const char *resource, void *data) {
   (void)prompt, (void)http, (void)method, (void)resource, (void)data;
   return NULL;
 }

@@ -99,4 +99,9 @@ ippc_result_t ippc_classify(const errpattern_t *pattern, const ippc_status_t *st
 void ippc_resource(const char *uri, char *buf, size_t len);
 const char *ippc_result_name(ippc_result_t r);
 
+/* libcups password callback (cupsSetPasswordCB2) that never prompts: the
+ * device credential is the only secret, sent as a bearer token. */
+const char *ippc_no_password(const char *prompt, http_t *http, const char *method,
+                             const char *resource, void *data);
+
 #endif

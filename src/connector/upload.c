@@ -77,13 +77,6 @@ static void upload_free(upload_t *u) {
   free(u);
 }
 
-/* libcups never prompts in a worker either. */
-static const char *upload_no_password(const char *prompt, http_t *http, const char *method,
-                                      const char *resource, void *data) {
-  (void)prompt, (void)http, (void)method, (void)resource, (void)data;
-  return NULL;
-}
-
 /*
  * libcups calls this every second of waiting (reads and writes); 0 aborts
  * the wait: the upload was abandoned, the connector stops, or nimbusd has
@@ -199,7 +192,7 @@ static ippc_result_t upload_exchange(upload_t *u, ipp_t *req, ipp_t **resp, ippc
 
 static void *upload_worker(void *arg) {
   upload_t *u = arg;
-  cupsSetPasswordCB2(upload_no_password, NULL);
+  cupsSetPasswordCB2(ippc_no_password, NULL); /* per thread in libcups */
   ipp_t *req = u->req;
   u->req = NULL;
   ippc_status_t st;
