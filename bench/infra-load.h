@@ -1,0 +1,99 @@
+/*
+ * infra-load.h: what the parts of infra-load share (bench/infra-load.c:
+ * main and the utilities; bench/infra-provision.c: the provision
+ * sub-command; bench/infra-run.c: the run sub-command).  See infra-load.c
+ * for what the tool does.
+ */
+#ifndef NIMBUS_BENCH_INFRA_LOAD_H
+#define NIMBUS_BENCH_INFRA_LOAD_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <arpa/inet.h>
+#include <cups/cups.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench-util.h"
+
+#define IL_MAX_PRINTERS 200000
+#define IL_READ_CHUNK (64 * 1024)
+#define IL_MAX_RESPONSE                                                    \
+  (1024 * 1024) /* a Get-Notifications answer larger than this is an error \
+                 */
+#define IL_EPOLL_BATCH 512
+#define IL_RECONNECT_MS 1000.0
+
+/* ------------------------------------------------------------------ utilities */
+
+/* Growable byte buffer. */
+typedef struct il_buf_s {
+  char *data;
+  size_t len, cap;
+} il_buf_t;
+
+/* Sleeps ms milliseconds (restarted on EINTR). */
+void il_sleep_ms(double ms);
+bool il_buf_append(il_buf_t *b, const void *data, size_t n);
+void il_buf_free(il_buf_t *b);
+
+/* --------------------------------------------------------------- REST (libcurl) */
+
+/* libcurl write callback appending to an il_buf_t. */
+size_t il_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata);
+long il_rest(CURL *c, const char *method, const char *url, const char *userpwd, const char *bearer,
+             const char *json, il_buf_t *out);
+
+/* ------------------------------------------------------------------ credentials */
+
+typedef struct il_cred_s {
+  char *queue;       /* queue name */
+  char *resource;    /* /ipp/print/<tenant>/<queue> */
+  char *printer_uri; /* as the server reported it */
+  char *uuid;        /* output-device-uuid */
+  char *credential;  /* nmd_... */
+} il_cred_t;
+
+typedef struct il_creds_s {
+  char tenant[64];
+  char token[128]; /* tenant-admin API token (job submission, release) */
+  il_cred_t *c;
+  int n;
+} il_creds_t;
+
+bool il_creds_load(const char *path, il_creds_t *cr, int want);
+
+/* ---------------------------------------------------------------- sub-commands */
+
+/* infra-load provision (infra-provision.c); argv[0] is "provision". */
+int il_provision(int argc, char *argv[]);
+/* infra-load run (infra-run.c); argv[0] is "run". */
+int il_run(int argc, char *argv[]);
+
+#endif

@@ -1,0 +1,1331 @@
+/*
+ * infra-run.c: the run sub-command of infra-load (see infra-load.c): the
+ * epoll loop of simulated printers, the timer heap, HTTP/IPP framing, the
+ * /metrics reader, the latency prober thread and the report.
+ */
+#include "infra-load.h"
+
+/* ----------------------------------------------------------------------- /proc */
+
+/* VmRSS (field "VmRSS") or another "Name:" line of /proc/PID/status, in
+ * KiB (or as a plain number, e.g. Threads); -1 when unreadable. */
+static long il_proc_status(long pid, const char *field) {
+  char path[64], line[256];
+  size_t flen = strlen(field);
+  FILE *fp;
+  long value = -1;
+
+  if (pid <= 0) return (-1);
+  snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+  if ((fp = fopen(path, "r")) == NULL) return (-1);
+  while (fgets(line, sizeof(line), fp)) {
+    if (!strncmp(line, field, flen) && line[flen] == ':') {
+      value = strtol(line + flen + 1, NULL, 10);
+      break;
+    }
+  }
+  fclose(fp);
+  return (value);
+}
+
+/* utime+stime of PID (all threads) in clock ticks; -1 when unreadable. */
+static long long il_proc_cpu_ticks(long pid) {
+  char path[64], buf[2048], *p;
+  FILE *fp;
+  size_t n;
+  unsigned long long ut, st;
+
+  if (pid <= 0) return (-1);
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  if ((fp = fopen(path, "r")) == NULL) return (-1);
+  n = fread(buf, 1, sizeof(buf) - 1, fp);
+  fclose(fp);
+  buf[n] = '\0';
+  if ((p = strrchr(buf, ')')) == NULL) return (-1);
+  /* after ") ": state ppid pgrp session tty_nr tpgid flags minflt cminflt
+   * majflt cmajflt utime stime */
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    return (-1);
+  return ((long long)(ut + st));
+}
+
+/* Number of open file descriptors of PID; -1 when unreadable. */
+static long il_proc_fds(long pid) {
+  char path[64];
+  DIR *d;
+  struct dirent *e;
+  long n = 0;
+
+  if (pid <= 0) return (-1);
+  snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+  if ((d = opendir(path)) == NULL) return (-1);
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return (n);
+}
+
+static void il_json_string(FILE *fp, const char *s) {
+  fputc('"', fp);
+  bench_json_escape(fp, s);
+  fputc('"', fp);
+}
+
+/* ------------------------------------------------------------------------- run */
+
+typedef enum { IL_DOWN = 0, IL_CONNECTING, IL_SENDING, IL_WAITING, IL_IDLE } il_state_t;
+typedef enum { IL_REQ_SUBSCRIBE = 0, IL_REQ_NOTIFY } il_req_t;
+
+typedef struct il_printer_s {
+  const il_cred_t *cred;
+  int fd;
+  uint8_t state, req;
+  bool wait; /* the outstanding Get-Notifications has notify-wait */
+  bool subscribed;
+  int sub_id;
+  int next_seq;
+  char *out; /* unsent request bytes (rare: partial writes) */
+  size_t out_len, out_off;
+  il_buf_t in;      /* response bytes */
+  double sent_ms;   /* request fully written */
+  int heap_pos;     /* index in the timer heap, -1 if none */
+  double due_ms;    /* timer */
+  uint32_t sent;    /* requests written (all kinds) */
+  uint32_t answers; /* complete responses */
+  uint32_t events;
+} il_printer_t;
+
+typedef struct il_sample_s {
+  int printer;
+  int job_id;
+  double t_release, t_released, t_arrival; /* ms, CLOCK_MONOTONIC */
+  bool arrived;
+  long release_status;
+} il_sample_t;
+
+typedef struct il_run_s {
+  /* configuration */
+  const char *url;
+  char host[256];
+  int port;
+  struct sockaddr_storage addr;
+  socklen_t addrlen;
+  char host_header[300];
+  bool persistent;
+  double interval_s;    /* polling */
+  double notify_wait_s; /* the server's notify-wait, for "early" answers */
+  double connect_rate;
+  double window_s;
+  int samples;
+  double probe_timeout_s;
+  double settle_s;
+  long pid;
+  const char *pdf_path;
+  char *pdf;
+  size_t pdf_len;
+  il_creds_t creds;
+  int n;
+  bool verbose;
+
+  /* printers and loop */
+  il_printer_t *p;
+  int epfd;
+  int *heap;
+  int heap_len;
+  int opened; /* connections started so far (ramp) */
+  double ramp_start;
+  int held; /* printers with a request outstanding at the server after subscribing */
+  int subscribed;
+  unsigned rng;
+
+  /* counters */
+  long connect_failures, transport_errors, http_errors, ipp_errors, reconnects;
+  long empty_answers, empty_early, event_answers, not_found_resubscribe;
+  long misdelivered, late_events, other_events;
+  double min_empty_hold_ms;
+  long notify_get_interval_min, notify_get_interval_max;
+  char first_error[512];
+
+  /* probes: shared with the prober thread */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  il_sample_t *s;
+  atomic_int cur_sample; /* index of the sample being timed, -1 none */
+  atomic_bool probing_done;
+  int nsamples;
+} il_run_t;
+
+static void il_run_error(il_run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static pthread_mutex_t il_error_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Keep the first error; with --verbose print every one.  Both threads. */
+static void il_run_error(il_run_t *r, const char *fmt, ...) {
+  va_list ap;
+
+  pthread_mutex_lock(&il_error_mu);
+  if (r->first_error[0] && !r->verbose) {
+    pthread_mutex_unlock(&il_error_mu);
+    return;
+  }
+  va_start(ap, fmt);
+  if (!r->first_error[0]) {
+    vsnprintf(r->first_error, sizeof(r->first_error), fmt, ap);
+    if (!r->verbose) fprintf(stderr, "infra-load: first error: %s\n", r->first_error);
+  } else {
+    fputs("infra-load: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+  }
+  va_end(ap);
+  pthread_mutex_unlock(&il_error_mu);
+}
+
+/* ---- timer heap (min-heap on due_ms, one entry per printer at most) ---- */
+
+static void il_heap_swap(il_run_t *r, int a, int b) {
+  int t = r->heap[a];
+
+  r->heap[a] = r->heap[b];
+  r->heap[b] = t;
+  r->p[r->heap[a]].heap_pos = a;
+  r->p[r->heap[b]].heap_pos = b;
+}
+
+static void il_heap_up(il_run_t *r, int i) {
+  while (i > 0) {
+    int parent = (i - 1) / 2;
+
+    if (r->p[r->heap[parent]].due_ms <= r->p[r->heap[i]].due_ms) break;
+    il_heap_swap(r, i, parent);
+    i = parent;
+  }
+}
+
+static void il_heap_down(il_run_t *r, int i) {
+  for (;;) {
+    int l = 2 * i + 1, rr = l + 1, m = i;
+
+    if (l < r->heap_len && r->p[r->heap[l]].due_ms < r->p[r->heap[m]].due_ms) m = l;
+    if (rr < r->heap_len && r->p[r->heap[rr]].due_ms < r->p[r->heap[m]].due_ms) m = rr;
+    if (m == i) break;
+    il_heap_swap(r, i, m);
+    i = m;
+  }
+}
+
+static void il_timer_set(il_run_t *r, int idx, double due) {
+  il_printer_t *p = r->p + idx;
+
+  p->due_ms = due;
+  if (p->heap_pos < 0) {
+    p->heap_pos = r->heap_len;
+    r->heap[r->heap_len++] = idx;
+    il_heap_up(r, p->heap_pos);
+  } else {
+    il_heap_up(r, p->heap_pos);
+    il_heap_down(r, p->heap_pos);
+  }
+}
+
+static int il_timer_pop_due(il_run_t *r, double now) {
+  int idx;
+
+  if (r->heap_len == 0 || r->p[r->heap[0]].due_ms > now) return (-1);
+  idx = r->heap[0];
+  il_heap_swap(r, 0, r->heap_len - 1);
+  r->heap_len--;
+  r->p[idx].heap_pos = -1;
+  if (r->heap_len) il_heap_down(r, 0);
+  return (idx);
+}
+
+/* ---- IPP in memory ---- */
+
+typedef struct il_mem_s {
+  const unsigned char *data;
+  size_t len, pos;
+} il_mem_t;
+
+static ssize_t il_ipp_write_cb(void *ctx, ipp_uchar_t *buffer, size_t bytes) {
+  return (il_buf_append(ctx, buffer, bytes) ? (ssize_t)bytes : -1);
+}
+
+static ssize_t il_ipp_read_cb(void *ctx, ipp_uchar_t *buffer, size_t bytes) {
+  il_mem_t *m = ctx;
+  size_t n = m->len - m->pos;
+
+  if (n > bytes) n = bytes;
+  memcpy(buffer, m->data + m->pos, n);
+  m->pos += n;
+  return ((ssize_t)n);
+}
+
+/* ---- connections ---- */
+
+static void il_close(il_run_t *r, il_printer_t *p) {
+  if (p->fd >= 0) {
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+    close(p->fd);
+  }
+  p->fd = -1;
+  if (p->state == IL_WAITING || p->state == IL_SENDING) r->held -= p->subscribed;
+  p->state = IL_DOWN;
+  free(p->out);
+  p->out = NULL;
+  p->out_len = p->out_off = 0;
+  il_buf_free(&p->in);
+}
+
+static void il_epoll_mod(il_run_t *r, il_printer_t *p, uint32_t events) {
+  struct epoll_event ev;
+
+  ev.events = events;
+  ev.data.u32 = (uint32_t)(p - r->p);
+  epoll_ctl(r->epfd, EPOLL_CTL_MOD, p->fd, &ev);
+}
+
+/* Connection lost or unusable: close, and reconnect after a pause. */
+static void il_fail(il_run_t *r, il_printer_t *p, const char *what) {
+  r->transport_errors++;
+  il_run_error(r, "printer %s: %s", p->cred->queue, what);
+  il_close(r, p);
+  r->reconnects++;
+  il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
+}
+
+static void il_connect(il_run_t *r, il_printer_t *p) {
+  struct epoll_event ev;
+  int one = 1;
+
+  p->fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (p->fd < 0) {
+    r->connect_failures++;
+    il_run_error(r, "socket: %s", strerror(errno));
+    il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
+    return;
+  }
+  setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (connect(p->fd, (struct sockaddr *)&r->addr, r->addrlen) && errno != EINPROGRESS) {
+    r->connect_failures++;
+    il_run_error(r, "connect: %s", strerror(errno));
+    close(p->fd);
+    p->fd = -1;
+    il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
+    return;
+  }
+  p->state = IL_CONNECTING;
+  ev.events = EPOLLOUT;
+  ev.data.u32 = (uint32_t)(p - r->p);
+  epoll_ctl(r->epfd, EPOLL_CTL_ADD, p->fd, &ev);
+}
+
+/* Write what is pending; on completion wait for the answer. */
+static void il_flush(il_run_t *r, il_printer_t *p) {
+  while (p->out_off < p->out_len) {
+    ssize_t n = send(p->fd, p->out + p->out_off, p->out_len - p->out_off, MSG_NOSIGNAL);
+
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        il_epoll_mod(r, p, EPOLLIN | EPOLLOUT);
+        return;
+      }
+      il_fail(r, p, strerror(errno));
+      return;
+    }
+    p->out_off += (size_t)n;
+  }
+  free(p->out);
+  p->out = NULL;
+  p->out_len = p->out_off = 0;
+  p->state = IL_WAITING;
+  p->sent_ms = bench_now_ms();
+  il_epoll_mod(r, p, EPOLLIN);
+}
+
+/* Build and send the printer's next request (subscribe or notifications). */
+static void il_send(il_run_t *r, il_printer_t *p) {
+  ipp_t *req;
+  il_buf_t body = {0}, msg = {0};
+  char head[1024];
+  int hl;
+
+  if (p->fd < 0) {
+    il_connect(r, p);
+    return;
+  }
+  if (!p->subscribed) {
+    req = ippNewRequest(IPP_OP_CREATE_PRINTER_SUBSCRIPTIONS);
+    ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, p->cred->printer_uri);
+    ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "output-device-uuid", NULL, p->cred->uuid);
+    ippAddString(req, IPP_TAG_SUBSCRIPTION, IPP_TAG_KEYWORD, "notify-pull-method", NULL, "ippget");
+    ippAddString(req, IPP_TAG_SUBSCRIPTION, IPP_TAG_KEYWORD, "notify-events", NULL,
+                 "job-fetchable");
+    p->req = IL_REQ_SUBSCRIBE;
+    p->wait = false;
+  } else {
+    req = ippNewRequest(IPP_OP_GET_NOTIFICATIONS);
+    ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, p->cred->printer_uri);
+    ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "output-device-uuid", NULL, p->cred->uuid);
+    ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-subscription-ids", p->sub_id);
+    ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-sequence-numbers", p->next_seq);
+    if (r->persistent) ippAddBoolean(req, IPP_TAG_OPERATION, "notify-wait", 1);
+    p->req = IL_REQ_NOTIFY;
+    p->wait = r->persistent;
+  }
+  if (ippWriteIO(&body, il_ipp_write_cb, 1, NULL, req) != IPP_STATE_DATA) {
+    ippDelete(req);
+    il_buf_free(&body);
+    il_run_error(r, "ippWriteIO failed");
+    return;
+  }
+  ippDelete(req);
+  hl = snprintf(head, sizeof(head),
+                "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/ipp\r\n"
+                "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
+                p->cred->resource, r->host_header, p->cred->credential, body.len);
+  if (!il_buf_append(&msg, head, (size_t)hl) || !il_buf_append(&msg, body.data, body.len)) {
+    il_buf_free(&body);
+    il_buf_free(&msg);
+    il_run_error(r, "out of memory");
+    return;
+  }
+  il_buf_free(&body);
+  p->out = msg.data;
+  p->out_len = msg.len;
+  p->out_off = 0;
+  p->state = IL_SENDING;
+  p->sent++;
+  if (p->subscribed) r->held++;
+  il_flush(r, p);
+}
+
+/* Has p->in a complete HTTP response?  1 yes (status, body, body_len, close
+ * filled; body may point into a decoded copy in *chunked), 0 not yet,
+ * -1 malformed. */
+static int il_http_parse(il_buf_t *in, bool eof, int *status, const char **body, size_t *body_len,
+                         bool *conn_close, il_buf_t *chunked) {
+  char *end, *line, *hdr_end;
+  long clen = -1;
+  bool is_chunked = false;
+  size_t hlen;
+
+  for (;;) {
+    if (!in->data || (end = memmem(in->data, in->len, "\r\n\r\n", 4)) == NULL)
+      return (eof && in->len ? -1 : 0);
+    hlen = (size_t)(end - in->data) + 4;
+    if (in->len < 12 || strncmp(in->data, "HTTP/1.", 7)) return (-1);
+    *status = atoi(in->data + 9);
+    if (*status >= 100 && *status < 200) { /* interim: drop it */
+      memmove(in->data, in->data + hlen, in->len - hlen);
+      in->len -= hlen;
+      continue;
+    }
+    break;
+  }
+  *conn_close = !strncmp(in->data, "HTTP/1.0", 8);
+  hdr_end = end;
+  for (line = strstr(in->data, "\r\n") + 2; line < hdr_end;) {
+    char *eol = strstr(line, "\r\n");
+
+    if (!strncasecmp(line, "Content-Length:", 15))
+      clen = strtol(line + 15, NULL, 10);
+    else if (!strncasecmp(line, "Transfer-Encoding:", 18) && strcasestr(line + 18, "chunked") &&
+             strcasestr(line + 18, "chunked") < eol)
+      is_chunked = true;
+    else if (!strncasecmp(line, "Connection:", 11)) {
+      char *v = strcasestr(line + 11, "close");
+
+      if (v && v < eol) *conn_close = true;
+    }
+    line = eol + 2;
+  }
+  if (is_chunked) {
+    size_t pos = hlen;
+
+    chunked->len = 0;
+    for (;;) {
+      char *crlf, *ep;
+      unsigned long sz;
+
+      if (pos >= in->len) return (eof ? -1 : 0);
+      crlf = memmem(in->data + pos, in->len - pos, "\r\n", 2);
+      if (!crlf) return (eof ? -1 : 0);
+      sz = strtoul(in->data + pos, &ep, 16);
+      if (ep == in->data + pos) return (-1);
+      pos = (size_t)(crlf - in->data) + 2;
+      if (sz == 0) {
+        /* trailers until an empty line */
+        for (;;) {
+          char *t = memmem(in->data + pos, in->len - pos, "\r\n", 2);
+
+          if (!t) return (eof ? -1 : 0);
+          if (t == in->data + pos) {
+            pos += 2;
+            break;
+          }
+          pos = (size_t)(t - in->data) + 2;
+        }
+        break;
+      }
+      if (in->len - pos < sz + 2) return (eof ? -1 : 0);
+      if (!il_buf_append(chunked, in->data + pos, sz)) return (-1);
+      pos += sz + 2;
+    }
+    *body = chunked->data ? chunked->data : "";
+    *body_len = chunked->len;
+    return (1);
+  }
+  if (clen >= 0) {
+    if (in->len - hlen < (size_t)clen) return (eof ? -1 : 0);
+    *body = in->data + hlen;
+    *body_len = (size_t)clen;
+    return (1);
+  }
+  /* No length: the body ends with the connection. */
+  if (!eof) return (0);
+  *body = in->data + hlen;
+  *body_len = in->len - hlen;
+  *conn_close = true;
+  return (1);
+}
+
+/* A job-fetchable event for printer idx. */
+static void il_note_event(il_run_t *r, int idx, int job_id, const char *event) {
+  int cur, k;
+
+  if (!event || strcmp(event, "job-fetchable")) {
+    r->other_events++;
+    return;
+  }
+  pthread_mutex_lock(&r->mu);
+  cur = atomic_load(&r->cur_sample);
+  if (cur >= 0 && r->s[cur].job_id == job_id && r->s[cur].printer == idx && !r->s[cur].arrived) {
+    r->s[cur].arrived = true;
+    r->s[cur].t_arrival = bench_now_ms();
+    pthread_cond_broadcast(&r->cv);
+  } else {
+    bool known = false;
+
+    for (k = 0; k < r->nsamples; k++) {
+      if (r->s[k].job_id == job_id) {
+        known = true;
+        if (r->s[k].printer != idx) {
+          r->misdelivered++;
+          il_run_error(r, "job %d's job-fetchable reached %s, not %s", job_id,
+                       r->p[idx].cred->queue, r->p[r->s[k].printer].cred->queue);
+        } else
+          r->late_events++;
+        break;
+      }
+    }
+    if (!known) r->other_events++;
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
+static const char *il_status_message(ipp_t *resp) {
+  const char *m = ippGetString(ippFindAttribute(resp, "status-message", IPP_TAG_TEXT), 0, NULL);
+
+  return (m ? m : "");
+}
+
+/* A complete IPP answer for printer p. */
+static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char *body,
+                      size_t body_len) {
+  int idx = (int)(p - r->p);
+  ipp_t *resp;
+  il_mem_t m = {(const unsigned char *)body, body_len, 0};
+  ipp_attribute_t *a;
+  ipp_status_t st;
+  bool was_wait = p->wait;
+  double held_ms = bench_now_ms() - p->sent_ms;
+  int nevents = 0;
+
+  p->answers++;
+  if (p->subscribed) r->held--;
+  if (http_status != 200) {
+    r->http_errors++;
+    il_run_error(r, "printer %s: HTTP %d", p->cred->queue, http_status);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
+    p->state = IL_IDLE;
+    return;
+  }
+  resp = ippNew();
+  if (ippReadIO(&m, il_ipp_read_cb, 1, NULL, resp) != IPP_STATE_DATA) {
+    ippDelete(resp);
+    r->http_errors++;
+    il_run_error(r, "printer %s: undecodable IPP answer", p->cred->queue);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
+    p->state = IL_IDLE;
+    return;
+  }
+  st = ippGetStatusCode(resp);
+  p->state = IL_IDLE;
+
+  if (p->req == IL_REQ_SUBSCRIBE) {
+    if (st >= IPP_STATUS_ERROR_BAD_REQUEST ||
+        (a = ippFindAttribute(resp, "notify-subscription-id", IPP_TAG_INTEGER)) == NULL) {
+      r->ipp_errors++;
+      il_run_error(r, "printer %s: Create-Printer-Subscriptions: %s (%s)", p->cred->queue,
+                   ippErrorString(st), il_status_message(resp));
+      ippDelete(resp);
+      il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS * 5);
+      return;
+    }
+    p->sub_id = ippGetInteger(a, 0);
+    p->subscribed = true;
+    p->next_seq = 1;
+    r->subscribed++;
+    ippDelete(resp);
+    if (r->persistent)
+      il_send(r, p);
+    else /* first poll somewhere in the first interval */
+      il_timer_set(r, idx,
+                   bench_now_ms() + r->interval_s * 1000.0 * (rand_r(&r->rng) / (RAND_MAX + 1.0)));
+    return;
+  }
+
+  /* Get-Notifications */
+  if (st == IPP_STATUS_ERROR_NOT_FOUND) { /* subscription gone: subscribe again */
+    r->not_found_resubscribe++;
+    if (p->subscribed) r->subscribed--;
+    p->subscribed = false;
+    ippDelete(resp);
+    il_send(r, p);
+    return;
+  }
+  if (st >= IPP_STATUS_ERROR_BAD_REQUEST) {
+    r->ipp_errors++;
+    il_run_error(r, "printer %s: Get-Notifications: %s (%s)", p->cred->queue, ippErrorString(st),
+                 il_status_message(resp));
+    ippDelete(resp);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS * 5);
+    return;
+  }
+  if ((a = ippFindAttribute(resp, "notify-get-interval", IPP_TAG_INTEGER)) != NULL) {
+    long v = ippGetInteger(a, 0);
+
+    if (r->notify_get_interval_min < 0 || v < r->notify_get_interval_min)
+      r->notify_get_interval_min = v;
+    if (v > r->notify_get_interval_max) r->notify_get_interval_max = v;
+  }
+  {
+    /* Events: one event-notification group each, separated by a nameless
+     * separator attribute. */
+    int seq = -1, job = -1;
+    const char *ev = NULL;
+    bool in_event = false;
+
+    for (a = ippFirstAttribute(resp);; a = ippNextAttribute(resp)) {
+      bool boundary = !a || ippGetGroupTag(a) != IPP_TAG_EVENT_NOTIFICATION || !ippGetName(a);
+
+      if (boundary && in_event) {
+        if (seq >= p->next_seq) {
+          nevents++;
+          p->events++;
+          p->next_seq = seq + 1;
+          il_note_event(r, idx, job, ev);
+        }
+        in_event = false;
+        seq = job = -1;
+        ev = NULL;
+      }
+      if (!a) break;
+      if (ippGetGroupTag(a) != IPP_TAG_EVENT_NOTIFICATION || !ippGetName(a)) continue;
+      in_event = true;
+      if (!strcmp(ippGetName(a), "notify-sequence-number"))
+        seq = ippGetInteger(a, 0);
+      else if (!strcmp(ippGetName(a), "job-id"))
+        job = ippGetInteger(a, 0);
+      else if (!strcmp(ippGetName(a), "notify-subscribed-event"))
+        ev = ippGetString(a, 0, NULL);
+    }
+  }
+  ippDelete(resp);
+  if (nevents)
+    r->event_answers++;
+  else {
+    r->empty_answers++;
+    if (was_wait) {
+      if (r->min_empty_hold_ms < 0 || held_ms < r->min_empty_hold_ms)
+        r->min_empty_hold_ms = held_ms;
+      if (held_ms < (r->notify_wait_s - 2.0) * 1000.0) r->empty_early++;
+    }
+  }
+  if (r->persistent)
+    il_send(r, p);
+  else
+    il_timer_set(r, idx, bench_now_ms() + r->interval_s * 1000.0);
+}
+
+static void il_readable(il_run_t *r, il_printer_t *p) {
+  static char buf[IL_READ_CHUNK];
+  bool eof = false;
+
+  for (;;) {
+    ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
+
+    if (n > 0) {
+      if (!il_buf_append(&p->in, buf, (size_t)n) || p->in.len > IL_MAX_RESPONSE) {
+        il_fail(r, p, "answer too large");
+        return;
+      }
+      if ((size_t)n < sizeof(buf)) break;
+      continue;
+    }
+    if (n == 0) {
+      eof = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    il_fail(r, p, strerror(errno));
+    return;
+  }
+  if (p->state != IL_WAITING) {
+    if (eof) { /* an idle keep-alive connection closed by the server */
+      int idx = (int)(p - r->p);
+      bool pending = p->heap_pos >= 0;
+
+      il_close(r, p);
+      if (!pending) il_timer_set(r, idx, bench_now_ms());
+    } else if (p->in.len) {
+      il_fail(r, p, "unexpected bytes from the server");
+    }
+    return;
+  }
+  {
+    int status = 0, rc;
+    const char *body = NULL;
+    size_t body_len = 0;
+    bool conn_close = false;
+    il_buf_t chunked = {0};
+
+    rc = il_http_parse(&p->in, eof, &status, &body, &body_len, &conn_close, &chunked);
+    if (rc < 0) {
+      il_buf_free(&chunked);
+      il_fail(r, p, eof ? "connection closed during the answer" : "malformed HTTP answer");
+      return;
+    }
+    if (rc == 0) {
+      il_buf_free(&chunked);
+      return;
+    }
+    if (conn_close || eof) {
+      /* Answer first (it may carry the event), then drop the connection;
+       * il_answer may want to send right away: it reconnects. */
+      il_buf_t keep = p->in;
+
+      p->in.data = NULL;
+      p->in.len = p->in.cap = 0;
+      epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+      close(p->fd);
+      p->fd = -1;
+      r->reconnects++;
+      il_answer(r, p, status, body, body_len);
+      il_buf_free(&keep);
+    } else {
+      il_answer(r, p, status, body, body_len);
+      il_buf_free(&p->in);
+    }
+    il_buf_free(&chunked);
+  }
+}
+
+static void il_writable(il_run_t *r, il_printer_t *p) {
+  if (p->state == IL_CONNECTING) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+      r->connect_failures++;
+      il_run_error(r, "connect to %s:%d: %s", r->host, r->port, strerror(err ? err : errno));
+      il_close(r, p);
+      il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
+      return;
+    }
+    p->state = IL_IDLE;
+    il_epoll_mod(r, p, EPOLLIN);
+    il_send(r, p);
+    return;
+  }
+  if (p->state == IL_SENDING) il_flush(r, p);
+}
+
+/* One pass of the loop: ramp, timers, I/O for up to max_wait_ms. */
+static void il_loop_once(il_run_t *r, double max_wait_ms) {
+  struct epoll_event evs[IL_EPOLL_BATCH];
+  double now = bench_now_ms(), wait = max_wait_ms;
+  int i, n, idx;
+
+  /* Ramp: open connections at connect_rate per second. */
+  if (r->opened < r->n) {
+    int allowed = (int)((now - r->ramp_start) / 1000.0 * r->connect_rate) + 1;
+
+    if (allowed > r->n) allowed = r->n;
+    while (r->opened < allowed) il_connect(r, r->p + r->opened++);
+    if (wait > 1.0) wait = 1.0;
+  }
+  while ((idx = il_timer_pop_due(r, now)) >= 0) {
+    il_printer_t *p = r->p + idx;
+
+    if (p->state == IL_WAITING || p->state == IL_SENDING || p->state == IL_CONNECTING) continue;
+    il_send(r, p);
+  }
+  if (r->heap_len) {
+    double d = r->p[r->heap[0]].due_ms - bench_now_ms();
+
+    if (d < wait) wait = d < 0 ? 0 : d;
+  }
+  n = epoll_wait(r->epfd, evs, IL_EPOLL_BATCH, (int)(wait + 0.999));
+  for (i = 0; i < n; i++) {
+    il_printer_t *p = r->p + evs[i].data.u32;
+
+    if (p->fd < 0) continue;
+    if (evs[i].events & (EPOLLOUT | EPOLLERR) && p->state != IL_WAITING) {
+      il_writable(r, p);
+      if (p->fd < 0) continue;
+    }
+    if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) il_readable(r, p);
+  }
+}
+
+static void il_loop_for(il_run_t *r, double ms) {
+  double end = bench_now_ms() + ms;
+
+  while (bench_now_ms() < end) il_loop_once(r, end - bench_now_ms());
+}
+
+/* ---- /metrics ---- */
+
+typedef struct il_metrics_s {
+  double requests;      /* nimbus_requests_total, without op="metrics" */
+  double notifications; /* op="ipp.get-notifications" */
+  double ipp;           /* op="ipp..." */
+  bool ok;
+} il_metrics_t;
+
+static il_metrics_t il_metrics(const char *base) {
+  il_metrics_t m = {0, 0, 0, false};
+  CURL *c = curl_easy_init();
+  il_buf_t b = {0};
+  char url[1024], *line, *save = NULL;
+
+  snprintf(url, sizeof(url), "%s/metrics", base);
+  if (c && il_rest(c, "GET", url, NULL, NULL, NULL, &b) == 200 && b.data) {
+    m.ok = true;
+    for (line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      char *sp;
+      double v;
+
+      if (strncmp(line, "nimbus_requests_total{", 22)) continue;
+      if ((sp = strrchr(line, ' ')) == NULL) continue;
+      v = strtod(sp + 1, NULL);
+      if (strstr(line, "op=\"metrics\"")) continue;
+      m.requests += v;
+      if (strstr(line, "op=\"ipp.")) m.ipp += v;
+      if (strstr(line, "op=\"ipp.get-notifications\"")) m.notifications += v;
+    }
+  }
+  il_buf_free(&b);
+  if (c) curl_easy_cleanup(c);
+  return (m);
+}
+
+/* ---- the prober thread ---- */
+
+static void *il_prober(void *arg) {
+  il_run_t *r = arg;
+  CURL *c = curl_easy_init();
+  il_buf_t b = {0};
+  char url[1024], auth[256];
+  unsigned seed = r->rng ^ 0x9e3779b9u;
+  int k;
+
+  for (k = 0; k < r->nsamples; k++) {
+    il_sample_t *s = r->s + k;
+    int idx = (int)(rand_r(&seed) % (unsigned)r->n);
+    curl_mime *mime;
+    curl_mimepart *part;
+    struct curl_slist *hdrs = NULL;
+    long code = 0;
+    json_error_t jerr;
+    json_t *j;
+    json_int_t id = 0;
+    struct timespec deadline;
+    double tmo;
+
+    s->printer = idx;
+    s->job_id = -1;
+
+    /* 1. a held job on the printer's own queue */
+    snprintf(url, sizeof(url), "%s/api/v1/jobs", r->url);
+    curl_easy_reset(c);
+    b.len = 0;
+    mime = curl_mime_init(c);
+    part = curl_mime_addpart(mime);
+    curl_mime_name(part, "queue");
+    curl_mime_data(part, r->p[idx].cred->queue, CURL_ZERO_TERMINATED);
+    part = curl_mime_addpart(mime);
+    curl_mime_name(part, "document");
+    curl_mime_filename(part, "probe.pdf");
+    curl_mime_type(part, "application/pdf");
+    curl_mime_data(part, r->pdf, r->pdf_len);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", r->creds.token);
+    hdrs = curl_slist_append(hdrs, auth);
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, il_curl_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_mime_free(mime);
+    curl_slist_free_all(hdrs);
+    j = code == 201 ? json_loads(b.data, 0, &jerr) : NULL;
+    if (!j || json_unpack(j, "{s:I}", "id", &id)) {
+      il_run_error(r, "probe %d: POST /jobs: HTTP %ld %s", k, code, b.data ? b.data : "");
+      json_decref(j);
+      il_sleep_ms(100);
+      continue;
+    }
+    json_decref(j);
+
+    pthread_mutex_lock(&r->mu);
+    s->job_id = (int)id;
+    atomic_store(&r->cur_sample, k);
+    pthread_mutex_unlock(&r->mu);
+
+    /* 2. the timed part: release, then wait for the printer's event */
+    snprintf(url, sizeof(url), "%s/api/v1/jobs/%d/release", r->url, (int)id);
+    s->t_release = bench_now_ms();
+    s->release_status = il_rest(c, "POST", url, NULL, r->creds.token, NULL, &b);
+    s->t_released = bench_now_ms();
+    if (s->release_status != 200) {
+      il_run_error(r, "probe %d: release: HTTP %ld %s", k, s->release_status, b.data ? b.data : "");
+    }
+    tmo = r->probe_timeout_s;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)tmo;
+    deadline.tv_nsec += (long)((tmo - (double)(time_t)tmo) * 1e9);
+    if (deadline.tv_nsec >= 1000000000L) {
+      deadline.tv_sec++;
+      deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!s->arrived && s->release_status == 200)
+      if (pthread_cond_timedwait(&r->cv, &r->mu, &deadline) == ETIMEDOUT) break;
+    atomic_store(&r->cur_sample, -1);
+    pthread_mutex_unlock(&r->mu);
+
+    /* 3. tidy up: the job goes, so the queue stays empty */
+    snprintf(url, sizeof(url), "%s/api/v1/jobs/%d/cancel", r->url, (int)id);
+    il_rest(c, "POST", url, NULL, r->creds.token, NULL, &b);
+    il_sleep_ms(5);
+  }
+  il_buf_free(&b);
+  curl_easy_cleanup(c);
+  atomic_store(&r->probing_done, true);
+  return (NULL);
+}
+
+/* ---- run: setup, phases, report ---- */
+
+static bool il_parse_url(il_run_t *r) {
+  const char *h = r->url;
+  const char *colon, *slash;
+  char port[16];
+  struct addrinfo hints, *ai = NULL;
+
+  if (!strncmp(h, "http://", 7))
+    h += 7;
+  else {
+    fprintf(stderr, "infra-load: --url must be http://HOST:PORT\n");
+    return (false);
+  }
+  slash = strchr(h, '/');
+  if (!slash) slash = h + strlen(h);
+  colon = memchr(h, ':', (size_t)(slash - h));
+  if (!colon) colon = slash;
+  snprintf(r->host, sizeof(r->host), "%.*s", (int)(colon - h), h);
+  if (colon < slash)
+    snprintf(port, sizeof(port), "%.*s", (int)(slash - colon - 1), colon + 1);
+  else
+    snprintf(port, sizeof(port), "80");
+  r->port = atoi(port);
+  snprintf(r->host_header, sizeof(r->host_header), "%s:%d", r->host, r->port);
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(r->host, port, &hints, &ai) || !ai) {
+    fprintf(stderr, "infra-load: cannot resolve %s\n", r->host);
+    return (false);
+  }
+  memcpy(&r->addr, ai->ai_addr, ai->ai_addrlen);
+  r->addrlen = ai->ai_addrlen;
+  freeaddrinfo(ai);
+  return (true);
+}
+
+static bool il_read_pdf(il_run_t *r) {
+  FILE *fp = fopen(r->pdf_path, "rb");
+  struct stat st;
+
+  if (!fp || fstat(fileno(fp), &st) || st.st_size <= 0 || st.st_size > 16 * 1024 * 1024) {
+    fprintf(stderr, "infra-load: cannot read %s\n", r->pdf_path);
+    if (fp) fclose(fp);
+    return (false);
+  }
+  r->pdf_len = (size_t)st.st_size;
+  r->pdf = malloc(r->pdf_len);
+  if (!r->pdf || fread(r->pdf, 1, r->pdf_len, fp) != r->pdf_len) {
+    fclose(fp);
+    return (false);
+  }
+  fclose(fp);
+  return (true);
+}
+
+/* Loop until the server's CPU use stays below 5 % of one CPU for a second
+ * (or timeout_s passes); the printers keep being served meanwhile. */
+static void il_wait_server_quiet(il_run_t *r, double timeout_s) {
+  double end = bench_now_ms() + timeout_s * 1000.0;
+  long hz = sysconf(_SC_CLK_TCK);
+
+  while (bench_now_ms() < end) {
+    long long a = il_proc_cpu_ticks(r->pid), b;
+
+    il_loop_for(r, 1000.0);
+    b = il_proc_cpu_ticks(r->pid);
+    if (a < 0 || b < 0 || (double)(b - a) < 0.05 * (double)hz) return;
+  }
+}
+
+int il_run(int argc, char *argv[]) {
+  static const struct option options[] = {{"url", required_argument, NULL, 'u'},
+                                          {"creds", required_argument, NULL, 'c'},
+                                          {"count", required_argument, NULL, 'n'},
+                                          {"pid", required_argument, NULL, 'P'},
+                                          {"mode", required_argument, NULL, 'm'},
+                                          {"interval", required_argument, NULL, 'i'},
+                                          {"notify-wait", required_argument, NULL, 'W'},
+                                          {"connect-rate", required_argument, NULL, 'r'},
+                                          {"window", required_argument, NULL, 'w'},
+                                          {"samples", required_argument, NULL, 's'},
+                                          {"probe-timeout", required_argument, NULL, 'T'},
+                                          {"settle", required_argument, NULL, 'S'},
+                                          {"pdf", required_argument, NULL, 'f'},
+                                          {"verbose", no_argument, NULL, 'v'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+  il_run_t *r = calloc(1, sizeof(*r));
+  const char *creds_path = NULL;
+  int opt, i, ret = 0;
+  long rss0, rss1, rss2 = -1, thr0, thr1, fds0, fds1;
+  double t_ramp0, t_held = -1, held_ms = 0, t_w0, t_w1;
+  long sent_w0 = 0, sent_w1 = 0;
+  il_metrics_t m0, m1;
+  struct rlimit rl;
+  pthread_t prober;
+  double *lat = NULL, *rel = NULL, lsum = 0;
+  size_t nlat = 0;
+  long timeouts = 0, probe_errors = 0;
+  long long cpu_w0, cpu_w1;
+
+  r->persistent = true;
+  r->interval_s = 30;
+  r->notify_wait_s = 60;
+  r->connect_rate = 1000;
+  r->window_s = 120;
+  r->samples = 500;
+  r->probe_timeout_s = 10;
+  r->settle_s = 2;
+  r->n = 0;
+  r->notify_get_interval_min = -1;
+  r->min_empty_hold_ms = -1;
+  while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    switch (opt) {
+      case 'u':
+        r->url = optarg;
+        break;
+      case 'c':
+        creds_path = optarg;
+        break;
+      case 'n':
+        r->n = atoi(optarg);
+        break;
+      case 'P':
+        r->pid = atol(optarg);
+        break;
+      case 'm':
+        if (!strcmp(optarg, "persistent"))
+          r->persistent = true;
+        else if (!strcmp(optarg, "polling"))
+          r->persistent = false;
+        else {
+          fputs("infra-load: --mode is persistent or polling\n", stderr);
+          return (2);
+        }
+        break;
+      case 'i':
+        r->interval_s = atof(optarg);
+        break;
+      case 'W':
+        r->notify_wait_s = atof(optarg);
+        break;
+      case 'r':
+        r->connect_rate = atof(optarg);
+        break;
+      case 'w':
+        r->window_s = atof(optarg);
+        break;
+      case 's':
+        r->samples = atoi(optarg);
+        break;
+      case 'T':
+        r->probe_timeout_s = atof(optarg);
+        break;
+      case 'S':
+        r->settle_s = atof(optarg);
+        break;
+      case 'f':
+        r->pdf_path = optarg;
+        break;
+      case 'v':
+        r->verbose = true;
+        break;
+      default:
+        fputs(
+            "Usage: infra-load run --url http://HOST:PORT --creds FILE --count N [options]\n"
+            "  --pid PID            nimbusd's pid (RSS, threads, fds, CPU from /proc)\n"
+            "  --mode M             persistent (notify-wait=true, default) or polling\n"
+            "  --interval S         polling interval (30)\n"
+            "  --notify-wait S      the server's notify-wait, to spot early answers (60)\n"
+            "  --connect-rate R     new connections per second (1000)\n"
+            "  --window S           idle window for the request rate (120; 0 skips)\n"
+            "  --samples K          notification latency samples (500; 0 skips)\n"
+            "  --probe-timeout S    a sample fails after this long (10)\n"
+            "  --settle S           pause before reading the held RSS (2)\n"
+            "  --pdf FILE           the probe document (a small PDF)\n"
+            "  --verbose            every error on stderr\n",
+            opt == 'h' ? stdout : stderr);
+        return (opt == 'h' ? 0 : 2);
+    }
+  }
+  if (!r->url || !creds_path || r->n < 1 || r->n > IL_MAX_PRINTERS || r->connect_rate <= 0 ||
+      r->interval_s <= 0 || r->samples < 0 || (r->samples > 0 && !r->pdf_path)) {
+    fputs("infra-load run: --url, --creds, --count (1..200000) and, with samples, --pdf\n", stderr);
+    return (2);
+  }
+  if (!il_parse_url(r) || !il_creds_load(creds_path, &r->creds, r->n) ||
+      (r->samples && !il_read_pdf(r)))
+    return (2);
+
+  /* One fd per printer, plus slack. */
+  if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+    rlim_t want = (rlim_t)r->n + 256;
+
+    if (rl.rlim_cur < want) {
+      rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < (rlim_t)r->n + 64) {
+      fprintf(stderr,
+              "infra-load: RLIMIT_NOFILE %lu is too low for %d printers (raise ulimit -Hn)\n",
+              (unsigned long)rl.rlim_cur, r->n);
+      return (2);
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  r->p = calloc((size_t)r->n, sizeof(*r->p));
+  r->heap = calloc((size_t)r->n, sizeof(int));
+  r->s = calloc((size_t)(r->samples ? r->samples : 1), sizeof(*r->s));
+  r->nsamples = r->samples;
+  if (!r->p || !r->heap || !r->s || (r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+    perror("infra-load");
+    return (2);
+  }
+  for (i = 0; i < r->n; i++) {
+    r->p[i].cred = r->creds.c + i;
+    r->p[i].fd = -1;
+    r->p[i].heap_pos = -1;
+  }
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  atomic_init(&r->cur_sample, -1);
+  atomic_init(&r->probing_done, false);
+  r->rng = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+  /* Phase 1: memory. */
+  rss0 = il_proc_status(r->pid, "VmRSS");
+  thr0 = il_proc_status(r->pid, "Threads");
+  fds0 = il_proc_fds(r->pid);
+  fprintf(stderr, "infra-load: %d printers, %s mode, connecting at %.0f/s; server RSS %ld KiB\n",
+          r->n, r->persistent ? "persistent" : "polling", r->connect_rate, rss0);
+  t_ramp0 = r->ramp_start = bench_now_ms();
+  {
+    double limit = t_ramp0 + ((double)r->n / r->connect_rate + 120.0) * 1000.0, last = t_ramp0;
+    double progress_at = t_ramp0;
+    int progress = 0;
+
+    for (;;) {
+      double now = bench_now_ms();
+      bool all = r->persistent ? r->held == r->n && r->subscribed == r->n : r->subscribed == r->n;
+
+      if (all) {
+        t_held = now;
+        break;
+      }
+      if (now > limit) break;
+      if (r->subscribed + r->held != progress) {
+        progress = r->subscribed + r->held;
+        progress_at = now;
+      } else if (r->opened == r->n && now - progress_at > 30000.0)
+        break; /* stuck: no printer got further for 30 s */
+      if (now - last > 5000.0) {
+        fprintf(stderr, "infra-load: %.0f s: %d opened, %d subscribed, %d held\n",
+                (now - t_ramp0) / 1000.0, r->opened, r->subscribed, r->held);
+        last = now;
+      }
+      il_loop_once(r, 100.0);
+    }
+  }
+  held_ms = t_held > 0 ? t_held - t_ramp0 : -1;
+  if (t_held < 0) {
+    il_run_error(r, "only %d of %d printers subscribed, %d held after the ramp", r->subscribed,
+                 r->n, r->held);
+    ret = 1;
+    if (r->subscribed == 0) { /* nothing to measure */
+      r->window_s = 0;
+      r->nsamples = r->samples = 0;
+    }
+  }
+  il_loop_for(r, r->settle_s * 1000.0);
+  il_wait_server_quiet(r, 30.0);
+  rss1 = il_proc_status(r->pid, "VmRSS");
+  thr1 = il_proc_status(r->pid, "Threads");
+  fds1 = il_proc_fds(r->pid);
+  fprintf(stderr,
+          "infra-load: %d subscribed, %d held after %.1f s; server RSS %ld KiB (%+.2f KiB per "
+          "printer), %ld threads, %ld fds\n",
+          r->subscribed, r->held, held_ms / 1000.0, rss1,
+          rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : 0.0, thr1, fds1);
+
+  /* Phase 2: request rate while idle. */
+  for (i = 0; i < r->n; i++) sent_w0 += r->p[i].sent;
+  m0 = il_metrics(r->url);
+  cpu_w0 = il_proc_cpu_ticks(r->pid);
+  t_w0 = bench_now_ms();
+  if (r->window_s > 0) il_loop_for(r, r->window_s * 1000.0);
+  t_w1 = bench_now_ms();
+  cpu_w1 = il_proc_cpu_ticks(r->pid);
+  m1 = il_metrics(r->url);
+  for (i = 0; i < r->n; i++) sent_w1 += r->p[i].sent;
+  if (r->window_s > 0 && t_w1 > t_w0) {
+    double w = (t_w1 - t_w0) / 1000.0;
+
+    fprintf(stderr,
+            "infra-load: window %.1f s: %.1f requests/printer/hour sent, %.1f counted by the "
+            "server (%.1f Get-Notifications)\n",
+            w, (double)(sent_w1 - sent_w0) / r->n / w * 3600.0,
+            m0.ok && m1.ok ? (m1.requests - m0.requests) / r->n / w * 3600.0 : -1.0,
+            m0.ok && m1.ok ? (m1.notifications - m0.notifications) / r->n / w * 3600.0 : -1.0);
+  }
+
+  /* Phase 3: notification latency. */
+  if (r->samples > 0) {
+    fprintf(stderr, "infra-load: %d latency samples\n", r->samples);
+    if (pthread_create(&prober, NULL, il_prober, r)) {
+      perror("infra-load: pthread_create");
+      return (2);
+    }
+    while (!atomic_load(&r->probing_done)) il_loop_once(r, 50.0);
+    pthread_join(prober, NULL);
+    lat = calloc((size_t)r->samples, sizeof(double));
+    rel = calloc((size_t)r->samples, sizeof(double));
+    for (i = 0; i < r->samples; i++) {
+      il_sample_t *s = r->s + i;
+
+      if (s->job_id < 0 || s->release_status != 200)
+        probe_errors++;
+      else if (!s->arrived)
+        timeouts++;
+      else {
+        rel[nlat] = s->t_released - s->t_release;
+        lat[nlat++] = s->t_arrival - s->t_release;
+        lsum += s->t_arrival - s->t_release;
+      }
+    }
+    qsort(lat, nlat, sizeof(double), bench_compare_double);
+    qsort(rel, nlat, sizeof(double), bench_compare_double);
+    rss2 = il_proc_status(r->pid, "VmRSS");
+  }
+  if (r->misdelivered || timeouts || probe_errors || r->empty_early) ret = 1;
+
+  {
+    double w = (t_w1 - t_w0) / 1000.0;
+    double per_h_client = w > 0 ? (double)(sent_w1 - sent_w0) / r->n / w * 3600.0 : 0;
+    double per_h_server =
+        (m0.ok && m1.ok && w > 0) ? (m1.requests - m0.requests) / r->n / w * 3600.0 : -1;
+    double per_h_server_gn =
+        (m0.ok && m1.ok && w > 0) ? (m1.notifications - m0.notifications) / r->n / w * 3600.0 : -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    double cpu_pct = (cpu_w0 >= 0 && cpu_w1 >= 0 && w > 0)
+                         ? (double)(cpu_w1 - cpu_w0) / (double)hz / w * 100.0
+                         : -1;
+    double p50 = bench_percentile(lat, nlat, 50), p90 = bench_percentile(lat, nlat, 90),
+           p99 = bench_percentile(lat, nlat, 99), mx = nlat ? lat[nlat - 1] : 0;
+    double rp50 = bench_percentile(rel, nlat, 50), rp99 = bench_percentile(rel, nlat, 99);
+    struct rusage ru;
+    double client_rss = 0, client_cpu = 0;
+
+    if (!getrusage(RUSAGE_SELF, &ru)) {
+      client_rss = (double)ru.ru_maxrss;
+      client_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    }
+
+    if (r->samples)
+      fprintf(
+          stderr,
+          "infra-load: latency over %zu samples: p50 %.2f ms, p90 %.2f, p99 %.2f, max %.2f "
+          "(release call p50 %.2f, p99 %.2f); %ld timeouts, %ld probe errors, %ld misdelivered, "
+          "%ld early empty answers\n",
+          nlat, p50, p90, p99, mx, rp50, rp99, timeouts, probe_errors, r->misdelivered,
+          r->empty_early);
+    printf(
+        "{\"mode\":\"%s\",\"printers\":%d,\"interval_s\":%.1f,\"connect_rate\":%.0f,"
+        "\"subscribed\":%d,\"held\":%d,\"ramp_s\":%.2f,"
+        "\"rss0_kib\":%ld,\"rss1_kib\":%ld,\"rss2_kib\":%ld,\"per_printer_kib\":%.3f,"
+        "\"threads0\":%ld,\"threads1\":%ld,\"fds0\":%ld,\"fds1\":%ld,"
+        "\"window_s\":%.1f,\"req_per_printer_hour_client\":%.2f,"
+        "\"req_per_printer_hour_server\":%.2f,\"getnotif_per_printer_hour_server\":%.2f,"
+        "\"server_cpu_pct_window\":%.2f,"
+        "\"samples\":%d,\"lat_n\":%zu,\"lat_mean\":%.3f,\"lat_p50\":%.3f,\"lat_p90\":%.3f,"
+        "\"lat_p99\":%.3f,\"lat_max\":%.3f,\"release_p50\":%.3f,\"release_p99\":%.3f,"
+        "\"timeouts\":%ld,\"probe_errors\":%ld,\"misdelivered\":%ld,\"late_events\":%ld,"
+        "\"other_events\":%ld,\"empty_answers\":%ld,\"empty_early\":%ld,"
+        "\"min_empty_hold_s\":%.2f,\"event_answers\":%ld,\"notify_get_interval_min\":%ld,"
+        "\"notify_get_interval_max\":%ld,\"connect_failures\":%ld,\"transport_errors\":%ld,"
+        "\"http_errors\":%ld,\"ipp_errors\":%ld,\"resubscribed\":%ld,\"reconnects\":%ld,"
+        "\"client_maxrss_kib\":%.0f,\"client_cpu_s\":%.2f,\"elapsed_s\":%.1f,\"first_error\":",
+        r->persistent ? "persistent" : "polling", r->n, r->interval_s, r->connect_rate,
+        r->subscribed, r->held, held_ms / 1000.0, rss0, rss1, rss2,
+        rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : -1.0, thr0, thr1, fds0, fds1, w,
+        per_h_client, per_h_server, per_h_server_gn, cpu_pct, r->samples, nlat,
+        nlat ? lsum / (double)nlat : 0.0, p50, p90, p99, mx, rp50, rp99, timeouts, probe_errors,
+        r->misdelivered, r->late_events, r->other_events, r->empty_answers, r->empty_early,
+        r->min_empty_hold_ms / 1000.0, r->event_answers, r->notify_get_interval_min,
+        r->notify_get_interval_max, r->connect_failures, r->transport_errors, r->http_errors,
+        r->ipp_errors, r->not_found_resubscribe, r->reconnects, client_rss, client_cpu,
+        (bench_now_ms() - t_ramp0) / 1000.0);
+    il_json_string(stdout, r->first_error);
+    printf("}\n");
+    fflush(stdout);
+  }
+  /* Connections close with the process; the server is restarted between runs. */
+  return (ret);
+}

@@ -1,0 +1,265 @@
+/*
+ * store-fixture.h: the shared fixture of the store unit tests
+ * (test-store.c, test-store-devices.c): a fresh database per test in its
+ * own mkdtemp directory under /tmp, removed afterwards; a second,
+ * read-only SQLite connection for the facts the interface cannot show;
+ * record builders and list collectors.  Static functions: each test
+ * binary is one translation unit and uses a part of them.
+ */
+#ifndef NIMBUS_TEST_STORE_FIXTURE_H
+#define NIMBUS_TEST_STORE_FIXTURE_H
+
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "store.h"
+
+/* From store-sqlite-migrations.c. */
+extern const int store_sqlite_migration_count;
+
+/* Not every test binary uses every helper. */
+#define STORE_FIXTURE_UNUSED __attribute__((unused))
+
+typedef struct {
+  char dir[64];
+  char path[128];
+  store_t *st;
+  int gc_max;
+} fixture_t;
+
+/* ---- fixture ---- */
+
+static STORE_FIXTURE_UNUSED store_t *open_store(fixture_t *fx) {
+  char err[256] = "";
+  store_options_t opts = {.group_commit_max = fx->gc_max};
+  store_t *st = store_open(fx->path, &opts, err, sizeof err);
+  if (!st) fprintf(stderr, "store_open: %s\n", err);
+  return st;
+}
+
+static STORE_FIXTURE_UNUSED int setup_with(void **state, int gc_max) {
+  fixture_t *fx = calloc(1, sizeof *fx);
+  if (!fx) return -1;
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/nimbus-test-store-XXXXXX");
+  if (!mkdtemp(fx->dir)) {
+    free(fx);
+    return -1;
+  }
+  snprintf(fx->path, sizeof fx->path, "%s/nimbus.db", fx->dir);
+  fx->gc_max = gc_max;
+  fx->st = open_store(fx);
+  *state = fx;
+  return fx->st ? 0 : -1;
+}
+
+static STORE_FIXTURE_UNUSED int setup_direct(void **state) {
+  return setup_with(state, 1);
+}
+static STORE_FIXTURE_UNUSED int setup_group(void **state) {
+  return setup_with(state, 16);
+}
+/* For tests that create the database file themselves. */
+static STORE_FIXTURE_UNUSED int setup_closed(void **state) {
+  int rc = setup_with(state, 1);
+  fixture_t *fx = *state;
+  store_close(fx->st);
+  fx->st = NULL;
+  char p[160];
+  unlink(fx->path);
+  snprintf(p, sizeof p, "%s-wal", fx->path);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-shm", fx->path);
+  unlink(p);
+  return rc;
+}
+
+static STORE_FIXTURE_UNUSED int teardown(void **state) {
+  fixture_t *fx = *state;
+  if (!fx) return 0;
+  store_close(fx->st);
+  DIR *d = opendir(fx->dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char p[512];
+      snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
+      unlink(p);
+    }
+    closedir(d);
+  }
+  rmdir(fx->dir);
+  free(fx);
+  return 0;
+}
+
+static STORE_FIXTURE_UNUSED void reopen(fixture_t *fx) {
+  store_close(fx->st);
+  fx->st = open_store(fx);
+  assert_non_null(fx->st);
+}
+
+/* ---- raw database access (second connection) ---- */
+
+static STORE_FIXTURE_UNUSED int64_t db_int(fixture_t *fx, const char *sql) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s = NULL;
+  int64_t v = -1;
+  assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return v;
+}
+
+static STORE_FIXTURE_UNUSED void db_text(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s = NULL;
+  out[0] = '\0';
+  assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+static STORE_FIXTURE_UNUSED void db_write(fixture_t *fx, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) fprintf(stderr, "db_write: %s\n", msg ? msg : "?");
+  sqlite3_free(msg);
+  sqlite3_close(db);
+  assert_int_equal(rc, SQLITE_OK);
+}
+
+/* ---- record builders ---- */
+
+static STORE_FIXTURE_UNUSED nimbus_id_t make_tenant(store_t *st, const char *name) {
+  nimbus_tenant_t t = {0};
+  snprintf(t.name, sizeof t.name, "%s", name);
+  snprintf(t.display_name, sizeof t.display_name, "Tenant %s", name);
+  assert_int_equal(store_tenant_insert(st, &t), STORE_OK);
+  assert_true(t.id > 0);
+  return t.id;
+}
+
+static STORE_FIXTURE_UNUSED nimbus_id_t make_user(store_t *st, nimbus_id_t tenant,
+                                                  const char *name) {
+  nimbus_user_t u = {.tenant_id = tenant, .role = NIMBUS_ROLE_USER};
+  snprintf(u.name, sizeof u.name, "%s", name);
+  snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$v=19$fake-%s", name);
+  assert_int_equal(store_user_insert(st, &u), STORE_OK);
+  assert_true(u.id > 0);
+  return u.id;
+}
+
+static STORE_FIXTURE_UNUSED nimbus_id_t make_queue(store_t *st, nimbus_id_t tenant,
+                                                   const char *name) {
+  nimbus_queue_t q = {.tenant_id = tenant};
+  snprintf(q.name, sizeof q.name, "%s", name);
+  assert_int_equal(store_queue_insert(st, &q), STORE_OK);
+  assert_true(q.id > 0);
+  return q.id;
+}
+
+static STORE_FIXTURE_UNUSED nimbus_job_t job_template(nimbus_id_t tenant, nimbus_id_t queue,
+                                                      nimbus_id_t owner, nimbus_job_state_t state) {
+  nimbus_job_t j = {
+      .tenant_id = tenant, .queue_id = queue, .owner_id = owner, .state = state, .copies = 1};
+  snprintf(j.owner_name, sizeof j.owner_name, "owner-%lld", (long long)owner);
+  snprintf(j.name, sizeof j.name, "job");
+  return j;
+}
+
+static STORE_FIXTURE_UNUSED nimbus_document_t doc_template(int pages, const char *blob_key) {
+  nimbus_document_t d = {.size = 1000, .pages = pages};
+  snprintf(d.format, sizeof d.format, "application/pdf");
+  snprintf(d.name, sizeof d.name, "doc.pdf");
+  snprintf(d.blob_key, sizeof d.blob_key, "%s", blob_key);
+  return d;
+}
+
+static STORE_FIXTURE_UNUSED nimbus_id_t make_job(store_t *st, nimbus_id_t tenant, nimbus_id_t queue,
+                                                 nimbus_id_t owner, nimbus_job_state_t state) {
+  nimbus_job_t j = job_template(tenant, queue, owner, state);
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  assert_true(j.id > 0);
+  return j.id;
+}
+
+/* ---- list collectors ---- */
+
+#define MAX_COLLECT 64
+
+typedef struct {
+  int n;
+  int stop_after; /* 0 = never stop */
+  nimbus_id_t ids[MAX_COLLECT];
+  char names[MAX_COLLECT][NIMBUS_NAME_MAX];
+} collect_t;
+
+static STORE_FIXTURE_UNUSED bool collect_add(collect_t *c, nimbus_id_t id, const char *name) {
+  if (c->n < MAX_COLLECT) {
+    c->ids[c->n] = id;
+    snprintf(c->names[c->n], sizeof c->names[0], "%s", name);
+  }
+  c->n++;
+  return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+static STORE_FIXTURE_UNUSED bool tenant_cb(const nimbus_tenant_t *t, void *ctx) {
+  return collect_add(ctx, t->id, t->name);
+}
+static STORE_FIXTURE_UNUSED bool user_cb(const nimbus_user_t *u, void *ctx) {
+  return collect_add(ctx, u->id, u->name);
+}
+static STORE_FIXTURE_UNUSED bool token_cb(const nimbus_token_t *tk, void *ctx) {
+  return collect_add(ctx, tk->id, tk->label);
+}
+static STORE_FIXTURE_UNUSED bool queue_cb(const nimbus_queue_t *q, void *ctx) {
+  return collect_add(ctx, q->id, q->name);
+}
+static STORE_FIXTURE_UNUSED bool job_cb(const nimbus_job_t *j, void *ctx) {
+  return collect_add(ctx, j->id, j->queue_name);
+}
+
+static STORE_FIXTURE_UNUSED collect_t list_jobs(store_t *st, store_job_filter_t f, int *total) {
+  collect_t c = {0};
+  assert_int_equal(store_job_list(st, &f, job_cb, &c, total), STORE_OK);
+  return c;
+}
+
+static STORE_FIXTURE_UNUSED int64_t job_count_check(fixture_t *fx) {
+  /* The trigger-kept counters agree with the table. */
+  return db_int(fx,
+                "SELECT count(*) FROM (SELECT state, count(*) AS n FROM jobs GROUP BY state) c "
+                "LEFT JOIN job_state_counts s USING (state) WHERE s.n IS NOT c.n") +
+         db_int(fx,
+                "SELECT count(*) FROM job_state_counts s WHERE s.n <> "
+                "(SELECT count(*) FROM jobs WHERE state = s.state)") +
+         db_int(fx,
+                "SELECT count(*) FROM owner_pending o WHERE o.n <> (SELECT count(*) FROM jobs j "
+                "WHERE j.tenant_id = o.tenant_id AND j.owner_id = o.owner_id "
+                "AND j.state BETWEEN 1 AND 3)");
+}
+
+#endif

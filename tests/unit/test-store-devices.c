@@ -1,0 +1,1103 @@
+/*
+ * test-store-devices.c: unit tests of the SQLite store for the device
+ * channel and release at the printer: output devices, claims, tombstones,
+ * leases, per-device job states, PIN attempts, document purge,
+ * housekeeping listing, panel sessions, job references and migration 5.
+ * Same fixture as test-store.c (store-fixture.h).
+ */
+#include "store-fixture.h"
+
+/* ---- output devices ---- */
+
+static void fill_hash(unsigned char h[32], unsigned char seed) {
+  for (int i = 0; i < 32; i++) h[i] = (unsigned char)(seed * 7 + i + 1);
+}
+
+/* An unclaimed device serving the given queues, claim code `seed`, valid
+ * for an hour. */
+static nimbus_device_t make_device(store_t *st, nimbus_id_t tenant, const char *name,
+                                   const nimbus_id_t *queues, int nqueues, unsigned char seed) {
+  nimbus_device_t d = {.tenant_id = tenant, .nqueues = nqueues};
+  snprintf(d.name, sizeof d.name, "%s", name);
+  for (int i = 0; i < nqueues; i++) d.queue_ids[i] = queues[i];
+  fill_hash(d.claim_hash, seed);
+  d.claim_expires_at = (int64_t)time(NULL) + 3600;
+  assert_int_equal(store_device_insert(st, &d), STORE_OK);
+  assert_true(d.id > 0);
+  return d;
+}
+
+/* make_device() and claimed with uuid "urn:uuid:...<seed>" and credential
+ * hash fill_hash(seed + 100). */
+static nimbus_device_t make_registered(store_t *st, nimbus_id_t tenant, const char *name,
+                                       const nimbus_id_t *queues, int nqueues, unsigned char seed) {
+  nimbus_device_t d = make_device(st, tenant, name, queues, nqueues, seed);
+  unsigned char claim[32], cred[32];
+  fill_hash(claim, seed);
+  fill_hash(cred, (unsigned char)(seed + 100));
+  char uuid[NIMBUS_UUID_MAX];
+  snprintf(uuid, sizeof uuid, "urn:uuid:00000000-0000-4000-8000-0000000000%02x", seed);
+  assert_int_equal(store_device_claim(st, claim, (int64_t)time(NULL), uuid, cred, &d), STORE_OK);
+  assert_int_equal(d.status, NIMBUS_DEVICE_REGISTERED);
+  return d;
+}
+
+static bool device_cb(const nimbus_device_t *d, void *ctx) {
+  return collect_add(ctx, d->id, d->name);
+}
+
+static void test_device_insert_get_list(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa1 = make_queue(st, a, "office"), qa2 = make_queue(st, a, "lobby");
+  nimbus_id_t qb = make_queue(st, b, "office");
+
+  nimbus_id_t both[] = {qa1, qa2, qa1}; /* a duplicate is served once */
+  nimbus_device_t d = make_device(st, a, "zebra", both, 3, 1);
+  assert_int_equal(d.status, NIMBUS_DEVICE_UNCLAIMED);
+  assert_int_equal(d.tenant_id, a);
+  assert_true(d.created_at > 0);
+  assert_int_equal(d.nqueues, 2);
+  assert_string_equal(d.queue_names[0], "lobby"); /* by name */
+  assert_int_equal(d.queue_ids[0], qa2);
+  assert_string_equal(d.queue_names[1], "office");
+  assert_string_equal(d.uuid, "");
+  assert_int_equal(d.registered_at, 0);
+  assert_int_equal(d.jobs_in_progress, 0);
+
+  nimbus_device_t got;
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_OK);
+  assert_string_equal(got.name, "zebra");
+  assert_int_equal(got.nqueues, 2);
+  assert_memory_equal(got.claim_hash, d.claim_hash, 32);
+  assert_int_equal(got.claim_expires_at, d.claim_expires_at);
+  assert_int_equal(store_device_get_by_name(st, a, "zebra", &got), STORE_OK);
+  assert_int_equal(got.id, d.id);
+  /* Another tenant's device is not there. */
+  assert_int_equal(store_device_get(st, b, d.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get_by_name(st, b, "zebra", &got), STORE_NOT_FOUND);
+
+  /* Name taken in the tenant; free in another. */
+  nimbus_device_t dup = {.tenant_id = a, .nqueues = 1, .queue_ids = {qa1}};
+  snprintf(dup.name, sizeof dup.name, "zebra");
+  fill_hash(dup.claim_hash, 2);
+  assert_int_equal(store_device_insert(st, &dup), STORE_CONFLICT);
+  nimbus_id_t one_b[] = {qb};
+  make_device(st, b, "zebra", one_b, 1, 3);
+
+  /* A queue of another tenant, or none: NOT_FOUND, nothing written. */
+  nimbus_device_t bad = {.tenant_id = a, .nqueues = 2, .queue_ids = {qa1, qb}};
+  snprintf(bad.name, sizeof bad.name, "bad");
+  fill_hash(bad.claim_hash, 4);
+  assert_int_equal(store_device_insert(st, &bad), STORE_NOT_FOUND);
+  bad.queue_ids[1] = 9999;
+  assert_int_equal(store_device_insert(st, &bad), STORE_NOT_FOUND);
+  assert_int_equal(bad.id, 0);
+  assert_int_equal(store_device_get_by_name(st, a, "bad", &got), STORE_NOT_FOUND);
+  bad.nqueues = NIMBUS_DEVICE_QUEUES_MAX + 1;
+  assert_int_equal(store_device_insert(st, &bad), STORE_ERROR);
+
+  nimbus_id_t one_a[] = {qa1};
+  nimbus_device_t apple = make_device(st, a, "apple", one_a, 1, 5);
+  collect_t c = {0};
+  assert_int_equal(store_device_list(st, a, 0, device_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_string_equal(c.names[0], "apple");
+  assert_string_equal(c.names[1], "zebra");
+  collect_t cq = {0};
+  assert_int_equal(store_device_list(st, a, qa2, device_cb, &cq), STORE_OK);
+  assert_int_equal(cq.n, 1);
+  assert_int_equal(cq.ids[0], d.id);
+  collect_t cx = {0}; /* another tenant's queue id lists nothing */
+  assert_int_equal(store_device_list(st, a, qb, device_cb, &cx), STORE_OK);
+  assert_int_equal(cx.n, 0);
+  collect_t stop = {.stop_after = 1};
+  assert_int_equal(store_device_list(st, a, 0, device_cb, &stop), STORE_OK);
+  assert_int_equal(stop.n, 1);
+
+  /* Deleting a queue unlinks it from its devices. */
+  assert_int_equal(store_queue_delete(st, a, qa2), STORE_OK);
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_OK);
+  assert_int_equal(got.nqueues, 1);
+  assert_string_equal(got.queue_names[0], "office");
+  (void)apple;
+}
+
+static void test_device_claim(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "office"), qb = make_queue(st, b, "office");
+  nimbus_device_t d = make_device(st, a, "lobby", &qa, 1, 1);
+  int64_t now = (int64_t)time(NULL);
+  unsigned char claim[32], wrong[32], cred[32], cred2[32], zero[32] = {0};
+  fill_hash(claim, 1);
+  fill_hash(wrong, 99);
+  fill_hash(cred, 101);
+  fill_hash(cred2, 102);
+  const char *uuid = "urn:uuid:11111111-2222-4333-8444-555555555555";
+  nimbus_device_t got;
+
+  assert_int_equal(store_device_claim(st, wrong, now, uuid, cred, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_claim(st, zero, now, uuid, cred, &got), STORE_NOT_FOUND);
+  /* Expired at `now`. */
+  assert_int_equal(store_device_claim(st, claim, d.claim_expires_at, uuid, cred, &got),
+                   STORE_NOT_FOUND);
+  assert_int_equal(store_device_claim(st, claim, now, uuid, cred, &got), STORE_OK);
+  assert_int_equal(got.id, d.id);
+  assert_int_equal(got.tenant_id, a);
+  assert_int_equal(got.status, NIMBUS_DEVICE_REGISTERED);
+  assert_string_equal(got.uuid, uuid);
+  assert_int_equal(got.registered_at, now);
+  assert_int_equal(got.claim_expires_at, 0);
+  assert_memory_equal(got.claim_hash, zero, 32);
+  assert_memory_equal(got.credential_hash, cred, 32);
+  assert_int_equal(got.nqueues, 1);
+  assert_string_equal(got.queue_names[0], "office");
+  /* One-time. */
+  assert_int_equal(store_device_claim(st, claim, now, uuid, cred2, &got), STORE_NOT_FOUND);
+
+  assert_int_equal(store_device_get_by_credential(st, cred, &got), STORE_OK);
+  assert_int_equal(got.id, d.id);
+  assert_int_equal(store_device_get_by_credential(st, cred2, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get_by_credential(st, zero, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get_by_uuid(st, uuid, &got), STORE_OK);
+  assert_int_equal(got.id, d.id);
+  assert_int_equal(store_device_get_by_uuid(st, "", &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get_by_uuid(st, "urn:uuid:x", &got), STORE_NOT_FOUND);
+
+  /* A uuid registered anywhere (here: another tenant) cannot be claimed. */
+  nimbus_device_t e = make_device(st, b, "other", &qb, 1, 2);
+  unsigned char claim_e[32];
+  fill_hash(claim_e, 2);
+  assert_int_equal(store_device_claim(st, claim_e, now, uuid, cred2, &got), STORE_CONFLICT);
+  assert_int_equal(store_device_get(st, b, e.id, &got), STORE_OK);
+  assert_int_equal(got.status, NIMBUS_DEVICE_UNCLAIMED); /* rolled back, claim still usable */
+  /* A credential hash already held is a conflict too. */
+  assert_int_equal(store_device_claim(st, claim_e, now, NULL, cred, &got), STORE_CONFLICT);
+  assert_int_equal(store_device_claim(st, claim_e, now, NULL, cred2, &got), STORE_OK);
+  assert_string_equal(got.uuid, "");
+
+  /* Re-issue on a registered device: it stays registered with its old
+   * credential until the new code is claimed, which replaces both. */
+  unsigned char claim2[32], cred3[32];
+  fill_hash(claim2, 3);
+  fill_hash(cred3, 103);
+  assert_int_equal(store_device_set_claim(st, b, d.id, claim2, now + 60), STORE_NOT_FOUND);
+  assert_int_equal(store_device_set_claim(st, a, d.id, claim2, now + 60), STORE_OK);
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_OK);
+  assert_int_equal(got.status, NIMBUS_DEVICE_REGISTERED);
+  assert_int_equal(got.claim_expires_at, now + 60);
+  assert_int_equal(store_device_get_by_credential(st, cred, &got), STORE_OK);
+  /* Its own uuid is not "taken". */
+  assert_int_equal(store_device_claim(st, claim2, now, uuid, cred3, &got), STORE_OK);
+  assert_int_equal(store_device_get_by_credential(st, cred, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get_by_credential(st, cred3, &got), STORE_OK);
+  assert_int_equal(got.id, d.id);
+  /* Re-issue on an unclaimed device replaces the old code. */
+  unsigned char claim4[32], claim5[32];
+  fill_hash(claim4, 4);
+  fill_hash(claim5, 5);
+  nimbus_device_t f = make_device(st, a, "f", &qa, 1, 4);
+  assert_int_equal(store_device_set_claim(st, a, f.id, claim5, now + 60), STORE_OK);
+  assert_int_equal(store_device_claim(st, claim4, now, NULL, cred2, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get(st, a, f.id, &got), STORE_OK);
+  assert_int_equal(got.status, NIMBUS_DEVICE_UNCLAIMED);
+}
+
+static void test_device_reported_and_touch(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "office"), qa2 = make_queue(st, a, "lobby");
+  nimbus_id_t both[] = {qa, qa2};
+  nimbus_device_t d1 = make_registered(st, a, "d1", both, 2, 1);
+  nimbus_device_t d2 = make_registered(st, a, "d2", &qa, 1, 2);
+  void *attrs = (void *)1;
+  size_t len = 99;
+
+  assert_int_equal(store_device_get_attrs(st, a, d1.id, &attrs, &len), STORE_OK);
+  assert_null(attrs);
+  assert_int_equal(len, 0);
+  assert_int_equal(store_device_get_attrs(st, b, d1.id, &attrs, &len), STORE_NOT_FOUND);
+  assert_int_equal(store_queue_device_attrs(st, a, qa, &attrs, &len), STORE_OK);
+  assert_null(attrs);
+
+  static const unsigned char blob1[] = {1, 2, 3, 0, 4};
+  assert_int_equal(
+      store_device_set_reported(st, a, d1.id, 3, "none", "Acme Laser 9000", blob1, sizeof blob1),
+      STORE_OK);
+  assert_int_equal(store_device_set_reported(st, b, d1.id, 3, "none", "x", NULL, 0),
+                   STORE_NOT_FOUND);
+  nimbus_device_t got;
+  assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_OK);
+  assert_int_equal(got.printer_state, 3);
+  assert_string_equal(got.state_reasons, "none");
+  assert_string_equal(got.make_model, "Acme Laser 9000");
+  assert_int_equal(store_device_get_attrs(st, a, d1.id, &attrs, &len), STORE_OK);
+  assert_int_equal(len, sizeof blob1);
+  assert_memory_equal(attrs, blob1, sizeof blob1);
+  free(attrs);
+  assert_int_equal(store_queue_device_attrs(st, a, qa2, &attrs, &len), STORE_OK);
+  assert_int_equal(len, sizeof blob1);
+  free(attrs);
+
+  /* NULL attrs and strings, negative state: unchanged. */
+  assert_int_equal(
+      store_device_set_reported(st, a, d1.id, 5, "media-empty,toner-low", NULL, NULL, 0), STORE_OK);
+  assert_int_equal(store_device_set_reported(st, a, d1.id, -1, NULL, NULL, NULL, 0), STORE_OK);
+  assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_OK);
+  assert_int_equal(got.printer_state, 5);
+  assert_string_equal(got.state_reasons, "media-empty,toner-low");
+  assert_string_equal(got.make_model, "Acme Laser 9000");
+  assert_int_equal(store_device_get_attrs(st, a, d1.id, &attrs, &len), STORE_OK);
+  assert_int_equal(len, sizeof blob1);
+  free(attrs);
+
+  /* The queue reports the most recently updated device's attributes. */
+  db_write(fx, "UPDATE devices SET attrs_updated_at = attrs_updated_at - 10");
+  static const unsigned char blob2[] = {9, 9};
+  assert_int_equal(store_device_set_reported(st, a, d2.id, 3, "none", "B", blob2, sizeof blob2),
+                   STORE_OK);
+  assert_int_equal(store_queue_device_attrs(st, a, qa, &attrs, &len), STORE_OK);
+  assert_int_equal(len, sizeof blob2);
+  assert_memory_equal(attrs, blob2, sizeof blob2);
+  free(attrs);
+  assert_int_equal(store_queue_device_attrs(st, a, qa2, &attrs, &len), STORE_OK);
+  assert_int_equal(len, sizeof blob1);
+  free(attrs);
+  assert_int_equal(store_queue_device_attrs(st, b, qa, &attrs, &len), STORE_OK);
+  assert_null(attrs);
+
+  /* Touch: never backwards; NULL transport keeps it. */
+  assert_int_equal(store_device_touch(st, a, d1.id, 1000, "polling"), STORE_OK);
+  assert_int_equal(store_device_touch(st, a, d1.id, 500, "persistent"), STORE_OK);
+  assert_int_equal(store_device_touch(st, b, d1.id, 2000, "polling"), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_OK);
+  assert_int_equal(got.last_seen_at, 1000);
+  assert_string_equal(got.transport, "persistent");
+  assert_int_equal(store_device_touch(st, a, d1.id, 1500, NULL), STORE_OK);
+  assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_OK);
+  assert_int_equal(got.last_seen_at, 1500);
+  assert_string_equal(got.transport, "persistent");
+}
+
+static void test_job_device_state(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office"), qb = make_queue(st, b, "office");
+  nimbus_id_t alice = make_user(st, a, "alice");
+  nimbus_device_t d1 = make_registered(st, a, "d1", &q, 1, 1);
+  nimbus_device_t d2 = make_registered(st, a, "d2", &q, 1, 2);
+  nimbus_device_t db = make_registered(st, b, "db", &qb, 1, 3);
+  nimbus_id_t j1 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t j2 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t j3 = make_job(st, a, q, alice, NIMBUS_JOB_HELD);
+
+  /* Wrong state, wrong tenant, another tenant's device. */
+  assert_int_equal(store_job_set_device_state(st, a, j3, NIMBUS_JOB_FETCHABLE, 0,
+                                              NIMBUS_JOB_PROCESSING, d1.id, "job-fetched", NULL),
+                   STORE_CONFLICT);
+  assert_int_equal(store_job_set_device_state(st, b, j1, NIMBUS_JOB_FETCHABLE, 0,
+                                              NIMBUS_JOB_PROCESSING, db.id, "job-fetched", NULL),
+                   STORE_NOT_FOUND);
+  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
+                                              NIMBUS_JOB_PROCESSING, db.id, "job-fetched", NULL),
+                   STORE_NOT_FOUND);
+  int64_t events = db_int(fx, "SELECT count(*) FROM job_events");
+
+  /* Acknowledge: d1 gets j1; d2 loses the race. */
+  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
+                                              NIMBUS_JOB_PROCESSING, d1.id, "job-fetched", NULL),
+                   STORE_OK);
+  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
+                                              NIMBUS_JOB_PROCESSING, d2.id, "job-fetched", NULL),
+                   STORE_CONFLICT);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events + 1);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j1, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_PROCESSING);
+  assert_int_equal(got.device_id, d1.id);
+  nimbus_device_t dev;
+  assert_int_equal(store_device_get(st, a, d1.id, &dev), STORE_OK);
+  assert_int_equal(dev.jobs_in_progress, 1);
+  assert_int_equal(store_device_get(st, a, d2.id, &dev), STORE_OK);
+  assert_int_equal(dev.jobs_in_progress, 0);
+
+  /* Progress only from the device it is assigned to. */
+  assert_int_equal(store_job_set_progress(st, a, j1, d2.id, 3, "job-printing"), STORE_CONFLICT);
+  assert_int_equal(store_job_set_progress(st, a, j2, d1.id, 3, "job-printing"), STORE_CONFLICT);
+  assert_int_equal(store_job_set_progress(st, b, j1, d1.id, 3, "job-printing"), STORE_NOT_FOUND);
+  assert_int_equal(store_job_set_progress(st, a, j1, d1.id, 3, "job-printing"), STORE_OK);
+  assert_int_equal(store_job_set_progress(st, a, j1, d1.id, -1, NULL), STORE_OK);
+  assert_int_equal(store_job_get(st, a, j1, &got), STORE_OK);
+  assert_int_equal(got.impressions_completed, 3);
+  assert_string_equal(got.device_state_reasons, "job-printing");
+
+  /* List filters: by device, processing, fetchable for a device. */
+  store_job_filter_t f = {.tenant_id = a, .which = STORE_WHICH_PROCESSING};
+  int total = -1;
+  collect_t c = list_jobs(st, f, &total);
+  assert_int_equal(total, 1);
+  assert_int_equal(c.ids[0], j1);
+  f.which = STORE_WHICH_ALL;
+  f.device_id = d2.id;
+  c = list_jobs(st, f, &total);
+  assert_int_equal(total, 0);
+  assert_int_equal(store_job_set_target_device(st, a, j2, d2.id), STORE_OK);
+  assert_int_equal(store_job_set_target_device(st, a, j2, db.id), STORE_NOT_FOUND);
+  assert_int_equal(store_job_set_target_device(st, b, j2, 0), STORE_NOT_FOUND);
+  nimbus_id_t j4 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  store_job_filter_t ff = {.tenant_id = a, .which = STORE_WHICH_FETCHABLE, .fetchable_for = d1.id};
+  c = list_jobs(st, ff, &total);
+  assert_int_equal(total, 1);
+  assert_int_equal(c.ids[0], j4);
+  ff.fetchable_for = d2.id;
+  c = list_jobs(st, ff, &total);
+  assert_int_equal(total, 2);
+  assert_int_equal(c.ids[0], j2);
+  assert_int_equal(c.ids[1], j4);
+  ff.fetchable_for = 0;
+  ff.limit = 1;
+  ff.offset = 1;
+  c = list_jobs(st, ff, &total);
+  assert_int_equal(total, 2);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.ids[0], j4);
+  assert_int_equal(store_job_get(st, a, j2, &got), STORE_OK);
+  assert_int_equal(got.target_device_id, d2.id);
+
+  /* Completion by the assigned device only (expect_device). */
+  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_PROCESSING, d2.id,
+                                              NIMBUS_JOB_COMPLETED, d2.id, "job-completed", NULL),
+                   STORE_CONFLICT);
+  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_PROCESSING, d1.id,
+                                              NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
+                   STORE_OK);
+  assert_int_equal(store_job_get(st, a, j1, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_COMPLETED);
+  assert_true(got.completed_at > 0);
+  assert_int_equal(got.device_id, d1.id);
+  assert_int_equal(store_device_get(st, a, d1.id, &dev), STORE_OK);
+  assert_int_equal(dev.jobs_in_progress, 0);
+
+  /* A pending job through set_device_state keeps owner_pending right. */
+  assert_int_equal(store_job_set_device_state(st, a, j3, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE,
+                                              0, "job-released", NULL),
+                   STORE_OK);
+  int pending = -1;
+  assert_int_equal(store_job_count_pending_for_owner(st, a, alice, &pending), STORE_OK);
+  assert_int_equal(pending, 0);
+  assert_int_equal(job_count_check(fx), 0);
+  int64_t counts[10];
+  assert_int_equal(store_job_count_by_state(st, counts), STORE_OK);
+  assert_int_equal(counts[NIMBUS_JOB_COMPLETED], 1);
+  assert_int_equal(counts[NIMBUS_JOB_FETCHABLE], 3);
+}
+
+static void test_device_delete(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_id_t alice = make_user(st, a, "alice");
+  nimbus_device_t d1 = make_registered(st, a, "d1", &q, 1, 1);
+  nimbus_device_t d2 = make_registered(st, a, "d2", &q, 1, 2);
+  nimbus_device_t un = make_device(st, a, "unclaimed", &q, 1, 3);
+  nimbus_id_t jobs[4];
+  for (int i = 0; i < 4; i++) jobs[i] = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  /* j0, j1 processing on d1; j2 on d2; j3 completed by d1. */
+  nimbus_id_t dev_of[] = {d1.id, d1.id, d2.id, d1.id};
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(
+        store_job_set_device_state(st, a, jobs[i], NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                   dev_of[i], "job-fetched", NULL),
+        STORE_OK);
+  assert_int_equal(store_job_set_device_state(st, a, jobs[3], NIMBUS_JOB_PROCESSING, d1.id,
+                                              NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
+                   STORE_OK);
+  nimbus_device_t got;
+  assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_OK);
+  assert_int_equal(got.jobs_in_progress, 2);
+
+  unsigned char cred1[32];
+  fill_hash(cred1, 101);
+  nimbus_device_tombstone_t tomb;
+  assert_int_equal(store_device_tombstone_lookup(st, cred1, &tomb), STORE_NOT_FOUND);
+
+  assert_int_equal(store_device_delete(st, b, d1.id, &got), STORE_NOT_FOUND);
+  memset(&got, 0, sizeof got);
+  assert_int_equal(store_device_delete(st, a, d1.id, &got), STORE_OK);
+  assert_int_equal(got.id, d1.id);
+  assert_string_equal(got.name, "d1");
+  assert_int_equal(got.jobs_in_progress, 2);
+  assert_int_equal(store_device_delete(st, a, d1.id, NULL), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get_by_credential(st, cred1, &got), STORE_NOT_FOUND);
+
+  assert_int_equal(store_device_tombstone_lookup(st, cred1, &tomb), STORE_OK);
+  assert_int_equal(tomb.device_id, d1.id);
+  assert_int_equal(tomb.tenant_id, a);
+  assert_string_equal(tomb.name, "d1");
+  assert_string_equal(tomb.uuid, d1.uuid);
+  assert_true(tomb.deleted_at > 0);
+
+  /* Its processing jobs are offered again; others are left alone. */
+  nimbus_job_t j;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(store_job_get(st, a, jobs[i], &j), STORE_OK);
+    assert_int_equal(j.state, NIMBUS_JOB_FETCHABLE);
+    assert_int_equal(j.device_id, 0);
+  }
+  assert_int_equal(store_job_get(st, a, jobs[2], &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_PROCESSING);
+  assert_int_equal(j.device_id, d2.id);
+  assert_int_equal(store_job_get(st, a, jobs[3], &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(j.device_id, d1.id); /* history */
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM job_events WHERE event = 'job-reoffered' "
+                          "AND from_state = 5 AND to_state = 4"),
+                   2);
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM device_queues WHERE device_id = %lld",
+           (long long)d1.id);
+  assert_int_equal(db_int(fx, sql), 0);
+  assert_int_equal(job_count_check(fx), 0);
+
+  /* Jobs released to d2 alone: a fetchable one and one it is printing go
+   * back to held when d2 is deleted (they are for no other printer); a job
+   * for any printer of the queue stays fetchable. */
+  nimbus_id_t for_d2 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t any = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(store_job_set_target_device(st, a, for_d2, d2.id), STORE_OK);
+  assert_int_equal(store_job_set_target_device(st, a, jobs[2], d2.id), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, d2.id, NULL), STORE_OK);
+  assert_int_equal(store_job_get(st, a, for_d2, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_HELD);
+  assert_int_equal(j.target_device_id, 0);
+  assert_int_equal(store_job_get(st, a, jobs[2], &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_HELD);
+  assert_int_equal(j.device_id, 0);
+  assert_int_equal(store_job_get(st, a, any, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(db_int(fx,
+                          "SELECT count(*) FROM job_events WHERE event = 'job-held' "
+                          "AND detail = 'its printer was deleted'"),
+                   2);
+  assert_int_equal(job_count_check(fx), 0);
+
+  /* An unclaimed registration leaves no tombstone. */
+  assert_int_equal(store_device_delete(st, a, un.id, NULL), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 2);
+  unsigned char zero[32] = {0};
+  assert_int_equal(store_device_tombstone_lookup(st, zero, &tomb), STORE_NOT_FOUND);
+}
+
+static bool lease_cb(const nimbus_job_t *j, void *ctx) {
+  return collect_add(ctx, j->id, j->queue_name);
+}
+
+static void test_job_lease_expired(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "office"), qb = make_queue(st, b, "office");
+  nimbus_device_t fresh = make_registered(st, a, "fresh", &qa, 1, 1);
+  nimbus_device_t silent = make_registered(st, b, "silent", &qb, 1, 2);
+  int64_t now = (int64_t)time(NULL);
+  assert_int_equal(store_device_touch(st, a, fresh.id, now + 1000, "persistent"), STORE_OK);
+  assert_int_equal(store_device_touch(st, b, silent.id, 10, "polling"), STORE_OK);
+  nimbus_id_t jf = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t js = make_job(st, b, qb, 0, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t jgone = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
+  make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE); /* not processing: never listed */
+  assert_int_equal(store_job_set_device_state(st, a, jf, NIMBUS_JOB_FETCHABLE, 0,
+                                              NIMBUS_JOB_PROCESSING, fresh.id, "job-fetched", NULL),
+                   STORE_OK);
+  assert_int_equal(
+      store_job_set_device_state(st, b, js, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                 silent.id, "job-fetched", NULL),
+      STORE_OK);
+  assert_int_equal(store_job_set_device_state(st, a, jgone, NIMBUS_JOB_FETCHABLE, 0,
+                                              NIMBUS_JOB_PROCESSING, fresh.id, "job-fetched", NULL),
+                   STORE_OK);
+  char sql[128];
+  snprintf(sql, sizeof sql, "UPDATE jobs SET device_id = 99999 WHERE id = %lld", (long long)jgone);
+  db_write(fx, sql); /* a device row that no longer exists */
+
+  /* Cutoff in the past: only the job without a device. */
+  collect_t c = {0};
+  assert_int_equal(store_job_list_lease_expired(st, now - 100, lease_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.ids[0], jgone);
+  /* The acknowledgement counts as a sign of life: the silent device's job
+   * expires only once the cutoff passes its state change too. */
+  collect_t c2 = {0};
+  assert_int_equal(store_job_list_lease_expired(st, now + 500, lease_cb, &c2), STORE_OK);
+  assert_int_equal(c2.n, 2);
+  assert_int_equal(c2.ids[0], js);
+  assert_int_equal(c2.ids[1], jgone);
+  collect_t c3 = {0};
+  assert_int_equal(store_job_list_lease_expired(st, now + 2000, lease_cb, &c3), STORE_OK);
+  assert_int_equal(c3.n, 3);
+}
+
+static void test_device_tenant_isolation_and_cascade(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "office"), qb = make_queue(st, b, "office");
+  nimbus_device_t da = make_registered(st, a, "lobby", &qa, 1, 1);
+  nimbus_device_t gone = make_registered(st, a, "gone", &qa, 1, 2);
+  nimbus_device_t dbb = make_registered(st, b, "lobby", &qb, 1, 3);
+  assert_int_equal(store_device_delete(st, a, gone.id, NULL), STORE_OK);
+
+  /* Every tenant-scoped call refuses the other tenant's device. */
+  nimbus_device_t got;
+  unsigned char h[32];
+  fill_hash(h, 50);
+  void *attrs = NULL;
+  size_t len = 0;
+  assert_int_equal(store_device_get(st, b, da.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_set_claim(st, b, da.id, h, 1), STORE_NOT_FOUND);
+  assert_int_equal(store_device_touch(st, b, da.id, 1, "polling"), STORE_NOT_FOUND);
+  assert_int_equal(store_device_set_reported(st, b, da.id, 3, "", "", NULL, 0), STORE_NOT_FOUND);
+  assert_int_equal(store_device_get_attrs(st, b, da.id, &attrs, &len), STORE_NOT_FOUND);
+  assert_int_equal(store_device_delete(st, b, da.id, NULL), STORE_NOT_FOUND);
+  collect_t c = {0};
+  assert_int_equal(store_device_list(st, b, 0, device_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.ids[0], dbb.id);
+
+  assert_int_equal(store_tenant_delete(st, a), STORE_OK);
+  const char *tables[] = {"devices", "device_queues", "device_tombstones"};
+  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE tenant_id = %lld", tables[i],
+             (long long)a);
+    assert_int_equal(db_int(fx, sql), 0);
+  }
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM devices"), 1);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_queues"), 1);
+  unsigned char cred[32];
+  fill_hash(cred, 103);
+  assert_int_equal(store_device_get_by_credential(st, cred, &got), STORE_OK);
+  assert_int_equal(got.id, dbb.id);
+}
+
+/* ---- release at the printer (issue 4) ---- */
+
+static bool reference_valid(const char *r) {
+  if (strlen(r) != 16) return false;
+  for (const char *p = r; *p; p++)
+    if (!strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", *p)) return false;
+  return true;
+}
+
+static void test_issue4_fields_round_trip(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  /* Defaults for callers that leave the new fields empty. */
+  nimbus_id_t a = make_tenant(st, "a");
+  nimbus_tenant_t t;
+  assert_int_equal(store_tenant_get(st, a, &t), STORE_OK);
+  assert_int_equal(t.retention_hours, 0);
+  assert_string_equal(t.panel_login, "password");
+  t.retention_hours = 48;
+  snprintf(t.panel_login, sizeof t.panel_login, "pin");
+  assert_int_equal(store_tenant_update(st, &t), STORE_OK);
+  assert_int_equal(store_tenant_get(st, a, &t), STORE_OK);
+  assert_int_equal(t.retention_hours, 48);
+  assert_string_equal(t.panel_login, "pin");
+  snprintf(t.panel_login, sizeof t.panel_login, "card");
+  assert_int_not_equal(store_tenant_update(st, &t), STORE_OK); /* CHECK */
+  nimbus_tenant_t t2 = {.retention_hours = 5};
+  snprintf(t2.name, sizeof t2.name, "b");
+  snprintf(t2.panel_login, sizeof t2.panel_login, "pin");
+  assert_int_equal(store_tenant_insert(st, &t2), STORE_OK);
+  assert_int_equal(store_tenant_get_by_name(st, "b", &t), STORE_OK);
+  assert_int_equal(t.retention_hours, 5);
+  assert_string_equal(t.panel_login, "pin");
+
+  nimbus_id_t alice = make_user(st, a, "alice");
+  nimbus_user_t u;
+  assert_int_equal(store_user_get(st, a, alice, &u), STORE_OK);
+  assert_string_equal(u.panel_pin_hash, "");
+  snprintf(u.panel_pin_hash, sizeof u.panel_pin_hash, "$argon2id$pin");
+  assert_int_equal(store_user_update(st, &u), STORE_OK);
+  assert_int_equal(store_user_get_by_name(st, a, "alice", &u), STORE_OK);
+  assert_string_equal(u.panel_pin_hash, "$argon2id$pin");
+
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_queue_t qq;
+  assert_int_equal(store_queue_get_by_name(st, a, "office", &qq), STORE_OK);
+  assert_string_equal(qq.release_scope, "this-printer");
+  snprintf(qq.release_scope, sizeof qq.release_scope, "follow-me");
+  assert_int_equal(store_queue_update(st, &qq), STORE_OK);
+  assert_int_equal(store_queue_get_by_name(st, a, "office", &qq), STORE_OK);
+  assert_string_equal(qq.release_scope, "follow-me");
+  assert_int_equal(qq.id, q);
+
+  /* Jobs: origin device (name by join, "" once deleted), reference. */
+  nimbus_device_t d = make_registered(st, a, "lobby", &q, 1, 1);
+  nimbus_job_t j = job_template(a, q, alice, NIMBUS_JOB_HELD);
+  j.origin_device_id = d.id;
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  assert_true(reference_valid(j.reference));
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.origin_device_id, d.id);
+  assert_string_equal(got.origin_device_name, "lobby");
+  assert_string_equal(got.reference, j.reference);
+  assert_int_equal(got.pin_failures, 0);
+  assert_int_equal(got.pin_locked_until, 0);
+  nimbus_id_t plain = make_job(st, a, q, alice, NIMBUS_JOB_HELD);
+
+  store_job_filter_t f = {.tenant_id = a, .which = STORE_WHICH_ALL, .origin_device_id = d.id};
+  int total = 0;
+  collect_t c = list_jobs(st, f, &total);
+  assert_int_equal(total, 1);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.ids[0], j.id);
+  f.origin_device_id = 0;
+  c = list_jobs(st, f, &total);
+  assert_int_equal(total, 2);
+  assert_int_equal(c.ids[1], plain);
+
+  assert_int_equal(store_device_delete(st, a, d.id, NULL), STORE_OK);
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.origin_device_id, d.id);
+  assert_string_equal(got.origin_device_name, "");
+}
+
+static void test_job_reference_unique(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
+  enum { N = 40 };
+  char refs[N][24];
+  for (int i = 0; i < N; i++) {
+    nimbus_job_t j = job_template(i % 2 ? a : b, i % 2 ? qa : qb, 0, NIMBUS_JOB_HELD);
+    assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+    assert_true(reference_valid(j.reference));
+    snprintf(refs[i], sizeof refs[i], "%s", j.reference);
+    for (int k = 0; k < i; k++) assert_string_not_equal(refs[k], refs[i]);
+  }
+  assert_int_equal(db_int(fx, "SELECT count(DISTINCT reference) FROM jobs"), N);
+  /* A reference the caller chose is kept, and is unique across tenants. */
+  nimbus_job_t j = job_template(a, qa, 0, NIMBUS_JOB_HELD);
+  snprintf(j.reference, sizeof j.reference, "%s", refs[0]);
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_CONFLICT);
+  assert_int_equal(j.id, 0);
+  snprintf(j.reference, sizeof j.reference, "MYOWNREFERENCE01");
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_string_equal(got.reference, "MYOWNREFERENCE01");
+}
+
+static void test_job_pin_attempt(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "q");
+  nimbus_id_t j = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
+  int64_t t0 = 1000000;
+  int fails = -1;
+  int64_t until = -1;
+  const int window = 900, max = 3;
+
+  assert_int_equal(store_job_pin_attempt(st, b, j, false, t0, window, max, &fails, &until),
+                   STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_attempt(st, a, j + 99, false, t0, window, max, NULL, NULL),
+                   STORE_NOT_FOUND);
+
+  /* Two wrong, then a right one resets the count. */
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 1);
+  assert_int_equal(until, 0);
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 10, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 2);
+  assert_int_equal(store_job_pin_attempt(st, a, j, true, t0 + 20, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 0);
+  assert_int_equal(until, 0);
+
+  /* A window that is over starts a new count. */
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 30, window, max, &fails, NULL),
+                   STORE_OK);
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 40, window, max, &fails, NULL),
+                   STORE_OK);
+  assert_int_equal(fails, 2);
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, false, t0 + 30 + window, window, max, &fails, &until),
+      STORE_OK);
+  assert_int_equal(fails, 1);
+  assert_int_equal(until, 0);
+
+  /* The max-th wrong PIN within the window locks. */
+  int64_t t1 = t0 + 30 + window;
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 1, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 2);
+  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 2, window, max, &fails, &until),
+                   STORE_OK);
+  assert_int_equal(fails, 3);
+  assert_int_equal(until, t1 + 2 + window);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
+  assert_int_equal(got.pin_failures, 3);
+  assert_int_equal(got.pin_locked_until, t1 + 2 + window);
+  assert_int_equal(got.pin_window_start, t1);
+
+  /* Locked: even the right PIN is refused and nothing is recorded. */
+  fails = -1;
+  until = -1;
+  assert_int_equal(store_job_pin_attempt(st, a, j, true, t1 + 100, window, max, &fails, &until),
+                   STORE_CONFLICT);
+  assert_int_equal(fails, 3);
+  assert_int_equal(until, t1 + 2 + window);
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, false, t1 + 2 + window - 1, window, max, NULL, NULL),
+      STORE_CONFLICT);
+  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
+  assert_int_equal(got.pin_failures, 3);
+
+  /* Once the lock is over: a wrong PIN starts a new window... */
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, false, t1 + 2 + window, window, max, &fails, &until),
+      STORE_OK);
+  assert_int_equal(fails, 1);
+  assert_int_equal(until, 0);
+  /* ...and a right one clears everything. */
+  assert_int_equal(
+      store_job_pin_attempt(st, a, j, true, t1 + 3 + window, window, max, &fails, &until),
+      STORE_OK);
+  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
+  assert_int_equal(got.pin_failures, 0);
+  assert_int_equal(got.pin_window_start, 0);
+  assert_int_equal(got.pin_locked_until, 0);
+}
+
+static void test_document_purge(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "q");
+  nimbus_job_t j = job_template(a, q, 0, NIMBUS_JOB_HELD);
+  nimbus_document_t docs[3] = {doc_template(1, "k1"), doc_template(1, STORE_INLINE_BLOB_KEY),
+                               doc_template(1, "k3")};
+  static const char bytes[] = "%PDF-inline";
+  store_inline_t data[3] = {{NULL, 0}, {bytes, sizeof bytes}, {NULL, 0}};
+  assert_int_equal(store_job_insert_data(st, &j, docs, data, 3), STORE_OK);
+  char keys[4][NIMBUS_BLOB_KEY_MAX];
+  int n = -1;
+
+  /* Not terminal: refused, nothing changes. */
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 4, &n), STORE_CONFLICT);
+  assert_int_equal(n, 0);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM document_data"), 1);
+  assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
+  assert_int_equal(
+      store_job_set_state(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
+      STORE_OK);
+  assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
+
+  /* Room for one key: the inline document and k1 go, k3 waits. */
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 1, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(keys[0], "k1");
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM document_data"), 0);
+  bool ref = true;
+  assert_int_equal(store_blob_is_referenced(st, "k1", &ref), STORE_OK);
+  assert_false(ref);
+  assert_int_equal(store_blob_is_referenced(st, "k3", &ref), STORE_OK);
+  assert_true(ref);
+
+  /* The rest, then nothing: idempotent. */
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 4, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(keys[0], "k3");
+  assert_int_equal(store_document_purge(st, a, j.id, keys, 4, &n), STORE_OK);
+  assert_int_equal(n, 0);
+  nimbus_document_t out[4];
+  int count = 0;
+  assert_int_equal(store_document_list(st, a, j.id, out, 4, &count), STORE_OK);
+  assert_int_equal(count, 3);
+  for (int i = 0; i < 3; i++) assert_string_equal(out[i].blob_key, "");
+  assert_int_equal(out[0].size, 1000); /* metadata stays */
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
+  assert_int_equal(got.num_documents, 3);
+  assert_int_equal(got.state, NIMBUS_JOB_CANCELED);
+  /* A job without documents. */
+  nimbus_id_t empty = make_job(st, a, q, 0, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(store_document_purge(st, a, empty, NULL, 0, &n), STORE_OK);
+  assert_int_equal(n, 0);
+}
+
+typedef struct {
+  int n;
+  nimbus_id_t ids[16];
+} ids_t;
+
+static bool ids_cb(const nimbus_job_t *j, void *ctx) {
+  ids_t *c = ctx;
+  if (c->n < 16) c->ids[c->n++] = j->id;
+  return true;
+}
+
+static bool ids_has(const ids_t *c, nimbus_id_t id) {
+  for (int i = 0; i < c->n; i++)
+    if (c->ids[i] == id) return true;
+  return false;
+}
+
+static void test_job_list_housekeeping(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"); /* server default retention */
+  nimbus_tenant_t tb = {.retention_hours = 2};
+  snprintf(tb.name, sizeof tb.name, "b");
+  assert_int_equal(store_tenant_insert(st, &tb), STORE_OK);
+  nimbus_id_t b = tb.id;
+  nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
+  int64_t now = (int64_t)time(NULL);
+
+  nimbus_document_t d1 = doc_template(1, "blob-1");
+  nimbus_job_t done_blob = job_template(a, qa, 0, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(store_job_insert(st, &done_blob, &d1, 1), STORE_OK);
+  nimbus_document_t d2 = doc_template(1, "");
+  nimbus_job_t done_purged = job_template(a, qa, 0, NIMBUS_JOB_CANCELED);
+  assert_int_equal(store_job_insert(st, &done_purged, &d2, 1), STORE_OK);
+  nimbus_document_t d3 = doc_template(1, "blob-3");
+  nimbus_job_t held_fresh = job_template(a, qa, 0, NIMBUS_JOB_HELD);
+  assert_int_equal(store_job_insert(st, &held_fresh, &d3, 1), STORE_OK);
+  nimbus_id_t held_3h_a = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_3h_b = make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t recv_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_RECEIVED);
+  nimbus_id_t fetch_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
+  char sql[160];
+  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
+           (long long)(now - 3 * 3600), (long long)held_3h_a, (long long)held_3h_b);
+  db_write(fx, sql);
+  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
+           (long long)(now - 30 * 3600), (long long)recv_30h_a, (long long)fetch_30h_a);
+  db_write(fx, sql);
+
+  ids_t c = {0};
+  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 3);
+  assert_true(ids_has(&c, done_blob.id));
+  assert_true(ids_has(&c, held_3h_b)); /* tenant b keeps jobs 2 hours */
+  assert_true(ids_has(&c, recv_30h_a));
+  for (int i = 1; i < c.n; i++) assert_true(c.ids[i - 1] < c.ids[i]); /* oldest first */
+
+  /* A shorter server default catches tenant a's 3-hour-old job too. */
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_housekeeping(st, now, 1, 100, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 4);
+  assert_true(ids_has(&c, held_3h_a));
+  assert_false(ids_has(&c, held_fresh.id));
+  assert_false(ids_has(&c, fetch_30h_a));
+  assert_false(ids_has(&c, done_purged.id));
+
+  /* Bounded by limit. */
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_housekeeping(st, now, 1, 2, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.ids[0], done_blob.id);
+
+  /* Purged, the finished job drops out. */
+  char keys[2][NIMBUS_BLOB_KEY_MAX];
+  int n = 0;
+  assert_int_equal(store_document_purge(st, a, done_blob.id, keys, 2, &n), STORE_OK);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_false(ids_has(&c, done_blob.id));
+}
+
+static void test_panel_sessions(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
+  nimbus_id_t alice = make_user(st, a, "alice"), bob = make_user(st, b, "bob");
+  nimbus_device_t da = make_registered(st, a, "lobby", &qa, 1, 1);
+  nimbus_device_t db = make_registered(st, b, "lobby", &qb, 1, 2);
+  int64_t now = (int64_t)time(NULL);
+
+  nimbus_panel_session_t ps = {.tenant_id = a, .device_id = da.id, .user_id = alice};
+  fill_hash(ps.hash, 50);
+  ps.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &ps), STORE_OK);
+  assert_true(ps.id > 0);
+  assert_true(ps.created_at >= now);
+
+  /* Another tenant's user or device: not found. */
+  nimbus_panel_session_t bad = ps;
+  fill_hash(bad.hash, 51);
+  bad.user_id = bob;
+  assert_int_equal(store_panel_session_insert(st, &bad), STORE_NOT_FOUND);
+  bad.user_id = alice;
+  bad.device_id = db.id;
+  assert_int_equal(store_panel_session_insert(st, &bad), STORE_NOT_FOUND);
+  bad = ps;
+  assert_int_equal(store_panel_session_insert(st, &bad), STORE_CONFLICT); /* same hash */
+
+  nimbus_panel_session_t got;
+  assert_int_equal(store_panel_session_get(st, ps.hash, now, &got), STORE_OK);
+  assert_int_equal(got.id, ps.id);
+  assert_int_equal(got.tenant_id, a);
+  assert_int_equal(got.device_id, da.id);
+  assert_int_equal(got.user_id, alice);
+  assert_string_equal(got.user_name, "alice");
+  assert_memory_equal(got.hash, ps.hash, 32);
+  assert_int_equal(got.expires_at, now + 300);
+  unsigned char other[32];
+  fill_hash(other, 52);
+  assert_int_equal(store_panel_session_get(st, other, now, &got), STORE_NOT_FOUND);
+
+  /* Expiry, and touch moving it. */
+  assert_int_equal(store_panel_session_get(st, ps.hash, now + 300, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_panel_session_touch(st, ps.id, now + 600), STORE_OK);
+  assert_int_equal(store_panel_session_get(st, ps.hash, now + 300, &got), STORE_OK);
+  assert_int_equal(got.expires_at, now + 600);
+  assert_int_equal(store_panel_session_touch(st, ps.id + 99, now), STORE_NOT_FOUND);
+
+  /* Delete, and expired sessions go in passing. */
+  nimbus_panel_session_t old = {.tenant_id = b, .device_id = db.id, .user_id = bob};
+  fill_hash(old.hash, 53);
+  old.expires_at = now - 1;
+  assert_int_equal(store_panel_session_insert(st, &old), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 2);
+  assert_int_equal(store_panel_session_delete(st, ps.hash, now), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 0);
+  assert_int_equal(store_panel_session_delete(st, ps.hash, now), STORE_NOT_FOUND);
+
+  /* Sessions go with their user, device and tenant. */
+  nimbus_panel_session_t s1 = {.tenant_id = a, .device_id = da.id, .user_id = alice};
+  fill_hash(s1.hash, 60);
+  s1.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &s1), STORE_OK);
+  nimbus_id_t carol = make_user(st, a, "carol");
+  nimbus_panel_session_t s2 = {.tenant_id = a, .device_id = da.id, .user_id = carol};
+  fill_hash(s2.hash, 61);
+  s2.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &s2), STORE_OK);
+  nimbus_panel_session_t s3 = {.tenant_id = b, .device_id = db.id, .user_id = bob};
+  fill_hash(s3.hash, 62);
+  s3.expires_at = now + 300;
+  assert_int_equal(store_panel_session_insert(st, &s3), STORE_OK);
+  assert_int_equal(store_user_delete(st, a, carol), STORE_OK);
+  assert_int_equal(store_panel_session_get(st, s2.hash, now, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_device_delete(st, a, da.id, NULL), STORE_OK);
+  assert_int_equal(store_panel_session_get(st, s1.hash, now, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_tenant_delete(st, b), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 0);
+}
+
+/* A database made by the version-4 schema, with data, opened by this
+ * build: migration 5 adds the columns with their defaults and gives every
+ * existing job a unique reference. */
+extern const char *const *const store_sqlite_migrations[];
+
+static void test_migration_from_v4(void **state) {
+  fixture_t *fx = *state;
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+  for (int m = 0; m < 4; m++)
+    for (const char *const *sql = store_sqlite_migrations[m]; *sql; sql++)
+      assert_int_equal(sqlite3_exec(db, *sql, NULL, NULL, NULL), SQLITE_OK);
+  const char *data =
+      "PRAGMA user_version = 4;"
+      "INSERT INTO tenants (id, name, display_name, max_held_jobs_per_user, created_at) "
+      "VALUES (1, 'acme', 'ACME', 7, 100);"
+      "INSERT INTO users (id, tenant_id, name, role, password_hash, created_at) "
+      "VALUES (1, 1, 'alice', 0, '$argon2id$x', 100);"
+      "INSERT INTO queues (id, tenant_id, name, description, created_at) "
+      "VALUES (1, 1, 'office', 'Office', 100);"
+      "INSERT INTO jobs (id, tenant_id, queue_id, owner_id, owner_name, name, state, "
+      "created_at, state_changed_at, pin_hash) VALUES "
+      "(1, 1, 1, 1, 'alice', 'one', 2, 100, 100, '$pin'), "
+      "(2, 1, 1, 1, 'alice', 'two', 6, 100, 100, ''), "
+      "(12, 1, 1, 1, 'alice', 'twelve', 2, 100, 100, '');"
+      "INSERT INTO documents (job_id, number, format, name, size, pages, blob_key, created_at) "
+      "VALUES (1, 1, 'application/pdf', 'a.pdf', 10, 1, 'k1', 100);";
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, data, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) fprintf(stderr, "v4 data: %s\n", msg ? msg : "?");
+  sqlite3_free(msg);
+  assert_int_equal(rc, SQLITE_OK);
+  sqlite3_close(db);
+
+  fx->st = open_store(fx);
+  assert_non_null(fx->st);
+  store_t *st = fx->st;
+  assert_int_equal(store_schema_version(st), store_sqlite_migration_count);
+  nimbus_tenant_t t;
+  assert_int_equal(store_tenant_get_by_name(st, "acme", &t), STORE_OK);
+  assert_string_equal(t.display_name, "ACME");
+  assert_int_equal(t.max_held_jobs_per_user, 7);
+  assert_int_equal(t.retention_hours, 0);
+  assert_string_equal(t.panel_login, "password");
+  nimbus_user_t u;
+  assert_int_equal(store_user_get_by_name(st, 1, "alice", &u), STORE_OK);
+  assert_string_equal(u.password_hash, "$argon2id$x");
+  assert_string_equal(u.panel_pin_hash, "");
+  nimbus_queue_t q;
+  assert_int_equal(store_queue_get_by_name(st, 1, "office", &q), STORE_OK);
+  assert_string_equal(q.description, "Office");
+  assert_string_equal(q.release_scope, "this-printer");
+  nimbus_job_t j;
+  assert_int_equal(store_job_get(st, 1, 1, &j), STORE_OK);
+  assert_string_equal(j.name, "one");
+  assert_string_equal(j.pin_hash, "$pin");
+  assert_string_equal(j.reference, "J000000000000001");
+  assert_int_equal(j.origin_device_id, 0);
+  assert_string_equal(j.origin_device_name, "");
+  assert_int_equal(j.pin_failures, 0);
+  assert_int_equal(store_job_get(st, 1, 12, &j), STORE_OK);
+  assert_string_equal(j.reference, "J000000000000012");
+  nimbus_document_t d;
+  int n = 0;
+  assert_int_equal(store_document_list(st, 1, 1, &d, 1, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(d.blob_key, "k1");
+  /* New jobs get random references next to the old ones. */
+  nimbus_id_t id = make_job(st, 1, 1, 1, NIMBUS_JOB_HELD);
+  assert_int_equal(store_job_get(st, 1, id, &j), STORE_OK);
+  assert_true(reference_valid(j.reference));
+  assert_int_equal(db_int(fx, "SELECT count(DISTINCT reference) FROM jobs"), 4);
+}
+
+int main(void) {
+  log_set_level(LOG_ERROR);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_device_insert_get_list, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_device_claim, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_device_reported_and_touch, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_device_state, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_device_delete, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_lease_expired, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_device_tenant_isolation_and_cascade, setup_direct,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_issue4_fields_round_trip, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_job_pin_attempt, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_list_housekeeping, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_panel_sessions, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_from_v4, setup_closed, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
