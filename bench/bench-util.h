@@ -2,7 +2,7 @@
  * bench-util.h: the small helpers both load generators share (intake-load.c,
  * infra-load.c): a monotonic clock in milliseconds, nearest-rank
  * percentiles, and JSON string escaping for their result lines.
- * Header-only: each tool is one translation unit.
+ * Header-only (static inline): include it wherever a tool needs it.
  */
 #ifndef NIMBUS_BENCH_UTIL_H
 #define NIMBUS_BENCH_UTIL_H

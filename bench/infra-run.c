@@ -1111,12 +1111,14 @@ int il_run(int argc, char *argv[]) {
             "  --pdf FILE           the probe document (a small PDF)\n"
             "  --verbose            every error on stderr\n",
             opt == 'h' ? stdout : stderr);
+        free(r);
         return (opt == 'h' ? 0 : 2);
     }
   }
   if (!r->url || !creds_path || r->n < 1 || r->n > IL_MAX_PRINTERS || r->connect_rate <= 0 ||
       r->interval_s <= 0 || r->samples < 0 || (r->samples > 0 && !r->pdf_path)) {
     fputs("infra-load run: --url, --creds, --count (1..200000) and, with samples, --pdf\n", stderr);
+    free(r);
     return (2);
   }
   if (!il_parse_url(r) || !il_creds_load(creds_path, &r->creds, r->n) ||
