@@ -11,6 +11,7 @@
 
 #include "device.h"
 #include "intake.h"
+#include "notify.h"
 #include "ipp-server.h"
 
 typedef struct {
@@ -65,10 +66,10 @@ typedef struct {
   char behalf_message[128];
   nimbus_device_t device; /* that device */
   int nsubs;              /* Get-Notifications: its subscriptions... */
-  int sub_ids[4];
-  int sub_since[4]; /* ...and the first sequence number wanted */
-  bool notify_wait; /* notify-wait=true: park while nothing is pending */
-  bool parked;      /* parked by notify_collect(); finish() must not answer */
+  int sub_ids[NOTIFY_MAX_SUBS_PER_REQUEST];
+  int sub_since[NOTIFY_MAX_SUBS_PER_REQUEST]; /* ...and the first sequence number wanted */
+  bool notify_wait;                           /* notify-wait=true: park while nothing is pending */
+  bool parked; /* parked by notify_collect(); finish() must not answer */
 } ipp_ctx_t;
 
 /* Operation table entry (ipp-server.c). */

@@ -10,8 +10,14 @@
 #   nimbusd_restart [flags...]       start again: same state dir, port and flags
 #   check NAME CMD...                run CMD, count a pass or stop on failure
 #   finish NAME                      print "NAME: N passed, 0 failed"
-# Needs: NIMBUSD (path to the binary; set by meson), curl, python3.
+# Needs: NIMBUSD (path to the binary; set by meson, else build/ of the
+# tree when run by hand), curl, python3.
 
+_lib_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+if [ -z "${NIMBUSD:-}" ] && [ -x "$_lib_top/build/src/server/nimbusd" ]; then
+  NIMBUSD=$_lib_top/build/src/server/nimbusd
+fi
+NIMBUSCTL=${NIMBUSCTL:-$_lib_top/build/src/cli/nimbusctl}
 : "${NIMBUSD:?NIMBUSD must point to the nimbusd binary}"
 NIMBUS_ADMIN_PASSWORD=${NIMBUS_ADMIN_PASSWORD:-admin-test-password}
 NIMBUS_TEST_DATA=${NIMBUS_TEST_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)}

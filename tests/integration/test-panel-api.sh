@@ -20,33 +20,15 @@
 
 set -u
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${NIMBUSD:-}" ] && [ -x "$top/build/src/server/nimbusd" ]; then
-  NIMBUSD=$top/build/src/server/nimbusd
-fi
-if [ -z "${NIMBUSCTL:-}" ]; then
-  NIMBUSCTL=$top/build/src/cli/nimbusctl
-fi
-: "${NIMBUSD:?set NIMBUSD to a nimbusd binary}"
 source "$(dirname "$0")/lib-nimbusd.sh"
+source "$(dirname "$0")/lib-rest.sh"
 
 nimbusd_start --pin-max-attempts 5 --pin-lockout 900 ||
   { echo "test-panel-api: could not start nimbusd" >&2; exit 1; }
 
-work=$(mktemp -d)
-_lib_tmpdirs+=("$work")
 pdf=$NIMBUS_TEST_DATA/onepage.pdf
 secrets=() # every secret used, to grep the logs for
 
-# call AUTH METHOD PATH [JSON]: REST call as a user (AUTH "user@tenant:pw")
-# or "" for none; body in $work/body, status in $status.
-call() {
-  local auth=$1 method=$2 path=$3 data=${4-}
-  local args=(-sS -o "$work/body" -w '%{http_code}' -X "$method" "$NIMBUS_URL/api/v1$path")
-  [ -n "$auth" ] && args+=(-u "$auth")
-  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-  status=$(curl "${args[@]}")
-}
 # panel CREDENTIAL SESSION METHOD PATH [JSON]: a panel call as a printer.
 panel() {
   local cred=$1 session=$2 method=$3 path=$4 data=${5-}
@@ -56,9 +38,6 @@ panel() {
   [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
   status=$(curl "${args[@]}")
 }
-body() { json_get "$1" <"$work/body"; }
-is() { [ "$status" = "$1" ]; }
-is_problem() { [ "$status" = "$1" ] && [ "$(body 'd["status"]')" = "$1" ]; }
 same() { [ "$1" = "$2" ] || { echo "  got:      $1" >&2; echo "  expected: $2" >&2; false; }; }
 fails() { ! "$@"; }
 has_word() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }

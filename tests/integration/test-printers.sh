@@ -15,36 +15,14 @@
 
 set -u
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${NIMBUSD:-}" ] && [ -x "$top/build/src/server/nimbusd" ]; then
-  NIMBUSD=$top/build/src/server/nimbusd
-fi
-if [ -z "${NIMBUSCTL:-}" ]; then
-  NIMBUSCTL=$top/build/src/cli/nimbusctl
-fi
-: "${NIMBUSD:?set NIMBUSD to a nimbusd binary}"
 source "$(dirname "$0")/lib-nimbusd.sh"
+source "$(dirname "$0")/lib-rest.sh"
 
 nimbusd_start || { echo "test-printers: could not start nimbusd" >&2; exit 1; }
 
-work=$(mktemp -d)
-_lib_tmpdirs+=("$work")
 secrets=() # every claim code and credential seen, to grep the logs for
 
-# call USER:PASS METHOD PATH [JSON]: REST call; body in $work/body, status in $status.
-call() {
-  local auth=$1 method=$2 path=$3 data=${4-}
-  local args=(-sS -o "$work/body" -w '%{http_code}' -X "$method" "$NIMBUS_URL/api/v1$path")
-  [ -n "$auth" ] && args+=(-u "$auth")
-  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-  status=$(curl "${args[@]}")
-}
-body() { json_get "$1" <"$work/body"; }
-is() { [ "$status" = "$1" ]; }
 differs() { [ -n "$1" ] && [ "$1" != "$2" ]; }
-is_problem() { # is_problem STATUS: a problem document with that status
-  [ "$status" = "$1" ] && [ "$(body 'd["status"]')" = "$1" ]
-}
 
 OP="admin@system:$NIMBUS_ADMIN_PASSWORD"
 ADMIN="boss@acme:boss-pw-1"
