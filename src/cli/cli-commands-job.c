@@ -67,11 +67,13 @@ static const cli_option_t job_list_options[] = {
     [LOPT_OFFSET] = {"offset", "N", "skip the first N jobs", false},
     {NULL, NULL, NULL, false}};
 
-enum { ROPT_PIN, ROPT_PIN_FILE };
+enum { ROPT_PIN, ROPT_PIN_FILE, ROPT_OVERRIDE };
 
 static const cli_option_t job_release_options[] = {
     [ROPT_PIN] = {"pin", "PIN", "the job's PIN (prefer --pin-file)", false},
     [ROPT_PIN_FILE] = {"pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false},
+    [ROPT_OVERRIDE] = {"override", NULL,
+                       "tenant admins: release without the job's PIN (audited)", false},
     {NULL, NULL, NULL, false}};
 
 enum {
@@ -199,6 +201,7 @@ static cli_status_t job_cancel(cli_t *cli, cli_parsed_t *parsed) {
 
 //
 // 'job_release()' - POST /api/v1/jobs/ID/release with {"pin": ...}
+//                    or {"override": true}
 //
 
 static cli_status_t job_release(cli_t *cli, cli_parsed_t *parsed) {
@@ -221,7 +224,16 @@ static cli_status_t job_release(cli_t *cli, cli_parsed_t *parsed) {
                              sizeof(pin))) != CLI_STATUS_OK)
     goto done;
 
+  if (pin[0] && parsed->values[ROPT_OVERRIDE]) {
+    status = cli_fail(cli, CLI_STATUS_USAGE, "--override releases without a PIN: give no --pin");
+    goto done;
+  }
+
   if (pin[0] && (status = cli_json_set_string(cli, body, "pin", pin)) != CLI_STATUS_OK) goto done;
+
+  if (parsed->values[ROPT_OVERRIDE] &&
+      (status = cli_json_set_boolean(cli, body, "override", true)) != CLI_STATUS_OK)
+    goto done;
 
   status = cli_command_show(cli, &request, &job_brief_view);
 
@@ -370,7 +382,8 @@ static const cli_subcommand_t job_subcommands[] = {
 
 const cli_command_t cli_command_job = {
     "job", "list, show, cancel and release print jobs",
-    "Released jobs become fetchable by the printers of the queue.", job_subcommands};
+    "Released jobs become fetchable by the printers of the queue (a job sent through a\n"
+    "printer, on a this-printer queue: by that printer only).", job_subcommands};
 
 static const cli_subcommand_t submit_subcommands[] = {{NULL, "FILE", submit_options, submit_run},
                                                       {NULL, NULL, NULL, NULL}};

@@ -87,13 +87,18 @@ bool crypto_pin_hash(const char *pin, char out[128]) {
   return ok;
 }
 
-bool crypto_pin_verify(const char *hash, const char *pin) {
-  unsigned char digest[32];
+bool crypto_pin_verify_sha256(const char *hash, const unsigned char digest[32]) {
   char hex[65];
-  crypto_hash_sha256(digest, (const unsigned char *)pin, strlen(pin));
   crypto_pin_digest_hex(digest, hex);
   bool ok = crypto_password_verify(hash, hex);
-  sodium_memzero(digest, sizeof digest);
   sodium_memzero(hex, sizeof hex);
+  return ok;
+}
+
+bool crypto_pin_verify(const char *hash, const char *pin) {
+  unsigned char digest[32];
+  crypto_hash_sha256(digest, (const unsigned char *)pin, strlen(pin));
+  bool ok = crypto_pin_verify_sha256(hash, digest);
+  sodium_memzero(digest, sizeof digest);
   return ok;
 }

@@ -32,6 +32,8 @@ void crypto_set_fast_hashing(bool fast);
 bool crypto_pin_hash(const char *pin, char out[128]);
 bool crypto_pin_hash_sha256(const unsigned char digest[32], char out[128]);
 bool crypto_pin_verify(const char *hash, const char *pin);
+/* The same for a PIN given as its SHA-256 (IPP Release-Job, sha2-256). */
+bool crypto_pin_verify_sha256(const char *hash, const unsigned char digest[32]);
 
 /* Make a new random API token string (shown once to its owner). */
 void crypto_token_new(char out[CRYPTO_TOKEN_STR_MAX]);

@@ -389,20 +389,17 @@ void api_device_job_get(api_ctx_t *c) {
 void api_device_job_release(api_ctx_t *c) {
   static const char *const fields[] = {"pin", NULL};
   nimbus_panel_session_t ps;
-  nimbus_job_t job;
+  release_outcome_t out = {0};
   const char *pin = NULL;
-  int attempts_left = 0;
-  int64_t locked_until = 0;
   char when[32];
 
   if (!panel_session_load(c, &ps)) goto done;
   if (c->body && !api_body_only(c, fields)) goto done;
   if (!api_body_string(c, "pin", false, PANEL_PIN_MAX, &pin)) goto done;
-  release_result_t res = release_at_device(c->srv, &c->device, ps.user_id, c->id, pin, c->actor,
-                                           &job, &attempts_left, &locked_until);
-  switch (res) {
+  release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
+  switch (release_at_device(c->srv, &c->device, ps.user_id, c->id, &req, &out)) {
     case RELEASE_OK:
-      api_respond(c, 200, panel_job_json(c, &job));
+      api_respond(c, 200, panel_job_json(c, &out.job));
       break;
     case RELEASE_NOT_FOUND:
       api_problem(c->r, 404, "no such job");
@@ -412,14 +409,14 @@ void api_device_job_release(api_ctx_t *c) {
       break;
     case RELEASE_PIN_MISSING:
       panel_problem_with(c, 403, "Forbidden", "this job needs its PIN", "attempts_left",
-                         json_integer(attempts_left));
+                         json_integer(out.attempts_left));
       break;
     case RELEASE_PIN_WRONG:
       panel_problem_with(c, 403, "Forbidden", "wrong PIN", "attempts_left",
-                         json_integer(attempts_left));
+                         json_integer(out.attempts_left));
       break;
     case RELEASE_PIN_LOCKED:
-      api_time_format(locked_until, when);
+      api_time_format(out.locked_until, when);
       panel_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
                          json_string(when));
       break;
@@ -430,7 +427,7 @@ void api_device_job_release(api_ctx_t *c) {
   }
 done:
   api_body_wipe(c, "pin");
-  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+  sodium_memzero(out.job.pin_hash, sizeof out.job.pin_hash);
 }
 
 void api_device_job_cancel(api_ctx_t *c) {

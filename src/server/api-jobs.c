@@ -9,16 +9,20 @@
  *        oldest first; plain users see only their own jobs (user= ignored)
  *   GET  /jobs/{id}           → job
  *   POST /jobs/{id}/cancel    → job; 409 once it is terminal
- *   POST /jobs/{id}/release   {pin?} → job; 409 when not held; a job with
- *                             a PIN needs it: 403 "wrong PIN" otherwise
+ *   POST /jobs/{id}/release   {pin?, override?} → job; 409 when not held; a
+ *                             job with a PIN needs it: 403 "wrong PIN"
+ *                             otherwise; override:true (tenant admins
+ *                             only, else 403) releases without the PIN,
+ *                             audited (job.pin-override) and in the event
  *
  * A plain user's view is its own jobs: another user's job is 404, as is
  * another tenant's.  State changes go through job_apply() only.
  *
- * PIN guessing: job_pin_check() (release.h) counts wrong PINs in the
- * store, per job and whichever way the PIN is tried (here, a printer's
- * panel): --pin-max-attempts within --pin-lockout seconds lock the job,
- * answered 429 here until the lock ends.  Every attempt is audited.
+ * Releasing goes through the release pipeline (release.h), as at a
+ * printer's panel and over IPP: wrong PINs are counted in the store per
+ * job whichever way the PIN is tried; --pin-max-attempts within
+ * --pin-lockout seconds lock the job, answered 429 here until the lock
+ * ends (override or not).  Every attempt is audited.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -207,46 +211,61 @@ void api_job_cancel(api_ctx_t *c) {
 }
 
 void api_job_release(api_ctx_t *c) {
-  static const char *const fields[] = {"pin", NULL};
-  nimbus_job_t job, after;
+  static const char *const fields[] = {"pin", "override", NULL};
+  nimbus_job_t job = {0};
+  release_outcome_t out = {0};
   const char *pin = NULL;
+  bool override = false, present = false;
 
   if (c->body && !api_body_only(c, fields)) goto done;
   if (!api_body_string(c, "pin", false, API_PIN_MAX, &pin)) goto done;
+  if (!api_body_bool(c, "override", &override, &present)) goto done;
+  if (override && !c->is_admin) {
+    api_problem(c->r, 403, "only a tenant admin may release a job without its PIN");
+    goto done;
+  }
+  if (override && pin) {
+    api_problem(c->r, 400, "send either 'pin' or 'override', not both");
+    goto done;
+  }
   if (!job_load(c, &job)) goto done;
   if (job.state != NIMBUS_JOB_HELD) {
     api_problem(c->r, 409, "only held jobs can be released; the job is %s",
                 job_state_name(job.state));
     goto done;
   }
-  /* The PIN check every way of releasing shares: attempts counted and
-   * locked in the store, audited (release.h). */
-  int attempts_left = 0;
-  int64_t locked_until = 0;
-  switch (job_pin_check(c->srv, &job, pin, c->actor, &attempts_left, &locked_until)) {
-    case PIN_OK:
+  /* The one release pipeline (release.h): PIN counted and locked in the
+   * store whichever way it is tried, target per the queue's release_scope. */
+  release_request_t req = {
+      .pin = pin, .override = override, .actor = c->actor, .request_id = c->r->id};
+  switch (release_job(c->srv, &job, &req, &out)) {
+    case RELEASE_OK:
+      api_respond(c, 200, api_job_json(c, &out.job));
       break;
-    case PIN_MISSING:
+    case RELEASE_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case RELEASE_NOT_HELD:
+      store_job_get(c->srv->store, c->tenant.id, job.id, &job);
+      api_problem(c->r, 409, "only held jobs can be released; the job is %s",
+                  job_state_name(job.state));
+      break;
+    case RELEASE_PIN_MISSING:
       api_problem(c->r, 403, "wrong PIN: this job needs its PIN");
-      goto done;
-    case PIN_WRONG:
-      log_event(LOG_WARN, c->r->id, "wrong job PIN", "tenant", c->tenant.name, "job",
-                LOG_INT(job.id), "by", c->actor, (char *)NULL);
+      break;
+    case RELEASE_PIN_WRONG:
       api_problem(c->r, 403, "wrong PIN");
-      goto done;
-    case PIN_LOCKED:
+      break;
+    case RELEASE_PIN_LOCKED:
       api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
-      goto done;
-    case PIN_ERROR:
+      break;
+    case RELEASE_ERROR:
     default:
       api_problem(c->r, 500, "storage error");
-      goto done;
+      break;
   }
-  job_result_t res =
-      job_apply(c->srv->store, c->tenant.id, job.id, JOB_EVENT_RELEASE, c->actor, &after);
-  if (res == JOB_NOT_POSSIBLE) store_job_get(c->srv->store, c->tenant.id, job.id, &job);
-  job_respond_apply(c, res, &job, &after, "job released");
 done:
   api_body_wipe(c, "pin");
   explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+  explicit_bzero(out.job.pin_hash, sizeof out.job.pin_hash);
 }

@@ -7,12 +7,17 @@
  * admins only.  Anything else, and every job of another tenant or queue,
  * answers client-error-not-found exactly as a missing job would.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ipp-private.h"
 #include "job.h"
 #include "log.h"
+#include "release.h"
+
+#define IPP_RELEASE_PIN_MAX 255 /* job-password-supported */
 
 /* ---- shared steps ---- */
 
@@ -404,8 +409,116 @@ void ipp_op_cancel_job(ipp_ctx_t *ctx) {
 void ipp_op_hold_job(ipp_ctx_t *ctx) {
   ipp_job_event(ctx, JOB_EVENT_HOLD, "held");
 }
+/*
+ * The PIN a Release-Job carries: the `job-password` operation attribute,
+ * encoded as on Print-Job (job-password-encryption `none`: the clear PIN;
+ * `sha2-256`: its 32-octet SHA-256).  Copied into clear (NUL-terminated)
+ * or digest, *have_digest telling which; absent leaves both empty.  A
+ * malformed one answers as Print-Job does and returns false.
+ */
+static bool ipp_release_pin(ipp_ctx_t *ctx, char clear[IPP_RELEASE_PIN_MAX + 1],
+                            unsigned char digest[32], bool *have_digest) {
+  clear[0] = '\0';
+  *have_digest = false;
+  ipp_attribute_t *a = ippFindAttribute(ctx->request, "job-password", IPP_TAG_ZERO);
+  if (!a) return true;
+  ipp_attribute_t *enc = ippFindAttribute(ctx->request, "job-password-encryption", IPP_TAG_ZERO);
+  const char *how = enc ? ippGetString(enc, 0, NULL) : "none";
+  int len = 0;
+  const void *pin = ippGetOctetString(a, 0, &len);
+  if (!how || (strcmp(how, "none") != 0 && strcmp(how, "sha2-256") != 0)) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES,
+                "job-password-encryption must be none or sha2-256.");
+    ipp_unsupported(ctx, enc);
+    return false;
+  }
+  if (ippGetGroupTag(a) != IPP_TAG_OPERATION || ippGetValueTag(a) != IPP_TAG_STRING || !pin ||
+      len < 1 || len > IPP_RELEASE_PIN_MAX) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_REQUEST_VALUE, "job-password must be 4 to 255 octets.");
+    return false;
+  }
+  if (strcmp(how, "sha2-256") == 0) {
+    if (len != 32) {
+      ipp_respond(ctx, IPP_STATUS_ERROR_REQUEST_VALUE,
+                  "A sha2-256 job-password is the 32-octet digest of the PIN.");
+      return false;
+    }
+    memcpy(digest, pin, 32);
+    *have_digest = true;
+    return true;
+  }
+  if (memchr(pin, '\0', (size_t)len)) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST, "job-password is not usable.");
+    return false;
+  }
+  memcpy(clear, pin, (size_t)len);
+  clear[len] = '\0';
+  return true;
+}
+
+/*
+ * Release-Job goes through the one release pipeline (release.h), as the
+ * REST release and a printer's panel do: a job with a PIN needs it in
+ * `job-password` (counted, locked, audited), and the job goes to the
+ * printers its queue's release_scope names.  There is no PIN override
+ * over IPP (REST and nimbusctl have the admin's explicit one).
+ */
 void ipp_op_release_job(ipp_ctx_t *ctx) {
-  ipp_job_event(ctx, JOB_EVENT_RELEASE, "released");
+  nimbus_job_t job = {0};
+  release_outcome_t out = {0};
+  char clear[IPP_RELEASE_PIN_MAX + 1], actor[2 * NIMBUS_NAME_MAX + 2], when[32];
+  unsigned char digest[32];
+  bool have_digest = false;
+  if (!ipp_release_pin(ctx, clear, digest, &have_digest) || !ipp_target_job(ctx, &job)) goto done;
+  if (job.state != NIMBUS_JOB_HELD) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be released: it is %s.",
+                (long long)job.id, job_state_name(job.state));
+    goto done;
+  }
+  snprintf(actor, sizeof actor, "%s@%s", ctx->user_name, ctx->tenant.name);
+  release_request_t req = {.pin = clear,
+                           .pin_sha256 = have_digest ? digest : NULL,
+                           .actor = actor,
+                           .request_id = ctx->r->id};
+  switch (release_job(ctx->srv, &job, &req, &out)) {
+    case RELEASE_OK:
+      ipp_respond(ctx, IPP_STATUS_OK, NULL);
+      break;
+    case RELEASE_NOT_FOUND:
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.id);
+      break;
+    case RELEASE_NOT_HELD:
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be released: it is %s.",
+                  (long long)job.id, "no longer held");
+      break;
+    case RELEASE_PIN_MISSING:
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED,
+                  "Job #%lld needs its PIN: send it as job-password.", (long long)job.id);
+      break;
+    case RELEASE_PIN_WRONG:
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED,
+                  "Wrong job-password for job #%lld; %d attempts left.", (long long)job.id,
+                  out.attempts_left);
+      break;
+    case RELEASE_PIN_LOCKED: {
+      struct tm tm;
+      time_t t = (time_t)out.locked_until;
+      if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(when, sizeof when, "later");
+      ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN,
+                  "Too many wrong PINs: job #%lld is locked until %s.", (long long)job.id, when);
+      break;
+    }
+    case RELEASE_ERROR:
+    default:
+      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be released.");
+      break;
+  }
+done:
+  sodium_memzero(clear, sizeof clear);
+  sodium_memzero(digest, sizeof digest);
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+  sodium_memzero(out.job.pin_hash, sizeof out.job.pin_hash);
 }
 
 void ipp_op_cancel_my_jobs(ipp_ctx_t *ctx) {

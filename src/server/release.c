@@ -1,9 +1,10 @@
 /*
- * release.c: releasing a held job at a printer, and the PIN checks that
- * every way of releasing shares (see release.h for the pipeline).
+ * release.c: the release pipeline every way of releasing a held job goes
+ * through (see release.h for its steps), and the PIN check inside it.
  */
 #include "release.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,52 +14,72 @@
 #include "job.h"
 #include "log.h"
 
-pin_result_t job_pin_check(nimbus_server_t *srv, const nimbus_job_t *job, const char *pin,
-                           const char *actor, int *attempts_left, int64_t *locked_until) {
+/*
+ * Step 2 of the pipeline: check the PIN of req (clear or SHA-256; none
+ * given = missing) against job's, argon2id in constant time, every
+ * attempt counted in the store (--pin-max-attempts within --pin-lockout
+ * seconds lock the job) and audited under req->actor.  A locked job
+ * answers RELEASE_PIN_LOCKED whatever is given, override included.  With
+ * req->override the PIN is not asked for: audited as job.pin-override and
+ * logged, *overridden set.  The PIN is never logged.
+ */
+static release_result_t release_check_pin(nimbus_server_t *srv, const nimbus_job_t *job,
+                                          const release_request_t *req, release_outcome_t *out) {
   int max = srv->cfg.pin_max_attempts > 0 ? srv->cfg.pin_max_attempts : 5;
   int window = srv->cfg.pin_lockout > 0 ? srv->cfg.pin_lockout : 900;
   int64_t now = (int64_t)time(NULL);
-  if (attempts_left) *attempts_left = max;
-  if (locked_until) *locked_until = 0;
-  if (!job->pin_hash[0]) return PIN_OK;
-  if (job->pin_locked_until > now) {
-    if (locked_until) *locked_until = job->pin_locked_until;
-    return PIN_LOCKED;
-  }
-  if (!pin || !*pin) return PIN_MISSING;
-  /* argon2id verification is constant-time in the PIN; the attempt is
-   * then counted (or the count cleared) in the store in one step. */
-  bool ok = crypto_pin_verify(job->pin_hash, pin);
-  int failures = 0;
-  int64_t until = 0;
   char detail[64];
   snprintf(detail, sizeof detail, "job %lld", (long long)job->id);
+  out->attempts_left = max;
+  out->locked_until = 0;
+  if (!job->pin_hash[0]) return RELEASE_OK;
+  if (job->pin_locked_until > now) {
+    out->locked_until = job->pin_locked_until;
+    out->attempts_left = 0;
+    return RELEASE_PIN_LOCKED;
+  }
+  if (req->override) {
+    store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-override", detail);
+    log_event(LOG_WARN, req->request_id, "job PIN overridden by an admin", "job", LOG_INT(job->id),
+              "by", req->actor, (char *)NULL);
+    out->overridden = true;
+    return RELEASE_OK;
+  }
+  bool given_clear = req->pin && *req->pin;
+  if (!given_clear && !req->pin_sha256) return RELEASE_PIN_MISSING;
+  /* argon2id verification is constant-time in the PIN; the attempt is
+   * then counted (or the count cleared) in the store in one step. */
+  bool ok = given_clear ? crypto_pin_verify(job->pin_hash, req->pin)
+                        : crypto_pin_verify_sha256(job->pin_hash, req->pin_sha256);
+  int failures = 0;
+  int64_t until = 0;
   switch (store_job_pin_attempt(srv->store, job->tenant_id, job->id, ok, now, window, max,
                                 &failures, &until)) {
     case STORE_OK:
       break;
     case STORE_CONFLICT: /* locked meanwhile by another attempt */
-      store_audit_append(srv->store, job->tenant_id, actor, "job.pin-locked", detail);
-      if (locked_until) *locked_until = until ? until : now + window;
-      return PIN_LOCKED;
+      store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-locked", detail);
+      out->locked_until = until ? until : now + window;
+      out->attempts_left = 0;
+      return RELEASE_PIN_LOCKED;
     default:
-      return PIN_ERROR;
+      return RELEASE_ERROR;
   }
   if (ok) {
-    store_audit_append(srv->store, job->tenant_id, actor, "job.pin-ok", detail);
-    return PIN_OK;
+    store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-ok", detail);
+    return RELEASE_OK;
   }
-  store_audit_append(srv->store, job->tenant_id, actor, "job.pin-wrong", detail);
-  log_event(LOG_INFO, NULL, "wrong job PIN", "job_id", LOG_INT(job->id), "by", actor, "failures",
-            LOG_INT(failures), (char *)NULL);
+  store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-wrong", detail);
+  log_event(LOG_WARN, req->request_id, "wrong job PIN", "job", LOG_INT(job->id), "by", req->actor,
+            "failures", LOG_INT(failures), (char *)NULL);
   if (until > now) {
-    store_audit_append(srv->store, job->tenant_id, actor, "job.pin-locked", detail);
-    if (locked_until) *locked_until = until;
-    if (attempts_left) *attempts_left = 0;
-    return PIN_LOCKED;
+    store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-locked", detail);
+    out->locked_until = until;
+    out->attempts_left = 0;
+    return RELEASE_PIN_LOCKED;
   }
-  if (attempts_left) *attempts_left = max - failures > 0 ? max - failures : 0;
-  return PIN_WRONG;
+  out->attempts_left = max - failures > 0 ? max - failures : 0;
+  return RELEASE_PIN_WRONG;
 }
 
 bool release_in_scope(nimbus_server_t *srv, const nimbus_device_t *d, nimbus_id_t user_id,
@@ -79,6 +100,26 @@ bool release_in_scope(nimbus_server_t *srv, const nimbus_device_t *d, nimbus_id_
   return job->origin_device_id == 0 && device_serves_queue(d, job->queue_id);
 }
 
+nimbus_id_t release_target_device(nimbus_server_t *srv, const nimbus_job_t *job,
+                                  const nimbus_device_t *d) {
+  if (d) return d->id;
+  if (!job->origin_device_id) return 0;
+  nimbus_queue_t q;
+  if (store_queue_get_by_name(srv->store, job->tenant_id, job->queue_name, &q) != STORE_OK ||
+      strcmp(q.release_scope, "this-printer") != 0)
+    return 0;
+  /* this-printer: only the printer it came through lists it, so only that
+   * printer prints it; gone, or no longer serving the queue: any printer
+   * of the queue, or nobody could */
+  nimbus_device_t origin;
+  nimbus_id_t target = 0;
+  if (store_device_get(srv->store, job->tenant_id, job->origin_device_id, &origin) == STORE_OK &&
+      device_serves_queue(&origin, job->queue_id))
+    target = origin.id;
+  sodium_memzero(&origin, sizeof origin);
+  return target;
+}
+
 /* Step 3 of the pipeline: does the job need paying before it prints?
  * Payments do not exist yet, so nothing does; a provider will answer
  * "yes" here and move the job to awaiting-payment instead of step 4-5. */
@@ -88,55 +129,71 @@ static bool release_payment_required(nimbus_server_t *srv, const nimbus_job_t *j
   return false;
 }
 
-release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *d,
-                                   nimbus_id_t user_id, nimbus_id_t job_id, const char *pin,
-                                   const char *actor, nimbus_job_t *out, int *attempts_left,
-                                   int64_t *locked_until) {
-  nimbus_job_t job;
-  /* 1. whose, where */
-  store_status_t s = store_job_get(srv->store, d->tenant_id, job_id, &job);
-  if (s == STORE_NOT_FOUND) return RELEASE_NOT_FOUND;
-  if (s != STORE_OK) return RELEASE_ERROR;
-  if (job.owner_id != user_id || !release_in_scope(srv, d, user_id, &job))
-    return job.owner_id == user_id && job.state != NIMBUS_JOB_HELD ? RELEASE_NOT_HELD
-                                                                   : RELEASE_NOT_FOUND;
-  if (job.state != NIMBUS_JOB_HELD) return RELEASE_NOT_HELD;
+/* Steps 2-5 for a job already found and allowed (step 1 done by the
+ * caller), at printer d or (d NULL) away from any printer. */
+static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_t *job,
+                                         const nimbus_device_t *d, const release_request_t *req,
+                                         release_outcome_t *out) {
+  if (job->state != NIMBUS_JOB_HELD) return RELEASE_NOT_HELD;
   /* 2. PIN */
-  switch (job_pin_check(srv, &job, pin, actor, attempts_left, locked_until)) {
-    case PIN_OK:
-      break;
-    case PIN_MISSING:
-      return RELEASE_PIN_MISSING;
-    case PIN_WRONG:
-      return RELEASE_PIN_WRONG;
-    case PIN_LOCKED:
-      return RELEASE_PIN_LOCKED;
-    case PIN_ERROR:
-      return RELEASE_ERROR;
-  }
+  release_result_t res = release_check_pin(srv, job, req, out);
+  if (res != RELEASE_OK) return res;
   /* 3. payment (see release_payment_required) */
-  if (release_payment_required(srv, &job)) return RELEASE_ERROR;
-  /* 4. this printer only, set before the job becomes fetchable so the
-   * notification goes to this printer alone; a follow-me job from a queue
-   * this printer does not serve moves to one it does */
-  if (!device_serves_queue(d, job.queue_id) && d->nqueues > 0) {
-    s = store_job_move_held(srv->store, job.tenant_id, job.id, d->queue_ids[0]);
+  if (release_payment_required(srv, job)) return RELEASE_ERROR;
+  /* 4. target, set before the job becomes fetchable so the notification
+   * goes to those printers alone; a follow-me job released at a printer
+   * that does not serve its queue moves to one the printer does */
+  store_status_t s;
+  if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) {
+    s = store_job_move_held(srv->store, job->tenant_id, job->id, d->queue_ids[0]);
     if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_HELD : RELEASE_ERROR;
   }
-  s = store_job_set_target_device(srv->store, job.tenant_id, job.id, d->id);
+  nimbus_id_t target = release_target_device(srv, job, d);
+  s = store_job_set_target_device(srv->store, job->tenant_id, job->id, target);
   if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_FOUND : RELEASE_ERROR;
-  /* 5. held -> fetchable */
-  switch (job_apply(srv->store, job.tenant_id, job.id, JOB_EVENT_RELEASE, actor, out)) {
+  /* 5. held -> fetchable; the event says who, and whether the PIN was
+   * overridden */
+  char who[192];
+  snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
+  switch (job_apply(srv->store, job->tenant_id, job->id, JOB_EVENT_RELEASE, who, &out->job)) {
     case JOB_OK:
-      log_event(LOG_INFO, NULL, "job released at a printer", "job_id", LOG_INT(job.id), "device",
-                d->name, "by", actor, (char *)NULL);
+      log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
+                d ? d->name : target ? "origin" : "any of the queue", "by", req->actor,
+                "pin_override", out->overridden ? "yes" : "no", (char *)NULL);
       return RELEASE_OK;
     case JOB_NOT_FOUND:
       return RELEASE_NOT_FOUND;
     case JOB_NOT_POSSIBLE:
       return RELEASE_NOT_HELD;
     case JOB_ERROR:
-      return RELEASE_ERROR;
+      break;
   }
   return RELEASE_ERROR;
+}
+
+release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *d,
+                                   nimbus_id_t user_id, nimbus_id_t job_id,
+                                   const release_request_t *req, release_outcome_t *out) {
+  nimbus_job_t job;
+  release_request_t at_panel = *req;
+  at_panel.override = false; /* no admin at a panel */
+  memset(out, 0, sizeof *out);
+  /* 1. whose, where */
+  store_status_t s = store_job_get(srv->store, d->tenant_id, job_id, &job);
+  if (s == STORE_NOT_FOUND) return RELEASE_NOT_FOUND;
+  if (s != STORE_OK) return RELEASE_ERROR;
+  release_result_t res;
+  if (job.owner_id != user_id || !release_in_scope(srv, d, user_id, &job))
+    res = job.owner_id == user_id && job.state != NIMBUS_JOB_HELD ? RELEASE_NOT_HELD
+                                                                  : RELEASE_NOT_FOUND;
+  else
+    res = release_pipeline(srv, &job, d, &at_panel, out);
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+  return res;
+}
+
+release_result_t release_job(nimbus_server_t *srv, const nimbus_job_t *job,
+                             const release_request_t *req, release_outcome_t *out) {
+  memset(out, 0, sizeof *out);
+  return release_pipeline(srv, job, NULL, req, out);
 }

@@ -1,15 +1,21 @@
 /*
- * release.h: releasing a held job at a printer (issue 4), and the PIN
- * checks every way of releasing shares.
+ * release.h: releasing a held job, the one pipeline every way of
+ * releasing goes through: the printer's panel (api-device.c), the REST
+ * release and nimbusctl (api-jobs.c), IPP Release-Job (ipp-job.c).
  *
- * The release path is a pipeline of steps, each of which may stop it:
- *   1. the job is the user's, held, and in the printer's scope;
- *   2. PIN check (counted and locked in the store, audited);
+ * The pipeline is a series of steps, each of which may stop it:
+ *   1. the job is held (at a printer: also the user's and in the
+ *      printer's scope, release_in_scope());
+ *   2. PIN: a job with a PIN needs it, whichever way it is released;
+ *      every attempt is counted and locked in the store and audited; a
+ *      locked job stays locked until the lockout ends, for everyone.  The
+ *      only way around the PIN is an explicit admin override (the adapter
+ *      checks the role), audited, logged and recorded in the job's event;
  *   3. payment (none yet: the step answers "not needed"; a payment
  *      provider will turn it into held -> awaiting-payment -> fetchable
  *      without touching the other steps);
- *   4. target: only this printer may fetch it;
- *   5. RELEASE: held -> fetchable (the observer notifies the printer).
+ *   4. target: which printers may fetch it, release_target_device();
+ *   5. RELEASE: held -> fetchable (the observer notifies the printers).
  */
 #ifndef NIMBUS_RELEASE_H
 #define NIMBUS_RELEASE_H
@@ -19,22 +25,16 @@
 #include "model.h"
 #include "server.h"
 
-typedef enum {
-  PIN_OK = 0,  /* right PIN, or the job has none */
-  PIN_MISSING, /* the job has a PIN and none was given */
-  PIN_WRONG,   /* counted; *attempts_left tells how many remain */
-  PIN_LOCKED,  /* too many wrong PINs: *locked_until */
-  PIN_ERROR    /* storage failure */
-} pin_result_t;
-
-/*
- * Check `pin` (NULL or "" = none given) against job's PIN: argon2id in
- * constant time, every attempt counted in the store (--pin-max-attempts
- * within --pin-lockout seconds locks the job) and audited under `actor`.
- * The PIN is never logged.
- */
-pin_result_t job_pin_check(nimbus_server_t *srv, const nimbus_job_t *job, const char *pin,
-                           const char *actor, int *attempts_left, int64_t *locked_until);
+/* A release as asked for. */
+typedef struct {
+  const char *pin;                 /* the clear PIN; NULL or "" = none */
+  const unsigned char *pin_sha256; /* or its 32-octet SHA-256 (IPP
+                                    * job-password-encryption sha2-256) */
+  bool override;                   /* release without the PIN: an admin's
+                                    * explicit choice, checked by the caller */
+  const char *actor;               /* who: events, audit, log */
+  const char *request_id;          /* for the log; may be NULL */
+} release_request_t;
 
 typedef enum {
   RELEASE_OK = 0,
@@ -45,6 +45,14 @@ typedef enum {
   RELEASE_PIN_LOCKED,
   RELEASE_ERROR
 } release_result_t;
+
+/* What came of it, whatever the result. */
+typedef struct {
+  nimbus_job_t job;     /* RELEASE_OK: the job after the release */
+  int attempts_left;    /* RELEASE_PIN_MISSING/WRONG: wrong PINs before the lock */
+  int64_t locked_until; /* RELEASE_PIN_LOCKED: until when (Unix time) */
+  bool overridden;      /* RELEASE_OK: released without its PIN by override */
+} release_outcome_t;
 
 /*
  * Is job in device d's panel scope for user_id?  Held or received, owned
@@ -57,12 +65,31 @@ bool release_in_scope(nimbus_server_t *srv, const nimbus_device_t *d, nimbus_id_
                       const nimbus_job_t *job);
 
 /*
- * Release job_id of user_id at printer d with pin: the pipeline above.
- * On RELEASE_OK, *job (may be NULL) is the job after the release.
+ * The printer(s) that may fetch job once released, decided per the queue's
+ * release_scope the same way whichever way it is released: at printer d
+ * (d != NULL), d alone; elsewhere (REST, IPP, nimbusctl), in a
+ * "this-printer" queue a job that came through a printer goes back to that
+ * printer alone (while it is registered and serves the job's queue), any
+ * other job to every printer of its queue (0).
+ */
+nimbus_id_t release_target_device(nimbus_server_t *srv, const nimbus_job_t *job,
+                                  const nimbus_device_t *d);
+
+/*
+ * Release job_id of user_id at printer d (the panel): the whole pipeline.
+ * req->override is not honoured here (a panel has no admin).
  */
 release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *d,
-                                   nimbus_id_t user_id, nimbus_id_t job_id, const char *pin,
-                                   const char *actor, nimbus_job_t *job, int *attempts_left,
-                                   int64_t *locked_until);
+                                   nimbus_id_t user_id, nimbus_id_t job_id,
+                                   const release_request_t *req, release_outcome_t *out);
+
+/*
+ * Release `job`, which the caller has loaded and may act on (REST, IPP,
+ * nimbusctl: the owner, or an admin), away from any printer: steps 1-5
+ * with d = NULL.  req->override only when the caller is a tenant admin
+ * who asked for it explicitly.
+ */
+release_result_t release_job(nimbus_server_t *srv, const nimbus_job_t *job,
+                             const release_request_t *req, release_outcome_t *out);
 
 #endif
