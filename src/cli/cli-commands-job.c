@@ -72,8 +72,8 @@ enum { ROPT_PIN, ROPT_PIN_FILE, ROPT_OVERRIDE };
 static const cli_option_t job_release_options[] = {
     [ROPT_PIN] = {"pin", "PIN", "the job's PIN (prefer --pin-file)", false},
     [ROPT_PIN_FILE] = {"pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false},
-    [ROPT_OVERRIDE] = {"override", NULL,
-                       "tenant admins: release without the job's PIN (audited)", false},
+    [ROPT_OVERRIDE] = {"override", NULL, "tenant admins: release without the job's PIN (audited)",
+                       false},
     {NULL, NULL, NULL, false}};
 
 enum {
@@ -383,7 +383,8 @@ static const cli_subcommand_t job_subcommands[] = {
 const cli_command_t cli_command_job = {
     "job", "list, show, cancel and release print jobs",
     "Released jobs become fetchable by the printers of the queue (a job sent through a\n"
-    "printer, on a this-printer queue: by that printer only).", job_subcommands};
+    "printer, on a this-printer queue: by that printer only).",
+    job_subcommands};
 
 static const cli_subcommand_t submit_subcommands[] = {{NULL, "FILE", submit_options, submit_run},
                                                       {NULL, NULL, NULL, NULL}};

@@ -158,8 +158,10 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   switch (job_apply(srv->store, job->tenant_id, job->id, JOB_EVENT_RELEASE, who, &out->job)) {
     case JOB_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
-                d ? d->name : target ? "origin" : "any of the queue", "by", req->actor,
-                "pin_override", out->overridden ? "yes" : "no", (char *)NULL);
+                d        ? d->name
+                : target ? "origin"
+                         : "any of the queue",
+                "by", req->actor, "pin_override", out->overridden ? "yes" : "no", (char *)NULL);
       return RELEASE_OK;
     case JOB_NOT_FOUND:
       return RELEASE_NOT_FOUND;

@@ -219,6 +219,11 @@ static void test_pin_sha256_verifies_with_clear_pin(void **state) {
   assert_true(crypto_pin_verify(h, "abc"));
   assert_false(crypto_pin_verify(h, "abd"));
   assert_false(crypto_pin_verify(h, sha256_abc_hex)); /* the digest is not the PIN */
+  /* ... and with its digest (IPP Release-Job, sha2-256), not another's */
+  assert_true(crypto_pin_verify_sha256(h, digest));
+  unsigned char other[32];
+  sha256_of(sha256_empty_hex, other);
+  assert_false(crypto_pin_verify_sha256(h, other));
 
   sha256_of(sha256_empty_hex, digest);
   assert_true(crypto_pin_hash_sha256(digest, h));
