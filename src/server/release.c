@@ -158,9 +158,7 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   switch (job_apply(srv->store, job->tenant_id, job->id, JOB_EVENT_RELEASE, who, &out->job)) {
     case JOB_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
-                d        ? d->name
-                : target ? "origin"
-                         : "any of the queue",
+                d ? d->name : "-", "target_device", target ? LOG_INT(target) : "any of the queue",
                 "by", req->actor, "pin_override", out->overridden ? "yes" : "no", (char *)NULL);
       return RELEASE_OK;
     case JOB_NOT_FOUND:
