@@ -121,6 +121,9 @@ void ipp_infra_overlay_capabilities(ipp_ctx_t *ctx, ipp_t *p);
 
 /* ipp-system.c: /ipp/system (PWG 5100.22). */
 void ipp_op_register_output_device(ipp_ctx_t *ctx);
+/* Does the registration request carry a claim code (nimbus-claim-code or
+ * HTTP credentials)?  Without one it is answered with the 401 challenge. */
+bool ipp_system_has_claim(ipp_ctx_t *ctx);
 
 /* Start the response with the request's id and version; sets ctx->status. */
 void ipp_respond(ipp_ctx_t *ctx, ipp_status_t status, const char *message, ...)

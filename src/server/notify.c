@@ -167,7 +167,7 @@ static void notify_sub_free_locked(notify_t *n, notify_sub_t *s, notify_wake_t *
 }
 
 static void notify_append_locked(notify_sub_t *s, notify_event_type_t type, nimbus_id_t job_id,
-                                 int job_state) {
+                                 int job_state, const char *const *reasons, int nreasons) {
   if (s->ring_count == NOTIFY_RING) { /* drop the oldest */
     s->ring_start = (s->ring_start + 1) % NOTIFY_RING;
     s->ring_count--;
@@ -179,6 +179,9 @@ static void notify_append_locked(notify_sub_t *s, notify_event_type_t type, nimb
   e->type = type;
   e->job_id = job_id;
   e->job_state = job_state;
+  e->nreasons = 0;
+  for (int i = 0; i < nreasons && i < NOTIFY_REASONS_MAX; i++)
+    if (reasons[i]) e->reasons[e->nreasons++] = reasons[i];
   e->at = (int64_t)time(NULL);
 }
 
@@ -333,13 +336,20 @@ bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id) {
 void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                       nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,
                       int job_state) {
+  notify_job_event_reasons(n, tenant_id, queue_id, target_device, type, job_id, job_state, NULL, 0);
+}
+
+void notify_job_event_reasons(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                              nimbus_id_t target_device, notify_event_type_t type,
+                              nimbus_id_t job_id, int job_state, const char *const *reasons,
+                              int nreasons) {
   notify_wake_t *wakes = NULL;
   pthread_mutex_lock(&n->mu);
   for (notify_sub_t *s = n->by_queue[notify_hash(queue_id)]; s; s = s->by_queue) {
     if (s->queue_id != queue_id || s->tenant_id != tenant_id || s->deleted) continue;
     if (!(s->events & type)) continue;
     if (target_device && s->device_id != target_device) continue;
-    notify_append_locked(s, type, job_id, job_state);
+    notify_append_locked(s, type, job_id, job_state, reasons, nreasons);
     if (s->waiter) notify_wake_locked(n, s->waiter, &wakes);
   }
   pthread_mutex_unlock(&n->mu);
@@ -354,7 +364,7 @@ void notify_device_deleted(notify_t *n, nimbus_id_t device_id) {
     if (s->device_id != device_id || s->deleted) continue;
     s->deleted = true;
     s->expires_at = linger;
-    notify_append_locked(s, NOTIFY_PRINTER_DELETED, 0, 0);
+    notify_append_locked(s, NOTIFY_PRINTER_DELETED, 0, 0, NULL, 0);
     if (s->waiter) notify_wake_locked(n, s->waiter, &wakes);
   }
   pthread_mutex_unlock(&n->mu);

@@ -29,13 +29,17 @@ typedef enum {
 #define NOTIFY_MAX_SUBS_PER_REQUEST 4 /* subscription ids in one Get-Notifications */
 #define NOTIFY_RING 32                /* events kept per subscription */
 
+#define NOTIFY_REASONS_MAX 4 /* job-state-reasons kept per event */
+
 typedef struct {
   int subscription_id;
   int sequence; /* notify-sequence-number */
   notify_event_type_t type;
-  nimbus_id_t job_id; /* job events */
-  int job_state;      /* IPP job-state of the job at the event */
-  int64_t at;         /* unix seconds */
+  nimbus_id_t job_id;                      /* job events */
+  int job_state;                           /* IPP job-state of the job at the event */
+  int nreasons;                            /* job-state-reasons of the job at the event... */
+  const char *reasons[NOTIFY_REASONS_MAX]; /* ...static strings (job_ipp_state_reasons) */
+  int64_t at;                              /* unix seconds */
 } notify_event_t;
 
 typedef struct notify notify_t;
@@ -68,6 +72,13 @@ bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id);
 void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                       nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,
                       int job_state);
+/* The same, with the job's job-state-reasons at the event (nreasons of
+ * them, at most NOTIFY_REASONS_MAX kept; strings with static storage, as
+ * job_ipp_state_reasons() returns).  notify_job_event() posts none. */
+void notify_job_event_reasons(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                              nimbus_id_t target_device, notify_event_type_t type,
+                              nimbus_id_t job_id, int job_state, const char *const *reasons,
+                              int nreasons);
 /* The registration of device_id was deleted: its subscriptions receive
  * "printer-deleted" (once), parked requests are woken with it, and the
  * subscriptions linger a minute (so the notice can still be collected)
