@@ -47,9 +47,11 @@ static bool ipp_check_pending_limit(ipp_ctx_t *ctx) {
 }
 
 /* Does the job concern device d: submitted through it, released to it,
- * or fetched by it? */
+ * fetched by it, or offered to it (fetchable by any device of its queue,
+ * which Fetch-Job shows anyway)? */
 static bool ipp_job_concerns_device(const nimbus_job_t *job, nimbus_id_t d) {
-  return job->origin_device_id == d || job->target_device_id == d || job->device_id == d;
+  return job->origin_device_id == d || job->target_device_id == d || job->device_id == d ||
+         (job->state == NIMBUS_JOB_FETCHABLE && !job->target_device_id);
 }
 
 static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
