@@ -103,12 +103,13 @@ ops_has() { grep -q "^printer operations-supported = .*\b$1\b" "$TMP/ops"; }
 # Get-Printer-Supported-Values Get-Subscription-Attributes Get-Subscriptions Print-Job
 # Renew-Subscription Send-Document Update-Active-Jobs Update-Document-Status Update-Job-Status
 # Update-Output-Device-Attributes Validate-Document Validate-Job
-for op in 63 65 8 57 27 59 5 23 22 70 66 67 52 53 9 10 28 68 11 21 24 25 2 26 6 69 71 72 73 61 4; do
-  check "operations-supported lists operation $op" ops_has "$op"
-done
-for op in 54 18 44 14; do # Delete-Document, Purge-Jobs, Reprocess-Job, Restart-Job: must not
-  check "operations-supported does not list operation $op" bash -c "! grep -q '^printer operations-supported = .*\b$op\b' '$TMP/ops'"
-done
+REQUIRED="63 65 8 57 27 59 5 23 22 70 66 67 52 53 9 10 28 68 11 21 24 25 2 26 6 69 71 72 73 61 4"
+missing() { for op in $REQUIRED; do ops_has "$op" || echo "$op"; done; }
+check "operations-supported lists every required operation (missing: $(missing | xargs))" \
+  test -z "$(missing)"
+# Delete-Document, Purge-Jobs, Reprocess-Job, Restart-Job: must not be listed
+check "operations-supported lists none of the operations an Infrastructure Printer must not" \
+  bash -c "! grep -Eq '^printer operations-supported = .*\b(54|18|44|14)\b' '$TMP/ops'"
 
 # ---- ...and answers (the ones the job above did not exercise) ----
 A="AUTH=alice:alice-pw-1"
