@@ -201,9 +201,11 @@ static bool ipp_on_behalf_op(ipp_op_t op) {
  * request proceeds as if that user had sent it, plus the printer recorded
  * as the job's origin, and only jobs that concern the printer are visible
  * (ipp_may_see).  Operations other than ipp_on_behalf_op() are refused:
- * a printer's credential is not a user's.
+ * a printer's credential is not a user's.  Returns false when the
+ * credential is no printer's at all: the caller then tries it as a user's
+ * (a password may look like a credential).
  */
-static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
+static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
   nimbus_server_t *srv = ctx->srv;
   switch (device_auth(srv, r->authorization, &ctx->device)) {
@@ -212,15 +214,14 @@ static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
     case DEVICE_AUTH_DELETED:
       ctx->behalf_status = IPP_STATUS_ERROR_GONE;
       snprintf(ctx->behalf_message, sizeof ctx->behalf_message, "%s", DEVICE_DELETED_MESSAGE);
-      return;
+      return true;
     case DEVICE_AUTH_ERROR:
       ctx->behalf_status = IPP_STATUS_ERROR_INTERNAL;
       snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
                "The device registry is not available.");
-      return;
+      return true;
     default:
-      r->auth.result = AUTH_BAD; /* 401 */
-      return;
+      return false;
   }
   /* output-device-uuid may be left out: the credential names the device. */
   ipp_attribute_t *a = ippFindAttribute(ctx->request, "output-device-uuid", IPP_TAG_URI);
@@ -231,14 +232,14 @@ static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
     ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
     snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
              "This output device is not registered to this printer.");
-    return;
+    return true;
   }
   if (!ipp_on_behalf_op(ctx->op)) {
     /* A printer's credential is not a user's: user operations are refused. */
     ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
     snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
              "A printer's credential cannot be used for this operation.");
-    return;
+    return true;
   }
   a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
   const char *name = a ? ippGetString(a, 0, NULL) : NULL;
@@ -251,7 +252,7 @@ static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
     ctx->user_id = 0;
     ctx->is_admin = false;
     device_seen(srv, &ctx->device, "polling");
-    return;
+    return true;
   }
   if (!name || !*name ||
       store_user_get_by_name(srv->store, ctx->tenant.id, name, &r->auth.user) != STORE_OK) {
@@ -259,7 +260,7 @@ static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
     ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
     snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
              "unknown user: requesting-user-name must name a user of this tenant");
-    return;
+    return true;
   }
   sodium_memzero(r->auth.user.password_hash, sizeof r->auth.user.password_hash);
   sodium_memzero(r->auth.user.panel_pin_hash, sizeof r->auth.user.panel_pin_hash);
@@ -270,6 +271,7 @@ static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
   ctx->user_id = r->auth.user.id;
   ctx->is_admin = false; /* the printer acts for one user, with that user's rights */
   device_seen(srv, &ctx->device, "polling");
+  return true;
 }
 
 static void ipp_admit(ipp_ctx_t *ctx) {
@@ -288,11 +290,10 @@ static void ipp_admit(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
   const ipp_op_entry_t *e = ipp_op_find(ctx);
   if (e && e->device) return; /* devices authenticate in ipp_authorize_device */
-  if (!(e && e->anonymous) && device_credential_present(r->authorization)) {
-    /* A printer: on behalf of a user (7.1), or refused (not a user). */
-    ipp_admit_on_behalf(ctx);
+  /* A printer: on behalf of a user (7.1), or refused (not a user). */
+  if (!(e && e->anonymous) && device_credential_present(r->authorization) &&
+      ipp_admit_on_behalf(ctx))
     return;
-  }
   auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
   if (r->auth.result == AUTH_OK) {
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
