@@ -189,5 +189,18 @@ check "...and alice's job is still held" test "$(job_field "$HELD" state)" = hel
 check "the printer still reads the job it printed" \
   test "$(call Get-Job-Attributes job-id=integer:"$JOB")" = 0x0000
 
+# ---- the rest of 4.6, not exercised above, answers too ----
+check "Validate-Job" test "$(call Validate-Job $A document-format=mime:application/pdf)" = 0x0000
+check "Close-Job of alice's open job (no documents: it is cancelled)" \
+  test "$(call Close-Job $A "$F" job-id=integer:"$OPEN")/$(job_field "$OPEN" state)" = 0x0000/canceled
+check "Cancel-My-Jobs cancels alice's held job" \
+  test "$(call Cancel-My-Jobs $A "$F")/$(job_field "$HELD" state)" = 0x0000/canceled
+check "Get-Output-Device-Attributes returns what the proxy reported" \
+  bash -c "python3 '$HERE/infra_proxy.py' call '$ST' Get-Output-Device-Attributes | grep -qx 'printer printer-make-and-model = Third Party Proxy 1.0'"
+check "Update-Active-Jobs (no jobs left)" test "$(call Update-Active-Jobs)" = 0x0000
+check "Deregister-Output-Device (no output-device-uuid)" test "$(call Deregister-Output-Device)" = 0x0000
+check "...and tp is gone" test "$(api GET '/api/v1/printers/tp?tenant=acme' -o /dev/null -w '%{http_code}')" = 404
+check "its claim-code credential now gets client-error-gone" test "$(call Get-Jobs which-jobs=keyword:fetchable)" = 0x0407
+
 nimbusd_stop
 finish test-infra-thirdparty
