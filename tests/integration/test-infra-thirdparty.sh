@@ -197,6 +197,9 @@ check "Cancel-My-Jobs cancels alice's held job" \
   test "$(call Cancel-My-Jobs $A "$F")/$(job_field "$HELD" state)" = 0x0000/canceled
 check "Get-Output-Device-Attributes returns what the proxy reported" \
   bash -c "python3 '$HERE/infra_proxy.py' call '$ST' Get-Output-Device-Attributes | grep -qx 'printer printer-make-and-model = Third Party Proxy 1.0'"
+LOWER=$(tr 'A-Z' 'a-z' <<<"$CLAIM")
+check "the claim-code credential is matched as claim codes are (case, look-alikes)" \
+  test "$(call Get-Jobs AUTH="proxy:$LOWER" which-jobs=keyword:fetchable)" = 0x0000
 check "Update-Active-Jobs (no jobs left)" test "$(call Update-Active-Jobs)" = 0x0000
 check "Deregister-Output-Device (no output-device-uuid)" test "$(call Deregister-Output-Device)" = 0x0000
 check "...and tp is gone" test "$(api GET '/api/v1/printers/tp?tenant=acme' -o /dev/null -w '%{http_code}')" = 404
