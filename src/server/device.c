@@ -104,7 +104,8 @@ static void device_uuid_new(char out[NIMBUS_UUID_MAX]) {
 }
 
 static device_claim_result_t device_claim_checked(nimbus_server_t *srv, const char *code,
-                                                  const char *uuid, nimbus_device_t *d,
+                                                  const char *uuid, bool code_is_credential,
+                                                  nimbus_device_t *d,
                                                   char credential[DEVICE_CREDENTIAL_MAX]);
 
 /* ---- failed claims per client address (a small fixed table) ---- */
@@ -150,20 +151,40 @@ static void device_claim_failed(const char *peer) {
   pthread_mutex_unlock(&device_claim_mu);
 }
 
-device_claim_result_t device_claim(nimbus_server_t *srv, const char *code, const char *uuid,
-                                   const char *peer, nimbus_device_t *d,
-                                   char credential[DEVICE_CREDENTIAL_MAX]) {
+/* device_claim() and device_claim_keep_code(): the throttle around the claim. */
+static device_claim_result_t device_claim_throttled(nimbus_server_t *srv, const char *code,
+                                                    const char *uuid, bool code_is_credential,
+                                                    const char *peer, nimbus_device_t *d,
+                                                    char credential[DEVICE_CREDENTIAL_MAX]) {
   if (!peer) peer = "";
   if (!device_claim_allowed(peer)) return DEVICE_CLAIM_THROTTLED;
-  device_claim_result_t r = device_claim_checked(srv, code, uuid, d, credential);
+  device_claim_result_t r =
+      device_claim_checked(srv, code, uuid, code_is_credential, d, credential);
   if (r == DEVICE_CLAIM_BAD_CODE) device_claim_failed(peer);
   return r;
 }
 
-/* device_claim() once the client may try. */
+device_claim_result_t device_claim(nimbus_server_t *srv, const char *code, const char *uuid,
+                                   const char *peer, nimbus_device_t *d,
+                                   char credential[DEVICE_CREDENTIAL_MAX]) {
+  return device_claim_throttled(srv, code, uuid, false, peer, d, credential);
+}
+
+device_claim_result_t device_claim_keep_code(nimbus_server_t *srv, const char *code,
+                                             const char *uuid, const char *peer,
+                                             nimbus_device_t *d) {
+  char unused[DEVICE_CREDENTIAL_MAX];
+  return device_claim_throttled(srv, code, uuid, true, peer, d, unused);
+}
+
+/* device_claim() once the client may try.  code_is_credential: the claim
+ * code itself becomes the device credential (its hash is stored as the
+ * credential hash) and `credential` is left empty. */
 static device_claim_result_t device_claim_checked(nimbus_server_t *srv, const char *code,
-                                                  const char *uuid, nimbus_device_t *d,
+                                                  const char *uuid, bool code_is_credential,
+                                                  nimbus_device_t *d,
                                                   char credential[DEVICE_CREDENTIAL_MAX]) {
+  credential[0] = '\0';
   char id[NIMBUS_UUID_MAX];
   if (uuid && *uuid) {
     if (!device_uuid_valid(uuid)) return DEVICE_CLAIM_BAD_UUID;
@@ -175,8 +196,12 @@ static device_claim_result_t device_claim_checked(nimbus_server_t *srv, const ch
   if (!code || !*code || strlen(code) >= DEVICE_CLAIM_CODE_MAX) return DEVICE_CLAIM_BAD_CODE;
   unsigned char claim[32], cred[32];
   device_claim_hash(code, claim);
-  crypto_token_new_prefixed("nmd_", credential);
-  crypto_token_hash(credential, cred);
+  if (code_is_credential) {
+    memcpy(cred, claim, sizeof cred);
+  } else {
+    crypto_token_new_prefixed("nmd_", credential);
+    crypto_token_hash(credential, cred);
+  }
   store_status_t s = store_device_claim(srv->store, claim, (int64_t)time(NULL), id, cred, d);
   sodium_memzero(claim, sizeof claim);
   if (s != STORE_OK) sodium_memzero(credential, DEVICE_CREDENTIAL_MAX);
@@ -226,9 +251,10 @@ store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus
     notify_device_deleted(srv->notify, d.id);
     /* Its jobs went back to fetchable in the same transaction: tell the
      * queue's other devices. */
+    static const char *const fetchable[] = {"job-fetchable"};
     for (int i = 0; i < jobs.n; i++)
-      notify_job_event(srv->notify, tenant_id, jobs.queue[i], 0, NOTIFY_JOB_FETCHABLE, jobs.ids[i],
-                       job_ipp_state(NIMBUS_JOB_FETCHABLE));
+      notify_job_event_reasons(srv->notify, tenant_id, jobs.queue[i], 0, NOTIFY_JOB_FETCHABLE,
+                               jobs.ids[i], job_ipp_state(NIMBUS_JOB_FETCHABLE), fetchable, 1);
   }
   log_event(LOG_INFO, NULL, "device deregistered", "tenant_id", LOG_INT(tenant_id), "device",
             d.name, "uuid", d.uuid[0] ? d.uuid : NULL, "by", actor, (char *)NULL);
@@ -237,9 +263,7 @@ store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus
   return STORE_OK;
 }
 
-/* The credential of a Basic (any user name) or Bearer header into cred;
- * false if neither. */
-static bool device_credential_of(const char *authorization, char *cred, size_t credlen) {
+bool device_credential_of(const char *authorization, char *cred, size_t credlen) {
   if (strncasecmp(authorization, "Bearer ", 7) == 0) {
     snprintf(cred, credlen, "%s", authorization + 7);
     return cred[0] != '\0';
@@ -261,12 +285,27 @@ static bool device_credential_of(const char *authorization, char *cred, size_t c
   return ok;
 }
 
+/* A claim code kept as the credential (NMBC-...), as a proxy that
+ * registered with it as its HTTP password sends it. */
+static bool device_is_claim_code(const char *cred) {
+  return strncasecmp(cred, "NMBC-", 5) == 0;
+}
+
+/* The stored hash of a credential: SHA-256 of an nmd_ credential; a claim
+ * code kept as the credential is hashed as claim codes are (normalised). */
+static void device_credential_hash(const char *cred, unsigned char out[32]) {
+  if (device_is_claim_code(cred))
+    device_claim_hash(cred, out);
+  else
+    crypto_token_hash(cred, out);
+}
+
 bool device_credential_present(const char *authorization) {
   char cred[128];
   if (!authorization || strlen(authorization) > 512 ||
       !device_credential_of(authorization, cred, sizeof cred))
     return false;
-  bool yes = strncmp(cred, "nmd_", 4) == 0;
+  bool yes = strncmp(cred, "nmd_", 4) == 0 || device_is_claim_code(cred);
   sodium_memzero(cred, sizeof cred);
   return yes;
 }
@@ -279,7 +318,7 @@ device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization
   if (strlen(authorization) > 512 || !device_credential_of(authorization, cred, sizeof cred))
     return DEVICE_AUTH_BAD;
   unsigned char hash[32];
-  crypto_token_hash(cred, hash);
+  device_credential_hash(cred, hash);
   sodium_memzero(cred, sizeof cred);
   store_status_t s = store_device_get_by_credential(srv->store, hash, out);
   if (s == STORE_OK) return DEVICE_AUTH_OK;
@@ -300,12 +339,17 @@ device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization
 void device_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
   nimbus_server_t *srv = ctx;
   if (!srv->notify || job->state == from) return;
+  /* Events carry the job's own job-state-reasons, as Get-Job-Attributes
+   * reports them. */
+  const char *reasons[NOTIFY_REASONS_MAX];
+  int nreasons = job_ipp_state_reasons(job, reasons, NOTIFY_REASONS_MAX);
   if (job->state == NIMBUS_JOB_FETCHABLE)
-    notify_job_event(srv->notify, job->tenant_id, job->queue_id, job->target_device_id,
-                     NOTIFY_JOB_FETCHABLE, job->id, job_ipp_state(job->state));
+    notify_job_event_reasons(srv->notify, job->tenant_id, job->queue_id, job->target_device_id,
+                             NOTIFY_JOB_FETCHABLE, job->id, job_ipp_state(job->state), reasons,
+                             nreasons);
   nimbus_id_t to = job->device_id ? job->device_id : job->target_device_id;
-  notify_job_event(srv->notify, job->tenant_id, job->queue_id, to, NOTIFY_JOB_STATE_CHANGED,
-                   job->id, job_ipp_state(job->state));
+  notify_job_event_reasons(srv->notify, job->tenant_id, job->queue_id, to, NOTIFY_JOB_STATE_CHANGED,
+                           job->id, job_ipp_state(job->state), reasons, nreasons);
 }
 
 bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id) {

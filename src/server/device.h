@@ -60,6 +60,17 @@ device_claim_result_t device_claim(nimbus_server_t *srv, const char *code, const
                                    char credential[DEVICE_CREDENTIAL_MAX]);
 
 /*
+ * Claim like device_claim(), for a device that presented the claim code
+ * as its HTTP password (PWG 5100.22 leaves the authentication of
+ * Register-Output-Device to HTTP): the claim code itself becomes the
+ * device credential, so the device goes on sending the same HTTP
+ * credentials.  No other secret is issued.
+ */
+device_claim_result_t device_claim_keep_code(nimbus_server_t *srv, const char *code,
+                                             const char *uuid, const char *peer,
+                                             nimbus_device_t *d);
+
+/*
  * Delete a registration (an admin, or the device itself with
  * Deregister-Output-Device): row and credential go, a tombstone keeps the
  * credential's hash, processing jobs are offered again, and the device's
@@ -78,17 +89,23 @@ typedef enum {
 } device_auth_result_t;
 
 /*
- * Authenticate the device channel: "Bearer nmd_..." or HTTP Basic with
- * the output-device-uuid as user name and the credential as password.
+ * Authenticate the device channel: "Bearer <credential>" or HTTP Basic
+ * with any user name and the credential as password.  The credential is
+ * an nmd_ credential, or the claim code of a device that registered with
+ * it as its password (device_claim_keep_code).
  * DEVICE_AUTH_DELETED also counts the request in
  * nimbus_deleted_device_requests_total.
  */
 device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
                                  nimbus_device_t *out);
 
-/* Does the Authorization header carry a device credential (Bearer nmd_…,
- * or Basic whose password is one)?  Cheap: nothing is looked up. */
+/* Does the Authorization header carry a device credential (Bearer nmd_…
+ * or NMBC-…, or Basic whose password is one)?  Cheap: nothing is looked up. */
 bool device_credential_present(const char *authorization);
+/* The secret of a Bearer header, or the password of a Basic one (the part
+ * after the last colon; user names are not used), into cred; false when
+ * there is none. */
+bool device_credential_of(const char *authorization, char *cred, size_t credlen);
 
 /* Record that device d was heard from over `transport` ("polling" or
  * "persistent").  Kept in memory and written by device_presence_flush();

@@ -293,8 +293,11 @@ static void ipp_infra_add_event(ipp_ctx_t *ctx, const notify_event_t *e, bool fi
   ippAddInteger(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_INTEGER, "notify-job-id", (int)e->job_id);
   ippAddInteger(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_INTEGER, "job-id", (int)e->job_id);
   ippAddInteger(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_ENUM, "job-state", e->job_state);
-  ippAddString(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
-               e->type == NOTIFY_JOB_FETCHABLE ? "job-fetchable" : "none");
+  /* The job's reasons at the event (an event posted without them, which
+   * the job observer never does, says what its type implies). */
+  const char *fallback = e->type == NOTIFY_JOB_FETCHABLE ? "job-fetchable" : "none";
+  ippAddStrings(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_KEYWORD, "job-state-reasons",
+                e->nreasons > 0 ? e->nreasons : 1, NULL, e->nreasons > 0 ? e->reasons : &fallback);
   ippAddString(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_TEXT, "notify-text", NULL,
                e->type == NOTIFY_JOB_FETCHABLE ? "Job is fetchable." : "Job state changed.");
 }

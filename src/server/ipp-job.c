@@ -51,9 +51,21 @@ static bool ipp_check_pending_limit(ipp_ctx_t *ctx) {
   return true;
 }
 
+/* Does the job concern device d: submitted through it, released to it,
+ * fetched by it, or offered to it (fetchable by any device of its queue,
+ * which Fetch-Job shows anyway)? */
+static bool ipp_job_concerns_device(const nimbus_job_t *job, nimbus_id_t d) {
+  return job->origin_device_id == d || job->target_device_id == d || job->device_id == d ||
+         (job->state == NIMBUS_JOB_FETCHABLE && !job->target_device_id);
+}
+
 static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
   if (job->queue_id != ctx->queue.id) return false;
-  if (ctx->is_admin || ctx->is_device) return true; /* devices: then ipp-infra.c's rules */
+  if (ctx->is_device) return true; /* INFRA operations: then ipp-infra.c's rules */
+  if (ctx->on_behalf) /* a printer's credential: only jobs that concern it, and its user's */
+    return ipp_job_concerns_device(job, ctx->device.id) &&
+           (!ctx->user_id || job->owner_id == ctx->user_id);
+  if (ctx->is_admin) return true;
   if (ctx->user_id) return job->owner_id == ctx->user_id;
   /* anonymous caller on an anonymous queue: anonymous jobs of that name
    * sent from the same address (a deleted user's jobs also have no owner

@@ -115,12 +115,24 @@ void ipp_op_update_job_status(ipp_ctx_t *ctx);
 void ipp_op_update_document_status(ipp_ctx_t *ctx);
 void ipp_op_update_active_jobs(ipp_ctx_t *ctx);
 void ipp_op_deregister_output_device(ipp_ctx_t *ctx);
+/* ipp-infra-client.c: the rest of what PWG 5100.18 4.6 requires. */
+void ipp_op_get_printer_supported_values(ipp_ctx_t *ctx);
+void ipp_op_validate_document(ipp_ctx_t *ctx);
+void ipp_op_get_documents(ipp_ctx_t *ctx);
+void ipp_op_get_document_attributes(ipp_ctx_t *ctx);
+void ipp_op_create_job_subscriptions(ipp_ctx_t *ctx);
+void ipp_op_get_subscription_attributes(ipp_ctx_t *ctx);
+void ipp_op_get_subscriptions(ipp_ctx_t *ctx);
+void ipp_op_renew_subscription(ipp_ctx_t *ctx);
 /* Overlay the capabilities reported by the queue's devices on the
  * printer attributes p (Get-Printer-Attributes). */
 void ipp_infra_overlay_capabilities(ipp_ctx_t *ctx, ipp_t *p);
 
 /* ipp-system.c: /ipp/system (PWG 5100.22). */
 void ipp_op_register_output_device(ipp_ctx_t *ctx);
+/* Does the registration request carry a claim code (nimbus-claim-code or
+ * HTTP credentials)?  Without one it is answered with the 401 challenge. */
+bool ipp_system_has_claim(ipp_ctx_t *ctx);
 
 /* Start the response with the request's id and version; sets ctx->status. */
 void ipp_respond(ipp_ctx_t *ctx, ipp_status_t status, const char *message, ...)

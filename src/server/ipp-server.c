@@ -43,6 +43,22 @@ static const ipp_op_entry_t ipp_ops[] = {
     {IPP_OP_RELEASE_JOB, "ipp.release-job", ipp_op_release_job, false, false, false},
     {IPP_OP_GET_PRINTER_ATTRIBUTES, "ipp.get-printer-attributes", ipp_op_get_printer_attributes,
      true, false, false},
+    /* the rest of PWG 5100.18 4.6 (ipp-infra-client.c) */
+    {IPP_OP_GET_PRINTER_SUPPORTED_VALUES, "ipp.get-printer-supported-values",
+     ipp_op_get_printer_supported_values, true, false, false},
+    {IPP_OP_VALIDATE_DOCUMENT, "ipp.validate-document", ipp_op_validate_document, false, false,
+     false},
+    {IPP_OP_GET_DOCUMENTS, "ipp.get-documents", ipp_op_get_documents, false, false, false},
+    {IPP_OP_GET_DOCUMENT_ATTRIBUTES, "ipp.get-document-attributes", ipp_op_get_document_attributes,
+     false, false, false},
+    {IPP_OP_CREATE_JOB_SUBSCRIPTIONS, "ipp.create-job-subscriptions",
+     ipp_op_create_job_subscriptions, false, false, true},
+    {IPP_OP_GET_SUBSCRIPTION_ATTRIBUTES, "ipp.get-subscription-attributes",
+     ipp_op_get_subscription_attributes, false, false, true},
+    {IPP_OP_GET_SUBSCRIPTIONS, "ipp.get-subscriptions", ipp_op_get_subscriptions, false, false,
+     true},
+    {IPP_OP_RENEW_SUBSCRIPTION, "ipp.renew-subscription", ipp_op_renew_subscription, false, false,
+     true},
     /* PWG 5100.18 INFRA: the output devices' side of the queue */
     {IPP_OP_UPDATE_OUTPUT_DEVICE_ATTRIBUTES, "ipp.update-output-device-attributes",
      ipp_op_update_output_device_attributes, false, false, true},
@@ -177,14 +193,19 @@ static bool ipp_on_behalf_op(ipp_op_t op) {
 }
 
 /*
- * A printer submits for a user (PROTOCOL.md 7.1): the device credential
- * and output-device-uuid authenticate the printer, which must serve this
- * queue; requesting-user-name names the job's owner, who must be a user of
- * the tenant.  The outcome is left in ctx for ipp_authorize(): on success
- * the request proceeds exactly as if that user had sent it, plus the
- * printer recorded as the job's origin.
+ * A device credential on a client operation.  A printer submits for a
+ * user (PROTOCOL.md 7.1): the device credential (and output-device-uuid,
+ * when sent) authenticate the printer, which must serve this queue;
+ * requesting-user-name names the job's owner, who must be a user of the
+ * tenant.  The outcome is left in ctx for ipp_authorize(): on success the
+ * request proceeds as if that user had sent it, plus the printer recorded
+ * as the job's origin, and only jobs that concern the printer are visible
+ * (ipp_may_see).  Operations other than ipp_on_behalf_op() are refused:
+ * a printer's credential is not a user's.  Returns false when the
+ * credential is no printer's at all: the caller then tries it as a user's
+ * (a password may look like a credential).
  */
-static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
+static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
   nimbus_server_t *srv = ctx->srv;
   switch (device_auth(srv, r->authorization, &ctx->device)) {
@@ -193,35 +214,53 @@ static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
     case DEVICE_AUTH_DELETED:
       ctx->behalf_status = IPP_STATUS_ERROR_GONE;
       snprintf(ctx->behalf_message, sizeof ctx->behalf_message, "%s", DEVICE_DELETED_MESSAGE);
-      return;
+      return true;
     case DEVICE_AUTH_ERROR:
       ctx->behalf_status = IPP_STATUS_ERROR_INTERNAL;
       snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
                "The device registry is not available.");
-      return;
+      return true;
     default:
-      r->auth.result = AUTH_BAD; /* 401 */
-      return;
+      return false;
   }
+  /* output-device-uuid may be left out: the credential names the device. */
   ipp_attribute_t *a = ippFindAttribute(ctx->request, "output-device-uuid", IPP_TAG_URI);
   const char *uuid = a ? ippGetString(a, 0, NULL) : NULL;
-  if (!device_uuid_valid(uuid) || strcasecmp(uuid, ctx->device.uuid) != 0 ||
+  if ((a && (!device_uuid_valid(uuid) || strcasecmp(uuid, ctx->device.uuid) != 0)) ||
       ctx->device.tenant_id != ctx->tenant.id ||
       !device_serves_queue(&ctx->device, ctx->queue.id)) {
     ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
     snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
              "This output device is not registered to this printer.");
-    return;
+    return true;
+  }
+  if (!ipp_on_behalf_op(ctx->op)) {
+    /* A printer's credential is not a user's: user operations are refused. */
+    ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
+    snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
+             "A printer's credential cannot be used for this operation.");
+    return true;
   }
   a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
   const char *name = a ? ippGetString(a, 0, NULL) : NULL;
+  if (ctx->op == IPP_OP_GET_JOB_ATTRIBUTES && (!name || !*name)) {
+    /* The printer asks for itself: jobs that concern it (ipp_may_see). */
+    r->auth.result = AUTH_OK;
+    r->auth.tenant = ctx->tenant;
+    ctx->on_behalf = true;
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s", ctx->device.name);
+    ctx->user_id = 0;
+    ctx->is_admin = false;
+    device_seen(srv, &ctx->device, "polling");
+    return true;
+  }
   if (!name || !*name ||
       store_user_get_by_name(srv->store, ctx->tenant.id, name, &r->auth.user) != STORE_OK) {
     memset(&r->auth.user, 0, sizeof r->auth.user);
     ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
     snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
              "unknown user: requesting-user-name must name a user of this tenant");
-    return;
+    return true;
   }
   sodium_memzero(r->auth.user.password_hash, sizeof r->auth.user.password_hash);
   sodium_memzero(r->auth.user.panel_pin_hash, sizeof r->auth.user.panel_pin_hash);
@@ -232,6 +271,7 @@ static void ipp_admit_on_behalf(ipp_ctx_t *ctx) {
   ctx->user_id = r->auth.user.id;
   ctx->is_admin = false; /* the printer acts for one user, with that user's rights */
   device_seen(srv, &ctx->device, "polling");
+  return true;
 }
 
 static void ipp_admit(ipp_ctx_t *ctx) {
@@ -250,16 +290,32 @@ static void ipp_admit(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
   const ipp_op_entry_t *e = ipp_op_find(ctx);
   if (e && e->device) return; /* devices authenticate in ipp_authorize_device */
-  if (ipp_on_behalf_op(ctx->op) && device_credential_present(r->authorization)) {
-    ipp_admit_on_behalf(ctx);
+  /* A printer: on behalf of a user (7.1), or refused (not a user). */
+  if (!(e && e->anonymous) && device_credential_present(r->authorization) &&
+      ipp_admit_on_behalf(ctx))
     return;
-  }
   auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
   if (r->auth.result == AUTH_OK) {
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
     ctx->user_id = r->auth.user.id;
     ctx->is_admin = r->auth.user.role >= NIMBUS_ROLE_TENANT_ADMIN;
   }
+}
+
+/*
+ * A device operation whose credentials are not a device's.  A user's valid
+ * login gets an IPP status (these operations are for printers), not the
+ * 401 that would make the client ask again and log a good password as a
+ * failed login; anything else is a failed authentication (401).
+ */
+static bool ipp_refuse_user_on_device_op(ipp_ctx_t *ctx) {
+  http_request_t *r = ctx->r;
+  if (device_credential_present(r->authorization)) return false; /* unknown credential: 401 */
+  auth_check(ctx->srv->store, ctx->srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
+  if (r->auth.result != AUTH_OK) return false; /* 401 */
+  ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED,
+              "This operation is for output devices; user credentials cannot be used.");
+  return false;
 }
 
 /*
@@ -271,8 +327,9 @@ static bool ipp_authorize_device(ipp_ctx_t *ctx) {
   nimbus_server_t *srv = ctx->srv;
   switch (device_auth(srv, ctx->r->authorization, &ctx->device)) {
     case DEVICE_AUTH_NONE:
-    case DEVICE_AUTH_BAD:
       return false; /* 401 */
+    case DEVICE_AUTH_BAD:
+      return ipp_refuse_user_on_device_op(ctx);
     case DEVICE_AUTH_ERROR:
       ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The device registry is not available.");
       return false;
@@ -284,11 +341,15 @@ static bool ipp_authorize_device(ipp_ctx_t *ctx) {
     case DEVICE_AUTH_OK:
       break;
   }
+  /* output-device-uuid is optional (the credential names the device, as
+   * third-party proxies expect); when sent it must name this device. */
   ipp_attribute_t *a = ippFindAttribute(ctx->request, "output-device-uuid", IPP_TAG_ZERO);
   const char *uuid = a && ippGetValueTag(a) == IPP_TAG_URI && ippGetCount(a) == 1
                          ? ippGetString(a, 0, NULL)
                          : NULL;
-  if (!device_uuid_valid(uuid)) {
+  if (!a)
+    uuid = ctx->device.uuid;
+  else if (!device_uuid_valid(uuid)) {
     ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST,
                 "output-device-uuid (urn:uuid:...) is missing or malformed.");
     return false;
@@ -315,6 +376,7 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "The printer does not exist.");
     return false;
   }
+  if (ctx->system && !ipp_system_has_claim(ctx)) return false; /* 401: the password is the claim */
   if (e->device) return ipp_authorize_device(ctx);
   if (ctx->behalf_status) {
     ipp_respond(ctx, (ipp_status_t)ctx->behalf_status, "%s", ctx->behalf_message);

@@ -29,7 +29,10 @@ typedef struct notify_waiter notify_waiter_t;
 typedef struct notify_sub {
   int id;
   nimbus_id_t tenant_id, queue_id, device_id;
+  nimbus_id_t job_id; /* a job subscription: only this job's events (0: printer) */
   unsigned events;
+  int lease_seconds;
+  int64_t created_seq; /* order of creation, for listings */
   int64_t expires_at;
   int last_seq;
   int ring_start, ring_count;
@@ -55,6 +58,7 @@ struct notify {
   bool stopping;
   int wait_seconds;
   int next_id;
+  int64_t created; /* subscriptions ever created (their order) */
   int parked;
   notify_sub_t *by_id[NOTIFY_BUCKETS];
   notify_sub_t *by_queue[NOTIFY_BUCKETS];
@@ -167,7 +171,7 @@ static void notify_sub_free_locked(notify_t *n, notify_sub_t *s, notify_wake_t *
 }
 
 static void notify_append_locked(notify_sub_t *s, notify_event_type_t type, nimbus_id_t job_id,
-                                 int job_state) {
+                                 int job_state, const char *const *reasons, int nreasons) {
   if (s->ring_count == NOTIFY_RING) { /* drop the oldest */
     s->ring_start = (s->ring_start + 1) % NOTIFY_RING;
     s->ring_count--;
@@ -179,6 +183,9 @@ static void notify_append_locked(notify_sub_t *s, notify_event_type_t type, nimb
   e->type = type;
   e->job_id = job_id;
   e->job_state = job_state;
+  e->nreasons = 0;
+  for (int i = 0; i < nreasons && i < NOTIFY_REASONS_MAX; i++)
+    if (reasons[i]) e->reasons[e->nreasons++] = reasons[i];
   e->at = (int64_t)time(NULL);
 }
 
@@ -277,6 +284,12 @@ void notify_free(notify_t *n) {
 
 int notify_subscribe(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                      nimbus_id_t device_id, unsigned events, int lease_seconds) {
+  return notify_subscribe_job(n, tenant_id, queue_id, device_id, 0, events, lease_seconds);
+}
+
+int notify_subscribe_job(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                         nimbus_id_t device_id, nimbus_id_t job_id, unsigned events,
+                         int lease_seconds) {
   notify_sub_t *s = calloc(1, sizeof *s);
   if (!s) return -1;
   pthread_mutex_lock(&n->mu);
@@ -295,7 +308,10 @@ int notify_subscribe(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
   s->tenant_id = tenant_id;
   s->queue_id = queue_id;
   s->device_id = device_id;
+  s->job_id = job_id;
   s->events = events | NOTIFY_PRINTER_DELETED;
+  s->lease_seconds = lease_seconds;
+  s->created_seq = ++n->created;
   s->expires_at = (int64_t)time(NULL) + lease_seconds;
   unsigned h = notify_hash(s->id);
   s->by_id = n->by_id[h];
@@ -322,6 +338,61 @@ bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id) {
   return ok;
 }
 
+static void notify_info_locked(const notify_sub_t *s, notify_sub_info_t *out) {
+  out->id = s->id;
+  out->queue_id = s->queue_id;
+  out->job_id = s->job_id;
+  out->events = s->events;
+  out->lease_seconds = s->lease_seconds;
+  out->expires_at = s->expires_at;
+  out->last_sequence = s->last_seq;
+}
+
+bool notify_sub_get(notify_t *n, nimbus_id_t device_id, int subscription_id,
+                    notify_sub_info_t *out) {
+  pthread_mutex_lock(&n->mu);
+  notify_sub_t *s = notify_find_locked(n, subscription_id);
+  bool ok = s && s->device_id == device_id && !s->deleted;
+  if (ok) notify_info_locked(s, out);
+  pthread_mutex_unlock(&n->mu);
+  return ok;
+}
+
+int notify_sub_list(notify_t *n, nimbus_id_t device_id, nimbus_id_t queue_id, nimbus_id_t job_id,
+                    notify_sub_info_t *out, int max) {
+  int count = 0;
+  int64_t seq[NOTIFY_MAX_SUBS_PER_DEVICE];
+  pthread_mutex_lock(&n->mu);
+  for (notify_sub_t *s = n->by_device[notify_hash(device_id)]; s && count < max; s = s->by_device) {
+    if (s->device_id != device_id || s->deleted || s->queue_id != queue_id) continue;
+    if (job_id && s->job_id != job_id) continue;
+    /* insertion sort by creation: at most NOTIFY_MAX_SUBS_PER_DEVICE */
+    int i = count < NOTIFY_MAX_SUBS_PER_DEVICE ? count : NOTIFY_MAX_SUBS_PER_DEVICE - 1;
+    while (i > 0 && seq[i - 1] > s->created_seq) {
+      seq[i] = seq[i - 1];
+      out[i] = out[i - 1];
+      i--;
+    }
+    seq[i] = s->created_seq;
+    notify_info_locked(s, &out[i]);
+    if (count < NOTIFY_MAX_SUBS_PER_DEVICE) count++;
+  }
+  pthread_mutex_unlock(&n->mu);
+  return count;
+}
+
+bool notify_renew(notify_t *n, nimbus_id_t device_id, int subscription_id, int lease_seconds) {
+  pthread_mutex_lock(&n->mu);
+  notify_sub_t *s = notify_find_locked(n, subscription_id);
+  bool ok = s && s->device_id == device_id && !s->deleted;
+  if (ok) {
+    s->lease_seconds = lease_seconds;
+    s->expires_at = (int64_t)time(NULL) + lease_seconds;
+  }
+  pthread_mutex_unlock(&n->mu);
+  return ok;
+}
+
 bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id) {
   pthread_mutex_lock(&n->mu);
   notify_sub_t *s = notify_find_locked(n, subscription_id);
@@ -333,13 +404,21 @@ bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id) {
 void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                       nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,
                       int job_state) {
+  notify_job_event_reasons(n, tenant_id, queue_id, target_device, type, job_id, job_state, NULL, 0);
+}
+
+void notify_job_event_reasons(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                              nimbus_id_t target_device, notify_event_type_t type,
+                              nimbus_id_t job_id, int job_state, const char *const *reasons,
+                              int nreasons) {
   notify_wake_t *wakes = NULL;
   pthread_mutex_lock(&n->mu);
   for (notify_sub_t *s = n->by_queue[notify_hash(queue_id)]; s; s = s->by_queue) {
     if (s->queue_id != queue_id || s->tenant_id != tenant_id || s->deleted) continue;
     if (!(s->events & type)) continue;
+    if (s->job_id && s->job_id != job_id) continue;
     if (target_device && s->device_id != target_device) continue;
-    notify_append_locked(s, type, job_id, job_state);
+    notify_append_locked(s, type, job_id, job_state, reasons, nreasons);
     if (s->waiter) notify_wake_locked(n, s->waiter, &wakes);
   }
   pthread_mutex_unlock(&n->mu);
@@ -354,7 +433,7 @@ void notify_device_deleted(notify_t *n, nimbus_id_t device_id) {
     if (s->device_id != device_id || s->deleted) continue;
     s->deleted = true;
     s->expires_at = linger;
-    notify_append_locked(s, NOTIFY_PRINTER_DELETED, 0, 0);
+    notify_append_locked(s, NOTIFY_PRINTER_DELETED, 0, 0, NULL, 0);
     if (s->waiter) notify_wake_locked(n, s->waiter, &wakes);
   }
   pthread_mutex_unlock(&n->mu);

@@ -29,13 +29,17 @@ typedef enum {
 #define NOTIFY_MAX_SUBS_PER_REQUEST 4 /* subscription ids in one Get-Notifications */
 #define NOTIFY_RING 32                /* events kept per subscription */
 
+#define NOTIFY_REASONS_MAX 4 /* job-state-reasons kept per event */
+
 typedef struct {
   int subscription_id;
   int sequence; /* notify-sequence-number */
   notify_event_type_t type;
-  nimbus_id_t job_id; /* job events */
-  int job_state;      /* IPP job-state of the job at the event */
-  int64_t at;         /* unix seconds */
+  nimbus_id_t job_id;                      /* job events */
+  int job_state;                           /* IPP job-state of the job at the event */
+  int nreasons;                            /* job-state-reasons of the job at the event... */
+  const char *reasons[NOTIFY_REASONS_MAX]; /* ...static strings (job_ipp_state_reasons) */
+  int64_t at;                              /* unix seconds */
 } notify_event_t;
 
 typedef struct notify notify_t;
@@ -55,6 +59,34 @@ const char *notify_event_name(notify_event_type_t t);
  * returns its id (> 0), or -1 when the device has too many. */
 int notify_subscribe(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                      nimbus_id_t device_id, unsigned events, int lease_seconds);
+/* A job subscription (Create-Job-Subscriptions): like notify_subscribe(),
+ * but only events of job_id reach it. */
+int notify_subscribe_job(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                         nimbus_id_t device_id, nimbus_id_t job_id, unsigned events,
+                         int lease_seconds);
+
+/* What Get-Subscription-Attributes / Get-Subscriptions report. */
+typedef struct {
+  int id;
+  nimbus_id_t queue_id;
+  nimbus_id_t job_id; /* 0: a printer subscription */
+  unsigned events;    /* mask, printer-deleted included */
+  int lease_seconds;  /* notify-lease-duration */
+  int64_t expires_at; /* unix seconds */
+  int last_sequence;  /* notify-sequence-number of the newest event */
+} notify_sub_info_t;
+
+/* The subscription id of device_id, into *out; false when it has none. */
+bool notify_sub_get(notify_t *n, nimbus_id_t device_id, int subscription_id,
+                    notify_sub_info_t *out);
+/* The live subscriptions of device_id on queue_id (job_id not 0: only those
+ * of that job), oldest first, at most max; returns how many. */
+int notify_sub_list(notify_t *n, nimbus_id_t device_id, nimbus_id_t queue_id, nimbus_id_t job_id,
+                    notify_sub_info_t *out, int max);
+/* Renew-Subscription: a new lease of lease_seconds from now; false when
+ * device_id has no such (live) subscription. */
+bool notify_renew(notify_t *n, nimbus_id_t device_id, int subscription_id, int lease_seconds);
+
 /* Cancel a subscription of device_id; false when it has no such one. */
 bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id);
 /* Does device_id hold subscription id? (lease renewed on success) */
@@ -68,6 +100,13 @@ bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id);
 void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                       nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,
                       int job_state);
+/* The same, with the job's job-state-reasons at the event (nreasons of
+ * them, at most NOTIFY_REASONS_MAX kept; strings with static storage, as
+ * job_ipp_state_reasons() returns).  notify_job_event() posts none. */
+void notify_job_event_reasons(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                              nimbus_id_t target_device, notify_event_type_t type,
+                              nimbus_id_t job_id, int job_state, const char *const *reasons,
+                              int nreasons);
 /* The registration of device_id was deleted: its subscriptions receive
  * "printer-deleted" (once), parked requests are woken with it, and the
  * subscriptions linger a minute (so the notice can still be collected)

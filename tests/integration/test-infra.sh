@@ -189,13 +189,16 @@ sys.stdout.buffer.write(a(0x47, "attributes-charset", "utf-8") + a(0x48, "attrib
   + a(0x45, "printer-uri", f"ipp://{sys.argv[1]}/ipp/print/acme/floor") + a(0x45, "output-device-uuid", sys.argv[2])
   + struct.pack(">BH", 0x21, 6) + b"job-id" + struct.pack(">Hi", 4, 1) + b"\x03")
 PY
-  curl -s -o /dev/null -w '%{http_code}' ${1:+-H "Authorization: $1"} -H 'Content-Type: application/ipp' \
+  curl -s -o "$TMP/resp" -w '%{http_code}' ${1:+-H "Authorization: $1"} -H 'Content-Type: application/ipp' \
     --data-binary @"$TMP/req" "http://$H/ipp/print/acme/floor"
 }
+ipp_status_of_resp() { od -An -tx1 -j2 -N2 "$TMP/resp" | tr -d ' \n'; }
 check "a device request without credentials: 401" test "$(devreq "")" = 401
 check "a wrong device credential: 401" test "$(devreq "Bearer nmd_wrongwrongwrong")" = 401
-check "a user's password is no device credential: 401" \
-  test "$(devreq "Basic $(printf alice:alice-pw-1 | base64)")" = 401
+check "a user's password is no device credential: IPP client-error-not-authorized, no 401" \
+  test "$(devreq "Basic $(printf alice:alice-pw-1 | base64)")/$(ipp_status_of_resp)" = 200/0403
+check "a user's wrong password on a device operation: 401" \
+  test "$(devreq "Basic $(printf alice:wrong-pw | base64)")" = 401
 
 # ---- lease: a device that goes silent loses its job ----
 # p1 holds JOB2 (processing) and now stays silent: after --device-lease

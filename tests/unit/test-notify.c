@@ -4,7 +4,8 @@
  * per-device limit, routing of job events by tenant, queue, event type and
  * target device, per-subscription sequence numbers, collecting with
  * notify-sequence-numbers, ring overflow, the printer-deleted notice,
- * concurrent posting, and freeing with live subscriptions (ASan).
+ * concurrent posting, freeing with live subscriptions (ASan), and job
+ * subscriptions with their job-state-reasons, listing and renewal.
  *
  * Parking needs a real HTTP request: every notify_collect here passes
  * r = NULL and must never park; the integration tests cover long-polls.
@@ -501,6 +502,58 @@ static void test_free_with_live_subscriptions(void **state) {
   notify_free(NULL);
 }
 
+/* ---- job subscriptions, reasons, listing and renewal (issue 8) ---- */
+
+static void test_job_subscription_and_reasons(void **state) {
+  notify_t *n = *state;
+  int printer = subscribe(n, T1, Q1, DEV_A, CHANGED);
+  int job = notify_subscribe_job(n, T1, Q1, DEV_A, 7, CHANGED, 120);
+  assert_true(job > 0);
+  static const char *const printing[] = {"job-printing"};
+  static const char *const done[] = {"job-completed-successfully", "extra-1", "extra-2", "extra-3",
+                                     "dropped"};
+  notify_job_event_reasons(n, T1, Q1, 0, CHANGED, 8, 5, printing, 1); /* another job */
+  notify_job_event_reasons(n, T1, Q1, 0, CHANGED, 7, 9, done, 5);
+  notify_event_t ev[4];
+  /* the job subscription sees its job only; the reasons are kept, at most
+   * NOTIFY_REASONS_MAX of them */
+  assert_int_equal(collect_one(n, DEV_A, job, 0, ev, 4, NULL), 1);
+  expect_event(&ev[0], job, 1, CHANGED, 7, 9);
+  assert_int_equal(ev[0].nreasons, NOTIFY_REASONS_MAX);
+  assert_string_equal(ev[0].reasons[0], "job-completed-successfully");
+  /* the printer subscription sees both */
+  assert_int_equal(collect_one(n, DEV_A, printer, 0, ev, 4, NULL), 2);
+  assert_int_equal(ev[0].nreasons, 1);
+  assert_string_equal(ev[0].reasons[0], "job-printing");
+  /* notify_job_event posts no reasons */
+  notify_job_event(n, T1, Q1, 0, CHANGED, 7, 7);
+  assert_int_equal(collect_one(n, DEV_A, job, 2, ev, 4, NULL), 1);
+  assert_int_equal(ev[0].nreasons, 0);
+
+  /* get, list (oldest first, by job), renew; none for another device */
+  notify_sub_info_t info, list[16];
+  assert_true(notify_sub_get(n, DEV_A, job, &info));
+  assert_int_equal(info.job_id, 7);
+  assert_int_equal(info.lease_seconds, 120);
+  assert_int_equal(info.last_sequence, 2);
+  assert_false(notify_sub_get(n, DEV_B, job, &info));
+  assert_int_equal(notify_sub_list(n, DEV_A, Q1, 0, list, 16), 2);
+  assert_int_equal(list[0].id, printer);
+  assert_int_equal(list[1].id, job);
+  assert_int_equal(notify_sub_list(n, DEV_A, Q1, 7, list, 16), 1);
+  assert_int_equal(notify_sub_list(n, DEV_A, Q2, 0, list, 16), 0);
+  assert_int_equal(notify_sub_list(n, DEV_B, Q1, 0, list, 16), 0);
+  assert_true(notify_renew(n, DEV_A, job, 600));
+  assert_true(notify_sub_get(n, DEV_A, job, &info));
+  assert_int_equal(info.lease_seconds, 600);
+  assert_true(info.expires_at >= (int64_t)time(NULL) + 599);
+  assert_false(notify_renew(n, DEV_B, job, 600));
+  /* after the registration is deleted they are no longer listed */
+  notify_device_deleted(n, DEV_A);
+  assert_false(notify_sub_get(n, DEV_A, job, &info));
+  assert_int_equal(notify_sub_list(n, DEV_A, Q1, 0, list, 16), 0);
+}
+
 int main(void) {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -515,6 +568,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_collect_without_request_never_parks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_posting, setup, teardown),
       cmocka_unit_test(test_free_with_live_subscriptions),
+      cmocka_unit_test_setup_teardown(test_job_subscription_and_reasons, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
