@@ -409,11 +409,11 @@ void api_jobs_submit(api_ctx_t *c) {
   }
 
   log_event(LOG_INFO, c->r->id, "job submitted", "tenant", c->tenant.name, "job", LOG_INT(job.id),
-            "queue", q.name, "user", c->r->auth.user.name, "state", job_state_name(job.state),
-            "format", doc.format, "size", LOG_INT(doc.size), "pages", LOG_INT(doc.pages), "pin",
-            job.pin_hash[0] ? "yes" : "no", (char *)NULL);
+            "job_number", LOG_INT(job.number), "queue", q.name, "user", c->r->auth.user.name,
+            "state", job_state_name(job.state), "format", doc.format, "size", LOG_INT(doc.size),
+            "pages", LOG_INT(doc.pages), "pin", job.pin_hash[0] ? "yes" : "no", (char *)NULL);
   char location[64];
-  snprintf(location, sizeof location, "/api/v1/jobs/%lld", (long long)job.id);
+  snprintf(location, sizeof location, "/api/v1/jobs/%lld", (long long)job.number);
   http_response_header(c->r, "Location", location);
   api_respond(c, 201, api_job_json(c, &job));
 done:

@@ -33,7 +33,7 @@ typedef struct {
   int subscription_id;
   int sequence; /* notify-sequence-number */
   notify_event_type_t type;
-  nimbus_id_t job_id; /* job events */
+  nimbus_id_t job_id; /* job events: the job's per-tenant number (job-id) */
   int job_state;      /* IPP job-state of the job at the event */
   int64_t at;         /* unix seconds */
 } notify_event_t;
@@ -63,7 +63,8 @@ bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id);
 /*
  * Post a job event on queue_id: every subscription on that queue that asked
  * for `type` receives it, except that when target_device is not 0 only that
- * device's subscriptions do; their parked requests are woken.
+ * device's subscriptions do; their parked requests are woken.  job_id is
+ * the job's per-tenant number, as the event carries it on the wire.
  */
 void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                       nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,

@@ -103,9 +103,15 @@ static const char *const stmt_sql[S_COUNT] = {
         "origin_host, state, created_at, state_changed_at, completed_at, copies, "
         "pages, impressions, impressions_completed, num_documents, account_id, "
         "accounting_user_id, hold_until, pin_hash, attrs_json, origin_device_id, "
-        "reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-        "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        "reference, number) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     [S_JOB_GET] = "SELECT " JOB_COLS " " JOB_FROM " WHERE j.id = ?1 AND j.tenant_id = ?2",
+    [S_JOB_GET_BY_NUMBER] =
+        "SELECT " JOB_COLS " " JOB_FROM " WHERE j.number = ?1 AND j.tenant_id = ?2",
+    /* The tenant's next job number, taken inside the insert's transaction. */
+    [S_JOB_NUMBER_TAKE] =
+        "UPDATE tenants SET next_job_number = next_job_number + 1 "
+        "WHERE id = ?1 RETURNING next_job_number - 1",
     [S_JOB_LIST_ASC] =
         "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id ASC LIMIT ?8 OFFSET ?9",
     [S_JOB_LIST_DESC] =
@@ -511,6 +517,7 @@ void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   j->pin_failures = column_int(s, 28);
   j->pin_window_start = sqlite3_column_int64(s, 29);
   j->pin_locked_until = sqlite3_column_int64(s, 30);
+  j->number = sqlite3_column_int64(s, 31);
 }
 
 void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
