@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diskspace.h"
 #include "ipp-private.h"
 #include "job.h"
 #include "log.h"
@@ -87,6 +88,15 @@ bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   return true;
 }
 
+/* Out of disk space (spool or store): server-error-busy, which clients
+ * retry, with the reason and an HTTP Retry-After for those that read it. */
+static void ipp_respond_disk_full(ipp_ctx_t *ctx) {
+  char after[16];
+  snprintf(after, sizeof after, "%d", DISK_FULL_RETRY_AFTER);
+  http_response_header(ctx->r, "Retry-After", after);
+  ipp_respond(ctx, IPP_STATUS_ERROR_BUSY, "The server is out of disk space; try again later.");
+}
+
 /* Map an intake failure to its IPP status. */
 static ipp_status_t ipp_intake_status(intake_status_t s) {
   switch (s) {
@@ -102,6 +112,8 @@ static ipp_status_t ipp_intake_status(intake_status_t s) {
       return IPP_STATUS_ERROR_DOCUMENT_FORMAT_ERROR;
     case INTAKE_EMPTY:
       return IPP_STATUS_ERROR_BAD_REQUEST;
+    case INTAKE_NO_SPACE:
+      return IPP_STATUS_ERROR_BUSY; /* retryable: ipp_respond_disk_full() */
   }
   return IPP_STATUS_ERROR_INTERNAL;
 }
@@ -117,6 +129,10 @@ static bool ipp_finish_document(ipp_ctx_t *ctx, nimbus_document_t *doc) {
     return false;
   }
   intake_status_t s = intake_finish(in, doc, err, sizeof err);
+  if (s == INTAKE_NO_SPACE) {
+    ipp_respond_disk_full(ctx);
+    return false;
+  }
   if (s != INTAKE_OK) {
     ipp_respond(ctx, ipp_intake_status(s), "%s", err);
     if (s == INTAKE_TOO_LARGE) ctx->r->resp_close = true;
@@ -148,6 +164,9 @@ static void ipp_submit_job(ipp_ctx_t *ctx, nimbus_job_t *job, nimbus_job_state_t
       return;
     case SUBMIT_TOO_MANY_JOBS:
       ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
+      return;
+    case SUBMIT_NO_SPACE:
+      ipp_respond_disk_full(ctx);
       return;
     case SUBMIT_ERROR:
       ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
@@ -256,6 +275,8 @@ void ipp_op_send_document(ipp_ctx_t *ctx) {
       if (s == STORE_CONFLICT)
         ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld is closed to new documents.",
                     (long long)job->number);
+      else if (s == STORE_FULL)
+        ipp_respond_disk_full(ctx);
       else
         ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The document could not be stored.");
       return;

@@ -174,7 +174,8 @@ static void job_insert_forget(job_insert_req_t *req) {
  * Run n inserts in one transaction, each inside SAVEPOINT job_insert so a
  * failing one is rolled back alone and reports its own status.  If the
  * transaction itself fails (BEGIN, COMMIT, or an error after which SQLite
- * rolled everything back), every insert of the batch is STORE_ERROR.
+ * rolled everything back), every insert of the batch is STORE_ERROR, or
+ * STORE_FULL when the disk ran out of space (nothing of the batch is kept).
  * Takes st->mu itself; sets each req->status but not req->done.
  */
 static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
@@ -182,6 +183,7 @@ static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
     for (int i = 0; i < n; i++) batch[i]->status = STORE_ERROR;
     return;
   }
+  store_full_seen = false;
   bool ok = tx_begin_locked(st) == STORE_OK;
   int i = 0;
   for (; ok && i < n; i++) {
@@ -203,10 +205,12 @@ static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
   if (ok) ok = tx_commit_locked(st) == STORE_OK;
   if (!ok) {
     tx_rollback_locked(st);
+    store_status_t why = store_full_seen ? STORE_FULL : STORE_ERROR;
     for (int k = 0; k < n; k++) {
-      if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = STORE_ERROR;
+      if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = why;
     }
-    log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), (char *)NULL);
+    log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), "disk_full",
+              why == STORE_FULL ? "yes" : "no", (char *)NULL);
   }
   for (int k = 0; k < n; k++) {
     if (batch[k]->status != STORE_OK) job_insert_forget(batch[k]);

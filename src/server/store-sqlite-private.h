@@ -224,6 +224,10 @@ bool store_lock(store_t *st);
 void store_unlock(store_t *st);
 void assert_locked(const store_t *st);
 store_status_t fail_locked(store_t *st, int rc, const char *what);
+/* Set by fail_locked() when this thread's store call ran out of disk space:
+ * a multi-step caller (job_insert_batch) resets it first and then tells
+ * STORE_FULL from STORE_ERROR even where SQLite rolled everything back. */
+extern _Thread_local bool store_full_seen;
 sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id);
 void stmt_reset(sqlite3_stmt *s);
 store_status_t stmt_exec_locked(store_t *st, sqlite3_stmt *s, const char *what);

@@ -38,6 +38,12 @@
  */
 #include "store-sqlite-private.h"
 
+#include <errno.h>
+
+#include "diskspace.h"
+
+_Thread_local bool store_full_seen;
+
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_BEGIN_READ] = "BEGIN",
@@ -316,6 +322,16 @@ void assert_locked(const store_t *st) {
  * UNIQUE/PK violations are CONFLICT, foreign keys (a missing or another
  * tenant's parent row) NOT_FOUND, the rest ERROR. */
 store_status_t fail_locked(store_t *st, int rc, const char *what) {
+  int sys_errno = sqlite3_system_errno(st->db);
+  if ((rc & 0xff) == SQLITE_FULL ||
+      ((rc & 0xff) == SQLITE_IOERR && disk_errno_is_full(sys_errno))) {
+    /* SQLite says SQLITE_FULL for ENOSPC, an I/O error for EDQUOT */
+    char where[96];
+    snprintf(where, sizeof where, "store: %s", what);
+    disk_full_note(where, sys_errno ? sys_errno : ENOSPC);
+    store_full_seen = true;
+    return STORE_FULL;
+  }
   switch (rc) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -373,11 +389,13 @@ store_status_t tx_begin_locked(store_t *st) {
   return exec_id_locked(st, S_BEGIN);
 }
 
-/* COMMIT; on failure the transaction is rolled back and STORE_ERROR. */
+/* COMMIT; on failure the transaction is rolled back and STORE_FULL (no
+ * room for the WAL) or STORE_ERROR. */
 store_status_t tx_commit_locked(store_t *st) {
-  if (exec_id_locked(st, S_COMMIT) == STORE_OK) return STORE_OK;
+  store_status_t status = exec_id_locked(st, S_COMMIT);
+  if (status == STORE_OK) return STORE_OK;
   if (!sqlite3_get_autocommit(st->db)) exec_id_locked(st, S_ROLLBACK);
-  return STORE_ERROR;
+  return status == STORE_FULL ? STORE_FULL : STORE_ERROR;
 }
 
 /* Roll back the open transaction, if SQLite has not already done so. */

@@ -28,7 +28,9 @@ typedef enum {
   STORE_OK = 0,
   STORE_NOT_FOUND, /* no such row (or another tenant's) */
   STORE_CONFLICT,  /* unique name taken, or job not in the expected state */
-  STORE_ERROR      /* I/O or database failure; details were logged */
+  STORE_ERROR,     /* I/O or database failure; details were logged */
+  STORE_FULL       /* the database's disk is full (SQLITE_FULL, ENOSPC, EDQUOT): nothing was
+                      written; retryable once space is freed (logged) */
 } store_status_t;
 
 typedef struct {
