@@ -189,7 +189,7 @@ static void panel_problem_with(api_ctx_t *c, int status, const char *title, cons
 static json_t *panel_job_json(api_ctx_t *c, const nimbus_job_t *job) {
   int64_t now = (int64_t)time(NULL);
   return json_pack("{s:I, s:o, s:o, s:i, s:i, s:i, s:o, s:s, s:b, s:o, s:{s:i, s:s}, s:s}", "id",
-                   (json_int_t)job->id, "name", api_json_text(job->name), "queue",
+                   (json_int_t)job->number, "name", api_json_text(job->name), "queue",
                    api_json_text(job->queue_name), "pages", job->pages, "copies", job->copies,
                    "impressions", job->impressions, "created_at", api_json_time(job->created_at),
                    "state", job_state_name(job->state), "has_pin", job->pin_hash[0] != '\0',
@@ -363,12 +363,12 @@ done:
 }
 
 /*
- * The job {id} as the session user may see it here: in the printer's
+ * The job number {id} as the session user may see it here: in the printer's
  * release scope, or already released to this printer.  Anything else,
  * another user's job included, is 404.  False has responded.
  */
 static bool panel_job_load(api_ctx_t *c, const nimbus_panel_session_t *ps, nimbus_job_t *job) {
-  store_status_t s = store_job_get(c->srv->store, c->tenant.id, c->id, job);
+  store_status_t s = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, job);
   if (s == STORE_OK && !release_in_scope(c->srv, &c->device, ps->user_id, job) &&
       !(job->owner_id == ps->user_id && job->target_device_id == c->device.id))
     s = STORE_NOT_FOUND;
@@ -396,8 +396,15 @@ void api_device_job_release(api_ctx_t *c) {
   if (!panel_session_load(c, &ps)) goto done;
   if (c->body && !api_body_only(c, fields)) goto done;
   if (!api_body_string(c, "pin", false, PANEL_PIN_MAX, &pin)) goto done;
+  /* {id} is the job's number in this tenant; the release works on its id */
+  nimbus_job_t job;
+  store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
+  if (found != STORE_OK) {
+    api_respond_store(c, found, "job", NULL);
+    goto done;
+  }
   release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
-  switch (release_at_device(c->srv, &c->device, ps.user_id, c->id, &req, &out)) {
+  switch (release_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)) {
     case RELEASE_OK:
       api_respond(c, 200, panel_job_json(c, &out.job));
       break;

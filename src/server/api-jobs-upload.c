@@ -297,12 +297,14 @@ static bool upload_check_fields(api_ctx_t *c, api_upload_t *u, nimbus_queue_t *q
 
 /* Answer a failed intake_finish. */
 static void upload_respond_intake(api_ctx_t *c, intake_status_t st, const char *err) {
-  static const int status[] = {[INTAKE_TOO_LARGE] = 413,
-                               [INTAKE_IO_ERROR] = 500,
-                               [INTAKE_FORMAT_UNSUPPORTED] = 415,
-                               [INTAKE_DOCUMENT_INVALID] = 422,
-                               [INTAKE_EMPTY] = 400};
-  int code = st > INTAKE_OK && st <= INTAKE_EMPTY ? status[st] : 500;
+  static const int status[] = {
+      [INTAKE_TOO_LARGE] = 413,        [INTAKE_IO_ERROR] = 500, [INTAKE_FORMAT_UNSUPPORTED] = 415,
+      [INTAKE_DOCUMENT_INVALID] = 422, [INTAKE_EMPTY] = 400,    [INTAKE_NO_SPACE] = 507};
+  int code = st > INTAKE_OK && st <= INTAKE_NO_SPACE ? status[st] : 500;
+  if (code == 507) {
+    api_respond_disk_full(c);
+    return;
+  }
   log_event(code >= 500 ? LOG_ERROR : LOG_INFO, c->r->id, "document refused", "tenant",
             c->tenant.name, "user", c->r->auth.user.name, "status", LOG_INT(code), "reason", err,
             (char *)NULL);
@@ -402,6 +404,9 @@ void api_jobs_submit(api_ctx_t *c) {
       api_problem(c->r, 429, "you have too many pending jobs (at most %d)",
                   intake_max_held_jobs(c->srv, &c->tenant));
       goto done;
+    case SUBMIT_NO_SPACE:
+      api_respond_disk_full(c);
+      goto done;
     case SUBMIT_ERROR:
     default:
       api_problem(c->r, 500, "storage error");
@@ -409,11 +414,11 @@ void api_jobs_submit(api_ctx_t *c) {
   }
 
   log_event(LOG_INFO, c->r->id, "job submitted", "tenant", c->tenant.name, "job", LOG_INT(job.id),
-            "queue", q.name, "user", c->r->auth.user.name, "state", job_state_name(job.state),
-            "format", doc.format, "size", LOG_INT(doc.size), "pages", LOG_INT(doc.pages), "pin",
-            job.pin_hash[0] ? "yes" : "no", (char *)NULL);
+            "job_number", LOG_INT(job.number), "queue", q.name, "user", c->r->auth.user.name,
+            "state", job_state_name(job.state), "format", doc.format, "size", LOG_INT(doc.size),
+            "pages", LOG_INT(doc.pages), "pin", job.pin_hash[0] ? "yes" : "no", (char *)NULL);
   char location[64];
-  snprintf(location, sizeof location, "/api/v1/jobs/%lld", (long long)job.id);
+  snprintf(location, sizeof location, "/api/v1/jobs/%lld", (long long)job.number);
   http_response_header(c->r, "Location", location);
   api_respond(c, 201, api_job_json(c, &job));
 done:

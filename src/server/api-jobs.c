@@ -41,7 +41,8 @@
 typedef struct {
   const char *tenant_name;
   json_t *arr;
-  bool failed; /* out of memory */
+  nimbus_id_t ids[API_JOBS_LIMIT_MAX]; /* internal id of arr[i], for its documents */
+  bool failed;                         /* out of memory */
 } job_list_t;
 
 /* Each listed job keeps its document count in "documents" until the
@@ -54,10 +55,13 @@ static bool job_list_cb(const nimbus_job_t *job, void *ctx) {
     l->failed = true;
     return false;
   }
-  if (json_array_append_new(l->arr, obj) != 0) { /* obj is released on failure */
+  size_t i = json_array_size(l->arr);
+  if (i >= API_JOBS_LIMIT_MAX || json_array_append_new(l->arr, obj) != 0) {
+    if (i >= API_JOBS_LIMIT_MAX) json_decref(obj); /* else released on failure */
     l->failed = true;
     return false;
   }
+  l->ids[i] = job->id;
   return true;
 }
 
@@ -85,7 +89,7 @@ static bool job_parse_which(api_ctx_t *c, store_which_t *which) {
 
 void api_jobs_list(api_ctx_t *c) {
   store_job_filter_t f = {.tenant_id = c->tenant.id};
-  job_list_t l = {c->tenant.name, NULL, false};
+  job_list_t l = {.tenant_name = c->tenant.name};
   long limit, offset;
   int total = 0;
   store_status_t s;
@@ -141,9 +145,8 @@ void api_jobs_list(api_ctx_t *c) {
   size_t i;
   json_t *obj;
   json_array_foreach(l.arr, i, obj) {
-    json_int_t id = json_integer_value(json_object_get(obj, "id"));
     int ndocs = (int)json_integer_value(json_object_get(obj, "documents"));
-    if (!api_job_add_documents(c, obj, id, ndocs)) {
+    if (!api_job_add_documents(c, obj, l.ids[i], ndocs)) {
       api_respond(c, 200, NULL);
       goto done;
     }
@@ -158,9 +161,10 @@ done:
 
 /* ---- one job ---- */
 
-/* Load job c->id as the caller may see it; false has responded (404). */
+/* Load job number c->id (the per-tenant number, never the internal id) as
+ * the caller may see it; false has responded (404). */
 static bool job_load(api_ctx_t *c, nimbus_job_t *job) {
-  store_status_t s = store_job_get(c->srv->store, c->tenant.id, c->id, job);
+  store_status_t s = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, job);
   if (s == STORE_OK && !c->is_admin && job->owner_id != c->r->auth.user.id) s = STORE_NOT_FOUND;
   if (s != STORE_OK) {
     api_respond_store(c, s, "job", NULL);

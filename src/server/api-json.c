@@ -337,7 +337,7 @@ json_t *api_job_json_base(const char *tenant_name, const nimbus_job_t *job) {
   return json_pack(
       "{s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:i, s:i, s:i, s:i, s:o, s:o, s:b, "
       "s:o, s:o, s:o, s:o}",
-      "id", (json_int_t)job->id, "tenant", api_json_text(tenant_name), "queue",
+      "id", (json_int_t)job->number, "tenant", api_json_text(tenant_name), "queue",
       api_json_text(job->queue_name), "owner", api_json_text(job->owner_name), "name",
       api_json_text(job->name), "state", job_state_name(job->state), "ipp_state",
       api_ipp_state_name(job_ipp_state(job->state)), "state_reasons", jr, "pages", job->pages,

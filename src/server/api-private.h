@@ -72,6 +72,9 @@ void api_respond_no_content(api_ctx_t *c);
 /* Answer a failed store call: NOT_FOUND 404 (detail "no <what> ..."),
  * CONFLICT 409, ERROR 500. */
 void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const char *name);
+/* 507 Insufficient Storage with Retry-After: the spool or the store is out
+ * of disk space (diskspace.h); the client may send the request again. */
+void api_respond_disk_full(api_ctx_t *c);
 
 /* ---- JSON request bodies (api-json.c); each false has responded 400 ---- */
 /* Every member of c->body must be one of fields (NULL-terminated). */

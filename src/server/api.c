@@ -51,6 +51,7 @@
 #include "api-private.h"
 #include "auth.h"
 #include "device.h"
+#include "diskspace.h"
 #include "log.h"
 
 #define API_PREFIX "/api/v1"
@@ -257,6 +258,8 @@ static const char *api_reason(int status) {
       return "Internal Server Error";
     case 503:
       return "Service Unavailable";
+    case 507:
+      return "Insufficient Storage";
     default:
       return status >= 500 ? "Server Error" : "Request Error";
   }
@@ -286,6 +289,13 @@ void api_respond_no_content(api_ctx_t *c) {
   http_respond(c->r, 204, NULL, NULL, 0);
 }
 
+void api_respond_disk_full(api_ctx_t *c) {
+  char after[16];
+  snprintf(after, sizeof after, "%d", DISK_FULL_RETRY_AFTER);
+  http_response_header(c->r, "Retry-After", after);
+  api_problem(c->r, 507, "%s", DISK_FULL_MESSAGE);
+}
+
 void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const char *name) {
   switch (s) {
     case STORE_NOT_FOUND:
@@ -296,6 +306,9 @@ void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const c
       break;
     case STORE_CONFLICT:
       api_problem(c->r, 409, "the %s changed or conflicts with another", what);
+      break;
+    case STORE_FULL:
+      api_respond_disk_full(c);
       break;
     case STORE_OK:
     case STORE_ERROR:

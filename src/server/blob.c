@@ -198,9 +198,14 @@ bool blob_writer_commit(blob_writer_t *w, char key_out[NIMBUS_BLOB_KEY_MAX]) {
   ok = true;
 done:
   if (!ok) {
-    log_event(LOG_ERROR, NULL, "spool commit failed", "error", strerror(errno), (char *)NULL);
+    int e = errno; /* the caller tells ENOSPC from other failures */
+    log_event(LOG_ERROR, NULL, "spool commit failed", "errno", LOG_INT(e), "error", strerror(e),
+              (char *)NULL);
     if (w->fd >= 0) close(w->fd);
     unlink(w->path);
+    free(w);
+    errno = e;
+    return false;
   }
   free(w);
   return ok;

@@ -23,9 +23,11 @@ typedef struct blob_writer blob_writer_t;
 blob_store_t *blob_store_open(const char *dir, char *err, size_t errlen);
 void blob_store_close(blob_store_t *bs);
 
-/* Start a new blob; returns NULL (errno set) when the file can't be made. */
+/* Start a new blob; returns NULL (errno set) when the file can't be made.
+ * Every failure below leaves errno as the failing call set it (ENOSPC and
+ * EDQUOT: out of space). */
 blob_writer_t *blob_writer_new(blob_store_t *bs);
-/* Append len bytes. false on I/O error (disk full...). */
+/* Append len bytes. false (errno set) on I/O error (disk full...). */
 bool blob_writer_write(blob_writer_t *w, const void *data, size_t len);
 int64_t blob_writer_size(const blob_writer_t *w);
 /* Path of the (uncommitted) file, for validation such as page counting. */
@@ -33,7 +35,7 @@ const char *blob_writer_path(const blob_writer_t *w);
 /* First bytes written (up to 1024), for format detection. */
 const unsigned char *blob_writer_head(const blob_writer_t *w, size_t *len);
 /* fsync + rename + directory fsync; copies the key to key_out and frees w.
- * On failure the partial file is removed and w is freed as well. */
+ * On failure (errno set) the partial file is removed and w is freed as well. */
 bool blob_writer_commit(blob_writer_t *w, char key_out[NIMBUS_BLOB_KEY_MAX]);
 /* Remove the partial file and free w.  NULL is ignored. */
 void blob_writer_abort(blob_writer_t *w);

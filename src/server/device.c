@@ -232,7 +232,7 @@ static bool device_jobs_cb(const nimbus_job_t *job, void *ctx) {
   device_jobs_t *v = ctx;
   if (job->target_device_id == job->device_id) return true; /* goes back to held */
   if (v->n >= 256) return false;
-  v->ids[v->n] = job->id;
+  v->ids[v->n] = job->number; /* notifications carry the job-id */
   v->queue[v->n] = job->queue_id;
   v->n++;
   return true;
@@ -345,11 +345,11 @@ void device_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t f
   int nreasons = job_ipp_state_reasons(job, reasons, NOTIFY_REASONS_MAX);
   if (job->state == NIMBUS_JOB_FETCHABLE)
     notify_job_event_reasons(srv->notify, job->tenant_id, job->queue_id, job->target_device_id,
-                             NOTIFY_JOB_FETCHABLE, job->id, job_ipp_state(job->state), reasons,
+                             NOTIFY_JOB_FETCHABLE, job->number, job_ipp_state(job->state), reasons,
                              nreasons);
   nimbus_id_t to = job->device_id ? job->device_id : job->target_device_id;
   notify_job_event_reasons(srv->notify, job->tenant_id, job->queue_id, to, NOTIFY_JOB_STATE_CHANGED,
-                           job->id, job_ipp_state(job->state), reasons, nreasons);
+                           job->number, job_ipp_state(job->state), reasons, nreasons);
 }
 
 bool device_serves_queue(const nimbus_device_t *d, nimbus_id_t queue_id) {

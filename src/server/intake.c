@@ -13,11 +13,13 @@
  */
 #include "intake.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "diskspace.h"
 #include "docformat.h"
 #include "job.h"
 #include "log.h"
@@ -29,6 +31,7 @@ struct intake {
   int64_t max_size;
   bool too_large;
   bool io_error;
+  bool no_space; /* io_error for lack of disk space */
   bool auto_format;
   docformat_t declared;
 };
@@ -52,7 +55,14 @@ intake_t *intake_begin(nimbus_server_t *srv, int64_t max_size, const char *decla
   }
   in->writer = blob_writer_new(srv->blobs);
   if (!in->writer) {
-    log_event(LOG_ERROR, NULL, "cannot create spool file", (char *)NULL);
+    int e = errno;
+    if (disk_errno_is_full(e)) {
+      disk_full_note("spool create", e);
+      in->io_error = in->no_space = true; /* intake_finish() answers it */
+      return in;
+    }
+    log_event(LOG_ERROR, NULL, "cannot create spool file", "errno", LOG_INT(e), "error",
+              strerror(e), (char *)NULL);
     free(in);
     return NULL;
   }
@@ -66,14 +76,20 @@ bool intake_write(intake_t *in, const void *data, size_t len) {
     return false;
   }
   if (!blob_writer_write(in->writer, data, len)) {
+    int e = errno;
     in->io_error = true;
+    if ((in->no_space = disk_errno_is_full(e)))
+      disk_full_note("spool write", e);
+    else
+      log_event(LOG_ERROR, NULL, "spool write failed", "errno", LOG_INT(e), "error", strerror(e),
+                (char *)NULL);
     return false;
   }
   return true;
 }
 
 int64_t intake_size(const intake_t *in) {
-  return blob_writer_size(in->writer);
+  return in->writer ? blob_writer_size(in->writer) : 0;
 }
 
 /* The document's format: the declared one (NULL: detect it) when its
@@ -183,8 +199,9 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
     goto fail;
   }
   if (in->io_error) {
-    snprintf(err, errlen, "the spool could not store the document");
-    status = INTAKE_IO_ERROR;
+    snprintf(err, errlen, "%s",
+             in->no_space ? DISK_FULL_MESSAGE : "the spool could not store the document");
+    status = in->no_space ? INTAKE_NO_SPACE : INTAKE_IO_ERROR;
     goto fail;
   }
   int64_t size = blob_writer_size(in->writer);
@@ -201,12 +218,17 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
                            blob_writer_path(in->writer), NULL, 0, &fmt, &pages, err, errlen);
   if (status != INTAKE_OK) goto fail;
   if (!blob_writer_commit(in->writer, doc->blob_key)) {
+    int e = errno;
     in->writer = NULL;
-    snprintf(err, errlen, "the spool could not store the document");
-    status = INTAKE_IO_ERROR;
+    bool full = disk_errno_is_full(e);
+    if (full) disk_full_note("spool commit", e);
+    snprintf(err, errlen, "%s",
+             full ? DISK_FULL_MESSAGE : "the spool could not store the document");
+    status = full ? INTAKE_NO_SPACE : INTAKE_IO_ERROR;
     goto fail;
   }
   in->writer = NULL;
+  disk_write_ok_note();
   snprintf(doc->format, sizeof doc->format, "%s", docformat_mime(fmt));
   doc->size = size;
   doc->pages = pages;
@@ -269,7 +291,12 @@ submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t, 
   }
   job->num_documents = ndocs;
   job->impressions = job->pages * job->copies;
-  if (store_job_insert_data(srv->store, job, docs, data, ndocs) != STORE_OK) goto fail;
+  store_status_t s = store_job_insert_data(srv->store, job, docs, data, ndocs);
+  if (s != STORE_OK) {
+    if (s == STORE_FULL) result = SUBMIT_NO_SPACE;
+    goto fail;
+  }
+  disk_write_ok_note();
   if (job->state != NIMBUS_JOB_RECEIVED) job_observe(job, NIMBUS_JOB_RECEIVED);
   return SUBMIT_OK;
 fail:

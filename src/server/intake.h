@@ -24,7 +24,8 @@ typedef enum {
   INTAKE_IO_ERROR,           /* spool write/fsync failed */
   INTAKE_FORMAT_UNSUPPORTED, /* declared or detected format not accepted */
   INTAKE_DOCUMENT_INVALID,   /* corrupt/truncated document */
-  INTAKE_EMPTY               /* no bytes */
+  INTAKE_EMPTY,              /* no bytes */
+  INTAKE_NO_SPACE            /* the spool's disk is full (ENOSPC, EDQUOT): retryable */
 } intake_status_t;
 
 typedef struct intake intake_t;
@@ -33,7 +34,10 @@ typedef struct intake intake_t;
 bool intake_format_supported(const char *mime);
 
 /* declared_format: the client's document-format, or NULL /
- * "application/octet-stream" for auto-detection.  NULL on spool failure. */
+ * "application/octet-stream" for auto-detection.  NULL on spool failure;
+ * when the spool file cannot be made for lack of space the intake is
+ * returned all the same, refuses every write, and intake_finish() says
+ * INTAKE_NO_SPACE. */
 intake_t *intake_begin(nimbus_server_t *srv, int64_t max_size, const char *declared_format);
 /* Append a chunk; false once the size limit is passed or on I/O error
  * (later writes are ignored; intake_finish reports the status). */
@@ -61,7 +65,8 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
 typedef enum {
   SUBMIT_OK = 0,
   SUBMIT_TOO_MANY_JOBS, /* the owner has max-held-jobs pending jobs */
-  SUBMIT_ERROR          /* storage failure */
+  SUBMIT_ERROR,         /* storage failure */
+  SUBMIT_NO_SPACE       /* the store's disk is full: retryable, nothing kept */
 } submit_status_t;
 
 /* Remove spool files no document row refers to any more (after a tenant

@@ -61,7 +61,7 @@ void ipp_op_validate_document(ipp_ctx_t *ctx) {
   if (!ipp_target_job(ctx, &job)) return;
   if (job.state != NIMBUS_JOB_RECEIVED) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld is closed to new documents.",
-                (long long)job.id);
+                (long long)job.number);
     return;
   }
   /* The operation-attribute checks of Send-Document (document-format,
@@ -91,7 +91,7 @@ static void ipp_document_add(ipp_ctx_t *ctx, const nimbus_job_t *job, const nimb
   if (ipp_doc_want(ra, "document-number"))
     ippAddInteger(resp, IPP_TAG_DOCUMENT, IPP_TAG_INTEGER, "document-number", d->number);
   if (ipp_doc_want(ra, "document-job-id"))
-    ippAddInteger(resp, IPP_TAG_DOCUMENT, IPP_TAG_INTEGER, "document-job-id", (int)job->id);
+    ippAddInteger(resp, IPP_TAG_DOCUMENT, IPP_TAG_INTEGER, "document-job-id", (int)job->number);
   if (ipp_doc_want(ra, "document-printer-uri"))
     ippAddString(resp, IPP_TAG_DOCUMENT, IPP_TAG_URI, "document-printer-uri", NULL, uri);
   if (ipp_doc_want(ra, "document-name") && d->name[0])
@@ -175,7 +175,7 @@ void ipp_op_get_document_attributes(ipp_ctx_t *ctx) {
     if (docs[i].number == number) d = &docs[i];
   if (!d) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Document %d of job #%lld does not exist.", number,
-                (long long)job.id);
+                (long long)job.number);
   } else {
     ipp_respond(ctx, IPP_STATUS_OK, NULL);
     cups_array_t *ra = ippCreateRequestedArray(ctx->request);
@@ -237,7 +237,8 @@ void ipp_op_create_job_subscriptions(ipp_ctx_t *ctx) {
     return;
   }
   nimbus_job_t job;
-  if (store_job_get(ctx->srv->store, ctx->tenant.id, ippGetInteger(jid, 0), &job) != STORE_OK ||
+  if (store_job_get_by_number(ctx->srv->store, ctx->tenant.id, ippGetInteger(jid, 0), &job) !=
+          STORE_OK ||
       job.queue_id != ctx->queue.id || !ipp_subs_job_ok(ctx, &job)) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%d does not exist.", ippGetInteger(jid, 0));
     return;
@@ -275,7 +276,7 @@ void ipp_op_create_job_subscriptions(ipp_ctx_t *ctx) {
   ipp_status_t st = IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES; /* push delivery is not offered */
   if (pull) {
     id = notify_subscribe_job(ctx->srv->notify, ctx->tenant.id, ctx->queue.id, ctx->device.id,
-                              job.id, events ? events : NOTIFY_JOB_STATE_CHANGED, lease);
+                              job.number, events ? events : NOTIFY_JOB_STATE_CHANGED, lease);
     st = IPP_STATUS_ERROR_TOO_MANY_SUBSCRIPTIONS;
   }
   if (id > 0) {

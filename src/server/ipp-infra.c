@@ -376,7 +376,7 @@ static bool ipp_infra_fetchable_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   if (job->state != NIMBUS_JOB_FETCHABLE ||
       (job->target_device_id && job->target_device_id != ctx->device.id)) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FETCHABLE, "Job #%lld is not fetchable.",
-                (long long)job->id);
+                (long long)job->number);
     return false;
   }
   return true;
@@ -387,11 +387,11 @@ static bool ipp_infra_my_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   if (!ipp_target_job(ctx, job)) return false;
   if (job->device_id != ctx->device.id) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FETCHABLE,
-                "Job #%lld is not assigned to this output device.", (long long)job->id);
+                "Job #%lld is not assigned to this output device.", (long long)job->number);
     return false;
   }
   if (job->state != NIMBUS_JOB_PROCESSING) {
-    ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld is %s.", (long long)job->id,
+    ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld is %s.", (long long)job->number,
                 job_state_name(job->state));
     ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", job_ipp_state(job->state));
     return false;
@@ -463,11 +463,12 @@ void ipp_op_acknowledge_job(ipp_ctx_t *ctx) {
       ipp_respond(ctx, IPP_STATUS_OK, NULL);
       break;
     case JOB_NOT_FOUND:
-      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.id);
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.",
+                  (long long)job.number);
       break;
     case JOB_NOT_POSSIBLE:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FETCHABLE, "Job #%lld was taken by another device.",
-                  (long long)job.id);
+                  (long long)job.number);
       break;
     case JOB_ERROR:
       ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job store is not available.");
@@ -624,7 +625,7 @@ void ipp_op_update_job_status(ipp_ctx_t *ctx) {
   if (store_job_set_progress(ctx->srv->store, ctx->tenant.id, job.id, ctx->device.id, impressions,
                              reasons[0] ? reasons : NULL) != STORE_OK) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FETCHABLE,
-                "Job #%lld is not assigned to this output device.", (long long)job.id);
+                "Job #%lld is not assigned to this output device.", (long long)job.number);
     return;
   }
   int state = st ? ippGetInteger(st, 0) : 0;
@@ -635,7 +636,7 @@ void ipp_op_update_job_status(ipp_ctx_t *ctx) {
   if ((int)ev >= 0 && job_apply_device(ctx->srv->store, ctx->tenant.id, job.id, ev, ctx->device.id,
                                        ctx->device.name, &job) != JOB_OK) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot change state now.",
-                (long long)job.id);
+                (long long)job.number);
     return;
   }
   ipp_respond(ctx, IPP_STATUS_OK, NULL);
@@ -667,7 +668,7 @@ void ipp_op_update_active_jobs(ipp_ctx_t *ctx) {
     nimbus_job_t job;
     int id = ippGetInteger(ids, i);
     int here = IPP_JSTATE_ABORTED; /* unknown to us, or another device's */
-    if (store_job_get(ctx->srv->store, ctx->tenant.id, id, &job) == STORE_OK &&
+    if (store_job_get_by_number(ctx->srv->store, ctx->tenant.id, id, &job) == STORE_OK &&
         job.queue_id == ctx->queue.id && job.device_id == ctx->device.id)
       here = job_ipp_state(job.state);
     if (here != ippGetInteger(states, i)) {

@@ -342,8 +342,8 @@ static void ipp_add_time(ipp_t *resp, cups_array_t *ra, const char *int_name, co
 void ipp_job_attrs_add_brief(ipp_ctx_t *ctx, const nimbus_job_t *job) {
   char printer_uri[1024], job_uri[1100];
   ipp_printer_uri(ctx, printer_uri, sizeof printer_uri);
-  snprintf(job_uri, sizeof job_uri, "%s/%lld", printer_uri, (long long)job->id);
-  ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job->id);
+  snprintf(job_uri, sizeof job_uri, "%s/%lld", printer_uri, (long long)job->number);
+  ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job->number);
   ippAddString(ctx->response, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, job_uri);
   ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", job_ipp_state(job->state));
   const char *reasons[4];
@@ -359,16 +359,16 @@ void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra
   ipp_t *resp = ctx->response;
   char printer_uri[1024], job_uri[1100], uuid[64];
   ipp_printer_uri(ctx, printer_uri, sizeof printer_uri);
-  snprintf(job_uri, sizeof job_uri, "%s/%lld", printer_uri, (long long)job->id);
+  snprintf(job_uri, sizeof job_uri, "%s/%lld", printer_uri, (long long)job->number);
 
   if (ipp_want(ra, "job-id"))
-    ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job->id);
+    ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job->number);
   if (ipp_want(ra, "job-uri"))
     ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, job_uri);
   if (ipp_want(ra, "job-uuid")) {
     char seed[64];
     snprintf(seed, sizeof seed, "nimbus-job:%lld:%lld", (long long)job->tenant_id,
-             (long long)job->id);
+             (long long)job->number);
     ipp_make_uuid(seed, uuid);
     ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-uuid", NULL, uuid);
   }

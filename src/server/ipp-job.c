@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diskspace.h"
 #include "ipp-private.h"
 #include "job.h"
 #include "log.h"
@@ -74,7 +75,8 @@ static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
          strcmp(job->origin_host, ctx->r->peer) == 0;
 }
 
-/* Resolve the target job from job-id, job-uri or the request path. */
+/* Resolve the target job from job-id, job-uri or the request path: each
+ * names the job's number in the queue's tenant, never a global id. */
 bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   long long id = ctx->path_job_id;
   ipp_attribute_t *a = ippFindAttribute(ctx->request, "job-id", IPP_TAG_ZERO);
@@ -95,12 +97,21 @@ bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
     return false;
   }
   if (id <= 0 || id > 0x7fffffff ||
-      store_job_get(ctx->srv->store, ctx->tenant.id, id, job) != STORE_OK ||
+      store_job_get_by_number(ctx->srv->store, ctx->tenant.id, id, job) != STORE_OK ||
       !ipp_may_see(ctx, job)) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", id);
     return false;
   }
   return true;
+}
+
+/* Out of disk space (spool or store): server-error-busy, which clients
+ * retry, with the reason and an HTTP Retry-After for those that read it. */
+static void ipp_respond_disk_full(ipp_ctx_t *ctx) {
+  char after[16];
+  snprintf(after, sizeof after, "%d", DISK_FULL_RETRY_AFTER);
+  http_response_header(ctx->r, "Retry-After", after);
+  ipp_respond(ctx, IPP_STATUS_ERROR_BUSY, "The server is out of disk space; try again later.");
 }
 
 /* Map an intake failure to its IPP status. */
@@ -118,6 +129,8 @@ static ipp_status_t ipp_intake_status(intake_status_t s) {
       return IPP_STATUS_ERROR_DOCUMENT_FORMAT_ERROR;
     case INTAKE_EMPTY:
       return IPP_STATUS_ERROR_BAD_REQUEST;
+    case INTAKE_NO_SPACE:
+      return IPP_STATUS_ERROR_BUSY; /* retryable: ipp_respond_disk_full() */
   }
   return IPP_STATUS_ERROR_INTERNAL;
 }
@@ -133,6 +146,10 @@ static bool ipp_finish_document(ipp_ctx_t *ctx, nimbus_document_t *doc) {
     return false;
   }
   intake_status_t s = intake_finish(in, doc, err, sizeof err);
+  if (s == INTAKE_NO_SPACE) {
+    ipp_respond_disk_full(ctx);
+    return false;
+  }
   if (s != INTAKE_OK) {
     ipp_respond(ctx, ipp_intake_status(s), "%s", err);
     if (s == INTAKE_TOO_LARGE) ctx->r->resp_close = true;
@@ -146,8 +163,9 @@ static bool ipp_finish_document(ipp_ctx_t *ctx, nimbus_document_t *doc) {
 static void ipp_job_created(ipp_ctx_t *ctx, const nimbus_job_t *job) {
   ipp_job_attrs_add_brief(ctx, job);
   log_event(LOG_INFO, ctx->r->id, "job created", "tenant", ctx->tenant.name, "queue",
-            ctx->queue.name, "job", LOG_INT(job->id), "user", job->owner_name, "pages",
-            LOG_INT(job->pages), "state", job_state_name(job->state), (char *)NULL);
+            ctx->queue.name, "job", LOG_INT(job->id), "job_number", LOG_INT(job->number), "user",
+            job->owner_name, "pages", LOG_INT(job->pages), "state", job_state_name(job->state),
+            (char *)NULL);
 }
 
 /* Insert a new job of the caller in `state` with its documents and answer
@@ -163,6 +181,9 @@ static void ipp_submit_job(ipp_ctx_t *ctx, nimbus_job_t *job, nimbus_job_state_t
       return;
     case SUBMIT_TOO_MANY_JOBS:
       ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
+      return;
+    case SUBMIT_NO_SPACE:
+      ipp_respond_disk_full(ctx);
       return;
     case SUBMIT_ERROR:
       ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
@@ -182,7 +203,7 @@ static bool ipp_send_document_precheck(ipp_ctx_t *ctx) {
   ctx->last_document = ippGetBoolean(last, 0);
   if (ctx->job.state != NIMBUS_JOB_RECEIVED) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld is closed to new documents.",
-                (long long)ctx->job.id);
+                (long long)ctx->job.number);
     return false;
   }
   /* Reuse the operation-attribute checks (document-format, compression,
@@ -270,7 +291,9 @@ void ipp_op_send_document(ipp_ctx_t *ctx) {
       blob_delete(ctx->srv->blobs, doc.blob_key);
       if (s == STORE_CONFLICT)
         ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld is closed to new documents.",
-                    (long long)job->id);
+                    (long long)job->number);
+      else if (s == STORE_FULL)
+        ipp_respond_disk_full(ctx);
       else
         ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The document could not be stored.");
       return;
@@ -286,7 +309,7 @@ void ipp_op_close_job(ipp_ctx_t *ctx) {
   if (!ipp_target_job(ctx, &job)) return;
   if (job.state != NIMBUS_JOB_RECEIVED) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld is already closed.",
-                (long long)job.id);
+                (long long)job.number);
     return;
   }
   ipp_respond(ctx, IPP_STATUS_OK, NULL);
@@ -403,11 +426,12 @@ static void ipp_job_event(ipp_ctx_t *ctx, job_event_t ev, const char *verb) {
                 job_state_name(job.state), (char *)NULL);
       return;
     case JOB_NOT_FOUND:
-      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.id);
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.",
+                  (long long)job.number);
       return;
     case JOB_NOT_POSSIBLE:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be %s: it is %s.",
-                  (long long)job.id, verb, job_state_name(job.state));
+                  (long long)job.number, verb, job_state_name(job.state));
       return;
     case JOB_ERROR:
       ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job store is not available.");

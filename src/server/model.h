@@ -89,7 +89,8 @@ typedef enum {
 } nimbus_job_state_t;
 
 typedef struct {
-  nimbus_id_t id;
+  nimbus_id_t id;     /* internal key, global: never shown to clients */
+  nimbus_id_t number; /* per-tenant job number: job-id, job-uri and the REST id */
   nimbus_id_t tenant_id;
   nimbus_id_t queue_id;
   nimbus_id_t owner_id;             /* 0 for anonymous jobs */

@@ -35,7 +35,7 @@ typedef struct {
   int subscription_id;
   int sequence; /* notify-sequence-number */
   notify_event_type_t type;
-  nimbus_id_t job_id;                      /* job events */
+  nimbus_id_t job_id;                      /* job events: the job's per-tenant number (job-id) */
   int job_state;                           /* IPP job-state of the job at the event */
   int nreasons;                            /* job-state-reasons of the job at the event... */
   const char *reasons[NOTIFY_REASONS_MAX]; /* ...static strings (job_ipp_state_reasons) */
@@ -69,7 +69,7 @@ int notify_subscribe_job(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_i
 typedef struct {
   int id;
   nimbus_id_t queue_id;
-  nimbus_id_t job_id; /* 0: a printer subscription */
+  nimbus_id_t job_id; /* the job's per-tenant number (job-id); 0: a printer subscription */
   unsigned events;    /* mask, printer-deleted included */
   int lease_seconds;  /* notify-lease-duration */
   int64_t expires_at; /* unix seconds */
@@ -95,7 +95,8 @@ bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id);
 /*
  * Post a job event on queue_id: every subscription on that queue that asked
  * for `type` receives it, except that when target_device is not 0 only that
- * device's subscriptions do; their parked requests are woken.
+ * device's subscriptions do; their parked requests are woken.  job_id is
+ * the job's per-tenant number, as the event carries it on the wire.
  */
 void notify_job_event(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                       nimbus_id_t target_device, notify_event_type_t type, nimbus_id_t job_id,

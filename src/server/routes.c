@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "diskspace.h"
 #include "ipp-server.h"
 #include "metrics.h"
 #include "notify.h"
@@ -21,6 +22,11 @@ static void routes_health_finish(http_request_t *r) {
   int version = store_schema_version(r->srv->store);
   if (version <= 0) {
     http_respond_problem(r, 503, "Service Unavailable", "the store does not answer");
+    return;
+  }
+  char reason[256];
+  if (!disk_space_check(r->srv, reason, sizeof reason)) { /* uploads would fail */
+    http_respond_problem(r, 503, "Service Unavailable", reason);
     return;
   }
   json_t *doc = json_pack("{s:s, s:i, s:s}", "status", "ok", "schema_version", version, "version",

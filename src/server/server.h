@@ -30,6 +30,7 @@ typedef struct {
   int max_held_jobs;         /* default per tenant, per user */
   int64_t max_ipp_header;    /* IPP attribute section of a request */
   int64_t max_json_body;     /* REST request bodies */
+  int64_t min_free_space;    /* /healthz fails below this many free bytes (0: off) */
   int max_connections;
   int64_t connection_memory; /* libmicrohttpd pool per connection */
   int connection_timeout;    /* seconds of idleness */

@@ -30,8 +30,8 @@ static void job_reference_new(char *out) {
 /* The jobs row of one insert, with `reference`; CONFLICT when the
  * reference is taken. */
 static store_status_t job_insert_row_locked(store_t *st, const nimbus_job_t *job,
-                                            const char *reference, int copies, int64_t pages,
-                                            int ndocs, int64_t now) {
+                                            nimbus_id_t number, const char *reference, int copies,
+                                            int64_t pages, int ndocs, int64_t now) {
   sqlite3_stmt *s = stmt_get_locked(st, S_JOB_INSERT);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, job->tenant_id);
@@ -56,6 +56,7 @@ static store_status_t job_insert_row_locked(store_t *st, const nimbus_job_t *job
   BIND_FIELD(s, 20, job->attrs_json);
   sqlite3_bind_int64(s, 21, job->origin_device_id);
   bind_str(s, 22, reference);
+  sqlite3_bind_int64(s, 23, number);
   return stmt_exec_locked(st, s, "job insert");
 }
 
@@ -87,6 +88,14 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
   for (int i = 0; i < req->ndocs; i++) pages += req->docs[i].pages;
   int copies = job->copies < 1 ? 1 : job->copies;
 
+  /* The tenant's next job number (NOT_FOUND: no such tenant). */
+  int64_t number = 0;
+  s = stmt_get_locked(st, S_JOB_NUMBER_TAKE);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, job->tenant_id);
+  status = query_int64_locked(st, s, "job number", &number);
+  if (status != STORE_OK) return status;
+
   /* A generated reference that collides with another job's is drawn
    * again; a reference the caller chose is its own: CONFLICT. */
   char reference[sizeof job->reference];
@@ -95,7 +104,7 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
   if (!generate) snprintf(reference, sizeof reference, "%s", job->reference);
   for (int attempt = 0;; attempt++) {
     if (generate) job_reference_new(reference);
-    status = job_insert_row_locked(st, job, reference, copies, pages, req->ndocs, now);
+    status = job_insert_row_locked(st, job, number, reference, copies, pages, req->ndocs, now);
     if (status != STORE_CONFLICT || !generate || attempt + 1 >= JOB_REFERENCE_TRIES) break;
   }
   if (status != STORE_OK) return status;
@@ -132,6 +141,7 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
 
   /* Only now touch the caller's records: a failure above leaves them be. */
   job->id = job_id;
+  job->number = number;
   job->created_at = now;
   job->state_changed_at = now;
   job->completed_at = state_is_terminal((int)job->state) ? now : 0;
@@ -154,6 +164,7 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
 /* Undo the id a rolled-back insert wrote into the caller's records. */
 static void job_insert_forget(job_insert_req_t *req) {
   req->job->id = 0;
+  req->job->number = 0;
   if (req->reference_made) req->job->reference[0] = '\0';
   req->reference_made = false;
   for (int i = 0; i < req->ndocs; i++) req->docs[i].job_id = 0;
@@ -163,7 +174,8 @@ static void job_insert_forget(job_insert_req_t *req) {
  * Run n inserts in one transaction, each inside SAVEPOINT job_insert so a
  * failing one is rolled back alone and reports its own status.  If the
  * transaction itself fails (BEGIN, COMMIT, or an error after which SQLite
- * rolled everything back), every insert of the batch is STORE_ERROR.
+ * rolled everything back), every insert of the batch is STORE_ERROR, or
+ * STORE_FULL when the disk ran out of space (nothing of the batch is kept).
  * Takes st->mu itself; sets each req->status but not req->done.
  */
 static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
@@ -171,6 +183,7 @@ static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
     for (int i = 0; i < n; i++) batch[i]->status = STORE_ERROR;
     return;
   }
+  store_full_seen = false;
   bool ok = tx_begin_locked(st) == STORE_OK;
   int i = 0;
   for (; ok && i < n; i++) {
@@ -192,10 +205,12 @@ static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
   if (ok) ok = tx_commit_locked(st) == STORE_OK;
   if (!ok) {
     tx_rollback_locked(st);
+    store_status_t why = store_full_seen ? STORE_FULL : STORE_ERROR;
     for (int k = 0; k < n; k++) {
-      if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = STORE_ERROR;
+      if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = why;
     }
-    log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), (char *)NULL);
+    log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), "disk_full",
+              why == STORE_FULL ? "yes" : "no", (char *)NULL);
   }
   for (int k = 0; k < n; k++) {
     if (batch[k]->status != STORE_OK) job_insert_forget(batch[k]);
@@ -321,6 +336,22 @@ store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job
     sqlite3_bind_int64(s, 1, job_id);
     sqlite3_bind_int64(s, 2, tenant_id);
     status = step_row_locked(st, s, "job get");
+    if (status == STORE_OK) job_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,
+                                       nimbus_job_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_GET_BY_NUMBER);
+  if (s) {
+    sqlite3_bind_int64(s, 1, number);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    status = step_row_locked(st, s, "job get by number");
     if (status == STORE_OK) job_from_row(s, out);
     stmt_reset(s);
   }

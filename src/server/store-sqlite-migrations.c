@@ -317,8 +317,34 @@ static const char *const migration_5[] = {
     NULL,
 };
 
+/* Migration 6: per-tenant job numbers (issue 8): job-id on the wire is
+ * jobs.number, unique per tenant, so one tenant's job-ids say nothing of
+ * another's activity; jobs.id stays the internal key.
+ *  - tenants.next_job_number: the next number; store_job_insert() takes
+ *    it and bumps it in the job's own transaction, so numbers are never
+ *    reused (not even after a queue's jobs are deleted);
+ *  - jobs.number: existing jobs keep their old global id as their number.
+ *    That is in id order and unique per tenant, and it keeps every job-id
+ *    and job-uri a client or printer already holds valid: renumbering
+ *    them 1..n would make a connector's journal entry for an old job-id
+ *    match a new job, which the connector then refuses to print;
+ *  - each tenant continues above the highest id it ever had (job_events
+ *    outlive deleted jobs), a tenant without jobs starts at 1;
+ *  - jobs_tenant_number: the lookup by number, always with the tenant. */
+static const char *const migration_6[] = {
+    "ALTER TABLE tenants ADD COLUMN next_job_number INTEGER NOT NULL DEFAULT 1 "
+    "CHECK (next_job_number >= 1)",
+    "ALTER TABLE jobs ADD COLUMN number INTEGER NOT NULL DEFAULT 0",
+    "UPDATE jobs SET number = id",
+    "UPDATE tenants SET next_job_number = 1 + max("
+    "coalesce((SELECT max(id) FROM jobs WHERE tenant_id = tenants.id), 0), "
+    "coalesce((SELECT max(job_id) FROM job_events WHERE tenant_id = tenants.id), 0))",
+    "CREATE UNIQUE INDEX jobs_tenant_number ON jobs(tenant_id, number)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4, migration_5,
+    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6,
 };
 
 const int store_sqlite_migration_count =

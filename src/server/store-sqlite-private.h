@@ -48,7 +48,7 @@ extern const int store_sqlite_migration_count;
   "j.impressions, j.impressions_completed, j.num_documents, j.account_id, "                  \
   "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json, j.device_id, "              \
   "j.target_device_id, j.device_state_reasons, j.origin_device_id, coalesce(od.name, ''), "  \
-  "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until"
+  "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until, j.number"
 /* The origin printer's name comes from a LEFT JOIN: '' once it is deleted. */
 #define JOB_FROM                                        \
   "FROM jobs j JOIN queues q ON q.id = j.queue_id "     \
@@ -101,6 +101,8 @@ typedef enum {
   S_QUEUE_LIST,
   S_JOB_INSERT,
   S_JOB_GET,
+  S_JOB_GET_BY_NUMBER,
+  S_JOB_NUMBER_TAKE,
   S_JOB_LIST_ASC,
   S_JOB_LIST_DESC,
   S_JOB_COUNT,
@@ -222,6 +224,10 @@ bool store_lock(store_t *st);
 void store_unlock(store_t *st);
 void assert_locked(const store_t *st);
 store_status_t fail_locked(store_t *st, int rc, const char *what);
+/* Set by fail_locked() when this thread's store call ran out of disk space:
+ * a multi-step caller (job_insert_batch) resets it first and then tells
+ * STORE_FULL from STORE_ERROR even where SQLite rolled everything back. */
+extern _Thread_local bool store_full_seen;
 sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id);
 void stmt_reset(sqlite3_stmt *s);
 store_status_t stmt_exec_locked(store_t *st, sqlite3_stmt *s, const char *what);

@@ -38,6 +38,12 @@
  */
 #include "store-sqlite-private.h"
 
+#include <errno.h>
+
+#include "diskspace.h"
+
+_Thread_local bool store_full_seen;
+
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_BEGIN_READ] = "BEGIN",
@@ -103,9 +109,15 @@ static const char *const stmt_sql[S_COUNT] = {
         "origin_host, state, created_at, state_changed_at, completed_at, copies, "
         "pages, impressions, impressions_completed, num_documents, account_id, "
         "accounting_user_id, hold_until, pin_hash, attrs_json, origin_device_id, "
-        "reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-        "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        "reference, number) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     [S_JOB_GET] = "SELECT " JOB_COLS " " JOB_FROM " WHERE j.id = ?1 AND j.tenant_id = ?2",
+    [S_JOB_GET_BY_NUMBER] =
+        "SELECT " JOB_COLS " " JOB_FROM " WHERE j.number = ?1 AND j.tenant_id = ?2",
+    /* The tenant's next job number, taken inside the insert's transaction. */
+    [S_JOB_NUMBER_TAKE] =
+        "UPDATE tenants SET next_job_number = next_job_number + 1 "
+        "WHERE id = ?1 RETURNING next_job_number - 1",
     [S_JOB_LIST_ASC] =
         "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id ASC LIMIT ?8 OFFSET ?9",
     [S_JOB_LIST_DESC] =
@@ -310,6 +322,16 @@ void assert_locked(const store_t *st) {
  * UNIQUE/PK violations are CONFLICT, foreign keys (a missing or another
  * tenant's parent row) NOT_FOUND, the rest ERROR. */
 store_status_t fail_locked(store_t *st, int rc, const char *what) {
+  int sys_errno = sqlite3_system_errno(st->db);
+  if ((rc & 0xff) == SQLITE_FULL ||
+      ((rc & 0xff) == SQLITE_IOERR && disk_errno_is_full(sys_errno))) {
+    /* SQLite says SQLITE_FULL for ENOSPC, an I/O error for EDQUOT */
+    char where[96];
+    snprintf(where, sizeof where, "store: %s", what);
+    disk_full_note(where, sys_errno ? sys_errno : ENOSPC);
+    store_full_seen = true;
+    return STORE_FULL;
+  }
   switch (rc) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -367,11 +389,13 @@ store_status_t tx_begin_locked(store_t *st) {
   return exec_id_locked(st, S_BEGIN);
 }
 
-/* COMMIT; on failure the transaction is rolled back and STORE_ERROR. */
+/* COMMIT; on failure the transaction is rolled back and STORE_FULL (no
+ * room for the WAL) or STORE_ERROR. */
 store_status_t tx_commit_locked(store_t *st) {
-  if (exec_id_locked(st, S_COMMIT) == STORE_OK) return STORE_OK;
+  store_status_t status = exec_id_locked(st, S_COMMIT);
+  if (status == STORE_OK) return STORE_OK;
   if (!sqlite3_get_autocommit(st->db)) exec_id_locked(st, S_ROLLBACK);
-  return STORE_ERROR;
+  return status == STORE_FULL ? STORE_FULL : STORE_ERROR;
 }
 
 /* Roll back the open transaction, if SQLite has not already done so. */
@@ -511,6 +535,7 @@ void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   j->pin_failures = column_int(s, 28);
   j->pin_window_start = sqlite3_column_int64(s, 29);
   j->pin_locked_until = sqlite3_column_int64(s, 30);
+  j->number = sqlite3_column_int64(s, 31);
 }
 
 void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {

@@ -28,7 +28,9 @@ typedef enum {
   STORE_OK = 0,
   STORE_NOT_FOUND, /* no such row (or another tenant's) */
   STORE_CONFLICT,  /* unique name taken, or job not in the expected state */
-  STORE_ERROR      /* I/O or database failure; details were logged */
+  STORE_ERROR,     /* I/O or database failure; details were logged */
+  STORE_FULL       /* the database's disk is full (SQLITE_FULL, ENOSPC, EDQUOT): nothing was
+                      written; retryable once space is freed (logged) */
 } store_status_t;
 
 typedef struct {
@@ -103,7 +105,8 @@ store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_
 /* ---- jobs and documents (scoped by tenant) ---- */
 /*
  * Insert a job with its first documents (ndocs may be 0 for Create-Job) and
- * a "job-created" event in one transaction.  Sets job->id, created_at,
+ * a "job-created" event in one transaction.  Sets job->id, job->number (the
+ * tenant's next job number, taken in the same transaction), created_at,
  * state_changed_at, docs[i].job_id, and job->reference when it is empty
  * (16 random Crockford base32 characters, unique).  origin_device_id is
  * stored as given.  Inserts may be grouped with other
@@ -132,6 +135,11 @@ store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, ni
                                           size_t *got);
 store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                              nimbus_job_t *out);
+/* The job whose per-tenant number (job-id on the wire) is `number` in
+ * tenant_id: every lookup of a number a client sent goes through here, so
+ * it never reaches another tenant's job. */
+store_status_t store_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,
+                                       nimbus_job_t *out);
 
 typedef enum {
   STORE_WHICH_NOT_COMPLETED = 0, /* received, held, awaiting-payment, fetchable, processing */

@@ -1068,6 +1068,114 @@ static void test_inline_document(void **state) {
   assert_int_equal(store_document_read_inline(st, ta, j.id, 1, 0, back, 10, &got), STORE_NOT_FOUND);
 }
 
+/* ---- per-tenant job numbers (issue 8) ---- */
+
+/* Insert a held job in (tenant, queue); its number. */
+static nimbus_id_t job_number_of_new(store_t *st, nimbus_id_t tenant, nimbus_id_t queue) {
+  nimbus_job_t j = job_template(tenant, queue, 0, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  return j.number;
+}
+
+/* Each tenant counts its own jobs from 1, whatever the others do; a number
+ * finds a job only in its own tenant; a rolled-back insert takes no
+ * number, and numbers are not reused once their jobs are deleted. */
+static void test_job_numbers_per_tenant(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t qa = make_queue(st, a, "qa"), qb = make_queue(st, b, "qb");
+  nimbus_id_t qa2 = make_queue(st, a, "qa2");
+  assert_int_equal(job_number_of_new(st, a, qa), 1);
+  for (int i = 0; i < 5; i++) assert_int_equal(job_number_of_new(st, b, qb), i + 1);
+  assert_int_equal(job_number_of_new(st, a, qa), 2);
+  nimbus_job_t bad = job_template(a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_document_t docs[1] = {doc_template(-1, "k")}; /* violates a CHECK */
+  assert_int_equal(store_job_insert(st, &bad, docs, 1), STORE_ERROR);
+  assert_int_equal(bad.number, 0);
+  assert_int_equal(job_number_of_new(st, a, qa2), 3);
+
+  nimbus_job_t got;
+  assert_int_equal(store_job_get_by_number(st, a, 2, &got), STORE_OK);
+  assert_int_equal(got.tenant_id, a);
+  assert_int_equal(got.number, 2);
+  nimbus_job_t same;
+  assert_int_equal(store_job_get(st, a, got.id, &same), STORE_OK);
+  assert_int_equal(same.number, 2);
+  /* b has numbers 1..5; a has no 4 or 5, and b's job of number 2 is not a's */
+  assert_int_equal(store_job_get_by_number(st, a, 4, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_job_get_by_number(st, b, 2, &got), STORE_OK);
+  assert_int_equal(got.tenant_id, b);
+  assert_int_equal(store_job_get_by_number(st, b, 6, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_job_get_by_number(st, 999, 1, &got), STORE_NOT_FOUND);
+
+  /* the jobs of qa2 go with their queue; number 3 is not handed out again */
+  assert_int_equal(store_queue_delete(st, a, qa2), STORE_OK);
+  assert_int_equal(store_job_get_by_number(st, a, 3, &got), STORE_NOT_FOUND);
+  assert_int_equal(job_number_of_new(st, a, qa), 4);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE tenant_id = 1"), 3);
+}
+
+/* A database of schema version 5, with jobs of two tenants and the event
+ * history of a deleted job, opened by this build: migration 6 keeps every
+ * existing job's id as its number (job-ids clients hold stay valid), and
+ * each tenant's new jobs continue above the highest id it ever had. */
+extern const char *const *const store_sqlite_migrations[];
+
+static void test_migration_to_job_numbers(void **state) {
+  fixture_t *fx = *state;
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+  for (int m = 0; m < 5; m++)
+    for (const char *const *sql = store_sqlite_migrations[m]; *sql; sql++)
+      assert_int_equal(sqlite3_exec(db, *sql, NULL, NULL, NULL), SQLITE_OK);
+  const char *data =
+      "PRAGMA user_version = 5;"
+      "INSERT INTO tenants (id, name, created_at) VALUES (1, 'acme', 100), (2, 'globex', 100),"
+      " (3, 'initech', 100);"
+      "INSERT INTO queues (id, tenant_id, name, created_at) VALUES (1, 1, 'q', 100),"
+      " (2, 2, 'q', 100);"
+      "INSERT INTO jobs (id, tenant_id, queue_id, owner_name, name, state, created_at,"
+      " state_changed_at, reference) VALUES"
+      " (1, 1, 1, 'a', 'one', 2, 100, 100, 'J000000000000001'),"
+      " (2, 2, 2, 'g', 'two', 2, 100, 100, 'J000000000000002'),"
+      " (3, 1, 1, 'a', 'three', 6, 100, 100, 'J000000000000003'),"
+      " (7, 1, 1, 'a', 'seven', 2, 100, 100, 'J000000000000007');"
+      /* job 9 of globex was deleted with its queue; its history remains */
+      "INSERT INTO job_events (tenant_id, job_id, ts, event, to_state) VALUES"
+      " (2, 9, 100, 'job-created', 2);";
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, data, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) fprintf(stderr, "v5 data: %s\n", msg ? msg : "?");
+  sqlite3_free(msg);
+  assert_int_equal(rc, SQLITE_OK);
+  sqlite3_close(db);
+
+  fx->st = open_store(fx);
+  assert_non_null(fx->st);
+  store_t *st = fx->st;
+  assert_int_equal(store_schema_version(st), store_sqlite_migration_count);
+  nimbus_job_t j;
+  static const struct {
+    nimbus_id_t tenant, number;
+    const char *name;
+  } kept[] = {{1, 1, "one"}, {2, 2, "two"}, {1, 3, "three"}, {1, 7, "seven"}};
+  for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+    assert_int_equal(store_job_get_by_number(st, kept[i].tenant, kept[i].number, &j), STORE_OK);
+    assert_string_equal(j.name, kept[i].name);
+    assert_int_equal(j.id, kept[i].number);
+  }
+  assert_int_equal(store_job_get_by_number(st, 1, 2, &j), STORE_NOT_FOUND); /* globex's */
+  assert_int_equal(store_job_get_by_number(st, 2, 1, &j), STORE_NOT_FOUND); /* acme's */
+  assert_int_equal(job_number_of_new(st, 1, 1), 8);
+  assert_int_equal(job_number_of_new(st, 2, 2), 10); /* above the deleted job 9 */
+  nimbus_id_t q3 = make_queue(st, 3, "q");
+  assert_int_equal(job_number_of_new(st, 3, q3), 1);
+  assert_int_equal(job_number_of_new(st, 1, 1), 9);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE number = 0"), 0);
+}
+
 int main(void) {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
@@ -1098,6 +1206,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_persistence_across_reopen, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_numbers_per_tenant, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_numbers_per_tenant, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_to_job_numbers, setup_closed, teardown),
       cmocka_unit_test_setup_teardown(test_inline_document, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_inline_document, setup_group, teardown),
   };
