@@ -21,6 +21,7 @@ static const cli_field_t printer_fields[] = {
     {"jobs_in_progress", "JOBS", "Jobs in progress", NULL},
     {"last_seen_at", "LAST SEEN", "Last seen", NULL},
     {"queues", "QUEUES", "Queues", NULL},
+    {"location", NULL, "Location", NULL},
     {"printer_state_reasons", NULL, "State reasons", NULL},
     {"make_and_model", NULL, "Make and model", NULL},
     {"output_device_uuid", NULL, "Output device UUID", NULL},
@@ -39,12 +40,15 @@ static const cli_field_t printer_claim_fields[] = {
 
 static const cli_view_t printer_claim_view = {NULL, printer_claim_fields};
 
-enum { POPT_QUEUE, POPT_CLAIM_TTL };  // printer create
-enum { COPT_CLAIM_TTL };              // printer claim-code
+enum { POPT_QUEUE, POPT_LOCATION, POPT_CLAIM_TTL };  // printer create
+enum { COPT_CLAIM_TTL };                             // printer claim-code
 
 static const cli_option_t printer_create_options[] = {
     [POPT_QUEUE] = {"queue", "QUEUE", "a queue the printer serves (repeat, or Q1,Q2; up to 8)",
                     true},
+    [POPT_LOCATION] = {"location", "TEXT",
+                       "where the printer stands (its IPP printer-location), e.g. \"2nd floor\"",
+                       false},
     [POPT_CLAIM_TTL] = {"claim-ttl", "SECONDS",
                         "how long the claim code is valid (60 to 2592000, default 86400)", false},
     {NULL, NULL, NULL, false}};
@@ -130,6 +134,9 @@ static cli_status_t printer_create(cli_t *cli, cli_parsed_t *parsed) {
     status = cli_json_set_string(cli, body, "name", parsed->positional[0]);
 
   if (status == CLI_STATUS_OK) status = printer_queues_fill(cli, parsed, body);
+
+  if (status == CLI_STATUS_OK && parsed->values[POPT_LOCATION])
+    status = cli_json_set_string(cli, body, "location", parsed->values[POPT_LOCATION]);
 
   if (status == CLI_STATUS_OK && parsed->values[POPT_CLAIM_TTL])
     status =

@@ -49,6 +49,8 @@ static bool ipp_check_pending_limit(ipp_ctx_t *ctx) {
 static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
   if (job->queue_id != ctx->queue.id) return false;
   if (ctx->is_admin || ctx->is_device) return true; /* devices: then ipp-infra.c's rules */
+  /* a printer acting for a user: only jobs that came through it */
+  if (ctx->on_behalf && job->origin_device_id != ctx->device.id) return false;
   if (ctx->user_id) return job->owner_id == ctx->user_id;
   /* anonymous caller on an anonymous queue: anonymous jobs of that name
    * sent from the same address (a deleted user's jobs also have no owner

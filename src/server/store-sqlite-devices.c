@@ -54,6 +54,7 @@ static void device_from_row(sqlite3_stmt *s, nimbus_device_t *d) {
   copy_column(s, 13, d->state_reasons, sizeof d->state_reasons);
   copy_column(s, 14, d->make_model, sizeof d->make_model);
   d->jobs_in_progress = column_int(s, 15);
+  copy_column(s, 16, d->location, sizeof d->location);
 }
 
 /* Fill d->queue_ids/queue_names/nqueues (by queue name). */
@@ -126,6 +127,7 @@ store_status_t store_device_insert(store_t *st, nimbus_device_t *d) {
   bind_hash_or_null(s, 3, d->claim_hash);
   sqlite3_bind_int64(s, 4, d->claim_expires_at);
   sqlite3_bind_int64(s, 5, now);
+  BIND_FIELD(s, 6, d->location);
   status = stmt_exec_locked(st, s, "device insert");
   if (status != STORE_OK) goto done;
   nimbus_id_t id = sqlite3_last_insert_rowid(st->db);

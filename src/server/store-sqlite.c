@@ -166,7 +166,7 @@ static const char *const stmt_sql[S_COUNT] = {
 
     [S_DEVICE_INSERT] =
         "INSERT INTO devices (tenant_id, name, status, claim_hash, claim_expires_at, "
-        "created_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+        "created_at, location) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
     [S_DEVICE_QUEUE_INSERT] =
         "INSERT OR IGNORE INTO device_queues (device_id, tenant_id, queue_id) "
         "VALUES (?1, ?2, ?3)",
