@@ -84,7 +84,7 @@ static json_t *printer_json(const api_ctx_t *c, const nimbus_device_t *d) {
   const char *state = printer_state_name(d->printer_state);
   bool registered = d->status == NIMBUS_DEVICE_REGISTERED;
   return json_pack(
-      "{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o}", "name",
+      "{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o}", "name",
       api_json_text(d->name), "location", d->location[0] ? api_json_text(d->location) : json_null(),
       "status", registered ? "registered" : "unclaimed", "output_device_uuid",
       d->uuid[0] ? api_json_text(d->uuid) : json_null(), "queues", queues, "registered_at",
