@@ -227,9 +227,8 @@ static void intake_formats(ipp_t *p) {
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-supported", n, NULL, keep);
   ipp_attribute_t *def = ippFindAttribute(p, "document-format-default", IPP_TAG_ZERO);
   const char *v = def ? ippGetString(def, 0, NULL) : NULL;
-  if (def && (!v || !ippContainsString(ippFindAttribute(p, "document-format-supported",
-                                                        IPP_TAG_MIMETYPE),
-                                       v)))
+  if (def && (!v || !ippContainsString(
+                        ippFindAttribute(p, "document-format-supported", IPP_TAG_MIMETYPE), v)))
     ippDeleteAttribute(p, def);
 }
 
@@ -269,11 +268,10 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
                                          "print-quality",
                                          "printer-resolution",
                                          "sides"};
-  static const int ops[] = {IPP_OP_PRINT_JOB,          IPP_OP_VALIDATE_JOB,
-                            IPP_OP_CREATE_JOB,         IPP_OP_SEND_DOCUMENT,
-                            IPP_OP_CANCEL_JOB,         IPP_OP_CLOSE_JOB,
-                            IPP_OP_GET_JOB_ATTRIBUTES, IPP_OP_GET_JOBS,
-                            IPP_OP_GET_PRINTER_ATTRIBUTES};
+  static const int ops[] = {
+      IPP_OP_PRINT_JOB,          IPP_OP_VALIDATE_JOB, IPP_OP_CREATE_JOB,
+      IPP_OP_SEND_DOCUMENT,      IPP_OP_CANCEL_JOB,   IPP_OP_CLOSE_JOB,
+      IPP_OP_GET_JOB_ATTRIBUTES, IPP_OP_GET_JOBS,     IPP_OP_GET_PRINTER_ATTRIBUTES};
 
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uri-supported", NULL, uri);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-security-supported", NULL, "none");
@@ -329,7 +327,8 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
     ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-state-reasons", NULL, "none");
   ipp_attribute_t *modes = ippFindAttribute(p, "print-color-mode-supported", IPP_TAG_KEYWORD);
   if (!intake_has(p, "color-supported"))
-    ippAddBoolean(p, IPP_TAG_PRINTER, "color-supported", modes && ippContainsString(modes, "color"));
+    ippAddBoolean(p, IPP_TAG_PRINTER, "color-supported",
+                  modes && ippContainsString(modes, "color"));
   driverless_complete(p, INTAKE_MAKE_MODEL);
   return p;
 }
@@ -761,10 +760,11 @@ static enum MHD_Result intake_page(intake_t *in, struct MHD_Connection *conn, co
       .state_message = message,
       .host = host,
       .path = "/ipp/print",
-      .note = "Your print jobs are not printed at once: they wait in the cloud until you release "
-              "them at this printer's panel with your user ID and password (and the job's PIN, "
-              "if you gave one). The user ID sent with a job is your login name on your "
-              "computer; it must be your Nimbus Print user name.",
+      .note =
+          "Your print jobs are not printed at once: they wait in the cloud until you release "
+          "them at this printer's panel with your user ID and password (and the job's PIN, "
+          "if you gave one). The user ID sent with a job is your login name on your "
+          "computer; it must be your Nimbus Print user name.",
   };
   size_t len = 0;
   char *html = driverless_page_html(&page, &len);

@@ -178,8 +178,7 @@ void ipp_op_get_output_device_attributes(ipp_ctx_t *ctx) {
       ippDeleteAttribute(dev, old);
   }
   ippAddString(dev, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, ctx->device.name);
-  ippAddString(dev, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL,
-               ctx->device.location);
+  ippAddString(dev, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, ctx->device.location);
   cups_array_t *ra = ippCreateRequestedArray(ctx->request);
   ippCopyAttributes(ctx->response, dev, 0, ipp_infra_filter, ra);
   cupsArrayDelete(ra);

@@ -72,10 +72,11 @@ check "connector's printer: driverless attributes, Cancel-Job" \
   attrs "ipp://localhost:$IPP_PORT/ipp/print" lobby "$LOCATION" \
   "http://localhost:$IPP_PORT/ipp/print"
 uri_from_host() { # PORT PATH: printer-uri-supported follows the Host header
+  local resp="$CONN_DIR/gpa-host.bin"
   python3 "$HERE/ipp_raw.py" get-printer-attributes "ipp://127.0.0.1:$1$2" |
     curl -fsS --data-binary @- -H 'Content-Type: application/ipp' \
-      -H 'Host: print.example.com:8631' "http://127.0.0.1:$1$2" |
-    grep -aqF "ipp://print.example.com:8631$2"
+      -H 'Host: print.example.com:8631' -o "$resp" "http://127.0.0.1:$1$2"
+  grep -aqF "ipp://print.example.com:8631$2" "$resp"
 }
 check "cloud queue: printer-uri-supported uses the Host header" \
   uri_from_host "$NIMBUS_PORT" "$CLOUD_PATH"
