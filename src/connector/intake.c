@@ -225,11 +225,10 @@ static void intake_formats(ipp_t *p) {
       keep[n++] = docformat_supported[i];
   if (engine) ippDeleteAttribute(p, engine);
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-supported", n, NULL, keep);
+  ipp_attribute_t *kept = ippFindAttribute(p, "document-format-supported", IPP_TAG_MIMETYPE);
   ipp_attribute_t *def = ippFindAttribute(p, "document-format-default", IPP_TAG_ZERO);
   const char *v = def ? ippGetString(def, 0, NULL) : NULL;
-  if (def && (!v || !ippContainsString(
-                        ippFindAttribute(p, "document-format-supported", IPP_TAG_MIMETYPE), v)))
-    ippDeleteAttribute(p, def);
+  if (def && (!v || !ippContainsString(kept, v))) ippDeleteAttribute(p, def); /* re-added below */
 }
 
 static ipp_t *intake_printer_attributes(intake_req_t *r) {

@@ -276,6 +276,7 @@ void ipp_op_get_printer_attributes(ipp_ctx_t *ctx) {
  */
 void ipp_printer_page(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
+  r->op_name = "ipp.printer-page";
   if (!ctx->path_ok || ctx->system ||
       store_tenant_get_by_name(ctx->srv->store, ctx->tenant_name, &ctx->tenant) != STORE_OK ||
       store_queue_get_by_name(ctx->srv->store, ctx->tenant.id, ctx->queue_name, &ctx->queue) !=
