@@ -7,6 +7,7 @@
  *   POST   /printers                    {name, queues:[q...], location?, claim_ttl?}
  *                                       → 201 printer + claim_code, claim_expires_at
  *   GET    /printers/{name}             → printer
+ *   PATCH  /printers/{name}             {location} → printer
  *   DELETE /printers/{name}             → 204 (device_delete: tombstone, jobs re-offered)
  *   POST   /printers/{name}/claim-code  {claim_ttl?} → printer + a new claim_code
  *   POST   /device/register             {claim_code, output_device_uuid?}, no user
@@ -170,6 +171,17 @@ static bool printer_queues(api_ctx_t *c, nimbus_device_t *d) {
   return true;
 }
 
+/* The optional location member into *out (NULL when absent); false has
+ * responded 400. */
+static bool printer_location(api_ctx_t *c, const char **out) {
+  if (!api_body_string(c, "location", false, NIMBUS_TEXT_MAX - 1, out)) return false;
+  if (*out && !api_text_valid(*out, NIMBUS_TEXT_MAX - 1)) {
+    api_problem(c->r, 400, "'location' must not contain control characters");
+    return false;
+  }
+  return true;
+}
+
 void api_printers_create(api_ctx_t *c) {
   static const char *const fields[] = {"name", "queues", "location", "claim_ttl", NULL};
   nimbus_device_t d;
@@ -182,13 +194,7 @@ void api_printers_create(api_ctx_t *c) {
     api_problem(c->r, 400, "'name' must be 1 to 63 of A-Z a-z 0-9 . _ -, not starting with . or -");
     return;
   }
-  if (!printer_claim_ttl(c, &ttl) ||
-      !api_body_string(c, "location", false, NIMBUS_TEXT_MAX - 1, &location))
-    return;
-  if (location && !api_text_valid(location, NIMBUS_TEXT_MAX - 1)) {
-    api_problem(c->r, 400, "'location' must not contain control characters");
-    return;
-  }
+  if (!printer_claim_ttl(c, &ttl) || !printer_location(c, &location)) return;
   d.tenant_id = c->tenant.id;
   snprintf(d.name, sizeof d.name, "%s", name);
   snprintf(d.location, sizeof d.location, "%s", location ? location : "");
@@ -217,6 +223,26 @@ void api_printer_get(api_ctx_t *c) {
     api_respond_store(c, s, "printer", c->param);
     return;
   }
+  api_respond(c, 200, printer_json(c, &d));
+}
+
+void api_printer_update(api_ctx_t *c) {
+  static const char *const fields[] = {"location", NULL};
+  const char *location;
+  nimbus_device_t d;
+  if (!api_body_only(c, fields) || !printer_location(c, &location)) return;
+  if (!location) {
+    api_problem(c->r, 400, "nothing to change: give 'location'");
+    return;
+  }
+  store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  if (s == STORE_OK) s = store_device_set_location(c->srv->store, c->tenant.id, d.id, location);
+  if (s == STORE_OK) s = store_device_get(c->srv->store, c->tenant.id, d.id, &d);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "printer", c->param);
+    return;
+  }
+  api_audit(c, 0, "printer.update", "%s location", d.name);
   api_respond(c, 200, printer_json(c, &d));
 }
 

@@ -223,6 +223,21 @@ store_status_t store_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus
   return status;
 }
 
+store_status_t store_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const char *location) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_SET_LOCATION);
+  if (s) {
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    bind_str(s, 3, location ? location : "");
+    status = exec_changes_locked(st, s, "device set location");
+  }
+  store_unlock(st);
+  return status;
+}
+
 /* One transaction: find the unexpired claim, check the uuid is free (the
  * device's own current uuid is fine), register, clear the claim. */
 store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,

@@ -172,6 +172,33 @@ check "  the job arrives in nimbusd: held, alice's, 3 pages, through lobby" \
   arrived "Driverless PC" alice 3 lobby
 check "no PPD creation failed in cupsd's log" no_ppd_failure
 
+# ---- the location changes (nimbusctl printer set, PATCH /printers/{name}) ----
+set_location() {
+  NIMBUS_URL=$NIMBUS_URL NIMBUS_USER=boss@acme NIMBUS_PASSWORD=boss-pw-1 \
+    "$NIMBUSCTL" printer set lobby --location "$1" >/dev/null
+}
+check "nimbusctl printer set lobby --location" set_location "Annex, room 4"
+check "the cloud queue shows the new location at once" \
+  attrs "ipp://localhost:$NIMBUS_PORT$CLOUD_PATH" office "Annex, room 4" \
+  "http://localhost:$NIMBUS_PORT$CLOUD_PATH"
+patch_bad() {
+  local code
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -u boss@acme:boss-pw-1 -X PATCH \
+    -H 'Content-Type: application/json' -d "$1" "$NIMBUS_URL/api/v1/printers/$2")
+  [ "$code" = "$3" ] || { echo "PATCH $1: $code, want $3" >&2; return 1; }
+}
+check "PATCH: control characters 400" patch_bad '{"location":"a\u0007"}' lobby 400
+check "PATCH: no location 400" patch_bad '{}' lobby 400
+check "PATCH: unknown member 400" patch_bad '{"name":"x"}' lobby 400
+check "PATCH: unknown printer 404" patch_bad '{"location":"x"}' nope 404
+user_patch() {
+  local code
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -u alice@acme:alice-pw-1 -X PATCH \
+    -H 'Content-Type: application/json' -d '{"location":"x"}' "$NIMBUS_URL/api/v1/printers/lobby")
+  [ "$code" = 403 ]
+}
+check "PATCH: a plain user gets 403" user_patch
+
 cupsd_stop
 check "connector stops cleanly" conn_stop lobby
 check "nimbusd stops cleanly" nimbusd_stop
