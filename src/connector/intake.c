@@ -746,7 +746,7 @@ static enum MHD_Result intake_page(intake_t *in, struct MHD_Connection *conn, co
   int state = a ? ippGetInteger(a, 0) : IPP_PSTATE_IDLE;
   pthread_mutex_unlock(&in->lock);
   snprintf(message, sizeof message, "%s",
-           registered ? "Connected to the cloud print service."
+           registered ? "Registered with the cloud print service."
                       : "Not registered with the cloud print service: it takes no jobs.");
   driverless_page_t page = {
       .name = name,

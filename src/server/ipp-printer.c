@@ -12,14 +12,12 @@
  * from the result, so a printer's partial report still gives a complete,
  * consistent set.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "docformat.h"
 #include "driverless.h"
 #include "ipp-private.h"
-#include "log.h"
 
 #define IPP_PRINTER_MAKE_MODEL "Nimbus Print cloud queue"
 

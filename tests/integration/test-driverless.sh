@@ -110,7 +110,7 @@ check "GET of the cloud queue's address: its information page" page_ok \
   "ipp://127.0.0.1:$NIMBUS_PORT$CLOUD_PATH" "-m everywhere"
 check "GET of the connector's printer: its information page" page_ok \
   "http://127.0.0.1:$IPP_PORT/ipp/print" "<h1>lobby</h1>" "$LOCATION_HTML" \
-  "ipp://127.0.0.1:$IPP_PORT/ipp/print" "Connected to the cloud print service"
+  "ipp://127.0.0.1:$IPP_PORT/ipp/print" "Registered with the cloud print service"
 status_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = "$2" ]; }
 check "GET of an unknown queue: 404" status_is "http://127.0.0.1:$NIMBUS_PORT/ipp/print/acme/nope" 404
 check "GET of another path at the connector: 404" status_is "http://127.0.0.1:$IPP_PORT/other" 404
