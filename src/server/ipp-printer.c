@@ -282,18 +282,20 @@ void ipp_printer_page(ipp_ctx_t *ctx) {
     http_respond_problem(r, 404, "Not Found", "no such printer");
     return;
   }
-  char location[NIMBUS_TEXT_MAX], path[256];
-  ipp_printer_location(ctx, location, sizeof location);
+  /* the same values Get-Printer-Attributes gives (printers' make and
+   * model, locations) */
+  ipp_t *attrs = ipp_printer_attrs_build(ctx, NULL);
+  char path[256];
   snprintf(path, sizeof path, "/ipp/print/%s/%s", ctx->tenant_name, ctx->queue_name);
   driverless_page_t page = {
       .name = ctx->queue.name,
       .info = ctx->queue.description,
-      .location = location,
-      .make_model = IPP_PRINTER_MAKE_MODEL,
+      .location = ippGetString(ippFindAttribute(attrs, "printer-location", IPP_TAG_ZERO), 0, NULL),
+      .make_model =
+          ippGetString(ippFindAttribute(attrs, "printer-make-and-model", IPP_TAG_ZERO), 0, NULL),
       .state = "idle",
-      .state_message = ctx->queue.release_immediately
-                           ? "Jobs are released to printers on arrival."
-                           : "Jobs are held until released at a printer.",
+      .state_message =
+          ippGetString(ippFindAttribute(attrs, "printer-state-message", IPP_TAG_ZERO), 0, NULL),
       .tls = ctx->r->tls,
       .host = ctx->r->host,
       .path = path,
@@ -306,6 +308,7 @@ void ipp_printer_page(ipp_ctx_t *ctx) {
   };
   size_t len = 0;
   char *html = driverless_page_html(&page, &len);
+  ippDelete(attrs);
   if (!html) {
     http_respond_problem(r, 500, "Internal Server Error", "out of memory");
     return;
