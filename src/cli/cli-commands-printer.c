@@ -1,6 +1,6 @@
 //
-// "nimbusctl printer": list, create, show and delete the printer
-// registrations (output devices) of a tenant, and issue new claim codes
+// "nimbusctl printer": list, create, show, set (the location) and delete
+// the printer registrations (output devices) of a tenant, and issue new claim codes
 // (/api/v1/printers, admins only).
 //
 // 'printer create' and 'printer claim-code' print a one-time claim code:
@@ -21,6 +21,7 @@ static const cli_field_t printer_fields[] = {
     {"jobs_in_progress", "JOBS", "Jobs in progress", NULL},
     {"last_seen_at", "LAST SEEN", "Last seen", NULL},
     {"queues", "QUEUES", "Queues", NULL},
+    {"location", NULL, "Location", NULL},
     {"printer_state_reasons", NULL, "State reasons", NULL},
     {"make_and_model", NULL, "Make and model", NULL},
     {"output_device_uuid", NULL, "Output device UUID", NULL},
@@ -39,14 +40,22 @@ static const cli_field_t printer_claim_fields[] = {
 
 static const cli_view_t printer_claim_view = {NULL, printer_claim_fields};
 
-enum { POPT_QUEUE, POPT_CLAIM_TTL };  // printer create
-enum { COPT_CLAIM_TTL };              // printer claim-code
+enum { POPT_QUEUE, POPT_LOCATION, POPT_CLAIM_TTL };  // printer create
+enum { COPT_CLAIM_TTL };                             // printer claim-code
+enum { SOPT_LOCATION };                              // printer set
 
 static const cli_option_t printer_create_options[] = {
     [POPT_QUEUE] = {"queue", "QUEUE", "a queue the printer serves (repeat, or Q1,Q2; up to 8)",
                     true},
+    [POPT_LOCATION] = {"location", "TEXT",
+                       "where the printer stands (its IPP printer-location), e.g. \"2nd floor\"",
+                       false},
     [POPT_CLAIM_TTL] = {"claim-ttl", "SECONDS",
                         "how long the claim code is valid (60 to 2592000, default 86400)", false},
+    {NULL, NULL, NULL, false}};
+
+static const cli_option_t printer_set_options[] = {
+    [SOPT_LOCATION] = {"location", "TEXT", "where the printer stands (\"\" unsets it)", true},
     {NULL, NULL, NULL, false}};
 
 static const cli_option_t printer_claim_options[] = {
@@ -131,6 +140,9 @@ static cli_status_t printer_create(cli_t *cli, cli_parsed_t *parsed) {
 
   if (status == CLI_STATUS_OK) status = printer_queues_fill(cli, parsed, body);
 
+  if (status == CLI_STATUS_OK && parsed->values[POPT_LOCATION])
+    status = cli_json_set_string(cli, body, "location", parsed->values[POPT_LOCATION]);
+
   if (status == CLI_STATUS_OK && parsed->values[POPT_CLAIM_TTL])
     status =
         cli_json_set_integer(cli, body, "claim_ttl", printer_create_options[POPT_CLAIM_TTL].name,
@@ -198,10 +210,34 @@ static cli_status_t printer_claim_code(cli_t *cli, cli_parsed_t *parsed) {
   return (status);
 }
 
+//
+// 'printer_set()' - PATCH /api/v1/printers/NAME (its location)
+//
+
+static cli_status_t printer_set(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {.method = "PATCH",
+                           .path = "/api/v1/printers",
+                           .id = parsed->positional[0],
+                           .tenant_scoped = true,
+                           .body = body};
+  cli_status_t status = body ? CLI_STATUS_OK : cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
+
+  if (status == CLI_STATUS_OK)
+    status = cli_json_set_string(cli, body, "location", parsed->values[SOPT_LOCATION]);
+
+  if (status == CLI_STATUS_OK) status = cli_command_show(cli, &request, &printer_view);
+
+  json_decref(body);
+
+  return (status);
+}
+
 static const cli_subcommand_t printer_subcommands[] = {
     {"list", "", NULL, printer_list},
     {"create", "NAME", printer_create_options, printer_create},
     {"show", "NAME", NULL, printer_show},
+    {"set", "NAME", printer_set_options, printer_set},
     {"delete", "NAME", NULL, printer_delete},
     {"claim-code", "NAME", printer_claim_options, printer_claim_code},
     {NULL, NULL, NULL, NULL}};

@@ -361,8 +361,11 @@ void channel_run(connector_t *c) {
     step_t s = STEP_OK;
     if (!hello) {
       s = jobs_send_caps(c);
+      if (s == STEP_OK) s = jobs_fetch_identity(c);
       if (s == STEP_OK) s = jobs_reconcile(c);
       if (s == STEP_OK) hello = true;
+    } else if (time(NULL) >= c->identity_next) {
+      s = jobs_fetch_identity(c);
     }
     if (s == STEP_OK) {
       if (c->opt.transport == TRANSPORT_POLLING) {

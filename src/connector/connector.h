@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ippc.h"
 #include "journal.h"
@@ -63,6 +64,11 @@ typedef struct connector_s {
   int decided;    /* the panel's answer, kept for later detections (-1: none) */
   char csrf[33];
   int64_t jobs_active;
+  /* the registration's printer-name and printer-location at nimbusd ("" until
+   * known), for the printer for PCs; jobs_fetch_identity() refreshes them */
+  char reg_name[64];
+  char reg_location[256];
+  time_t identity_next; /* channel thread only: when to refresh them */
 
   journal_t journal;
   output_t *output;
@@ -120,6 +126,9 @@ void channel_forget_credential(connector_t *c);
 /* jobs.c */
 /* Send the output's capabilities to every queue. */
 step_t jobs_send_caps(connector_t *c);
+/* Read the registration's name and location (Get-Output-Device-Attributes)
+ * into reg_name/reg_location; an IPP error (an older server) is STEP_OK. */
+step_t jobs_fetch_identity(connector_t *c);
 /* Report outcomes of journalled jobs that nimbusd has not heard of yet. */
 step_t jobs_reconcile(connector_t *c);
 /* Get-Jobs which-jobs=fetchable on queue_uri and print each job. */

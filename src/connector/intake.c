@@ -11,7 +11,13 @@
  *     its status and message; no answer at all (refused, dropped, timed
  *     out, HTTP errors, traffic stopped) is server-error-service-unavailable.
  * The marking engine's capabilities come from a second output object,
- * refreshed by a small thread (the channel thread owns the first one).
+ * refreshed by a small thread (the channel thread owns the first one);
+ * driverless_complete() fills in what driverless clients (lpadmin -m
+ * everywhere, macOS, Windows) need and the engine did not say.  The
+ * printer's name and location are those of its registration at nimbusd.
+ * Cancel-Job is forwarded for a job this listener handed over, when the
+ * requesting-user-name is the one that sent it.  A browser's GET gets a
+ * small information page.
  */
 #include "ippmem.h"
 #include "intake.h"
@@ -26,6 +32,8 @@
 #include <time.h>
 
 #include "connector.h"
+#include "docformat.h"
+#include "driverless.h"
 #include "log.h"
 #include "upload.h"
 
@@ -34,12 +42,15 @@
 #define INTAKE_RECENT 64        /* jobs remembered for Get-Job-Attributes */
 #define INTAKE_CAPS_REFRESH 300 /* seconds between capability refreshes */
 #define INTAKE_CAPS_RETRY 10    /* seconds after a failed refresh */
+#define INTAKE_MAKE_MODEL "Nimbus Print release printer"
+#define INTAKE_NAME_DEFAULT "Nimbus printer" /* until the registration's name is known */
 
 typedef struct {
   int id;
   char name[128];
   char user[128];
   time_t at;
+  bool canceled; /* by its owner, through this listener */
 } intake_job_t;
 
 struct intake {
@@ -109,6 +120,23 @@ static int intake_job_id(ipp_t *req) {
   return *end || id <= 0 || id > 0x7fffffff ? 0 : (int)id;
 }
 
+/* Is job id one this listener handed over for requesting-user-name? */
+static bool intake_sent_by(intake_t *in, int id, const char *user) {
+  bool found = false;
+  pthread_mutex_lock(&in->lock);
+  for (size_t i = 0; i < in->nrecent && id > 0 && *user; i++)
+    if (in->recent[i].id == id && !strcmp(in->recent[i].user, user)) found = true;
+  pthread_mutex_unlock(&in->lock);
+  return found;
+}
+
+static void intake_mark_canceled(intake_t *in, int id) {
+  pthread_mutex_lock(&in->lock);
+  for (size_t i = 0; i < in->nrecent; i++)
+    if (in->recent[i].id == id) in->recent[i].canceled = true;
+  pthread_mutex_unlock(&in->lock);
+}
+
 static void intake_remember(intake_t *in, int id, const char *name, const char *user) {
   pthread_mutex_lock(&in->lock);
   intake_job_t *j = &in->recent[in->next_recent];
@@ -116,6 +144,7 @@ static void intake_remember(intake_t *in, int id, const char *name, const char *
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->user, sizeof j->user, "%s", user);
   j->at = time(NULL);
+  j->canceled = false;
   in->next_recent = (in->next_recent + 1) % INTAKE_RECENT;
   if (in->nrecent < INTAKE_RECENT) in->nrecent++;
   pthread_mutex_unlock(&in->lock);
@@ -180,15 +209,40 @@ static bool intake_has(ipp_t *p, const char *name) {
   return ippFindAttribute(p, name, IPP_TAG_ZERO) != NULL;
 }
 
+/*
+ * document-format-supported: the engine's formats that nimbusd takes
+ * (docformat_supported), and application/octet-stream, since nimbusd
+ * detects the format of what it is given.  A format nimbusd refuses would
+ * make clients send documents that cannot be printed.
+ */
+static void intake_formats(ipp_t *p) {
+  ipp_attribute_t *engine = ippFindAttribute(p, "document-format-supported", IPP_TAG_MIMETYPE);
+  const char *keep[16];
+  int n = 0;
+  for (int i = 0; docformat_supported[i] && n < 16; i++)
+    if (!engine || ippContainsString(engine, docformat_supported[i]) ||
+        !strcmp(docformat_supported[i], "application/octet-stream"))
+      keep[n++] = docformat_supported[i];
+  if (engine) ippDeleteAttribute(p, engine);
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-supported", n, NULL, keep);
+  ipp_attribute_t *kept = ippFindAttribute(p, "document-format-supported", IPP_TAG_MIMETYPE);
+  ipp_attribute_t *def = ippFindAttribute(p, "document-format-default", IPP_TAG_ZERO);
+  const char *v = def ? ippGetString(def, 0, NULL) : NULL;
+  if (def && (!v || !ippContainsString(kept, v))) ippDeleteAttribute(p, def); /* re-added below */
+}
+
 static ipp_t *intake_printer_attributes(intake_req_t *r) {
   intake_t *in = r->in;
   connector_t *c = in->c;
   ipp_t *p = ippNew();
-  char uri[512], uuid[64];
+  char uri[512], uuid[64], name[64], location[256], more[600];
   intake_printer_uri(r, uri, sizeof uri);
+  snprintf(more, sizeof more, "http://%s/ipp/print", r->host); /* the information page */
   time_t now = time(NULL);
   pthread_mutex_lock(&c->lock);
   snprintf(uuid, sizeof uuid, "%s", c->state.uuid);
+  snprintf(name, sizeof name, "%s", c->reg_name[0] ? c->reg_name : INTAKE_NAME_DEFAULT);
+  snprintf(location, sizeof location, "%s", c->reg_location);
   bool registered = state_has_registration(&c->state) && c->state.status == STATE_REGISTERED;
   pthread_mutex_unlock(&c->lock);
 
@@ -213,19 +267,20 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
                                          "print-quality",
                                          "printer-resolution",
                                          "sides"};
-  static const int ops[] = {IPP_OP_PRINT_JOB,  IPP_OP_VALIDATE_JOB,
-                            IPP_OP_CREATE_JOB, IPP_OP_SEND_DOCUMENT,
-                            IPP_OP_CLOSE_JOB,  IPP_OP_GET_JOB_ATTRIBUTES,
-                            IPP_OP_GET_JOBS,   IPP_OP_GET_PRINTER_ATTRIBUTES};
+  static const int ops[] = {
+      IPP_OP_PRINT_JOB,          IPP_OP_VALIDATE_JOB, IPP_OP_CREATE_JOB,
+      IPP_OP_SEND_DOCUMENT,      IPP_OP_CANCEL_JOB,   IPP_OP_CLOSE_JOB,
+      IPP_OP_GET_JOB_ATTRIBUTES, IPP_OP_GET_JOBS,     IPP_OP_GET_PRINTER_ATTRIBUTES};
 
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uri-supported", NULL, uri);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-security-supported", NULL, "none");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-authentication-supported", NULL,
                "requesting-user-name");
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, "Nimbus printer");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, name);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-info", NULL,
                "Jobs wait in the cloud until released at this printer with your PIN");
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, "");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, location);
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-more-info", NULL, more);
   if (uuid[0]) ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uuid", NULL, uuid);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "printer-up-time", (int)(now - in->started));
   ippAddDate(p, IPP_TAG_PRINTER, "printer-current-time", ippTimeToDate(now));
@@ -261,27 +316,19 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
   for (ipp_attribute_t *a = ippFirstAttribute(in->caps); a; a = ippNextAttribute(in->caps))
     if (ippGetName(a) && !intake_has(p, ippGetName(a))) ippCopyAttribute(p, a, 0);
   pthread_mutex_unlock(&in->lock);
-  ipp_attribute_t *fmts = ippFindAttribute(p, "document-format-supported", IPP_TAG_MIMETYPE);
-  bool octet = false;
-  for (int i = 0; fmts && i < ippGetCount(fmts); i++)
-    if (!strcmp(ippGetString(fmts, i, NULL), "application/octet-stream")) octet = true;
-  if (fmts && !octet) /* nimbusd detects the format of what it is given */
-    ippSetString(p, &fmts, ippGetCount(fmts), "application/octet-stream");
+  intake_formats(p);
   if (!intake_has(p, "document-format-default"))
     ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-default", NULL,
                  "application/octet-stream");
-  if (!intake_has(p, "printer-make-and-model"))
-    ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-make-and-model", NULL,
-                 "Nimbus Print release printer");
   if (!intake_has(p, "printer-state"))
     ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "printer-state", IPP_PSTATE_IDLE);
   if (!intake_has(p, "printer-state-reasons"))
     ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-state-reasons", NULL, "none");
   ipp_attribute_t *modes = ippFindAttribute(p, "print-color-mode-supported", IPP_TAG_KEYWORD);
-  bool color = false;
-  for (int i = 0; modes && i < ippGetCount(modes); i++)
-    if (!strcmp(ippGetString(modes, i, NULL), "color")) color = true;
-  ippAddBoolean(p, IPP_TAG_PRINTER, "color-supported", color);
+  if (!intake_has(p, "color-supported"))
+    ippAddBoolean(p, IPP_TAG_PRINTER, "color-supported",
+                  modes && ippContainsString(modes, "color"));
+  driverless_complete(p, INTAKE_MAKE_MODEL);
   return p;
 }
 
@@ -306,12 +353,20 @@ static void intake_add_job(intake_req_t *r, ipp_t *resp, const intake_job_t *j) 
   ippAddString(resp, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", NULL, printer);
   ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", NULL, j->name);
   ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-originating-user-name", NULL, j->user);
-  /* for the PC the job is done: it is stored in the cloud, released at the panel */
-  ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", IPP_JSTATE_COMPLETED);
-  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
-               "job-completed-successfully");
-  ippAddString(resp, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL,
-               "Stored in the cloud: release it at the printer with your PIN.");
+  if (j->canceled) {
+    ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", IPP_JSTATE_CANCELED);
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
+                 "job-canceled-by-user");
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL,
+                 "Canceled: it will not be printed.");
+  } else {
+    /* for the PC the job is done: it is stored in the cloud, released at the panel */
+    ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", IPP_JSTATE_COMPLETED);
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
+                 "job-completed-successfully");
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL,
+                 "Stored in the cloud: release it at the printer with your PIN.");
+  }
   ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, "time-at-creation",
                 (int)(j->at - r->in->started));
 }
@@ -471,6 +526,8 @@ static ipp_t *intake_forwarded_answer(intake_req_t *r) {
     if (!strcmp(name, "job-uri")) continue; /* ours, below */
     ippCopyAttribute(resp, a, 0);
   }
+  if (op == IPP_OP_CANCEL_JOB && ippGetStatusCode(up) < IPP_STATUS_ERROR_BAD_REQUEST)
+    intake_mark_canceled(r->in, intake_job_id(r->request));
   if (job_id > 0 && ippGetStatusCode(up) < IPP_STATUS_ERROR_BAD_REQUEST) {
     char uri[600];
     snprintf(uri, sizeof uri, "%s/%d", printer, job_id);
@@ -541,9 +598,18 @@ static void intake_dispatch(intake_req_t *r) {
     case IPP_OP_VALIDATE_JOB:
     case IPP_OP_CREATE_JOB:
     case IPP_OP_CLOSE_JOB:
-      if ((op == IPP_OP_SEND_DOCUMENT || op == IPP_OP_CLOSE_JOB) &&
+    case IPP_OP_CANCEL_JOB:
+      if ((op == IPP_OP_SEND_DOCUMENT || op == IPP_OP_CLOSE_JOB || op == IPP_OP_CANCEL_JOB) &&
           intake_job_id(r->request) <= 0) {
         r->local = intake_answer(r, IPP_STATUS_ERROR_BAD_REQUEST, "Missing job-id.");
+        return;
+      }
+      /* only the user who sent it here cancels it, and nimbusd checks again
+       * that the job came through this printer and is that user's */
+      if (op == IPP_OP_CANCEL_JOB &&
+          !intake_sent_by(r->in, intake_job_id(r->request),
+                          intake_string(r->request, "requesting-user-name"))) {
+        r->local = intake_answer(r, IPP_STATUS_ERROR_NOT_FOUND, "No such job of yours here.");
         return;
       }
       intake_forward(r, op);
@@ -645,6 +711,77 @@ static enum MHD_Result intake_send_ipp(struct MHD_Connection *conn, ipp_t *resp 
   return intake_send(conn, MHD_HTTP_OK, "application/ipp", buf, len);
 }
 
+static bool intake_our_path(const char *url) {
+  return !strcmp(url, "/ipp/print") || !strcmp(url, "/ipp/print/");
+}
+
+/* The Host header as given (host[:port] characters only), for our URIs. */
+static void intake_host(intake_t *in, struct MHD_Connection *conn, char *out, size_t outlen) {
+  const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+  if (host && *host && strlen(host) < outlen &&
+      strspn(host,
+             "abcdefghijklmnopqrstuvwxyz"
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+             "0123456789.-:[]") == strlen(host))
+    snprintf(out, outlen, "%s", host);
+  else
+    snprintf(out, outlen, "localhost:%d", in->port);
+}
+
+/* A browser at ipp://HOST/ipp/print: the information page (driverless.h). */
+static enum MHD_Result intake_page(intake_t *in, struct MHD_Connection *conn, const char *url) {
+  if (!intake_our_path(url)) return intake_text(conn, MHD_HTTP_NOT_FOUND, "no such printer\n");
+  connector_t *c = in->c;
+  char host[256], name[64], location[256], make[256] = "", message[128];
+  intake_host(in, conn, host, sizeof host);
+  pthread_mutex_lock(&c->lock);
+  snprintf(name, sizeof name, "%s", c->reg_name[0] ? c->reg_name : INTAKE_NAME_DEFAULT);
+  snprintf(location, sizeof location, "%s", c->reg_location);
+  bool registered = state_has_registration(&c->state) && c->state.status == STATE_REGISTERED;
+  pthread_mutex_unlock(&c->lock);
+  pthread_mutex_lock(&in->lock);
+  ipp_attribute_t *a = ippFindAttribute(in->caps, "printer-make-and-model", IPP_TAG_ZERO);
+  if (a && ippGetString(a, 0, NULL)) snprintf(make, sizeof make, "%s", ippGetString(a, 0, NULL));
+  a = ippFindAttribute(in->caps, "printer-state", IPP_TAG_ENUM);
+  int state = a ? ippGetInteger(a, 0) : IPP_PSTATE_IDLE;
+  pthread_mutex_unlock(&in->lock);
+  snprintf(message, sizeof message, "%s",
+           registered ? "Registered with the cloud print service."
+                      : "Not registered with the cloud print service: it takes no jobs.");
+  driverless_page_t page = {
+      .name = name,
+      .info = "Jobs wait in the cloud until released at this printer with your PIN",
+      .location = location,
+      .make_model = make[0] ? make : INTAKE_MAKE_MODEL,
+      .state = state == IPP_PSTATE_STOPPED      ? "stopped"
+               : state == IPP_PSTATE_PROCESSING ? "processing"
+                                                : "idle",
+      .state_message = message,
+      .host = host,
+      .path = "/ipp/print",
+      .note =
+          "Your print jobs are not printed at once: they wait in the cloud until you release "
+          "them at this printer's panel with your user ID and password (and the job's PIN, "
+          "if you gave one). The user ID sent with a job is your login name on your "
+          "computer; it must be your Nimbus Print user name.",
+  };
+  size_t len = 0;
+  char *html = driverless_page_html(&page, &len);
+  if (!html) return intake_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
+  if (!resp) {
+    free(html);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+  MHD_add_response_header(resp, "Content-Security-Policy", DRIVERLESS_PAGE_CSP);
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
 static enum MHD_Result intake_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_size,
@@ -653,22 +790,15 @@ static enum MHD_Result intake_handler(void *cls, struct MHD_Connection *conn, co
   intake_t *in = cls;
   intake_req_t *r = *con_cls;
   if (!r) {
+    if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) return intake_page(in, conn, url);
     if (strcmp(method, "POST"))
       return intake_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "IPP requests are POSTed\n");
     r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
     r->in = in;
     r->conn = conn;
-    r->bad_path = strcmp(url, "/ipp/print") && strcmp(url, "/ipp/print/");
-    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-    if (host && strlen(host) < sizeof r->host &&
-        strspn(host,
-               "abcdefghijklmnopqrstuvwxyz"
-               "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-               "0123456789.-:[]") == strlen(host))
-      snprintf(r->host, sizeof r->host, "%s", host);
-    else
-      snprintf(r->host, sizeof r->host, "localhost:%d", in->port);
+    r->bad_path = !intake_our_path(url);
+    intake_host(in, conn, r->host, sizeof r->host);
     *con_cls = r;
     return MHD_YES;
   }

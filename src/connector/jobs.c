@@ -331,6 +331,32 @@ step_t jobs_send_caps(connector_t *c) {
   return STEP_OK;
 }
 
+#define JOBS_IDENTITY_REFRESH 300 /* seconds between reads of the registration's name */
+
+step_t jobs_fetch_identity(connector_t *c) {
+  c->identity_next = time(NULL) + JOBS_IDENTITY_REFRESH;
+  if (c->state.nuris == 0) return STEP_OK;
+  ipp_t *req = ippc_request(&c->ippc, IPP_OP_GET_OUTPUT_DEVICE_ATTRIBUTES, c->state.uris[0]);
+  static const char *const want[] = {"printer-name", "printer-location"};
+  ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 2, NULL, want);
+  ipp_t *resp = NULL;
+  ippc_status_t st;
+  ippc_result_t r = ippc_send(&c->ippc, req, c->state.uris[0], &resp, &st, false);
+  if (r == IPPC_OK) {
+    ipp_attribute_t *name = ippFindAttribute(resp, "printer-name", IPP_TAG_ZERO);
+    ipp_attribute_t *location = ippFindAttribute(resp, "printer-location", IPP_TAG_ZERO);
+    pthread_mutex_lock(&c->lock);
+    if (name && ippGetString(name, 0, NULL))
+      snprintf(c->reg_name, sizeof c->reg_name, "%s", ippGetString(name, 0, NULL));
+    if (location && ippGetString(location, 0, NULL))
+      snprintf(c->reg_location, sizeof c->reg_location, "%s", ippGetString(location, 0, NULL));
+    pthread_mutex_unlock(&c->lock);
+    connector_contact(c);
+  }
+  ippDelete(resp);
+  return r == IPPC_IPP_ERROR ? STEP_OK : step_from_ippc(r);
+}
+
 /* Integer job attribute or 0. */
 static int jobs_int(ipp_t *attrs, const char *name) {
   ipp_attribute_t *a = attrs ? ippFindAttribute(attrs, name, IPP_TAG_INTEGER) : NULL;

@@ -48,9 +48,9 @@ static bool file_caps(output_t *o, ipp_t *req, char *err, size_t errlen) {
   ippAddStrings(req, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-supported", 4, NULL,
                 formats);
   ippAddString(req, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-default", NULL, formats[0]);
-  ippAddResolution(req, IPP_TAG_PRINTER, "printer-resolution-supported", 300, 300,
-                   IPP_RES_PER_INCH);
-  ippAddResolution(req, IPP_TAG_PRINTER, "printer-resolution-default", 300, 300, IPP_RES_PER_INCH);
+  ippAddResolution(req, IPP_TAG_PRINTER, "printer-resolution-supported", IPP_RES_PER_INCH, 300,
+                   300);
+  ippAddResolution(req, IPP_TAG_PRINTER, "printer-resolution-default", IPP_RES_PER_INCH, 300, 300);
   ippAddString(req, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-make-and-model", NULL,
                "Nimbus virtual file printer");
   ippAddInteger(req, IPP_TAG_PRINTER, IPP_TAG_ENUM, "printer-state", IPP_PSTATE_IDLE);

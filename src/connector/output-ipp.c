@@ -63,8 +63,30 @@ static ipp_t *ipp_do(output_ipp_t *p, ipp_t *req) {
 
 static bool ipp_caps(output_t *o, ipp_t *req, char *err, size_t errlen) {
   output_ipp_t *p = (output_ipp_t *)o;
+  /* what the PCs' printer and the cloud queue show of the engine; the
+   * driverless attributes (urf-supported, media-col-database...) are
+   * taken as the engine says them when it does */
   static const char *const want[] = {"media-supported",
                                      "media-default",
+                                     "media-ready",
+                                     "media-col-database",
+                                     "media-col-default",
+                                     "media-col-ready",
+                                     "media-source-supported",
+                                     "media-source-default",
+                                     "media-type-supported",
+                                     "media-type-default",
+                                     "media-bottom-margin-supported",
+                                     "media-left-margin-supported",
+                                     "media-right-margin-supported",
+                                     "media-top-margin-supported",
+                                     "color-supported",
+                                     "print-quality-supported",
+                                     "print-quality-default",
+                                     "urf-supported",
+                                     "pwg-raster-document-resolution-supported",
+                                     "pwg-raster-document-type-supported",
+                                     "pwg-raster-document-sheet-back",
                                      "sides-supported",
                                      "sides-default",
                                      "print-color-mode-supported",

@@ -4,9 +4,10 @@
  * printer claims its registration (PROTOCOL.md §6.1).
  *
  *   GET    /printers                    → {printers:[printer...]}
- *   POST   /printers                    {name, queues:[q...], claim_ttl?}
+ *   POST   /printers                    {name, queues:[q...], location?, claim_ttl?}
  *                                       → 201 printer + claim_code, claim_expires_at
  *   GET    /printers/{name}             → printer
+ *   PATCH  /printers/{name}             {location} → printer
  *   DELETE /printers/{name}             → 204 (device_delete: tombstone, jobs re-offered)
  *   POST   /printers/{name}/claim-code  {claim_ttl?} → printer + a new claim_code
  *   POST   /device/register             {claim_code, output_device_uuid?}, no user
@@ -83,17 +84,18 @@ static json_t *printer_json(const api_ctx_t *c, const nimbus_device_t *d) {
   }
   const char *state = printer_state_name(d->printer_state);
   bool registered = d->status == NIMBUS_DEVICE_REGISTERED;
-  return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o}", "name",
-                   api_json_text(d->name), "status", registered ? "registered" : "unclaimed",
-                   "output_device_uuid", d->uuid[0] ? api_json_text(d->uuid) : json_null(),
-                   "queues", queues, "registered_at", api_json_time(d->registered_at),
-                   "last_seen_at", api_json_time(d->last_seen_at), "transport",
-                   d->transport[0] ? api_json_text(d->transport) : json_null(), "online",
-                   printer_online(c, d), "printer_state", state ? json_string(state) : json_null(),
-                   "printer_state_reasons", printer_reasons_json(d->state_reasons),
-                   "make_and_model", d->make_model[0] ? api_json_text(d->make_model) : json_null(),
-                   "jobs_in_progress", d->jobs_in_progress, "claim_expires_at",
-                   api_json_time(d->claim_expires_at), "created_at", api_json_time(d->created_at));
+  return json_pack(
+      "{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o}", "name",
+      api_json_text(d->name), "location", d->location[0] ? api_json_text(d->location) : json_null(),
+      "status", registered ? "registered" : "unclaimed", "output_device_uuid",
+      d->uuid[0] ? api_json_text(d->uuid) : json_null(), "queues", queues, "registered_at",
+      api_json_time(d->registered_at), "last_seen_at", api_json_time(d->last_seen_at), "transport",
+      d->transport[0] ? api_json_text(d->transport) : json_null(), "online", printer_online(c, d),
+      "printer_state", state ? json_string(state) : json_null(), "printer_state_reasons",
+      printer_reasons_json(d->state_reasons), "make_and_model",
+      d->make_model[0] ? api_json_text(d->make_model) : json_null(), "jobs_in_progress",
+      d->jobs_in_progress, "claim_expires_at", api_json_time(d->claim_expires_at), "created_at",
+      api_json_time(d->created_at));
 }
 
 /* The printer record plus a freshly issued claim code. */
@@ -169,10 +171,21 @@ static bool printer_queues(api_ctx_t *c, nimbus_device_t *d) {
   return true;
 }
 
+/* The optional location member into *out (NULL when absent); false has
+ * responded 400. */
+static bool printer_location(api_ctx_t *c, const char **out) {
+  if (!api_body_string(c, "location", false, NIMBUS_TEXT_MAX - 1, out)) return false;
+  if (*out && !api_text_valid(*out, NIMBUS_TEXT_MAX - 1)) {
+    api_problem(c->r, 400, "'location' must not contain control characters");
+    return false;
+  }
+  return true;
+}
+
 void api_printers_create(api_ctx_t *c) {
-  static const char *const fields[] = {"name", "queues", "claim_ttl", NULL};
+  static const char *const fields[] = {"name", "queues", "location", "claim_ttl", NULL};
   nimbus_device_t d;
-  const char *name;
+  const char *name, *location;
   int64_t ttl;
   char code[DEVICE_CLAIM_CODE_MAX];
   memset(&d, 0, sizeof d);
@@ -181,9 +194,10 @@ void api_printers_create(api_ctx_t *c) {
     api_problem(c->r, 400, "'name' must be 1 to 63 of A-Z a-z 0-9 . _ -, not starting with . or -");
     return;
   }
-  if (!printer_claim_ttl(c, &ttl)) return;
+  if (!printer_claim_ttl(c, &ttl) || !printer_location(c, &location)) return;
   d.tenant_id = c->tenant.id;
   snprintf(d.name, sizeof d.name, "%s", name);
+  snprintf(d.location, sizeof d.location, "%s", location ? location : "");
   if (!printer_queues(c, &d)) return;
 
   store_status_t s = device_create(c->srv, &d, ttl, code);
@@ -209,6 +223,26 @@ void api_printer_get(api_ctx_t *c) {
     api_respond_store(c, s, "printer", c->param);
     return;
   }
+  api_respond(c, 200, printer_json(c, &d));
+}
+
+void api_printer_update(api_ctx_t *c) {
+  static const char *const fields[] = {"location", NULL};
+  const char *location;
+  nimbus_device_t d;
+  if (!api_body_only(c, fields) || !printer_location(c, &location)) return;
+  if (!location) {
+    api_problem(c->r, 400, "nothing to change: give 'location'");
+    return;
+  }
+  store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  if (s == STORE_OK) s = store_device_set_location(c->srv->store, c->tenant.id, d.id, location);
+  if (s == STORE_OK) s = store_device_get(c->srv->store, c->tenant.id, d.id, &d);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "printer", c->param);
+    return;
+  }
+  api_audit(c, 0, "printer.update", "%s location", d.name);
   api_respond(c, 200, printer_json(c, &d));
 }
 

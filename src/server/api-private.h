@@ -175,6 +175,7 @@ void api_printers_list(api_ctx_t *c); /* api-printers.c */
 void api_printers_create(api_ctx_t *c);
 void api_printer_get(api_ctx_t *c);
 void api_printer_delete(api_ctx_t *c);
+void api_printer_update(api_ctx_t *c);
 void api_printer_claim_code(api_ctx_t *c);
 void api_device_register(api_ctx_t *c); /* API_PUBLIC: c->tenant is unset */
 

@@ -11,7 +11,7 @@
  *   GET|POST tokens               GET|DELETE tokens/{id}
  *   GET|POST jobs                 GET jobs/{id}
  *   POST jobs/{id}/cancel         POST jobs/{id}/release
- *   GET|POST printers             GET|DELETE printers/{name}        admins
+ *   GET|POST printers             GET|PATCH|DELETE printers/{name}  admins
  *   POST printers/{name}/claim-code                                 admins
  *   POST device/register          no user: the claim code is the credential
  *   POST device/sessions          DELETE device/sessions/current    the printer's
@@ -134,6 +134,8 @@ static const struct api_route api_routes[] = {
      API_SCOPED | API_ADMIN},
     {"printers", API_PARAM_NAME, NULL, "DELETE", api_printer_delete, "api.printers.delete",
      API_SCOPED | API_ADMIN},
+    {"printers", API_PARAM_NAME, NULL, "PATCH", api_printer_update, "api.printers.update",
+     API_SCOPED | API_ADMIN | API_JSON},
     {"printers", API_PARAM_NAME, "claim-code", "POST", api_printer_claim_code,
      "api.printers.claim_code", API_SCOPED | API_ADMIN | API_JSON_OPTIONAL},
     {"device", API_PARAM_NONE, "register", "POST", api_device_register, "api.device.register",

@@ -168,7 +168,17 @@ void ipp_op_get_output_device_attributes(ipp_ctx_t *ctx) {
   ipp_t *dev = ipp_blob_decode(blob, len);
   free(blob);
   ipp_respond(ctx, IPP_STATUS_OK, NULL);
-  if (!dev) return;
+  if (!dev) dev = ippNew();
+  /* The registration's name and location, not what the device reported:
+   * nimbus-connector shows them on its printer for PCs. */
+  static const char *const identity[] = {"printer-name", "printer-location"};
+  for (int i = 0; i < 2; i++) {
+    ipp_attribute_t *old;
+    while ((old = ippFindAttribute(dev, identity[i], IPP_TAG_ZERO)) != NULL)
+      ippDeleteAttribute(dev, old);
+  }
+  ippAddString(dev, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, ctx->device.name);
+  ippAddString(dev, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, ctx->device.location);
   cups_array_t *ra = ippCreateRequestedArray(ctx->request);
   ippCopyAttributes(ctx->response, dev, 0, ipp_infra_filter, ra);
   cupsArrayDelete(ra);

@@ -1,57 +1,25 @@
 /*
- * ipp-printer.c: Get-Printer-Attributes for a tenant queue.
+ * ipp-printer.c: Get-Printer-Attributes for a tenant queue, and the
+ * information page a browser gets at the queue's address.
  *
  * The full attribute set is built per request (a few hundred attributes
  * at most) and then filtered by requested-attributes with libcups'
  * ippCreateRequestedArray(), which also expands the group names
- * ("all", "printer-description", "job-template").
+ * ("all", "printer-description", "job-template").  Order: the queue's
+ * own attributes, the defaults of ipp-caps.c, the capabilities its
+ * printers reported (ipp-infra.c), then driverless_complete() derives
+ * what driverless clients need (media-col-database, urf-supported...)
+ * from the result, so a printer's partial report still gives a complete,
+ * consistent set.
  */
 #include <string.h>
 #include <time.h>
 
 #include "docformat.h"
+#include "driverless.h"
 #include "ipp-private.h"
 
-static void ipp_add_media_col(ipp_t *ipp, ipp_tag_t group, const char *name,
-                              const char *const *sizes, int count) {
-  ipp_attribute_t *attr = NULL;
-  for (int i = 0; i < count; i++) {
-    pwg_media_t *pwg = pwgMediaForPWG(sizes[i]);
-    if (!pwg) continue;
-    ipp_t *col = ippNew();
-    ipp_t *size = ippNew();
-    ippAddInteger(size, IPP_TAG_ZERO, IPP_TAG_INTEGER, "x-dimension", pwg->width);
-    ippAddInteger(size, IPP_TAG_ZERO, IPP_TAG_INTEGER, "y-dimension", pwg->length);
-    ippAddCollection(col, IPP_TAG_ZERO, "media-size", size);
-    ippAddString(col, IPP_TAG_ZERO, IPP_TAG_KEYWORD, "media-size-name", NULL, sizes[i]);
-    ippAddInteger(col, IPP_TAG_ZERO, IPP_TAG_INTEGER, "media-bottom-margin", 423);
-    ippAddInteger(col, IPP_TAG_ZERO, IPP_TAG_INTEGER, "media-left-margin", 423);
-    ippAddInteger(col, IPP_TAG_ZERO, IPP_TAG_INTEGER, "media-right-margin", 423);
-    ippAddInteger(col, IPP_TAG_ZERO, IPP_TAG_INTEGER, "media-top-margin", 423);
-    if (!attr)
-      attr = ippAddCollection(ipp, group, name, col);
-    else
-      ippSetCollection(ipp, &attr, ippGetCount(attr), col);
-    ippDelete(size);
-    ippDelete(col);
-  }
-}
-
-static void ipp_add_media_sizes(ipp_t *ipp, const char *const *sizes, int count) {
-  ipp_attribute_t *attr = NULL;
-  for (int i = 0; i < count; i++) {
-    pwg_media_t *pwg = pwgMediaForPWG(sizes[i]);
-    if (!pwg) continue;
-    ipp_t *size = ippNew();
-    ippAddInteger(size, IPP_TAG_ZERO, IPP_TAG_INTEGER, "x-dimension", pwg->width);
-    ippAddInteger(size, IPP_TAG_ZERO, IPP_TAG_INTEGER, "y-dimension", pwg->length);
-    if (!attr)
-      attr = ippAddCollection(ipp, IPP_TAG_PRINTER, "media-size-supported", size);
-    else
-      ippSetCollection(ipp, &attr, ippGetCount(attr), size);
-    ippDelete(size);
-  }
-}
+#define IPP_PRINTER_MAKE_MODEL "Nimbus Print cloud queue"
 
 /* The xxx-default / xxx-supported pairs of the capability table. */
 static void ipp_add_template_caps(ipp_t *ipp) {
@@ -78,6 +46,49 @@ static void ipp_add_template_caps(ipp_t *ipp) {
         ippAddRange(ipp, IPP_TAG_PRINTER, name, t->min, t->max);
     }
   }
+}
+
+typedef struct {
+  char *out;
+  size_t cap, len;
+} ipp_location_acc_t;
+
+/* Is loc one of the "; "-separated entries of list? */
+static bool ipp_location_listed(const char *list, const char *loc) {
+  size_t n = strlen(loc);
+  for (const char *p = list; *p;) {
+    const char *end = strstr(p, "; ");
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncmp(p, loc, n) == 0) return true;
+    p += len + (end ? 2 : 0);
+  }
+  return false;
+}
+
+/* Append a registered printer's location once (store_device_cb). */
+static bool ipp_location_add(const nimbus_device_t *d, void *arg) {
+  ipp_location_acc_t *acc = arg;
+  if (d->status != NIMBUS_DEVICE_REGISTERED || !d->location[0] ||
+      ipp_location_listed(acc->out, d->location))
+    return true;
+  int w =
+      snprintf(acc->out + acc->len, acc->cap - acc->len, "%s%s", acc->len ? "; " : "", d->location);
+  if (w < 0 || (size_t)w >= acc->cap - acc->len) {
+    acc->out[acc->len] = '\0'; /* no room for this one: keep the others whole */
+    return false;
+  }
+  acc->len += (size_t)w;
+  return true;
+}
+
+/* The queue's printer-location: the locations of the printers registered
+ * to serve it, as their registrations give them ("; " between distinct
+ * ones), "" when none has one. */
+static void ipp_printer_location(ipp_ctx_t *ctx, char *out, size_t outlen) {
+  ipp_location_acc_t acc = {out, outlen, 0};
+  out[0] = '\0';
+  /* a store failure leaves what was collected (at worst "") */
+  (void)store_device_list(ctx->srv->store, ctx->tenant.id, ctx->queue.id, ipp_location_add, &acc);
 }
 
 static bool ipp_count_one(const nimbus_job_t *job, void *ctx) {
@@ -122,12 +133,6 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
                                                "print-scaling",
                                                "printer-resolution",
                                                "sides"};
-  static const char *const media_col_members[] = {"media-size",          "media-size-name",
-                                                  "media-bottom-margin", "media-left-margin",
-                                                  "media-right-margin",  "media-top-margin"};
-  const ipp_template_attr_t *media = ipp_template_attr_find("media");
-  int nmedia = 0;
-  while (media->keywords[nmedia]) nmedia++;
 
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uri-supported", NULL, uri);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-authentication-supported", NULL,
@@ -137,14 +142,19 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, ctx->queue.name);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-info", NULL,
                ctx->queue.description[0] ? ctx->queue.description : ctx->queue.name);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, "");
+  if (!ra || cupsArrayFind(ra, (void *)"printer-location")) {
+    char location[NIMBUS_TEXT_MAX];
+    ipp_printer_location(ctx, location, sizeof location);
+    ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, location);
+  }
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-make-and-model", NULL,
-               "Nimbus Print cloud queue");
+               IPP_PRINTER_MAKE_MODEL);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-organization", NULL,
                ctx->tenant.display_name[0] ? ctx->tenant.display_name : ctx->tenant.name);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-organizational-unit", NULL, "");
-  char more[1100];
-  snprintf(more, sizeof more, "%s://%s/", ctx->r->tls ? "https" : "http", ctx->r->host);
+  char more[1100]; /* the information page (ipp_printer_page) */
+  snprintf(more, sizeof more, "%s://%s/ipp/print/%s/%s", ctx->r->tls ? "https" : "http",
+           ctx->r->host, ctx->tenant_name, ctx->queue_name);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-more-info", NULL, more);
   char uuid[64], seed[96];
   snprintf(seed, sizeof seed, "nimbus-queue:%lld:%lld", (long long)ctx->tenant.id,
@@ -210,12 +220,6 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
                                       "night",   "second-shift", "third-shift", "weekend"};
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-supported", 8, NULL, holds);
   ipp_add_template_caps(p);
-  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-ready", nmedia, NULL, media->keywords);
-  ipp_add_media_col(p, IPP_TAG_PRINTER, "media-col-default", media->keywords, 1);
-  ipp_add_media_col(p, IPP_TAG_PRINTER, "media-col-ready", media->keywords, nmedia);
-  ipp_add_media_sizes(p, media->keywords, nmedia);
-  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "media-col-supported", 6, NULL,
-                media_col_members);
   ippAddResolution(p, IPP_TAG_PRINTER, "printer-resolution-default", IPP_RES_PER_INCH, 600, 600);
   int res[2] = {300, 600};
   ippAddResolutions(p, IPP_TAG_PRINTER, "printer-resolution-supported", 2, IPP_RES_PER_INCH, res,
@@ -240,6 +244,9 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-kind", NULL, "document");
   ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_UNKNOWN, "printer-geo-location");
   ipp_infra_overlay_capabilities(ctx, p);
+  /* media-col-*, media-ready, margins, urf-supported, pwg-raster-*...:
+   * derived from the final media, formats and resolutions */
+  driverless_complete(p, IPP_PRINTER_MAKE_MODEL);
   return p;
 }
 
@@ -257,4 +264,57 @@ void ipp_op_get_printer_attributes(ipp_ctx_t *ctx) {
   ippCopyAttributes(ctx->response, all, 0, ipp_filter_requested, ra);
   cupsArrayDelete(ra);
   ippDelete(all);
+}
+
+/*
+ * The information page of GET /ipp/print/<tenant>/<queue> (a browser at
+ * the queue's address): name, location, state, URI, how to add it.  It
+ * shows nothing Get-Printer-Attributes does not (which needs no login
+ * either); an unknown tenant or queue is a 404 like the IPP answer.
+ */
+void ipp_printer_page(ipp_ctx_t *ctx) {
+  http_request_t *r = ctx->r;
+  r->op_name = "ipp.printer-page";
+  if (!ctx->path_ok || ctx->system ||
+      store_tenant_get_by_name(ctx->srv->store, ctx->tenant_name, &ctx->tenant) != STORE_OK ||
+      store_queue_get_by_name(ctx->srv->store, ctx->tenant.id, ctx->queue_name, &ctx->queue) !=
+          STORE_OK) {
+    http_respond_problem(r, 404, "Not Found", "no such printer");
+    return;
+  }
+  /* the same values Get-Printer-Attributes gives (printers' make and
+   * model, locations) */
+  ipp_t *attrs = ipp_printer_attrs_build(ctx, NULL);
+  char path[256];
+  snprintf(path, sizeof path, "/ipp/print/%s/%s", ctx->tenant_name, ctx->queue_name);
+  driverless_page_t page = {
+      .name = ctx->queue.name,
+      .info = ctx->queue.description,
+      .location = ippGetString(ippFindAttribute(attrs, "printer-location", IPP_TAG_ZERO), 0, NULL),
+      .make_model =
+          ippGetString(ippFindAttribute(attrs, "printer-make-and-model", IPP_TAG_ZERO), 0, NULL),
+      .state = "idle",
+      .state_message =
+          ippGetString(ippFindAttribute(attrs, "printer-state-message", IPP_TAG_ZERO), 0, NULL),
+      .tls = ctx->r->tls,
+      .host = ctx->r->host,
+      .path = path,
+      .note = ctx->queue.allow_anonymous
+                  ? "Anyone may print to this queue."
+                  : "Printing needs your Nimbus Print user name and password (or put them in "
+                    "the printer URI: ipp://USER:PASSWORD@host/...).",
+      .lpadmin_extra =
+          ctx->queue.allow_anonymous ? NULL : " -o auth-info-required=username,password",
+  };
+  size_t len = 0;
+  char *html = driverless_page_html(&page, &len);
+  ippDelete(attrs);
+  if (!html) {
+    http_respond_problem(r, 500, "Internal Server Error", "out of memory");
+    return;
+  }
+  http_response_header(r, "Content-Security-Policy", DRIVERLESS_PAGE_CSP);
+  http_response_header(r, "X-Content-Type-Options", "nosniff");
+  http_response_header(r, "Referrer-Policy", "no-referrer");
+  http_respond_owned(r, 200, "text/html; charset=utf-8", html, len);
 }

@@ -127,6 +127,8 @@ void ipp_op_renew_subscription(ipp_ctx_t *ctx);
 /* Overlay the capabilities reported by the queue's devices on the
  * printer attributes p (Get-Printer-Attributes). */
 void ipp_infra_overlay_capabilities(ipp_ctx_t *ctx, ipp_t *p);
+/* ipp-printer.c: the HTML information page of a browser's GET. */
+void ipp_printer_page(ipp_ctx_t *ctx);
 
 /* ipp-system.c: /ipp/system (PWG 5100.22). */
 void ipp_op_register_output_device(ipp_ctx_t *ctx);

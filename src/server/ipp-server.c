@@ -186,10 +186,13 @@ static int ipp_try_decode(ipp_ctx_t *ctx) {
 
 /* ---- admission (worker) ---- */
 
-/* Operations a printer may send on behalf of the user at a PC (7.1). */
+/* Operations a printer may send on behalf of the user at a PC (7.1);
+ * on an existing job only for jobs submitted through that printer
+ * (ipp-job.c, ipp_may_see). */
 static bool ipp_on_behalf_op(ipp_op_t op) {
   return op == IPP_OP_PRINT_JOB || op == IPP_OP_CREATE_JOB || op == IPP_OP_SEND_DOCUMENT ||
-         op == IPP_OP_CLOSE_JOB || op == IPP_OP_VALIDATE_JOB || op == IPP_OP_GET_JOB_ATTRIBUTES;
+         op == IPP_OP_CLOSE_JOB || op == IPP_OP_VALIDATE_JOB || op == IPP_OP_GET_JOB_ATTRIBUTES ||
+         op == IPP_OP_CANCEL_JOB;
 }
 
 /*
@@ -613,8 +616,12 @@ static void ipp_finish(http_request_t *r) {
     http_respond_problem(r, 500, "Internal Server Error", NULL);
     return;
   }
+  if (!ctx->system && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)) {
+    ipp_printer_page(ctx); /* a browser at the printer's address */
+    return;
+  }
   if (strcmp(r->method, "POST") != 0) {
-    http_response_header(r, "Allow", "POST");
+    http_response_header(r, "Allow", ctx->system ? "POST" : "GET, HEAD, POST");
     http_respond_problem(r, 405, "Method Not Allowed", "IPP requests are sent with POST");
     return;
   }

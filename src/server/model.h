@@ -167,6 +167,7 @@ typedef struct {
   int printer_state;     /* IPP printer-state 3..5 reported by the device; 0 unknown */
   char state_reasons[NIMBUS_TEXT_MAX]; /* printer-state-reasons, comma-separated */
   char make_model[NIMBUS_TEXT_MAX];    /* printer-make-and-model */
+  char location[NIMBUS_TEXT_MAX];      /* where it stands (the admin's text; "" unset) */
   int jobs_in_progress;                /* filled by store_device_get/list */
 } nimbus_device_t;
 

@@ -54,6 +54,7 @@ static void device_from_row(sqlite3_stmt *s, nimbus_device_t *d) {
   copy_column(s, 13, d->state_reasons, sizeof d->state_reasons);
   copy_column(s, 14, d->make_model, sizeof d->make_model);
   d->jobs_in_progress = column_int(s, 15);
+  copy_column(s, 16, d->location, sizeof d->location);
 }
 
 /* Fill d->queue_ids/queue_names/nqueues (by queue name). */
@@ -126,6 +127,7 @@ store_status_t store_device_insert(store_t *st, nimbus_device_t *d) {
   bind_hash_or_null(s, 3, d->claim_hash);
   sqlite3_bind_int64(s, 4, d->claim_expires_at);
   sqlite3_bind_int64(s, 5, now);
+  BIND_FIELD(s, 6, d->location);
   status = stmt_exec_locked(st, s, "device insert");
   if (status != STORE_OK) goto done;
   nimbus_id_t id = sqlite3_last_insert_rowid(st->db);
@@ -216,6 +218,21 @@ store_status_t store_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus
     bind_hash_or_null(s, 3, claim_hash);
     sqlite3_bind_int64(s, 4, expires_at);
     status = exec_changes_locked(st, s, "device set claim");
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const char *location) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_SET_LOCATION);
+  if (s) {
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    bind_str(s, 3, location ? location : "");
+    status = exec_changes_locked(st, s, "device set location");
   }
   store_unlock(st);
   return status;

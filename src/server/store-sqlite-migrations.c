@@ -343,8 +343,17 @@ static const char *const migration_6[] = {
     NULL,
 };
 
+/* Migration 7: driverless set-up (issue 8, item 6).
+ *  - devices.location: where the printer stands, as the admin wrote it
+ *    ('' = unset); its IPP printer-location, and that of the queues it
+ *    serves. */
+static const char *const migration_7[] = {
+    "ALTER TABLE devices ADD COLUMN location TEXT NOT NULL DEFAULT ''",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6,
+    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6, migration_7,
 };
 
 const int store_sqlite_migration_count =

@@ -64,7 +64,7 @@ extern const int store_sqlite_migration_count;
   "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \
   "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, " \
   "d.printer_state, d.state_reasons, d.make_model, "                                \
-  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id)"
+  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id), d.location"
 
 typedef enum {
   S_BEGIN,
@@ -134,6 +134,7 @@ typedef enum {
   S_DEVICE_GET_BY_CLAIM,
   S_DEVICE_LIST,
   S_DEVICE_SET_CLAIM,
+  S_DEVICE_SET_LOCATION,
   S_DEVICE_UUID_OWNER,
   S_DEVICE_CLAIM,
   S_DEVICE_SET_REPORTED,

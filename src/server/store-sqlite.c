@@ -178,7 +178,7 @@ static const char *const stmt_sql[S_COUNT] = {
 
     [S_DEVICE_INSERT] =
         "INSERT INTO devices (tenant_id, name, status, claim_hash, claim_expires_at, "
-        "created_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+        "created_at, location) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
     [S_DEVICE_QUEUE_INSERT] =
         "INSERT OR IGNORE INTO device_queues (device_id, tenant_id, queue_id) "
         "VALUES (?1, ?2, ?3)",
@@ -203,6 +203,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_SET_CLAIM] =
         "UPDATE devices SET claim_hash = ?3, claim_expires_at = ?4 "
         "WHERE id = ?1 AND tenant_id = ?2",
+    [S_DEVICE_SET_LOCATION] = "UPDATE devices SET location = ?3 WHERE id = ?1 AND tenant_id = ?2",
     [S_DEVICE_UUID_OWNER] = "SELECT id FROM devices WHERE uuid = ?1 AND uuid <> ''",
     [S_DEVICE_CLAIM] =
         "UPDATE devices SET status = 2, uuid = ?2, credential_hash = ?3, registered_at = ?4, "

@@ -249,6 +249,10 @@ store_status_t store_device_get_by_uuid(store_t *st, const char *uuid, nimbus_de
  * UNCLAIMED again only if it was never claimed: a registered device
  * keeps working until its new code is claimed, which replaces uuid and
  * credential). */
+/* Set where device id stands (its printer-location; "" unsets it).
+ * STORE_NOT_FOUND when it is not the tenant's. */
+store_status_t store_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const char *location);
 store_status_t store_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                       const unsigned char claim_hash[32], int64_t expires_at);
 /*

@@ -159,8 +159,10 @@ check "job-name of 300 octets: client-error-request-value-too-long" \
   refused "HTTP 200 IPP 0x0409" ipp_post "$ALICE" "$OFFICE" "$WORK/longname.ipp"
 check "Content-Type text/plain: HTTP 415" \
   refused "HTTP 415" ipp_post "$ALICE" "$OFFICE" "$WORK/good.ipp" text/plain
-check "GET on the IPP URL: HTTP 405, Allow: POST" \
-  refused "HTTP 405 Allow=POST application/problem+json" rest "$ALICE" GET "$OFFICE"
+check "PUT on the IPP URL: HTTP 405, Allow: GET, HEAD, POST" \
+  refused "HTTP 405 Allow=GET, HEAD, POST application/problem+json" rest "$ALICE" PUT "$OFFICE"
+check "GET on /ipp/system: HTTP 405, Allow: POST" \
+  refused "HTTP 405 Allow=POST application/problem+json" rest "$ALICE" GET /ipp/system
 check "corrupt PDF declared application/pdf: client-error-document-format-error" \
   refused "HTTP 200 IPP 0x0411" ipp_post "$ALICE" "$OFFICE" "$WORK/corrupt.ipp"
 check "document-format application/x-foo: client-error-document-format-not-supported" \
