@@ -76,7 +76,7 @@ static void tmp_write(char *out, size_t outlen, const char *name, const void *bu
 static int count_bytes(docformat_t fmt, const void *buf, size_t len, char *err, size_t errlen) {
   char path[1024];
   tmp_write(path, sizeof(path), "doc.bin", buf, len);
-  return docformat_count_pages(fmt, path, err, errlen);
+  return docformat_count_pages(fmt, path, NULL, err, errlen);
 }
 
 static void syn_init(syn_t *s) {
@@ -362,12 +362,12 @@ static void test_count_samples(void **state) {
     char path[1024], err[256] = "unset";
     int n;
     sample_path(path, sizeof(path), cases[i].name);
-    n = docformat_count_pages(cases[i].fmt, path, err, sizeof(err));
+    n = docformat_count_pages(cases[i].fmt, path, NULL, err, sizeof(err));
     if (n != cases[i].pages)
       fail_msg("%s: expected %d pages, got %d (%s)", cases[i].name, cases[i].pages, n, err);
     assert_string_equal(err, "");
     /* err is optional. */
-    assert_int_equal(docformat_count_pages(cases[i].fmt, path, NULL, 0), cases[i].pages);
+    assert_int_equal(docformat_count_pages(cases[i].fmt, path, NULL, NULL, 0), cases[i].pages);
   }
 }
 
@@ -395,25 +395,25 @@ static void test_count_bad_pdf(void **state) {
   (void)state;
 
   sample_path(path, sizeof(path), "corrupt.pdf");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "invalid PDF"));
 
   sample_path(path, sizeof(path), "nopages.pdf");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_string_equal(err, "PDF has no pages");
 
   /* The reason never names the file. */
   buf = sample_read("corrupt.pdf", &len);
   tmp_write(path, sizeof(path), "secret-upload-name.pdf", buf, len);
   free(buf);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_true(err[0] != '\0');
   assert_null(strstr(err, "secret"));
   assert_null(strchr(err, '\n'));
 
   /* Other formats and garbage are not PDF. */
   sample_path(path, sizeof(path), "small.jpg");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_true(err[0] != '\0');
   {
     unsigned char junk[4096];
@@ -441,7 +441,7 @@ static void test_pdf_repair_only_small(void **state) {
     }
   assert_true(cut > 0);
   tmp_write(path, sizeof(path), "no-xref.pdf", buf, cut);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), 3);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), 3);
 
   /* the same, padded past the repair limit with comment lines */
   FILE *f = fopen(path, "ab");
@@ -450,7 +450,7 @@ static void test_pdf_repair_only_small(void **state) {
   for (long long w = 0; w <= DOCFORMAT_PDF_REPAIR_MAX; w += (long long)sizeof pad - 1)
     fputs(pad, f);
   fclose(f);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "invalid PDF"));
   unlink(path);
   free(buf);
@@ -467,7 +467,7 @@ static void check_all_prefixes_rejected(const char *name, docformat_t fmt) {
   for (size_t cut = len; cut-- > 0;) {
     int n;
     assert_int_equal(truncate(path, (off_t)cut), 0);
-    n = docformat_count_pages(fmt, path, err, sizeof(err));
+    n = docformat_count_pages(fmt, path, NULL, err, sizeof(err));
     if (n != -1 || err[0] == '\0') fail_msg("%s cut at %zu: got %d", name, cut, n);
   }
   free(buf);
@@ -504,7 +504,7 @@ static void test_wrong_format(void **state) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char path[1024], err[256] = "";
     sample_path(path, sizeof(path), cases[i].name);
-    if (docformat_count_pages(cases[i].as, path, err, sizeof(err)) != -1 || err[0] == '\0')
+    if (docformat_count_pages(cases[i].as, path, NULL, err, sizeof(err)) != -1 || err[0] == '\0')
       fail_msg("%s accepted as format %d", cases[i].name, (int)cases[i].as);
   }
 }
@@ -514,26 +514,26 @@ static void test_count_file_errors(void **state) {
   (void)state;
 
   snprintf(path, sizeof(path), "%s/no-such-secret-file", tmp_dir);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_URF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_URF, path, NULL, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "cannot open document"));
   assert_null(strstr(err, "secret"));
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_null(strstr(err, "secret"));
 
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PWG_RASTER, tmp_dir, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PWG_RASTER, tmp_dir, NULL, err, sizeof(err)), -1);
   assert_string_equal(err, "document is not a regular file");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, tmp_dir, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, tmp_dir, NULL, err, sizeof(err)), -1);
 
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, NULL, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, NULL, NULL, err, sizeof(err)), -1);
   assert_true(err[0] != '\0');
 
   /* A short err buffer is truncated and terminated; NULL/0 is allowed. */
   sample_path(path, sizeof(path), "corrupt.pdf");
   memset(small, 'Z', sizeof(small));
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, small, sizeof(small)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, small, sizeof(small)), -1);
   assert_int_equal(strlen(small), sizeof(small) - 1);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, 0), -1);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_JPEG, path, small, 1), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, NULL, 0), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_JPEG, path, NULL, small, 1), -1);
   assert_int_equal(small[0], '\0');
 }
 
