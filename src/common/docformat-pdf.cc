@@ -53,11 +53,11 @@ namespace {
 
 /* Memory a count may hold, charged by operator new on its thread. */
 struct alloc_budget {
-  size_t limit;          /* bytes; over it an allocation fails */
-  size_t used;           /* bytes held now (malloc_usable_size) */
-  size_t peak;           /* most held at once */
-  bool enforce;          /* false while cleaning up */
-  bool exceeded;         /* an allocation was refused */
+  size_t limit;  /* bytes; over it an allocation fails */
+  size_t used;   /* bytes held now (malloc_usable_size) */
+  size_t peak;   /* most held at once */
+  bool enforce;  /* false while cleaning up */
+  bool exceeded; /* an allocation was refused */
 };
 
 /* Room after the first refusal, so that qpdf can unwind and report. */
@@ -108,12 +108,24 @@ void budget_free(void *p) noexcept {
 
 /* The replaceable global allocation functions: the nothrow and sized
  * variants of libstdc++ forward to these. */
-void *operator new(size_t n) { return budget_alloc(n); }
-void *operator new[](size_t n) { return budget_alloc(n); }
-void operator delete(void *p) noexcept { budget_free(p); }
-void operator delete[](void *p) noexcept { budget_free(p); }
-void operator delete(void *p, size_t) noexcept { budget_free(p); }
-void operator delete[](void *p, size_t) noexcept { budget_free(p); }
+void *operator new(size_t n) {
+  return budget_alloc(n);
+}
+void *operator new[](size_t n) {
+  return budget_alloc(n);
+}
+void operator delete(void *p) noexcept {
+  budget_free(p);
+}
+void operator delete[](void *p) noexcept {
+  budget_free(p);
+}
+void operator delete(void *p, size_t) noexcept {
+  budget_free(p);
+}
+void operator delete[](void *p, size_t) noexcept {
+  budget_free(p);
+}
 
 namespace {
 
@@ -130,7 +142,8 @@ struct invalid_pdf {
 /* Counts the bytes piped through it and stops the pipe past `room`. */
 class counting_pipeline : public Pipeline {
  public:
-  explicit counting_pipeline(long long room) : Pipeline("nimbus-inflate-count", nullptr), room_(room) {}
+  explicit counting_pipeline(long long room)
+      : Pipeline("nimbus-inflate-count", nullptr), room_(room) {}
   void write(unsigned char const *, size_t len) override {
     bytes_ += (long long)len;
     if (bytes_ > room_) {
@@ -158,10 +171,12 @@ std::string format(const char *fmt, ...) {
   return buf;
 }
 
-/* MiB for messages, rounded down, at least 1 when nonzero. */
-long long mib(long long bytes) {
-  long long m = bytes / (1024 * 1024);
-  return m == 0 && bytes > 0 ? 1 : m;
+/* A limit in bytes for messages: "16 MiB", "64 KiB" or "1000 bytes". */
+std::string size_text(long long bytes) {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+    return format("%lld MiB", bytes / (1024 * 1024));
+  if (bytes >= 1024 && bytes % 1024 == 0) return format("%lld KiB", bytes / 1024);
+  return format("%lld bytes", bytes);
 }
 
 /* Objects: the trailer's declared size and the xref entries qpdf read. */
@@ -188,8 +203,8 @@ void check_object_streams(QPDF &pdf, const std::map<QPDFObjGen, QPDFXRefEntry> &
     counting_pipeline counter(lim.max_inflate - total);
     s.pipeStreamData(&counter, nullptr, 0, qpdf_dl_specialized, true, false);
     if (counter.over())
-      throw limit_exceeded{format("PDF object streams decompress to more than %lld MiB (the limit)",
-                                  mib((long long)lim.max_inflate))};
+      throw limit_exceeded{"PDF object streams decompress to more than " +
+                           size_text((long long)lim.max_inflate) + " (the limit)"};
     total += counter.bytes();
   }
 }
@@ -228,8 +243,8 @@ int walk_pages(QPDF &pdf, const docformat_limits_t &lim) {
     if (kid.isIndirect() && !seen.insert(kid.getObjGen()).second)
       throw invalid_pdf{"invalid PDF: the page tree has a loop"};
     if (path.size() >= DOCFORMAT_PDF_MAX_DEPTH)
-      throw limit_exceeded{
-          format("PDF page tree is nested more than %d levels deep (the limit)", DOCFORMAT_PDF_MAX_DEPTH)};
+      throw limit_exceeded{format("PDF page tree is nested more than %d levels deep (the limit)",
+                                  DOCFORMAT_PDF_MAX_DEPTH)};
     path.push_back({sub, 0, sub.getArrayNItems()});
   }
   return pages;
@@ -291,8 +306,8 @@ extern "C" int docformat_pdf_count(const char *path, const void *data, size_t le
       if (e.getErrorCode() == qpdf_e_password)
         why = "PDF is encrypted and needs a password";
       else
-        why = "invalid PDF: " + (e.getMessageDetail().empty() ? std::string("unreadable")
-                                                               : e.getMessageDetail());
+        why = "invalid PDF: " +
+              (e.getMessageDetail().empty() ? std::string("unreadable") : e.getMessageDetail());
     } catch (std::exception &e) {
       budget.enforce = false;
       why = std::string("invalid PDF: ") + e.what();
@@ -303,7 +318,8 @@ extern "C" int docformat_pdf_count(const char *path, const void *data, size_t le
     why = "out of memory";
   }
   if (budget.exceeded) {
-    why = format("PDF needs more than %lld MiB of memory to read (the limit)", mib((long long)lim.max_memory));
+    why = "PDF needs more than " + size_text((long long)lim.max_memory) +
+          " of memory to read (the limit)";
     result = DOCFORMAT_LIMIT;
   }
   tl_budget = outer;

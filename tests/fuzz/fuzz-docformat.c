@@ -78,7 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(err, 'X', sizeof(err));
   pages = docformat_count_pages(fmt, fuzz_path, NULL, err, sizeof(err));
   if (memchr(err, '\0', sizeof(err)) == NULL) abort(); /* reason always terminated */
-  if (pages < 1 ? (pages != DOCFORMAT_ERROR && pages != DOCFORMAT_LIMIT) || err[0] == '\0' : err[0] != '\0') abort();
+  if (pages < 1 ? (pages != DOCFORMAT_ERROR && pages != DOCFORMAT_LIMIT) || err[0] == '\0'
+                : err[0] != '\0')
+    abort();
   if (fmt == DOCFORMAT_UNKNOWN && pages != DOCFORMAT_ERROR) abort();
   if (fmt == DOCFORMAT_JPEG && pages >= 1 && pages != 1) abort();
   return 0;
