@@ -6,9 +6,15 @@
  * and JPEG walkers, or qpdf for PDF).  The API's promises are checked too:
  * a count is -1 with a reason or >= 1 with none, and a JPEG is one page.
  *
- * Seed it with tests/data, but give libFuzzer a scratch directory first so
+ * A count may also stop at a limit (DOCFORMAT_LIMIT, with a reason).
+ *
+ * Seed it with tests/data and tests/fuzz/corpus/docformat (small hostile
+ * PDFs from tests/integration/make_pdf.py --bomb: object and cross-reference
+ * streams that inflate past the limits, a repeated page, a deep page tree,
+ * deeply nested arrays), but give libFuzzer a scratch directory first so
  * new units are not written into the source tree:
- *   fuzz-docformat -max_total_time=60 /tmp/docformat-corpus tests/data
+ *   fuzz-docformat -max_total_time=60 /tmp/docformat-corpus tests/data \
+ *     tests/fuzz/corpus/docformat
  */
 #include "docformat.h"
 
