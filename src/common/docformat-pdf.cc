@@ -18,7 +18,8 @@
  *      a node reached twice (a loop).
  * A count that held more than DOCFORMAT_PDF_TRIM_AFTER bytes gives the freed
  * memory back to the system (malloc_trim), so the process returns to its
- * baseline after a large document.
+ * baseline after a large document.  Counts run concurrently within a small
+ * budget; one that needs more runs again alone (docformat_pdf_count).
  *
  * C++ because only qpdf's C++ API can stream a stream's data and replace
  * the allocator; qpdf is the only C++ code in the programs, so the budget
@@ -31,6 +32,7 @@
 #include <qpdf/QPDFObjectHandle.hh>
 
 #include <malloc.h>
+#include <pthread.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -274,14 +276,13 @@ void set_error(char *err, size_t errlen, const std::string &msg) {
     if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f) err[i] = ' ';
 }
 
-}  // namespace
-
-extern "C" int docformat_pdf_count(const char *path, const void *data, size_t len, bool recover,
-                                   const docformat_limits_t *limits, char *err, size_t errlen) {
-  const docformat_limits_t &lim = limits ? *limits : docformat_default_limits;
-  alloc_budget budget{(size_t)lim.max_memory, 0, 0, true, false};
+/* One count under a budget of `memory` bytes; *over_budget tells whether
+ * it stopped there (then the result is DOCFORMAT_LIMIT). */
+int count_budgeted(const char *path, const void *data, size_t len, bool recover,
+                   const docformat_limits_t &lim, size_t memory, bool *over_budget,
+                   std::string &why) {
+  alloc_budget budget{memory, 0, 0, true, false};
   alloc_budget *outer = tl_budget;
-  std::string why;
   int result = DOCFORMAT_ERROR;
 
   tl_budget = &budget;
@@ -317,13 +318,46 @@ extern "C" int docformat_pdf_count(const char *path, const void *data, size_t le
     budget.enforce = false;
     why = "out of memory";
   }
+  tl_budget = outer;
+  *over_budget = budget.exceeded;
   if (budget.exceeded) {
     why = "PDF needs more than " + size_text((long long)lim.max_memory) +
           " of memory to read (the limit)";
     result = DOCFORMAT_LIMIT;
   }
-  tl_budget = outer;
-  if (result < 0) set_error(err, errlen, why);
   if (budget.peak > DOCFORMAT_PDF_TRIM_AFTER) malloc_trim(0);
+  return result;
+}
+
+/* The one count at a time that may use the whole max_memory. */
+pthread_mutex_t large_count_gate = PTHREAD_MUTEX_INITIALIZER;
+
+}  // namespace
+
+/*
+ * Most PDFs are counted within DOCFORMAT_PDF_SMALL_BUDGET, concurrently.
+ * One that needs more is counted again with the whole max_memory, one such
+ * count at a time in the process: so N hostile documents at once cost
+ * N small budgets plus one large one, not N large ones.
+ */
+extern "C" int docformat_pdf_count(const char *path, const void *data, size_t len, bool recover,
+                                   const docformat_limits_t *limits, char *err, size_t errlen) {
+  const docformat_limits_t &lim = limits ? *limits : docformat_default_limits;
+  size_t full = (size_t)lim.max_memory, small = DOCFORMAT_PDF_SMALL_BUDGET;
+  bool over = false;
+  std::string why;
+  int result;
+
+  if (full <= small) {
+    result = count_budgeted(path, data, len, recover, lim, full, &over, why);
+  } else {
+    result = count_budgeted(path, data, len, recover, lim, small, &over, why);
+    if (over) {
+      pthread_mutex_lock(&large_count_gate);
+      result = count_budgeted(path, data, len, recover, lim, full, &over, why);
+      pthread_mutex_unlock(&large_count_gate);
+    }
+  }
+  if (result < 0) set_error(err, errlen, why);
   return result;
 }

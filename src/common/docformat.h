@@ -54,8 +54,11 @@ extern const docformat_limits_t docformat_default_limits;
 
 /* Deepest PDF page tree accepted (real documents use a handful of levels). */
 #define DOCFORMAT_PDF_MAX_DEPTH 256
+/* Budget of the first, concurrent attempt at a PDF count; one that needs
+ * more is counted again with max_memory, one at a time per process. */
+#define DOCFORMAT_PDF_SMALL_BUDGET (2u * 1024u * 1024u)
 /* A PDF count that held more memory than this trims the heap afterwards. */
-#define DOCFORMAT_PDF_TRIM_AFTER (4u * 1024u * 1024u)
+#define DOCFORMAT_PDF_TRIM_AFTER (1024u * 1024u)
 
 /* Page count results below 1. */
 #define DOCFORMAT_ERROR (-1) /* unreadable or invalid document */
@@ -101,7 +104,9 @@ extern const char *const docformat_supported[];
  *               page count in the file header must equal the pages found.
  *   JPEG        SOI, well-formed marker segments, a frame header, a scan and
  *               an EOI marker; always one page.
- *   PDF         qpdf opens the file (with its damaged-xref recovery) under
+ *   PDF         the file is mapped read-only and qpdf reads it in place (with
+ *               its damaged-xref recovery for files up to
+ *               DOCFORMAT_PDF_REPAIR_MAX) under
  *               a memory budget (max_memory); the object count, the decoded
  *               size of the object streams and the page tree (pages, depth,
  *               loops) are checked before anything else is read
