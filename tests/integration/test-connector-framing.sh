@@ -43,8 +43,13 @@ for front in "ipp $IPP_PORT /ipp/print" "panel $PANEL_PORT /decision"; do
   check "$name: Transfer-Encoding: gzip, chunked: 501, closed" \
     is "HTTP 501 closed" framing "$port" "$path" te-gzip-chunked
 done
-check "ipp: a sound request is still served" \
-  ipptool -t -T 10 "ipp://127.0.0.1:$IPP_PORT/ipp/print" get-printer-attributes.test
+python3 "$HERE/ipp_bad.py" get-printer-attributes "ipp://127.0.0.1:$IPP_PORT/ipp/print" \
+  >"$OUT/gpa.ipp"
+gpa() {
+  curl -sS -o /dev/null -w '%{http_code} %{content_type}' -H 'Content-Type: application/ipp' \
+    --data-binary "@$OUT/gpa.ipp" "http://127.0.0.1:$IPP_PORT/ipp/print"
+}
+check "ipp: a sound request is still served" is "200 application/ipp" gpa
 check "panel: a sound request is still served" curl -fsS -o /dev/null "http://127.0.0.1:$PANEL_PORT/"
 
 check "connector stops cleanly" conn_stop desk
