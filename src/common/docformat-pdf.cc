@@ -108,13 +108,28 @@ void budget_free(void *p) noexcept {
 
 }  // namespace
 
-/* The replaceable global allocation functions: the nothrow and sized
- * variants of libstdc++ forward to these. */
+/* The replaceable global allocation functions, every unaligned variant
+ * (a sanitizer runtime defines them all: one left to it would pair its
+ * allocation with our free).  qpdf allocates nothing over-aligned. */
 void *operator new(size_t n) {
   return budget_alloc(n);
 }
 void *operator new[](size_t n) {
   return budget_alloc(n);
+}
+void *operator new(size_t n, const std::nothrow_t &) noexcept {
+  try {
+    return budget_alloc(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void *operator new[](size_t n, const std::nothrow_t &) noexcept {
+  try {
+    return budget_alloc(n);
+  } catch (...) {
+    return nullptr;
+  }
 }
 void operator delete(void *p) noexcept {
   budget_free(p);
@@ -126,6 +141,12 @@ void operator delete(void *p, size_t) noexcept {
   budget_free(p);
 }
 void operator delete[](void *p, size_t) noexcept {
+  budget_free(p);
+}
+void operator delete(void *p, const std::nothrow_t &) noexcept {
+  budget_free(p);
+}
+void operator delete[](void *p, const std::nothrow_t &) noexcept {
   budget_free(p);
 }
 
