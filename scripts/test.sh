@@ -21,7 +21,7 @@ FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   if [ ! -d "$FUZZ_BUILD" ]; then
-    CC=clang meson setup "$FUZZ_BUILD" -Dfuzzing=true -Db_sanitize=address,undefined \
+    CC=clang CXX=clang++ meson setup "$FUZZ_BUILD" -Dfuzzing=true -Db_sanitize=address,undefined \
       -Db_lundef=false --buildtype=debug >/dev/null
   fi
   ninja -C "$FUZZ_BUILD" >/dev/null

@@ -5,7 +5,8 @@
  * walked through a fixed DOCFORMAT_READ_BUF buffer: compressed lines are
  * decoded only far enough to know where each line and page ends, so a
  * hostile stream costs time proportional to its size and no memory beyond
- * the buffer.  PDF is handed to qpdf's C API, which parses lazily.
+ * the buffer.  PDF is handed to qpdf (docformat-pdf.cc), which parses
+ * lazily, within the limits of docformat_limits_t.
  *
  * Both raster formats share the line encoding (PWG 5102.4 and
  * CUPS raster-stream.c): one line-repeat byte (the line occurs n+1 times),
@@ -20,16 +21,14 @@
 
 #include "docformat.h"
 
-#include <qpdf/qpdf-c.h>
-
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +63,13 @@
 const char *const docformat_supported[] = {
     "application/pdf", "image/pwg-raster",         "image/urf",
     "image/jpeg",      "application/octet-stream", NULL,
+};
+
+const docformat_limits_t docformat_default_limits = {
+    .max_pages = DOCFORMAT_DEFAULT_MAX_PAGES,
+    .max_inflate = DOCFORMAT_DEFAULT_MAX_INFLATE,
+    .max_objects = DOCFORMAT_DEFAULT_MAX_OBJECTS,
+    .max_memory = DOCFORMAT_DEFAULT_MAX_MEMORY,
 };
 
 /* Buffered, bounded reader over a file descriptor. */
@@ -358,8 +364,8 @@ static bool pwg_check_header(const unsigned char *h, int page, raster_geometry_t
   return true;
 }
 
-/* Walk a PWG raster stream; returns pages or -1 with err set. */
-static int pwg_count_pages(docformat_reader_t *r, char *err, size_t errlen) {
+/* Walk a PWG raster stream; returns pages or -1/-2 with err set. */
+static int pwg_count_pages(docformat_reader_t *r, int max_pages, char *err, size_t errlen) {
   unsigned char header[PWG_HEADER_SIZE];
   uint32_t declared = 0;
   int pages = 0;
@@ -379,9 +385,9 @@ static int pwg_count_pages(docformat_reader_t *r, char *err, size_t errlen) {
       reader_report_short(r, err, errlen, what);
       return -1;
     }
-    if (pages == INT_MAX) {
-      docformat_set_error(err, errlen, "PWG raster stream has too many pages");
-      return -1;
+    if (pages >= max_pages) {
+      docformat_set_error(err, errlen, "document has more than %d pages (the limit)", max_pages);
+      return DOCFORMAT_LIMIT;
     }
     if (!pwg_check_header(header, pages + 1, &g, err, errlen)) return -1;
     if (pages == 0) declared = docformat_be32(header + PWG_OFF_TOTAL_PAGE_COUNT);
@@ -433,8 +439,8 @@ static bool urf_check_header(const unsigned char *h, int page, raster_geometry_t
   return true;
 }
 
-/* Walk an Apple raster (URF) stream; returns pages or -1 with err set. */
-static int urf_count_pages(docformat_reader_t *r, char *err, size_t errlen) {
+/* Walk an Apple raster (URF) stream; returns pages or -1/-2 with err set. */
+static int urf_count_pages(docformat_reader_t *r, int max_pages, char *err, size_t errlen) {
   unsigned char header[URF_PAGE_HEADER_SIZE];
   uint32_t declared;
   int pages = 0;
@@ -456,9 +462,9 @@ static int urf_count_pages(docformat_reader_t *r, char *err, size_t errlen) {
       reader_report_short(r, err, errlen, what);
       return -1;
     }
-    if (pages == INT_MAX) {
-      docformat_set_error(err, errlen, "URF stream has too many pages");
-      return -1;
+    if (pages >= max_pages) {
+      docformat_set_error(err, errlen, "document has more than %d pages (the limit)", max_pages);
+      return DOCFORMAT_LIMIT;
     }
     if (!urf_check_header(header, pages + 1, &g, err, errlen)) return -1;
     if (!raster_skip_page(r, &g, "URF", pages + 1, err, errlen)) return -1;
@@ -571,24 +577,6 @@ truncated:
   return -1;
 }
 
-/* Copy qpdf's message for its pending error into err, without the file
- * name and with control characters flattened. */
-static void pdf_report_error(qpdf_data q, char *err, size_t errlen) {
-  qpdf_error e = qpdf_get_error(q);
-  const char *detail = e ? qpdf_get_error_message_detail(q, e) : NULL;
-  size_t i;
-
-  if (e && qpdf_get_error_code(q, e) == qpdf_e_password) {
-    docformat_set_error(err, errlen, "PDF is encrypted and needs a password");
-    return;
-  }
-  docformat_set_error(err, errlen, "invalid PDF: %s", detail && *detail ? detail : "unreadable");
-  if (!err) return;
-  for (i = 0; i < errlen && err[i]; i++) {
-    if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f) err[i] = ' ';
-  }
-}
-
 /* Size of the PDF at path, or len when it is in memory (path NULL). */
 static long long docformat_pdf_size(const char *path, size_t len) {
   struct stat st;
@@ -597,54 +585,55 @@ static long long docformat_pdf_size(const char *path, size_t len) {
 }
 
 /* Count PDF pages with qpdf, from the file at path or (path NULL) from
- * data/len in memory; returns pages or -1 with err set. */
-static int pdf_count_pages(const char *path, const void *data, size_t len, char *err,
-                           size_t errlen) {
-  qpdf_data q = qpdf_init();
-  int pages = -1, n;
+ * data/len in memory.  Repairing a broken cross-reference table means
+ * scanning the whole file token by token: cheap for a small document, but
+ * minutes of one CPU for a damaged file of hundreds of megabytes
+ * (measured: a truncated 300 MB PDF kept a worker busy for over ten
+ * minutes).  Large documents must be intact. */
+static int pdf_count_pages(const char *path, const void *data, size_t len,
+                           const docformat_limits_t *limits, char *err, size_t errlen) {
+  bool recover = docformat_pdf_size(path, len) <= DOCFORMAT_PDF_REPAIR_MAX;
+  return docformat_pdf_count(path, data, len, recover, limits, err, errlen);
+}
 
-  if (!q) {
-    docformat_set_error(err, errlen, "out of memory");
-    return -1;
-  }
-  qpdf_silence_errors(q);
-  qpdf_set_suppress_warnings(q, QPDF_TRUE);
-  /* Repairing a broken cross-reference table means scanning the whole
-   * file token by token: cheap for a small document, but minutes of one
-   * CPU for a damaged file of hundreds of megabytes (measured: a truncated
-   * 300 MB PDF kept a worker busy for over ten minutes).  Large documents
-   * must be intact. */
-  if (docformat_pdf_size(path, len) > DOCFORMAT_PDF_REPAIR_MAX)
-    qpdf_set_attempt_recovery(q, QPDF_FALSE);
+/* Count the pages of the PDF open as fd, mapped read-only: qpdf reads it
+ * in place, without a seek and a read per token (which cost seconds for a
+ * large page tree), and only the pages of the file it touches become
+ * resident, released at munmap.  The spool file is not modified while it
+ * is counted (it is still a .part file). */
+static int pdf_count_mapped(int fd, off_t size, const docformat_limits_t *limits, char *err,
+                            size_t errlen) {
+  char ebuf[128];
+  void *map;
+  int pages;
 
-  QPDF_ERROR_CODE rc = path ? qpdf_read(q, path, NULL)
-                            : qpdf_read_memory(q, "document", data, (unsigned long long)len, NULL);
-  if (rc & QPDF_ERRORS) {
-    pdf_report_error(q, err, errlen);
-    goto done;
+  if (size <= 0) {
+    docformat_set_error(err, errlen, "empty document");
+    return DOCFORMAT_ERROR;
   }
-  n = qpdf_get_num_pages(q);
-  if (n < 0 || qpdf_has_error(q)) {
-    pdf_report_error(q, err, errlen);
-    goto done;
+  if ((unsigned long long)size > SIZE_MAX) {
+    docformat_set_error(err, errlen, "document is too large to read");
+    return DOCFORMAT_ERROR;
   }
-  if (n == 0) {
-    docformat_set_error(err, errlen, "PDF has no pages");
-    goto done;
+  map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) {
+    docformat_set_error(err, errlen, "cannot read document: %s",
+                        docformat_strerror(errno, ebuf, sizeof(ebuf)));
+    return DOCFORMAT_ERROR;
   }
-  pages = n;
-
-done:
-  qpdf_cleanup(&q);
+  pages = pdf_count_pages(NULL, map, (size_t)size, limits, err, errlen);
+  munmap(map, (size_t)size);
   return pages;
 }
 
-int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t errlen) {
+int docformat_count_pages(docformat_t fmt, const char *path, const docformat_limits_t *limits,
+                          char *err, size_t errlen) {
   docformat_reader_t *r = NULL;
   struct stat st;
   char ebuf[128];
   int fd = -1, pages = -1;
 
+  if (!limits) limits = &docformat_default_limits;
   if (err && errlen > 0) err[0] = '\0';
   if (!path) {
     docformat_set_error(err, errlen, "no document file");
@@ -668,10 +657,7 @@ int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t e
     goto done;
   }
   if (fmt == DOCFORMAT_PDF) {
-    /* qpdf opens the file itself; ours only vetted it. */
-    close(fd);
-    fd = -1;
-    pages = pdf_count_pages(path, NULL, 0, err, errlen);
+    pages = pdf_count_mapped(fd, st.st_size, limits, err, errlen);
     goto done;
   }
 
@@ -684,10 +670,10 @@ int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t e
   r->fd = fd;
   switch (fmt) {
     case DOCFORMAT_PWG_RASTER:
-      pages = pwg_count_pages(r, err, errlen);
+      pages = pwg_count_pages(r, limits->max_pages, err, errlen);
       break;
     case DOCFORMAT_URF:
-      pages = urf_count_pages(r, err, errlen);
+      pages = urf_count_pages(r, limits->max_pages, err, errlen);
       break;
     case DOCFORMAT_JPEG:
       pages = jpeg_count_pages(r, err, errlen);
@@ -702,11 +688,12 @@ done:
   return pages;
 }
 
-int docformat_count_pdf_pages_memory(const void *data, size_t len, char *err, size_t errlen) {
+int docformat_count_pdf_pages_memory(const void *data, size_t len, const docformat_limits_t *limits,
+                                     char *err, size_t errlen) {
   if (err && errlen > 0) err[0] = '\0';
   if (!data || len == 0) {
     docformat_set_error(err, errlen, "empty document");
     return -1;
   }
-  return pdf_count_pages(NULL, data, len, err, errlen);
+  return pdf_count_pages(NULL, data, len, limits, err, errlen);
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
   DOCFORMAT_UNKNOWN = 0,
@@ -33,6 +34,35 @@ typedef enum {
 #define DOCFORMAT_RASTER_MAX_DIMENSION 0x00ffffffu
 /* Largest uncompressed raster line accepted, in bytes (as CUPS). */
 #define DOCFORMAT_RASTER_MAX_LINE_BYTES (16u * 1024u * 1024u)
+
+/* What a page count may cost (issue 8 item 10: a 1 MB PDF must not take
+ * gigabytes).  A count that reaches a limit returns DOCFORMAT_LIMIT with a
+ * reason naming the limit. */
+typedef struct {
+  int max_pages;       /* pages per document, every format */
+  int64_t max_inflate; /* PDF: decoded bytes of all object streams */
+  int64_t max_objects; /* PDF: objects (trailer /Size, xref entries) */
+  int64_t max_memory;  /* PDF: memory qpdf may hold during the count */
+} docformat_limits_t;
+
+#define DOCFORMAT_DEFAULT_MAX_PAGES 10000
+#define DOCFORMAT_DEFAULT_MAX_INFLATE (16LL * 1024 * 1024)
+#define DOCFORMAT_DEFAULT_MAX_OBJECTS 250000
+#define DOCFORMAT_DEFAULT_MAX_MEMORY (32LL * 1024 * 1024)
+/* The defaults above, for callers without a configuration. */
+extern const docformat_limits_t docformat_default_limits;
+
+/* Deepest PDF page tree accepted (real documents use a handful of levels). */
+#define DOCFORMAT_PDF_MAX_DEPTH 256
+/* Budget of the first, concurrent attempt at a PDF count; one that needs
+ * more is counted again with max_memory, one at a time per process. */
+#define DOCFORMAT_PDF_SMALL_BUDGET (2u * 1024u * 1024u)
+/* A PDF count that held more memory than this trims the heap afterwards. */
+#define DOCFORMAT_PDF_TRIM_AFTER (1024u * 1024u)
+
+/* Page count results below 1. */
+#define DOCFORMAT_ERROR (-1) /* unreadable or invalid document */
+#define DOCFORMAT_LIMIT (-2) /* a docformat_limits_t limit was reached */
 
 /* Identify a format from the first bytes of a document (magic numbers).
  * len may be short (then UNKNOWN unless the magic fits); buf may be NULL
@@ -55,8 +85,10 @@ docformat_t docformat_from_mime(const char *mime, bool *is_auto);
 extern const char *const docformat_supported[];
 
 /* Count the pages of a complete document of format fmt stored in the
- * regular file at path.  Returns the page count (>= 1), or -1 when the file
- * cannot be read or is not a valid document of that format; then a short
+ * regular file at path, within limits (NULL: docformat_default_limits).
+ * Returns the page count (>= 1), DOCFORMAT_LIMIT when a limit is reached,
+ * or DOCFORMAT_ERROR (-1) when the file cannot be read or is not a valid
+ * document of that format; in both failure cases a short
  * human-readable reason (never containing the path) is written to err
  * (NUL-terminated, truncated to errlen; err may be NULL if errlen is 0).
  *
@@ -72,14 +104,27 @@ extern const char *const docformat_supported[];
  *               page count in the file header must equal the pages found.
  *   JPEG        SOI, well-formed marker segments, a frame header, a scan and
  *               an EOI marker; always one page.
- *   PDF         qpdf opens the file (with its damaged-xref recovery) and
- *               counts the page tree; qpdf errors or zero pages reject.
+ *   PDF         the file is mapped read-only and qpdf reads it in place (with
+ *               its damaged-xref recovery for files up to
+ *               DOCFORMAT_PDF_REPAIR_MAX) under
+ *               a memory budget (max_memory); the object count, the decoded
+ *               size of the object streams and the page tree (pages, depth,
+ *               loops) are checked before anything else is read
+ *               (docformat-pdf.cc); qpdf errors or zero pages reject.
+ * Every format: more than max_pages pages is DOCFORMAT_LIMIT.
  * UNKNOWN is rejected. */
-int docformat_count_pages(docformat_t fmt, const char *path, char *err, size_t errlen);
+int docformat_count_pages(docformat_t fmt, const char *path, const docformat_limits_t *limits,
+                          char *err, size_t errlen);
 
 /* Count the pages of a whole PDF held in memory (small documents; qpdf
- * reads it in place).  Returns pages (>= 1) or -1 with a reason in err. */
-int docformat_count_pdf_pages_memory(const void *data, size_t len, char *err, size_t errlen);
+ * reads it in place), as docformat_count_pages. */
+int docformat_count_pdf_pages_memory(const void *data, size_t len, const docformat_limits_t *limits,
+                                     char *err, size_t errlen);
+
+/* The PDF counter (docformat-pdf.cc): the file at path, or data/len when
+ * path is NULL; recover enables qpdf's damaged-xref repair. */
+int docformat_pdf_count(const char *path, const void *data, size_t len, bool recover,
+                        const docformat_limits_t *limits, char *err, size_t errlen);
 
 /* PDFs larger than this must have an intact cross-reference table: qpdf's
  * repair (a full scan) is only attempted for smaller ones. */

@@ -34,6 +34,7 @@
 #include "connector.h"
 #include "docformat.h"
 #include "driverless.h"
+#include "httpframing.h"
 #include "log.h"
 #include "upload.h"
 
@@ -786,10 +787,11 @@ static enum MHD_Result intake_handler(void *cls, struct MHD_Connection *conn, co
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_size,
                                       void **con_cls) {
-  (void)version;
   intake_t *in = cls;
   intake_req_t *r = *con_cls;
   if (!r) {
+    enum MHD_Result refused;
+    if (http_framing_refused_mhd(conn, version, &refused)) return refused; /* RFC 9112 6 */
     if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) return intake_page(in, conn, url);
     if (strcmp(method, "POST"))
       return intake_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "IPP requests are POSTed\n");

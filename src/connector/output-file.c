@@ -131,7 +131,8 @@ static bool file_end(output_t *o, output_result_t *res, output_tick_t tick, void
   if (f->fd < 0) return false;
   if (fsync(f->fd) != 0) goto done;
   char why[128] = "";
-  int pages = docformat_count_pages(docformat_from_mime(f->format, NULL), f->part, why, sizeof why);
+  int pages =
+      docformat_count_pages(docformat_from_mime(f->format, NULL), f->part, NULL, why, sizeof why);
   res->impressions = (pages > 0 ? pages : 1) * f->copies;
   char now[32];
   state_now(now);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "connector.h"
+#include "httpframing.h"
 #include "crypto.h"
 #include "log.h"
 #include "panel-private.h"
@@ -215,10 +216,11 @@ typedef struct {
 static enum MHD_Result panel_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_size, void **con_cls) {
-  (void)version;
   connector_t *c = cls;
   panel_t *panel = c->panel;
   bool post = !strcmp(method, "POST");
+  enum MHD_Result refused;
+  if (!*con_cls && http_framing_refused_mhd(conn, version, &refused)) return refused; /* RFC 9112 */
   if (post && !*con_cls) {
     panel_req_t *pr = calloc(1, sizeof *pr);
     if (!pr) return MHD_NO;

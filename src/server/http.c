@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "httpframing.h"
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
@@ -458,13 +459,20 @@ static enum MHD_Result http_queue(http_request_t *r) {
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls) {
-  (void)version;
   http_server_t *h = cls;
   http_request_t *r = *con_cls;
   if (!r) {
     r = http_request_new(h, c, url, method);
     if (!r) return MHD_NO;
     *con_cls = r;
+    const char *detail = NULL;
+    int bad = http_framing_check_mhd(c, version, &detail);
+    if (bad) { /* RFC 9112 section 6: answer now, read no body, close */
+      http_respond_problem(r, bad, bad == 501 ? "Not Implemented" : "Bad Request", detail);
+      r->resp_close = true;
+      atomic_store(&r->in->phase, HTTP_PHASE_READY);
+      return http_queue(r);
+    }
     return MHD_YES;
   }
   struct http_internal *in = r->in;

@@ -111,12 +111,23 @@ static intake_status_t intake_format(const docformat_t *declared, const unsigned
   return INTAKE_OK;
 }
 
+/* What a page count may cost, from the configuration. */
+static docformat_limits_t intake_limits(const nimbus_server_t *srv) {
+  docformat_limits_t lim = {
+      .max_pages = srv->cfg.max_document_pages,
+      .max_inflate = srv->cfg.max_pdf_inflate,
+      .max_objects = srv->cfg.max_pdf_objects,
+      .max_memory = srv->cfg.max_pdf_memory,
+  };
+  return lim;
+}
+
 /* Pages of a document in memory: a PDF is read in place by qpdf; the
  * raster and JPEG counters read a file, so they get a memfd (no disk
- * inode).  -1 with a reason in why. */
-static int intake_count_memory(docformat_t fmt, const void *data, size_t len, char *why,
-                               size_t whylen) {
-  if (fmt == DOCFORMAT_PDF) return docformat_count_pdf_pages_memory(data, len, why, whylen);
+ * inode).  Below 1 (DOCFORMAT_ERROR, DOCFORMAT_LIMIT) with a reason in why. */
+static int intake_count_memory(docformat_t fmt, const void *data, size_t len,
+                               const docformat_limits_t *lim, char *why, size_t whylen) {
+  if (fmt == DOCFORMAT_PDF) return docformat_count_pdf_pages_memory(data, len, lim, why, whylen);
   int fd = memfd_create("nimbus-document", MFD_CLOEXEC);
   int pages = -1;
   const unsigned char *p = data;
@@ -131,7 +142,7 @@ static int intake_count_memory(docformat_t fmt, const void *data, size_t len, ch
   }
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  pages = docformat_count_pages(fmt, path, why, whylen);
+  pages = docformat_count_pages(fmt, path, lim, why, whylen);
 done:
   close(fd);
   return pages;
@@ -139,18 +150,24 @@ done:
 
 /*
  * Decide the format and count the pages of a document, in memory (data)
- * or in the file at path.
+ * or in the file at path, within the configured limits (a document over
+ * one is refused like an invalid one: 422 / document-format-error).
  */
-static intake_status_t intake_validate(const docformat_t *declared, const unsigned char *head,
-                                       size_t headlen, const char *path, const void *data,
-                                       size_t len, docformat_t *fmt_out, int *pages_out, char *err,
-                                       size_t errlen) {
+static intake_status_t intake_validate(const nimbus_server_t *srv, const docformat_t *declared,
+                                       const unsigned char *head, size_t headlen, const char *path,
+                                       const void *data, size_t len, docformat_t *fmt_out,
+                                       int *pages_out, char *err, size_t errlen) {
   docformat_t fmt;
   intake_status_t status = intake_format(declared, head, headlen, &fmt, err, errlen);
   if (status != INTAKE_OK) return status;
   char why[256];
-  int pages = data ? intake_count_memory(fmt, data, len, why, sizeof why)
-                   : docformat_count_pages(fmt, path, why, sizeof why);
+  docformat_limits_t lim = intake_limits(srv);
+  int pages = data ? intake_count_memory(fmt, data, len, &lim, why, sizeof why)
+                   : docformat_count_pages(fmt, path, &lim, why, sizeof why);
+  if (pages == DOCFORMAT_LIMIT) {
+    snprintf(err, errlen, "%s document refused: %s", docformat_mime(fmt), why);
+    return INTAKE_DOCUMENT_INVALID;
+  }
   if (pages < 1) {
     snprintf(err, errlen, "invalid %s document: %s", docformat_mime(fmt), why);
     return INTAKE_DOCUMENT_INVALID;
@@ -178,7 +195,7 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
     declared = docformat_from_mime(declared_format, &is_auto);
   docformat_t fmt;
   int pages;
-  intake_status_t status = intake_validate(is_auto ? NULL : &declared, data,
+  intake_status_t status = intake_validate(srv, is_auto ? NULL : &declared, data,
                                            len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX,
                                            NULL, data, len, &fmt, &pages, err, errlen);
   if (status != INTAKE_OK) return status;
@@ -214,7 +231,7 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
   const unsigned char *head = blob_writer_head(in->writer, &headlen);
   docformat_t fmt;
   int pages;
-  status = intake_validate(in->auto_format ? NULL : &in->declared, head, headlen,
+  status = intake_validate(in->srv, in->auto_format ? NULL : &in->declared, head, headlen,
                            blob_writer_path(in->writer), NULL, 0, &fmt, &pages, err, errlen);
   if (status != INTAKE_OK) goto fail;
   if (!blob_writer_commit(in->writer, doc->blob_key)) {

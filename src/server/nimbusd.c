@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,20 @@ static void nimbusd_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_s
   retention_job_changed(ctx, job, from);
 }
 
+/*
+ * Memory goes back to the system after a large allocation (issue 8 item
+ * 10: RSS returns to its baseline after big documents).  glibc raises its
+ * mmap threshold to the size of the largest block freed so far, after
+ * which big buffers (a PDF's decoded streams, argon2's 19 MiB) come from
+ * the worker threads' heaps, whose tops malloc_trim() does not release.
+ * Fixed thresholds keep blocks of 1 MiB and more in their own mappings
+ * (unmapped on free) and shrink a heap whose free top passes 1 MiB.
+ */
+static void nimbusd_tune_malloc(void) {
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
+
 int main(int argc, char **argv) {
   static nimbus_server_t srv;
   char err[1024];
@@ -194,6 +209,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   log_set_level(level);
+  nimbusd_tune_malloc();
   if (!crypto_init()) {
     fprintf(stderr, "nimbusd: libsodium cannot be initialised\n");
     return 1;

@@ -28,6 +28,10 @@ typedef struct {
   char log_level[16];
   int64_t max_document_size; /* default per tenant */
   int max_held_jobs;         /* default per tenant, per user */
+  int max_document_pages;    /* pages per document (every format) */
+  int64_t max_pdf_inflate;   /* PDF page count: decoded object-stream bytes */
+  int max_pdf_objects;       /* PDF page count: objects in the file */
+  int64_t max_pdf_memory;    /* PDF page count: memory qpdf may hold */
   int64_t max_ipp_header;    /* IPP attribute section of a request */
   int64_t max_json_body;     /* REST request bodies */
   int64_t min_free_space;    /* /healthz fails below this many free bytes (0: off) */

@@ -6,9 +6,15 @@
  * and JPEG walkers, or qpdf for PDF).  The API's promises are checked too:
  * a count is -1 with a reason or >= 1 with none, and a JPEG is one page.
  *
- * Seed it with tests/data, but give libFuzzer a scratch directory first so
+ * A count may also stop at a limit (DOCFORMAT_LIMIT, with a reason).
+ *
+ * Seed it with tests/data and tests/fuzz/corpus/docformat (small hostile
+ * PDFs from tests/integration/make_pdf.py --bomb: object and cross-reference
+ * streams that inflate past the limits, a repeated page, a deep page tree,
+ * deeply nested arrays), but give libFuzzer a scratch directory first so
  * new units are not written into the source tree:
- *   fuzz-docformat -max_total_time=60 /tmp/docformat-corpus tests/data
+ *   fuzz-docformat -max_total_time=60 /tmp/docformat-corpus tests/data \
+ *     tests/fuzz/corpus/docformat
  */
 #include "docformat.h"
 
@@ -76,10 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   fuzz_store(data, size);
   memset(err, 'X', sizeof(err));
-  pages = docformat_count_pages(fmt, fuzz_path, err, sizeof(err));
+  pages = docformat_count_pages(fmt, fuzz_path, NULL, err, sizeof(err));
   if (memchr(err, '\0', sizeof(err)) == NULL) abort(); /* reason always terminated */
-  if (pages == -1 ? err[0] == '\0' : (pages < 1 || err[0] != '\0')) abort();
-  if (fmt == DOCFORMAT_UNKNOWN && pages != -1) abort();
-  if (fmt == DOCFORMAT_JPEG && pages != -1 && pages != 1) abort();
+  if (pages < 1 ? (pages != DOCFORMAT_ERROR && pages != DOCFORMAT_LIMIT) || err[0] == '\0'
+                : err[0] != '\0')
+    abort();
+  if (fmt == DOCFORMAT_UNKNOWN && pages != DOCFORMAT_ERROR) abort();
+  if (fmt == DOCFORMAT_JPEG && pages >= 1 && pages != 1) abort();
   return 0;
 }

@@ -3,6 +3,9 @@
 # or IPP status and leaves no trace: the job count of every tenant (REST,
 # as operator), the demo tenant's tokens and the files under spool/tmp/*/
 # and spool/data/ are what they were before it.
+# Also: requests with broken HTTP framing (RFC 9112 section 6,
+# http_framing.py) are answered 400/501 and closed.  Hostile documents
+# (PDF bombs) are in test-hostile-docs.sh.
 # Documents are sent small (kept in memory until admitted) and larger than
 # 64 KiB (spooled to a file first).  Phase 1 runs with the default limits,
 # phase 2 on a second server with --max-ipp-header 4096 --max-json-body 4096.
@@ -200,6 +203,38 @@ check "30 KB document over the tenant's 10000 bytes: client-error-request-entity
   refused "HTTP 200 IPP 0x0408" ipp_post sam:sam-pass-1 /ipp/print/small/tiny "$WORK/30k.ipp"
 check "200 KB document (streamed to the spool) over 10000 bytes: request-entity-too-large" \
   refused "HTTP 200 IPP 0x0408" ipp_post sam:sam-pass-1 /ipp/print/small/tiny "$WORK/200k.ipp"
+
+# ---- phase 1: HTTP framing (RFC 9112 section 6) ------------------------------
+
+# No request body is read, so no trace is possible: plain comparisons.
+framing() { python3 "$HERE/http_framing.py" "$NIMBUS_PORT" "$@"; }
+is() {
+  local want=$1 got
+  shift
+  got=$("$@")
+  [ "$got" = "$want" ] || { echo "got '$got', expected '$want'" >&2; return 1; }
+}
+check "IPP: Content-Length and Transfer-Encoding: chunked: 400, closed" \
+  is "HTTP 400 closed" framing "$OFFICE" cl-and-chunked
+check "IPP: Transfer-Encoding: chunked then Content-Length: 400, closed" \
+  is "HTTP 400 closed" framing "$OFFICE" chunked-and-cl
+check "IPP: two different Content-Length headers: 400, closed" \
+  is "HTTP 400 closed" framing "$OFFICE" two-lengths
+check "IPP: Transfer-Encoding: gzip: 501, closed" is "HTTP 501 closed" framing "$OFFICE" te-gzip
+check "IPP: Transfer-Encoding: gzip, chunked: 501, closed" \
+  is "HTTP 501 closed" framing "$OFFICE" te-gzip-chunked
+check "IPP: Transfer-Encoding gzip and chunked on two lines: 501, closed" \
+  is "HTTP 501 closed" framing "$OFFICE" te-two-lines
+check "IPP: chunked applied twice: 400, closed" \
+  is "HTTP 400 closed" framing "$OFFICE" te-chunked-twice
+check "REST: Content-Length and Transfer-Encoding: chunked: 400, closed" \
+  is "HTTP 400 closed" framing /api/v1/jobs cl-and-chunked
+check "REST: two different Content-Length headers: 400, closed" \
+  is "HTTP 400 closed" framing /api/v1/jobs two-lengths
+check "REST: Transfer-Encoding: gzip: 501, closed" \
+  is "HTTP 501 closed" framing /api/v1/jobs te-gzip
+check "two equal Content-Length headers are one length: answered, connection kept" \
+  is "HTTP 401 open" framing /api/v1/jobs same-lengths
 
 # ---- phase 1: REST -----------------------------------------------------------------
 

@@ -76,7 +76,7 @@ static void tmp_write(char *out, size_t outlen, const char *name, const void *bu
 static int count_bytes(docformat_t fmt, const void *buf, size_t len, char *err, size_t errlen) {
   char path[1024];
   tmp_write(path, sizeof(path), "doc.bin", buf, len);
-  return docformat_count_pages(fmt, path, err, errlen);
+  return docformat_count_pages(fmt, path, NULL, err, errlen);
 }
 
 static void syn_init(syn_t *s) {
@@ -362,12 +362,12 @@ static void test_count_samples(void **state) {
     char path[1024], err[256] = "unset";
     int n;
     sample_path(path, sizeof(path), cases[i].name);
-    n = docformat_count_pages(cases[i].fmt, path, err, sizeof(err));
+    n = docformat_count_pages(cases[i].fmt, path, NULL, err, sizeof(err));
     if (n != cases[i].pages)
       fail_msg("%s: expected %d pages, got %d (%s)", cases[i].name, cases[i].pages, n, err);
     assert_string_equal(err, "");
     /* err is optional. */
-    assert_int_equal(docformat_count_pages(cases[i].fmt, path, NULL, 0), cases[i].pages);
+    assert_int_equal(docformat_count_pages(cases[i].fmt, path, NULL, NULL, 0), cases[i].pages);
   }
 }
 
@@ -395,25 +395,25 @@ static void test_count_bad_pdf(void **state) {
   (void)state;
 
   sample_path(path, sizeof(path), "corrupt.pdf");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "invalid PDF"));
 
   sample_path(path, sizeof(path), "nopages.pdf");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_string_equal(err, "PDF has no pages");
 
   /* The reason never names the file. */
   buf = sample_read("corrupt.pdf", &len);
   tmp_write(path, sizeof(path), "secret-upload-name.pdf", buf, len);
   free(buf);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_true(err[0] != '\0');
   assert_null(strstr(err, "secret"));
   assert_null(strchr(err, '\n'));
 
   /* Other formats and garbage are not PDF. */
   sample_path(path, sizeof(path), "small.jpg");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_true(err[0] != '\0');
   {
     unsigned char junk[4096];
@@ -441,7 +441,7 @@ static void test_pdf_repair_only_small(void **state) {
     }
   assert_true(cut > 0);
   tmp_write(path, sizeof(path), "no-xref.pdf", buf, cut);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), 3);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), 3);
 
   /* the same, padded past the repair limit with comment lines */
   FILE *f = fopen(path, "ab");
@@ -450,10 +450,207 @@ static void test_pdf_repair_only_small(void **state) {
   for (long long w = 0; w <= DOCFORMAT_PDF_REPAIR_MAX; w += (long long)sizeof pad - 1)
     fputs(pad, f);
   fclose(f);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "invalid PDF"));
   unlink(path);
   free(buf);
+}
+
+/* ---- PDF limits (issue 8 item 10) ------------------------------------ */
+
+/* A PDF with a classic cross-reference table; objs[i] is object i + 1 and
+ * the catalog is object 1.  Returns a malloc'd file, its length in *len. */
+static char *pdf_classic(const char *const *objs, int n, size_t *len) {
+  char *buf = NULL;
+  long offsets[512];
+  FILE *f = open_memstream(&buf, len);
+
+  assert_non_null(f);
+  assert_true(n < 512);
+  fputs("%PDF-1.4\n", f);
+  for (int i = 0; i < n; i++) {
+    offsets[i] = ftell(f);
+    fprintf(f, "%d 0 obj\n%s\nendobj\n", i + 1, objs[i]);
+  }
+  long xref = ftell(f);
+  fprintf(f, "xref\n0 %d\n0000000000 65535 f \n", n + 1);
+  for (int i = 0; i < n; i++) fprintf(f, "%010ld 00000 n \n", offsets[i]);
+  fprintf(f, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%ld\n%%%%EOF\n", n + 1, xref);
+  assert_int_equal(fclose(f), 0);
+  return buf;
+}
+
+/* A PDF 1.5 whose catalog (2) and page tree (3) sit in object stream 1,
+ * unfiltered and followed by pad blanks; page 4; cross-reference stream 5. */
+static char *pdf_objstm(size_t pad, size_t *len) {
+  static const char o2[] = "<< /Type /Catalog /Pages 3 0 R >>\n";
+  static const char o3[] = "<< /Type /Pages /Kids [4 0 R] /Count 1 >>\n";
+  char head[33], *buf = NULL;
+  long off1, off4, off5;
+  FILE *f = open_memstream(&buf, len);
+
+  assert_non_null(f);
+  snprintf(head, sizeof head, "%-32s", "2 0 3 34");
+  assert_int_equal(strlen(o2), 34);
+  fputs("%PDF-1.5\n", f);
+  off1 = ftell(f);
+  fprintf(f, "1 0 obj\n<< /Type /ObjStm /N 2 /First 32 /Length %zu >>\nstream\n%s%s%s",
+          32 + strlen(o2) + strlen(o3) + pad, head, o2, o3);
+  for (size_t i = 0; i < pad; i++) fputc(' ', f);
+  fputs("\nendstream\nendobj\n", f);
+  off4 = ftell(f);
+  fputs("4 0 obj\n<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] >>\nendobj\n", f);
+  off5 = ftell(f);
+  unsigned char rows[6][7] = {{0, 0, 0, 0, 0, 0xff, 0xff}};
+  long offs[6] = {0, off1, 0, 0, off4, off5};
+  for (int i = 1; i < 6; i++) {
+    bool in_stream = i == 2 || i == 3;
+    rows[i][0] = in_stream ? 2 : 1;
+    put_be32(rows[i] + 1, in_stream ? 1u : (uint32_t)offs[i]);
+    rows[i][5] = 0;
+    rows[i][6] = in_stream ? (unsigned char)(i - 2) : 0;
+  }
+  fprintf(f, "5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 2 0 R /Length %zu >>\nstream\n",
+          sizeof rows);
+  fwrite(rows, 1, sizeof rows, f);
+  fprintf(f, "\nendstream\nendobj\nstartxref\n%ld\n%%%%EOF\n", off5);
+  assert_int_equal(fclose(f), 0);
+  return buf;
+}
+
+/* Count a PDF in memory and from a file, expecting the same result. */
+static int count_pdf_both(const char *pdf, size_t len, const docformat_limits_t *lim, char *err,
+                          size_t errlen) {
+  char path[1024];
+  int from_memory = docformat_count_pdf_pages_memory(pdf, len, lim, err, errlen);
+  tmp_write(path, sizeof(path), "limits.pdf", pdf, len);
+  int from_file = docformat_count_pages(DOCFORMAT_PDF, path, lim, err, errlen);
+  assert_int_equal(from_memory, from_file);
+  return from_file;
+}
+
+/* One page listed 50 times is 50 pages; one more than the limit is refused
+ * by the limit, without copying pages. */
+static void test_pdf_page_limit(void **state) {
+  char kids[50 * 6 + 64], pages[512], err[256];
+  docformat_limits_t lim = docformat_default_limits;
+  size_t len;
+  (void)state;
+
+  kids[0] = '\0';
+  for (int i = 0; i < 50; i++) strcat(kids, "3 0 R ");
+  snprintf(pages, sizeof pages, "<< /Type /Pages /Kids [%s] /Count 50 >>", kids);
+  const char *objs[] = {"<< /Type /Catalog /Pages 2 0 R >>", pages,
+                        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"};
+  char *pdf = pdf_classic(objs, 3, &len);
+  assert_int_equal(count_pdf_both(pdf, len, NULL, err, sizeof(err)), 50);
+  lim.max_pages = 50;
+  assert_int_equal(count_pdf_both(pdf, len, &lim, err, sizeof(err)), 50);
+  lim.max_pages = 49;
+  assert_int_equal(count_pdf_both(pdf, len, &lim, err, sizeof(err)), DOCFORMAT_LIMIT);
+  assert_string_equal(err, "document has more than 49 pages (the limit)");
+  free(pdf);
+
+  /* raster formats have the same limit */
+  char path[1024];
+  sample_path(path, sizeof(path), "twopage.pwg");
+  lim.max_pages = 1;
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PWG_RASTER, path, &lim, err, sizeof(err)),
+                   DOCFORMAT_LIMIT);
+  assert_non_null(strstr(err, "more than 1 pages"));
+  sample_path(path, sizeof(path), "twopage.urf");
+  assert_int_equal(docformat_count_pages(DOCFORMAT_URF, path, &lim, err, sizeof(err)),
+                   DOCFORMAT_LIMIT);
+  lim.max_pages = 2;
+  assert_int_equal(docformat_count_pages(DOCFORMAT_URF, path, &lim, err, sizeof(err)), 2);
+}
+
+/* A chain of page tree nodes: 200 levels count, 300 are refused; a node
+ * that is its own kid is a loop. */
+static void test_pdf_tree_depth_and_loop(void **state) {
+  static const char *const objs_loop[] = {"<< /Type /Catalog /Pages 2 0 R >>",
+                                          "<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 1 >>",
+                                          "<< /Type /Page /MediaBox [0 0 612 792] >>"};
+  const int depths[] = {200, 300};
+  char err[256];
+  size_t len;
+  (void)state;
+
+  for (size_t d = 0; d < 2; d++) {
+    int n = depths[d];
+    char **objs = calloc((size_t)n + 2, sizeof *objs);
+    assert_non_null(objs);
+    objs[0] = strdup("<< /Type /Catalog /Pages 2 0 R >>");
+    for (int i = 0; i < n; i++) {
+      objs[i + 1] = malloc(64);
+      snprintf(objs[i + 1], 64, "<< /Type /Pages /Kids [%d 0 R] /Count 1 >>", i + 3);
+    }
+    objs[n + 1] = strdup("<< /Type /Page /MediaBox [0 0 612 792] >>");
+    char *pdf = pdf_classic((const char *const *)objs, n + 2, &len);
+    int pages = count_pdf_both(pdf, len, NULL, err, sizeof(err));
+    if (n <= DOCFORMAT_PDF_MAX_DEPTH) {
+      assert_int_equal(pages, 1);
+    } else {
+      assert_int_equal(pages, DOCFORMAT_LIMIT);
+      assert_non_null(strstr(err, "nested more than 256 levels"));
+    }
+    for (int i = 0; i < n + 2; i++) free(objs[i]);
+    free(objs);
+    free(pdf);
+  }
+
+  char *pdf = pdf_classic(objs_loop, 3, &len);
+  assert_int_equal(count_pdf_both(pdf, len, NULL, err, sizeof(err)), DOCFORMAT_ERROR);
+  assert_non_null(strstr(err, "loop"));
+  free(pdf);
+}
+
+/* More objects than the limit are refused before any is read. */
+static void test_pdf_object_limit(void **state) {
+  static const char *const objs[] = {"<< /Type /Catalog /Pages 2 0 R >>",
+                                     "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                                     "<< /Type /Page /MediaBox [0 0 612 792] >>"};
+  docformat_limits_t lim = docformat_default_limits;
+  char err[256];
+  size_t len;
+  char *pdf = pdf_classic(objs, 3, &len); /* /Size 4: three objects and the free head */
+  (void)state;
+
+  lim.max_objects = 4;
+  assert_int_equal(count_pdf_both(pdf, len, &lim, err, sizeof(err)), 1);
+  lim.max_objects = 3;
+  assert_int_equal(count_pdf_both(pdf, len, &lim, err, sizeof(err)), DOCFORMAT_LIMIT);
+  assert_string_equal(err, "PDF has more than 3 objects (the limit)");
+  free(pdf);
+}
+
+/* The decoded size of object streams is measured before any object is
+ * read from one; qpdf's own allocations stay within the memory budget,
+ * and the next count starts with a fresh budget. */
+static void test_pdf_inflate_and_memory(void **state) {
+  docformat_limits_t lim = docformat_default_limits;
+  char err[256], path[1024];
+  size_t len;
+  (void)state;
+
+  char *pdf = pdf_objstm(200 * 1024, &len);
+  assert_int_equal(count_pdf_both(pdf, len, NULL, err, sizeof(err)), 1);
+  lim.max_inflate = 64 * 1024;
+  assert_int_equal(count_pdf_both(pdf, len, &lim, err, sizeof(err)), DOCFORMAT_LIMIT);
+  assert_string_equal(err, "PDF object streams decompress to more than 64 KiB (the limit)");
+  free(pdf);
+
+  pdf = pdf_objstm(3 * 1024 * 1024, &len);
+  lim = docformat_default_limits;
+  assert_int_equal(count_pdf_both(pdf, len, &lim, err, sizeof(err)), 1);
+  lim.max_memory = 1024 * 1024;
+  assert_int_equal(count_pdf_both(pdf, len, &lim, err, sizeof(err)), DOCFORMAT_LIMIT);
+  assert_string_equal(err, "PDF needs more than 1 MiB of memory to read (the limit)");
+  free(pdf);
+
+  sample_path(path, sizeof(path), "threepage.pdf");
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), 3);
+  assert_string_equal(err, "");
 }
 
 /* Every proper prefix of a raster or JPEG sample must be rejected.  The
@@ -467,7 +664,7 @@ static void check_all_prefixes_rejected(const char *name, docformat_t fmt) {
   for (size_t cut = len; cut-- > 0;) {
     int n;
     assert_int_equal(truncate(path, (off_t)cut), 0);
-    n = docformat_count_pages(fmt, path, err, sizeof(err));
+    n = docformat_count_pages(fmt, path, NULL, err, sizeof(err));
     if (n != -1 || err[0] == '\0') fail_msg("%s cut at %zu: got %d", name, cut, n);
   }
   free(buf);
@@ -504,7 +701,7 @@ static void test_wrong_format(void **state) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char path[1024], err[256] = "";
     sample_path(path, sizeof(path), cases[i].name);
-    if (docformat_count_pages(cases[i].as, path, err, sizeof(err)) != -1 || err[0] == '\0')
+    if (docformat_count_pages(cases[i].as, path, NULL, err, sizeof(err)) != -1 || err[0] == '\0')
       fail_msg("%s accepted as format %d", cases[i].name, (int)cases[i].as);
   }
 }
@@ -514,26 +711,27 @@ static void test_count_file_errors(void **state) {
   (void)state;
 
   snprintf(path, sizeof(path), "%s/no-such-secret-file", tmp_dir);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_URF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_URF, path, NULL, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "cannot open document"));
   assert_null(strstr(err, "secret"));
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, err, sizeof(err)), -1);
   assert_null(strstr(err, "secret"));
 
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PWG_RASTER, tmp_dir, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PWG_RASTER, tmp_dir, NULL, err, sizeof(err)),
+                   -1);
   assert_string_equal(err, "document is not a regular file");
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, tmp_dir, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, tmp_dir, NULL, err, sizeof(err)), -1);
 
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, NULL, err, sizeof(err)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, NULL, NULL, err, sizeof(err)), -1);
   assert_true(err[0] != '\0');
 
   /* A short err buffer is truncated and terminated; NULL/0 is allowed. */
   sample_path(path, sizeof(path), "corrupt.pdf");
   memset(small, 'Z', sizeof(small));
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, small, sizeof(small)), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, small, sizeof(small)), -1);
   assert_int_equal(strlen(small), sizeof(small) - 1);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, 0), -1);
-  assert_int_equal(docformat_count_pages(DOCFORMAT_JPEG, path, small, 1), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_PDF, path, NULL, NULL, 0), -1);
+  assert_int_equal(docformat_count_pages(DOCFORMAT_JPEG, path, NULL, small, 1), -1);
   assert_int_equal(small[0], '\0');
 }
 
@@ -922,24 +1120,17 @@ static int group_teardown(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sniff_samples),
-      cmocka_unit_test(test_sniff_short_and_garbage),
-      cmocka_unit_test(test_mime_names),
-      cmocka_unit_test(test_mime_mapping),
-      cmocka_unit_test(test_count_samples),
-      cmocka_unit_test(test_sample_sizes),
-      cmocka_unit_test(test_count_bad_pdf),
-      cmocka_unit_test(test_pdf_repair_only_small),
-      cmocka_unit_test(test_truncated_pwg),
-      cmocka_unit_test(test_truncated_urf),
-      cmocka_unit_test(test_truncated_jpeg),
-      cmocka_unit_test(test_wrong_format),
-      cmocka_unit_test(test_count_file_errors),
-      cmocka_unit_test(test_pwg_valid_variants),
-      cmocka_unit_test(test_pwg_bad_headers),
-      cmocka_unit_test(test_pwg_bad_data),
-      cmocka_unit_test(test_urf_valid_variants),
-      cmocka_unit_test(test_urf_bad),
+      cmocka_unit_test(test_sniff_samples),      cmocka_unit_test(test_sniff_short_and_garbage),
+      cmocka_unit_test(test_mime_names),         cmocka_unit_test(test_mime_mapping),
+      cmocka_unit_test(test_count_samples),      cmocka_unit_test(test_sample_sizes),
+      cmocka_unit_test(test_count_bad_pdf),      cmocka_unit_test(test_pdf_repair_only_small),
+      cmocka_unit_test(test_pdf_page_limit),     cmocka_unit_test(test_pdf_tree_depth_and_loop),
+      cmocka_unit_test(test_pdf_object_limit),   cmocka_unit_test(test_pdf_inflate_and_memory),
+      cmocka_unit_test(test_truncated_pwg),      cmocka_unit_test(test_truncated_urf),
+      cmocka_unit_test(test_truncated_jpeg),     cmocka_unit_test(test_wrong_format),
+      cmocka_unit_test(test_count_file_errors),  cmocka_unit_test(test_pwg_valid_variants),
+      cmocka_unit_test(test_pwg_bad_headers),    cmocka_unit_test(test_pwg_bad_data),
+      cmocka_unit_test(test_urf_valid_variants), cmocka_unit_test(test_urf_bad),
       cmocka_unit_test(test_jpeg_structure),
   };
   return cmocka_run_group_tests_name("docformat", tests, group_setup, group_teardown);
