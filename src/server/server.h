@@ -28,6 +28,7 @@ typedef struct {
   char log_level[16];
   int64_t max_document_size; /* default per tenant */
   int max_held_jobs;         /* default per tenant, per user */
+  int max_printer_jobs;      /* pending jobs submitted through one printer */
   int64_t max_ipp_header;    /* IPP attribute section of a request */
   int64_t max_json_body;     /* REST request bodies */
   int max_connections;

@@ -317,8 +317,18 @@ static const char *const migration_5[] = {
     NULL,
 };
 
+/* Migration 6 (issue 8, the printer's listener): the pending jobs that came
+ * through one printer, for the per-printer limit
+ * (store_job_count_pending_for_origin); partial, since most jobs come
+ * straight to nimbusd (origin_device_id 0). */
+static const char *const migration_6_printer_pending[] = {
+    "CREATE INDEX jobs_origin_pending ON jobs(tenant_id, origin_device_id, state) "
+    "WHERE origin_device_id <> 0",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4, migration_5,
+    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6_printer_pending,
 };
 
 const int store_sqlite_migration_count =
