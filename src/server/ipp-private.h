@@ -59,13 +59,12 @@ typedef struct {
   bool document_inline;      /* Print-Job: the whole document is in hdr */
 
   /* the device channel (ipp-infra.c, ipp-system.c) */
-  bool system;    /* the request went to /ipp/system */
-  bool is_device; /* authenticated as an output device */
-  bool on_behalf; /* a device submitting for requesting-user-name (7.1) */
-  /* ...for a name that is no user: an owner-less job, never released */
-  bool behalf_unknown;
+  bool system;       /* the request went to /ipp/system */
+  bool is_device;    /* authenticated as an output device */
+  bool on_behalf;    /* a device submitting for requesting-user-name (7.1) */
   int behalf_status; /* when not 0: the IPP status that refuses it */
   char behalf_message[128];
+  bool behalf_unknown;    /* on_behalf for a name that is no user: never released */
   nimbus_device_t device; /* that device */
   int nsubs;              /* Get-Notifications: its subscriptions... */
   int sub_ids[NOTIFY_MAX_SUBS_PER_REQUEST];
