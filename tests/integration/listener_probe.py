@@ -16,10 +16,10 @@ and slow-loris connections from chosen loopback source addresses.
   deadline HOST PORT --source A [--limit S]
       One connection trickling header bytes without end: exit 0 once the
       server closes it, 1 if it is still open after S seconds.
-  per-address HOST PORT --source A --count N --path P [--ipp]
-      Open N connections from A, send a complete GET P (--ipp: an IPP
-      Get-Printer-Attributes) on each, keep them all open, and print how
-      many got an HTTP answer.
+  per-address HOST PORT --source A --count N --path P --expect M [--limit S]
+      Open N connections from A, each inside a POST to P (headers sent,
+      body unfinished), and wait until the server has closed all but M of
+      them (at most S seconds); prints how many are still open.
 """
 import argparse
 import json
@@ -198,36 +198,37 @@ def cmd_deadline(a):
 
 
 def cmd_per_address(a):
-    if a.ipp:  # a Get-Printer-Attributes: the listener answers it and keeps the connection
-        body = struct.pack(">BBHI", 2, 0, 0x000B, 1) + b"\x01"
-        body += attr(0x47, "attributes-charset", "utf-8")
-        body += attr(0x48, "attributes-natural-language", "en")
-        body += attr(0x45, "printer-uri", f"ipp://{a.host}:{a.port}{a.path}") + b"\x03"
-        req = (f"POST {a.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    else:
-        req = f"GET {a.path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-    socks = []
+    # Each connection sends complete headers and part of a body, so that
+    # it is inside a request (no header deadline) and keeps its slot; the
+    # server closes the ones over the per-address limit.
+    req = (f"POST {a.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+           f"Content-Length: 100000\r\n\r\n").encode() + b"\x02\x00"
+    sel = selectors.DefaultSelector()
     for _ in range(a.count):
-        socks.append(socket.create_connection((a.host, a.port), timeout=10,
-                                              source_address=(a.source, 0)))
-    # every request first, then the answers: no connection of this address
-    # ends (and frees a slot) before all of them were tried
-    for s in socks:
+        s = socket.create_connection((a.host, a.port), timeout=10, source_address=(a.source, 0))
         try:
             s.sendall(req)
         except OSError:
             pass
-    answered = 0
-    for s in socks:
-        try:
-            if s.recv(12).startswith(b"HTTP/1."):
-                answered += 1
-        except OSError:
-            pass
-    for s in socks:
-        s.close()
-    print(answered)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    open_ = a.count
+    end = time.monotonic() + a.limit  # a bound for broken runs, not a timing assertion
+    while open_ > a.expect and time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.5):
+            try:
+                gone = not key.fileobj.recv(4096)
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+                open_ -= 1
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    print(open_)
 
 
 def main():
@@ -258,7 +259,8 @@ def main():
     q.add_argument("--source", required=True)
     q.add_argument("--count", type=int, required=True)
     q.add_argument("--path", default="/")
-    q.add_argument("--ipp", action="store_true", help="POST a Get-Printer-Attributes to PATH")
+    q.add_argument("--expect", type=int, required=True, help="stop waiting at this many open")
+    q.add_argument("--limit", type=float, default=30)
     a = p.parse_args()
     return {"ipp": cmd_ipp, "hold": cmd_hold, "deadline": cmd_deadline,
             "per-address": cmd_per_address}[a.cmd](a) or 0
