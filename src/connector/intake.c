@@ -35,14 +35,15 @@
 #include "docformat.h"
 #include "driverless.h"
 #include "httpframing.h"
+#include "httpguard.h"
 #include "log.h"
 #include "upload.h"
 
 #define INTAKE_HEADER_MAX (256 * 1024) /* the attribute section of one request */
-#define INTAKE_CONNECTIONS 32
-#define INTAKE_RECENT 64        /* jobs remembered for Get-Job-Attributes */
-#define INTAKE_CAPS_REFRESH 300 /* seconds between capability refreshes */
-#define INTAKE_CAPS_RETRY 10    /* seconds after a failed refresh */
+#define INTAKE_IDLE_TIMEOUT 300        /* seconds without a byte from a PC, headers in */
+#define INTAKE_RECENT 64               /* jobs remembered for Get-Job-Attributes */
+#define INTAKE_CAPS_REFRESH 300        /* seconds between capability refreshes */
+#define INTAKE_CAPS_RETRY 10           /* seconds after a failed refresh */
 #define INTAKE_MAKE_MODEL "Nimbus Print release printer"
 #define INTAKE_NAME_DEFAULT "Nimbus printer" /* until the registration's name is known */
 
@@ -56,7 +57,7 @@ typedef struct {
 
 struct intake {
   connector_t *c;
-  struct MHD_Daemon *d;
+  httpguard_t *guard; /* the daemon, with the connection limits and header deadline */
   int port;
   size_t buffer_max;
   upload_group_t uploads;
@@ -490,7 +491,7 @@ static ipp_t *intake_forwarded_answer(intake_req_t *r) {
   ippc_result_t res = upload_result(r->up, &up, &st, &sent);
   ipp_op_t op = ippGetOperation(r->request);
   ipp_t *resp;
-  if (res != IPPC_OK && res != IPPC_IPP_ERROR) {
+  if (!up) { /* no IPP answer from nimbusd */
     char msg[400];
     snprintf(msg, sizeof msg, "The cloud service did not take the job: %s",
              st.message[0]    ? st.message
@@ -891,13 +892,15 @@ intake_t *intake_start(connector_t *c, char *err, size_t errlen) {
     snprintf(err, errlen, "cannot start a thread");
     goto fail;
   }
-  in->d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)lp,
-      NULL, NULL, intake_handler, in, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-      MHD_OPTION_NOTIFY_COMPLETED, intake_completed, in, MHD_OPTION_CONNECTION_LIMIT,
-      INTAKE_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 300, MHD_OPTION_END);
-  if (!in->d) {
-    snprintf(err, errlen, "cannot listen on %s", spec);
+  httpguard_limits_t limits = {.max_connections = c->opt.http_max_connections,
+                               .max_per_address = c->opt.http_max_per_address,
+                               .header_timeout = c->opt.http_header_timeout,
+                               .idle_timeout = INTAKE_IDLE_TIMEOUT};
+  char gerr[128];
+  in->guard = httpguard_start("ipp", MHD_ALLOW_SUSPEND_RESUME, &sa, &limits, intake_handler, in,
+                              intake_completed, in, gerr, sizeof gerr);
+  if (!in->guard) {
+    snprintf(err, errlen, "cannot listen on %s: %s", spec, gerr);
     pthread_mutex_lock(&in->lock);
     in->stopping = true;
     pthread_cond_broadcast(&in->cond);
@@ -905,10 +908,11 @@ intake_t *intake_start(connector_t *c, char *err, size_t errlen) {
     pthread_join(in->caps_tid, NULL);
     goto fail;
   }
-  const union MHD_DaemonInfo *info = MHD_get_daemon_info(in->d, MHD_DAEMON_INFO_BIND_PORT);
-  in->port = info ? info->port : (int)lp;
+  in->port = httpguard_port(in->guard);
   log_event(LOG_INFO, NULL, "ipp listening", "address", host, "port", LOG_INT(in->port),
-            "upload_buffer", LOG_INT(in->buffer_max), (char *)NULL);
+            "upload_buffer", LOG_INT(in->buffer_max), "max_connections",
+            LOG_INT(limits.max_connections), "max_per_address", LOG_INT(limits.max_per_address),
+            "header_timeout", LOG_INT(limits.header_timeout), (char *)NULL);
   return in;
 fail:
   output_close(in->probe);
@@ -929,11 +933,11 @@ void intake_stop(intake_t *in) {
   pthread_mutex_lock(&in->lock);
   in->stopping = true; /* no new uploads */
   pthread_mutex_unlock(&in->lock);
-  MHD_quiesce_daemon(in->d);
+  MHD_quiesce_daemon(httpguard_daemon(in->guard));
   /* every worker answers and wakes its parked PC connection: MHD must not
    * be stopped with suspended connections */
   upload_group_abort(&in->uploads);
-  MHD_stop_daemon(in->d);
+  httpguard_stop(in->guard);
   pthread_mutex_lock(&in->lock);
   pthread_cond_broadcast(&in->cond);
   pthread_mutex_unlock(&in->lock);

@@ -31,9 +31,13 @@ typedef struct {
   int update_interval; /* seconds between Update-Active-Jobs while printing */
   char output[1024];
   char panel_listen[128];
-  char listen_ipp[128];      /* the local IPP printer for PCs (empty: none) */
-  int64_t upload_buffer;     /* bytes buffered per job forwarded to nimbusd */
-  int panel_session_idle;    /* seconds before a panel user is logged out */
+  char listen_ipp[128];   /* the local IPP printer for PCs (empty: none) */
+  int64_t upload_buffer;  /* bytes buffered per job forwarded to nimbusd */
+  int panel_session_idle; /* seconds before a panel user is logged out */
+  /* both HTTP listeners (IPP printer, panel): httpguard.h */
+  int http_max_connections;
+  int http_max_per_address;
+  int http_header_timeout; /* seconds to complete a request's headers */
   char state[4096];
   char journal[4096]; /* default: <state>.journal */
   char log_level[16];

@@ -24,6 +24,7 @@
 #include "connector.h"
 #include "httpframing.h"
 #include "crypto.h"
+#include "httpguard.h"
 #include "log.h"
 #include "panel-private.h"
 
@@ -209,7 +210,7 @@ static enum MHD_Result panel_decision(connector_t *c, struct MHD_Connection *con
 
 /* What c->panel points to. */
 typedef struct {
-  struct MHD_Daemon *d;
+  httpguard_t *d;
   panel_release_t *rel;
 } panel_t;
 
@@ -289,21 +290,23 @@ bool panel_start(connector_t *c, char *err, size_t errlen) {
     return false;
   }
   c->panel = panel; /* before the first request */
-  /* a thread per connection: the release screens wait for nimbusd's REST answers */
-  struct MHD_Daemon *d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-      (uint16_t)port, NULL, NULL, panel_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-      MHD_OPTION_NOTIFY_COMPLETED, panel_completed, c, MHD_OPTION_CONNECTION_LIMIT, 32,
-      MHD_OPTION_CONNECTION_TIMEOUT, 30, MHD_OPTION_END);
+  /* a thread per connection: the release screens wait for nimbusd's REST answers;
+   * connection limits and the header deadline as for the IPP listener */
+  httpguard_limits_t limits = {.max_connections = c->opt.http_max_connections,
+                               .max_per_address = c->opt.http_max_per_address,
+                               .header_timeout = c->opt.http_header_timeout,
+                               .idle_timeout = 30};
+  char gerr[128];
+  httpguard_t *d = httpguard_start("panel", MHD_USE_THREAD_PER_CONNECTION, &sa, &limits,
+                                   panel_handler, c, panel_completed, c, gerr, sizeof gerr);
   if (!d) {
-    snprintf(err, errlen, "cannot listen on %s", c->opt.panel_listen);
+    snprintf(err, errlen, "cannot listen on %s: %s", c->opt.panel_listen, gerr);
     panel_release_close(panel->rel);
     free(panel);
     c->panel = NULL;
     return false;
   }
-  const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-  c->panel_port = info ? info->port : port;
+  c->panel_port = httpguard_port(d);
   panel->d = d;
   char portstr[16];
   snprintf(portstr, sizeof portstr, "%d", c->panel_port);
@@ -314,7 +317,7 @@ bool panel_start(connector_t *c, char *err, size_t errlen) {
 void panel_stop(connector_t *c) {
   panel_t *panel = c->panel;
   if (!panel) return;
-  MHD_stop_daemon(panel->d);
+  httpguard_stop(panel->d);
   panel_release_close(panel->rel); /* logs out whoever is still logged in */
   free(panel);
   c->panel = NULL;

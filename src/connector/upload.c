@@ -183,7 +183,8 @@ static ippc_result_t upload_exchange(upload_t *u, ipp_t *req, ipp_t **resp, ippc
   }
   httpClose(http); /* one connection per job; a cut one tells nimbusd to drop the upload */
   ippc_result_t r = ippc_classify(u->ippc.pattern, st);
-  if (r == IPPC_OK || (r == IPPC_IPP_ERROR && answer))
+  /* a "try later" answer (server-error-busy...) is the PC's answer too */
+  if (r == IPPC_OK || ((r == IPPC_IPP_ERROR || r == IPPC_TRANSIENT) && answer))
     *resp = answer;
   else
     ippDelete(answer);

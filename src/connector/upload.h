@@ -87,8 +87,9 @@ size_t upload_feed(upload_t *u, const char *data, size_t len);
 bool upload_close(upload_t *u);
 /*
  * The outcome once upload_close() returned true (or its wake came):
- * *resp is nimbusd's answer (caller frees; NULL unless IPPC_OK or
- * IPPC_IPP_ERROR), *st the statuses.  Bytes forwarded into *sent.
+ * *resp is nimbusd's answer (caller frees; NULL unless IPPC_OK,
+ * IPPC_IPP_ERROR, or IPPC_TRANSIENT with an IPP answer such as
+ * server-error-busy), *st the statuses.  Bytes forwarded into *sent.
  */
 ippc_result_t upload_result(upload_t *u, ipp_t **resp, ippc_status_t *st, int64_t *sent);
 /*

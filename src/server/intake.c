@@ -283,6 +283,23 @@ int64_t intake_max_document_size(const nimbus_server_t *srv, const nimbus_tenant
   return t->max_document_size > 0 ? t->max_document_size : srv->cfg.max_document_size;
 }
 
+submit_status_t intake_check_pending(nimbus_server_t *srv, const nimbus_tenant_t *t,
+                                     const nimbus_job_t *job) {
+  int pending = 0;
+  if (job->origin_device_id) {
+    if (store_job_count_pending_for_origin(srv->store, t->id, job->origin_device_id, &pending) !=
+        STORE_OK)
+      return SUBMIT_ERROR;
+    if (pending >= srv->cfg.max_printer_jobs) return SUBMIT_PRINTER_BUSY;
+  }
+  if (job->owner_id) {
+    if (store_job_count_pending_for_owner(srv->store, t->id, job->owner_id, &pending) != STORE_OK)
+      return SUBMIT_ERROR;
+    if (pending >= intake_max_held_jobs(srv, t)) return SUBMIT_TOO_MANY_JOBS;
+  }
+  return SUBMIT_OK;
+}
+
 submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
                            nimbus_document_t *docs, int ndocs) {
   return job_submit_data(srv, t, job, docs, NULL, ndocs);
@@ -290,16 +307,9 @@ submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbu
 
 submit_status_t job_submit_data(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,
                                 nimbus_document_t *docs, const store_inline_t *data, int ndocs) {
-  submit_status_t result = SUBMIT_ERROR;
-  if (job->owner_id) {
-    int pending = 0;
-    if (store_job_count_pending_for_owner(srv->store, t->id, job->owner_id, &pending) != STORE_OK)
-      goto fail;
-    if (pending >= intake_max_held_jobs(srv, t)) {
-      result = SUBMIT_TOO_MANY_JOBS;
-      goto fail;
-    }
-  }
+  submit_status_t result = intake_check_pending(srv, t, job);
+  if (result != SUBMIT_OK) goto fail;
+  result = SUBMIT_ERROR;
   if (job->copies < 1) job->copies = 1;
   job->pages = 0;
   for (int i = 0; i < ndocs; i++) {

@@ -65,6 +65,7 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
 typedef enum {
   SUBMIT_OK = 0,
   SUBMIT_TOO_MANY_JOBS, /* the owner has max-held-jobs pending jobs */
+  SUBMIT_PRINTER_BUSY,  /* the printer it came through has max-held-jobs-per-printer */
   SUBMIT_ERROR,         /* storage failure */
   SUBMIT_NO_SPACE       /* the store's disk is full: retryable, nothing kept */
 } submit_status_t;
@@ -76,14 +77,23 @@ int intake_sweep_orphans(nimbus_server_t *srv, bool partial_too);
 
 /* Most pending jobs a user of tenant t may have (tenant limit or default). */
 int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t);
+/*
+ * The pending-jobs limits of a new job, checked before its document is
+ * spooled and again by job_submit(): the printer's (job->origin_device_id,
+ * --max-held-jobs-per-printer) first, then the owner's.  Jobs that arrive
+ * through a printer's listener come from anyone on that LAN: the printer's
+ * limit bounds what one listener can queue, for all its users together.
+ */
+submit_status_t intake_check_pending(nimbus_server_t *srv, const nimbus_tenant_t *t,
+                                     const nimbus_job_t *job);
 /* Largest document of tenant t (tenant limit or server default). */
 int64_t intake_max_document_size(const nimbus_server_t *srv, const nimbus_tenant_t *t);
 
 /*
  * Insert a new job (job->tenant_id, queue_id, owner..., state set by the
  * caller: NIMBUS_JOB_RECEIVED for Create-Job, job_state_when_closed() when
- * complete) with its committed documents, after checking the owner's
- * pending-jobs limit.  Durable when SUBMIT_OK.  On failure the documents'
+ * complete) with its committed documents, after checking the pending-jobs
+ * limits (intake_check_pending).  Durable when SUBMIT_OK.  On failure the documents'
  * blobs are deleted.
  */
 submit_status_t job_submit(nimbus_server_t *srv, const nimbus_tenant_t *t, nimbus_job_t *job,

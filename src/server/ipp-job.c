@@ -34,22 +34,73 @@ static void ipp_job_init(ipp_ctx_t *ctx, nimbus_job_t *job) {
   job->origin_device_id = ctx->on_behalf ? ctx->device.id : 0;
 }
 
-/* Refuse a new job when the owner already has the most pending jobs. */
+/* Out of disk space (spool or store): server-error-busy, which clients
+ * retry, with the reason and an HTTP Retry-After for those that read it. */
+static void ipp_respond_disk_full(ipp_ctx_t *ctx) {
+  char after[16];
+  snprintf(after, sizeof after, "%d", DISK_FULL_RETRY_AFTER);
+  http_response_header(ctx->r, "Retry-After", after);
+  ipp_respond(ctx, IPP_STATUS_ERROR_BUSY, "The server is out of disk space; try again later.");
+}
+
+/*
+ * Answer a refusal by the pending-jobs limits.  Through a printer the
+ * text names neither the user nor a count: whoever is on the printer's
+ * LAN may send any name (PROTOCOL.md 7.1).
+ */
+static void ipp_respond_limit(ipp_ctx_t *ctx, submit_status_t s) {
+  switch (s) {
+    case SUBMIT_OK:
+      return;
+    case SUBMIT_PRINTER_BUSY:
+      ipp_respond(ctx, IPP_STATUS_ERROR_BUSY,
+                  "This printer has too many jobs waiting to be released; try again later.");
+      return;
+    case SUBMIT_TOO_MANY_JOBS:
+      if (ctx->on_behalf)
+        ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS,
+                    "Too many jobs are waiting for this user; release or cancel some first.");
+      else
+        ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS,
+                    "You already have %d jobs waiting; release or cancel some first.",
+                    intake_max_held_jobs(ctx->srv, &ctx->tenant));
+      return;
+    case SUBMIT_NO_SPACE:
+      ipp_respond_disk_full(ctx);
+      return;
+    case SUBMIT_ERROR:
+      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job store is not available.");
+      return;
+  }
+}
+
+/* Refuse a new job when its printer or its owner already has the most
+ * pending jobs (intake_check_pending). */
 static bool ipp_check_pending_limit(ipp_ctx_t *ctx) {
-  if (!ctx->user_id) return true;
-  int pending = 0;
-  if (store_job_count_pending_for_owner(ctx->srv->store, ctx->tenant.id, ctx->user_id, &pending) !=
-      STORE_OK) {
-    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job store is not available.");
-    return false;
+  nimbus_job_t probe = {.owner_id = ctx->user_id,
+                        .origin_device_id = ctx->on_behalf ? ctx->device.id : 0};
+  submit_status_t s = intake_check_pending(ctx->srv, &ctx->tenant, &probe);
+  ipp_respond_limit(ctx, s);
+  return s == SUBMIT_OK;
+}
+
+/*
+ * The brief attributes of a job just created or closed.  A job for a name
+ * that is no user (ctx->behalf_unknown) stays held; it is shown in the
+ * state a user's job would have taken, so that the answer is the same
+ * whether or not the name is a user (PROTOCOL.md 7.1).
+ */
+static void ipp_job_add_brief_accepted(ipp_ctx_t *ctx, const nimbus_job_t *job) {
+  nimbus_job_t *shown = malloc(sizeof *shown);
+  if (!shown) {
+    ipp_job_attrs_add_brief(ctx, job);
+    return;
   }
-  int max = intake_max_held_jobs(ctx->srv, &ctx->tenant);
-  if (pending >= max) {
-    ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS,
-                "You already have %d jobs waiting; release or cancel some first.", pending);
-    return false;
-  }
-  return true;
+  *shown = *job;
+  if (ctx->behalf_unknown && shown->state == NIMBUS_JOB_HELD)
+    shown->state = job_state_when_closed(&ctx->queue);
+  ipp_job_attrs_add_brief(ctx, shown);
+  free(shown);
 }
 
 /* Does the job concern device d: submitted through it, released to it,
@@ -63,9 +114,14 @@ static bool ipp_job_concerns_device(const nimbus_job_t *job, nimbus_id_t d) {
 static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
   if (job->queue_id != ctx->queue.id) return false;
   if (ctx->is_device) return true; /* INFRA operations: then ipp-infra.c's rules */
-  if (ctx->on_behalf) /* a printer's credential: only jobs that concern it, and its user's */
-    return ipp_job_concerns_device(job, ctx->device.id) &&
-           (!ctx->user_id || job->owner_id == ctx->user_id);
+  if (ctx->on_behalf) {            /* a printer's credential: only jobs that concern it... */
+    if (!ipp_job_concerns_device(job, ctx->device.id)) return false;
+    if (ctx->user_id) return job->owner_id == ctx->user_id; /* ...of the user it acts for */
+    if (ctx->behalf_unknown) /* a name that is no user: that name's jobs through this printer */
+      return job->owner_id == 0 && strcmp(job->owner_name, ctx->user_name) == 0 &&
+             job->origin_device_id == ctx->device.id;
+    return true; /* the printer asking for itself (Get-Job-Attributes without a name) */
+  }
   if (ctx->is_admin) return true;
   if (ctx->user_id) return job->owner_id == ctx->user_id;
   /* anonymous caller on an anonymous queue: anonymous jobs of that name
@@ -103,15 +159,6 @@ bool ipp_target_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
     return false;
   }
   return true;
-}
-
-/* Out of disk space (spool or store): server-error-busy, which clients
- * retry, with the reason and an HTTP Retry-After for those that read it. */
-static void ipp_respond_disk_full(ipp_ctx_t *ctx) {
-  char after[16];
-  snprintf(after, sizeof after, "%d", DISK_FULL_RETRY_AFTER);
-  http_response_header(ctx->r, "Retry-After", after);
-  ipp_respond(ctx, IPP_STATUS_ERROR_BUSY, "The server is out of disk space; try again later.");
 }
 
 /* Map an intake failure to its IPP status. */
@@ -161,34 +208,28 @@ static bool ipp_finish_document(ipp_ctx_t *ctx, nimbus_document_t *doc) {
 
 /* Add status-message for a created job and log it. */
 static void ipp_job_created(ipp_ctx_t *ctx, const nimbus_job_t *job) {
-  ipp_job_attrs_add_brief(ctx, job);
+  ipp_job_add_brief_accepted(ctx, job);
   log_event(LOG_INFO, ctx->r->id, "job created", "tenant", ctx->tenant.name, "queue",
             ctx->queue.name, "job", LOG_INT(job->id), "job_number", LOG_INT(job->number), "user",
             job->owner_name, "pages", LOG_INT(job->pages), "state", job_state_name(job->state),
             (char *)NULL);
 }
 
-/* Insert a new job of the caller in `state` with its documents and answer
- * with its brief attributes, or with the failure's status.  The response
- * built by the attribute parse (status, unsupported group) is kept. */
-static void ipp_submit_job(ipp_ctx_t *ctx, nimbus_job_t *job, nimbus_job_state_t state,
-                           nimbus_document_t *docs, const store_inline_t *data, int ndocs) {
+/* Insert a new job of the caller with its documents, closed (Print-Job)
+ * or not (Create-Job), and answer with its brief attributes, or with the
+ * failure's status.  The response built by the attribute parse (status,
+ * unsupported group) is kept. */
+static void ipp_submit_job(ipp_ctx_t *ctx, nimbus_job_t *job, bool closed, nimbus_document_t *docs,
+                           const store_inline_t *data, int ndocs) {
   ipp_job_init(ctx, job);
-  job->state = state;
-  switch (job_submit_data(ctx->srv, &ctx->tenant, job, docs, data, ndocs)) {
-    case SUBMIT_OK:
-      ipp_job_created(ctx, job);
-      return;
-    case SUBMIT_TOO_MANY_JOBS:
-      ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS, "Too many jobs are waiting for you.");
-      return;
-    case SUBMIT_NO_SPACE:
-      ipp_respond_disk_full(ctx);
-      return;
-    case SUBMIT_ERROR:
-      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
-      return;
-  }
+  job->state = closed ? job_state_when_closed_for(&ctx->queue, job) : NIMBUS_JOB_RECEIVED;
+  submit_status_t s = job_submit_data(ctx->srv, &ctx->tenant, job, docs, data, ndocs);
+  if (s == SUBMIT_OK)
+    ipp_job_created(ctx, job);
+  else if (s == SUBMIT_ERROR)
+    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The job could not be stored.");
+  else
+    ipp_respond_limit(ctx, s);
 }
 
 /* ---- admission for operations that carry a document ---- */
@@ -247,7 +288,7 @@ void ipp_op_print_job(ipp_ctx_t *ctx) {
   } else if (!ipp_finish_document(ctx, &doc)) {
     return;
   }
-  ipp_submit_job(ctx, &ctx->job, job_state_when_closed(&ctx->queue), &doc, &data, 1);
+  ipp_submit_job(ctx, &ctx->job, true, &doc, &data, 1);
 }
 
 void ipp_op_validate_job(ipp_ctx_t *ctx) {
@@ -260,11 +301,12 @@ void ipp_op_create_job(ipp_ctx_t *ctx) {
   nimbus_job_t job = {0};
   char fmt[NIMBUS_NAME_MAX], name[NIMBUS_TEXT_MAX];
   if (!ipp_job_attrs_parse(ctx, &job, fmt, sizeof fmt, name, sizeof name)) return;
-  ipp_submit_job(ctx, &job, NIMBUS_JOB_RECEIVED, NULL, NULL, 0);
+  ipp_submit_job(ctx, &job, false, NULL, NULL, 0);
 }
 
 /* Close a job whose last document has arrived (Send-Document or
- * Close-Job); a queue that releases immediately releases it. */
+ * Close-Job); a queue that releases immediately releases it (not a job
+ * for a name that is no user: job_state_when_closed_for). */
 static void ipp_close_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   store_t *st = ctx->srv->store;
   if (job->num_documents == 0) {
@@ -272,7 +314,7 @@ static void ipp_close_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
     return;
   }
   if (job_apply(st, ctx->tenant.id, job->id, JOB_EVENT_CLOSE, ctx->user_name, job) == JOB_OK &&
-      ctx->queue.release_immediately)
+      job_state_when_closed_for(&ctx->queue, job) == NIMBUS_JOB_FETCHABLE)
     job_apply(st, ctx->tenant.id, job->id, JOB_EVENT_RELEASE, "release-immediately", job);
 }
 
@@ -301,7 +343,7 @@ void ipp_op_send_document(ipp_ctx_t *ctx) {
     store_job_get(ctx->srv->store, ctx->tenant.id, job->id, job);
   }
   if (ctx->last_document) ipp_close_job(ctx, job);
-  ipp_job_attrs_add_brief(ctx, job);
+  ipp_job_add_brief_accepted(ctx, job);
 }
 
 void ipp_op_close_job(ipp_ctx_t *ctx) {
@@ -314,7 +356,7 @@ void ipp_op_close_job(ipp_ctx_t *ctx) {
   }
   ipp_respond(ctx, IPP_STATUS_OK, NULL);
   ipp_close_job(ctx, &job);
-  ipp_job_attrs_add_brief(ctx, &job);
+  ipp_job_add_brief_accepted(ctx, &job);
 }
 
 /* Jobs collected by a store walk (callbacks may not call the store, so

@@ -64,6 +64,7 @@ typedef struct {
   bool on_behalf;    /* a device submitting for requesting-user-name (7.1) */
   int behalf_status; /* when not 0: the IPP status that refuses it */
   char behalf_message[128];
+  bool behalf_unknown;    /* on_behalf for a name that is no user: never released */
   nimbus_device_t device; /* that device */
   int nsubs;              /* Get-Notifications: its subscriptions... */
   int sub_ids[NOTIFY_MAX_SUBS_PER_REQUEST];

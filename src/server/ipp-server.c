@@ -199,14 +199,19 @@ static bool ipp_on_behalf_op(ipp_op_t op) {
  * A device credential on a client operation.  A printer submits for a
  * user (PROTOCOL.md 7.1): the device credential (and output-device-uuid,
  * when sent) authenticate the printer, which must serve this queue;
- * requesting-user-name names the job's owner, who must be a user of the
- * tenant.  The outcome is left in ctx for ipp_authorize(): on success the
- * request proceeds as if that user had sent it, plus the printer recorded
- * as the job's origin, and only jobs that concern the printer are visible
- * (ipp_may_see).  Operations other than ipp_on_behalf_op() are refused:
- * a printer's credential is not a user's.  Returns false when the
+ * requesting-user-name names the job's owner.  The outcome is left in ctx for ipp_authorize(): on
+ * success the request proceeds as if that user had sent it, plus the printer recorded as the job's
+ * origin, and only jobs that concern the printer are visible (ipp_may_see).  Operations other than
+ * ipp_on_behalf_op() are refused: a printer's credential is not a user's.  Returns false when the
  * credential is no printer's at all: the caller then tries it as a user's
  * (a password may look like a credential).
+ *
+ * Anyone on the printer's LAN can send any name, so the answer must not
+ * tell whether the name is a user of the tenant: a name that is no user
+ * is admitted the same way, as an owner-less job of that name
+ * (ctx->behalf_unknown), which the operations store and answer like any
+ * other but never release (ipp-job.c): it waits, listed on no panel,
+ * until it expires.
  */
 static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
@@ -257,21 +262,40 @@ static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
     device_seen(srv, &ctx->device, "polling");
     return true;
   }
-  if (!name || !*name ||
-      store_user_get_by_name(srv->store, ctx->tenant.id, name, &r->auth.user) != STORE_OK) {
-    memset(&r->auth.user, 0, sizeof r->auth.user);
+  if (!name || !*name || strlen(name) >= sizeof ctx->user_name) {
+    /* refused for its form alone, whoever the users are */
     ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
     snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
-             "unknown user: requesting-user-name must name a user of this tenant");
+             "requesting-user-name must give the user's name (at most %zu bytes).",
+             sizeof ctx->user_name - 1);
     return true;
   }
-  sodium_memzero(r->auth.user.password_hash, sizeof r->auth.user.password_hash);
-  sodium_memzero(r->auth.user.panel_pin_hash, sizeof r->auth.user.panel_pin_hash);
+  switch (store_user_get_by_name(srv->store, ctx->tenant.id, name, &r->auth.user)) {
+    case STORE_OK:
+      sodium_memzero(r->auth.user.password_hash, sizeof r->auth.user.password_hash);
+      sodium_memzero(r->auth.user.panel_pin_hash, sizeof r->auth.user.panel_pin_hash);
+      snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
+      ctx->user_id = r->auth.user.id;
+      break;
+    case STORE_NOT_FOUND:
+      memset(&r->auth.user, 0, sizeof r->auth.user);
+      snprintf(ctx->user_name, sizeof ctx->user_name, "%s", name);
+      ctx->user_id = 0;
+      ctx->behalf_unknown = true;
+      log_event(LOG_INFO, r->id, "a printer submits for a name that is no user", "tenant",
+                ctx->tenant.name, "device", ctx->device.name, "name", name, "op",
+                ippOpString(ctx->op), (char *)NULL);
+      break;
+    default:
+      memset(&r->auth.user, 0, sizeof r->auth.user);
+      ctx->behalf_status = IPP_STATUS_ERROR_INTERNAL;
+      snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
+               "The user directory is not available.");
+      return true;
+  }
   r->auth.result = AUTH_OK;
   r->auth.tenant = ctx->tenant;
   ctx->on_behalf = true;
-  snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
-  ctx->user_id = r->auth.user.id;
   ctx->is_admin = false; /* the printer acts for one user, with that user's rights */
   device_seen(srv, &ctx->device, "polling");
   return true;

@@ -81,6 +81,11 @@ nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q) {
   return q->release_immediately ? NIMBUS_JOB_FETCHABLE : NIMBUS_JOB_HELD;
 }
 
+nimbus_job_state_t job_state_when_closed_for(const nimbus_queue_t *q, const nimbus_job_t *job) {
+  if (job->origin_device_id && !job->owner_id) return NIMBUS_JOB_HELD;
+  return job_state_when_closed(q);
+}
+
 bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to) {
   if (job_state_is_terminal(from)) return false;
   switch (ev) {

@@ -32,6 +32,7 @@ typedef struct {
   int64_t max_pdf_inflate;   /* PDF page count: decoded object-stream bytes */
   int max_pdf_objects;       /* PDF page count: objects in the file */
   int64_t max_pdf_memory;    /* PDF page count: memory qpdf may hold */
+  int max_printer_jobs;      /* pending jobs submitted through one printer */
   int64_t max_ipp_header;    /* IPP attribute section of a request */
   int64_t max_json_body;     /* REST request bodies */
   int64_t min_free_space;    /* /healthz fails below this many free bytes (0: off) */

@@ -453,6 +453,22 @@ store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant
   return status;
 }
 
+store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenant_id,
+                                                  nimbus_id_t device_id, int *count) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNT_PENDING_ORIGIN);
+  if (s) {
+    int64_t n = 0;
+    sqlite3_bind_int64(s, 1, tenant_id);
+    sqlite3_bind_int64(s, 2, device_id);
+    status = query_int64_locked(st, s, "job count pending origin", &n);
+    if (status == STORE_OK) *count = clamp_int(n);
+  }
+  store_unlock(st);
+  return status;
+}
+
 /* Compare-and-set of the state plus the event row, inside the caller's
  * transaction.  CONFLICT when the job is in another state, NOT_FOUND when
  * it does not exist in the tenant. */

@@ -352,8 +352,19 @@ static const char *const migration_7[] = {
     NULL,
 };
 
+/* Migration 8 (issue 8, the printer's listener): the pending jobs that came
+ * through one printer, for the per-printer limit
+ * (store_job_count_pending_for_origin); partial, since most jobs come
+ * straight to nimbusd (origin_device_id 0). */
+static const char *const migration_8[] = {
+    "CREATE INDEX jobs_origin_pending ON jobs(tenant_id, origin_device_id, state) "
+    "WHERE origin_device_id <> 0",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1, migration_2, migration_3, migration_4, migration_5, migration_6, migration_7,
+    migration_8,
 };
 
 const int store_sqlite_migration_count =

@@ -126,6 +126,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_COUNT_PENDING] =
         "SELECT coalesce((SELECT n FROM owner_pending "
         "WHERE tenant_id = ?1 AND owner_id = ?2), 0)",
+    /* jobs_origin_pending (migration 6); "<> 0" lets SQLite use the partial index */
+    [S_JOB_COUNT_PENDING_ORIGIN] =
+        "SELECT count(*) FROM jobs WHERE tenant_id = ?1 AND origin_device_id = ?2 "
+        "AND origin_device_id <> 0 AND state BETWEEN 1 AND 3",
     [S_JOB_COUNT_BY_STATE] = "SELECT state, n FROM job_state_counts",
     [S_JOB_SET_STATE] =
         "UPDATE jobs SET state = ?4, state_changed_at = ?5, "

@@ -175,6 +175,10 @@ store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_jo
  * awaiting-payment (the per-user pending-jobs limit counts these). */
 store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
                                                  nimbus_id_t owner_id, int *count);
+/* Number of jobs submitted through printer device_id (jobs.origin_device_id)
+ * that wait to be released, counted as above (the per-printer limit). */
+store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenant_id,
+                                                  nimbus_id_t device_id, int *count);
 
 /*
  * Move a job from `expected` to `next` and record event `event` (a short

@@ -195,6 +195,17 @@ static void test_state_when_closed(void **state) {
   assert_int_equal(job_state_when_closed(&q), H);
   q.release_immediately = true;
   assert_int_equal(job_state_when_closed(&q), F);
+  /* through a printer: a user's job follows the queue; a job for a name
+   * that is no user (no owner) stays held */
+  nimbus_job_t j;
+  memset(&j, 0, sizeof j);
+  j.origin_device_id = 3;
+  j.owner_id = 5;
+  assert_int_equal(job_state_when_closed_for(&q, &j), F);
+  j.owner_id = 0;
+  assert_int_equal(job_state_when_closed_for(&q, &j), H);
+  j.origin_device_id = 0; /* anonymous queue, straight to nimbusd */
+  assert_int_equal(job_state_when_closed_for(&q, &j), F);
 }
 
 /* ---- job_apply against a real store ---- */

@@ -680,6 +680,37 @@ static void test_count_pending_for_owner(void **state) {
   assert_int_equal(n, 0);
 }
 
+/* The per-printer limit's count: pending jobs whose origin is that printer,
+ * owner or not, in that tenant only. */
+static void test_count_pending_for_origin(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_id_t alice = make_user(st, a, "alice");
+  static const nimbus_job_state_t states[] = {NIMBUS_JOB_RECEIVED, NIMBUS_JOB_HELD,
+                                              NIMBUS_JOB_AWAITING_PAYMENT, NIMBUS_JOB_FETCHABLE,
+                                              NIMBUS_JOB_CANCELED};
+  for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+    nimbus_job_t j = job_template(a, q, i == 1 ? 0 : alice, states[i]); /* one owner-less */
+    j.origin_device_id = 7;
+    assert_int_equal(store_job_insert(st, &j, NULL, 0), STORE_OK);
+  }
+  nimbus_job_t other = job_template(a, q, alice, NIMBUS_JOB_HELD);
+  other.origin_device_id = 8;
+  assert_int_equal(store_job_insert(st, &other, NULL, 0), STORE_OK);
+  make_job(st, a, q, alice, NIMBUS_JOB_HELD); /* straight to the queue */
+  int n = -1;
+  assert_int_equal(store_job_count_pending_for_origin(st, a, 7, &n), STORE_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(store_job_count_pending_for_origin(st, a, 8, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(store_job_count_pending_for_origin(st, b, 7, &n), STORE_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(store_job_count_pending_for_origin(st, a, 0, &n), STORE_OK);
+  assert_int_equal(n, 0); /* "no printer" is not a printer */
+}
+
 static void test_blob_and_queue_delete(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
@@ -1194,6 +1225,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_job_set_state, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_document_add, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_count_pending_for_owner, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_count_pending_for_origin, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_blob_and_queue_delete, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_count_by_state, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_user_delete_keeps_jobs, setup_direct, teardown),
