@@ -238,7 +238,8 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-versions-supported", 2, NULL, versions);
   ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "operations-supported",
                  (int)(sizeof ops / sizeof ops[0]), ops);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", NULL, "none");
+  static const char *const compression[] = {"none", "gzip", "deflate"}; /* nimbusd inflates */
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", 3, NULL, compression);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "pdl-override-supported", NULL,
                "not-attempted");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-kind", NULL, "document");

@@ -188,10 +188,12 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
         }
       } else if (!strcmp(name, "compression")) {
         const char *v = ippGetString(a, 0, NULL);
-        if (!v || strcmp(v, "none") != 0) {
+        if (ippGetValueTag(a) != IPP_TAG_KEYWORD || !v || !intake_compression_supported(v)) {
           ipp_unsupported(ctx, a);
           fail = IPP_STATUS_ERROR_COMPRESSION_NOT_SUPPORTED;
-          fail_msg = "Only compression 'none' is supported.";
+          fail_msg = "compression must be none, gzip or deflate.";
+        } else {
+          snprintf(ctx->compression, sizeof ctx->compression, "%s", v);
         }
       } else if (!strcmp(name, "job-password")) {
         int len = 0;

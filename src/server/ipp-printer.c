@@ -189,7 +189,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   int ops[64];
   int nops = ipp_operations_supported(ops, 64);
   ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "operations-supported", nops, ops);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", NULL, "none");
+  static const char *const compression[] = {"none", "gzip", "deflate"}; /* intake.h */
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", 3, NULL, compression);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "pdl-override-supported", NULL,
                "not-attempted");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-default", NULL,

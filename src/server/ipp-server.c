@@ -374,6 +374,11 @@ static void ipp_admit_document(http_request_t *r) {
   if (!ipp_admit_checks(ctx)) return;
   ctx->intake =
       intake_begin(ctx->srv, intake_max_document_size(ctx->srv, &ctx->tenant), ctx->doc_format);
+  if (ctx->intake && ctx->compression[0] &&
+      !intake_set_compression(ctx->intake, ctx->compression)) {
+    intake_abort(ctx->intake);
+    ctx->intake = NULL;
+  }
   if (!ctx->intake) {
     ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The spool is not available.");
     ctx->intake_refused = true;
@@ -396,6 +401,15 @@ static bool ipp_inline_reserve(ipp_ctx_t *ctx) {
   }
   ctx->inline_reserved = want;
   return true;
+}
+
+/* Does the request say its document is compressed?  Such a document
+ * always goes through the spool, where it is decompressed as it arrives
+ * (intake_set_compression), never inline. */
+static bool ipp_request_compressed(const ipp_ctx_t *ctx) {
+  ipp_attribute_t *a = ippFindAttribute(ctx->request, "compression", IPP_TAG_ZERO);
+  const char *v = a ? ippGetString(a, 0, NULL) : NULL;
+  return a && (!v || strcmp(v, "none") != 0);
 }
 
 /* Append bytes to the request buffer (attribute section, then document
@@ -445,7 +459,8 @@ static bool ipp_decoded(ipp_ctx_t *ctx, bool deferred) {
    * server-wide budget): a small document is admitted and stored in one
    * worker step, inline in the store; a larger one is admitted first and
    * then streamed to the spool. */
-  if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX || !ipp_inline_reserve(ctx)) {
+  if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX || ipp_request_compressed(ctx) ||
+      !ipp_inline_reserve(ctx)) {
     if (deferred)
       http_request_defer(r, ipp_admit_document);
     else

@@ -4,7 +4,8 @@ test-bad-input.sh: a declared document-format, and an attribute section
 padded past the server's --max-ipp-header.
 
 usage: ipp_bad.py OPERATION PRINTER_URI [--user NAME] [--job-name TEXT]
-                  [--document-format MIME] [--pad BYTES] [--document FILE]
+                  [--document-format MIME] [--compression KEYWORD]
+                  [--requested-attributes KW,KW,...] [--pad BYTES] [--document FILE]
 Writes the request (version 2.0, request-id 1) to stdout.
 
 --pad BYTES adds operation attributes named "x-nimbus-filler" (octetString,
@@ -17,8 +18,8 @@ import sys
 OPS = {"print-job": 0x0002, "validate-job": 0x0004, "get-jobs": 0x000A,
        "get-printer-attributes": 0x000B}
 TAG_OPERATION, TAG_END = 0x01, 0x03
-TAG_OCTETSTRING, TAG_URI, TAG_CHARSET, TAG_LANGUAGE, TAG_NAME, TAG_MIME = \
-    0x30, 0x45, 0x47, 0x48, 0x42, 0x49
+TAG_OCTETSTRING, TAG_KEYWORD, TAG_URI, TAG_CHARSET, TAG_LANGUAGE, TAG_NAME, TAG_MIME = \
+    0x30, 0x44, 0x45, 0x47, 0x48, 0x42, 0x49
 FILLER_CHUNK = 32000
 
 
@@ -36,6 +37,9 @@ def main():
     p.add_argument("--user", default="tester")
     p.add_argument("--job-name")
     p.add_argument("--document-format")
+    p.add_argument("--compression")
+    p.add_argument("--requested-attributes",
+                   help="comma-separated keywords, sent as one 1setOf attribute")
     p.add_argument("--pad", type=int, default=0)
     p.add_argument("--document")
     a = p.parse_args()
@@ -49,6 +53,12 @@ def main():
         body += attr(TAG_NAME, "job-name", a.job_name)
     if a.document_format is not None:
         body += attr(TAG_MIME, "document-format", a.document_format)
+    if a.compression is not None:
+        body += attr(TAG_KEYWORD, "compression", a.compression)
+    if a.requested_attributes is not None:
+        for i, kw in enumerate(a.requested_attributes.split(",")):
+            # additional values of a 1setOf have an empty name (RFC 8010 3.1.5)
+            body += attr(TAG_KEYWORD, "requested-attributes" if i == 0 else "", kw)
     left = a.pad
     while left > 0:
         n = min(left, FILLER_CHUNK)
