@@ -13,6 +13,7 @@
  * The marking engine's capabilities come from a second output object,
  * refreshed by a small thread (the channel thread owns the first one).
  */
+#include "ipp-requested.h"
 #include "ippmem.h"
 #include "intake.h"
 
@@ -528,6 +529,9 @@ static ipp_t *intake_check(intake_req_t *r) {
   if (!ippFindAttribute(r->request, "printer-uri", IPP_TAG_URI) &&
       !ippFindAttribute(r->request, "job-uri", IPP_TAG_URI))
     return intake_answer(r, IPP_STATUS_ERROR_BAD_REQUEST, "Missing printer-uri.");
+  /* deduplicated before libcups expands it (ipp-requested.h) */
+  if (ipp_requested_normalize(r->request, IPP_REQUESTED_MAX) != IPP_REQUESTED_OK)
+    return intake_answer(r, IPP_STATUS_ERROR_REQUEST_VALUE, "Too many requested-attributes.");
   return NULL;
 }
 

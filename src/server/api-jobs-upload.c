@@ -16,7 +16,8 @@
  * → 201 job (held, unless the queue releases immediately), Location set.
  * Errors: 400 missing/bad field or document, 401 before any byte is
  * spooled, 413 over the tenant's max-document-size (also decompressed),
- * 415 unsupported format or compression, or not a form, 422 corrupt document, 429 too many pending jobs.
+ * 415 unsupported format or compression, or not a form, 422 corrupt document, 429 too many pending
+ * jobs.
  *
  * Flow (threads in brackets):
  *   body() [event]: first chunk → keep a copy and defer upload_authenticate

@@ -25,7 +25,8 @@ bool docinflate_kind_from_keyword(const char *keyword, docinflate_kind_t *kind) 
   static const struct {
     const char *keyword;
     docinflate_kind_t kind;
-  } kinds[] = {{"none", DOCINFLATE_NONE}, {"gzip", DOCINFLATE_GZIP}, {"deflate", DOCINFLATE_DEFLATE}};
+  } kinds[] = {
+      {"none", DOCINFLATE_NONE}, {"gzip", DOCINFLATE_GZIP}, {"deflate", DOCINFLATE_DEFLATE}};
   for (size_t i = 0; keyword && i < sizeof kinds / sizeof kinds[0]; i++)
     if (strcmp(keyword, kinds[i].keyword) == 0) {
       *kind = kinds[i].kind;

@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "ipp-requested.h"
 #include "ippmem.h"
 #include "log.h"
 
@@ -528,6 +529,19 @@ static bool ipp_check_request(ipp_ctx_t *ctx) {
     ippAddString(ctx->response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_CHARSET, "attributes-charset",
                  NULL, cs ? cs : "");
     return false;
+  }
+  /* Before any operation hands requested-attributes to libcups: repeated
+   * group keywords would cost quadratic time there (ipp-requested.h). */
+  switch (ipp_requested_normalize(ctx->request, IPP_REQUESTED_MAX)) {
+    case IPP_REQUESTED_OK:
+      break;
+    case IPP_REQUESTED_TOO_MANY:
+      ipp_respond(ctx, IPP_STATUS_ERROR_REQUEST_VALUE,
+                  "requested-attributes names more than %d attributes.", IPP_REQUESTED_MAX);
+      return false;
+    case IPP_REQUESTED_ERROR:
+      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "Out of memory.");
+      return false;
   }
   /* Operations addressed to the printer need printer-uri (job ops may use
    * job-uri instead); those addressed to the system need system-uri. */

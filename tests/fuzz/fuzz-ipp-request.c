@@ -106,8 +106,7 @@ static const char *fuzz_ipp_response_problem(const unsigned char *b, size_t len)
 static void fuzz_check_response(const http_request_t *r, void *arg) {
   (void)arg;
   if (r->status != 200 || strcmp(r->resp_type, "application/ipp") != 0) return;
-  const char *problem =
-      fuzz_ipp_response_problem((const unsigned char *)r->resp_body, r->resp_len);
+  const char *problem = fuzz_ipp_response_problem((const unsigned char *)r->resp_body, r->resp_len);
   if (problem) {
     fprintf(stderr, "fuzz-ipp-request: malformed IPP response: %s\n", problem);
     abort();
@@ -138,10 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     len += FUZZ_PADDING;
   }
   fuzz_reset_devices();
-  int status = fuzz_request_inspect(
-      "POST", fuzz_paths[(flags >> 3) & 7], "application/ipp",
-      fuzz_authorization((uint8_t)((flags & 7) | ((flags >> 4) & 8))), body, len, chunk,
-      fuzz_check_response, NULL);
+  int status = fuzz_request_inspect("POST", fuzz_paths[(flags >> 3) & 7], "application/ipp",
+                                    fuzz_authorization((uint8_t)((flags & 7) | ((flags >> 4) & 8))),
+                                    body, len, chunk, fuzz_check_response, NULL);
   /* Every request is answered with a status ipp-server.c means to send.
    * 500 is not among them: memory is plentiful here, so it would mean a
    * response libcups cannot encode. */
