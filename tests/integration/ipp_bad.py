@@ -6,7 +6,8 @@ padded past the server's --max-ipp-header.
 usage: ipp_bad.py OPERATION PRINTER_URI [--user NAME] [--job-name TEXT]
                   [--document-format MIME] [--compression KEYWORD]
                   [--requested-attributes KW,KW,...] [--pad BYTES] [--document FILE]
-Writes the request (version 2.0, request-id 1) to stdout.
+Writes the request (version 2.0, request-id 1) to stdout.  As a module:
+request(argv) returns it (several requests from one python process).
 
 --pad BYTES adds operation attributes named "x-nimbus-filler" (octetString,
 at most 32000 octets each, the encoding allows 32767) until the attribute
@@ -30,7 +31,8 @@ def attr(tag, name, value):
             struct.pack(">H", len(value)) + value)
 
 
-def main():
+def request(argv):
+    """The request the command line argv (without the program name) describes."""
     p = argparse.ArgumentParser()
     p.add_argument("op", choices=sorted(OPS))
     p.add_argument("uri")
@@ -42,7 +44,7 @@ def main():
                    help="comma-separated keywords, sent as one 1setOf attribute")
     p.add_argument("--pad", type=int, default=0)
     p.add_argument("--document")
-    a = p.parse_args()
+    a = p.parse_args(argv)
     body = struct.pack(">BBHI", 2, 0, OPS[a.op], 1)
     body += bytes([TAG_OPERATION])
     body += attr(TAG_CHARSET, "attributes-charset", "utf-8")
@@ -68,7 +70,8 @@ def main():
     if a.document:
         with open(a.document, "rb") as f:
             body += f.read()
-    sys.stdout.buffer.write(body)
+    return body
 
 
-main()
+if __name__ == "__main__":
+    sys.stdout.buffer.write(request(sys.argv[1:]))

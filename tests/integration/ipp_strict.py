@@ -10,8 +10,8 @@ unsupported-attributes group, right after it; then the other groups
 attribute inside the bytes; an end-of-attributes tag.  Anything else
 raises IppStrictError.
 
-usage: ipp_strict.py FILE      prints the status code as 0xSSSS, or the
-                               problem on stderr and exits 1
+usage: ipp_strict.py FILE...   prints the status code of each as 0xSSSS,
+                               or the problem on stderr and exits 1
 As a module: read_response(bytes) -> Response (status, request_id,
 groups: [(group_tag, [(name, value_tag, value_bytes), ...])], end: the
 offset just past the end-of-attributes tag, where document data starts)."""
@@ -84,14 +84,15 @@ def read_response(body):
 
 
 def main():
-    with open(sys.argv[1], "rb") as f:
-        body = f.read()
-    try:
-        r = read_response(body)
-    except IppStrictError as e:
-        print("malformed IPP response: %s" % e, file=sys.stderr)
-        sys.exit(1)
-    print("0x%04x" % r.status)
+    for path in sys.argv[1:]:
+        with open(path, "rb") as f:
+            body = f.read()
+        try:
+            r = read_response(body)
+        except IppStrictError as e:
+            print("malformed IPP response: %s" % e, file=sys.stderr)
+            sys.exit(1)
+        print("0x%04x" % r.status)
 
 
 if __name__ == "__main__":
