@@ -411,7 +411,7 @@ void api_jobs_submit(api_ctx_t *c) {
   snprintf(job.owner_name, sizeof job.owner_name, "%s", c->r->auth.user.name);
   snprintf(job.origin_host, sizeof job.origin_host, "%s", c->r->peer);
   snprintf(job.attrs_json, sizeof job.attrs_json, "{}");
-  job.state = job_state_when_closed(&q);
+  job.state = job_state_when_closed(&q, NULL);
   job.pages = doc.pages;
   job.impressions = doc.pages * job.copies;
   job.num_documents = 1;

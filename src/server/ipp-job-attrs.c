@@ -151,7 +151,9 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
   const char *how = enc ? ippGetString(enc, 0, NULL) : "none";
 
   job->copies = 1;
-  snprintf(job->hold_until, sizeof job->hold_until, "indefinite");
+  /* the queue's job-hold-until-default (ipp-printer.c) */
+  snprintf(job->hold_until, sizeof job->hold_until, "%s",
+           ctx->queue.release_immediately ? "no-hold" : "indefinite");
   snprintf(doc_format, fmtlen, "application/octet-stream");
   doc_name[0] = '\0';
 

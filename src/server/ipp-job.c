@@ -209,7 +209,8 @@ void ipp_op_print_job(ipp_ctx_t *ctx) {
   } else if (!ipp_finish_document(ctx, &doc)) {
     return;
   }
-  ipp_submit_job(ctx, &ctx->job, job_state_when_closed(&ctx->queue), &doc, &data, 1);
+  ipp_submit_job(ctx, &ctx->job, job_state_when_closed(&ctx->queue, ctx->job.hold_until), &doc,
+                 &data, 1);
 }
 
 void ipp_op_validate_job(ipp_ctx_t *ctx) {
@@ -226,7 +227,8 @@ void ipp_op_create_job(ipp_ctx_t *ctx) {
 }
 
 /* Close a job whose last document has arrived (Send-Document or
- * Close-Job); a queue that releases immediately releases it. */
+ * Close-Job); a queue that releases immediately releases it, unless the
+ * job asked to be held (job-hold-until). */
 static void ipp_close_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   store_t *st = ctx->srv->store;
   if (job->num_documents == 0) {
@@ -234,7 +236,7 @@ static void ipp_close_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
     return;
   }
   if (job_apply(st, ctx->tenant.id, job->id, JOB_EVENT_CLOSE, ctx->user_name, job) == JOB_OK &&
-      ctx->queue.release_immediately)
+      job_state_when_closed(&ctx->queue, job->hold_until) == NIMBUS_JOB_FETCHABLE)
     job_apply(st, ctx->tenant.id, job->id, JOB_EVENT_RELEASE, "release-immediately", job);
 }
 

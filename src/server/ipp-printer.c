@@ -206,7 +206,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "pages-per-minute-color", 20);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "copies-default", 1);
   ippAddRange(p, IPP_TAG_PRINTER, "copies-supported", 1, 999);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-default", NULL, "indefinite");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-default", NULL,
+               ctx->queue.release_immediately ? "no-hold" : "indefinite");
   static const char *const holds[] = {"no-hold", "indefinite",   "day-time",    "evening",
                                       "night",   "second-shift", "third-shift", "weekend"};
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-supported", 8, NULL, holds);

@@ -33,8 +33,10 @@ typedef enum {
 } job_result_t;
 
 /* State a job takes once all its documents are in (Print-Job,
- * last Send-Document, Close-Job). */
-nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q);
+ * last Send-Document, Close-Job): fetchable on a release-immediately
+ * queue unless hold_until (the job's job-hold-until; NULL or "" when not
+ * given) asks for a hold, else held. */
+nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q, const char *hold_until);
 /* Next state for ev from `from`; false when not allowed. */
 bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to);
 /* Apply ev to the job (compare-and-set in the store, one event row).

@@ -4,7 +4,8 @@
 # docs/PROTOCOL.md that waits for a held job to complete on a pull queue;
 # on a queue that releases at once and is served by a nimbus-connector
 # (virtual file:// printer) the whole of ipp-2.0.test passes, that one
-# included.
+# included, and print-job-hold.test too (job-hold-until=indefinite holds
+# the job there until Release-Job).
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
 STOCK=/usr/share/cups/ipptool
@@ -92,6 +93,10 @@ CONN_PID=$!
 DIRECT="ipp://alice:alice-demo-pass@127.0.0.1:$NIMBUS_PORT/ipp/print/demo/direct"
 check "stock ipp-2.0.test + ipp-1.1.test, all of it, on a queue with a printer" \
   expect_all_pass ipp-2.0.test "$DIRECT"
+# job-hold-until=indefinite holds a job even on a queue that releases at
+# once: the stock Release-Job succeeds only on a held job.
+check "stock print-job-hold.test on the release-immediately queue" \
+  expect_all_pass print-job-hold.test "$DIRECT"
 check "the printer printed the suite's jobs" \
   bash -c "ls '$CONN_DIR/printed'/*.pdf >/dev/null 2>&1"
 kill -TERM "$CONN_PID"

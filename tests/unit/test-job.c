@@ -192,9 +192,15 @@ static void test_state_when_closed(void **state) {
   (void)state;
   nimbus_queue_t q;
   memset(&q, 0, sizeof q);
-  assert_int_equal(job_state_when_closed(&q), H);
+  assert_int_equal(job_state_when_closed(&q, NULL), H);
+  assert_int_equal(job_state_when_closed(&q, "no-hold"), H);
   q.release_immediately = true;
-  assert_int_equal(job_state_when_closed(&q), F);
+  assert_int_equal(job_state_when_closed(&q, NULL), F);
+  assert_int_equal(job_state_when_closed(&q, ""), F);
+  assert_int_equal(job_state_when_closed(&q, "no-hold"), F);
+  /* a job that asks to be held is held on any queue */
+  assert_int_equal(job_state_when_closed(&q, "indefinite"), H);
+  assert_int_equal(job_state_when_closed(&q, "night"), H);
 }
 
 /* ---- job_apply against a real store ---- */
