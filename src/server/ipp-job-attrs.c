@@ -161,7 +161,10 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
     const char *name = ippGetName(a);
     if (!name) continue;
     ipp_tag_t group = ippGetGroupTag(a);
-    if (group == IPP_TAG_OPERATION) {
+    /* job-hold-until is also taken from the operation group, where some
+     * clients send it (CUPS' stock print-job-hold.test) */
+    bool hold_in_operation = group == IPP_TAG_OPERATION && !strcmp(name, "job-hold-until");
+    if (group == IPP_TAG_OPERATION && !hold_in_operation) {
       if (!strcmp(name, "ipp-attribute-fidelity")) {
         fidelity = ippGetValueTag(a) == IPP_TAG_BOOLEAN && ippGetBoolean(a, 0);
       } else if (!strcmp(name, "job-name") || !strcmp(name, "document-name")) {
@@ -232,7 +235,7 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
       }
       continue;
     }
-    if (group != IPP_TAG_JOB) continue;
+    if (group != IPP_TAG_JOB && !hold_in_operation) continue;
 
     bool ok = true;
     if (!strcmp(name, "copies")) {
