@@ -91,7 +91,7 @@ CONN_DIR=$(dirname "$NIMBUS_STATE")
   --output "file://$CONN_DIR/printed" --panel-listen "" >"$CONN_DIR/connector.log" 2>&1 &
 CONN_PID=$!
 # a failed check exits: stop the connector too, not only nimbusd
-trap 'kill -TERM "$CONN_PID" 2>/dev/null; wait "$CONN_PID" 2>/dev/null; _lib_cleanup' EXIT
+trap 'kill -TERM "$CONN_PID" 2>/dev/null || true; wait "$CONN_PID" 2>/dev/null || true; _lib_cleanup' EXIT
 DIRECT="ipp://alice:alice-demo-pass@127.0.0.1:$NIMBUS_PORT/ipp/print/demo/direct"
 check "stock ipp-2.0.test + ipp-1.1.test, all of it, on a queue with a printer" \
   expect_all_pass ipp-2.0.test "$DIRECT"
