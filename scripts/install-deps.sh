@@ -7,10 +7,10 @@ set -euo pipefail
 build_pkgs=(
   build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
   libcups2-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev
-  libcurl4-openssl-dev libqpdf-dev libcmocka-dev
+  libcurl4-openssl-dev libqpdf-dev libcmocka-dev zlib1g-dev
 )
 runtime_pkgs=(
-  libcups2 libmicrohttpd12 libsqlite3-0 libsodium23 libjansson4 libcurl4 libqpdf29
+  libcups2 libmicrohttpd12 libsqlite3-0 libsodium23 libjansson4 libcurl4 libqpdf29 zlib1g
   cups cups-client cups-ipp-utils cups-daemon qpdf sqlite3 curl python3 procps openssl
   dbus avahi-daemon  # ippeveprinter (connector tests) needs both running
 )

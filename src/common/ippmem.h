@@ -17,7 +17,15 @@
  */
 int ippmem_decode(const void *buf, size_t len, ipp_t **out, size_t *used);
 
-/* Encode ipp into a malloc'd buffer (caller frees); NULL on failure. */
+/*
+ * Encode ipp into a malloc'd buffer (caller frees); NULL on failure.  The
+ * groups go out in RFC 8011 order (operation, unsupported, then the others
+ * as built) whatever order the attributes were added in.
+ */
 unsigned char *ippmem_encode(ipp_t *ipp, size_t *len);
+
+/* Are ipp's attributes in RFC 8011 group order (no operation attribute
+ * after another group, no unsupported attribute after a later group)? */
+bool ippmem_groups_ordered(ipp_t *ipp);
 
 #endif

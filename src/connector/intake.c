@@ -19,6 +19,7 @@
  * requesting-user-name is the one that sent it.  A browser's GET gets a
  * small information page.
  */
+#include "ipp-requested.h"
 #include "ippmem.h"
 #include "intake.h"
 
@@ -295,7 +296,8 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "ipp-versions-supported", 2, NULL, versions);
   ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "operations-supported",
                  (int)(sizeof ops / sizeof ops[0]), ops);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", NULL, "none");
+  static const char *const compression[] = {"none", "gzip", "deflate"}; /* nimbusd inflates */
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", 3, NULL, compression);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "pdl-override-supported", NULL,
                "not-attempted");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-kind", NULL, "document");
@@ -586,6 +588,9 @@ static ipp_t *intake_check(intake_req_t *r) {
   if (!ippFindAttribute(r->request, "printer-uri", IPP_TAG_URI) &&
       !ippFindAttribute(r->request, "job-uri", IPP_TAG_URI))
     return intake_answer(r, IPP_STATUS_ERROR_BAD_REQUEST, "Missing printer-uri.");
+  /* deduplicated before libcups expands it (ipp-requested.h) */
+  if (ipp_requested_normalize(r->request, IPP_REQUESTED_MAX) != IPP_REQUESTED_OK)
+    return intake_answer(r, IPP_STATUS_ERROR_REQUEST_VALUE, "Too many requested-attributes.");
   return NULL;
 }
 

@@ -10,11 +10,14 @@
  *                           argon2id hash, never logged nor returned
  *   job-account-id, job-accounting-user-id
  *   document-format         declared MIME type; default: detected
+ *   compression             none (default), gzip or deflate: the document
+ *                           part is compressed; must come before it
  *   document                the file (exactly one)
  * → 201 job (held, unless the queue releases immediately), Location set.
  * Errors: 400 missing/bad field or document, 401 before any byte is
- * spooled, 413 over the tenant's max-document-size, 415 unsupported
- * format or not a form, 422 corrupt document, 429 too many pending jobs.
+ * spooled, 413 over the tenant's max-document-size (also decompressed),
+ * 415 unsupported format or compression, or not a form, 422 corrupt document, 429 too many pending
+ * jobs.
  *
  * Flow (threads in brackets):
  *   body() [event]: first chunk → keep a copy and defer upload_authenticate
@@ -46,7 +49,17 @@
 #define UPLOAD_PIN_MAX 255
 #define UPLOAD_COPIES_MAX 999
 
-enum { F_QUEUE, F_JOB_NAME, F_COPIES, F_PIN, F_ACCOUNT, F_ACCOUNTING_USER, F_FORMAT, F_COUNT };
+enum {
+  F_QUEUE,
+  F_JOB_NAME,
+  F_COPIES,
+  F_PIN,
+  F_ACCOUNT,
+  F_ACCOUNTING_USER,
+  F_FORMAT,
+  F_COMPRESSION,
+  F_COUNT
+};
 
 static const struct {
   const char *name;
@@ -59,6 +72,7 @@ static const struct {
     [F_ACCOUNT] = {"job-account-id", NIMBUS_TEXT_MAX - 1},
     [F_ACCOUNTING_USER] = {"job-accounting-user-id", NIMBUS_TEXT_MAX - 1},
     [F_FORMAT] = {"document-format", NIMBUS_NAME_MAX - 1},
+    [F_COMPRESSION] = {"compression", 15},
 };
 
 struct api_upload {
@@ -118,6 +132,11 @@ static bool upload_document(api_upload_t *u, const char *filename, const char *d
     const char *declared = u->len[F_FORMAT] ? u->value[F_FORMAT] : NULL;
     u->intake = intake_begin(r->srv, intake_max_document_size(r->srv, &r->auth.tenant), declared);
     if (!u->intake) return upload_fail(u, 500, "the document could not be spooled");
+    if (u->len[F_COMPRESSION] && !intake_set_compression(u->intake, u->value[F_COMPRESSION]))
+      return intake_compression_supported(u->value[F_COMPRESSION])
+                 ? upload_fail(u, 500, "the document could not be spooled")
+                 : upload_fail(u, 415, "unsupported compression '%s' (none, gzip or deflate)",
+                               u->value[F_COMPRESSION]);
   }
   if (len == 0) return true;
   if (!intake_write(u->intake, data, len)) {
@@ -138,6 +157,8 @@ static bool upload_text_field(api_upload_t *u, int i, const char *data, size_t l
   u->len[i] += len;
   u->value[i][u->len[i]] = '\0';
   if (i == F_FORMAT && u->doc_started) u->format_late = true;
+  if (i == F_COMPRESSION && u->doc_started)
+    return upload_fail(u, 400, "the 'compression' field must come before the document");
   return true;
 }
 
@@ -392,7 +413,7 @@ void api_jobs_submit(api_ctx_t *c) {
   snprintf(job.owner_name, sizeof job.owner_name, "%s", c->r->auth.user.name);
   snprintf(job.origin_host, sizeof job.origin_host, "%s", c->r->peer);
   snprintf(job.attrs_json, sizeof job.attrs_json, "{}");
-  job.state = job_state_when_closed(&q);
+  job.state = job_state_when_closed(&q, NULL);
   job.pages = doc.pages;
   job.impressions = doc.pages * job.copies;
   job.num_documents = 1;

@@ -679,6 +679,14 @@ static void http_detached_query(http_request_t *r, const char *q) {
 int http_request_run_detached(nimbus_server_t *srv, const char *method, const char *path,
                               const char *content_type, const char *authorization, const void *body,
                               size_t len, size_t chunk) {
+  return http_request_run_detached_inspect(srv, method, path, content_type, authorization, body,
+                                           len, chunk, NULL, NULL);
+}
+
+int http_request_run_detached_inspect(nimbus_server_t *srv, const char *method, const char *path,
+                                      const char *content_type, const char *authorization,
+                                      const void *body, size_t len, size_t chunk,
+                                      http_detached_inspect_fn inspect, void *arg) {
   size_t plen = strcspn(path, "?");
   http_request_t *r = http_request_alloc(srv, method, path, plen);
   if (!r) return -1;
@@ -713,6 +721,7 @@ int http_request_run_detached(nimbus_server_t *srv, const char *method, const ch
   if (srv->metrics)
     metrics_request(srv->metrics, r->op_name, r->status, routes_ipp_status(r),
                     http_request_seconds(r));
+  if (inspect) inspect(r, arg);
   http_request_free(r);
   return status;
 }

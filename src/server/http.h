@@ -143,5 +143,12 @@ int http_port(const http_server_t *h);
 int http_request_run_detached(nimbus_server_t *srv, const char *method, const char *path,
                               const char *content_type, const char *authorization, const void *body,
                               size_t len, size_t chunk);
+/* The same, and `inspect` (when not NULL) sees the finished request (its
+ * resp_type, resp_body, resp_len) before it is freed. */
+typedef void (*http_detached_inspect_fn)(const http_request_t *r, void *arg);
+int http_request_run_detached_inspect(nimbus_server_t *srv, const char *method, const char *path,
+                                      const char *content_type, const char *authorization,
+                                      const void *body, size_t len, size_t chunk,
+                                      http_detached_inspect_fn inspect, void *arg);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "diskspace.h"
 #include "docformat.h"
+#include "docinflate.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,7 +35,26 @@ struct intake {
   bool no_space; /* io_error for lack of disk space */
   bool auto_format;
   docformat_t declared;
+  /* a compressed document (IPP compression gzip/deflate): bytes received
+   * go through the decompressor; max_size bounds both what was received
+   * and what it decompresses to */
+  docinflate_t *inflate;
+  int64_t received;
+  bool corrupt; /* the compressed stream is not valid */
 };
+
+bool intake_compression_supported(const char *keyword) {
+  docinflate_kind_t kind;
+  return docinflate_kind_from_keyword(keyword, &kind);
+}
+
+bool intake_set_compression(intake_t *in, const char *keyword) {
+  docinflate_kind_t kind;
+  if (!docinflate_kind_from_keyword(keyword, &kind)) return false;
+  if (kind == DOCINFLATE_NONE || in->inflate) return true;
+  in->inflate = docinflate_new(kind);
+  return in->inflate != NULL;
+}
 
 bool intake_format_supported(const char *mime) {
   if (!mime || !*mime) return true;
@@ -69,8 +89,9 @@ intake_t *intake_begin(nimbus_server_t *srv, int64_t max_size, const char *decla
   return in;
 }
 
-bool intake_write(intake_t *in, const void *data, size_t len) {
-  if (in->too_large || in->io_error) return false;
+/* Append document bytes (decompressed already) to the spool file. */
+static bool intake_write_plain(void *arg, const void *data, size_t len) {
+  intake_t *in = arg;
   if (blob_writer_size(in->writer) + (int64_t)len > in->max_size) {
     in->too_large = true;
     return false;
@@ -86,6 +107,21 @@ bool intake_write(intake_t *in, const void *data, size_t len) {
     return false;
   }
   return true;
+}
+
+bool intake_write(intake_t *in, const void *data, size_t len) {
+  if (in->too_large || in->io_error || in->corrupt) return false;
+  if (!in->inflate) return intake_write_plain(in, data, len);
+  in->received += (int64_t)len;
+  if (in->received > in->max_size) {
+    in->too_large = true;
+    return false;
+  }
+  /* A decompression bomb stops at max_size decompressed bytes: the sink
+   * refuses more and nothing past the limit reaches the disk. */
+  docinflate_status_t s = docinflate_feed(in->inflate, data, len, intake_write_plain, in);
+  if (s == DOCINFLATE_CORRUPT) in->corrupt = true;
+  return s == DOCINFLATE_OK;
 }
 
 int64_t intake_size(const intake_t *in) {
@@ -211,7 +247,8 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
   intake_status_t status = INTAKE_OK;
   err[0] = '\0';
   if (in->too_large) {
-    snprintf(err, errlen, "document is larger than %lld bytes", (long long)in->max_size);
+    snprintf(err, errlen, "%s is larger than %lld bytes",
+             in->inflate ? "the decompressed document" : "document", (long long)in->max_size);
     status = INTAKE_TOO_LARGE;
     goto fail;
   }
@@ -219,6 +256,11 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
     snprintf(err, errlen, "%s",
              in->no_space ? DISK_FULL_MESSAGE : "the spool could not store the document");
     status = in->no_space ? INTAKE_NO_SPACE : INTAKE_IO_ERROR;
+    goto fail;
+  }
+  if (in->inflate && (in->corrupt || !docinflate_complete(in->inflate))) {
+    snprintf(err, errlen, "the compressed document is corrupt or truncated");
+    status = INTAKE_DOCUMENT_INVALID;
     goto fail;
   }
   int64_t size = blob_writer_size(in->writer);
@@ -250,6 +292,7 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
   doc->size = size;
   doc->pages = pages;
   metrics_bytes_spooled(in->srv->metrics, size);
+  docinflate_free(in->inflate);
   free(in);
   return INTAKE_OK;
 fail:
@@ -260,6 +303,7 @@ fail:
 void intake_abort(intake_t *in) {
   if (!in) return;
   blob_writer_abort(in->writer);
+  docinflate_free(in->inflate);
   free(in);
 }
 

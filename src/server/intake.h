@@ -33,12 +33,23 @@ typedef struct intake intake_t;
 /* Is a declared document-format acceptable (supported or auto)? */
 bool intake_format_supported(const char *mime);
 
+/* Is an IPP compression keyword one intake decompresses ("none", "gzip",
+ * "deflate")? */
+bool intake_compression_supported(const char *keyword);
+
 /* declared_format: the client's document-format, or NULL /
  * "application/octet-stream" for auto-detection.  NULL on spool failure;
  * when the spool file cannot be made for lack of space the intake is
  * returned all the same, refuses every write, and intake_finish() says
  * INTAKE_NO_SPACE. */
 intake_t *intake_begin(nimbus_server_t *srv, int64_t max_size, const char *declared_format);
+/* The document arrives compressed (keyword as above; "none" changes
+ * nothing).  Call before the first intake_write.  Every byte written is
+ * then decompressed, and the size limit applies to the received and to
+ * the decompressed bytes alike; a corrupt or truncated stream makes
+ * intake_finish answer INTAKE_DOCUMENT_INVALID.  False for an unknown
+ * keyword or when out of memory. */
+bool intake_set_compression(intake_t *in, const char *keyword);
 /* Append a chunk; false once the size limit is passed or on I/O error
  * (later writes are ignored; intake_finish reports the status). */
 bool intake_write(intake_t *in, const void *data, size_t len);

@@ -151,7 +151,9 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
   const char *how = enc ? ippGetString(enc, 0, NULL) : "none";
 
   job->copies = 1;
-  snprintf(job->hold_until, sizeof job->hold_until, "indefinite");
+  /* the queue's job-hold-until-default (ipp-printer.c) */
+  snprintf(job->hold_until, sizeof job->hold_until, "%s",
+           ctx->queue.release_immediately ? "no-hold" : "indefinite");
   snprintf(doc_format, fmtlen, "application/octet-stream");
   doc_name[0] = '\0';
 
@@ -159,7 +161,10 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
     const char *name = ippGetName(a);
     if (!name) continue;
     ipp_tag_t group = ippGetGroupTag(a);
-    if (group == IPP_TAG_OPERATION) {
+    /* job-hold-until is also taken from the operation group, where some
+     * clients send it (CUPS' stock print-job-hold.test) */
+    bool hold_in_operation = group == IPP_TAG_OPERATION && !strcmp(name, "job-hold-until");
+    if (group == IPP_TAG_OPERATION && !hold_in_operation) {
       if (!strcmp(name, "ipp-attribute-fidelity")) {
         fidelity = ippGetValueTag(a) == IPP_TAG_BOOLEAN && ippGetBoolean(a, 0);
       } else if (!strcmp(name, "job-name") || !strcmp(name, "document-name")) {
@@ -188,10 +193,12 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
         }
       } else if (!strcmp(name, "compression")) {
         const char *v = ippGetString(a, 0, NULL);
-        if (!v || strcmp(v, "none") != 0) {
+        if (ippGetValueTag(a) != IPP_TAG_KEYWORD || !v || !intake_compression_supported(v)) {
           ipp_unsupported(ctx, a);
           fail = IPP_STATUS_ERROR_COMPRESSION_NOT_SUPPORTED;
-          fail_msg = "Only compression 'none' is supported.";
+          fail_msg = "compression must be none, gzip or deflate.";
+        } else {
+          snprintf(ctx->compression, sizeof ctx->compression, "%s", v);
         }
       } else if (!strcmp(name, "job-password")) {
         int len = 0;
@@ -228,7 +235,7 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
       }
       continue;
     }
-    if (group != IPP_TAG_JOB) continue;
+    if (group != IPP_TAG_JOB && !hold_in_operation) continue;
 
     bool ok = true;
     if (!strcmp(name, "copies")) {

@@ -98,7 +98,7 @@ static void ipp_job_add_brief_accepted(ipp_ctx_t *ctx, const nimbus_job_t *job) 
   }
   *shown = *job;
   if (ctx->behalf_unknown && shown->state == NIMBUS_JOB_HELD)
-    shown->state = job_state_when_closed(&ctx->queue);
+    shown->state = job_state_when_closed(&ctx->queue, shown->hold_until);
   ipp_job_attrs_add_brief(ctx, shown);
   free(shown);
 }
@@ -305,8 +305,9 @@ void ipp_op_create_job(ipp_ctx_t *ctx) {
 }
 
 /* Close a job whose last document has arrived (Send-Document or
- * Close-Job); a queue that releases immediately releases it (not a job
- * for a name that is no user: job_state_when_closed_for). */
+ * Close-Job); a queue that releases immediately releases it, unless the
+ * job asked to be held (job-hold-until) or is a job for a name that is no
+ * user (job_state_when_closed_for). */
 static void ipp_close_job(ipp_ctx_t *ctx, nimbus_job_t *job) {
   store_t *st = ctx->srv->store;
   if (job->num_documents == 0) {

@@ -199,7 +199,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   int ops[64];
   int nops = ipp_operations_supported(ops, 64);
   ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "operations-supported", nops, ops);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", NULL, "none");
+  static const char *const compression[] = {"none", "gzip", "deflate"}; /* intake.h */
+  ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "compression-supported", 3, NULL, compression);
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "pdl-override-supported", NULL,
                "not-attempted");
   ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_MIMETYPE, "document-format-default", NULL,
@@ -215,7 +216,8 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "pages-per-minute-color", 20);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "copies-default", 1);
   ippAddRange(p, IPP_TAG_PRINTER, "copies-supported", 1, 999);
-  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-default", NULL, "indefinite");
+  ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-default", NULL,
+               ctx->queue.release_immediately ? "no-hold" : "indefinite");
   static const char *const holds[] = {"no-hold", "indefinite",   "day-time",    "evening",
                                       "night",   "second-shift", "third-shift", "weekend"};
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-hold-until-supported", 8, NULL, holds);

@@ -57,6 +57,7 @@ typedef struct {
   bool last_document;        /* Send-Document */
   long long inline_reserved; /* share of srv->inline_bytes held */
   bool document_inline;      /* Print-Job: the whole document is in hdr */
+  char compression[16];      /* the document's compression keyword ("" = none) */
 
   /* the device channel (ipp-infra.c, ipp-system.c) */
   bool system;       /* the request went to /ipp/system */

@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "ipp-requested.h"
 #include "ippmem.h"
 #include "log.h"
 
@@ -463,6 +464,11 @@ static void ipp_admit_document(http_request_t *r) {
   if (!ipp_admit_checks(ctx)) return;
   ctx->intake =
       intake_begin(ctx->srv, intake_max_document_size(ctx->srv, &ctx->tenant), ctx->doc_format);
+  if (ctx->intake && ctx->compression[0] &&
+      !intake_set_compression(ctx->intake, ctx->compression)) {
+    intake_abort(ctx->intake);
+    ctx->intake = NULL;
+  }
   if (!ctx->intake) {
     ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The spool is not available.");
     ctx->intake_refused = true;
@@ -485,6 +491,15 @@ static bool ipp_inline_reserve(ipp_ctx_t *ctx) {
   }
   ctx->inline_reserved = want;
   return true;
+}
+
+/* Does the request say its document is compressed?  Such a document
+ * always goes through the spool, where it is decompressed as it arrives
+ * (intake_set_compression), never inline. */
+static bool ipp_request_compressed(const ipp_ctx_t *ctx) {
+  ipp_attribute_t *a = ippFindAttribute(ctx->request, "compression", IPP_TAG_ZERO);
+  const char *v = a ? ippGetString(a, 0, NULL) : NULL;
+  return a && (!v || strcmp(v, "none") != 0);
 }
 
 /* Append bytes to the request buffer (attribute section, then document
@@ -534,7 +549,8 @@ static bool ipp_decoded(ipp_ctx_t *ctx, bool deferred) {
    * server-wide budget): a small document is admitted and stored in one
    * worker step, inline in the store; a larger one is admitted first and
    * then streamed to the spool. */
-  if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX || !ipp_inline_reserve(ctx)) {
+  if (ctx->hdr_len - ctx->hdr_used > NIMBUS_INLINE_DOCUMENT_MAX || ipp_request_compressed(ctx) ||
+      !ipp_inline_reserve(ctx)) {
     if (deferred)
       http_request_defer(r, ipp_admit_document);
     else
@@ -602,6 +618,19 @@ static bool ipp_check_request(ipp_ctx_t *ctx) {
     ippAddString(ctx->response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_CHARSET, "attributes-charset",
                  NULL, cs ? cs : "");
     return false;
+  }
+  /* Before any operation hands requested-attributes to libcups: repeated
+   * group keywords would cost quadratic time there (ipp-requested.h). */
+  switch (ipp_requested_normalize(ctx->request, IPP_REQUESTED_MAX)) {
+    case IPP_REQUESTED_OK:
+      break;
+    case IPP_REQUESTED_TOO_MANY:
+      ipp_respond(ctx, IPP_STATUS_ERROR_REQUEST_VALUE,
+                  "requested-attributes names more than %d attributes.", IPP_REQUESTED_MAX);
+      return false;
+    case IPP_REQUESTED_ERROR:
+      ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "Out of memory.");
+      return false;
   }
   /* Operations addressed to the printer need printer-uri (job ops may use
    * job-uri instead); those addressed to the system need system-uri. */

@@ -8,7 +8,8 @@
  *     └─cancel─▶ canceled ◀─cancel─ (any non-terminal state)   completed │ aborted │ canceled
  *                                                               (reported by the device)
  *
- *  (queues with release-immediately close straight to fetchable;
+ *  (queues with release-immediately close straight to fetchable, unless
+ *   the job asks to be held with job-hold-until;
  *   awaiting-payment sits between held and fetchable once payments exist)
  *
  * Invariants:
@@ -77,13 +78,17 @@ bool job_state_parse(const char *name, nimbus_job_state_t *out) {
   return false;
 }
 
-nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q) {
-  return q->release_immediately ? NIMBUS_JOB_FETCHABLE : NIMBUS_JOB_HELD;
+nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q, const char *hold_until) {
+  /* A job that asks to be held (job-hold-until other than no-hold) is held
+   * on any queue; there is no scheduler, so a time period holds it until
+   * it is released, like indefinite. */
+  bool hold_requested = hold_until && hold_until[0] && strcmp(hold_until, "no-hold") != 0;
+  return q->release_immediately && !hold_requested ? NIMBUS_JOB_FETCHABLE : NIMBUS_JOB_HELD;
 }
 
 nimbus_job_state_t job_state_when_closed_for(const nimbus_queue_t *q, const nimbus_job_t *job) {
   if (job->origin_device_id && !job->owner_id) return NIMBUS_JOB_HELD;
-  return job_state_when_closed(q);
+  return job_state_when_closed(q, job->hold_until);
 }
 
 bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to) {

@@ -33,12 +33,14 @@ typedef enum {
 } job_result_t;
 
 /* State a job takes once all its documents are in (Print-Job,
- * last Send-Document, Close-Job). */
-nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q);
-/* The same for one job: a job that came through a printer for a name that
- * is no user (origin_device_id set, no owner) nobody can release at a
- * panel and must never print by itself, so it stays held until it expires
- * (PROTOCOL.md 7.1). */
+ * last Send-Document, Close-Job): fetchable on a release-immediately
+ * queue unless hold_until (the job's job-hold-until; NULL or "" when not
+ * given) asks for a hold, else held. */
+nimbus_job_state_t job_state_when_closed(const nimbus_queue_t *q, const char *hold_until);
+/* The same for one job (its own job-hold-until): a job that came through
+ * a printer for a name that is no user (origin_device_id set, no owner)
+ * nobody can release at a panel and must never print by itself, so it
+ * stays held until it expires (PROTOCOL.md 7.1). */
 nimbus_job_state_t job_state_when_closed_for(const nimbus_queue_t *q, const nimbus_job_t *job);
 /* Next state for ev from `from`; false when not allowed. */
 bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t *to);

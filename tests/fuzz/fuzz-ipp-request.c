@@ -29,6 +29,9 @@
  *   rest     the request body (IPP message, then document data)
  * The request is always a POST with Content-Type application/ipp.
  *
+ * Every IPP answer is read strictly (fuzz_ipp_response_problem: group
+ * order of RFC 8011 4.1.3, bounds); a malformed one aborts.
+ *
  * Seeds are in tests/fuzz/corpus/ipp-request (made by gen-seeds.py there).
  * Give libFuzzer a scratch directory first so new units stay out of the
  * source tree:
@@ -38,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cups/ipp.h>
+
 #include "fuzz-server.h"
 
 #define FUZZ_PADDING (65 * 1024 + 1)
@@ -46,6 +51,67 @@ static const char *const fuzz_paths[8] = {
     "/ipp/print/t/q",    "/ipp/print/t/q",   "/ipp/system",       "/ipp/print/t/anon",
     "/ipp/print/t/anon", "/ipp/print/t/q/1", "/ipp/print/t/nope", "/ipp/print/t",
 };
+
+/*
+ * A strict reading of an IPP response's bytes (RFC 8010 3.1, RFC 8011
+ * 4.1.3), independent of libcups: one operation group first, led by
+ * attributes-charset and attributes-natural-language; at most one
+ * unsupported-attributes group, right after it; then any other groups;
+ * every attribute within the bytes; an end-of-attributes tag.  Returns
+ * NULL when the response is well formed, else what is wrong.
+ */
+static const char *fuzz_ipp_response_problem(const unsigned char *b, size_t len) {
+  if (len < 9) return "shorter than an IPP header";
+  if (b[8] != IPP_TAG_OPERATION) return "does not start with the operation group";
+  size_t i = 9;
+  int group = IPP_TAG_OPERATION, nattrs = 0;
+  bool seen_unsupported = false, seen_later = false;
+  while (i < len) {
+    unsigned char tag = b[i++];
+    if (tag == IPP_TAG_END) return NULL;
+    if (tag < 0x10) { /* a delimiter: the next group */
+      if (tag == IPP_TAG_OPERATION) return "a second operation group";
+      if (tag == IPP_TAG_UNSUPPORTED_GROUP) {
+        if (seen_unsupported || seen_later) return "unsupported attributes after a later group";
+        seen_unsupported = true;
+      } else if (tag == IPP_TAG_ZERO || tag > IPP_TAG_SYSTEM) {
+        return "a reserved delimiter tag";
+      } else {
+        seen_later = true;
+      }
+      group = tag;
+      continue;
+    }
+    if (len - i < 2) return "an attribute runs past the end";
+    size_t nlen = (size_t)b[i] << 8 | b[i + 1];
+    const unsigned char *name = b + i + 2;
+    i += 2;
+    if (len - i < nlen + 2) return "an attribute name runs past the end";
+    i += nlen;
+    size_t vlen = (size_t)b[i] << 8 | b[i + 1];
+    i += 2;
+    if (len - i < vlen) return "an attribute value runs past the end";
+    i += vlen;
+    if (group == IPP_TAG_OPERATION && nlen > 0 && nattrs < 2) {
+      static const char *const first[2] = {"attributes-charset", "attributes-natural-language"};
+      if (nlen != strlen(first[nattrs]) || memcmp(name, first[nattrs], nlen))
+        return "attributes-charset and attributes-natural-language do not come first";
+    }
+    if (group == IPP_TAG_OPERATION && nlen > 0) nattrs++;
+  }
+  return "no end-of-attributes tag";
+}
+
+/* inspect callback: abort on an IPP answer that is not well formed. */
+static void fuzz_check_response(const http_request_t *r, void *arg) {
+  (void)arg;
+  if (r->status != 200 || strcmp(r->resp_type, "application/ipp") != 0) return;
+  const char *problem = fuzz_ipp_response_problem((const unsigned char *)r->resp_body, r->resp_len);
+  if (problem) {
+    fprintf(stderr, "fuzz-ipp-request: malformed IPP response: %s\n", problem);
+    abort();
+  }
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
@@ -71,9 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     len += FUZZ_PADDING;
   }
   fuzz_reset_devices();
-  int status = fuzz_request("POST", fuzz_paths[(flags >> 3) & 7], "application/ipp",
-                            fuzz_authorization((uint8_t)((flags & 7) | ((flags >> 4) & 8))), body,
-                            len, chunk);
+  int status = fuzz_request_inspect("POST", fuzz_paths[(flags >> 3) & 7], "application/ipp",
+                                    fuzz_authorization((uint8_t)((flags & 7) | ((flags >> 4) & 8))),
+                                    body, len, chunk, fuzz_check_response, NULL);
   /* Every request is answered with a status ipp-server.c means to send.
    * 500 is not among them: memory is plentiful here, so it would mean a
    * response libcups cannot encode. */

@@ -498,14 +498,17 @@ static void fuzz_print_new_series(const char *before, const char *after) {
 }
 
 /* Run one request against the server; returns the HTTP status. */
-static int fuzz_request(const char *method, const char *path, const char *content_type,
-                        const char *authorization, const void *body, size_t len, size_t chunk) {
+/* Run one request; `inspect` (may be NULL) sees the response before it
+ * is freed (http_request_run_detached_inspect). */
+static int fuzz_request_inspect(const char *method, const char *path, const char *content_type,
+                                const char *authorization, const void *body, size_t len,
+                                size_t chunk, http_detached_inspect_fn inspect, void *arg) {
   size_t mlen = 0;
   char *before = fuzz_server.verbose
                      ? metrics_render(fuzz_server.srv.metrics, fuzz_server.srv.store, 0, &mlen)
                      : NULL;
-  int status = http_request_run_detached(&fuzz_server.srv, method, path, content_type,
-                                         authorization, body, len, chunk);
+  int status = http_request_run_detached_inspect(&fuzz_server.srv, method, path, content_type,
+                                                 authorization, body, len, chunk, inspect, arg);
   if (fuzz_server.verbose) {
     fprintf(stderr, "fuzz-server: %s %s (%zu bytes, chunk %zu, auth '%s') -> %d\n", method, path,
             len, chunk, authorization, status);
@@ -515,6 +518,13 @@ static int fuzz_request(const char *method, const char *path, const char *conten
   }
   free(before);
   return status;
+}
+
+static inline int fuzz_request(const char *method, const char *path, const char *content_type,
+                               const char *authorization, const void *body, size_t len,
+                               size_t chunk) {
+  return fuzz_request_inspect(method, path, content_type, authorization, body, len, chunk, NULL,
+                              NULL);
 }
 
 /* A held job of "u" in queue "q" (with the PIN "1234" when with_pin), for

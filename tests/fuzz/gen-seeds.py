@@ -3,10 +3,12 @@
 usage: gen-seeds.py SOURCE_ROOT   (writes tests/fuzz/corpus/{ipp-request,api-json})
 Each seed starts with the two header bytes the fuzzer reads (see the
 comment at the top of tests/fuzz/fuzz-<name>.c)."""
+import gzip
 import json
 import os
 import struct
 import sys
+import zlib
 
 root = sys.argv[1]
 data = os.path.join(root, "tests", "data")
@@ -109,6 +111,12 @@ def sysreq(op, attrs=b"", **kw):
 def read(name):
     with open(os.path.join(data, name), "rb") as f:
         return f.read()
+
+
+def raw_deflate(data):
+    """RFC 1951 deflate without a zlib wrapper (IPP compression "deflate")."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
 
 
 pdf = read("onepage.pdf")
@@ -233,6 +241,25 @@ ipp = {
     "long-name": (U, WHOLE, req("print-job", a(NAME, "job-name", "N" * 1500), doc=pdf)),
     "header-too-large": (U, 255, req("get-jobs", a(TEXT, "x-filler", "F" * 3200))),
     "job-path-print": (U | JOBPATH, WHOLE, req("print-job", doc=pdf)),
+    # requested-attributes repeating group keywords (ipp-requested.c)
+    "get-printer-attributes-all-repeated": (NONE, WHOLE, req("get-printer-attributes",
+                                                             a(KEYWORD, "requested-attributes",
+                                                               *(["all"] * 300)))),
+    "get-jobs-groups-repeated": (U, 200, req("get-jobs", a(KEYWORD, "requested-attributes",
+                                                           *(["all", "job-template"] * 100)))),
+    # compression (docinflate.c): gzip, raw deflate, a small bomb, a bad stream
+    "print-job-gzip": (U, SMALL, req("print-job", a(KEYWORD, "compression", "gzip"),
+                                     doc=gzip.compress(pdf, mtime=0))),
+    "print-job-deflate": (U, WHOLE, req("print-job", a(KEYWORD, "compression", "deflate"),
+                                        doc=raw_deflate(pdf))),
+    "print-job-gzip-bomb": (U, WHOLE, req("print-job", a(KEYWORD, "compression", "gzip"),
+                                          doc=gzip.compress(b"%PDF-1.4\n" + b"%" * 2_000_000,
+                                                            mtime=0))),
+    "print-job-gzip-not-gzip": (U, WHOLE, req("print-job", a(KEYWORD, "compression", "gzip"),
+                                              doc=pdf)),
+    "print-job-compression-unsupported": (U, WHOLE, req("print-job",
+                                                        a(KEYWORD, "compression", "compress"),
+                                                        doc=pdf)),
 }
 
 

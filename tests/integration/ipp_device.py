@@ -9,28 +9,13 @@ import struct
 import sys
 import urllib.request
 
+from ipp_strict import read_response
+
 
 def attr(tag, name, value):
     if isinstance(value, str):
         value = value.encode()
     return struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
-
-
-def attributes_end(body):
-    """Offset just past the end-of-attributes tag of an IPP message."""
-    i = 8
-    while i < len(body):
-        tag = body[i]
-        i += 1
-        if tag == 0x03:
-            return i
-        if tag < 0x10:
-            continue
-        (nlen,) = struct.unpack(">H", body[i:i + 2])
-        i += 2 + nlen
-        (vlen,) = struct.unpack(">H", body[i:i + 2])
-        i += 2 + vlen
-    raise ValueError("no end-of-attributes tag")
 
 
 def main():
@@ -47,8 +32,8 @@ def main():
     req = urllib.request.Request(url, data=body, headers={
         "Content-Type": "application/ipp", "Authorization": "Bearer " + cred})
     resp = urllib.request.urlopen(req, timeout=30).read()
-    status = struct.unpack(">H", resp[2:4])[0]
-    print(f"0x{status:04x} {hashlib.sha256(resp[attributes_end(resp):]).hexdigest()}")
+    answer = read_response(resp)  # strict: raises on a malformed response
+    print(f"0x{answer.status:04x} {hashlib.sha256(resp[answer.end:]).hexdigest()}")
 
 
 main()

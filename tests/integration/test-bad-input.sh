@@ -66,17 +66,15 @@ outcome() {
 }
 
 # ipp_post CREDS PATH FILE [CONTENT-TYPE]: POST FILE as an IPP request;
-# prints "HTTP 200 IPP 0xSSSS" for an IPP answer, else the outcome.
+# prints "HTTP 200 IPP 0xSSSS" for an IPP answer (read by ipp_strict.py),
+# else the outcome.
 ipp_post() {
   local creds=$1 path=$2 file=$3 ctype=${4:-application/ipp} code
   code=$(curl -s -o "$WORK/body" -D "$WORK/h" -w '%{http_code}' ${creds:+-u "$creds"} \
     -H "Content-Type: $ctype" --data-binary "@$file" "http://$H$path") || true
   if [ "$code" = 200 ] && [ "$(hdr Content-Type)" = application/ipp ]; then
-    python3 -c '
-import sys
-b = open(sys.argv[1], "rb").read()
-print("HTTP 200 IPP 0x%04x" % int.from_bytes(b[2:4], "big") if len(b) >= 9 else "HTTP 200 short")
-' "$WORK/body"
+    # read strictly (group order, bounds): a malformed answer fails the check
+    echo "HTTP 200 IPP $(python3 "$HERE/ipp_strict.py" "$WORK/body" 2>&1)"
   else
     outcome "$code"
   fi

@@ -76,7 +76,7 @@ api PATCH /api/v1/tenants/globex -H 'Content-Type: application/json' \
 limit_status() {
   python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/globex/lobby" --document "$D/onepage.pdf" |
     curl -s -u gina:gina-pw-1 -H 'Content-Type: application/ipp' --data-binary @- \
-      "http://$H/ipp/print/globex/lobby" | python3 -c "import sys; b=sys.stdin.buffer.read(); print('%04x' % int.from_bytes(b[2:4],'big'))"
+      "http://$H/ipp/print/globex/lobby" | python3 "$HERE/ipp_strict.py" /dev/stdin | sed 's/^0x//'
 }
 check "job 1 of 2 accepted" test "$(limit_status)" = 0000
 check "job 2 of 2 accepted" test "$(limit_status)" = 0000

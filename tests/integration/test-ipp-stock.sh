@@ -4,7 +4,8 @@
 # docs/PROTOCOL.md that waits for a held job to complete on a pull queue;
 # on a queue that releases at once and is served by a nimbus-connector
 # (virtual file:// printer) the whole of ipp-2.0.test passes, that one
-# included.
+# included, and print-job-hold.test too (job-hold-until=indefinite holds
+# the job there until Release-Job).
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
 STOCK=/usr/share/cups/ipptool
@@ -89,9 +90,15 @@ CONN_DIR=$(dirname "$NIMBUS_STATE")
 "$NIMBUS_CONNECTOR" run --state "$CONN_DIR/connector.json" --transport persistent \
   --output "file://$CONN_DIR/printed" --panel-listen "" >"$CONN_DIR/connector.log" 2>&1 &
 CONN_PID=$!
+# a failed check exits: stop the connector too, not only nimbusd
+trap 'kill -TERM "$CONN_PID" 2>/dev/null || true; wait "$CONN_PID" 2>/dev/null || true; _lib_cleanup' EXIT
 DIRECT="ipp://alice:alice-demo-pass@127.0.0.1:$NIMBUS_PORT/ipp/print/demo/direct"
 check "stock ipp-2.0.test + ipp-1.1.test, all of it, on a queue with a printer" \
   expect_all_pass ipp-2.0.test "$DIRECT"
+# job-hold-until=indefinite holds a job even on a queue that releases at
+# once: the stock Release-Job succeeds only on a held job.
+check "stock print-job-hold.test on the release-immediately queue" \
+  expect_all_pass print-job-hold.test "$DIRECT"
 check "the printer printed the suite's jobs" \
   bash -c "ls '$CONN_DIR/printed'/*.pdf >/dev/null 2>&1"
 kill -TERM "$CONN_PID"

@@ -41,7 +41,7 @@ print_status() { # FILE -> IPP status of a Print-Job, as 4 hex digits
   python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/demo/office" --document "$1" |
     curl -s -u alice:alice-demo-pass -H 'Content-Type: application/ipp' --data-binary @- \
       "http://$H/ipp/print/demo/office" |
-    python3 -c "import sys; b=sys.stdin.buffer.read(); print('%04x' % int.from_bytes(b[2:4],'big'))"
+    python3 "$HERE/ipp_strict.py" /dev/stdin | sed 's/^0x//' # strict: a malformed answer prints nothing
 }
 check "flag after --config wins (40k limit: a 30 KB PDF is accepted)" \
   test "$(print_status "$NIMBUS_TEST_DATA/onepage-30k.pdf")" = 0000

@@ -192,9 +192,15 @@ static void test_state_when_closed(void **state) {
   (void)state;
   nimbus_queue_t q;
   memset(&q, 0, sizeof q);
-  assert_int_equal(job_state_when_closed(&q), H);
+  assert_int_equal(job_state_when_closed(&q, NULL), H);
+  assert_int_equal(job_state_when_closed(&q, "no-hold"), H);
   q.release_immediately = true;
-  assert_int_equal(job_state_when_closed(&q), F);
+  assert_int_equal(job_state_when_closed(&q, NULL), F);
+  assert_int_equal(job_state_when_closed(&q, ""), F);
+  assert_int_equal(job_state_when_closed(&q, "no-hold"), F);
+  /* a job that asks to be held is held on any queue */
+  assert_int_equal(job_state_when_closed(&q, "indefinite"), H);
+  assert_int_equal(job_state_when_closed(&q, "night"), H);
   /* through a printer: a user's job follows the queue; a job for a name
    * that is no user (no owner) stays held */
   nimbus_job_t j;
@@ -202,6 +208,9 @@ static void test_state_when_closed(void **state) {
   j.origin_device_id = 3;
   j.owner_id = 5;
   assert_int_equal(job_state_when_closed_for(&q, &j), F);
+  snprintf(j.hold_until, sizeof j.hold_until, "indefinite");
+  assert_int_equal(job_state_when_closed_for(&q, &j), H);
+  j.hold_until[0] = '\0';
   j.owner_id = 0;
   assert_int_equal(job_state_when_closed_for(&q, &j), H);
   j.origin_device_id = 0; /* anonymous queue, straight to nimbusd */
