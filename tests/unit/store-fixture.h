@@ -87,6 +87,30 @@ static STORE_FIXTURE_UNUSED int setup_closed(void **state) {
   return rc;
 }
 
+/* From store-sqlite-migrations.c. */
+extern const char *const *const store_sqlite_migrations[];
+
+/* An old database (after setup_closed): the schema of the first `version`
+ * migrations and `data` (SQL that sets user_version and fills it), then
+ * opened by this build, which migrates it; fx->st is the open store. */
+static STORE_FIXTURE_UNUSED void open_store_from_version(fixture_t *fx, int version,
+                                                         const char *data) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+  for (int m = 0; m < version; m++)
+    for (const char *const *sql = store_sqlite_migrations[m]; *sql; sql++)
+      assert_int_equal(sqlite3_exec(db, *sql, NULL, NULL, NULL), SQLITE_OK);
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, data, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) fprintf(stderr, "version %d data: %s\n", version, msg ? msg : "?");
+  sqlite3_free(msg);
+  assert_int_equal(rc, SQLITE_OK);
+  sqlite3_close(db);
+  fx->st = open_store(fx);
+  assert_non_null(fx->st);
+}
+
 static STORE_FIXTURE_UNUSED int teardown(void **state) {
   fixture_t *fx = *state;
   if (!fx) return 0;

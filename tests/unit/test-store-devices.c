@@ -1007,16 +1007,8 @@ static void test_panel_sessions(void **state) {
 /* A database made by the version-4 schema, with data, opened by this
  * build: migration 5 adds the columns with their defaults and gives every
  * existing job a unique reference. */
-extern const char *const *const store_sqlite_migrations[];
-
 static void test_migration_from_v4(void **state) {
   fixture_t *fx = *state;
-  sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
-  for (int m = 0; m < 4; m++)
-    for (const char *const *sql = store_sqlite_migrations[m]; *sql; sql++)
-      assert_int_equal(sqlite3_exec(db, *sql, NULL, NULL, NULL), SQLITE_OK);
   const char *data =
       "PRAGMA user_version = 4;"
       "INSERT INTO tenants (id, name, display_name, max_held_jobs_per_user, created_at) "
@@ -1032,15 +1024,7 @@ static void test_migration_from_v4(void **state) {
       "(12, 1, 1, 1, 'alice', 'twelve', 2, 100, 100, '');"
       "INSERT INTO documents (job_id, number, format, name, size, pages, blob_key, created_at) "
       "VALUES (1, 1, 'application/pdf', 'a.pdf', 10, 1, 'k1', 100);";
-  char *msg = NULL;
-  int rc = sqlite3_exec(db, data, NULL, NULL, &msg);
-  if (rc != SQLITE_OK) fprintf(stderr, "v4 data: %s\n", msg ? msg : "?");
-  sqlite3_free(msg);
-  assert_int_equal(rc, SQLITE_OK);
-  sqlite3_close(db);
-
-  fx->st = open_store(fx);
-  assert_non_null(fx->st);
+  open_store_from_version(fx, 4, data);
   store_t *st = fx->st;
   assert_int_equal(store_schema_version(st), store_sqlite_migration_count);
   nimbus_tenant_t t;

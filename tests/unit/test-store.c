@@ -1151,16 +1151,8 @@ static void test_job_numbers_per_tenant(void **state) {
  * history of a deleted job, opened by this build: migration 6 keeps every
  * existing job's id as its number (job-ids clients hold stay valid), and
  * each tenant's new jobs continue above the highest id it ever had. */
-extern const char *const *const store_sqlite_migrations[];
-
 static void test_migration_to_job_numbers(void **state) {
   fixture_t *fx = *state;
-  sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
-  for (int m = 0; m < 5; m++)
-    for (const char *const *sql = store_sqlite_migrations[m]; *sql; sql++)
-      assert_int_equal(sqlite3_exec(db, *sql, NULL, NULL, NULL), SQLITE_OK);
   const char *data =
       "PRAGMA user_version = 5;"
       "INSERT INTO tenants (id, name, created_at) VALUES (1, 'acme', 100), (2, 'globex', 100),"
@@ -1176,15 +1168,7 @@ static void test_migration_to_job_numbers(void **state) {
       /* job 9 of globex was deleted with its queue; its history remains */
       "INSERT INTO job_events (tenant_id, job_id, ts, event, to_state) VALUES"
       " (2, 9, 100, 'job-created', 2);";
-  char *msg = NULL;
-  int rc = sqlite3_exec(db, data, NULL, NULL, &msg);
-  if (rc != SQLITE_OK) fprintf(stderr, "v5 data: %s\n", msg ? msg : "?");
-  sqlite3_free(msg);
-  assert_int_equal(rc, SQLITE_OK);
-  sqlite3_close(db);
-
-  fx->st = open_store(fx);
-  assert_non_null(fx->st);
+  open_store_from_version(fx, 5, data);
   store_t *st = fx->st;
   assert_int_equal(store_schema_version(st), store_sqlite_migration_count);
   nimbus_job_t j;
