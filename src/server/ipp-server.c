@@ -254,7 +254,7 @@ static void ipp_admit(ipp_ctx_t *ctx) {
     ipp_admit_on_behalf(ctx);
     return;
   }
-  auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
+  auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, r->peer, &r->auth);
   if (r->auth.result == AUTH_OK) {
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
     ctx->user_id = r->auth.user.id;
@@ -321,6 +321,17 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     return false;
   }
   if (r->auth.result == AUTH_OK) return true;
+  if (r->auth.result == AUTH_THROTTLED) {
+    /* Not 401 (clients would prompt again and count it as a failure):
+     * retryable busy, with the wait (docs/PROTOCOL.md, sign-in throttle). */
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", r->auth.retry_after);
+    http_response_header(r, "Retry-After", secs);
+    ipp_respond(ctx, IPP_STATUS_ERROR_BUSY,
+                "Too many failed sign-ins for this account or address; retry in %d seconds.",
+                r->auth.retry_after);
+    return false;
+  }
   bool anonymous_print =
       ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE && e->op != IPP_OP_CANCEL_MY_JOBS;
   if (e->anonymous || anonymous_print) {
