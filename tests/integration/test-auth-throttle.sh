@@ -187,6 +187,18 @@ check "panel: erin is still throttled after another user's failure" is_problem 4
 panel_signin carol carol-pw-1
 check "panel: carol signs in at the same printer" is 201
 
+# ---- --trust-proxy: the last X-Forwarded-For entry is the client ----
+check "nimbusd stops" nimbusd_stop
+check "nimbusd starts again with --trust-proxy" nimbusd_restart --trust-proxy
+check "20 wrong claim codes for X-Forwarded-For 203.0.113.1, then 429" \
+  claims_until_429 11 -H 'X-Forwarded-For: 203.0.113.1'
+claim 11 -H 'X-Forwarded-For: 203.0.113.2'
+check "another forwarded client through the same proxy may try (403)" is_problem 403
+claim 11 -H 'X-Forwarded-For: 203.0.113.2, 203.0.113.1'
+check "the proxy's (last) entry counts, not the client's claim (429)" is_problem 429
+claim 8 -H 'X-Forwarded-For: 203.0.113.3'
+check "the proxy's own address is not the client's (403)" is_problem 403
+
 check "no password in the log" bash -c "! grep -qE 'pw-1|wrong-[0-9]|guess' '$NIMBUS_STATE.log'"
 nimbusd_stop
 
