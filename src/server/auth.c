@@ -312,20 +312,16 @@ done:
   sodium_memzero(raw, sizeof raw);
 }
 
-/* Bearer: an API token; failures count per client address. */
+/*
+ * Bearer: an API token.  A token has 256 random bits, so a valid one is no
+ * guess and is accepted without a throttle read (none on the hot path); an
+ * unknown one counts against the client address, and once the address is
+ * over its limit the answer is AUTH_THROTTLED instead of AUTH_BAD.
+ */
 static void auth_bearer(store_t *st, auth_cache_t *cache, const char *token, const char *peer,
                         nimbus_auth_t *out) {
   unsigned char hash[32], address[32];
   nimbus_token_t tk;
-  if (peer) {
-    throttle_key(THROTTLE_ADDRESS, peer, NULL, address);
-    int wait = throttle_retry_after(st, cache->limits, THROTTLE_ADDRESS, address);
-    if (wait > 0) {
-      out->result = AUTH_THROTTLED;
-      out->retry_after = wait;
-      return;
-    }
-  }
   crypto_token_hash(token, hash);
   if (store_token_lookup(st, hash, (int64_t)time(NULL), &tk) == STORE_OK &&
       store_tenant_get(st, tk.tenant_id, &out->tenant) == STORE_OK &&
@@ -334,7 +330,15 @@ static void auth_bearer(store_t *st, auth_cache_t *cache, const char *token, con
     out->result = AUTH_OK;
     return;
   }
-  if (peer) throttle_failed(st, cache->limits, THROTTLE_ADDRESS, address);
+  if (!peer) return;
+  throttle_key(THROTTLE_ADDRESS, peer, NULL, address);
+  int wait = throttle_retry_after(st, cache->limits, THROTTLE_ADDRESS, address);
+  if (wait > 0) {
+    out->result = AUTH_THROTTLED;
+    out->retry_after = wait;
+    return;
+  }
+  throttle_failed(st, cache->limits, THROTTLE_ADDRESS, address);
 }
 
 void auth_check(store_t *st, auth_cache_t *cache, const char *authorization,

@@ -7,7 +7,8 @@
  *
  * Guessing is throttled before any hash is computed (throttle.h): failed
  * passwords count per account and per client address, failed bearer
- * tokens per address, in the store.  A credential verified within
+ * tokens per address, in the store (a valid token, 256 random bits, is
+ * accepted without a throttle read).  A credential verified within
  * auth-cache-seconds is accepted without consulting the throttle (it is
  * no guess).  Hashing is bounded: AUTH_MAX_CONCURRENT_VERIFY at a time in
  * the process, and at most AUTH_INFLIGHT_PER_ACCOUNT distinct credentials
