@@ -34,7 +34,7 @@ void panel_raw(panel_buf_t *b, const char *s);
 void panel_html(panel_buf_t *b, const char *s);
 /* The security headers of every panel answer: Content-Security-Policy
  * (PANEL_CSP), nosniff, Referrer-Policy, no framing, no caching. */
-#define PANEL_CSP                                                                   \
+#define PANEL_CSP                                                              \
   "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " \
   "frame-ancestors 'none'; base-uri 'none'"
 void panel_security_headers(struct MHD_Response *r);

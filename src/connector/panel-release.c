@@ -69,7 +69,7 @@
 typedef struct {
   bool used;
   char cookie[33];
-  char csrf[33]; /* this session's CSRF token */
+  char csrf[33];   /* this session's CSRF token */
   char token[160]; /* the nms_ session at nimbusd */
   char user[128];
   time_t last;
@@ -712,8 +712,8 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
   if (slot < 0)
     return rel_login_page(rel, conn, MHD_HTTP_UNAUTHORIZED,
                           "Your session has ended. Please log in again.", true);
-  bool token_ok = panel_form_field(pr->body, "csrf", token, sizeof token) &&
-                  strlen(token) == 32 && crypto_equal(token, s.csrf, 32);
+  bool token_ok = panel_form_field(pr->body, "csrf", token, sizeof token) && strlen(token) == 32 &&
+                  crypto_equal(token, s.csrf, 32);
   if (!token_ok) {
     sodium_memzero(&s, sizeof s);
     return panel_send(conn, 403, "text/plain", strdup("bad or missing CSRF token\n"));

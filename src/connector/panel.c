@@ -256,7 +256,8 @@ static enum MHD_Result panel_status_page(connector_t *c, struct MHD_Connection *
   }
   char *page = panel_page(c, cookie);
   if (!page) return panel_send(conn, 500, "text/plain", NULL);
-  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_FREE);
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_FREE);
   MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
   panel_security_headers(r);
   if (cookie == fresh) {

@@ -50,8 +50,8 @@
 
 #define PANEL_SESSION_PREFIX "nms_"
 #define PANEL_SESSION_DEFAULT 300 /* seconds, when --panel-session is unset */
-#define PANEL_PIN_MAX 255  /* job PIN, as on the REST release */
-#define PANEL_JOBS_MAX 200 /* held jobs listed at most */
+#define PANEL_PIN_MAX 255         /* job PIN, as on the REST release */
+#define PANEL_JOBS_MAX 200        /* held jobs listed at most */
 #define PANEL_FEE_CURRENCY "EUR"
 
 /* ---- sign-in failures per (printer, user name): the store's throttle ---- */
@@ -81,7 +81,7 @@ static void panel_dummy_init(void) {
  * sets *retry_after.
  */
 static auth_result_t panel_password_ok(api_ctx_t *c, const char *name, const char *secret,
-                                      nimbus_user_t *user, int *retry_after) {
+                                       nimbus_user_t *user, int *retry_after) {
   /* a name auth.c would read differently (':' or '@') names nobody */
   const char *who = api_name_valid(name) ? name : "-";
   size_t rawlen = strlen(who) + 1 + strlen(secret);
@@ -216,8 +216,7 @@ void api_device_session_create(api_ctx_t *c) {
     char secs[16];
     snprintf(secs, sizeof secs, "%d", wait);
     http_response_header(c->r, "Retry-After", secs);
-    api_problem(c->r, 429, "too many failed sign-ins for this user; try again in %d seconds",
-                wait);
+    api_problem(c->r, 429, "too many failed sign-ins for this user; try again in %d seconds", wait);
     goto done;
   }
   bool ok = res == AUTH_OK;

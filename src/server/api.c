@@ -313,8 +313,10 @@ static void api_unauthorized(http_request_t *r) {
     char secs[16];
     snprintf(secs, sizeof secs, "%d", r->auth.retry_after);
     http_response_header(r, "Retry-After", secs);
-    api_problem(r, 429, "too many failed sign-ins for this account or from this address; retry "
-                        "in %d seconds", r->auth.retry_after);
+    api_problem(r, 429,
+                "too many failed sign-ins for this account or from this address; retry "
+                "in %d seconds",
+                r->auth.retry_after);
     return;
   }
   http_response_header(r, "WWW-Authenticate", API_REALM);

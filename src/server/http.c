@@ -33,7 +33,7 @@
 
 /* Content-Security-Policy of every answer: no scripts, no framing; inline
  * styles only (the small printer information pages). */
-#define HTTP_CSP                                                                    \
+#define HTTP_CSP                                                                     \
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; " \
   "form-action 'self'; frame-ancestors 'none'"
 

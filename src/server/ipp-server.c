@@ -321,6 +321,14 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     return false;
   }
   if (r->auth.result == AUTH_OK) return true;
+  bool anonymous_print =
+      ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE && e->op != IPP_OP_CANCEL_MY_JOBS;
+  if (e->anonymous || anonymous_print) {
+    ipp_attribute_t *a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s",
+             a && ippGetString(a, 0, NULL) ? ippGetString(a, 0, NULL) : "anonymous");
+    return true;
+  }
   if (r->auth.result == AUTH_THROTTLED) {
     /* Not 401 (clients would prompt again and count it as a failure):
      * retryable busy, with the wait (docs/PROTOCOL.md, sign-in throttle). */
@@ -331,14 +339,6 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
                 "Too many failed sign-ins for this account or address; retry in %d seconds.",
                 r->auth.retry_after);
     return false;
-  }
-  bool anonymous_print =
-      ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE && e->op != IPP_OP_CANCEL_MY_JOBS;
-  if (e->anonymous || anonymous_print) {
-    ipp_attribute_t *a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
-    snprintf(ctx->user_name, sizeof ctx->user_name, "%s",
-             a && ippGetString(a, 0, NULL) ? ippGetString(a, 0, NULL) : "anonymous");
-    return true;
   }
   return false; /* answered with HTTP 401 in finish */
 }

@@ -273,8 +273,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PANEL_SESSION_TOUCH] = "UPDATE panel_sessions SET expires_at = ?2 WHERE id = ?1",
     [S_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = ?1",
     [S_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= ?1",
-    [S_THROTTLE_GET] = "SELECT failures, window_start FROM auth_throttle "
-                       "WHERE key = ?1 AND expires_at > ?2",
+    [S_THROTTLE_GET] =
+        "SELECT failures, window_start FROM auth_throttle "
+        "WHERE key = ?1 AND expires_at > ?2",
     /* ?2 now, ?3 window: a failure in a window that has ended starts a new one */
     [S_THROTTLE_FAIL] =
         "INSERT INTO auth_throttle (key, kind, failures, window_start, expires_at) "
