@@ -13,7 +13,7 @@
  *
  * Web security (docs/PANEL.md "Panel security"): every answer carries a
  * Content-Security-Policy without scripts or inline styles (PANEL_CSP),
- * X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and
+ * X-Content-Type-Options: nosniff, Referrer-Policy: same-origin and
  * X-Frame-Options: DENY.  A POST whose Origin (or, without one, Referer)
  * is not this panel's own origin is refused with 403.  CSRF tokens are
  * per session: the release screens keep one per signed-in user
@@ -178,7 +178,9 @@ void panel_security_headers(struct MHD_Response *r) {
   MHD_add_response_header(r, "X-Frame-Options", "DENY");
   MHD_add_response_header(r, "Content-Security-Policy", PANEL_CSP);
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+  /* not no-referrer: with it browsers send "Origin: null" on the panel's
+   * own form posts, and panel_same_origin() could not tell them apart */
+  MHD_add_response_header(r, "Referrer-Policy", "same-origin");
 }
 
 enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const char *type,

@@ -92,7 +92,7 @@ has_security_headers() {
   h=$(hdrs "$1")
   grep -qi "^Content-Security-Policy: default-src 'none'; style-src 'self'" <<<"$h" &&
     grep -qi '^X-Content-Type-Options: nosniff' <<<"$h" &&
-    grep -qi '^Referrer-Policy: no-referrer' <<<"$h"
+    grep -qi '^Referrer-Policy: same-origin' <<<"$h"
 }
 check "the login screen has CSP, nosniff and Referrer-Policy" has_security_headers "$PANEL/release"
 check "the status page too" has_security_headers "$PANEL/"
