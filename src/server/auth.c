@@ -288,7 +288,11 @@ static void auth_basic(store_t *st, auth_cache_t *cache, const char *b64,
       out->retry_after = 1;
       goto done;
     case AUTH_ADMIT_JOINED:
-      ok = known && auth_cache_hit(cache, key, pw_digest, out->user.id);
+      /* that check's result is in the cache; without a cache (ttl 0),
+       * every request pays its own check, as documented */
+      ok = known && (auth_cache_hit(cache, key, pw_digest, out->user.id) ||
+                     (cache->ttl <= 0 && auth_verify_bounded(cache, key, pw_digest, out->user.id,
+                                                             out->user.password_hash, password)));
       break;
     case AUTH_ADMIT_RUN:
       if (known)
