@@ -62,7 +62,7 @@ typedef struct connector_s {
   bool ask_pending;
   int ask_choice; /* -1: none yet, else a policy_t */
   int decided;    /* the panel's answer, kept for later detections (-1: none) */
-  char csrf[33];
+  char csrf[33];  /* key of the /decision form's per-browser CSRF tokens (panel.c), never shown */
   int64_t jobs_active;
   /* the registration's printer-name and printer-location at nimbusd ("" until
    * known), for the printer for PCs; jobs_fetch_identity() refreshes them */

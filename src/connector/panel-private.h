@@ -32,7 +32,13 @@ typedef struct {
 void panel_raw(panel_buf_t *b, const char *s);
 /* Append text with &, <, >, " and ' escaped. */
 void panel_html(panel_buf_t *b, const char *s);
-/* Queue text (freed; NULL: 500) with no-store and DENY framing. */
+/* The security headers of every panel answer: Content-Security-Policy
+ * (PANEL_CSP), nosniff, Referrer-Policy, no framing, no caching. */
+#define PANEL_CSP                                                              \
+  "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " \
+  "frame-ancestors 'none'; base-uri 'none'"
+void panel_security_headers(struct MHD_Response *r);
+/* Queue text (freed; NULL: 500) with the security headers. */
 enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const char *type,
                            char *text);
 /* The first value of field name in an urlencoded body, decoded into out. */
@@ -43,6 +49,9 @@ typedef struct panel_release panel_release_t;
 panel_release_t *panel_release_open(connector_t *c);
 /* Log out every session (at nimbusd too) and free. */
 void panel_release_close(panel_release_t *rel);
+/* The release screens' stylesheet (served as /release/panel.css: the
+ * CSP allows no inline style). */
+extern const char panel_release_css[];
 enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *conn,
                                   const char *url);
 enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *conn,

@@ -5,7 +5,8 @@
  *
  *   GET  /release          login: user ID + secret (password or panel PIN,
  *                          per tenant policy); with a session: the job list
- *   POST /release/login    csrf, user, secret -> 303 /release/jobs
+ *   GET  /release/panel.css  the screens' stylesheet
+ *   POST /release/login    user, secret -> 303 /release/jobs
  *   GET  /release/jobs     the user's held jobs (name, pages, time)
  *   POST /release/select   csrf, job=ID (one or several) -> 303 /release/job
  *   GET  /release/job      the selected job on screen: its PIN screen, or
@@ -40,7 +41,15 @@
  * a PIN is kept only between the PIN screen and Print/Back/Cancel, never
  * logged, never sent to the browser.  A session ends on logout, after the
  * last Print, after panel-session-idle seconds without a request, or when
- * nimbusd no longer knows it (401).  Every form carries the CSRF token.
+ * nimbusd no longer knows it (401).  Signing in again from a browser that
+ * has a session ends that session first (here and at nimbusd), whoever
+ * signs in.
+ *
+ * CSRF: each session has its own random token, carried by every form of
+ * its screens and checked on every POST but the login; the login screen
+ * shows none (an anonymous visitor gets no token), and is protected, like
+ * every POST, by panel.c's Origin check.  Styles come from
+ * /release/panel.css (the CSP allows no inline style).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -60,6 +69,7 @@
 typedef struct {
   bool used;
   char cookie[33];
+  char csrf[33];   /* this session's CSRF token */
   char token[160]; /* the nms_ session at nimbusd */
   char user[128];
   time_t last;
@@ -180,8 +190,7 @@ void panel_release_close(panel_release_t *rel) {
 
 /* ---- pages ---- */
 
-static const char rel_style[] =
-    "<style>\n"
+const char panel_release_css[] =
     "html,body{margin:0;padding:0}\n"
     "body{width:800px;height:480px;overflow:hidden;box-sizing:border-box;padding:16px 24px;"
     "font:20px/1.3 sans-serif;background:#f4f6f8;color:#111}\n"
@@ -201,8 +210,7 @@ static const char rel_style[] =
     "border-radius:6px;margin:0 0 6px}\n"
     "li.job input{width:28px;height:28px}\n"
     ".job-name{flex:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\n"
-    "table.details th{text-align:left;padding-right:24px;font-weight:normal;color:#555}\n"
-    "</style>\n";
+    "table.details th{text-align:left;padding-right:24px;font-weight:normal;color:#555}\n";
 
 static void rel_head(panel_buf_t *b, const char *screen, const char *title, int refresh_s) {
   panel_raw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
@@ -216,7 +224,7 @@ static void rel_head(panel_buf_t *b, const char *screen, const char *title, int 
   panel_raw(b, "<title>");
   panel_html(b, title);
   panel_raw(b, "</title>\n");
-  panel_raw(b, rel_style);
+  panel_raw(b, "<link rel=\"stylesheet\" href=\"/release/panel.css\">\n");
   panel_raw(b, "</head><body data-screen=\"");
   panel_html(b, screen);
   panel_raw(b, "\">\n<h1>");
@@ -232,13 +240,16 @@ static void rel_message(panel_buf_t *b, const char *msg, bool error) {
   panel_raw(b, "</p>\n");
 }
 
-static void rel_form_open(panel_buf_t *b, connector_t *c, const char *id, const char *action) {
+/* A form; csrf: the session's token, NULL for the login form (no session). */
+static void rel_form_open(panel_buf_t *b, const char *csrf, const char *id, const char *action) {
   panel_raw(b, "<form method=\"post\" id=\"");
   panel_html(b, id);
   panel_raw(b, "\" action=\"");
   panel_html(b, action);
-  panel_raw(b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
-  panel_html(b, c->csrf);
+  panel_raw(b, "\">\n");
+  if (!csrf) return;
+  panel_raw(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
+  panel_html(b, csrf);
   panel_raw(b, "\">\n");
 }
 
@@ -262,7 +273,7 @@ static enum MHD_Result rel_redirect(struct MHD_Connection *conn, const char *to,
                                     const char *cookie_header) {
   struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   MHD_add_response_header(r, "Location", to);
-  MHD_add_response_header(r, "Cache-Control", "no-store");
+  panel_security_headers(r);
   if (cookie_header) MHD_add_response_header(r, "Set-Cookie", cookie_header);
   enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SEE_OTHER, r);
   MHD_destroy_response(r);
@@ -271,10 +282,11 @@ static enum MHD_Result rel_redirect(struct MHD_Connection *conn, const char *to,
 
 static enum MHD_Result rel_login_page(panel_release_t *rel, struct MHD_Connection *conn,
                                       unsigned status, const char *msg, bool error) {
+  (void)rel; /* the login screen shows nothing of a session */
   panel_buf_t b = {0};
   rel_head(&b, "login", "Print your jobs", 0);
   rel_message(&b, msg, error);
-  rel_form_open(&b, rel->c, "login-form", "/release/login");
+  rel_form_open(&b, NULL, "login-form", "/release/login");
   panel_raw(&b,
             "<label for=\"user\">User ID</label>\n"
             "<input type=\"text\" id=\"user\" name=\"user\" autocomplete=\"off\" "
@@ -339,7 +351,7 @@ static enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection
     error = true;
   }
   rel_message(&b, msg && *msg ? msg : s->flash, error);
-  rel_form_open(&b, rel->c, "jobs-form", "/release/select");
+  rel_form_open(&b, s->csrf, "jobs-form", "/release/select");
   size_t n = json_is_array(jobs) ? json_array_size(jobs) : 0;
   if (n == 0) panel_raw(&b, "<p id=\"no-jobs\">No jobs are waiting for you.</p>\n");
   panel_raw(&b, "<ul id=\"jobs\">\n");
@@ -418,14 +430,14 @@ static enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection 
     panel_raw(&b, "<p id=\"job-name\">");
     panel_html(&b, name);
     panel_raw(&b, "</p>\n");
-    rel_form_open(&b, rel->c, "pin-form", "/release/pin");
+    rel_form_open(&b, s->csrf, "pin-form", "/release/pin");
     panel_raw(&b,
               "<label for=\"pin\">PIN</label>\n"
               "<input type=\"password\" id=\"pin\" name=\"pin\" inputmode=\"numeric\" "
               "autocomplete=\"off\" maxlength=\"255\" required autofocus>\n<div>");
     rel_button(&b, "next", "/release/pin", "OK", true);
     panel_raw(&b, "</div>\n</form>\n");
-    rel_form_open(&b, rel->c, "back-form", "/release/back");
+    rel_form_open(&b, s->csrf, "back-form", "/release/back");
     rel_button(&b, "back", "/release/back", "Back", false);
     panel_raw(&b, "</form>\n");
   } else {
@@ -453,7 +465,7 @@ static enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection 
     panel_raw(&b, "</td></tr>\n<tr><th>Fee</th><td id=\"job-fee\">");
     panel_html(&b, fee);
     panel_raw(&b, "</td></tr>\n</table>\n");
-    rel_form_open(&b, rel->c, "details-form", "/release/print");
+    rel_form_open(&b, s->csrf, "details-form", "/release/print");
     rel_button(&b, "print", "/release/print", "Print", true);
     rel_button(&b, "back", "/release/back", "Back", false);
     rel_button(&b, "cancel", "/release/cancel", "Cancel job", false);
@@ -477,6 +489,10 @@ static enum MHD_Result rel_done_page(struct MHD_Connection *conn, const char *ms
 
 enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *conn,
                                   const char *url) {
+  if (!strcmp(url, "/release/panel.css")) {
+    char *css = strdup(panel_release_css);
+    return panel_send(conn, 200, "text/css; charset=utf-8", css);
+  }
   rel_session_t s;
   int slot = rel_session(rel, conn, &s);
   enum MHD_Result ret;
@@ -523,6 +539,13 @@ static enum MHD_Result rel_login(panel_release_t *rel, struct MHD_Connection *co
                                  const char *body) {
   char user[128] = "", secret[256] = "";
   enum MHD_Result ret;
+  rel_session_t old;
+  int old_slot = rel_session(rel, conn, &old);
+  if (old_slot >= 0) { /* a new sign-in ends this browser's session, whoever signs in */
+    rel_end(rel, old_slot, old.cookie);
+    log_event(LOG_INFO, NULL, "panel session ended (new sign-in)", "user", old.user, (char *)NULL);
+    sodium_memzero(&old, sizeof old);
+  }
   if (!panel_form_field(body, "user", user, sizeof user) ||
       !panel_form_field(body, "secret", secret, sizeof secret) || !user[0] || !secret[0]) {
     ret = rel_login_page(rel, conn, MHD_HTTP_BAD_REQUEST, "Enter your user ID and secret.", true);
@@ -555,6 +578,7 @@ static enum MHD_Result rel_login(panel_release_t *rel, struct MHD_Connection *co
   rel_session_t s = {0};
   s.used = true;
   crypto_random_hex(s.cookie);
+  crypto_random_hex(s.csrf);
   snprintf(s.token, sizeof s.token, "%s", token);
   snprintf(s.user, sizeof s.user, "%s",
            rel_str(ans.body, "user")[0] ? rel_str(ans.body, "user") : user);
@@ -678,13 +702,9 @@ static enum MHD_Result rel_cancel(panel_release_t *rel, struct MHD_Connection *c
 
 enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *conn,
                                    const char *url, panel_req_t *pr) {
-  connector_t *c = rel->c;
   char token[64] = "";
   if (pr->too_big) return panel_send(conn, 413, "text/plain", strdup("request too large\n"));
   pr->body[pr->len] = '\0';
-  bool token_ok = panel_form_field(pr->body, "csrf", token, sizeof token) &&
-                  strlen(token) == strlen(c->csrf) && crypto_equal(token, c->csrf, strlen(c->csrf));
-  if (!token_ok) return panel_send(conn, 403, "text/plain", strdup("bad or missing CSRF token\n"));
   if (!strcmp(url, "/release/login")) return rel_login(rel, conn, pr->body);
 
   rel_session_t s;
@@ -692,6 +712,12 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
   if (slot < 0)
     return rel_login_page(rel, conn, MHD_HTTP_UNAUTHORIZED,
                           "Your session has ended. Please log in again.", true);
+  bool token_ok = panel_form_field(pr->body, "csrf", token, sizeof token) && strlen(token) == 32 &&
+                  crypto_equal(token, s.csrf, 32);
+  if (!token_ok) {
+    sodium_memzero(&s, sizeof s);
+    return panel_send(conn, 403, "text/plain", strdup("bad or missing CSRF token\n"));
+  }
   enum MHD_Result ret;
   if (!strcmp(url, "/release/select")) {
     int ids[REL_SELECT_MAX];

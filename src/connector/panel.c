@@ -8,12 +8,22 @@
  *   POST /decision     form fields csrf, choice=delete|stop|continue
  *   /release...        release at the printer (panel-release.c)
  *
- * HTML is written only through panel_html() (escaping), every form
- * carries the per-process CSRF token, and request bodies are bounded.
- * The credential is never shown.
+ * HTML is written only through panel_html() (escaping) and request bodies
+ * are bounded.  The credential is never shown.
+ *
+ * Web security (docs/PANEL.md "Panel security"): every answer carries a
+ * Content-Security-Policy without scripts or inline styles (PANEL_CSP),
+ * X-Content-Type-Options: nosniff, Referrer-Policy: same-origin and
+ * X-Frame-Options: DENY.  A POST whose Origin (or, without one, Referer)
+ * is not this panel's own origin is refused with 403.  CSRF tokens are
+ * per session: the release screens keep one per signed-in user
+ * (panel-release.c); the /decision form's token is bound to a random
+ * per-browser cookie (BLAKE2b keyed with the process's secret c->csrf),
+ * so no token is worth anything in another browser.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -106,8 +116,27 @@ char *panel_status_json(connector_t *c) {
   return text;
 }
 
-static char *panel_page(connector_t *c) {
+#define PANEL_ASK_COOKIE "nimbus_panel_ask"
+
+/* The /decision token of the browser holding cookie (32 hex chars). */
+static void panel_ask_token(connector_t *c, const char *cookie, char out[33]) {
+  unsigned char mac[16];
+  crypto_generichash(mac, sizeof mac, (const unsigned char *)cookie, strlen(cookie),
+                     (const unsigned char *)c->csrf, strlen(c->csrf));
+  sodium_bin2hex(out, 33, mac, sizeof mac);
+}
+
+/* This browser's ask cookie when it is well-formed (32 hex chars). */
+static const char *panel_ask_cookie(struct MHD_Connection *conn) {
+  const char *v = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, PANEL_ASK_COOKIE);
+  return v && strlen(v) == 32 && strspn(v, "0123456789abcdef") == 32 ? v : NULL;
+}
+
+/* cookie: the browser's ask cookie (the form's token is bound to it). */
+static char *panel_page(connector_t *c, const char *cookie) {
   panel_buf_t b = {0};
+  char token[33];
+  panel_ask_token(c, cookie, token);
   char jobs[32];
   panel_raw(&b,
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Nimbus connector"
@@ -132,7 +161,7 @@ static char *panel_page(connector_t *c) {
               "<h2>The server deleted this printer's registration</h2>\n"
               "<form method=\"post\" action=\"/decision\">\n"
               "<input type=\"hidden\" name=\"csrf\" value=\"");
-    panel_html(&b, c->csrf);
+    panel_html(&b, token);
     panel_raw(&b,
               "\">\n"
               "<button name=\"choice\" value=\"delete\">Delete the registration here too"
@@ -146,6 +175,16 @@ static char *panel_page(connector_t *c) {
   return b.buf;
 }
 
+void panel_security_headers(struct MHD_Response *r) {
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "X-Frame-Options", "DENY");
+  MHD_add_response_header(r, "Content-Security-Policy", PANEL_CSP);
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  /* not no-referrer: with it browsers send "Origin: null" on the panel's
+   * own form posts, and panel_same_origin() could not tell them apart */
+  MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+}
+
 enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const char *type,
                            char *text /* freed */) {
   if (!text) {
@@ -156,8 +195,7 @@ enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const c
   struct MHD_Response *r =
       MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
   MHD_add_response_header(r, "Content-Type", type);
-  MHD_add_response_header(r, "Cache-Control", "no-store");
-  MHD_add_response_header(r, "X-Frame-Options", "DENY");
+  panel_security_headers(r);
   enum MHD_Result ret = MHD_queue_response(conn, status, r);
   MHD_destroy_response(r);
   return ret;
@@ -190,8 +228,11 @@ static enum MHD_Result panel_decision(connector_t *c, struct MHD_Connection *con
   policy_t p;
   if (pr->too_big) return panel_send(conn, 413, "text/plain", strdup("request too large\n"));
   pr->body[pr->len] = '\0';
-  bool token_ok = panel_form_field(pr->body, "csrf", token, sizeof token) &&
-                  strlen(token) == strlen(c->csrf) && crypto_equal(token, c->csrf, strlen(c->csrf));
+  const char *cookie = panel_ask_cookie(conn);
+  char expect[33];
+  if (cookie) panel_ask_token(c, cookie, expect);
+  bool token_ok = cookie && panel_form_field(pr->body, "csrf", token, sizeof token) &&
+                  strlen(token) == 32 && crypto_equal(token, expect, 32);
   if (!token_ok) return panel_send(conn, 403, "text/plain", strdup("bad or missing CSRF token\n"));
   if (!panel_form_field(pr->body, "choice", choice, sizeof choice) || !policy_parse(choice, &p) ||
       p == POLICY_ASK)
@@ -206,6 +247,51 @@ static enum MHD_Result panel_decision(connector_t *c, struct MHD_Connection *con
   if (!pending) return panel_send(conn, 409, "text/plain", strdup("no decision is pending\n"));
   log_event(LOG_INFO, NULL, "panel decision received", "choice", policy_name(p), (char *)NULL);
   return panel_send(conn, 200, "text/plain", strdup("decision recorded\n"));
+}
+
+/* GET /: the status page; a browser without an ask cookie gets one, to
+ * which the /decision form's token is bound. */
+static enum MHD_Result panel_status_page(connector_t *c, struct MHD_Connection *conn) {
+  const char *cookie = panel_ask_cookie(conn);
+  char fresh[33];
+  if (!cookie) {
+    crypto_random_hex(fresh);
+    cookie = fresh;
+  }
+  char *page = panel_page(c, cookie);
+  if (!page) return panel_send(conn, 500, "text/plain", NULL);
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+  panel_security_headers(r);
+  if (cookie == fresh) {
+    char set[128];
+    snprintf(set, sizeof set, PANEL_ASK_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", fresh);
+    MHD_add_response_header(r, "Set-Cookie", set);
+  }
+  enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+/*
+ * A POST from a page of this panel?  A browser sends Origin (or at least
+ * Referer) with a form post; either must name the Host the request was
+ * sent to.  A client that sends neither (curl, the CLI) is not a browser
+ * that a foreign page could drive.
+ */
+static bool panel_same_origin(struct MHD_Connection *conn) {
+  const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+  const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+  const char *referer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Referer");
+  if (!origin && !referer) return true;
+  if (!host || !*host) return false;
+  char own[300];
+  int n = snprintf(own, sizeof own, "http://%s", host);
+  if (n < 0 || (size_t)n >= sizeof own) return false;
+  if (origin) return strcmp(origin, own) == 0;
+  size_t len = (size_t)n;
+  return strncmp(referer, own, len) == 0 && (referer[len] == '/' || referer[len] == '\0');
 }
 
 /* What c->panel points to. */
@@ -240,13 +326,17 @@ static enum MHD_Result panel_handler(void *cls, struct MHD_Connection *conn, con
       *upload_size = 0;
       return MHD_YES;
     }
+    if (!panel_same_origin(conn)) {
+      log_event(LOG_WARN, NULL, "panel: cross-origin POST refused", "path", url, (char *)NULL);
+      return panel_send(conn, 403, "text/plain", strdup("cross-origin request refused\n"));
+    }
     if (!strcmp(url, "/decision")) return panel_decision(c, conn, pr);
     if (!strncmp(url, "/release", 8)) return panel_release_post(panel->rel, conn, url, pr);
     return panel_send(conn, 404, "text/plain", strdup("not found\n"));
   }
   if (strcmp(method, "GET") && strcmp(method, "HEAD"))
     return panel_send(conn, 405, "text/plain", strdup("method not allowed\n"));
-  if (!strcmp(url, "/")) return panel_send(conn, 200, "text/html; charset=utf-8", panel_page(c));
+  if (!strcmp(url, "/")) return panel_status_page(c, conn);
   if (!strcmp(url, "/release") || !strncmp(url, "/release/", 9))
     return panel_release_get(panel->rel, conn, url);
   if (!strcmp(url, "/status.json"))

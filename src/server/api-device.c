@@ -27,8 +27,11 @@
  * token are never logged or audited; the request body is wiped by api.c.
  * Sign-in checks cost the same whether or not the user exists (argon2id
  * against a dummy hash), and failures are counted per (printer, user
- * name) in a small in-memory table: PANEL_LOGIN_MAX_FAILURES within
- * PANEL_LOGIN_WINDOW seconds answer 429 until the window ends.
+ * name) by the store-backed sign-in throttle (throttle.h): after
+ * --panel-login-failures within --login-window seconds the answer is 429
+ * with Retry-After until the window ends; one user's failures never touch
+ * another's count.  A password sign-in also counts against the account
+ * (auth_check), so the panel is no way around the account's throttle.
  */
 #include <pthread.h>
 #include <sodium.h>
@@ -43,69 +46,20 @@
 #include "job.h"
 #include "log.h"
 #include "release.h"
+#include "throttle.h"
 
 #define PANEL_SESSION_PREFIX "nms_"
 #define PANEL_SESSION_DEFAULT 300 /* seconds, when --panel-session is unset */
-#define PANEL_LOGIN_MAX_FAILURES 5
-#define PANEL_LOGIN_WINDOW 900 /* seconds */
-#define PANEL_LOGIN_SLOTS 256
-#define PANEL_PIN_MAX 255  /* job PIN, as on the REST release */
-#define PANEL_JOBS_MAX 200 /* held jobs listed at most */
+#define PANEL_PIN_MAX 255         /* job PIN, as on the REST release */
+#define PANEL_JOBS_MAX 200        /* held jobs listed at most */
 #define PANEL_FEE_CURRENCY "EUR"
 
-/* ---- sign-in failures per (printer, user name) ---- */
+/* ---- sign-in failures per (printer, user name): the store's throttle ---- */
 
-typedef struct {
-  nimbus_id_t device_id;
-  char user[NIMBUS_NAME_MAX];
-  int failures;
-  time_t window_start;
-} panel_login_slot_t;
-
-static pthread_mutex_t panel_login_mu = PTHREAD_MUTEX_INITIALIZER;
-static panel_login_slot_t panel_login_slots[PANEL_LOGIN_SLOTS];
-
-static panel_login_slot_t *panel_login_slot_locked(nimbus_id_t device_id, const char *user) {
-  uint64_t h = 1469598103934665603ull ^ (uint64_t)device_id; /* FNV-1a */
-  for (const unsigned char *p = (const unsigned char *)user; *p; p++)
-    h = (h ^ *p) * 1099511628211ull;
-  return &panel_login_slots[h % PANEL_LOGIN_SLOTS];
-}
-
-static bool panel_login_slot_is(const panel_login_slot_t *e, nimbus_id_t device_id,
-                                const char *user) {
-  return e->device_id == device_id && strcmp(e->user, user) == 0;
-}
-
-static bool panel_login_allowed(nimbus_id_t device_id, const char *user) {
-  time_t now = time(NULL);
-  pthread_mutex_lock(&panel_login_mu);
-  panel_login_slot_t *e = panel_login_slot_locked(device_id, user);
-  bool allowed = !panel_login_slot_is(e, device_id, user) ||
-                 now - e->window_start >= PANEL_LOGIN_WINDOW ||
-                 e->failures < PANEL_LOGIN_MAX_FAILURES;
-  pthread_mutex_unlock(&panel_login_mu);
-  return allowed;
-}
-
-/* Count a failure, or (ok) forget the user's failures at this printer. */
-static void panel_login_record(nimbus_id_t device_id, const char *user, bool ok) {
-  time_t now = time(NULL);
-  pthread_mutex_lock(&panel_login_mu);
-  panel_login_slot_t *e = panel_login_slot_locked(device_id, user);
-  bool same = panel_login_slot_is(e, device_id, user);
-  if (ok) {
-    if (same) memset(e, 0, sizeof *e);
-  } else {
-    if (!same || now - e->window_start >= PANEL_LOGIN_WINDOW) {
-      memset(e, 0, sizeof *e);
-      e->device_id = device_id;
-      snprintf(e->user, sizeof e->user, "%s", user);
-      e->window_start = now;
-    }
-    e->failures++;
-  }
-  pthread_mutex_unlock(&panel_login_mu);
+static void panel_login_key(nimbus_id_t device_id, const char *user, unsigned char key[32]) {
+  char dev[24];
+  snprintf(dev, sizeof dev, "%lld", (long long)device_id);
+  throttle_key(THROTTLE_PANEL, dev, user, key);
 }
 
 /* ---- secrets ---- */
@@ -122,11 +76,12 @@ static void panel_dummy_init(void) {
 /*
  * Is secret the password of user `name` in tenant t?  Goes through
  * auth_check() as HTTP Basic, so it shares the bounded, cached argon2id
- * verification and its equal-work answer for unknown users.  *user
- * receives the user on success.
+ * verification, its equal-work answer for unknown users and the
+ * account's throttle.  *user receives the user on AUTH_OK; AUTH_THROTTLED
+ * sets *retry_after.
  */
-static bool panel_password_ok(api_ctx_t *c, const char *name, const char *secret,
-                              nimbus_user_t *user) {
+static auth_result_t panel_password_ok(api_ctx_t *c, const char *name, const char *secret,
+                                       nimbus_user_t *user, int *retry_after) {
   /* a name auth.c would read differently (':' or '@') names nobody */
   const char *who = api_name_valid(name) ? name : "-";
   size_t rawlen = strlen(who) + 1 + strlen(secret);
@@ -134,7 +89,7 @@ static bool panel_password_ok(api_ctx_t *c, const char *name, const char *secret
   char header[sizeof "Basic " +
               sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_ORIGINAL)];
   nimbus_auth_t auth;
-  bool ok = false;
+  auth_result_t res = AUTH_BAD;
   if (rawlen >= sizeof raw) goto done;
   size_t wlen = strlen(who);
   memcpy(raw, who, wlen);
@@ -144,14 +99,17 @@ static bool panel_password_ok(api_ctx_t *c, const char *name, const char *secret
   memcpy(header, "Basic ", 6);
   sodium_bin2base64(header + 6, sizeof header - 6, (const unsigned char *)raw, rawlen,
                     sodium_base64_VARIANT_ORIGINAL);
-  auth_check(c->srv->store, c->srv->auth_cache, header, c->tenant.name, &auth);
-  ok = auth.result == AUTH_OK && auth.tenant.id == c->tenant.id;
-  if (ok) *user = auth.user;
+  /* No client address: the printer asks for its users (panel key only). */
+  auth_check(c->srv->store, c->srv->auth_cache, header, c->tenant.name, NULL, &auth);
+  res = auth.result;
+  if (res == AUTH_OK && auth.tenant.id != c->tenant.id) res = AUTH_BAD;
+  if (res == AUTH_OK) *user = auth.user;
+  *retry_after = auth.retry_after;
   sodium_memzero(&auth, sizeof auth);
 done:
   sodium_memzero(raw, sizeof raw);
   sodium_memzero(header, sizeof header);
-  return ok;
+  return res;
 }
 
 /* Is secret the panel PIN of user `name` in c->tenant?  Same work when the
@@ -247,13 +205,25 @@ void api_device_session_create(api_ctx_t *c) {
       !api_body_string(c, "secret", true, API_PASSWORD_MAX, &secret))
     goto done;
   bool pin = panel_login_is_pin(&c->tenant);
-  if (!panel_login_allowed(c->device.id, name)) {
-    api_problem(c->r, 429, "too many failed sign-ins for this user here; try again later");
+  unsigned char key[32];
+  panel_login_key(c->device.id, name, key);
+  int wait = throttle_retry_after(c->srv->store, &c->srv->throttle, THROTTLE_PANEL, key);
+  auth_result_t res = AUTH_BAD;
+  if (wait == 0 && *secret)
+    res = pin ? (panel_pin_ok(c, name, secret, &user) ? AUTH_OK : AUTH_BAD)
+              : panel_password_ok(c, name, secret, &user, &wait);
+  if (wait > 0) {
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", wait);
+    http_response_header(c->r, "Retry-After", secs);
+    api_problem(c->r, 429, "too many failed sign-ins for this user; try again in %d seconds", wait);
     goto done;
   }
-  bool ok = *secret && (pin ? panel_pin_ok(c, name, secret, &user)
-                            : panel_password_ok(c, name, secret, &user));
-  panel_login_record(c->device.id, name, ok);
+  bool ok = res == AUTH_OK;
+  if (ok)
+    throttle_succeeded(c->srv->store, key);
+  else
+    throttle_failed(c->srv->store, &c->srv->throttle, THROTTLE_PANEL, key);
   if (!ok) {
     bool shown = api_name_valid(name);
     api_audit(c, 0, "panel.login-failed", "user=%s printer=%s", shown ? name : "(invalid)",

@@ -203,7 +203,7 @@ static void upload_drop_pending(api_upload_t *u) {
 static void upload_authenticate(http_request_t *r) {
   api_state_t *s = r->handler_state;
   api_upload_t *u = s->upload;
-  auth_check(r->srv->store, r->srv->auth_cache, r->authorization, NULL, &r->auth);
+  auth_check(r->srv->store, r->srv->auth_cache, r->authorization, NULL, r->peer, &r->auth);
   u->authenticated = true;
   const char *tenant = http_query(r, "tenant");
   if (r->auth.result != AUTH_OK || (tenant && *tenant && strcmp(tenant, r->auth.tenant.name) != 0))

@@ -313,9 +313,13 @@ void api_device_register(api_ctx_t *c) {
   switch (device_claim(c->srv, code, uuid, c->r->peer, &d, credential)) {
     case DEVICE_CLAIM_OK:
       break;
-    case DEVICE_CLAIM_THROTTLED:
+    case DEVICE_CLAIM_THROTTLED: {
+      char secs[16];
+      snprintf(secs, sizeof secs, "%d", device_claim_wait(c->srv, c->r->peer));
+      http_response_header(c->r, "Retry-After", secs);
       api_problem(c->r, 429, "too many failed claims from this address; try again later");
       goto done;
+    }
     case DEVICE_CLAIM_BAD_CODE:
       log_event(LOG_WARN, c->r->id, "device claim refused: wrong, used or expired claim code",
                 "peer", c->r->peer, (char *)NULL);

@@ -321,7 +321,19 @@ void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const c
   }
 }
 
+/* 401 with a challenge; 429 with Retry-After when the sign-in throttle
+ * refused to check the credentials (auth.h). */
 static void api_unauthorized(http_request_t *r) {
+  if (r->auth.result == AUTH_THROTTLED) {
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", r->auth.retry_after);
+    http_response_header(r, "Retry-After", secs);
+    api_problem(r, 429,
+                "too many failed sign-ins for this account or from this address; retry "
+                "in %d seconds",
+                r->auth.retry_after);
+    return;
+  }
   http_response_header(r, "WWW-Authenticate", API_REALM);
   if (r->auth.result == AUTH_NONE)
     api_problem(r, 401, "authentication required: HTTP Basic as name@tenant, or a bearer token");
@@ -555,7 +567,7 @@ static void api_dispatch(http_request_t *r) {
 
   /* An upload authenticated when its first bytes came (api-jobs-upload.c). */
   if (!(c.state && c.state->upload && api_upload_authenticated(c.state->upload)))
-    auth_check(srv->store, srv->auth_cache, r->authorization, NULL, &r->auth);
+    auth_check(srv->store, srv->auth_cache, r->authorization, NULL, r->peer, &r->auth);
   if (r->auth.result != AUTH_OK) {
     api_unauthorized(r);
     return;

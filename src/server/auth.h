@@ -4,6 +4,19 @@
  * argon2id and slow by design, so a verified (user, password) pair is kept
  * in memory for auth-cache-seconds under a keyed BLAKE2b digest: the
  * password itself is never kept.  Runs on worker threads only.
+ *
+ * Guessing is throttled before any hash is computed (throttle.h): failed
+ * passwords count per account and per client address, failed bearer
+ * tokens per address, in the store (a valid token, 256 random bits, is
+ * accepted without a throttle read).  A credential verified within
+ * auth-cache-seconds is accepted without consulting the throttle (it is
+ * no guess).  Hashing is bounded: AUTH_MAX_CONCURRENT_VERIFY at a time in
+ * the process, and at most AUTH_INFLIGHT_PER_ACCOUNT distinct credentials
+ * of one account and AUTH_INFLIGHT_PER_ADDRESS of one client address
+ * checked (or waiting) at once; more get AUTH_THROTTLED (retry after 1 s)
+ * instead of holding a worker, so accounts not under attack keep their
+ * share.  Concurrent requests with the same credentials wait for the one
+ * check.
  */
 #ifndef NIMBUS_AUTH_H
 #define NIMBUS_AUTH_H
@@ -11,33 +24,43 @@
 #include <stdbool.h>
 
 #include "model.h"
+#include "store.h"
+#include "throttle.h"
 
 typedef enum {
   AUTH_NONE = 0, /* no Authorization header */
   AUTH_OK,       /* credentials verified */
   AUTH_BAD,      /* malformed header or wrong credentials */
+  AUTH_THROTTLED /* not checked: too many failures lately, or too many checks in
+                    flight for this account or address; retry_after seconds */
 } auth_result_t;
 
 typedef struct {
   auth_result_t result;
   bool via_token;
+  int retry_after;        /* AUTH_THROTTLED: seconds (Retry-After) */
   nimbus_tenant_t tenant; /* the user's tenant */
   nimbus_user_t user;     /* password_hash is cleared */
 } nimbus_auth_t;
 
 typedef struct auth_cache auth_cache_t;
 
-auth_cache_t *auth_cache_new(int ttl_seconds);
+#define AUTH_INFLIGHT_PER_ACCOUNT 1
+#define AUTH_INFLIGHT_PER_ADDRESS 2
+
+/* limits must outlive the cache (nimbus_server_t.throttle). */
+auth_cache_t *auth_cache_new(int ttl_seconds, const throttle_limits_t *limits);
 void auth_cache_free(auth_cache_t *c);
 
 /*
  * Authenticate `authorization` (the header value, may be "" or NULL).
  * Basic user names are "name@tenant"; a plain "name" is looked up in
  * default_tenant (the tenant of the URL for IPP queues; may be NULL).
+ * peer is the client address for the per-address throttle; NULL counts
+ * nothing per address (the panel's sign-ins, which come from the printer).
  */
-struct store;
-void auth_check(struct store *st, auth_cache_t *cache, const char *authorization,
-                const char *default_tenant, nimbus_auth_t *out);
+void auth_check(store_t *st, auth_cache_t *cache, const char *authorization,
+                const char *default_tenant, const char *peer, nimbus_auth_t *out);
 
 /* Forget cached verifications of one user (password changed, deleted). */
 void auth_cache_forget_user(auth_cache_t *c, nimbus_id_t user_id);

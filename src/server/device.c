@@ -108,59 +108,27 @@ static device_claim_result_t device_claim_checked(nimbus_server_t *srv, const ch
                                                   nimbus_device_t *d,
                                                   char credential[DEVICE_CREDENTIAL_MAX]);
 
-/* ---- failed claims per client address (a small fixed table) ---- */
+/* ---- failed claims per client address: the store's sign-in throttle ---- */
 
-#define DEVICE_CLAIM_SLOTS 256
-
-typedef struct {
-  char peer[64];
-  int failures;
-  time_t window_start;
-} device_claim_slot_t;
-
-static pthread_mutex_t device_claim_mu = PTHREAD_MUTEX_INITIALIZER;
-static device_claim_slot_t device_claim_slots[DEVICE_CLAIM_SLOTS];
-
-static device_claim_slot_t *device_claim_slot_locked(const char *peer) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (const unsigned char *p = (const unsigned char *)peer; *p; p++)
-    h = (h ^ *p) * 1099511628211ull;
-  return &device_claim_slots[h % DEVICE_CLAIM_SLOTS];
+int device_claim_wait(nimbus_server_t *srv, const char *peer) {
+  unsigned char key[32];
+  throttle_key(THROTTLE_CLAIM, peer ? peer : "", NULL, key);
+  return throttle_retry_after(srv->store, &srv->throttle, THROTTLE_CLAIM, key);
 }
 
-static bool device_claim_allowed(const char *peer) {
-  time_t now = time(NULL);
-  pthread_mutex_lock(&device_claim_mu);
-  device_claim_slot_t *e = device_claim_slot_locked(peer);
-  bool allowed = strcmp(e->peer, peer) != 0 || now - e->window_start >= DEVICE_CLAIM_WINDOW ||
-                 e->failures < DEVICE_CLAIM_MAX_FAILURES;
-  pthread_mutex_unlock(&device_claim_mu);
-  return allowed;
-}
-
-static void device_claim_failed(const char *peer) {
-  time_t now = time(NULL);
-  pthread_mutex_lock(&device_claim_mu);
-  device_claim_slot_t *e = device_claim_slot_locked(peer);
-  if (strcmp(e->peer, peer) != 0 || now - e->window_start >= DEVICE_CLAIM_WINDOW) {
-    memset(e, 0, sizeof *e);
-    snprintf(e->peer, sizeof e->peer, "%s", peer);
-    e->window_start = now;
-  }
-  e->failures++;
-  pthread_mutex_unlock(&device_claim_mu);
-}
-
-/* device_claim() and device_claim_keep_code(): the throttle around the claim. */
+/* device_claim() and device_claim_keep_code(): the store's throttle
+ * (failed claims per client address) around the claim. */
 static device_claim_result_t device_claim_throttled(nimbus_server_t *srv, const char *code,
                                                     const char *uuid, bool code_is_credential,
                                                     const char *peer, nimbus_device_t *d,
                                                     char credential[DEVICE_CREDENTIAL_MAX]) {
-  if (!peer) peer = "";
-  if (!device_claim_allowed(peer)) return DEVICE_CLAIM_THROTTLED;
+  unsigned char key[32];
+  throttle_key(THROTTLE_CLAIM, peer ? peer : "", NULL, key);
+  if (throttle_retry_after(srv->store, &srv->throttle, THROTTLE_CLAIM, key) > 0)
+    return DEVICE_CLAIM_THROTTLED;
   device_claim_result_t r =
       device_claim_checked(srv, code, uuid, code_is_credential, d, credential);
-  if (r == DEVICE_CLAIM_BAD_CODE) device_claim_failed(peer);
+  if (r == DEVICE_CLAIM_BAD_CODE) throttle_failed(srv->store, &srv->throttle, THROTTLE_CLAIM, key);
   return r;
 }
 

@@ -49,15 +49,18 @@ typedef enum {
 /* Claim a registration with its code.  uuid may be NULL or "" (one is
  * assigned).  On success d is the registered device and credential the
  * new device credential (shown once).  Wrong codes are counted per client
- * address (peer): after DEVICE_CLAIM_MAX_FAILURES within
- * DEVICE_CLAIM_WINDOW seconds that address gets DEVICE_CLAIM_THROTTLED
- * until the window ends (codes have 80 random bits; this keeps guessing
- * slow and noisy, and spares the store). */
+ * address (peer, X-Forwarded-For only under --trust-proxy) in the
+ * store-backed sign-in throttle (throttle.h), shared by every node: after
+ * DEVICE_CLAIM_MAX_FAILURES within DEVICE_CLAIM_WINDOW seconds that address
+ * gets DEVICE_CLAIM_THROTTLED until the window ends (codes have 80 random
+ * bits; this keeps guessing slow and noisy).  device_claim_wait() says how
+ * long (seconds, 0 = may try). */
 #define DEVICE_CLAIM_MAX_FAILURES 20
 #define DEVICE_CLAIM_WINDOW 600
 device_claim_result_t device_claim(nimbus_server_t *srv, const char *code, const char *uuid,
                                    const char *peer, nimbus_device_t *d,
                                    char credential[DEVICE_CREDENTIAL_MAX]);
+int device_claim_wait(nimbus_server_t *srv, const char *peer);
 
 /*
  * Claim like device_claim(), for a device that presented the claim code

@@ -32,6 +32,12 @@
 #include "metrics.h"
 #include "routes.h"
 
+/* Content-Security-Policy of every answer: no scripts, no framing; inline
+ * styles only (the small printer information pages). */
+#define HTTP_CSP                                                                     \
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; " \
+  "form-action 'self'; frame-ancestors 'none'"
+
 struct http_server {
   nimbus_server_t *srv;
   struct MHD_Daemon *daemon;
@@ -210,6 +216,27 @@ static void http_copy_header(struct MHD_Connection *c, const char *name, char *d
   snprintf(dst, n, "%s", v ? v : "");
 }
 
+/*
+ * Behind a trusted reverse proxy (--trust-proxy): the client address is
+ * the last X-Forwarded-For entry, the one our proxy appended (earlier ones
+ * are the client's own claims).  Kept only when it is an IP address.
+ */
+static void http_forwarded_for(struct MHD_Connection *c, char *peer, size_t len) {
+  const char *xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+  if (!xff) return;
+  const char *last = strrchr(xff, ',');
+  last = last ? last + 1 : xff;
+  while (*last == ' ' || *last == '\t') last++;
+  char addr[INET6_ADDRSTRLEN];
+  size_t n = strcspn(last, " \t");
+  if (n == 0 || n >= sizeof addr) return;
+  memcpy(addr, last, n);
+  addr[n] = '\0';
+  unsigned char bin[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1)
+    snprintf(peer, len, "%s", addr);
+}
+
 /* A fresh request context: start time, request id, method and path.
  * NULL when out of memory.  The caller fills headers and routes it. */
 static http_request_t *http_request_alloc(nimbus_server_t *srv, const char *method,
@@ -272,6 +299,7 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
     else if (sa->sa_family == AF_INET6)
       inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->peer, sizeof r->peer);
   }
+  if (h->srv->cfg.trust_proxy) http_forwarded_for(c, r->peer, sizeof r->peer);
   r->handler = routes_match(r->method, r->path);
   r->op_name = r->handler->name;
   atomic_fetch_add(&h->inflight, 1);
@@ -449,6 +477,10 @@ static enum MHD_Result http_queue(http_request_t *r) {
   for (int i = 0; i < r->nresp_headers; i++)
     MHD_add_response_header(resp, r->resp_header_name[i], r->resp_header_value[i]);
   MHD_add_response_header(resp, "X-Request-Id", r->id);
+  /* nimbusd serves no scripts: browsers get the narrowest policy. */
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
   if (r->resp_close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(in->conn, (unsigned)r->status, resp);
   MHD_destroy_response(resp);
@@ -492,6 +524,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     *upload_data_size = 0;
     if (in->deferred) http_hand_off(r, HTTP_PHASE_DEFERRED, in->deferred);
     return MHD_YES;
+  }
+  if (routes_on_event_thread(r->handler)) { /* /healthz: no worker needed */
+    r->handler->finish(r);
+    if (r->status == 0) http_respond_problem(r, 500, "Internal Server Error", NULL);
+    atomic_store(&in->phase, HTTP_PHASE_READY);
+    return http_queue(r);
   }
   http_hand_off(r, HTTP_PHASE_FINISHING, NULL);
   return MHD_YES;

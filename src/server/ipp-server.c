@@ -322,12 +322,24 @@ static void ipp_admit(ipp_ctx_t *ctx) {
   if (!(e && e->anonymous) && device_credential_present(r->authorization) &&
       ipp_admit_on_behalf(ctx))
     return;
-  auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
+  auth_check(srv->store, srv->auth_cache, r->authorization, ctx->tenant_name, r->peer, &r->auth);
   if (r->auth.result == AUTH_OK) {
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s", r->auth.user.name);
     ctx->user_id = r->auth.user.id;
     ctx->is_admin = r->auth.user.role >= NIMBUS_ROLE_TENANT_ADMIN;
   }
+}
+
+/* Credentials not checked under the sign-in throttle: not 401 (clients
+ * would prompt again and count it as a failure) but a retryable busy with
+ * the wait (docs/PROTOCOL.md, sign-in throttle). */
+static void ipp_respond_throttled(ipp_ctx_t *ctx) {
+  char secs[16];
+  snprintf(secs, sizeof secs, "%d", ctx->r->auth.retry_after);
+  http_response_header(ctx->r, "Retry-After", secs);
+  ipp_respond(ctx, IPP_STATUS_ERROR_BUSY,
+              "Too many failed sign-ins for this account or address; retry in %d seconds.",
+              ctx->r->auth.retry_after);
 }
 
 /*
@@ -339,7 +351,12 @@ static void ipp_admit(ipp_ctx_t *ctx) {
 static bool ipp_refuse_user_on_device_op(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
   if (device_credential_present(r->authorization)) return false; /* unknown credential: 401 */
-  auth_check(ctx->srv->store, ctx->srv->auth_cache, r->authorization, ctx->tenant_name, &r->auth);
+  auth_check(ctx->srv->store, ctx->srv->auth_cache, r->authorization, ctx->tenant_name, r->peer,
+             &r->auth);
+  if (r->auth.result == AUTH_THROTTLED) {
+    ipp_respond_throttled(ctx);
+    return false;
+  }
   if (r->auth.result != AUTH_OK) return false; /* 401 */
   ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED,
               "This operation is for output devices; user credentials cannot be used.");
@@ -418,6 +435,10 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s",
              a && ippGetString(a, 0, NULL) ? ippGetString(a, 0, NULL) : "anonymous");
     return true;
+  }
+  if (r->auth.result == AUTH_THROTTLED) {
+    ipp_respond_throttled(ctx);
+    return false;
   }
   return false; /* answered with HTTP 401 in finish */
 }

@@ -257,7 +257,10 @@ int main(int argc, char **argv) {
   }
   nimbusd_raise_fd_limit();
   srv.metrics = metrics_new();
-  srv.auth_cache = auth_cache_new(srv.cfg.auth_cache_seconds);
+  throttle_limits_init(&srv.throttle, srv.cfg.login_failures, srv.cfg.login_failures_addr,
+                       srv.cfg.panel_login_failures, srv.cfg.login_window,
+                       DEVICE_CLAIM_MAX_FAILURES, DEVICE_CLAIM_WINDOW);
+  srv.auth_cache = auth_cache_new(srv.cfg.auth_cache_seconds, &srv.throttle);
   srv.workers = workers_start(srv.cfg.workers, 4096);
   srv.notify = notify_new(srv.cfg.notify_wait);
   srv.presence = device_presence_new();

@@ -1,9 +1,15 @@
 /*
  * routes.c: the path table of nimbusd, and the small built-in handlers
  * (/healthz, /metrics, 404).
+ *
+ * /healthz is answered on the event thread (routes_on_event_thread()),
+ * never through the worker queue, so it answers while every worker is busy
+ * (for example hashing passwords); it therefore must not block: the store
+ * is asked without waiting, and a busy store is a live one.
  */
 #include "routes.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +25,11 @@ static void routes_health_finish(http_request_t *r) {
     http_respond_problem(r, 405, "Method Not Allowed", NULL);
     return;
   }
-  int version = store_schema_version(r->srv->store);
+  static atomic_int last_version; /* what the store said last (a busy store is alive) */
+  int version = store_schema_version_nowait(r->srv->store);
+  if (version == 0) version = atomic_load(&last_version);
+  if (version == 0) version = store_schema_version(r->srv->store); /* once, at the first probe */
+  if (version > 0) atomic_store(&last_version, version);
   if (version <= 0) {
     http_respond_problem(r, 503, "Service Unavailable", "the store does not answer");
     return;
@@ -61,6 +71,10 @@ const http_handler_t *routes_match(const char *method, const char *path) {
   if (strcmp(path, "/healthz") == 0) return &routes_health;
   if (strcmp(path, "/metrics") == 0) return &routes_metrics;
   return &routes_not_found;
+}
+
+bool routes_on_event_thread(const http_handler_t *h) {
+  return h == &routes_health;
 }
 
 int routes_ipp_status(const http_request_t *r) {

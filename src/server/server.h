@@ -15,6 +15,7 @@
 #include "blob.h"
 #include "config.h"
 #include "store.h"
+#include "throttle.h"
 #include "workers.h"
 
 typedef struct {
@@ -47,8 +48,12 @@ typedef struct {
   int pin_lockout;           /* seconds locked, and the counting window */
   int retention_hours;       /* default per tenant: unreleased jobs expire after this */
   int panel_session;         /* seconds of panel inactivity before sign-out */
+  int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
+  int login_failures_addr;   /* failed sign-ins per client address before 429 */
+  int panel_login_failures;  /* failed panel sign-ins per (printer, user) before 429 */
+  int login_window;          /* seconds those failures are counted */
   bool demo;                 /* create demo tenant/user/queue at first start */
-  bool trust_proxy;          /* believe X-Forwarded-Proto (behind a reverse proxy) */
+  bool trust_proxy;          /* believe X-Forwarded-Proto/-For (behind a reverse proxy) */
   bool fast_hashing;         /* minimum argon2id cost: tests only */
   char admin_password[128];  /* operator password at first start ("" = random) */
 } nimbusd_config_t;
@@ -67,6 +72,7 @@ typedef struct {
   workers_t *workers;
   metrics_t *metrics;
   auth_cache_t *auth_cache;
+  throttle_limits_t throttle;  /* sign-in throttle limits, from cfg (throttle.h) */
   notify_t *notify;            /* subscriptions and parked long-polls */
   device_presence_t *presence; /* when devices were last heard (device.c) */
   time_t started_at;

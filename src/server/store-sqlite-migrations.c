@@ -362,9 +362,28 @@ static const char *const migration_8[] = {
     NULL,
 };
 
+/* Migration 9 (issue 8, item 11: sign-in throttle): auth_throttle counts failed sign-ins per key,
+ * so that every node sharing the database refuses the same guesses and a restart forgets nothing.
+ * key is SHA-256 of "<kind>\0<subject>" (the subject may be a mistyped password in a user-name
+ * field, so it is not kept in clear); kind says what is counted: 'account' (tenant and user name),
+ * 'address' (client address), 'panel' (printer and user name), 'claim' (claim codes per client
+ * address).  A row counts failures in the fixed window that starts at window_start; expires_at
+ * (window end) lets old rows go in passing (auth_throttle_expires). */
+static const char *const migration_9[] = {
+    "CREATE TABLE auth_throttle ("
+    "  key BLOB PRIMARY KEY CHECK (length(key) = 32),"
+    "  kind TEXT NOT NULL,"
+    "  failures INTEGER NOT NULL CHECK (failures >= 0),"
+    "  window_start INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ") WITHOUT ROWID",
+    "CREATE INDEX auth_throttle_expires ON auth_throttle(expires_at)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6, migration_7,
-    migration_8,
+    migration_1, migration_2, migration_3, migration_4, migration_5,
+    migration_6, migration_7, migration_8, migration_9,
 };
 
 const int store_sqlite_migration_count =

@@ -290,6 +290,19 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PANEL_SESSION_TOUCH] = "UPDATE panel_sessions SET expires_at = ?2 WHERE id = ?1",
     [S_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = ?1",
     [S_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= ?1",
+    [S_THROTTLE_GET] =
+        "SELECT failures, window_start FROM auth_throttle "
+        "WHERE key = ?1 AND expires_at > ?2",
+    /* ?2 now, ?3 window: a failure in a window that has ended starts a new one */
+    [S_THROTTLE_FAIL] =
+        "INSERT INTO auth_throttle (key, kind, failures, window_start, expires_at) "
+        "VALUES (?1, ?4, 1, ?2, ?2 + ?3) ON CONFLICT (key) DO UPDATE SET "
+        "failures = CASE WHEN expires_at <= ?2 THEN 1 ELSE failures + 1 END, "
+        "window_start = CASE WHEN expires_at <= ?2 THEN ?2 ELSE window_start END, "
+        "expires_at = CASE WHEN expires_at <= ?2 THEN ?2 + ?3 ELSE expires_at END "
+        "RETURNING failures, window_start",
+    [S_THROTTLE_CLEAR] = "DELETE FROM auth_throttle WHERE key = ?1",
+    [S_THROTTLE_EXPIRE] = "DELETE FROM auth_throttle WHERE expires_at <= ?1",
 };
 
 /* ---- locking and statements ---- */
@@ -934,6 +947,17 @@ void store_close(store_t *st) {
 int store_schema_version(store_t *st) {
   int64_t version = -1;
   if (!store_lock(st)) return -1;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_VERSION);
+  if (s && query_int64_locked(st, s, "schema version", &version) != STORE_OK) version = -1;
+  store_unlock(st);
+  return (int)version;
+}
+
+int store_schema_version_nowait(store_t *st) {
+  if (store_reentry_refused(st)) return -1;
+  if (pthread_mutex_trylock(&st->mu) != 0) return 0;
+  store_held = st;
+  int64_t version = -1;
   sqlite3_stmt *s = stmt_get_locked(st, S_USER_VERSION);
   if (s && query_int64_locked(st, s, "schema version", &version) != STORE_OK) version = -1;
   store_unlock(st);

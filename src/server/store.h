@@ -47,6 +47,9 @@ void store_close(store_t *st);
 
 /* Current schema version (number of applied migrations). */
 int store_schema_version(store_t *st);
+/* The same without waiting: 0 when the store is busy with another call
+ * (for /healthz on an event thread, which must not block). */
+int store_schema_version_nowait(store_t *st);
 
 /* ---- tenants ---- */
 /* Insert t (name, display_name, limits); sets t->id and t->created_at.
@@ -351,6 +354,24 @@ store_status_t store_panel_session_get(store_t *st, const unsigned char hash[32]
                                        nimbus_panel_session_t *out);
 store_status_t store_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
 store_status_t store_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
+
+/* ---- sign-in throttle (throttle.c holds the policy) ----
+ * Failures are counted per key (32 bytes: a digest naming what is counted,
+ * see throttle.c) in a fixed window that starts with the first failure
+ * and lasts `window` seconds; every node sharing the database sees the
+ * same counts.  Not tenant data: keys name accounts of any tenant. */
+/* The live count: *failures and *window_start; STORE_NOT_FOUND when the
+ * key has no failure in a window that is still open at now. */
+store_status_t store_throttle_get(store_t *st, const unsigned char key[32], int64_t now,
+                                  int *failures, int64_t *window_start);
+/* Count one failure (kind: a label for operators, e.g. "account"),
+ * starting a new window when the last one has ended; returns the new
+ * count and its window start.  Rows of ended windows go in passing. */
+store_status_t store_throttle_fail(store_t *st, const unsigned char key[32], const char *kind,
+                                   int64_t now, int64_t window, int *failures,
+                                   int64_t *window_start);
+/* Forget the key's failures (a successful sign-in); NOT_FOUND is fine. */
+store_status_t store_throttle_clear(store_t *st, const unsigned char key[32]);
 
 /* ---- audit ---- */
 /* Append a security-relevant event (never with secrets in detail). */

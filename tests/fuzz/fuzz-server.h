@@ -449,7 +449,9 @@ static void fuzz_server_init(void) {
   if (!(srv->blobs = blob_store_open(path, err, sizeof err))) fuzz_die("blob_store_open", err);
   srv->workers = workers_start(1, 16);
   srv->metrics = metrics_new();
-  srv->auth_cache = auth_cache_new(300);
+  throttle_limits_init(&srv->throttle, 10, 50, 5, 900, DEVICE_CLAIM_MAX_FAILURES,
+                       DEVICE_CLAIM_WINDOW);
+  srv->auth_cache = auth_cache_new(300, &srv->throttle);
   srv->notify = notify_new(1);
   srv->presence = device_presence_new();
   srv->started_at = time(NULL);

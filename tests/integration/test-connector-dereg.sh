@@ -128,18 +128,26 @@ sys.exit(bool(d['status']!='unregistered' or 'credential' in d or 'output_device
   check "$n: the page shows the three choices" \
     bash -c "curl -fsS '$(conn_panel "$n")/' | grep -c 'name=\"choice\"' | grep -qx 3"
   check "$n: zero requests while waiting" quiet "$n"
-  TOKEN=$(curl -fsS "$(conn_panel "$n")/" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+  # the form's token is bound to this browser's cookie (jar)
+  JAR="$CONN_DIR/$n.jar"
+  TOKEN=$(curl -fsS -c "$JAR" "$(conn_panel "$n")/" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+  OTHER=$(curl -fsS "$(conn_panel "$n")/" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+  check "$n: another browser gets another token" bash -c "[ -n '$TOKEN' ] && [ '$TOKEN' != '$OTHER' ]"
   check "$n: a form without the CSRF token is refused" \
-    test "$(curl -s -o /dev/null -w '%{http_code}' -d 'choice=delete' "$(conn_panel "$n")/decision")" = 403
+    test "$(curl -s -b "$JAR" -o /dev/null -w '%{http_code}' -d 'choice=delete' "$(conn_panel "$n")/decision")" = 403
   check "$n: a wrong CSRF token is refused" \
-    test "$(curl -s -o /dev/null -w '%{http_code}' -d "csrf=00${TOKEN:2}&choice=delete" "$(conn_panel "$n")/decision")" = 403
+    test "$(curl -s -b "$JAR" -o /dev/null -w '%{http_code}' -d "csrf=00${TOKEN:2}&choice=delete" "$(conn_panel "$n")/decision")" = 403
+  check "$n: the token without its browser's cookie is refused" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=delete" "$(conn_panel "$n")/decision")" = 403
+  check "$n: a cross-origin form is refused" \
+    test "$(curl -s -b "$JAR" -H 'Origin: http://evil.example' -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=delete" "$(conn_panel "$n")/decision")" = 403
   check "$n: still waiting after refused forms" ask_pending "$n"
   if [ "$transport" = polling ]; then choice=delete final=unregistered; else choice=stop final=stopped; fi
   check "$n: choose $choice" \
-    test "$(curl -s -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=$choice" "$(conn_panel "$n")/decision")" = 200
+    test "$(curl -s -b "$JAR" -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=$choice" "$(conn_panel "$n")/decision")" = 200
   check "$n: status $final" wait_until "$final" is_status "$n" "$final"
   check "$n: a second decision is refused" \
-    test "$(curl -s -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=continue" "$(conn_panel "$n")/decision")" = 409
+    test "$(curl -s -b "$JAR" -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=continue" "$(conn_panel "$n")/decision")" = 409
   check "$n: zero further requests" quiet "$n"
   check "$n: detection cost $(expected_deleted $transport) deleted-credential request(s)" \
     test $(($(deleted_device_requests) - d0)) = "$(expected_deleted $transport)"
@@ -152,9 +160,10 @@ start_registered "$n" polling ask
 d0=$(deleted_device_requests)
 check "$n: admin deletes the registration" delete_printer "$n"
 check "$n: the panel asks" wait_until "ask pending" ask_pending "$n"
-TOKEN=$(curl -fsS "$(conn_panel "$n")/" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+JAR="$CONN_DIR/$n.jar"
+TOKEN=$(curl -fsS -c "$JAR" "$(conn_panel "$n")/" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
 check "$n: choose continue" \
-  test "$(curl -s -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=continue" "$(conn_panel "$n")/decision")" = 200
+  test "$(curl -s -b "$JAR" -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN&choice=continue" "$(conn_panel "$n")/decision")" = 200
 check "$n: keeps trying" wait_until "more requests" \
   bash -c "[ \$((\$(curl -fsS '$NIMBUS_URL/metrics' | sed -n 's/^nimbus_deleted_device_requests_total //p') - $d0)) -ge 3 ]"
 check "$n: stops cleanly" conn_stop "$n"

@@ -62,34 +62,87 @@ check "a name that is no user is answered as a user is (test-connector-listener.
 
 # ---- the panel, driven with curl ----
 JAR="$CONN_DIR/cookies"
-CSRF=""
-panel_csrf() {
-  curl -fsS -b "$JAR" -c "$JAR" "$PANEL/release" |
-    sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1
-}
+# the CSRF token of the screen last shown (per session, like a browser's form)
+page_csrf() { sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$CONN_DIR/page.html" 2>/dev/null | head -1; }
 # panel_post PATH [curl -d args...]: prints the HTTP status; page in $CONN_DIR/page.html
 panel_post() {
-  local path=$1
+  local path=$1 csrf
   shift
-  curl -sS -b "$JAR" -c "$JAR" -L -o "$CONN_DIR/page.html" -w '%{http_code}' \
-    -d "csrf=$CSRF" "$@" "$PANEL$path"
+  csrf=$(page_csrf)
+  curl -sS -b "$JAR" -c "$JAR" -L -D "$CONN_DIR/headers" -o "$CONN_DIR/page.html" \
+    -w '%{http_code}' -d "csrf=$csrf" "$@" "$PANEL$path"
 }
 panel_get() { curl -sS -b "$JAR" -c "$JAR" -L -o "$CONN_DIR/page.html" -w '%{http_code}' "$PANEL$1"; }
 page_has() { grep -q -- "$1" "$CONN_DIR/page.html"; }
-# the token is per connector process: read it once (login runs in $(...))
-CSRF=$(panel_csrf)
 login() {
-  rm -f "$JAR"
+  rm -f "$JAR" "$CONN_DIR/page.html"
   panel_post /release/login --data-urlencode "user=$1" --data-urlencode "secret=$2"
 }
 
-check "the panel's forms carry a CSRF token" test -n "$CSRF"
 check "the login screen has #user, #secret, #login" bash -c \
   "curl -fsS '$PANEL/release' | grep -q 'id=\"user\"' && curl -fsS '$PANEL/release' | grep -q 'id=\"secret\"' && curl -fsS '$PANEL/release' | grep -q 'id=\"login\"'"
-check "a POST without the CSRF token is refused" \
-  test "$(curl -sS -o /dev/null -w '%{http_code}' -d owner=alice -d secret=alice-pw-1 "$PANEL/release/login")" = 403
+check "an anonymous visitor gets no CSRF token" bash -c "! curl -fsS '$PANEL/release' | grep -q 'name=\"csrf\"'"
 check "a wrong secret is refused (401)" test "$(login alice wrong-secret)" = 401
 check "... with a message" page_has 'id="message"'
+
+# ---- panel web security (issue 8, item 13) ----
+hdrs() { curl -sS -D - -o /dev/null "$@"; }
+has_security_headers() {
+  local h
+  h=$(hdrs "$1")
+  grep -qi "^Content-Security-Policy: default-src 'none'; style-src 'self'" <<<"$h" &&
+    grep -qi '^X-Content-Type-Options: nosniff' <<<"$h" &&
+    grep -qi '^Referrer-Policy: same-origin' <<<"$h"
+}
+check "the login screen has CSP, nosniff and Referrer-Policy" has_security_headers "$PANEL/release"
+check "the status page too" has_security_headers "$PANEL/"
+check "no inline style or script in the screens (CSP)" bash -c \
+  "! curl -fsS '$PANEL/release' | grep -qiE '<style|<script|style=\"'"
+check "the stylesheet is served as text/css" bash -c \
+  "curl -fsS -D - -o /dev/null '$PANEL/release/panel.css' | grep -qi '^Content-Type: text/css'"
+check "nimbusd's answers carry nosniff, Referrer-Policy and a CSP" bash -c \
+  "h=\$(curl -sS -D - -o /dev/null '$NIMBUS_URL/healthz'); grep -qi '^X-Content-Type-Options: nosniff' <<<\"\$h\" && grep -qi '^Referrer-Policy: no-referrer' <<<\"\$h\" && grep -qi \"^Content-Security-Policy: default-src 'none'\" <<<\"\$h\""
+cross_origin_login() {
+  curl -sS -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' \
+    --data-urlencode user=alice --data-urlencode secret=alice-pw-1 "$PANEL/release/login"
+}
+check "a cross-origin POST is refused (403)" test "$(cross_origin_login)" = 403
+cross_referer_login() {
+  curl -sS -o /dev/null -w '%{http_code}' -H 'Referer: http://evil.example/x' \
+    --data-urlencode user=alice --data-urlencode secret=alice-pw-1 "$PANEL/release/login"
+}
+check "... also when only its Referer says so" test "$(cross_referer_login)" = 403
+same_origin_login() {
+  curl -sS -o /dev/null -w '%{http_code}' -H "Origin: $PANEL" \
+    --data-urlencode user=alice --data-urlencode secret=wrong "$PANEL/release/login"
+}
+check "a same-origin POST is served (401 for a wrong secret)" test "$(same_origin_login)" = 401
+check "alice logs in (session A)" test "$(login alice alice-pw-1)" = 200
+TOKEN_A=$(page_csrf)
+cp "$JAR" "$CONN_DIR/jar-a"
+check "bob logs in in another browser (session B)" test "$(login bob bob-pw-1)" = 200
+TOKEN_B=$(page_csrf)
+check "each session has its own CSRF token" bash -c "[ -n '$TOKEN_A' ] && [ -n '$TOKEN_B' ] && [ '$TOKEN_A' != '$TOKEN_B' ]"
+foreign_token() {
+  curl -sS -b "$JAR" -o /dev/null -w '%{http_code}' -d "csrf=$TOKEN_A" "$PANEL/release/back"
+}
+check "session A's token is refused in session B (403)" test "$(foreign_token)" = 403
+no_token() { curl -sS -b "$JAR" -o /dev/null -w '%{http_code}' -d "x=1" "$PANEL/release/back"; }
+check "a POST of a session without its token is refused (403)" test "$(no_token)" = 403
+session_a_alive() {
+  test "$(curl -sS -b "$CONN_DIR/jar-a" -o /dev/null -w '%{http_code}' "$PANEL/release/jobs")" = 200
+}
+check "session A is alive" session_a_alive
+relogin_in_a() {
+  curl -sS -b "$CONN_DIR/jar-a" -c "$CONN_DIR/jar-a2" -o /dev/null -w '%{http_code}' \
+    --data-urlencode user=bob --data-urlencode secret=bob-pw-1 "$PANEL/release/login"
+}
+check "bob signs in in browser A" test "$(relogin_in_a)" = 303
+check "... which ended alice's session there" bash -c \
+  "test \"\$(curl -sS -b '$CONN_DIR/jar-a' -o /dev/null -w '%{http_code}' '$PANEL/release/jobs')\" = 303"
+check "... and bob's new session in A works" bash -c \
+  "test \"\$(curl -sS -b '$CONN_DIR/jar-a2' -o /dev/null -w '%{http_code}' '$PANEL/release/jobs')\" = 200"
+check "logout of session B" test "$(panel_post /release/logout)" = 200
 
 # bob cannot see or release alice's job
 check "bob logs in" test "$(login bob bob-pw-1)" = 200
