@@ -16,7 +16,9 @@
  * everywhere, macOS, Windows) need and the engine did not say.  The
  * printer's name and location are those of its registration at nimbusd.
  * Cancel-Job is forwarded for a job this listener handed over, when the
- * requesting-user-name is the one that sent it.  A browser's GET gets a
+ * requesting-user-name is the one that sent it and the request comes from
+ * the same address; Get-Jobs and Get-Job-Attributes show a PC only the
+ * jobs sent from its address.  A browser's GET gets a
  * small information page.
  */
 #include "ipp-requested.h"
@@ -25,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +55,7 @@ typedef struct {
   int id;
   char name[128];
   char user[128];
+  char peer[64]; /* the PC's address: only it sees and cancels the job here */
   time_t at;
   bool canceled; /* by its owner, through this listener */
 } intake_job_t;
@@ -81,6 +85,7 @@ typedef struct {
   intake_t *in;
   struct MHD_Connection *conn;
   char host[256]; /* Host header, for our URIs */
+  char peer[64];  /* the PC's numeric address */
   bool bad_path;
   unsigned char *hdr;
   size_t hdr_len, hdr_cap, hdr_used, decode_at, fed; /* fed: leftover bytes forwarded */
@@ -123,12 +128,35 @@ static int intake_job_id(ipp_t *req) {
   return *end || id <= 0 || id > 0x7fffffff ? 0 : (int)id;
 }
 
-/* Is job id one this listener handed over for requesting-user-name? */
-static bool intake_sent_by(intake_t *in, int id, const char *user) {
+/* The PC's numeric address, "" when unknown. */
+static void intake_peer(struct MHD_Connection *conn, char *buf, size_t len) {
+  buf[0] = '\0';
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!ci || !ci->client_addr) return;
+  socklen_t sl = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                        : sizeof(struct sockaddr_in);
+  if (getnameinfo(ci->client_addr, sl, buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+    buf[0] = '\0';
+}
+
+/* May the PC of this request see job j?  The listener has no sign-in: a
+ * job is shown, and cancelled, only to the address that sent it (so one
+ * PC on the LAN cannot list or cancel another's jobs by their numbers). */
+static bool intake_job_visible(const intake_req_t *r, const intake_job_t *j) {
+  return j->id > 0 && r->peer[0] && !strcmp(j->peer, r->peer);
+}
+
+/* Is job id one this listener handed over for requesting-user-name, from
+ * the address of this request? */
+static bool intake_sent_by(intake_req_t *r, int id, const char *user) {
+  intake_t *in = r->in;
   bool found = false;
   pthread_mutex_lock(&in->lock);
   for (size_t i = 0; i < in->nrecent && id > 0 && *user; i++)
-    if (in->recent[i].id == id && !strcmp(in->recent[i].user, user)) found = true;
+    if (in->recent[i].id == id && !strcmp(in->recent[i].user, user) &&
+        intake_job_visible(r, &in->recent[i]))
+      found = true;
   pthread_mutex_unlock(&in->lock);
   return found;
 }
@@ -140,10 +168,12 @@ static void intake_mark_canceled(intake_t *in, int id) {
   pthread_mutex_unlock(&in->lock);
 }
 
-static void intake_remember(intake_t *in, int id, const char *name, const char *user) {
+static void intake_remember(intake_t *in, int id, const char *name, const char *user,
+                            const char *peer) {
   pthread_mutex_lock(&in->lock);
   intake_job_t *j = &in->recent[in->next_recent];
   j->id = id;
+  snprintf(j->peer, sizeof j->peer, "%s", peer);
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->user, sizeof j->user, "%s", user);
   j->at = time(NULL);
@@ -381,7 +411,7 @@ static ipp_t *intake_get_job_attributes(intake_req_t *r) {
   intake_job_t found = {0};
   pthread_mutex_lock(&in->lock);
   for (size_t i = 0; i < in->nrecent; i++)
-    if (in->recent[i].id == id && id > 0) found = in->recent[i];
+    if (in->recent[i].id == id && intake_job_visible(r, &in->recent[i])) found = in->recent[i];
   pthread_mutex_unlock(&in->lock);
   if (!found.id) return intake_answer(r, IPP_STATUS_ERROR_NOT_FOUND, "No such job here.");
   ipp_t *resp = intake_answer(r, IPP_STATUS_OK, NULL);
@@ -404,6 +434,7 @@ static ipp_t *intake_get_jobs(intake_req_t *r) {
   pthread_mutex_unlock(&in->lock);
   bool first = true;
   for (size_t i = 0; i < n; i++) {
+    if (!intake_job_visible(r, &jobs[i])) continue; /* another PC's */
     if (only_mine && strcmp(jobs[i].user, user)) continue;
     if (!first) ippAddSeparator(resp);
     first = false;
@@ -539,7 +570,7 @@ static ipp_t *intake_forwarded_answer(intake_req_t *r) {
     if (op == IPP_OP_PRINT_JOB || op == IPP_OP_CREATE_JOB) {
       const char *name = intake_string(r->request, "job-name");
       intake_remember(r->in, job_id, name[0] ? name : intake_string(r->request, "document-name"),
-                      intake_string(r->request, "requesting-user-name"));
+                      intake_string(r->request, "requesting-user-name"), r->peer);
     }
   }
   log_event(LOG_INFO, NULL, "nimbusd answered a PC's job", "op", ippOpString(op), "status",
@@ -614,7 +645,7 @@ static void intake_dispatch(intake_req_t *r) {
       /* only the user who sent it here cancels it, and nimbusd checks again
        * that the job came through this printer and is that user's */
       if (op == IPP_OP_CANCEL_JOB &&
-          !intake_sent_by(r->in, intake_job_id(r->request),
+          !intake_sent_by(r, intake_job_id(r->request),
                           intake_string(r->request, "requesting-user-name"))) {
         r->local = intake_answer(r, IPP_STATUS_ERROR_NOT_FOUND, "No such job of yours here.");
         return;
@@ -807,6 +838,7 @@ static enum MHD_Result intake_handler(void *cls, struct MHD_Connection *conn, co
     r->conn = conn;
     r->bad_path = !intake_our_path(url);
     intake_host(in, conn, r->host, sizeof r->host);
+    intake_peer(conn, r->peer, sizeof r->peer);
     *con_cls = r;
     return MHD_YES;
   }

@@ -360,6 +360,7 @@ void api_device_job_release(api_ctx_t *c) {
   static const char *const fields[] = {"pin", NULL};
   nimbus_panel_session_t ps;
   release_outcome_t out = {0};
+  nimbus_job_t job = {0};
   const char *pin = NULL;
   char when[32];
 
@@ -367,7 +368,6 @@ void api_device_job_release(api_ctx_t *c) {
   if (c->body && !api_body_only(c, fields)) goto done;
   if (!api_body_string(c, "pin", false, PANEL_PIN_MAX, &pin)) goto done;
   /* {id} is the job's number in this tenant; the release works on its id */
-  nimbus_job_t job;
   store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
   if (found != STORE_OK) {
     api_respond_store(c, found, "job", NULL);
@@ -405,6 +405,7 @@ void api_device_job_release(api_ctx_t *c) {
 done:
   api_body_wipe(c, "pin");
   sodium_memzero(out.job.pin_hash, sizeof out.job.pin_hash);
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
 }
 
 void api_device_job_cancel(api_ctx_t *c) {

@@ -510,7 +510,7 @@ static bool ipp_infra_document(ipp_ctx_t *ctx, const nimbus_job_t *job, nimbus_d
     }
   }
   ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Document %d of job #%lld does not exist.", number,
-              (long long)job->id);
+              (long long)job->number);
   return false;
 }
 

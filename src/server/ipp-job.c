@@ -126,8 +126,10 @@ static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
   if (ctx->user_id) return job->owner_id == ctx->user_id;
   /* anonymous caller on an anonymous queue: anonymous jobs of that name
    * sent from the same address (a deleted user's jobs also have no owner
-   * id; the name alone must not open them) */
-  return job->owner_id == 0 && strcmp(job->owner_name, ctx->user_name) == 0 &&
+   * id; the name alone must not open them), never a job that came through
+   * a printer (a name that is no user: held until it expires) */
+  return job->owner_id == 0 && job->origin_device_id == 0 &&
+         strcmp(job->owner_name, ctx->user_name) == 0 &&
          strcmp(job->origin_host, ctx->r->peer) == 0;
 }
 
@@ -551,7 +553,7 @@ void ipp_op_release_job(ipp_ctx_t *ctx) {
   if (!ipp_release_pin(ctx, clear, digest, &have_digest) || !ipp_target_job(ctx, &job)) goto done;
   if (job.state != NIMBUS_JOB_HELD) {
     ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be released: it is %s.",
-                (long long)job.id, job_state_name(job.state));
+                (long long)job.number, job_state_name(job.state));
     goto done;
   }
   snprintf(actor, sizeof actor, "%s@%s", ctx->user_name, ctx->tenant.name);
@@ -564,19 +566,19 @@ void ipp_op_release_job(ipp_ctx_t *ctx) {
       ipp_respond(ctx, IPP_STATUS_OK, NULL);
       break;
     case RELEASE_NOT_FOUND:
-      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.id);
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.number);
       break;
     case RELEASE_NOT_HELD:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be released: it is %s.",
-                  (long long)job.id, "no longer held");
+                  (long long)job.number, "no longer held");
       break;
     case RELEASE_PIN_MISSING:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED,
-                  "Job #%lld needs its PIN: send it as job-password.", (long long)job.id);
+                  "Job #%lld needs its PIN: send it as job-password.", (long long)job.number);
       break;
     case RELEASE_PIN_WRONG:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED,
-                  "Wrong job-password for job #%lld; %d attempts left.", (long long)job.id,
+                  "Wrong job-password for job #%lld; %d attempts left.", (long long)job.number,
                   out.attempts_left);
       break;
     case RELEASE_PIN_LOCKED: {
@@ -585,7 +587,7 @@ void ipp_op_release_job(ipp_ctx_t *ctx) {
       if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(when, sizeof when, "later");
       ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN,
-                  "Too many wrong PINs: job #%lld is locked until %s.", (long long)job.id, when);
+                  "Too many wrong PINs: job #%lld is locked until %s.", (long long)job.number, when);
       break;
     }
     case RELEASE_ERROR:

@@ -5,13 +5,14 @@ will not send (truncated, wrong version, over-long values).
 usage: ipp_raw.py OPERATION PRINTER_URI [--version 1.1] [--request-id N]
                   [--job-name TEXT] [--truncate N] [--document FILE]
                   [--job-password-sha256 HEX] [--job-password PIN] [--job-id N]
+                  [--which-jobs KEYWORD]
 Writes the request to stdout."""
 import argparse
 import struct
 import sys
 
 OPS = {"print-job": 0x0002, "validate-job": 0x0004, "get-jobs": 0x000A,
-       "get-printer-attributes": 0x000B, "release-job": 0x000D}
+       "get-printer-attributes": 0x000B, "release-job": 0x000D, "cancel-job": 0x0008}
 
 
 def attr(tag, name, value):
@@ -33,6 +34,7 @@ def main():
     p.add_argument("--job-password-sha256", help="job-password as a SHA-256 digest (hex)")
     p.add_argument("--job-password", help="job-password in clear (encryption none)")
     p.add_argument("--job-id", type=int)
+    p.add_argument("--which-jobs")
     a = p.parse_args()
     major, minor = (int(x) for x in a.version.split("."))
     body = struct.pack(">BBHI", major, minor, OPS[a.op], a.request_id)
@@ -45,6 +47,8 @@ def main():
         body += attr(0x21, "job-id", struct.pack(">i", a.job_id))
     if a.job_name is not None:
         body += attr(0x42, "job-name", a.job_name)
+    if a.which_jobs is not None:
+        body += attr(0x44, "which-jobs", a.which_jobs)
     if a.job_password_sha256:
         body += attr(0x30, "job-password", bytes.fromhex(a.job_password_sha256))
         body += attr(0x44, "job-password-encryption", "sha2-256")

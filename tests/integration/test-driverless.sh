@@ -11,7 +11,8 @@
 # location of the registration and printer-uri-supported built from the
 # Host the client used; a browser's GET shows the information page
 # (escaped).  Cancel-Job on the connector's printer (ipptool) cancels the
-# job at nimbusd, and only for the user who sent it.
+# job at nimbusd, and only for the user who sent it from the same address
+# (another address neither lists nor cancels it).
 # cupsd, lpadmin, lp, lpoptions and ipptool are required.
 set -euo pipefail
 source "$(dirname "$0")/test-connector-common.sh"
@@ -120,6 +121,38 @@ job_state() { # the state at nimbusd of alice's newest job named NAME
   curl -fsS -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/jobs?state=all&limit=1000" |
     json_get "next((j['state'] for j in reversed(d['jobs']) if j['name'] == '$1'), 'none')"
 }
+# The listener has no sign-in: another PC (another address) neither sees
+# nor cancels a job by its number, even under the owner's name.
+ipp_from() { # SOURCE-ADDRESS ipp_raw.py-ARGS...: the answer's status code, hex
+  local src=$1
+  shift
+  python3 "$HERE/ipp_raw.py" "$@" |
+    curl -sS --interface "$src" -H 'Content-Type: application/ipp' --data-binary @- \
+      "http://127.0.0.1:$IPP_PORT/ipp/print" -o - | od -An -tx1 -N4 | awk '{print $3 $4}'
+}
+XJOB=$(python3 "$HERE/ipp_raw.py" print-job "ipp://127.0.0.1:$IPP_PORT/ipp/print" \
+  --user alice --job-name cross-address --document "$NIMBUS_TEST_DATA/onepage.pdf" |
+  curl -sS -H 'Content-Type: application/ipp' --data-binary @- \
+    "http://127.0.0.1:$IPP_PORT/ipp/print" -o - | python3 -c '
+import sys, struct
+b = sys.stdin.buffer.read()
+i = b.find(b"\x21\x00\x06job-id")
+print(struct.unpack(">i", b[i + 11:i + 15])[0] if i >= 0 and b[2:4] == b"\x00\x00" else 0)')
+check "a job from 127.0.0.1 through the connector" test "$XJOB" -gt 0
+lists_job() { # SOURCE: Get-Jobs from there lists the job named cross-address
+  python3 "$HERE/ipp_raw.py" get-jobs "ipp://127.0.0.1:$IPP_PORT/ipp/print" \
+    --user alice --which-jobs all |
+    curl -sS --interface "$1" -H 'Content-Type: application/ipp' --data-binary @- \
+      "http://127.0.0.1:$IPP_PORT/ipp/print" -o - | grep -q cross-address
+}
+check "Get-Jobs from the same address lists it" lists_job 127.0.0.1
+lists_elsewhere() { ! lists_job 127.0.0.2; }
+check "Get-Jobs from another address does not" lists_elsewhere
+check "Cancel-Job from another address, as the owner: not found" test \
+  "$(ipp_from 127.0.0.2 cancel-job "ipp://127.0.0.1:$IPP_PORT/ipp/print" --user alice --job-id "$XJOB")" = 0406
+check "the job is still held at nimbusd" test "$(job_state cross-address)" = held
+check "Cancel-Job from the sending address, as the owner: done" test \
+  "$(ipp_from 127.0.0.1 cancel-job "ipp://127.0.0.1:$IPP_PORT/ipp/print" --user alice --job-id "$XJOB")" = 0000
 check "Cancel-Job through the connector: others cannot, the owner can" \
   ipptool -t -T 30 -d owner=alice -d other=boss -f "$NIMBUS_TEST_DATA/onepage.pdf" \
   "ipp://127.0.0.1:$IPP_PORT/ipp/print" "$TESTS/connector-cancel-job.test"
