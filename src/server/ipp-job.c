@@ -44,22 +44,22 @@ static void ipp_respond_disk_full(ipp_ctx_t *ctx) {
 }
 
 /*
- * Answer a refusal by the pending-jobs limits.  Through a printer the
- * text names neither the user nor a count: whoever is on the printer's
- * LAN may send any name (PROTOCOL.md 7.1).
+ * Answer a refusal by the pending-jobs limits.  Through a printer both
+ * limits get one answer, naming neither the user nor a count: whoever is
+ * on the printer's LAN may send any name, and only a real user can reach
+ * the user's limit, so a different answer would tell that the name is a
+ * user (PROTOCOL.md 7.1).
  */
 static void ipp_respond_limit(ipp_ctx_t *ctx, submit_status_t s) {
   switch (s) {
     case SUBMIT_OK:
       return;
     case SUBMIT_PRINTER_BUSY:
-      ipp_respond(ctx, IPP_STATUS_ERROR_BUSY,
-                  "This printer has too many jobs waiting to be released; try again later.");
-      return;
     case SUBMIT_TOO_MANY_JOBS:
-      if (ctx->on_behalf)
-        ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS,
-                    "Too many jobs are waiting for this user; release or cancel some first.");
+      if (ctx->on_behalf || s == SUBMIT_PRINTER_BUSY)
+        ipp_respond(ctx, IPP_STATUS_ERROR_BUSY,
+                    "This printer has too many jobs waiting to be released; release or cancel "
+                    "some, or try again later.");
       else
         ipp_respond(ctx, IPP_STATUS_ERROR_TOO_MANY_JOBS,
                     "You already have %d jobs waiting; release or cancel some first.",
@@ -566,7 +566,8 @@ void ipp_op_release_job(ipp_ctx_t *ctx) {
       ipp_respond(ctx, IPP_STATUS_OK, NULL);
       break;
     case RELEASE_NOT_FOUND:
-      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.", (long long)job.number);
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.",
+                  (long long)job.number);
       break;
     case RELEASE_NOT_HELD:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld cannot be released: it is %s.",
@@ -587,7 +588,8 @@ void ipp_op_release_job(ipp_ctx_t *ctx) {
       if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(when, sizeof when, "later");
       ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN,
-                  "Too many wrong PINs: job #%lld is locked until %s.", (long long)job.number, when);
+                  "Too many wrong PINs: job #%lld is locked until %s.", (long long)job.number,
+                  when);
       break;
     }
     case RELEASE_ERROR:

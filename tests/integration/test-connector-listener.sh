@@ -87,6 +87,20 @@ check "... and over REST" bash -c "curl -fsS -o /dev/null -u alice@acme:alice-pw
 check "the printer takes jobs again once they are gone" cancel_printer_jobs
 check "... a job for alice" test "$(field "$(pc print-job alice --document "$PDF")" status)" = 0x0000
 check "free the printer's quota" cancel_printer_jobs
+# A user at the user's own limit gets the printer's answer: only a real
+# user can reach it, so another answer would tell that the name exists.
+set_user_limit() {
+  curl -fsS -o /dev/null -u "admin@system:$NIMBUS_ADMIN_PASSWORD" -X PATCH \
+    -H 'Content-Type: application/json' -d "{\"max_held_jobs_per_user\":$1}" \
+    "$NIMBUS_URL/api/v1/tenants/acme"
+}
+check "acme's users may hold 2 jobs (alice holds 2 sent straight)" set_user_limit 2
+USER_FULL=$(pc print-job alice --document "$PDF")
+check "alice past her own limit through the printer: server-error-busy" \
+  test "$(field "$USER_FULL" status)" = 0x0507
+check "... with the printer's answer (the name is not revealed)" same \
+  "$(field "$USER_FULL" message)" "$(field "$FULL_NOBODY" message)"
+check "acme's user limit back to the default" set_user_limit 100
 
 # ---- the same answers for a user and for a name that is no user -------------
 pair() { # pair DESC OP [flags...]: alice's and nobody's answers are identical
