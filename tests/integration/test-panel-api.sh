@@ -77,30 +77,7 @@ EOF
 # ipp_fetchable CREDENTIAL UUID QUEUE: job ids Get-Jobs which-jobs=fetchable
 # lists to that printer, space-separated.
 ipp_fetchable() {
-  python3 - "$NIMBUS_URL/ipp/print/acme/$3" "$1" "$2" <<'EOF'
-import struct, sys, urllib.request
-url, cred, uuid = sys.argv[1:4]
-def attr(tag, name, value):
-    value = value.encode() if isinstance(value, str) else value
-    return struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
-body = struct.pack(">BBHI", 2, 0, 0x000A, 1) + b"\x01"
-body += attr(0x47, "attributes-charset", "utf-8") + attr(0x48, "attributes-natural-language", "en")
-body += attr(0x45, "printer-uri", url.replace("http://", "ipp://"))
-body += attr(0x45, "output-device-uuid", uuid) + attr(0x44, "which-jobs", "fetchable")
-body += b"\x03"
-req = urllib.request.Request(url, data=body, headers={
-    "Content-Type": "application/ipp", "Authorization": "Bearer " + cred})
-resp = urllib.request.urlopen(req, timeout=30).read()
-status = struct.unpack(">H", resp[2:4])[0]
-i, jobs = 9, []
-while i < len(resp) and resp[i] != 0x03:
-    tag = resp[i]; i += 1
-    if tag < 0x10: continue
-    (n,) = struct.unpack(">H", resp[i:i + 2]); name = resp[i + 2:i + 2 + n]; i += 2 + n
-    (v,) = struct.unpack(">H", resp[i:i + 2]); val = resp[i + 2:i + 2 + v]; i += 2 + v
-    if name == b"job-id": jobs.append(struct.unpack(">i", val)[0])
-print("0x%04x" % status if status else " ".join(map(str, sorted(jobs))))
-EOF
+  python3 "$(dirname "$0")/ipp_device.py" fetchable "$NIMBUS_URL/ipp/print/acme/$3" "$2" "$1"
 }
 
 OP="admin@system:$NIMBUS_ADMIN_PASSWORD"

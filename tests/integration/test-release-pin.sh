@@ -192,28 +192,7 @@ PY
 fetchable() {
   local cred uuid
   cred=$(eval echo "\$CRED_$1") uuid=$(eval echo "\$UUID_$1")
-  python3 - "$URI" "$cred" "$uuid" "http://$H/ipp/print/acme/office" <<'PY'
-import struct, sys, urllib.request
-uri, cred, uuid, url = sys.argv[1:5]
-def attr(tag, name, value):
-    value = value.encode() if isinstance(value, str) else value
-    return struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
-body = struct.pack(">BBHI", 2, 0, 0x000A, 1) + b"\x01"
-body += attr(0x47, "attributes-charset", "utf-8") + attr(0x48, "attributes-natural-language", "en")
-body += attr(0x45, "printer-uri", uri) + attr(0x45, "output-device-uuid", uuid)
-body += attr(0x44, "which-jobs", "fetchable") + b"\x03"
-resp = urllib.request.urlopen(urllib.request.Request(url, data=body, headers={
-    "Content-Type": "application/ipp", "Authorization": "Bearer " + cred}), timeout=30).read()
-status = struct.unpack(">H", resp[2:4])[0]
-i, jobs = 9, []
-while i < len(resp) and resp[i] != 0x03:
-    tag = resp[i]; i += 1
-    if tag < 0x10: continue
-    (n,) = struct.unpack(">H", resp[i:i + 2]); name = resp[i + 2:i + 2 + n]; i += 2 + n
-    (v,) = struct.unpack(">H", resp[i:i + 2]); val = resp[i + 2:i + 2 + v]; i += 2 + v
-    if name == b"job-id": jobs.append(struct.unpack(">i", val)[0])
-print("0x%04x" % status if status else " ".join(map(str, sorted(jobs))))
-PY
+  python3 "$(dirname "$0")/ipp_device.py" fetchable "http://$H/ipp/print/acme/office" "$uuid" "$cred"
 }
 T_IPP=$(ipp_print front 1122)
 T_REST=$(ipp_print front 3344)
