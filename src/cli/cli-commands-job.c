@@ -84,7 +84,8 @@ enum {
   SOPT_PIN_FILE,
   SOPT_ACCOUNT,
   SOPT_ACCOUNTING_USER,
-  SOPT_FORMAT
+  SOPT_FORMAT,
+  SOPT_QUIET
 };
 
 static const cli_option_t submit_options[] = {
@@ -96,6 +97,7 @@ static const cli_option_t submit_options[] = {
     [SOPT_ACCOUNT] = {"account", "ID", "job-account-id (billing code)", false},
     [SOPT_ACCOUNTING_USER] = {"accounting-user", "ID", "job-accounting-user-id", false},
     [SOPT_FORMAT] = {"format", "MIME", "document format (default: from file name)", false},
+    [SOPT_QUIET] = {"quiet", NULL, "print only the new job's id (for scripts)", false},
     {NULL, NULL, NULL, false}};
 
 //
@@ -306,6 +308,33 @@ static cli_status_t submit_check_file(cli_t *cli, const char *path) {
 }
 
 //
+// 'submit_print_id()' - Send the submission and print only the job's id.
+//
+// For scripts: "id=$(nimbusctl submit --quiet ...)".
+//
+
+static cli_status_t submit_print_id(cli_t *cli, const cli_request_t *request) {
+  json_t *response = NULL;
+  cli_status_t status;
+
+  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK) goto done;
+
+  const json_t *id = json_object_get(response, "id");
+
+  if (!json_is_integer(id)) {
+    status = cli_fail(cli, CLI_STATUS_FAILED, "server response has no job id");
+    goto done;
+  }
+
+  printf("%lld\n", (long long)json_integer_value(id));
+
+done:
+  json_decref(response);
+
+  return (status);
+}
+
+//
 // 'submit_run()' - POST /api/v1/jobs as multipart/form-data.
 //
 
@@ -364,7 +393,11 @@ static cli_status_t submit_run(cli_t *cli, cli_parsed_t *parsed) {
   }
 
   request.mime = mime;
-  status = cli_command_show(cli, &request, &job_view);
+
+  if (parsed->values[SOPT_QUIET] && !cli->json)
+    status = submit_print_id(cli, &request);
+  else
+    status = cli_command_show(cli, &request, &job_view);
 
 done:
   cli_secret_wipe(pin, sizeof(pin));
