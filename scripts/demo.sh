@@ -102,7 +102,9 @@ stop() {
   [ -n "$NIMBUSD" ] && kill -TERM "$NIMBUSD" 2>/dev/null || true
   wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
 
 # wait_for NAME PID CMD...: until CMD succeeds; fails if PID exits or after 20 s
 wait_for() {
