@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <malloc.h>
+#include <microhttpd.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ static void nimbusd_usage(FILE *out) {
           "Usage: nimbusd [OPTIONS]\n"
           "Nimbus Print cloud print service: IPP queues per tenant, REST API under /api/v1.\n\n");
   config_print_help(nimbusd_options, out);
+  fprintf(out, "  --version                     print the version and exit\n");
   fprintf(out,
           "\nSignals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads --config "
           "(log-level).\n");
@@ -189,6 +192,13 @@ int main(int argc, char **argv) {
   http_server_t *http = NULL;
   housekeeping_t *housekeeping = NULL;
 
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("nimbusd %s (libmicrohttpd %s, SQLite %s)\n", NIMBUS_VERSION, MHD_get_version(),
+             sqlite3_libversion());
+      return 0;
+    }
+  }
   if (!config_set_defaults(nimbusd_options, &srv.cfg, err, sizeof err) ||
       !config_parse_args(nimbusd_options, &srv.cfg, argc, argv, &help, &first_arg, err,
                          sizeof err)) {

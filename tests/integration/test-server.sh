@@ -24,6 +24,8 @@ bad_flag() {
   [ "$rc" -eq 2 ] && grep -q "unknown option" "$WORK/err"
 }
 check "an unknown flag exits 2 with a message" bad_flag
+version_line() { "$NIMBUSD" --version | grep -Eq '^nimbusd [0-9]+\.[0-9]+\.[0-9]+ \(libmicrohttpd [0-9.]+, SQLite [0-9.]+\)$'; }
+check "--version prints the version and those of its libraries" version_line
 
 bad_file() {
   printf 'port = 8631\nmax-held-jobs = lots\n' >"$WORK/bad.conf"
