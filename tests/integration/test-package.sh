@@ -2,7 +2,8 @@
 # The Debian package built from the tree (debian/): dpkg-buildpackage -b in a
 # copy of the tree, then its contents (binaries, both systemd units with
 # ExecStart paths that exist in the package, the conffiles, sysusers and
-# tmpfiles entries and their maintainer-script hooks, man pages), and the
+# tmpfiles entries and their maintainer-script hooks, man pages),
+# systemd-analyze verify on the units, and the
 # packaged nimbusd run from the extracted package with the packaged
 # configuration file: it starts, answers /healthz and lets the operator in
 # with the password it wrote.  Nothing is installed on this machine (dpkg -i
@@ -11,7 +12,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
 SRC=${NIMBUS_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-for tool in dpkg-buildpackage dh dpkg-deb; do
+for tool in dpkg-buildpackage dh dpkg-deb systemd-analyze; do
   if ! command -v "$tool" >/dev/null; then
     echo "package: $tool missing (scripts/install-deps.sh installs it); skipped"
     exit 77
@@ -72,6 +73,22 @@ unit_paths() {
   done
 }
 check "the units' ExecStart binaries and config files are where the package puts them" unit_paths
+
+# systemd-analyze verify (no systemd needs to run): unknown keys, bad values,
+# a non-executable ExecStart.  The binaries are not installed here, so the
+# copies point ExecStart into the extracted package.
+units_verify() {
+  mkdir -p "$WORK/units"
+  local unit out
+  for unit in nimbusd nimbus-connector; do
+    sed "s|^ExecStart=/|ExecStart=$PKG/|" "$PKG/lib/systemd/system/$unit.service" \
+      >"$WORK/units/$unit.service"
+  done
+  out=$(systemd-analyze verify --man=no "$WORK/units/nimbusd.service" \
+    "$WORK/units/nimbus-connector.service" 2>&1) || { echo "$out" >&2; return 1; }
+  [ -z "$out" ] || { echo "$out" >&2; return 1; }
+}
+check "systemd-analyze verify accepts both units" units_verify
 
 hooks() {
   grep -qx '/etc/nimbus/nimbusd.conf' "$WORK/control/conffiles" &&
