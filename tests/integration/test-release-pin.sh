@@ -196,7 +196,7 @@ fetchable() {
 }
 T_IPP=$(ipp_print front 1122)
 T_REST=$(ipp_print front 3344)
-check "two jobs through front" [ "$T_IPP" -gt 0 ] && [ "$T_REST" -gt 0 ]
+check "two jobs through front" test "$T_IPP" -gt 0 -a "$T_REST" -gt 0
 check "through front, released over IPP" same "$(ipp_release "$ALICE" "$T_IPP" 1122)" 0x0000
 check "through front, released over REST" same "$(rest_release "$ALICE" "$T_REST" '{"pin":"3344"}')" 200
 D_IPP=$(upload 5566)
