@@ -112,7 +112,7 @@ check_man(["nimbusd"], d_opts, "man/nimbusd.8", man_plain("man/nimbusd.8"))
 
 table = set(re.findall(r"^\|\s*`([a-z0-9-]+)`\s*\|", read("docs/OPERATIONS.md"), re.M))
 for o in d_opts:
-    if o in ("config", "help"):  # command line only: not configuration
+    if o in ("config", "help", "version"):  # command line only: not configuration
         continue
     if o not in table:
         gaps.append(f"docs/OPERATIONS.md: nimbusd option '{o}' is missing from the configuration table")
