@@ -108,42 +108,16 @@ nimbusd_kill9() {
 nimbusd_restart() { _lib_launch "${_lib_flags[@]}" "$@"; }
 
 # check NAME CMD...: run a check; on failure print what failed and exit 1.
-# CMD runs in this shell (a function may set variables or start processes)
-# with errexit on and an ERR trap inherited by functions (set -eE), so the
-# first failing step of a multi-step function fails the check, not only its
-# last.  Steps that may fail must say so (`|| true`, `if`, `! cmd`).
-# Command substitutions and subshells keep their usual rules (the trap acts
-# only in this shell).  Called inside `if`/`&&`/`||`, bash ignores errexit
-# and CMD's status decides, as before.
-_lib_check_name=
-_lib_check_pid=
-_lib_check_failed() {
-  [ "$BASHPID" = "$_lib_check_pid" ] || return 0
-  trap - ERR
-  echo "FAILED - $_lib_check_name" >&2
-  [ -f "${NIMBUS_STATE:-/nonexistent}.log" ] && tail -20 "$NIMBUS_STATE.log" >&2
-  exit 1
-}
 check() {
-  local name=$1 had_e=0 had_E=0 rc=0
+  local name=$1
   shift
-  case $- in *e*) had_e=1 ;; esac
-  case $- in *E*) had_E=1 ;; esac
-  _lib_check_name=$name
-  _lib_check_pid=$BASHPID
-  trap _lib_check_failed ERR
-  set -eE
-  "$@"
-  rc=$?
-  trap - ERR
-  [ "$had_e" = 1 ] || set +e
-  [ "$had_E" = 1 ] || set +E
-  if [ "$rc" = 0 ]; then
+  if "$@"; then
     _lib_passed=$((_lib_passed + 1))
     echo "ok - $name"
   else
-    _lib_check_pid=$BASHPID
-    _lib_check_failed
+    echo "FAILED - $name" >&2
+    [ -f "${NIMBUS_STATE:-/nonexistent}.log" ] && tail -20 "$NIMBUS_STATE.log" >&2
+    exit 1
   fi
 }
 
