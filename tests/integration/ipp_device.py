@@ -6,7 +6,10 @@ usage: ipp_device.py fetch-document PRINTER_URL UUID CREDENTIAL JOB_ID
          prints "<ipp-status-hex> <sha256 of the data after the attributes>"
        ipp_device.py fetchable PRINTER_URL UUID CREDENTIAL
          Get-Jobs which-jobs=fetchable: prints the job ids, sorted and
-         space-separated, or the status ("0x0403") when it is not ok"""
+         space-separated, or the status ("0x0403") when it is not ok
+       ipp_device.py print PRINTER_URL UUID CREDENTIAL USER PIN PDF
+         Print-Job through the printer for USER (PIN "" for none):
+         prints the job id, or the status when it is not ok"""
 import hashlib
 import struct
 import sys
@@ -57,12 +60,27 @@ def fetchable(url, uuid, cred):
     print(" ".join(map(str, ids)))
 
 
+def print_for(url, uuid, cred, user, pin, path):
+    body = header(0x0002, url, uuid) + attr(0x42, "requesting-user-name", user)
+    body += attr(0x42, "job-name", "from the PC")
+    if pin:
+        body += attr(0x30, "job-password", pin) + attr(0x44, "job-password-encryption", "none")
+    body += attr(0x49, "document-format", "application/pdf") + b"\x03"
+    with open(path, "rb") as f:
+        body += f.read()
+    _, answer = post(url, cred, body)
+    job = answer.first("job-id")
+    print(struct.unpack(">i", job)[0] if answer.status == 0 and job else f"0x{answer.status:04x}")
+
+
 def main():
     op = sys.argv[1]
     if op == "fetch-document":
         fetch_document(*sys.argv[2:6])
     elif op == "fetchable":
         fetchable(*sys.argv[2:5])
+    elif op == "print":
+        print_for(*sys.argv[2:8])
     else:
         sys.exit("usage: see the docstring of " + sys.argv[0])
 

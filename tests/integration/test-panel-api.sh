@@ -45,33 +45,7 @@ has_word() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 # ipp_print CREDENTIAL UUID QUEUE USER [PIN]: Print-Job through a printer
 # on behalf of USER (§7.1); prints the job id, or the IPP status on failure.
 ipp_print() {
-  python3 - "$NIMBUS_URL/ipp/print/acme/$3" "$1" "$2" "$4" "${5-}" "$pdf" <<'EOF'
-import struct, sys, urllib.request
-url, cred, uuid, user, pin, path = sys.argv[1:7]
-def attr(tag, name, value):
-    value = value.encode() if isinstance(value, str) else value
-    return struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
-body = struct.pack(">BBHI", 2, 0, 0x0002, 1) + b"\x01"
-body += attr(0x47, "attributes-charset", "utf-8") + attr(0x48, "attributes-natural-language", "en")
-body += attr(0x45, "printer-uri", url.replace("http://", "ipp://"))
-body += attr(0x42, "requesting-user-name", user) + attr(0x45, "output-device-uuid", uuid)
-body += attr(0x42, "job-name", "from the PC")
-if pin:
-    body += attr(0x30, "job-password", pin) + attr(0x44, "job-password-encryption", "none")
-body += attr(0x49, "document-format", "application/pdf") + b"\x03" + open(path, "rb").read()
-req = urllib.request.Request(url, data=body, headers={
-    "Content-Type": "application/ipp", "Authorization": "Bearer " + cred})
-resp = urllib.request.urlopen(req, timeout=30).read()
-status = struct.unpack(">H", resp[2:4])[0]
-i, job = 9, None
-while i < len(resp) and resp[i] != 0x03:
-    tag = resp[i]; i += 1
-    if tag < 0x10: continue
-    (n,) = struct.unpack(">H", resp[i:i + 2]); name = resp[i + 2:i + 2 + n]; i += 2 + n
-    (v,) = struct.unpack(">H", resp[i:i + 2]); val = resp[i + 2:i + 2 + v]; i += 2 + v
-    if name == b"job-id": job = struct.unpack(">i", val)[0]
-print(job if status == 0 and job else "0x%04x" % status)
-EOF
+  python3 "$(dirname "$0")/ipp_device.py" print "$NIMBUS_URL/ipp/print/acme/$3" "$2" "$1" "$4" "${5-}" "$pdf"
 }
 
 # ipp_fetchable CREDENTIAL UUID QUEUE: job ids Get-Jobs which-jobs=fetchable

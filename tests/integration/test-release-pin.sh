@@ -164,29 +164,7 @@ check "an ordinary release records no override" \
 ipp_print() {
   local cred uuid
   cred=$(eval echo "\$CRED_$1") uuid=$(eval echo "\$UUID_$1")
-  python3 - "$URI" "$cred" "$uuid" "$2" "$pdf" "http://$H/ipp/print/acme/office" <<'PY'
-import struct, sys, urllib.request
-uri, cred, uuid, pin, path, url = sys.argv[1:7]
-def attr(tag, name, value):
-    value = value.encode() if isinstance(value, str) else value
-    return struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
-body = struct.pack(">BBHI", 2, 0, 0x0002, 1) + b"\x01"
-body += attr(0x47, "attributes-charset", "utf-8") + attr(0x48, "attributes-natural-language", "en")
-body += attr(0x45, "printer-uri", uri) + attr(0x42, "requesting-user-name", "alice")
-body += attr(0x45, "output-device-uuid", uuid)
-body += attr(0x30, "job-password", pin) + attr(0x44, "job-password-encryption", "none")
-body += attr(0x49, "document-format", "application/pdf") + b"\x03" + open(path, "rb").read()
-resp = urllib.request.urlopen(urllib.request.Request(url, data=body, headers={
-    "Content-Type": "application/ipp", "Authorization": "Bearer " + cred}), timeout=30).read()
-i, job = 9, None
-while i < len(resp) and resp[i] != 0x03:
-    tag = resp[i]; i += 1
-    if tag < 0x10: continue
-    (n,) = struct.unpack(">H", resp[i:i + 2]); name = resp[i + 2:i + 2 + n]; i += 2 + n
-    (v,) = struct.unpack(">H", resp[i:i + 2]); val = resp[i + 2:i + 2 + v]; i += 2 + v
-    if name == b"job-id": job = struct.unpack(">i", val)[0]
-print(job)
-PY
+  python3 "$(dirname "$0")/ipp_device.py" print "http://$H/ipp/print/acme/office" "$uuid" "$cred" alice "$2" "$pdf"
 }
 # fetchable PRINTER: the job ids Get-Jobs which-jobs=fetchable lists to it.
 fetchable() {
