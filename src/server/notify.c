@@ -66,12 +66,10 @@ struct notify {
   notify_waiter_t *head, *tail;
 };
 
-/* A wake to deliver once the lock is released. */
-typedef struct notify_wake {
-  http_request_t *r;
-  void (*fn)(http_request_t *r);
-  struct notify_wake *next;
-} notify_wake_t;
+/* A wake to deliver once the lock is released: the detached waiter itself,
+ * chained through its `next` link, so collecting a wake never allocates
+ * and no wake ever runs under notify.mu. */
+typedef notify_waiter_t notify_wake_t;
 
 static const struct {
   notify_event_type_t type;
@@ -119,26 +117,21 @@ static void notify_waiter_unlink_locked(notify_t *n, notify_waiter_t *w) {
   n->parked--;
 }
 
-/* Detach waiter w and add its wake to *list (delivered after unlock). */
+/* Detach waiter w and add it to *list, to be woken (and freed) by
+ * notify_deliver() once notify.mu is released. */
 static void notify_wake_locked(notify_t *n, notify_waiter_t *w, notify_wake_t **list) {
   notify_waiter_unlink_locked(n, w);
-  notify_wake_t *k = malloc(sizeof *k);
-  if (k) {
-    k->r = w->r;
-    k->fn = w->wake_fn;
-    k->next = *list;
-    *list = k;
-  } else {
-    /* Out of memory: wake inline (the wake only submits a worker task). */
-    http_request_wake(w->r, w->wake_fn);
-  }
-  free(w);
+  w->prev = NULL;
+  w->next = *list;
+  *list = w;
 }
 
+/* Wake and free the waiters collected by notify_wake_locked(); called with
+ * notify.mu released (a wake may run inline and re-enter notify). */
 static void notify_deliver(notify_wake_t *list) {
   while (list) {
     notify_wake_t *next = list->next;
-    http_request_wake(list->r, list->fn);
+    http_request_wake(list->r, list->wake_fn);
     free(list);
     list = next;
   }
