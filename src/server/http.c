@@ -7,9 +7,13 @@
  * runs on the worker pool while the connection is suspended; the worker
  * resumes it when done, and the event thread queues the response.
  *
- * Shutdown: http_stop() quiesces the listening socket, waits until every
- * in-flight request has completed (counted in http_server.inflight), and
- * only then stops the daemon, so no request is cut in half.
+ * Shutdown: http_stop() quiesces the listening socket (from then on every
+ * answer closes its connection, so keep-alive clients go elsewhere), waits
+ * until every in-flight request has completed (counted in
+ * http_server.inflight), then refuses any new hand-off to a worker (503)
+ * and waits for the suspended connections to be resumed, and only then
+ * stops the daemon, so no request is cut in half and libmicrohttpd is
+ * never stopped with a connection suspended.
  */
 #include "http.h"
 
@@ -44,6 +48,8 @@ struct http_server {
   int port;
   atomic_int inflight;
   atomic_int suspended; /* connections suspended by us (workers, parked long-polls) */
+  atomic_bool draining; /* quiesced: every answer closes its connection */
+  atomic_bool stopping; /* no more suspends: hand-offs are answered 503 */
   char *tls_cert_pem;
   char *tls_key_pem;
 };
@@ -396,24 +402,42 @@ void http_request_defer(http_request_t *r, void (*fn)(http_request_t *r)) {
   r->in->deferred = fn;
 }
 
+static enum MHD_Result http_queue(http_request_t *r);
+
+/* Answer r 503 now (no worker took it): drop the rest of its body. */
+static void http_refuse_busy(http_request_t *r, const char *detail) {
+  struct http_internal *in = r->in;
+  in->work = NULL;
+  in->discarding = true;
+  http_respond_problem(r, 503, "Service Unavailable", detail);
+  http_response_header(r, "Retry-After", "1");
+  atomic_store(&in->phase, HTTP_PHASE_READY);
+}
+
 /* Suspend the connection and run `work` (NULL: the handler's finish) on a
  * worker, entering `phase` until the worker resumes the connection.  When
  * the queue is full the request is answered 503 at once. */
-static void http_hand_off(http_request_t *r, http_phase_t phase, void (*work)(http_request_t *r)) {
+static enum MHD_Result http_hand_off(http_request_t *r, http_phase_t phase,
+                                     void (*work)(http_request_t *r)) {
   struct http_internal *in = r->in;
   in->work = work;
   in->deferred = NULL;
   atomic_store(&in->phase, phase);
+  /* Count the suspension before looking at `stopping`; http_stop() sets
+   * `stopping` before it reads the count (both sequentially consistent),
+   * so either this sees the stop or the stop waits for this connection. */
   atomic_fetch_add(&in->h->suspended, 1);
+  if (atomic_load(&in->h->stopping)) {
+    atomic_fetch_sub(&in->h->suspended, 1);
+    http_refuse_busy(r, "the server is shutting down; retry later");
+    return http_queue(r); /* not suspended: answer from this event-thread call */
+  }
   MHD_suspend_connection(in->conn);
   if (!workers_submit(r->srv->workers, http_run_deferred, r)) {
-    in->work = NULL;
-    in->discarding = true;
-    http_respond_problem(r, 503, "Service Unavailable", "the server is overloaded; retry later");
-    http_response_header(r, "Retry-After", "1");
-    atomic_store(&in->phase, HTTP_PHASE_READY);
+    http_refuse_busy(r, "the server is overloaded; retry later");
     http_resume(in);
   }
+  return MHD_YES;
 }
 
 /* A streamed body: the prefix (already encoded), then stream_len bytes of
@@ -481,7 +505,8 @@ static enum MHD_Result http_queue(http_request_t *r) {
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
   MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
-  if (r->resp_close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  if (r->resp_close || atomic_load(&in->h->draining))
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(in->conn, (unsigned)r->status, resp);
   MHD_destroy_response(resp);
   in->queued = true;
@@ -522,7 +547,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     if (!in->discarding && r->handler->body && !r->handler->body(r, upload_data, *upload_data_size))
       in->discarding = true;
     *upload_data_size = 0;
-    if (in->deferred) http_hand_off(r, HTTP_PHASE_DEFERRED, in->deferred);
+    if (in->deferred) return http_hand_off(r, HTTP_PHASE_DEFERRED, in->deferred);
     return MHD_YES;
   }
   if (routes_on_event_thread(r->handler)) { /* /healthz: no worker needed */
@@ -531,8 +556,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     atomic_store(&in->phase, HTTP_PHASE_READY);
     return http_queue(r);
   }
-  http_hand_off(r, HTTP_PHASE_FINISHING, NULL);
-  return MHD_YES;
+  return http_hand_off(r, HTTP_PHASE_FINISHING, NULL);
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -658,12 +682,15 @@ int http_port(const http_server_t *h) {
 
 void http_stop(http_server_t *h) {
   if (!h) return;
+  atomic_store(&h->draining, true);
   MHD_socket s = MHD_quiesce_daemon(h->daemon);
   if (s != MHD_INVALID_SOCKET) close(s);
   /* Let in-flight requests finish (bounded: 30 s); then cut the rest,
    * but never while a worker still owns one (its connection is
-   * suspended): wait for those up to 30 s more. */
+   * suspended): refuse new hand-offs (a keep-alive client may still send
+   * one) and wait for those up to 30 s more. */
   for (int i = 0; i < 3000 && atomic_load(&h->inflight) > 0; i++) usleep(10000);
+  atomic_store(&h->stopping, true);
   for (int i = 0; i < 3000 && atomic_load(&h->suspended) > 0; i++) {
     if (i == 0)
       log_event(LOG_INFO, NULL, "waiting for requests still being processed", "count",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The nimbusd process itself: --help, config file and flags (one table),
 # bad configuration, TLS, /healthz and /metrics, request logging without
-# secrets, and graceful SIGTERM with an upload in flight.
+# secrets, graceful SIGTERM with an upload in flight and under keep-alive
+# load.
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -88,6 +89,31 @@ graceful() {
     [ -z "$(find "$NIMBUS_STATE/spool/tmp" -type f)" ]
 }
 check "SIGTERM: the upload in flight finishes, exit 0, no partial files" graceful
+
+# SIGTERM under keep-alive load: clients keep sending requests that run on
+# workers (their connections suspended) while nimbusd stops; it must never
+# stop libmicrohttpd with a connection suspended (that aborts the process).
+stop_under_load() {
+  local round rc answers
+  for round in 1 2 3; do
+    nimbusd_restart
+    python3 "$HERE/keepalive_load.py" "$NIMBUS_PORT" alice@demo:alice-demo-pass 4 >"$WORK/answers" &
+    local lpid=$!
+    sleep 1
+    rc=0
+    kill -TERM "$NIMBUSD_PID"
+    wait "$NIMBUSD_PID" || rc=$?
+    NIMBUSD_PID=
+    wait "$lpid"
+    answers=$(cat "$WORK/answers")
+    if [ "$rc" -ne 0 ] || [ "$answers" -lt 10 ]; then
+      echo "round $round: nimbusd exit status $rc after $answers answers" >&2
+      return 1
+    fi
+  done
+  ! grep -q "suspended connections" "$NIMBUS_STATE.log"
+}
+check "SIGTERM under keep-alive load: exit 0, three times" stop_under_load
 
 # TLS with a self-signed certificate.
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
