@@ -52,6 +52,13 @@ typedef struct connector_s {
   state_t state; /* under lock; the credential never leaves this struct */
   pthread_mutex_t lock;
   pthread_cond_t cond;
+  /* The state file is written from a copy of `state`, outside `lock`:
+   * `state_gen` (under lock) counts changes to persist, `save_lock`
+   * serialises the writes and guards `saved_gen` (order: save_lock, then
+   * lock). */
+  pthread_mutex_t save_lock;
+  uint64_t state_gen;
+  uint64_t saved_gen;
   atomic_bool allowed;  /* the traffic gate towards nimbusd */
   atomic_bool stopping; /* SIGTERM/SIGINT */
 

@@ -507,8 +507,13 @@ static bool intake_forward(intake_req_t *r, ipp_op_t op) {
   r->up = upload_start(&in->uploads, &proto, fw, queue, in->buffer_max, body, intake_park,
                        intake_wake, r->conn);
   memset(&proto, 0, sizeof proto);
-  if (!r->up) {
-    r->local = intake_answer(r, IPP_STATUS_ERROR_INTERNAL, "Cannot start the upload.");
+  if (!r->up) { /* out of memory or threads, or the listener is stopping */
+    pthread_mutex_lock(&in->lock);
+    bool stopping = in->stopping;
+    pthread_mutex_unlock(&in->lock);
+    r->local = stopping ? intake_answer(r, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
+                                        "This printer is shutting down; try again shortly.")
+                        : intake_answer(r, IPP_STATUS_ERROR_INTERNAL, "Cannot start the upload.");
     return false;
   }
   log_event(LOG_INFO, NULL, "forwarding a job from a PC", "op", ippOpString(op), "user",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "connector.h"
@@ -16,11 +17,33 @@
 #include "intake.h"
 #include "log.h"
 
-/* Persist the state file; the caller holds c->lock. */
-static void connector_save_locked(connector_t *c) {
-  char err[512];
-  if (!state_save(c->opt.state, &c->state, err, sizeof err))
-    log_event(LOG_ERROR, NULL, "cannot write the state file", "error", err, (char *)NULL);
+/* Mark c->state as changed; the caller holds c->lock and calls
+ * connector_save() after releasing it. */
+static void connector_changed_locked(connector_t *c) {
+  c->state_gen++;
+}
+
+/* Write the state file if it is behind c->state; called without c->lock.
+ * The write (and its fsyncs) happens on a copy under save_lock only, so
+ * the panel and the IPP listener never wait for the disk; a copy older
+ * than the last one written is never written over it. */
+static void connector_save(connector_t *c) {
+  state_t copy;
+  pthread_mutex_lock(&c->save_lock);
+  pthread_mutex_lock(&c->lock);
+  uint64_t gen = c->state_gen;
+  bool behind = gen != c->saved_gen;
+  if (behind) copy = c->state;
+  pthread_mutex_unlock(&c->lock);
+  if (behind) {
+    char err[512];
+    if (state_save(c->opt.state, &copy, err, sizeof err))
+      c->saved_gen = gen;
+    else
+      log_event(LOG_ERROR, NULL, "cannot write the state file", "error", err, (char *)NULL);
+    sodium_memzero(&copy, sizeof copy); /* it holds the credential */
+  }
+  pthread_mutex_unlock(&c->save_lock);
 }
 
 static void connector_set_status_locked(connector_t *c, state_status_t s) {
@@ -29,13 +52,14 @@ static void connector_set_status_locked(connector_t *c, state_status_t s) {
               state_status_name(s), (char *)NULL);
   c->state.status = s;
   state_now(c->state.status_changed_at);
-  connector_save_locked(c);
+  connector_changed_locked(c);
 }
 
 void connector_set_status(connector_t *c, state_status_t s) {
   pthread_mutex_lock(&c->lock);
   if (c->state.status != s) connector_set_status_locked(c, s);
   pthread_mutex_unlock(&c->lock);
+  connector_save(c);
 }
 
 void connector_contact(connector_t *c) {
@@ -54,8 +78,9 @@ void connector_note_error(connector_t *c, const char *what) {
 void connector_job_printed(connector_t *c) {
   pthread_mutex_lock(&c->lock);
   c->state.jobs_printed++;
-  connector_save_locked(c);
+  connector_changed_locked(c);
   pthread_mutex_unlock(&c->lock);
+  connector_save(c);
 }
 
 bool connector_sleep(connector_t *c, int ms) {
@@ -90,7 +115,10 @@ bool connector_deregistered(connector_t *c, const char *how) {
     c->ask_pending = true;
     c->ask_choice = -1;
     connector_set_status_locked(c, STATE_DETECTED);
+    pthread_mutex_unlock(&c->lock);
+    connector_save(c);
     log_event(LOG_INFO, NULL, "waiting for a decision on the panel", (char *)NULL);
+    pthread_mutex_lock(&c->lock); /* the panel's answer is kept in ask_choice */
     while (c->ask_choice < 0 && !atomic_load(&c->stopping)) pthread_cond_wait(&c->cond, &c->lock);
     c->ask_pending = false;
     int choice = c->ask_choice;
@@ -122,6 +150,7 @@ bool connector_deregistered(connector_t *c, const char *how) {
     log_event(LOG_INFO, NULL, "stopped talking to the server; registration kept", (char *)NULL);
   }
   pthread_mutex_unlock(&c->lock);
+  connector_save(c);
   return false;
 }
 
@@ -193,6 +222,7 @@ int connector_run(int argc, char **argv) {
     goto done;
   }
   pthread_mutex_init(&c->lock, NULL);
+  pthread_mutex_init(&c->save_lock, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -247,8 +277,9 @@ int connector_run(int argc, char **argv) {
     snprintf(c->state.panel_url, sizeof c->state.panel_url, "http://127.0.0.1:%d/", c->panel_port);
   else
     c->state.panel_url[0] = '\0';
-  connector_save_locked(c);
+  connector_changed_locked(c);
   pthread_mutex_unlock(&c->lock);
+  connector_save(c);
 
   if (c->opt.listen_ipp[0]) {
     intake = intake_start(c, err, sizeof err);
@@ -279,15 +310,17 @@ done:
     pthread_mutex_lock(&c->lock);
     if (c->state.panel_url[0]) {
       c->state.panel_url[0] = '\0';
-      connector_save_locked(c);
+      connector_changed_locked(c);
     }
     pthread_mutex_unlock(&c->lock);
+    connector_save(c);
   }
   channel_close_all(c, 0);
   output_close(c->output);
   if (journal) journal_close(&c->journal);
   if (locks) {
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->save_lock);
     pthread_cond_destroy(&c->cond);
   }
   memset(&c->state, 0, sizeof c->state);

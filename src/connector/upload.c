@@ -52,6 +52,7 @@ void upload_group_init(upload_group_t *g) {
 
 void upload_group_abort(upload_group_t *g) {
   pthread_mutex_lock(&g->lock);
+  g->closed = true;
   for (upload_t *u = g->head; u; u = u->next) {
     atomic_store(&u->abort_flag, true); /* cuts libcups waits (upload_timeout_cb) */
     pthread_mutex_lock(&u->lock);
@@ -259,6 +260,11 @@ upload_t *upload_start(upload_group_t *g, const ippc_t *proto, ipp_t *req, const
   atomic_init(&u->progress, time(NULL));
 
   pthread_mutex_lock(&g->lock);
+  if (g->closed) { /* shutting down: no worker may start after the abort */
+    pthread_mutex_unlock(&g->lock);
+    upload_free(u);
+    return NULL;
+  }
   g->active++;
   g->started++;
   u->next = g->head;

@@ -50,13 +50,15 @@ typedef struct {
   pthread_cond_t cond;
   int active;
   int64_t started;
+  bool closed;    /* upload_group_abort() ran: upload_start() refuses */
   upload_t *head; /* the running uploads */
 } upload_group_t;
 
 void upload_group_init(upload_group_t *g);
 /*
  * Shutdown: cut every running upload (each answers IPPC_TRANSIENT and
- * wakes its producer) and wait until every worker has ended.
+ * wakes its producer), refuse new ones (upload_start() returns NULL) and
+ * wait until every worker has ended.
  */
 void upload_group_abort(upload_group_t *g);
 void upload_group_destroy(upload_group_t *g);
