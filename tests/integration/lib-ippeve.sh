@@ -81,7 +81,7 @@ SH
       fi
       sleep 0.1
     done
-    kill "$IPPEVE_PID" 2>/dev/null
+    kill "$IPPEVE_PID" 2>/dev/null || true # may have exited
     wait "$IPPEVE_PID" 2>/dev/null || true
   done
   echo "lib-ippeve: ippeveprinter did not start; its log:" >&2

@@ -8,7 +8,10 @@
 #                                    e.g. a sanitizer report)
 #   nimbusd_kill9                    SIGKILL (durability tests)
 #   nimbusd_restart [flags...]       start again: same state dir, port and flags
-#   check NAME CMD...                run CMD, count a pass or stop on failure
+#   check NAME CMD...                run CMD, count a pass or stop on failure;
+#                                    the first failing step of CMD fails it
+#                                    (see check below: steps allowed to fail
+#                                    must be written as conditions)
 #   finish NAME                      print "NAME: N passed, 0 failed"
 # Needs: NIMBUSD (path to the binary; set by meson, else build/ of the
 # tree when run by hand), curl, python3.
@@ -87,7 +90,7 @@ nimbusd_start() {
 
 nimbusd_stop() {
   [ -n "${NIMBUSD_PID:-}" ] || return 0
-  kill -TERM "$NIMBUSD_PID"
+  kill -TERM "$NIMBUSD_PID" || true # exited already: wait reports its status
   local rc=0
   wait "$NIMBUSD_PID" || rc=$?
   NIMBUSD_PID=
@@ -108,17 +111,69 @@ nimbusd_kill9() {
 nimbusd_restart() { _lib_launch "${_lib_flags[@]}" "$@"; }
 
 # check NAME CMD...: run a check; on failure print what failed and exit 1.
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    _lib_passed=$((_lib_passed + 1))
-    echo "ok - $name"
-  else
-    echo "FAILED - $name" >&2
-    [ -f "${NIMBUS_STATE:-/nonexistent}.log" ] && tail -20 "$NIMBUS_STATE.log" >&2
-    exit 1
+# CMD runs in this shell (a function may set variables or start processes)
+# under `set -eE -o pipefail` and `shopt -s inherit_errexit`, with an ERR
+# trap, so the FIRST failing simple command in CMD or in any function it
+# calls (command substitutions and subshells included) fails the check; the
+# report names that step (file:line, function, command, status).  Its last
+# step deciding is not enough: a failing earlier step fails the check.
+# A step that may fail must be written as a condition, which bash exempts
+# from errexit: `if cmd; then`, `while/until cmd`, `cmd || true`,
+# `cmd && return 1`, `! cmd`, `cmd || rc=$?` (and, for a function, being
+# called from one of those exempts all its steps: wait_until's polls are).
+# Beware of steps that fail quietly: `wait PID` of a killed process,
+# `kill -0`/`kill` of an exited one, `((n++))` from 0, `read` at EOF,
+# `grep` finding nothing, `out=$(cmd)` of a failing cmd.
+# Called itself inside `if`/`&&`/`||`, errexit is off and only CMD's status
+# counts (so never write `check ... || ...`).  To expect failure, negate
+# inside a function or `bash -c '! cmd'`.  The caller's options and ERR trap
+# are restored after CMD.
+_lib_check_name=
+_lib_check_cmd=
+_lib_check_pid=
+# _lib_check_step_failed LINE COMMAND STATUS: the ERR trap while CMD runs.
+# In a subshell it only reports (the subshell then exits, which fails the
+# step that started it); in the check's shell it fails the check.
+_lib_check_step_failed() {
+  local where="${BASH_SOURCE[1]##*/}:$1 in ${FUNCNAME[1]:-main}"
+  [ "${FUNCNAME[1]:-}" != check ] || where="the check's command"
+  if [ "$BASHPID" != "$_lib_check_pid" ]; then
+    echo "  (in a subshell) $where: '$2' exited with status $3" >&2
+    return 0
   fi
+  trap - ERR
+  set +eE +o pipefail
+  echo "FAILED - $_lib_check_name" >&2
+  echo "  first failing step: $where: '$2' exited with status $3" >&2
+  echo "  (the check's command: $_lib_check_cmd)" >&2
+  [ -f "${NIMBUS_STATE:-/nonexistent}.log" ] && tail -20 "$NIMBUS_STATE.log" >&2
+  exit 1
+}
+check() {
+  local _lib_name=$1 _lib_restore=() _lib_trap _lib_rc _lib_opt
+  shift
+  # what to restore afterwards ($(set +o) would not do: -e is off in $(...))
+  case $- in *e*) ;; *) _lib_restore+=("set +e") ;; esac
+  case $- in *E*) ;; *) _lib_restore+=("set +E") ;; esac
+  [[ -o pipefail ]] || _lib_restore+=("set +o pipefail")
+  shopt -q inherit_errexit || _lib_restore+=("shopt -u inherit_errexit")
+  _lib_trap=$(trap -p ERR)
+  _lib_check_name=$_lib_name
+  _lib_check_cmd="$*"
+  _lib_check_pid=$BASHPID
+  trap '_lib_check_step_failed "$LINENO" "$BASH_COMMAND" "$?"' ERR
+  shopt -s inherit_errexit
+  set -eE -o pipefail
+  "$@"
+  _lib_rc=$? # non-zero only where errexit is off (check called in a condition)
+  trap - ERR
+  for _lib_opt in "${_lib_restore[@]}"; do $_lib_opt; done
+  [ -z "$_lib_trap" ] || eval "$_lib_trap"
+  if [ "$_lib_rc" != 0 ]; then
+    _lib_check_step_failed "?" "$_lib_check_cmd" "$_lib_rc"
+  fi
+  _lib_passed=$((_lib_passed + 1))
+  echo "ok - $_lib_name"
 }
 
 finish() { echo "$1: $_lib_passed passed, 0 failed"; }

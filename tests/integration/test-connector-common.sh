@@ -98,7 +98,7 @@ conn_panel() { eval echo "\${CONN_PANEL_$1:-}"; }
 conn_stop() {
   local pid rc=0
   pid=$(conn_pid "$1")
-  kill -TERM "$pid"
+  kill -TERM "$pid" || true # exited already: wait reports its status
   wait "$pid" || rc=$?
   eval "CONN_PID_$1="
   if [ "$rc" -ne 0 ]; then
