@@ -18,8 +18,10 @@ runtime_pkgs=(
 # Chromium, driven by playwright-core from npm (tests/browser/package-lock.json)
 test_pkgs=(chromium)
 # the package test (tests/integration/test-package.sh): dpkg-buildpackage and
-# dh; systemd-analyze (package systemd) verifies the units
-test_pkgs+=(dpkg-dev debhelper systemd)
+# dh; systemd-analyze (package systemd) verifies the units; mmdebstrap makes
+# a clean Debian 12 root to install the package in, systemd-nspawn (package
+# systemd-container) boots it
+test_pkgs+=(dpkg-dev debhelper systemd mmdebstrap systemd-container)
 # Node.js and npm from Debian unless a node and npm are already there (a
 # Node.js from elsewhere bundles npm and conflicts with Debian's npm package)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
