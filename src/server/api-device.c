@@ -21,7 +21,7 @@
  * tenant; a deleted registration answers 410 "output device registration
  * deleted".  Every route but POST /device/sessions also needs the session
  * token in X-Nimbus-Session: a session of this printer, unexpired; each
- * use moves its expiry to now + --panel-session.
+ * use moves its expiry to now + --panel-session-idle.
  *
  * Secrets: the user's password or panel PIN, the job PIN and the session
  * token are never logged or audited; the request body is wiped by api.c.
@@ -49,7 +49,7 @@
 #include "throttle.h"
 
 #define PANEL_SESSION_PREFIX "nms_"
-#define PANEL_SESSION_DEFAULT 300 /* seconds, when --panel-session is unset */
+#define PANEL_SESSION_DEFAULT 120 /* seconds, when --panel-session-idle is unset */
 #define PANEL_PIN_MAX 255         /* job PIN, as on the REST release */
 #define PANEL_JOBS_MAX 200        /* held jobs listed at most */
 #define PANEL_FEE_CURRENCY "EUR"
@@ -160,7 +160,8 @@ static json_t *panel_job_json(api_ctx_t *c, const nimbus_job_t *job) {
 /* ---- sessions ---- */
 
 static int64_t panel_session_seconds(const api_ctx_t *c) {
-  return c->srv->cfg.panel_session > 0 ? c->srv->cfg.panel_session : PANEL_SESSION_DEFAULT;
+  return c->srv->cfg.panel_session_idle > 0 ? c->srv->cfg.panel_session_idle
+                                            : PANEL_SESSION_DEFAULT;
 }
 
 /*
