@@ -93,7 +93,7 @@
 #define REL_SELECT_MAX 16 /* jobs selected at once */
 #define REL_COOKIE "nimbus_panel"
 #define REL_KEYED_MAX 32 /* digits keyed on the on-screen keypad */
-#define REL_LIST_SHOWN 3 /* job rows that fit on the screen at once */
+#define REL_LIST_SHOWN 4 /* job rows that fit on the screen at once */
 
 typedef struct {
   bool used;
@@ -268,7 +268,7 @@ const char panel_release_css[] =
     "button:focus,a.button:focus,input:focus{outline:3px solid #f5a623}\n"
     /* the list scrolls inside the screen: a wide, always visible scroll
      * bar, a cut-off last row and #scroll-hint say so */
-    "#jobs{list-style:none;margin:0;padding:0 8px 0 0;max-height:232px;overflow-y:auto}\n"
+    "#jobs{list-style:none;margin:0;padding:0 8px 0 0;max-height:280px;overflow-y:auto}\n"
     "#jobs::-webkit-scrollbar{width:18px}\n"
     "#jobs::-webkit-scrollbar-track{background:#dde3ea;border-radius:9px}\n"
     "#jobs::-webkit-scrollbar-thumb{background:#667;border-radius:9px;min-height:40px}\n"
@@ -289,7 +289,8 @@ const char panel_release_css[] =
     "#job-name{margin:0 0 2px;font-weight:bold;overflow:hidden;text-overflow:ellipsis;"
     "white-space:nowrap}\n"
     "#job-summary{margin:0 0 6px}\n"
-    "#pin-keyed{margin:6px 0 0;font-size:18px;min-height:24px;letter-spacing:4px}\n"
+    "#pin-keyed{margin:6px 0 0;font-size:18px;min-height:24px}\n"
+    ".dots{letter-spacing:4px;font-size:22px}\n"
     ".keypad{display:grid;grid-template-columns:repeat(3,84px);gap:8px;align-content:start}\n"
     ".keypad button{min-width:84px;min-height:60px;line-height:58px;margin:0;font-size:26px;"
     "padding:0}\n"
@@ -569,8 +570,9 @@ static void rel_pin_screen(panel_release_t *rel, panel_buf_t *b, rel_session_t *
   panel_raw(b, count);
   panel_raw(b, "\">");
   if (keyed) {
-    panel_raw(b, "Keyed: ");
+    panel_raw(b, "Keyed: <span class=\"dots\">");
     for (size_t i = 0; i < keyed; i++) panel_raw(b, "\xe2\x97\x8f"); /* a dot per digit */
+    panel_raw(b, "</span>");
   }
   panel_raw(b, "</p>\n<div>");
   rel_button(b, "next", "/release/pin", "OK", "primary");
