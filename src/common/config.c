@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include "log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -57,6 +59,15 @@ bool config_set(const config_option_t *table, void *cfg, const char *name, const
     snprintf(err, errlen, "unknown option '%s'", name);
     return false;
   }
+  if (o->type == CONFIG_ALIAS) { /* warn, then set the option it stands for */
+    if (!config_find(table, o->default_value)) {
+      snprintf(err, errlen, "option '%s' is an alias of an unknown option", name);
+      return false;
+    }
+    log_event(LOG_WARN, NULL, "deprecated option", "option", name, "use", o->default_value,
+              (char *)NULL);
+    return config_set(table, cfg, o->default_value, value, err, errlen);
+  }
   char *field = (char *)cfg + o->offset;
   switch (o->type) {
     case CONFIG_STRING:
@@ -101,13 +112,16 @@ bool config_set(const config_option_t *table, void *cfg, const char *name, const
         return false;
       }
       return true;
+    case CONFIG_ALIAS:
+      break;
   }
   return false;
 }
 
 bool config_set_defaults(const config_option_t *table, void *cfg, char *err, size_t errlen) {
   for (const config_option_t *o = table; o->name; o++)
-    if (!config_set(table, cfg, o->name, o->default_value ? o->default_value : "", err, errlen))
+    if (o->type != CONFIG_ALIAS &&
+        !config_set(table, cfg, o->name, o->default_value ? o->default_value : "", err, errlen))
       return false;
   return true;
 }
@@ -209,8 +223,9 @@ bool config_parse_args(const config_option_t *table, void *cfg, int argc, char *
       snprintf(err, errlen, "unknown option '--%s' (see --help)", name);
       return false;
     }
+    const config_option_t *t = o->type == CONFIG_ALIAS ? config_find(table, o->default_value) : o;
     if (!value) {
-      if (o->type == CONFIG_BOOL) {
+      if (t && t->type == CONFIG_BOOL) {
         value = "true";
       } else if (i + 1 < argc) {
         value = argv[++i];
@@ -230,6 +245,7 @@ void config_print_help(const config_option_t *table, FILE *out) {
   fprintf(out, "  --config FILE                 read options from FILE\n");
   fprintf(out, "  --help                        show this help\n");
   for (const config_option_t *o = table; o->name; o++) {
+    if (o->type == CONFIG_ALIAS) continue; /* deprecated names: in the man pages only */
     char left[64];
     const char *arg = o->type == CONFIG_BOOL     ? ""
                       : o->type == CONFIG_STRING ? " TEXT"

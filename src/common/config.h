@@ -19,7 +19,9 @@ typedef enum {
   CONFIG_STRING, /* char[size] field */
   CONFIG_INT,    /* int field */
   CONFIG_SIZE,   /* int64_t field; accepts suffixes k, M, G (binary) */
-  CONFIG_BOOL    /* bool field */
+  CONFIG_BOOL,   /* bool field */
+  CONFIG_ALIAS   /* a deprecated name: default_value is the option it stands
+                  * for; using it logs a warning; not in --help */
 } config_type_t;
 
 typedef struct {

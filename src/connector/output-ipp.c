@@ -147,6 +147,10 @@ static bool ipp_begin(output_t *o, int job_id, int doc_no, const char *format, i
     o->remote_id = id;
     hs = cupsStartDocument(CUPS_HTTP_DEFAULT, p->queue, id, docname, format, 1);
   } else {
+    /* a fresh connection per document: a streamed request cannot be sent
+     * again, and the printer may have closed an idle kept-alive one (as
+     * ippeveprinter does after about a minute) without our seeing it yet */
+    ipp_drop(p);
     http_t *http = ipp_http(p);
     if (!http) {
       snprintf(err, errlen, "cannot connect to the printer: %s", cupsLastErrorString());

@@ -44,6 +44,17 @@ enum MHD_Result panel_send(struct MHD_Connection *conn, unsigned status, const c
 /* The first value of field name in an urlencoded body, decoded into out. */
 bool panel_form_field(const char *body, const char *name, char *out, size_t outlen);
 
+/* An error page in the panel's style (data-screen="error", #message,
+ * links back to the start and to the status page): 4xx, 5xx. */
+enum MHD_Result panel_error(struct MHD_Connection *conn, unsigned status, const char *msg);
+/* "2026-05-01T10:20:30Z" (UTC) as this printer's local time with its zone,
+ * "2026-05-01 12:20 CEST"; "" stays "". */
+void panel_time_local(const char *iso, char *out, size_t len);
+/* The head of a page in the panel's style up to <body data-screen=screen>
+ * and its <h1>; refresh_s > 0: go to refresh_url after that many seconds. */
+void panel_head(panel_buf_t *b, const char *screen, const char *title, int refresh_s,
+                const char *refresh_url);
+
 /* panel-release.c: the release screens and the users' sessions */
 typedef struct panel_release panel_release_t;
 panel_release_t *panel_release_open(connector_t *c);

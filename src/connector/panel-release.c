@@ -7,43 +7,70 @@
  *                          per tenant policy); with a session: the job list
  *   GET  /release/panel.css  the screens' stylesheet
  *   POST /release/login    user, secret -> 303 /release/jobs
- *   GET  /release/jobs     the user's held jobs (name, pages, time)
+ *   GET  /release/jobs     the user's held jobs (name, number, pages,
+ *                          copies, time with its zone, PIN marker)
  *   POST /release/select   csrf, job=ID (one or several) -> 303 /release/job
  *   GET  /release/job      the selected job on screen: its PIN screen, or
- *                          once the PIN is typed, its details
- *   POST /release/pin      csrf, pin -> 303 /release/job (details)
+ *                          once nimbusd has accepted the PIN, its details
+ *   POST /release/pin      csrf, pin (typed), key (an on-screen keypad
+ *                          key: 0-9, del, clear): a key is added to the
+ *                          digits keyed so far -> 303 /release/job; without
+ *                          a key the PIN (keyed + typed) is checked with
+ *                          nimbusd (POST /device/jobs/{id}/pin, counted
+ *                          toward the lockout): right -> 303 details,
+ *                          wrong -> the PIN screen again (403/423)
  *   POST /release/print    csrf: release the job to this printer; next
  *                          selected job, or log out and show "printing"
  *   POST /release/back     csrf: forget the PIN and the selection -> jobs
- *   POST /release/cancel   csrf: cancel the job on screen -> next / jobs
+ *   POST /release/cancel   csrf: without confirm=yes the confirmation
+ *                          screen; with it, cancel the job on screen ->
+ *                          next / jobs
+ *   POST /release/keep     csrf: "No, keep it" -> 303 /release/job
+ *   GET  /release/idle     the idle warning (does not count as activity)
  *   POST /release/logout   csrf -> 303 /release
  *
  * Element ids, stable for automation (Playwright):
  *   #message       the message of the screen (errors, "Job canceled." ...);
  *                  its data-kind is "error" or "info"
  *   login:         form #login-form, #user, #secret, button #login
- *   job list:      #jobs (ul), one li.job per job with data-id, containing
- *                  checkbox input.job-select (name "job", value the id) and
- *                  .job-name, .job-pages, .job-time; #no-jobs when empty;
- *                  buttons #next (continue with the selected jobs), #logout
- *   PIN screen:    #job-name, #pin, buttons #next (OK), #back
- *   details:       #job-name, #job-pages, #job-time, #job-fee,
- *                  buttons #print, #back, #cancel
+ *   job list:      #jobs (ul, data-count), one li.job per job with data-id,
+ *                  containing checkbox input.job-select (name "job", value
+ *                  the id) and .job-name, .job-number, .job-pages,
+ *                  .job-copies, .job-time, .job-pin (jobs with a PIN);
+ *                  #no-jobs when empty; #scroll-hint when the list is
+ *                  longer than the screen; buttons #next (continue with
+ *                  the selected jobs), #logout
+ *   PIN screen:    #job-name, #job-summary, #pin, #pin-keyed (data-count:
+ *                  digits keyed), #keypad with buttons #key-0..#key-9,
+ *                  #key-del, #key-clear; buttons #next (OK), #back
+ *   details:       #job-name, #job-number, #job-pages, #job-copies,
+ *                  #job-time, #job-fee, buttons #print, #back, #cancel
+ *   confirm-cancel: #job-name, buttons #confirm-cancel, #keep
+ *   idle:          #message, link #stay, button #logout
  *   done:          #message, link #done (back to the start)
- *   every screen:  body[data-screen] = login|jobs|pin|details|done
+ *   error:         #message, links #start, #status-link (panel.c)
+ *   every screen:  body[data-screen] = login|jobs|pin|details|
+ *                  confirm-cancel|idle|done|error
  *
  * HTTP status of a screen: 200, or the failure nimbusd reported: 401 bad
  * login, 429 too many logins, 403 wrong PIN (#message says the attempts
  * left), 423 job locked, 404 job gone, 503 nimbusd unreachable.
  *
+ * Times are this printer's local time with its zone ("2026-05-01 12:20
+ * CEST"; TZ of the connector's process).  No script runs (the CSP allows
+ * none): the keypad is form buttons, the idle warning a meta refresh.
+ *
  * Sessions: the user's nimbusd session (nms_...) stays here, keyed by an
  * opaque random panel cookie (HttpOnly, SameSite=Strict, Path=/release);
  * a PIN is kept only between the PIN screen and Print/Back/Cancel, never
- * logged, never sent to the browser.  A session ends on logout, after the
- * last Print, after panel-session-idle seconds without a request, or when
- * nimbusd no longer knows it (401).  Signing in again from a browser that
- * has a session ends that session first (here and at nimbusd), whoever
- * signs in.
+ * logged, never sent to the browser (the keypad's digits are shown as
+ * dots).  A session ends on logout, after the last Print, after
+ * panel-session-idle seconds without a request, or when nimbusd no longer
+ * knows it (401).  Every screen of a session moves by itself (meta
+ * refresh) to the idle warning REL_WARN seconds before the end, and from
+ * there to the start, which then says "you were signed out" (the cookies
+ * of sessions ended for idleness are kept until that is shown).  Signing in again from a browser
+ * that has a session ends that session first (here and at nimbusd), whoever signs in.
  *
  * CSRF: each session has its own random token, carried by every form of
  * its screens and checked on every POST but the login; the login screen
@@ -65,6 +92,8 @@
 #define REL_SESSIONS 8    /* users logged in at once (one screen: few) */
 #define REL_SELECT_MAX 16 /* jobs selected at once */
 #define REL_COOKIE "nimbus_panel"
+#define REL_KEYED_MAX 32 /* digits keyed on the on-screen keypad */
+#define REL_LIST_SHOWN 4 /* job rows that fit on the screen at once */
 
 typedef struct {
   bool used;
@@ -75,8 +104,8 @@ typedef struct {
   time_t last;
   int jobs[REL_SELECT_MAX];
   int njobs, cur;
-  char pin[256];
-  bool pin_entered;
+  char pin[256];    /* the digits keyed so far; once pin_entered, the PIN */
+  bool pin_entered; /* nimbusd accepted pin for jobs[cur] */
   char flash[256];
 } rel_session_t;
 
@@ -84,7 +113,15 @@ struct panel_release {
   connector_t *c;
   pthread_mutex_t lock;
   rel_session_t s[REL_SESSIONS];
+  char idle_ended[REL_SESSIONS][33]; /* cookies of sessions ended for idleness */
+  int idle_next;
 };
+
+/* Seconds before the idle sign-out that the warning shows. */
+static int rel_warn_seconds(const panel_release_t *rel) {
+  int idle = rel->c->opt.panel_session_idle;
+  return idle >= 60 ? 30 : idle / 2;
+}
 
 /* ---- sessions ---- */
 
@@ -111,6 +148,8 @@ static int rel_expire_locked(panel_release_t *rel, char out[][160], int max) {
     rel_session_t *s = &rel->s[i];
     if (!s->used || now - s->last < rel->c->opt.panel_session_idle) continue;
     if (n < max) snprintf(out[n++], 160, "%s", s->token);
+    snprintf(rel->idle_ended[rel->idle_next], sizeof rel->idle_ended[0], "%s", s->cookie);
+    rel->idle_next = (rel->idle_next + 1) % REL_SESSIONS;
     log_event(LOG_INFO, NULL, "panel session ended (idle)", "user", s->user, (char *)NULL);
     rel_wipe(s);
   }
@@ -126,8 +165,10 @@ static void rel_expire(panel_release_t *rel) {
   sodium_memzero(tokens, sizeof tokens);
 }
 
-/* The session of this browser: a copy into *out and its slot, or -1. */
-static int rel_session(panel_release_t *rel, struct MHD_Connection *conn, rel_session_t *out) {
+/* The session of this browser: a copy into *out and its slot, or -1.
+ * touch: the request counts as activity (all but the idle warning). */
+static int rel_session(panel_release_t *rel, struct MHD_Connection *conn, rel_session_t *out,
+                       bool touch) {
   rel_expire(rel);
   const char *cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, REL_COOKIE);
   if (!cookie || strlen(cookie) != 32) return -1;
@@ -136,9 +177,24 @@ static int rel_session(panel_release_t *rel, struct MHD_Connection *conn, rel_se
   for (int i = 0; i < REL_SESSIONS; i++)
     if (rel->s[i].used && crypto_equal(rel->s[i].cookie, cookie, 32)) {
       found = i;
-      rel->s[i].last = time(NULL);
+      if (touch) rel->s[i].last = time(NULL);
       *out = rel->s[i];
-      rel->s[i].flash[0] = '\0'; /* shown once */
+      if (touch) rel->s[i].flash[0] = '\0'; /* shown once */
+    }
+  pthread_mutex_unlock(&rel->lock);
+  return found;
+}
+
+/* Did this browser's session end for idleness (not yet said)?  Forgets it. */
+static bool rel_idle_ended(panel_release_t *rel, struct MHD_Connection *conn) {
+  const char *cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, REL_COOKIE);
+  if (!cookie || strlen(cookie) != 32) return false;
+  bool found = false;
+  pthread_mutex_lock(&rel->lock);
+  for (int i = 0; i < REL_SESSIONS; i++)
+    if (rel->idle_ended[i][0] && crypto_equal(rel->idle_ended[i], cookie, 32)) {
+      found = true;
+      rel->idle_ended[i][0] = '\0';
     }
   pthread_mutex_unlock(&rel->lock);
   return found;
@@ -194,42 +250,70 @@ const char panel_release_css[] =
     "html,body{margin:0;padding:0}\n"
     "body{width:800px;height:480px;overflow:hidden;box-sizing:border-box;padding:16px 24px;"
     "font:20px/1.3 sans-serif;background:#f4f6f8;color:#111}\n"
+    "body[data-screen=status],body[data-screen=error]{height:auto;min-height:480px;"
+    "overflow:auto}\n"
     "h1{font-size:26px;margin:0 0 12px}\n"
+    "h2{font-size:22px;margin:16px 0 4px}\n"
     "#message{padding:8px 12px;margin:0 0 12px;border-radius:6px;background:#e3f0ff}\n"
     "#message[data-kind=error]{background:#ffe3e3}\n"
     "label{display:block;margin:6px 0}\n"
     "input[type=text],input[type=password]{font-size:24px;width:420px;padding:8px;"
     "box-sizing:border-box}\n"
     "button,a.button{font-size:22px;min-width:150px;min-height:56px;margin:12px 12px 0 0;"
-    "border-radius:8px;border:1px solid #556;background:#fff;cursor:pointer;"
-    "display:inline-block;text-align:center;line-height:56px;text-decoration:none;color:#111}\n"
-    "button.primary{background:#1f6feb;color:#fff;border-color:#1f6feb}\n"
+    "padding:0 14px;border-radius:8px;border:1px solid #556;background:#fff;cursor:pointer;"
+    "display:inline-block;text-align:center;line-height:56px;text-decoration:none;color:#111;"
+    "box-sizing:border-box}\n"
+    "button.primary,a.button.primary{background:#1f6feb;color:#fff;border-color:#1f6feb}\n"
+    "button.danger{background:#c62828;color:#fff;border-color:#c62828}\n"
     "button:focus,a.button:focus,input:focus{outline:3px solid #f5a623}\n"
-    "#jobs{list-style:none;margin:0;padding:0;max-height:270px;overflow-y:auto}\n"
-    "li.job label{display:flex;gap:16px;align-items:center;padding:8px;background:#fff;"
+    /* the list scrolls inside the screen: a wide, always visible scroll
+     * bar, a cut-off last row and #scroll-hint say so */
+    "#jobs{list-style:none;margin:0;padding:0 8px 0 0;max-height:280px;overflow-y:auto}\n"
+    "#jobs::-webkit-scrollbar{width:18px}\n"
+    "#jobs::-webkit-scrollbar-track{background:#dde3ea;border-radius:9px}\n"
+    "#jobs::-webkit-scrollbar-thumb{background:#667;border-radius:9px;min-height:40px}\n"
+    "li.job label{display:flex;gap:16px;align-items:center;padding:6px 10px;background:#fff;"
     "border-radius:6px;margin:0 0 6px}\n"
-    "li.job input{width:28px;height:28px}\n"
-    ".job-name{flex:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\n"
-    "table.details th{text-align:left;padding-right:24px;font-weight:normal;color:#555}\n";
+    "li.job input{width:28px;height:28px;flex:none}\n"
+    ".job-main{flex:1;min-width:0;display:flex;flex-direction:column}\n"
+    ".job-name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\n"
+    ".job-meta{font-size:16px;color:#444;display:flex;gap:16px;white-space:nowrap}\n"
+    ".job-pin{background:#333;color:#fff;border-radius:4px;padding:0 6px}\n"
+    ".actions{display:flex;align-items:center}\n"
+    "#scroll-hint{margin:12px 0 0 auto;font-size:17px;padding:6px 10px;border-radius:6px;"
+    "background:#fff3cd}\n"
+    "table.details th{text-align:left;padding-right:24px;font-weight:normal;color:#555}\n"
+    ".pin-screen{display:flex;gap:32px}\n"
+    ".pin-left{flex:1;min-width:0}\n"
+    ".pin-left input[type=password]{width:300px}\n"
+    "#job-name{margin:0 0 2px;font-weight:bold;overflow:hidden;text-overflow:ellipsis;"
+    "white-space:nowrap}\n"
+    "#job-summary{margin:0 0 6px}\n"
+    "#pin-keyed{margin:6px 0 0;font-size:18px;min-height:24px}\n"
+    ".dots{letter-spacing:4px;font-size:22px}\n"
+    ".keypad{display:grid;grid-template-columns:repeat(3,84px);gap:8px;align-content:start}\n"
+    ".keypad button{min-width:84px;min-height:60px;line-height:58px;margin:0;font-size:26px;"
+    "padding:0}\n"
+    ".keypad button.small{font-size:18px}\n"
+    "#status-summary{font-size:22px;padding:10px 14px;border-radius:8px;margin:0 0 8px;"
+    "border-left:10px solid #2e7d32;background:#e8f5e9}\n"
+    "#status-summary[data-kind=warn]{border-color:#ef8f00;background:#fff3cd}\n"
+    "#status-summary[data-kind=bad]{border-color:#c62828;background:#ffe3e3}\n"
+    "ul.facts{margin:8px 0;padding-left:24px}\n"
+    "details{margin-top:16px;font-size:15px;color:#333}\n"
+    "details summary{cursor:pointer;padding:6px 0}\n"
+    "details table.details{font-size:15px;word-break:break-all}\n"
+    ".hint{color:#333}\n";
 
-static void rel_head(panel_buf_t *b, const char *screen, const char *title, int refresh_s) {
-  panel_raw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
-  panel_raw(b, "<meta name=\"viewport\" content=\"width=800,height=480\">\n");
-  if (refresh_s > 0) { /* back to the start when the session has gone idle */
-    char meta[96];
-    snprintf(meta, sizeof meta, "<meta http-equiv=\"refresh\" content=\"%d;url=/release\">\n",
-             refresh_s + 1);
-    panel_raw(b, meta);
-  }
-  panel_raw(b, "<title>");
-  panel_html(b, title);
-  panel_raw(b, "</title>\n");
-  panel_raw(b, "<link rel=\"stylesheet\" href=\"/release/panel.css\">\n");
-  panel_raw(b, "</head><body data-screen=\"");
-  panel_html(b, screen);
-  panel_raw(b, "\">\n<h1>");
-  panel_html(b, title);
-  panel_raw(b, "</h1>\n");
+/* The head of a screen; with a session (idle_s > 0) the screen moves to
+ * the idle warning by itself shortly before the idle sign-out. */
+static void rel_head(panel_release_t *rel, panel_buf_t *b, const char *screen, const char *title,
+                     bool session) {
+  int idle = rel->c->opt.panel_session_idle;
+  if (session)
+    panel_head(b, screen, title, idle - rel_warn_seconds(rel), "/release/idle");
+  else
+    panel_head(b, screen, title, 0, NULL);
 }
 
 static void rel_message(panel_buf_t *b, const char *msg, bool error) {
@@ -253,13 +337,20 @@ static void rel_form_open(panel_buf_t *b, const char *csrf, const char *id, cons
   panel_raw(b, "\">\n");
 }
 
+/* cls: "primary", "danger" or NULL */
 static void rel_button(panel_buf_t *b, const char *id, const char *action, const char *label,
-                       bool primary) {
+                       const char *cls) {
   panel_raw(b, "<button type=\"submit\" id=\"");
   panel_html(b, id);
   panel_raw(b, "\" formaction=\"");
   panel_html(b, action);
-  panel_raw(b, primary ? "\" class=\"primary\">" : "\">");
+  panel_raw(b, "\"");
+  if (cls) {
+    panel_raw(b, " class=\"");
+    panel_html(b, cls);
+    panel_raw(b, "\"");
+  }
+  panel_raw(b, ">");
   panel_html(b, label);
   panel_raw(b, "</button>\n");
 }
@@ -282,9 +373,8 @@ static enum MHD_Result rel_redirect(struct MHD_Connection *conn, const char *to,
 
 static enum MHD_Result rel_login_page(panel_release_t *rel, struct MHD_Connection *conn,
                                       unsigned status, const char *msg, bool error) {
-  (void)rel; /* the login screen shows nothing of a session */
   panel_buf_t b = {0};
-  rel_head(&b, "login", "Print your jobs", 0);
+  rel_head(rel, &b, "login", "Print your jobs", false);
   rel_message(&b, msg, error);
   rel_form_open(&b, NULL, "login-form", "/release/login");
   panel_raw(&b,
@@ -294,16 +384,9 @@ static enum MHD_Result rel_login_page(panel_release_t *rel, struct MHD_Connectio
             "<label for=\"secret\">Password or panel PIN</label>\n"
             "<input type=\"password\" id=\"secret\" name=\"secret\" maxlength=\"255\" required>\n"
             "<div>");
-  rel_button(&b, "login", "/release/login", "Log in", true);
+  rel_button(&b, "login", "/release/login", "Log in", "primary");
   panel_raw(&b, "</div>\n</form>\n");
   return rel_page(conn, status, &b);
-}
-
-/* "2024-05-01T10:20:30Z" -> "2024-05-01 10:20" */
-static void rel_time(const char *iso, char *out, size_t len) {
-  snprintf(out, len, "%.16s", iso ? iso : "");
-  char *t = strchr(out, 'T');
-  if (t) *t = ' ';
 }
 
 static const char *rel_str(json_t *o, const char *k) {
@@ -317,8 +400,10 @@ static long long rel_int(json_t *o, const char *k) {
 
 /* A failure that is not the user's: nimbusd unreachable or erring. */
 static enum MHD_Result rel_unavailable(panel_release_t *rel, struct MHD_Connection *conn) {
-  return rel_login_page(rel, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-                        "The cloud service cannot be reached. Please try again later.", true);
+  (void)rel;
+  return panel_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                     "The print service cannot be reached. Your jobs are kept there; please "
+                     "try again later.");
 }
 
 /* nimbusd no longer knows the session: start again. */
@@ -327,6 +412,29 @@ static enum MHD_Result rel_expired(panel_release_t *rel, struct MHD_Connection *
   rel_end(rel, slot, s->cookie);
   return rel_login_page(rel, conn, MHD_HTTP_UNAUTHORIZED,
                         "Your session has ended. Please log in again.", true);
+}
+
+/* The words that tell a job from another of the same name: its number,
+ * pages, copies and time (with its zone). */
+typedef struct {
+  char number[32], pages[48], copies[48], when[64];
+} rel_job_words_t;
+
+static void rel_job_words(json_t *j, rel_job_words_t *w) {
+  long long p = rel_int(j, "pages"), n = rel_int(j, "copies");
+  if (n < 1) n = 1;
+  snprintf(w->number, sizeof w->number, "No. %lld", rel_int(j, "id"));
+  snprintf(w->pages, sizeof w->pages, p == 1 ? "%lld page" : "%lld pages", p);
+  snprintf(w->copies, sizeof w->copies, n == 1 ? "%lld copy" : "%lld copies", n);
+  panel_time_local(rel_str(j, "created_at"), w->when, sizeof w->when);
+}
+
+static void rel_span(panel_buf_t *b, const char *cls, const char *text) {
+  panel_raw(b, "<span class=\"");
+  panel_raw(b, cls);
+  panel_raw(b, "\">");
+  panel_html(b, text);
+  panel_raw(b, "</span>");
 }
 
 static enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
@@ -345,7 +453,7 @@ static enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection
   panel_buf_t b = {0};
   char title[200];
   snprintf(title, sizeof title, "Jobs of %s", s->user);
-  rel_head(&b, "jobs", title, rel->c->opt.panel_session_idle);
+  rel_head(rel, &b, "jobs", title, true);
   if (ans.status != 200) {
     msg = "The job list cannot be shown.";
     error = true;
@@ -353,15 +461,18 @@ static enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection
   rel_message(&b, msg && *msg ? msg : s->flash, error);
   rel_form_open(&b, s->csrf, "jobs-form", "/release/select");
   size_t n = json_is_array(jobs) ? json_array_size(jobs) : 0;
+  char count[24];
+  snprintf(count, sizeof count, "%zu", n);
   if (n == 0) panel_raw(&b, "<p id=\"no-jobs\">No jobs are waiting for you.</p>\n");
-  panel_raw(&b, "<ul id=\"jobs\">\n");
+  panel_raw(&b, "<ul id=\"jobs\" data-count=\"");
+  panel_raw(&b, count);
+  panel_raw(&b, "\">\n");
   for (size_t i = 0; i < n; i++) {
     json_t *j = json_array_get(jobs, i);
-    char id[24], pages[48], when[32];
+    char id[24];
+    rel_job_words_t w;
     snprintf(id, sizeof id, "%lld", rel_int(j, "id"));
-    long long p = rel_int(j, "pages");
-    snprintf(pages, sizeof pages, p == 1 ? "%lld page" : "%lld pages", p);
-    rel_time(rel_str(j, "created_at"), when, sizeof when);
+    rel_job_words(j, &w);
     panel_raw(&b, "<li class=\"job\" data-id=\"");
     panel_html(&b, id);
     panel_raw(&b, "\"><label><input type=\"checkbox\" class=\"job-select\" name=\"job\" value=\"");
@@ -369,17 +480,26 @@ static enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection
     panel_raw(&b, "\" id=\"job-");
     panel_html(&b, id);
     panel_raw(&b, n == 1 ? "\" checked>" : "\">");
-    panel_raw(&b, "<span class=\"job-name\">");
-    panel_html(&b, rel_str(j, "name")[0] ? rel_str(j, "name") : "(untitled)");
-    panel_raw(&b, "</span><span class=\"job-pages\">");
-    panel_html(&b, pages);
-    panel_raw(&b, "</span><span class=\"job-time\">");
-    panel_html(&b, when);
-    panel_raw(&b, "</span></label></li>\n");
+    panel_raw(&b, "<span class=\"job-main\">");
+    rel_span(&b, "job-name", rel_str(j, "name")[0] ? rel_str(j, "name") : "(untitled)");
+    panel_raw(&b, "<span class=\"job-meta\">");
+    rel_span(&b, "job-number", w.number);
+    rel_span(&b, "job-pages", w.pages);
+    rel_span(&b, "job-copies", w.copies);
+    rel_span(&b, "job-time", w.when);
+    if (json_is_true(json_object_get(j, "has_pin"))) rel_span(&b, "job-pin", "PIN");
+    panel_raw(&b, "</span></span></label></li>\n");
   }
-  panel_raw(&b, "</ul>\n<div>");
-  if (n > 0) rel_button(&b, "next", "/release/select", "Continue", true);
-  rel_button(&b, "logout", "/release/logout", "Log out", false);
+  panel_raw(&b, "</ul>\n<div class=\"actions\">");
+  if (n > 0) rel_button(&b, "next", "/release/select", "Continue", "primary");
+  rel_button(&b, "logout", "/release/logout", "Log out", NULL);
+  if (n > REL_LIST_SHOWN) {
+    char hint[96];
+    snprintf(hint, sizeof hint, "%zu jobs: scroll the list to see all \xe2\x86\x95", n);
+    panel_raw(&b, "<span id=\"scroll-hint\">");
+    panel_html(&b, hint);
+    panel_raw(&b, "</span>");
+  }
   panel_raw(&b, "</div>\n</form>\n");
   device_api_answer_free(&ans);
   return rel_page(conn, status, &b);
@@ -399,6 +519,67 @@ static long rel_fetch_job(panel_release_t *rel, const rel_session_t *s, int id, 
   }
   device_api_answer_free(&ans);
   return st;
+}
+
+/* The on-screen keypad of the PIN form (no script: each key is a submit
+ * button of #pin-form, posting key=K with what was typed so far). */
+static void rel_keypad(panel_buf_t *b) {
+  static const char *const keys[][3] = {{"1", "1", NULL}, {"2", "2", NULL},
+                                        {"3", "3", NULL}, {"4", "4", NULL},
+                                        {"5", "5", NULL}, {"6", "6", NULL},
+                                        {"7", "7", NULL}, {"8", "8", NULL},
+                                        {"9", "9", NULL}, {"clear", "Clear", "small"},
+                                        {"0", "0", NULL}, {"del", "\xe2\x8c\xab Del", "small"}};
+  panel_raw(b, "<div id=\"keypad\" class=\"keypad\" role=\"group\" aria-label=\"Keypad\">\n");
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    panel_raw(b,
+              "<button type=\"submit\" form=\"pin-form\" formaction=\"/release/pin\" "
+              "formnovalidate name=\"key\" value=\"");
+    panel_raw(b, keys[i][0]);
+    panel_raw(b, "\" id=\"key-");
+    panel_raw(b, keys[i][0]);
+    panel_raw(b, keys[i][2] ? "\" class=\"small\">" : "\">");
+    panel_html(b, keys[i][1]);
+    panel_raw(b, "</button>\n");
+  }
+  panel_raw(b, "</div>\n");
+}
+
+static void rel_pin_screen(panel_release_t *rel, panel_buf_t *b, rel_session_t *s, json_t *job,
+                           const char *name, const char *msg, bool error) {
+  rel_job_words_t w;
+  rel_job_words(job, &w);
+  rel_head(rel, b, "pin", "Enter the job's PIN", true);
+  rel_message(b, msg && *msg ? msg : s->flash, error || (msg && *msg));
+  panel_raw(b, "<div class=\"pin-screen\"><div class=\"pin-left\">\n<p id=\"job-name\">");
+  panel_html(b, name);
+  panel_raw(b, "</p>\n<p id=\"job-summary\" class=\"job-meta\">");
+  rel_span(b, "job-number", w.number);
+  rel_span(b, "job-pages", w.pages);
+  rel_span(b, "job-copies", w.copies);
+  rel_span(b, "job-time", w.when);
+  panel_raw(b, "</p>\n");
+  rel_form_open(b, s->csrf, "pin-form", "/release/pin");
+  size_t keyed = s->pin_entered ? 0 : strlen(s->pin);
+  char count[24];
+  snprintf(count, sizeof count, "%zu", keyed);
+  panel_raw(b,
+            "<label for=\"pin\">PIN (type it, or use the keypad)</label>\n"
+            "<input type=\"password\" id=\"pin\" name=\"pin\" inputmode=\"numeric\" "
+            "autocomplete=\"off\" maxlength=\"255\" autofocus>\n<p id=\"pin-keyed\" data-count=\"");
+  panel_raw(b, count);
+  panel_raw(b, "\">");
+  if (keyed) {
+    panel_raw(b, "Keyed: <span class=\"dots\">");
+    for (size_t i = 0; i < keyed; i++) panel_raw(b, "\xe2\x97\x8f"); /* a dot per digit */
+    panel_raw(b, "</span>");
+  }
+  panel_raw(b, "</p>\n<div>");
+  rel_button(b, "next", "/release/pin", "OK", "primary");
+  rel_button(b, "back", "/release/back", "Back", NULL);
+  panel_raw(b, "</div>\n</form>\n</div>\n");
+  rel_keypad(b);
+  panel_raw(b, "</div>\n");
 }
 
 /* The selected job on screen: its PIN screen or its details. */
@@ -425,26 +606,13 @@ static enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection 
   panel_buf_t b = {0};
   const char *name = rel_str(job, "name")[0] ? rel_str(job, "name") : "(untitled)";
   if (has_pin && !s->pin_entered) {
-    rel_head(&b, "pin", "Enter the job's PIN", rel->c->opt.panel_session_idle);
-    rel_message(&b, msg && *msg ? msg : s->flash, error || (msg && *msg));
-    panel_raw(&b, "<p id=\"job-name\">");
-    panel_html(&b, name);
-    panel_raw(&b, "</p>\n");
-    rel_form_open(&b, s->csrf, "pin-form", "/release/pin");
-    panel_raw(&b,
-              "<label for=\"pin\">PIN</label>\n"
-              "<input type=\"password\" id=\"pin\" name=\"pin\" inputmode=\"numeric\" "
-              "autocomplete=\"off\" maxlength=\"255\" required autofocus>\n<div>");
-    rel_button(&b, "next", "/release/pin", "OK", true);
-    panel_raw(&b, "</div>\n</form>\n");
-    rel_form_open(&b, s->csrf, "back-form", "/release/back");
-    rel_button(&b, "back", "/release/back", "Back", false);
-    panel_raw(&b, "</form>\n");
+    rel_pin_screen(rel, &b, s, job, name, msg, error);
   } else {
-    char pages[32], when[32], fee[64], copies[32];
+    char pages[32], fee[64], copies[32];
+    rel_job_words_t w;
+    rel_job_words(job, &w);
     snprintf(pages, sizeof pages, "%lld", rel_int(job, "pages"));
     snprintf(copies, sizeof copies, "%lld", rel_int(job, "copies") ? rel_int(job, "copies") : 1);
-    rel_time(rel_str(job, "created_at"), when, sizeof when);
     json_t *f = json_object_get(job, "fee");
     const char *cur = rel_str(f, "currency");
     snprintf(fee, sizeof fee, "%.2f %s",
@@ -452,32 +620,96 @@ static enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection 
                  ? json_number_value(json_object_get(f, "amount"))
                  : 0.0,
              cur[0] ? cur : "EUR");
-    rel_head(&b, "details", "Print this job?", rel->c->opt.panel_session_idle);
+    rel_head(rel, &b, "details", "Print this job?", true);
     rel_message(&b, msg && *msg ? msg : s->flash, error);
     panel_raw(&b, "<table class=\"details\">\n<tr><th>Name</th><td id=\"job-name\">");
     panel_html(&b, name);
+    panel_raw(&b, "</td></tr>\n<tr><th>Job</th><td id=\"job-number\">");
+    panel_html(&b, w.number);
     panel_raw(&b, "</td></tr>\n<tr><th>Pages</th><td id=\"job-pages\">");
     panel_html(&b, pages);
     panel_raw(&b, "</td></tr>\n<tr><th>Copies</th><td id=\"job-copies\">");
     panel_html(&b, copies);
     panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td id=\"job-time\">");
-    panel_html(&b, when);
+    panel_html(&b, w.when);
     panel_raw(&b, "</td></tr>\n<tr><th>Fee</th><td id=\"job-fee\">");
     panel_html(&b, fee);
     panel_raw(&b, "</td></tr>\n</table>\n");
     rel_form_open(&b, s->csrf, "details-form", "/release/print");
-    rel_button(&b, "print", "/release/print", "Print", true);
-    rel_button(&b, "back", "/release/back", "Back", false);
-    rel_button(&b, "cancel", "/release/cancel", "Cancel job", false);
+    rel_button(&b, "print", "/release/print", "Print", "primary");
+    rel_button(&b, "back", "/release/back", "Back", NULL);
+    rel_button(&b, "cancel", "/release/cancel", "Cancel job", NULL);
     panel_raw(&b, "</form>\n");
   }
   json_decref(job);
   return rel_page(conn, status, &b);
 }
 
-static enum MHD_Result rel_done_page(struct MHD_Connection *conn, const char *msg) {
+/* "Cancel job" asks first: the job, "Yes, cancel the job", "No, keep it". */
+static enum MHD_Result rel_confirm_cancel_page(panel_release_t *rel, struct MHD_Connection *conn,
+                                               rel_session_t *s) {
+  json_t *job = NULL;
+  long st = rel_fetch_job(rel, s, s->jobs[s->cur], &job);
+  if (st != 200) return rel_redirect(conn, "/release/job", NULL); /* it says what happened */
+  rel_job_words_t w;
+  rel_job_words(job, &w);
   panel_buf_t b = {0};
-  rel_head(&b, "done", "Thank you", 0);
+  rel_head(rel, &b, "confirm-cancel", "Cancel this job?", true);
+  rel_message(&b, "The job will be deleted and not printed. This cannot be undone.", false);
+  panel_raw(&b, "<table class=\"details\">\n<tr><th>Name</th><td id=\"job-name\">");
+  panel_html(&b, rel_str(job, "name")[0] ? rel_str(job, "name") : "(untitled)");
+  panel_raw(&b, "</td></tr>\n<tr><th>Job</th><td>");
+  panel_html(&b, w.number);
+  panel_raw(&b, ", ");
+  panel_html(&b, w.pages);
+  panel_raw(&b, ", ");
+  panel_html(&b, w.copies);
+  panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td>");
+  panel_html(&b, w.when);
+  panel_raw(&b, "</td></tr>\n</table>\n");
+  rel_form_open(&b, s->csrf, "confirm-form", "/release/keep");
+  panel_raw(&b, "<input type=\"hidden\" name=\"confirm\" value=\"yes\">\n");
+  rel_button(&b, "keep", "/release/keep", "No, keep it", "primary");
+  rel_button(&b, "confirm-cancel", "/release/cancel", "Yes, cancel the job", "danger");
+  panel_raw(&b, "</form>\n");
+  json_decref(job);
+  return rel_page(conn, 200, &b);
+}
+
+/* "2 minutes", "45 seconds" */
+static void rel_duration(int seconds, char *out, size_t len) {
+  if (seconds >= 60 && seconds % 60 == 0)
+    snprintf(out, len, seconds == 60 ? "%d minute" : "%d minutes", seconds / 60);
+  else
+    snprintf(out, len, seconds == 1 ? "%d second" : "%d seconds", seconds);
+}
+
+/* The idle warning: shown without counting as activity; goes to the start
+ * (which says "you were signed out") when the time is up. */
+static enum MHD_Result rel_idle_page(panel_release_t *rel, struct MHD_Connection *conn,
+                                     const rel_session_t *s) {
+  int left = rel->c->opt.panel_session_idle - (int)(time(NULL) - s->last);
+  if (left < 1) left = 1;
+  char msg[160], in[32];
+  rel_duration(left, in, sizeof in);
+  snprintf(msg, sizeof msg, "For your privacy you will be signed out in about %s.", in);
+  panel_buf_t b = {0};
+  panel_head(&b, "idle", "Are you still there?", left + 1, "/release");
+  rel_message(&b, msg, false);
+  panel_raw(&b, "<p>Touch <b>I am still here</b> to go on.</p>\n");
+  rel_form_open(&b, s->csrf, "idle-form", "/release/logout");
+  panel_raw(&b, "<a class=\"button primary\" id=\"stay\" href=\"");
+  panel_raw(&b, s->cur < s->njobs ? "/release/job" : "/release/jobs");
+  panel_raw(&b, "\" autofocus>I am still here</a>\n");
+  rel_button(&b, "logout", "/release/logout", "Log out", NULL);
+  panel_raw(&b, "</form>\n");
+  return rel_page(conn, 200, &b);
+}
+
+static enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection *conn,
+                                     const char *msg) {
+  panel_buf_t b = {0};
+  rel_head(rel, &b, "done", "Thank you", false);
   rel_message(&b, msg, false);
   panel_raw(&b,
             "<p>You have been logged out.</p>\n"
@@ -493,20 +725,28 @@ enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *c
     char *css = strdup(panel_release_css);
     return panel_send(conn, 200, "text/css; charset=utf-8", css);
   }
+  bool idle_warning = !strcmp(url, "/release/idle");
   rel_session_t s;
-  int slot = rel_session(rel, conn, &s);
+  int slot = rel_session(rel, conn, &s, !idle_warning);
   enum MHD_Result ret;
   if (slot < 0) {
-    ret = strcmp(url, "/release") ? rel_redirect(conn, "/release", NULL)
-                                  : rel_login_page(rel, conn, 200, NULL, false);
+    char msg[160] = "", in[32];
+    if (rel_idle_ended(rel, conn)) {
+      rel_duration(rel->c->opt.panel_session_idle, in, sizeof in);
+      snprintf(msg, sizeof msg, "You were signed out after %s without activity.", in);
+    }
+    ret = strcmp(url, "/release") && !msg[0] ? rel_redirect(conn, "/release", NULL)
+                                             : rel_login_page(rel, conn, 200, msg, false);
   } else if (!strcmp(url, "/release") || !strcmp(url, "/release/")) {
     ret = rel_redirect(conn, "/release/jobs", NULL);
   } else if (!strcmp(url, "/release/jobs")) {
     ret = rel_jobs_page(rel, conn, slot, &s, 200, NULL, false);
   } else if (!strcmp(url, "/release/job")) {
     ret = rel_job_page(rel, conn, slot, &s, 200, NULL, false);
+  } else if (idle_warning) {
+    ret = rel_idle_page(rel, conn, &s);
   } else {
-    ret = panel_send(conn, 404, "text/plain", strdup("not found\n"));
+    ret = panel_error(conn, 404, "There is no such page on this printer.");
   }
   sodium_memzero(&s, sizeof s);
   return ret;
@@ -540,7 +780,7 @@ static enum MHD_Result rel_login(panel_release_t *rel, struct MHD_Connection *co
   char user[128] = "", secret[256] = "";
   enum MHD_Result ret;
   rel_session_t old;
-  int old_slot = rel_session(rel, conn, &old);
+  int old_slot = rel_session(rel, conn, &old, true);
   if (old_slot >= 0) { /* a new sign-in ends this browser's session, whoever signs in */
     rel_end(rel, old_slot, old.cookie);
     log_event(LOG_INFO, NULL, "panel session ended (new sign-in)", "user", old.user, (char *)NULL);
@@ -618,6 +858,111 @@ static void rel_advance(rel_session_t *s) {
   s->pin_entered = false;
 }
 
+/* The message of a refused PIN: nimbusd's 403 (attempts left) or 423. */
+static void rel_pin_refusal(long st, json_t *body, char *msg, size_t len) {
+  if (st == 423) {
+    char until[64];
+    panel_time_local(rel_str(body, "locked_until"), until, sizeof until);
+    snprintf(msg, len, "Too many wrong PINs: this job is locked until %s.", until);
+    return;
+  }
+  json_t *left = json_object_get(body, "attempts_left");
+  if (json_is_integer(left))
+    snprintf(msg, len, "Wrong PIN. %lld attempt%s left.", (long long)json_integer_value(left),
+             json_integer_value(left) == 1 ? "" : "s");
+  else
+    snprintf(msg, len, "Wrong PIN.");
+}
+
+/*
+ * POST /release/pin: a keypad key joins the digits keyed so far (what was
+ * typed in #pin comes first); OK (no key) checks keyed + typed with
+ * nimbusd, so that a wrong PIN is refused here and counts toward the
+ * lockout as on Print.  The PIN is never logged; a refused one is wiped.
+ */
+static enum MHD_Result rel_pin(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                               rel_session_t *s, const char *body) {
+  char typed[256] = "", key[16] = "", msg[200] = "";
+  enum MHD_Result ret;
+  if (s->cur >= s->njobs) {
+    ret = rel_redirect(conn, "/release/jobs", NULL);
+    goto done;
+  }
+  if (s->pin_entered) { /* already accepted: the details */
+    ret = rel_redirect(conn, "/release/job", NULL);
+    goto done;
+  }
+  if (!panel_form_field(body, "pin", typed, sizeof typed)) typed[0] = '\0';
+  bool has_key = panel_form_field(body, "key", key, sizeof key);
+  size_t have = strlen(s->pin), add = strlen(typed);
+  if (have + add >= sizeof s->pin) {
+    sodium_memzero(s->pin, sizeof s->pin);
+    rel_store(rel, slot, s);
+    ret = rel_job_page(rel, conn, slot, s, MHD_HTTP_BAD_REQUEST, "That PIN is too long.", true);
+    goto done;
+  }
+  memcpy(s->pin + have, typed, add + 1);
+  if (has_key) {
+    size_t len = strlen(s->pin);
+    if (strlen(key) == 1 && key[0] >= '0' && key[0] <= '9') {
+      if (len < REL_KEYED_MAX) s->pin[len] = key[0], s->pin[len + 1] = '\0';
+    } else if (!strcmp(key, "del")) {
+      if (len) s->pin[len - 1] = '\0';
+    } else if (!strcmp(key, "clear")) {
+      sodium_memzero(s->pin, sizeof s->pin);
+    }
+    rel_store(rel, slot, s);
+    ret = rel_redirect(conn, "/release/job", NULL);
+    goto done;
+  }
+  if (!s->pin[0]) {
+    ret = rel_job_page(rel, conn, slot, s, MHD_HTTP_BAD_REQUEST, "Enter the PIN.", true);
+    goto done;
+  }
+  int id = s->jobs[s->cur];
+  char path[64];
+  snprintf(path, sizeof path, "/device/jobs/%d/pin", id);
+  json_t *req = json_pack("{s:s}", "pin", s->pin);
+  device_api_answer_t ans;
+  bool answered = req && device_api_call(rel->c, "POST", path, s->token, req, &ans);
+  json_decref(req); /* jansson's copy of the PIN freed here */
+  long st = answered ? ans.status : 0;
+  if (answered && (st == 403 || st == 423)) rel_pin_refusal(st, ans.body, msg, sizeof msg);
+  if (answered) device_api_answer_free(&ans);
+  if (st == 200) {
+    s->pin_entered = true;
+    rel_store(rel, slot, s);
+    ret = rel_redirect(conn, "/release/job", NULL);
+    goto done;
+  }
+  sodium_memzero(s->pin, sizeof s->pin); /* whatever happened, type it again */
+  if (!answered || st >= 500) {
+    rel_store(rel, slot, s);
+    ret = rel_unavailable(rel, conn);
+    goto done;
+  }
+  if (st == 401) {
+    ret = rel_expired(rel, conn, slot, s);
+    goto done;
+  }
+  log_event(LOG_INFO, NULL, "panel PIN refused", "job", LOG_INT(id), "user", s->user, "status",
+            LOG_INT(st), (char *)NULL);
+  if (st == 403 || st == 423) { /* the PIN screen again */
+    rel_store(rel, slot, s);
+    ret = rel_job_page(rel, conn, slot, s, (unsigned)st, msg, true);
+    goto done;
+  }
+  rel_advance(s); /* gone, or no longer held */
+  rel_store(rel, slot, s);
+  ret = s->cur < s->njobs ? rel_job_page(rel, conn, slot, s, (unsigned)st,
+                                         "That job can no longer be printed.", true)
+                          : rel_jobs_page(rel, conn, slot, s, (unsigned)st,
+                                          "That job can no longer be printed.", true);
+done:
+  sodium_memzero(typed, sizeof typed);
+  return ret;
+}
+
 static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *conn, int slot,
                                  rel_session_t *s) {
   if (s->cur >= s->njobs) return rel_redirect(conn, "/release/jobs", NULL);
@@ -638,18 +983,7 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
     device_api_answer_free(&ans);
     return rel_expired(rel, conn, slot, s);
   }
-  if (st == 403) {
-    json_t *left = json_object_get(ans.body, "attempts_left");
-    if (json_is_integer(left))
-      snprintf(msg, sizeof msg, "Wrong PIN. %lld attempt%s left.",
-               (long long)json_integer_value(left), json_integer_value(left) == 1 ? "" : "s");
-    else
-      snprintf(msg, sizeof msg, "Wrong PIN.");
-  } else if (st == 423) {
-    char until[32];
-    rel_time(rel_str(ans.body, "locked_until"), until, sizeof until);
-    snprintf(msg, sizeof msg, "Too many wrong PINs: this job is locked until %s.", until);
-  }
+  if (st == 403 || st == 423) rel_pin_refusal(st, ans.body, msg, sizeof msg);
   device_api_answer_free(&ans);
   log_event(LOG_INFO, NULL, st == 200 ? "job released at the panel" : "panel release refused",
             "job", LOG_INT(id), "user", s->user, "status", LOG_INT(st), (char *)NULL);
@@ -676,12 +1010,16 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
   rel_end(rel, slot, s->cookie); /* log out after printing */
   log_event(LOG_INFO, NULL, "panel session ended (printed)", "user", s->user, (char *)NULL);
   return rel_done_page(
-      conn, printed == 1 ? "Your job is being printed." : "Your jobs are being printed.");
+      rel, conn, printed == 1 ? "Your job is being printed." : "Your jobs are being printed.");
 }
 
+/* Cancel job: the confirmation screen first; with confirm=yes, cancel. */
 static enum MHD_Result rel_cancel(panel_release_t *rel, struct MHD_Connection *conn, int slot,
-                                  rel_session_t *s) {
+                                  rel_session_t *s, const char *body) {
   if (s->cur >= s->njobs) return rel_redirect(conn, "/release/jobs", NULL);
+  char confirm[8] = "";
+  if (!panel_form_field(body, "confirm", confirm, sizeof confirm) || strcmp(confirm, "yes"))
+    return rel_confirm_cancel_page(rel, conn, s);
   int id = s->jobs[s->cur];
   char path[64];
   snprintf(path, sizeof path, "/device/jobs/%d/cancel", id);
@@ -703,20 +1041,24 @@ static enum MHD_Result rel_cancel(panel_release_t *rel, struct MHD_Connection *c
 enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *conn,
                                    const char *url, panel_req_t *pr) {
   char token[64] = "";
-  if (pr->too_big) return panel_send(conn, 413, "text/plain", strdup("request too large\n"));
+  if (pr->too_big) return panel_error(conn, 413, "The request was too large.");
   pr->body[pr->len] = '\0';
   if (!strcmp(url, "/release/login")) return rel_login(rel, conn, pr->body);
 
   rel_session_t s;
-  int slot = rel_session(rel, conn, &s);
+  int slot = rel_session(rel, conn, &s, true);
   if (slot < 0)
     return rel_login_page(rel, conn, MHD_HTTP_UNAUTHORIZED,
-                          "Your session has ended. Please log in again.", true);
+                          rel_idle_ended(rel, conn)
+                              ? "You were signed out because the screen was not used. Please "
+                                "log in again."
+                              : "Your session has ended. Please log in again.",
+                          true);
   bool token_ok = panel_form_field(pr->body, "csrf", token, sizeof token) && strlen(token) == 32 &&
                   crypto_equal(token, s.csrf, 32);
   if (!token_ok) {
     sodium_memzero(&s, sizeof s);
-    return panel_send(conn, 403, "text/plain", strdup("bad or missing CSRF token\n"));
+    return panel_error(conn, 403, "Bad or missing CSRF token: this form has expired.");
   }
   enum MHD_Result ret;
   if (!strcmp(url, "/release/select")) {
@@ -734,17 +1076,13 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
       ret = rel_redirect(conn, "/release/job", NULL);
     }
   } else if (!strcmp(url, "/release/pin")) {
-    if (!panel_form_field(pr->body, "pin", s.pin, sizeof s.pin) || !s.pin[0]) {
-      ret = rel_job_page(rel, conn, slot, &s, MHD_HTTP_BAD_REQUEST, "Enter the PIN.", true);
-    } else {
-      s.pin_entered = true;
-      rel_store(rel, slot, &s);
-      ret = rel_redirect(conn, "/release/job", NULL);
-    }
+    ret = rel_pin(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/print")) {
     ret = rel_print(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/cancel")) {
-    ret = rel_cancel(rel, conn, slot, &s);
+    ret = rel_cancel(rel, conn, slot, &s, pr->body);
+  } else if (!strcmp(url, "/release/keep")) {
+    ret = rel_redirect(conn, "/release/job", NULL);
   } else if (!strcmp(url, "/release/back")) {
     s.njobs = s.cur = 0;
     sodium_memzero(s.pin, sizeof s.pin);
@@ -757,7 +1095,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     ret = rel_redirect(conn, "/release",
                        REL_COOKIE "=; Path=/release; HttpOnly; SameSite=Strict; Max-Age=0");
   } else {
-    ret = panel_send(conn, 404, "text/plain", strdup("not found\n"));
+    ret = panel_error(conn, 404, "There is no such page on this printer.");
   }
   sodium_memzero(&s, sizeof s);
   return ret;

@@ -2,14 +2,18 @@
  * panel.c: the connector's local web panel (libmicrohttpd, a thread per
  * connection: the release screens wait for nimbusd).
  *
- *   GET  /             status page; with on-deregister=ask and a
+ *   GET  /             status page, in words for whoever stands at the
+ *                      printer (is it ready, jobs printed, last contact),
+ *                      a link to the release screens, the technical
+ *                      details folded away; with on-deregister=ask and a
  *                      deregistration detected, the three-choice form
  *   GET  /status.json  the same status as JSON (`nimbus-connector status`)
  *   POST /decision     form fields csrf, choice=delete|stop|continue
  *   /release...        release at the printer (panel-release.c)
  *
  * HTML is written only through panel_html() (escaping) and request bodies
- * are bounded.  The credential is never shown.
+ * are bounded.  The credential is never shown.  Errors (404, 403, 405,
+ * 413, 5xx) are pages in the panel's style (panel_error()).
  *
  * Web security (docs/PANEL.md "Panel security"): every answer carries a
  * Content-Security-Policy without scripts or inline styles (PANEL_CSP),
@@ -30,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "connector.h"
 #include "httpframing.h"
@@ -78,6 +83,67 @@ void panel_html(panel_buf_t *b, const char *s) {
         panel_raw(b, one);
     }
   }
+}
+
+void panel_time_local(const char *iso, char *out, size_t len) {
+  struct tm tm = {0};
+  if (len) out[0] = '\0';
+  if (!iso || !*iso) return;
+  const char *rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) { /* not ours: shown as it came */
+    snprintf(out, len, "%s", iso);
+    return;
+  }
+  time_t t = timegm(&tm);
+  struct tm local;
+  if (!localtime_r(&t, &local) || !strftime(out, len, "%Y-%m-%d %H:%M %Z", &local))
+    snprintf(out, len, "%s", iso);
+}
+
+void panel_head(panel_buf_t *b, const char *screen, const char *title, int refresh_s,
+                const char *refresh_url) {
+  panel_raw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
+  panel_raw(b, "<meta name=\"viewport\" content=\"width=800,height=480\">\n");
+  if (refresh_s > 0) { /* no script (CSP): the browser moves on by itself */
+    char meta[48];
+    snprintf(meta, sizeof meta, "%d", refresh_s);
+    panel_raw(b, "<meta http-equiv=\"refresh\" content=\"");
+    panel_raw(b, meta);
+    panel_raw(b, ";url=");
+    panel_html(b, refresh_url);
+    panel_raw(b, "\">\n");
+  }
+  panel_raw(b, "<title>");
+  panel_html(b, title);
+  panel_raw(b, "</title>\n");
+  panel_raw(b, "<link rel=\"stylesheet\" href=\"/release/panel.css\">\n");
+  panel_raw(b, "</head><body data-screen=\"");
+  panel_html(b, screen);
+  panel_raw(b, "\">\n<h1>");
+  panel_html(b, title);
+  panel_raw(b, "</h1>\n");
+}
+
+enum MHD_Result panel_error(struct MHD_Connection *conn, unsigned status, const char *msg) {
+  panel_buf_t b = {0};
+  const char *title = status == 404   ? "Page not found"
+                      : status == 403 ? "Not allowed"
+                      : status == 413 ? "Too much data"
+                      : status >= 500 ? "Something went wrong"
+                                      : "This did not work";
+  panel_head(&b, "error", title, 0, NULL);
+  panel_raw(&b, "<p id=\"message\" data-kind=\"error\" role=\"alert\">");
+  panel_html(&b, msg);
+  panel_raw(&b, "</p>\n<p class=\"hint\">");
+  panel_html(&b, status == 403   ? "The page you came from is out of date. Start again."
+                 : status >= 500 ? "Please try again in a moment. If it keeps happening, tell "
+                                   "your administrator."
+                                 : "Start again from the first screen.");
+  panel_raw(&b,
+            "</p>\n<div><a class=\"button primary\" id=\"start\" href=\"/release\">Back to the "
+            "start</a><a class=\"button\" id=\"status-link\" href=\"/\">Printer status</a>"
+            "</div>\n</body></html>\n");
+  return panel_send(conn, status, "text/html; charset=utf-8", b.buf);
 }
 
 static void panel_row(panel_buf_t *b, const char *name, const char *value) {
@@ -132,30 +198,72 @@ static const char *panel_ask_cookie(struct MHD_Connection *conn) {
   return v && strlen(v) == 32 && strspn(v, "0123456789abcdef") == 32 ? v : NULL;
 }
 
+/* The status in words for whoever stands at the printer; kind is "ok",
+ * "warn" or "bad" (the colour).  Caller holds c->lock. */
+static const char *panel_summary_locked(connector_t *c, const char **kind) {
+  switch (c->state.status) {
+    case STATE_REGISTERED:
+      if (!c->last_contact[0]) {
+        *kind = "warn";
+        return "Connecting to the print service...";
+      }
+      if (!atomic_load(&c->allowed)) {
+        *kind = "warn";
+        return "Waiting for the print service: jobs will print once it answers again.";
+      }
+      *kind = "ok";
+      return "Ready. This printer is connected to the print service: jobs you release here "
+             "print on it.";
+    case STATE_DETECTED:
+      *kind = "bad";
+      return c->ask_pending ? "Needs a decision: the print service removed this printer. "
+                              "Choose below what to do."
+                            : "Needs attention: the print service removed this printer. "
+                              "Tell your administrator.";
+    case STATE_STOPPED:
+      *kind = "bad";
+      return "Stopped: this printer no longer takes jobs from the print service. Tell your "
+             "administrator.";
+    case STATE_UNREGISTERED:
+    default:
+      *kind = "bad";
+      return "Not set up: this printer is not registered with the print service yet. Tell "
+             "your administrator.";
+  }
+}
+
 /* cookie: the browser's ask cookie (the form's token is bound to it). */
 static char *panel_page(connector_t *c, const char *cookie) {
   panel_buf_t b = {0};
   char token[33];
   panel_ask_token(c, cookie, token);
-  char jobs[32];
-  panel_raw(&b,
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Nimbus connector"
-            "</title></head><body>\n<h1>Nimbus connector</h1>\n<table>\n");
+  char num[32], when[64];
+  panel_head(&b, "status", "Printer status", 0, NULL);
   pthread_mutex_lock(&c->lock);
-  panel_row(&b, "Registration", state_status_name(c->state.status));
-  panel_row(&b, "Transport", c->opt.transport_name);
-  panel_row(&b, "Server", c->state.server);
-  panel_row(&b, "Device", c->state.uuid);
-  for (size_t i = 0; i < c->state.nuris; i++) panel_row(&b, "Queue", c->state.uris[i]);
-  panel_row(&b, "Registered at", c->state.registered_at);
-  panel_row(&b, "Last contact", c->last_contact);
-  snprintf(jobs, sizeof jobs, "%lld", (long long)c->state.jobs_printed);
-  panel_row(&b, "Jobs printed", jobs);
-  panel_row(&b, "Output", output_kind(c->output));
-  panel_row(&b, "On deregistration", policy_name(c->opt.policy));
-  panel_row(&b, "Deregistration detected at", c->detected_at);
-  panel_row(&b, "Last error", c->last_error);
-  panel_raw(&b, "</table>\n");
+  const char *kind = "ok";
+  const char *summary = panel_summary_locked(c, &kind);
+  panel_raw(&b, "<p id=\"status-summary\" data-kind=\"");
+  panel_raw(&b, kind);
+  panel_raw(&b, "\" data-status=\"");
+  panel_html(&b, state_status_name(c->state.status));
+  panel_raw(&b, "\">");
+  panel_html(&b, summary);
+  panel_raw(&b, "</p>\n<ul class=\"facts\">\n<li>Jobs printed here: <b id=\"jobs-printed\">");
+  snprintf(num, sizeof num, "%lld", (long long)c->state.jobs_printed);
+  panel_html(&b, num);
+  panel_raw(&b, "</b></li>\n<li>Printing now: <b id=\"jobs-active\">");
+  snprintf(num, sizeof num, "%d", (int)c->jobs_active);
+  panel_html(&b, num);
+  panel_raw(&b, "</b></li>\n<li>Last contact with the print service: <b id=\"last-contact\">");
+  panel_time_local(c->last_contact, when, sizeof when);
+  panel_html(&b, when[0] ? when : "not yet");
+  panel_raw(&b, "</b></li>\n");
+  if (c->last_error[0]) {
+    panel_raw(&b, "<li id=\"last-problem\">Last problem: ");
+    panel_html(&b, c->last_error);
+    panel_raw(&b, "</li>\n");
+  }
+  panel_raw(&b, "</ul>\n");
   if (c->ask_pending) {
     panel_raw(&b,
               "<h2>The server deleted this printer's registration</h2>\n"
@@ -170,8 +278,26 @@ static char *panel_page(connector_t *c, const char *cookie) {
               "<button name=\"choice\" value=\"continue\">Keep trying</button>\n"
               "</form>\n");
   }
+  panel_raw(&b,
+            "<div><a class=\"button primary\" id=\"release-link\" href=\"/release\">Print my "
+            "jobs</a></div>\n"
+            "<details id=\"technical\"><summary>Technical details (for the administrator)"
+            "</summary>\n<table class=\"details\">\n");
+  panel_row(&b, "Registration", state_status_name(c->state.status));
+  panel_row(&b, "Transport", c->opt.transport_name);
+  panel_row(&b, "Server", c->state.server);
+  panel_row(&b, "Device", c->state.uuid);
+  for (size_t i = 0; i < c->state.nuris; i++) panel_row(&b, "Queue", c->state.uris[i]);
+  panel_row(&b, "Registered at", c->state.registered_at);
+  panel_row(&b, "Last contact", c->last_contact);
+  snprintf(num, sizeof num, "%lld", (long long)c->state.jobs_printed);
+  panel_row(&b, "Jobs printed", num);
+  panel_row(&b, "Output", output_kind(c->output));
+  panel_row(&b, "On deregistration", policy_name(c->opt.policy));
+  panel_row(&b, "Deregistration detected at", c->detected_at);
+  panel_row(&b, "Last error", c->last_error);
   pthread_mutex_unlock(&c->lock);
-  panel_raw(&b, "</body></html>\n");
+  panel_raw(&b, "</table>\n</details>\n</body></html>\n");
   return b.buf;
 }
 
@@ -226,17 +352,17 @@ static enum MHD_Result panel_decision(connector_t *c, struct MHD_Connection *con
                                       panel_req_t *pr) {
   char token[64] = "", choice[32] = "";
   policy_t p;
-  if (pr->too_big) return panel_send(conn, 413, "text/plain", strdup("request too large\n"));
+  if (pr->too_big) return panel_error(conn, 413, "The request was too large.");
   pr->body[pr->len] = '\0';
   const char *cookie = panel_ask_cookie(conn);
   char expect[33];
   if (cookie) panel_ask_token(c, cookie, expect);
   bool token_ok = cookie && panel_form_field(pr->body, "csrf", token, sizeof token) &&
                   strlen(token) == 32 && crypto_equal(token, expect, 32);
-  if (!token_ok) return panel_send(conn, 403, "text/plain", strdup("bad or missing CSRF token\n"));
+  if (!token_ok) return panel_error(conn, 403, "Bad or missing CSRF token: the form has expired.");
   if (!panel_form_field(pr->body, "choice", choice, sizeof choice) || !policy_parse(choice, &p) ||
       p == POLICY_ASK)
-    return panel_send(conn, 400, "text/plain", strdup("choice must be delete, stop or continue\n"));
+    return panel_error(conn, 400, "The choice must be delete, stop or continue.");
   pthread_mutex_lock(&c->lock);
   bool pending = c->ask_pending && c->ask_choice < 0;
   if (pending) {
@@ -244,7 +370,7 @@ static enum MHD_Result panel_decision(connector_t *c, struct MHD_Connection *con
     pthread_cond_broadcast(&c->cond);
   }
   pthread_mutex_unlock(&c->lock);
-  if (!pending) return panel_send(conn, 409, "text/plain", strdup("no decision is pending\n"));
+  if (!pending) return panel_error(conn, 409, "No decision is pending.");
   log_event(LOG_INFO, NULL, "panel decision received", "choice", policy_name(p), (char *)NULL);
   return panel_send(conn, 200, "text/plain", strdup("decision recorded\n"));
 }
@@ -259,7 +385,7 @@ static enum MHD_Result panel_status_page(connector_t *c, struct MHD_Connection *
     cookie = fresh;
   }
   char *page = panel_page(c, cookie);
-  if (!page) return panel_send(conn, 500, "text/plain", NULL);
+  if (!page) return panel_error(conn, 500, "The page could not be made (out of memory).");
   struct MHD_Response *r =
       MHD_create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_FREE);
   MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
@@ -328,20 +454,20 @@ static enum MHD_Result panel_handler(void *cls, struct MHD_Connection *conn, con
     }
     if (!panel_same_origin(conn)) {
       log_event(LOG_WARN, NULL, "panel: cross-origin POST refused", "path", url, (char *)NULL);
-      return panel_send(conn, 403, "text/plain", strdup("cross-origin request refused\n"));
+      return panel_error(conn, 403, "Cross-origin request refused.");
     }
     if (!strcmp(url, "/decision")) return panel_decision(c, conn, pr);
     if (!strncmp(url, "/release", 8)) return panel_release_post(panel->rel, conn, url, pr);
-    return panel_send(conn, 404, "text/plain", strdup("not found\n"));
+    return panel_error(conn, 404, "There is no such page on this printer.");
   }
   if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-    return panel_send(conn, 405, "text/plain", strdup("method not allowed\n"));
+    return panel_error(conn, 405, "Method not allowed.");
   if (!strcmp(url, "/")) return panel_status_page(c, conn);
   if (!strcmp(url, "/release") || !strncmp(url, "/release/", 9))
     return panel_release_get(panel->rel, conn, url);
   if (!strcmp(url, "/status.json"))
     return panel_send(conn, 200, "application/json", panel_status_json(c));
-  return panel_send(conn, 404, "text/plain", strdup("not found\n"));
+  return panel_error(conn, 404, "There is no such page on this printer.");
 }
 
 static void panel_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -14,6 +14,9 @@
  *   POST   /device/jobs/{id}/release {pin?} → panel-job (fetchable for this
  *                                    printer only); 403 {attempts_left};
  *                                    423 {locked_until}; 409 not held
+ *   POST   /device/jobs/{id}/pin {pin} → panel-job when the PIN is right
+ *                                    (nothing released); 403/423/404/409 and
+ *                                    the counting as for release
  *   POST   /device/jobs/{id}/cancel  → panel-job (canceled)
  *
  * Authentication happens in api.c (route flag API_DEVICE): the device
@@ -21,7 +24,7 @@
  * tenant; a deleted registration answers 410 "output device registration
  * deleted".  Every route but POST /device/sessions also needs the session
  * token in X-Nimbus-Session: a session of this printer, unexpired; each
- * use moves its expiry to now + --panel-session.
+ * use moves its expiry to now + --panel-session-idle.
  *
  * Secrets: the user's password or panel PIN, the job PIN and the session
  * token are never logged or audited; the request body is wiped by api.c.
@@ -49,7 +52,7 @@
 #include "throttle.h"
 
 #define PANEL_SESSION_PREFIX "nms_"
-#define PANEL_SESSION_DEFAULT 300 /* seconds, when --panel-session is unset */
+#define PANEL_SESSION_DEFAULT 120 /* seconds, when --panel-session-idle is unset */
 #define PANEL_PIN_MAX 255         /* job PIN, as on the REST release */
 #define PANEL_JOBS_MAX 200        /* held jobs listed at most */
 #define PANEL_FEE_CURRENCY "EUR"
@@ -160,7 +163,8 @@ static json_t *panel_job_json(api_ctx_t *c, const nimbus_job_t *job) {
 /* ---- sessions ---- */
 
 static int64_t panel_session_seconds(const api_ctx_t *c) {
-  return c->srv->cfg.panel_session > 0 ? c->srv->cfg.panel_session : PANEL_SESSION_DEFAULT;
+  return c->srv->cfg.panel_session_idle > 0 ? c->srv->cfg.panel_session_idle
+                                            : PANEL_SESSION_DEFAULT;
 }
 
 /*
@@ -400,6 +404,61 @@ void api_device_job_release(api_ctx_t *c) {
     case RELEASE_ERROR:
     default:
       api_problem(c->r, 500, "the job could not be released");
+      break;
+  }
+done:
+  api_body_wipe(c, "pin");
+  sodium_memzero(out.job.pin_hash, sizeof out.job.pin_hash);
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+}
+
+/*
+ * POST /device/jobs/{id}/pin {pin}: is this the job's PIN?  The panel asks
+ * when the PIN is typed, so a wrong one is refused on the PIN screen; the
+ * attempt counts toward the lockout exactly as on .../release (the same
+ * release_check_pin step).  200 panel-job; 403 {attempts_left}; 423
+ * {locked_until}; 404; 409 not held.  Release still needs the PIN.
+ */
+void api_device_job_pin(api_ctx_t *c) {
+  static const char *const fields[] = {"pin", NULL};
+  nimbus_panel_session_t ps;
+  release_outcome_t out = {0};
+  nimbus_job_t job = {0};
+  const char *pin = NULL;
+  char when[32];
+
+  if (!panel_session_load(c, &ps)) goto done;
+  if (!api_body_only(c, fields)) goto done;
+  if (!api_body_string(c, "pin", true, PANEL_PIN_MAX, &pin)) goto done;
+  store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
+  if (found != STORE_OK) {
+    api_respond_store(c, found, "job", NULL);
+    goto done;
+  }
+  release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
+  switch (release_check_pin_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)) {
+    case RELEASE_OK:
+      api_respond(c, 200, panel_job_json(c, &out.job));
+      break;
+    case RELEASE_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case RELEASE_NOT_HELD:
+      api_problem(c->r, 409, "only held jobs can be released");
+      break;
+    case RELEASE_PIN_MISSING:
+    case RELEASE_PIN_WRONG:
+      panel_problem_with(c, 403, "Forbidden", "wrong PIN", "attempts_left",
+                         json_integer(out.attempts_left));
+      break;
+    case RELEASE_PIN_LOCKED:
+      api_time_format(out.locked_until, when);
+      panel_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
+                         json_string(when));
+      break;
+    case RELEASE_ERROR:
+    default:
+      api_problem(c->r, 500, "the PIN could not be checked");
       break;
   }
 done:

@@ -185,6 +185,7 @@ void api_device_session_delete(api_ctx_t *c);
 void api_device_jobs_list(api_ctx_t *c);
 void api_device_job_get(api_ctx_t *c);
 void api_device_job_release(api_ctx_t *c);
+void api_device_job_pin(api_ctx_t *c);
 void api_device_job_cancel(api_ctx_t *c);
 
 void api_jobs_submit(api_ctx_t *c); /* api-jobs-upload.c */

@@ -150,6 +150,8 @@ static const struct api_route api_routes[] = {
      API_DEVICE},
     {"device/jobs", API_PARAM_ID, "release", "POST", api_device_job_release,
      "api.device.jobs.release", API_DEVICE | API_JSON_OPTIONAL},
+    {"device/jobs", API_PARAM_ID, "pin", "POST", api_device_job_pin, "api.device.jobs.pin",
+     API_DEVICE | API_JSON},
     {"device/jobs", API_PARAM_ID, "cancel", "POST", api_device_job_cancel, "api.device.jobs.cancel",
      API_DEVICE},
 };

@@ -88,8 +88,12 @@ const config_option_t nimbusd_options[] = {
         86400 * 7),
     OPT("retention-hours", CONFIG_INT, retention_hours, "24",
         "hours an unreleased job is kept unless its tenant sets its own", false, 1, 24 * 365),
-    OPT("panel-session", CONFIG_INT, panel_session, "300",
-        "seconds a user stays signed in at a printer's panel without activity", false, 10, 86400),
+    OPT("panel-session-idle", CONFIG_INT, panel_session_idle, "120",
+        "seconds a user stays signed in at a printer's panel without activity (as the "
+        "connector's panel-session-idle)",
+        false, 10, 86400),
+    /* the name before 0.2 (deprecated): still read, with a warning in the log */
+    OPT("panel-session", CONFIG_ALIAS, panel_session_idle, "panel-session-idle", NULL, false, 0, 0),
     OPT("demo", CONFIG_BOOL, demo, "false", "create a demo tenant, user and queue on first start",
         false, 0, 0),
     OPT("fast-hashing", CONFIG_BOOL, fast_hashing, "false",

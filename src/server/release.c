@@ -192,6 +192,28 @@ release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *
   return res;
 }
 
+release_result_t release_check_pin_at_device(nimbus_server_t *srv, const nimbus_device_t *d,
+                                             nimbus_id_t user_id, nimbus_id_t job_id,
+                                             const release_request_t *req, release_outcome_t *out) {
+  release_request_t at_panel = *req;
+  at_panel.override = false; /* no admin at a panel */
+  memset(out, 0, sizeof *out);
+  /* 1. whose, where (as release_at_device) */
+  store_status_t s = store_job_get(srv->store, d->tenant_id, job_id, &out->job);
+  if (s == STORE_NOT_FOUND) return RELEASE_NOT_FOUND;
+  if (s != STORE_OK) return RELEASE_ERROR;
+  release_result_t res;
+  if (out->job.owner_id != user_id || !release_in_scope(srv, d, user_id, &out->job))
+    res = out->job.owner_id == user_id && out->job.state != NIMBUS_JOB_HELD ? RELEASE_NOT_HELD
+                                                                            : RELEASE_NOT_FOUND;
+  else if (out->job.state != NIMBUS_JOB_HELD)
+    res = RELEASE_NOT_HELD;
+  else /* 2. the PIN, counted */
+    res = release_check_pin(srv, &out->job, &at_panel, out);
+  sodium_memzero(out->job.pin_hash, sizeof out->job.pin_hash);
+  return res;
+}
+
 release_result_t release_job(nimbus_server_t *srv, const nimbus_job_t *job,
                              const release_request_t *req, release_outcome_t *out) {
   memset(out, 0, sizeof *out);

@@ -84,6 +84,16 @@ release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *
                                    const release_request_t *req, release_outcome_t *out);
 
 /*
+ * Check the PIN of job_id of user_id at printer d without releasing it
+ * (the panel's PIN screen): steps 1 and 2 of release_at_device(), the
+ * attempt counted, locked and audited exactly as there.  RELEASE_OK when
+ * the PIN is right or the job has none; out->job is then the job.
+ */
+release_result_t release_check_pin_at_device(nimbus_server_t *srv, const nimbus_device_t *d,
+                                             nimbus_id_t user_id, nimbus_id_t job_id,
+                                             const release_request_t *req, release_outcome_t *out);
+
+/*
  * Release `job`, which the caller has loaded and may act on (REST, IPP,
  * nimbusctl: the owner, or an admin), away from any printer: steps 1-5
  * with d = NULL.  req->override only when the caller is a tenant admin

@@ -47,7 +47,7 @@ typedef struct {
   int pin_max_attempts;      /* wrong PINs before a job locks */
   int pin_lockout;           /* seconds locked, and the counting window */
   int retention_hours;       /* default per tenant: unreleased jobs expire after this */
-  int panel_session;         /* seconds of panel inactivity before sign-out */
+  int panel_session_idle;    /* seconds of panel inactivity before sign-out */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */
   int panel_login_failures;  /* failed panel sign-ins per (printer, user) before 429 */

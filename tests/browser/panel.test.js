@@ -2,8 +2,13 @@
 // headless Chromium with playwright-core, as a person at the printer would.
 // Run by tests/integration/test-panel-browser.sh, which starts nimbusd,
 // nimbus-connector and ippeveprinter, has the PCs print, and passes:
+//   PANEL_PART: main (the flows), idle (the connector runs with
+//   --panel-session-idle PANEL_IDLE: the warning and the sign-out) or down
+//   (nimbusd is stopped: the 5xx page);
 //   PANEL_URL, NIMBUS_URL, NIMBUS_AUTH (a tenant admin, user:password),
 //   JOB_REPORT, JOB_LOCKOUT, JOB_DRAFT (alice's, PIN 1234), JOB_BOB (bob's),
+//   JOB_MINUTES_PIN (alice's "Minutes.pdf", PIN 1234, 1 page, 1 copy),
+//   JOB_MINUTES_COPIES (alice's "Minutes.pdf", no PIN, 3 pages, 2 copies),
 //   PIN_LOCKOUT (nimbusd's --pin-lockout), IPPEVE_PRINTED, NIMBUS_TEST_DATA,
 //   CHROMIUM, SCREENSHOTS_DIR (optional: the screens as PNG), FAILURE_DIR.
 // Waits are Playwright's (locators, waitFor, waitForResponse) or polls of
@@ -19,6 +24,7 @@ function env(k) {
   if (!v) throw new Error(`${k} is not set`);
   return v;
 }
+const PART = process.env.PANEL_PART || 'main';
 const PANEL = env('PANEL_URL');
 const NIMBUS = env('NIMBUS_URL');
 const AUTH = 'Basic ' + Buffer.from(env('NIMBUS_AUTH')).toString('base64');
@@ -27,13 +33,17 @@ const JOB = {
   lockout: +env('JOB_LOCKOUT'),
   draft: +env('JOB_DRAFT'),
   bob: +env('JOB_BOB'),
+  minutesPin: +env('JOB_MINUTES_PIN'),
+  minutesCopies: +env('JOB_MINUTES_COPIES'),
 };
-const PIN_LOCKOUT_S = +env('PIN_LOCKOUT');
+const PIN_LOCKOUT_S = PART === 'main' ? +env('PIN_LOCKOUT') : 0;
+const PANEL_IDLE_S = PART === 'idle' ? +env('PANEL_IDLE') : 0;
 const PRINTED = env('IPPEVE_PRINTED');
 const DATA = env('NIMBUS_TEST_DATA');
 const SHOTS = process.env.SCREENSHOTS_DIR || '';
 const FAILURE_DIR = process.env.FAILURE_DIR || '';
-const TIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d$/;
+// the printer's local time with its zone ("2026-05-01 12:20 CEST", "... UTC")
+const TIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d [A-Za-z0-9+-]+$/;
 
 // ---- small helpers ----
 let passed = 0;
@@ -92,7 +102,11 @@ async function until(desc, fn, limitMs = 60000) {
     await sleep(100);
   }
 }
-const stateIs = async (id, want) => (await restJob(id)).state === want;
+const stateIs = async (id, want) => {
+  const j = await restJob(id);
+  if (j.state !== want) throw new Error(`job ${id} is ${j.state} (${j.state_reasons || ''})`);
+  return true;
+};
 const printedFiles = () => fs.readdirSync(PRINTED);
 
 // ---- the panel ----
@@ -129,10 +143,34 @@ async function selectJob(page, id) {
   await onScreen(page, 'pin');
 }
 
+// the right PIN, typed on the keyboard: the details
 async function enterPin(page, pin) {
   await page.locator('#pin').fill(pin);
   await page.locator('#next').click();
   await onScreen(page, 'details');
+}
+
+// a PIN typed and OK pressed: nimbusd's answer (the PIN screen stays on a wrong one)
+async function tryPin(page, pin) {
+  await page.locator('#pin').fill(pin);
+  return submit(page, '#next');
+}
+
+// keys pressed on the on-screen keypad, one page load each
+async function keypad(page, keys) {
+  for (const k of keys) {
+    const before = +(await page.locator('#pin-keyed').getAttribute('data-count'));
+    await page.locator(`#key-${k}`).click();
+    await onScreen(page, 'pin');
+    const want = k === 'del' ? Math.max(before - 1, 0) : k === 'clear' ? 0 : before + 1;
+    await page.locator(`#pin-keyed[data-count="${want}"]`).waitFor();
+  }
+}
+
+// the stylesheet applies (the page is in the panel's style, not bare HTML)
+async function styled(page) {
+  const bg = await page.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor);
+  assertEqual(bg, 'rgb(244, 246, 248)', 'body background (panel.css)');
 }
 
 async function main() {
@@ -156,7 +194,9 @@ async function main() {
     return { context, page };
   };
   try {
-    await run(newPanel);
+    if (PART === 'idle') await runIdle(newPanel);
+    else if (PART === 'down') await runDown(newPanel);
+    else await run(newPanel);
   } finally {
     await browser.close();
   }
@@ -165,6 +205,39 @@ async function main() {
 async function run(newPanel) {
   const alicePanel = await newPanel();
   let page = alicePanel.page;
+  const aliceAll = [JOB.report, JOB.lockout, JOB.draft, JOB.minutesPin, JOB.minutesCopies];
+  const sorted = (ids) => JSON.stringify([...ids].sort((a, b) => a - b));
+
+  // ---- the status page: in words, with a way to the release screens ----
+  await check('the status page says in words that the printer is ready', async () => {
+    const r = await page.goto(`${PANEL}/`);
+    assertEqual(r.status(), 200, 'status');
+    await onScreen(page, 'status');
+    await styled(page);
+    assertEqual(await page.locator('#status-summary').getAttribute('data-kind'), 'ok', 'kind');
+    assert(/^Ready\. This printer is connected/.test(await page.locator('#status-summary').innerText()),
+      'summary');
+    assert(/^\d+$/.test(await page.locator('#jobs-printed').innerText()), 'jobs printed');
+    assert(TIME_RE.test(await page.locator('#last-contact').innerText()), 'last contact with its zone');
+    assert(!(await page.locator('#technical table').isVisible()), 'technical details folded away');
+    await shot(page, '0-status');
+  });
+  await check('the status page links to the release screens', async () => {
+    await page.locator('#release-link').click();
+    await onScreen(page, 'login');
+  });
+
+  // ---- error pages in the panel's style ----
+  await check('404: an error page in the panel\'s style, with a way back', async () => {
+    const r = await page.goto(`${PANEL}/no-such-page`);
+    assertEqual(r.status(), 404, 'status');
+    await onScreen(page, 'error');
+    await styled(page);
+    await message(page, /no such page/);
+    await shot(page, '11-error-404');
+    await page.locator('#start').click();
+    await onScreen(page, 'login');
+  });
 
   // ---- the start screen: no job is shown to anyone not logged in ----
   await check('the start screen asks for the user ID', async () => {
@@ -191,7 +264,7 @@ async function run(newPanel) {
     await login(bp, 'bob', 'bob-pw-1');
     assertEqual(JSON.stringify(await listedIds(bp)), JSON.stringify([JOB.bob]), 'bob\'s list');
     const text = await bp.locator('#jobs').innerText();
-    assert(!/Quarterly|Boarding|Draft/.test(text), `alice's job names on bob's screen: ${text}`);
+    assert(!/Quarterly|Boarding|Draft|Minutes/.test(text), `alice's job names on bob's screen: ${text}`);
   });
   await check("bob posts alice's job id with his panel cookie: refused", async () => {
     const csrf = await bp.locator('input[name=csrf]').first().inputValue();
@@ -210,42 +283,96 @@ async function run(newPanel) {
     assertEqual((await restJob(JOB.report)).state, 'held', 'alice\'s job state in nimbusd');
     assertEqual(printedFiles().length, 0, 'documents printed');
   });
+  await check('403 (a stale CSRF token): an error page in the panel\'s style', async () => {
+    // the form's token is changed behind the page's back (DevTools, not a script of the page)
+    await bp.locator('#jobs-form input[name=csrf]').evaluate((e) => { e.value = '0'.repeat(32); });
+    const r = await submit(bp, '#logout');
+    assertEqual(r.status(), 403, 'status');
+    await onScreen(bp, 'error');
+    await styled(bp);
+    await message(bp, /CSRF/);
+    await shot(bp, '12-error-403');
+  });
   await check('bob logs out', async () => {
+    await bp.goto(`${PANEL}/release/jobs`);
+    await onScreen(bp, 'jobs');
     await bp.locator('#logout').click();
     await onScreen(bp, 'login');
     await bobPanel.context.close();
     current = page;
   });
 
-  // ---- alice prints her report ----
-  await check('alice logs in: her three jobs, not bob\'s', async () => {
+  // ---- alice's list ----
+  await check('alice logs in: her five jobs, not bob\'s', async () => {
     await login(page, 'alice', 'alice-pw-1', '2-login');
-    const want = [JOB.report, JOB.lockout, JOB.draft].sort((a, b) => a - b);
-    assertEqual(JSON.stringify(await listedIds(page)), JSON.stringify(want), 'alice\'s list');
+    assertEqual(JSON.stringify(await listedIds(page)), sorted(aliceAll), 'alice\'s list');
     assertEqual(await page.locator(`li.job[data-id="${JOB.bob}"]`).count(), 0, 'bob\'s job listed');
   });
-  await check('each job shows its name, pages and time', async () => {
+  await check('each job shows its name, number, pages, copies and time with its zone', async () => {
     const li = page.locator(`li.job[data-id="${JOB.report}"]`);
     assertEqual(await li.locator('.job-name').innerText(), 'Quarterly-report.pdf', 'name');
+    assertEqual(await li.locator('.job-number').innerText(), `No. ${JOB.report}`, 'number');
     assertEqual(await li.locator('.job-pages').innerText(), '3 pages', 'pages');
+    assertEqual(await li.locator('.job-copies').innerText(), '1 copy', 'copies');
     assert(TIME_RE.test(await li.locator('.job-time').innerText()), 'time');
+    assertEqual(await li.locator('.job-pin').count(), 1, 'PIN marker');
     const one = page.locator(`li.job[data-id="${JOB.draft}"]`);
     assertEqual(await one.locator('.job-pages').innerText(), '1 page', 'pages of a one-page job');
-    await shot(page, '3-jobs');
   });
-  await check('she selects the report: the PIN screen', async () => {
+  await check('two jobs with the same name can be told apart', async () => {
+    const a = page.locator(`li.job[data-id="${JOB.minutesPin}"]`);
+    const b = page.locator(`li.job[data-id="${JOB.minutesCopies}"]`);
+    assertEqual(await a.locator('.job-name').innerText(), 'Minutes.pdf', 'name a');
+    assertEqual(await b.locator('.job-name').innerText(), 'Minutes.pdf', 'name b');
+    assertEqual(await a.locator('.job-pin').count(), 1, 'PIN marker of the one with a PIN');
+    assertEqual(await b.locator('.job-pin').count(), 0, 'PIN marker of the one without');
+    assertEqual(await b.locator('.job-copies').innerText(), '2 copies', 'copies');
+    assertEqual(await b.locator('.job-pages').innerText(), '3 pages', 'pages');
+    const ta = await a.innerText();
+    const tb = await b.innerText();
+    assert(ta !== tb, `the two rows read the same: ${ta}`);
+  });
+  await check('the long list shows that it scrolls', async () => {
+    const list = page.locator('#jobs');
+    const [sh, ch] = await list.evaluate((e) => [e.scrollHeight, e.clientHeight]);
+    assert(sh > ch, `the list does not overflow (${sh} <= ${ch}): the test needs more jobs`);
+    assertEqual(await list.evaluate((e) => getComputedStyle(e).overflowY), 'auto', 'overflow-y');
+    const hint = page.locator('#scroll-hint');
+    assert(await hint.isVisible(), 'no scroll hint');
+    assert(/5 jobs: scroll/.test(await hint.innerText()), 'hint text');
+    // every control stays on the 800x480 screen
+    for (const sel of ['#next', '#logout', '#scroll-hint']) {
+      const box = await page.locator(sel).boundingBox();
+      assert(box && box.y + box.height <= 480 && box.x + box.width <= 800, `${sel} off screen`);
+    }
+    await shot(page, '3-jobs');
+    // the last row is reached by scrolling
+    const last = page.locator('li.job').last();
+    await last.scrollIntoViewIfNeeded();
+    assert((await list.evaluate((e) => e.scrollTop)) > 0, 'the list did not scroll');
+  });
+
+  // ---- alice prints her report: the PIN on the on-screen keypad ----
+  await check('she selects the report: the PIN screen with a keypad', async () => {
     await selectJob(page, JOB.report);
     assertEqual(await page.locator('#job-name').innerText(), 'Quarterly-report.pdf', 'name');
-    await page.locator('#pin').fill('1234');
+    assertEqual(await page.locator('#keypad button').count(), 12, 'keypad keys');
+    await keypad(page, ['1', '2', '9', 'del', '3']);
+    assertEqual(await page.locator('#pin-keyed').innerText(), 'Keyed: \u25cf\u25cf\u25cf', 'dots');
+    await keypad(page, ['4']);
     await shot(page, '4-pin');
   });
-  await check('the PIN: details with name, pages and fee 0', async () => {
-    await page.locator('#next').click();
+  await check('OK: nimbusd accepts the keyed PIN: details with number, pages, copies and fee 0', async () => {
+    const r = await submit(page, '#next');
+    assertEqual(r.status(), 303, 'status');
     await onScreen(page, 'details');
     assertEqual(await page.locator('#job-name').innerText(), 'Quarterly-report.pdf', 'name');
+    assertEqual(await page.locator('#job-number').innerText(), `No. ${JOB.report}`, 'number');
     assertEqual(await page.locator('#job-pages').innerText(), '3', 'pages');
+    assertEqual(await page.locator('#job-copies').innerText(), '1', 'copies');
     assertEqual(await page.locator('#job-fee').innerText(), '0.00 EUR', 'fee');
     assert(TIME_RE.test(await page.locator('#job-time').innerText()), 'time');
+    assertEqual((await restJob(JOB.report)).state, 'held', 'state in nimbusd');
     await shot(page, '5-details');
   });
   await check('Print: the done screen, logged out', async () => {
@@ -271,35 +398,37 @@ async function run(newPanel) {
     await onScreen(page, 'login');
   });
 
-  // ---- wrong PINs lock the job ----
+  // ---- wrong PINs are refused on the PIN screen and lock the job ----
   let fifth = 0;
   await check('alice logs in again: the report is no longer listed', async () => {
     await login(page, 'alice', 'alice-pw-1');
-    const want = [JOB.lockout, JOB.draft].sort((a, b) => a - b);
-    assertEqual(JSON.stringify(await listedIds(page)), JSON.stringify(want), 'alice\'s list');
+    assertEqual(JSON.stringify(await listedIds(page)), sorted(aliceAll.filter((j) => j !== JOB.report)),
+      'alice\'s list');
     await selectJob(page, JOB.lockout);
   });
   for (let i = 1; i <= 4; i++) {
-    await check(`wrong PIN ${i}: refused, ${5 - i} left`, async () => {
-      await enterPin(page, '0000');
-      const r = await submit(page, '#print');
+    await check(`wrong PIN ${i}: refused on the PIN screen, ${5 - i} left`, async () => {
+      const r = await tryPin(page, '0000');
       assertEqual(r.status(), 403, 'status');
       await onScreen(page, 'pin');
       await message(page, new RegExp(`Wrong PIN\\. ${5 - i} attempts? left`));
+      assertEqual(await page.locator('#print').count(), 0, 'a Print button');
     });
   }
-  await check('wrong PIN 5: the job is locked', async () => {
-    await enterPin(page, '0000');
+  await check('wrong PIN 5 (Enter on the keyboard): the job is locked', async () => {
+    await page.locator('#pin').fill('0000');
     fifth = Date.now();
-    const r = await submit(page, '#print');
+    const [r] = await Promise.all([
+      page.waitForResponse((x) => x.request().method() === 'POST' && x.url().endsWith('/release/pin')),
+      page.locator('#pin').press('Enter'),
+    ]);
     assertEqual(r.status(), 423, 'status');
     await onScreen(page, 'pin');
-    await message(page, /locked until \d{4}-\d\d-\d\d \d\d:\d\d/);
+    await message(page, /locked until \d{4}-\d\d-\d\d \d\d:\d\d [A-Za-z0-9+-]+\./);
     await shot(page, '7-locked');
   });
   await check('the right PIN is refused while locked', async () => {
-    await enterPin(page, '1234');
-    const r = await submit(page, '#print');
+    const r = await tryPin(page, '1234');
     assertEqual(r.status(), 423, 'status');
     await message(page, /locked until/);
     assertEqual((await restJob(JOB.lockout)).state, 'held', 'state in nimbusd');
@@ -308,6 +437,8 @@ async function run(newPanel) {
   await check('after the lockout the right PIN prints it', async () => {
     const wait = fifth + PIN_LOCKOUT_S * 1000 + 3000 - Date.now();
     if (wait > 0) await sleep(wait); // let the lockout run out (not an assertion)
+    await page.goto(`${PANEL}/release/job`); // the screen went to the idle warning meanwhile
+    await onScreen(page, 'pin');
     await enterPin(page, '1234');
     const r = await submit(page, '#print');
     assertEqual(r.status(), 200, 'status');
@@ -316,10 +447,11 @@ async function run(newPanel) {
     await until('the printer printed two documents', () => printedFiles().length === 2);
   });
 
-  // ---- Back, and cancel at the panel ----
+  // ---- Back, and cancel at the panel (with a confirmation) ----
+  const rest = [JOB.draft, JOB.minutesPin, JOB.minutesCopies];
   await check('Back on the PIN screen returns to the list', async () => {
     await login(page, 'alice', 'alice-pw-1');
-    assertEqual(JSON.stringify(await listedIds(page)), JSON.stringify([JOB.draft]), 'alice\'s list');
+    assertEqual(JSON.stringify(await listedIds(page)), sorted(rest), 'alice\'s list');
     await selectJob(page, JOB.draft);
     await page.locator('#back').click();
     await onScreen(page, 'jobs');
@@ -333,13 +465,27 @@ async function run(newPanel) {
     assertEqual((await restJob(JOB.draft)).state, 'held', 'state in nimbusd');
     assertEqual(printedFiles().length, 2, 'documents printed');
   });
-  await check('Cancel job: canceled in nimbusd, purged, not printed', async () => {
+  await check('Cancel job asks for confirmation; "No, keep it" keeps it', async () => {
     await selectJob(page, JOB.draft);
     await enterPin(page, '1234');
     await page.locator('#cancel').click();
+    await onScreen(page, 'confirm-cancel');
+    assertEqual(await page.locator('#job-name').innerText(), 'Draft-letter.pdf', 'name');
+    await message(page, /cannot be undone/);
+    assertEqual((await restJob(JOB.draft)).state, 'held', 'state in nimbusd before confirming');
+    await shot(page, '8-confirm-cancel');
+    await page.locator('#keep').click();
+    await onScreen(page, 'details');
+    assertEqual((await restJob(JOB.draft)).state, 'held', 'state in nimbusd after keeping it');
+  });
+  await check('Cancel job, Yes: canceled in nimbusd, purged, not printed', async () => {
+    await page.locator('#cancel').click();
+    await onScreen(page, 'confirm-cancel');
+    await page.locator('#confirm-cancel').click();
     await onScreen(page, 'jobs');
     await message(page, /Job canceled/);
-    await page.locator('#no-jobs').waitFor();
+    assertEqual(JSON.stringify(await listedIds(page)), sorted([JOB.minutesPin, JOB.minutesCopies]),
+      'alice\'s list');
     const j = await restJob(JOB.draft);
     assertEqual(j.state, 'canceled', 'state in nimbusd');
     await until(`job ${JOB.draft} purged`, async () => (await restJob(JOB.draft)).documents.every((d) => d.purged));
@@ -350,6 +496,56 @@ async function run(newPanel) {
     await onScreen(page, 'login');
   });
   await alicePanel.context.close();
+}
+
+// The connector runs with --panel-session-idle PANEL_IDLE: every screen
+// turns into the warning by itself, "I am still here" goes on, and
+// without a touch the start says "you were signed out".
+async function runIdle(newPanel) {
+  const { context, page } = await newPanel();
+  const limit = { timeout: (PANEL_IDLE_S + 10) * 1000 };
+  await check('the job list turns into the idle warning by itself', async () => {
+    await login(page, 'alice', 'alice-pw-1');
+    await page.locator('body[data-screen="idle"]').waitFor(limit);
+    await message(page, /signed out in about \d+ seconds?/);
+    await styled(page);
+    await shot(page, '9-idle-warning');
+  });
+  await check('"I am still here" goes back to the list, still signed in', async () => {
+    await page.locator('#stay').click();
+    await onScreen(page, 'jobs');
+    assertEqual(JSON.stringify(await listedIds(page)),
+      JSON.stringify([JOB.minutesPin, JOB.minutesCopies].sort((a, b) => a - b)), 'alice\'s list');
+  });
+  await check('without a touch: signed out, and the start says so', async () => {
+    await page.locator('body[data-screen="idle"]').waitFor(limit);
+    await page.locator('body[data-screen="login"]').waitFor(limit);
+    await message(page, new RegExp(`You were signed out after ${PANEL_IDLE_S} seconds without activity`));
+    await shot(page, '10-signed-out');
+  });
+  await check('the session is gone; the message is said once', async () => {
+    await page.goto(`${PANEL}/release/jobs`);
+    await onScreen(page, 'login');
+    assertEqual(await page.locator('#message').count(), 0, 'a message');
+  });
+  await context.close();
+}
+
+// nimbusd is stopped: the panel answers 503 with a page in its style.
+async function runDown(newPanel) {
+  const { context, page } = await newPanel();
+  await check('5xx: the print service is unreachable, said on a page in the panel\'s style', async () => {
+    await page.goto(`${PANEL}/release`);
+    await page.locator('#user').fill('alice');
+    await page.locator('#secret').fill('alice-pw-1');
+    const r = await submit(page, '#login');
+    assertEqual(r.status(), 503, 'status');
+    await onScreen(page, 'error');
+    await styled(page);
+    await message(page, /print service cannot be reached/);
+    await shot(page, '13-error-503');
+  });
+  await context.close();
 }
 
 main().then(

@@ -158,12 +158,20 @@ check "her job is listed (.job)" page_has "class=\"job\" data-id=\"$JOB\""
 check "with its name" page_has 'release-test'
 check "she selects it: the PIN screen" test "$(panel_post /release/select -d "job=$JOB")" = 200
 check "... has #pin" page_has 'id="pin"'
-check "a PIN shows the details" test "$(panel_post /release/pin -d pin=9999)" = 200
-check "... with #print, #back, #cancel and the fee 0" bash -c \
-  "grep -q 'id=\"print\"' '$CONN_DIR/page.html' && grep -q 'id=\"back\"' '$CONN_DIR/page.html' && grep -q 'id=\"cancel\"' '$CONN_DIR/page.html' && grep -q 'id=\"job-fee\">0.00' '$CONN_DIR/page.html'"
-check "Print with the wrong PIN: 403" test "$(panel_post /release/print)" = 403
+check "a wrong PIN is refused on the PIN screen: 403" test "$(panel_post /release/pin -d pin=9999)" = 403
 check "... says how many attempts are left" page_has 'attempts\? left'
-check "... and shows the PIN screen again" page_has 'id="pin"'
+check "... and shows the PIN screen again" page_has 'data-screen="pin"'
+# press_keys K...: the on-screen keypad (each key a submit button of #pin-form)
+press_keys() {
+  local k
+  for k in "$@"; do
+    [ "$(panel_post /release/pin -d pin= -d "key=$k")" = 200 ] || return 1
+  done
+}
+check "keypad keys 1, 2, 3 and 4, Del: kept as three dots" press_keys 1 2 3 4 del
+check "... shown as three dots" page_has 'data-count="3"'
+check "the keyed 123 + typed 9 is a wrong PIN: 403" test "$(panel_post /release/pin -d pin=9)" = 403
+check "... two attempts counted" page_has '3 attempts left'
 sleep 2
 check "the job was not printed" printed_is 0
 check "it is still held" admin_is "$JOB" held
@@ -192,7 +200,11 @@ check "the second job is held in nimbusd" wait_until "job $JOB2 held" admin_is "
 check "alice logs in again" test "$(login alice alice-pw-1)" = 200
 check "select the second job" test "$(panel_post /release/select -d "job=$JOB2")" = 200
 check "its PIN" test "$(panel_post /release/pin -d pin=4321)" = 200
-check "Cancel job" test "$(panel_post /release/cancel)" = 200
+check "... the details" page_has 'data-screen="details"'
+check "Cancel job asks first" test "$(panel_post /release/cancel)" = 200
+check "... the confirmation screen" page_has 'data-screen="confirm-cancel"'
+check "... not canceled yet" admin_is "$JOB2" held
+check "Yes, cancel the job" test "$(panel_post /release/cancel -d confirm=yes)" = 200
 check "... canceled in nimbusd" admin_is "$JOB2" canceled
 check "... and not printed" printed_is 1
 check "alice logs out" test "$(panel_post /release/logout)" = 200

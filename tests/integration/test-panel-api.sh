@@ -11,7 +11,7 @@
 #    or unknown user alike, 429 after repeated failures, password or PIN
 #    per tenant), the list in this-printer and follow-me scope, another
 #    user's job 404, wrong PINs 403 with attempts_left counting down, the
-#    lock (423, shared with the REST release), release to this printer
+#    lock (423, shared with the REST release and the PIN check), release to this printer
 #    only (another printer of the queue does not see it as fetchable),
 #    cancel, sign-out, a deleted registration 410;
 #  - no password, PIN, session token or credential in the log, the output
@@ -222,6 +222,8 @@ panel "$CRED1" "$SB" POST "/device/jobs/$JA/release" '{"pin":"1234"}'
 check "bob: release alice's job 404" is_problem 404
 panel "$CRED1" "$SB" POST "/device/jobs/$JA/cancel"
 check "bob: cancel alice's job 404" is_problem 404
+panel "$CRED1" "$SB" POST "/device/jobs/$JA/pin" '{"pin":"1234"}'
+check "bob: check alice's job's PIN 404" is_problem 404
 panel "$CRED1" "$SA" GET "/device/jobs/$JR"
 check "alice: her job sent straight to office is in scope here (one list whatever the way in)" \
   same "$status $(body 'd["id"], d["origin"]')" "200 $JR elsewhere"
@@ -235,15 +237,27 @@ check "alice: her job 200" same "$status $(body 'd["id"], d["state"]')" "200 $JA
 # ---- wrong PINs, the lock --------------------------------------------------------------
 panel "$CRED1" "$SA" POST "/device/jobs/$JA/release"
 check "release without the PIN 403" is_problem 403
+panel "$CRED1" "$SA" POST "/device/jobs/$JA/pin"
+check "PIN check without a PIN 400" is_problem 400
+panel "$CRED1" "$SA" POST "/device/jobs/$JA/pin" '{"pin":"1234"}'
+check "PIN check, the right PIN: 200, nothing released" \
+  same "$status $(body 'd["id"], d["state"]')" "200 $JA held"
+# wrong PINs by release and by the PIN check (the panel's PIN screen)
+# count toward the same lock
 for left in 4 3 2 1; do
-  panel "$CRED1" "$SA" POST "/device/jobs/$JA/release" '{"pin":"0000"}'
-  check "wrong PIN: 403, $left attempts left" same "$status $(body 'd["attempts_left"]')" "403 $left"
+  route=release
+  [ $((left % 2)) = 1 ] && route=pin
+  panel "$CRED1" "$SA" POST "/device/jobs/$JA/$route" '{"pin":"0000"}'
+  check "wrong PIN ($route): 403, $left attempts left" \
+    same "$status $(body 'd["attempts_left"]')" "403 $left"
 done
-panel "$CRED1" "$SA" POST "/device/jobs/$JA/release" '{"pin":"0000"}'
-check "5th wrong PIN: 423 locked" same "$status $(body 'd["title"], d["locked_until"] is not None')" \
-  "423 Locked True"
+panel "$CRED1" "$SA" POST "/device/jobs/$JA/pin" '{"pin":"0000"}'
+check "5th wrong PIN (PIN check): 423 locked" \
+  same "$status $(body 'd["title"], d["locked_until"] is not None')" "423 Locked True"
 panel "$CRED1" "$SA" POST "/device/jobs/$JA/release" '{"pin":"1234"}'
 check "locked: even the right PIN 423" is_problem 423
+panel "$CRED1" "$SA" POST "/device/jobs/$JA/pin" '{"pin":"1234"}'
+check "locked: the PIN check with the right PIN 423" is_problem 423
 call "$ALICE" POST "/jobs/$JA/release" '{"pin":"1234"}'
 check "locked: the REST release too (429)" is_problem 429
 panel "$CRED1" "$SA" GET "/device/jobs/$JA"

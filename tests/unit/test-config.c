@@ -3,7 +3,8 @@
  * defaults, config_set (types, bounds, size suffixes, booleans, strings
  * that do not fit), config files ("path:line: message" errors) and the
  * command line (--name=value, --name value, --flag/--no-flag, --config
- * applied where it appears, --help, positional arguments).
+ * applied where it appears, --help, positional arguments) and deprecated
+ * aliases.
  * Config files are written to a private mkdtemp directory that the group
  * teardown removes.
  */
@@ -53,6 +54,8 @@ static const config_option_t table[] = {
     OPT("limit", CONFIG_SIZE, limit, "4k", 1024, 64 * 1024 * 1024),
     OPT("verbose", CONFIG_BOOL, verbose, "false", 0, 0),
     OPT("enabled", CONFIG_BOOL, enabled, "true", 0, 0),
+    OPT("old-port", CONFIG_ALIAS, port, "port", 0, 0), /* a deprecated name of port */
+    OPT("old-verbose", CONFIG_ALIAS, verbose, "verbose", 0, 0),
     CONFIG_END};
 
 static char tmp_dir[64];
@@ -525,6 +528,34 @@ static void test_print_help(void **state) {
   free(buf);
 }
 
+/* A deprecated alias sets the option it stands for, from the file and the
+ * command line, with that option's type and bounds; --help leaves it out. */
+static void test_alias(void **state) {
+  (void)state;
+  test_cfg_t c = defaults();
+  assert_int_equal(c.port, 8631); /* the alias sets no default of its own */
+  assert_true(config_set(table, &c, "old-port", "81", err, sizeof err));
+  assert_int_equal(c.port, 81);
+  assert_false(config_set(table, &c, "old-port", "70000", err, sizeof err));
+  assert_non_null(strstr(err, "'port' must be between"));
+  bool help;
+  int first;
+  assert_true(parse(&c, &help, &first, ARGV("--old-port", "82", "--old-verbose")));
+  assert_int_equal(c.port, 82);
+  assert_true(c.verbose);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_non_null(f);
+  config_print_help(table, f);
+  assert_int_equal(fclose(f), 0);
+  assert_null(strstr(buf, "old-port"));
+  free(buf);
+  static const config_option_t broken[] = {OPT("gone", CONFIG_ALIAS, port, "no-such-option", 0, 0),
+                                           CONFIG_END};
+  assert_false(config_set(broken, &c, "gone", "1", err, sizeof err));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
@@ -542,6 +573,7 @@ int main(void) {
       cmocka_unit_test(test_args_errors),
       cmocka_unit_test(test_args_config_order),
       cmocka_unit_test(test_print_help),
+      cmocka_unit_test(test_alias),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
