@@ -256,13 +256,14 @@ static cli_status_t user_alias(cli_t *cli, cli_parsed_t *parsed) {
   cli_status_t status;
 
   if (!strcmp(action, "list")) {
-    if (alias) return (cli_fail(cli, CLI_STATUS_USAGE, "user alias list: unexpected argument '%s'", alias));
+    if (alias)
+      return (cli_fail(cli, CLI_STATUS_USAGE, "user alias list: unexpected argument '%s'", alias));
     request.method = "GET";
     return (cli_command_list(cli, &request, &alias_view));
   }
   if (strcmp(action, "add") && strcmp(action, "remove"))
-    return (cli_fail(cli, CLI_STATUS_USAGE,
-                     "user alias: unknown action '%s' (add, remove or list)", action));
+    return (cli_fail(cli, CLI_STATUS_USAGE, "user alias: unknown action '%s' (add, remove or list)",
+                     action));
   if (!alias) return (cli_fail(cli, CLI_STATUS_USAGE, "user alias %s: missing ALIAS", action));
 
   if (!strcmp(action, "remove")) {
@@ -293,9 +294,12 @@ const cli_command_t cli_command_whoami = {"whoami", "show the authenticated user
                                           NULL, whoami_subcommands};
 
 static const cli_subcommand_t user_subcommands[] = {
-    {"list", "", NULL, user_list},         {"create", "NAME", user_options, user_create},
-    {"show", "NAME", NULL, user_show},     {"set", "NAME", user_options, user_set},
-    {"delete", "NAME", NULL, user_delete}, {"alias", "add|remove|list USER [ALIAS]", NULL, user_alias},
+    {"list", "", NULL, user_list},
+    {"create", "NAME", user_options, user_create},
+    {"show", "NAME", NULL, user_show},
+    {"set", "NAME", user_options, user_set},
+    {"delete", "NAME", NULL, user_delete},
+    {"alias", "add|remove|list USER [ALIAS]", NULL, user_alias},
     {NULL, NULL, NULL, NULL}};
 
 const cli_command_t cli_command_user = {

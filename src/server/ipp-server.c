@@ -238,7 +238,7 @@ static int ipp_unknown_name_wait(ipp_ctx_t *ctx, const unsigned char key[32]) {
 }
 
 #define IPP_UNKNOWN_NAME_BUSY "Too many unknown user names from this computer; retry in %d seconds."
-#define IPP_UNKNOWN_NAME_REFUSED                                                      \
+#define IPP_UNKNOWN_NAME_REFUSED                                                    \
   "User '%s' is not known to this print service; ask your administrator to add it " \
   "as an alias of your user."
 

@@ -28,12 +28,12 @@ typedef struct {
   nimbus_id_t id;
   char name[NIMBUS_NAME_MAX];
   char display_name[NIMBUS_TEXT_MAX];
-  int64_t max_document_size;  /* bytes; 0 = server default */
-  int max_held_jobs_per_user; /* 0 = server default */
-  int retention_hours;        /* unreleased jobs expire after this; 0 = server default (24) */
-  char panel_login[16];       /* how users sign in at a printer: "password" or "pin" */
+  int64_t max_document_size;   /* bytes; 0 = server default */
+  int max_held_jobs_per_user;  /* 0 = server default */
+  int retention_hours;         /* unreleased jobs expire after this; 0 = server default (24) */
+  char panel_login[16];        /* how users sign in at a printer: "password" or "pin" */
   char unknown_user_names[16]; /* a job for a name that is no user: "refuse" or "hold" */
-  int64_t created_at;         /* unix seconds */
+  int64_t created_at;          /* unix seconds */
 } nimbus_tenant_t;
 
 typedef struct {

@@ -85,8 +85,9 @@ static const char *const stmt_sql[S_COUNT] = {
     /* lower() folds ASCII only, as user_alias_normalise() does */
     [S_USER_NAME_FOLDS] =
         "SELECT id FROM users WHERE tenant_id = ?1 AND lower(name) = ?2 AND id <> ?3 LIMIT 1",
-    [S_ALIAS_INSERT] = "INSERT INTO user_aliases (tenant_id, user_id, alias, alias_key, created_at) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_ALIAS_INSERT] =
+        "INSERT INTO user_aliases (tenant_id, user_id, alias, alias_key, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_ALIAS_DELETE] =
         "DELETE FROM user_aliases WHERE tenant_id = ?1 AND user_id = ?2 AND alias_key = ?3",
     [S_ALIAS_LIST] =
