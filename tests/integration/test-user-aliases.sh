@@ -17,7 +17,8 @@
 #  - refusals are counted per client address (nimbusd) and per PC (through
 #    the printer): past --login-failures-per-address the answer is
 #    server-error-busy for any name from that address, while another PC's
-#    refusals through the printer are still answered.
+#    refusals through the printer are still answered;
+#  - the printer's panel signs in an alias as its user.
 set -euo pipefail
 source "$(dirname "$0")/test-connector-common.sh"
 
@@ -194,6 +195,18 @@ check "... then a known alias from that address is busy too (no answer tells nam
 check "the PC behind the printer has its own count: still refused, not busy" \
   print_as REFUSED "$PRINTER" bob
 check "and it prints under its alias" print_as OK "$PRINTER" 'bob@corp.example'
+
+# ---- the panel's sign-in takes an alias too ---------------------------------------
+JAR="$CONN_DIR/cookies"
+panel_login() { # panel_login USER SECRET: the HTTP status; the page in $CONN_DIR/page.html
+  rm -f "$JAR"
+  curl -sS -b "$JAR" -c "$JAR" -L -o "$CONN_DIR/page.html" -w '%{http_code}' -d csrf= \
+    --data-urlencode "user=$1" --data-urlencode "secret=$2" "$(conn_panel lobby)/release/login"
+}
+check "panel sign-in as CORP\\BOB with alice's password" test "$(panel_login 'CORP\BOB' alice-pw-1)" = 200
+check "... lists alice's jobs through lobby" grep -q 'class="job"' "$CONN_DIR/page.html"
+check "panel sign-in as an unknown name is refused as a wrong password" \
+  test "$(panel_login 'CORP\nobody' alice-pw-1)" = 401
 
 check "connector stops cleanly" conn_stop lobby
 check "nimbusd stops cleanly" nimbusd_stop
