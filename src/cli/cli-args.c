@@ -173,6 +173,27 @@ bool cli_args_choice(cli_t *cli, const char *option, const char *text, const cha
 }
 
 //
+// 'cli_args_required()' - Number of words of a synopsis that are not
+//                         optional ("[ALIAS]").
+//
+
+int cli_args_required(const char *args) {
+  int count = 0;
+  bool in_word = false;
+
+  for (; args && *args; args++) {
+    if (*args == ' ')
+      in_word = false;
+    else if (!in_word) {
+      in_word = true;
+      if (*args != '[') count++;
+    }
+  }
+
+  return (count);
+}
+
+//
 // 'cli_args_count()' - Number of positional words in a synopsis like "NAME ID".
 //
 

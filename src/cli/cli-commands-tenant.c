@@ -14,6 +14,7 @@ static const cli_field_t tenant_fields[] = {
     {"max_held_jobs_per_user", "MAX HELD JOBS", "Max held jobs per user", NULL},
     {"retention_hours", "RETENTION H", "Retention (hours, 0: default)", NULL},
     {"panel_login", "PANEL LOGIN", "Panel login", NULL},
+    {"unknown_user_names", "UNKNOWN NAMES", "Unknown user names", NULL},
     {"created_at", "CREATED", "Created", NULL},
     {NULL, NULL, NULL, NULL}};
 
@@ -24,10 +25,12 @@ enum {
   TOPT_MAX_DOCUMENT_SIZE,
   TOPT_MAX_HELD_JOBS,
   TOPT_RETENTION_HOURS,
-  TOPT_PANEL_LOGIN
+  TOPT_PANEL_LOGIN,
+  TOPT_UNKNOWN_USER_NAMES
 };
 
 static const char *const tenant_panel_logins[] = {"password", "pin", NULL};
+static const char *const tenant_unknown_user_names[] = {"refuse", "hold", NULL};
 
 static const cli_option_t tenant_options[] = {
     [TOPT_DISPLAY_NAME] = {"display-name", "TEXT", "human-readable tenant name", false},
@@ -41,6 +44,10 @@ static const cli_option_t tenant_options[] = {
                               false},
     [TOPT_PANEL_LOGIN] = {"panel-login", "HOW",
                           "how users sign in at a printer's panel: password or pin", false},
+    [TOPT_UNKNOWN_USER_NAMES] = {"unknown-user-names", "WHAT",
+                                 "a job for a name that is no user or alias: refuse (default) "
+                                 "or hold",
+                                 false},
     {NULL, NULL, NULL, false}};
 
 //
@@ -74,6 +81,15 @@ static cli_status_t tenant_body_fill(cli_t *cli, const cli_parsed_t *parsed, jso
       status = CLI_STATUS_USAGE;
     else
       status = cli_json_set_string(cli, body, "panel_login", parsed->values[TOPT_PANEL_LOGIN]);
+  }
+
+  if (status == CLI_STATUS_OK && parsed->values[TOPT_UNKNOWN_USER_NAMES]) {
+    if (!cli_args_choice(cli, tenant_options[TOPT_UNKNOWN_USER_NAMES].name,
+                         parsed->values[TOPT_UNKNOWN_USER_NAMES], tenant_unknown_user_names))
+      status = CLI_STATUS_USAGE;
+    else
+      status = cli_json_set_string(cli, body, "unknown_user_names",
+                                   parsed->values[TOPT_UNKNOWN_USER_NAMES]);
   }
 
   return (status);

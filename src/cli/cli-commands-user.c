@@ -7,10 +7,14 @@
 // (signing in at a printer) likewise: --panel-pin asks on the terminal,
 // --panel-pin-file reads a file.
 //
+// "nimbusctl user alias add|remove|list USER [ALIAS]" manages the other
+// names of a user (a PC's login name: /api/v1/users/NAME/aliases).
+//
 
 #include "cli-private.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const cli_field_t whoami_fields[] = {{"user", NULL, "User", NULL},
                                             {"tenant", NULL, "Tenant", NULL},
@@ -230,6 +234,59 @@ static cli_status_t user_delete(cli_t *cli, cli_parsed_t *parsed) {
   return (cli_command_delete(cli, &request, message));
 }
 
+static const cli_field_t alias_fields[] = {{"alias", "ALIAS", "Alias", NULL},
+                                           {"user", "USER", "User", NULL},
+                                           {"created_at", "CREATED", "Created", NULL},
+                                           {NULL, NULL, NULL, NULL}};
+
+static const cli_view_t alias_view = {"aliases", alias_fields};
+
+//
+// 'user_alias()' - user alias add|remove|list USER [ALIAS]:
+//                  POST, DELETE (?alias=) or GET /api/v1/users/USER/aliases
+//
+
+static cli_status_t user_alias(cli_t *cli, cli_parsed_t *parsed) {
+  const char *action = parsed->positional[0];
+  const char *alias = parsed->npositional > 2 ? parsed->positional[2] : NULL;
+  cli_request_t request = {.path = "/api/v1/users",
+                           .id = parsed->positional[1],
+                           .action = "aliases",
+                           .tenant_scoped = true};
+  cli_status_t status;
+
+  if (!strcmp(action, "list")) {
+    if (alias)
+      return (cli_fail(cli, CLI_STATUS_USAGE, "user alias list: unexpected argument '%s'", alias));
+    request.method = "GET";
+    return (cli_command_list(cli, &request, &alias_view));
+  }
+  if (strcmp(action, "add") && strcmp(action, "remove"))
+    return (cli_fail(cli, CLI_STATUS_USAGE, "user alias: unknown action '%s' (add, remove or list)",
+                     action));
+  if (!alias) return (cli_fail(cli, CLI_STATUS_USAGE, "user alias %s: missing ALIAS", action));
+
+  if (!strcmp(action, "remove")) {
+    char message[256];
+
+    request.method = "DELETE";
+    request.query[0] = (cli_param_t){"alias", alias};
+    snprintf(message, sizeof(message), "Alias '%s' of user '%s' removed.", alias,
+             parsed->positional[1]);
+    return (cli_command_delete(cli, &request, message));
+  }
+
+  json_t *body = json_object();
+
+  request.method = "POST";
+  request.body = body;
+  if ((status = cli_json_set_string(cli, body, "alias", alias)) == CLI_STATUS_OK)
+    status = cli_command_show(cli, &request, &alias_view);
+  json_decref(body);
+
+  return (status);
+}
+
 static const cli_subcommand_t whoami_subcommands[] = {{NULL, "", NULL, whoami_show},
                                                       {NULL, NULL, NULL, NULL}};
 
@@ -237,9 +294,13 @@ const cli_command_t cli_command_whoami = {"whoami", "show the authenticated user
                                           NULL, whoami_subcommands};
 
 static const cli_subcommand_t user_subcommands[] = {
-    {"list", "", NULL, user_list},         {"create", "NAME", user_options, user_create},
-    {"show", "NAME", NULL, user_show},     {"set", "NAME", user_options, user_set},
-    {"delete", "NAME", NULL, user_delete}, {NULL, NULL, NULL, NULL}};
+    {"list", "", NULL, user_list},
+    {"create", "NAME", user_options, user_create},
+    {"show", "NAME", NULL, user_show},
+    {"set", "NAME", user_options, user_set},
+    {"delete", "NAME", NULL, user_delete},
+    {"alias", "add|remove|list USER [ALIAS]", NULL, user_alias},
+    {NULL, NULL, NULL, NULL}};
 
 const cli_command_t cli_command_user = {
     "user", "list, create, change and delete the users of a tenant",
@@ -247,5 +308,7 @@ const cli_command_t cli_command_user = {
     "password on the terminal.  --panel-pin asks for the user's panel PIN\n"
     "(4 to 12 digits, for signing in at a printer when the tenant's panel\n"
     "login is 'pin').  Operators choose the tenant with the global option\n"
-    "--tenant.",
+    "--tenant.  'user alias' gives a user other names (a PC's login name,\n"
+    "e.g. 'CORP\\jdoe'), matched without regard to ASCII case, so that jobs\n"
+    "sent under them belong to the user.",
     user_subcommands};

@@ -56,7 +56,7 @@ cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc,
 
   nargs = cli_args_count(sub->args);
 
-  if (parsed.npositional < nargs)
+  if (parsed.npositional < cli_args_required(sub->args))
     return (cli_fail(cli, CLI_STATUS_USAGE, "%s%s%s: missing %s", command->name, *word ? " " : "",
                      word, sub->args));
 

@@ -162,6 +162,7 @@ bool cli_args_integer(cli_t *cli, const char *option, const char *text, long lon
                       long long max, long long *value);
 bool cli_args_choice(cli_t *cli, const char *option, const char *text, const char *const *choices);
 int cli_args_count(const char *args);
+int cli_args_required(const char *args);
 void cli_args_usage_options(const cli_option_t *options, FILE *fp);
 void cli_args_usage_command(const cli_command_t *command, FILE *fp);
 

@@ -457,7 +457,7 @@ static void intake_wake(void *ctx) {
 static bool intake_hop_attr(const char *name) {
   static const char *const hop[] = {
       "attributes-charset", "attributes-natural-language", "printer-uri", "job-uri", "job-id",
-      "output-device-uuid"};
+      "output-device-uuid", "job-originating-host-name"};
   for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
     if (!strcmp(name, hop[i])) return true;
   return false;
@@ -497,6 +497,10 @@ static bool intake_forward(intake_req_t *r, ipp_op_t op) {
   ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_URI, "output-device-uuid", NULL, uuid);
   int job_id = intake_job_id(r->request);
   if (job_id > 0) ippAddInteger(fw, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", job_id);
+  /* The PC's address, which only this printer knows: nimbusd counts the
+   * names it refuses per PC (PROTOCOL.md 7.1), not per printer. */
+  if (r->peer[0])
+    ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-originating-host-name", NULL, r->peer);
   for (ipp_attribute_t *a = ippFirstAttribute(r->request); a; a = ippNextAttribute(r->request)) {
     const char *name = ippGetName(a);
     if (!name) continue;

@@ -50,6 +50,7 @@
 #include "log.h"
 #include "release.h"
 #include "throttle.h"
+#include "user-names.h"
 
 #define PANEL_SESSION_PREFIX "nms_"
 #define PANEL_SESSION_DEFAULT 120 /* seconds, when --panel-session-idle is unset */
@@ -208,6 +209,14 @@ void api_device_session_create(api_ctx_t *c) {
   if (!api_body_only(c, fields) || !api_body_string(c, "user", true, NIMBUS_NAME_MAX - 1, &name) ||
       !api_body_string(c, "secret", true, API_PASSWORD_MAX, &secret))
     goto done;
+  /* An alias (or the name in another case) signs in as its user, and
+   * counts against that user's panel throttle. */
+  char canonical[NIMBUS_NAME_MAX];
+  if (user_resolve_name(c->srv->store, c->tenant.id, name, &user) == STORE_OK) {
+    snprintf(canonical, sizeof canonical, "%s", user.name);
+    name = canonical;
+  }
+  sodium_memzero(&user, sizeof user);
   bool pin = panel_login_is_pin(&c->tenant);
   unsigned char key[32];
   panel_login_key(c->device.id, name, key);

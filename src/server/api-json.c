@@ -249,11 +249,12 @@ bool api_role_parse(const char *s, nimbus_role_t *out) {
 }
 
 json_t *api_tenant_json(const nimbus_tenant_t *t) {
-  return json_pack("{s:o, s:o, s:I, s:i, s:i, s:s, s:o}", "name", api_json_text(t->name),
+  return json_pack("{s:o, s:o, s:I, s:i, s:i, s:s, s:s, s:o}", "name", api_json_text(t->name),
                    "display_name", api_json_text(t->display_name), "max_document_size",
                    (json_int_t)t->max_document_size, "max_held_jobs_per_user",
                    t->max_held_jobs_per_user, "retention_hours", t->retention_hours, "panel_login",
-                   strcmp(t->panel_login, "pin") == 0 ? "pin" : "password", "created_at",
+                   strcmp(t->panel_login, "pin") == 0 ? "pin" : "password", "unknown_user_names",
+                   strcmp(t->unknown_user_names, "hold") == 0 ? "hold" : "refuse", "created_at",
                    api_json_time(t->created_at));
 }
 
@@ -261,6 +262,11 @@ json_t *api_user_json(const nimbus_user_t *u) {
   return json_pack("{s:o, s:s, s:b, s:o}", "name", api_json_text(u->name), "role",
                    api_role_name(u->role), "has_panel_pin", u->panel_pin_hash[0] != '\0',
                    "created_at", api_json_time(u->created_at));
+}
+
+json_t *api_alias_json(const nimbus_alias_t *a) {
+  return json_pack("{s:o, s:o, s:o}", "alias", api_json_text(a->alias), "user",
+                   api_json_text(a->user_name), "created_at", api_json_time(a->created_at));
 }
 
 /* Host for printer URIs: the request's Host header when it is a plain

@@ -113,6 +113,7 @@ const char *api_role_name(nimbus_role_t role);
 bool api_role_parse(const char *s, nimbus_role_t *out);
 json_t *api_tenant_json(const nimbus_tenant_t *t);
 json_t *api_user_json(const nimbus_user_t *u);
+json_t *api_alias_json(const nimbus_alias_t *a);
 json_t *api_queue_json(const api_ctx_t *c, const nimbus_queue_t *q);
 json_t *api_token_json(const nimbus_token_t *tk);
 /* Job of c->tenant with its documents (read from the store). */
@@ -154,6 +155,9 @@ void api_users_create(api_ctx_t *c);
 void api_user_get(api_ctx_t *c);
 void api_user_update(api_ctx_t *c);
 void api_user_delete(api_ctx_t *c);
+void api_user_aliases_list(api_ctx_t *c);
+void api_user_alias_add(api_ctx_t *c);
+void api_user_alias_remove(api_ctx_t *c);
 
 void api_queues_list(api_ctx_t *c); /* api-queues.c */
 void api_queues_create(api_ctx_t *c);

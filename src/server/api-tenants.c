@@ -6,17 +6,19 @@
  *   GET    /tenants          → {tenants:[tenant...]}
  *   POST   /tenants          {name, display_name?, max_document_size?,
  *                             max_held_jobs_per_user?, retention_hours?,
- *                             panel_login?} → 201 tenant
+ *                             panel_login?, unknown_user_names?} → 201 tenant
  *   GET    /tenants/{name}   → tenant
  *   PATCH  /tenants/{name}   {display_name?, max_document_size?,
  *                             max_held_jobs_per_user?, retention_hours?,
- *                             panel_login?} → tenant
+ *                             panel_login?, unknown_user_names?} → tenant
  *   DELETE /tenants/{name}   → 204; its users, queues, tokens and jobs go
  *                            with it, and its document blobs are swept.
  * Limits of 0 mean "the server default".  retention_hours: unreleased
  * jobs expire after this many hours (1..8760; 0 = --retention-hours);
  * panel_login: how users sign in at a printer's panel, "password" or
- * "pin" (their panel PIN, PROTOCOL.md §7.2).
+ * "pin" (their panel PIN, PROTOCOL.md §7.2); unknown_user_names: a job
+ * for a name that is neither a user nor an alias is refused ("refuse",
+ * the default) or held without an owner ("hold", PROTOCOL.md §7.1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ static const char *const tenant_fields[] = {"name",
                                             "max_held_jobs_per_user",
                                             "retention_hours",
                                             "panel_login",
+                                            "unknown_user_names",
                                             NULL};
 
 static bool tenant_list_cb(const nimbus_tenant_t *t, void *ctx) {
@@ -77,6 +80,15 @@ static bool tenant_apply_body(api_ctx_t *c, nimbus_tenant_t *t) {
     }
     snprintf(t->panel_login, sizeof t->panel_login, "%s", login);
   }
+  const char *unknown;
+  if (!api_body_string(c, "unknown_user_names", false, 16, &unknown)) return false;
+  if (unknown) {
+    if (strcmp(unknown, "refuse") != 0 && strcmp(unknown, "hold") != 0) {
+      api_problem(c->r, 400, "'unknown_user_names' must be \"refuse\" or \"hold\"");
+      return false;
+    }
+    snprintf(t->unknown_user_names, sizeof t->unknown_user_names, "%s", unknown);
+  }
   return true;
 }
 
@@ -96,6 +108,7 @@ void api_tenants_create(api_ctx_t *c) {
   snprintf(t.name, sizeof t.name, "%s", name);
   snprintf(t.display_name, sizeof t.display_name, "%s", name);
   snprintf(t.panel_login, sizeof t.panel_login, "password");
+  snprintf(t.unknown_user_names, sizeof t.unknown_user_names, "refuse");
   if (!tenant_apply_body(c, &t)) return;
 
   store_status_t s = store_tenant_insert(c->srv->store, &t);

@@ -9,6 +9,9 @@
  *                          may change its own password and panel PIN
  *                          (never its own role) → user
  *   DELETE /users/{name}   admins, not oneself → 204
+ *   GET    /users/{name}/aliases          admins → {aliases:[{alias, user, created_at}]}
+ *   POST   /users/{name}/aliases          admins, {alias} → 201 alias
+ *   DELETE /users/{name}/aliases?alias=A  admins → 204
  *
  * Roles: "operator" exists only in tenant "system", and every user there
  * is an operator; so only operators create or promote operators, and a
@@ -18,6 +21,11 @@
  * PIN (4 to 12 digits; "" removes it) is how the user signs in at a
  * printer when the tenant's panel_login is "pin"; it is hashed like job
  * PINs (crypto_pin_hash) and shows only as has_panel_pin.
+ *
+ * Aliases are other names of a user (a PC's login name, user-names.h),
+ * unique per tenant in their normal form: an alias that is already an
+ * alias, or that is another user's name in any case, is 409; so is a new
+ * user whose name is already an alias.
  */
 #include <string.h>
 
@@ -25,6 +33,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "log.h"
+#include "user-names.h"
 
 static bool user_is_self(const api_ctx_t *c, const char *name) {
   return c->tenant.id == c->r->auth.tenant.id && strcmp(name, c->r->auth.user.name) == 0;
@@ -152,7 +161,19 @@ void api_users_create(api_ctx_t *c) {
   if (!user_password_from_body(c, true, u.password_hash, &present)) goto done;
   if (!user_panel_pin_from_body(c, u.panel_pin_hash, &present)) goto done;
 
-  store_status_t s = store_user_insert(c->srv->store, &u);
+  char key[NIMBUS_NAME_MAX];
+  nimbus_user_t owner;
+  store_status_t s = STORE_NOT_FOUND;
+  if (user_alias_normalise(u.name, key))
+    s = store_user_get_by_alias(c->srv->store, c->tenant.id, key, &owner);
+  explicit_bzero(owner.password_hash, sizeof owner.password_hash);
+  explicit_bzero(owner.panel_pin_hash, sizeof owner.panel_pin_hash);
+  if (s == STORE_OK) {
+    api_problem(c->r, 409, "'%s' is an alias of user '%s'; remove the alias first", u.name,
+                owner.name);
+    goto done;
+  }
+  s = store_user_insert(c->srv->store, &u);
   if (s == STORE_CONFLICT) {
     api_problem(c->r, 409, "a user named '%s' already exists", u.name);
     goto done;
@@ -243,5 +264,109 @@ void api_user_delete(api_ctx_t *c) {
   api_audit(c, 0, "user-deleted", "user=%s", u.name);
   log_event(LOG_INFO, c->r->id, "user deleted", "tenant", c->tenant.name, "user", u.name, "by",
             c->actor, (char *)NULL);
+  api_respond_no_content(c);
+}
+
+/* ---- aliases ---- */
+
+/* The user named by the path, without its secrets; false has responded. */
+static bool alias_user(api_ctx_t *c, nimbus_user_t *u) {
+  store_status_t s = store_user_get_by_name(c->srv->store, c->tenant.id, c->param, u);
+  explicit_bzero(u->password_hash, sizeof u->password_hash);
+  explicit_bzero(u->panel_pin_hash, sizeof u->panel_pin_hash);
+  if (s != STORE_OK) api_respond_store(c, s, "user", c->param);
+  return s == STORE_OK;
+}
+
+/* The normal form of a client-given alias; false has responded 400. */
+static bool alias_key(api_ctx_t *c, const char *alias, char key[NIMBUS_NAME_MAX]) {
+  if (user_alias_normalise(alias, key)) return true;
+  api_problem(c->r, 400,
+              "'alias' must be 1 to %d bytes, without control characters or a space at either "
+              "end",
+              USER_ALIAS_MAX);
+  return false;
+}
+
+static bool alias_list_cb(const nimbus_alias_t *a, void *ctx) {
+  return api_list_append(ctx, api_alias_json(a));
+}
+
+void api_user_aliases_list(api_ctx_t *c) {
+  nimbus_user_t u;
+  if (!alias_user(c, &u)) return;
+  api_list_t l = {c, json_array(), false};
+  store_status_t s =
+      l.arr ? store_alias_list(c->srv->store, c->tenant.id, u.id, alias_list_cb, &l) : STORE_OK;
+  api_list_respond(&l, s, "aliases", "alias");
+}
+
+void api_user_alias_add(api_ctx_t *c) {
+  static const char *const fields[] = {"alias", NULL};
+  const char *alias;
+  char key[NIMBUS_NAME_MAX];
+  nimbus_user_t u, other;
+  nimbus_alias_t a;
+  if (!api_body_only(c, fields) || !api_body_string(c, "alias", true, 255, &alias)) return;
+  if (!alias_key(c, alias, key) || !alias_user(c, &u)) return;
+  /* A name designates its user first (user_resolve_name): an alias that
+   * another user's name folds to would be unreachable, or confusing. */
+  nimbus_id_t other_id = 0;
+  store_status_t s = store_user_name_folds_to(c->srv->store, c->tenant.id, key, u.id, &other_id);
+  if (s == STORE_OK) {
+    api_problem(c->r, 409, "'%s' is the name of another user", alias);
+    return;
+  }
+  if (s != STORE_NOT_FOUND) {
+    api_respond_store(c, s, "alias", NULL);
+    return;
+  }
+  memset(&a, 0, sizeof a);
+  a.tenant_id = c->tenant.id;
+  a.user_id = u.id;
+  snprintf(a.user_name, sizeof a.user_name, "%s", u.name);
+  snprintf(a.alias, sizeof a.alias, "%s", alias);
+  s = store_alias_insert(c->srv->store, &a, key);
+  if (s == STORE_CONFLICT) {
+    s = store_user_get_by_alias(c->srv->store, c->tenant.id, key, &other);
+    explicit_bzero(other.password_hash, sizeof other.password_hash);
+    explicit_bzero(other.panel_pin_hash, sizeof other.panel_pin_hash);
+    if (s == STORE_OK && other.id == u.id)
+      api_problem(c->r, 409, "'%s' is already an alias of user '%s'", alias, u.name);
+    else
+      api_problem(c->r, 409, "'%s' is already an alias of another user", alias);
+    return;
+  }
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "alias", NULL);
+    return;
+  }
+  api_audit(c, 0, "user-alias-added", "user=%s alias=%s", u.name, a.alias);
+  log_event(LOG_INFO, c->r->id, "user alias added", "tenant", c->tenant.name, "user", u.name,
+            "alias", a.alias, "by", c->actor, (char *)NULL);
+  api_respond(c, 201, api_alias_json(&a));
+}
+
+void api_user_alias_remove(api_ctx_t *c) {
+  const char *alias = http_query(c->r, "alias");
+  char key[NIMBUS_NAME_MAX];
+  nimbus_user_t u;
+  if (!alias) {
+    api_problem(c->r, 400, "the query parameter 'alias' names the alias to remove");
+    return;
+  }
+  if (!alias_key(c, alias, key) || !alias_user(c, &u)) return;
+  store_status_t s = store_alias_delete(c->srv->store, c->tenant.id, u.id, key);
+  if (s == STORE_NOT_FOUND) {
+    api_problem(c->r, 404, "user '%s' has no alias '%s'", u.name, alias);
+    return;
+  }
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "alias", NULL);
+    return;
+  }
+  api_audit(c, 0, "user-alias-removed", "user=%s alias=%s", u.name, alias);
+  log_event(LOG_INFO, c->r->id, "user alias removed", "tenant", c->tenant.name, "user", u.name,
+            "alias", alias, "by", c->actor, (char *)NULL);
   api_respond_no_content(c);
 }

@@ -7,6 +7,7 @@
  *   GET  whoami
  *   GET|POST tenants              GET|PATCH|DELETE tenants/{name}   operators
  *   GET|POST users                GET|PATCH|DELETE users/{name}
+ *   GET|POST|DELETE users/{name}/aliases (DELETE ?alias=)
  *   GET|POST queues               GET|PATCH|DELETE queues/{name}
  *   GET|POST tokens               GET|DELETE tokens/{id}
  *   GET|POST jobs                 GET jobs/{id}
@@ -103,6 +104,12 @@ static const struct api_route api_routes[] = {
      API_SCOPED | API_JSON},
     {"users", API_PARAM_NAME, NULL, "DELETE", api_user_delete, "api.users.delete",
      API_SCOPED | API_ADMIN},
+    {"users", API_PARAM_NAME, "aliases", "GET", api_user_aliases_list, "api.users.aliases.list",
+     API_SCOPED | API_ADMIN},
+    {"users", API_PARAM_NAME, "aliases", "POST", api_user_alias_add, "api.users.aliases.add",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"users", API_PARAM_NAME, "aliases", "DELETE", api_user_alias_remove,
+     "api.users.aliases.remove", API_SCOPED | API_ADMIN},
 
     {"queues", API_PARAM_NONE, NULL, "GET", api_queues_list, "api.queues.list", API_SCOPED},
     {"queues", API_PARAM_NONE, NULL, "POST", api_queues_create, "api.queues.create",

@@ -29,6 +29,7 @@
 
 #include "crypto.h"
 #include "store.h"
+#include "user-names.h"
 
 #define AUTH_CACHE_SLOTS 4096
 #define AUTH_HEADER_MAX 2048
@@ -264,7 +265,7 @@ static void auth_basic(store_t *st, auth_cache_t *cache, const char *b64,
   if (!tenant_name || !*name) goto done;
 
   bool known = store_tenant_get_by_name(st, tenant_name, &out->tenant) == STORE_OK &&
-               store_user_get_by_name(st, out->tenant.id, name, &out->user) == STORE_OK;
+               user_resolve_name(st, out->tenant.id, name, &out->user) == STORE_OK;
   if (!known) memset(&out->user, 0, sizeof out->user);
   auth_digest(cache, tenant_name, name, password, key);
   auth_digest(cache, known ? out->user.password_hash : "", "", "", pw_digest);
@@ -273,7 +274,9 @@ static void auth_basic(store_t *st, auth_cache_t *cache, const char *b64,
     goto done;
   }
 
-  throttle_key(THROTTLE_ACCOUNT, tenant_name, name, account);
+  /* the user's own name when the name is one of its aliases: one count
+   * per account, however the name is spelt */
+  throttle_key(THROTTLE_ACCOUNT, tenant_name, known ? out->user.name : name, account);
   if (peer) throttle_key(THROTTLE_ADDRESS, peer, NULL, address);
   int wait = auth_throttle_wait(st, cache, account, peer ? address : NULL);
   if (wait > 0) {

@@ -26,7 +26,7 @@
 static void ipp_job_init(ipp_ctx_t *ctx, nimbus_job_t *job) {
   job->tenant_id = ctx->tenant.id;
   job->queue_id = ctx->queue.id;
-  job->owner_id = ctx->user_id;
+  job->owner_id = ctx->user_id ? ctx->user_id : ctx->anon_owner_id;
   snprintf(job->owner_name, sizeof job->owner_name, "%s", ctx->user_name);
   snprintf(job->origin_host, sizeof job->origin_host, "%s", ctx->r->peer);
   snprintf(job->queue_name, sizeof job->queue_name, "%s", ctx->queue.name);
@@ -77,7 +77,7 @@ static void ipp_respond_limit(ipp_ctx_t *ctx, submit_status_t s) {
 /* Refuse a new job when its printer or its owner already has the most
  * pending jobs (intake_check_pending). */
 static bool ipp_check_pending_limit(ipp_ctx_t *ctx) {
-  nimbus_job_t probe = {.owner_id = ctx->user_id,
+  nimbus_job_t probe = {.owner_id = ctx->user_id ? ctx->user_id : ctx->anon_owner_id,
                         .origin_device_id = ctx->on_behalf ? ctx->device.id : 0};
   submit_status_t s = intake_check_pending(ctx->srv, &ctx->tenant, &probe);
   ipp_respond_limit(ctx, s);
@@ -126,9 +126,11 @@ static bool ipp_may_see(const ipp_ctx_t *ctx, const nimbus_job_t *job) {
   if (ctx->user_id) return job->owner_id == ctx->user_id;
   /* anonymous caller on an anonymous queue: anonymous jobs of that name
    * sent from the same address (a deleted user's jobs also have no owner
-   * id; the name alone must not open them), never a job that came through
-   * a printer (a name that is no user: held until it expires) */
-  return job->owner_id == 0 && job->origin_device_id == 0 &&
+   * id; the name alone must not open them), or those it sent for the user
+   * its name designates (anon_owner_id, ipp_anonymous_owner), never a job
+   * that came through a printer (a name that is no user: held until it
+   * expires) */
+  return job->owner_id == ctx->anon_owner_id && job->origin_device_id == 0 &&
          strcmp(job->owner_name, ctx->user_name) == 0 &&
          strcmp(job->origin_host, ctx->r->peer) == 0;
 }

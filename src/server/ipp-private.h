@@ -46,6 +46,10 @@ typedef struct {
   bool is_admin;                   /* tenant-admin or operator of this tenant */
   char user_name[NIMBUS_NAME_MAX]; /* authenticated (or anonymous) name */
   nimbus_id_t user_id;             /* 0 when anonymous */
+  /* an anonymous caller whose requesting-user-name names a user (or its
+   * alias) on a queue that holds jobs: that user owns its new jobs (to
+   * release them), without any of the user's rights (user_id stays 0) */
+  nimbus_id_t anon_owner_id;
 
   /* document intake (Print-Job, Send-Document) */
   bool wants_document;
@@ -64,7 +68,7 @@ typedef struct {
   bool is_device;    /* authenticated as an output device */
   bool on_behalf;    /* a device submitting for requesting-user-name (7.1) */
   int behalf_status; /* when not 0: the IPP status that refuses it */
-  char behalf_message[128];
+  char behalf_message[256];
   bool behalf_unknown;    /* on_behalf for a name that is no user: never released */
   nimbus_device_t device; /* that device */
   int nsubs;              /* Get-Notifications: its subscriptions... */

@@ -28,6 +28,7 @@
 #include "ipp-requested.h"
 #include "ippmem.h"
 #include "log.h"
+#include "user-names.h"
 
 static const ipp_op_entry_t ipp_ops[] = {
     {IPP_OP_PRINT_JOB, "ipp.print-job", ipp_op_print_job, false, true, false},
@@ -196,6 +197,62 @@ static bool ipp_on_behalf_op(ipp_op_t op) {
          op == IPP_OP_CANCEL_JOB;
 }
 
+/* ---- names that are no user (PROTOCOL.md 7.1, OPERATIONS.md "Unknown user names") ---- */
+
+/*
+ * The throttle key that counts one caller's refused names: the client
+ * address; through a printer, that printer and the address of the PC it
+ * forwarded (job-originating-host-name, set by the connector, trusted only
+ * from an authenticated printer), so that a PC probing names slows itself,
+ * not the printer's other users.  Counted under the per-address rule of
+ * the sign-in throttle (--login-failures-per-address, --login-window).
+ */
+static void ipp_unknown_name_key(const ipp_ctx_t *ctx, bool through_printer,
+                                 unsigned char key[32]) {
+  char subject[300];
+  if (through_printer) {
+    ipp_attribute_t *a = ippFindAttribute(ctx->request, "job-originating-host-name", IPP_TAG_NAME);
+    const char *pc = a && ippGetCount(a) == 1 ? ippGetString(a, 0, NULL) : NULL;
+    snprintf(subject, sizeof subject, "unknown-name printer=%lld pc=%.200s",
+             (long long)ctx->device.id, pc && *pc ? pc : "-");
+  } else {
+    snprintf(subject, sizeof subject, "unknown-name %s", ctx->r->peer);
+  }
+  throttle_key(THROTTLE_ADDRESS, subject, NULL, key);
+}
+
+/*
+ * Before a name is looked up in a tenant that refuses unknown names: the
+ * seconds the caller must wait, 0 when it may ask now.  Checked before the
+ * lookup so that a throttled caller learns nothing of any name; the
+ * caller then answers server-error-busy with Retry-After.
+ */
+static int ipp_unknown_name_wait(ipp_ctx_t *ctx, const unsigned char key[32]) {
+  int wait = throttle_retry_after(ctx->srv->store, &ctx->srv->throttle, THROTTLE_ADDRESS, key);
+  if (wait > 0) {
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", wait);
+    http_response_header(ctx->r, "Retry-After", secs);
+  }
+  return wait;
+}
+
+#define IPP_UNKNOWN_NAME_BUSY "Too many unknown user names from this computer; retry in %d seconds."
+#define IPP_UNKNOWN_NAME_REFUSED                                                    \
+  "User '%s' is not known to this print service; ask your administrator to add it " \
+  "as an alias of your user."
+
+/* Count a refused name against the caller and log it (the name is the
+ * client's own text, not a secret). */
+static void ipp_unknown_name_refused(ipp_ctx_t *ctx, const char *name,
+                                     const unsigned char key[32]) {
+  throttle_failed(ctx->srv->store, &ctx->srv->throttle, THROTTLE_ADDRESS, key);
+  log_event(LOG_INFO, ctx->r->id, "refused a job for a name that is no user", "tenant",
+            ctx->tenant.name, "queue", ctx->queue.name, "device",
+            ctx->device.id ? ctx->device.name : NULL, "name", name, "op", ippOpString(ctx->op),
+            (char *)NULL);
+}
+
 /*
  * A device credential on a client operation.  A printer submits for a
  * user (PROTOCOL.md 7.1): the device credential (and output-device-uuid,
@@ -271,7 +328,18 @@ static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
              sizeof ctx->user_name - 1);
     return true;
   }
-  switch (store_user_get_by_name(srv->store, ctx->tenant.id, name, &r->auth.user)) {
+  unsigned char key[32];
+  bool refuse_unknown = user_names_refuse_unknown(&ctx->tenant);
+  if (refuse_unknown) {
+    ipp_unknown_name_key(ctx, true, key);
+    int wait = ipp_unknown_name_wait(ctx, key);
+    if (wait > 0) {
+      ctx->behalf_status = IPP_STATUS_ERROR_BUSY;
+      snprintf(ctx->behalf_message, sizeof ctx->behalf_message, IPP_UNKNOWN_NAME_BUSY, wait);
+      return true;
+    }
+  }
+  switch (user_resolve_name(srv->store, ctx->tenant.id, name, &r->auth.user)) {
     case STORE_OK:
       sodium_memzero(r->auth.user.password_hash, sizeof r->auth.user.password_hash);
       sodium_memzero(r->auth.user.panel_pin_hash, sizeof r->auth.user.panel_pin_hash);
@@ -280,6 +348,12 @@ static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
       break;
     case STORE_NOT_FOUND:
       memset(&r->auth.user, 0, sizeof r->auth.user);
+      if (refuse_unknown) {
+        ipp_unknown_name_refused(ctx, name, key);
+        ctx->behalf_status = IPP_STATUS_ERROR_NOT_AUTHORIZED;
+        snprintf(ctx->behalf_message, sizeof ctx->behalf_message, IPP_UNKNOWN_NAME_REFUSED, name);
+        return true;
+      }
       snprintf(ctx->user_name, sizeof ctx->user_name, "%s", name);
       ctx->user_id = 0;
       ctx->behalf_unknown = true;
@@ -413,6 +487,53 @@ static bool ipp_authorize_device(ipp_ctx_t *ctx) {
   return true;
 }
 
+/*
+ * An anonymous caller on a queue that holds jobs: its requesting-user-name
+ * designates the jobs' owner, who releases them (user_resolve_name: the
+ * user of that name, or of that alias).  The caller gets none of the
+ * user's rights: it sees only the jobs of that name it sent from its own
+ * address (ipp_may_see).  A name that is no user is refused when the
+ * tenant says so (Print-Job, Create-Job, Validate-Job; the other
+ * operations reach only jobs the name already has), else kept held
+ * without an owner (issue 8's behaviour).  On a release-immediately queue
+ * the name is only a label, as before.  Release-Job is left out: only
+ * the user releases a job of theirs.  False has answered.
+ */
+static bool ipp_anonymous_owner(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
+  /* Release-Job is the user's own (signed in, or at the printer): a job
+   * this caller sent for a user is not found by it, as another's. */
+  if (ctx->queue.release_immediately || e->op == IPP_OP_RELEASE_JOB) return true;
+  bool creates =
+      e->op == IPP_OP_PRINT_JOB || e->op == IPP_OP_CREATE_JOB || e->op == IPP_OP_VALIDATE_JOB;
+  bool refuse = creates && user_names_refuse_unknown(&ctx->tenant);
+  unsigned char key[32];
+  if (refuse) {
+    ipp_unknown_name_key(ctx, false, key);
+    int wait = ipp_unknown_name_wait(ctx, key);
+    if (wait > 0) {
+      ipp_respond(ctx, IPP_STATUS_ERROR_BUSY, IPP_UNKNOWN_NAME_BUSY, wait);
+      return false;
+    }
+  }
+  nimbus_user_t u;
+  store_status_t s = user_resolve_name(ctx->srv->store, ctx->tenant.id, ctx->user_name, &u);
+  sodium_memzero(u.password_hash, sizeof u.password_hash);
+  sodium_memzero(u.panel_pin_hash, sizeof u.panel_pin_hash);
+  if (s == STORE_OK) {
+    ctx->anon_owner_id = u.id;
+    snprintf(ctx->user_name, sizeof ctx->user_name, "%s", u.name);
+    return true;
+  }
+  if (s != STORE_NOT_FOUND) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The user directory is not available.");
+    return false;
+  }
+  if (!refuse) return true;
+  ipp_unknown_name_refused(ctx, ctx->user_name, key);
+  ipp_respond(ctx, IPP_STATUS_ERROR_NOT_AUTHORIZED, IPP_UNKNOWN_NAME_REFUSED, ctx->user_name);
+  return false;
+}
+
 /* Decide whether the caller may run op; sets the response when not.
  * Returns false when the request must not proceed. */
 static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
@@ -434,7 +555,7 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     ipp_attribute_t *a = ippFindAttribute(ctx->request, "requesting-user-name", IPP_TAG_NAME);
     snprintf(ctx->user_name, sizeof ctx->user_name, "%s",
              a && ippGetString(a, 0, NULL) ? ippGetString(a, 0, NULL) : "anonymous");
-    return true;
+    return e->anonymous || ipp_anonymous_owner(ctx, e);
   }
   if (r->auth.result == AUTH_THROTTLED) {
     ipp_respond_throttled(ctx);

@@ -28,11 +28,12 @@ typedef struct {
   nimbus_id_t id;
   char name[NIMBUS_NAME_MAX];
   char display_name[NIMBUS_TEXT_MAX];
-  int64_t max_document_size;  /* bytes; 0 = server default */
-  int max_held_jobs_per_user; /* 0 = server default */
-  int retention_hours;        /* unreleased jobs expire after this; 0 = server default (24) */
-  char panel_login[16];       /* how users sign in at a printer: "password" or "pin" */
-  int64_t created_at;         /* unix seconds */
+  int64_t max_document_size;   /* bytes; 0 = server default */
+  int max_held_jobs_per_user;  /* 0 = server default */
+  int retention_hours;         /* unreleased jobs expire after this; 0 = server default (24) */
+  char panel_login[16];        /* how users sign in at a printer: "password" or "pin" */
+  char unknown_user_names[16]; /* a job for a name that is no user: "refuse" or "hold" */
+  int64_t created_at;          /* unix seconds */
 } nimbus_tenant_t;
 
 typedef struct {
@@ -44,6 +45,17 @@ typedef struct {
   char panel_pin_hash[NIMBUS_HASH_STR_MAX]; /* argon2id of the panel PIN; "" = none */
   int64_t created_at;
 } nimbus_user_t;
+
+/* Another name of a user (a PC's login name), unique per tenant in its
+ * normal form (user-names.h). */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t user_id;
+  char user_name[NIMBUS_NAME_MAX]; /* filled by reads */
+  char alias[NIMBUS_NAME_MAX];     /* as the admin wrote it */
+  int64_t created_at;
+} nimbus_alias_t;
 
 typedef struct {
   nimbus_id_t id;

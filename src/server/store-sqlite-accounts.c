@@ -7,6 +7,7 @@
 /* Stored defaults for fields a caller left empty (the schema's CHECKs
  * accept only the documented words). */
 #define TENANT_PANEL_LOGIN_DEFAULT "password"
+#define TENANT_UNKNOWN_USER_NAMES_DEFAULT "refuse"
 #define QUEUE_RELEASE_SCOPE_DEFAULT "this-printer"
 
 static const char *or_default(const char *field, const char *def) {
@@ -28,12 +29,17 @@ store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t) {
     sqlite3_bind_int64(s, 5, now);
     sqlite3_bind_int(s, 6, t->retention_hours);
     bind_field(s, 7, or_default(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
+    bind_field(s, 8, or_default(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
+               sizeof t->unknown_user_names);
     status = stmt_exec_locked(st, s, "tenant insert");
     if (status == STORE_OK) {
       t->id = sqlite3_last_insert_rowid(st->db);
       t->created_at = now;
       if (!t->panel_login[0])
         snprintf(t->panel_login, sizeof t->panel_login, "%s", TENANT_PANEL_LOGIN_DEFAULT);
+      if (!t->unknown_user_names[0])
+        snprintf(t->unknown_user_names, sizeof t->unknown_user_names, "%s",
+                 TENANT_UNKNOWN_USER_NAMES_DEFAULT);
     }
   }
   store_unlock(st);
@@ -78,6 +84,8 @@ store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t) {
     sqlite3_bind_int(s, 4, t->max_held_jobs_per_user);
     sqlite3_bind_int(s, 5, t->retention_hours);
     bind_field(s, 6, or_default(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
+    bind_field(s, 7, or_default(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
+               sizeof t->unknown_user_names);
     status = exec_changes_locked(st, s, "tenant update");
   }
   store_unlock(st);
@@ -194,6 +202,103 @@ store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, tenant_id);
     status = exec_changes_locked(st, s, "user delete");
+  }
+  store_unlock(st);
+  return status;
+}
+
+/* ---- user aliases ---- */
+
+store_status_t store_user_get_by_alias(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                       nimbus_user_t *out) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_GET_BY_ALIAS);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    bind_str(s, 2, key);
+    status = step_row_locked(st, s, "user get by alias");
+    if (status == STORE_OK) user_from_row(s, out);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_user_name_folds_to(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                        nimbus_id_t except_id, nimbus_id_t *other_id) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_USER_NAME_FOLDS);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    bind_str(s, 2, key);
+    sqlite3_bind_int64(s, 3, except_id);
+    status = step_row_locked(st, s, "user name folds");
+    if (status == STORE_OK && other_id) *other_id = sqlite3_column_int64(s, 0);
+    stmt_reset(s);
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_alias_insert(store_t *st, nimbus_alias_t *a, const char *key) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  int64_t now = (int64_t)time(NULL);
+  sqlite3_stmt *s = stmt_get_locked(st, S_ALIAS_INSERT);
+  if (s) {
+    sqlite3_bind_int64(s, 1, a->tenant_id);
+    sqlite3_bind_int64(s, 2, a->user_id);
+    BIND_FIELD(s, 3, a->alias);
+    bind_str(s, 4, key);
+    sqlite3_bind_int64(s, 5, now);
+    status = stmt_exec_locked(st, s, "alias insert");
+    if (status == STORE_OK) {
+      a->id = sqlite3_last_insert_rowid(st->db);
+      a->created_at = now;
+    }
+  }
+  store_unlock(st);
+  return status;
+}
+
+store_status_t store_alias_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                  const char *key) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_ALIAS_DELETE);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    sqlite3_bind_int64(s, 2, user_id);
+    bind_str(s, 3, key);
+    status = exec_changes_locked(st, s, "alias delete");
+  }
+  store_unlock(st);
+  return status;
+}
+
+static bool alias_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
+  nimbus_alias_t a;
+  memset(&a, 0, sizeof a);
+  a.id = sqlite3_column_int64(s, 0);
+  a.tenant_id = sqlite3_column_int64(s, 1);
+  a.user_id = sqlite3_column_int64(s, 2);
+  copy_column(s, 3, a.user_name, sizeof a.user_name);
+  copy_column(s, 4, a.alias, sizeof a.alias);
+  a.created_at = sqlite3_column_int64(s, 5);
+  return cb.alias(&a, ctx);
+}
+
+store_status_t store_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                store_alias_cb cb, void *ctx) {
+  if (!store_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = stmt_get_locked(st, S_ALIAS_LIST);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    sqlite3_bind_int64(s, 2, user_id);
+    status = for_each_row_locked(st, s, "alias list", alias_row, (list_cb_t){.alias = cb}, ctx);
   }
   store_unlock(st);
   return status;

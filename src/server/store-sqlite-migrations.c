@@ -381,9 +381,38 @@ static const char *const migration_9[] = {
     NULL,
 };
 
+/* Migration 10 (issue 9, item 5: unknown user names).
+ *  - user_aliases: other names of a tenant's users (a PC's local or
+ *    Windows login: "DOMAIN\\jdoe", "jdoe@corp.example", "JDOE").  alias
+ *    is kept as the admin wrote it; alias_key is its normal form
+ *    (user_alias_normalise() in user-names.c: ASCII letters folded to
+ *    lower case, every other byte as sent), unique per tenant, so a
+ *    requesting-user-name matches case-insensitively.  The alias goes
+ *    with its user (and tenant) by cascade;
+ *  - tenants.unknown_user_names: what a job for a name that is neither a
+ *    user nor an alias gets, 'refuse' (an IPP refusal the PC shows) or
+ *    'hold' (kept held without an owner, the answer not telling it apart
+ *    from a user's: issue 8's behaviour).  Existing tenants get 'refuse'. */
+static const char *const migration_10[] = {
+    "CREATE TABLE user_aliases ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL,"
+    "  alias TEXT NOT NULL,"
+    "  alias_key TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, alias_key),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX user_aliases_user ON user_aliases(tenant_id, user_id)",
+    "ALTER TABLE tenants ADD COLUMN unknown_user_names TEXT NOT NULL DEFAULT 'refuse' "
+    "CHECK (unknown_user_names IN ('refuse', 'hold'))",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1, migration_2, migration_3, migration_4, migration_5,
-    migration_6, migration_7, migration_8, migration_9,
+    migration_6, migration_7, migration_8, migration_9, migration_10,
 };
 
 const int store_sqlite_migration_count =

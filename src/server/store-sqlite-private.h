@@ -33,7 +33,7 @@ extern const int store_sqlite_migration_count;
 
 #define TENANT_COLS                                                                 \
   "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at, " \
-  "retention_hours, panel_login"
+  "retention_hours, panel_login, unknown_user_names"
 #define USER_COLS "id, tenant_id, name, role, password_hash, created_at, panel_pin_hash"
 #define TOKEN_COLS                                                                              \
   "t.id, t.tenant_id, t.user_id, u.name, u.role, t.label, t.hash, t.created_at, t.expires_at, " \
@@ -88,6 +88,11 @@ typedef enum {
   S_USER_UPDATE,
   S_USER_DELETE,
   S_USER_LIST,
+  S_USER_GET_BY_ALIAS,
+  S_USER_NAME_FOLDS,
+  S_ALIAS_INSERT,
+  S_ALIAS_DELETE,
+  S_ALIAS_LIST,
   S_TOKEN_INSERT,
   S_TOKEN_LOOKUP,
   S_TOKEN_LIST,
@@ -221,6 +226,7 @@ typedef union {
   store_queue_cb queue;
   store_job_cb job;
   store_device_cb device;
+  store_alias_cb alias;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 

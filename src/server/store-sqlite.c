@@ -56,13 +56,14 @@ static const char *const stmt_sql[S_COUNT] = {
 
     [S_TENANT_INSERT] =
         "INSERT INTO tenants (name, display_name, max_document_size, "
-        "max_held_jobs_per_user, created_at, retention_hours, panel_login) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "max_held_jobs_per_user, created_at, retention_hours, panel_login, unknown_user_names) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_TENANT_GET] = "SELECT " TENANT_COLS " FROM tenants WHERE id = ?1",
     [S_TENANT_GET_BY_NAME] = "SELECT " TENANT_COLS " FROM tenants WHERE name = ?1",
     [S_TENANT_UPDATE] =
         "UPDATE tenants SET display_name = ?2, max_document_size = ?3, "
-        "max_held_jobs_per_user = ?4, retention_hours = ?5, panel_login = ?6 WHERE id = ?1",
+        "max_held_jobs_per_user = ?4, retention_hours = ?5, panel_login = ?6, "
+        "unknown_user_names = ?7 WHERE id = ?1",
     [S_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
     [S_TENANT_LIST] = "SELECT " TENANT_COLS " FROM tenants ORDER BY name",
 
@@ -77,6 +78,22 @@ static const char *const stmt_sql[S_COUNT] = {
         "WHERE id = ?1 AND tenant_id = ?2",
     [S_USER_DELETE] = "DELETE FROM users WHERE id = ?1 AND tenant_id = ?2",
     [S_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 ORDER BY name",
+    [S_USER_GET_BY_ALIAS] =
+        "SELECT u.id, u.tenant_id, u.name, u.role, u.password_hash, u.created_at, "
+        "u.panel_pin_hash FROM user_aliases a JOIN users u ON u.id = a.user_id "
+        "AND u.tenant_id = a.tenant_id WHERE a.tenant_id = ?1 AND a.alias_key = ?2",
+    /* lower() folds ASCII only, as user_alias_normalise() does */
+    [S_USER_NAME_FOLDS] =
+        "SELECT id FROM users WHERE tenant_id = ?1 AND lower(name) = ?2 AND id <> ?3 LIMIT 1",
+    [S_ALIAS_INSERT] =
+        "INSERT INTO user_aliases (tenant_id, user_id, alias, alias_key, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_ALIAS_DELETE] =
+        "DELETE FROM user_aliases WHERE tenant_id = ?1 AND user_id = ?2 AND alias_key = ?3",
+    [S_ALIAS_LIST] =
+        "SELECT a.id, a.tenant_id, a.user_id, u.name, a.alias, a.created_at "
+        "FROM user_aliases a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id "
+        "WHERE a.tenant_id = ?1 AND (?2 = 0 OR a.user_id = ?2) ORDER BY u.name, a.alias_key",
 
     [S_TOKEN_INSERT] =
         "INSERT INTO tokens (tenant_id, user_id, label, hash, created_at, "
@@ -479,6 +496,7 @@ void tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
   t->created_at = sqlite3_column_int64(s, 5);
   t->retention_hours = column_int(s, 6);
   COPY_COLUMN(s, 7, t->panel_login);
+  COPY_COLUMN(s, 8, t->unknown_user_names);
 }
 
 void user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {

@@ -79,6 +79,25 @@ store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
 typedef bool (*store_user_cb)(const nimbus_user_t *u, void *ctx);
 store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
 
+/* ---- user aliases (scoped by tenant; key = user_alias_normalise()) ---- */
+/* The user whose alias has normal form key in tenant_id. */
+store_status_t store_user_get_by_alias(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                       nimbus_user_t *out);
+/* Is there a user other than except_id whose name, ASCII-folded, is key?
+ * STORE_OK (and *other_id) when there is, STORE_NOT_FOUND when not. */
+store_status_t store_user_name_folds_to(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                        nimbus_id_t except_id, nimbus_id_t *other_id);
+/* Insert a->alias (normal form key) for a->user_id in a->tenant_id; sets
+ * id and created_at.  STORE_CONFLICT when the tenant has that key. */
+store_status_t store_alias_insert(store_t *st, nimbus_alias_t *a, const char *key);
+/* Delete user_id's alias of normal form key; STORE_NOT_FOUND when none. */
+store_status_t store_alias_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                  const char *key);
+/* Aliases of user_id (0: of every user of the tenant), by user name. */
+typedef bool (*store_alias_cb)(const nimbus_alias_t *a, void *ctx);
+store_status_t store_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                store_alias_cb cb, void *ctx);
+
 /* ---- API tokens ---- */
 /* Insert tk (tenant_id, user_id, label, hash, expires_at); sets id,
  * created_at. */

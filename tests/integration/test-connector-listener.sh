@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The printer's listener for PCs under abuse (issue 8, item 12; PROTOCOL.md
-# 7.1, OPERATIONS "The connector's listeners").  nimbusd runs with
+# 7.1, OPERATIONS "The connector's listeners"), in a tenant set to hold jobs
+# for unknown names (unknown_user_names = hold).  nimbusd runs with
 # --max-held-jobs-per-printer 4, the connector with --listen-ipp, a 3 s
 # header deadline and 4 connections per client address:
 #  - anyone on the LAN fills the printer's limit with jobs for alice: the
@@ -27,6 +28,11 @@ PDF="$NIMBUS_TEST_DATA/onepage.pdf"
 
 nimbusd_start --max-held-jobs-per-printer "$MAXP"
 check "tenant, users and queue" conn_setup_tenant
+# Names that are no user are answered as users' only in a tenant that holds
+# them (the default refuses them: test-user-aliases.sh).
+check "tenant acme holds jobs for unknown names" test "$(api PATCH /api/v1/tenants/acme \
+  -H 'Content-Type: application/json' -d '{"unknown_user_names":"hold"}' -o /dev/null \
+  -w '%{http_code}')" = 200
 check "register the printer" conn_register lobby "$(conn_claim lobby)"
 mkdir -p "$CONN_DIR/out"
 check "connector starts with --listen-ipp and the connection limits" conn_start lobby \

@@ -57,8 +57,8 @@ check "it has a PIN" test "$(admin_field "$JOB" has_pin)" = True
 check "the document arrived intact" bash -c "admin_job() { curl -fsS -u boss@acme:boss-pw-1 '$NIMBUS_URL/api/v1/jobs/$JOB'; }; \
   test \"\$(admin_job | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"documents\"][0][\"size\"])')\" = $(stat -c %s "$NIMBUS_TEST_DATA/threepage.pdf")"
 check "Get-Jobs from the PC answers" ipptool -t -T 10 "$PRINTER" get-jobs.test
-check "a name that is no user is answered as a user is (test-connector-listener.sh)" \
-  ipptool -t -T 20 -d owner=nobody -d pin=1234 -d name=x -f "$NIMBUS_TEST_DATA/onepage.pdf" "$PRINTER" "$TESTS/connector-pc-print.test"
+check "a name that is no user is refused, the PC told why (test-user-aliases.sh)" \
+  ipptool -t -T 20 -d owner=nobody -f "$NIMBUS_TEST_DATA/onepage.pdf" "$PRINTER" "$TESTS/print-as-refused.test"
 
 # ---- the panel, driven with curl ----
 JAR="$CONN_DIR/cookies"

@@ -95,8 +95,8 @@ check "a printer's Print-Job for alice is accepted" test -n "$BJOB"
 check "...owned by alice, held, with its PIN and the printer as origin" \
   test "$(job_field "$BJOB" owner)/$(job_field "$BJOB" state)/$(job_field "$BJOB" has_pin)" = alice/held/True
 check "the answer carries the job's reference" grep -Eq 'nimbus-job-reference \(textWithoutLanguage\) = [0-9A-Z]{16}' "$TMP/behalf.out"
-check "a name that is no user gets a user's answer (7.1)" run -f "$D/onepage.pdf" -d uuid="$UUID1" -d owner=mallory -d pin=1234 \
-  "$P1" "$(template "$HERE/ipp/infra-behalf.test" - successful-ok)"
+check "a name that is no user is refused (7.1; hold: test-connector-listener.sh)" run -f "$D/onepage.pdf" -d uuid="$UUID1" -d owner=mallory -d pin=1234 \
+  "$P1" "$(template "$HERE/ipp/infra-behalf.test" - client-error-not-authorized)"
 check "a printer cannot submit to a queue it does not serve" \
   run -f "$D/onepage.pdf" -d uuid="$UUID1" -d owner=alice -d pin=1234 \
   "ipp://p1:$CRED1@$H/ipp/print/acme/annex" "$(template "$HERE/ipp/infra-behalf.test" - client-error-not-authorized)"

@@ -150,7 +150,12 @@ check "Print-Job through front for bob" [ "$JB" -gt 0 ] 2>/dev/null
 JS=$(ipp_print "$CRED2" "$UUID2" office alice 1234)
 check "Print-Job through side for alice" [ "$JS" -gt 0 ] 2>/dev/null
 JU=$(ipp_print "$CRED1" "$UUID1" office nobody 1234)
-check "Print-Job for a name that is no user: accepted like a user's (7.1)" [ "$JU" -gt 0 ] 2>/dev/null
+check "Print-Job for a name that is no user: refused by default (7.1)" \
+  test "$JU" = 0x0403
+call "$OP" PATCH /tenants/acme '{"unknown_user_names":"hold"}'
+check "tenant acme set to hold jobs for unknown names" is 200
+JU=$(ipp_print "$CRED1" "$UUID1" office nobody 1234)
+check "Print-Job for a name that is no user (hold): accepted like a user's (7.1)" [ "$JU" -gt 0 ] 2>/dev/null
 curl -sS -o "$work/body" -u "$ALICE" -F queue=office -F job-password=1234 \
   -F "document=@$pdf;type=application/pdf" "$NIMBUS_URL/api/v1/jobs" >/dev/null
 JR=$(body 'd["id"]')

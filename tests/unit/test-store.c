@@ -8,6 +8,7 @@
  * the printer are tested in test-store-devices.c.
  */
 #include "store-fixture.h"
+#include "user-names.h"
 
 /* ---- open and migrations ---- */
 
@@ -183,6 +184,89 @@ static void test_user_crud_and_isolation(void **state) {
   assert_int_equal(store_user_delete(st, a, u.id), STORE_OK);
   assert_int_equal(store_user_get(st, a, u.id, &got), STORE_NOT_FOUND);
   assert_int_equal(store_user_delete(st, a, u.id), STORE_NOT_FOUND);
+}
+
+/* ---- user aliases (user-names.h) ---- */
+
+static bool alias_count_cb(const nimbus_alias_t *a, void *ctx) {
+  (void)a;
+  (*(int *)ctx)++;
+  return true;
+}
+
+static void test_alias_normalise(void **state) {
+  (void)state;
+  char key[NIMBUS_NAME_MAX], long_name[NIMBUS_NAME_MAX + 1];
+  assert_true(user_alias_normalise("CORP\\JDoe", key));
+  assert_string_equal(key, "corp\\jdoe");
+  assert_true(user_alias_normalise("Jdoe@Corp.Example", key));
+  assert_string_equal(key, "jdoe@corp.example");
+  /* only ASCII letters fold: "É" (C3 89) stays as sent */
+  assert_true(user_alias_normalise("\xc3\x89MILE", key));
+  assert_string_equal(key, "\xc3\x89mile");
+  assert_false(user_alias_normalise("", key));
+  assert_false(user_alias_normalise(" x", key));
+  assert_false(user_alias_normalise("x ", key));
+  assert_false(user_alias_normalise("a\tb", key));
+  assert_false(user_alias_normalise("a\x7f", key));
+  assert_string_equal(key, "");
+  memset(long_name, 'a', USER_ALIAS_MAX);
+  long_name[USER_ALIAS_MAX] = '\0';
+  assert_true(user_alias_normalise(long_name, key));
+  long_name[USER_ALIAS_MAX] = 'a';
+  long_name[USER_ALIAS_MAX + 1] = '\0';
+  assert_false(user_alias_normalise(long_name, key));
+}
+
+static void test_alias_resolve_and_isolation(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t jdoe = make_user(st, a, "jdoe"), other = make_user(st, a, "other");
+  make_user(st, b, "carol");
+  nimbus_alias_t al = {.tenant_id = a, .user_id = jdoe};
+  snprintf(al.alias, sizeof al.alias, "CORP\\JDoe");
+  assert_int_equal(store_alias_insert(st, &al, "corp\\jdoe"), STORE_OK);
+  assert_true(al.id > 0 && al.created_at > 0);
+  /* unique per tenant in normal form, whoever the user */
+  nimbus_alias_t dup = {.tenant_id = a, .user_id = other};
+  snprintf(dup.alias, sizeof dup.alias, "corp\\JDOE");
+  assert_int_equal(store_alias_insert(st, &dup, "corp\\jdoe"), STORE_CONFLICT);
+  /* the same alias in tenant b is b's own */
+  nimbus_alias_t in_b = {.tenant_id = b, .user_id = make_user(st, b, "dave")};
+  snprintf(in_b.alias, sizeof in_b.alias, "corp\\jdoe");
+  assert_int_equal(store_alias_insert(st, &in_b, "corp\\jdoe"), STORE_OK);
+  /* a user of another tenant cannot get an alias here */
+  nimbus_alias_t cross = {.tenant_id = b, .user_id = jdoe};
+  snprintf(cross.alias, sizeof cross.alias, "x");
+  assert_int_not_equal(store_alias_insert(st, &cross, "x"), STORE_OK);
+
+  nimbus_user_t u;
+  assert_int_equal(user_resolve_name(st, a, "Corp\\jdoe", &u), STORE_OK);
+  assert_int_equal(u.id, jdoe);
+  assert_int_equal(user_resolve_name(st, a, "jdoe", &u), STORE_OK);
+  assert_int_equal(u.id, jdoe);
+  assert_int_equal(user_resolve_name(st, b, "CORP\\jdoe", &u), STORE_OK);
+  assert_int_equal(u.id, in_b.user_id);
+  assert_int_equal(user_resolve_name(st, a, "carol", &u), STORE_NOT_FOUND);
+  assert_int_equal(user_resolve_name(st, a, "nobody", &u), STORE_NOT_FOUND);
+
+  nimbus_id_t found = 0;
+  assert_int_equal(store_user_name_folds_to(st, a, "other", jdoe, &found), STORE_OK);
+  assert_int_equal(found, other);
+  assert_int_equal(store_user_name_folds_to(st, a, "jdoe", jdoe, &found), STORE_NOT_FOUND);
+
+  int n = 0;
+  assert_int_equal(store_alias_list(st, a, jdoe, alias_count_cb, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(store_alias_delete(st, b, jdoe, "corp\\jdoe"), STORE_NOT_FOUND);
+  assert_int_equal(store_alias_delete(st, a, other, "corp\\jdoe"), STORE_NOT_FOUND);
+  /* the alias goes with its user */
+  assert_int_equal(store_user_delete(st, a, jdoe), STORE_OK);
+  assert_int_equal(user_resolve_name(st, a, "corp\\jdoe", &u), STORE_NOT_FOUND);
+  n = 0;
+  assert_int_equal(store_alias_list(st, a, 0, alias_count_cb, &n), STORE_OK);
+  assert_int_equal(n, 0);
 }
 
 /* ---- tokens ---- */
@@ -1199,6 +1283,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_open_rejects_newer_schema, setup_closed, teardown),
       cmocka_unit_test_setup_teardown(test_tenant_crud, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_user_crud_and_isolation, setup_direct, teardown),
+      cmocka_unit_test(test_alias_normalise),
+      cmocka_unit_test_setup_teardown(test_alias_resolve_and_isolation, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_token_lifecycle, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_queue_crud_and_isolation, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_insert_and_get, setup_direct, teardown),
