@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Keep-alive request load on nimbusd until it goes away.
 
-usage: keepalive_load.py PORT USER:PASSWORD [THREADS]
+usage: keepalive_load.py PORT USER:PASSWORD THREADS READY-FILE
 
 Each thread sends authenticated GET /api/v1/jobs requests (each one runs on
 a worker, so its connection is suspended meanwhile) back to back on one
 persistent connection, reconnecting when an answer says "Connection:
-close", and stops when the server no longer accepts connections.  Prints
-the number of answers.  Used to stop nimbusd under load (test-server).
+close", and stops when the server no longer accepts connections.  Creates
+READY-FILE once 10 answers have come (the load is running), and prints
+the number of answers at the end.  Used to stop nimbusd under load (test-server).
 """
 import base64
 import http.client
@@ -16,8 +17,18 @@ import threading
 
 port = int(sys.argv[1])
 auth = "Basic " + base64.b64encode(sys.argv[2].encode()).decode()
-threads = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+threads = int(sys.argv[3])
+ready_file = sys.argv[4]
 answers = []
+total = [0]
+lock = threading.Lock()
+
+
+def answered():
+    with lock:
+        total[0] += 1
+        if total[0] == 10:
+            open(ready_file, "w").close()
 
 
 def run():
@@ -30,6 +41,7 @@ def run():
                 resp = conn.getresponse()
                 resp.read()
                 count += 1
+                answered()
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
                     break

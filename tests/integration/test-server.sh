@@ -97,9 +97,15 @@ stop_under_load() {
   local round rc answers
   for round in 1 2 3; do
     nimbusd_restart
-    python3 "$HERE/keepalive_load.py" "$NIMBUS_PORT" alice@demo:alice-demo-pass 4 >"$WORK/answers" &
+    rm -f "$WORK/load-ready"
+    python3 "$HERE/keepalive_load.py" "$NIMBUS_PORT" alice@demo:alice-demo-pass 4 \
+      "$WORK/load-ready" >"$WORK/answers" &
     local lpid=$!
-    sleep 1
+    local i
+    for i in $(seq 1 600); do # until the load runs (up to 60 s on a busy machine)
+      if [ -e "$WORK/load-ready" ]; then break; fi
+      sleep 0.1
+    done
     rc=0
     kill -TERM "$NIMBUSD_PID"
     wait "$NIMBUSD_PID" || rc=$?
