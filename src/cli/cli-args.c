@@ -173,11 +173,11 @@ bool cli_args_choice(cli_t *cli, const char *option, const char *text, const cha
 }
 
 //
-// 'cli_args_required()' - Number of words of a synopsis that are not
-//                         optional ("[ALIAS]").
+// 'cli_args_words()' - Words of a synopsis like "NAME ID [ALIAS]"; with
+//                      required_only, the ones not in brackets.
 //
 
-int cli_args_required(const char *args) {
+static int cli_args_words(const char *args, bool required_only) {
   int count = 0;
   bool in_word = false;
 
@@ -186,7 +186,7 @@ int cli_args_required(const char *args) {
       in_word = false;
     else if (!in_word) {
       in_word = true;
-      if (*args != '[') count++;
+      if (!required_only || *args != '[') count++;
     }
   }
 
@@ -194,23 +194,20 @@ int cli_args_required(const char *args) {
 }
 
 //
+// 'cli_args_required()' - Number of words of a synopsis that are not
+//                         optional ("[ALIAS]").
+//
+
+int cli_args_required(const char *args) {
+  return (cli_args_words(args, true));
+}
+
+//
 // 'cli_args_count()' - Number of positional words in a synopsis like "NAME ID".
 //
 
 int cli_args_count(const char *args) {
-  int count = 0;
-  bool in_word = false;
-
-  for (; args && *args; args++) {
-    if (*args == ' ')
-      in_word = false;
-    else if (!in_word) {
-      in_word = true;
-      count++;
-    }
-  }
-
-  return (count);
+  return (cli_args_words(args, false));
 }
 
 //

@@ -369,7 +369,15 @@ void api_device_job_get(api_ctx_t *c) {
   api_respond(c, 200, panel_job_json(c, &job));
 }
 
-void api_device_job_release(api_ctx_t *c) {
+/*
+ * The release and the PIN check of a job at the panel: one handler, the
+ * same answers.  check_only (POST .../pin): the PIN is required and only
+ * the release pipeline's scope and PIN steps run (the attempt counts
+ * toward the lockout exactly as a release); else (POST .../release) the
+ * PIN is optional and the job is released.  200 panel-job; 403
+ * {attempts_left}; 423 {locked_until}; 404; 409 not held.
+ */
+static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   static const char *const fields[] = {"pin", NULL};
   nimbus_panel_session_t ps;
   release_outcome_t out = {0};
@@ -378,8 +386,8 @@ void api_device_job_release(api_ctx_t *c) {
   char when[32];
 
   if (!panel_session_load(c, &ps)) goto done;
-  if (c->body && !api_body_only(c, fields)) goto done;
-  if (!api_body_string(c, "pin", false, PANEL_PIN_MAX, &pin)) goto done;
+  if ((check_only || c->body) && !api_body_only(c, fields)) goto done;
+  if (!api_body_string(c, "pin", check_only, PANEL_PIN_MAX, &pin)) goto done;
   /* {id} is the job's number in this tenant; the release works on its id */
   store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
   if (found != STORE_OK) {
@@ -387,7 +395,10 @@ void api_device_job_release(api_ctx_t *c) {
     goto done;
   }
   release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
-  switch (release_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)) {
+  release_result_t rs =
+      check_only ? release_check_pin_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)
+                 : release_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out);
+  switch (rs) {
     case RELEASE_OK:
       api_respond(c, 200, panel_job_json(c, &out.job));
       break;
@@ -398,12 +409,10 @@ void api_device_job_release(api_ctx_t *c) {
       api_problem(c->r, 409, "only held jobs can be released");
       break;
     case RELEASE_PIN_MISSING:
-      panel_problem_with(c, 403, "Forbidden", "this job needs its PIN", "attempts_left",
-                         json_integer(out.attempts_left));
-      break;
     case RELEASE_PIN_WRONG:
-      panel_problem_with(c, 403, "Forbidden", "wrong PIN", "attempts_left",
-                         json_integer(out.attempts_left));
+      panel_problem_with(c, 403, "Forbidden",
+                         rs == RELEASE_PIN_MISSING ? "this job needs its PIN" : "wrong PIN",
+                         "attempts_left", json_integer(out.attempts_left));
       break;
     case RELEASE_PIN_LOCKED:
       api_time_format(out.locked_until, when);
@@ -412,7 +421,8 @@ void api_device_job_release(api_ctx_t *c) {
       break;
     case RELEASE_ERROR:
     default:
-      api_problem(c->r, 500, "the job could not be released");
+      api_problem(c->r, 500,
+                  check_only ? "the PIN could not be checked" : "the job could not be released");
       break;
   }
 done:
@@ -421,59 +431,15 @@ done:
   sodium_memzero(job.pin_hash, sizeof job.pin_hash);
 }
 
-/*
- * POST /device/jobs/{id}/pin {pin}: is this the job's PIN?  The panel asks
- * when the PIN is typed, so a wrong one is refused on the PIN screen; the
- * attempt counts toward the lockout exactly as on .../release (the same
- * release_check_pin step).  200 panel-job; 403 {attempts_left}; 423
- * {locked_until}; 404; 409 not held.  Release still needs the PIN.
- */
-void api_device_job_pin(api_ctx_t *c) {
-  static const char *const fields[] = {"pin", NULL};
-  nimbus_panel_session_t ps;
-  release_outcome_t out = {0};
-  nimbus_job_t job = {0};
-  const char *pin = NULL;
-  char when[32];
+void api_device_job_release(api_ctx_t *c) {
+  device_job_release_or_check(c, false);
+}
 
-  if (!panel_session_load(c, &ps)) goto done;
-  if (!api_body_only(c, fields)) goto done;
-  if (!api_body_string(c, "pin", true, PANEL_PIN_MAX, &pin)) goto done;
-  store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
-  if (found != STORE_OK) {
-    api_respond_store(c, found, "job", NULL);
-    goto done;
-  }
-  release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
-  switch (release_check_pin_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)) {
-    case RELEASE_OK:
-      api_respond(c, 200, panel_job_json(c, &out.job));
-      break;
-    case RELEASE_NOT_FOUND:
-      api_problem(c->r, 404, "no such job");
-      break;
-    case RELEASE_NOT_HELD:
-      api_problem(c->r, 409, "only held jobs can be released");
-      break;
-    case RELEASE_PIN_MISSING:
-    case RELEASE_PIN_WRONG:
-      panel_problem_with(c, 403, "Forbidden", "wrong PIN", "attempts_left",
-                         json_integer(out.attempts_left));
-      break;
-    case RELEASE_PIN_LOCKED:
-      api_time_format(out.locked_until, when);
-      panel_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
-                         json_string(when));
-      break;
-    case RELEASE_ERROR:
-    default:
-      api_problem(c->r, 500, "the PIN could not be checked");
-      break;
-  }
-done:
-  api_body_wipe(c, "pin");
-  sodium_memzero(out.job.pin_hash, sizeof out.job.pin_hash);
-  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+/* POST /device/jobs/{id}/pin {pin}: is this the job's PIN?  The panel asks
+ * when the PIN is typed, so a wrong one is refused on the PIN screen;
+ * release still needs the PIN. */
+void api_device_job_pin(api_ctx_t *c) {
+  device_job_release_or_check(c, true);
 }
 
 void api_device_job_cancel(api_ctx_t *c) {
