@@ -176,7 +176,18 @@ static ippc_result_t ippc_begin(ippc_t *c, ipp_t *req, const char *printer_uri, 
 }
 
 ippc_result_t ippc_start(ippc_t *c, ipp_t *req, const char *printer_uri, ippc_status_t *st) {
-  return ippc_begin(c, req, printer_uri, st, true);
+  ippc_result_t r = ippc_begin(c, req, printer_uri, st, true);
+  if (r == IPPC_OK && c->sent_status == HTTP_STATUS_ERROR) {
+    /* not sent (the server closed the connection and a new one failed):
+     * no answer will come, and a request left pending on a connection
+     * without a socket would wait for the request timeout */
+    snprintf(st->message, sizeof st->message, "cannot send the request: %.200s",
+             cupsLastErrorString());
+    c->pending = false;
+    ippc_close(c);
+    return IPPC_TRANSIENT;
+  }
+  return r;
 }
 
 ippc_result_t ippc_finish(ippc_t *c, ipp_t **resp, ippc_status_t *st, bool keep_body) {
@@ -228,7 +239,8 @@ ippc_result_t ippc_send(ippc_t *c, ipp_t *req, const char *printer_uri, ipp_t **
 }
 
 bool ippc_ready(ippc_t *c) {
-  return !c->http || httpWait(c->http, 0);
+  /* no socket: nothing will arrive, ippc_finish() reports the failure */
+  return !c->http || httpGetFd(c->http) < 0 || httpWait(c->http, 0);
 }
 
 int ippc_fd(const ippc_t *c) {

@@ -147,6 +147,8 @@ _lib_check_step_failed() {
   echo "  first failing step: $where: '$2' exited with status $3" >&2
   echo "  (the check's command: $_lib_check_cmd)" >&2
   [ -f "${NIMBUS_STATE:-/nonexistent}.log" ] && tail -20 "$NIMBUS_STATE.log" >&2
+  # a test library may add its own evidence (the connector logs)
+  ! declare -F _lib_on_failure >/dev/null || _lib_on_failure >&2
   exit 1
 }
 check() {

@@ -44,6 +44,16 @@ _conn_cleanup() {
 }
 trap _conn_cleanup EXIT
 
+# On a failed check: the end of every connector's log.
+_lib_on_failure() {
+  local n
+  for n in "${_conn_names[@]}"; do
+    [ -f "$CONN_DIR/$n.log" ] || continue
+    echo "---- last lines of connector $n's log"
+    tail -25 "$CONN_DIR/$n.log"
+  done
+}
+
 conn_setup_tenant() {
   local body
   for body in '/api/v1/tenants {"name":"acme"}' \
