@@ -6,7 +6,8 @@ table between LAYOUT-BEGIN and LAYOUT-END in src/server/meson.build says,
 for each folder, the folders whose headers it may include.  Fails (exit 1,
 one line per violation) when a file under src/server/:
   - is in a folder the table does not list (or the table lists a folder
-    that does not exist);
+    that does not exist), or is missing from its folder's list in
+    server_sources (between SOURCES-BEGIN and SOURCES-END);
   - includes a backend's system header outside that backend's folder
     (sqlite3.h outside store/sqlite/, libpq-fe.h outside store/pg/,
     microhttpd.h outside http/); sqlite3.h and libpq-fe.h are also refused
@@ -37,19 +38,19 @@ SOURCE_EXT = (".c", ".h", ".cc")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 
-def read_layout(server):
-    """The folder -> allowed folders table of src/server/meson.build."""
+def read_table(server, marker):
+    """The dict literal between MARKER-BEGIN and MARKER-END in src/server/meson.build."""
     with open(os.path.join(server, "meson.build"), encoding="utf-8") as f:
         text = f.read()
-    m = re.search(r"LAYOUT-BEGIN.*?\n(.*?)#\s*LAYOUT-END", text, re.S)
+    m = re.search(marker + r"-BEGIN.*?\n(.*?)#\s*" + marker + "-END", text, re.S)
     if not m:
-        raise SystemExit("check-layout: no LAYOUT-BEGIN/LAYOUT-END table in src/server/meson.build")
+        raise SystemExit(f"check-layout: no {marker}-BEGIN/{marker}-END table in src/server/meson.build")
     body = "\n".join(line.split("#", 1)[0] for line in m.group(1).splitlines())
     body = body.split("=", 1)[1] if "=" in body else body
     try:
         table = ast.literal_eval(body.strip())
     except (ValueError, SyntaxError) as e:
-        raise SystemExit(f"check-layout: the layout table is not a plain literal: {e}")
+        raise SystemExit(f"check-layout: the {marker} table is not a plain literal: {e}")
     return {k: set(v) for k, v in table.items()}
 
 
@@ -73,7 +74,8 @@ def check(root):
     src = os.path.join(root, "src")
     server = os.path.join(src, "server")
     problems = []
-    layout = read_layout(server)
+    layout = read_table(server, "LAYOUT")
+    listed = read_table(server, "SOURCES")
 
     def folder_of(path):
         return os.path.relpath(os.path.dirname(path), server).replace(os.sep, "/")
@@ -91,6 +93,12 @@ def check(root):
 
     present = {folder_of(p) for p in server_files}
     for folder in sorted(present - set(layout)):
+        if folder == ".":
+            for p in server_files:
+                if folder_of(p) == ".":
+                    problems.append(f"{os.path.relpath(p, root)}: a file of src/server/ belongs in "
+                                    "the folder of its concern (docs/ARCHITECTURE.md §12)")
+            continue
         problems.append(f"src/server/{folder}/: folder missing from the layout table "
                         "(src/server/meson.build)")
     for folder, uses in sorted(layout.items()):
@@ -102,6 +110,9 @@ def check(root):
     for p in server_files:
         rel = os.path.relpath(p, root)
         folder = folder_of(p)
+        if folder in layout and os.path.basename(p) not in listed.get(folder, set()) \
+                and rel != "src/server/daemon/nimbusd.c":
+            problems.append(f"{rel}: not listed in server_sources['{folder}'] (src/server/meson.build)")
         allowed = layout.get(folder, set())
         for line, kind, name in includes(p):
             where = f"{rel}:{line}"

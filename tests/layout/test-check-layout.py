@@ -73,6 +73,10 @@ CASES = [
      "include headers by bare name"),
     ("folder missing from the table", new_file("src/server/billing/billing.c", "int b;\n"),
      "src/server/billing/: folder missing from the layout table"),
+    ("file missing from the sources", new_file("src/server/jobs/quota.c", "int q;\n"),
+     "src/server/jobs/quota.c: not listed in server_sources['jobs']"),
+    ("file left in the old flat folder", new_file("src/server/alias.c", "int a;\n"),
+     "src/server/alias.c: a file of src/server/ belongs in"),
     ("duplicate header name", new_file("src/server/blob/store.h", "\n"),
      "header name store.h"),
 ]
