@@ -15,6 +15,7 @@ one line per violation) when a file under src/server/:
   - includes a `*-private.h` of another folder;
   - includes a header of a folder it does not declare, or a header that is
     neither in src/server/ nor in src/common/ (bare names only: "x.h").
+The table itself must be a DAG apart from ALLOWED_BACK_EDGES.
 Header names must be unique across src/server/ (includes are bare names).
 
 Usage: check-layout.py [--stamp FILE] [SOURCE_ROOT]
@@ -32,6 +33,10 @@ BACKEND_HEADERS = {
     "libpq-fe.h": "store/pg",
     "microhttpd.h": "http",
 }
+# The one dependency cycle allowed (docs/ARCHITECTURE.md §12): http.c asks
+# daemon/routes.c which handler serves a request.  Without these edges the
+# folders must form a DAG.
+ALLOWED_BACK_EDGES = {("http", "daemon")}
 # Store backends' headers are refused in the rest of src/ as well.
 STORE_HEADERS = ("sqlite3.h", "libpq-fe.h")
 SOURCE_EXT = (".c", ".h", ".cc")
@@ -52,6 +57,32 @@ def read_table(server, marker):
     except (ValueError, SyntaxError) as e:
         raise SystemExit(f"check-layout: the {marker} table is not a plain literal: {e}")
     return {k: set(v) for k, v in table.items()}
+
+
+def find_cycle(layout):
+    """A list of folders forming a cycle once ALLOWED_BACK_EDGES are removed, or None."""
+    state = {}
+
+    def visit(folder, path):
+        state[folder] = "open"
+        for used in sorted(layout.get(folder, ())):
+            if (folder, used) in ALLOWED_BACK_EDGES or used not in layout:
+                continue
+            if state.get(used) == "open":
+                return path[path.index(used):] + [used]
+            if used not in state:
+                found = visit(used, path + [used])
+                if found:
+                    return found
+        state[folder] = "done"
+        return None
+
+    for folder in sorted(layout):
+        if folder not in state:
+            found = visit(folder, [folder])
+            if found:
+                return found
+    return None
 
 
 def sources(top):
@@ -106,6 +137,10 @@ def check(root):
             problems.append(f"src/server/meson.build: layout table names {folder}/, which has no sources")
         for u in sorted(uses - set(layout)):
             problems.append(f"src/server/meson.build: {folder} uses unknown folder {u}")
+
+    cycle = find_cycle(layout)
+    if cycle:
+        problems.append("src/server/meson.build: the layout table has a cycle: " + " -> ".join(cycle))
 
     for p in server_files:
         rel = os.path.relpath(p, root)

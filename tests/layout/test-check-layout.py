@@ -35,6 +35,18 @@ def new_file(rel, text):
     return edit
 
 
+def declare(folder, used):
+    """Add `used` to folder's line of the layout table."""
+    def edit(top):
+        p = os.path.join(top, "src", "server", "meson.build")
+        with open(p, encoding="utf-8") as f:
+            text = f.read()
+        text = text.replace(f"  '{folder}' : [", f"  '{folder}' : ['{used}', ", 1)
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+    return edit
+
+
 def undeclare(folder, used):
     """Drop `used` from folder's line of the layout table."""
     def edit(top):
@@ -67,6 +79,8 @@ CASES = [
     ("undeclared folder", prepend("src/server/jobs/job.c", '#include "api.h"\n'),
      "src/server/jobs/job.c:1: \"api.h\" is in api/, which jobs/ does not declare"),
     ("dependency removed from the table", undeclare("jobs", "blob"), "src/server/jobs/retention.c"),
+    ("a new cycle in the table", declare("jobs", "ipp"),
+     "the layout table has a cycle: devices -> jobs -> ipp -> devices"),
     ("header of nowhere", prepend("src/server/blob/blob.c", '#include "nosuch.h"\n'),
      '"nosuch.h" is neither in src/server/ nor in src/common/'),
     ("include by path", prepend("src/server/blob/blob.c", '#include "../store/store.h"\n'),
