@@ -2,7 +2,7 @@
 #
 # No release without the PIN (issue 8): every way of releasing a held job
 # (IPP Release-Job, REST /jobs/{id}/release, nimbusctl, a printer's panel)
-# goes through the one release pipeline (src/server/release.c):
+# goes through the one release pipeline (src/server/devices/release.c):
 #  - over IPP the owner and a tenant admin need the PIN (job-password);
 #    without it or with a wrong one: client-error-not-authorized;
 #  - wrong PINs are counted per job whichever way they are tried: the lock

@@ -44,6 +44,9 @@ typedef struct {
 store_t *store_open(const char *path, const store_options_t *opts, char *err, size_t errlen);
 /* Close the store; waits for queued group commits to finish. */
 void store_close(store_t *st);
+/* The backend and its library version for `nimbusd --version`, e.g.
+ * "SQLite 3.46.1", written into buf (always terminated). */
+void store_backend_version(char *buf, size_t len);
 
 /* Current schema version (number of applied migrations). */
 int store_schema_version(store_t *st);

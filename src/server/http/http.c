@@ -611,6 +611,10 @@ static char *http_read_pem(const char *path, char *err, size_t errlen) {
   return buf;
 }
 
+const char *http_library_version(void) {
+  return MHD_get_version();
+}
+
 http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen) {
   http_server_t *h = calloc(1, sizeof *h);
   if (!h) return NULL;

@@ -12,8 +12,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <malloc.h>
-#include <microhttpd.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,8 +192,10 @@ int main(int argc, char **argv) {
 
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--version") == 0) {
-      printf("nimbusd %s (libmicrohttpd %s, SQLite %s)\n", NIMBUS_VERSION, MHD_get_version(),
-             sqlite3_libversion());
+      char store_version[64];
+      store_backend_version(store_version, sizeof store_version);
+      printf("nimbusd %s (libmicrohttpd %s, %s)\n", NIMBUS_VERSION, http_library_version(),
+             store_version);
       return 0;
     }
   }

@@ -939,6 +939,10 @@ fail:
   return NULL;
 }
 
+void store_backend_version(char *buf, size_t len) {
+  snprintf(buf, len, "SQLite %s", sqlite3_libversion());
+}
+
 void store_close(store_t *st) {
   if (!st) return;
   if (st->gc_started) {
