@@ -19,6 +19,10 @@ const config_option_t nimbusd_options[] = {
         65535),
     OPT("state-dir", CONFIG_STRING, state_dir, "./nimbus-state",
         "directory for the database and the spool", false, 0, 0),
+    OPT("store", CONFIG_STRING, store_url, "",
+        "database URL: sqlite:///path/nimbus.db or postgresql://... (default: "
+        "state-dir/nimbus.db)",
+        false, 0, 0),
     OPT("threads", CONFIG_INT, threads, "4", "HTTP event threads (epoll)", false, 1, 256),
     OPT("workers", CONFIG_INT, workers, "8", "worker threads for disk, database and hashing", false,
         1, 256),

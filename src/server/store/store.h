@@ -1,19 +1,21 @@
 /*
  * store.h: the storage interface of nimbusd.
  *
- * Callers see records from model.h and status values; no SQL or backend
- * type crosses this line, so a PostgreSQL backend can replace the SQLite
- * one (store-sqlite.c) without touching callers.
+ * Callers see records from model.h and status values; no SQL, backend
+ * type or lock crosses this line.  The backend is chosen by the URL given
+ * to store_open() (store.c); each backend fills the operations table of
+ * store-ops.h (store/sqlite/ today).
  *
- * Promises every backend keeps:
+ * Promises every backend keeps (the contract suite, tests/unit/test-store*.c,
+ * checks them on every backend):
  *  - Every function that reads or writes tenant data takes the tenant id and
  *    never returns another tenant's row: a row of another tenant is
  *    STORE_NOT_FOUND, exactly as if it did not exist.
  *  - A call that returns STORE_OK for a write has made it durable.
  *  - store_t is safe to use from several threads at once.
  *  - Output records are copies owned by the caller.
- *  - List callbacks run while the store is locked: a callback must not
- *    call store functions (it gets STORE_ERROR); collect, then act.
+ *  - A list callback must not call store functions (it gets STORE_ERROR):
+ *    collect, then act after the call.
  */
 #ifndef NIMBUS_STORE_H
 #define NIMBUS_STORE_H
@@ -38,14 +40,19 @@ typedef struct {
 } store_options_t;
 
 /*
- * Open (creating if needed) the store at path and apply pending schema
- * migrations.  Returns NULL on failure with a message in err.
+ * Open (creating if needed) the store at url and apply pending schema
+ * migrations:
+ *   sqlite:///var/lib/nimbus/nimbus.db   (sqlite:relative/path.db; a plain
+ *                                         path also means SQLite)
+ *   postgresql://user@host/dbname        (when built with the PG backend)
+ * Returns NULL on failure with a message in err (never the URL itself,
+ * which may hold a password).
  */
-store_t *store_open(const char *path, const store_options_t *opts, char *err, size_t errlen);
+store_t *store_open(const char *url, const store_options_t *opts, char *err, size_t errlen);
 /* Close the store; waits for queued group commits to finish. */
 void store_close(store_t *st);
-/* The backend and its library version for `nimbusd --version`, e.g.
- * "SQLite 3.46.1", written into buf (always terminated). */
+/* The backends built in and their library versions for `nimbusd
+ * --version`, e.g. "SQLite 3.46.1", written into buf (always terminated). */
 void store_backend_version(char *buf, size_t len);
 
 /* Current schema version (number of applied migrations). */

@@ -40,26 +40,26 @@ static void device_from_row(sqlite3_stmt *s, nimbus_device_t *d) {
   memset(d, 0, sizeof *d);
   d->id = sqlite3_column_int64(s, 0);
   d->tenant_id = sqlite3_column_int64(s, 1);
-  copy_column(s, 2, d->name, sizeof d->name);
-  d->status = (nimbus_device_status_t)column_int(s, 3);
-  copy_column(s, 4, d->uuid, sizeof d->uuid);
+  sqlite_copy_column(s, 2, d->name, sizeof d->name);
+  d->status = (nimbus_device_status_t)sqlite_column_int(s, 3);
+  sqlite_copy_column(s, 4, d->uuid, sizeof d->uuid);
   copy_hash_column(s, 5, d->claim_hash);
   d->claim_expires_at = sqlite3_column_int64(s, 6);
   copy_hash_column(s, 7, d->credential_hash);
   d->created_at = sqlite3_column_int64(s, 8);
   d->registered_at = sqlite3_column_int64(s, 9);
   d->last_seen_at = sqlite3_column_int64(s, 10);
-  copy_column(s, 11, d->transport, sizeof d->transport);
-  d->printer_state = column_int(s, 12);
-  copy_column(s, 13, d->state_reasons, sizeof d->state_reasons);
-  copy_column(s, 14, d->make_model, sizeof d->make_model);
-  d->jobs_in_progress = column_int(s, 15);
-  copy_column(s, 16, d->location, sizeof d->location);
+  sqlite_copy_column(s, 11, d->transport, sizeof d->transport);
+  d->printer_state = sqlite_column_int(s, 12);
+  sqlite_copy_column(s, 13, d->state_reasons, sizeof d->state_reasons);
+  sqlite_copy_column(s, 14, d->make_model, sizeof d->make_model);
+  d->jobs_in_progress = sqlite_column_int(s, 15);
+  sqlite_copy_column(s, 16, d->location, sizeof d->location);
 }
 
 /* Fill d->queue_ids/queue_names/nqueues (by queue name). */
-static store_status_t device_queues_locked(store_t *st, nimbus_device_t *d) {
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_QUEUES);
+static store_status_t device_queues_locked(sqlite_store_t *st, nimbus_device_t *d) {
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_QUEUES);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, d->id);
   sqlite3_bind_int64(s, 2, d->tenant_id);
@@ -68,33 +68,33 @@ static store_status_t device_queues_locked(store_t *st, nimbus_device_t *d) {
   int rc, n = 0;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < NIMBUS_DEVICE_QUEUES_MAX) {
     d->queue_ids[n] = sqlite3_column_int64(s, 0);
-    copy_column(s, 1, d->queue_names[n], sizeof d->queue_names[n]);
+    sqlite_copy_column(s, 1, d->queue_names[n], sizeof d->queue_names[n]);
     n++;
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = fail_locked(st, rc, "device queues");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = sqlite_fail_locked(st, rc, "device queues");
   d->nqueues = n;
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   return status;
 }
 
 /* Run a bound single-row DEVICE_COLS select and read the device with its
  * queues into *out (untouched on failure).  Resets s. */
-static store_status_t device_read_locked(store_t *st, sqlite3_stmt *s, const char *what,
+static store_status_t device_read_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
                                          nimbus_device_t *out) {
   nimbus_device_t d;
-  store_status_t status = step_row_locked(st, s, what);
+  store_status_t status = sqlite_step_row_locked(st, s, what);
   if (status == STORE_OK) {
     device_from_row(s, &d);
     status = device_queues_locked(st, &d);
   }
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   if (status == STORE_OK && out) *out = d;
   return status;
 }
 
-static store_status_t device_get_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+static store_status_t device_get_locked(sqlite_store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                         nimbus_device_t *out) {
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_GET);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_int64(s, 2, tenant_id);
@@ -105,19 +105,20 @@ static store_status_t device_get_locked(store_t *st, nimbus_id_t tenant_id, nimb
 
 /* A queue id of another tenant (or none) fails the (tenant_id, queue_id)
  * foreign key: NOT_FOUND.  A queue listed twice is served once. */
-store_status_t store_device_insert(store_t *st, nimbus_device_t *d) {
+store_status_t sqlite_device_insert(store_t *base_, nimbus_device_t *d) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (d->nqueues < 0 || d->nqueues > NIMBUS_DEVICE_QUEUES_MAX) {
     log_event(LOG_ERROR, NULL, "store_device_insert: bad queue count", "nqueues",
               LOG_INT(d->nqueues), (char *)NULL);
     return STORE_ERROR;
   }
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   nimbus_device_t got;
-  store_status_t status = tx_begin_locked(st);
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
 
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_INSERT);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_INSERT);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -128,11 +129,11 @@ store_status_t store_device_insert(store_t *st, nimbus_device_t *d) {
   sqlite3_bind_int64(s, 4, d->claim_expires_at);
   sqlite3_bind_int64(s, 5, now);
   BIND_FIELD(s, 6, d->location);
-  status = stmt_exec_locked(st, s, "device insert");
+  status = sqlite_stmt_exec_locked(st, s, "device insert");
   if (status != STORE_OK) goto done;
   nimbus_id_t id = sqlite3_last_insert_rowid(st->db);
 
-  s = stmt_get_locked(st, S_DEVICE_QUEUE_INSERT);
+  s = sqlite_stmt_get_locked(st, S_DEVICE_QUEUE_INSERT);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -141,144 +142,151 @@ store_status_t store_device_insert(store_t *st, nimbus_device_t *d) {
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, d->tenant_id);
     sqlite3_bind_int64(s, 3, d->queue_ids[i]);
-    status = stmt_exec_locked(st, s, "device queue insert");
+    status = sqlite_stmt_exec_locked(st, s, "device queue insert");
   }
   if (status != STORE_OK) goto done;
   status = device_get_locked(st, d->tenant_id, id, &got);
-  if (status == STORE_OK) status = tx_commit_locked(st);
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
   if (status == STORE_OK) {
     *d = got;
   } else {
-    tx_rollback_locked(st);
+    sqlite_tx_rollback_locked(st);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                nimbus_device_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_device_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_device_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = device_get_locked(st, tenant_id, id, out);
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_device_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
-                                        nimbus_device_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_device_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
+                                         nimbus_device_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_GET_BY_NAME);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_BY_NAME);
   if (s) {
     sqlite3_bind_int64(s, 1, tenant_id);
-    bind_str(s, 2, name);
+    sqlite_bind_str(s, 2, name);
     status = device_read_locked(st, s, "device get by name", out);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_device_get_by_credential(store_t *st, const unsigned char hash[32],
-                                              nimbus_device_t *out) {
+store_status_t sqlite_device_get_by_credential(store_t *base_, const unsigned char hash[32],
+                                               nimbus_device_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (hash_is_zero(hash)) return STORE_NOT_FOUND;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_GET_BY_CREDENTIAL);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_BY_CREDENTIAL);
   if (s) {
     sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
     status = device_read_locked(st, s, "device get by credential", out);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_device_get_by_uuid(store_t *st, const char *uuid, nimbus_device_t *out) {
+store_status_t sqlite_device_get_by_uuid(store_t *base_, const char *uuid, nimbus_device_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (!uuid || !uuid[0]) return STORE_NOT_FOUND;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_GET_BY_UUID);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_BY_UUID);
   if (s) {
-    bind_str(s, 1, uuid);
+    sqlite_bind_str(s, 1, uuid);
     status = device_read_locked(st, s, "device get by uuid", out);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* The status is left as it is (see store.h). */
-store_status_t store_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                      const unsigned char claim_hash[32], int64_t expires_at) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_device_set_claim(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                       const unsigned char claim_hash[32], int64_t expires_at) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_SET_CLAIM);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_SET_CLAIM);
   if (s) {
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, tenant_id);
     bind_hash_or_null(s, 3, claim_hash);
     sqlite3_bind_int64(s, 4, expires_at);
-    status = exec_changes_locked(st, s, "device set claim");
+    status = sqlite_exec_changes_locked(st, s, "device set claim");
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                         const char *location) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_device_set_location(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          const char *location) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_SET_LOCATION);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_SET_LOCATION);
   if (s) {
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, tenant_id);
-    bind_str(s, 3, location ? location : "");
-    status = exec_changes_locked(st, s, "device set location");
+    sqlite_bind_str(s, 3, location ? location : "");
+    status = sqlite_exec_changes_locked(st, s, "device set location");
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* One transaction: find the unexpired claim, check the uuid is free (the
  * device's own current uuid is fine), register, clear the claim. */
-store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,
-                                  const char *uuid, const unsigned char credential_hash[32],
-                                  nimbus_device_t *out) {
+store_status_t sqlite_device_claim(store_t *base_, const unsigned char claim_hash[32], int64_t now,
+                                   const char *uuid, const unsigned char credential_hash[32],
+                                   nimbus_device_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (hash_is_zero(claim_hash)) return STORE_NOT_FOUND;
   if (hash_is_zero(credential_hash)) {
     log_event(LOG_ERROR, NULL, "store_device_claim: no credential hash", (char *)NULL);
     return STORE_ERROR;
   }
   if (!uuid) uuid = "";
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   nimbus_device_t got;
   nimbus_id_t id = 0, tenant_id = 0;
-  store_status_t status = tx_begin_locked(st);
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
 
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_GET_BY_CLAIM);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_BY_CLAIM);
   if (!s) {
     status = STORE_ERROR;
     goto done;
   }
   sqlite3_bind_blob(s, 1, claim_hash, 32, SQLITE_STATIC);
-  status = step_row_locked(st, s, "device claim");
+  status = sqlite_step_row_locked(st, s, "device claim");
   if (status == STORE_OK) {
     id = sqlite3_column_int64(s, 0);
     tenant_id = sqlite3_column_int64(s, 1);
     if (sqlite3_column_int64(s, 2) <= now) status = STORE_NOT_FOUND; /* expired */
   }
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   if (status != STORE_OK) goto done;
 
   if (uuid[0]) {
     int64_t owner = 0;
-    s = stmt_get_locked(st, S_DEVICE_UUID_OWNER);
+    s = sqlite_stmt_get_locked(st, S_DEVICE_UUID_OWNER);
     if (!s) {
       status = STORE_ERROR;
       goto done;
     }
-    bind_str(s, 1, uuid);
-    status = query_int64_locked(st, s, "device claim uuid", &owner);
+    sqlite_bind_str(s, 1, uuid);
+    status = sqlite_query_int64_locked(st, s, "device claim uuid", &owner);
     if (status == STORE_OK && owner != id) {
       status = STORE_CONFLICT;
       goto done;
@@ -288,7 +296,7 @@ store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32
 
   /* A re-claim replaces the credential: the old one gets the
    * deregistration answer from now on, not a bare 401. */
-  s = stmt_get_locked(st, S_DEVICE_TOMBSTONE_INSERT);
+  s = sqlite_stmt_get_locked(st, S_DEVICE_TOMBSTONE_INSERT);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -296,44 +304,45 @@ store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32
   sqlite3_bind_int64(s, 1, tenant_id);
   sqlite3_bind_int64(s, 2, id);
   sqlite3_bind_int64(s, 3, now);
-  status = stmt_exec_locked(st, s, "device claim tombstone");
+  status = sqlite_stmt_exec_locked(st, s, "device claim tombstone");
   if (status != STORE_OK) goto done;
 
-  s = stmt_get_locked(st, S_DEVICE_CLAIM);
+  s = sqlite_stmt_get_locked(st, S_DEVICE_CLAIM);
   if (!s) {
     status = STORE_ERROR;
     goto done;
   }
   sqlite3_bind_int64(s, 1, id);
-  bind_str(s, 2, uuid);
+  sqlite_bind_str(s, 2, uuid);
   sqlite3_bind_blob(s, 3, credential_hash, 32, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, now);
-  status = exec_changes_locked(st, s, "device claim");
+  status = sqlite_exec_changes_locked(st, s, "device claim");
   if (status != STORE_OK) goto done;
   status = device_get_locked(st, tenant_id, id, &got);
-  if (status == STORE_OK) status = tx_commit_locked(st);
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
   if (status == STORE_OK) {
     if (out) *out = got;
   } else {
-    tx_rollback_locked(st);
+    sqlite_tx_rollback_locked(st);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* ---- what devices report ---- */
 
 /* printer_state < 0 and NULL strings leave the stored values. */
-store_status_t store_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                         int printer_state, const char *state_reasons,
-                                         const char *make_model, const void *attrs,
-                                         size_t attrs_len) {
+store_status_t sqlite_device_set_reported(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          int printer_state, const char *state_reasons,
+                                          const char *make_model, const void *attrs,
+                                          size_t attrs_len) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (attrs && attrs_len > INT_MAX) return STORE_ERROR;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_SET_REPORTED);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_SET_REPORTED);
   if (s) {
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, tenant_id);
@@ -355,17 +364,17 @@ store_status_t store_device_set_reported(store_t *st, nimbus_id_t tenant_id, nim
       sqlite3_bind_null(s, 6);
     }
     sqlite3_bind_int64(s, 7, (int64_t)time(NULL));
-    status = exec_changes_locked(st, s, "device set reported");
+    status = sqlite_exec_changes_locked(st, s, "device set reported");
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* Read the single BLOB column of the bound single-row select s into a
  * malloc'd copy.  No row: NOT_FOUND; a NULL blob: *attrs NULL, OK. */
-static store_status_t blob_query_locked(store_t *st, sqlite3_stmt *s, const char *what,
+static store_status_t blob_query_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
                                         void **attrs, size_t *len) {
-  store_status_t status = step_row_locked(st, s, what);
+  store_status_t status = sqlite_step_row_locked(st, s, what);
   if (status == STORE_OK && sqlite3_column_type(s, 0) != SQLITE_NULL) {
     const void *v = sqlite3_column_blob(s, 0);
     size_t n = (size_t)sqlite3_column_bytes(s, 0);
@@ -378,49 +387,52 @@ static store_status_t blob_query_locked(store_t *st, sqlite3_stmt *s, const char
       *len = n;
     }
   }
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   return status;
 }
 
-store_status_t store_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                      void **attrs, size_t *len) {
+store_status_t sqlite_device_get_attrs(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                       void **attrs, size_t *len) {
+  sqlite_store_t *st = sqlite_of(base_);
   *attrs = NULL;
   *len = 0;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_GET_ATTRS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_ATTRS);
   if (s) {
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, tenant_id);
     status = blob_query_locked(st, s, "device get attrs", attrs, len);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_queue_device_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
-                                        void **attrs, size_t *len) {
+store_status_t sqlite_queue_device_attrs(store_t *base_, nimbus_id_t tenant_id,
+                                         nimbus_id_t queue_id, void **attrs, size_t *len) {
+  sqlite_store_t *st = sqlite_of(base_);
   *attrs = NULL;
   *len = 0;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_QUEUE_DEVICE_ATTRS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_QUEUE_DEVICE_ATTRS);
   if (s) {
     sqlite3_bind_int64(s, 1, tenant_id);
     sqlite3_bind_int64(s, 2, queue_id);
     status = blob_query_locked(st, s, "queue device attrs", attrs, len);
     if (status == STORE_NOT_FOUND) status = STORE_OK; /* no device reported any */
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* last_seen_at never goes backwards; a NULL transport leaves it. */
-store_status_t store_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                  int64_t seen_at, const char *transport) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_device_touch(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   int64_t seen_at, const char *transport) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_TOUCH);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_TOUCH);
   if (s) {
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, tenant_id);
@@ -430,18 +442,19 @@ store_status_t store_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_
     } else {
       sqlite3_bind_null(s, 4);
     }
-    status = exec_changes_locked(st, s, "device touch");
+    status = sqlite_exec_changes_locked(st, s, "device touch");
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_device_touch_many(store_t *st, const store_device_seen_t *v, int n) {
+store_status_t sqlite_device_touch_many(store_t *base_, const store_device_seen_t *v, int n) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (n <= 0) return STORE_OK;
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = tx_begin_locked(st);
+  if (!sqlite_lock(st)) return STORE_ERROR;
+  store_status_t status = sqlite_tx_begin_locked(st);
   for (int i = 0; status == STORE_OK && i < n; i++) {
-    sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_TOUCH);
+    sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_TOUCH);
     if (!s) {
       status = STORE_ERROR;
       break;
@@ -453,25 +466,26 @@ store_status_t store_device_touch_many(store_t *st, const store_device_seen_t *v
       sqlite3_bind_text(s, 4, v[i].transport, -1, SQLITE_STATIC);
     else
       sqlite3_bind_null(s, 4);
-    status = exec_changes_locked(st, s, "device touch");
+    status = sqlite_exec_changes_locked(st, s, "device touch");
     if (status == STORE_NOT_FOUND) status = STORE_OK; /* deleted meanwhile */
   }
   if (status == STORE_OK)
-    status = tx_commit_locked(st);
+    status = sqlite_tx_commit_locked(st);
   else
-    tx_rollback_locked(st);
-  store_unlock(st);
+    sqlite_tx_rollback_locked(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* Ordered by name.  Each device's queues are read while its row is
  * current (a second statement on the same connection). */
-store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
-                                 store_device_cb cb, void *ctx) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                  store_device_cb cb, void *ctx) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  bool in_tx = exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_LIST);
+  bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_LIST);
   if (s) {
     sqlite3_bind_int64(s, 1, tenant_id);
     sqlite3_bind_int64(s, 2, queue_id);
@@ -484,11 +498,11 @@ store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
       if (status != STORE_OK || !cb(&d, ctx)) break;
     }
     if (status == STORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-      status = fail_locked(st, rc, "device list");
-    stmt_reset(s);
+      status = sqlite_fail_locked(st, rc, "device list");
+    sqlite_stmt_reset(s);
   }
-  if (in_tx) tx_rollback_locked(st); /* read-only */
-  store_unlock(st);
+  if (in_tx) sqlite_tx_rollback_locked(st); /* read-only */
+  sqlite_unlock(st);
   return status;
 }
 
@@ -502,12 +516,13 @@ store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
  * fetchable with no device (an UPDATE of state, so the counter triggers
  * follow), then the row (its device_queues go by cascade).
  */
-store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                   nimbus_device_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    nimbus_device_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   nimbus_device_t was;
-  store_status_t status = tx_begin_locked(st);
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
   status = device_get_locked(st, tenant_id, id, &was);
   if (status != STORE_OK) goto done;
@@ -516,7 +531,7 @@ store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id
                                     S_DEVICE_REOFFER,          S_DEVICE_UNTARGET_EVENTS,
                                     S_DEVICE_UNTARGET,         S_DEVICE_DELETE};
   for (size_t i = 0; i < sizeof steps / sizeof steps[0] && status == STORE_OK; i++) {
-    sqlite3_stmt *s = stmt_get_locked(st, steps[i]);
+    sqlite3_stmt *s = sqlite_stmt_get_locked(st, steps[i]);
     if (!s) {
       status = STORE_ERROR;
       break;
@@ -526,39 +541,40 @@ store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id
     sqlite3_bind_int64(s, 2, id);
     if (nparams >= 3) sqlite3_bind_int64(s, 3, now);
     if (nparams >= 4) sqlite3_bind_text(s, 4, DEVICE_REOFFER_DETAIL, -1, SQLITE_STATIC);
-    status = stmt_exec_locked(st, s, "device delete");
+    status = sqlite_stmt_exec_locked(st, s, "device delete");
   }
-  if (status == STORE_OK) status = tx_commit_locked(st);
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
   if (status == STORE_OK) {
     if (out) *out = was;
   } else {
-    tx_rollback_locked(st);
+    sqlite_tx_rollback_locked(st);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
-                                             nimbus_device_tombstone_t *out) {
+store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned char hash[32],
+                                              nimbus_device_tombstone_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (hash_is_zero(hash)) return STORE_NOT_FOUND;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_TOMBSTONE_GET);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_TOMBSTONE_GET);
   if (s) {
     sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-    status = step_row_locked(st, s, "device tombstone lookup");
+    status = sqlite_step_row_locked(st, s, "device tombstone lookup");
     if (status == STORE_OK && out) {
       memset(out, 0, sizeof *out);
       out->device_id = sqlite3_column_int64(s, 0);
       out->tenant_id = sqlite3_column_int64(s, 1);
-      copy_column(s, 2, out->name, sizeof out->name);
-      copy_column(s, 3, out->uuid, sizeof out->uuid);
+      sqlite_copy_column(s, 2, out->name, sizeof out->name);
+      sqlite_copy_column(s, 3, out->uuid, sizeof out->uuid);
       out->deleted_at = sqlite3_column_int64(s, 4);
     }
-    stmt_reset(s);
+    sqlite_stmt_reset(s);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }

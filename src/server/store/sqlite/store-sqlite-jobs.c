@@ -29,21 +29,21 @@ static void job_reference_new(char *out) {
 
 /* The jobs row of one insert, with `reference`; CONFLICT when the
  * reference is taken. */
-static store_status_t job_insert_row_locked(store_t *st, const nimbus_job_t *job,
+static store_status_t job_insert_row_locked(sqlite_store_t *st, const nimbus_job_t *job,
                                             nimbus_id_t number, const char *reference, int copies,
                                             int64_t pages, int ndocs, int64_t now) {
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_INSERT);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_INSERT);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, job->tenant_id);
   sqlite3_bind_int64(s, 2, job->queue_id);
-  bind_id_or_null(s, 3, job->owner_id);
+  sqlite_bind_id_or_null(s, 3, job->owner_id);
   BIND_FIELD(s, 4, job->owner_name);
   BIND_FIELD(s, 5, job->name);
   BIND_FIELD(s, 6, job->origin_host);
   sqlite3_bind_int(s, 7, (int)job->state);
   sqlite3_bind_int64(s, 8, now);
   sqlite3_bind_int64(s, 9, now);
-  sqlite3_bind_int64(s, 10, state_is_terminal((int)job->state) ? now : 0);
+  sqlite3_bind_int64(s, 10, sqlite_state_is_terminal((int)job->state) ? now : 0);
   sqlite3_bind_int(s, 11, copies);
   sqlite3_bind_int64(s, 12, pages);
   sqlite3_bind_int64(s, 13, pages * copies);
@@ -55,9 +55,9 @@ static store_status_t job_insert_row_locked(store_t *st, const nimbus_job_t *job
   BIND_FIELD(s, 19, job->pin_hash);
   BIND_FIELD(s, 20, job->attrs_json);
   sqlite3_bind_int64(s, 21, job->origin_device_id);
-  bind_str(s, 22, reference);
+  sqlite_bind_str(s, 22, reference);
   sqlite3_bind_int64(s, 23, number);
-  return stmt_exec_locked(st, s, "job insert");
+  return sqlite_stmt_exec_locked(st, s, "job insert");
 }
 
 /*
@@ -68,7 +68,7 @@ static store_status_t job_insert_row_locked(store_t *st, const nimbus_job_t *job
  * An owner of another tenant is STORE_NOT_FOUND.  On failure the caller
  * rolls back whatever this wrote.
  */
-static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) {
+static store_status_t job_insert_one_locked(sqlite_store_t *st, job_insert_req_t *req) {
   nimbus_job_t *job = req->job;
   int64_t now = (int64_t)time(NULL);
   store_status_t status;
@@ -76,11 +76,11 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
 
   if (job->owner_id) {
     int64_t one = 0;
-    s = stmt_get_locked(st, S_USER_EXISTS);
+    s = sqlite_stmt_get_locked(st, S_USER_EXISTS);
     if (!s) return STORE_ERROR;
     sqlite3_bind_int64(s, 1, job->owner_id);
     sqlite3_bind_int64(s, 2, job->tenant_id);
-    status = query_int64_locked(st, s, "job insert owner", &one);
+    status = sqlite_query_int64_locked(st, s, "job insert owner", &one);
     if (status != STORE_OK) return status;
   }
 
@@ -90,10 +90,10 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
 
   /* The tenant's next job number (NOT_FOUND: no such tenant). */
   int64_t number = 0;
-  s = stmt_get_locked(st, S_JOB_NUMBER_TAKE);
+  s = sqlite_stmt_get_locked(st, S_JOB_NUMBER_TAKE);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, job->tenant_id);
-  status = query_int64_locked(st, s, "job number", &number);
+  status = sqlite_query_int64_locked(st, s, "job number", &number);
   if (status != STORE_OK) return status;
 
   /* A generated reference that collides with another job's is drawn
@@ -110,7 +110,7 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
   if (status != STORE_OK) return status;
   nimbus_id_t job_id = sqlite3_last_insert_rowid(st->db);
 
-  s = stmt_get_locked(st, S_DOC_INSERT);
+  s = sqlite_stmt_get_locked(st, S_DOC_INSERT);
   if (!s) return STORE_ERROR;
   for (int i = 0; i < req->ndocs; i++) {
     nimbus_document_t *d = &req->docs[i];
@@ -122,21 +122,21 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
     sqlite3_bind_int(s, 6, d->pages);
     BIND_FIELD(s, 7, d->blob_key);
     sqlite3_bind_int64(s, 8, now);
-    status = stmt_exec_locked(st, s, "document insert");
+    status = sqlite_stmt_exec_locked(st, s, "document insert");
     if (status != STORE_OK) return status;
     if (req->data && req->data[i].data) {
-      sqlite3_stmt *ds = stmt_get_locked(st, S_DOC_DATA_INSERT);
+      sqlite3_stmt *ds = sqlite_stmt_get_locked(st, S_DOC_DATA_INSERT);
       if (!ds) return STORE_ERROR;
       sqlite3_bind_int64(ds, 1, job_id);
       sqlite3_bind_int(ds, 2, i + 1);
       sqlite3_bind_blob64(ds, 3, req->data[i].data, req->data[i].len, SQLITE_STATIC);
-      status = stmt_exec_locked(st, ds, "document data insert");
+      status = sqlite_stmt_exec_locked(st, ds, "document data insert");
       if (status != STORE_OK) return status;
     }
   }
 
-  status =
-      event_insert_locked(st, job->tenant_id, job_id, now, "job-created", 0, (int)job->state, NULL);
+  status = sqlite_event_insert_locked(st, job->tenant_id, job_id, now, "job-created", 0,
+                                      (int)job->state, NULL);
   if (status != STORE_OK) return status;
 
   /* Only now touch the caller's records: a failure above leaves them be. */
@@ -144,10 +144,10 @@ static store_status_t job_insert_one_locked(store_t *st, job_insert_req_t *req) 
   job->number = number;
   job->created_at = now;
   job->state_changed_at = now;
-  job->completed_at = state_is_terminal((int)job->state) ? now : 0;
+  job->completed_at = sqlite_state_is_terminal((int)job->state) ? now : 0;
   job->copies = copies;
-  job->pages = clamp_int(pages);
-  job->impressions = clamp_int(pages * copies);
+  job->pages = sqlite_clamp_int(pages);
+  job->impressions = sqlite_clamp_int(pages * copies);
   job->num_documents = req->ndocs;
   if (generate) {
     snprintf(job->reference, sizeof job->reference, "%s", reference);
@@ -178,34 +178,34 @@ static void job_insert_forget(job_insert_req_t *req) {
  * STORE_FULL when the disk ran out of space (nothing of the batch is kept).
  * Takes st->mu itself; sets each req->status but not req->done.
  */
-static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
-  if (!store_lock(st)) {
+static void job_insert_batch(sqlite_store_t *st, job_insert_req_t **batch, int n) {
+  if (!sqlite_lock(st)) {
     for (int i = 0; i < n; i++) batch[i]->status = STORE_ERROR;
     return;
   }
-  store_full_seen = false;
-  bool ok = tx_begin_locked(st) == STORE_OK;
+  sqlite_full_seen = false;
+  bool ok = sqlite_tx_begin_locked(st) == STORE_OK;
   int i = 0;
   for (; ok && i < n; i++) {
     job_insert_req_t *req = batch[i];
-    if (exec_id_locked(st, S_SAVEPOINT) != STORE_OK) {
+    if (sqlite_exec_id_locked(st, S_SAVEPOINT) != STORE_OK) {
       ok = false;
       break;
     }
     req->status = job_insert_one_locked(st, req);
     if (req->status == STORE_OK) {
-      ok = exec_id_locked(st, S_RELEASE) == STORE_OK;
+      ok = sqlite_exec_id_locked(st, S_RELEASE) == STORE_OK;
     } else if (sqlite3_get_autocommit(st->db)) {
       ok = false; /* SQLite already rolled back the whole transaction */
     } else {
-      ok = exec_id_locked(st, S_ROLLBACK_TO) == STORE_OK &&
-           exec_id_locked(st, S_RELEASE) == STORE_OK;
+      ok = sqlite_exec_id_locked(st, S_ROLLBACK_TO) == STORE_OK &&
+           sqlite_exec_id_locked(st, S_RELEASE) == STORE_OK;
     }
   }
-  if (ok) ok = tx_commit_locked(st) == STORE_OK;
+  if (ok) ok = sqlite_tx_commit_locked(st) == STORE_OK;
   if (!ok) {
-    tx_rollback_locked(st);
-    store_status_t why = store_full_seen ? STORE_FULL : STORE_ERROR;
+    sqlite_tx_rollback_locked(st);
+    store_status_t why = sqlite_full_seen ? STORE_FULL : STORE_ERROR;
     for (int k = 0; k < n; k++) {
       if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = why;
     }
@@ -215,12 +215,12 @@ static void job_insert_batch(store_t *st, job_insert_req_t **batch, int n) {
   for (int k = 0; k < n; k++) {
     if (batch[k]->status != STORE_OK) job_insert_forget(batch[k]);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
 }
 
 /* The committer thread: batches queued inserts until closing and drained. */
-void *gc_main(void *arg) {
-  store_t *st = arg;
+void *sqlite_gc_main(void *arg) {
+  sqlite_store_t *st = arg;
   pthread_mutex_lock(&st->gc_mu);
   for (;;) {
     while (!st->gc_head && !st->gc_closing) pthread_cond_wait(&st->gc_wake, &st->gc_mu);
@@ -243,13 +243,15 @@ void *gc_main(void *arg) {
   return NULL;
 }
 
-store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
-                                int ndocs) {
-  return store_job_insert_data(st, job, docs, NULL, ndocs);
+store_status_t sqlite_job_insert(store_t *base_, nimbus_job_t *job, nimbus_document_t *docs,
+                                 int ndocs) {
+  sqlite_store_t *st = sqlite_of(base_);
+  return sqlite_job_insert_data(&st->base, job, docs, NULL, ndocs);
 }
 
-store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
-                                     const store_inline_t *data, int ndocs) {
+store_status_t sqlite_job_insert_data(store_t *base_, nimbus_job_t *job, nimbus_document_t *docs,
+                                      const store_inline_t *data, int ndocs) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (!job || ndocs < 0 || (ndocs > 0 && !docs)) {
     log_event(LOG_ERROR, NULL, "store_job_insert: bad arguments", "ndocs", LOG_INT(ndocs),
               (char *)NULL);
@@ -258,7 +260,7 @@ store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_docu
   job_insert_req_t req = {
       .job = job, .docs = docs, .data = data, .ndocs = ndocs, .status = STORE_ERROR};
   job_insert_req_t *one = &req;
-  if (store_reentry_refused(st)) return STORE_ERROR; /* would wait for itself */
+  if (sqlite_reentry_refused(st)) return STORE_ERROR; /* would wait for itself */
   if (!st->gc_started) {
     job_insert_batch(st, &one, 1);
     return req.status;
@@ -284,15 +286,16 @@ store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_docu
 
 /* Incremental read of an inline document (sqlite3_blob_*), bounded by len;
  * another tenant's job is STORE_NOT_FOUND like a missing one. */
-store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          int number, int64_t off, void *buf, size_t len,
-                                          size_t *got) {
+store_status_t sqlite_document_read_inline(store_t *base_, nimbus_id_t tenant_id,
+                                           nimbus_id_t job_id, int number, int64_t off, void *buf,
+                                           size_t len, size_t *got) {
+  sqlite_store_t *st = sqlite_of(base_);
   *got = 0;
   if (off < 0) return STORE_ERROR;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_NOT_FOUND;
   sqlite3_blob *blob = NULL;
-  sqlite3_stmt *q = stmt_get_locked(st, S_DOC_DATA_ROWID);
+  sqlite3_stmt *q = sqlite_stmt_get_locked(st, S_DOC_DATA_ROWID);
   if (!q) {
     status = STORE_ERROR;
     goto done;
@@ -320,42 +323,44 @@ store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, ni
   status = STORE_OK;
 done:
   if (blob) sqlite3_blob_close(blob);
-  if (q) stmt_reset(q);
-  store_unlock(st);
+  if (q) sqlite_stmt_reset(q);
+  sqlite_unlock(st);
   return status;
 }
 
 /* ---- jobs ---- */
 
-store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                             nimbus_job_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              nimbus_job_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_GET);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_GET);
   if (s) {
     sqlite3_bind_int64(s, 1, job_id);
     sqlite3_bind_int64(s, 2, tenant_id);
-    status = step_row_locked(st, s, "job get");
-    if (status == STORE_OK) job_from_row(s, out);
-    stmt_reset(s);
+    status = sqlite_step_row_locked(st, s, "job get");
+    if (status == STORE_OK) sqlite_job_from_row(s, out);
+    sqlite_stmt_reset(s);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,
-                                       nimbus_job_t *out) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_get_by_number(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t number,
+                                        nimbus_job_t *out) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_GET_BY_NUMBER);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_GET_BY_NUMBER);
   if (s) {
     sqlite3_bind_int64(s, 1, number);
     sqlite3_bind_int64(s, 2, tenant_id);
-    status = step_row_locked(st, s, "job get by number");
-    if (status == STORE_OK) job_from_row(s, out);
-    stmt_reset(s);
+    status = sqlite_step_row_locked(st, s, "job get by number");
+    if (status == STORE_OK) sqlite_job_from_row(s, out);
+    sqlite_stmt_reset(s);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
@@ -401,26 +406,27 @@ static void bind_job_filter(sqlite3_stmt *s, const store_job_filter_t *f) {
 
 static bool job_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
   nimbus_job_t job;
-  job_from_row(s, &job);
+  sqlite_job_from_row(s, &job);
   return cb.job(&job, ctx);
 }
 
 /* The count and the rows come from one read transaction, so they agree. */
-store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
-                              int *total) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_list(store_t *base_, const store_job_filter_t *f, store_job_cb cb,
+                               void *ctx, int *total) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  bool in_tx = exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
+  bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
   if (total) {
     int64_t n = 0;
-    sqlite3_stmt *c = stmt_get_locked(st, S_JOB_COUNT);
+    sqlite3_stmt *c = sqlite_stmt_get_locked(st, S_JOB_COUNT);
     if (!c) goto done;
     bind_job_filter(c, f);
-    status = query_int64_locked(st, c, "job count", &n);
+    status = sqlite_query_int64_locked(st, c, "job count", &n);
     if (status != STORE_OK) goto done;
-    *total = clamp_int(n);
+    *total = sqlite_clamp_int(n);
   }
-  sqlite3_stmt *s = stmt_get_locked(st, f->newest_first ? S_JOB_LIST_DESC : S_JOB_LIST_ASC);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, f->newest_first ? S_JOB_LIST_DESC : S_JOB_LIST_ASC);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -428,86 +434,91 @@ store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_jo
   bind_job_filter(s, f);
   sqlite3_bind_int(s, 8, f->limit > 0 ? f->limit : -1);
   sqlite3_bind_int(s, 9, f->offset > 0 ? f->offset : 0);
-  status = for_each_row_locked(st, s, "job list", job_row, (list_cb_t){.job = cb}, ctx);
+  status = sqlite_for_each_row_locked(st, s, "job list", job_row, (list_cb_t){.job = cb}, ctx);
 done:
-  if (in_tx) tx_rollback_locked(st); /* read-only: nothing to commit */
-  store_unlock(st);
+  if (in_tx) sqlite_tx_rollback_locked(st); /* read-only: nothing to commit */
+  sqlite_unlock(st);
   return status;
 }
 
 /* Counts received, held and awaiting-payment jobs: the ones still waiting
  * for their owner (released jobs are no longer "pending" for the user). */
-store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
-                                                 nimbus_id_t owner_id, int *count) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_count_pending_for_owner(store_t *base_, nimbus_id_t tenant_id,
+                                                  nimbus_id_t owner_id, int *count) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNT_PENDING);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNT_PENDING);
   if (s) {
     int64_t n = 0;
     sqlite3_bind_int64(s, 1, tenant_id);
     sqlite3_bind_int64(s, 2, owner_id);
-    status = query_int64_locked(st, s, "job count pending", &n);
-    if (status == STORE_OK) *count = clamp_int(n);
+    status = sqlite_query_int64_locked(st, s, "job count pending", &n);
+    if (status == STORE_OK) *count = sqlite_clamp_int(n);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenant_id,
-                                                  nimbus_id_t device_id, int *count) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_count_pending_for_origin(store_t *base_, nimbus_id_t tenant_id,
+                                                   nimbus_id_t device_id, int *count) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNT_PENDING_ORIGIN);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNT_PENDING_ORIGIN);
   if (s) {
     int64_t n = 0;
     sqlite3_bind_int64(s, 1, tenant_id);
     sqlite3_bind_int64(s, 2, device_id);
-    status = query_int64_locked(st, s, "job count pending origin", &n);
-    if (status == STORE_OK) *count = clamp_int(n);
+    status = sqlite_query_int64_locked(st, s, "job count pending origin", &n);
+    if (status == STORE_OK) *count = sqlite_clamp_int(n);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* Compare-and-set of the state plus the event row, inside the caller's
  * transaction.  CONFLICT when the job is in another state, NOT_FOUND when
  * it does not exist in the tenant. */
-static store_status_t job_set_state_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                           nimbus_job_state_t expected, nimbus_job_state_t next,
-                                           const char *event, const char *detail, int64_t now) {
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_STATE);
+static store_status_t job_set_state_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
+                                           nimbus_id_t job_id, nimbus_job_state_t expected,
+                                           nimbus_job_state_t next, const char *event,
+                                           const char *detail, int64_t now) {
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_STATE);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int64(s, 2, tenant_id);
   sqlite3_bind_int(s, 3, (int)expected);
   sqlite3_bind_int(s, 4, (int)next);
   sqlite3_bind_int64(s, 5, now);
-  store_status_t status = exec_changes_locked(st, s, "job set state");
+  store_status_t status = sqlite_exec_changes_locked(st, s, "job set state");
   if (status == STORE_NOT_FOUND) {
     /* Tell "not in `expected`" from "no such job in this tenant". */
     int64_t state = 0;
-    s = stmt_get_locked(st, S_JOB_COUNTERS);
+    s = sqlite_stmt_get_locked(st, S_JOB_COUNTERS);
     if (!s) return STORE_ERROR;
     sqlite3_bind_int64(s, 1, job_id);
     sqlite3_bind_int64(s, 2, tenant_id);
-    status = query_int64_locked(st, s, "job set state", &state);
+    status = sqlite_query_int64_locked(st, s, "job set state", &state);
     return status == STORE_OK ? STORE_CONFLICT : status;
   }
   if (status != STORE_OK) return status;
-  return event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
+  return sqlite_event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next,
+                                    detail);
 }
 
-store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_job_state_t expected, nimbus_job_state_t next,
-                                   const char *event, const char *detail) {
-  if (!store_lock(st)) return STORE_ERROR;
-  store_status_t status = tx_begin_locked(st);
+store_status_t sqlite_job_set_state(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    nimbus_job_state_t expected, nimbus_job_state_t next,
+                                    const char *event, const char *detail) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status == STORE_OK)
     status = job_set_state_locked(st, tenant_id, job_id, expected, next, event, detail,
                                   (int64_t)time(NULL));
-  if (status == STORE_OK) status = tx_commit_locked(st);
-  if (status != STORE_OK) tx_rollback_locked(st);
-  store_unlock(st);
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
+  if (status != STORE_OK) sqlite_tx_rollback_locked(st);
+  sqlite_unlock(st);
   return status;
 }
 
@@ -516,42 +527,44 @@ store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id
 /* After an UPDATE of job_id that touched no row: NOT_FOUND when the job
  * does not exist in the tenant, else CONFLICT (it exists but did not match
  * the expected state or device). */
-static store_status_t job_missing_or_conflict_locked(store_t *st, nimbus_id_t tenant_id,
+static store_status_t job_missing_or_conflict_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
                                                      nimbus_id_t job_id, const char *what) {
   int64_t state = 0;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNTERS);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int64(s, 2, tenant_id);
-  store_status_t status = query_int64_locked(st, s, what, &state);
+  store_status_t status = sqlite_query_int64_locked(st, s, what, &state);
   return status == STORE_OK ? STORE_CONFLICT : status;
 }
 
 /* A device id other than 0 must name a device of the tenant: NOT_FOUND. */
-static store_status_t device_in_tenant_locked(store_t *st, nimbus_id_t tenant_id,
+static store_status_t device_in_tenant_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
                                               nimbus_id_t device_id, const char *what) {
   if (device_id == 0) return STORE_OK;
   int64_t one = 0;
-  sqlite3_stmt *s = stmt_get_locked(st, S_DEVICE_EXISTS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_EXISTS);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, device_id);
   sqlite3_bind_int64(s, 2, tenant_id);
-  return query_int64_locked(st, s, what, &one);
+  return sqlite_query_int64_locked(st, s, what, &one);
 }
 
 /* The state change goes through an UPDATE of `state`, so the counter
  * triggers of migration 2 (job_state_counts, owner_pending) stay right. */
-store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                          nimbus_job_state_t next, nimbus_id_t device_id,
-                                          const char *event, const char *detail) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_set_device_state(store_t *base_, nimbus_id_t tenant_id,
+                                           nimbus_id_t job_id, nimbus_job_state_t expected,
+                                           nimbus_id_t expect_device, nimbus_job_state_t next,
+                                           nimbus_id_t device_id, const char *event,
+                                           const char *detail) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
-  store_status_t status = tx_begin_locked(st);
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
   status = device_in_tenant_locked(st, tenant_id, device_id, "job set device state");
   if (status != STORE_OK) goto done;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_DEVICE_STATE);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_DEVICE_STATE);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -563,24 +576,26 @@ store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, ni
   sqlite3_bind_int64(s, 5, now);
   sqlite3_bind_int64(s, 6, device_id);
   sqlite3_bind_int64(s, 7, expect_device);
-  status = exec_changes_locked(st, s, "job set device state");
+  status = sqlite_exec_changes_locked(st, s, "job set device state");
   if (status == STORE_NOT_FOUND)
     status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job set device state");
   if (status != STORE_OK) goto done;
-  status = event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
-  if (status == STORE_OK) status = tx_commit_locked(st);
+  status = sqlite_event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next,
+                                      detail);
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 done:
-  if (status != STORE_OK) tx_rollback_locked(st);
-  store_unlock(st);
+  if (status != STORE_OK) sqlite_tx_rollback_locked(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                      nimbus_id_t device_id, int impressions_completed,
-                                      const char *reasons) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_set_progress(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       nimbus_id_t device_id, int impressions_completed,
+                                       const char *reasons) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_PROGRESS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_PROGRESS);
   if (s) {
     sqlite3_bind_int64(s, 1, job_id);
     sqlite3_bind_int64(s, 2, tenant_id);
@@ -591,48 +606,50 @@ store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus
     } else {
       sqlite3_bind_null(s, 5);
     }
-    status = exec_changes_locked(st, s, "job set progress");
+    status = sqlite_exec_changes_locked(st, s, "job set progress");
     if (status == STORE_NOT_FOUND)
       status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job set progress");
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* NOT_FOUND when the job, or a target device other than 0, is not the
  * tenant's. */
-store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                           nimbus_id_t target_device_id) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_set_target_device(store_t *base_, nimbus_id_t tenant_id,
+                                            nimbus_id_t job_id, nimbus_id_t target_device_id) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status =
       device_in_tenant_locked(st, tenant_id, target_device_id, "job set target device");
   if (status == STORE_OK) {
-    sqlite3_stmt *s = stmt_get_locked(st, S_JOB_SET_TARGET_DEVICE);
+    sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_TARGET_DEVICE);
     if (s) {
       sqlite3_bind_int64(s, 1, job_id);
       sqlite3_bind_int64(s, 2, tenant_id);
       sqlite3_bind_int64(s, 3, target_device_id);
-      status = exec_changes_locked(st, s, "job set target device");
+      status = sqlite_exec_changes_locked(st, s, "job set target device");
     } else {
       status = STORE_ERROR;
     }
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_id_t queue_id) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_move_held(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    nimbus_id_t queue_id) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_MOVE_HELD);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_MOVE_HELD);
   if (s) {
     sqlite3_bind_int64(s, 1, job_id);
     sqlite3_bind_int64(s, 2, tenant_id);
     sqlite3_bind_int64(s, 3, queue_id);
-    status = exec_changes_locked(st, s, "job move");
+    status = sqlite_exec_changes_locked(st, s, "job move");
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
@@ -640,38 +657,41 @@ store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id
  * job's own state change (the acknowledgement is itself a sign of life,
  * and last_seen_at is flushed lazily).  A processing job whose device row
  * is gone (or that has none) is always expired. */
-store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,
-                                            void *ctx) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_list_lease_expired(store_t *base_, int64_t cutoff, store_job_cb cb,
+                                             void *ctx) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_LEASE_EXPIRED);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_LEASE_EXPIRED);
   if (s) {
     sqlite3_bind_int64(s, 1, cutoff);
-    status = for_each_row_locked(st, s, "job lease expired", job_row, (list_cb_t){.job = cb}, ctx);
+    status = sqlite_for_each_row_locked(st, s, "job lease expired", job_row, (list_cb_t){.job = cb},
+                                        ctx);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* ---- documents ---- */
 
-store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  nimbus_document_t *doc, bool last,
-                                  nimbus_job_state_t state_after_last) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_document_add(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_document_t *doc, bool last,
+                                   nimbus_job_state_t state_after_last) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   int number = 0;
-  store_status_t status = tx_begin_locked(st);
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
 
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNTERS);
   if (!s) {
     status = STORE_ERROR;
     goto done;
   }
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int64(s, 2, tenant_id);
-  status = step_row_locked(st, s, "document add");
+  status = sqlite_step_row_locked(st, s, "document add");
   int state = 0, num_documents = 0, copies = 1;
   int64_t pages = 0;
   if (status == STORE_OK) {
@@ -680,7 +700,7 @@ store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_
     pages = sqlite3_column_int64(s, 2);
     copies = sqlite3_column_int(s, 3);
   }
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   if (status != STORE_OK) goto done;
   if (state != NIMBUS_JOB_RECEIVED) {
     status = STORE_CONFLICT;
@@ -690,7 +710,7 @@ store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_
   number = num_documents + 1;
   pages += doc->pages;
 
-  s = stmt_get_locked(st, S_DOC_INSERT);
+  s = sqlite_stmt_get_locked(st, S_DOC_INSERT);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -703,10 +723,10 @@ store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_
   sqlite3_bind_int(s, 6, doc->pages);
   BIND_FIELD(s, 7, doc->blob_key);
   sqlite3_bind_int64(s, 8, now);
-  status = stmt_exec_locked(st, s, "document insert");
+  status = sqlite_stmt_exec_locked(st, s, "document insert");
   if (status != STORE_OK) goto done;
 
-  s = stmt_get_locked(st, S_JOB_UPDATE_COUNTERS);
+  s = sqlite_stmt_get_locked(st, S_JOB_UPDATE_COUNTERS);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -715,14 +735,14 @@ store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_
   sqlite3_bind_int64(s, 2, tenant_id);
   sqlite3_bind_int(s, 3, number);
   sqlite3_bind_int64(s, 4, pages);
-  sqlite3_bind_int64(s, 5, clamp_int(pages * copies));
-  status = exec_changes_locked(st, s, "document add counters");
+  sqlite3_bind_int64(s, 5, sqlite_clamp_int(pages * copies));
+  status = sqlite_exec_changes_locked(st, s, "document add counters");
   if (status != STORE_OK) goto done;
 
   if (last)
     status = job_set_state_locked(st, tenant_id, job_id, NIMBUS_JOB_RECEIVED, state_after_last,
                                   "job-closed", NULL, now);
-  if (status == STORE_OK) status = tx_commit_locked(st);
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
   if (status == STORE_OK) {
@@ -730,27 +750,28 @@ done:
     doc->number = number;
     doc->created_at = now;
   } else {
-    tx_rollback_locked(st);
+    sqlite_tx_rollback_locked(st);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_document_t *out, int max, int *count) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_document_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    nimbus_document_t *out, int max, int *count) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   int n = 0;
   int64_t state = 0;
-  bool in_tx = exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
+  bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNTERS);
   if (!s) goto done;
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int64(s, 2, tenant_id);
-  status = query_int64_locked(st, s, "document list", &state); /* job in tenant? */
+  status = sqlite_query_int64_locked(st, s, "document list", &state); /* job in tenant? */
   if (status != STORE_OK || max <= 0) goto done;
 
-  s = stmt_get_locked(st, S_DOC_LIST);
+  s = sqlite_stmt_get_locked(st, S_DOC_LIST);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -758,55 +779,57 @@ store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int(s, 2, max);
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) doc_from_row(s, &out[n++]);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = fail_locked(st, rc, "document list");
-  stmt_reset(s);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) sqlite_doc_from_row(s, &out[n++]);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = sqlite_fail_locked(st, rc, "document list");
+  sqlite_stmt_reset(s);
 done:
-  if (in_tx) tx_rollback_locked(st);
+  if (in_tx) sqlite_tx_rollback_locked(st);
   if (count) *count = status == STORE_OK ? n : 0;
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *referenced) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *referenced) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_BLOB_REFERENCED);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_BLOB_REFERENCED);
   if (s) {
     int64_t v = 0;
-    bind_str(s, 1, key);
-    status = query_int64_locked(st, s, "blob referenced", &v);
+    sqlite_bind_str(s, 1, key);
+    status = sqlite_query_int64_locked(st, s, "blob referenced", &v);
     if (status == STORE_OK) *referenced = v != 0;
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* ---- release at the printer: PIN attempts, purge, housekeeping ---- */
 
 /* max <= 0: wrong PINs are counted but never lock the job. */
-store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                     bool ok, int64_t now, int window, int max, int *failures,
-                                     int64_t *locked_until) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_job_pin_attempt(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                      bool ok, int64_t now, int window, int max, int *failures,
+                                      int64_t *locked_until) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   int n = 0;
   int64_t start = 0, until = 0;
-  store_status_t status = tx_begin_locked(st);
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_PIN_STATE);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_PIN_STATE);
   if (!s) {
     status = STORE_ERROR;
     goto done;
   }
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int64(s, 2, tenant_id);
-  status = step_row_locked(st, s, "job pin attempt");
+  status = sqlite_step_row_locked(st, s, "job pin attempt");
   if (status == STORE_OK) {
-    n = column_int(s, 0);
+    n = sqlite_column_int(s, 0);
     start = sqlite3_column_int64(s, 1);
     until = sqlite3_column_int64(s, 2);
   }
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   if (status != STORE_OK) goto done;
   if (until > now) {
     status = STORE_CONFLICT; /* locked: nothing is recorded */
@@ -825,7 +848,7 @@ store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_
     n++;
     if (max > 0 && n >= max) until = now + (window > 0 ? window : 0);
   }
-  s = stmt_get_locked(st, S_JOB_PIN_UPDATE);
+  s = sqlite_stmt_get_locked(st, S_JOB_PIN_UPDATE);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -835,46 +858,47 @@ store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_
   sqlite3_bind_int(s, 3, n);
   sqlite3_bind_int64(s, 4, start);
   sqlite3_bind_int64(s, 5, until);
-  status = exec_changes_locked(st, s, "job pin attempt");
-  if (status == STORE_OK) status = tx_commit_locked(st);
+  status = sqlite_exec_changes_locked(st, s, "job pin attempt");
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
-  if (status != STORE_OK) tx_rollback_locked(st);
+  if (status != STORE_OK) sqlite_tx_rollback_locked(st);
   if (status == STORE_OK || status == STORE_CONFLICT) {
     if (failures) *failures = n;
     if (locked_until) *locked_until = until;
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
 /* Keys beyond `max` stay referenced, and the job stays listed by
- * store_job_list_housekeeping() for the next round. */
-store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                    char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys) {
+ * sqlite_job_list_housekeeping() for the next round. */
+store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                     char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (nkeys) *nkeys = 0;
   if (!keys || max < 0) max = 0;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   int n = 0;
   int64_t state = 0, last = INT_MAX;
-  store_status_t status = tx_begin_locked(st);
+  store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNTERS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNTERS);
   if (!s) {
     status = STORE_ERROR;
     goto done;
   }
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int64(s, 2, tenant_id);
-  status = query_int64_locked(st, s, "document purge", &state);
+  status = sqlite_query_int64_locked(st, s, "document purge", &state);
   if (status != STORE_OK) goto done;
-  if (!state_is_terminal((int)state)) {
+  if (!sqlite_state_is_terminal((int)state)) {
     status = STORE_CONFLICT;
     goto done;
   }
 
   /* One row more than fits tells whether some keys must wait. */
-  s = stmt_get_locked(st, S_DOC_PURGE_KEYS);
+  s = sqlite_stmt_get_locked(st, S_DOC_PURGE_KEYS);
   if (!s) {
     status = STORE_ERROR;
     goto done;
@@ -890,55 +914,56 @@ store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_i
       break;
     }
     last = sqlite3_column_int64(s, 0);
-    copy_column(s, 1, keys[n], NIMBUS_BLOB_KEY_MAX);
+    sqlite_copy_column(s, 1, keys[n], NIMBUS_BLOB_KEY_MAX);
     n++;
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = fail_locked(st, rc, "document purge");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = sqlite_fail_locked(st, rc, "document purge");
   if (!more) last = INT_MAX; /* every spool key fitted */
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   if (status != STORE_OK) goto done;
 
-  s = stmt_get_locked(st, S_DOC_PURGE);
+  s = sqlite_stmt_get_locked(st, S_DOC_PURGE);
   if (!s) {
     status = STORE_ERROR;
     goto done;
   }
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int64(s, 2, last);
-  status = stmt_exec_locked(st, s, "document purge");
+  status = sqlite_stmt_exec_locked(st, s, "document purge");
   if (status != STORE_OK) goto done;
-  s = stmt_get_locked(st, S_DOC_DATA_PURGE);
+  s = sqlite_stmt_get_locked(st, S_DOC_DATA_PURGE);
   if (!s) {
     status = STORE_ERROR;
     goto done;
   }
   sqlite3_bind_int64(s, 1, job_id);
-  status = stmt_exec_locked(st, s, "document data purge");
-  if (status == STORE_OK) status = tx_commit_locked(st);
+  status = sqlite_stmt_exec_locked(st, s, "document data purge");
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
   if (status != STORE_OK) {
-    tx_rollback_locked(st);
+    sqlite_tx_rollback_locked(st);
     n = 0;
   }
   if (nkeys) *nkeys = n;
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
-                                           store_job_cb cb, void *ctx) {
+store_status_t sqlite_job_list_housekeeping(store_t *base_, int64_t now, int default_hours,
+                                            int limit, store_job_cb cb, void *ctx) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (limit <= 0) return STORE_OK;
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_HOUSEKEEPING);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_HOUSEKEEPING);
   if (s) {
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int(s, 2, default_hours > 0 ? default_hours : 24);
     sqlite3_bind_int(s, 3, limit);
-    status =
-        for_each_row_locked(st, s, "job list housekeeping", job_row, (list_cb_t){.job = cb}, ctx);
+    status = sqlite_for_each_row_locked(st, s, "job list housekeeping", job_row,
+                                        (list_cb_t){.job = cb}, ctx);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }

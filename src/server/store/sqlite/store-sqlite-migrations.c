@@ -101,7 +101,7 @@ static const char *const migration_1[] = {
     ")",
     "CREATE INDEX jobs_tenant_state ON jobs(tenant_id, state)",
     "CREATE INDEX jobs_tenant_owner ON jobs(tenant_id, owner_id, state)",
-    /* For the (tenant_id, queue_id) foreign key and store_queue_delete(). */
+    /* For the (tenant_id, queue_id) foreign key and sqlite_queue_delete(). */
     "CREATE INDEX jobs_tenant_queue ON jobs(tenant_id, queue_id)",
     /* For ON DELETE SET NULL when a user is deleted. */
     "CREATE INDEX jobs_owner ON jobs(owner_id)",
@@ -277,7 +277,7 @@ static const char *const migration_4[] = {
  *    foreign key, like device_id, so history outlives the device),
  *    jobs.reference: a per-job reference for payments, unique when set
  *    (existing jobs get 'J' + their id on 15 digits), and the PIN attempt
- *    counters of store_job_pin_attempt();
+ *    counters of sqlite_job_pin_attempt();
  *  - panel_sessions: users signed in at a panel, by SHA-256 of the
  *    session token; they go with their user, device or tenant;
  *  - indexes for the housekeeping scan (live jobs by state and age) and
@@ -297,7 +297,7 @@ static const char *const migration_5[] = {
     "ALTER TABLE jobs ADD COLUMN pin_locked_until INTEGER NOT NULL DEFAULT 0",
     "UPDATE jobs SET reference = 'J' || printf('%015d', id)",
     "CREATE UNIQUE INDEX jobs_reference ON jobs(reference) WHERE reference <> ''",
-    /* store_job_list_housekeeping(): received and held jobs by age. */
+    /* sqlite_job_list_housekeeping(): received and held jobs by age. */
     "CREATE INDEX jobs_state_created ON jobs(state, created_at)",
 
     "CREATE TABLE panel_sessions ("
@@ -320,7 +320,7 @@ static const char *const migration_5[] = {
 /* Migration 6: per-tenant job numbers (issue 8): job-id on the wire is
  * jobs.number, unique per tenant, so one tenant's job-ids say nothing of
  * another's activity; jobs.id stays the internal key.
- *  - tenants.next_job_number: the next number; store_job_insert() takes
+ *  - tenants.next_job_number: the next number; sqlite_job_insert() takes
  *    it and bumps it in the job's own transaction, so numbers are never
  *    reused (not even after a queue's jobs are deleted);
  *  - jobs.number: existing jobs keep their old global id as their number.

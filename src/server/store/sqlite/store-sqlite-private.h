@@ -9,6 +9,7 @@
 #ifndef NIMBUS_STORE_SQLITE_PRIVATE_H
 #define NIMBUS_STORE_SQLITE_PRIVATE_H
 
+#include "store-ops.h"
 #include "store.h"
 
 #include <assert.h>
@@ -21,6 +22,9 @@
 #include <time.h>
 
 #include "log.h"
+
+/* The SQLite store: the generic part (its operations table) and the connection. */
+typedef struct sqlite_store sqlite_store_t;
 
 /* Defined in store-sqlite-migrations.c. */
 extern const char *const *const store_sqlite_migrations[];
@@ -187,7 +191,8 @@ typedef struct job_insert_req {
   struct job_insert_req *next;
 } job_insert_req_t;
 
-struct store {
+struct sqlite_store {
+  store_t base; /* first: the operations table (store-ops.h) */
   sqlite3 *db;
   pthread_mutex_t mu; /* guards db and stmts */
   sqlite3_stmt *stmts[S_COUNT];
@@ -195,7 +200,7 @@ struct store {
   int gc_max; /* group_commit_max; <= 1: no committer thread */
   pthread_t gc_thread;
 
-  /* WAL checkpointer (see store_checkpoint_main): own connection, woken by
+  /* WAL checkpointer (see sqlite_checkpoint_main): own connection, woken by
    * the WAL hook.  ck_mu guards ck_*; lock order mu -> ck_mu (the hook runs
    * inside COMMIT with mu held); the checkpointer never takes mu. */
   sqlite3 *ck_db;
@@ -210,14 +215,14 @@ struct store {
   job_insert_req_t *gc_head, *gc_tail;
   bool gc_closing;
   job_insert_req_t **gc_batch; /* gc_max slots, used by the committer only */
-  /* The committer's own connection (a store_t with just db, mu, stmts):
+  /* The committer's own connection (a sqlite_store_t with just db, mu, stmts):
    * its COMMIT, with the WAL fsync, then holds gc_conn->mu, not st->mu, so
    * lookups on the main connection go on while a batch is made durable
    * (WAL readers never wait for a writer). */
-  struct store *gc_conn;
+  struct sqlite_store *gc_conn;
 };
 
-#define BIND_FIELD(s, idx, arr) bind_field((s), (idx), (arr), sizeof(arr))
+#define BIND_FIELD(s, idx, arr) sqlite_bind_field((s), (idx), (arr), sizeof(arr))
 /* The caller's list callback, whichever record type it takes. */
 typedef union {
   store_tenant_cb tenant;
@@ -231,43 +236,186 @@ typedef union {
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
 /* ---- shared helpers (store-sqlite.c) ---- */
-bool store_reentry_refused(const store_t *st);
-bool store_lock(store_t *st);
-void store_unlock(store_t *st);
-void assert_locked(const store_t *st);
-store_status_t fail_locked(store_t *st, int rc, const char *what);
-/* Set by fail_locked() when this thread's store call ran out of disk space:
+bool sqlite_reentry_refused(const sqlite_store_t *st);
+bool sqlite_lock(sqlite_store_t *st);
+void sqlite_unlock(sqlite_store_t *st);
+void sqlite_assert_locked(const sqlite_store_t *st);
+store_status_t sqlite_fail_locked(sqlite_store_t *st, int rc, const char *what);
+/* Set by sqlite_fail_locked() when this thread's store call ran out of disk space:
  * a multi-step caller (job_insert_batch) resets it first and then tells
  * STORE_FULL from STORE_ERROR even where SQLite rolled everything back. */
-extern _Thread_local bool store_full_seen;
-sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id);
-void stmt_reset(sqlite3_stmt *s);
-store_status_t stmt_exec_locked(store_t *st, sqlite3_stmt *s, const char *what);
-store_status_t exec_id_locked(store_t *st, stmt_id_t id);
-store_status_t tx_begin_locked(store_t *st);
-store_status_t tx_commit_locked(store_t *st);
-void tx_rollback_locked(store_t *st);
-void bind_field(sqlite3_stmt *s, int idx, const char *field, size_t cap);
-void bind_str(sqlite3_stmt *s, int idx, const char *str);
-void bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id);
-void copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap);
-int column_int(sqlite3_stmt *s, int col);
-int clamp_int(int64_t v);
-bool state_is_terminal(int state);
-void tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t);
-void user_from_row(sqlite3_stmt *s, nimbus_user_t *u);
-void token_from_row(sqlite3_stmt *s, nimbus_token_t *tk);
-void queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q);
-void job_from_row(sqlite3_stmt *s, nimbus_job_t *j);
-void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d);
-store_status_t step_row_locked(store_t *st, sqlite3_stmt *s, const char *what);
-store_status_t exec_changes_locked(store_t *st, sqlite3_stmt *s, const char *what);
-store_status_t query_int64_locked(store_t *st, sqlite3_stmt *s, const char *what, int64_t *out);
-store_status_t for_each_row_locked(store_t *st, sqlite3_stmt *s, const char *what, row_fn each,
-                                   list_cb_t cb, void *ctx);
-store_status_t event_insert_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   int64_t now, const char *event, int from_state, int to_state,
-                                   const char *detail);
-void *gc_main(void *arg); /* store-sqlite-jobs.c: the group-commit thread */
+extern _Thread_local bool sqlite_full_seen;
+sqlite3_stmt *sqlite_stmt_get_locked(sqlite_store_t *st, stmt_id_t id);
+void sqlite_stmt_reset(sqlite3_stmt *s);
+store_status_t sqlite_stmt_exec_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what);
+store_status_t sqlite_exec_id_locked(sqlite_store_t *st, stmt_id_t id);
+store_status_t sqlite_tx_begin_locked(sqlite_store_t *st);
+store_status_t sqlite_tx_commit_locked(sqlite_store_t *st);
+void sqlite_tx_rollback_locked(sqlite_store_t *st);
+void sqlite_bind_field(sqlite3_stmt *s, int idx, const char *field, size_t cap);
+void sqlite_bind_str(sqlite3_stmt *s, int idx, const char *str);
+void sqlite_bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id);
+void sqlite_copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap);
+int sqlite_column_int(sqlite3_stmt *s, int col);
+int sqlite_clamp_int(int64_t v);
+bool sqlite_state_is_terminal(int state);
+void sqlite_tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t);
+void sqlite_user_from_row(sqlite3_stmt *s, nimbus_user_t *u);
+void sqlite_token_from_row(sqlite3_stmt *s, nimbus_token_t *tk);
+void sqlite_queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q);
+void sqlite_job_from_row(sqlite3_stmt *s, nimbus_job_t *j);
+void sqlite_doc_from_row(sqlite3_stmt *s, nimbus_document_t *d);
+store_status_t sqlite_step_row_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what);
+store_status_t sqlite_exec_changes_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what);
+store_status_t sqlite_query_int64_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
+                                         int64_t *out);
+store_status_t sqlite_for_each_row_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
+                                          row_fn each, list_cb_t cb, void *ctx);
+store_status_t sqlite_event_insert_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
+                                          nimbus_id_t job_id, int64_t now, const char *event,
+                                          int from_state, int to_state, const char *detail);
+void *sqlite_gc_main(void *arg); /* store-sqlite-jobs.c: the group-commit thread */
+
+/* ---- the operations (the table in store-sqlite-ops.c) ---- */
+static inline sqlite_store_t *sqlite_of(store_t *base) {
+  return (sqlite_store_t *)base;
+}
+store_t *sqlite_open(const char *path, const store_options_t *opts, char *err, size_t errlen);
+void sqlite_version(char *buf, size_t len);
+void sqlite_close(store_t *base_);
+int sqlite_schema_version(store_t *base_);
+int sqlite_schema_version_nowait(store_t *base_);
+store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t);
+store_status_t sqlite_tenant_get(store_t *base_, nimbus_id_t id, nimbus_tenant_t *out);
+store_status_t sqlite_tenant_get_by_name(store_t *base_, const char *name, nimbus_tenant_t *out);
+store_status_t sqlite_tenant_update(store_t *base_, const nimbus_tenant_t *t);
+store_status_t sqlite_tenant_delete(store_t *base_, nimbus_id_t id);
+store_status_t sqlite_tenant_list(store_t *base_, store_tenant_cb cb, void *ctx);
+store_status_t sqlite_user_insert(store_t *base_, nimbus_user_t *u);
+store_status_t sqlite_user_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_user_t *out);
+store_status_t sqlite_user_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
+                                       nimbus_user_t *out);
+store_status_t sqlite_user_update(store_t *base_, const nimbus_user_t *u);
+store_status_t sqlite_user_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t sqlite_user_list(store_t *base_, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
+store_status_t sqlite_user_get_by_alias(store_t *base_, nimbus_id_t tenant_id, const char *key,
+                                        nimbus_user_t *out);
+store_status_t sqlite_user_name_folds_to(store_t *base_, nimbus_id_t tenant_id, const char *key,
+                                         nimbus_id_t except_id, nimbus_id_t *other_id);
+store_status_t sqlite_alias_insert(store_t *base_, nimbus_alias_t *a, const char *key);
+store_status_t sqlite_alias_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   const char *key);
+store_status_t sqlite_alias_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                 store_alias_cb cb, void *ctx);
+store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk);
+store_status_t sqlite_token_lookup(store_t *base_, const unsigned char hash[32], int64_t now,
+                                   nimbus_token_t *out);
+store_status_t sqlite_token_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                 store_token_cb cb, void *ctx);
+store_status_t sqlite_token_revoke(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_id_t user_id);
+store_status_t sqlite_queue_insert(store_t *base_, nimbus_queue_t *q);
+store_status_t sqlite_queue_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
+                                        nimbus_queue_t *out);
+store_status_t sqlite_queue_update(store_t *base_, const nimbus_queue_t *q);
+store_status_t sqlite_queue_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t sqlite_queue_list(store_t *base_, nimbus_id_t tenant_id, store_queue_cb cb,
+                                 void *ctx);
+store_status_t sqlite_job_insert(store_t *base_, nimbus_job_t *job, nimbus_document_t *docs,
+                                 int ndocs);
+store_status_t sqlite_job_insert_data(store_t *base_, nimbus_job_t *job, nimbus_document_t *docs,
+                                      const store_inline_t *data, int ndocs);
+store_status_t sqlite_document_read_inline(store_t *base_, nimbus_id_t tenant_id,
+                                           nimbus_id_t job_id, int number, int64_t off, void *buf,
+                                           size_t len, size_t *got);
+store_status_t sqlite_job_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              nimbus_job_t *out);
+store_status_t sqlite_job_get_by_number(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t number,
+                                        nimbus_job_t *out);
+store_status_t sqlite_job_list(store_t *base_, const store_job_filter_t *f, store_job_cb cb,
+                               void *ctx, int *total);
+store_status_t sqlite_job_count_pending_for_owner(store_t *base_, nimbus_id_t tenant_id,
+                                                  nimbus_id_t owner_id, int *count);
+store_status_t sqlite_job_count_pending_for_origin(store_t *base_, nimbus_id_t tenant_id,
+                                                   nimbus_id_t device_id, int *count);
+store_status_t sqlite_job_set_state(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    nimbus_job_state_t expected, nimbus_job_state_t next,
+                                    const char *event, const char *detail);
+store_status_t sqlite_job_set_device_state(store_t *base_, nimbus_id_t tenant_id,
+                                           nimbus_id_t job_id, nimbus_job_state_t expected,
+                                           nimbus_id_t expect_device, nimbus_job_state_t next,
+                                           nimbus_id_t device_id, const char *event,
+                                           const char *detail);
+store_status_t sqlite_job_set_progress(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       nimbus_id_t device_id, int impressions_completed,
+                                       const char *reasons);
+store_status_t sqlite_job_move_held(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    nimbus_id_t queue_id);
+store_status_t sqlite_job_set_target_device(store_t *base_, nimbus_id_t tenant_id,
+                                            nimbus_id_t job_id, nimbus_id_t target_device_id);
+store_status_t sqlite_job_list_lease_expired(store_t *base_, int64_t cutoff, store_job_cb cb,
+                                             void *ctx);
+store_status_t sqlite_document_add(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_document_t *doc, bool last,
+                                   nimbus_job_state_t state_after_last);
+store_status_t sqlite_document_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    nimbus_document_t *out, int max, int *count);
+store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *referenced);
+store_status_t sqlite_device_insert(store_t *base_, nimbus_device_t *d);
+store_status_t sqlite_device_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_device_t *out);
+store_status_t sqlite_device_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
+                                         nimbus_device_t *out);
+store_status_t sqlite_device_get_by_credential(store_t *base_, const unsigned char hash[32],
+                                               nimbus_device_t *out);
+store_status_t sqlite_device_get_by_uuid(store_t *base_, const char *uuid, nimbus_device_t *out);
+store_status_t sqlite_device_set_location(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          const char *location);
+store_status_t sqlite_device_set_claim(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                       const unsigned char claim_hash[32], int64_t expires_at);
+store_status_t sqlite_device_claim(store_t *base_, const unsigned char claim_hash[32], int64_t now,
+                                   const char *uuid, const unsigned char credential_hash[32],
+                                   nimbus_device_t *out);
+store_status_t sqlite_device_set_reported(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          int printer_state, const char *state_reasons,
+                                          const char *make_model, const void *attrs,
+                                          size_t attrs_len);
+store_status_t sqlite_device_get_attrs(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                       void **attrs, size_t *len);
+store_status_t sqlite_queue_device_attrs(store_t *base_, nimbus_id_t tenant_id,
+                                         nimbus_id_t queue_id, void **attrs, size_t *len);
+store_status_t sqlite_device_touch(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   int64_t seen_at, const char *transport);
+store_status_t sqlite_device_touch_many(store_t *base_, const store_device_seen_t *v, int n);
+store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                  store_device_cb cb, void *ctx);
+store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    nimbus_device_t *out);
+store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned char hash[32],
+                                              nimbus_device_tombstone_t *out);
+store_status_t sqlite_job_pin_attempt(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                      bool ok, int64_t now, int window, int max, int *failures,
+                                      int64_t *locked_until);
+store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                     char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
+store_status_t sqlite_job_list_housekeeping(store_t *base_, int64_t now, int default_hours,
+                                            int limit, store_job_cb cb, void *ctx);
+store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_t *ps);
+store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash[32], int64_t now,
+                                        nimbus_panel_session_t *out);
+store_status_t sqlite_panel_session_touch(store_t *base_, nimbus_id_t id, int64_t expires_at);
+store_status_t sqlite_panel_session_delete(store_t *base_, const unsigned char hash[32],
+                                           int64_t now);
+store_status_t sqlite_throttle_get(store_t *base_, const unsigned char key[32], int64_t now,
+                                   int *failures, int64_t *window_start);
+store_status_t sqlite_throttle_fail(store_t *base_, const unsigned char key[32], const char *kind,
+                                    int64_t now, int64_t window, int *failures,
+                                    int64_t *window_start);
+store_status_t sqlite_throttle_clear(store_t *base_, const unsigned char key[32]);
+store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const char *actor,
+                                   const char *action, const char *detail);
+store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]);
+/* ---- end of the operations ---- */
 
 #endif

@@ -26,7 +26,7 @@
  *    batch code itself on the main connection.
  *  - Prepared statements are cached per connection in st->stmts, indexed by
  *    stmt_id_t, prepared on first use.  Every statement is reset before the
- *    function that used it returns (stmt_reset()).
+ *    function that used it returns (sqlite_stmt_reset()).
  *
  * Locks (docs/LOCKING.md): st->mu and gc_conn->mu (the two connections)
  * and st->gc_mu (the group-commit queue) are never held together; the
@@ -42,7 +42,7 @@
 
 #include "diskspace.h"
 
-_Thread_local bool store_full_seen;
+_Thread_local bool sqlite_full_seen;
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -243,7 +243,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_TOUCH] =
         "UPDATE devices SET last_seen_at = max(last_seen_at, ?3), "
         "transport = coalesce(?4, transport) WHERE id = ?1 AND tenant_id = ?2",
-    /* The four steps of store_device_delete(): ?1 tenant, ?2 device, ?3 now,
+    /* The four steps of sqlite_device_delete(): ?1 tenant, ?2 device, ?3 now,
      * ?4 event detail. */
     [S_DEVICE_TOMBSTONE_INSERT] =
         "INSERT OR REPLACE INTO device_tombstones (credential_hash, tenant_id, device_id, "
@@ -325,38 +325,38 @@ static const char *const stmt_sql[S_COUNT] = {
 /* ---- locking and statements ---- */
 
 /* The store whose st->mu this thread holds, if any. */
-static _Thread_local const store_t *store_held;
+static _Thread_local const sqlite_store_t *sqlite_held;
 
 /* Refuses (logged) when this thread already holds st->mu, i.e. when called
  * from a list callback: that would deadlock. */
-bool store_reentry_refused(const store_t *st) {
-  if (store_held != st) return false;
+bool sqlite_reentry_refused(const sqlite_store_t *st) {
+  if (sqlite_held != st) return false;
   log_event(LOG_ERROR, NULL, "store called from inside a store list callback", (char *)NULL);
   return true;
 }
 
-bool store_lock(store_t *st) {
-  if (store_reentry_refused(st)) return false;
+bool sqlite_lock(sqlite_store_t *st) {
+  if (sqlite_reentry_refused(st)) return false;
   pthread_mutex_lock(&st->mu);
-  store_held = st;
+  sqlite_held = st;
   return true;
 }
 
-void store_unlock(store_t *st) {
-  assert(store_held == st);
-  store_held = NULL;
+void sqlite_unlock(sqlite_store_t *st) {
+  assert(sqlite_held == st);
+  sqlite_held = NULL;
   pthread_mutex_unlock(&st->mu);
 }
 
-void assert_locked(const store_t *st) {
-  assert(store_held == st);
+void sqlite_assert_locked(const sqlite_store_t *st) {
+  assert(sqlite_held == st);
   (void)st;
 }
 
 /* Log a database failure for operation `what` and map it to a status:
  * UNIQUE/PK violations are CONFLICT, foreign keys (a missing or another
  * tenant's parent row) NOT_FOUND, the rest ERROR. */
-store_status_t fail_locked(store_t *st, int rc, const char *what) {
+store_status_t sqlite_fail_locked(sqlite_store_t *st, int rc, const char *what) {
   int sys_errno = sqlite3_system_errno(st->db);
   if ((rc & 0xff) == SQLITE_FULL ||
       ((rc & 0xff) == SQLITE_IOERR && disk_errno_is_full(sys_errno))) {
@@ -364,7 +364,7 @@ store_status_t fail_locked(store_t *st, int rc, const char *what) {
     char where[96];
     snprintf(where, sizeof where, "store: %s", what);
     disk_full_note(where, sys_errno ? sys_errno : ENOSPC);
-    store_full_seen = true;
+    sqlite_full_seen = true;
     return STORE_FULL;
   }
   switch (rc) {
@@ -381,9 +381,9 @@ store_status_t fail_locked(store_t *st, int rc, const char *what) {
 }
 
 /* The cached statement `id`, prepared on first use; NULL (logged) on
- * failure.  The caller must stmt_reset() it before unlocking. */
-sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id) {
-  assert_locked(st);
+ * failure.  The caller must sqlite_stmt_reset() it before unlocking. */
+sqlite3_stmt *sqlite_stmt_get_locked(sqlite_store_t *st, stmt_id_t id) {
+  sqlite_assert_locked(st);
   if (!st->stmts[id]) {
     int rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
                                 NULL);
@@ -397,7 +397,7 @@ sqlite3_stmt *stmt_get_locked(store_t *st, stmt_id_t id) {
   return st->stmts[id];
 }
 
-void stmt_reset(sqlite3_stmt *s) {
+void sqlite_stmt_reset(sqlite3_stmt *s) {
   if (s) {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -405,51 +405,51 @@ void stmt_reset(sqlite3_stmt *s) {
 }
 
 /* Run a statement that returns no rows (after binding).  Resets it. */
-store_status_t stmt_exec_locked(store_t *st, sqlite3_stmt *s, const char *what) {
+store_status_t sqlite_stmt_exec_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what) {
   int rc = sqlite3_step(s);
   store_status_t status = STORE_OK;
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) status = fail_locked(st, rc, what);
-  stmt_reset(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) status = sqlite_fail_locked(st, rc, what);
+  sqlite_stmt_reset(s);
   return status;
 }
 
 /* Run the parameterless cached statement `id` (BEGIN, COMMIT, ...). */
-store_status_t exec_id_locked(store_t *st, stmt_id_t id) {
-  sqlite3_stmt *s = stmt_get_locked(st, id);
+store_status_t sqlite_exec_id_locked(sqlite_store_t *st, stmt_id_t id) {
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, id);
   if (!s) return STORE_ERROR;
-  return stmt_exec_locked(st, s, stmt_sql[id]);
+  return sqlite_stmt_exec_locked(st, s, stmt_sql[id]);
 }
 
-store_status_t tx_begin_locked(store_t *st) {
-  return exec_id_locked(st, S_BEGIN);
+store_status_t sqlite_tx_begin_locked(sqlite_store_t *st) {
+  return sqlite_exec_id_locked(st, S_BEGIN);
 }
 
 /* COMMIT; on failure the transaction is rolled back and STORE_FULL (no
  * room for the WAL) or STORE_ERROR. */
-store_status_t tx_commit_locked(store_t *st) {
-  store_status_t status = exec_id_locked(st, S_COMMIT);
+store_status_t sqlite_tx_commit_locked(sqlite_store_t *st) {
+  store_status_t status = sqlite_exec_id_locked(st, S_COMMIT);
   if (status == STORE_OK) return STORE_OK;
-  if (!sqlite3_get_autocommit(st->db)) exec_id_locked(st, S_ROLLBACK);
+  if (!sqlite3_get_autocommit(st->db)) sqlite_exec_id_locked(st, S_ROLLBACK);
   return status == STORE_FULL ? STORE_FULL : STORE_ERROR;
 }
 
 /* Roll back the open transaction, if SQLite has not already done so. */
-void tx_rollback_locked(store_t *st) {
-  if (!sqlite3_get_autocommit(st->db)) exec_id_locked(st, S_ROLLBACK);
+void sqlite_tx_rollback_locked(sqlite_store_t *st) {
+  if (!sqlite3_get_autocommit(st->db)) sqlite_exec_id_locked(st, S_ROLLBACK);
 }
 
 /* Bind a fixed-size record field, never reading past its array. */
-void bind_field(sqlite3_stmt *s, int idx, const char *field, size_t cap) {
+void sqlite_bind_field(sqlite3_stmt *s, int idx, const char *field, size_t cap) {
   sqlite3_bind_text(s, idx, field, (int)strnlen(field, cap), SQLITE_STATIC);
 }
 
 /* Bind a C string that may be NULL (bound as ""). */
-void bind_str(sqlite3_stmt *s, int idx, const char *str) {
+void sqlite_bind_str(sqlite3_stmt *s, int idx, const char *str) {
   sqlite3_bind_text(s, idx, str ? str : "", -1, SQLITE_STATIC);
 }
 
 /* 0 means "none" for optional references. */
-void bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id) {
+void sqlite_bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id) {
   if (id) {
     sqlite3_bind_int64(s, idx, id);
   } else {
@@ -459,7 +459,7 @@ void bind_id_or_null(sqlite3_stmt *s, int idx, nimbus_id_t id) {
 
 /* Copy a text column into dst[cap], truncating at a UTF-8 character
  * boundary and always NUL-terminating. */
-void copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap) {
+void sqlite_copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap) {
   const unsigned char *v = sqlite3_column_text(s, col);
   size_t n = v ? (size_t)sqlite3_column_bytes(s, col) : 0;
   if (n >= cap) {
@@ -469,54 +469,54 @@ void copy_column(sqlite3_stmt *s, int col, char *dst, size_t cap) {
   if (n) memcpy(dst, v, n);
   dst[n] = '\0';
 }
-#define COPY_COLUMN(s, col, arr) copy_column((s), (col), (arr), sizeof(arr))
+#define COPY_COLUMN(s, col, arr) sqlite_copy_column((s), (col), (arr), sizeof(arr))
 
-int column_int(sqlite3_stmt *s, int col) {
+int sqlite_column_int(sqlite3_stmt *s, int col) {
   sqlite3_int64 v = sqlite3_column_int64(s, col);
   return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
 }
 
-int clamp_int(int64_t v) {
+int sqlite_clamp_int(int64_t v) {
   return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
 }
 
-bool state_is_terminal(int state) {
+bool sqlite_state_is_terminal(int state) {
   return state >= STATE_FIRST_TERMINAL;
 }
 
 /* ---- row readers (column order as in the *_COLS macros) ---- */
 
-void tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
+void sqlite_tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
   memset(t, 0, sizeof *t);
   t->id = sqlite3_column_int64(s, 0);
   COPY_COLUMN(s, 1, t->name);
   COPY_COLUMN(s, 2, t->display_name);
   t->max_document_size = sqlite3_column_int64(s, 3);
-  t->max_held_jobs_per_user = column_int(s, 4);
+  t->max_held_jobs_per_user = sqlite_column_int(s, 4);
   t->created_at = sqlite3_column_int64(s, 5);
-  t->retention_hours = column_int(s, 6);
+  t->retention_hours = sqlite_column_int(s, 6);
   COPY_COLUMN(s, 7, t->panel_login);
   COPY_COLUMN(s, 8, t->unknown_user_names);
 }
 
-void user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {
+void sqlite_user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {
   memset(u, 0, sizeof *u);
   u->id = sqlite3_column_int64(s, 0);
   u->tenant_id = sqlite3_column_int64(s, 1);
   COPY_COLUMN(s, 2, u->name);
-  u->role = (nimbus_role_t)column_int(s, 3);
+  u->role = (nimbus_role_t)sqlite_column_int(s, 3);
   COPY_COLUMN(s, 4, u->password_hash);
   u->created_at = sqlite3_column_int64(s, 5);
   COPY_COLUMN(s, 6, u->panel_pin_hash);
 }
 
-void token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
+void sqlite_token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
   memset(tk, 0, sizeof *tk);
   tk->id = sqlite3_column_int64(s, 0);
   tk->tenant_id = sqlite3_column_int64(s, 1);
   tk->user_id = sqlite3_column_int64(s, 2);
   COPY_COLUMN(s, 3, tk->user_name);
-  tk->user_role = (nimbus_role_t)column_int(s, 4);
+  tk->user_role = (nimbus_role_t)sqlite_column_int(s, 4);
   COPY_COLUMN(s, 5, tk->label);
   const void *hash = sqlite3_column_blob(s, 6);
   if (hash && sqlite3_column_bytes(s, 6) == (int)sizeof tk->hash)
@@ -526,7 +526,7 @@ void token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
   tk->revoked = sqlite3_column_int(s, 9) != 0;
 }
 
-void queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
+void sqlite_queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
   memset(q, 0, sizeof *q);
   q->id = sqlite3_column_int64(s, 0);
   q->tenant_id = sqlite3_column_int64(s, 1);
@@ -538,7 +538,7 @@ void queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
   COPY_COLUMN(s, 7, q->release_scope);
 }
 
-void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
+void sqlite_job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   memset(j, 0, sizeof *j);
   j->id = sqlite3_column_int64(s, 0);
   j->tenant_id = sqlite3_column_int64(s, 1);
@@ -548,15 +548,15 @@ void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   COPY_COLUMN(s, 5, j->owner_name);
   COPY_COLUMN(s, 6, j->name);
   COPY_COLUMN(s, 7, j->origin_host);
-  j->state = (nimbus_job_state_t)column_int(s, 8);
+  j->state = (nimbus_job_state_t)sqlite_column_int(s, 8);
   j->created_at = sqlite3_column_int64(s, 9);
   j->state_changed_at = sqlite3_column_int64(s, 10);
   j->completed_at = sqlite3_column_int64(s, 11);
-  j->copies = column_int(s, 12);
-  j->pages = column_int(s, 13);
-  j->impressions = column_int(s, 14);
-  j->impressions_completed = column_int(s, 15);
-  j->num_documents = column_int(s, 16);
+  j->copies = sqlite_column_int(s, 12);
+  j->pages = sqlite_column_int(s, 13);
+  j->impressions = sqlite_column_int(s, 14);
+  j->impressions_completed = sqlite_column_int(s, 15);
+  j->num_documents = sqlite_column_int(s, 16);
   COPY_COLUMN(s, 17, j->account_id);
   COPY_COLUMN(s, 18, j->accounting_user_id);
   COPY_COLUMN(s, 19, j->hold_until);
@@ -568,20 +568,20 @@ void job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
   j->origin_device_id = sqlite3_column_int64(s, 25);
   COPY_COLUMN(s, 26, j->origin_device_name);
   COPY_COLUMN(s, 27, j->reference);
-  j->pin_failures = column_int(s, 28);
+  j->pin_failures = sqlite_column_int(s, 28);
   j->pin_window_start = sqlite3_column_int64(s, 29);
   j->pin_locked_until = sqlite3_column_int64(s, 30);
   j->number = sqlite3_column_int64(s, 31);
 }
 
-void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
+void sqlite_doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
   memset(d, 0, sizeof *d);
   d->job_id = sqlite3_column_int64(s, 0);
-  d->number = column_int(s, 1);
+  d->number = sqlite_column_int(s, 1);
   COPY_COLUMN(s, 2, d->format);
   COPY_COLUMN(s, 3, d->name);
   d->size = sqlite3_column_int64(s, 4);
-  d->pages = column_int(s, 5);
+  d->pages = sqlite_column_int(s, 5);
   COPY_COLUMN(s, 6, d->blob_key);
   d->created_at = sqlite3_column_int64(s, 7);
 }
@@ -590,48 +590,49 @@ void doc_from_row(sqlite3_stmt *s, nimbus_document_t *d) {
 
 /* Step a bound single-row SELECT: STORE_OK with the row left current (the
  * caller reads it, then resets), STORE_NOT_FOUND, or an error. */
-store_status_t step_row_locked(store_t *st, sqlite3_stmt *s, const char *what) {
+store_status_t sqlite_step_row_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what) {
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) return STORE_OK;
   if (rc == SQLITE_DONE) return STORE_NOT_FOUND;
-  return fail_locked(st, rc, what);
+  return sqlite_fail_locked(st, rc, what);
 }
 
 /* Run a bound UPDATE/DELETE; NOT_FOUND when it touched no row.  Resets. */
-store_status_t exec_changes_locked(store_t *st, sqlite3_stmt *s, const char *what) {
-  store_status_t status = stmt_exec_locked(st, s, what);
+store_status_t sqlite_exec_changes_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what) {
+  store_status_t status = sqlite_stmt_exec_locked(st, s, what);
   if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = STORE_NOT_FOUND;
   return status;
 }
 
 /* Read one integer from a bound single-row SELECT.  Resets. */
-store_status_t query_int64_locked(store_t *st, sqlite3_stmt *s, const char *what, int64_t *out) {
-  store_status_t status = step_row_locked(st, s, what);
+store_status_t sqlite_query_int64_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
+                                         int64_t *out) {
+  store_status_t status = sqlite_step_row_locked(st, s, what);
   if (status == STORE_OK) *out = sqlite3_column_int64(s, 0);
-  stmt_reset(s);
+  sqlite_stmt_reset(s);
   return status;
 }
 
 /* Step a bound SELECT, calling `each(s, cb, ctx)` per row until it returns
  * false.  Resets. */
 
-store_status_t for_each_row_locked(store_t *st, sqlite3_stmt *s, const char *what, row_fn each,
-                                   list_cb_t cb, void *ctx) {
+store_status_t sqlite_for_each_row_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
+                                          row_fn each, list_cb_t cb, void *ctx) {
   store_status_t status = STORE_OK;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     if (!each(s, cb, ctx)) break;
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = fail_locked(st, rc, what);
-  stmt_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = sqlite_fail_locked(st, rc, what);
+  sqlite_stmt_reset(s);
   return status;
 }
 
 /* Insert a job_events row; from_state 0 is stored as NULL. */
-store_status_t event_insert_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   int64_t now, const char *event, int from_state, int to_state,
-                                   const char *detail) {
-  sqlite3_stmt *s = stmt_get_locked(st, S_EVENT_INSERT);
+store_status_t sqlite_event_insert_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
+                                          nimbus_id_t job_id, int64_t now, const char *event,
+                                          int from_state, int to_state, const char *detail) {
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_EVENT_INSERT);
   if (!s) return STORE_ERROR;
   sqlite3_bind_int64(s, 1, tenant_id);
   sqlite3_bind_int64(s, 2, job_id);
@@ -643,13 +644,13 @@ store_status_t event_insert_locked(store_t *st, nimbus_id_t tenant_id, nimbus_id
     sqlite3_bind_null(s, 5);
   }
   sqlite3_bind_int(s, 6, to_state);
-  bind_str(s, 7, detail);
-  return stmt_exec_locked(st, s, "job event insert");
+  sqlite_bind_str(s, 7, detail);
+  return sqlite_stmt_exec_locked(st, s, "job event insert");
 }
 
 /* ---- open, migrations, close ---- */
 
-static int pragma_int_locked(store_t *st, const char *sql, int *out) {
+static int pragma_int_locked(sqlite_store_t *st, const char *sql, int *out) {
   sqlite3_stmt *s = NULL;
   int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
   if (rc == SQLITE_OK) {
@@ -666,7 +667,7 @@ static int pragma_int_locked(store_t *st, const char *sql, int *out) {
 /* Apply pending migrations, each in its own transaction together with its
  * user_version.  The version is read inside the transaction, so two
  * processes opening the same file never both apply a migration. */
-static bool migrate_locked(store_t *st, char *err, size_t errlen) {
+static bool migrate_locked(sqlite_store_t *st, char *err, size_t errlen) {
   for (;;) {
     int version = 0, n = 0;
     int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -698,7 +699,7 @@ static bool migrate_locked(store_t *st, char *err, size_t errlen) {
 
 /* Connection settings; journal_mode and foreign_keys are read back
  * because SQLite ignores what it cannot do instead of failing. */
-static bool configure_locked(store_t *st, char *err, size_t errlen) {
+static bool configure_locked(sqlite_store_t *st, char *err, size_t errlen) {
   sqlite3 *db = st->db;
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
@@ -747,8 +748,8 @@ static bool configure_locked(store_t *st, char *err, size_t errlen) {
  * thread with its own connection runs PASSIVE checkpoints (which never
  * block writers) whenever the WAL hook reports enough frames.
  */
-static void *store_checkpoint_main(void *arg) {
-  store_t *st = arg;
+static void *sqlite_checkpoint_main(void *arg) {
+  sqlite_store_t *st = arg;
   pthread_mutex_lock(&st->ck_mu);
   for (;;) {
     while (!st->ck_pending && !st->ck_closing) pthread_cond_wait(&st->ck_wake, &st->ck_mu);
@@ -769,7 +770,7 @@ static void *store_checkpoint_main(void *arg) {
 
 /* sqlite3_wal_hook: runs in the committing thread after each commit. */
 static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
-  store_t *st = arg;
+  sqlite_store_t *st = arg;
   if (frames >= STORE_CKPT_HARD_FRAMES) {
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   } else if (frames >= STORE_CKPT_FRAMES) {
@@ -784,8 +785,9 @@ static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames) 
 /* A second connection to the same database, configured like the main
  * one, for the group-commit thread (see store.gc_conn).  Its commits feed
  * the same checkpointer.  NULL with err on failure. */
-static store_t *store_conn_open(store_t *main_st, const char *path, char *err, size_t errlen) {
-  store_t *c = calloc(1, sizeof *c);
+static sqlite_store_t *sqlite_conn_open(sqlite_store_t *main_st, const char *path, char *err,
+                                        size_t errlen) {
+  sqlite_store_t *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   pthread_mutex_init(&c->mu, NULL);
   if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -797,9 +799,9 @@ static store_t *store_conn_open(store_t *main_st, const char *path, char *err, s
     free(c);
     return NULL;
   }
-  store_lock(c);
+  sqlite_lock(c);
   bool ok = configure_locked(c, err, errlen);
-  store_unlock(c);
+  sqlite_unlock(c);
   if (!ok) {
     sqlite3_close(c->db);
     pthread_mutex_destroy(&c->mu);
@@ -810,7 +812,7 @@ static store_t *store_conn_open(store_t *main_st, const char *path, char *err, s
   return c;
 }
 
-static void store_conn_close(store_t *c) {
+static void sqlite_conn_close(sqlite_store_t *c) {
   if (!c) return;
   for (int i = 0; i < S_COUNT; i++) sqlite3_finalize(c->stmts[i]);
   sqlite3_close(c->db);
@@ -819,7 +821,7 @@ static void store_conn_close(store_t *c) {
 }
 
 /* Start the checkpointer; on failure SQLite's own autocheckpoint stays. */
-static void store_checkpoint_start(store_t *st, const char *path) {
+static void sqlite_checkpoint_start(sqlite_store_t *st, const char *path) {
   if (sqlite3_open_v2(path, &st->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
       SQLITE_OK) {
     sqlite3_close(st->ck_db);
@@ -830,7 +832,7 @@ static void store_checkpoint_start(store_t *st, const char *path) {
   sqlite3_exec(st->ck_db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
   pthread_mutex_init(&st->ck_mu, NULL);
   pthread_cond_init(&st->ck_wake, NULL);
-  if (pthread_create(&st->ck_thread, NULL, store_checkpoint_main, st) != 0) {
+  if (pthread_create(&st->ck_thread, NULL, sqlite_checkpoint_main, st) != 0) {
     pthread_cond_destroy(&st->ck_wake);
     pthread_mutex_destroy(&st->ck_mu);
     sqlite3_close(st->ck_db);
@@ -841,7 +843,7 @@ static void store_checkpoint_start(store_t *st, const char *path) {
   sqlite3_wal_hook(st->db, store_wal_hook, st); /* replaces the autocheckpoint */
 }
 
-static void store_checkpoint_stop(store_t *st) {
+static void sqlite_checkpoint_stop(sqlite_store_t *st) {
   if (!st->ck_started) return;
   sqlite3_wal_hook(st->db, NULL, NULL);
   pthread_mutex_lock(&st->ck_mu);
@@ -856,7 +858,7 @@ static void store_checkpoint_stop(store_t *st) {
   st->ck_started = false;
 }
 
-store_t *store_open(const char *path, const store_options_t *opts, char *err, size_t errlen) {
+store_t *sqlite_open(const char *path, const store_options_t *opts, char *err, size_t errlen) {
   char dummy[1];
   if (!err || errlen == 0) {
     err = dummy;
@@ -872,11 +874,12 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
     return NULL;
   }
 
-  store_t *st = calloc(1, sizeof *st);
+  sqlite_store_t *st = calloc(1, sizeof *st);
   if (!st) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  st->base.ops = &sqlite_store_ops;
   bool mu_init = false, gc_init = false;
   if (pthread_mutex_init(&st->mu, NULL) != 0) goto fail;
   mu_init = true;
@@ -900,32 +903,32 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
     goto fail;
   }
 
-  store_lock(st); /* cannot fail: fresh mutex, no other thread yet */
+  sqlite_lock(st); /* cannot fail: fresh mutex, no other thread yet */
   bool ok = configure_locked(st, err, errlen) && migrate_locked(st, err, errlen);
-  store_unlock(st);
+  sqlite_unlock(st);
   if (!ok) goto fail;
 
-  store_checkpoint_start(st, path);
+  sqlite_checkpoint_start(st, path);
 
   st->gc_max = opts ? opts->group_commit_max : 1;
   if (st->gc_max > 1) {
     st->gc_batch = calloc((size_t)st->gc_max, sizeof *st->gc_batch);
-    st->gc_conn = store_conn_open(st, path, err, errlen);
+    st->gc_conn = sqlite_conn_open(st, path, err, errlen);
     if (!st->gc_batch || !st->gc_conn) {
       if (!err[0]) snprintf(err, errlen, "out of memory");
       goto fail;
     }
-    if (pthread_create(&st->gc_thread, NULL, gc_main, st) != 0) {
+    if (pthread_create(&st->gc_thread, NULL, sqlite_gc_main, st) != 0) {
       snprintf(err, errlen, "cannot start the group-commit thread");
       goto fail;
     }
     st->gc_started = true;
   }
-  return st;
+  return &st->base;
 
 fail:
-  store_conn_close(st->gc_conn);
-  store_checkpoint_stop(st);
+  sqlite_conn_close(st->gc_conn);
+  sqlite_checkpoint_stop(st);
   if (st->db) sqlite3_close(st->db);
   free(st->gc_batch);
   if (gc_init) {
@@ -939,11 +942,12 @@ fail:
   return NULL;
 }
 
-void store_backend_version(char *buf, size_t len) {
+void sqlite_version(char *buf, size_t len) {
   snprintf(buf, len, "SQLite %s", sqlite3_libversion());
 }
 
-void store_close(store_t *st) {
+void sqlite_close(store_t *base_) {
+  sqlite_store_t *st = sqlite_of(base_);
   if (!st) return;
   if (st->gc_started) {
     pthread_mutex_lock(&st->gc_mu);
@@ -952,8 +956,8 @@ void store_close(store_t *st) {
     pthread_mutex_unlock(&st->gc_mu);
     pthread_join(st->gc_thread, NULL); /* drains the queue first */
   }
-  store_conn_close(st->gc_conn);
-  store_checkpoint_stop(st);
+  sqlite_conn_close(st->gc_conn);
+  sqlite_checkpoint_stop(st);
   for (int i = 0; i < S_COUNT; i++) sqlite3_finalize(st->stmts[i]);
   int rc = sqlite3_close(st->db);
   if (rc != SQLITE_OK)
@@ -966,51 +970,55 @@ void store_close(store_t *st) {
   free(st);
 }
 
-int store_schema_version(store_t *st) {
+int sqlite_schema_version(store_t *base_) {
+  sqlite_store_t *st = sqlite_of(base_);
   int64_t version = -1;
-  if (!store_lock(st)) return -1;
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_VERSION);
-  if (s && query_int64_locked(st, s, "schema version", &version) != STORE_OK) version = -1;
-  store_unlock(st);
+  if (!sqlite_lock(st)) return -1;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_VERSION);
+  if (s && sqlite_query_int64_locked(st, s, "schema version", &version) != STORE_OK) version = -1;
+  sqlite_unlock(st);
   return (int)version;
 }
 
-int store_schema_version_nowait(store_t *st) {
-  if (store_reentry_refused(st)) return -1;
+int sqlite_schema_version_nowait(store_t *base_) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (sqlite_reentry_refused(st)) return -1;
   if (pthread_mutex_trylock(&st->mu) != 0) return 0;
-  store_held = st;
+  sqlite_held = st;
   int64_t version = -1;
-  sqlite3_stmt *s = stmt_get_locked(st, S_USER_VERSION);
-  if (s && query_int64_locked(st, s, "schema version", &version) != STORE_OK) version = -1;
-  store_unlock(st);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_VERSION);
+  if (s && sqlite_query_int64_locked(st, s, "schema version", &version) != STORE_OK) version = -1;
+  sqlite_unlock(st);
   return (int)version;
 }
 
 /* ---- audit and counters ---- */
 
 /* tenant_id 0 records a system-wide event. */
-store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
-                                  const char *action, const char *detail) {
-  if (!store_lock(st)) return STORE_ERROR;
+store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const char *actor,
+                                   const char *action, const char *detail) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_AUDIT_INSERT);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_AUDIT_INSERT);
   if (s) {
-    bind_id_or_null(s, 1, tenant_id);
+    sqlite_bind_id_or_null(s, 1, tenant_id);
     sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
-    bind_str(s, 3, actor);
+    sqlite_bind_str(s, 3, actor);
     sqlite3_bind_text(s, 4, action, -1, SQLITE_STATIC); /* NULL violates NOT NULL */
-    bind_str(s, 5, detail);
-    status = stmt_exec_locked(st, s, "audit append");
+    sqlite_bind_str(s, 5, detail);
+    status = sqlite_stmt_exec_locked(st, s, "audit append");
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }
 
-store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]) {
+store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]) {
+  sqlite_store_t *st = sqlite_of(base_);
   memset(counts, 0, 10 * sizeof counts[0]);
-  if (!store_lock(st)) return STORE_ERROR;
+  if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = stmt_get_locked(st, S_JOB_COUNT_BY_STATE);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNT_BY_STATE);
   if (s) {
     int rc;
     status = STORE_OK;
@@ -1018,9 +1026,9 @@ store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]) {
       int state = sqlite3_column_int(s, 0);
       if (state >= 1 && state <= 9) counts[state] = sqlite3_column_int64(s, 1);
     }
-    if (rc != SQLITE_DONE) status = fail_locked(st, rc, "job count by state");
-    stmt_reset(s);
+    if (rc != SQLITE_DONE) status = sqlite_fail_locked(st, rc, "job count by state");
+    sqlite_stmt_reset(s);
   }
-  store_unlock(st);
+  sqlite_unlock(st);
   return status;
 }

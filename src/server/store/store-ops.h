@@ -1,0 +1,165 @@
+/*
+ * store-ops.h: the operations table behind store.h, for backends only.
+ *
+ * A backend (store/sqlite/, later store/pg/) fills one store_ops_t and
+ * puts a store_t first in its own connection struct, the way SQLite's VFS
+ * puts pMethods first in every sqlite3_file: store.c dispatches each
+ * public store_* call through st->ops, and the backend casts the store_t
+ * back to its own struct.  Nothing of a backend (types, statements, locks)
+ * appears here; every operation keeps the meaning store.h documents.
+ */
+#ifndef NIMBUS_STORE_OPS_H
+#define NIMBUS_STORE_OPS_H
+
+#include "store.h"
+
+typedef struct store_ops store_ops_t;
+
+/* What every backend's connection struct starts with. */
+struct store {
+  const store_ops_t *ops;
+};
+
+struct store_ops {
+  const char *scheme; /* the URL scheme that selects it: "sqlite", "postgresql" */
+  /* Open the store at location (what follows "scheme:" for sqlite, the whole
+   * URL for postgresql) and apply pending migrations; NULL with err set. */
+  store_t *(*open)(const char *location, const store_options_t *opts, char *err, size_t errlen);
+  /* The backend and its library version, e.g. "SQLite 3.46.1". */
+  void (*version)(char *buf, size_t len);
+  /* The operations of store.h, in its order, without the store_ prefix. */
+  void (*close)(store_t *st);
+  int (*schema_version)(store_t *st);
+  int (*schema_version_nowait)(store_t *st);
+  store_status_t (*tenant_insert)(store_t *st, nimbus_tenant_t *t);
+  store_status_t (*tenant_get)(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
+  store_status_t (*tenant_get_by_name)(store_t *st, const char *name, nimbus_tenant_t *out);
+  store_status_t (*tenant_update)(store_t *st, const nimbus_tenant_t *t);
+  store_status_t (*tenant_delete)(store_t *st, nimbus_id_t id);
+  store_status_t (*tenant_list)(store_t *st, store_tenant_cb cb, void *ctx);
+  store_status_t (*user_insert)(store_t *st, nimbus_user_t *u);
+  store_status_t (*user_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                             nimbus_user_t *out);
+  store_status_t (*user_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                     nimbus_user_t *out);
+  store_status_t (*user_update)(store_t *st, const nimbus_user_t *u);
+  store_status_t (*user_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+  store_status_t (*user_list)(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
+  store_status_t (*user_get_by_alias)(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                      nimbus_user_t *out);
+  store_status_t (*user_name_folds_to)(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                       nimbus_id_t except_id, nimbus_id_t *other_id);
+  store_status_t (*alias_insert)(store_t *st, nimbus_alias_t *a, const char *key);
+  store_status_t (*alias_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                 const char *key);
+  store_status_t (*alias_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                               store_alias_cb cb, void *ctx);
+  store_status_t (*token_insert)(store_t *st, nimbus_token_t *tk);
+  store_status_t (*token_lookup)(store_t *st, const unsigned char hash[32], int64_t now,
+                                 nimbus_token_t *out);
+  store_status_t (*token_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                               store_token_cb cb, void *ctx);
+  store_status_t (*token_revoke)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_id_t user_id);
+  store_status_t (*queue_insert)(store_t *st, nimbus_queue_t *q);
+  store_status_t (*queue_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                      nimbus_queue_t *out);
+  store_status_t (*queue_update)(store_t *st, const nimbus_queue_t *q);
+  store_status_t (*queue_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+  store_status_t (*queue_list)(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx);
+  store_status_t (*job_insert)(store_t *st, nimbus_job_t *job, nimbus_document_t *docs, int ndocs);
+  store_status_t (*job_insert_data)(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                    const store_inline_t *data, int ndocs);
+  store_status_t (*document_read_inline)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                         int number, int64_t off, void *buf, size_t len,
+                                         size_t *got);
+  store_status_t (*job_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                            nimbus_job_t *out);
+  store_status_t (*job_get_by_number)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,
+                                      nimbus_job_t *out);
+  store_status_t (*job_list)(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
+                             int *total);
+  store_status_t (*job_count_pending_for_owner)(store_t *st, nimbus_id_t tenant_id,
+                                                nimbus_id_t owner_id, int *count);
+  store_status_t (*job_count_pending_for_origin)(store_t *st, nimbus_id_t tenant_id,
+                                                 nimbus_id_t device_id, int *count);
+  store_status_t (*job_set_state)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  nimbus_job_state_t expected, nimbus_job_state_t next,
+                                  const char *event, const char *detail);
+  store_status_t (*job_set_device_state)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                         nimbus_job_state_t expected, nimbus_id_t expect_device,
+                                         nimbus_job_state_t next, nimbus_id_t device_id,
+                                         const char *event, const char *detail);
+  store_status_t (*job_set_progress)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                     nimbus_id_t device_id, int impressions_completed,
+                                     const char *reasons);
+  store_status_t (*job_move_held)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  nimbus_id_t queue_id);
+  store_status_t (*job_set_target_device)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                          nimbus_id_t target_device_id);
+  store_status_t (*job_list_lease_expired)(store_t *st, int64_t cutoff, store_job_cb cb, void *ctx);
+  store_status_t (*document_add)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 nimbus_document_t *doc, bool last,
+                                 nimbus_job_state_t state_after_last);
+  store_status_t (*document_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  nimbus_document_t *out, int max, int *count);
+  store_status_t (*blob_is_referenced)(store_t *st, const char *key, bool *referenced);
+  store_status_t (*device_insert)(store_t *st, nimbus_device_t *d);
+  store_status_t (*device_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_device_t *out);
+  store_status_t (*device_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                       nimbus_device_t *out);
+  store_status_t (*device_get_by_credential)(store_t *st, const unsigned char hash[32],
+                                             nimbus_device_t *out);
+  store_status_t (*device_get_by_uuid)(store_t *st, const char *uuid, nimbus_device_t *out);
+  store_status_t (*device_set_location)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                        const char *location);
+  store_status_t (*device_set_claim)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     const unsigned char claim_hash[32], int64_t expires_at);
+  store_status_t (*device_claim)(store_t *st, const unsigned char claim_hash[32], int64_t now,
+                                 const char *uuid, const unsigned char credential_hash[32],
+                                 nimbus_device_t *out);
+  store_status_t (*device_set_reported)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                        int printer_state, const char *state_reasons,
+                                        const char *make_model, const void *attrs,
+                                        size_t attrs_len);
+  store_status_t (*device_get_attrs)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     void **attrs, size_t *len);
+  store_status_t (*queue_device_attrs)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                       void **attrs, size_t *len);
+  store_status_t (*device_touch)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 int64_t seen_at, const char *transport);
+  store_status_t (*device_touch_many)(store_t *st, const store_device_seen_t *v, int n);
+  store_status_t (*device_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                store_device_cb cb, void *ctx);
+  store_status_t (*device_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_device_t *out);
+  store_status_t (*device_tombstone_lookup)(store_t *st, const unsigned char hash[32],
+                                            nimbus_device_tombstone_t *out);
+  store_status_t (*job_pin_attempt)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
+                                    int64_t now, int window, int max, int *failures,
+                                    int64_t *locked_until);
+  store_status_t (*document_purge)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
+  store_status_t (*job_list_housekeeping)(store_t *st, int64_t now, int default_hours, int limit,
+                                          store_job_cb cb, void *ctx);
+  store_status_t (*panel_session_insert)(store_t *st, nimbus_panel_session_t *ps);
+  store_status_t (*panel_session_get)(store_t *st, const unsigned char hash[32], int64_t now,
+                                      nimbus_panel_session_t *out);
+  store_status_t (*panel_session_touch)(store_t *st, nimbus_id_t id, int64_t expires_at);
+  store_status_t (*panel_session_delete)(store_t *st, const unsigned char hash[32], int64_t now);
+  store_status_t (*throttle_get)(store_t *st, const unsigned char key[32], int64_t now,
+                                 int *failures, int64_t *window_start);
+  store_status_t (*throttle_fail)(store_t *st, const unsigned char key[32], const char *kind,
+                                  int64_t now, int64_t window, int *failures,
+                                  int64_t *window_start);
+  store_status_t (*throttle_clear)(store_t *st, const unsigned char key[32]);
+  store_status_t (*audit_append)(store_t *st, nimbus_id_t tenant_id, const char *actor,
+                                 const char *action, const char *detail);
+  store_status_t (*job_count_by_state)(store_t *st, int64_t counts[10]);
+};
+
+/* The backends built into this nimbusd (store.c lists them). */
+extern const store_ops_t sqlite_store_ops;
+
+#endif
