@@ -443,7 +443,7 @@ static void fuzz_server_init(void) {
   snprintf(srv->cfg.state_dir, sizeof srv->cfg.state_dir, "%s", fuzz_server.dir);
 
   snprintf(path, sizeof path, "%s/nimbus.db", fuzz_server.dir);
-  store_options_t sopts = {.group_commit_max = srv->cfg.group_commit};
+  store_options_t sopts = {.group_commit_max = srv->cfg.group_commit, .readers = 2};
   if (!(srv->store = store_open(path, &sopts, err, sizeof err))) fuzz_die("store_open", err);
   snprintf(path, sizeof path, "%s/spool", fuzz_server.dir);
   if (!(srv->blobs = blob_store_open(path, err, sizeof err))) fuzz_die("blob_store_open", err);

@@ -45,7 +45,7 @@ typedef struct {
 
 static STORE_FIXTURE_UNUSED store_t *open_store(fixture_t *fx) {
   char err[256] = "";
-  store_options_t opts = {.group_commit_max = fx->gc_max};
+  store_options_t opts = {.group_commit_max = fx->gc_max, .readers = 2};
   store_t *st = store_open(fx->path, &opts, err, sizeof err);
   if (!st) fprintf(stderr, "store_open: %s\n", err);
   return st;

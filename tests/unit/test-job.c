@@ -257,7 +257,7 @@ static int setup_fixture(void **state) {
   if (!mkdtemp(fx->dir)) return -1;
   char path[128], err[256] = "";
   snprintf(path, sizeof path, "%s/nimbus.db", fx->dir);
-  store_options_t opts = {.group_commit_max = 8};
+  store_options_t opts = {.group_commit_max = 8, .readers = 2};
   fx->st = store_open(path, &opts, err, sizeof err);
   if (!fx->st) {
     fprintf(stderr, "store_open: %s\n", err);

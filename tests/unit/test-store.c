@@ -954,6 +954,74 @@ static void test_callback_reentry_is_refused(void **state) {
   assert_int_equal(store_tenant_get_by_name(fx->st, "a", &t), STORE_OK); /* still usable */
 }
 
+/* ---- readers and writers ---- */
+
+typedef struct {
+  store_t *st;
+  nimbus_id_t tenant, queue;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool other_done, done_during_read;
+  store_status_t other_read, other_write;
+  nimbus_id_t written_job;
+} concurrent_t;
+
+/* Another thread: a read and a job insert while the list below is still
+ * inside its callback (holding its read connection). */
+static void *read_and_write(void *arg) {
+  concurrent_t *c = arg;
+  nimbus_tenant_t t;
+  store_status_t rd = store_tenant_get(c->st, c->tenant, &t);
+  nimbus_job_t j = job_template(c->tenant, c->queue, 0, NIMBUS_JOB_HELD);
+  store_status_t wr = store_job_insert(c->st, &j, NULL, 0);
+  pthread_mutex_lock(&c->mu);
+  c->other_read = rd;
+  c->other_write = wr;
+  c->written_job = j.id;
+  c->other_done = true;
+  pthread_cond_signal(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
+/* Waits (at most 10 s) for the other thread while the list is open. */
+static bool wait_for_other_cb(const nimbus_tenant_t *t, void *ctx) {
+  (void)t;
+  concurrent_t *c = ctx;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  pthread_mutex_lock(&c->mu);
+  while (!c->other_done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0) {
+  }
+  c->done_during_read = c->other_done;
+  pthread_mutex_unlock(&c->mu);
+  return false; /* one row is enough */
+}
+
+/* A read in progress (a list whose callback has not returned) holds only
+ * its read connection: another thread's read and write go through, and
+ * the next read sees the write. */
+static void test_read_does_not_block_writes(void **state) {
+  fixture_t *fx = *state;
+  concurrent_t c = {.st = fx->st};
+  pthread_mutex_init(&c.mu, NULL);
+  pthread_cond_init(&c.cv, NULL);
+  c.tenant = make_tenant(fx->st, "a");
+  c.queue = make_queue(fx->st, c.tenant, "q");
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, read_and_write, &c), 0);
+  assert_int_equal(store_tenant_list(fx->st, wait_for_other_cb, &c), STORE_OK);
+  pthread_join(th, NULL);
+  assert_true(c.done_during_read); /* false: the other thread waited for the list */
+  assert_int_equal(c.other_read, STORE_OK);
+  assert_int_equal(c.other_write, STORE_OK);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(fx->st, c.tenant, c.written_job, &got), STORE_OK);
+  pthread_cond_destroy(&c.cv);
+  pthread_mutex_destroy(&c.mu);
+}
+
 /* Over-long values in the database are cut to the field, on a character
  * boundary, NUL-terminated. */
 static void test_long_values_are_truncated(void **state) {
@@ -1303,6 +1371,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_audit_append, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_read_does_not_block_writes, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_read_does_not_block_writes, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_long_values_are_truncated, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_busy_writer_is_waited_for, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_persistence_across_reopen, setup_group, teardown),

@@ -42,6 +42,7 @@ typedef struct {
   int64_t connection_memory; /* libmicrohttpd pool per connection */
   int connection_timeout;    /* seconds of idleness */
   int group_commit;          /* most job inserts per transaction */
+  int store_readers;         /* SQLite read connections (0 = none) */
   int auth_cache_seconds;    /* how long a verified password is trusted */
   int device_lease;          /* seconds of device silence before its jobs are re-offered */
   int notify_wait;           /* seconds a Get-Notifications long-poll is held */

@@ -63,6 +63,10 @@ const config_option_t nimbusd_options[] = {
         "seconds before an idle connection is closed", false, 1, 86400),
     OPT("group-commit", CONFIG_INT, group_commit, "64",
         "most job inserts committed in one transaction (1 = off)", false, 1, 4096),
+    OPT("store-readers", CONFIG_INT, store_readers, "8",
+        "read connections to an SQLite database, so reads never wait for a write "
+        "(0 = reads share the write connection)",
+        false, 0, 256),
     OPT("auth-cache-seconds", CONFIG_INT, auth_cache_seconds, "300",
         "how long a verified password stays trusted in memory (0 = off)", false, 0, 86400),
     OPT("trust-proxy", CONFIG_BOOL, trust_proxy, "false",

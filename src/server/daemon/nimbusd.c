@@ -245,7 +245,8 @@ int main(int argc, char **argv) {
   }
   char path[PATH_MAX + 32];
   snprintf(path, sizeof path, "%s/nimbus.db", srv.cfg.state_dir);
-  store_options_t sopts = {.group_commit_max = srv.cfg.group_commit};
+  store_options_t sopts = {.group_commit_max = srv.cfg.group_commit,
+                           .readers = srv.cfg.store_readers};
   srv.store = store_open(srv.cfg.store_url[0] ? srv.cfg.store_url : path, &sopts, err, sizeof err);
   if (!srv.store) {
     fprintf(stderr, "nimbusd: %s\n", err);

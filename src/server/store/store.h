@@ -37,6 +37,7 @@ typedef enum {
 
 typedef struct {
   int group_commit_max; /* most job inserts per transaction; 1 disables */
+  int readers;          /* read connections (SQLite); 0: reads use the write connection */
 } store_options_t;
 
 /*

@@ -50,7 +50,7 @@ store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t) {
 
 static store_status_t tenant_get_stmt(sqlite_store_t *st, stmt_id_t id, nimbus_id_t key_id,
                                       const char *key_name, nimbus_tenant_t *out) {
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, id);
   if (s) {
@@ -63,7 +63,7 @@ static store_status_t tenant_get_stmt(sqlite_store_t *st, stmt_id_t id, nimbus_i
     if (status == STORE_OK) sqlite_tenant_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -120,13 +120,13 @@ static bool tenant_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
 
 store_status_t sqlite_tenant_list(store_t *base_, store_tenant_cb cb, void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TENANT_LIST);
   if (s)
     status = sqlite_for_each_row_locked(st, s, "tenant list", tenant_row, (list_cb_t){.tenant = cb},
                                         ctx);
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -158,7 +158,7 @@ store_status_t sqlite_user_insert(store_t *base_, nimbus_user_t *u) {
 store_status_t sqlite_user_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                nimbus_user_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_GET);
   if (s) {
@@ -168,14 +168,14 @@ store_status_t sqlite_user_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_
     if (status == STORE_OK) sqlite_user_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
 store_status_t sqlite_user_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
                                        nimbus_user_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_GET_BY_NAME);
   if (s) {
@@ -185,7 +185,7 @@ store_status_t sqlite_user_get_by_name(store_t *base_, nimbus_id_t tenant_id, co
     if (status == STORE_OK) sqlite_user_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -226,7 +226,7 @@ store_status_t sqlite_user_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_
 store_status_t sqlite_user_get_by_alias(store_t *base_, nimbus_id_t tenant_id, const char *key,
                                         nimbus_user_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_GET_BY_ALIAS);
   if (s) {
@@ -236,14 +236,14 @@ store_status_t sqlite_user_get_by_alias(store_t *base_, nimbus_id_t tenant_id, c
     if (status == STORE_OK) sqlite_user_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
 store_status_t sqlite_user_name_folds_to(store_t *base_, nimbus_id_t tenant_id, const char *key,
                                          nimbus_id_t except_id, nimbus_id_t *other_id) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_NAME_FOLDS);
   if (s) {
@@ -254,7 +254,7 @@ store_status_t sqlite_user_name_folds_to(store_t *base_, nimbus_id_t tenant_id, 
     if (status == STORE_OK && other_id) *other_id = sqlite3_column_int64(s, 0);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -311,7 +311,7 @@ static bool alias_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
 store_status_t sqlite_alias_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                  store_alias_cb cb, void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_ALIAS_LIST);
   if (s) {
@@ -320,7 +320,7 @@ store_status_t sqlite_alias_list(store_t *base_, nimbus_id_t tenant_id, nimbus_i
     status =
         sqlite_for_each_row_locked(st, s, "alias list", alias_row, (list_cb_t){.alias = cb}, ctx);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -334,14 +334,14 @@ static bool user_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
 store_status_t sqlite_user_list(store_t *base_, nimbus_id_t tenant_id, store_user_cb cb,
                                 void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_LIST);
   if (s) {
     sqlite3_bind_int64(s, 1, tenant_id);
     status = sqlite_for_each_row_locked(st, s, "user list", user_row, (list_cb_t){.user = cb}, ctx);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -376,7 +376,7 @@ store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk) {
 store_status_t sqlite_token_lookup(store_t *base_, const unsigned char hash[32], int64_t now,
                                    nimbus_token_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TOKEN_LOOKUP);
   if (s) {
@@ -386,7 +386,7 @@ store_status_t sqlite_token_lookup(store_t *base_, const unsigned char hash[32],
     if (status == STORE_OK) sqlite_token_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -400,7 +400,7 @@ static bool token_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
 store_status_t sqlite_token_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                  store_token_cb cb, void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TOKEN_LIST);
   if (s) {
@@ -409,7 +409,7 @@ store_status_t sqlite_token_list(store_t *base_, nimbus_id_t tenant_id, nimbus_i
     status =
         sqlite_for_each_row_locked(st, s, "token list", token_row, (list_cb_t){.token = cb}, ctx);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -462,7 +462,7 @@ store_status_t sqlite_queue_insert(store_t *base_, nimbus_queue_t *q) {
 store_status_t sqlite_queue_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
                                         nimbus_queue_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_QUEUE_GET_BY_NAME);
   if (s) {
@@ -472,7 +472,7 @@ store_status_t sqlite_queue_get_by_name(store_t *base_, nimbus_id_t tenant_id, c
     if (status == STORE_OK) sqlite_queue_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -555,7 +555,7 @@ static bool queue_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
 store_status_t sqlite_queue_list(store_t *base_, nimbus_id_t tenant_id, store_queue_cb cb,
                                  void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_QUEUE_LIST);
   if (s) {
@@ -563,7 +563,7 @@ store_status_t sqlite_queue_list(store_t *base_, nimbus_id_t tenant_id, store_qu
     status =
         sqlite_for_each_row_locked(st, s, "queue list", queue_row, (list_cb_t){.queue = cb}, ctx);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -613,7 +613,7 @@ done:
 store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash[32], int64_t now,
                                         nimbus_panel_session_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_PANEL_SESSION_GET);
   if (s) {
@@ -635,7 +635,7 @@ store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash
     }
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 

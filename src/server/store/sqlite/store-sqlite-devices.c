@@ -161,16 +161,16 @@ done:
 store_status_t sqlite_device_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                  nimbus_device_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = device_get_locked(st, tenant_id, id, out);
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
 store_status_t sqlite_device_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
                                          nimbus_device_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_BY_NAME);
   if (s) {
@@ -178,7 +178,7 @@ store_status_t sqlite_device_get_by_name(store_t *base_, nimbus_id_t tenant_id, 
     sqlite_bind_str(s, 2, name);
     status = device_read_locked(st, s, "device get by name", out);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -186,28 +186,28 @@ store_status_t sqlite_device_get_by_credential(store_t *base_, const unsigned ch
                                                nimbus_device_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
   if (hash_is_zero(hash)) return STORE_NOT_FOUND;
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_BY_CREDENTIAL);
   if (s) {
     sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
     status = device_read_locked(st, s, "device get by credential", out);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
 store_status_t sqlite_device_get_by_uuid(store_t *base_, const char *uuid, nimbus_device_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!uuid || !uuid[0]) return STORE_NOT_FOUND;
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_BY_UUID);
   if (s) {
     sqlite_bind_str(s, 1, uuid);
     status = device_read_locked(st, s, "device get by uuid", out);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -396,7 +396,7 @@ store_status_t sqlite_device_get_attrs(store_t *base_, nimbus_id_t tenant_id, ni
   sqlite_store_t *st = sqlite_of(base_);
   *attrs = NULL;
   *len = 0;
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_GET_ATTRS);
   if (s) {
@@ -404,7 +404,7 @@ store_status_t sqlite_device_get_attrs(store_t *base_, nimbus_id_t tenant_id, ni
     sqlite3_bind_int64(s, 2, tenant_id);
     status = blob_query_locked(st, s, "device get attrs", attrs, len);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -413,7 +413,7 @@ store_status_t sqlite_queue_device_attrs(store_t *base_, nimbus_id_t tenant_id,
   sqlite_store_t *st = sqlite_of(base_);
   *attrs = NULL;
   *len = 0;
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_QUEUE_DEVICE_ATTRS);
   if (s) {
@@ -422,7 +422,7 @@ store_status_t sqlite_queue_device_attrs(store_t *base_, nimbus_id_t tenant_id,
     status = blob_query_locked(st, s, "queue device attrs", attrs, len);
     if (status == STORE_NOT_FOUND) status = STORE_OK; /* no device reported any */
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -482,7 +482,7 @@ store_status_t sqlite_device_touch_many(store_t *base_, const store_device_seen_
 store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                   store_device_cb cb, void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_LIST);
@@ -502,7 +502,7 @@ store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_
     sqlite_stmt_reset(s);
   }
   if (in_tx) sqlite_tx_rollback_locked(st); /* read-only */
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -559,7 +559,7 @@ store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned cha
                                               nimbus_device_tombstone_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
   if (hash_is_zero(hash)) return STORE_NOT_FOUND;
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_TOMBSTONE_GET);
   if (s) {
@@ -575,6 +575,6 @@ store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned cha
     }
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }

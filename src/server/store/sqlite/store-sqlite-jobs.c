@@ -292,7 +292,7 @@ store_status_t sqlite_document_read_inline(store_t *base_, nimbus_id_t tenant_id
   sqlite_store_t *st = sqlite_of(base_);
   *got = 0;
   if (off < 0) return STORE_ERROR;
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_NOT_FOUND;
   sqlite3_blob *blob = NULL;
   sqlite3_stmt *q = sqlite_stmt_get_locked(st, S_DOC_DATA_ROWID);
@@ -324,7 +324,7 @@ store_status_t sqlite_document_read_inline(store_t *base_, nimbus_id_t tenant_id
 done:
   if (blob) sqlite3_blob_close(blob);
   if (q) sqlite_stmt_reset(q);
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -333,7 +333,7 @@ done:
 store_status_t sqlite_job_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                               nimbus_job_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_GET);
   if (s) {
@@ -343,14 +343,14 @@ store_status_t sqlite_job_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t
     if (status == STORE_OK) sqlite_job_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
 store_status_t sqlite_job_get_by_number(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t number,
                                         nimbus_job_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_GET_BY_NUMBER);
   if (s) {
@@ -360,7 +360,7 @@ store_status_t sqlite_job_get_by_number(store_t *base_, nimbus_id_t tenant_id, n
     if (status == STORE_OK) sqlite_job_from_row(s, out);
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -414,7 +414,7 @@ static bool job_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
 store_status_t sqlite_job_list(store_t *base_, const store_job_filter_t *f, store_job_cb cb,
                                void *ctx, int *total) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
   if (total) {
@@ -437,7 +437,7 @@ store_status_t sqlite_job_list(store_t *base_, const store_job_filter_t *f, stor
   status = sqlite_for_each_row_locked(st, s, "job list", job_row, (list_cb_t){.job = cb}, ctx);
 done:
   if (in_tx) sqlite_tx_rollback_locked(st); /* read-only: nothing to commit */
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -446,7 +446,7 @@ done:
 store_status_t sqlite_job_count_pending_for_owner(store_t *base_, nimbus_id_t tenant_id,
                                                   nimbus_id_t owner_id, int *count) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNT_PENDING);
   if (s) {
@@ -456,14 +456,14 @@ store_status_t sqlite_job_count_pending_for_owner(store_t *base_, nimbus_id_t te
     status = sqlite_query_int64_locked(st, s, "job count pending", &n);
     if (status == STORE_OK) *count = sqlite_clamp_int(n);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
 store_status_t sqlite_job_count_pending_for_origin(store_t *base_, nimbus_id_t tenant_id,
                                                    nimbus_id_t device_id, int *count) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNT_PENDING_ORIGIN);
   if (s) {
@@ -473,7 +473,7 @@ store_status_t sqlite_job_count_pending_for_origin(store_t *base_, nimbus_id_t t
     status = sqlite_query_int64_locked(st, s, "job count pending origin", &n);
     if (status == STORE_OK) *count = sqlite_clamp_int(n);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -660,7 +660,7 @@ store_status_t sqlite_job_move_held(store_t *base_, nimbus_id_t tenant_id, nimbu
 store_status_t sqlite_job_list_lease_expired(store_t *base_, int64_t cutoff, store_job_cb cb,
                                              void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_LEASE_EXPIRED);
   if (s) {
@@ -668,7 +668,7 @@ store_status_t sqlite_job_list_lease_expired(store_t *base_, int64_t cutoff, sto
     status = sqlite_for_each_row_locked(st, s, "job lease expired", job_row, (list_cb_t){.job = cb},
                                         ctx);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -759,7 +759,7 @@ done:
 store_status_t sqlite_document_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                     nimbus_document_t *out, int max, int *count) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   int n = 0;
   int64_t state = 0;
   bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
@@ -785,13 +785,13 @@ store_status_t sqlite_document_list(store_t *base_, nimbus_id_t tenant_id, nimbu
 done:
   if (in_tx) sqlite_tx_rollback_locked(st);
   if (count) *count = status == STORE_OK ? n : 0;
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
 store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *referenced) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_BLOB_REFERENCED);
   if (s) {
@@ -800,7 +800,7 @@ store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *
     status = sqlite_query_int64_locked(st, s, "blob referenced", &v);
     if (status == STORE_OK) *referenced = v != 0;
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 

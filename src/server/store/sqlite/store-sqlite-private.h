@@ -196,6 +196,16 @@ struct sqlite_store {
   sqlite3 *db;
   pthread_mutex_t mu; /* guards db and stmts */
   sqlite3_stmt *stmts[S_COUNT];
+  /* The store this connection belongs to: itself for the main connection,
+   * the main store for the committer's and the readers' connections (the
+   * re-entry check of sqlite_lock()/sqlite_read_lock() is per store). */
+  struct sqlite_store *owner;
+
+  /* Read connections (see sqlite_read_lock): WAL readers with
+   * PRAGMA query_only, each a sqlite_store_t with just db, mu, stmts and
+   * owner.  None for an in-memory database (one connection sees it). */
+  struct sqlite_store **readers;
+  int nreaders;
 
   int gc_max; /* group_commit_max; <= 1: no committer thread */
   pthread_t gc_thread;
@@ -239,6 +249,12 @@ typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 bool sqlite_reentry_refused(const sqlite_store_t *st);
 bool sqlite_lock(sqlite_store_t *st);
 void sqlite_unlock(sqlite_store_t *st);
+/* A read connection of st, locked, inside a read transaction (one
+ * snapshot for all its statements); st itself, locked, when st has no
+ * readers; NULL (logged) when called from a list callback.  Released
+ * with sqlite_read_unlock().  Only for operations that write nothing. */
+sqlite_store_t *sqlite_read_lock(sqlite_store_t *st);
+void sqlite_read_unlock(sqlite_store_t *rd);
 void sqlite_assert_locked(const sqlite_store_t *st);
 store_status_t sqlite_fail_locked(sqlite_store_t *st, int rc, const char *what);
 /* Set by sqlite_fail_locked() when this thread's store call ran out of disk space:

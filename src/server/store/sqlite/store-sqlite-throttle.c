@@ -10,7 +10,7 @@
 store_status_t sqlite_throttle_get(store_t *base_, const unsigned char key[32], int64_t now,
                                    int *failures, int64_t *window_start) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_THROTTLE_GET);
   if (s) {
@@ -23,7 +23,7 @@ store_status_t sqlite_throttle_get(store_t *base_, const unsigned char key[32], 
     }
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 

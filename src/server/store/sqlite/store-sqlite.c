@@ -7,13 +7,16 @@
  * store-sqlite-private.h is what they share.
  *
  * Design:
- *  - The main sqlite3 connection, opened in multi-thread mode, is used only
- *    while holding st->mu.  Every public function takes st->mu for its whole
- *    duration, so each one is atomic with respect to the others; writes of
- *    more than one statement also run in BEGIN IMMEDIATE ... COMMIT.
- *    A thread-local records which store the thread holds, so a list
- *    callback that calls back into the store gets STORE_ERROR (logged)
- *    instead of a deadlock.
+ *  - The main sqlite3 connection, opened in multi-thread mode, is the write
+ *    connection, used only while holding st->mu.  Every public function
+ *    that writes takes st->mu for its whole duration, so each one is atomic
+ *    with respect to the others; writes of more than one statement also run
+ *    in BEGIN IMMEDIATE ... COMMIT.  Functions that only read take a read
+ *    connection instead (sqlite_read_lock: st->readers, PRAGMA query_only,
+ *    one read transaction per call), so with WAL a read never waits for a
+ *    write's fsync.  A thread-local records which connection the thread
+ *    holds, so a list callback that calls back into the store gets
+ *    STORE_ERROR (logged) instead of a deadlock.
  *  - Durability: WAL with synchronous=FULL, so COMMIT returns after the
  *    WAL is fsync'd.  foreign_keys=ON enforces tenant cascades.
  *  - Group commit for store_job_insert: callers queue a request (on their
@@ -28,21 +31,27 @@
  *    stmt_id_t, prepared on first use.  Every statement is reset before the
  *    function that used it returns (sqlite_stmt_reset()).
  *
- * Locks (docs/LOCKING.md): st->mu and gc_conn->mu (the two connections)
- * and st->gc_mu (the group-commit queue) are never held together; the
- * only nesting is a connection mutex -> st->ck_mu, in the WAL hook.
+ * Locks (docs/LOCKING.md): the connection mutexes (st->mu, gc_conn->mu,
+ * readers[i]->mu) and st->gc_mu (the group-commit queue) are never held
+ * together; the only nesting is a writing connection's mutex -> st->ck_mu,
+ * in the WAL hook.
  *
- * Callers of the list functions: the callback runs with st->mu held; it
+ * Callers of the list functions: the callback runs with a connection held; it
  * must be quick and must not call store functions (such calls, including
  * store_job_insert, return STORE_ERROR).
  */
 #include "store-sqlite-private.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 
 #include "diskspace.h"
 
 _Thread_local bool sqlite_full_seen;
+
+/* Read connections when the caller gives no options (store tests, tools). */
+#define STORE_READERS_DEFAULT 4
+#define STORE_READERS_MAX 256
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -324,13 +333,14 @@ static const char *const stmt_sql[S_COUNT] = {
 
 /* ---- locking and statements ---- */
 
-/* The store whose st->mu this thread holds, if any. */
+/* The connection whose mutex this thread holds, if any. */
 static _Thread_local const sqlite_store_t *sqlite_held;
 
-/* Refuses (logged) when this thread already holds st->mu, i.e. when called
- * from a list callback: that would deadlock. */
+/* Refuses (logged) when this thread already holds a connection of st (the
+ * main one or a reader), i.e. when called from a list callback: that
+ * would deadlock or break the held connection's transaction. */
 bool sqlite_reentry_refused(const sqlite_store_t *st) {
-  if (sqlite_held != st) return false;
+  if (!sqlite_held || sqlite_held->owner != st->owner) return false;
   log_event(LOG_ERROR, NULL, "store called from inside a store list callback", (char *)NULL);
   return true;
 }
@@ -346,6 +356,38 @@ void sqlite_unlock(sqlite_store_t *st) {
   assert(sqlite_held == st);
   sqlite_held = NULL;
   pthread_mutex_unlock(&st->mu);
+}
+
+/* Each thread starts its search for a free reader at its own slot, so
+ * threads spread over the readers instead of all trying the first. */
+static atomic_uint sqlite_reader_threads;
+static _Thread_local unsigned sqlite_reader_slot;
+
+sqlite_store_t *sqlite_read_lock(sqlite_store_t *st) {
+  if (st->nreaders == 0) return sqlite_lock(st) ? st : NULL;
+  if (sqlite_reentry_refused(st)) return NULL;
+  if (sqlite_reader_slot == 0) sqlite_reader_slot = atomic_fetch_add(&sqlite_reader_threads, 1) + 1;
+  unsigned first = sqlite_reader_slot % (unsigned)st->nreaders;
+  sqlite_store_t *rd = NULL;
+  for (int i = 0; i < st->nreaders && !rd; i++) {
+    sqlite_store_t *c = st->readers[(first + (unsigned)i) % (unsigned)st->nreaders];
+    if (pthread_mutex_trylock(&c->mu) == 0) rd = c;
+  }
+  if (!rd) { /* all busy: wait for this thread's own */
+    rd = st->readers[first];
+    pthread_mutex_lock(&rd->mu);
+  }
+  sqlite_held = rd;
+  if (sqlite_exec_id_locked(rd, S_BEGIN_READ) != STORE_OK) {
+    sqlite_unlock(rd);
+    return NULL;
+  }
+  return rd;
+}
+
+void sqlite_read_unlock(sqlite_store_t *rd) {
+  if (rd->owner != rd) sqlite_exec_id_locked(rd, S_COMMIT); /* ends the read snapshot */
+  sqlite_unlock(rd);
 }
 
 void sqlite_assert_locked(const sqlite_store_t *st) {
@@ -782,17 +824,20 @@ static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames) 
   return SQLITE_OK;
 }
 
-/* A second connection to the same database, configured like the main
- * one, for the group-commit thread (see store.gc_conn).  Its commits feed
- * the same checkpointer.  NULL with err on failure. */
-static sqlite_store_t *sqlite_conn_open(sqlite_store_t *main_st, const char *path, char *err,
-                                        size_t errlen) {
+/* Another connection to the same database, configured like the main one,
+ * for the group-commit thread (see gc_conn) or, with read_only, a reader
+ * (PRAGMA query_only: a write through it fails instead of racing the main
+ * connection).  Its commits feed the same checkpointer.  NULL with err on
+ * failure. */
+static sqlite_store_t *sqlite_conn_open(sqlite_store_t *main_st, const char *path, bool read_only,
+                                        char *err, size_t errlen) {
   sqlite_store_t *c = calloc(1, sizeof *c);
   if (!c) return NULL;
+  c->owner = main_st;
   pthread_mutex_init(&c->mu, NULL);
   if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
       SQLITE_OK) {
-    snprintf(err, errlen, "cannot open %s for group commit: %s", path,
+    snprintf(err, errlen, "cannot open %s for %s: %s", path, read_only ? "reading" : "group commit",
              c->db ? sqlite3_errmsg(c->db) : "out of memory");
     sqlite3_close(c->db);
     pthread_mutex_destroy(&c->mu);
@@ -801,6 +846,11 @@ static sqlite_store_t *sqlite_conn_open(sqlite_store_t *main_st, const char *pat
   }
   sqlite_lock(c);
   bool ok = configure_locked(c, err, errlen);
+  if (ok && read_only &&
+      sqlite3_exec(c->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot make a read connection: %s", sqlite3_errmsg(c->db));
+    ok = false;
+  }
   sqlite_unlock(c);
   if (!ok) {
     sqlite3_close(c->db);
@@ -808,7 +858,7 @@ static sqlite_store_t *sqlite_conn_open(sqlite_store_t *main_st, const char *pat
     free(c);
     return NULL;
   }
-  if (main_st->ck_started) sqlite3_wal_hook(c->db, store_wal_hook, main_st);
+  if (main_st->ck_started && !read_only) sqlite3_wal_hook(c->db, store_wal_hook, main_st);
   return c;
 }
 
@@ -818,6 +868,33 @@ static void sqlite_conn_close(sqlite_store_t *c) {
   sqlite3_close(c->db);
   pthread_mutex_destroy(&c->mu);
   free(c);
+}
+
+/* Open n read connections (0: none, reads use the main connection).  An
+ * in-memory or temporary database gets none: another connection would not
+ * see it. */
+static bool sqlite_readers_open(sqlite_store_t *st, int n, char *err, size_t errlen) {
+  const char *file = sqlite3_db_filename(st->db, "main");
+  if (!file || !file[0] || n <= 0) return true;
+  if (n > STORE_READERS_MAX) n = STORE_READERS_MAX;
+  st->readers = calloc((size_t)n, sizeof *st->readers);
+  if (!st->readers) {
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
+  for (int i = 0; i < n; i++) {
+    st->readers[i] = sqlite_conn_open(st, file, true, err, errlen);
+    if (!st->readers[i]) return false; /* the caller's sqlite_readers_close() frees the rest */
+    st->nreaders = i + 1;
+  }
+  return true;
+}
+
+static void sqlite_readers_close(sqlite_store_t *st) {
+  for (int i = 0; i < st->nreaders; i++) sqlite_conn_close(st->readers[i]);
+  free(st->readers);
+  st->readers = NULL;
+  st->nreaders = 0;
 }
 
 /* Start the checkpointer; on failure SQLite's own autocheckpoint stays. */
@@ -880,6 +957,7 @@ store_t *sqlite_open(const char *path, const store_options_t *opts, char *err, s
     return NULL;
   }
   st->base.ops = &sqlite_store_ops;
+  st->owner = st;
   bool mu_init = false, gc_init = false;
   if (pthread_mutex_init(&st->mu, NULL) != 0) goto fail;
   mu_init = true;
@@ -909,11 +987,13 @@ store_t *sqlite_open(const char *path, const store_options_t *opts, char *err, s
   if (!ok) goto fail;
 
   sqlite_checkpoint_start(st, path);
+  if (!sqlite_readers_open(st, opts ? opts->readers : STORE_READERS_DEFAULT, err, errlen))
+    goto fail;
 
   st->gc_max = opts ? opts->group_commit_max : 1;
   if (st->gc_max > 1) {
     st->gc_batch = calloc((size_t)st->gc_max, sizeof *st->gc_batch);
-    st->gc_conn = sqlite_conn_open(st, path, err, errlen);
+    st->gc_conn = sqlite_conn_open(st, path, false, err, errlen);
     if (!st->gc_batch || !st->gc_conn) {
       if (!err[0]) snprintf(err, errlen, "out of memory");
       goto fail;
@@ -927,6 +1007,7 @@ store_t *sqlite_open(const char *path, const store_options_t *opts, char *err, s
   return &st->base;
 
 fail:
+  sqlite_readers_close(st);
   sqlite_conn_close(st->gc_conn);
   sqlite_checkpoint_stop(st);
   if (st->db) sqlite3_close(st->db);
@@ -956,6 +1037,7 @@ void sqlite_close(store_t *base_) {
     pthread_mutex_unlock(&st->gc_mu);
     pthread_join(st->gc_thread, NULL); /* drains the queue first */
   }
+  sqlite_readers_close(st);
   sqlite_conn_close(st->gc_conn);
   sqlite_checkpoint_stop(st);
   for (int i = 0; i < S_COUNT; i++) sqlite3_finalize(st->stmts[i]);
@@ -1016,7 +1098,7 @@ store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const 
 store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]) {
   sqlite_store_t *st = sqlite_of(base_);
   memset(counts, 0, 10 * sizeof counts[0]);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNT_BY_STATE);
   if (s) {
@@ -1029,6 +1111,6 @@ store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]) {
     if (rc != SQLITE_DONE) status = sqlite_fail_locked(st, rc, "job count by state");
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
