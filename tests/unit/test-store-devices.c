@@ -298,23 +298,23 @@ static void test_job_device_state(void **state) {
   nimbus_id_t j3 = make_job(st, a, q, alice, NIMBUS_JOB_HELD);
 
   /* Wrong state, wrong tenant, another tenant's device. */
-  assert_int_equal(store_job_set_device_state(st, a, j3, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, d1.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j3, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d1.id,
+                                  "job-fetched", NULL),
                    STORE_CONFLICT);
-  assert_int_equal(store_job_set_device_state(st, b, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, db.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, b, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, db.id,
+                                  "job-fetched", NULL),
                    STORE_NOT_FOUND);
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, db.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, db.id,
+                                  "job-fetched", NULL),
                    STORE_NOT_FOUND);
   int64_t events = db_int(fx, "SELECT count(*) FROM job_events");
 
   /* Acknowledge: d1 gets j1; d2 loses the race. */
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, d1.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d1.id,
+                                  "job-fetched", NULL),
                    STORE_OK);
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, d2.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d2.id,
+                                  "job-fetched", NULL),
                    STORE_CONFLICT);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events + 1);
   nimbus_job_t got;
@@ -347,9 +347,9 @@ static void test_job_device_state(void **state) {
   f.device_id = d2.id;
   c = list_jobs(st, f, &total);
   assert_int_equal(total, 0);
-  assert_int_equal(store_job_set_target_device(st, a, j2, d2.id), STORE_OK);
-  assert_int_equal(store_job_set_target_device(st, a, j2, db.id), STORE_NOT_FOUND);
-  assert_int_equal(store_job_set_target_device(st, b, j2, 0), STORE_NOT_FOUND);
+  assert_int_equal(job_set_target(st, a, j2, d2.id), STORE_OK);
+  assert_int_equal(job_set_target(st, a, j2, db.id), STORE_NOT_FOUND);
+  assert_int_equal(job_set_target(st, b, j2, 0), STORE_NOT_FOUND);
   nimbus_id_t j4 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
   store_job_filter_t ff = {.tenant_id = a, .which = STORE_WHICH_FETCHABLE, .fetchable_for = d1.id};
   c = list_jobs(st, ff, &total);
@@ -371,11 +371,11 @@ static void test_job_device_state(void **state) {
   assert_int_equal(got.target_device_id, d2.id);
 
   /* Completion by the assigned device only (expect_device). */
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_PROCESSING, d2.id,
-                                              NIMBUS_JOB_COMPLETED, d2.id, "job-completed", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_PROCESSING, d2.id, NIMBUS_JOB_COMPLETED,
+                                  d2.id, "job-completed", NULL),
                    STORE_CONFLICT);
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_PROCESSING, d1.id,
-                                              NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_PROCESSING, d1.id, NIMBUS_JOB_COMPLETED,
+                                  d1.id, "job-completed", NULL),
                    STORE_OK);
   assert_int_equal(store_job_get(st, a, j1, &got), STORE_OK);
   assert_int_equal(got.state, NIMBUS_JOB_COMPLETED);
@@ -385,9 +385,9 @@ static void test_job_device_state(void **state) {
   assert_int_equal(dev.jobs_in_progress, 0);
 
   /* A pending job through set_device_state keeps owner_pending right. */
-  assert_int_equal(store_job_set_device_state(st, a, j3, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE,
-                                              0, "job-released", NULL),
-                   STORE_OK);
+  assert_int_equal(
+      job_cas_device(st, a, j3, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE, 0, "job-released", NULL),
+      STORE_OK);
   int pending = -1;
   assert_int_equal(store_job_count_pending_for_owner(st, a, alice, &pending), STORE_OK);
   assert_int_equal(pending, 0);
@@ -412,12 +412,11 @@ static void test_device_delete(void **state) {
   /* j0, j1 processing on d1; j2 on d2; j3 completed by d1. */
   nimbus_id_t dev_of[] = {d1.id, d1.id, d2.id, d1.id};
   for (int i = 0; i < 4; i++)
-    assert_int_equal(
-        store_job_set_device_state(st, a, jobs[i], NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
-                                   dev_of[i], "job-fetched", NULL),
-        STORE_OK);
-  assert_int_equal(store_job_set_device_state(st, a, jobs[3], NIMBUS_JOB_PROCESSING, d1.id,
-                                              NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
+    assert_int_equal(job_cas_device(st, a, jobs[i], NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                    dev_of[i], "job-fetched", NULL),
+                     STORE_OK);
+  assert_int_equal(job_cas_device(st, a, jobs[3], NIMBUS_JOB_PROCESSING, d1.id,
+                                  NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
                    STORE_OK);
   nimbus_device_t got;
   assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_OK);
@@ -473,8 +472,8 @@ static void test_device_delete(void **state) {
    * for any printer of the queue stays fetchable. */
   nimbus_id_t for_d2 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
   nimbus_id_t any = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
-  assert_int_equal(store_job_set_target_device(st, a, for_d2, d2.id), STORE_OK);
-  assert_int_equal(store_job_set_target_device(st, a, jobs[2], d2.id), STORE_OK);
+  assert_int_equal(job_set_target(st, a, for_d2, d2.id), STORE_OK);
+  assert_int_equal(job_set_target(st, a, jobs[2], d2.id), STORE_OK);
   assert_int_equal(store_device_delete(st, a, d2.id, NULL), STORE_OK);
   assert_int_equal(store_job_get(st, a, for_d2, &j), STORE_OK);
   assert_int_equal(j.state, NIMBUS_JOB_HELD);
@@ -515,15 +514,14 @@ static void test_job_lease_expired(void **state) {
   nimbus_id_t js = make_job(st, b, qb, 0, NIMBUS_JOB_FETCHABLE);
   nimbus_id_t jgone = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
   make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE); /* not processing: never listed */
-  assert_int_equal(store_job_set_device_state(st, a, jf, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, fresh.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, jf, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                  fresh.id, "job-fetched", NULL),
                    STORE_OK);
-  assert_int_equal(
-      store_job_set_device_state(st, b, js, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
-                                 silent.id, "job-fetched", NULL),
-      STORE_OK);
-  assert_int_equal(store_job_set_device_state(st, a, jgone, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, fresh.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, b, js, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                  silent.id, "job-fetched", NULL),
+                   STORE_OK);
+  assert_int_equal(job_cas_device(st, a, jgone, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                  fresh.id, "job-fetched", NULL),
                    STORE_OK);
   char sql[128];
   snprintf(sql, sizeof sql, "UPDATE jobs SET device_id = 99999 WHERE id = %lld", (long long)jgone);
@@ -805,9 +803,8 @@ static void test_document_purge(void **state) {
   assert_int_equal(n, 0);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM document_data"), 1);
   assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
-  assert_int_equal(
-      store_job_set_state(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
-      STORE_OK);
+  assert_int_equal(job_cas(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
+                   STORE_OK);
   assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
 
   /* Room for one key: the inline document and k1 go, k3 waits. */

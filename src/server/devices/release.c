@@ -140,22 +140,17 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   if (res != RELEASE_OK) return res;
   /* 3. payment (see release_payment_required) */
   if (release_payment_required(srv, job)) return RELEASE_ERROR;
-  /* 4. target, set before the job becomes fetchable so the notification
-   * goes to those printers alone; a follow-me job released at a printer
-   * that does not serve its queue moves to one the printer does */
-  store_status_t s;
-  if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) {
-    s = store_job_move_held(srv->store, job->tenant_id, job->id, d->queue_ids[0]);
-    if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_HELD : RELEASE_ERROR;
-  }
+  /* 4-5. one transition: the target printer(s), set in the same
+   * transaction that makes the job fetchable so the notification goes to
+   * those printers alone; a follow-me job released at a printer that does
+   * not serve its queue moves to one the printer does; held -> fetchable,
+   * the event saying who and whether the PIN was overridden */
+  nimbus_id_t queue = 0;
+  if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) queue = d->queue_ids[0];
   nimbus_id_t target = release_target_device(srv, job, d);
-  s = store_job_set_target_device(srv->store, job->tenant_id, job->id, target);
-  if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_FOUND : RELEASE_ERROR;
-  /* 5. held -> fetchable; the event says who, and whether the PIN was
-   * overridden */
   char who[192];
   snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
-  switch (job_apply(srv->store, job->tenant_id, job->id, JOB_EVENT_RELEASE, who, &out->job)) {
+  switch (job_release(srv->store, job->tenant_id, job->id, queue, target, who, &out->job)) {
     case JOB_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
                 d ? d->name : "-", "target_device", target ? LOG_INT(target) : "any of the queue",

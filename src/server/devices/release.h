@@ -14,8 +14,12 @@
  *   3. payment (none yet: the step answers "not needed"; a payment
  *      provider will turn it into held -> awaiting-payment -> fetchable
  *      without touching the other steps);
- *   4. target: which printers may fetch it, release_target_device();
+ *   4. target: which printers may fetch it, release_target_device(),
+ *      and for follow-me at a printer outside the job's queue, a queue
+ *      that printer serves;
  *   5. RELEASE: held -> fetchable (the observer notifies the printers).
+ *      Steps 4 and 5 are one job_release() call: one store transaction,
+ *      so a job is never seen moved or targeted but still held.
  */
 #ifndef NIMBUS_RELEASE_H
 #define NIMBUS_RELEASE_H

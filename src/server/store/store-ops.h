@@ -83,20 +83,11 @@ struct store_ops {
                                                 nimbus_id_t owner_id, int *count);
   store_status_t (*job_count_pending_for_origin)(store_t *st, nimbus_id_t tenant_id,
                                                  nimbus_id_t device_id, int *count);
-  store_status_t (*job_set_state)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  nimbus_job_state_t expected, nimbus_job_state_t next,
-                                  const char *event, const char *detail);
-  store_status_t (*job_set_device_state)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                         nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                         nimbus_job_state_t next, nimbus_id_t device_id,
-                                         const char *event, const char *detail);
+  store_status_t (*job_apply)(store_t *st, nimbus_id_t tenant_id, const store_job_change_t *changes,
+                              size_t n);
   store_status_t (*job_set_progress)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      nimbus_id_t device_id, int impressions_completed,
                                      const char *reasons);
-  store_status_t (*job_move_held)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  nimbus_id_t queue_id);
-  store_status_t (*job_set_target_device)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          nimbus_id_t target_device_id);
   store_status_t (*job_list_lease_expired)(store_t *st, int64_t cutoff, store_job_cb cb, void *ctx);
   store_status_t (*document_add)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  nimbus_document_t *doc, bool last,

@@ -261,18 +261,9 @@ store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenan
   return st->ops->job_count_pending_for_origin(st, tenant_id, device_id, count);
 }
 
-store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_job_state_t expected, nimbus_job_state_t next,
-                                   const char *event, const char *detail) {
-  return st->ops->job_set_state(st, tenant_id, job_id, expected, next, event, detail);
-}
-
-store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                          nimbus_job_state_t next, nimbus_id_t device_id,
-                                          const char *event, const char *detail) {
-  return st->ops->job_set_device_state(st, tenant_id, job_id, expected, expect_device, next,
-                                       device_id, event, detail);
+store_status_t store_job_apply(store_t *st, nimbus_id_t tenant_id,
+                               const store_job_change_t *changes, size_t n) {
+  return st->ops->job_apply(st, tenant_id, changes, n);
 }
 
 store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -280,16 +271,6 @@ store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus
                                       const char *reasons) {
   return st->ops->job_set_progress(st, tenant_id, job_id, device_id, impressions_completed,
                                    reasons);
-}
-
-store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_id_t queue_id) {
-  return st->ops->job_move_held(st, tenant_id, job_id, queue_id);
-}
-
-store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                           nimbus_id_t target_device_id) {
-  return st->ops->job_set_target_device(st, tenant_id, job_id, target_device_id);
 }
 
 store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,

@@ -213,39 +213,50 @@ store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenan
                                                   nimbus_id_t device_id, int *count);
 
 /*
- * Move a job from `expected` to `next` and record event `event` (a short
- * kebab-case name such as "job-released") with optional detail text, in
- * one transaction.  STORE_CONFLICT when the job is not in `expected`.
- * Sets completed_at when next is terminal.  Only job.c calls this.
+ * Job changes.  Which transition is legal is decided by the state machine
+ * (jobs/job.c); the store only applies what it is given, as one
+ * compare-and-set per change.  A change of job_id in tenant_id:
+ *  - compares: the job is in state `expected` and, when expect_device is
+ *    not 0, assigned to that device;
+ *  - sets: state `next`, state_changed_at (now), completed_at (now when
+ *    next is terminal, else 0), and the columns named in `set`;
+ *  - appends one job_events row (event, expected -> next, detail).
+ * The same job may appear more than once: changes apply in order, each
+ * comparing against the state the previous one left.
  */
-store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_job_state_t expected, nimbus_job_state_t next,
-                                   const char *event, const char *detail);
+enum {
+  STORE_JOB_SET_DEVICE = 1u << 0, /* device_id: a device of the tenant, or 0 (none) */
+  STORE_JOB_SET_TARGET = 1u << 1, /* target_device_id: a device of the tenant, or 0 (any) */
+  STORE_JOB_SET_QUEUE = 1u << 2   /* queue_id: a queue of the tenant */
+};
+typedef struct {
+  nimbus_id_t job_id;
+  nimbus_job_state_t expected; /* compare: the job's state */
+  nimbus_id_t expect_device;   /* compare when not 0: the job's device_id */
+  nimbus_job_state_t next;     /* set: the new state */
+  unsigned set;                /* STORE_JOB_SET_*: which of the three below are written */
+  nimbus_id_t device_id;
+  nimbus_id_t target_device_id;
+  nimbus_id_t queue_id;
+  const char *event;  /* the event row's name, a short kebab-case word ("job-released") */
+  const char *detail; /* its detail text (who, why); may be NULL */
+} store_job_change_t;
 
 /*
- * The device side of a job (only job.c calls these two):
- * store_job_set_device_state() is store_job_set_state() that also sets
- * device_id (0 clears it).  STORE_CONFLICT when the job is not in
- * `expected` or, when expect_device is not 0, not assigned to it.
+ * Apply changes[0..n) in one transaction: all or nothing.
+ * STORE_CONFLICT when a job is not as compared (another change came
+ * first: read it again and decide again), STORE_NOT_FOUND when a job, or
+ * a device or queue to set, is not the tenant's; nothing is written then.
+ * Only job.c calls this (job_apply*, job_release, job_change).
  */
-store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                          nimbus_job_state_t next, nimbus_id_t device_id,
-                                          const char *event, const char *detail);
+store_status_t store_job_apply(store_t *st, nimbus_id_t tenant_id,
+                               const store_job_change_t *changes, size_t n);
 /* Record progress reported by the device the job is assigned to:
  * impressions_completed (-1: unchanged) and job-state-reasons (NULL:
  * unchanged).  STORE_CONFLICT when the job is not assigned to device_id. */
 store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                       nimbus_id_t device_id, int impressions_completed,
                                       const char *reasons);
-/* Move a held job to another queue of its tenant (follow-me release at a
- * printer that does not serve the job's queue).  STORE_NOT_FOUND when the
- * job is not held (or the queue not the tenant's). */
-store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_id_t queue_id);
-/* Restrict who may fetch a job (issue 4: release to one printer). */
-store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                           nimbus_id_t target_device_id);
 /* Jobs in processing (all tenants) whose device was last seen before
  * `cutoff`: cb gets each one (copy, then act after the call). */
 store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,

@@ -118,11 +118,8 @@ typedef enum {
   S_JOB_COUNT_PENDING,
   S_JOB_COUNT_PENDING_ORIGIN,
   S_JOB_COUNT_BY_STATE,
-  S_JOB_SET_STATE,
-  S_JOB_SET_DEVICE_STATE,
+  S_JOB_APPLY,
   S_JOB_SET_PROGRESS,
-  S_JOB_SET_TARGET_DEVICE,
-  S_JOB_MOVE_HELD,
   S_JOB_LEASE_EXPIRED,
   S_JOB_COUNTERS,
   S_JOB_UPDATE_COUNTERS,
@@ -339,21 +336,15 @@ store_status_t sqlite_job_count_pending_for_owner(store_t *base_, nimbus_id_t te
                                                   nimbus_id_t owner_id, int *count);
 store_status_t sqlite_job_count_pending_for_origin(store_t *base_, nimbus_id_t tenant_id,
                                                    nimbus_id_t device_id, int *count);
-store_status_t sqlite_job_set_state(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                    nimbus_job_state_t expected, nimbus_job_state_t next,
-                                    const char *event, const char *detail);
-store_status_t sqlite_job_set_device_state(store_t *base_, nimbus_id_t tenant_id,
-                                           nimbus_id_t job_id, nimbus_job_state_t expected,
-                                           nimbus_id_t expect_device, nimbus_job_state_t next,
-                                           nimbus_id_t device_id, const char *event,
-                                           const char *detail);
+/* One change of store_job_apply() inside the caller's transaction
+ * (store-sqlite-jobs.c); device deletion applies its job changes with it. */
+store_status_t sqlite_job_change_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
+                                        const store_job_change_t *c, int64_t now);
+store_status_t sqlite_job_apply(store_t *base_, nimbus_id_t tenant_id,
+                                const store_job_change_t *changes, size_t n);
 store_status_t sqlite_job_set_progress(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                        nimbus_id_t device_id, int impressions_completed,
                                        const char *reasons);
-store_status_t sqlite_job_move_held(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                    nimbus_id_t queue_id);
-store_status_t sqlite_job_set_target_device(store_t *base_, nimbus_id_t tenant_id,
-                                            nimbus_id_t job_id, nimbus_id_t target_device_id);
 store_status_t sqlite_job_list_lease_expired(store_t *base_, int64_t cutoff, store_job_cb cb,
                                              void *ctx);
 store_status_t sqlite_document_add(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,

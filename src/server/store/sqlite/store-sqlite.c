@@ -148,26 +148,20 @@ static const char *const stmt_sql[S_COUNT] = {
         "SELECT count(*) FROM jobs WHERE tenant_id = ?1 AND origin_device_id = ?2 "
         "AND origin_device_id <> 0 AND state BETWEEN 1 AND 3",
     [S_JOB_COUNT_BY_STATE] = "SELECT state, n FROM job_state_counts",
-    [S_JOB_SET_STATE] =
+    /* One change of store_job_apply(): compare ?3 (state) and ?13 (device,
+     * when not 0); set the state, its times (?6: next is terminal) and the
+     * columns whose flag (?7, ?9, ?11) is set. */
+    [S_JOB_APPLY] =
         "UPDATE jobs SET state = ?4, state_changed_at = ?5, "
-        "completed_at = CASE WHEN ?4 >= 6 THEN ?5 ELSE 0 END "
-        "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3",
-    /* Like S_JOB_SET_STATE, also setting device_id (?6); ?7 (not 0) must be
-     * the device the job is assigned to. */
-    [S_JOB_SET_DEVICE_STATE] =
-        "UPDATE jobs SET state = ?4, state_changed_at = ?5, "
-        "completed_at = CASE WHEN ?4 >= 6 THEN ?5 ELSE 0 END, device_id = ?6 "
-        "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3 AND (?7 = 0 OR device_id = ?7)",
+        "completed_at = CASE WHEN ?6 THEN ?5 ELSE 0 END, "
+        "device_id = CASE WHEN ?7 THEN ?8 ELSE device_id END, "
+        "target_device_id = CASE WHEN ?9 THEN ?10 ELSE target_device_id END, "
+        "queue_id = CASE WHEN ?11 THEN ?12 ELSE queue_id END "
+        "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3 AND (?13 = 0 OR device_id = ?13)",
     [S_JOB_SET_PROGRESS] =
         "UPDATE jobs SET impressions_completed = CASE WHEN ?4 < 0 THEN impressions_completed "
         "ELSE ?4 END, device_state_reasons = coalesce(?5, device_state_reasons) "
         "WHERE id = ?1 AND tenant_id = ?2 AND device_id = ?3 AND ?3 <> 0",
-    /* follow-me: a held job moves to the queue of the printer it is
-     * released at (the (tenant_id, queue_id) key keeps it in its tenant) */
-    [S_JOB_MOVE_HELD] =
-        "UPDATE jobs SET queue_id = ?3 WHERE id = ?1 AND tenant_id = ?2 AND state = 2",
-    [S_JOB_SET_TARGET_DEVICE] =
-        "UPDATE jobs SET target_device_id = ?3 WHERE id = ?1 AND tenant_id = ?2",
     /* Processing jobs whose device is gone, or silent since before ?1
      * (counting the acknowledgement itself as hearing from it). */
     [S_JOB_LEASE_EXPIRED] =
