@@ -1,7 +1,7 @@
 /*
  * test-store-devices.c: unit tests of the SQLite store for the device
  * channel and release at the printer: output devices, claims, tombstones,
- * leases, per-device job states, PIN attempts, document purge,
+ * leases, per-device job states, the PIN counter, document purge,
  * housekeeping listing, panel sessions, job references, migration 5 and
  * the sign-in throttle's table (migration 6).
  * Same fixture as test-store.c (store-fixture.h).
@@ -699,89 +699,42 @@ static void test_job_reference_unique(void **state) {
   assert_string_equal(got.reference, "MYOWNREFERENCE01");
 }
 
-static void test_job_pin_attempt(void **state) {
+/* The PIN counter is a compare-and-set cell: a stale expected value is a
+ * conflict that writes nothing; other tenants see nothing.  (The policy,
+ * window and lockout, is release.c's: test-release.c.) */
+static void test_job_pin_cas(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
   nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
   nimbus_id_t q = make_queue(st, a, "q");
   nimbus_id_t j = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
-  int64_t t0 = 1000000;
-  int fails = -1;
-  int64_t until = -1;
-  const int window = 900, max = 3;
+  store_pin_counter_t cur = {-1, -1, -1};
+  assert_int_equal(store_job_pin_get(st, a, j, &cur), STORE_OK);
+  assert_int_equal(cur.failures, 0);
+  assert_int_equal(cur.window_start, 0);
+  assert_int_equal(cur.locked_until, 0);
+  assert_int_equal(store_job_pin_get(st, b, j, &cur), STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_get(st, a, j + 99, &cur), STORE_NOT_FOUND);
 
-  assert_int_equal(store_job_pin_attempt(st, b, j, false, t0, window, max, &fails, &until),
-                   STORE_NOT_FOUND);
-  assert_int_equal(store_job_pin_attempt(st, a, j + 99, false, t0, window, max, NULL, NULL),
-                   STORE_NOT_FOUND);
-
-  /* Two wrong, then a right one resets the count. */
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 1);
-  assert_int_equal(until, 0);
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 10, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 2);
-  assert_int_equal(store_job_pin_attempt(st, a, j, true, t0 + 20, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 0);
-  assert_int_equal(until, 0);
-
-  /* A window that is over starts a new count. */
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 30, window, max, &fails, NULL),
-                   STORE_OK);
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 40, window, max, &fails, NULL),
-                   STORE_OK);
-  assert_int_equal(fails, 2);
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, false, t0 + 30 + window, window, max, &fails, &until),
-      STORE_OK);
-  assert_int_equal(fails, 1);
-  assert_int_equal(until, 0);
-
-  /* The max-th wrong PIN within the window locks. */
-  int64_t t1 = t0 + 30 + window;
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 1, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 2);
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 2, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 3);
-  assert_int_equal(until, t1 + 2 + window);
+  store_pin_counter_t zero = {0, 0, 0}, one = {1, 1000, 0}, locked = {3, 1000, 1900};
+  assert_int_equal(store_job_pin_cas(st, b, j, &zero, &one), STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_cas(st, a, j + 99, &zero, &one), STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_cas(st, a, j, &zero, &one), STORE_OK);
+  /* Stale: the counter is no longer zero; nothing is written. */
+  assert_int_equal(store_job_pin_cas(st, a, j, &zero, &locked), STORE_CONFLICT);
+  assert_int_equal(store_job_pin_get(st, a, j, &cur), STORE_OK);
+  assert_int_equal(cur.failures, 1);
+  assert_int_equal(cur.window_start, 1000);
+  assert_int_equal(cur.locked_until, 0);
+  /* Each field is compared. */
+  store_pin_counter_t other_start = {1, 999, 0};
+  assert_int_equal(store_job_pin_cas(st, a, j, &other_start, &locked), STORE_CONFLICT);
+  assert_int_equal(store_job_pin_cas(st, a, j, &one, &locked), STORE_OK);
   nimbus_job_t got;
   assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
   assert_int_equal(got.pin_failures, 3);
-  assert_int_equal(got.pin_locked_until, t1 + 2 + window);
-  assert_int_equal(got.pin_window_start, t1);
-
-  /* Locked: even the right PIN is refused and nothing is recorded. */
-  fails = -1;
-  until = -1;
-  assert_int_equal(store_job_pin_attempt(st, a, j, true, t1 + 100, window, max, &fails, &until),
-                   STORE_CONFLICT);
-  assert_int_equal(fails, 3);
-  assert_int_equal(until, t1 + 2 + window);
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, false, t1 + 2 + window - 1, window, max, NULL, NULL),
-      STORE_CONFLICT);
-  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
-  assert_int_equal(got.pin_failures, 3);
-
-  /* Once the lock is over: a wrong PIN starts a new window... */
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, false, t1 + 2 + window, window, max, &fails, &until),
-      STORE_OK);
-  assert_int_equal(fails, 1);
-  assert_int_equal(until, 0);
-  /* ...and a right one clears everything. */
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, true, t1 + 3 + window, window, max, &fails, &until),
-      STORE_OK);
-  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
-  assert_int_equal(got.pin_failures, 0);
-  assert_int_equal(got.pin_window_start, 0);
-  assert_int_equal(got.pin_locked_until, 0);
+  assert_int_equal(got.pin_window_start, 1000);
+  assert_int_equal(got.pin_locked_until, 1900);
 }
 
 static void test_document_purge(void **state) {
@@ -1112,7 +1065,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_issue4_fields_round_trip, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_group, teardown),
-      cmocka_unit_test_setup_teardown(test_job_pin_attempt, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_pin_cas, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_list_housekeeping, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_panel_sessions, setup_direct, teardown),

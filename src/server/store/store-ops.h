@@ -127,9 +127,11 @@ struct store_ops {
                                   nimbus_device_t *out);
   store_status_t (*device_tombstone_lookup)(store_t *st, const unsigned char hash[32],
                                             nimbus_device_tombstone_t *out);
-  store_status_t (*job_pin_attempt)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
-                                    int64_t now, int window, int max, int *failures,
-                                    int64_t *locked_until);
+  store_status_t (*job_pin_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                store_pin_counter_t *out);
+  store_status_t (*job_pin_cas)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                const store_pin_counter_t *expected,
+                                const store_pin_counter_t *next);
   store_status_t (*document_purge)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
   store_status_t (*job_list_housekeeping)(store_t *st, int64_t now, int default_hours, int limit,

@@ -374,11 +374,15 @@ store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char ha
   return st->ops->device_tombstone_lookup(st, hash, out);
 }
 
-store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                     bool ok, int64_t now, int window, int max, int *failures,
-                                     int64_t *locked_until) {
-  return st->ops->job_pin_attempt(st, tenant_id, job_id, ok, now, window, max, failures,
-                                  locked_until);
+store_status_t store_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 store_pin_counter_t *out) {
+  return st->ops->job_pin_get(st, tenant_id, job_id, out);
+}
+
+store_status_t store_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 const store_pin_counter_t *expected,
+                                 const store_pin_counter_t *next) {
+  return st->ops->job_pin_cas(st, tenant_id, job_id, expected, next);
 }
 
 store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,

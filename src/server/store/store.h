@@ -357,16 +357,23 @@ store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char ha
 
 /* ---- release at the printer (issue 4) ---- */
 /*
- * Record a PIN attempt on job_id at `now`: ok clears the count; a wrong
- * PIN counts within a window of `window` seconds (a new window starts
- * when the old one is over), and the max-th wrong PIN locks the job until
- * now + window.  *failures and *locked_until (may be NULL) receive the
- * state after the attempt.  STORE_CONFLICT, with nothing recorded, when
- * the job is locked at `now`.
+ * A job's PIN attempt counter (devices/release.c holds the policy: the
+ * counting window and the lockout).  Every node reads and writes the same
+ * row, so every way in (REST, panel, IPP) shares one counter.
  */
-store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                     bool ok, int64_t now, int window, int max, int *failures,
-                                     int64_t *locked_until);
+typedef struct {
+  int failures;         /* wrong PINs counted in the current window */
+  int64_t window_start; /* when that window began (0: none) */
+  int64_t locked_until; /* locked while later than now (0: never locked) */
+} store_pin_counter_t;
+store_status_t store_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 store_pin_counter_t *out);
+/* Replace the counter with *next if it is still *expected (all three
+ * fields): STORE_CONFLICT, nothing written, when another attempt changed
+ * it since it was read. */
+store_status_t store_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 const store_pin_counter_t *expected,
+                                 const store_pin_counter_t *next);
 /*
  * Purge the documents of job_id, which must be in a terminal state
  * (STORE_CONFLICT otherwise): blob_key becomes "" and inline data is

@@ -745,68 +745,48 @@ store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *
   return status;
 }
 
-/* ---- release at the printer: PIN attempts, purge, housekeeping ---- */
+/* ---- release at the printer: the PIN counter, purge, housekeeping ---- */
 
-/* max <= 0: wrong PINs are counted but never lock the job. */
-store_status_t sqlite_job_pin_attempt(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                      bool ok, int64_t now, int window, int max, int *failures,
-                                      int64_t *locked_until) {
+store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  store_pin_counter_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
-  int n = 0;
-  int64_t start = 0, until = 0;
-  store_status_t status = sqlite_tx_begin_locked(st);
-  if (status != STORE_OK) goto done;
+  store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_PIN_STATE);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  status = sqlite_step_row_locked(st, s, "job pin attempt");
-  if (status == STORE_OK) {
-    n = sqlite_column_int(s, 0);
-    start = sqlite3_column_int64(s, 1);
-    until = sqlite3_column_int64(s, 2);
-  }
-  sqlite_stmt_reset(s);
-  if (status != STORE_OK) goto done;
-  if (until > now) {
-    status = STORE_CONFLICT; /* locked: nothing is recorded */
-    goto done;
-  }
-
-  until = 0; /* a lock that is over */
-  if (ok) {
-    n = 0;
-    start = 0;
-  } else {
-    if (start == 0 || window <= 0 || now - start >= window || now < start) {
-      n = 0;
-      start = now; /* a new window */
+  if (s) {
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    status = sqlite_step_row_locked(st, s, "job pin get");
+    if (status == STORE_OK) {
+      out->failures = sqlite_column_int(s, 0);
+      out->window_start = sqlite3_column_int64(s, 1);
+      out->locked_until = sqlite3_column_int64(s, 2);
     }
-    n++;
-    if (max > 0 && n >= max) until = now + (window > 0 ? window : 0);
+    sqlite_stmt_reset(s);
   }
-  s = sqlite_stmt_get_locked(st, S_JOB_PIN_UPDATE);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  sqlite3_bind_int(s, 3, n);
-  sqlite3_bind_int64(s, 4, start);
-  sqlite3_bind_int64(s, 5, until);
-  status = sqlite_exec_changes_locked(st, s, "job pin attempt");
-  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
+  sqlite_unlock(st);
+  return status;
+}
 
-done:
-  if (status != STORE_OK) sqlite_tx_rollback_locked(st);
-  if (status == STORE_OK || status == STORE_CONFLICT) {
-    if (failures) *failures = n;
-    if (locked_until) *locked_until = until;
+store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  const store_pin_counter_t *expected,
+                                  const store_pin_counter_t *next) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_PIN_CAS);
+  if (s) {
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    sqlite3_bind_int(s, 3, next->failures);
+    sqlite3_bind_int64(s, 4, next->window_start);
+    sqlite3_bind_int64(s, 5, next->locked_until);
+    sqlite3_bind_int(s, 6, expected->failures);
+    sqlite3_bind_int64(s, 7, expected->window_start);
+    sqlite3_bind_int64(s, 8, expected->locked_until);
+    status = sqlite_exec_changes_locked(st, s, "job pin cas");
+    if (status == STORE_NOT_FOUND)
+      status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job pin cas");
   }
   sqlite_unlock(st);
   return status;

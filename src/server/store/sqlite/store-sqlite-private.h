@@ -156,7 +156,7 @@ typedef enum {
   S_DEVICE_UNTARGET,
   S_DEVICE_DELETE,
   S_JOB_PIN_STATE,
-  S_JOB_PIN_UPDATE,
+  S_JOB_PIN_CAS,
   S_DOC_PURGE_KEYS,
   S_DOC_PURGE,
   S_DOC_DATA_PURGE,
@@ -385,9 +385,11 @@ store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbu
                                     nimbus_device_t *out);
 store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned char hash[32],
                                               nimbus_device_tombstone_t *out);
-store_status_t sqlite_job_pin_attempt(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                      bool ok, int64_t now, int window, int max, int *failures,
-                                      int64_t *locked_until);
+store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  store_pin_counter_t *out);
+store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  const store_pin_counter_t *expected,
+                                  const store_pin_counter_t *next);
 store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
 store_status_t sqlite_job_list_housekeeping(store_t *base_, int64_t now, int default_hours,

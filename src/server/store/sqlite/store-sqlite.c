@@ -268,9 +268,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_PIN_STATE] =
         "SELECT pin_failures, pin_window_start, pin_locked_until FROM jobs "
         "WHERE id = ?1 AND tenant_id = ?2",
-    [S_JOB_PIN_UPDATE] =
+    /* compare ?6..?8, set ?3..?5 */
+    [S_JOB_PIN_CAS] =
         "UPDATE jobs SET pin_failures = ?3, pin_window_start = ?4, pin_locked_until = ?5 "
-        "WHERE id = ?1 AND tenant_id = ?2",
+        "WHERE id = ?1 AND tenant_id = ?2 AND pin_failures = ?6 AND pin_window_start = ?7 "
+        "AND pin_locked_until = ?8",
     /* Spool keys of a job's unpurged documents, in number order. */
     [S_DOC_PURGE_KEYS] =
         "SELECT number, blob_key FROM documents WHERE job_id = ?1 "
