@@ -2,7 +2,7 @@
  * test-store-devices.c: unit tests of the SQLite store for the device
  * channel and release at the printer: output devices, claims, tombstones,
  * leases, per-device job states, the PIN counter, document purge,
- * housekeeping listing, panel sessions, job references, migration 5 and
+ * the sweep listing, panel sessions, job references, migration 5 and
  * the sign-in throttle's table (migration 6).
  * Same fixture as test-store.c (store-fixture.h).
  */
@@ -810,14 +810,12 @@ static bool ids_has(const ids_t *c, nimbus_id_t id) {
   return false;
 }
 
-static void test_job_list_housekeeping(void **state) {
+/* The sweep listing is neutral: one tenant, one state, created before a
+ * time, optionally only jobs still holding a document; by id, bounded. */
+static void test_job_list_sweep(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
-  nimbus_id_t a = make_tenant(st, "a"); /* server default retention */
-  nimbus_tenant_t tb = {.retention_hours = 2};
-  snprintf(tb.name, sizeof tb.name, "b");
-  assert_int_equal(store_tenant_insert(st, &tb), STORE_OK);
-  nimbus_id_t b = tb.id;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
   nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
   int64_t now = (int64_t)time(NULL);
 
@@ -825,54 +823,60 @@ static void test_job_list_housekeeping(void **state) {
   nimbus_job_t done_blob = job_template(a, qa, 0, NIMBUS_JOB_COMPLETED);
   assert_int_equal(store_job_insert(st, &done_blob, &d1, 1), STORE_OK);
   nimbus_document_t d2 = doc_template(1, "");
-  nimbus_job_t done_purged = job_template(a, qa, 0, NIMBUS_JOB_CANCELED);
+  nimbus_job_t done_purged = job_template(a, qa, 0, NIMBUS_JOB_COMPLETED);
   assert_int_equal(store_job_insert(st, &done_purged, &d2, 1), STORE_OK);
-  nimbus_document_t d3 = doc_template(1, "blob-3");
-  nimbus_job_t held_fresh = job_template(a, qa, 0, NIMBUS_JOB_HELD);
-  assert_int_equal(store_job_insert(st, &held_fresh, &d3, 1), STORE_OK);
-  nimbus_id_t held_3h_a = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
-  nimbus_id_t held_3h_b = make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
-  nimbus_id_t recv_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_RECEIVED);
-  nimbus_id_t fetch_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t held_old = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_new = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_old2 = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_b = make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
   char sql[160];
-  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
-           (long long)(now - 3 * 3600), (long long)held_3h_a, (long long)held_3h_b);
-  db_write(fx, sql);
-  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
-           (long long)(now - 30 * 3600), (long long)recv_30h_a, (long long)fetch_30h_a);
+  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld, %lld)",
+           (long long)(now - 3600), (long long)held_old, (long long)held_old2, (long long)held_b);
   db_write(fx, sql);
 
   ids_t c = {0};
-  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
-  assert_int_equal(c.n, 3);
-  assert_true(ids_has(&c, done_blob.id));
-  assert_true(ids_has(&c, held_3h_b)); /* tenant b keeps jobs 2 hours */
-  assert_true(ids_has(&c, recv_30h_a));
-  for (int i = 1; i < c.n; i++) assert_true(c.ids[i - 1] < c.ids[i]); /* oldest first */
-
-  /* A shorter server default catches tenant a's 3-hour-old job too. */
-  memset(&c, 0, sizeof c);
-  assert_int_equal(store_job_list_housekeeping(st, now, 1, 100, ids_cb, &c), STORE_OK);
-  assert_int_equal(c.n, 4);
-  assert_true(ids_has(&c, held_3h_a));
-  assert_false(ids_has(&c, held_fresh.id));
-  assert_false(ids_has(&c, fetch_30h_a));
-  assert_false(ids_has(&c, done_purged.id));
-
-  /* Bounded by limit. */
-  memset(&c, 0, sizeof c);
-  assert_int_equal(store_job_list_housekeeping(st, now, 1, 2, ids_cb, &c), STORE_OK);
+  store_sweep_filter_t f = {
+      .tenant_id = a, .state = NIMBUS_JOB_HELD, .created_before = now - 60, .limit = 10};
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
   assert_int_equal(c.n, 2);
-  assert_int_equal(c.ids[0], done_blob.id);
+  assert_int_equal(c.ids[0], held_old); /* by id */
+  assert_int_equal(c.ids[1], held_old2);
+  /* Whenever: the new one too; limit bounds; another tenant's never. */
+  memset(&c, 0, sizeof c);
+  f.created_before = INT64_MAX;
+  f.limit = 2;
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.ids[1], held_new);
+  assert_false(ids_has(&c, held_b));
+  /* limit 0 lists nothing. */
+  memset(&c, 0, sizeof c);
+  f.limit = 0;
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 0);
 
-  /* Purged, the finished job drops out. */
+  /* Unpurged: only the completed job that still has its blob. */
+  memset(&c, 0, sizeof c);
+  f = (store_sweep_filter_t){.tenant_id = a,
+                             .state = NIMBUS_JOB_COMPLETED,
+                             .created_before = INT64_MAX,
+                             .unpurged = true,
+                             .limit = 10};
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.ids[0], done_blob.id);
+  f.unpurged = false;
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  /* Purged, it drops out. */
   char keys[2][NIMBUS_BLOB_KEY_MAX];
   int n = 0;
   assert_int_equal(store_document_purge(st, a, done_blob.id, keys, 2, &n), STORE_OK);
+  f.unpurged = true;
   memset(&c, 0, sizeof c);
-  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
-  assert_int_equal(c.n, 2);
-  assert_false(ids_has(&c, done_blob.id));
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 0);
 }
 
 /* auth_throttle: counts per key within a window, a new window after the
@@ -1067,7 +1071,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_job_pin_cas, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
-      cmocka_unit_test_setup_teardown(test_job_list_housekeeping, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_list_sweep, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_panel_sessions, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_throttle, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_migration_from_v4, setup_closed, teardown),

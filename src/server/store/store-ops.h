@@ -134,8 +134,8 @@ struct store_ops {
                                 const store_pin_counter_t *next);
   store_status_t (*document_purge)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
-  store_status_t (*job_list_housekeeping)(store_t *st, int64_t now, int default_hours, int limit,
-                                          store_job_cb cb, void *ctx);
+  store_status_t (*job_list_sweep)(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
+                                   void *ctx);
   store_status_t (*panel_session_insert)(store_t *st, nimbus_panel_session_t *ps);
   store_status_t (*panel_session_get)(store_t *st, const unsigned char hash[32], int64_t now,
                                       nimbus_panel_session_t *out);

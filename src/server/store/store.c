@@ -390,9 +390,9 @@ store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_i
   return st->ops->document_purge(st, tenant_id, job_id, keys, max, nkeys);
 }
 
-store_status_t store_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
-                                           store_job_cb cb, void *ctx) {
-  return st->ops->job_list_housekeeping(st, now, default_hours, limit, cb, ctx);
+store_status_t store_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
+                                    void *ctx) {
+  return st->ops->job_list_sweep(st, f, cb, ctx);
 }
 
 store_status_t store_panel_session_insert(store_t *st, nimbus_panel_session_t *ps) {

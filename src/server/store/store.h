@@ -384,14 +384,21 @@ store_status_t store_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
 store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                     char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
 /*
- * Jobs of every tenant that housekeeping must act on at `now`: terminal
- * jobs whose documents are not purged yet, and received or held jobs
- * created before their tenant's retention (retention_hours, or
- * default_hours when the tenant has 0).  cb receives each (copy, then act
- * after the call); at most `limit` jobs.
+ * A neutral listing for sweeps (jobs/retention.c decides what is due):
+ * jobs of tenant_id in `state` created before created_before, and with
+ * `unpurged` only those that still have a document whose data is not
+ * purged (store_document_purge).  By id, at most limit; cb receives each
+ * (copy, then act after the call).
  */
-store_status_t store_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
-                                           store_job_cb cb, void *ctx);
+typedef struct {
+  nimbus_id_t tenant_id; /* required */
+  nimbus_job_state_t state;
+  int64_t created_before; /* INT64_MAX: whenever */
+  bool unpurged;
+  int limit;
+} store_sweep_filter_t;
+store_status_t store_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
+                                    void *ctx);
 
 /* Panel sessions: insert sets id and created_at; get finds an unexpired
  * session by token hash at `now` (STORE_NOT_FOUND otherwise); touch moves

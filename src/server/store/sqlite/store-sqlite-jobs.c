@@ -745,7 +745,7 @@ store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *
   return status;
 }
 
-/* ---- release at the printer: the PIN counter, purge, housekeeping ---- */
+/* ---- release at the printer: the PIN counter, purge, sweep listing ---- */
 
 store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   store_pin_counter_t *out) {
@@ -793,7 +793,7 @@ store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_
 }
 
 /* Keys beyond `max` stay referenced, and the job stays listed by
- * sqlite_job_list_housekeeping() for the next round. */
+ * sqlite_job_list_sweep() (unpurged) for the next round. */
 store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys) {
   sqlite_store_t *st = sqlite_of(base_);
@@ -871,19 +871,20 @@ done:
   return status;
 }
 
-store_status_t sqlite_job_list_housekeeping(store_t *base_, int64_t now, int default_hours,
-                                            int limit, store_job_cb cb, void *ctx) {
+store_status_t sqlite_job_list_sweep(store_t *base_, const store_sweep_filter_t *f, store_job_cb cb,
+                                     void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (limit <= 0) return STORE_OK;
+  if (f->limit <= 0) return STORE_OK;
   if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_HOUSEKEEPING);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, f->unpurged ? S_JOB_SWEEP_UNPURGED : S_JOB_SWEEP);
   if (s) {
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int(s, 2, default_hours > 0 ? default_hours : 24);
-    sqlite3_bind_int(s, 3, limit);
-    status = sqlite_for_each_row_locked(st, s, "job list housekeeping", job_row,
-                                        (list_cb_t){.job = cb}, ctx);
+    sqlite3_bind_int64(s, 1, f->tenant_id);
+    sqlite3_bind_int(s, 2, (int)f->state);
+    sqlite3_bind_int64(s, 3, f->created_before);
+    sqlite3_bind_int(s, 4, f->limit);
+    status =
+        sqlite_for_each_row_locked(st, s, "job list sweep", job_row, (list_cb_t){.job = cb}, ctx);
   }
   sqlite_unlock(st);
   return status;

@@ -160,7 +160,8 @@ typedef enum {
   S_DOC_PURGE_KEYS,
   S_DOC_PURGE,
   S_DOC_DATA_PURGE,
-  S_JOB_HOUSEKEEPING,
+  S_JOB_SWEEP,
+  S_JOB_SWEEP_UNPURGED,
   S_PANEL_SESSION_INSERT,
   S_PANEL_SESSION_GET,
   S_PANEL_SESSION_TOUCH,
@@ -392,8 +393,8 @@ store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_
                                   const store_pin_counter_t *next);
 store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
-store_status_t sqlite_job_list_housekeeping(store_t *base_, int64_t now, int default_hours,
-                                            int limit, store_job_cb cb, void *ctx);
+store_status_t sqlite_job_list_sweep(store_t *base_, const store_sweep_filter_t *f, store_job_cb cb,
+                                     void *ctx);
 store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_t *ps);
 store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash[32], int64_t now,
                                         nimbus_panel_session_t *out);

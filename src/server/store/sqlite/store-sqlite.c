@@ -282,17 +282,16 @@ static const char *const stmt_sql[S_COUNT] = {
         "UPDATE documents SET blob_key = '' WHERE job_id = ?1 AND blob_key <> '' "
         "AND (blob_key = '" STORE_INLINE_BLOB_KEY "' OR number <= ?2)",
     [S_DOC_DATA_PURGE] = "DELETE FROM document_data WHERE job_id = ?1",
-    /* Terminal jobs with unpurged documents (through the partial index on
-     * documents.blob_key), and received/held jobs past their tenant's
-     * retention (?2 hours when the tenant has 0), oldest first. */
-    [S_JOB_HOUSEKEEPING] = "SELECT " JOB_COLS " " JOB_FROM
-                           " WHERE j.state >= 6 AND j.id IN (SELECT dk.job_id FROM documents dk "
-                           "WHERE dk.blob_key <> '') "
-                           "UNION ALL SELECT " JOB_COLS " " JOB_FROM
-                           " JOIN tenants t ON t.id = j.tenant_id WHERE j.state IN (1, 2) "
-                           "AND j.created_at < ?1 - 3600 * (CASE WHEN t.retention_hours > 0 "
-                           "THEN t.retention_hours ELSE ?2 END) "
-                           "ORDER BY 1 LIMIT ?3",
+    /* store_job_list_sweep(): ?1 tenant, ?2 state, ?3 created before, ?4
+     * limit (index jobs_tenant_state); unpurged: a document row whose
+     * blob_key is not cleared yet (partial index documents_blob_key). */
+    [S_JOB_SWEEP] = "SELECT " JOB_COLS " " JOB_FROM
+                    " WHERE j.tenant_id = ?1 AND j.state = ?2 AND j.created_at < ?3 "
+                    "ORDER BY j.id LIMIT ?4",
+    [S_JOB_SWEEP_UNPURGED] = "SELECT " JOB_COLS " " JOB_FROM
+                             " WHERE j.tenant_id = ?1 AND j.state = ?2 AND j.created_at < ?3 "
+                             "AND j.id IN (SELECT dk.job_id FROM documents dk "
+                             "WHERE dk.blob_key <> '') ORDER BY j.id LIMIT ?4",
     [S_PANEL_SESSION_INSERT] =
         "INSERT INTO panel_sessions (tenant_id, device_id, user_id, hash, created_at, "
         "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
