@@ -1,12 +1,16 @@
 /*
  * test-store-devices.c: unit tests of the SQLite store for the device
  * channel and release at the printer: output devices, claims, tombstones,
+ * deletion (store_device_delete's all-or-nothing against concurrent job
+ * changes, and device.c's decision of the job moves through it),
  * leases, per-device job states, the PIN counter, document purge,
  * the sweep listing, panel sessions, job references, migration 5 and
  * the sign-in throttle's table (migration 6).
  * Same fixture as test-store.c (store-fixture.h).
  */
 #include "store-fixture.h"
+
+#include "device.h"
 
 /* ---- output devices ---- */
 
@@ -398,6 +402,24 @@ static void test_job_device_state(void **state) {
   assert_int_equal(counts[NIMBUS_JOB_FETCHABLE], 3);
 }
 
+/* Device deletion as devices/device.c decides it (device_delete_registration:
+ * the policy through the store); returns how many jobs were made
+ * fetchable for any printer in *reoffered (may be NULL). */
+static store_status_t delete_device_n(store_t *st, nimbus_id_t tenant, nimbus_id_t id,
+                                      nimbus_device_t *out, size_t *reoffered) {
+  device_reoffered_t *r = NULL;
+  size_t n = 0;
+  store_status_t s = device_delete_registration(st, tenant, id, out, &r, &n);
+  free(r);
+  if (reoffered) *reoffered = n;
+  return s;
+}
+
+static store_status_t delete_device(store_t *st, nimbus_id_t tenant, nimbus_id_t id,
+                                    nimbus_device_t *out) {
+  return delete_device_n(st, tenant, id, out, NULL);
+}
+
 static void test_device_delete(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
@@ -427,13 +449,15 @@ static void test_device_delete(void **state) {
   nimbus_device_tombstone_t tomb;
   assert_int_equal(store_device_tombstone_lookup(st, cred1, &tomb), STORE_NOT_FOUND);
 
-  assert_int_equal(store_device_delete(st, b, d1.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(delete_device(st, b, d1.id, &got), STORE_NOT_FOUND);
   memset(&got, 0, sizeof got);
-  assert_int_equal(store_device_delete(st, a, d1.id, &got), STORE_OK);
+  size_t reoffered = 99;
+  assert_int_equal(delete_device_n(st, a, d1.id, &got, &reoffered), STORE_OK);
+  assert_int_equal(reoffered, 2);
   assert_int_equal(got.id, d1.id);
   assert_string_equal(got.name, "d1");
   assert_int_equal(got.jobs_in_progress, 2);
-  assert_int_equal(store_device_delete(st, a, d1.id, NULL), STORE_NOT_FOUND);
+  assert_int_equal(delete_device(st, a, d1.id, NULL), STORE_NOT_FOUND);
   assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_NOT_FOUND);
   assert_int_equal(store_device_get_by_credential(st, cred1, &got), STORE_NOT_FOUND);
 
@@ -474,7 +498,8 @@ static void test_device_delete(void **state) {
   nimbus_id_t any = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
   assert_int_equal(job_set_target(st, a, for_d2, d2.id), STORE_OK);
   assert_int_equal(job_set_target(st, a, jobs[2], d2.id), STORE_OK);
-  assert_int_equal(store_device_delete(st, a, d2.id, NULL), STORE_OK);
+  assert_int_equal(delete_device_n(st, a, d2.id, NULL, &reoffered), STORE_OK);
+  assert_int_equal(reoffered, 0); /* both were for d2 alone: held, not offered */
   assert_int_equal(store_job_get(st, a, for_d2, &j), STORE_OK);
   assert_int_equal(j.state, NIMBUS_JOB_HELD);
   assert_int_equal(j.target_device_id, 0);
@@ -490,10 +515,73 @@ static void test_device_delete(void **state) {
   assert_int_equal(job_count_check(fx), 0);
 
   /* An unclaimed registration leaves no tombstone. */
-  assert_int_equal(store_device_delete(st, a, un.id, NULL), STORE_OK);
+  assert_int_equal(delete_device(st, a, un.id, NULL), STORE_OK);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 2);
   unsigned char zero[32] = {0};
   assert_int_equal(store_device_tombstone_lookup(st, zero, &tomb), STORE_NOT_FOUND);
+}
+
+/* store_device_delete with changes decided from a listing that is out of
+ * date: a job the device fetched after the listing (still naming the
+ * device in a live state), or a change that no longer compares, is a
+ * conflict and nothing is written; decided again, the delete goes
+ * through. */
+static void test_device_delete_concurrent_change(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_device_t d = make_registered(st, a, "d", &q, 1, 1);
+  nimbus_id_t j1 = make_job(st, a, q, 0, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t j2 = make_job(st, a, q, 0, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d.id,
+                                  "job-fetched", NULL),
+                   STORE_OK);
+  static const nimbus_job_state_t live[] = {NIMBUS_JOB_PROCESSING, NIMBUS_JOB_FETCHABLE};
+  /* Decided when only j1 was on d: offer it again. */
+  store_job_change_t reoffer = {.job_id = j1,
+                                .expected = NIMBUS_JOB_PROCESSING,
+                                .expect_device = d.id,
+                                .next = NIMBUS_JOB_FETCHABLE,
+                                .set = STORE_JOB_SET_DEVICE,
+                                .event = "job-reoffered"};
+  /* Meanwhile d fetched j2. */
+  assert_int_equal(job_cas_device(st, a, j2, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d.id,
+                                  "job-fetched", NULL),
+                   STORE_OK);
+  int64_t events = db_int(fx, "SELECT count(*) FROM job_events");
+  assert_int_equal(store_device_delete(st, a, d.id, &reoffer, 1, live, 2, NULL), STORE_CONFLICT);
+  /* Nothing was written: the device, its tombstone-less credential, j1. */
+  nimbus_device_t got;
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 0);
+  nimbus_job_t j;
+  assert_int_equal(store_job_get(st, a, j1, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_PROCESSING);
+  assert_int_equal(j.device_id, d.id);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events);
+
+  /* A change that no longer compares (j1 completed meanwhile). */
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_PROCESSING, d.id, NIMBUS_JOB_COMPLETED,
+                                  d.id, "job-completed", NULL),
+                   STORE_OK);
+  events = db_int(fx, "SELECT count(*) FROM job_events");
+  assert_int_equal(store_device_delete(st, a, d.id, &reoffer, 1, NULL, 0, NULL), STORE_CONFLICT);
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events);
+
+  /* device.c lists again and decides again: j2 is offered again. */
+  size_t reoffered = 0;
+  assert_int_equal(delete_device_n(st, a, d.id, NULL, &reoffered), STORE_OK);
+  assert_int_equal(reoffered, 1);
+  assert_int_equal(store_job_get(st, a, j2, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(j.device_id, 0);
+  assert_int_equal(store_job_get(st, a, j1, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 1);
+  assert_int_equal(job_count_check(fx), 0);
 }
 
 static bool lease_cb(const nimbus_job_t *j, void *ctx) {
@@ -552,7 +640,7 @@ static void test_device_tenant_isolation_and_cascade(void **state) {
   nimbus_device_t da = make_registered(st, a, "lobby", &qa, 1, 1);
   nimbus_device_t gone = make_registered(st, a, "gone", &qa, 1, 2);
   nimbus_device_t dbb = make_registered(st, b, "lobby", &qb, 1, 3);
-  assert_int_equal(store_device_delete(st, a, gone.id, NULL), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, gone.id, NULL, 0, NULL, 0, NULL), STORE_OK);
 
   /* Every tenant-scoped call refuses the other tenant's device. */
   nimbus_device_t got;
@@ -565,7 +653,7 @@ static void test_device_tenant_isolation_and_cascade(void **state) {
   assert_int_equal(store_device_touch(st, b, da.id, 1, "polling"), STORE_NOT_FOUND);
   assert_int_equal(store_device_set_reported(st, b, da.id, 3, "", "", NULL, 0), STORE_NOT_FOUND);
   assert_int_equal(store_device_get_attrs(st, b, da.id, &attrs, &len), STORE_NOT_FOUND);
-  assert_int_equal(store_device_delete(st, b, da.id, NULL), STORE_NOT_FOUND);
+  assert_int_equal(store_device_delete(st, b, da.id, NULL, 0, NULL, 0, NULL), STORE_NOT_FOUND);
   collect_t c = {0};
   assert_int_equal(store_device_list(st, b, 0, device_cb, &c), STORE_OK);
   assert_int_equal(c.n, 1);
@@ -666,7 +754,7 @@ static void test_issue4_fields_round_trip(void **state) {
   assert_int_equal(total, 2);
   assert_int_equal(c.ids[1], plain);
 
-  assert_int_equal(store_device_delete(st, a, d.id, NULL), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, d.id, NULL, 0, NULL, 0, NULL), STORE_OK);
   assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
   assert_int_equal(got.origin_device_id, d.id);
   assert_string_equal(got.origin_device_name, "");
@@ -990,7 +1078,7 @@ static void test_panel_sessions(void **state) {
   assert_int_equal(store_panel_session_insert(st, &s3), STORE_OK);
   assert_int_equal(store_user_delete(st, a, carol), STORE_OK);
   assert_int_equal(store_panel_session_get(st, s2.hash, now, &got), STORE_NOT_FOUND);
-  assert_int_equal(store_device_delete(st, a, da.id, NULL), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, da.id, NULL, 0, NULL, 0, NULL), STORE_OK);
   assert_int_equal(store_panel_session_get(st, s1.hash, now, &got), STORE_NOT_FOUND);
   assert_int_equal(store_tenant_delete(st, b), STORE_OK);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 0);
@@ -1063,6 +1151,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_device_reported_and_touch, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_device_state, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_device_delete, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_device_delete_concurrent_change, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_lease_expired, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_device_tenant_isolation_and_cascade, setup_direct,
                                       teardown),

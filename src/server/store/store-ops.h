@@ -124,6 +124,8 @@ struct store_ops {
   store_status_t (*device_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                 store_device_cb cb, void *ctx);
   store_status_t (*device_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  const store_job_change_t *changes, size_t n,
+                                  const nimbus_job_state_t *live, size_t nlive,
                                   nimbus_device_t *out);
   store_status_t (*device_tombstone_lookup)(store_t *st, const unsigned char hash[32],
                                             nimbus_device_tombstone_t *out);

@@ -365,8 +365,10 @@ store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
 }
 
 store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   const store_job_change_t *changes, size_t n,
+                                   const nimbus_job_state_t *live, size_t nlive,
                                    nimbus_device_t *out) {
-  return st->ops->device_delete(st, tenant_id, id, out);
+  return st->ops->device_delete(st, tenant_id, id, changes, n, live, nlive, out);
 }
 
 store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],

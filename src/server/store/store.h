@@ -342,14 +342,20 @@ typedef bool (*store_device_cb)(const nimbus_device_t *d, void *ctx);
 store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                  store_device_cb cb, void *ctx);
 /*
- * Delete a registration: the device row goes, and when it had a
- * credential a tombstone keeps the credential hash so later requests get
- * the deregistration answer.  Jobs it was processing go back to
- * fetchable (event "job-reoffered"), and fetchable jobs released to it
- * alone go back to held (event "job-held"), in the same transaction.  *out (may
- * be NULL) receives the device as it was.
+ * Delete a registration and move its jobs, in one transaction: the device
+ * row goes (its queue links with it), and when it had a credential a
+ * tombstone keeps the credential hash so later requests get the
+ * deregistration answer; changes[0..n) apply as in store_job_apply()
+ * (devices/device.c decides them).  Then no job of the tenant in one of
+ * the states live[0..nlive) may still name the device (device_id or
+ * target_device_id): STORE_CONFLICT otherwise, as for a change that does
+ * not compare, and nothing is written (the jobs changed since the caller
+ * listed them: list again, decide again).  *out (may be NULL) receives
+ * the device as it was.
  */
 store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   const store_job_change_t *changes, size_t n,
+                                   const nimbus_job_state_t *live, size_t nlive,
                                    nimbus_device_t *out);
 /* Is this credential hash one of a deleted registration? */
 store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],

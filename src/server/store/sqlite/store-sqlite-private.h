@@ -150,10 +150,7 @@ typedef enum {
   S_DEVICE_TOUCH,
   S_DEVICE_TOMBSTONE_INSERT,
   S_DEVICE_TOMBSTONE_GET,
-  S_DEVICE_REOFFER_EVENTS,
-  S_DEVICE_REOFFER,
-  S_DEVICE_UNTARGET_EVENTS,
-  S_DEVICE_UNTARGET,
+  S_DEVICE_JOBS_LEFT,
   S_DEVICE_DELETE,
   S_JOB_PIN_STATE,
   S_JOB_PIN_CAS,
@@ -383,6 +380,8 @@ store_status_t sqlite_device_touch_many(store_t *base_, const store_device_seen_
 store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                   store_device_cb cb, void *ctx);
 store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    const store_job_change_t *changes, size_t n,
+                                    const nimbus_job_state_t *live, size_t nlive,
                                     nimbus_device_t *out);
 store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned char hash[32],
                                               nimbus_device_tombstone_t *out);

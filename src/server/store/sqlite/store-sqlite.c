@@ -237,8 +237,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_TOUCH] =
         "UPDATE devices SET last_seen_at = max(last_seen_at, ?3), "
         "transport = coalesce(?4, transport) WHERE id = ?1 AND tenant_id = ?2",
-    /* The four steps of sqlite_device_delete(): ?1 tenant, ?2 device, ?3 now,
-     * ?4 event detail. */
+    /* sqlite_device_delete(): ?1 tenant, ?2 device, ?3 now. */
     [S_DEVICE_TOMBSTONE_INSERT] =
         "INSERT OR REPLACE INTO device_tombstones (credential_hash, tenant_id, device_id, "
         "name, uuid, deleted_at) SELECT credential_hash, tenant_id, id, name, uuid, ?3 "
@@ -246,22 +245,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_TOMBSTONE_GET] =
         "SELECT device_id, tenant_id, name, uuid, deleted_at FROM device_tombstones "
         "WHERE credential_hash = ?1",
-    [S_DEVICE_REOFFER_EVENTS] =
-        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
-        "SELECT tenant_id, id, ?3, 'job-reoffered', 5, 4, ?4 FROM jobs "
-        "WHERE tenant_id = ?1 AND state = 5 AND device_id = ?2",
-    [S_DEVICE_REOFFER] =
-        "UPDATE jobs SET state = 4, state_changed_at = ?3, completed_at = 0, device_id = 0 "
-        "WHERE tenant_id = ?1 AND state = 5 AND device_id = ?2",
-    /* Jobs released to exactly this printer go back to held: they were
-     * meant for it, not for whichever printer of the queue asks next. */
-    [S_DEVICE_UNTARGET_EVENTS] =
-        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
-        "SELECT tenant_id, id, ?3, 'job-held', 4, 2, 'its printer was deleted' FROM jobs "
-        "WHERE tenant_id = ?1 AND state = 4 AND target_device_id = ?2",
-    [S_DEVICE_UNTARGET] =
-        "UPDATE jobs SET state = 2, state_changed_at = ?3, target_device_id = 0 "
-        "WHERE tenant_id = ?1 AND state = 4 AND target_device_id = ?2",
+    /* Does a job in state ?3 still name device ?2 (after the changes)? */
+    [S_DEVICE_JOBS_LEFT] =
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ?1 AND state = ?3 "
+        "AND (device_id = ?2 OR target_device_id = ?2))",
     [S_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = ?1 AND id = ?2",
 
     /* Release at the printer (issue 4). */
