@@ -56,8 +56,8 @@ static void test_pin_next(void **state) {
 
 /* ---- through the store ---- */
 
-/* The sequence the store used to decide itself (store_job_pin_attempt
- * before the policy moved here), now recorded by release_pin_record. */
+/* The policy through the store: counting, a right PIN clearing, the
+ * lockout refusing everything, a new window after it; other tenants. */
 static void test_pin_record(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;

@@ -38,9 +38,9 @@ static void test_cutoff(void **state) {
   assert_int_equal(retention_cutoff(&t, -3, 100000), 100000 - 24 * 3600);
 }
 
-/* What retention_due lists, with what the store decided before the
- * policy moved to retention.c (store_job_list_housekeeping): the same
- * jobs for the same tenants, cutoffs and limits. */
+/* What retention_due lists: ended jobs still holding documents, received
+ * and held jobs past their tenant's retention (or the server default),
+ * never fetchable or fresh ones; bounded by limit and by the callback. */
 static void test_due(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;

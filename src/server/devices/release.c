@@ -62,10 +62,11 @@ store_status_t release_pin_record(store_t *st, nimbus_id_t tenant_id, nimbus_id_
  * Step 2 of the pipeline: check the PIN of req (clear or SHA-256; none
  * given = missing) against job's, argon2id in constant time, every
  * attempt counted in the store by release_pin_record() (--pin-max-attempts
- * within --pin-lockout seconds lock the job) and audited under req->actor.  A locked job
- * answers RELEASE_PIN_LOCKED whatever is given, override included.  With
- * req->override the PIN is not asked for: audited as job.pin-override and
- * logged, *overridden set.  The PIN is never logged.
+ * within --pin-lockout seconds lock the job) and audited under
+ * req->actor.  A locked job answers RELEASE_PIN_LOCKED whatever is given,
+ * override included.  With req->override the PIN is not asked for:
+ * audited as job.pin-override and logged, *overridden set.  The PIN is
+ * never logged.
  */
 static release_result_t release_check_pin(nimbus_server_t *srv, const nimbus_job_t *job,
                                           const release_request_t *req, release_outcome_t *out) {

@@ -1,9 +1,10 @@
 /*
  * store-sqlite-jobs.c: jobs and documents in the SQLite backend: the job
  * insert with group commit (one transaction, one WAL fsync per batch, on
- * the committer's own connection), job reads and lists, state changes
- * (also the device side: assignment, progress, leases), documents and
- * inline document data (store.h).
+ * the committer's own connection), job reads and lists, job changes
+ * (store_job_apply: compare-and-set only, the state machine is job.c's),
+ * device progress and leases, documents and inline document data, the
+ * PIN counter and the sweep listing (store.h).
  */
 #include "store-sqlite-private.h"
 
