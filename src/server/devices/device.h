@@ -98,9 +98,12 @@ store_status_t device_delete_registration(store_t *st, nimbus_id_t tenant_id, ni
 /*
  * Delete a registration (an admin, or the device itself with
  * Deregister-Output-Device): row and credential go, a tombstone keeps the
- * credential's hash, processing jobs are offered again, and the device's
- * held long-polls receive the deregistration notice.  `actor` goes to the
- * audit log.  *out (may be NULL) receives the device as it was.
+ * credential's hash, its jobs move (device_delete_registration), and the
+ * device's held long-polls and the printers of the queues of the jobs
+ * offered again are notified.  `actor` goes to the audit log.  *out (may
+ * be NULL) receives the device as it was.  STORE_NOT_FOUND when it is not
+ * the tenant's; STORE_CONFLICT when its jobs kept changing under the
+ * delete (nothing deleted: try again).
  */
 store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
                              const char *actor, nimbus_device_t *out);
