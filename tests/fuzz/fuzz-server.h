@@ -350,13 +350,16 @@ static void fuzz_reset_job(nimbus_id_t id, nimbus_job_state_t state, nimbus_id_t
   nimbus_id_t tenant = fuzz_server.tenant.id;
   nimbus_job_t job;
   if (store_job_get(st, tenant, id, &job) != STORE_OK) fuzz_die("fixture job lost", NULL);
-  if ((job.state != state || job.device_id != device) &&
-      store_job_set_device_state(st, tenant, id, job.state, 0, state, device, "fuzz-reset", NULL) !=
-          STORE_OK)
+  store_job_change_t reset = {.job_id = id,
+                              .expected = job.state,
+                              .next = state,
+                              .set = STORE_JOB_SET_DEVICE | STORE_JOB_SET_TARGET,
+                              .device_id = device,
+                              .target_device_id = target,
+                              .event = "fuzz-reset"};
+  if ((job.state != state || job.device_id != device || job.target_device_id != target) &&
+      store_job_apply(st, tenant, &reset, 1) != STORE_OK)
     fuzz_die("fixture job reset", NULL);
-  if (job.target_device_id != target &&
-      store_job_set_target_device(st, tenant, id, target) != STORE_OK)
-    fuzz_die("fixture job target", NULL);
 }
 
 /*

@@ -230,6 +230,51 @@ static STORE_FIXTURE_UNUSED nimbus_id_t make_job(store_t *st, nimbus_id_t tenant
   return j.id;
 }
 
+/* ---- job changes (store_job_apply with one change) ---- */
+
+/* Compare-and-set of the state alone. */
+static STORE_FIXTURE_UNUSED store_status_t job_cas(store_t *st, nimbus_id_t tenant, nimbus_id_t id,
+                                                   nimbus_job_state_t expected,
+                                                   nimbus_job_state_t next, const char *event,
+                                                   const char *detail) {
+  store_job_change_t c = {
+      .job_id = id, .expected = expected, .next = next, .event = event, .detail = detail};
+  return store_job_apply(st, tenant, &c, 1);
+}
+
+/* The same, also comparing the device (expect_device, when not 0) and
+ * setting device_id to `device`. */
+static STORE_FIXTURE_UNUSED store_status_t
+job_cas_device(store_t *st, nimbus_id_t tenant, nimbus_id_t id, nimbus_job_state_t expected,
+               nimbus_id_t expect_device, nimbus_job_state_t next, nimbus_id_t device,
+               const char *event, const char *detail) {
+  store_job_change_t c = {.job_id = id,
+                          .expected = expected,
+                          .expect_device = expect_device,
+                          .next = next,
+                          .set = STORE_JOB_SET_DEVICE,
+                          .device_id = device,
+                          .event = event,
+                          .detail = detail};
+  return store_job_apply(st, tenant, &c, 1);
+}
+
+/* Set a job's target printer, its state unchanged (event "test-target");
+ * the job is read first: NOT_FOUND when it is not the tenant's. */
+static STORE_FIXTURE_UNUSED store_status_t job_set_target(store_t *st, nimbus_id_t tenant,
+                                                          nimbus_id_t id, nimbus_id_t target) {
+  nimbus_job_t j;
+  store_status_t s = store_job_get(st, tenant, id, &j);
+  if (s != STORE_OK) return s;
+  store_job_change_t c = {.job_id = id,
+                          .expected = j.state,
+                          .next = j.state,
+                          .set = STORE_JOB_SET_TARGET,
+                          .target_device_id = target,
+                          .event = "test-target"};
+  return store_job_apply(st, tenant, &c, 1);
+}
+
 /* ---- list collectors ---- */
 
 #define MAX_COLLECT 64

@@ -6,7 +6,8 @@
  * refused events, not-found (also across tenants), and compare-and-set
  * under concurrent events on one job; the device side (job_apply_device:
  * fetch assigns the device, only the holder reports the end, reoffer
- * clears it, racing fetches) and the job observer.
+ * clears it, racing fetches), job_release (queue, target and release in
+ * one transition), job_change, and the job observer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -473,17 +474,94 @@ static void test_apply_not_found(void **state) {
 static void test_compare_and_set(void **state) {
   fixture_t *fx = *state;
   nimbus_id_t id = make_job(fx, H);
-  assert_int_equal(store_job_set_state(fx->st, fx->tenant, id, F, CANC, "job-canceled", "x"),
-                   STORE_CONFLICT);
+  store_job_change_t c = {
+      .job_id = id, .expected = F, .next = CANC, .event = "job-canceled", .detail = "x"};
+  assert_int_equal(store_job_apply(fx->st, fx->tenant, &c, 1), STORE_CONFLICT);
   assert_int_equal(state_of(fx, id), H);
   /* Someone else released it meanwhile: a release is now refused, a hold
    * is judged against fetchable and applies. */
-  assert_int_equal(store_job_set_state(fx->st, fx->tenant, id, H, F, "job-released", "other"),
-                   STORE_OK);
+  c = (store_job_change_t){
+      .job_id = id, .expected = H, .next = F, .event = "job-released", .detail = "other"};
+  assert_int_equal(store_job_apply(fx->st, fx->tenant, &c, 1), STORE_OK);
   assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_RELEASE, "me", NULL),
                    JOB_NOT_POSSIBLE);
   assert_int_equal(job_apply(fx->st, fx->tenant, id, JOB_EVENT_HOLD, "me", NULL), JOB_OK);
   assert_int_equal(state_of(fx, id), H);
+}
+
+/* job_release is one transition: queue, target and held -> fetchable land
+ * together, or (not held, a device or queue of another tenant) none of
+ * them does. */
+static void test_release_is_one_transition(void **state) {
+  fixture_t *fx = *state;
+  nimbus_queue_t q2 = {0};
+  q2.tenant_id = fx->tenant;
+  snprintf(q2.name, sizeof q2.name, "lobby");
+  assert_int_equal(store_queue_insert(fx->st, &q2), STORE_OK);
+  nimbus_id_t id = make_job(fx, H);
+
+  /* A target of another tenant: refused, the queue did not move either. */
+  nimbus_job_t before = get_job(fx, id);
+  assert_int_equal(job_release(fx->st, fx->tenant, id, q2.id, fx->other_dev, "alice", NULL),
+                   JOB_NOT_FOUND);
+  nimbus_job_t j = get_job(fx, id);
+  assert_job_unchanged(fx, id, &before);
+  assert_int_equal(j.queue_id, fx->queue);
+  assert_int_equal(j.target_device_id, 0);
+
+  /* Released at printer 2, moved to the lobby queue, for printer 2 alone. */
+  assert_int_equal(job_release(fx->st, fx->tenant, id, q2.id, fx->dev[2], "alice", &j), JOB_OK);
+  assert_int_equal(j.state, F);
+  assert_int_equal(j.queue_id, q2.id);
+  assert_int_equal(j.target_device_id, fx->dev[2]);
+
+  /* Not held any more: refused, nothing changes (the target stays). */
+  before = get_job(fx, id);
+  assert_int_equal(job_release(fx->st, fx->tenant, id, fx->queue, fx->dev[3], "bob", NULL),
+                   JOB_NOT_POSSIBLE);
+  assert_job_unchanged(fx, id, &before);
+  j = get_job(fx, id);
+  assert_int_equal(j.queue_id, q2.id);
+  assert_int_equal(j.target_device_id, fx->dev[2]);
+
+  /* queue 0 keeps the queue; another tenant's job is not found. */
+  nimbus_id_t id2 = make_job(fx, H);
+  assert_int_equal(job_release(fx->st, fx->tenant, id2, 0, 0, "alice", &j), JOB_OK);
+  assert_int_equal(j.queue_id, fx->queue);
+  assert_int_equal(j.target_device_id, 0);
+  assert_int_equal(job_release(fx->st, fx->other_tenant, id2, 0, 0, "x", NULL), JOB_NOT_FOUND);
+}
+
+/* job_change builds what job_apply*() would apply, and refuses what the
+ * table refuses. */
+static void test_change_follows_the_table(void **state) {
+  (void)state;
+  nimbus_job_t j;
+  memset(&j, 0, sizeof j);
+  j.id = 7;
+  j.state = X;
+  j.device_id = 3;
+  store_job_change_t c;
+  assert_true(job_change(&j, JOB_EVENT_REOFFER, 3, "why", &c));
+  assert_int_equal(c.job_id, 7);
+  assert_int_equal(c.expected, X);
+  assert_int_equal(c.next, F);
+  assert_int_equal(c.expect_device, 3);
+  assert_int_equal(c.set, STORE_JOB_SET_DEVICE);
+  assert_int_equal(c.device_id, 0);
+  assert_string_equal(c.event, "job-reoffered");
+  assert_string_equal(c.detail, "why");
+  assert_false(job_change(&j, JOB_EVENT_REOFFER, 4, "why", &c)); /* not its device */
+  assert_false(job_change(&j, JOB_EVENT_RELEASE, 0, "why", &c));
+  j.state = F;
+  j.device_id = 0;
+  assert_true(job_change(&j, JOB_EVENT_HOLD, 0, NULL, &c));
+  assert_int_equal(c.next, H);
+  assert_int_equal(c.set, 0);
+  assert_string_equal(c.event, "job-held");
+  assert_true(job_change(&j, JOB_EVENT_FETCH, 5, NULL, &c));
+  assert_int_equal(c.expect_device, 0);
+  assert_int_equal(c.device_id, 5);
 }
 
 /* ---- the device side ---- */
@@ -966,6 +1044,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_apply_sequence, setup, teardown),
       cmocka_unit_test_setup_teardown(test_apply_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compare_and_set, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_release_is_one_transition, setup, teardown),
+      cmocka_unit_test(test_change_follows_the_table),
       cmocka_unit_test_setup_teardown(test_concurrent_same_event_applies_once, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_release_and_cancel, setup, teardown),
       cmocka_unit_test_setup_teardown(test_device_fetch_assigns, setup, teardown),

@@ -1,12 +1,16 @@
 /*
  * test-store-devices.c: unit tests of the SQLite store for the device
  * channel and release at the printer: output devices, claims, tombstones,
- * leases, per-device job states, PIN attempts, document purge,
- * housekeeping listing, panel sessions, job references, migration 5 and
+ * deletion (store_device_delete's all-or-nothing against concurrent job
+ * changes, and device.c's decision of the job moves through it),
+ * leases, per-device job states, the PIN counter, document purge,
+ * the sweep listing, panel sessions, job references, migration 5 and
  * the sign-in throttle's table (migration 6).
  * Same fixture as test-store.c (store-fixture.h).
  */
 #include "store-fixture.h"
+
+#include "device.h"
 
 /* ---- output devices ---- */
 
@@ -298,23 +302,23 @@ static void test_job_device_state(void **state) {
   nimbus_id_t j3 = make_job(st, a, q, alice, NIMBUS_JOB_HELD);
 
   /* Wrong state, wrong tenant, another tenant's device. */
-  assert_int_equal(store_job_set_device_state(st, a, j3, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, d1.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j3, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d1.id,
+                                  "job-fetched", NULL),
                    STORE_CONFLICT);
-  assert_int_equal(store_job_set_device_state(st, b, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, db.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, b, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, db.id,
+                                  "job-fetched", NULL),
                    STORE_NOT_FOUND);
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, db.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, db.id,
+                                  "job-fetched", NULL),
                    STORE_NOT_FOUND);
   int64_t events = db_int(fx, "SELECT count(*) FROM job_events");
 
   /* Acknowledge: d1 gets j1; d2 loses the race. */
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, d1.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d1.id,
+                                  "job-fetched", NULL),
                    STORE_OK);
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, d2.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d2.id,
+                                  "job-fetched", NULL),
                    STORE_CONFLICT);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events + 1);
   nimbus_job_t got;
@@ -347,9 +351,9 @@ static void test_job_device_state(void **state) {
   f.device_id = d2.id;
   c = list_jobs(st, f, &total);
   assert_int_equal(total, 0);
-  assert_int_equal(store_job_set_target_device(st, a, j2, d2.id), STORE_OK);
-  assert_int_equal(store_job_set_target_device(st, a, j2, db.id), STORE_NOT_FOUND);
-  assert_int_equal(store_job_set_target_device(st, b, j2, 0), STORE_NOT_FOUND);
+  assert_int_equal(job_set_target(st, a, j2, d2.id), STORE_OK);
+  assert_int_equal(job_set_target(st, a, j2, db.id), STORE_NOT_FOUND);
+  assert_int_equal(job_set_target(st, b, j2, 0), STORE_NOT_FOUND);
   nimbus_id_t j4 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
   store_job_filter_t ff = {.tenant_id = a, .which = STORE_WHICH_FETCHABLE, .fetchable_for = d1.id};
   c = list_jobs(st, ff, &total);
@@ -371,11 +375,11 @@ static void test_job_device_state(void **state) {
   assert_int_equal(got.target_device_id, d2.id);
 
   /* Completion by the assigned device only (expect_device). */
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_PROCESSING, d2.id,
-                                              NIMBUS_JOB_COMPLETED, d2.id, "job-completed", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_PROCESSING, d2.id, NIMBUS_JOB_COMPLETED,
+                                  d2.id, "job-completed", NULL),
                    STORE_CONFLICT);
-  assert_int_equal(store_job_set_device_state(st, a, j1, NIMBUS_JOB_PROCESSING, d1.id,
-                                              NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_PROCESSING, d1.id, NIMBUS_JOB_COMPLETED,
+                                  d1.id, "job-completed", NULL),
                    STORE_OK);
   assert_int_equal(store_job_get(st, a, j1, &got), STORE_OK);
   assert_int_equal(got.state, NIMBUS_JOB_COMPLETED);
@@ -385,9 +389,9 @@ static void test_job_device_state(void **state) {
   assert_int_equal(dev.jobs_in_progress, 0);
 
   /* A pending job through set_device_state keeps owner_pending right. */
-  assert_int_equal(store_job_set_device_state(st, a, j3, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE,
-                                              0, "job-released", NULL),
-                   STORE_OK);
+  assert_int_equal(
+      job_cas_device(st, a, j3, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE, 0, "job-released", NULL),
+      STORE_OK);
   int pending = -1;
   assert_int_equal(store_job_count_pending_for_owner(st, a, alice, &pending), STORE_OK);
   assert_int_equal(pending, 0);
@@ -396,6 +400,24 @@ static void test_job_device_state(void **state) {
   assert_int_equal(store_job_count_by_state(st, counts), STORE_OK);
   assert_int_equal(counts[NIMBUS_JOB_COMPLETED], 1);
   assert_int_equal(counts[NIMBUS_JOB_FETCHABLE], 3);
+}
+
+/* Device deletion as devices/device.c decides it (device_delete_registration:
+ * the policy through the store); returns how many jobs were made
+ * fetchable for any printer in *reoffered (may be NULL). */
+static store_status_t delete_device_n(store_t *st, nimbus_id_t tenant, nimbus_id_t id,
+                                      nimbus_device_t *out, size_t *reoffered) {
+  device_reoffered_t *r = NULL;
+  size_t n = 0;
+  store_status_t s = device_delete_registration(st, tenant, id, out, &r, &n);
+  free(r);
+  if (reoffered) *reoffered = n;
+  return s;
+}
+
+static store_status_t delete_device(store_t *st, nimbus_id_t tenant, nimbus_id_t id,
+                                    nimbus_device_t *out) {
+  return delete_device_n(st, tenant, id, out, NULL);
 }
 
 static void test_device_delete(void **state) {
@@ -412,12 +434,11 @@ static void test_device_delete(void **state) {
   /* j0, j1 processing on d1; j2 on d2; j3 completed by d1. */
   nimbus_id_t dev_of[] = {d1.id, d1.id, d2.id, d1.id};
   for (int i = 0; i < 4; i++)
-    assert_int_equal(
-        store_job_set_device_state(st, a, jobs[i], NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
-                                   dev_of[i], "job-fetched", NULL),
-        STORE_OK);
-  assert_int_equal(store_job_set_device_state(st, a, jobs[3], NIMBUS_JOB_PROCESSING, d1.id,
-                                              NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
+    assert_int_equal(job_cas_device(st, a, jobs[i], NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                    dev_of[i], "job-fetched", NULL),
+                     STORE_OK);
+  assert_int_equal(job_cas_device(st, a, jobs[3], NIMBUS_JOB_PROCESSING, d1.id,
+                                  NIMBUS_JOB_COMPLETED, d1.id, "job-completed", NULL),
                    STORE_OK);
   nimbus_device_t got;
   assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_OK);
@@ -428,13 +449,15 @@ static void test_device_delete(void **state) {
   nimbus_device_tombstone_t tomb;
   assert_int_equal(store_device_tombstone_lookup(st, cred1, &tomb), STORE_NOT_FOUND);
 
-  assert_int_equal(store_device_delete(st, b, d1.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(delete_device(st, b, d1.id, &got), STORE_NOT_FOUND);
   memset(&got, 0, sizeof got);
-  assert_int_equal(store_device_delete(st, a, d1.id, &got), STORE_OK);
+  size_t reoffered = 99;
+  assert_int_equal(delete_device_n(st, a, d1.id, &got, &reoffered), STORE_OK);
+  assert_int_equal(reoffered, 2);
   assert_int_equal(got.id, d1.id);
   assert_string_equal(got.name, "d1");
   assert_int_equal(got.jobs_in_progress, 2);
-  assert_int_equal(store_device_delete(st, a, d1.id, NULL), STORE_NOT_FOUND);
+  assert_int_equal(delete_device(st, a, d1.id, NULL), STORE_NOT_FOUND);
   assert_int_equal(store_device_get(st, a, d1.id, &got), STORE_NOT_FOUND);
   assert_int_equal(store_device_get_by_credential(st, cred1, &got), STORE_NOT_FOUND);
 
@@ -473,9 +496,10 @@ static void test_device_delete(void **state) {
    * for any printer of the queue stays fetchable. */
   nimbus_id_t for_d2 = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
   nimbus_id_t any = make_job(st, a, q, alice, NIMBUS_JOB_FETCHABLE);
-  assert_int_equal(store_job_set_target_device(st, a, for_d2, d2.id), STORE_OK);
-  assert_int_equal(store_job_set_target_device(st, a, jobs[2], d2.id), STORE_OK);
-  assert_int_equal(store_device_delete(st, a, d2.id, NULL), STORE_OK);
+  assert_int_equal(job_set_target(st, a, for_d2, d2.id), STORE_OK);
+  assert_int_equal(job_set_target(st, a, jobs[2], d2.id), STORE_OK);
+  assert_int_equal(delete_device_n(st, a, d2.id, NULL, &reoffered), STORE_OK);
+  assert_int_equal(reoffered, 0); /* both were for d2 alone: held, not offered */
   assert_int_equal(store_job_get(st, a, for_d2, &j), STORE_OK);
   assert_int_equal(j.state, NIMBUS_JOB_HELD);
   assert_int_equal(j.target_device_id, 0);
@@ -491,10 +515,73 @@ static void test_device_delete(void **state) {
   assert_int_equal(job_count_check(fx), 0);
 
   /* An unclaimed registration leaves no tombstone. */
-  assert_int_equal(store_device_delete(st, a, un.id, NULL), STORE_OK);
+  assert_int_equal(delete_device(st, a, un.id, NULL), STORE_OK);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 2);
   unsigned char zero[32] = {0};
   assert_int_equal(store_device_tombstone_lookup(st, zero, &tomb), STORE_NOT_FOUND);
+}
+
+/* store_device_delete with changes decided from a listing that is out of
+ * date: a job the device fetched after the listing (still naming the
+ * device in a live state), or a change that no longer compares, is a
+ * conflict and nothing is written; decided again, the delete goes
+ * through. */
+static void test_device_delete_concurrent_change(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a");
+  nimbus_id_t q = make_queue(st, a, "office");
+  nimbus_device_t d = make_registered(st, a, "d", &q, 1, 1);
+  nimbus_id_t j1 = make_job(st, a, q, 0, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t j2 = make_job(st, a, q, 0, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d.id,
+                                  "job-fetched", NULL),
+                   STORE_OK);
+  static const nimbus_job_state_t live[] = {NIMBUS_JOB_PROCESSING, NIMBUS_JOB_FETCHABLE};
+  /* Decided when only j1 was on d: offer it again. */
+  store_job_change_t reoffer = {.job_id = j1,
+                                .expected = NIMBUS_JOB_PROCESSING,
+                                .expect_device = d.id,
+                                .next = NIMBUS_JOB_FETCHABLE,
+                                .set = STORE_JOB_SET_DEVICE,
+                                .event = "job-reoffered"};
+  /* Meanwhile d fetched j2. */
+  assert_int_equal(job_cas_device(st, a, j2, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d.id,
+                                  "job-fetched", NULL),
+                   STORE_OK);
+  int64_t events = db_int(fx, "SELECT count(*) FROM job_events");
+  assert_int_equal(store_device_delete(st, a, d.id, &reoffer, 1, live, 2, NULL), STORE_CONFLICT);
+  /* Nothing was written: the device, its tombstone-less credential, j1. */
+  nimbus_device_t got;
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 0);
+  nimbus_job_t j;
+  assert_int_equal(store_job_get(st, a, j1, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_PROCESSING);
+  assert_int_equal(j.device_id, d.id);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events);
+
+  /* A change that no longer compares (j1 completed meanwhile). */
+  assert_int_equal(job_cas_device(st, a, j1, NIMBUS_JOB_PROCESSING, d.id, NIMBUS_JOB_COMPLETED,
+                                  d.id, "job-completed", NULL),
+                   STORE_OK);
+  events = db_int(fx, "SELECT count(*) FROM job_events");
+  assert_int_equal(store_device_delete(st, a, d.id, &reoffer, 1, NULL, 0, NULL), STORE_CONFLICT);
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events);
+
+  /* device.c lists again and decides again: j2 is offered again. */
+  size_t reoffered = 0;
+  assert_int_equal(delete_device_n(st, a, d.id, NULL, &reoffered), STORE_OK);
+  assert_int_equal(reoffered, 1);
+  assert_int_equal(store_job_get(st, a, j2, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(j.device_id, 0);
+  assert_int_equal(store_job_get(st, a, j1, &j), STORE_OK);
+  assert_int_equal(j.state, NIMBUS_JOB_COMPLETED);
+  assert_int_equal(store_device_get(st, a, d.id, &got), STORE_NOT_FOUND);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM device_tombstones"), 1);
+  assert_int_equal(job_count_check(fx), 0);
 }
 
 static bool lease_cb(const nimbus_job_t *j, void *ctx) {
@@ -515,15 +602,14 @@ static void test_job_lease_expired(void **state) {
   nimbus_id_t js = make_job(st, b, qb, 0, NIMBUS_JOB_FETCHABLE);
   nimbus_id_t jgone = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
   make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE); /* not processing: never listed */
-  assert_int_equal(store_job_set_device_state(st, a, jf, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, fresh.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, a, jf, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                  fresh.id, "job-fetched", NULL),
                    STORE_OK);
-  assert_int_equal(
-      store_job_set_device_state(st, b, js, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
-                                 silent.id, "job-fetched", NULL),
-      STORE_OK);
-  assert_int_equal(store_job_set_device_state(st, a, jgone, NIMBUS_JOB_FETCHABLE, 0,
-                                              NIMBUS_JOB_PROCESSING, fresh.id, "job-fetched", NULL),
+  assert_int_equal(job_cas_device(st, b, js, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                  silent.id, "job-fetched", NULL),
+                   STORE_OK);
+  assert_int_equal(job_cas_device(st, a, jgone, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING,
+                                  fresh.id, "job-fetched", NULL),
                    STORE_OK);
   char sql[128];
   snprintf(sql, sizeof sql, "UPDATE jobs SET device_id = 99999 WHERE id = %lld", (long long)jgone);
@@ -554,7 +640,7 @@ static void test_device_tenant_isolation_and_cascade(void **state) {
   nimbus_device_t da = make_registered(st, a, "lobby", &qa, 1, 1);
   nimbus_device_t gone = make_registered(st, a, "gone", &qa, 1, 2);
   nimbus_device_t dbb = make_registered(st, b, "lobby", &qb, 1, 3);
-  assert_int_equal(store_device_delete(st, a, gone.id, NULL), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, gone.id, NULL, 0, NULL, 0, NULL), STORE_OK);
 
   /* Every tenant-scoped call refuses the other tenant's device. */
   nimbus_device_t got;
@@ -567,7 +653,7 @@ static void test_device_tenant_isolation_and_cascade(void **state) {
   assert_int_equal(store_device_touch(st, b, da.id, 1, "polling"), STORE_NOT_FOUND);
   assert_int_equal(store_device_set_reported(st, b, da.id, 3, "", "", NULL, 0), STORE_NOT_FOUND);
   assert_int_equal(store_device_get_attrs(st, b, da.id, &attrs, &len), STORE_NOT_FOUND);
-  assert_int_equal(store_device_delete(st, b, da.id, NULL), STORE_NOT_FOUND);
+  assert_int_equal(store_device_delete(st, b, da.id, NULL, 0, NULL, 0, NULL), STORE_NOT_FOUND);
   collect_t c = {0};
   assert_int_equal(store_device_list(st, b, 0, device_cb, &c), STORE_OK);
   assert_int_equal(c.n, 1);
@@ -668,7 +754,7 @@ static void test_issue4_fields_round_trip(void **state) {
   assert_int_equal(total, 2);
   assert_int_equal(c.ids[1], plain);
 
-  assert_int_equal(store_device_delete(st, a, d.id, NULL), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, d.id, NULL, 0, NULL, 0, NULL), STORE_OK);
   assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
   assert_int_equal(got.origin_device_id, d.id);
   assert_string_equal(got.origin_device_name, "");
@@ -701,89 +787,42 @@ static void test_job_reference_unique(void **state) {
   assert_string_equal(got.reference, "MYOWNREFERENCE01");
 }
 
-static void test_job_pin_attempt(void **state) {
+/* The PIN counter is a compare-and-set cell: a stale expected value is a
+ * conflict that writes nothing; other tenants see nothing.  (The policy,
+ * window and lockout, is release.c's: test-release.c.) */
+static void test_job_pin_cas(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
   nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
   nimbus_id_t q = make_queue(st, a, "q");
   nimbus_id_t j = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
-  int64_t t0 = 1000000;
-  int fails = -1;
-  int64_t until = -1;
-  const int window = 900, max = 3;
+  store_pin_counter_t cur = {-1, -1, -1};
+  assert_int_equal(store_job_pin_get(st, a, j, &cur), STORE_OK);
+  assert_int_equal(cur.failures, 0);
+  assert_int_equal(cur.window_start, 0);
+  assert_int_equal(cur.locked_until, 0);
+  assert_int_equal(store_job_pin_get(st, b, j, &cur), STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_get(st, a, j + 99, &cur), STORE_NOT_FOUND);
 
-  assert_int_equal(store_job_pin_attempt(st, b, j, false, t0, window, max, &fails, &until),
-                   STORE_NOT_FOUND);
-  assert_int_equal(store_job_pin_attempt(st, a, j + 99, false, t0, window, max, NULL, NULL),
-                   STORE_NOT_FOUND);
-
-  /* Two wrong, then a right one resets the count. */
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 1);
-  assert_int_equal(until, 0);
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 10, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 2);
-  assert_int_equal(store_job_pin_attempt(st, a, j, true, t0 + 20, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 0);
-  assert_int_equal(until, 0);
-
-  /* A window that is over starts a new count. */
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 30, window, max, &fails, NULL),
-                   STORE_OK);
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t0 + 40, window, max, &fails, NULL),
-                   STORE_OK);
-  assert_int_equal(fails, 2);
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, false, t0 + 30 + window, window, max, &fails, &until),
-      STORE_OK);
-  assert_int_equal(fails, 1);
-  assert_int_equal(until, 0);
-
-  /* The max-th wrong PIN within the window locks. */
-  int64_t t1 = t0 + 30 + window;
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 1, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 2);
-  assert_int_equal(store_job_pin_attempt(st, a, j, false, t1 + 2, window, max, &fails, &until),
-                   STORE_OK);
-  assert_int_equal(fails, 3);
-  assert_int_equal(until, t1 + 2 + window);
+  store_pin_counter_t zero = {0, 0, 0}, one = {1, 1000, 0}, locked = {3, 1000, 1900};
+  assert_int_equal(store_job_pin_cas(st, b, j, &zero, &one), STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_cas(st, a, j + 99, &zero, &one), STORE_NOT_FOUND);
+  assert_int_equal(store_job_pin_cas(st, a, j, &zero, &one), STORE_OK);
+  /* Stale: the counter is no longer zero; nothing is written. */
+  assert_int_equal(store_job_pin_cas(st, a, j, &zero, &locked), STORE_CONFLICT);
+  assert_int_equal(store_job_pin_get(st, a, j, &cur), STORE_OK);
+  assert_int_equal(cur.failures, 1);
+  assert_int_equal(cur.window_start, 1000);
+  assert_int_equal(cur.locked_until, 0);
+  /* Each field is compared. */
+  store_pin_counter_t other_start = {1, 999, 0};
+  assert_int_equal(store_job_pin_cas(st, a, j, &other_start, &locked), STORE_CONFLICT);
+  assert_int_equal(store_job_pin_cas(st, a, j, &one, &locked), STORE_OK);
   nimbus_job_t got;
   assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
   assert_int_equal(got.pin_failures, 3);
-  assert_int_equal(got.pin_locked_until, t1 + 2 + window);
-  assert_int_equal(got.pin_window_start, t1);
-
-  /* Locked: even the right PIN is refused and nothing is recorded. */
-  fails = -1;
-  until = -1;
-  assert_int_equal(store_job_pin_attempt(st, a, j, true, t1 + 100, window, max, &fails, &until),
-                   STORE_CONFLICT);
-  assert_int_equal(fails, 3);
-  assert_int_equal(until, t1 + 2 + window);
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, false, t1 + 2 + window - 1, window, max, NULL, NULL),
-      STORE_CONFLICT);
-  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
-  assert_int_equal(got.pin_failures, 3);
-
-  /* Once the lock is over: a wrong PIN starts a new window... */
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, false, t1 + 2 + window, window, max, &fails, &until),
-      STORE_OK);
-  assert_int_equal(fails, 1);
-  assert_int_equal(until, 0);
-  /* ...and a right one clears everything. */
-  assert_int_equal(
-      store_job_pin_attempt(st, a, j, true, t1 + 3 + window, window, max, &fails, &until),
-      STORE_OK);
-  assert_int_equal(store_job_get(st, a, j, &got), STORE_OK);
-  assert_int_equal(got.pin_failures, 0);
-  assert_int_equal(got.pin_window_start, 0);
-  assert_int_equal(got.pin_locked_until, 0);
+  assert_int_equal(got.pin_window_start, 1000);
+  assert_int_equal(got.pin_locked_until, 1900);
 }
 
 static void test_document_purge(void **state) {
@@ -805,9 +844,8 @@ static void test_document_purge(void **state) {
   assert_int_equal(n, 0);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM document_data"), 1);
   assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
-  assert_int_equal(
-      store_job_set_state(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
-      STORE_OK);
+  assert_int_equal(job_cas(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
+                   STORE_OK);
   assert_int_equal(store_document_purge(st, b, j.id, keys, 4, &n), STORE_NOT_FOUND);
 
   /* Room for one key: the inline document and k1 go, k3 waits. */
@@ -860,14 +898,12 @@ static bool ids_has(const ids_t *c, nimbus_id_t id) {
   return false;
 }
 
-static void test_job_list_housekeeping(void **state) {
+/* The sweep listing is neutral: one tenant, one state, created before a
+ * time, optionally only jobs still holding a document; by id, bounded. */
+static void test_job_list_sweep(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
-  nimbus_id_t a = make_tenant(st, "a"); /* server default retention */
-  nimbus_tenant_t tb = {.retention_hours = 2};
-  snprintf(tb.name, sizeof tb.name, "b");
-  assert_int_equal(store_tenant_insert(st, &tb), STORE_OK);
-  nimbus_id_t b = tb.id;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
   nimbus_id_t qa = make_queue(st, a, "q"), qb = make_queue(st, b, "q");
   int64_t now = (int64_t)time(NULL);
 
@@ -875,54 +911,60 @@ static void test_job_list_housekeeping(void **state) {
   nimbus_job_t done_blob = job_template(a, qa, 0, NIMBUS_JOB_COMPLETED);
   assert_int_equal(store_job_insert(st, &done_blob, &d1, 1), STORE_OK);
   nimbus_document_t d2 = doc_template(1, "");
-  nimbus_job_t done_purged = job_template(a, qa, 0, NIMBUS_JOB_CANCELED);
+  nimbus_job_t done_purged = job_template(a, qa, 0, NIMBUS_JOB_COMPLETED);
   assert_int_equal(store_job_insert(st, &done_purged, &d2, 1), STORE_OK);
-  nimbus_document_t d3 = doc_template(1, "blob-3");
-  nimbus_job_t held_fresh = job_template(a, qa, 0, NIMBUS_JOB_HELD);
-  assert_int_equal(store_job_insert(st, &held_fresh, &d3, 1), STORE_OK);
-  nimbus_id_t held_3h_a = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
-  nimbus_id_t held_3h_b = make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
-  nimbus_id_t recv_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_RECEIVED);
-  nimbus_id_t fetch_30h_a = make_job(st, a, qa, 0, NIMBUS_JOB_FETCHABLE);
+  nimbus_id_t held_old = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_new = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_old2 = make_job(st, a, qa, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t held_b = make_job(st, b, qb, 0, NIMBUS_JOB_HELD);
   char sql[160];
-  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
-           (long long)(now - 3 * 3600), (long long)held_3h_a, (long long)held_3h_b);
-  db_write(fx, sql);
-  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld)",
-           (long long)(now - 30 * 3600), (long long)recv_30h_a, (long long)fetch_30h_a);
+  snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = %lld WHERE id IN (%lld, %lld, %lld)",
+           (long long)(now - 3600), (long long)held_old, (long long)held_old2, (long long)held_b);
   db_write(fx, sql);
 
   ids_t c = {0};
-  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
-  assert_int_equal(c.n, 3);
-  assert_true(ids_has(&c, done_blob.id));
-  assert_true(ids_has(&c, held_3h_b)); /* tenant b keeps jobs 2 hours */
-  assert_true(ids_has(&c, recv_30h_a));
-  for (int i = 1; i < c.n; i++) assert_true(c.ids[i - 1] < c.ids[i]); /* oldest first */
-
-  /* A shorter server default catches tenant a's 3-hour-old job too. */
-  memset(&c, 0, sizeof c);
-  assert_int_equal(store_job_list_housekeeping(st, now, 1, 100, ids_cb, &c), STORE_OK);
-  assert_int_equal(c.n, 4);
-  assert_true(ids_has(&c, held_3h_a));
-  assert_false(ids_has(&c, held_fresh.id));
-  assert_false(ids_has(&c, fetch_30h_a));
-  assert_false(ids_has(&c, done_purged.id));
-
-  /* Bounded by limit. */
-  memset(&c, 0, sizeof c);
-  assert_int_equal(store_job_list_housekeeping(st, now, 1, 2, ids_cb, &c), STORE_OK);
+  store_sweep_filter_t f = {
+      .tenant_id = a, .state = NIMBUS_JOB_HELD, .created_before = now - 60, .limit = 10};
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
   assert_int_equal(c.n, 2);
-  assert_int_equal(c.ids[0], done_blob.id);
+  assert_int_equal(c.ids[0], held_old); /* by id */
+  assert_int_equal(c.ids[1], held_old2);
+  /* Whenever: the new one too; limit bounds; another tenant's never. */
+  memset(&c, 0, sizeof c);
+  f.created_before = INT64_MAX;
+  f.limit = 2;
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.ids[1], held_new);
+  assert_false(ids_has(&c, held_b));
+  /* limit 0 lists nothing. */
+  memset(&c, 0, sizeof c);
+  f.limit = 0;
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 0);
 
-  /* Purged, the finished job drops out. */
+  /* Unpurged: only the completed job that still has its blob. */
+  memset(&c, 0, sizeof c);
+  f = (store_sweep_filter_t){.tenant_id = a,
+                             .state = NIMBUS_JOB_COMPLETED,
+                             .created_before = INT64_MAX,
+                             .unpurged = true,
+                             .limit = 10};
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.ids[0], done_blob.id);
+  f.unpurged = false;
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 2);
+  /* Purged, it drops out. */
   char keys[2][NIMBUS_BLOB_KEY_MAX];
   int n = 0;
   assert_int_equal(store_document_purge(st, a, done_blob.id, keys, 2, &n), STORE_OK);
+  f.unpurged = true;
   memset(&c, 0, sizeof c);
-  assert_int_equal(store_job_list_housekeeping(st, now, 24, 100, ids_cb, &c), STORE_OK);
-  assert_int_equal(c.n, 2);
-  assert_false(ids_has(&c, done_blob.id));
+  assert_int_equal(store_job_list_sweep(st, &f, ids_cb, &c), STORE_OK);
+  assert_int_equal(c.n, 0);
 }
 
 /* auth_throttle: counts per key within a window, a new window after the
@@ -1036,7 +1078,7 @@ static void test_panel_sessions(void **state) {
   assert_int_equal(store_panel_session_insert(st, &s3), STORE_OK);
   assert_int_equal(store_user_delete(st, a, carol), STORE_OK);
   assert_int_equal(store_panel_session_get(st, s2.hash, now, &got), STORE_NOT_FOUND);
-  assert_int_equal(store_device_delete(st, a, da.id, NULL), STORE_OK);
+  assert_int_equal(store_device_delete(st, a, da.id, NULL, 0, NULL, 0, NULL), STORE_OK);
   assert_int_equal(store_panel_session_get(st, s1.hash, now, &got), STORE_NOT_FOUND);
   assert_int_equal(store_tenant_delete(st, b), STORE_OK);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM panel_sessions"), 0);
@@ -1109,15 +1151,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_device_reported_and_touch, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_device_state, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_device_delete, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_device_delete_concurrent_change, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_lease_expired, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_device_tenant_isolation_and_cascade, setup_direct,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_issue4_fields_round_trip, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_reference_unique, setup_group, teardown),
-      cmocka_unit_test_setup_teardown(test_job_pin_attempt, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_pin_cas, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
-      cmocka_unit_test_setup_teardown(test_job_list_housekeeping, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_list_sweep, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_panel_sessions, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_throttle, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_migration_from_v4, setup_closed, teardown),

@@ -623,7 +623,68 @@ static void test_job_list_filters(void **state) {
   assert_int_equal(total, 0);
 }
 
-static void test_job_set_state(void **state) {
+/* store_job_apply() is all or nothing: one change that does not compare
+ * (or names another tenant's queue or device) and no change, no event row
+ * is written; changes of one job apply in order. */
+static void test_job_apply_all_or_nothing(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  nimbus_id_t q = make_queue(st, a, "office"), q2 = make_queue(st, a, "lobby");
+  nimbus_id_t qb = make_queue(st, b, "office");
+  nimbus_id_t j1 = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
+  nimbus_id_t j2 = make_job(st, a, q, 0, NIMBUS_JOB_FETCHABLE);
+  int64_t events = db_int(fx, "SELECT count(*) FROM job_events");
+  store_job_change_t v[2] = {
+      {.job_id = j1,
+       .expected = NIMBUS_JOB_HELD,
+       .next = NIMBUS_JOB_FETCHABLE,
+       .set = STORE_JOB_SET_QUEUE,
+       .queue_id = q2,
+       .event = "job-released"},
+      {.job_id = j2, .expected = NIMBUS_JOB_HELD, .next = NIMBUS_JOB_CANCELED, .event = "x"}};
+
+  /* j2 is not held: the conflict undoes j1's change too. */
+  assert_int_equal(store_job_apply(st, a, v, 2), STORE_CONFLICT);
+  /* j2 in another tenant: not found, nothing written. */
+  v[1].expected = NIMBUS_JOB_FETCHABLE;
+  assert_int_equal(store_job_apply(st, b, v, 2), STORE_NOT_FOUND);
+  /* Another tenant's queue: not found. */
+  v[0].queue_id = qb;
+  assert_int_equal(store_job_apply(st, a, v, 2), STORE_NOT_FOUND);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(st, a, j1, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_HELD);
+  assert_int_equal(got.queue_id, q);
+  assert_int_equal(store_job_get(st, a, j2, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events);
+  assert_int_equal(job_count_check(fx), 0);
+
+  /* Both compare: both apply, with their event rows. */
+  v[0].queue_id = q2;
+  assert_int_equal(store_job_apply(st, a, v, 2), STORE_OK);
+  assert_int_equal(store_job_get(st, a, j1, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(got.queue_id, q2);
+  assert_string_equal(got.queue_name, "lobby");
+  assert_int_equal(store_job_get(st, a, j2, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_CANCELED);
+  assert_true(got.completed_at > 0);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), events + 2);
+
+  /* One job twice: the second change compares against the first's state. */
+  nimbus_id_t j3 = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
+  store_job_change_t twice[2] = {
+      {.job_id = j3, .expected = NIMBUS_JOB_HELD, .next = NIMBUS_JOB_FETCHABLE, .event = "r"},
+      {.job_id = j3, .expected = NIMBUS_JOB_FETCHABLE, .next = NIMBUS_JOB_HELD, .event = "h"}};
+  assert_int_equal(store_job_apply(st, a, twice, 2), STORE_OK);
+  assert_int_equal(store_job_get(st, a, j3, &got), STORE_OK);
+  assert_int_equal(got.state, NIMBUS_JOB_HELD);
+  assert_int_equal(job_count_check(fx), 0);
+}
+
+static void test_job_apply_state(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
   nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
@@ -631,20 +692,19 @@ static void test_job_set_state(void **state) {
   nimbus_id_t id = make_job(st, a, q, 0, NIMBUS_JOB_HELD);
 
   /* CAS: wrong expected state. */
-  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_FETCHABLE, NIMBUS_JOB_PROCESSING,
-                                       "job-fetched", NULL),
-                   STORE_CONFLICT);
-  /* Other tenant or missing job. */
   assert_int_equal(
-      store_job_set_state(st, b, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released", NULL),
-      STORE_NOT_FOUND);
-  assert_int_equal(store_job_set_state(st, a, id + 99, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE,
-                                       "job-released", NULL),
+      job_cas(st, a, id, NIMBUS_JOB_FETCHABLE, NIMBUS_JOB_PROCESSING, "job-fetched", NULL),
+      STORE_CONFLICT);
+  /* Other tenant or missing job. */
+  assert_int_equal(job_cas(st, b, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released", NULL),
                    STORE_NOT_FOUND);
+  assert_int_equal(
+      job_cas(st, a, id + 99, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released", NULL),
+      STORE_NOT_FOUND);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), 1); /* job-created only */
 
-  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE,
-                                       "job-released", "by alice at printer 3"),
+  assert_int_equal(job_cas(st, a, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released",
+                           "by alice at printer 3"),
                    STORE_OK);
   nimbus_job_t got;
   assert_int_equal(store_job_get(st, a, id, &got), STORE_OK);
@@ -652,23 +712,21 @@ static void test_job_set_state(void **state) {
   assert_int_equal(got.completed_at, 0);
   assert_true(got.state_changed_at >= got.created_at);
   /* Second release of the same job loses the race. */
-  assert_int_equal(
-      store_job_set_state(st, a, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released", NULL),
-      STORE_CONFLICT);
+  assert_int_equal(job_cas(st, a, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE, "job-released", NULL),
+                   STORE_CONFLICT);
 
-  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_FETCHABLE, NIMBUS_JOB_PROCESSING,
-                                       "job-fetched", NULL),
-                   STORE_OK);
-  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_PROCESSING, NIMBUS_JOB_ABORTED,
-                                       "job-aborted", NULL),
-                   STORE_OK);
+  assert_int_equal(
+      job_cas(st, a, id, NIMBUS_JOB_FETCHABLE, NIMBUS_JOB_PROCESSING, "job-fetched", NULL),
+      STORE_OK);
+  assert_int_equal(
+      job_cas(st, a, id, NIMBUS_JOB_PROCESSING, NIMBUS_JOB_ABORTED, "job-aborted", NULL), STORE_OK);
   assert_int_equal(store_job_get(st, a, id, &got), STORE_OK);
   assert_int_equal(got.state, NIMBUS_JOB_ABORTED);
   assert_true(got.completed_at > 0);
   /* Re-offer: leaving a terminal state clears completed_at. */
-  assert_int_equal(store_job_set_state(st, a, id, NIMBUS_JOB_ABORTED, NIMBUS_JOB_FETCHABLE,
-                                       "job-reoffered", NULL),
-                   STORE_OK);
+  assert_int_equal(
+      job_cas(st, a, id, NIMBUS_JOB_ABORTED, NIMBUS_JOB_FETCHABLE, "job-reoffered", NULL),
+      STORE_OK);
   assert_int_equal(store_job_get(st, a, id, &got), STORE_OK);
   assert_int_equal(got.completed_at, 0);
 
@@ -820,9 +878,8 @@ static void test_blob_and_queue_delete(void **state) {
   nimbus_job_t got;
   assert_int_equal(store_job_get(st, a, j.id, &got), STORE_OK);
 
-  assert_int_equal(
-      store_job_set_state(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
-      STORE_OK);
+  assert_int_equal(job_cas(st, a, j.id, NIMBUS_JOB_HELD, NIMBUS_JOB_CANCELED, "job-canceled", NULL),
+                   STORE_OK);
   assert_int_equal(store_queue_delete(st, a, q), STORE_OK);
   assert_int_equal(store_job_get(st, a, j.id, &got), STORE_NOT_FOUND);
   assert_int_equal(store_blob_is_referenced(st, d.blob_key, &ref), STORE_OK);
@@ -1360,7 +1417,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_job_insert_failure_rolls_back, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_insert_failure_rolls_back, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_job_list_filters, setup_direct, teardown),
-      cmocka_unit_test_setup_teardown(test_job_set_state, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_apply_state, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_job_apply_all_or_nothing, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_document_add, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_count_pending_for_owner, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_count_pending_for_origin, setup_direct, teardown),

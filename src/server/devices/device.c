@@ -1,7 +1,9 @@
 /*
  * device.c: output-device registrations (see device.h): claim codes,
  * credentials, device-channel authentication with the deregistration
- * answer, deletion with its notice, and throttled liveness writes.
+ * answer, deletion (which of its jobs go back to fetchable or held is
+ * decided here, through job.c; the store applies it with the delete in
+ * one transaction) with its notice, and throttled liveness writes.
  */
 #include "device.h"
 
@@ -188,31 +190,136 @@ static device_claim_result_t device_claim_checked(nimbus_server_t *srv, const ch
   }
 }
 
-/* Collects the ids of jobs a device was processing (list callbacks must
- * not call the store). */
+/* ---- deletion: what becomes of the device's jobs ---- */
+
+#define DEVICE_REOFFER_DETAIL "output device registration deleted"
+#define DEVICE_UNTARGET_DETAIL "its printer was deleted"
+#define DEVICE_DELETE_TRIES 5 /* listings before a busy device's delete gives up */
+
+/* What the decision needs of a job of the device (a list callback must
+ * not call the store, so the jobs are collected first). */
 typedef struct {
-  nimbus_id_t ids[256];
-  nimbus_id_t queue[256];
-  int n;
+  nimbus_id_t id, number, queue_id, device_id, target_device_id;
+  nimbus_job_state_t state;
+} device_job_t;
+
+typedef struct {
+  device_job_t *v;
+  size_t n, cap;
+  nimbus_id_t device; /* the device being deleted */
+  bool failed;        /* out of memory */
 } device_jobs_t;
 
+/* Keeps processing jobs on the device and fetchable jobs released to it
+ * alone (the fetchable listing also has those for any printer). */
 static bool device_jobs_cb(const nimbus_job_t *job, void *ctx) {
   device_jobs_t *v = ctx;
-  if (job->target_device_id == job->device_id) return true; /* goes back to held */
-  if (v->n >= 256) return false;
-  v->ids[v->n] = job->number; /* notifications carry the job-id */
-  v->queue[v->n] = job->queue_id;
-  v->n++;
+  if (job->state == NIMBUS_JOB_FETCHABLE && job->target_device_id != v->device) return true;
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 16;
+    device_job_t *nv = realloc(v->v, cap * sizeof *nv);
+    if (!nv) {
+      v->failed = true;
+      return false;
+    }
+    v->v = nv;
+    v->cap = cap;
+  }
+  v->v[v->n++] = (device_job_t){.id = job->id,
+                                .number = job->number,
+                                .queue_id = job->queue_id,
+                                .device_id = job->device_id,
+                                .target_device_id = job->target_device_id,
+                                .state = job->state};
   return true;
+}
+
+/* The job events that put j where device deletion wants it, appended to
+ * changes (room for two per job): a processing job is offered again
+ * (REOFFER: fetchable, no device); a job released to this printer alone
+ * goes back to held (HOLD, target cleared): it was meant for it, not for
+ * whichever printer of the queue asks next.  A processing job released to
+ * it alone takes both.  Returns false when the state machine refuses (the
+ * job changed since it was listed). */
+static bool device_job_moves(const device_job_t *j, nimbus_id_t device, store_job_change_t *changes,
+                             size_t *n) {
+  nimbus_job_t cur;
+  memset(&cur, 0, sizeof cur);
+  cur.id = j->id;
+  cur.state = j->state;
+  cur.device_id = j->device_id;
+  if (cur.state == NIMBUS_JOB_PROCESSING) {
+    if (!job_change(&cur, JOB_EVENT_REOFFER, device, DEVICE_REOFFER_DETAIL, &changes[*n]))
+      return false;
+    cur.state = changes[*n].next;
+    cur.device_id = 0;
+    (*n)++;
+  }
+  if (j->target_device_id != device) return true;
+  if (!job_change(&cur, JOB_EVENT_HOLD, 0, DEVICE_UNTARGET_DETAIL, &changes[*n])) return false;
+  changes[*n].set |= STORE_JOB_SET_TARGET;
+  changes[*n].target_device_id = 0;
+  (*n)++;
+  return true;
+}
+
+/* One round of device_delete_registration(): list, decide, delete. */
+static store_status_t device_delete_round(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          device_jobs_t *jobs, nimbus_device_t *out) {
+  /* The states in which a job must not name a deleted device. */
+  static const nimbus_job_state_t live[] = {NIMBUS_JOB_PROCESSING, NIMBUS_JOB_FETCHABLE};
+  jobs->n = 0;
+  store_job_filter_t f = {.tenant_id = tenant_id, .device_id = id, .which = STORE_WHICH_PROCESSING};
+  store_status_t s = store_job_list(st, &f, device_jobs_cb, jobs, NULL);
+  if (s == STORE_OK) {
+    f = (store_job_filter_t){
+        .tenant_id = tenant_id, .which = STORE_WHICH_FETCHABLE, .fetchable_for = id};
+    s = store_job_list(st, &f, device_jobs_cb, jobs, NULL);
+  }
+  if (s == STORE_OK && jobs->failed) s = STORE_ERROR;
+  if (s != STORE_OK) return s;
+  store_job_change_t *changes = calloc(jobs->n ? 2 * jobs->n : 1, sizeof *changes);
+  if (!changes) return STORE_ERROR;
+  size_t n = 0;
+  bool decided = true;
+  for (size_t i = 0; i < jobs->n && decided; i++)
+    decided = device_job_moves(&jobs->v[i], id, changes, &n);
+  s = decided ? store_device_delete(st, tenant_id, id, changes, n, live,
+                                    sizeof live / sizeof live[0], out)
+              : STORE_CONFLICT;
+  free(changes);
+  return s;
+}
+
+store_status_t device_delete_registration(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          nimbus_device_t *out, device_reoffered_t **reoffered,
+                                          size_t *nreoffered) {
+  *reoffered = NULL;
+  *nreoffered = 0;
+  device_jobs_t jobs = {.device = id};
+  store_status_t s = STORE_CONFLICT;
+  for (int attempt = 0; attempt < DEVICE_DELETE_TRIES && s == STORE_CONFLICT; attempt++)
+    s = device_delete_round(st, tenant_id, id, &jobs, out);
+  if (s == STORE_OK && jobs.n > 0) {
+    /* The jobs now fetchable for any printer of their queue. */
+    device_reoffered_t *r = calloc(jobs.n, sizeof *r);
+    size_t n = 0;
+    for (size_t i = 0; r && i < jobs.n; i++)
+      if (jobs.v[i].state == NIMBUS_JOB_PROCESSING && jobs.v[i].target_device_id != id)
+        r[n++] = (device_reoffered_t){.number = jobs.v[i].number, .queue_id = jobs.v[i].queue_id};
+    *reoffered = r;
+    *nreoffered = r ? n : 0;
+  }
+  free(jobs.v);
+  return s;
 }
 
 store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
                              const char *actor, nimbus_device_t *out) {
-  device_jobs_t jobs = {.n = 0};
-  store_job_filter_t f = {.tenant_id = tenant_id, .device_id = id, .which = STORE_WHICH_PROCESSING};
-  store_job_list(srv->store, &f, device_jobs_cb, &jobs, NULL);
   nimbus_device_t d;
-  store_status_t s = store_device_delete(srv->store, tenant_id, id, &d);
+  device_reoffered_t *reoffered;
+  size_t n;
+  store_status_t s = device_delete_registration(srv->store, tenant_id, id, &d, &reoffered, &n);
   if (s != STORE_OK) return s;
   device_presence_forget(srv, d.id);
   if (srv->notify) {
@@ -220,10 +327,12 @@ store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus
     /* Its jobs went back to fetchable in the same transaction: tell the
      * queue's other devices. */
     static const char *const fetchable[] = {"job-fetchable"};
-    for (int i = 0; i < jobs.n; i++)
-      notify_job_event_reasons(srv->notify, tenant_id, jobs.queue[i], 0, NOTIFY_JOB_FETCHABLE,
-                               jobs.ids[i], job_ipp_state(NIMBUS_JOB_FETCHABLE), fetchable, 1);
+    for (size_t i = 0; i < n; i++)
+      notify_job_event_reasons(srv->notify, tenant_id, reoffered[i].queue_id, 0,
+                               NOTIFY_JOB_FETCHABLE, reoffered[i].number,
+                               job_ipp_state(NIMBUS_JOB_FETCHABLE), fetchable, 1);
   }
+  free(reoffered);
   log_event(LOG_INFO, NULL, "device deregistered", "tenant_id", LOG_INT(tenant_id), "device",
             d.name, "uuid", d.uuid[0] ? d.uuid : NULL, "by", actor, (char *)NULL);
   store_audit_append(srv->store, tenant_id, actor, "device.delete", d.name);

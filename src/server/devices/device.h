@@ -73,12 +73,37 @@ device_claim_result_t device_claim_keep_code(nimbus_server_t *srv, const char *c
                                              const char *uuid, const char *peer,
                                              nimbus_device_t *d);
 
+/* A job a device deletion made fetchable for any printer of its queue
+ * (the notification carries its number, the job-id). */
+typedef struct {
+  nimbus_id_t number, queue_id;
+} device_reoffered_t;
+
+/*
+ * The store part of device_delete(): in one transaction the device goes
+ * (tombstone kept) and its jobs move: those it was processing are offered
+ * again (fetchable, event "job-reoffered"), and those released to it
+ * alone, fetchable or processing, go back to held with no target (event
+ * "job-held").  The moves are decided here and in job.c; when jobs change
+ * between the listing and the delete the store refuses and the listing is
+ * done again (a few times, then STORE_CONFLICT).  *reoffered (malloc'd,
+ * caller frees; NULL when none) receives the jobs made fetchable for any
+ * printer, *nreoffered how many.  STORE_NOT_FOUND when the device is not
+ * the tenant's.
+ */
+store_status_t device_delete_registration(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          nimbus_device_t *out, device_reoffered_t **reoffered,
+                                          size_t *nreoffered);
+
 /*
  * Delete a registration (an admin, or the device itself with
  * Deregister-Output-Device): row and credential go, a tombstone keeps the
- * credential's hash, processing jobs are offered again, and the device's
- * held long-polls receive the deregistration notice.  `actor` goes to the
- * audit log.  *out (may be NULL) receives the device as it was.
+ * credential's hash, its jobs move (device_delete_registration), and the
+ * device's held long-polls and the printers of the queues of the jobs
+ * offered again are notified.  `actor` goes to the audit log.  *out (may
+ * be NULL) receives the device as it was.  STORE_NOT_FOUND when it is not
+ * the tenant's; STORE_CONFLICT when its jobs kept changing under the
+ * delete (nothing deleted: try again).
  */
 store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
                              const char *actor, nimbus_device_t *out);

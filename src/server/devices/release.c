@@ -1,6 +1,8 @@
 /*
  * release.c: the release pipeline every way of releasing a held job goes
- * through (see release.h for its steps), and the PIN check inside it.
+ * through (see release.h for its steps), and the PIN check inside it with
+ * its policy: the counting window and the lockout (the store only keeps
+ * the counter, compare-and-set).
  */
 #include "release.h"
 
@@ -14,14 +16,57 @@
 #include "job.h"
 #include "log.h"
 
+bool release_pin_next(const store_pin_counter_t *cur, bool ok, int64_t now, int window, int max,
+                      store_pin_counter_t *next) {
+  if (cur->locked_until > now) return false;
+  *next = *cur;
+  next->locked_until = 0; /* a lock that is over */
+  if (ok) {
+    next->failures = 0;
+    next->window_start = 0;
+    return true;
+  }
+  int64_t start = cur->window_start;
+  if (start == 0 || window <= 0 || now - start >= window || now < start) {
+    next->failures = 0;
+    next->window_start = now; /* a new window */
+  }
+  next->failures++;
+  if (max > 0 && next->failures >= max) next->locked_until = now + (window > 0 ? window : 0);
+  return true;
+}
+
+/* Compare-and-set rounds before release_pin_record() gives up: each lost
+ * round is another attempt recorded, and max of them lock the job. */
+#define RELEASE_PIN_CAS_TRIES 16
+
+store_status_t release_pin_record(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
+                                  int64_t now, int window, int max, store_pin_counter_t *after) {
+  for (int i = 0; i < RELEASE_PIN_CAS_TRIES; i++) {
+    store_pin_counter_t cur, next;
+    store_status_t s = store_job_pin_get(st, tenant_id, job_id, &cur);
+    if (s != STORE_OK) return s;
+    if (!release_pin_next(&cur, ok, now, window, max, &next)) {
+      if (after) *after = cur;
+      return STORE_CONFLICT; /* locked: nothing is recorded */
+    }
+    s = store_job_pin_cas(st, tenant_id, job_id, &cur, &next);
+    if (s == STORE_CONFLICT) continue; /* another attempt came first: count on top of it */
+    if (s == STORE_OK && after) *after = next;
+    return s;
+  }
+  return STORE_ERROR;
+}
+
 /*
  * Step 2 of the pipeline: check the PIN of req (clear or SHA-256; none
  * given = missing) against job's, argon2id in constant time, every
- * attempt counted in the store (--pin-max-attempts within --pin-lockout
- * seconds lock the job) and audited under req->actor.  A locked job
- * answers RELEASE_PIN_LOCKED whatever is given, override included.  With
- * req->override the PIN is not asked for: audited as job.pin-override and
- * logged, *overridden set.  The PIN is never logged.
+ * attempt counted in the store by release_pin_record() (--pin-max-attempts
+ * within --pin-lockout seconds lock the job) and audited under
+ * req->actor.  A locked job answers RELEASE_PIN_LOCKED whatever is given,
+ * override included.  With req->override the PIN is not asked for:
+ * audited as job.pin-override and logged, *overridden set.  The PIN is
+ * never logged.
  */
 static release_result_t release_check_pin(nimbus_server_t *srv, const nimbus_job_t *job,
                                           const release_request_t *req, release_outcome_t *out) {
@@ -48,18 +93,16 @@ static release_result_t release_check_pin(nimbus_server_t *srv, const nimbus_job
   bool given_clear = req->pin && *req->pin;
   if (!given_clear && !req->pin_sha256) return RELEASE_PIN_MISSING;
   /* argon2id verification is constant-time in the PIN; the attempt is
-   * then counted (or the count cleared) in the store in one step. */
+   * then counted (or the count cleared) in the store, compare-and-set. */
   bool ok = given_clear ? crypto_pin_verify(job->pin_hash, req->pin)
                         : crypto_pin_verify_sha256(job->pin_hash, req->pin_sha256);
-  int failures = 0;
-  int64_t until = 0;
-  switch (store_job_pin_attempt(srv->store, job->tenant_id, job->id, ok, now, window, max,
-                                &failures, &until)) {
+  store_pin_counter_t after = {0, 0, 0};
+  switch (release_pin_record(srv->store, job->tenant_id, job->id, ok, now, window, max, &after)) {
     case STORE_OK:
       break;
     case STORE_CONFLICT: /* locked meanwhile by another attempt */
       store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-locked", detail);
-      out->locked_until = until ? until : now + window;
+      out->locked_until = after.locked_until ? after.locked_until : now + window;
       out->attempts_left = 0;
       return RELEASE_PIN_LOCKED;
     default:
@@ -71,14 +114,14 @@ static release_result_t release_check_pin(nimbus_server_t *srv, const nimbus_job
   }
   store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-wrong", detail);
   log_event(LOG_WARN, req->request_id, "wrong job PIN", "job", LOG_INT(job->id), "by", req->actor,
-            "failures", LOG_INT(failures), (char *)NULL);
-  if (until > now) {
+            "failures", LOG_INT(after.failures), (char *)NULL);
+  if (after.locked_until > now) {
     store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-locked", detail);
-    out->locked_until = until;
+    out->locked_until = after.locked_until;
     out->attempts_left = 0;
     return RELEASE_PIN_LOCKED;
   }
-  out->attempts_left = max - failures > 0 ? max - failures : 0;
+  out->attempts_left = max - after.failures > 0 ? max - after.failures : 0;
   return RELEASE_PIN_WRONG;
 }
 
@@ -140,22 +183,17 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   if (res != RELEASE_OK) return res;
   /* 3. payment (see release_payment_required) */
   if (release_payment_required(srv, job)) return RELEASE_ERROR;
-  /* 4. target, set before the job becomes fetchable so the notification
-   * goes to those printers alone; a follow-me job released at a printer
-   * that does not serve its queue moves to one the printer does */
-  store_status_t s;
-  if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) {
-    s = store_job_move_held(srv->store, job->tenant_id, job->id, d->queue_ids[0]);
-    if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_HELD : RELEASE_ERROR;
-  }
+  /* 4-5. one transition: the target printer(s), set in the same
+   * transaction that makes the job fetchable so the notification goes to
+   * those printers alone; a follow-me job released at a printer that does
+   * not serve its queue moves to one the printer does; held -> fetchable,
+   * the event saying who and whether the PIN was overridden */
+  nimbus_id_t queue = 0;
+  if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) queue = d->queue_ids[0];
   nimbus_id_t target = release_target_device(srv, job, d);
-  s = store_job_set_target_device(srv->store, job->tenant_id, job->id, target);
-  if (s != STORE_OK) return s == STORE_NOT_FOUND ? RELEASE_NOT_FOUND : RELEASE_ERROR;
-  /* 5. held -> fetchable; the event says who, and whether the PIN was
-   * overridden */
   char who[192];
   snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
-  switch (job_apply(srv->store, job->tenant_id, job->id, JOB_EVENT_RELEASE, who, &out->job)) {
+  switch (job_release(srv->store, job->tenant_id, job->id, queue, target, who, &out->job)) {
     case JOB_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
                 d ? d->name : "-", "target_device", target ? LOG_INT(target) : "any of the queue",

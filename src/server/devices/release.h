@@ -7,15 +7,20 @@
  *   1. the job is held (at a printer: also the user's and in the
  *      printer's scope, release_in_scope());
  *   2. PIN: a job with a PIN needs it, whichever way it is released;
- *      every attempt is counted and locked in the store and audited; a
+ *      every attempt is counted in the store (the policy,
+ *      release_pin_next(), is here) and audited; a
  *      locked job stays locked until the lockout ends, for everyone.  The
  *      only way around the PIN is an explicit admin override (the adapter
  *      checks the role), audited, logged and recorded in the job's event;
  *   3. payment (none yet: the step answers "not needed"; a payment
  *      provider will turn it into held -> awaiting-payment -> fetchable
  *      without touching the other steps);
- *   4. target: which printers may fetch it, release_target_device();
+ *   4. target: which printers may fetch it, release_target_device(),
+ *      and for follow-me at a printer outside the job's queue, a queue
+ *      that printer serves;
  *   5. RELEASE: held -> fetchable (the observer notifies the printers).
+ *      Steps 4 and 5 are one job_release() call: one store transaction,
+ *      so a job is never seen moved or targeted but still held.
  */
 #ifndef NIMBUS_RELEASE_H
 #define NIMBUS_RELEASE_H
@@ -24,6 +29,7 @@
 
 #include "model.h"
 #include "server.h"
+#include "store.h"
 
 /* A release as asked for. */
 typedef struct {
@@ -101,5 +107,23 @@ release_result_t release_check_pin_at_device(nimbus_server_t *srv, const nimbus_
  */
 release_result_t release_job(nimbus_server_t *srv, const nimbus_job_t *job,
                              const release_request_t *req, release_outcome_t *out);
+
+/*
+ * The PIN attempt policy.  A wrong PIN counts within a window of `window`
+ * seconds that starts with the first wrong PIN (an ended window starts a
+ * new count); the max-th wrong PIN in a window locks the job until
+ * now + window (max <= 0: counted, never locked).  A right PIN clears the
+ * count.  A job locked at `now` records nothing.
+ * release_pin_next(): the counter after an attempt on *cur at `now`, into
+ * *next; false (nothing to record) when *cur is locked at now.
+ */
+bool release_pin_next(const store_pin_counter_t *cur, bool ok, int64_t now, int window, int max,
+                      store_pin_counter_t *next);
+/* Record one attempt on job_id in the store under that policy
+ * (compare-and-set, retried against concurrent attempts).  STORE_OK with
+ * *after (may be NULL) the counter now; STORE_CONFLICT with *after the
+ * lock when the job is locked at now; STORE_NOT_FOUND, STORE_ERROR. */
+store_status_t release_pin_record(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
+                                  int64_t now, int window, int max, store_pin_counter_t *after);
 
 #endif

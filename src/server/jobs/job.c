@@ -15,8 +15,12 @@
  * Invariants:
  *  - completed, canceled, aborted and expired are terminal: no event leaves them.
  *  - every transition is one store transaction that also appends a
- *    job_events row (store_job_set_state), so notifications, audit and
- *    billing see every change exactly once.
+ *    job_events row (store_job_apply), so notifications, audit and
+ *    billing see every change exactly once.  This file decides which
+ *    transition is legal; the store only compares and sets what it is
+ *    given (a backend holds no job policy).
+ *  - a release at a printer (queue move for follow-me, target printer,
+ *    held -> fetchable) is one transition: one store_job_apply() call.
  *  - a transition is a compare-and-set on the state read just before, so
  *    two concurrent events on one job cannot both apply.
  */
@@ -138,9 +142,35 @@ static bool job_event_is_device(job_event_t ev) {
   return ev >= JOB_EVENT_FETCH;
 }
 
-/* The one transition routine behind job_apply() and job_apply_device(). */
+bool job_change(const nimbus_job_t *job, job_event_t ev, nimbus_id_t device_id, const char *actor,
+                store_job_change_t *out) {
+  nimbus_job_state_t next;
+  if (!job_next_state(job->state, ev, &next)) return false;
+  *out = (store_job_change_t){.job_id = job->id,
+                              .expected = job->state,
+                              .next = next,
+                              .event = job_event_names[ev],
+                              .detail = actor};
+  if (!job_event_is_device(ev)) return true;
+  /* FETCH: from fetchable, no current device; REOFFER from any or the
+   * given device; DEVICE_*: only the device that holds the job. */
+  nimbus_id_t expect = ev == JOB_EVENT_FETCH ? 0 : device_id;
+  if (expect && job->device_id != expect) return false;
+  out->expect_device = expect;
+  out->set = STORE_JOB_SET_DEVICE;
+  out->device_id = ev == JOB_EVENT_FETCH ? device_id : ev == JOB_EVENT_REOFFER ? 0 : job->device_id;
+  return true;
+}
+
+/*
+ * The one transition routine behind job_apply(), job_apply_device() and
+ * job_release(): read the job, judge ev against its state (job_change),
+ * and apply the change plus the columns `extra` names (extra->set; NULL:
+ * none) as one compare-and-set.
+ */
 static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   job_event_t ev, nimbus_id_t device_id, const char *actor,
+                                   job_event_t ev, nimbus_id_t device_id,
+                                   const store_job_change_t *extra, const char *actor,
                                    nimbus_job_t *job) {
   nimbus_job_t cur;
   /* Retry a few times if another event changed the job between read and
@@ -149,21 +179,14 @@ static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id
     store_status_t s = store_job_get(st, tenant_id, job_id, &cur);
     if (s == STORE_NOT_FOUND) return JOB_NOT_FOUND;
     if (s != STORE_OK) return JOB_ERROR;
-    nimbus_job_state_t next;
-    if (!job_next_state(cur.state, ev, &next)) return JOB_NOT_POSSIBLE;
-    if (!job_event_is_device(ev)) {
-      s = store_job_set_state(st, tenant_id, job_id, cur.state, next, job_event_names[ev], actor);
-    } else {
-      /* FETCH: from fetchable, no current device; REOFFER from any or the
-       * given device; DEVICE_*: only the device that holds the job. */
-      nimbus_id_t expect = ev == JOB_EVENT_FETCH ? 0 : device_id;
-      if (expect && cur.device_id != expect) return JOB_NOT_POSSIBLE;
-      nimbus_id_t keep = ev == JOB_EVENT_FETCH     ? device_id
-                         : ev == JOB_EVENT_REOFFER ? 0
-                                                   : cur.device_id;
-      s = store_job_set_device_state(st, tenant_id, job_id, cur.state, expect, next, keep,
-                                     job_event_names[ev], actor);
+    store_job_change_t c;
+    if (!job_change(&cur, ev, device_id, actor, &c)) return JOB_NOT_POSSIBLE;
+    if (extra) {
+      c.set |= extra->set;
+      if (extra->set & STORE_JOB_SET_TARGET) c.target_device_id = extra->target_device_id;
+      if (extra->set & STORE_JOB_SET_QUEUE) c.queue_id = extra->queue_id;
     }
+    s = store_job_apply(st, tenant_id, &c, 1);
     if (s == STORE_CONFLICT) continue;
     if (s == STORE_NOT_FOUND) return JOB_NOT_FOUND;
     if (s != STORE_OK) return JOB_ERROR;
@@ -181,7 +204,7 @@ static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id
 job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, job_event_t ev,
                        const char *actor, nimbus_job_t *job) {
   if (job_event_is_device(ev)) return JOB_NOT_POSSIBLE;
-  return job_transition(st, tenant_id, job_id, ev, 0, actor, job);
+  return job_transition(st, tenant_id, job_id, ev, 0, NULL, actor, job);
 }
 
 job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -190,7 +213,18 @@ job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t jo
   if (!job_event_is_device(ev)) return JOB_NOT_POSSIBLE;
   /* Only REOFFER may name no device ("whichever holds it"). */
   if (device_id == 0 && ev != JOB_EVENT_REOFFER) return JOB_NOT_POSSIBLE;
-  return job_transition(st, tenant_id, job_id, ev, device_id, actor, job);
+  return job_transition(st, tenant_id, job_id, ev, device_id, NULL, actor, job);
+}
+
+job_result_t job_release(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                         nimbus_id_t queue_id, nimbus_id_t target_device_id, const char *actor,
+                         nimbus_job_t *job) {
+  store_job_change_t extra = {.set = STORE_JOB_SET_TARGET, .target_device_id = target_device_id};
+  if (queue_id) {
+    extra.set |= STORE_JOB_SET_QUEUE;
+    extra.queue_id = queue_id;
+  }
+  return job_transition(st, tenant_id, job_id, JOB_EVENT_RELEASE, 0, &extra, actor, job);
 }
 
 int job_ipp_state(nimbus_job_state_t s) {

@@ -1,6 +1,8 @@
 /*
  * job.h: the job lifecycle state machine.  Every change of a job's state
- * goes through job_apply(); nothing else calls store_job_set_state().
+ * goes through this module (job_apply*, job_release, or job_change for a
+ * change another store operation applies); nothing else builds a
+ * store_job_change_t.
  * The diagram and invariants are at the top of job.c.
  */
 #ifndef NIMBUS_JOB_H
@@ -58,6 +60,30 @@ job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, j
 job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                               job_event_t ev, nimbus_id_t device_id, const char *actor,
                               nimbus_job_t *job);
+
+/*
+ * Release a held job (JOB_EVENT_RELEASE) and, in the same transition,
+ * restrict it to printer target_device_id (0: any printer of its queue)
+ * and, when queue_id is not 0, move it to that queue (follow-me release
+ * at a printer that does not serve the job's queue).  One store
+ * transaction: JOB_NOT_POSSIBLE when the job is not held, JOB_NOT_FOUND
+ * when the job, the device or the queue is not the tenant's.
+ */
+job_result_t job_release(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                         nimbus_id_t queue_id, nimbus_id_t target_device_id, const char *actor,
+                         nimbus_job_t *job);
+
+/*
+ * The store change for ev on job as it was read (the compare-and-set:
+ * expected state, and for device events the device as job_apply_device()
+ * requires; next state, event row with actor as detail, the device
+ * column).  false when ev is not allowed there.  For callers that apply
+ * several changes in one transaction (device deletion); they may add
+ * columns to *out, never change its states.  No observer runs: the caller
+ * reports what it applied.
+ */
+bool job_change(const nimbus_job_t *job, job_event_t ev, nimbus_id_t device_id, const char *actor,
+                store_job_change_t *out);
 
 /*
  * Who is told about state changes (notifications to devices): fn runs after

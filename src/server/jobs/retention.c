@@ -7,9 +7,16 @@
  * files are removed.  A crash in between leaves files no row references,
  * which the start-up orphan sweep removes; never a row pointing at a
  * missing file.
+ *
+ * The policy is here, not in the store: which jobs are due (ended ones
+ * holding documents; the states job.c lets expire, past the tenant's
+ * retention or the server default) and when (retention_cutoff).  The
+ * store only lists by state and age (store_job_list_sweep).
  */
 #include "retention.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,6 +55,79 @@ void retention_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus
     retention_purge(srv, job->tenant_id, job->id);
 }
 
+int64_t retention_cutoff(const nimbus_tenant_t *t, int default_hours, int64_t now) {
+  int hours = t->retention_hours > 0 ? t->retention_hours : default_hours > 0 ? default_hours : 24;
+  return now - 3600 * (int64_t)hours;
+}
+
+/* Tenants and their retention, collected before the job listings (a list
+ * callback must not call the store). */
+typedef struct {
+  nimbus_tenant_t *v;
+  size_t n, cap;
+  bool failed; /* out of memory */
+} retention_tenants_t;
+
+static bool retention_tenant_cb(const nimbus_tenant_t *t, void *ctx) {
+  retention_tenants_t *tt = ctx;
+  if (tt->n == tt->cap) {
+    size_t cap = tt->cap ? tt->cap * 2 : 16;
+    nimbus_tenant_t *v = realloc(tt->v, cap * sizeof *v);
+    if (!v) {
+      tt->failed = true;
+      return false;
+    }
+    tt->v = v;
+    tt->cap = cap;
+  }
+  tt->v[tt->n++] = *t;
+  return true;
+}
+
+/* Passes each job on to the caller's callback and counts it against the
+ * listing's overall limit. */
+typedef struct {
+  store_job_cb cb;
+  void *ctx;
+  int left;
+  bool stopped; /* the caller's callback said stop */
+} retention_due_t;
+
+static bool retention_due_cb(const nimbus_job_t *job, void *ctx) {
+  retention_due_t *d = ctx;
+  d->left--;
+  if (!d->cb(job, d->ctx)) d->stopped = true;
+  return !d->stopped && d->left > 0;
+}
+
+store_status_t retention_due(store_t *st, int64_t now, int default_hours, int limit,
+                             store_job_cb cb, void *ctx) {
+  retention_tenants_t tenants = {0};
+  store_status_t s = store_tenant_list(st, retention_tenant_cb, &tenants);
+  if (s == STORE_OK && tenants.failed) s = STORE_ERROR;
+  retention_due_t due = {.cb = cb, .ctx = ctx, .left = limit};
+  /* Each tenant, each state: ended jobs still holding documents (at any
+   * age), and jobs in the states the state machine lets expire, created
+   * before the tenant's cutoff. */
+  for (size_t i = 0; i < tenants.n && s == STORE_OK && due.left > 0 && !due.stopped; i++) {
+    int64_t cutoff = retention_cutoff(&tenants.v[i], default_hours, now);
+    for (int state = NIMBUS_JOB_RECEIVED; state <= NIMBUS_JOB_EXPIRED; state++) {
+      nimbus_job_state_t to;
+      bool ended = job_state_is_terminal((nimbus_job_state_t)state);
+      if (!ended && !job_next_state((nimbus_job_state_t)state, JOB_EVENT_EXPIRE, &to)) continue;
+      store_sweep_filter_t f = {.tenant_id = tenants.v[i].id,
+                                .state = (nimbus_job_state_t)state,
+                                .created_before = ended ? INT64_MAX : cutoff,
+                                .unpurged = ended,
+                                .limit = due.left};
+      s = store_job_list_sweep(st, &f, retention_due_cb, &due);
+      if (s != STORE_OK || due.left <= 0 || due.stopped) break;
+    }
+  }
+  free(tenants.v);
+  return s;
+}
+
 typedef struct {
   nimbus_id_t tenant[RETENTION_BATCH], job[RETENTION_BATCH];
   nimbus_job_state_t state[RETENTION_BATCH];
@@ -68,8 +148,8 @@ int retention_sweep(nimbus_server_t *srv) {
   int total = 0;
   for (int round = 0; round < 16; round++) {
     retention_batch_t b = {.n = 0};
-    if (store_job_list_housekeeping(srv->store, (int64_t)time(NULL), srv->cfg.retention_hours,
-                                    RETENTION_BATCH, retention_collect, &b) != STORE_OK)
+    if (retention_due(srv->store, (int64_t)time(NULL), srv->cfg.retention_hours, RETENTION_BATCH,
+                      retention_collect, &b) != STORE_OK)
       break;
     for (int i = 0; i < b.n; i++) {
       if (job_state_is_terminal(b.state[i])) {

@@ -83,20 +83,11 @@ struct store_ops {
                                                 nimbus_id_t owner_id, int *count);
   store_status_t (*job_count_pending_for_origin)(store_t *st, nimbus_id_t tenant_id,
                                                  nimbus_id_t device_id, int *count);
-  store_status_t (*job_set_state)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  nimbus_job_state_t expected, nimbus_job_state_t next,
-                                  const char *event, const char *detail);
-  store_status_t (*job_set_device_state)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                         nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                         nimbus_job_state_t next, nimbus_id_t device_id,
-                                         const char *event, const char *detail);
+  store_status_t (*job_apply)(store_t *st, nimbus_id_t tenant_id, const store_job_change_t *changes,
+                              size_t n);
   store_status_t (*job_set_progress)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      nimbus_id_t device_id, int impressions_completed,
                                      const char *reasons);
-  store_status_t (*job_move_held)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  nimbus_id_t queue_id);
-  store_status_t (*job_set_target_device)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          nimbus_id_t target_device_id);
   store_status_t (*job_list_lease_expired)(store_t *st, int64_t cutoff, store_job_cb cb, void *ctx);
   store_status_t (*document_add)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  nimbus_document_t *doc, bool last,
@@ -133,16 +124,20 @@ struct store_ops {
   store_status_t (*device_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                 store_device_cb cb, void *ctx);
   store_status_t (*device_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  const store_job_change_t *changes, size_t n,
+                                  const nimbus_job_state_t *live, size_t nlive,
                                   nimbus_device_t *out);
   store_status_t (*device_tombstone_lookup)(store_t *st, const unsigned char hash[32],
                                             nimbus_device_tombstone_t *out);
-  store_status_t (*job_pin_attempt)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
-                                    int64_t now, int window, int max, int *failures,
-                                    int64_t *locked_until);
+  store_status_t (*job_pin_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                store_pin_counter_t *out);
+  store_status_t (*job_pin_cas)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                const store_pin_counter_t *expected,
+                                const store_pin_counter_t *next);
   store_status_t (*document_purge)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
-  store_status_t (*job_list_housekeeping)(store_t *st, int64_t now, int default_hours, int limit,
-                                          store_job_cb cb, void *ctx);
+  store_status_t (*job_list_sweep)(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
+                                   void *ctx);
   store_status_t (*panel_session_insert)(store_t *st, nimbus_panel_session_t *ps);
   store_status_t (*panel_session_get)(store_t *st, const unsigned char hash[32], int64_t now,
                                       nimbus_panel_session_t *out);

@@ -261,18 +261,9 @@ store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenan
   return st->ops->job_count_pending_for_origin(st, tenant_id, device_id, count);
 }
 
-store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_job_state_t expected, nimbus_job_state_t next,
-                                   const char *event, const char *detail) {
-  return st->ops->job_set_state(st, tenant_id, job_id, expected, next, event, detail);
-}
-
-store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                          nimbus_job_state_t next, nimbus_id_t device_id,
-                                          const char *event, const char *detail) {
-  return st->ops->job_set_device_state(st, tenant_id, job_id, expected, expect_device, next,
-                                       device_id, event, detail);
+store_status_t store_job_apply(store_t *st, nimbus_id_t tenant_id,
+                               const store_job_change_t *changes, size_t n) {
+  return st->ops->job_apply(st, tenant_id, changes, n);
 }
 
 store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -280,16 +271,6 @@ store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus
                                       const char *reasons) {
   return st->ops->job_set_progress(st, tenant_id, job_id, device_id, impressions_completed,
                                    reasons);
-}
-
-store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_id_t queue_id) {
-  return st->ops->job_move_held(st, tenant_id, job_id, queue_id);
-}
-
-store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                           nimbus_id_t target_device_id) {
-  return st->ops->job_set_target_device(st, tenant_id, job_id, target_device_id);
 }
 
 store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,
@@ -384,8 +365,10 @@ store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
 }
 
 store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   const store_job_change_t *changes, size_t n,
+                                   const nimbus_job_state_t *live, size_t nlive,
                                    nimbus_device_t *out) {
-  return st->ops->device_delete(st, tenant_id, id, out);
+  return st->ops->device_delete(st, tenant_id, id, changes, n, live, nlive, out);
 }
 
 store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
@@ -393,11 +376,15 @@ store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char ha
   return st->ops->device_tombstone_lookup(st, hash, out);
 }
 
-store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                     bool ok, int64_t now, int window, int max, int *failures,
-                                     int64_t *locked_until) {
-  return st->ops->job_pin_attempt(st, tenant_id, job_id, ok, now, window, max, failures,
-                                  locked_until);
+store_status_t store_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 store_pin_counter_t *out) {
+  return st->ops->job_pin_get(st, tenant_id, job_id, out);
+}
+
+store_status_t store_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 const store_pin_counter_t *expected,
+                                 const store_pin_counter_t *next) {
+  return st->ops->job_pin_cas(st, tenant_id, job_id, expected, next);
 }
 
 store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -405,9 +392,9 @@ store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_i
   return st->ops->document_purge(st, tenant_id, job_id, keys, max, nkeys);
 }
 
-store_status_t store_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
-                                           store_job_cb cb, void *ctx) {
-  return st->ops->job_list_housekeeping(st, now, default_hours, limit, cb, ctx);
+store_status_t store_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
+                                    void *ctx) {
+  return st->ops->job_list_sweep(st, f, cb, ctx);
 }
 
 store_status_t store_panel_session_insert(store_t *st, nimbus_panel_session_t *ps) {

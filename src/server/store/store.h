@@ -214,39 +214,50 @@ store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenan
                                                   nimbus_id_t device_id, int *count);
 
 /*
- * Move a job from `expected` to `next` and record event `event` (a short
- * kebab-case name such as "job-released") with optional detail text, in
- * one transaction.  STORE_CONFLICT when the job is not in `expected`.
- * Sets completed_at when next is terminal.  Only job.c calls this.
+ * Job changes.  Which transition is legal is decided by the state machine
+ * (jobs/job.c); the store only applies what it is given, as one
+ * compare-and-set per change.  A change of job_id in tenant_id:
+ *  - compares: the job is in state `expected` and, when expect_device is
+ *    not 0, assigned to that device;
+ *  - sets: state `next`, state_changed_at (now), completed_at (now when
+ *    next is terminal, else 0), and the columns named in `set`;
+ *  - appends one job_events row (event, expected -> next, detail).
+ * The same job may appear more than once: changes apply in order, each
+ * comparing against the state the previous one left.
  */
-store_status_t store_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_job_state_t expected, nimbus_job_state_t next,
-                                   const char *event, const char *detail);
+enum {
+  STORE_JOB_SET_DEVICE = 1u << 0, /* device_id: a device of the tenant, or 0 (none) */
+  STORE_JOB_SET_TARGET = 1u << 1, /* target_device_id: a device of the tenant, or 0 (any) */
+  STORE_JOB_SET_QUEUE = 1u << 2   /* queue_id: a queue of the tenant */
+};
+typedef struct {
+  nimbus_id_t job_id;
+  nimbus_job_state_t expected; /* compare: the job's state */
+  nimbus_id_t expect_device;   /* compare when not 0: the job's device_id */
+  nimbus_job_state_t next;     /* set: the new state */
+  unsigned set;                /* STORE_JOB_SET_*: which of the three below are written */
+  nimbus_id_t device_id;
+  nimbus_id_t target_device_id;
+  nimbus_id_t queue_id;
+  const char *event;  /* the event row's name, a short kebab-case word ("job-released") */
+  const char *detail; /* its detail text (who, why); may be NULL */
+} store_job_change_t;
 
 /*
- * The device side of a job (only job.c calls these two):
- * store_job_set_device_state() is store_job_set_state() that also sets
- * device_id (0 clears it).  STORE_CONFLICT when the job is not in
- * `expected` or, when expect_device is not 0, not assigned to it.
+ * Apply changes[0..n) in one transaction: all or nothing.
+ * STORE_CONFLICT when a job is not as compared (another change came
+ * first: read it again and decide again), STORE_NOT_FOUND when a job, or
+ * a device or queue to set, is not the tenant's; nothing is written then.
+ * Only job.c calls this (job_apply*, job_release, job_change).
  */
-store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                          nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                          nimbus_job_state_t next, nimbus_id_t device_id,
-                                          const char *event, const char *detail);
+store_status_t store_job_apply(store_t *st, nimbus_id_t tenant_id,
+                               const store_job_change_t *changes, size_t n);
 /* Record progress reported by the device the job is assigned to:
  * impressions_completed (-1: unchanged) and job-state-reasons (NULL:
  * unchanged).  STORE_CONFLICT when the job is not assigned to device_id. */
 store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                       nimbus_id_t device_id, int impressions_completed,
                                       const char *reasons);
-/* Move a held job to another queue of its tenant (follow-me release at a
- * printer that does not serve the job's queue).  STORE_NOT_FOUND when the
- * job is not held (or the queue not the tenant's). */
-store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_id_t queue_id);
-/* Restrict who may fetch a job (issue 4: release to one printer). */
-store_status_t store_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                           nimbus_id_t target_device_id);
 /* Jobs in processing (all tenants) whose device was last seen before
  * `cutoff`: cb gets each one (copy, then act after the call). */
 store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,
@@ -332,14 +343,20 @@ typedef bool (*store_device_cb)(const nimbus_device_t *d, void *ctx);
 store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                  store_device_cb cb, void *ctx);
 /*
- * Delete a registration: the device row goes, and when it had a
- * credential a tombstone keeps the credential hash so later requests get
- * the deregistration answer.  Jobs it was processing go back to
- * fetchable (event "job-reoffered"), and fetchable jobs released to it
- * alone go back to held (event "job-held"), in the same transaction.  *out (may
- * be NULL) receives the device as it was.
+ * Delete a registration and move its jobs, in one transaction: the device
+ * row goes (its queue links with it), and when it had a credential a
+ * tombstone keeps the credential hash so later requests get the
+ * deregistration answer; changes[0..n) apply as in store_job_apply()
+ * (devices/device.c decides them).  Then no job of the tenant in one of
+ * the states live[0..nlive) may still name the device (device_id or
+ * target_device_id): STORE_CONFLICT otherwise, as for a change that does
+ * not compare, and nothing is written (the jobs changed since the caller
+ * listed them: list again, decide again).  *out (may be NULL) receives
+ * the device as it was.
  */
 store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   const store_job_change_t *changes, size_t n,
+                                   const nimbus_job_state_t *live, size_t nlive,
                                    nimbus_device_t *out);
 /* Is this credential hash one of a deleted registration? */
 store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
@@ -347,16 +364,23 @@ store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char ha
 
 /* ---- release at the printer (issue 4) ---- */
 /*
- * Record a PIN attempt on job_id at `now`: ok clears the count; a wrong
- * PIN counts within a window of `window` seconds (a new window starts
- * when the old one is over), and the max-th wrong PIN locks the job until
- * now + window.  *failures and *locked_until (may be NULL) receive the
- * state after the attempt.  STORE_CONFLICT, with nothing recorded, when
- * the job is locked at `now`.
+ * A job's PIN attempt counter (devices/release.c holds the policy: the
+ * counting window and the lockout).  Every node reads and writes the same
+ * row, so every way in (REST, panel, IPP) shares one counter.
  */
-store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                     bool ok, int64_t now, int window, int max, int *failures,
-                                     int64_t *locked_until);
+typedef struct {
+  int failures;         /* wrong PINs counted in the current window */
+  int64_t window_start; /* when that window began (0: none) */
+  int64_t locked_until; /* locked while later than now (0: never locked) */
+} store_pin_counter_t;
+store_status_t store_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 store_pin_counter_t *out);
+/* Replace the counter with *next if it is still *expected (all three
+ * fields): STORE_CONFLICT, nothing written, when another attempt changed
+ * it since it was read. */
+store_status_t store_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 const store_pin_counter_t *expected,
+                                 const store_pin_counter_t *next);
 /*
  * Purge the documents of job_id, which must be in a terminal state
  * (STORE_CONFLICT otherwise): blob_key becomes "" and inline data is
@@ -367,14 +391,21 @@ store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_
 store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                     char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
 /*
- * Jobs of every tenant that housekeeping must act on at `now`: terminal
- * jobs whose documents are not purged yet, and received or held jobs
- * created before their tenant's retention (retention_hours, or
- * default_hours when the tenant has 0).  cb receives each (copy, then act
- * after the call); at most `limit` jobs.
+ * A neutral listing for sweeps (jobs/retention.c decides what is due):
+ * jobs of tenant_id in `state` created before created_before, and with
+ * `unpurged` only those that still have a document whose data is not
+ * purged (store_document_purge).  By id, at most limit; cb receives each
+ * (copy, then act after the call).
  */
-store_status_t store_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
-                                           store_job_cb cb, void *ctx);
+typedef struct {
+  nimbus_id_t tenant_id; /* required */
+  nimbus_job_state_t state;
+  int64_t created_before; /* INT64_MAX: whenever */
+  bool unpurged;
+  int limit;
+} store_sweep_filter_t;
+store_status_t store_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
+                                    void *ctx);
 
 /* Panel sessions: insert sets id and created_at; get finds an unexpired
  * session by token hash at `now` (STORE_NOT_FOUND otherwise); touch moves

@@ -508,15 +508,16 @@ store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_
 
 /* ---- deletion ---- */
 
-#define DEVICE_REOFFER_DETAIL "output device registration deleted"
-
 /*
- * One transaction: tombstone (when the device had a credential), a
- * "job-reoffered" event for each job it was processing, those jobs back to
- * fetchable with no device (an UPDATE of state, so the counter triggers
- * follow), then the row (its device_queues go by cascade).
+ * One transaction: the job changes device.c decided, the check that they
+ * left no job of a `live` state naming the device (else CONFLICT: a job
+ * was fetched or released to it meanwhile), the tombstone (when the
+ * device had a credential), then the row (its device_queues go by
+ * cascade).
  */
 store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    const store_job_change_t *changes, size_t n,
+                                    const nimbus_job_state_t *live, size_t nlive,
                                     nimbus_device_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
@@ -525,22 +526,31 @@ store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbu
   store_status_t status = sqlite_tx_begin_locked(st);
   if (status != STORE_OK) goto done;
   status = device_get_locked(st, tenant_id, id, &was);
-  if (status != STORE_OK) goto done;
-
-  static const stmt_id_t steps[] = {S_DEVICE_TOMBSTONE_INSERT, S_DEVICE_REOFFER_EVENTS,
-                                    S_DEVICE_REOFFER,          S_DEVICE_UNTARGET_EVENTS,
-                                    S_DEVICE_UNTARGET,         S_DEVICE_DELETE};
+  for (size_t i = 0; i < n && status == STORE_OK; i++)
+    status = sqlite_job_change_locked(st, tenant_id, &changes[i], now);
+  for (size_t i = 0; i < nlive && status == STORE_OK; i++) {
+    sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_JOBS_LEFT);
+    if (!s) {
+      status = STORE_ERROR;
+      break;
+    }
+    int64_t left = 0;
+    sqlite3_bind_int64(s, 1, tenant_id);
+    sqlite3_bind_int64(s, 2, id);
+    sqlite3_bind_int(s, 3, (int)live[i]);
+    status = sqlite_query_int64_locked(st, s, "device delete", &left);
+    if (status == STORE_OK && left) status = STORE_CONFLICT;
+  }
+  static const stmt_id_t steps[] = {S_DEVICE_TOMBSTONE_INSERT, S_DEVICE_DELETE};
   for (size_t i = 0; i < sizeof steps / sizeof steps[0] && status == STORE_OK; i++) {
     sqlite3_stmt *s = sqlite_stmt_get_locked(st, steps[i]);
     if (!s) {
       status = STORE_ERROR;
       break;
     }
-    int nparams = sqlite3_bind_parameter_count(s);
     sqlite3_bind_int64(s, 1, tenant_id);
     sqlite3_bind_int64(s, 2, id);
-    if (nparams >= 3) sqlite3_bind_int64(s, 3, now);
-    if (nparams >= 4) sqlite3_bind_text(s, 4, DEVICE_REOFFER_DETAIL, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(s) >= 3) sqlite3_bind_int64(s, 3, now);
     status = sqlite_stmt_exec_locked(st, s, "device delete");
   }
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);

@@ -1,9 +1,10 @@
 /*
  * store-sqlite-jobs.c: jobs and documents in the SQLite backend: the job
  * insert with group commit (one transaction, one WAL fsync per batch, on
- * the committer's own connection), job reads and lists, state changes
- * (also the device side: assignment, progress, leases), documents and
- * inline document data (store.h).
+ * the committer's own connection), job reads and lists, job changes
+ * (store_job_apply: compare-and-set only, the state machine is job.c's),
+ * device progress and leases, documents and inline document data, the
+ * PIN counter and the sweep listing (store.h).
  */
 #include "store-sqlite-private.h"
 
@@ -477,52 +478,7 @@ store_status_t sqlite_job_count_pending_for_origin(store_t *base_, nimbus_id_t t
   return status;
 }
 
-/* Compare-and-set of the state plus the event row, inside the caller's
- * transaction.  CONFLICT when the job is in another state, NOT_FOUND when
- * it does not exist in the tenant. */
-static store_status_t job_set_state_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
-                                           nimbus_id_t job_id, nimbus_job_state_t expected,
-                                           nimbus_job_state_t next, const char *event,
-                                           const char *detail, int64_t now) {
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_STATE);
-  if (!s) return STORE_ERROR;
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  sqlite3_bind_int(s, 3, (int)expected);
-  sqlite3_bind_int(s, 4, (int)next);
-  sqlite3_bind_int64(s, 5, now);
-  store_status_t status = sqlite_exec_changes_locked(st, s, "job set state");
-  if (status == STORE_NOT_FOUND) {
-    /* Tell "not in `expected`" from "no such job in this tenant". */
-    int64_t state = 0;
-    s = sqlite_stmt_get_locked(st, S_JOB_COUNTERS);
-    if (!s) return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, tenant_id);
-    status = sqlite_query_int64_locked(st, s, "job set state", &state);
-    return status == STORE_OK ? STORE_CONFLICT : status;
-  }
-  if (status != STORE_OK) return status;
-  return sqlite_event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next,
-                                    detail);
-}
-
-store_status_t sqlite_job_set_state(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                    nimbus_job_state_t expected, nimbus_job_state_t next,
-                                    const char *event, const char *detail) {
-  sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
-  store_status_t status = sqlite_tx_begin_locked(st);
-  if (status == STORE_OK)
-    status = job_set_state_locked(st, tenant_id, job_id, expected, next, event, detail,
-                                  (int64_t)time(NULL));
-  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
-  if (status != STORE_OK) sqlite_tx_rollback_locked(st);
-  sqlite_unlock(st);
-  return status;
-}
-
-/* ---- the device side of jobs ---- */
+/* ---- job changes ---- */
 
 /* After an UPDATE of job_id that touched no row: NOT_FOUND when the job
  * does not exist in the tenant, else CONFLICT (it exists but did not match
@@ -538,52 +494,73 @@ static store_status_t job_missing_or_conflict_locked(sqlite_store_t *st, nimbus_
   return status == STORE_OK ? STORE_CONFLICT : status;
 }
 
-/* A device id other than 0 must name a device of the tenant: NOT_FOUND. */
-static store_status_t device_in_tenant_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
-                                              nimbus_id_t device_id, const char *what) {
-  if (device_id == 0) return STORE_OK;
+/* A row id other than 0 must name a row of the tenant (exists_stmt:
+ * S_DEVICE_EXISTS or S_QUEUE_EXISTS): NOT_FOUND otherwise. */
+static store_status_t row_in_tenant_locked(sqlite_store_t *st, stmt_id_t exists_stmt,
+                                           nimbus_id_t tenant_id, nimbus_id_t id,
+                                           const char *what) {
+  if (id == 0) return STORE_OK;
   int64_t one = 0;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_EXISTS);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, exists_stmt);
   if (!s) return STORE_ERROR;
-  sqlite3_bind_int64(s, 1, device_id);
+  sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_int64(s, 2, tenant_id);
   return sqlite_query_int64_locked(st, s, what, &one);
 }
 
-/* The state change goes through an UPDATE of `state`, so the counter
- * triggers of migration 2 (job_state_counts, owner_pending) stay right. */
-store_status_t sqlite_job_set_device_state(store_t *base_, nimbus_id_t tenant_id,
-                                           nimbus_id_t job_id, nimbus_job_state_t expected,
-                                           nimbus_id_t expect_device, nimbus_job_state_t next,
-                                           nimbus_id_t device_id, const char *event,
-                                           const char *detail) {
+/*
+ * One change of store_job_apply() inside the caller's transaction: the
+ * compare-and-set UPDATE, then its event row.  The state is written by an
+ * UPDATE of `state`, so the counter triggers of migration 2
+ * (job_state_counts, owner_pending) follow.  Devices and the queue to
+ * set are checked first, so NOT_FOUND from the UPDATE means only "no such
+ * job".  On failure the caller rolls back.
+ */
+store_status_t sqlite_job_change_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
+                                        const store_job_change_t *c, int64_t now) {
+  static const char what[] = "job apply";
+  store_status_t status = STORE_OK;
+  if (c->set & STORE_JOB_SET_DEVICE)
+    status = row_in_tenant_locked(st, S_DEVICE_EXISTS, tenant_id, c->device_id, what);
+  if (status == STORE_OK && (c->set & STORE_JOB_SET_TARGET))
+    status = row_in_tenant_locked(st, S_DEVICE_EXISTS, tenant_id, c->target_device_id, what);
+  if (status == STORE_OK && (c->set & STORE_JOB_SET_QUEUE))
+    status = row_in_tenant_locked(st, S_QUEUE_EXISTS, tenant_id,
+                                  c->queue_id ? c->queue_id : -1 /* 0 is no queue */, what);
+  if (status != STORE_OK) return status;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_APPLY);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, c->job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  sqlite3_bind_int(s, 3, (int)c->expected);
+  sqlite3_bind_int(s, 4, (int)c->next);
+  sqlite3_bind_int64(s, 5, now);
+  sqlite3_bind_int(s, 6, sqlite_state_is_terminal((int)c->next));
+  sqlite3_bind_int(s, 7, (c->set & STORE_JOB_SET_DEVICE) != 0);
+  sqlite3_bind_int64(s, 8, c->device_id);
+  sqlite3_bind_int(s, 9, (c->set & STORE_JOB_SET_TARGET) != 0);
+  sqlite3_bind_int64(s, 10, c->target_device_id);
+  sqlite3_bind_int(s, 11, (c->set & STORE_JOB_SET_QUEUE) != 0);
+  sqlite3_bind_int64(s, 12, c->queue_id);
+  sqlite3_bind_int64(s, 13, c->expect_device);
+  status = sqlite_exec_changes_locked(st, s, what);
+  if (status == STORE_NOT_FOUND)
+    status = job_missing_or_conflict_locked(st, tenant_id, c->job_id, what);
+  if (status != STORE_OK) return status;
+  return sqlite_event_insert_locked(st, tenant_id, c->job_id, now, c->event, (int)c->expected,
+                                    (int)c->next, c->detail);
+}
+
+/* All changes or none: the first that fails rolls the transaction back. */
+store_status_t sqlite_job_apply(store_t *base_, nimbus_id_t tenant_id,
+                                const store_job_change_t *changes, size_t n) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   store_status_t status = sqlite_tx_begin_locked(st);
-  if (status != STORE_OK) goto done;
-  status = device_in_tenant_locked(st, tenant_id, device_id, "job set device state");
-  if (status != STORE_OK) goto done;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_DEVICE_STATE);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  sqlite3_bind_int(s, 3, (int)expected);
-  sqlite3_bind_int(s, 4, (int)next);
-  sqlite3_bind_int64(s, 5, now);
-  sqlite3_bind_int64(s, 6, device_id);
-  sqlite3_bind_int64(s, 7, expect_device);
-  status = sqlite_exec_changes_locked(st, s, "job set device state");
-  if (status == STORE_NOT_FOUND)
-    status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job set device state");
-  if (status != STORE_OK) goto done;
-  status = sqlite_event_insert_locked(st, tenant_id, job_id, now, event, (int)expected, (int)next,
-                                      detail);
+  for (size_t i = 0; i < n && status == STORE_OK; i++)
+    status = sqlite_job_change_locked(st, tenant_id, &changes[i], now);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
-done:
   if (status != STORE_OK) sqlite_tx_rollback_locked(st);
   sqlite_unlock(st);
   return status;
@@ -609,45 +586,6 @@ store_status_t sqlite_job_set_progress(store_t *base_, nimbus_id_t tenant_id, ni
     status = sqlite_exec_changes_locked(st, s, "job set progress");
     if (status == STORE_NOT_FOUND)
       status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job set progress");
-  }
-  sqlite_unlock(st);
-  return status;
-}
-
-/* NOT_FOUND when the job, or a target device other than 0, is not the
- * tenant's. */
-store_status_t sqlite_job_set_target_device(store_t *base_, nimbus_id_t tenant_id,
-                                            nimbus_id_t job_id, nimbus_id_t target_device_id) {
-  sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
-  store_status_t status =
-      device_in_tenant_locked(st, tenant_id, target_device_id, "job set target device");
-  if (status == STORE_OK) {
-    sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_TARGET_DEVICE);
-    if (s) {
-      sqlite3_bind_int64(s, 1, job_id);
-      sqlite3_bind_int64(s, 2, tenant_id);
-      sqlite3_bind_int64(s, 3, target_device_id);
-      status = sqlite_exec_changes_locked(st, s, "job set target device");
-    } else {
-      status = STORE_ERROR;
-    }
-  }
-  sqlite_unlock(st);
-  return status;
-}
-
-store_status_t sqlite_job_move_held(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                    nimbus_id_t queue_id) {
-  sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_MOVE_HELD);
-  if (s) {
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, tenant_id);
-    sqlite3_bind_int64(s, 3, queue_id);
-    status = sqlite_exec_changes_locked(st, s, "job move");
   }
   sqlite_unlock(st);
   return status;
@@ -739,9 +677,13 @@ store_status_t sqlite_document_add(store_t *base_, nimbus_id_t tenant_id, nimbus
   status = sqlite_exec_changes_locked(st, s, "document add counters");
   if (status != STORE_OK) goto done;
 
-  if (last)
-    status = job_set_state_locked(st, tenant_id, job_id, NIMBUS_JOB_RECEIVED, state_after_last,
-                                  "job-closed", NULL, now);
+  if (last) {
+    store_job_change_t close = {.job_id = job_id,
+                                .expected = NIMBUS_JOB_RECEIVED,
+                                .next = state_after_last,
+                                .event = "job-closed"};
+    status = sqlite_job_change_locked(st, tenant_id, &close, now);
+  }
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
@@ -804,75 +746,55 @@ store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *
   return status;
 }
 
-/* ---- release at the printer: PIN attempts, purge, housekeeping ---- */
+/* ---- release at the printer: the PIN counter, purge, sweep listing ---- */
 
-/* max <= 0: wrong PINs are counted but never lock the job. */
-store_status_t sqlite_job_pin_attempt(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                      bool ok, int64_t now, int window, int max, int *failures,
-                                      int64_t *locked_until) {
+store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  store_pin_counter_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
-  int n = 0;
-  int64_t start = 0, until = 0;
-  store_status_t status = sqlite_tx_begin_locked(st);
-  if (status != STORE_OK) goto done;
+  store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_PIN_STATE);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  status = sqlite_step_row_locked(st, s, "job pin attempt");
-  if (status == STORE_OK) {
-    n = sqlite_column_int(s, 0);
-    start = sqlite3_column_int64(s, 1);
-    until = sqlite3_column_int64(s, 2);
-  }
-  sqlite_stmt_reset(s);
-  if (status != STORE_OK) goto done;
-  if (until > now) {
-    status = STORE_CONFLICT; /* locked: nothing is recorded */
-    goto done;
-  }
-
-  until = 0; /* a lock that is over */
-  if (ok) {
-    n = 0;
-    start = 0;
-  } else {
-    if (start == 0 || window <= 0 || now - start >= window || now < start) {
-      n = 0;
-      start = now; /* a new window */
+  if (s) {
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    status = sqlite_step_row_locked(st, s, "job pin get");
+    if (status == STORE_OK) {
+      out->failures = sqlite_column_int(s, 0);
+      out->window_start = sqlite3_column_int64(s, 1);
+      out->locked_until = sqlite3_column_int64(s, 2);
     }
-    n++;
-    if (max > 0 && n >= max) until = now + (window > 0 ? window : 0);
+    sqlite_stmt_reset(s);
   }
-  s = sqlite_stmt_get_locked(st, S_JOB_PIN_UPDATE);
-  if (!s) {
-    status = STORE_ERROR;
-    goto done;
-  }
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, tenant_id);
-  sqlite3_bind_int(s, 3, n);
-  sqlite3_bind_int64(s, 4, start);
-  sqlite3_bind_int64(s, 5, until);
-  status = sqlite_exec_changes_locked(st, s, "job pin attempt");
-  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
+  sqlite_unlock(st);
+  return status;
+}
 
-done:
-  if (status != STORE_OK) sqlite_tx_rollback_locked(st);
-  if (status == STORE_OK || status == STORE_CONFLICT) {
-    if (failures) *failures = n;
-    if (locked_until) *locked_until = until;
+store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  const store_pin_counter_t *expected,
+                                  const store_pin_counter_t *next) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_PIN_CAS);
+  if (s) {
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    sqlite3_bind_int(s, 3, next->failures);
+    sqlite3_bind_int64(s, 4, next->window_start);
+    sqlite3_bind_int64(s, 5, next->locked_until);
+    sqlite3_bind_int(s, 6, expected->failures);
+    sqlite3_bind_int64(s, 7, expected->window_start);
+    sqlite3_bind_int64(s, 8, expected->locked_until);
+    status = sqlite_exec_changes_locked(st, s, "job pin cas");
+    if (status == STORE_NOT_FOUND)
+      status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job pin cas");
   }
   sqlite_unlock(st);
   return status;
 }
 
 /* Keys beyond `max` stay referenced, and the job stays listed by
- * sqlite_job_list_housekeeping() for the next round. */
+ * sqlite_job_list_sweep() (unpurged) for the next round. */
 store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys) {
   sqlite_store_t *st = sqlite_of(base_);
@@ -950,19 +872,20 @@ done:
   return status;
 }
 
-store_status_t sqlite_job_list_housekeeping(store_t *base_, int64_t now, int default_hours,
-                                            int limit, store_job_cb cb, void *ctx) {
+store_status_t sqlite_job_list_sweep(store_t *base_, const store_sweep_filter_t *f, store_job_cb cb,
+                                     void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (limit <= 0) return STORE_OK;
+  if (f->limit <= 0) return STORE_OK;
   if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_HOUSEKEEPING);
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, f->unpurged ? S_JOB_SWEEP_UNPURGED : S_JOB_SWEEP);
   if (s) {
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int(s, 2, default_hours > 0 ? default_hours : 24);
-    sqlite3_bind_int(s, 3, limit);
-    status = sqlite_for_each_row_locked(st, s, "job list housekeeping", job_row,
-                                        (list_cb_t){.job = cb}, ctx);
+    sqlite3_bind_int64(s, 1, f->tenant_id);
+    sqlite3_bind_int(s, 2, (int)f->state);
+    sqlite3_bind_int64(s, 3, f->created_before);
+    sqlite3_bind_int(s, 4, f->limit);
+    status =
+        sqlite_for_each_row_locked(st, s, "job list sweep", job_row, (list_cb_t){.job = cb}, ctx);
   }
   sqlite_unlock(st);
   return status;

@@ -297,7 +297,7 @@ static const char *const migration_5[] = {
     "ALTER TABLE jobs ADD COLUMN pin_locked_until INTEGER NOT NULL DEFAULT 0",
     "UPDATE jobs SET reference = 'J' || printf('%015d', id)",
     "CREATE UNIQUE INDEX jobs_reference ON jobs(reference) WHERE reference <> ''",
-    /* sqlite_job_list_housekeeping(): received and held jobs by age. */
+    /* the retention sweep: received and held jobs by age. */
     "CREATE INDEX jobs_state_created ON jobs(state, created_at)",
 
     "CREATE TABLE panel_sessions ("

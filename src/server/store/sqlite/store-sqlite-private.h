@@ -118,11 +118,8 @@ typedef enum {
   S_JOB_COUNT_PENDING,
   S_JOB_COUNT_PENDING_ORIGIN,
   S_JOB_COUNT_BY_STATE,
-  S_JOB_SET_STATE,
-  S_JOB_SET_DEVICE_STATE,
+  S_JOB_APPLY,
   S_JOB_SET_PROGRESS,
-  S_JOB_SET_TARGET_DEVICE,
-  S_JOB_MOVE_HELD,
   S_JOB_LEASE_EXPIRED,
   S_JOB_COUNTERS,
   S_JOB_UPDATE_COUNTERS,
@@ -153,17 +150,15 @@ typedef enum {
   S_DEVICE_TOUCH,
   S_DEVICE_TOMBSTONE_INSERT,
   S_DEVICE_TOMBSTONE_GET,
-  S_DEVICE_REOFFER_EVENTS,
-  S_DEVICE_REOFFER,
-  S_DEVICE_UNTARGET_EVENTS,
-  S_DEVICE_UNTARGET,
+  S_DEVICE_JOBS_LEFT,
   S_DEVICE_DELETE,
   S_JOB_PIN_STATE,
-  S_JOB_PIN_UPDATE,
+  S_JOB_PIN_CAS,
   S_DOC_PURGE_KEYS,
   S_DOC_PURGE,
   S_DOC_DATA_PURGE,
-  S_JOB_HOUSEKEEPING,
+  S_JOB_SWEEP,
+  S_JOB_SWEEP_UNPURGED,
   S_PANEL_SESSION_INSERT,
   S_PANEL_SESSION_GET,
   S_PANEL_SESSION_TOUCH,
@@ -355,21 +350,15 @@ store_status_t sqlite_job_count_pending_for_owner(store_t *base_, nimbus_id_t te
                                                   nimbus_id_t owner_id, int *count);
 store_status_t sqlite_job_count_pending_for_origin(store_t *base_, nimbus_id_t tenant_id,
                                                    nimbus_id_t device_id, int *count);
-store_status_t sqlite_job_set_state(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                    nimbus_job_state_t expected, nimbus_job_state_t next,
-                                    const char *event, const char *detail);
-store_status_t sqlite_job_set_device_state(store_t *base_, nimbus_id_t tenant_id,
-                                           nimbus_id_t job_id, nimbus_job_state_t expected,
-                                           nimbus_id_t expect_device, nimbus_job_state_t next,
-                                           nimbus_id_t device_id, const char *event,
-                                           const char *detail);
+/* One change of store_job_apply() inside the caller's transaction
+ * (store-sqlite-jobs.c); device deletion applies its job changes with it. */
+store_status_t sqlite_job_change_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
+                                        const store_job_change_t *c, int64_t now);
+store_status_t sqlite_job_apply(store_t *base_, nimbus_id_t tenant_id,
+                                const store_job_change_t *changes, size_t n);
 store_status_t sqlite_job_set_progress(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                        nimbus_id_t device_id, int impressions_completed,
                                        const char *reasons);
-store_status_t sqlite_job_move_held(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                    nimbus_id_t queue_id);
-store_status_t sqlite_job_set_target_device(store_t *base_, nimbus_id_t tenant_id,
-                                            nimbus_id_t job_id, nimbus_id_t target_device_id);
 store_status_t sqlite_job_list_lease_expired(store_t *base_, int64_t cutoff, store_job_cb cb,
                                              void *ctx);
 store_status_t sqlite_document_add(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -407,16 +396,20 @@ store_status_t sqlite_device_touch_many(store_t *base_, const store_device_seen_
 store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                   store_device_cb cb, void *ctx);
 store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    const store_job_change_t *changes, size_t n,
+                                    const nimbus_job_state_t *live, size_t nlive,
                                     nimbus_device_t *out);
 store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned char hash[32],
                                               nimbus_device_tombstone_t *out);
-store_status_t sqlite_job_pin_attempt(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                      bool ok, int64_t now, int window, int max, int *failures,
-                                      int64_t *locked_until);
+store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  store_pin_counter_t *out);
+store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  const store_pin_counter_t *expected,
+                                  const store_pin_counter_t *next);
 store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
-store_status_t sqlite_job_list_housekeeping(store_t *base_, int64_t now, int default_hours,
-                                            int limit, store_job_cb cb, void *ctx);
+store_status_t sqlite_job_list_sweep(store_t *base_, const store_sweep_filter_t *f, store_job_cb cb,
+                                     void *ctx);
 store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_t *ps);
 store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash[32], int64_t now,
                                         nimbus_panel_session_t *out);

@@ -157,26 +157,20 @@ static const char *const stmt_sql[S_COUNT] = {
         "SELECT count(*) FROM jobs WHERE tenant_id = ?1 AND origin_device_id = ?2 "
         "AND origin_device_id <> 0 AND state BETWEEN 1 AND 3",
     [S_JOB_COUNT_BY_STATE] = "SELECT state, n FROM job_state_counts",
-    [S_JOB_SET_STATE] =
+    /* One change of store_job_apply(): compare ?3 (state) and ?13 (device,
+     * when not 0); set the state, its times (?6: next is terminal) and the
+     * columns whose flag (?7, ?9, ?11) is set. */
+    [S_JOB_APPLY] =
         "UPDATE jobs SET state = ?4, state_changed_at = ?5, "
-        "completed_at = CASE WHEN ?4 >= 6 THEN ?5 ELSE 0 END "
-        "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3",
-    /* Like S_JOB_SET_STATE, also setting device_id (?6); ?7 (not 0) must be
-     * the device the job is assigned to. */
-    [S_JOB_SET_DEVICE_STATE] =
-        "UPDATE jobs SET state = ?4, state_changed_at = ?5, "
-        "completed_at = CASE WHEN ?4 >= 6 THEN ?5 ELSE 0 END, device_id = ?6 "
-        "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3 AND (?7 = 0 OR device_id = ?7)",
+        "completed_at = CASE WHEN ?6 THEN ?5 ELSE 0 END, "
+        "device_id = CASE WHEN ?7 THEN ?8 ELSE device_id END, "
+        "target_device_id = CASE WHEN ?9 THEN ?10 ELSE target_device_id END, "
+        "queue_id = CASE WHEN ?11 THEN ?12 ELSE queue_id END "
+        "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3 AND (?13 = 0 OR device_id = ?13)",
     [S_JOB_SET_PROGRESS] =
         "UPDATE jobs SET impressions_completed = CASE WHEN ?4 < 0 THEN impressions_completed "
         "ELSE ?4 END, device_state_reasons = coalesce(?5, device_state_reasons) "
         "WHERE id = ?1 AND tenant_id = ?2 AND device_id = ?3 AND ?3 <> 0",
-    /* follow-me: a held job moves to the queue of the printer it is
-     * released at (the (tenant_id, queue_id) key keeps it in its tenant) */
-    [S_JOB_MOVE_HELD] =
-        "UPDATE jobs SET queue_id = ?3 WHERE id = ?1 AND tenant_id = ?2 AND state = 2",
-    [S_JOB_SET_TARGET_DEVICE] =
-        "UPDATE jobs SET target_device_id = ?3 WHERE id = ?1 AND tenant_id = ?2",
     /* Processing jobs whose device is gone, or silent since before ?1
      * (counting the acknowledgement itself as hearing from it). */
     [S_JOB_LEASE_EXPIRED] =
@@ -252,8 +246,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_TOUCH] =
         "UPDATE devices SET last_seen_at = max(last_seen_at, ?3), "
         "transport = coalesce(?4, transport) WHERE id = ?1 AND tenant_id = ?2",
-    /* The four steps of sqlite_device_delete(): ?1 tenant, ?2 device, ?3 now,
-     * ?4 event detail. */
+    /* sqlite_device_delete(): ?1 tenant, ?2 device, ?3 now. */
     [S_DEVICE_TOMBSTONE_INSERT] =
         "INSERT OR REPLACE INTO device_tombstones (credential_hash, tenant_id, device_id, "
         "name, uuid, deleted_at) SELECT credential_hash, tenant_id, id, name, uuid, ?3 "
@@ -261,31 +254,21 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DEVICE_TOMBSTONE_GET] =
         "SELECT device_id, tenant_id, name, uuid, deleted_at FROM device_tombstones "
         "WHERE credential_hash = ?1",
-    [S_DEVICE_REOFFER_EVENTS] =
-        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
-        "SELECT tenant_id, id, ?3, 'job-reoffered', 5, 4, ?4 FROM jobs "
-        "WHERE tenant_id = ?1 AND state = 5 AND device_id = ?2",
-    [S_DEVICE_REOFFER] =
-        "UPDATE jobs SET state = 4, state_changed_at = ?3, completed_at = 0, device_id = 0 "
-        "WHERE tenant_id = ?1 AND state = 5 AND device_id = ?2",
-    /* Jobs released to exactly this printer go back to held: they were
-     * meant for it, not for whichever printer of the queue asks next. */
-    [S_DEVICE_UNTARGET_EVENTS] =
-        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
-        "SELECT tenant_id, id, ?3, 'job-held', 4, 2, 'its printer was deleted' FROM jobs "
-        "WHERE tenant_id = ?1 AND state = 4 AND target_device_id = ?2",
-    [S_DEVICE_UNTARGET] =
-        "UPDATE jobs SET state = 2, state_changed_at = ?3, target_device_id = 0 "
-        "WHERE tenant_id = ?1 AND state = 4 AND target_device_id = ?2",
+    /* Does a job in state ?3 still name device ?2 (after the changes)? */
+    [S_DEVICE_JOBS_LEFT] =
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ?1 AND state = ?3 "
+        "AND (device_id = ?2 OR target_device_id = ?2))",
     [S_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = ?1 AND id = ?2",
 
     /* Release at the printer (issue 4). */
     [S_JOB_PIN_STATE] =
         "SELECT pin_failures, pin_window_start, pin_locked_until FROM jobs "
         "WHERE id = ?1 AND tenant_id = ?2",
-    [S_JOB_PIN_UPDATE] =
+    /* compare ?6..?8, set ?3..?5 */
+    [S_JOB_PIN_CAS] =
         "UPDATE jobs SET pin_failures = ?3, pin_window_start = ?4, pin_locked_until = ?5 "
-        "WHERE id = ?1 AND tenant_id = ?2",
+        "WHERE id = ?1 AND tenant_id = ?2 AND pin_failures = ?6 AND pin_window_start = ?7 "
+        "AND pin_locked_until = ?8",
     /* Spool keys of a job's unpurged documents, in number order. */
     [S_DOC_PURGE_KEYS] =
         "SELECT number, blob_key FROM documents WHERE job_id = ?1 "
@@ -295,17 +278,16 @@ static const char *const stmt_sql[S_COUNT] = {
         "UPDATE documents SET blob_key = '' WHERE job_id = ?1 AND blob_key <> '' "
         "AND (blob_key = '" STORE_INLINE_BLOB_KEY "' OR number <= ?2)",
     [S_DOC_DATA_PURGE] = "DELETE FROM document_data WHERE job_id = ?1",
-    /* Terminal jobs with unpurged documents (through the partial index on
-     * documents.blob_key), and received/held jobs past their tenant's
-     * retention (?2 hours when the tenant has 0), oldest first. */
-    [S_JOB_HOUSEKEEPING] = "SELECT " JOB_COLS " " JOB_FROM
-                           " WHERE j.state >= 6 AND j.id IN (SELECT dk.job_id FROM documents dk "
-                           "WHERE dk.blob_key <> '') "
-                           "UNION ALL SELECT " JOB_COLS " " JOB_FROM
-                           " JOIN tenants t ON t.id = j.tenant_id WHERE j.state IN (1, 2) "
-                           "AND j.created_at < ?1 - 3600 * (CASE WHEN t.retention_hours > 0 "
-                           "THEN t.retention_hours ELSE ?2 END) "
-                           "ORDER BY 1 LIMIT ?3",
+    /* store_job_list_sweep(): ?1 tenant, ?2 state, ?3 created before, ?4
+     * limit (index jobs_tenant_state); unpurged: a document row whose
+     * blob_key is not cleared yet (partial index documents_blob_key). */
+    [S_JOB_SWEEP] = "SELECT " JOB_COLS " " JOB_FROM
+                    " WHERE j.tenant_id = ?1 AND j.state = ?2 AND j.created_at < ?3 "
+                    "ORDER BY j.id LIMIT ?4",
+    [S_JOB_SWEEP_UNPURGED] = "SELECT " JOB_COLS " " JOB_FROM
+                             " WHERE j.tenant_id = ?1 AND j.state = ?2 AND j.created_at < ?3 "
+                             "AND j.id IN (SELECT dk.job_id FROM documents dk "
+                             "WHERE dk.blob_key <> '') ORDER BY j.id LIMIT ?4",
     [S_PANEL_SESSION_INSERT] =
         "INSERT INTO panel_sessions (tenant_id, device_id, user_id, hash, created_at, "
         "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
