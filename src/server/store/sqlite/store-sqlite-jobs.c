@@ -751,7 +751,7 @@ store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *
 store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   store_pin_counter_t *out) {
   sqlite_store_t *st = sqlite_of(base_);
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_PIN_STATE);
   if (s) {
@@ -765,7 +765,7 @@ store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_
     }
     sqlite_stmt_reset(s);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
 
@@ -876,7 +876,7 @@ store_status_t sqlite_job_list_sweep(store_t *base_, const store_sweep_filter_t 
                                      void *ctx) {
   sqlite_store_t *st = sqlite_of(base_);
   if (f->limit <= 0) return STORE_OK;
-  if (!sqlite_lock(st)) return STORE_ERROR;
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, f->unpurged ? S_JOB_SWEEP_UNPURGED : S_JOB_SWEEP);
   if (s) {
@@ -887,6 +887,6 @@ store_status_t sqlite_job_list_sweep(store_t *base_, const store_sweep_filter_t 
     status =
         sqlite_for_each_row_locked(st, s, "job list sweep", job_row, (list_cb_t){.job = cb}, ctx);
   }
-  sqlite_unlock(st);
+  sqlite_read_unlock(st);
   return status;
 }
