@@ -6,7 +6,7 @@
  *   1. headers arrive: the router picks an http_handler_t by path; the
  *      request context copies what handlers need (headers, query, peer).
  *   2. body chunks arrive on the event thread: handler->body() consumes
- *      them without blocking (it may write to a spool file).  It may call
+ *      them without blocking (it may append to a blob writer).  It may call
  *      http_request_defer() to run a slow step (auth, database) on a worker
  *      while the connection is suspended; feeding resumes afterwards.
  *   3. the body is complete: handler->finish() runs on a worker thread and

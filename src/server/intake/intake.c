@@ -334,8 +334,8 @@ static bool intake_blob_keep(const char *key, void *ctx) {
   return referenced;
 }
 
-int intake_sweep_orphans(nimbus_server_t *srv, bool partial_too) {
-  return blob_sweep(srv->blobs, partial_too, intake_blob_keep, srv->store);
+int intake_sweep_orphans(nimbus_server_t *srv, bool at_startup) {
+  return blob_sweep(srv->blobs, at_startup, intake_blob_keep, srv->store);
 }
 
 int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t) {
