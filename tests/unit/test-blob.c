@@ -165,7 +165,7 @@ static void only_partial(fixture_t *fx, char *out, size_t outlen) {
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
       if (e->d_name[0] != '.') {
-        snprintf(out, outlen, "%s/%s", dir, e->d_name);
+        snprintf(out, outlen, "%s/%.64s", dir, e->d_name);
         found++;
       }
     closedir(d);
