@@ -2,7 +2,7 @@
 """pc-print.py: a PC printing to nimbus-connector's local IPP printer, for
 bench/run-connector.sh.  Sends one Print-Job (HTTP chunked, 256 KiB
 chunks) as USER with PIN, while a thread polls nimbusd's spool for the
-first partial upload (tmp/*/*.part) holding at least one byte.
+first partial upload (tmp/<node-id>/*/*.part) holding at least one byte.
 
 usage: pc-print.py PRINTER_URI FILE SPOOL_DIR [--user alice] [--pin 1234]
 Prints one JSON line: status (IPP status code), job_id, bytes, total_s
@@ -47,13 +47,13 @@ def main():
     p.add_argument("--pin", default="1234")
     a = p.parse_args()
     u = urllib.parse.urlsplit(a.uri)
-    before = set(glob.glob(os.path.join(a.spool, "tmp", "*", "*.part")))
+    before = set(glob.glob(os.path.join(a.spool, "tmp", "*", "*", "*.part")))
     seen = {}
     stop = threading.Event()
 
     def watch():
         while not stop.is_set():
-            for f in glob.glob(os.path.join(a.spool, "tmp", "*", "*.part")):
+            for f in glob.glob(os.path.join(a.spool, "tmp", "*", "*", "*.part")):
                 if f in before:
                     continue
                 try:

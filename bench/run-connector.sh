@@ -9,7 +9,7 @@
 #   - the connector's peak RSS (VmHWM from /proc, read after nimbusd has
 #     answered) and its RSS at start;
 #   - the time from the PC's first byte to the first byte in nimbusd's spool
-#     file (spool/tmp/*/*.part, polled every 0.5 ms);
+#     file (spool/tmp/<node-id>/*/*.part, polled every 0.5 ms);
 #   - the whole upload (first byte to nimbusd's answer at the PC).
 # Prints a Markdown table with the machine.  Temp dir and processes are
 # removed on exit.

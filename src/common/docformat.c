@@ -72,9 +72,10 @@ const docformat_limits_t docformat_default_limits = {
     .max_memory = DOCFORMAT_DEFAULT_MAX_MEMORY,
 };
 
-/* Buffered, bounded reader over a file descriptor. */
+/* Buffered, bounded reader over a docformat_read_fn source. */
 typedef struct {
-  int fd;
+  docformat_read_fn read;
+  void *ctx;
   size_t pos, len; /* unread bytes are buf[pos..len) */
   bool eof;        /* read() returned 0 */
   int read_errno;  /* nonzero once read() failed */
@@ -193,7 +194,7 @@ static bool reader_fill(docformat_reader_t *r) {
   if (r->pos < r->len) return true;
   if (r->eof || r->read_errno) return false;
   do {
-    n = read(r->fd, r->buf, sizeof(r->buf));
+    n = r->read(r->ctx, r->buf, sizeof(r->buf));
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     r->read_errno = errno ? errno : EIO;
@@ -626,9 +627,47 @@ static int pdf_count_mapped(int fd, off_t size, const docformat_limits_t *limits
   return pages;
 }
 
+/* docformat_read_fn over a file descriptor (ctx points to the int). */
+static ssize_t docformat_read_fd(void *ctx, void *buf, size_t len) {
+  return read(*(int *)ctx, buf, len);
+}
+
+int docformat_count_pages_stream(docformat_t fmt, docformat_read_fn read_fn, void *ctx,
+                                 const docformat_limits_t *limits, char *err, size_t errlen) {
+  docformat_reader_t *r;
+  int pages = -1;
+
+  if (!limits) limits = &docformat_default_limits;
+  if (err && errlen > 0) err[0] = '\0';
+  if (fmt != DOCFORMAT_PWG_RASTER && fmt != DOCFORMAT_URF && fmt != DOCFORMAT_JPEG) {
+    docformat_set_error(err, errlen, "unsupported document format");
+    return -1;
+  }
+  /* On the heap to keep worker-thread stacks small. */
+  r = calloc(1, sizeof(*r));
+  if (!r) {
+    docformat_set_error(err, errlen, "out of memory");
+    return -1;
+  }
+  r->read = read_fn;
+  r->ctx = ctx;
+  switch (fmt) {
+    case DOCFORMAT_PWG_RASTER:
+      pages = pwg_count_pages(r, limits->max_pages, err, errlen);
+      break;
+    case DOCFORMAT_URF:
+      pages = urf_count_pages(r, limits->max_pages, err, errlen);
+      break;
+    default:
+      pages = jpeg_count_pages(r, err, errlen);
+      break;
+  }
+  free(r);
+  return pages;
+}
+
 int docformat_count_pages(docformat_t fmt, const char *path, const docformat_limits_t *limits,
                           char *err, size_t errlen) {
-  docformat_reader_t *r = NULL;
   struct stat st;
   char ebuf[128];
   int fd = -1, pages = -1;
@@ -656,34 +695,12 @@ int docformat_count_pages(docformat_t fmt, const char *path, const docformat_lim
     docformat_set_error(err, errlen, "document is not a regular file");
     goto done;
   }
-  if (fmt == DOCFORMAT_PDF) {
+  if (fmt == DOCFORMAT_PDF)
     pages = pdf_count_mapped(fd, st.st_size, limits, err, errlen);
-    goto done;
-  }
-
-  /* On the heap to keep worker-thread stacks small. */
-  r = calloc(1, sizeof(*r));
-  if (!r) {
-    docformat_set_error(err, errlen, "out of memory");
-    goto done;
-  }
-  r->fd = fd;
-  switch (fmt) {
-    case DOCFORMAT_PWG_RASTER:
-      pages = pwg_count_pages(r, limits->max_pages, err, errlen);
-      break;
-    case DOCFORMAT_URF:
-      pages = urf_count_pages(r, limits->max_pages, err, errlen);
-      break;
-    case DOCFORMAT_JPEG:
-      pages = jpeg_count_pages(r, err, errlen);
-      break;
-    default:
-      break;
-  }
+  else
+    pages = docformat_count_pages_stream(fmt, docformat_read_fd, &fd, limits, err, errlen);
 
 done:
-  free(r);
   if (fd >= 0) close(fd);
   return pages;
 }

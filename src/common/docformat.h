@@ -1,7 +1,8 @@
 /*
  * docformat.h: the document formats Nimbus accepts (PDF, PWG raster, Apple
  * raster/URF, JPEG): recognising them from their first bytes or a MIME
- * media type, and counting the pages of a complete document on disk.
+ * media type, and counting the pages of a complete document (a file, bytes in
+ * memory, or a sequential source).
  *
  * Page counting is a validity check as well as a count: a document that
  * does not parse (truncated, corrupt, implausible header) is rejected with
@@ -16,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef enum {
   DOCFORMAT_UNKNOWN = 0,
@@ -115,6 +117,18 @@ extern const char *const docformat_supported[];
  * UNKNOWN is rejected. */
 int docformat_count_pages(docformat_t fmt, const char *path, const docformat_limits_t *limits,
                           char *err, size_t errlen);
+
+/* A sequential source of document bytes: copy up to len bytes into buf;
+ * returns how many (0 at the end), or -1 with errno set on an error. */
+typedef ssize_t (*docformat_read_fn)(void *ctx, void *buf, size_t len);
+
+/* Count the pages of a raster or JPEG document read from start to end
+ * through read_fn(ctx, ...), with the checks and results of
+ * docformat_count_pages (memory: one fixed buffer).  PDF is refused here:
+ * qpdf needs the whole document in contiguous memory (a mapped view, see
+ * docformat_count_pdf_pages_memory). */
+int docformat_count_pages_stream(docformat_t fmt, docformat_read_fn read_fn, void *ctx,
+                                 const docformat_limits_t *limits, char *err, size_t errlen);
 
 /* Count the pages of a whole PDF held in memory (small documents; qpdf
  * reads it in place), as docformat_count_pages. */

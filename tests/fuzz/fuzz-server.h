@@ -449,7 +449,7 @@ static void fuzz_server_init(void) {
   store_options_t sopts = {.group_commit_max = srv->cfg.group_commit, .readers = 2};
   if (!(srv->store = store_open(path, &sopts, err, sizeof err))) fuzz_die("store_open", err);
   snprintf(path, sizeof path, "%s/spool", fuzz_server.dir);
-  if (!(srv->blobs = blob_store_open(path, err, sizeof err))) fuzz_die("blob_store_open", err);
+  if (!(srv->blobs = blob_store_open(path, "fuzz", err, sizeof err))) fuzz_die("blob_store_open", err);
   srv->workers = workers_start(1, 16);
   srv->metrics = metrics_new();
   throttle_limits_init(&srv->throttle, 10, 50, 5, 900, DEVICE_CLAIM_MAX_FAILURES,

@@ -47,7 +47,7 @@ kill_cycle() {
 verify() {
   nimbusd_restart
   local tmp_left blobs docs
-  tmp_left=$(find "$NIMBUS_STATE/spool/tmp" -type f | wc -l)
+  tmp_left=$(find "$NIMBUS_STATE/spool/tmp" -name '*.part' | wc -l)
   [ "$tmp_left" -eq 0 ] || { echo "partial files survived: $tmp_left" >&2; return 1; }
   blobs=$(find "$NIMBUS_STATE/spool" -path "$NIMBUS_STATE/spool/tmp" -prune -o -type f -print | wc -l)
   docs=$(sqlite3 "$NIMBUS_STATE/nimbus.db" \

@@ -112,7 +112,7 @@ graceful() {
   NIMBUSD_PID=
   [ "$rc" -eq 0 ] && [ "$(cat "$WORK/code")" = 200 ] &&
     [ "$(python3 -c "import sys; b=open('$WORK/resp','rb').read(); print('%04x' % int.from_bytes(b[2:4],'big'))")" = 0000 ] &&
-    [ -z "$(find "$NIMBUS_STATE/spool/tmp" -type f)" ]
+    [ -z "$(find "$NIMBUS_STATE/spool/tmp" -name '*.part')" ]
 }
 check "SIGTERM: the upload in flight finishes, exit 0, no partial files" graceful
 

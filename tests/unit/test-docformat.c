@@ -13,6 +13,7 @@
 #include "docformat.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,6 +370,63 @@ static void test_count_samples(void **state) {
     /* err is optional. */
     assert_int_equal(docformat_count_pages(cases[i].fmt, path, NULL, NULL, 0), cases[i].pages);
   }
+}
+
+/* A docformat_read_fn source over memory, in chunks of at most `chunk`
+ * bytes; fail_at >= 0 makes reads from that offset on fail with EIO. */
+typedef struct {
+  const unsigned char *data;
+  size_t len, pos, chunk;
+  long fail_at;
+} mem_source_t;
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len) {
+  mem_source_t *m = ctx;
+  if (m->fail_at >= 0 && m->pos >= (size_t)m->fail_at) {
+    errno = EIO;
+    return -1;
+  }
+  if (len > m->chunk) len = m->chunk;
+  if (len > m->len - m->pos) len = m->len - m->pos;
+  memcpy(buf, m->data + m->pos, len);
+  m->pos += len;
+  return (ssize_t)len;
+}
+
+/* docformat_count_pages_stream: the raster and JPEG samples counted from
+ * a sequential source in odd small chunks give the file counts; a read
+ * error is reported as one; PDF is refused (it needs contiguous memory). */
+static void test_count_stream(void **state) {
+  static const struct {
+    const char *name;
+    docformat_t fmt;
+    int pages;
+  } cases[] = {{"twopage.pwg", DOCFORMAT_PWG_RASTER, 2},
+               {"twopage.urf", DOCFORMAT_URF, 2},
+               {"small.jpg", DOCFORMAT_JPEG, 1}};
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char path[1024], err[256] = "unset";
+    sample_path(path, sizeof(path), cases[i].name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static unsigned char buf[SYN_MAX];
+    size_t len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_true(len > 0 && len < sizeof(buf));
+    mem_source_t m = {buf, len, 0, 7, -1};
+    assert_int_equal(docformat_count_pages_stream(cases[i].fmt, mem_read, &m, NULL, err,
+                                                  sizeof(err)),
+                     cases[i].pages);
+    assert_string_equal(err, "");
+    mem_source_t broken = {buf, len, 0, 4096, (long)len / 2};
+    assert_int_equal(docformat_count_pages_stream(cases[i].fmt, mem_read, &broken, NULL, err,
+                                                  sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "cannot read document"));
+  }
+  mem_source_t pdf = {(const unsigned char *)"%PDF-1.4\n", 9, 0, 9, -1};
+  assert_int_equal(docformat_count_pages_stream(DOCFORMAT_PDF, mem_read, &pdf, NULL, NULL, 0), -1);
 }
 
 static void test_sample_sizes(void **state) {
@@ -1122,7 +1180,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sniff_samples),      cmocka_unit_test(test_sniff_short_and_garbage),
       cmocka_unit_test(test_mime_names),         cmocka_unit_test(test_mime_mapping),
-      cmocka_unit_test(test_count_samples),      cmocka_unit_test(test_sample_sizes),
+      cmocka_unit_test(test_count_samples),      cmocka_unit_test(test_count_stream),
+      cmocka_unit_test(test_sample_sizes),
       cmocka_unit_test(test_count_bad_pdf),      cmocka_unit_test(test_pdf_repair_only_small),
       cmocka_unit_test(test_pdf_page_limit),     cmocka_unit_test(test_pdf_tree_depth_and_loop),
       cmocka_unit_test(test_pdf_object_limit),   cmocka_unit_test(test_pdf_inflate_and_memory),

@@ -7,7 +7,6 @@
 #include "diskspace.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,12 +43,11 @@ static long long disk_available(const char *path) {
 }
 
 bool disk_space_check(const nimbus_server_t *srv, char *reason, size_t reasonlen) {
-  char spool[PATH_MAX + 8];
-  snprintf(spool, sizeof spool, "%s/spool", srv->cfg.state_dir);
-  const char *paths[] = {spool, srv->cfg.state_dir};
+  long long avails[] = {srv->blobs ? (long long)blob_free_space(srv->blobs) : -1,
+                        disk_available(srv->cfg.state_dir)};
   const char *names[] = {"spool", "database directory"};
   for (int i = 0; i < 2; i++) {
-    long long avail = disk_available(paths[i]);
+    long long avail = avails[i];
     if (avail >= 0 && avail < (long long)srv->cfg.min_free_space) {
       snprintf(reason, reasonlen,
                "the %s has %lld bytes free, less than --min-free-space (%lld): uploads may fail",

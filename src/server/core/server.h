@@ -22,6 +22,7 @@ typedef struct {
   char listen[64];
   int port;
   char state_dir[PATH_MAX];
+  char node_id[BLOB_NODE_ID_MAX + 1]; /* this node on a shared spool; "": the host name */
   char store_url[PATH_MAX + 64]; /* "": SQLite in state_dir */
   int threads; /* HTTP event threads */
   int workers; /* worker threads for slow steps */

@@ -19,6 +19,10 @@ const config_option_t nimbusd_options[] = {
         65535),
     OPT("state-dir", CONFIG_STRING, state_dir, "./nimbus-state",
         "directory for the database and the spool", false, 0, 0),
+    OPT("node-id", CONFIG_STRING, node_id, "",
+        "this node's name on a spool shared by several nimbusd ([A-Za-z0-9._-], 1-64 "
+        "characters; default: the host name)",
+        false, 0, 0),
     OPT("store", CONFIG_STRING, store_url, "",
         "database URL: sqlite:///path/nimbus.db or postgresql://... (default: "
         "state-dir/nimbus.db)",

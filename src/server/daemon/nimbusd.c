@@ -181,6 +181,23 @@ static void nimbusd_tune_malloc(void) {
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 }
 
+/* --node-id, or the host name when unset; false (after a message) when
+ * it is not a valid node id (blob_node_id_valid). */
+static bool nimbusd_node_id(nimbusd_config_t *cfg) {
+  bool from_host = cfg->node_id[0] == '\0';
+  if (from_host) {
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    snprintf(cfg->node_id, sizeof cfg->node_id, "%.*s", BLOB_NODE_ID_MAX, host);
+    if (strlen(host) > BLOB_NODE_ID_MAX) cfg->node_id[0] = '\0'; /* too long: refused below */
+  }
+  if (blob_node_id_valid(cfg->node_id)) return true;
+  fprintf(stderr, "nimbusd: %s node id '%s': use 1-%d characters of A-Z a-z 0-9 . _ - "
+          "(--node-id)\n", from_host ? "the host name is not a valid" : "invalid",
+          cfg->node_id, BLOB_NODE_ID_MAX);
+  return false;
+}
+
 int main(int argc, char **argv) {
   static nimbus_server_t srv;
   char err[1024];
@@ -219,6 +236,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   log_set_level(level);
+  if (!nimbusd_node_id(&srv.cfg)) return 2;
   nimbusd_tune_malloc();
   if (!crypto_init()) {
     fprintf(stderr, "nimbusd: libsodium cannot be initialised\n");
@@ -253,7 +271,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   snprintf(path, sizeof path, "%s/spool", srv.cfg.state_dir);
-  srv.blobs = blob_store_open(path, err, sizeof err);
+  srv.blobs = blob_store_open(path, srv.cfg.node_id, err, sizeof err);
   if (!srv.blobs) {
     fprintf(stderr, "nimbusd: %s\n", err);
     goto done;
@@ -288,7 +306,8 @@ int main(int argc, char **argv) {
     goto done;
   }
   log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen", srv.cfg.listen,
-            "port", LOG_INT(http_port(http)), "state_dir", srv.cfg.state_dir, (char *)NULL);
+            "port", LOG_INT(http_port(http)), "state_dir", srv.cfg.state_dir, "node_id",
+            srv.cfg.node_id, (char *)NULL);
   nimbusd_banner(&srv, http_port(http));
 
   const char *config_path = nimbusd_config_path(argc, argv);

@@ -73,8 +73,9 @@ struct http_internal {
   /* parking (long-polls): http_park_t, and the step wake() asked for */
   atomic_int park;
   void (*wake_fn)(http_request_t *r);
-  /* streamed response body after resp_body (http_respond_stream) */
-  int stream_fd;
+  /* streamed response body after resp_body (http_respond_stream);
+   * stream.read NULL: none */
+  http_body_source_t stream;
   int64_t stream_len;
 };
 
@@ -255,7 +256,6 @@ static http_request_t *http_request_alloc(nimbus_server_t *srv, const char *meth
     return NULL;
   }
   r->in = in;
-  in->stream_fd = -1;
   clock_gettime(CLOCK_MONOTONIC, &in->start);
   r->srv = srv;
   unsigned char rnd[8];
@@ -319,7 +319,7 @@ static void http_request_free(http_request_t *r) {
     free(r->query_value[i]);
   }
   free(r->resp_body);
-  if (r->in->stream_fd >= 0) close(r->in->stream_fd);
+  if (r->in->stream.read) r->in->stream.close(r->in->stream.ctx);
   sodium_memzero(r->authorization, sizeof r->authorization);
   sodium_memzero(r->session, sizeof r->session);
   free(r->in);
@@ -391,10 +391,10 @@ void http_request_wake(http_request_t *r, void (*fn)(http_request_t *r)) {
 }
 
 void http_respond_stream(http_request_t *r, int status, const char *content_type, char *prefix,
-                         size_t prefix_len, int fd, int64_t len) {
+                         size_t prefix_len, const http_body_source_t *src, int64_t len) {
   http_respond_owned(r, status, content_type, prefix, prefix_len);
-  if (r->in->stream_fd >= 0) close(r->in->stream_fd);
-  r->in->stream_fd = fd;
+  if (r->in->stream.read) r->in->stream.close(r->in->stream.ctx);
+  r->in->stream = *src;
   r->in->stream_len = len;
 }
 
@@ -440,12 +440,12 @@ static enum MHD_Result http_hand_off(http_request_t *r, http_phase_t phase,
   return MHD_YES;
 }
 
-/* A streamed body: the prefix (already encoded), then stream_len bytes of
- * the file.  Runs on the event thread; reads are from the local spool. */
+/* A streamed body: the prefix (already encoded), then len bytes of the
+ * source.  Runs on the event thread; the source reads bounded chunks. */
 typedef struct {
   char *prefix;
   size_t prefix_len;
-  int fd;
+  http_body_source_t src;
   int64_t len;
 } http_stream_t;
 
@@ -460,13 +460,13 @@ static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max) 
   uint64_t off = pos - s->prefix_len;
   if ((int64_t)off >= s->len) return MHD_CONTENT_READER_END_OF_STREAM;
   if ((int64_t)(off + max) > s->len) max = (size_t)(s->len - (int64_t)off);
-  ssize_t n = pread(s->fd, buf, max, (off_t)off);
+  ssize_t n = s->src.read(s->src.ctx, (int64_t)off, buf, max);
   return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 static void http_stream_free(void *cls) {
   http_stream_t *s = cls;
-  close(s->fd);
+  s->src.close(s->src.ctx);
   free(s->prefix);
   free(s);
 }
@@ -476,7 +476,7 @@ static struct MHD_Response *http_stream_response(http_request_t *r) {
   if (!s) return NULL;
   s->prefix = r->resp_body;
   s->prefix_len = r->resp_len;
-  s->fd = r->in->stream_fd;
+  s->src = r->in->stream;
   s->len = r->in->stream_len;
   struct MHD_Response *resp = MHD_create_response_from_callback(
       (uint64_t)s->prefix_len + (uint64_t)s->len, 64 * 1024, http_stream_read, s, http_stream_free);
@@ -485,14 +485,14 @@ static struct MHD_Response *http_stream_response(http_request_t *r) {
     return NULL;
   }
   r->resp_body = NULL;
-  r->in->stream_fd = -1; /* both now owned by the response */
+  r->in->stream.read = NULL; /* both now owned by the response */
   return resp;
 }
 
 static enum MHD_Result http_queue(http_request_t *r) {
   struct http_internal *in = r->in;
   struct MHD_Response *resp =
-      in->stream_fd >= 0
+      in->stream.read
           ? http_stream_response(r)
           : MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
   if (!resp) return MHD_NO;

@@ -6,7 +6,7 @@
  *   1. headers arrive: the router picks an http_handler_t by path; the
  *      request context copies what handlers need (headers, query, peer).
  *   2. body chunks arrive on the event thread: handler->body() consumes
- *      them without blocking (it may write to a spool file).  It may call
+ *      them without blocking (it may append to a blob writer).  It may call
  *      http_request_defer() to run a slow step (auth, database) on a worker
  *      while the connection is suspended; feeding resumes afterwards.
  *   3. the body is complete: handler->finish() runs on a worker thread and
@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "auth.h"
 #include "server.h"
@@ -100,11 +101,21 @@ void http_respond(http_request_t *r, int status, const char *content_type, const
 /* Take ownership of a malloc'd body instead of copying it. */
 void http_respond_owned(http_request_t *r, int status, const char *content_type, char *body,
                         size_t len);
-/* A response of prefix (malloc'd, owned) followed by len bytes of the file
- * fd from offset 0 (owned: closed after sending), streamed without
- * holding the file in memory. */
+/* Where a streamed response body comes from.  read copies up to len bytes
+ * from offset into buf and returns how many (at least 1 before the end;
+ * 0 or -1 ends the response with an error); close releases ctx.  Both run
+ * on an event thread, so read must not block for long (local disk or a
+ * bounded chunk). */
+typedef struct {
+  ssize_t (*read)(void *ctx, int64_t offset, void *buf, size_t len);
+  void (*close)(void *ctx);
+  void *ctx;
+} http_body_source_t;
+/* A response of prefix (malloc'd, owned) followed by len bytes of src
+ * (owned: closed after sending, or when the response is dropped),
+ * streamed in chunks without holding the body in memory. */
 void http_respond_stream(http_request_t *r, int status, const char *content_type, char *prefix,
-                         size_t prefix_len, int fd, int64_t len);
+                         size_t prefix_len, const http_body_source_t *src, int64_t len);
 /* RFC 9457 problem document; detail may be NULL. */
 void http_respond_problem(http_request_t *r, int status, const char *title, const char *detail);
 /* JSON body; takes the reference to `doc`. */

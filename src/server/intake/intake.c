@@ -3,8 +3,9 @@
  * submission with the per-user limit.
  *
  * Durability order (why a kill -9 never leaves half a job):
- *   1. bytes go to spool/tmp/<key>.part as they arrive
- *   2. finish: format check + page count on the .part file
+ *   1. bytes go to a blob writer (this node's spool/tmp/<node-id>/) as
+ *      they arrive
+ *   2. finish: format check + page count, read back from the writer
  *   3. fsync file, rename into the spool, fsync directory (blob commit)
  *   4. job row + document rows in one durable transaction (job_submit)
  *   5. only then the client gets its answer
@@ -16,8 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "diskspace.h"
 #include "docformat.h"
@@ -158,48 +157,57 @@ static docformat_limits_t intake_limits(const nimbus_server_t *srv) {
   return lim;
 }
 
-/* Pages of a document in memory: a PDF is read in place by qpdf; the
- * raster and JPEG counters read a file, so they get a memfd (no disk
- * inode).  Below 1 (DOCFORMAT_ERROR, DOCFORMAT_LIMIT) with a reason in why. */
-static int intake_count_memory(docformat_t fmt, const void *data, size_t len,
-                               const docformat_limits_t *lim, char *why, size_t whylen) {
-  if (fmt == DOCFORMAT_PDF) return docformat_count_pdf_pages_memory(data, len, lim, why, whylen);
-  int fd = memfd_create("nimbus-document", MFD_CLOEXEC);
-  int pages = -1;
-  const unsigned char *p = data;
-  size_t left = len;
-  snprintf(why, whylen, "the document could not be checked");
-  if (fd < 0) return -1;
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n <= 0) goto done;
-    p += n;
-    left -= (size_t)n;
+/* Where a document being validated is read from: a spool blob not yet
+ * committed, or bytes in memory (inline documents). */
+typedef struct {
+  blob_reader_t *blob; /* NULL: data */
+  const unsigned char *data;
+  int64_t size, pos;
+} intake_source_t;
+
+/* docformat_read_fn over an intake_source_t. */
+static ssize_t intake_source_read(void *ctx, void *buf, size_t len) {
+  intake_source_t *src = ctx;
+  if ((int64_t)len > src->size - src->pos) len = (size_t)(src->size - src->pos);
+  ssize_t n = (ssize_t)len;
+  if (src->blob)
+    n = blob_reader_read(src->blob, src->pos, buf, len);
+  else if (len > 0)
+    memcpy(buf, src->data + src->pos, len);
+  if (n > 0) src->pos += n;
+  return n;
+}
+
+/* Pages of a document of format fmt: a PDF is read in place by qpdf (a
+ * mapped view of a blob), the raster and JPEG counters read it from start
+ * to end.  Below 1 (DOCFORMAT_ERROR, DOCFORMAT_LIMIT) with a reason in why. */
+static int intake_count_pages(docformat_t fmt, intake_source_t *src, const docformat_limits_t *lim,
+                              char *why, size_t whylen) {
+  if (fmt != DOCFORMAT_PDF)
+    return docformat_count_pages_stream(fmt, intake_source_read, src, lim, why, whylen);
+  const void *data = src->blob ? blob_reader_map(src->blob) : src->data;
+  if (!data) {
+    snprintf(why, whylen, "the document could not be read");
+    return DOCFORMAT_ERROR;
   }
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  pages = docformat_count_pages(fmt, path, lim, why, whylen);
-done:
-  close(fd);
-  return pages;
+  return docformat_count_pdf_pages_memory(data, (size_t)src->size, lim, why, whylen);
 }
 
 /*
- * Decide the format and count the pages of a document, in memory (data)
- * or in the file at path, within the configured limits (a document over
- * one is refused like an invalid one: 422 / document-format-error).
+ * Decide the format and count the pages of a document read from src,
+ * within the configured limits (a document over one is refused like an
+ * invalid one: 422 / document-format-error).
  */
 static intake_status_t intake_validate(const nimbus_server_t *srv, const docformat_t *declared,
-                                       const unsigned char *head, size_t headlen, const char *path,
-                                       const void *data, size_t len, docformat_t *fmt_out,
-                                       int *pages_out, char *err, size_t errlen) {
+                                       const unsigned char *head, size_t headlen,
+                                       intake_source_t *src, docformat_t *fmt_out, int *pages_out,
+                                       char *err, size_t errlen) {
   docformat_t fmt;
   intake_status_t status = intake_format(declared, head, headlen, &fmt, err, errlen);
   if (status != INTAKE_OK) return status;
   char why[256];
   docformat_limits_t lim = intake_limits(srv);
-  int pages = data ? intake_count_memory(fmt, data, len, &lim, why, sizeof why)
-                   : docformat_count_pages(fmt, path, &lim, why, sizeof why);
+  int pages = intake_count_pages(fmt, src, &lim, why, sizeof why);
   if (pages == DOCFORMAT_LIMIT) {
     snprintf(err, errlen, "%s document refused: %s", docformat_mime(fmt), why);
     return INTAKE_DOCUMENT_INVALID;
@@ -231,9 +239,10 @@ intake_status_t intake_check_memory(nimbus_server_t *srv, int64_t max_size,
     declared = docformat_from_mime(declared_format, &is_auto);
   docformat_t fmt;
   int pages;
+  intake_source_t src = {.data = data, .size = (int64_t)len};
   intake_status_t status = intake_validate(srv, is_auto ? NULL : &declared, data,
                                            len < DOCFORMAT_SNIFF_MAX ? len : DOCFORMAT_SNIFF_MAX,
-                                           NULL, data, len, &fmt, &pages, err, errlen);
+                                           &src, &fmt, &pages, err, errlen);
   if (status != INTAKE_OK) return status;
   snprintf(doc->format, sizeof doc->format, "%s", docformat_mime(fmt));
   snprintf(doc->blob_key, sizeof doc->blob_key, "%s", STORE_INLINE_BLOB_KEY);
@@ -273,8 +282,18 @@ intake_status_t intake_finish(intake_t *in, nimbus_document_t *doc, char *err, s
   const unsigned char *head = blob_writer_head(in->writer, &headlen);
   docformat_t fmt;
   int pages;
-  status = intake_validate(in->srv, in->auto_format ? NULL : &in->declared, head, headlen,
-                           blob_writer_path(in->writer), NULL, 0, &fmt, &pages, err, errlen);
+  intake_source_t src = {.blob = blob_writer_reader(in->writer), .size = size};
+  if (!src.blob) {
+    int e = errno;
+    log_event(LOG_ERROR, NULL, "cannot read back the spooled document", "errno", LOG_INT(e),
+              "error", strerror(e), (char *)NULL);
+    snprintf(err, errlen, "the spool could not store the document");
+    status = INTAKE_IO_ERROR;
+    goto fail;
+  }
+  status = intake_validate(in->srv, in->auto_format ? NULL : &in->declared, head, headlen, &src,
+                           &fmt, &pages, err, errlen);
+  blob_reader_close(src.blob);
   if (status != INTAKE_OK) goto fail;
   if (!blob_writer_commit(in->writer, doc->blob_key)) {
     int e = errno;
@@ -315,8 +334,8 @@ static bool intake_blob_keep(const char *key, void *ctx) {
   return referenced;
 }
 
-int intake_sweep_orphans(nimbus_server_t *srv, bool partial_too) {
-  return blob_sweep(srv->blobs, partial_too, intake_blob_keep, srv->store);
+int intake_sweep_orphans(nimbus_server_t *srv, bool at_startup) {
+  return blob_sweep(srv->blobs, at_startup, intake_blob_keep, srv->store);
 }
 
 int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t) {

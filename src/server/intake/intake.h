@@ -82,9 +82,9 @@ typedef enum {
 } submit_status_t;
 
 /* Remove spool files no document row refers to any more (after a tenant
- * or queue deletion; at start-up with partial_too, also every partial
- * upload).  Returns the number removed, -1 on error. */
-int intake_sweep_orphans(nimbus_server_t *srv, bool partial_too);
+ * or queue deletion; at_startup: also this node's unfinished uploads,
+ * blob_sweep).  Returns the number removed, -1 on error. */
+int intake_sweep_orphans(nimbus_server_t *srv, bool at_startup);
 
 /* Most pending jobs a user of tenant t may have (tenant limit or default). */
 int intake_max_held_jobs(const nimbus_server_t *srv, const nimbus_tenant_t *t);

@@ -11,12 +11,10 @@
  *  - everything after Acknowledge-Job needs the job assigned to this
  *    device, else client-error-not-fetchable.
  */
-#include <fcntl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ipp-private.h"
 #include "ippmem.h"
@@ -532,6 +530,15 @@ static char *ipp_infra_read_inline(ipp_ctx_t *ctx, const nimbus_job_t *job,
   return buf;
 }
 
+/* http_body_source_t over a blob reader (Fetch-Document's body). */
+static ssize_t ipp_infra_blob_read(void *ctx, int64_t offset, void *buf, size_t len) {
+  return blob_reader_read(ctx, offset, buf, len);
+}
+
+static void ipp_infra_blob_close(void *ctx) {
+  blob_reader_close(ctx);
+}
+
 void ipp_op_fetch_document(ipp_ctx_t *ctx) {
   nimbus_job_t job;
   nimbus_document_t doc;
@@ -582,20 +589,17 @@ void ipp_op_fetch_document(ipp_ctx_t *ctx) {
     http_respond_owned(ctx->r, 200, "application/ipp", all, hlen + dlen);
     return;
   }
-  char path[PATH_MAX];
-  blob_path(ctx->srv->blobs, doc.blob_key, path, sizeof path);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat stbuf;
-  if (fd < 0 || fstat(fd, &stbuf) != 0) {
-    if (fd >= 0) close(fd);
+  blob_reader_t *reader = blob_reader_open(ctx->srv->blobs, doc.blob_key);
+  if (!reader) {
     free(head);
-    log_event(LOG_ERROR, ctx->r->id, "document file missing", "job_id", LOG_INT(job.id),
-              (char *)NULL);
+    log_event(LOG_ERROR, ctx->r->id, "document blob missing", "job_id", LOG_INT(job.id),
+              "error", strerror(errno), (char *)NULL);
     ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The document could not be read.");
     return;
   }
-  /* The document follows the IPP response, streamed from the spool. */
-  http_respond_stream(ctx->r, 200, "application/ipp", head, hlen, fd, (int64_t)stbuf.st_size);
+  /* The document follows the IPP response, streamed from the blob store. */
+  http_body_source_t src = {ipp_infra_blob_read, ipp_infra_blob_close, reader};
+  http_respond_stream(ctx->r, 200, "application/ipp", head, hlen, &src, blob_reader_size(reader));
 }
 
 void ipp_op_acknowledge_document(ipp_ctx_t *ctx) {

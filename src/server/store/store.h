@@ -71,7 +71,7 @@ store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_te
 /* Update display_name, limits, retention_hours and panel_login of tenant t->id. */
 store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t);
 /* Delete a tenant and everything it owns.  Document blobs become orphans
- * that blob_sweep_orphans() removes. */
+ * that blob_sweep() removes. */
 store_status_t store_tenant_delete(store_t *st, nimbus_id_t id);
 /* Calls cb for each tenant ordered by name; cb returns false to stop. */
 typedef bool (*store_tenant_cb)(const nimbus_tenant_t *t, void *ctx);
