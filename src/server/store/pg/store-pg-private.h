@@ -1,0 +1,222 @@
+/*
+ * store-pg-private.h: what the files of the PostgreSQL backend share
+ * (store-pg.c: open, close, statements and helpers; store-pg-accounts.c:
+ * tenants, users, aliases, tokens, queues, panel sessions, the sign-in
+ * throttle; pg-migrations.c: the schema; pg-pool.c: connections).
+ * Nothing here is seen outside store/pg/.
+ *
+ * The shape of every operation:
+ *   pg_conn_t *c = pg_acquire(st, "what");     NULL: STORE_ERROR (logged)
+ *   pg_params_t p = {0}; pg_param_int(&p, ...); ...
+ *   PGresult *r; status = pg_exec(st, c, PS_..., &p, &r, "what");
+ *   ... read r (pg_get_*) ...; PQclear(r);
+ *   pg_release(st, c);
+ * Statements are prepared once per connection, on first use (pg_exec).
+ * List operations read every row first, give the connection back, and
+ * only then call the callback (pg_each_row), with this thread marked so
+ * that a callback calling the store gets STORE_ERROR, as store.h promises.
+ */
+#ifndef NIMBUS_STORE_PG_PRIVATE_H
+#define NIMBUS_STORE_PG_PRIVATE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pg-pool.h"
+#include "store-ops.h"
+
+/* Connections per nimbusd (each a server process on the database side). */
+#define PG_POOL_SIZE 8
+/* Longest wait for a free connection before a call fails. */
+#define PG_CHECKOUT_TIMEOUT_MS 10000
+
+/* Prepared statements, named "s<id>" on each connection (SQL in store-pg.c). */
+typedef enum {
+  PS_SCHEMA_VERSION,
+  PS_AUDIT_INSERT,
+  PS_JOB_COUNT_BY_STATE,
+  PS_TENANT_INSERT,
+  PS_TENANT_GET,
+  PS_TENANT_GET_BY_NAME,
+  PS_TENANT_UPDATE,
+  PS_TENANT_DELETE,
+  PS_TENANT_LIST,
+  PS_USER_INSERT,
+  PS_USER_GET,
+  PS_USER_GET_BY_NAME,
+  PS_USER_UPDATE,
+  PS_USER_DELETE,
+  PS_USER_LIST,
+  PS_USER_GET_BY_ALIAS,
+  PS_USER_NAME_FOLDS,
+  PS_ALIAS_INSERT,
+  PS_ALIAS_DELETE,
+  PS_ALIAS_LIST,
+  PS_TOKEN_INSERT,
+  PS_TOKEN_LOOKUP,
+  PS_TOKEN_LIST,
+  PS_TOKEN_REVOKE,
+  PS_QUEUE_INSERT,
+  PS_QUEUE_GET_BY_NAME,
+  PS_QUEUE_UPDATE,
+  PS_QUEUE_LOCK,
+  PS_QUEUE_HAS_LIVE_JOBS,
+  PS_QUEUE_DELETE,
+  PS_QUEUE_LIST,
+  PS_PANEL_SESSION_INSERT,
+  PS_PANEL_SESSION_GET,
+  PS_PANEL_SESSION_TOUCH,
+  PS_PANEL_SESSION_DELETE,
+  PS_PANEL_SESSION_EXPIRE,
+  PS_THROTTLE_GET,
+  PS_THROTTLE_FAIL,
+  PS_THROTTLE_CLEAR,
+  PS_THROTTLE_EXPIRE,
+  PS_COUNT
+} pg_stmt_id_t;
+
+typedef struct pg_store {
+  store_t base; /* first: the operations table (store-ops.h) */
+  pg_pool_t *pool;
+} pg_store_t;
+
+static inline pg_store_t *pg_of(store_t *base) {
+  return (pg_store_t *)base;
+}
+
+/* ---- parameters: integers and text as text, bytes as binary ---- */
+#define PG_PARAMS_MAX 12
+typedef struct {
+  int n;
+  const char *values[PG_PARAMS_MAX];
+  int lengths[PG_PARAMS_MAX];
+  int formats[PG_PARAMS_MAX];
+  char ints[PG_PARAMS_MAX][24];
+} pg_params_t;
+
+void pg_param_int(pg_params_t *p, int64_t v);
+/* Text of at most max bytes of s (a fixed-size model.h field need not be
+ * terminated), sent in binary format so no copy is needed; NULL is "". */
+void pg_param_text(pg_params_t *p, const char *s, size_t max);
+#define PG_PARAM_FIELD(p, field) pg_param_text((p), (field), sizeof(field))
+/* Raw bytes (bytea). */
+void pg_param_bytes(pg_params_t *p, const void *b, size_t len);
+/* An id, or SQL NULL when it is 0. */
+void pg_param_id_or_null(pg_params_t *p, int64_t id);
+
+/* ---- connections, statements, results ---- */
+/* A connection for one call; NULL (logged) when this thread is inside a
+ * list callback of st, or no connection came within the timeout. */
+pg_conn_t *pg_acquire(pg_store_t *st, const char *what);
+void pg_release(pg_store_t *st, pg_conn_t *c);
+/* Run statement id with p (may be NULL) on c, preparing it first if this
+ * connection has not.  *res (may be NULL: cleared here) receives the
+ * result on STORE_OK.  Errors are mapped and logged: unique violation
+ * CONFLICT, foreign key violation NOT_FOUND (a parent row missing or of
+ * another tenant), disk full FULL, anything else ERROR; a lost connection
+ * is marked broken for the pool to replace. */
+store_status_t pg_exec(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGresult **res,
+                       const char *what);
+/* pg_exec of an UPDATE/DELETE: NOT_FOUND when it touched no row. */
+store_status_t pg_exec_changes(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p,
+                               const char *what);
+/* pg_exec of a single-row SELECT (or INSERT … RETURNING): NOT_FOUND when
+ * there is no row; on STORE_OK *res holds it (row 0). */
+store_status_t pg_exec_row(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGresult **res,
+                           const char *what);
+/* Plain SQL without parameters (BEGIN, COMMIT, ROLLBACK, migrations). */
+store_status_t pg_exec_sql(pg_conn_t *c, const char *sql, const char *what);
+store_status_t pg_tx_begin(pg_conn_t *c);
+store_status_t pg_tx_commit(pg_conn_t *c);
+void pg_tx_rollback(pg_conn_t *c);
+
+/* Call each(res, row, cb, ctx) for every row of res until it returns
+ * false, with the store marked so that a store call from the callback
+ * fails; clears res.  The connection must already be released. */
+typedef union {
+  store_tenant_cb tenant;
+  store_user_cb user;
+  store_alias_cb alias;
+  store_token_cb token;
+  store_queue_cb queue;
+} pg_list_cb_t;
+typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
+void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
+
+/* Column readers (text results); NULL reads as 0 or "". */
+int64_t pg_get_int64(const PGresult *res, int row, int col);
+int pg_get_int(const PGresult *res, int row, int col);
+bool pg_get_bool(const PGresult *res, int row, int col);
+void pg_get_text(const PGresult *res, int row, int col, char *out, size_t cap);
+#define PG_GET_FIELD(res, row, col, field) pg_get_text((res), (row), (col), (field), sizeof(field))
+/* A bytea column of exactly len bytes into out (left as is otherwise). */
+void pg_get_bytes(const PGresult *res, int row, int col, unsigned char *out, size_t len);
+
+/* ---- open, migrations ---- */
+store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t errlen);
+void pg_version(char *buf, size_t len);
+void pg_close(store_t *st);
+int pg_schema_version(store_t *st);
+int pg_schema_version_nowait(store_t *st);
+/* Apply pending migrations on c under the schema advisory lock
+ * (pg-migrations.c); false with err set. */
+bool pg_migrate(pg_conn_t *c, char *err, size_t errlen);
+extern const int pg_migration_count;
+
+/* ---- the operations (store.h's meanings) ---- */
+store_status_t pg_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
+                               const char *action, const char *detail);
+store_status_t pg_job_count_by_state(store_t *st, int64_t counts[10]);
+store_status_t pg_tenant_insert(store_t *st, nimbus_tenant_t *t);
+store_status_t pg_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
+store_status_t pg_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out);
+store_status_t pg_tenant_update(store_t *st, const nimbus_tenant_t *t);
+store_status_t pg_tenant_delete(store_t *st, nimbus_id_t id);
+store_status_t pg_tenant_list(store_t *st, store_tenant_cb cb, void *ctx);
+store_status_t pg_user_insert(store_t *st, nimbus_user_t *u);
+store_status_t pg_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, nimbus_user_t *out);
+store_status_t pg_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                   nimbus_user_t *out);
+store_status_t pg_user_update(store_t *st, const nimbus_user_t *u);
+store_status_t pg_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t pg_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
+store_status_t pg_user_get_by_alias(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                    nimbus_user_t *out);
+store_status_t pg_user_name_folds_to(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                     nimbus_id_t except_id, nimbus_id_t *other_id);
+store_status_t pg_alias_insert(store_t *st, nimbus_alias_t *a, const char *key);
+store_status_t pg_alias_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                               const char *key);
+store_status_t pg_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                             store_alias_cb cb, void *ctx);
+store_status_t pg_token_insert(store_t *st, nimbus_token_t *tk);
+store_status_t pg_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
+                               nimbus_token_t *out);
+store_status_t pg_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                             store_token_cb cb, void *ctx);
+store_status_t pg_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_id_t user_id);
+store_status_t pg_queue_insert(store_t *st, nimbus_queue_t *q);
+store_status_t pg_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                    nimbus_queue_t *out);
+store_status_t pg_queue_update(store_t *st, const nimbus_queue_t *q);
+store_status_t pg_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t pg_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx);
+store_status_t pg_panel_session_insert(store_t *st, nimbus_panel_session_t *ps);
+store_status_t pg_panel_session_get(store_t *st, const unsigned char hash[32], int64_t now,
+                                    nimbus_panel_session_t *out);
+store_status_t pg_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
+store_status_t pg_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
+store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t now,
+                               int *failures, int64_t *window_start);
+store_status_t pg_throttle_fail(store_t *st, const unsigned char key[32], const char *kind,
+                                int64_t now, int64_t window, int *failures,
+                                int64_t *window_start);
+store_status_t pg_throttle_clear(store_t *st, const unsigned char key[32]);
+
+#endif

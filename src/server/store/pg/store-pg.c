@@ -1,0 +1,446 @@
+/*
+ * store-pg.c: the PostgreSQL backend of store.h (scale-out: several
+ * nimbusd share one database): open and close, the prepared statements,
+ * the helpers every file of the backend uses (store-pg-private.h), the
+ * schema version, audit and counters.  Accounts are in
+ * store-pg-accounts.c, the schema in pg-migrations.c, connections in
+ * pg-pool.c.
+ *
+ * Design:
+ *  - Every store call checks a connection out of the pool for its whole
+ *    duration and gives it back before returning; calls on different
+ *    connections run concurrently, PostgreSQL's MVCC and row locks keep
+ *    them apart.  A call of more than one statement runs in one
+ *    transaction (BEGIN … COMMIT, READ COMMITTED), taking row locks
+ *    where a check must hold until the write (pg_queue_delete).
+ *  - Durability: synchronous_commit is on for every connection
+ *    (pg-pool.c), so an autocommit statement or COMMIT that returned has
+ *    reached the server's WAL on disk.
+ *  - Statements are prepared once per connection, on first use, and
+ *    forgotten with the connection when it breaks.
+ *  - Operations not written for PostgreSQL yet are NULL in the table
+ *    (store-pg-ops.c): store.c answers them STORE_ERROR ("not implemented
+ *    on PostgreSQL"), and nimbusd refuses to start on such a store.
+ */
+#include "store-pg-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "diskspace.h"
+
+static const char *const stmt_sql[PS_COUNT] = {
+    [PS_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_version",
+    [PS_AUDIT_INSERT] =
+        "INSERT INTO audit (tenant_id, ts, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+    [PS_JOB_COUNT_BY_STATE] = "SELECT state, n FROM job_state_counts",
+#define TENANT_COLS                                                                 \
+  "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at, " \
+  "retention_hours, panel_login, unknown_user_names"
+    [PS_TENANT_INSERT] =
+        "INSERT INTO tenants (name, display_name, max_document_size, "
+        "max_held_jobs_per_user, created_at, retention_hours, panel_login, unknown_user_names) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    [PS_TENANT_GET] = "SELECT " TENANT_COLS " FROM tenants WHERE id = $1",
+    [PS_TENANT_GET_BY_NAME] = "SELECT " TENANT_COLS " FROM tenants WHERE name = $1",
+    [PS_TENANT_UPDATE] =
+        "UPDATE tenants SET display_name = $2, max_document_size = $3, "
+        "max_held_jobs_per_user = $4, retention_hours = $5, panel_login = $6, "
+        "unknown_user_names = $7 WHERE id = $1",
+    [PS_TENANT_DELETE] = "DELETE FROM tenants WHERE id = $1",
+    [PS_TENANT_LIST] = "SELECT " TENANT_COLS " FROM tenants ORDER BY name COLLATE \"C\"",
+#define USER_COLS "id, tenant_id, name, role, password_hash, created_at, panel_pin_hash"
+    [PS_USER_INSERT] =
+        "INSERT INTO users (tenant_id, name, role, password_hash, created_at, panel_pin_hash) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    [PS_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1 AND tenant_id = $2",
+    [PS_USER_GET_BY_NAME] = "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 AND name = $2",
+    [PS_USER_UPDATE] =
+        "UPDATE users SET role = $3, password_hash = $4, panel_pin_hash = $5 "
+        "WHERE id = $1 AND tenant_id = $2",
+    [PS_USER_DELETE] = "DELETE FROM users WHERE id = $1 AND tenant_id = $2",
+    [PS_USER_LIST] =
+        "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 ORDER BY name COLLATE \"C\"",
+    [PS_USER_GET_BY_ALIAS] =
+        "SELECT u.id, u.tenant_id, u.name, u.role, u.password_hash, u.created_at, "
+        "u.panel_pin_hash FROM user_aliases a JOIN users u ON u.id = a.user_id "
+        "AND u.tenant_id = a.tenant_id WHERE a.tenant_id = $1 AND a.alias_key = $2",
+    /* lower() under the C collation folds ASCII only, as user_alias_normalise() does */
+    [PS_USER_NAME_FOLDS] =
+        "SELECT id FROM users WHERE tenant_id = $1 AND lower(name COLLATE \"C\") = $2 "
+        "AND id <> $3 LIMIT 1",
+    [PS_ALIAS_INSERT] =
+        "INSERT INTO user_aliases (tenant_id, user_id, alias, alias_key, created_at) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    [PS_ALIAS_DELETE] =
+        "DELETE FROM user_aliases WHERE tenant_id = $1 AND user_id = $2 AND alias_key = $3",
+    [PS_ALIAS_LIST] =
+        "SELECT a.id, a.tenant_id, a.user_id, u.name, a.alias, a.created_at "
+        "FROM user_aliases a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id "
+        "WHERE a.tenant_id = $1 AND ($2::bigint = 0 OR a.user_id = $2::bigint) "
+        "ORDER BY u.name COLLATE \"C\", a.alias_key COLLATE \"C\"",
+#define TOKEN_COLS                                                                              \
+  "t.id, t.tenant_id, t.user_id, u.name, u.role, t.label, t.hash, t.created_at, t.expires_at, " \
+  "t.revoked"
+#define TOKEN_FROM "FROM tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id"
+    [PS_TOKEN_INSERT] =
+        "INSERT INTO tokens (tenant_id, user_id, label, hash, created_at, expires_at, revoked) "
+        "VALUES ($1, $2, $3, $4, $5, $6, false) RETURNING id",
+    [PS_TOKEN_LOOKUP] = "SELECT " TOKEN_COLS " " TOKEN_FROM
+                        " WHERE t.hash = $1 AND NOT t.revoked "
+                        "AND (t.expires_at = 0 OR t.expires_at > $2)",
+    [PS_TOKEN_LIST] = "SELECT " TOKEN_COLS " " TOKEN_FROM
+                      " WHERE t.tenant_id = $1 AND ($2::bigint = 0 OR t.user_id = $2::bigint) "
+                      "ORDER BY t.id",
+    [PS_TOKEN_REVOKE] =
+        "UPDATE tokens SET revoked = true "
+        "WHERE id = $1 AND tenant_id = $2 AND ($3::bigint = 0 OR user_id = $3::bigint)",
+#define QUEUE_COLS                                                                       \
+  "id, tenant_id, name, description, release_immediately, allow_anonymous, created_at, " \
+  "release_scope"
+    [PS_QUEUE_INSERT] =
+        "INSERT INTO queues (tenant_id, name, description, release_immediately, "
+        "allow_anonymous, created_at, release_scope) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "RETURNING id",
+    [PS_QUEUE_GET_BY_NAME] =
+        "SELECT " QUEUE_COLS " FROM queues WHERE tenant_id = $1 AND name = $2",
+    [PS_QUEUE_UPDATE] =
+        "UPDATE queues SET description = $3, release_immediately = $4, "
+        "allow_anonymous = $5, release_scope = $6 WHERE id = $1 AND tenant_id = $2",
+    /* FOR UPDATE conflicts with the KEY SHARE lock a job insert takes on
+     * its queue (foreign key): no job can arrive between check and delete */
+    [PS_QUEUE_LOCK] = "SELECT 1 FROM queues WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+    [PS_QUEUE_HAS_LIVE_JOBS] =
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = $1 AND queue_id = $2 AND state < 6)",
+    [PS_QUEUE_DELETE] = "DELETE FROM queues WHERE id = $1 AND tenant_id = $2",
+    [PS_QUEUE_LIST] =
+        "SELECT " QUEUE_COLS " FROM queues WHERE tenant_id = $1 ORDER BY name COLLATE \"C\"",
+    [PS_PANEL_SESSION_INSERT] =
+        "INSERT INTO panel_sessions (tenant_id, device_id, user_id, hash, created_at, "
+        "expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    [PS_PANEL_SESSION_GET] =
+        "SELECT s.id, s.tenant_id, s.device_id, s.user_id, u.name, s.hash, s.created_at, "
+        "s.expires_at FROM panel_sessions s JOIN users u ON u.id = s.user_id "
+        "AND u.tenant_id = s.tenant_id WHERE s.hash = $1 AND s.expires_at > $2",
+    [PS_PANEL_SESSION_TOUCH] = "UPDATE panel_sessions SET expires_at = $2 WHERE id = $1",
+    [PS_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = $1",
+    [PS_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= $1",
+    [PS_THROTTLE_GET] =
+        "SELECT failures, window_start FROM auth_throttle WHERE key = $1 AND expires_at > $2",
+    /* $2 now, $3 window: a failure in a window that has ended starts a new one */
+    [PS_THROTTLE_FAIL] =
+        "INSERT INTO auth_throttle AS t (key, kind, failures, window_start, expires_at) "
+        "VALUES ($1, $4, 1, $2::bigint, $2::bigint + $3::bigint) ON CONFLICT (key) DO UPDATE SET "
+        "failures = CASE WHEN t.expires_at <= $2::bigint THEN 1 ELSE t.failures + 1 END, "
+        "window_start = CASE WHEN t.expires_at <= $2::bigint THEN $2::bigint "
+        "ELSE t.window_start END, "
+        "expires_at = CASE WHEN t.expires_at <= $2::bigint THEN $2::bigint + $3::bigint "
+        "ELSE t.expires_at END RETURNING failures, window_start",
+    [PS_THROTTLE_CLEAR] = "DELETE FROM auth_throttle WHERE key = $1",
+    [PS_THROTTLE_EXPIRE] = "DELETE FROM auth_throttle WHERE expires_at <= $1",
+};
+
+/* The store whose list callback this thread is running, if any. */
+static _Thread_local const pg_store_t *pg_in_callback;
+
+/* ---- parameters ---- */
+
+void pg_param_int(pg_params_t *p, int64_t v) {
+  int i = p->n++;
+  snprintf(p->ints[i], sizeof p->ints[i], "%lld", (long long)v);
+  p->values[i] = p->ints[i];
+  p->lengths[i] = 0;
+  p->formats[i] = 0;
+}
+
+void pg_param_text(pg_params_t *p, const char *s, size_t max) {
+  int i = p->n++;
+  p->values[i] = s ? s : "";
+  p->lengths[i] = s ? (int)strnlen(s, max) : 0;
+  p->formats[i] = 1; /* text's binary form is its bytes */
+}
+
+void pg_param_bytes(pg_params_t *p, const void *b, size_t len) {
+  int i = p->n++;
+  p->values[i] = b;
+  p->lengths[i] = (int)len;
+  p->formats[i] = 1;
+}
+
+void pg_param_id_or_null(pg_params_t *p, int64_t id) {
+  if (id) {
+    pg_param_int(p, id);
+    return;
+  }
+  int i = p->n++;
+  p->values[i] = NULL;
+  p->lengths[i] = 0;
+  p->formats[i] = 0;
+}
+
+/* ---- connections and statements ---- */
+
+pg_conn_t *pg_acquire(pg_store_t *st, const char *what) {
+  if (pg_in_callback == st) {
+    log_event(LOG_ERROR, NULL, "store called from a list callback (refused)", "op", what,
+              (char *)NULL);
+    return NULL;
+  }
+  bool busy;
+  pg_conn_t *c = pg_pool_checkout(st->pool, PG_CHECKOUT_TIMEOUT_MS, &busy);
+  if (!c && busy)
+    log_event(LOG_ERROR, NULL, "store: no free database connection", "op", what, "waited_ms",
+              LOG_INT(PG_CHECKOUT_TIMEOUT_MS), (char *)NULL);
+  return c;
+}
+
+void pg_release(pg_store_t *st, pg_conn_t *c) {
+  if (c) pg_pool_checkin(st->pool, c);
+}
+
+/* Map a failed result to a status (see pg_exec) and log what is not a
+ * plain answer. */
+static store_status_t pg_fail(pg_conn_t *c, const PGresult *r, const char *what) {
+  const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  if (PQstatus(c->conn) != CONNECTION_OK) c->broken = true;
+  if (state && !strcmp(state, "23505")) return STORE_CONFLICT;   /* unique_violation */
+  if (state && !strcmp(state, "23503")) return STORE_NOT_FOUND;  /* foreign_key_violation */
+  if (state && (!strcmp(state, "53100") || !strcmp(state, "53200"))) {
+    /* disk_full, out_of_memory: the server could not write */
+    char where[96];
+    snprintf(where, sizeof where, "store: %s", what);
+    disk_full_note(where, ENOSPC);
+    return STORE_FULL;
+  }
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c->conn));
+  size_t n = strlen(msg);
+  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+  log_event(LOG_ERROR, NULL, "store operation failed", "op", what, "sqlstate",
+            state ? state : "-", "error", msg, (char *)NULL);
+  return STORE_ERROR;
+}
+
+static bool pg_prepared(const pg_conn_t *c, pg_stmt_id_t id) {
+  return (c->prepared[id / 64] >> (id % 64)) & 1u;
+}
+
+store_status_t pg_exec(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGresult **res,
+                       const char *what) {
+  _Static_assert(PS_COUNT <= PG_POOL_STMTS_MAX, "PG_POOL_STMTS_MAX too small");
+  char name[16];
+  snprintf(name, sizeof name, "s%d", (int)id);
+  if (res) *res = NULL;
+  if (!pg_prepared(c, id)) {
+    PGresult *r = PQprepare(c->conn, name, stmt_sql[id], 0, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      store_status_t status = pg_fail(c, r, what);
+      PQclear(r);
+      return status == STORE_OK ? STORE_ERROR : status;
+    }
+    PQclear(r);
+    c->prepared[id / 64] |= (uint64_t)1 << (id % 64);
+  }
+  int n = p ? p->n : 0;
+  PGresult *r = PQexecPrepared(c->conn, name, n, p ? p->values : NULL, p ? p->lengths : NULL,
+                               p ? p->formats : NULL, 0);
+  ExecStatusType rs = PQresultStatus(r);
+  if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+    store_status_t status = pg_fail(c, r, what);
+    PQclear(r);
+    return status;
+  }
+  if (res)
+    *res = r;
+  else
+    PQclear(r);
+  return STORE_OK;
+}
+
+store_status_t pg_exec_changes(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p,
+                               const char *what) {
+  PGresult *r;
+  store_status_t status = pg_exec(c, id, p, &r, what);
+  if (status == STORE_OK && atoi(PQcmdTuples(r)) == 0) status = STORE_NOT_FOUND;
+  PQclear(r);
+  return status;
+}
+
+store_status_t pg_exec_row(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGresult **res,
+                           const char *what) {
+  store_status_t status = pg_exec(c, id, p, res, what);
+  if (status == STORE_OK && PQntuples(*res) == 0) {
+    PQclear(*res);
+    *res = NULL;
+    status = STORE_NOT_FOUND;
+  }
+  return status;
+}
+
+store_status_t pg_exec_sql(pg_conn_t *c, const char *sql, const char *what) {
+  PGresult *r = PQexec(c->conn, sql);
+  ExecStatusType rs = PQresultStatus(r);
+  store_status_t status =
+      rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK ? STORE_OK : pg_fail(c, r, what);
+  PQclear(r);
+  return status;
+}
+
+store_status_t pg_tx_begin(pg_conn_t *c) {
+  return pg_exec_sql(c, "BEGIN", "begin");
+}
+
+store_status_t pg_tx_commit(pg_conn_t *c) {
+  return pg_exec_sql(c, "COMMIT", "commit");
+}
+
+/* Only when a transaction is open: a failed BEGIN leaves none. */
+void pg_tx_rollback(pg_conn_t *c) {
+  if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) pg_exec_sql(c, "ROLLBACK", "rollback");
+}
+
+void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx) {
+  const pg_store_t *outer = pg_in_callback;
+  pg_in_callback = st;
+  int n = PQntuples(res);
+  for (int i = 0; i < n; i++)
+    if (!each(res, i, cb, ctx)) break;
+  pg_in_callback = outer;
+  PQclear(res);
+}
+
+/* ---- column readers ---- */
+
+int64_t pg_get_int64(const PGresult *res, int row, int col) {
+  return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int pg_get_int(const PGresult *res, int row, int col) {
+  int64_t v = pg_get_int64(res, row, col);
+  return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int)v;
+}
+
+bool pg_get_bool(const PGresult *res, int row, int col) {
+  return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+void pg_get_text(const PGresult *res, int row, int col, char *out, size_t cap) {
+  snprintf(out, cap, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+/* bytea in text results is "\x" and two hex digits per byte. */
+void pg_get_bytes(const PGresult *res, int row, int col, unsigned char *out, size_t len) {
+  const char *v = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+  if (strncmp(v, "\\x", 2) || strlen(v + 2) != 2 * len) return;
+  v += 2;
+  for (size_t i = 0; i < len; i++) {
+    unsigned hi, lo;
+    if (sscanf(v + 2 * i, "%1x%1x", &hi, &lo) != 2) return;
+    out[i] = (unsigned char)(hi << 4 | lo);
+  }
+}
+
+/* ---- open, close, versions ---- */
+
+store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t errlen) {
+  (void)opts; /* group commit is SQLite's: here each insert is its own transaction */
+  pg_store_t *st = calloc(1, sizeof *st);
+  if (!st) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  st->base.ops = &pg_store_ops;
+  char why[384];
+  st->pool = pg_pool_open(url, PG_POOL_SIZE, why, sizeof why);
+  if (!st->pool) {
+    snprintf(err, errlen, "PostgreSQL: %s", why);
+    free(st);
+    return NULL;
+  }
+  bool busy;
+  pg_conn_t *c = pg_pool_checkout(st->pool, 0, &busy);
+  bool ok = c && pg_migrate(c, why, sizeof why);
+  if (!c) snprintf(why, sizeof why, "no connection");
+  pg_release(st, c);
+  if (!ok) {
+    snprintf(err, errlen, "PostgreSQL: %s", why);
+    pg_pool_close(st->pool);
+    free(st);
+    return NULL;
+  }
+  return &st->base;
+}
+
+void pg_version(char *buf, size_t len) {
+  int v = PQlibVersion(); /* 150018 for 15.18 */
+  snprintf(buf, len, "libpq %d.%d", v / 10000, v % 10000);
+}
+
+void pg_close(store_t *base) {
+  pg_store_t *st = pg_of(base);
+  pg_pool_close(st->pool);
+  free(st);
+}
+
+static int schema_version_on(pg_store_t *st, pg_conn_t *c) {
+  PGresult *r;
+  int version = -1;
+  if (pg_exec_row(c, PS_SCHEMA_VERSION, NULL, &r, "schema version") == STORE_OK) {
+    version = pg_get_int(r, 0, 0);
+    PQclear(r);
+  }
+  pg_release(st, c);
+  return version;
+}
+
+int pg_schema_version(store_t *base) {
+  pg_store_t *st = pg_of(base);
+  pg_conn_t *c = pg_acquire(st, "schema version");
+  return c ? schema_version_on(st, c) : -1;
+}
+
+/* 0 when every connection is in use (for /healthz, which must not wait). */
+int pg_schema_version_nowait(store_t *base) {
+  pg_store_t *st = pg_of(base);
+  if (pg_in_callback == st) return -1;
+  bool busy;
+  pg_conn_t *c = pg_pool_checkout(st->pool, 0, &busy);
+  if (!c) return busy ? 0 : -1;
+  return schema_version_on(st, c);
+}
+
+/* ---- audit and counters ---- */
+
+/* tenant_id 0 records a system-wide event. */
+store_status_t pg_audit_append(store_t *base, nimbus_id_t tenant_id, const char *actor,
+                               const char *action, const char *detail) {
+  pg_store_t *st = pg_of(base);
+  pg_conn_t *c = pg_acquire(st, "audit append");
+  if (!c) return STORE_ERROR;
+  pg_params_t p = {0};
+  pg_param_id_or_null(&p, tenant_id);
+  pg_param_int(&p, (int64_t)time(NULL));
+  pg_param_text(&p, actor, SIZE_MAX);
+  pg_param_text(&p, action, SIZE_MAX);
+  pg_param_text(&p, detail, SIZE_MAX);
+  store_status_t status = pg_exec(c, PS_AUDIT_INSERT, &p, NULL, "audit append");
+  pg_release(st, c);
+  return status;
+}
+
+store_status_t pg_job_count_by_state(store_t *base, int64_t counts[10]) {
+  pg_store_t *st = pg_of(base);
+  memset(counts, 0, 10 * sizeof counts[0]);
+  pg_conn_t *c = pg_acquire(st, "job count by state");
+  if (!c) return STORE_ERROR;
+  PGresult *r;
+  store_status_t status = pg_exec(c, PS_JOB_COUNT_BY_STATE, NULL, &r, "job count by state");
+  pg_release(st, c);
+  if (status != STORE_OK) return status;
+  for (int i = 0; i < PQntuples(r); i++) {
+    int state = pg_get_int(r, i, 0);
+    if (state >= 1 && state <= 9) counts[state] = pg_get_int64(r, i, 1);
+  }
+  PQclear(r);
+  return STORE_OK;
+}
