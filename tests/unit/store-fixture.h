@@ -1,10 +1,18 @@
 /*
  * store-fixture.h: the shared fixture of the store unit tests
- * (test-store.c, test-store-devices.c): a fresh database per test in its
- * own mkdtemp directory under /tmp, removed afterwards; a second,
- * read-only SQLite connection for the facts the interface cannot show;
- * record builders and list collectors.  Static functions: each test
- * binary is one translation unit and uses a part of them.
+ * (test-store.c, test-store-devices.c, test-store-accounts.c): a fresh
+ * database per test, removed afterwards; a second, read-only SQLite
+ * connection for the facts the interface cannot show; record builders
+ * and list collectors.  Static functions: each test binary is one
+ * translation unit and uses a part of them.
+ *
+ * The contract suite (test-store-accounts.c) runs on either backend: by
+ * default SQLite in its own mkdtemp directory under /tmp; after
+ * fixture_use_pg() (the binary's "pg" argument, meson test *-pg) the
+ * PostgreSQL database of $NIMBUS_TEST_PG_URL, each test in a fresh schema
+ * (CREATE SCHEMA, the store URL's search_path pointing at it, DROP SCHEMA
+ * … CASCADE afterwards).  Tests that read the database directly (db_int
+ * and the like) are SQLite's white-box tests and stay out of that suite.
  */
 #ifndef NIMBUS_TEST_STORE_FIXTURE_H
 #define NIMBUS_TEST_STORE_FIXTURE_H
@@ -25,6 +33,10 @@
 
 #include <cmocka.h>
 
+#ifdef NIMBUS_TEST_PG
+#include <libpq-fe.h>
+#endif
+
 #include "log.h"
 #include "store.h"
 
@@ -36,12 +48,101 @@ extern const int store_sqlite_migration_count;
 
 typedef struct {
   char dir[64];
-  char path[128];
+  char path[1200]; /* the store URL: a SQLite path, or the PostgreSQL URL with its schema */
+  char schema[64]; /* PostgreSQL: this test's schema ("" on SQLite) */
   store_t *st;
   int gc_max;
 } fixture_t;
 
 /* ---- fixture ---- */
+
+/* The PostgreSQL database of the run (NULL: SQLite). */
+static const char *fixture_pg_url;
+
+/*
+ * Run this binary's tests on PostgreSQL.  Returns 0 to go on, else the
+ * exit code: 77 (meson's "skipped") when NIMBUS_TEST_PG_URL is not set,
+ * 1 when it is not set but CI=true, where the suite must run.
+ */
+static STORE_FIXTURE_UNUSED int fixture_use_pg(void) {
+  const char *url = getenv("NIMBUS_TEST_PG_URL");
+  if (url && url[0]) {
+    fixture_pg_url = url;
+    return 0;
+  }
+  const char *ci = getenv("CI");
+  if (ci && !strcmp(ci, "true")) {
+    fprintf(stderr, "FAIL: NIMBUS_TEST_PG_URL is not set, and CI=true needs the PostgreSQL "
+                    "suite (scripts/test.sh starts a cluster: tests/pg/pg-cluster.sh)\n");
+    return 1;
+  }
+  fprintf(stderr, "SKIP: NIMBUS_TEST_PG_URL is not set (tests/pg/pg-cluster.sh start DIR)\n");
+  return 77;
+}
+
+#ifdef NIMBUS_TEST_PG
+/* Run one SQL command on the run's database; false (printed) on failure. */
+static bool fixture_pg_exec(const char *sql) {
+  PGconn *c = PQconnectdb(fixture_pg_url);
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PGresult *r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+  }
+  if (!ok) fprintf(stderr, "fixture: %s: %s", sql, PQerrorMessage(c));
+  PQfinish(c);
+  return ok;
+}
+
+/* A fresh schema for this test and the store URL that works in it. */
+static bool fixture_pg_create(fixture_t *fx) {
+  static int serial;
+  snprintf(fx->schema, sizeof fx->schema, "nimbus_test_%ld_%d", (long)getpid(), ++serial);
+  char sql[64 + 2 * sizeof fx->schema];
+  snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", fx->schema,
+           fx->schema);
+  if (!fixture_pg_exec(sql)) return false;
+  int n = snprintf(fx->path, sizeof fx->path, "%s%coptions=-csearch_path%%3D%s&application_name=%s",
+                   fixture_pg_url, strchr(fixture_pg_url, '?') ? '&' : '?', fx->schema, fx->schema);
+  return n > 0 && (size_t)n < sizeof fx->path;
+}
+
+/* End the server side of every connection this test's store holds (they
+ * carry the schema's name as application_name), as a server restart
+ * would. */
+static STORE_FIXTURE_UNUSED bool fixture_pg_kill_connections(fixture_t *fx) {
+  char sql[160 + sizeof fx->schema];
+  snprintf(sql, sizeof sql,
+           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'",
+           fx->schema);
+  PGconn *c = PQconnectdb(fixture_pg_url);
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PGresult *r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    PQclear(r);
+  }
+  PQfinish(c);
+  return ok;
+}
+
+static void fixture_pg_drop(fixture_t *fx) {
+  char sql[32 + sizeof fx->schema];
+  snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", fx->schema);
+  fixture_pg_exec(sql);
+}
+#else
+static bool fixture_pg_create(fixture_t *fx) {
+  (void)fx;
+  fprintf(stderr, "fixture: built without libpq\n");
+  return false;
+}
+static void fixture_pg_drop(fixture_t *fx) {
+  (void)fx;
+}
+#endif
 
 static STORE_FIXTURE_UNUSED store_t *open_store(fixture_t *fx) {
   char err[256] = "";
@@ -51,18 +152,29 @@ static STORE_FIXTURE_UNUSED store_t *open_store(fixture_t *fx) {
   return st;
 }
 
-static STORE_FIXTURE_UNUSED int setup_with(void **state, int gc_max) {
+/* A fresh, empty location (SQLite directory or PostgreSQL schema) that
+ * no store has opened: fx->st is NULL. */
+static STORE_FIXTURE_UNUSED int setup_unopened(void **state) {
   fixture_t *fx = calloc(1, sizeof *fx);
   if (!fx) return -1;
+  *state = fx;
+  fx->gc_max = 1;
+  if (fixture_pg_url) return fixture_pg_create(fx) ? 0 : -1;
   snprintf(fx->dir, sizeof fx->dir, "/tmp/nimbus-test-store-XXXXXX");
   if (!mkdtemp(fx->dir)) {
     free(fx);
+    *state = NULL;
     return -1;
   }
   snprintf(fx->path, sizeof fx->path, "%s/nimbus.db", fx->dir);
+  return 0;
+}
+
+static STORE_FIXTURE_UNUSED int setup_with(void **state, int gc_max) {
+  if (setup_unopened(state) != 0) return -1;
+  fixture_t *fx = *state;
   fx->gc_max = gc_max;
   fx->st = open_store(fx);
-  *state = fx;
   return fx->st ? 0 : -1;
 }
 
@@ -78,7 +190,7 @@ static STORE_FIXTURE_UNUSED int setup_closed(void **state) {
   fixture_t *fx = *state;
   store_close(fx->st);
   fx->st = NULL;
-  char p[160];
+  char p[sizeof fx->path + 8];
   unlink(fx->path);
   snprintf(p, sizeof p, "%s-wal", fx->path);
   unlink(p);
@@ -115,6 +227,11 @@ static STORE_FIXTURE_UNUSED int teardown(void **state) {
   fixture_t *fx = *state;
   if (!fx) return 0;
   store_close(fx->st);
+  if (fx->schema[0]) {
+    fixture_pg_drop(fx);
+    free(fx);
+    return 0;
+  }
   DIR *d = opendir(fx->dir);
   if (d) {
     struct dirent *e;
@@ -203,6 +320,14 @@ static STORE_FIXTURE_UNUSED nimbus_id_t make_queue(store_t *st, nimbus_id_t tena
   assert_int_equal(store_queue_insert(st, &q), STORE_OK);
   assert_true(q.id > 0);
   return q.id;
+}
+
+static STORE_FIXTURE_UNUSED nimbus_token_t token_template(nimbus_id_t tenant, nimbus_id_t user,
+                                                          unsigned char seed, int64_t expires_at) {
+  nimbus_token_t tk = {.tenant_id = tenant, .user_id = user, .expires_at = expires_at};
+  snprintf(tk.label, sizeof tk.label, "token-%u", seed);
+  for (int i = 0; i < 32; i++) tk.hash[i] = (unsigned char)(seed * 31 + i);
+  return tk;
 }
 
 static STORE_FIXTURE_UNUSED nimbus_job_t job_template(nimbus_id_t tenant, nimbus_id_t queue,

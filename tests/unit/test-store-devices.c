@@ -2,8 +2,8 @@
  * test-store-devices.c: unit tests of the SQLite store for the device
  * channel and release at the printer: output devices, claims, tombstones,
  * leases, per-device job states, PIN attempts, document purge,
- * housekeeping listing, panel sessions, job references, migration 5 and
- * the sign-in throttle's table (migration 6).
+ * housekeeping listing, panel sessions, job references and migration 5
+ * (the sign-in throttle is in test-store-accounts.c).
  * Same fixture as test-store.c (store-fixture.h).
  */
 #include "store-fixture.h"
@@ -925,43 +925,6 @@ static void test_job_list_housekeeping(void **state) {
   assert_false(ids_has(&c, done_blob.id));
 }
 
-/* auth_throttle: counts per key within a window, a new window after the
- * last has ended, clear, keys independent, ended rows expire in passing. */
-static void test_throttle(void **state) {
-  fixture_t *fx = *state;
-  store_t *st = fx->st;
-  unsigned char a[32], b[32];
-  fill_hash(a, 1);
-  fill_hash(b, 2);
-  int failures = -1;
-  int64_t start = -1;
-  assert_int_equal(store_throttle_get(st, a, 1000, &failures, &start), STORE_NOT_FOUND);
-  for (int i = 1; i <= 3; i++) {
-    assert_int_equal(store_throttle_fail(st, a, "account", 1000 + i, 60, &failures, &start),
-                     STORE_OK);
-    assert_int_equal(failures, i);
-    assert_int_equal(start, 1001); /* the window starts with the first failure */
-  }
-  assert_int_equal(store_throttle_get(st, a, 1060, &failures, &start), STORE_OK);
-  assert_int_equal(failures, 3);
-  assert_int_equal(store_throttle_get(st, b, 1060, &failures, &start), STORE_NOT_FOUND);
-  /* the window 1001..1061 has ended: no count, and a failure starts anew */
-  assert_int_equal(store_throttle_get(st, a, 1061, &failures, &start), STORE_NOT_FOUND);
-  assert_int_equal(store_throttle_fail(st, a, "account", 1061, 60, &failures, &start), STORE_OK);
-  assert_int_equal(failures, 1);
-  assert_int_equal(start, 1061);
-  /* another key's failure leaves it alone */
-  assert_int_equal(store_throttle_fail(st, b, "address", 1062, 60, &failures, &start), STORE_OK);
-  assert_int_equal(store_throttle_get(st, a, 1062, &failures, &start), STORE_OK);
-  assert_int_equal(failures, 1);
-  assert_int_equal(store_throttle_clear(st, a), STORE_OK);
-  assert_int_equal(store_throttle_get(st, a, 1062, &failures, &start), STORE_NOT_FOUND);
-  assert_int_equal(store_throttle_clear(st, a), STORE_NOT_FOUND);
-  /* b's row (ends 1122) goes in passing with a later failure of a */
-  assert_int_equal(store_throttle_fail(st, a, "account", 2000, 60, &failures, &start), STORE_OK);
-  assert_int_equal(store_throttle_clear(st, b), STORE_NOT_FOUND);
-}
-
 static void test_panel_sessions(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
@@ -1119,7 +1082,6 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_list_housekeeping, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_panel_sessions, setup_direct, teardown),
-      cmocka_unit_test_setup_teardown(test_throttle, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_migration_from_v4, setup_closed, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

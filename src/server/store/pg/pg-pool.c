@@ -8,7 +8,8 @@
  *
  * Each new connection gets the session settings the store relies on
  * (pg_conn_setup): synchronous_commit on, so a COMMIT returns only once
- * it is flushed to the server's WAL, whatever the database's default.
+ * it is flushed to the server's WAL, whatever the database's default;
+ * client_min_messages warning, so libpq does not print notices.
  */
 #include "pg-pool.h"
 
@@ -47,7 +48,8 @@ static bool pg_conn_setup(pg_conn_t *c, const char *conninfo, char *err, size_t 
     pg_conn_error(c->conn, err, errlen);
     goto fail;
   }
-  PGresult *r = PQexec(c->conn, "SET synchronous_commit = on");
+  /* notices ("relation already exists, skipping") are not for the log */
+  PGresult *r = PQexec(c->conn, "SET synchronous_commit = on; SET client_min_messages = warning");
   bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   PQclear(r);
   if (!ok) {

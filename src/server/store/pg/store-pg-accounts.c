@@ -78,12 +78,13 @@ static store_status_t insert_returning_id(pg_store_t *st, pg_stmt_id_t id, const
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
   PGresult *r;
-  store_status_t status = pg_exec_row(c, id, p, &r, what);
+  store_status_t status = pg_exec(c, id, p, &r, what); /* NOT_FOUND: a foreign key */
   if (status == STORE_OK) {
-    *out_id = pg_get_int64(r, 0, 0);
+    if (PQntuples(r) == 1)
+      *out_id = pg_get_int64(r, 0, 0);
+    else
+      status = STORE_ERROR; /* RETURNING always yields the row */
     PQclear(r);
-  } else if (status == STORE_NOT_FOUND) {
-    status = STORE_ERROR; /* RETURNING always yields the row */
   }
   pg_release(st, c);
   return status;
@@ -546,7 +547,8 @@ store_status_t pg_panel_session_insert(store_t *base, nimbus_panel_session_t *ps
   store_status_t status = pg_tx_begin(c);
   if (status == STORE_OK) status = panel_session_expire(c, now);
   if (status == STORE_OK)
-    status = pg_exec_row(c, PS_PANEL_SESSION_INSERT, &p, &r, "panel session insert");
+    status = pg_exec(c, PS_PANEL_SESSION_INSERT, &p, &r, "panel session insert");
+  if (status == STORE_OK && PQntuples(r) != 1) status = STORE_ERROR; /* RETURNING yields it */
   nimbus_id_t id = status == STORE_OK ? pg_get_int64(r, 0, 0) : 0;
   PQclear(r);
   if (status == STORE_OK) status = pg_tx_commit(c);
@@ -646,8 +648,8 @@ store_status_t pg_throttle_fail(store_t *base, const unsigned char key[32], cons
   store_status_t status = pg_tx_begin(c);
   if (status == STORE_OK)
     status = pg_exec(c, PS_THROTTLE_EXPIRE, &expire, NULL, "throttle expire");
-  if (status == STORE_OK) status = pg_exec_row(c, PS_THROTTLE_FAIL, &p, &r, "throttle fail");
-  if (status == STORE_NOT_FOUND) status = STORE_ERROR; /* RETURNING always yields the row */
+  if (status == STORE_OK) status = pg_exec(c, PS_THROTTLE_FAIL, &p, &r, "throttle fail");
+  if (status == STORE_OK && PQntuples(r) != 1) status = STORE_ERROR; /* RETURNING yields it */
   if (status == STORE_OK) {
     *failures = pg_get_int(r, 0, 0);
     *window_start = pg_get_int64(r, 0, 1);

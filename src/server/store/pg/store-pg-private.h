@@ -125,8 +125,9 @@ store_status_t pg_exec(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGre
 /* pg_exec of an UPDATE/DELETE: NOT_FOUND when it touched no row. */
 store_status_t pg_exec_changes(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p,
                                const char *what);
-/* pg_exec of a single-row SELECT (or INSERT … RETURNING): NOT_FOUND when
- * there is no row; on STORE_OK *res holds it (row 0). */
+/* pg_exec of a single-row SELECT: NOT_FOUND when there is no row; on
+ * STORE_OK *res holds it (row 0).  (Not for INSERT … RETURNING, whose
+ * NOT_FOUND must stay a foreign key's.) */
 store_status_t pg_exec_row(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGresult **res,
                            const char *what);
 /* Plain SQL without parameters (BEGIN, COMMIT, ROLLBACK, migrations). */
