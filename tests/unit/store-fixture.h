@@ -11,8 +11,9 @@
  * fixture_use_pg() (the binary's "pg" argument, meson test *-pg) the
  * PostgreSQL database of $NIMBUS_TEST_PG_URL, each test in a fresh schema
  * (CREATE SCHEMA, the store URL's search_path pointing at it, DROP SCHEMA
- * … CASCADE afterwards).  Tests that read the database directly (db_int
- * and the like) are SQLite's white-box tests and stay out of that suite.
+ * … CASCADE afterwards).  db_int(), db_text() and db_write() run their
+ * SQL on either; the contract suite uses them only for SQL both backends
+ * understand, the rest (PRAGMAs, old schemas) is SQLite's white-box tests.
  */
 #ifndef NIMBUS_TEST_STORE_FIXTURE_H
 #define NIMBUS_TEST_STORE_FIXTURE_H
@@ -128,12 +129,37 @@ static STORE_FIXTURE_UNUSED bool fixture_pg_kill_connections(fixture_t *fx) {
   return ok;
 }
 
+/* The first value of sql's first row in this test's schema (NULL when
+ * none), as text; false (printed) when the query fails. */
+static bool fixture_pg_query(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  PGconn *c = PQconnectdb(fx->path);
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  out[0] = '\0';
+  if (ok) {
+    PGresult *r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (ok && PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0))
+      snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+  }
+  if (!ok) fprintf(stderr, "fixture: %s: %s", sql, PQerrorMessage(c));
+  PQfinish(c);
+  return ok;
+}
+
 static void fixture_pg_drop(fixture_t *fx) {
   char sql[32 + sizeof fx->schema];
   snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", fx->schema);
   fixture_pg_exec(sql);
 }
 #else
+static bool fixture_pg_query(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  (void)fx;
+  (void)sql;
+  (void)cap;
+  out[0] = '\0';
+  return false;
+}
 static bool fixture_pg_create(fixture_t *fx) {
   (void)fx;
   fprintf(stderr, "fixture: built without libpq\n");
@@ -254,9 +280,16 @@ static STORE_FIXTURE_UNUSED void reopen(fixture_t *fx) {
   assert_non_null(fx->st);
 }
 
-/* ---- raw database access (second connection) ---- */
+/* ---- raw database access (second connection) ----
+ * On PostgreSQL the same SQL runs in the test's schema: the contract
+ * suite uses these only for plain SQL both backends understand. */
 
 static STORE_FIXTURE_UNUSED int64_t db_int(fixture_t *fx, const char *sql) {
+  if (fx->schema[0]) {
+    char v[32];
+    assert_true(fixture_pg_query(fx, sql, v, sizeof v));
+    return v[0] ? strtoll(v, NULL, 10) : -1;
+  }
   sqlite3 *db = NULL;
   sqlite3_stmt *s = NULL;
   int64_t v = -1;
@@ -269,6 +302,10 @@ static STORE_FIXTURE_UNUSED int64_t db_int(fixture_t *fx, const char *sql) {
 }
 
 static STORE_FIXTURE_UNUSED void db_text(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  if (fx->schema[0]) {
+    assert_true(fixture_pg_query(fx, sql, out, cap));
+    return;
+  }
   sqlite3 *db = NULL;
   sqlite3_stmt *s = NULL;
   out[0] = '\0';
@@ -281,6 +318,11 @@ static STORE_FIXTURE_UNUSED void db_text(fixture_t *fx, const char *sql, char *o
 }
 
 static STORE_FIXTURE_UNUSED void db_write(fixture_t *fx, const char *sql) {
+  if (fx->schema[0]) {
+    char ignored[8];
+    assert_true(fixture_pg_query(fx, sql, ignored, sizeof ignored));
+    return;
+  }
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
@@ -355,6 +397,42 @@ static STORE_FIXTURE_UNUSED nimbus_id_t make_job(store_t *st, nimbus_id_t tenant
   return j.id;
 }
 
+static STORE_FIXTURE_UNUSED void fill_hash(unsigned char h[32], unsigned char seed) {
+  for (int i = 0; i < 32; i++) h[i] = (unsigned char)(seed * 7 + i + 1);
+}
+
+/* An unclaimed device serving the given queues, claim code `seed`, valid
+ * for an hour. */
+static STORE_FIXTURE_UNUSED nimbus_device_t make_device(store_t *st, nimbus_id_t tenant,
+                                                       const char *name, const nimbus_id_t *queues,
+                                                       int nqueues, unsigned char seed) {
+  nimbus_device_t d = {.tenant_id = tenant, .nqueues = nqueues};
+  snprintf(d.name, sizeof d.name, "%s", name);
+  for (int i = 0; i < nqueues; i++) d.queue_ids[i] = queues[i];
+  fill_hash(d.claim_hash, seed);
+  d.claim_expires_at = (int64_t)time(NULL) + 3600;
+  assert_int_equal(store_device_insert(st, &d), STORE_OK);
+  assert_true(d.id > 0);
+  return d;
+}
+
+/* make_device() and claimed with uuid "urn:uuid:...<seed>" and credential
+ * hash fill_hash(seed + 100). */
+static STORE_FIXTURE_UNUSED nimbus_device_t make_registered(store_t *st, nimbus_id_t tenant,
+                                                           const char *name,
+                                                           const nimbus_id_t *queues, int nqueues,
+                                                           unsigned char seed) {
+  nimbus_device_t d = make_device(st, tenant, name, queues, nqueues, seed);
+  unsigned char claim[32], cred[32];
+  fill_hash(claim, seed);
+  fill_hash(cred, (unsigned char)(seed + 100));
+  char uuid[NIMBUS_UUID_MAX];
+  snprintf(uuid, sizeof uuid, "urn:uuid:00000000-0000-4000-8000-0000000000%02x", seed);
+  assert_int_equal(store_device_claim(st, claim, (int64_t)time(NULL), uuid, cred, &d), STORE_OK);
+  assert_int_equal(d.status, NIMBUS_DEVICE_REGISTERED);
+  return d;
+}
+
 /* ---- list collectors ---- */
 
 #define MAX_COLLECT 64
@@ -389,6 +467,10 @@ static STORE_FIXTURE_UNUSED bool queue_cb(const nimbus_queue_t *q, void *ctx) {
 }
 static STORE_FIXTURE_UNUSED bool job_cb(const nimbus_job_t *j, void *ctx) {
   return collect_add(ctx, j->id, j->queue_name);
+}
+
+static STORE_FIXTURE_UNUSED bool device_cb(const nimbus_device_t *d, void *ctx) {
+  return collect_add(ctx, d->id, d->name);
 }
 
 static STORE_FIXTURE_UNUSED collect_t list_jobs(store_t *st, store_job_filter_t f, int *total) {

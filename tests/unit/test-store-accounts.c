@@ -10,10 +10,6 @@
 #include "store-fixture.h"
 #include "user-names.h"
 
-static void fill_hash(unsigned char h[32], unsigned char seed) {
-  for (int i = 0; i < 32; i++) h[i] = (unsigned char)(seed * 7 + i + 1);
-}
-
 /* ---- open ---- */
 
 /* Migrations ran at open; reopening applies nothing twice and keeps data. */

@@ -2,7 +2,8 @@
  * store-pg-private.h: what the files of the PostgreSQL backend share
  * (store-pg.c: open, close, statements and helpers; store-pg-accounts.c:
  * tenants, users, aliases, tokens, queues, panel sessions, the sign-in
- * throttle; pg-migrations.c: the schema; pg-pool.c: connections).
+ * throttle; store-pg-devices.c: output devices; pg-migrations.c: the
+ * schema; pg-pool.c: connections).
  * Nothing here is seen outside store/pg/.
  *
  * The shape of every operation:
@@ -77,6 +78,30 @@ typedef enum {
   PS_THROTTLE_FAIL,
   PS_THROTTLE_CLEAR,
   PS_THROTTLE_EXPIRE,
+  PS_DEVICE_INSERT,
+  PS_DEVICE_QUEUE_INSERT,
+  PS_DEVICE_QUEUES,
+  PS_DEVICE_GET,
+  PS_DEVICE_GET_BY_NAME,
+  PS_DEVICE_GET_BY_CREDENTIAL,
+  PS_DEVICE_GET_BY_UUID,
+  PS_DEVICE_GET_BY_CLAIM,
+  PS_DEVICE_LIST,
+  PS_DEVICE_SET_CLAIM,
+  PS_DEVICE_SET_LOCATION,
+  PS_DEVICE_UUID_OWNER,
+  PS_DEVICE_CLAIM,
+  PS_DEVICE_SET_REPORTED,
+  PS_DEVICE_GET_ATTRS,
+  PS_QUEUE_DEVICE_ATTRS,
+  PS_DEVICE_TOUCH,
+  PS_DEVICE_TOMBSTONE_INSERT,
+  PS_DEVICE_TOMBSTONE_GET,
+  PS_DEVICE_REOFFER_EVENTS,
+  PS_DEVICE_REOFFER,
+  PS_DEVICE_UNTARGET_EVENTS,
+  PS_DEVICE_UNTARGET,
+  PS_DEVICE_DELETE,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -148,6 +173,10 @@ typedef union {
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
+/* Around callbacks run some other way: between the two, a store call on
+ * this thread gets STORE_ERROR.  No connection may be checked out. */
+void pg_callback_enter(pg_store_t *st);
+void pg_callback_leave(pg_store_t *st);
 
 /* Column readers (text results); NULL reads as 0 or "". */
 int64_t pg_get_int64(const PGresult *res, int row, int col);
@@ -157,6 +186,9 @@ void pg_get_text(const PGresult *res, int row, int col, char *out, size_t cap);
 #define PG_GET_FIELD(res, row, col, field) pg_get_text((res), (row), (col), (field), sizeof(field))
 /* A bytea column of exactly len bytes into out (left as is otherwise). */
 void pg_get_bytes(const PGresult *res, int row, int col, unsigned char *out, size_t len);
+/* A bytea column of any length as a malloc'd copy (caller frees); NULL
+ * reads as *out NULL, *len 0.  False when out of memory. */
+bool pg_get_bytes_copy(const PGresult *res, int row, int col, void **out, size_t *len);
 
 /* ---- open, migrations ---- */
 store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t errlen);
@@ -219,5 +251,37 @@ store_status_t pg_throttle_fail(store_t *st, const unsigned char key[32], const 
                                 int64_t now, int64_t window, int *failures,
                                 int64_t *window_start);
 store_status_t pg_throttle_clear(store_t *st, const unsigned char key[32]);
+store_status_t pg_device_insert(store_t *st, nimbus_device_t *d);
+store_status_t pg_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                             nimbus_device_t *out);
+store_status_t pg_device_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                     nimbus_device_t *out);
+store_status_t pg_device_get_by_credential(store_t *st, const unsigned char hash[32],
+                                           nimbus_device_t *out);
+store_status_t pg_device_get_by_uuid(store_t *st, const char *uuid, nimbus_device_t *out);
+store_status_t pg_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      const char *location);
+store_status_t pg_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   const unsigned char claim_hash[32], int64_t expires_at);
+store_status_t pg_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,
+                               const char *uuid, const unsigned char credential_hash[32],
+                               nimbus_device_t *out);
+store_status_t pg_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      int printer_state, const char *state_reasons,
+                                      const char *make_model, const void *attrs,
+                                      size_t attrs_len);
+store_status_t pg_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   void **attrs, size_t *len);
+store_status_t pg_queue_device_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                     void **attrs, size_t *len);
+store_status_t pg_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                               int64_t seen_at, const char *transport);
+store_status_t pg_device_touch_many(store_t *st, const store_device_seen_t *v, int n);
+store_status_t pg_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                              store_device_cb cb, void *ctx);
+store_status_t pg_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_device_t *out);
+store_status_t pg_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
+                                          nimbus_device_tombstone_t *out);
 
 #endif

@@ -3,8 +3,8 @@
  * nimbusd share one database): open and close, the prepared statements,
  * the helpers every file of the backend uses (store-pg-private.h), the
  * schema version, audit and counters.  Accounts are in
- * store-pg-accounts.c, the schema in pg-migrations.c, connections in
- * pg-pool.c.
+ * store-pg-accounts.c, output devices in store-pg-devices.c, the schema
+ * in pg-migrations.c, connections in pg-pool.c.
  *
  * Design:
  *  - Every store call checks a connection out of the pool for its whole
@@ -138,6 +138,87 @@ static const char *const stmt_sql[PS_COUNT] = {
         "ELSE t.expires_at END RETURNING failures, window_start",
     [PS_THROTTLE_CLEAR] = "DELETE FROM auth_throttle WHERE key = $1",
     [PS_THROTTLE_EXPIRE] = "DELETE FROM auth_throttle WHERE expires_at <= $1",
+#define DEVICE_COLS                                                                 \
+  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \
+  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, " \
+  "d.printer_state, d.state_reasons, d.make_model, "                                \
+  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id), d.location"
+    [PS_DEVICE_INSERT] =
+        "INSERT INTO devices (tenant_id, name, status, claim_hash, claim_expires_at, "
+        "created_at, location) VALUES ($1, $2, 1, $3, $4, $5, $6) RETURNING id",
+    [PS_DEVICE_QUEUE_INSERT] =
+        "INSERT INTO device_queues (device_id, tenant_id, queue_id) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING",
+    [PS_DEVICE_QUEUES] =
+        "SELECT q.id, q.name FROM device_queues dq JOIN queues q ON q.id = dq.queue_id "
+        "WHERE dq.tenant_id = $2 AND dq.device_id = $1 ORDER BY q.name COLLATE \"C\" LIMIT $3",
+    [PS_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = $1 AND d.tenant_id = $2",
+    [PS_DEVICE_GET_BY_NAME] =
+        "SELECT " DEVICE_COLS " FROM devices d WHERE d.tenant_id = $1 AND d.name = $2",
+    [PS_DEVICE_GET_BY_CREDENTIAL] =
+        "SELECT " DEVICE_COLS " FROM devices d WHERE d.credential_hash = $1 AND d.status = 2",
+    [PS_DEVICE_GET_BY_UUID] = "SELECT " DEVICE_COLS
+                              " FROM devices d WHERE d.uuid = $1 AND d.uuid <> '' "
+                              "AND d.status = 2",
+    /* FOR UPDATE: of two claims of one code at once, the second waits and
+     * then finds the code gone */
+    [PS_DEVICE_GET_BY_CLAIM] =
+        "SELECT id, tenant_id, claim_expires_at FROM devices WHERE claim_hash = $1 FOR UPDATE",
+    [PS_DEVICE_LIST] = "SELECT " DEVICE_COLS
+                       " FROM devices d WHERE d.tenant_id = $1 AND ($2::bigint = 0 OR EXISTS "
+                       "(SELECT 1 FROM device_queues dq WHERE dq.tenant_id = d.tenant_id "
+                       "AND dq.device_id = d.id AND dq.queue_id = $2::bigint)) "
+                       "ORDER BY d.name COLLATE \"C\"",
+    [PS_DEVICE_SET_CLAIM] =
+        "UPDATE devices SET claim_hash = $3, claim_expires_at = $4 "
+        "WHERE id = $1 AND tenant_id = $2",
+    [PS_DEVICE_SET_LOCATION] = "UPDATE devices SET location = $3 WHERE id = $1 AND tenant_id = $2",
+    [PS_DEVICE_UUID_OWNER] = "SELECT id FROM devices WHERE uuid = $1 AND uuid <> ''",
+    [PS_DEVICE_CLAIM] =
+        "UPDATE devices SET status = 2, uuid = $2, credential_hash = $3, registered_at = $4, "
+        "claim_hash = NULL, claim_expires_at = 0 WHERE id = $1",
+    [PS_DEVICE_SET_REPORTED] =
+        "UPDATE devices SET printer_state = CASE WHEN $3::integer < 0 THEN printer_state "
+        "ELSE $3::integer END, state_reasons = coalesce($4::text, state_reasons), "
+        "make_model = coalesce($5::text, make_model), attrs = coalesce($6::bytea, attrs), "
+        "attrs_updated_at = CASE WHEN $6::bytea IS NULL THEN attrs_updated_at ELSE $7 END "
+        "WHERE id = $1 AND tenant_id = $2",
+    [PS_DEVICE_GET_ATTRS] = "SELECT attrs FROM devices WHERE id = $1 AND tenant_id = $2",
+    [PS_QUEUE_DEVICE_ATTRS] =
+        "SELECT d.attrs FROM device_queues dq JOIN devices d ON d.id = dq.device_id "
+        "WHERE dq.tenant_id = $1 AND dq.queue_id = $2 AND d.attrs IS NOT NULL "
+        "ORDER BY d.attrs_updated_at DESC, d.id DESC LIMIT 1",
+    [PS_DEVICE_TOUCH] =
+        "UPDATE devices SET last_seen_at = greatest(last_seen_at, $3::bigint), "
+        "transport = coalesce($4::text, transport) WHERE id = $1 AND tenant_id = $2",
+    /* The steps of pg_device_delete(): $1 tenant, $2 device, $3 now, $4
+     * event detail (REOFFER_EVENTS only). */
+    [PS_DEVICE_TOMBSTONE_INSERT] =
+        "INSERT INTO device_tombstones AS t (credential_hash, tenant_id, device_id, name, uuid, "
+        "deleted_at) SELECT credential_hash, tenant_id, id, name, uuid, $3 FROM devices "
+        "WHERE tenant_id = $1 AND id = $2 AND credential_hash IS NOT NULL "
+        "ON CONFLICT (credential_hash) DO UPDATE SET tenant_id = excluded.tenant_id, "
+        "device_id = excluded.device_id, name = excluded.name, uuid = excluded.uuid, "
+        "deleted_at = excluded.deleted_at",
+    [PS_DEVICE_TOMBSTONE_GET] =
+        "SELECT device_id, tenant_id, name, uuid, deleted_at FROM device_tombstones "
+        "WHERE credential_hash = $1",
+    [PS_DEVICE_REOFFER_EVENTS] =
+        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
+        "SELECT tenant_id, id, $3, 'job-reoffered', 5, 4, $4 FROM jobs "
+        "WHERE tenant_id = $1 AND state = 5 AND device_id = $2",
+    [PS_DEVICE_REOFFER] =
+        "UPDATE jobs SET state = 4, state_changed_at = $3, completed_at = 0, device_id = 0 "
+        "WHERE tenant_id = $1 AND state = 5 AND device_id = $2",
+    /* Jobs released to exactly this printer go back to held. */
+    [PS_DEVICE_UNTARGET_EVENTS] =
+        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
+        "SELECT tenant_id, id, $3, 'job-held', 4, 2, 'its printer was deleted' FROM jobs "
+        "WHERE tenant_id = $1 AND state = 4 AND target_device_id = $2",
+    [PS_DEVICE_UNTARGET] =
+        "UPDATE jobs SET state = 2, state_changed_at = $3, target_device_id = 0 "
+        "WHERE tenant_id = $1 AND state = 4 AND target_device_id = $2",
+    [PS_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
 };
 
 /* The store whose list callback this thread is running, if any. */
@@ -299,13 +380,21 @@ void pg_tx_rollback(pg_conn_t *c) {
   if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) pg_exec_sql(c, "ROLLBACK", "rollback");
 }
 
-void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx) {
-  const pg_store_t *outer = pg_in_callback;
+void pg_callback_enter(pg_store_t *st) {
   pg_in_callback = st;
+}
+
+void pg_callback_leave(pg_store_t *st) {
+  (void)st;
+  pg_in_callback = NULL;
+}
+
+void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx) {
+  pg_callback_enter(st);
   int n = PQntuples(res);
   for (int i = 0; i < n; i++)
     if (!each(res, i, cb, ctx)) break;
-  pg_in_callback = outer;
+  pg_callback_leave(st);
   PQclear(res);
 }
 
@@ -338,6 +427,22 @@ void pg_get_bytes(const PGresult *res, int row, int col, unsigned char *out, siz
     if (sscanf(v + 2 * i, "%1x%1x", &hi, &lo) != 2) return;
     out[i] = (unsigned char)(hi << 4 | lo);
   }
+}
+
+bool pg_get_bytes_copy(const PGresult *res, int row, int col, void **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  if (PQgetisnull(res, row, col)) return true;
+  size_t n = 0;
+  unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
+  if (!raw) return false;
+  void *copy = malloc(n ? n : 1);
+  if (copy && n) memcpy(copy, raw, n);
+  PQfreemem(raw);
+  if (!copy) return false;
+  *out = copy;
+  *len = n;
+  return true;
 }
 
 /* ---- open, close, versions ---- */
