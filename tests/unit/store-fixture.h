@@ -483,7 +483,7 @@ static STORE_FIXTURE_UNUSED int64_t job_count_check(fixture_t *fx) {
   /* The trigger-kept counters agree with the table. */
   return db_int(fx,
                 "SELECT count(*) FROM (SELECT state, count(*) AS n FROM jobs GROUP BY state) c "
-                "LEFT JOIN job_state_counts s USING (state) WHERE s.n IS NOT c.n") +
+                "LEFT JOIN job_state_counts s USING (state) WHERE s.n IS DISTINCT FROM c.n") +
          db_int(fx,
                 "SELECT count(*) FROM job_state_counts s WHERE s.n <> "
                 "(SELECT count(*) FROM jobs WHERE state = s.state)") +

@@ -669,8 +669,13 @@ static void test_migration_from_v4(void **state) {
   assert_int_equal(db_int(fx, "SELECT count(DISTINCT reference) FROM jobs"), 4);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
+  if (argc > 1 && !strcmp(argv[1], "pg")) {
+    int rc = fixture_use_pg();
+    if (rc) return rc;
+  }
+  /* The store contract: these run on SQLite and, with "pg", on PostgreSQL. */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_job_device_state, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_device_delete, setup_direct, teardown),
@@ -681,7 +686,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_job_pin_attempt, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_list_housekeeping, setup_direct, teardown),
+  };
+  /* SQLite's own: its file, PRAGMAs, WAL, old schemas. */
+  const struct CMUnitTest sqlite_tests[] = {
       cmocka_unit_test_setup_teardown(test_migration_from_v4, setup_closed, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  int failed = cmocka_run_group_tests_name("store contract: jobs at devices", tests, NULL, NULL);
+  if (!fixture_pg_url)
+    failed += cmocka_run_group_tests_name("SQLite only", sqlite_tests, NULL, NULL);
+  return failed;
 }

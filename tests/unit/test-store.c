@@ -938,12 +938,14 @@ static void test_migration_to_job_numbers(void **state) {
   assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE number = 0"), 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
+  if (argc > 1 && !strcmp(argv[1], "pg")) {
+    int rc = fixture_use_pg();
+    if (rc) return rc;
+  }
+  /* The store contract: these run on SQLite and, with "pg", on PostgreSQL. */
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_open_applies_migrations, setup_direct, teardown),
-      cmocka_unit_test_setup_teardown(test_open_rejects_garbage, setup_closed, teardown),
-      cmocka_unit_test_setup_teardown(test_open_rejects_newer_schema, setup_closed, teardown),
       cmocka_unit_test_setup_teardown(test_job_insert_and_get, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_insert_and_get, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_job_insert_failure_rolls_back, setup_direct, teardown),
@@ -960,16 +962,25 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_audit_append, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_group, teardown),
-      cmocka_unit_test_setup_teardown(test_long_values_are_truncated, setup_direct, teardown),
-      cmocka_unit_test_setup_teardown(test_busy_writer_is_waited_for, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_persistence_across_reopen, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_numbers_per_tenant, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_numbers_per_tenant, setup_group, teardown),
-      cmocka_unit_test_setup_teardown(test_migration_to_job_numbers, setup_closed, teardown),
       cmocka_unit_test_setup_teardown(test_inline_document, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_inline_document, setup_group, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  /* SQLite's own: its file, PRAGMAs, WAL, old schemas. */
+  const struct CMUnitTest sqlite_tests[] = {
+      cmocka_unit_test_setup_teardown(test_open_applies_migrations, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_open_rejects_garbage, setup_closed, teardown),
+      cmocka_unit_test_setup_teardown(test_open_rejects_newer_schema, setup_closed, teardown),
+      cmocka_unit_test_setup_teardown(test_long_values_are_truncated, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_busy_writer_is_waited_for, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_to_job_numbers, setup_closed, teardown),
+  };
+  int failed = cmocka_run_group_tests_name("store contract: jobs and documents", tests, NULL, NULL);
+  if (!fixture_pg_url)
+    failed += cmocka_run_group_tests_name("SQLite only", sqlite_tests, NULL, NULL);
+  return failed;
 }

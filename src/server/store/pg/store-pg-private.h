@@ -2,8 +2,8 @@
  * store-pg-private.h: what the files of the PostgreSQL backend share
  * (store-pg.c: open, close, statements and helpers; store-pg-accounts.c:
  * tenants, users, aliases, tokens, queues, panel sessions, the sign-in
- * throttle; store-pg-devices.c: output devices; pg-migrations.c: the
- * schema; pg-pool.c: connections).
+ * throttle; store-pg-devices.c: output devices; store-pg-jobs.c: jobs and
+ * documents; pg-migrations.c: the schema; pg-pool.c: connections).
  * Nothing here is seen outside store/pg/.
  *
  * The shape of every operation:
@@ -102,6 +102,38 @@ typedef enum {
   PS_DEVICE_UNTARGET_EVENTS,
   PS_DEVICE_UNTARGET,
   PS_DEVICE_DELETE,
+  PS_USER_EXISTS,
+  PS_DEVICE_EXISTS,
+  PS_JOB_NUMBER_TAKE,
+  PS_JOB_INSERT,
+  PS_DOC_INSERT,
+  PS_DOC_DATA_INSERT,
+  PS_EVENT_INSERT,
+  PS_DOC_DATA_READ,
+  PS_JOB_GET,
+  PS_JOB_GET_BY_NUMBER,
+  PS_JOB_LIST_ASC,
+  PS_JOB_LIST_DESC,
+  PS_JOB_COUNT,
+  PS_JOB_COUNT_PENDING,
+  PS_JOB_COUNT_PENDING_ORIGIN,
+  PS_JOB_SET_STATE,
+  PS_JOB_SET_DEVICE_STATE,
+  PS_JOB_SET_PROGRESS,
+  PS_JOB_MOVE_HELD,
+  PS_JOB_SET_TARGET_DEVICE,
+  PS_JOB_LEASE_EXPIRED,
+  PS_JOB_COUNTERS,
+  PS_JOB_COUNTERS_LOCK,
+  PS_JOB_UPDATE_COUNTERS,
+  PS_DOC_LIST,
+  PS_BLOB_REFERENCED,
+  PS_JOB_PIN_STATE,
+  PS_JOB_PIN_UPDATE,
+  PS_DOC_PURGE_KEYS,
+  PS_DOC_PURGE,
+  PS_DOC_DATA_PURGE,
+  PS_JOB_HOUSEKEEPING,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -115,9 +147,10 @@ static inline pg_store_t *pg_of(store_t *base) {
 }
 
 /* ---- parameters: integers and text as text, bytes as binary ---- */
-#define PG_PARAMS_MAX 12
+#define PG_PARAMS_MAX 24 /* the job insert has 23 */
 typedef struct {
   int n;
+  bool overflow; /* a parameter beyond PG_PARAMS_MAX was dropped: pg_exec refuses */
   const char *values[PG_PARAMS_MAX];
   int lengths[PG_PARAMS_MAX];
   int formats[PG_PARAMS_MAX];
@@ -170,6 +203,7 @@ typedef union {
   store_alias_cb alias;
   store_token_cb token;
   store_queue_cb queue;
+  store_job_cb job;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -283,5 +317,49 @@ store_status_t pg_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t 
                                 nimbus_device_t *out);
 store_status_t pg_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
                                           nimbus_device_tombstone_t *out);
+store_status_t pg_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs, int ndocs);
+store_status_t pg_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                  const store_inline_t *data, int ndocs);
+store_status_t pg_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       int number, int64_t off, void *buf, size_t len,
+                                       size_t *got);
+store_status_t pg_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                          nimbus_job_t *out);
+store_status_t pg_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,
+                                    nimbus_job_t *out);
+store_status_t pg_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
+                           int *total);
+store_status_t pg_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
+                                              nimbus_id_t owner_id, int *count);
+store_status_t pg_job_count_pending_for_origin(store_t *st, nimbus_id_t tenant_id,
+                                               nimbus_id_t device_id, int *count);
+store_status_t pg_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_job_state_t expected, nimbus_job_state_t next,
+                                const char *event, const char *detail);
+store_status_t pg_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       nimbus_job_state_t expected, nimbus_id_t expect_device,
+                                       nimbus_job_state_t next, nimbus_id_t device_id,
+                                       const char *event, const char *detail);
+store_status_t pg_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_id_t device_id, int impressions_completed,
+                                   const char *reasons);
+store_status_t pg_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_id_t queue_id);
+store_status_t pg_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                        nimbus_id_t target_device_id);
+store_status_t pg_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb, void *ctx);
+store_status_t pg_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                               nimbus_document_t *doc, bool last,
+                               nimbus_job_state_t state_after_last);
+store_status_t pg_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_document_t *out, int max, int *count);
+store_status_t pg_blob_is_referenced(store_t *st, const char *key, bool *referenced);
+store_status_t pg_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
+                                  int64_t now, int window, int max, int *failures,
+                                  int64_t *locked_until);
+store_status_t pg_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
+store_status_t pg_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
+                                        store_job_cb cb, void *ctx);
 
 #endif

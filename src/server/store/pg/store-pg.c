@@ -3,8 +3,9 @@
  * nimbusd share one database): open and close, the prepared statements,
  * the helpers every file of the backend uses (store-pg-private.h), the
  * schema version, audit and counters.  Accounts are in
- * store-pg-accounts.c, output devices in store-pg-devices.c, the schema
- * in pg-migrations.c, connections in pg-pool.c.
+ * store-pg-accounts.c, output devices in store-pg-devices.c, jobs and
+ * documents in store-pg-jobs.c, the schema in pg-migrations.c,
+ * connections in pg-pool.c.
  *
  * Design:
  *  - Every store call checks a connection out of the pool for its whole
@@ -219,6 +220,132 @@ static const char *const stmt_sql[PS_COUNT] = {
         "UPDATE jobs SET state = 2, state_changed_at = $3, target_device_id = 0 "
         "WHERE tenant_id = $1 AND state = 4 AND target_device_id = $2",
     [PS_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
+    [PS_USER_EXISTS] = "SELECT 1 FROM users WHERE id = $1 AND tenant_id = $2",
+    [PS_DEVICE_EXISTS] = "SELECT 1 FROM devices WHERE id = $1 AND tenant_id = $2",
+    /* The tenant's next job number, taken inside the insert's transaction
+     * (the row lock orders concurrent inserts of one tenant). */
+    [PS_JOB_NUMBER_TAKE] =
+        "UPDATE tenants SET next_job_number = next_job_number + 1 "
+        "WHERE id = $1 RETURNING next_job_number - 1",
+    /* No row back: the reference is taken (the partial unique index). */
+    [PS_JOB_INSERT] =
+        "INSERT INTO jobs (tenant_id, queue_id, owner_id, owner_name, name, "
+        "origin_host, state, created_at, state_changed_at, completed_at, copies, "
+        "pages, impressions, impressions_completed, num_documents, account_id, "
+        "accounting_user_id, hold_until, pin_hash, attrs_json, origin_device_id, "
+        "reference, number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+        "$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
+        "ON CONFLICT (reference) WHERE reference <> '' DO NOTHING RETURNING id",
+#define DOC_COLS "job_id, number, format, name, size, pages, blob_key, created_at"
+    [PS_DOC_INSERT] =
+        "INSERT INTO documents (" DOC_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    [PS_DOC_DATA_INSERT] = "INSERT INTO document_data (job_id, number, data) VALUES ($1, $2, $3)",
+    [PS_EVENT_INSERT] =
+        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    /* $4 offset, $5 length: only that part of the bytes travels */
+    [PS_DOC_DATA_READ] =
+        "SELECT substring(d.data FROM $4::integer + 1 FOR $5::integer) FROM document_data d "
+        "JOIN jobs j ON j.id = d.job_id WHERE d.job_id = $1 AND d.number = $2 "
+        "AND j.tenant_id = $3",
+#define JOB_COLS                                                                             \
+  "j.id, j.tenant_id, j.queue_id, j.owner_id, q.name, j.owner_name, j.name, j.origin_host, " \
+  "j.state, j.created_at, j.state_changed_at, j.completed_at, j.copies, j.pages, "           \
+  "j.impressions, j.impressions_completed, j.num_documents, j.account_id, "                  \
+  "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json, j.device_id, "              \
+  "j.target_device_id, j.device_state_reasons, j.origin_device_id, coalesce(od.name, ''), "  \
+  "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until, j.number"
+/* The origin printer's name comes from a LEFT JOIN: '' once it is deleted. */
+#define JOB_FROM                                        \
+  "FROM jobs j JOIN queues q ON q.id = j.queue_id "     \
+  "LEFT JOIN devices od ON od.id = j.origin_device_id " \
+  "AND od.tenant_id = j.tenant_id"
+/* $1 tenant, $2 queue, $3 owner, $4..$5 states, $6 device, $7 fetchable
+ * for, $8 origin device (0: any) */
+#define JOB_FILTER                                                                         \
+  "WHERE j.tenant_id = $1 AND ($2::bigint = 0 OR j.queue_id = $2::bigint) "                \
+  "AND ($3::bigint = 0 OR j.owner_id = $3::bigint) AND j.state BETWEEN $4 AND $5 "         \
+  "AND ($6::bigint = 0 OR j.device_id = $6::bigint) "                                      \
+  "AND ($7::bigint = 0 OR j.target_device_id IN (0, $7::bigint)) "                         \
+  "AND ($8::bigint = 0 OR j.origin_device_id = $8::bigint)"
+    [PS_JOB_GET] = "SELECT " JOB_COLS " " JOB_FROM " WHERE j.id = $1 AND j.tenant_id = $2",
+    [PS_JOB_GET_BY_NUMBER] =
+        "SELECT " JOB_COLS " " JOB_FROM " WHERE j.number = $1 AND j.tenant_id = $2",
+    /* $9 limit (NULL: all), $10 offset */
+    [PS_JOB_LIST_ASC] =
+        "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id ASC LIMIT $9 OFFSET $10",
+    [PS_JOB_LIST_DESC] =
+        "SELECT " JOB_COLS " " JOB_FROM " " JOB_FILTER " ORDER BY j.id DESC LIMIT $9 OFFSET $10",
+    [PS_JOB_COUNT] = "SELECT count(*) FROM jobs j " JOB_FILTER,
+    [PS_JOB_COUNT_PENDING] =
+        "SELECT coalesce((SELECT n FROM owner_pending WHERE tenant_id = $1 AND owner_id = $2), 0)",
+    [PS_JOB_COUNT_PENDING_ORIGIN] =
+        "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND origin_device_id = $2 "
+        "AND origin_device_id <> 0 AND state BETWEEN 1 AND 3",
+    [PS_JOB_SET_STATE] =
+        "UPDATE jobs SET state = $4::integer, state_changed_at = $5::bigint, "
+        "completed_at = CASE WHEN $4::integer >= 6 THEN $5::bigint ELSE 0 END "
+        "WHERE id = $1 AND tenant_id = $2 AND state = $3",
+    /* Like PS_JOB_SET_STATE, also setting device_id ($6); $7 (not 0) must
+     * be the device the job is assigned to. */
+    [PS_JOB_SET_DEVICE_STATE] =
+        "UPDATE jobs SET state = $4::integer, state_changed_at = $5::bigint, "
+        "completed_at = CASE WHEN $4::integer >= 6 THEN $5::bigint ELSE 0 END, device_id = $6 "
+        "WHERE id = $1 AND tenant_id = $2 AND state = $3 "
+        "AND ($7::bigint = 0 OR device_id = $7::bigint)",
+    [PS_JOB_SET_PROGRESS] =
+        "UPDATE jobs SET impressions_completed = CASE WHEN $4::integer < 0 "
+        "THEN impressions_completed ELSE $4::integer END, "
+        "device_state_reasons = coalesce($5::text, device_state_reasons) "
+        "WHERE id = $1 AND tenant_id = $2 AND device_id = $3::bigint AND $3::bigint <> 0",
+    /* follow-me: the (tenant_id, queue_id) key keeps the job in its tenant */
+    [PS_JOB_MOVE_HELD] =
+        "UPDATE jobs SET queue_id = $3 WHERE id = $1 AND tenant_id = $2 AND state = 2",
+    [PS_JOB_SET_TARGET_DEVICE] =
+        "UPDATE jobs SET target_device_id = $3 WHERE id = $1 AND tenant_id = $2",
+    [PS_JOB_LEASE_EXPIRED] =
+        "SELECT " JOB_COLS " " JOB_FROM
+        " LEFT JOIN devices d ON d.id = j.device_id AND d.tenant_id = j.tenant_id "
+        "WHERE j.state = 5 AND (d.id IS NULL OR greatest(d.last_seen_at, j.state_changed_at) < $1) "
+        "ORDER BY j.id",
+    [PS_JOB_COUNTERS] =
+        "SELECT state, num_documents, pages, copies FROM jobs WHERE id = $1 AND tenant_id = $2",
+    /* The same, locking the row until the transaction ends. */
+    [PS_JOB_COUNTERS_LOCK] =
+        "SELECT state, num_documents, pages, copies FROM jobs WHERE id = $1 AND tenant_id = $2 "
+        "FOR UPDATE",
+    [PS_JOB_UPDATE_COUNTERS] =
+        "UPDATE jobs SET num_documents = $3, pages = $4, impressions = $5 "
+        "WHERE id = $1 AND tenant_id = $2",
+    [PS_DOC_LIST] = "SELECT " DOC_COLS " FROM documents WHERE job_id = $1 ORDER BY number LIMIT $2",
+    [PS_BLOB_REFERENCED] =
+        "SELECT EXISTS (SELECT 1 FROM documents WHERE blob_key = $1 AND blob_key <> '')",
+    [PS_JOB_PIN_STATE] =
+        "SELECT pin_failures, pin_window_start, pin_locked_until FROM jobs "
+        "WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+    [PS_JOB_PIN_UPDATE] =
+        "UPDATE jobs SET pin_failures = $3, pin_window_start = $4, pin_locked_until = $5 "
+        "WHERE id = $1 AND tenant_id = $2",
+    /* Spool keys of a job's unpurged documents, in number order. */
+    [PS_DOC_PURGE_KEYS] =
+        "SELECT number, blob_key FROM documents WHERE job_id = $1 "
+        "AND blob_key NOT IN ('', '" STORE_INLINE_BLOB_KEY "') ORDER BY number LIMIT $2",
+    /* Inline documents, and spool documents up to number $2. */
+    [PS_DOC_PURGE] =
+        "UPDATE documents SET blob_key = '' WHERE job_id = $1 AND blob_key <> '' "
+        "AND (blob_key = '" STORE_INLINE_BLOB_KEY "' OR number <= $2)",
+    [PS_DOC_DATA_PURGE] = "DELETE FROM document_data WHERE job_id = $1",
+    /* Terminal jobs with unpurged documents, and received/held jobs past
+     * their tenant's retention ($2 hours when the tenant has 0), oldest
+     * first, at most $3. */
+    [PS_JOB_HOUSEKEEPING] = "SELECT " JOB_COLS " " JOB_FROM
+                            " WHERE j.state >= 6 AND j.id IN (SELECT dk.job_id FROM documents dk "
+                            "WHERE dk.blob_key <> '') "
+                            "UNION ALL SELECT " JOB_COLS " " JOB_FROM
+                            " JOIN tenants t ON t.id = j.tenant_id WHERE j.state IN (1, 2) "
+                            "AND j.created_at < $1::bigint - 3600 * (CASE WHEN t.retention_hours "
+                            "> 0 THEN t.retention_hours ELSE $2::integer END) "
+                            "ORDER BY 1 LIMIT $3",
 };
 
 /* The store whose list callback this thread is running, if any. */
@@ -226,7 +353,15 @@ static _Thread_local const pg_store_t *pg_in_callback;
 
 /* ---- parameters ---- */
 
+/* False (and p marked) when p is full. */
+static bool param_room(pg_params_t *p) {
+  if (p->n < PG_PARAMS_MAX) return true;
+  p->overflow = true;
+  return false;
+}
+
 void pg_param_int(pg_params_t *p, int64_t v) {
+  if (!param_room(p)) return;
   int i = p->n++;
   snprintf(p->ints[i], sizeof p->ints[i], "%lld", (long long)v);
   p->values[i] = p->ints[i];
@@ -235,6 +370,7 @@ void pg_param_int(pg_params_t *p, int64_t v) {
 }
 
 void pg_param_text(pg_params_t *p, const char *s, size_t max) {
+  if (!param_room(p)) return;
   int i = p->n++;
   p->values[i] = s ? s : "";
   p->lengths[i] = s ? (int)strnlen(s, max) : 0;
@@ -242,6 +378,7 @@ void pg_param_text(pg_params_t *p, const char *s, size_t max) {
 }
 
 void pg_param_bytes(pg_params_t *p, const void *b, size_t len) {
+  if (!param_room(p)) return;
   int i = p->n++;
   p->values[i] = b;
   p->lengths[i] = (int)len;
@@ -253,6 +390,7 @@ void pg_param_id_or_null(pg_params_t *p, int64_t id) {
     pg_param_int(p, id);
     return;
   }
+  if (!param_room(p)) return;
   int i = p->n++;
   p->values[i] = NULL;
   p->lengths[i] = 0;
@@ -312,6 +450,10 @@ store_status_t pg_exec(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGre
   char name[16];
   snprintf(name, sizeof name, "s%d", (int)id);
   if (res) *res = NULL;
+  if (p && p->overflow) {
+    log_event(LOG_ERROR, NULL, "store: too many statement parameters", "op", what, (char *)NULL);
+    return STORE_ERROR;
+  }
   if (!pg_prepared(c, id)) {
     PGresult *r = PQprepare(c->conn, name, stmt_sql[id], 0, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
