@@ -1,6 +1,6 @@
 /*
- * test-store-devices.c: unit tests of the SQLite store for the device
- * channel and release at the printer: leases, per-device job states,
+ * test-store-devices.c: the store contract (SQLite, and PostgreSQL with
+ * the argument "pg") for the device channel and release at the printer: leases, per-device job states,
  * device deletion's re-offer, PIN attempts, document purge, housekeeping
  * listing, job references and migration 5.  Registrations, claims,
  * tombstones and panel sessions are in the contract suite

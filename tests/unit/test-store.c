@@ -1,11 +1,12 @@
 /*
- * test-store.c: unit tests of the SQLite store (store-sqlite.c) through the
- * store.h interface.  Each test gets a fresh database in its own mkdtemp
- * directory under /tmp, removed afterwards.  Facts the interface cannot
- * show (schema, event rows, rollbacks) are checked through a second,
- * read-only SQLite connection: this is the backend's own white-box test.
- * The fixture is in store-fixture.h; the device channel and release at
- * the printer are tested in test-store-devices.c.
+ * test-store.c: the store contract for jobs and documents through the
+ * store.h interface, on SQLite (`test-store`) and on PostgreSQL
+ * (`test-store pg`, meson test store-pg), each test on a fresh database
+ * (store-fixture.h).  Facts the interface cannot show (event rows,
+ * counters, rollbacks) are checked with plain SQL both backends run
+ * (db_int()).  A second group runs on SQLite only: its file, PRAGMAs, WAL,
+ * busy writers and migrations from old schemas.  The device channel and
+ * release at the printer are tested in test-store-devices.c.
  */
 #include "store-fixture.h"
 

@@ -411,10 +411,10 @@ store_status_t pg_device_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
   if (status != STORE_OK) pg_tx_rollback(c);
   pg_release(st, c);
   if (status == STORE_OK) {
-    pg_callback_enter(st);
+    const pg_store_t *outer = pg_callback_enter(st);
     for (int i = 0; i < n; i++)
       if (!cb(&devices[i], ctx)) break;
-    pg_callback_leave(st);
+    pg_callback_leave(outer);
   }
   free(devices);
   return status;

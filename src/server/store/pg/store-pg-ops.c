@@ -2,10 +2,10 @@
  * store-pg-ops.c: the PostgreSQL backend's operations table (store-ops.h):
  * "postgresql://" and "postgres://" URLs, handed whole to libpq.
  *
- * The backend is being written concern by concern (docs/ARCHITECTURE.md
- * §5): an operation not listed here is NULL, which store.c answers with
- * STORE_ERROR ("not implemented on PostgreSQL", logged) and which makes
- * nimbusd refuse to start on this backend (store_unimplemented_op()).
+ * Every operation is listed.  One left out would be NULL, which store.c
+ * answers with STORE_ERROR ("not implemented", logged) and which makes
+ * nimbusd refuse to start on this backend (store_unimplemented_op());
+ * the contract suite checks that none is (test-store-accounts.c).
  */
 #include "store-pg-private.h"
 

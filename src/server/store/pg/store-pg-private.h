@@ -208,9 +208,11 @@ typedef union {
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
 /* Around callbacks run some other way: between the two, a store call on
- * this thread gets STORE_ERROR.  No connection may be checked out. */
-void pg_callback_enter(pg_store_t *st);
-void pg_callback_leave(pg_store_t *st);
+ * this thread gets STORE_ERROR.  No connection may be checked out.  enter
+ * returns the store of an enclosing callback (NULL: none) for leave to
+ * restore. */
+const pg_store_t *pg_callback_enter(pg_store_t *st);
+void pg_callback_leave(const pg_store_t *outer);
 
 /* Column readers (text results); NULL reads as 0 or "". */
 int64_t pg_get_int64(const PGresult *res, int row, int col);

@@ -19,9 +19,8 @@
  *    reached the server's WAL on disk.
  *  - Statements are prepared once per connection, on first use, and
  *    forgotten with the connection when it breaks.
- *  - Operations not written for PostgreSQL yet are NULL in the table
- *    (store-pg-ops.c): store.c answers them STORE_ERROR ("not implemented
- *    on PostgreSQL"), and nimbusd refuses to start on such a store.
+ *  - No group commit: each job insert is its own transaction on its own
+ *    connection, and the server groups concurrent WAL flushes itself.
  */
 #include "store-pg-private.h"
 
@@ -522,21 +521,22 @@ void pg_tx_rollback(pg_conn_t *c) {
   if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) pg_exec_sql(c, "ROLLBACK", "rollback");
 }
 
-void pg_callback_enter(pg_store_t *st) {
+const pg_store_t *pg_callback_enter(pg_store_t *st) {
+  const pg_store_t *outer = pg_in_callback;
   pg_in_callback = st;
+  return outer;
 }
 
-void pg_callback_leave(pg_store_t *st) {
-  (void)st;
-  pg_in_callback = NULL;
+void pg_callback_leave(const pg_store_t *outer) {
+  pg_in_callback = outer;
 }
 
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx) {
-  pg_callback_enter(st);
+  const pg_store_t *outer = pg_callback_enter(st);
   int n = PQntuples(res);
   for (int i = 0; i < n; i++)
     if (!each(res, i, cb, ctx)) break;
-  pg_callback_leave(st);
+  pg_callback_leave(outer);
   PQclear(res);
 }
 
