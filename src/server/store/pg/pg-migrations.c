@@ -180,7 +180,11 @@ static const char *const migration_1[] = {
     ")",
     "CREATE INDEX audit_tenant ON audit(tenant_id, id)",
 
-    /* The counters of SQLite's migration 2, kept by one row trigger. */
+    /* The counters of SQLite's migration 2, kept by one row trigger.  A
+     * state change touches two rows of job_state_counts: the trigger locks
+     * them in state order first, so two transactions moving jobs in
+     * opposite directions (2 -> 4 and 4 -> 2) cannot deadlock on them.
+     * Every state has its row from the start (no insert races). */
     "CREATE TABLE owner_pending ("
     "  tenant_id bigint NOT NULL,"
     "  owner_id bigint NOT NULL,"
@@ -188,7 +192,12 @@ static const char *const migration_1[] = {
     "  PRIMARY KEY (tenant_id, owner_id)"
     ")",
     "CREATE TABLE job_state_counts (state integer PRIMARY KEY, n bigint NOT NULL)",
+    "INSERT INTO job_state_counts (state, n) SELECT s, 0 FROM generate_series(1, 9) s",
     "CREATE FUNCTION jobs_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "  IF TG_OP = 'UPDATE' THEN "
+    "    PERFORM 1 FROM job_state_counts WHERE state IN (OLD.state, NEW.state) "
+    "      ORDER BY state FOR UPDATE; "
+    "  END IF; "
     "  IF TG_OP <> 'INSERT' THEN "
     "    UPDATE job_state_counts SET n = n - 1 WHERE state = OLD.state; "
     "    IF OLD.owner_id IS NOT NULL AND OLD.state BETWEEN 1 AND 3 THEN "
@@ -197,8 +206,7 @@ static const char *const migration_1[] = {
     "    END IF; "
     "  END IF; "
     "  IF TG_OP <> 'DELETE' THEN "
-    "    INSERT INTO job_state_counts AS c (state, n) VALUES (NEW.state, 1) "
-    "      ON CONFLICT (state) DO UPDATE SET n = c.n + 1; "
+    "    UPDATE job_state_counts SET n = n + 1 WHERE state = NEW.state; "
     "    IF NEW.owner_id IS NOT NULL AND NEW.state BETWEEN 1 AND 3 THEN "
     "      INSERT INTO owner_pending AS o (tenant_id, owner_id, n) "
     "        VALUES (NEW.tenant_id, NEW.owner_id, 1) "

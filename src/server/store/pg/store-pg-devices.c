@@ -432,13 +432,14 @@ store_status_t pg_device_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
  * state, so the counter trigger follows), then the row (its device_queues
  * go by cascade).
  */
-store_status_t pg_device_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
-                                nimbus_device_t *out) {
-  pg_store_t *st = pg_of(base);
-  pg_conn_t *c = pg_acquire(st, "device delete");
-  if (!c) return STORE_ERROR;
-  int64_t now = (int64_t)time(NULL);
+typedef struct {
+  nimbus_id_t tenant_id, id;
   nimbus_device_t was;
+} device_delete_t;
+
+static store_status_t device_delete_tx(pg_conn_t *c, void *arg) {
+  device_delete_t *dd = arg;
+  int64_t now = (int64_t)time(NULL);
   static const struct {
     pg_stmt_id_t id;
     int nparams;
@@ -446,24 +447,24 @@ store_status_t pg_device_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_
                {PS_DEVICE_REOFFER, 3},          {PS_DEVICE_UNTARGET_EVENTS, 3},
                {PS_DEVICE_UNTARGET, 3},         {PS_DEVICE_DELETE, 2}};
   pg_params_t p = {0};
-  pg_param_int(&p, tenant_id);
-  pg_param_int(&p, id);
+  pg_param_int(&p, dd->tenant_id);
+  pg_param_int(&p, dd->id);
   pg_param_int(&p, now);
   pg_param_text(&p, DEVICE_REOFFER_DETAIL, SIZE_MAX);
-  store_status_t status = pg_tx_begin(c);
-  if (status == STORE_OK) status = device_get_on(c, tenant_id, id, &was);
+  store_status_t status = device_get_on(c, dd->tenant_id, dd->id, &dd->was);
   for (size_t i = 0; i < sizeof steps / sizeof steps[0] && status == STORE_OK; i++) {
     pg_params_t step = p; /* the first nparams of p (values still point into p) */
     step.n = steps[i].nparams;
     status = pg_exec(c, steps[i].id, &step, NULL, "device delete");
   }
-  if (status == STORE_OK) status = pg_tx_commit(c);
-  if (status == STORE_OK) {
-    if (out) *out = was;
-  } else {
-    pg_tx_rollback(c);
-  }
-  pg_release(st, c);
+  return status;
+}
+
+store_status_t pg_device_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_device_t *out) {
+  device_delete_t dd = {.tenant_id = tenant_id, .id = id};
+  store_status_t status = pg_transaction(pg_of(base), device_delete_tx, &dd, "device delete");
+  if (status == STORE_OK && out) *out = dd.was;
   return status;
 }
 

@@ -162,19 +162,6 @@ static store_status_t set_state_on(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_i
   return event_insert(c, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
 }
 
-/* Run `fn` in one transaction on a connection of its own. */
-typedef store_status_t (*tx_fn)(pg_conn_t *c, void *arg);
-static store_status_t in_transaction(pg_store_t *st, tx_fn fn, void *arg, const char *what) {
-  pg_conn_t *c = pg_acquire(st, what);
-  if (!c) return STORE_ERROR;
-  store_status_t status = pg_tx_begin(c);
-  if (status == STORE_OK) status = fn(c, arg);
-  if (status == STORE_OK) status = pg_tx_commit(c);
-  if (status != STORE_OK) pg_tx_rollback(c);
-  pg_release(st, c);
-  return status;
-}
-
 /* ---- job insert ---- */
 
 typedef struct {
@@ -304,7 +291,7 @@ store_status_t pg_job_insert_data(store_t *base, nimbus_job_t *job, nimbus_docum
   in.now = (int64_t)time(NULL);
   in.copies = job->copies < 1 ? 1 : job->copies;
   for (int i = 0; i < ndocs; i++) in.pages += docs[i].pages;
-  store_status_t status = in_transaction(pg_of(base), job_insert_tx, &in, "job insert");
+  store_status_t status = pg_transaction(pg_of(base), job_insert_tx, &in, "job insert");
   if (status != STORE_OK) return status;
   job->id = in.id;
   job->number = in.number;
@@ -520,7 +507,7 @@ store_status_t pg_job_set_state(store_t *base, nimbus_id_t tenant_id, nimbus_id_
                       .next = next,
                       .event = event,
                       .detail = detail};
-  return in_transaction(pg_of(base), set_state_tx, &s, "job set state");
+  return pg_transaction(pg_of(base), set_state_tx, &s, "job set state");
 }
 
 /* ---- the device side of jobs ---- */
@@ -560,7 +547,7 @@ store_status_t pg_job_set_device_state(store_t *base, nimbus_id_t tenant_id, nim
                       .device_id = device_id,
                       .event = event,
                       .detail = detail};
-  return in_transaction(pg_of(base), set_device_state_tx, &s, "job set device state");
+  return pg_transaction(pg_of(base), set_device_state_tx, &s, "job set device state");
 }
 
 typedef struct {
@@ -594,7 +581,7 @@ store_status_t pg_job_set_progress(store_t *base, nimbus_id_t tenant_id, nimbus_
                    .device_id = device_id,
                    .impressions_completed = impressions_completed,
                    .reasons = reasons};
-  return in_transaction(pg_of(base), set_progress_tx, &pr, "job set progress");
+  return pg_transaction(pg_of(base), set_progress_tx, &pr, "job set progress");
 }
 
 typedef struct {
@@ -617,7 +604,7 @@ static store_status_t set_target_tx(pg_conn_t *c, void *arg) {
 store_status_t pg_job_set_target_device(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                         nimbus_id_t target_device_id) {
   job_ref_t j = {.tenant_id = tenant_id, .job_id = job_id, .other_id = target_device_id};
-  return in_transaction(pg_of(base), set_target_tx, &j, "job set target device");
+  return pg_transaction(pg_of(base), set_target_tx, &j, "job set target device");
 }
 
 static store_status_t move_held_tx(pg_conn_t *c, void *arg) {
@@ -632,7 +619,7 @@ static store_status_t move_held_tx(pg_conn_t *c, void *arg) {
 store_status_t pg_job_move_held(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                 nimbus_id_t queue_id) {
   job_ref_t j = {.tenant_id = tenant_id, .job_id = job_id, .other_id = queue_id};
-  return in_transaction(pg_of(base), move_held_tx, &j, "job move");
+  return pg_transaction(pg_of(base), move_held_tx, &j, "job move");
 }
 
 /* Run a job-list statement and hand the rows to cb once the connection
@@ -722,7 +709,7 @@ store_status_t pg_document_add(store_t *base, nimbus_id_t tenant_id, nimbus_id_t
                  .last = last,
                  .state_after_last = state_after_last,
                  .now = (int64_t)time(NULL)};
-  store_status_t status = in_transaction(pg_of(base), document_add_tx, &a, "document add");
+  store_status_t status = pg_transaction(pg_of(base), document_add_tx, &a, "document add");
   if (status == STORE_OK) {
     doc->job_id = job_id;
     doc->number = a.number;
@@ -839,7 +826,7 @@ store_status_t pg_job_pin_attempt(store_t *base, nimbus_id_t tenant_id, nimbus_i
                                   int64_t *locked_until) {
   pin_attempt_t a = {
       .tenant_id = tenant_id, .job_id = job_id, .ok = ok, .now = now, .window = window, .max = max};
-  store_status_t status = in_transaction(pg_of(base), pin_attempt_tx, &a, "job pin attempt");
+  store_status_t status = pg_transaction(pg_of(base), pin_attempt_tx, &a, "job pin attempt");
   if (status == STORE_OK || status == STORE_CONFLICT) {
     if (failures) *failures = a.failures;
     if (locked_until) *locked_until = a.until;
@@ -857,6 +844,7 @@ typedef struct {
  * next round; those documents stay referenced. */
 static store_status_t purge_tx(pg_conn_t *c, void *arg) {
   purge_t *pu = arg;
+  pu->n = 0; /* a retried transaction starts over */
   pg_params_t k = {0};
   pg_param_int(&k, pu->job_id);
   pg_param_int(&k, pu->tenant_id);
@@ -894,7 +882,7 @@ store_status_t pg_document_purge(store_t *base, nimbus_id_t tenant_id, nimbus_id
   if (nkeys) *nkeys = 0;
   if (!keys || max < 0) max = 0;
   purge_t pu = {.tenant_id = tenant_id, .job_id = job_id, .keys = keys, .max = max};
-  store_status_t status = in_transaction(pg_of(base), purge_tx, &pu, "document purge");
+  store_status_t status = pg_transaction(pg_of(base), purge_tx, &pu, "document purge");
   if (nkeys) *nkeys = status == STORE_OK ? pu.n : 0;
   return status;
 }

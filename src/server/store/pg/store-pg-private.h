@@ -193,6 +193,11 @@ store_status_t pg_exec_sql(pg_conn_t *c, const char *sql, const char *what);
 store_status_t pg_tx_begin(pg_conn_t *c);
 store_status_t pg_tx_commit(pg_conn_t *c);
 void pg_tx_rollback(pg_conn_t *c);
+/* fn(c, arg) in one transaction on a connection of its own, run again
+ * (up to 4 times, logged) when the database aborts it for a deadlock or a
+ * serialization failure: fn must compute its results afresh each time. */
+typedef store_status_t (*pg_tx_fn)(pg_conn_t *c, void *arg);
+store_status_t pg_transaction(pg_store_t *st, pg_tx_fn fn, void *arg, const char *what);
 
 /* Call each(res, row, cb, ctx) for every row of res until it returns
  * false, with the store marked so that a store call from the callback

@@ -420,7 +420,10 @@ void pg_release(pg_store_t *st, pg_conn_t *c) {
  * plain answer. */
 static store_status_t pg_fail(pg_conn_t *c, const PGresult *r, const char *what) {
   const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
   if (PQstatus(c->conn) != CONNECTION_OK) c->broken = true;
+  if (state && (!strcmp(state, "40P01") || !strcmp(state, "40001")))
+    return STORE_ERROR; /* deadlock, serialization: pg_transaction() runs it again */
   if (state && !strcmp(state, "23505")) return STORE_CONFLICT;   /* unique_violation */
   if (state && !strcmp(state, "23503")) return STORE_NOT_FOUND;  /* foreign_key_violation */
   if (state && (!strcmp(state, "53100") || !strcmp(state, "53200"))) {
@@ -519,6 +522,32 @@ store_status_t pg_tx_commit(pg_conn_t *c) {
 /* Only when a transaction is open: a failed BEGIN leaves none. */
 void pg_tx_rollback(pg_conn_t *c) {
   if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) pg_exec_sql(c, "ROLLBACK", "rollback");
+}
+
+/* Deadlocks (two transactions locking the same rows in another order)
+ * and serialization failures abort a transaction that would succeed run
+ * again. */
+#define PG_TX_TRIES 4
+
+store_status_t pg_transaction(pg_store_t *st, pg_tx_fn fn, void *arg, const char *what) {
+  pg_conn_t *c = pg_acquire(st, what);
+  if (!c) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  for (int attempt = 1; attempt <= PG_TX_TRIES; attempt++) {
+    c->sqlstate[0] = '\0';
+    status = pg_tx_begin(c);
+    if (status == STORE_OK) status = fn(c, arg);
+    if (status == STORE_OK) status = pg_tx_commit(c);
+    if (status == STORE_OK) break;
+    pg_tx_rollback(c);
+    bool retry = !strcmp(c->sqlstate, "40P01") || !strcmp(c->sqlstate, "40001");
+    if (!retry || c->broken) break;
+    log_event(attempt < PG_TX_TRIES ? LOG_WARN : LOG_ERROR, NULL,
+              "store transaction aborted by the database", "op", what, "sqlstate", c->sqlstate,
+              "attempt", LOG_INT(attempt), (char *)NULL);
+  }
+  pg_release(st, c);
+  return status;
 }
 
 const pg_store_t *pg_callback_enter(pg_store_t *st) {
