@@ -629,35 +629,47 @@ store_status_t pg_throttle_get(store_t *base, const unsigned char key[32], int64
   return status;
 }
 
-/* Rows of ended windows go first, in the same transaction; the upsert
- * counts atomically even when nodes fail sign-ins on one key at once. */
-store_status_t pg_throttle_fail(store_t *base, const unsigned char key[32], const char *kind,
-                                int64_t now, int64_t window, int *failures,
-                                int64_t *window_start) {
-  pg_store_t *st = pg_of(base);
-  pg_conn_t *c = pg_acquire(st, "throttle fail");
-  if (!c) return STORE_ERROR;
+typedef struct {
+  const unsigned char *key;
+  const char *kind;
+  int64_t now, window;
+  int failures;
+  int64_t window_start;
+} throttle_fail_t;
+
+static store_status_t throttle_fail_tx(pg_conn_t *c, void *arg) {
+  throttle_fail_t *t = arg;
   pg_params_t expire = {0};
-  pg_param_int(&expire, now);
+  pg_param_int(&expire, t->now);
   pg_params_t p = {0};
-  pg_param_bytes(&p, key, 32);
-  pg_param_int(&p, now);
-  pg_param_int(&p, window);
-  pg_param_text(&p, kind, SIZE_MAX);
+  pg_param_bytes(&p, t->key, 32);
+  pg_param_int(&p, t->now);
+  pg_param_int(&p, t->window);
+  pg_param_text(&p, t->kind, SIZE_MAX);
   PGresult *r = NULL;
-  store_status_t status = pg_tx_begin(c);
-  if (status == STORE_OK)
-    status = pg_exec(c, PS_THROTTLE_EXPIRE, &expire, NULL, "throttle expire");
+  store_status_t status = pg_exec(c, PS_THROTTLE_EXPIRE, &expire, NULL, "throttle expire");
   if (status == STORE_OK) status = pg_exec(c, PS_THROTTLE_FAIL, &p, &r, "throttle fail");
   if (status == STORE_OK && PQntuples(r) != 1) status = STORE_ERROR; /* RETURNING yields it */
   if (status == STORE_OK) {
-    *failures = pg_get_int(r, 0, 0);
-    *window_start = pg_get_int64(r, 0, 1);
+    t->failures = pg_get_int(r, 0, 0);
+    t->window_start = pg_get_int64(r, 0, 1);
   }
   PQclear(r);
-  if (status == STORE_OK) status = pg_tx_commit(c);
-  if (status != STORE_OK) pg_tx_rollback(c);
-  pg_release(st, c);
+  return status;
+}
+
+/* Rows of ended windows go first, in the same transaction; the upsert
+ * counts atomically even when nodes fail sign-ins on one key at once (a
+ * deadlock between two nodes' expiry is run again: pg_transaction). */
+store_status_t pg_throttle_fail(store_t *base, const unsigned char key[32], const char *kind,
+                                int64_t now, int64_t window, int *failures,
+                                int64_t *window_start) {
+  throttle_fail_t t = {.key = key, .kind = kind, .now = now, .window = window};
+  store_status_t status = pg_transaction(pg_of(base), throttle_fail_tx, &t, "throttle fail");
+  if (status == STORE_OK) {
+    *failures = t.failures;
+    *window_start = t.window_start;
+  }
   return status;
 }
 

@@ -422,8 +422,6 @@ static store_status_t pg_fail(pg_conn_t *c, const PGresult *r, const char *what)
   const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
   snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
   if (PQstatus(c->conn) != CONNECTION_OK) c->broken = true;
-  if (state && (!strcmp(state, "40P01") || !strcmp(state, "40001")))
-    return STORE_ERROR; /* deadlock, serialization: pg_transaction() runs it again */
   if (state && !strcmp(state, "23505")) return STORE_CONFLICT;   /* unique_violation */
   if (state && !strcmp(state, "23503")) return STORE_NOT_FOUND;  /* foreign_key_violation */
   if (state && (!strcmp(state, "53100") || !strcmp(state, "53200"))) {
