@@ -73,8 +73,9 @@ static STORE_FIXTURE_UNUSED int fixture_use_pg(void) {
   }
   const char *ci = getenv("CI");
   if (ci && !strcmp(ci, "true")) {
-    fprintf(stderr, "FAIL: NIMBUS_TEST_PG_URL is not set, and CI=true needs the PostgreSQL "
-                    "suite (scripts/test.sh starts a cluster: tests/pg/pg-cluster.sh)\n");
+    fprintf(stderr,
+            "FAIL: NIMBUS_TEST_PG_URL is not set, and CI=true needs the PostgreSQL "
+            "suite (scripts/test.sh starts a cluster: tests/pg/pg-cluster.sh)\n");
     return 1;
   }
   fprintf(stderr, "SKIP: NIMBUS_TEST_PG_URL is not set (tests/pg/pg-cluster.sh start DIR)\n");
@@ -404,8 +405,8 @@ static STORE_FIXTURE_UNUSED void fill_hash(unsigned char h[32], unsigned char se
 /* An unclaimed device serving the given queues, claim code `seed`, valid
  * for an hour. */
 static STORE_FIXTURE_UNUSED nimbus_device_t make_device(store_t *st, nimbus_id_t tenant,
-                                                       const char *name, const nimbus_id_t *queues,
-                                                       int nqueues, unsigned char seed) {
+                                                        const char *name, const nimbus_id_t *queues,
+                                                        int nqueues, unsigned char seed) {
   nimbus_device_t d = {.tenant_id = tenant, .nqueues = nqueues};
   snprintf(d.name, sizeof d.name, "%s", name);
   for (int i = 0; i < nqueues; i++) d.queue_ids[i] = queues[i];
@@ -419,9 +420,9 @@ static STORE_FIXTURE_UNUSED nimbus_device_t make_device(store_t *st, nimbus_id_t
 /* make_device() and claimed with uuid "urn:uuid:...<seed>" and credential
  * hash fill_hash(seed + 100). */
 static STORE_FIXTURE_UNUSED nimbus_device_t make_registered(store_t *st, nimbus_id_t tenant,
-                                                           const char *name,
-                                                           const nimbus_id_t *queues, int nqueues,
-                                                           unsigned char seed) {
+                                                            const char *name,
+                                                            const nimbus_id_t *queues, int nqueues,
+                                                            unsigned char seed) {
   nimbus_device_t d = make_device(st, tenant, name, queues, nqueues, seed);
   unsigned char claim[32], cred[32];
   fill_hash(claim, seed);

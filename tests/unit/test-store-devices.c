@@ -1,12 +1,10 @@
 /*
  * test-store-devices.c: the store contract (SQLite, and PostgreSQL with
- * the argument "pg") for the device channel and release at the printer: leases, per-device job states,
- * device deletion's re-offer, PIN attempts, document purge, housekeeping
- * listing, job references and migration 5.  Registrations, claims,
- * tombstones and panel sessions are in the contract suite
- * (test-store-registrations.c), the sign-in throttle in
- * test-store-accounts.c.
- * Same fixture as test-store.c (store-fixture.h).
+ * the argument "pg") for the device channel and release at the printer: leases, per-device job
+ * states, device deletion's re-offer, PIN attempts, document purge, housekeeping listing, job
+ * references and migration 5.  Registrations, claims, tombstones and panel sessions are in the
+ * contract suite (test-store-registrations.c), the sign-in throttle in test-store-accounts.c. Same
+ * fixture as test-store.c (store-fixture.h).
  */
 #include "store-fixture.h"
 

@@ -964,12 +964,11 @@ static void *flip_worker(void *arg) {
       f->errors++;
       continue;
     }
-    store_status_t s =
-        j.state == NIMBUS_JOB_HELD
-            ? store_job_set_state(f->st, f->tenant, id, NIMBUS_JOB_HELD, NIMBUS_JOB_FETCHABLE,
-                                  "job-released", NULL)
-            : store_job_set_state(f->st, f->tenant, id, NIMBUS_JOB_FETCHABLE, NIMBUS_JOB_HELD,
-                                  "job-held", NULL);
+    store_status_t s = j.state == NIMBUS_JOB_HELD
+                           ? store_job_set_state(f->st, f->tenant, id, NIMBUS_JOB_HELD,
+                                                 NIMBUS_JOB_FETCHABLE, "job-released", NULL)
+                           : store_job_set_state(f->st, f->tenant, id, NIMBUS_JOB_FETCHABLE,
+                                                 NIMBUS_JOB_HELD, "job-held", NULL);
     if (s != STORE_OK && s != STORE_CONFLICT) f->errors++;
   }
   return NULL;

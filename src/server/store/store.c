@@ -103,8 +103,8 @@ void store_backend_version(char *buf, size_t len) {
 /* An operation the backend has not implemented yet (NULL in its table):
  * a clear, logged STORE_ERROR, never a crash. */
 static store_status_t store_unimplemented(const store_t *st, const char *op) {
-  log_event(LOG_ERROR, NULL, "store operation not implemented on this backend", "op", op,
-            "backend", st->ops->name, (char *)NULL);
+  log_event(LOG_ERROR, NULL, "store operation not implemented on this backend", "op", op, "backend",
+            st->ops->name, (char *)NULL);
   return STORE_ERROR;
 }
 
@@ -112,84 +112,85 @@ static store_status_t store_unimplemented(const store_t *st, const char *op) {
 #define STORE_CALL(st, op, ...) \
   ((st)->ops->op ? (st)->ops->op((st), __VA_ARGS__) : store_unimplemented((st), #op))
 
-#define STORE_OP_PRESENT(op) {#op, st->ops->op != NULL}
+#define STORE_OP_PRESENT(op) \
+  { #op, st->ops->op != NULL }
 
 const char *store_unimplemented_op(const store_t *st, int *count) {
   const struct {
     const char *name;
     bool present;
   } ops[] = {
-    STORE_OP_PRESENT(tenant_insert),
-    STORE_OP_PRESENT(tenant_get),
-    STORE_OP_PRESENT(tenant_get_by_name),
-    STORE_OP_PRESENT(tenant_update),
-    STORE_OP_PRESENT(tenant_delete),
-    STORE_OP_PRESENT(tenant_list),
-    STORE_OP_PRESENT(user_insert),
-    STORE_OP_PRESENT(user_get),
-    STORE_OP_PRESENT(user_get_by_name),
-    STORE_OP_PRESENT(user_update),
-    STORE_OP_PRESENT(user_delete),
-    STORE_OP_PRESENT(user_list),
-    STORE_OP_PRESENT(user_get_by_alias),
-    STORE_OP_PRESENT(user_name_folds_to),
-    STORE_OP_PRESENT(alias_insert),
-    STORE_OP_PRESENT(alias_delete),
-    STORE_OP_PRESENT(alias_list),
-    STORE_OP_PRESENT(token_insert),
-    STORE_OP_PRESENT(token_lookup),
-    STORE_OP_PRESENT(token_list),
-    STORE_OP_PRESENT(token_revoke),
-    STORE_OP_PRESENT(queue_insert),
-    STORE_OP_PRESENT(queue_get_by_name),
-    STORE_OP_PRESENT(queue_update),
-    STORE_OP_PRESENT(queue_delete),
-    STORE_OP_PRESENT(queue_list),
-    STORE_OP_PRESENT(job_insert),
-    STORE_OP_PRESENT(job_insert_data),
-    STORE_OP_PRESENT(document_read_inline),
-    STORE_OP_PRESENT(job_get),
-    STORE_OP_PRESENT(job_get_by_number),
-    STORE_OP_PRESENT(job_list),
-    STORE_OP_PRESENT(job_count_pending_for_owner),
-    STORE_OP_PRESENT(job_count_pending_for_origin),
-    STORE_OP_PRESENT(job_set_state),
-    STORE_OP_PRESENT(job_set_device_state),
-    STORE_OP_PRESENT(job_set_progress),
-    STORE_OP_PRESENT(job_move_held),
-    STORE_OP_PRESENT(job_set_target_device),
-    STORE_OP_PRESENT(job_list_lease_expired),
-    STORE_OP_PRESENT(document_add),
-    STORE_OP_PRESENT(document_list),
-    STORE_OP_PRESENT(blob_is_referenced),
-    STORE_OP_PRESENT(device_insert),
-    STORE_OP_PRESENT(device_get),
-    STORE_OP_PRESENT(device_get_by_name),
-    STORE_OP_PRESENT(device_get_by_credential),
-    STORE_OP_PRESENT(device_get_by_uuid),
-    STORE_OP_PRESENT(device_set_location),
-    STORE_OP_PRESENT(device_set_claim),
-    STORE_OP_PRESENT(device_claim),
-    STORE_OP_PRESENT(device_set_reported),
-    STORE_OP_PRESENT(device_get_attrs),
-    STORE_OP_PRESENT(queue_device_attrs),
-    STORE_OP_PRESENT(device_touch),
-    STORE_OP_PRESENT(device_touch_many),
-    STORE_OP_PRESENT(device_list),
-    STORE_OP_PRESENT(device_delete),
-    STORE_OP_PRESENT(device_tombstone_lookup),
-    STORE_OP_PRESENT(job_pin_attempt),
-    STORE_OP_PRESENT(document_purge),
-    STORE_OP_PRESENT(job_list_housekeeping),
-    STORE_OP_PRESENT(panel_session_insert),
-    STORE_OP_PRESENT(panel_session_get),
-    STORE_OP_PRESENT(panel_session_touch),
-    STORE_OP_PRESENT(panel_session_delete),
-    STORE_OP_PRESENT(throttle_get),
-    STORE_OP_PRESENT(throttle_fail),
-    STORE_OP_PRESENT(throttle_clear),
-    STORE_OP_PRESENT(audit_append),
-    STORE_OP_PRESENT(job_count_by_state),
+      STORE_OP_PRESENT(tenant_insert),
+      STORE_OP_PRESENT(tenant_get),
+      STORE_OP_PRESENT(tenant_get_by_name),
+      STORE_OP_PRESENT(tenant_update),
+      STORE_OP_PRESENT(tenant_delete),
+      STORE_OP_PRESENT(tenant_list),
+      STORE_OP_PRESENT(user_insert),
+      STORE_OP_PRESENT(user_get),
+      STORE_OP_PRESENT(user_get_by_name),
+      STORE_OP_PRESENT(user_update),
+      STORE_OP_PRESENT(user_delete),
+      STORE_OP_PRESENT(user_list),
+      STORE_OP_PRESENT(user_get_by_alias),
+      STORE_OP_PRESENT(user_name_folds_to),
+      STORE_OP_PRESENT(alias_insert),
+      STORE_OP_PRESENT(alias_delete),
+      STORE_OP_PRESENT(alias_list),
+      STORE_OP_PRESENT(token_insert),
+      STORE_OP_PRESENT(token_lookup),
+      STORE_OP_PRESENT(token_list),
+      STORE_OP_PRESENT(token_revoke),
+      STORE_OP_PRESENT(queue_insert),
+      STORE_OP_PRESENT(queue_get_by_name),
+      STORE_OP_PRESENT(queue_update),
+      STORE_OP_PRESENT(queue_delete),
+      STORE_OP_PRESENT(queue_list),
+      STORE_OP_PRESENT(job_insert),
+      STORE_OP_PRESENT(job_insert_data),
+      STORE_OP_PRESENT(document_read_inline),
+      STORE_OP_PRESENT(job_get),
+      STORE_OP_PRESENT(job_get_by_number),
+      STORE_OP_PRESENT(job_list),
+      STORE_OP_PRESENT(job_count_pending_for_owner),
+      STORE_OP_PRESENT(job_count_pending_for_origin),
+      STORE_OP_PRESENT(job_set_state),
+      STORE_OP_PRESENT(job_set_device_state),
+      STORE_OP_PRESENT(job_set_progress),
+      STORE_OP_PRESENT(job_move_held),
+      STORE_OP_PRESENT(job_set_target_device),
+      STORE_OP_PRESENT(job_list_lease_expired),
+      STORE_OP_PRESENT(document_add),
+      STORE_OP_PRESENT(document_list),
+      STORE_OP_PRESENT(blob_is_referenced),
+      STORE_OP_PRESENT(device_insert),
+      STORE_OP_PRESENT(device_get),
+      STORE_OP_PRESENT(device_get_by_name),
+      STORE_OP_PRESENT(device_get_by_credential),
+      STORE_OP_PRESENT(device_get_by_uuid),
+      STORE_OP_PRESENT(device_set_location),
+      STORE_OP_PRESENT(device_set_claim),
+      STORE_OP_PRESENT(device_claim),
+      STORE_OP_PRESENT(device_set_reported),
+      STORE_OP_PRESENT(device_get_attrs),
+      STORE_OP_PRESENT(queue_device_attrs),
+      STORE_OP_PRESENT(device_touch),
+      STORE_OP_PRESENT(device_touch_many),
+      STORE_OP_PRESENT(device_list),
+      STORE_OP_PRESENT(device_delete),
+      STORE_OP_PRESENT(device_tombstone_lookup),
+      STORE_OP_PRESENT(job_pin_attempt),
+      STORE_OP_PRESENT(document_purge),
+      STORE_OP_PRESENT(job_list_housekeeping),
+      STORE_OP_PRESENT(panel_session_insert),
+      STORE_OP_PRESENT(panel_session_get),
+      STORE_OP_PRESENT(panel_session_touch),
+      STORE_OP_PRESENT(panel_session_delete),
+      STORE_OP_PRESENT(throttle_get),
+      STORE_OP_PRESENT(throttle_fail),
+      STORE_OP_PRESENT(throttle_clear),
+      STORE_OP_PRESENT(audit_append),
+      STORE_OP_PRESENT(job_count_by_state),
   };
   const char *first = NULL;
   int n = 0;
@@ -386,14 +387,14 @@ store_status_t store_job_set_device_state(store_t *st, nimbus_id_t tenant_id, ni
                                           nimbus_job_state_t next, nimbus_id_t device_id,
                                           const char *event, const char *detail) {
   return STORE_CALL(st, job_set_device_state, tenant_id, job_id, expected, expect_device, next,
-                                       device_id, event, detail);
+                    device_id, event, detail);
 }
 
 store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                       nimbus_id_t device_id, int impressions_completed,
                                       const char *reasons) {
   return STORE_CALL(st, job_set_progress, tenant_id, job_id, device_id, impressions_completed,
-                                   reasons);
+                    reasons);
 }
 
 store_status_t store_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -469,8 +470,8 @@ store_status_t store_device_set_reported(store_t *st, nimbus_id_t tenant_id, nim
                                          int printer_state, const char *state_reasons,
                                          const char *make_model, const void *attrs,
                                          size_t attrs_len) {
-  return STORE_CALL(st, device_set_reported, tenant_id, id, printer_state, state_reasons, make_model,
-                                      attrs, attrs_len);
+  return STORE_CALL(st, device_set_reported, tenant_id, id, printer_state, state_reasons,
+                    make_model, attrs, attrs_len);
 }
 
 store_status_t store_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
@@ -511,7 +512,7 @@ store_status_t store_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_
                                      bool ok, int64_t now, int window, int max, int *failures,
                                      int64_t *locked_until) {
   return STORE_CALL(st, job_pin_attempt, tenant_id, job_id, ok, now, window, max, failures,
-                                  locked_until);
+                    locked_until);
 }
 
 store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,

@@ -20,9 +20,9 @@
 #define PG_POOL_STMTS_MAX 128
 
 typedef struct pg_conn {
-  PGconn *conn;                            /* NULL until opened (or after it broke) */
-  bool broken;                             /* the server went away: replace at check-in */
-  char sqlstate[6];                        /* of the last failed statement ("" after success) */
+  PGconn *conn;                              /* NULL until opened (or after it broke) */
+  bool broken;                               /* the server went away: replace at check-in */
+  char sqlstate[6];                          /* of the last failed statement ("" after success) */
   uint64_t prepared[PG_POOL_STMTS_MAX / 64]; /* bit i: statement i prepared on conn */
 } pg_conn_t;
 

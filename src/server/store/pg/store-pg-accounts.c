@@ -133,13 +133,12 @@ store_status_t pg_tenant_insert(store_t *base, nimbus_tenant_t *t) {
   pg_param_int(&p, t->max_held_jobs_per_user);
   pg_param_int(&p, now);
   pg_param_int(&p, t->retention_hours);
-  pg_param_text(&p, OR_DEFAULT(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT),
-                sizeof t->panel_login);
+  pg_param_text(&p, OR_DEFAULT(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
   pg_param_text(&p, OR_DEFAULT(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
                 sizeof t->unknown_user_names);
   nimbus_id_t id;
-  store_status_t status = insert_returning_id(pg_of(base), PS_TENANT_INSERT, &p, &id,
-                                              "tenant insert");
+  store_status_t status =
+      insert_returning_id(pg_of(base), PS_TENANT_INSERT, &p, &id, "tenant insert");
   if (status == STORE_OK) {
     t->id = id;
     t->created_at = now;
@@ -182,8 +181,7 @@ store_status_t pg_tenant_update(store_t *base, const nimbus_tenant_t *t) {
   pg_param_int(&p, t->max_document_size);
   pg_param_int(&p, t->max_held_jobs_per_user);
   pg_param_int(&p, t->retention_hours);
-  pg_param_text(&p, OR_DEFAULT(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT),
-                sizeof t->panel_login);
+  pg_param_text(&p, OR_DEFAULT(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
   pg_param_text(&p, OR_DEFAULT(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
                 sizeof t->unknown_user_names);
   return exec_changes(pg_of(base), PS_TENANT_UPDATE, &p, "tenant update");
@@ -454,8 +452,7 @@ store_status_t pg_queue_get_by_name(store_t *base, nimbus_id_t tenant_id, const 
   pg_param_int(&p, tenant_id);
   pg_param_text(&p, name, SIZE_MAX);
   PGresult *r;
-  store_status_t status = query_row(pg_of(base), PS_QUEUE_GET_BY_NAME, &p, &r,
-                                    "queue get by name");
+  store_status_t status = query_row(pg_of(base), PS_QUEUE_GET_BY_NAME, &p, &r, "queue get by name");
   if (status == STORE_OK) {
     queue_from_row(r, 0, out);
     PQclear(r);
@@ -568,8 +565,7 @@ store_status_t pg_panel_session_get(store_t *base, const unsigned char hash[32],
   pg_param_bytes(&p, hash, 32);
   pg_param_int(&p, now);
   PGresult *r;
-  store_status_t status =
-      query_row(pg_of(base), PS_PANEL_SESSION_GET, &p, &r, "panel session get");
+  store_status_t status = query_row(pg_of(base), PS_PANEL_SESSION_GET, &p, &r, "panel session get");
   if (status == STORE_OK) {
     memset(out, 0, sizeof *out);
     out->id = pg_get_int64(r, 0, 0);
@@ -662,8 +658,7 @@ static store_status_t throttle_fail_tx(pg_conn_t *c, void *arg) {
  * counts atomically even when nodes fail sign-ins on one key at once (a
  * deadlock between two nodes' expiry is run again: pg_transaction). */
 store_status_t pg_throttle_fail(store_t *base, const unsigned char key[32], const char *kind,
-                                int64_t now, int64_t window, int *failures,
-                                int64_t *window_start) {
+                                int64_t now, int64_t window, int *failures, int64_t *window_start) {
   throttle_fail_t t = {.key = key, .kind = kind, .now = now, .window = window};
   store_status_t status = pg_transaction(pg_of(base), throttle_fail_tx, &t, "throttle fail");
   if (status == STORE_OK) {

@@ -283,8 +283,7 @@ store_status_t pg_device_claim(store_t *base, const unsigned char claim_hash[32]
  * length 0 (not NULL) store an empty blob. */
 store_status_t pg_device_set_reported(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
                                       int printer_state, const char *state_reasons,
-                                      const char *make_model, const void *attrs,
-                                      size_t attrs_len) {
+                                      const char *make_model, const void *attrs, size_t attrs_len) {
   if (attrs && attrs_len > INT32_MAX) return STORE_ERROR;
   pg_params_t p = {0};
   pg_param_int(&p, id);
@@ -394,8 +393,8 @@ store_status_t pg_device_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
   PGresult *r = NULL;
   nimbus_device_t *devices = NULL;
   int n = 0;
-  store_status_t status = pg_exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                                      "device list");
+  store_status_t status =
+      pg_exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "device list");
   if (status == STORE_OK) status = pg_exec(c, PS_DEVICE_LIST, &p, &r, "device list");
   if (status == STORE_OK) {
     n = PQntuples(r);
@@ -477,7 +476,8 @@ store_status_t pg_device_tombstone_lookup(store_t *base, const unsigned char has
   pg_conn_t *c = pg_acquire(st, "device tombstone lookup");
   if (!c) return STORE_ERROR;
   PGresult *r;
-  store_status_t status = pg_exec_row(c, PS_DEVICE_TOMBSTONE_GET, &p, &r, "device tombstone lookup");
+  store_status_t status =
+      pg_exec_row(c, PS_DEVICE_TOMBSTONE_GET, &p, &r, "device tombstone lookup");
   pg_release(st, c);
   if (status == STORE_OK) {
     if (out) {

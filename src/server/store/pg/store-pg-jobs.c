@@ -174,7 +174,7 @@ typedef struct {
   int64_t now;
   int copies;
   int64_t pages;
-  char reference[sizeof ((nimbus_job_t *)0)->reference];
+  char reference[sizeof((nimbus_job_t *)0)->reference];
 } job_insert_t;
 
 /* The jobs row; NOT_FOUND when the reference is taken (no row back). */
@@ -270,12 +270,10 @@ static store_status_t job_insert_tx(pg_conn_t *c, void *arg) {
     }
   }
   if (status != STORE_OK) return status;
-  return event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state,
-                      NULL);
+  return event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state, NULL);
 }
 
-store_status_t pg_job_insert(store_t *base, nimbus_job_t *job, nimbus_document_t *docs,
-                             int ndocs) {
+store_status_t pg_job_insert(store_t *base, nimbus_job_t *job, nimbus_document_t *docs, int ndocs) {
   return pg_job_insert_data(base, job, docs, NULL, ndocs);
 }
 
@@ -371,8 +369,7 @@ store_status_t pg_job_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_
 
 store_status_t pg_job_get_by_number(store_t *base, nimbus_id_t tenant_id, nimbus_id_t number,
                                     nimbus_job_t *out) {
-  return job_get_by(pg_of(base), PS_JOB_GET_BY_NUMBER, number, tenant_id, out,
-                    "job get by number");
+  return job_get_by(pg_of(base), PS_JOB_GET_BY_NUMBER, number, tenant_id, out, "job get by number");
 }
 
 static void which_states(store_which_t which, int *lo, int *hi) {
@@ -454,8 +451,8 @@ store_status_t pg_job_list(store_t *base, const store_job_filter_t *f, store_job
 }
 
 /* One integer from single-row statement id with (a, b). */
-static store_status_t query_count(pg_store_t *st, pg_stmt_id_t id, int64_t a, int64_t b,
-                                  int *count, const char *what) {
+static store_status_t query_count(pg_store_t *st, pg_stmt_id_t id, int64_t a, int64_t b, int *count,
+                                  const char *what) {
   pg_params_t p = {0};
   pg_param_int(&p, a);
   pg_param_int(&p, b);
@@ -821,8 +818,8 @@ static store_status_t pin_attempt_tx(pg_conn_t *c, void *arg) {
 }
 
 /* max <= 0: wrong PINs are counted but never lock the job. */
-store_status_t pg_job_pin_attempt(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  bool ok, int64_t now, int window, int max, int *failures,
+store_status_t pg_job_pin_attempt(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
+                                  int64_t now, int window, int max, int *failures,
                                   int64_t *locked_until) {
   pin_attempt_t a = {
       .tenant_id = tenant_id, .job_id = job_id, .ok = ok, .now = now, .window = window, .max = max};

@@ -286,11 +286,10 @@ store_status_t pg_panel_session_get(store_t *st, const unsigned char hash[32], i
                                     nimbus_panel_session_t *out);
 store_status_t pg_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
 store_status_t pg_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
-store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t now,
-                               int *failures, int64_t *window_start);
+store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t now, int *failures,
+                               int64_t *window_start);
 store_status_t pg_throttle_fail(store_t *st, const unsigned char key[32], const char *kind,
-                                int64_t now, int64_t window, int *failures,
-                                int64_t *window_start);
+                                int64_t now, int64_t window, int *failures, int64_t *window_start);
 store_status_t pg_throttle_clear(store_t *st, const unsigned char key[32]);
 store_status_t pg_device_insert(store_t *st, nimbus_device_t *d);
 store_status_t pg_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
@@ -309,14 +308,13 @@ store_status_t pg_device_claim(store_t *st, const unsigned char claim_hash[32], 
                                nimbus_device_t *out);
 store_status_t pg_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                       int printer_state, const char *state_reasons,
-                                      const char *make_model, const void *attrs,
-                                      size_t attrs_len);
-store_status_t pg_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                   void **attrs, size_t *len);
+                                      const char *make_model, const void *attrs, size_t attrs_len);
+store_status_t pg_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, void **attrs,
+                                   size_t *len);
 store_status_t pg_queue_device_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                      void **attrs, size_t *len);
-store_status_t pg_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                               int64_t seen_at, const char *transport);
+store_status_t pg_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, int64_t seen_at,
+                               const char *transport);
 store_status_t pg_device_touch_many(store_t *st, const store_device_seen_t *v, int n);
 store_status_t pg_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                               store_device_cb cb, void *ctx);
@@ -328,8 +326,7 @@ store_status_t pg_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *
 store_status_t pg_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
                                   const store_inline_t *data, int ndocs);
 store_status_t pg_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                       int number, int64_t off, void *buf, size_t len,
-                                       size_t *got);
+                                       int number, int64_t off, void *buf, size_t len, size_t *got);
 store_status_t pg_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                           nimbus_job_t *out);
 store_status_t pg_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,

@@ -102,8 +102,7 @@ static const char *const stmt_sql[PS_COUNT] = {
         "INSERT INTO queues (tenant_id, name, description, release_immediately, "
         "allow_anonymous, created_at, release_scope) VALUES ($1, $2, $3, $4, $5, $6, $7) "
         "RETURNING id",
-    [PS_QUEUE_GET_BY_NAME] =
-        "SELECT " QUEUE_COLS " FROM queues WHERE tenant_id = $1 AND name = $2",
+    [PS_QUEUE_GET_BY_NAME] = "SELECT " QUEUE_COLS " FROM queues WHERE tenant_id = $1 AND name = $2",
     [PS_QUEUE_UPDATE] =
         "UPDATE queues SET description = $3, release_immediately = $4, "
         "allow_anonymous = $5, release_scope = $6 WHERE id = $1 AND tenant_id = $2",
@@ -261,11 +260,11 @@ static const char *const stmt_sql[PS_COUNT] = {
   "AND od.tenant_id = j.tenant_id"
 /* $1 tenant, $2 queue, $3 owner, $4..$5 states, $6 device, $7 fetchable
  * for, $8 origin device (0: any) */
-#define JOB_FILTER                                                                         \
-  "WHERE j.tenant_id = $1 AND ($2::bigint = 0 OR j.queue_id = $2::bigint) "                \
-  "AND ($3::bigint = 0 OR j.owner_id = $3::bigint) AND j.state BETWEEN $4 AND $5 "         \
-  "AND ($6::bigint = 0 OR j.device_id = $6::bigint) "                                      \
-  "AND ($7::bigint = 0 OR j.target_device_id IN (0, $7::bigint)) "                         \
+#define JOB_FILTER                                                                 \
+  "WHERE j.tenant_id = $1 AND ($2::bigint = 0 OR j.queue_id = $2::bigint) "        \
+  "AND ($3::bigint = 0 OR j.owner_id = $3::bigint) AND j.state BETWEEN $4 AND $5 " \
+  "AND ($6::bigint = 0 OR j.device_id = $6::bigint) "                              \
+  "AND ($7::bigint = 0 OR j.target_device_id IN (0, $7::bigint)) "                 \
   "AND ($8::bigint = 0 OR j.origin_device_id = $8::bigint)"
     [PS_JOB_GET] = "SELECT " JOB_COLS " " JOB_FROM " WHERE j.id = $1 AND j.tenant_id = $2",
     [PS_JOB_GET_BY_NUMBER] =
@@ -422,8 +421,8 @@ static store_status_t pg_fail(pg_conn_t *c, const PGresult *r, const char *what)
   const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
   snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
   if (PQstatus(c->conn) != CONNECTION_OK) c->broken = true;
-  if (state && !strcmp(state, "23505")) return STORE_CONFLICT;   /* unique_violation */
-  if (state && !strcmp(state, "23503")) return STORE_NOT_FOUND;  /* foreign_key_violation */
+  if (state && !strcmp(state, "23505")) return STORE_CONFLICT;  /* unique_violation */
+  if (state && !strcmp(state, "23503")) return STORE_NOT_FOUND; /* foreign_key_violation */
   if (state && (!strcmp(state, "53100") || !strcmp(state, "53200"))) {
     /* disk_full, out_of_memory: the server could not write */
     char where[96];
@@ -435,8 +434,8 @@ static store_status_t pg_fail(pg_conn_t *c, const PGresult *r, const char *what)
   snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c->conn));
   size_t n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-  log_event(LOG_ERROR, NULL, "store operation failed", "op", what, "sqlstate",
-            state ? state : "-", "error", msg, (char *)NULL);
+  log_event(LOG_ERROR, NULL, "store operation failed", "op", what, "sqlstate", state ? state : "-",
+            "error", msg, (char *)NULL);
   return STORE_ERROR;
 }
 
