@@ -67,7 +67,8 @@ void store_backend_version(char *buf, size_t len);
 /* Current schema version (number of applied migrations). */
 int store_schema_version(store_t *st);
 /* The same without waiting: 0 when the store is busy with another call
- * (for /healthz on an event thread, which must not block). */
+ * (for /healthz on an event thread, which must not block; a backend
+ * behind a network answers the version found at open, without I/O). */
 int store_schema_version_nowait(store_t *st);
 
 /* ---- tenants ---- */

@@ -140,6 +140,7 @@ typedef enum {
 typedef struct pg_store {
   store_t base; /* first: the operations table (store-ops.h) */
   pg_pool_t *pool;
+  int opened_version; /* the schema version after the migrations at open */
 } pg_store_t;
 
 static inline pg_store_t *pg_of(store_t *base) {

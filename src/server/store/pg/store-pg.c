@@ -635,6 +635,11 @@ store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t
   bool ok = c && pg_migrate(c, why, sizeof why);
   if (!c) snprintf(why, sizeof why, "no connection");
   pg_release(st, c);
+  if (ok) {
+    st->opened_version = pg_schema_version(&st->base);
+    ok = st->opened_version > 0;
+    if (!ok) snprintf(why, sizeof why, "cannot read the schema version (logged)");
+  }
   if (!ok) {
     snprintf(err, errlen, "PostgreSQL: %s", why);
     pg_pool_close(st->pool);
@@ -655,7 +660,10 @@ void pg_close(store_t *base) {
   free(st);
 }
 
-static int schema_version_on(pg_store_t *st, pg_conn_t *c) {
+int pg_schema_version(store_t *base) {
+  pg_store_t *st = pg_of(base);
+  pg_conn_t *c = pg_acquire(st, "schema version");
+  if (!c) return -1;
   PGresult *r;
   int version = -1;
   if (pg_exec_row(c, PS_SCHEMA_VERSION, NULL, &r, "schema version") == STORE_OK) {
@@ -666,20 +674,12 @@ static int schema_version_on(pg_store_t *st, pg_conn_t *c) {
   return version;
 }
 
-int pg_schema_version(store_t *base) {
-  pg_store_t *st = pg_of(base);
-  pg_conn_t *c = pg_acquire(st, "schema version");
-  return c ? schema_version_on(st, c) : -1;
-}
-
-/* 0 when every connection is in use (for /healthz, which must not wait). */
+/* For /healthz on an event thread, which must not block: the version
+ * found at open, without a query (a round trip to a slow or unreachable
+ * server would stall every connection of that thread). */
 int pg_schema_version_nowait(store_t *base) {
   pg_store_t *st = pg_of(base);
-  if (pg_in_callback == st) return -1;
-  bool busy;
-  pg_conn_t *c = pg_pool_checkout(st->pool, 0, &busy);
-  if (!c) return busy ? 0 : -1;
-  return schema_version_on(st, c);
+  return pg_in_callback == st ? -1 : st->opened_version;
 }
 
 /* ---- audit and counters ---- */
