@@ -9,9 +9,11 @@
  * The shape of every operation:
  *   pg_conn_t *c = pg_acquire(st, "what");     NULL: STORE_ERROR (logged)
  *   pg_params_t p = {0}; pg_param_int(&p, ...); ...
- *   PGresult *r; status = pg_exec(st, c, PS_..., &p, &r, "what");
+ *   PGresult *r; status = pg_exec(c, PS_..., &p, &r, "what");
  *   ... read r (pg_get_*) ...; PQclear(r);
  *   pg_release(st, c);
+ * or, for several statements in one transaction, a function of the
+ * connection run by pg_transaction().
  * Statements are prepared once per connection, on first use (pg_exec).
  * List operations read every row first, give the connection back, and
  * only then call the callback (pg_each_row), with this thread marked so

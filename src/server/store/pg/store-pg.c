@@ -1,6 +1,7 @@
 /*
- * store-pg.c: the PostgreSQL backend of store.h (scale-out: several
- * nimbusd share one database): open and close, the prepared statements,
+ * store-pg.c: the PostgreSQL backend of store.h (the database of the
+ * scale-out design; one nimbusd per database until notifications span
+ * nodes, docs/ARCHITECTURE.md §5): open and close, the prepared statements,
  * the helpers every file of the backend uses (store-pg-private.h), the
  * schema version, audit and counters.  Accounts are in
  * store-pg-accounts.c, output devices in store-pg-devices.c, jobs and
@@ -13,7 +14,9 @@
  *    connections run concurrently, PostgreSQL's MVCC and row locks keep
  *    them apart.  A call of more than one statement runs in one
  *    transaction (BEGIN … COMMIT, READ COMMITTED), taking row locks
- *    where a check must hold until the write (pg_queue_delete).
+ *    where a check must hold until the write (pg_queue_delete), and is
+ *    run again when the server aborts it for a deadlock
+ *    (pg_transaction).
  *  - Durability: synchronous_commit is on for every connection
  *    (pg-pool.c), so an autocommit statement or COMMIT that returned has
  *    reached the server's WAL on disk.
