@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install dependencies, build with AddressSanitizer + UndefinedBehaviorSanitizer,
-# and run every test (unit + integration) and a short fuzzing pass.
+# and run every test (unit + integration, the store's contract suite on SQLite
+# and on a private PostgreSQL cluster) and a short fuzzing pass.
 # Usage: scripts/test.sh            (this is the command CI runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,22 @@ if [ ! -d "$BUILD" ]; then
   meson setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug
 fi
 ninja -C "$BUILD"
+
+# A private PostgreSQL cluster for the store's contract suite on PostgreSQL
+# (tests named *-pg): started once, stopped on exit.  Without it those
+# tests would skip, so a cluster that does not start fails the run here.
+PG_DIR=$(mktemp -d /tmp/nimbus-test-pg.XXXXXX)
+stop_pg() {
+  tests/pg/pg-cluster.sh stop "$PG_DIR" || true
+  rm -rf "$PG_DIR"
+}
+trap stop_pg EXIT
+if ! tests/pg/pg-cluster.sh start "$PG_DIR"; then
+  echo "test.sh: FAILED: the PostgreSQL test cluster did not start (see above)" >&2
+  exit 1
+fi
+NIMBUS_TEST_PG_URL=$(tests/pg/pg-cluster.sh url "$PG_DIR")
+export NIMBUS_TEST_PG_URL
 
 status=0
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 || status=$?

@@ -38,11 +38,15 @@ _lib_cleanup() {
 trap _lib_cleanup EXIT
 
 # Start nimbusd; $NIMBUS_STATE and $NIMBUS_PORT are reused when set.
+# NIMBUS_TEST_STORE_URL (optional): the store every nimbusd of the test
+# uses instead of state-dir/nimbus.db, e.g. a fresh PostgreSQL database
+# (docs/OPERATIONS.md §4a), to run a test on that backend.
 _lib_launch() {
-  local log="$NIMBUS_STATE.log"
+  local log="$NIMBUS_STATE.log" store=()
+  [ -z "${NIMBUS_TEST_STORE_URL:-}" ] || store=(--store "$NIMBUS_TEST_STORE_URL")
   "$NIMBUSD" --listen 127.0.0.1 --port "${NIMBUS_PORT:-0}" --state-dir "$NIMBUS_STATE" \
     --admin-password "$NIMBUS_ADMIN_PASSWORD" --fast-hashing --threads 2 --workers 4 \
-    "$@" >"$NIMBUS_STATE.out" 2>>"$log" &
+    "${store[@]}" "$@" >"$NIMBUS_STATE.out" 2>>"$log" &
   NIMBUSD_PID=$!
   local i
   for i in $(seq 1 600); do # up to 30 s: CI machines can be busy

@@ -25,7 +25,7 @@ bad_flag() {
   [ "$rc" -eq 2 ] && grep -q "unknown option" "$WORK/err"
 }
 check "an unknown flag exits 2 with a message" bad_flag
-version_line() { "$NIMBUSD" --version | grep -Eq '^nimbusd [0-9]+\.[0-9]+\.[0-9]+ \(libmicrohttpd [0-9.]+, SQLite [0-9.]+\)$'; }
+version_line() { "$NIMBUSD" --version | grep -Eq '^nimbusd [0-9]+\.[0-9]+\.[0-9]+ \(libmicrohttpd [0-9.]+, SQLite [0-9.]+(, libpq [0-9.]+)?\)$'; }
 check "--version prints the version and those of its libraries" version_line
 
 bad_file() {
@@ -46,6 +46,26 @@ check "--store: an unknown scheme is refused without echoing the URL" \
   store_refused 'mysql://u:s3cret@db/nimbus' "unknown scheme 'mysql'"
 check "--store: sqlite:// needs an absolute path" \
   store_refused 'sqlite://relative/s3cret.db' "absolute path"
+check "--store: an unreachable PostgreSQL is refused without echoing the password" \
+  store_refused 'postgresql://nimbus:s3cret@/nimbus?host=/nonexistent-socket-dir' "PostgreSQL"
+store_url_serves() { # URL: nimbusd starts on that store and answers /healthz
+  local pid rc=0 port i
+  "$NIMBUSD" --state-dir "$WORK/st-$2" --port 0 --listen 127.0.0.1 \
+    --admin-password "$NIMBUS_ADMIN_PASSWORD" --store "$1" >"$WORK/$2.out" 2>"$WORK/$2.err" &
+  pid=$!
+  for i in $(seq 1 300); do # a limit for broken runs, not a timing assertion
+    if grep -q "listening on" "$WORK/$2.out" || ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  port=$(sed -n 's/.*listening on [^ ]* port \([0-9][0-9]*\).*/\1/p' "$WORK/$2.out" | head -1)
+  [ -n "$port" ] && curl -fsS "http://127.0.0.1:$port/healthz" | grep -q '"ok"' || rc=1
+  kill -TERM "$pid" && wait "$pid" || rc=1
+  [ "$rc" -eq 0 ] || cat "$WORK/$2.err" >&2
+  return "$rc"
+}
+if [ -n "${NIMBUS_TEST_PG_URL:-}" ]; then
+  check "--store postgresql://: nimbusd serves on PostgreSQL" store_url_serves "$NIMBUS_TEST_PG_URL" pg
+fi
 store_sqlite_url() {
   local pid rc=0
   "$NIMBUSD" --state-dir "$WORK/st-url" --port 0 --listen 127.0.0.1 --admin-password "$NIMBUS_ADMIN_PASSWORD" \

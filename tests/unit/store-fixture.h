@@ -1,10 +1,19 @@
 /*
  * store-fixture.h: the shared fixture of the store unit tests
- * (test-store.c, test-store-devices.c): a fresh database per test in its
- * own mkdtemp directory under /tmp, removed afterwards; a second,
- * read-only SQLite connection for the facts the interface cannot show;
- * record builders and list collectors.  Static functions: each test
- * binary is one translation unit and uses a part of them.
+ * (test-store.c, test-store-devices.c, test-store-accounts.c): a fresh
+ * database per test, removed afterwards; a second, read-only SQLite
+ * connection for the facts the interface cannot show; record builders
+ * and list collectors.  Static functions: each test binary is one
+ * translation unit and uses a part of them.
+ *
+ * The contract suite (test-store-accounts.c) runs on either backend: by
+ * default SQLite in its own mkdtemp directory under /tmp; after
+ * fixture_use_pg() (the binary's "pg" argument, meson test *-pg) the
+ * PostgreSQL database of $NIMBUS_TEST_PG_URL, each test in a fresh schema
+ * (CREATE SCHEMA, the store URL's search_path pointing at it, DROP SCHEMA
+ * … CASCADE afterwards).  db_int(), db_text() and db_write() run their
+ * SQL on either; the contract suite uses them only for SQL both backends
+ * understand, the rest (PRAGMAs, old schemas) is SQLite's white-box tests.
  */
 #ifndef NIMBUS_TEST_STORE_FIXTURE_H
 #define NIMBUS_TEST_STORE_FIXTURE_H
@@ -25,6 +34,10 @@
 
 #include <cmocka.h>
 
+#ifdef NIMBUS_TEST_PG
+#include <libpq-fe.h>
+#endif
+
 #include "log.h"
 #include "store.h"
 
@@ -36,12 +49,127 @@ extern const int store_sqlite_migration_count;
 
 typedef struct {
   char dir[64];
-  char path[128];
+  char path[1200]; /* the store URL: a SQLite path, or the PostgreSQL URL with its schema */
+  char schema[64]; /* PostgreSQL: this test's schema ("" on SQLite) */
   store_t *st;
   int gc_max;
 } fixture_t;
 
 /* ---- fixture ---- */
+
+/* The PostgreSQL database of the run (NULL: SQLite). */
+static const char *fixture_pg_url;
+
+/*
+ * Run this binary's tests on PostgreSQL.  Returns 0 to go on, else the
+ * exit code: 77 (meson's "skipped") when NIMBUS_TEST_PG_URL is not set,
+ * 1 when it is not set but CI=true, where the suite must run.
+ */
+static STORE_FIXTURE_UNUSED int fixture_use_pg(void) {
+  const char *url = getenv("NIMBUS_TEST_PG_URL");
+  if (url && url[0]) {
+    fixture_pg_url = url;
+    return 0;
+  }
+  const char *ci = getenv("CI");
+  if (ci && !strcmp(ci, "true")) {
+    fprintf(stderr,
+            "FAIL: NIMBUS_TEST_PG_URL is not set, and CI=true needs the PostgreSQL "
+            "suite (scripts/test.sh starts a cluster: tests/pg/pg-cluster.sh)\n");
+    return 1;
+  }
+  fprintf(stderr, "SKIP: NIMBUS_TEST_PG_URL is not set (tests/pg/pg-cluster.sh start DIR)\n");
+  return 77;
+}
+
+#ifdef NIMBUS_TEST_PG
+/* Run one SQL command on the run's database; false (printed) on failure. */
+static bool fixture_pg_exec(const char *sql) {
+  PGconn *c = PQconnectdb(fixture_pg_url);
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PGresult *r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+  }
+  if (!ok) fprintf(stderr, "fixture: %s: %s", sql, PQerrorMessage(c));
+  PQfinish(c);
+  return ok;
+}
+
+/* A fresh schema for this test and the store URL that works in it. */
+static bool fixture_pg_create(fixture_t *fx) {
+  static int serial;
+  snprintf(fx->schema, sizeof fx->schema, "nimbus_test_%ld_%d", (long)getpid(), ++serial);
+  char sql[64 + 2 * sizeof fx->schema];
+  snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", fx->schema,
+           fx->schema);
+  if (!fixture_pg_exec(sql)) return false;
+  int n = snprintf(fx->path, sizeof fx->path, "%s%coptions=-csearch_path%%3D%s&application_name=%s",
+                   fixture_pg_url, strchr(fixture_pg_url, '?') ? '&' : '?', fx->schema, fx->schema);
+  return n > 0 && (size_t)n < sizeof fx->path;
+}
+
+/* End the server side of every connection this test's store holds (they
+ * carry the schema's name as application_name), as a server restart
+ * would. */
+static STORE_FIXTURE_UNUSED bool fixture_pg_kill_connections(fixture_t *fx) {
+  char sql[160 + sizeof fx->schema];
+  snprintf(sql, sizeof sql,
+           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'",
+           fx->schema);
+  PGconn *c = PQconnectdb(fixture_pg_url);
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PGresult *r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    PQclear(r);
+  }
+  PQfinish(c);
+  return ok;
+}
+
+/* The first value of sql's first row in this test's schema (NULL when
+ * none), as text; false (printed) when the query fails. */
+static bool fixture_pg_query(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  PGconn *c = PQconnectdb(fx->path);
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  out[0] = '\0';
+  if (ok) {
+    PGresult *r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (ok && PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0))
+      snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+  }
+  if (!ok) fprintf(stderr, "fixture: %s: %s", sql, PQerrorMessage(c));
+  PQfinish(c);
+  return ok;
+}
+
+static void fixture_pg_drop(fixture_t *fx) {
+  char sql[32 + sizeof fx->schema];
+  snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", fx->schema);
+  fixture_pg_exec(sql);
+}
+#else
+static bool fixture_pg_query(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  (void)fx;
+  (void)sql;
+  (void)cap;
+  out[0] = '\0';
+  return false;
+}
+static bool fixture_pg_create(fixture_t *fx) {
+  (void)fx;
+  fprintf(stderr, "fixture: built without libpq\n");
+  return false;
+}
+static void fixture_pg_drop(fixture_t *fx) {
+  (void)fx;
+}
+#endif
 
 static STORE_FIXTURE_UNUSED store_t *open_store(fixture_t *fx) {
   char err[256] = "";
@@ -51,18 +179,29 @@ static STORE_FIXTURE_UNUSED store_t *open_store(fixture_t *fx) {
   return st;
 }
 
-static STORE_FIXTURE_UNUSED int setup_with(void **state, int gc_max) {
+/* A fresh, empty location (SQLite directory or PostgreSQL schema) that
+ * no store has opened: fx->st is NULL. */
+static STORE_FIXTURE_UNUSED int setup_unopened(void **state) {
   fixture_t *fx = calloc(1, sizeof *fx);
   if (!fx) return -1;
+  *state = fx;
+  fx->gc_max = 1;
+  if (fixture_pg_url) return fixture_pg_create(fx) ? 0 : -1;
   snprintf(fx->dir, sizeof fx->dir, "/tmp/nimbus-test-store-XXXXXX");
   if (!mkdtemp(fx->dir)) {
     free(fx);
+    *state = NULL;
     return -1;
   }
   snprintf(fx->path, sizeof fx->path, "%s/nimbus.db", fx->dir);
+  return 0;
+}
+
+static STORE_FIXTURE_UNUSED int setup_with(void **state, int gc_max) {
+  if (setup_unopened(state) != 0) return -1;
+  fixture_t *fx = *state;
   fx->gc_max = gc_max;
   fx->st = open_store(fx);
-  *state = fx;
   return fx->st ? 0 : -1;
 }
 
@@ -78,7 +217,7 @@ static STORE_FIXTURE_UNUSED int setup_closed(void **state) {
   fixture_t *fx = *state;
   store_close(fx->st);
   fx->st = NULL;
-  char p[160];
+  char p[sizeof fx->path + 8];
   unlink(fx->path);
   snprintf(p, sizeof p, "%s-wal", fx->path);
   unlink(p);
@@ -115,6 +254,11 @@ static STORE_FIXTURE_UNUSED int teardown(void **state) {
   fixture_t *fx = *state;
   if (!fx) return 0;
   store_close(fx->st);
+  if (fx->schema[0]) {
+    fixture_pg_drop(fx);
+    free(fx);
+    return 0;
+  }
   DIR *d = opendir(fx->dir);
   if (d) {
     struct dirent *e;
@@ -137,9 +281,16 @@ static STORE_FIXTURE_UNUSED void reopen(fixture_t *fx) {
   assert_non_null(fx->st);
 }
 
-/* ---- raw database access (second connection) ---- */
+/* ---- raw database access (second connection) ----
+ * On PostgreSQL the same SQL runs in the test's schema: the contract
+ * suite uses these only for plain SQL both backends understand. */
 
 static STORE_FIXTURE_UNUSED int64_t db_int(fixture_t *fx, const char *sql) {
+  if (fx->schema[0]) {
+    char v[32];
+    assert_true(fixture_pg_query(fx, sql, v, sizeof v));
+    return v[0] ? strtoll(v, NULL, 10) : -1;
+  }
   sqlite3 *db = NULL;
   sqlite3_stmt *s = NULL;
   int64_t v = -1;
@@ -152,6 +303,10 @@ static STORE_FIXTURE_UNUSED int64_t db_int(fixture_t *fx, const char *sql) {
 }
 
 static STORE_FIXTURE_UNUSED void db_text(fixture_t *fx, const char *sql, char *out, size_t cap) {
+  if (fx->schema[0]) {
+    assert_true(fixture_pg_query(fx, sql, out, cap));
+    return;
+  }
   sqlite3 *db = NULL;
   sqlite3_stmt *s = NULL;
   out[0] = '\0';
@@ -164,6 +319,11 @@ static STORE_FIXTURE_UNUSED void db_text(fixture_t *fx, const char *sql, char *o
 }
 
 static STORE_FIXTURE_UNUSED void db_write(fixture_t *fx, const char *sql) {
+  if (fx->schema[0]) {
+    char ignored[8];
+    assert_true(fixture_pg_query(fx, sql, ignored, sizeof ignored));
+    return;
+  }
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
@@ -203,6 +363,14 @@ static STORE_FIXTURE_UNUSED nimbus_id_t make_queue(store_t *st, nimbus_id_t tena
   assert_int_equal(store_queue_insert(st, &q), STORE_OK);
   assert_true(q.id > 0);
   return q.id;
+}
+
+static STORE_FIXTURE_UNUSED nimbus_token_t token_template(nimbus_id_t tenant, nimbus_id_t user,
+                                                          unsigned char seed, int64_t expires_at) {
+  nimbus_token_t tk = {.tenant_id = tenant, .user_id = user, .expires_at = expires_at};
+  snprintf(tk.label, sizeof tk.label, "token-%u", seed);
+  for (int i = 0; i < 32; i++) tk.hash[i] = (unsigned char)(seed * 31 + i);
+  return tk;
 }
 
 static STORE_FIXTURE_UNUSED nimbus_job_t job_template(nimbus_id_t tenant, nimbus_id_t queue,
@@ -275,6 +443,42 @@ static STORE_FIXTURE_UNUSED store_status_t job_set_target(store_t *st, nimbus_id
   return store_job_apply(st, tenant, &c, 1);
 }
 
+static STORE_FIXTURE_UNUSED void fill_hash(unsigned char h[32], unsigned char seed) {
+  for (int i = 0; i < 32; i++) h[i] = (unsigned char)(seed * 7 + i + 1);
+}
+
+/* An unclaimed device serving the given queues, claim code `seed`, valid
+ * for an hour. */
+static STORE_FIXTURE_UNUSED nimbus_device_t make_device(store_t *st, nimbus_id_t tenant,
+                                                        const char *name, const nimbus_id_t *queues,
+                                                        int nqueues, unsigned char seed) {
+  nimbus_device_t d = {.tenant_id = tenant, .nqueues = nqueues};
+  snprintf(d.name, sizeof d.name, "%s", name);
+  for (int i = 0; i < nqueues; i++) d.queue_ids[i] = queues[i];
+  fill_hash(d.claim_hash, seed);
+  d.claim_expires_at = (int64_t)time(NULL) + 3600;
+  assert_int_equal(store_device_insert(st, &d), STORE_OK);
+  assert_true(d.id > 0);
+  return d;
+}
+
+/* make_device() and claimed with uuid "urn:uuid:...<seed>" and credential
+ * hash fill_hash(seed + 100). */
+static STORE_FIXTURE_UNUSED nimbus_device_t make_registered(store_t *st, nimbus_id_t tenant,
+                                                            const char *name,
+                                                            const nimbus_id_t *queues, int nqueues,
+                                                            unsigned char seed) {
+  nimbus_device_t d = make_device(st, tenant, name, queues, nqueues, seed);
+  unsigned char claim[32], cred[32];
+  fill_hash(claim, seed);
+  fill_hash(cred, (unsigned char)(seed + 100));
+  char uuid[NIMBUS_UUID_MAX];
+  snprintf(uuid, sizeof uuid, "urn:uuid:00000000-0000-4000-8000-0000000000%02x", seed);
+  assert_int_equal(store_device_claim(st, claim, (int64_t)time(NULL), uuid, cred, &d), STORE_OK);
+  assert_int_equal(d.status, NIMBUS_DEVICE_REGISTERED);
+  return d;
+}
+
 /* ---- list collectors ---- */
 
 #define MAX_COLLECT 64
@@ -311,6 +515,10 @@ static STORE_FIXTURE_UNUSED bool job_cb(const nimbus_job_t *j, void *ctx) {
   return collect_add(ctx, j->id, j->queue_name);
 }
 
+static STORE_FIXTURE_UNUSED bool device_cb(const nimbus_device_t *d, void *ctx) {
+  return collect_add(ctx, d->id, d->name);
+}
+
 static STORE_FIXTURE_UNUSED collect_t list_jobs(store_t *st, store_job_filter_t f, int *total) {
   collect_t c = {0};
   assert_int_equal(store_job_list(st, &f, job_cb, &c, total), STORE_OK);
@@ -321,7 +529,7 @@ static STORE_FIXTURE_UNUSED int64_t job_count_check(fixture_t *fx) {
   /* The trigger-kept counters agree with the table. */
   return db_int(fx,
                 "SELECT count(*) FROM (SELECT state, count(*) AS n FROM jobs GROUP BY state) c "
-                "LEFT JOIN job_state_counts s USING (state) WHERE s.n IS NOT c.n") +
+                "LEFT JOIN job_state_counts s USING (state) WHERE s.n IS DISTINCT FROM c.n") +
          db_int(fx,
                 "SELECT count(*) FROM job_state_counts s WHERE s.n <> "
                 "(SELECT count(*) FROM jobs WHERE state = s.state)") +

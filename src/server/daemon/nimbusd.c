@@ -270,6 +270,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: %s\n", err);
     return 1;
   }
+  /* A backend still being written (PostgreSQL) would fail some requests
+   * at run time: refuse to serve on it at all. */
+  int missing = 0;
+  const char *first_missing = store_unimplemented_op(srv.store, &missing);
+  if (first_missing) {
+    fprintf(stderr,
+            "nimbusd: the %s store is not complete yet: %d operations are not implemented "
+            "(first: %s); use a sqlite: store (docs/OPERATIONS.md)\n",
+            store_backend_name(srv.store), missing, first_missing);
+    store_close(srv.store);
+    return 1;
+  }
   snprintf(path, sizeof path, "%s/spool", srv.cfg.state_dir);
   srv.blobs = blob_store_open(path, srv.cfg.node_id, err, sizeof err);
   if (!srv.blobs) {

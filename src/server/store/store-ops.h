@@ -1,12 +1,14 @@
 /*
  * store-ops.h: the operations table behind store.h, for backends only.
  *
- * A backend (store/sqlite/, later store/pg/) fills one store_ops_t and
+ * A backend (store/sqlite/, store/pg/) fills one store_ops_t and
  * puts a store_t first in its own connection struct, the way SQLite's VFS
  * puts pMethods first in every sqlite3_file: store.c dispatches each
  * public store_* call through st->ops, and the backend casts the store_t
  * back to its own struct.  Nothing of a backend (types, statements, locks)
  * appears here; every operation keeps the meaning store.h documents.
+ * An operation a backend does not implement yet is NULL: store.c answers
+ * it STORE_ERROR (logged) and store_unimplemented_op() names it.
  */
 #ifndef NIMBUS_STORE_OPS_H
 #define NIMBUS_STORE_OPS_H
@@ -22,10 +24,11 @@ struct store {
 
 struct store_ops {
   const char *scheme; /* the URL scheme that selects it: "sqlite", "postgresql" */
+  const char *name;   /* for messages: "SQLite", "PostgreSQL" */
   /* Open the store at location (what follows "scheme:" for sqlite, the whole
    * URL for postgresql) and apply pending migrations; NULL with err set. */
   store_t *(*open)(const char *location, const store_options_t *opts, char *err, size_t errlen);
-  /* The backend and its library version, e.g. "SQLite 3.46.1". */
+  /* The backend's library and its version, e.g. "SQLite 3.46.1", "libpq 15.18". */
   void (*version)(char *buf, size_t len);
   /* The operations of store.h, in its order, without the store_ prefix. */
   void (*close)(store_t *st);
@@ -156,5 +159,6 @@ struct store_ops {
 
 /* The backends built into this nimbusd (store.c lists them). */
 extern const store_ops_t sqlite_store_ops;
+extern const store_ops_t pg_store_ops; /* only when built with libpq (NIMBUS_STORE_PG) */
 
 #endif

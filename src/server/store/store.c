@@ -8,7 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
-static const store_ops_t *const store_backends[] = {&sqlite_store_ops};
+#include "log.h"
+
+/* NIMBUS_STORE_PG: built with libpq (meson: the store/pg library). */
+static const store_ops_t *const store_backends[] = {
+    &sqlite_store_ops,
+#ifdef NIMBUS_STORE_PG
+    &pg_store_ops,
+#endif
+};
 #define STORE_BACKENDS (sizeof store_backends / sizeof store_backends[0])
 
 /*
@@ -92,6 +100,111 @@ void store_backend_version(char *buf, size_t len) {
   }
 }
 
+/* An operation the backend has not implemented yet (NULL in its table):
+ * a clear, logged STORE_ERROR, never a crash. */
+static store_status_t store_unimplemented(const store_t *st, const char *op) {
+  log_event(LOG_ERROR, NULL, "store operation not implemented on this backend", "op", op, "backend",
+            st->ops->name, (char *)NULL);
+  return STORE_ERROR;
+}
+
+/* One call through the table, or store_unimplemented() when it is NULL. */
+#define STORE_CALL(st, op, ...) \
+  ((st)->ops->op ? (st)->ops->op((st), __VA_ARGS__) : store_unimplemented((st), #op))
+
+#define STORE_OP_PRESENT(op) \
+  { #op, st->ops->op != NULL }
+
+const char *store_unimplemented_op(const store_t *st, int *count) {
+  const struct {
+    const char *name;
+    bool present;
+  } ops[] = {
+      STORE_OP_PRESENT(tenant_insert),
+      STORE_OP_PRESENT(tenant_get),
+      STORE_OP_PRESENT(tenant_get_by_name),
+      STORE_OP_PRESENT(tenant_update),
+      STORE_OP_PRESENT(tenant_delete),
+      STORE_OP_PRESENT(tenant_list),
+      STORE_OP_PRESENT(user_insert),
+      STORE_OP_PRESENT(user_get),
+      STORE_OP_PRESENT(user_get_by_name),
+      STORE_OP_PRESENT(user_update),
+      STORE_OP_PRESENT(user_delete),
+      STORE_OP_PRESENT(user_list),
+      STORE_OP_PRESENT(user_get_by_alias),
+      STORE_OP_PRESENT(user_name_folds_to),
+      STORE_OP_PRESENT(alias_insert),
+      STORE_OP_PRESENT(alias_delete),
+      STORE_OP_PRESENT(alias_list),
+      STORE_OP_PRESENT(token_insert),
+      STORE_OP_PRESENT(token_lookup),
+      STORE_OP_PRESENT(token_list),
+      STORE_OP_PRESENT(token_revoke),
+      STORE_OP_PRESENT(queue_insert),
+      STORE_OP_PRESENT(queue_get_by_name),
+      STORE_OP_PRESENT(queue_update),
+      STORE_OP_PRESENT(queue_delete),
+      STORE_OP_PRESENT(queue_list),
+      STORE_OP_PRESENT(job_insert),
+      STORE_OP_PRESENT(job_insert_data),
+      STORE_OP_PRESENT(document_read_inline),
+      STORE_OP_PRESENT(job_get),
+      STORE_OP_PRESENT(job_get_by_number),
+      STORE_OP_PRESENT(job_list),
+      STORE_OP_PRESENT(job_count_pending_for_owner),
+      STORE_OP_PRESENT(job_count_pending_for_origin),
+      STORE_OP_PRESENT(job_apply),
+      STORE_OP_PRESENT(job_set_progress),
+      STORE_OP_PRESENT(job_list_lease_expired),
+      STORE_OP_PRESENT(document_add),
+      STORE_OP_PRESENT(document_list),
+      STORE_OP_PRESENT(blob_is_referenced),
+      STORE_OP_PRESENT(device_insert),
+      STORE_OP_PRESENT(device_get),
+      STORE_OP_PRESENT(device_get_by_name),
+      STORE_OP_PRESENT(device_get_by_credential),
+      STORE_OP_PRESENT(device_get_by_uuid),
+      STORE_OP_PRESENT(device_set_location),
+      STORE_OP_PRESENT(device_set_claim),
+      STORE_OP_PRESENT(device_claim),
+      STORE_OP_PRESENT(device_set_reported),
+      STORE_OP_PRESENT(device_get_attrs),
+      STORE_OP_PRESENT(queue_device_attrs),
+      STORE_OP_PRESENT(device_touch),
+      STORE_OP_PRESENT(device_touch_many),
+      STORE_OP_PRESENT(device_list),
+      STORE_OP_PRESENT(device_delete),
+      STORE_OP_PRESENT(device_tombstone_lookup),
+      STORE_OP_PRESENT(job_pin_get),
+      STORE_OP_PRESENT(job_pin_cas),
+      STORE_OP_PRESENT(document_purge),
+      STORE_OP_PRESENT(job_list_sweep),
+      STORE_OP_PRESENT(panel_session_insert),
+      STORE_OP_PRESENT(panel_session_get),
+      STORE_OP_PRESENT(panel_session_touch),
+      STORE_OP_PRESENT(panel_session_delete),
+      STORE_OP_PRESENT(throttle_get),
+      STORE_OP_PRESENT(throttle_fail),
+      STORE_OP_PRESENT(throttle_clear),
+      STORE_OP_PRESENT(audit_append),
+      STORE_OP_PRESENT(job_count_by_state),
+  };
+  const char *first = NULL;
+  int n = 0;
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    if (ops[i].present) continue;
+    if (!first) first = ops[i].name;
+    n++;
+  }
+  if (count) *count = n;
+  return first;
+}
+
+const char *store_backend_name(const store_t *st) {
+  return st->ops->name;
+}
+
 /* ---- one call through the table per operation ---- */
 
 void store_close(store_t *st) {
@@ -107,333 +220,333 @@ int store_schema_version_nowait(store_t *st) {
 }
 
 store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t) {
-  return st->ops->tenant_insert(st, t);
+  return STORE_CALL(st, tenant_insert, t);
 }
 
 store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out) {
-  return st->ops->tenant_get(st, id, out);
+  return STORE_CALL(st, tenant_get, id, out);
 }
 
 store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out) {
-  return st->ops->tenant_get_by_name(st, name, out);
+  return STORE_CALL(st, tenant_get_by_name, name, out);
 }
 
 store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t) {
-  return st->ops->tenant_update(st, t);
+  return STORE_CALL(st, tenant_update, t);
 }
 
 store_status_t store_tenant_delete(store_t *st, nimbus_id_t id) {
-  return st->ops->tenant_delete(st, id);
+  return STORE_CALL(st, tenant_delete, id);
 }
 
 store_status_t store_tenant_list(store_t *st, store_tenant_cb cb, void *ctx) {
-  return st->ops->tenant_list(st, cb, ctx);
+  return STORE_CALL(st, tenant_list, cb, ctx);
 }
 
 store_status_t store_user_insert(store_t *st, nimbus_user_t *u) {
-  return st->ops->user_insert(st, u);
+  return STORE_CALL(st, user_insert, u);
 }
 
 store_status_t store_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                               nimbus_user_t *out) {
-  return st->ops->user_get(st, tenant_id, id, out);
+  return STORE_CALL(st, user_get, tenant_id, id, out);
 }
 
 store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
                                       nimbus_user_t *out) {
-  return st->ops->user_get_by_name(st, tenant_id, name, out);
+  return STORE_CALL(st, user_get_by_name, tenant_id, name, out);
 }
 
 store_status_t store_user_update(store_t *st, const nimbus_user_t *u) {
-  return st->ops->user_update(st, u);
+  return STORE_CALL(st, user_update, u);
 }
 
 store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
-  return st->ops->user_delete(st, tenant_id, id);
+  return STORE_CALL(st, user_delete, tenant_id, id);
 }
 
 store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx) {
-  return st->ops->user_list(st, tenant_id, cb, ctx);
+  return STORE_CALL(st, user_list, tenant_id, cb, ctx);
 }
 
 store_status_t store_user_get_by_alias(store_t *st, nimbus_id_t tenant_id, const char *key,
                                        nimbus_user_t *out) {
-  return st->ops->user_get_by_alias(st, tenant_id, key, out);
+  return STORE_CALL(st, user_get_by_alias, tenant_id, key, out);
 }
 
 store_status_t store_user_name_folds_to(store_t *st, nimbus_id_t tenant_id, const char *key,
                                         nimbus_id_t except_id, nimbus_id_t *other_id) {
-  return st->ops->user_name_folds_to(st, tenant_id, key, except_id, other_id);
+  return STORE_CALL(st, user_name_folds_to, tenant_id, key, except_id, other_id);
 }
 
 store_status_t store_alias_insert(store_t *st, nimbus_alias_t *a, const char *key) {
-  return st->ops->alias_insert(st, a, key);
+  return STORE_CALL(st, alias_insert, a, key);
 }
 
 store_status_t store_alias_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                   const char *key) {
-  return st->ops->alias_delete(st, tenant_id, user_id, key);
+  return STORE_CALL(st, alias_delete, tenant_id, user_id, key);
 }
 
 store_status_t store_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                 store_alias_cb cb, void *ctx) {
-  return st->ops->alias_list(st, tenant_id, user_id, cb, ctx);
+  return STORE_CALL(st, alias_list, tenant_id, user_id, cb, ctx);
 }
 
 store_status_t store_token_insert(store_t *st, nimbus_token_t *tk) {
-  return st->ops->token_insert(st, tk);
+  return STORE_CALL(st, token_insert, tk);
 }
 
 store_status_t store_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
                                   nimbus_token_t *out) {
-  return st->ops->token_lookup(st, hash, now, out);
+  return STORE_CALL(st, token_lookup, hash, now, out);
 }
 
 store_status_t store_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                 store_token_cb cb, void *ctx) {
-  return st->ops->token_list(st, tenant_id, user_id, cb, ctx);
+  return STORE_CALL(st, token_list, tenant_id, user_id, cb, ctx);
 }
 
 store_status_t store_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                   nimbus_id_t user_id) {
-  return st->ops->token_revoke(st, tenant_id, id, user_id);
+  return STORE_CALL(st, token_revoke, tenant_id, id, user_id);
 }
 
 store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q) {
-  return st->ops->queue_insert(st, q);
+  return STORE_CALL(st, queue_insert, q);
 }
 
 store_status_t store_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
                                        nimbus_queue_t *out) {
-  return st->ops->queue_get_by_name(st, tenant_id, name, out);
+  return STORE_CALL(st, queue_get_by_name, tenant_id, name, out);
 }
 
 store_status_t store_queue_update(store_t *st, const nimbus_queue_t *q) {
-  return st->ops->queue_update(st, q);
+  return STORE_CALL(st, queue_update, q);
 }
 
 store_status_t store_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
-  return st->ops->queue_delete(st, tenant_id, id);
+  return STORE_CALL(st, queue_delete, tenant_id, id);
 }
 
 store_status_t store_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx) {
-  return st->ops->queue_list(st, tenant_id, cb, ctx);
+  return STORE_CALL(st, queue_list, tenant_id, cb, ctx);
 }
 
 store_status_t store_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
                                 int ndocs) {
-  return st->ops->job_insert(st, job, docs, ndocs);
+  return STORE_CALL(st, job_insert, job, docs, ndocs);
 }
 
 store_status_t store_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
                                      const store_inline_t *data, int ndocs) {
-  return st->ops->job_insert_data(st, job, docs, data, ndocs);
+  return STORE_CALL(st, job_insert_data, job, docs, data, ndocs);
 }
 
 store_status_t store_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                           int number, int64_t off, void *buf, size_t len,
                                           size_t *got) {
-  return st->ops->document_read_inline(st, tenant_id, job_id, number, off, buf, len, got);
+  return STORE_CALL(st, document_read_inline, tenant_id, job_id, number, off, buf, len, got);
 }
 
 store_status_t store_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                              nimbus_job_t *out) {
-  return st->ops->job_get(st, tenant_id, job_id, out);
+  return STORE_CALL(st, job_get, tenant_id, job_id, out);
 }
 
 store_status_t store_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,
                                        nimbus_job_t *out) {
-  return st->ops->job_get_by_number(st, tenant_id, number, out);
+  return STORE_CALL(st, job_get_by_number, tenant_id, number, out);
 }
 
 store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
                               int *total) {
-  return st->ops->job_list(st, f, cb, ctx, total);
+  return STORE_CALL(st, job_list, f, cb, ctx, total);
 }
 
 store_status_t store_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
                                                  nimbus_id_t owner_id, int *count) {
-  return st->ops->job_count_pending_for_owner(st, tenant_id, owner_id, count);
+  return STORE_CALL(st, job_count_pending_for_owner, tenant_id, owner_id, count);
 }
 
 store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenant_id,
                                                   nimbus_id_t device_id, int *count) {
-  return st->ops->job_count_pending_for_origin(st, tenant_id, device_id, count);
+  return STORE_CALL(st, job_count_pending_for_origin, tenant_id, device_id, count);
 }
 
 store_status_t store_job_apply(store_t *st, nimbus_id_t tenant_id,
                                const store_job_change_t *changes, size_t n) {
-  return st->ops->job_apply(st, tenant_id, changes, n);
+  return STORE_CALL(st, job_apply, tenant_id, changes, n);
 }
 
 store_status_t store_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                       nimbus_id_t device_id, int impressions_completed,
                                       const char *reasons) {
-  return st->ops->job_set_progress(st, tenant_id, job_id, device_id, impressions_completed,
-                                   reasons);
+  return STORE_CALL(st, job_set_progress, tenant_id, job_id, device_id, impressions_completed,
+                    reasons);
 }
 
 store_status_t store_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb,
                                             void *ctx) {
-  return st->ops->job_list_lease_expired(st, cutoff, cb, ctx);
+  return STORE_CALL(st, job_list_lease_expired, cutoff, cb, ctx);
 }
 
 store_status_t store_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   nimbus_document_t *doc, bool last,
                                   nimbus_job_state_t state_after_last) {
-  return st->ops->document_add(st, tenant_id, job_id, doc, last, state_after_last);
+  return STORE_CALL(st, document_add, tenant_id, job_id, doc, last, state_after_last);
 }
 
 store_status_t store_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    nimbus_document_t *out, int max, int *count) {
-  return st->ops->document_list(st, tenant_id, job_id, out, max, count);
+  return STORE_CALL(st, document_list, tenant_id, job_id, out, max, count);
 }
 
 store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *referenced) {
-  return st->ops->blob_is_referenced(st, key, referenced);
+  return STORE_CALL(st, blob_is_referenced, key, referenced);
 }
 
 store_status_t store_device_insert(store_t *st, nimbus_device_t *d) {
-  return st->ops->device_insert(st, d);
+  return STORE_CALL(st, device_insert, d);
 }
 
 store_status_t store_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                 nimbus_device_t *out) {
-  return st->ops->device_get(st, tenant_id, id, out);
+  return STORE_CALL(st, device_get, tenant_id, id, out);
 }
 
 store_status_t store_device_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
                                         nimbus_device_t *out) {
-  return st->ops->device_get_by_name(st, tenant_id, name, out);
+  return STORE_CALL(st, device_get_by_name, tenant_id, name, out);
 }
 
 store_status_t store_device_get_by_credential(store_t *st, const unsigned char hash[32],
                                               nimbus_device_t *out) {
-  return st->ops->device_get_by_credential(st, hash, out);
+  return STORE_CALL(st, device_get_by_credential, hash, out);
 }
 
 store_status_t store_device_get_by_uuid(store_t *st, const char *uuid, nimbus_device_t *out) {
-  return st->ops->device_get_by_uuid(st, uuid, out);
+  return STORE_CALL(st, device_get_by_uuid, uuid, out);
 }
 
 store_status_t store_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                          const char *location) {
-  return st->ops->device_set_location(st, tenant_id, id, location);
+  return STORE_CALL(st, device_set_location, tenant_id, id, location);
 }
 
 store_status_t store_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                       const unsigned char claim_hash[32], int64_t expires_at) {
-  return st->ops->device_set_claim(st, tenant_id, id, claim_hash, expires_at);
+  return STORE_CALL(st, device_set_claim, tenant_id, id, claim_hash, expires_at);
 }
 
 store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,
                                   const char *uuid, const unsigned char credential_hash[32],
                                   nimbus_device_t *out) {
-  return st->ops->device_claim(st, claim_hash, now, uuid, credential_hash, out);
+  return STORE_CALL(st, device_claim, claim_hash, now, uuid, credential_hash, out);
 }
 
 store_status_t store_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                          int printer_state, const char *state_reasons,
                                          const char *make_model, const void *attrs,
                                          size_t attrs_len) {
-  return st->ops->device_set_reported(st, tenant_id, id, printer_state, state_reasons, make_model,
-                                      attrs, attrs_len);
+  return STORE_CALL(st, device_set_reported, tenant_id, id, printer_state, state_reasons,
+                    make_model, attrs, attrs_len);
 }
 
 store_status_t store_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                       void **attrs, size_t *len) {
-  return st->ops->device_get_attrs(st, tenant_id, id, attrs, len);
+  return STORE_CALL(st, device_get_attrs, tenant_id, id, attrs, len);
 }
 
 store_status_t store_queue_device_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                         void **attrs, size_t *len) {
-  return st->ops->queue_device_attrs(st, tenant_id, queue_id, attrs, len);
+  return STORE_CALL(st, queue_device_attrs, tenant_id, queue_id, attrs, len);
 }
 
 store_status_t store_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                   int64_t seen_at, const char *transport) {
-  return st->ops->device_touch(st, tenant_id, id, seen_at, transport);
+  return STORE_CALL(st, device_touch, tenant_id, id, seen_at, transport);
 }
 
 store_status_t store_device_touch_many(store_t *st, const store_device_seen_t *v, int n) {
-  return st->ops->device_touch_many(st, v, n);
+  return STORE_CALL(st, device_touch_many, v, n);
 }
 
 store_status_t store_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                  store_device_cb cb, void *ctx) {
-  return st->ops->device_list(st, tenant_id, queue_id, cb, ctx);
+  return STORE_CALL(st, device_list, tenant_id, queue_id, cb, ctx);
 }
 
 store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                    const store_job_change_t *changes, size_t n,
                                    const nimbus_job_state_t *live, size_t nlive,
                                    nimbus_device_t *out) {
-  return st->ops->device_delete(st, tenant_id, id, changes, n, live, nlive, out);
+  return STORE_CALL(st, device_delete, tenant_id, id, changes, n, live, nlive, out);
 }
 
 store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
                                              nimbus_device_tombstone_t *out) {
-  return st->ops->device_tombstone_lookup(st, hash, out);
+  return STORE_CALL(st, device_tombstone_lookup, hash, out);
 }
 
 store_status_t store_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  store_pin_counter_t *out) {
-  return st->ops->job_pin_get(st, tenant_id, job_id, out);
+  return STORE_CALL(st, job_pin_get, tenant_id, job_id, out);
 }
 
 store_status_t store_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  const store_pin_counter_t *expected,
                                  const store_pin_counter_t *next) {
-  return st->ops->job_pin_cas(st, tenant_id, job_id, expected, next);
+  return STORE_CALL(st, job_pin_cas, tenant_id, job_id, expected, next);
 }
 
 store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                     char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys) {
-  return st->ops->document_purge(st, tenant_id, job_id, keys, max, nkeys);
+  return STORE_CALL(st, document_purge, tenant_id, job_id, keys, max, nkeys);
 }
 
 store_status_t store_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
                                     void *ctx) {
-  return st->ops->job_list_sweep(st, f, cb, ctx);
+  return STORE_CALL(st, job_list_sweep, f, cb, ctx);
 }
 
 store_status_t store_panel_session_insert(store_t *st, nimbus_panel_session_t *ps) {
-  return st->ops->panel_session_insert(st, ps);
+  return STORE_CALL(st, panel_session_insert, ps);
 }
 
 store_status_t store_panel_session_get(store_t *st, const unsigned char hash[32], int64_t now,
                                        nimbus_panel_session_t *out) {
-  return st->ops->panel_session_get(st, hash, now, out);
+  return STORE_CALL(st, panel_session_get, hash, now, out);
 }
 
 store_status_t store_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at) {
-  return st->ops->panel_session_touch(st, id, expires_at);
+  return STORE_CALL(st, panel_session_touch, id, expires_at);
 }
 
 store_status_t store_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now) {
-  return st->ops->panel_session_delete(st, hash, now);
+  return STORE_CALL(st, panel_session_delete, hash, now);
 }
 
 store_status_t store_throttle_get(store_t *st, const unsigned char key[32], int64_t now,
                                   int *failures, int64_t *window_start) {
-  return st->ops->throttle_get(st, key, now, failures, window_start);
+  return STORE_CALL(st, throttle_get, key, now, failures, window_start);
 }
 
 store_status_t store_throttle_fail(store_t *st, const unsigned char key[32], const char *kind,
                                    int64_t now, int64_t window, int *failures,
                                    int64_t *window_start) {
-  return st->ops->throttle_fail(st, key, kind, now, window, failures, window_start);
+  return STORE_CALL(st, throttle_fail, key, kind, now, window, failures, window_start);
 }
 
 store_status_t store_throttle_clear(store_t *st, const unsigned char key[32]) {
-  return st->ops->throttle_clear(st, key);
+  return STORE_CALL(st, throttle_clear, key);
 }
 
 store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                   const char *action, const char *detail) {
-  return st->ops->audit_append(st, tenant_id, actor, action, detail);
+  return STORE_CALL(st, audit_append, tenant_id, actor, action, detail);
 }
 
 store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]) {
-  return st->ops->job_count_by_state(st, counts);
+  return STORE_CALL(st, job_count_by_state, counts);
 }

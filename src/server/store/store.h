@@ -4,7 +4,7 @@
  * Callers see records from model.h and status values; no SQL, backend
  * type or lock crosses this line.  The backend is chosen by the URL given
  * to store_open() (store.c); each backend fills the operations table of
- * store-ops.h (store/sqlite/ today).
+ * store-ops.h (store/sqlite/, and store/pg/ when built with libpq).
  *
  * Promises every backend keeps (the contract suite, tests/unit/test-store*.c,
  * checks them on every backend):
@@ -45,11 +45,20 @@ typedef struct {
  * migrations:
  *   sqlite:///var/lib/nimbus/nimbus.db   (sqlite:relative/path.db; a plain
  *                                         path also means SQLite)
- *   postgresql://user@host/dbname        (when built with the PG backend)
+ *   postgresql://user@host/dbname        (postgres:// too; when built with
+ *                                         libpq; handed whole to libpq)
  * Returns NULL on failure with a message in err (never the URL itself,
  * which may hold a password).
  */
 store_t *store_open(const char *url, const store_options_t *opts, char *err, size_t errlen);
+/* The backend of st for messages: "SQLite", "PostgreSQL". */
+const char *store_backend_name(const store_t *st);
+/* A backend may not implement every operation yet (the PostgreSQL one is
+ * written concern by concern); such an operation returns STORE_ERROR,
+ * logged.  Returns the name of the first one (e.g. "job_insert") and
+ * their number in *count (may be NULL), or NULL when st is complete.
+ * nimbusd refuses to start on an incomplete store. */
+const char *store_unimplemented_op(const store_t *st, int *count);
 /* Close the store; waits for queued group commits to finish. */
 void store_close(store_t *st);
 /* The backends built in and their library versions for `nimbusd
@@ -59,7 +68,8 @@ void store_backend_version(char *buf, size_t len);
 /* Current schema version (number of applied migrations). */
 int store_schema_version(store_t *st);
 /* The same without waiting: 0 when the store is busy with another call
- * (for /healthz on an event thread, which must not block). */
+ * (for /healthz on an event thread, which must not block; a backend
+ * behind a network answers the version found at open, without I/O). */
 int store_schema_version_nowait(store_t *st);
 
 /* ---- tenants ---- */

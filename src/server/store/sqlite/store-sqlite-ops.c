@@ -6,6 +6,7 @@
 
 const store_ops_t sqlite_store_ops = {
     .scheme = "sqlite",
+    .name = "SQLite",
     .open = sqlite_open,
     .version = sqlite_version,
     .close = sqlite_close,

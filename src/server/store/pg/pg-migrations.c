@@ -1,0 +1,350 @@
+/*
+ * pg-migrations.c: the numbered schema migrations of the PostgreSQL store
+ * and their runner.  Migration N is pg_migrations[N - 1]; each is applied
+ * in its own transaction together with its row in schema_version, so a
+ * database knows exactly which ones it has.
+ *
+ * Several nimbusd may start at once on one database: the runner holds a
+ * session advisory lock (PG_MIGRATION_LOCK) from reading the version to
+ * the last migration, so exactly one node migrates and the others find
+ * the work done.  The lock is the database's, so nodes whose URLs name
+ * different schemas (search_path) of one database also take turns.
+ *
+ * Migration 1 is the SQLite schema as of its migration 10
+ * (store/sqlite/store-sqlite-migrations.c, which explains each table and
+ * column), translated: ids are identity columns (never reused, like
+ * AUTOINCREMENT), hashes and document bytes bytea, flags boolean, times
+ * bigint unix seconds; the counters kept by triggers are one PL/pgSQL
+ * trigger.  From here on the two backends' migrations are numbered apart:
+ * a schema change is a new migration in each.
+ *
+ * Rules: never edit or reorder a migration that has shipped; append one.
+ * No BEGIN/COMMIT inside (the runner owns the transaction).
+ */
+#include "store-pg-private.h"
+
+/* The advisory lock key of migrations: "NIMB" */
+#define PG_MIGRATION_LOCK "1313426754"
+
+static const char *const migration_1[] = {
+    "CREATE TABLE tenants ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  name text NOT NULL UNIQUE,"
+    "  display_name text NOT NULL DEFAULT '',"
+    "  max_document_size bigint NOT NULL DEFAULT 0 CHECK (max_document_size >= 0),"
+    "  max_held_jobs_per_user integer NOT NULL DEFAULT 0 CHECK (max_held_jobs_per_user >= 0),"
+    "  created_at bigint NOT NULL,"
+    "  retention_hours integer NOT NULL DEFAULT 0 CHECK (retention_hours BETWEEN 0 AND 8760),"
+    "  panel_login text NOT NULL DEFAULT 'password' CHECK (panel_login IN ('password', 'pin')),"
+    "  next_job_number bigint NOT NULL DEFAULT 1 CHECK (next_job_number >= 1),"
+    "  unknown_user_names text NOT NULL DEFAULT 'refuse' "
+    "    CHECK (unknown_user_names IN ('refuse', 'hold'))"
+    ")",
+
+    "CREATE TABLE users ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  role integer NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 2),"
+    "  password_hash text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL,"
+    "  panel_pin_hash text NOT NULL DEFAULT '',"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (tenant_id, id)"
+    ")",
+
+    "CREATE TABLE user_aliases ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint NOT NULL,"
+    "  alias text NOT NULL,"
+    "  alias_key text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  UNIQUE (tenant_id, alias_key),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX user_aliases_user ON user_aliases(tenant_id, user_id)",
+
+    "CREATE TABLE tokens ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint NOT NULL,"
+    "  label text NOT NULL DEFAULT '',"
+    "  hash bytea NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL DEFAULT 0,"
+    "  revoked boolean NOT NULL DEFAULT false,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX tokens_tenant_user ON tokens(tenant_id, user_id)",
+
+    "CREATE TABLE queues ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  description text NOT NULL DEFAULT '',"
+    "  release_immediately boolean NOT NULL DEFAULT false,"
+    "  allow_anonymous boolean NOT NULL DEFAULT false,"
+    "  created_at bigint NOT NULL,"
+    "  release_scope text NOT NULL DEFAULT 'this-printer' "
+    "    CHECK (release_scope IN ('this-printer', 'follow-me')),"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (tenant_id, id)"
+    ")",
+
+    "CREATE TABLE jobs ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  queue_id bigint NOT NULL,"
+    "  owner_id bigint REFERENCES users(id) ON DELETE SET NULL,"
+    "  owner_name text NOT NULL DEFAULT '',"
+    "  name text NOT NULL DEFAULT '',"
+    "  origin_host text NOT NULL DEFAULT '',"
+    "  state integer NOT NULL CHECK (state BETWEEN 1 AND 9),"
+    "  created_at bigint NOT NULL,"
+    "  state_changed_at bigint NOT NULL,"
+    "  completed_at bigint NOT NULL DEFAULT 0,"
+    "  copies integer NOT NULL DEFAULT 1 CHECK (copies >= 1),"
+    "  pages integer NOT NULL DEFAULT 0 CHECK (pages >= 0),"
+    "  impressions integer NOT NULL DEFAULT 0 CHECK (impressions >= 0),"
+    "  impressions_completed integer NOT NULL DEFAULT 0,"
+    "  num_documents integer NOT NULL DEFAULT 0 CHECK (num_documents >= 0),"
+    "  account_id text NOT NULL DEFAULT '',"
+    "  accounting_user_id text NOT NULL DEFAULT '',"
+    "  hold_until text NOT NULL DEFAULT '',"
+    "  pin_hash text NOT NULL DEFAULT '',"
+    "  attrs_json text NOT NULL DEFAULT '',"
+    "  device_id bigint NOT NULL DEFAULT 0,"
+    "  target_device_id bigint NOT NULL DEFAULT 0,"
+    "  device_state_reasons text NOT NULL DEFAULT '',"
+    "  origin_device_id bigint NOT NULL DEFAULT 0,"
+    "  reference text NOT NULL DEFAULT '',"
+    "  pin_failures integer NOT NULL DEFAULT 0,"
+    "  pin_window_start bigint NOT NULL DEFAULT 0,"
+    "  pin_locked_until bigint NOT NULL DEFAULT 0,"
+    "  number bigint NOT NULL DEFAULT 0,"
+    "  FOREIGN KEY (tenant_id, queue_id) REFERENCES queues(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX jobs_tenant_state ON jobs(tenant_id, state)",
+    "CREATE INDEX jobs_tenant_owner ON jobs(tenant_id, owner_id, state)",
+    "CREATE INDEX jobs_tenant_queue ON jobs(tenant_id, queue_id)",
+    "CREATE INDEX jobs_owner ON jobs(owner_id)",
+    "CREATE INDEX jobs_state_device ON jobs(state, device_id)",
+    "CREATE UNIQUE INDEX jobs_reference ON jobs(reference) WHERE reference <> ''",
+    "CREATE INDEX jobs_state_created ON jobs(state, created_at)",
+    "CREATE UNIQUE INDEX jobs_tenant_number ON jobs(tenant_id, number)",
+    "CREATE INDEX jobs_origin_pending ON jobs(tenant_id, origin_device_id, state) "
+    "WHERE origin_device_id <> 0",
+
+    "CREATE TABLE documents ("
+    "  job_id bigint NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  number integer NOT NULL CHECK (number >= 1),"
+    "  format text NOT NULL DEFAULT '',"
+    "  name text NOT NULL DEFAULT '',"
+    "  size bigint NOT NULL DEFAULT 0 CHECK (size >= 0),"
+    "  pages integer NOT NULL DEFAULT 0 CHECK (pages >= 0),"
+    "  blob_key text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL,"
+    "  PRIMARY KEY (job_id, number)"
+    ")",
+    "CREATE INDEX documents_blob_key ON documents(blob_key) WHERE blob_key <> ''",
+
+    "CREATE TABLE document_data ("
+    "  job_id bigint NOT NULL,"
+    "  number integer NOT NULL,"
+    "  data bytea NOT NULL,"
+    "  PRIMARY KEY (job_id, number),"
+    "  FOREIGN KEY (job_id, number) REFERENCES documents (job_id, number) ON DELETE CASCADE"
+    ")",
+
+    "CREATE TABLE job_events ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  job_id bigint NOT NULL,"
+    "  ts bigint NOT NULL,"
+    "  event text NOT NULL,"
+    "  from_state integer CHECK (from_state BETWEEN 1 AND 9),"
+    "  to_state integer CHECK (to_state BETWEEN 1 AND 9),"
+    "  detail text NOT NULL DEFAULT ''"
+    ")",
+    "CREATE INDEX job_events_job ON job_events(job_id)",
+    "CREATE INDEX job_events_tenant ON job_events(tenant_id, id)",
+
+    "CREATE TABLE audit ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint REFERENCES tenants(id) ON DELETE CASCADE," /* NULL: system */
+    "  ts bigint NOT NULL,"
+    "  actor text NOT NULL DEFAULT '',"
+    "  action text NOT NULL,"
+    "  detail text NOT NULL DEFAULT ''"
+    ")",
+    "CREATE INDEX audit_tenant ON audit(tenant_id, id)",
+
+    /* The counters of SQLite's migration 2, kept by one row trigger.  A
+     * state change touches two rows of job_state_counts: the trigger locks
+     * them in state order first, so two transactions moving jobs in
+     * opposite directions (2 -> 4 and 4 -> 2) cannot deadlock on them.
+     * Every state has its row from the start (no insert races). */
+    "CREATE TABLE owner_pending ("
+    "  tenant_id bigint NOT NULL,"
+    "  owner_id bigint NOT NULL,"
+    "  n bigint NOT NULL,"
+    "  PRIMARY KEY (tenant_id, owner_id)"
+    ")",
+    "CREATE TABLE job_state_counts (state integer PRIMARY KEY, n bigint NOT NULL)",
+    "INSERT INTO job_state_counts (state, n) SELECT s, 0 FROM generate_series(1, 9) s",
+    "CREATE FUNCTION jobs_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "  IF TG_OP = 'UPDATE' THEN "
+    "    PERFORM 1 FROM job_state_counts WHERE state IN (OLD.state, NEW.state) "
+    "      ORDER BY state FOR UPDATE; "
+    "  END IF; "
+    "  IF TG_OP <> 'INSERT' THEN "
+    "    UPDATE job_state_counts SET n = n - 1 WHERE state = OLD.state; "
+    "    IF OLD.owner_id IS NOT NULL AND OLD.state BETWEEN 1 AND 3 THEN "
+    "      UPDATE owner_pending SET n = n - 1 "
+    "        WHERE tenant_id = OLD.tenant_id AND owner_id = OLD.owner_id; "
+    "    END IF; "
+    "  END IF; "
+    "  IF TG_OP <> 'DELETE' THEN "
+    "    UPDATE job_state_counts SET n = n + 1 WHERE state = NEW.state; "
+    "    IF NEW.owner_id IS NOT NULL AND NEW.state BETWEEN 1 AND 3 THEN "
+    "      INSERT INTO owner_pending AS o (tenant_id, owner_id, n) "
+    "        VALUES (NEW.tenant_id, NEW.owner_id, 1) "
+    "        ON CONFLICT (tenant_id, owner_id) DO UPDATE SET n = o.n + 1; "
+    "    END IF; "
+    "  END IF; "
+    "  RETURN NULL; "
+    "END $$",
+    "CREATE TRIGGER jobs_count AFTER INSERT OR DELETE OR UPDATE OF state, owner_id ON jobs "
+    "FOR EACH ROW EXECUTE FUNCTION jobs_count()",
+
+    "CREATE TABLE devices ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  status integer NOT NULL DEFAULT 1 CHECK (status IN (1, 2)),"
+    "  uuid text NOT NULL DEFAULT '',"
+    "  claim_hash bytea UNIQUE CHECK (claim_hash IS NULL OR length(claim_hash) = 32),"
+    "  claim_expires_at bigint NOT NULL DEFAULT 0,"
+    "  credential_hash bytea UNIQUE "
+    "    CHECK (credential_hash IS NULL OR length(credential_hash) = 32),"
+    "  created_at bigint NOT NULL,"
+    "  registered_at bigint NOT NULL DEFAULT 0,"
+    "  last_seen_at bigint NOT NULL DEFAULT 0,"
+    "  transport text NOT NULL DEFAULT '',"
+    "  printer_state integer NOT NULL DEFAULT 0,"
+    "  state_reasons text NOT NULL DEFAULT '',"
+    "  make_model text NOT NULL DEFAULT '',"
+    "  attrs bytea,"
+    "  attrs_updated_at bigint NOT NULL DEFAULT 0,"
+    "  location text NOT NULL DEFAULT '',"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (tenant_id, id)"
+    ")",
+    "CREATE UNIQUE INDEX devices_uuid ON devices(uuid) WHERE uuid <> ''",
+    "CREATE TABLE device_queues ("
+    "  device_id bigint NOT NULL,"
+    "  tenant_id bigint NOT NULL,"
+    "  queue_id bigint NOT NULL,"
+    "  PRIMARY KEY (device_id, queue_id),"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, queue_id) REFERENCES queues(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX device_queues_queue ON device_queues(tenant_id, queue_id)",
+    "CREATE INDEX device_queues_device ON device_queues(tenant_id, device_id)",
+    "CREATE TABLE device_tombstones ("
+    "  credential_hash bytea PRIMARY KEY CHECK (length(credential_hash) = 32),"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL,"
+    "  name text NOT NULL DEFAULT '',"
+    "  uuid text NOT NULL DEFAULT '',"
+    "  deleted_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX device_tombstones_tenant ON device_tombstones(tenant_id)",
+
+    "CREATE TABLE panel_sessions ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  hash bytea NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX panel_sessions_user ON panel_sessions(tenant_id, user_id)",
+    "CREATE INDEX panel_sessions_device ON panel_sessions(tenant_id, device_id)",
+    "CREATE INDEX panel_sessions_expires ON panel_sessions(expires_at)",
+
+    "CREATE TABLE auth_throttle ("
+    "  key bytea PRIMARY KEY CHECK (length(key) = 32),"
+    "  kind text NOT NULL,"
+    "  failures integer NOT NULL CHECK (failures >= 0),"
+    "  window_start bigint NOT NULL,"
+    "  expires_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX auth_throttle_expires ON auth_throttle(expires_at)",
+    NULL,
+};
+
+static const char *const *const pg_migrations[] = {migration_1};
+
+const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
+
+/* One migration and its schema_version row in one transaction. */
+static bool migration_apply(pg_conn_t *c, int number, char *err, size_t errlen) {
+  if (pg_tx_begin(c) != STORE_OK) goto fail;
+  for (const char *const *sql = pg_migrations[number - 1]; *sql; sql++)
+    if (pg_exec_sql(c, *sql, "migration") != STORE_OK) goto fail;
+  char insert[160];
+  snprintf(insert, sizeof insert,
+           "INSERT INTO schema_version (version, applied_at) VALUES (%d, %lld)", number,
+           (long long)time(NULL));
+  if (pg_exec_sql(c, insert, "migration") != STORE_OK || pg_tx_commit(c) != STORE_OK) goto fail;
+  return true;
+fail:
+  pg_tx_rollback(c);
+  snprintf(err, errlen, "schema migration %d failed (logged)", number);
+  return false;
+}
+
+bool pg_migrate(pg_conn_t *c, char *err, size_t errlen) {
+  if (pg_exec_sql(c, "SELECT pg_advisory_lock(" PG_MIGRATION_LOCK ")", "migration lock") !=
+      STORE_OK) {
+    snprintf(err, errlen, "cannot take the migration lock (logged)");
+    return false;
+  }
+  bool ok = false;
+  if (pg_exec_sql(c,
+                  "CREATE TABLE IF NOT EXISTS schema_version ("
+                  "  version integer PRIMARY KEY, applied_at bigint NOT NULL)",
+                  "schema version table") != STORE_OK) {
+    snprintf(err, errlen, "cannot create the schema_version table (logged)");
+    goto done;
+  }
+  PGresult *r;
+  if (pg_exec_row(c, PS_SCHEMA_VERSION, NULL, &r, "schema version") != STORE_OK) {
+    snprintf(err, errlen, "cannot read the schema version (logged)");
+    goto done;
+  }
+  int version = pg_get_int(r, 0, 0);
+  PQclear(r);
+  if (version > pg_migration_count) {
+    snprintf(err, errlen,
+             "the database has schema version %d, newer than this nimbusd knows (%d): "
+             "upgrade nimbusd",
+             version, pg_migration_count);
+    goto done;
+  }
+  ok = true;
+  for (int m = version + 1; ok && m <= pg_migration_count; m++) {
+    ok = migration_apply(c, m, err, errlen);
+    if (ok)
+      log_event(LOG_INFO, NULL, "store migration applied", "backend", "postgresql", "version",
+                LOG_INT(m), (char *)NULL);
+  }
+done:
+  pg_exec_sql(c, "SELECT pg_advisory_unlock(" PG_MIGRATION_LOCK ")", "migration unlock");
+  return ok;
+}

@@ -1,0 +1,895 @@
+/*
+ * store-pg-jobs.c: jobs and documents in the PostgreSQL backend (store.h),
+ * with the meanings store/sqlite/store-sqlite-jobs.c implements: the job
+ * insert with its documents, inline data and "job-created" event, reads
+ * and lists, compare-and-set state changes (also the device side:
+ * assignment, progress, leases), documents, PIN attempts, purge and the
+ * housekeeping list.
+ *
+ * Differences in mechanism, not in meaning: there is no group commit
+ * (each insert is its own transaction; concurrent inserts run on their
+ * own connections and share the server's WAL flushes); checks that must
+ * hold until a write lock the job row (SELECT … FOR UPDATE) instead of
+ * relying on one writer at a time.
+ */
+#include "store-pg-private.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "crypto.h"
+
+#define STATE_IS_TERMINAL(s) ((s) >= NIMBUS_JOB_COMPLETED)
+
+static int clamp_int(int64_t v) {
+  return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+}
+
+/* ---- job references ---- */
+
+/* Crockford base32 (no I, L, O, U): references are read aloud and typed. */
+static const char job_reference_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+#define JOB_REFERENCE_LEN 16 /* 80 random bits */
+#define JOB_REFERENCE_TRIES 8
+
+/* A fresh random reference into out[JOB_REFERENCE_LEN + 1]: 16 random
+ * bytes (crypto_random_hex), 5 bits of each. */
+static void job_reference_new(char *out) {
+  char hex[33];
+  crypto_random_hex(hex);
+  for (int i = 0; i < JOB_REFERENCE_LEN; i++) {
+    unsigned v = (unsigned)strtoul((char[3]){hex[2 * i], hex[2 * i + 1], '\0'}, NULL, 16);
+    out[i] = job_reference_alphabet[v & 31];
+  }
+  out[JOB_REFERENCE_LEN] = '\0';
+}
+
+/* ---- rows ---- */
+
+static void job_from_row(const PGresult *r, int i, nimbus_job_t *j) {
+  memset(j, 0, sizeof *j);
+  j->id = pg_get_int64(r, i, 0);
+  j->tenant_id = pg_get_int64(r, i, 1);
+  j->queue_id = pg_get_int64(r, i, 2);
+  j->owner_id = pg_get_int64(r, i, 3); /* NULL reads as 0 */
+  PG_GET_FIELD(r, i, 4, j->queue_name);
+  PG_GET_FIELD(r, i, 5, j->owner_name);
+  PG_GET_FIELD(r, i, 6, j->name);
+  PG_GET_FIELD(r, i, 7, j->origin_host);
+  j->state = (nimbus_job_state_t)pg_get_int(r, i, 8);
+  j->created_at = pg_get_int64(r, i, 9);
+  j->state_changed_at = pg_get_int64(r, i, 10);
+  j->completed_at = pg_get_int64(r, i, 11);
+  j->copies = pg_get_int(r, i, 12);
+  j->pages = pg_get_int(r, i, 13);
+  j->impressions = pg_get_int(r, i, 14);
+  j->impressions_completed = pg_get_int(r, i, 15);
+  j->num_documents = pg_get_int(r, i, 16);
+  PG_GET_FIELD(r, i, 17, j->account_id);
+  PG_GET_FIELD(r, i, 18, j->accounting_user_id);
+  PG_GET_FIELD(r, i, 19, j->hold_until);
+  PG_GET_FIELD(r, i, 20, j->pin_hash);
+  PG_GET_FIELD(r, i, 21, j->attrs_json);
+  j->device_id = pg_get_int64(r, i, 22);
+  j->target_device_id = pg_get_int64(r, i, 23);
+  PG_GET_FIELD(r, i, 24, j->device_state_reasons);
+  j->origin_device_id = pg_get_int64(r, i, 25);
+  PG_GET_FIELD(r, i, 26, j->origin_device_name);
+  PG_GET_FIELD(r, i, 27, j->reference);
+  j->pin_failures = pg_get_int(r, i, 28);
+  j->pin_window_start = pg_get_int64(r, i, 29);
+  j->pin_locked_until = pg_get_int64(r, i, 30);
+  j->number = pg_get_int64(r, i, 31);
+}
+
+static void doc_from_row(const PGresult *r, int i, nimbus_document_t *d) {
+  memset(d, 0, sizeof *d);
+  d->job_id = pg_get_int64(r, i, 0);
+  d->number = pg_get_int(r, i, 1);
+  PG_GET_FIELD(r, i, 2, d->format);
+  PG_GET_FIELD(r, i, 3, d->name);
+  d->size = pg_get_int64(r, i, 4);
+  d->pages = pg_get_int(r, i, 5);
+  PG_GET_FIELD(r, i, 6, d->blob_key);
+  d->created_at = pg_get_int64(r, i, 7);
+}
+
+static bool job_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
+  nimbus_job_t job;
+  job_from_row(r, i, &job);
+  return cb.job(&job, ctx);
+}
+
+/* ---- shared steps (inside the caller's transaction, on c) ---- */
+
+/* Insert a job_events row; from_state 0 is stored as NULL. */
+static store_status_t event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   int64_t now, const char *event, int from_state, int to_state,
+                                   const char *detail) {
+  if (!event) return STORE_ERROR; /* NOT NULL */
+  pg_params_t p = {0};
+  pg_param_int(&p, tenant_id);
+  pg_param_int(&p, job_id);
+  pg_param_int(&p, now);
+  pg_param_text(&p, event, SIZE_MAX);
+  pg_param_id_or_null(&p, from_state);
+  pg_param_int(&p, to_state);
+  pg_param_text(&p, detail, SIZE_MAX);
+  return pg_exec(c, PS_EVENT_INSERT, &p, NULL, "job event insert");
+}
+
+/* Single-row statement id with (a, b) as its two parameters: OK when a
+ * row exists, NOT_FOUND when none. */
+static store_status_t row_exists(pg_conn_t *c, pg_stmt_id_t id, int64_t a, int64_t b,
+                                 const char *what) {
+  pg_params_t p = {0};
+  pg_param_int(&p, a);
+  pg_param_int(&p, b);
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, id, &p, &r, what);
+  if (status == STORE_OK) PQclear(r);
+  return status;
+}
+
+/* After an UPDATE of job_id that touched no row: NOT_FOUND when the job
+ * does not exist in the tenant, else CONFLICT. */
+static store_status_t missing_or_conflict(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                          const char *what) {
+  store_status_t status = row_exists(c, PS_JOB_COUNTERS, job_id, tenant_id, what);
+  return status == STORE_OK ? STORE_CONFLICT : status;
+}
+
+/* A device id other than 0 must name a device of the tenant: NOT_FOUND. */
+static store_status_t device_in_tenant(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                       const char *what) {
+  return device_id ? row_exists(c, PS_DEVICE_EXISTS, device_id, tenant_id, what) : STORE_OK;
+}
+
+/* Compare-and-set of the state plus its event.  CONFLICT when the job is
+ * in another state, NOT_FOUND when it is not the tenant's. */
+static store_status_t set_state_on(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_job_state_t expected, nimbus_job_state_t next,
+                                   const char *event, const char *detail, int64_t now) {
+  pg_params_t p = {0};
+  pg_param_int(&p, job_id);
+  pg_param_int(&p, tenant_id);
+  pg_param_int(&p, (int)expected);
+  pg_param_int(&p, (int)next);
+  pg_param_int(&p, now);
+  store_status_t status = pg_exec_changes(c, PS_JOB_SET_STATE, &p, "job set state");
+  if (status == STORE_NOT_FOUND) return missing_or_conflict(c, tenant_id, job_id, "job set state");
+  if (status != STORE_OK) return status;
+  return event_insert(c, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
+}
+
+/* ---- job insert ---- */
+
+typedef struct {
+  nimbus_job_t *job;
+  nimbus_document_t *docs;
+  const store_inline_t *data;
+  int ndocs;
+  /* results, copied to the caller's records only after COMMIT */
+  nimbus_id_t id, number;
+  int64_t now;
+  int copies;
+  int64_t pages;
+  char reference[sizeof((nimbus_job_t *)0)->reference];
+} job_insert_t;
+
+/* The jobs row; NOT_FOUND when the reference is taken (no row back). */
+static store_status_t job_row_insert(pg_conn_t *c, job_insert_t *in) {
+  const nimbus_job_t *job = in->job;
+  pg_params_t p = {0};
+  pg_param_int(&p, job->tenant_id);
+  pg_param_int(&p, job->queue_id);
+  pg_param_id_or_null(&p, job->owner_id);
+  PG_PARAM_FIELD(&p, job->owner_name);
+  PG_PARAM_FIELD(&p, job->name);
+  PG_PARAM_FIELD(&p, job->origin_host);
+  pg_param_int(&p, (int)job->state);
+  pg_param_int(&p, in->now);
+  pg_param_int(&p, in->now);
+  pg_param_int(&p, STATE_IS_TERMINAL((int)job->state) ? in->now : 0);
+  pg_param_int(&p, in->copies);
+  pg_param_int(&p, in->pages);
+  pg_param_int(&p, in->pages * in->copies);
+  pg_param_int(&p, job->impressions_completed);
+  pg_param_int(&p, in->ndocs);
+  PG_PARAM_FIELD(&p, job->account_id);
+  PG_PARAM_FIELD(&p, job->accounting_user_id);
+  PG_PARAM_FIELD(&p, job->hold_until);
+  PG_PARAM_FIELD(&p, job->pin_hash);
+  PG_PARAM_FIELD(&p, job->attrs_json);
+  pg_param_int(&p, job->origin_device_id);
+  PG_PARAM_FIELD(&p, in->reference);
+  pg_param_int(&p, in->number);
+  PGresult *r;
+  store_status_t status = pg_exec(c, PS_JOB_INSERT, &p, &r, "job insert");
+  if (status != STORE_OK) return status; /* NOT_FOUND here: a foreign key (queue) */
+  if (PQntuples(r) == 1)
+    in->id = pg_get_int64(r, 0, 0);
+  else
+    status = STORE_CONFLICT;
+  PQclear(r);
+  return status;
+}
+
+/*
+ * The job, its documents (numbered 1..n, inline bytes with them) and its
+ * "job-created" event.  The store owns the counters: copies at least 1,
+ * pages the sum of the documents', impressions pages x copies.  An owner
+ * of another tenant is NOT_FOUND; a reference the caller chose that is
+ * taken is CONFLICT, a generated one that collides is drawn again.
+ */
+static store_status_t job_insert_tx(pg_conn_t *c, void *arg) {
+  job_insert_t *in = arg;
+  nimbus_job_t *job = in->job;
+  store_status_t status;
+  if (job->owner_id) {
+    status = row_exists(c, PS_USER_EXISTS, job->owner_id, job->tenant_id, "job insert owner");
+    if (status != STORE_OK) return status;
+  }
+  pg_params_t t = {0};
+  pg_param_int(&t, job->tenant_id);
+  PGresult *r;
+  status = pg_exec_row(c, PS_JOB_NUMBER_TAKE, &t, &r, "job number"); /* NOT_FOUND: no tenant */
+  if (status != STORE_OK) return status;
+  in->number = pg_get_int64(r, 0, 0);
+  PQclear(r);
+
+  bool generate = job->reference[0] == '\0';
+  _Static_assert(sizeof job->reference > JOB_REFERENCE_LEN, "reference field too short");
+  if (!generate) snprintf(in->reference, sizeof in->reference, "%s", job->reference);
+  for (int attempt = 0;; attempt++) {
+    if (generate) job_reference_new(in->reference);
+    status = job_row_insert(c, in);
+    if (status != STORE_CONFLICT || !generate || attempt + 1 >= JOB_REFERENCE_TRIES) break;
+  }
+  if (status != STORE_OK) return status;
+
+  for (int i = 0; i < in->ndocs && status == STORE_OK; i++) {
+    const nimbus_document_t *d = &in->docs[i];
+    pg_params_t p = {0};
+    pg_param_int(&p, in->id);
+    pg_param_int(&p, i + 1);
+    PG_PARAM_FIELD(&p, d->format);
+    PG_PARAM_FIELD(&p, d->name);
+    pg_param_int(&p, d->size);
+    pg_param_int(&p, d->pages);
+    PG_PARAM_FIELD(&p, d->blob_key);
+    pg_param_int(&p, in->now);
+    status = pg_exec(c, PS_DOC_INSERT, &p, NULL, "document insert");
+    if (status == STORE_OK && in->data && in->data[i].data) {
+      if (in->data[i].len > INT32_MAX) return STORE_ERROR;
+      pg_params_t dp = {0};
+      pg_param_int(&dp, in->id);
+      pg_param_int(&dp, i + 1);
+      pg_param_bytes(&dp, in->data[i].data, in->data[i].len);
+      status = pg_exec(c, PS_DOC_DATA_INSERT, &dp, NULL, "document data insert");
+    }
+  }
+  if (status != STORE_OK) return status;
+  return event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state, NULL);
+}
+
+store_status_t pg_job_insert(store_t *base, nimbus_job_t *job, nimbus_document_t *docs, int ndocs) {
+  return pg_job_insert_data(base, job, docs, NULL, ndocs);
+}
+
+/* The caller's records change only once the transaction is committed. */
+store_status_t pg_job_insert_data(store_t *base, nimbus_job_t *job, nimbus_document_t *docs,
+                                  const store_inline_t *data, int ndocs) {
+  if (!job || ndocs < 0 || (ndocs > 0 && !docs)) {
+    log_event(LOG_ERROR, NULL, "store_job_insert: bad arguments", "ndocs", LOG_INT(ndocs),
+              (char *)NULL);
+    return STORE_ERROR;
+  }
+  job_insert_t in = {.job = job, .docs = docs, .data = data, .ndocs = ndocs};
+  in.now = (int64_t)time(NULL);
+  in.copies = job->copies < 1 ? 1 : job->copies;
+  for (int i = 0; i < ndocs; i++) in.pages += docs[i].pages;
+  store_status_t status = pg_transaction(pg_of(base), job_insert_tx, &in, "job insert");
+  if (status != STORE_OK) return status;
+  job->id = in.id;
+  job->number = in.number;
+  job->created_at = in.now;
+  job->state_changed_at = in.now;
+  job->completed_at = STATE_IS_TERMINAL((int)job->state) ? in.now : 0;
+  job->copies = in.copies;
+  job->pages = clamp_int(in.pages);
+  job->impressions = clamp_int(in.pages * in.copies);
+  job->num_documents = ndocs;
+  snprintf(job->reference, sizeof job->reference, "%s", in.reference);
+  for (int i = 0; i < ndocs; i++) {
+    docs[i].job_id = in.id;
+    docs[i].number = i + 1;
+    docs[i].created_at = in.now;
+  }
+  return STORE_OK;
+}
+
+/* Only the asked part of an inline document travels; another tenant's
+ * job is NOT_FOUND like a missing one. */
+store_status_t pg_document_read_inline(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       int number, int64_t off, void *buf, size_t len,
+                                       size_t *got) {
+  pg_store_t *st = pg_of(base);
+  *got = 0;
+  if (off < 0 || off > INT32_MAX) return STORE_ERROR;
+  if (len > INT32_MAX) len = INT32_MAX;
+  pg_params_t p = {0};
+  pg_param_int(&p, job_id);
+  pg_param_int(&p, number);
+  pg_param_int(&p, tenant_id);
+  pg_param_int(&p, off);
+  pg_param_int(&p, (int64_t)len);
+  pg_conn_t *c = pg_acquire(st, "document read inline");
+  if (!c) return STORE_ERROR;
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, PS_DOC_DATA_READ, &p, &r, "document read inline");
+  pg_release(st, c);
+  if (status != STORE_OK) return status;
+  void *bytes = NULL;
+  size_t n = 0;
+  if (!pg_get_bytes_copy(r, 0, 0, &bytes, &n)) status = STORE_ERROR;
+  PQclear(r);
+  if (status == STORE_OK) {
+    if (n > len) n = len;
+    if (n) memcpy(buf, bytes, n);
+    *got = n;
+  }
+  free(bytes);
+  return status;
+}
+
+/* ---- jobs ---- */
+
+static store_status_t job_get_by(pg_store_t *st, pg_stmt_id_t id, nimbus_id_t key,
+                                 nimbus_id_t tenant_id, nimbus_job_t *out, const char *what) {
+  pg_params_t p = {0};
+  pg_param_int(&p, key);
+  pg_param_int(&p, tenant_id);
+  pg_conn_t *c = pg_acquire(st, what);
+  if (!c) return STORE_ERROR;
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, id, &p, &r, what);
+  pg_release(st, c);
+  if (status == STORE_OK) {
+    job_from_row(r, 0, out);
+    PQclear(r);
+  }
+  return status;
+}
+
+store_status_t pg_job_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                          nimbus_job_t *out) {
+  return job_get_by(pg_of(base), PS_JOB_GET, job_id, tenant_id, out, "job get");
+}
+
+store_status_t pg_job_get_by_number(store_t *base, nimbus_id_t tenant_id, nimbus_id_t number,
+                                    nimbus_job_t *out) {
+  return job_get_by(pg_of(base), PS_JOB_GET_BY_NUMBER, number, tenant_id, out, "job get by number");
+}
+
+static void which_states(store_which_t which, int *lo, int *hi) {
+  switch (which) {
+    case STORE_WHICH_NOT_COMPLETED:
+      *lo = NIMBUS_JOB_RECEIVED;
+      *hi = NIMBUS_JOB_PROCESSING;
+      break;
+    case STORE_WHICH_COMPLETED:
+      *lo = NIMBUS_JOB_COMPLETED;
+      *hi = NIMBUS_JOB_EXPIRED;
+      break;
+    case STORE_WHICH_HELD:
+      *lo = *hi = NIMBUS_JOB_HELD;
+      break;
+    case STORE_WHICH_FETCHABLE:
+      *lo = *hi = NIMBUS_JOB_FETCHABLE;
+      break;
+    case STORE_WHICH_PROCESSING:
+      *lo = *hi = NIMBUS_JOB_PROCESSING;
+      break;
+    case STORE_WHICH_ALL:
+    default:
+      *lo = NIMBUS_JOB_RECEIVED;
+      *hi = NIMBUS_JOB_EXPIRED;
+      break;
+  }
+}
+
+/* $1..$8 of JOB_FILTER (store-pg.c). */
+static void job_filter_params(pg_params_t *p, const store_job_filter_t *f) {
+  int lo, hi;
+  which_states(f->which, &lo, &hi);
+  pg_param_int(p, f->tenant_id);
+  pg_param_int(p, f->queue_id);
+  pg_param_int(p, f->owner_id);
+  pg_param_int(p, lo);
+  pg_param_int(p, hi);
+  pg_param_int(p, f->device_id);
+  pg_param_int(p, f->fetchable_for);
+  pg_param_int(p, f->origin_device_id);
+}
+
+/* The count and the rows come from one REPEATABLE READ snapshot, so they
+ * agree. */
+store_status_t pg_job_list(store_t *base, const store_job_filter_t *f, store_job_cb cb, void *ctx,
+                           int *total) {
+  pg_store_t *st = pg_of(base);
+  pg_conn_t *c = pg_acquire(st, "job list");
+  if (!c) return STORE_ERROR;
+  PGresult *r = NULL;
+  store_status_t status =
+      pg_exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "job list");
+  if (status == STORE_OK && total) {
+    pg_params_t p = {0};
+    job_filter_params(&p, f);
+    status = pg_exec_row(c, PS_JOB_COUNT, &p, &r, "job count");
+    if (status == STORE_OK) {
+      *total = clamp_int(pg_get_int64(r, 0, 0));
+      PQclear(r);
+      r = NULL;
+    }
+  }
+  if (status == STORE_OK) {
+    pg_params_t p = {0};
+    job_filter_params(&p, f);
+    pg_param_id_or_null(&p, f->limit > 0 ? f->limit : 0); /* NULL: no limit */
+    pg_param_int(&p, f->offset > 0 ? f->offset : 0);
+    status = pg_exec(c, f->newest_first ? PS_JOB_LIST_DESC : PS_JOB_LIST_ASC, &p, &r, "job list");
+  }
+  if (status == STORE_OK) status = pg_tx_commit(c);
+  if (status != STORE_OK) pg_tx_rollback(c);
+  pg_release(st, c);
+  if (status == STORE_OK)
+    pg_each_row(st, r, job_row, (pg_list_cb_t){.job = cb}, ctx);
+  else
+    PQclear(r);
+  return status;
+}
+
+/* One integer from single-row statement id with (a, b). */
+static store_status_t query_count(pg_store_t *st, pg_stmt_id_t id, int64_t a, int64_t b, int *count,
+                                  const char *what) {
+  pg_params_t p = {0};
+  pg_param_int(&p, a);
+  pg_param_int(&p, b);
+  pg_conn_t *c = pg_acquire(st, what);
+  if (!c) return STORE_ERROR;
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, id, &p, &r, what);
+  pg_release(st, c);
+  if (status == STORE_OK) {
+    *count = clamp_int(pg_get_int64(r, 0, 0));
+    PQclear(r);
+  }
+  return status;
+}
+
+/* Received, held and awaiting-payment jobs (owner_pending, kept by the
+ * jobs_count trigger). */
+store_status_t pg_job_count_pending_for_owner(store_t *base, nimbus_id_t tenant_id,
+                                              nimbus_id_t owner_id, int *count) {
+  return query_count(pg_of(base), PS_JOB_COUNT_PENDING, tenant_id, owner_id, count,
+                     "job count pending");
+}
+
+store_status_t pg_job_count_pending_for_origin(store_t *base, nimbus_id_t tenant_id,
+                                               nimbus_id_t device_id, int *count) {
+  return query_count(pg_of(base), PS_JOB_COUNT_PENDING_ORIGIN, tenant_id, device_id, count,
+                     "job count pending origin");
+}
+
+typedef struct {
+  nimbus_id_t tenant_id, job_id;
+  nimbus_job_state_t expected, next;
+  nimbus_id_t expect_device, device_id;
+  const char *event, *detail;
+} state_change_t;
+
+static store_status_t set_state_tx(pg_conn_t *c, void *arg) {
+  const state_change_t *s = arg;
+  return set_state_on(c, s->tenant_id, s->job_id, s->expected, s->next, s->event, s->detail,
+                      (int64_t)time(NULL));
+}
+
+store_status_t pg_job_set_state(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_job_state_t expected, nimbus_job_state_t next,
+                                const char *event, const char *detail) {
+  state_change_t s = {.tenant_id = tenant_id,
+                      .job_id = job_id,
+                      .expected = expected,
+                      .next = next,
+                      .event = event,
+                      .detail = detail};
+  return pg_transaction(pg_of(base), set_state_tx, &s, "job set state");
+}
+
+/* ---- the device side of jobs ---- */
+
+/* The state change goes through an UPDATE of `state`, so the counter
+ * trigger (job_state_counts, owner_pending) stays right. */
+static store_status_t set_device_state_tx(pg_conn_t *c, void *arg) {
+  const state_change_t *s = arg;
+  int64_t now = (int64_t)time(NULL);
+  store_status_t status = device_in_tenant(c, s->tenant_id, s->device_id, "job set device state");
+  if (status != STORE_OK) return status;
+  pg_params_t p = {0};
+  pg_param_int(&p, s->job_id);
+  pg_param_int(&p, s->tenant_id);
+  pg_param_int(&p, (int)s->expected);
+  pg_param_int(&p, (int)s->next);
+  pg_param_int(&p, now);
+  pg_param_int(&p, s->device_id);
+  pg_param_int(&p, s->expect_device);
+  status = pg_exec_changes(c, PS_JOB_SET_DEVICE_STATE, &p, "job set device state");
+  if (status == STORE_NOT_FOUND)
+    status = missing_or_conflict(c, s->tenant_id, s->job_id, "job set device state");
+  if (status != STORE_OK) return status;
+  return event_insert(c, s->tenant_id, s->job_id, now, s->event, (int)s->expected, (int)s->next,
+                      s->detail);
+}
+
+store_status_t pg_job_set_device_state(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       nimbus_job_state_t expected, nimbus_id_t expect_device,
+                                       nimbus_job_state_t next, nimbus_id_t device_id,
+                                       const char *event, const char *detail) {
+  state_change_t s = {.tenant_id = tenant_id,
+                      .job_id = job_id,
+                      .expected = expected,
+                      .next = next,
+                      .expect_device = expect_device,
+                      .device_id = device_id,
+                      .event = event,
+                      .detail = detail};
+  return pg_transaction(pg_of(base), set_device_state_tx, &s, "job set device state");
+}
+
+typedef struct {
+  nimbus_id_t tenant_id, job_id, device_id;
+  int impressions_completed;
+  const char *reasons;
+} progress_t;
+
+static store_status_t set_progress_tx(pg_conn_t *c, void *arg) {
+  const progress_t *pr = arg;
+  pg_params_t p = {0};
+  pg_param_int(&p, pr->job_id);
+  pg_param_int(&p, pr->tenant_id);
+  pg_param_int(&p, pr->device_id);
+  pg_param_int(&p, pr->impressions_completed);
+  if (pr->reasons)
+    pg_param_text(&p, pr->reasons, SIZE_MAX);
+  else
+    pg_param_id_or_null(&p, 0);
+  store_status_t status = pg_exec_changes(c, PS_JOB_SET_PROGRESS, &p, "job set progress");
+  if (status == STORE_NOT_FOUND)
+    status = missing_or_conflict(c, pr->tenant_id, pr->job_id, "job set progress");
+  return status;
+}
+
+store_status_t pg_job_set_progress(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_id_t device_id, int impressions_completed,
+                                   const char *reasons) {
+  progress_t pr = {.tenant_id = tenant_id,
+                   .job_id = job_id,
+                   .device_id = device_id,
+                   .impressions_completed = impressions_completed,
+                   .reasons = reasons};
+  return pg_transaction(pg_of(base), set_progress_tx, &pr, "job set progress");
+}
+
+typedef struct {
+  nimbus_id_t tenant_id, job_id, other_id;
+} job_ref_t;
+
+/* NOT_FOUND when the job, or a target device other than 0, is not the
+ * tenant's. */
+static store_status_t set_target_tx(pg_conn_t *c, void *arg) {
+  const job_ref_t *j = arg;
+  store_status_t status = device_in_tenant(c, j->tenant_id, j->other_id, "job set target device");
+  if (status != STORE_OK) return status;
+  pg_params_t p = {0};
+  pg_param_int(&p, j->job_id);
+  pg_param_int(&p, j->tenant_id);
+  pg_param_int(&p, j->other_id);
+  return pg_exec_changes(c, PS_JOB_SET_TARGET_DEVICE, &p, "job set target device");
+}
+
+store_status_t pg_job_set_target_device(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                        nimbus_id_t target_device_id) {
+  job_ref_t j = {.tenant_id = tenant_id, .job_id = job_id, .other_id = target_device_id};
+  return pg_transaction(pg_of(base), set_target_tx, &j, "job set target device");
+}
+
+static store_status_t move_held_tx(pg_conn_t *c, void *arg) {
+  const job_ref_t *j = arg;
+  pg_params_t p = {0};
+  pg_param_int(&p, j->job_id);
+  pg_param_int(&p, j->tenant_id);
+  pg_param_int(&p, j->other_id);
+  return pg_exec_changes(c, PS_JOB_MOVE_HELD, &p, "job move");
+}
+
+store_status_t pg_job_move_held(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_id_t queue_id) {
+  job_ref_t j = {.tenant_id = tenant_id, .job_id = job_id, .other_id = queue_id};
+  return pg_transaction(pg_of(base), move_held_tx, &j, "job move");
+}
+
+/* Run a job-list statement and hand the rows to cb once the connection
+ * is back. */
+static store_status_t job_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
+                               store_job_cb cb, void *ctx, const char *what) {
+  pg_conn_t *c = pg_acquire(st, what);
+  if (!c) return STORE_ERROR;
+  PGresult *r;
+  store_status_t status = pg_exec(c, id, p, &r, what);
+  pg_release(st, c);
+  if (status == STORE_OK) pg_each_row(st, r, job_row, (pg_list_cb_t){.job = cb}, ctx);
+  return status;
+}
+
+/* A job's lease runs from the later of its device's last_seen_at and the
+ * job's own state change; a processing job whose device row is gone is
+ * always expired. */
+store_status_t pg_job_list_lease_expired(store_t *base, int64_t cutoff, store_job_cb cb,
+                                         void *ctx) {
+  pg_params_t p = {0};
+  pg_param_int(&p, cutoff);
+  return job_rows(pg_of(base), PS_JOB_LEASE_EXPIRED, &p, cb, ctx, "job lease expired");
+}
+
+/* ---- documents ---- */
+
+typedef struct {
+  nimbus_id_t tenant_id, job_id;
+  nimbus_document_t *doc;
+  bool last;
+  nimbus_job_state_t state_after_last;
+  int64_t now;
+  int number;
+} doc_add_t;
+
+/* The job row is locked first, so two documents added at once get
+ * consecutive numbers. */
+static store_status_t document_add_tx(pg_conn_t *c, void *arg) {
+  doc_add_t *a = arg;
+  pg_params_t k = {0};
+  pg_param_int(&k, a->job_id);
+  pg_param_int(&k, a->tenant_id);
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, PS_JOB_COUNTERS_LOCK, &k, &r, "document add");
+  if (status != STORE_OK) return status;
+  int state = pg_get_int(r, 0, 0), num_documents = pg_get_int(r, 0, 1);
+  int64_t pages = pg_get_int64(r, 0, 2);
+  int copies = pg_get_int(r, 0, 3);
+  PQclear(r);
+  if (state != NIMBUS_JOB_RECEIVED) return STORE_CONFLICT;
+  if (copies < 1) copies = 1;
+  a->number = num_documents + 1;
+  pages += a->doc->pages;
+
+  pg_params_t p = {0};
+  pg_param_int(&p, a->job_id);
+  pg_param_int(&p, a->number);
+  PG_PARAM_FIELD(&p, a->doc->format);
+  PG_PARAM_FIELD(&p, a->doc->name);
+  pg_param_int(&p, a->doc->size);
+  pg_param_int(&p, a->doc->pages);
+  PG_PARAM_FIELD(&p, a->doc->blob_key);
+  pg_param_int(&p, a->now);
+  status = pg_exec(c, PS_DOC_INSERT, &p, NULL, "document insert");
+  if (status != STORE_OK) return status;
+
+  pg_params_t u = {0};
+  pg_param_int(&u, a->job_id);
+  pg_param_int(&u, a->tenant_id);
+  pg_param_int(&u, a->number);
+  pg_param_int(&u, pages);
+  pg_param_int(&u, clamp_int(pages * copies));
+  status = pg_exec_changes(c, PS_JOB_UPDATE_COUNTERS, &u, "document add counters");
+  if (status == STORE_OK && a->last)
+    status = set_state_on(c, a->tenant_id, a->job_id, NIMBUS_JOB_RECEIVED, a->state_after_last,
+                          "job-closed", NULL, a->now);
+  return status;
+}
+
+store_status_t pg_document_add(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                               nimbus_document_t *doc, bool last,
+                               nimbus_job_state_t state_after_last) {
+  doc_add_t a = {.tenant_id = tenant_id,
+                 .job_id = job_id,
+                 .doc = doc,
+                 .last = last,
+                 .state_after_last = state_after_last,
+                 .now = (int64_t)time(NULL)};
+  store_status_t status = pg_transaction(pg_of(base), document_add_tx, &a, "document add");
+  if (status == STORE_OK) {
+    doc->job_id = job_id;
+    doc->number = a.number;
+    doc->created_at = a.now;
+  }
+  return status;
+}
+
+/* NOT_FOUND when the job is not the tenant's; the job and its documents
+ * are read in one snapshot. */
+store_status_t pg_document_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_document_t *out, int max, int *count) {
+  pg_store_t *st = pg_of(base);
+  int n = 0;
+  pg_conn_t *c = pg_acquire(st, "document list");
+  if (!c) {
+    if (count) *count = 0;
+    return STORE_ERROR;
+  }
+  store_status_t status =
+      pg_exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "document list");
+  if (status == STORE_OK)
+    status = row_exists(c, PS_JOB_COUNTERS, job_id, tenant_id, "document list");
+  if (status == STORE_OK && max > 0) {
+    pg_params_t p = {0};
+    pg_param_int(&p, job_id);
+    pg_param_int(&p, max);
+    PGresult *r;
+    status = pg_exec(c, PS_DOC_LIST, &p, &r, "document list");
+    if (status == STORE_OK) {
+      for (int i = 0; i < PQntuples(r) && n < max; i++) doc_from_row(r, i, &out[n++]);
+      PQclear(r);
+    }
+  }
+  if (status == STORE_OK) status = pg_tx_commit(c);
+  if (status != STORE_OK) pg_tx_rollback(c);
+  pg_release(st, c);
+  if (count) *count = status == STORE_OK ? n : 0;
+  return status;
+}
+
+store_status_t pg_blob_is_referenced(store_t *base, const char *key, bool *referenced) {
+  pg_store_t *st = pg_of(base);
+  pg_params_t p = {0};
+  pg_param_text(&p, key, SIZE_MAX);
+  pg_conn_t *c = pg_acquire(st, "blob referenced");
+  if (!c) return STORE_ERROR;
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, PS_BLOB_REFERENCED, &p, &r, "blob referenced");
+  pg_release(st, c);
+  if (status == STORE_OK) {
+    *referenced = pg_get_bool(r, 0, 0);
+    PQclear(r);
+  }
+  return status;
+}
+
+/* ---- release at the printer: PIN attempts, purge, housekeeping ---- */
+
+typedef struct {
+  nimbus_id_t tenant_id, job_id;
+  bool ok;
+  int64_t now;
+  int window, max;
+  int failures;
+  int64_t until;
+} pin_attempt_t;
+
+/* The job row is locked while the counters are read and written, so
+ * concurrent wrong PINs (on several nodes) are each counted. */
+static store_status_t pin_attempt_tx(pg_conn_t *c, void *arg) {
+  pin_attempt_t *a = arg;
+  pg_params_t k = {0};
+  pg_param_int(&k, a->job_id);
+  pg_param_int(&k, a->tenant_id);
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, PS_JOB_PIN_STATE, &k, &r, "job pin attempt");
+  if (status != STORE_OK) return status;
+  int n = pg_get_int(r, 0, 0);
+  int64_t start = pg_get_int64(r, 0, 1), until = pg_get_int64(r, 0, 2);
+  PQclear(r);
+  if (until > a->now) {
+    a->failures = n;
+    a->until = until;
+    return STORE_CONFLICT; /* locked: nothing is recorded */
+  }
+  until = 0; /* a lock that is over */
+  if (a->ok) {
+    n = 0;
+    start = 0;
+  } else {
+    if (start == 0 || a->window <= 0 || a->now - start >= a->window || a->now < start) {
+      n = 0;
+      start = a->now; /* a new window */
+    }
+    n++;
+    if (a->max > 0 && n >= a->max) until = a->now + (a->window > 0 ? a->window : 0);
+  }
+  pg_params_t p = {0};
+  pg_param_int(&p, a->job_id);
+  pg_param_int(&p, a->tenant_id);
+  pg_param_int(&p, n);
+  pg_param_int(&p, start);
+  pg_param_int(&p, until);
+  status = pg_exec_changes(c, PS_JOB_PIN_UPDATE, &p, "job pin attempt");
+  a->failures = n;
+  a->until = until;
+  return status;
+}
+
+/* max <= 0: wrong PINs are counted but never lock the job. */
+store_status_t pg_job_pin_attempt(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
+                                  int64_t now, int window, int max, int *failures,
+                                  int64_t *locked_until) {
+  pin_attempt_t a = {
+      .tenant_id = tenant_id, .job_id = job_id, .ok = ok, .now = now, .window = window, .max = max};
+  store_status_t status = pg_transaction(pg_of(base), pin_attempt_tx, &a, "job pin attempt");
+  if (status == STORE_OK || status == STORE_CONFLICT) {
+    if (failures) *failures = a.failures;
+    if (locked_until) *locked_until = a.until;
+  }
+  return status;
+}
+
+typedef struct {
+  nimbus_id_t tenant_id, job_id;
+  char (*keys)[NIMBUS_BLOB_KEY_MAX];
+  int max, n;
+} purge_t;
+
+/* One row more than fits tells whether some spool keys must wait for the
+ * next round; those documents stay referenced. */
+static store_status_t purge_tx(pg_conn_t *c, void *arg) {
+  purge_t *pu = arg;
+  pu->n = 0; /* a retried transaction starts over */
+  pg_params_t k = {0};
+  pg_param_int(&k, pu->job_id);
+  pg_param_int(&k, pu->tenant_id);
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, PS_JOB_COUNTERS_LOCK, &k, &r, "document purge");
+  if (status != STORE_OK) return status;
+  int state = pg_get_int(r, 0, 0);
+  PQclear(r);
+  if (!STATE_IS_TERMINAL(state)) return STORE_CONFLICT;
+
+  pg_params_t q = {0};
+  pg_param_int(&q, pu->job_id);
+  pg_param_int(&q, pu->max + 1);
+  status = pg_exec(c, PS_DOC_PURGE_KEYS, &q, &r, "document purge");
+  if (status != STORE_OK) return status;
+  int rows = PQntuples(r);
+  int64_t last = INT_MAX; /* every spool key fits */
+  if (rows > pu->max) last = pu->max > 0 ? pg_get_int64(r, pu->max - 1, 0) : 0;
+  for (int i = 0; i < rows && pu->n < pu->max; i++)
+    pg_get_text(r, i, 1, pu->keys[pu->n++], NIMBUS_BLOB_KEY_MAX);
+  PQclear(r);
+
+  pg_params_t u = {0};
+  pg_param_int(&u, pu->job_id);
+  pg_param_int(&u, last);
+  status = pg_exec(c, PS_DOC_PURGE, &u, NULL, "document purge");
+  if (status != STORE_OK) return status;
+  pg_params_t d = {0};
+  pg_param_int(&d, pu->job_id);
+  return pg_exec(c, PS_DOC_DATA_PURGE, &d, NULL, "document data purge");
+}
+
+store_status_t pg_document_purge(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys) {
+  if (nkeys) *nkeys = 0;
+  if (!keys || max < 0) max = 0;
+  purge_t pu = {.tenant_id = tenant_id, .job_id = job_id, .keys = keys, .max = max};
+  store_status_t status = pg_transaction(pg_of(base), purge_tx, &pu, "document purge");
+  if (nkeys) *nkeys = status == STORE_OK ? pu.n : 0;
+  return status;
+}
+
+store_status_t pg_job_list_housekeeping(store_t *base, int64_t now, int default_hours, int limit,
+                                        store_job_cb cb, void *ctx) {
+  if (limit <= 0) return STORE_OK;
+  pg_params_t p = {0};
+  pg_param_int(&p, now);
+  pg_param_int(&p, default_hours > 0 ? default_hours : 24);
+  pg_param_int(&p, limit);
+  return job_rows(pg_of(base), PS_JOB_HOUSEKEEPING, &p, cb, ctx, "job list housekeeping");
+}

@@ -1,0 +1,372 @@
+/*
+ * store-pg-private.h: what the files of the PostgreSQL backend share
+ * (store-pg.c: open, close, statements and helpers; store-pg-accounts.c:
+ * tenants, users, aliases, tokens, queues, panel sessions, the sign-in
+ * throttle; store-pg-devices.c: output devices; store-pg-jobs.c: jobs and
+ * documents; pg-migrations.c: the schema; pg-pool.c: connections).
+ * Nothing here is seen outside store/pg/.
+ *
+ * The shape of every operation:
+ *   pg_conn_t *c = pg_acquire(st, "what");     NULL: STORE_ERROR (logged)
+ *   pg_params_t p = {0}; pg_param_int(&p, ...); ...
+ *   PGresult *r; status = pg_exec(c, PS_..., &p, &r, "what");
+ *   ... read r (pg_get_*) ...; PQclear(r);
+ *   pg_release(st, c);
+ * or, for several statements in one transaction, a function of the
+ * connection run by pg_transaction().
+ * Statements are prepared once per connection, on first use (pg_exec).
+ * List operations read every row first, give the connection back, and
+ * only then call the callback (pg_each_row), with this thread marked so
+ * that a callback calling the store gets STORE_ERROR, as store.h promises.
+ */
+#ifndef NIMBUS_STORE_PG_PRIVATE_H
+#define NIMBUS_STORE_PG_PRIVATE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pg-pool.h"
+#include "store-ops.h"
+
+/* Connections per nimbusd (each a server process on the database side). */
+#define PG_POOL_SIZE 8
+/* Longest wait for a free connection before a call fails. */
+#define PG_CHECKOUT_TIMEOUT_MS 10000
+
+/* Prepared statements, named "s<id>" on each connection (SQL in store-pg.c). */
+typedef enum {
+  PS_SCHEMA_VERSION,
+  PS_AUDIT_INSERT,
+  PS_JOB_COUNT_BY_STATE,
+  PS_TENANT_INSERT,
+  PS_TENANT_GET,
+  PS_TENANT_GET_BY_NAME,
+  PS_TENANT_UPDATE,
+  PS_TENANT_DELETE,
+  PS_TENANT_LIST,
+  PS_USER_INSERT,
+  PS_USER_GET,
+  PS_USER_GET_BY_NAME,
+  PS_USER_UPDATE,
+  PS_USER_DELETE,
+  PS_USER_LIST,
+  PS_USER_GET_BY_ALIAS,
+  PS_USER_NAME_FOLDS,
+  PS_ALIAS_INSERT,
+  PS_ALIAS_DELETE,
+  PS_ALIAS_LIST,
+  PS_TOKEN_INSERT,
+  PS_TOKEN_LOOKUP,
+  PS_TOKEN_LIST,
+  PS_TOKEN_REVOKE,
+  PS_QUEUE_INSERT,
+  PS_QUEUE_GET_BY_NAME,
+  PS_QUEUE_UPDATE,
+  PS_QUEUE_LOCK,
+  PS_QUEUE_HAS_LIVE_JOBS,
+  PS_QUEUE_DELETE,
+  PS_QUEUE_LIST,
+  PS_PANEL_SESSION_INSERT,
+  PS_PANEL_SESSION_GET,
+  PS_PANEL_SESSION_TOUCH,
+  PS_PANEL_SESSION_DELETE,
+  PS_PANEL_SESSION_EXPIRE,
+  PS_THROTTLE_GET,
+  PS_THROTTLE_FAIL,
+  PS_THROTTLE_CLEAR,
+  PS_THROTTLE_EXPIRE,
+  PS_DEVICE_INSERT,
+  PS_DEVICE_QUEUE_INSERT,
+  PS_DEVICE_QUEUES,
+  PS_DEVICE_GET,
+  PS_DEVICE_GET_BY_NAME,
+  PS_DEVICE_GET_BY_CREDENTIAL,
+  PS_DEVICE_GET_BY_UUID,
+  PS_DEVICE_GET_BY_CLAIM,
+  PS_DEVICE_LIST,
+  PS_DEVICE_SET_CLAIM,
+  PS_DEVICE_SET_LOCATION,
+  PS_DEVICE_UUID_OWNER,
+  PS_DEVICE_CLAIM,
+  PS_DEVICE_SET_REPORTED,
+  PS_DEVICE_GET_ATTRS,
+  PS_QUEUE_DEVICE_ATTRS,
+  PS_DEVICE_TOUCH,
+  PS_DEVICE_TOMBSTONE_INSERT,
+  PS_DEVICE_TOMBSTONE_GET,
+  PS_DEVICE_REOFFER_EVENTS,
+  PS_DEVICE_REOFFER,
+  PS_DEVICE_UNTARGET_EVENTS,
+  PS_DEVICE_UNTARGET,
+  PS_DEVICE_DELETE,
+  PS_USER_EXISTS,
+  PS_DEVICE_EXISTS,
+  PS_JOB_NUMBER_TAKE,
+  PS_JOB_INSERT,
+  PS_DOC_INSERT,
+  PS_DOC_DATA_INSERT,
+  PS_EVENT_INSERT,
+  PS_DOC_DATA_READ,
+  PS_JOB_GET,
+  PS_JOB_GET_BY_NUMBER,
+  PS_JOB_LIST_ASC,
+  PS_JOB_LIST_DESC,
+  PS_JOB_COUNT,
+  PS_JOB_COUNT_PENDING,
+  PS_JOB_COUNT_PENDING_ORIGIN,
+  PS_JOB_SET_STATE,
+  PS_JOB_SET_DEVICE_STATE,
+  PS_JOB_SET_PROGRESS,
+  PS_JOB_MOVE_HELD,
+  PS_JOB_SET_TARGET_DEVICE,
+  PS_JOB_LEASE_EXPIRED,
+  PS_JOB_COUNTERS,
+  PS_JOB_COUNTERS_LOCK,
+  PS_JOB_UPDATE_COUNTERS,
+  PS_DOC_LIST,
+  PS_BLOB_REFERENCED,
+  PS_JOB_PIN_STATE,
+  PS_JOB_PIN_UPDATE,
+  PS_DOC_PURGE_KEYS,
+  PS_DOC_PURGE,
+  PS_DOC_DATA_PURGE,
+  PS_JOB_HOUSEKEEPING,
+  PS_COUNT
+} pg_stmt_id_t;
+
+typedef struct pg_store {
+  store_t base; /* first: the operations table (store-ops.h) */
+  pg_pool_t *pool;
+  int opened_version; /* the schema version after the migrations at open */
+} pg_store_t;
+
+static inline pg_store_t *pg_of(store_t *base) {
+  return (pg_store_t *)base;
+}
+
+/* ---- parameters: integers and text as text, bytes as binary ---- */
+#define PG_PARAMS_MAX 24 /* the job insert has 23 */
+typedef struct {
+  int n;
+  bool overflow; /* a parameter beyond PG_PARAMS_MAX was dropped: pg_exec refuses */
+  const char *values[PG_PARAMS_MAX];
+  int lengths[PG_PARAMS_MAX];
+  int formats[PG_PARAMS_MAX];
+  char ints[PG_PARAMS_MAX][24];
+} pg_params_t;
+
+void pg_param_int(pg_params_t *p, int64_t v);
+/* Text of at most max bytes of s (a fixed-size model.h field need not be
+ * terminated), sent in binary format so no copy is needed; NULL is "". */
+void pg_param_text(pg_params_t *p, const char *s, size_t max);
+#define PG_PARAM_FIELD(p, field) pg_param_text((p), (field), sizeof(field))
+/* Raw bytes (bytea). */
+void pg_param_bytes(pg_params_t *p, const void *b, size_t len);
+/* An id, or SQL NULL when it is 0. */
+void pg_param_id_or_null(pg_params_t *p, int64_t id);
+
+/* ---- connections, statements, results ---- */
+/* A connection for one call; NULL (logged) when this thread is inside a
+ * list callback of st, or no connection came within the timeout. */
+pg_conn_t *pg_acquire(pg_store_t *st, const char *what);
+void pg_release(pg_store_t *st, pg_conn_t *c);
+/* Run statement id with p (may be NULL) on c, preparing it first if this
+ * connection has not.  *res (may be NULL: cleared here) receives the
+ * result on STORE_OK.  Errors are mapped and logged: unique violation
+ * CONFLICT, foreign key violation NOT_FOUND (a parent row missing or of
+ * another tenant), disk full FULL, anything else ERROR; a lost connection
+ * is marked broken for the pool to replace. */
+store_status_t pg_exec(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGresult **res,
+                       const char *what);
+/* pg_exec of an UPDATE/DELETE: NOT_FOUND when it touched no row. */
+store_status_t pg_exec_changes(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p,
+                               const char *what);
+/* pg_exec of a single-row SELECT: NOT_FOUND when there is no row; on
+ * STORE_OK *res holds it (row 0).  (Not for INSERT … RETURNING, whose
+ * NOT_FOUND must stay a foreign key's.) */
+store_status_t pg_exec_row(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGresult **res,
+                           const char *what);
+/* Plain SQL without parameters (BEGIN, COMMIT, ROLLBACK, migrations). */
+store_status_t pg_exec_sql(pg_conn_t *c, const char *sql, const char *what);
+store_status_t pg_tx_begin(pg_conn_t *c);
+store_status_t pg_tx_commit(pg_conn_t *c);
+void pg_tx_rollback(pg_conn_t *c);
+/* fn(c, arg) in one transaction on a connection of its own, run again
+ * (up to 4 times, logged) when the database aborts it for a deadlock or a
+ * serialization failure: fn must compute its results afresh each time. */
+typedef store_status_t (*pg_tx_fn)(pg_conn_t *c, void *arg);
+store_status_t pg_transaction(pg_store_t *st, pg_tx_fn fn, void *arg, const char *what);
+
+/* Call each(res, row, cb, ctx) for every row of res until it returns
+ * false, with the store marked so that a store call from the callback
+ * fails; clears res.  The connection must already be released. */
+typedef union {
+  store_tenant_cb tenant;
+  store_user_cb user;
+  store_alias_cb alias;
+  store_token_cb token;
+  store_queue_cb queue;
+  store_job_cb job;
+} pg_list_cb_t;
+typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
+void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
+/* Around callbacks run some other way: between the two, a store call on
+ * this thread gets STORE_ERROR.  No connection may be checked out.  enter
+ * returns the store of an enclosing callback (NULL: none) for leave to
+ * restore. */
+const pg_store_t *pg_callback_enter(pg_store_t *st);
+void pg_callback_leave(const pg_store_t *outer);
+
+/* Column readers (text results); NULL reads as 0 or "". */
+int64_t pg_get_int64(const PGresult *res, int row, int col);
+int pg_get_int(const PGresult *res, int row, int col);
+bool pg_get_bool(const PGresult *res, int row, int col);
+void pg_get_text(const PGresult *res, int row, int col, char *out, size_t cap);
+#define PG_GET_FIELD(res, row, col, field) pg_get_text((res), (row), (col), (field), sizeof(field))
+/* A bytea column of exactly len bytes into out (left as is otherwise). */
+void pg_get_bytes(const PGresult *res, int row, int col, unsigned char *out, size_t len);
+/* A bytea column of any length as a malloc'd copy (caller frees); NULL
+ * reads as *out NULL, *len 0.  False when out of memory. */
+bool pg_get_bytes_copy(const PGresult *res, int row, int col, void **out, size_t *len);
+
+/* ---- open, migrations ---- */
+store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t errlen);
+void pg_version(char *buf, size_t len);
+void pg_close(store_t *st);
+int pg_schema_version(store_t *st);
+int pg_schema_version_nowait(store_t *st);
+/* Apply pending migrations on c under the schema advisory lock
+ * (pg-migrations.c); false with err set. */
+bool pg_migrate(pg_conn_t *c, char *err, size_t errlen);
+extern const int pg_migration_count;
+
+/* ---- the operations (store.h's meanings) ---- */
+store_status_t pg_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
+                               const char *action, const char *detail);
+store_status_t pg_job_count_by_state(store_t *st, int64_t counts[10]);
+store_status_t pg_tenant_insert(store_t *st, nimbus_tenant_t *t);
+store_status_t pg_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
+store_status_t pg_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out);
+store_status_t pg_tenant_update(store_t *st, const nimbus_tenant_t *t);
+store_status_t pg_tenant_delete(store_t *st, nimbus_id_t id);
+store_status_t pg_tenant_list(store_t *st, store_tenant_cb cb, void *ctx);
+store_status_t pg_user_insert(store_t *st, nimbus_user_t *u);
+store_status_t pg_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, nimbus_user_t *out);
+store_status_t pg_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                   nimbus_user_t *out);
+store_status_t pg_user_update(store_t *st, const nimbus_user_t *u);
+store_status_t pg_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t pg_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
+store_status_t pg_user_get_by_alias(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                    nimbus_user_t *out);
+store_status_t pg_user_name_folds_to(store_t *st, nimbus_id_t tenant_id, const char *key,
+                                     nimbus_id_t except_id, nimbus_id_t *other_id);
+store_status_t pg_alias_insert(store_t *st, nimbus_alias_t *a, const char *key);
+store_status_t pg_alias_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                               const char *key);
+store_status_t pg_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                             store_alias_cb cb, void *ctx);
+store_status_t pg_token_insert(store_t *st, nimbus_token_t *tk);
+store_status_t pg_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
+                               nimbus_token_t *out);
+store_status_t pg_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                             store_token_cb cb, void *ctx);
+store_status_t pg_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_id_t user_id);
+store_status_t pg_queue_insert(store_t *st, nimbus_queue_t *q);
+store_status_t pg_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                    nimbus_queue_t *out);
+store_status_t pg_queue_update(store_t *st, const nimbus_queue_t *q);
+store_status_t pg_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t pg_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx);
+store_status_t pg_panel_session_insert(store_t *st, nimbus_panel_session_t *ps);
+store_status_t pg_panel_session_get(store_t *st, const unsigned char hash[32], int64_t now,
+                                    nimbus_panel_session_t *out);
+store_status_t pg_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
+store_status_t pg_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
+store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t now, int *failures,
+                               int64_t *window_start);
+store_status_t pg_throttle_fail(store_t *st, const unsigned char key[32], const char *kind,
+                                int64_t now, int64_t window, int *failures, int64_t *window_start);
+store_status_t pg_throttle_clear(store_t *st, const unsigned char key[32]);
+store_status_t pg_device_insert(store_t *st, nimbus_device_t *d);
+store_status_t pg_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                             nimbus_device_t *out);
+store_status_t pg_device_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                     nimbus_device_t *out);
+store_status_t pg_device_get_by_credential(store_t *st, const unsigned char hash[32],
+                                           nimbus_device_t *out);
+store_status_t pg_device_get_by_uuid(store_t *st, const char *uuid, nimbus_device_t *out);
+store_status_t pg_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      const char *location);
+store_status_t pg_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   const unsigned char claim_hash[32], int64_t expires_at);
+store_status_t pg_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,
+                               const char *uuid, const unsigned char credential_hash[32],
+                               nimbus_device_t *out);
+store_status_t pg_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      int printer_state, const char *state_reasons,
+                                      const char *make_model, const void *attrs, size_t attrs_len);
+store_status_t pg_device_get_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, void **attrs,
+                                   size_t *len);
+store_status_t pg_queue_device_attrs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                     void **attrs, size_t *len);
+store_status_t pg_device_touch(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, int64_t seen_at,
+                               const char *transport);
+store_status_t pg_device_touch_many(store_t *st, const store_device_seen_t *v, int n);
+store_status_t pg_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                              store_device_cb cb, void *ctx);
+store_status_t pg_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_device_t *out);
+store_status_t pg_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
+                                          nimbus_device_tombstone_t *out);
+store_status_t pg_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs, int ndocs);
+store_status_t pg_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
+                                  const store_inline_t *data, int ndocs);
+store_status_t pg_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       int number, int64_t off, void *buf, size_t len, size_t *got);
+store_status_t pg_job_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                          nimbus_job_t *out);
+store_status_t pg_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbus_id_t number,
+                                    nimbus_job_t *out);
+store_status_t pg_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
+                           int *total);
+store_status_t pg_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id,
+                                              nimbus_id_t owner_id, int *count);
+store_status_t pg_job_count_pending_for_origin(store_t *st, nimbus_id_t tenant_id,
+                                               nimbus_id_t device_id, int *count);
+store_status_t pg_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_job_state_t expected, nimbus_job_state_t next,
+                                const char *event, const char *detail);
+store_status_t pg_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                       nimbus_job_state_t expected, nimbus_id_t expect_device,
+                                       nimbus_job_state_t next, nimbus_id_t device_id,
+                                       const char *event, const char *detail);
+store_status_t pg_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_id_t device_id, int impressions_completed,
+                                   const char *reasons);
+store_status_t pg_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_id_t queue_id);
+store_status_t pg_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                        nimbus_id_t target_device_id);
+store_status_t pg_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb, void *ctx);
+store_status_t pg_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                               nimbus_document_t *doc, bool last,
+                               nimbus_job_state_t state_after_last);
+store_status_t pg_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_document_t *out, int max, int *count);
+store_status_t pg_blob_is_referenced(store_t *st, const char *key, bool *referenced);
+store_status_t pg_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
+                                  int64_t now, int window, int max, int *failures,
+                                  int64_t *locked_until);
+store_status_t pg_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
+store_status_t pg_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
+                                        store_job_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# with-database.sh: run an integration test (a script that starts nimbusd
+# through tests/integration/lib-nimbusd.sh) on a fresh PostgreSQL database.
+#
+# Usage: with-database.sh SCRIPT [ARGS...]
+#
+# Creates the database nimbus_it_<pid> next to the one $NIMBUS_TEST_PG_URL
+# names (tests/pg/pg-cluster.sh url), runs SCRIPT with
+# NIMBUS_TEST_STORE_URL pointing at it (every nimbusd of the test then uses
+# it as --store), and drops it afterwards.  Without NIMBUS_TEST_PG_URL it
+# skips (exit 77), or fails when CI=true, like the store's -pg unit tests.
+set -euo pipefail
+
+[ $# -ge 1 ] || { echo "usage: $0 SCRIPT [ARGS...]" >&2; exit 2; }
+if [ -z "${NIMBUS_TEST_PG_URL:-}" ]; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "FAIL: NIMBUS_TEST_PG_URL is not set, and CI=true needs the PostgreSQL tests" >&2
+    exit 1
+  fi
+  echo "SKIP: NIMBUS_TEST_PG_URL is not set (tests/pg/pg-cluster.sh start DIR)" >&2
+  exit 77
+fi
+
+db="nimbus_it_$$"
+# The same URL with another database (the path of a libpq URL).
+store_url=$(python3 - "$NIMBUS_TEST_PG_URL" "$db" <<'PY'
+import re, sys
+m = re.match(r"^(postgres(?:ql)?://[^/?]*)(?:/[^?]*)?(.*)$", sys.argv[1])
+if not m:
+    sys.exit("with-database.sh: NIMBUS_TEST_PG_URL is not a postgresql:// URL")
+print(m.group(1) + "/" + sys.argv[2] + m.group(2))
+PY
+)
+psql -X -q -v ON_ERROR_STOP=1 "$NIMBUS_TEST_PG_URL" -c "CREATE DATABASE $db" >/dev/null
+drop() {
+  psql -X -q "$NIMBUS_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
+}
+trap drop EXIT
+rc=0
+NIMBUS_TEST_STORE_URL="$store_url" "$@" || rc=$?
+exit "$rc"
