@@ -8,10 +8,14 @@
 # at the printer).  Runs in the foreground; Ctrl-C stops both gracefully.
 #
 # Usage: scripts/demo.sh [--port N] [--panel-port N] [--printer-port N]
-#                        [extra nimbusd flags]
+#                        [--postgresql] [extra nimbusd flags]
 #   --port N          nimbusd (IPP, REST, console)     env NIMBUS_PORT, default 8631
 #   --panel-port N    the printer's panel               env NIMBUS_PANEL_PORT, default 8632
 #   --printer-port N  the printer's IPP listener (PCs)  env NIMBUS_PRINTER_PORT, default 8633
+#   --postgresql      store the data in PostgreSQL instead of SQLite: a
+#                     private cluster in <state dir>/pg (unix socket only,
+#                     tests/pg/pg-cluster.sh), started with the demo and
+#                     stopped with it; env NIMBUS_DEMO_POSTGRESQL=1
 # Everything listens on 127.0.0.1.  A port that is taken stops the demo
 # before anything starts; a component that fails to start stops the rest.
 # The addresses and demo sign-ins are printed last, once all is listening.
@@ -29,9 +33,15 @@ die() {
 PORT=${NIMBUS_PORT:-8631}
 PANEL_PORT=${NIMBUS_PANEL_PORT:-8632}
 PRINTER_PORT=${NIMBUS_PRINTER_PORT:-8633}
+POSTGRESQL=${NIMBUS_DEMO_POSTGRESQL:-0}
 nimbusd_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --postgresql)
+      POSTGRESQL=1
+      shift
+      continue
+      ;;
     --port | --panel-port | --printer-port)
       [ $# -ge 2 ] || die "$1 needs a port number"
       opt=$1 value=$2
@@ -96,11 +106,13 @@ mkdir -p "$STATE"
 
 NIMBUSD=
 CONNECTOR=
+PG_DIR=
 stop() {
   trap - INT TERM EXIT
   [ -n "$CONNECTOR" ] && kill -TERM "$CONNECTOR" 2>/dev/null || true
   [ -n "$NIMBUSD" ] && kill -TERM "$NIMBUSD" 2>/dev/null || true
   wait 2>/dev/null || true
+  [ -z "$PG_DIR" ] || tests/pg/pg-cluster.sh stop "$PG_DIR" >/dev/null 2>&1 || true
 }
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
@@ -118,6 +130,17 @@ wait_for() {
   die "$name did not start listening within 20 s"
 }
 tcp_open() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"; }
+
+DATABASE="SQLite, $STATE/nimbus.db"
+if [ "$POSTGRESQL" = 1 ]; then
+  # The cluster outlives the demo (data kept in $STATE/pg/data), as the
+  # SQLite file does; only its server process stops with the demo.
+  mkdir -p "$STATE/pg"
+  PG_DIR=$(cd "$STATE/pg" && pwd)
+  tests/pg/pg-cluster.sh start "$PG_DIR" || die "cannot start PostgreSQL in $PG_DIR"
+  nimbusd_args=(--store "$(tests/pg/pg-cluster.sh url "$PG_DIR")" ${nimbusd_args[@]+"${nimbusd_args[@]}"})
+  DATABASE="PostgreSQL, private cluster in $PG_DIR (socket only)"
+fi
 
 "$NIMBUSD_BIN" --demo --state-dir "$STATE" --port "$PORT" ${nimbusd_args[@]+"${nimbusd_args[@]}"} &
 NIMBUSD=$!
@@ -168,6 +191,7 @@ cat <<EOF
     printer panel   http://127.0.0.1:$PANEL_PORT/release
     print here      ipp://127.0.0.1:$PRINTER_PORT/ipp/print   (release at the printer)
     printed files   $STATE/printed/
+    database        $DATABASE
   Sign-ins
     user            alice@demo / alice-demo-pass
     tenant admin    demo-admin@demo / demo-admin-pass
