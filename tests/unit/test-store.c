@@ -675,6 +675,29 @@ static void test_callback_reentry_is_refused(void **state) {
   assert_int_equal(store_tenant_get_by_name(fx->st, "a", &t), STORE_OK); /* still usable */
 }
 
+/* ---- sweep leases ---- */
+
+/* One holder at a time: a live lease is refused to another holder and
+ * renewed for its own; once expired, another holder takes it. */
+static void test_lease_take(void **state) {
+  fixture_t *fx = *state;
+  bool held = false;
+  assert_int_equal(store_lease_take(fx->st, "sweep", "node-a", 1000, 30, &held), STORE_OK);
+  assert_true(held);
+  assert_int_equal(store_lease_take(fx->st, "sweep", "node-b", 1010, 30, &held), STORE_OK);
+  assert_false(held);
+  assert_int_equal(store_lease_take(fx->st, "other", "node-b", 1010, 30, &held), STORE_OK);
+  assert_true(held); /* names are independent */
+  assert_int_equal(store_lease_take(fx->st, "sweep", "node-a", 1020, 30, &held), STORE_OK);
+  assert_true(held); /* renewed: now until 1050 */
+  assert_int_equal(store_lease_take(fx->st, "sweep", "node-b", 1049, 30, &held), STORE_OK);
+  assert_false(held);
+  assert_int_equal(store_lease_take(fx->st, "sweep", "node-b", 1050, 30, &held), STORE_OK);
+  assert_true(held); /* node-a's lease ended */
+  assert_int_equal(store_lease_take(fx->st, "sweep", "node-a", 1051, 30, &held), STORE_OK);
+  assert_false(held);
+}
+
 /* ---- readers and writers ---- */
 
 typedef struct {
@@ -1151,6 +1174,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_read_does_not_block_writes, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_lease_take, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_read_does_not_block_writes, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_persistence_across_reopen, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_group, teardown),

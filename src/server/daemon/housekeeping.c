@@ -6,6 +6,13 @@
  * so REST status lags by at most one period.  Then unreleased jobs past
  * their retention expire, and ended jobs that still hold documents (a
  * crash between the end and the purge) lose them (retention_sweep).
+ *
+ * Several nodes on one database: every node flushes its own presence
+ * table, but the two sweeps run on one node at a time, the holder of the
+ * store's "housekeeping" lease (store_lease_take, renewed every round and
+ * lasting three periods, so a node that died hands it on within three).
+ * The lease only saves duplicated work: every job change of a sweep is a
+ * compare-and-set, so two nodes sweeping at once would still be correct.
  */
 #include "housekeeping.h"
 
@@ -15,7 +22,10 @@
 #include <time.h>
 
 #include "device.h"
+#include "log.h"
 #include "retention.h"
+
+#define HOUSEKEEPING_LEASE "housekeeping"
 
 struct housekeeping {
   nimbus_server_t *srv;
@@ -23,7 +33,23 @@ struct housekeeping {
   pthread_mutex_t mu;
   pthread_cond_t cond;
   bool stopping;
+  bool leader; /* held the lease at the last round (logged on change) */
 };
+
+/* Whether this node runs the sweeps this round: it holds the lease, or
+ * the store could not say (then it sweeps: see the file comment). */
+static bool housekeeping_lease(housekeeping_t *h, int period) {
+  bool held = false;
+  if (store_lease_take(h->srv->store, HOUSEKEEPING_LEASE, h->srv->cfg.node_id,
+                       (int64_t)time(NULL), 3 * period, &held) != STORE_OK)
+    return true;
+  if (held != h->leader)
+    log_event(LOG_INFO, NULL,
+              held ? "this node runs the periodic sweeps" : "another node runs the periodic sweeps",
+              "node_id", h->srv->cfg.node_id, (char *)NULL);
+  h->leader = held;
+  return held;
+}
 
 static void *housekeeping_main(void *arg) {
   housekeeping_t *h = arg;
@@ -38,8 +64,11 @@ static void *housekeeping_main(void *arg) {
     pthread_cond_timedwait(&h->cond, &h->mu, &ts);
     if (h->stopping) break;
     pthread_mutex_unlock(&h->mu);
-    device_lease_sweep(h->srv);
-    retention_sweep(h->srv);
+    device_presence_flush(h->srv);
+    if (housekeeping_lease(h, period)) {
+      device_lease_sweep(h->srv);
+      retention_sweep(h->srv);
+    }
     pthread_mutex_lock(&h->mu);
   }
   pthread_mutex_unlock(&h->mu);

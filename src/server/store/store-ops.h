@@ -146,6 +146,8 @@ struct store_ops {
                                       nimbus_panel_session_t *out);
   store_status_t (*panel_session_touch)(store_t *st, nimbus_id_t id, int64_t expires_at);
   store_status_t (*panel_session_delete)(store_t *st, const unsigned char hash[32], int64_t now);
+  store_status_t (*lease_take)(store_t *st, const char *name, const char *holder, int64_t now,
+                               int ttl, bool *held);
   store_status_t (*throttle_get)(store_t *st, const unsigned char key[32], int64_t now,
                                  int *failures, int64_t *window_start);
   store_status_t (*throttle_fail)(store_t *st, const unsigned char key[32], const char *kind,

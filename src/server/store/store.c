@@ -184,6 +184,7 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(panel_session_get),
       STORE_OP_PRESENT(panel_session_touch),
       STORE_OP_PRESENT(panel_session_delete),
+      STORE_OP_PRESENT(lease_take),
       STORE_OP_PRESENT(throttle_get),
       STORE_OP_PRESENT(throttle_fail),
       STORE_OP_PRESENT(throttle_clear),
@@ -525,6 +526,11 @@ store_status_t store_panel_session_touch(store_t *st, nimbus_id_t id, int64_t ex
 
 store_status_t store_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now) {
   return STORE_CALL(st, panel_session_delete, hash, now);
+}
+
+store_status_t store_lease_take(store_t *st, const char *name, const char *holder, int64_t now,
+                                int ttl, bool *held) {
+  return STORE_CALL(st, lease_take, name, holder, now, ttl, held);
 }
 
 store_status_t store_throttle_get(store_t *st, const unsigned char key[32], int64_t now,

@@ -426,6 +426,15 @@ store_status_t store_panel_session_get(store_t *st, const unsigned char hash[32]
 store_status_t store_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
 store_status_t store_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
 
+/* ---- sweep leases (housekeeping.c holds the policy) ----
+ * One lease row per name, shared by every node on the database, so that
+ * one node at a time runs each periodic sweep.  store_lease_take() gives
+ * lease `name` to `holder` until now + ttl seconds when it is free,
+ * expired or already holder's (a renewal); *held says whether holder has
+ * it now.  Another holder's live lease is left as it is. */
+store_status_t store_lease_take(store_t *st, const char *name, const char *holder, int64_t now,
+                                int ttl, bool *held);
+
 /* ---- sign-in throttle (throttle.c holds the policy) ----
  * Failures are counted per key (32 bytes: a digest naming what is counted,
  * see throttle.c) in a fixed window that starts with the first failure

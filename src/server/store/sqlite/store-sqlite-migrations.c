@@ -410,9 +410,21 @@ static const char *const migration_10[] = {
     NULL,
 };
 
+/* Migration 11: sweep_leases, one row per periodic sweep (store_lease_take):
+ * which node runs it (its --node-id) and until when, so that several
+ * nodes on one database do not run the same sweep at once. */
+static const char *const migration_11[] = {
+    "CREATE TABLE sweep_leases ("
+    "  name TEXT PRIMARY KEY,"
+    "  holder TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ")",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4, migration_5,
-    migration_6, migration_7, migration_8, migration_9, migration_10,
+    migration_1, migration_2, migration_3, migration_4,  migration_5,  migration_6,
+    migration_7, migration_8, migration_9, migration_10, migration_11,
 };
 
 const int store_sqlite_migration_count =

@@ -76,6 +76,7 @@ const store_ops_t sqlite_store_ops = {
     .panel_session_get = sqlite_panel_session_get,
     .panel_session_touch = sqlite_panel_session_touch,
     .panel_session_delete = sqlite_panel_session_delete,
+    .lease_take = sqlite_lease_take,
     .throttle_get = sqlite_throttle_get,
     .throttle_fail = sqlite_throttle_fail,
     .throttle_clear = sqlite_throttle_clear,

@@ -164,6 +164,7 @@ typedef enum {
   S_PANEL_SESSION_TOUCH,
   S_PANEL_SESSION_DELETE,
   S_PANEL_SESSION_EXPIRE,
+  S_LEASE_TAKE,
   S_THROTTLE_GET,
   S_THROTTLE_FAIL,
   S_THROTTLE_CLEAR,
@@ -416,6 +417,8 @@ store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash
 store_status_t sqlite_panel_session_touch(store_t *base_, nimbus_id_t id, int64_t expires_at);
 store_status_t sqlite_panel_session_delete(store_t *base_, const unsigned char hash[32],
                                            int64_t now);
+store_status_t sqlite_lease_take(store_t *base_, const char *name, const char *holder, int64_t now,
+                                int ttl, bool *held);
 store_status_t sqlite_throttle_get(store_t *base_, const unsigned char key[32], int64_t now,
                                    int *failures, int64_t *window_start);
 store_status_t sqlite_throttle_fail(store_t *base_, const unsigned char key[32], const char *kind,

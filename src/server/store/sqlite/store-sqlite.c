@@ -298,6 +298,13 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PANEL_SESSION_TOUCH] = "UPDATE panel_sessions SET expires_at = ?2 WHERE id = ?1",
     [S_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = ?1",
     [S_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= ?1",
+    /* No row is returned when another holder's lease is still live. */
+    [S_LEASE_TAKE] =
+        "INSERT INTO sweep_leases (name, holder, expires_at) VALUES (?1, ?2, ?3 + ?4) "
+        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+        "expires_at = excluded.expires_at "
+        "WHERE sweep_leases.holder = excluded.holder OR sweep_leases.expires_at <= ?3 "
+        "RETURNING holder",
     [S_THROTTLE_GET] =
         "SELECT failures, window_start FROM auth_throttle "
         "WHERE key = ?1 AND expires_at > ?2",
