@@ -537,9 +537,11 @@ static store_status_t lock_rows(pg_conn_t *c, pg_stmt_id_t id, nimbus_id_t tenan
 
 /*
  * Take the locks the changes need before the first of them, always in
- * the same order: the devices they set (KEY SHARE: none can be deleted
- * before the commit, pg_device_delete), the jobs in id order, then the
- * job_state_counts rows of every state they compare or set, in state
+ * the same order: the devices and queues they set (KEY SHARE: none can be
+ * deleted before the commit, so the checks of job_change_on hold and the
+ * queue's foreign key cannot fail; pg_device_delete and pg_queue_delete
+ * lock their row FOR UPDATE first, then jobs), the jobs in id order, then
+ * the job_state_counts rows of every state they compare or set, in state
  * order.  A job change of another call, or the counter trigger of any
  * single UPDATE, takes its locks in that order too, so two calls moving
  * several jobs each wait for one another instead of deadlocking (a
@@ -561,6 +563,12 @@ static store_status_t job_changes_lock(pg_conn_t *c, nimbus_id_t tenant_id,
   }
   store_status_t status = STORE_OK;
   if (ndevices) status = lock_rows(c, PS_DEVICES_KEEP, tenant_id, ids, ndevices, what);
+  size_t nqueues = 0;
+  for (size_t i = 0; i < n; i++)
+    if ((changes[i].set & STORE_JOB_SET_QUEUE) && changes[i].queue_id)
+      ids[nqueues++] = changes[i].queue_id;
+  if (status == STORE_OK && nqueues)
+    status = lock_rows(c, PS_QUEUES_KEEP, tenant_id, ids, nqueues, what);
   for (size_t i = 0; i < n; i++) ids[i] = changes[i].job_id;
   if (status == STORE_OK && n) status = lock_rows(c, PS_JOBS_LOCK, tenant_id, ids, n, what);
   bool state_used[NIMBUS_JOB_EXPIRED + 1] = {false};

@@ -212,9 +212,8 @@ static const char *const stmt_sql[PS_COUNT] = {
     /* Does a job in one of the states $3 ("{4,5}") still name device $2
      * (after the changes)? */
     [PS_DEVICE_JOBS_LEFT] =
-        "SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = $1 AND state = ANY "
-        "($3::text::integer[]) "
-        "AND (device_id = $2 OR target_device_id = $2))",
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = $1 "
+        "AND state = ANY ($3::text::integer[]) AND (device_id = $2 OR target_device_id = $2))",
     [PS_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
     [PS_USER_EXISTS] = "SELECT 1 FROM users WHERE id = $1 AND tenant_id = $2",
     [PS_DEVICE_EXISTS] = "SELECT 1 FROM devices WHERE id = $1 AND tenant_id = $2",
@@ -280,15 +279,18 @@ static const char *const stmt_sql[PS_COUNT] = {
         "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND origin_device_id = $2 "
         "AND origin_device_id <> 0 AND state BETWEEN 1 AND 3",
     /* The locks of pg_job_apply(), taken in this order before its first
-     * change (store-pg-jobs.c): the devices to set ($2, "{7,9}"), KEY
-     * SHARE so none is deleted before the commit; the jobs ($2) in id
-     * order; the job_state_counts rows of every state involved ($1) in
-     * state order, the order the jobs_count trigger locks them in.
+     * change (store-pg-jobs.c): the devices and the queues to set ($2,
+     * "{7,9}"), KEY SHARE so none is deleted before the commit; the jobs
+     * ($2) in id order; the job_state_counts rows of every state involved
+     * ($1) in state order, the order the jobs_count trigger locks them in.
      * Arrays travel as their text literal (pg_param_text), hence
      * ::text::bigint[]. */
     [PS_DEVICES_KEEP] =
-        "SELECT 1 FROM devices WHERE tenant_id = $1 AND id = ANY ($2::text::bigint[]) FOR KEY "
-        "SHARE",
+        "SELECT 1 FROM devices WHERE tenant_id = $1 "
+        "AND id = ANY ($2::text::bigint[]) FOR KEY SHARE",
+    [PS_QUEUES_KEEP] =
+        "SELECT 1 FROM queues WHERE tenant_id = $1 "
+        "AND id = ANY ($2::text::bigint[]) FOR KEY SHARE",
     [PS_JOBS_LOCK] =
         "SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = ANY ($2::text::bigint[]) ORDER BY id "
         "FOR UPDATE",
