@@ -14,9 +14,9 @@
  *    connections run concurrently, PostgreSQL's MVCC and row locks keep
  *    them apart.  A call of more than one statement runs in one
  *    transaction (BEGIN … COMMIT, READ COMMITTED), taking row locks
- *    where a check must hold until the write (pg_queue_delete), and is
- *    run again when the server aborts it for a deadlock
- *    (pg_transaction).
+ *    where a check must hold until the write (pg_queue_delete,
+ *    pg_job_apply, pg_device_delete), and is run again when the server
+ *    aborts it for a deadlock (pg_transaction).
  *  - Durability: synchronous_commit is on for every connection
  *    (pg-pool.c), so an autocommit statement or COMMIT that returned has
  *    reached the server's WAL on disk.
