@@ -522,13 +522,14 @@ static char *id_array(const int64_t *v, size_t n) {
   return out;
 }
 
-/* Statement id with the tenant (unless 0) and the array literal of v. */
-static store_status_t lock_rows(pg_conn_t *c, pg_stmt_id_t id, nimbus_id_t tenant_id,
+/* Statement id with the tenant (when tenant_id is not NULL) and the
+ * array literal of v. */
+static store_status_t lock_rows(pg_conn_t *c, pg_stmt_id_t id, const nimbus_id_t *tenant_id,
                                 const int64_t *v, size_t n, const char *what) {
   char *array = id_array(v, n);
   if (!array) return STORE_ERROR;
   pg_params_t p = {0};
-  if (tenant_id) pg_param_int(&p, tenant_id);
+  if (tenant_id) pg_param_int(&p, *tenant_id);
   pg_param_text(&p, array, SIZE_MAX);
   store_status_t status = pg_exec(c, id, &p, NULL, what);
   free(array);
@@ -552,6 +553,7 @@ static store_status_t lock_rows(pg_conn_t *c, pg_stmt_id_t id, nimbus_id_t tenan
 static store_status_t job_changes_lock(pg_conn_t *c, nimbus_id_t tenant_id,
                                        const store_job_change_t *changes, size_t n) {
   static const char what[] = "job apply locks";
+  /* Room for two ids per change: a device and a target, or two states. */
   int64_t *ids = malloc((n ? n : 1) * 2 * sizeof *ids);
   if (!ids) return STORE_ERROR;
   size_t ndevices = 0;
@@ -562,15 +564,15 @@ static store_status_t job_changes_lock(pg_conn_t *c, nimbus_id_t tenant_id,
       ids[ndevices++] = changes[i].target_device_id;
   }
   store_status_t status = STORE_OK;
-  if (ndevices) status = lock_rows(c, PS_DEVICES_KEEP, tenant_id, ids, ndevices, what);
+  if (ndevices) status = lock_rows(c, PS_DEVICES_KEEP, &tenant_id, ids, ndevices, what);
   size_t nqueues = 0;
   for (size_t i = 0; i < n; i++)
     if ((changes[i].set & STORE_JOB_SET_QUEUE) && changes[i].queue_id)
       ids[nqueues++] = changes[i].queue_id;
   if (status == STORE_OK && nqueues)
-    status = lock_rows(c, PS_QUEUES_KEEP, tenant_id, ids, nqueues, what);
+    status = lock_rows(c, PS_QUEUES_KEEP, &tenant_id, ids, nqueues, what);
   for (size_t i = 0; i < n; i++) ids[i] = changes[i].job_id;
-  if (status == STORE_OK && n) status = lock_rows(c, PS_JOBS_LOCK, tenant_id, ids, n, what);
+  if (status == STORE_OK && n) status = lock_rows(c, PS_JOBS_LOCK, &tenant_id, ids, n, what);
   bool state_used[NIMBUS_JOB_EXPIRED + 1] = {false};
   for (size_t i = 0; i < n; i++) {
     int compared = (int)changes[i].expected, set = (int)changes[i].next;
@@ -581,7 +583,7 @@ static store_status_t job_changes_lock(pg_conn_t *c, nimbus_id_t tenant_id,
   for (int s = 1; s <= NIMBUS_JOB_EXPIRED; s++)
     if (state_used[s]) ids[nstates++] = s;
   if (status == STORE_OK && nstates)
-    status = lock_rows(c, PS_STATE_COUNTS_LOCK, 0, ids, nstates, what);
+    status = lock_rows(c, PS_STATE_COUNTS_LOCK, NULL, ids, nstates, what);
   free(ids);
   return status;
 }
