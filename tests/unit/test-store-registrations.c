@@ -3,7 +3,7 @@
  * on every backend: registrations and the queues they serve, claims and
  * re-claims, what devices report and their liveness, tenant isolation and
  * cascades, tombstones, panel sessions.  Jobs a device processes are in
- * test-store-devices.c (SQLite only until jobs come to PostgreSQL).
+ * test-store-devices.c, on every backend too.
  * `test-store-registrations` runs on SQLite, `test-store-registrations pg`
  * (meson test store-registrations-pg) on $NIMBUS_TEST_PG_URL
  * (store-fixture.h).

@@ -1148,6 +1148,73 @@ static void test_concurrent_state_changes(void **state) {
   assert_int_equal(counts[NIMBUS_JOB_HELD] + counts[NIMBUS_JOB_FETCHABLE], FLIP_JOBS);
 }
 
+/* ---- concurrent changes of several jobs at once ---- */
+
+#define BATCH_SIZE 3
+
+/* Flip BATCH_SIZE neighbouring jobs in one store_job_apply(), listed in
+ * ascending order by even threads and descending by odd ones, so the
+ * transactions cross on the jobs, on the counter rows and on the owners'
+ * pending counts. */
+static void *batch_worker(void *arg) {
+  flipper_t *f = arg;
+  for (int i = 0; i < FLIP_ROUNDS; i++) {
+    int first = (i * (f->index + 1) + f->index) % FLIP_JOBS;
+    store_job_change_t v[BATCH_SIZE];
+    bool read = true;
+    for (int k = 0; k < BATCH_SIZE && read; k++) {
+      int at = f->index % 2 ? BATCH_SIZE - 1 - k : k;
+      nimbus_job_t j;
+      read = store_job_get(f->st, f->tenant, f->jobs[(first + at) % FLIP_JOBS], &j) == STORE_OK;
+      if (!read) break;
+      bool held = j.state == NIMBUS_JOB_HELD;
+      v[k] = (store_job_change_t){.job_id = j.id,
+                                  .expected = held ? NIMBUS_JOB_HELD : NIMBUS_JOB_FETCHABLE,
+                                  .next = held ? NIMBUS_JOB_FETCHABLE : NIMBUS_JOB_HELD,
+                                  .event = held ? "job-released" : "job-held"};
+    }
+    store_status_t s = read ? store_job_apply(f->st, f->tenant, v, BATCH_SIZE) : STORE_ERROR;
+    if (s != STORE_OK && s != STORE_CONFLICT) f->errors++;
+  }
+  return NULL;
+}
+
+/* Changes of several jobs per call from many threads: each call applies
+ * whole or is a CONFLICT, never an error (on PostgreSQL: the locks are
+ * taken in one order, so no deadlock outlives its retries), and the
+ * counters agree with the jobs afterwards. */
+static void test_concurrent_batch_changes(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = make_tenant(fx->st, "a"), q = make_queue(fx->st, a, "q");
+  nimbus_id_t owners[2] = {make_user(fx->st, a, "u"), make_user(fx->st, a, "v")};
+  nimbus_id_t jobs[FLIP_JOBS];
+  for (int i = 0; i < FLIP_JOBS; i++)
+    jobs[i] =
+        make_job(fx->st, a, q, owners[i / 2 % 2], i % 2 ? NIMBUS_JOB_HELD : NIMBUS_JOB_FETCHABLE);
+  pthread_t th[FLIP_THREADS];
+  flipper_t w[FLIP_THREADS];
+  for (int i = 0; i < FLIP_THREADS; i++) {
+    w[i] = (flipper_t){.st = fx->st, .tenant = a, .jobs = jobs, .index = i};
+    assert_int_equal(pthread_create(&th[i], NULL, batch_worker, &w[i]), 0);
+  }
+  for (int i = 0; i < FLIP_THREADS; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(w[i].errors, 0);
+  }
+  assert_int_equal(job_count_check(fx), 0);
+  int64_t counts[10];
+  assert_int_equal(store_job_count_by_state(fx->st, counts), STORE_OK);
+  assert_int_equal(counts[NIMBUS_JOB_HELD] + counts[NIMBUS_JOB_FETCHABLE], FLIP_JOBS);
+  for (int i = 0; i < 2; i++) {
+    int pending = -1;
+    assert_int_equal(store_job_count_pending_for_owner(fx->st, a, owners[i], &pending), STORE_OK);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE owner_id = %lld AND state = 2",
+             (long long)owners[i]);
+    assert_int_equal(pending, db_int(fx, sql));
+  }
+}
+
 int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
   if (argc > 1 && !strcmp(argv[1], "pg")) {
@@ -1184,6 +1251,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_inline_document, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_inline_document, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_state_changes, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_batch_changes, setup_direct, teardown),
   };
   /* SQLite's own: its file, PRAGMAs, WAL, old schemas. */
   const struct CMUnitTest sqlite_tests[] = {

@@ -421,47 +421,74 @@ store_status_t pg_device_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
 
 /* ---- deletion ---- */
 
-#define DEVICE_REOFFER_DETAIL "output device registration deleted"
-
 /*
- * One transaction: the device as it was, the tombstone (when it had a
- * credential), a "job-reoffered" event for each job it was processing and
- * those jobs back to fetchable with no device, a "job-held" event for each
- * fetchable job released to it alone and those back to held (UPDATEs of
- * state, so the counter trigger follows), then the row (its device_queues
- * go by cascade).
+ * One transaction: the device row is locked (FOR UPDATE) before anything
+ * else, so a job change that would name it (pg_job_changes_on KEY SHAREs
+ * the devices it sets) either commits first, and the check below sees
+ * it, or waits and then finds the device gone.  Then the device as it
+ * was, the changes (devices/device.c decided them), the check that no job
+ * in a `live` state still names the device (CONFLICT: the jobs changed
+ * since the caller listed them), the tombstone (when it had a
+ * credential) and the row (its device_queues go by cascade).
  */
 typedef struct {
   nimbus_id_t tenant_id, id;
+  const store_job_change_t *changes;
+  size_t n;
+  const nimbus_job_state_t *live;
+  size_t nlive;
   nimbus_device_t was;
 } device_delete_t;
+
+/* The states live[0..n) as an array literal ("{4,5}") into buf. */
+static void state_array(const nimbus_job_state_t *live, size_t n, char *buf, size_t cap) {
+  size_t len = (size_t)snprintf(buf, cap, "{");
+  for (size_t i = 0; i < n && len < cap; i++)
+    len += (size_t)snprintf(buf + len, cap - len, i ? ",%d" : "%d", (int)live[i]);
+  if (len < cap) snprintf(buf + len, cap - len, "}");
+}
 
 static store_status_t device_delete_tx(pg_conn_t *c, void *arg) {
   device_delete_t *dd = arg;
   int64_t now = (int64_t)time(NULL);
-  static const struct {
-    pg_stmt_id_t id;
-    int nparams;
-  } steps[] = {{PS_DEVICE_TOMBSTONE_INSERT, 3}, {PS_DEVICE_REOFFER_EVENTS, 4},
-               {PS_DEVICE_REOFFER, 3},          {PS_DEVICE_UNTARGET_EVENTS, 3},
-               {PS_DEVICE_UNTARGET, 3},         {PS_DEVICE_DELETE, 2}};
   pg_params_t p = {0};
   pg_param_int(&p, dd->tenant_id);
   pg_param_int(&p, dd->id);
-  pg_param_int(&p, now);
-  pg_param_text(&p, DEVICE_REOFFER_DETAIL, SIZE_MAX);
-  store_status_t status = device_get_on(c, dd->tenant_id, dd->id, &dd->was);
-  for (size_t i = 0; i < sizeof steps / sizeof steps[0] && status == STORE_OK; i++) {
-    pg_params_t step = p; /* the first nparams of p (values still point into p) */
-    step.n = steps[i].nparams;
-    status = pg_exec(c, steps[i].id, &step, NULL, "device delete");
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, PS_DEVICE_LOCK, &p, &r, "device delete");
+  if (status == STORE_OK) {
+    PQclear(r);
+    status = device_get_on(c, dd->tenant_id, dd->id, &dd->was);
   }
+  if (status == STORE_OK) status = pg_job_changes_on(c, dd->tenant_id, dd->changes, dd->n, now);
+  if (status == STORE_OK && dd->nlive) {
+    char *states = malloc(3 + dd->nlive * 12);
+    if (!states) return STORE_ERROR;
+    state_array(dd->live, dd->nlive, states, 3 + dd->nlive * 12);
+    pg_params_t l = p;
+    pg_param_text(&l, states, SIZE_MAX);
+    status = pg_exec_row(c, PS_DEVICE_JOBS_LEFT, &l, &r, "device delete");
+    free(states);
+    if (status == STORE_OK) {
+      if (pg_get_bool(r, 0, 0)) status = STORE_CONFLICT;
+      PQclear(r);
+    }
+  }
+  if (status == STORE_OK) {
+    pg_params_t t = p;
+    pg_param_int(&t, now);
+    status = pg_exec(c, PS_DEVICE_TOMBSTONE_INSERT, &t, NULL, "device delete tombstone");
+  }
+  if (status == STORE_OK) status = pg_exec(c, PS_DEVICE_DELETE, &p, NULL, "device delete");
   return status;
 }
 
 store_status_t pg_device_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                                const store_job_change_t *changes, size_t n,
+                                const nimbus_job_state_t *live, size_t nlive,
                                 nimbus_device_t *out) {
-  device_delete_t dd = {.tenant_id = tenant_id, .id = id};
+  device_delete_t dd = {
+      .tenant_id = tenant_id, .id = id, .changes = changes, .n = n, .live = live, .nlive = nlive};
   store_status_t status = pg_transaction(pg_of(base), device_delete_tx, &dd, "device delete");
   if (status == STORE_OK && out) *out = dd.was;
   return status;

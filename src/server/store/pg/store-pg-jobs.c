@@ -2,15 +2,16 @@
  * store-pg-jobs.c: jobs and documents in the PostgreSQL backend (store.h),
  * with the meanings store/sqlite/store-sqlite-jobs.c implements: the job
  * insert with its documents, inline data and "job-created" event, reads
- * and lists, compare-and-set state changes (also the device side:
- * assignment, progress, leases), documents, PIN attempts, purge and the
- * housekeeping list.
+ * and lists, job changes (store_job_apply: compare-and-set only, the state
+ * machine is job.c's), device progress and leases, documents, the PIN
+ * counter, purge and the sweep listing.
  *
  * Differences in mechanism, not in meaning: there is no group commit
  * (each insert is its own transaction; concurrent inserts run on their
  * own connections and share the server's WAL flushes); checks that must
- * hold until a write lock the job row (SELECT … FOR UPDATE) instead of
- * relying on one writer at a time.
+ * hold until a write lock the rows they read (SELECT … FOR UPDATE, FOR
+ * KEY SHARE) instead of relying on one writer at a time, in one order
+ * (job_changes_lock).
  */
 #include "store-pg-private.h"
 
@@ -137,29 +138,6 @@ static store_status_t missing_or_conflict(pg_conn_t *c, nimbus_id_t tenant_id, n
                                           const char *what) {
   store_status_t status = row_exists(c, PS_JOB_COUNTERS, job_id, tenant_id, what);
   return status == STORE_OK ? STORE_CONFLICT : status;
-}
-
-/* A device id other than 0 must name a device of the tenant: NOT_FOUND. */
-static store_status_t device_in_tenant(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t device_id,
-                                       const char *what) {
-  return device_id ? row_exists(c, PS_DEVICE_EXISTS, device_id, tenant_id, what) : STORE_OK;
-}
-
-/* Compare-and-set of the state plus its event.  CONFLICT when the job is
- * in another state, NOT_FOUND when it is not the tenant's. */
-static store_status_t set_state_on(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   nimbus_job_state_t expected, nimbus_job_state_t next,
-                                   const char *event, const char *detail, int64_t now) {
-  pg_params_t p = {0};
-  pg_param_int(&p, job_id);
-  pg_param_int(&p, tenant_id);
-  pg_param_int(&p, (int)expected);
-  pg_param_int(&p, (int)next);
-  pg_param_int(&p, now);
-  store_status_t status = pg_exec_changes(c, PS_JOB_SET_STATE, &p, "job set state");
-  if (status == STORE_NOT_FOUND) return missing_or_conflict(c, tenant_id, job_id, "job set state");
-  if (status != STORE_OK) return status;
-  return event_insert(c, tenant_id, job_id, now, event, (int)expected, (int)next, detail);
 }
 
 /* ---- job insert ---- */
@@ -482,70 +460,161 @@ store_status_t pg_job_count_pending_for_origin(store_t *base, nimbus_id_t tenant
                      "job count pending origin");
 }
 
-typedef struct {
-  nimbus_id_t tenant_id, job_id;
-  nimbus_job_state_t expected, next;
-  nimbus_id_t expect_device, device_id;
-  const char *event, *detail;
-} state_change_t;
+/* ---- job changes ---- */
 
-static store_status_t set_state_tx(pg_conn_t *c, void *arg) {
-  const state_change_t *s = arg;
-  return set_state_on(c, s->tenant_id, s->job_id, s->expected, s->next, s->event, s->detail,
-                      (int64_t)time(NULL));
+/* A row id other than 0 must name a row of the tenant (exists_stmt:
+ * PS_DEVICE_EXISTS or PS_QUEUE_EXISTS): NOT_FOUND otherwise. */
+static store_status_t row_in_tenant(pg_conn_t *c, pg_stmt_id_t exists_stmt, nimbus_id_t tenant_id,
+                                    nimbus_id_t id, const char *what) {
+  return id ? row_exists(c, exists_stmt, id, tenant_id, what) : STORE_OK;
 }
 
-store_status_t pg_job_set_state(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                nimbus_job_state_t expected, nimbus_job_state_t next,
-                                const char *event, const char *detail) {
-  state_change_t s = {.tenant_id = tenant_id,
-                      .job_id = job_id,
-                      .expected = expected,
-                      .next = next,
-                      .event = event,
-                      .detail = detail};
-  return pg_transaction(pg_of(base), set_state_tx, &s, "job set state");
+/*
+ * One change inside the caller's transaction: the compare-and-set UPDATE,
+ * then its event row.  The state is written by an UPDATE of `state`, so
+ * the jobs_count trigger (job_state_counts, owner_pending) follows.
+ * Devices and the queue to set are checked first, so NOT_FOUND from the
+ * UPDATE means only "no such job".  On failure the caller rolls back.
+ */
+static store_status_t job_change_on(pg_conn_t *c, nimbus_id_t tenant_id,
+                                    const store_job_change_t *ch, int64_t now) {
+  static const char what[] = "job apply";
+  store_status_t status = STORE_OK;
+  if (ch->set & STORE_JOB_SET_DEVICE)
+    status = row_in_tenant(c, PS_DEVICE_EXISTS, tenant_id, ch->device_id, what);
+  if (status == STORE_OK && (ch->set & STORE_JOB_SET_TARGET))
+    status = row_in_tenant(c, PS_DEVICE_EXISTS, tenant_id, ch->target_device_id, what);
+  if (status == STORE_OK && (ch->set & STORE_JOB_SET_QUEUE))
+    status = row_in_tenant(c, PS_QUEUE_EXISTS, tenant_id,
+                           ch->queue_id ? ch->queue_id : -1 /* 0 is no queue */, what);
+  if (status != STORE_OK) return status;
+  pg_params_t p = {0};
+  pg_param_int(&p, ch->job_id);
+  pg_param_int(&p, tenant_id);
+  pg_param_int(&p, (int)ch->expected);
+  pg_param_int(&p, (int)ch->next);
+  pg_param_int(&p, now);
+  pg_param_int(&p, STATE_IS_TERMINAL((int)ch->next));
+  pg_param_int(&p, (ch->set & STORE_JOB_SET_DEVICE) != 0);
+  pg_param_int(&p, ch->device_id);
+  pg_param_int(&p, (ch->set & STORE_JOB_SET_TARGET) != 0);
+  pg_param_int(&p, ch->target_device_id);
+  pg_param_int(&p, (ch->set & STORE_JOB_SET_QUEUE) != 0);
+  pg_param_int(&p, ch->queue_id);
+  pg_param_int(&p, ch->expect_device);
+  status = pg_exec_changes(c, PS_JOB_APPLY, &p, what);
+  if (status == STORE_NOT_FOUND) status = missing_or_conflict(c, tenant_id, ch->job_id, what);
+  if (status != STORE_OK) return status;
+  return event_insert(c, tenant_id, ch->job_id, now, ch->event, (int)ch->expected, (int)ch->next,
+                      ch->detail);
+}
+
+/* The ids v[0..n) as a PostgreSQL array literal ("{3,7}"), malloc'd
+ * (caller frees); NULL when out of memory. */
+static char *id_array(const int64_t *v, size_t n) {
+  size_t cap = 3 + n * 21; /* "-9223372036854775808," */
+  char *out = malloc(cap), *end = out;
+  if (!out) return NULL;
+  *end++ = '{';
+  for (size_t i = 0; i < n; i++)
+    end += snprintf(end, cap - (size_t)(end - out), i ? ",%lld" : "%lld", (long long)v[i]);
+  snprintf(end, cap - (size_t)(end - out), "}");
+  return out;
+}
+
+/* Statement id with the tenant (when tenant_id is not NULL) and the
+ * array literal of v. */
+static store_status_t lock_rows(pg_conn_t *c, pg_stmt_id_t id, const nimbus_id_t *tenant_id,
+                                const int64_t *v, size_t n, const char *what) {
+  char *array = id_array(v, n);
+  if (!array) return STORE_ERROR;
+  pg_params_t p = {0};
+  if (tenant_id) pg_param_int(&p, *tenant_id);
+  pg_param_text(&p, array, SIZE_MAX);
+  store_status_t status = pg_exec(c, id, &p, NULL, what);
+  free(array);
+  return status;
+}
+
+/*
+ * Take the locks the changes need before the first of them, always in
+ * the same order: the devices and queues they set (KEY SHARE: none can be
+ * deleted before the commit, so the checks of job_change_on hold and the
+ * queue's foreign key cannot fail; pg_device_delete and pg_queue_delete
+ * lock their row FOR UPDATE first, then jobs), the jobs in id order, then
+ * the job_state_counts rows of every state they compare or set, in state
+ * order.  A job change of another call, or the counter trigger of any
+ * single UPDATE, takes its locks in that order too, so two calls moving
+ * several jobs each wait for one another instead of deadlocking (a
+ * deadlock that still happens, e.g. on owner_pending rows, is retried by
+ * pg_transaction).  Rows that do not exist are not locked: the changes
+ * then find them missing.
+ */
+static store_status_t job_changes_lock(pg_conn_t *c, nimbus_id_t tenant_id,
+                                       const store_job_change_t *changes, size_t n) {
+  static const char what[] = "job apply locks";
+  /* Room for two ids per change: a device and a target, or two states. */
+  int64_t *ids = malloc((n ? n : 1) * 2 * sizeof *ids);
+  if (!ids) return STORE_ERROR;
+  size_t ndevices = 0;
+  for (size_t i = 0; i < n; i++) {
+    if ((changes[i].set & STORE_JOB_SET_DEVICE) && changes[i].device_id)
+      ids[ndevices++] = changes[i].device_id;
+    if ((changes[i].set & STORE_JOB_SET_TARGET) && changes[i].target_device_id)
+      ids[ndevices++] = changes[i].target_device_id;
+  }
+  store_status_t status = STORE_OK;
+  if (ndevices) status = lock_rows(c, PS_DEVICES_KEEP, &tenant_id, ids, ndevices, what);
+  size_t nqueues = 0;
+  for (size_t i = 0; i < n; i++)
+    if ((changes[i].set & STORE_JOB_SET_QUEUE) && changes[i].queue_id)
+      ids[nqueues++] = changes[i].queue_id;
+  if (status == STORE_OK && nqueues)
+    status = lock_rows(c, PS_QUEUES_KEEP, &tenant_id, ids, nqueues, what);
+  for (size_t i = 0; i < n; i++) ids[i] = changes[i].job_id;
+  if (status == STORE_OK && n) status = lock_rows(c, PS_JOBS_LOCK, &tenant_id, ids, n, what);
+  bool state_used[NIMBUS_JOB_EXPIRED + 1] = {false};
+  for (size_t i = 0; i < n; i++) {
+    int compared = (int)changes[i].expected, set = (int)changes[i].next;
+    if (compared >= 1 && compared <= NIMBUS_JOB_EXPIRED) state_used[compared] = true;
+    if (set >= 1 && set <= NIMBUS_JOB_EXPIRED) state_used[set] = true;
+  }
+  size_t nstates = 0;
+  for (int s = 1; s <= NIMBUS_JOB_EXPIRED; s++)
+    if (state_used[s]) ids[nstates++] = s;
+  if (status == STORE_OK && nstates)
+    status = lock_rows(c, PS_STATE_COUNTS_LOCK, NULL, ids, nstates, what);
+  free(ids);
+  return status;
+}
+
+store_status_t pg_job_changes_on(pg_conn_t *c, nimbus_id_t tenant_id,
+                                 const store_job_change_t *changes, size_t n, int64_t now) {
+  store_status_t status = job_changes_lock(c, tenant_id, changes, n);
+  for (size_t i = 0; i < n && status == STORE_OK; i++)
+    status = job_change_on(c, tenant_id, &changes[i], now);
+  return status;
+}
+
+typedef struct {
+  nimbus_id_t tenant_id;
+  const store_job_change_t *changes;
+  size_t n;
+} job_apply_t;
+
+static store_status_t job_apply_tx(pg_conn_t *c, void *arg) {
+  const job_apply_t *a = arg;
+  return pg_job_changes_on(c, a->tenant_id, a->changes, a->n, (int64_t)time(NULL));
+}
+
+/* All changes or none: the first that fails rolls the transaction back. */
+store_status_t pg_job_apply(store_t *base, nimbus_id_t tenant_id, const store_job_change_t *changes,
+                            size_t n) {
+  job_apply_t a = {.tenant_id = tenant_id, .changes = changes, .n = n};
+  return pg_transaction(pg_of(base), job_apply_tx, &a, "job apply");
 }
 
 /* ---- the device side of jobs ---- */
-
-/* The state change goes through an UPDATE of `state`, so the counter
- * trigger (job_state_counts, owner_pending) stays right. */
-static store_status_t set_device_state_tx(pg_conn_t *c, void *arg) {
-  const state_change_t *s = arg;
-  int64_t now = (int64_t)time(NULL);
-  store_status_t status = device_in_tenant(c, s->tenant_id, s->device_id, "job set device state");
-  if (status != STORE_OK) return status;
-  pg_params_t p = {0};
-  pg_param_int(&p, s->job_id);
-  pg_param_int(&p, s->tenant_id);
-  pg_param_int(&p, (int)s->expected);
-  pg_param_int(&p, (int)s->next);
-  pg_param_int(&p, now);
-  pg_param_int(&p, s->device_id);
-  pg_param_int(&p, s->expect_device);
-  status = pg_exec_changes(c, PS_JOB_SET_DEVICE_STATE, &p, "job set device state");
-  if (status == STORE_NOT_FOUND)
-    status = missing_or_conflict(c, s->tenant_id, s->job_id, "job set device state");
-  if (status != STORE_OK) return status;
-  return event_insert(c, s->tenant_id, s->job_id, now, s->event, (int)s->expected, (int)s->next,
-                      s->detail);
-}
-
-store_status_t pg_job_set_device_state(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                       nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                       nimbus_job_state_t next, nimbus_id_t device_id,
-                                       const char *event, const char *detail) {
-  state_change_t s = {.tenant_id = tenant_id,
-                      .job_id = job_id,
-                      .expected = expected,
-                      .next = next,
-                      .expect_device = expect_device,
-                      .device_id = device_id,
-                      .event = event,
-                      .detail = detail};
-  return pg_transaction(pg_of(base), set_device_state_tx, &s, "job set device state");
-}
 
 typedef struct {
   nimbus_id_t tenant_id, job_id, device_id;
@@ -579,44 +648,6 @@ store_status_t pg_job_set_progress(store_t *base, nimbus_id_t tenant_id, nimbus_
                    .impressions_completed = impressions_completed,
                    .reasons = reasons};
   return pg_transaction(pg_of(base), set_progress_tx, &pr, "job set progress");
-}
-
-typedef struct {
-  nimbus_id_t tenant_id, job_id, other_id;
-} job_ref_t;
-
-/* NOT_FOUND when the job, or a target device other than 0, is not the
- * tenant's. */
-static store_status_t set_target_tx(pg_conn_t *c, void *arg) {
-  const job_ref_t *j = arg;
-  store_status_t status = device_in_tenant(c, j->tenant_id, j->other_id, "job set target device");
-  if (status != STORE_OK) return status;
-  pg_params_t p = {0};
-  pg_param_int(&p, j->job_id);
-  pg_param_int(&p, j->tenant_id);
-  pg_param_int(&p, j->other_id);
-  return pg_exec_changes(c, PS_JOB_SET_TARGET_DEVICE, &p, "job set target device");
-}
-
-store_status_t pg_job_set_target_device(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                        nimbus_id_t target_device_id) {
-  job_ref_t j = {.tenant_id = tenant_id, .job_id = job_id, .other_id = target_device_id};
-  return pg_transaction(pg_of(base), set_target_tx, &j, "job set target device");
-}
-
-static store_status_t move_held_tx(pg_conn_t *c, void *arg) {
-  const job_ref_t *j = arg;
-  pg_params_t p = {0};
-  pg_param_int(&p, j->job_id);
-  pg_param_int(&p, j->tenant_id);
-  pg_param_int(&p, j->other_id);
-  return pg_exec_changes(c, PS_JOB_MOVE_HELD, &p, "job move");
-}
-
-store_status_t pg_job_move_held(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                nimbus_id_t queue_id) {
-  job_ref_t j = {.tenant_id = tenant_id, .job_id = job_id, .other_id = queue_id};
-  return pg_transaction(pg_of(base), move_held_tx, &j, "job move");
 }
 
 /* Run a job-list statement and hand the rows to cb once the connection
@@ -691,9 +722,13 @@ static store_status_t document_add_tx(pg_conn_t *c, void *arg) {
   pg_param_int(&u, pages);
   pg_param_int(&u, clamp_int(pages * copies));
   status = pg_exec_changes(c, PS_JOB_UPDATE_COUNTERS, &u, "document add counters");
-  if (status == STORE_OK && a->last)
-    status = set_state_on(c, a->tenant_id, a->job_id, NIMBUS_JOB_RECEIVED, a->state_after_last,
-                          "job-closed", NULL, a->now);
+  if (status == STORE_OK && a->last) {
+    store_job_change_t close = {.job_id = a->job_id,
+                                .expected = NIMBUS_JOB_RECEIVED,
+                                .next = a->state_after_last,
+                                .event = "job-closed"};
+    status = job_change_on(c, a->tenant_id, &close, a->now);
+  }
   return status;
 }
 
@@ -764,71 +799,57 @@ store_status_t pg_blob_is_referenced(store_t *base, const char *key, bool *refer
   return status;
 }
 
-/* ---- release at the printer: PIN attempts, purge, housekeeping ---- */
+/* ---- release at the printer: the PIN counter, purge, sweep listing ---- */
 
-typedef struct {
-  nimbus_id_t tenant_id, job_id;
-  bool ok;
-  int64_t now;
-  int window, max;
-  int failures;
-  int64_t until;
-} pin_attempt_t;
-
-/* The job row is locked while the counters are read and written, so
- * concurrent wrong PINs (on several nodes) are each counted. */
-static store_status_t pin_attempt_tx(pg_conn_t *c, void *arg) {
-  pin_attempt_t *a = arg;
-  pg_params_t k = {0};
-  pg_param_int(&k, a->job_id);
-  pg_param_int(&k, a->tenant_id);
-  PGresult *r;
-  store_status_t status = pg_exec_row(c, PS_JOB_PIN_STATE, &k, &r, "job pin attempt");
-  if (status != STORE_OK) return status;
-  int n = pg_get_int(r, 0, 0);
-  int64_t start = pg_get_int64(r, 0, 1), until = pg_get_int64(r, 0, 2);
-  PQclear(r);
-  if (until > a->now) {
-    a->failures = n;
-    a->until = until;
-    return STORE_CONFLICT; /* locked: nothing is recorded */
-  }
-  until = 0; /* a lock that is over */
-  if (a->ok) {
-    n = 0;
-    start = 0;
-  } else {
-    if (start == 0 || a->window <= 0 || a->now - start >= a->window || a->now < start) {
-      n = 0;
-      start = a->now; /* a new window */
-    }
-    n++;
-    if (a->max > 0 && n >= a->max) until = a->now + (a->window > 0 ? a->window : 0);
-  }
+store_status_t pg_job_pin_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              store_pin_counter_t *out) {
+  pg_store_t *st = pg_of(base);
   pg_params_t p = {0};
-  pg_param_int(&p, a->job_id);
-  pg_param_int(&p, a->tenant_id);
-  pg_param_int(&p, n);
-  pg_param_int(&p, start);
-  pg_param_int(&p, until);
-  status = pg_exec_changes(c, PS_JOB_PIN_UPDATE, &p, "job pin attempt");
-  a->failures = n;
-  a->until = until;
+  pg_param_int(&p, job_id);
+  pg_param_int(&p, tenant_id);
+  pg_conn_t *c = pg_acquire(st, "job pin get");
+  if (!c) return STORE_ERROR;
+  PGresult *r;
+  store_status_t status = pg_exec_row(c, PS_JOB_PIN_STATE, &p, &r, "job pin get");
+  pg_release(st, c);
+  if (status == STORE_OK) {
+    out->failures = pg_get_int(r, 0, 0);
+    out->window_start = pg_get_int64(r, 0, 1);
+    out->locked_until = pg_get_int64(r, 0, 2);
+    PQclear(r);
+  }
   return status;
 }
 
-/* max <= 0: wrong PINs are counted but never lock the job. */
-store_status_t pg_job_pin_attempt(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
-                                  int64_t now, int window, int max, int *failures,
-                                  int64_t *locked_until) {
-  pin_attempt_t a = {
-      .tenant_id = tenant_id, .job_id = job_id, .ok = ok, .now = now, .window = window, .max = max};
-  store_status_t status = pg_transaction(pg_of(base), pin_attempt_tx, &a, "job pin attempt");
-  if (status == STORE_OK || status == STORE_CONFLICT) {
-    if (failures) *failures = a.failures;
-    if (locked_until) *locked_until = a.until;
-  }
+typedef struct {
+  nimbus_id_t tenant_id, job_id;
+  const store_pin_counter_t *expected, *next;
+} pin_cas_t;
+
+/* The UPDATE compares all three fields; when it touched no row, the job
+ * is either missing (NOT_FOUND) or its counter moved on (CONFLICT). */
+static store_status_t pin_cas_tx(pg_conn_t *c, void *arg) {
+  const pin_cas_t *a = arg;
+  pg_params_t p = {0};
+  pg_param_int(&p, a->job_id);
+  pg_param_int(&p, a->tenant_id);
+  pg_param_int(&p, a->next->failures);
+  pg_param_int(&p, a->next->window_start);
+  pg_param_int(&p, a->next->locked_until);
+  pg_param_int(&p, a->expected->failures);
+  pg_param_int(&p, a->expected->window_start);
+  pg_param_int(&p, a->expected->locked_until);
+  store_status_t status = pg_exec_changes(c, PS_JOB_PIN_CAS, &p, "job pin cas");
+  if (status == STORE_NOT_FOUND)
+    status = missing_or_conflict(c, a->tenant_id, a->job_id, "job pin cas");
   return status;
+}
+
+store_status_t pg_job_pin_cas(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              const store_pin_counter_t *expected,
+                              const store_pin_counter_t *next) {
+  pin_cas_t a = {.tenant_id = tenant_id, .job_id = job_id, .expected = expected, .next = next};
+  return pg_transaction(pg_of(base), pin_cas_tx, &a, "job pin cas");
 }
 
 typedef struct {
@@ -884,12 +905,16 @@ store_status_t pg_document_purge(store_t *base, nimbus_id_t tenant_id, nimbus_id
   return status;
 }
 
-store_status_t pg_job_list_housekeeping(store_t *base, int64_t now, int default_hours, int limit,
-                                        store_job_cb cb, void *ctx) {
-  if (limit <= 0) return STORE_OK;
+/* Keys beyond a purge's `max` stay referenced, so such a job is listed
+ * (unpurged) again in the next round. */
+store_status_t pg_job_list_sweep(store_t *base, const store_sweep_filter_t *f, store_job_cb cb,
+                                 void *ctx) {
+  if (f->limit <= 0) return STORE_OK;
   pg_params_t p = {0};
-  pg_param_int(&p, now);
-  pg_param_int(&p, default_hours > 0 ? default_hours : 24);
-  pg_param_int(&p, limit);
-  return job_rows(pg_of(base), PS_JOB_HOUSEKEEPING, &p, cb, ctx, "job list housekeeping");
+  pg_param_int(&p, f->tenant_id);
+  pg_param_int(&p, (int)f->state);
+  pg_param_int(&p, f->created_before);
+  pg_param_int(&p, f->limit);
+  return job_rows(pg_of(base), f->unpurged ? PS_JOB_SWEEP_UNPURGED : PS_JOB_SWEEP, &p, cb, ctx,
+                  "job list sweep");
 }

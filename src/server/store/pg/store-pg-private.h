@@ -99,13 +99,12 @@ typedef enum {
   PS_DEVICE_TOUCH,
   PS_DEVICE_TOMBSTONE_INSERT,
   PS_DEVICE_TOMBSTONE_GET,
-  PS_DEVICE_REOFFER_EVENTS,
-  PS_DEVICE_REOFFER,
-  PS_DEVICE_UNTARGET_EVENTS,
-  PS_DEVICE_UNTARGET,
+  PS_DEVICE_LOCK,
+  PS_DEVICE_JOBS_LEFT,
   PS_DEVICE_DELETE,
   PS_USER_EXISTS,
   PS_DEVICE_EXISTS,
+  PS_QUEUE_EXISTS,
   PS_JOB_NUMBER_TAKE,
   PS_JOB_INSERT,
   PS_DOC_INSERT,
@@ -119,11 +118,12 @@ typedef enum {
   PS_JOB_COUNT,
   PS_JOB_COUNT_PENDING,
   PS_JOB_COUNT_PENDING_ORIGIN,
-  PS_JOB_SET_STATE,
-  PS_JOB_SET_DEVICE_STATE,
+  PS_DEVICES_KEEP,
+  PS_QUEUES_KEEP,
+  PS_JOBS_LOCK,
+  PS_STATE_COUNTS_LOCK,
+  PS_JOB_APPLY,
   PS_JOB_SET_PROGRESS,
-  PS_JOB_MOVE_HELD,
-  PS_JOB_SET_TARGET_DEVICE,
   PS_JOB_LEASE_EXPIRED,
   PS_JOB_COUNTERS,
   PS_JOB_COUNTERS_LOCK,
@@ -131,11 +131,12 @@ typedef enum {
   PS_DOC_LIST,
   PS_BLOB_REFERENCED,
   PS_JOB_PIN_STATE,
-  PS_JOB_PIN_UPDATE,
+  PS_JOB_PIN_CAS,
   PS_DOC_PURGE_KEYS,
   PS_DOC_PURGE,
   PS_DOC_DATA_PURGE,
-  PS_JOB_HOUSEKEEPING,
+  PS_JOB_SWEEP,
+  PS_JOB_SWEEP_UNPURGED,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -322,7 +323,8 @@ store_status_t pg_device_touch_many(store_t *st, const store_device_seen_t *v, i
 store_status_t pg_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                               store_device_cb cb, void *ctx);
 store_status_t pg_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                nimbus_device_t *out);
+                                const store_job_change_t *changes, size_t n,
+                                const nimbus_job_state_t *live, size_t nlive, nimbus_device_t *out);
 store_status_t pg_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
                                           nimbus_device_tombstone_t *out);
 store_status_t pg_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs, int ndocs);
@@ -340,20 +342,16 @@ store_status_t pg_job_count_pending_for_owner(store_t *st, nimbus_id_t tenant_id
                                               nimbus_id_t owner_id, int *count);
 store_status_t pg_job_count_pending_for_origin(store_t *st, nimbus_id_t tenant_id,
                                                nimbus_id_t device_id, int *count);
-store_status_t pg_job_set_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                nimbus_job_state_t expected, nimbus_job_state_t next,
-                                const char *event, const char *detail);
-store_status_t pg_job_set_device_state(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                       nimbus_job_state_t expected, nimbus_id_t expect_device,
-                                       nimbus_job_state_t next, nimbus_id_t device_id,
-                                       const char *event, const char *detail);
+store_status_t pg_job_apply(store_t *st, nimbus_id_t tenant_id, const store_job_change_t *changes,
+                            size_t n);
+/* The changes of store_job_apply() inside the caller's transaction on c,
+ * their row locks first (store-pg-jobs.c); the caller rolls back on
+ * failure.  Also for pg_device_delete(). */
+store_status_t pg_job_changes_on(pg_conn_t *c, nimbus_id_t tenant_id,
+                                 const store_job_change_t *changes, size_t n, int64_t now);
 store_status_t pg_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    nimbus_id_t device_id, int impressions_completed,
                                    const char *reasons);
-store_status_t pg_job_move_held(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                nimbus_id_t queue_id);
-store_status_t pg_job_set_target_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                        nimbus_id_t target_device_id);
 store_status_t pg_job_list_lease_expired(store_t *st, int64_t cutoff, store_job_cb cb, void *ctx);
 store_status_t pg_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                nimbus_document_t *doc, bool last,
@@ -361,12 +359,13 @@ store_status_t pg_document_add(store_t *st, nimbus_id_t tenant_id, nimbus_id_t j
 store_status_t pg_document_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                 nimbus_document_t *out, int max, int *count);
 store_status_t pg_blob_is_referenced(store_t *st, const char *key, bool *referenced);
-store_status_t pg_job_pin_attempt(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
-                                  int64_t now, int window, int max, int *failures,
-                                  int64_t *locked_until);
+store_status_t pg_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              store_pin_counter_t *out);
+store_status_t pg_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                              const store_pin_counter_t *expected, const store_pin_counter_t *next);
 store_status_t pg_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
-store_status_t pg_job_list_housekeeping(store_t *st, int64_t now, int default_hours, int limit,
-                                        store_job_cb cb, void *ctx);
+store_status_t pg_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
+                                 void *ctx);
 
 #endif

@@ -14,9 +14,9 @@
  *    connections run concurrently, PostgreSQL's MVCC and row locks keep
  *    them apart.  A call of more than one statement runs in one
  *    transaction (BEGIN … COMMIT, READ COMMITTED), taking row locks
- *    where a check must hold until the write (pg_queue_delete), and is
- *    run again when the server aborts it for a deadlock
- *    (pg_transaction).
+ *    where a check must hold until the write (pg_queue_delete,
+ *    pg_job_apply, pg_device_delete), and is run again when the server
+ *    aborts it for a deadlock (pg_transaction).
  *  - Durability: synchronous_commit is on for every connection
  *    (pg-pool.c), so an autocommit statement or COMMIT that returned has
  *    reached the server's WAL on disk.
@@ -193,8 +193,12 @@ static const char *const stmt_sql[PS_COUNT] = {
     [PS_DEVICE_TOUCH] =
         "UPDATE devices SET last_seen_at = greatest(last_seen_at, $3::bigint), "
         "transport = coalesce($4::text, transport) WHERE id = $1 AND tenant_id = $2",
-    /* The steps of pg_device_delete(): $1 tenant, $2 device, $3 now, $4
-     * event detail (REOFFER_EVENTS only). */
+    /* pg_device_delete(): the device row, locked first ($1 tenant, $2
+     * device): a job change naming it (which KEY SHAREs it, PS_DEVICES_KEEP)
+     * waits for the delete, or the delete for the change's commit. */
+    [PS_DEVICE_LOCK] = "SELECT 1 FROM devices WHERE id = $2 AND tenant_id = $1 FOR UPDATE",
+    /* The tombstone of a deleted registration or a replaced credential: $1
+     * tenant, $2 device, $3 now. */
     [PS_DEVICE_TOMBSTONE_INSERT] =
         "INSERT INTO device_tombstones AS t (credential_hash, tenant_id, device_id, name, uuid, "
         "deleted_at) SELECT credential_hash, tenant_id, id, name, uuid, $3 FROM devices "
@@ -205,24 +209,15 @@ static const char *const stmt_sql[PS_COUNT] = {
     [PS_DEVICE_TOMBSTONE_GET] =
         "SELECT device_id, tenant_id, name, uuid, deleted_at FROM device_tombstones "
         "WHERE credential_hash = $1",
-    [PS_DEVICE_REOFFER_EVENTS] =
-        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
-        "SELECT tenant_id, id, $3, 'job-reoffered', 5, 4, $4 FROM jobs "
-        "WHERE tenant_id = $1 AND state = 5 AND device_id = $2",
-    [PS_DEVICE_REOFFER] =
-        "UPDATE jobs SET state = 4, state_changed_at = $3, completed_at = 0, device_id = 0 "
-        "WHERE tenant_id = $1 AND state = 5 AND device_id = $2",
-    /* Jobs released to exactly this printer go back to held. */
-    [PS_DEVICE_UNTARGET_EVENTS] =
-        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
-        "SELECT tenant_id, id, $3, 'job-held', 4, 2, 'its printer was deleted' FROM jobs "
-        "WHERE tenant_id = $1 AND state = 4 AND target_device_id = $2",
-    [PS_DEVICE_UNTARGET] =
-        "UPDATE jobs SET state = 2, state_changed_at = $3, target_device_id = 0 "
-        "WHERE tenant_id = $1 AND state = 4 AND target_device_id = $2",
+    /* Does a job in one of the states $3 ("{4,5}") still name device $2
+     * (after the changes)? */
+    [PS_DEVICE_JOBS_LEFT] =
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = $1 "
+        "AND state = ANY ($3::text::integer[]) AND (device_id = $2 OR target_device_id = $2))",
     [PS_DEVICE_DELETE] = "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
     [PS_USER_EXISTS] = "SELECT 1 FROM users WHERE id = $1 AND tenant_id = $2",
     [PS_DEVICE_EXISTS] = "SELECT 1 FROM devices WHERE id = $1 AND tenant_id = $2",
+    [PS_QUEUE_EXISTS] = "SELECT 1 FROM queues WHERE id = $1 AND tenant_id = $2",
     /* The tenant's next job number, taken inside the insert's transaction
      * (the row lock orders concurrent inserts of one tenant). */
     [PS_JOB_NUMBER_TAKE] =
@@ -283,27 +278,42 @@ static const char *const stmt_sql[PS_COUNT] = {
     [PS_JOB_COUNT_PENDING_ORIGIN] =
         "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND origin_device_id = $2 "
         "AND origin_device_id <> 0 AND state BETWEEN 1 AND 3",
-    [PS_JOB_SET_STATE] =
+    /* The locks of pg_job_apply(), taken in this order before its first
+     * change (store-pg-jobs.c): the devices and the queues to set ($2,
+     * "{7,9}"), KEY SHARE so none is deleted before the commit; the jobs
+     * ($2) in id order; the job_state_counts rows of every state involved
+     * ($1) in state order, the order the jobs_count trigger locks them in.
+     * Arrays travel as their text literal (pg_param_text), hence
+     * ::text::bigint[]. */
+    [PS_DEVICES_KEEP] =
+        "SELECT 1 FROM devices WHERE tenant_id = $1 "
+        "AND id = ANY ($2::text::bigint[]) FOR KEY SHARE",
+    [PS_QUEUES_KEEP] =
+        "SELECT 1 FROM queues WHERE tenant_id = $1 "
+        "AND id = ANY ($2::text::bigint[]) FOR KEY SHARE",
+    [PS_JOBS_LOCK] =
+        "SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = ANY ($2::text::bigint[]) ORDER BY id "
+        "FOR UPDATE",
+    [PS_STATE_COUNTS_LOCK] =
+        "SELECT 1 FROM job_state_counts WHERE state = ANY ($1::text::integer[]) ORDER BY state "
+        "FOR UPDATE",
+    /* One change of pg_job_apply(): compare $3 (state) and $13 (device,
+     * when not 0); set the state, its times ($6: next is terminal) and the
+     * columns whose flag ($7, $9, $11) is set.  An UPDATE of state, so
+     * the jobs_count trigger keeps the counters. */
+    [PS_JOB_APPLY] =
         "UPDATE jobs SET state = $4::integer, state_changed_at = $5::bigint, "
-        "completed_at = CASE WHEN $4::integer >= 6 THEN $5::bigint ELSE 0 END "
-        "WHERE id = $1 AND tenant_id = $2 AND state = $3",
-    /* Like PS_JOB_SET_STATE, also setting device_id ($6); $7 (not 0) must
-     * be the device the job is assigned to. */
-    [PS_JOB_SET_DEVICE_STATE] =
-        "UPDATE jobs SET state = $4::integer, state_changed_at = $5::bigint, "
-        "completed_at = CASE WHEN $4::integer >= 6 THEN $5::bigint ELSE 0 END, device_id = $6 "
-        "WHERE id = $1 AND tenant_id = $2 AND state = $3 "
-        "AND ($7::bigint = 0 OR device_id = $7::bigint)",
+        "completed_at = CASE WHEN $6::boolean THEN $5::bigint ELSE 0 END, "
+        "device_id = CASE WHEN $7::boolean THEN $8::bigint ELSE device_id END, "
+        "target_device_id = CASE WHEN $9::boolean THEN $10::bigint ELSE target_device_id END, "
+        "queue_id = CASE WHEN $11::boolean THEN $12::bigint ELSE queue_id END "
+        "WHERE id = $1 AND tenant_id = $2 AND state = $3::integer "
+        "AND ($13::bigint = 0 OR device_id = $13::bigint)",
     [PS_JOB_SET_PROGRESS] =
         "UPDATE jobs SET impressions_completed = CASE WHEN $4::integer < 0 "
         "THEN impressions_completed ELSE $4::integer END, "
         "device_state_reasons = coalesce($5::text, device_state_reasons) "
         "WHERE id = $1 AND tenant_id = $2 AND device_id = $3::bigint AND $3::bigint <> 0",
-    /* follow-me: the (tenant_id, queue_id) key keeps the job in its tenant */
-    [PS_JOB_MOVE_HELD] =
-        "UPDATE jobs SET queue_id = $3 WHERE id = $1 AND tenant_id = $2 AND state = 2",
-    [PS_JOB_SET_TARGET_DEVICE] =
-        "UPDATE jobs SET target_device_id = $3 WHERE id = $1 AND tenant_id = $2",
     [PS_JOB_LEASE_EXPIRED] =
         "SELECT " JOB_COLS " " JOB_FROM
         " LEFT JOIN devices d ON d.id = j.device_id AND d.tenant_id = j.tenant_id "
@@ -323,10 +333,12 @@ static const char *const stmt_sql[PS_COUNT] = {
         "SELECT EXISTS (SELECT 1 FROM documents WHERE blob_key = $1 AND blob_key <> '')",
     [PS_JOB_PIN_STATE] =
         "SELECT pin_failures, pin_window_start, pin_locked_until FROM jobs "
-        "WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-    [PS_JOB_PIN_UPDATE] =
-        "UPDATE jobs SET pin_failures = $3, pin_window_start = $4, pin_locked_until = $5 "
         "WHERE id = $1 AND tenant_id = $2",
+    /* compare $6..$8, set $3..$5 */
+    [PS_JOB_PIN_CAS] =
+        "UPDATE jobs SET pin_failures = $3, pin_window_start = $4, pin_locked_until = $5 "
+        "WHERE id = $1 AND tenant_id = $2 AND pin_failures = $6 AND pin_window_start = $7 "
+        "AND pin_locked_until = $8",
     /* Spool keys of a job's unpurged documents, in number order. */
     [PS_DOC_PURGE_KEYS] =
         "SELECT number, blob_key FROM documents WHERE job_id = $1 "
@@ -336,17 +348,16 @@ static const char *const stmt_sql[PS_COUNT] = {
         "UPDATE documents SET blob_key = '' WHERE job_id = $1 AND blob_key <> '' "
         "AND (blob_key = '" STORE_INLINE_BLOB_KEY "' OR number <= $2)",
     [PS_DOC_DATA_PURGE] = "DELETE FROM document_data WHERE job_id = $1",
-    /* Terminal jobs with unpurged documents, and received/held jobs past
-     * their tenant's retention ($2 hours when the tenant has 0), oldest
-     * first, at most $3. */
-    [PS_JOB_HOUSEKEEPING] = "SELECT " JOB_COLS " " JOB_FROM
-                            " WHERE j.state >= 6 AND j.id IN (SELECT dk.job_id FROM documents dk "
-                            "WHERE dk.blob_key <> '') "
-                            "UNION ALL SELECT " JOB_COLS " " JOB_FROM
-                            " JOIN tenants t ON t.id = j.tenant_id WHERE j.state IN (1, 2) "
-                            "AND j.created_at < $1::bigint - 3600 * (CASE WHEN t.retention_hours "
-                            "> 0 THEN t.retention_hours ELSE $2::integer END) "
-                            "ORDER BY 1 LIMIT $3",
+    /* pg_job_list_sweep(): $1 tenant, $2 state, $3 created before, $4
+     * limit (index jobs_tenant_state); unpurged: a document row whose
+     * blob_key is not cleared yet (partial index documents_blob_key). */
+    [PS_JOB_SWEEP] = "SELECT " JOB_COLS " " JOB_FROM
+                     " WHERE j.tenant_id = $1 AND j.state = $2 AND j.created_at < $3 "
+                     "ORDER BY j.id LIMIT $4",
+    [PS_JOB_SWEEP_UNPURGED] = "SELECT " JOB_COLS " " JOB_FROM
+                              " WHERE j.tenant_id = $1 AND j.state = $2 AND j.created_at < $3 "
+                              "AND j.id IN (SELECT dk.job_id FROM documents dk "
+                              "WHERE dk.blob_key <> '') ORDER BY j.id LIMIT $4",
 };
 
 /* The store whose list callback this thread is running, if any. */
