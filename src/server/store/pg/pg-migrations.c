@@ -288,7 +288,18 @@ static const char *const migration_1[] = {
     NULL,
 };
 
-static const char *const *const pg_migrations[] = {migration_1};
+/* Migration 2 (SQLite's 11): sweep_leases, one row per periodic sweep
+ * (store_lease_take): which node runs it and until when. */
+static const char *const migration_2[] = {
+    "CREATE TABLE sweep_leases ("
+    "  name text PRIMARY KEY,"
+    "  holder text NOT NULL,"
+    "  expires_at bigint NOT NULL"
+    ")",
+    NULL,
+};
+
+static const char *const *const pg_migrations[] = {migration_1, migration_2};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -81,6 +81,7 @@ const store_ops_t pg_store_ops = {
     .panel_session_get = pg_panel_session_get,
     .panel_session_touch = pg_panel_session_touch,
     .panel_session_delete = pg_panel_session_delete,
+    .lease_take = pg_lease_take,
     .throttle_get = pg_throttle_get,
     .throttle_fail = pg_throttle_fail,
     .throttle_clear = pg_throttle_clear,

@@ -79,6 +79,7 @@ typedef enum {
   PS_THROTTLE_GET,
   PS_THROTTLE_FAIL,
   PS_THROTTLE_CLEAR,
+  PS_LEASE_TAKE,
   PS_THROTTLE_EXPIRE,
   PS_DEVICE_INSERT,
   PS_DEVICE_QUEUE_INSERT,
@@ -290,6 +291,8 @@ store_status_t pg_panel_session_get(store_t *st, const unsigned char hash[32], i
                                     nimbus_panel_session_t *out);
 store_status_t pg_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
 store_status_t pg_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
+store_status_t pg_lease_take(store_t *st, const char *name, const char *holder, int64_t now,
+                             int ttl, bool *held);
 store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t now, int *failures,
                                int64_t *window_start);
 store_status_t pg_throttle_fail(store_t *st, const unsigned char key[32], const char *kind,

@@ -139,6 +139,13 @@ static const char *const stmt_sql[PS_COUNT] = {
         "expires_at = CASE WHEN t.expires_at <= $2::bigint THEN $2::bigint + $3::bigint "
         "ELSE t.expires_at END RETURNING failures, window_start",
     [PS_THROTTLE_CLEAR] = "DELETE FROM auth_throttle WHERE key = $1",
+    /* No row is returned when another holder's lease is still live. */
+    [PS_LEASE_TAKE] =
+        "INSERT INTO sweep_leases (name, holder, expires_at) VALUES ($1, $2, $3::bigint + $4) "
+        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+        "expires_at = excluded.expires_at "
+        "WHERE sweep_leases.holder = excluded.holder OR sweep_leases.expires_at <= $3 "
+        "RETURNING holder",
     [PS_THROTTLE_EXPIRE] = "DELETE FROM auth_throttle WHERE expires_at <= $1",
 #define DEVICE_COLS                                                                 \
   "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \

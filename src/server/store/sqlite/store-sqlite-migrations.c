@@ -277,7 +277,7 @@ static const char *const migration_4[] = {
  *    foreign key, like device_id, so history outlives the device),
  *    jobs.reference: a per-job reference for payments, unique when set
  *    (existing jobs get 'J' + their id on 15 digits), and the PIN attempt
- *    counters of sqlite_job_pin_attempt();
+ *    counters (store_job_pin_get/_cas, policy in release.c);
  *  - panel_sessions: users signed in at a panel, by SHA-256 of the
  *    session token; they go with their user, device or tenant;
  *  - indexes for the housekeeping scan (live jobs by state and age) and
