@@ -22,6 +22,10 @@ struct store {
   const store_ops_t *ops;
 };
 
+/* The job states (lo..hi, model.h) a store_which_t of a job filter
+ * means: one definition for every backend (store.c). */
+void store_which_states(store_which_t which, int *lo, int *hi);
+
 struct store_ops {
   const char *scheme; /* the URL scheme that selects it: "sqlite", "postgresql" */
   const char *name;   /* for messages: "SQLite", "PostgreSQL" */

@@ -360,6 +360,33 @@ store_status_t store_job_get_by_number(store_t *st, nimbus_id_t tenant_id, nimbu
   return STORE_CALL(st, job_get_by_number, tenant_id, number, out);
 }
 
+void store_which_states(store_which_t which, int *lo, int *hi) {
+  switch (which) {
+    case STORE_WHICH_NOT_COMPLETED:
+      *lo = NIMBUS_JOB_RECEIVED;
+      *hi = NIMBUS_JOB_PROCESSING;
+      break;
+    case STORE_WHICH_COMPLETED:
+      *lo = NIMBUS_JOB_COMPLETED;
+      *hi = NIMBUS_JOB_EXPIRED;
+      break;
+    case STORE_WHICH_HELD:
+      *lo = *hi = NIMBUS_JOB_HELD;
+      break;
+    case STORE_WHICH_FETCHABLE:
+      *lo = *hi = NIMBUS_JOB_FETCHABLE;
+      break;
+    case STORE_WHICH_PROCESSING:
+      *lo = *hi = NIMBUS_JOB_PROCESSING;
+      break;
+    case STORE_WHICH_ALL:
+    default:
+      *lo = NIMBUS_JOB_RECEIVED;
+      *hi = NIMBUS_JOB_EXPIRED;
+      break;
+  }
+}
+
 store_status_t store_job_list(store_t *st, const store_job_filter_t *f, store_job_cb cb, void *ctx,
                               int *total) {
   return STORE_CALL(st, job_list, f, cb, ctx, total);

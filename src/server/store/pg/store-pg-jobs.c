@@ -350,37 +350,10 @@ store_status_t pg_job_get_by_number(store_t *base, nimbus_id_t tenant_id, nimbus
   return job_get_by(pg_of(base), PS_JOB_GET_BY_NUMBER, number, tenant_id, out, "job get by number");
 }
 
-static void which_states(store_which_t which, int *lo, int *hi) {
-  switch (which) {
-    case STORE_WHICH_NOT_COMPLETED:
-      *lo = NIMBUS_JOB_RECEIVED;
-      *hi = NIMBUS_JOB_PROCESSING;
-      break;
-    case STORE_WHICH_COMPLETED:
-      *lo = NIMBUS_JOB_COMPLETED;
-      *hi = NIMBUS_JOB_EXPIRED;
-      break;
-    case STORE_WHICH_HELD:
-      *lo = *hi = NIMBUS_JOB_HELD;
-      break;
-    case STORE_WHICH_FETCHABLE:
-      *lo = *hi = NIMBUS_JOB_FETCHABLE;
-      break;
-    case STORE_WHICH_PROCESSING:
-      *lo = *hi = NIMBUS_JOB_PROCESSING;
-      break;
-    case STORE_WHICH_ALL:
-    default:
-      *lo = NIMBUS_JOB_RECEIVED;
-      *hi = NIMBUS_JOB_EXPIRED;
-      break;
-  }
-}
-
 /* $1..$8 of JOB_FILTER (store-pg.c). */
 static void job_filter_params(pg_params_t *p, const store_job_filter_t *f) {
   int lo, hi;
-  which_states(f->which, &lo, &hi);
+  store_which_states(f->which, &lo, &hi);
   pg_param_int(p, f->tenant_id);
   pg_param_int(p, f->queue_id);
   pg_param_int(p, f->owner_id);

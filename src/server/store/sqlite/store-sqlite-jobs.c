@@ -365,36 +365,9 @@ store_status_t sqlite_job_get_by_number(store_t *base_, nimbus_id_t tenant_id, n
   return status;
 }
 
-static void which_states(store_which_t which, int *lo, int *hi) {
-  switch (which) {
-    case STORE_WHICH_NOT_COMPLETED:
-      *lo = NIMBUS_JOB_RECEIVED;
-      *hi = NIMBUS_JOB_PROCESSING;
-      break;
-    case STORE_WHICH_COMPLETED:
-      *lo = NIMBUS_JOB_COMPLETED;
-      *hi = NIMBUS_JOB_EXPIRED;
-      break;
-    case STORE_WHICH_HELD:
-      *lo = *hi = NIMBUS_JOB_HELD;
-      break;
-    case STORE_WHICH_FETCHABLE:
-      *lo = *hi = NIMBUS_JOB_FETCHABLE;
-      break;
-    case STORE_WHICH_PROCESSING:
-      *lo = *hi = NIMBUS_JOB_PROCESSING;
-      break;
-    case STORE_WHICH_ALL:
-    default:
-      *lo = NIMBUS_JOB_RECEIVED;
-      *hi = NIMBUS_JOB_EXPIRED;
-      break;
-  }
-}
-
 static void bind_job_filter(sqlite3_stmt *s, const store_job_filter_t *f) {
   int lo, hi;
-  which_states(f->which, &lo, &hi);
+  store_which_states(f->which, &lo, &hi);
   sqlite3_bind_int64(s, 1, f->tenant_id);
   sqlite3_bind_int64(s, 2, f->queue_id);
   sqlite3_bind_int64(s, 3, f->owner_id);
