@@ -3,7 +3,7 @@
 will not send (truncated, wrong version, over-long values).
 
 usage: ipp_raw.py OPERATION PRINTER_URI [--version 1.1] [--request-id N]
-                  [--job-name TEXT] [--truncate N] [--document FILE]
+                  [--job-name TEXT] [--job-name-hex HEX] [--truncate N] [--document FILE]
                   [--job-password-sha256 HEX] [--job-password PIN] [--job-id N]
                   [--which-jobs KEYWORD]
 Writes the request to stdout."""
@@ -28,6 +28,7 @@ def main():
     p.add_argument("--version", default="2.0")
     p.add_argument("--request-id", type=int, default=1)
     p.add_argument("--job-name")
+    p.add_argument("--job-name-hex", help="job-name as raw bytes (hex), e.g. not UTF-8")
     p.add_argument("--user", default="tester")
     p.add_argument("--truncate", type=int)
     p.add_argument("--document")
@@ -47,6 +48,8 @@ def main():
         body += attr(0x21, "job-id", struct.pack(">i", a.job_id))
     if a.job_name is not None:
         body += attr(0x42, "job-name", a.job_name)
+    if a.job_name_hex is not None:
+        body += attr(0x42, "job-name", bytes.fromhex(a.job_name_hex))
     if a.which_jobs is not None:
         body += attr(0x44, "which-jobs", a.which_jobs)
     if a.job_password_sha256:

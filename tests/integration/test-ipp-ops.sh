@@ -50,6 +50,20 @@ check "acme credentials on globex's queue: 401" \
   test "$(http_code alice:alice-pw-1 /ipp/print/globex/lobby)" = 401
 check "name@other-tenant on acme's queue: 401" \
   test "$(http_code gina@globex:gina-pw-1 /ipp/print/acme/floor1)" = 401
+
+# ipp_status HEX-JOB-NAME: the IPP status of alice's Print-Job with that
+# job-name (raw bytes), as 4 hex digits
+ipp_status() {
+  python3 "$HERE/ipp_raw.py" print-job "ipp://$H/ipp/print/acme/floor1" --user alice \
+    --job-name-hex "$1" --document "$D/onepage.pdf" |
+    curl -fsS -u alice:alice-pw-1 -H 'Content-Type: application/ipp' --data-binary @- \
+      "http://$H/ipp/print/acme/floor1" | python3 -c 'import sys; print(sys.stdin.buffer.read()[2:4].hex())'
+}
+# Not UTF-8 (0xff 0xfe): refused as malformed on either store, never stored
+# as it came (SQLite) nor a database error (PostgreSQL); UTF-8 is taken.
+check "job-name that is not UTF-8: client-error-bad-request" test "$(ipp_status 626164fffe)" = 0400
+check "job-name in UTF-8 (caf\u00e9): accepted" test "$(ipp_status 636166c3a9)" = 0000
+check "no store error in the log" bash -c "! grep -q 'store operation failed' '$NIMBUS_STATE.log'"
 check "unknown queue: IPP not-found (HTTP 200)" \
   test "$(http_code alice:alice-pw-1 /ipp/print/acme/nope)" = 200
 

@@ -14,6 +14,7 @@
 
 #include "api-private.h"
 #include "job.h"
+#include "utf8.h"
 
 #define API_JOB_REASONS_MAX 8
 #define API_JOB_DOCUMENTS_MAX 256 /* documents listed per job */
@@ -30,36 +31,13 @@ bool api_tenant_name_reserved(const char *name) {
   return strcasecmp(name, API_SYSTEM_TENANT) == 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (avail bytes), 0 if none. */
-static size_t api_utf8_seq(const unsigned char *p, size_t avail) {
-  unsigned c = p[0], cp, min;
-  size_t n;
-  if (c < 0x80) return 1;
-  if ((c & 0xe0) == 0xc0) {
-    n = 2, cp = c & 0x1f, min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 3, cp = c & 0x0f, min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (avail < n) return 0;
-  for (size_t i = 1; i < n; i++) {
-    if ((p[i] & 0xc0) != 0x80) return 0;
-    cp = cp << 6 | (p[i] & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
 bool api_text_valid(const char *s, size_t maxlen) {
   size_t len = strlen(s);
   if (len > maxlen) return false;
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < len;) {
     if (p[i] < 0x20 || p[i] == 0x7f) return false;
-    size_t n = api_utf8_seq(p + i, len - i);
+    size_t n = utf8_seq_len(p + i, len - i);
     if (n == 0) return false;
     i += n;
   }
@@ -208,7 +186,7 @@ json_t *api_json_text(const char *s) {
   size_t o = 0;
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < len;) {
-    size_t n = api_utf8_seq(p + i, len - i);
+    size_t n = utf8_seq_len(p + i, len - i);
     if (n == 0) {
       memcpy(buf + o, "\xef\xbf\xbd", 3);
       o += 3;

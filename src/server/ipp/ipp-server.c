@@ -29,6 +29,7 @@
 #include "ippmem.h"
 #include "log.h"
 #include "user-names.h"
+#include "utf8.h"
 
 static const ipp_op_entry_t ipp_ops[] = {
     {IPP_OP_PRINT_JOB, "ipp.print-job", ipp_op_print_job, false, true, false},
@@ -759,6 +760,16 @@ static bool ipp_check_request(ipp_ctx_t *ctx) {
     ipp_respond(ctx, IPP_STATUS_ERROR_CHARSET, "Only utf-8 is supported.");
     ippAddString(ctx->response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_CHARSET, "attributes-charset",
                  NULL, cs ? cs : "");
+    return false;
+  }
+  /* Text, names and keywords are UTF-8 (RFC 8011 §5.1.2); anything else
+   * would be stored as it came (SQLite) or refused by the database
+   * (PostgreSQL) as an internal error. */
+  ipp_attribute_t *bad = utf8_ipp_invalid(ctx->request);
+  if (bad) {
+    const char *name = ippGetName(bad);
+    ipp_respond(ctx, IPP_STATUS_ERROR_BAD_REQUEST, "'%s' is not valid UTF-8.",
+                name && utf8_valid(name, strlen(name)) ? name : "an attribute name");
     return false;
   }
   /* Before any operation hands requested-attributes to libcups: repeated

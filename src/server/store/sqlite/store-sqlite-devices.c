@@ -484,7 +484,6 @@ store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_
   sqlite_store_t *st = sqlite_of(base_);
   if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_LIST);
   if (s) {
     sqlite3_bind_int64(s, 1, tenant_id);
@@ -501,7 +500,6 @@ store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_
       status = sqlite_fail_locked(st, rc, "device list");
     sqlite_stmt_reset(s);
   }
-  if (in_tx) sqlite_tx_rollback_locked(st); /* read-only */
   sqlite_read_unlock(st);
   return status;
 }

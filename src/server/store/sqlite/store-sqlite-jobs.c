@@ -390,7 +390,6 @@ store_status_t sqlite_job_list(store_t *base_, const store_job_filter_t *f, stor
   sqlite_store_t *st = sqlite_of(base_);
   if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
-  bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
   if (total) {
     int64_t n = 0;
     sqlite3_stmt *c = sqlite_stmt_get_locked(st, S_JOB_COUNT);
@@ -410,7 +409,6 @@ store_status_t sqlite_job_list(store_t *base_, const store_job_filter_t *f, stor
   sqlite3_bind_int(s, 9, f->offset > 0 ? f->offset : 0);
   status = sqlite_for_each_row_locked(st, s, "job list", job_row, (list_cb_t){.job = cb}, ctx);
 done:
-  if (in_tx) sqlite_tx_rollback_locked(st); /* read-only: nothing to commit */
   sqlite_read_unlock(st);
   return status;
 }
@@ -677,7 +675,6 @@ store_status_t sqlite_document_list(store_t *base_, nimbus_id_t tenant_id, nimbu
   if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   int n = 0;
   int64_t state = 0;
-  bool in_tx = sqlite_exec_id_locked(st, S_BEGIN_READ) == STORE_OK;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_COUNTERS);
   if (!s) goto done;
@@ -698,7 +695,6 @@ store_status_t sqlite_document_list(store_t *base_, nimbus_id_t tenant_id, nimbu
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) status = sqlite_fail_locked(st, rc, "document list");
   sqlite_stmt_reset(s);
 done:
-  if (in_tx) sqlite_tx_rollback_locked(st);
   if (count) *count = status == STORE_OK ? n : 0;
   sqlite_read_unlock(st);
   return status;

@@ -245,10 +245,11 @@ typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 bool sqlite_reentry_refused(const sqlite_store_t *st);
 bool sqlite_lock(sqlite_store_t *st);
 void sqlite_unlock(sqlite_store_t *st);
-/* A read connection of st, locked, inside a read transaction (one
- * snapshot for all its statements); st itself, locked, when st has no
- * readers; NULL (logged) when called from a list callback.  Released
- * with sqlite_read_unlock().  Only for operations that write nothing. */
+/* A read connection of st (st itself when it has no readers), locked and
+ * inside a read transaction, so all the caller's statements see one
+ * snapshot; NULL (logged) when called from a list callback.  Released
+ * with sqlite_read_unlock(), which ends the transaction.  Only for
+ * operations that write nothing. */
 sqlite_store_t *sqlite_read_lock(sqlite_store_t *st);
 void sqlite_read_unlock(sqlite_store_t *rd);
 void sqlite_assert_locked(const sqlite_store_t *st);

@@ -353,20 +353,25 @@ static atomic_uint sqlite_reader_threads;
 static _Thread_local unsigned sqlite_reader_slot;
 
 sqlite_store_t *sqlite_read_lock(sqlite_store_t *st) {
-  if (st->nreaders == 0) return sqlite_lock(st) ? st : NULL;
-  if (sqlite_reentry_refused(st)) return NULL;
-  if (sqlite_reader_slot == 0) sqlite_reader_slot = atomic_fetch_add(&sqlite_reader_threads, 1) + 1;
-  unsigned first = sqlite_reader_slot % (unsigned)st->nreaders;
   sqlite_store_t *rd = NULL;
-  for (int i = 0; i < st->nreaders && !rd; i++) {
-    sqlite_store_t *c = st->readers[(first + (unsigned)i) % (unsigned)st->nreaders];
-    if (pthread_mutex_trylock(&c->mu) == 0) rd = c;
+  if (st->nreaders == 0) {
+    if (!sqlite_lock(st)) return NULL;
+    rd = st;
+  } else {
+    if (sqlite_reentry_refused(st)) return NULL;
+    if (sqlite_reader_slot == 0)
+      sqlite_reader_slot = atomic_fetch_add(&sqlite_reader_threads, 1) + 1;
+    unsigned first = sqlite_reader_slot % (unsigned)st->nreaders;
+    for (int i = 0; i < st->nreaders && !rd; i++) {
+      sqlite_store_t *c = st->readers[(first + (unsigned)i) % (unsigned)st->nreaders];
+      if (pthread_mutex_trylock(&c->mu) == 0) rd = c;
+    }
+    if (!rd) { /* all busy: wait for this thread's own */
+      rd = st->readers[first];
+      pthread_mutex_lock(&rd->mu);
+    }
+    sqlite_held = rd;
   }
-  if (!rd) { /* all busy: wait for this thread's own */
-    rd = st->readers[first];
-    pthread_mutex_lock(&rd->mu);
-  }
-  sqlite_held = rd;
   if (sqlite_exec_id_locked(rd, S_BEGIN_READ) != STORE_OK) {
     sqlite_unlock(rd);
     return NULL;
@@ -375,7 +380,7 @@ sqlite_store_t *sqlite_read_lock(sqlite_store_t *st) {
 }
 
 void sqlite_read_unlock(sqlite_store_t *rd) {
-  if (rd->owner != rd) sqlite_exec_id_locked(rd, S_COMMIT); /* ends the read snapshot */
+  sqlite_exec_id_locked(rd, S_COMMIT); /* ends the read snapshot */
   sqlite_unlock(rd);
 }
 
