@@ -957,6 +957,110 @@ static void test_group_commit_concurrent(void **state) {
   run_concurrent_inserts(*state);
 }
 
+/* Kinds of insert in test_group_commit_fails_alone, by (thread + i) % GC_KINDS. */
+enum {
+  GC_GOOD,
+  GC_REFERENCE_TAKEN, /* CONFLICT */
+  GC_NO_TENANT,       /* NOT_FOUND: the job number finds no tenant */
+  GC_NO_QUEUE,        /* NOT_FOUND: a foreign key */
+  GC_OTHER_OWNER,     /* NOT_FOUND: an owner of another tenant */
+  GC_BAD_DOCUMENT,    /* ERROR: a CHECK constraint */
+  GC_GOOD_TOO,
+  GC_KINDS
+};
+static const store_status_t gc_kind_status[GC_KINDS] = {
+    STORE_OK,        STORE_CONFLICT, STORE_NOT_FOUND, STORE_NOT_FOUND,
+    STORE_NOT_FOUND, STORE_ERROR,    STORE_OK};
+
+typedef struct {
+  gc_worker_t w;
+  nimbus_id_t other_owner;
+  const char *taken;
+  nimbus_id_t numbers[GC_PER_THREAD];
+} gc_mixed_worker_t;
+
+static void *gc_mixed_worker(void *arg) {
+  gc_mixed_worker_t *m = arg;
+  gc_worker_t *w = &m->w;
+  for (int i = 0; i < GC_PER_THREAD; i++) {
+    nimbus_job_t j = job_template(w->tenant, w->queue, 0, NIMBUS_JOB_HELD);
+    nimbus_document_t d[1] = {doc_template(1, "k")};
+    switch ((w->thread + i) % GC_KINDS) {
+      case GC_REFERENCE_TAKEN:
+        snprintf(j.reference, sizeof j.reference, "%s", m->taken);
+        break;
+      case GC_NO_TENANT:
+        j.tenant_id = w->tenant + 1000;
+        break;
+      case GC_NO_QUEUE:
+        j.queue_id = w->queue + 1000;
+        break;
+      case GC_OTHER_OWNER:
+        j.owner_id = m->other_owner;
+        break;
+      case GC_BAD_DOCUMENT:
+        d[0].pages = -1;
+        break;
+      default: /* GC_GOOD, GC_GOOD_TOO: the job as it is */
+        break;
+    }
+    w->status[i] = store_job_insert(w->st, &j, d, 1);
+    w->ids[i] = j.id;
+    m->numbers[i] = j.number;
+  }
+  return NULL;
+}
+
+/* Concurrent inserts, batched when the fixture has group commit, of which
+ * some fail each for its own reason: every one gets its own status, a
+ * failing one leaves nothing (not even a job number) and the others are
+ * all committed, numbered 1..n without a gap or a repeat. */
+static void test_group_commit_fails_alone(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = make_tenant(fx->st, "a"), b = make_tenant(fx->st, "b");
+  nimbus_id_t q = make_queue(fx->st, a, "office");
+  nimbus_id_t other = make_user(fx->st, b, "bob");
+  nimbus_job_t first = job_template(a, q, 0, NIMBUS_JOB_HELD);
+  snprintf(first.reference, sizeof first.reference, "TAKENREFERENCE01");
+  assert_int_equal(store_job_insert(fx->st, &first, NULL, 0), STORE_OK);
+
+  static gc_mixed_worker_t m[GC_THREADS];
+  pthread_t th[GC_THREADS];
+  for (int t = 0; t < GC_THREADS; t++) {
+    m[t] = (gc_mixed_worker_t){.w = {.st = fx->st, .tenant = a, .queue = q, .thread = t},
+                               .other_owner = other,
+                               .taken = first.reference};
+    assert_int_equal(pthread_create(&th[t], NULL, gc_mixed_worker, &m[t]), 0);
+  }
+  for (int t = 0; t < GC_THREADS; t++) pthread_join(th[t], NULL);
+
+  bool seen[GC_THREADS * GC_PER_THREAD + 2] = {0};
+  int good = 0;
+  for (int t = 0; t < GC_THREADS; t++) {
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+      store_status_t want = gc_kind_status[(t + i) % GC_KINDS];
+      assert_int_equal(m[t].w.status[i], want);
+      if (want != STORE_OK) {
+        assert_int_equal(m[t].w.ids[i], 0);
+        continue;
+      }
+      good++;
+      nimbus_id_t n = m[t].numbers[i];
+      assert_true(n >= 2 && n <= GC_THREADS * GC_PER_THREAD + 1);
+      assert_false(seen[n]);
+      seen[n] = true;
+    }
+  }
+  /* numbers 2..good+1: the first job has 1, the failed ones took none */
+  for (int n = 2; n <= good + 1; n++) assert_true(seen[n]);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), good + 1);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM documents"), good);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), good + 1);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get_by_number(fx->st, a, 1, &got), STORE_OK);
+  assert_string_equal(got.reference, "TAKENREFERENCE01");
+}
+
 /* Inline documents: stored with the job, read back in chunks, invisible to
  * another tenant, gone with the job's tenant. */
 static void test_inline_document(void **state) {
@@ -1215,6 +1319,81 @@ static void test_concurrent_batch_changes(void **state) {
   }
 }
 
+#ifdef NIMBUS_TEST_PG
+typedef struct {
+  store_t *st;
+  nimbus_job_t job;
+  store_status_t status;
+} insert_bg_t;
+
+static void *insert_bg(void *arg) {
+  insert_bg_t *b = arg;
+  b->status = store_job_insert(b->st, &b->job, NULL, 0);
+  return NULL;
+}
+
+/* Run sql on c; its result status must be want. */
+static void pg_expect(PGconn *c, const char *sql, ExecStatusType want) {
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != want) fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+  assert_int_equal(PQresultStatus(r), want);
+  PQclear(r);
+}
+
+/* Wait (at most 10 s) until one of the store's connections waits for a lock. */
+static void pg_wait_for_lock_waiter(fixture_t *fx) {
+  char sql[160 + sizeof fx->schema];
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' "
+           "AND wait_event_type = 'Lock'",
+           fx->schema);
+  for (int i = 0; i < 1000; i++) {
+    if (db_int(fx, sql) > 0) return;
+    usleep(10000);
+  }
+  fail_msg("the store's insert never waited for the lock");
+}
+
+/* A job insert (batched or not) that the server aborts for a deadlock is
+ * run again from the start: it succeeds once, with one row, one event and
+ * one job number.  The deadlock: the insert holds its tenant's row (the job
+ * number) and waits for the counter row of its state, which another
+ * session holds and which then updates the tenant; the other session's
+ * deadlock_timeout is long, so the server aborts the store's transaction. */
+static void test_insert_deadlock_is_retried(void **state) {
+  fixture_t *fx = *state;
+  nimbus_id_t a = make_tenant(fx->st, "a");
+  nimbus_id_t q = make_queue(fx->st, a, "q");
+  PGconn *other = PQconnectdb(fx->path);
+  assert_int_equal(PQstatus(other), CONNECTION_OK);
+  pg_expect(other, "SET deadlock_timeout = '60s'", PGRES_COMMAND_OK);
+  pg_expect(other, "BEGIN", PGRES_COMMAND_OK);
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT n FROM job_state_counts WHERE state = %d FOR UPDATE",
+           (int)NIMBUS_JOB_HELD);
+  pg_expect(other, sql, PGRES_TUPLES_OK);
+
+  insert_bg_t b = {.st = fx->st, .job = job_template(a, q, 0, NIMBUS_JOB_HELD)};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, insert_bg, &b), 0);
+  pg_wait_for_lock_waiter(fx);
+  /* Waits for the insert's tenant row lock until the server aborts the insert. */
+  snprintf(sql, sizeof sql, "UPDATE tenants SET display_name = 'x' WHERE id = %lld", (long long)a);
+  pg_expect(other, sql, PGRES_COMMAND_OK);
+  pg_expect(other, "COMMIT", PGRES_COMMAND_OK);
+  PQfinish(other);
+  pthread_join(th, NULL);
+
+  assert_int_equal(b.status, STORE_OK);
+  assert_int_equal(b.job.number, 1);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), 1);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM job_events"), 1);
+  assert_int_equal(db_int(fx, "SELECT next_job_number FROM tenants"), 2);
+  nimbus_job_t got;
+  assert_int_equal(store_job_get(fx->st, a, b.job.id, &got), STORE_OK);
+}
+#endif
+
 int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
   if (argc > 1 && !strcmp(argv[1], "pg")) {
@@ -1246,6 +1425,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_persistence_across_reopen, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_group_commit_fails_alone, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_group_commit_fails_alone, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_numbers_per_tenant, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_numbers_per_tenant, setup_group, teardown),
       cmocka_unit_test_setup_teardown(test_inline_document, setup_direct, teardown),
@@ -1265,5 +1446,14 @@ int main(int argc, char **argv) {
   int failed = cmocka_run_group_tests_name("store contract: jobs and documents", tests, NULL, NULL);
   if (!fixture_pg_url)
     failed += cmocka_run_group_tests_name("SQLite only", sqlite_tests, NULL, NULL);
+#ifdef NIMBUS_TEST_PG
+  /* PostgreSQL's own: a deadlock the server breaks. */
+  const struct CMUnitTest pg_tests[] = {
+      cmocka_unit_test_setup_teardown(test_insert_deadlock_is_retried, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_insert_deadlock_is_retried, setup_group, teardown),
+  };
+  if (fixture_pg_url)
+    failed += cmocka_run_group_tests_name("PostgreSQL only", pg_tests, NULL, NULL);
+#endif
   return failed;
 }

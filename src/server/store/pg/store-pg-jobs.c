@@ -6,12 +6,12 @@
  * machine is job.c's), device progress and leases, documents, the PIN
  * counter, purge and the sweep listing.
  *
- * Differences in mechanism, not in meaning: there is no group commit
- * (each insert is its own transaction; concurrent inserts run on their
- * own connections and share the server's WAL flushes); checks that must
- * hold until a write lock the rows they read (SELECT … FOR UPDATE, FOR
- * KEY SHARE) instead of relying on one writer at a time, in one order
- * (job_changes_lock).
+ * Group commit as in the SQLite backend (pg_gc_main, job_insert_batch):
+ * one committer thread, one transaction per batch, a SAVEPOINT per insert.
+ * Differences in mechanism, not in meaning: the committer checks a pool
+ * connection out per batch; checks that must hold until a write lock the
+ * rows they read (SELECT … FOR UPDATE, FOR KEY SHARE) instead of relying
+ * on one writer at a time, in one order (job_changes_lock).
  */
 #include "store-pg-private.h"
 
@@ -251,38 +251,164 @@ static store_status_t job_insert_tx(pg_conn_t *c, void *arg) {
   return event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state, NULL);
 }
 
+/* ---- group commit ---- */
+
+struct pg_insert_req {
+  job_insert_t in;
+  store_status_t status;
+  bool failed_alone; /* rolled back to its savepoint: status is this insert's own */
+  bool done;         /* set under gc_mu; the caller may return once it is true */
+  pg_insert_req_t *next;
+};
+
+typedef struct {
+  pg_insert_req_t **reqs;
+  int n;
+} job_insert_batch_t;
+
+/*
+ * The inserts of a batch in the caller's transaction on c, each inside
+ * SAVEPOINT job_insert: a failing one is rolled back to it alone and
+ * keeps its own status (failed_alone) while the others go on.  A failure
+ * that aborts the transaction itself (a deadlock, a lost connection, a
+ * savepoint that cannot be set or rolled back to) is returned, and
+ * pg_transaction rolls everything back and, for a deadlock, runs the
+ * whole batch again: nothing of a rolled-back attempt survives, so no
+ * insert is made twice.
+ */
+static store_status_t job_insert_batch_tx(pg_conn_t *c, void *arg) {
+  job_insert_batch_t *b = arg;
+  for (int i = 0; i < b->n; i++) b->reqs[i]->failed_alone = false;
+  for (int i = 0; i < b->n; i++) {
+    pg_insert_req_t *req = b->reqs[i];
+    store_status_t status = pg_exec_sql(c, "SAVEPOINT job_insert", "job insert savepoint");
+    if (status != STORE_OK) return status;
+    c->sqlstate[0] = '\0'; /* tell this insert's failure from an earlier one */
+    req->status = job_insert_tx(c, &req->in);
+    if (req->status == STORE_OK) {
+      status = pg_exec_sql(c, "RELEASE SAVEPOINT job_insert", "job insert release");
+    } else if (pg_tx_retryable(c) || c->broken) {
+      status = req->status; /* the transaction failed, not this insert */
+    } else {
+      status = pg_exec_sql(c, "ROLLBACK TO SAVEPOINT job_insert", "job insert rollback to");
+      if (status == STORE_OK)
+        status = pg_exec_sql(c, "RELEASE SAVEPOINT job_insert", "job insert release");
+      req->failed_alone = status == STORE_OK;
+    }
+    if (status != STORE_OK) return status;
+  }
+  return STORE_OK;
+}
+
+/* Run n queued inserts in one transaction and set each one's status.  If
+ * the transaction fails as a whole (after pg_transaction's retries), every
+ * insert that did not fail alone gets its status: nothing of the batch is
+ * kept.
+ * The inserts run in job state order (arrival order within a state): each
+ * one's counter trigger locks the job_state_counts row of its state until
+ * COMMIT, and a job change locks those rows in state order too, so the two
+ * cannot deadlock on them. */
+static void job_insert_batch(pg_store_t *st, pg_insert_req_t **reqs, int n) {
+  for (int i = 1; i < n; i++) { /* insertion sort: stable, n <= group_commit_max */
+    pg_insert_req_t *r = reqs[i];
+    int k = i;
+    for (; k > 0 && reqs[k - 1]->in.job->state > r->in.job->state; k--) reqs[k] = reqs[k - 1];
+    reqs[k] = r;
+  }
+  job_insert_batch_t b = {.reqs = reqs, .n = n};
+  store_status_t status = pg_transaction(st, job_insert_batch_tx, &b, "job insert batch");
+  if (status == STORE_OK) return;
+  for (int i = 0; i < n; i++)
+    if (!reqs[i]->failed_alone) reqs[i]->status = status;
+  log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), (char *)NULL);
+}
+
+void *pg_gc_main(void *arg) {
+  pg_store_t *st = arg;
+  pthread_mutex_lock(&st->gc_mu);
+  for (;;) {
+    while (!st->gc_head && !st->gc_closing) pthread_cond_wait(&st->gc_wake, &st->gc_mu);
+    if (!st->gc_head) break; /* closing and drained */
+    int n = 0;
+    while (st->gc_head && n < st->gc_max) {
+      st->gc_batch[n++] = st->gc_head;
+      st->gc_head = st->gc_head->next;
+    }
+    if (!st->gc_head) st->gc_tail = NULL;
+    pthread_mutex_unlock(&st->gc_mu);
+
+    job_insert_batch(st, st->gc_batch, n); /* returns after COMMIT (or the rollback) */
+
+    pthread_mutex_lock(&st->gc_mu);
+    for (int i = 0; i < n; i++) st->gc_batch[i]->done = true; /* callers may now return */
+    pthread_cond_broadcast(&st->gc_done);
+  }
+  pthread_mutex_unlock(&st->gc_mu);
+  return NULL;
+}
+
+/* Queue req for the committer and wait until its batch is done. */
+static store_status_t job_insert_queued(pg_store_t *st, pg_insert_req_t *req) {
+  pthread_mutex_lock(&st->gc_mu);
+  if (st->gc_closing) {
+    pthread_mutex_unlock(&st->gc_mu);
+    log_event(LOG_ERROR, NULL, "store_job_insert after store_close", (char *)NULL);
+    return STORE_ERROR;
+  }
+  if (st->gc_tail)
+    st->gc_tail->next = req;
+  else
+    st->gc_head = req;
+  st->gc_tail = req;
+  pthread_cond_signal(&st->gc_wake);
+  while (!req->done) pthread_cond_wait(&st->gc_done, &st->gc_mu);
+  pthread_mutex_unlock(&st->gc_mu);
+  return req->status;
+}
+
 store_status_t pg_job_insert(store_t *base, nimbus_job_t *job, nimbus_document_t *docs, int ndocs) {
   return pg_job_insert_data(base, job, docs, NULL, ndocs);
 }
 
-/* The caller's records change only once the transaction is committed. */
+/* The caller's records change only once the transaction is committed:
+ * the committer computes into the request, the caller copies. */
 store_status_t pg_job_insert_data(store_t *base, nimbus_job_t *job, nimbus_document_t *docs,
                                   const store_inline_t *data, int ndocs) {
+  pg_store_t *st = pg_of(base);
   if (!job || ndocs < 0 || (ndocs > 0 && !docs)) {
     log_event(LOG_ERROR, NULL, "store_job_insert: bad arguments", "ndocs", LOG_INT(ndocs),
               (char *)NULL);
     return STORE_ERROR;
   }
-  job_insert_t in = {.job = job, .docs = docs, .data = data, .ndocs = ndocs};
-  in.now = (int64_t)time(NULL);
-  in.copies = job->copies < 1 ? 1 : job->copies;
-  for (int i = 0; i < ndocs; i++) in.pages += docs[i].pages;
-  store_status_t status = pg_transaction(pg_of(base), job_insert_tx, &in, "job insert");
+  pg_insert_req_t req = {.in = {.job = job, .docs = docs, .data = data, .ndocs = ndocs},
+                         .status = STORE_ERROR};
+  job_insert_t *in = &req.in;
+  in->now = (int64_t)time(NULL);
+  in->copies = job->copies < 1 ? 1 : job->copies;
+  for (int i = 0; i < ndocs; i++) in->pages += docs[i].pages;
+  store_status_t status;
+  if (st->gc_started) {
+    /* refused here: the committer's own check would not see this thread */
+    if (pg_refused_in_callback(st, "job insert")) return STORE_ERROR;
+    status = job_insert_queued(st, &req);
+  } else {
+    status = pg_transaction(st, job_insert_tx, in, "job insert");
+  }
   if (status != STORE_OK) return status;
-  job->id = in.id;
-  job->number = in.number;
-  job->created_at = in.now;
-  job->state_changed_at = in.now;
-  job->completed_at = STATE_IS_TERMINAL((int)job->state) ? in.now : 0;
-  job->copies = in.copies;
-  job->pages = clamp_int(in.pages);
-  job->impressions = clamp_int(in.pages * in.copies);
+  job->id = in->id;
+  job->number = in->number;
+  job->created_at = in->now;
+  job->state_changed_at = in->now;
+  job->completed_at = STATE_IS_TERMINAL((int)job->state) ? in->now : 0;
+  job->copies = in->copies;
+  job->pages = clamp_int(in->pages);
+  job->impressions = clamp_int(in->pages * in->copies);
   job->num_documents = ndocs;
-  snprintf(job->reference, sizeof job->reference, "%s", in.reference);
+  snprintf(job->reference, sizeof job->reference, "%s", in->reference);
   for (int i = 0; i < ndocs; i++) {
-    docs[i].job_id = in.id;
+    docs[i].job_id = in->id;
     docs[i].number = i + 1;
-    docs[i].created_at = in.now;
+    docs[i].created_at = in->now;
   }
   return STORE_OK;
 }

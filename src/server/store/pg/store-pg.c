@@ -22,8 +22,15 @@
  *    reached the server's WAL on disk.
  *  - Statements are prepared once per connection, on first use, and
  *    forgotten with the connection when it breaks.
- *  - No group commit: each job insert is its own transaction on its own
- *    connection, and the server groups concurrent WAL flushes itself.
+ *  - Group commit of job inserts, as in the SQLite backend: with
+ *    group_commit_max > 1 a caller of store_job_insert queues its request
+ *    and sleeps; one committer thread runs up to group_commit_max of them
+ *    in one transaction, each inside its own SAVEPOINT so a failing
+ *    insert is rolled back alone, and wakes the callers once COMMIT (one
+ *    WAL flush for the batch) has returned (store-pg-jobs.c).  A batch
+ *    the server aborts for a deadlock is rolled back whole and run again
+ *    (pg_transaction).  With group_commit_max <= 1 each insert is its own
+ *    transaction on the caller's connection.
  */
 #include "store-pg-private.h"
 
@@ -418,12 +425,15 @@ void pg_param_id_or_null(pg_params_t *p, int64_t id) {
 
 /* ---- connections and statements ---- */
 
+bool pg_refused_in_callback(const pg_store_t *st, const char *what) {
+  if (pg_in_callback != st) return false;
+  log_event(LOG_ERROR, NULL, "store called from a list callback (refused)", "op", what,
+            (char *)NULL);
+  return true;
+}
+
 pg_conn_t *pg_acquire(pg_store_t *st, const char *what) {
-  if (pg_in_callback == st) {
-    log_event(LOG_ERROR, NULL, "store called from a list callback (refused)", "op", what,
-              (char *)NULL);
-    return NULL;
-  }
+  if (pg_refused_in_callback(st, what)) return NULL;
   bool busy;
   pg_conn_t *c = pg_pool_checkout(st->pool, PG_CHECKOUT_TIMEOUT_MS, &busy);
   if (!c && busy)
@@ -547,6 +557,10 @@ void pg_tx_rollback(pg_conn_t *c) {
  * again. */
 #define PG_TX_TRIES 4
 
+bool pg_tx_retryable(const pg_conn_t *c) {
+  return !strcmp(c->sqlstate, "40P01") || !strcmp(c->sqlstate, "40001");
+}
+
 store_status_t pg_transaction(pg_store_t *st, pg_tx_fn fn, void *arg, const char *what) {
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
@@ -558,8 +572,7 @@ store_status_t pg_transaction(pg_store_t *st, pg_tx_fn fn, void *arg, const char
     if (status == STORE_OK) status = pg_tx_commit(c);
     if (status == STORE_OK) break;
     pg_tx_rollback(c);
-    bool retry = !strcmp(c->sqlstate, "40P01") || !strcmp(c->sqlstate, "40001");
-    if (!retry || c->broken) break;
+    if (!pg_tx_retryable(c) || c->broken) break;
     log_event(attempt < PG_TX_TRIES ? LOG_WARN : LOG_ERROR, NULL,
               "store transaction aborted by the database", "op", what, "sqlstate", c->sqlstate,
               "attempt", LOG_INT(attempt), (char *)NULL);
@@ -636,8 +649,50 @@ bool pg_get_bytes_copy(const PGresult *res, int row, int col, void **out, size_t
 
 /* ---- open, close, versions ---- */
 
+/* Start the group-commit committer (store-pg-jobs.c) when gc_max > 1;
+ * false with err set. */
+static bool gc_start(pg_store_t *st, char *err, size_t errlen) {
+  if (st->gc_max <= 1) return true;
+  st->gc_batch = calloc((size_t)st->gc_max, sizeof *st->gc_batch);
+  if (!st->gc_batch) {
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
+  if (pthread_mutex_init(&st->gc_mu, NULL) != 0) goto fail_mu;
+  if (pthread_cond_init(&st->gc_wake, NULL) != 0) goto fail_wake;
+  if (pthread_cond_init(&st->gc_done, NULL) != 0) goto fail_done;
+  if (pthread_create(&st->gc_thread, NULL, pg_gc_main, st) != 0) goto fail_thread;
+  st->gc_started = true;
+  return true;
+fail_thread:
+  pthread_cond_destroy(&st->gc_done);
+fail_done:
+  pthread_cond_destroy(&st->gc_wake);
+fail_wake:
+  pthread_mutex_destroy(&st->gc_mu);
+fail_mu:
+  free(st->gc_batch);
+  st->gc_batch = NULL;
+  snprintf(err, errlen, "cannot start the group-commit thread");
+  return false;
+}
+
+/* Stop the committer once every queued insert is done (a later insert
+ * gets STORE_ERROR). */
+static void gc_stop(pg_store_t *st) {
+  if (!st->gc_started) return;
+  pthread_mutex_lock(&st->gc_mu);
+  st->gc_closing = true;
+  pthread_cond_signal(&st->gc_wake);
+  pthread_mutex_unlock(&st->gc_mu);
+  pthread_join(st->gc_thread, NULL); /* drains the queue first */
+  pthread_cond_destroy(&st->gc_done);
+  pthread_cond_destroy(&st->gc_wake);
+  pthread_mutex_destroy(&st->gc_mu);
+  free(st->gc_batch);
+}
+
 store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t errlen) {
-  (void)opts; /* group commit is SQLite's: here each insert is its own transaction */
   pg_store_t *st = calloc(1, sizeof *st);
   if (!st) {
     snprintf(err, errlen, "out of memory");
@@ -661,6 +716,8 @@ store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t
     ok = st->opened_version > 0;
     if (!ok) snprintf(why, sizeof why, "cannot read the schema version (logged)");
   }
+  st->gc_max = opts ? opts->group_commit_max : 1;
+  if (ok) ok = gc_start(st, why, sizeof why);
   if (!ok) {
     snprintf(err, errlen, "PostgreSQL: %s", why);
     pg_pool_close(st->pool);
@@ -677,6 +734,7 @@ void pg_version(char *buf, size_t len) {
 
 void pg_close(store_t *base) {
   pg_store_t *st = pg_of(base);
+  gc_stop(st);
   pg_pool_close(st->pool);
   free(st);
 }
