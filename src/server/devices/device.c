@@ -568,7 +568,6 @@ static bool device_stale_cb(const nimbus_job_t *job, void *ctx) {
 }
 
 int device_lease_sweep(nimbus_server_t *srv) {
-  device_presence_flush(srv); /* the store must know who spoke lately */
   int total = 0;
   int64_t cutoff = (int64_t)time(NULL) - srv->cfg.device_lease;
   for (int round = 0; round < 64; round++) { /* 256 jobs a round */

@@ -152,7 +152,9 @@ void device_presence_free(device_presence_t *p);
 /*
  * Offer again the jobs of devices silent for longer than the lease
  * (--device-lease): processing -> fetchable, event "job-reoffered", and a
- * job-fetchable notification to the queue.  Returns how many.
+ * job-fetchable notification to the queue.  Returns how many.  Reads
+ * last_seen_at from the store: every node writes its own devices' presence
+ * first (device_presence_flush, each housekeeping round).
  */
 int device_lease_sweep(nimbus_server_t *srv);
 

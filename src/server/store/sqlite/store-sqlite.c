@@ -380,7 +380,9 @@ sqlite_store_t *sqlite_read_lock(sqlite_store_t *st) {
 }
 
 void sqlite_read_unlock(sqlite_store_t *rd) {
-  sqlite_exec_id_locked(rd, S_COMMIT); /* ends the read snapshot */
+  /* Ends the read snapshot; a connection left inside it would refuse
+   * every later BEGIN. */
+  if (sqlite_exec_id_locked(rd, S_COMMIT) != STORE_OK) sqlite_tx_rollback_locked(rd);
   sqlite_unlock(rd);
 }
 
