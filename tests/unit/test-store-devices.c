@@ -710,6 +710,93 @@ static void test_migration_from_v4(void **state) {
   assert_int_equal(db_int(fx, "SELECT count(DISTINCT reference) FROM jobs"), 4);
 }
 
+/* ---- the event feed (several nodes on one database) ---- */
+
+/* Events of feed f until `want` have come or 5 s have passed; returns how
+ * many (into out, at most max). */
+static size_t feed_collect(store_feed_t *f, store_feed_event_t *out, size_t max, size_t want,
+                           int timeout_ms) {
+  size_t got = 0;
+  for (int waited = 0; got < want && waited < timeout_ms; waited += 200) {
+    size_t n = 0;
+    assert_int_equal(store_feed_next(f, 200, out + got, max - got, &n), STORE_OK);
+    got += n;
+  }
+  return got;
+}
+
+/* Two stores on one database stand for two nodes: each one's feed hands
+ * out what the other committed, in order, with the job as it is and the
+ * event's own states; never its own events, never a change that was
+ * refused; a device deletion arrives as such. */
+static void test_event_feed(void **state) {
+  fixture_t *fx = *state;
+  store_t *a = fx->st, *b = open_store(fx);
+  assert_non_null(b);
+  store_feed_t *fa = NULL, *fb = NULL;
+  assert_int_equal(store_feed_open(a, &fa), STORE_OK);
+  assert_int_equal(store_feed_open(b, &fb), STORE_OK);
+  static store_feed_event_t ev[16]; /* large (a job each): not on the stack */
+
+  nimbus_id_t t = make_tenant(b, "t"), q = make_queue(b, t, "q"), u = make_user(b, t, "u");
+  nimbus_device_t d = make_registered(b, t, "d", &q, 1, 7);
+  /* A job made on b: a's feed has it, b's own does not. */
+  nimbus_id_t j = make_job(b, t, q, u, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(feed_collect(fa, ev, 16, 1, 5000), 1);
+  assert_int_equal(ev[0].tenant_id, t);
+  assert_int_equal(ev[0].job.id, j);
+  assert_int_equal(ev[0].job.queue_id, q);
+  assert_int_equal(ev[0].from, 0);
+  assert_int_equal(ev[0].to, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(ev[0].deleted_device, 0);
+  assert_int_equal(feed_collect(fb, ev, 16, 1, 400), 0);
+
+  /* A refused change (the job is not held) commits nothing: no event. */
+  assert_int_equal(job_cas_device(b, t, j, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE, 0,
+                                  "job-released", NULL),
+                   STORE_CONFLICT);
+  /* Fetched by d, then completed: two events, in order; the job read
+   * with the first one is already completed, its event says processing. */
+  assert_int_equal(job_cas_device(b, t, j, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d.id,
+                                  "job-fetched", NULL),
+                   STORE_OK);
+  nimbus_id_t j2 = make_job(b, t, q, u, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(job_cas_device(b, t, j2, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d.id,
+                                  "job-fetched", NULL),
+                   STORE_OK);
+  assert_int_equal(feed_collect(fa, ev, 16, 3, 5000), 3);
+  assert_int_equal(ev[0].job.id, j);
+  assert_int_equal(ev[0].from, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(ev[0].to, NIMBUS_JOB_PROCESSING);
+  assert_int_equal(ev[0].job.device_id, d.id);
+  assert_int_equal(ev[1].job.id, j2);
+  assert_int_equal(ev[1].to, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(ev[2].job.id, j2);
+  assert_true(ev[0].id < ev[1].id && ev[1].id < ev[2].id);
+
+  /* The device deleted on b: its jobs offered again, then the deletion. */
+  size_t reoffered = 0;
+  assert_int_equal(delete_device_n(b, t, d.id, NULL, &reoffered), STORE_OK);
+  assert_int_equal(reoffered, 2);
+  assert_int_equal(feed_collect(fa, ev, 16, 3, 5000), 3);
+  assert_int_equal(ev[0].to, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(ev[1].to, NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(ev[2].deleted_device, d.id);
+  assert_int_equal(ev[2].tenant_id, t);
+  assert_int_equal(ev[2].job.id, 0);
+
+  /* And the other way round: a's events reach b's feed only. */
+  nimbus_id_t j3 = make_job(a, t, q, u, NIMBUS_JOB_HELD);
+  assert_int_equal(feed_collect(fb, ev, 16, 1, 5000), 1);
+  assert_int_equal(ev[0].job.id, j3);
+  assert_int_equal(ev[0].to, NIMBUS_JOB_HELD);
+  assert_int_equal(feed_collect(fa, ev, 16, 1, 400), 0);
+
+  store_feed_close(fa);
+  store_feed_close(fb);
+  store_close(b);
+}
+
 int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
   if (argc > 1 && !strcmp(argv[1], "pg")) {
@@ -728,6 +815,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_job_pin_cas, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_document_purge, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_job_list_sweep, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_event_feed, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_event_feed, setup_group, teardown),
   };
   /* SQLite's own: its file, PRAGMAs, WAL, old schemas. */
   const struct CMUnitTest sqlite_tests[] = {

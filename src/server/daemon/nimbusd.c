@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "device.h"
+#include "event-feed.h"
 #include "housekeeping.h"
 #include "http.h"
 #include "intake.h"
@@ -206,6 +207,7 @@ int main(int argc, char **argv) {
   int rc = 1;
   http_server_t *http = NULL;
   housekeeping_t *housekeeping = NULL;
+  event_feed_t *feed = NULL;
 
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--version") == 0) {
@@ -312,9 +314,13 @@ int main(int argc, char **argv) {
   }
   job_set_observer(nimbusd_job_changed, &srv);
   housekeeping = housekeeping_start(&srv);
+  feed = event_feed_start(&srv);
   http = http_start(&srv, err, sizeof err);
-  if (!http || !housekeeping) {
-    fprintf(stderr, "nimbusd: %s\n", http ? "cannot start the housekeeping thread" : err);
+  if (!http || !housekeeping || !feed) {
+    fprintf(stderr, "nimbusd: %s\n",
+            !http         ? err
+            : !feed       ? "cannot follow the store's event feed (see log)"
+                          : "cannot start the housekeeping thread");
     goto done;
   }
   log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen", srv.cfg.listen,
@@ -336,6 +342,7 @@ int main(int argc, char **argv) {
   rc = 0;
 done:
   /* Parked long-polls are answered first, so the HTTP drain can finish. */
+  event_feed_stop(feed);
   notify_shutdown(srv.notify);
   http_stop(http);
   housekeeping_stop(housekeeping);

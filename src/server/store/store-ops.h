@@ -20,6 +20,12 @@ typedef struct store_ops store_ops_t;
 /* What every backend's connection struct starts with. */
 struct store {
   const store_ops_t *ops;
+  int64_t origin; /* this process's origin in the event log (store_open draws it) */
+};
+
+/* What every backend's feed struct starts with (store_feed_open). */
+struct store_feed {
+  store_t *st;
 };
 
 /* The job states (lo..hi, model.h) a store_which_t of a job filter
@@ -161,6 +167,10 @@ struct store_ops {
   store_status_t (*audit_append)(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                  const char *action, const char *detail);
   store_status_t (*job_count_by_state)(store_t *st, int64_t counts[10]);
+  store_status_t (*feed_open)(store_t *st, store_feed_t **out);
+  store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out,
+                              size_t max, size_t *n);
+  void (*feed_close)(store_feed_t *f);
 };
 
 /* The backends built into this nimbusd (store.c lists them). */

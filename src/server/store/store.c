@@ -7,6 +7,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -72,6 +75,16 @@ static const store_ops_t *store_backend_for(const char *url, const char **locati
   return NULL;
 }
 
+/* A random origin for this process's rows of the event log (store.h:
+ * the event feed); never 0, the origin of rows written before origins. */
+static int64_t store_origin_draw(void) {
+  uint64_t v = 0;
+  if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+    v = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+  v &= (uint64_t)INT64_MAX;
+  return v ? (int64_t)v : 1;
+}
+
 store_t *store_open(const char *url, const store_options_t *opts, char *err, size_t errlen) {
   char dummy[1];
   if (!err || errlen == 0) {
@@ -85,7 +98,9 @@ store_t *store_open(const char *url, const store_options_t *opts, char *err, siz
   }
   const char *location;
   const store_ops_t *ops = store_backend_for(url, &location, err, errlen);
-  return ops ? ops->open(location, opts, err, errlen) : NULL;
+  store_t *st = ops ? ops->open(location, opts, err, errlen) : NULL;
+  if (st) st->origin = store_origin_draw();
+  return st;
 }
 
 void store_backend_version(char *buf, size_t len) {
@@ -190,6 +205,9 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(throttle_clear),
       STORE_OP_PRESENT(audit_append),
       STORE_OP_PRESENT(job_count_by_state),
+      STORE_OP_PRESENT(feed_open),
+      STORE_OP_PRESENT(feed_next),
+      STORE_OP_PRESENT(feed_close),
   };
   const char *first = NULL;
   int n = 0;
@@ -582,4 +600,20 @@ store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char
 
 store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]) {
   return STORE_CALL(st, job_count_by_state, counts);
+}
+
+store_status_t store_feed_open(store_t *st, store_feed_t **out) {
+  *out = NULL;
+  return STORE_CALL(st, feed_open, out);
+}
+
+store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event_t *out,
+                               size_t max, size_t *n) {
+  *n = 0;
+  return f->st->ops->feed_next ? f->st->ops->feed_next(f, timeout_ms, out, max, n)
+                               : store_unimplemented(f->st, "feed_next");
+}
+
+void store_feed_close(store_feed_t *f) {
+  if (f) f->st->ops->feed_close(f);
 }

@@ -463,4 +463,33 @@ store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char
  * for state 1..9 (index 0 unused). */
 store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]);
 
+/* ---- the event feed (several nodes on one database) ----
+ * Every job event (the job_events row of a transition) and every device
+ * deletion is written with the origin of the store that wrote it: a
+ * random number drawn at store_open(), one per nimbusd process.  A feed
+ * hands a node the events other origins committed, oldest first, so that
+ * its parked long-polls hear of a release made on another node.  The
+ * feed starts at the events committed after store_feed_open(); events of
+ * this store's own origin are left out (the node posted them itself when
+ * it committed them).  SQLite: a poll of job_events; PostgreSQL: LISTEN
+ * on the channel a trigger NOTIFYs at commit, so commit order is kept. */
+typedef struct store_feed store_feed_t;
+#define STORE_EVENT_DEVICE_DELETED "device-deleted" /* its job_events row: job_id 0 */
+typedef struct {
+  int64_t id;                  /* position in the event log (job_events.id) */
+  nimbus_id_t tenant_id;       /* both kinds */
+  nimbus_id_t deleted_device;  /* not 0: this device's registration was deleted */
+  nimbus_job_state_t from;     /* a job event: the state before (0: a new job) */
+  nimbus_job_state_t to;       /* ...and after */
+  nimbus_job_t job;            /* ...the job as it is now (id 0 when it is gone) */
+} store_feed_event_t;
+store_status_t store_feed_open(store_t *st, store_feed_t **out);
+/* Up to max events into out (*n of them), waiting at most timeout_ms when
+ * none is there yet (*n = 0 after the wait).  A broken connection is
+ * logged and reopened by a later call; events committed while it was
+ * down are not replayed (parked requests then wake at their deadline). */
+store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event_t *out,
+                               size_t max, size_t *n);
+void store_feed_close(store_feed_t *f);
+
 #endif

@@ -63,6 +63,11 @@ fail:
   return false;
 }
 
+PGconn *pg_pool_connect_extra(pg_pool_t *p, char *err, size_t errlen) {
+  pg_conn_t c = {0};
+  return pg_conn_setup(&c, p->conninfo, err, errlen) ? c.conn : NULL;
+}
+
 pg_pool_t *pg_pool_open(const char *conninfo, int size, char *err, size_t errlen) {
   pg_pool_t *p = calloc(1, sizeof *p);
   if (!p) goto oom;

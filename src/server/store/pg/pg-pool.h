@@ -24,6 +24,7 @@ typedef struct pg_conn {
   bool broken;                               /* the server went away: replace at check-in */
   char sqlstate[6];                          /* of the last failed statement ("" after success) */
   uint64_t prepared[PG_POOL_STMTS_MAX / 64]; /* bit i: statement i prepared on conn */
+  int64_t origin; /* set by the store at each checkout: the origin its events are written with */
 } pg_conn_t;
 
 typedef struct pg_pool pg_pool_t;
@@ -43,5 +44,9 @@ pg_conn_t *pg_pool_checkout(pg_pool_t *p, int timeout_ms, bool *busy);
 /* Give c back; a connection marked broken (or whose libpq status is bad)
  * is closed here and reopened by a later checkout. */
 void pg_pool_checkin(pg_pool_t *p, pg_conn_t *c);
+/* A connection of its own, outside the pool, with the same URL and session
+ * settings (the event feed's LISTEN connection); NULL with err set.
+ * Closed with PQfinish(). */
+PGconn *pg_pool_connect_extra(pg_pool_t *p, char *err, size_t errlen);
 
 #endif

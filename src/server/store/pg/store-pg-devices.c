@@ -429,7 +429,8 @@ store_status_t pg_device_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
  * was, the changes (devices/device.c decided them), the check that no job
  * in a `live` state still names the device (CONFLICT: the jobs changed
  * since the caller listed them), the tombstone (when it had a
- * credential) and the row (its device_queues go by cascade).
+ * credential), the row (its device_queues go by cascade) and the
+ * "device-deleted" event for the feed.
  */
 typedef struct {
   nimbus_id_t tenant_id, id;
@@ -480,6 +481,11 @@ static store_status_t device_delete_tx(pg_conn_t *c, void *arg) {
     status = pg_exec(c, PS_DEVICE_TOMBSTONE_INSERT, &t, NULL, "device delete tombstone");
   }
   if (status == STORE_OK) status = pg_exec(c, PS_DEVICE_DELETE, &p, NULL, "device delete");
+  if (status == STORE_OK) {
+    char detail[24];
+    snprintf(detail, sizeof detail, "%lld", (long long)dd->id);
+    status = pg_event_insert(c, dd->tenant_id, 0, now, STORE_EVENT_DEVICE_DELETED, 0, 0, detail);
+  }
   return status;
 }
 

@@ -47,7 +47,7 @@ static void job_reference_new(char *out) {
 
 /* ---- rows ---- */
 
-static void job_from_row(const PGresult *r, int i, nimbus_job_t *j) {
+void pg_job_from_row(const PGresult *r, int i, nimbus_job_t *j) {
   memset(j, 0, sizeof *j);
   j->id = pg_get_int64(r, i, 0);
   j->tenant_id = pg_get_int64(r, i, 1);
@@ -97,14 +97,15 @@ static void doc_from_row(const PGresult *r, int i, nimbus_document_t *d) {
 
 static bool job_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
   nimbus_job_t job;
-  job_from_row(r, i, &job);
+  pg_job_from_row(r, i, &job);
   return cb.job(&job, ctx);
 }
 
 /* ---- shared steps (inside the caller's transaction, on c) ---- */
 
-/* Insert a job_events row; from_state 0 is stored as NULL. */
-static store_status_t event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
+/* Insert a job_events row of c's origin; from_state and to_state 0 are
+ * stored as NULL. */
+store_status_t pg_event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    int64_t now, const char *event, int from_state, int to_state,
                                    const char *detail) {
   if (!event) return STORE_ERROR; /* NOT NULL */
@@ -114,8 +115,9 @@ static store_status_t event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_i
   pg_param_int(&p, now);
   pg_param_text(&p, event, SIZE_MAX);
   pg_param_id_or_null(&p, from_state);
-  pg_param_int(&p, to_state);
+  pg_param_id_or_null(&p, to_state);
   pg_param_text(&p, detail, SIZE_MAX);
+  pg_param_int(&p, c->origin);
   return pg_exec(c, PS_EVENT_INSERT, &p, NULL, "job event insert");
 }
 
@@ -248,7 +250,7 @@ static store_status_t job_insert_tx(pg_conn_t *c, void *arg) {
     }
   }
   if (status != STORE_OK) return status;
-  return event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state, NULL);
+  return pg_event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state, NULL);
 }
 
 /* ---- group commit ---- */
@@ -460,7 +462,7 @@ static store_status_t job_get_by(pg_store_t *st, pg_stmt_id_t id, nimbus_id_t ke
   store_status_t status = pg_exec_row(c, id, &p, &r, what);
   pg_release(st, c);
   if (status == STORE_OK) {
-    job_from_row(r, 0, out);
+    pg_job_from_row(r, 0, out);
     PQclear(r);
   }
   return status;
@@ -604,7 +606,7 @@ static store_status_t job_change_on(pg_conn_t *c, nimbus_id_t tenant_id,
   status = pg_exec_changes(c, PS_JOB_APPLY, &p, what);
   if (status == STORE_NOT_FOUND) status = missing_or_conflict(c, tenant_id, ch->job_id, what);
   if (status != STORE_OK) return status;
-  return event_insert(c, tenant_id, ch->job_id, now, ch->event, (int)ch->expected, (int)ch->next,
+  return pg_event_insert(c, tenant_id, ch->job_id, now, ch->event, (int)ch->expected, (int)ch->next,
                       ch->detail);
 }
 

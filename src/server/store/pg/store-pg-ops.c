@@ -87,4 +87,7 @@ const store_ops_t pg_store_ops = {
     .throttle_clear = pg_throttle_clear,
     .audit_append = pg_audit_append,
     .job_count_by_state = pg_job_count_by_state,
+    .feed_open = pg_feed_open,
+    .feed_next = pg_feed_next,
+    .feed_close = pg_feed_close,
 };

@@ -139,6 +139,7 @@ typedef enum {
   PS_DOC_DATA_PURGE,
   PS_JOB_SWEEP,
   PS_JOB_SWEEP_UNPURGED,
+  PS_FEED_ROWS,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -164,6 +165,14 @@ typedef struct pg_store {
   bool gc_closing;
   pg_insert_req_t **gc_batch; /* gc_max slots, used by the committer only */
 } pg_store_t;
+
+/* The event feed (store-pg-feed.c); its rows come from PS_FEED_ROWS. */
+store_status_t pg_feed_open(store_t *base, store_feed_t **out);
+store_status_t pg_feed_next(store_feed_t *base, int timeout_ms, store_feed_event_t *out,
+                            size_t max, size_t *n);
+void pg_feed_close(store_feed_t *base);
+/* The NOTIFY channel of job_events (pg-migrations.c, migration 3). */
+#define PG_FEED_CHANNEL "nimbus_events"
 
 static inline pg_store_t *pg_of(store_t *base) {
   return (pg_store_t *)base;
@@ -377,6 +386,13 @@ store_status_t pg_job_apply(store_t *st, nimbus_id_t tenant_id, const store_job_
 /* The changes of store_job_apply() inside the caller's transaction on c,
  * their row locks first (store-pg-jobs.c); the caller rolls back on
  * failure.  Also for pg_device_delete(). */
+/* Row i of a result whose first columns are JOB_COLS (store-pg-jobs.c). */
+void pg_job_from_row(const PGresult *r, int i, nimbus_job_t *j);
+/* Insert a job_events row of c's origin (store-pg-jobs.c); from_state
+ * and to_state 0 are stored as NULL. */
+store_status_t pg_event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                               int64_t now, const char *event, int from_state, int to_state,
+                               const char *detail);
 store_status_t pg_job_changes_on(pg_conn_t *c, nimbus_id_t tenant_id,
                                  const store_job_change_t *changes, size_t n, int64_t now);
 store_status_t pg_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,

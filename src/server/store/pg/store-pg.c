@@ -251,8 +251,8 @@ static const char *const stmt_sql[PS_COUNT] = {
         "INSERT INTO documents (" DOC_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     [PS_DOC_DATA_INSERT] = "INSERT INTO document_data (job_id, number, data) VALUES ($1, $2, $3)",
     [PS_EVENT_INSERT] =
-        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, to_state, detail, "
+        "origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     /* $4 offset, $5 length: only that part of the bytes travels */
     [PS_DOC_DATA_READ] =
         "SELECT substring(d.data FROM $4::integer + 1 FOR $5::integer) FROM document_data d "
@@ -372,6 +372,15 @@ static const char *const stmt_sql[PS_COUNT] = {
                               " WHERE j.tenant_id = $1 AND j.state = $2 AND j.created_at < $3 "
                               "AND j.id IN (SELECT dk.job_id FROM documents dk "
                               "WHERE dk.blob_key <> '') ORDER BY j.id LIMIT $4",
+    /* The event feed: the rows $1 ("{id,...}") in that order, JOB_COLS first
+     * (job_from_row), the event's columns after; a device deletion or a
+     * job that is gone reads as an empty job. */
+    [PS_FEED_ROWS] = "SELECT " JOB_COLS ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
+                     "coalesce(e.to_state, 0), e.detail FROM job_events e "
+                     "LEFT JOIN jobs j ON j.id = e.job_id LEFT JOIN queues q ON q.id = j.queue_id "
+                     "LEFT JOIN devices od ON od.id = j.origin_device_id "
+                     "AND od.tenant_id = j.tenant_id WHERE e.id = ANY ($1::text::bigint[]) "
+                     "ORDER BY array_position($1::text::bigint[], e.id)",
 };
 
 /* The store whose list callback this thread is running, if any. */
@@ -436,6 +445,7 @@ pg_conn_t *pg_acquire(pg_store_t *st, const char *what) {
   if (pg_refused_in_callback(st, what)) return NULL;
   bool busy;
   pg_conn_t *c = pg_pool_checkout(st->pool, PG_CHECKOUT_TIMEOUT_MS, &busy);
+  if (c) c->origin = st->base.origin;
   if (!c && busy)
     log_event(LOG_ERROR, NULL, "store: no free database connection", "op", what, "waited_ms",
               LOG_INT(PG_CHECKOUT_TIMEOUT_MS), (char *)NULL);

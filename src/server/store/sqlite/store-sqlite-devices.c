@@ -511,7 +511,7 @@ store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_
  * left no job of a `live` state naming the device (else CONFLICT: a job
  * was fetched or released to it meanwhile), the tombstone (when the
  * device had a credential), then the row (its device_queues go by
- * cascade).
+ * cascade), and the "device-deleted" event for the feed.
  */
 store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                     const store_job_change_t *changes, size_t n,
@@ -550,6 +550,12 @@ store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbu
     sqlite3_bind_int64(s, 2, id);
     if (sqlite3_bind_parameter_count(s) >= 3) sqlite3_bind_int64(s, 3, now);
     status = sqlite_stmt_exec_locked(st, s, "device delete");
+  }
+  if (status == STORE_OK) {
+    char detail[24];
+    snprintf(detail, sizeof detail, "%lld", (long long)id);
+    status = sqlite_event_insert_locked(st, tenant_id, 0, now, STORE_EVENT_DEVICE_DELETED, 0, 0,
+                                        detail);
   }
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 

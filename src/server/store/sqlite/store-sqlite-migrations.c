@@ -422,9 +422,18 @@ static const char *const migration_11[] = {
     NULL,
 };
 
+/* Migration 12: the origin of each job_events row (store.h: the event
+ * feed), so that a node can tell the events other nodes committed from its
+ * own; rows from before have origin 0.  A device deletion is a job_events
+ * row too (job_id 0, event "device-deleted", detail its id). */
+static const char *const migration_12[] = {
+    "ALTER TABLE job_events ADD COLUMN origin INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4,  migration_5,  migration_6,
-    migration_7, migration_8, migration_9, migration_10, migration_11,
+    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,
+    migration_7, migration_8, migration_9, migration_10, migration_11, migration_12,
 };
 
 const int store_sqlite_migration_count =

@@ -82,4 +82,7 @@ const store_ops_t sqlite_store_ops = {
     .throttle_clear = sqlite_throttle_clear,
     .audit_append = sqlite_audit_append,
     .job_count_by_state = sqlite_job_count_by_state,
+    .feed_open = sqlite_feed_open,
+    .feed_next = sqlite_feed_next,
+    .feed_close = sqlite_feed_close,
 };

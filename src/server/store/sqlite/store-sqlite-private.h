@@ -53,6 +53,13 @@ extern const int store_sqlite_migration_count;
   "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json, j.device_id, "              \
   "j.target_device_id, j.device_state_reasons, j.origin_device_id, coalesce(od.name, ''), "  \
   "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until, j.number"
+/* The jobs of job_events rows e, for the event feed: every column NULL
+ * (read as 0 / '') for a device deletion or a job that is gone. */
+#define FEED_FROM                                        \
+  "FROM job_events e LEFT JOIN jobs j ON j.id = e.job_id " \
+  "LEFT JOIN queues q ON q.id = j.queue_id "               \
+  "LEFT JOIN devices od ON od.id = j.origin_device_id "    \
+  "AND od.tenant_id = j.tenant_id"
 /* The origin printer's name comes from a LEFT JOIN: '' once it is deleted. */
 #define JOB_FROM                                        \
   "FROM jobs j JOIN queues q ON q.id = j.queue_id "     \
@@ -169,6 +176,8 @@ typedef enum {
   S_THROTTLE_FAIL,
   S_THROTTLE_CLEAR,
   S_THROTTLE_EXPIRE,
+  S_FEED_LAST,
+  S_FEED_NEXT,
   S_COUNT
 } stmt_id_t;
 
@@ -430,5 +439,11 @@ store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const 
                                    const char *action, const char *detail);
 store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]);
 /* ---- end of the operations ---- */
+
+/* store-sqlite-feed.c */
+store_status_t sqlite_feed_open(store_t *base_, store_feed_t **out);
+store_status_t sqlite_feed_next(store_feed_t *base_, int timeout_ms, store_feed_event_t *out,
+                                size_t max, size_t *n);
+void sqlite_feed_close(store_feed_t *base_);
 
 #endif

@@ -186,7 +186,7 @@ static const char *const stmt_sql[S_COUNT] = {
         "WHERE id = ?1 AND tenant_id = ?2",
     [S_EVENT_INSERT] =
         "INSERT INTO job_events (tenant_id, job_id, ts, event, from_state, "
-        "to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "to_state, detail, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_DOC_INSERT] = "INSERT INTO documents (" DOC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_DOC_DATA_INSERT] = "INSERT INTO document_data (job_id, number, data) VALUES (?1, ?2, ?3)",
     [S_DOC_DATA_ROWID] =
@@ -299,6 +299,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = ?1",
     [S_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= ?1",
     /* No row is returned when another holder's lease is still live. */
+    [S_FEED_LAST] = "SELECT coalesce(max(id), 0) FROM job_events",
+    /* JOB_COLS first (sqlite_job_from_row reads columns 0..), the event's after */
+    [S_FEED_NEXT] = "SELECT " JOB_COLS ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
+                    "coalesce(e.to_state, 0), e.detail " FEED_FROM
+                    " WHERE e.id > ?1 AND e.origin <> ?2 ORDER BY e.id LIMIT ?3",
     [S_LEASE_TAKE] =
         "INSERT INTO sweep_leases (name, holder, expires_at) VALUES (?1, ?2, ?3 + ?4) "
         "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
@@ -666,7 +671,8 @@ store_status_t sqlite_for_each_row_locked(sqlite_store_t *st, sqlite3_stmt *s, c
   return status;
 }
 
-/* Insert a job_events row; from_state 0 is stored as NULL. */
+/* Insert a job_events row of this store's origin; from_state and
+ * to_state 0 are stored as NULL. */
 store_status_t sqlite_event_insert_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
                                           nimbus_id_t job_id, int64_t now, const char *event,
                                           int from_state, int to_state, const char *detail) {
@@ -681,8 +687,13 @@ store_status_t sqlite_event_insert_locked(sqlite_store_t *st, nimbus_id_t tenant
   } else {
     sqlite3_bind_null(s, 5);
   }
-  sqlite3_bind_int(s, 6, to_state);
+  if (to_state) {
+    sqlite3_bind_int(s, 6, to_state);
+  } else {
+    sqlite3_bind_null(s, 6);
+  }
   sqlite_bind_str(s, 7, detail);
+  sqlite3_bind_int64(s, 8, st->owner->base.origin); /* the committer writes for its owner */
   return sqlite_stmt_exec_locked(st, s, "job event insert");
 }
 
