@@ -380,7 +380,7 @@ static inline void fuzz_reset_devices(void) {
   fuzz_reset_job(fuzz_server.job_targeted, NIMBUS_JOB_FETCHABLE, 0, fuzz_server.dev_e.id);
 
   notify_free(srv->notify);
-  if (!(srv->notify = notify_new(1))) fuzz_die("notify_new", NULL);
+  if (!(srv->notify = notify_new(1, NULL))) fuzz_die("notify_new", NULL);
   nimbus_id_t t = fuzz_server.tenant.id, q = fuzz_server.queue.id;
   unsigned ev = NOTIFY_JOB_FETCHABLE | NOTIFY_JOB_STATE_CHANGED;
   if (notify_subscribe(srv->notify, t, q, fuzz_server.dev_d.id, ev, 3600) != 1 ||
@@ -455,7 +455,7 @@ static void fuzz_server_init(void) {
   throttle_limits_init(&srv->throttle, 10, 50, 5, 900, DEVICE_CLAIM_MAX_FAILURES,
                        DEVICE_CLAIM_WINDOW);
   srv->auth_cache = auth_cache_new(300, &srv->throttle);
-  srv->notify = notify_new(1);
+  srv->notify = notify_new(1, NULL);
   srv->presence = device_presence_new();
   srv->started_at = time(NULL);
   if (!srv->workers || !srv->metrics || !srv->auth_cache || !srv->notify || !srv->presence)

@@ -38,7 +38,7 @@
 enum { T1 = 1, T2 = 2, Q1 = 10, Q2 = 11, DEV_A = 100, DEV_B = 101, DEV_C = 102 };
 
 static int setup(void **state) {
-  notify_t *n = notify_new(1);
+  notify_t *n = notify_new(1, NULL);
   if (!n) return -1;
   *state = n;
   return 0;
@@ -483,7 +483,7 @@ static void test_concurrent_posting(void **state) {
 static void test_free_with_live_subscriptions(void **state) {
   (void)state;
   for (int round = 0; round < 2; round++) {
-    notify_t *n = notify_new(1);
+    notify_t *n = notify_new(1, NULL);
     assert_non_null(n);
     int first = subscribe(n, T1, Q1, 1, FETCHABLE | CHANGED);
     for (nimbus_id_t dev = 1; dev <= 20; dev++)

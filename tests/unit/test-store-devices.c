@@ -4,12 +4,16 @@
  * leases, per-device job states, deletion (store_device_delete's
  * all-or-nothing against concurrent job changes, and device.c's decision
  * of the job moves through it), the PIN counter, document purge, the
- * sweep listing, job references and migration 5.  Registrations, claims,
+ * sweep listing, job references and migration 5; and what several nodes
+ * on one database share: the event feed, subscriptions, and notify.c
+ * over them (two stores on one database stand for two nodes).
+ * Registrations, claims,
  * tombstones and panel sessions are in test-store-registrations.c, the
  * sign-in throttle in test-store-accounts.c.  Same fixture as
  * test-store.c (store-fixture.h).
  */
 #include "store-fixture.h"
+#include "notify.h"
 
 #include "device.h"
 
@@ -797,6 +801,158 @@ static void test_event_feed(void **state) {
   store_close(b);
 }
 
+/* ---- subscriptions (every node knows each one) ---- */
+
+static nimbus_subscription_t sub_of(nimbus_id_t t, nimbus_id_t q, nimbus_id_t d, nimbus_id_t job,
+                                    int64_t expires_at) {
+  return (nimbus_subscription_t){.tenant_id = t, .queue_id = q, .device_id = d, .job_id = job,
+                                 .events = 3, .lease_seconds = 600, .expires_at = expires_at};
+}
+
+/* Subscriptions made on two stores of one database: ids unique across
+ * both, each visible from the other; only live ones are read; renew and
+ * delete only by their device; the sweep takes the expired; a deleted
+ * device's go with it. */
+static void test_subscriptions(void **state) {
+  fixture_t *fx = *state;
+  store_t *a = fx->st, *b = open_store(fx);
+  assert_non_null(b);
+  int64_t now = (int64_t)time(NULL);
+  nimbus_id_t t = make_tenant(a, "t"), q = make_queue(a, t, "q");
+  nimbus_device_t d = make_registered(a, t, "d", &q, 1, 3);
+  nimbus_device_t e = make_registered(a, t, "e", &q, 1, 4);
+
+  nimbus_subscription_t s1 = sub_of(t, q, d.id, 0, now + 600);
+  nimbus_subscription_t s2 = sub_of(t, q, d.id, 42, now + 600);
+  nimbus_subscription_t s3 = sub_of(t, q, e.id, 0, now + 600);
+  nimbus_subscription_t old = sub_of(t, q, d.id, 0, now - 1);
+  assert_int_equal(store_subscription_insert(a, &s1), STORE_OK);
+  assert_int_equal(store_subscription_insert(b, &s2), STORE_OK);
+  assert_int_equal(store_subscription_insert(a, &s3), STORE_OK);
+  assert_int_equal(store_subscription_insert(b, &old), STORE_OK);
+  assert_true(s1.id > 0 && s2.id > 0 && s3.id > 0);
+  assert_true(s1.id != s2.id && s2.id != s3.id && s1.id != s3.id && old.id != s2.id);
+
+  nimbus_subscription_t got;
+  assert_int_equal(store_subscription_get(b, s1.id, now, &got), STORE_OK);
+  assert_int_equal(got.device_id, d.id);
+  assert_int_equal(got.queue_id, q);
+  assert_int_equal(got.tenant_id, t);
+  assert_int_equal(got.events, 3);
+  assert_int_equal(got.lease_seconds, 600);
+  assert_int_equal(store_subscription_get(a, s2.id, now, &got), STORE_OK);
+  assert_int_equal(got.job_id, 42);
+  assert_int_equal(store_subscription_get(a, old.id, now, &got), STORE_NOT_FOUND);
+  assert_int_equal(store_subscription_get(a, 999999, now, &got), STORE_NOT_FOUND);
+
+  nimbus_subscription_t list[8];
+  int n = 0;
+  assert_int_equal(store_subscription_list(b, d.id, now, list, 8, &n), STORE_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(list[0].id, s1.id < s2.id ? s1.id : s2.id);
+  assert_int_equal(store_subscription_list(b, d.id, now, list, 1, &n), STORE_OK);
+  assert_int_equal(n, 1);
+
+  /* Only its own device renews or cancels it. */
+  assert_int_equal(store_subscription_renew(b, s1.id, e.id, 60, now + 60), STORE_NOT_FOUND);
+  assert_int_equal(store_subscription_renew(b, s1.id, d.id, 60, now + 60), STORE_OK);
+  assert_int_equal(store_subscription_get(a, s1.id, now, &got), STORE_OK);
+  assert_int_equal(got.lease_seconds, 60);
+  assert_int_equal(got.expires_at, now + 60);
+  assert_int_equal(store_subscription_delete(a, s2.id, e.id), STORE_NOT_FOUND);
+  assert_int_equal(store_subscription_delete(a, s2.id, d.id), STORE_OK);
+  assert_int_equal(store_subscription_delete(b, s2.id, d.id), STORE_NOT_FOUND);
+
+  /* The sweep takes the expired one only. */
+  int removed = -1;
+  assert_int_equal(store_subscription_sweep(b, now, &removed), STORE_OK);
+  assert_int_equal(removed, 1);
+  assert_int_equal(store_subscription_sweep(b, now, &removed), STORE_OK);
+  assert_int_equal(removed, 0);
+  assert_int_equal(store_subscription_get(a, s1.id, now, &got), STORE_OK);
+
+  /* A deleted device's subscriptions go; none can be made for it. */
+  assert_int_equal(delete_device(b, t, d.id, NULL), STORE_OK);
+  assert_int_equal(store_subscription_get(a, s1.id, now, &got), STORE_NOT_FOUND);
+  nimbus_subscription_t late = sub_of(t, q, d.id, 0, now + 600);
+  assert_int_equal(store_subscription_insert(a, &late), STORE_NOT_FOUND);
+  assert_int_equal(store_subscription_get(a, s3.id, now, &got), STORE_OK);
+  store_close(b);
+}
+
+/* Two notify instances on one database stand for two nodes (notify.h):
+ * a subscription made through one is known to the other (ids unique,
+ * owner checked, listed, renewed, canceled there), the per-device limit
+ * counts both, and a device that moves keeps one increasing sequence. */
+static void test_notify_across_nodes(void **state) {
+  fixture_t *fx = *state;
+  store_t *b = open_store(fx);
+  assert_non_null(b);
+  notify_t *na = notify_new(1, fx->st), *nb = notify_new(1, b);
+  assert_non_null(na);
+  assert_non_null(nb);
+  nimbus_id_t t = make_tenant(fx->st, "t"), q = make_queue(fx->st, t, "q");
+  nimbus_device_t d = make_registered(fx->st, t, "d", &q, 1, 5);
+  nimbus_device_t e = make_registered(fx->st, t, "e", &q, 1, 6);
+  unsigned ev = NOTIFY_JOB_FETCHABLE | NOTIFY_JOB_STATE_CHANGED;
+
+  int s1 = notify_subscribe(na, t, q, d.id, ev, 600);
+  int s2 = notify_subscribe(nb, t, q, d.id, ev, 600);
+  assert_true(s1 > 0 && s2 > 0 && s1 != s2);
+  /* b knows a's subscription, for its device only */
+  assert_true(notify_owns(nb, d.id, s1));
+  assert_false(notify_owns(nb, e.id, s1));
+  notify_sub_info_t info[4];
+  assert_int_equal(notify_sub_list(na, d.id, q, 0, info, 4), 2);
+  assert_int_equal(info[0].id, s1 < s2 ? s1 : s2);
+  assert_true(notify_renew(nb, d.id, s1, 900));
+  nimbus_subscription_t row;
+  assert_int_equal(store_subscription_get(fx->st, s1, (int64_t)time(NULL), &row), STORE_OK);
+  assert_int_equal(row.lease_seconds, 900);
+
+  /* Events numbered on a; the device moves to b asking for 3 on: b's
+   * copy numbers on from there. */
+  notify_event_t out[8];
+  bool parked, deleted;
+  for (int i = 1; i <= 2; i++) {
+    notify_job_event(na, t, q, 0, NOTIFY_JOB_FETCHABLE, i, 3);
+    notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, i, 3); /* the feed's copy */
+  }
+  int since = 1;
+  assert_int_equal(notify_collect(na, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   2);
+  assert_int_equal(out[1].sequence, 2);
+  notify_job_event(na, t, q, 0, NOTIFY_JOB_FETCHABLE, 3, 3); /* b did not hold s1 yet: lost there */
+  since = 4;
+  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   0);
+  notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 4, 3);
+  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   1);
+  assert_int_equal(out[0].sequence, 4);
+  assert_int_equal(out[0].job_id, 4);
+
+  /* Canceled through b: gone for a as well (its listing asks the store). */
+  assert_true(notify_cancel(nb, d.id, s1));
+  assert_false(notify_cancel(nb, d.id, s1));
+  assert_int_equal(notify_sub_list(na, d.id, q, 0, info, 4), 1);
+  assert_int_equal(info[0].id, s2);
+
+  /* The limit counts the subscriptions made through either node. */
+  int made = 1;
+  while (made < 16) {
+    assert_true(notify_subscribe(made % 2 ? na : nb, t, q, d.id, ev, 600) > 0);
+    made++;
+  }
+  assert_int_equal(notify_subscribe(na, t, q, d.id, ev, 600), NOTIFY_TOO_MANY);
+  assert_int_equal(notify_subscribe(nb, t, q, d.id, ev, 600), NOTIFY_TOO_MANY);
+  assert_true(notify_subscribe(nb, t, q, e.id, ev, 600) > 0);
+
+  notify_free(na);
+  notify_free(nb);
+  store_close(b);
+}
+
 int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
   if (argc > 1 && !strcmp(argv[1], "pg")) {
@@ -817,6 +973,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_job_list_sweep, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_event_feed, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_event_feed, setup_group, teardown),
+      cmocka_unit_test_setup_teardown(test_subscriptions, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_notify_across_nodes, setup_direct, teardown),
   };
   /* SQLite's own: its file, PRAGMAs, WAL, old schemas. */
   const struct CMUnitTest sqlite_tests[] = {

@@ -5,7 +5,8 @@
  * round first writes when devices were last seen (device_presence_flush),
  * so REST status lags by at most one period.  Then unreleased jobs past
  * their retention expire, and ended jobs that still hold documents (a
- * crash between the end and the purge) lose them (retention_sweep).
+ * crash between the end and the purge) lose them (retention_sweep), and
+ * subscriptions whose lease ended leave the store.
  *
  * Several nodes on one database: every node flushes its own presence
  * table, but the two sweeps run on one node at a time, the holder of the
@@ -68,6 +69,7 @@ static void *housekeeping_main(void *arg) {
     if (housekeeping_lease(h, period)) {
       device_lease_sweep(h->srv);
       retention_sweep(h->srv);
+      store_subscription_sweep(h->srv->store, (int64_t)time(NULL), NULL);
     }
     pthread_mutex_lock(&h->mu);
   }

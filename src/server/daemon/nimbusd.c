@@ -305,7 +305,7 @@ int main(int argc, char **argv) {
                        DEVICE_CLAIM_MAX_FAILURES, DEVICE_CLAIM_WINDOW);
   srv.auth_cache = auth_cache_new(srv.cfg.auth_cache_seconds, &srv.throttle);
   srv.workers = workers_start(srv.cfg.workers, 4096);
-  srv.notify = notify_new(srv.cfg.notify_wait);
+  srv.notify = notify_new(srv.cfg.notify_wait, srv.store);
   srv.presence = device_presence_new();
   srv.started_at = time(NULL);
   if (!srv.metrics || !srv.auth_cache || !srv.workers || !srv.notify || !srv.presence) {

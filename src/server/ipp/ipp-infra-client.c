@@ -277,7 +277,8 @@ void ipp_op_create_job_subscriptions(ipp_ctx_t *ctx) {
   if (pull) {
     id = notify_subscribe_job(ctx->srv->notify, ctx->tenant.id, ctx->queue.id, ctx->device.id,
                               job.number, events ? events : NOTIFY_JOB_STATE_CHANGED, lease);
-    st = IPP_STATUS_ERROR_TOO_MANY_SUBSCRIPTIONS;
+    st = id == NOTIFY_TOO_MANY ? IPP_STATUS_ERROR_TOO_MANY_SUBSCRIPTIONS
+                               : IPP_STATUS_ERROR_INTERNAL;
   }
   if (id > 0) {
     ippAddInteger(ctx->response, IPP_TAG_SUBSCRIPTION, IPP_TAG_INTEGER, "notify-subscription-id",

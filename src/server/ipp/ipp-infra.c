@@ -217,7 +217,9 @@ static int ipp_infra_subscribe_group(ipp_ctx_t *ctx, ipp_attribute_t *first, ipp
   if (!events) events = NOTIFY_JOB_FETCHABLE | NOTIFY_JOB_STATE_CHANGED;
   int id = notify_subscribe(ctx->srv->notify, ctx->tenant.id, ctx->queue.id, ctx->device.id, events,
                             lease);
-  if (id < 0) *status = IPP_STATUS_ERROR_TOO_MANY_SUBSCRIPTIONS;
+  if (id < 0)
+    *status = id == NOTIFY_TOO_MANY ? IPP_STATUS_ERROR_TOO_MANY_SUBSCRIPTIONS
+                                    : IPP_STATUS_ERROR_INTERNAL;
   return id;
 }
 

@@ -1,6 +1,15 @@
 /*
- * notify.c: in-memory subscriptions, event rings and parked long-polls
- * (see notify.h).
+ * notify.c: subscriptions, event rings and parked long-polls (see
+ * notify.h).
+ *
+ * The store holds every subscription (store_subscription_*), so that each
+ * node knows each one; this file holds the ones this node has seen, with
+ * their event rings and parked requests.  A subscription this node does
+ * not hold yet (made on another node, or before a restart) is taken from
+ * the store when its device names it (notify_adopt), with an empty ring:
+ * its next events are numbered on from the notify-sequence-numbers the
+ * device asks for, so a device that moves between nodes sees one
+ * increasing sequence.  Store calls are made with the lock released.
  *
  * One mutex guards everything; work under it is O(subscriptions in one
  * hash bucket).  Subscriptions are chained in three fixed hash tables (by
@@ -19,6 +28,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "store.h"
 
 #define NOTIFY_BUCKETS 4096 /* per hash table; chains stay short at 10^4 devices */
 #define NOTIFY_MAX_SUBS_PER_DEVICE 16
@@ -32,8 +42,8 @@ typedef struct notify_sub {
   nimbus_id_t job_id; /* a job subscription: only this job's events (0: printer) */
   unsigned events;
   int lease_seconds;
-  int64_t created_seq; /* order of creation, for listings */
   int64_t expires_at;
+  int64_t stored_expires_at; /* the lease the store has (renewed before it runs out) */
   int last_seq;
   int ring_start, ring_count;
   notify_event_t ring[NOTIFY_RING];
@@ -57,8 +67,8 @@ struct notify {
   pthread_t timer;
   bool stopping;
   int wait_seconds;
-  int next_id;
-  int64_t created; /* subscriptions ever created (their order) */
+  store_t *store; /* NULL: subscriptions of this process only (unit tests) */
+  int next_id;    /* without a store: the last id given */
   int parked;
   notify_sub_t *by_id[NOTIFY_BUCKETS];
   notify_sub_t *by_queue[NOTIFY_BUCKETS];
@@ -228,10 +238,11 @@ static void *notify_timer_main(void *arg) {
   return NULL;
 }
 
-notify_t *notify_new(int wait_seconds) {
+notify_t *notify_new(int wait_seconds, store_t *store) {
   notify_t *n = calloc(1, sizeof *n);
   if (!n) return NULL;
   n->wait_seconds = wait_seconds > 0 ? wait_seconds : 60;
+  n->store = store;
   pthread_mutex_init(&n->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -280,47 +291,105 @@ int notify_subscribe(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
   return notify_subscribe_job(n, tenant_id, queue_id, device_id, 0, events, lease_seconds);
 }
 
-int notify_subscribe_job(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
-                         nimbus_id_t device_id, nimbus_id_t job_id, unsigned events,
-                         int lease_seconds) {
-  notify_sub_t *s = calloc(1, sizeof *s);
-  if (!s) return -1;
-  pthread_mutex_lock(&n->mu);
-  int count = 0;
-  for (notify_sub_t *o = n->by_device[notify_hash(device_id)]; o; o = o->by_device)
-    if (o->device_id == device_id && !o->deleted) count++;
-  if (count >= NOTIFY_MAX_SUBS_PER_DEVICE) {
-    pthread_mutex_unlock(&n->mu);
-    free(s);
-    return -1;
-  }
-  do {
-    n->next_id = n->next_id >= 0x7ffffff0 ? 1 : n->next_id + 1;
-  } while (notify_find_locked(n, n->next_id));
-  s->id = n->next_id;
-  s->tenant_id = tenant_id;
-  s->queue_id = queue_id;
-  s->device_id = device_id;
-  s->job_id = job_id;
-  s->events = events | NOTIFY_PRINTER_DELETED;
-  s->lease_seconds = lease_seconds;
-  s->created_seq = ++n->created;
-  s->expires_at = (int64_t)time(NULL) + lease_seconds;
+/* Chain s into the three tables. */
+static void notify_link_locked(notify_t *n, notify_sub_t *s) {
   unsigned h = notify_hash(s->id);
   s->by_id = n->by_id[h];
   n->by_id[h] = s;
-  h = notify_hash(queue_id);
+  h = notify_hash(s->queue_id);
   s->by_queue = n->by_queue[h];
   n->by_queue[h] = s;
-  h = notify_hash(device_id);
+  h = notify_hash(s->device_id);
   s->by_device = n->by_device[h];
   n->by_device[h] = s;
+}
+
+static notify_sub_t *notify_sub_from_row(const nimbus_subscription_t *row) {
+  notify_sub_t *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->id = row->id;
+  s->tenant_id = row->tenant_id;
+  s->queue_id = row->queue_id;
+  s->device_id = row->device_id;
+  s->job_id = row->job_id;
+  s->events = row->events | NOTIFY_PRINTER_DELETED;
+  s->lease_seconds = row->lease_seconds;
+  s->expires_at = s->stored_expires_at = row->expires_at;
+  return s;
+}
+
+/* Hold subscription id of device_id when this node does not yet and the
+ * store has it live (see the file comment).  Lock not held. */
+static void notify_adopt(notify_t *n, nimbus_id_t device_id, int id) {
+  if (!n->store || id <= 0) return;
+  pthread_mutex_lock(&n->mu);
+  bool held = notify_find_locked(n, id) != NULL;
+  pthread_mutex_unlock(&n->mu);
+  nimbus_subscription_t row;
+  if (held || store_subscription_get(n->store, id, (int64_t)time(NULL), &row) != STORE_OK ||
+      row.device_id != device_id)
+    return;
+  notify_sub_t *s = notify_sub_from_row(&row);
+  if (!s) return;
+  pthread_mutex_lock(&n->mu);
+  if (notify_find_locked(n, id) || n->stopping) {
+    free(s);
+  } else {
+    notify_link_locked(n, s);
+  }
+  pthread_mutex_unlock(&n->mu);
+}
+
+int notify_subscribe_job(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                         nimbus_id_t device_id, nimbus_id_t job_id, unsigned events,
+                         int lease_seconds) {
+  int64_t now = (int64_t)time(NULL);
+  nimbus_subscription_t row = {.tenant_id = tenant_id,
+                               .queue_id = queue_id,
+                               .device_id = device_id,
+                               .job_id = job_id,
+                               .events = events | NOTIFY_PRINTER_DELETED,
+                               .lease_seconds = lease_seconds,
+                               .expires_at = now + lease_seconds};
+  if (n->store) {
+    /* The limit counts the device's subscriptions on every node. */
+    nimbus_subscription_t live[NOTIFY_MAX_SUBS_PER_DEVICE];
+    int count = 0;
+    if (store_subscription_list(n->store, device_id, now, live, NOTIFY_MAX_SUBS_PER_DEVICE,
+                                &count) != STORE_OK)
+      return NOTIFY_FAILED;
+    if (count >= NOTIFY_MAX_SUBS_PER_DEVICE) return NOTIFY_TOO_MANY;
+    if (store_subscription_insert(n->store, &row) != STORE_OK) return NOTIFY_FAILED;
+  }
+  notify_sub_t *s = notify_sub_from_row(&row);
+  if (!s) {
+    if (n->store) store_subscription_delete(n->store, row.id, device_id);
+    return NOTIFY_FAILED;
+  }
+  pthread_mutex_lock(&n->mu);
+  if (!n->store) {
+    int count = 0;
+    for (notify_sub_t *o = n->by_device[notify_hash(device_id)]; o; o = o->by_device)
+      if (o->device_id == device_id && !o->deleted) count++;
+    if (count >= NOTIFY_MAX_SUBS_PER_DEVICE) {
+      pthread_mutex_unlock(&n->mu);
+      free(s);
+      return NOTIFY_TOO_MANY;
+    }
+    do {
+      n->next_id = n->next_id >= 0x7ffffff0 ? 1 : n->next_id + 1;
+    } while (notify_find_locked(n, n->next_id));
+    s->id = n->next_id;
+  }
+  notify_link_locked(n, s);
   int id = s->id;
   pthread_mutex_unlock(&n->mu);
   return id;
 }
 
 bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id) {
+  bool stored = n->store &&
+                store_subscription_delete(n->store, subscription_id, device_id) == STORE_OK;
   notify_wake_t *wakes = NULL;
   pthread_mutex_lock(&n->mu);
   notify_sub_t *s = notify_find_locked(n, subscription_id);
@@ -328,7 +397,7 @@ bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id) {
   if (ok) notify_sub_free_locked(n, s, &wakes);
   pthread_mutex_unlock(&n->mu);
   notify_deliver(wakes);
-  return ok;
+  return ok || stored;
 }
 
 static void notify_info_locked(const notify_sub_t *s, notify_sub_info_t *out) {
@@ -343,6 +412,7 @@ static void notify_info_locked(const notify_sub_t *s, notify_sub_info_t *out) {
 
 bool notify_sub_get(notify_t *n, nimbus_id_t device_id, int subscription_id,
                     notify_sub_info_t *out) {
+  notify_adopt(n, device_id, subscription_id);
   pthread_mutex_lock(&n->mu);
   notify_sub_t *s = notify_find_locked(n, subscription_id);
   bool ok = s && s->device_id == device_id && !s->deleted;
@@ -351,22 +421,49 @@ bool notify_sub_get(notify_t *n, nimbus_id_t device_id, int subscription_id,
   return ok;
 }
 
+/* Make this node's view of device_id's subscriptions the store's: adopt
+ * those it lacks, drop those the store no longer has (canceled through
+ * another node).  Lock not held. */
+static void notify_sync_device(notify_t *n, nimbus_id_t device_id) {
+  if (!n->store) return;
+  nimbus_subscription_t live[NOTIFY_MAX_SUBS_PER_DEVICE];
+  int count = 0;
+  if (store_subscription_list(n->store, device_id, (int64_t)time(NULL), live,
+                              NOTIFY_MAX_SUBS_PER_DEVICE, &count) != STORE_OK)
+    return;
+  for (int i = 0; i < count; i++) notify_adopt(n, device_id, live[i].id);
+  notify_wake_t *wakes = NULL;
+  pthread_mutex_lock(&n->mu);
+  notify_sub_t *s = n->by_device[notify_hash(device_id)];
+  while (s) {
+    notify_sub_t *next = s->by_device;
+    bool stored = false;
+    for (int i = 0; i < count && !stored; i++) stored = live[i].id == s->id;
+    if (s->device_id == device_id && !s->deleted && !stored) notify_sub_free_locked(n, s, &wakes);
+    s = next;
+  }
+  pthread_mutex_unlock(&n->mu);
+  notify_deliver(wakes);
+}
+
 int notify_sub_list(notify_t *n, nimbus_id_t device_id, nimbus_id_t queue_id, nimbus_id_t job_id,
                     notify_sub_info_t *out, int max) {
   int count = 0;
   int64_t seq[NOTIFY_MAX_SUBS_PER_DEVICE];
+  notify_sync_device(n, device_id);
   pthread_mutex_lock(&n->mu);
   for (notify_sub_t *s = n->by_device[notify_hash(device_id)]; s && count < max; s = s->by_device) {
     if (s->device_id != device_id || s->deleted || s->queue_id != queue_id) continue;
     if (job_id && s->job_id != job_id) continue;
-    /* insertion sort by creation: at most NOTIFY_MAX_SUBS_PER_DEVICE */
+    /* insertion sort by id, which is creation order: at most
+     * NOTIFY_MAX_SUBS_PER_DEVICE */
     int i = count < NOTIFY_MAX_SUBS_PER_DEVICE ? count : NOTIFY_MAX_SUBS_PER_DEVICE - 1;
-    while (i > 0 && seq[i - 1] > s->created_seq) {
+    while (i > 0 && seq[i - 1] > s->id) {
       seq[i] = seq[i - 1];
       out[i] = out[i - 1];
       i--;
     }
-    seq[i] = s->created_seq;
+    seq[i] = s->id;
     notify_info_locked(s, &out[i]);
     if (count < NOTIFY_MAX_SUBS_PER_DEVICE) count++;
   }
@@ -375,18 +472,25 @@ int notify_sub_list(notify_t *n, nimbus_id_t device_id, nimbus_id_t queue_id, ni
 }
 
 bool notify_renew(notify_t *n, nimbus_id_t device_id, int subscription_id, int lease_seconds) {
+  int64_t expires_at = (int64_t)time(NULL) + lease_seconds;
+  notify_adopt(n, device_id, subscription_id);
   pthread_mutex_lock(&n->mu);
   notify_sub_t *s = notify_find_locked(n, subscription_id);
   bool ok = s && s->device_id == device_id && !s->deleted;
   if (ok) {
     s->lease_seconds = lease_seconds;
-    s->expires_at = (int64_t)time(NULL) + lease_seconds;
+    s->expires_at = s->stored_expires_at = expires_at;
   }
   pthread_mutex_unlock(&n->mu);
+  if (ok && n->store &&
+      store_subscription_renew(n->store, subscription_id, device_id, lease_seconds, expires_at) ==
+          STORE_NOT_FOUND)
+    ok = false; /* canceled through another node meanwhile */
   return ok;
 }
 
 bool notify_owns(notify_t *n, nimbus_id_t device_id, int subscription_id) {
+  notify_adopt(n, device_id, subscription_id);
   pthread_mutex_lock(&n->mu);
   notify_sub_t *s = notify_find_locked(n, subscription_id);
   bool ok = s && s->device_id == device_id;
@@ -442,7 +546,14 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
   notify_sub_t *subs[NOTIFY_MAX_SUBS_PER_REQUEST];
   int nsubs = 0;
   notify_wake_t *wakes = NULL;
-  int64_t lease_floor = (int64_t)time(NULL) + n->wait_seconds * 2;
+  int64_t now = (int64_t)time(NULL), lease_floor = now + n->wait_seconds * 2;
+  /* leases to write to the store once the lock is released */
+  struct {
+    int id, lease;
+    int64_t until;
+  } renew[NOTIFY_MAX_SUBS_PER_REQUEST];
+  int nrenew = 0;
+  for (int i = 0; i < nids && i < NOTIFY_MAX_SUBS_PER_REQUEST; i++) notify_adopt(n, device_id, ids[i]);
   pthread_mutex_lock(&n->mu);
   for (int i = 0; i < nids && i < NOTIFY_MAX_SUBS_PER_REQUEST; i++) {
     notify_sub_t *s = notify_find_locked(n, ids[i]);
@@ -450,6 +561,23 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
     subs[nsubs++] = s;
     if (s->deleted) *deleted = true;
     if (!s->deleted && s->expires_at < lease_floor) s->expires_at = lease_floor;
+    /* A device that polls keeps its subscription: the store's lease is
+     * moved on before it would end (about once per lease). */
+    if (n->store && !s->deleted && s->stored_expires_at < lease_floor) {
+      int64_t until = now + (s->lease_seconds > 2 * n->wait_seconds ? s->lease_seconds
+                                                                     : 4 * n->wait_seconds);
+      s->stored_expires_at = until;
+      if (s->expires_at < until) s->expires_at = until;
+      renew[nrenew].id = s->id;
+      renew[nrenew].lease = s->lease_seconds;
+      renew[nrenew++].until = until;
+    }
+    /* The device has seen sequence numbers up to since - 1 on another node
+     * (or before a restart): number on from there. */
+    if (n->store && since[i] > s->last_seq + 1) {
+      s->last_seq = since[i] - 1;
+      s->ring_count = 0;
+    }
     for (int k = 0; k < s->ring_count && count < max; k++) {
       const notify_event_t *e = &s->ring[(s->ring_start + k) % NOTIFY_RING];
       if (e->sequence >= since[i]) out[count++] = *e;
@@ -481,6 +609,8 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
   }
   pthread_mutex_unlock(&n->mu);
   notify_deliver(wakes);
+  for (int i = 0; i < nrenew; i++)
+    store_subscription_renew(n->store, renew[i].id, device_id, renew[i].lease, renew[i].until);
   return count;
 }
 

@@ -3,9 +3,13 @@
  * subscriptions, RFC 3996 ippget pull delivery) and the long-polls that
  * wait for them.
  *
- * Subscriptions and their recent events live in memory on this node (a
- * restart forgets them; devices subscribe again when Get-Notifications
- * answers client-error-not-found).  A Get-Notifications with notify-wait
+ * Subscriptions live in the store, so every node sharing the database
+ * knows each one (ids unique across nodes; a node takes one it does not
+ * hold yet from the store when its device names it).  Their recent events
+ * live in memory on each node that holds them: a device should keep to
+ * one node while that node is up (the load balancer's job, see
+ * docs/OPERATIONS.md), since events committed while it moves between
+ * nodes reach only the node it left.  A Get-Notifications with notify-wait
  * that finds no event parks its HTTP request here (http_request_park): no
  * thread waits.  The request is woken by a matching event, by the
  * device's deregistration (with the deregistration notice), by its
@@ -19,6 +23,7 @@
 
 #include "http.h"
 #include "model.h"
+#include "store.h"
 
 typedef enum {
   NOTIFY_JOB_FETCHABLE = 1u << 0,     /* "job-fetchable" */
@@ -44,8 +49,9 @@ typedef struct {
 
 typedef struct notify notify_t;
 
-/* wait_seconds: the longest a Get-Notifications is held. */
-notify_t *notify_new(int wait_seconds);
+/* wait_seconds: the longest a Get-Notifications is held; store: where
+ * subscriptions are kept (NULL: in this process only). */
+notify_t *notify_new(int wait_seconds, store_t *store);
 /* Wake every parked request (they answer with no events) and free.
  * notify_shutdown() first refuses new parking and wakes the parked. */
 void notify_shutdown(notify_t *n);
@@ -55,8 +61,10 @@ void notify_free(notify_t *n);
 notify_event_type_t notify_event_parse(const char *name);
 const char *notify_event_name(notify_event_type_t t);
 
+#define NOTIFY_TOO_MANY (-1) /* the device has NOTIFY_MAX_SUBS_PER_DEVICE already */
+#define NOTIFY_FAILED (-2)   /* the store failed (logged) or out of memory */
 /* Create a subscription of device_id on queue_id for `events` (a mask);
- * returns its id (> 0), or -1 when the device has too many. */
+ * returns its id (> 0), NOTIFY_TOO_MANY or NOTIFY_FAILED. */
 int notify_subscribe(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                      nimbus_id_t device_id, unsigned events, int lease_seconds);
 /* A job subscription (Create-Job-Subscriptions): like notify_subscribe(),

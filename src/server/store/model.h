@@ -196,6 +196,17 @@ typedef struct {
   int64_t expires_at;
 } nimbus_panel_session_t;
 
+/* An IPP event subscription of an output device (notify/notify.c keeps
+ * its events; the store keeps the subscription, for every node). */
+typedef struct {
+  int id; /* notify-subscription-id: unique across the nodes of one database */
+  nimbus_id_t tenant_id, queue_id, device_id;
+  nimbus_id_t job_id; /* a job subscription: the job's number (job-id); 0: printer */
+  unsigned events;    /* notify.h's mask */
+  int lease_seconds;
+  int64_t created_at, expires_at; /* unix seconds */
+} nimbus_subscription_t;
+
 /* What is kept of a deleted registration: enough to give its credential
  * the documented deregistration answer instead of a plain 401. */
 typedef struct {

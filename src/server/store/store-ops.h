@@ -167,6 +167,15 @@ struct store_ops {
   store_status_t (*audit_append)(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                  const char *action, const char *detail);
   store_status_t (*job_count_by_state)(store_t *st, int64_t counts[10]);
+  store_status_t (*subscription_insert)(store_t *st, nimbus_subscription_t *s);
+  store_status_t (*subscription_get)(store_t *st, int id, int64_t now,
+                                     nimbus_subscription_t *out);
+  store_status_t (*subscription_list)(store_t *st, nimbus_id_t device_id, int64_t now,
+                                      nimbus_subscription_t *out, int max, int *count);
+  store_status_t (*subscription_renew)(store_t *st, int id, nimbus_id_t device_id,
+                                       int lease_seconds, int64_t expires_at);
+  store_status_t (*subscription_delete)(store_t *st, int id, nimbus_id_t device_id);
+  store_status_t (*subscription_sweep)(store_t *st, int64_t now, int *removed);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out,
                               size_t max, size_t *n);

@@ -205,6 +205,12 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(throttle_clear),
       STORE_OP_PRESENT(audit_append),
       STORE_OP_PRESENT(job_count_by_state),
+      STORE_OP_PRESENT(subscription_insert),
+      STORE_OP_PRESENT(subscription_get),
+      STORE_OP_PRESENT(subscription_list),
+      STORE_OP_PRESENT(subscription_renew),
+      STORE_OP_PRESENT(subscription_delete),
+      STORE_OP_PRESENT(subscription_sweep),
       STORE_OP_PRESENT(feed_open),
       STORE_OP_PRESENT(feed_next),
       STORE_OP_PRESENT(feed_close),
@@ -600,6 +606,37 @@ store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char
 
 store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]) {
   return STORE_CALL(st, job_count_by_state, counts);
+}
+
+store_status_t store_subscription_insert(store_t *st, nimbus_subscription_t *s) {
+  return STORE_CALL(st, subscription_insert, s);
+}
+
+store_status_t store_subscription_get(store_t *st, int id, int64_t now,
+                                      nimbus_subscription_t *out) {
+  return STORE_CALL(st, subscription_get, id, now, out);
+}
+
+store_status_t store_subscription_list(store_t *st, nimbus_id_t device_id, int64_t now,
+                                       nimbus_subscription_t *out, int max, int *count) {
+  *count = 0;
+  return STORE_CALL(st, subscription_list, device_id, now, out, max, count);
+}
+
+store_status_t store_subscription_renew(store_t *st, int id, nimbus_id_t device_id,
+                                        int lease_seconds, int64_t expires_at) {
+  return STORE_CALL(st, subscription_renew, id, device_id, lease_seconds, expires_at);
+}
+
+store_status_t store_subscription_delete(store_t *st, int id, nimbus_id_t device_id) {
+  return STORE_CALL(st, subscription_delete, id, device_id);
+}
+
+store_status_t store_subscription_sweep(store_t *st, int64_t now, int *removed) {
+  int dummy;
+  if (!removed) removed = &dummy;
+  *removed = 0;
+  return STORE_CALL(st, subscription_sweep, now, removed);
 }
 
 store_status_t store_feed_open(store_t *st, store_feed_t **out) {

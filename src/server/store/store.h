@@ -463,6 +463,28 @@ store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char
  * for state 1..9 (index 0 unused). */
 store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]);
 
+/* ---- event subscriptions of devices (notify.c holds the policy) ----
+ * Kept here so that every node knows every subscription: its id (taken
+ * here, unique across nodes), its device and its lease.  Only live ones
+ * (expires_at > now) are read; the sweep removes the rest; a deleted
+ * device's go with it. */
+/* Insert s (id and created_at set); NOT_FOUND when its device, queue or
+ * tenant is gone. */
+store_status_t store_subscription_insert(store_t *st, nimbus_subscription_t *s);
+store_status_t store_subscription_get(store_t *st, int id, int64_t now,
+                                      nimbus_subscription_t *out);
+/* The live subscriptions of device_id, oldest first, at most max. */
+store_status_t store_subscription_list(store_t *st, nimbus_id_t device_id, int64_t now,
+                                       nimbus_subscription_t *out, int max, int *count);
+/* A new lease: lease_seconds, until expires_at; NOT_FOUND when device_id
+ * has no such subscription. */
+store_status_t store_subscription_renew(store_t *st, int id, nimbus_id_t device_id,
+                                        int lease_seconds, int64_t expires_at);
+/* NOT_FOUND when device_id has no such subscription. */
+store_status_t store_subscription_delete(store_t *st, int id, nimbus_id_t device_id);
+/* Remove the subscriptions whose lease ended before now; *removed may be NULL. */
+store_status_t store_subscription_sweep(store_t *st, int64_t now, int *removed);
+
 /* ---- the event feed (several nodes on one database) ----
  * Every job event (the job_events row of a transition) and every device
  * deletion is written with the origin of the store that wrote it: a

@@ -140,6 +140,12 @@ typedef enum {
   PS_JOB_SWEEP,
   PS_JOB_SWEEP_UNPURGED,
   PS_FEED_ROWS,
+  PS_SUB_INSERT,
+  PS_SUB_GET,
+  PS_SUB_LIST,
+  PS_SUB_RENEW,
+  PS_SUB_DELETE,
+  PS_SUB_SWEEP,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -165,6 +171,16 @@ typedef struct pg_store {
   bool gc_closing;
   pg_insert_req_t **gc_batch; /* gc_max slots, used by the committer only */
 } pg_store_t;
+
+/* Subscriptions (store-pg-subscriptions.c). */
+store_status_t pg_subscription_insert(store_t *base, nimbus_subscription_t *sub);
+store_status_t pg_subscription_get(store_t *base, int id, int64_t now, nimbus_subscription_t *out);
+store_status_t pg_subscription_list(store_t *base, nimbus_id_t device_id, int64_t now,
+                                    nimbus_subscription_t *out, int max, int *count);
+store_status_t pg_subscription_renew(store_t *base, int id, nimbus_id_t device_id,
+                                     int lease_seconds, int64_t expires_at);
+store_status_t pg_subscription_delete(store_t *base, int id, nimbus_id_t device_id);
+store_status_t pg_subscription_sweep(store_t *base, int64_t now, int *removed);
 
 /* The event feed (store-pg-feed.c); its rows come from PS_FEED_ROWS. */
 store_status_t pg_feed_open(store_t *base, store_feed_t **out);

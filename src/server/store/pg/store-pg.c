@@ -381,6 +381,18 @@ static const char *const stmt_sql[PS_COUNT] = {
                      "LEFT JOIN devices od ON od.id = j.origin_device_id "
                      "AND od.tenant_id = j.tenant_id WHERE e.id = ANY ($1::text::bigint[]) "
                      "ORDER BY array_position($1::text::bigint[], e.id)",
+#define SUB_COLS \
+  "id, tenant_id, queue_id, device_id, job_id, events, lease_seconds, created_at, expires_at"
+    [PS_SUB_INSERT] = "INSERT INTO subscriptions (tenant_id, queue_id, device_id, job_id, events, "
+                      "lease_seconds, created_at, expires_at) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    [PS_SUB_GET] = "SELECT " SUB_COLS " FROM subscriptions WHERE id = $1 AND expires_at > $2",
+    [PS_SUB_LIST] = "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 "
+                    "AND expires_at > $2 ORDER BY id LIMIT $3",
+    [PS_SUB_RENEW] = "UPDATE subscriptions SET lease_seconds = $3, expires_at = $4 "
+                     "WHERE id = $1 AND device_id = $2",
+    [PS_SUB_DELETE] = "DELETE FROM subscriptions WHERE id = $1 AND device_id = $2",
+    [PS_SUB_SWEEP] = "DELETE FROM subscriptions WHERE expires_at <= $1",
 };
 
 /* The store whose list callback this thread is running, if any. */

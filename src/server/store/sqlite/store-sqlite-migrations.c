@@ -422,12 +422,29 @@ static const char *const migration_11[] = {
     NULL,
 };
 
-/* Migration 12: the origin of each job_events row (store.h: the event
- * feed), so that a node can tell the events other nodes committed from its
- * own; rows from before have origin 0.  A device deletion is a job_events
- * row too (job_id 0, event "device-deleted", detail its id). */
+/* Migration 12, for several nodes on one database:
+ *  - the origin of each job_events row (store.h: the event feed), so that
+ *    a node can tell the events other nodes committed from its own; rows
+ *    from before have origin 0.  A device deletion is a job_events row too
+ *    (job_id 0, event "device-deleted", detail its id);
+ *  - subscriptions: the IPP event subscriptions of devices, so that every
+ *    node knows each one (ids unique across nodes; AUTOINCREMENT never
+ *    gives an id twice).  They go with their device, queue or tenant. */
 static const char *const migration_12[] = {
     "ALTER TABLE job_events ADD COLUMN origin INTEGER NOT NULL DEFAULT 0",
+    "CREATE TABLE subscriptions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  queue_id INTEGER NOT NULL REFERENCES queues(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  job_id INTEGER NOT NULL DEFAULT 0,"
+    "  events INTEGER NOT NULL,"
+    "  lease_seconds INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX subscriptions_device ON subscriptions(device_id, id)",
+    "CREATE INDEX subscriptions_expires ON subscriptions(expires_at)",
     NULL,
 };
 

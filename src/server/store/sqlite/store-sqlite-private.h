@@ -176,6 +176,12 @@ typedef enum {
   S_THROTTLE_FAIL,
   S_THROTTLE_CLEAR,
   S_THROTTLE_EXPIRE,
+  S_SUB_INSERT,
+  S_SUB_GET,
+  S_SUB_LIST,
+  S_SUB_RENEW,
+  S_SUB_DELETE,
+  S_SUB_SWEEP,
   S_FEED_LAST,
   S_FEED_NEXT,
   S_COUNT
@@ -439,6 +445,17 @@ store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const 
                                    const char *action, const char *detail);
 store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]);
 /* ---- end of the operations ---- */
+
+/* store-sqlite-subscriptions.c */
+store_status_t sqlite_subscription_insert(store_t *base_, nimbus_subscription_t *sub);
+store_status_t sqlite_subscription_get(store_t *base_, int id, int64_t now,
+                                       nimbus_subscription_t *out);
+store_status_t sqlite_subscription_list(store_t *base_, nimbus_id_t device_id, int64_t now,
+                                        nimbus_subscription_t *out, int max, int *count);
+store_status_t sqlite_subscription_renew(store_t *base_, int id, nimbus_id_t device_id,
+                                         int lease_seconds, int64_t expires_at);
+store_status_t sqlite_subscription_delete(store_t *base_, int id, nimbus_id_t device_id);
+store_status_t sqlite_subscription_sweep(store_t *base_, int64_t now, int *removed);
 
 /* store-sqlite-feed.c */
 store_status_t sqlite_feed_open(store_t *base_, store_feed_t **out);

@@ -299,6 +299,18 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = ?1",
     [S_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= ?1",
     /* No row is returned when another holder's lease is still live. */
+#define SUB_COLS \
+  "id, tenant_id, queue_id, device_id, job_id, events, lease_seconds, created_at, expires_at"
+    [S_SUB_INSERT] = "INSERT INTO subscriptions (tenant_id, queue_id, device_id, job_id, events, "
+                     "lease_seconds, created_at, expires_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_SUB_GET] = "SELECT " SUB_COLS " FROM subscriptions WHERE id = ?1 AND expires_at > ?2",
+    [S_SUB_LIST] = "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = ?1 "
+                   "AND expires_at > ?2 ORDER BY id LIMIT ?3",
+    [S_SUB_RENEW] = "UPDATE subscriptions SET lease_seconds = ?3, expires_at = ?4 "
+                    "WHERE id = ?1 AND device_id = ?2",
+    [S_SUB_DELETE] = "DELETE FROM subscriptions WHERE id = ?1 AND device_id = ?2",
+    [S_SUB_SWEEP] = "DELETE FROM subscriptions WHERE expires_at <= ?1",
     [S_FEED_LAST] = "SELECT coalesce(max(id), 0) FROM job_events",
     /* JOB_COLS first (sqlite_job_from_row reads columns 0..), the event's after */
     [S_FEED_NEXT] = "SELECT " JOB_COLS ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
