@@ -13,7 +13,7 @@
  *   Renew-Subscription
  *
  * Jobs are resolved with ipp_target_job(), so the visibility rules of
- * ipp-job.c hold here too.  Subscriptions are those of notify.c (in memory,
+ * ipp-job.c hold here too.  Subscriptions are those of notify.c (in the store,
  * ippget pull delivery, owned by one device).
  */
 #include <stdlib.h>

@@ -366,7 +366,7 @@ void ipp_op_get_notifications(ipp_ctx_t *ctx) {
   for (int i = 0; i < ippGetCount(ids) && ctx->nsubs < NOTIFY_MAX_SUBS_PER_REQUEST; i++) {
     int id = ippGetInteger(ids, i);
     if (!notify_owns(ctx->srv->notify, ctx->device.id, id)) {
-      /* Also what a device sees after a server restart: subscribe again. */
+      /* Also what a device sees once its lease ran out: subscribe again. */
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Subscription %d does not exist.", id);
       return;
     }
