@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# with-database.sh: run an integration test (a script that starts nimbusd
-# through tests/integration/lib-nimbusd.sh) on a fresh PostgreSQL database.
+# with-database.sh: run an integration test (a script whose nimbusd take
+# $NIMBUS_TEST_STORE_URL as --store, as those started through
+# tests/integration/lib-nimbusd.sh do) on a fresh PostgreSQL database.
 #
 # Usage: with-database.sh SCRIPT [ARGS...]
 #
