@@ -1,9 +1,10 @@
 # lib-nimbusd.sh: start and stop real nimbusd processes for integration
 # tests.  Source it, then:
 #   nimbusd_start [extra flags...]   starts on an ephemeral loopback port with
-#                                    a fresh state dir; exports NIMBUS_URL,
-#                                    NIMBUS_PORT, NIMBUS_STATE, NIMBUSD_PID,
-#                                    NIMBUS_ADMIN_PASSWORD
+#                                    a fresh state dir and a fresh store (see
+#                                    NIMBUS_TEST_STORE_URL below); exports
+#                                    NIMBUS_URL, NIMBUS_PORT, NIMBUS_STATE,
+#                                    NIMBUSD_PID, NIMBUS_ADMIN_PASSWORD
 #   nimbusd_stop                     SIGTERM and wait (fails on a non-zero exit,
 #                                    e.g. a sanitizer report)
 #   nimbusd_kill9                    SIGKILL (durability tests)
@@ -13,8 +14,19 @@
 #                                    (see check below: steps allowed to fail
 #                                    must be written as conditions)
 #   finish NAME                      print "NAME: N passed, 0 failed"
+#   nimbus_sql SQL                   run SQL on the store of the test's
+#                                    nimbusd (SQLite file or PostgreSQL),
+#                                    rows on stdout
 # Needs: NIMBUSD (path to the binary; set by meson, else build/ of the
-# tree when run by hand), curl, python3.
+# tree when run by hand), curl, python3; sqlite3 or psql for nimbus_sql.
+#
+# NIMBUS_TEST_STORE_URL (optional): a postgresql:// URL naming a fresh
+# database (tests/pg/with-database.sh makes one) to run the test on
+# PostgreSQL: every nimbusd of the test gets it as --store instead of
+# using state-dir/nimbus.db.  The first nimbusd_start uses that database
+# as it is; each later nimbusd_start (a fresh state dir, so a fresh store)
+# creates a new database next to it (same URL, database <name>_<pid>_<n>),
+# points NIMBUS_TEST_STORE_URL at it and drops it when the test exits.
 
 _lib_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 if [ -z "${NIMBUSD:-}" ] && [ -x "$_lib_top/build/src/server/nimbusd" ]; then
@@ -27,6 +39,9 @@ NIMBUS_TEST_DATA=${NIMBUS_TEST_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../dat
 export NIMBUS_ADMIN_PASSWORD NIMBUS_TEST_DATA
 _lib_passed=0
 _lib_tmpdirs=()
+_lib_store_first=${NIMBUS_TEST_STORE_URL:-} # the database given to the test
+_lib_store_starts=0                         # nimbusd_start calls so far
+_lib_store_dbs=()                           # databases made here, dropped at exit
 
 _lib_cleanup() {
   if [ -n "${NIMBUSD_PID:-}" ] && kill -0 "$NIMBUSD_PID" 2>/dev/null; then
@@ -34,13 +49,52 @@ _lib_cleanup() {
     wait "$NIMBUSD_PID" 2>/dev/null || true
   fi
   for d in "${_lib_tmpdirs[@]}"; do rm -rf "$d"; done
+  for d in "${_lib_store_dbs[@]}"; do
+    psql -X -q "$_lib_store_first" -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" >/dev/null || true
+  done
 }
 trap _lib_cleanup EXIT
 
+# _lib_fresh_store: on PostgreSQL, a fresh database for a nimbusd_start
+# after the first (see NIMBUS_TEST_STORE_URL above).
+_lib_fresh_store() {
+  [ -n "$_lib_store_first" ] || return 0
+  _lib_store_starts=$((_lib_store_starts + 1))
+  [ "$_lib_store_starts" -gt 1 ] || return 0
+  local base db
+  base=$(psql -X -q -At "$_lib_store_first" -c "SELECT current_database()") || return 1
+  db="${base}_$$_$_lib_store_starts"
+  # The same URL with another database (the path of a libpq URL), as
+  # tests/pg/with-database.sh derives its own.
+  NIMBUS_TEST_STORE_URL=$(python3 - "$_lib_store_first" "$db" <<'PY'
+import re, sys
+m = re.match(r"^(postgres(?:ql)?://[^/?]*)(?:/[^?]*)?(.*)$", sys.argv[1])
+if not m:
+    sys.exit("lib-nimbusd.sh: NIMBUS_TEST_STORE_URL is not a postgresql:// URL")
+print(m.group(1) + "/" + sys.argv[2] + m.group(2))
+PY
+  ) || return 1
+  psql -X -q -v ON_ERROR_STOP=1 "$_lib_store_first" -c "CREATE DATABASE \"$db\"" >/dev/null || return 1
+  _lib_store_dbs+=("$db")
+  export NIMBUS_TEST_STORE_URL
+}
+
+# nimbus_sql SQL: run SQL (one or more statements) on the store of the
+# test's nimbusd, behind its back: psql on NIMBUS_TEST_STORE_URL, else
+# sqlite3 on $NIMBUS_STATE/nimbus.db (waiting up to 10 s for nimbusd's
+# write lock).  Rows go to stdout the same way on both: columns separated
+# by |, NULL as an empty string (but booleans print as t/f on PostgreSQL
+# and 1/0 on SQLite, bytea as \x... on PostgreSQL).  An SQL error fails.
+nimbus_sql() {
+  if [ -n "${NIMBUS_TEST_STORE_URL:-}" ]; then
+    psql -X -q -At -v ON_ERROR_STOP=1 "$NIMBUS_TEST_STORE_URL" -c "$1"
+  else
+    sqlite3 -batch -bail -cmd ".timeout 10000" "$NIMBUS_STATE/nimbus.db" "$1"
+  fi
+}
+
 # Start nimbusd; $NIMBUS_STATE and $NIMBUS_PORT are reused when set.
-# NIMBUS_TEST_STORE_URL (optional): the store every nimbusd of the test
-# uses instead of state-dir/nimbus.db, e.g. a fresh PostgreSQL database
-# (docs/OPERATIONS.md §4a), to run a test on that backend.
+# NIMBUS_TEST_STORE_URL: see above (docs/OPERATIONS.md §4a).
 _lib_launch() {
   local log="$NIMBUS_STATE.log" store=()
   [ -z "${NIMBUS_TEST_STORE_URL:-}" ] || store=(--store "$NIMBUS_TEST_STORE_URL")
@@ -89,6 +143,7 @@ nimbusd_start() {
   NIMBUS_STATE="$dir/state"
   NIMBUS_PORT=0
   _lib_flags=("$@")
+  _lib_fresh_store || { echo "nimbusd_start: cannot make a fresh database" >&2; return 1; }
   _lib_launch "$@"
 }
 

@@ -10,7 +10,9 @@
 #                          refused uploads leave no file in the spool
 # Without NIMBUS_URL the test starts its own nimbusd ($NIMBUSD, else
 # build/src/server/nimbusd) on a free loopback port with a scratch state
-# directory and --fast-hashing, and stops it at the end.
+# directory and --fast-hashing, and stops it at the end; its store is
+# NIMBUS_TEST_STORE_URL when set (a fresh database: tests/pg/with-database.sh),
+# else the state directory's SQLite file.
 #
 # Every check prints its name; the first failure stops the test with a
 # non-zero status.  The last line is "api: N passed, 0 failed".
@@ -77,8 +79,10 @@ if [ -z "${NIMBUS_URL:-}" ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   NIMBUS_ADMIN_PASSWORD="op-pw-$tag"
   NIMBUS_STATE_DIR=$work/state
+  store=()
+  [ -z "${NIMBUS_TEST_STORE_URL:-}" ] || store=(--store "$NIMBUS_TEST_STORE_URL")
   "$nimbusd" --listen 127.0.0.1 --port "$port" --state-dir "$NIMBUS_STATE_DIR" \
-    --admin-password "$NIMBUS_ADMIN_PASSWORD" --fast-hashing >"$work/server.log" 2>&1 &
+    --admin-password "$NIMBUS_ADMIN_PASSWORD" --fast-hashing "${store[@]}" >"$work/server.log" 2>&1 &
   server_pid=$!
   NIMBUS_URL=http://127.0.0.1:$port
   for _ in $(seq 1 100); do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 while jobs arrive: every job the server acknowledged survives with
-# its document; nothing half-written survives a restart.
+# its document; nothing half-written survives a restart.  On either store
+# (NIMBUS_TEST_STORE_URL: PostgreSQL, whose commits are synchronous).
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -50,12 +51,11 @@ verify() {
   tmp_left=$(find "$NIMBUS_STATE/spool/tmp" -name '*.part' | wc -l)
   [ "$tmp_left" -eq 0 ] || { echo "partial files survived: $tmp_left" >&2; return 1; }
   blobs=$(find "$NIMBUS_STATE/spool" -path "$NIMBUS_STATE/spool/tmp" -prune -o -type f -print | wc -l)
-  docs=$(sqlite3 "$NIMBUS_STATE/nimbus.db" \
-    "SELECT count(*) FROM documents WHERE blob_key NOT IN ('', 'inline')")
+  docs=$(nimbus_sql "SELECT count(*) FROM documents WHERE blob_key NOT IN ('', 'inline')")
   [ "$blobs" -eq "$docs" ] || { echo "blobs $blobs != document rows $docs" >&2; return 1; }
   # small documents live in the store: each one's bytes are all there
   local bad_inline
-  bad_inline=$(sqlite3 "$NIMBUS_STATE/nimbus.db" \
+  bad_inline=$(nimbus_sql \
     "SELECT count(*) FROM documents d LEFT JOIN document_data x USING (job_id, number)
      WHERE d.blob_key = 'inline' AND (x.data IS NULL OR length(x.data) <> d.size)")
   [ "$bad_inline" -eq 0 ] || { echo "$bad_inline inline documents incomplete" >&2; return 1; }

@@ -339,13 +339,7 @@ panel "$CRED1" "" POST /device/sessions '{"user":"bob","secret":"bob-pw-1"}'
 check "deleted registration: sign-in 410" is_problem 410
 
 # ---- audit, no secret anywhere -------------------------------------------------------------
-audit=$(python3 - "$NIMBUS_STATE" <<'EOF'
-import glob, sqlite3, sys
-db = [p for p in glob.glob(sys.argv[1] + "/**/*.db", recursive=True)][0]
-c = sqlite3.connect(db, timeout=10)
-print("\n".join("%s %s %s" % r for r in c.execute("SELECT action, actor, detail FROM audit")))
-EOF
-)
+audit=$(nimbus_sql "SELECT action || ' ' || actor || ' ' || detail FROM audit")
 check "audit: panel.login" grep -q '^panel.login alice@acme' <<<"$audit"
 check "audit: panel.login-failed" grep -q '^panel.login-failed ' <<<"$audit"
 check "audit: job.pin-wrong and job.pin-locked" \

@@ -142,7 +142,7 @@ check "nimbusctl job release --override --pin: usage error" \
   fails ctl job release "$J6" --override --pin 7531 2>/dev/null
 check "nimbusctl job release --override (tenant admin) releases it" ctl job release "$J6" --override
 check "... fetchable" same "$(state "$J6")" fetchable
-db() { sqlite3 -readonly "$NIMBUS_STATE/nimbus.db" "$1"; }
+db() { nimbus_sql "$1"; }
 check "the release event names the admin and the override" \
   same "$(db "SELECT detail FROM job_events WHERE job_id = $J5 AND event = 'job-released'")" \
   "boss@acme (PIN override)"

@@ -29,7 +29,7 @@ submit_ipp() { # submit_ipp FILE: Print-Job (small documents stay inline); print
 }
 job() { api GET "/api/v1/jobs/$1?tenant=acme" | json_get "$2"; }
 spool_files() { find "$NIMBUS_STATE/spool/data" -type f | wc -l; }
-inline_rows() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM document_data WHERE job_id=?', (int(sys.argv[2]),)).fetchone()[0])" "$NIMBUS_STATE/nimbus.db" "$1"; }
+inline_rows() { nimbus_sql "SELECT count(*) FROM document_data WHERE job_id = $(($1))"; }
 python3 "$HERE/make_pdf.py" "$TMP/big.pdf" 12000 # spooled, not inline
 
 # ---- cancel deletes the documents at once ----
@@ -48,8 +48,9 @@ check "the jobs stay, marked purged" \
 OLD=$(submit "$TMP/big.pdf")
 NEW=$(submit "$D/onepage.pdf")
 # Make OLD three hours old (the tenant keeps two) behind the server's back.
-python3 -c "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE jobs SET created_at=? WHERE id=?', (int(time.time())-3*3600, int(sys.argv[2]))); c.commit()" \
-  "$NIMBUS_STATE/nimbus.db" "$OLD"
+check "OLD made three hours old" \
+  test "$(nimbus_sql "UPDATE jobs SET created_at = $(($(date +%s) - 3 * 3600)) WHERE id = $((OLD));
+                      SELECT count(*) FROM jobs WHERE id = $((OLD))")" = 1
 for _ in $(seq 1 100); do [ "$(job "$OLD" "d['state']")" = expired ] && break; sleep 0.2; done
 check "the old held job expires" test "$(job "$OLD" "d['state']")" = expired
 check "...and its document is purged" test "$(job "$OLD" "d['documents'][0]['purged']")" = True
@@ -59,8 +60,9 @@ check "the recent one is kept, held" test "$(job "$NEW" "d['state'], d['document
 # ---- a purge interrupted by a crash is finished after the restart ----
 LEFT=$(submit "$TMP/big.pdf")
 nimbusd_kill9
-python3 -c "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE jobs SET state=7, completed_at=? WHERE id=?', (int(time.time()), int(sys.argv[2]))); c.commit()" \
-  "$NIMBUS_STATE/nimbus.db" "$LEFT"
+check "LEFT ended (canceled) with its document left, as by a crash" \
+  test "$(nimbus_sql "UPDATE jobs SET state = 7, completed_at = $(date +%s) WHERE id = $((LEFT));
+                      SELECT count(*) FROM jobs WHERE id = $((LEFT)) AND state = 7")" = 1
 nimbusd_restart
 for _ in $(seq 1 100); do [ "$(spool_files)" = 1 ] && break; sleep 0.2; done
 check "an ended job left with its document is purged by housekeeping" test "$(spool_files)" = 1
