@@ -68,24 +68,28 @@ static void test_pin_record(void **state) {
   const int window = 900, max = 3;
   store_pin_counter_t after;
 
-  assert_int_equal(release_pin_record(st, b, j, false, t0, window, max, &after), STORE_NOT_FOUND);
-  assert_int_equal(release_pin_record(st, a, j + 99, false, t0, window, max, NULL),
+  assert_int_equal(release_pin_record(st, b, j, false, t0, window, max, &after, NULL),
+                   STORE_NOT_FOUND);
+  assert_int_equal(release_pin_record(st, a, j + 99, false, t0, window, max, NULL, NULL),
                    STORE_NOT_FOUND);
 
   /* Two wrong, then a right one resets the count. */
-  assert_int_equal(release_pin_record(st, a, j, false, t0, window, max, &after), STORE_OK);
+  assert_int_equal(release_pin_record(st, a, j, false, t0, window, max, &after, NULL), STORE_OK);
   assert_int_equal(after.failures, 1);
   assert_int_equal(after.locked_until, 0);
-  assert_int_equal(release_pin_record(st, a, j, false, t0 + 10, window, max, &after), STORE_OK);
+  assert_int_equal(release_pin_record(st, a, j, false, t0 + 10, window, max, &after, NULL),
+                   STORE_OK);
   assert_int_equal(after.failures, 2);
-  assert_int_equal(release_pin_record(st, a, j, true, t0 + 20, window, max, &after), STORE_OK);
+  assert_int_equal(release_pin_record(st, a, j, true, t0 + 20, window, max, &after, NULL),
+                   STORE_OK);
   assert_int_equal(after.failures, 0);
   assert_int_equal(after.locked_until, 0);
 
   /* The max-th wrong PIN within the window locks. */
   int64_t t1 = t0 + 30;
   for (int i = 0; i < max; i++)
-    assert_int_equal(release_pin_record(st, a, j, false, t1 + i, window, max, &after), STORE_OK);
+    assert_int_equal(release_pin_record(st, a, j, false, t1 + i, window, max, &after, NULL),
+                     STORE_OK);
   assert_int_equal(after.failures, 3);
   assert_int_equal(after.locked_until, t1 + 2 + window);
   nimbus_job_t got;
@@ -95,7 +99,7 @@ static void test_pin_record(void **state) {
   assert_int_equal(got.pin_locked_until, t1 + 2 + window);
 
   /* Locked: even the right PIN is refused and nothing is recorded. */
-  assert_int_equal(release_pin_record(st, a, j, true, t1 + 100, window, max, &after),
+  assert_int_equal(release_pin_record(st, a, j, true, t1 + 100, window, max, &after, NULL),
                    STORE_CONFLICT);
   assert_int_equal(after.failures, 3);
   assert_int_equal(after.locked_until, t1 + 2 + window);
@@ -103,7 +107,7 @@ static void test_pin_record(void **state) {
   assert_int_equal(got.pin_failures, 3);
 
   /* Once the lock is over: a wrong PIN starts a new window. */
-  assert_int_equal(release_pin_record(st, a, j, false, t1 + 2 + window, window, max, &after),
+  assert_int_equal(release_pin_record(st, a, j, false, t1 + 2 + window, window, max, &after, NULL),
                    STORE_OK);
   assert_int_equal(after.failures, 1);
   assert_int_equal(after.window_start, t1 + 2 + window);
@@ -122,7 +126,7 @@ typedef struct {
 static void *pin_thread(void *arg) {
   pin_thread_t *t = arg;
   for (int i = 0; i < PIN_TRIES; i++)
-    if (release_pin_record(t->st, t->tenant, t->job, false, 5000, 900, 0, NULL) == STORE_OK)
+    if (release_pin_record(t->st, t->tenant, t->job, false, 5000, 900, 0, NULL, NULL) == STORE_OK)
       t->ok++;
   return NULL;
 }

@@ -524,6 +524,47 @@ static void test_pg_reconnect(void **state) {
 }
 #endif
 
+/* ---- audited writes: the audit row in the write's transaction ---- */
+
+static int64_t audit_rows(fixture_t *fx, const char *action) {
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM audit WHERE action = '%s'", action);
+  return db_int(fx, sql);
+}
+
+/* A write with an audit row: both are there after it, or (the write
+ * refused) neither; an insert's new id can lead the detail. */
+static void test_audited_writes(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a");
+  store_audit_t au = {.tenant_id = a, .actor = "root@a", .action = "user-created",
+                      .detail = "user=bob", .id_key = "id"};
+  nimbus_user_t u = {.tenant_id = a, .role = NIMBUS_ROLE_USER};
+  snprintf(u.name, sizeof u.name, "bob");
+  assert_int_equal(store_user_insert_audited(st, &u, &au), STORE_OK);
+  assert_int_equal(audit_rows(fx, "user-created"), 1);
+  char detail[128], want[128];
+  db_text(fx, "SELECT detail FROM audit WHERE action = 'user-created'", detail, sizeof detail);
+  snprintf(want, sizeof want, "id=%lld user=bob", (long long)u.id);
+  assert_string_equal(detail, want);
+  /* the same name again: refused, and no audit row */
+  nimbus_user_t dup = u;
+  assert_int_equal(store_user_insert_audited(st, &dup, &au), STORE_CONFLICT);
+  assert_int_equal(audit_rows(fx, "user-created"), 1);
+  /* an update or delete of nothing: NOT_FOUND, no audit row */
+  store_audit_t gone = {.tenant_id = a, .actor = "root@a", .action = "user-deleted"};
+  assert_int_equal(store_user_delete_audited(st, a, u.id + 100, &gone), STORE_NOT_FOUND);
+  assert_int_equal(audit_rows(fx, "user-deleted"), 0);
+  assert_int_equal(store_user_delete_audited(st, a, u.id, &gone), STORE_OK);
+  assert_int_equal(audit_rows(fx, "user-deleted"), 1);
+  /* no audit: the plain write */
+  nimbus_tenant_t t = {0};
+  snprintf(t.name, sizeof t.name, "b");
+  assert_int_equal(store_tenant_insert_audited(st, &t, NULL), STORE_OK);
+  assert_int_equal(db_int(fx, "SELECT count(*) FROM audit"), 2);
+}
+
 int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
   if (argc > 1 && !strcmp(argv[1], "pg")) {
@@ -537,6 +578,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_alias_normalise),
       cmocka_unit_test_setup_teardown(test_alias_resolve_and_isolation, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_token_lifecycle, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_audited_writes, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_queue_crud_and_isolation, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_throttle, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_direct, teardown),

@@ -140,7 +140,7 @@ static store_status_t delete_device_n(store_t *st, nimbus_id_t tenant, nimbus_id
                                       nimbus_device_t *out, size_t *reoffered) {
   device_reoffered_t *r = NULL;
   size_t n = 0;
-  store_status_t s = device_delete_registration(st, tenant, id, out, &r, &n);
+  store_status_t s = device_delete_registration(st, tenant, id, out, &r, &n, NULL);
   free(r);
   if (reoffered) *reoffered = n;
   return s;

@@ -252,14 +252,17 @@ void api_device_session_create(api_ctx_t *c) {
   crypto_token_new_prefixed(PANEL_SESSION_PREFIX, token);
   crypto_token_hash(token, ps.hash);
   ps.expires_at = (int64_t)time(NULL) + panel_session_seconds(c);
-  store_status_t s = store_panel_session_insert(c->srv->store, &ps);
+  /* the session's user is the actor of its sign-in */
+  snprintf(c->actor, sizeof c->actor, "%s@%s", user.name, c->tenant.name);
+  api_audit_t au;
+  store_status_t s = store_panel_session_insert_audited(
+      c->srv->store, &ps,
+      api_audit_of(c, &au, "panel.login", "user=%s printer=%s login=%s", user.name,
+                   c->device.name, pin ? "pin" : "password"));
   if (s != STORE_OK) {
     api_respond_store(c, s, "user", NULL);
     goto done;
   }
-  snprintf(c->actor, sizeof c->actor, "%s@%s", user.name, c->tenant.name);
-  api_audit(c, 0, "panel.login", "user=%s printer=%s login=%s", user.name, c->device.name,
-            pin ? "pin" : "password");
   log_event(LOG_INFO, c->r->id, "panel sign-in", "tenant", c->tenant.name, "user", user.name,
             "printer", c->device.name, (char *)NULL);
   api_respond(

@@ -200,7 +200,9 @@ void api_printers_create(api_ctx_t *c) {
   snprintf(d.location, sizeof d.location, "%s", location ? location : "");
   if (!printer_queues(c, &d)) return;
 
-  store_status_t s = device_create(c->srv, &d, ttl, code);
+  api_audit_t au;
+  store_status_t s =
+      device_create(c->srv, &d, ttl, code, api_audit_of(c, &au, "printer.create", "%s", d.name));
   if (s == STORE_CONFLICT) {
     api_problem(c->r, 409, "a printer named '%s' already exists", d.name);
   } else if (s == STORE_NOT_FOUND) {
@@ -210,7 +212,6 @@ void api_printers_create(api_ctx_t *c) {
   } else {
     log_event(LOG_INFO, c->r->id, "printer created", "tenant", c->tenant.name, "printer", d.name,
               "by", c->actor, (char *)NULL);
-    api_audit(c, 0, "printer.create", "%s", d.name);
     api_respond(c, 201, printer_with_code_json(c, &d, code));
   }
   explicit_bzero(code, sizeof code);
@@ -236,13 +237,16 @@ void api_printer_update(api_ctx_t *c) {
     return;
   }
   store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
-  if (s == STORE_OK) s = store_device_set_location(c->srv->store, c->tenant.id, d.id, location);
+  api_audit_t au;
+  if (s == STORE_OK)
+    s = store_device_set_location_audited(
+        c->srv->store, c->tenant.id, d.id, location,
+        api_audit_of(c, &au, "printer.update", "%s location", d.name));
   if (s == STORE_OK) s = store_device_get(c->srv->store, c->tenant.id, d.id, &d);
   if (s != STORE_OK) {
     api_respond_store(c, s, "printer", c->param);
     return;
   }
-  api_audit(c, 0, "printer.update", "%s location", d.name);
   api_respond(c, 200, printer_json(c, &d));
 }
 
@@ -264,14 +268,16 @@ void api_printer_claim_code(api_ctx_t *c) {
   char code[DEVICE_CLAIM_CODE_MAX];
   if ((c->body && !api_body_only(c, fields)) || !printer_claim_ttl(c, &ttl)) return;
   store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
-  if (s == STORE_OK) s = device_new_claim(c->srv, c->tenant.id, d.id, ttl, code);
+  api_audit_t au;
+  if (s == STORE_OK)
+    s = device_new_claim(c->srv, c->tenant.id, d.id, ttl, code,
+                         api_audit_of(c, &au, "printer.claim-code", "%s", d.name));
   if (s == STORE_OK) s = store_device_get(c->srv->store, c->tenant.id, d.id, &d);
   if (s != STORE_OK) {
     api_respond_store(c, s, "printer", c->param);
   } else {
     log_event(LOG_INFO, c->r->id, "printer claim code issued", "tenant", c->tenant.name, "printer",
               d.name, "by", c->actor, (char *)NULL);
-    api_audit(c, 0, "printer.claim-code", "%s", d.name);
     api_respond(c, 200, printer_with_code_json(c, &d, code));
   }
   explicit_bzero(code, sizeof code);

@@ -140,6 +140,15 @@ void api_list_respond(api_list_t *l, store_status_t s, const char *key, const ch
  * caller as actor; detail is printf-formatted and must hold no secret. */
 void api_audit(api_ctx_t *c, nimbus_id_t tenant_id, const char *action, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The audit record of a write c is about to make, for its _audited store
+ * call (written in the write's transaction): c->tenant, the caller as
+ * actor, detail printf-formatted into *out (no secret).  Returns &out->rec. */
+typedef struct {
+  store_audit_t rec;
+  char detail[512];
+} api_audit_t;
+const store_audit_t *api_audit_of(api_ctx_t *c, api_audit_t *out, const char *action,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- endpoints ---- */
 void api_whoami(api_ctx_t *c); /* api.c */

@@ -111,7 +111,9 @@ void api_tenants_create(api_ctx_t *c) {
   snprintf(t.unknown_user_names, sizeof t.unknown_user_names, "refuse");
   if (!tenant_apply_body(c, &t)) return;
 
-  store_status_t s = store_tenant_insert(c->srv->store, &t);
+  api_audit_t au;
+  store_status_t s = store_tenant_insert_audited(
+      c->srv->store, &t, api_audit_of(c, &au, "tenant-created", "tenant=%s", t.name));
   if (s == STORE_CONFLICT) {
     api_problem(c->r, 409, "a tenant named '%s' already exists", t.name);
     return;
@@ -120,7 +122,6 @@ void api_tenants_create(api_ctx_t *c) {
     api_respond_store(c, s, "tenant", NULL);
     return;
   }
-  api_audit(c, 0, "tenant-created", "tenant=%s", t.name);
   log_event(LOG_INFO, c->r->id, "tenant created", "tenant", t.name, "by", c->actor, (char *)NULL);
   api_respond(c, 201, api_tenant_json(&t));
 }
@@ -149,11 +150,13 @@ void api_tenant_update(api_ctx_t *c) {
     return;
   }
   if (!tenant_apply_body(c, &t)) return;
-  if ((s = store_tenant_update(c->srv->store, &t)) != STORE_OK) {
+  api_audit_t au;
+  if ((s = store_tenant_update_audited(
+           c->srv->store, &t, api_audit_of(c, &au, "tenant-updated", "tenant=%s", t.name))) !=
+      STORE_OK) {
     api_respond_store(c, s, "tenant", c->param);
     return;
   }
-  api_audit(c, 0, "tenant-updated", "tenant=%s", t.name);
   api_respond(c, 200, api_tenant_json(&t));
 }
 
@@ -197,13 +200,15 @@ void api_tenant_delete(api_ctx_t *c) {
     api_respond_store(c, users.failed ? STORE_ERROR : s, "tenant", c->param);
     goto done;
   }
-  if ((s = store_tenant_delete(c->srv->store, t.id)) != STORE_OK) {
+  api_audit_t au;
+  if ((s = store_tenant_delete_audited(
+           c->srv->store, t.id, api_audit_of(c, &au, "tenant-deleted", "tenant=%s", t.name))) !=
+      STORE_OK) {
     api_respond_store(c, s, "tenant", c->param);
     goto done;
   }
   for (size_t i = 0; i < users.n; i++) auth_cache_forget_user(c->srv->auth_cache, users.ids[i]);
   int removed = intake_sweep_orphans(c->srv, false);
-  api_audit(c, 0, "tenant-deleted", "tenant=%s", t.name);
   log_event(LOG_INFO, c->r->id, "tenant deleted", "tenant", t.name, "by", c->actor, "blobs_removed",
             LOG_INT(removed), (char *)NULL);
   api_respond_no_content(c);

@@ -127,12 +127,14 @@ void api_tokens_create(api_ctx_t *c) {
   crypto_token_new(secret);
   crypto_token_hash(secret, tk.hash);
 
-  store_status_t s = store_token_insert(c->srv->store, &tk);
+  api_audit_t au;
+  const store_audit_t *audit = api_audit_of(c, &au, "token-created", "user=%s", tk.user_name);
+  au.rec.id_key = "token"; /* "token=<its id> user=..." */
+  store_status_t s = store_token_insert_audited(c->srv->store, &tk, audit);
   if (s != STORE_OK) {
     api_respond_store(c, s, "token", NULL);
     goto done;
   }
-  api_audit(c, 0, "token-created", "token=%lld user=%s", (long long)tk.id, tk.user_name);
   log_event(LOG_INFO, c->r->id, "token created", "tenant", c->tenant.name, "token", LOG_INT(tk.id),
             "user", tk.user_name, "by", c->actor, (char *)NULL);
   api_respond(
@@ -146,12 +148,14 @@ done:
 }
 
 void api_token_delete(api_ctx_t *c) {
-  store_status_t s = store_token_revoke(c->srv->store, c->tenant.id, c->id, token_owner_filter(c));
+  api_audit_t au;
+  store_status_t s = store_token_revoke_audited(
+      c->srv->store, c->tenant.id, c->id, token_owner_filter(c),
+      api_audit_of(c, &au, "token-revoked", "token=%lld", (long long)c->id));
   if (s != STORE_OK) {
     api_respond_store(c, s, "token", NULL);
     return;
   }
-  api_audit(c, 0, "token-revoked", "token=%lld", (long long)c->id);
   log_event(LOG_INFO, c->r->id, "token revoked", "tenant", c->tenant.name, "token", LOG_INT(c->id),
             "by", c->actor, (char *)NULL);
   api_respond_no_content(c);

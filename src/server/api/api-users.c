@@ -173,7 +173,10 @@ void api_users_create(api_ctx_t *c) {
                 owner.name);
     goto done;
   }
-  s = store_user_insert(c->srv->store, &u);
+  api_audit_t au;
+  s = store_user_insert_audited(
+      c->srv->store, &u,
+      api_audit_of(c, &au, "user-created", "user=%s role=%s", u.name, api_role_name(u.role)));
   if (s == STORE_CONFLICT) {
     api_problem(c->r, 409, "a user named '%s' already exists", u.name);
     goto done;
@@ -182,7 +185,6 @@ void api_users_create(api_ctx_t *c) {
     api_respond_store(c, s, "user", NULL);
     goto done;
   }
-  api_audit(c, 0, "user-created", "user=%s role=%s", u.name, api_role_name(u.role));
   log_event(LOG_INFO, c->r->id, "user created", "tenant", c->tenant.name, "user", u.name, "role",
             api_role_name(u.role), "by", c->actor, (char *)NULL);
   api_respond(c, 201, api_user_json(&u));
@@ -231,13 +233,16 @@ void api_user_update(api_ctx_t *c) {
   u.role = role;
   if (!user_password_from_body(c, false, u.password_hash, &password_given)) goto done;
   if (!user_panel_pin_from_body(c, u.panel_pin_hash, &pin_given)) goto done;
-  if ((s = store_user_update(c->srv->store, &u)) != STORE_OK) {
+  api_audit_t au;
+  if ((s = store_user_update_audited(
+           c->srv->store, &u,
+           api_audit_of(c, &au, "user-updated", "user=%s role=%s%s%s", u.name,
+                        api_role_name(u.role), password_given ? " password-changed" : "",
+                        pin_given ? " panel-pin-changed" : ""))) != STORE_OK) {
     api_respond_store(c, s, "user", c->param);
     goto done;
   }
   auth_cache_forget_user(c->srv->auth_cache, u.id);
-  api_audit(c, 0, "user-updated", "user=%s role=%s%s%s", u.name, api_role_name(u.role),
-            password_given ? " password-changed" : "", pin_given ? " panel-pin-changed" : "");
   log_event(LOG_INFO, c->r->id, "user updated", "tenant", c->tenant.name, "user", u.name, "role",
             api_role_name(u.role), "password_changed", password_given ? "yes" : "no",
             "panel_pin_changed", pin_given ? "yes" : "no", "by", c->actor, (char *)NULL);
@@ -255,13 +260,15 @@ void api_user_delete(api_ctx_t *c) {
   }
   store_status_t s = store_user_get_by_name(c->srv->store, c->tenant.id, c->param, &u);
   explicit_bzero(u.password_hash, sizeof u.password_hash);
-  if (s == STORE_OK) s = store_user_delete(c->srv->store, c->tenant.id, u.id);
+  api_audit_t au;
+  if (s == STORE_OK)
+    s = store_user_delete_audited(c->srv->store, c->tenant.id, u.id,
+                                  api_audit_of(c, &au, "user-deleted", "user=%s", u.name));
   if (s != STORE_OK) {
     api_respond_store(c, s, "user", c->param);
     return;
   }
   auth_cache_forget_user(c->srv->auth_cache, u.id);
-  api_audit(c, 0, "user-deleted", "user=%s", u.name);
   log_event(LOG_INFO, c->r->id, "user deleted", "tenant", c->tenant.name, "user", u.name, "by",
             c->actor, (char *)NULL);
   api_respond_no_content(c);
@@ -326,7 +333,10 @@ void api_user_alias_add(api_ctx_t *c) {
   a.user_id = u.id;
   snprintf(a.user_name, sizeof a.user_name, "%s", u.name);
   snprintf(a.alias, sizeof a.alias, "%s", alias);
-  s = store_alias_insert(c->srv->store, &a, key);
+  api_audit_t au;
+  s = store_alias_insert_audited(
+      c->srv->store, &a, key,
+      api_audit_of(c, &au, "user-alias-added", "user=%s alias=%s", u.name, a.alias));
   if (s == STORE_CONFLICT) {
     s = store_user_get_by_alias(c->srv->store, c->tenant.id, key, &other);
     explicit_bzero(other.password_hash, sizeof other.password_hash);
@@ -341,7 +351,6 @@ void api_user_alias_add(api_ctx_t *c) {
     api_respond_store(c, s, "alias", NULL);
     return;
   }
-  api_audit(c, 0, "user-alias-added", "user=%s alias=%s", u.name, a.alias);
   log_event(LOG_INFO, c->r->id, "user alias added", "tenant", c->tenant.name, "user", u.name,
             "alias", a.alias, "by", c->actor, (char *)NULL);
   api_respond(c, 201, api_alias_json(&a));
@@ -356,7 +365,10 @@ void api_user_alias_remove(api_ctx_t *c) {
     return;
   }
   if (!alias_key(c, alias, key) || !alias_user(c, &u)) return;
-  store_status_t s = store_alias_delete(c->srv->store, c->tenant.id, u.id, key);
+  api_audit_t au;
+  store_status_t s = store_alias_delete_audited(
+      c->srv->store, c->tenant.id, u.id, key,
+      api_audit_of(c, &au, "user-alias-removed", "user=%s alias=%s", u.name, alias));
   if (s == STORE_NOT_FOUND) {
     api_problem(c->r, 404, "user '%s' has no alias '%s'", u.name, alias);
     return;
@@ -365,7 +377,6 @@ void api_user_alias_remove(api_ctx_t *c) {
     api_respond_store(c, s, "alias", NULL);
     return;
   }
-  api_audit(c, 0, "user-alias-removed", "user=%s alias=%s", u.name, alias);
   log_event(LOG_INFO, c->r->id, "user alias removed", "tenant", c->tenant.name, "user", u.name,
             "alias", alias, "by", c->actor, (char *)NULL);
   api_respond_no_content(c);

@@ -361,6 +361,17 @@ void api_audit(api_ctx_t *c, nimbus_id_t tenant_id, const char *action, const ch
     log_event(LOG_ERROR, c->r->id, "audit append failed", "action", action, (char *)NULL);
 }
 
+const store_audit_t *api_audit_of(api_ctx_t *c, api_audit_t *out, const char *action,
+                                  const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out->detail, sizeof out->detail, fmt, ap);
+  va_end(ap);
+  out->rec = (store_audit_t){
+      .tenant_id = c->tenant.id, .actor = c->actor, .action = action, .detail = out->detail};
+  return &out->rec;
+}
+
 /* ---- whoami ---- */
 
 void api_whoami(api_ctx_t *c) {

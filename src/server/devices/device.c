@@ -77,20 +77,21 @@ static int64_t device_ttl(int64_t ttl) {
 }
 
 store_status_t device_create(nimbus_server_t *srv, nimbus_device_t *d, int64_t ttl,
-                             char code[DEVICE_CLAIM_CODE_MAX]) {
+                             char code[DEVICE_CLAIM_CODE_MAX], const store_audit_t *audit) {
   device_claim_code_new(code);
   device_claim_hash(code, d->claim_hash);
   d->claim_expires_at = (int64_t)time(NULL) + device_ttl(ttl);
-  return store_device_insert(srv->store, d);
+  return store_device_insert_audited(srv->store, d, audit);
 }
 
 store_status_t device_new_claim(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
-                                int64_t ttl, char code[DEVICE_CLAIM_CODE_MAX]) {
+                                int64_t ttl, char code[DEVICE_CLAIM_CODE_MAX],
+                                const store_audit_t *audit) {
   unsigned char hash[32];
   device_claim_code_new(code);
   device_claim_hash(code, hash);
-  return store_device_set_claim(srv->store, tenant_id, id, hash,
-                                (int64_t)time(NULL) + device_ttl(ttl));
+  return store_device_set_claim_audited(srv->store, tenant_id, id, hash,
+                                        (int64_t)time(NULL) + device_ttl(ttl), audit);
 }
 
 /* A random version-4 UUID URN. */
@@ -172,14 +173,16 @@ static device_claim_result_t device_claim_checked(nimbus_server_t *srv, const ch
     crypto_token_new_prefixed("nmd_", credential);
     crypto_token_hash(credential, cred);
   }
-  store_status_t s = store_device_claim(srv->store, claim, (int64_t)time(NULL), id, cred, d);
+  /* the claimed device's tenant and name complete the audit row */
+  store_audit_t audit = {.actor = id, .action = "device.register"};
+  store_status_t s =
+      store_device_claim_audited(srv->store, claim, (int64_t)time(NULL), id, cred, d, &audit);
   sodium_memzero(claim, sizeof claim);
   if (s != STORE_OK) sodium_memzero(credential, DEVICE_CREDENTIAL_MAX);
   switch (s) {
     case STORE_OK:
       log_event(LOG_INFO, NULL, "device registered", "tenant_id", LOG_INT(d->tenant_id), "device",
                 d->name, "uuid", d->uuid, (char *)NULL);
-      store_audit_append(srv->store, d->tenant_id, d->uuid, "device.register", d->name);
       return DEVICE_CLAIM_OK;
     case STORE_NOT_FOUND:
       return DEVICE_CLAIM_BAD_CODE;
@@ -265,7 +268,8 @@ static bool device_job_moves(const device_job_t *j, nimbus_id_t device, store_jo
 
 /* One round of device_delete_registration(): list, decide, delete. */
 static store_status_t device_delete_round(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                          device_jobs_t *jobs, nimbus_device_t *out) {
+                                          device_jobs_t *jobs, nimbus_device_t *out,
+                                          const store_audit_t *audit) {
   /* The states in which a job must not name a deleted device. */
   static const nimbus_job_state_t live[] = {NIMBUS_JOB_PROCESSING, NIMBUS_JOB_FETCHABLE};
   jobs->n = 0;
@@ -284,8 +288,8 @@ static store_status_t device_delete_round(store_t *st, nimbus_id_t tenant_id, ni
   bool decided = true;
   for (size_t i = 0; i < jobs->n && decided; i++)
     decided = device_job_moves(&jobs->v[i], id, changes, &n);
-  s = decided ? store_device_delete(st, tenant_id, id, changes, n, live,
-                                    sizeof live / sizeof live[0], out)
+  s = decided ? store_device_delete_audited(st, tenant_id, id, changes, n, live,
+                                            sizeof live / sizeof live[0], out, audit)
               : STORE_CONFLICT;
   free(changes);
   return s;
@@ -293,13 +297,13 @@ static store_status_t device_delete_round(store_t *st, nimbus_id_t tenant_id, ni
 
 store_status_t device_delete_registration(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                           nimbus_device_t *out, device_reoffered_t **reoffered,
-                                          size_t *nreoffered) {
+                                          size_t *nreoffered, const store_audit_t *audit) {
   *reoffered = NULL;
   *nreoffered = 0;
   device_jobs_t jobs = {.device = id};
   store_status_t s = STORE_CONFLICT;
   for (int attempt = 0; attempt < DEVICE_DELETE_TRIES && s == STORE_CONFLICT; attempt++)
-    s = device_delete_round(st, tenant_id, id, &jobs, out);
+    s = device_delete_round(st, tenant_id, id, &jobs, out, audit);
   if (s == STORE_OK && jobs.n > 0) {
     /* The jobs now fetchable for any printer of their queue. */
     device_reoffered_t *r = calloc(jobs.n, sizeof *r);
@@ -319,7 +323,9 @@ store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus
   nimbus_device_t d;
   device_reoffered_t *reoffered;
   size_t n;
-  store_status_t s = device_delete_registration(srv->store, tenant_id, id, &d, &reoffered, &n);
+  store_audit_t audit = {.tenant_id = tenant_id, .actor = actor, .action = "device.delete"};
+  store_status_t s =
+      device_delete_registration(srv->store, tenant_id, id, &d, &reoffered, &n, &audit);
   if (s != STORE_OK) return s;
   device_presence_forget(srv, d.id);
   if (srv->notify) {
@@ -335,7 +341,6 @@ store_status_t device_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus
   free(reoffered);
   log_event(LOG_INFO, NULL, "device deregistered", "tenant_id", LOG_INT(tenant_id), "device",
             d.name, "uuid", d.uuid[0] ? d.uuid : NULL, "by", actor, (char *)NULL);
-  store_audit_append(srv->store, tenant_id, actor, "device.delete", d.name);
   if (out) *out = d;
   return STORE_OK;
 }

@@ -29,13 +29,16 @@ bool device_uuid_valid(const char *uuid);
 /*
  * Create a registration for d (tenant_id, name, queue_ids, nqueues) with
  * a fresh claim code valid for ttl seconds; code receives it (shown once).
- * Store statuses as store_device_insert().
+ * Store statuses as store_device_insert(); audit (may be NULL) is written
+ * in the same transaction.
  */
 store_status_t device_create(nimbus_server_t *srv, nimbus_device_t *d, int64_t ttl,
-                             char code[DEVICE_CLAIM_CODE_MAX]);
-/* Issue a new claim code for device id (the previous one stops working). */
+                             char code[DEVICE_CLAIM_CODE_MAX], const store_audit_t *audit);
+/* Issue a new claim code for device id (the previous one stops working);
+ * audit as device_create(). */
 store_status_t device_new_claim(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t id,
-                                int64_t ttl, char code[DEVICE_CLAIM_CODE_MAX]);
+                                int64_t ttl, char code[DEVICE_CLAIM_CODE_MAX],
+                                const store_audit_t *audit);
 
 typedef enum {
   DEVICE_CLAIM_OK = 0,
@@ -89,11 +92,12 @@ typedef struct {
  * done again (a few times, then STORE_CONFLICT).  *reoffered (malloc'd,
  * caller frees; NULL when none) receives the jobs made fetchable for any
  * printer, *nreoffered how many.  STORE_NOT_FOUND when the device is not
- * the tenant's.
+ * the tenant's.  audit (may be NULL; its detail NULL: the device's name)
+ * is written in the deletion's transaction.
  */
 store_status_t device_delete_registration(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                           nimbus_device_t *out, device_reoffered_t **reoffered,
-                                          size_t *nreoffered);
+                                          size_t *nreoffered, const store_audit_t *audit);
 
 /*
  * Delete a registration (an admin, or the device itself with

@@ -44,8 +44,7 @@ static void *event_feed_main(void *arg) {
   bool failing = false;
   while (!atomic_load(&f->stopping)) {
     size_t n = 0;
-    store_status_t s =
-        store_feed_next(f->feed, EVENT_FEED_WAIT_MS, f->batch, EVENT_FEED_BATCH, &n);
+    store_status_t s = store_feed_next(f->feed, EVENT_FEED_WAIT_MS, f->batch, EVENT_FEED_BATCH, &n);
     if (s != STORE_OK && !failing)
       log_event(LOG_WARN, NULL, "event feed: cannot read other nodes' events (retrying)",
                 (char *)NULL);

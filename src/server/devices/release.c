@@ -41,7 +41,8 @@ bool release_pin_next(const store_pin_counter_t *cur, bool ok, int64_t now, int 
 #define RELEASE_PIN_CAS_TRIES 16
 
 store_status_t release_pin_record(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
-                                  int64_t now, int window, int max, store_pin_counter_t *after) {
+                                  int64_t now, int window, int max, store_pin_counter_t *after,
+                                  const store_audit_t *audit) {
   for (int i = 0; i < RELEASE_PIN_CAS_TRIES; i++) {
     store_pin_counter_t cur, next;
     store_status_t s = store_job_pin_get(st, tenant_id, job_id, &cur);
@@ -50,7 +51,7 @@ store_status_t release_pin_record(store_t *st, nimbus_id_t tenant_id, nimbus_id_
       if (after) *after = cur;
       return STORE_CONFLICT; /* locked: nothing is recorded */
     }
-    s = store_job_pin_cas(st, tenant_id, job_id, &cur, &next);
+    s = store_job_pin_cas_audited(st, tenant_id, job_id, &cur, &next, audit);
     if (s == STORE_CONFLICT) continue; /* another attempt came first: count on top of it */
     if (s == STORE_OK && after) *after = next;
     return s;
@@ -97,7 +98,13 @@ static release_result_t release_check_pin(nimbus_server_t *srv, const nimbus_job
   bool ok = given_clear ? crypto_pin_verify(job->pin_hash, req->pin)
                         : crypto_pin_verify_sha256(job->pin_hash, req->pin_sha256);
   store_pin_counter_t after = {0, 0, 0};
-  switch (release_pin_record(srv->store, job->tenant_id, job->id, ok, now, window, max, &after)) {
+  /* the attempt's audit row goes with its count, in one transaction */
+  store_audit_t attempt = {.tenant_id = job->tenant_id,
+                           .actor = req->actor,
+                           .action = ok ? "job.pin-ok" : "job.pin-wrong",
+                           .detail = detail};
+  switch (release_pin_record(srv->store, job->tenant_id, job->id, ok, now, window, max, &after,
+                             &attempt)) {
     case STORE_OK:
       break;
     case STORE_CONFLICT: /* locked meanwhile by another attempt */
@@ -108,11 +115,7 @@ static release_result_t release_check_pin(nimbus_server_t *srv, const nimbus_job
     default:
       return RELEASE_ERROR;
   }
-  if (ok) {
-    store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-ok", detail);
-    return RELEASE_OK;
-  }
-  store_audit_append(srv->store, job->tenant_id, req->actor, "job.pin-wrong", detail);
+  if (ok) return RELEASE_OK;
   log_event(LOG_WARN, req->request_id, "wrong job PIN", "job", LOG_INT(job->id), "by", req->actor,
             "failures", LOG_INT(after.failures), (char *)NULL);
   if (after.locked_until > now) {

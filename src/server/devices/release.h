@@ -122,8 +122,10 @@ bool release_pin_next(const store_pin_counter_t *cur, bool ok, int64_t now, int 
 /* Record one attempt on job_id in the store under that policy
  * (compare-and-set, retried against concurrent attempts).  STORE_OK with
  * *after (may be NULL) the counter now; STORE_CONFLICT with *after the
- * lock when the job is locked at now; STORE_NOT_FOUND, STORE_ERROR. */
+ * lock when the job is locked at now; STORE_NOT_FOUND, STORE_ERROR.
+ * audit (may be NULL) is written with the count, in its transaction. */
 store_status_t release_pin_record(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, bool ok,
-                                  int64_t now, int window, int max, store_pin_counter_t *after);
+                                  int64_t now, int window, int max, store_pin_counter_t *after,
+                                  const store_audit_t *audit);
 
 #endif

@@ -32,6 +32,12 @@ struct store_feed {
  * means: one definition for every backend (store.c). */
 void store_which_states(store_which_t which, int *lo, int *hi);
 
+/* The audit row of a device claim or deletion (store.h): a copy of a in
+ * *buf with the device's tenant when a has none and its name as detail
+ * when a has none; NULL when a is NULL (store.c). */
+const store_audit_t *store_audit_for_device(const store_audit_t *a, const nimbus_device_t *d,
+                                            store_audit_t *buf);
+
 struct store_ops {
   const char *scheme; /* the URL scheme that selects it: "sqlite", "postgresql" */
   const char *name;   /* for messages: "SQLite", "PostgreSQL" */
@@ -44,36 +50,39 @@ struct store_ops {
   void (*close)(store_t *st);
   int (*schema_version)(store_t *st);
   int (*schema_version_nowait)(store_t *st);
-  store_status_t (*tenant_insert)(store_t *st, nimbus_tenant_t *t);
+  store_status_t (*tenant_insert)(store_t *st, nimbus_tenant_t *t, const store_audit_t *audit);
   store_status_t (*tenant_get)(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
   store_status_t (*tenant_get_by_name)(store_t *st, const char *name, nimbus_tenant_t *out);
-  store_status_t (*tenant_update)(store_t *st, const nimbus_tenant_t *t);
-  store_status_t (*tenant_delete)(store_t *st, nimbus_id_t id);
+  store_status_t (*tenant_update)(store_t *st, const nimbus_tenant_t *t,
+                                  const store_audit_t *audit);
+  store_status_t (*tenant_delete)(store_t *st, nimbus_id_t id, const store_audit_t *audit);
   store_status_t (*tenant_list)(store_t *st, store_tenant_cb cb, void *ctx);
-  store_status_t (*user_insert)(store_t *st, nimbus_user_t *u);
+  store_status_t (*user_insert)(store_t *st, nimbus_user_t *u, const store_audit_t *audit);
   store_status_t (*user_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                              nimbus_user_t *out);
   store_status_t (*user_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
                                      nimbus_user_t *out);
-  store_status_t (*user_update)(store_t *st, const nimbus_user_t *u);
-  store_status_t (*user_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+  store_status_t (*user_update)(store_t *st, const nimbus_user_t *u, const store_audit_t *audit);
+  store_status_t (*user_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                const store_audit_t *audit);
   store_status_t (*user_list)(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
   store_status_t (*user_get_by_alias)(store_t *st, nimbus_id_t tenant_id, const char *key,
                                       nimbus_user_t *out);
   store_status_t (*user_name_folds_to)(store_t *st, nimbus_id_t tenant_id, const char *key,
                                        nimbus_id_t except_id, nimbus_id_t *other_id);
-  store_status_t (*alias_insert)(store_t *st, nimbus_alias_t *a, const char *key);
+  store_status_t (*alias_insert)(store_t *st, nimbus_alias_t *a, const char *key,
+                                 const store_audit_t *audit);
   store_status_t (*alias_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
-                                 const char *key);
+                                 const char *key, const store_audit_t *audit);
   store_status_t (*alias_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                store_alias_cb cb, void *ctx);
-  store_status_t (*token_insert)(store_t *st, nimbus_token_t *tk);
+  store_status_t (*token_insert)(store_t *st, nimbus_token_t *tk, const store_audit_t *audit);
   store_status_t (*token_lookup)(store_t *st, const unsigned char hash[32], int64_t now,
                                  nimbus_token_t *out);
   store_status_t (*token_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                store_token_cb cb, void *ctx);
   store_status_t (*token_revoke)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                 nimbus_id_t user_id);
+                                 nimbus_id_t user_id, const store_audit_t *audit);
   store_status_t (*queue_insert)(store_t *st, nimbus_queue_t *q);
   store_status_t (*queue_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
                                       nimbus_queue_t *out);
@@ -108,7 +117,7 @@ struct store_ops {
   store_status_t (*document_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   nimbus_document_t *out, int max, int *count);
   store_status_t (*blob_is_referenced)(store_t *st, const char *key, bool *referenced);
-  store_status_t (*device_insert)(store_t *st, nimbus_device_t *d);
+  store_status_t (*device_insert)(store_t *st, nimbus_device_t *d, const store_audit_t *audit);
   store_status_t (*device_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                nimbus_device_t *out);
   store_status_t (*device_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
@@ -117,12 +126,13 @@ struct store_ops {
                                              nimbus_device_t *out);
   store_status_t (*device_get_by_uuid)(store_t *st, const char *uuid, nimbus_device_t *out);
   store_status_t (*device_set_location)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                        const char *location);
+                                        const char *location, const store_audit_t *audit);
   store_status_t (*device_set_claim)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                     const unsigned char claim_hash[32], int64_t expires_at);
+                                     const unsigned char claim_hash[32], int64_t expires_at,
+                                     const store_audit_t *audit);
   store_status_t (*device_claim)(store_t *st, const unsigned char claim_hash[32], int64_t now,
                                  const char *uuid, const unsigned char credential_hash[32],
-                                 nimbus_device_t *out);
+                                 nimbus_device_t *out, const store_audit_t *audit);
   store_status_t (*device_set_reported)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                         int printer_state, const char *state_reasons,
                                         const char *make_model, const void *attrs,
@@ -139,19 +149,20 @@ struct store_ops {
   store_status_t (*device_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                   const store_job_change_t *changes, size_t n,
                                   const nimbus_job_state_t *live, size_t nlive,
-                                  nimbus_device_t *out);
+                                  nimbus_device_t *out, const store_audit_t *audit);
   store_status_t (*device_tombstone_lookup)(store_t *st, const unsigned char hash[32],
                                             nimbus_device_tombstone_t *out);
   store_status_t (*job_pin_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                 store_pin_counter_t *out);
   store_status_t (*job_pin_cas)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                 const store_pin_counter_t *expected,
-                                const store_pin_counter_t *next);
+                                const store_pin_counter_t *next, const store_audit_t *audit);
   store_status_t (*document_purge)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
   store_status_t (*job_list_sweep)(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
                                    void *ctx);
-  store_status_t (*panel_session_insert)(store_t *st, nimbus_panel_session_t *ps);
+  store_status_t (*panel_session_insert)(store_t *st, nimbus_panel_session_t *ps,
+                                         const store_audit_t *audit);
   store_status_t (*panel_session_get)(store_t *st, const unsigned char hash[32], int64_t now,
                                       nimbus_panel_session_t *out);
   store_status_t (*panel_session_touch)(store_t *st, nimbus_id_t id, int64_t expires_at);
@@ -168,8 +179,7 @@ struct store_ops {
                                  const char *action, const char *detail);
   store_status_t (*job_count_by_state)(store_t *st, int64_t counts[10]);
   store_status_t (*subscription_insert)(store_t *st, nimbus_subscription_t *s);
-  store_status_t (*subscription_get)(store_t *st, int id, int64_t now,
-                                     nimbus_subscription_t *out);
+  store_status_t (*subscription_get)(store_t *st, int id, int64_t now, nimbus_subscription_t *out);
   store_status_t (*subscription_list)(store_t *st, nimbus_id_t device_id, int64_t now,
                                       nimbus_subscription_t *out, int max, int *count);
   store_status_t (*subscription_renew)(store_t *st, int id, nimbus_id_t device_id,
@@ -177,8 +187,8 @@ struct store_ops {
   store_status_t (*subscription_delete)(store_t *st, int id, nimbus_id_t device_id);
   store_status_t (*subscription_sweep)(store_t *st, int64_t now, int *removed);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
-  store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out,
-                              size_t max, size_t *n);
+  store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
+                              size_t *n);
   void (*feed_close)(store_feed_t *f);
 };
 

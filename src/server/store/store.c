@@ -245,7 +245,12 @@ int store_schema_version_nowait(store_t *st) {
 }
 
 store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t) {
-  return STORE_CALL(st, tenant_insert, t);
+  return STORE_CALL(st, tenant_insert, t, NULL);
+}
+
+store_status_t store_tenant_insert_audited(store_t *st, nimbus_tenant_t *t,
+                                           const store_audit_t *audit) {
+  return STORE_CALL(st, tenant_insert, t, audit);
 }
 
 store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out) {
@@ -257,11 +262,21 @@ store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_te
 }
 
 store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t) {
-  return STORE_CALL(st, tenant_update, t);
+  return STORE_CALL(st, tenant_update, t, NULL);
+}
+
+store_status_t store_tenant_update_audited(store_t *st, const nimbus_tenant_t *t,
+                                           const store_audit_t *audit) {
+  return STORE_CALL(st, tenant_update, t, audit);
 }
 
 store_status_t store_tenant_delete(store_t *st, nimbus_id_t id) {
-  return STORE_CALL(st, tenant_delete, id);
+  return STORE_CALL(st, tenant_delete, id, NULL);
+}
+
+store_status_t store_tenant_delete_audited(store_t *st, nimbus_id_t id,
+                                           const store_audit_t *audit) {
+  return STORE_CALL(st, tenant_delete, id, audit);
 }
 
 store_status_t store_tenant_list(store_t *st, store_tenant_cb cb, void *ctx) {
@@ -269,7 +284,12 @@ store_status_t store_tenant_list(store_t *st, store_tenant_cb cb, void *ctx) {
 }
 
 store_status_t store_user_insert(store_t *st, nimbus_user_t *u) {
-  return STORE_CALL(st, user_insert, u);
+  return STORE_CALL(st, user_insert, u, NULL);
+}
+
+store_status_t store_user_insert_audited(store_t *st, nimbus_user_t *u,
+                                         const store_audit_t *audit) {
+  return STORE_CALL(st, user_insert, u, audit);
 }
 
 store_status_t store_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
@@ -283,11 +303,21 @@ store_status_t store_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const 
 }
 
 store_status_t store_user_update(store_t *st, const nimbus_user_t *u) {
-  return STORE_CALL(st, user_update, u);
+  return STORE_CALL(st, user_update, u, NULL);
+}
+
+store_status_t store_user_update_audited(store_t *st, const nimbus_user_t *u,
+                                         const store_audit_t *audit) {
+  return STORE_CALL(st, user_update, u, audit);
 }
 
 store_status_t store_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id) {
-  return STORE_CALL(st, user_delete, tenant_id, id);
+  return STORE_CALL(st, user_delete, tenant_id, id, NULL);
+}
+
+store_status_t store_user_delete_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const store_audit_t *audit) {
+  return STORE_CALL(st, user_delete, tenant_id, id, audit);
 }
 
 store_status_t store_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx) {
@@ -305,12 +335,22 @@ store_status_t store_user_name_folds_to(store_t *st, nimbus_id_t tenant_id, cons
 }
 
 store_status_t store_alias_insert(store_t *st, nimbus_alias_t *a, const char *key) {
-  return STORE_CALL(st, alias_insert, a, key);
+  return STORE_CALL(st, alias_insert, a, key, NULL);
+}
+
+store_status_t store_alias_insert_audited(store_t *st, nimbus_alias_t *a, const char *key,
+                                          const store_audit_t *audit) {
+  return STORE_CALL(st, alias_insert, a, key, audit);
 }
 
 store_status_t store_alias_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                   const char *key) {
-  return STORE_CALL(st, alias_delete, tenant_id, user_id, key);
+  return STORE_CALL(st, alias_delete, tenant_id, user_id, key, NULL);
+}
+
+store_status_t store_alias_delete_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                          const char *key, const store_audit_t *audit) {
+  return STORE_CALL(st, alias_delete, tenant_id, user_id, key, audit);
 }
 
 store_status_t store_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
@@ -319,7 +359,12 @@ store_status_t store_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t 
 }
 
 store_status_t store_token_insert(store_t *st, nimbus_token_t *tk) {
-  return STORE_CALL(st, token_insert, tk);
+  return STORE_CALL(st, token_insert, tk, NULL);
+}
+
+store_status_t store_token_insert_audited(store_t *st, nimbus_token_t *tk,
+                                          const store_audit_t *audit) {
+  return STORE_CALL(st, token_insert, tk, audit);
 }
 
 store_status_t store_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
@@ -334,7 +379,12 @@ store_status_t store_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t 
 
 store_status_t store_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                   nimbus_id_t user_id) {
-  return STORE_CALL(st, token_revoke, tenant_id, id, user_id);
+  return STORE_CALL(st, token_revoke, tenant_id, id, user_id, NULL);
+}
+
+store_status_t store_token_revoke_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          nimbus_id_t user_id, const store_audit_t *audit) {
+  return STORE_CALL(st, token_revoke, tenant_id, id, user_id, audit);
 }
 
 store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q) {
@@ -459,7 +509,12 @@ store_status_t store_blob_is_referenced(store_t *st, const char *key, bool *refe
 }
 
 store_status_t store_device_insert(store_t *st, nimbus_device_t *d) {
-  return STORE_CALL(st, device_insert, d);
+  return STORE_CALL(st, device_insert, d, NULL);
+}
+
+store_status_t store_device_insert_audited(store_t *st, nimbus_device_t *d,
+                                           const store_audit_t *audit) {
+  return STORE_CALL(st, device_insert, d, audit);
 }
 
 store_status_t store_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
@@ -483,18 +538,36 @@ store_status_t store_device_get_by_uuid(store_t *st, const char *uuid, nimbus_de
 
 store_status_t store_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                          const char *location) {
-  return STORE_CALL(st, device_set_location, tenant_id, id, location);
+  return STORE_CALL(st, device_set_location, tenant_id, id, location, NULL);
+}
+
+store_status_t store_device_set_location_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                                 const char *location, const store_audit_t *audit) {
+  return STORE_CALL(st, device_set_location, tenant_id, id, location, audit);
 }
 
 store_status_t store_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                       const unsigned char claim_hash[32], int64_t expires_at) {
-  return STORE_CALL(st, device_set_claim, tenant_id, id, claim_hash, expires_at);
+  return STORE_CALL(st, device_set_claim, tenant_id, id, claim_hash, expires_at, NULL);
+}
+
+store_status_t store_device_set_claim_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                              const unsigned char claim_hash[32],
+                                              int64_t expires_at, const store_audit_t *audit) {
+  return STORE_CALL(st, device_set_claim, tenant_id, id, claim_hash, expires_at, audit);
 }
 
 store_status_t store_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,
                                   const char *uuid, const unsigned char credential_hash[32],
                                   nimbus_device_t *out) {
-  return STORE_CALL(st, device_claim, claim_hash, now, uuid, credential_hash, out);
+  return STORE_CALL(st, device_claim, claim_hash, now, uuid, credential_hash, out, NULL);
+}
+
+store_status_t store_device_claim_audited(store_t *st, const unsigned char claim_hash[32],
+                                          int64_t now, const char *uuid,
+                                          const unsigned char credential_hash[32],
+                                          nimbus_device_t *out, const store_audit_t *audit) {
+  return STORE_CALL(st, device_claim, claim_hash, now, uuid, credential_hash, out, audit);
 }
 
 store_status_t store_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
@@ -533,7 +606,14 @@ store_status_t store_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id
                                    const store_job_change_t *changes, size_t n,
                                    const nimbus_job_state_t *live, size_t nlive,
                                    nimbus_device_t *out) {
-  return STORE_CALL(st, device_delete, tenant_id, id, changes, n, live, nlive, out);
+  return STORE_CALL(st, device_delete, tenant_id, id, changes, n, live, nlive, out, NULL);
+}
+
+store_status_t store_device_delete_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                           const store_job_change_t *changes, size_t n,
+                                           const nimbus_job_state_t *live, size_t nlive,
+                                           nimbus_device_t *out, const store_audit_t *audit) {
+  return STORE_CALL(st, device_delete, tenant_id, id, changes, n, live, nlive, out, audit);
 }
 
 store_status_t store_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
@@ -549,7 +629,14 @@ store_status_t store_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
 store_status_t store_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  const store_pin_counter_t *expected,
                                  const store_pin_counter_t *next) {
-  return STORE_CALL(st, job_pin_cas, tenant_id, job_id, expected, next);
+  return STORE_CALL(st, job_pin_cas, tenant_id, job_id, expected, next, NULL);
+}
+
+store_status_t store_job_pin_cas_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                         const store_pin_counter_t *expected,
+                                         const store_pin_counter_t *next,
+                                         const store_audit_t *audit) {
+  return STORE_CALL(st, job_pin_cas, tenant_id, job_id, expected, next, audit);
 }
 
 store_status_t store_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -563,7 +650,12 @@ store_status_t store_job_list_sweep(store_t *st, const store_sweep_filter_t *f, 
 }
 
 store_status_t store_panel_session_insert(store_t *st, nimbus_panel_session_t *ps) {
-  return STORE_CALL(st, panel_session_insert, ps);
+  return STORE_CALL(st, panel_session_insert, ps, NULL);
+}
+
+store_status_t store_panel_session_insert_audited(store_t *st, nimbus_panel_session_t *ps,
+                                                  const store_audit_t *audit) {
+  return STORE_CALL(st, panel_session_insert, ps, audit);
 }
 
 store_status_t store_panel_session_get(store_t *st, const unsigned char hash[32], int64_t now,
@@ -639,13 +731,22 @@ store_status_t store_subscription_sweep(store_t *st, int64_t now, int *removed) 
   return STORE_CALL(st, subscription_sweep, now, removed);
 }
 
+const store_audit_t *store_audit_for_device(const store_audit_t *a, const nimbus_device_t *d,
+                                            store_audit_t *buf) {
+  if (!a) return NULL;
+  *buf = *a;
+  if (!buf->tenant_id) buf->tenant_id = d->tenant_id;
+  if (!buf->detail) buf->detail = d->name;
+  return buf;
+}
+
 store_status_t store_feed_open(store_t *st, store_feed_t **out) {
   *out = NULL;
   return STORE_CALL(st, feed_open, out);
 }
 
-store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event_t *out,
-                               size_t max, size_t *n) {
+store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
+                               size_t *n) {
   *n = 0;
   return f->st->ops->feed_next ? f->st->ops->feed_next(f, timeout_ms, out, max, n)
                                : store_unimplemented(f->st, "feed_next");

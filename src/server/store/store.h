@@ -458,6 +458,60 @@ store_status_t store_throttle_clear(store_t *st, const unsigned char key[32]);
 store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                   const char *action, const char *detail);
 
+/* An audit row (never a secret in detail).  Given to an _audited write
+ * below, it is written in that write's transaction: both or neither.
+ * id_key not NULL: the detail starts with "<id_key>=<id of the new row>"
+ * (an insert's id is known only inside its transaction). */
+typedef struct {
+  nimbus_id_t tenant_id; /* 0: none */
+  const char *actor;
+  const char *action; /* e.g. "user-created" */
+  const char *detail;
+  const char *id_key;
+} store_audit_t;
+
+/* The writes that are audited, each as its plain form above with `audit`
+ * (may be NULL: the plain form) written in the same transaction. */
+store_status_t store_tenant_insert_audited(store_t *st, nimbus_tenant_t *t,
+                                           const store_audit_t *audit);
+store_status_t store_tenant_update_audited(store_t *st, const nimbus_tenant_t *t,
+                                           const store_audit_t *audit);
+store_status_t store_tenant_delete_audited(store_t *st, nimbus_id_t id, const store_audit_t *audit);
+store_status_t store_user_insert_audited(store_t *st, nimbus_user_t *u, const store_audit_t *audit);
+store_status_t store_user_update_audited(store_t *st, const nimbus_user_t *u,
+                                         const store_audit_t *audit);
+store_status_t store_user_delete_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const store_audit_t *audit);
+store_status_t store_alias_insert_audited(store_t *st, nimbus_alias_t *a, const char *key,
+                                          const store_audit_t *audit);
+store_status_t store_alias_delete_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                          const char *key, const store_audit_t *audit);
+store_status_t store_token_insert_audited(store_t *st, nimbus_token_t *tk,
+                                          const store_audit_t *audit);
+store_status_t store_token_revoke_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          nimbus_id_t user_id, const store_audit_t *audit);
+store_status_t store_device_insert_audited(store_t *st, nimbus_device_t *d,
+                                           const store_audit_t *audit);
+store_status_t store_device_set_location_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                                 const char *location, const store_audit_t *audit);
+store_status_t store_device_set_claim_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                              const unsigned char claim_hash[32],
+                                              int64_t expires_at, const store_audit_t *audit);
+store_status_t store_device_claim_audited(store_t *st, const unsigned char claim_hash[32],
+                                          int64_t now, const char *uuid,
+                                          const unsigned char credential_hash[32],
+                                          nimbus_device_t *out, const store_audit_t *audit);
+store_status_t store_device_delete_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                           const store_job_change_t *changes, size_t n,
+                                           const nimbus_job_state_t *live, size_t nlive,
+                                           nimbus_device_t *out, const store_audit_t *audit);
+store_status_t store_panel_session_insert_audited(store_t *st, nimbus_panel_session_t *ps,
+                                                  const store_audit_t *audit);
+store_status_t store_job_pin_cas_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                         const store_pin_counter_t *expected,
+                                         const store_pin_counter_t *next,
+                                         const store_audit_t *audit);
+
 /* ---- counters for /metrics ---- */
 /* Number of jobs per lifecycle state, across all tenants: counts[state]
  * for state 1..9 (index 0 unused). */
@@ -471,8 +525,7 @@ store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]);
 /* Insert s (id and created_at set); NOT_FOUND when its device, queue or
  * tenant is gone. */
 store_status_t store_subscription_insert(store_t *st, nimbus_subscription_t *s);
-store_status_t store_subscription_get(store_t *st, int id, int64_t now,
-                                      nimbus_subscription_t *out);
+store_status_t store_subscription_get(store_t *st, int id, int64_t now, nimbus_subscription_t *out);
 /* The live subscriptions of device_id, oldest first, at most max. */
 store_status_t store_subscription_list(store_t *st, nimbus_id_t device_id, int64_t now,
                                        nimbus_subscription_t *out, int max, int *count);
@@ -498,20 +551,20 @@ store_status_t store_subscription_sweep(store_t *st, int64_t now, int *removed);
 typedef struct store_feed store_feed_t;
 #define STORE_EVENT_DEVICE_DELETED "device-deleted" /* its job_events row: job_id 0 */
 typedef struct {
-  int64_t id;                  /* position in the event log (job_events.id) */
-  nimbus_id_t tenant_id;       /* both kinds */
-  nimbus_id_t deleted_device;  /* not 0: this device's registration was deleted */
-  nimbus_job_state_t from;     /* a job event: the state before (0: a new job) */
-  nimbus_job_state_t to;       /* ...and after */
-  nimbus_job_t job;            /* ...the job as it is now (id 0 when it is gone) */
+  int64_t id;                 /* position in the event log (job_events.id) */
+  nimbus_id_t tenant_id;      /* both kinds */
+  nimbus_id_t deleted_device; /* not 0: this device's registration was deleted */
+  nimbus_job_state_t from;    /* a job event: the state before (0: a new job) */
+  nimbus_job_state_t to;      /* ...and after */
+  nimbus_job_t job;           /* ...the job as it is now (id 0 when it is gone) */
 } store_feed_event_t;
 store_status_t store_feed_open(store_t *st, store_feed_t **out);
 /* Up to max events into out (*n of them), waiting at most timeout_ms when
  * none is there yet (*n = 0 after the wait).  A broken connection is
  * logged and reopened by a later call; events committed while it was
  * down are not replayed (parked requests then wake at their deadline). */
-store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event_t *out,
-                               size_t max, size_t *n);
+store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
+                               size_t *n);
 void store_feed_close(store_feed_t *f);
 
 #endif

@@ -304,10 +304,10 @@ static const char *const migration_2[] = {
  * the event feed; device deletions are rows too, job_id 0), and a trigger
  * that NOTIFYs PG_FEED_CHANNEL ("nimbus_events") with "<schema> <origin>
  * <id>" for every row (channels are per database: the schema tells the
- * listeners of one deployment from another's in the same database).  A notification is delivered at COMMIT, in commit order, and
- * never for a transaction that rolls back: the feed of every node hears
- * exactly the committed events, which job_events ids alone (taken at
- * INSERT, committed in any order) could not tell it. */
+ * listeners of one deployment from another's in the same database).  A notification is delivered at
+ * COMMIT, in commit order, and never for a transaction that rolls back: the feed of every node
+ * hears exactly the committed events, which job_events ids alone (taken at INSERT, committed in any
+ * order) could not tell it. */
 static const char *const migration_3[] = {
     "ALTER TABLE job_events ADD COLUMN origin bigint NOT NULL DEFAULT 0",
     "CREATE FUNCTION job_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "

@@ -74,11 +74,13 @@ static void queue_from_row(const PGresult *r, int i, nimbus_queue_t *q) {
 
 /* Run an INSERT … RETURNING id; *id receives it on STORE_OK. */
 static store_status_t insert_returning_id(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                          nimbus_id_t *out_id, const char *what) {
+                                          nimbus_id_t *out_id, const char *what,
+                                          const store_audit_t *audit) {
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
   PGresult *r;
-  store_status_t status = pg_exec(c, id, p, &r, what); /* NOT_FOUND: a foreign key */
+  store_status_t status = pg_audit_begin(c, audit);
+  if (status == STORE_OK) status = pg_exec(c, id, p, &r, what); /* NOT_FOUND: a foreign key */
   if (status == STORE_OK) {
     if (PQntuples(r) == 1)
       *out_id = pg_get_int64(r, 0, 0);
@@ -86,16 +88,19 @@ static store_status_t insert_returning_id(pg_store_t *st, pg_stmt_id_t id, const
       status = STORE_ERROR; /* RETURNING always yields the row */
     PQclear(r);
   }
+  status = pg_audit_end(c, audit, status, status == STORE_OK ? *out_id : 0);
   pg_release(st, c);
   return status;
 }
 
 /* Run an UPDATE/DELETE: NOT_FOUND when it touched no row. */
 static store_status_t exec_changes(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                   const char *what) {
+                                   const char *what, const store_audit_t *audit) {
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
-  store_status_t status = pg_exec_changes(c, id, p, what);
+  store_status_t status = pg_audit_begin(c, audit);
+  if (status == STORE_OK) status = pg_exec_changes(c, id, p, what);
+  status = pg_audit_end(c, audit, status, 0);
   pg_release(st, c);
   return status;
 }
@@ -124,7 +129,7 @@ static store_status_t query_list(pg_store_t *st, pg_stmt_id_t id, const pg_param
 
 /* ---- tenants ---- */
 
-store_status_t pg_tenant_insert(store_t *base, nimbus_tenant_t *t) {
+store_status_t pg_tenant_insert(store_t *base, nimbus_tenant_t *t, const store_audit_t *audit) {
   int64_t now = (int64_t)time(NULL);
   pg_params_t p = {0};
   PG_PARAM_FIELD(&p, t->name);
@@ -138,7 +143,7 @@ store_status_t pg_tenant_insert(store_t *base, nimbus_tenant_t *t) {
                 sizeof t->unknown_user_names);
   nimbus_id_t id;
   store_status_t status =
-      insert_returning_id(pg_of(base), PS_TENANT_INSERT, &p, &id, "tenant insert");
+      insert_returning_id(pg_of(base), PS_TENANT_INSERT, &p, &id, "tenant insert", audit);
   if (status == STORE_OK) {
     t->id = id;
     t->created_at = now;
@@ -174,7 +179,8 @@ store_status_t pg_tenant_get_by_name(store_t *base, const char *name, nimbus_ten
   return tenant_get_by(pg_of(base), PS_TENANT_GET_BY_NAME, &p, out);
 }
 
-store_status_t pg_tenant_update(store_t *base, const nimbus_tenant_t *t) {
+store_status_t pg_tenant_update(store_t *base, const nimbus_tenant_t *t,
+                                const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, t->id);
   PG_PARAM_FIELD(&p, t->display_name);
@@ -184,14 +190,14 @@ store_status_t pg_tenant_update(store_t *base, const nimbus_tenant_t *t) {
   pg_param_text(&p, OR_DEFAULT(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
   pg_param_text(&p, OR_DEFAULT(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
                 sizeof t->unknown_user_names);
-  return exec_changes(pg_of(base), PS_TENANT_UPDATE, &p, "tenant update");
+  return exec_changes(pg_of(base), PS_TENANT_UPDATE, &p, "tenant update", audit);
 }
 
 /* Foreign keys cascade the delete to every table of the tenant. */
-store_status_t pg_tenant_delete(store_t *base, nimbus_id_t id) {
+store_status_t pg_tenant_delete(store_t *base, nimbus_id_t id, const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, id);
-  return exec_changes(pg_of(base), PS_TENANT_DELETE, &p, "tenant delete");
+  return exec_changes(pg_of(base), PS_TENANT_DELETE, &p, "tenant delete", audit);
 }
 
 static bool tenant_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
@@ -207,7 +213,7 @@ store_status_t pg_tenant_list(store_t *base, store_tenant_cb cb, void *ctx) {
 
 /* ---- users ---- */
 
-store_status_t pg_user_insert(store_t *base, nimbus_user_t *u) {
+store_status_t pg_user_insert(store_t *base, nimbus_user_t *u, const store_audit_t *audit) {
   int64_t now = (int64_t)time(NULL);
   pg_params_t p = {0};
   pg_param_int(&p, u->tenant_id);
@@ -217,7 +223,8 @@ store_status_t pg_user_insert(store_t *base, nimbus_user_t *u) {
   pg_param_int(&p, now);
   PG_PARAM_FIELD(&p, u->panel_pin_hash);
   nimbus_id_t id;
-  store_status_t status = insert_returning_id(pg_of(base), PS_USER_INSERT, &p, &id, "user insert");
+  store_status_t status =
+      insert_returning_id(pg_of(base), PS_USER_INSERT, &p, &id, "user insert", audit);
   if (status == STORE_OK) {
     u->id = id;
     u->created_at = now;
@@ -252,22 +259,23 @@ store_status_t pg_user_get_by_name(store_t *base, nimbus_id_t tenant_id, const c
   return user_get_by(pg_of(base), PS_USER_GET_BY_NAME, &p, out, "user get by name");
 }
 
-store_status_t pg_user_update(store_t *base, const nimbus_user_t *u) {
+store_status_t pg_user_update(store_t *base, const nimbus_user_t *u, const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, u->id);
   pg_param_int(&p, u->tenant_id);
   pg_param_int(&p, (int)u->role);
   PG_PARAM_FIELD(&p, u->password_hash);
   PG_PARAM_FIELD(&p, u->panel_pin_hash);
-  return exec_changes(pg_of(base), PS_USER_UPDATE, &p, "user update");
+  return exec_changes(pg_of(base), PS_USER_UPDATE, &p, "user update", audit);
 }
 
 /* Tokens go by cascade; jobs keep owner_name and get owner_id NULL. */
-store_status_t pg_user_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id) {
+store_status_t pg_user_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                              const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, id);
   pg_param_int(&p, tenant_id);
-  return exec_changes(pg_of(base), PS_USER_DELETE, &p, "user delete");
+  return exec_changes(pg_of(base), PS_USER_DELETE, &p, "user delete", audit);
 }
 
 static bool user_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
@@ -309,7 +317,8 @@ store_status_t pg_user_name_folds_to(store_t *base, nimbus_id_t tenant_id, const
   return status;
 }
 
-store_status_t pg_alias_insert(store_t *base, nimbus_alias_t *a, const char *key) {
+store_status_t pg_alias_insert(store_t *base, nimbus_alias_t *a, const char *key,
+                               const store_audit_t *audit) {
   int64_t now = (int64_t)time(NULL);
   pg_params_t p = {0};
   pg_param_int(&p, a->tenant_id);
@@ -319,7 +328,7 @@ store_status_t pg_alias_insert(store_t *base, nimbus_alias_t *a, const char *key
   pg_param_int(&p, now);
   nimbus_id_t id;
   store_status_t status =
-      insert_returning_id(pg_of(base), PS_ALIAS_INSERT, &p, &id, "alias insert");
+      insert_returning_id(pg_of(base), PS_ALIAS_INSERT, &p, &id, "alias insert", audit);
   if (status == STORE_OK) {
     a->id = id;
     a->created_at = now;
@@ -328,12 +337,12 @@ store_status_t pg_alias_insert(store_t *base, nimbus_alias_t *a, const char *key
 }
 
 store_status_t pg_alias_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t user_id,
-                               const char *key) {
+                               const char *key, const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, user_id);
   pg_param_text(&p, key, SIZE_MAX);
-  return exec_changes(pg_of(base), PS_ALIAS_DELETE, &p, "alias delete");
+  return exec_changes(pg_of(base), PS_ALIAS_DELETE, &p, "alias delete", audit);
 }
 
 static bool alias_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
@@ -361,7 +370,7 @@ store_status_t pg_alias_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t u
 
 /* A user of another tenant fails the (tenant_id, user_id) foreign key:
  * STORE_NOT_FOUND.  The token is stored unrevoked. */
-store_status_t pg_token_insert(store_t *base, nimbus_token_t *tk) {
+store_status_t pg_token_insert(store_t *base, nimbus_token_t *tk, const store_audit_t *audit) {
   int64_t now = (int64_t)time(NULL);
   pg_params_t p = {0};
   pg_param_int(&p, tk->tenant_id);
@@ -372,7 +381,7 @@ store_status_t pg_token_insert(store_t *base, nimbus_token_t *tk) {
   pg_param_int(&p, tk->expires_at);
   nimbus_id_t id;
   store_status_t status =
-      insert_returning_id(pg_of(base), PS_TOKEN_INSERT, &p, &id, "token insert");
+      insert_returning_id(pg_of(base), PS_TOKEN_INSERT, &p, &id, "token insert", audit);
   if (status == STORE_OK) {
     tk->id = id;
     tk->created_at = now;
@@ -413,12 +422,12 @@ store_status_t pg_token_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t u
 
 /* Revoking an already revoked token is STORE_OK. */
 store_status_t pg_token_revoke(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
-                               nimbus_id_t user_id) {
+                               nimbus_id_t user_id, const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, id);
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, user_id);
-  return exec_changes(pg_of(base), PS_TOKEN_REVOKE, &p, "token revoke");
+  return exec_changes(pg_of(base), PS_TOKEN_REVOKE, &p, "token revoke", audit);
 }
 
 /* ---- queues ---- */
@@ -436,7 +445,7 @@ store_status_t pg_queue_insert(store_t *base, nimbus_queue_t *q) {
                 sizeof q->release_scope);
   nimbus_id_t id;
   store_status_t status =
-      insert_returning_id(pg_of(base), PS_QUEUE_INSERT, &p, &id, "queue insert");
+      insert_returning_id(pg_of(base), PS_QUEUE_INSERT, &p, &id, "queue insert", NULL);
   if (status == STORE_OK) {
     q->id = id;
     q->created_at = now;
@@ -471,7 +480,7 @@ store_status_t pg_queue_update(store_t *base, const nimbus_queue_t *q) {
   pg_param_int(&p, q->allow_anonymous ? 1 : 0);
   pg_param_text(&p, OR_DEFAULT(q->release_scope, QUEUE_RELEASE_SCOPE_DEFAULT),
                 sizeof q->release_scope);
-  return exec_changes(pg_of(base), PS_QUEUE_UPDATE, &p, "queue update");
+  return exec_changes(pg_of(base), PS_QUEUE_UPDATE, &p, "queue update", NULL);
 }
 
 /* In one transaction: lock the queue row (NOT_FOUND if it is not the
@@ -528,7 +537,8 @@ static store_status_t panel_session_expire(pg_conn_t *c, int64_t now) {
 /* Expired sessions go in passing, in the same transaction.  A user or
  * device of another tenant fails a (tenant_id, id) foreign key:
  * STORE_NOT_FOUND. */
-store_status_t pg_panel_session_insert(store_t *base, nimbus_panel_session_t *ps) {
+store_status_t pg_panel_session_insert(store_t *base, nimbus_panel_session_t *ps,
+                                       const store_audit_t *audit) {
   pg_store_t *st = pg_of(base);
   pg_conn_t *c = pg_acquire(st, "panel session insert");
   if (!c) return STORE_ERROR;
@@ -548,6 +558,7 @@ store_status_t pg_panel_session_insert(store_t *base, nimbus_panel_session_t *ps
   if (status == STORE_OK && PQntuples(r) != 1) status = STORE_ERROR; /* RETURNING yields it */
   nimbus_id_t id = status == STORE_OK ? pg_get_int64(r, 0, 0) : 0;
   PQclear(r);
+  if (status == STORE_OK) status = pg_audit_insert(c, audit, id);
   if (status == STORE_OK) status = pg_tx_commit(c);
   if (status == STORE_OK) {
     ps->id = id;
@@ -585,7 +596,7 @@ store_status_t pg_panel_session_touch(store_t *base, nimbus_id_t id, int64_t exp
   pg_params_t p = {0};
   pg_param_int(&p, id);
   pg_param_int(&p, expires_at);
-  return exec_changes(pg_of(base), PS_PANEL_SESSION_TOUCH, &p, "panel session touch");
+  return exec_changes(pg_of(base), PS_PANEL_SESSION_TOUCH, &p, "panel session touch", NULL);
 }
 
 /* STORE_NOT_FOUND when no session has this hash (expired ones included);
@@ -671,5 +682,5 @@ store_status_t pg_throttle_fail(store_t *base, const unsigned char key[32], cons
 store_status_t pg_throttle_clear(store_t *base, const unsigned char key[32]) {
   pg_params_t p = {0};
   pg_param_bytes(&p, key, 32);
-  return exec_changes(pg_of(base), PS_THROTTLE_CLEAR, &p, "throttle clear");
+  return exec_changes(pg_of(base), PS_THROTTLE_CLEAR, &p, "throttle clear", NULL);
 }

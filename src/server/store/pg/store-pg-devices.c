@@ -103,10 +103,12 @@ static store_status_t device_lookup(pg_store_t *st, pg_stmt_id_t id, const pg_pa
 
 /* Run an UPDATE on a connection of its own: NOT_FOUND when no row. */
 static store_status_t device_update(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                    const char *what) {
+                                    const char *what, const store_audit_t *audit) {
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
-  store_status_t status = pg_exec_changes(c, id, p, what);
+  store_status_t status = pg_audit_begin(c, audit);
+  if (status == STORE_OK) status = pg_exec_changes(c, id, p, what);
+  status = pg_audit_end(c, audit, status, 0);
   pg_release(st, c);
   return status;
 }
@@ -116,7 +118,7 @@ static store_status_t device_update(pg_store_t *st, pg_stmt_id_t id, const pg_pa
 /* One transaction: the row, its queues (a queue id of another tenant, or
  * none, fails the (tenant_id, queue_id) foreign key: NOT_FOUND; a queue
  * listed twice is served once), then the device as stored. */
-store_status_t pg_device_insert(store_t *base, nimbus_device_t *d) {
+store_status_t pg_device_insert(store_t *base, nimbus_device_t *d, const store_audit_t *audit) {
   pg_store_t *st = pg_of(base);
   if (d->nqueues < 0 || d->nqueues > NIMBUS_DEVICE_QUEUES_MAX) {
     log_event(LOG_ERROR, NULL, "store_device_insert: bad queue count", "nqueues",
@@ -148,6 +150,7 @@ store_status_t pg_device_insert(store_t *base, nimbus_device_t *d) {
     status = pg_exec(c, PS_DEVICE_QUEUE_INSERT, &q, NULL, "device queue insert");
   }
   if (status == STORE_OK) status = device_get_on(c, d->tenant_id, id, &got);
+  if (status == STORE_OK) status = pg_audit_insert(c, audit, id);
   if (status == STORE_OK) status = pg_tx_commit(c);
   if (status == STORE_OK)
     *d = got;
@@ -191,22 +194,23 @@ store_status_t pg_device_get_by_uuid(store_t *base, const char *uuid, nimbus_dev
 
 /* The status is left as it is (see store.h). */
 store_status_t pg_device_set_claim(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
-                                   const unsigned char claim_hash[32], int64_t expires_at) {
+                                   const unsigned char claim_hash[32], int64_t expires_at,
+                                   const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, id);
   pg_param_int(&p, tenant_id);
   param_hash_or_null(&p, claim_hash);
   pg_param_int(&p, expires_at);
-  return device_update(pg_of(base), PS_DEVICE_SET_CLAIM, &p, "device set claim");
+  return device_update(pg_of(base), PS_DEVICE_SET_CLAIM, &p, "device set claim", audit);
 }
 
 store_status_t pg_device_set_location(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
-                                      const char *location) {
+                                      const char *location, const store_audit_t *audit) {
   pg_params_t p = {0};
   pg_param_int(&p, id);
   pg_param_int(&p, tenant_id);
   pg_param_text(&p, location ? location : "", SIZE_MAX);
-  return device_update(pg_of(base), PS_DEVICE_SET_LOCATION, &p, "device set location");
+  return device_update(pg_of(base), PS_DEVICE_SET_LOCATION, &p, "device set location", audit);
 }
 
 /* One transaction: find (and lock) the unexpired claim, check the uuid is
@@ -215,7 +219,7 @@ store_status_t pg_device_set_location(store_t *base, nimbus_id_t tenant_id, nimb
  * one uuid at once: the unique index makes the second CONFLICT. */
 store_status_t pg_device_claim(store_t *base, const unsigned char claim_hash[32], int64_t now,
                                const char *uuid, const unsigned char credential_hash[32],
-                               nimbus_device_t *out) {
+                               nimbus_device_t *out, const store_audit_t *audit) {
   pg_store_t *st = pg_of(base);
   if (hash_is_zero(claim_hash)) return STORE_NOT_FOUND;
   if (hash_is_zero(credential_hash)) {
@@ -267,6 +271,8 @@ store_status_t pg_device_claim(store_t *base, const unsigned char claim_hash[32]
     status = pg_exec_changes(c, PS_DEVICE_CLAIM, &cl, "device claim");
   }
   if (status == STORE_OK) status = device_get_on(c, tenant_id, id, &got);
+  store_audit_t ad;
+  if (status == STORE_OK) status = pg_audit_insert(c, store_audit_for_device(audit, &got, &ad), 0);
   if (status == STORE_OK) status = pg_tx_commit(c);
   if (status == STORE_OK) {
     if (out) *out = got;
@@ -302,7 +308,7 @@ store_status_t pg_device_set_reported(store_t *base, nimbus_id_t tenant_id, nimb
   else
     pg_param_id_or_null(&p, 0);
   pg_param_int(&p, (int64_t)time(NULL));
-  return device_update(pg_of(base), PS_DEVICE_SET_REPORTED, &p, "device set reported");
+  return device_update(pg_of(base), PS_DEVICE_SET_REPORTED, &p, "device set reported", NULL);
 }
 
 /* The single bytea column of a single-row select as a malloc'd copy.
@@ -356,7 +362,7 @@ store_status_t pg_device_touch(store_t *base, nimbus_id_t tenant_id, nimbus_id_t
                                int64_t seen_at, const char *transport) {
   pg_params_t p = {0};
   touch_params(&p, tenant_id, id, seen_at, transport);
-  return device_update(pg_of(base), PS_DEVICE_TOUCH, &p, "device touch");
+  return device_update(pg_of(base), PS_DEVICE_TOUCH, &p, "device touch", NULL);
 }
 
 /* One transaction (one WAL flush); devices deleted meanwhile are skipped. */
@@ -438,6 +444,7 @@ typedef struct {
   size_t n;
   const nimbus_job_state_t *live;
   size_t nlive;
+  const store_audit_t *audit;
   nimbus_device_t was;
 } device_delete_t;
 
@@ -486,15 +493,23 @@ static store_status_t device_delete_tx(pg_conn_t *c, void *arg) {
     snprintf(detail, sizeof detail, "%lld", (long long)dd->id);
     status = pg_event_insert(c, dd->tenant_id, 0, now, STORE_EVENT_DEVICE_DELETED, 0, 0, detail);
   }
+  store_audit_t ad;
+  if (status == STORE_OK)
+    status = pg_audit_insert(c, store_audit_for_device(dd->audit, &dd->was, &ad), 0);
   return status;
 }
 
 store_status_t pg_device_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
                                 const store_job_change_t *changes, size_t n,
-                                const nimbus_job_state_t *live, size_t nlive,
-                                nimbus_device_t *out) {
-  device_delete_t dd = {
-      .tenant_id = tenant_id, .id = id, .changes = changes, .n = n, .live = live, .nlive = nlive};
+                                const nimbus_job_state_t *live, size_t nlive, nimbus_device_t *out,
+                                const store_audit_t *audit) {
+  device_delete_t dd = {.tenant_id = tenant_id,
+                        .id = id,
+                        .changes = changes,
+                        .n = n,
+                        .live = live,
+                        .nlive = nlive,
+                        .audit = audit};
   store_status_t status = pg_transaction(pg_of(base), device_delete_tx, &dd, "device delete");
   if (status == STORE_OK && out) *out = dd.was;
   return status;

@@ -46,8 +46,7 @@ static bool pg_feed_listen(pg_feed_t *f) {
   if (f->listen && !ok) snprintf(err, sizeof err, "%s", PQerrorMessage(f->listen));
   PQclear(r);
   if (ok) {
-    if (f->down_logged)
-      log_event(LOG_INFO, NULL, "event feed: listening again", (char *)NULL);
+    if (f->down_logged) log_event(LOG_INFO, NULL, "event feed: listening again", (char *)NULL);
     f->down_logged = false;
     return true;
   }
@@ -149,8 +148,8 @@ static store_status_t pg_feed_read(pg_feed_t *f, store_feed_event_t *out, size_t
   return STORE_OK;
 }
 
-store_status_t pg_feed_next(store_feed_t *base, int timeout_ms, store_feed_event_t *out,
-                            size_t max, size_t *n) {
+store_status_t pg_feed_next(store_feed_t *base, int timeout_ms, store_feed_event_t *out, size_t max,
+                            size_t *n) {
   pg_feed_t *f = (pg_feed_t *)base;
   if (!f->listen && !pg_feed_listen(f)) {
     poll(NULL, 0, timeout_ms); /* the database is away: try again after the wait */

@@ -105,9 +105,9 @@ static bool job_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
 
 /* Insert a job_events row of c's origin; from_state and to_state 0 are
  * stored as NULL. */
-store_status_t pg_event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                   int64_t now, const char *event, int from_state, int to_state,
-                                   const char *detail) {
+store_status_t pg_event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id, int64_t now,
+                               const char *event, int from_state, int to_state,
+                               const char *detail) {
   if (!event) return STORE_ERROR; /* NOT NULL */
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
@@ -250,7 +250,8 @@ static store_status_t job_insert_tx(pg_conn_t *c, void *arg) {
     }
   }
   if (status != STORE_OK) return status;
-  return pg_event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state, NULL);
+  return pg_event_insert(c, job->tenant_id, in->id, in->now, "job-created", 0, (int)job->state,
+                         NULL);
 }
 
 /* ---- group commit ---- */
@@ -607,7 +608,7 @@ static store_status_t job_change_on(pg_conn_t *c, nimbus_id_t tenant_id,
   if (status == STORE_NOT_FOUND) status = missing_or_conflict(c, tenant_id, ch->job_id, what);
   if (status != STORE_OK) return status;
   return pg_event_insert(c, tenant_id, ch->job_id, now, ch->event, (int)ch->expected, (int)ch->next,
-                      ch->detail);
+                         ch->detail);
 }
 
 /* The ids v[0..n) as a PostgreSQL array literal ("{3,7}"), malloc'd
@@ -925,6 +926,7 @@ store_status_t pg_job_pin_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
 typedef struct {
   nimbus_id_t tenant_id, job_id;
   const store_pin_counter_t *expected, *next;
+  const store_audit_t *audit;
 } pin_cas_t;
 
 /* The UPDATE compares all three fields; when it touched no row, the job
@@ -943,13 +945,15 @@ static store_status_t pin_cas_tx(pg_conn_t *c, void *arg) {
   store_status_t status = pg_exec_changes(c, PS_JOB_PIN_CAS, &p, "job pin cas");
   if (status == STORE_NOT_FOUND)
     status = missing_or_conflict(c, a->tenant_id, a->job_id, "job pin cas");
+  if (status == STORE_OK) status = pg_audit_insert(c, a->audit, 0);
   return status;
 }
 
 store_status_t pg_job_pin_cas(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                              const store_pin_counter_t *expected,
-                              const store_pin_counter_t *next) {
-  pin_cas_t a = {.tenant_id = tenant_id, .job_id = job_id, .expected = expected, .next = next};
+                              const store_pin_counter_t *expected, const store_pin_counter_t *next,
+                              const store_audit_t *audit) {
+  pin_cas_t a = {
+      .tenant_id = tenant_id, .job_id = job_id, .expected = expected, .next = next, .audit = audit};
   return pg_transaction(pg_of(base), pin_cas_tx, &a, "job pin cas");
 }
 

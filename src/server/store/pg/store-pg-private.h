@@ -184,8 +184,8 @@ store_status_t pg_subscription_sweep(store_t *base, int64_t now, int *removed);
 
 /* The event feed (store-pg-feed.c); its rows come from PS_FEED_ROWS. */
 store_status_t pg_feed_open(store_t *base, store_feed_t **out);
-store_status_t pg_feed_next(store_feed_t *base, int timeout_ms, store_feed_event_t *out,
-                            size_t max, size_t *n);
+store_status_t pg_feed_next(store_feed_t *base, int timeout_ms, store_feed_event_t *out, size_t max,
+                            size_t *n);
 void pg_feed_close(store_feed_t *base);
 /* The NOTIFY channel of job_events (pg-migrations.c, migration 3). */
 #define PG_FEED_CHANNEL "nimbus_events"
@@ -300,42 +300,45 @@ extern const int pg_migration_count;
 store_status_t pg_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                const char *action, const char *detail);
 store_status_t pg_job_count_by_state(store_t *st, int64_t counts[10]);
-store_status_t pg_tenant_insert(store_t *st, nimbus_tenant_t *t);
+store_status_t pg_tenant_insert(store_t *st, nimbus_tenant_t *t, const store_audit_t *audit);
 store_status_t pg_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
 store_status_t pg_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out);
-store_status_t pg_tenant_update(store_t *st, const nimbus_tenant_t *t);
-store_status_t pg_tenant_delete(store_t *st, nimbus_id_t id);
+store_status_t pg_tenant_update(store_t *st, const nimbus_tenant_t *t, const store_audit_t *audit);
+store_status_t pg_tenant_delete(store_t *st, nimbus_id_t id, const store_audit_t *audit);
 store_status_t pg_tenant_list(store_t *st, store_tenant_cb cb, void *ctx);
-store_status_t pg_user_insert(store_t *st, nimbus_user_t *u);
+store_status_t pg_user_insert(store_t *st, nimbus_user_t *u, const store_audit_t *audit);
 store_status_t pg_user_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, nimbus_user_t *out);
 store_status_t pg_user_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
                                    nimbus_user_t *out);
-store_status_t pg_user_update(store_t *st, const nimbus_user_t *u);
-store_status_t pg_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t pg_user_update(store_t *st, const nimbus_user_t *u, const store_audit_t *audit);
+store_status_t pg_user_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                              const store_audit_t *audit);
 store_status_t pg_user_list(store_t *st, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
 store_status_t pg_user_get_by_alias(store_t *st, nimbus_id_t tenant_id, const char *key,
                                     nimbus_user_t *out);
 store_status_t pg_user_name_folds_to(store_t *st, nimbus_id_t tenant_id, const char *key,
                                      nimbus_id_t except_id, nimbus_id_t *other_id);
-store_status_t pg_alias_insert(store_t *st, nimbus_alias_t *a, const char *key);
+store_status_t pg_alias_insert(store_t *st, nimbus_alias_t *a, const char *key,
+                               const store_audit_t *audit);
 store_status_t pg_alias_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
-                               const char *key);
+                               const char *key, const store_audit_t *audit);
 store_status_t pg_alias_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                              store_alias_cb cb, void *ctx);
-store_status_t pg_token_insert(store_t *st, nimbus_token_t *tk);
+store_status_t pg_token_insert(store_t *st, nimbus_token_t *tk, const store_audit_t *audit);
 store_status_t pg_token_lookup(store_t *st, const unsigned char hash[32], int64_t now,
                                nimbus_token_t *out);
 store_status_t pg_token_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                              store_token_cb cb, void *ctx);
 store_status_t pg_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                               nimbus_id_t user_id);
+                               nimbus_id_t user_id, const store_audit_t *audit);
 store_status_t pg_queue_insert(store_t *st, nimbus_queue_t *q);
 store_status_t pg_queue_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
                                     nimbus_queue_t *out);
 store_status_t pg_queue_update(store_t *st, const nimbus_queue_t *q);
 store_status_t pg_queue_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id);
 store_status_t pg_queue_list(store_t *st, nimbus_id_t tenant_id, store_queue_cb cb, void *ctx);
-store_status_t pg_panel_session_insert(store_t *st, nimbus_panel_session_t *ps);
+store_status_t pg_panel_session_insert(store_t *st, nimbus_panel_session_t *ps,
+                                       const store_audit_t *audit);
 store_status_t pg_panel_session_get(store_t *st, const unsigned char hash[32], int64_t now,
                                     nimbus_panel_session_t *out);
 store_status_t pg_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
@@ -347,7 +350,7 @@ store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t
 store_status_t pg_throttle_fail(store_t *st, const unsigned char key[32], const char *kind,
                                 int64_t now, int64_t window, int *failures, int64_t *window_start);
 store_status_t pg_throttle_clear(store_t *st, const unsigned char key[32]);
-store_status_t pg_device_insert(store_t *st, nimbus_device_t *d);
+store_status_t pg_device_insert(store_t *st, nimbus_device_t *d, const store_audit_t *audit);
 store_status_t pg_device_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                              nimbus_device_t *out);
 store_status_t pg_device_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
@@ -356,12 +359,13 @@ store_status_t pg_device_get_by_credential(store_t *st, const unsigned char hash
                                            nimbus_device_t *out);
 store_status_t pg_device_get_by_uuid(store_t *st, const char *uuid, nimbus_device_t *out);
 store_status_t pg_device_set_location(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                      const char *location);
+                                      const char *location, const store_audit_t *audit);
 store_status_t pg_device_set_claim(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
-                                   const unsigned char claim_hash[32], int64_t expires_at);
+                                   const unsigned char claim_hash[32], int64_t expires_at,
+                                   const store_audit_t *audit);
 store_status_t pg_device_claim(store_t *st, const unsigned char claim_hash[32], int64_t now,
                                const char *uuid, const unsigned char credential_hash[32],
-                               nimbus_device_t *out);
+                               nimbus_device_t *out, const store_audit_t *audit);
 store_status_t pg_device_set_reported(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                       int printer_state, const char *state_reasons,
                                       const char *make_model, const void *attrs, size_t attrs_len);
@@ -376,7 +380,8 @@ store_status_t pg_device_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t qu
                               store_device_cb cb, void *ctx);
 store_status_t pg_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                 const store_job_change_t *changes, size_t n,
-                                const nimbus_job_state_t *live, size_t nlive, nimbus_device_t *out);
+                                const nimbus_job_state_t *live, size_t nlive, nimbus_device_t *out,
+                                const store_audit_t *audit);
 store_status_t pg_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
                                           nimbus_device_tombstone_t *out);
 store_status_t pg_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs, int ndocs);
@@ -402,13 +407,21 @@ store_status_t pg_job_apply(store_t *st, nimbus_id_t tenant_id, const store_job_
 /* The changes of store_job_apply() inside the caller's transaction on c,
  * their row locks first (store-pg-jobs.c); the caller rolls back on
  * failure.  Also for pg_device_delete(). */
+/* Audited writes (store.h): a write that is one statement gets a
+ * transaction of its own when there is an audit row (begin/end around it,
+ * end returning the final status); a write that has a transaction writes
+ * the row before its COMMIT (insert).  new_id: the id an audit's id_key
+ * names.  a NULL: nothing (store-pg.c). */
+store_status_t pg_audit_begin(pg_conn_t *c, const store_audit_t *a);
+store_status_t pg_audit_end(pg_conn_t *c, const store_audit_t *a, store_status_t status,
+                            int64_t new_id);
+store_status_t pg_audit_insert(pg_conn_t *c, const store_audit_t *a, int64_t new_id);
 /* Row i of a result whose first columns are JOB_COLS (store-pg-jobs.c). */
 void pg_job_from_row(const PGresult *r, int i, nimbus_job_t *j);
 /* Insert a job_events row of c's origin (store-pg-jobs.c); from_state
  * and to_state 0 are stored as NULL. */
-store_status_t pg_event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                               int64_t now, const char *event, int from_state, int to_state,
-                               const char *detail);
+store_status_t pg_event_insert(pg_conn_t *c, nimbus_id_t tenant_id, nimbus_id_t job_id, int64_t now,
+                               const char *event, int from_state, int to_state, const char *detail);
 store_status_t pg_job_changes_on(pg_conn_t *c, nimbus_id_t tenant_id,
                                  const store_job_change_t *changes, size_t n, int64_t now);
 store_status_t pg_job_set_progress(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -424,7 +437,8 @@ store_status_t pg_blob_is_referenced(store_t *st, const char *key, bool *referen
 store_status_t pg_job_pin_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                               store_pin_counter_t *out);
 store_status_t pg_job_pin_cas(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                              const store_pin_counter_t *expected, const store_pin_counter_t *next);
+                              const store_pin_counter_t *expected, const store_pin_counter_t *next,
+                              const store_audit_t *audit);
 store_status_t pg_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
 store_status_t pg_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,

@@ -46,8 +46,7 @@ store_status_t pg_subscription_insert(store_t *base, nimbus_subscription_t *sub)
   return status;
 }
 
-store_status_t pg_subscription_get(store_t *base, int id, int64_t now,
-                                   nimbus_subscription_t *out) {
+store_status_t pg_subscription_get(store_t *base, int id, int64_t now, nimbus_subscription_t *out) {
   pg_store_t *st = pg_of(base);
   pg_params_t p = {0};
   pg_param_int(&p, id);
@@ -86,8 +85,8 @@ store_status_t pg_subscription_list(store_t *base, nimbus_id_t device_id, int64_
 
 /* One write statement with the integers v[0..n); NOT_FOUND when it
  * changed no row, else the number changed in *changes (may be NULL). */
-static store_status_t subscription_write(pg_store_t *st, pg_stmt_id_t id, const int64_t *v,
-                                         int n, const char *what, int *changes) {
+static store_status_t subscription_write(pg_store_t *st, pg_stmt_id_t id, const int64_t *v, int n,
+                                         const char *what, int *changes) {
   pg_params_t p = {0};
   for (int i = 0; i < n; i++) pg_param_int(&p, v[i]);
   pg_conn_t *c = pg_acquire(st, what);

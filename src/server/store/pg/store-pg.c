@@ -375,7 +375,8 @@ static const char *const stmt_sql[PS_COUNT] = {
     /* The event feed: the rows $1 ("{id,...}") in that order, JOB_COLS first
      * (job_from_row), the event's columns after; a device deletion or a
      * job that is gone reads as an empty job. */
-    [PS_FEED_ROWS] = "SELECT " JOB_COLS ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
+    [PS_FEED_ROWS] = "SELECT " JOB_COLS
+                     ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
                      "coalesce(e.to_state, 0), e.detail FROM job_events e "
                      "LEFT JOIN jobs j ON j.id = e.job_id LEFT JOIN queues q ON q.id = j.queue_id "
                      "LEFT JOIN devices od ON od.id = j.origin_device_id "
@@ -383,14 +384,17 @@ static const char *const stmt_sql[PS_COUNT] = {
                      "ORDER BY array_position($1::text::bigint[], e.id)",
 #define SUB_COLS \
   "id, tenant_id, queue_id, device_id, job_id, events, lease_seconds, created_at, expires_at"
-    [PS_SUB_INSERT] = "INSERT INTO subscriptions (tenant_id, queue_id, device_id, job_id, events, "
-                      "lease_seconds, created_at, expires_at) "
-                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    [PS_SUB_INSERT] =
+        "INSERT INTO subscriptions (tenant_id, queue_id, device_id, job_id, events, "
+        "lease_seconds, created_at, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     [PS_SUB_GET] = "SELECT " SUB_COLS " FROM subscriptions WHERE id = $1 AND expires_at > $2",
-    [PS_SUB_LIST] = "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 "
+    [PS_SUB_LIST] = "SELECT " SUB_COLS
+                    " FROM subscriptions WHERE device_id = $1 "
                     "AND expires_at > $2 ORDER BY id LIMIT $3",
-    [PS_SUB_RENEW] = "UPDATE subscriptions SET lease_seconds = $3, expires_at = $4 "
-                     "WHERE id = $1 AND device_id = $2",
+    [PS_SUB_RENEW] =
+        "UPDATE subscriptions SET lease_seconds = $3, expires_at = $4 "
+        "WHERE id = $1 AND device_id = $2",
     [PS_SUB_DELETE] = "DELETE FROM subscriptions WHERE id = $1 AND device_id = $2",
     [PS_SUB_SWEEP] = "DELETE FROM subscriptions WHERE expires_at <= $1",
 };
@@ -786,18 +790,44 @@ int pg_schema_version_nowait(store_t *base) {
 /* ---- audit and counters ---- */
 
 /* tenant_id 0 records a system-wide event. */
+store_status_t pg_audit_insert(pg_conn_t *c, const store_audit_t *a, int64_t new_id) {
+  if (!a) return STORE_OK;
+  if (!a->action) return STORE_ERROR; /* NOT NULL */
+  char detail[1024];
+  if (a->id_key)
+    snprintf(detail, sizeof detail, "%s=%lld%s%s", a->id_key, (long long)new_id,
+             a->detail ? " " : "", a->detail ? a->detail : "");
+  else
+    snprintf(detail, sizeof detail, "%s", a->detail ? a->detail : "");
+  pg_params_t p = {0};
+  pg_param_id_or_null(&p, a->tenant_id);
+  pg_param_int(&p, (int64_t)time(NULL));
+  pg_param_text(&p, a->actor, SIZE_MAX);
+  pg_param_text(&p, a->action, SIZE_MAX);
+  pg_param_text(&p, detail, SIZE_MAX);
+  return pg_exec(c, PS_AUDIT_INSERT, &p, NULL, "audit append");
+}
+
+store_status_t pg_audit_begin(pg_conn_t *c, const store_audit_t *a) {
+  return a ? pg_tx_begin(c) : STORE_OK;
+}
+
+store_status_t pg_audit_end(pg_conn_t *c, const store_audit_t *a, store_status_t status,
+                            int64_t new_id) {
+  if (!a) return status;
+  if (status == STORE_OK) status = pg_audit_insert(c, a, new_id);
+  if (status == STORE_OK) status = pg_tx_commit(c);
+  if (status != STORE_OK) pg_tx_rollback(c);
+  return status;
+}
+
 store_status_t pg_audit_append(store_t *base, nimbus_id_t tenant_id, const char *actor,
                                const char *action, const char *detail) {
   pg_store_t *st = pg_of(base);
   pg_conn_t *c = pg_acquire(st, "audit append");
   if (!c) return STORE_ERROR;
-  pg_params_t p = {0};
-  pg_param_id_or_null(&p, tenant_id);
-  pg_param_int(&p, (int64_t)time(NULL));
-  pg_param_text(&p, actor, SIZE_MAX);
-  pg_param_text(&p, action, SIZE_MAX);
-  pg_param_text(&p, detail, SIZE_MAX);
-  store_status_t status = pg_exec(c, PS_AUDIT_INSERT, &p, NULL, "audit append");
+  store_audit_t a = {.tenant_id = tenant_id, .actor = actor, .action = action, .detail = detail};
+  store_status_t status = pg_audit_insert(c, &a, 0);
   pg_release(st, c);
   return status;
 }

@@ -16,9 +16,14 @@ static const char *or_default(const char *field, const char *def) {
 
 /* ---- tenants ---- */
 
-store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t) {
+store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t,
+                                    const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TENANT_INSERT);
@@ -44,6 +49,7 @@ store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t) {
                  TENANT_UNKNOWN_USER_NAMES_DEFAULT);
     }
   }
+  status = sqlite_audit_end_locked(st, audit, status, t->id);
   sqlite_unlock(st);
   return status;
 }
@@ -77,9 +83,14 @@ store_status_t sqlite_tenant_get_by_name(store_t *base_, const char *name, nimbu
   return tenant_get_stmt(st, S_TENANT_GET_BY_NAME, 0, name, out);
 }
 
-store_status_t sqlite_tenant_update(store_t *base_, const nimbus_tenant_t *t) {
+store_status_t sqlite_tenant_update(store_t *base_, const nimbus_tenant_t *t,
+                                    const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TENANT_UPDATE);
   if (s) {
@@ -94,20 +105,26 @@ store_status_t sqlite_tenant_update(store_t *base_, const nimbus_tenant_t *t) {
                       sizeof t->unknown_user_names);
     status = sqlite_exec_changes_locked(st, s, "tenant update");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
 
 /* Foreign keys cascade the delete to every table of the tenant. */
-store_status_t sqlite_tenant_delete(store_t *base_, nimbus_id_t id) {
+store_status_t sqlite_tenant_delete(store_t *base_, nimbus_id_t id, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TENANT_DELETE);
   if (s) {
     sqlite3_bind_int64(s, 1, id);
     status = sqlite_exec_changes_locked(st, s, "tenant delete");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
@@ -132,9 +149,13 @@ store_status_t sqlite_tenant_list(store_t *base_, store_tenant_cb cb, void *ctx)
 
 /* ---- users ---- */
 
-store_status_t sqlite_user_insert(store_t *base_, nimbus_user_t *u) {
+store_status_t sqlite_user_insert(store_t *base_, nimbus_user_t *u, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_INSERT);
@@ -151,6 +172,7 @@ store_status_t sqlite_user_insert(store_t *base_, nimbus_user_t *u) {
       u->created_at = now;
     }
   }
+  status = sqlite_audit_end_locked(st, audit, status, u->id);
   sqlite_unlock(st);
   return status;
 }
@@ -189,9 +211,14 @@ store_status_t sqlite_user_get_by_name(store_t *base_, nimbus_id_t tenant_id, co
   return status;
 }
 
-store_status_t sqlite_user_update(store_t *base_, const nimbus_user_t *u) {
+store_status_t sqlite_user_update(store_t *base_, const nimbus_user_t *u,
+                                  const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_UPDATE);
   if (s) {
@@ -202,14 +229,20 @@ store_status_t sqlite_user_update(store_t *base_, const nimbus_user_t *u) {
     BIND_FIELD(s, 5, u->panel_pin_hash);
     status = sqlite_exec_changes_locked(st, s, "user update");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
 
 /* Tokens go by cascade; jobs keep owner_name and get owner_id NULL. */
-store_status_t sqlite_user_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id) {
+store_status_t sqlite_user_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_USER_DELETE);
   if (s) {
@@ -217,6 +250,7 @@ store_status_t sqlite_user_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_
     sqlite3_bind_int64(s, 2, tenant_id);
     status = sqlite_exec_changes_locked(st, s, "user delete");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
@@ -258,9 +292,14 @@ store_status_t sqlite_user_name_folds_to(store_t *base_, nimbus_id_t tenant_id, 
   return status;
 }
 
-store_status_t sqlite_alias_insert(store_t *base_, nimbus_alias_t *a, const char *key) {
+store_status_t sqlite_alias_insert(store_t *base_, nimbus_alias_t *a, const char *key,
+                                   const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_ALIAS_INSERT);
@@ -276,14 +315,19 @@ store_status_t sqlite_alias_insert(store_t *base_, nimbus_alias_t *a, const char
       a->created_at = now;
     }
   }
+  status = sqlite_audit_end_locked(st, audit, status, a->id);
   sqlite_unlock(st);
   return status;
 }
 
 store_status_t sqlite_alias_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
-                                   const char *key) {
+                                   const char *key, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_ALIAS_DELETE);
   if (s) {
@@ -292,6 +336,7 @@ store_status_t sqlite_alias_delete(store_t *base_, nimbus_id_t tenant_id, nimbus
     sqlite_bind_str(s, 3, key);
     status = sqlite_exec_changes_locked(st, s, "alias delete");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
@@ -349,9 +394,13 @@ store_status_t sqlite_user_list(store_t *base_, nimbus_id_t tenant_id, store_use
 
 /* A user of another tenant fails the (tenant_id, user_id) foreign key:
  * STORE_NOT_FOUND.  The token is stored unrevoked. */
-store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk) {
+store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TOKEN_INSERT);
@@ -369,6 +418,7 @@ store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk) {
       tk->revoked = false;
     }
   }
+  status = sqlite_audit_end_locked(st, audit, status, tk->id);
   sqlite_unlock(st);
   return status;
 }
@@ -415,9 +465,13 @@ store_status_t sqlite_token_list(store_t *base_, nimbus_id_t tenant_id, nimbus_i
 
 /* Revoking an already revoked token is STORE_OK. */
 store_status_t sqlite_token_revoke(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
-                                   nimbus_id_t user_id) {
+                                   nimbus_id_t user_id, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_TOKEN_REVOKE);
   if (s) {
@@ -426,6 +480,7 @@ store_status_t sqlite_token_revoke(store_t *base_, nimbus_id_t tenant_id, nimbus
     sqlite3_bind_int64(s, 3, user_id);
     status = sqlite_exec_changes_locked(st, s, "token revoke");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
@@ -579,7 +634,8 @@ static store_status_t panel_session_expire_locked(sqlite_store_t *st, int64_t no
 
 /* A user or device of another tenant fails a (tenant_id, id) foreign
  * key: STORE_NOT_FOUND. */
-store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_t *ps) {
+store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_t *ps,
+                                           const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
@@ -599,6 +655,7 @@ store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_
   sqlite3_bind_int64(s, 6, ps->expires_at);
   status = sqlite_stmt_exec_locked(st, s, "panel session insert");
   nimbus_id_t id = status == STORE_OK ? sqlite3_last_insert_rowid(st->db) : 0;
+  if (status == STORE_OK) status = sqlite_audit_insert_locked(st, audit, id);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
   if (status == STORE_OK) {
     ps->id = id;

@@ -105,7 +105,8 @@ static store_status_t device_get_locked(sqlite_store_t *st, nimbus_id_t tenant_i
 
 /* A queue id of another tenant (or none) fails the (tenant_id, queue_id)
  * foreign key: NOT_FOUND.  A queue listed twice is served once. */
-store_status_t sqlite_device_insert(store_t *base_, nimbus_device_t *d) {
+store_status_t sqlite_device_insert(store_t *base_, nimbus_device_t *d,
+                                    const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (d->nqueues < 0 || d->nqueues > NIMBUS_DEVICE_QUEUES_MAX) {
     log_event(LOG_ERROR, NULL, "store_device_insert: bad queue count", "nqueues",
@@ -146,6 +147,7 @@ store_status_t sqlite_device_insert(store_t *base_, nimbus_device_t *d) {
   }
   if (status != STORE_OK) goto done;
   status = device_get_locked(st, d->tenant_id, id, &got);
+  if (status == STORE_OK) status = sqlite_audit_insert_locked(st, audit, id);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
@@ -213,9 +215,14 @@ store_status_t sqlite_device_get_by_uuid(store_t *base_, const char *uuid, nimbu
 
 /* The status is left as it is (see store.h). */
 store_status_t sqlite_device_set_claim(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
-                                       const unsigned char claim_hash[32], int64_t expires_at) {
+                                       const unsigned char claim_hash[32], int64_t expires_at,
+                                       const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_SET_CLAIM);
   if (s) {
@@ -225,14 +232,19 @@ store_status_t sqlite_device_set_claim(store_t *base_, nimbus_id_t tenant_id, ni
     sqlite3_bind_int64(s, 4, expires_at);
     status = sqlite_exec_changes_locked(st, s, "device set claim");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
 
 store_status_t sqlite_device_set_location(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
-                                          const char *location) {
+                                          const char *location, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_DEVICE_SET_LOCATION);
   if (s) {
@@ -241,6 +253,7 @@ store_status_t sqlite_device_set_location(store_t *base_, nimbus_id_t tenant_id,
     sqlite_bind_str(s, 3, location ? location : "");
     status = sqlite_exec_changes_locked(st, s, "device set location");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }
@@ -249,7 +262,7 @@ store_status_t sqlite_device_set_location(store_t *base_, nimbus_id_t tenant_id,
  * device's own current uuid is fine), register, clear the claim. */
 store_status_t sqlite_device_claim(store_t *base_, const unsigned char claim_hash[32], int64_t now,
                                    const char *uuid, const unsigned char credential_hash[32],
-                                   nimbus_device_t *out) {
+                                   nimbus_device_t *out, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (hash_is_zero(claim_hash)) return STORE_NOT_FOUND;
   if (hash_is_zero(credential_hash)) {
@@ -319,6 +332,9 @@ store_status_t sqlite_device_claim(store_t *base_, const unsigned char claim_has
   status = sqlite_exec_changes_locked(st, s, "device claim");
   if (status != STORE_OK) goto done;
   status = device_get_locked(st, tenant_id, id, &got);
+  store_audit_t ad;
+  if (status == STORE_OK)
+    status = sqlite_audit_insert_locked(st, store_audit_for_device(audit, &got, &ad), 0);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:
@@ -516,7 +532,7 @@ store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_
 store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                     const store_job_change_t *changes, size_t n,
                                     const nimbus_job_state_t *live, size_t nlive,
-                                    nimbus_device_t *out) {
+                                    nimbus_device_t *out, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
   int64_t now = (int64_t)time(NULL);
@@ -554,9 +570,12 @@ store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbu
   if (status == STORE_OK) {
     char detail[24];
     snprintf(detail, sizeof detail, "%lld", (long long)id);
-    status = sqlite_event_insert_locked(st, tenant_id, 0, now, STORE_EVENT_DEVICE_DELETED, 0, 0,
-                                        detail);
+    status =
+        sqlite_event_insert_locked(st, tenant_id, 0, now, STORE_EVENT_DEVICE_DELETED, 0, 0, detail);
   }
+  store_audit_t ad;
+  if (status == STORE_OK)
+    status = sqlite_audit_insert_locked(st, store_audit_for_device(audit, &was, &ad), 0);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
 
 done:

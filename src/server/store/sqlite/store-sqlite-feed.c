@@ -79,8 +79,8 @@ static store_status_t sqlite_feed_read(sqlite_feed_t *f, store_feed_event_t *out
       f->last = out[*n].id;
       (*n)++;
     }
-    status = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK
-                                                   : sqlite_fail_locked(rd, rc, "feed read");
+    status =
+        rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sqlite_fail_locked(rd, rc, "feed read");
     sqlite_stmt_reset(s);
   }
   sqlite_read_unlock(rd);

@@ -740,9 +740,13 @@ store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_
 
 store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   const store_pin_counter_t *expected,
-                                  const store_pin_counter_t *next) {
+                                  const store_pin_counter_t *next, const store_audit_t *audit) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
+  if (sqlite_audit_begin_locked(st, audit) != STORE_OK) {
+    sqlite_unlock(st);
+    return STORE_ERROR;
+  }
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_PIN_CAS);
   if (s) {
@@ -758,6 +762,7 @@ store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_
     if (status == STORE_NOT_FOUND)
       status = job_missing_or_conflict_locked(st, tenant_id, job_id, "job pin cas");
   }
+  status = sqlite_audit_end_locked(st, audit, status, 0);
   sqlite_unlock(st);
   return status;
 }

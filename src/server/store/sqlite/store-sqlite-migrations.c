@@ -449,7 +449,7 @@ static const char *const migration_12[] = {
 };
 
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,
+    migration_1, migration_2, migration_3, migration_4,  migration_5,  migration_6,
     migration_7, migration_8, migration_9, migration_10, migration_11, migration_12,
 };
 

@@ -55,7 +55,7 @@ extern const int store_sqlite_migration_count;
   "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until, j.number"
 /* The jobs of job_events rows e, for the event feed: every column NULL
  * (read as 0 / '') for a device deletion or a job that is gone. */
-#define FEED_FROM                                        \
+#define FEED_FROM                                          \
   "FROM job_events e LEFT JOIN jobs j ON j.id = e.job_id " \
   "LEFT JOIN queues q ON q.id = j.queue_id "               \
   "LEFT JOIN devices od ON od.id = j.origin_device_id "    \
@@ -302,6 +302,15 @@ store_status_t sqlite_for_each_row_locked(sqlite_store_t *st, sqlite3_stmt *s, c
 store_status_t sqlite_event_insert_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
                                           nimbus_id_t job_id, int64_t now, const char *event,
                                           int from_state, int to_state, const char *detail);
+/* Audited writes (store.h): a write that is one statement gets a
+ * transaction of its own when there is an audit row (begin/end around
+ * it); a write that has a transaction writes the row before its COMMIT
+ * (insert).  new_id: the id an audit's id_key names.  a NULL: nothing. */
+store_status_t sqlite_audit_begin_locked(sqlite_store_t *st, const store_audit_t *a);
+store_status_t sqlite_audit_end_locked(sqlite_store_t *st, const store_audit_t *a,
+                                       store_status_t status, int64_t new_id);
+store_status_t sqlite_audit_insert_locked(sqlite_store_t *st, const store_audit_t *a,
+                                          int64_t new_id);
 void *sqlite_gc_main(void *arg); /* store-sqlite-jobs.c: the group-commit thread */
 
 /* ---- the operations (the table in store-sqlite-ops.c) ---- */
@@ -313,36 +322,40 @@ void sqlite_version(char *buf, size_t len);
 void sqlite_close(store_t *base_);
 int sqlite_schema_version(store_t *base_);
 int sqlite_schema_version_nowait(store_t *base_);
-store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t);
+store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t, const store_audit_t *audit);
 store_status_t sqlite_tenant_get(store_t *base_, nimbus_id_t id, nimbus_tenant_t *out);
 store_status_t sqlite_tenant_get_by_name(store_t *base_, const char *name, nimbus_tenant_t *out);
-store_status_t sqlite_tenant_update(store_t *base_, const nimbus_tenant_t *t);
-store_status_t sqlite_tenant_delete(store_t *base_, nimbus_id_t id);
+store_status_t sqlite_tenant_update(store_t *base_, const nimbus_tenant_t *t,
+                                    const store_audit_t *audit);
+store_status_t sqlite_tenant_delete(store_t *base_, nimbus_id_t id, const store_audit_t *audit);
 store_status_t sqlite_tenant_list(store_t *base_, store_tenant_cb cb, void *ctx);
-store_status_t sqlite_user_insert(store_t *base_, nimbus_user_t *u);
+store_status_t sqlite_user_insert(store_t *base_, nimbus_user_t *u, const store_audit_t *audit);
 store_status_t sqlite_user_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                nimbus_user_t *out);
 store_status_t sqlite_user_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
                                        nimbus_user_t *out);
-store_status_t sqlite_user_update(store_t *base_, const nimbus_user_t *u);
-store_status_t sqlite_user_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id);
+store_status_t sqlite_user_update(store_t *base_, const nimbus_user_t *u,
+                                  const store_audit_t *audit);
+store_status_t sqlite_user_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  const store_audit_t *audit);
 store_status_t sqlite_user_list(store_t *base_, nimbus_id_t tenant_id, store_user_cb cb, void *ctx);
 store_status_t sqlite_user_get_by_alias(store_t *base_, nimbus_id_t tenant_id, const char *key,
                                         nimbus_user_t *out);
 store_status_t sqlite_user_name_folds_to(store_t *base_, nimbus_id_t tenant_id, const char *key,
                                          nimbus_id_t except_id, nimbus_id_t *other_id);
-store_status_t sqlite_alias_insert(store_t *base_, nimbus_alias_t *a, const char *key);
+store_status_t sqlite_alias_insert(store_t *base_, nimbus_alias_t *a, const char *key,
+                                   const store_audit_t *audit);
 store_status_t sqlite_alias_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
-                                   const char *key);
+                                   const char *key, const store_audit_t *audit);
 store_status_t sqlite_alias_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                  store_alias_cb cb, void *ctx);
-store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk);
+store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk, const store_audit_t *audit);
 store_status_t sqlite_token_lookup(store_t *base_, const unsigned char hash[32], int64_t now,
                                    nimbus_token_t *out);
 store_status_t sqlite_token_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                  store_token_cb cb, void *ctx);
 store_status_t sqlite_token_revoke(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
-                                   nimbus_id_t user_id);
+                                   nimbus_id_t user_id, const store_audit_t *audit);
 store_status_t sqlite_queue_insert(store_t *base_, nimbus_queue_t *q);
 store_status_t sqlite_queue_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
                                         nimbus_queue_t *out);
@@ -384,7 +397,7 @@ store_status_t sqlite_document_add(store_t *base_, nimbus_id_t tenant_id, nimbus
 store_status_t sqlite_document_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                     nimbus_document_t *out, int max, int *count);
 store_status_t sqlite_blob_is_referenced(store_t *base_, const char *key, bool *referenced);
-store_status_t sqlite_device_insert(store_t *base_, nimbus_device_t *d);
+store_status_t sqlite_device_insert(store_t *base_, nimbus_device_t *d, const store_audit_t *audit);
 store_status_t sqlite_device_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                  nimbus_device_t *out);
 store_status_t sqlite_device_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
@@ -393,12 +406,13 @@ store_status_t sqlite_device_get_by_credential(store_t *base_, const unsigned ch
                                                nimbus_device_t *out);
 store_status_t sqlite_device_get_by_uuid(store_t *base_, const char *uuid, nimbus_device_t *out);
 store_status_t sqlite_device_set_location(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
-                                          const char *location);
+                                          const char *location, const store_audit_t *audit);
 store_status_t sqlite_device_set_claim(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
-                                       const unsigned char claim_hash[32], int64_t expires_at);
+                                       const unsigned char claim_hash[32], int64_t expires_at,
+                                       const store_audit_t *audit);
 store_status_t sqlite_device_claim(store_t *base_, const unsigned char claim_hash[32], int64_t now,
                                    const char *uuid, const unsigned char credential_hash[32],
-                                   nimbus_device_t *out);
+                                   nimbus_device_t *out, const store_audit_t *audit);
 store_status_t sqlite_device_set_reported(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                           int printer_state, const char *state_reasons,
                                           const char *make_model, const void *attrs,
@@ -415,26 +429,27 @@ store_status_t sqlite_device_list(store_t *base_, nimbus_id_t tenant_id, nimbus_
 store_status_t sqlite_device_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                     const store_job_change_t *changes, size_t n,
                                     const nimbus_job_state_t *live, size_t nlive,
-                                    nimbus_device_t *out);
+                                    nimbus_device_t *out, const store_audit_t *audit);
 store_status_t sqlite_device_tombstone_lookup(store_t *base_, const unsigned char hash[32],
                                               nimbus_device_tombstone_t *out);
 store_status_t sqlite_job_pin_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   store_pin_counter_t *out);
 store_status_t sqlite_job_pin_cas(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   const store_pin_counter_t *expected,
-                                  const store_pin_counter_t *next);
+                                  const store_pin_counter_t *next, const store_audit_t *audit);
 store_status_t sqlite_document_purge(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                      char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
 store_status_t sqlite_job_list_sweep(store_t *base_, const store_sweep_filter_t *f, store_job_cb cb,
                                      void *ctx);
-store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_t *ps);
+store_status_t sqlite_panel_session_insert(store_t *base_, nimbus_panel_session_t *ps,
+                                           const store_audit_t *audit);
 store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash[32], int64_t now,
                                         nimbus_panel_session_t *out);
 store_status_t sqlite_panel_session_touch(store_t *base_, nimbus_id_t id, int64_t expires_at);
 store_status_t sqlite_panel_session_delete(store_t *base_, const unsigned char hash[32],
                                            int64_t now);
 store_status_t sqlite_lease_take(store_t *base_, const char *name, const char *holder, int64_t now,
-                                int ttl, bool *held);
+                                 int ttl, bool *held);
 store_status_t sqlite_throttle_get(store_t *base_, const unsigned char key[32], int64_t now,
                                    int *failures, int64_t *window_start);
 store_status_t sqlite_throttle_fail(store_t *base_, const unsigned char key[32], const char *kind,

@@ -82,8 +82,9 @@ store_status_t sqlite_subscription_list(store_t *base_, nimbus_id_t device_id, i
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && *count < max)
       subscription_from_row(s, &out[(*count)++]);
-    status = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK
-                                                   : sqlite_fail_locked(st, rc, "subscription list");
+    status = rc == SQLITE_ROW || rc == SQLITE_DONE
+                 ? STORE_OK
+                 : sqlite_fail_locked(st, rc, "subscription list");
     sqlite_stmt_reset(s);
   }
   sqlite_read_unlock(st);
@@ -92,9 +93,8 @@ store_status_t sqlite_subscription_list(store_t *base_, nimbus_id_t device_id, i
 
 /* One write statement with up to four integer parameters; NOT_FOUND when
  * it changed no row, else the number changed in *changes (may be NULL). */
-static store_status_t subscription_write(sqlite_store_t *st, stmt_id_t which, int64_t a,
-                                         int64_t b, int64_t c, int64_t d, const char *what,
-                                         int *changes) {
+static store_status_t subscription_write(sqlite_store_t *st, stmt_id_t which, int64_t a, int64_t b,
+                                         int64_t c, int64_t d, const char *what, int *changes) {
   if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, which);
@@ -111,8 +111,8 @@ static store_status_t subscription_write(sqlite_store_t *st, stmt_id_t which, in
 
 store_status_t sqlite_subscription_renew(store_t *base_, int id, nimbus_id_t device_id,
                                          int lease_seconds, int64_t expires_at) {
-  return subscription_write(sqlite_of(base_), S_SUB_RENEW, id, device_id, lease_seconds,
-                            expires_at, "subscription renew", NULL);
+  return subscription_write(sqlite_of(base_), S_SUB_RENEW, id, device_id, lease_seconds, expires_at,
+                            "subscription renew", NULL);
 }
 
 store_status_t sqlite_subscription_delete(store_t *base_, int id, nimbus_id_t device_id) {

@@ -298,22 +298,26 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PANEL_SESSION_TOUCH] = "UPDATE panel_sessions SET expires_at = ?2 WHERE id = ?1",
     [S_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = ?1",
     [S_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= ?1",
-    /* No row is returned when another holder's lease is still live. */
+/* No row is returned when another holder's lease is still live. */
 #define SUB_COLS \
   "id, tenant_id, queue_id, device_id, job_id, events, lease_seconds, created_at, expires_at"
-    [S_SUB_INSERT] = "INSERT INTO subscriptions (tenant_id, queue_id, device_id, job_id, events, "
-                     "lease_seconds, created_at, expires_at) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_SUB_INSERT] =
+        "INSERT INTO subscriptions (tenant_id, queue_id, device_id, job_id, events, "
+        "lease_seconds, created_at, expires_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_SUB_GET] = "SELECT " SUB_COLS " FROM subscriptions WHERE id = ?1 AND expires_at > ?2",
-    [S_SUB_LIST] = "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = ?1 "
+    [S_SUB_LIST] = "SELECT " SUB_COLS
+                   " FROM subscriptions WHERE device_id = ?1 "
                    "AND expires_at > ?2 ORDER BY id LIMIT ?3",
-    [S_SUB_RENEW] = "UPDATE subscriptions SET lease_seconds = ?3, expires_at = ?4 "
-                    "WHERE id = ?1 AND device_id = ?2",
+    [S_SUB_RENEW] =
+        "UPDATE subscriptions SET lease_seconds = ?3, expires_at = ?4 "
+        "WHERE id = ?1 AND device_id = ?2",
     [S_SUB_DELETE] = "DELETE FROM subscriptions WHERE id = ?1 AND device_id = ?2",
     [S_SUB_SWEEP] = "DELETE FROM subscriptions WHERE expires_at <= ?1",
     [S_FEED_LAST] = "SELECT coalesce(max(id), 0) FROM job_events",
     /* JOB_COLS first (sqlite_job_from_row reads columns 0..), the event's after */
-    [S_FEED_NEXT] = "SELECT " JOB_COLS ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
+    [S_FEED_NEXT] = "SELECT " JOB_COLS
+                    ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
                     "coalesce(e.to_state, 0), e.detail " FEED_FROM
                     " WHERE e.id > ?1 AND e.origin <> ?2 ORDER BY e.id LIMIT ?3",
     [S_LEASE_TAKE] =
@@ -1096,20 +1100,50 @@ int sqlite_schema_version_nowait(store_t *base_) {
 /* ---- audit and counters ---- */
 
 /* tenant_id 0 records a system-wide event. */
+/* The detail of audit row a: "<id_key>=<new_id> <detail>" with an id_key. */
+static void audit_detail(const store_audit_t *a, int64_t new_id, char *buf, size_t len) {
+  if (a->id_key)
+    snprintf(buf, len, "%s=%lld%s%s", a->id_key, (long long)new_id, a->detail ? " " : "",
+             a->detail ? a->detail : "");
+  else
+    snprintf(buf, len, "%s", a->detail ? a->detail : "");
+}
+
+store_status_t sqlite_audit_insert_locked(sqlite_store_t *st, const store_audit_t *a,
+                                          int64_t new_id) {
+  if (!a) return STORE_OK;
+  if (!a->action) return STORE_ERROR; /* NOT NULL */
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_AUDIT_INSERT);
+  if (!s) return STORE_ERROR;
+  char detail[1024];
+  audit_detail(a, new_id, detail, sizeof detail);
+  sqlite_bind_id_or_null(s, 1, a->tenant_id);
+  sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+  sqlite_bind_str(s, 3, a->actor);
+  sqlite3_bind_text(s, 4, a->action, -1, SQLITE_STATIC);
+  sqlite_bind_str(s, 5, detail);
+  return sqlite_stmt_exec_locked(st, s, "audit append");
+}
+
+store_status_t sqlite_audit_begin_locked(sqlite_store_t *st, const store_audit_t *a) {
+  return a ? sqlite_tx_begin_locked(st) : STORE_OK;
+}
+
+store_status_t sqlite_audit_end_locked(sqlite_store_t *st, const store_audit_t *a,
+                                       store_status_t status, int64_t new_id) {
+  if (!a) return status;
+  if (status == STORE_OK) status = sqlite_audit_insert_locked(st, a, new_id);
+  if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
+  if (status != STORE_OK) sqlite_tx_rollback_locked(st);
+  return status;
+}
+
 store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const char *actor,
                                    const char *action, const char *detail) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!sqlite_lock(st)) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_AUDIT_INSERT);
-  if (s) {
-    sqlite_bind_id_or_null(s, 1, tenant_id);
-    sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
-    sqlite_bind_str(s, 3, actor);
-    sqlite3_bind_text(s, 4, action, -1, SQLITE_STATIC); /* NULL violates NOT NULL */
-    sqlite_bind_str(s, 5, detail);
-    status = sqlite_stmt_exec_locked(st, s, "audit append");
-  }
+  store_audit_t a = {.tenant_id = tenant_id, .actor = actor, .action = action, .detail = detail};
+  store_status_t status = sqlite_audit_insert_locked(st, &a, 0);
   sqlite_unlock(st);
   return status;
 }
