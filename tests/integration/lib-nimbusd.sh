@@ -64,16 +64,10 @@ _lib_fresh_store() {
   local base db
   base=$(psql -X -q -At "$_lib_store_first" -c "SELECT current_database()") || return 1
   db="${base}_$$_$_lib_store_starts"
-  # The same URL with another database (the path of a libpq URL), as
-  # tests/pg/with-database.sh derives its own.
-  NIMBUS_TEST_STORE_URL=$(python3 - "$_lib_store_first" "$db" <<'PY'
-import re, sys
-m = re.match(r"^(postgres(?:ql)?://[^/?]*)(?:/[^?]*)?(.*)$", sys.argv[1])
-if not m:
-    sys.exit("lib-nimbusd.sh: NIMBUS_TEST_STORE_URL is not a postgresql:// URL")
-print(m.group(1) + "/" + sys.argv[2] + m.group(2))
-PY
-  ) || return 1
+  # The same URL with another database, as tests/pg/with-database.sh
+  # derives its own.
+  NIMBUS_TEST_STORE_URL=$("$(dirname "${BASH_SOURCE[0]}")/../pg/database-url.sh" \
+    "$_lib_store_first" "$db") || return 1
   psql -X -q -v ON_ERROR_STOP=1 "$_lib_store_first" -c "CREATE DATABASE \"$db\"" >/dev/null || return 1
   _lib_store_dbs+=("$db")
   export NIMBUS_TEST_STORE_URL

@@ -26,14 +26,7 @@ fi
 
 db="nimbus_it_$$"
 # The same URL with another database (the path of a libpq URL).
-store_url=$(python3 - "$NIMBUS_TEST_PG_URL" "$db" <<'PY'
-import re, sys
-m = re.match(r"^(postgres(?:ql)?://[^/?]*)(?:/[^?]*)?(.*)$", sys.argv[1])
-if not m:
-    sys.exit("with-database.sh: NIMBUS_TEST_PG_URL is not a postgresql:// URL")
-print(m.group(1) + "/" + sys.argv[2] + m.group(2))
-PY
-)
+store_url=$("$(dirname "$0")/database-url.sh" "$NIMBUS_TEST_PG_URL" "$db")
 psql -X -q -v ON_ERROR_STOP=1 "$NIMBUS_TEST_PG_URL" -c "CREATE DATABASE $db" >/dev/null
 drop() {
   psql -X -q "$NIMBUS_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true

@@ -38,6 +38,10 @@ void store_which_states(store_which_t which, int *lo, int *hi);
 const store_audit_t *store_audit_for_device(const store_audit_t *a, const nimbus_device_t *d,
                                             store_audit_t *buf);
 
+/* The detail column of audit row a: "<id_key>=<new_id> <detail>" when a
+ * names an id_key, else its detail (store.c). */
+void store_audit_detail(const store_audit_t *a, int64_t new_id, char *buf, size_t len);
+
 struct store_ops {
   const char *scheme; /* the URL scheme that selects it: "sqlite", "postgresql" */
   const char *name;   /* for messages: "SQLite", "PostgreSQL" */

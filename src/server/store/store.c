@@ -731,6 +731,14 @@ store_status_t store_subscription_sweep(store_t *st, int64_t now, int *removed) 
   return STORE_CALL(st, subscription_sweep, now, removed);
 }
 
+void store_audit_detail(const store_audit_t *a, int64_t new_id, char *buf, size_t len) {
+  if (a->id_key)
+    snprintf(buf, len, "%s=%lld%s%s", a->id_key, (long long)new_id, a->detail ? " " : "",
+             a->detail ? a->detail : "");
+  else
+    snprintf(buf, len, "%s", a->detail ? a->detail : "");
+}
+
 const store_audit_t *store_audit_for_device(const store_audit_t *a, const nimbus_device_t *d,
                                             store_audit_t *buf) {
   if (!a) return NULL;

@@ -794,11 +794,7 @@ store_status_t pg_audit_insert(pg_conn_t *c, const store_audit_t *a, int64_t new
   if (!a) return STORE_OK;
   if (!a->action) return STORE_ERROR; /* NOT NULL */
   char detail[1024];
-  if (a->id_key)
-    snprintf(detail, sizeof detail, "%s=%lld%s%s", a->id_key, (long long)new_id,
-             a->detail ? " " : "", a->detail ? a->detail : "");
-  else
-    snprintf(detail, sizeof detail, "%s", a->detail ? a->detail : "");
+  store_audit_detail(a, new_id, detail, sizeof detail);
   pg_params_t p = {0};
   pg_param_id_or_null(&p, a->tenant_id);
   pg_param_int(&p, (int64_t)time(NULL));

@@ -1100,15 +1100,6 @@ int sqlite_schema_version_nowait(store_t *base_) {
 /* ---- audit and counters ---- */
 
 /* tenant_id 0 records a system-wide event. */
-/* The detail of audit row a: "<id_key>=<new_id> <detail>" with an id_key. */
-static void audit_detail(const store_audit_t *a, int64_t new_id, char *buf, size_t len) {
-  if (a->id_key)
-    snprintf(buf, len, "%s=%lld%s%s", a->id_key, (long long)new_id, a->detail ? " " : "",
-             a->detail ? a->detail : "");
-  else
-    snprintf(buf, len, "%s", a->detail ? a->detail : "");
-}
-
 store_status_t sqlite_audit_insert_locked(sqlite_store_t *st, const store_audit_t *a,
                                           int64_t new_id) {
   if (!a) return STORE_OK;
@@ -1116,7 +1107,7 @@ store_status_t sqlite_audit_insert_locked(sqlite_store_t *st, const store_audit_
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_AUDIT_INSERT);
   if (!s) return STORE_ERROR;
   char detail[1024];
-  audit_detail(a, new_id, detail, sizeof detail);
+  store_audit_detail(a, new_id, detail, sizeof detail);
   sqlite_bind_id_or_null(s, 1, a->tenant_id);
   sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
   sqlite_bind_str(s, 3, a->actor);
