@@ -52,7 +52,7 @@ _lib_tmpdirs+=("$TOP")
 SHARED=$TOP/shared-spool # what each node mounts at <state-dir>/spool
 mkdir -m 0700 "$SHARED"
 OUT=$CONN_DIR/out
-A_PID= B_PID= HAP_PID= LOOP_PID=
+A_PID='' B_PID='' HAP_PID='' LOOP_PID=''
 
 cleanup() {
   local p
@@ -74,6 +74,7 @@ _lib_on_failure() {
     echo "---- last lines of $(basename "$f")"
     tail -15 "$f"
   done
+  # shellcheck disable=SC2154 # test-connector-common.sh keeps the list
   for n in "${_conn_names[@]}"; do
     [ -f "$CONN_DIR/$n.log" ] || continue
     echo "---- last lines of connector $n's log"
@@ -89,6 +90,7 @@ start_node() {
   v=${v^^}
   mkdir -m 0700 "$TOP/$name"
   ln -s "$SHARED" "$TOP/$name/spool"
+  # shellcheck disable=SC2034 # lib-nimbusd.sh's _lib_launch reads both
   NIMBUS_STATE=$TOP/$name NIMBUS_PORT=0
   _lib_launch --node-id "$name" --trust-proxy --notify-wait 60 --max-held-jobs 100000 \
     --log-level info
@@ -123,10 +125,9 @@ both_areas() {
 check "each node has its upload area in the shared spool" both_areas
 
 # ---- HAProxy: the shape of docs/OPERATIONS.md "Several nodes" ----
-read -r LB_PORT < <(python3 -c '
-import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LB_URL=http://127.0.0.1:$LB_PORT
-cat >"$TOP/haproxy.cfg" <<EOF
+# haproxy_cfg: the configuration, listening on $LB_PORT
+haproxy_cfg() {
+  cat >"$TOP/haproxy.cfg" <<EOF
 global
     log stdout format raw local0 info
     stats socket $TOP/haproxy.sock mode 600 level admin
@@ -157,6 +158,9 @@ backend nimbusd
     server node-a 127.0.0.1:$A_PORT
     server node-b 127.0.0.1:$B_PORT
 EOF
+}
+LB_PORT=$(_ippeve_free_port) # lib-ippeve.sh: a free loopback port
+haproxy_cfg
 check "haproxy accepts the configuration" "$HAPROXY" -c -q -f "$TOP/haproxy.cfg"
 
 # hap CMD: a command on HAProxy's runtime API (stats socket); prints the answer
@@ -186,10 +190,29 @@ hap_set() {
 hap_is() { [ "$(hap_state "$1")" = "$2" ]; }
 hap_up() { hap_is "$1" UP; }
 
+# haproxy_listens: until its stats socket answers (false once it exited)
+haproxy_listens() {
+  local _
+  for _ in $(seq 1 200); do
+    kill -0 "$HAP_PID" 2>/dev/null || return 1
+    if [ -S "$TOP/haproxy.sock" ] && hap "show info" >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
 start_haproxy() {
-  "$HAPROXY" -db -f "$TOP/haproxy.cfg" >"$TOP/haproxy.log" 2>&1 &
-  HAP_PID=$!
-  wait_until "haproxy's stats socket" test -S "$TOP/haproxy.sock"
+  local attempt
+  for attempt in 1 2 3; do # the free port may have been taken meanwhile
+    [ "$attempt" = 1 ] || { LB_PORT=$(_ippeve_free_port) && haproxy_cfg; }
+    "$HAPROXY" -db -f "$TOP/haproxy.cfg" >"$TOP/haproxy.log" 2>&1 &
+    HAP_PID=$!
+    if haproxy_listens; then break; fi
+    kill "$HAP_PID" 2>/dev/null || true
+    wait "$HAP_PID" 2>/dev/null || true
+    HAP_PID=''
+  done
+  test -n "$HAP_PID"
+  LB_URL=http://127.0.0.1:$LB_PORT
   wait_until "node-a up in haproxy" hap_up node-a
   wait_until "node-b up in haproxy" hap_up node-b
   curl -fsS "$LB_URL/healthz" >/dev/null
@@ -222,16 +245,16 @@ print(sum(int(float(l.rsplit(" ", 1)[1])) for l in sys.stdin
 }
 SUBMITTED=()
 submit_everywhere() {
-  local side i id
+  local side id
   for side in LB A B; do
-    for i in 1 2 3; do
+    for _ in 1 2 3; do
       id=$(on "$side" rest_submit)
       SUBMITTED+=("$id")
     done
     id=$(on "$side" submit_job onepage.pdf) # ipptool Print-Job
     SUBMITTED+=("$id")
   done
-  for i in $(seq 1 8); do
+  for _ in $(seq 1 8); do
     id=$(on LB rest_submit)
     SUBMITTED+=("$id")
   done
@@ -305,11 +328,11 @@ check "... and stays parked (no job printed yet)" polls_are 1 0
 check "the job is still held" on B job_is "$LOBBY_JOB" held
 
 release_to_print() {
-  local file=$OUT/lobby/$LOBBY_JOB-1.pdf start end i
+  local file=$OUT/lobby/$LOBBY_JOB-1.pdf start end
   start=$(date +%s%N)
   "$NIMBUSCTL" --url "$B_URL" --user alice@acme --password alice-pw-1 job release "$LOBBY_JOB" \
     >/dev/null
-  for i in $(seq 1 1000); do # 10 s: generous, not a timing target
+  for _ in $(seq 1 1000); do # 10 s: generous, not a timing target
     [ -e "$file" ] && break
     sleep 0.01
   done
