@@ -20,6 +20,9 @@ test_pkgs=(chromium)
 # the PostgreSQL store's contract suite (tests/pg/pg-cluster.sh): initdb and
 # pg_ctl of Debian's server package run a private cluster per test run
 test_pkgs+=(postgresql)
+# several nodes behind a load balancer (tests/integration/test-two-nodes.sh):
+# Debian's HAProxy in front of two nimbusd on one PostgreSQL database
+test_pkgs+=(haproxy)
 # the package test (tests/integration/test-package.sh): dpkg-buildpackage and
 # dh; systemd-analyze (package systemd) verifies the units; mmdebstrap makes
 # a clean Debian 12 root to install the package in, systemd-nspawn (package
