@@ -196,6 +196,10 @@ claim 11 -H 'X-Forwarded-For: 203.0.113.2'
 check "another forwarded client through the same proxy may try (403)" is_problem 403
 claim 11 -H 'X-Forwarded-For: 203.0.113.2, 203.0.113.1'
 check "the proxy's (last) entry counts, not the client's claim (429)" is_problem 429
+# HAProxy's `option forwardfor` appends a header line of its own after the
+# client's: the last line's entry is the client.
+claim 11 -H 'X-Forwarded-For: 203.0.113.2' -H 'X-Forwarded-For: 203.0.113.1'
+check "a second X-Forwarded-For line (the proxy's) counts, not the first (429)" is_problem 429
 claim 8 -H 'X-Forwarded-For: 203.0.113.3'
 check "the proxy's own address is not the client's (403)" is_problem 403
 

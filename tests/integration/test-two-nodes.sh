@@ -113,6 +113,35 @@ on() {
   "$@"
 }
 
+# Two nodes started at the same moment on an empty database (a database of
+# their own): both make the first-start set-up (the operator's tenant and
+# account) or find the other's, and both come up.
+both_start_at_once() {
+  local base db url n pids=() ok=0
+  base=$(psql -X -q -At "$NIMBUS_TEST_STORE_URL" -c "SELECT current_database()") || return 1
+  db="${base}_race"
+  url=$("$HERE/../pg/database-url.sh" "$NIMBUS_TEST_STORE_URL" "$db") || return 1
+  psql -X -q -v ON_ERROR_STOP=1 "$NIMBUS_TEST_STORE_URL" -c "CREATE DATABASE \"$db\"" >/dev/null ||
+    return 1
+  for n in race-1 race-2; do
+    mkdir -m 0700 "$TOP/$n"
+    "$NIMBUSD" --listen 127.0.0.1 --port 0 --state-dir "$TOP/$n" --store "$url" --node-id "$n" \
+      --admin-password "$NIMBUS_ADMIN_PASSWORD" --fast-hashing --threads 1 --workers 2 \
+      >"$TOP/$n.out" 2>"$TOP/$n.log" &
+    pids+=($!)
+  done
+  for _ in $(seq 1 300); do
+    [ "$(cat "$TOP/race-1.out" "$TOP/race-2.out" | grep -c 'listening on')" = 2 ] && { ok=1; break; }
+    kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  psql -X -q "$NIMBUS_TEST_STORE_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null ||
+    true
+  [ "$ok" = 1 ] || { tail -5 "$TOP/race-1.log" "$TOP/race-2.log" >&2; return 1; }
+}
+check "two nodes started at once on an empty database both come up" both_start_at_once
 check "node-a starts on the database, spool shared" start_node node-a
 check "node-b starts on the same database and spool" start_node node-b
 both_areas() {
@@ -152,6 +181,9 @@ frontend nimbus
 
 backend nimbusd
     balance roundrobin
+    # a printer's IPP requests stay on one node while it is up (docs)
+    stick-table type integer size 1m expire 2h
+    stick on req.hdr(authorization),crc32 if { path_beg /ipp/ }
     option httpchk GET /healthz
     http-check expect status 200
     default-server check inter 1s fall 2 rise 2

@@ -44,16 +44,26 @@ static void nimbusd_usage(FILE *out) {
           "(log-level).\n");
 }
 
-/* Create a user unless it exists; returns false on a store error. */
+/* Create a user unless it exists; returns false (logged) on a store
+ * error.  Another node starting on the same empty database may create it
+ * first: the insert's conflict then means it exists. */
 static bool nimbusd_ensure_user(store_t *st, nimbus_id_t tenant_id, const char *name,
                                 const char *password, nimbus_role_t role) {
   nimbus_user_t u = {.tenant_id = tenant_id, .role = role};
   if (store_user_get_by_name(st, tenant_id, name, &u) == STORE_OK) return true;
   snprintf(u.name, sizeof u.name, "%s", name);
   if (!crypto_password_hash(password, u.password_hash)) return false;
-  return store_user_insert(st, &u) == STORE_OK;
+  store_status_t s = store_user_insert(st, &u);
+  explicit_bzero(u.password_hash, sizeof u.password_hash);
+  if (s == STORE_OK || s == STORE_CONFLICT) return true;
+  log_event(LOG_ERROR, NULL, "first start: cannot create a user", "user", name, "status",
+            LOG_INT(s), (char *)NULL);
+  return false;
 }
 
+/* The tenant `name`, created unless it exists (*created tells); false
+ * (logged) on a store error.  Two nodes starting at once on an empty
+ * database: the one whose insert conflicts reads the other's tenant. */
 static bool nimbusd_ensure_tenant(store_t *st, const char *name, const char *display,
                                   nimbus_tenant_t *t, bool *created) {
   *created = false;
@@ -61,8 +71,15 @@ static bool nimbusd_ensure_tenant(store_t *st, const char *name, const char *dis
   memset(t, 0, sizeof *t);
   snprintf(t->name, sizeof t->name, "%s", name);
   snprintf(t->display_name, sizeof t->display_name, "%s", display);
-  *created = true;
-  return store_tenant_insert(st, t) == STORE_OK;
+  store_status_t s = store_tenant_insert(st, t);
+  if (s == STORE_OK) {
+    *created = true;
+    return true;
+  }
+  if (s == STORE_CONFLICT && store_tenant_get_by_name(st, name, t) == STORE_OK) return true;
+  log_event(LOG_ERROR, NULL, "first start: cannot create a tenant", "tenant", name, "status",
+            LOG_INT(s), (char *)NULL);
+  return false;
 }
 
 /* First start: the operator account; with --demo a demo tenant too. */
@@ -103,7 +120,8 @@ static bool nimbusd_bootstrap(nimbus_server_t *srv) {
   if (store_queue_get_by_name(st, demo.id, "office", &q) != STORE_OK) {
     snprintf(q.name, sizeof q.name, "office");
     snprintf(q.description, sizeof q.description, "Demo office queue (pull printing)");
-    if (store_queue_insert(st, &q) != STORE_OK) return false;
+    store_status_t s = store_queue_insert(st, &q);
+    if (s != STORE_OK && s != STORE_CONFLICT) return false; /* conflict: another node made it */
   }
   return true;
 }

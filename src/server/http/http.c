@@ -223,13 +223,25 @@ static void http_copy_header(struct MHD_Connection *c, const char *name, char *d
   snprintf(dst, n, "%s", v ? v : "");
 }
 
+/* MHD_get_connection_values iterator: keep the last X-Forwarded-For line. */
+static enum MHD_Result http_last_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+  (void)kind;
+  if (key && value && strcasecmp(key, "X-Forwarded-For") == 0) *(const char **)cls = value;
+  return MHD_YES;
+}
+
 /*
  * Behind a trusted reverse proxy (--trust-proxy): the client address is
  * the last X-Forwarded-For entry, the one our proxy appended (earlier ones
- * are the client's own claims).  Kept only when it is an IP address.
+ * are the client's own claims).  A proxy may append its entry as a header
+ * line of its own after the client's (HAProxy's `option forwardfor`), so
+ * the last entry of the last line counts.  Kept only when it is an IP
+ * address.
  */
 static void http_forwarded_for(struct MHD_Connection *c, char *peer, size_t len) {
-  const char *xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+  const char *xff = NULL;
+  MHD_get_connection_values(c, MHD_HEADER_KIND, http_last_xff, &xff);
   if (!xff) return;
   const char *last = strrchr(xff, ',');
   last = last ? last + 1 : xff;
