@@ -33,8 +33,8 @@
 typedef struct {
   group_commit_item_t item; /* not first, to exercise GROUP_COMMIT_REQ */
   int id;
-  int runs;     /* times a batch contained it (the committer's) */
-  bool run_ok;  /* set by the callback: "committed" */
+  int runs;    /* times a batch contained it (the committer's) */
+  bool run_ok; /* set by the callback: "committed" */
 } req_t;
 
 /* What the run callback saw; the committer thread's, read after stop or
@@ -119,8 +119,12 @@ static void submit_from_threads(group_commit_t *gc, int per_thread, int *accepte
   pthread_t th[THREADS];
   submitter_t s[THREADS];
   for (int t = 0; t < THREADS; t++) {
-    s[t] = (submitter_t){.gc = gc, .base = t * per_thread, .count = per_thread,
-                         .accepted = &acc, .refused = &ref, .bad = &b};
+    s[t] = (submitter_t){.gc = gc,
+                         .base = t * per_thread,
+                         .count = per_thread,
+                         .accepted = &acc,
+                         .refused = &ref,
+                         .bad = &b};
     assert_int_equal(pthread_create(&th[t], NULL, submitter_main, &s[t]), 0);
   }
   for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);

@@ -21,15 +21,15 @@
 #include <stdlib.h>
 
 struct group_commit {
-  int max;                    /* batch size limit, >= 1 */
-  group_commit_run_fn run;    /* the backend's "run this batch in one transaction" */
-  void *ctx;                  /* run's first argument */
+  int max;                     /* batch size limit, >= 1 */
+  group_commit_run_fn run;     /* the backend's "run this batch in one transaction" */
+  void *ctx;                   /* run's first argument */
   group_commit_item_t **batch; /* max slots: the batch being run (committer only) */
   pthread_t thread;
-  bool joined;          /* group_commit_stop() joined the thread (the stopping thread's) */
-  pthread_mutex_t mu;   /* guards the fields below and the queued items */
-  pthread_cond_t wake;  /* committer: work arrived or closing */
-  pthread_cond_t done;  /* callers: some items are done */
+  bool joined;         /* group_commit_stop() joined the thread (the stopping thread's) */
+  pthread_mutex_t mu;  /* guards the fields below and the queued items */
+  pthread_cond_t wake; /* committer: work arrived or closing */
+  pthread_cond_t done; /* callers: some items are done */
   group_commit_item_t *head, *tail;
   bool closing;
 };

@@ -37,7 +37,8 @@ typedef struct group_commit_item {
 } group_commit_item_t;
 
 /* The request that embeds item as its member `member` (container_of). */
-#define GROUP_COMMIT_REQ(item, type, member) ((type *)(void *)((char *)(item) - offsetof(type, member)))
+#define GROUP_COMMIT_REQ(item, type, member) \
+  ((type *)(void *)((char *)(item) - offsetof(type, member)))
 
 /*
  * Run one batch: items[0..n-1], 1 <= n <= max, in arrival order, to be
