@@ -6,8 +6,9 @@
  * machine is job.c's), device progress and leases, documents, the PIN
  * counter, purge and the sweep listing.
  *
- * Group commit as in the SQLite backend (pg_gc_main, job_insert_batch):
- * one committer thread, one transaction per batch, a SAVEPOINT per insert.
+ * Group commit as in the SQLite backend, with the same batcher
+ * (store/group-commit.c: the queue and the committer thread) running
+ * pg_job_insert_batch: one transaction per batch, a SAVEPOINT per insert.
  * Differences in mechanism, not in meaning: the committer checks a pool
  * connection out per batch; checks that must hold until a write lock the
  * rows they read (SELECT … FOR UPDATE, FOR KEY SHARE) instead of relying
@@ -256,16 +257,22 @@ static store_status_t job_insert_tx(pg_conn_t *c, void *arg) {
 
 /* ---- group commit ---- */
 
-struct pg_insert_req {
+/* One store_job_insert call queued for the committer; lives on the
+ * caller's stack. */
+typedef struct {
+  group_commit_item_t item; /* the batcher's (group-commit.h) */
   job_insert_t in;
   store_status_t status;
   bool failed_alone; /* rolled back to its savepoint: status is this insert's own */
-  bool done;         /* set under gc_mu; the caller may return once it is true */
-  pg_insert_req_t *next;
-};
+} pg_insert_req_t;
+
+/* The insert request an item of the batcher belongs to. */
+static pg_insert_req_t *req_of(group_commit_item_t *item) {
+  return GROUP_COMMIT_REQ(item, pg_insert_req_t, item);
+}
 
 typedef struct {
-  pg_insert_req_t **reqs;
+  group_commit_item_t **items;
   int n;
 } job_insert_batch_t;
 
@@ -281,9 +288,9 @@ typedef struct {
  */
 static store_status_t job_insert_batch_tx(pg_conn_t *c, void *arg) {
   job_insert_batch_t *b = arg;
-  for (int i = 0; i < b->n; i++) b->reqs[i]->failed_alone = false;
+  for (int i = 0; i < b->n; i++) req_of(b->items[i])->failed_alone = false;
   for (int i = 0; i < b->n; i++) {
-    pg_insert_req_t *req = b->reqs[i];
+    pg_insert_req_t *req = req_of(b->items[i]);
     store_status_t status = pg_exec_sql(c, "SAVEPOINT job_insert", "job insert savepoint");
     if (status != STORE_OK) return status;
     c->sqlstate[0] = '\0'; /* tell this insert's failure from an earlier one */
@@ -303,70 +310,32 @@ static store_status_t job_insert_batch_tx(pg_conn_t *c, void *arg) {
   return STORE_OK;
 }
 
-/* Run n queued inserts in one transaction and set each one's status.  If
- * the transaction fails as a whole (after pg_transaction's retries), every
+/* Run n queued inserts (pg_insert_req_t items) in one transaction and set
+ * each one's status: the group committer's run callback (ctx: the
+ * pg_store_t), which wakes the callers once this returned.  If the
+ * transaction fails as a whole (after pg_transaction's retries), every
  * insert that did not fail alone gets its status: nothing of the batch is
  * kept.
- * The inserts run in job state order (arrival order within a state): each
- * one's counter trigger locks the job_state_counts row of its state until
- * COMMIT, and a job change locks those rows in state order too, so the two
- * cannot deadlock on them. */
-static void job_insert_batch(pg_store_t *st, pg_insert_req_t **reqs, int n) {
+ * The inserts run in job state order (arrival order within a state; the
+ * batcher's items[] is sorted in place): each one's counter trigger locks
+ * the job_state_counts row of its state until COMMIT, and a job change
+ * locks those rows in state order too, so the two cannot deadlock on
+ * them. */
+void pg_job_insert_batch(void *ctx, group_commit_item_t **items, int n) {
+  pg_store_t *st = ctx;
   for (int i = 1; i < n; i++) { /* insertion sort: stable, n <= group_commit_max */
-    pg_insert_req_t *r = reqs[i];
+    group_commit_item_t *r = items[i];
     int k = i;
-    for (; k > 0 && reqs[k - 1]->in.job->state > r->in.job->state; k--) reqs[k] = reqs[k - 1];
-    reqs[k] = r;
+    for (; k > 0 && req_of(items[k - 1])->in.job->state > req_of(r)->in.job->state; k--)
+      items[k] = items[k - 1];
+    items[k] = r;
   }
-  job_insert_batch_t b = {.reqs = reqs, .n = n};
+  job_insert_batch_t b = {.items = items, .n = n};
   store_status_t status = pg_transaction(st, job_insert_batch_tx, &b, "job insert batch");
   if (status == STORE_OK) return;
   for (int i = 0; i < n; i++)
-    if (!reqs[i]->failed_alone) reqs[i]->status = status;
+    if (!req_of(items[i])->failed_alone) req_of(items[i])->status = status;
   log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), (char *)NULL);
-}
-
-void *pg_gc_main(void *arg) {
-  pg_store_t *st = arg;
-  pthread_mutex_lock(&st->gc_mu);
-  for (;;) {
-    while (!st->gc_head && !st->gc_closing) pthread_cond_wait(&st->gc_wake, &st->gc_mu);
-    if (!st->gc_head) break; /* closing and drained */
-    int n = 0;
-    while (st->gc_head && n < st->gc_max) {
-      st->gc_batch[n++] = st->gc_head;
-      st->gc_head = st->gc_head->next;
-    }
-    if (!st->gc_head) st->gc_tail = NULL;
-    pthread_mutex_unlock(&st->gc_mu);
-
-    job_insert_batch(st, st->gc_batch, n); /* returns after COMMIT (or the rollback) */
-
-    pthread_mutex_lock(&st->gc_mu);
-    for (int i = 0; i < n; i++) st->gc_batch[i]->done = true; /* callers may now return */
-    pthread_cond_broadcast(&st->gc_done);
-  }
-  pthread_mutex_unlock(&st->gc_mu);
-  return NULL;
-}
-
-/* Queue req for the committer and wait until its batch is done. */
-static store_status_t job_insert_queued(pg_store_t *st, pg_insert_req_t *req) {
-  pthread_mutex_lock(&st->gc_mu);
-  if (st->gc_closing) {
-    pthread_mutex_unlock(&st->gc_mu);
-    log_event(LOG_ERROR, NULL, "store_job_insert after store_close", (char *)NULL);
-    return STORE_ERROR;
-  }
-  if (st->gc_tail)
-    st->gc_tail->next = req;
-  else
-    st->gc_head = req;
-  st->gc_tail = req;
-  pthread_cond_signal(&st->gc_wake);
-  while (!req->done) pthread_cond_wait(&st->gc_done, &st->gc_mu);
-  pthread_mutex_unlock(&st->gc_mu);
-  return req->status;
 }
 
 store_status_t pg_job_insert(store_t *base, nimbus_job_t *job, nimbus_document_t *docs, int ndocs) {
@@ -390,10 +359,14 @@ store_status_t pg_job_insert_data(store_t *base, nimbus_job_t *job, nimbus_docum
   in->copies = job->copies < 1 ? 1 : job->copies;
   for (int i = 0; i < ndocs; i++) in->pages += docs[i].pages;
   store_status_t status;
-  if (st->gc_started) {
+  if (st->gc) {
     /* refused here: the committer's own check would not see this thread */
     if (pg_refused_in_callback(st, "job insert")) return STORE_ERROR;
-    status = job_insert_queued(st, &req);
+    if (!group_commit_submit(st->gc, &req.item)) {
+      log_event(LOG_ERROR, NULL, "store_job_insert after store_close", (char *)NULL);
+      return STORE_ERROR;
+    }
+    status = req.status;
   } else {
     status = pg_transaction(st, job_insert_tx, in, "job insert");
   }

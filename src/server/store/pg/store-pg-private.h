@@ -23,13 +23,13 @@
 #define NIMBUS_STORE_PG_PRIVATE_H
 
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "group-commit.h"
 #include "log.h"
 #include "pg-pool.h"
 #include "store-ops.h"
@@ -149,27 +149,18 @@ typedef enum {
   PS_COUNT
 } pg_stmt_id_t;
 
-/* One store_job_insert call queued for the committer (store-pg-jobs.c). */
-typedef struct pg_insert_req pg_insert_req_t;
-
 typedef struct pg_store {
   store_t base; /* first: the operations table (store-ops.h) */
   pg_pool_t *pool;
   int opened_version; /* the schema version after the migrations at open */
 
-  /* Group commit of job inserts (store-pg-jobs.c, pg_gc_main): callers
-   * queue a request and sleep; the committer thread runs up to gc_max of
-   * them in one transaction on a pool connection it checks out per batch,
-   * and wakes them once COMMIT has returned. */
-  int gc_max; /* group_commit_max; <= 1: no committer, each insert its own transaction */
-  bool gc_started;
-  pthread_t gc_thread;
-  pthread_mutex_t gc_mu;  /* guards the fields below; never held across database I/O */
-  pthread_cond_t gc_wake; /* committer: work arrived or closing */
-  pthread_cond_t gc_done; /* callers: some requests finished */
-  pg_insert_req_t *gc_head, *gc_tail;
-  bool gc_closing;
-  pg_insert_req_t **gc_batch; /* gc_max slots, used by the committer only */
+  /* Group commit of job inserts (group-commit.h, running
+   * pg_job_insert_batch): callers queue a request and sleep; the committer
+   * thread runs up to group_commit_max of them in one transaction on a
+   * pool connection it checks out per batch, and wakes them once COMMIT
+   * has returned.  NULL when group_commit_max <= 1: each insert is then
+   * its own transaction. */
+  group_commit_t *gc;
 } pg_store_t;
 
 /* Subscriptions (store-pg-subscriptions.c). */
@@ -385,9 +376,9 @@ store_status_t pg_device_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t 
 store_status_t pg_device_tombstone_lookup(store_t *st, const unsigned char hash[32],
                                           nimbus_device_tombstone_t *out);
 store_status_t pg_job_insert(store_t *st, nimbus_job_t *job, nimbus_document_t *docs, int ndocs);
-/* The committer thread of group commit (arg: the pg_store_t): batches
- * queued inserts until gc_closing is set and the queue is drained. */
-void *pg_gc_main(void *arg);
+/* The group committer's run callback (ctx: the pg_store_t): the queued
+ * inserts of one batch in one transaction (store-pg-jobs.c). */
+void pg_job_insert_batch(void *ctx, group_commit_item_t **items, int n);
 store_status_t pg_job_insert_data(store_t *st, nimbus_job_t *job, nimbus_document_t *docs,
                                   const store_inline_t *data, int ndocs);
 store_status_t pg_document_read_inline(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,

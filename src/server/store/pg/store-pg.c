@@ -24,7 +24,8 @@
  *    forgotten with the connection when it breaks.
  *  - Group commit of job inserts, as in the SQLite backend: with
  *    group_commit_max > 1 a caller of store_job_insert queues its request
- *    and sleeps; one committer thread runs up to group_commit_max of them
+ *    and sleeps; one committer thread (store/group-commit.c, the batcher
+ *    both backends share) runs up to group_commit_max of them
  *    in one transaction, each inside its own SAVEPOINT so a failing
  *    insert is rolled back alone, and wakes the callers once COMMIT (one
  *    WAL flush for the batch) has returned (store-pg-jobs.c).  A batch
@@ -675,49 +676,6 @@ bool pg_get_bytes_copy(const PGresult *res, int row, int col, void **out, size_t
 
 /* ---- open, close, versions ---- */
 
-/* Start the group-commit committer (store-pg-jobs.c) when gc_max > 1;
- * false with err set. */
-static bool gc_start(pg_store_t *st, char *err, size_t errlen) {
-  if (st->gc_max <= 1) return true;
-  st->gc_batch = calloc((size_t)st->gc_max, sizeof *st->gc_batch);
-  if (!st->gc_batch) {
-    snprintf(err, errlen, "out of memory");
-    return false;
-  }
-  if (pthread_mutex_init(&st->gc_mu, NULL) != 0) goto fail_mu;
-  if (pthread_cond_init(&st->gc_wake, NULL) != 0) goto fail_wake;
-  if (pthread_cond_init(&st->gc_done, NULL) != 0) goto fail_done;
-  if (pthread_create(&st->gc_thread, NULL, pg_gc_main, st) != 0) goto fail_thread;
-  st->gc_started = true;
-  return true;
-fail_thread:
-  pthread_cond_destroy(&st->gc_done);
-fail_done:
-  pthread_cond_destroy(&st->gc_wake);
-fail_wake:
-  pthread_mutex_destroy(&st->gc_mu);
-fail_mu:
-  free(st->gc_batch);
-  st->gc_batch = NULL;
-  snprintf(err, errlen, "cannot start the group-commit thread");
-  return false;
-}
-
-/* Stop the committer once every queued insert is done (a later insert
- * gets STORE_ERROR). */
-static void gc_stop(pg_store_t *st) {
-  if (!st->gc_started) return;
-  pthread_mutex_lock(&st->gc_mu);
-  st->gc_closing = true;
-  pthread_cond_signal(&st->gc_wake);
-  pthread_mutex_unlock(&st->gc_mu);
-  pthread_join(st->gc_thread, NULL); /* drains the queue first */
-  pthread_cond_destroy(&st->gc_done);
-  pthread_cond_destroy(&st->gc_wake);
-  pthread_mutex_destroy(&st->gc_mu);
-  free(st->gc_batch);
-}
-
 store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t errlen) {
   pg_store_t *st = calloc(1, sizeof *st);
   if (!st) {
@@ -742,8 +700,11 @@ store_t *pg_open(const char *url, const store_options_t *opts, char *err, size_t
     ok = st->opened_version > 0;
     if (!ok) snprintf(why, sizeof why, "cannot read the schema version (logged)");
   }
-  st->gc_max = opts ? opts->group_commit_max : 1;
-  if (ok) ok = gc_start(st, why, sizeof why);
+  int gc_max = opts ? opts->group_commit_max : 1;
+  if (ok && gc_max > 1) { /* the committer (group-commit.h) runs pg_job_insert_batch */
+    st->gc = group_commit_start(gc_max, pg_job_insert_batch, st, why, sizeof why);
+    ok = st->gc != NULL;
+  }
   if (!ok) {
     snprintf(err, errlen, "PostgreSQL: %s", why);
     pg_pool_close(st->pool);
@@ -760,7 +721,7 @@ void pg_version(char *buf, size_t len) {
 
 void pg_close(store_t *base) {
   pg_store_t *st = pg_of(base);
-  gc_stop(st);
+  group_commit_free(st->gc); /* drains the queue first; later inserts are refused */
   pg_pool_close(st->pool);
   free(st);
 }

@@ -1,7 +1,8 @@
 /*
  * store-sqlite-jobs.c: jobs and documents in the SQLite backend: the job
  * insert with group commit (one transaction, one WAL fsync per batch, on
- * the committer's own connection), job reads and lists, job changes
+ * the committer's own connection; the queue and the committer thread are
+ * store/group-commit.c's), job reads and lists, job changes
  * (store_job_apply: compare-and-set only, the state machine is job.c's),
  * device progress and leases, documents and inline document data, the
  * PIN counter and the sweep listing (store.h).
@@ -171,24 +172,33 @@ static void job_insert_forget(job_insert_req_t *req) {
   for (int i = 0; i < req->ndocs; i++) req->docs[i].job_id = 0;
 }
 
+/* The insert request an item of the batcher belongs to. */
+static job_insert_req_t *req_of(group_commit_item_t *item) {
+  return GROUP_COMMIT_REQ(item, job_insert_req_t, item);
+}
+
 /*
  * Run n inserts in one transaction, each inside SAVEPOINT job_insert so a
  * failing one is rolled back alone and reports its own status.  If the
  * transaction itself fails (BEGIN, COMMIT, or an error after which SQLite
  * rolled everything back), every insert of the batch is STORE_ERROR, or
  * STORE_FULL when the disk ran out of space (nothing of the batch is kept).
- * Takes st->mu itself; sets each req->status but not req->done.
+ * conn is the connection to run on (the committer's gc_conn, or the main
+ * one for a caller without committer); items are job_insert_req_t's.
+ * Takes conn->mu itself; sets each request's status (the batcher marks the
+ * items done once this returned).
  */
-static void job_insert_batch(sqlite_store_t *st, job_insert_req_t **batch, int n) {
+void sqlite_job_insert_batch(void *conn, group_commit_item_t **items, int n) {
+  sqlite_store_t *st = conn;
   if (!sqlite_lock(st)) {
-    for (int i = 0; i < n; i++) batch[i]->status = STORE_ERROR;
+    for (int i = 0; i < n; i++) req_of(items[i])->status = STORE_ERROR;
     return;
   }
   sqlite_full_seen = false;
   bool ok = sqlite_tx_begin_locked(st) == STORE_OK;
   int i = 0;
   for (; ok && i < n; i++) {
-    job_insert_req_t *req = batch[i];
+    job_insert_req_t *req = req_of(items[i]);
     if (sqlite_exec_id_locked(st, S_SAVEPOINT) != STORE_OK) {
       ok = false;
       break;
@@ -208,40 +218,15 @@ static void job_insert_batch(sqlite_store_t *st, job_insert_req_t **batch, int n
     sqlite_tx_rollback_locked(st);
     store_status_t why = sqlite_full_seen ? STORE_FULL : STORE_ERROR;
     for (int k = 0; k < n; k++) {
-      if (k >= i || batch[k]->status == STORE_OK) batch[k]->status = why;
+      if (k >= i || req_of(items[k])->status == STORE_OK) req_of(items[k])->status = why;
     }
     log_event(LOG_ERROR, NULL, "job insert transaction failed", "jobs", LOG_INT(n), "disk_full",
               why == STORE_FULL ? "yes" : "no", (char *)NULL);
   }
   for (int k = 0; k < n; k++) {
-    if (batch[k]->status != STORE_OK) job_insert_forget(batch[k]);
+    if (req_of(items[k])->status != STORE_OK) job_insert_forget(req_of(items[k]));
   }
   sqlite_unlock(st);
-}
-
-/* The committer thread: batches queued inserts until closing and drained. */
-void *sqlite_gc_main(void *arg) {
-  sqlite_store_t *st = arg;
-  pthread_mutex_lock(&st->gc_mu);
-  for (;;) {
-    while (!st->gc_head && !st->gc_closing) pthread_cond_wait(&st->gc_wake, &st->gc_mu);
-    if (!st->gc_head) break; /* closing and drained */
-    int n = 0;
-    while (st->gc_head && n < st->gc_max) {
-      st->gc_batch[n++] = st->gc_head;
-      st->gc_head = st->gc_head->next;
-    }
-    if (!st->gc_head) st->gc_tail = NULL;
-    pthread_mutex_unlock(&st->gc_mu);
-
-    job_insert_batch(st->gc_conn, st->gc_batch, n);
-
-    pthread_mutex_lock(&st->gc_mu);
-    for (int i = 0; i < n; i++) st->gc_batch[i]->done = true; /* callers may now return */
-    pthread_cond_broadcast(&st->gc_done);
-  }
-  pthread_mutex_unlock(&st->gc_mu);
-  return NULL;
 }
 
 store_status_t sqlite_job_insert(store_t *base_, nimbus_job_t *job, nimbus_document_t *docs,
@@ -260,28 +245,16 @@ store_status_t sqlite_job_insert_data(store_t *base_, nimbus_job_t *job, nimbus_
   }
   job_insert_req_t req = {
       .job = job, .docs = docs, .data = data, .ndocs = ndocs, .status = STORE_ERROR};
-  job_insert_req_t *one = &req;
+  group_commit_item_t *one = &req.item;
   if (sqlite_reentry_refused(st)) return STORE_ERROR; /* would wait for itself */
-  if (!st->gc_started) {
-    job_insert_batch(st, &one, 1);
+  if (!st->gc) {
+    sqlite_job_insert_batch(st, &one, 1);
     return req.status;
   }
-
-  pthread_mutex_lock(&st->gc_mu);
-  if (st->gc_closing) {
-    pthread_mutex_unlock(&st->gc_mu);
+  if (!group_commit_submit(st->gc, &req.item)) {
     log_event(LOG_ERROR, NULL, "store_job_insert after store_close", (char *)NULL);
     return STORE_ERROR;
   }
-  if (st->gc_tail) {
-    st->gc_tail->next = &req;
-  } else {
-    st->gc_head = &req;
-  }
-  st->gc_tail = &req;
-  pthread_cond_signal(&st->gc_wake);
-  while (!req.done) pthread_cond_wait(&st->gc_done, &st->gc_mu);
-  pthread_mutex_unlock(&st->gc_mu);
   return req.status;
 }
 

@@ -9,6 +9,7 @@
 #ifndef NIMBUS_STORE_SQLITE_PRIVATE_H
 #define NIMBUS_STORE_SQLITE_PRIVATE_H
 
+#include "group-commit.h"
 #include "store-ops.h"
 #include "store.h"
 
@@ -190,16 +191,16 @@ typedef enum {
 /* Job states appear in SQL as model.h's numbers: 1..5 live, 6..9
  * terminal, and 1..3 (received, held, awaiting-payment) "pending". */
 
-/* One queued store_job_insert call; lives on the caller's stack. */
+/* One store_job_insert call, queued for the group committer or run
+ * directly; lives on the caller's stack. */
 typedef struct job_insert_req {
+  group_commit_item_t item; /* the batcher's (group-commit.h) */
   nimbus_job_t *job;
   nimbus_document_t *docs;
   const store_inline_t *data; /* NULL or ndocs entries */
   int ndocs;
   store_status_t status;
   bool reference_made; /* the store generated job->reference (undone on rollback) */
-  bool done;           /* set under gc_mu; the caller may return once it is true */
-  struct job_insert_req *next;
 } job_insert_req_t;
 
 struct sqlite_store {
@@ -218,9 +219,6 @@ struct sqlite_store {
   struct sqlite_store **readers;
   int nreaders;
 
-  int gc_max; /* group_commit_max; <= 1: no committer thread */
-  pthread_t gc_thread;
-
   /* WAL checkpointer (see sqlite_checkpoint_main): own connection, woken by
    * the WAL hook.  ck_mu guards ck_*; lock order mu -> ck_mu (the hook runs
    * inside COMMIT with mu held); the checkpointer never takes mu. */
@@ -229,13 +227,10 @@ struct sqlite_store {
   bool ck_started, ck_pending, ck_closing;
   pthread_mutex_t ck_mu;
   pthread_cond_t ck_wake;
-  bool gc_started;
-  pthread_mutex_t gc_mu;  /* guards the fields below */
-  pthread_cond_t gc_wake; /* committer: work arrived or closing */
-  pthread_cond_t gc_done; /* callers: some requests finished */
-  job_insert_req_t *gc_head, *gc_tail;
-  bool gc_closing;
-  job_insert_req_t **gc_batch; /* gc_max slots, used by the committer only */
+  /* The group committer of job inserts (group-commit.h), running
+   * sqlite_job_insert_batch on gc_conn; NULL when group_commit_max <= 1
+   * (each caller then runs its insert itself on the main connection). */
+  group_commit_t *gc;
   /* The committer's own connection (a sqlite_store_t with just db, mu, stmts):
    * its COMMIT, with the WAL fsync, then holds gc_conn->mu, not st->mu, so
    * lookups on the main connection go on while a batch is made durable
@@ -311,7 +306,10 @@ store_status_t sqlite_audit_end_locked(sqlite_store_t *st, const store_audit_t *
                                        store_status_t status, int64_t new_id);
 store_status_t sqlite_audit_insert_locked(sqlite_store_t *st, const store_audit_t *a,
                                           int64_t new_id);
-void *sqlite_gc_main(void *arg); /* store-sqlite-jobs.c: the group-commit thread */
+/* store-sqlite-jobs.c: run a batch of job inserts (job_insert_req_t items)
+ * in one transaction on conn (a sqlite_store_t); the group committer's run
+ * callback, also called with one item by a caller without committer. */
+void sqlite_job_insert_batch(void *conn, group_commit_item_t **items, int n);
 
 /* ---- the operations (the table in store-sqlite-ops.c) ---- */
 static inline sqlite_store_t *sqlite_of(store_t *base) {

@@ -20,8 +20,9 @@
  *  - Durability: WAL with synchronous=FULL, so COMMIT returns after the
  *    WAL is fsync'd.  foreign_keys=ON enforces tenant cascades.
  *  - Group commit for store_job_insert: callers queue a request (on their
- *    own stack) and sleep; the committer thread takes up to
- *    group_commit_max requests and runs them in one transaction, each in
+ *    own stack) and sleep; the committer thread (store/group-commit.c, the
+ *    batcher both backends share) takes up to group_commit_max requests
+ *    and has sqlite_job_insert_batch run them in one transaction, each in
  *    its own SAVEPOINT so a failing insert does not take the others down,
  *    then wakes the callers.  One fsync pays for the whole batch.  The
  *    committer uses its own connection (st->gc_conn), so the fsync does not
@@ -32,8 +33,8 @@
  *    function that used it returns (sqlite_stmt_reset()).
  *
  * Locks (docs/LOCKING.md): the connection mutexes (st->mu, gc_conn->mu,
- * readers[i]->mu) and st->gc_mu (the group-commit queue) are never held
- * together; the only nesting is a writing connection's mutex -> st->ck_mu,
+ * readers[i]->mu) and group_commit.mu (the group-commit queue) are never
+ * held together; the only nesting is a writing connection's mutex -> st->ck_mu,
  * in the WAL hook.
  *
  * Callers of the list functions: the callback runs with a connection held; it
@@ -981,20 +982,9 @@ store_t *sqlite_open(const char *path, const store_options_t *opts, char *err, s
   }
   st->base.ops = &sqlite_store_ops;
   st->owner = st;
-  bool mu_init = false, gc_init = false;
+  bool mu_init = false;
   if (pthread_mutex_init(&st->mu, NULL) != 0) goto fail;
   mu_init = true;
-  if (pthread_mutex_init(&st->gc_mu, NULL) != 0) goto fail;
-  if (pthread_cond_init(&st->gc_wake, NULL) != 0) {
-    pthread_mutex_destroy(&st->gc_mu);
-    goto fail;
-  }
-  if (pthread_cond_init(&st->gc_done, NULL) != 0) {
-    pthread_cond_destroy(&st->gc_wake);
-    pthread_mutex_destroy(&st->gc_mu);
-    goto fail;
-  }
-  gc_init = true;
 
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
@@ -1013,19 +1003,12 @@ store_t *sqlite_open(const char *path, const store_options_t *opts, char *err, s
   if (!sqlite_readers_open(st, opts ? opts->readers : STORE_READERS_DEFAULT, err, errlen))
     goto fail;
 
-  st->gc_max = opts ? opts->group_commit_max : 1;
-  if (st->gc_max > 1) {
-    st->gc_batch = calloc((size_t)st->gc_max, sizeof *st->gc_batch);
+  int gc_max = opts ? opts->group_commit_max : 1;
+  if (gc_max > 1) {
     st->gc_conn = sqlite_conn_open(st, path, false, err, errlen);
-    if (!st->gc_batch || !st->gc_conn) {
-      if (!err[0]) snprintf(err, errlen, "out of memory");
-      goto fail;
-    }
-    if (pthread_create(&st->gc_thread, NULL, sqlite_gc_main, st) != 0) {
-      snprintf(err, errlen, "cannot start the group-commit thread");
-      goto fail;
-    }
-    st->gc_started = true;
+    if (!st->gc_conn) goto fail;
+    st->gc = group_commit_start(gc_max, sqlite_job_insert_batch, st->gc_conn, err, errlen);
+    if (!st->gc) goto fail;
   }
   return &st->base;
 
@@ -1034,12 +1017,6 @@ fail:
   sqlite_conn_close(st->gc_conn);
   sqlite_checkpoint_stop(st);
   if (st->db) sqlite3_close(st->db);
-  free(st->gc_batch);
-  if (gc_init) {
-    pthread_cond_destroy(&st->gc_done);
-    pthread_cond_destroy(&st->gc_wake);
-    pthread_mutex_destroy(&st->gc_mu);
-  }
   if (mu_init) pthread_mutex_destroy(&st->mu);
   if (!err[0]) snprintf(err, errlen, "cannot initialise the store");
   free(st);
@@ -1053,13 +1030,7 @@ void sqlite_version(char *buf, size_t len) {
 void sqlite_close(store_t *base_) {
   sqlite_store_t *st = sqlite_of(base_);
   if (!st) return;
-  if (st->gc_started) {
-    pthread_mutex_lock(&st->gc_mu);
-    st->gc_closing = true;
-    pthread_cond_signal(&st->gc_wake);
-    pthread_mutex_unlock(&st->gc_mu);
-    pthread_join(st->gc_thread, NULL); /* drains the queue first */
-  }
+  group_commit_stop(st->gc); /* drains the queue first; later inserts are refused */
   sqlite_readers_close(st);
   sqlite_conn_close(st->gc_conn);
   sqlite_checkpoint_stop(st);
@@ -1067,10 +1038,7 @@ void sqlite_close(store_t *base_) {
   int rc = sqlite3_close(st->db);
   if (rc != SQLITE_OK)
     log_event(LOG_ERROR, NULL, "store close failed", "error", sqlite3_errstr(rc), (char *)NULL);
-  free(st->gc_batch);
-  pthread_cond_destroy(&st->gc_done);
-  pthread_cond_destroy(&st->gc_wake);
-  pthread_mutex_destroy(&st->gc_mu);
+  group_commit_free(st->gc);
   pthread_mutex_destroy(&st->mu);
   free(st);
 }
