@@ -15,8 +15,13 @@
 # seconds (bench/intake-load, one process with one --uri per node, so one
 # clock and one set of percentiles; every job acknowledged durably).
 # Prints a Markdown table: jobs/s in total and per node, latency p50/p99,
-# and CPU per job of nimbusd (all nodes) and of the database server (the
-# PostgreSQL processes of the cluster; SQLite runs inside nimbusd).  With
+# CPU per job of nimbusd (all nodes) and of the database server (the
+# PostgreSQL processes of the cluster; SQLite runs inside nimbusd), and on
+# PostgreSQL the transactions committed per job (xact_commit of the run's
+# database in pg_stat_database, read before the load and again once the
+# nodes have stopped and their sessions have ended, i.e. flushed their
+# statistics; the first reading may miss a few start-up transactions not
+# yet flushed, which then count in the run).  With
 # REPEAT=n every configuration runs n times, in rounds (each round runs
 # them all in the order given, so slow drift of the machine hits each
 # alike), and a second table gives medians and the spread of jobs/s.
@@ -105,9 +110,9 @@ median() {
 }
 
 # pg_store: a fresh database in the private cluster (started on first use);
-# sets STORE to its URL.
+# sets STORE to its URL and DB to its name.
 pg_store() {
-  local url db
+  local url
   if [ -z "$PG_DIR" ]; then
     PG_DIR=$WORK/pg
     mkdir -p "$PG_DIR"
@@ -115,9 +120,23 @@ pg_store() {
       { cat "$WORK/pg-start.log" >&2; return 1; }
   fi
   url=$("$ROOT/tests/pg/pg-cluster.sh" url "$PG_DIR")
-  db=bench_$$_$RANDOM$RANDOM
-  psql -q "$url" -c "CREATE DATABASE $db" >/dev/null || return 1
-  STORE=${url/\/nimbus_test\?/\/$db?}
+  DB=bench_$$_$RANDOM$RANDOM
+  psql -q "$url" -c "CREATE DATABASE $DB" >/dev/null || return 1
+  STORE=${url/\/nimbus_test\?/\/$DB?}
+}
+# pg_commits: transactions committed in $DB so far (as the statistics know)
+pg_commits() {
+  psql -tAq "$("$ROOT/tests/pg/pg-cluster.sh" url "$PG_DIR")" \
+    -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$DB'"
+}
+# pg_wait_idle: until no session is connected to $DB (5 s at most)
+pg_wait_idle() {
+  local url
+  url=$("$ROOT/tests/pg/pg-cluster.sh" url "$PG_DIR")
+  for _ in $(seq 1 50); do
+    [ "$(psql -tAq "$url" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB'")" = 0 ] && return 0
+    sleep 0.1
+  done
 }
 
 # start_node TAG STATE NODE_ID [nimbusd options...]: a nimbusd on a free
@@ -167,6 +186,7 @@ for round in $(seq 1 "$REPEAT"); do
     done
     n0=$(cpu_ticks "${pids[@]}")
     d0=0
+    [ -n "${store[*]}" ] && x0=$(pg_commits)
     # shellcheck disable=SC2046  # one pid per word
     [ -n "${store[*]}" ] && d0=$(cpu_ticks $(pg_pids))
     json=$("$BUILD/bench/intake-load" "${uris[@]}" --file "$SMALL_PDF" --user alice --password \
@@ -186,12 +206,18 @@ for round in $(seq 1 "$REPEAT"); do
     echo "$backend round $round: $json" >>"$WORK/raw.jsonl"
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    xacts="-"
+    if [ -n "${store[*]}" ]; then
+      pg_wait_idle
+      xacts=$(awk -v a="$x0" -v b="$(pg_commits)" -v n="$ok" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "-" }')
+    fi
+    rows[${#rows[@]} - 1]="${rows[${#rows[@]} - 1]} $xacts |"
   done
 done
 
 {
-  echo "| store | nodes | run | jobs/s | jobs per node | p50 (ms) | p99 (ms) | nimbusd CPU/job (ms) | database server CPU/job (ms) | total CPU/job (ms) | failed |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| store | nodes | run | jobs/s | jobs per node | p50 (ms) | p99 (ms) | nimbusd CPU/job (ms) | database server CPU/job (ms) | total CPU/job (ms) | failed | PostgreSQL transactions/job |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   if [ "$REPEAT" -gt 1 ]; then
     echo
