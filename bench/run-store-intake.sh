@@ -48,9 +48,6 @@ SMALL_PDF=${SMALL_PDF:-$ROOT/tests/data/onepage-30k.pdf}
 RESULTS_OUT=${RESULTS_OUT:-}
 CLK_TCK=$(getconf CLK_TCK)
 
-# shellcheck source=../tests/integration/lib-cupsd.sh
-. "$ROOT/tests/integration/lib-cupsd.sh" # cupsd_free_port
-
 for b in $BACKENDS; do
   case "$b" in sqlite | postgresql | postgresql-2nodes) ;; *)
     echo "unknown backend $b (sqlite, postgresql, postgresql-2nodes)" >&2
@@ -139,15 +136,15 @@ pg_wait_idle() {
   done
 }
 
-# start_node TAG STATE NODE_ID [nimbusd options...]: a nimbusd on a free
-# loopback port; appends its pid to PIDS and sets NODE_PID and NODE_URI
-# (the demo queue).
+# start_node TAG STATE NODE_ID [nimbusd options...]: a nimbusd on a
+# loopback port of its choosing (--port 0: no race for a free one); appends
+# its pid to PIDS and sets NODE_PID and NODE_URI (the demo queue, with the
+# port it got).
 start_node() {
-  local tag=$1 state=$2 node=$3 port
+  local tag=$1 state=$2 node=$3
   shift 3
-  port=$(cupsd_free_port) || return 1
   mkdir -p "$state"
-  "$BUILD/src/server/nimbusd" --listen 127.0.0.1 --port "$port" --state-dir "$state" \
+  "$BUILD/src/server/nimbusd" --listen 127.0.0.1 --port 0 --state-dir "$state" \
     --node-id "$node" --demo --max-held-jobs 1000000 --log-level warn "$@" \
     >"$WORK/out-$tag" 2>"$WORK/log-$tag" &
   NODE_PID=$!
