@@ -347,10 +347,9 @@ static void il_fail(il_run_t *r, il_printer_t *p, const char *what) {
 }
 
 static void il_connect(il_run_t *r, il_printer_t *p) {
+  const il_node_t *node = &r->node[p->node];
   struct epoll_event ev;
   int one = 1;
-
-  const il_node_t *node = &r->node[p->node];
 
   p->fd = socket(node->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (p->fd < 0) {
