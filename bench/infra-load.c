@@ -41,6 +41,16 @@
  *          notification must wake the right printer and only that one.
  *          The job is cancelled afterwards so that queues stay empty.
  *
+ *     Two nodes (--url2, --pid2): nimbusd processes sharing one database.
+ *     Even-numbered printers park on --url, odd ones on --url2; each probe
+ *     job is submitted, released and cancelled through the node
+ *     --release-via names (the printer's own, the other one, or the two in
+ *     turn), and the latency is reported for all samples and apart for
+ *     those released through the other node (xlat_*) and through the
+ *     printer's own (slat_*).  Memory, threads, fds and CPU are sums over
+ *     the nodes; /metrics counts are summed too.  --db-pid adds the
+ *     database server's CPU (the process and its children) over the window.
+ *
  * Output: a human summary on stderr, one line of flat JSON on stdout.
  * Exit status: 0 when every printer was held and every sample arrived at
  * the right printer, 1 otherwise, 2 on usage or setup errors.
@@ -201,7 +211,7 @@ int main(int argc, char *argv[]) {
   if (argc < 2 || (strcmp(argv[1], "provision") && strcmp(argv[1], "run"))) {
     fputs(
         "Usage: infra-load provision --url URL --count N --creds FILE [--admin U:P] ...\n"
-        "       infra-load run --url URL --creds FILE --count N --pid PID [...]\n"
+        "       infra-load run --url URL [--url2 URL] --creds FILE --count N --pid PID [...]\n"
         "Each sub-command takes --help.\n",
         argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
     return (argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2);

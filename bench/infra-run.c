@@ -1,7 +1,10 @@
 /*
  * infra-run.c: the run sub-command of infra-load (see infra-load.c): the
  * epoll loop of simulated printers, the timer heap, HTTP/IPP framing, the
- * /metrics reader, the latency prober thread and the report.
+ * /metrics reader, the latency prober thread and the report.  With --url2
+ * the printers are parked on two nodes (even-numbered printers on --url,
+ * odd ones on --url2) and the prober releases each job through the node
+ * --release-via says: the printer's own, the other one, or both in turn.
  */
 #include "infra-load.h"
 
@@ -49,6 +52,41 @@ static long long il_proc_cpu_ticks(long pid) {
   return ((long long)(ut + st));
 }
 
+/*
+ * 'il_proc_tree_ticks()' - utime+stime of PID and of its children (e.g. a
+ * PostgreSQL postmaster and its backends), in clock ticks; -1 when PID is
+ * unreadable.  Children are found by scanning /proc for their parent pid;
+ * a child that exits between two readings takes its ticks with it.
+ */
+static long long il_proc_tree_ticks(long pid) {
+  long long sum = il_proc_cpu_ticks(pid);
+  DIR *d;
+  struct dirent *e;
+
+  if (sum < 0 || (d = opendir("/proc")) == NULL) return (sum);
+  while ((e = readdir(d)) != NULL) {
+    char path[300], buf[1024], *p;
+    FILE *fp;
+    size_t n;
+    long ppid;
+    unsigned long long ut, st;
+
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    if ((fp = fopen(path, "r")) == NULL) continue;
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    if ((p = strrchr(buf, ')')) == NULL) continue;
+    if (sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid, &ut, &st) ==
+            3 &&
+        ppid == pid)
+      sum += (long long)(ut + st);
+  }
+  closedir(d);
+  return (sum);
+}
+
 /* Number of open file descriptors of PID; -1 when unreadable. */
 static long il_proc_fds(long pid) {
   char path[64];
@@ -80,7 +118,8 @@ typedef struct il_printer_s {
   const il_cred_t *cred;
   int fd;
   uint8_t state, req;
-  bool wait; /* the outstanding Get-Notifications has notify-wait */
+  uint8_t node; /* index in il_run_t.node: where this printer is parked */
+  bool wait;    /* the outstanding Get-Notifications has notify-wait */
   bool subscribed;
   int sub_id;
   int next_seq;
@@ -98,19 +137,34 @@ typedef struct il_printer_s {
 typedef struct il_sample_s {
   int printer;
   int job_id;
+  bool cross;                              /* released through another node than the printer's */
   double t_release, t_released, t_arrival; /* ms, CLOCK_MONOTONIC */
   bool arrived;
   long release_status;
 } il_sample_t;
 
-typedef struct il_run_s {
-  /* configuration */
+#define IL_MAX_NODES 2
+
+/* One nimbusd the printers park on (--url/--pid, --url2/--pid2). */
+typedef struct il_node_s {
   const char *url;
   char host[256];
   int port;
   struct sockaddr_storage addr;
   socklen_t addrlen;
   char host_header[300];
+  long pid; /* 0: not given (no /proc figures for this node) */
+} il_node_t;
+
+/* Which node the prober releases a job through (--release-via). */
+typedef enum { IL_VIA_SAME = 0, IL_VIA_OTHER, IL_VIA_BOTH } il_via_t;
+
+typedef struct il_run_s {
+  /* configuration */
+  il_node_t node[IL_MAX_NODES];
+  int nnodes;
+  il_via_t via;
+  long db_pid; /* database server: its CPU (with its children's) over the window */
   bool persistent;
   double interval_s;    /* polling */
   double notify_wait_s; /* the server's notify-wait, for "early" answers */
@@ -119,7 +173,6 @@ typedef struct il_run_s {
   int samples;
   double probe_timeout_s;
   double settle_s;
-  long pid;
   const char *pdf_path;
   char *pdf;
   size_t pdf_len;
@@ -294,10 +347,11 @@ static void il_fail(il_run_t *r, il_printer_t *p, const char *what) {
 }
 
 static void il_connect(il_run_t *r, il_printer_t *p) {
+  const il_node_t *node = &r->node[p->node];
   struct epoll_event ev;
   int one = 1;
 
-  p->fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  p->fd = socket(node->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (p->fd < 0) {
     r->connect_failures++;
     il_run_error(r, "socket: %s", strerror(errno));
@@ -305,7 +359,7 @@ static void il_connect(il_run_t *r, il_printer_t *p) {
     return;
   }
   setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (connect(p->fd, (struct sockaddr *)&r->addr, r->addrlen) && errno != EINPROGRESS) {
+  if (connect(p->fd, (const struct sockaddr *)&node->addr, node->addrlen) && errno != EINPROGRESS) {
     r->connect_failures++;
     il_run_error(r, "connect: %s", strerror(errno));
     close(p->fd);
@@ -383,7 +437,7 @@ static void il_send(il_run_t *r, il_printer_t *p) {
   hl = snprintf(head, sizeof(head),
                 "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/ipp\r\n"
                 "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
-                p->cred->resource, r->host_header, p->cred->credential, body.len);
+                p->cred->resource, r->node[p->node].host_header, p->cred->credential, body.len);
   if (!il_buf_append(&msg, head, (size_t)hl) || !il_buf_append(&msg, body.data, body.len)) {
     il_buf_free(&body);
     il_buf_free(&msg);
@@ -740,7 +794,8 @@ static void il_writable(il_run_t *r, il_printer_t *p) {
 
     if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
       r->connect_failures++;
-      il_run_error(r, "connect to %s:%d: %s", r->host, r->port, strerror(err ? err : errno));
+      il_run_error(r, "connect to %s:%d: %s", r->node[p->node].host, r->node[p->node].port,
+                   strerror(err ? err : errno));
       il_close(r, p);
       il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
       return;
@@ -806,7 +861,7 @@ typedef struct il_metrics_s {
   bool ok;
 } il_metrics_t;
 
-static il_metrics_t il_metrics(const char *base) {
+static il_metrics_t il_metrics_one(const char *base) {
   il_metrics_t m = {0, 0, 0, false};
   CURL *c = curl_easy_init();
   il_buf_t b = {0};
@@ -833,6 +888,22 @@ static il_metrics_t il_metrics(const char *base) {
   return (m);
 }
 
+/* The /metrics counters summed over every node; ok when all answered. */
+static il_metrics_t il_metrics(const il_run_t *r) {
+  il_metrics_t sum = {0, 0, 0, true};
+  int k;
+
+  for (k = 0; k < r->nnodes; k++) {
+    il_metrics_t m = il_metrics_one(r->node[k].url);
+
+    sum.requests += m.requests;
+    sum.notifications += m.notifications;
+    sum.ipp += m.ipp;
+    sum.ok = sum.ok && m.ok;
+  }
+  return (sum);
+}
+
 /* ---- the prober thread ---- */
 
 static void *il_prober(void *arg) {
@@ -855,12 +926,18 @@ static void *il_prober(void *arg) {
     json_int_t id = 0;
     struct timespec deadline;
     double tmo;
+    int via = r->p[idx].node;
 
+    /* Through which node: with IL_VIA_BOTH every other sample crosses. */
+    if (r->nnodes > 1 && (r->via == IL_VIA_OTHER || (r->via == IL_VIA_BOTH && k % 2 == 0)))
+      via = (via + 1) % r->nnodes;
     s->printer = idx;
     s->job_id = -1;
+    s->cross = via != r->p[idx].node;
 
-    /* 1. a held job on the printer's own queue */
-    snprintf(url, sizeof(url), "%s/api/v1/jobs", r->url);
+    /* 1. a held job on the printer's own queue (submitted through the node
+     * that will release it) */
+    snprintf(url, sizeof(url), "%s/api/v1/jobs", r->node[via].url);
     curl_easy_reset(c);
     b.len = 0;
     mime = curl_mime_init(c);
@@ -900,7 +977,7 @@ static void *il_prober(void *arg) {
     pthread_mutex_unlock(&r->mu);
 
     /* 2. the timed part: release, then wait for the printer's event */
-    snprintf(url, sizeof(url), "%s/api/v1/jobs/%d/release", r->url, (int)id);
+    snprintf(url, sizeof(url), "%s/api/v1/jobs/%d/release", r->node[via].url, (int)id);
     s->t_release = bench_now_ms();
     s->release_status = il_rest(c, "POST", url, NULL, r->creds.token, NULL, &b);
     s->t_released = bench_now_ms();
@@ -922,7 +999,7 @@ static void *il_prober(void *arg) {
     pthread_mutex_unlock(&r->mu);
 
     /* 3. tidy up: the job goes, so the queue stays empty */
-    snprintf(url, sizeof(url), "%s/api/v1/jobs/%d/cancel", r->url, (int)id);
+    snprintf(url, sizeof(url), "%s/api/v1/jobs/%d/cancel", r->node[via].url, (int)id);
     il_rest(c, "POST", url, NULL, r->creds.token, NULL, &b);
     il_sleep_ms(5);
   }
@@ -934,7 +1011,8 @@ static void *il_prober(void *arg) {
 
 /* ---- run: setup, phases, report ---- */
 
-static bool il_parse_url(il_run_t *r) {
+/* Split node->url (http://HOST:PORT) and resolve it. */
+static bool il_parse_url(il_node_t *r) {
   const char *h = r->url;
   const char *colon, *slash;
   char port[16];
@@ -988,23 +1066,120 @@ static bool il_read_pdf(il_run_t *r) {
   return (true);
 }
 
-/* Loop until the server's CPU use stays below 5 % of one CPU for a second
+/* Sum of a /proc/PID/status field (il_proc_status) over the nodes whose
+ * pid is known; -1 when the first node's is unreadable. */
+static long il_nodes_status(const il_run_t *r, const char *field) {
+  long sum = 0, v;
+  int k;
+
+  for (k = 0; k < r->nnodes; k++) {
+    if ((v = il_proc_status(r->node[k].pid, field)) < 0) {
+      if (k == 0) return (-1);
+      continue;
+    }
+    sum += v;
+  }
+  return (sum);
+}
+
+/* Open fds summed over the nodes (as il_nodes_status). */
+static long il_nodes_fds(const il_run_t *r) {
+  long sum = 0, v;
+  int k;
+
+  for (k = 0; k < r->nnodes; k++) {
+    if ((v = il_proc_fds(r->node[k].pid)) < 0) {
+      if (k == 0) return (-1);
+      continue;
+    }
+    sum += v;
+  }
+  return (sum);
+}
+
+/* CPU ticks summed over the nodes (as il_nodes_status). */
+static long long il_nodes_cpu_ticks(const il_run_t *r) {
+  long long sum = 0, v;
+  int k;
+
+  for (k = 0; k < r->nnodes; k++) {
+    if ((v = il_proc_cpu_ticks(r->node[k].pid)) < 0) {
+      if (k == 0) return (-1);
+      continue;
+    }
+    sum += v;
+  }
+  return (sum);
+}
+
+/* Loop until the servers' CPU use stays below 5 % of one CPU for a second
  * (or timeout_s passes); the printers keep being served meanwhile. */
 static void il_wait_server_quiet(il_run_t *r, double timeout_s) {
   double end = bench_now_ms() + timeout_s * 1000.0;
   long hz = sysconf(_SC_CLK_TCK);
 
   while (bench_now_ms() < end) {
-    long long a = il_proc_cpu_ticks(r->pid), b;
+    long long a = il_nodes_cpu_ticks(r), b;
 
     il_loop_for(r, 1000.0);
-    b = il_proc_cpu_ticks(r->pid);
+    b = il_nodes_cpu_ticks(r);
     if (a < 0 || b < 0 || (double)(b - a) < 0.05 * (double)hz) return;
   }
 }
 
+/* Latency figures of a set of samples (ms). */
+typedef struct il_lat_s {
+  size_t n;
+  double mean, p50, p90, p99, max, rel_p50, rel_p99;
+} il_lat_t;
+
+/*
+ * 'il_lat_stats()' - latency (release to event) and release-call figures
+ * over the samples that arrived: all of them (which < 0), those released
+ * through the printer's own node (which == 0) or through another node
+ * (which == 1).
+ */
+static il_lat_t il_lat_stats(const il_run_t *r, int which) {
+  il_lat_t l = {0, 0, 0, 0, 0, 0, 0, 0};
+  double *lat = calloc((size_t)r->samples + 1, sizeof(double));
+  double *rel = calloc((size_t)r->samples + 1, sizeof(double));
+  double sum = 0;
+  int i;
+
+  if (!lat || !rel) {
+    free(lat);
+    free(rel);
+    return (l);
+  }
+  for (i = 0; i < r->samples; i++) {
+    const il_sample_t *s = r->s + i;
+
+    if (s->job_id < 0 || s->release_status != 200 || !s->arrived) continue;
+    if (which >= 0 && s->cross != (which == 1)) continue;
+    rel[l.n] = s->t_released - s->t_release;
+    lat[l.n++] = s->t_arrival - s->t_release;
+    sum += s->t_arrival - s->t_release;
+  }
+  qsort(lat, l.n, sizeof(double), bench_compare_double);
+  qsort(rel, l.n, sizeof(double), bench_compare_double);
+  l.mean = l.n ? sum / (double)l.n : 0.0;
+  l.p50 = bench_percentile(lat, l.n, 50);
+  l.p90 = bench_percentile(lat, l.n, 90);
+  l.p99 = bench_percentile(lat, l.n, 99);
+  l.max = l.n ? lat[l.n - 1] : 0.0;
+  l.rel_p50 = bench_percentile(rel, l.n, 50);
+  l.rel_p99 = bench_percentile(rel, l.n, 99);
+  free(lat);
+  free(rel);
+  return (l);
+}
+
 int il_run(int argc, char *argv[]) {
   static const struct option options[] = {{"url", required_argument, NULL, 'u'},
+                                          {"url2", required_argument, NULL, 'U'},
+                                          {"pid2", required_argument, NULL, 'Q'},
+                                          {"release-via", required_argument, NULL, 'R'},
+                                          {"db-pid", required_argument, NULL, 'D'},
                                           {"creds", required_argument, NULL, 'c'},
                                           {"count", required_argument, NULL, 'n'},
                                           {"pid", required_argument, NULL, 'P'},
@@ -1029,10 +1204,10 @@ int il_run(int argc, char *argv[]) {
   il_metrics_t m0, m1;
   struct rlimit rl;
   pthread_t prober;
-  double *lat = NULL, *rel = NULL, lsum = 0;
-  size_t nlat = 0;
+  il_lat_t all = {0, 0, 0, 0, 0, 0, 0, 0}, same = all, cross = all;
   long timeouts = 0, probe_errors = 0;
-  long long cpu_w0, cpu_w1;
+  long long cpu_w0, cpu_w1, db_w0 = -1, db_w1 = -1;
+  const char *via_name = NULL;
 
   r->persistent = true;
   r->interval_s = 30;
@@ -1048,7 +1223,19 @@ int il_run(int argc, char *argv[]) {
   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
     switch (opt) {
       case 'u':
-        r->url = optarg;
+        r->node[0].url = optarg;
+        break;
+      case 'U':
+        r->node[1].url = optarg;
+        break;
+      case 'Q':
+        r->node[1].pid = atol(optarg);
+        break;
+      case 'R':
+        via_name = optarg;
+        break;
+      case 'D':
+        r->db_pid = atol(optarg);
         break;
       case 'c':
         creds_path = optarg;
@@ -1057,7 +1244,7 @@ int il_run(int argc, char *argv[]) {
         r->n = atoi(optarg);
         break;
       case 'P':
-        r->pid = atol(optarg);
+        r->node[0].pid = atol(optarg);
         break;
       case 'm':
         if (!strcmp(optarg, "persistent"))
@@ -1100,6 +1287,14 @@ int il_run(int argc, char *argv[]) {
         fputs(
             "Usage: infra-load run --url http://HOST:PORT --creds FILE --count N [options]\n"
             "  --pid PID            nimbusd's pid (RSS, threads, fds, CPU from /proc)\n"
+            "  --url2 URL           a second node on the same database: odd-numbered\n"
+            "                       printers park there (even ones on --url)\n"
+            "  --pid2 PID           the second node's pid (figures are sums over nodes)\n"
+            "  --release-via V      release each probe job through the printer's own node\n"
+            "                       (same), the other node (other; the default with\n"
+            "                       --url2) or each in turn (both)\n"
+            "  --db-pid PID         database server (e.g. the postmaster): its CPU and\n"
+            "                       its children's over the window\n"
             "  --mode M             persistent (notify-wait=true, default) or polling\n"
             "  --interval S         polling interval (30)\n"
             "  --notify-wait S      the server's notify-wait, to spot early answers (60)\n"
@@ -1115,15 +1310,34 @@ int il_run(int argc, char *argv[]) {
         return (opt == 'h' ? 0 : 2);
     }
   }
-  if (!r->url || !creds_path || r->n < 1 || r->n > IL_MAX_PRINTERS || r->connect_rate <= 0 ||
-      r->interval_s <= 0 || r->samples < 0 || (r->samples > 0 && !r->pdf_path)) {
-    fputs("infra-load run: --url, --creds, --count (1..200000) and, with samples, --pdf\n", stderr);
+  r->nnodes = r->node[1].url ? 2 : 1;
+  r->via = r->nnodes > 1 ? IL_VIA_OTHER : IL_VIA_SAME;
+  if (via_name) {
+    if (!strcmp(via_name, "same"))
+      r->via = IL_VIA_SAME;
+    else if (!strcmp(via_name, "other"))
+      r->via = IL_VIA_OTHER;
+    else if (!strcmp(via_name, "both"))
+      r->via = IL_VIA_BOTH;
+    else {
+      fputs("infra-load: --release-via is same, other or both\n", stderr);
+      free(r);
+      return (2);
+    }
+  }
+  if (!r->node[0].url || !creds_path || r->n < 1 || r->n > IL_MAX_PRINTERS ||
+      r->connect_rate <= 0 || r->interval_s <= 0 || r->samples < 0 ||
+      (r->samples > 0 && !r->pdf_path) || (r->nnodes < 2 && r->via != IL_VIA_SAME)) {
+    fputs(
+        "infra-load run: --url, --creds, --count (1..200000), with samples --pdf, and "
+        "--url2 for --release-via other or both\n",
+        stderr);
     free(r);
     return (2);
   }
-  if (!il_parse_url(r) || !il_creds_load(creds_path, &r->creds, r->n) ||
-      (r->samples && !il_read_pdf(r)))
-    return (2);
+  for (i = 0; i < r->nnodes; i++)
+    if (!il_parse_url(&r->node[i])) return (2);
+  if (!il_creds_load(creds_path, &r->creds, r->n) || (r->samples && !il_read_pdf(r))) return (2);
 
   /* One fd per printer, plus slack. */
   if (!getrlimit(RLIMIT_NOFILE, &rl)) {
@@ -1151,7 +1365,19 @@ int il_run(int argc, char *argv[]) {
     return (2);
   }
   for (i = 0; i < r->n; i++) {
-    r->p[i].cred = r->creds.c + i;
+    il_cred_t *c = r->creds.c + i;
+    char uri[1024];
+
+    r->p[i].node = (uint8_t)(i % r->nnodes);
+    /* The printer-uri names the node the printer talks to (the file has
+     * the provisioning server's). */
+    snprintf(uri, sizeof(uri), "ipp://%s%s", r->node[r->p[i].node].host_header, c->resource);
+    free(c->printer_uri);
+    if ((c->printer_uri = strdup(uri)) == NULL) {
+      perror("infra-load");
+      return (2);
+    }
+    r->p[i].cred = c;
     r->p[i].fd = -1;
     r->p[i].heap_pos = -1;
   }
@@ -1162,11 +1388,14 @@ int il_run(int argc, char *argv[]) {
   r->rng = (unsigned)time(NULL) ^ (unsigned)getpid();
 
   /* Phase 1: memory. */
-  rss0 = il_proc_status(r->pid, "VmRSS");
-  thr0 = il_proc_status(r->pid, "Threads");
-  fds0 = il_proc_fds(r->pid);
-  fprintf(stderr, "infra-load: %d printers, %s mode, connecting at %.0f/s; server RSS %ld KiB\n",
-          r->n, r->persistent ? "persistent" : "polling", r->connect_rate, rss0);
+  rss0 = il_nodes_status(r, "VmRSS");
+  thr0 = il_nodes_status(r, "Threads");
+  fds0 = il_nodes_fds(r);
+  fprintf(stderr,
+          "infra-load: %d printers on %d node%s, %s mode, connecting at %.0f/s; server RSS %ld "
+          "KiB\n",
+          r->n, r->nnodes, r->nnodes > 1 ? "s" : "", r->persistent ? "persistent" : "polling",
+          r->connect_rate, rss0);
   t_ramp0 = r->ramp_start = bench_now_ms();
   {
     double limit = t_ramp0 + ((double)r->n / r->connect_rate + 120.0) * 1000.0, last = t_ramp0;
@@ -1207,9 +1436,9 @@ int il_run(int argc, char *argv[]) {
   }
   il_loop_for(r, r->settle_s * 1000.0);
   il_wait_server_quiet(r, 30.0);
-  rss1 = il_proc_status(r->pid, "VmRSS");
-  thr1 = il_proc_status(r->pid, "Threads");
-  fds1 = il_proc_fds(r->pid);
+  rss1 = il_nodes_status(r, "VmRSS");
+  thr1 = il_nodes_status(r, "Threads");
+  fds1 = il_nodes_fds(r);
   fprintf(stderr,
           "infra-load: %d subscribed, %d held after %.1f s; server RSS %ld KiB (%+.2f KiB per "
           "printer), %ld threads, %ld fds\n",
@@ -1218,13 +1447,15 @@ int il_run(int argc, char *argv[]) {
 
   /* Phase 2: request rate while idle. */
   for (i = 0; i < r->n; i++) sent_w0 += r->p[i].sent;
-  m0 = il_metrics(r->url);
-  cpu_w0 = il_proc_cpu_ticks(r->pid);
+  m0 = il_metrics(r);
+  cpu_w0 = il_nodes_cpu_ticks(r);
+  if (r->db_pid > 0) db_w0 = il_proc_tree_ticks(r->db_pid);
   t_w0 = bench_now_ms();
   if (r->window_s > 0) il_loop_for(r, r->window_s * 1000.0);
   t_w1 = bench_now_ms();
-  cpu_w1 = il_proc_cpu_ticks(r->pid);
-  m1 = il_metrics(r->url);
+  cpu_w1 = il_nodes_cpu_ticks(r);
+  if (r->db_pid > 0) db_w1 = il_proc_tree_ticks(r->db_pid);
+  m1 = il_metrics(r);
   for (i = 0; i < r->n; i++) sent_w1 += r->p[i].sent;
   if (r->window_s > 0 && t_w1 > t_w0) {
     double w = (t_w1 - t_w0) / 1000.0;
@@ -1246,8 +1477,6 @@ int il_run(int argc, char *argv[]) {
     }
     while (!atomic_load(&r->probing_done)) il_loop_once(r, 50.0);
     pthread_join(prober, NULL);
-    lat = calloc((size_t)r->samples, sizeof(double));
-    rel = calloc((size_t)r->samples, sizeof(double));
     for (i = 0; i < r->samples; i++) {
       il_sample_t *s = r->s + i;
 
@@ -1255,15 +1484,11 @@ int il_run(int argc, char *argv[]) {
         probe_errors++;
       else if (!s->arrived)
         timeouts++;
-      else {
-        rel[nlat] = s->t_released - s->t_release;
-        lat[nlat++] = s->t_arrival - s->t_release;
-        lsum += s->t_arrival - s->t_release;
-      }
     }
-    qsort(lat, nlat, sizeof(double), bench_compare_double);
-    qsort(rel, nlat, sizeof(double), bench_compare_double);
-    rss2 = il_proc_status(r->pid, "VmRSS");
+    all = il_lat_stats(r, -1);
+    same = il_lat_stats(r, 0);
+    cross = il_lat_stats(r, 1);
+    rss2 = il_nodes_status(r, "VmRSS");
   }
   if (r->misdelivered || timeouts || probe_errors || r->empty_early) ret = 1;
 
@@ -1278,9 +1503,9 @@ int il_run(int argc, char *argv[]) {
     double cpu_pct = (cpu_w0 >= 0 && cpu_w1 >= 0 && w > 0)
                          ? (double)(cpu_w1 - cpu_w0) / (double)hz / w * 100.0
                          : -1;
-    double p50 = bench_percentile(lat, nlat, 50), p90 = bench_percentile(lat, nlat, 90),
-           p99 = bench_percentile(lat, nlat, 99), mx = nlat ? lat[nlat - 1] : 0;
-    double rp50 = bench_percentile(rel, nlat, 50), rp99 = bench_percentile(rel, nlat, 99);
+    double db_pct =
+        (db_w0 >= 0 && db_w1 >= 0 && w > 0) ? (double)(db_w1 - db_w0) / (double)hz / w * 100.0 : -1;
+    static const char *const via_names[] = {"same", "other", "both"};
     struct rusage ru;
     double client_rss = 0, client_cpu = 0;
 
@@ -1296,30 +1521,43 @@ int il_run(int argc, char *argv[]) {
           "infra-load: latency over %zu samples: p50 %.2f ms, p90 %.2f, p99 %.2f, max %.2f "
           "(release call p50 %.2f, p99 %.2f); %ld timeouts, %ld probe errors, %ld misdelivered, "
           "%ld early empty answers\n",
-          nlat, p50, p90, p99, mx, rp50, rp99, timeouts, probe_errors, r->misdelivered,
-          r->empty_early);
+          all.n, all.p50, all.p90, all.p99, all.max, all.rel_p50, all.rel_p99, timeouts,
+          probe_errors, r->misdelivered, r->empty_early);
+    if (r->samples && r->nnodes > 1)
+      fprintf(stderr,
+              "infra-load: released through the other node: %zu samples, p50 %.2f ms, p99 %.2f, "
+              "max %.2f; through the printer's own node: %zu samples, p50 %.2f ms, p99 %.2f, "
+              "max %.2f\n",
+              cross.n, cross.p50, cross.p99, cross.max, same.n, same.p50, same.p99, same.max);
     printf(
-        "{\"mode\":\"%s\",\"printers\":%d,\"interval_s\":%.1f,\"connect_rate\":%.0f,"
+        "{\"mode\":\"%s\",\"printers\":%d,\"nodes\":%d,\"release_via\":\"%s\","
+        "\"interval_s\":%.1f,\"connect_rate\":%.0f,"
         "\"subscribed\":%d,\"held\":%d,\"ramp_s\":%.2f,"
         "\"rss0_kib\":%ld,\"rss1_kib\":%ld,\"rss2_kib\":%ld,\"per_printer_kib\":%.3f,"
         "\"threads0\":%ld,\"threads1\":%ld,\"fds0\":%ld,\"fds1\":%ld,"
         "\"window_s\":%.1f,\"req_per_printer_hour_client\":%.2f,"
         "\"req_per_printer_hour_server\":%.2f,\"getnotif_per_printer_hour_server\":%.2f,"
-        "\"server_cpu_pct_window\":%.2f,"
+        "\"server_cpu_pct_window\":%.2f,\"db_cpu_pct_window\":%.2f,"
         "\"samples\":%d,\"lat_n\":%zu,\"lat_mean\":%.3f,\"lat_p50\":%.3f,\"lat_p90\":%.3f,"
         "\"lat_p99\":%.3f,\"lat_max\":%.3f,\"release_p50\":%.3f,\"release_p99\":%.3f,"
+        "\"xlat_n\":%zu,\"xlat_p50\":%.3f,\"xlat_p90\":%.3f,\"xlat_p99\":%.3f,\"xlat_max\":%.3f,"
+        "\"xrelease_p50\":%.3f,\"xrelease_p99\":%.3f,"
+        "\"slat_n\":%zu,\"slat_p50\":%.3f,\"slat_p90\":%.3f,\"slat_p99\":%.3f,\"slat_max\":%.3f,"
+        "\"srelease_p50\":%.3f,\"srelease_p99\":%.3f,"
         "\"timeouts\":%ld,\"probe_errors\":%ld,\"misdelivered\":%ld,\"late_events\":%ld,"
         "\"other_events\":%ld,\"empty_answers\":%ld,\"empty_early\":%ld,"
         "\"min_empty_hold_s\":%.2f,\"event_answers\":%ld,\"notify_get_interval_min\":%ld,"
         "\"notify_get_interval_max\":%ld,\"connect_failures\":%ld,\"transport_errors\":%ld,"
         "\"http_errors\":%ld,\"ipp_errors\":%ld,\"resubscribed\":%ld,\"reconnects\":%ld,"
         "\"client_maxrss_kib\":%.0f,\"client_cpu_s\":%.2f,\"elapsed_s\":%.1f,\"first_error\":",
-        r->persistent ? "persistent" : "polling", r->n, r->interval_s, r->connect_rate,
-        r->subscribed, r->held, held_ms / 1000.0, rss0, rss1, rss2,
+        r->persistent ? "persistent" : "polling", r->n, r->nnodes, via_names[r->via], r->interval_s,
+        r->connect_rate, r->subscribed, r->held, held_ms / 1000.0, rss0, rss1, rss2,
         rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : -1.0, thr0, thr1, fds0, fds1, w,
-        per_h_client, per_h_server, per_h_server_gn, cpu_pct, r->samples, nlat,
-        nlat ? lsum / (double)nlat : 0.0, p50, p90, p99, mx, rp50, rp99, timeouts, probe_errors,
-        r->misdelivered, r->late_events, r->other_events, r->empty_answers, r->empty_early,
+        per_h_client, per_h_server, per_h_server_gn, cpu_pct, db_pct, r->samples, all.n, all.mean,
+        all.p50, all.p90, all.p99, all.max, all.rel_p50, all.rel_p99, cross.n, cross.p50, cross.p90,
+        cross.p99, cross.max, cross.rel_p50, cross.rel_p99, same.n, same.p50, same.p90, same.p99,
+        same.max, same.rel_p50, same.rel_p99, timeouts, probe_errors, r->misdelivered,
+        r->late_events, r->other_events, r->empty_answers, r->empty_early,
         r->min_empty_hold_ms / 1000.0, r->event_answers, r->notify_get_interval_min,
         r->notify_get_interval_max, r->connect_failures, r->transport_errors, r->http_errors,
         r->ipp_errors, r->not_found_resubscribe, r->reconnects, client_rss, client_cpu,

@@ -7,6 +7,12 @@
  * have been sent.  Prints a summary (jobs, failures, jobs/s, MiB/s, latency
  * percentiles) as text, or with --json as one line of JSON for scripts.
  *
+ * Several nodes: --uri may be given more than once (up to LOAD_MAX_TARGETS,
+ * e.g. the same queue on two nimbusd sharing one database); connection i
+ * goes to URI i modulo their number, so the connections split evenly and
+ * one clock and one set of percentiles cover them all.  Jobs per URI are
+ * reported too.
+ *
  * What is measured: latency is wall time from cupsSendRequest() to the end
  * of cupsGetResponse() for one job (including a 401 round trip when the
  * server asks for authentication), on CLOCK_MONOTONIC.  Percentiles are
@@ -53,13 +59,20 @@
 #define LOAD_MAX_SAMPLES (50 * 1000 * 1000) /* per thread, bounds memory */
 #define LOAD_MAX_CONSEC_FAIL 200            /* transport failures before a thread gives up */
 #define LOAD_CONNECT_MSEC 30000
+#define LOAD_MAX_TARGETS 8 /* --uri given this many times at most */
 
-typedef struct load_config_s {
+/* One --uri: where a connection goes. */
+typedef struct load_target_s {
   char printer_uri[1024]; /* URI without user info, sent as printer-uri */
   char host[256];
   char resource[1024];
   int port;
   http_encryption_t encryption;
+} load_target_t;
+
+typedef struct load_config_s {
+  load_target_t targets[LOAD_MAX_TARGETS];
+  int ntargets;
   const char *user; /* points into argv, env or uri_user */
   const char *password;
   char uri_user[256]; /* user info taken from --uri */
@@ -81,7 +94,8 @@ typedef struct load_thread_s {
   pthread_t tid;
   int index;
   const load_config_t *config;
-  double *samples; /* latency of successful jobs, ms */
+  const load_target_t *target; /* targets[index % ntargets] */
+  double *samples;             /* latency of successful jobs, ms */
   size_t num_samples, alloc_samples;
   long ok, failed;
   uint64_t bytes; /* document bytes sent by successful jobs */
@@ -202,6 +216,7 @@ static http_status_t load_send_document(http_t *http, const load_config_t *confi
  */
 static ipp_status_t load_print_job(load_thread_t *t, http_t *http, long jobno, bool *transport) {
   const load_config_t *config = t->config;
+  const load_target_t *target = t->target;
   int attempt;
   ipp_status_t result = IPP_STATUS_ERROR_INTERNAL;
   char name[256];
@@ -217,14 +232,14 @@ static ipp_status_t load_print_job(load_thread_t *t, http_t *http, long jobno, b
     http_status_t status;
     size_t length = (size_t)config->doc_size;
 
-    ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, config->printer_uri);
+    ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, target->printer_uri);
     ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", NULL,
                  cupsUser());
     ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-name", NULL, name);
     ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_MIMETYPE, "document-format", NULL,
                  config->format);
 
-    status = cupsSendRequest(http, request, config->resource, ippLength(request) + length);
+    status = cupsSendRequest(http, request, target->resource, ippLength(request) + length);
     if (status == HTTP_STATUS_CONTINUE) status = load_send_document(http, config);
     ippDelete(request);
 
@@ -243,7 +258,7 @@ static ipp_status_t load_print_job(load_thread_t *t, http_t *http, long jobno, b
       return (result);
     }
 
-    response = cupsGetResponse(http, config->resource);
+    response = cupsGetResponse(http, target->resource);
     if (response) {
       result = ippGetStatusCode(response);
       if (result >= IPP_STATUS_ERROR_BAD_REQUEST) {
@@ -279,6 +294,7 @@ static ipp_status_t load_print_job(load_thread_t *t, http_t *http, long jobno, b
 static void *load_thread(void *arg) {
   load_thread_t *t = arg;
   const load_config_t *config = t->config;
+  const load_target_t *target = t->target;
   http_t *http;
   int consec_fail = 0;
 
@@ -286,13 +302,13 @@ static void *load_thread(void *arg) {
   if (config->user) cupsSetUser(config->user);
   cupsSetPasswordCB2(load_password_cb, (void *)config);
 
-  http = httpConnect2(config->host, config->port, NULL, AF_UNSPEC, config->encryption, 1,
+  http = httpConnect2(target->host, target->port, NULL, AF_UNSPEC, target->encryption, 1,
                       LOAD_CONNECT_MSEC, NULL);
   if (!http) {
-    char msg[sizeof(config->host) + 256];
+    char msg[sizeof(target->host) + 256];
 
     /* libcups reports any failed connect as EHOSTDOWN ("Host is down"). */
-    snprintf(msg, sizeof(msg), "cannot connect to %s:%d (%s)", config->host, config->port,
+    snprintf(msg, sizeof(msg), "cannot connect to %s:%d (%s)", target->host, target->port,
              cupsLastErrorString());
     load_note_error(t, msg);
   }
@@ -363,7 +379,8 @@ static void load_usage(FILE *fp) {
       "Usage: intake-load --uri URI --file PATH [options]\n"
       "Send IPP Print-Job requests over N parallel connections.\n"
       "\n"
-      "  --uri URI            printer URI (ipp:// or ipps://, may hold user:pass@)\n"
+      "  --uri URI            printer URI (ipp:// or ipps://, may hold user:pass@); given\n"
+      "                       more than once, connections are dealt out over the URIs\n"
       "  --file PATH          document to send with every job\n"
       "  --format MIME        document-format (default application/pdf)\n"
       "  --connections N      parallel connections/threads (default 16)\n"
@@ -383,11 +400,12 @@ static void load_usage(FILE *fp) {
 }
 
 /*
- * 'load_parse_uri()' - split --uri into host/port/resource, the printer-uri
- * without credentials, and user/password from the user info (copied into
- * CONFIG, unless --user/--password were given).
+ * 'load_parse_uri()' - split one --uri into TARGET's host/port/resource and
+ * printer-uri without credentials, and user/password from the user info
+ * (copied into CONFIG, unless --user/--password or an earlier URI gave
+ * them).
  */
-static bool load_parse_uri(load_config_t *config, const char *uri) {
+static bool load_parse_uri(load_config_t *config, load_target_t *target, const char *uri) {
   char scheme[32], userpass[256], host[256], resource[1024];
   int port;
 
@@ -401,13 +419,13 @@ static bool load_parse_uri(load_config_t *config, const char *uri) {
     fprintf(stderr, "intake-load: unsupported scheme \"%s\"\n", scheme);
     return (false);
   }
-  config->encryption = (!strcmp(scheme, "ipps") || !strcmp(scheme, "https"))
+  target->encryption = (!strcmp(scheme, "ipps") || !strcmp(scheme, "https"))
                            ? HTTP_ENCRYPTION_ALWAYS
                            : HTTP_ENCRYPTION_IF_REQUESTED;
-  snprintf(config->host, sizeof(config->host), "%s", host);
-  snprintf(config->resource, sizeof(config->resource), "%s", resource);
-  config->port = port;
-  httpAssembleURI(HTTP_URI_CODING_ALL, config->printer_uri, sizeof(config->printer_uri),
+  snprintf(target->host, sizeof(target->host), "%s", host);
+  snprintf(target->resource, sizeof(target->resource), "%s", resource);
+  target->port = port;
+  httpAssembleURI(HTTP_URI_CODING_ALL, target->printer_uri, sizeof(target->printer_uri),
                   !strcmp(scheme, "https")  ? "ipps"
                   : !strcmp(scheme, "http") ? "ipp"
                                             : scheme,
@@ -477,7 +495,9 @@ int main(int argc, char *argv[]) {
                                           {NULL, 0, NULL, 0}};
   load_config_t config;
   load_thread_t *threads = NULL;
-  const char *uri = NULL;
+  const char *uris[LOAD_MAX_TARGETS];
+  long ok_per_target[LOAD_MAX_TARGETS] = {0};
+  int nuris = 0;
   double *all = NULL, elapsed, sum = 0.0;
   size_t nall = 0, k;
   long ok = 0, failed = 0;
@@ -494,7 +514,11 @@ int main(int argc, char *argv[]) {
   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
     switch (opt) {
       case 'u':
-        uri = optarg;
+        if (nuris == LOAD_MAX_TARGETS) {
+          fprintf(stderr, "intake-load: --uri at most %d times\n", LOAD_MAX_TARGETS);
+          return (2);
+        }
+        uris[nuris++] = optarg;
         break;
       case 'f':
         config.file = optarg;
@@ -549,7 +573,7 @@ int main(int argc, char *argv[]) {
         return (2);
     }
   }
-  if (optind < argc || !uri || !config.file) {
+  if (optind < argc || !nuris || !config.file) {
     load_usage(stderr);
     return (2);
   }
@@ -560,7 +584,9 @@ int main(int argc, char *argv[]) {
   if (config.duration <= 0.0 && config.max_jobs <= 0) config.duration = 10.0;
   if (!config.password && getenv("INTAKE_LOAD_PASSWORD"))
     config.password = getenv("INTAKE_LOAD_PASSWORD");
-  if (!load_parse_uri(&config, uri) || !load_open_document(&config)) return (2);
+  for (i = 0; i < nuris; i++)
+    if (!load_parse_uri(&config, &config.targets[config.ntargets++], uris[i])) return (2);
+  if (!load_open_document(&config)) return (2);
 
   signal(SIGPIPE, SIG_IGN);
 
@@ -577,6 +603,7 @@ int main(int argc, char *argv[]) {
   for (i = 0; i < config.connections; i++) {
     threads[i].index = i;
     threads[i].config = &config;
+    threads[i].target = &config.targets[i % config.ntargets];
     if (pthread_create(&threads[i].tid, NULL, load_thread, threads + i)) {
       fputs("intake-load: unable to create thread\n", stderr);
       /* Release the ones already waiting; they stop at once. */
@@ -603,6 +630,7 @@ int main(int argc, char *argv[]) {
 
   for (i = 0; i < config.connections; i++) {
     ok += threads[i].ok;
+    ok_per_target[i % config.ntargets] += threads[i].ok;
     failed += threads[i].failed;
     bytes += threads[i].bytes;
     nall += threads[i].num_samples;
@@ -638,8 +666,10 @@ int main(int argc, char *argv[]) {
 
     if (config.json) {
       printf("{\"uri\":\"");
-      bench_json_escape(stdout, config.printer_uri);
-      printf("\",\"file_bytes\":%jd,\"format\":\"", (intmax_t)config.doc_size);
+      bench_json_escape(stdout, config.targets[0].printer_uri);
+      printf("\",\"uris\":%d,\"ok_per_uri\":[", config.ntargets);
+      for (i = 0; i < config.ntargets; i++) printf("%s%ld", i ? "," : "", ok_per_target[i]);
+      printf("],\"file_bytes\":%jd,\"format\":\"", (intmax_t)config.doc_size);
       bench_json_escape(stdout, config.format);
       printf(
           "\",\"connections\":%d,\"connected\":%d,\"elapsed_s\":%.3f,\"jobs\":%ld,\"ok\":%ld,"
@@ -651,7 +681,8 @@ int main(int argc, char *argv[]) {
       bench_json_escape(stdout, first_error);
       printf("\"}\n");
     } else {
-      printf("URI:          %s\n", config.printer_uri);
+      for (i = 0; i < config.ntargets; i++)
+        printf("URI:          %s (%ld jobs ok)\n", config.targets[i].printer_uri, ok_per_target[i]);
       printf("Document:     %s (%jd bytes, %s)\n", config.file, (intmax_t)config.doc_size,
              config.format);
       printf("Connections:  %d (%d connected)\n", config.connections, connected);
