@@ -910,8 +910,11 @@ static void test_notify_across_nodes(void **state) {
   assert_int_equal(store_subscription_get(fx->st, s1, (int64_t)time(NULL), &row), STORE_OK);
   assert_int_equal(row.lease_seconds, 900);
 
-  /* Events numbered on a; the device moves to b asking for 3 on: b's
-   * copy numbers on from there. */
+  /* Events numbered on a; the device moves to b asking for 4 on: b's copy
+   * (taken from the store at the owns/renew above, never collected from)
+   * hands out what it heard since, numbered from 4: the two events a
+   * already gave come again (a duplicate, never a miss), then the count
+   * goes on. */
   notify_event_t out[8];
   bool parked, deleted;
   for (int i = 1; i <= 2; i++) {
@@ -922,15 +925,53 @@ static void test_notify_across_nodes(void **state) {
   assert_int_equal(notify_collect(na, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
                    2);
   assert_int_equal(out[1].sequence, 2);
-  notify_job_event(na, t, q, 0, NOTIFY_JOB_FETCHABLE, 3, 3); /* b did not hold s1 yet: lost there */
+  notify_job_event(na, t, q, 0, NOTIFY_JOB_FETCHABLE, 3, 3);
   since = 4;
   assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   0);
+                   2);
+  assert_int_equal(out[0].sequence, 4);
+  assert_int_equal(out[0].job_id, 1);
+  assert_int_equal(out[1].sequence, 5);
   notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 4, 3);
+  since = 6;
   assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
                    1);
-  assert_int_equal(out[0].sequence, 4);
+  assert_int_equal(out[0].sequence, 6);
   assert_int_equal(out[0].job_id, 4);
+  /* a copy that was collected from follows the device's count: asked for
+   * more than it gave, it numbers on from there */
+  since = 20;
+  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   0);
+  notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 5, 3);
+  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   1);
+  assert_int_equal(out[0].sequence, 20);
+
+  /* Taken from the store by a node that had not held it (here at a
+   * Renew), an event before the device's first Get-Notifications there is
+   * not lost: it is numbered from what the device asks for. */
+  nimbus_device_t f = make_registered(fx->st, t, "f", &q, 1, 7);
+  int s3 = notify_subscribe(na, t, q, f.id, ev, 600);
+  assert_true(s3 > 0);
+  assert_true(notify_renew(nb, f.id, s3, 600));
+  notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 9, 3);
+  since = 41; /* it had seen 40 on a */
+  assert_int_equal(notify_collect(nb, f.id, &s3, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   1);
+  assert_int_equal(out[0].sequence, 41);
+  assert_int_equal(out[0].job_id, 9);
+  /* a wild sequence number cannot make the count overflow */
+  since = 2147483647;
+  assert_int_equal(notify_collect(nb, f.id, &s3, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   0);
+  notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 10, 3);
+  assert_int_equal(notify_collect(nb, f.id, &s3, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
+                   0);
+  /* Canceled through b: a renewal through a fails, and a forgets it. */
+  assert_true(notify_cancel(nb, f.id, s3));
+  assert_false(notify_renew(na, f.id, s3, 600));
+  assert_false(notify_owns(na, f.id, s3));
 
   /* Canceled through b: gone for a as well (its listing asks the store). */
   assert_true(notify_cancel(nb, d.id, s1));

@@ -82,6 +82,12 @@ static bool nimbusd_ensure_tenant(store_t *st, const char *name, const char *dis
   return false;
 }
 
+static bool nimbusd_count_user(const nimbus_user_t *u, void *ctx) {
+  (void)u;
+  ++*(int *)ctx;
+  return false; /* one is enough */
+}
+
 /* First start: the operator account; with --demo a demo tenant too. */
 static bool nimbusd_bootstrap(nimbus_server_t *srv) {
   store_t *st = srv->store;
@@ -89,6 +95,11 @@ static bool nimbusd_bootstrap(nimbus_server_t *srv) {
   bool created;
   if (!nimbusd_ensure_tenant(st, NIMBUS_SYSTEM_TENANT, "Service operators", &sys, &created))
     return false;
+  /* the operator's account too when the tenant has no user at all (the
+   * node that made the tenant died before it made the account) */
+  int users = 0;
+  if (!created && store_user_list(st, sys.id, nimbusd_count_user, &users) == STORE_OK && !users)
+    created = true;
   if (created) {
     char password[sizeof srv->cfg.admin_password];
     if (srv->cfg.admin_password[0]) {

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "device.h"
 #include "log.h"
@@ -49,6 +50,10 @@ static void *event_feed_main(void *arg) {
       log_event(LOG_WARN, NULL, "event feed: cannot read other nodes' events (retrying)",
                 (char *)NULL);
     failing = s != STORE_OK;
+    if (failing) { /* a store that fails at once must not make this thread spin */
+      struct timespec ts = {0, EVENT_FEED_WAIT_MS * 1000000L};
+      nanosleep(&ts, NULL);
+    }
     for (size_t i = 0; i < n; i++) event_feed_post(f, &f->batch[i]);
   }
   return NULL;

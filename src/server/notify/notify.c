@@ -33,6 +33,9 @@
 #define NOTIFY_BUCKETS 4096 /* per hash table; chains stay short at 10^4 devices */
 #define NOTIFY_MAX_SUBS_PER_DEVICE 16
 #define NOTIFY_DELETED_LINGER 60 /* seconds a deleted device's notice is kept */
+/* The highest notify-sequence-numbers value taken from a device: far
+ * enough below INT_MAX that numbering on from it cannot overflow. */
+#define NOTIFY_SINCE_MAX (INT32_MAX / 2)
 
 typedef struct notify_waiter notify_waiter_t;
 
@@ -48,6 +51,7 @@ typedef struct notify_sub {
   int ring_start, ring_count;
   notify_event_t ring[NOTIFY_RING];
   bool deleted; /* the device's registration was deleted */
+  bool adopted; /* taken from the store, not collected from yet (notify_collect) */
   notify_waiter_t *waiter;
   struct notify_sub *by_id, *by_queue, *by_device; /* hash chains */
 } notify_sub_t;
@@ -335,6 +339,7 @@ static void notify_adopt(notify_t *n, nimbus_id_t device_id, int id) {
   if (notify_find_locked(n, id) || n->stopping) {
     free(s);
   } else {
+    s->adopted = true;
     notify_link_locked(n, s);
   }
   pthread_mutex_unlock(&n->mu);
@@ -387,17 +392,27 @@ int notify_subscribe_job(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t queue_i
   return id;
 }
 
-bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id) {
-  bool stored = n->store &&
-                store_subscription_delete(n->store, subscription_id, device_id) == STORE_OK;
+/* Forget subscription id of device_id here (the store no longer has it:
+ * canceled through another node, or its lease ended there); false when
+ * this node did not hold it.  Lock not held. */
+static bool notify_forget(notify_t *n, nimbus_id_t device_id, int id) {
   notify_wake_t *wakes = NULL;
   pthread_mutex_lock(&n->mu);
-  notify_sub_t *s = notify_find_locked(n, subscription_id);
-  bool ok = s && s->device_id == device_id;
-  if (ok) notify_sub_free_locked(n, s, &wakes);
+  notify_sub_t *s = notify_find_locked(n, id);
+  bool held = s && s->device_id == device_id;
+  if (held) notify_sub_free_locked(n, s, &wakes);
   pthread_mutex_unlock(&n->mu);
   notify_deliver(wakes);
-  return ok || stored;
+  return held;
+}
+
+bool notify_cancel(notify_t *n, nimbus_id_t device_id, int subscription_id) {
+  store_status_t s =
+      n->store ? store_subscription_delete(n->store, subscription_id, device_id) : STORE_NOT_FOUND;
+  /* the store failed: keep it (it would come back from the store anyway) */
+  if (s != STORE_OK && s != STORE_NOT_FOUND) return false;
+  bool held = notify_forget(n, device_id, subscription_id);
+  return held || s == STORE_OK;
 }
 
 static void notify_info_locked(const notify_sub_t *s, notify_sub_info_t *out) {
@@ -426,24 +441,31 @@ bool notify_sub_get(notify_t *n, nimbus_id_t device_id, int subscription_id,
  * another node).  Lock not held. */
 static void notify_sync_device(notify_t *n, nimbus_id_t device_id) {
   if (!n->store) return;
+  int64_t now = (int64_t)time(NULL);
   nimbus_subscription_t live[NOTIFY_MAX_SUBS_PER_DEVICE];
   int count = 0;
-  if (store_subscription_list(n->store, device_id, (int64_t)time(NULL), live,
-                              NOTIFY_MAX_SUBS_PER_DEVICE, &count) != STORE_OK)
+  if (store_subscription_list(n->store, device_id, now, live, NOTIFY_MAX_SUBS_PER_DEVICE,
+                              &count) != STORE_OK)
     return;
   for (int i = 0; i < count; i++) notify_adopt(n, device_id, live[i].id);
-  notify_wake_t *wakes = NULL;
+  /* held here but not listed: gone from the store only when a lookup of
+   * its own says so (the listing stops at the limit, and a subscription
+   * made meanwhile is not in it) */
+  int unlisted[NOTIFY_MAX_SUBS_PER_DEVICE * 2], nunlisted = 0;
   pthread_mutex_lock(&n->mu);
-  notify_sub_t *s = n->by_device[notify_hash(device_id)];
-  while (s) {
-    notify_sub_t *next = s->by_device;
-    bool stored = false;
-    for (int i = 0; i < count && !stored; i++) stored = live[i].id == s->id;
-    if (s->device_id == device_id && !s->deleted && !stored) notify_sub_free_locked(n, s, &wakes);
-    s = next;
+  for (notify_sub_t *s = n->by_device[notify_hash(device_id)]; s; s = s->by_device) {
+    if (s->device_id != device_id || s->deleted) continue;
+    bool listed = false;
+    for (int i = 0; i < count && !listed; i++) listed = live[i].id == s->id;
+    if (!listed && nunlisted < (int)(sizeof unlisted / sizeof unlisted[0]))
+      unlisted[nunlisted++] = s->id;
   }
   pthread_mutex_unlock(&n->mu);
-  notify_deliver(wakes);
+  for (int i = 0; i < nunlisted; i++) {
+    nimbus_subscription_t row;
+    if (store_subscription_get(n->store, unlisted[i], now, &row) == STORE_NOT_FOUND)
+      notify_forget(n, device_id, unlisted[i]);
+  }
 }
 
 int notify_sub_list(notify_t *n, nimbus_id_t device_id, nimbus_id_t queue_id, nimbus_id_t job_id,
@@ -484,8 +506,10 @@ bool notify_renew(notify_t *n, nimbus_id_t device_id, int subscription_id, int l
   pthread_mutex_unlock(&n->mu);
   if (ok && n->store &&
       store_subscription_renew(n->store, subscription_id, device_id, lease_seconds, expires_at) ==
-          STORE_NOT_FOUND)
-    ok = false; /* canceled through another node meanwhile */
+          STORE_NOT_FOUND) {
+    notify_forget(n, device_id, subscription_id); /* canceled through another node meanwhile */
+    ok = false;
+  }
   return ok;
 }
 
@@ -574,10 +598,20 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
     }
     /* The device has seen sequence numbers up to since - 1 on another node
      * (or before a restart): number on from there. */
-    if (n->store && since[i] > s->last_seq + 1) {
-      s->last_seq = since[i] - 1;
-      s->ring_count = 0;
+    int64_t want = since[i] > NOTIFY_SINCE_MAX ? NOTIFY_SINCE_MAX : since[i];
+    if (n->store && want > (int64_t)s->last_seq + 1) {
+      if (s->adopted) {
+        /* taken from the store since this device's last request: what
+         * came meanwhile is new to it, numbered on from what it asks */
+        for (int k = 0; k < s->ring_count; k++)
+          s->ring[(s->ring_start + k) % NOTIFY_RING].sequence = (int)want + k;
+        s->last_seq = (int)want + s->ring_count - 1;
+      } else {
+        s->last_seq = (int)want - 1;
+        s->ring_count = 0;
+      }
     }
+    s->adopted = false;
     for (int k = 0; k < s->ring_count && count < max; k++) {
       const notify_event_t *e = &s->ring[(s->ring_start + k) % NOTIFY_RING];
       if (e->sequence >= since[i]) out[count++] = *e;
@@ -609,8 +643,18 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
   }
   pthread_mutex_unlock(&n->mu);
   notify_deliver(wakes);
-  for (int i = 0; i < nrenew; i++)
-    store_subscription_renew(n->store, renew[i].id, device_id, renew[i].lease, renew[i].until);
+  for (int i = 0; i < nrenew; i++) {
+    store_status_t st =
+        store_subscription_renew(n->store, renew[i].id, device_id, renew[i].lease, renew[i].until);
+    if (st == STORE_NOT_FOUND) {
+      notify_forget(n, device_id, renew[i].id); /* canceled through another node */
+    } else if (st != STORE_OK) {
+      pthread_mutex_lock(&n->mu); /* not written: the next request tries again */
+      notify_sub_t *s = notify_find_locked(n, renew[i].id);
+      if (s) s->stored_expires_at = 0;
+      pthread_mutex_unlock(&n->mu);
+    }
+  }
   return count;
 }
 

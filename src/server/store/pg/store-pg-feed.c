@@ -11,7 +11,10 @@
  *
  * When the listening connection breaks, the feed logs it and reconnects
  * on a later call; notifications sent meanwhile are lost (store.h says
- * what that costs).
+ * what that costs).  A connection that only listens would not notice a
+ * server that vanished without closing it (a failover, a firewall's idle
+ * timeout): after PG_FEED_PING_MS without a notification the feed asks it
+ * a trivial query, and reconnects when that fails.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +22,9 @@
 #include <stdlib.h>
 
 #include "store-pg-private.h"
+
+#define PG_FEED_PING_MS 30000     /* quiet this long: check the connection */
+#define PG_FEED_PING_WAIT_MS 3000 /* ... and give up on it after this */
 
 typedef struct {
   store_feed_t base; /* first (store-ops.h) */
@@ -28,6 +34,7 @@ typedef struct {
   int64_t *ids;    /* pending ids of other origins, oldest first */
   size_t nids, cap;
   bool down_logged; /* the broken connection was logged (once) */
+  int quiet_ms;     /* waited without a notification since the last one or ping */
 } pg_feed_t;
 
 /* Open the listening connection; false (logged once) when it cannot. */
@@ -70,6 +77,27 @@ store_status_t pg_feed_open(store_t *base, store_feed_t **out) {
   }
   *out = &f->base;
   return STORE_OK;
+}
+
+/* Whether conn answers a trivial query within wait_ms (never blocks
+ * longer: a vanished server sends nothing back). */
+static bool pg_feed_ping(PGconn *conn, int wait_ms) {
+  if (!PQsendQuery(conn, "SELECT 1")) return false;
+  bool ok = false;
+  for (int waited = 0; waited <= wait_ms; waited += 100) {
+    if (!PQconsumeInput(conn)) return false;
+    if (!PQisBusy(conn)) {
+      PGresult *r;
+      while ((r = PQgetResult(conn)) != NULL) {
+        ok = ok || PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+      }
+      return ok;
+    }
+    struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+    poll(&pfd, 1, 100);
+  }
+  return false; /* no answer: the caller closes the connection */
 }
 
 /* Read what arrived on the listening connection into f->ids; false when
@@ -159,6 +187,19 @@ store_status_t pg_feed_next(store_feed_t *base, int timeout_ms, store_feed_event
     struct pollfd pfd = {.fd = PQsocket(f->listen), .events = POLLIN};
     int rc = poll(&pfd, 1, timeout_ms);
     if (rc > 0 || (rc < 0 && errno != EINTR)) pg_feed_drain(f);
+    f->quiet_ms = f->nids ? 0 : f->quiet_ms + timeout_ms;
+    if (f->listen && f->quiet_ms >= PG_FEED_PING_MS) {
+      f->quiet_ms = 0;
+      if (!pg_feed_ping(f->listen, PG_FEED_PING_WAIT_MS)) {
+        log_event(LOG_WARN, NULL, "event feed: connection lost", "error",
+                  PQerrorMessage(f->listen), (char *)NULL);
+        f->down_logged = true;
+        PQfinish(f->listen);
+        f->listen = NULL;
+      } else {
+        pg_feed_drain(f); /* notifications that came with the answer */
+      }
+    }
   }
   return f->nids ? pg_feed_read(f, out, max, n) : STORE_OK;
 }

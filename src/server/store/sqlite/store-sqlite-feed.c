@@ -2,11 +2,13 @@
  * store-sqlite-feed.c: the event feed (store.h) on SQLite.
  *
  * Several nimbusd processes may share one database file; SQLite has no
- * notification between processes, so the feed polls job_events for rows
- * of other origins above the last id it handed out, every
- * SQLITE_FEED_POLL_MS, on a read connection (a WAL reader: it never waits
- * for writers).  Commits are serialised by the file's write lock and ids
- * grow with them, so "above the last id" misses nothing.
+ * notification between processes, so the feed polls job_events above the
+ * last id it read, every SQLITE_FEED_POLL_MS, on a read connection (a WAL
+ * reader: it never waits for writers), and hands out the rows of other
+ * origins.  It moves past this process's own rows too, so a poll reads
+ * only what was committed since the last one.  Commits are serialised by
+ * the file's write lock and ids grow with them, so "above the last id"
+ * misses nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +46,15 @@ store_status_t sqlite_feed_open(store_t *base_, store_feed_t **out) {
   return STORE_OK;
 }
 
-/* One event row into e: the job columns first (sqlite_job_from_row), the
- * event's six after them. */
+/* The event's seven columns (id, tenant, event, from, to, detail, origin)
+ * follow JOB_COLS (read by sqlite_job_from_row) in S_FEED_NEXT. */
+#define FEED_EVENT_COLS 7
+
+/* One event row into e. */
 static void sqlite_feed_row(sqlite3_stmt *s, store_feed_event_t *e) {
   memset(e, 0, sizeof *e);
   sqlite_job_from_row(s, &e->job);
-  int c = sqlite3_column_count(s) - 6;
+  int c = sqlite3_column_count(s) - FEED_EVENT_COLS;
   e->id = sqlite3_column_int64(s, c);
   e->tenant_id = sqlite3_column_int64(s, c + 1);
   const char *event = (const char *)sqlite3_column_text(s, c + 2);
@@ -62,7 +67,8 @@ static void sqlite_feed_row(sqlite3_stmt *s, store_feed_event_t *e) {
   }
 }
 
-/* The rows above f->last of other origins, at most max. */
+/* The rows above f->last of other origins, at most max (f->last moves
+ * past this origin's rows as well). */
 static store_status_t sqlite_feed_read(sqlite_feed_t *f, store_feed_event_t *out, size_t max,
                                        size_t *n) {
   sqlite_store_t *rd = sqlite_read_lock(f->st);
@@ -71,13 +77,13 @@ static store_status_t sqlite_feed_read(sqlite_feed_t *f, store_feed_event_t *out
   sqlite3_stmt *s = sqlite_stmt_get_locked(rd, S_FEED_NEXT);
   if (s) {
     sqlite3_bind_int64(s, 1, f->last);
-    sqlite3_bind_int64(s, 2, f->st->owner->base.origin);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-      sqlite_feed_row(s, &out[*n]);
-      f->last = out[*n].id;
-      (*n)++;
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    int64_t origin = f->st->owner->base.origin;
+    int c = sqlite3_column_count(s) - FEED_EVENT_COLS, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      f->last = sqlite3_column_int64(s, c);
+      if (sqlite3_column_int64(s, c + 6) == origin) continue; /* posted when committed */
+      sqlite_feed_row(s, &out[(*n)++]); /* LIMIT max: never more than max */
     }
     status =
         rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sqlite_fail_locked(rd, rc, "feed read");
