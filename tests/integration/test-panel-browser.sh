@@ -137,6 +137,11 @@ run_browser() {
     return 1
   }
 }
+# The status page says "Ready" once the connector has been in contact with
+# nimbusd (its first poll, after reporting its capabilities): wait for that
+# instead of racing it.
+has_contact() { curl -fsS "$(conn_panel lobby)/status.json" | json_get "d['last_contact']" | grep -q T; }
+check "the connector has been in contact with nimbusd" wait_until "first contact" has_contact
 START=$(date +%s)
 check "the panel in headless Chromium (tests/browser/panel.test.js)" run_browser
 echo "# browser part took $(($(date +%s) - START)) s (of which the lockout wait ~${PIN_LOCKOUT} s)"
