@@ -95,27 +95,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# json_num JSON KEY: the number after "KEY": in a one-line JSON object.
-json_num() {
-    printf '%s\n' "$1" | grep -o "\"$2\":[-0-9.e+]*" | head -n 1 | cut -d: -f2
-}
-fmt() { awk -v v="${1:-}" -v f="$2" 'BEGIN { if (v == "" || v < 0) print "n/a"; else printf f, v }'; }
+# shellcheck source=lib-bench.sh
+. "$ROOT/bench/lib-bench.sh" # bench_build, json_num, fmt
+
 
 # ---------------------------------------------------------------- build
 
-build() {
-    if [ ! -f "$BUILD/build.ninja" ]; then
-        log "configuring $BUILD (release)"
-        meson setup "$BUILD" "$ROOT" --buildtype=release >"$WORK/meson-setup.log" 2>&1 || {
-            tail -n 20 "$WORK/meson-setup.log" >&2
-            return 1
-        }
-    fi
-    ninja -C "$BUILD" bench/infra-load src/server/nimbusd >"$WORK/ninja.log" 2>&1 || {
-        tail -n 30 "$WORK/ninja.log" >&2
-        return 1
-    }
-}
 
 # ---------------------------------------------------------------- server
 
@@ -297,7 +282,7 @@ main() {
         exit 1
     fi
     ulimit -n "$hard" || exit 1
-    build || exit 1
+    bench_build bench/infra-load src/server/nimbusd || exit 1
     provision || exit 1
     for m in $MODES; do
         case "$m" in

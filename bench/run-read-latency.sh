@@ -45,12 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x "$BUILD/src/server/nimbusd" ] || [ ! -x "$BUILD/bench/intake-load" ]; then
-  [ -d "$BUILD" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >"$WORK/setup.log" 2>&1 ||
-    { cat "$WORK/setup.log" >&2; exit 1; }
-  ninja -C "$BUILD" src/server/nimbusd bench/intake-load >"$WORK/ninja.log" 2>&1 ||
-    { tail -20 "$WORK/ninja.log" >&2; exit 1; }
-fi
+# shellcheck source=lib-bench.sh
+. "$ROOT/bench/lib-bench.sh"
+bench_build src/server/nimbusd bench/intake-load || exit 1
 [ -f "$SMALL_PDF" ] || { echo "no $SMALL_PDF" >&2; exit 1; }
 
 # field JSON KEY: a number from read-latency.py's or intake-load's JSON line

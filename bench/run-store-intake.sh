@@ -73,12 +73,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 [ -f "$SMALL_PDF" ] || { echo "no $SMALL_PDF" >&2; exit 1; }
-if [ ! -x "$BUILD/src/server/nimbusd" ] || [ ! -x "$BUILD/bench/intake-load" ]; then
-  [ -d "$BUILD" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >"$WORK/setup.log" 2>&1 ||
-    { cat "$WORK/setup.log" >&2; exit 1; }
-fi
-ninja -C "$BUILD" src/server/nimbusd bench/intake-load >"$WORK/ninja.log" 2>&1 ||
-  { tail -20 "$WORK/ninja.log" >&2; exit 1; }
+# shellcheck source=lib-bench.sh
+. "$ROOT/bench/lib-bench.sh"
+bench_build src/server/nimbusd bench/intake-load || exit 1
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
