@@ -89,6 +89,23 @@ typedef struct il_creds_s {
 
 bool il_creds_load(const char *path, il_creds_t *cr, int want);
 
+/* ---------------------------------------------------------------- infra-util.c */
+
+/* A process read from /proc (-1 when unreadable): a "Name:" field of
+ * /proc/PID/status ("VmRSS" in KiB, "Threads"), its CPU ticks, those of
+ * it and every descendant, its open fds. */
+long il_proc_status(long pid, const char *field);
+long long il_proc_cpu_ticks(long pid);
+long long il_proc_tree_ticks(long pid);
+long il_proc_fds(long pid);
+/* s as a JSON string (quoted, escaped) on fp. */
+void il_json_string(FILE *fp, const char *s);
+/* Has in a complete HTTP response?  1 yes (status, body, body_len,
+ * conn_close filled; body may point into a decoded copy in *chunked), 0 not
+ * yet, -1 malformed. */
+int il_http_parse(il_buf_t *in, bool eof, int *status, const char **body, size_t *body_len,
+                  bool *conn_close, il_buf_t *chunked);
+
 /* ---------------------------------------------------------------- sub-commands */
 
 /* infra-load provision (infra-provision.c); argv[0] is "provision". */
