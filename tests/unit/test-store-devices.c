@@ -756,9 +756,9 @@ static void test_event_feed(void **state) {
   assert_int_equal(feed_collect(fb, ev, 16, 1, 400), 0);
 
   /* A refused change (the job is not held) commits nothing: no event. */
-  assert_int_equal(job_cas_device(b, t, j, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE, 0,
-                                  "job-released", NULL),
-                   STORE_CONFLICT);
+  assert_int_equal(
+      job_cas_device(b, t, j, NIMBUS_JOB_HELD, 0, NIMBUS_JOB_FETCHABLE, 0, "job-released", NULL),
+      STORE_CONFLICT);
   /* Fetched by d, then completed: two events, in order; the job read
    * with the first one is already completed, its event says processing. */
   assert_int_equal(job_cas_device(b, t, j, NIMBUS_JOB_FETCHABLE, 0, NIMBUS_JOB_PROCESSING, d.id,
@@ -805,8 +805,13 @@ static void test_event_feed(void **state) {
 
 static nimbus_subscription_t sub_of(nimbus_id_t t, nimbus_id_t q, nimbus_id_t d, nimbus_id_t job,
                                     int64_t expires_at) {
-  return (nimbus_subscription_t){.tenant_id = t, .queue_id = q, .device_id = d, .job_id = job,
-                                 .events = 3, .lease_seconds = 600, .expires_at = expires_at};
+  return (nimbus_subscription_t){.tenant_id = t,
+                                 .queue_id = q,
+                                 .device_id = d,
+                                 .job_id = job,
+                                 .events = 3,
+                                 .lease_seconds = 600,
+                                 .expires_at = expires_at};
 }
 
 /* Subscriptions made on two stores of one database: ids unique across
@@ -880,6 +885,15 @@ static void test_subscriptions(void **state) {
   store_close(b);
 }
 
+/* Get-Notifications of one subscription as device dev, at or above since,
+ * without parking: the events into out (8 at most), their number. */
+static int collect_as(notify_t *n, nimbus_id_t dev, int sub, int since, notify_event_t *out) {
+  bool parked, deleted;
+  int got = notify_collect(n, dev, &sub, &since, 1, out, 8, NULL, NULL, &parked, &deleted);
+  assert_false(parked);
+  return got;
+}
+
 /* Two notify instances on one database stand for two nodes (notify.h):
  * a subscription made through one is known to the other (ids unique,
  * owner checked, listed, renewed, canceled there), the per-device limit
@@ -916,36 +930,30 @@ static void test_notify_across_nodes(void **state) {
    * already gave come again (a duplicate, never a miss), then the count
    * goes on. */
   notify_event_t out[8];
-  bool parked, deleted;
   for (int i = 1; i <= 2; i++) {
     notify_job_event(na, t, q, 0, NOTIFY_JOB_FETCHABLE, i, 3);
     notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, i, 3); /* the feed's copy */
   }
   int since = 1;
-  assert_int_equal(notify_collect(na, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   2);
+  assert_int_equal(collect_as(na, d.id, s1, since, out), 2);
   assert_int_equal(out[1].sequence, 2);
   notify_job_event(na, t, q, 0, NOTIFY_JOB_FETCHABLE, 3, 3);
   since = 4;
-  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   2);
+  assert_int_equal(collect_as(nb, d.id, s1, since, out), 2);
   assert_int_equal(out[0].sequence, 4);
   assert_int_equal(out[0].job_id, 1);
   assert_int_equal(out[1].sequence, 5);
   notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 4, 3);
   since = 6;
-  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   1);
+  assert_int_equal(collect_as(nb, d.id, s1, since, out), 1);
   assert_int_equal(out[0].sequence, 6);
   assert_int_equal(out[0].job_id, 4);
   /* a copy that was collected from follows the device's count: asked for
    * more than it gave, it numbers on from there */
   since = 20;
-  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   0);
+  assert_int_equal(collect_as(nb, d.id, s1, since, out), 0);
   notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 5, 3);
-  assert_int_equal(notify_collect(nb, d.id, &s1, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   1);
+  assert_int_equal(collect_as(nb, d.id, s1, since, out), 1);
   assert_int_equal(out[0].sequence, 20);
 
   /* Taken from the store by a node that had not held it (here at a
@@ -957,17 +965,14 @@ static void test_notify_across_nodes(void **state) {
   assert_true(notify_renew(nb, f.id, s3, 600));
   notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 9, 3);
   since = 41; /* it had seen 40 on a */
-  assert_int_equal(notify_collect(nb, f.id, &s3, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   1);
+  assert_int_equal(collect_as(nb, f.id, s3, since, out), 1);
   assert_int_equal(out[0].sequence, 41);
   assert_int_equal(out[0].job_id, 9);
   /* a wild sequence number cannot make the count overflow */
   since = 2147483647;
-  assert_int_equal(notify_collect(nb, f.id, &s3, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   0);
+  assert_int_equal(collect_as(nb, f.id, s3, since, out), 0);
   notify_job_event(nb, t, q, 0, NOTIFY_JOB_FETCHABLE, 10, 3);
-  assert_int_equal(notify_collect(nb, f.id, &s3, &since, 1, out, 8, NULL, NULL, &parked, &deleted),
-                   0);
+  assert_int_equal(collect_as(nb, f.id, s3, since, out), 0);
   /* Canceled through b: a renewal through a fails, and a forgets it. */
   assert_true(notify_cancel(nb, f.id, s3));
   assert_false(notify_renew(na, f.id, s3, 600));

@@ -5,8 +5,9 @@
  * notification between processes, so the feed polls job_events above the
  * last id it read, every SQLITE_FEED_POLL_MS, on a read connection (a WAL
  * reader: it never waits for writers), and hands out the rows of other
- * origins.  It moves past this process's own rows too, so a poll reads
- * only what was committed since the last one.  Commits are serialised by
+ * origins.  It moves past this process's own rows too (up to the newest
+ * id, read in the same snapshot), so a poll reads only what was committed
+ * since the last one and never joins a row it does not hand out.  Commits are serialised by
  * the file's write lock and ids grow with them, so "above the last id"
  * misses nothing.
  */
@@ -46,9 +47,9 @@ store_status_t sqlite_feed_open(store_t *base_, store_feed_t **out) {
   return STORE_OK;
 }
 
-/* The event's seven columns (id, tenant, event, from, to, detail, origin)
- * follow JOB_COLS (read by sqlite_job_from_row) in S_FEED_NEXT. */
-#define FEED_EVENT_COLS 7
+/* The event's six columns (id, tenant, event, from, to, detail) follow
+ * JOB_COLS (read by sqlite_job_from_row) in S_FEED_NEXT. */
+#define FEED_EVENT_COLS 6
 
 /* One event row into e. */
 static void sqlite_feed_row(sqlite3_stmt *s, store_feed_event_t *e) {
@@ -73,20 +74,23 @@ static store_status_t sqlite_feed_read(sqlite_feed_t *f, store_feed_event_t *out
                                        size_t *n) {
   sqlite_store_t *rd = sqlite_read_lock(f->st);
   if (!rd) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(rd, S_FEED_NEXT);
+  int64_t newest = 0;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(rd, S_FEED_LAST);
+  store_status_t status = s ? sqlite_query_int64_locked(rd, s, "feed read", &newest) : STORE_ERROR;
+  s = status == STORE_OK && newest > f->last ? sqlite_stmt_get_locked(rd, S_FEED_NEXT) : NULL;
   if (s) {
     sqlite3_bind_int64(s, 1, f->last);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-    int64_t origin = f->st->owner->base.origin;
-    int c = sqlite3_column_count(s) - FEED_EVENT_COLS, rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      f->last = sqlite3_column_int64(s, c);
-      if (sqlite3_column_int64(s, c + 6) == origin) continue; /* posted when committed */
-      sqlite_feed_row(s, &out[(*n)++]); /* LIMIT max: never more than max */
+    sqlite3_bind_int64(s, 2, newest);
+    sqlite3_bind_int64(s, 3, f->st->owner->base.origin);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) sqlite_feed_row(s, &out[(*n)++]); /* LIMIT max */
+    if (rc == SQLITE_DONE) {
+      /* all of them, or max: then the rest from the last one handed out */
+      f->last = *n == max ? out[*n - 1].id : newest;
+    } else {
+      status = sqlite_fail_locked(rd, rc, "feed read");
     }
-    status =
-        rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sqlite_fail_locked(rd, rc, "feed read");
     sqlite_stmt_reset(s);
   }
   sqlite_read_unlock(rd);

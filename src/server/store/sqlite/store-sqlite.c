@@ -319,8 +319,8 @@ static const char *const stmt_sql[S_COUNT] = {
     /* JOB_COLS first (sqlite_job_from_row reads columns 0..), the event's after */
     [S_FEED_NEXT] = "SELECT " JOB_COLS
                     ", e.id, e.tenant_id, e.event, coalesce(e.from_state, 0), "
-                    "coalesce(e.to_state, 0), e.detail, e.origin " FEED_FROM
-                    " WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
+                    "coalesce(e.to_state, 0), e.detail " FEED_FROM
+                    " WHERE e.id > ?1 AND e.id <= ?2 AND e.origin <> ?3 ORDER BY e.id LIMIT ?4",
     [S_LEASE_TAKE] =
         "INSERT INTO sweep_leases (name, holder, expires_at) VALUES (?1, ?2, ?3 + ?4) "
         "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
