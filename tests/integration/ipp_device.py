@@ -85,4 +85,5 @@ def main():
         sys.exit("usage: see the docstring of " + sys.argv[0])
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -7,8 +7,9 @@
  * concurrent posting, freeing with live subscriptions (ASan), and job
  * subscriptions with their job-state-reasons, listing and renewal.
  *
- * Parking needs a real HTTP request: every notify_collect here passes
- * r = NULL and must never park; the integration tests cover long-polls.
+ * Parking is tested with counting waiters (test_waiters: woken once by an
+ * event, by a newer request of the same device, by the deadline and by
+ * shutdown); the integration tests cover long-polls over HTTP.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +66,7 @@ static int subscribe(notify_t *n, nimbus_id_t tenant, nimbus_id_t queue, nimbus_
 static int collect_one(notify_t *n, nimbus_id_t device, int sub, int since, notify_event_t *out,
                        int max, bool *deleted) {
   bool parked = true, del = true; /* both must be reset */
-  int got = notify_collect(n, device, &sub, &since, 1, out, max, NULL, NULL, &parked, &del);
+  int got = notify_collect(n, device, &sub, &since, 1, out, max, NULL, &parked, &del);
   assert_false(parked);
   assert_true(got >= 0 && got <= max);
   if (deleted) *deleted = del;
@@ -236,7 +238,7 @@ static void test_collect_several(void **state) {
   int since[] = {2, 0, 0, 0};
   notify_event_t ev[8];
   bool parked = true, deleted = true;
-  int got = notify_collect(n, DEV_A, ids, since, 4, ev, 8, NULL, NULL, &parked, &deleted);
+  int got = notify_collect(n, DEV_A, ids, since, 4, ev, 8, NULL, &parked, &deleted);
   assert_false(parked);
   assert_false(deleted);
   assert_int_equal(got, 4);
@@ -248,11 +250,11 @@ static void test_collect_several(void **state) {
   /* max bounds the whole answer, oldest first. */
   int two[] = {a1, a2}, zero[] = {0, 0};
   memset(ev, 0x5a, sizeof ev);
-  got = notify_collect(n, DEV_A, two, zero, 2, ev, 4, NULL, NULL, &parked, &deleted);
+  got = notify_collect(n, DEV_A, two, zero, 2, ev, 4, NULL, &parked, &deleted);
   assert_int_equal(got, 4);
   expect_event(&ev[3], a2, 1, FETCHABLE, 20, 3);
   assert_int_equal(ev[4].subscription_id, 0x5a5a5a5a); /* nothing past max */
-  got = notify_collect(n, DEV_A, two, zero, 2, ev, 0, NULL, NULL, &parked, &deleted);
+  got = notify_collect(n, DEV_A, two, zero, 2, ev, 0, NULL, &parked, &deleted);
   assert_int_equal(got, 0);
   assert_false(parked);
 }
@@ -392,18 +394,18 @@ static void test_collect_without_request_never_parks(void **state) {
   int since = 0;
   bool parked = true, deleted = true;
   /* No events: empty answer, not parked. */
-  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, NULL, &parked, &deleted),
+  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, &parked, &deleted),
                    0);
   assert_false(parked);
   assert_false(deleted);
   /* Someone else's subscription, or none at all. */
   parked = deleted = true;
-  assert_int_equal(notify_collect(n, DEV_B, &a, &since, 1, ev, 4, NULL, NULL, &parked, &deleted),
+  assert_int_equal(notify_collect(n, DEV_B, &a, &since, 1, ev, 4, NULL, &parked, &deleted),
                    0);
   assert_false(parked);
   assert_false(deleted);
   parked = deleted = true;
-  assert_int_equal(notify_collect(n, DEV_A, NULL, NULL, 0, ev, 4, NULL, NULL, &parked, &deleted),
+  assert_int_equal(notify_collect(n, DEV_A, NULL, NULL, 0, ev, 4, NULL, &parked, &deleted),
                    0);
   assert_false(parked);
   assert_false(deleted);
@@ -411,10 +413,87 @@ static void test_collect_without_request_never_parks(void **state) {
   notify_job_event(n, T1, Q1, 0, FETCHABLE, 1, 3);
   since = 2;
   parked = true;
-  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, NULL, &parked, &deleted),
+  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, &parked, &deleted),
                    0);
   assert_false(parked);
   assert_int_equal(notify_parked_count(n), 0);
+}
+
+/* ---- waiters ---- */
+
+typedef struct {
+  atomic_int parks, wakes;
+} counting_waiter_t;
+
+static void cw_park(void *arg) {
+  atomic_fetch_add(&((counting_waiter_t *)arg)->parks, 1);
+}
+static void cw_wake(void *arg) {
+  atomic_fetch_add(&((counting_waiter_t *)arg)->wakes, 1);
+}
+
+/* Park w for DEV_A's subscription a; returns whether it parked. */
+static bool park(notify_t *n, int a, counting_waiter_t *w) {
+  notify_wait_t wait = {.wake = cw_wake, .on_park = cw_park, .arg = w};
+  notify_event_t ev[4];
+  int since = 0;
+  bool parked = false, deleted = false;
+  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, &wait, &parked, &deleted), 0);
+  return parked;
+}
+
+/* Each waiter is woken exactly once: by the event, by the device's newer
+ * request, by the deadline (notify-wait 1 s here), by shutdown; on_park
+ * runs once per park and before any wake. */
+static void test_waiters(void **state) {
+  notify_t *n = *state;
+  int a = subscribe(n, T1, Q1, DEV_A, FETCHABLE);
+  counting_waiter_t w1 = {0}, w2 = {0}, w3 = {0}, w4 = {0};
+  assert_true(park(n, a, &w1));
+  assert_int_equal(atomic_load(&w1.parks), 1);
+  assert_int_equal(atomic_load(&w1.wakes), 0);
+  assert_int_equal(notify_parked_count(n), 1);
+  notify_job_event(n, T1, Q1, 0, FETCHABLE, 7, 3); /* the event wakes it */
+  assert_int_equal(atomic_load(&w1.wakes), 1);
+  assert_int_equal(notify_parked_count(n), 0);
+  notify_job_event(n, T1, Q1, 0, FETCHABLE, 8, 3); /* not twice */
+  assert_int_equal(atomic_load(&w1.wakes), 1);
+
+  /* With events pending it does not park. */
+  notify_wait_t wait = {.wake = cw_wake, .on_park = cw_park, .arg = &w2};
+  notify_event_t ev[4];
+  int since = 0;
+  bool parked = true, deleted = true;
+  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, &wait, &parked, &deleted), 2);
+  assert_false(parked);
+  assert_int_equal(atomic_load(&w2.parks), 0);
+
+  /* A newer request of the same device replaces (wakes) the older. */
+  int seen = 3;
+  notify_wait_t wait2 = {.wake = cw_wake, .on_park = cw_park, .arg = &w2};
+  assert_int_equal(notify_collect(n, DEV_A, &a, &seen, 1, ev, 4, &wait2, &parked, &deleted), 0);
+  assert_true(parked);
+  notify_wait_t wait3 = {.wake = cw_wake, .on_park = cw_park, .arg = &w3};
+  assert_int_equal(notify_collect(n, DEV_A, &a, &seen, 1, ev, 4, &wait3, &parked, &deleted), 0);
+  assert_true(parked);
+  assert_int_equal(atomic_load(&w2.wakes), 1);
+  assert_int_equal(atomic_load(&w3.wakes), 0);
+  assert_int_equal(notify_parked_count(n), 1);
+
+  /* The deadline (1 s) wakes the waiter: the timer thread. */
+  for (int i = 0; i < 300 && atomic_load(&w3.wakes) == 0; i++) nanosleep(&(struct timespec){0, 10000000}, NULL);
+  assert_int_equal(atomic_load(&w3.wakes), 1);
+  assert_int_equal(notify_parked_count(n), 0);
+
+  /* Shutdown wakes what is parked, and nothing parks afterwards. */
+  notify_wait_t wait4 = {.wake = cw_wake, .on_park = cw_park, .arg = &w4};
+  assert_int_equal(notify_collect(n, DEV_A, &a, &seen, 1, ev, 4, &wait4, &parked, &deleted), 0);
+  assert_true(parked);
+  notify_shutdown(n);
+  assert_int_equal(atomic_load(&w4.wakes), 1);
+  assert_int_equal(notify_collect(n, DEV_A, &a, &seen, 1, ev, 4, &wait4, &parked, &deleted), 0);
+  assert_false(parked);
+  assert_int_equal(atomic_load(&w4.parks), 1);
 }
 
 /* ---- concurrency ---- */
@@ -566,6 +645,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ring_overflow, setup, teardown),
       cmocka_unit_test_setup_teardown(test_device_deleted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_collect_without_request_never_parks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_waiters, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_posting, setup, teardown),
       cmocka_unit_test(test_free_with_live_subscriptions),
       cmocka_unit_test_setup_teardown(test_job_subscription_and_reasons, setup, teardown),

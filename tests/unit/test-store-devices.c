@@ -889,7 +889,7 @@ static void test_subscriptions(void **state) {
  * without parking: the events into out (8 at most), their number. */
 static int collect_as(notify_t *n, nimbus_id_t dev, int sub, int since, notify_event_t *out) {
   bool parked, deleted;
-  int got = notify_collect(n, dev, &sub, &since, 1, out, 8, NULL, NULL, &parked, &deleted);
+  int got = notify_collect(n, dev, &sub, &since, 1, out, 8, NULL, &parked, &deleted);
   assert_false(parked);
   return got;
 }

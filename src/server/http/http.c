@@ -14,6 +14,12 @@
  * and waits for the suspended connections to be resumed, and only then
  * stops the daemon, so no request is cut in half and libmicrohttpd is
  * never stopped with a connection suspended.
+ *
+ * Held long-polls: a handler's finish() may take its connection out of
+ * libmicrohttpd (http_request_hold) while it waits; held.c owns it until
+ * the answer, then gives it back.  Over TLS (libmicrohttpd's own) this
+ * cannot be done and a long-poll parks suspended instead
+ * (http_request_park).
  */
 #include "http.h"
 
@@ -31,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "held.h"
 #include "httpframing.h"
 #include "log.h"
 #include "metrics.h"
@@ -52,6 +59,7 @@ struct http_server {
   atomic_bool stopping; /* no more suspends: hand-offs are answered 503 */
   char *tls_cert_pem;
   char *tls_key_pem;
+  held_loop_t *held; /* long-polls held outside libmicrohttpd */
 };
 
 typedef enum {
@@ -77,6 +85,8 @@ struct http_internal {
    * stream.read NULL: none */
   http_body_source_t stream;
   int64_t stream_len;
+  bool keep_alive;    /* HTTP/1.1 without Connection: close */
+  held_conn_t *held; /* finish() held the connection (http_request_hold) */
 };
 
 /* A parked request stays suspended with no thread until
@@ -358,6 +368,11 @@ static void http_run_deferred(void *arg) {
     atomic_store(&in->phase, HTTP_PHASE_BODY);
   } else {
     r->handler->finish(r);
+    if (in->held) { /* answered through held.c: libmicrohttpd lets go */
+      atomic_store(&in->phase, HTTP_PHASE_READY);
+      http_resume(in);
+      return;
+    }
     int expect = HTTP_PARK_REQUESTED;
     if (atomic_compare_exchange_strong(&in->park, &expect, HTTP_PARK_PARKED))
       return; /* parked: http_request_wake() resumes it */
@@ -373,6 +388,62 @@ static void http_run_deferred(void *arg) {
 
 bool http_request_can_park(const http_request_t *r) {
   return r->in->conn != NULL;
+}
+
+http_held_t *http_request_hold(http_request_t *r) {
+  struct http_internal *in = r->in;
+  http_server_t *h = in->h;
+  /* Over libmicrohttpd's TLS the session lives in libmicrohttpd. */
+  if (!in->conn || !h->held || h->srv->tls || !in->keep_alive || in->held ||
+      atomic_load(&h->draining))
+    return NULL;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(in->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (!ci) return NULL;
+  held_info_t info = {.server = h, .op_name = r->op_name, .start = in->start};
+  memcpy(info.id, r->id, sizeof info.id);
+  snprintf(info.peer, sizeof info.peer, "%s", r->peer);
+  in->held = held_new(h->held, ci->connect_fd, &info);
+  return in->held;
+}
+
+void http_held_answer(http_held_t *held, int status, const char *content_type, char *body,
+                      size_t len, bool close, int ipp_status) {
+  held_conn_t *c = held;
+  const held_info_t *info = held_info(c);
+  http_server_t *h = info->server;
+  char date[64];
+  struct tm tm;
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+  const char *reason = MHD_get_reason_phrase_for((unsigned)status);
+  char head[1024];
+  int hn = snprintf(head, sizeof head,
+                    "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                    "X-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
+                    "Referrer-Policy: no-referrer\r\nContent-Security-Policy: " HTTP_CSP "\r\n%s\r\n",
+                    status, reason && reason[0] ? reason : "Unknown", date, content_type, len,
+                    info->id, close ? "Connection: close\r\n" : "");
+  char *out = hn > 0 && (size_t)hn < sizeof head ? malloc((size_t)hn + len) : NULL;
+  if (out) {
+    memcpy(out, head, (size_t)hn);
+    if (len) memcpy(out + hn, body, len);
+  }
+  free(body);
+  struct timespec end;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  double secs = (double)(end.tv_sec - info->start.tv_sec) +
+                (double)(end.tv_nsec - info->start.tv_nsec) / 1e9;
+  metrics_request(h->srv->metrics, info->op_name, status, ipp_status, secs);
+  log_event(status >= 500 ? LOG_WARN : LOG_INFO, info->id, "request", "op", info->op_name,
+            "status", LOG_INT(status), "ipp_status", ipp_status >= 0 ? LOG_INT(ipp_status) : NULL,
+            "held", "true", "peer", info->peer, "ms", LOG_INT((long long)(secs * 1000)),
+            (char *)NULL);
+  held_answer(c, out, out ? (size_t)hn + len : 0, close || !out);
+}
+
+int http_held_count(const http_server_t *h) {
+  return h ? held_loop_count(h->held) : 0;
 }
 
 void http_request_park(http_request_t *r) {
@@ -534,6 +605,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     r = http_request_new(h, c, url, method);
     if (!r) return MHD_NO;
     *con_cls = r;
+    const char *conn_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
+    r->in->keep_alive = version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+                        !(conn_hdr && strcasestr(conn_hdr, "close"));
     const char *detail = NULL;
     int bad = http_framing_check_mhd(c, version, &detail);
     if (bad) { /* RFC 9112 section 6: answer now, read no body, close */
@@ -551,6 +625,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
      * offers the same data again after the worker resumes us. */
     return MHD_YES;
   }
+  if (in->held) return MHD_NO; /* held.c has the socket now: libmicrohttpd closes its copy */
   if (phase == HTTP_PHASE_READY) {
     *upload_data_size = 0; /* a 503 before the body ended: drop the rest */
     return in->queued ? MHD_YES : http_queue(r);
@@ -579,7 +654,15 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   if (!r) return;
   double secs = http_request_seconds(r);
   int ipp_status = routes_ipp_status(r);
-  if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->in->queued) {
+  if (r->in->held) {
+    /* libmicrohttpd has let go (it closes only its descriptor): the held
+     * thread takes the socket; the answer logs the request. */
+    log_event(LOG_DEBUG, r->id, "request held", "method", r->method, "path", r->path, "op",
+              r->op_name, "user", r->auth.result == AUTH_OK ? r->auth.user.name : NULL, "tenant",
+              r->auth.result == AUTH_OK ? r->auth.tenant.name : NULL, "peer", r->peer,
+              (char *)NULL);
+    held_release(r->in->held);
+  } else if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->in->queued) {
     metrics_request(h->srv->metrics, r->op_name, r->status, ipp_status, secs);
     log_event(r->status >= 500 ? LOG_WARN : LOG_INFO, r->id, "request", "method", r->method, "path",
               r->path, "op", r->op_name, "status", LOG_INT(r->status), "ipp_status",
@@ -644,8 +727,10 @@ http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen) {
     free(h);
     return NULL;
   }
+  /* MHD_USE_TURBO: besides reading before polling, libmicrohttpd then
+   * closes a connection without shutdown(2), which held.c relies on. */
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                   MHD_USE_ERROR_LOG | MHD_USE_ITC;
+                   MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_TURBO;
   if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
   if (srv->cfg.tls_cert[0]) {
     if (!srv->cfg.tls_key[0]) {
@@ -682,6 +767,14 @@ http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen) {
   }
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
   if (di) h->port = di->port;
+  if (!srv->tls) {
+    h->held = held_loop_start(srv->cfg.max_connections, err, errlen);
+    if (!h->held) {
+      MHD_stop_daemon(h->daemon);
+      goto fail;
+    }
+    held_loop_set_daemon(h->held, h->daemon);
+  }
   freeaddrinfo(ai);
   return h;
 fail:
@@ -699,6 +792,7 @@ int http_port(const http_server_t *h) {
 void http_stop(http_server_t *h) {
   if (!h) return;
   atomic_store(&h->draining, true);
+  held_loop_drain(h->held); /* answered held connections close from now on */
   MHD_socket s = MHD_quiesce_daemon(h->daemon);
   if (s != MHD_INVALID_SOCKET) close(s);
   /* Let in-flight requests finish (bounded: 30 s); then cut the rest,
@@ -721,6 +815,7 @@ void http_stop(http_server_t *h) {
     return;
   }
   MHD_stop_daemon(h->daemon);
+  held_loop_stop(h->held);
   free(h->tls_cert_pem);
   free(h->tls_key_pem);
   free(h);

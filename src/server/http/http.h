@@ -92,6 +92,24 @@ bool http_request_can_park(const http_request_t *r);
 void http_request_park(http_request_t *r);
 void http_request_wake(http_request_t *r, void (*fn)(http_request_t *r));
 
+/*
+ * Held long-polls (plain HTTP/1.1 keep-alive connections, not
+ * libmicrohttpd's TLS).  Instead of parking, finish() may take the
+ * connection out of the HTTP engine: http_request_hold() returns a handle
+ * that costs about 150 bytes and no thread; finish() then sets no
+ * response, the request context is freed as usual, and the handler's own
+ * small record answers later, exactly once, with http_held_answer() from
+ * any thread (body malloc'd, taken; close: close the connection after it;
+ * ipp_status for metrics, -1 when none).  The connection then serves the
+ * client's next request as usual.  NULL when the request cannot be held
+ * (TLS, HTTP/1.0, Connection: close, draining, at --max-connections held,
+ * the testing seam): park or answer instead.
+ */
+typedef struct http_held http_held_t;
+http_held_t *http_request_hold(http_request_t *r);
+void http_held_answer(http_held_t *held, int status, const char *content_type, char *body,
+                      size_t len, bool close, int ipp_status);
+
 /* Query argument by name; NULL when absent. */
 const char *http_query(const http_request_t *r, const char *name);
 
@@ -146,6 +164,8 @@ http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen);
 void http_stop(http_server_t *h);
 /* The port actually bound (useful with port 0). */
 int http_port(const http_server_t *h);
+/* Long-polls held outside libmicrohttpd now (for /metrics). */
+int http_held_count(const http_server_t *h);
 /* The libmicrohttpd version in use (static text), for `nimbusd --version`. */
 const char *http_library_version(void);
 

@@ -277,10 +277,8 @@ void ipp_op_cancel_subscription(ipp_ctx_t *ctx) {
 }
 
 /* Add one event-notification group. */
-static void ipp_infra_add_event(ipp_ctx_t *ctx, const notify_event_t *e, bool first) {
-  ipp_t *resp = ctx->response;
-  char uri[1024];
-  ipp_printer_uri(ctx, uri, sizeof uri);
+static void ipp_infra_add_event(ipp_t *resp, const char *uri, const notify_event_t *e,
+                                bool first) {
   if (!first) ippAddSeparator(resp);
   ippAddString(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_CHARSET, "notify-charset", NULL, "utf-8");
   ippAddString(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_LANGUAGE, "notify-natural-language", NULL,
@@ -312,40 +310,152 @@ static void ipp_infra_add_event(ipp_ctx_t *ctx, const notify_event_t *e, bool fi
                e->type == NOTIFY_JOB_FETCHABLE ? "Job is fetchable." : "Job state changed.");
 }
 
-/* Collect and answer (r NULL: never park); returns false when parked. */
-static bool ipp_infra_answer_notifications(ipp_ctx_t *ctx, http_request_t *park_as);
-
-static void ipp_infra_notify_wake(http_request_t *r) {
-  ipp_ctx_t *ctx = r->handler_state;
-  ctx->parked = false;
-  ipp_infra_answer_notifications(ctx, NULL);
-  ipp_send(ctx);
-}
-
-static bool ipp_infra_answer_notifications(ipp_ctx_t *ctx, http_request_t *park_as) {
-  notify_event_t ev[IPP_INFRA_EVENTS_MAX];
-  bool parked = false, deleted = false;
-  int n =
-      notify_collect(ctx->srv->notify, ctx->device.id, ctx->sub_ids, ctx->sub_since, ctx->nsubs, ev,
-                     IPP_INFRA_EVENTS_MAX, park_as, ipp_infra_notify_wake, &parked, &deleted);
-  if (parked) {
-    ctx->parked = true;
-    return false;
-  }
-  ipp_respond(ctx, IPP_STATUS_OK, NULL);
+/* The rest of a successful Get-Notifications answer: the operation
+ * attributes after the status and one group per event. */
+static void ipp_infra_add_notifications(ipp_t *resp, const char *uri, bool notify_wait,
+                                        const notify_event_t *ev, int n) {
   /* With notify-wait the device asks again at once (the next request is
    * held); polling devices are told how long to wait. */
-  ippAddInteger(ctx->response, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-get-interval",
-                ctx->notify_wait ? 0 : IPP_INFRA_POLL_INTERVAL);
-  ippAddInteger(ctx->response, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "printer-up-time",
-                (int)time(NULL));
-  for (int i = 0; i < n; i++) ipp_infra_add_event(ctx, &ev[i], i == 0);
+  ippAddInteger(resp, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-get-interval",
+                notify_wait ? 0 : IPP_INFRA_POLL_INTERVAL);
+  ippAddInteger(resp, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "printer-up-time", (int)time(NULL));
+  for (int i = 0; i < n; i++) ipp_infra_add_event(resp, uri, &ev[i], i == 0);
+}
+
+static void ipp_infra_log_notice(const char *request_id, const char *device) {
+  log_event(LOG_INFO, request_id, "deregistration notice sent", "device", device, (char *)NULL);
+}
+
+/* Answer through ctx (the request is still libmicrohttpd's). */
+static void ipp_infra_respond_notifications(ipp_ctx_t *ctx, const notify_event_t *ev, int n,
+                                            bool deleted) {
+  char uri[1024];
+  ipp_printer_uri(ctx, uri, sizeof uri);
+  ipp_respond(ctx, IPP_STATUS_OK, NULL);
+  ipp_infra_add_notifications(ctx->response, uri, ctx->notify_wait, ev, n);
   if (deleted) {
     /* The deregistration notice: answered, then the connection closes. */
     ctx->r->resp_close = true;
-    log_event(LOG_INFO, ctx->r->id, "deregistration notice sent", "device", ctx->device.name,
-              (char *)NULL);
+    ipp_infra_log_notice(ctx->r->id, ctx->device.name);
   }
+}
+
+/* Collect (never waiting) into ev; returns how many. */
+static int ipp_infra_collect(nimbus_server_t *srv, nimbus_id_t device_id, const int *ids,
+                             const int *since, int nsubs, notify_event_t *ev,
+                             const notify_wait_t *wait, bool *parked, bool *deleted) {
+  *parked = *deleted = false;
+  return notify_collect(srv->notify, device_id, ids, since, nsubs, ev, IPP_INFRA_EVENTS_MAX, wait,
+                        parked, deleted);
+}
+
+/* ---- parked over TLS: the request stays suspended in libmicrohttpd ---- */
+
+static void ipp_infra_parked_answer(http_request_t *r) {
+  ipp_ctx_t *ctx = r->handler_state;
+  notify_event_t ev[IPP_INFRA_EVENTS_MAX];
+  bool parked, deleted;
+  ctx->parked = false;
+  int n = ipp_infra_collect(ctx->srv, ctx->device.id, ctx->sub_ids, ctx->sub_since, ctx->nsubs, ev,
+                            NULL, &parked, &deleted);
+  ipp_infra_respond_notifications(ctx, ev, n, deleted);
+  ipp_send(ctx);
+}
+
+static void ipp_infra_parked_wake(void *arg) {
+  http_request_wake(arg, ipp_infra_parked_answer);
+}
+
+static void ipp_infra_on_park(void *arg) {
+  http_request_park(arg);
+}
+
+/* ---- held: the connection left libmicrohttpd (http_request_hold) ---- */
+
+/* What answering a held Get-Notifications needs, and nothing more: the
+ * request context (some 14 KiB) is freed while it waits. */
+typedef struct {
+  nimbus_server_t *srv;
+  http_held_t *conn;
+  nimbus_id_t device_id;
+  int nsubs;
+  int sub_ids[NOTIFY_MAX_SUBS_PER_REQUEST];
+  int sub_since[NOTIFY_MAX_SUBS_PER_REQUEST];
+  int request_id;
+  int major, minor;
+  char language[32]; /* attributes-natural-language of the request */
+  char request[17];  /* request id, for the deregistration log line */
+  char *uri;         /* notify-printer-uri */
+} ipp_held_poll_t;
+
+static void ipp_held_respond(ipp_held_poll_t *p, const notify_event_t *ev, int n, bool deleted) {
+  ipp_t *resp = ippNew();
+  ippSetVersion(resp, p->major, p->minor);
+  ippSetRequestId(resp, p->request_id);
+  ippSetStatusCode(resp, IPP_STATUS_OK);
+  ippAddString(resp, IPP_TAG_OPERATION, IPP_TAG_CHARSET, "attributes-charset", NULL, "utf-8");
+  ippAddString(resp, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE, "attributes-natural-language", NULL,
+               p->language);
+  ipp_infra_add_notifications(resp, p->uri, true, ev, n);
+  size_t len = 0;
+  char *buf = (char *)ippmem_encode(resp, &len);
+  ippDelete(resp);
+  if (deleted) {
+    char dev[32];
+    snprintf(dev, sizeof dev, "%lld", (long long)p->device_id);
+    ipp_infra_log_notice(p->request, dev);
+  }
+  if (buf)
+    http_held_answer(p->conn, 200, "application/ipp", buf, len, deleted, IPP_STATUS_OK);
+  else
+    http_held_answer(p->conn, 500, "text/plain", NULL, 0, true, -1);
+  free(p->uri);
+  free(p);
+}
+
+static void ipp_held_wake(void *arg) {
+  ipp_held_poll_t *p = arg;
+  notify_event_t ev[IPP_INFRA_EVENTS_MAX];
+  bool parked, deleted;
+  int n = ipp_infra_collect(p->srv, p->device_id, p->sub_ids, p->sub_since, p->nsubs, ev, NULL,
+                            &parked, &deleted);
+  ipp_held_respond(p, ev, n, deleted);
+}
+
+/* Hold ctx's Get-Notifications outside libmicrohttpd until an event, the
+ * deadline or shutdown; false when the connection cannot be held. */
+static bool ipp_infra_hold(ipp_ctx_t *ctx) {
+  http_held_t *conn = http_request_hold(ctx->r);
+  if (!conn) return false;
+  ctx->parked = true; /* finish() sends nothing: the held connection answers */
+  ipp_held_poll_t *p = calloc(1, sizeof *p);
+  char uri[1024];
+  ipp_printer_uri(ctx, uri, sizeof uri);
+  if (p) p->uri = strdup(uri);
+  if (!p || !p->uri) {
+    free(p);
+    http_held_answer(conn, 500, "text/plain", NULL, 0, true, -1);
+    return true;
+  }
+  p->srv = ctx->srv;
+  p->conn = conn;
+  p->device_id = ctx->device.id;
+  p->nsubs = ctx->nsubs;
+  memcpy(p->sub_ids, ctx->sub_ids, sizeof p->sub_ids);
+  memcpy(p->sub_since, ctx->sub_since, sizeof p->sub_since);
+  p->request_id = ippGetRequestId(ctx->request);
+  p->major = ippGetVersion(ctx->request, &p->minor);
+  ipp_attribute_t *lang =
+      ippFindAttribute(ctx->request, "attributes-natural-language", IPP_TAG_LANGUAGE);
+  const char *l = lang ? ippGetString(lang, 0, NULL) : NULL;
+  snprintf(p->language, sizeof p->language, "%s", l && strlen(l) < sizeof p->language ? l : "en");
+  memcpy(p->request, ctx->r->id, sizeof p->request);
+  notify_event_t ev[IPP_INFRA_EVENTS_MAX];
+  bool parked, deleted;
+  notify_wait_t wait = {.wake = ipp_held_wake, .arg = p};
+  int n = ipp_infra_collect(p->srv, p->device_id, p->sub_ids, p->sub_since, p->nsubs, ev, &wait,
+                            &parked, &deleted);
+  if (!parked) ipp_held_respond(p, ev, n, deleted); /* an event came meanwhile */
   return true;
 }
 
@@ -374,7 +484,26 @@ void ipp_op_get_notifications(ipp_ctx_t *ctx) {
     ctx->sub_since[ctx->nsubs] = seqs && i < ippGetCount(seqs) ? ippGetInteger(seqs, i) : 1;
     ctx->nsubs++;
   }
-  ipp_infra_answer_notifications(ctx, ctx->notify_wait ? ctx->r : NULL);
+  notify_event_t ev[IPP_INFRA_EVENTS_MAX];
+  bool parked, deleted;
+  int n = ipp_infra_collect(ctx->srv, ctx->device.id, ctx->sub_ids, ctx->sub_since, ctx->nsubs, ev,
+                            NULL, &parked, &deleted);
+  if (n == 0 && !deleted && ctx->notify_wait) {
+    /* Nothing pending: wait, held outside libmicrohttpd where it can be
+     * (plain HTTP), else parked with the request suspended (TLS). */
+    if (ipp_infra_hold(ctx)) return;
+    if (http_request_can_park(ctx->r)) {
+      notify_wait_t wait = {
+          .wake = ipp_infra_parked_wake, .on_park = ipp_infra_on_park, .arg = ctx->r};
+      n = ipp_infra_collect(ctx->srv, ctx->device.id, ctx->sub_ids, ctx->sub_since, ctx->nsubs,
+                            ev, &wait, &parked, &deleted);
+      if (parked) {
+        ctx->parked = true;
+        return;
+      }
+    }
+  }
+  ipp_infra_respond_notifications(ctx, ev, n, deleted);
 }
 
 /* ---- jobs ---- */

@@ -16,8 +16,10 @@
  * id, by queue, by device).  Parked requests sit in one FIFO list: every
  * Get-Notifications is held for the same wait_seconds, so arrival order is
  * deadline order and the timer thread only looks at the head.  Wakes are
- * collected under the lock and delivered (http_request_wake) after it is
- * released, so no HTTP code ever runs with the lock held.
+ * collected under the lock and delivered (the waiter's wake) after it is
+ * released, so no caller's code ever runs with the lock held (on_park
+ * aside: it only marks).  A subscription's event ring is allocated with
+ * its first event: an idle printer's subscription is about 150 bytes.
  */
 #include "notify.h"
 
@@ -49,7 +51,7 @@ typedef struct notify_sub {
   int64_t stored_expires_at; /* the lease the store has (renewed before it runs out) */
   int last_seq;
   int ring_start, ring_count;
-  notify_event_t ring[NOTIFY_RING];
+  notify_event_t *ring; /* NOTIFY_RING events, allocated with the first one (idle: none) */
   bool deleted; /* the device's registration was deleted */
   bool adopted; /* taken from the store, not collected from yet (notify_collect) */
   notify_waiter_t *waiter;
@@ -57,8 +59,8 @@ typedef struct notify_sub {
 } notify_sub_t;
 
 struct notify_waiter {
-  http_request_t *r;
-  void (*wake_fn)(http_request_t *r);
+  void (*wake)(void *arg);
+  void *arg;
   int64_t deadline; /* monotonic ms */
   int nsubs;
   notify_sub_t *subs[NOTIFY_MAX_SUBS_PER_REQUEST];
@@ -145,7 +147,7 @@ static void notify_wake_locked(notify_t *n, notify_waiter_t *w, notify_wake_t **
 static void notify_deliver(notify_wake_t *list) {
   while (list) {
     notify_wake_t *next = list->next;
-    http_request_wake(list->r, list->wake_fn);
+    list->wake(list->arg);
     free(list);
     list = next;
   }
@@ -174,11 +176,20 @@ static void notify_sub_free_locked(notify_t *n, notify_sub_t *s, notify_wake_t *
   notify_chain_remove(&n->by_queue[notify_hash(s->queue_id)], s, offsetof(notify_sub_t, by_queue));
   notify_chain_remove(&n->by_device[notify_hash(s->device_id)], s,
                       offsetof(notify_sub_t, by_device));
+  free(s->ring);
   free(s);
 }
 
 static void notify_append_locked(notify_sub_t *s, notify_event_type_t type, nimbus_id_t job_id,
                                  int job_state, const char *const *reasons, int nreasons) {
+  if (!s->ring) {
+    s->ring = calloc(NOTIFY_RING, sizeof *s->ring);
+    if (!s->ring) {
+      log_event(LOG_ERROR, NULL, "out of memory: event dropped", "subscription", LOG_INT(s->id),
+                (char *)NULL);
+      return;
+    }
+  }
   if (s->ring_count == NOTIFY_RING) { /* drop the oldest */
     s->ring_start = (s->ring_start + 1) % NOTIFY_RING;
     s->ring_count--;
@@ -562,8 +573,8 @@ void notify_device_deleted(notify_t *n, nimbus_id_t device_id) {
 }
 
 int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int *since, int nids,
-                   notify_event_t *out, int max, http_request_t *r,
-                   void (*wake_fn)(http_request_t *r), bool *parked, bool *deleted) {
+                   notify_event_t *out, int max, const notify_wait_t *wait, bool *parked,
+                   bool *deleted) {
   int count = 0;
   *parked = false;
   *deleted = false;
@@ -617,11 +628,11 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
       if (e->sequence >= since[i]) out[count++] = *e;
     }
   }
-  if (count == 0 && nsubs > 0 && r && !n->stopping && http_request_can_park(r)) {
+  if (count == 0 && nsubs > 0 && wait && !n->stopping) {
     notify_waiter_t *w = calloc(1, sizeof *w);
     if (w) {
-      w->r = r;
-      w->wake_fn = wake_fn;
+      w->wake = wait->wake;
+      w->arg = wait->arg;
       w->deadline = notify_now_ms() + (int64_t)n->wait_seconds * 1000;
       for (int i = 0; i < nsubs; i++) {
         /* A device that re-polls (say after a cut connection) replaces
@@ -637,7 +648,7 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
         n->head = w;
       n->tail = w;
       n->parked++;
-      http_request_park(r);
+      if (wait->on_park) wait->on_park(wait->arg);
       *parked = true;
     }
   }

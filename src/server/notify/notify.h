@@ -21,7 +21,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "http.h"
 #include "model.h"
 #include "store.h"
 
@@ -123,15 +122,29 @@ void notify_job_event_reasons(notify_t *n, nimbus_id_t tenant_id, nimbus_id_t qu
 void notify_device_deleted(notify_t *n, nimbus_id_t device_id);
 
 /*
+ * Who waits when no event is pending.  wake(arg) is called exactly once,
+ * without notify's lock, on whichever thread posts the event, reaches the
+ * deadline (notify-wait), replaces the waiter or shuts down; it runs
+ * notify_collect() again (with wait NULL) to answer.  on_park(arg), when
+ * set, runs under notify's lock as the waiter is linked, before any wake
+ * can run (so it must only mark, never block or call back into notify).
+ */
+typedef struct {
+  void (*wake)(void *arg);
+  void (*on_park)(void *arg);
+  void *arg;
+} notify_wait_t;
+
+/*
  * Get-Notifications: copy events with a sequence number >= since[i]
  * (notify-sequence-numbers; 0 or 1 = all kept) of subscriptions ids[0..nids) into out (at most
- * max); returns how many.  When none and `r` is not NULL, the request is parked (http_request_park)
- * and woken later with wake_fn; *parked tells. *deleted is set when the device's registration was
- * deleted (the notice is among the events).
+ * max); returns how many.  When none and `wait` is not NULL, a waiter is parked until an event,
+ * the deadline or shutdown (see notify_wait_t); *parked tells. *deleted is set when the device's
+ * registration was deleted (the notice is among the events).
  */
 int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int *since, int nids,
-                   notify_event_t *out, int max, http_request_t *r,
-                   void (*wake_fn)(http_request_t *r), bool *parked, bool *deleted);
+                   notify_event_t *out, int max, const notify_wait_t *wait, bool *parked,
+                   bool *deleted);
 
 /* Number of parked requests (for /metrics and tests). */
 int notify_parked_count(notify_t *n);
