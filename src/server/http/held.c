@@ -27,6 +27,10 @@
  * (EPOLLRDHUP, no reads): a dead connection keeps its descriptor, so its
  * number cannot be reused under the waiter, until it is answered (at the
  * latest at the deadline, or when the printer's next request replaces it).
+ * A request a client pipelines behind its long-poll would stay in
+ * libmicrohttpd's read buffer and be lost; IPP clients send the next
+ * request only after the answer (and a pipelined one would wait a minute
+ * behind the long-poll anyway).
  *
  * Locking: held_loop.mu guards the queue of connections that need the held
  * thread, the list of all connections and each connection's released /
