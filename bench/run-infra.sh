@@ -22,9 +22,10 @@
 #                                            (as root: it raises the fd limit;
 #                                            provisioning ~2.5 min once)
 #
-# Large N: each process needs a descriptor per printer (N + 1100); the
+# Large N: each process needs a descriptor per printer (N + 256); the
 # script raises the hard limit as far as /proc/sys/fs/nr_open allows when
-# it is lower (root only) and fails if it cannot.  One client address can
+# it is lower (root with CAP_SYS_RESOURCE only) and fails, saying why, if
+# it cannot.  MODES=none only provisions (that needs no raised limit).  One client address can
 # open only ~28,000 connections to one server port (ip_local_port_range),
 # so infra-load spreads the printers over 127.0.0.1, 127.0.0.2, ... (one per
 # 20,000; nimbusd listens on 127.0.0.1, which they all reach).
@@ -32,7 +33,8 @@
 #   BUILD          meson build dir (default build-release, relative to the
 #                  tree); configured with --buildtype=release if missing
 #   N              simulated printers (10000)
-#   MODES          "persistent polling" (either or both)
+#   MODES          "persistent polling" (either or both), or none: only
+#                  provision STATE_DIR
 #   POLL_INTERVAL  polling mode: seconds between Get-Notifications (30)
 #   WINDOW         seconds of idle traffic counted per mode (120; a multiple
 #                  of the server's notify-wait, 60 s, counts whole cycles)
@@ -155,7 +157,9 @@ start_server() {
     [ -n "$port" ] || { log "nimbusd did not report its port"; return 1; }
     SRV_URL=http://127.0.0.1:$port
     fds=$(awk '/^Max open files/ {print $4}' "/proc/$SRV_PID/limits" 2>/dev/null)
-    if [ -n "$fds" ] && [ "$fds" != unlimited ] && [ "$fds" -lt $(( N + 1100 )) ]; then
+    # (provisioning holds 16 connections at most)
+    if [ "$tag" != provision ] && [ -n "$fds" ] && [ "$fds" != unlimited ] &&
+       [ "$fds" -lt "$(fd_need)" ]; then
         log "nimbusd may open only $fds files: too few for $N printers"
         return 1
     fi
@@ -308,13 +312,18 @@ EOF
 
 # ------------------------------------------------------------------ main
 
-# raise_fd_limit: nimbusd and infra-load each hold one descriptor per
-# printer, plus their own (database, spool, libcurl): N + 1100 each.  Both
-# inherit this shell's limits.  A hard limit below that is raised (root
-# only; up to 1048576 or /proc/sys/fs/nr_open, whichever is lower), then
-# the soft one to the hard one.  Exits when it cannot.
+# fd_need: descriptors nimbusd and infra-load each need: one per printer,
+# plus their own (nimbusd ~40 idle: database, spool, event threads;
+# infra-load: epoll, libcurl); infra-load asks for the same N + 256.
+fd_need() { echo $(( N + 256 )); }
+
+# raise_fd_limit: both processes inherit this shell's limits.  A hard
+# limit below fd_need is raised (root with CAP_SYS_RESOURCE; up to 1048576
+# or /proc/sys/fs/nr_open, whichever is lower), then the soft one to the
+# hard one.  Exits, saying why, when it cannot.
 raise_fd_limit() {
-    local need=$(( N + 1100 )) hard nr_open want
+    local need hard nr_open want caps
+    need=$(fd_need)
     hard=$(ulimit -Hn)
     if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
         nr_open=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)
@@ -326,8 +335,18 @@ raise_fd_limit() {
             exit 1
         fi
         if ! ulimit -Hn "$want" 2>/dev/null; then
-            log "$N printers need $need descriptors per process: ulimit -Hn is $hard and" \
-                "cannot be raised (only root can; or raise it in limits.conf)"
+            log "$N printers need $need descriptors per process (nimbusd and infra-load" \
+                "each), but ulimit -Hn is $hard and cannot be raised"
+            caps=$(awk '/^CapEff:/ {print $2}' /proc/self/status 2>/dev/null)
+            if [ "$(id -u)" != 0 ]; then
+                log "only root can raise it (or raise it in limits.conf)"
+            elif [ -n "$caps" ] && [ $(( 0x$caps >> 24 & 1 )) = 0 ]; then
+                log "root here lacks CAP_SYS_RESOURCE (CapEff $caps: a container started" \
+                    "without it), so no process on it can go above $hard: one nimbusd holds" \
+                    "at most N=$(( hard - 256 )) printers here; start the container with a" \
+                    "higher nofile ulimit (docker run --ulimit nofile=1048576:1048576) or" \
+                    "with --cap-add SYS_RESOURCE"
+            fi
             exit 1
         fi
         log "raised ulimit -Hn from $hard to $want"
@@ -360,6 +379,12 @@ check_kernel_limits() {
 main() {
     local m
     LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+    if [ "$MODES" = none ]; then
+        bench_build bench/infra-load src/server/nimbusd || exit 1
+        provision || exit 1
+        log "provisioned $STATE_DIR (MODES=none: no run)"
+        return 0
+    fi
     raise_fd_limit
     check_kernel_limits
     bench_build bench/infra-load src/server/nimbusd || exit 1
