@@ -926,7 +926,7 @@ static long il_ephemeral_ports(void) {
 /*
  * 'il_sources()' - choose the source addresses (r->nsrc, r->src): as given
  * by --source-addresses, or one per IL_PRINTERS_PER_SOURCE printers per node
- * (fewer when ip_local_port_range is narrow).  More than one needs every
+ * (each takes fewer when ip_local_port_range is narrow).  More than one needs every
  * node on IPv4 loopback, where 127.0.0.2 and on reach 127.0.0.1 (IPv6 has
  * only ::1).  Says on stderr which it uses; false (with the reason) when
  * they cannot serve this run.
