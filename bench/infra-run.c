@@ -31,6 +31,7 @@ typedef struct il_printer_s {
   uint32_t sent;    /* requests written (all kinds) */
   uint32_t answers; /* complete responses */
   uint32_t events;
+  uint8_t refused; /* HTTP errors in a row (back-off) */
 } il_printer_t;
 
 typedef struct il_sample_s {
@@ -447,12 +448,19 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
   p->answers++;
   if (p->subscribed) r->held--;
   if (http_status != 200) {
+    /* Mostly 503 (nimbusd's worker queue full while the printers pile
+     * in): retry after 1, 2, 4 ... 32 s, jittered, so that the retries of
+     * thousands of refused printers do not keep the server saturated. */
+    double backoff = IL_RECONNECT_MS * (double)(1u << (p->refused < 5 ? p->refused : 5));
+
+    if (p->refused < UINT8_MAX) p->refused++;
     r->http_errors++;
     il_run_error(r, "printer %s: HTTP %d", p->cred->queue, http_status);
-    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, idx, bench_now_ms() + backoff * (0.5 + rand_r(&r->rng) / (RAND_MAX + 1.0)));
     p->state = IL_IDLE;
     return;
   }
+  p->refused = 0;
   resp = ippNew();
   if (ippReadIO(&m, il_ipp_read_cb, 1, NULL, resp) != IPP_STATE_DATA) {
     ippDelete(resp);

@@ -295,7 +295,9 @@ EOF
     row "samples lost (timeouts + probe errors)" timeouts "%d"
     row "events at the wrong printer" misdelivered "%d"
     row "empty long-poll answers before notify-wait" empty_early "%d"
-    row "transport / HTTP / IPP errors" transport_errors "%d"
+    row "transport errors" transport_errors "%d"
+    row "HTTP errors (503: nimbusd's worker queue was full; retried)" http_errors "%d"
+    row "IPP errors" ipp_errors "%d"
     row "load tool RSS with all printers connected (MiB)" client_rss1_kib "%.1f" 1024
     row "load tool peak RSS (MiB)" client_maxrss_kib "%.1f" 1024
     row "load tool CPU over the run (s)" client_cpu_s "%.1f"
