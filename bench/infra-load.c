@@ -19,7 +19,11 @@
  *     Create-Printer-Subscriptions (ippget, job-fetchable) and then loops
  *     Get-Notifications: with notify-wait=true at once after each answer
  *     (--mode persistent), or without notify-wait every --interval seconds
- *     (--mode polling, first polls spread over the interval).
+ *     (--mode polling, first polls spread over the interval).  Above
+ *     20,000 printers per node the connections come from several loopback
+ *     addresses, 127.0.0.1, 127.0.0.2, ... (--source-addresses): one
+ *     client address has only ~28,000 ephemeral ports towards one server
+ *     port.  The server URL may be IPv6 (http://[::1]:PORT) with one.
  *
  *     Phases, each reported:
  *       1. memory: nimbusd's VmRSS (/proc/PID/status) before the first

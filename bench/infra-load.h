@@ -49,6 +49,11 @@
                  */
 #define IL_EPOLL_BATCH 512
 #define IL_RECONNECT_MS 1000.0
+/* Printers per node one loopback source address takes by default (of the
+ * ~28,000 ephemeral ports of ip_local_port_range), and the most source
+ * addresses --source-addresses spreads them over (127.0.0.1 onwards). */
+#define IL_PRINTERS_PER_SOURCE 20000
+#define IL_MAX_SOURCES 250
 
 /* ------------------------------------------------------------------ utilities */
 

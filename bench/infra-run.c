@@ -31,6 +31,7 @@ typedef struct il_printer_s {
   uint32_t sent;    /* requests written (all kinds) */
   uint32_t answers; /* complete responses */
   uint32_t events;
+  uint8_t refused; /* HTTP errors in a row (back-off) */
 } il_printer_t;
 
 typedef struct il_sample_s {
@@ -78,6 +79,15 @@ typedef struct il_run_s {
   il_creds_t creds;
   int n;
   bool verbose;
+  /* Source addresses (--source-addresses): one client address can hold
+   * only as many connections to one server address and port as it has
+   * ephemeral ports (ip_local_port_range, ~28,000), so above
+   * IL_PRINTERS_PER_SOURCE printers per node they are spread over
+   * 127.0.0.1, 127.0.0.2, ... (all of 127/8 is loopback on Linux).  nsrc 1:
+   * no bind(), the kernel picks (any address family). */
+  int nsrc;
+  int per_src; /* printers per node one source address takes */
+  struct sockaddr_in src[IL_MAX_SOURCES];
 
   /* printers and loop */
   il_printer_t *p;
@@ -245,25 +255,55 @@ static void il_fail(il_run_t *r, il_printer_t *p, const char *what) {
   il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
 }
 
+/* The source address printer idx binds to (with nsrc > 1): the printers
+ * of one node in turn over the addresses, so that each address takes at
+ * most per_src of any node's printers. */
+static const struct sockaddr_in *il_source(const il_run_t *r, int idx) {
+  return (&r->src[(idx / r->nnodes) % r->nsrc]);
+}
+
 static void il_connect(il_run_t *r, il_printer_t *p) {
   const il_node_t *node = &r->node[p->node];
+  const struct sockaddr_in *src = NULL;
   struct epoll_event ev;
-  int one = 1;
+  int one = 1, idx = (int)(p - r->p);
+  char from[INET_ADDRSTRLEN + 8] = "";
 
   p->fd = socket(node->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (p->fd < 0) {
     r->connect_failures++;
     il_run_error(r, "socket: %s", strerror(errno));
-    il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
     return;
   }
   setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (r->nsrc > 1) {
+    /* The port is picked at connect() (IP_BIND_ADDRESS_NO_PORT), per
+     * destination: a second node does not take the same ports again. */
+    src = il_source(r, idx);
+    strcpy(from, " from ");
+    inet_ntop(AF_INET, &src->sin_addr, from + 6, INET_ADDRSTRLEN);
+    setsockopt(p->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (bind(p->fd, (const struct sockaddr *)src, sizeof(*src))) {
+      r->connect_failures++;
+      il_run_error(r, "bind%s: %s", from, strerror(errno));
+      close(p->fd);
+      p->fd = -1;
+      il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
+      return;
+    }
+  }
   if (connect(p->fd, (const struct sockaddr *)&node->addr, node->addrlen) && errno != EINPROGRESS) {
+    int err = errno;
+
     r->connect_failures++;
-    il_run_error(r, "connect: %s", strerror(errno));
+    il_run_error(r, "connect to %s:%d%s: %s%s", node->host, node->port, from, strerror(err),
+                 err == EADDRNOTAVAIL ? " (no ephemeral port left for this source address: "
+                                        "raise --source-addresses)"
+                                      : "");
     close(p->fd);
     p->fd = -1;
-    il_timer_set(r, (int)(p - r->p), bench_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
     return;
   }
   p->state = IL_CONNECTING;
@@ -408,12 +448,19 @@ static void il_answer(il_run_t *r, il_printer_t *p, int http_status, const char 
   p->answers++;
   if (p->subscribed) r->held--;
   if (http_status != 200) {
+    /* Mostly 503 (nimbusd's worker queue full while the printers pile
+     * in): retry after 1, 2, 4 ... 32 s, jittered, so that the retries of
+     * thousands of refused printers do not keep the server saturated. */
+    double backoff = IL_RECONNECT_MS * (double)(1u << (p->refused < 5 ? p->refused : 5));
+
+    if (p->refused < UINT8_MAX) p->refused++;
     r->http_errors++;
     il_run_error(r, "printer %s: HTTP %d", p->cred->queue, http_status);
-    il_timer_set(r, idx, bench_now_ms() + IL_RECONNECT_MS);
+    il_timer_set(r, idx, bench_now_ms() + backoff * (0.5 + rand_r(&r->rng) / (RAND_MAX + 1.0)));
     p->state = IL_IDLE;
     return;
   }
+  p->refused = 0;
   resp = ippNew();
   if (ippReadIO(&m, il_ipp_read_cb, 1, NULL, resp) != IPP_STATE_DATA) {
     ippDelete(resp);
@@ -820,12 +867,14 @@ static void *il_prober(void *arg) {
 
 /* ---- run: setup, phases, report ---- */
 
-/* Split node->url (http://HOST:PORT) and resolve it. */
+/* Split node->url (http://HOST:PORT, an IPv6 HOST in brackets) and
+ * resolve it. */
 static bool il_parse_url(il_node_t *r) {
   const char *h = r->url;
   const char *colon, *slash;
   char port[16];
   struct addrinfo hints, *ai = NULL;
+  bool v6 = false;
 
   if (!strncmp(h, "http://", 7))
     h += 7;
@@ -835,15 +884,29 @@ static bool il_parse_url(il_node_t *r) {
   }
   slash = strchr(h, '/');
   if (!slash) slash = h + strlen(h);
-  colon = memchr(h, ':', (size_t)(slash - h));
-  if (!colon) colon = slash;
-  snprintf(r->host, sizeof(r->host), "%.*s", (int)(colon - h), h);
+  if (*h == '[') { /* http://[::1]:8631 */
+    const char *close = memchr(h, ']', (size_t)(slash - h));
+
+    if (!close || (close + 1 < slash && close[1] != ':')) {
+      fprintf(stderr, "infra-load: %s: an IPv6 address goes in brackets: http://[::1]:PORT\n",
+              r->url);
+      return (false);
+    }
+    v6 = true;
+    colon = close + 1 < slash ? close + 1 : slash;
+    h++;
+    snprintf(r->host, sizeof(r->host), "%.*s", (int)(close - h), h);
+  } else {
+    colon = memchr(h, ':', (size_t)(slash - h));
+    if (!colon) colon = slash;
+    snprintf(r->host, sizeof(r->host), "%.*s", (int)(colon - h), h);
+  }
   if (colon < slash)
     snprintf(port, sizeof(port), "%.*s", (int)(slash - colon - 1), colon + 1);
   else
     snprintf(port, sizeof(port), "80");
   r->port = atoi(port);
-  snprintf(r->host_header, sizeof(r->host_header), "%s:%d", r->host, r->port);
+  snprintf(r->host_header, sizeof(r->host_header), v6 ? "[%s]:%d" : "%s:%d", r->host, r->port);
   memset(&hints, 0, sizeof(hints));
   hints.ai_socktype = SOCK_STREAM;
   if (getaddrinfo(r->host, port, &hints, &ai) || !ai) {
@@ -853,6 +916,78 @@ static bool il_parse_url(il_node_t *r) {
   memcpy(&r->addr, ai->ai_addr, ai->ai_addrlen);
   r->addrlen = ai->ai_addrlen;
   freeaddrinfo(ai);
+  return (true);
+}
+
+/* Ephemeral ports one source address has towards one server address and
+ * port (ip_local_port_range), -1 when unknown. */
+static long il_ephemeral_ports(void) {
+  FILE *fp = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  long lo = 0, hi = -1;
+
+  if (!fp) return (-1);
+  if (fscanf(fp, "%ld %ld", &lo, &hi) != 2) hi = lo - 2;
+  fclose(fp);
+  return (hi - lo + 1 > 0 ? hi - lo + 1 : -1);
+}
+
+/*
+ * 'il_sources()' - choose the source addresses (r->nsrc, r->src): as given
+ * by --source-addresses, or one per IL_PRINTERS_PER_SOURCE printers per node
+ * (each takes fewer when ip_local_port_range is narrow).  More than one needs every
+ * node on IPv4 loopback, where 127.0.0.2 and on reach 127.0.0.1 (IPv6 has
+ * only ::1).  Says on stderr which it uses; false (with the reason) when
+ * they cannot serve this run.
+ */
+static bool il_sources(il_run_t *r) {
+  long ports = il_ephemeral_ports();
+  int per_node = (r->n + r->nnodes - 1) / r->nnodes, k;
+
+  r->per_src = IL_PRINTERS_PER_SOURCE;
+  if (ports > 0 && ports * 3 / 4 < r->per_src)
+    r->per_src = (int)(ports * 3 / 4 > 0 ? ports * 3 / 4 : 1);
+  if (r->nsrc == 0) r->nsrc = (per_node + r->per_src - 1) / r->per_src;
+  if (r->nsrc < 1) r->nsrc = 1;
+  if (r->nsrc > IL_MAX_SOURCES) {
+    fprintf(stderr, "infra-load: %d printers per node would need %d source addresses (most %d)\n",
+            per_node, r->nsrc, IL_MAX_SOURCES);
+    return (false);
+  }
+  if (r->nsrc == 1) {
+    fprintf(stderr,
+            "infra-load: one source address (the kernel's choice) for %d printers per node "
+            "(%ld ephemeral ports)\n",
+            per_node, ports);
+    if (ports > 0 && per_node > ports)
+      fprintf(stderr, "infra-load: warning: more printers per node than ephemeral ports\n");
+    return (true);
+  }
+  for (k = 0; k < r->nnodes; k++) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&r->node[k].addr;
+
+    if (r->node[k].addr.ss_family != AF_INET || (ntohl(in->sin_addr.s_addr) >> 24) != 127) {
+      fprintf(stderr,
+              "infra-load: %d source addresses (%d printers per node, at most %d per address) "
+              "need an IPv4 loopback server (127.0.0.0/8); %s is %s: park at most %d printers "
+              "per node there, or use several nodes\n",
+              r->nsrc, per_node, r->per_src, r->node[k].url,
+              r->node[k].addr.ss_family == AF_INET6 ? "IPv6 (its loopback is ::1 alone)"
+                                                    : "not on loopback",
+              r->per_src);
+      return (false);
+    }
+  }
+  for (k = 0; k < r->nsrc; k++) {
+    memset(&r->src[k], 0, sizeof(r->src[k]));
+    r->src[k].sin_family = AF_INET;
+    r->src[k].sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)k);
+  }
+  fprintf(stderr,
+          "infra-load: %d source addresses, 127.0.0.1 to 127.0.0.%d, for %d printers per node "
+          "(about %d each; %ld ephemeral ports per address)\n",
+          r->nsrc, r->nsrc, per_node, (per_node + r->nsrc - 1) / r->nsrc, ports);
+  if (ports > 0 && (per_node + r->nsrc - 1) / r->nsrc > ports)
+    fprintf(stderr, "infra-load: warning: more printers per source address than ephemeral ports\n");
   return (true);
 }
 
@@ -1001,13 +1136,14 @@ int il_run(int argc, char *argv[]) {
                                           {"probe-timeout", required_argument, NULL, 'T'},
                                           {"settle", required_argument, NULL, 'S'},
                                           {"pdf", required_argument, NULL, 'f'},
+                                          {"source-addresses", required_argument, NULL, 'A'},
                                           {"verbose", no_argument, NULL, 'v'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
   il_run_t *r = calloc(1, sizeof(*r));
   const char *creds_path = NULL;
   int opt, i, ret = 0;
-  long rss0, rss1, rss2 = -1, thr0, thr1, fds0, fds1;
+  long rss0, rss1, rss2 = -1, thr0, thr1, fds0, fds1, self_rss1;
   double t_ramp0, t_held = -1, held_ms = 0, t_w0, t_w1;
   long sent_w0 = 0, sent_w1 = 0;
   il_metrics_t m0, m1;
@@ -1089,6 +1225,14 @@ int il_run(int argc, char *argv[]) {
       case 'f':
         r->pdf_path = optarg;
         break;
+      case 'A':
+        r->nsrc = atoi(optarg);
+        if (r->nsrc < 1 || r->nsrc > IL_MAX_SOURCES) {
+          fprintf(stderr, "infra-load: --source-addresses is 1..%d\n", IL_MAX_SOURCES);
+          free(r);
+          return (2);
+        }
+        break;
       case 'v':
         r->verbose = true;
         break;
@@ -1113,6 +1257,9 @@ int il_run(int argc, char *argv[]) {
             "  --probe-timeout S    a sample fails after this long (10)\n"
             "  --settle S           pause before reading the held RSS (2)\n"
             "  --pdf FILE           the probe document (a small PDF)\n"
+            "  --source-addresses K connect from 127.0.0.1 .. 127.0.0.K (IPv4 loopback\n"
+            "                       servers only; default: one per 20,000 printers per\n"
+            "                       node, i.e. 1 up to 20,000: no bind, kernel's choice)\n"
             "  --verbose            every error on stderr\n",
             opt == 'h' ? stdout : stderr);
         free(r);
@@ -1146,9 +1293,12 @@ int il_run(int argc, char *argv[]) {
   }
   for (i = 0; i < r->nnodes; i++)
     if (!il_parse_url(&r->node[i])) return (2);
+  if (!il_sources(r)) return (2);
   if (!il_creds_load(creds_path, &r->creds, r->n) || (r->samples && !il_read_pdf(r))) return (2);
 
-  /* One fd per printer, plus slack. */
+  /* One fd per printer, plus slack (libcurl, /proc, epoll): the soft
+   * limit is raised up to the hard one; bench/run-infra.sh raises the hard
+   * one (as root) before it starts nimbusd and this tool. */
   if (!getrlimit(RLIMIT_NOFILE, &rl)) {
     rlim_t want = (rlim_t)r->n + 256;
 
@@ -1158,8 +1308,10 @@ int il_run(int argc, char *argv[]) {
     }
     if (rl.rlim_cur < (rlim_t)r->n + 64) {
       fprintf(stderr,
-              "infra-load: RLIMIT_NOFILE %lu is too low for %d printers (raise ulimit -Hn)\n",
-              (unsigned long)rl.rlim_cur, r->n);
+              "infra-load: RLIMIT_NOFILE %lu (hard %lu) is too low for %d printers: %lu wanted "
+              "(as root: ulimit -Hn %lu)\n",
+              (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max, r->n, (unsigned long)want,
+              (unsigned long)want);
       return (2);
     }
   }
@@ -1207,7 +1359,8 @@ int il_run(int argc, char *argv[]) {
           r->connect_rate, rss0);
   t_ramp0 = r->ramp_start = bench_now_ms();
   {
-    double limit = t_ramp0 + ((double)r->n / r->connect_rate + 120.0) * 1000.0, last = t_ramp0;
+    /* A stall ends the ramp sooner (below); this bounds a slow one. */
+    double limit = t_ramp0 + ((double)r->n / r->connect_rate + 300.0) * 1000.0, last = t_ramp0;
     double progress_at = t_ramp0;
     int progress = 0;
 
@@ -1248,11 +1401,12 @@ int il_run(int argc, char *argv[]) {
   rss1 = il_nodes_status(r, "VmRSS");
   thr1 = il_nodes_status(r, "Threads");
   fds1 = il_nodes_fds(r);
+  self_rss1 = il_proc_status((long)getpid(), "VmRSS");
   fprintf(stderr,
           "infra-load: %d subscribed, %d held after %.1f s; server RSS %ld KiB (%+.2f KiB per "
-          "printer), %ld threads, %ld fds\n",
+          "printer), %ld threads, %ld fds; this tool's RSS %ld KiB\n",
           r->subscribed, r->held, held_ms / 1000.0, rss1,
-          rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : 0.0, thr1, fds1);
+          rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : 0.0, thr1, fds1, self_rss1);
 
   /* Phase 2: request rate while idle. */
   for (i = 0; i < r->n; i++) sent_w0 += r->p[i].sent;
@@ -1340,7 +1494,7 @@ int il_run(int argc, char *argv[]) {
               cross.n, cross.p50, cross.p99, cross.max, same.n, same.p50, same.p99, same.max);
     printf(
         "{\"mode\":\"%s\",\"printers\":%d,\"nodes\":%d,\"release_via\":\"%s\","
-        "\"interval_s\":%.1f,\"connect_rate\":%.0f,"
+        "\"interval_s\":%.1f,\"connect_rate\":%.0f,\"source_addresses\":%d,"
         "\"subscribed\":%d,\"held\":%d,\"ramp_s\":%.2f,"
         "\"rss0_kib\":%ld,\"rss1_kib\":%ld,\"rss2_kib\":%ld,\"per_printer_kib\":%.3f,"
         "\"threads0\":%ld,\"threads1\":%ld,\"fds0\":%ld,\"fds1\":%ld,"
@@ -1358,9 +1512,10 @@ int il_run(int argc, char *argv[]) {
         "\"min_empty_hold_s\":%.2f,\"event_answers\":%ld,\"notify_get_interval_min\":%ld,"
         "\"notify_get_interval_max\":%ld,\"connect_failures\":%ld,\"transport_errors\":%ld,"
         "\"http_errors\":%ld,\"ipp_errors\":%ld,\"resubscribed\":%ld,\"reconnects\":%ld,"
-        "\"client_maxrss_kib\":%.0f,\"client_cpu_s\":%.2f,\"elapsed_s\":%.1f,\"first_error\":",
+        "\"client_rss1_kib\":%ld,\"client_maxrss_kib\":%.0f,\"client_cpu_s\":%.2f,\"elapsed_s\":%."
+        "1f,\"first_error\":",
         r->persistent ? "persistent" : "polling", r->n, r->nnodes, via_names[r->via], r->interval_s,
-        r->connect_rate, r->subscribed, r->held, held_ms / 1000.0, rss0, rss1, rss2,
+        r->connect_rate, r->nsrc, r->subscribed, r->held, held_ms / 1000.0, rss0, rss1, rss2,
         rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : -1.0, thr0, thr1, fds0, fds1, w,
         per_h_client, per_h_server, per_h_server_gn, cpu_pct, db_pct, r->samples, all.n, all.mean,
         all.p50, all.p90, all.p99, all.max, all.rel_p50, all.rel_p99, cross.n, cross.p50, cross.p90,
@@ -1369,7 +1524,7 @@ int il_run(int argc, char *argv[]) {
         r->late_events, r->other_events, r->empty_answers, r->empty_early,
         r->min_empty_hold_ms / 1000.0, r->event_answers, r->notify_get_interval_min,
         r->notify_get_interval_max, r->connect_failures, r->transport_errors, r->http_errors,
-        r->ipp_errors, r->not_found_resubscribe, r->reconnects, client_rss, client_cpu,
+        r->ipp_errors, r->not_found_resubscribe, r->reconnects, self_rss1, client_rss, client_cpu,
         (bench_now_ms() - t_ramp0) / 1000.0);
     il_json_string(stdout, r->first_error);
     printf("}\n");

@@ -16,13 +16,25 @@
 #      right printer is woken.
 #   3. prints a Markdown table and the machine.
 #
-# Usage: bench/run-infra.sh                 (N=10000: ~8 min, ~2 min more the
+# Usage: bench/run-infra.sh                 (N=10000: ~8 min, ~30 s more the
 #        N=1000 bench/run-infra.sh           first time for provisioning)
+#        nice -n 19 env N=100000 MODES=persistent bench/run-infra.sh
+#                                            (as root: it raises the fd limit;
+#                                            provisioning ~2.5 min once)
+#
+# Large N: each process needs a descriptor per printer (N + 256); the
+# script raises the hard limit as far as /proc/sys/fs/nr_open allows when
+# it is lower (root with CAP_SYS_RESOURCE only) and fails, saying why, if
+# it cannot.  MODES=none only provisions (that needs no raised limit).  One client address can
+# open only ~28,000 connections to one server port (ip_local_port_range),
+# so infra-load spreads the printers over 127.0.0.1, 127.0.0.2, ... (one per
+# 20,000; nimbusd listens on 127.0.0.1, which they all reach).
 # Environment:
 #   BUILD          meson build dir (default build-release, relative to the
 #                  tree); configured with --buildtype=release if missing
 #   N              simulated printers (10000)
-#   MODES          "persistent polling" (either or both)
+#   MODES          "persistent polling" (either or both), or none: only
+#                  provision STATE_DIR
 #   POLL_INTERVAL  polling mode: seconds between Get-Notifications (30)
 #   WINDOW         seconds of idle traffic counted per mode (120; a multiple
 #                  of the server's notify-wait, 60 s, counts whole cycles)
@@ -30,6 +42,8 @@
 #   POLL_SAMPLES   latency samples in polling mode (0; each waits up to
 #                  POLL_INTERVAL)
 #   CONNECT_RATE   new printer connections per second (1000)
+#   SOURCE_ADDRESSES  loopback source addresses infra-load connects from
+#                  (default: one per 20,000 printers)
 #   NOTIFY_WAIT    the server's notify-wait in seconds (60, its default):
 #                  empty long-poll answers sooner than this minus 2 s count
 #                  as wrong wake-ups
@@ -104,15 +118,29 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- server
 
+# nimbusd's limits for this run.  libmicrohttpd divides --max-connections
+# among its event threads (each thread refuses past its share), and they
+# do not accept evenly: 4 N + 1024 lets one thread take every printer
+# (nimbusd's own cap is 1,000,000).  --max-held-jobs: the prober's jobs.
+# No per-tenant cap on queues, printers or subscriptions exists
+# (src/server/daemon/nimbusd-options.c; notify.c's 16 subscriptions are
+# per device), so N = 100,000 needs no further flag.
+max_connections() {
+    local m=$(( 4 * N + 1024 ))
+    [ "$m" -gt 1000000 ] && m=1000000
+    echo "$m"
+}
+
 # start_server TAG: nimbusd on a free loopback port over $STATE_DIR/state;
-# sets SRV_PID and SRV_URL.
+# sets SRV_PID and SRV_URL.  It inherits this shell's descriptor limit
+# (raise_fd_limit) and raises its soft limit to the hard one itself.
 start_server() {
-    local tag=$1 port
+    local tag=$1 port fds
     mkdir -p "$STATE_DIR/state"
     # shellcheck disable=SC2086
     "$NIMBUSD" --listen 127.0.0.1 --port 0 --state-dir "$STATE_DIR/state" \
         --admin-password "$ADMIN_PASSWORD" --fast-hashing \
-        --max-connections $(( N + 1024 )) --max-held-jobs 1000000 --log-level warn \
+        --max-connections "$(max_connections)" --max-held-jobs 1000000 --log-level warn \
         $NIMBUSD_EXTRA </dev/null >"$WORK/nimbusd-$tag.out" 2>"$WORK/nimbusd-$tag.log" &
     SRV_PID=$!
     for _ in $(seq 1 600); do
@@ -128,6 +156,13 @@ start_server() {
     port=$(sed -n 's/.* port \([0-9]*\), state.*/\1/p' "$WORK/nimbusd-$tag.out" | head -n 1)
     [ -n "$port" ] || { log "nimbusd did not report its port"; return 1; }
     SRV_URL=http://127.0.0.1:$port
+    fds=$(awk '/^Max open files/ {print $4}' "/proc/$SRV_PID/limits" 2>/dev/null)
+    # (provisioning holds 16 connections at most)
+    if [ "$tag" != provision ] && [ -n "$fds" ] && [ "$fds" != unlimited ] &&
+       [ "$fds" -lt "$(fd_need)" ]; then
+        log "nimbusd may open only $fds files: too few for $N printers"
+        return 1
+    fi
     for _ in $(seq 1 100); do
         curl -fsS -o /dev/null "$SRV_URL/healthz" 2>/dev/null && return 0
         sleep 0.05
@@ -181,7 +216,8 @@ run_mode() {
     json=$("$INFRA_LOAD" run --url "$SRV_URL" --creds "$STATE_DIR/creds.tsv" --count "$N" \
            --pid "$SRV_PID" --mode "$mode" --interval "$POLL_INTERVAL" --notify-wait "$NOTIFY_WAIT" \
            --connect-rate "$CONNECT_RATE" --window "$WINDOW" --samples "$samples" \
-           --probe-timeout "$timeout" --pdf "$PDF")
+           --probe-timeout "$timeout" --pdf "$PDF" \
+           ${SOURCE_ADDRESSES:+--source-addresses "$SOURCE_ADDRESSES"})
     # shellcheck disable=SC2181  # the status of the command substitution
     [ $? = 0 ] || STATUS=1
     echo "$mode $json" >>"$WORK/raw.jsonl"
@@ -202,7 +238,7 @@ machine_info() {
     echo "- Memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
     echo "- Kernel: $(uname -sr)"
     echo "- libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?'), libcups $(cups-config --version 2>/dev/null || echo '?')"
-    echo "- ulimit -n: $(ulimit -n)"
+    echo "- ulimit -n: $(ulimit -n) (hard $(ulimit -Hn))"
     echo "- Load average at start: $LOADAVG_START"
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 }
@@ -232,7 +268,8 @@ report() {
 ### Device channel benchmark results
 
 $N simulated printers, one connection each, one queue each; nimbusd with
-default threads; window ${WINDOW} s; connections opened at ${CONNECT_RATE}/s.
+default threads, --max-connections $(max_connections); window ${WINDOW} s;
+connections opened at ${CONNECT_RATE}/s.
 
 $head
 $sep
@@ -240,6 +277,7 @@ EOF
     row "printers subscribed" subscribed "%d"
     row "printers with a request outstanding at the end of the ramp" held "%d"
     row "time to connect and subscribe all (s)" ramp_s "%.1f"
+    row "client source addresses (127.0.0.1 onwards)" source_addresses "%d"
     row "nimbusd RSS before any printer (MiB)" rss0_kib "%.1f" 1024
     row "nimbusd RSS with all printers connected (MiB)" rss1_kib "%.1f" 1024
     row "**memory per idle printer (KiB)**" per_printer_kib "%.2f"
@@ -257,7 +295,10 @@ EOF
     row "samples lost (timeouts + probe errors)" timeouts "%d"
     row "events at the wrong printer" misdelivered "%d"
     row "empty long-poll answers before notify-wait" empty_early "%d"
-    row "transport / HTTP / IPP errors" transport_errors "%d"
+    row "transport errors" transport_errors "%d"
+    row "HTTP errors (503: nimbusd's worker queue was full; retried)" http_errors "%d"
+    row "IPP errors" ipp_errors "%d"
+    row "load tool RSS with all printers connected (MiB)" client_rss1_kib "%.1f" 1024
     row "load tool peak RSS (MiB)" client_maxrss_kib "%.1f" 1024
     row "load tool CPU over the run (s)" client_cpu_s "%.1f"
     row "run length (s)" elapsed_s "%.0f"
@@ -273,15 +314,81 @@ EOF
 
 # ------------------------------------------------------------------ main
 
-main() {
-    local hard m
-    LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# fd_need: descriptors nimbusd and infra-load each need: one per printer,
+# plus their own (nimbusd ~40 idle: database, spool, event threads;
+# infra-load: epoll, libcurl); infra-load asks for the same N + 256.
+fd_need() { echo $(( N + 256 )); }
+
+# raise_fd_limit: both processes inherit this shell's limits.  A hard
+# limit below fd_need is raised (root with CAP_SYS_RESOURCE; up to 1048576
+# or /proc/sys/fs/nr_open, whichever is lower), then the soft one to the
+# hard one.  Exits, saying why, when it cannot.
+raise_fd_limit() {
+    local need hard nr_open want caps
+    need=$(fd_need)
     hard=$(ulimit -Hn)
-    if [ "$hard" != unlimited ] && [ "$hard" -lt $(( N + 1100 )) ]; then
-        log "ulimit -Hn is $hard: $N printers need at least $(( N + 1100 )) descriptors per process"
-        exit 1
+    if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
+        nr_open=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)
+        want=1048576
+        [ "$nr_open" -lt "$want" ] && want=$nr_open
+        if [ "$want" -lt "$need" ]; then
+            log "$N printers need $need descriptors per process, but /proc/sys/fs/nr_open" \
+                "caps a process at $nr_open (raise it: sysctl -w fs.nr_open=$need)"
+            exit 1
+        fi
+        if ! ulimit -Hn "$want" 2>/dev/null; then
+            log "$N printers need $need descriptors per process (nimbusd and infra-load" \
+                "each), but ulimit -Hn is $hard and cannot be raised"
+            caps=$(awk '/^CapEff:/ {print $2}' /proc/self/status 2>/dev/null)
+            if [ "$(id -u)" != 0 ]; then
+                log "only root can raise it (or raise it in limits.conf)"
+            elif [ -n "$caps" ] && [ $(( 0x$caps >> 24 & 1 )) = 0 ]; then
+                log "root here lacks CAP_SYS_RESOURCE (CapEff $caps: a container started" \
+                    "without it), so no process on it can go above $hard: one nimbusd holds" \
+                    "at most N=$(( hard - 256 )) printers here; start the container with a" \
+                    "higher nofile ulimit (docker run --ulimit nofile=1048576:1048576) or" \
+                    "with --cap-add SYS_RESOURCE"
+            fi
+            exit 1
+        fi
+        log "raised ulimit -Hn from $hard to $want"
     fi
-    ulimit -n "$hard" || exit 1
+    ulimit -n "$(ulimit -Hn)" || exit 1
+}
+
+# check_kernel_limits: system-wide limits a large N runs into (warnings:
+# the run shows what they cost).  Each connection is two sockets (client
+# and server) and, with connection tracking loaded, one conntrack entry.
+check_kernel_limits() {
+    local max cnt
+    if [ -r /proc/sys/fs/file-max ] && [ -r /proc/sys/fs/file-nr ]; then
+        max=$(cat /proc/sys/fs/file-max)
+        cnt=$(cut -f1 /proc/sys/fs/file-nr)
+        [ $(( max - cnt )) -lt $(( 2 * N + 2000 )) ] &&
+            log "warning: fs.file-max $max leaves $(( max - cnt )) open files for 2 x $N sockets"
+    fi
+    if [ -r /proc/sys/net/netfilter/nf_conntrack_max ] &&
+       [ -r /proc/sys/net/netfilter/nf_conntrack_count ]; then
+        max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+        cnt=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
+        [ $(( max - cnt )) -lt $(( N + 2000 )) ] &&
+            log "warning: nf_conntrack_max $max, $cnt in use: new connections beyond it are" \
+                "dropped (sysctl -w net.netfilter.nf_conntrack_max=$(( cnt + 2 * N )))"
+    fi
+    return 0
+}
+
+main() {
+    local m
+    LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+    if [ "$MODES" = none ]; then
+        bench_build bench/infra-load src/server/nimbusd || exit 1
+        provision || exit 1
+        log "provisioned $STATE_DIR (MODES=none: no run)"
+        return 0
+    fi
+    raise_fd_limit
+    check_kernel_limits
     bench_build bench/infra-load src/server/nimbusd || exit 1
     provision || exit 1
     for m in $MODES; do
