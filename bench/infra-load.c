@@ -30,7 +30,10 @@
  *          printer connects and once every printer has its Get-Notifications
  *          outstanding (persistent) or has polled once (polling) and the
  *          server's CPU has gone quiet; the difference divided by N is the
- *          memory per idle printer.  Threads and open fds of the server too.
+ *          memory per idle printer, measured again at the end of the idle
+ *          window (phase 2: steady state, after every printer polled again
+ *          and the server trimmed what the ramp's burst left free).
+ *          Threads and open fds of the server too.
  *       2. rate: for --window seconds nothing but the printers' own traffic;
  *          requests sent per printer per hour, counted here and from the
  *          deltas of nimbus_requests_total in the server's /metrics.

@@ -1143,7 +1143,7 @@ int il_run(int argc, char *argv[]) {
   il_run_t *r = calloc(1, sizeof(*r));
   const char *creds_path = NULL;
   int opt, i, ret = 0;
-  long rss0, rss1, rss2 = -1, thr0, thr1, fds0, fds1, self_rss1;
+  long rss0, rss1, rss2 = -1, rssw = -1, thr0, thr1, fds0, fds1, self_rss1;
   double t_ramp0, t_held = -1, held_ms = 0, t_w0, t_w1;
   long sent_w0 = 0, sent_w1 = 0;
   il_metrics_t m0, m1;
@@ -1417,6 +1417,10 @@ int il_run(int argc, char *argv[]) {
   if (r->window_s > 0) il_loop_for(r, r->window_s * 1000.0);
   t_w1 = bench_now_ms();
   cpu_w1 = il_nodes_cpu_ticks(r);
+  /* Steady state: after a whole notify-wait cycle every printer has
+   * polled again, and the server had time to hand back what the ramp's
+   * burst left free. */
+  if (r->window_s > 0) rssw = il_nodes_status(r, "VmRSS");
   if (r->db_pid > 0) db_w1 = il_proc_tree_ticks(r->db_pid);
   m1 = il_metrics(r);
   for (i = 0; i < r->n; i++) sent_w1 += r->p[i].sent;
@@ -1497,6 +1501,7 @@ int il_run(int argc, char *argv[]) {
         "\"interval_s\":%.1f,\"connect_rate\":%.0f,\"source_addresses\":%d,"
         "\"subscribed\":%d,\"held\":%d,\"ramp_s\":%.2f,"
         "\"rss0_kib\":%ld,\"rss1_kib\":%ld,\"rss2_kib\":%ld,\"per_printer_kib\":%.3f,"
+        "\"rssw_kib\":%ld,\"per_printer_steady_kib\":%.3f,"
         "\"threads0\":%ld,\"threads1\":%ld,\"fds0\":%ld,\"fds1\":%ld,"
         "\"window_s\":%.1f,\"req_per_printer_hour_client\":%.2f,"
         "\"req_per_printer_hour_server\":%.2f,\"getnotif_per_printer_hour_server\":%.2f,"
@@ -1516,7 +1521,8 @@ int il_run(int argc, char *argv[]) {
         "1f,\"first_error\":",
         r->persistent ? "persistent" : "polling", r->n, r->nnodes, via_names[r->via], r->interval_s,
         r->connect_rate, r->nsrc, r->subscribed, r->held, held_ms / 1000.0, rss0, rss1, rss2,
-        rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : -1.0, thr0, thr1, fds0, fds1, w,
+        rss0 > 0 && rss1 > 0 ? (double)(rss1 - rss0) / r->n : -1.0, rssw,
+        rss0 > 0 && rssw > 0 ? (double)(rssw - rss0) / r->n : -1.0, thr0, thr1, fds0, fds1, w,
         per_h_client, per_h_server, per_h_server_gn, cpu_pct, db_pct, r->samples, all.n, all.mean,
         all.p50, all.p90, all.p99, all.max, all.rel_p50, all.rel_p99, cross.n, cross.p50, cross.p90,
         cross.p99, cross.max, cross.rel_p50, cross.rel_p99, same.n, same.p50, same.p90, same.p99,

@@ -280,7 +280,9 @@ EOF
     row "client source addresses (127.0.0.1 onwards)" source_addresses "%d"
     row "nimbusd RSS before any printer (MiB)" rss0_kib "%.1f" 1024
     row "nimbusd RSS with all printers connected (MiB)" rss1_kib "%.1f" 1024
-    row "**memory per idle printer (KiB)**" per_printer_kib "%.2f"
+    row "memory per idle printer right after the ramp (KiB)" per_printer_kib "%.2f"
+    row "nimbusd RSS at the end of the idle window (MiB)" rssw_kib "%.1f" 1024
+    row "**memory per idle printer, steady (end of the idle window) (KiB)**" per_printer_steady_kib "%.2f"
     row "nimbusd threads with printers" threads1 "%d"
     row "nimbusd open fds with printers" fds1 "%d"
     row "**requests per printer per hour** (sent)" req_per_printer_hour_client "%.1f"
