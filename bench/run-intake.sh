@@ -3,31 +3,42 @@
 # run-intake.sh: the intake benchmark, cupsd 2.4 against nimbusd.
 #
 # For each server, on a fresh instance per phase and on loopback only:
-#   1. intake: CONNECTIONS parallel connections send Print-Job with a ~30 KB
-#      one-page PDF for DURATION seconds (jobs are held, never printed);
-#      jobs/s, latency p50/p99, server peak RSS and server CPU per job.
+#   1. intake, once per queue depth D in DEPTHS: the fresh server is first
+#      filled with D held jobs (the same Print-Job with the same document,
+#      sent by intake-load --jobs D on CONNECTIONS connections; not
+#      measured), then CONNECTIONS parallel connections send Print-Job with
+#      a ~30 KB one-page PDF for DURATION seconds (jobs are held, never
+#      printed); jobs/s, latency p50/p99, server peak RSS and server CPU per
+#      job, counted from the end of the fill.  The run itself adds its own
+#      jobs on top of D (about jobs/s x DURATION).
 #   2. big: one BIG_SIZE (500 MiB) PDF in one Print-Job; upload time and the
 #      server's peak RSS during the upload.
-# Then prints a Markdown table with both servers, the nimbusd/cupsd ratio
-# and the machine.  Everything runs under one temp dir, removed on exit,
-# together with every process the script started.
+# Then prints a Markdown table per depth with both servers, the
+# nimbusd/cupsd ratio and the machine.  Everything runs under one temp dir,
+# removed on exit, together with every process the script started.
 #
-# Usage: bench/run-intake.sh            (from anywhere; ~1-2 minutes)
+# Usage: bench/run-intake.sh            (from anywhere; with the default
+#        depths ~8 minutes, most of it filling 100,000 jobs into each
+#        server; DEPTHS=0 takes ~1-2 minutes as before)
 # Environment:
 #   BUILD         meson build dir (default build-release, relative to the
 #                 tree); configured with --buildtype=release if missing
 #   DURATION      seconds per intake run (20)      CONNECTIONS  (16)
-#   REPEAT        intake runs per server, each on a fresh server; the table
-#                 shows medians (1)
+#   DEPTHS        held jobs in the server before each intake run
+#                 ("0 10000 100000"); one table per depth
+#   FILL_SETTLE   seconds to wait between the fill and the measured run (2)
+#   REPEAT        intake runs per server and depth, each on a fresh server
+#                 (filled again); the tables show medians (1)
 #   BIG_SIZE      size of the big document, k/M/G suffixes (500M); 0 skips
 #   SMALL_PDF     intake document (tests/data/onepage-30k.pdf, generated
-#                 under the temp dir if absent)
+#                 under the temp dir if absent); the fill sends it too
 #   SERVERS       which servers to run ("cupsd nimbusd")
-#   RESULTS_OUT   also write the Markdown table to this file
+#   RESULTS_OUT   also write the Markdown tables to this file
 #   KEEP_WORK=1   keep the temp dir (logs, raw JSON) for inspection
 # nimbusd (see bench_nimbusd below): NIMBUSD, NIMBUSD_ARGS, NIMBUS_BENCH_URI,
 #   NIMBUS_BENCH_USER, NIMBUS_BENCH_PASSWORD, NIMBUS_BENCH_EXTERNAL,
-#   NIMBUS_BENCH_PID, NIMBUS_BENCH_LOAD_ARGS.
+#   NIMBUS_BENCH_PID, NIMBUS_BENCH_LOAD_ARGS.  With NIMBUS_BENCH_EXTERNAL=1
+#   the fill adds D jobs to whatever the server already holds.
 #
 # Exit status: 0 when every phase ran without failed jobs, 1 otherwise.
 
@@ -39,6 +50,8 @@ case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 DURATION=${DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-16}
 REPEAT=${REPEAT:-1}
+DEPTHS=${DEPTHS:-0 10000 100000}
+FILL_SETTLE=${FILL_SETTLE:-2}
 BIG_SIZE=${BIG_SIZE:-500M}
 SMALL_PDF=${SMALL_PDF:-$ROOT/tests/data/onepage-30k.pdf}
 SERVERS=${SERVERS:-cupsd nimbusd}
@@ -377,40 +390,62 @@ load_run() {
         "${extra[@]}" --json "$@"
 }
 
-# phase_intake SERVER RUN: one intake run on a fresh server.
+# phase_fill SERVER DEPTH: DEPTH held jobs into the running server, on
+# CONNECTIONS connections with the intake document; not measured.  Sets
+# FILLED to the number of jobs accepted.
+phase_fill() {
+    local s=$1 depth=$2 json t0 t1
+    FILLED=0
+    [ "$depth" -gt 0 ] || return 0
+    log "$s: filling $depth held jobs"
+    t0=$(date +%s.%N)
+    json=$(load_run "$s" --file "$SMALL_PDF" --format application/pdf \
+           --connections "$CONNECTIONS" --jobs "$depth")
+    t1=$(date +%s.%N)
+    echo "$s fill $depth $json" >>"$WORK/raw.jsonl"
+    FILLED=$(json_num "$json" ok)
+    FILLED=${FILLED:-0}
+    log "$s: $FILLED of $depth filled in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s ($(json_num "$json" jobs_per_s) jobs/s)"
+    [ "$FILLED" = "$depth" ] || { log "$s: the fill lost $(( depth - FILLED )) jobs"; return 1; }
+    sleep "$FILL_SETTLE"
+}
+
+# phase_intake SERVER DEPTH RUN: one intake run on a fresh server that
+# holds DEPTH jobs first.
 phase_intake() {
-    local s=$1 run=$2 json cpu0 cpu1 ok note rc=0
-    "${s}_drv_start" "intake$run" || { log "$s did not start"; "${s}_drv_stop"; return 1; }
-    log "$s intake run $run: $CONNECTIONS connections, ${DURATION}s, $SRV_URI"
-    R[$s,idle_kib]=${SRV_RSS_PID:+$(proc_kib "$SRV_RSS_PID" VmRSS)}
+    local s=$1 d=$2 run=$3 json cpu0 cpu1 ok note rc=0
+    "${s}_drv_start" "intake-$d-$run" || { log "$s did not start"; "${s}_drv_stop"; return 1; }
+    phase_fill "$s" "$d" || rc=1
+    log "$s intake depth $d run $run: $CONNECTIONS connections, ${DURATION}s, $SRV_URI"
+    R[$s,idle_kib,$d]=${SRV_RSS_PID:+$(proc_kib "$SRV_RSS_PID" VmRSS)}
     cpu0=${SRV_RSS_PID:+$(proc_cpu_ticks "$SRV_RSS_PID")}
     json=$(load_run "$s" --file "$SMALL_PDF" --format application/pdf \
            --connections "$CONNECTIONS" --duration "$DURATION")
     [ $? -le 1 ] || rc=1
     cpu1=${SRV_RSS_PID:+$(proc_cpu_ticks "$SRV_RSS_PID")}
-    echo "$s intake $run $json" >>"$WORK/raw.jsonl"
+    echo "$s intake $d $run $json" >>"$WORK/raw.jsonl"
     log "$s: $json"
     ok=$(json_num "$json" ok)
     if [ "${ok:-0}" -gt 0 ]; then      # rates of nothing would read as 0.00
-        R[$s,jps,$run]=$(json_num "$json" jobs_per_s)
-        R[$s,p50,$run]=$(json_num "$json" p50)
-        R[$s,p99,$run]=$(json_num "$json" p99)
+        R[$s,jps,$d,$run]=$(json_num "$json" jobs_per_s)
+        R[$s,p50,$d,$run]=$(json_num "$json" p50)
+        R[$s,p99,$d,$run]=$(json_num "$json" p99)
     fi
-    R[$s,fail,$run]=$(json_num "$json" failures)
-    R[$s,ok,$run]=$ok
-    R[$s,client_cpu,$run]=$(json_num "$json" client_cpu_s)
+    R[$s,fail,$d,$run]=$(json_num "$json" failures)
+    R[$s,ok,$d,$run]=$ok
+    R[$s,client_cpu,$d,$run]=$(json_num "$json" client_cpu_s)
     if [ -n "$SRV_RSS_PID" ]; then
-        R[$s,hwm,$run]=$(proc_kib "$SRV_RSS_PID" VmHWM)
+        R[$s,hwm,$d,$run]=$(proc_kib "$SRV_RSS_PID" VmHWM)
         if [ -n "$cpu0" ] && [ -n "$cpu1" ] && [ "${ok:-0}" -gt 0 ]; then
-            R[$s,cpu_ms_job,$run]=$(awk -v d=$(( cpu1 - cpu0 )) -v t="$CLK_TCK" -v n="$ok" \
+            R[$s,cpu_ms_job,$d,$run]=$(awk -v d=$(( cpu1 - cpu0 )) -v t="$CLK_TCK" -v n="$ok" \
                                    'BEGIN { printf "%.3f", d * 1000 / t / n }')
-            R[$s,srv_cpu_s,$run]=$(awk -v d=$(( cpu1 - cpu0 )) -v t="$CLK_TCK" 'BEGIN { printf "%.1f", d / t }')
+            R[$s,srv_cpu_s,$d,$run]=$(awk -v d=$(( cpu1 - cpu0 )) -v t="$CLK_TCK" 'BEGIN { printf "%.1f", d / t }')
         fi
     fi
-    note=$("${s}_drv_check" "${ok:-0}") || { note="FAILED: $note"; rc=1; }
-    R[$s,check]="${R[$s,check]:+${R[$s,check]}${NL}- }run $run: $note"
+    note=$("${s}_drv_check" "$(( ${ok:-0} + FILLED ))") || { note="FAILED: $note"; rc=1; }
+    R[$s,check,$d]="${R[$s,check,$d]:+${R[$s,check,$d]}${NL}- }run $run: $note"
     log "$note"
-    [ "${R[$s,fail,$run]:-1}" = 0 ] || rc=1
+    [ "${R[$s,fail,$d,$run]:-1}" = 0 ] || rc=1
     "${s}_drv_stop"
     return $rc
 }
@@ -439,10 +474,12 @@ phase_big() {
 }
 
 bench_server() {
-    local s=$1 run
+    local s=$1 d run
     R[$s,ran]=1
-    for run in $(seq 1 "$REPEAT"); do
-        phase_intake "$s" "$run" || STATUS=1
+    for d in $DEPTHS; do
+        for run in $(seq 1 "$REPEAT"); do
+            phase_intake "$s" "$d" "$run" || STATUS=1
+        done
     done
     if [ "$BIG_SIZE" != 0 ]; then
         phase_big "$s" || STATUS=1
@@ -453,20 +490,21 @@ bench_server() {
 
 mib() { [ -n "${1:-}" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-# metric SERVER KEY: median over the runs.
+# metric SERVER KEY DEPTH: median over the runs at DEPTH.
 metric() {
-    local s=$1 k=$2 run vals=()
+    local s=$1 k=$2 d=$3 run vals=()
     for run in $(seq 1 "$REPEAT"); do
-        [ -n "${R[$s,$k,$run]:-}" ] && vals+=("${R[$s,$k,$run]}")
+        [ -n "${R[$s,$k,$d,$run]:-}" ] && vals+=("${R[$s,$k,$d,$run]}")
     done
     median "${vals[@]}"
 }
 
-# total SERVER KEY: sum over the runs (empty if the server did not run).
+# total SERVER KEY DEPTH: sum over the runs at DEPTH (empty if the server
+# did not run).
 total() {
-    local s=$1 k=$2 run sum=''
+    local s=$1 k=$2 d=$3 run sum=''
     for run in $(seq 1 "$REPEAT"); do
-        [ -n "${R[$s,$k,$run]:-}" ] && sum=$(( ${sum:-0} + R[$s,$k,$run] ))
+        [ -n "${R[$s,$k,$d,$run]:-}" ] && sum=$(( ${sum:-0} + R[$s,$k,$d,$run] ))
     done
     printf '%s' "$sum"
 }
@@ -488,38 +526,29 @@ machine_info() {
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 }
 
-report() {
-    local c=cupsd n=nimbusd
-    local cj cp50 cp99 chwm ccpu nj np50 np99 nhwm ncpu
-    cj=$(metric $c jps); cp50=$(metric $c p50); cp99=$(metric $c p99)
-    chwm=$(mib "$(metric $c hwm)"); ccpu=$(metric $c cpu_ms_job)
-    nj=$(metric $n jps); np50=$(metric $n p50); np99=$(metric $n p99)
-    nhwm=$(mib "$(metric $n hwm)"); ncpu=$(metric $n cpu_ms_job)
-    local cbh nbh
-    cbh=$(mib "${R[$c,big_hwm]:-}"); nbh=$(mib "${R[$n,big_hwm]:-}")
+# report_depth D: the table of the intake runs at queue depth D.
+report_depth() {
+    local d=$1 c=cupsd n=nimbusd
+    local cj cp50 cp99 chwm ccpu nj np50 np99 nhwm ncpu cidle nidle
+    cj=$(metric $c jps "$d"); cp50=$(metric $c p50 "$d"); cp99=$(metric $c p99 "$d")
+    chwm=$(mib "$(metric $c hwm "$d")"); ccpu=$(metric $c cpu_ms_job "$d")
+    nj=$(metric $n jps "$d"); np50=$(metric $n p50 "$d"); np99=$(metric $n p99 "$d")
+    nhwm=$(mib "$(metric $n hwm "$d")"); ncpu=$(metric $n cpu_ms_job "$d")
+    cidle=$(mib "${R[$c,idle_kib,$d]:-}"); nidle=$(mib "${R[$n,idle_kib,$d]:-}")
     cat <<EOF
-### Intake benchmark results
-
-$CONNECTIONS connections, ${DURATION} s per run, $(basename "$SMALL_PDF") ($(stat -c %s "$SMALL_PDF") bytes, 1 page), jobs held on arrival; median of $REPEAT run(s), each on a fresh server. Big document: $( [ "$BIG_SIZE" = 0 ] && echo "skipped" || echo "$BIG_SIZE PDF in one Print-Job, on a fresh server").
+#### Queue depth $d (held jobs before the run)
 
 | metric | cupsd | nimbusd | nimbusd/cupsd |
 |---|---:|---:|---:|
 | intake throughput (jobs/s) | ${cj:-n/a} | ${nj:-n/a} | $(ratio "$nj" "$cj") |
 | latency p50 (ms) | ${cp50:-n/a} | ${np50:-n/a} | $(ratio "$np50" "$cp50") |
 | latency p99 (ms) | ${cp99:-n/a} | ${np99:-n/a} | $(ratio "$np99" "$cp99") |
-| failed jobs (all runs) | $(total $c fail) | $(total $n fail) | |
+| failed jobs (all runs) | $(total $c fail "$d") | $(total $n fail "$d") | |
 | server CPU per job (ms) | ${ccpu:-n/a} | ${ncpu:-n/a} | $(ratio "$ncpu" "$ccpu") |
-| server RSS idle, before intake (MiB) | $(mib "${R[$c,idle_kib]:-}") | $(mib "${R[$n,idle_kib]:-}") | $(ratio "$(mib "${R[$n,idle_kib]:-}")" "$(mib "${R[$c,idle_kib]:-}")") |
+| server RSS after the fill, before intake (MiB) | ${cidle:-n/a} | ${nidle:-n/a} | $(ratio "$nidle" "$cidle") |
 | server peak RSS after intake (MiB) | ${chwm:-n/a} | ${nhwm:-n/a} | $(ratio "$nhwm" "$chwm") |
+
 EOF
-    if [ "$BIG_SIZE" != 0 ]; then
-        cat <<EOF
-| $BIG_SIZE upload time (s) | ${R[$c,big_s]:-n/a} | ${R[$n,big_s]:-n/a} | $(ratio "${R[$n,big_s]:-}" "${R[$c,big_s]:-}") |
-| $BIG_SIZE upload rate (MiB/s) | ${R[$c,big_mibps]:-n/a} | ${R[$n,big_mibps]:-n/a} | $(ratio "${R[$n,big_mibps]:-}" "${R[$c,big_mibps]:-}") |
-| server peak RSS during $BIG_SIZE upload (MiB) | ${cbh:-n/a} | ${nbh:-n/a} | $(ratio "$nbh" "$cbh") |
-EOF
-    fi
-    echo
     if [ "$REPEAT" -gt 1 ]; then
         echo "Per run (jobs/s, p50 ms, p99 ms, peak RSS MiB, server CPU s, client CPU s):"
         echo
@@ -527,16 +556,48 @@ EOF
         for s in $c $n; do
             [ -n "${R[$s,ran]:-}" ] || continue
             for run in $(seq 1 "$REPEAT"); do
-                echo "- $s run $run: ${R[$s,jps,$run]:-n/a}, ${R[$s,p50,$run]:-n/a}, ${R[$s,p99,$run]:-n/a}, $(mib "${R[$s,hwm,$run]:-}"), ${R[$s,srv_cpu_s,$run]:-n/a}, ${R[$s,client_cpu,$run]:-n/a}"
+                echo "- $s run $run: ${R[$s,jps,$d,$run]:-n/a}, ${R[$s,p50,$d,$run]:-n/a}, ${R[$s,p99,$d,$run]:-n/a}, $(mib "${R[$s,hwm,$d,$run]:-}"), ${R[$s,srv_cpu_s,$d,$run]:-n/a}, ${R[$s,client_cpu,$d,$run]:-n/a}"
             done
         done
         echo
     fi
     echo "Checks after each intake run:"
     echo
-    echo "- ${R[$c,check]:-cupsd not run}"
-    echo "- ${R[$n,check]:-nimbusd not run}"
+    echo "- ${R[$c,check,$d]:-cupsd not run}"
+    echo "- ${R[$n,check,$d]:-nimbusd not run}"
     echo
+}
+
+report() {
+    local c=cupsd n=nimbusd d cj nj
+    cat <<EOF
+### Intake benchmark results
+
+$CONNECTIONS connections, ${DURATION} s per run, $(basename "$SMALL_PDF") ($(stat -c %s "$SMALL_PDF") bytes, 1 page), jobs held on arrival; queue depths $DEPTHS (held jobs filled in before the measured run, not measured); median of $REPEAT run(s) per depth, each on a fresh server. Big document: $( [ "$BIG_SIZE" = 0 ] && echo "skipped" || echo "$BIG_SIZE PDF in one Print-Job, on a fresh server").
+
+| queue depth | cupsd jobs/s | nimbusd jobs/s | nimbusd/cupsd | cupsd p99 (ms) | nimbusd p99 (ms) | cupsd CPU/job (ms) | nimbusd CPU/job (ms) |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+EOF
+    for d in $DEPTHS; do
+        cj=$(metric $c jps "$d"); nj=$(metric $n jps "$d")
+        echo "| $d | ${cj:-n/a} | ${nj:-n/a} | $(ratio "$nj" "$cj") | $(metric $c p99 "$d") | $(metric $n p99 "$d") | $(metric $c cpu_ms_job "$d") | $(metric $n cpu_ms_job "$d") |"
+    done
+    echo
+    for d in $DEPTHS; do report_depth "$d"; done
+    if [ "$BIG_SIZE" != 0 ]; then
+        local cbh nbh
+        cbh=$(mib "${R[$c,big_hwm]:-}"); nbh=$(mib "${R[$n,big_hwm]:-}")
+        cat <<EOF
+#### Big document (fresh server, empty queue)
+
+| metric | cupsd | nimbusd | nimbusd/cupsd |
+|---|---:|---:|---:|
+| $BIG_SIZE upload time (s) | ${R[$c,big_s]:-n/a} | ${R[$n,big_s]:-n/a} | $(ratio "${R[$n,big_s]:-}" "${R[$c,big_s]:-}") |
+| $BIG_SIZE upload rate (MiB/s) | ${R[$c,big_mibps]:-n/a} | ${R[$n,big_mibps]:-n/a} | $(ratio "${R[$n,big_mibps]:-}" "${R[$c,big_mibps]:-}") |
+| server peak RSS during $BIG_SIZE upload (MiB) | ${cbh:-n/a} | ${nbh:-n/a} | $(ratio "$nbh" "$cbh") |
+
+EOF
+    fi
     echo "Machine:"
     echo
     machine_info
@@ -555,9 +616,15 @@ main() {
         "$GEN_BIG_PDF" --size 30k --out "$SMALL_PDF" || exit 1
     fi
 
-    # Spool estimate: 3000 jobs/s of the small file for DURATION, plus the
-    # big file twice (ours and the server's copy), plus 1 GiB slack.
-    need_kib=$(( DURATION * 3000 * ($(stat -c %s "$SMALL_PDF") / 1024 + 4) + 1048576 ))
+    # Spool estimate: the deepest fill plus 3000 jobs/s of the small file
+    # for DURATION, plus the big file twice (ours and the server's copy),
+    # plus 1 GiB slack.
+    local d max_depth=0
+    for d in $DEPTHS; do
+        case "$d" in ''|*[!0-9]*) log "DEPTHS: $d is not a number of jobs"; exit 1 ;; esac
+        [ "$d" -gt "$max_depth" ] && max_depth=$d
+    done
+    need_kib=$(( (max_depth + DURATION * 3000) * ($(stat -c %s "$SMALL_PDF") / 1024 + 4) + 1048576 ))
     if [ "$BIG_SIZE" != 0 ]; then
         "$GEN_BIG_PDF" --size "$BIG_SIZE" --out "$WORK/big.pdf" || exit 1
         need_kib=$(( need_kib + 2 * $(stat -c %s "$WORK/big.pdf") / 1024 ))
