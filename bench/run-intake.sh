@@ -59,10 +59,13 @@ RESULTS_OUT=${RESULTS_OUT:-}
 KEEP_WORK=${KEEP_WORK:-0}
 
 NIMBUSD=${NIMBUSD:-$BUILD/src/server/nimbusd}
-# @PORT@ and @DIR@ are replaced per instance.
+# @DIR@ is replaced per instance, and @PORT@ (if present) by a free port
+# picked beforehand.  The default lets nimbusd pick its port (--port 0, read
+# from its banner): a port picked beforehand can be taken by another
+# program in between.
 # --max-held-jobs: nimbusd holds at most 100 jobs per user by default and
 # the benchmark stores tens of thousands for one user (cupsd: MaxJobs 0).
-NIMBUSD_ARGS=${NIMBUSD_ARGS:---listen 127.0.0.1 --port @PORT@ --state-dir @DIR@ --demo --max-held-jobs 1000000 --log-level warn}
+NIMBUSD_ARGS=${NIMBUSD_ARGS:---listen 127.0.0.1 --port 0 --state-dir @DIR@ --demo --max-held-jobs 1000000 --log-level warn}
 
 # shellcheck source=../tests/integration/lib-cupsd.sh
 . "$ROOT/tests/integration/lib-cupsd.sh"
@@ -259,7 +262,10 @@ nimbusd_drv_start() {
         return 0
     fi
     NB_HELD_BEFORE=0
-    port=$(cupsd_free_port) || return 1
+    port=
+    if [[ "$NIMBUSD_ARGS" == *@PORT@* ]]; then
+        port=$(cupsd_free_port) || return 1
+    fi
     dir=$WORK/nimbusd-$phase
     mkdir -p "$dir/state"
     args=${NIMBUSD_ARGS//@PORT@/$port}
@@ -267,7 +273,13 @@ nimbusd_drv_start() {
     # shellcheck disable=SC2086
     "$NIMBUSD" $args </dev/null >"$dir/out.log" 2>&1 &
     SRV_PID=$!
-    if ! wait_http "$port" "$SRV_PID" 20; then
+    for _ in $(seq 1 200); do          # "nimbusd 0.1.0 listening on HOST port N, ..."
+        [ -n "$port" ] && break
+        port=$(sed -nE 's/.* listening on [^ ]+ port ([0-9]+).*/\1/p' "$dir/out.log" | head -n 1)
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        [ -n "$port" ] || sleep 0.1
+    done
+    if [ -z "$port" ] || ! wait_http "$port" "$SRV_PID" 20; then
         log "nimbusd did not come up on port $port; its output:"
         tail -n 20 "$dir/out.log" >&2
         return 1
