@@ -28,7 +28,7 @@ const config_option_t nimbusd_options[] = {
         "state-dir/nimbus.db)",
         false, 0, 0),
     OPT("threads", CONFIG_INT, threads, "4", "HTTP event threads (epoll)", false, 1, 256),
-    OPT("workers", CONFIG_INT, workers, "8", "worker threads for disk, database and hashing", false,
+    OPT("workers", CONFIG_INT, workers, "16", "worker threads for disk, database and hashing", false,
         1, 256),
     OPT("tls-cert", CONFIG_STRING, tls_cert, "", "PEM certificate: serve HTTPS/IPPS", false, 0, 0),
     OPT("tls-key", CONFIG_STRING, tls_key, "", "PEM private key for --tls-cert", false, 0, 0),
