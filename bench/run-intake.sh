@@ -26,7 +26,8 @@
 #   DURATION      seconds per intake run (20)      CONNECTIONS  (16)
 #   DEPTHS        held jobs in the server before each intake run
 #                 ("0 10000 100000"); one table per depth
-#   FILL_SETTLE   seconds to wait between the fill and the measured run (2)
+#   FILL_SETTLE   seconds to wait between the fill (flushed to disk with
+#                 sync -f) and the measured run (2)
 #   REPEAT        intake runs per server and depth, each on a fresh server
 #                 (filled again); the tables show medians (1)
 #   BIG_SIZE      size of the big document, k/M/G suffixes (500M); 0 skips
@@ -419,6 +420,10 @@ phase_fill() {
     FILLED=${FILLED:-0}
     log "$s: $FILLED of $depth filled in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s ($(json_num "$json" jobs_per_s) jobs/s)"
     [ "$FILLED" = "$depth" ] || { log "$s: the fill lost $(( depth - FILLED )) jobs"; return 1; }
+    # The fill leaves gigabytes of dirty page cache (100,000 x 30 KB) that
+    # the kernel would write back during the measured run; that belongs to
+    # the fill.  Flush it first, then let the server settle.
+    sync -f "$WORK" 2>/dev/null || sync
     sleep "$FILL_SETTLE"
 }
 
