@@ -86,6 +86,7 @@ struct http_internal {
   http_body_source_t stream;
   int64_t stream_len;
   bool keep_alive;    /* HTTP/1.1 without Connection: close */
+  int64_t body_seen;  /* body bytes fed to the handler so far */
   held_conn_t *held; /* finish() held the connection (http_request_hold) */
 };
 
@@ -359,12 +360,24 @@ static void http_resume(struct http_internal *in) {
   atomic_fetch_sub(&h->suspended, 1);
 }
 
+/* Has the handler been fed the whole body (Content-Length known)? */
+static bool http_body_complete(const http_request_t *r) {
+  return r->content_length >= 0 && r->in->body_seen >= r->content_length;
+}
+
 static void http_run_deferred(void *arg) {
   http_request_t *r = arg;
   struct http_internal *in = r->in;
   if (in->work) {
     in->work(r);
     in->work = NULL;
+    if (http_body_complete(r) && !routes_on_event_thread(r->handler)) {
+      /* The deferred step came with the last chunk (a small request in
+       * one read): finish() here too, saving a resume and a hand-off. */
+      atomic_store(&in->phase, HTTP_PHASE_FINISHING);
+      http_run_deferred(r);
+      return;
+    }
     atomic_store(&in->phase, HTTP_PHASE_BODY);
   } else {
     r->handler->finish(r);
@@ -631,6 +644,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     return in->queued ? MHD_YES : http_queue(r);
   }
   if (*upload_data_size > 0) {
+    in->body_seen += (int64_t)*upload_data_size;
     if (!in->discarding && r->handler->body && !r->handler->body(r, upload_data, *upload_data_size))
       in->discarding = true;
     *upload_data_size = 0;
