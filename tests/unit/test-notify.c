@@ -394,27 +394,23 @@ static void test_collect_without_request_never_parks(void **state) {
   int since = 0;
   bool parked = true, deleted = true;
   /* No events: empty answer, not parked. */
-  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, &parked, &deleted),
-                   0);
+  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, &parked, &deleted), 0);
   assert_false(parked);
   assert_false(deleted);
   /* Someone else's subscription, or none at all. */
   parked = deleted = true;
-  assert_int_equal(notify_collect(n, DEV_B, &a, &since, 1, ev, 4, NULL, &parked, &deleted),
-                   0);
+  assert_int_equal(notify_collect(n, DEV_B, &a, &since, 1, ev, 4, NULL, &parked, &deleted), 0);
   assert_false(parked);
   assert_false(deleted);
   parked = deleted = true;
-  assert_int_equal(notify_collect(n, DEV_A, NULL, NULL, 0, ev, 4, NULL, &parked, &deleted),
-                   0);
+  assert_int_equal(notify_collect(n, DEV_A, NULL, NULL, 0, ev, 4, NULL, &parked, &deleted), 0);
   assert_false(parked);
   assert_false(deleted);
   /* Past the newest event. */
   notify_job_event(n, T1, Q1, 0, FETCHABLE, 1, 3);
   since = 2;
   parked = true;
-  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, &parked, &deleted),
-                   0);
+  assert_int_equal(notify_collect(n, DEV_A, &a, &since, 1, ev, 4, NULL, &parked, &deleted), 0);
   assert_false(parked);
   assert_int_equal(notify_parked_count(n), 0);
 }
@@ -481,7 +477,8 @@ static void test_waiters(void **state) {
   assert_int_equal(notify_parked_count(n), 1);
 
   /* The deadline (1 s) wakes the waiter: the timer thread. */
-  for (int i = 0; i < 300 && atomic_load(&w3.wakes) == 0; i++) nanosleep(&(struct timespec){0, 10000000}, NULL);
+  for (int i = 0; i < 300 && atomic_load(&w3.wakes) == 0; i++)
+    nanosleep(&(struct timespec){0, 10000000}, NULL);
   assert_int_equal(atomic_load(&w3.wakes), 1);
   assert_int_equal(notify_parked_count(n), 0);
 

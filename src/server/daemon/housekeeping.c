@@ -69,10 +69,11 @@ static void housekeeping_trim_memory(void) {
   clock_gettime(CLOCK_MONOTONIC, &t0);
   malloc_trim(0);
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  log_event(LOG_DEBUG, NULL, "free heap pages returned", "free_bytes",
-            LOG_INT((long long)mi.fordblks), "in_use_bytes", LOG_INT((long long)mi.uordblks), "ms",
-            LOG_INT((long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000)),
-            (char *)NULL);
+  log_event(
+      LOG_DEBUG, NULL, "free heap pages returned", "free_bytes", LOG_INT((long long)mi.fordblks),
+      "in_use_bytes", LOG_INT((long long)mi.uordblks), "ms",
+      LOG_INT((long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000)),
+      (char *)NULL);
 }
 
 static void *housekeeping_main(void *arg) {

@@ -159,8 +159,8 @@ static void held_finish(held_loop_t *hl, held_conn_t *c, bool close_it) {
 /* Write what is left of c's answer; on EAGAIN wait for EPOLLOUT. */
 static void held_write(held_loop_t *hl, held_conn_t *c) {
   while (c->out_off < c->out_len) {
-    ssize_t k = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t k =
+        send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (k > 0) {
       c->out_off += (size_t)k;
       continue;
@@ -257,8 +257,8 @@ static void *held_main(void *arg) {
       for (held_conn_t *c = hl->writing, *next; c; c = next) {
         next = c->next_w;
         if (c->write_deadline <= now) {
-          log_event(LOG_WARN, c->info.id, "held answer not read in time; connection closed",
-                    "peer", c->info.peer, (char *)NULL);
+          log_event(LOG_WARN, c->info.id, "held answer not read in time; connection closed", "peer",
+                    c->info.peer, (char *)NULL);
           held_finish(hl, c, true);
         }
       }
@@ -301,10 +301,6 @@ void held_loop_set_daemon(held_loop_t *hl, struct MHD_Daemon *daemon) {
 
 void held_loop_drain(held_loop_t *hl) {
   if (hl) atomic_store(&hl->draining, true);
-}
-
-int held_loop_count(held_loop_t *hl) {
-  return hl ? atomic_load(&hl->count) : 0;
 }
 
 void held_loop_stop(held_loop_t *hl) {

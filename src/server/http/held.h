@@ -42,8 +42,6 @@ void held_loop_drain(held_loop_t *hl);
  * waiter must have been answered before (notify_shutdown).  NULL is
  * ignored. */
 void held_loop_stop(held_loop_t *hl);
-/* Connections held now. */
-int held_loop_count(held_loop_t *hl);
 
 /* Hold the connection on socket fd (duplicated here; libmicrohttpd keeps
  * and closes its own descriptor).  NULL at the limit or when fd cannot be

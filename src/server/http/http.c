@@ -85,8 +85,8 @@ struct http_internal {
    * stream.read NULL: none */
   http_body_source_t stream;
   int64_t stream_len;
-  bool keep_alive;    /* HTTP/1.1 without Connection: close */
-  int64_t body_seen;  /* body bytes fed to the handler so far */
+  bool keep_alive;   /* HTTP/1.1 without Connection: close */
+  int64_t body_seen; /* body bytes fed to the handler so far */
   held_conn_t *held; /* finish() held the connection (http_request_hold) */
 };
 
@@ -431,12 +431,13 @@ void http_held_answer(http_held_t *held, int status, const char *content_type, c
   strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
   const char *reason = MHD_get_reason_phrase_for((unsigned)status);
   char head[1024];
-  int hn = snprintf(head, sizeof head,
-                    "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                    "X-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
-                    "Referrer-Policy: no-referrer\r\nContent-Security-Policy: " HTTP_CSP "\r\n%s\r\n",
-                    status, reason && reason[0] ? reason : "Unknown", date, content_type, len,
-                    info->id, close ? "Connection: close\r\n" : "");
+  int hn =
+      snprintf(head, sizeof head,
+               "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+               "X-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
+               "Referrer-Policy: no-referrer\r\nContent-Security-Policy: " HTTP_CSP "\r\n%s\r\n",
+               status, reason && reason[0] ? reason : "Unknown", date, content_type, len, info->id,
+               close ? "Connection: close\r\n" : "");
   char *out = hn > 0 && (size_t)hn < sizeof head ? malloc((size_t)hn + len) : NULL;
   if (out) {
     memcpy(out, head, (size_t)hn);
@@ -445,19 +446,15 @@ void http_held_answer(http_held_t *held, int status, const char *content_type, c
   free(body);
   struct timespec end;
   clock_gettime(CLOCK_MONOTONIC, &end);
-  double secs = (double)(end.tv_sec - info->start.tv_sec) +
-                (double)(end.tv_nsec - info->start.tv_nsec) / 1e9;
+  double secs =
+      (double)(end.tv_sec - info->start.tv_sec) + (double)(end.tv_nsec - info->start.tv_nsec) / 1e9;
   metrics_request(h->srv->metrics, info->op_name, status, ipp_status, secs);
-  log_event(status >= 500 ? LOG_WARN : LOG_INFO, info->id, "request", "op", info->op_name,
-            "status", LOG_INT(status), "ipp_status", ipp_status >= 0 ? LOG_INT(ipp_status) : NULL,
-            "held", "true", "peer", info->peer, "ms", LOG_INT((long long)(secs * 1000)),
-            (char *)NULL);
+  log_event(status >= 500 ? LOG_WARN : LOG_INFO, info->id, "request", "op", info->op_name, "status",
+            LOG_INT(status), "ipp_status", ipp_status >= 0 ? LOG_INT(ipp_status) : NULL, "held",
+            "true", "peer", info->peer, "ms", LOG_INT((long long)(secs * 1000)), (char *)NULL);
   held_answer(c, out, out ? (size_t)hn + len : 0, close || !out);
 }
 
-int http_held_count(const http_server_t *h) {
-  return h ? held_loop_count(h->held) : 0;
-}
 
 void http_request_park(http_request_t *r) {
   atomic_store(&r->in->park, HTTP_PARK_REQUESTED);
@@ -618,7 +615,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     r = http_request_new(h, c, url, method);
     if (!r) return MHD_NO;
     *con_cls = r;
-    const char *conn_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
+    const char *conn_hdr =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
     r->in->keep_alive = version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
                         !(conn_hdr && strcasestr(conn_hdr, "close"));
     const char *detail = NULL;

@@ -164,8 +164,6 @@ http_server_t *http_start(nimbus_server_t *srv, char *err, size_t errlen);
 void http_stop(http_server_t *h);
 /* The port actually bound (useful with port 0). */
 int http_port(const http_server_t *h);
-/* Long-polls held outside libmicrohttpd now (for /metrics). */
-int http_held_count(const http_server_t *h);
 /* The libmicrohttpd version in use (static text), for `nimbusd --version`. */
 const char *http_library_version(void);
 

@@ -277,8 +277,7 @@ void ipp_op_cancel_subscription(ipp_ctx_t *ctx) {
 }
 
 /* Add one event-notification group. */
-static void ipp_infra_add_event(ipp_t *resp, const char *uri, const notify_event_t *e,
-                                bool first) {
+static void ipp_infra_add_event(ipp_t *resp, const char *uri, const notify_event_t *e, bool first) {
   if (!first) ippAddSeparator(resp);
   ippAddString(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_CHARSET, "notify-charset", NULL, "utf-8");
   ippAddString(resp, IPP_TAG_EVENT_NOTIFICATION, IPP_TAG_LANGUAGE, "notify-natural-language", NULL,
@@ -495,8 +494,8 @@ void ipp_op_get_notifications(ipp_ctx_t *ctx) {
     if (http_request_can_park(ctx->r)) {
       notify_wait_t wait = {
           .wake = ipp_infra_parked_wake, .on_park = ipp_infra_on_park, .arg = ctx->r};
-      n = ipp_infra_collect(ctx->srv, ctx->device.id, ctx->sub_ids, ctx->sub_since, ctx->nsubs,
-                            ev, &wait, &parked, &deleted);
+      n = ipp_infra_collect(ctx->srv, ctx->device.id, ctx->sub_ids, ctx->sub_since, ctx->nsubs, ev,
+                            &wait, &parked, &deleted);
       if (parked) {
         ctx->parked = true;
         return;
