@@ -493,6 +493,29 @@ static void test_waiters(void **state) {
   assert_int_equal(atomic_load(&w4.parks), 1);
 }
 
+/* A subscription id named twice (notify-subscription-ids 5,5) counts
+ * once: its events come once, and a waiter parks and is woken once
+ * (linked twice, it used to unlink itself and be freed twice). */
+static void test_repeated_subscription_id(void **state) {
+  notify_t *n = *state;
+  int a = subscribe(n, T1, Q1, DEV_A, FETCHABLE);
+  int b = subscribe(n, T1, Q1, DEV_A, FETCHABLE);
+  counting_waiter_t other = {0}, w = {0};
+  assert_true(park(n, b, &other)); /* someone else in the waiter list */
+  int ids[] = {a, a}, since[] = {0, 0};
+  notify_wait_t wait = {.wake = cw_wake, .on_park = cw_park, .arg = &w};
+  notify_event_t ev[4];
+  bool parked = false, deleted = false;
+  assert_int_equal(notify_collect(n, DEV_A, ids, since, 2, ev, 4, &wait, &parked, &deleted), 0);
+  assert_true(parked);
+  assert_int_equal(notify_parked_count(n), 2);
+  notify_job_event(n, T1, Q1, 0, FETCHABLE, 9, 3); /* wakes both, each once */
+  assert_int_equal(atomic_load(&w.wakes), 1);
+  assert_int_equal(atomic_load(&other.wakes), 1);
+  assert_int_equal(notify_parked_count(n), 0);
+  assert_int_equal(notify_collect(n, DEV_A, ids, since, 2, ev, 4, NULL, &parked, &deleted), 1);
+}
+
 /* ---- concurrency ---- */
 
 #define POSTERS 8
@@ -643,6 +666,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_device_deleted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_collect_without_request_never_parks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_waiters, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_repeated_subscription_id, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_posting, setup, teardown),
       cmocka_unit_test(test_free_with_live_subscriptions),
       cmocka_unit_test_setup_teardown(test_job_subscription_and_reasons, setup, teardown),

@@ -79,6 +79,7 @@ struct http_held {
 
 struct held_loop {
   pthread_mutex_t mu;
+  pthread_mutex_t add_mu; /* `draining` and every MHD_add_connection() */
   pthread_t thread;
   bool thread_started;
   int epfd, evfd;
@@ -138,18 +139,21 @@ static void held_finish(held_loop_t *hl, held_conn_t *c, bool close_it) {
     hl->all = c->next_all;
   if (c->next_all) c->next_all->prev_all = c->prev_all;
   pthread_mutex_unlock(&hl->mu);
-  if (close_it || atomic_load(&hl->draining) || !hl->daemon) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (close_it || !hl->daemon || getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) {
     close(c->fd);
   } else {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) {
+    /* Under add_mu, so that once held_loop_drain() has returned no
+     * connection is being given to a daemon that is about to stop. */
+    pthread_mutex_lock(&hl->add_mu);
+    if (atomic_load(&hl->draining))
       close(c->fd);
-    } else if (MHD_add_connection(hl->daemon, c->fd, (struct sockaddr *)&ss, sl) != MHD_YES) {
+    else if (MHD_add_connection(hl->daemon, c->fd, (struct sockaddr *)&ss, sl) != MHD_YES)
       /* libmicrohttpd closed it (at its connection limit, say) */
       log_event(LOG_WARN, c->info.id, "held connection not taken back; closed", "peer",
                 c->info.peer, (char *)NULL);
-    }
+    pthread_mutex_unlock(&hl->add_mu);
   }
   free(c->out);
   free(c);
@@ -280,6 +284,7 @@ held_loop_t *held_loop_start(int limit, char *err, size_t errlen) {
   hl->epfd = epoll_create1(EPOLL_CLOEXEC);
   hl->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   pthread_mutex_init(&hl->mu, NULL);
+  pthread_mutex_init(&hl->add_mu, NULL);
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
   if (hl->epfd < 0 || hl->evfd < 0 || epoll_ctl(hl->epfd, EPOLL_CTL_ADD, hl->evfd, &ev) != 0) {
     snprintf(err, errlen, "cannot set up the held-connection loop: %s", strerror(errno));
@@ -300,12 +305,15 @@ void held_loop_set_daemon(held_loop_t *hl, struct MHD_Daemon *daemon) {
 }
 
 void held_loop_drain(held_loop_t *hl) {
-  if (hl) atomic_store(&hl->draining, true);
+  if (!hl) return;
+  pthread_mutex_lock(&hl->add_mu);
+  atomic_store(&hl->draining, true);
+  pthread_mutex_unlock(&hl->add_mu);
 }
 
 void held_loop_stop(held_loop_t *hl) {
   if (!hl) return;
-  atomic_store(&hl->draining, true);
+  held_loop_drain(hl);
   if (hl->thread_started) {
     /* Every waiter was answered before this (notify_shutdown): let the
      * held thread write those answers. */
@@ -327,6 +335,7 @@ void held_loop_stop(held_loop_t *hl) {
   if (hl->epfd >= 0) close(hl->epfd);
   if (hl->evfd >= 0) close(hl->evfd);
   pthread_mutex_destroy(&hl->mu);
+  pthread_mutex_destroy(&hl->add_mu);
   free(hl);
 }
 

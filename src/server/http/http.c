@@ -425,6 +425,7 @@ void http_held_answer(http_held_t *held, int status, const char *content_type, c
   held_conn_t *c = held;
   const held_info_t *info = held_info(c);
   http_server_t *h = info->server;
+  close = close || atomic_load(&h->draining); /* closed after it: say so */
   char date[64];
   struct tm tm;
   time_t now = time(NULL);
@@ -602,7 +603,7 @@ static enum MHD_Result http_queue(http_request_t *r) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(in->conn, (unsigned)r->status, resp);
   MHD_destroy_response(resp);
-  in->queued = true;
+  in->queued = ret == MHD_YES;
   return ret;
 }
 
@@ -638,7 +639,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
   }
   if (in->held) return MHD_NO; /* held.c has the socket now: libmicrohttpd closes its copy */
   if (phase == HTTP_PHASE_READY) {
-    *upload_data_size = 0; /* a 503 before the body ended: drop the rest */
+    /* A 503 before the body ended: libmicrohttpd queues a response only
+     * once the body is in, so drop the rest and answer at the end. */
+    if (*upload_data_size > 0) {
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
     return in->queued ? MHD_YES : http_queue(r);
   }
   if (*upload_data_size > 0) {

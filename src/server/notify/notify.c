@@ -593,6 +593,11 @@ int notify_collect(notify_t *n, nimbus_id_t device_id, const int *ids, const int
   for (int i = 0; i < nids && i < NOTIFY_MAX_SUBS_PER_REQUEST; i++) {
     notify_sub_t *s = notify_find_locked(n, ids[i]);
     if (!s || s->device_id != device_id) continue;
+    /* An id named twice counts once: a waiter linked twice to one
+     * subscription would unlink itself while being linked. */
+    bool again = false;
+    for (int k = 0; k < nsubs; k++) again = again || subs[k] == s;
+    if (again) continue;
     subs[nsubs++] = s;
     if (s->deleted) *deleted = true;
     if (!s->deleted && s->expires_at < lease_floor) s->expires_at = lease_floor;
