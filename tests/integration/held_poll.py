@@ -10,7 +10,8 @@ libmicrohttpd (docs/ARCHITECTURE.md, "Parked printers"):
   3. a held connection whose client hangs up is replaced and freed;
   4. HTTP/1.0 and "Connection: close" long-polls wait too (parked inside
      libmicrohttpd) and are answered the same way, then closed;
-  5. canceling the subscription answers the held long-poll.
+  5. a long-poll naming its subscription twice waits once (counted once);
+  6. canceling the subscription answers the held long-poll.
 
 usage: held_poll.py PRINTER_URL UUID CREDENTIAL METRICS_URL
 Prints one "ok ..." line per step; exits 1 at the first failure."""
@@ -60,8 +61,10 @@ def subscribe():
     return struct.unpack(">i", sid)[0]
 
 
-def get_notifications(sid, wait):
+def get_notifications(sid, wait, twice=False):
     body = header(0x001C, URL, UUID) + attr(0x21, "notify-subscription-ids", struct.pack(">i", sid))
+    if twice:  # an additional value of the same attribute: the same id again
+        body += attr(0x21, "", struct.pack(">i", sid))
     if wait:
         body += attr(0x22, "notify-wait", b"\x01")
     return body + b"\x03"
@@ -172,12 +175,20 @@ if not closed(s5):
     fail("the Connection: close connection stayed open")
 print("ok 4 HTTP/1.0 and Connection: close long-polls wait and are answered, then closed")
 
+s7 = connect()
+send(s7, get_notifications(sid, True, twice=True))
+expect_empty_ok(s6, "the long-poll replaced by one naming its subscription twice")
+if not silent(s7, 1.0):
+    fail("the long-poll naming its subscription twice was answered")
+wait_long_polls(base + 1)
+print("ok 5 a long-poll naming its subscription twice waits once")
+
 body = header(0x001B, URL, UUID) + attr(0x21, "notify-subscription-id", struct.pack(">i", sid))
 _, canceled = post(URL, CRED, body + b"\x03")
 if canceled.status != 0:
     fail(f"Cancel-Subscription: 0x{canceled.status:04x}")
-expect_empty_ok(s6, "the long-poll of a canceled subscription")
+expect_empty_ok(s7, "the long-poll of a canceled subscription")
 wait_long_polls(base)
-print("ok 5 canceling the subscription answers the held long-poll")
-for s in (s1, s3, s6):
+print("ok 6 canceling the subscription answers the held long-poll")
+for s in (s1, s3, s6, s7):
     s.close()

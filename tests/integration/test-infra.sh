@@ -92,7 +92,8 @@ check "a long-poll with nothing pending is held" held_step 1
 check "a newer long-poll of the device answers the older at once; its connection serves the next request" held_step 2
 check "a held connection whose client hung up is replaced" held_step 3
 check "HTTP/1.0 and Connection: close long-polls wait (parked) and are answered, then closed" held_step 4
-check "canceling the subscription answers its held long-poll" held_step 5
+check "a long-poll naming its subscription twice waits once" held_step 5
+check "canceling the subscription answers its held long-poll" held_step 6
 
 # ---- a PC's job submitted through the printer, for its user (7.1) ----
 behalf() { # behalf URI OWNER STATUS: prints ipptool's verbose output
