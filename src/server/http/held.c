@@ -55,7 +55,7 @@
 
 #include "log.h"
 
-#define HELD_WRITE_TIMEOUT_MS 30000 /* an answer not taken by then: close */
+#define HELD_WRITE_TIMEOUT_MS 30000 /* an answer not all read 30 s after the first stall: close */
 #define HELD_EVENTS 256             /* epoll events per wait */
 
 struct http_held {
@@ -179,7 +179,7 @@ static void held_write(held_loop_t *hl, held_conn_t *c) {
         }
         c->watching = true;
         c->writing = true;
-        c->write_deadline = held_now_ms() + HELD_WRITE_TIMEOUT_MS;
+        if (!c->write_deadline) c->write_deadline = held_now_ms() + HELD_WRITE_TIMEOUT_MS;
         c->prev_w = NULL;
         c->next_w = hl->writing;
         if (hl->writing) hl->writing->prev_w = c;
