@@ -96,6 +96,29 @@ bool il_creds_load(const char *path, il_creds_t *cr, int want);
 
 /* ---------------------------------------------------------------- infra-util.c */
 
+#define IL_MAX_NODES 2
+
+/* One nimbusd the printers park on (--url/--pid, --url2/--pid2). */
+typedef struct il_node_s {
+  const char *url;
+  char host[256];
+  int port;
+  struct sockaddr_storage addr;
+  socklen_t addrlen;
+  char host_header[300];
+  long pid; /* 0: not given (no /proc figures for this node) */
+} il_node_t;
+
+/* Split node->url (http://HOST:PORT, IPv6 in brackets) and resolve it. */
+bool il_parse_url(il_node_t *node);
+
+/* A figure of a process read from /proc: a status field, open fds, CPU ticks. */
+typedef enum { IL_FIG_STATUS, IL_FIG_FDS, IL_FIG_CPU } il_figure_t;
+/* That figure summed over the nodes whose pid is known (field: the
+ * /proc/PID/status line for IL_FIG_STATUS); -1 when the first node's is
+ * unreadable. */
+long long il_nodes_sum(const il_node_t *node, int nnodes, il_figure_t what, const char *field);
+
 /* A process read from /proc (-1 when unreadable): a "Name:" field of
  * /proc/PID/status ("VmRSS" in KiB, "Threads"), its CPU ticks, those of
  * it and every descendant, its open fds. */

@@ -43,19 +43,6 @@ typedef struct il_sample_s {
   long release_status;
 } il_sample_t;
 
-#define IL_MAX_NODES 2
-
-/* One nimbusd the printers park on (--url/--pid, --url2/--pid2). */
-typedef struct il_node_s {
-  const char *url;
-  char host[256];
-  int port;
-  struct sockaddr_storage addr;
-  socklen_t addrlen;
-  char host_header[300];
-  long pid; /* 0: not given (no /proc figures for this node) */
-} il_node_t;
-
 /* Which node the prober releases a job through (--release-via). */
 typedef enum { IL_VIA_SAME = 0, IL_VIA_OTHER, IL_VIA_BOTH } il_via_t;
 
@@ -867,58 +854,6 @@ static void *il_prober(void *arg) {
 
 /* ---- run: setup, phases, report ---- */
 
-/* Split node->url (http://HOST:PORT, an IPv6 HOST in brackets) and
- * resolve it. */
-static bool il_parse_url(il_node_t *r) {
-  const char *h = r->url;
-  const char *colon, *slash;
-  char port[16];
-  struct addrinfo hints, *ai = NULL;
-  bool v6 = false;
-
-  if (!strncmp(h, "http://", 7))
-    h += 7;
-  else {
-    fprintf(stderr, "infra-load: --url must be http://HOST:PORT\n");
-    return (false);
-  }
-  slash = strchr(h, '/');
-  if (!slash) slash = h + strlen(h);
-  if (*h == '[') { /* http://[::1]:8631 */
-    const char *close = memchr(h, ']', (size_t)(slash - h));
-
-    if (!close || (close + 1 < slash && close[1] != ':')) {
-      fprintf(stderr, "infra-load: %s: an IPv6 address goes in brackets: http://[::1]:PORT\n",
-              r->url);
-      return (false);
-    }
-    v6 = true;
-    colon = close + 1 < slash ? close + 1 : slash;
-    h++;
-    snprintf(r->host, sizeof(r->host), "%.*s", (int)(close - h), h);
-  } else {
-    colon = memchr(h, ':', (size_t)(slash - h));
-    if (!colon) colon = slash;
-    snprintf(r->host, sizeof(r->host), "%.*s", (int)(colon - h), h);
-  }
-  if (colon < slash)
-    snprintf(port, sizeof(port), "%.*s", (int)(slash - colon - 1), colon + 1);
-  else
-    snprintf(port, sizeof(port), "80");
-  r->port = atoi(port);
-  snprintf(r->host_header, sizeof(r->host_header), v6 ? "[%s]:%d" : "%s:%d", r->host, r->port);
-  memset(&hints, 0, sizeof(hints));
-  hints.ai_socktype = SOCK_STREAM;
-  if (getaddrinfo(r->host, port, &hints, &ai) || !ai) {
-    fprintf(stderr, "infra-load: cannot resolve %s\n", r->host);
-    return (false);
-  }
-  memcpy(&r->addr, ai->ai_addr, ai->ai_addrlen);
-  r->addrlen = ai->ai_addrlen;
-  freeaddrinfo(ai);
-  return (true);
-}
-
 /* Ephemeral ports one source address has towards one server address and
  * port (ip_local_port_range), -1 when unknown. */
 static long il_ephemeral_ports(void) {
@@ -1010,52 +945,6 @@ static bool il_read_pdf(il_run_t *r) {
   return (true);
 }
 
-/* Sum of a /proc/PID/status field (il_proc_status) over the nodes whose
- * pid is known; -1 when the first node's is unreadable. */
-static long il_nodes_status(const il_run_t *r, const char *field) {
-  long sum = 0, v;
-  int k;
-
-  for (k = 0; k < r->nnodes; k++) {
-    if ((v = il_proc_status(r->node[k].pid, field)) < 0) {
-      if (k == 0) return (-1);
-      continue;
-    }
-    sum += v;
-  }
-  return (sum);
-}
-
-/* Open fds summed over the nodes (as il_nodes_status). */
-static long il_nodes_fds(const il_run_t *r) {
-  long sum = 0, v;
-  int k;
-
-  for (k = 0; k < r->nnodes; k++) {
-    if ((v = il_proc_fds(r->node[k].pid)) < 0) {
-      if (k == 0) return (-1);
-      continue;
-    }
-    sum += v;
-  }
-  return (sum);
-}
-
-/* CPU ticks summed over the nodes (as il_nodes_status). */
-static long long il_nodes_cpu_ticks(const il_run_t *r) {
-  long long sum = 0, v;
-  int k;
-
-  for (k = 0; k < r->nnodes; k++) {
-    if ((v = il_proc_cpu_ticks(r->node[k].pid)) < 0) {
-      if (k == 0) return (-1);
-      continue;
-    }
-    sum += v;
-  }
-  return (sum);
-}
-
 /* Loop until the servers' CPU use stays below 5 % of one CPU for a second
  * (or timeout_s passes); the printers keep being served meanwhile. */
 static void il_wait_server_quiet(il_run_t *r, double timeout_s) {
@@ -1063,10 +952,10 @@ static void il_wait_server_quiet(il_run_t *r, double timeout_s) {
   long hz = sysconf(_SC_CLK_TCK);
 
   while (bench_now_ms() < end) {
-    long long a = il_nodes_cpu_ticks(r), b;
+    long long a = il_nodes_sum(r->node, r->nnodes, IL_FIG_CPU, NULL), b;
 
     il_loop_for(r, 1000.0);
-    b = il_nodes_cpu_ticks(r);
+    b = il_nodes_sum(r->node, r->nnodes, IL_FIG_CPU, NULL);
     if (a < 0 || b < 0 || (double)(b - a) < 0.05 * (double)hz) return;
   }
 }
@@ -1349,9 +1238,9 @@ int il_run(int argc, char *argv[]) {
   r->rng = (unsigned)time(NULL) ^ (unsigned)getpid();
 
   /* Phase 1: memory. */
-  rss0 = il_nodes_status(r, "VmRSS");
-  thr0 = il_nodes_status(r, "Threads");
-  fds0 = il_nodes_fds(r);
+  rss0 = il_nodes_sum(r->node, r->nnodes, IL_FIG_STATUS, "VmRSS");
+  thr0 = il_nodes_sum(r->node, r->nnodes, IL_FIG_STATUS, "Threads");
+  fds0 = il_nodes_sum(r->node, r->nnodes, IL_FIG_FDS, NULL);
   fprintf(stderr,
           "infra-load: %d printers on %d node%s, %s mode, connecting at %.0f/s; server RSS %ld "
           "KiB\n",
@@ -1398,9 +1287,9 @@ int il_run(int argc, char *argv[]) {
   }
   il_loop_for(r, r->settle_s * 1000.0);
   il_wait_server_quiet(r, 30.0);
-  rss1 = il_nodes_status(r, "VmRSS");
-  thr1 = il_nodes_status(r, "Threads");
-  fds1 = il_nodes_fds(r);
+  rss1 = il_nodes_sum(r->node, r->nnodes, IL_FIG_STATUS, "VmRSS");
+  thr1 = il_nodes_sum(r->node, r->nnodes, IL_FIG_STATUS, "Threads");
+  fds1 = il_nodes_sum(r->node, r->nnodes, IL_FIG_FDS, NULL);
   self_rss1 = il_proc_status((long)getpid(), "VmRSS");
   fprintf(stderr,
           "infra-load: %d subscribed, %d held after %.1f s; server RSS %ld KiB (%+.2f KiB per "
@@ -1411,16 +1300,16 @@ int il_run(int argc, char *argv[]) {
   /* Phase 2: request rate while idle. */
   for (i = 0; i < r->n; i++) sent_w0 += r->p[i].sent;
   m0 = il_metrics(r);
-  cpu_w0 = il_nodes_cpu_ticks(r);
+  cpu_w0 = il_nodes_sum(r->node, r->nnodes, IL_FIG_CPU, NULL);
   if (r->db_pid > 0) db_w0 = il_proc_tree_ticks(r->db_pid);
   t_w0 = bench_now_ms();
   if (r->window_s > 0) il_loop_for(r, r->window_s * 1000.0);
   t_w1 = bench_now_ms();
-  cpu_w1 = il_nodes_cpu_ticks(r);
+  cpu_w1 = il_nodes_sum(r->node, r->nnodes, IL_FIG_CPU, NULL);
   /* Steady state: after a whole notify-wait cycle every printer has
    * polled again, and the server had time to hand back what the ramp's
    * burst left free. */
-  if (r->window_s > 0) rssw = il_nodes_status(r, "VmRSS");
+  if (r->window_s > 0) rssw = il_nodes_sum(r->node, r->nnodes, IL_FIG_STATUS, "VmRSS");
   if (r->db_pid > 0) db_w1 = il_proc_tree_ticks(r->db_pid);
   m1 = il_metrics(r);
   for (i = 0; i < r->n; i++) sent_w1 += r->p[i].sent;
@@ -1455,7 +1344,7 @@ int il_run(int argc, char *argv[]) {
     all = il_lat_stats(r, -1);
     same = il_lat_stats(r, 0);
     cross = il_lat_stats(r, 1);
-    rss2 = il_nodes_status(r, "VmRSS");
+    rss2 = il_nodes_sum(r->node, r->nnodes, IL_FIG_STATUS, "VmRSS");
   }
   if (r->misdelivered || timeouts || probe_errors || r->empty_early) ret = 1;
 

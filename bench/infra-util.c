@@ -1,12 +1,28 @@
 /*
  * infra-util.c: what infra-load's run needs that knows nothing of
- * printers: reading a process (and its children) from /proc, JSON string
- * output, and framing an HTTP/1.1 response (Content-Length or chunked)
- * out of a byte buffer.
+ * printers: reading a process (and its children, or every node) from
+ * /proc, JSON string output, framing an HTTP/1.1 response (Content-Length
+ * or chunked) out of a byte buffer, and a node's URL.
  */
 #include "infra-load.h"
 
 /* ----------------------------------------------------------------------- /proc */
+
+long long il_nodes_sum(const il_node_t *node, int nnodes, il_figure_t what, const char *field) {
+  long long sum = 0, v;
+  for (int k = 0; k < nnodes; k++) {
+    long pid = node[k].pid;
+    v = what == IL_FIG_STATUS ? il_proc_status(pid, field)
+        : what == IL_FIG_FDS  ? il_proc_fds(pid)
+                              : il_proc_cpu_ticks(pid);
+    if (v < 0) {
+      if (k == 0) return (-1);
+      continue;
+    }
+    sum += v;
+  }
+  return (sum);
+}
 
 /* VmRSS (field "VmRSS") or another "Name:" line of /proc/PID/status, in
  * KiB (or as a plain number, e.g. Threads); -1 when unreadable. */
@@ -197,4 +213,58 @@ int il_http_parse(il_buf_t *in, bool eof, int *status, const char **body, size_t
   *body_len = in->len - hlen;
   *conn_close = true;
   return (1);
+}
+
+/* ----------------------------------------------------------------------- URLs */
+
+/* Split node->url (http://HOST:PORT, an IPv6 HOST in brackets) and
+ * resolve it. */
+bool il_parse_url(il_node_t *r) {
+  const char *h = r->url;
+  const char *colon, *slash;
+  char port[16];
+  struct addrinfo hints, *ai = NULL;
+  bool v6 = false;
+
+  if (!strncmp(h, "http://", 7))
+    h += 7;
+  else {
+    fprintf(stderr, "infra-load: --url must be http://HOST:PORT\n");
+    return (false);
+  }
+  slash = strchr(h, '/');
+  if (!slash) slash = h + strlen(h);
+  if (*h == '[') { /* http://[::1]:8631 */
+    const char *close = memchr(h, ']', (size_t)(slash - h));
+
+    if (!close || (close + 1 < slash && close[1] != ':')) {
+      fprintf(stderr, "infra-load: %s: an IPv6 address goes in brackets: http://[::1]:PORT\n",
+              r->url);
+      return (false);
+    }
+    v6 = true;
+    colon = close + 1 < slash ? close + 1 : slash;
+    h++;
+    snprintf(r->host, sizeof(r->host), "%.*s", (int)(close - h), h);
+  } else {
+    colon = memchr(h, ':', (size_t)(slash - h));
+    if (!colon) colon = slash;
+    snprintf(r->host, sizeof(r->host), "%.*s", (int)(colon - h), h);
+  }
+  if (colon < slash)
+    snprintf(port, sizeof(port), "%.*s", (int)(slash - colon - 1), colon + 1);
+  else
+    snprintf(port, sizeof(port), "80");
+  r->port = atoi(port);
+  snprintf(r->host_header, sizeof(r->host_header), v6 ? "[%s]:%d" : "%s:%d", r->host, r->port);
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(r->host, port, &hints, &ai) || !ai) {
+    fprintf(stderr, "infra-load: cannot resolve %s\n", r->host);
+    return (false);
+  }
+  memcpy(&r->addr, ai->ai_addr, ai->ai_addrlen);
+  r->addrlen = ai->ai_addrlen;
+  freeaddrinfo(ai);
+  return (true);
 }

@@ -17,6 +17,23 @@ bench_build() {
   }
 }
 
+# bench_banner_port FILE: the port named by the last start-up banner
+# nimbusd wrote to FILE ("... listening on HOST port N, state in ..."),
+# empty before it has written one.
+bench_banner_port() {
+  sed -n 's/.* port \([0-9]*\), state.*/\1/p' "$1" | tail -n 1
+}
+
+# bench_wait_healthz URL: wait up to 5 s until URL/healthz answers.
+bench_wait_healthz() {
+  local _
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$1/healthz" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # json_num JSON KEY: the number after "KEY": in a one-line JSON object.
 json_num() {
   printf '%s\n' "$1" | grep -o "\"$2\":[-0-9.e+]*" | head -n 1 | cut -d: -f2

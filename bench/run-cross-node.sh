@@ -113,7 +113,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # shellcheck source=lib-bench.sh
-. "$ROOT/bench/lib-bench.sh" # bench_build, json_num, fmt
+. "$ROOT/bench/lib-bench.sh" # bench_build, bench_banner_port, bench_wait_healthz, json_num, fmt
 
 
 # ---------------------------------------------------------------- build
@@ -165,13 +165,10 @@ start_server() {
     fi
     sleep 0.05
   done
-  port=$(sed -n 's/.* port \([0-9]*\), state.*/\1/p' "$WORK/nimbusd-$node.out" | tail -n 1)
+  port=$(bench_banner_port "$WORK/nimbusd-$node.out")
   [ -n "$port" ] || { log "nimbusd $node did not report its port"; return 1; }
   SRV_URL[$node]=http://127.0.0.1:$port
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "${SRV_URL[$node]}/healthz" 2>/dev/null && return 0
-    sleep 0.05
-  done
+  bench_wait_healthz "${SRV_URL[$node]}" && return 0
   log "nimbusd $node did not answer /healthz"
   return 1
 }

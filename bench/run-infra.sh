@@ -110,7 +110,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # shellcheck source=lib-bench.sh
-. "$ROOT/bench/lib-bench.sh" # bench_build, json_num, fmt
+. "$ROOT/bench/lib-bench.sh" # bench_build, bench_banner_port, bench_wait_healthz, json_num, fmt
 
 
 # ---------------------------------------------------------------- build
@@ -153,7 +153,7 @@ start_server() {
         fi
         sleep 0.05
     done
-    port=$(sed -n 's/.* port \([0-9]*\), state.*/\1/p' "$WORK/nimbusd-$tag.out" | head -n 1)
+    port=$(bench_banner_port "$WORK/nimbusd-$tag.out")
     [ -n "$port" ] || { log "nimbusd did not report its port"; return 1; }
     SRV_URL=http://127.0.0.1:$port
     fds=$(awk '/^Max open files/ {print $4}' "/proc/$SRV_PID/limits" 2>/dev/null)
@@ -163,10 +163,7 @@ start_server() {
         log "nimbusd may open only $fds files: too few for $N printers"
         return 1
     fi
-    for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null "$SRV_URL/healthz" 2>/dev/null && return 0
-        sleep 0.05
-    done
+    bench_wait_healthz "$SRV_URL" && return 0
     log "nimbusd did not answer /healthz"
     return 1
 }
