@@ -7,16 +7,16 @@ set -euo pipefail
 build_pkgs=(
   build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
   libcups2-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev
-  libcurl4-openssl-dev libqpdf-dev libcmocka-dev zlib1g-dev libpq-dev
+  libcurl4-openssl-dev libqpdf-dev libcmocka-dev zlib1g-dev libpq-dev libqrencode-dev
 )
 runtime_pkgs=(
-  libcups2 libmicrohttpd12 libsqlite3-0 libsodium23 libjansson4 libcurl4 libqpdf29 zlib1g libpq5
+  libcups2 libmicrohttpd12 libsqlite3-0 libsodium23 libjansson4 libcurl4 libqpdf29 zlib1g libpq5 libqrencode4
   cups cups-client cups-ipp-utils cups-daemon qpdf sqlite3 curl python3 procps openssl
   dbus avahi-daemon  # ippeveprinter (connector tests) needs both running
 )
 # the panel's browser test (tests/integration/test-panel-browser.sh): Debian's
 # Chromium, driven by playwright-core from npm (tests/browser/package-lock.json)
-test_pkgs=(chromium)
+test_pkgs=(chromium zbar-tools)
 # the PostgreSQL store's contract suite (tests/pg/pg-cluster.sh): initdb and
 # pg_ctl of Debian's server package run a private cluster per test run
 test_pkgs+=(postgresql)

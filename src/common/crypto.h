@@ -48,4 +48,25 @@ void crypto_random_hex(char out[33]);
 /* Constant-time equality of two byte strings of length n. */
 bool crypto_equal(const void *a, const void *b, size_t n);
 
+/*
+ * Secrets at rest (payment provider credentials): authenticated encryption
+ * (XChaCha20-Poly1305 IETF, libsodium) with the server's 32-byte key, bound
+ * to a context string `ad` (e.g. "tenant:3:payment-provider") so a sealed
+ * value copied to another tenant's row does not open.  out = 24-byte nonce
+ * || ciphertext || 16-byte tag: CRYPTO_SEAL_OVERHEAD more than the input.
+ */
+#define CRYPTO_SEAL_KEY_BYTES 32
+#define CRYPTO_SEAL_OVERHEAD 40
+bool crypto_seal(const unsigned char key[CRYPTO_SEAL_KEY_BYTES], const char *ad, const void *in,
+                 size_t len, unsigned char *out, size_t outmax, size_t *outlen);
+/* Open what crypto_seal made; false when it was not sealed with this key
+ * and ad, or was altered.  out needs len - CRYPTO_SEAL_OVERHEAD bytes. */
+bool crypto_unseal(const unsigned char key[CRYPTO_SEAL_KEY_BYTES], const char *ad,
+                   const unsigned char *in, size_t len, void *out, size_t outmax, size_t *outlen);
+/* Read the key file at path (exactly 32 bytes, mode 0600 or stricter);
+ * create it with a random key (0600, fsync'd) when it does not exist.
+ * false with a message in err (a group- or world-readable file is refused). */
+bool crypto_key_file_load(const char *path, unsigned char key[CRYPTO_SEAL_KEY_BYTES], char *err,
+                          size_t errlen);
+
 #endif

@@ -70,6 +70,16 @@ typedef struct {
   bool revoked;
 } nimbus_token_t;
 
+#define NIMBUS_PAYMENT_MODE_MAX 16 /* "none" or "at-printer" */
+
+/* How a queue or a printer charges: its price table (0: none) and its
+ * payment mode.  A printer's own setting wins over its queue's
+ * (billing/price.h price_policy_pick). */
+typedef struct {
+  nimbus_id_t price_table_id;              /* 0: none set here */
+  char payment[NIMBUS_PAYMENT_MODE_MAX];   /* "none", "at-printer"; "" = not set here */
+} nimbus_pricing_t;
+
 typedef struct {
   nimbus_id_t id;
   nimbus_id_t tenant_id;
@@ -81,6 +91,7 @@ typedef struct {
    * through that printer ("this-printer") or all of the user's jobs in
    * the queue ("follow-me") */
   char release_scope[16];
+  nimbus_pricing_t pricing; /* price table and payment mode (issue 12) */
   int64_t created_at;
 } nimbus_queue_t;
 
@@ -181,6 +192,7 @@ typedef struct {
   char make_model[NIMBUS_TEXT_MAX];    /* printer-make-and-model */
   char location[NIMBUS_TEXT_MAX];      /* where it stands (the admin's text; "" unset) */
   int jobs_in_progress;                /* filled by store_device_get/list */
+  nimbus_pricing_t pricing;            /* its own price table and payment mode (issue 12) */
 } nimbus_device_t;
 
 /* A user signed in at a printer's panel (issue 4): a short-lived session
@@ -216,5 +228,112 @@ typedef struct {
   char uuid[NIMBUS_UUID_MAX];
   int64_t deleted_at;
 } nimbus_device_tombstone_t;
+
+/* ---- money (issue 12; docs/PAYMENTS.md) ----
+ * Every amount is an int64_t count of the currency's minor unit with an
+ * ISO 4217 code beside it (billing/money.h); no floating point anywhere. */
+#define NIMBUS_CURRENCY_MAX 4       /* "EUR" + NUL */
+#define NIMBUS_PRICE_SPEC_MAX 4096  /* a price table's JSON (billing/price.h) */
+#define NIMBUS_SEALED_MAX 2048      /* sealed provider credentials */
+#define NIMBUS_URL_MAX 512
+
+/* A tenant's money settings: its currency (set by the operator or the
+ * tenant admin; "" = nothing of the tenant is priced) and the service fee
+ * the operator charges on each priced job. */
+typedef struct {
+  nimbus_id_t tenant_id;
+  char currency[NIMBUS_CURRENCY_MAX];
+  int64_t service_fee_fixed; /* minor units per priced job */
+  int service_fee_bps;       /* basis points (1/10000) of the print fee */
+  int64_t updated_at;
+} nimbus_tenant_billing_t;
+
+/* The payment provider of a tenant: its adapter name and its credentials,
+ * sealed (crypto_seal with the server key, bound to the tenant): the
+ * store never sees them in clear. */
+typedef struct {
+  nimbus_id_t tenant_id;
+  char provider[16]; /* "linepay", "stripe" */
+  unsigned char sealed[NIMBUS_SEALED_MAX];
+  int sealed_len;
+  int64_t updated_at;
+} nimbus_payment_provider_t;
+
+/* A price table (billing/price.h parses and prices its spec). */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  char name[NIMBUS_NAME_MAX];
+  char spec[NIMBUS_PRICE_SPEC_MAX]; /* JSON, as billing/price.h writes it */
+  int64_t created_at;
+  int64_t updated_at;
+} nimbus_price_table_t;
+
+
+/* The fee of a job as it will print, computed when it is submitted and
+ * again when its settings change before release. */
+typedef struct {
+  nimbus_id_t job_id; /* internal id */
+  nimbus_id_t tenant_id;
+  nimbus_id_t price_table_id; /* the table that priced it (0: none: free) */
+  char currency[NIMBUS_CURRENCY_MAX];
+  int64_t print_fee;
+  int64_t service_fee;
+  int64_t total;
+  char detail[1024]; /* JSON breakdown (billing/price.h price_quote_json) */
+  int64_t computed_at;
+} nimbus_job_quote_t;
+
+/* A payment of one job, one row per attempt.  States and transitions are
+ * owned by payments/payment-state.c; the store only compares and sets. */
+typedef enum {
+  NIMBUS_PAY_RESERVING = 1,     /* row written, provider not answered yet */
+  NIMBUS_PAY_PENDING = 2,       /* reserved: waiting for the user to pay */
+  NIMBUS_PAY_PAID = 3,          /* verified with the provider; job released */
+  NIMBUS_PAY_CANCELED = 4,      /* canceled (panel, timeout, job canceled) */
+  NIMBUS_PAY_FAILED = 5,        /* the provider refused or the user declined */
+  NIMBUS_PAY_SETTLED = 6,       /* the job printed: charge posted */
+  NIMBUS_PAY_REFUND_PENDING = 7,/* printing failed: refund to be made */
+  NIMBUS_PAY_REFUNDED = 8       /* refund made and posted */
+} nimbus_payment_state_t;
+
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t job_id;    /* internal job id */
+  nimbus_id_t device_id; /* the printer it releases the job to (0: per the queue) */
+  int attempt;           /* 1, 2, ... per job */
+  char provider[16];
+  nimbus_payment_state_t state;
+  char currency[NIMBUS_CURRENCY_MAX];
+  int64_t amount;        /* total charged */
+  int64_t print_fee;
+  int64_t service_fee;
+  char order_id[64];     /* our id at the provider, also its idempotency key; unique */
+  char provider_tx[64];  /* the provider's transaction / session id (a string) */
+  char payment_url[NIMBUS_URL_MAX];
+  char refund_tx[64];
+  char reason[64];       /* why it ended: "timeout", "canceled-at-panel", "declined", ... */
+  int64_t created_at;
+  int64_t updated_at;
+  int64_t expires_at;    /* the user must have paid by then (our timeout) */
+  int64_t paid_at;
+} nimbus_payment_t;
+
+/* One line of the ledger: amount > 0 debits account, < 0 credits it.
+ * The lines of one posting sum to zero (billing/ledger.h). */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t posting_id;
+  nimbus_id_t tenant_id; /* whose books (0: the operator's) */
+  nimbus_id_t job_id;    /* internal job id, 0 when none */
+  nimbus_id_t payment_id;
+  char kind[16];         /* "payment", "charge", "refund", "correction" */
+  char account[64];      /* e.g. "tenant:3:revenue", "operator:revenue" */
+  char currency[NIMBUS_CURRENCY_MAX];
+  int64_t amount;
+  char memo[128];
+  int64_t created_at;
+} nimbus_ledger_entry_t;
 
 #endif

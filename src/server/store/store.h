@@ -512,6 +512,140 @@ store_status_t store_job_pin_cas_audited(store_t *st, nimbus_id_t tenant_id, nim
                                          const store_pin_counter_t *next,
                                          const store_audit_t *audit);
 
+/* ---- money: billing settings, price tables, quotes, payments, ledger
+ * (issue 12, docs/PAYMENTS.md).  Policy (what a price is, which payment
+ * transition is legal, that a posting balances) lives in billing/ and
+ * payments/; the store keeps rows and compares-and-sets. ---- */
+
+/* A tenant's money settings; STORE_NOT_FOUND when never set (the caller
+ * treats that as: no currency, no service fee). */
+store_status_t store_tenant_billing_get(store_t *st, nimbus_id_t tenant_id,
+                                        nimbus_tenant_billing_t *out);
+/* Insert or replace (updated_at set); NOT_FOUND when the tenant is gone. */
+store_status_t store_tenant_billing_put(store_t *st, nimbus_tenant_billing_t *b,
+                                        const store_audit_t *audit);
+
+/* The tenant's payment provider (sealed credentials).  NOT_FOUND: none. */
+store_status_t store_payment_provider_get(store_t *st, nimbus_id_t tenant_id,
+                                          nimbus_payment_provider_t *out);
+/* Insert or replace (updated_at set). */
+store_status_t store_payment_provider_put(store_t *st, nimbus_payment_provider_t *p,
+                                          const store_audit_t *audit);
+/* NOT_FOUND when the tenant has none. */
+store_status_t store_payment_provider_delete(store_t *st, nimbus_id_t tenant_id,
+                                             const store_audit_t *audit);
+
+/* Price tables, unique by name in a tenant (CONFLICT when taken). */
+store_status_t store_price_table_insert(store_t *st, nimbus_price_table_t *t,
+                                        const store_audit_t *audit);
+store_status_t store_price_table_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     nimbus_price_table_t *out);
+store_status_t store_price_table_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                             nimbus_price_table_t *out);
+/* Replace name and spec of t->id (updated_at set); NOT_FOUND, CONFLICT (name). */
+store_status_t store_price_table_update(store_t *st, nimbus_price_table_t *t,
+                                        const store_audit_t *audit);
+/* Delete; queues and printers that used it are left without one. */
+store_status_t store_price_table_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                        const store_audit_t *audit);
+typedef bool (*store_price_table_cb)(const nimbus_price_table_t *t, void *ctx);
+store_status_t store_price_table_list(store_t *st, nimbus_id_t tenant_id, store_price_table_cb cb,
+                                      void *ctx);
+
+/* Set how a queue / a printer charges (read back in nimbus_queue_t and
+ * nimbus_device_t .pricing).  NOT_FOUND when the queue, printer or
+ * (non-zero) price table is not the tenant's. */
+store_status_t store_queue_set_pricing(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                       const nimbus_pricing_t *p, const store_audit_t *audit);
+store_status_t store_device_set_pricing(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                        const nimbus_pricing_t *p, const store_audit_t *audit);
+
+/* A job's fee: insert or replace (one row per job); NOT_FOUND when the
+ * job is not the tenant's.  Get: NOT_FOUND when never computed. */
+store_status_t store_job_quote_put(store_t *st, const nimbus_job_quote_t *q);
+store_status_t store_job_quote_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_job_quote_t *out);
+
+/*
+ * Payments.  A posting to append with a payment change: its lines sum to
+ * zero (store.c refuses one that does not: STORE_ERROR, logged).
+ */
+typedef struct {
+  char account[64];
+  int64_t amount;
+} store_ledger_line_t;
+typedef struct {
+  nimbus_id_t tenant_id; /* whose books (0: the operator's own) */
+  nimbus_id_t job_id;
+  nimbus_id_t payment_id; /* 0: set to the payment's id by store_payment_update */
+  const char *kind;       /* "payment", "charge", "refund", "correction" */
+  const char *currency;
+  const char *memo; /* may be NULL */
+  const store_ledger_line_t *lines;
+  int nlines;
+} store_ledger_posting_t;
+
+/* Insert p (id, created_at, updated_at set) and, in the same transaction,
+ * apply job_change (may be NULL; the job state machine's change, as
+ * store_job_apply) and audit.  CONFLICT when p->order_id is taken, when
+ * the job already has an open payment (RESERVING or PENDING), or when the
+ * job change's compare fails: nothing is written then. */
+store_status_t store_payment_insert(store_t *st, nimbus_payment_t *p,
+                                    const store_job_change_t *job_change,
+                                    const store_audit_t *audit);
+store_status_t store_payment_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_payment_t *out);
+/* Any tenant (a provider's callback names the order): the caller checks
+ * the tenant against what the callback proves. */
+store_status_t store_payment_get_by_order(store_t *st, const char *order_id, nimbus_payment_t *out);
+/* The newest payment of a job (any state); NOT_FOUND when none. */
+store_status_t store_payment_get_latest_for_job(store_t *st, nimbus_id_t tenant_id,
+                                                nimbus_id_t job_id, nimbus_payment_t *out);
+/*
+ * Compare-and-set: the payment p->id of p->tenant_id is in state
+ * `expected`; write p's state, provider_tx, payment_url, refund_tx,
+ * reason, expires_at, paid_at (updated_at set), and in the same
+ * transaction apply job_change (may be NULL), append posting (may be
+ * NULL) and audit (may be NULL).  CONFLICT when the payment or the job is
+ * not as compared: nothing is written.
+ */
+store_status_t store_payment_update(store_t *st, nimbus_payment_t *p,
+                                    nimbus_payment_state_t expected,
+                                    const store_job_change_t *job_change,
+                                    const store_ledger_posting_t *posting,
+                                    const store_audit_t *audit);
+/* Payments that need the reconciler (all tenants): RESERVING and PENDING
+ * ones, REFUND_PENDING ones, and PAID ones whose job is in a terminal
+ * state (to settle or refund); oldest first, at most max. */
+typedef bool (*store_payment_cb)(const nimbus_payment_t *p, nimbus_job_state_t job_state,
+                                 void *ctx);
+store_status_t store_payment_list_open(store_t *st, int max, store_payment_cb cb, void *ctx);
+/* A tenant's payments, newest first (job_id 0: all jobs). */
+store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  int limit, int offset, store_payment_cb cb, void *ctx);
+
+/* The ledger: append-only (both backends refuse UPDATE and DELETE of its
+ * rows).  A posting on its own (a correction); *posting_id may be NULL. */
+store_status_t store_ledger_post(store_t *st, const store_ledger_posting_t *posting,
+                                 nimbus_id_t *posting_id, const store_audit_t *audit);
+typedef struct {
+  nimbus_id_t tenant_id; /* required unless all_tenants */
+  bool all_tenants;      /* the operator's view: every tenant's books and its own */
+  nimbus_id_t job_id;    /* 0: any */
+  nimbus_id_t after_id;  /* entries with id > after_id (paging) */
+  int limit;             /* 0: no limit */
+} store_ledger_filter_t;
+typedef bool (*store_ledger_cb)(const nimbus_ledger_entry_t *e, void *ctx);
+/* Entries in id order. */
+store_status_t store_ledger_list(store_t *st, const store_ledger_filter_t *f, store_ledger_cb cb,
+                                 void *ctx);
+/* The balance of every account (sum of its amounts) per currency, in
+ * account order; cb gets (account, currency, balance). */
+typedef bool (*store_balance_cb)(const char *account, const char *currency, int64_t balance,
+                                 void *ctx);
+store_status_t store_ledger_balances(store_t *st, const store_ledger_filter_t *f,
+                                     store_balance_cb cb, void *ctx);
+
 /* ---- counters for /metrics ---- */
 /* Number of jobs per lifecycle state, across all tenants: counts[state]
  * for state 1..9 (index 0 unused). */
