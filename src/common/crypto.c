@@ -8,9 +8,14 @@
  */
 #include "crypto.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CRYPTO_ARGON2_OPS 2ULL
 #define CRYPTO_ARGON2_MEM (19U * 1024U * 1024U)
@@ -100,5 +105,77 @@ bool crypto_pin_verify(const char *hash, const char *pin) {
   crypto_hash_sha256(digest, (const unsigned char *)pin, strlen(pin));
   bool ok = crypto_pin_verify_sha256(hash, digest);
   sodium_memzero(digest, sizeof digest);
+  return ok;
+}
+
+bool crypto_seal(const unsigned char key[CRYPTO_SEAL_KEY_BYTES], const char *ad, const void *in,
+                 size_t len, unsigned char *out, size_t outmax, size_t *outlen) {
+  const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+  if (outmax < len || outmax - len < CRYPTO_SEAL_OVERHEAD) return false;
+  randombytes_buf(out, nb);
+  unsigned long long clen = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + nb, &clen, in, len,
+                                                 (const unsigned char *)ad, ad ? strlen(ad) : 0,
+                                                 NULL, out, key) != 0)
+    return false;
+  *outlen = nb + (size_t)clen;
+  return true;
+}
+
+bool crypto_unseal(const unsigned char key[CRYPTO_SEAL_KEY_BYTES], const char *ad,
+                   const unsigned char *in, size_t len, void *out, size_t outmax, size_t *outlen) {
+  const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+  if (len < CRYPTO_SEAL_OVERHEAD || outmax < len - CRYPTO_SEAL_OVERHEAD) return false;
+  unsigned long long mlen = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, NULL, in + nb, len - nb,
+                                                 (const unsigned char *)ad, ad ? strlen(ad) : 0,
+                                                 in, key) != 0)
+    return false;
+  *outlen = (size_t)mlen;
+  return true;
+}
+
+/* Write a new random key to path (O_EXCL: never over an existing file). */
+static bool crypto_key_file_create(const char *path, unsigned char key[CRYPTO_SEAL_KEY_BYTES],
+                                   char *err, size_t errlen) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot create the key file %s: %s", path, strerror(errno));
+    return false;
+  }
+  randombytes_buf(key, CRYPTO_SEAL_KEY_BYTES);
+  bool ok = write(fd, key, CRYPTO_SEAL_KEY_BYTES) == CRYPTO_SEAL_KEY_BYTES && fsync(fd) == 0;
+  if (close(fd) != 0) ok = false;
+  if (!ok) {
+    snprintf(err, errlen, "cannot write the key file %s: %s", path, strerror(errno));
+    unlink(path);
+    sodium_memzero(key, CRYPTO_SEAL_KEY_BYTES);
+  }
+  return ok;
+}
+
+bool crypto_key_file_load(const char *path, unsigned char key[CRYPTO_SEAL_KEY_BYTES], char *err,
+                          size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) return crypto_key_file_create(path, key, err, errlen);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot open the key file %s: %s", path, strerror(errno));
+    return false;
+  }
+  struct stat sb;
+  bool ok = false;
+  if (fstat(fd, &sb) != 0)
+    snprintf(err, errlen, "cannot read the key file %s: %s", path, strerror(errno));
+  else if (!S_ISREG(sb.st_mode) || sb.st_size != CRYPTO_SEAL_KEY_BYTES)
+    snprintf(err, errlen, "the key file %s must be a file of exactly %d bytes", path,
+             CRYPTO_SEAL_KEY_BYTES);
+  else if (sb.st_mode & 077)
+    snprintf(err, errlen, "the key file %s is readable by others: chmod 600 it", path);
+  else if (read(fd, key, CRYPTO_SEAL_KEY_BYTES) != CRYPTO_SEAL_KEY_BYTES)
+    snprintf(err, errlen, "cannot read the key file %s", path);
+  else
+    ok = true;
+  close(fd);
+  if (!ok) sodium_memzero(key, CRYPTO_SEAL_KEY_BYTES);
   return ok;
 }

@@ -4,7 +4,9 @@
  * random identifiers, constant-time comparison, and job PINs: a PIN sent
  * in clear and one sent as its SHA-256 (job-password-encryption
  * "sha2-256") hash to the same kind of record, and both verify with the
- * clear PIN typed later.
+ * clear PIN typed later.  Secrets at rest: crypto_seal/unseal round trip,
+ * refused with another key, another context or one altered byte; the key
+ * file is created 0600 once and refused when others may read it.
  * Expected digests are the FIPS 180-2 SHA-256 test vectors, so nothing
  * here depends on libsodium agreeing with itself.
  */
@@ -19,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto.h"
 
@@ -270,6 +274,58 @@ static void test_pin_long_and_utf8(void **state) {
   assert_false(crypto_pin_verify(h, "pass"));
 }
 
+static void test_seal_round_trip_and_binding(void **state) {
+  (void)state;
+  unsigned char key[CRYPTO_SEAL_KEY_BYTES], other[CRYPTO_SEAL_KEY_BYTES];
+  memset(key, 7, sizeof key);
+  memset(other, 8, sizeof other);
+  const char msg[] = "{\"secret_key\":\"sk_test_123\"}";
+  unsigned char box[256];
+  size_t boxlen = 0;
+  assert_true(crypto_seal(key, "tenant:1:payment-provider", msg, sizeof msg, box, sizeof box,
+                          &boxlen));
+  assert_int_equal(boxlen, sizeof msg + CRYPTO_SEAL_OVERHEAD);
+  assert_null(memmem(box, boxlen, "sk_test", 7)); /* not in clear */
+  char out[256];
+  size_t outlen = 0;
+  assert_true(crypto_unseal(key, "tenant:1:payment-provider", box, boxlen, out, sizeof out,
+                            &outlen));
+  assert_int_equal(outlen, sizeof msg);
+  assert_memory_equal(out, msg, sizeof msg);
+  /* another key, another tenant's context, one flipped bit: refused */
+  assert_false(crypto_unseal(other, "tenant:1:payment-provider", box, boxlen, out, sizeof out,
+                             &outlen));
+  assert_false(crypto_unseal(key, "tenant:2:payment-provider", box, boxlen, out, sizeof out,
+                             &outlen));
+  box[boxlen - 1] ^= 1;
+  assert_false(crypto_unseal(key, "tenant:1:payment-provider", box, boxlen, out, sizeof out,
+                             &outlen));
+  /* too small an output buffer */
+  assert_false(crypto_seal(key, "x", msg, sizeof msg, box, sizeof msg, &boxlen));
+}
+
+static void test_key_file(void **state) {
+  (void)state;
+  char dir[] = "/tmp/nimbus-key-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[64];
+  snprintf(path, sizeof path, "%s/secrets.key", dir);
+  unsigned char k1[CRYPTO_SEAL_KEY_BYTES], k2[CRYPTO_SEAL_KEY_BYTES];
+  char err[256];
+  assert_true(crypto_key_file_load(path, k1, err, sizeof err)); /* created */
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  assert_int_equal(sb.st_size, CRYPTO_SEAL_KEY_BYTES);
+  assert_true(crypto_key_file_load(path, k2, err, sizeof err)); /* read back */
+  assert_memory_equal(k1, k2, sizeof k1);
+  assert_int_equal(chmod(path, 0644), 0);
+  assert_false(crypto_key_file_load(path, k2, err, sizeof err));
+  assert_non_null(strstr(err, "readable by others"));
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_password_hash_and_verify),
@@ -283,6 +339,8 @@ int main(void) {
       cmocka_unit_test(test_pin_sha256_verifies_with_clear_pin),
       cmocka_unit_test(test_pin_forms_are_equivalent),
       cmocka_unit_test(test_pin_long_and_utf8),
+      cmocka_unit_test(test_seal_round_trip_and_binding),
+      cmocka_unit_test(test_key_file),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -48,6 +48,8 @@
 #include "device.h"
 #include "job.h"
 #include "log.h"
+#include "money.h"
+#include "payment-flow.h"
 #include "release.h"
 #include "throttle.h"
 #include "user-names.h"
@@ -56,7 +58,6 @@
 #define PANEL_SESSION_DEFAULT 120 /* seconds, when --panel-session-idle is unset */
 #define PANEL_PIN_MAX 255         /* job PIN, as on the REST release */
 #define PANEL_JOBS_MAX 200        /* held jobs listed at most */
-#define PANEL_FEE_CURRENCY "EUR"
 
 /* ---- sign-in failures per (printer, user name): the store's throttle ---- */
 
@@ -148,17 +149,56 @@ static void panel_problem_with(api_ctx_t *c, int status, const char *title, cons
   http_respond_json(c->r, status, doc);
 }
 
-static json_t *panel_job_json(api_ctx_t *c, const nimbus_job_t *job) {
+/*
+ * The fee of job as the panel shows it: {amount, currency, print_fee,
+ * service_fee, text (e.g. "EUR 1.20"), payment_required}, amounts in
+ * minor units.  fresh: priced now for this printer (job-fee.h; the
+ * details screen and the release), else the stored quote (the list).
+ */
+static json_t *panel_fee_json(api_ctx_t *c, const nimbus_job_t *job, bool fresh) {
+  nimbus_job_quote_t q;
+  memset(&q, 0, sizeof q);
+  bool required = false;
+  if (fresh) {
+    payflow_result_t why;
+    char msg[160];
+    required = payments_required(c->srv, job, &c->device, &q, &why, msg, sizeof msg) &&
+               why == PAYFLOW_OK;
+  } else if (store_job_quote_get(c->srv->store, c->tenant.id, job->id, &q) != STORE_OK) {
+    memset(&q, 0, sizeof q);
+  }
+  json_t *fee = json_pack("{s:I, s:I, s:I, s:s, s:b}", "amount", (json_int_t)q.total, "print_fee",
+                          (json_int_t)q.print_fee, "service_fee", (json_int_t)q.service_fee,
+                          "currency", q.currency, "payment_required", required);
+  char text[64];
+  if (fee && q.currency[0] && money_format_with_code(q.total, q.currency, text, sizeof text))
+    json_object_set_new(fee, "text", json_string(text));
+  if (fee && q.currency[0] && money_format_with_code(q.print_fee, q.currency, text, sizeof text))
+    json_object_set_new(fee, "print_fee_text", json_string(text));
+  if (fee && q.currency[0] && money_format_with_code(q.service_fee, q.currency, text, sizeof text))
+    json_object_set_new(fee, "service_fee_text", json_string(text));
+  return fee;
+}
+
+static json_t *panel_job_json_fee(api_ctx_t *c, const nimbus_job_t *job, bool fresh) {
   int64_t now = (int64_t)time(NULL);
-  return json_pack("{s:I, s:o, s:o, s:i, s:i, s:i, s:o, s:s, s:b, s:o, s:{s:i, s:s}, s:s}", "id",
-                   (json_int_t)job->number, "name", api_json_text(job->name), "queue",
-                   api_json_text(job->queue_name), "pages", job->pages, "copies", job->copies,
-                   "impressions", job->impressions, "created_at", api_json_time(job->created_at),
-                   "state", job_state_name(job->state), "has_pin", job->pin_hash[0] != '\0',
-                   "locked_until",
-                   api_json_time(job->pin_locked_until > now ? job->pin_locked_until : 0), "fee",
-                   "amount", 0, "currency", PANEL_FEE_CURRENCY, "origin",
-                   job->origin_device_id == c->device.id ? "this-printer" : "elsewhere");
+  json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:i, s:i, s:o, s:s, s:b, s:o, s:o, s:s}", "id",
+                        (json_int_t)job->number, "name", api_json_text(job->name), "queue",
+                        api_json_text(job->queue_name), "pages", job->pages, "copies",
+                        job->copies, "impressions", job->impressions, "created_at",
+                        api_json_time(job->created_at), "state", job_state_name(job->state),
+                        "has_pin", job->pin_hash[0] != '\0', "locked_until",
+                        api_json_time(job->pin_locked_until > now ? job->pin_locked_until : 0),
+                        "fee", panel_fee_json(c, job, fresh), "origin",
+                        job->origin_device_id == c->device.id ? "this-printer" : "elsewhere");
+  nimbus_payment_t p;
+  if (o && payments_get_for_job(c->srv, c->tenant.id, job->id, &p) == PAYFLOW_OK)
+    json_object_set_new(o, "payment", payments_json(&p));
+  return o;
+}
+
+static json_t *panel_job_json(api_ctx_t *c, const nimbus_job_t *job) {
+  return panel_job_json_fee(c, job, false);
 }
 
 /* ---- sessions ---- */
@@ -348,15 +388,24 @@ done:
   }
 }
 
+/* Is job the user's and being paid for (or paid) at this printer? */
+static bool panel_job_paying_here(api_ctx_t *c, nimbus_id_t user_id, const nimbus_job_t *job) {
+  nimbus_payment_t p;
+  return job->owner_id == user_id &&
+         payments_get_for_job(c->srv, c->tenant.id, job->id, &p) == PAYFLOW_OK &&
+         p.device_id == c->device.id;
+}
+
 /*
  * The job number {id} as the session user may see it here: in the printer's
- * release scope, or already released to this printer.  Anything else,
- * another user's job included, is 404.  False has responded.
+ * release scope, already released to this printer, or being paid for here.
+ * Anything else, another user's job included, is 404.  False has responded.
  */
 static bool panel_job_load(api_ctx_t *c, const nimbus_panel_session_t *ps, nimbus_job_t *job) {
   store_status_t s = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, job);
   if (s == STORE_OK && !release_in_scope(c->srv, &c->device, ps->user_id, job) &&
-      !(job->owner_id == ps->user_id && job->target_device_id == c->device.id))
+      !(job->owner_id == ps->user_id && job->target_device_id == c->device.id) &&
+      !panel_job_paying_here(c, ps->user_id, job))
     s = STORE_NOT_FOUND;
   if (s != STORE_OK) {
     api_respond_store(c, s, "job", NULL);
@@ -369,7 +418,48 @@ void api_device_job_get(api_ctx_t *c) {
   nimbus_panel_session_t ps;
   nimbus_job_t job;
   if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
-  api_respond(c, 200, panel_job_json(c, &job));
+  /* the details screen: the fee priced for this printer */
+  api_respond(c, 200, panel_job_json_fee(c, &job, job.state == NIMBUS_JOB_HELD));
+}
+
+/* GET /device/jobs/{id}/payment: the job's latest payment (the panel's
+ * payment screen polls it; the store only, the provider is asked by the
+ * callbacks and the reconciler). */
+void api_device_job_payment_get(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  nimbus_job_t job;
+  nimbus_payment_t p;
+  if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
+  payflow_result_t r = payments_get_for_job(c->srv, c->tenant.id, job.id, &p);
+  if (r == PAYFLOW_NOT_FOUND)
+    api_problem(c->r, 404, "this job has no payment");
+  else if (r != PAYFLOW_OK)
+    api_problem(c->r, 500, "storage error");
+  else
+    api_respond(c, 200, payments_json(&p));
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+}
+
+/* DELETE /device/jobs/{id}/payment: the panel's Cancel on the payment
+ * screen.  200 with the payment: canceled (the job is held again), or
+ * paid when the user paid meanwhile (it prints). */
+void api_device_job_payment_cancel(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  nimbus_job_t job;
+  nimbus_payment_t p;
+  char msg[160];
+  if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
+  memset(&p, 0, sizeof p);
+  payflow_result_t r = payments_cancel(c->srv, c->tenant.id, job.id, c->actor, &p, msg, sizeof msg);
+  if (r == PAYFLOW_OK)
+    api_respond(c, 200, payments_json(&p));
+  else if (r == PAYFLOW_NOT_FOUND)
+    api_problem(c->r, 404, "this job has no payment");
+  else if (r == PAYFLOW_CONFLICT)
+    api_problem(c->r, 409, "%s", msg[0] ? msg : "the payment can no longer be canceled");
+  else
+    api_problem(c->r, 502, "the payment service could not be reached");
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
 }
 
 /*
@@ -404,6 +494,16 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   switch (rs) {
     case RELEASE_OK:
       api_respond(c, 200, panel_job_json(c, &out.job));
+      break;
+    case RELEASE_PAYMENT_STARTED: {
+      /* pay first: 202 with the job and the payment (its URL for the QR code) */
+      json_t *doc = panel_job_json(c, &out.job);
+      if (doc) json_object_set_new(doc, "payment", payments_json(&out.payment));
+      api_respond(c, 202, doc);
+      break;
+    }
+    case RELEASE_PAYMENT_REFUSED:
+      api_problem(c->r, 409, "the job must be paid before it prints: %s", out.message);
       break;
     case RELEASE_NOT_FOUND:
       api_problem(c->r, 404, "no such job");

@@ -30,6 +30,7 @@
 #include "api-private.h"
 #include "job.h"
 #include "log.h"
+#include "payment-flow.h"
 #include "release.h"
 
 #define API_JOBS_LIMIT_DEFAULT 50
@@ -245,6 +246,16 @@ void api_job_release(api_ctx_t *c) {
   switch (release_job(c->srv, &job, &req, &out)) {
     case RELEASE_OK:
       api_respond(c, 200, api_job_json(c, &out.job));
+      break;
+    case RELEASE_PAYMENT_STARTED: {
+      /* it must be paid first: 202 with the job and where to pay */
+      json_t *doc = api_job_json(c, &out.job);
+      if (doc) json_object_set_new(doc, "payment", payments_json(&out.payment));
+      api_respond(c, 202, doc);
+      break;
+    }
+    case RELEASE_PAYMENT_REFUSED:
+      api_problem(c->r, 409, "the job must be paid before it prints: %s", out.message);
       break;
     case RELEASE_NOT_FOUND:
       api_problem(c->r, 404, "no such job");

@@ -184,6 +184,32 @@ void api_job_get(api_ctx_t *c);
 void api_job_cancel(api_ctx_t *c);
 void api_job_release(api_ctx_t *c);
 
+/* api-payments.c: money (issue 12) */
+void api_billing_get(api_ctx_t *c);
+void api_billing_update(api_ctx_t *c);
+void api_billing_provider_get(api_ctx_t *c);
+void api_billing_provider_set(api_ctx_t *c);
+void api_billing_provider_delete(api_ctx_t *c);
+void api_price_tables_list(api_ctx_t *c);
+void api_price_tables_create(api_ctx_t *c);
+void api_price_table_get(api_ctx_t *c);
+void api_price_table_update(api_ctx_t *c);
+void api_price_table_delete(api_ctx_t *c);
+void api_job_payment_start(api_ctx_t *c);
+void api_job_payment_get(api_ctx_t *c);
+void api_job_payment_cancel(api_ctx_t *c);
+void api_ledger_list(api_ctx_t *c);
+void api_ledger_balances(api_ctx_t *c);
+void api_payments_linepay_confirm(api_ctx_t *c); /* API_PUBLIC */
+void api_payments_stripe_webhook(api_ctx_t *c);  /* API_PUBLIC */
+void api_payments_return(api_ctx_t *c);          /* API_PUBLIC */
+/* Apply optional "price_table" (name or null) and "payment" ("none",
+ * "at-printer" or null) of c->body to *p; *changed says whether either was
+ * given.  False has responded. */
+bool api_pricing_from_body(api_ctx_t *c, nimbus_pricing_t *p, bool *changed);
+/* {price_table: name|null, payment: "none"|...} of p (new reference). */
+json_t *api_pricing_json(api_ctx_t *c, const nimbus_pricing_t *p);
+
 void api_printers_list(api_ctx_t *c); /* api-printers.c */
 void api_printers_create(api_ctx_t *c);
 void api_printer_get(api_ctx_t *c);
@@ -198,6 +224,8 @@ void api_device_session_delete(api_ctx_t *c);
 void api_device_jobs_list(api_ctx_t *c);
 void api_device_job_get(api_ctx_t *c);
 void api_device_job_release(api_ctx_t *c);
+void api_device_job_payment_get(api_ctx_t *c);
+void api_device_job_payment_cancel(api_ctx_t *c);
 void api_device_job_pin(api_ctx_t *c);
 void api_device_job_cancel(api_ctx_t *c);
 

@@ -50,6 +50,9 @@ typedef struct {
   int pin_max_attempts;      /* wrong PINs before a job locks */
   int pin_lockout;           /* seconds locked, and the counting window */
   int retention_hours;       /* default per tenant: unreleased jobs expire after this */
+  char public_url[512];      /* base of URLs given to phones and providers ("": from listen) */
+  char secrets_key[PATH_MAX]; /* key file sealing secrets at rest ("": state-dir/secrets.key) */
+  int payment_timeout;       /* seconds to pay at the printer */
   int panel_session_idle;    /* seconds of panel inactivity before sign-out */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */
@@ -67,6 +70,7 @@ typedef struct metrics metrics_t;
 typedef struct auth_cache auth_cache_t;
 typedef struct notify notify_t;
 typedef struct device_presence device_presence_t;
+typedef struct payments payments_t;
 
 typedef struct {
   nimbusd_config_t cfg;
@@ -78,6 +82,7 @@ typedef struct {
   throttle_limits_t throttle;  /* sign-in throttle limits, from cfg (throttle.h) */
   notify_t *notify;            /* subscriptions and parked long-polls */
   device_presence_t *presence; /* when devices were last heard (device.c) */
+  payments_t *payments;        /* payment flow and reconciler (payments/payment-flow.c) */
   time_t started_at;
   bool tls;
   /* bytes reserved by requests holding a small document in memory

@@ -100,6 +100,18 @@ const config_option_t nimbusd_options[] = {
     OPT("pin-lockout", CONFIG_INT, pin_lockout, "900",
         "seconds a job stays locked after too many wrong PINs (also the counting window)", false, 1,
         86400 * 7),
+    OPT("public-url", CONFIG_STRING, public_url, "",
+        "this service's address as phones and payment providers reach it, e.g. "
+        "https://print.example.com (payment confirm and webhook URLs; default: "
+        "http://listen:port)",
+        false, 0, 0),
+    OPT("secrets-key", CONFIG_STRING, secrets_key, "",
+        "32-byte key file sealing payment provider credentials at rest (created 0600 when "
+        "missing; default: state-dir/secrets.key)",
+        false, 0, 0),
+    OPT("payment-timeout", CONFIG_INT, payment_timeout, "180",
+        "seconds a user has to pay at the printer before the payment is checked and canceled",
+        false, 30, 3600),
     OPT("retention-hours", CONFIG_INT, retention_hours, "24",
         "hours an unreleased job is kept unless its tenant sets its own", false, 1, 24 * 365),
     OPT("panel-session-idle", CONFIG_INT, panel_session_idle, "120",

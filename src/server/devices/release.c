@@ -15,6 +15,7 @@
 #include "device.h"
 #include "job.h"
 #include "log.h"
+#include "payment-flow.h"
 
 bool release_pin_next(const store_pin_counter_t *cur, bool ok, int64_t now, int window, int max,
                       store_pin_counter_t *next) {
@@ -166,13 +167,36 @@ nimbus_id_t release_target_device(nimbus_server_t *srv, const nimbus_job_t *job,
   return target;
 }
 
-/* Step 3 of the pipeline: does the job need paying before it prints?
- * Payments do not exist yet, so nothing does; a provider will answer
- * "yes" here and move the job to awaiting-payment instead of step 4-5. */
-static bool release_payment_required(nimbus_server_t *srv, const nimbus_job_t *job) {
-  (void)srv;
-  (void)job;
-  return false;
+/* Step 3 of the pipeline: a job that must be paid where it will print
+ * (at printer d, or per its queue) gets a payment instead of steps 4-5;
+ * the payment keeps the target and the queue move, and its verification
+ * releases the job.  RELEASE_OK: no payment needed, go on. */
+static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_job_t *job,
+                                             const nimbus_device_t *d, nimbus_id_t queue,
+                                             nimbus_id_t target, const release_request_t *req,
+                                             release_outcome_t *out) {
+  nimbus_job_quote_t quote;
+  payflow_result_t why;
+  if (!payments_required(srv, job, d, &quote, &why, out->message, sizeof out->message))
+    return RELEASE_OK;
+  if (why == PAYFLOW_UNPRICEABLE) return RELEASE_PAYMENT_REFUSED;
+  if (why != PAYFLOW_OK) return RELEASE_ERROR;
+  payflow_result_t r = payments_begin(srv, job, &quote, target, queue, req->actor,
+                                      req->request_id, &out->payment, out->message,
+                                      sizeof out->message);
+  switch (r) {
+    case PAYFLOW_OK:
+      if (store_job_get(srv->store, job->tenant_id, job->id, &out->job) == STORE_OK)
+        sodium_memzero(out->job.pin_hash, sizeof out->job.pin_hash);
+      return RELEASE_PAYMENT_STARTED;
+    case PAYFLOW_CONFLICT:
+      return RELEASE_NOT_HELD;
+    case PAYFLOW_NO_PROVIDER:
+    case PAYFLOW_PROVIDER:
+      return RELEASE_PAYMENT_REFUSED;
+    default:
+      return RELEASE_ERROR;
+  }
 }
 
 /* Steps 2-5 for a job already found and allowed (step 1 done by the
@@ -184,16 +208,19 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   /* 2. PIN */
   release_result_t res = release_check_pin(srv, job, req, out);
   if (res != RELEASE_OK) return res;
-  /* 3. payment (see release_payment_required) */
-  if (release_payment_required(srv, job)) return RELEASE_ERROR;
-  /* 4-5. one transition: the target printer(s), set in the same
-   * transaction that makes the job fetchable so the notification goes to
-   * those printers alone; a follow-me job released at a printer that does
-   * not serve its queue moves to one the printer does; held -> fetchable,
-   * the event saying who and whether the PIN was overridden */
+  /* 4. where: a follow-me job released at a printer that does not serve
+   * its queue moves to one the printer does; the target printer(s) */
   nimbus_id_t queue = 0;
   if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) queue = d->queue_ids[0];
   nimbus_id_t target = release_target_device(srv, job, d);
+  /* 3. payment (release_payment_step): the payment carries step 4's
+   * answer and does step 5 once it is verified */
+  res = release_payment_step(srv, job, d, queue, target, req, out);
+  if (res != RELEASE_OK) return res;
+  /* 5. one transition: the target printer(s), set in the same
+   * transaction that makes the job fetchable so the notification goes to
+   * those printers alone; the queue move; held -> fetchable, the event
+   * saying who and whether the PIN was overridden */
   char who[192];
   snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
   switch (job_release(srv->store, job->tenant_id, job->id, queue, target, who, &out->job)) {

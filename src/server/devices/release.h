@@ -12,9 +12,12 @@
  *      locked job stays locked until the lockout ends, for everyone.  The
  *      only way around the PIN is an explicit admin override (the adapter
  *      checks the role), audited, logged and recorded in the job's event;
- *   3. payment (none yet: the step answers "not needed"; a payment
- *      provider will turn it into held -> awaiting-payment -> fetchable
- *      without touching the other steps);
+ *   3. payment: when the job has a fee where it will print and the
+ *      pricing there says "at-printer" (payments_required()), the
+ *      release reserves a payment instead (payments_begin(): held ->
+ *      awaiting-payment, with the target of step 4 stored on the
+ *      payment); the verified payment does step 5 later, exactly once
+ *      (payments/payment-flow.c);
  *   4. target: which printers may fetch it, release_target_device(),
  *      and for follow-me at a printer outside the job's queue, a queue
  *      that printer serves;
@@ -49,6 +52,8 @@ typedef enum {
   RELEASE_PIN_MISSING,
   RELEASE_PIN_WRONG,
   RELEASE_PIN_LOCKED,
+  RELEASE_PAYMENT_STARTED,  /* the job must be paid first: out->payment says where */
+  RELEASE_PAYMENT_REFUSED,  /* it must be paid but cannot be now: out->message says why */
   RELEASE_ERROR
 } release_result_t;
 
@@ -58,6 +63,8 @@ typedef struct {
   int attempts_left;    /* RELEASE_PIN_MISSING/WRONG: wrong PINs before the lock */
   int64_t locked_until; /* RELEASE_PIN_LOCKED: until when (Unix time) */
   bool overridden;      /* RELEASE_OK: released without its PIN by override */
+  nimbus_payment_t payment; /* RELEASE_PAYMENT_STARTED: the payment to make */
+  char message[200];        /* RELEASE_PAYMENT_REFUSED: why, for the user */
 } release_outcome_t;
 
 /*

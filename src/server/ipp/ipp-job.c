@@ -567,6 +567,16 @@ void ipp_op_release_job(ipp_ctx_t *ctx) {
     case RELEASE_OK:
       ipp_respond(ctx, IPP_STATUS_OK, NULL);
       break;
+    case RELEASE_PAYMENT_STARTED:
+      /* released into awaiting-payment: it prints once paid (job-state
+       * stays pending-held until then) */
+      ipp_respond(ctx, IPP_STATUS_OK, "Job #%lld prints once paid: %s", (long long)job.number,
+                  out.payment.payment_url[0] ? out.payment.payment_url : "see the printer's panel");
+      break;
+    case RELEASE_PAYMENT_REFUSED:
+      ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld must be paid first: %s",
+                  (long long)job.number, out.message);
+      break;
     case RELEASE_NOT_FOUND:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_FOUND, "Job #%lld does not exist.",
                   (long long)job.number);

@@ -4,13 +4,16 @@
  *  received ──close──▶ held ──release──▶ fetchable ──fetch (device ack)──▶ processing
  *     │                 │ ▲ └─expire─▶ expired   │ ▲ └hold─▶ held            │
  *     │                 │ └──────── hold ────────┘ └──── reoffer (lease) ─────┤
- *     │                                                                      ▼
- *     └─cancel─▶ canceled ◀─cancel─ (any non-terminal state)   completed │ aborted │ canceled
- *                                                               (reported by the device)
+ *     │                 │                        │                            ▼
+ *     │          pay-start                      paid            completed │ aborted │ canceled
+ *     │                 ▼                        │              (reported by the device)
+ *     │          awaiting-payment ───────────────┘
+ *     │                 └──pay-return (canceled, timed out, declined)──▶ held
+ *     └─cancel─▶ canceled ◀─cancel─ (any non-terminal state)
  *
  *  (queues with release-immediately close straight to fetchable, unless
- *   the job asks to be held with job-hold-until;
- *   awaiting-payment sits between held and fetchable once payments exist)
+ *   the job asks to be held with job-hold-until; a release that must be
+ *   paid first takes pay-start instead of release, payments/payment-flow.c)
  *
  * Invariants:
  *  - completed, canceled, aborted and expired are terminal: no event leaves them.
@@ -44,6 +47,9 @@ static const char *const job_event_names[] = {
     [JOB_EVENT_HOLD] = "job-held",
     [JOB_EVENT_CANCEL] = "job-canceled",
     [JOB_EVENT_EXPIRE] = "job-expired",
+    [JOB_EVENT_PAY_START] = "job-awaiting-payment",
+    [JOB_EVENT_PAID] = "job-paid",
+    [JOB_EVENT_PAY_RETURN] = "job-payment-ended",
     [JOB_EVENT_FETCH] = "job-fetched",
     [JOB_EVENT_REOFFER] = "job-reoffered",
     [JOB_EVENT_DEVICE_COMPLETED] = "job-completed",
@@ -116,6 +122,18 @@ bool job_next_state(nimbus_job_state_t from, job_event_t ev, nimbus_job_state_t 
     case JOB_EVENT_EXPIRE:
       if (from != NIMBUS_JOB_HELD && from != NIMBUS_JOB_RECEIVED) return false;
       *to = NIMBUS_JOB_EXPIRED;
+      return true;
+    case JOB_EVENT_PAY_START:
+      if (from != NIMBUS_JOB_HELD) return false;
+      *to = NIMBUS_JOB_AWAITING_PAYMENT;
+      return true;
+    case JOB_EVENT_PAID:
+      if (from != NIMBUS_JOB_AWAITING_PAYMENT) return false;
+      *to = NIMBUS_JOB_FETCHABLE;
+      return true;
+    case JOB_EVENT_PAY_RETURN:
+      if (from != NIMBUS_JOB_AWAITING_PAYMENT) return false;
+      *to = NIMBUS_JOB_HELD;
       return true;
     case JOB_EVENT_FETCH:
       if (from != NIMBUS_JOB_FETCHABLE) return false;

@@ -19,6 +19,10 @@ typedef enum {
   JOB_EVENT_HOLD,    /* Hold-Job: back to held */
   JOB_EVENT_CANCEL,  /* owner/admin cancels */
   JOB_EVENT_EXPIRE,  /* retention elapsed while held */
+  /* payment at release (payments/payment-flow.c, issue 12) */
+  JOB_EVENT_PAY_START,  /* held -> awaiting-payment: a payment was reserved */
+  JOB_EVENT_PAID,       /* awaiting-payment -> fetchable: payment verified */
+  JOB_EVENT_PAY_RETURN, /* awaiting-payment -> held: canceled, timed out, declined */
   /* the device side (job_apply_device) */
   JOB_EVENT_FETCH,            /* a device acknowledged the job: it is processing it */
   JOB_EVENT_REOFFER,          /* its device went silent or away: fetchable again */
