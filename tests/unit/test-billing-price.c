@@ -181,6 +181,32 @@ static void test_quote_no_fallback(void **state) {
   assert_int_equal(q.total, 10);
 }
 
+/* A table not built by the parser is checked before it prices. */
+static void test_quote_bad_table(void **state) {
+  (void)state;
+  price_job_t job = {20, 1, false, false, PRICE_SIZE_A4};
+  price_quote_t q;
+  char err[256];
+  price_table_t good = example("EUR", "graduated");
+  assert_true(price_quote(&good, &job, NULL, &q, err, sizeof err));
+  price_table_t t = good;
+  t.tiers[2].from = 11; /* not increasing */
+  assert_false(price_quote(&t, &job, NULL, &q, err, sizeof err));
+  t = good;
+  t.tiers[0].from = 2;
+  assert_false(price_quote(&t, &job, NULL, &q, err, sizeof err));
+  t = good;
+  t.ntiers = 0;
+  assert_false(price_quote(&t, &job, NULL, &q, err, sizeof err));
+  t = good;
+  t.ntiers = PRICE_TIERS_MAX + 1;
+  assert_false(price_quote(&t, &job, NULL, &q, err, sizeof err));
+  t = good;
+  snprintf(t.currency, sizeof t.currency, "XXX");
+  assert_false(price_quote(&t, &job, NULL, &q, err, sizeof err));
+  assert_false(price_quote(NULL, &job, NULL, &q, err, sizeof err));
+}
+
 /* The service fee: fixed + bps of the print fee, rounded half away from
  * zero, in a currency of 0 decimals (JPY) and of 2 (EUR). */
 static void test_service_fee(void **state) {
@@ -546,17 +572,12 @@ static void test_policy_pick(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_quote_tiers),
-      cmocka_unit_test(test_quote_lines),
-      cmocka_unit_test(test_quote_no_fallback),
-      cmocka_unit_test(test_service_fee),
-      cmocka_unit_test(test_service_fee_free_table),
-      cmocka_unit_test(test_quote_overflow),
-      cmocka_unit_test(test_json_round_trip),
-      cmocka_unit_test(test_json_errors),
-      cmocka_unit_test(test_media),
-      cmocka_unit_test(test_quote_json),
-      cmocka_unit_test(test_policy_pick),
+      cmocka_unit_test(test_quote_tiers),       cmocka_unit_test(test_quote_lines),
+      cmocka_unit_test(test_quote_no_fallback), cmocka_unit_test(test_quote_bad_table),
+      cmocka_unit_test(test_service_fee),       cmocka_unit_test(test_service_fee_free_table),
+      cmocka_unit_test(test_quote_overflow),    cmocka_unit_test(test_json_round_trip),
+      cmocka_unit_test(test_json_errors),       cmocka_unit_test(test_media),
+      cmocka_unit_test(test_quote_json),        cmocka_unit_test(test_policy_pick),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -353,6 +353,9 @@ bool price_quote(const price_table_t *t, const price_job_t *job, const price_ser
   if (t->ntiers < 1 || t->ntiers > PRICE_TIERS_MAX || t->tiers[0].from != 1 ||
       !money_currency_valid(t->currency))
     return fail(err, errlen, "the price table is not valid");
+  for (int i = 1; i < t->ntiers; i++)
+    if (t->tiers[i].from <= t->tiers[i - 1].from)
+      return fail(err, errlen, "the price table is not valid");
   if (job->pages < 0 || job->copies < 1)
     return fail(err, errlen, "the job has no valid page count");
   if ((int)job->size < 0 || job->size >= PRICE_SIZE_COUNT)
