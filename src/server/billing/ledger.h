@@ -26,11 +26,14 @@
 
 #define LEDGER_LINES_MAX 4
 
-/* A posting with its own line storage (store_ledger_posting_t points in). */
+/* A posting with its own line storage (store_ledger_posting_t points in,
+ * so use it where it was filled: a copy's pointers lead to the original).
+ * A zero amount gets no line: a charge without service fee has two. */
 typedef struct {
   store_ledger_posting_t posting;
   store_ledger_line_t lines[LEDGER_LINES_MAX];
   char currency[NIMBUS_CURRENCY_MAX];
+  char memo[128]; /* "job <id> <kind> <order_id>" */
 } ledger_posting_buf_t;
 
 /* The three postings of a payment p (tenant p->tenant_id, job p->job_id). */
@@ -38,7 +41,8 @@ void ledger_payment_received(const nimbus_payment_t *p, ledger_posting_buf_t *ou
 void ledger_charge(const nimbus_payment_t *p, ledger_posting_buf_t *out);
 void ledger_refund(const nimbus_payment_t *p, ledger_posting_buf_t *out);
 
-/* Do the lines sum to zero (and none is 0, and none overflows)? */
+/* Do the lines sum to zero (and there is at least one, none is 0, and
+ * none overflows)? */
 bool ledger_balanced(const store_ledger_line_t *lines, int n);
 
 #endif

@@ -12,6 +12,12 @@
  * A price of -1 means "not offered": a job needing it cannot be priced.
  * The fee: print fee from the table, service fee = fixed + bps of the
  * print fee (money_apply_bps rounding), total = print fee + service fee.
+ * The service fee applies to every job with at least one impression that
+ * a table prices, even when its print fee is 0 (a free table still
+ * carries the fixed part); a job of 0 impressions costs nothing at all.
+ * Impressions are pages x copies whatever the sides: a two-sided job is
+ * priced per impression from the "two-sided" column (a blank back of an
+ * odd last page is not an impression).
  *
  * The JSON form, the one REST takes and the store keeps:
  *   {"currency":"EUR","mode":"graduated",
@@ -19,7 +25,10 @@
  *                                      "color":{...}}, "a3":{...}, ...}}, ...]}
  * Every size class present in the first tier must be present in every
  * tier; a size missing from the table falls back to "other" when that
- * is present, else the job cannot be priced.
+ * is present, else the job cannot be priced.  A size present offers at
+ * least one price; a colour or sides key absent is PRICE_NONE.  Prices
+ * are integers 0..MONEY_MAX in minor units of currency; unknown keys are
+ * refused.  price_table_to_json leaves PRICE_NONE entries out.
  */
 #ifndef NIMBUS_PRICE_H
 #define NIMBUS_PRICE_H
@@ -68,6 +77,7 @@ typedef struct {
 /* One line of a fee's breakdown: count impressions at unit each. */
 typedef struct {
   int tier; /* index into tiers */
+  int from; /* that tier's from */
   int64_t count;
   int64_t unit;
   int64_t subtotal;
@@ -107,7 +117,8 @@ const char *price_size_name(price_size_t s); /* "a4", "a3", "letter", "legal", "
 bool price_quote(const price_table_t *t, const price_job_t *job, const price_service_fee_t *sf,
                  price_quote_t *out, char *err, size_t errlen);
 /* The breakdown as JSON (new reference): currency, impressions,
- * print_fee, service_fee, total, lines[{tier,from,count,unit,subtotal}]. */
+ * print_fee, service_fee, total, lines[{tier,from,count,unit,subtotal}]
+ * (tier counted from 1 there, as people read it; amounts in minor units). */
 json_t *price_quote_to_json(const price_quote_t *q);
 /* One line of text for IPP job-charge-info and logs:
  * "EUR 1.20 (print 1.00 + service 0.20)". */
