@@ -284,3 +284,112 @@ done:
   explicit_bzero(job.pin_hash, sizeof job.pin_hash);
   explicit_bzero(out.job.pin_hash, sizeof out.job.pin_hash);
 }
+
+/*
+ * POST /jobs/{id}/payment {pin?}: pay for a held job before going to the
+ * printer: the release pipeline with its payment step (the PIN is needed
+ * as for a release).  202 {job, payment: {payment_url, ...}}; 409 when
+ * the job needs no payment (it is released: 200 like a release would be
+ * is not what was asked, so nothing happens) or cannot be paid now.
+ */
+void api_job_payment_start(api_ctx_t *c) {
+  static const char *const fields[] = {"pin", NULL};
+  nimbus_job_t job = {0};
+  release_outcome_t out = {0};
+  const char *pin = NULL;
+  if (c->body && !api_body_only(c, fields)) goto done;
+  if (!api_body_string(c, "pin", false, API_PIN_MAX, &pin) || !job_load(c, &job)) goto done;
+  if (job.state == NIMBUS_JOB_AWAITING_PAYMENT) {
+    /* asked again: the open payment */
+    nimbus_payment_t p;
+    json_t *doc = api_job_json(c, &job);
+    if (doc && payments_get_for_job(c->srv, c->tenant.id, job.id, &p) == PAYFLOW_OK)
+      json_object_set_new(doc, "payment", payments_json(&p));
+    api_respond(c, 202, doc);
+    goto done;
+  }
+  if (job.state != NIMBUS_JOB_HELD) {
+    api_problem(c->r, 409, "only held jobs can be paid for; the job is %s",
+                job_state_name(job.state));
+    goto done;
+  }
+  nimbus_job_quote_t quote;
+  payflow_result_t why;
+  char msg[200];
+  if (!payments_required(c->srv, &job, NULL, &quote, &why, msg, sizeof msg)) {
+    api_problem(c->r, 409, "this job needs no payment; release it instead");
+    goto done;
+  }
+  release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
+  switch (release_job(c->srv, &job, &req, &out)) {
+    case RELEASE_PAYMENT_STARTED: {
+      json_t *doc = api_job_json(c, &out.job);
+      if (doc) json_object_set_new(doc, "payment", payments_json(&out.payment));
+      api_respond(c, 202, doc);
+      break;
+    }
+    case RELEASE_PAYMENT_REFUSED:
+      api_problem(c->r, 409, "the job cannot be paid for now: %s", out.message);
+      break;
+    case RELEASE_OK: /* priced at zero meanwhile: released */
+      api_respond(c, 200, api_job_json(c, &out.job));
+      break;
+    case RELEASE_PIN_MISSING:
+      api_problem(c->r, 403, "wrong PIN: this job needs its PIN");
+      break;
+    case RELEASE_PIN_WRONG:
+      api_problem(c->r, 403, "wrong PIN");
+      break;
+    case RELEASE_PIN_LOCKED:
+      api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
+      break;
+    case RELEASE_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case RELEASE_NOT_HELD:
+      api_problem(c->r, 409, "the job is no longer held");
+      break;
+    default:
+      api_problem(c->r, 500, "storage error");
+      break;
+  }
+done:
+  api_body_wipe(c, "pin");
+  explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+  explicit_bzero(out.job.pin_hash, sizeof out.job.pin_hash);
+}
+
+/* GET /jobs/{id}/payment: the job's latest payment. */
+void api_job_payment_get(api_ctx_t *c) {
+  nimbus_job_t job;
+  nimbus_payment_t p;
+  if (!job_load(c, &job)) return;
+  explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+  payflow_result_t r = payments_get_for_job(c->srv, c->tenant.id, job.id, &p);
+  if (r == PAYFLOW_NOT_FOUND)
+    api_problem(c->r, 404, "this job has no payment");
+  else if (r != PAYFLOW_OK)
+    api_problem(c->r, 500, "storage error");
+  else
+    api_respond(c, 200, payments_json(&p));
+}
+
+/* DELETE /jobs/{id}/payment: cancel the open payment (the job is held
+ * again), unless it was paid meanwhile (200 with state "paid"). */
+void api_job_payment_cancel(api_ctx_t *c) {
+  nimbus_job_t job;
+  nimbus_payment_t p;
+  char msg[160];
+  if (!job_load(c, &job)) return;
+  explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+  memset(&p, 0, sizeof p);
+  payflow_result_t r = payments_cancel(c->srv, c->tenant.id, job.id, c->actor, &p, msg, sizeof msg);
+  if (r == PAYFLOW_OK)
+    api_respond(c, 200, payments_json(&p));
+  else if (r == PAYFLOW_NOT_FOUND)
+    api_problem(c->r, 404, "this job has no payment");
+  else if (r == PAYFLOW_CONFLICT)
+    api_problem(c->r, 409, "%s", msg[0] ? msg : "the payment can no longer be canceled");
+  else
+    api_problem(c->r, 502, "the payment service could not be reached");
+}

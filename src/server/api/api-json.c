@@ -13,7 +13,9 @@
 #include <time.h>
 
 #include "api-private.h"
+#include "job-fee.h"
 #include "job.h"
+#include "payment-flow.h"
 #include "utf8.h"
 
 #define API_JOB_REASONS_MAX 8
@@ -264,11 +266,12 @@ json_t *api_queue_json(const api_ctx_t *c, const nimbus_queue_t *q) {
   api_uri_host(c, host, sizeof host);
   snprintf(uri, sizeof uri, "%s://%s/ipp/print/%s/%s", c->r->tls ? "ipps" : "ipp", host,
            c->tenant.name, q->name);
-  return json_pack("{s:o, s:o, s:b, s:b, s:s, s:o, s:o}", "name", api_json_text(q->name),
+  return json_pack("{s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o}", "name", api_json_text(q->name),
                    "description", api_json_text(q->description), "release_immediately",
                    q->release_immediately, "allow_anonymous", q->allow_anonymous, "release_scope",
                    strcmp(q->release_scope, "follow-me") == 0 ? "follow-me" : "this-printer",
-                   "printer_uri", api_json_text(uri), "created_at", api_json_time(q->created_at));
+                   "printer_uri", api_json_text(uri), "created_at", api_json_time(q->created_at),
+                   "pricing", api_pricing_json((api_ctx_t *)c, &q->pricing));
 }
 
 json_t *api_token_json(const nimbus_token_t *tk) {
@@ -357,9 +360,30 @@ done:
   return ok;
 }
 
+/* The job's fee ("charge") and latest payment (issue 12): the stored quote,
+ * priced now when there is none yet and the job may still be released. */
+static bool api_job_add_money(api_ctx_t *c, json_t *obj, const nimbus_job_t *job) {
+  nimbus_job_quote_t q;
+  store_status_t s = store_job_quote_get(c->srv->store, c->tenant.id, job->id, &q);
+  if (s == STORE_NOT_FOUND && (job->state == NIMBUS_JOB_HELD || job->state == NIMBUS_JOB_RECEIVED)) {
+    char err[160];
+    s = job_fee_compute(c->srv->store, job, NULL, &q, NULL, err, sizeof err) == JOB_FEE_ERROR
+            ? STORE_ERROR
+            : STORE_OK;
+  }
+  if (s == STORE_ERROR) return false;
+  json_t *charge = s == STORE_OK ? job_fee_quote_json(&q) : NULL;
+  json_object_set_new(obj, "charge", charge ? charge : json_null());
+  nimbus_payment_t p;
+  if (store_payment_get_latest_for_job(c->srv->store, c->tenant.id, job->id, &p) == STORE_OK)
+    json_object_set_new(obj, "payment", payments_json(&p));
+  return true;
+}
+
 json_t *api_job_json(api_ctx_t *c, const nimbus_job_t *job) {
   json_t *obj = api_job_json_base(c->tenant.name, job);
-  if (obj && !api_job_add_documents(c, obj, job->id, job->num_documents)) {
+  if (obj && (!api_job_add_documents(c, obj, job->id, job->num_documents) ||
+              !api_job_add_money(c, obj, job))) {
     json_decref(obj);
     obj = NULL;
   }

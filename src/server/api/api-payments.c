@@ -23,6 +23,7 @@
  * never come back: reads show which fields are set, masked.
  */
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,7 +562,7 @@ void api_payments_linepay_confirm(api_ctx_t *c) {
 }
 
 void api_payments_stripe_webhook(api_ctx_t *c) {
-  const char *sig = http_request_header(c->r, "Stripe-Signature");
+  const char *sig = c->r->signature;
   const char *body = c->state ? c->state->body : NULL;
   size_t len = c->state ? c->state->body_len : 0;
   nimbus_payment_t p;

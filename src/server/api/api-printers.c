@@ -85,7 +85,7 @@ static json_t *printer_json(const api_ctx_t *c, const nimbus_device_t *d) {
   const char *state = printer_state_name(d->printer_state);
   bool registered = d->status == NIMBUS_DEVICE_REGISTERED;
   return json_pack(
-      "{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o}", "name",
+      "{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "name",
       api_json_text(d->name), "location", d->location[0] ? api_json_text(d->location) : json_null(),
       "status", registered ? "registered" : "unclaimed", "output_device_uuid",
       d->uuid[0] ? api_json_text(d->uuid) : json_null(), "queues", queues, "registered_at",
@@ -95,7 +95,7 @@ static json_t *printer_json(const api_ctx_t *c, const nimbus_device_t *d) {
       printer_reasons_json(d->state_reasons), "make_and_model",
       d->make_model[0] ? api_json_text(d->make_model) : json_null(), "jobs_in_progress",
       d->jobs_in_progress, "claim_expires_at", api_json_time(d->claim_expires_at), "created_at",
-      api_json_time(d->created_at));
+      api_json_time(d->created_at), "pricing", api_pricing_json((api_ctx_t *)c, &d->pricing));
 }
 
 /* The printer record plus a freshly issued claim code. */
@@ -228,20 +228,33 @@ void api_printer_get(api_ctx_t *c) {
 }
 
 void api_printer_update(api_ctx_t *c) {
-  static const char *const fields[] = {"location", NULL};
+  static const char *const fields[] = {"location", "price_table", "payment", NULL};
   const char *location;
   nimbus_device_t d;
   if (!api_body_only(c, fields) || !printer_location(c, &location)) return;
-  if (!location) {
-    api_problem(c->r, 400, "nothing to change: give 'location'");
+  store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "printer", c->param);
     return;
   }
-  store_status_t s = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  /* how it charges (issue 12): its own price table and payment mode */
+  nimbus_pricing_t pricing = d.pricing;
+  bool pricing_changed = false;
+  if (!api_pricing_from_body(c, &pricing, &pricing_changed)) return;
+  if (!location && !pricing_changed) {
+    api_problem(c->r, 400, "nothing to change: give 'location', 'price_table' or 'payment'");
+    return;
+  }
   api_audit_t au;
-  if (s == STORE_OK)
+  if (location)
     s = store_device_set_location_audited(
         c->srv->store, c->tenant.id, d.id, location,
         api_audit_of(c, &au, "printer.update", "%s location", d.name));
+  if (s == STORE_OK && pricing_changed)
+    s = store_device_set_pricing(
+        c->srv->store, c->tenant.id, d.id, &pricing,
+        api_audit_of(c, &au, "printer.update", "%s pricing table_id=%lld payment=%s", d.name,
+                     (long long)pricing.price_table_id, pricing.payment[0] ? pricing.payment : "-"));
   if (s == STORE_OK) s = store_device_get(c->srv->store, c->tenant.id, d.id, &d);
   if (s != STORE_OK) {
     api_respond_store(c, s, "printer", c->param);

@@ -15,6 +15,10 @@
  * "follow-me" (all of the user's held jobs in the queue).
  *   DELETE /queues/{name}   admins → 204; 409 while it has pending jobs
  *
+ * POST and PATCH also take price_table (a price table's name, or null)
+ * and payment ("none", "at-printer" or null): how jobs printed from the
+ * queue are charged unless their printer says otherwise (issue 12).
+ *
  * A queue's printer_uri is where IPP clients print to it; it is built
  * from the Host the client used (api_queue_json).
  */
@@ -63,11 +67,23 @@ static bool queue_apply_body(api_ctx_t *c, nimbus_queue_t *q) {
   return true;
 }
 
+/* Write q->pricing (audited). */
+static store_status_t queue_set_pricing(api_ctx_t *c, const nimbus_queue_t *q) {
+  api_audit_t a;
+  return store_queue_set_pricing(
+      c->srv->store, c->tenant.id, q->id, &q->pricing,
+      api_audit_of(c, &a, "queue-pricing-set", "%s table_id=%lld payment=%s", q->name,
+                   (long long)q->pricing.price_table_id,
+                   q->pricing.payment[0] ? q->pricing.payment : "-"));
+}
+
 void api_queues_create(api_ctx_t *c) {
-  static const char *const fields[] = {
-      "name", "description", "release_immediately", "allow_anonymous", "release_scope", NULL};
+  static const char *const fields[] = {"name",          "description",  "release_immediately",
+                                       "allow_anonymous", "release_scope", "price_table",
+                                       "payment",       NULL};
   nimbus_queue_t q;
   const char *name;
+  bool pricing_changed;
   memset(&q, 0, sizeof q);
   snprintf(q.release_scope, sizeof q.release_scope, "this-printer");
   if (!api_body_only(c, fields) || !api_body_string(c, "name", true, 255, &name)) return;
@@ -77,9 +93,10 @@ void api_queues_create(api_ctx_t *c) {
   }
   q.tenant_id = c->tenant.id;
   snprintf(q.name, sizeof q.name, "%s", name);
-  if (!queue_apply_body(c, &q)) return;
+  if (!queue_apply_body(c, &q) || !api_pricing_from_body(c, &q.pricing, &pricing_changed)) return;
 
   store_status_t s = store_queue_insert(c->srv->store, &q);
+  if (s == STORE_OK && pricing_changed) s = queue_set_pricing(c, &q);
   if (s == STORE_CONFLICT) {
     api_problem(c->r, 409, "a queue named '%s' already exists", q.name);
     return;
@@ -104,10 +121,12 @@ void api_queue_get(api_ctx_t *c) {
 }
 
 void api_queue_update(api_ctx_t *c) {
-  static const char *const fields[] = {
-      "name", "description", "release_immediately", "allow_anonymous", "release_scope", NULL};
+  static const char *const fields[] = {"name",          "description",  "release_immediately",
+                                       "allow_anonymous", "release_scope", "price_table",
+                                       "payment",       NULL};
   nimbus_queue_t q;
   const char *name;
+  bool pricing_changed;
   if (!api_body_only(c, fields) || !api_body_string(c, "name", false, 255, &name)) return;
   store_status_t s = store_queue_get_by_name(c->srv->store, c->tenant.id, c->param, &q);
   if (s != STORE_OK) {
@@ -118,8 +137,10 @@ void api_queue_update(api_ctx_t *c) {
     api_problem(c->r, 400, "'name': a queue cannot be renamed");
     return;
   }
-  if (!queue_apply_body(c, &q)) return;
-  if ((s = store_queue_update(c->srv->store, &q)) != STORE_OK) {
+  if (!queue_apply_body(c, &q) || !api_pricing_from_body(c, &q.pricing, &pricing_changed)) return;
+  s = store_queue_update(c->srv->store, &q);
+  if (s == STORE_OK && pricing_changed) s = queue_set_pricing(c, &q);
+  if (s != STORE_OK) {
     api_respond_store(c, s, "queue", c->param);
     return;
   }

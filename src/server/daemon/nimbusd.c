@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "payment-flow.h"
 #include "retention.h"
 
 #define NIMBUS_SYSTEM_TENANT "system"
@@ -195,6 +196,7 @@ static void nimbusd_raise_fd_limit(void) {
 static void nimbusd_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
   device_job_changed(ctx, job, from);
   retention_job_changed(ctx, job, from);
+  payments_job_changed(ctx, job, from);
 }
 
 /*
@@ -341,6 +343,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: out of memory\n");
     goto done;
   }
+  if (!payments_start(&srv, err, sizeof err)) {
+    fprintf(stderr, "nimbusd: %s\n", err);
+    goto done;
+  }
   job_set_observer(nimbusd_job_changed, &srv);
   housekeeping = housekeeping_start(&srv);
   feed = event_feed_start(&srv);
@@ -356,6 +362,7 @@ int main(int argc, char **argv) {
             "port", LOG_INT(http_port(http)), "state_dir", srv.cfg.state_dir, "node_id",
             srv.cfg.node_id, (char *)NULL);
   nimbusd_banner(&srv, http_port(http));
+  payments_set_port(srv.payments, http_port(http)); /* payment URLs name the real port */
 
   const char *config_path = nimbusd_config_path(argc, argv);
   for (;;) {
@@ -377,6 +384,8 @@ done:
   housekeeping_stop(housekeeping);
   if (srv.store && srv.presence) device_presence_flush(&srv);
   job_set_observer(NULL, NULL);
+  payments_stop(srv.payments);
+  srv.payments = NULL;
   workers_stop(srv.workers);
   notify_free(srv.notify);
   device_presence_free(srv.presence);

@@ -308,6 +308,7 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
   http_copy_header(c, MHD_HTTP_HEADER_HOST, r->host, sizeof r->host);
   http_copy_header(c, MHD_HTTP_HEADER_USER_AGENT, r->user_agent, sizeof r->user_agent);
   http_copy_header(c, "X-Nimbus-Session", r->session, sizeof r->session);
+  http_copy_header(c, "Stripe-Signature", r->signature, sizeof r->signature);
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   r->content_length = cl ? strtoll(cl, NULL, 10) : -1;
   const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");

@@ -53,6 +53,7 @@ struct http_request {
   char peer[64]; /* client address as text */
   char user_agent[128];
   char session[128]; /* X-Nimbus-Session: a panel session token (api-device.c) */
+  char signature[512]; /* Stripe-Signature: a payment webhook's (api-payments.c) */
   bool tls;
   int64_t content_length; /* -1 when unknown (chunked) */
   int nquery;

@@ -9,7 +9,9 @@
  * Out: a job's attributes for Get-Job-Attributes / Get-Jobs, filtered by
  * requested-attributes.
  */
+#include <ctype.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "crypto.h"
 #include "ipp-private.h"
 #include "job.h"
+#include "money.h"
 
 #define IPP_NAME_MAX 255 /* RFC 8011 name(MAX) */
 #define IPP_PIN_MAX 255  /* job-password-supported */
@@ -362,6 +365,45 @@ void ipp_job_attrs_add_brief(ipp_ctx_t *ctx, const nimbus_job_t *job) {
                  job->reference);
 }
 
+/*
+ * The job's fee (issue 12), when it has one: job-charge-info, text for
+ * people ("EUR 1.20 (print 1.00 + service 0.20)"), and the amounts for
+ * programs as integers of the currency's minor unit with the currency
+ * code (nimbus-job-charge-*, PROTOCOL.md); an amount beyond IPP's 32-bit
+ * integer is left out (the text still says it).
+ */
+static void ipp_job_attrs_add_charge(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra) {
+  static const char *const names[] = {"job-charge-info", "nimbus-job-charge-total",
+                                      "nimbus-job-charge-print-fee",
+                                      "nimbus-job-charge-service-fee",
+                                      "nimbus-job-charge-currency"};
+  bool want = false;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) want = want || ipp_want(ra, names[i]);
+  nimbus_job_quote_t q;
+  if (!want || store_job_quote_get(ctx->srv->store, job->tenant_id, job->id, &q) != STORE_OK ||
+      !q.currency[0])
+    return;
+  ipp_t *resp = ctx->response;
+  char total[48], print[48], service[48], text[200];
+  if (!money_format_with_code(q.total, q.currency, total, sizeof total) ||
+      !money_format(q.print_fee, q.currency, print, sizeof print) ||
+      !money_format(q.service_fee, q.currency, service, sizeof service))
+    return;
+  snprintf(text, sizeof text, "%s (print %s + service %s)", total, print, service);
+  if (ipp_want(ra, "job-charge-info"))
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_TEXT, "job-charge-info", NULL, text);
+  const int64_t amounts[] = {q.total, q.print_fee, q.service_fee};
+  for (int i = 0; i < 3; i++)
+    if (ipp_want(ra, names[1 + i]) && amounts[i] >= 0 && amounts[i] <= INT32_MAX)
+      ippAddInteger(resp, IPP_TAG_JOB, IPP_TAG_INTEGER, names[1 + i], (int)amounts[i]);
+  if (ipp_want(ra, "nimbus-job-charge-currency")) {
+    /* a keyword: the ISO 4217 code in lower case, as keywords are */
+    char code[NIMBUS_CURRENCY_MAX];
+    for (size_t i = 0; i < sizeof code; i++) code[i] = (char)tolower((unsigned char)q.currency[i]);
+    ippAddString(resp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "nimbus-job-charge-currency", NULL, code);
+  }
+}
+
 void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra) {
   ipp_t *resp = ctx->response;
   char printer_uri[1024], job_uri[1100], uuid[64];
@@ -436,6 +478,7 @@ void ipp_job_attrs_add(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra
   if (ipp_want(ra, "job-accounting-user-id") && job->accounting_user_id[0])
     ippAddString(resp, IPP_TAG_JOB, IPP_TAG_NAME, "job-accounting-user-id", NULL,
                  job->accounting_user_id);
+  ipp_job_attrs_add_charge(ctx, job, ra);
 
   /* The remaining template attributes, from the stored JSON. */
   json_t *attrs = json_loads(job->attrs_json[0] ? job->attrs_json : "{}", 0, NULL);

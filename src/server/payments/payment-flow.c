@@ -12,6 +12,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ struct payments {
   pthread_cond_t cv;
   bool stop;
   bool kick;
+  atomic_int port; /* the listening port, set once serving */
 };
 
 static const char *const payflow_state_names[] = {
@@ -163,8 +165,9 @@ static void payflow_base_url(nimbus_server_t *srv, char *buf, size_t len) {
   }
   const char *host = srv->cfg.listen;
   bool v6 = strchr(host, ':') != NULL;
+  int port = atomic_load(&srv->payments->port);
   snprintf(buf, len, "%s://%s%s%s:%d", srv->tls ? "https" : "http", v6 ? "[" : "", host,
-           v6 ? "]" : "", srv->cfg.port);
+           v6 ? "]" : "", port ? port : srv->cfg.port);
 }
 
 /* ---- applying a change ---- */
@@ -869,6 +872,10 @@ payments_t *payments_start(nimbus_server_t *srv, char *err, size_t errlen) {
   }
   pm->running = true;
   return pm;
+}
+
+void payments_set_port(payments_t *pm, int port) {
+  if (pm) atomic_store(&pm->port, port);
 }
 
 void payments_stop(payments_t *pm) {

@@ -47,6 +47,9 @@ typedef enum {
  * reconciler.  NULL with err. */
 payments_t *payments_start(nimbus_server_t *srv, char *err, size_t errlen);
 void payments_stop(payments_t *p);
+/* The port nimbusd listens on (for URLs built without --public-url, when
+ * --port 0 let the system choose). */
+void payments_set_port(payments_t *p, int port);
 /* Job observer hook: a job with a payment ended; converge it now. */
 void payments_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_job_state_t from);
 
