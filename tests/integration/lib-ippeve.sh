@@ -7,6 +7,7 @@
 #       one copy of every document the printer prints)
 #   ippeve_printed_count   number of documents printed so far
 #   IPPEVE_HOLD            a file; while it exists, jobs stay "printing"
+#   IPPEVE_FAIL            a file; while it exists, printing fails (job aborted)
 #   ippeve_stop            stop the printer (dbus/avahi stay up)
 # Needs: ippeveprinter (cups-ipp-utils), dbus-daemon (dbus), avahi-daemon,
 # python3.
@@ -57,12 +58,15 @@ ippeve_start() {
 #!/bin/sh
 # while the hold file exists the printer "prints" (tests of restarts)
 while [ -n "$IPPEVE_HOLD" ] && [ -e "$IPPEVE_HOLD" ]; do sleep 0.1; done
+# while the fail file exists printing fails (the job is aborted)
+if [ -n "$IPPEVE_FAIL" ] && [ -e "$IPPEVE_FAIL" ]; then exit 1; fi
 cp "$1" "$IPPEVE_PRINTED/" && exit 0
 exit 1
 SH
   chmod +x "$dir/print.sh"
   IPPEVE_HOLD="$dir/hold"
-  export IPPEVE_PRINTED IPPEVE_SPOOL IPPEVE_HOLD
+  IPPEVE_FAIL="$dir/fail"
+  export IPPEVE_PRINTED IPPEVE_SPOOL IPPEVE_HOLD IPPEVE_FAIL
   local attempt i
   for attempt in 1 2 3; do
     IPPEVE_PORT=$(_ippeve_free_port)

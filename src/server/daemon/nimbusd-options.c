@@ -111,7 +111,7 @@ const config_option_t nimbusd_options[] = {
         false, 0, 0),
     OPT("payment-timeout", CONFIG_INT, payment_timeout, "180",
         "seconds a user has to pay at the printer before the payment is checked and canceled",
-        false, 30, 3600),
+        false, 5, 3600),
     OPT("retention-hours", CONFIG_INT, retention_hours, "24",
         "hours an unreleased job is kept unless its tenant sets its own", false, 1, 24 * 365),
     OPT("panel-session-idle", CONFIG_INT, panel_session_idle, "120",

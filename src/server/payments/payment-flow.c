@@ -830,7 +830,17 @@ static void *payflow_thread(void *arg) {
 
 void payments_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_job_state_t from) {
   payments_t *pm = srv->payments;
-  if (!pm || !job_state_is_terminal(job->state)) return;
+  if (!pm) return;
+  if (from == NIMBUS_JOB_RECEIVED && job->state == NIMBUS_JOB_HELD) {
+    /* submitted: its fee as it will print, shown until a printer prices it again */
+    nimbus_job_quote_t q;
+    char err[160];
+    if (job_fee_compute(srv->store, job, NULL, &q, NULL, err, sizeof err) == JOB_FEE_UNPRICEABLE)
+      log_event(LOG_INFO, NULL, "job cannot be priced", "job_id", LOG_INT(job->id), "why", err,
+                (char *)NULL);
+    return;
+  }
+  if (!job_state_is_terminal(job->state)) return;
   if (from != NIMBUS_JOB_PROCESSING && from != NIMBUS_JOB_FETCHABLE &&
       from != NIMBUS_JOB_AWAITING_PAYMENT)
     return;

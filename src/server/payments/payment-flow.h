@@ -50,7 +50,8 @@ void payments_stop(payments_t *p);
 /* The port nimbusd listens on (for URLs built without --public-url, when
  * --port 0 let the system choose). */
 void payments_set_port(payments_t *p, int port);
-/* Job observer hook: a job with a payment ended; converge it now. */
+/* Job observer hook: a job just submitted (received -> held) is priced
+ * (job-fee.h); a job that ended while paid for is converged now. */
 void payments_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_job_state_t from);
 
 /* Credentials: seal and store (tenant admin), describe, delete. */
