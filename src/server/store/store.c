@@ -728,15 +728,21 @@ store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char
  * (never the amounts' owner data) and false when not. */
 static bool store_posting_valid(const store_ledger_posting_t *p, const char *op) {
   const char *why = NULL;
-  if (!p->lines || p->nlines < 2) why = "fewer than two lines";
-  else if (!p->kind || !p->kind[0]) why = "no kind";
-  else if (!p->currency || !p->currency[0]) why = "no currency";
+  if (!p->lines || p->nlines < 2)
+    why = "fewer than two lines";
+  else if (!p->kind || !p->kind[0])
+    why = "no kind";
+  else if (!p->currency || !p->currency[0])
+    why = "no currency";
   int64_t sum = 0;
   for (int i = 0; !why && i < p->nlines; i++) {
     int64_t a = p->lines[i].amount;
-    if (a == 0) why = "a zero line";
-    else if (!p->lines[i].account[0]) why = "a line without account";
-    else if (__builtin_add_overflow(sum, a, &sum)) why = "amounts overflow";
+    if (a == 0)
+      why = "a zero line";
+    else if (!p->lines[i].account[0])
+      why = "a line without account";
+    else if (__builtin_add_overflow(sum, a, &sum))
+      why = "amounts overflow";
   }
   if (!why && sum != 0) why = "lines do not sum to zero";
   if (!why) return true;
@@ -866,8 +872,8 @@ store_status_t store_payment_list_open(store_t *st, int max, store_payment_cb cb
   return STORE_CALL(st, payment_list_open, max, cb, ctx);
 }
 
-store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  int limit, int offset, store_payment_cb cb, void *ctx) {
+store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,
+                                  int offset, store_payment_cb cb, void *ctx) {
   return STORE_CALL(st, payment_list, tenant_id, job_id, limit, offset, cb, ctx);
 }
 

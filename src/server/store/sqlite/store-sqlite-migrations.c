@@ -9,7 +9,8 @@
  * contain BEGIN/COMMIT (the runner owns the transaction).
  *
  * Schema promises relied on by store-sqlite.c:
- *  - Every table hangs off tenants with ON DELETE CASCADE.
+ *  - Every table hangs off tenants with ON DELETE CASCADE, but the ledger
+ *    (migration 13: money history outlives tenants and jobs).
  *  - Tokens and jobs reference their user/queue through (tenant_id, id), so
  *    a row can never point into another tenant; a violation surfaces as
  *    SQLITE_CONSTRAINT_FOREIGNKEY, which the store reports as NOT_FOUND.
@@ -574,8 +575,8 @@ static const char *const migration_13[] = {
 };
 
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4,  migration_5,  migration_6,
-    migration_7, migration_8, migration_9, migration_10, migration_11, migration_12, migration_13,
+    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,  migration_7,
+    migration_8, migration_9, migration_10, migration_11, migration_12, migration_13,
 };
 
 const int store_sqlite_migration_count =

@@ -13,23 +13,24 @@
  */
 #include "store-sqlite-private.h"
 
-#define PAY_COLS                                                                              \
-  "p.id, p.tenant_id, p.job_id, p.device_id, p.attempt, p.provider, p.state, p.currency, "  \
-  "p.amount, p.print_fee, p.service_fee, p.order_id, p.provider_tx, p.payment_url, "        \
+#define PAY_COLS                                                                           \
+  "p.id, p.tenant_id, p.job_id, p.device_id, p.attempt, p.provider, p.state, p.currency, " \
+  "p.amount, p.print_fee, p.service_fee, p.order_id, p.provider_tx, p.payment_url, "       \
   "p.refund_tx, p.reason, p.created_at, p.updated_at, p.expires_at, p.paid_at"
 #define PRICE_COLS "id, tenant_id, name, spec, created_at, updated_at"
-#define LEDGER_COLS                                                                            \
+#define LEDGER_COLS                                                                          \
   "e.id, e.posting_id, l.tenant_id, l.job_id, l.payment_id, l.kind, e.account, l.currency, " \
   "e.amount, l.memo, l.created_at"
 /* ?1 all tenants, ?2 tenant, ?3 job (0: any), ?4 after entry id */
-#define LEDGER_WHERE                                                                   \
-  "FROM ledger_entries e JOIN ledger_postings l ON l.id = e.posting_id "              \
+#define LEDGER_WHERE                                                     \
+  "FROM ledger_entries e JOIN ledger_postings l ON l.id = e.posting_id " \
   "WHERE (?1 OR l.tenant_id = ?2) AND (?3 = 0 OR l.job_id = ?3) AND e.id > ?4"
 
 static const char *const money_sql[S_COUNT - S_MONEY_FIRST] = {
-#define M(id) [(id) - S_MONEY_FIRST]
-    M(S_BILLING_GET) = "SELECT tenant_id, currency, service_fee_fixed, service_fee_bps, "
-                       "updated_at FROM tenant_billing WHERE tenant_id = ?1",
+#define M(id) [(id)-S_MONEY_FIRST]
+    M(S_BILLING_GET) =
+        "SELECT tenant_id, currency, service_fee_fixed, service_fee_bps, "
+        "updated_at FROM tenant_billing WHERE tenant_id = ?1",
     M(S_BILLING_PUT) =
         "INSERT INTO tenant_billing (tenant_id, currency, service_fee_fixed, service_fee_bps, "
         "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id) DO UPDATE SET "
@@ -322,8 +323,8 @@ store_status_t sqlite_payment_provider_put(store_t *base_, nimbus_payment_provid
  * with its audit row in the same transaction. */
 typedef void (*bind_fn)(sqlite3_stmt *s, const void *arg);
 
-static store_status_t write_changes(sqlite_store_t *st, stmt_id_t id, bind_fn bind,
-                                    const void *arg, const store_audit_t *audit, int64_t audit_id,
+static store_status_t write_changes(sqlite_store_t *st, stmt_id_t id, bind_fn bind, const void *arg,
+                                    const store_audit_t *audit, int64_t audit_id,
                                     const char *what) {
   if (!sqlite_lock(st)) return STORE_ERROR;
   store_status_t status = sqlite_audit_begin_locked(st, audit);
@@ -543,8 +544,7 @@ store_status_t sqlite_ledger_post(store_t *base_, const store_ledger_posting_t *
   if (!sqlite_lock(st)) return STORE_ERROR;
   nimbus_id_t id = 0;
   store_status_t status = sqlite_tx_begin_locked(st);
-  if (status == STORE_OK)
-    status = posting_insert_locked(st, posting, 0, (int64_t)time(NULL), &id);
+  if (status == STORE_OK) status = posting_insert_locked(st, posting, 0, (int64_t)time(NULL), &id);
   if (status == STORE_OK) status = sqlite_audit_insert_locked(st, audit, id);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
   if (status != STORE_OK) sqlite_tx_rollback_locked(st);
@@ -639,8 +639,8 @@ store_status_t sqlite_payment_get_by_order(store_t *base_, const char *order_id,
 
 store_status_t sqlite_payment_get_latest_for_job(store_t *base_, nimbus_id_t tenant_id,
                                                  nimbus_id_t job_id, nimbus_payment_t *out) {
-  return read_one(sqlite_of(base_), S_PAYMENT_LATEST, INTS(tenant_id, job_id), NULL, read_payment, out,
-                  "payment latest for job");
+  return read_one(sqlite_of(base_), S_PAYMENT_LATEST, INTS(tenant_id, job_id), NULL, read_payment,
+                  out, "payment latest for job");
 }
 
 /* The compare of payment_update failed: CONFLICT when the payment is the

@@ -72,10 +72,10 @@ extern const int store_sqlite_migration_count;
   "AND (?7 = 0 OR j.target_device_id IN (0, ?7)) "                                          \
   "AND (?10 = 0 OR j.origin_device_id = ?10)"
 #define DOC_COLS "job_id, number, format, name, size, pages, blob_key, created_at"
-#define DEVICE_COLS                                                                 \
-  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \
-  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, " \
-  "d.printer_state, d.state_reasons, d.make_model, "                                \
+#define DEVICE_COLS                                                                         \
+  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, "         \
+  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, "         \
+  "d.printer_state, d.state_reasons, d.make_model, "                                        \
   "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id), d.location, " \
   "coalesce(d.price_table_id, 0), d.payment"
 

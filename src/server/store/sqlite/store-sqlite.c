@@ -447,8 +447,7 @@ sqlite3_stmt *sqlite_stmt_get_locked(sqlite_store_t *st, stmt_id_t id) {
   sqlite_assert_locked(st);
   if (!st->stmts[id]) {
     const char *sql = id >= S_MONEY_FIRST ? sqlite_money_sql(id) : stmt_sql[id];
-    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
-                                NULL);
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id], NULL);
     if (rc != SQLITE_OK) {
       log_event(LOG_ERROR, NULL, "store prepare failed", "stmt", LOG_INT(id), "error",
                 sqlite3_errmsg(st->db), (char *)NULL);
