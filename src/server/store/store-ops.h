@@ -181,6 +181,58 @@ struct store_ops {
   store_status_t (*throttle_clear)(store_t *st, const unsigned char key[32]);
   store_status_t (*audit_append)(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                  const char *action, const char *detail);
+  /* money (issue 12) */
+  store_status_t (*tenant_billing_get)(store_t *st, nimbus_id_t tenant_id,
+                                       nimbus_tenant_billing_t *out);
+  store_status_t (*tenant_billing_put)(store_t *st, nimbus_tenant_billing_t *b,
+                                       const store_audit_t *audit);
+  store_status_t (*payment_provider_get)(store_t *st, nimbus_id_t tenant_id,
+                                         nimbus_payment_provider_t *out);
+  store_status_t (*payment_provider_put)(store_t *st, nimbus_payment_provider_t *p,
+                                         const store_audit_t *audit);
+  store_status_t (*payment_provider_delete)(store_t *st, nimbus_id_t tenant_id,
+                                            const store_audit_t *audit);
+  store_status_t (*price_table_insert)(store_t *st, nimbus_price_table_t *t,
+                                       const store_audit_t *audit);
+  store_status_t (*price_table_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    nimbus_price_table_t *out);
+  store_status_t (*price_table_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                            nimbus_price_table_t *out);
+  store_status_t (*price_table_update)(store_t *st, nimbus_price_table_t *t,
+                                       const store_audit_t *audit);
+  store_status_t (*price_table_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                       const store_audit_t *audit);
+  store_status_t (*price_table_list)(store_t *st, nimbus_id_t tenant_id, store_price_table_cb cb,
+                                     void *ctx);
+  store_status_t (*queue_set_pricing)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                      const nimbus_pricing_t *p, const store_audit_t *audit);
+  store_status_t (*device_set_pricing)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                       const nimbus_pricing_t *p, const store_audit_t *audit);
+  store_status_t (*job_quote_put)(store_t *st, const nimbus_job_quote_t *q);
+  store_status_t (*job_quote_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  nimbus_job_quote_t *out);
+  store_status_t (*payment_insert)(store_t *st, nimbus_payment_t *p,
+                                   const store_job_change_t *job_change,
+                                   const store_audit_t *audit);
+  store_status_t (*payment_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_payment_t *out);
+  store_status_t (*payment_get_by_order)(store_t *st, const char *order_id, nimbus_payment_t *out);
+  store_status_t (*payment_get_latest_for_job)(store_t *st, nimbus_id_t tenant_id,
+                                               nimbus_id_t job_id, nimbus_payment_t *out);
+  store_status_t (*payment_update)(store_t *st, nimbus_payment_t *p,
+                                   nimbus_payment_state_t expected,
+                                   const store_job_change_t *job_change,
+                                   const store_ledger_posting_t *posting,
+                                   const store_audit_t *audit);
+  store_status_t (*payment_list_open)(store_t *st, int max, store_payment_cb cb, void *ctx);
+  store_status_t (*payment_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,
+                                 int offset, store_payment_cb cb, void *ctx);
+  store_status_t (*ledger_post)(store_t *st, const store_ledger_posting_t *posting,
+                                nimbus_id_t *posting_id, const store_audit_t *audit);
+  store_status_t (*ledger_list)(store_t *st, const store_ledger_filter_t *f, store_ledger_cb cb,
+                                void *ctx);
+  store_status_t (*ledger_balances)(store_t *st, const store_ledger_filter_t *f,
+                                    store_balance_cb cb, void *ctx);
   store_status_t (*job_count_by_state)(store_t *st, int64_t counts[10]);
   store_status_t (*subscription_insert)(store_t *st, nimbus_subscription_t *s);
   store_status_t (*subscription_get)(store_t *st, int id, int64_t now, nimbus_subscription_t *out);

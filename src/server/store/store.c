@@ -204,6 +204,31 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(throttle_fail),
       STORE_OP_PRESENT(throttle_clear),
       STORE_OP_PRESENT(audit_append),
+      STORE_OP_PRESENT(tenant_billing_get),
+      STORE_OP_PRESENT(tenant_billing_put),
+      STORE_OP_PRESENT(payment_provider_get),
+      STORE_OP_PRESENT(payment_provider_put),
+      STORE_OP_PRESENT(payment_provider_delete),
+      STORE_OP_PRESENT(price_table_insert),
+      STORE_OP_PRESENT(price_table_get),
+      STORE_OP_PRESENT(price_table_get_by_name),
+      STORE_OP_PRESENT(price_table_update),
+      STORE_OP_PRESENT(price_table_delete),
+      STORE_OP_PRESENT(price_table_list),
+      STORE_OP_PRESENT(queue_set_pricing),
+      STORE_OP_PRESENT(device_set_pricing),
+      STORE_OP_PRESENT(job_quote_put),
+      STORE_OP_PRESENT(job_quote_get),
+      STORE_OP_PRESENT(payment_insert),
+      STORE_OP_PRESENT(payment_get),
+      STORE_OP_PRESENT(payment_get_by_order),
+      STORE_OP_PRESENT(payment_get_latest_for_job),
+      STORE_OP_PRESENT(payment_update),
+      STORE_OP_PRESENT(payment_list_open),
+      STORE_OP_PRESENT(payment_list),
+      STORE_OP_PRESENT(ledger_post),
+      STORE_OP_PRESENT(ledger_list),
+      STORE_OP_PRESENT(ledger_balances),
       STORE_OP_PRESENT(job_count_by_state),
       STORE_OP_PRESENT(subscription_insert),
       STORE_OP_PRESENT(subscription_get),
@@ -694,6 +719,181 @@ store_status_t store_throttle_clear(store_t *st, const unsigned char key[32]) {
 store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                   const char *action, const char *detail) {
   return STORE_CALL(st, audit_append, tenant_id, actor, action, detail);
+}
+
+/* ---- money (issue 12) ---- */
+
+/* Does posting p balance: at least two lines, none zero, their sum zero
+ * with no int64 overflow on the way, and a kind and a currency?  Logged
+ * (never the amounts' owner data) and false when not. */
+static bool store_posting_valid(const store_ledger_posting_t *p, const char *op) {
+  const char *why = NULL;
+  if (!p->lines || p->nlines < 2)
+    why = "fewer than two lines";
+  else if (!p->kind || !p->kind[0])
+    why = "no kind";
+  else if (!p->currency || !p->currency[0])
+    why = "no currency";
+  int64_t sum = 0;
+  for (int i = 0; !why && i < p->nlines; i++) {
+    int64_t a = p->lines[i].amount;
+    if (a == 0)
+      why = "a zero line";
+    else if (!p->lines[i].account[0])
+      why = "a line without account";
+    else if (__builtin_add_overflow(sum, a, &sum))
+      why = "amounts overflow";
+  }
+  if (!why && sum != 0) why = "lines do not sum to zero";
+  if (!why) return true;
+  log_event(LOG_ERROR, NULL, "store refused an unbalanced ledger posting", "op", op, "why", why,
+            (char *)NULL);
+  return false;
+}
+
+store_status_t store_tenant_billing_get(store_t *st, nimbus_id_t tenant_id,
+                                        nimbus_tenant_billing_t *out) {
+  return STORE_CALL(st, tenant_billing_get, tenant_id, out);
+}
+
+store_status_t store_tenant_billing_put(store_t *st, nimbus_tenant_billing_t *b,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, tenant_billing_put, b, audit);
+}
+
+store_status_t store_payment_provider_get(store_t *st, nimbus_id_t tenant_id,
+                                          nimbus_payment_provider_t *out) {
+  return STORE_CALL(st, payment_provider_get, tenant_id, out);
+}
+
+store_status_t store_payment_provider_put(store_t *st, nimbus_payment_provider_t *p,
+                                          const store_audit_t *audit) {
+  if (p->sealed_len < 0 || p->sealed_len > NIMBUS_SEALED_MAX) {
+    log_event(LOG_ERROR, NULL, "store refused sealed credentials of a bad length", (char *)NULL);
+    return STORE_ERROR;
+  }
+  return STORE_CALL(st, payment_provider_put, p, audit);
+}
+
+store_status_t store_payment_provider_delete(store_t *st, nimbus_id_t tenant_id,
+                                             const store_audit_t *audit) {
+  return STORE_CALL(st, payment_provider_delete, tenant_id, audit);
+}
+
+store_status_t store_price_table_insert(store_t *st, nimbus_price_table_t *t,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, price_table_insert, t, audit);
+}
+
+store_status_t store_price_table_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     nimbus_price_table_t *out) {
+  return STORE_CALL(st, price_table_get, tenant_id, id, out);
+}
+
+store_status_t store_price_table_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                             nimbus_price_table_t *out) {
+  return STORE_CALL(st, price_table_get_by_name, tenant_id, name, out);
+}
+
+store_status_t store_price_table_update(store_t *st, nimbus_price_table_t *t,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, price_table_update, t, audit);
+}
+
+store_status_t store_price_table_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, price_table_delete, tenant_id, id, audit);
+}
+
+store_status_t store_price_table_list(store_t *st, nimbus_id_t tenant_id, store_price_table_cb cb,
+                                      void *ctx) {
+  return STORE_CALL(st, price_table_list, tenant_id, cb, ctx);
+}
+
+store_status_t store_queue_set_pricing(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                       const nimbus_pricing_t *p, const store_audit_t *audit) {
+  return STORE_CALL(st, queue_set_pricing, tenant_id, queue_id, p, audit);
+}
+
+store_status_t store_device_set_pricing(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                        const nimbus_pricing_t *p, const store_audit_t *audit) {
+  return STORE_CALL(st, device_set_pricing, tenant_id, device_id, p, audit);
+}
+
+store_status_t store_job_quote_put(store_t *st, const nimbus_job_quote_t *q) {
+  return STORE_CALL(st, job_quote_put, q);
+}
+
+store_status_t store_job_quote_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   nimbus_job_quote_t *out) {
+  return STORE_CALL(st, job_quote_get, tenant_id, job_id, out);
+}
+
+/* Amounts of a payment are never negative (its fees and its total). */
+static bool store_payment_amounts_valid(const nimbus_payment_t *p, const char *op) {
+  if (p->amount >= 0 && p->print_fee >= 0 && p->service_fee >= 0) return true;
+  log_event(LOG_ERROR, NULL, "store refused a payment with a negative amount", "op", op,
+            (char *)NULL);
+  return false;
+}
+
+store_status_t store_payment_insert(store_t *st, nimbus_payment_t *p,
+                                    const store_job_change_t *job_change,
+                                    const store_audit_t *audit) {
+  if (!store_payment_amounts_valid(p, "payment_insert")) return STORE_ERROR;
+  return STORE_CALL(st, payment_insert, p, job_change, audit);
+}
+
+store_status_t store_payment_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_payment_t *out) {
+  return STORE_CALL(st, payment_get, tenant_id, id, out);
+}
+
+store_status_t store_payment_get_by_order(store_t *st, const char *order_id,
+                                          nimbus_payment_t *out) {
+  return STORE_CALL(st, payment_get_by_order, order_id, out);
+}
+
+store_status_t store_payment_get_latest_for_job(store_t *st, nimbus_id_t tenant_id,
+                                                nimbus_id_t job_id, nimbus_payment_t *out) {
+  return STORE_CALL(st, payment_get_latest_for_job, tenant_id, job_id, out);
+}
+
+store_status_t store_payment_update(store_t *st, nimbus_payment_t *p,
+                                    nimbus_payment_state_t expected,
+                                    const store_job_change_t *job_change,
+                                    const store_ledger_posting_t *posting,
+                                    const store_audit_t *audit) {
+  if (posting && !store_posting_valid(posting, "payment_update")) return STORE_ERROR;
+  return STORE_CALL(st, payment_update, p, expected, job_change, posting, audit);
+}
+
+store_status_t store_payment_list_open(store_t *st, int max, store_payment_cb cb, void *ctx) {
+  return STORE_CALL(st, payment_list_open, max, cb, ctx);
+}
+
+store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,
+                                  int offset, store_payment_cb cb, void *ctx) {
+  return STORE_CALL(st, payment_list, tenant_id, job_id, limit, offset, cb, ctx);
+}
+
+store_status_t store_ledger_post(store_t *st, const store_ledger_posting_t *posting,
+                                 nimbus_id_t *posting_id, const store_audit_t *audit) {
+  nimbus_id_t dummy;
+  if (!posting_id) posting_id = &dummy;
+  *posting_id = 0;
+  if (!posting || !store_posting_valid(posting, "ledger_post")) return STORE_ERROR;
+  return STORE_CALL(st, ledger_post, posting, posting_id, audit);
+}
+
+store_status_t store_ledger_list(store_t *st, const store_ledger_filter_t *f, store_ledger_cb cb,
+                                 void *ctx) {
+  return STORE_CALL(st, ledger_list, f, cb, ctx);
+}
+
+store_status_t store_ledger_balances(store_t *st, const store_ledger_filter_t *f,
+                                     store_balance_cb cb, void *ctx) {
+  return STORE_CALL(st, ledger_balances, f, cb, ctx);
 }
 
 store_status_t store_job_count_by_state(store_t *st, int64_t counts[10]) {

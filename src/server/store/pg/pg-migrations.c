@@ -335,7 +335,123 @@ static const char *const migration_3[] = {
     NULL,
 };
 
-static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3};
+/* Migration 4 (SQLite's 13): money (issue 12).  The same tables, columns
+ * and rules as SQLite's migration 13, which explains them: billing
+ * settings and payment providers per tenant, price tables (queues and
+ * devices name one, ON DELETE SET NULL), job quotes and payments that go
+ * with their job, at most one open payment per job, and the ledger with
+ * no foreign key to tenants or jobs, whose rows a trigger refuses to
+ * UPDATE, DELETE or TRUNCATE (append-only, enforced by the database). */
+static const char *const migration_4[] = {
+    "CREATE TABLE tenant_billing ("
+    "  tenant_id bigint PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  currency text NOT NULL DEFAULT '',"
+    "  service_fee_fixed bigint NOT NULL DEFAULT 0 CHECK (service_fee_fixed >= 0),"
+    "  service_fee_bps integer NOT NULL DEFAULT 0 CHECK (service_fee_bps >= 0),"
+    "  updated_at bigint NOT NULL"
+    ")",
+    "CREATE TABLE payment_providers ("
+    "  tenant_id bigint PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  provider text NOT NULL,"
+    "  sealed bytea NOT NULL,"
+    "  updated_at bigint NOT NULL"
+    ")",
+    "CREATE TABLE price_tables ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  spec text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  UNIQUE (tenant_id, name)"
+    ")",
+    "ALTER TABLE queues ADD COLUMN price_table_id bigint "
+    "REFERENCES price_tables(id) ON DELETE SET NULL",
+    "ALTER TABLE queues ADD COLUMN payment text NOT NULL DEFAULT '' "
+    "CHECK (payment IN ('', 'none', 'at-printer'))",
+    "ALTER TABLE devices ADD COLUMN price_table_id bigint "
+    "REFERENCES price_tables(id) ON DELETE SET NULL",
+    "ALTER TABLE devices ADD COLUMN payment text NOT NULL DEFAULT '' "
+    "CHECK (payment IN ('', 'none', 'at-printer'))",
+    "CREATE INDEX queues_price_table ON queues(price_table_id) WHERE price_table_id IS NOT NULL",
+    "CREATE INDEX devices_price_table ON devices(price_table_id) "
+    "WHERE price_table_id IS NOT NULL",
+
+    "CREATE TABLE job_quotes ("
+    "  job_id bigint PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  price_table_id bigint NOT NULL DEFAULT 0,"
+    "  currency text NOT NULL DEFAULT '',"
+    "  print_fee bigint NOT NULL DEFAULT 0,"
+    "  service_fee bigint NOT NULL DEFAULT 0,"
+    "  total bigint NOT NULL DEFAULT 0,"
+    "  detail text NOT NULL DEFAULT '',"
+    "  computed_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX job_quotes_tenant ON job_quotes(tenant_id)",
+
+    "CREATE TABLE payments ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  job_id bigint NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL DEFAULT 0,"
+    "  attempt integer NOT NULL CHECK (attempt >= 1),"
+    "  provider text NOT NULL DEFAULT '',"
+    "  state integer NOT NULL CHECK (state BETWEEN 1 AND 8),"
+    "  currency text NOT NULL DEFAULT '',"
+    "  amount bigint NOT NULL CHECK (amount >= 0),"
+    "  print_fee bigint NOT NULL DEFAULT 0 CHECK (print_fee >= 0),"
+    "  service_fee bigint NOT NULL DEFAULT 0 CHECK (service_fee >= 0),"
+    "  order_id text NOT NULL UNIQUE CHECK (order_id <> ''),"
+    "  provider_tx text NOT NULL DEFAULT '',"
+    "  payment_url text NOT NULL DEFAULT '',"
+    "  refund_tx text NOT NULL DEFAULT '',"
+    "  reason text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL DEFAULT 0,"
+    "  paid_at bigint NOT NULL DEFAULT 0,"
+    "  UNIQUE (job_id, attempt)"
+    ")",
+    "CREATE UNIQUE INDEX payments_open ON payments(job_id) WHERE state IN (1, 2)",
+    "CREATE INDEX payments_tenant ON payments(tenant_id, job_id)",
+    "CREATE INDEX payments_in_flight ON payments(state, id) WHERE state IN (1, 2, 3, 7)",
+
+    "CREATE TABLE ledger_postings ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL DEFAULT 0,"
+    "  job_id bigint NOT NULL DEFAULT 0,"
+    "  payment_id bigint NOT NULL DEFAULT 0,"
+    "  kind text NOT NULL,"
+    "  currency text NOT NULL,"
+    "  memo text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX ledger_postings_tenant ON ledger_postings(tenant_id, id)",
+    "CREATE INDEX ledger_postings_job ON ledger_postings(job_id) WHERE job_id <> 0",
+    "CREATE TABLE ledger_entries ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  posting_id bigint NOT NULL REFERENCES ledger_postings(id),"
+    "  account text NOT NULL,"
+    "  amount bigint NOT NULL CHECK (amount <> 0)"
+    ")",
+    "CREATE INDEX ledger_entries_posting ON ledger_entries(posting_id)",
+    "CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "  RAISE EXCEPTION 'the ledger is append-only (%)', TG_TABLE_NAME; "
+    "END $$",
+    "CREATE TRIGGER ledger_postings_append_only BEFORE UPDATE OR DELETE ON ledger_postings "
+    "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()",
+    "CREATE TRIGGER ledger_postings_no_truncate BEFORE TRUNCATE ON ledger_postings "
+    "FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()",
+    "CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries "
+    "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()",
+    "CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries "
+    "FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()",
+    NULL,
+};
+
+static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
+                                                   migration_4};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

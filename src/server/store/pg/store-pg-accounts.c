@@ -68,6 +68,8 @@ static void queue_from_row(const PGresult *r, int i, nimbus_queue_t *q) {
   q->allow_anonymous = pg_get_bool(r, i, 5);
   q->created_at = pg_get_int64(r, i, 6);
   PG_GET_FIELD(r, i, 7, q->release_scope);
+  q->pricing.price_table_id = pg_get_int64(r, i, 8);
+  PG_GET_FIELD(r, i, 9, q->pricing.payment);
 }
 
 /* ---- shapes shared by many operations ---- */

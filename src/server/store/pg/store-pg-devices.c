@@ -46,6 +46,8 @@ static void device_from_row(const PGresult *r, int i, nimbus_device_t *d) {
   PG_GET_FIELD(r, i, 14, d->make_model);
   d->jobs_in_progress = pg_get_int(r, i, 15);
   PG_GET_FIELD(r, i, 16, d->location);
+  d->pricing.price_table_id = pg_get_int64(r, i, 17);
+  PG_GET_FIELD(r, i, 18, d->pricing.payment);
 }
 
 /* Fill d->queue_ids/queue_names/nqueues (by queue name) on c. */

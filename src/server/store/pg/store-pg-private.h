@@ -3,7 +3,8 @@
  * (store-pg.c: open, close, statements and helpers; store-pg-accounts.c:
  * tenants, users, aliases, tokens, queues, panel sessions, the sign-in
  * throttle; store-pg-devices.c: output devices; store-pg-jobs.c: jobs and
- * documents; pg-migrations.c: the schema; pg-pool.c: connections).
+ * documents; store-pg-money.c: money; pg-migrations.c: the schema;
+ * pg-pool.c: connections).
  * Nothing here is seen outside store/pg/.
  *
  * The shape of every operation:
@@ -146,6 +147,35 @@ typedef enum {
   PS_SUB_RENEW,
   PS_SUB_DELETE,
   PS_SUB_SWEEP,
+  /* money (store-pg-money.c, whose table holds their SQL) */
+  PS_MONEY_FIRST,
+  PS_BILLING_GET = PS_MONEY_FIRST,
+  PS_BILLING_PUT,
+  PS_PROVIDER_GET,
+  PS_PROVIDER_PUT,
+  PS_PROVIDER_DELETE,
+  PS_PRICE_INSERT,
+  PS_PRICE_GET,
+  PS_PRICE_GET_BY_NAME,
+  PS_PRICE_UPDATE,
+  PS_PRICE_DELETE,
+  PS_PRICE_LIST,
+  PS_QUEUE_SET_PRICING,
+  PS_DEVICE_SET_PRICING,
+  PS_QUOTE_PUT,
+  PS_QUOTE_GET,
+  PS_PAYMENT_INSERT,
+  PS_PAYMENT_GET,
+  PS_PAYMENT_GET_BY_ORDER,
+  PS_PAYMENT_LATEST,
+  PS_PAYMENT_UPDATE,
+  PS_PAYMENT_EXISTS,
+  PS_PAYMENT_LIST_OPEN,
+  PS_PAYMENT_LIST,
+  PS_POSTING_INSERT,
+  PS_ENTRY_INSERT,
+  PS_LEDGER_LIST,
+  PS_LEDGER_BALANCES,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -254,6 +284,10 @@ typedef union {
   store_token_cb token;
   store_queue_cb queue;
   store_job_cb job;
+  store_price_table_cb price_table;
+  store_payment_cb payment;
+  store_ledger_cb ledger;
+  store_balance_cb balance;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -434,5 +468,57 @@ store_status_t pg_document_purge(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
                                  char (*keys)[NIMBUS_BLOB_KEY_MAX], int max, int *nkeys);
 store_status_t pg_job_list_sweep(store_t *st, const store_sweep_filter_t *f, store_job_cb cb,
                                  void *ctx);
+
+/* store-pg-money.c: the SQL of the statements PS_MONEY_FIRST.. (pg_exec
+ * prepares them from here), and the money operations (store.h "money"). */
+const char *pg_money_sql(pg_stmt_id_t id);
+store_status_t pg_tenant_billing_get(store_t *st, nimbus_id_t tenant_id,
+                                     nimbus_tenant_billing_t *out);
+store_status_t pg_tenant_billing_put(store_t *st, nimbus_tenant_billing_t *b,
+                                     const store_audit_t *audit);
+store_status_t pg_payment_provider_get(store_t *st, nimbus_id_t tenant_id,
+                                       nimbus_payment_provider_t *out);
+store_status_t pg_payment_provider_put(store_t *st, nimbus_payment_provider_t *p,
+                                       const store_audit_t *audit);
+store_status_t pg_payment_provider_delete(store_t *st, nimbus_id_t tenant_id,
+                                          const store_audit_t *audit);
+store_status_t pg_price_table_insert(store_t *st, nimbus_price_table_t *t,
+                                     const store_audit_t *audit);
+store_status_t pg_price_table_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_price_table_t *out);
+store_status_t pg_price_table_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                          nimbus_price_table_t *out);
+store_status_t pg_price_table_update(store_t *st, nimbus_price_table_t *t,
+                                     const store_audit_t *audit);
+store_status_t pg_price_table_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     const store_audit_t *audit);
+store_status_t pg_price_table_list(store_t *st, nimbus_id_t tenant_id, store_price_table_cb cb,
+                                   void *ctx);
+store_status_t pg_queue_set_pricing(store_t *st, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                    const nimbus_pricing_t *p, const store_audit_t *audit);
+store_status_t pg_device_set_pricing(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                     const nimbus_pricing_t *p, const store_audit_t *audit);
+store_status_t pg_job_quote_put(store_t *st, const nimbus_job_quote_t *q);
+store_status_t pg_job_quote_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_job_quote_t *out);
+store_status_t pg_payment_insert(store_t *st, nimbus_payment_t *p,
+                                 const store_job_change_t *job_change, const store_audit_t *audit);
+store_status_t pg_payment_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                              nimbus_payment_t *out);
+store_status_t pg_payment_get_by_order(store_t *st, const char *order_id, nimbus_payment_t *out);
+store_status_t pg_payment_get_latest_for_job(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                             nimbus_payment_t *out);
+store_status_t pg_payment_update(store_t *st, nimbus_payment_t *p, nimbus_payment_state_t expected,
+                                 const store_job_change_t *job_change,
+                                 const store_ledger_posting_t *posting, const store_audit_t *audit);
+store_status_t pg_payment_list_open(store_t *st, int max, store_payment_cb cb, void *ctx);
+store_status_t pg_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,
+                               int offset, store_payment_cb cb, void *ctx);
+store_status_t pg_ledger_post(store_t *st, const store_ledger_posting_t *posting,
+                              nimbus_id_t *posting_id, const store_audit_t *audit);
+store_status_t pg_ledger_list(store_t *st, const store_ledger_filter_t *f, store_ledger_cb cb,
+                              void *ctx);
+store_status_t pg_ledger_balances(store_t *st, const store_ledger_filter_t *f, store_balance_cb cb,
+                                  void *ctx);
 
 #endif

@@ -5,7 +5,7 @@
  * the helpers every file of the backend uses (store-pg-private.h), the
  * schema version, audit and counters.  Accounts are in
  * store-pg-accounts.c, output devices in store-pg-devices.c, jobs and
- * documents in store-pg-jobs.c, the schema in pg-migrations.c,
+ * documents in store-pg-jobs.c, money in store-pg-money.c, the schema in pg-migrations.c,
  * connections in pg-pool.c.
  *
  * Design:
@@ -108,7 +108,7 @@ static const char *const stmt_sql[PS_COUNT] = {
         "WHERE id = $1 AND tenant_id = $2 AND ($3::bigint = 0 OR user_id = $3::bigint)",
 #define QUEUE_COLS                                                                       \
   "id, tenant_id, name, description, release_immediately, allow_anonymous, created_at, " \
-  "release_scope"
+  "release_scope, coalesce(price_table_id, 0), payment"
     [PS_QUEUE_INSERT] =
         "INSERT INTO queues (tenant_id, name, description, release_immediately, "
         "allow_anonymous, created_at, release_scope) VALUES ($1, $2, $3, $4, $5, $6, $7) "
@@ -155,11 +155,12 @@ static const char *const stmt_sql[PS_COUNT] = {
         "WHERE sweep_leases.holder = excluded.holder OR sweep_leases.expires_at <= $3 "
         "RETURNING holder",
     [PS_THROTTLE_EXPIRE] = "DELETE FROM auth_throttle WHERE expires_at <= $1",
-#define DEVICE_COLS                                                                 \
-  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \
-  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, " \
-  "d.printer_state, d.state_reasons, d.make_model, "                                \
-  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id), d.location"
+#define DEVICE_COLS                                                                         \
+  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, "         \
+  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, "         \
+  "d.printer_state, d.state_reasons, d.make_model, "                                        \
+  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id), d.location, " \
+  "coalesce(d.price_table_id, 0), d.payment"
     [PS_DEVICE_INSERT] =
         "INSERT INTO devices (tenant_id, name, status, claim_hash, claim_expires_at, "
         "created_at, location) VALUES ($1, $2, 1, $3, $4, $5, $6) RETURNING id",
@@ -512,7 +513,8 @@ store_status_t pg_exec(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGre
     return STORE_ERROR;
   }
   if (!pg_prepared(c, id)) {
-    PGresult *r = PQprepare(c->conn, name, stmt_sql[id], 0, NULL);
+    const char *sql = id >= PS_MONEY_FIRST ? pg_money_sql(id) : stmt_sql[id];
+    PGresult *r = PQprepare(c->conn, name, sql, 0, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
       store_status_t status = pg_fail(c, r, what);
       PQclear(r);

@@ -55,6 +55,8 @@ static void device_from_row(sqlite3_stmt *s, nimbus_device_t *d) {
   sqlite_copy_column(s, 14, d->make_model, sizeof d->make_model);
   d->jobs_in_progress = sqlite_column_int(s, 15);
   sqlite_copy_column(s, 16, d->location, sizeof d->location);
+  d->pricing.price_table_id = sqlite3_column_int64(s, 17);
+  sqlite_copy_column(s, 18, d->pricing.payment, sizeof d->pricing.payment);
 }
 
 /* Fill d->queue_ids/queue_names/nqueues (by queue name). */

@@ -9,7 +9,8 @@
  * contain BEGIN/COMMIT (the runner owns the transaction).
  *
  * Schema promises relied on by store-sqlite.c:
- *  - Every table hangs off tenants with ON DELETE CASCADE.
+ *  - Every table hangs off tenants with ON DELETE CASCADE, but the ledger
+ *    (migration 13: money history outlives tenants and jobs).
  *  - Tokens and jobs reference their user/queue through (tenant_id, id), so
  *    a row can never point into another tenant; a violation surfaces as
  *    SQLITE_CONSTRAINT_FOREIGNKEY, which the store reports as NOT_FOUND.
@@ -448,9 +449,134 @@ static const char *const migration_12[] = {
     NULL,
 };
 
+/* Migration 13: money (issue 12, docs/PAYMENTS.md).
+ *  - tenant_billing: a tenant's currency and service fee; payment_providers:
+ *    its payment provider and sealed credentials (never in clear here).
+ *    Both go with the tenant;
+ *  - price_tables: unique by name per tenant; queues and devices name one
+ *    in price_table_id (NULL: none; ON DELETE SET NULL, so deleting a
+ *    table leaves them without one; the store checks the table's tenant,
+ *    a composite key could not SET NULL without clearing tenant_id) and
+ *    their payment mode in payment ('' = not set here);
+ *  - job_quotes: one fee per job, going with the job;
+ *  - payments: one row per job and attempt.  They go with their job (and
+ *    so with the tenant, whose deletion cascades its jobs); device_id has
+ *    no foreign key (history outlives the printer).  order_id is unique
+ *    (our idempotency key at the provider) and a job has at most one open
+ *    payment (RESERVING or PENDING: the partial index payments_open);
+ *  - ledger_postings and ledger_entries: the double-entry ledger.  No
+ *    foreign key to tenants, jobs or payments: money history outlives them
+ *    all, and triggers refuse every UPDATE and DELETE (append-only). */
+static const char *const migration_13[] = {
+    "CREATE TABLE tenant_billing ("
+    "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  currency TEXT NOT NULL DEFAULT '',"
+    "  service_fee_fixed INTEGER NOT NULL DEFAULT 0 CHECK (service_fee_fixed >= 0),"
+    "  service_fee_bps INTEGER NOT NULL DEFAULT 0 CHECK (service_fee_bps >= 0),"
+    "  updated_at INTEGER NOT NULL"
+    ")",
+    "CREATE TABLE payment_providers ("
+    "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  provider TEXT NOT NULL,"
+    "  sealed BLOB NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ")",
+    "CREATE TABLE price_tables ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  spec TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, name)"
+    ")",
+    "ALTER TABLE queues ADD COLUMN price_table_id INTEGER "
+    "REFERENCES price_tables(id) ON DELETE SET NULL",
+    "ALTER TABLE queues ADD COLUMN payment TEXT NOT NULL DEFAULT '' "
+    "CHECK (payment IN ('', 'none', 'at-printer'))",
+    "ALTER TABLE devices ADD COLUMN price_table_id INTEGER "
+    "REFERENCES price_tables(id) ON DELETE SET NULL",
+    "ALTER TABLE devices ADD COLUMN payment TEXT NOT NULL DEFAULT '' "
+    "CHECK (payment IN ('', 'none', 'at-printer'))",
+    /* For ON DELETE SET NULL when a price table goes. */
+    "CREATE INDEX queues_price_table ON queues(price_table_id) WHERE price_table_id IS NOT NULL",
+    "CREATE INDEX devices_price_table ON devices(price_table_id) "
+    "WHERE price_table_id IS NOT NULL",
+
+    "CREATE TABLE job_quotes ("
+    "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  price_table_id INTEGER NOT NULL DEFAULT 0,"
+    "  currency TEXT NOT NULL DEFAULT '',"
+    "  print_fee INTEGER NOT NULL DEFAULT 0,"
+    "  service_fee INTEGER NOT NULL DEFAULT 0,"
+    "  total INTEGER NOT NULL DEFAULT 0,"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  computed_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX job_quotes_tenant ON job_quotes(tenant_id)",
+
+    "CREATE TABLE payments ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL DEFAULT 0,"
+    "  attempt INTEGER NOT NULL CHECK (attempt >= 1),"
+    "  provider TEXT NOT NULL DEFAULT '',"
+    "  state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 8),"
+    "  currency TEXT NOT NULL DEFAULT '',"
+    "  amount INTEGER NOT NULL CHECK (amount >= 0),"
+    "  print_fee INTEGER NOT NULL DEFAULT 0 CHECK (print_fee >= 0),"
+    "  service_fee INTEGER NOT NULL DEFAULT 0 CHECK (service_fee >= 0),"
+    "  order_id TEXT NOT NULL UNIQUE CHECK (order_id <> ''),"
+    "  provider_tx TEXT NOT NULL DEFAULT '',"
+    "  payment_url TEXT NOT NULL DEFAULT '',"
+    "  refund_tx TEXT NOT NULL DEFAULT '',"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  paid_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (job_id, attempt)"
+    ")",
+    "CREATE UNIQUE INDEX payments_open ON payments(job_id) WHERE state IN (1, 2)",
+    "CREATE INDEX payments_tenant ON payments(tenant_id, job_id)",
+    /* The reconciler's scan (store_payment_list_open). */
+    "CREATE INDEX payments_in_flight ON payments(state, id) WHERE state IN (1, 2, 3, 7)",
+
+    "CREATE TABLE ledger_postings ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL DEFAULT 0,"
+    "  job_id INTEGER NOT NULL DEFAULT 0,"
+    "  payment_id INTEGER NOT NULL DEFAULT 0,"
+    "  kind TEXT NOT NULL,"
+    "  currency TEXT NOT NULL,"
+    "  memo TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX ledger_postings_tenant ON ledger_postings(tenant_id, id)",
+    "CREATE INDEX ledger_postings_job ON ledger_postings(job_id) WHERE job_id <> 0",
+    "CREATE TABLE ledger_entries ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  posting_id INTEGER NOT NULL REFERENCES ledger_postings(id),"
+    "  account TEXT NOT NULL,"
+    "  amount INTEGER NOT NULL CHECK (amount <> 0)"
+    ")",
+    "CREATE INDEX ledger_entries_posting ON ledger_entries(posting_id)",
+    "CREATE TRIGGER ledger_postings_no_update BEFORE UPDATE ON ledger_postings "
+    "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+    "CREATE TRIGGER ledger_postings_no_delete BEFORE DELETE ON ledger_postings "
+    "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+    "CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries "
+    "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+    "CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries "
+    "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4,  migration_5,  migration_6,
-    migration_7, migration_8, migration_9, migration_10, migration_11, migration_12,
+    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,  migration_7,
+    migration_8, migration_9, migration_10, migration_11, migration_12, migration_13,
 };
 
 const int store_sqlite_migration_count =

@@ -46,7 +46,7 @@ extern const int store_sqlite_migration_count;
 #define TOKEN_FROM "FROM tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id"
 #define QUEUE_COLS                                                                       \
   "id, tenant_id, name, description, release_immediately, allow_anonymous, created_at, " \
-  "release_scope"
+  "release_scope, coalesce(price_table_id, 0), payment"
 #define JOB_COLS                                                                             \
   "j.id, j.tenant_id, j.queue_id, j.owner_id, q.name, j.owner_name, j.name, j.origin_host, " \
   "j.state, j.created_at, j.state_changed_at, j.completed_at, j.copies, j.pages, "           \
@@ -72,11 +72,12 @@ extern const int store_sqlite_migration_count;
   "AND (?7 = 0 OR j.target_device_id IN (0, ?7)) "                                          \
   "AND (?10 = 0 OR j.origin_device_id = ?10)"
 #define DOC_COLS "job_id, number, format, name, size, pages, blob_key, created_at"
-#define DEVICE_COLS                                                                 \
-  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, " \
-  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, " \
-  "d.printer_state, d.state_reasons, d.make_model, "                                \
-  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id), d.location"
+#define DEVICE_COLS                                                                         \
+  "d.id, d.tenant_id, d.name, d.status, d.uuid, d.claim_hash, d.claim_expires_at, "         \
+  "d.credential_hash, d.created_at, d.registered_at, d.last_seen_at, d.transport, "         \
+  "d.printer_state, d.state_reasons, d.make_model, "                                        \
+  "(SELECT count(*) FROM jobs pj WHERE pj.state = 5 AND pj.device_id = d.id), d.location, " \
+  "coalesce(d.price_table_id, 0), d.payment"
 
 typedef enum {
   S_BEGIN,
@@ -185,6 +186,36 @@ typedef enum {
   S_SUB_SWEEP,
   S_FEED_LAST,
   S_FEED_NEXT,
+  /* money (store-sqlite-money.c, whose table holds their SQL) */
+  S_MONEY_FIRST,
+  S_BILLING_GET = S_MONEY_FIRST,
+  S_BILLING_PUT,
+  S_PROVIDER_GET,
+  S_PROVIDER_PUT,
+  S_PROVIDER_DELETE,
+  S_PRICE_INSERT,
+  S_PRICE_GET,
+  S_PRICE_GET_BY_NAME,
+  S_PRICE_UPDATE,
+  S_PRICE_DELETE,
+  S_PRICE_LIST,
+  S_QUEUE_SET_PRICING,
+  S_DEVICE_SET_PRICING,
+  S_QUOTE_PUT,
+  S_QUOTE_GET,
+  S_JOB_IN_TENANT,
+  S_PAYMENT_INSERT,
+  S_PAYMENT_GET,
+  S_PAYMENT_GET_BY_ORDER,
+  S_PAYMENT_LATEST,
+  S_PAYMENT_UPDATE,
+  S_PAYMENT_EXISTS,
+  S_PAYMENT_LIST_OPEN,
+  S_PAYMENT_LIST,
+  S_POSTING_INSERT,
+  S_ENTRY_INSERT,
+  S_LEDGER_LIST,
+  S_LEDGER_BALANCES,
   S_COUNT
 } stmt_id_t;
 
@@ -248,6 +279,10 @@ typedef union {
   store_job_cb job;
   store_device_cb device;
   store_alias_cb alias;
+  store_price_table_cb price_table;
+  store_payment_cb payment;
+  store_ledger_cb ledger;
+  store_balance_cb balance;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
@@ -458,6 +493,64 @@ store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const 
                                    const char *action, const char *detail);
 store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]);
 /* ---- end of the operations ---- */
+
+/* store-sqlite-money.c: the SQL of the statements S_MONEY_FIRST.. (the
+ * cached statements of store-sqlite.c take theirs from here), and the
+ * money operations (store.h "money"). */
+const char *sqlite_money_sql(stmt_id_t id);
+store_status_t sqlite_tenant_billing_get(store_t *base_, nimbus_id_t tenant_id,
+                                         nimbus_tenant_billing_t *out);
+store_status_t sqlite_tenant_billing_put(store_t *base_, nimbus_tenant_billing_t *b,
+                                         const store_audit_t *audit);
+store_status_t sqlite_payment_provider_get(store_t *base_, nimbus_id_t tenant_id,
+                                           nimbus_payment_provider_t *out);
+store_status_t sqlite_payment_provider_put(store_t *base_, nimbus_payment_provider_t *p,
+                                           const store_audit_t *audit);
+store_status_t sqlite_payment_provider_delete(store_t *base_, nimbus_id_t tenant_id,
+                                              const store_audit_t *audit);
+store_status_t sqlite_price_table_insert(store_t *base_, nimbus_price_table_t *t,
+                                         const store_audit_t *audit);
+store_status_t sqlite_price_table_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      nimbus_price_table_t *out);
+store_status_t sqlite_price_table_get_by_name(store_t *base_, nimbus_id_t tenant_id,
+                                              const char *name, nimbus_price_table_t *out);
+store_status_t sqlite_price_table_update(store_t *base_, nimbus_price_table_t *t,
+                                         const store_audit_t *audit);
+store_status_t sqlite_price_table_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const store_audit_t *audit);
+store_status_t sqlite_price_table_list(store_t *base_, nimbus_id_t tenant_id,
+                                       store_price_table_cb cb, void *ctx);
+store_status_t sqlite_queue_set_pricing(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t queue_id,
+                                        const nimbus_pricing_t *p, const store_audit_t *audit);
+store_status_t sqlite_device_set_pricing(store_t *base_, nimbus_id_t tenant_id,
+                                         nimbus_id_t device_id, const nimbus_pricing_t *p,
+                                         const store_audit_t *audit);
+store_status_t sqlite_job_quote_put(store_t *base_, const nimbus_job_quote_t *q);
+store_status_t sqlite_job_quote_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    nimbus_job_quote_t *out);
+store_status_t sqlite_payment_insert(store_t *base_, nimbus_payment_t *p,
+                                     const store_job_change_t *job_change,
+                                     const store_audit_t *audit);
+store_status_t sqlite_payment_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_payment_t *out);
+store_status_t sqlite_payment_get_by_order(store_t *base_, const char *order_id,
+                                           nimbus_payment_t *out);
+store_status_t sqlite_payment_get_latest_for_job(store_t *base_, nimbus_id_t tenant_id,
+                                                 nimbus_id_t job_id, nimbus_payment_t *out);
+store_status_t sqlite_payment_update(store_t *base_, nimbus_payment_t *p,
+                                     nimbus_payment_state_t expected,
+                                     const store_job_change_t *job_change,
+                                     const store_ledger_posting_t *posting,
+                                     const store_audit_t *audit);
+store_status_t sqlite_payment_list_open(store_t *base_, int max, store_payment_cb cb, void *ctx);
+store_status_t sqlite_payment_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                   int limit, int offset, store_payment_cb cb, void *ctx);
+store_status_t sqlite_ledger_post(store_t *base_, const store_ledger_posting_t *posting,
+                                  nimbus_id_t *posting_id, const store_audit_t *audit);
+store_status_t sqlite_ledger_list(store_t *base_, const store_ledger_filter_t *f,
+                                  store_ledger_cb cb, void *ctx);
+store_status_t sqlite_ledger_balances(store_t *base_, const store_ledger_filter_t *f,
+                                      store_balance_cb cb, void *ctx);
 
 /* store-sqlite-subscriptions.c */
 store_status_t sqlite_subscription_insert(store_t *base_, nimbus_subscription_t *sub);

@@ -3,7 +3,8 @@
  * connections, statements and shared helpers, open/migrations/close, WAL
  * checkpoints, audit and counters.  Accounts (tenants, users, tokens,
  * queues) are in store-sqlite-accounts.c, jobs and documents in
- * store-sqlite-jobs.c, output devices in store-sqlite-devices.c;
+ * store-sqlite-jobs.c, output devices in store-sqlite-devices.c, money
+ * in store-sqlite-money.c;
  * store-sqlite-private.h is what they share.
  *
  * Design:
@@ -445,8 +446,8 @@ store_status_t sqlite_fail_locked(sqlite_store_t *st, int rc, const char *what) 
 sqlite3_stmt *sqlite_stmt_get_locked(sqlite_store_t *st, stmt_id_t id) {
   sqlite_assert_locked(st);
   if (!st->stmts[id]) {
-    int rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
-                                NULL);
+    const char *sql = id >= S_MONEY_FIRST ? sqlite_money_sql(id) : stmt_sql[id];
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id], NULL);
     if (rc != SQLITE_OK) {
       log_event(LOG_ERROR, NULL, "store prepare failed", "stmt", LOG_INT(id), "error",
                 sqlite3_errmsg(st->db), (char *)NULL);
@@ -596,6 +597,8 @@ void sqlite_queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {
   q->allow_anonymous = sqlite3_column_int(s, 5) != 0;
   q->created_at = sqlite3_column_int64(s, 6);
   COPY_COLUMN(s, 7, q->release_scope);
+  q->pricing.price_table_id = sqlite3_column_int64(s, 8);
+  COPY_COLUMN(s, 9, q->pricing.payment);
 }
 
 void sqlite_job_from_row(sqlite3_stmt *s, nimbus_job_t *j) {
