@@ -89,10 +89,19 @@ start_payment() { # JOB: POST /jobs/{id}/payment -> prints the payment URL
   json_get "d['payment']['payment_url']" <"$CONN_DIR/pay.json"
 }
 tx_of_url() { echo "${1##*/}"; }
-pay_on_page() { # URL: press Pay on the simulator's page as a phone would
-  curl -fsS -L -o "$CONN_DIR/after-pay.html" -X POST -d action=pay "$1"
+page_csrf() { # URL: the simulator's page, its form's CSRF token
+  curl -fsS "$1" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1
 }
-decline_on_page() { curl -fsS -L -o /dev/null -X POST -d action=decline "$1" || true; }
+pay_on_page() { # URL: open the simulator's page and press Pay, as a phone would
+  local csrf
+  csrf=$(page_csrf "$1")
+  curl -fsS -L -o "$CONN_DIR/after-pay.html" -d action=pay -d "csrf=$csrf" "$1"
+}
+decline_on_page() {
+  local csrf
+  csrf=$(page_csrf "$1")
+  curl -fsS -L -o /dev/null -d action=decline -d "csrf=$csrf" "$1"
+}
 printed_same() { # the newest printed file is the document, byte for byte
   local f
   f=$(ls -t "$IPPEVE_PRINTED"/* | head -1)
