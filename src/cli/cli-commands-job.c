@@ -1,6 +1,12 @@
 //
 // "nimbusctl job" and "nimbusctl submit": list, show, cancel and release
-// print jobs, and submit documents (/api/v1/jobs).
+// print jobs, pay for them before going to the printer, and submit
+// documents (/api/v1/jobs).
+//
+// A job's charge and payment come as integers of minor units; the records
+// print their text (cli_money_decorate_job()).  A release the server
+// answers 202 has started a payment instead: the job prints once it is
+// paid, so the payment URL is printed and the exit status is 0.
 //
 // submit streams the document from disk with curl's MIME API
 // (curl_mime_filedata), so nimbusctl's memory does not grow with the
@@ -25,25 +31,41 @@ static const cli_field_t document_fields[] = {
 
 static const cli_view_t document_view = {"documents", document_fields};
 
-static const cli_field_t job_fields[] = {{"id", "ID", "Id", NULL},
-                                         {"queue", "QUEUE", "Queue", NULL},
-                                         {"owner", "OWNER", "Owner", NULL},
-                                         {"state", "STATE", "State", NULL},
-                                         {"pages", "PAGES", "Pages", NULL},
-                                         {"copies", "COPIES", "Copies", NULL},
-                                         {"has_pin", "PIN", "PIN protected", NULL},
-                                         {"created_at", "CREATED", "Created", NULL},
-                                         {"name", "NAME", "Name", NULL},
-                                         {"tenant", NULL, "Tenant", NULL},
-                                         {"reference", NULL, "Reference", NULL},
-                                         {"origin_device", NULL, "Submitted through", NULL},
-                                         {"ipp_state", NULL, "IPP state", NULL},
-                                         {"state_reasons", NULL, "State reasons", NULL},
-                                         {"account_id", NULL, "Account id", NULL},
-                                         {"accounting_user_id", NULL, "Accounting user id", NULL},
-                                         {"completed_at", NULL, "Completed", NULL},
-                                         {"documents", NULL, "Documents", &document_view},
-                                         {NULL, NULL, NULL, NULL}};
+// One line of a charge's breakdown (cli_money_decorate_job()).
+static const cli_field_t charge_line_fields[] = {{"tier", "TIER", "Tier", NULL},
+                                                 {"from", "FROM", "From", NULL},
+                                                 {"count", "IMPRESSIONS", "Impressions", NULL},
+                                                 {"cli:unit", "UNIT", "Unit", NULL},
+                                                 {"cli:subtotal", "SUBTOTAL", "Subtotal", NULL},
+                                                 {NULL, NULL, NULL, NULL}};
+
+static const cli_view_t charge_line_view = {NULL, charge_line_fields};
+
+static const cli_field_t job_fields[] = {
+    {"id", "ID", "Id", NULL},
+    {"queue", "QUEUE", "Queue", NULL},
+    {"owner", "OWNER", "Owner", NULL},
+    {"state", "STATE", "State", NULL},
+    {"pages", "PAGES", "Pages", NULL},
+    {"copies", "COPIES", "Copies", NULL},
+    {"has_pin", "PIN", "PIN protected", NULL},
+    {"created_at", "CREATED", "Created", NULL},
+    {"name", "NAME", "Name", NULL},
+    {"tenant", NULL, "Tenant", NULL},
+    {"reference", NULL, "Reference", NULL},
+    {"origin_device", NULL, "Submitted through", NULL},
+    {"ipp_state", NULL, "IPP state", NULL},
+    {"state_reasons", NULL, "State reasons", NULL},
+    {"account_id", NULL, "Account id", NULL},
+    {"accounting_user_id", NULL, "Accounting user id", NULL},
+    {"completed_at", NULL, "Completed", NULL},
+    {"cli:charge", NULL, "Charge", NULL},
+    {"cli:price_table", NULL, "Price table", NULL},
+    {"cli:charge_lines", NULL, "Charge lines", &charge_line_view},
+    {"cli:payment", NULL, "Payment", NULL},
+    {"cli:payment_url", NULL, "Payment URL", NULL},
+    {"documents", NULL, "Documents", &document_view},
+    {NULL, NULL, NULL, NULL}};
 
 static const cli_view_t job_view = {"jobs", job_fields};
 
@@ -53,6 +75,18 @@ static const cli_field_t job_brief_fields[] = {{"id", NULL, "Id", NULL},
                                                {NULL, NULL, NULL, NULL}};
 
 static const cli_view_t job_brief_view = {NULL, job_brief_fields};
+
+// A job with a payment under way (job release answered 202, job pay).
+static const cli_field_t job_paying_fields[] = {{"id", NULL, "Id", NULL},
+                                                {"state", NULL, "State", NULL},
+                                                {"cli:charge", NULL, "Charge", NULL},
+                                                {"cli:payment", NULL, "Payment", NULL},
+                                                {"payment.order_id", NULL, "Order id", NULL},
+                                                {"payment.cli:expires_at", NULL, "Expires", NULL},
+                                                {"cli:payment_url", NULL, "Payment URL", NULL},
+                                                {NULL, NULL, NULL, NULL}};
+
+static const cli_view_t job_paying_view = {NULL, job_paying_fields};
 
 static const char *const job_states[] = {"held", "not-completed", "completed", "all", NULL};
 
@@ -74,6 +108,13 @@ static const cli_option_t job_release_options[] = {
     [ROPT_PIN_FILE] = {"pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false},
     [ROPT_OVERRIDE] = {"override", NULL, "tenant admins: release without the job's PIN (audited)",
                        false},
+    {NULL, NULL, NULL, false}};
+
+enum { POPT_PIN, POPT_PIN_FILE };  // job pay
+
+static const cli_option_t job_pay_options[] = {
+    [POPT_PIN] = {"pin", "PIN", "the job's PIN (prefer --pin-file)", false},
+    [POPT_PIN_FILE] = {"pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false},
     {NULL, NULL, NULL, false}};
 
 enum {
@@ -117,6 +158,47 @@ static cli_status_t job_pin_read(cli_t *cli, char *arg, const char *file, char *
   if (file) return (cli_secret_from_file(cli, file, pin, size));
 
   return (CLI_STATUS_OK);
+}
+
+//
+// 'job_send()' - Send a request answered with a job and print it.
+//
+// The job is printed with view, or with paying_view (if given) when the
+// answer carries a payment: then a note on stderr says that the job
+// prints once paid, at its payment URL.
+//
+
+static cli_status_t job_send(cli_t *cli, const cli_request_t *request, const cli_view_t *view,
+                             const cli_view_t *paying_view) {
+  json_t *response = NULL;
+  cli_status_t status;
+  const json_t *payment;
+
+  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK) goto done;
+
+  if (cli->json) {
+    cli_output_json(response);
+    goto done;
+  }
+
+  if (!response || (status = cli_money_decorate_job(cli, response)) != CLI_STATUS_OK) goto done;
+
+  payment = json_object_get(response, "payment");
+
+  if (paying_view && json_is_object(payment)) view = paying_view;
+
+  if ((status = cli_output_record(cli, response, view)) != CLI_STATUS_OK) goto done;
+
+  if (paying_view && json_is_string(json_object_get(payment, "payment_url")))
+    fputs(
+        "nimbusctl: the job prints once it is paid: open the payment URL (the printer's\n"
+        "panel shows it as a QR code too).\n",
+        stderr);
+
+done:
+  json_decref(response);
+
+  return (status);
 }
 
 //
@@ -184,7 +266,7 @@ static cli_status_t job_show(cli_t *cli, cli_parsed_t *parsed) {
   cli_request_t request = {
       .method = "GET", .path = "/api/v1/jobs", .id = parsed->positional[0], .tenant_scoped = true};
 
-  return (cli_command_show(cli, &request, &job_view));
+  return (job_send(cli, &request, &job_view, NULL));
 }
 
 //
@@ -204,6 +286,8 @@ static cli_status_t job_cancel(cli_t *cli, cli_parsed_t *parsed) {
 //
 // 'job_release()' - POST /api/v1/jobs/ID/release with {"pin": ...}
 //                    or {"override": true}
+//
+// 202 (the job must be paid first) is a success: the payment URL is shown.
 //
 
 static cli_status_t job_release(cli_t *cli, cli_parsed_t *parsed) {
@@ -237,13 +321,106 @@ static cli_status_t job_release(cli_t *cli, cli_parsed_t *parsed) {
       (status = cli_json_set_boolean(cli, body, "override", true)) != CLI_STATUS_OK)
     goto done;
 
-  status = cli_command_show(cli, &request, &job_brief_view);
+  status = job_send(cli, &request, &job_brief_view, &job_paying_view);
 
 done:
   cli_secret_wipe(pin, sizeof(pin));
   json_decref(body);
 
   return (status);
+}
+
+//
+// 'job_pay()' - POST /api/v1/jobs/ID/payment {pin?}: start paying for a
+//               held job away from the printer; prints the payment URL.
+//
+// Asked again while the payment is open, the server gives the same one.
+// A job that turned out to cost nothing is released (200): said on stderr.
+//
+
+static cli_status_t job_pay(cli_t *cli, cli_parsed_t *parsed) {
+  json_t *body = json_object();
+  cli_request_t request = {.method = "POST",
+                           .path = "/api/v1/jobs",
+                           .id = parsed->positional[0],
+                           .action = "payment",
+                           .tenant_scoped = true,
+                           .body = body};
+  char pin[CLI_SECRET_MAX];
+  cli_status_t status;
+
+  pin[0] = '\0';
+
+  if (!body) {
+    status = cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
+    goto done;
+  }
+
+  if ((status = job_pin_read(cli, parsed->values[POPT_PIN], parsed->values[POPT_PIN_FILE], pin,
+                             sizeof(pin))) != CLI_STATUS_OK)
+    goto done;
+
+  if (pin[0] && (status = cli_json_set_string(cli, body, "pin", pin)) != CLI_STATUS_OK) goto done;
+
+  status = job_send(cli, &request, &job_paying_view, &job_paying_view);
+
+done:
+  cli_secret_wipe(pin, sizeof(pin));
+  json_decref(body);
+
+  return (status);
+}
+
+//
+// 'job_payment_send()' - Send a request answered with a payment and print it.
+//
+
+static cli_status_t job_payment_send(cli_t *cli, const cli_request_t *request) {
+  json_t *response = NULL;
+  cli_status_t status;
+
+  if ((status = cli_http_send(cli, request, &response)) != CLI_STATUS_OK) goto done;
+
+  if (cli->json)
+    cli_output_json(response);
+  else if (response && (status = cli_money_decorate_payment(cli, response)) == CLI_STATUS_OK)
+    status = cli_output_record(cli, response, &cli_payment_view);
+
+done:
+  json_decref(response);
+
+  return (status);
+}
+
+//
+// 'job_payment()' - GET /api/v1/jobs/ID/payment (the latest payment)
+//
+
+static cli_status_t job_payment(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "GET",
+                           .path = "/api/v1/jobs",
+                           .id = parsed->positional[0],
+                           .action = "payment",
+                           .tenant_scoped = true};
+
+  return (job_payment_send(cli, &request));
+}
+
+//
+// 'job_cancel_payment()' - DELETE /api/v1/jobs/ID/payment
+//
+// The job is held again; a payment that was completed meanwhile stays
+// paid (printed with its state).
+//
+
+static cli_status_t job_cancel_payment(cli_t *cli, cli_parsed_t *parsed) {
+  cli_request_t request = {.method = "DELETE",
+                           .path = "/api/v1/jobs",
+                           .id = parsed->positional[0],
+                           .action = "payment",
+                           .tenant_scoped = true};
+
+  return (job_payment_send(cli, &request));
 }
 
 //
@@ -397,7 +574,7 @@ static cli_status_t submit_run(cli_t *cli, cli_parsed_t *parsed) {
   if (parsed->values[SOPT_QUIET] && !cli->json)
     status = submit_print_id(cli, &request);
   else
-    status = cli_command_show(cli, &request, &job_view);
+    status = job_send(cli, &request, &job_view, NULL);
 
 done:
   cli_secret_wipe(pin, sizeof(pin));
@@ -411,12 +588,17 @@ static const cli_subcommand_t job_subcommands[] = {
     {"show", "ID", NULL, job_show},
     {"cancel", "ID", NULL, job_cancel},
     {"release", "ID", job_release_options, job_release},
+    {"pay", "ID", job_pay_options, job_pay},
+    {"payment", "ID", NULL, job_payment},
+    {"cancel-payment", "ID", NULL, job_cancel_payment},
     {NULL, NULL, NULL, NULL}};
 
 const cli_command_t cli_command_job = {
-    "job", "list, show, cancel and release print jobs",
+    "job", "list, show, cancel, release and pay for print jobs",
     "Released jobs become fetchable by the printers of the queue (a job sent through a\n"
-    "printer, on a this-printer queue: by that printer only).",
+    "printer, on a this-printer queue: by that printer only).  On a queue or printer\n"
+    "with payment at-printer, 'release' and 'pay' start a payment instead and print\n"
+    "its URL; the job prints once the payment provider has confirmed it.",
     job_subcommands};
 
 static const cli_subcommand_t submit_subcommands[] = {{NULL, "FILE", submit_options, submit_run},

@@ -1,7 +1,8 @@
 //
-// "nimbusctl printer": list, create, show, set (the location) and delete
-// the printer registrations (output devices) of a tenant, and issue new claim codes
-// (/api/v1/printers, admins only).
+// "nimbusctl printer": list, create, show, set (the location and how jobs
+// printed on it are charged) and delete the printer registrations (output
+// devices) of a tenant, and issue new claim codes (/api/v1/printers,
+// admins only).
 //
 // 'printer create' and 'printer claim-code' print a one-time claim code:
 // the printer (or nimbus-connector) registers with it once, and the
@@ -22,6 +23,8 @@ static const cli_field_t printer_fields[] = {
     {"last_seen_at", "LAST SEEN", "Last seen", NULL},
     {"queues", "QUEUES", "Queues", NULL},
     {"location", NULL, "Location", NULL},
+    {"pricing.price_table", NULL, "Price table", NULL},
+    {"pricing.payment", NULL, "Payment", NULL},
     {"printer_state_reasons", NULL, "State reasons", NULL},
     {"make_and_model", NULL, "Make and model", NULL},
     {"output_device_uuid", NULL, "Output device UUID", NULL},
@@ -42,7 +45,13 @@ static const cli_view_t printer_claim_view = {NULL, printer_claim_fields};
 
 enum { POPT_QUEUE, POPT_LOCATION, POPT_CLAIM_TTL };  // printer create
 enum { COPT_CLAIM_TTL };                             // printer claim-code
-enum { SOPT_LOCATION };                              // printer set
+enum {  // printer set; the four pricing options stay in this order (cli_json_set_pricing)
+  SOPT_LOCATION,
+  SOPT_PRICE_TABLE,
+  SOPT_NO_PRICE_TABLE,
+  SOPT_PAYMENT,
+  SOPT_NO_PAYMENT
+};
 
 static const cli_option_t printer_create_options[] = {
     [POPT_QUEUE] = {"queue", "QUEUE", "a queue the printer serves (repeat, or Q1,Q2; up to 8)",
@@ -55,7 +64,15 @@ static const cli_option_t printer_create_options[] = {
     {NULL, NULL, NULL, false}};
 
 static const cli_option_t printer_set_options[] = {
-    [SOPT_LOCATION] = {"location", "TEXT", "where the printer stands (\"\" unsets it)", true},
+    [SOPT_LOCATION] = {"location", "TEXT", "where the printer stands (\"\" unsets it)", false},
+    [SOPT_PRICE_TABLE] = {"price-table", "TABLE",
+                          "price jobs printed here with price table TABLE (wins over the "
+                          "queue's)",
+                          false},
+    [SOPT_NO_PRICE_TABLE] = {"no-price-table", NULL, "use the queue's price table", false},
+    [SOPT_PAYMENT] = {"payment", "MODE", "none or at-printer: jobs are paid here before they print",
+                      false},
+    [SOPT_NO_PAYMENT] = {"no-payment", NULL, "use the queue's payment mode", false},
     {NULL, NULL, NULL, false}};
 
 static const cli_option_t printer_claim_options[] = {
@@ -211,7 +228,7 @@ static cli_status_t printer_claim_code(cli_t *cli, cli_parsed_t *parsed) {
 }
 
 //
-// 'printer_set()' - PATCH /api/v1/printers/NAME (its location)
+// 'printer_set()' - PATCH /api/v1/printers/NAME (location, pricing)
 //
 
 static cli_status_t printer_set(cli_t *cli, cli_parsed_t *parsed) {
@@ -223,8 +240,14 @@ static cli_status_t printer_set(cli_t *cli, cli_parsed_t *parsed) {
                            .body = body};
   cli_status_t status = body ? CLI_STATUS_OK : cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
 
-  if (status == CLI_STATUS_OK)
+  if (status == CLI_STATUS_OK && parsed->values[SOPT_LOCATION])
     status = cli_json_set_string(cli, body, "location", parsed->values[SOPT_LOCATION]);
+
+  if (status == CLI_STATUS_OK)
+    status = cli_json_set_pricing(cli, parsed, printer_set_options, SOPT_PRICE_TABLE, body);
+
+  if (status == CLI_STATUS_OK && json_object_size(body) == 0)
+    status = cli_fail(cli, CLI_STATUS_USAGE, "printer set: nothing to change");
 
   if (status == CLI_STATUS_OK) status = cli_command_show(cli, &request, &printer_view);
 

@@ -1,6 +1,7 @@
 //
 // "nimbusctl queue": list, create, show, change and delete the print
-// queues of a tenant (/api/v1/queues).
+// queues of a tenant (/api/v1/queues), including how their jobs are
+// charged: a price table and the payment mode (issue 12).
 //
 
 #include "cli-private.h"
@@ -12,6 +13,8 @@ static const cli_field_t queue_fields[] = {
     {"release_immediately", "RELEASE NOW", "Release immediately", NULL},
     {"allow_anonymous", "ANONYMOUS", "Allow anonymous", NULL},
     {"release_scope", "RELEASE SCOPE", "Release scope", NULL},
+    {"pricing.price_table", "PRICE TABLE", "Price table", NULL},
+    {"pricing.payment", "PAYMENT", "Payment", NULL},
     {"printer_uri", "PRINTER URI", "Printer URI", NULL},
     {"created_at", NULL, "Created", NULL},
     {"description", "DESCRIPTION", "Description", NULL},
@@ -25,7 +28,11 @@ enum {
   QOPT_NO_RELEASE,
   QOPT_ANONYMOUS,
   QOPT_NO_ANONYMOUS,
-  QOPT_RELEASE_SCOPE
+  QOPT_RELEASE_SCOPE,
+  QOPT_PRICE_TABLE,  // the four pricing options stay in this order (cli_json_set_pricing)
+  QOPT_NO_PRICE_TABLE,
+  QOPT_PAYMENT,
+  QOPT_NO_PAYMENT
 };
 
 static const char *const queue_release_scopes[] = {"this-printer", "follow-me", NULL};
@@ -42,6 +49,14 @@ static const cli_option_t queue_options[] = {
                             "which held jobs a printer's panel lists: this-printer (those sent "
                             "through it) or follow-me (all of the user's)",
                             false},
+    [QOPT_PRICE_TABLE] = {"price-table", "TABLE", "price the queue's jobs with price table TABLE",
+                          false},
+    [QOPT_NO_PRICE_TABLE] = {"no-price-table", NULL,
+                             "unset the price table (jobs are free unless their printer has one)",
+                             false},
+    [QOPT_PAYMENT] = {"payment", "MODE",
+                      "none (default) or at-printer (paid at the printer before printing)", false},
+    [QOPT_NO_PAYMENT] = {"no-payment", NULL, "unset the payment mode (none)", false},
     {NULL, NULL, NULL, false}};
 
 //
@@ -85,6 +100,9 @@ static cli_status_t queue_body_fill(cli_t *cli, const cli_parsed_t *parsed, json
     else
       status = cli_json_set_string(cli, body, "release_scope", parsed->values[QOPT_RELEASE_SCOPE]);
   }
+
+  if (status == CLI_STATUS_OK)
+    status = cli_json_set_pricing(cli, parsed, queue_options, QOPT_PRICE_TABLE, body);
 
   return (status);
 }

@@ -2,7 +2,8 @@
 // Command plumbing shared by the cli-commands-*.c files: subcommand
 // dispatch with argument checks, the fetch-and-print patterns every
 // resource uses (show, list, delete), and JSON body helpers that turn bad
-// option values into usage errors.
+// option values into usage errors (pricing: the options queues and
+// printers share).
 //
 
 #include "cli-private.h"
@@ -201,6 +202,44 @@ cli_status_t cli_json_set_integer(cli_t *cli, json_t *object, const char *key, c
 cli_status_t cli_json_set_boolean(cli_t *cli, json_t *object, const char *key, bool value) {
   if (!object || json_object_set_new(object, key, json_boolean(value)))
     return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
+
+  return (CLI_STATUS_OK);
+}
+
+//
+// 'cli_json_set_pricing()' - Put the pricing options of a queue or printer
+//                            into a request body.
+//
+// options[opt] are --price-table NAME, --no-price-table, --payment MODE and
+// --no-payment, in that order from index opt: "price_table" becomes the
+// name or null, "payment" "none", "at-printer" or null (unset: a queue's
+// default "none", a printer's the queue's).
+//
+
+cli_status_t cli_json_set_pricing(cli_t *cli, const cli_parsed_t *parsed,
+                                  const cli_option_t *options, int opt, json_t *body) {
+  static const char *const modes[] = {"none", "at-printer", NULL};
+  char *const *values = parsed->values;
+
+  for (int i = opt; i < opt + 4; i += 2) {
+    if (values[i] && values[i + 1])
+      return (cli_fail(cli, CLI_STATUS_USAGE, "--%s and --%s are mutually exclusive",
+                       options[i].name, options[i + 1].name));
+  }
+
+  if (values[opt + 2] && !cli_args_choice(cli, options[opt + 2].name, values[opt + 2], modes))
+    return (CLI_STATUS_USAGE);
+
+  for (int i = opt; i < opt + 4; i += 2) {
+    const char *key = i == opt ? "price_table" : "payment";
+    cli_status_t status;
+
+    if (values[i] && (status = cli_json_set_string(cli, body, key, values[i])) != CLI_STATUS_OK)
+      return (status);
+
+    if (values[i + 1] && (!body || json_object_set_new(body, key, json_null())))
+      return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
+  }
 
   return (CLI_STATUS_OK);
 }

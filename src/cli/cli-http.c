@@ -8,6 +8,10 @@
 //       "<title>: <detail> (HTTP <status>)"
 //   response over CLI_RESPONSE_MAX, invalid JSON     -> CLI_STATUS_FAILED
 //
+// A request with a raw stream (cli_request_t.raw, e.g. a CSV export) has
+// its 2xx body written there as it arrives, unparsed and unbounded; a
+// non-2xx body is still collected and reported as above.
+//
 // Redirects are never followed, so credentials only go to the given URL.
 //
 
@@ -81,15 +85,45 @@ static bool http_buffer_append_escaped(http_buffer_t *buffer, CURL *curl, const 
 }
 
 //
+// Where a response body goes: the bounded buffer, or for a raw request
+// with a 2xx status straight to its stream.
+//
+
+typedef struct http_sink_s {
+  http_buffer_t *body;
+  FILE *raw;        // stream of a raw request or NULL
+  CURL *curl;       // to read the status once headers are in
+  bool raw_failed;  // writing to raw failed
+} http_sink_t;
+
+//
 // 'http_write_body()' - libcurl write callback collecting the response.
+//
+// The status line has been read when the first body byte arrives, so the
+// choice between buffer and raw stream is made per chunk on the status.
 //
 
 static size_t http_write_body(char *data, size_t size, size_t nmemb, void *userdata) {
-  http_buffer_t *buffer = (http_buffer_t *)userdata;
+  http_sink_t *sink = (http_sink_t *)userdata;
+  size_t len = size * nmemb;
+  long code = 0;
 
-  if (!http_buffer_append(buffer, data, size * nmemb)) return (0);
+  if (sink->raw) {
+    curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &code);
 
-  return (size * nmemb);
+    if (code >= 200 && code <= 299) {
+      if (len > 0 && fwrite(data, 1, len, sink->raw) != len) {
+        sink->raw_failed = true;
+        return (0);
+      }
+
+      return (len);
+    }
+  }
+
+  if (!http_buffer_append(sink->body, data, len)) return (0);
+
+  return (len);
 }
 
 //
@@ -293,6 +327,8 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
   char errbuf[CURL_ERROR_SIZE] = "";
   long code = 0;
   char *content_type = NULL;
+  char accept[256];
+  http_sink_t sink = {.body = &body, .raw = request->raw};
 
   *response = NULL;
   auth[0] = '\0';
@@ -307,6 +343,7 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
   }
 
   curl_easy_reset(curl);
+  sink.curl = curl;
 
   if (!http_url_build(cli, curl, request, &url)) {
     cli_fail(cli, CLI_STATUS_FAILED, "request URL is longer than %u bytes", CLI_URL_MAX);
@@ -323,15 +360,16 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_write_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLI_RESPONSE_MAX);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  if (!request->raw)
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLI_RESPONSE_MAX);
 
   // --timeout bounds connecting and any stall; uploads of large documents
-  // may take longer in total, other requests may not.
+  // and raw downloads may take longer in total, other requests may not.
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, cli->timeout);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, cli->timeout);
-  if (!request->mime) curl_easy_setopt(curl, CURLOPT_TIMEOUT, cli->timeout);
+  if (!request->mime && !request->raw) curl_easy_setopt(curl, CURLOPT_TIMEOUT, cli->timeout);
 
   if (cli->cacert) curl_easy_setopt(curl, CURLOPT_CAINFO, cli->cacert);
 
@@ -340,7 +378,10 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
 
-  if (!http_header_add(&headers, "Accept: application/json, application/problem+json")) goto oom;
+  snprintf(accept, sizeof(accept), "Accept: %s",
+           request->accept ? request->accept : "application/json, application/problem+json");
+
+  if (!http_header_add(&headers, accept)) goto oom;
 
   if (cli->token) {
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cli->token);
@@ -381,7 +422,10 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
 
   result = curl_easy_perform(curl);
 
-  if (result == CURLE_WRITE_ERROR || result == CURLE_FILESIZE_EXCEEDED) {
+  if (result == CURLE_WRITE_ERROR && sink.raw_failed) {
+    cli_fail(cli, CLI_STATUS_FAILED, "cannot write to standard output");
+    goto done;
+  } else if (result == CURLE_WRITE_ERROR || result == CURLE_FILESIZE_EXCEEDED) {
     if (body.overflow || result == CURLE_FILESIZE_EXCEEDED)
       cli_fail(cli, CLI_STATUS_FAILED, "server response is larger than %u MiB",
                CLI_RESPONSE_MAX / (1024u * 1024u));
@@ -406,7 +450,13 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
     goto done;
   }
 
-  if (body.len > 0) {
+  if (request->raw) {
+    // The body went to request->raw as it came.
+    if (fflush(request->raw) != 0) {
+      cli_fail(cli, CLI_STATUS_FAILED, "cannot write to standard output");
+      goto done;
+    }
+  } else if (body.len > 0) {
     json_error_t error;
 
     if (!(*response = json_loadb(body.data, body.len, 0, &error))) {

@@ -4,7 +4,9 @@
 //
 // Which members are shown is declared per resource as a cli_view_t (see
 // cli-commands-*.c); values are formatted from their JSON type, so the
-// views need no per-field code.  Every string from the server passes
+// views need no per-field code (amounts of money and times the server
+// sends as integers are formatted by the commands beforehand, as "cli:"
+// members; see cli-money.c).  Every string from the server passes
 // through cli_output_sanitize() so it cannot drive the terminal.
 //
 
@@ -61,6 +63,8 @@ static size_t output_width(const char *text) {
 static char *output_format_value(const json_t *value) {
   char *text = NULL;
   size_t i;
+
+  if (!value) return (strdup("-"));  // missing member (json_typeof() needs a value)
 
   switch (json_typeof(value)) {
     case JSON_STRING:
@@ -127,6 +131,31 @@ static char *output_format_value(const json_t *value) {
 }
 
 //
+// 'cli_output_member()' - A view key's value in a record.
+//
+// "a.b" descends into the object in member a; NULL when a member on the
+// way is missing or not an object.
+//
+
+const json_t *cli_output_member(const json_t *record, const char *key) {
+  const char *dot;
+
+  while (record && (dot = strchr(key, '.')) != NULL) {
+    char part[128];
+    size_t len = (size_t)(dot - key);
+
+    if (len >= sizeof(part)) return (NULL);
+
+    memcpy(part, key, len);
+    part[len] = '\0';
+    record = json_object_get(record, part);
+    key = dot + 1;
+  }
+
+  return (json_object_get(record, key));
+}
+
+//
 // 'cli_output_json()' - Print a JSON document for scripts.
 //
 // The document is printed indented; NULL (an empty response) prints nothing.
@@ -173,7 +202,7 @@ cli_status_t cli_output_table(cli_t *cli, const json_t *rows, const cli_view_t *
     const json_t *item = json_array_get(rows, row);
 
     for (col = 0; col < ncolumns; col++, nitems++) {
-      if (!(cells[nitems] = output_format_value(json_object_get(item, columns[col]->key))))
+      if (!(cells[nitems] = output_format_value(cli_output_member(item, columns[col]->key))))
         goto oom;
 
       size_t width = output_width(cells[nitems]);
@@ -228,7 +257,7 @@ cli_status_t cli_output_record(cli_t *cli, const json_t *record, const cli_view_
   }
 
   for (const cli_field_t *field = view->fields; field->key; field++) {
-    const json_t *value = json_object_get(record, field->key);
+    const json_t *value = cli_output_member(record, field->key);
 
     if (field->nested && json_array_size(value) > 0) {
       printf("%s:\n", field->label);
@@ -245,6 +274,53 @@ cli_status_t cli_output_record(cli_t *cli, const json_t *record, const cli_view_
 
     printf("%s:%*s%s\n", field->label, (int)(width - strlen(field->label) + 1), "", text);
     free(text);
+  }
+
+  return (CLI_STATUS_OK);
+}
+
+//
+// 'cli_output_members()' - Print every member of an object as aligned
+//                          "key: value" lines.
+//
+// For documents whose members the server decides (a payment provider's
+// credential description): member first (if present) comes first, the
+// rest in the server's order.  Returns CLI_STATUS_FAILED when record is
+// not an object or memory runs out.
+//
+
+cli_status_t cli_output_members(cli_t *cli, const json_t *record, const char *first) {
+  size_t width = 0;
+  const char *key;
+  const json_t *value;
+
+  if (!json_is_object(record))
+    return (cli_fail(cli, CLI_STATUS_FAILED, "server response is not a JSON object"));
+
+  json_object_foreach((json_t *)record, key, value) {
+    if (strlen(key) > width) width = strlen(key);
+  }
+
+  for (int pass = 0; pass < 2; pass++) {
+    json_object_foreach((json_t *)record, key, value) {
+      bool is_first = first && !strcmp(key, first);
+
+      if (is_first != (pass == 0)) continue;
+
+      char *name = strdup(key);
+      char *text = output_format_value(value);
+
+      if (!name || !text) {
+        free(name);
+        free(text);
+        return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
+      }
+
+      cli_output_sanitize(name);
+      printf("%s:%*s%s\n", name, (int)(width - strlen(name) + 1), "", text);
+      free(name);
+      free(text);
+    }
   }
 
   return (CLI_STATUS_OK);

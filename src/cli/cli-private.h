@@ -133,11 +133,16 @@ typedef struct cli_request_s {
   cli_param_t query[CLI_QUERY_MAX];
   const json_t *body;  // JSON body (borrowed) or NULL
   curl_mime *mime;     // multipart body (borrowed) or NULL
+  const char *accept;  // Accept header value; NULL: JSON or a problem document
+  FILE *raw;           // non-NULL: a 2xx body is written here untouched, not parsed
 } cli_request_t;
 
 //
 // Output views: which members of a resource to show and how to label them.
-// Fields end with key == NULL.
+// Fields end with key == NULL.  A key "a.b" names member b of the object
+// in member a.  Keys starting with "cli:" are not the server's: the
+// commands add them (formatted amounts, times) before printing a table
+// or record, never to the --json output.
 //
 
 typedef struct cli_view_s cli_view_t;
@@ -175,6 +180,10 @@ extern const cli_command_t cli_command_token;
 extern const cli_command_t cli_command_job;
 extern const cli_command_t cli_command_submit;
 extern const cli_command_t cli_command_printer;
+extern const cli_command_t cli_command_billing;
+extern const cli_command_t cli_command_payment_provider;
+extern const cli_command_t cli_command_price_table;
+extern const cli_command_t cli_command_ledger;
 
 cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv);
 cli_status_t cli_command_show(cli_t *cli, const cli_request_t *request, const cli_view_t *view);
@@ -184,6 +193,8 @@ cli_status_t cli_json_set_string(cli_t *cli, json_t *object, const char *key, co
 cli_status_t cli_json_set_integer(cli_t *cli, json_t *object, const char *key, const char *option,
                                   const char *text, long long min, long long max);
 cli_status_t cli_json_set_boolean(cli_t *cli, json_t *object, const char *key, bool value);
+cli_status_t cli_json_set_pricing(cli_t *cli, const cli_parsed_t *parsed,
+                                  const cli_option_t *options, int opt, json_t *body);
 
 // cli-http.c
 cli_status_t cli_http_auth_resolve(cli_t *cli);
@@ -191,7 +202,22 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
 CURL *cli_http_handle(cli_t *cli);
 void cli_http_close(cli_t *cli);
 
+// cli-money.c
+extern const cli_view_t cli_payment_view;
+
+bool cli_money_text(const json_t *amount, const char *currency, bool with_code, char *buf,
+                    size_t size);
+cli_status_t cli_money_set_text(cli_t *cli, json_t *object, const char *key, const json_t *amount,
+                                const char *currency, bool with_code);
+cli_status_t cli_money_set_time(cli_t *cli, json_t *object, const char *key, const json_t *epoch);
+cli_status_t cli_money_decorate_job(cli_t *cli, json_t *job);
+cli_status_t cli_money_decorate_payment(cli_t *cli, json_t *payment);
+cli_status_t cli_money_parse(cli_t *cli, const char *option, const char *text, const char *currency,
+                             long long *minor);
+
 // cli-output.c
+const json_t *cli_output_member(const json_t *record, const char *key);
+cli_status_t cli_output_members(cli_t *cli, const json_t *record, const char *first);
 void cli_output_json(const json_t *document);
 void cli_output_sanitize(char *text);
 cli_status_t cli_output_record(cli_t *cli, const json_t *record, const cli_view_t *view);

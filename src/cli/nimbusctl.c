@@ -56,10 +56,19 @@ const cli_option_t cli_global_options[] = {
     [GOPT_VERSION] = {"version", NULL, "print the version and exit", false},
     {NULL, NULL, NULL, false}};
 
-static const cli_command_t *const commands[] = {
-    &cli_command_whoami, &cli_command_tenant,  &cli_command_user,
-    &cli_command_queue,  &cli_command_token,   &cli_command_job,
-    &cli_command_submit, &cli_command_printer, NULL};
+static const cli_command_t *const commands[] = {&cli_command_whoami,
+                                                &cli_command_tenant,
+                                                &cli_command_user,
+                                                &cli_command_queue,
+                                                &cli_command_token,
+                                                &cli_command_job,
+                                                &cli_command_submit,
+                                                &cli_command_printer,
+                                                &cli_command_billing,
+                                                &cli_command_payment_provider,
+                                                &cli_command_price_table,
+                                                &cli_command_ledger,
+                                                NULL};
 
 //
 // 'cli_fail()' - Record the message of a failure and return its status.
@@ -91,7 +100,7 @@ static void main_usage(FILE *fp) {
       fp);
 
   for (int i = 0; commands[i]; i++)
-    fprintf(fp, "  %-10s%s\n", commands[i]->name, commands[i]->summary);
+    fprintf(fp, "  %-18s%s\n", commands[i]->name, commands[i]->summary);
 
   fputs("\nGlobal options:\n", fp);
   cli_args_usage_options(cli_global_options, fp);
