@@ -5,13 +5,16 @@
 # nimbus-connector with a virtual printer (file:// output in
 # ./nimbus-state/printed) registered to the demo queue over the IPP INFRA
 # device channel, with its panel and its own IPP printer for PCs (release
-# at the printer).  Runs in the foreground; Ctrl-C stops both gracefully.
+# at the printer), and nimbus-paysim, the payment simulator: the demo's
+# queue "shop" takes payment at the printer through it (docs/PAYMENTS.md).
+# Runs in the foreground; Ctrl-C stops them all gracefully.
 #
 # Usage: scripts/demo.sh [--port N] [--panel-port N] [--printer-port N]
-#                        [--postgresql] [extra nimbusd flags]
+#                        [--paysim-port N] [--postgresql] [extra nimbusd flags]
 #   --port N          nimbusd (IPP, REST, console)     env NIMBUS_PORT, default 8631
 #   --panel-port N    the printer's panel               env NIMBUS_PANEL_PORT, default 8632
 #   --printer-port N  the printer's IPP listener (PCs)  env NIMBUS_PRINTER_PORT, default 8633
+#   --paysim-port N   the payment simulator (its pages) env NIMBUS_PAYSIM_PORT, default 8634
 #   --postgresql      store the data in PostgreSQL instead of SQLite: a
 #                     private cluster in <state dir>/pg (unix socket only,
 #                     tests/pg/pg-cluster.sh), started with the demo and
@@ -33,6 +36,7 @@ die() {
 PORT=${NIMBUS_PORT:-8631}
 PANEL_PORT=${NIMBUS_PANEL_PORT:-8632}
 PRINTER_PORT=${NIMBUS_PRINTER_PORT:-8633}
+PAYSIM_PORT=${NIMBUS_PAYSIM_PORT:-8634}
 POSTGRESQL=${NIMBUS_DEMO_POSTGRESQL:-0}
 nimbusd_args=()
 while [ $# -gt 0 ]; do
@@ -42,12 +46,12 @@ while [ $# -gt 0 ]; do
       shift
       continue
       ;;
-    --port | --panel-port | --printer-port)
+    --port | --panel-port | --printer-port | --paysim-port)
       [ $# -ge 2 ] || die "$1 needs a port number"
       opt=$1 value=$2
       shift 2
       ;;
-    --port=* | --panel-port=* | --printer-port=*)
+    --port=* | --panel-port=* | --printer-port=* | --paysim-port=*)
       opt=${1%%=*} value=${1#*=}
       shift
       ;;
@@ -61,13 +65,14 @@ while [ $# -gt 0 ]; do
     --port) PORT=$value ;;
     --panel-port) PANEL_PORT=$value ;;
     --printer-port) PRINTER_PORT=$value ;;
+    --paysim-port) PAYSIM_PORT=$value ;;
   esac
 done
-for p in "$PORT" "$PANEL_PORT" "$PRINTER_PORT"; do
+for p in "$PORT" "$PANEL_PORT" "$PRINTER_PORT" "$PAYSIM_PORT"; do
   [[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "'$p' is not a port number"
 done
-[ "$PORT" != "$PANEL_PORT" ] && [ "$PORT" != "$PRINTER_PORT" ] &&
-  [ "$PANEL_PORT" != "$PRINTER_PORT" ] || die "the three ports must differ"
+[ "$(printf '%s\n' "$PORT" "$PANEL_PORT" "$PRINTER_PORT" "$PAYSIM_PORT" | sort -u | wc -l)" = 4 ] ||
+  die "the four ports must differ"
 
 if [ -n "${NIMBUS_BUILD_ROOT:-}" ]; then
   BUILD=$NIMBUS_BUILD_ROOT
@@ -79,7 +84,9 @@ else
 fi
 NIMBUSD_BIN=$BUILD/src/server/nimbusd
 CONNECTOR_BIN=$BUILD/src/connector/nimbus-connector
-[ -x "$NIMBUSD_BIN" ] && [ -x "$CONNECTOR_BIN" ] || die "no nimbusd or nimbus-connector in $BUILD"
+PAYSIM_BIN=$BUILD/src/paysim/nimbus-paysim
+[ -x "$NIMBUSD_BIN" ] && [ -x "$CONNECTOR_BIN" ] && [ -x "$PAYSIM_BIN" ] ||
+  die "no nimbusd, nimbus-connector or nimbus-paysim in $BUILD"
 
 # Every port must be free before anything starts (a bind test, as the
 # daemons will bind: 127.0.0.1, SO_REUSEADDR).
@@ -99,6 +106,8 @@ port_free "$PANEL_PORT" ||
   die "port $PANEL_PORT (panel) is in use; choose another with --panel-port or NIMBUS_PANEL_PORT"
 port_free "$PRINTER_PORT" ||
   die "port $PRINTER_PORT (printer's IPP) is in use; choose another with --printer-port or NIMBUS_PRINTER_PORT"
+port_free "$PAYSIM_PORT" ||
+  die "port $PAYSIM_PORT (payment simulator) is in use; choose another with --paysim-port or NIMBUS_PAYSIM_PORT"
 
 STATE=${NIMBUS_STATE_DIR:-./nimbus-state}
 URL="http://127.0.0.1:$PORT"
@@ -106,10 +115,12 @@ mkdir -p "$STATE"
 
 NIMBUSD=
 CONNECTOR=
+PAYSIM=
 PG_DIR=
 stop() {
   trap - INT TERM EXIT
   [ -n "$CONNECTOR" ] && kill -TERM "$CONNECTOR" 2>/dev/null || true
+  [ -n "$PAYSIM" ] && kill -TERM "$PAYSIM" 2>/dev/null || true
   [ -n "$NIMBUSD" ] && kill -TERM "$NIMBUSD" 2>/dev/null || true
   wait 2>/dev/null || true
   [ -z "$PG_DIR" ] || tests/pg/pg-cluster.sh stop "$PG_DIR" >/dev/null 2>&1 || true
@@ -146,13 +157,53 @@ fi
 NIMBUSD=$!
 wait_for nimbusd "$NIMBUSD" curl -fsS "$URL/healthz"
 
+# The payment simulator, with a Stripe test key and webhook secret of this
+# state dir (made once, kept private), sending its webhooks to nimbusd.
+SECRETS="$STATE/paysim-secrets"
+if [ ! -s "$SECRETS" ]; then
+  (umask 077 && printf 'sk_test_demo_%s\nwhsec_demo_%s\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
+    "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$SECRETS")
+fi
+STRIPE_KEY=$(sed -n 1p "$SECRETS")
+STRIPE_WHSEC=$(sed -n 2p "$SECRETS")
+PAYSIM_URL="http://127.0.0.1:$PAYSIM_PORT"
+"$PAYSIM_BIN" --listen 127.0.0.1 --port "$PAYSIM_PORT" --merchant "Nimbus demo shop" \
+  --stripe-key "$STRIPE_KEY" --stripe-webhook "$URL/api/v1/payments/stripe-webhook/demo=$STRIPE_WHSEC" &
+PAYSIM=$!
+wait_for nimbus-paysim "$PAYSIM" curl -fsS "$PAYSIM_URL/healthz"
+
+# Money for the demo tenant (first start): EUR, a service fee, a price table
+# and the queue "shop" that takes payment at the printer; every start: the
+# provider (the simulator, wherever it listens now).
+OPERATOR="admin@system:$(cat "$STATE/admin-password")"
+ADMIN="demo-admin@demo:demo-admin-pass"
+rest() { # METHOD PATH JSON AUTH
+  curl -fsS -o /dev/null -u "$4" -X "$1" -H 'Content-Type: application/json' -d "$3" "$URL/api/v1$2"
+}
+if ! curl -fsS -o /dev/null -u "$ADMIN" "$URL/api/v1/queues/shop" 2>/dev/null; then
+  rest PATCH '/billing?tenant=demo' '{"currency":"EUR","service_fee_fixed":5,"service_fee_bps":500}' \
+    "$OPERATOR" || die "could not set the demo tenant's currency"
+  rest POST /price-tables '{"name":"demo-prices","table":{"currency":"EUR","mode":"graduated","tiers":[
+    {"from":1,"prices":{"a4":{"mono":{"one-sided":10,"two-sided":8},"color":{"one-sided":40,"two-sided":35}},
+      "letter":{"mono":{"one-sided":10,"two-sided":8},"color":{"one-sided":40,"two-sided":35}},
+      "other":{"mono":{"one-sided":20},"color":{"one-sided":60}}}},
+    {"from":11,"prices":{"a4":{"mono":{"one-sided":8,"two-sided":6},"color":{"one-sided":30,"two-sided":25}},
+      "letter":{"mono":{"one-sided":8,"two-sided":6},"color":{"one-sided":30,"two-sided":25}},
+      "other":{"mono":{"one-sided":15},"color":{"one-sided":50}}}}]}}' "$ADMIN" ||
+    die "could not create the demo price table"
+  rest POST /queues '{"name":"shop","description":"pay at the printer","price_table":"demo-prices","payment":"at-printer"}' \
+    "$ADMIN" || die "could not create the queue 'shop'"
+fi
+rest PUT /billing/provider "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$STRIPE_KEY\",\"webhook_secrets\":[\"$STRIPE_WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}" \
+  "$ADMIN" || die "could not set the demo tenant's payment provider"
+
 # First start: register the virtual printer "lobby" to the demo queue.  A
 # later start on another --port points the saved registration at it.
 CSTATE="$STATE/connector/state.json"
 if [ ! -s "$CSTATE" ]; then
   mkdir -p "$STATE/connector"
   CLAIM=$(curl -fsS -u demo-admin@demo:demo-admin-pass -H 'Content-Type: application/json' \
-    -X POST "$URL/api/v1/printers" -d '{"name":"lobby","queues":["office"]}' |
+    -X POST "$URL/api/v1/printers" -d '{"name":"lobby","queues":["office","shop"]}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["claim_code"])') ||
     die "could not create the printer 'lobby'"
   "$CONNECTOR_BIN" register --server "$URL" --claim "$CLAIM" --state "$CSTATE" ||
@@ -190,6 +241,8 @@ cat <<EOF
     REST API        $URL/api/v1/   (console: $URL/)
     printer panel   http://127.0.0.1:$PANEL_PORT/release
     print here      ipp://127.0.0.1:$PRINTER_PORT/ipp/print   (release at the printer)
+    pay to print    ipp://127.0.0.1:$PORT/ipp/print/demo/shop  (pay at the printer's panel)
+    payments        $PAYSIM_URL/sim/transactions  (nimbus-paysim, the payment simulator)
     printed files   $STATE/printed/
     database        $DATABASE
   Sign-ins
@@ -201,6 +254,6 @@ EOF
 
 # Stop everything when either daemon exits.
 status=0
-wait -n "$NIMBUSD" "$CONNECTOR" || status=$?
+wait -n "$NIMBUSD" "$CONNECTOR" "$PAYSIM" || status=$?
 echo "demo: a component stopped (status $status); stopping the rest" >&2
 exit "$status"
