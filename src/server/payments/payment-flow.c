@@ -35,6 +35,11 @@
 #define PAYFLOW_LEASE "payments"
 #define PAYFLOW_LEASE_TTL 15
 #define PAYFLOW_BATCH 128
+/* A payment whose provider call failed is tried again after 2, 4, 8...
+ * seconds, at most every PAYFLOW_BACKOFF_MAX (a provider that is down is
+ * not asked every second, and the log says so once per try). */
+#define PAYFLOW_BACKOFF_MAX 300
+#define PAYFLOW_BACKOFF_SLOTS 256
 
 struct payments {
   nimbus_server_t *srv;
@@ -47,6 +52,12 @@ struct payments {
   bool stop;
   bool kick;
   atomic_int port; /* the listening port, set once serving */
+  /* the reconciler thread's own (no lock): payments waiting to be retried */
+  struct {
+    nimbus_id_t id;
+    int tries;
+    int64_t next;
+  } backoff[PAYFLOW_BACKOFF_SLOTS];
 };
 
 static const char *const payflow_state_names[] = {
@@ -74,6 +85,7 @@ static void payflow_ad(nimbus_id_t tenant_id, char *buf, size_t len) {
 static payflow_result_t payflow_credentials(nimbus_server_t *srv, nimbus_id_t tenant_id,
                                             const pay_provider_t **prov, pay_credentials_t *c) {
   nimbus_payment_provider_t row;
+  if (!srv->payments) return PAYFLOW_NO_PROVIDER; /* not started (tools, fuzzers) */
   store_status_t s = store_payment_provider_get(srv->store, tenant_id, &row);
   if (s == STORE_NOT_FOUND) return PAYFLOW_NO_PROVIDER;
   if (s != STORE_OK) return PAYFLOW_ERROR;
@@ -105,6 +117,7 @@ payflow_result_t payments_set_provider(nimbus_server_t *srv, nimbus_id_t tenant_
     snprintf(msg, msglen, "unknown payment provider '%s' (linepay or stripe)", provider);
     return PAYFLOW_NO_PROVIDER;
   }
+  if (!srv->payments) return PAYFLOW_ERROR; /* not started (tools, fuzzers) */
   pay_credentials_t c;
   memset(&c, 0, sizeof c);
   bool ok = prov->parse_credentials(credentials, &c, msg, msglen);
@@ -165,7 +178,7 @@ static void payflow_base_url(nimbus_server_t *srv, char *buf, size_t len) {
   }
   const char *host = srv->cfg.listen;
   bool v6 = strchr(host, ':') != NULL;
-  int port = atomic_load(&srv->payments->port);
+  int port = srv->payments ? atomic_load(&srv->payments->port) : 0;
   snprintf(buf, len, "%s://%s%s%s:%d", srv->tls ? "https" : "http", v6 ? "[" : "", host,
            v6 ? "]" : "", port ? port : srv->cfg.port);
 }
@@ -775,6 +788,39 @@ static bool payflow_collect(const nimbus_payment_t *p, nimbus_job_state_t job_st
   return true;
 }
 
+/* The reconciler's retry slot of payment id; create: take a free one.
+ * -1: none (or no room). */
+static int payflow_backoff_slot(payments_t *pm, nimbus_id_t id, bool create) {
+  int free_slot = -1;
+  for (int i = 0; i < PAYFLOW_BACKOFF_SLOTS; i++) {
+    if (pm->backoff[i].id == id) return i;
+    if (pm->backoff[i].id == 0 && free_slot < 0) free_slot = i;
+  }
+  if (create && free_slot >= 0) {
+    pm->backoff[free_slot].id = id;
+    pm->backoff[free_slot].tries = 0;
+    pm->backoff[free_slot].next = 0;
+  }
+  return create ? free_slot : -1;
+}
+
+/* Converge p now unless it is waiting out a back-off; remember a failure. */
+static void payflow_reconcile_one(payments_t *pm, nimbus_payment_t *p, int64_t now) {
+  int slot = payflow_backoff_slot(pm, p->id, false);
+  if (slot >= 0 && now < pm->backoff[slot].next) return;
+  payflow_result_t r = payflow_converge_read(pm->srv, p, "payments");
+  if (r != PAYFLOW_PROVIDER && r != PAYFLOW_ERROR) {
+    if (slot >= 0) pm->backoff[slot].id = 0;
+    return;
+  }
+  if (slot < 0) slot = payflow_backoff_slot(pm, p->id, true);
+  if (slot < 0) return; /* no room: tried every pass */
+  int tries = ++pm->backoff[slot].tries;
+  int64_t wait = tries >= 8 ? PAYFLOW_BACKOFF_MAX : (int64_t)1 << tries;
+  if (wait > PAYFLOW_BACKOFF_MAX) wait = PAYFLOW_BACKOFF_MAX;
+  pm->backoff[slot].next = now + wait;
+}
+
 /* One pass: every payment that needs the provider now.  A pending one
  * waits for its callback until it times out (no polling of providers). */
 static void payflow_reconcile(payments_t *pm) {
@@ -788,6 +834,12 @@ static void payflow_reconcile(payments_t *pm) {
   payflow_batch_t *b = calloc(1, sizeof *b);
   if (!b) return;
   if (store_payment_list_open(srv->store, PAYFLOW_BATCH, payflow_collect, b) == STORE_OK) {
+    /* forget the back-off of payments no longer in flight */
+    for (int k = 0; k < PAYFLOW_BACKOFF_SLOTS; k++) {
+      bool listed = false;
+      for (int i = 0; i < b->n && !listed; i++) listed = b->p[i].id == pm->backoff[k].id;
+      if (!listed) pm->backoff[k].id = 0;
+    }
     for (int i = 0; i < b->n; i++) {
       nimbus_payment_t *p = &b->p[i];
       if (p->state == NIMBUS_PAY_PENDING && now < p->expires_at) {
@@ -801,7 +853,7 @@ static void payflow_reconcile(payments_t *pm) {
       }
       if (p->state == NIMBUS_PAY_RESERVING && now - p->created_at < PAYFLOW_RESERVING_LOST)
         continue;
-      payflow_converge_read(srv, p, "payments");
+      payflow_reconcile_one(pm, p, now);
     }
   }
   sodium_memzero(b, sizeof *b);
