@@ -1,16 +1,22 @@
 /*
  * panel-private.h: what panel.c shares with the release screens
  * (panel-release.c): the bounded page builder with its escaping printer,
- * the form parser and the response helper.
+ * the form parser and the response helper; and what panel-release.c
+ * shares with the payment screens (panel-pay.c): the users' sessions and
+ * the screens' building blocks.
  */
 #ifndef NIMBUS_CONNECTOR_PANEL_PRIVATE_H
 #define NIMBUS_CONNECTOR_PANEL_PRIVATE_H
 
+#include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "connector.h"
+#include "panel-qr.h"
 
 #define PANEL_BODY_MAX 2048  /* a form body */
 #define PANEL_PAGE_MAX 65536 /* a page */
@@ -67,5 +73,95 @@ enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *c
                                   const char *url);
 enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *conn,
                                    const char *url, panel_req_t *pr);
+
+/* ---- panel-release.c's sessions and building blocks (panel-pay.c) ---- */
+
+#define REL_SESSIONS 8    /* users logged in at once (one screen: few) */
+#define REL_SELECT_MAX 16 /* jobs selected at once */
+
+/* A signed-in user's state at the panel (copied out under rel->lock,
+ * worked on, written back with rel_store()). */
+typedef struct {
+  bool used;
+  char cookie[33];
+  char csrf[33];   /* this session's CSRF token */
+  char token[160]; /* the nms_ session at nimbusd */
+  char user[128];
+  time_t last;
+  int jobs[REL_SELECT_MAX];
+  int njobs, cur;
+  char pin[256];    /* the digits keyed so far; once pin_entered, the PIN */
+  bool pin_entered; /* nimbusd accepted pin for jobs[cur] */
+  char flash[256];
+  /* the payment on screen (panel-pay.c): the job being paid for (its
+   * number; 0: none) and, while it is pending, its payment URL (the QR
+   * code's text; never logged) */
+  int pay_job;
+  char pay_url[PANEL_QR_TEXT_MAX + 1];
+} rel_session_t;
+
+struct panel_release {
+  connector_t *c;
+  pthread_mutex_t lock;
+  rel_session_t s[REL_SESSIONS];
+  char idle_ended[REL_SESSIONS][33]; /* cookies of sessions ended for idleness */
+  int idle_next;
+};
+
+/* The head of a session's screen (moves to the idle warning by itself
+ * shortly before the idle sign-out) or, session false, of a screen
+ * without one. */
+void rel_head(panel_release_t *rel, panel_buf_t *b, const char *screen, const char *title,
+              bool session);
+/* #message (data-kind error or info); nothing when msg is empty. */
+void rel_message(panel_buf_t *b, const char *msg, bool error);
+/* A form; csrf: the session's token, NULL for the login form. */
+void rel_form_open(panel_buf_t *b, const char *csrf, const char *id, const char *action);
+/* A submit button; cls: "primary", "danger" or NULL. */
+void rel_button(panel_buf_t *b, const char *id, const char *action, const char *label,
+                const char *cls);
+/* Close the page and send it (b's buffer is handed over). */
+enum MHD_Result rel_page(struct MHD_Connection *conn, unsigned status, panel_buf_t *b);
+/* 303 to `to`, with an optional Set-Cookie. */
+enum MHD_Result rel_redirect(struct MHD_Connection *conn, const char *to,
+                             const char *cookie_header);
+/* o's member k as a string ("" when absent) or integer (0). */
+const char *rel_str(json_t *o, const char *k);
+long long rel_int(json_t *o, const char *k);
+/* nimbusd unreachable or erring: the 503 page. */
+enum MHD_Result rel_unavailable(panel_release_t *rel, struct MHD_Connection *conn);
+/* nimbusd no longer knows the session: end it, the login page (401). */
+enum MHD_Result rel_expired(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                            const rel_session_t *s);
+/* Write s back into its slot (unless that session ended meanwhile). */
+void rel_store(panel_release_t *rel, int slot, const rel_session_t *s);
+/* End the session in slot (here and at nimbusd). */
+void rel_end(panel_release_t *rel, int slot, const char *cookie);
+/* Forget the job on screen (its PIN, its payment) and move to the next. */
+void rel_advance(rel_session_t *s);
+/* The selected job on screen (PIN screen or details), the job list. */
+enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                             rel_session_t *s, unsigned status, const char *msg, bool error);
+enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                              rel_session_t *s, unsigned status, const char *msg, bool error);
+
+/* ---- panel-pay.c: paying at the printer ---- */
+
+/* The fee rows of the details screen's table from the job's "fee":
+ * "Free", or Print / Service fee / Total as nimbusd wrote them (exact
+ * text from integer minor units: no arithmetic here). */
+void pay_fee_rows(panel_buf_t *b, json_t *fee);
+/* The release answered 202: job number id awaits payment (the answer's
+ * "payment"); remember it in the session and go to the payment screen. */
+enum MHD_Result pay_started(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                            rel_session_t *s, int id, json_t *payment);
+/* GET /release/pay: the session's payment as it stands now. */
+enum MHD_Result pay_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                         rel_session_t *s);
+/* GET /release/qr.svg: the QR code of the session's pending payment. */
+enum MHD_Result pay_qr(struct MHD_Connection *conn, const rel_session_t *s);
+/* POST /release/pay-cancel: cancel the session's payment at nimbusd. */
+enum MHD_Result pay_cancel(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                           rel_session_t *s);
 
 #endif

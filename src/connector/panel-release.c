@@ -20,7 +20,13 @@
  *                          toward the lockout): right -> 303 details,
  *                          wrong -> the PIN screen again (403/423)
  *   POST /release/print    csrf: release the job to this printer; next
- *                          selected job, or log out and show "printing"
+ *                          selected job, or log out and show "printing";
+ *                          a job to be paid first (nimbusd's 202): 303
+ *                          /release/pay; paying impossible now (409): the
+ *                          details again with #message
+ *   GET  /release/pay      the payment screen and its outcomes
+ *   GET  /release/qr.svg   the QR code of the payment URL
+ *   POST /release/pay-cancel  csrf: cancel the payment (panel-pay.c)
  *   POST /release/back     csrf: forget the PIN and the selection -> jobs
  *   POST /release/cancel   csrf: without confirm=yes the confirmation
  *                          screen; with it, cancel the job on screen ->
@@ -44,13 +50,18 @@
  *                  digits keyed), #keypad with buttons #key-0..#key-9,
  *                  #key-del, #key-clear; buttons #next (OK), #back
  *   details:       #job-name, #job-number, #job-pages, #job-copies,
- *                  #job-time, #job-fee, buttons #print, #back, #cancel
+ *                  #job-time, #job-fee ("Free", or the total with
+ *                  #fee-print and #fee-service above it), buttons #print
+ *                  (or #pay "Pay and print" when it must be paid first),
+ *                  #back, #cancel
+ *   payment screens: panel-pay.c
  *   confirm-cancel: #job-name, buttons #confirm-cancel, #keep
  *   idle:          #message, link #stay, button #logout
  *   done:          #message, link #done (back to the start)
  *   error:         #message, links #start, #status-link (panel.c)
  *   every screen:  body[data-screen] = login|jobs|pin|details|
- *                  confirm-cancel|idle|done|error
+ *                  confirm-cancel|idle|done|error, and panel-pay.c's
+ *                  payment|paid|unpaid|payment-failed
  *
  * HTTP status of a screen: 200, or the failure nimbusd reported: 401 bad
  * login, 429 too many logins, 403 wrong PIN (#message says the attempts
@@ -89,33 +100,9 @@
 #include "log.h"
 #include "panel-private.h"
 
-#define REL_SESSIONS 8    /* users logged in at once (one screen: few) */
-#define REL_SELECT_MAX 16 /* jobs selected at once */
 #define REL_COOKIE "nimbus_panel"
 #define REL_KEYED_MAX 32 /* digits keyed on the on-screen keypad */
 #define REL_LIST_SHOWN 4 /* job rows that fit on the screen at once */
-
-typedef struct {
-  bool used;
-  char cookie[33];
-  char csrf[33];   /* this session's CSRF token */
-  char token[160]; /* the nms_ session at nimbusd */
-  char user[128];
-  time_t last;
-  int jobs[REL_SELECT_MAX];
-  int njobs, cur;
-  char pin[256];    /* the digits keyed so far; once pin_entered, the PIN */
-  bool pin_entered; /* nimbusd accepted pin for jobs[cur] */
-  char flash[256];
-} rel_session_t;
-
-struct panel_release {
-  connector_t *c;
-  pthread_mutex_t lock;
-  rel_session_t s[REL_SESSIONS];
-  char idle_ended[REL_SESSIONS][33]; /* cookies of sessions ended for idleness */
-  int idle_next;
-};
 
 /* Seconds before the idle sign-out that the warning shows. */
 static int rel_warn_seconds(const panel_release_t *rel) {
@@ -201,14 +188,14 @@ static bool rel_idle_ended(panel_release_t *rel, struct MHD_Connection *conn) {
 }
 
 /* Write s back into its slot (unless that session ended meanwhile). */
-static void rel_store(panel_release_t *rel, int slot, const rel_session_t *s) {
+void rel_store(panel_release_t *rel, int slot, const rel_session_t *s) {
   pthread_mutex_lock(&rel->lock);
   if (rel->s[slot].used && !strcmp(rel->s[slot].cookie, s->cookie)) rel->s[slot] = *s;
   pthread_mutex_unlock(&rel->lock);
 }
 
 /* End the session in slot (here and at nimbusd). */
-static void rel_end(panel_release_t *rel, int slot, const char *cookie) {
+void rel_end(panel_release_t *rel, int slot, const char *cookie) {
   char token[160] = "";
   pthread_mutex_lock(&rel->lock);
   if (rel->s[slot].used && !strcmp(rel->s[slot].cookie, cookie)) {
@@ -303,12 +290,22 @@ const char panel_release_css[] =
     "details{margin-top:16px;font-size:15px;color:#333}\n"
     "details summary{cursor:pointer;padding:6px 0}\n"
     "details table.details{font-size:15px;word-break:break-all}\n"
-    ".hint{color:#333}\n";
+    ".hint{color:#333}\n"
+    /* the payment screen (panel-pay.c): the QR code left, the rest right */
+    ".pay-screen{display:flex;gap:28px;align-items:flex-start}\n"
+    "#qr{width:300px;height:300px;flex:none;image-rendering:pixelated;background:#fff}\n"
+    ".pay-right{flex:1;min-width:0}\n"
+    "#pay-amount{font-size:34px;font-weight:bold;margin:0 0 6px}\n"
+    "#countdown{font-size:24px;margin:0 0 8px}\n"
+    "#payment-url{font:14px/1.3 monospace;word-break:break-all;user-select:all;"
+    "background:#fff;padding:6px 8px;border-radius:6px;margin:4px 0 0;max-height:76px;"
+    "overflow:hidden}\n"
+    "tr.total th,tr.total td{font-weight:bold;color:#111}\n";
 
 /* The head of a screen; with a session (idle_s > 0) the screen moves to
  * the idle warning by itself shortly before the idle sign-out. */
-static void rel_head(panel_release_t *rel, panel_buf_t *b, const char *screen, const char *title,
-                     bool session) {
+void rel_head(panel_release_t *rel, panel_buf_t *b, const char *screen, const char *title,
+              bool session) {
   int idle = rel->c->opt.panel_session_idle;
   if (session)
     panel_head(b, screen, title, idle - rel_warn_seconds(rel), "/release/idle");
@@ -316,7 +313,7 @@ static void rel_head(panel_release_t *rel, panel_buf_t *b, const char *screen, c
     panel_head(b, screen, title, 0, NULL);
 }
 
-static void rel_message(panel_buf_t *b, const char *msg, bool error) {
+void rel_message(panel_buf_t *b, const char *msg, bool error) {
   if (!msg || !*msg) return;
   panel_raw(b, error ? "<p id=\"message\" data-kind=\"error\" role=\"alert\">"
                      : "<p id=\"message\" data-kind=\"info\" role=\"status\">");
@@ -325,7 +322,7 @@ static void rel_message(panel_buf_t *b, const char *msg, bool error) {
 }
 
 /* A form; csrf: the session's token, NULL for the login form (no session). */
-static void rel_form_open(panel_buf_t *b, const char *csrf, const char *id, const char *action) {
+void rel_form_open(panel_buf_t *b, const char *csrf, const char *id, const char *action) {
   panel_raw(b, "<form method=\"post\" id=\"");
   panel_html(b, id);
   panel_raw(b, "\" action=\"");
@@ -338,8 +335,8 @@ static void rel_form_open(panel_buf_t *b, const char *csrf, const char *id, cons
 }
 
 /* cls: "primary", "danger" or NULL */
-static void rel_button(panel_buf_t *b, const char *id, const char *action, const char *label,
-                       const char *cls) {
+void rel_button(panel_buf_t *b, const char *id, const char *action, const char *label,
+                const char *cls) {
   panel_raw(b, "<button type=\"submit\" id=\"");
   panel_html(b, id);
   panel_raw(b, "\" formaction=\"");
@@ -355,13 +352,13 @@ static void rel_button(panel_buf_t *b, const char *id, const char *action, const
   panel_raw(b, "</button>\n");
 }
 
-static enum MHD_Result rel_page(struct MHD_Connection *conn, unsigned status, panel_buf_t *b) {
+enum MHD_Result rel_page(struct MHD_Connection *conn, unsigned status, panel_buf_t *b) {
   panel_raw(b, "</body></html>\n");
   return panel_send(conn, status, "text/html; charset=utf-8", b->buf);
 }
 
-static enum MHD_Result rel_redirect(struct MHD_Connection *conn, const char *to,
-                                    const char *cookie_header) {
+enum MHD_Result rel_redirect(struct MHD_Connection *conn, const char *to,
+                             const char *cookie_header) {
   struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   MHD_add_response_header(r, "Location", to);
   panel_security_headers(r);
@@ -389,17 +386,17 @@ static enum MHD_Result rel_login_page(panel_release_t *rel, struct MHD_Connectio
   return rel_page(conn, status, &b);
 }
 
-static const char *rel_str(json_t *o, const char *k) {
+const char *rel_str(json_t *o, const char *k) {
   const char *s = json_string_value(json_object_get(o, k));
   return s ? s : "";
 }
 
-static long long rel_int(json_t *o, const char *k) {
+long long rel_int(json_t *o, const char *k) {
   return (long long)json_integer_value(json_object_get(o, k));
 }
 
 /* A failure that is not the user's: nimbusd unreachable or erring. */
-static enum MHD_Result rel_unavailable(panel_release_t *rel, struct MHD_Connection *conn) {
+enum MHD_Result rel_unavailable(panel_release_t *rel, struct MHD_Connection *conn) {
   (void)rel;
   return panel_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
                      "The print service cannot be reached. Your jobs are kept there; please "
@@ -407,8 +404,8 @@ static enum MHD_Result rel_unavailable(panel_release_t *rel, struct MHD_Connecti
 }
 
 /* nimbusd no longer knows the session: start again. */
-static enum MHD_Result rel_expired(panel_release_t *rel, struct MHD_Connection *conn, int slot,
-                                   const rel_session_t *s) {
+enum MHD_Result rel_expired(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                            const rel_session_t *s) {
   rel_end(rel, slot, s->cookie);
   return rel_login_page(rel, conn, MHD_HTTP_UNAUTHORIZED,
                         "Your session has ended. Please log in again.", true);
@@ -437,9 +434,8 @@ static void rel_span(panel_buf_t *b, const char *cls, const char *text) {
   panel_raw(b, "</span>");
 }
 
-static enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
-                                     rel_session_t *s, unsigned status, const char *msg,
-                                     bool error) {
+enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                              rel_session_t *s, unsigned status, const char *msg, bool error) {
   device_api_answer_t ans;
   if (!device_api_call(rel->c, "GET", "/device/jobs", s->token, NULL, &ans) || ans.status >= 500) {
     device_api_answer_free(&ans);
@@ -583,18 +579,15 @@ static void rel_pin_screen(panel_release_t *rel, panel_buf_t *b, rel_session_t *
 }
 
 /* The selected job on screen: its PIN screen or its details. */
-static enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
-                                    rel_session_t *s, unsigned status, const char *msg,
-                                    bool error) {
+enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                             rel_session_t *s, unsigned status, const char *msg, bool error) {
   if (s->cur >= s->njobs) return rel_jobs_page(rel, conn, slot, s, 200, NULL, false);
   json_t *job = NULL;
   long st = rel_fetch_job(rel, s, s->jobs[s->cur], &job);
   if (st == 0 || st >= 500) return rel_unavailable(rel, conn);
   if (st == 401) return rel_expired(rel, conn, slot, s);
   if (st != 200) { /* gone, or not this user's: the next one */
-    s->cur++;
-    sodium_memzero(s->pin, sizeof s->pin);
-    s->pin_entered = false;
+    rel_advance(s);
     rel_store(rel, slot, s);
     if (s->cur < s->njobs)
       return rel_job_page(rel, conn, slot, s, MHD_HTTP_NOT_FOUND, "That job is no longer here.",
@@ -603,23 +596,28 @@ static enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection 
                          true);
   }
   bool has_pin = json_is_true(json_object_get(job, "has_pin"));
+  json_t *pay = json_object_get(job, "payment");
+  const char *pay_state = rel_str(pay, "state");
+  if ((!has_pin || s->pin_entered) && !strcmp(rel_str(job, "state"), "awaiting-payment") &&
+      (!strcmp(pay_state, "pending") || !strcmp(pay_state, "reserving"))) {
+    /* being paid for (a reload, a new sign-in): its payment screen, after
+     * the PIN like everything else about the job */
+    enum MHD_Result r = pay_started(rel, conn, slot, s, s->jobs[s->cur], pay);
+    json_decref(job);
+    return r;
+  }
   panel_buf_t b = {0};
   const char *name = rel_str(job, "name")[0] ? rel_str(job, "name") : "(untitled)";
   if (has_pin && !s->pin_entered) {
     rel_pin_screen(rel, &b, s, job, name, msg, error);
   } else {
-    char pages[32], fee[64], copies[32];
+    char pages[32], copies[32];
     rel_job_words_t w;
     rel_job_words(job, &w);
     snprintf(pages, sizeof pages, "%lld", rel_int(job, "pages"));
     snprintf(copies, sizeof copies, "%lld", rel_int(job, "copies") ? rel_int(job, "copies") : 1);
-    json_t *f = json_object_get(job, "fee");
-    const char *cur = rel_str(f, "currency");
-    snprintf(fee, sizeof fee, "%.2f %s",
-             json_is_number(f ? json_object_get(f, "amount") : NULL)
-                 ? json_number_value(json_object_get(f, "amount"))
-                 : 0.0,
-             cur[0] ? cur : "EUR");
+    json_t *fee = json_object_get(job, "fee");
+    bool pay_first = json_is_true(json_object_get(fee, "payment_required"));
     rel_head(rel, &b, "details", "Print this job?", true);
     rel_message(&b, msg && *msg ? msg : s->flash, error);
     panel_raw(&b, "<table class=\"details\">\n<tr><th>Name</th><td id=\"job-name\">");
@@ -632,11 +630,14 @@ static enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection 
     panel_html(&b, copies);
     panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td id=\"job-time\">");
     panel_html(&b, w.when);
-    panel_raw(&b, "</td></tr>\n<tr><th>Fee</th><td id=\"job-fee\">");
-    panel_html(&b, fee);
-    panel_raw(&b, "</td></tr>\n</table>\n");
+    panel_raw(&b, "</td></tr>\n");
+    pay_fee_rows(&b, fee);
+    panel_raw(&b, "</table>\n");
     rel_form_open(&b, s->csrf, "details-form", "/release/print");
-    rel_button(&b, "print", "/release/print", "Print", "primary");
+    if (pay_first) /* the release starts the payment (202): the payment screen */
+      rel_button(&b, "pay", "/release/print", "Pay and print", "primary");
+    else
+      rel_button(&b, "print", "/release/print", "Print", "primary");
     rel_button(&b, "back", "/release/back", "Back", NULL);
     rel_button(&b, "cancel", "/release/cancel", "Cancel job", NULL);
     panel_raw(&b, "</form>\n");
@@ -699,7 +700,7 @@ static enum MHD_Result rel_idle_page(panel_release_t *rel, struct MHD_Connection
   panel_raw(&b, "<p>Touch <b>I am still here</b> to go on.</p>\n");
   rel_form_open(&b, s->csrf, "idle-form", "/release/logout");
   panel_raw(&b, "<a class=\"button primary\" id=\"stay\" href=\"");
-  panel_raw(&b, s->cur < s->njobs ? "/release/job" : "/release/jobs");
+  panel_raw(&b, s->pay_job ? "/release/pay" : s->cur < s->njobs ? "/release/job" : "/release/jobs");
   panel_raw(&b, "\" autofocus>I am still here</a>\n");
   rel_button(&b, "logout", "/release/logout", "Log out", NULL);
   panel_raw(&b, "</form>\n");
@@ -743,6 +744,10 @@ enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *c
     ret = rel_jobs_page(rel, conn, slot, &s, 200, NULL, false);
   } else if (!strcmp(url, "/release/job")) {
     ret = rel_job_page(rel, conn, slot, &s, 200, NULL, false);
+  } else if (!strcmp(url, "/release/pay")) {
+    ret = pay_page(rel, conn, slot, &s);
+  } else if (!strcmp(url, "/release/qr.svg")) {
+    ret = pay_qr(conn, &s);
   } else if (idle_warning) {
     ret = rel_idle_page(rel, conn, &s);
   } else {
@@ -852,10 +857,12 @@ done:
 }
 
 /* Forget the job on screen (and its PIN) and move to the next selected one. */
-static void rel_advance(rel_session_t *s) {
+void rel_advance(rel_session_t *s) {
   s->cur++;
   sodium_memzero(s->pin, sizeof s->pin);
   s->pin_entered = false;
+  s->pay_job = 0;
+  s->pay_url[0] = '\0';
 }
 
 /* The message of a refused PIN: nimbusd's 403 (attempts left) or 423. */
@@ -983,6 +990,14 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
     device_api_answer_free(&ans);
     return rel_expired(rel, conn, slot, s);
   }
+  if (st == 202) { /* to be paid first: the payment screen */
+    enum MHD_Result r = pay_started(rel, conn, slot, s, id, json_object_get(ans.body, "payment"));
+    device_api_answer_free(&ans);
+    return r;
+  }
+  /* 409 "must be paid ... : why": paying is not possible now (no
+   * provider, provider down); the job stays, on screen */
+  bool pay_refused = st == 409 && !strncmp(ans.error, "the job must be paid", 20);
   if (st == 403 || st == 423) rel_pin_refusal(st, ans.body, msg, sizeof msg);
   device_api_answer_free(&ans);
   log_event(LOG_INFO, NULL, st == 200 ? "job released at the panel" : "panel release refused",
@@ -993,6 +1008,11 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
     rel_store(rel, slot, s);
     return rel_job_page(rel, conn, slot, s, (unsigned)st, msg, true);
   }
+  if (pay_refused)
+    return rel_job_page(rel, conn, slot, s, (unsigned)st,
+                        "Paying is not possible at the moment, so this job cannot be printed "
+                        "now. It is kept; please try again later.",
+                        true);
   if (st != 200) {
     rel_advance(s);
     rel_store(rel, slot, s);
@@ -1072,6 +1092,8 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
       s.cur = 0;
       sodium_memzero(s.pin, sizeof s.pin);
       s.pin_entered = false;
+      s.pay_job = 0;
+      s.pay_url[0] = '\0';
       rel_store(rel, slot, &s);
       ret = rel_redirect(conn, "/release/job", NULL);
     }
@@ -1081,12 +1103,16 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     ret = rel_print(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/cancel")) {
     ret = rel_cancel(rel, conn, slot, &s, pr->body);
+  } else if (!strcmp(url, "/release/pay-cancel")) {
+    ret = pay_cancel(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/keep")) {
     ret = rel_redirect(conn, "/release/job", NULL);
   } else if (!strcmp(url, "/release/back")) {
     s.njobs = s.cur = 0;
     sodium_memzero(s.pin, sizeof s.pin);
     s.pin_entered = false;
+    s.pay_job = 0;
+    s.pay_url[0] = '\0';
     rel_store(rel, slot, &s);
     ret = rel_redirect(conn, "/release/jobs", NULL);
   } else if (!strcmp(url, "/release/logout")) {

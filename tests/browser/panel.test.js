@@ -3,8 +3,9 @@
 // Run by tests/integration/test-panel-browser.sh, which starts nimbusd,
 // nimbus-connector and ippeveprinter, has the PCs print, and passes:
 //   PANEL_PART: main (the flows), idle (the connector runs with
-//   --panel-session-idle PANEL_IDLE: the warning and the sign-out) or down
-//   (nimbusd is stopped: the 5xx page);
+//   --panel-session-idle PANEL_IDLE: the warning and the sign-out), down
+//   (nimbusd is stopped: the 5xx page) or payments (pay at the printer,
+//   run only with NIMBUS_TEST_PAYMENTS=1: see runPayments());
 //   PANEL_URL, NIMBUS_URL, NIMBUS_AUTH (a tenant admin, user:password),
 //   JOB_REPORT, JOB_LOCKOUT, JOB_DRAFT (alice's, PIN 1234), JOB_BOB (bob's),
 //   JOB_MINUTES_PIN (alice's "Minutes.pdf", PIN 1234, 1 page, 1 copy),
@@ -28,7 +29,12 @@ const PART = process.env.PANEL_PART || 'main';
 const PANEL = env('PANEL_URL');
 const NIMBUS = env('NIMBUS_URL');
 const AUTH = 'Basic ' + Buffer.from(env('NIMBUS_AUTH')).toString('base64');
-const JOB = {
+const PAYMENTS = PART === 'payments';
+if (PAYMENTS && process.env.NIMBUS_TEST_PAYMENTS !== '1') {
+  console.log('skip - panel.test.js payments: set NIMBUS_TEST_PAYMENTS=1 (nimbus-paysim)');
+  process.exit(0);
+}
+const JOB = PAYMENTS ? {} : {
   report: +env('JOB_REPORT'),
   lockout: +env('JOB_LOCKOUT'),
   draft: +env('JOB_DRAFT'),
@@ -196,6 +202,7 @@ async function main() {
   try {
     if (PART === 'idle') await runIdle(newPanel);
     else if (PART === 'down') await runDown(newPanel);
+    else if (PAYMENTS) await runPayments(browser, newPanel);
     else await run(newPanel);
   } finally {
     await browser.close();
@@ -362,7 +369,7 @@ async function run(newPanel) {
     await keypad(page, ['4']);
     await shot(page, '4-pin');
   });
-  await check('OK: nimbusd accepts the keyed PIN: details with number, pages, copies and fee 0', async () => {
+  await check('OK: nimbusd accepts the keyed PIN: details with number, pages, copies, "Free"', async () => {
     const r = await submit(page, '#next');
     assertEqual(r.status(), 303, 'status');
     await onScreen(page, 'details');
@@ -370,7 +377,10 @@ async function run(newPanel) {
     assertEqual(await page.locator('#job-number').innerText(), `No. ${JOB.report}`, 'number');
     assertEqual(await page.locator('#job-pages').innerText(), '3', 'pages');
     assertEqual(await page.locator('#job-copies').innerText(), '1', 'copies');
-    assertEqual(await page.locator('#job-fee').innerText(), '0.00 EUR', 'fee');
+    assertEqual(await page.locator('#job-fee').innerText(), 'Free', 'fee (no price table)');
+    assertEqual(await page.locator('#fee-print').count(), 0, 'a fee breakdown for a free job');
+    assertEqual(await page.locator('#pay').count(), 0, 'a "Pay and print" button for a free job');
+    assertEqual(await page.locator('#print').innerText(), 'Print', 'the Print button');
     assert(TIME_RE.test(await page.locator('#job-time').innerText()), 'time');
     assertEqual((await restJob(JOB.report)).state, 'held', 'state in nimbusd');
     await shot(page, '5-details');
@@ -545,6 +555,200 @@ async function runDown(newPanel) {
     await message(page, /print service cannot be reached/);
     await shot(page, '13-error-503');
   });
+  await context.close();
+}
+
+// ---- pay at the printer (issue 12 item 4), PANEL_PART=payments ----
+// Run with NIMBUS_TEST_PAYMENTS=1 against nimbusd with a payment provider
+// (nimbus-paysim) and the queue's payment "at-printer".  Environment:
+//   JOB_PAY, JOB_PAY_CANCEL: alice's held jobs (no PIN) on that queue:
+//   paid and printed, canceled on the panel;
+//   JOB_PAY_DECLINE (optional): one declined on the phone, with a provider
+//   that ends the payment on a decline (paysim's LINE Pay: the browser
+//   goes to the cancel URL; Stripe keeps its session open instead);
+//   JOB_PAY_TIMEOUT (optional): left unpaid until nimbusd's
+//   --payment-timeout (PAY_TIMEOUT_S seconds) runs out;
+//   PAY_TOTAL_TEXT, PAY_PRINT_TEXT, PAY_SERVICE_TEXT: the fee of each of
+//   those jobs as nimbusd writes it ("EUR 1.47", "EUR 1.30", "EUR 0.17");
+//   PAYSIM_URL: the simulator (the payment URL must point there);
+//   PAYSIM_PAY, PAYSIM_DECLINE: its page's buttons (default button.pay,
+//   button.decline).
+// The QR code is read as a person's phone would: the panel's
+// /release/qr.svg rasterised by Chromium to a PNG and decoded with zbarimg
+// (zbar-tools); the URL it holds must be the one written under it
+// (#payment-url), and is opened in a second browser context sized as a
+// phone (390x844).
+const { execFileSync } = require('child_process');
+const os = require('os');
+
+// The panel's QR code as a PNG file (Chromium draws the SVG on a blank
+// page, 4 px per module, and photographs it); zbarimg's reading of it.
+async function readQr(browser, panelContext) {
+  const r = await panelContext.request.get(`${PANEL}/release/qr.svg`);
+  assertEqual(r.status(), 200, 'GET /release/qr.svg');
+  assert(/^image\/svg\+xml/.test(r.headers()['content-type'] || ''), 'QR content type');
+  const svg = await r.text();
+  assert(!/<script|style=/.test(svg), 'the QR image carries a script or a style');
+  const side = +(/viewBox="0 0 (\d+) \d+"/.exec(svg) || [])[1];
+  assert(side > 21 + 8, `QR viewBox ${side}`);
+  const ctx = await browser.newContext({ viewport: { width: side * 4 + 40, height: side * 4 + 40 } });
+  try {
+    const p = await ctx.newPage();
+    const src = 'data:image/svg+xml;base64,' + Buffer.from(svg).toString('base64');
+    await p.setContent(`<body style="margin:20px;background:#fff"><img id="q" src="${src}" ` +
+      `width="${side * 4}" height="${side * 4}"></body>`);
+    await p.locator('#q').evaluate((img) => img.decode());
+    const file = path.join(os.tmpdir(), `panel-qr-${process.pid}.png`);
+    await p.locator('#q').screenshot({ path: file });
+    const out = execFileSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    fs.unlinkSync(file);
+    return out.replace(/\n$/, '');
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function runPayments(browser, newPanel) {
+  const J = {
+    pay: +env('JOB_PAY'),
+    cancel: +env('JOB_PAY_CANCEL'),
+    decline: +(process.env.JOB_PAY_DECLINE || 0),
+    timeout: +(process.env.JOB_PAY_TIMEOUT || 0),
+  };
+  const TIMEOUT_S = +(process.env.PAY_TIMEOUT_S || 0);
+  const PAYSIM = env('PAYSIM_URL');
+  const PAY_BTN = process.env.PAYSIM_PAY || 'button.pay';
+  const DECLINE_BTN = process.env.PAYSIM_DECLINE || 'button.decline';
+  const fee = { total: env('PAY_TOTAL_TEXT'), print: env('PAY_PRINT_TEXT'), service: env('PAY_SERVICE_TEXT') };
+  const { context, page } = await newPanel();
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const phonePage = await phone.newPage();
+  phonePage.setDefaultTimeout(20000);
+
+  const choose = async (id) => {
+    await page.locator(`#job-${id}`).check();
+    await page.locator('#next').click();
+    await onScreen(page, 'details'); // no PIN: straight to the details
+  };
+  // "Pay and print": the payment screen with a pending payment
+  const startPaying = async () => {
+    const r = await submit(page, '#pay');
+    assertEqual(r.status(), 303, 'the release answered');
+    await onScreen(page, 'payment');
+    await page.locator('#payment[data-state="pending"]').waitFor();
+  };
+
+  await check('payments: a job to be paid shows its fee and "Pay and print"', async () => {
+    await login(page, 'alice', 'alice-pw-1');
+    await choose(J.pay);
+    assertEqual(await page.locator('#fee-print').innerText(), fee.print, 'print fee');
+    assertEqual(await page.locator('#fee-service').innerText(), fee.service, 'service fee');
+    assertEqual(await page.locator('#job-fee').innerText(), fee.total, 'total');
+    assertEqual(await page.locator('#pay').innerText(), 'Pay and print', 'the button');
+    assertEqual(await page.locator('#print').count(), 0, 'a plain Print button');
+    assertEqual((await restJob(J.pay)).state, 'held', 'state in nimbusd');
+    await shot(page, '14-pay-details');
+  });
+  let url = '';
+  await check('payments: "Pay and print": the amount, a QR code, the link and a countdown', async () => {
+    await startPaying();
+    assertEqual(await page.locator('#pay-amount').innerText(), fee.total, 'amount');
+    assert(/^Pay within [0-9]+:[0-5][0-9]$/.test(await page.locator('#countdown').innerText()), 'countdown');
+    url = (await page.locator('#payment-url').innerText()).trim();
+    assert(url.startsWith(PAYSIM), `payment URL ${url} is not the simulator's`);
+    const qr = page.locator('#qr');
+    await qr.waitFor();
+    assert(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR image did not load');
+    const box = await qr.boundingBox();
+    assert(box && box.y + box.height <= 480 && box.x + box.width <= 800, 'QR code off screen');
+    for (const sel of ['#pay-cancel', '#countdown', '#pay-amount']) {
+      const b = await page.locator(sel).boundingBox();
+      assert(b && b.y + b.height <= 480 && b.x + b.width <= 800, `${sel} off screen`);
+    }
+    assertEqual((await restJob(J.pay)).state, 'awaiting-payment', 'state in nimbusd');
+    await shot(page, '15-payment');
+  });
+  await check('payments: the screen counts down by itself (meta refresh, no script)', async () => {
+    const first = +(await page.locator('#countdown').getAttribute('data-seconds'));
+    await until('the countdown moved', async () =>
+      +(await page.locator('#countdown').getAttribute('data-seconds')) < first, 15000);
+    await onScreen(page, 'payment');
+  });
+  await check('payments: the QR code holds the payment URL (zbarimg)', async () => {
+    assertEqual(await readQr(browser, context), url, 'decoded QR code');
+  });
+  await check('payments: on a phone, the user opens the URL and pays', async () => {
+    await phonePage.goto(url);
+    await phonePage.locator(PAY_BTN).waitFor();
+    if (SHOTS) await phonePage.screenshot({ path: path.join(SHOTS, '16-phone-pay.png') });
+    await phonePage.locator(PAY_BTN).click();
+  });
+  await check('payments: the panel moves on by itself to "Paid - printing"', async () => {
+    await page.locator('body[data-screen="paid"]').waitFor({ timeout: 60000 });
+    await message(page, /Paid\. Your job is being printed/);
+    await shot(page, '17-paid');
+    await until(`job ${J.pay} completed`, () => stateIs(J.pay, 'completed'));
+    await page.locator('#done').click();
+    await onScreen(page, 'login');
+  });
+  await check('payments: the QR code is gone with the session', async () => {
+    const r = await context.request.get(`${PANEL}/release/qr.svg`, { maxRedirects: 0 });
+    assert(r.status() !== 200, `qr.svg after sign-out: ${r.status()}`);
+  });
+
+  await check('payments: Cancel on the payment screen: the job is held again', async () => {
+    await login(page, 'alice', 'alice-pw-1');
+    await choose(J.cancel);
+    await startPaying();
+    assertEqual((await restJob(J.cancel)).state, 'awaiting-payment', 'state while paying');
+    // the session remembers the payment: the job's screen is its payment screen
+    await page.goto(`${PANEL}/release/job`);
+    await onScreen(page, 'payment');
+    await page.locator('#payment[data-state="pending"]').waitFor();
+    const r = await submit(page, '#pay-cancel');
+    assertEqual(r.status(), 303, 'cancel answered');
+    await onScreen(page, 'details');
+    await message(page, /Payment canceled/);
+    await page.locator('#pay').waitFor();
+    await until(`job ${J.cancel} held again`, () => stateIs(J.cancel, 'held'));
+    const pay = (await restJob(J.cancel)).payment;
+    assert(!pay || pay.state === 'canceled', `payment ${pay && pay.state}`);
+    await page.locator('#back').click();
+    await onScreen(page, 'jobs');
+  });
+
+  if (J.decline) await check('payments: declined on the phone: the panel says so, Back to the list', async () => {
+    await choose(J.decline);
+    await startPaying();
+    const u = (await page.locator('#payment-url').innerText()).trim();
+    await phonePage.goto(u);
+    await phonePage.locator(DECLINE_BTN).click();
+    await page.locator('body[data-screen="payment-failed"]').waitFor({ timeout: 60000 });
+    await page.locator('h1', { hasText: /declined|failed|canceled/i }).waitFor();
+    await shot(page, '18-declined');
+    await until(`job ${J.decline} held again`, () => stateIs(J.decline, 'held'));
+    await page.locator('#back').click();
+    await onScreen(page, 'jobs');
+  });
+
+  if (J.timeout && TIMEOUT_S) {
+    await check('payments: not paid in time: the unpaid screen, Back to the list', async () => {
+      await choose(J.timeout);
+      await startPaying();
+      await page.locator('body[data-screen="unpaid"]').waitFor({ timeout: (TIMEOUT_S + 60) * 1000 });
+      await page.locator('h1', { hasText: 'Not paid in time' }).waitFor();
+      await shot(page, '19-unpaid');
+      await until(`job ${J.timeout} held again`, () => stateIs(J.timeout, 'held'));
+      await page.locator('#back').click();
+      await onScreen(page, 'jobs');
+      await page.locator(`li.job[data-id="${J.timeout}"]`).waitFor();
+    });
+  }
+  await check('payments: log out', async () => {
+    await page.locator('#logout').click();
+    await onScreen(page, 'login');
+  });
+  await phone.close();
   await context.close();
 }
 

@@ -181,6 +181,15 @@ check "... the job list" page_has 'data-screen="jobs"'
 # alice: the right PIN
 check "select again" test "$(panel_post /release/select -d "job=$JOB")" = 200
 check "the right PIN" test "$(panel_post /release/pin -d pin=1234)" = 200
+# a free job (no price table): "Free", no breakdown, Print (not Pay and print)
+check "the details say the fee is Free" page_has 'id="job-fee">Free<'
+check "... with Print and no Pay and print" bash -c \
+  "grep -q 'id=\"print\"' '$CONN_DIR/page.html' && ! grep -q -e 'id=\"pay\"' -e 'id=\"fee-print\"' '$CONN_DIR/page.html'"
+# no payment in this session: no QR code, and the payment screen sends to the job
+panel_status() { curl -sS -b "$JAR" -o /dev/null -w '%{http_code} %{redirect_url}' "$PANEL$1"; }
+check "no payment: /release/qr.svg is 404" test "$(panel_status /release/qr.svg)" = "404 "
+check "no payment: /release/pay goes to the job" \
+  test "$(panel_status /release/pay)" = "303 $PANEL/release/job"
 check "Print" test "$(panel_post /release/print)" = 200
 check "the done screen" page_has 'data-screen="done"'
 check "logged out after printing" bash -c "test \"\$(curl -sS -b '$JAR' -o /dev/null -w '%{http_code}' '$PANEL/release/jobs')\" = 303"
