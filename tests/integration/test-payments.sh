@@ -178,6 +178,11 @@ for P in $PROVIDERS; do
     [ "$(nimbus_sql "SELECT count(*) FROM audit WHERE action = 'payment-callback-refused'")" -ge 1 ]
   }
   check "[$P] and audited" refused_audited
+  refused_counted() {
+    curl -fsS "$NIMBUS_URL/metrics" |
+      awk '$1 == "nimbus_payment_callbacks_refused_total" { ok = $2 >= 1 } END { exit !ok }'
+  }
+  check "[$P] and counted in /metrics" refused_counted
   # the job reused: pay it now (the second attempt of its payment)
   URL=$(start_payment "$JOB")
   check "[$P] the job's second attempt pays and prints" pay_on_page "$URL"
@@ -248,6 +253,11 @@ for P in $PROVIDERS; do
   check "[$P] the paid job prints after the restart" \
     wait_until "job $JOB completed" job_state_is "$JOB" completed
   check "[$P] one payment posting after the crash" test "$(postings_of "$JOB" payment)" = 2
+  settled_counted() {
+    curl -fsS "$NIMBUS_URL/metrics" |
+      awk '$1 == "nimbus_payments_total{state=\"settled\"}" { ok = $2 >= 1 } END { exit !ok }'
+  }
+  check "[$P] /metrics counts the settled payment" wait_until "settled counted" settled_counted
   check "[$P] ledger balanced" ledger_balanced
 done
 

@@ -40,6 +40,8 @@ struct metrics {
   uint64_t latency_count;
   atomic_llong bytes_spooled;
   atomic_llong deleted_device_requests;
+  atomic_llong payments[9]; /* by nimbus_payment_state_t (1..8) */
+  atomic_llong payment_callbacks_refused;
 };
 
 metrics_t *metrics_new(void) {
@@ -76,6 +78,14 @@ void metrics_request(metrics_t *m, const char *op, int http_status, int ipp_stat
   m->latency_sum += seconds;
   m->latency_count++;
   pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_payment(metrics_t *m, int s) {
+  if (m && s >= 1 && s <= 8) atomic_fetch_add(&m->payments[s], 1);
+}
+
+void metrics_payment_callback_refused(metrics_t *m) {
+  if (m) atomic_fetch_add(&m->payment_callbacks_refused, 1);
 }
 
 void metrics_deleted_device_request(metrics_t *m) {
@@ -176,6 +186,20 @@ char *metrics_render(metrics_t *m, store_t *st, int long_polls, size_t *len) {
                  "# TYPE nimbus_device_long_polls gauge\n"
                  "nimbus_device_long_polls %d\n",
                  (long long)atomic_load(&m->deleted_device_requests), long_polls);
+  static const char *const pay_states[] = {"",       "reserving",      "pending", "paid",
+                                           "canceled", "failed",        "settled",
+                                           "refund-pending", "refunded"};
+  metrics_printf(&o, "# HELP nimbus_payments_total Payments that moved into each state.\n"
+                     "# TYPE nimbus_payments_total counter\n");
+  for (int s = 1; s <= 8; s++)
+    metrics_printf(&o, "nimbus_payments_total{state=\"%s\"} %lld\n", pay_states[s],
+                   (long long)atomic_load(&m->payments[s]));
+  metrics_printf(&o,
+                 "# HELP nimbus_payment_callbacks_refused_total Payment callbacks that proved "
+                 "nothing (forged, replayed, bad signature).\n"
+                 "# TYPE nimbus_payment_callbacks_refused_total counter\n"
+                 "nimbus_payment_callbacks_refused_total %lld\n",
+                 (long long)atomic_load(&m->payment_callbacks_refused));
   int64_t counts[10] = {0};
   if (store_job_count_by_state(st, counts) == STORE_OK) {
     metrics_printf(&o, "# HELP nimbus_jobs Jobs by lifecycle state.\n# TYPE nimbus_jobs gauge\n");

@@ -25,6 +25,7 @@
 #include "job.h"
 #include "ledger.h"
 #include "log.h"
+#include "metrics.h"
 #include "money.h"
 
 /* A reservation with no answer from the provider after this long was lost
@@ -224,6 +225,7 @@ static store_status_t payflow_apply(nimbus_server_t *srv, nimbus_payment_t *p,
       .tenant_id = p->tenant_id, .actor = actor, .action = action, .detail = detail};
   store_status_t s = store_payment_update(srv->store, p, expected, cp, posting, &audit);
   if (s == STORE_OK) {
+    metrics_payment(srv->metrics, (int)p->state);
     log_event(LOG_INFO, NULL, "payment", "order", p->order_id, "state",
               payments_state_name(p->state), "from", payments_state_name(expected), "amount",
               amount, "job_id", LOG_INT(p->job_id), "reason", p->reason[0] ? p->reason : "-",
@@ -537,6 +539,7 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
     sodium_memzero(&c, sizeof c);
     return PAYFLOW_ERROR;
   }
+  metrics_payment(srv->metrics, NIMBUS_PAY_RESERVING);
   payflow_observe(srv, job->tenant_id, job->id, job->state);
 
   /* 2. the reservation at the provider, outside any transaction */
@@ -580,6 +583,7 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
   snprintf(p.payment_url, sizeof p.payment_url, "%s", res.payment_url);
   p.state = NIMBUS_PAY_PENDING;
   s = store_payment_update(srv->store, &p, NIMBUS_PAY_RESERVING, NULL, NULL, NULL);
+  if (s == STORE_OK) metrics_payment(srv->metrics, NIMBUS_PAY_PENDING);
   if (s == STORE_CONFLICT) {
     nimbus_payment_t now;
     if (store_payment_get(srv->store, p.tenant_id, p.id, &now) != STORE_OK) return PAYFLOW_ERROR;
@@ -649,6 +653,7 @@ static void payflow_forged(nimbus_server_t *srv, nimbus_id_t tenant_id, const ch
            peer ? peer : "-");
   store_audit_append(srv->store, tenant_id, "payment-callback", "payment-callback-refused",
                      detail);
+  metrics_payment_callback_refused(srv->metrics);
   log_event(LOG_WARN, NULL, "payment callback refused", "why", what, "from", peer ? peer : "-",
             (char *)NULL);
 }
