@@ -927,6 +927,12 @@ payments_t *payments_start(nimbus_server_t *srv, char *err, size_t errlen) {
   gethostname(host, sizeof host - 1);
   snprintf(pm->holder, sizeof pm->holder, "%.40s-%d-%08x", srv->cfg.node_id[0] ? srv->cfg.node_id : host,
            (int)getpid(), randombytes_random());
+  if (!srv->cfg.public_url[0] &&
+      (!strcmp(srv->cfg.listen, "0.0.0.0") || !strcmp(srv->cfg.listen, "::")))
+    log_event(LOG_WARN, NULL,
+              "payment URLs will name the wildcard address: set --public-url to the address "
+              "phones and payment providers reach",
+              "listen", srv->cfg.listen, (char *)NULL);
   pthread_mutex_init(&pm->mu, NULL);
   pthread_cond_init(&pm->cv, NULL);
   srv->payments = pm;
