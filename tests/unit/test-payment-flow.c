@@ -83,11 +83,11 @@ static pay_result_t fake_reserve(const pay_credentials_t *c, const pay_reserve_r
   snprintf(tx, sizeof tx, "%s", fake.tx[i]);
   void (*hook)(const char *, const char *) = fake.during_reserve;
   pthread_mutex_unlock(&fake.mu);
+  if (hook) hook(tx, req->order_id);
   if (r != PAY_OK) {
     pay_msg(msg, msglen, "fake: reserve refused");
     return r;
   }
-  if (hook) hook(tx, req->order_id);
   snprintf(out->tx, sizeof out->tx, "%s", tx);
   snprintf(out->payment_url, sizeof out->payment_url, "https://pay.example/%s", tx);
   out->expires_at = req->expires_at;
@@ -704,7 +704,7 @@ static void early_webhook(const char *tx, const char *order_id) {
 }
 
 /* A webhook before the reservation's reply: paid once, begin gives the
- * paid payment, one posting. */
+ * paid payment, one posting; also when the reply itself then fails. */
 static void test_early_webhook(void **state) {
   pf_t *pf = *state;
   set_provider(pf, pf->acme, SECRET_A);
@@ -726,6 +726,22 @@ static void test_early_webhook(void **state) {
       webhook(pf, "acme", SECRET_A, "checkout.session.completed", p.provider_tx, p.order_id, &got),
       PAYFLOW_OK);
   assert_int_equal(ledger_lines(pf, j, ""), 2);
+  assert_ledger_balanced(pf);
+
+  /* the same, and then the reservation's reply is an error (a reply
+   * nimbusd cannot read, a timeout): the payment is paid all the same,
+   * and begin says so rather than an error */
+  nimbus_id_t j2 = new_job(pf, pf->acme);
+  fake_set_status(PAY_TX_OPEN);
+  fake.during_reserve = early_webhook;
+  fake.reserve_r = PAY_UNAVAILABLE;
+  assert_int_equal(begin(pf, pf->acme, j2, &p), PAYFLOW_OK);
+  assert_int_equal(early_r, PAYFLOW_OK);
+  assert_int_equal(p.state, NIMBUS_PAY_PAID);
+  assert_int_equal(pay_row(pf, pf->acme, p.id).state, NIMBUS_PAY_PAID);
+  assert_int_equal(job_state(pf, pf->acme, j2), NIMBUS_JOB_FETCHABLE);
+  assert_int_equal(ledger_lines(pf, j2, ""), 2);
+  fake.during_reserve = NULL;
   assert_ledger_balanced(pf);
 }
 
