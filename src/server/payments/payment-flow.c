@@ -553,11 +553,9 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
   if (pr != PAY_OK) {
     log_event(LOG_WARN, request_id, "payment reservation refused", "order", p.order_id,
               "provider", p.provider, "error", msg, (char *)NULL);
-    nimbus_payment_state_t ended =
-        pr == PAY_UNAVAILABLE ? NIMBUS_PAY_CANCELED : NIMBUS_PAY_FAILED;
-    s = payflow_end_unpaid(srv, &p, ended,
-                           pr == PAY_UNAVAILABLE ? "provider-unavailable" : "provider-refused",
-                           actor);
+    nimbus_payment_state_t ended = pr == PAY_UNAVAILABLE ? NIMBUS_PAY_CANCELED : NIMBUS_PAY_FAILED;
+    s = payflow_end_unpaid(
+        srv, &p, ended, pr == PAY_UNAVAILABLE ? "provider-unavailable" : "provider-refused", actor);
     nimbus_payment_t now;
     if (s == STORE_CONFLICT && store_payment_get(srv->store, p.tenant_id, p.id, &now) == STORE_OK &&
         now.state != NIMBUS_PAY_RESERVING && now.state != NIMBUS_PAY_CANCELED &&
