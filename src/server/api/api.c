@@ -616,7 +616,7 @@ static void api_dispatch(http_request_t *r) {
 
   if (rt->flags & API_PUBLIC) {
     snprintf(c.actor, sizeof c.actor, "-");
-    if (api_parse_body(&c, rt)) rt->fn(&c);
+    if (api_route_param(&c, rt, &path) && api_parse_body(&c, rt)) rt->fn(&c);
     goto done;
   }
   if (rt->flags & API_DEVICE) {

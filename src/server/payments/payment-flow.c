@@ -569,8 +569,19 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
   if (pr != PAY_OK) {
     log_event(LOG_WARN, request_id, "payment reservation refused", "order", p.order_id,
               "provider", p.provider, "error", msg, (char *)NULL);
-    payflow_end_unpaid(srv, &p, pr == PAY_UNAVAILABLE ? NIMBUS_PAY_CANCELED : NIMBUS_PAY_FAILED,
-                       pr == PAY_UNAVAILABLE ? "provider-unavailable" : "provider-refused", actor);
+    nimbus_payment_state_t ended = pr == PAY_UNAVAILABLE ? NIMBUS_PAY_CANCELED : NIMBUS_PAY_FAILED;
+    s = payflow_end_unpaid(
+        srv, &p, ended, pr == PAY_UNAVAILABLE ? "provider-unavailable" : "provider-refused", actor);
+    nimbus_payment_t now;
+    if (s == STORE_CONFLICT && store_payment_get(srv->store, p.tenant_id, p.id, &now) == STORE_OK &&
+        now.state != NIMBUS_PAY_RESERVING && now.state != NIMBUS_PAY_CANCELED &&
+        now.state != NIMBUS_PAY_FAILED) {
+      /* a verified callback came before the reply (whatever the reply
+       * was): the payment has moved on, give it as it is */
+      msg[0] = '\0';
+      *out = now;
+      return PAYFLOW_OK;
+    }
     snprintf(msg, msglen, "%s",
              pr == PAY_UNAVAILABLE ? "the payment service did not answer; try again"
                                    : "the payment service refused the payment");

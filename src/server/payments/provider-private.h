@@ -104,6 +104,11 @@ bool pay_cred_keys(const json_t *j, const char *provider, const char *const *all
  * ("sk_test_", "rk_live_"...) when keep_prefix. (new reference) */
 json_t *pay_mask_secret(const char *secret, bool keep_prefix);
 
+/* Unit tests only (tests/unit/test-payment-flow.c): from now on
+ * pay_provider_find() answers p for p->name instead of the real adapter
+ * (NULL: the real ones again).  nimbusd never calls it. */
+void pay_provider_set_test_override(const pay_provider_t *p);
+
 /* Our order ids: 1..63 of [A-Za-z0-9_-]. */
 bool pay_order_id_valid(const char *s);
 /* Copy src into dst (size) when it fits; false otherwise (dst "" then). */

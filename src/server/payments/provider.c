@@ -22,8 +22,17 @@
 
 static atomic_int pay_timeout_seconds = 10;
 
+/* Unit tests only: an adapter that stands in for the real one of its name. */
+static const pay_provider_t *_Atomic pay_test_override;
+
+void pay_provider_set_test_override(const pay_provider_t *p) {
+  atomic_store(&pay_test_override, p);
+}
+
 const pay_provider_t *pay_provider_find(const char *name) {
   if (!name) return NULL;
+  const pay_provider_t *o = atomic_load(&pay_test_override);
+  if (o && strcmp(name, o->name) == 0) return o;
   if (strcmp(name, pay_provider_linepay.name) == 0) return &pay_provider_linepay;
   if (strcmp(name, pay_provider_stripe.name) == 0) return &pay_provider_stripe;
   return NULL;
