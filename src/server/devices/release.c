@@ -16,6 +16,7 @@
 #include "job.h"
 #include "log.h"
 #include "payment-flow.h"
+#include "price.h"
 
 bool release_pin_next(const store_pin_counter_t *cur, bool ok, int64_t now, int window, int max,
                       store_pin_counter_t *next) {
@@ -167,21 +168,69 @@ nimbus_id_t release_target_device(nimbus_server_t *srv, const nimbus_job_t *job,
   return target;
 }
 
+typedef struct {
+  const nimbus_pricing_t *queue;
+  bool charges;
+} release_pricing_scan_t;
+
+static bool release_pricing_cb(const nimbus_device_t *d, void *ctx) {
+  release_pricing_scan_t *scan = ctx;
+  if (!d->pricing.price_table_id && !d->pricing.payment[0]) return true; /* the queue's terms */
+  nimbus_pricing_t eff;
+  price_policy_pick(scan->queue, &d->pricing, &eff);
+  if (eff.price_table_id && strcmp(eff.payment, "at-printer") == 0) scan->charges = true;
+  return !scan->charges;
+}
+
+/*
+ * Does a printer of job's queue charge on terms of its own (its own price
+ * table or payment mode), with payment at the printer?  Such a printer's
+ * terms can only be met at its panel, so a release to "any printer of the
+ * queue" must not reach it unpaid.  A queue whose printers all follow the
+ * queue is paid on the queue's terms (REST pre-pay, payments_required).
+ */
+static bool release_some_printer_charges(nimbus_server_t *srv, const nimbus_job_t *job) {
+  nimbus_queue_t q;
+  if (store_queue_get_by_name(srv->store, job->tenant_id, job->queue_name, &q) != STORE_OK)
+    return false;
+  release_pricing_scan_t scan = {.queue = &q.pricing};
+  if (store_device_list(srv->store, job->tenant_id, job->queue_id, release_pricing_cb, &scan) !=
+      STORE_OK)
+    return true; /* cannot tell: never let it print unpaid */
+  return scan.charges;
+}
+
 /* Step 3 of the pipeline: a job that must be paid where it will print
  * (at printer d, or per its queue) gets a payment instead of steps 4-5;
  * the payment keeps the target and the queue move, and its verification
  * releases the job.  RELEASE_OK: no payment needed, go on. */
 static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_job_t *job,
                                              const nimbus_device_t *d, nimbus_id_t queue,
-                                             nimbus_id_t target, const release_request_t *req,
+                                             nimbus_id_t *target, const release_request_t *req,
                                              release_outcome_t *out) {
   nimbus_job_quote_t quote;
   payflow_result_t why;
+  /* paid already (then put back on hold): released again without a
+   * second payment, to the printer it was paid at (or any, away from one) */
+  nimbus_payment_t paid;
+  if (payments_get_for_job(srv, job->tenant_id, job->id, &paid) == PAYFLOW_OK &&
+      paid.state == NIMBUS_PAY_PAID) {
+    if (!d) *target = paid.device_id;
+    return RELEASE_OK;
+  }
+  /* away from a printer, to any printer of the queue: each printer may
+   * charge on its own terms, so one that takes payment at the printer
+   * must get it there */
+  if (!d && !*target && release_some_printer_charges(srv, job)) {
+    snprintf(out->message, sizeof out->message,
+             "a printer of this queue takes payment: release the job at the printer");
+    return RELEASE_PAYMENT_REFUSED;
+  }
   if (!payments_required(srv, job, d, &quote, &why, out->message, sizeof out->message))
     return RELEASE_OK;
   if (why == PAYFLOW_UNPRICEABLE) return RELEASE_PAYMENT_REFUSED;
   if (why != PAYFLOW_OK) return RELEASE_ERROR;
-  payflow_result_t r = payments_begin(srv, job, &quote, target, queue, req->actor,
+  payflow_result_t r = payments_begin(srv, job, &quote, *target, queue, req->actor,
                                       req->request_id, &out->payment, out->message,
                                       sizeof out->message);
   switch (r) {
@@ -215,7 +264,7 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   nimbus_id_t target = release_target_device(srv, job, d);
   /* 3. payment (release_payment_step): the payment carries step 4's
    * answer and does step 5 once it is verified */
-  res = release_payment_step(srv, job, d, queue, target, req, out);
+  res = release_payment_step(srv, job, d, queue, &target, req, out);
   if (res != RELEASE_OK) return res;
   /* 5. one transition: the target printer(s), set in the same
    * transaction that makes the job fetchable so the notification goes to

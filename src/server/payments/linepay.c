@@ -370,6 +370,15 @@ static pay_result_t lp_refund(const pay_credentials_t *c, const char *tx, const 
   snprintf(path, sizeof(path), "/v3/payments/%s/refund", target);
   r = lp_call(c, "POST", path, body, &reply, code, msg, msglen);
   if (r != PAY_OK) goto done;
+  if (strcmp(code, "1165") == 0) {
+    /* already refunded in full: LINE Pay has no refund idempotency key,
+     * so a refund retried after a crash (the first one made, not yet
+     * recorded) lands here; nothing more can be owed on it */
+    pay_copy(out->refund_tx, sizeof(out->refund_tx), "already-refunded");
+    pay_msg(msg, msglen, "linepay: already refunded in full (returnCode 1165)");
+    r = PAY_OK;
+    goto done;
+  }
   if (strcmp(code, "0000") != 0) {
     r = lp_code_result(code);
     pay_msg(msg, msglen, "linepay: refund refused (returnCode %s)", code);

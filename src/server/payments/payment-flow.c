@@ -210,6 +210,11 @@ static store_status_t payflow_apply(nimbus_server_t *srv, nimbus_payment_t *p,
   if (ev >= 0 && store_job_get(srv->store, p->tenant_id, p->job_id, &job) == STORE_OK &&
       job_change(&job, (job_event_t)ev, 0, actor, &change)) {
     if (ev == JOB_EVENT_PAID) {
+      /* the printer it was paid at, unless it was deleted meanwhile: then
+       * any printer of the queue (never a payment that cannot be recorded) */
+      nimbus_device_t d;
+      if (target && store_device_get(srv->store, p->tenant_id, target, &d) == STORE_NOT_FOUND)
+        target = 0;
       change.set |= STORE_JOB_SET_TARGET;
       change.target_device_id = target;
     }
@@ -248,6 +253,9 @@ static store_status_t payflow_end_unpaid(nimbus_server_t *srv, nimbus_payment_t 
                        state == NIMBUS_PAY_FAILED ? "payment-failed" : "payment-canceled");
 }
 
+static payflow_result_t payflow_paid_after_end(nimbus_server_t *srv, nimbus_payment_t *p,
+                                               const char *actor);
+
 /* The provider says p is paid (st): check the amount and currency we
  * reserved, then paid + job released to its printer + posting. */
 static payflow_result_t payflow_mark_paid(nimbus_server_t *srv, nimbus_payment_t *p,
@@ -272,10 +280,91 @@ static payflow_result_t payflow_mark_paid(nimbus_server_t *srv, nimbus_payment_t
   store_status_t s =
       payflow_apply(srv, p, expected, JOB_EVENT_PAID, p->device_id, &post.posting, actor,
                     "payment-verified");
-  return s == STORE_OK ? PAYFLOW_OK : s == STORE_CONFLICT ? PAYFLOW_CONFLICT : PAYFLOW_ERROR;
+  if (s == STORE_CONFLICT) {
+    /* someone else moved it first: paid by them (fine), or ended unpaid
+     * while the money was being taken (then it is refunded) */
+    nimbus_payment_t now;
+    if (store_payment_get(srv->store, p->tenant_id, p->id, &now) == STORE_OK &&
+        (now.state == NIMBUS_PAY_CANCELED || now.state == NIMBUS_PAY_FAILED)) {
+      *p = now;
+      return payflow_paid_after_end(srv, p, actor);
+    }
+    return PAYFLOW_CONFLICT;
+  }
+  return s == STORE_OK ? PAYFLOW_OK : PAYFLOW_ERROR;
 }
 
 /* ---- converging one payment with its provider ---- */
+
+typedef enum {
+  PAYFLOW_CANCEL_DONE,   /* the provider will take no money for it */
+  PAYFLOW_CANCEL_PAID,   /* it was paid meanwhile: *st says so */
+  PAYFLOW_CANCEL_UNKNOWN /* the provider could not say: try again later */
+} payflow_cancel_t;
+
+/*
+ * Cancel p's transaction at the provider and make sure of the outcome: a
+ * cancel the provider refused (the session was paid meanwhile, or the
+ * provider is down) is followed by a status; only a transaction the
+ * provider confirms is canceled, expired or failed counts as done.  A
+ * payment is never marked canceled here while the user could still pay it.
+ */
+static payflow_cancel_t payflow_cancel_at_provider(const pay_provider_t *prov,
+                                                   const pay_credentials_t *c,
+                                                   const nimbus_payment_t *p, pay_status_t *st) {
+  char msg[PAY_MSG_MAX];
+  if (prov->cancel(c, p->provider_tx, msg, sizeof msg) == PAY_OK) return PAYFLOW_CANCEL_DONE;
+  log_event(LOG_WARN, NULL, "payment provider did not cancel; asking its status", "order",
+            p->order_id, "error", msg, (char *)NULL);
+  memset(st, 0, sizeof *st);
+  st->amount = -1;
+  if (prov->status(c, p->provider_tx, p->order_id, st, msg, sizeof msg) != PAY_OK)
+    return PAYFLOW_CANCEL_UNKNOWN;
+  if (st->state == PAY_TX_PAID) return PAYFLOW_CANCEL_PAID;
+  if (st->state == PAY_TX_CANCELED || st->state == PAY_TX_FAILED) return PAYFLOW_CANCEL_DONE;
+  return PAYFLOW_CANCEL_UNKNOWN;
+}
+
+/*
+ * p ended unpaid here (canceled, failed) but the provider says it is paid
+ * (a race with a cancel, or a cancel that did not happen there): the money
+ * came in for a job that will not print on it, so it is recorded and
+ * refunded: canceled/failed -> refund-pending with the "payment" posting;
+ * the reconciler makes the refund.
+ */
+static payflow_result_t payflow_paid_after_end(nimbus_server_t *srv, nimbus_payment_t *p,
+                                               const char *actor) {
+  nimbus_payment_state_t expected = p->state;
+  p->state = NIMBUS_PAY_REFUND_PENDING;
+  p->paid_at = payflow_now();
+  snprintf(p->reason, sizeof p->reason, "paid-after-%s",
+           expected == NIMBUS_PAY_FAILED ? "failure" : "cancel");
+  ledger_posting_buf_t post;
+  ledger_payment_received(p, &post);
+  store_status_t s =
+      payflow_apply(srv, p, expected, -1, 0, &post.posting, actor, "payment-paid-after-end");
+  if (s == STORE_OK)
+    log_event(LOG_WARN, NULL, "payment taken after it ended here: refunding it", "order",
+              p->order_id, (char *)NULL);
+  return s == STORE_OK ? PAYFLOW_OK : s == STORE_CONFLICT ? PAYFLOW_CONFLICT : PAYFLOW_ERROR;
+}
+
+/* A callback for p, which ended unpaid here: is it paid there after all? */
+static payflow_result_t payflow_converge_ended(nimbus_server_t *srv, nimbus_payment_t *p,
+                                               const pay_provider_t *prov,
+                                               const pay_credentials_t *c, const char *actor) {
+  if (!p->provider_tx[0]) return PAYFLOW_OK;
+  char msg[PAY_MSG_MAX];
+  pay_status_t st;
+  memset(&st, 0, sizeof st);
+  st.amount = -1;
+  if (prov->status(c, p->provider_tx, p->order_id, &st, msg, sizeof msg) != PAY_OK)
+    return PAYFLOW_PROVIDER;
+  if (st.state != PAY_TX_PAID) return PAYFLOW_OK; /* nothing taken (LINE Pay: never confirmed) */
+  if (st.order_id[0] && strcmp(st.order_id, p->order_id) != 0) return PAYFLOW_FORGED;
+  return payflow_paid_after_end(srv, p, actor);
+}
+
 
 /* p is RESERVING, PENDING: what does the provider say? */
 static payflow_result_t payflow_converge_open(nimbus_server_t *srv, nimbus_payment_t *p,
@@ -326,20 +415,17 @@ static payflow_result_t payflow_converge_open(nimbus_server_t *srv, nimbus_payme
       break;
   }
   if (now < p->expires_at) return PAYFLOW_OK; /* still waiting for the user */
-  /* timed out unpaid: cancel at the provider, then look once more (the user
-   * may have paid between the two calls: then it is paid) */
-  r = prov->cancel(c, p->provider_tx, msg, sizeof msg);
-  if (r != PAY_OK) {
-    pay_status_t again;
-    memset(&again, 0, sizeof again);
-    again.amount = -1;
-    if (prov->status(c, p->provider_tx, p->order_id, &again, msg, sizeof msg) == PAY_OK &&
-        again.state == PAY_TX_PAID)
-      return payflow_mark_paid(srv, p, &again, actor);
-    if (r == PAY_UNAVAILABLE) return PAYFLOW_PROVIDER; /* try again next time */
+  /* timed out unpaid (or its job ended): cancel at the provider */
+  switch (payflow_cancel_at_provider(prov, c, p, &st)) {
+    case PAYFLOW_CANCEL_DONE:
+      payflow_end_unpaid(srv, p, NIMBUS_PAY_CANCELED, p->reason[0] ? p->reason : "timeout", actor);
+      return PAYFLOW_OK;
+    case PAYFLOW_CANCEL_PAID: /* paid between the two calls: it is paid */
+      return payflow_mark_paid(srv, p, &st, actor);
+    case PAYFLOW_CANCEL_UNKNOWN:
+      break;
   }
-  payflow_end_unpaid(srv, p, NIMBUS_PAY_CANCELED, "timeout", actor);
-  return PAYFLOW_OK;
+  return PAYFLOW_PROVIDER; /* not canceled there: never marked canceled here; next pass */
 }
 
 /* p is PAID or REFUND_PENDING: settle it when its job printed, refund it
@@ -399,8 +485,9 @@ static payflow_result_t payflow_converge_paid(nimbus_server_t *srv, nimbus_payme
 /* Converge p as read (the callers read it just before). */
 static payflow_result_t payflow_converge_read(nimbus_server_t *srv, nimbus_payment_t *p,
                                               const char *actor) {
+  bool ended = p->state == NIMBUS_PAY_CANCELED || p->state == NIMBUS_PAY_FAILED;
   if (p->state != NIMBUS_PAY_RESERVING && p->state != NIMBUS_PAY_PENDING &&
-      p->state != NIMBUS_PAY_PAID && p->state != NIMBUS_PAY_REFUND_PENDING)
+      p->state != NIMBUS_PAY_PAID && p->state != NIMBUS_PAY_REFUND_PENDING && !ended)
     return PAYFLOW_OK; /* final */
   const pay_provider_t *prov = NULL;
   pay_credentials_t c;
@@ -408,7 +495,8 @@ static payflow_result_t payflow_converge_read(nimbus_server_t *srv, nimbus_payme
   payflow_result_t r = payflow_credentials(srv, p->tenant_id, &prov, &c);
   if (r == PAYFLOW_OK && strcmp(prov->name, p->provider) != 0) r = PAYFLOW_NO_PROVIDER;
   if (r == PAYFLOW_OK)
-    r = p->state == NIMBUS_PAY_RESERVING || p->state == NIMBUS_PAY_PENDING
+    r = ended ? payflow_converge_ended(srv, p, prov, &c, actor)
+        : p->state == NIMBUS_PAY_RESERVING || p->state == NIMBUS_PAY_PENDING
             ? payflow_converge_open(srv, p, prov, &c, actor)
             : payflow_converge_paid(srv, p, prov, &c, actor);
   else if (r == PAYFLOW_NO_PROVIDER)
@@ -643,9 +731,21 @@ payflow_result_t payments_cancel(nimbus_server_t *srv, nimbus_id_t tenant_id, ni
       if (out->state == NIMBUS_PAY_PAID) return PAYFLOW_OK;
       return r == PAYFLOW_OK ? PAYFLOW_CONFLICT : r;
     }
-    if (prov->cancel(&c, p.provider_tx, pmsg, sizeof pmsg) != PAY_OK)
-      log_event(LOG_WARN, NULL, "payment provider did not cancel; it expires there", "order",
-                p.order_id, "error", pmsg, (char *)NULL);
+    /* canceled there for sure, or not marked canceled here: a payment the
+     * user can still make is never given up (it ends at the timeout) */
+    payflow_cancel_t cr = payflow_cancel_at_provider(prov, &c, &p, &st);
+    if (cr == PAYFLOW_CANCEL_PAID) {
+      r = payflow_mark_paid(srv, &p, &st, actor);
+      sodium_memzero(&c, sizeof c);
+      store_payment_get(srv->store, tenant_id, p.id, out);
+      return out->state == NIMBUS_PAY_PAID ? PAYFLOW_OK : r == PAYFLOW_OK ? PAYFLOW_CONFLICT : r;
+    }
+    if (cr == PAYFLOW_CANCEL_UNKNOWN) {
+      sodium_memzero(&c, sizeof c);
+      *out = p;
+      snprintf(msg, msglen, "the payment service could not cancel it now; it ends at the timeout");
+      return PAYFLOW_PROVIDER;
+    }
   }
   sodium_memzero(&c, sizeof c);
   s = payflow_end_unpaid(srv, &p, NIMBUS_PAY_CANCELED, "canceled", actor);
@@ -866,9 +966,16 @@ static void payflow_reconcile(payments_t *pm) {
         sodium_memzero(job.pin_hash, sizeof job.pin_hash);
         if (!gone) continue;
         p->expires_at = now; /* converge cancels it now */
+        snprintf(p->reason, sizeof p->reason, "job-ended");
       }
       if (p->state == NIMBUS_PAY_RESERVING && now - p->created_at < PAYFLOW_RESERVING_LOST)
         continue;
+      /* provider calls take time: keep the lease, or leave the rest to
+       * the node that has it now */
+      if (i > 0 && (store_lease_take(srv->store, PAYFLOW_LEASE, pm->holder, payflow_now(),
+                                     PAYFLOW_LEASE_TTL, &held) != STORE_OK ||
+                    !held))
+        break;
       payflow_reconcile_one(pm, p, now);
     }
   }

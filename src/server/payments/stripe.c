@@ -157,6 +157,12 @@ static pay_result_t st_session_status(const json_t *s, pay_status_t *out, char *
     pay_msg(msg, msglen, "stripe: unknown session status");
     return PAY_INVALID;
   }
+  /* a paid session must say what was paid: the flow compares it with
+   * what it reserved, and never takes a silent reply as a match */
+  if (out->state == PAY_TX_PAID && (out->amount < 0 || !out->currency[0] || !out->order_id[0])) {
+    pay_msg(msg, msglen, "stripe: paid session without amount, currency or order");
+    return PAY_INVALID;
+  }
   if (out->state == PAY_TX_PAID &&
       (!st_id_valid(json_string_value(pi)) ||
        !pay_copy(out->capture_ref, sizeof(out->capture_ref), json_string_value(pi)))) {
@@ -167,9 +173,15 @@ static pay_result_t st_session_status(const json_t *s, pay_status_t *out, char *
   return PAY_OK;
 }
 
-/* ISO code into Stripe's lowercase form; false for an unknown currency. */
+/*
+ * ISO code into Stripe's lowercase form; false for an unknown currency and
+ * for those whose unit on Stripe is not the ISO 4217 minor unit (MGA is
+ * zero-decimal on Stripe, ISK and UGX two-decimal there): amounts in them
+ * would be off by a factor of 100, so Nimbus refuses them with Stripe.
+ */
 static bool st_currency(const char *code, char out[4]) {
   if (!code || money_exponent(code) < 0 || strlen(code) != 3) return false;
+  if (!strcmp(code, "MGA") || !strcmp(code, "ISK") || !strcmp(code, "UGX")) return false;
   for (int i = 0; i < 3; i++) out[i] = (char)tolower((unsigned char)code[i]);
   out[3] = '\0';
   return true;
@@ -223,7 +235,15 @@ static pay_result_t st_reserve(const pay_credentials_t *c, const pay_reserve_req
   if (!pay_order_id_valid(req->order_id) || !st_key_valid(key) || !req->item || !*req->item ||
       !req->confirm_url || !req->cancel_url || req->amount <= 0 || req->amount > MONEY_MAX ||
       !st_currency(req->currency, cur)) {
-    pay_msg(msg, msglen, "stripe: invalid reservation request");
+    pay_msg(msg, msglen, "stripe: invalid reservation request (or a currency Stripe takes "
+                         "in other units)");
+    goto done;
+  }
+  if (money_exponent(req->currency) == 3 && req->amount % 10 != 0) {
+    /* Stripe takes three-decimal currencies only in multiples of 10 */
+    pay_msg(msg, msglen, "stripe: %s amounts must be a multiple of 10 minor units",
+            req->currency);
+    r = PAY_DECLINED;
     goto done;
   }
   /* Stripe keeps a session 30 min to 24 h: ours ends at req->expires_at
