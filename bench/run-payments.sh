@@ -234,7 +234,7 @@ start_provider() {
       api POST '/api/v1/users?tenant=acme' '{"name":"boss","password":"boss-pw-1","role":"tenant-admin"}' &&
       api PATCH '/api/v1/billing?tenant=acme' "{\"currency\":\"$cur\",\"service_fee_fixed\":10,\"service_fee_bps\":500}" &&
       boss POST /api/v1/price-tables "{\"name\":\"shop\",\"table\":$table}" &&
-      boss PUT /api/v1/billing/provider "$body"
+      api PUT '/api/v1/billing/provider?tenant=acme' "$body"
   } >"$dir/setup.log" 2>&1 || { log "set-up failed"; cat "$dir/setup.log" >&2; return 1; }
 
   QUEUES=

@@ -194,8 +194,8 @@ if ! curl -fsS -o /dev/null -u "$ADMIN" "$URL/api/v1/queues/shop" 2>/dev/null; t
   rest POST /queues '{"name":"shop","description":"pay at the printer","price_table":"demo-prices","payment":"at-printer"}' \
     "$ADMIN" || die "could not create the queue 'shop'"
 fi
-rest PUT /billing/provider "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$STRIPE_KEY\",\"webhook_secrets\":[\"$STRIPE_WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}" \
-  "$ADMIN" || die "could not set the demo tenant's payment provider"
+rest PUT '/billing/provider?tenant=demo' "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$STRIPE_KEY\",\"webhook_secrets\":[\"$STRIPE_WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}" \
+  "$OPERATOR" || die "could not set the demo tenant's payment provider"
 
 # First start: register the virtual printer "lobby" to the demo queue.  A
 # later start on another --port points the saved registration at it.

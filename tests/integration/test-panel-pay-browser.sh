@@ -60,9 +60,9 @@ money() {
     "$NIMBUS_URL/api/v1/price-tables" >/dev/null
   boss -X PATCH -H 'Content-Type: application/json' \
     -d '{"price_table":"shop","payment":"at-printer"}' "$NIMBUS_URL/api/v1/queues/office" >/dev/null
-  boss -X PUT -H 'Content-Type: application/json' \
-    -d "{\"provider\":\"linepay\",\"credentials\":{\"channel_id\":\"$LP_CHANNEL\",\"channel_secret\":\"$LP_SECRET\",\"api_base\":\"$PAYSIM_URL\"}}" \
-    "$NIMBUS_URL/api/v1/billing/provider" >/dev/null
+  # (api_base is the operator's to set: the operator points acme at paysim)
+  api PUT '/api/v1/billing/provider?tenant=acme' -f -H 'Content-Type: application/json' \
+    -d "{\"provider\":\"linepay\",\"credentials\":{\"channel_id\":\"$LP_CHANNEL\",\"channel_secret\":\"$LP_SECRET\",\"api_base\":\"$PAYSIM_URL\"}}" >/dev/null
 }
 check "JPY, a price table, queue office pays at the printer, LINE Pay via paysim" money
 check "ippeveprinter is up" ippeve_start

@@ -48,10 +48,10 @@ check "price table" boss -o /dev/null -X POST -H 'Content-Type: application/json
 check "queue office takes payment at the printer" boss -o /dev/null -X PATCH \
   -H 'Content-Type: application/json' -d '{"price_table":"shop","payment":"at-printer"}' \
   "$NIMBUS_URL/api/v1/queues/office"
-check "acme pays with Stripe (the simulator)" boss -o /dev/null -X PUT \
-  -H 'Content-Type: application/json' \
-  -d "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$SK\",\"webhook_secrets\":[\"$WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}" \
-  "$NIMBUS_URL/api/v1/billing/provider"
+# (api_base is the operator's to set: the operator points acme at paysim)
+check "acme pays with Stripe (the simulator)" api PUT '/api/v1/billing/provider?tenant=acme' \
+  -f -o /dev/null -H 'Content-Type: application/json' \
+  -d "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$SK\",\"webhook_secrets\":[\"$WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}"
 check "ippeveprinter is up" ippeve_start
 check "register the printer" conn_register lobby "$(conn_claim lobby)"
 check "connector runs" conn_start lobby --output "$IPPEVE_URI"
@@ -213,9 +213,9 @@ beta_setup() {
     api POST "${body%% *}" -H 'Content-Type: application/json' -d "${body#* }" -o /dev/null \
       -w '%{http_code}' | grep -qx 201 || return 1
   done
-  curl -fsS -o /dev/null -u bob@beta:bob-pw-1 -X PUT -H 'Content-Type: application/json' \
-    -d "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$SK_B\",\"webhook_secrets\":[\"$WHSEC_B\"],\"api_base\":\"$PAYSIM_URL\"}}" \
-    "$NIMBUS_URL/api/v1/billing/provider"
+  api PUT '/api/v1/billing/provider?tenant=beta' -f -o /dev/null \
+    -H 'Content-Type: application/json' \
+    -d "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$SK_B\",\"webhook_secrets\":[\"$WHSEC_B\"],\"api_base\":\"$PAYSIM_URL\"}}"
 }
 check "[3] tenant beta pays with Stripe too, its own webhook secret" beta_setup
 JOB=$(submit_job onepage.pdf)

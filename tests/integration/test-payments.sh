@@ -64,8 +64,12 @@ set_provider() {
   else
     body="{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$SK\",\"webhook_secrets\":[\"$WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}"
   fi
-  boss -X PUT -H 'Content-Type: application/json' -d "$body" \
-    "$NIMBUS_URL/api/v1/billing/provider" >"$CONN_DIR/provider.json"
+  # api_base is the operator's: a tenant admin may not point nimbusd elsewhere
+  curl -sS -o /dev/null -w '%{http_code}' -u boss@acme:boss-pw-1 -X PUT \
+    -H 'Content-Type: application/json' -d "$body" "$NIMBUS_URL/api/v1/billing/provider" |
+    grep -qx 403
+  api PUT '/api/v1/billing/provider?tenant=acme' -f -H 'Content-Type: application/json' \
+    -d "$body" >"$CONN_DIR/provider.json"
   json_get "d['provider']" <"$CONN_DIR/provider.json" | grep -qx "$1"
   # the secrets never come back
   ! grep -q -e "$LP_SECRET" -e "$SK" -e "$WHSEC" "$CONN_DIR/provider.json"
@@ -112,7 +116,7 @@ for P in $PROVIDERS; do
   if [ "$P" = linepay ]; then CUR=JPY; TABLE=shop-jpy; else CUR=EUR; TABLE=shop-eur; fi
   check "[$P] tenant currency $CUR, service fee 10 + 5%" set_billing "$CUR" 10 500
   check "[$P] queue office takes payment at the printer with $TABLE" queue_pricing "$TABLE"
-  check "[$P] payment provider set, secrets not shown" set_provider "$P"
+  check "[$P] payment provider set by the operator (api_base), secrets not shown" set_provider "$P"
 
   # -- the fee of a submitted job: 3 pages, colour, one-sided, graduated:
   #    2 x 50 + 1 x 30 = 130; service 10 + round(130 x 5%) = 10 + 7 = 17

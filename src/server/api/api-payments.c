@@ -117,6 +117,15 @@ void api_billing_provider_set(api_ctx_t *c) {
     api_problem(c->r, 400, "'credentials' must be an object (docs/PAYMENTS.md)");
     return;
   }
+  /* where nimbusd sends its provider calls is the operator's decision: a
+   * tenant admin pointing api_base at an internal address would make
+   * nimbusd call it (and could fake its own provider's answers) */
+  if (json_object_get(cred, "api_base") && !c->is_operator) {
+    api_problem(c->r, 403,
+                "only the operator may set 'api_base' (the provider's production address is "
+                "used otherwise)");
+    return;
+  }
   char msg[256];
   payflow_result_t r =
       payments_set_provider(c->srv, c->tenant.id, provider, cred, c->actor, msg, sizeof msg);
@@ -360,14 +369,16 @@ static void ledger_csv_add(ledger_out_t *o, const char *s) {
   o->len += n;
 }
 
-/* A CSV field: quoted when it holds a comma, quote or line break; a
- * leading = + - @ is prefixed with ' so a spreadsheet does not run it. */
-static void ledger_csv_field(ledger_out_t *o, const char *s, bool last) {
-  char buf[512];
+/* A CSV field: quoted when it holds a comma, quote or line break.  A text
+ * field (text: account, kind, memo) starting with = + - @ TAB or CR is
+ * prefixed with ' so a spreadsheet does not run it as a formula; numbers
+ * stay numbers.  Fields are bounded by the records (memo 128 bytes). */
+static void ledger_csv_field_as(ledger_out_t *o, const char *s, bool last, bool text) {
+  char buf[600];
   size_t k = 0;
-  bool quote = strpbrk(s, ",\"\r\n") != NULL;
+  bool quote = strpbrk(s, ",\"\r\n\t") != NULL;
   if (quote) buf[k++] = '"';
-  if (strchr("=+-@", s[0]) && s[0]) buf[k++] = '\'';
+  if (text && s[0] && strchr("=+-@\t\r", s[0])) buf[k++] = '\'';
   for (; *s && k < sizeof buf - 4; s++) {
     if (*s == '"') buf[k++] = '"';
     buf[k++] = *s;
@@ -376,6 +387,14 @@ static void ledger_csv_field(ledger_out_t *o, const char *s, bool last) {
   buf[k++] = last ? '\n' : ',';
   buf[k] = '\0';
   ledger_csv_add(o, buf);
+}
+
+static void ledger_csv_field(ledger_out_t *o, const char *s, bool last) {
+  ledger_csv_field_as(o, s, last, false);
+}
+
+static void ledger_csv_text(ledger_out_t *o, const char *s, bool last) {
+  ledger_csv_field_as(o, s, last, true);
 }
 
 static bool ledger_entry_cb(const nimbus_ledger_entry_t *e, void *ctx) {
@@ -392,13 +411,13 @@ static bool ledger_entry_cb(const nimbus_ledger_entry_t *e, void *ctx) {
     ledger_csv_field(o, n[0], false);
     ledger_csv_field(o, n[1], false);
     ledger_csv_field(o, when, false);
-    ledger_csv_field(o, e->kind, false);
-    ledger_csv_field(o, e->account, false);
+    ledger_csv_text(o, e->kind, false);
+    ledger_csv_text(o, e->account, false);
     ledger_csv_field(o, e->currency, false);
     ledger_csv_field(o, n[2], false);
     ledger_csv_field(o, amount, false);
     ledger_csv_field(o, n[3], false);
-    ledger_csv_field(o, e->memo, true);
+    ledger_csv_text(o, e->memo, true);
     return !o->failed;
   }
   json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o}", "id",
