@@ -949,36 +949,44 @@ static void payflow_reconcile(payments_t *pm) {
     return;
   payflow_batch_t *b = calloc(1, sizeof *b);
   if (!b) return;
-  if (store_payment_list_open(srv->store, PAYFLOW_BATCH, payflow_collect, b) == STORE_OK) {
-    /* forget the back-off of payments no longer in flight */
-    for (int k = 0; k < PAYFLOW_BACKOFF_SLOTS; k++) {
-      bool listed = false;
-      for (int i = 0; i < b->n && !listed; i++) listed = b->p[i].id == pm->backoff[k].id;
-      if (!listed) pm->backoff[k].id = 0;
-    }
-    for (int i = 0; i < b->n; i++) {
+  /* only what is due now (a pending payment waits for its callback until
+   * it times out: providers are not polled), page after page */
+  store_payment_open_filter_t f = {.reserving_before = now - PAYFLOW_RESERVING_LOST,
+                                   .pending_before = now,
+                                   .max = PAYFLOW_BATCH};
+  bool seen[PAYFLOW_BACKOFF_SLOTS] = {false};
+  bool more = true;
+  while (more && held) {
+    b->n = 0;
+    if (store_payment_list_open(srv->store, &f, payflow_collect, b) != STORE_OK) break;
+    more = b->n == PAYFLOW_BATCH;
+    for (int i = 0; i < b->n && held; i++) {
       nimbus_payment_t *p = &b->p[i];
+      f.after_id = p->id;
+      int slot = payflow_backoff_slot(pm, p->id, false);
+      if (slot >= 0) seen[slot] = true;
       if (p->state == NIMBUS_PAY_PENDING && now < p->expires_at) {
-        /* a job canceled while its payment waits: stop waiting */
-        nimbus_job_t job;
-        bool gone = store_job_get(srv->store, p->tenant_id, p->job_id, &job) != STORE_OK ||
-                    job.state != NIMBUS_JOB_AWAITING_PAYMENT;
-        sodium_memzero(job.pin_hash, sizeof job.pin_hash);
-        if (!gone) continue;
-        p->expires_at = now; /* converge cancels it now */
+        /* listed before its time: its job is no longer awaiting payment
+         * (canceled meanwhile): stop waiting, cancel it now */
+        p->expires_at = now;
         snprintf(p->reason, sizeof p->reason, "job-ended");
       }
-      if (p->state == NIMBUS_PAY_RESERVING && now - p->created_at < PAYFLOW_RESERVING_LOST)
-        continue;
       /* provider calls take time: keep the lease, or leave the rest to
        * the node that has it now */
-      if (i > 0 && (store_lease_take(srv->store, PAYFLOW_LEASE, pm->holder, payflow_now(),
-                                     PAYFLOW_LEASE_TTL, &held) != STORE_OK ||
-                    !held))
-        break;
-      payflow_reconcile_one(pm, p, now);
+      if (store_lease_take(srv->store, PAYFLOW_LEASE, pm->holder, payflow_now(),
+                           PAYFLOW_LEASE_TTL, &held) != STORE_OK)
+        held = false;
+      if (held) {
+        payflow_reconcile_one(pm, p, now);
+        slot = payflow_backoff_slot(pm, p->id, false);
+        if (slot >= 0) seen[slot] = true;
+      }
     }
   }
+  /* forget the back-off of payments no longer due (a finished pass only) */
+  if (!more && held)
+    for (int k = 0; k < PAYFLOW_BACKOFF_SLOTS; k++)
+      if (!seen[k]) pm->backoff[k].id = 0;
   sodium_memzero(b, sizeof *b);
   free(b);
 }

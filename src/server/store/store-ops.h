@@ -224,7 +224,8 @@ struct store_ops {
                                    const store_job_change_t *job_change,
                                    const store_ledger_posting_t *posting,
                                    const store_audit_t *audit);
-  store_status_t (*payment_list_open)(store_t *st, int max, store_payment_cb cb, void *ctx);
+  store_status_t (*payment_list_open)(store_t *st, const store_payment_open_filter_t *f,
+                                      store_payment_cb cb, void *ctx);
   store_status_t (*payment_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,
                                  int offset, store_payment_cb cb, void *ctx);
   store_status_t (*ledger_post)(store_t *st, const store_ledger_posting_t *posting,

@@ -868,8 +868,9 @@ store_status_t store_payment_update(store_t *st, nimbus_payment_t *p,
   return STORE_CALL(st, payment_update, p, expected, job_change, posting, audit);
 }
 
-store_status_t store_payment_list_open(store_t *st, int max, store_payment_cb cb, void *ctx) {
-  return STORE_CALL(st, payment_list_open, max, cb, ctx);
+store_status_t store_payment_list_open(store_t *st, const store_payment_open_filter_t *f,
+                                       store_payment_cb cb, void *ctx) {
+  return STORE_CALL(st, payment_list_open, f, cb, ctx);
 }
 
 store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,

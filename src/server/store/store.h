@@ -614,12 +614,22 @@ store_status_t store_payment_update(store_t *st, nimbus_payment_t *p,
                                     const store_job_change_t *job_change,
                                     const store_ledger_posting_t *posting,
                                     const store_audit_t *audit);
-/* Payments that need the reconciler (all tenants): RESERVING and PENDING
- * ones, REFUND_PENDING ones, and PAID ones whose job is in a terminal
- * state (to settle or refund); oldest first, at most max. */
+/* Payments that need the reconciler now (all tenants), in id order after
+ * f->after_id, at most f->max (<= 0: no limit): RESERVING ones created
+ * before f->reserving_before; PENDING ones expiring before
+ * f->pending_before or whose job is no longer awaiting payment;
+ * REFUND_PENDING ones; PAID ones whose job is in a terminal state (to
+ * settle or refund).  cb also gets the job's state. */
 typedef bool (*store_payment_cb)(const nimbus_payment_t *p, nimbus_job_state_t job_state,
                                  void *ctx);
-store_status_t store_payment_list_open(store_t *st, int max, store_payment_cb cb, void *ctx);
+typedef struct {
+  int64_t reserving_before;
+  int64_t pending_before;
+  nimbus_id_t after_id;
+  int max;
+} store_payment_open_filter_t;
+store_status_t store_payment_list_open(store_t *st, const store_payment_open_filter_t *f,
+                                       store_payment_cb cb, void *ctx);
 /* A tenant's payments, newest first (job_id 0: all jobs). */
 store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                   int limit, int offset, store_payment_cb cb, void *ctx);

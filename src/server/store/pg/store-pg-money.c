@@ -105,10 +105,13 @@ static const char *const money_sql[PS_COUNT - PS_MONEY_FIRST] = {
         "reason = $8, expires_at = $9, paid_at = $10, updated_at = $11 "
         "WHERE id = $1 AND tenant_id = $2 AND state = $3",
     M(PS_PAYMENT_EXISTS) = "SELECT 1 FROM payments WHERE id = $1 AND tenant_id = $2",
-    /* reserving, pending, refund-pending; paid whose job is terminal */
+    /* what needs the reconciler now (store.h store_payment_list_open) */
     M(PS_PAYMENT_LIST_OPEN) = "SELECT " PAY_COLS
                               ", j.state FROM payments p JOIN jobs j ON j.id = p.job_id "
-                              "WHERE p.state IN (1, 2, 3, 7) AND (p.state <> 3 OR j.state >= 6) "
+                              "WHERE p.state IN (1, 2, 3, 7) AND p.id > $2::bigint "
+                              "AND (p.state <> 1 OR p.created_at < $3::bigint) "
+                              "AND (p.state <> 2 OR p.expires_at < $4::bigint OR j.state <> 3) "
+                              "AND (p.state <> 3 OR j.state >= 6) "
                               "ORDER BY p.id LIMIT $1::bigint",
     M(PS_PAYMENT_LIST) = "SELECT " PAY_COLS
                          ", j.state FROM payments p JOIN jobs j ON j.id = p.job_id "
@@ -689,10 +692,14 @@ store_status_t pg_payment_update(store_t *base, nimbus_payment_t *p,
   return status;
 }
 
-/* max <= 0: no limit. */
-store_status_t pg_payment_list_open(store_t *base, int max, store_payment_cb cb, void *ctx) {
+/* f->max <= 0: no limit. */
+store_status_t pg_payment_list_open(store_t *base, const store_payment_open_filter_t *f,
+                                    store_payment_cb cb, void *ctx) {
   pg_params_t p = {0};
-  pg_param_id_or_null(&p, max > 0 ? max : 0);
+  pg_param_id_or_null(&p, f->max > 0 ? f->max : 0);
+  pg_param_int(&p, f->after_id);
+  pg_param_int(&p, f->reserving_before);
+  pg_param_int(&p, f->pending_before);
   return read_rows(pg_of(base), PS_PAYMENT_LIST_OPEN, &p, payment_row,
                    (pg_list_cb_t){.payment = cb}, ctx, "payment list open");
 }

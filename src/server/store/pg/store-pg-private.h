@@ -511,7 +511,8 @@ store_status_t pg_payment_get_latest_for_job(store_t *st, nimbus_id_t tenant_id,
 store_status_t pg_payment_update(store_t *st, nimbus_payment_t *p, nimbus_payment_state_t expected,
                                  const store_job_change_t *job_change,
                                  const store_ledger_posting_t *posting, const store_audit_t *audit);
-store_status_t pg_payment_list_open(store_t *st, int max, store_payment_cb cb, void *ctx);
+store_status_t pg_payment_list_open(store_t *st, const store_payment_open_filter_t *f,
+                                    store_payment_cb cb, void *ctx);
 store_status_t pg_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,
                                int offset, store_payment_cb cb, void *ctx);
 store_status_t pg_ledger_post(store_t *st, const store_ledger_posting_t *posting,

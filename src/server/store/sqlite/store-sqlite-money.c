@@ -94,10 +94,13 @@ static const char *const money_sql[S_COUNT - S_MONEY_FIRST] = {
         "reason = ?8, expires_at = ?9, paid_at = ?10, updated_at = ?11 "
         "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3",
     M(S_PAYMENT_EXISTS) = "SELECT 1 FROM payments WHERE id = ?1 AND tenant_id = ?2",
-    /* reserving, pending, refund-pending; paid whose job is terminal */
+    /* what needs the reconciler now (store.h store_payment_list_open) */
     M(S_PAYMENT_LIST_OPEN) = "SELECT " PAY_COLS
                              ", j.state FROM payments p JOIN jobs j ON j.id = p.job_id "
-                             "WHERE p.state IN (1, 2, 3, 7) AND (p.state <> 3 OR j.state >= 6) "
+                             "WHERE p.state IN (1, 2, 3, 7) AND p.id > ?2 "
+                             "AND (p.state <> 1 OR p.created_at < ?3) "
+                             "AND (p.state <> 2 OR p.expires_at < ?4 OR j.state <> 3) "
+                             "AND (p.state <> 3 OR j.state >= 6) "
                              "ORDER BY p.id LIMIT ?1",
     M(S_PAYMENT_LIST) = "SELECT " PAY_COLS
                         ", j.state FROM payments p JOIN jobs j ON j.id = p.job_id "
@@ -699,13 +702,17 @@ store_status_t sqlite_payment_update(store_t *base_, nimbus_payment_t *p,
 }
 
 static void bind_open(sqlite3_stmt *s, const void *arg) {
-  const int *max = arg;
-  sqlite3_bind_int(s, 1, *max > 0 ? *max : -1);
+  const store_payment_open_filter_t *f = arg;
+  sqlite3_bind_int(s, 1, f->max > 0 ? f->max : -1);
+  sqlite3_bind_int64(s, 2, f->after_id);
+  sqlite3_bind_int64(s, 3, f->reserving_before);
+  sqlite3_bind_int64(s, 4, f->pending_before);
 }
 
-/* max <= 0: no limit. */
-store_status_t sqlite_payment_list_open(store_t *base_, int max, store_payment_cb cb, void *ctx) {
-  return read_rows(sqlite_of(base_), S_PAYMENT_LIST_OPEN, bind_open, &max, payment_row,
+/* f->max <= 0: no limit. */
+store_status_t sqlite_payment_list_open(store_t *base_, const store_payment_open_filter_t *f,
+                                        store_payment_cb cb, void *ctx) {
+  return read_rows(sqlite_of(base_), S_PAYMENT_LIST_OPEN, bind_open, f, payment_row,
                    (list_cb_t){.payment = cb}, ctx, "payment list open");
 }
 

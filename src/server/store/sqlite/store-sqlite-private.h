@@ -542,7 +542,8 @@ store_status_t sqlite_payment_update(store_t *base_, nimbus_payment_t *p,
                                      const store_job_change_t *job_change,
                                      const store_ledger_posting_t *posting,
                                      const store_audit_t *audit);
-store_status_t sqlite_payment_list_open(store_t *base_, int max, store_payment_cb cb, void *ctx);
+store_status_t sqlite_payment_list_open(store_t *base_, const store_payment_open_filter_t *f,
+                                        store_payment_cb cb, void *ctx);
 store_status_t sqlite_payment_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    int limit, int offset, store_payment_cb cb, void *ctx);
 store_status_t sqlite_ledger_post(store_t *base_, const store_ledger_posting_t *posting,
