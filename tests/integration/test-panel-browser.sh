@@ -26,34 +26,11 @@
 # the test waits it out once to show the job can be released afterwards).
 set -euo pipefail
 
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-missing=()
-[ -x "$CHROMIUM" ] || missing+=("chromium ($CHROMIUM)")
-command -v node >/dev/null 2>&1 || missing+=(node)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "skip - panel-browser: ${missing[*]} not installed (scripts/install-deps.sh installs them)"
-  exit 77
-fi
-
+source "$(dirname "$0")/lib-browser.sh"
+browser_need panel-browser
 source "$(dirname "$0")/test-connector-common.sh"
-BROWSER_SRC=$(cd "$HERE/../browser" && pwd)
 
 # ---- playwright-core, pinned by the lock file, kept in the build directory ----
-BUILD_ROOT=${NIMBUS_BUILD_ROOT:-$(cd "$(dirname "$NIMBUS_CONNECTOR")/../.." && pwd)}
-DEPS=${NIMBUS_BROWSER_DEPS:-$BUILD_ROOT/browser-deps}
-install_playwright() {
-  if [ -f "$DEPS/node_modules/playwright-core/package.json" ] &&
-    cmp -s "$BROWSER_SRC/package-lock.json" "$DEPS/package-lock.json"; then
-    return 0
-  fi
-  mkdir -p "$DEPS"
-  cp "$BROWSER_SRC/package.json" "$BROWSER_SRC/package-lock.json" "$DEPS/"
-  (cd "$DEPS" && npm ci --no-audit --no-fund --loglevel=error) >"$CONN_DIR/npm-ci.log" 2>&1 || {
-    cat "$CONN_DIR/npm-ci.log" >&2
-    return 1
-  }
-}
 check "npm ci: playwright-core into $DEPS" install_playwright
 
 PIN_LOCKOUT=${PANEL_PIN_LOCKOUT:-20}

@@ -16,33 +16,10 @@
 # file, as test-panel-browser.sh) and zbarimg (zbar-tools); skipped (77)
 # when one of them is missing.
 set -euo pipefail
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-missing=()
-[ -x "$CHROMIUM" ] || missing+=("chromium ($CHROMIUM)")
-command -v node >/dev/null 2>&1 || missing+=(node)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-command -v zbarimg >/dev/null 2>&1 || missing+=("zbarimg (zbar-tools)")
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "skip - panel-pay-browser: ${missing[*]} not installed (scripts/install-deps.sh installs them)"
-  exit 77
-fi
+source "$(dirname "$0")/lib-browser.sh"
+browser_need panel-pay-browser zbarimg
 source "$(dirname "$0")/test-connector-common.sh"
 source "$HERE/lib-paysim.sh"
-BROWSER_SRC=$(cd "$HERE/../browser" && pwd)
-BUILD_ROOT=${NIMBUS_BUILD_ROOT:-$(cd "$(dirname "$NIMBUS_CONNECTOR")/../.." && pwd)}
-DEPS=${NIMBUS_BROWSER_DEPS:-$BUILD_ROOT/browser-deps}
-install_playwright() {
-  if [ -f "$DEPS/node_modules/playwright-core/package.json" ] &&
-    cmp -s "$BROWSER_SRC/package-lock.json" "$DEPS/package-lock.json"; then
-    return 0
-  fi
-  mkdir -p "$DEPS"
-  cp "$BROWSER_SRC/package.json" "$BROWSER_SRC/package-lock.json" "$DEPS/"
-  (cd "$DEPS" && npm ci --no-audit --no-fund --loglevel=error) >"$CONN_DIR/npm-ci.log" 2>&1 || {
-    cat "$CONN_DIR/npm-ci.log" >&2
-    return 1
-  }
-}
 check "npm ci: playwright-core into $DEPS" install_playwright
 
 PAY_TIMEOUT=20 # nimbusd's --payment-timeout: the unpaid screen is waited for once

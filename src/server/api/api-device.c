@@ -428,16 +428,9 @@ void api_device_job_get(api_ctx_t *c) {
 void api_device_job_payment_get(api_ctx_t *c) {
   nimbus_panel_session_t ps;
   nimbus_job_t job;
-  nimbus_payment_t p;
   if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
-  payflow_result_t r = payments_get_for_job(c->srv, c->tenant.id, job.id, &p);
-  if (r == PAYFLOW_NOT_FOUND)
-    api_problem(c->r, 404, "this job has no payment");
-  else if (r != PAYFLOW_OK)
-    api_problem(c->r, 500, "storage error");
-  else
-    api_respond(c, 200, payments_json(&p));
   sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+  api_payment_respond_latest(c, job.id);
 }
 
 /* DELETE /device/jobs/{id}/payment: the panel's Cancel on the payment
@@ -446,20 +439,9 @@ void api_device_job_payment_get(api_ctx_t *c) {
 void api_device_job_payment_cancel(api_ctx_t *c) {
   nimbus_panel_session_t ps;
   nimbus_job_t job;
-  nimbus_payment_t p;
-  char msg[160];
   if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
-  memset(&p, 0, sizeof p);
-  payflow_result_t r = payments_cancel(c->srv, c->tenant.id, job.id, c->actor, &p, msg, sizeof msg);
-  if (r == PAYFLOW_OK)
-    api_respond(c, 200, payments_json(&p));
-  else if (r == PAYFLOW_NOT_FOUND)
-    api_problem(c->r, 404, "this job has no payment");
-  else if (r == PAYFLOW_CONFLICT)
-    api_problem(c->r, 409, "%s", msg[0] ? msg : "the payment can no longer be canceled");
-  else
-    api_problem(c->r, 502, "the payment service could not be reached");
   sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+  api_payment_respond_cancel(c, job.id);
 }
 
 /*

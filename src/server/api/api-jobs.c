@@ -362,34 +362,16 @@ done:
 /* GET /jobs/{id}/payment: the job's latest payment. */
 void api_job_payment_get(api_ctx_t *c) {
   nimbus_job_t job;
-  nimbus_payment_t p;
   if (!job_load(c, &job)) return;
   explicit_bzero(job.pin_hash, sizeof job.pin_hash);
-  payflow_result_t r = payments_get_for_job(c->srv, c->tenant.id, job.id, &p);
-  if (r == PAYFLOW_NOT_FOUND)
-    api_problem(c->r, 404, "this job has no payment");
-  else if (r != PAYFLOW_OK)
-    api_problem(c->r, 500, "storage error");
-  else
-    api_respond(c, 200, payments_json(&p));
+  api_payment_respond_latest(c, job.id);
 }
 
 /* DELETE /jobs/{id}/payment: cancel the open payment (the job is held
  * again), unless it was paid meanwhile (200 with state "paid"). */
 void api_job_payment_cancel(api_ctx_t *c) {
   nimbus_job_t job;
-  nimbus_payment_t p;
-  char msg[160];
   if (!job_load(c, &job)) return;
   explicit_bzero(job.pin_hash, sizeof job.pin_hash);
-  memset(&p, 0, sizeof p);
-  payflow_result_t r = payments_cancel(c->srv, c->tenant.id, job.id, c->actor, &p, msg, sizeof msg);
-  if (r == PAYFLOW_OK)
-    api_respond(c, 200, payments_json(&p));
-  else if (r == PAYFLOW_NOT_FOUND)
-    api_problem(c->r, 404, "this job has no payment");
-  else if (r == PAYFLOW_CONFLICT)
-    api_problem(c->r, 409, "%s", msg[0] ? msg : "the payment can no longer be canceled");
-  else
-    api_problem(c->r, 502, "the payment service could not be reached");
+  api_payment_respond_cancel(c, job.id);
 }

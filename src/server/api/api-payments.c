@@ -524,6 +524,36 @@ void api_ledger_balances(api_ctx_t *c) {
   api_respond(c, 200, json_pack("{s:o, s:o}", "balances", o.arr, "totals", o.sums));
 }
 
+/* ---- a job's payment (api-jobs.c for its owner, api-device.c for the panel) ---- */
+
+void api_payment_respond_latest(api_ctx_t *c, nimbus_id_t job_id) {
+  nimbus_payment_t p;
+  payflow_result_t r = payments_get_for_job(c->srv, c->tenant.id, job_id, &p);
+  if (r == PAYFLOW_NOT_FOUND)
+    api_problem(c->r, 404, "this job has no payment");
+  else if (r != PAYFLOW_OK)
+    api_problem(c->r, 500, "storage error");
+  else
+    api_respond(c, 200, payments_json(&p));
+}
+
+void api_payment_respond_cancel(api_ctx_t *c, nimbus_id_t job_id) {
+  nimbus_payment_t p;
+  char msg[160];
+  memset(&p, 0, sizeof p);
+  payflow_result_t r = payments_cancel(c->srv, c->tenant.id, job_id, c->actor, &p, msg, sizeof msg);
+  if (r == PAYFLOW_OK)
+    api_respond(c, 200, payments_json(&p));
+  else if (r == PAYFLOW_NOT_FOUND)
+    api_problem(c->r, 404, "this job has no payment");
+  else if (r == PAYFLOW_CONFLICT)
+    api_problem(c->r, 409, "%s", msg[0] ? msg : "the payment can no longer be canceled");
+  else if (r == PAYFLOW_PROVIDER)
+    api_problem(c->r, 502, "%s", msg[0] ? msg : "the payment service could not be reached");
+  else
+    api_problem(c->r, 500, "storage error");
+}
+
 /* ---- callbacks and the pages a phone's browser lands on ---- */
 
 /* A small page for the phone (no scripts, no external assets). */

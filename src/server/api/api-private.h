@@ -203,6 +203,11 @@ void api_ledger_balances(api_ctx_t *c);
 void api_payments_linepay_confirm(api_ctx_t *c); /* API_PUBLIC */
 void api_payments_stripe_webhook(api_ctx_t *c);  /* API_PUBLIC */
 void api_payments_return(api_ctx_t *c);          /* API_PUBLIC */
+/* Answer a job's newest payment (200; 404 none) / cancel its open payment
+ * (200 canceled or paid meanwhile; 404; 409 not open; 502 the provider
+ * could not confirm the cancel). */
+void api_payment_respond_latest(api_ctx_t *c, nimbus_id_t job_id);
+void api_payment_respond_cancel(api_ctx_t *c, nimbus_id_t job_id);
 /* Apply optional "price_table" (name or null) and "payment" ("none",
  * "at-printer" or null) of c->body to *p; *changed says whether either was
  * given.  False has responded. */
