@@ -128,8 +128,8 @@ bool crypto_unseal(const unsigned char key[CRYPTO_SEAL_KEY_BYTES], const char *a
   if (len < CRYPTO_SEAL_OVERHEAD || outmax < len - CRYPTO_SEAL_OVERHEAD) return false;
   unsigned long long mlen = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, NULL, in + nb, len - nb,
-                                                 (const unsigned char *)ad, ad ? strlen(ad) : 0,
-                                                 in, key) != 0)
+                                                 (const unsigned char *)ad, ad ? strlen(ad) : 0, in,
+                                                 key) != 0)
     return false;
   *outlen = (size_t)mlen;
   return true;

@@ -282,24 +282,24 @@ static void test_seal_round_trip_and_binding(void **state) {
   const char msg[] = "{\"secret_key\":\"sk_test_123\"}";
   unsigned char box[256];
   size_t boxlen = 0;
-  assert_true(crypto_seal(key, "tenant:1:payment-provider", msg, sizeof msg, box, sizeof box,
-                          &boxlen));
+  assert_true(
+      crypto_seal(key, "tenant:1:payment-provider", msg, sizeof msg, box, sizeof box, &boxlen));
   assert_int_equal(boxlen, sizeof msg + CRYPTO_SEAL_OVERHEAD);
   assert_null(memmem(box, boxlen, "sk_test", 7)); /* not in clear */
   char out[256];
   size_t outlen = 0;
-  assert_true(crypto_unseal(key, "tenant:1:payment-provider", box, boxlen, out, sizeof out,
-                            &outlen));
+  assert_true(
+      crypto_unseal(key, "tenant:1:payment-provider", box, boxlen, out, sizeof out, &outlen));
   assert_int_equal(outlen, sizeof msg);
   assert_memory_equal(out, msg, sizeof msg);
   /* another key, another tenant's context, one flipped bit: refused */
-  assert_false(crypto_unseal(other, "tenant:1:payment-provider", box, boxlen, out, sizeof out,
-                             &outlen));
-  assert_false(crypto_unseal(key, "tenant:2:payment-provider", box, boxlen, out, sizeof out,
-                             &outlen));
+  assert_false(
+      crypto_unseal(other, "tenant:1:payment-provider", box, boxlen, out, sizeof out, &outlen));
+  assert_false(
+      crypto_unseal(key, "tenant:2:payment-provider", box, boxlen, out, sizeof out, &outlen));
   box[boxlen - 1] ^= 1;
-  assert_false(crypto_unseal(key, "tenant:1:payment-provider", box, boxlen, out, sizeof out,
-                             &outlen));
+  assert_false(
+      crypto_unseal(key, "tenant:1:payment-provider", box, boxlen, out, sizeof out, &outlen));
   /* too small an output buffer */
   assert_false(crypto_seal(key, "x", msg, sizeof msg, box, sizeof msg, &boxlen));
 }

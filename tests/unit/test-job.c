@@ -41,10 +41,10 @@
 static const nimbus_job_state_t all_states[] = {R, H, P, F, X, DONE, CANC, ABRT, EXP};
 #define NSTATES (sizeof all_states / sizeof all_states[0])
 static const job_event_t all_events[] = {
-    JOB_EVENT_CLOSE,     JOB_EVENT_RELEASE,    JOB_EVENT_HOLD,
-    JOB_EVENT_CANCEL,    JOB_EVENT_EXPIRE,     JOB_EVENT_PAY_START,
-    JOB_EVENT_PAID,      JOB_EVENT_PAY_RETURN, JOB_EVENT_FETCH,
-    JOB_EVENT_REOFFER,   JOB_EVENT_DEVICE_COMPLETED, JOB_EVENT_DEVICE_ABORTED,
+    JOB_EVENT_CLOSE,          JOB_EVENT_RELEASE,          JOB_EVENT_HOLD,
+    JOB_EVENT_CANCEL,         JOB_EVENT_EXPIRE,           JOB_EVENT_PAY_START,
+    JOB_EVENT_PAID,           JOB_EVENT_PAY_RETURN,       JOB_EVENT_FETCH,
+    JOB_EVENT_REOFFER,        JOB_EVENT_DEVICE_COMPLETED, JOB_EVENT_DEVICE_ABORTED,
     JOB_EVENT_DEVICE_CANCELED};
 #define NEVENTS (sizeof all_events / sizeof all_events[0])
 
@@ -64,7 +64,8 @@ static bool is_device_event(job_event_t ev) {
  * nor is released except by its payment.
  */
 static const int next_table[NSTATES][NEVENTS] = {
-    /* state      close release hold cancel expire p-start paid p-ret fetch reoffer d-done d-abrt d-canc */
+    /* state      close release hold cancel expire p-start paid p-ret fetch reoffer d-done d-abrt
+       d-canc */
     /* received   */ {H, NO, NO, CANC, EXP, NO, NO, NO, NO, NO, NO, NO, NO},
     /* held       */ {NO, F, NO, CANC, EXP, P, NO, NO, NO, NO, NO, NO, NO},
     /* awaiting   */ {NO, NO, NO, CANC, NO, NO, F, H, NO, NO, NO, NO, NO},

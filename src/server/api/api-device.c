@@ -162,8 +162,8 @@ static json_t *panel_fee_json(api_ctx_t *c, const nimbus_job_t *job, bool fresh)
   if (fresh) {
     payflow_result_t why;
     char msg[160];
-    required = payments_required(c->srv, job, &c->device, &q, &why, msg, sizeof msg) &&
-               why == PAYFLOW_OK;
+    required =
+        payments_required(c->srv, job, &c->device, &q, &why, msg, sizeof msg) && why == PAYFLOW_OK;
   } else if (store_job_quote_get(c->srv->store, c->tenant.id, job->id, &q) != STORE_OK) {
     memset(&q, 0, sizeof q);
   }
@@ -184,8 +184,8 @@ static json_t *panel_job_json_fee(api_ctx_t *c, const nimbus_job_t *job, bool fr
   int64_t now = (int64_t)time(NULL);
   json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:i, s:i, s:o, s:s, s:b, s:o, s:o, s:s}", "id",
                         (json_int_t)job->number, "name", api_json_text(job->name), "queue",
-                        api_json_text(job->queue_name), "pages", job->pages, "copies",
-                        job->copies, "impressions", job->impressions, "created_at",
+                        api_json_text(job->queue_name), "pages", job->pages, "copies", job->copies,
+                        "impressions", job->impressions, "created_at",
                         api_json_time(job->created_at), "state", job_state_name(job->state),
                         "has_pin", job->pin_hash[0] != '\0', "locked_until",
                         api_json_time(job->pin_locked_until > now ? job->pin_locked_until : 0),

@@ -365,7 +365,8 @@ done:
 static bool api_job_add_money(api_ctx_t *c, json_t *obj, const nimbus_job_t *job) {
   nimbus_job_quote_t q;
   store_status_t s = store_job_quote_get(c->srv->store, c->tenant.id, job->id, &q);
-  if (s == STORE_NOT_FOUND && (job->state == NIMBUS_JOB_HELD || job->state == NIMBUS_JOB_RECEIVED)) {
+  if (s == STORE_NOT_FOUND &&
+      (job->state == NIMBUS_JOB_HELD || job->state == NIMBUS_JOB_RECEIVED)) {
     char err[160];
     s = job_fee_compute(c->srv->store, job, NULL, &q, NULL, err, sizeof err) == JOB_FEE_ERROR
             ? STORE_ERROR

@@ -88,8 +88,9 @@ void api_billing_update(api_ctx_t *c) {
   api_audit_t a;
   store_status_t s = store_tenant_billing_put(
       c->srv->store, &b,
-      api_audit_of(c, &a, "billing-updated", "currency=%s service_fee_fixed=%" PRId64
-                   " service_fee_bps=%d", b.currency, b.service_fee_fixed, b.service_fee_bps));
+      api_audit_of(c, &a, "billing-updated",
+                   "currency=%s service_fee_fixed=%" PRId64 " service_fee_bps=%d", b.currency,
+                   b.service_fee_fixed, b.service_fee_bps));
   if (s != STORE_OK) {
     api_respond_store(c, s, "tenant", NULL);
     return;
@@ -420,12 +421,12 @@ static bool ledger_entry_cb(const nimbus_ledger_entry_t *e, void *ctx) {
     ledger_csv_text(o, e->memo, true);
     return !o->failed;
   }
-  json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o}", "id",
-                        (json_int_t)e->id, "posting_id", (json_int_t)e->posting_id, "created_at",
-                        when, "kind", e->kind, "account", e->account, "currency", e->currency,
-                        "amount", (json_int_t)e->amount, "amount_text", amount, "job_id",
-                        (json_int_t)e->job_id, "payment_id", (json_int_t)e->payment_id, "memo",
-                        api_json_text(e->memo));
+  json_t *j =
+      json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o}", "id", (json_int_t)e->id,
+                "posting_id", (json_int_t)e->posting_id, "created_at", when, "kind", e->kind,
+                "account", e->account, "currency", e->currency, "amount", (json_int_t)e->amount,
+                "amount_text", amount, "job_id", (json_int_t)e->job_id, "payment_id",
+                (json_int_t)e->payment_id, "memo", api_json_text(e->memo));
   if (!j || json_array_append_new(o->arr, j) != 0) o->failed = true;
   return !o->failed;
 }
@@ -469,8 +470,9 @@ void api_ledger_list(api_ctx_t *c) {
   }
   ledger_out_t o = {.c = c};
   if (csv)
-    ledger_csv_add(&o, "id,posting_id,created_at,kind,account,currency,amount_minor,amount,"
-                       "job_id,memo\n");
+    ledger_csv_add(&o,
+                   "id,posting_id,created_at,kind,account,currency,amount_minor,amount,"
+                   "job_id,memo\n");
   else
     o.arr = json_array();
   store_status_t s = store_ledger_list(c->srv->store, &f, ledger_entry_cb, &o);
@@ -501,8 +503,8 @@ static bool balance_cb(const char *account, const char *currency, int64_t balanc
   balances_out_t *o = ctx;
   char text[48];
   if (!money_format(balance, currency, text, sizeof text)) text[0] = '\0';
-  json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "account", account, "currency", currency,
-                        "balance", (json_int_t)balance, "balance_text", text);
+  json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "account", account, "currency", currency, "balance",
+                        (json_int_t)balance, "balance_text", text);
   if (!j || json_array_append_new(o->arr, j) != 0) o->failed = true;
   json_int_t sum = json_integer_value(json_object_get(o->sums, currency));
   json_object_set_new(o->sums, currency, json_integer(sum + balance));
@@ -513,8 +515,8 @@ void api_ledger_balances(api_ctx_t *c) {
   store_ledger_filter_t f;
   if (!ledger_filter(c, &f, false)) return;
   balances_out_t o = {json_array(), json_object(), false};
-  store_status_t s = o.arr && o.sums ? store_ledger_balances(c->srv->store, &f, balance_cb, &o)
-                                     : STORE_ERROR;
+  store_status_t s =
+      o.arr && o.sums ? store_ledger_balances(c->srv->store, &f, balance_cb, &o) : STORE_ERROR;
   if (s != STORE_OK || o.failed) {
     json_decref(o.arr);
     json_decref(o.sums);

@@ -254,7 +254,8 @@ void api_printer_update(api_ctx_t *c) {
     s = store_device_set_pricing(
         c->srv->store, c->tenant.id, d.id, &pricing,
         api_audit_of(c, &au, "printer.update", "%s pricing table_id=%lld payment=%s", d.name,
-                     (long long)pricing.price_table_id, pricing.payment[0] ? pricing.payment : "-"));
+                     (long long)pricing.price_table_id,
+                     pricing.payment[0] ? pricing.payment : "-"));
   if (s == STORE_OK) s = store_device_get(c->srv->store, c->tenant.id, d.id, &d);
   if (s != STORE_OK) {
     api_respond_store(c, s, "printer", c->param);

@@ -78,9 +78,14 @@ static store_status_t queue_set_pricing(api_ctx_t *c, const nimbus_queue_t *q) {
 }
 
 void api_queues_create(api_ctx_t *c) {
-  static const char *const fields[] = {"name",          "description",  "release_immediately",
-                                       "allow_anonymous", "release_scope", "price_table",
-                                       "payment",       NULL};
+  static const char *const fields[] = {"name",
+                                       "description",
+                                       "release_immediately",
+                                       "allow_anonymous",
+                                       "release_scope",
+                                       "price_table",
+                                       "payment",
+                                       NULL};
   nimbus_queue_t q;
   const char *name;
   bool pricing_changed;
@@ -121,9 +126,14 @@ void api_queue_get(api_ctx_t *c) {
 }
 
 void api_queue_update(api_ctx_t *c) {
-  static const char *const fields[] = {"name",          "description",  "release_immediately",
-                                       "allow_anonymous", "release_scope", "price_table",
-                                       "payment",       NULL};
+  static const char *const fields[] = {"name",
+                                       "description",
+                                       "release_immediately",
+                                       "allow_anonymous",
+                                       "release_scope",
+                                       "price_table",
+                                       "payment",
+                                       NULL};
   nimbus_queue_t q;
   const char *name;
   bool pricing_changed;

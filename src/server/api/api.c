@@ -137,8 +137,8 @@ static const struct api_route api_routes[] = {
      API_SCOPED | API_JSON_OPTIONAL},
     {"jobs", API_PARAM_ID, "payment", "GET", api_job_payment_get, "api.jobs.payment.get",
      API_SCOPED},
-    {"jobs", API_PARAM_ID, "payment", "DELETE", api_job_payment_cancel,
-     "api.jobs.payment.cancel", API_SCOPED},
+    {"jobs", API_PARAM_ID, "payment", "DELETE", api_job_payment_cancel, "api.jobs.payment.cancel",
+     API_SCOPED},
 
     {"billing", API_PARAM_NONE, NULL, "GET", api_billing_get, "api.billing.get", API_SCOPED},
     {"billing", API_PARAM_NONE, NULL, "PATCH", api_billing_update, "api.billing.update",

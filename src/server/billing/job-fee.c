@@ -102,8 +102,7 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
     return JOB_FEE_UNPRICEABLE;
   }
   price_job_t pj;
-  job_fee_print_spec(job, strcmp(tb.currency, "USD") != 0 && strcmp(tb.currency, "CAD") != 0,
-                     &pj);
+  job_fee_print_spec(job, strcmp(tb.currency, "USD") != 0 && strcmp(tb.currency, "CAD") != 0, &pj);
   price_service_fee_t sf = {.fixed = tb.service_fee_fixed, .bps = tb.service_fee_bps};
   price_quote_t pq;
   if (!price_quote(&table, &pj, &sf, &pq, err, errlen)) return JOB_FEE_UNPRICEABLE;
@@ -120,7 +119,8 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
   json_object_set_new(detail, "price_table", json_string(row.name));
   char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(detail);
-  if (text && strlen(text) < sizeof out->detail) snprintf(out->detail, sizeof out->detail, "%s", text);
+  if (text && strlen(text) < sizeof out->detail)
+    snprintf(out->detail, sizeof out->detail, "%s", text);
   free(text);
   if (store_job_quote_put(st, out) != STORE_OK) return JOB_FEE_ERROR;
   return out->total > 0 ? JOB_FEE_PRICED : JOB_FEE_FREE;

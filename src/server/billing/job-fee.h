@@ -29,8 +29,8 @@
 #include "store.h"
 
 typedef enum {
-  JOB_FEE_FREE = 0, /* no currency, no price table, or nothing to print: no charge */
-  JOB_FEE_PRICED,   /* out holds the quote (stored) */
+  JOB_FEE_FREE = 0,    /* no currency, no price table, or nothing to print: no charge */
+  JOB_FEE_PRICED,      /* out holds the quote (stored) */
   JOB_FEE_UNPRICEABLE, /* the table does not offer what the job needs: err says what */
   JOB_FEE_ERROR        /* the store failed */
 } job_fee_result_t;

@@ -52,7 +52,7 @@ typedef struct {
   int retention_hours;       /* default per tenant: unreleased jobs expire after this */
   char public_url[512];      /* base of URLs given to phones and providers ("": from listen) */
   char secrets_key[PATH_MAX]; /* key file sealing secrets at rest ("": state-dir/secrets.key) */
-  int payment_timeout;       /* seconds to pay at the printer */
+  int payment_timeout;        /* seconds to pay at the printer */
   int panel_session_idle;    /* seconds of panel inactivity before sign-out */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */

@@ -230,9 +230,8 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
     return RELEASE_OK;
   if (why == PAYFLOW_UNPRICEABLE) return RELEASE_PAYMENT_REFUSED;
   if (why != PAYFLOW_OK) return RELEASE_ERROR;
-  payflow_result_t r = payments_begin(srv, job, &quote, *target, queue, req->actor,
-                                      req->request_id, &out->payment, out->message,
-                                      sizeof out->message);
+  payflow_result_t r = payments_begin(srv, job, &quote, *target, queue, req->actor, req->request_id,
+                                      &out->payment, out->message, sizeof out->message);
   switch (r) {
     case PAYFLOW_OK:
       if (store_job_get(srv->store, job->tenant_id, job->id, &out->job) == STORE_OK)

@@ -52,8 +52,8 @@ typedef enum {
   RELEASE_PIN_MISSING,
   RELEASE_PIN_WRONG,
   RELEASE_PIN_LOCKED,
-  RELEASE_PAYMENT_STARTED,  /* the job must be paid first: out->payment says where */
-  RELEASE_PAYMENT_REFUSED,  /* it must be paid but cannot be now: out->message says why */
+  RELEASE_PAYMENT_STARTED, /* the job must be paid first: out->payment says where */
+  RELEASE_PAYMENT_REFUSED, /* it must be paid but cannot be now: out->message says why */
   RELEASE_ERROR
 } release_result_t;
 

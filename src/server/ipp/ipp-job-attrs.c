@@ -373,10 +373,9 @@ void ipp_job_attrs_add_brief(ipp_ctx_t *ctx, const nimbus_job_t *job) {
  * integer is left out (the text still says it).
  */
 static void ipp_job_attrs_add_charge(ipp_ctx_t *ctx, const nimbus_job_t *job, cups_array_t *ra) {
-  static const char *const names[] = {"job-charge-info", "nimbus-job-charge-total",
-                                      "nimbus-job-charge-print-fee",
-                                      "nimbus-job-charge-service-fee",
-                                      "nimbus-job-charge-currency"};
+  static const char *const names[] = {
+      "job-charge-info", "nimbus-job-charge-total", "nimbus-job-charge-print-fee",
+      "nimbus-job-charge-service-fee", "nimbus-job-charge-currency"};
   bool want = false;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) want = want || ipp_want(ra, names[i]);
   nimbus_job_quote_t q;

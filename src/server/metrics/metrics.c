@@ -186,11 +186,12 @@ char *metrics_render(metrics_t *m, store_t *st, int long_polls, size_t *len) {
                  "# TYPE nimbus_device_long_polls gauge\n"
                  "nimbus_device_long_polls %d\n",
                  (long long)atomic_load(&m->deleted_device_requests), long_polls);
-  static const char *const pay_states[] = {"",       "reserving",      "pending", "paid",
-                                           "canceled", "failed",        "settled",
-                                           "refund-pending", "refunded"};
-  metrics_printf(&o, "# HELP nimbus_payments_total Payments that moved into each state.\n"
-                     "# TYPE nimbus_payments_total counter\n");
+  static const char *const pay_states[] = {"",        "reserving",      "pending",
+                                           "paid",    "canceled",       "failed",
+                                           "settled", "refund-pending", "refunded"};
+  metrics_printf(&o,
+                 "# HELP nimbus_payments_total Payments that moved into each state.\n"
+                 "# TYPE nimbus_payments_total counter\n");
   for (int s = 1; s <= 8; s++)
     metrics_printf(&o, "nimbus_payments_total{state=\"%s\"} %lld\n", pay_states[s],
                    (long long)atomic_load(&m->payments[s]));

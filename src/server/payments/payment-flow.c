@@ -61,11 +61,14 @@ struct payments {
   } backoff[PAYFLOW_BACKOFF_SLOTS];
 };
 
-static const char *const payflow_state_names[] = {
-    [NIMBUS_PAY_RESERVING] = "reserving", [NIMBUS_PAY_PENDING] = "pending",
-    [NIMBUS_PAY_PAID] = "paid",           [NIMBUS_PAY_CANCELED] = "canceled",
-    [NIMBUS_PAY_FAILED] = "failed",       [NIMBUS_PAY_SETTLED] = "settled",
-    [NIMBUS_PAY_REFUND_PENDING] = "refund-pending", [NIMBUS_PAY_REFUNDED] = "refunded"};
+static const char *const payflow_state_names[] = {[NIMBUS_PAY_RESERVING] = "reserving",
+                                                  [NIMBUS_PAY_PENDING] = "pending",
+                                                  [NIMBUS_PAY_PAID] = "paid",
+                                                  [NIMBUS_PAY_CANCELED] = "canceled",
+                                                  [NIMBUS_PAY_FAILED] = "failed",
+                                                  [NIMBUS_PAY_SETTLED] = "settled",
+                                                  [NIMBUS_PAY_REFUND_PENDING] = "refund-pending",
+                                                  [NIMBUS_PAY_REFUNDED] = "refunded"};
 
 const char *payments_state_name(nimbus_payment_state_t s) {
   if (s < NIMBUS_PAY_RESERVING || s > NIMBUS_PAY_REFUNDED) return "unknown";
@@ -144,10 +147,8 @@ payflow_result_t payments_set_provider(nimbus_server_t *srv, nimbus_id_t tenant_
   row.sealed_len = (int)n;
   char detail[64];
   snprintf(detail, sizeof detail, "provider=%s", prov->name);
-  store_audit_t audit = {.tenant_id = tenant_id,
-                         .actor = actor,
-                         .action = "payment-provider-set",
-                         .detail = detail};
+  store_audit_t audit = {
+      .tenant_id = tenant_id, .actor = actor, .action = "payment-provider-set", .detail = detail};
   store_status_t s = store_payment_provider_put(srv->store, &row, &audit);
   sodium_memzero(&row, sizeof row);
   if (s == STORE_NOT_FOUND) return PAYFLOW_NOT_FOUND;
@@ -277,9 +278,8 @@ static payflow_result_t payflow_mark_paid(nimbus_server_t *srv, nimbus_payment_t
   p->reason[0] = '\0';
   ledger_posting_buf_t post;
   ledger_payment_received(p, &post);
-  store_status_t s =
-      payflow_apply(srv, p, expected, JOB_EVENT_PAID, p->device_id, &post.posting, actor,
-                    "payment-verified");
+  store_status_t s = payflow_apply(srv, p, expected, JOB_EVENT_PAID, p->device_id, &post.posting,
+                                   actor, "payment-verified");
   if (s == STORE_CONFLICT) {
     /* someone else moved it first: paid by them (fine), or ended unpaid
      * while the money was being taken (then it is refunded) */
@@ -365,7 +365,6 @@ static payflow_result_t payflow_converge_ended(nimbus_server_t *srv, nimbus_paym
   return payflow_paid_after_end(srv, p, actor);
 }
 
-
 /* p is RESERVING, PENDING: what does the provider say? */
 static payflow_result_t payflow_converge_open(nimbus_server_t *srv, nimbus_payment_t *p,
                                               const pay_provider_t *prov,
@@ -398,8 +397,8 @@ static payflow_result_t payflow_converge_open(nimbus_server_t *srv, nimbus_payme
     }
   }
   if (r != PAY_OK) {
-    log_event(LOG_WARN, NULL, "payment provider did not answer", "order", p->order_id,
-              "provider", prov->name, "error", msg, (char *)NULL);
+    log_event(LOG_WARN, NULL, "payment provider did not answer", "order", p->order_id, "provider",
+              prov->name, "error", msg, (char *)NULL);
     return PAYFLOW_PROVIDER;
   }
   switch (st.state) {
@@ -459,15 +458,15 @@ static payflow_result_t payflow_converge_paid(nimbus_server_t *srv, nimbus_payme
   memset(&st, 0, sizeof st);
   st.amount = -1;
   if (prov->status(c, p->provider_tx, p->order_id, &st, msg, sizeof msg) != PAY_OK) {
-    log_event(LOG_WARN, NULL, "payment provider did not answer", "order", p->order_id,
-              "provider", prov->name, "error", msg, (char *)NULL);
+    log_event(LOG_WARN, NULL, "payment provider did not answer", "order", p->order_id, "provider",
+              prov->name, "error", msg, (char *)NULL);
     return PAYFLOW_PROVIDER;
   }
   snprintf(key, sizeof key, "refund-%s", p->order_id);
   pay_refund_res_t rr;
   memset(&rr, 0, sizeof rr);
-  pay_result_t r = prov->refund(c, p->provider_tx, st.capture_ref, p->amount, p->currency, key,
-                                &rr, msg, sizeof msg);
+  pay_result_t r = prov->refund(c, p->provider_tx, st.capture_ref, p->amount, p->currency, key, &rr,
+                                msg, sizeof msg);
   if (r != PAY_OK) {
     log_event(r == PAY_UNAVAILABLE ? LOG_WARN : LOG_ERROR, NULL, "refund not made", "order",
               p->order_id, "provider", prov->name, "error", msg, (char *)NULL);
@@ -521,8 +520,7 @@ payflow_result_t payments_converge(nimbus_server_t *srv, nimbus_id_t tenant_id,
 /* ---- starting and canceling ---- */
 
 bool payments_required(nimbus_server_t *srv, const nimbus_job_t *job, const nimbus_device_t *d,
-                       nimbus_job_quote_t *quote, payflow_result_t *res, char *msg,
-                       size_t msglen) {
+                       nimbus_job_quote_t *quote, payflow_result_t *res, char *msg, size_t msglen) {
   nimbus_pricing_t pricing;
   *res = PAYFLOW_OK;
   msg[0] = '\0';
@@ -610,10 +608,8 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
   money_format_with_code(p.amount, p.currency, amount, sizeof amount);
   snprintf(detail, sizeof detail, "order=%s job_id=%" PRId64 " amount=%s provider=%s", p.order_id,
            job->id, amount, p.provider);
-  store_audit_t audit = {.tenant_id = job->tenant_id,
-                         .actor = actor,
-                         .action = "payment-started",
-                         .detail = detail};
+  store_audit_t audit = {
+      .tenant_id = job->tenant_id, .actor = actor, .action = "payment-started", .detail = detail};
   s = store_payment_insert(srv->store, &p, &change, &audit);
   if (s == STORE_CONFLICT) {
     sodium_memzero(&c, sizeof c);
@@ -655,8 +651,8 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
   pay_result_t pr = prov->reserve(&c, &req, &res, msg, msglen);
   sodium_memzero(&c, sizeof c);
   if (pr != PAY_OK) {
-    log_event(LOG_WARN, request_id, "payment reservation refused", "order", p.order_id,
-              "provider", p.provider, "error", msg, (char *)NULL);
+    log_event(LOG_WARN, request_id, "payment reservation refused", "order", p.order_id, "provider",
+              p.provider, "error", msg, (char *)NULL);
     nimbus_payment_state_t ended = pr == PAY_UNAVAILABLE ? NIMBUS_PAY_CANCELED : NIMBUS_PAY_FAILED;
     s = payflow_end_unpaid(
         srv, &p, ended, pr == PAY_UNAVAILABLE ? "provider-unavailable" : "provider-refused", actor);
@@ -762,8 +758,7 @@ static void payflow_forged(nimbus_server_t *srv, nimbus_id_t tenant_id, const ch
   char detail[256];
   snprintf(detail, sizeof detail, "%s order=%.64s from=%s", what, order ? order : "-",
            peer ? peer : "-");
-  store_audit_append(srv->store, tenant_id, "payment-callback", "payment-callback-refused",
-                     detail);
+  store_audit_append(srv->store, tenant_id, "payment-callback", "payment-callback-refused", detail);
   metrics_payment_callback_refused(srv->metrics);
   log_event(LOG_WARN, NULL, "payment callback refused", "why", what, "from", peer ? peer : "-",
             (char *)NULL);
@@ -772,9 +767,8 @@ static void payflow_forged(nimbus_server_t *srv, nimbus_id_t tenant_id, const ch
 payflow_result_t payments_linepay_confirm(nimbus_server_t *srv, const char *transaction_id,
                                           const char *order_id, const char *peer,
                                           nimbus_payment_t *out) {
-  pay_callback_t cb = {.query_transaction_id = transaction_id,
-                       .query_order_id = order_id,
-                       .now = payflow_now()};
+  pay_callback_t cb = {
+      .query_transaction_id = transaction_id, .query_order_id = order_id, .now = payflow_now()};
   pay_callback_res_t res;
   char msg[PAY_MSG_MAX];
   if (pay_provider_linepay.verify_callback(NULL, &cb, &res, msg, sizeof msg) != PAY_OK) {
@@ -817,8 +811,8 @@ payflow_result_t payments_stripe_webhook(nimbus_server_t *srv, const char *tenan
     payflow_forged(srv, t.id, peer, "webhook but the tenant does not use stripe", NULL);
     return PAYFLOW_FORGED;
   }
-  pay_callback_t cb = {.body = body, .body_len = len, .signature_header = signature,
-                       .now = payflow_now()};
+  pay_callback_t cb = {
+      .body = body, .body_len = len, .signature_header = signature, .now = payflow_now()};
   pay_callback_res_t res;
   char msg[PAY_MSG_MAX];
   pay_result_t vr = prov->verify_callback(&c, &cb, &res, msg, sizeof msg);
@@ -872,8 +866,8 @@ payflow_result_t payments_return(nimbus_server_t *srv, const char *order_id,
 json_t *payments_json(const nimbus_payment_t *p) {
   char text[64];
   json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:I}", "id", (json_int_t)p->id,
-                        "state", payments_state_name(p->state), "provider", p->provider,
-                        "currency", p->currency, "amount", (json_int_t)p->amount, "print_fee",
+                        "state", payments_state_name(p->state), "provider", p->provider, "currency",
+                        p->currency, "amount", (json_int_t)p->amount, "print_fee",
                         (json_int_t)p->print_fee, "service_fee", (json_int_t)p->service_fee,
                         "attempt", p->attempt, "expires_at", (json_int_t)p->expires_at);
   if (!o) return NULL;
@@ -973,8 +967,8 @@ static void payflow_reconcile(payments_t *pm) {
       }
       /* provider calls take time: keep the lease, or leave the rest to
        * the node that has it now */
-      if (store_lease_take(srv->store, PAYFLOW_LEASE, pm->holder, payflow_now(),
-                           PAYFLOW_LEASE_TTL, &held) != STORE_OK)
+      if (store_lease_take(srv->store, PAYFLOW_LEASE, pm->holder, payflow_now(), PAYFLOW_LEASE_TTL,
+                           &held) != STORE_OK)
         held = false;
       if (held) {
         payflow_reconcile_one(pm, p, now);
@@ -1051,8 +1045,8 @@ payments_t *payments_start(nimbus_server_t *srv, char *err, size_t errlen) {
   }
   char host[64] = "";
   gethostname(host, sizeof host - 1);
-  snprintf(pm->holder, sizeof pm->holder, "%.40s-%d-%08x", srv->cfg.node_id[0] ? srv->cfg.node_id : host,
-           (int)getpid(), randombytes_random());
+  snprintf(pm->holder, sizeof pm->holder, "%.40s-%d-%08x",
+           srv->cfg.node_id[0] ? srv->cfg.node_id : host, (int)getpid(), randombytes_random());
   if (!srv->cfg.public_url[0] &&
       (!strcmp(srv->cfg.listen, "0.0.0.0") || !strcmp(srv->cfg.listen, "::")))
     log_event(LOG_WARN, NULL,

@@ -7,10 +7,9 @@
  *   reserving ──provider answered──▶ pending ──verified paid──▶ paid ──job completed──▶ settled
  *      │                               │  (job: awaiting-payment -> fetchable,           │
  *      │                               │   posting "payment")                            │
- *      └─lost (no reply)─▶ canceled ◀──┤ cancel at the panel, timeout unpaid,       job aborted/canceled
- *                                      │ job canceled (job: -> held)                     ▼
- *                                      └─declined─▶ failed (job: -> held)        refund-pending ─▶ refunded
- *                                                                                (posting "refund")
+ *      └─lost (no reply)─▶ canceled ◀──┤ cancel at the panel, timeout unpaid,       job
+ * aborted/canceled │ job canceled (job: -> held)                     ▼ └─declined─▶ failed (job: ->
+ * held)        refund-pending ─▶ refunded (posting "refund")
  *
  * A provider's callback is never proof of payment: it only makes nimbusd
  * ask the provider itself (status, then confirm for LINE Pay), and only
@@ -104,8 +103,7 @@ payflow_result_t payments_stripe_webhook(nimbus_server_t *srv, const char *tenan
                                          const char *peer, nimbus_payment_t *out);
 /* A user coming back from the provider's page (return URL): converge the
  * order's payment with the provider and return it. */
-payflow_result_t payments_return(nimbus_server_t *srv, const char *order_id,
-                                 nimbus_payment_t *out);
+payflow_result_t payments_return(nimbus_server_t *srv, const char *order_id, nimbus_payment_t *out);
 
 /* Converge one payment with its provider now (status, confirm, timeout,
  * settle, refund: whatever its state and its job's need). */

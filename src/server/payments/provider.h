@@ -82,7 +82,7 @@ typedef struct {
   pay_tx_state_t state;
   int64_t amount; /* as the provider has it (-1: not said) */
   char currency[4];
-  char order_id[64]; /* as the provider has it ("" not said) */
+  char order_id[64];            /* as the provider has it ("" not said) */
   char capture_ref[PAY_TX_MAX]; /* what a refund names (Stripe payment_intent) */
 } pay_status_t;
 
@@ -95,7 +95,7 @@ typedef struct {
 typedef struct {
   const char *body;
   size_t body_len;
-  const char *signature_header; /* Stripe-Signature */
+  const char *signature_header;     /* Stripe-Signature */
   const char *query_transaction_id; /* LINE Pay confirmUrl ?transactionId= */
   const char *query_order_id;       /* LINE Pay confirmUrl ?orderId= */
   int64_t now;

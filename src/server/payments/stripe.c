@@ -235,14 +235,14 @@ static pay_result_t st_reserve(const pay_credentials_t *c, const pay_reserve_req
   if (!pay_order_id_valid(req->order_id) || !st_key_valid(key) || !req->item || !*req->item ||
       !req->confirm_url || !req->cancel_url || req->amount <= 0 || req->amount > MONEY_MAX ||
       !st_currency(req->currency, cur)) {
-    pay_msg(msg, msglen, "stripe: invalid reservation request (or a currency Stripe takes "
-                         "in other units)");
+    pay_msg(msg, msglen,
+            "stripe: invalid reservation request (or a currency Stripe takes "
+            "in other units)");
     goto done;
   }
   if (money_exponent(req->currency) == 3 && req->amount % 10 != 0) {
     /* Stripe takes three-decimal currencies only in multiples of 10 */
-    pay_msg(msg, msglen, "stripe: %s amounts must be a multiple of 10 minor units",
-            req->currency);
+    pay_msg(msg, msglen, "stripe: %s amounts must be a multiple of 10 minor units", req->currency);
     r = PAY_DECLINED;
     goto done;
   }

@@ -76,8 +76,8 @@ typedef struct {
  * payment mode.  A printer's own setting wins over its queue's
  * (billing/price.h price_policy_pick). */
 typedef struct {
-  nimbus_id_t price_table_id;              /* 0: none set here */
-  char payment[NIMBUS_PAYMENT_MODE_MAX];   /* "none", "at-printer"; "" = not set here */
+  nimbus_id_t price_table_id;            /* 0: none set here */
+  char payment[NIMBUS_PAYMENT_MODE_MAX]; /* "none", "at-printer"; "" = not set here */
 } nimbus_pricing_t;
 
 typedef struct {
@@ -232,9 +232,9 @@ typedef struct {
 /* ---- money (issue 12; docs/PAYMENTS.md) ----
  * Every amount is an int64_t count of the currency's minor unit with an
  * ISO 4217 code beside it (billing/money.h); no floating point anywhere. */
-#define NIMBUS_CURRENCY_MAX 4       /* "EUR" + NUL */
-#define NIMBUS_PRICE_SPEC_MAX 4096  /* a price table's JSON (billing/price.h) */
-#define NIMBUS_SEALED_MAX 2048      /* sealed provider credentials */
+#define NIMBUS_CURRENCY_MAX 4      /* "EUR" + NUL */
+#define NIMBUS_PRICE_SPEC_MAX 4096 /* a price table's JSON (billing/price.h) */
+#define NIMBUS_SEALED_MAX 2048     /* sealed provider credentials */
 #define NIMBUS_URL_MAX 512
 
 /* A tenant's money settings: its currency (set by the operator or the
@@ -269,7 +269,6 @@ typedef struct {
   int64_t updated_at;
 } nimbus_price_table_t;
 
-
 /* The fee of a job as it will print, computed when it is submitted and
  * again when its settings change before release. */
 typedef struct {
@@ -287,14 +286,14 @@ typedef struct {
 /* A payment of one job, one row per attempt.  States and transitions are
  * owned by payments/payment-state.c; the store only compares and sets. */
 typedef enum {
-  NIMBUS_PAY_RESERVING = 1,     /* row written, provider not answered yet */
-  NIMBUS_PAY_PENDING = 2,       /* reserved: waiting for the user to pay */
-  NIMBUS_PAY_PAID = 3,          /* verified with the provider; job released */
-  NIMBUS_PAY_CANCELED = 4,      /* canceled (panel, timeout, job canceled) */
-  NIMBUS_PAY_FAILED = 5,        /* the provider refused or the user declined */
-  NIMBUS_PAY_SETTLED = 6,       /* the job printed: charge posted */
-  NIMBUS_PAY_REFUND_PENDING = 7,/* printing failed: refund to be made */
-  NIMBUS_PAY_REFUNDED = 8       /* refund made and posted */
+  NIMBUS_PAY_RESERVING = 1,      /* row written, provider not answered yet */
+  NIMBUS_PAY_PENDING = 2,        /* reserved: waiting for the user to pay */
+  NIMBUS_PAY_PAID = 3,           /* verified with the provider; job released */
+  NIMBUS_PAY_CANCELED = 4,       /* canceled (panel, timeout, job canceled) */
+  NIMBUS_PAY_FAILED = 5,         /* the provider refused or the user declined */
+  NIMBUS_PAY_SETTLED = 6,        /* the job printed: charge posted */
+  NIMBUS_PAY_REFUND_PENDING = 7, /* printing failed: refund to be made */
+  NIMBUS_PAY_REFUNDED = 8        /* refund made and posted */
 } nimbus_payment_state_t;
 
 typedef struct {
@@ -306,17 +305,17 @@ typedef struct {
   char provider[16];
   nimbus_payment_state_t state;
   char currency[NIMBUS_CURRENCY_MAX];
-  int64_t amount;        /* total charged */
+  int64_t amount; /* total charged */
   int64_t print_fee;
   int64_t service_fee;
-  char order_id[64];     /* our id at the provider, also its idempotency key; unique */
-  char provider_tx[64];  /* the provider's transaction / session id (a string) */
+  char order_id[64];    /* our id at the provider, also its idempotency key; unique */
+  char provider_tx[64]; /* the provider's transaction / session id (a string) */
   char payment_url[NIMBUS_URL_MAX];
   char refund_tx[64];
-  char reason[64];       /* why it ended: "timeout", "canceled-at-panel", "declined", ... */
+  char reason[64]; /* why it ended: "timeout", "canceled-at-panel", "declined", ... */
   int64_t created_at;
   int64_t updated_at;
-  int64_t expires_at;    /* the user must have paid by then (our timeout) */
+  int64_t expires_at; /* the user must have paid by then (our timeout) */
   int64_t paid_at;
 } nimbus_payment_t;
 
@@ -328,8 +327,8 @@ typedef struct {
   nimbus_id_t tenant_id; /* whose books (0: the operator's) */
   nimbus_id_t job_id;    /* internal job id, 0 when none */
   nimbus_id_t payment_id;
-  char kind[16];         /* "payment", "charge", "refund", "correction" */
-  char account[64];      /* e.g. "tenant:3:revenue", "operator:revenue" */
+  char kind[16];    /* "payment", "charge", "refund", "correction" */
+  char account[64]; /* e.g. "tenant:3:revenue", "operator:revenue" */
   char currency[NIMBUS_CURRENCY_MAX];
   int64_t amount;
   char memo[128];

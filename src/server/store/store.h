@@ -631,8 +631,8 @@ typedef struct {
 store_status_t store_payment_list_open(store_t *st, const store_payment_open_filter_t *f,
                                        store_payment_cb cb, void *ctx);
 /* A tenant's payments, newest first (job_id 0: all jobs). */
-store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
-                                  int limit, int offset, store_payment_cb cb, void *ctx);
+store_status_t store_payment_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, int limit,
+                                  int offset, store_payment_cb cb, void *ctx);
 
 /* The ledger: append-only (both backends refuse UPDATE and DELETE of its
  * rows).  A posting on its own (a correction); *posting_id may be NULL. */
