@@ -202,8 +202,7 @@ async function main() {
   try {
     if (PART === 'idle') await runIdle(newPanel);
     else if (PART === 'down') await runDown(newPanel);
-    else if (PAYMENTS)
-      await runPayments(browser, newPanel);
+    else if (PAYMENTS) await runPayments(browser, newPanel);
     else await run(newPanel);
   } finally {
     await browser.close();
@@ -370,24 +369,22 @@ async function run(newPanel) {
     await keypad(page, ['4']);
     await shot(page, '4-pin');
   });
-  await check(
-      'OK: nimbusd accepts the keyed PIN: details with number, pages, copies, "Free"', async () => {
-        const r = await submit(page, '#next');
-        assertEqual(r.status(), 303, 'status');
-        await onScreen(page, 'details');
-        assertEqual(await page.locator('#job-name').innerText(), 'Quarterly-report.pdf', 'name');
-        assertEqual(await page.locator('#job-number').innerText(), `No. ${JOB.report}`, 'number');
-        assertEqual(await page.locator('#job-pages').innerText(), '3', 'pages');
-        assertEqual(await page.locator('#job-copies').innerText(), '1', 'copies');
-        assertEqual(await page.locator('#job-fee').innerText(), 'Free', 'fee (no price table)');
-        assertEqual(await page.locator('#fee-print').count(), 0, 'a fee breakdown for a free job');
-        assertEqual(
-            await page.locator('#pay').count(), 0, 'a "Pay and print" button for a free job');
-        assertEqual(await page.locator('#print').innerText(), 'Print', 'the Print button');
-        assert(TIME_RE.test(await page.locator('#job-time').innerText()), 'time');
-        assertEqual((await restJob(JOB.report)).state, 'held', 'state in nimbusd');
-        await shot(page, '5-details');
-      });
+  await check('OK: nimbusd accepts the keyed PIN: details with number, pages, copies, "Free"', async () => {
+    const r = await submit(page, '#next');
+    assertEqual(r.status(), 303, 'status');
+    await onScreen(page, 'details');
+    assertEqual(await page.locator('#job-name').innerText(), 'Quarterly-report.pdf', 'name');
+    assertEqual(await page.locator('#job-number').innerText(), `No. ${JOB.report}`, 'number');
+    assertEqual(await page.locator('#job-pages').innerText(), '3', 'pages');
+    assertEqual(await page.locator('#job-copies').innerText(), '1', 'copies');
+    assertEqual(await page.locator('#job-fee').innerText(), 'Free', 'fee (no price table)');
+    assertEqual(await page.locator('#fee-print').count(), 0, 'a fee breakdown for a free job');
+    assertEqual(await page.locator('#pay').count(), 0, 'a "Pay and print" button for a free job');
+    assertEqual(await page.locator('#print').innerText(), 'Print', 'the Print button');
+    assert(TIME_RE.test(await page.locator('#job-time').innerText()), 'time');
+    assertEqual((await restJob(JOB.report)).state, 'held', 'state in nimbusd');
+    await shot(page, '5-details');
+  });
   await check('Print: the done screen, logged out', async () => {
     const r = await submit(page, '#print');
     assertEqual(r.status(), 200, 'status');
@@ -581,7 +578,7 @@ async function runDown(newPanel) {
 // (zbar-tools); the URL it holds must be the one written under it
 // (#payment-url), and is opened in a second browser context sized as a
 // phone (390x844).
-const {execFileSync} = require('child_process');
+const { execFileSync } = require('child_process');
 const os = require('os');
 
 // The panel's QR code as a PNG file (Chromium draws the SVG on a blank
@@ -594,18 +591,16 @@ async function readQr(browser, panelContext) {
   assert(!/<script|style=/.test(svg), 'the QR image carries a script or a style');
   const side = +(/viewBox="0 0 (\d+) \d+"/.exec(svg) || [])[1];
   assert(side > 21 + 8, `QR viewBox ${side}`);
-  const ctx = await browser.newContext({viewport: {width: side * 4 + 40, height: side * 4 + 40}});
+  const ctx = await browser.newContext({ viewport: { width: side * 4 + 40, height: side * 4 + 40 } });
   try {
     const p = await ctx.newPage();
     const src = 'data:image/svg+xml;base64,' + Buffer.from(svg).toString('base64');
-    await p.setContent(
-        `<body style="margin:20px;background:#fff"><img id="q" src="${src}" ` +
-        `width="${side * 4}" height="${side * 4}"></body>`);
+    await p.setContent(`<body style="margin:20px;background:#fff"><img id="q" src="${src}" ` +
+      `width="${side * 4}" height="${side * 4}"></body>`);
     await p.locator('#q').evaluate((img) => img.decode());
     const file = path.join(os.tmpdir(), `panel-qr-${process.pid}.png`);
-    await p.locator('#q').screenshot({path: file});
-    const out = execFileSync(
-        'zbarimg', ['--raw', '-q', file], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']});
+    await p.locator('#q').screenshot({ path: file });
+    const out = execFileSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     fs.unlinkSync(file);
     return out.replace(/\n$/, '');
   } finally {
@@ -624,21 +619,16 @@ async function runPayments(browser, newPanel) {
   const PAYSIM = env('PAYSIM_URL');
   const PAY_BTN = process.env.PAYSIM_PAY || 'button.pay';
   const DECLINE_BTN = process.env.PAYSIM_DECLINE || 'button.decline';
-  const fee = {
-    total: env('PAY_TOTAL_TEXT'),
-    print: env('PAY_PRINT_TEXT'),
-    service: env('PAY_SERVICE_TEXT')
-  };
-  const {context, page} = await newPanel();
-  const phone = await browser.newContext(
-      {viewport: {width: 390, height: 844}, isMobile: true, hasTouch: true});
+  const fee = { total: env('PAY_TOTAL_TEXT'), print: env('PAY_PRINT_TEXT'), service: env('PAY_SERVICE_TEXT') };
+  const { context, page } = await newPanel();
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const phonePage = await phone.newPage();
   phonePage.setDefaultTimeout(20000);
 
   const choose = async (id) => {
     await page.locator(`#job-${id}`).check();
     await page.locator('#next').click();
-    await onScreen(page, 'details');  // no PIN: straight to the details
+    await onScreen(page, 'details'); // no PIN: straight to the details
   };
   // "Pay and print": the payment screen with a pending payment
   const startPaying = async () => {
@@ -660,35 +650,28 @@ async function runPayments(browser, newPanel) {
     await shot(page, '14-pay-details');
   });
   let url = '';
-  await check(
-      'payments: "Pay and print": the amount, a QR code, the link and a countdown', async () => {
-        await startPaying();
-        assertEqual(await page.locator('#pay-amount').innerText(), fee.total, 'amount');
-        assert(
-            /^Pay within [0-9]+:[0-5][0-9]$/.test(await page.locator('#countdown').innerText()),
-            'countdown');
-        url = (await page.locator('#payment-url').innerText()).trim();
-        assert(url.startsWith(PAYSIM), `payment URL ${url} is not the simulator's`);
-        const qr = page.locator('#qr');
-        await qr.waitFor();
-        assert(
-            await qr.evaluate((img) => img.complete && img.naturalWidth > 0),
-            'the QR image did not load');
-        const box = await qr.boundingBox();
-        assert(box && box.y + box.height <= 480 && box.x + box.width <= 800, 'QR code off screen');
-        for (const sel of ['#pay-cancel', '#countdown', '#pay-amount']) {
-          const b = await page.locator(sel).boundingBox();
-          assert(b && b.y + b.height <= 480 && b.x + b.width <= 800, `${sel} off screen`);
-        }
-        assertEqual((await restJob(J.pay)).state, 'awaiting-payment', 'state in nimbusd');
-        await shot(page, '15-payment');
-      });
+  await check('payments: "Pay and print": the amount, a QR code, the link and a countdown', async () => {
+    await startPaying();
+    assertEqual(await page.locator('#pay-amount').innerText(), fee.total, 'amount');
+    assert(/^Pay within [0-9]+:[0-5][0-9]$/.test(await page.locator('#countdown').innerText()), 'countdown');
+    url = (await page.locator('#payment-url').innerText()).trim();
+    assert(url.startsWith(PAYSIM), `payment URL ${url} is not the simulator's`);
+    const qr = page.locator('#qr');
+    await qr.waitFor();
+    assert(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR image did not load');
+    const box = await qr.boundingBox();
+    assert(box && box.y + box.height <= 480 && box.x + box.width <= 800, 'QR code off screen');
+    for (const sel of ['#pay-cancel', '#countdown', '#pay-amount']) {
+      const b = await page.locator(sel).boundingBox();
+      assert(b && b.y + b.height <= 480 && b.x + b.width <= 800, `${sel} off screen`);
+    }
+    assertEqual((await restJob(J.pay)).state, 'awaiting-payment', 'state in nimbusd');
+    await shot(page, '15-payment');
+  });
   await check('payments: the screen counts down by itself (meta refresh, no script)', async () => {
     const first = +(await page.locator('#countdown').getAttribute('data-seconds'));
-    await until(
-        'the countdown moved',
-        async () => +(await page.locator('#countdown').getAttribute('data-seconds')) < first,
-        15000);
+    await until('the countdown moved', async () =>
+      +(await page.locator('#countdown').getAttribute('data-seconds')) < first, 15000);
     await onScreen(page, 'payment');
   });
   await check('payments: the QR code holds the payment URL (zbarimg)', async () => {
@@ -697,11 +680,11 @@ async function runPayments(browser, newPanel) {
   await check('payments: on a phone, the user opens the URL and pays', async () => {
     await phonePage.goto(url);
     await phonePage.locator(PAY_BTN).waitFor();
-    if (SHOTS) await phonePage.screenshot({path: path.join(SHOTS, '16-phone-pay.png')});
+    if (SHOTS) await phonePage.screenshot({ path: path.join(SHOTS, '16-phone-pay.png') });
     await phonePage.locator(PAY_BTN).click();
   });
   await check('payments: the panel moves on by itself to "Paid - printing"', async () => {
-    await page.locator('body[data-screen="paid"]').waitFor({timeout: 60000});
+    await page.locator('body[data-screen="paid"]').waitFor({ timeout: 60000 });
     await message(page, /Paid\. Your job is being printed/);
     await shot(page, '17-paid');
     await until(`job ${J.pay} completed`, () => stateIs(J.pay, 'completed'));
@@ -709,7 +692,7 @@ async function runPayments(browser, newPanel) {
     await onScreen(page, 'login');
   });
   await check('payments: the QR code is gone with the session', async () => {
-    const r = await context.request.get(`${PANEL}/release/qr.svg`, {maxRedirects: 0});
+    const r = await context.request.get(`${PANEL}/release/qr.svg`, { maxRedirects: 0 });
     assert(r.status() !== 200, `qr.svg after sign-out: ${r.status()}`);
   });
 
@@ -734,28 +717,26 @@ async function runPayments(browser, newPanel) {
     await onScreen(page, 'jobs');
   });
 
-  if (J.decline)
-    await check(
-        'payments: declined on the phone: the panel says so, Back to the list', async () => {
-          await choose(J.decline);
-          await startPaying();
-          const u = (await page.locator('#payment-url').innerText()).trim();
-          await phonePage.goto(u);
-          await phonePage.locator(DECLINE_BTN).click();
-          await page.locator('body[data-screen="payment-failed"]').waitFor({timeout: 60000});
-          await page.locator('h1', {hasText: /declined|failed|canceled/i}).waitFor();
-          await shot(page, '18-declined');
-          await until(`job ${J.decline} held again`, () => stateIs(J.decline, 'held'));
-          await page.locator('#back').click();
-          await onScreen(page, 'jobs');
-        });
+  if (J.decline) await check('payments: declined on the phone: the panel says so, Back to the list', async () => {
+    await choose(J.decline);
+    await startPaying();
+    const u = (await page.locator('#payment-url').innerText()).trim();
+    await phonePage.goto(u);
+    await phonePage.locator(DECLINE_BTN).click();
+    await page.locator('body[data-screen="payment-failed"]').waitFor({ timeout: 60000 });
+    await page.locator('h1', { hasText: /declined|failed|canceled/i }).waitFor();
+    await shot(page, '18-declined');
+    await until(`job ${J.decline} held again`, () => stateIs(J.decline, 'held'));
+    await page.locator('#back').click();
+    await onScreen(page, 'jobs');
+  });
 
   if (J.timeout && TIMEOUT_S) {
     await check('payments: not paid in time: the unpaid screen, Back to the list', async () => {
       await choose(J.timeout);
       await startPaying();
-      await page.locator('body[data-screen="unpaid"]').waitFor({timeout: (TIMEOUT_S + 60) * 1000});
-      await page.locator('h1', {hasText: 'Not paid in time'}).waitFor();
+      await page.locator('body[data-screen="unpaid"]').waitFor({ timeout: (TIMEOUT_S + 60) * 1000 });
+      await page.locator('h1', { hasText: 'Not paid in time' }).waitFor();
       await shot(page, '19-unpaid');
       await until(`job ${J.timeout} held again`, () => stateIs(J.timeout, 'held'));
       await page.locator('#back').click();
