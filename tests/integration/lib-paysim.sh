@@ -7,9 +7,23 @@
 #   paysim_tx ID              the simulator's record of transaction ID (JSON)
 : "${NIMBUS_PAYSIM:?NIMBUS_PAYSIM must point to the nimbus-paysim binary}"
 
+# A test that fails half-way must not leave the simulator running: stop it
+# on exit, before whatever the EXIT trap did already (the libraries'
+# cleanup of nimbusd, connectors and printers).
+_paysim_cleanup() {
+  if [ -n "${PAYSIM_PID:-}" ] && kill -0 "$PAYSIM_PID" 2>/dev/null; then
+    kill -TERM "$PAYSIM_PID" 2>/dev/null
+    wait "$PAYSIM_PID" 2>/dev/null || true
+  fi
+  rm -rf "${PAYSIM_DIR:-/nonexistent}"
+}
+_paysim_prev_exit=$(trap -p EXIT | sed -n "s/^trap -- '\(.*\)' EXIT\$/\1/p")
+trap "_paysim_cleanup; ${_paysim_prev_exit:-:}" EXIT
+
 paysim_start() {
   local dir
   dir=$(mktemp -d /tmp/paysim-test.XXXXXX)
+  PAYSIM_DIR=$dir
   PAYSIM_LOG="$dir/paysim.log"
   "$NIMBUS_PAYSIM" --listen 127.0.0.1 --port 0 --merchant "Nimbus test shop" "$@" \
     >"$dir/paysim.out" 2>"$PAYSIM_LOG" &
