@@ -27,11 +27,11 @@
 
 static const char *const urls[] = {
     "http://127.0.0.1:8640/pay/8f14e45f",
-    "https://sandbox-web-pay.line.me/web/payment/wait?transactionReserveId="
-    "YWRtR0F3NnBoM0RKNHdGT1E3Y2pvWmR0R3B6a2Z3dHB1TWZZaXRJL0c5SnJ0OHBCc0dKeGVQNW05WjRpeGd3Wg"
-    "&locale=en_US",
-    "https://checkout.stripe.com/c/pay/cs_test_a1b2c3d4e5f6g7h8i9j0#fidkdWxOYHwnPyd1blpxYHZxWjA0"
-    "T0BcSElVb2ZcQVZ3d2xRf3ZQYXRJaUJcaUBpbV9dRHU2fDB0dl1AR1BHRXY8TEJQVF1RaVY9cUJvS0FiNHNwPyd4J",
+    ("https://sandbox-web-pay.line.me/web/payment/wait?transactionReserveId="
+     "YWRtR0F3NnBoM0RKNHdGT1E3Y2pvWmR0R3B6a2Z3dHB1TWZZaXRJL0c5SnJ0OHBCc0dKeGVQNW05WjRpeGd3Wg"
+     "&locale=en_US"),
+    ("https://checkout.stripe.com/c/pay/cs_test_a1b2c3d4e5f6g7h8i9j0#fidkdWxOYHwnPyd1blpxYHZxWjA0"
+     "T0BcSElVb2ZcQVZ3d2xRf3ZQYXRJaUJcaUBpbV9dRHU2fDB0dl1AR1BHRXY8TEJQVF1RaVY9cUJvS0FiNHNwPyd4J"),
 };
 
 /* The dark squares of svg as a side x side bitmap (1: dark); side from
