@@ -109,6 +109,49 @@ typedef struct {
   char event_type[64];
 } pay_callback_res_t;
 
+/* ---- saved payment methods (issue 13: private purposes, docs/BILLING.md)
+ * A user registers once; jobs under a private purpose are then charged
+ * server to server, off-session, with no user present:
+ *   linepay: Request API with payType PREAPPROVED (an authorization of
+ *            the smallest amount, voided once confirmed), Confirm returns
+ *            the regKey; charges: POST /v3/payments/preapprovedPay/{regKey}/payment
+ *            with capture true; removal: .../{regKey}/expire.
+ *   stripe:  a Customer, a Checkout Session in mode "setup" for it;
+ *            finishing reads the session's SetupIntent for the saved
+ *            payment_method; charges: PaymentIntent confirm=true,
+ *            off_session=true; removal: detach the payment method. */
+#define PAY_METHOD_REF_MAX 256
+
+typedef struct {
+  const char *setup_id;    /* ours, unique (the registration's orderId / idempotency key) */
+  const char *user_label;  /* who registers, for the provider's records ("t3/alice") */
+  const char *currency;    /* the tenant's currency */
+  const char *confirm_url; /* where the provider sends the user when done */
+  const char *cancel_url;  /* ... or when they give up */
+} pay_method_setup_req_t;
+
+typedef struct {
+  char tx[PAY_TX_MAX];          /* LINE Pay transactionId / Stripe setup session id */
+  char setup_url[PAY_URL_MAX];  /* the page the user opens to register */
+} pay_method_setup_res_t;
+
+typedef struct {
+  char ref[PAY_METHOD_REF_MAX]; /* what a charge names: regKey; "cus_...|pm_..." (sealed at rest) */
+  char display[64];             /* what the user sees: "LINE Pay", "visa ****4242" */
+} pay_method_t;
+
+typedef struct {
+  const char *ref;      /* pay_method_t.ref */
+  const char *order_id; /* ours, unique per attempt; also the idempotency key */
+  int64_t amount;
+  const char *currency;
+  const char *item; /* what it pays for ("Nimbus job ABC... 4 pages") */
+} pay_charge_req_t;
+
+typedef struct {
+  char tx[PAY_TX_MAX]; /* the provider's transaction / PaymentIntent id */
+} pay_charge_res_t;
+
 typedef struct pay_provider {
   const char *name; /* "linepay", "stripe" */
   /* Parse the admin's JSON credentials (false with err: what is missing). */
@@ -138,6 +181,22 @@ typedef struct pay_provider {
    * what it names; PAY_INVALID for a forged or stale one. */
   pay_result_t (*verify_callback)(const pay_credentials_t *c, const pay_callback_t *cb,
                                   pay_callback_res_t *out, char *msg, size_t msglen);
+  /* Saved payment methods (see above).  Start a registration. */
+  pay_result_t (*method_setup)(const pay_credentials_t *c, const pay_method_setup_req_t *req,
+                               pay_method_setup_res_t *out, char *msg, size_t msglen);
+  /* Finish registration tx (the user came back or the provider called):
+   * PAY_OK with *out when registered; PAY_NOT_FOUND while the user has
+   * not finished; PAY_DECLINED when refused or abandoned. */
+  pay_result_t (*method_finish)(const pay_credentials_t *c, const char *tx, const char *setup_id,
+                                pay_method_t *out, char *msg, size_t msglen);
+  /* Charge a saved method, no user present.  Idempotent by order_id: the
+   * same order id again answers the first outcome.  PAY_DECLINED: the
+   * provider refused this charge (msg says why, e.g. "card declined"). */
+  pay_result_t (*charge_saved)(const pay_credentials_t *c, const pay_charge_req_t *req,
+                               pay_charge_res_t *out, char *msg, size_t msglen);
+  /* Forget a saved method at the provider (the user removed it). */
+  pay_result_t (*method_remove)(const pay_credentials_t *c, const char *ref, char *msg,
+                                size_t msglen);
 } pay_provider_t;
 
 extern const pay_provider_t pay_provider_linepay;

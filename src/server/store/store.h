@@ -656,6 +656,160 @@ typedef bool (*store_balance_cb)(const char *account, const char *currency, int6
 store_status_t store_ledger_balances(store_t *st, const store_ledger_filter_t *f,
                                      store_balance_cb cb, void *ctx);
 
+/* ---- billing by purpose (issue 13, docs/BILLING.md): shared billing
+ * accounts and their grants, users' purposes, saved payment methods, the
+ * charge of each job released under a purpose, the print log.  Policy
+ * (who may charge what, the charge formula, which charge transition is
+ * legal, retries) lives in billing/; the store keeps rows, compares and
+ * sets, and keeps each account's invariant (model.h) in the database
+ * itself, so concurrent holds can never overdraw an account. ---- */
+
+/* Insert a (id, created_at set; held, charged 0; balance as given, 0 for
+ * an invoiced account).  CONFLICT when the code is taken in the tenant. */
+store_status_t store_account_insert(store_t *st, nimbus_billing_account_t *a,
+                                    const store_audit_t *audit);
+store_status_t store_account_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_billing_account_t *out);
+store_status_t store_account_get_by_code(store_t *st, nimbus_id_t tenant_id, const char *code,
+                                         nimbus_billing_account_t *out);
+/* Write name, everyone, restrict_printers, credit_limit and closed_at of
+ * a->id (mode, balance, held, charged are never written here; a is read
+ * back).  CONFLICT when the new credit limit is below charged + held. */
+store_status_t store_account_update(store_t *st, nimbus_billing_account_t *a,
+                                    const store_audit_t *audit);
+typedef bool (*store_account_cb)(const nimbus_billing_account_t *a, void *ctx);
+/* A tenant's accounts by code; closed ones only when include_closed. */
+store_status_t store_account_list(store_t *st, nimbus_id_t tenant_id, bool include_closed,
+                                  store_account_cb cb, void *ctx);
+/* Add amount (> 0; < 0 takes money back, CONFLICT when that would leave
+ * balance - held below zero) to the balance of account id, with posting
+ * (may be NULL) and audit in the same transaction; *out (may be NULL)
+ * receives the account after it. */
+store_status_t store_account_topup(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   int64_t amount, const store_ledger_posting_t *posting,
+                                   const store_audit_t *audit, nimbus_billing_account_t *out);
+/* Grants: insert (CONFLICT when it exists; NOT_FOUND when the account,
+ * user or printer is not the tenant's), delete (NOT_FOUND), list (kind 0:
+ * both), and whether one exists. */
+store_status_t store_account_grant_add(store_t *st, nimbus_id_t tenant_id,
+                                       const nimbus_account_grant_t *g, const store_audit_t *audit);
+store_status_t store_account_grant_delete(store_t *st, nimbus_id_t tenant_id,
+                                          const nimbus_account_grant_t *g,
+                                          const store_audit_t *audit);
+typedef bool (*store_grant_cb)(const nimbus_account_grant_t *g, void *ctx);
+store_status_t store_account_grant_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                        nimbus_grant_kind_t kind, store_grant_cb cb, void *ctx);
+store_status_t store_account_granted(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                     nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out);
+
+/* Purposes of one user, unique by name per user (CONFLICT).  Insert and
+ * update: when p->is_default, the user's other purposes stop being the
+ * default in the same transaction.  NOT_FOUND when p->account_id (not 0)
+ * is not the tenant's. */
+store_status_t store_purpose_insert(store_t *st, nimbus_purpose_t *p, const store_audit_t *audit);
+store_status_t store_purpose_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_purpose_t *out);
+store_status_t store_purpose_get_by_name(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                         const char *name, nimbus_purpose_t *out);
+/* The user's default purpose; NOT_FOUND when none is. */
+store_status_t store_purpose_get_default(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                         nimbus_purpose_t *out);
+/* Write name, account_id, is_default, defaults of p->id (updated_at set). */
+store_status_t store_purpose_update(store_t *st, nimbus_purpose_t *p, const store_audit_t *audit);
+store_status_t store_purpose_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    const store_audit_t *audit);
+typedef bool (*store_purpose_cb)(const nimbus_purpose_t *p, void *ctx);
+/* A user's purposes by name (user_id 0: every user's of the tenant). */
+store_status_t store_purpose_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                  store_purpose_cb cb, void *ctx);
+
+/* A user's saved payment method: one row per user; put inserts or
+ * replaces it (id, created_at, updated_at set). */
+store_status_t store_payment_method_put(store_t *st, nimbus_payment_method_t *m,
+                                        const store_audit_t *audit);
+store_status_t store_payment_method_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                        nimbus_payment_method_t *out);
+/* Any tenant (the provider's redirect names the registration). */
+store_status_t store_payment_method_get_by_setup(store_t *st, const char *setup_id,
+                                                 nimbus_payment_method_t *out);
+/* Compare-and-set on m->id's state: write state, setup_tx, setup_url,
+ * sealed, display (updated_at set).  CONFLICT when not as compared. */
+store_status_t store_payment_method_update(store_t *st, nimbus_payment_method_t *m,
+                                           nimbus_method_state_t expected,
+                                           const store_audit_t *audit);
+store_status_t store_payment_method_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                           const store_audit_t *audit);
+
+/* Why a hold or a charge change was refused (with STORE_CONFLICT). */
+typedef enum {
+  STORE_CHARGE_JOB_CHANGED = 1, /* the job or the charge is not as compared */
+  STORE_CHARGE_ACCOUNT_CLOSED,  /* the account is closed */
+  STORE_CHARGE_LIMIT            /* the account's balance or credit limit does not cover it */
+} store_charge_refusal_t;
+
+/*
+ * Place c (state HELD; created_at, updated_at set) for job c->job_id:
+ * insert it, or replace the job's RELEASED one; when c->account_id is not
+ * 0, add c->hold to that account's held, refused when the account is
+ * closed or its invariant (model.h) would break; and apply release (the
+ * state machine's held -> fetchable change; may be NULL) and audit, all
+ * in one transaction.  CONFLICT with *why (may be NULL): nothing written.
+ */
+store_status_t store_charge_hold(store_t *st, nimbus_job_charge_t *c,
+                                 const store_job_change_t *release, const store_audit_t *audit,
+                                 store_charge_refusal_t *why);
+store_status_t store_charge_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_job_charge_t *out);
+/* How a charge change moves its account's figures (added, may be < 0). */
+typedef struct {
+  int64_t held, balance, charged;
+} store_account_delta_t;
+/*
+ * Compare-and-set on c->job_id's charge state `expected`: write c's
+ * state, print_fee, service_fee, total, impressions, attempts,
+ * next_try_at, order_id, provider_tx, reason, charged_at (updated_at
+ * set); add *delta (may be NULL) to account c->account_id (when not 0),
+ * refused when its invariant would break; append posting (may be NULL)
+ * and audit.  One transaction; CONFLICT with *why: nothing written.
+ */
+store_status_t store_charge_update(store_t *st, nimbus_job_charge_t *c,
+                                   nimbus_charge_state_t expected,
+                                   const store_account_delta_t *delta,
+                                   const store_ledger_posting_t *posting,
+                                   const store_audit_t *audit, store_charge_refusal_t *why);
+/* Charges that need billing/charge.c now (all tenants), by job id after
+ * after_job_id, at most max: HELD ones whose job is terminal or back in
+ * held; CHARGE_FAILED ones with next_try_at <= now; CHARGING ones last
+ * updated before stale_before.  cb also gets the job's state. */
+typedef bool (*store_charge_cb)(const nimbus_job_charge_t *c, nimbus_job_state_t job_state,
+                                void *ctx);
+store_status_t store_charge_list_due(store_t *st, int64_t now, int64_t stale_before,
+                                     nimbus_id_t after_job_id, int max, store_charge_cb cb,
+                                     void *ctx);
+
+/* Change the job-account-id of a job that is still received or held
+ * (the purpose chosen at the panel before release); CONFLICT otherwise. */
+store_status_t store_job_set_account(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                     const char *account_id, const store_audit_t *audit);
+
+/* The print log: a tenant's jobs created in [from, to) (to 0: no end),
+ * newest first, with their charge and quote when they have one;
+ * filters are 0 when unused (account_id / purpose_id: only jobs with a
+ * charge to it).  before_id pages (jobs with id < before_id; 0: from the
+ * newest). */
+typedef struct {
+  nimbus_id_t tenant_id;
+  int64_t from, to;
+  nimbus_id_t user_id, account_id, purpose_id, device_id;
+  bool private_only; /* only jobs charged to their owner's own money */
+  nimbus_id_t before_id;
+  int limit; /* 0: no limit */
+} store_print_log_filter_t;
+typedef bool (*store_print_log_cb)(const nimbus_job_t *job, const nimbus_job_charge_t *charge,
+                                   const nimbus_job_quote_t *quote, void *ctx);
+store_status_t store_print_log(store_t *st, const store_print_log_filter_t *f,
+                               store_print_log_cb cb, void *ctx);
+
 /* ---- counters for /metrics ---- */
 /* Number of jobs per lifecycle state, across all tenants: counts[state]
  * for state 1..9 (index 0 unused). */
