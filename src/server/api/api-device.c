@@ -18,6 +18,9 @@
  *                                    (nothing released); 403/423/404/409 and
  *                                    the counting as for release
  *   POST   /device/jobs/{id}/cancel  → panel-job (canceled)
+ *   GET    /device/purposes          → {purposes:[{name, account, private,
+ *                                    default}]}: the user's own, to release
+ *                                    a job under another ({pin?, purpose?})
  *
  * Authentication happens in api.c (route flag API_DEVICE): the device
  * credential (device_auth), so c->device is the printer and c->tenant its
@@ -44,6 +47,7 @@
 
 #include "api-private.h"
 #include "auth.h"
+#include "charge.h"
 #include "crypto.h"
 #include "device.h"
 #include "job.h"
@@ -194,6 +198,11 @@ static json_t *panel_job_json_fee(api_ctx_t *c, const nimbus_job_t *job, bool fr
   nimbus_payment_t p;
   if (o && payments_get_for_job(c->srv, c->tenant.id, job->id, &p) == PAYFLOW_OK)
     json_object_set_new(o, "payment", payments_json(&p));
+  if (o) {
+    /* billing by purpose: the job's purpose (the panel may change it) */
+    json_t *purpose = charge_purpose_json(c->srv->store, job);
+    json_object_set_new(o, "purpose", purpose ? purpose : json_null());
+  }
   return o;
 }
 
@@ -454,22 +463,26 @@ void api_device_job_payment_cancel(api_ctx_t *c) {
  */
 static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   static const char *const fields[] = {"pin", NULL};
+  static const char *const release_fields[] = {"pin", "purpose", NULL};
   nimbus_panel_session_t ps;
   release_outcome_t out = {0};
   nimbus_job_t job = {0};
-  const char *pin = NULL;
+  const char *pin = NULL, *purpose = NULL;
   char when[32];
 
   if (!panel_session_load(c, &ps)) goto done;
-  if ((check_only || c->body) && !api_body_only(c, fields)) goto done;
+  if ((check_only || c->body) && !api_body_only(c, check_only ? fields : release_fields))
+    goto done;
   if (!api_body_string(c, "pin", check_only, PANEL_PIN_MAX, &pin)) goto done;
+  if (!check_only && !api_body_string(c, "purpose", false, NIMBUS_NAME_MAX - 1, &purpose)) goto done;
   /* {id} is the job's number in this tenant; the release works on its id */
   store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
   if (found != STORE_OK) {
     api_respond_store(c, found, "job", NULL);
     goto done;
   }
-  release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
+  release_request_t req = {
+      .pin = pin, .actor = c->actor, .request_id = c->r->id, .purpose = purpose};
   release_result_t rs =
       check_only ? release_check_pin_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)
                  : release_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out);
@@ -486,6 +499,9 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
     }
     case RELEASE_PAYMENT_REFUSED:
       api_problem(c->r, 409, "the job must be paid before it prints: %s", out.message);
+      break;
+    case RELEASE_PURPOSE_REFUSED:
+      api_problem_purpose(c, out.purpose_why, out.message);
       break;
     case RELEASE_NOT_FOUND:
       api_problem(c->r, 404, "no such job");
@@ -552,4 +568,29 @@ void api_device_job_cancel(api_ctx_t *c) {
       api_problem(c->r, 500, "storage error");
       break;
   }
+}
+
+/* ---- purposes (billing by purpose, docs/BILLING.md) ---- */
+
+static bool panel_purpose_add(const nimbus_purpose_t *p, void *ctx) {
+  json_t *arr = ctx;
+  json_t *o = json_pack("{s:s, s:s*, s:b, s:b}", "name", p->name, "account",
+                        p->account_id ? p->account_code : NULL, "private", p->account_id == 0,
+                        "default", p->is_default);
+  return o && json_array_append_new(arr, o) == 0;
+}
+
+/* GET /device/purposes: the signed-in user's own purposes, to choose
+ * one at the panel before a release. */
+void api_device_purposes(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  if (!panel_session_load(c, &ps)) return;
+  json_t *arr = json_array();
+  if (!arr || store_purpose_list(c->srv->store, c->tenant.id, ps.user_id, panel_purpose_add,
+                                 arr) != STORE_OK) {
+    json_decref(arr);
+    api_problem(c->r, 500, "storage error");
+    return;
+  }
+  api_respond(c, 200, json_pack("{s:o}", "purposes", arr));
 }

@@ -37,6 +37,7 @@
 #include <strings.h>
 
 #include "api-private.h"
+#include "purpose.h"
 #include "auth.h"
 #include "crypto.h"
 #include "docformat.h"
@@ -56,6 +57,7 @@ enum {
   F_PIN,
   F_ACCOUNT,
   F_ACCOUNTING_USER,
+  F_PURPOSE,
   F_FORMAT,
   F_COMPRESSION,
   F_COUNT
@@ -71,6 +73,7 @@ static const struct {
     [F_PIN] = {"job-password", UPLOAD_PIN_MAX},
     [F_ACCOUNT] = {"job-account-id", NIMBUS_TEXT_MAX - 1},
     [F_ACCOUNTING_USER] = {"job-accounting-user-id", NIMBUS_TEXT_MAX - 1},
+    [F_PURPOSE] = {"purpose", NIMBUS_TEXT_MAX - 1}, /* = job-account-id (docs/BILLING.md) */
     [F_FORMAT] = {"document-format", NIMBUS_NAME_MAX - 1},
     [F_COMPRESSION] = {"compression", 15},
 };
@@ -310,7 +313,12 @@ static bool upload_check_fields(api_ctx_t *c, api_upload_t *u, nimbus_queue_t *q
            u->len[F_JOB_NAME] ? u->value[F_JOB_NAME]
            : u->filename[0]   ? u->filename
                               : "Untitled");
-  snprintf(job->account_id, sizeof job->account_id, "%s", u->value[F_ACCOUNT]);
+  if (u->len[F_PURPOSE] && u->len[F_ACCOUNT] && strcmp(u->value[F_PURPOSE], u->value[F_ACCOUNT])) {
+    api_problem(c->r, 400, "'purpose' and 'job-account-id' name the same thing: give one");
+    return false;
+  }
+  snprintf(job->account_id, sizeof job->account_id, "%s",
+           u->len[F_PURPOSE] ? u->value[F_PURPOSE] : u->value[F_ACCOUNT]);
   snprintf(job->accounting_user_id, sizeof job->accounting_user_id, "%s",
            u->value[F_ACCOUNTING_USER]);
   return true;
@@ -413,6 +421,15 @@ void api_jobs_submit(api_ctx_t *c) {
   snprintf(job.owner_name, sizeof job.owner_name, "%s", c->r->auth.user.name);
   snprintf(job.origin_host, sizeof job.origin_host, "%s", c->r->peer);
   snprintf(job.attrs_json, sizeof job.attrs_json, "{}");
+  /* its purpose (billing by purpose): checked, its defaults applied */
+  char msg[200];
+  purpose_result_t pr = purpose_admit(c->srv->store, c->tenant.id, job.owner_id,
+                                      u->len[F_COPIES] > 0, &job, msg, sizeof msg);
+  if (pr != PURPOSE_OK && pr != PURPOSE_NONE) {
+    blob_delete(c->srv->blobs, doc.blob_key);
+    api_problem_purpose(c, pr, msg);
+    goto done;
+  }
   job.state = job_state_when_closed(&q, NULL);
   job.pages = doc.pages;
   job.impressions = doc.pages * job.copies;

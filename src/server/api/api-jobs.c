@@ -215,15 +215,67 @@ void api_job_cancel(api_ctx_t *c) {
   job_respond_apply(c, res, &job, &after, "job canceled");
 }
 
+/* Answer what the release pipeline did (REST release and payment
+ * start); paying: the caller asked to pay (wording of a refusal). */
+static void api_respond_release(api_ctx_t *c, release_result_t res, nimbus_job_t *job,
+                                release_outcome_t *out, bool paying) {
+  switch (res) {
+    case RELEASE_OK: /* for a payment: priced at zero meanwhile, released */
+      api_respond(c, 200, api_job_json(c, &out->job));
+      break;
+    case RELEASE_PAYMENT_STARTED: {
+      /* it must be paid first: 202 with the job and where to pay */
+      json_t *doc = api_job_json(c, &out->job);
+      if (doc) json_object_set_new(doc, "payment", payments_json(&out->payment));
+      api_respond(c, 202, doc);
+      break;
+    }
+    case RELEASE_PAYMENT_REFUSED:
+      api_problem(c->r, 409, "%s: %s",
+                  paying ? "the job cannot be paid for now"
+                         : "the job must be paid before it prints",
+                  out->message);
+      break;
+    case RELEASE_PURPOSE_REFUSED:
+      api_problem_purpose(c, out->purpose_why, out->message);
+      break;
+    case RELEASE_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case RELEASE_NOT_HELD:
+      if (store_job_get(c->srv->store, c->tenant.id, job->id, job) == STORE_OK)
+        api_problem(c->r, 409, "only held jobs can be released; the job is %s",
+                    job_state_name(job->state));
+      else
+        api_problem(c->r, 409, "the job is no longer held");
+      break;
+    case RELEASE_PIN_MISSING:
+      api_problem(c->r, 403, "wrong PIN: this job needs its PIN");
+      break;
+    case RELEASE_PIN_WRONG:
+      api_problem(c->r, 403, "wrong PIN");
+      break;
+    case RELEASE_PIN_LOCKED:
+      api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
+      break;
+    case RELEASE_ERROR:
+    default:
+      api_problem(c->r, 500, "storage error");
+      break;
+  }
+}
+
 void api_job_release(api_ctx_t *c) {
-  static const char *const fields[] = {"pin", "override", NULL};
+  static const char *const fields[] = {"pin", "override", "purpose", NULL};
   nimbus_job_t job = {0};
   release_outcome_t out = {0};
-  const char *pin = NULL;
+  const char *pin = NULL, *purpose = NULL;
   bool override = false, present = false;
 
   if (c->body && !api_body_only(c, fields)) goto done;
-  if (!api_body_string(c, "pin", false, API_PIN_MAX, &pin)) goto done;
+  if (!api_body_string(c, "pin", false, API_PIN_MAX, &pin) ||
+      !api_body_string(c, "purpose", false, NIMBUS_NAME_MAX - 1, &purpose))
+    goto done;
   if (!api_body_bool(c, "override", &override, &present)) goto done;
   if (override && !c->is_admin) {
     api_problem(c->r, 403, "only a tenant admin may release a job without its PIN");
@@ -241,44 +293,12 @@ void api_job_release(api_ctx_t *c) {
   }
   /* The one release pipeline (release.h): PIN counted and locked in the
    * store whichever way it is tried, target per the queue's release_scope. */
-  release_request_t req = {
-      .pin = pin, .override = override, .actor = c->actor, .request_id = c->r->id};
-  switch (release_job(c->srv, &job, &req, &out)) {
-    case RELEASE_OK:
-      api_respond(c, 200, api_job_json(c, &out.job));
-      break;
-    case RELEASE_PAYMENT_STARTED: {
-      /* it must be paid first: 202 with the job and where to pay */
-      json_t *doc = api_job_json(c, &out.job);
-      if (doc) json_object_set_new(doc, "payment", payments_json(&out.payment));
-      api_respond(c, 202, doc);
-      break;
-    }
-    case RELEASE_PAYMENT_REFUSED:
-      api_problem(c->r, 409, "the job must be paid before it prints: %s", out.message);
-      break;
-    case RELEASE_NOT_FOUND:
-      api_problem(c->r, 404, "no such job");
-      break;
-    case RELEASE_NOT_HELD:
-      store_job_get(c->srv->store, c->tenant.id, job.id, &job);
-      api_problem(c->r, 409, "only held jobs can be released; the job is %s",
-                  job_state_name(job.state));
-      break;
-    case RELEASE_PIN_MISSING:
-      api_problem(c->r, 403, "wrong PIN: this job needs its PIN");
-      break;
-    case RELEASE_PIN_WRONG:
-      api_problem(c->r, 403, "wrong PIN");
-      break;
-    case RELEASE_PIN_LOCKED:
-      api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
-      break;
-    case RELEASE_ERROR:
-    default:
-      api_problem(c->r, 500, "storage error");
-      break;
-  }
+  release_request_t req = {.pin = pin,
+                           .override = override,
+                           .actor = c->actor,
+                           .request_id = c->r->id,
+                           .purpose = purpose};
+  api_respond_release(c, release_job(c->srv, &job, &req, &out), &job, &out, false);
 done:
   api_body_wipe(c, "pin");
   explicit_bzero(job.pin_hash, sizeof job.pin_hash);
@@ -321,38 +341,7 @@ void api_job_payment_start(api_ctx_t *c) {
     goto done;
   }
   release_request_t req = {.pin = pin, .actor = c->actor, .request_id = c->r->id};
-  switch (release_job(c->srv, &job, &req, &out)) {
-    case RELEASE_PAYMENT_STARTED: {
-      json_t *doc = api_job_json(c, &out.job);
-      if (doc) json_object_set_new(doc, "payment", payments_json(&out.payment));
-      api_respond(c, 202, doc);
-      break;
-    }
-    case RELEASE_PAYMENT_REFUSED:
-      api_problem(c->r, 409, "the job cannot be paid for now: %s", out.message);
-      break;
-    case RELEASE_OK: /* priced at zero meanwhile: released */
-      api_respond(c, 200, api_job_json(c, &out.job));
-      break;
-    case RELEASE_PIN_MISSING:
-      api_problem(c->r, 403, "wrong PIN: this job needs its PIN");
-      break;
-    case RELEASE_PIN_WRONG:
-      api_problem(c->r, 403, "wrong PIN");
-      break;
-    case RELEASE_PIN_LOCKED:
-      api_problem(c->r, 429, "too many wrong PINs for this job; try again later");
-      break;
-    case RELEASE_NOT_FOUND:
-      api_problem(c->r, 404, "no such job");
-      break;
-    case RELEASE_NOT_HELD:
-      api_problem(c->r, 409, "the job is no longer held");
-      break;
-    default:
-      api_problem(c->r, 500, "storage error");
-      break;
-  }
+  api_respond_release(c, release_job(c->srv, &job, &req, &out), &job, &out, true);
 done:
   api_body_wipe(c, "pin");
   explicit_bzero(job.pin_hash, sizeof job.pin_hash);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api-private.h"
+#include "charge.h"
 #include "job-fee.h"
 #include "job.h"
 #include "payment-flow.h"
@@ -378,6 +379,9 @@ static bool api_job_add_money(api_ctx_t *c, json_t *obj, const nimbus_job_t *job
   nimbus_payment_t p;
   if (store_payment_get_latest_for_job(c->srv->store, c->tenant.id, job->id, &p) == STORE_OK)
     json_object_set_new(obj, "payment", payments_json(&p));
+  /* billing by purpose: the job's purpose and what it is charged */
+  json_t *purpose = charge_purpose_json(c->srv->store, job);
+  json_object_set_new(obj, "purpose", purpose ? purpose : json_null());
   return true;
 }
 

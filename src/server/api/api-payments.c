@@ -645,3 +645,87 @@ void api_payments_return(api_ctx_t *c) {
                            : PAYFLOW_NOT_FOUND;
   payments_state_page(c, r, &p);
 }
+
+/* ---- the user's saved payment method (billing by purpose, docs/BILLING.md) ---- */
+
+/* GET /me/payment-method: 404 when none; a pending one is checked with
+ * the provider first. */
+void api_me_payment_method_get(api_ctx_t *c) {
+  nimbus_payment_method_t m;
+  switch (payments_method_get(c->srv, c->tenant.id, c->r->auth.user.id, &m)) {
+    case PAYFLOW_OK:
+      api_respond(c, 200, payments_method_json(&m));
+      break;
+    case PAYFLOW_NOT_FOUND:
+      api_problem(c->r, 404, "no payment method saved; POST here to register one");
+      break;
+    default:
+      api_problem(c->r, 500, "storage error");
+      break;
+  }
+  sodium_memzero(&m, sizeof m);
+}
+
+/* POST /me/payment-method: start a registration (replaces any former
+ * method); 201 {state:"pending", setup_url}. */
+void api_me_payment_method_create(api_ctx_t *c) {
+  nimbus_payment_method_t m;
+  char msg[PAY_MSG_MAX];
+  switch (payments_method_begin(c->srv, c->tenant.id, c->r->auth.user.id, c->r->auth.user.name,
+                                &m, msg, sizeof msg)) {
+    case PAYFLOW_OK:
+      api_respond(c, 201, payments_method_json(&m));
+      break;
+    case PAYFLOW_NO_PROVIDER:
+      api_problem(c->r, 409, "%s", msg);
+      break;
+    case PAYFLOW_PROVIDER:
+      api_problem(c->r, 502, "the payment provider refused or did not answer: %s", msg);
+      break;
+    default:
+      api_problem(c->r, 500, "storage error");
+      break;
+  }
+  sodium_memzero(&m, sizeof m);
+}
+
+/* DELETE /me/payment-method: forget it here and at the provider. */
+void api_me_payment_method_delete(api_ctx_t *c) {
+  switch (payments_method_delete(c->srv, c->tenant.id, c->r->auth.user.id, c->actor)) {
+    case PAYFLOW_OK:
+      api_respond_no_content(c);
+      break;
+    case PAYFLOW_NOT_FOUND:
+      api_problem(c->r, 404, "no payment method saved");
+      break;
+    default:
+      api_problem(c->r, 500, "storage error");
+      break;
+  }
+}
+
+/* GET /payments/method-return?setup=ID (public): the provider sent the
+ * user back after registering; nimbusd asks the provider itself (LINE
+ * Pay adds transactionId, which must be the registration's own). */
+void api_payments_method_return(api_ctx_t *c) {
+  const char *setup = http_query(c->r, "setup");
+  const char *tx = http_query(c->r, "transactionId");
+  nimbus_payment_method_t m;
+  memset(&m, 0, sizeof m);
+  payflow_result_t r = setup && strlen(setup) < sizeof m.setup_id
+                           ? payments_method_return(c->srv, setup, tx, &m)
+                           : PAYFLOW_NOT_FOUND;
+  if (r == PAYFLOW_OK && m.state == NIMBUS_METHOD_ACTIVE)
+    payments_page(c, 200, "Payment method saved",
+                  "Jobs you print for a private purpose are now charged to it.");
+  else if (r == PAYFLOW_OK && m.state == NIMBUS_METHOD_PENDING)
+    payments_page(c, 200, "Not finished yet",
+                  "The payment service has not confirmed the registration yet.");
+  else if (r == PAYFLOW_OK || r == PAYFLOW_FORGED)
+    payments_page(c, 200, "Not saved", "The payment method was not registered.");
+  else if (r == PAYFLOW_NOT_FOUND)
+    payments_page(c, 404, "Unknown registration", "There is no such registration.");
+  else
+    payments_page(c, 503, "Try again", "The payment service could not be reached.");
+  sodium_memzero(&m, sizeof m);
+}

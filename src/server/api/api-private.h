@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "purpose.h"
 #include "intake.h"
 #include "model.h"
 #include "store.h"
@@ -62,6 +63,10 @@ typedef void (*api_fn_t)(api_ctx_t *c);
 /* ---- responses (api.c) ---- */
 /* Problem document with the status' reason phrase as title and a
  * printf-formatted detail (fmt may be NULL).  Never put secrets in it. */
+/* A refused purpose (billing by purpose) as its problem document: 422
+ * purpose-required, 403 account-authorization-failed, 409 account-closed,
+ * 402 account-limit-reached (docs/BILLING.md), msg as the detail. */
+void api_problem_purpose(api_ctx_t *c, purpose_result_t r, const char *msg);
 void api_problem(http_request_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* JSON response; takes the reference to doc.  doc NULL (a failed
@@ -233,6 +238,11 @@ void api_device_job_payment_get(api_ctx_t *c);
 void api_device_job_payment_cancel(api_ctx_t *c);
 void api_device_job_pin(api_ctx_t *c);
 void api_device_job_cancel(api_ctx_t *c);
+void api_device_purposes(api_ctx_t *c);
+void api_me_payment_method_get(api_ctx_t *c);
+void api_me_payment_method_create(api_ctx_t *c);
+void api_me_payment_method_delete(api_ctx_t *c);
+void api_payments_method_return(api_ctx_t *c);
 
 void api_jobs_submit(api_ctx_t *c); /* api-jobs-upload.c */
 /* The upload's body side (event thread), see api-jobs-upload.c. */

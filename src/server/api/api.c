@@ -169,6 +169,14 @@ static const struct api_route api_routes[] = {
      "api.payments.stripe_webhook", API_PUBLIC | API_JSON},
     {"payments/return", API_PARAM_NONE, NULL, "GET", api_payments_return, "api.payments.return",
      API_PUBLIC},
+    {"payments/method-return", API_PARAM_NONE, NULL, "GET", api_payments_method_return,
+     "api.payments.method_return", API_PUBLIC},
+    {"me/payment-method", API_PARAM_NONE, NULL, "GET", api_me_payment_method_get,
+     "api.me.payment_method.get", API_SCOPED},
+    {"me/payment-method", API_PARAM_NONE, NULL, "POST", api_me_payment_method_create,
+     "api.me.payment_method.create", API_SCOPED | API_JSON_OPTIONAL},
+    {"me/payment-method", API_PARAM_NONE, NULL, "DELETE", api_me_payment_method_delete,
+     "api.me.payment_method.delete", API_SCOPED},
 
     {"printers", API_PARAM_NONE, NULL, "GET", api_printers_list, "api.printers.list",
      API_SCOPED | API_ADMIN},
@@ -202,6 +210,8 @@ static const struct api_route api_routes[] = {
      "api.device.jobs.payment.get", API_DEVICE},
     {"device/jobs", API_PARAM_ID, "payment", "DELETE", api_device_job_payment_cancel,
      "api.device.jobs.payment.cancel", API_DEVICE},
+    {"device/purposes", API_PARAM_NONE, NULL, "GET", api_device_purposes, "api.device.purposes",
+     API_DEVICE},
 };
 
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
@@ -286,6 +296,8 @@ static const char *api_reason(int status) {
       return "Bad Request";
     case 401:
       return "Unauthorized";
+    case 402:
+      return "Payment Required";
     case 403:
       return "Forbidden";
     case 404:
@@ -327,6 +339,31 @@ void api_problem(http_request_t *r, int status, const char *fmt, ...) {
     va_end(ap);
   }
   http_respond_problem(r, status, api_reason(status), detail[0] ? detail : NULL);
+}
+
+void api_problem_purpose(api_ctx_t *c, purpose_result_t r, const char *msg) {
+  int status = 403;
+  const char *type = "urn:nimbus:problem:account-authorization-failed";
+  switch (r) {
+    case PURPOSE_REQUIRED:
+      status = 422;
+      type = "urn:nimbus:problem:purpose-required";
+      break;
+    case PURPOSE_ACCOUNT_CLOSED:
+      status = 409;
+      type = "urn:nimbus:problem:account-closed";
+      break;
+    case PURPOSE_LIMIT:
+      status = 402;
+      type = "urn:nimbus:problem:account-limit-reached";
+      break;
+    case PURPOSE_ERROR:
+      api_problem(c->r, 500, "the purpose cannot be checked now");
+      return;
+    default:
+      break;
+  }
+  http_respond_problem_typed(c->r, status, type, api_reason(status), msg && msg[0] ? msg : NULL);
 }
 
 void api_respond(api_ctx_t *c, int status, json_t *doc) {

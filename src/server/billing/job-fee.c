@@ -57,9 +57,13 @@ static bool job_fee_device(store_t *st, const nimbus_job_t *job, nimbus_device_t
   return id && store_device_get(st, job->tenant_id, id, dev) == STORE_OK;
 }
 
-job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
-                                 nimbus_job_quote_t *out, nimbus_pricing_t *pricing, char *err,
-                                 size_t errlen) {
+/* job_fee_compute(), priced on `impressions` (> 0) instead of the
+ * job's pages x copies when printed is true, and stored only when store
+ * is true. */
+static job_fee_result_t job_fee_price(store_t *st, const nimbus_job_t *job,
+                                      const nimbus_device_t *d, bool printed, bool store,
+                                      nimbus_job_quote_t *out, nimbus_pricing_t *pricing,
+                                      char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   err[0] = '\0';
   nimbus_pricing_t picked = {0};
@@ -103,6 +107,11 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
   }
   price_job_t pj;
   job_fee_print_spec(job, strcmp(tb.currency, "USD") != 0 && strcmp(tb.currency, "CAD") != 0, &pj);
+  if (printed && job->impressions_completed > 0) {
+    /* what the printer reports it printed, each impression one page */
+    pj.pages = job->impressions_completed;
+    pj.copies = 1;
+  }
   price_service_fee_t sf = {.fixed = tb.service_fee_fixed, .bps = tb.service_fee_bps};
   price_quote_t pq;
   if (!price_quote(&table, &pj, &sf, &pq, err, errlen)) return JOB_FEE_UNPRICEABLE;
@@ -122,8 +131,19 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
   if (text && strlen(text) < sizeof out->detail)
     snprintf(out->detail, sizeof out->detail, "%s", text);
   free(text);
-  if (store_job_quote_put(st, out) != STORE_OK) return JOB_FEE_ERROR;
+  if (store && store_job_quote_put(st, out) != STORE_OK) return JOB_FEE_ERROR;
   return out->total > 0 ? JOB_FEE_PRICED : JOB_FEE_FREE;
+}
+
+job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
+                                 nimbus_job_quote_t *out, nimbus_pricing_t *pricing, char *err,
+                                 size_t errlen) {
+  return job_fee_price(st, job, d, false, true, out, pricing, err, errlen);
+}
+
+job_fee_result_t job_fee_printed(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
+                                 nimbus_job_quote_t *out, char *err, size_t errlen) {
+  return job_fee_price(st, job, d, true, false, out, NULL, err, errlen);
 }
 
 json_t *job_fee_quote_json(const nimbus_job_quote_t *q) {

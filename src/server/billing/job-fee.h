@@ -48,6 +48,13 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
                                  nimbus_job_quote_t *out, nimbus_pricing_t *pricing, char *err,
                                  size_t errlen);
 
+/* The fee of job as printed on printer d (NULL: per its queue): priced on
+ * the impressions the printer reported (job->impressions_completed, when
+ * it reported any; else as job_fee_compute), not stored (issue 13: the
+ * charge on completion). */
+job_fee_result_t job_fee_printed(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
+                                 nimbus_job_quote_t *out, char *err, size_t errlen);
+
 /* The quote as JSON for REST and the panel (new reference; NULL: none). */
 json_t *job_fee_quote_json(const nimbus_job_quote_t *q);
 

@@ -79,6 +79,50 @@ void ledger_refund(const nimbus_payment_t *p, ledger_posting_buf_t *out) {
   posting_line(out, acc, -p->amount);
 }
 
+/* Start a posting of kind for tenant_id / job_id, no payment. */
+static void posting_begin_plain(nimbus_id_t tenant_id, nimbus_id_t job_id, const char *currency,
+                                const char *kind, ledger_posting_buf_t *out) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->currency, sizeof out->currency, "%s", currency);
+  out->posting.tenant_id = tenant_id;
+  out->posting.job_id = job_id;
+  out->posting.kind = kind;
+  out->posting.currency = out->currency;
+  out->posting.memo = out->memo;
+  out->posting.lines = out->lines;
+}
+
+void ledger_destination(const nimbus_job_charge_t *c, nimbus_account_mode_t mode,
+                        const char *provider, char *buf, size_t len) {
+  if (!c->account_id)
+    snprintf(buf, len, "provider:%s:clearing", provider);
+  else
+    snprintf(buf, len, "tenant:%lld:%s:%s", (long long)c->tenant_id,
+             mode == NIMBUS_ACCOUNT_PREPAID ? "prepaid" : "receivable", c->account_code);
+}
+
+void ledger_job_charge(const nimbus_job_charge_t *c, const char *debit, ledger_posting_buf_t *out) {
+  char acc[64];
+  posting_begin_plain(c->tenant_id, c->job_id, c->currency, "charge", out);
+  snprintf(out->memo, sizeof out->memo, "job %lld charge purpose %s", (long long)c->job_id,
+           c->purpose_name);
+  posting_line(out, debit, c->total);
+  snprintf(acc, sizeof acc, "tenant:%lld:revenue", (long long)c->tenant_id);
+  posting_line(out, acc, -c->print_fee);
+  posting_line(out, "operator:revenue", -c->service_fee);
+}
+
+void ledger_topup(nimbus_id_t tenant_id, const char *code, const char *currency, int64_t amount,
+                  const char *memo, ledger_posting_buf_t *out) {
+  char acc[64];
+  posting_begin_plain(tenant_id, 0, currency, "topup", out);
+  snprintf(out->memo, sizeof out->memo, "%s", memo && memo[0] ? memo : "top-up");
+  snprintf(acc, sizeof acc, "tenant:%lld:topups", (long long)tenant_id);
+  posting_line(out, acc, amount);
+  snprintf(acc, sizeof acc, "tenant:%lld:prepaid:%s", (long long)tenant_id, code);
+  posting_line(out, acc, -amount);
+}
+
 /* An amount beyond MONEY_MAX is refused as well: no Nimbus amount is that
  * large, and it keeps the sum far from overflowing in any order. */
 bool ledger_balanced(const store_ledger_line_t *lines, int n) {

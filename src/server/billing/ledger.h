@@ -13,6 +13,16 @@
  *   payment  (verified paid):  clearing +total, unearned -total
  *   charge   (job completed):  unearned +total, revenue -print, operator -service
  *   refund   (print failed):   unearned +total, clearing -total
+ *
+ * Billing by purpose (issue 13, docs/BILLING.md): a job charged on
+ * completion to its purpose's destination, one "charge" posting:
+ *   destination +total, tenant:<id>:revenue -print, operator:revenue -service
+ * where the destination is
+ *   tenant:<id>:prepaid:<code>     a prepaid account (a liability: its balance)
+ *   tenant:<id>:receivable:<code>  an invoiced account (owed by the account holder)
+ *   provider:<name>:clearing       a private purpose (charged to the user's saved method)
+ * and a prepaid top-up, "topup":
+ *   tenant:<id>:topups +amount, tenant:<id>:prepaid:<code> -amount
  */
 #ifndef NIMBUS_LEDGER_H
 #define NIMBUS_LEDGER_H
@@ -40,6 +50,17 @@ typedef struct {
 void ledger_payment_received(const nimbus_payment_t *p, ledger_posting_buf_t *out);
 void ledger_charge(const nimbus_payment_t *p, ledger_posting_buf_t *out);
 void ledger_refund(const nimbus_payment_t *p, ledger_posting_buf_t *out);
+
+/* The charge posting of job charge c (state CHARGED figures) to debit
+ * (one of the destinations above, ledger_destination()). */
+void ledger_job_charge(const nimbus_job_charge_t *c, const char *debit, ledger_posting_buf_t *out);
+/* The destination account of a charge: mode of its account (ignored when
+ * private), provider the tenant's provider name (private). */
+void ledger_destination(const nimbus_job_charge_t *c, nimbus_account_mode_t mode,
+                        const char *provider, char *buf, size_t len);
+/* A top-up (amount > 0) or take-back (< 0) of prepaid account code. */
+void ledger_topup(nimbus_id_t tenant_id, const char *code, const char *currency, int64_t amount,
+                  const char *memo, ledger_posting_buf_t *out);
 
 /* Do the lines sum to zero (and there is at least one, none is 0, and
  * none overflows)? */

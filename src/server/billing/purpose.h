@@ -79,6 +79,16 @@ purpose_result_t purpose_resolve(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
                                  bool need_method, purpose_choice_t *out, char *msg,
                                  size_t msglen);
 
+/*
+ * A new job's purpose, when it is submitted: resolve job->account_id (or
+ * the owner's default) for user_id (0: nobody signed in), check it as
+ * purpose_resolve() does (no estimate, no printer yet), and when one
+ * applies, write its name into job->account_id and fill the job's unset
+ * settings from its defaults.  PURPOSE_NONE: the job has no purpose.
+ */
+purpose_result_t purpose_admit(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                               bool copies_given, nimbus_job_t *job, char *msg, size_t msglen);
+
 /* Is the tenant's policy "a purpose on every job"? */
 bool purpose_required(store_t *st, nimbus_id_t tenant_id);
 

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,7 @@
 #include "device.h"
 #include "job.h"
 #include "log.h"
+#include "charge.h"
 #include "payment-flow.h"
 #include "price.h"
 
@@ -247,6 +249,77 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
   }
 }
 
+/* Not a result: release_purpose_step() found no purpose, go on. */
+#define RELEASE_NO_PURPOSE ((release_result_t)(RELEASE_NOT_FOUND + 1000))
+
+/* Step 3a: a job with a purpose (the panel's choice, else its own, else
+ * its owner's default) is checked again and released with its charge's
+ * hold (charge_release).  RELEASE_NO_PURPOSE: none applies, go on. */
+static release_result_t release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
+                                             const nimbus_device_t *d, nimbus_id_t queue,
+                                             nimbus_id_t target, const release_request_t *req,
+                                             release_outcome_t *out) {
+  const char *value = req->purpose && req->purpose[0] ? req->purpose : job->account_id;
+  purpose_choice_t *ch = calloc(1, sizeof *ch);
+  if (!ch) return RELEASE_ERROR;
+  release_result_t res = RELEASE_ERROR;
+  purpose_result_t pr =
+      purpose_resolve(srv->store, job->tenant_id, job->owner_id, value, 0,
+                      d ? d->id : target, true, ch, out->message, sizeof out->message);
+  if (pr == PURPOSE_NONE) {
+    res = RELEASE_NO_PURPOSE;
+    goto done;
+  }
+  if (pr != PURPOSE_OK) {
+    out->purpose_why = pr;
+    res = pr == PURPOSE_ERROR ? RELEASE_ERROR : RELEASE_PURPOSE_REFUSED;
+    goto done;
+  }
+  /* the panel's choice is the job's purpose from now on */
+  if (strcmp(ch->purpose.name, job->account_id) != 0) {
+    char detail[160];
+    snprintf(detail, sizeof detail, "job=%s purpose=%s", job->reference, ch->purpose.name);
+    store_audit_t audit = {.tenant_id = job->tenant_id,
+                           .actor = req->actor,
+                           .action = "job-purpose-changed",
+                           .detail = detail};
+    store_status_t s = store_job_set_account(srv->store, job->tenant_id, job->id,
+                                             ch->purpose.name, &audit);
+    if (s != STORE_OK) {
+      res = s == STORE_CONFLICT ? RELEASE_NOT_HELD : RELEASE_ERROR;
+      goto done;
+    }
+  }
+  char who[192];
+  snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
+  switch (charge_release(srv, job, ch, d, queue, target, who, &out->job, &out->purpose_why,
+                         out->message, sizeof out->message)) {
+    case CHARGE_OK:
+      log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
+                d ? d->name : "-", "purpose", ch->purpose.name, "by", req->actor,
+                "pin_override", out->overridden ? "yes" : "no", (char *)NULL);
+      res = RELEASE_OK;
+      break;
+    case CHARGE_REFUSED:
+      res = RELEASE_PURPOSE_REFUSED;
+      break;
+    case CHARGE_UNPRICEABLE:
+      res = RELEASE_PAYMENT_REFUSED;
+      break;
+    case CHARGE_NOT_HELD:
+      res = RELEASE_NOT_HELD;
+      break;
+    case CHARGE_NOT_FOUND:
+      res = RELEASE_NOT_FOUND;
+      break;
+    case CHARGE_ERROR:
+      break;
+  }
+done:
+  free(ch);
+  return res;
+}
+
 /* Steps 2-5 for a job already found and allowed (step 1 done by the
  * caller), at printer d or (d NULL) away from any printer. */
 static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_t *job,
@@ -261,6 +334,9 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   nimbus_id_t queue = 0;
   if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) queue = d->queue_ids[0];
   nimbus_id_t target = release_target_device(srv, job, d);
+  /* 3a. purpose (release_purpose_step): the hold and step 5 in one */
+  res = release_purpose_step(srv, job, d, queue, target, req, out);
+  if (res != RELEASE_NO_PURPOSE) return res;
   /* 3. payment (release_payment_step): the payment carries step 4's
    * answer and does step 5 once it is verified */
   res = release_payment_step(srv, job, d, queue, &target, req, out);

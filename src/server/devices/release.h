@@ -12,6 +12,13 @@
  *      locked job stays locked until the lockout ends, for everyone.  The
  *      only way around the PIN is an explicit admin override (the adapter
  *      checks the role), audited, logged and recorded in the job's event;
+ *   3a. purpose (billing by purpose, payments/charge.c): when the job has
+ *      one (its job-account-id, or the one the panel chose, or its
+ *      owner's default), the owner's right to it, its account open and
+ *      this printer allowed are checked again (purpose_resolve()), and
+ *      the release places the job's estimated charge as a hold on the
+ *      account in the same transaction as step 5 (charge_release());
+ *      such a job pays through its purpose, so step 3 does not apply;
  *   3. payment: when the job has a fee where it will print and the
  *      pricing there says "at-printer" (payments_required()), the
  *      release reserves a payment instead (payments_begin(): held ->
@@ -31,6 +38,7 @@
 #include <stdbool.h>
 
 #include "model.h"
+#include "purpose.h"
 #include "server.h"
 #include "store.h"
 
@@ -43,6 +51,8 @@ typedef struct {
                                     * explicit choice, checked by the caller */
   const char *actor;               /* who: events, audit, log */
   const char *request_id;          /* for the log; may be NULL */
+  const char *purpose;             /* release under this purpose instead (the panel's
+                                    * choice among the owner's); NULL: the job's own */
 } release_request_t;
 
 typedef enum {
@@ -54,6 +64,7 @@ typedef enum {
   RELEASE_PIN_LOCKED,
   RELEASE_PAYMENT_STARTED, /* the job must be paid first: out->payment says where */
   RELEASE_PAYMENT_REFUSED, /* it must be paid but cannot be now: out->message says why */
+  RELEASE_PURPOSE_REFUSED, /* its purpose may not be used now: out->purpose_why, out->message */
   RELEASE_ERROR
 } release_result_t;
 
@@ -64,7 +75,8 @@ typedef struct {
   int64_t locked_until; /* RELEASE_PIN_LOCKED: until when (Unix time) */
   bool overridden;      /* RELEASE_OK: released without its PIN by override */
   nimbus_payment_t payment; /* RELEASE_PAYMENT_STARTED: the payment to make */
-  char message[200];        /* RELEASE_PAYMENT_REFUSED: why, for the user */
+  char message[200];        /* RELEASE_PAYMENT_REFUSED, _PURPOSE_REFUSED: why, for the user */
+  purpose_result_t purpose_why; /* RELEASE_PURPOSE_REFUSED: which refusal */
 } release_outcome_t;
 
 /*

@@ -142,8 +142,12 @@ void http_respond_json(http_request_t *r, int status, json_t *doc) {
 }
 
 void http_respond_problem(http_request_t *r, int status, const char *title, const char *detail) {
-  json_t *doc =
-      json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title", title, "status", status);
+  http_respond_problem_typed(r, status, "about:blank", title, detail);
+}
+
+void http_respond_problem_typed(http_request_t *r, int status, const char *type, const char *title,
+                                const char *detail) {
+  json_t *doc = json_pack("{s:s, s:s, s:i}", "type", type, "title", title, "status", status);
   if (doc && detail) json_object_set_new(doc, "detail", json_string(detail));
   if (doc) json_object_set_new(doc, "request_id", json_string(r->id));
   char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;

@@ -137,6 +137,10 @@ void http_respond_stream(http_request_t *r, int status, const char *content_type
                          size_t prefix_len, const http_body_source_t *src, int64_t len);
 /* RFC 9457 problem document; detail may be NULL. */
 void http_respond_problem(http_request_t *r, int status, const char *title, const char *detail);
+/* The same with a problem type URI instead of about:blank (a refusal a
+ * client tells apart, e.g. "urn:nimbus:problem:account-closed"). */
+void http_respond_problem_typed(http_request_t *r, int status, const char *type, const char *title,
+                                const char *detail);
 /* JSON body; takes the reference to `doc`. */
 void http_respond_json(http_request_t *r, int status, json_t *doc);
 /* Add a response header (at most 4). */

@@ -252,7 +252,8 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
        * by "indefinite" and reported as such (RFC 8011 4.1.7). */
       if (ok && !strcmp(v, "no-hold") && !ctx->queue.release_immediately) ok = false;
       if (ok) snprintf(job->hold_until, sizeof job->hold_until, "%s", v);
-    } else if (!strcmp(name, "job-account-id") || !strcmp(name, "job-accounting-user-id")) {
+    } else if (!strcmp(name, "job-account-id") || !strcmp(name, "job-accounting-user-id") ||
+               !strcmp(name, "job-billing")) {
       const char *v = ipp_name_value(a);
       if (v && strlen(v) > IPP_NAME_MAX) {
         ipp_unsupported(ctx, a);
@@ -263,6 +264,12 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
       ok = v != NULL;
       if (ok && !strcmp(name, "job-account-id"))
         snprintf(job->account_id, sizeof job->account_id, "%s", v);
+      else if (ok && !strcmp(name, "job-billing")) {
+        /* CUPS's job-billing (lp -o job-billing=...): job-account-id's
+         * older name; job-account-id wins when both are sent */
+        if (!ippFindAttribute(ctx->request, "job-account-id", IPP_TAG_ZERO))
+          snprintf(job->account_id, sizeof job->account_id, "%s", v);
+      }
       else if (ok)
         snprintf(job->accounting_user_id, sizeof job->accounting_user_id, "%s", v);
     } else if (!strcmp(name, "media-col")) {

@@ -16,6 +16,7 @@
 #include "ipp-private.h"
 #include "job.h"
 #include "log.h"
+#include "purpose.h"
 #include "release.h"
 
 #define IPP_RELEASE_PIN_MAX 255 /* job-password-supported */
@@ -236,6 +237,44 @@ static void ipp_submit_job(ipp_ctx_t *ctx, nimbus_job_t *job, bool closed, nimbu
     ipp_respond_limit(ctx, s);
 }
 
+/* The IPP status for a purpose refusal (PWG 5100.7 / RFC 8011 account
+ * status codes). */
+static ipp_status_t ipp_purpose_status(purpose_result_t r) {
+  switch (r) {
+    case PURPOSE_REQUIRED:
+      return IPP_STATUS_ERROR_ACCOUNT_INFO_NEEDED;
+    case PURPOSE_ACCOUNT_CLOSED:
+      return IPP_STATUS_ERROR_ACCOUNT_CLOSED;
+    case PURPOSE_LIMIT:
+      return IPP_STATUS_ERROR_ACCOUNT_LIMIT_REACHED;
+    case PURPOSE_NOT_ALLOWED:
+    case PURPOSE_PRINTER_REFUSED:
+    case PURPOSE_NO_METHOD:
+      return IPP_STATUS_ERROR_ACCOUNT_AUTHORIZATION_FAILED;
+    default:
+      return IPP_STATUS_ERROR_INTERNAL;
+  }
+}
+
+/*
+ * A new job's purpose (billing by purpose, purpose_admit): named by
+ * job-account-id (or CUPS's job-billing), else the user's default; its
+ * defaults fill the job's unset settings.  A job through a printer for a
+ * name that is no user is not checked: it is held until it expires, and
+ * a refusal would tell that the name is no user (PROTOCOL.md 7.1).
+ */
+static bool ipp_admit_purpose(ipp_ctx_t *ctx, nimbus_job_t *job) {
+  if (ctx->behalf_unknown) return true;
+  char msg[200];
+  bool copies_given = ippFindAttribute(ctx->request, "copies", IPP_TAG_ZERO) != NULL;
+  purpose_result_t r = purpose_admit(ctx->srv->store, ctx->tenant.id, ctx->user_id, copies_given,
+                                     job, msg, sizeof msg);
+  if (r == PURPOSE_OK || r == PURPOSE_NONE) return true;
+  if (r == PURPOSE_ERROR && !msg[0]) snprintf(msg, sizeof msg, "the purpose cannot be checked now");
+  ipp_respond(ctx, ipp_purpose_status(r), "%s", msg);
+  return false;
+}
+
 /* ---- admission for operations that carry a document ---- */
 
 static bool ipp_send_document_precheck(ipp_ctx_t *ctx) {
@@ -266,6 +305,7 @@ bool ipp_job_precheck_document(ipp_ctx_t *ctx) {
   if (!ipp_job_attrs_parse(ctx, &ctx->job, ctx->doc_format, sizeof ctx->doc_format, ctx->doc_name,
                            sizeof ctx->doc_name))
     return false;
+  if (!ipp_admit_purpose(ctx, &ctx->job)) return false;
   /* Refuse before a document is spooled; an inline one is submitted right
    * away and job_submit() checks the same limit. */
   if (!ctx->document_inline && !ipp_check_pending_limit(ctx)) return false;
@@ -298,13 +338,16 @@ void ipp_op_print_job(ipp_ctx_t *ctx) {
 void ipp_op_validate_job(ipp_ctx_t *ctx) {
   nimbus_job_t job = {0};
   char fmt[NIMBUS_NAME_MAX], name[NIMBUS_TEXT_MAX];
-  ipp_job_attrs_parse(ctx, &job, fmt, sizeof fmt, name, sizeof name);
+  if (ipp_job_attrs_parse(ctx, &job, fmt, sizeof fmt, name, sizeof name))
+    ipp_admit_purpose(ctx, &job);
 }
 
 void ipp_op_create_job(ipp_ctx_t *ctx) {
   nimbus_job_t job = {0};
   char fmt[NIMBUS_NAME_MAX], name[NIMBUS_TEXT_MAX];
-  if (!ipp_job_attrs_parse(ctx, &job, fmt, sizeof fmt, name, sizeof name)) return;
+  if (!ipp_job_attrs_parse(ctx, &job, fmt, sizeof fmt, name, sizeof name) ||
+      !ipp_admit_purpose(ctx, &job))
+    return;
   ipp_submit_job(ctx, &job, false, NULL, NULL, 0);
 }
 
@@ -575,6 +618,10 @@ void ipp_op_release_job(ipp_ctx_t *ctx) {
       break;
     case RELEASE_PAYMENT_REFUSED:
       ipp_respond(ctx, IPP_STATUS_ERROR_NOT_POSSIBLE, "Job #%lld must be paid first: %s",
+                  (long long)job.number, out.message);
+      break;
+    case RELEASE_PURPOSE_REFUSED:
+      ipp_respond(ctx, ipp_purpose_status(out.purpose_why), "Job #%lld cannot be released: %s",
                   (long long)job.number, out.message);
       break;
     case RELEASE_NOT_FOUND:

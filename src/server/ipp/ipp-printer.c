@@ -18,6 +18,7 @@
 #include "docformat.h"
 #include "driverless.h"
 #include "ipp-private.h"
+#include "purpose.h"
 
 #define IPP_PRINTER_MAKE_MODEL "Nimbus Print cloud queue"
 
@@ -234,7 +235,17 @@ static ipp_t *ipp_printer_attrs_build(ipp_ctx_t *ctx, cups_array_t *ra) {
                 pw_enc);
   ippAddBoolean(p, IPP_TAG_PRINTER, "job-account-id-supported", 1);
   ippAddBoolean(p, IPP_TAG_PRINTER, "job-accounting-user-id-supported", 1);
-  ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_NOVALUE, "job-account-id-default");
+  /* billing by purpose (docs/BILLING.md): the default is the asking
+   * user's default purpose; a tenant that requires one says so */
+  nimbus_purpose_t dp;
+  if (ctx->user_id &&
+      store_purpose_get_default(ctx->srv->store, ctx->tenant.id, ctx->user_id, &dp) == STORE_OK)
+    ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "job-account-id-default", NULL, dp.name);
+  else
+    ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_NOVALUE, "job-account-id-default");
+  if (purpose_required(ctx->srv->store, ctx->tenant.id))
+    ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-mandatory-job-attributes", NULL,
+                 "job-account-id");
   ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_NOVALUE, "job-accounting-user-id-default");
   ippAddBoolean(p, IPP_TAG_PRINTER, "job-ids-supported", 0);
   ippAddRange(p, IPP_TAG_PRINTER, "job-k-octets-supported", 0,

@@ -189,7 +189,7 @@ bool job_change(const nimbus_job_t *job, job_event_t ev, nimbus_id_t device_id, 
 static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    job_event_t ev, nimbus_id_t device_id,
                                    const store_job_change_t *extra, const char *actor,
-                                   nimbus_job_t *job) {
+                                   job_charge_hold_t *hold, nimbus_job_t *job) {
   nimbus_job_t cur;
   /* Retry a few times if another event changed the job between read and
    * compare-and-set; then the event is judged against the new state. */
@@ -204,7 +204,14 @@ static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id
       if (extra->set & STORE_JOB_SET_TARGET) c.target_device_id = extra->target_device_id;
       if (extra->set & STORE_JOB_SET_QUEUE) c.queue_id = extra->queue_id;
     }
-    s = store_job_apply(st, tenant_id, &c, 1);
+    if (hold) {
+      /* the charge's hold and the release: one transaction */
+      hold->why = 0;
+      s = store_charge_hold(st, hold->charge, &c, hold->audit, &hold->why);
+      if (s == STORE_CONFLICT && hold->why != STORE_CHARGE_JOB_CHANGED) return JOB_NOT_POSSIBLE;
+    } else {
+      s = store_job_apply(st, tenant_id, &c, 1);
+    }
     if (s == STORE_CONFLICT) continue;
     if (s == STORE_NOT_FOUND) return JOB_NOT_FOUND;
     if (s != STORE_OK) return JOB_ERROR;
@@ -222,7 +229,7 @@ static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id
 job_result_t job_apply(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, job_event_t ev,
                        const char *actor, nimbus_job_t *job) {
   if (job_event_is_device(ev)) return JOB_NOT_POSSIBLE;
-  return job_transition(st, tenant_id, job_id, ev, 0, NULL, actor, job);
+  return job_transition(st, tenant_id, job_id, ev, 0, NULL, actor, NULL, job);
 }
 
 job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
@@ -231,18 +238,24 @@ job_result_t job_apply_device(store_t *st, nimbus_id_t tenant_id, nimbus_id_t jo
   if (!job_event_is_device(ev)) return JOB_NOT_POSSIBLE;
   /* Only REOFFER may name no device ("whichever holds it"). */
   if (device_id == 0 && ev != JOB_EVENT_REOFFER) return JOB_NOT_POSSIBLE;
-  return job_transition(st, tenant_id, job_id, ev, device_id, NULL, actor, job);
+  return job_transition(st, tenant_id, job_id, ev, device_id, NULL, actor, NULL, job);
 }
 
 job_result_t job_release(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                          nimbus_id_t queue_id, nimbus_id_t target_device_id, const char *actor,
                          nimbus_job_t *job) {
+  return job_release_charged(st, tenant_id, job_id, queue_id, target_device_id, actor, NULL, job);
+}
+
+job_result_t job_release_charged(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 nimbus_id_t queue_id, nimbus_id_t target_device_id,
+                                 const char *actor, job_charge_hold_t *hold, nimbus_job_t *job) {
   store_job_change_t extra = {.set = STORE_JOB_SET_TARGET, .target_device_id = target_device_id};
   if (queue_id) {
     extra.set |= STORE_JOB_SET_QUEUE;
     extra.queue_id = queue_id;
   }
-  return job_transition(st, tenant_id, job_id, JOB_EVENT_RELEASE, 0, &extra, actor, job);
+  return job_transition(st, tenant_id, job_id, JOB_EVENT_RELEASE, 0, &extra, actor, hold, job);
 }
 
 int job_ipp_state(nimbus_job_state_t s) {

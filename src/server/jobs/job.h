@@ -78,6 +78,22 @@ job_result_t job_release(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                          nimbus_job_t *job);
 
 /*
+ * job_release() that also places the job's charge (billing by purpose,
+ * billing/charge.c) in the same transaction: hold->charge is written
+ * (state HELD) and its hold added to its account (store_charge_hold).
+ * JOB_NOT_POSSIBLE with hold->why set when the account refused it
+ * (closed, limit); hold->why 0 otherwise.
+ */
+typedef struct {
+  nimbus_job_charge_t *charge;
+  const store_audit_t *audit; /* may be NULL */
+  store_charge_refusal_t why; /* out */
+} job_charge_hold_t;
+job_result_t job_release_charged(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 nimbus_id_t queue_id, nimbus_id_t target_device_id,
+                                 const char *actor, job_charge_hold_t *hold, nimbus_job_t *job);
+
+/*
  * The store change for ev on job as it was read (the compare-and-set:
  * expected state, and for device events the device as job_apply_device()
  * requires; next state, event row with actor as detail, the device

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "charge.h"
 #include "job-fee.h"
 #include "job.h"
 #include "ledger.h"
@@ -983,6 +984,8 @@ static void payflow_reconcile(payments_t *pm) {
       if (!seen[k]) pm->backoff[k].id = 0;
   sodium_memzero(b, sizeof *b);
   free(b);
+  /* job charges of billing by purpose (billing/charge.c), under the same lease */
+  if (held) charges_reconcile(srv);
 }
 
 static void *payflow_thread(void *arg) {
@@ -1021,10 +1024,37 @@ void payments_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_
   if (from != NIMBUS_JOB_PROCESSING && from != NIMBUS_JOB_FETCHABLE &&
       from != NIMBUS_JOB_AWAITING_PAYMENT)
     return;
+  payments_kick(srv);
+}
+
+void payments_kick(nimbus_server_t *srv) {
+  payments_t *pm = srv->payments;
+  if (!pm) return;
   pthread_mutex_lock(&pm->mu);
   pm->kick = true;
   pthread_cond_signal(&pm->cv);
   pthread_mutex_unlock(&pm->mu);
+}
+
+/* ---- for saved payment methods (payment-method.c) and charges ---- */
+
+payflow_result_t payments_provider_open(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                        const pay_provider_t **prov, pay_credentials_t *c) {
+  return payflow_credentials(srv, tenant_id, prov, c);
+}
+
+void payments_base_url(nimbus_server_t *srv, char *buf, size_t len) {
+  payflow_base_url(srv, buf, len);
+}
+
+bool payments_seal(nimbus_server_t *srv, const char *ad, const void *in, size_t len,
+                   unsigned char *out, size_t outmax, size_t *outlen) {
+  return srv->payments && crypto_seal(srv->payments->key, ad, in, len, out, outmax, outlen);
+}
+
+bool payments_unseal(nimbus_server_t *srv, const char *ad, const unsigned char *in, size_t len,
+                     void *out, size_t outmax, size_t *outlen) {
+  return srv->payments && crypto_unseal(srv->payments->key, ad, in, len, out, outmax, outlen);
 }
 
 payments_t *payments_start(nimbus_server_t *srv, char *err, size_t errlen) {

@@ -110,6 +110,46 @@ payflow_result_t payments_return(nimbus_server_t *srv, const char *order_id, nim
 payflow_result_t payments_converge(nimbus_server_t *srv, nimbus_id_t tenant_id,
                                    nimbus_id_t payment_id, nimbus_payment_t *out);
 
+/* Wake the reconciler now (a job's charge or payment is due). */
+void payments_kick(nimbus_server_t *srv);
+
+/* For saved payment methods and job charges (issue 13): the tenant's
+ * provider and credentials in clear (wipe *c after use); the URL base
+ * nimbusd gives providers; sealing with the server key. */
+payflow_result_t payments_provider_open(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                        const pay_provider_t **prov, pay_credentials_t *c);
+void payments_base_url(nimbus_server_t *srv, char *buf, size_t len);
+bool payments_seal(nimbus_server_t *srv, const char *ad, const void *in, size_t len,
+                   unsigned char *out, size_t outmax, size_t *outlen);
+bool payments_unseal(nimbus_server_t *srv, const char *ad, const unsigned char *in, size_t len,
+                     void *out, size_t outmax, size_t *outlen);
+
+/* ---- saved payment methods (payment-method.c, docs/BILLING.md) ---- */
+/* Start registering user_id's payment method with the tenant's provider
+ * (replaces any former one); *out: pending, with setup_url to open. */
+payflow_result_t payments_method_begin(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                       nimbus_id_t user_id, const char *user_name,
+                                       nimbus_payment_method_t *out, char *msg, size_t msglen);
+/* The provider sent the user back (setup_id ours; tx: LINE Pay's
+ * transactionId, may be NULL): ask the provider whether it is done. */
+payflow_result_t payments_method_return(nimbus_server_t *srv, const char *setup_id,
+                                        const char *tx, nimbus_payment_method_t *out);
+/* The user's method (a pending one is checked with the provider first). */
+payflow_result_t payments_method_get(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                     nimbus_id_t user_id, nimbus_payment_method_t *out);
+/* Forget it here and at the provider. */
+payflow_result_t payments_method_delete(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                        nimbus_id_t user_id, const char *actor);
+/* Charge user_id's active method (order_id: idempotency key); *provider
+ * receives the provider's name (16 bytes).  PAY_DECLINED also when the
+ * user has no active method (msg says so). */
+pay_result_t payments_charge_saved(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                   nimbus_id_t user_id, const char *order_id, int64_t amount,
+                                   const char *currency, const char *item, char *provider,
+                                   pay_charge_res_t *out, char *msg, size_t msglen);
+/* The method as JSON for REST (new reference). */
+json_t *payments_method_json(const nimbus_payment_method_t *m);
+
 /* "pending", "paid", ... (REST and the panel). */
 const char *payments_state_name(nimbus_payment_state_t s);
 /* The payment as JSON for REST and the panel (new reference). */
