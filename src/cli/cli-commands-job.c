@@ -64,6 +64,7 @@ static const cli_field_t job_fields[] = {
     {"cli:charge_lines", NULL, "Charge lines", &charge_line_view},
     {"cli:payment", NULL, "Payment", NULL},
     {"cli:payment_url", NULL, "Payment URL", NULL},
+    {"cli:purpose", NULL, "Purpose", NULL},
     {"documents", NULL, "Documents", &document_view},
     {NULL, NULL, NULL, NULL}};
 
@@ -125,6 +126,7 @@ enum {
   SOPT_PIN_FILE,
   SOPT_ACCOUNT,
   SOPT_ACCOUNTING_USER,
+  SOPT_PURPOSE,
   SOPT_FORMAT,
   SOPT_QUIET
 };
@@ -135,8 +137,10 @@ static const cli_option_t submit_options[] = {
     [SOPT_COPIES] = {"copies", "N", "number of copies (1-999)", false},
     [SOPT_PIN] = {"pin", "PIN", "hold the job until released with this PIN", false},
     [SOPT_PIN_FILE] = {"pin-file", "FILE", "read the PIN from FILE ('-': stdin)", false},
-    [SOPT_ACCOUNT] = {"account", "ID", "job-account-id (billing code)", false},
+    [SOPT_ACCOUNT] = {"account", "ID", "job-account-id (a purpose or an account code)", false},
     [SOPT_ACCOUNTING_USER] = {"accounting-user", "ID", "job-accounting-user-id", false},
+    [SOPT_PURPOSE] = {"purpose", "NAME", "print for this purpose of yours (or an account code)",
+                      false},
     [SOPT_FORMAT] = {"format", "MIME", "document format (default: from file name)", false},
     [SOPT_QUIET] = {"quiet", NULL, "print only the new job's id (for scripts)", false},
     {NULL, NULL, NULL, false}};
@@ -558,6 +562,7 @@ static cli_status_t submit_run(cli_t *cli, cli_parsed_t *parsed) {
       !submit_add_field(mime, "job-password", pin[0] ? pin : NULL) ||
       !submit_add_field(mime, "job-account-id", parsed->values[SOPT_ACCOUNT]) ||
       !submit_add_field(mime, "job-accounting-user-id", parsed->values[SOPT_ACCOUNTING_USER]) ||
+      !submit_add_field(mime, "purpose", parsed->values[SOPT_PURPOSE]) ||
       !submit_add_field(mime, "document-format", format)) {
     cli_fail(cli, CLI_STATUS_FAILED, "out of memory");
     goto done;

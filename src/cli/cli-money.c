@@ -202,6 +202,7 @@ static bool money_charge_text(const json_t *charge, char *buf, size_t size) {
 //   cli:charge_lines the breakdown by tier, units and subtotals as text
 //   cli:payment      "pending, EUR 0.42" (state and amount of the latest payment)
 //   cli:payment_url  where to pay (while the payment is pending)
+//   cli:purpose      "work (account CORP): charged, EUR 0.35" (billing by purpose)
 //
 // Also decorates the job's "payment" object (cli_money_decorate_payment()).
 //
@@ -245,6 +246,33 @@ cli_status_t cli_money_decorate_job(cli_t *cli, json_t *job) {
                                        currency, false)) != CLI_STATUS_OK)
         return (status);
     }
+  }
+
+  json_t *purpose = json_object_get(job, "purpose");
+  if (json_is_object(purpose)) {
+    // "work (account CORP): charged, EUR 0.35" / "own (private): charge-failed, ..."
+    json_t *pc = json_object_get(purpose, "charge");
+    const char *account = json_string_value(json_object_get(purpose, "account"));
+    char amount[96] = "", head[160];
+
+    snprintf(head, sizeof(head), "%s (%s%s)",
+             json_string_value(json_object_get(purpose, "name"))
+                 ? json_string_value(json_object_get(purpose, "name"))
+                 : "?",
+             account ? "account " : "private", account ? account : "");
+    if (json_is_object(pc)) {
+      const char *reason = json_string_value(json_object_get(pc, "reason"));
+
+      cli_money_text(json_object_get(pc, "total"),
+                     json_string_value(json_object_get(pc, "currency")), true, amount,
+                     sizeof(amount));
+      snprintf(text, sizeof(text), "%s: %s%s%s%s%s", head,
+               json_string_value(json_object_get(pc, "state")), amount[0] ? ", " : "", amount,
+               reason ? " - " : "", reason ? reason : "");
+    } else {
+      snprintf(text, sizeof(text), "%s", head);
+    }
+    if ((status = money_set(cli, job, "cli:purpose", text)) != CLI_STATUS_OK) return (status);
   }
 
   if (json_is_object(payment)) {

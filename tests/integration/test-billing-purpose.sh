@@ -14,7 +14,8 @@
 #     the account's figures follow, the panel shows the purpose;
 #   - a private job is charged to the user's saved Stripe payment method
 #     (registered through nimbus-paysim); a declined charge shows as
-#     charge-failed;
+#     charge-failed and is charged on a later try (--charge-retry 2) once
+#     the card is accepted again;
 #   - a canceled released job gives its hold back;
 #   - concurrency: a prepaid account with a balance for exactly N jobs and
 #     3N releases at once: exactly N released, the rest refused (402),
@@ -26,7 +27,7 @@ source "$HERE/lib-paysim.sh"
 
 SK=sk_test_nimbus_$$_do_not_log
 WHSEC=whsec_nimbus_$$_do_not_log
-nimbusd_start
+nimbusd_start --charge-retry 2
 paysim_start --stripe-key "$SK" \
   --stripe-webhook "$NIMBUS_URL/api/v1/payments/stripe-webhook/acme=$WHSEC"
 
@@ -254,6 +255,14 @@ check "release another private job" release_job "$JOB_DECL"
 check "it prints" wait_until 30 job_is "$JOB_DECL" completed
 check "its charge failed: charge-failed, with the reason" wait_until 15 declined "$JOB_DECL"
 check "the reason names the decline" jget "$JOB_DECL" "d['purpose']['charge']['reason']"
+accept_again() {
+  local ref
+  ref=$(json_get "d['charges'][-1]['payment_method']" <"$CONN_DIR/charges.json")
+  curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"ref\":\"$ref\",\"count\":0}" \
+    "$PAYSIM_URL/sim/decline-saved" -o /dev/null
+}
+check "the card is accepted again" accept_again
+check "the retry charges it" wait_until 30 charged "$JOB_DECL"
 check "ledger balanced" ledger_balanced
 check "no secret in nimbusd's log" ! grep -q -e "$SK" -e "$WHSEC" "$NIMBUS_STATE.log"
 finish test-billing-purpose

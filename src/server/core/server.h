@@ -53,6 +53,7 @@ typedef struct {
   char public_url[512];      /* base of URLs given to phones and providers ("": from listen) */
   char secrets_key[PATH_MAX]; /* key file sealing secrets at rest ("": state-dir/secrets.key) */
   int payment_timeout;        /* seconds to pay at the printer */
+  int charge_retry;           /* seconds before a declined private charge is retried */
   int panel_session_idle;    /* seconds of panel inactivity before sign-out */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */

@@ -112,6 +112,10 @@ const config_option_t nimbusd_options[] = {
     OPT("payment-timeout", CONFIG_INT, payment_timeout, "180",
         "seconds a user has to pay at the printer before the payment is checked and canceled",
         false, 5, 3600),
+    OPT("charge-retry", CONFIG_INT, charge_retry, "60",
+        "seconds before a declined private-purpose charge is tried again (later tries wait "
+        "5, 30, 120 and 720 times as long)",
+        false, 1, 86400),
     OPT("retention-hours", CONFIG_INT, retention_hours, "24",
         "hours an unreleased job is kept unless its tenant sets its own", false, 1, 24 * 365),
     OPT("panel-session-idle", CONFIG_INT, panel_session_idle, "120",

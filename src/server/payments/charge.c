@@ -23,7 +23,8 @@
 #define CHARGE_BATCH 64
 #define CHARGE_TRIES_MAX 6            /* private charges tried at most, then left failed */
 #define CHARGE_CHARGING_STALE 120     /* a charge in flight this long was interrupted */
-static const int charge_retry_after[] = {60, 300, 1800, 7200, 43200}; /* seconds */
+/* retry n waits --charge-retry (60 s) times this */
+static const int charge_retry_factor[] = {1, 5, 30, 120, 720};
 
 static const char *const charge_state_names[] = {[NIMBUS_CHARGE_HELD] = "held",
                                                  [NIMBUS_CHARGE_CHARGED] = "charged",
@@ -224,10 +225,11 @@ static void charge_settle_account(nimbus_server_t *srv, const nimbus_job_t *job,
 }
 
 /* Seconds before private charge attempt n+1 (n tried so far); 0: give up. */
-static int64_t charge_retry_in(int tried) {
-  if (tried >= CHARGE_TRIES_MAX) return 0;
-  int n = (int)(sizeof charge_retry_after / sizeof charge_retry_after[0]);
-  return charge_retry_after[tried - 1 < n ? tried - 1 : n - 1];
+static int64_t charge_retry_in(const nimbus_server_t *srv, int tried) {
+  if (tried >= CHARGE_TRIES_MAX || tried < 1) return 0;
+  int n = (int)(sizeof charge_retry_factor / sizeof charge_retry_factor[0]);
+  int64_t base = srv->cfg.charge_retry > 0 ? srv->cfg.charge_retry : 60;
+  return base * charge_retry_factor[tried - 1 < n ? tried - 1 : n - 1];
 }
 
 /* A private purpose: charge the user's saved method at the provider. */
@@ -273,7 +275,7 @@ static void charge_private(nimbus_server_t *srv, const nimbus_job_t *job, nimbus
   snprintf(c.reason, sizeof c.reason, "%.63s",
            pr == PAY_DECLINED ? (msg[0] ? msg : "declined")
                               : (msg[0] ? msg : "provider unavailable"));
-  int64_t wait = charge_retry_in(c.attempts);
+  int64_t wait = charge_retry_in(srv, c.attempts);
   c.next_try_at = wait ? charge_now() + wait : 0;
   log_event(LOG_WARN, NULL, "private charge failed", "job_id", LOG_INT(c.job_id), "attempt",
             LOG_INT(c.attempts), "why", c.reason, "retry_in", LOG_INT(wait), (char *)NULL);
