@@ -499,7 +499,8 @@ static pay_result_t lp_method_setup(const pay_credentials_t *c, const pay_method
   pay_buf_add_json_string(&body, req->confirm_url);
   pay_buf_add(&body, ",\"cancelUrl\":");
   pay_buf_add_json_string(&body, req->cancel_url);
-  pay_buf_add(&body, "},\"options\":{\"payment\":{\"payType\":\"PREAPPROVED\",\"capture\":false}}}");
+  pay_buf_add(&body,
+              "},\"options\":{\"payment\":{\"payType\":\"PREAPPROVED\",\"capture\":false}}}");
   if (!pay_buf_ok(&body)) {
     pay_msg(msg, msglen, "linepay: registration request too long or not UTF-8");
     goto done;

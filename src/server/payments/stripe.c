@@ -634,8 +634,8 @@ static pay_result_t st_charge_saved(const pay_credentials_t *c, const pay_charge
     goto done;
   }
   /* the order id is the key: a retry is answered the first outcome */
-  r = st_call_e(c, "POST", "/v1/payment_intents", form.data, req->order_id, &pi, code, decline,
-                msg, msglen);
+  r = st_call_e(c, "POST", "/v1/payment_intents", form.data, req->order_id, &pi, code, decline, msg,
+                msglen);
   if (r == PAY_DECLINED && (*code || *decline)) {
     pay_msg(msg, msglen, "stripe: charge declined (%s%s%s)", *decline ? decline : code,
             *decline && *code && strcmp(code, decline) ? ", " : "",
