@@ -6,10 +6,14 @@
  * LINE Pay signatures, Stripe idempotency keys, body fields) and how the
  * replies map to results: success, a decline, a registration not finished
  * yet, a retried charge, transport failures; and that no secret and no
- * method reference ever shows in a message.
+ * method reference ever shows in a message.  Then both adapters against
+ * the real nimbus-paysim (NIMBUS_PAYSIM, set by meson): a registration,
+ * charges, a retried order, declines set with /sim/decline-saved, removal.
  */
 #include "pay-test-server.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 
 /* msg names neither credential secret nor the method reference. */
@@ -528,6 +532,211 @@ static void test_stripe_method_remove(void **state) {
   assert_int_equal(srv_count(), 0);
 }
 
+/* ---- both adapters against the real nimbus-paysim ---- */
+
+static pid_t live_pid = -1;
+static char live_base[64];
+
+/* Start nimbus-paysim on a free port (its banner names it). */
+static int live_setup(void **state) {
+  (void)state;
+  const char *bin = getenv("NIMBUS_PAYSIM");
+  if (!bin || !*bin) return 0; /* the test skips */
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  live_pid = fork();
+  if (live_pid < 0) return -1;
+  if (live_pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execl(bin, bin, "--port", "0", "--log-level", "error", "--linepay-channel",
+          "1651234567:lp-live-secret", "--stripe-key", "sk_test_live_key", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE *out = fdopen(fds[0], "r");
+  char line[512] = "";
+  int port = 0;
+  if (out && fgets(line, sizeof(line), out)) {
+    const char *p = strstr(line, " port ");
+    if (p) port = atoi(p + 6);
+  }
+  if (out) fclose(out);
+  if (port <= 0) return -1;
+  snprintf(live_base, sizeof(live_base), "http://127.0.0.1:%d", port);
+  return 0;
+}
+
+static int live_teardown(void **state) {
+  (void)state;
+  if (live_pid > 0) {
+    kill(live_pid, SIGTERM);
+    int st = 0;
+    waitpid(live_pid, &st, 0);
+    live_pid = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+  }
+  return 0;
+}
+
+/* A /sim call (body NULL: GET); the reply's JSON (new reference). */
+static json_t *live_sim(const char *path, const char *body) {
+  char url[256], msg[PAY_MSG_MAX];
+  pay_http_reply_t reply;
+  snprintf(url, sizeof(url), "%s%s", live_base, path);
+  const char *headers[] = {"Content-Type: application/json", NULL};
+  assert_true(pay_http_request(body ? "POST" : "GET", url, headers, body, body ? strlen(body) : 0,
+                               &reply, msg, sizeof(msg)));
+  json_t *j = json_loadb(reply.body, reply.len, 0, NULL);
+  assert_true(reply.status == 200);
+  pay_http_reply_free(&reply);
+  assert_non_null(j);
+  return j;
+}
+
+/* How many charge attempts /sim/charges lists for order, and of them succeeded. */
+static int live_charges(const char *order, int *succeeded) {
+  json_t *j = live_sim("/sim/charges", NULL);
+  json_t *c;
+  size_t i;
+  int n = 0;
+  *succeeded = 0;
+  json_array_foreach(json_object_get(j, "charges"), i, c) {
+    if (strcmp(json_string_value(json_object_get(c, "order_id")), order) != 0) continue;
+    n++;
+    if (!strcmp(json_string_value(json_object_get(c, "status")), "succeeded")) (*succeeded)++;
+  }
+  json_decref(j);
+  return n;
+}
+
+/* The user presses the button on the registration page of payment page url. */
+static void live_user_registers(const char *setup_url) {
+  const char *id = strrchr(setup_url, '/');
+  assert_non_null(id);
+  char path[160];
+  snprintf(path, sizeof(path), "/sim/pay/%s", id + 1);
+  json_decref(live_sim(path, ""));
+}
+
+static void test_live_linepay(void **state) {
+  (void)state;
+  if (live_pid <= 0) skip();
+  pay_credentials_t c = {0};
+  snprintf(c.provider, sizeof(c.provider), "linepay");
+  snprintf(c.api_base, sizeof(c.api_base), "%s", live_base);
+  snprintf(c.channel_id, sizeof(c.channel_id), "1651234567");
+  snprintf(c.channel_secret, sizeof(c.channel_secret), "lp-live-secret");
+  const pay_provider_t *p = &pay_provider_linepay;
+  char msg[PAY_MSG_MAX], body[400];
+  int ok;
+
+  pay_method_setup_req_t sreq = {.setup_id = "reg-live-lp",
+                                 .user_label = "t1/alice",
+                                 .currency = "JPY",
+                                 .confirm_url = "http://127.0.0.1:9/return",
+                                 .cancel_url = "http://127.0.0.1:9/cancel"};
+  pay_method_setup_res_t sres;
+  assert_int_equal(p->method_setup(&c, &sreq, &sres, msg, sizeof(msg)), PAY_OK);
+  pay_method_t m;
+  assert_int_equal(p->method_finish(&c, sres.tx, "reg-live-lp", &m, msg, sizeof(msg)),
+                   PAY_NOT_FOUND);
+  live_user_registers(sres.setup_url);
+  assert_int_equal(p->method_finish(&c, sres.tx, "reg-live-lp", &m, msg, sizeof(msg)), PAY_OK);
+  assert_int_equal(strlen(m.ref), 15);
+  assert_memory_equal(m.ref, "RK", 2);
+  assert_string_equal(m.display, "LINE Pay");
+  assert_non_null(strstr(msg, "voided"));
+  assert_msg_clean(msg, m.ref);
+
+  pay_charge_req_t req = {
+      .ref = m.ref, .order_id = "chg-live-lp-1", .amount = 1234, .currency = "JPY", .item = "job"};
+  pay_charge_res_t res, again;
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_OK);
+  assert_int_equal(strlen(res.tx), 19);
+  /* the same order again: the first outcome, one charge only */
+  assert_int_equal(p->charge_saved(&c, &req, &again, msg, sizeof(msg)), PAY_OK);
+  assert_string_equal(again.tx, res.tx);
+  assert_int_equal(live_charges("chg-live-lp-1", &ok), 1);
+  assert_int_equal(ok, 1);
+
+  snprintf(body, sizeof(body), "{\"ref\":\"%s\",\"count\":1}", m.ref);
+  json_decref(live_sim("/sim/decline-saved", body));
+  req.order_id = "chg-live-lp-2";
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_DECLINED);
+  assert_non_null(strstr(msg, "1142"));
+  assert_msg_clean(msg, m.ref);
+  req.order_id = "chg-live-lp-3";
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_OK);
+
+  assert_int_equal(p->method_remove(&c, m.ref, msg, sizeof(msg)), PAY_OK);
+  req.order_id = "chg-live-lp-4";
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_DECLINED);
+  assert_int_equal(p->method_remove(&c, m.ref, msg, sizeof(msg)), PAY_OK); /* gone already */
+  assert_int_equal(live_charges("chg-live-lp-4", &ok), 0);
+}
+
+static void test_live_stripe(void **state) {
+  (void)state;
+  if (live_pid <= 0) skip();
+  pay_credentials_t c = {0};
+  snprintf(c.provider, sizeof(c.provider), "stripe");
+  snprintf(c.api_base, sizeof(c.api_base), "%s", live_base);
+  snprintf(c.secret_key, sizeof(c.secret_key), "sk_test_live_key");
+  const pay_provider_t *p = &pay_provider_stripe;
+  char msg[PAY_MSG_MAX], body[400], pm[PAY_METHOD_REF_MAX];
+  int ok;
+
+  pay_method_setup_req_t sreq = {.setup_id = "reg-live-st",
+                                 .user_label = "t1/bob",
+                                 .currency = "EUR",
+                                 .confirm_url = "http://127.0.0.1:9/return",
+                                 .cancel_url = "http://127.0.0.1:9/cancel"};
+  pay_method_setup_res_t sres, sres2;
+  assert_int_equal(p->method_setup(&c, &sreq, &sres, msg, sizeof(msg)), PAY_OK);
+  /* retried: the same customer and session (idempotency keys from setup_id) */
+  assert_int_equal(p->method_setup(&c, &sreq, &sres2, msg, sizeof(msg)), PAY_OK);
+  assert_string_equal(sres2.tx, sres.tx);
+  pay_method_t m;
+  assert_int_equal(p->method_finish(&c, sres.tx, "reg-live-st", &m, msg, sizeof(msg)),
+                   PAY_NOT_FOUND);
+  live_user_registers(sres.setup_url);
+  assert_int_equal(p->method_finish(&c, sres.tx, "reg-live-st", &m, msg, sizeof(msg)), PAY_OK);
+  assert_memory_equal(m.ref, "cus_", 4);
+  assert_non_null(strstr(m.ref, "|pm_"));
+  assert_string_equal(m.display, "visa ****4242");
+  snprintf(pm, sizeof(pm), "%s", strchr(m.ref, '|') + 1);
+  assert_msg_clean(msg, pm);
+
+  pay_charge_req_t req = {
+      .ref = m.ref, .order_id = "chg-live-st-1", .amount = 1250, .currency = "EUR", .item = "job"};
+  pay_charge_res_t res, again;
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_OK);
+  assert_memory_equal(res.tx, "pi_", 3);
+  assert_int_equal(p->charge_saved(&c, &req, &again, msg, sizeof(msg)), PAY_OK);
+  assert_string_equal(again.tx, res.tx);
+  assert_int_equal(live_charges("chg-live-st-1", &ok), 1);
+
+  snprintf(body, sizeof(body), "{\"ref\":\"%s\",\"count\":1,\"code\":\"insufficient_funds\"}", pm);
+  json_decref(live_sim("/sim/decline-saved", body));
+  req.order_id = "chg-live-st-2";
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_DECLINED);
+  assert_non_null(strstr(msg, "insufficient_funds"));
+  assert_msg_clean(msg, pm);
+  /* retried: the same decline, not a second attempt (nor a late success) */
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_DECLINED);
+  assert_int_equal(live_charges("chg-live-st-2", &ok), 1);
+  assert_int_equal(ok, 0);
+  req.order_id = "chg-live-st-3";
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_OK);
+
+  assert_int_equal(p->method_remove(&c, m.ref, msg, sizeof(msg)), PAY_OK);
+  req.order_id = "chg-live-st-4";
+  assert_int_equal(p->charge_saved(&c, &req, &res, msg, sizeof(msg)), PAY_DECLINED);
+  assert_int_equal(p->method_remove(&c, m.ref, msg, sizeof(msg)), PAY_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linepay_method_setup), cmocka_unit_test(test_linepay_method_finish),
@@ -535,5 +744,10 @@ int main(void) {
       cmocka_unit_test(test_stripe_method_setup),  cmocka_unit_test(test_stripe_method_finish),
       cmocka_unit_test(test_stripe_charge_saved),  cmocka_unit_test(test_stripe_method_remove),
   };
-  return cmocka_run_group_tests(tests, srv_setup, srv_teardown);
+  const struct CMUnitTest live[] = {
+      cmocka_unit_test(test_live_linepay),
+      cmocka_unit_test(test_live_stripe),
+  };
+  int failed = cmocka_run_group_tests(tests, srv_setup, srv_teardown);
+  return failed + cmocka_run_group_tests_name("nimbus-paysim", live, live_setup, live_teardown);
 }
