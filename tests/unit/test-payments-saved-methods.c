@@ -132,6 +132,21 @@ static void test_linepay_method_finish(void **state) {
   assert_string_equal(m.ref, lp_regkey);
   assert_msg_clean(msg, lp_regkey);
 
+  /* confirmed before (a finish whose answer was lost): confirm again for
+   * the regKey; when LINE Pay refuses that, the registration is lost */
+  srv_script(3, (canned_t[]){{200, "{\"returnCode\":\"0123\"}"},
+                             {200, confirm},
+                             {200, "{\"returnCode\":\"0000\"}"}});
+  assert_int_equal(
+      pay_provider_linepay.method_finish(&c, lp_setup_tx, "reg-1", &m, msg, sizeof(msg)), PAY_OK);
+  assert_string_equal(m.ref, lp_regkey);
+  srv_script(2,
+             (canned_t[]){{200, "{\"returnCode\":\"0123\"}"}, {200, "{\"returnCode\":\"1152\"}"}});
+  assert_int_equal(
+      pay_provider_linepay.method_finish(&c, lp_setup_tx, "reg-1", &m, msg, sizeof(msg)),
+      PAY_DECLINED);
+  assert_string_equal(m.ref, "");
+
   /* a confirm reply without a usable regKey */
   srv_script(2, (canned_t[]){{200, "{\"returnCode\":\"0110\"}"},
                              {200, "{\"returnCode\":\"0000\",\"info\":{\"regKey\":\"RK/../x\"}}"}});

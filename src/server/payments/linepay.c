@@ -552,13 +552,13 @@ static pay_result_t lp_method_finish(const pay_credentials_t *c, const char *tx,
     pay_msg(msg, msglen, "linepay: registration not approved yet");
     goto done;
   }
-  if (st.state != PAY_TX_AUTHORIZED) {
-    /* refused, abandoned, or confirmed before (its regKey was not kept) */
+  if (st.state != PAY_TX_AUTHORIZED && st.state != PAY_TX_PAID) {
     r = PAY_DECLINED;
-    pay_msg(msg, msglen, "linepay: registration cannot be finished (%s)",
-            st.state == PAY_TX_PAID ? "already confirmed" : "refused or expired");
+    pay_msg(msg, msglen, "linepay: registration refused, abandoned or expired");
     goto done;
   }
+  /* approved, or confirmed already by a finish whose answer was lost: the
+   * confirm says the regKey again, or refuses and the registration is lost */
   snprintf(path, sizeof(path), "/v3/payments/%s/confirm", id);
   pay_buf_addf(&body, "{\"amount\":%s,\"currency\":", amt);
   pay_buf_add_json_string(&body, cur);
