@@ -1,6 +1,8 @@
 /*
  * linepay.c: nimbus-paysim's LINE Pay online API v3 subset: request,
- * confirm, check, void (authorizations) and refund.  Every call must carry
+ * confirm, check, void (authorizations) and refund; a request with
+ * options.payment.payType PREAPPROVED is a registration whose confirm
+ * answers a regKey (preapproved payments: saved.c).  Every call must carry
  * a known X-LINE-ChannelId and a valid X-LINE-Authorization:
  * base64(HMAC-SHA256(secret, secret + path + (body | query) + nonce)).
  * Replies are HTTP 200 with a returnCode as the real API does (bad
@@ -122,6 +124,14 @@ static void lp_request(const ps_request_t *rq, ps_reply_t *r, int ch) {
   json_t *p0 = json_array_get(pkgs, 0);
   const char *item = lp_str(json_array_get(json_object_get(p0, "products"), 0), "name", 4000);
   if (!item) item = lp_str(p0, "name", 4000);
+  /* options.payment.payType PREAPPROVED: a registration (confirm gives a regKey) */
+  json_t *popt = json_object_get(json_object_get(doc, "options"), "payment");
+  const char *ptype = json_string_value(json_object_get(popt, "payType"));
+  if (ptype && strcmp(ptype, "NORMAL") && strcmp(ptype, "PREAPPROVED")) {
+    lp_reply(r, "2101", "Parameter error: payType.", NULL);
+    goto done;
+  }
+  tx.preapproved = ptype && !strcmp(ptype, "PREAPPROVED");
   snprintf(tx.order_id, sizeof tx.order_id, "%s", order);
   snprintf(tx.item, sizeof tx.item, "%s", item ? item : order);
   snprintf(tx.confirm_url, sizeof tx.confirm_url, "%s", confirm);
@@ -168,6 +178,10 @@ static int lp_confirm_cas(ps_tx_t *tx, void *arg) {
   } else if (tx->amount != op->amount || strcmp(tx->currency, op->currency)) {
     op->code = "1153", op->msg = "The amount differs from the requested amount.";
   } else if (tx->state == PS_TX_AUTHORIZED || tx->state == PS_TX_PAID) {
+    if (tx->preapproved && !tx->saved_ref[0] && !ps_saved_linepay_register_locked(tx)) {
+      op->code = "9000", op->msg = "Internal error.";
+      return 0;
+    }
     tx->state = PS_TX_PAID;
     op->code = "0000", op->msg = "Success.";
   } else if (tx->state == PS_TX_OPEN) {
@@ -185,7 +199,8 @@ static int lp_void_cas(ps_tx_t *tx, void *arg) {
   if (tx->provider != PS_LINEPAY || tx->account != op->ch) {
     op->code = "1150", op->msg = "Transaction record not found.";
   } else if (tx->state == PS_TX_OPEN || tx->state == PS_TX_AUTHORIZED ||
-             tx->state == PS_TX_CANCELED) {
+             tx->state == PS_TX_CANCELED || (tx->preapproved && tx->state == PS_TX_PAID)) {
+    /* a confirmed registration is an authorization never captured: voidable */
     tx->state = PS_TX_CANCELED;
     op->code = "0000", op->msg = "Success.";
   } else {
@@ -256,6 +271,7 @@ void ps_linepay_handle(const ps_request_t *rq, ps_reply_t *r) {
                     lp_path_id(rq->path + 13, "/confirm", id, sizeof id);
   bool is_refund = !is_void && !is_confirm && post && !strncmp(rq->path, "/v3/payments/", 13) &&
                    lp_path_id(rq->path + 13, "/refund", id, sizeof id);
+  if (!is_void && !is_confirm && !is_refund && ps_saved_linepay_handle(rq, r, ch)) return;
   if (!is_void && !is_confirm && !is_refund) {
     lp_reply(r, "2101", "Parameter error: unknown API.", NULL);
     return;
@@ -278,10 +294,12 @@ void ps_linepay_handle(const ps_request_t *rq, ps_reply_t *r) {
     ps_tx_update(id, lp_confirm_cas, &op, &found, &tx);
     if (found && !strcmp(op.code, "0000")) {
       log_event(LOG_INFO, NULL, "linepay confirmed", "tx", tx.id, (char *)NULL);
-      lp_reply(r, op.code, op.msg,
-               json_pack("{s:s, s:I, s:[{s:s, s:o}]}", "orderId", tx.order_id, "transactionId",
-                         (json_int_t)strtoll(tx.id, NULL, 10), "payInfo", "method", "BALANCE",
-                         "amount", ps_json_amount(tx.amount, tx.currency)));
+      json_t *info =
+          json_pack("{s:s, s:I, s:[{s:s, s:o}]}", "orderId", tx.order_id, "transactionId",
+                    (json_int_t)strtoll(tx.id, NULL, 10), "payInfo", "method", "BALANCE", "amount",
+                    ps_json_amount(tx.amount, tx.currency));
+      if (tx.preapproved) json_object_set_new(info, "regKey", json_string(tx.saved_ref));
+      lp_reply(r, op.code, op.msg, info);
       goto done;
     }
   } else if (is_void) {

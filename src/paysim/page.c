@@ -8,7 +8,8 @@
  * confirmUrl?transactionId=..&orderId=.. (a /sim/pay has no browser: paysim
  * GETs that URL itself in the background); Stripe -> complete/paid, the
  * signed checkout.session.completed webhook goes out in the background and
- * the browser is sent to success_url.  Decline: LINE Pay -> failed and
+ * the browser is sent to success_url (a setup session saves a card first:
+ * saved.c).  Decline: LINE Pay -> failed and
  * cancelUrl; Stripe -> the session stays open, marked declined.
  * All HTML goes through ps_buf_html().
  */
@@ -80,7 +81,10 @@ static void ps_page_reply(ps_reply_t *r, int status, const ps_tx_t *tx, const ch
 static void ps_page_head(ps_buf_t *b, const ps_tx_t *tx, char *amount, size_t len) {
   char num[40];
   if (!ps_money_text(tx->amount, tx->currency, num, sizeof num)) snprintf(num, sizeof num, "?");
-  snprintf(amount, len, "%s %s", tx->currency, num);
+  if (tx->setup) /* a Stripe card registration: nothing is charged now */
+    snprintf(amount, len, "%s 0 now", tx->currency);
+  else
+    snprintf(amount, len, "%s %s", tx->currency, num);
   ps_buf_add(b, "<p class=\"merchant\">", 20);
   ps_buf_html(b, ps_cfg.merchant);
   ps_buf_add(b, "</p><h1>", 8);
@@ -106,7 +110,8 @@ static void ps_page_render(ps_reply_t *r, const ps_tx_t *tx, const char *notice)
       break;
     case PS_TX_AUTHORIZED:
     case PS_TX_PAID:
-      state = "Paid. You can return to the printer.";
+      state = tx->setup || tx->preapproved ? "Registered. You can return to the printer."
+                                           : "Paid. You can return to the printer.";
       break;
     case PS_TX_EXPIRED:
       state = "This payment request has expired.";
@@ -131,7 +136,11 @@ static void ps_page_render(ps_reply_t *r, const ps_tx_t *tx, const char *notice)
       ps_buf_html(&b, tx->id);
       ps_buf_add(&b, "\"><input type=\"hidden\" name=\"csrf\" value=\"", 42);
       ps_buf_html(&b, tx->csrf);
-      if (i == 0) {
+      if (i == 0 && (tx->setup || tx->preapproved)) {
+        ps_buf_printf(&b,
+                      "\"><button class=\"pay\" name=\"action\" value=\"pay\">"
+                      "Save for later payments</button></form>");
+      } else if (i == 0) {
         ps_buf_add(&b, "\"><button class=\"pay\" name=\"action\" value=\"pay\">Pay ", 52);
         ps_buf_html(&b, amount);
         ps_buf_add(&b, "</button></form>", 16);
@@ -210,6 +219,13 @@ static int ps_act_cas(ps_tx_t *tx, void *arg) {
   } else if (a->pay) {
     if (tx->provider == PS_LINEPAY) {
       tx->state = PS_TX_AUTHORIZED;
+    } else if (tx->setup) {
+      if (!ps_saved_stripe_register_locked(tx)) {
+        a->result = ACT_CLOSED; /* no room for another card */
+        return 0;
+      }
+      tx->state = PS_TX_PAID;
+      tx->declined = false;
     } else {
       tx->state = PS_TX_PAID;
       tx->declined = false;

@@ -250,6 +250,8 @@ static void ps_sim_handle(const ps_request_t *rq, ps_reply_t *r) {
     ps_page_act(p + 5, true, false, r);
   } else if (post && !strncmp(p, "/decline/", 9)) {
     ps_page_act(p + 9, false, false, r);
+  } else if (ps_saved_sim(rq, r)) {
+    /* /sim/decline-saved, /sim/charges, /sim/methods */
   } else {
     ps_reply_json(r, 404, json_pack("{s:s}", "error", "no such /sim resource"));
   }

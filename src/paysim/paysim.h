@@ -10,6 +10,9 @@
  *   linepay.c   /v3/payments/...          stripe.c   /v1/...
  *   page.c      /pay/<tx> and the Pay / Decline actions
  *   callback.c  background deliveries (LINE Pay confirmUrl, Stripe webhooks)
+ *   saved.c     saved payment methods: LINE Pay preapproved payments
+ *               (regKeys), Stripe Customers / SetupIntents / PaymentMethods /
+ *               off-session PaymentIntents, /sim/decline-saved, /sim/charges
  *   util.c      buffers, money text, form decoding, ids, HTML escaping
  *
  * Money is an int64_t count of the currency's minor unit everywhere.
@@ -183,6 +186,13 @@ typedef struct {
   char metadata[1024];   /* Stripe metadata as a JSON object text */
   char csrf[33];         /* the payment page's form token */
   int callbacks;         /* deliveries made (confirmUrl GETs, webhooks) */
+  /* saved payment methods (saved.c) */
+  bool preapproved;      /* LINE Pay payType PREAPPROVED: a registration (confirm gives a regKey) */
+  bool setup;            /* Stripe mode=setup: a registration (Pay saves a card) */
+  bool charge;           /* a server-to-server charge of a saved method */
+  char customer[40];     /* Stripe setup session: its customer */
+  char setup_intent[40]; /* Stripe setup session, once complete */
+  char saved_ref[40];    /* registration: the regKey / pm_ it made; charge: the method charged */
 } ps_tx_t;
 
 /* Misbehaviour; resolved per field: the transaction's scope (its id or its
@@ -212,6 +222,11 @@ void ps_tx_count_callback(const char *id);
 long long ps_linepay_number(void);
 /* The JSON list of all transactions (for GET /sim/transactions). */
 json_t *ps_table_list(void);
+/* The table's one mutex, for saved.c's records (same lock, no ordering to keep). */
+void ps_table_lock(void);
+void ps_table_unlock(void);
+/* The latest transaction of provider/account with this order id; false when none. */
+bool ps_tx_get_by_order(ps_provider_t provider, int account, const char *order, ps_tx_t *out);
 /* Mark open transactions past their expiry; Stripe ones are copied into
  * out (up to max) so the caller can send checkout.session.expired. */
 int ps_table_expire(ps_tx_t *out, int max);
@@ -240,6 +255,31 @@ json_t *ps_stripe_session_json(const ps_tx_t *tx);
  * applying the behaviour (delay, double, none).  wait: block until
  * delivered (at most 5 s; the early_webhook misbehaviour). */
 void ps_stripe_send_event(const ps_tx_t *tx, const char *type, const ps_behaviour_t *b, bool wait);
+
+/* ---- saved payment methods (saved.c); *_locked: the table lock is held ---- */
+void ps_saved_reset_locked(void);
+/* LINE Pay: a confirmed PREAPPROVED request gets its regKey (once) into
+ * tx->saved_ref.  false when the method table is full. */
+bool ps_saved_linepay_register_locked(ps_tx_t *tx);
+/* Stripe: Pay on a setup session saves a card (pm_..., visa 4242) for the
+ * session's customer with a succeeded SetupIntent (tx->setup_intent,
+ * tx->saved_ref).  false when a table is full. */
+bool ps_saved_stripe_register_locked(ps_tx_t *tx);
+/* Whether this customer exists for Stripe key index `key`. */
+bool ps_saved_customer_exists(int key, const char *customer);
+/* LINE Pay /v3/payments/preapprovedPay/... and GET /v3/payments (payment
+ * details by orderId); false when the path is none of these. */
+bool ps_saved_linepay_handle(const ps_request_t *rq, ps_reply_t *r, int ch);
+/* Stripe paths saved.c serves (customers, setup_intents, payment_methods,
+ * payment_intents). */
+bool ps_saved_stripe_wants(const char *method, const char *path);
+/* A GET of one of them. */
+void ps_saved_stripe_get(const ps_request_t *rq, int key, ps_reply_t *r);
+/* A POST of one of them (after the idempotency check); returns whether
+ * the reply may be replayed for the same Idempotency-Key. */
+bool ps_saved_stripe_post(const ps_request_t *rq, const ps_form_t *f, int key, ps_reply_t *r);
+/* /sim/decline-saved, /sim/charges, /sim/methods; false when none. */
+bool ps_saved_sim(const ps_request_t *rq, ps_reply_t *r);
 
 /* ---- payment page and actions (page.c) ---- */
 void ps_page_handle(const ps_request_t *rq, ps_reply_t *r, const char *txid);

@@ -1,11 +1,14 @@
 /*
- * stripe.c: nimbus-paysim's Stripe subset: Checkout Sessions (create,
- * retrieve, expire), refunds, and the signed webhook events
+ * stripe.c: nimbus-paysim's Stripe subset: Checkout Sessions (create in
+ * mode payment or setup, retrieve, expire), refunds, and the signed webhook events
  * checkout.session.completed / checkout.session.expired.  Requests need
  * "Authorization: Bearer <a --stripe-key>" (else 401); POST bodies are
  * form-encoded; an Idempotency-Key replays the first reply for the same
  * parameters and refuses other parameters (400 idempotency_error).
  * A session belongs to the key that created it: other keys get 404.
+ * Customers, SetupIntents, PaymentMethods and PaymentIntents (saved
+ * methods) are served by saved.c through the same authentication and
+ * idempotency.
  */
 #include "paysim.h"
 
@@ -57,7 +60,7 @@ json_t *ps_stripe_session_json(const ps_tx_t *tx) {
   for (int i = 0; i < 4; i++) cur[i] = (char)tolower((unsigned char)tx->currency[i]);
   json_t *meta = json_loads(tx->metadata[0] ? tx->metadata : "{}", 0, NULL);
   bool open = tx->state == PS_TX_OPEN;
-  return json_pack(
+  json_t *doc = json_pack(
       "{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s:b, s:s, s:o}", "id",
       tx->id, "object", "checkout.session", "url", open ? json_string(url) : json_null(), "status",
       status[tx->state], "payment_status", tx->state == PS_TX_PAID ? "paid" : "unpaid",
@@ -68,6 +71,17 @@ json_t *ps_stripe_session_json(const ps_tx_t *tx) {
       (json_int_t)tx->expires_at, "created", (json_int_t)tx->created, "mode", "payment", "livemode",
       0, "success_url", tx->confirm_url, "cancel_url",
       tx->cancel_url[0] ? json_string(tx->cancel_url) : json_null());
+  if (!doc) return NULL;
+  json_object_set_new(doc, "customer", tx->customer[0] ? json_string(tx->customer) : json_null());
+  json_object_set_new(doc, "setup_intent",
+                      tx->setup_intent[0] ? json_string(tx->setup_intent) : json_null());
+  if (tx->setup) { /* a registration: no amount, nothing to pay */
+    json_object_set_new(doc, "mode", json_string("setup"));
+    json_object_set_new(doc, "amount_total", json_null());
+    json_object_set_new(doc, "amount_subtotal", json_null());
+    json_object_set_new(doc, "payment_status", json_string("no_payment_required"));
+  }
+  return doc;
 }
 
 void ps_stripe_send_event(const ps_tx_t *tx, const char *type, const ps_behaviour_t *b, bool wait) {
@@ -103,6 +117,72 @@ void ps_stripe_send_event(const ps_tx_t *tx, const char *type, const ps_behaviou
   free(body);
 }
 
+/* POST /v1/checkout/sessions with mode=setup: a card registration for an
+ * existing customer (currency, success_url needed); no amount. */
+static bool st_create_setup(const ps_form_t *f, int key, ps_reply_t *r) {
+  ps_tx_t tx = {.provider = PS_STRIPE, .account = key, .state = PS_TX_OPEN, .setup = true};
+  const char *cus = ps_form_get(f, "customer");
+  const char *cur = ps_form_get(f, "currency");
+  const char *success = ps_form_get(f, "success_url");
+  const char *cancel = ps_form_get(f, "cancel_url");
+  const char *ref = ps_form_get(f, "client_reference_id");
+  if (!cus || strlen(cus) >= sizeof tx.customer || !ps_saved_customer_exists(key, cus)) {
+    st_error(r, 400, "invalid_request_error", "resource_missing", "customer", "No such customer.");
+    return false;
+  }
+  if (!cur || strlen(cur) != 3 || !islower((unsigned char)cur[0])) {
+    st_error(r, 400, "invalid_request_error", "parameter_missing", "currency",
+             "A lowercase currency is needed in setup mode.");
+    return false;
+  }
+  for (int i = 0; i < 3; i++) tx.currency[i] = (char)toupper((unsigned char)cur[i]);
+  if (ps_currency_exponent(tx.currency) < 0) {
+    st_error(r, 400, "invalid_request_error", "invalid_currency", "currency", "Invalid currency.");
+    return false;
+  }
+  if (!success || strlen(success) >= sizeof tx.confirm_url ||
+      (cancel && strlen(cancel) >= sizeof tx.cancel_url) ||
+      (ref && strlen(ref) >= sizeof tx.order_id)) {
+    st_error(r, 400, "invalid_request_error", "parameter_missing", "success_url",
+             "A success_url is needed.");
+    return false;
+  }
+  snprintf(tx.customer, sizeof tx.customer, "%s", cus);
+  snprintf(tx.item, sizeof tx.item, "Save a card for later payments");
+  snprintf(tx.confirm_url, sizeof tx.confirm_url, "%s", success);
+  snprintf(tx.cancel_url, sizeof tx.cancel_url, "%s", cancel ? cancel : "");
+  snprintf(tx.order_id, sizeof tx.order_id, "%s", ref ? ref : "");
+  snprintf(tx.metadata, sizeof tx.metadata, "{}");
+  json_t *meta = json_object();
+  for (int i = 0; i < f->n; i++) {
+    size_t kl = strlen(f->keys[i]);
+    if (!strncmp(f->keys[i], "metadata[", 9) && kl > 10 && kl < 70 && f->keys[i][kl - 1] == ']') {
+      char k[64];
+      snprintf(k, sizeof k, "%.*s", (int)(kl - 10), f->keys[i] + 9);
+      json_object_set_new(meta, k, json_string(f->vals[i]));
+    }
+  }
+  char *mt = json_dumps(meta, JSON_COMPACT);
+  json_decref(meta);
+  if (mt && strlen(mt) < sizeof tx.metadata) snprintf(tx.metadata, sizeof tx.metadata, "%s", mt);
+  free(mt);
+  tx.expires_at = time(NULL) + ps_cfg.expiry;
+  bool dup;
+  if (!ps_tx_insert(&tx, &dup)) {
+    st_error(r, 500, "api_error", NULL, NULL, "Cannot store the session.");
+    return false;
+  }
+  log_event(LOG_INFO, NULL, "stripe setup session created", "tx", tx.id, (char *)NULL);
+  ps_behaviour_t b;
+  ps_behaviour_get(tx.id, tx.order_id, &b);
+  if (b.auto_pay) {
+    ps_tx_autopay(&tx, &b);
+    ps_tx_get(tx.id, &tx);
+  }
+  ps_reply_json(r, 200, ps_stripe_session_json(&tx));
+  return true;
+}
+
 /* POST /v1/checkout/sessions; returns whether the reply may be replayed. */
 static bool st_create(const ps_form_t *f, int key, ps_reply_t *r) {
   ps_tx_t tx = {.provider = PS_STRIPE, .account = key, .state = PS_TX_OPEN};
@@ -113,8 +193,10 @@ static bool st_create(const ps_form_t *f, int key, ps_reply_t *r) {
   const char *cancel = ps_form_get(f, "cancel_url");
   const char *ref = ps_form_get(f, "client_reference_id");
   int64_t unit, qty = 1, exp = 0;
+  if (mode && !strcmp(mode, "setup")) return st_create_setup(f, key, r);
   if (!mode || strcmp(mode, "payment")) {
-    st_error(r, 400, "invalid_request_error", "parameter_missing", "mode", "mode must be payment.");
+    st_error(r, 400, "invalid_request_error", "parameter_missing", "mode",
+             "mode must be payment or setup.");
     return false;
   }
   if (!cur || strlen(cur) != 3) {
@@ -307,13 +389,18 @@ void ps_stripe_handle(const ps_request_t *rq, ps_reply_t *r) {
     const char *pi = ps_form_get(&f, "payment_intent");
     have = pi && ps_tx_get_by_pi(pi, &tx) && tx.account == key;
   }
-  if (!create && !refund && !get && !expire) {
+  bool saved = !create && !refund && !get && !expire && ps_saved_stripe_wants(rq->method, rq->path);
+  if (!create && !refund && !get && !expire && !saved) {
     st_error(r, 404, "invalid_request_error", NULL, NULL, "Unrecognized request URL.");
     goto done;
   }
   const char *order = create ? ps_form_get(&f, "client_reference_id") : NULL;
-  if (!order && create) order = ps_form_get(&f, "metadata[order_id]");
+  if (!order && (create || saved)) order = ps_form_get(&f, "metadata[order_id]");
   if (ps_api_misbehaves(have ? tx.id : NULL, have ? tx.order_id : order, r, false)) goto done;
+  if (saved && !post) {
+    ps_saved_stripe_get(rq, key, r);
+    goto done;
+  }
   if (get) {
     if (!have)
       st_error(r, 404, "invalid_request_error", "resource_missing", "id",
@@ -355,7 +442,9 @@ void ps_stripe_handle(const ps_request_t *rq, ps_reply_t *r) {
     }
   }
   bool keep;
-  if (create) {
+  if (saved) {
+    keep = ps_saved_stripe_post(rq, &f, key, r);
+  } else if (create) {
     keep = st_create(&f, key, r);
   } else if (refund) {
     keep = st_refund(&f, key, r, have ? &tx : NULL);

@@ -1,9 +1,10 @@
 /*
  * txtable.c: nimbus-paysim's in-memory state: the transactions, the
  * misbehaviour scopes and the Stripe idempotency records, all behind one
- * mutex (ps_table.mu).  Nothing is persisted: a restart forgets all.
- * Callers get copies (ps_tx_t by value), never pointers into the table;
- * state changes go through ps_tx_update() so they are compare-and-set.
+ * mutex (ps_table.mu), which also guards saved.c's records (saved
+ * methods, customers, setup intents, charges) through ps_table_lock().  Nothing is persisted: a
+ * restart forgets all. Callers get copies (ps_tx_t by value), never pointers into the table; state
+ * changes go through ps_tx_update() so they are compare-and-set.
  */
 #include "paysim.h"
 
@@ -68,6 +69,15 @@ void ps_table_reset(void) {
   free(ps_table.idem);
   ps_table.idem = NULL;
   ps_table.nidem = ps_table.capidem = 0;
+  ps_saved_reset_locked();
+  pthread_mutex_unlock(&ps_table.mu);
+}
+
+void ps_table_lock(void) {
+  pthread_mutex_lock(&ps_table.mu);
+}
+
+void ps_table_unlock(void) {
   pthread_mutex_unlock(&ps_table.mu);
 }
 
@@ -156,6 +166,21 @@ bool ps_tx_get_by_pi(const char *pi, ps_tx_t *out) {
   pthread_mutex_lock(&ps_table.mu);
   for (size_t i = 0; i < ps_table.ntx && pi[0]; i++) {
     if (!strcmp(ps_table.tx[i].payment_intent, pi)) {
+      ps_copy_locked(i, out);
+      found = true;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&ps_table.mu);
+  return found;
+}
+
+bool ps_tx_get_by_order(ps_provider_t provider, int account, const char *order, ps_tx_t *out) {
+  bool found = false;
+  pthread_mutex_lock(&ps_table.mu);
+  for (size_t i = ps_table.ntx; order && order[0] && i-- > 0;) {
+    const ps_tx_t *t = &ps_table.tx[i];
+    if (t->provider == provider && t->account == account && !strcmp(t->order_id, order)) {
       ps_copy_locked(i, out);
       found = true;
       break;

@@ -9,7 +9,11 @@
 # idempotency replay and conflicts, retrieve, expire, refunds, webhooks
 # (two v1 signatures while a secret rolls), the payment page and its form
 # token, and the misbehaviours (decline, no_callback, double_callback,
-# early_webhook with auto_pay, http_500, timeout), expiry by time.
+# early_webhook with auto_pay, http_500, timeout), expiry by time; saved
+# methods: LINE Pay PREAPPROVED registration, regKey, preapproved payments,
+# duplicate orderId and payment details, expire; Stripe customers, setup
+# sessions, setup intents, payment methods, off-session payment intents,
+# detach; /sim/decline-saved, /sim/charges, /sim/methods.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PAYSIM=${NIMBUS_PAYSIM:-$HERE/../../build/src/paysim/nimbus-paysim}
@@ -407,6 +411,161 @@ expect("expired" in http("GET", BASE + "/pay/" + S2)[2].decode(), "expired page"
 expect(sim("POST", "/sim/pay/" + S2)[0] == 409, "an expired session could be paid")
 ok("Stripe expire (once), checkout.session.expired webhook, expired page, no pay after")
 
+# ---- saved methods: LINE Pay preapproved payments (as linepay.c's method_* ops speak) ----
+reg = ('{"amount":1,"currency":"JPY","orderId":"reg-lp-1","packages":[{"id":"reg-lp-1","amount":1,'
+       '"name":"Payment method registration","products":[{"name":"Payment method registration",'
+       '"quantity":1,"price":1}]}],"redirectUrls":{"confirmUrl":"%s/lp/reg-ok","cancelUrl":'
+       '"%s/lp/reg-cancel"},"options":{"payment":{"payType":"PREAPPROVED","capture":false}}}'
+       ) % (RX, RX)
+d, raw = lp("POST", "/v3/payments/request", reg)
+expect(d["returnCode"] == "0000", "PREAPPROVED request: %s" % raw)
+REG = re.search(r'"transactionId":(\d+)', raw).group(1)
+expect(lp("POST", "/v3/payments/%s/confirm" % REG, {"amount": 1, "currency": "JPY"})[0]
+       ["returnCode"] == "1169", "registration confirmed before the user approved")
+page = http("GET", BASE + "/pay/" + REG)[2].decode()
+expect("Save for later payments" in page, "registration page: %s" % page)
+token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+st, hd, _ = http("POST", BASE + "/pay/" + REG, ("action=pay&csrf=" + token).encode(),
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+expect(st == 303 and hd["Location"] == RX + "/lp/reg-ok?transactionId=%s&orderId=reg-lp-1" % REG,
+       "registration Pay: %d %s" % (st, hd.get("Location")))
+expect(lp_check(REG) == "0110", "registration not approved")
+c, craw = lp("POST", "/v3/payments/%s/confirm" % REG, {"amount": 1, "currency": "JPY"})
+KEY = c.get("info", {}).get("regKey", "")
+expect(c["returnCode"] == "0000" and re.fullmatch(r"RK[0-9A-Za-z]{13}", KEY), "regKey: %s" % craw)
+expect(lp("POST", "/v3/payments/authorizations/%s/void" % REG, "")[0]["returnCode"] == "0000"
+       and lp_check(REG) == "0121", "the registration's authorization was not voided")
+expect(lp("GET", "/v3/payments/preapprovedPay/%s/check" % KEY)[0]["returnCode"] == "0000",
+       "the regKey died with the void")
+ok("LINE Pay PREAPPROVED: page, approve, confirm answers a regKey, the authorization voided")
+
+def lp_pay(order, amount=1500, ch=CH1, secret=SEC1, key=None):
+    return lp("POST", "/v3/payments/preapprovedPay/%s/payment" % (key or KEY),
+              {"productName": "Print job 9 (5 pages)", "amount": amount, "currency": "JPY",
+               "orderId": order, "capture": True}, ch=ch, secret=secret)
+
+d, raw = lp_pay("chg-lp-1")
+m = re.search(r'"transactionId":(\d+)[,}]', raw)
+expect(d["returnCode"] == "0000" and m and len(m.group(1)) == 19, "preapproved payment: %s" % raw)
+CHG1 = m.group(1)
+expect(lp_pay("chg-lp-1")[0]["returnCode"] == "1172", "the same orderId charged twice")
+det, draw = lp("GET", "/v3/payments", query="orderId=chg-lp-1")
+expect(det["returnCode"] == "0000" and len(det["info"]) == 1
+       and ('"transactionId":%s' % CHG1) in draw and det["info"][0]["payInfo"][0]["amount"] == 1500,
+       "payment details by orderId: %s" % draw)
+expect(lp("GET", "/v3/payments", query="orderId=chg-lp-none")[0]["info"] == [], "details of none")
+expect(lp_pay("chg-lp-x", ch=CH2, secret=SEC2)[0]["returnCode"] == "1190",
+       "another channel charged the regKey")
+st, j = sim("POST", "/sim/decline-saved", {"ref": KEY, "count": 2})
+expect(st == 200, "decline-saved: %s" % j)
+expect(lp_pay("chg-lp-2")[0]["returnCode"] == "1142", "first declined charge")
+expect(lp_pay("chg-lp-3", amount=700)[0]["returnCode"] == "1142", "second declined charge")
+expect(lp_pay("chg-lp-4", amount=800)[0]["returnCode"] == "0000", "a third charge declined")
+expect(sim("POST", "/sim/decline-saved", {"ref": "RKnosuchkey0000", "count": 1})[0] == 404,
+       "decline-saved of an unknown method")
+charges = [(c["order_id"], c["amount"], c["currency"], c["status"])
+           for c in sim("GET", "/sim/charges")[1]["charges"] if c["provider"] == "linepay"]
+expect(charges == [("chg-lp-1", 1500, "JPY", "succeeded"), ("chg-lp-2", 1500, "JPY", "declined"),
+                   ("chg-lp-3", 700, "JPY", "declined"), ("chg-lp-4", 800, "JPY", "succeeded")],
+       "/sim/charges: %s" % charges)
+expect(lp("POST", "/v3/payments/%s/refund" % CHG1, {"refundAmount": 500})[0]["returnCode"]
+       == "0000", "refund of a preapproved payment")
+expect(lp("POST", "/v3/payments/preapprovedPay/%s/expire" % KEY, "")[0]["returnCode"] == "0000",
+       "expire")
+expect(lp("GET", "/v3/payments/preapprovedPay/%s/check" % KEY)[0]["returnCode"] == "1193",
+       "check after expire")
+expect(lp_pay("chg-lp-5")[0]["returnCode"] == "1193", "an expired regKey charged")
+expect(lp("POST", "/v3/payments/preapprovedPay/%s/expire" % KEY, "")[0]["returnCode"] == "1193",
+       "expire twice")
+ok("LINE Pay preapproved payments: charge, duplicate orderId 1172 + details, declines, expire")
+
+# ---- saved methods: Stripe customer, setup session, off-session payment intents ----
+st, _, raw = stripe("POST", "/v1/customers", [("metadata[user_label]", "t3/alice")],
+                    idem="cus-reg-st-1")
+cus = json.loads(raw)
+expect(st == 200 and cus["id"].startswith("cus_") and cus["metadata"]["user_label"] == "t3/alice",
+       "customer: %r" % raw)
+CUS = cus["id"]
+st, _, raw2 = stripe("POST", "/v1/customers", [("metadata[user_label]", "t3/alice")],
+                     idem="cus-reg-st-1")
+expect(raw2 == raw, "customer replay made another customer")
+setup = [("mode", "setup"), ("customer", CUS), ("currency", "eur"),
+         ("success_url", RX + "/st/reg-ok?session={CHECKOUT_SESSION_ID}"),
+         ("cancel_url", RX + "/st/reg-cancel"), ("client_reference_id", "reg-st-1")]
+st, _, raw = stripe("POST", "/v1/checkout/sessions", setup, idem="setup-reg-st-1")
+ss = json.loads(raw)
+expect(st == 200 and ss["mode"] == "setup" and ss["status"] == "open"
+       and ss["amount_total"] is None and ss["payment_status"] == "no_payment_required"
+       and ss["customer"] == CUS and ss["setup_intent"] is None, "setup session: %r" % raw)
+SS = ss["id"]
+st, _, raw = stripe("POST", "/v1/checkout/sessions",
+                    [(k, "cus_nosuchcustomer" if k == "customer" else v) for k, v in setup])
+expect(st == 400, "a setup session for an unknown customer: %d" % st)
+page = http("GET", BASE + "/pay/" + SS)[2].decode()
+expect("Save for later payments" in page, "setup page")
+token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+st, hd, _ = http("POST", BASE + "/pay/" + SS, ("action=pay&csrf=" + token).encode(),
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+expect(st == 303 and hd["Location"] == RX + "/st/reg-ok?session=" + SS, "setup Pay redirect")
+ss = json.loads(stripe("GET", "/v1/checkout/sessions/" + SS)[2])
+expect(ss["status"] == "complete" and ss["setup_intent"].startswith("seti_"), "after setup: %s" % ss)
+st, _, raw = stripe("GET", "/v1/setup_intents/" + ss["setup_intent"])
+si = json.loads(raw)
+expect(st == 200 and si["status"] == "succeeded" and si["customer"] == CUS
+       and si["payment_method"].startswith("pm_"), "setup intent: %r" % raw)
+PM = si["payment_method"]
+st, _, raw = stripe("GET", "/v1/payment_methods/" + PM)
+pmj = json.loads(raw)
+expect(st == 200 and pmj["card"]["brand"] == "visa" and pmj["card"]["last4"] == "4242"
+       and pmj["customer"] == CUS, "payment method: %r" % raw)
+expect(stripe("GET", "/v1/payment_methods/" + PM, key="sk_test_beta")[0] == 404,
+       "another key reads the payment method")
+ok("Stripe setup: customer (idempotent), setup session, Pay saves visa 4242, setup intent")
+
+def st_charge(order, amount=1250, idem=None):
+    f = [("amount", str(amount)), ("currency", "eur"), ("customer", CUS), ("payment_method", PM),
+         ("off_session", "true"), ("confirm", "true"), ("description", "Print job 9"),
+         ("metadata[order_id]", order)]
+    return stripe("POST", "/v1/payment_intents", f, idem=idem or order)
+
+st, _, raw = st_charge("chg-st-1")
+pi = json.loads(raw)
+expect(st == 200 and pi["status"] == "succeeded" and pi["id"].startswith("pi_")
+       and pi["amount"] == 1250 and pi["currency"] == "eur", "off-session charge: %r" % raw)
+st, hd, raw2 = st_charge("chg-st-1")
+expect(st == 200 and raw2 == raw and hd.get("Idempotent-Replayed") == "true", "charge replay")
+sim("POST", "/sim/decline-saved", {"ref": PM, "count": -1, "code": "insufficient_funds"})
+st, _, raw = st_charge("chg-st-2")
+e = json.loads(raw)["error"]
+expect(st == 402 and e["type"] == "card_error" and e["code"] == "card_declined"
+       and e["decline_code"] == "insufficient_funds", "decline: %d %r" % (st, raw))
+st, hd, raw2 = st_charge("chg-st-2")
+expect(st == 402 and raw2 == raw and hd.get("Idempotent-Replayed") == "true", "decline replay")
+expect(st_charge("chg-st-3")[0] == 402, "count -1 declines every charge")
+sim("POST", "/sim/decline-saved", {"ref": PM, "count": 1, "code": "authentication_required"})
+st, _, raw = st_charge("chg-st-4")
+expect(st == 402 and json.loads(raw)["error"]["code"] == "authentication_required", "auth: %r" % raw)
+st, _, raw = st_charge("chg-st-5", amount=990)
+expect(st == 200, "charge after the declines: %d %r" % (st, raw))
+charges = [(c["order_id"], c["amount"], c["status"], c["code"])
+           for c in sim("GET", "/sim/charges")[1]["charges"] if c["provider"] == "stripe"]
+expect(charges == [("chg-st-1", 1250, "succeeded", ""),
+                   ("chg-st-2", 1250, "declined", "insufficient_funds"),
+                   ("chg-st-3", 1250, "declined", "insufficient_funds"),
+                   ("chg-st-4", 1250, "declined", "authentication_required"),
+                   ("chg-st-5", 990, "succeeded", "")], "/sim/charges: %s" % charges)
+st, _, raw = stripe("POST", "/v1/refunds", [("payment_intent", pi["id"]), ("amount", "250")],
+                    idem="rf-saved-1")
+expect(st == 200 and json.loads(raw)["amount"] == 250, "refund of an off-session charge: %r" % raw)
+st, _, raw = stripe("POST", "/v1/payment_methods/%s/detach" % PM, [], idem="detach-" + PM)
+expect(st == 200 and json.loads(raw)["customer"] is None, "detach: %r" % raw)
+expect(stripe("POST", "/v1/payment_methods/%s/detach" % PM, [], idem="detach-2")[0] == 400,
+       "detach twice")
+expect(st_charge("chg-st-6")[0] == 400, "a detached method charged")
+states = {m["ref"]: m["state"] for m in sim("GET", "/sim/methods")[1]["methods"]}
+expect(states == {KEY: "expired", PM: "detached"}, "/sim/methods: %s" % states)
+ok("Stripe off-session charges: succeeded, idempotent, declines (402) replayed, detach")
+
 # ---- misbehaviours ----
 stripe("POST", "/v1/checkout/sessions", session_fields("st-double"))
 S3 = [t for t in sim("GET", "/sim/transactions")[1]["transactions"] if t["order_id"] == "st-double"][0]["id"]
@@ -494,8 +653,10 @@ ok("timeout: API calls hang past the client's timeout, others go on")
 
 st, j = sim("POST", "/sim/reset")
 expect(st == 200 and sim("GET", "/sim/transactions")[1]["transactions"] == []
-       and sim("GET", "/sim/behaviour")[1]["behaviours"] == [], "reset")
-ok("reset clears transactions and behaviours")
+       and sim("GET", "/sim/behaviour")[1]["behaviours"] == []
+       and sim("GET", "/sim/charges")[1]["charges"] == []
+       and sim("GET", "/sim/methods")[1]["methods"] == [], "reset")
+ok("reset clears transactions, behaviours, saved methods and charges")
 stop(P)
 ok("SIGTERM with a call still hanging: clean exit")
 

@@ -1,7 +1,10 @@
 /*
  * linepay.c: the LINE Pay online API v3 adapter (wire subset pinned in
  * docs, see the wire spec of issue 12): request, confirm, check payment
- * request status, void, refund.
+ * request status, void, refund; and saved methods (issue 13): a request
+ * with payType PREAPPROVED whose confirm gives a regKey, preapproved
+ * payments with it, its expiry, and the Payment Details API to learn the
+ * outcome of a charge retried under the same orderId.
  *
  * Every call is signed: X-LINE-Authorization = base64(HMAC-SHA256(channel
  * secret, secret + API path + (POST body | GET query) + nonce)) with a
@@ -64,13 +67,14 @@ static pay_result_t lp_code_result(const char *code) {
   return PAY_DECLINED;
 }
 
-/* One signed call.  PAY_OK when LINE Pay answered a readable JSON object
+/* One signed call (query: a GET's query string without '?', or NULL).
+ * PAY_OK when LINE Pay answered a readable JSON object
  * with a returnCode (copied into code, the reply into *out, owned by the
  * caller); otherwise UNAVAILABLE (network, 5xx) or INVALID (401/403, an
  * unreadable reply) with msg. */
-static pay_result_t lp_call(const pay_credentials_t *c, const char *method, const char *path,
-                            const char *body, json_t **out, char code[8], char *msg,
-                            size_t msglen) {
+static pay_result_t lp_call_q(const pay_credentials_t *c, const char *method, const char *path,
+                              const char *query, const char *body, json_t **out, char code[8],
+                              char *msg, size_t msglen) {
   pay_result_t r = PAY_INVALID;
   pay_buf_t url = {0}, h_chan = {0}, h_nonce = {0}, h_auth = {0};
   pay_http_reply_t reply = {0};
@@ -82,11 +86,18 @@ static pay_result_t lp_call(const pay_credentials_t *c, const char *method, cons
   *out = NULL;
   code[0] = '\0';
   pay_nonce(nonce);
-  /* POST signs the body; GET the query string, and no call here has one. */
-  pay_linepay_signature(c->channel_secret, path, body ? body : "", body_len, nonce, sig,
-                        sizeof(sig));
+  /* POST signs the body; GET the query string (without its '?'). */
+  if (query)
+    pay_linepay_signature(c->channel_secret, path, query, strlen(query), nonce, sig, sizeof(sig));
+  else
+    pay_linepay_signature(c->channel_secret, path, body ? body : "", body_len, nonce, sig,
+                          sizeof(sig));
   pay_buf_add(&url, c->api_base);
   pay_buf_add(&url, path);
+  if (query) {
+    pay_buf_add(&url, "?");
+    pay_buf_add(&url, query);
+  }
   pay_buf_addf(&h_chan, "X-LINE-ChannelId: %s", c->channel_id);
   pay_buf_addf(&h_nonce, "X-LINE-Authorization-Nonce: %s", nonce);
   pay_buf_addf(&h_auth, "X-LINE-Authorization: %s", sig);
@@ -132,6 +143,13 @@ done:
   pay_buf_free(&h_nonce);
   pay_buf_free(&h_auth);
   return r;
+}
+
+/* lp_call_q without a query string. */
+static pay_result_t lp_call(const pay_credentials_t *c, const char *method, const char *path,
+                            const char *body, json_t **out, char code[8], char *msg,
+                            size_t msglen) {
+  return lp_call_q(c, method, path, NULL, body, out, code, msg, msglen);
 }
 
 /* An amount as LINE Pay's JSON number text (exact, from minor units). */
@@ -412,6 +430,274 @@ static pay_result_t lp_verify_callback(const pay_credentials_t *c, const pay_cal
   return PAY_OK;
 }
 
+/* ---- saved payment methods (preapproved payments) ---- */
+
+/* A regKey: 1..63 of [A-Za-z0-9] (it goes into a path). */
+static bool lp_regkey_valid(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > 63) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+      return false;
+  }
+  return true;
+}
+
+/*
+ * The registration's tx as the flow keeps it: "<transactionId>:<CUR>".
+ * Confirm needs the amount and currency of the request, and method_finish
+ * is not given the currency: the adapter carries it in its own tx text
+ * (opaque to the flow, which finds a registration by its setup id).
+ */
+static bool lp_setup_tx_split(const char *tx, char id[24], char cur[4]) {
+  const char *colon = tx ? strchr(tx, ':') : NULL;
+  if (!colon || colon - tx > 19 || strlen(colon + 1) != 3) return false;
+  memcpy(id, tx, (size_t)(colon - tx));
+  id[colon - tx] = '\0';
+  memcpy(cur, colon + 1, 4);
+  return lp_tx_valid(id) && money_exponent(cur) >= 0;
+}
+
+/* A provider's returnMessage fit for our msg: printable ASCII, at most 80
+ * characters, and dropped entirely when it names the regKey. */
+static void lp_safe_message(const json_t *reply, const char *regkey, char *out, size_t size) {
+  const char *m = json_string_value(json_object_get(reply, "returnMessage"));
+  size_t k = 0;
+  out[0] = '\0';
+  if (!m || (regkey && *regkey && strstr(m, regkey))) return;
+  for (size_t i = 0; m[i] && i < 80 && k + 1 < size; i++)
+    if ((unsigned char)m[i] >= 0x20 && (unsigned char)m[i] < 0x7f) out[k++] = m[i];
+  out[k] = '\0';
+}
+
+static pay_result_t lp_method_setup(const pay_credentials_t *c, const pay_method_setup_req_t *req,
+                                    pay_method_setup_res_t *out, char *msg, size_t msglen) {
+  pay_buf_t body = {0};
+  json_t *reply = NULL;
+  char code[8], amount[48], id[24];
+  pay_result_t r = PAY_INVALID;
+
+  memset(out, 0, sizeof(*out));
+  /* the smallest amount of the currency: one minor unit, voided at once */
+  if (!pay_order_id_valid(req->setup_id) || !req->confirm_url || !req->cancel_url ||
+      !lp_amount(1, req->currency, amount, sizeof(amount))) {
+    pay_msg(msg, msglen, "linepay: invalid registration request");
+    goto done;
+  }
+  pay_buf_addf(&body, "{\"amount\":%s,\"currency\":", amount);
+  pay_buf_add_json_string(&body, req->currency);
+  pay_buf_add(&body, ",\"orderId\":");
+  pay_buf_add_json_string(&body, req->setup_id);
+  pay_buf_add(&body, ",\"packages\":[{\"id\":");
+  pay_buf_add_json_string(&body, req->setup_id);
+  pay_buf_addf(&body,
+               ",\"amount\":%s,\"name\":\"Payment method registration\",\"products\":[{\"name\":"
+               "\"Payment method registration\",\"quantity\":1,\"price\":%s}]}],"
+               "\"redirectUrls\":{\"confirmUrl\":",
+               amount, amount);
+  pay_buf_add_json_string(&body, req->confirm_url);
+  pay_buf_add(&body, ",\"cancelUrl\":");
+  pay_buf_add_json_string(&body, req->cancel_url);
+  pay_buf_add(&body,
+              "},\"options\":{\"payment\":{\"payType\":\"PREAPPROVED\",\"capture\":false}}}");
+  if (!pay_buf_ok(&body)) {
+    pay_msg(msg, msglen, "linepay: registration request too long or not UTF-8");
+    goto done;
+  }
+  r = lp_call(c, "POST", "/v3/payments/request", body.data, &reply, code, msg, msglen);
+  if (r != PAY_OK) goto done;
+  if (strcmp(code, "0000") != 0) {
+    r = lp_code_result(code);
+    pay_msg(msg, msglen, "linepay: registration request refused (returnCode %s)", code);
+    goto done;
+  }
+  json_t *info = json_object_get(reply, "info");
+  const char *web = json_string_value(json_object_get(json_object_get(info, "paymentUrl"), "web"));
+  if (!lp_tx_from_json(json_object_get(info, "transactionId"), id, sizeof(id)) || !web ||
+      !pay_copy(out->setup_url, sizeof(out->setup_url), web)) {
+    memset(out, 0, sizeof(*out));
+    r = PAY_INVALID;
+    pay_msg(msg, msglen, "linepay: registration reply lacks transactionId or paymentUrl");
+    goto done;
+  }
+  snprintf(out->tx, sizeof(out->tx), "%s:%s", id, req->currency);
+  pay_msg(msg, msglen, "linepay: registration requested");
+
+done:
+  json_decref(reply);
+  pay_buf_free(&body);
+  return r;
+}
+
+static pay_result_t lp_method_finish(const pay_credentials_t *c, const char *tx,
+                                     const char *setup_id, pay_method_t *out, char *msg,
+                                     size_t msglen) {
+  char id[24], cur[4], amt[48], path[112], code[8];
+  pay_status_t st;
+  pay_buf_t body = {0};
+  json_t *reply = NULL;
+  pay_result_t r = PAY_INVALID;
+  (void)setup_id; /* the transaction names the registration */
+
+  memset(out, 0, sizeof(*out));
+  if (!lp_setup_tx_split(tx, id, cur) || !lp_amount(1, cur, amt, sizeof(amt))) {
+    pay_msg(msg, msglen, "linepay: malformed registration transaction");
+    goto done;
+  }
+  r = lp_check(c, id, &st, msg, msglen);
+  if (r != PAY_OK) goto done;
+  if (st.state == PAY_TX_OPEN) {
+    r = PAY_NOT_FOUND;
+    pay_msg(msg, msglen, "linepay: registration not approved yet");
+    goto done;
+  }
+  if (st.state != PAY_TX_AUTHORIZED && st.state != PAY_TX_PAID) {
+    r = PAY_DECLINED;
+    pay_msg(msg, msglen, "linepay: registration refused, abandoned or expired");
+    goto done;
+  }
+  /* approved, or confirmed already by a finish whose answer was lost: the
+   * confirm says the regKey again, or refuses and the registration is lost */
+  snprintf(path, sizeof(path), "/v3/payments/%s/confirm", id);
+  pay_buf_addf(&body, "{\"amount\":%s,\"currency\":", amt);
+  pay_buf_add_json_string(&body, cur);
+  pay_buf_add(&body, "}");
+  if (!pay_buf_ok(&body)) {
+    r = PAY_INVALID;
+    goto done;
+  }
+  r = lp_call(c, "POST", path, body.data, &reply, code, msg, msglen);
+  if (r != PAY_OK) goto done;
+  const char *key = json_string_value(json_object_get(json_object_get(reply, "info"), "regKey"));
+  if (strcmp(code, "0000") != 0) {
+    r = lp_code_result(code);
+    if (r == PAY_NOT_FOUND) r = PAY_DECLINED;
+    pay_msg(msg, msglen, "linepay: registration confirm refused (returnCode %s)", code);
+    goto done;
+  }
+  if (!lp_regkey_valid(key) || !pay_copy(out->ref, sizeof(out->ref), key)) {
+    r = PAY_INVALID;
+    pay_msg(msg, msglen, "linepay: confirm reply lacks a regKey");
+    goto done;
+  }
+  pay_copy(out->display, sizeof(out->display), "LINE Pay");
+  json_decref(reply);
+  reply = NULL;
+  /* the one-unit authorization is not wanted: void it; the regKey stays
+   * good either way (a failed void only leaves the authorization to lapse) */
+  snprintf(path, sizeof(path), "/v3/payments/authorizations/%s/void", id);
+  pay_result_t v = lp_call(c, "POST", path, "", &reply, code, msg, msglen);
+  if (v == PAY_OK && strcmp(code, "0000") == 0)
+    pay_msg(msg, msglen, "linepay: registered (authorization voided)");
+  else
+    pay_msg(msg, msglen, "linepay: registered (the authorization void failed: it will lapse)");
+  r = PAY_OK;
+
+done:
+  json_decref(reply);
+  pay_buf_free(&body);
+  return r;
+}
+
+/* The outcome of an earlier charge under order_id (after a "duplicate
+ * orderId" refusal), from the Payment Details API: PAY_OK with the
+ * transaction when it took the money; PAY_DECLINED otherwise. */
+static pay_result_t lp_charge_lookup(const pay_credentials_t *c, const char *order_id,
+                                     pay_charge_res_t *out, char *msg, size_t msglen) {
+  char query[96], code[8];
+  json_t *reply = NULL;
+  snprintf(query, sizeof(query), "orderId=%s", order_id); /* [A-Za-z0-9_-]: nothing to escape */
+  pay_result_t r = lp_call_q(c, "GET", "/v3/payments", query, NULL, &reply, code, msg, msglen);
+  if (r != PAY_OK) return r;
+  json_t *list = json_object_get(reply, "info");
+  json_t *first = json_array_get(list, 0);
+  if (strcmp(code, "0000") == 0 && json_array_size(list) > 0 &&
+      lp_tx_from_json(json_object_get(first, "transactionId"), out->tx, sizeof(out->tx))) {
+    pay_msg(msg, msglen, "linepay: order charged before (duplicate orderId)");
+  } else {
+    r = strcmp(code, "0000") == 0 ? PAY_DECLINED : lp_code_result(code);
+    if (r == PAY_NOT_FOUND) r = PAY_DECLINED;
+    pay_msg(msg, msglen, "linepay: duplicate orderId without a payment (returnCode %s)", code);
+  }
+  json_decref(reply);
+  return r;
+}
+
+static pay_result_t lp_charge_saved(const pay_credentials_t *c, const pay_charge_req_t *req,
+                                    pay_charge_res_t *out, char *msg, size_t msglen) {
+  char path[128], code[8], amt[48], why[96];
+  pay_buf_t body = {0};
+  json_t *reply = NULL;
+  pay_result_t r = PAY_INVALID;
+
+  memset(out, 0, sizeof(*out));
+  if (!lp_regkey_valid(req->ref) || !pay_order_id_valid(req->order_id) || !req->item ||
+      !*req->item || !lp_amount(req->amount, req->currency, amt, sizeof(amt))) {
+    pay_msg(msg, msglen, "linepay: invalid charge request");
+    goto done;
+  }
+  snprintf(path, sizeof(path), "/v3/payments/preapprovedPay/%s/payment", req->ref);
+  pay_buf_add(&body, "{\"productName\":");
+  pay_buf_add_json_string(&body, req->item);
+  pay_buf_addf(&body, ",\"amount\":%s,\"currency\":", amt);
+  pay_buf_add_json_string(&body, req->currency);
+  pay_buf_add(&body, ",\"orderId\":");
+  pay_buf_add_json_string(&body, req->order_id);
+  pay_buf_add(&body, ",\"capture\":true}");
+  if (!pay_buf_ok(&body)) {
+    pay_msg(msg, msglen, "linepay: charge request too long or not UTF-8");
+    goto done;
+  }
+  r = lp_call(c, "POST", path, body.data, &reply, code, msg, msglen);
+  if (r != PAY_OK) goto done;
+  if (strcmp(code, "0000") == 0) {
+    if (!lp_tx_from_json(json_object_get(json_object_get(reply, "info"), "transactionId"), out->tx,
+                         sizeof(out->tx))) {
+      r = PAY_INVALID;
+      pay_msg(msg, msglen, "linepay: charge reply lacks transactionId");
+      goto done;
+    }
+    pay_msg(msg, msglen, "linepay: charged");
+    goto done;
+  }
+  if (strcmp(code, "1172") == 0) { /* this order id was used: a retry */
+    r = lp_charge_lookup(c, req->order_id, out, msg, msglen);
+    goto done;
+  }
+  r = lp_code_result(code);
+  if (r == PAY_NOT_FOUND) r = PAY_DECLINED; /* the regKey is gone: the method cannot pay */
+  lp_safe_message(reply, req->ref, why, sizeof(why));
+  pay_msg(msg, msglen, "linepay: charge refused (returnCode %s%s%s)", code, *why ? ": " : "", why);
+
+done:
+  json_decref(reply);
+  pay_buf_free(&body);
+  return r;
+}
+
+static pay_result_t lp_method_remove(const pay_credentials_t *c, const char *ref, char *msg,
+                                     size_t msglen) {
+  char path[128], code[8];
+  json_t *reply = NULL;
+  if (!lp_regkey_valid(ref)) {
+    pay_msg(msg, msglen, "linepay: malformed method reference");
+    return PAY_INVALID;
+  }
+  snprintf(path, sizeof(path), "/v3/payments/preapprovedPay/%s/expire", ref);
+  pay_result_t r = lp_call(c, "POST", path, "", &reply, code, msg, msglen);
+  json_decref(reply);
+  if (r != PAY_OK) return r;
+  /* 1190: no such regKey; 1193: expired already: gone either way */
+  if (strcmp(code, "0000") == 0 || strcmp(code, "1190") == 0 || strcmp(code, "1193") == 0) {
+    pay_msg(msg, msglen, "linepay: method removed (returnCode %s)", code);
+    return PAY_OK;
+  }
+  r = lp_code_result(code);
+  pay_msg(msg, msglen, "linepay: method removal refused (returnCode %s)", code);
+  return r;
+}
+
 const pay_provider_t pay_provider_linepay = {
     .name = "linepay",
     .parse_credentials = lp_parse_credentials,
@@ -422,4 +708,8 @@ const pay_provider_t pay_provider_linepay = {
     .cancel = lp_cancel,
     .refund = lp_refund,
     .verify_callback = lp_verify_callback,
+    .method_setup = lp_method_setup,
+    .method_finish = lp_method_finish,
+    .charge_saved = lp_charge_saved,
+    .method_remove = lp_method_remove,
 };

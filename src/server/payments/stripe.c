@@ -1,6 +1,9 @@
 /*
  * stripe.c: the Stripe adapter: Checkout Sessions (create, retrieve,
- * expire), refunds, and webhooks checked with the Stripe-Signature scheme.
+ * expire), refunds, and webhooks checked with the Stripe-Signature scheme;
+ * saved methods (issue 13): a Customer and a setup-mode Checkout Session,
+ * its SetupIntent's PaymentMethod, off-session PaymentIntents (keyed by
+ * our order id), detach.
  *
  * Requests are form encoded (curl_easy_escape), authenticated with
  * "Authorization: Bearer <secret key>", and every POST carries an
@@ -66,16 +69,19 @@ static pay_result_t st_status_result(long status) {
 
 /* One authenticated call.  PAY_OK with *out (a JSON object, the caller's)
  * on a 2xx reply; otherwise the mapped result with msg (the error's type
- * and code, never its message: it may echo parameters). */
-static pay_result_t st_call(const pay_credentials_t *c, const char *method, const char *path,
-                            const char *form, const char *idem_key, json_t **out, char *msg,
-                            size_t msglen) {
+ * and code, never its message: it may echo parameters), and the error's
+ * code and decline_code into err_code / decline when not NULL. */
+static pay_result_t st_call_e(const pay_credentials_t *c, const char *method, const char *path,
+                              const char *form, const char *idem_key, json_t **out,
+                              char err_code[48], char decline[48], char *msg, size_t msglen) {
   pay_result_t r = PAY_INVALID;
   pay_buf_t url = {0}, h_auth = {0}, h_idem = {0};
   pay_http_reply_t reply = {0};
   json_t *j = NULL;
 
   *out = NULL;
+  if (err_code) err_code[0] = '\0';
+  if (decline) decline[0] = '\0';
   pay_buf_add(&url, c->api_base);
   pay_buf_add(&url, path);
   pay_buf_addf(&h_auth, "Authorization: Bearer %s", c->secret_key);
@@ -97,6 +103,8 @@ static pay_result_t st_call(const pay_credentials_t *c, const char *method, cons
     json_t *err = json_object_get(j, "error");
     st_word(json_string_value(json_object_get(err, "type")), type, sizeof(type));
     st_word(json_string_value(json_object_get(err, "code")), code, sizeof(code));
+    if (err_code) memcpy(err_code, code, sizeof(code));
+    if (decline) st_word(json_string_value(json_object_get(err, "decline_code")), decline, 48);
     r = st_status_result(reply.status);
     pay_msg(msg, msglen, "stripe: HTTP %ld %s%s%s", reply.status, type, *code ? "/" : "", code);
     goto done;
@@ -116,6 +124,13 @@ done:
   pay_buf_free(&h_auth);
   pay_buf_free(&h_idem);
   return r;
+}
+
+/* st_call_e without the error's words. */
+static pay_result_t st_call(const pay_credentials_t *c, const char *method, const char *path,
+                            const char *form, const char *idem_key, json_t **out, char *msg,
+                            size_t msglen) {
+  return st_call_e(c, method, path, form, idem_key, out, NULL, NULL, msg, msglen);
 }
 
 /* A Checkout Session object into *out.  PAY_INVALID when it cannot be
@@ -427,6 +442,267 @@ done:
   return r;
 }
 
+/* ---- saved payment methods (Customers, setup-mode Checkout, off-session PaymentIntents) ---- */
+
+/* An id member of a Stripe object: a string, or an expanded object's id. */
+static const char *st_ref_id(const json_t *obj, const char *name) {
+  json_t *v = json_object_get(obj, name);
+  if (json_is_object(v)) v = json_object_get(v, "id");
+  const char *id = json_string_value(v);
+  return st_id_valid(id) ? id : NULL;
+}
+
+/* Split a method ref "cus_...|pm_..." into its two ids. */
+static bool st_ref_split(const char *ref, char cus[PAY_TX_MAX], char pm[PAY_TX_MAX]) {
+  const char *bar = ref ? strchr(ref, '|') : NULL;
+  if (!bar || (size_t)(bar - ref) >= PAY_TX_MAX) return false;
+  memcpy(cus, ref, (size_t)(bar - ref));
+  cus[bar - ref] = '\0';
+  return pay_copy(pm, PAY_TX_MAX, bar + 1) && st_id_valid(cus) && st_id_valid(pm);
+}
+
+static pay_result_t st_method_setup(const pay_credentials_t *c, const pay_method_setup_req_t *req,
+                                    pay_method_setup_res_t *out, char *msg, size_t msglen) {
+  pay_buf_t form = {0};
+  json_t *cus = NULL, *s = NULL;
+  char cur[4], key[96];
+  pay_result_t r = PAY_INVALID;
+
+  memset(out, 0, sizeof(*out));
+  if (!pay_order_id_valid(req->setup_id) || !req->user_label || !*req->user_label ||
+      !req->confirm_url || !req->cancel_url || !st_currency(req->currency, cur)) {
+    pay_msg(msg, msglen, "stripe: invalid registration request");
+    goto done;
+  }
+  /* the customer the method is saved for; a retry (same key) answers the
+   * same customer, so a registration never makes two */
+  pay_buf_add_form(&form, "metadata[user_label]", req->user_label);
+  pay_buf_add_form(&form, "metadata[setup_id]", req->setup_id);
+  snprintf(key, sizeof(key), "cus-%s", req->setup_id);
+  if (!pay_buf_ok(&form)) {
+    pay_msg(msg, msglen, "stripe: registration request too long");
+    goto done;
+  }
+  r = st_call(c, "POST", "/v1/customers", form.data, key, &cus, msg, msglen);
+  if (r != PAY_OK) goto done;
+  const char *cus_id = json_string_value(json_object_get(cus, "id"));
+  if (!st_id_valid(cus_id)) {
+    r = PAY_INVALID;
+    pay_msg(msg, msglen, "stripe: customer reply lacks id");
+    goto done;
+  }
+  pay_buf_free(&form);
+  pay_buf_add_form(&form, "mode", "setup");
+  pay_buf_add_form(&form, "customer", cus_id);
+  pay_buf_add_form(&form, "currency", cur);
+  pay_buf_add_form(&form, "success_url", req->confirm_url);
+  pay_buf_add_form(&form, "cancel_url", req->cancel_url);
+  pay_buf_add_form(&form, "client_reference_id", req->setup_id);
+  pay_buf_add_form(&form, "metadata[setup_id]", req->setup_id);
+  snprintf(key, sizeof(key), "setup-%s", req->setup_id);
+  if (!pay_buf_ok(&form)) {
+    r = PAY_INVALID;
+    pay_msg(msg, msglen, "stripe: registration request too long");
+    goto done;
+  }
+  r = st_call(c, "POST", "/v1/checkout/sessions", form.data, key, &s, msg, msglen);
+  if (r != PAY_OK) goto done;
+  const char *id = json_string_value(json_object_get(s, "id"));
+  const char *url = json_string_value(json_object_get(s, "url"));
+  if (!st_id_valid(id) || !url || !pay_copy(out->tx, sizeof(out->tx), id) ||
+      !pay_copy(out->setup_url, sizeof(out->setup_url), url)) {
+    memset(out, 0, sizeof(*out));
+    r = PAY_INVALID;
+    pay_msg(msg, msglen, "stripe: setup session reply lacks id or url");
+    goto done;
+  }
+  pay_msg(msg, msglen, "stripe: setup session created");
+
+done:
+  json_decref(cus);
+  json_decref(s);
+  pay_buf_free(&form);
+  return r;
+}
+
+static pay_result_t st_method_finish(const pay_credentials_t *c, const char *tx,
+                                     const char *setup_id, pay_method_t *out, char *msg,
+                                     size_t msglen) {
+  char path[160], cus[PAY_TX_MAX], pm[PAY_TX_MAX];
+  json_t *s = NULL, *si = NULL, *m = NULL;
+  pay_result_t r = PAY_INVALID;
+
+  memset(out, 0, sizeof(*out));
+  if (!st_id_valid(tx)) {
+    pay_msg(msg, msglen, "stripe: malformed session id");
+    goto done;
+  }
+  snprintf(path, sizeof(path), "/v1/checkout/sessions/%s", tx);
+  r = st_call(c, "GET", path, NULL, NULL, &s, msg, msglen);
+  if (r != PAY_OK) goto done;
+  const char *status = json_string_value(json_object_get(s, "status"));
+  const char *mode = json_string_value(json_object_get(s, "mode"));
+  const char *ref = json_string_value(json_object_get(s, "client_reference_id"));
+  r = PAY_INVALID;
+  if (!status || (mode && strcmp(mode, "setup") != 0) ||
+      (ref && setup_id && strcmp(ref, setup_id) != 0)) {
+    pay_msg(msg, msglen, "stripe: not the setup session of this registration");
+    goto done;
+  }
+  if (strcmp(status, "open") == 0) {
+    r = PAY_NOT_FOUND;
+    pay_msg(msg, msglen, "stripe: registration not finished yet");
+    goto done;
+  }
+  if (strcmp(status, "expired") == 0) {
+    r = PAY_DECLINED;
+    pay_msg(msg, msglen, "stripe: registration session expired");
+    goto done;
+  }
+  const char *seti = st_ref_id(s, "setup_intent");
+  const char *cus_id = st_ref_id(s, "customer");
+  if (strcmp(status, "complete") != 0 || !seti || !cus_id) {
+    pay_msg(msg, msglen, "stripe: setup session without setup_intent or customer");
+    goto done;
+  }
+  pay_copy(cus, sizeof(cus), cus_id);
+  snprintf(path, sizeof(path), "/v1/setup_intents/%s", seti);
+  r = st_call(c, "GET", path, NULL, NULL, &si, msg, msglen);
+  if (r != PAY_OK) goto done;
+  const char *si_status = json_string_value(json_object_get(si, "status"));
+  const char *pm_id = st_ref_id(si, "payment_method");
+  if (!si_status || strcmp(si_status, "succeeded") != 0 || !pm_id) {
+    r = si_status && !strcmp(si_status, "processing") ? PAY_NOT_FOUND : PAY_DECLINED;
+    pay_msg(msg, msglen, "stripe: setup intent not succeeded");
+    goto done;
+  }
+  pay_copy(pm, sizeof(pm), pm_id);
+  snprintf(path, sizeof(path), "/v1/payment_methods/%s", pm);
+  r = st_call(c, "GET", path, NULL, NULL, &m, msg, msglen);
+  if (r != PAY_OK) goto done;
+  json_t *card = json_object_get(m, "card");
+  char brand[24] = "", last4[8] = "", type[24] = "";
+  st_word(json_string_value(json_object_get(card, "brand")), brand, sizeof(brand));
+  st_word(json_string_value(json_object_get(m, "type")), type, sizeof(type));
+  const char *l4 = json_string_value(json_object_get(card, "last4"));
+  if (l4 && strlen(l4) == 4 && strspn(l4, "0123456789") == 4) memcpy(last4, l4, 5);
+  if (*brand && *last4)
+    snprintf(out->display, sizeof(out->display), "%s ****%s", brand, last4);
+  else
+    snprintf(out->display, sizeof(out->display), "%s", *type ? type : "card");
+  snprintf(out->ref, sizeof(out->ref), "%s|%s", cus, pm);
+  r = PAY_OK;
+  pay_msg(msg, msglen, "stripe: registered");
+
+done:
+  json_decref(s);
+  json_decref(si);
+  json_decref(m);
+  return r;
+}
+
+static pay_result_t st_charge_saved(const pay_credentials_t *c, const pay_charge_req_t *req,
+                                    pay_charge_res_t *out, char *msg, size_t msglen) {
+  char cus[PAY_TX_MAX], pm[PAY_TX_MAX], cur[4], num[32], code[48], decline[48];
+  pay_buf_t form = {0};
+  json_t *pi = NULL;
+  pay_result_t r = PAY_INVALID;
+
+  memset(out, 0, sizeof(*out));
+  if (!st_ref_split(req->ref, cus, pm) || !pay_order_id_valid(req->order_id) ||
+      !st_key_valid(req->order_id) || !req->item || !*req->item || req->amount <= 0 ||
+      req->amount > MONEY_MAX || !st_currency(req->currency, cur)) {
+    pay_msg(msg, msglen, "stripe: invalid charge request");
+    goto done;
+  }
+  if (money_exponent(req->currency) == 3 && req->amount % 10 != 0) {
+    pay_msg(msg, msglen, "stripe: %s amounts must be a multiple of 10 minor units", req->currency);
+    r = PAY_DECLINED;
+    goto done;
+  }
+  snprintf(num, sizeof(num), "%lld", (long long)req->amount);
+  pay_buf_add_form(&form, "amount", num);
+  pay_buf_add_form(&form, "currency", cur);
+  pay_buf_add_form(&form, "customer", cus);
+  pay_buf_add_form(&form, "payment_method", pm);
+  pay_buf_add_form(&form, "off_session", "true");
+  pay_buf_add_form(&form, "confirm", "true");
+  pay_buf_add_form(&form, "description", req->item);
+  pay_buf_add_form(&form, "metadata[order_id]", req->order_id);
+  if (!pay_buf_ok(&form)) {
+    pay_msg(msg, msglen, "stripe: charge request too long");
+    goto done;
+  }
+  /* the order id is the key: a retry is answered the first outcome */
+  r = st_call_e(c, "POST", "/v1/payment_intents", form.data, req->order_id, &pi, code, decline, msg,
+                msglen);
+  if (r == PAY_DECLINED && (*code || *decline)) {
+    pay_msg(msg, msglen, "stripe: charge declined (%s%s%s)", *decline ? decline : code,
+            *decline && *code && strcmp(code, decline) ? ", " : "",
+            *decline && *code && strcmp(code, decline) ? code : "");
+    goto done;
+  }
+  if (r != PAY_OK) goto done;
+  const char *id = json_string_value(json_object_get(pi, "id"));
+  const char *status = json_string_value(json_object_get(pi, "status"));
+  if (!st_id_valid(id) || !status) {
+    r = PAY_INVALID;
+    pay_msg(msg, msglen, "stripe: payment intent reply lacks id or status");
+    goto done;
+  }
+  char st[32];
+  st_word(status, st, sizeof(st));
+  if (strcmp(status, "succeeded") == 0) {
+    pay_copy(out->tx, sizeof(out->tx), id);
+    pay_msg(msg, msglen, "stripe: charged");
+  } else if (strcmp(status, "processing") == 0) {
+    /* not known yet: the same key later answers the same intent */
+    r = PAY_UNAVAILABLE;
+    pay_msg(msg, msglen, "stripe: charge still processing");
+  } else {
+    r = PAY_DECLINED;
+    pay_msg(msg, msglen, "stripe: charge not completed (%s)", st);
+  }
+
+done:
+  json_decref(pi);
+  pay_buf_free(&form);
+  return r;
+}
+
+static pay_result_t st_method_remove(const pay_credentials_t *c, const char *ref, char *msg,
+                                     size_t msglen) {
+  char cus[PAY_TX_MAX], pm[PAY_TX_MAX], path[160], key[PAY_TX_MAX + 8];
+  json_t *m = NULL;
+
+  if (!st_ref_split(ref, cus, pm)) {
+    pay_msg(msg, msglen, "stripe: malformed method reference");
+    return PAY_INVALID;
+  }
+  snprintf(path, sizeof(path), "/v1/payment_methods/%s/detach", pm);
+  snprintf(key, sizeof(key), "detach-%s", pm);
+  pay_result_t r = st_call(c, "POST", path, "", key, &m, msg, msglen);
+  json_decref(m);
+  m = NULL;
+  if (r == PAY_OK) {
+    pay_msg(msg, msglen, "stripe: method detached");
+    return PAY_OK;
+  }
+  if (r != PAY_DECLINED && r != PAY_NOT_FOUND) return r;
+  /* refused: gone already (unknown, or attached to no customer)? */
+  snprintf(path, sizeof(path), "/v1/payment_methods/%s", pm);
+  pay_result_t g = st_call(c, "GET", path, NULL, NULL, &m, msg, msglen);
+  bool gone = g == PAY_NOT_FOUND || (g == PAY_OK && !st_ref_id(m, "customer"));
+  json_decref(m);
+  if (gone) {
+    pay_msg(msg, msglen, "stripe: method already detached");
+    return PAY_OK;
+  }
+  if (g != PAY_OK) return g;
+  pay_msg(msg, msglen, "stripe: method detach refused");
+  return r;
+}
+
 const pay_provider_t pay_provider_stripe = {
     .name = "stripe",
     .parse_credentials = st_parse_credentials,
@@ -437,4 +713,8 @@ const pay_provider_t pay_provider_stripe = {
     .cancel = st_cancel,
     .refund = st_refund,
     .verify_callback = st_verify_callback,
+    .method_setup = st_method_setup,
+    .method_finish = st_method_finish,
+    .charge_saved = st_charge_saved,
+    .method_remove = st_method_remove,
 };
