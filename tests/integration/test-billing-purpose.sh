@@ -245,7 +245,7 @@ check "...exactly once" test "$(json_get "len([c for c in d['charges'] if c['amo
 declined() { [ "$(jget "$1" "d['purpose']['charge']['state']")" = charge-failed ]; }
 decline_next() {
   local ref
-  ref=$(json_get "d['charges'][-1]['payment_method']" <"$CONN_DIR/charges.json")
+  ref=$(json_get "d['charges'][-1]['ref']" <"$CONN_DIR/charges.json")
   curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"ref\":\"$ref\",\"count\":-1}" \
     "$PAYSIM_URL/sim/decline-saved" -o /dev/null
 }
@@ -257,7 +257,7 @@ check "its charge failed: charge-failed, with the reason" wait_until 15 declined
 check "the reason names the decline" jget "$JOB_DECL" "d['purpose']['charge']['reason']"
 accept_again() {
   local ref
-  ref=$(json_get "d['charges'][-1]['payment_method']" <"$CONN_DIR/charges.json")
+  ref=$(json_get "d['charges'][-1]['ref']" <"$CONN_DIR/charges.json")
   curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"ref\":\"$ref\",\"count\":0}" \
     "$PAYSIM_URL/sim/decline-saved" -o /dev/null
 }

@@ -96,8 +96,7 @@ payflow_result_t payments_method_begin(nimbus_server_t *srv, nimbus_id_t tenant_
 
 /* Ask the provider whether pending registration m is done, and record
  * what it says (active with the sealed reference, or failed). */
-static payflow_result_t method_converge(nimbus_server_t *srv, nimbus_payment_method_t *m,
-                                        const char *tx) {
+static payflow_result_t method_converge(nimbus_server_t *srv, nimbus_payment_method_t *m) {
   if (m->state != NIMBUS_METHOD_PENDING) return PAYFLOW_OK;
   const pay_provider_t *prov = NULL;
   pay_credentials_t *cred = calloc(1, sizeof *cred);
@@ -107,8 +106,8 @@ static payflow_result_t method_converge(nimbus_server_t *srv, nimbus_payment_met
   r = payments_provider_open(srv, m->tenant_id, &prov, cred);
   if (r != PAYFLOW_OK) goto out;
   char msg[PAY_MSG_MAX];
-  pay_result_t pr =
-      prov->method_finish(cred, tx && tx[0] ? tx : m->setup_tx, m->setup_id, pm, msg, sizeof msg);
+  /* setup_tx exactly as the adapter returned it (provider.h) */
+  pay_result_t pr = prov->method_finish(cred, m->setup_tx, m->setup_id, pm, msg, sizeof msg);
   if (pr == PAY_NOT_FOUND || pr == PAY_UNAVAILABLE) {
     r = PAYFLOW_OK; /* not finished yet: still pending */
     goto out;
@@ -157,9 +156,12 @@ payflow_result_t payments_method_return(nimbus_server_t *srv, const char *setup_
   store_status_t s = store_payment_method_get_by_setup(srv->store, setup_id, out);
   if (s == STORE_NOT_FOUND) return PAYFLOW_NOT_FOUND;
   if (s != STORE_OK) return PAYFLOW_ERROR;
-  /* LINE Pay names its transaction on the redirect: only ours counts */
-  if (tx && tx[0] && out->setup_tx[0] && strcmp(tx, out->setup_tx) != 0) return PAYFLOW_FORGED;
-  return method_converge(srv, out, tx);
+  /* LINE Pay names its transaction on the redirect: only ours counts (the
+   * adapter's setup_tx may carry more after a ':', e.g. the currency) */
+  size_t n = strcspn(out->setup_tx, ":");
+  if (tx && tx[0] && out->setup_tx[0] && (strlen(tx) != n || strncmp(tx, out->setup_tx, n) != 0))
+    return PAYFLOW_FORGED;
+  return method_converge(srv, out);
 }
 
 payflow_result_t payments_method_get(nimbus_server_t *srv, nimbus_id_t tenant_id,
@@ -167,7 +169,7 @@ payflow_result_t payments_method_get(nimbus_server_t *srv, nimbus_id_t tenant_id
   store_status_t s = store_payment_method_get(srv->store, tenant_id, user_id, out);
   if (s == STORE_NOT_FOUND) return PAYFLOW_NOT_FOUND;
   if (s != STORE_OK) return PAYFLOW_ERROR;
-  return method_converge(srv, out, NULL);
+  return method_converge(srv, out);
 }
 
 /* The clear reference of m (active) into ref; false when it does not open. */
