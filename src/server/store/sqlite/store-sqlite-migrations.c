@@ -631,15 +631,15 @@ static const char *const migration_14[] = {
     "  device_id INTEGER,"
     "  CHECK ((kind = 1 AND user_id IS NOT NULL AND device_id IS NULL) OR "
     "         (kind = 2 AND device_id IS NOT NULL AND user_id IS NULL)),"
-    "  UNIQUE (account_id, user_id),"
-    "  UNIQUE (account_id, device_id),"
+    "  UNIQUE (tenant_id, account_id, user_id),"
+    "  UNIQUE (tenant_id, account_id, device_id),"
     "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id) "
     "ON DELETE CASCADE,"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
     "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
     ")",
-    /* For the foreign keys (cascades from users and devices) and the lists. */
-    "CREATE INDEX account_grants_account ON account_grants(tenant_id, account_id)",
+    /* For the cascades from users and devices (the unique keys serve the
+     * lists and lookups by account). */
     "CREATE INDEX account_grants_user ON account_grants(tenant_id, user_id) "
     "WHERE user_id IS NOT NULL",
     "CREATE INDEX account_grants_device ON account_grants(tenant_id, device_id) "
@@ -666,7 +666,7 @@ static const char *const migration_14[] = {
     "CREATE TABLE payment_methods ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
-    "  user_id INTEGER NOT NULL UNIQUE,"
+    "  user_id INTEGER NOT NULL,"
     "  provider TEXT NOT NULL DEFAULT '',"
     "  state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
     "  setup_id TEXT NOT NULL UNIQUE CHECK (setup_id <> ''),"
@@ -676,9 +676,9 @@ static const char *const migration_14[] = {
     "  display TEXT NOT NULL DEFAULT '',"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, user_id),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
     ")",
-    "CREATE INDEX payment_methods_tenant_user ON payment_methods(tenant_id, user_id)",
 
     "CREATE TABLE job_charges ("
     "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
