@@ -3,7 +3,9 @@
  * (store-sqlite.c: connections, statements, helpers, open/close,
  * checkpoints, audit; store-sqlite-accounts.c: tenants, users, tokens,
  * queues; store-sqlite-jobs.c: job insert and group commit, jobs,
- * documents; store-sqlite-devices.c: output devices).  Nothing here is for the rest of nimbusd:
+ * documents; store-sqlite-devices.c: output devices; store-sqlite-money.c:
+ * money; store-sqlite-billing.c and store-sqlite-charges.c: billing by
+ * purpose).  Nothing here is for the rest of nimbusd:
  * callers see only store.h.  Functions ending in _locked expect the caller to hold st->mu.
  */
 #ifndef NIMBUS_STORE_SQLITE_PRIVATE_H
@@ -224,8 +226,6 @@ typedef enum {
   S_ACCOUNT_UPDATE,
   S_ACCOUNT_LIST,
   S_ACCOUNT_TOPUP,
-  S_ACCOUNT_CLOSED_AT,
-  S_ACCOUNT_MOVE,
   S_GRANT_INSERT,
   S_GRANT_DELETE,
   S_GRANT_LIST,
@@ -244,6 +244,10 @@ typedef enum {
   S_METHOD_UPDATE,
   S_METHOD_EXISTS,
   S_METHOD_DELETE,
+  /* charges, the panel's purpose, the print log (store-sqlite-charges.c) */
+  S_CHARGES_FIRST,
+  S_ACCOUNT_CLOSED_AT = S_CHARGES_FIRST,
+  S_ACCOUNT_MOVE,
   S_CHARGE_HOLD,
   S_CHARGE_GET,
   S_CHARGE_UPDATE,
@@ -597,9 +601,36 @@ store_status_t sqlite_posting_insert_locked(sqlite_store_t *st,
                                             nimbus_id_t payment_id, int64_t now,
                                             nimbus_id_t *posting_id);
 
-/* store-sqlite-billing.c: the SQL of the statements S_BILLING_FIRST..
- * (sqlite_money_sql() hands them on), and billing by purpose (store.h). */
+/* store-sqlite-billing.c and store-sqlite-charges.c: the SQL of the
+ * statements S_BILLING_FIRST.. and S_CHARGES_FIRST.. (sqlite_money_sql()
+ * hands them on), the helpers the two share, and billing by purpose
+ * (store.h). */
 const char *sqlite_billing_sql(stmt_id_t id);
+const char *sqlite_charges_sql(stmt_id_t id);
+typedef void (*sqlite_read_fn)(sqlite3_stmt *s, void *out);
+typedef void (*sqlite_bind_fn)(sqlite3_stmt *s, const void *arg);
+/* One row of statement id, bound with ints[0..nints) as ?1.. and text
+ * (when not NULL) after them, read into out by `read`, on a read
+ * connection. */
+store_status_t sqlite_billing_read_one(sqlite_store_t *st, stmt_id_t id, const int64_t *ints,
+                                       int nints, const char *text, sqlite_read_fn read, void *out,
+                                       const char *what);
+/* The rows of statement id bound by bind(s, arg), each to each(s, cb, ctx). */
+store_status_t sqlite_billing_read_rows(sqlite_store_t *st, stmt_id_t id, sqlite_bind_fn bind,
+                                        const void *arg, row_fn each, list_cb_t cb, void *ctx,
+                                        const char *what);
+/* Step a bound write on an account row once: OK (*row: a row is current,
+ * the caller reads and resets it), NOT_FOUND (touched none), CONFLICT (a
+ * CHECK refused it: the account's invariant), or as sqlite_fail_locked. */
+store_status_t sqlite_billing_step_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
+                                          bool *row);
+/* After a compare that failed: CONFLICT when statement id (?1 row id,
+ * ?2 tenant) finds the row, else NOT_FOUND. */
+store_status_t sqlite_billing_missing_or_conflict_locked(sqlite_store_t *st, stmt_id_t id,
+                                                         nimbus_id_t row_id, nimbus_id_t tenant_id,
+                                                         const char *what);
+/* Commit when status is OK, else roll back; the final status. */
+store_status_t sqlite_billing_tx_end_locked(sqlite_store_t *st, store_status_t status);
 store_status_t sqlite_account_insert(store_t *base_, nimbus_billing_account_t *a,
                                      const store_audit_t *audit);
 store_status_t sqlite_account_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
