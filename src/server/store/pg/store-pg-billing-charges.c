@@ -30,13 +30,16 @@
 static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
 #define C(id) [(id)-PS_CHARGE_PLACE]
     /* Insert the job's charge (HELD), or replace its RELEASED one; no row
-     * when the job is not the tenant's or its charge is in another state. */
+     * when the job is not the tenant's or its charge is in another state.
+     * The account's code is copied from the account (a code never changes). */
     C(PS_CHARGE_PLACE) =
         "INSERT INTO job_charges AS c (job_id, tenant_id, user_id, purpose_id, purpose_name, "
         "account_id, account_code, device_id, state, currency, hold, print_fee, service_fee, "
         "total, impressions, attempts, next_try_at, order_id, provider_tx, reason, created_at, "
         "updated_at, charged_at) SELECT $1::bigint, $2::bigint, $3::bigint, $4::bigint, "
-        "$5::text, $6::bigint, $7::text, $8::bigint, 1, $9::text, $10::bigint, $11::bigint, "
+        "$5::text, $6::bigint, coalesce((SELECT a.code FROM billing_accounts a "
+        "WHERE a.id = $6::bigint AND a.tenant_id = $2::bigint), $7::text), $8::bigint, 1, "
+        "$9::text, $10::bigint, $11::bigint, "
         "$12::bigint, $13::bigint, $14::integer, $15::integer, $16::bigint, $17::text, "
         "$18::text, $19::text, $20::bigint, $20::bigint, 0 "
         "FROM jobs WHERE id = $1::bigint AND tenant_id = $2::bigint "
@@ -50,7 +53,7 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
         "next_try_at = excluded.next_try_at, order_id = excluded.order_id, "
         "provider_tx = excluded.provider_tx, reason = excluded.reason, "
         "created_at = excluded.created_at, updated_at = excluded.updated_at, charged_at = 0 "
-        "WHERE c.state = 3 AND c.tenant_id = excluded.tenant_id RETURNING c.job_id",
+        "WHERE c.state = 3 AND c.tenant_id = excluded.tenant_id RETURNING c.account_code",
     C(PS_CHARGE_GET) = "SELECT " CHARGE_COLS
                        " FROM job_charges c "
                        "WHERE c.job_id = $1 AND c.tenant_id = $2",
@@ -222,6 +225,7 @@ typedef struct {
   const store_audit_t *audit;
   store_charge_refusal_t why;
   int64_t now;
+  char account_code[NIMBUS_ACCOUNT_CODE_MAX]; /* as copied from the account */
 } hold_t;
 
 /* The job's release, the charge row, the account's held: in that order. */
@@ -262,6 +266,7 @@ static store_status_t hold_tx(pg_conn_t *c, void *arg) {
   status = pg_exec(c, PS_CHARGE_PLACE, &p, &r, what);
   if (status != STORE_OK) return status;
   bool placed = PQntuples(r) == 1;
+  if (placed) PG_GET_FIELD(r, 0, 0, h->account_code);
   PQclear(r);
   if (!placed) /* a charge not RELEASED is there, or the job is not the tenant's */
     return changed_or_missing(c, PS_JOB_IN_TENANT, ch->tenant_id, ch->job_id, &h->why, what);
@@ -280,6 +285,7 @@ store_status_t pg_charge_hold(store_t *base, nimbus_job_charge_t *c,
   store_status_t status = pg_transaction(pg_of(base), hold_tx, &h, "charge hold");
   if (status == STORE_OK) {
     c->state = NIMBUS_CHARGE_HELD;
+    memcpy(c->account_code, h.account_code, sizeof c->account_code);
     c->created_at = c->updated_at = h.now;
     c->charged_at = 0;
   }

@@ -53,11 +53,12 @@ static const char *const billing_sql[PS_CHARGE_PLACE - PS_BILLING_FIRST] = {
     B(PS_ACCOUNT_LIST) = "SELECT " ACCOUNT_COLS
                          " FROM billing_accounts WHERE tenant_id = $1 "
                          "AND ($2::boolean OR closed_at = 0) ORDER BY code COLLATE \"C\"",
-    /* refused (no row) when a prepaid account would hold more than it has */
+    /* refused (no row) when a prepaid account would hold more than it
+     * has, and for an invoiced account (it has no balance) */
     B(PS_ACCOUNT_TOPUP) =
         "UPDATE billing_accounts SET balance = balance + $3::bigint "
-        "WHERE id = $1 AND tenant_id = $2 "
-        "AND (mode <> 2 OR balance + $3::bigint - held >= 0) "
+        "WHERE id = $1 AND tenant_id = $2 AND mode = 2 "
+        "AND balance + $3::bigint - held >= 0 "
         "RETURNING " ACCOUNT_COLS,
     /* $3 held, $4 balance, $5 charged added; $6: refused when closed.  The
      * WHERE compares the figures after the change with the invariant
@@ -323,10 +324,13 @@ static store_status_t conflict_if_exists(pg_conn_t *c, pg_stmt_id_t exists, int6
 
 /* ---- billing accounts ---- */
 
+/* CONFLICT when the account would start outside its invariant (the
+ * database's CHECK would refuse it too; this answers without an error). */
 store_status_t pg_account_insert(store_t *base, nimbus_billing_account_t *a,
                                  const store_audit_t *audit) {
   int64_t now = (int64_t)time(NULL), id = 0;
   int64_t balance = a->mode == NIMBUS_ACCOUNT_PREPAID ? a->balance : 0;
+  if (balance < 0 || a->credit_limit < 0) return STORE_CONFLICT; /* its invariant, unwritten */
   pg_params_t p = {0};
   pg_param_int(&p, a->tenant_id);
   PG_PARAM_FIELD(&p, a->code);
@@ -345,6 +349,7 @@ store_status_t pg_account_insert(store_t *base, nimbus_billing_account_t *a,
   store_status_t status = pg_audit_begin(c, audit);
   PGresult *r = NULL;
   if (status == STORE_OK) status = pg_exec(c, PS_ACCOUNT_INSERT, &p, &r, what);
+  if (status == STORE_ERROR && !strcmp(c->sqlstate, "23514")) status = STORE_CONFLICT;
   if (status == STORE_OK) {
     id = PQntuples(r) == 1 ? pg_get_int64(r, 0, 0) : 0;
     PQclear(r);

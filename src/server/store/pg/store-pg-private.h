@@ -3,7 +3,8 @@
  * (store-pg.c: open, close, statements and helpers; store-pg-accounts.c:
  * tenants, users, aliases, tokens, queues, panel sessions, the sign-in
  * throttle; store-pg-devices.c: output devices; store-pg-jobs.c: jobs and
- * documents; store-pg-money.c: money; pg-migrations.c: the schema;
+ * documents; store-pg-money.c: money; store-pg-billing.c and
+ * store-pg-billing-charges.c: billing by purpose; pg-migrations.c: the schema;
  * pg-pool.c: connections).
  * Nothing here is seen outside store/pg/.
  *
