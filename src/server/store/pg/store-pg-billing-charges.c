@@ -16,11 +16,14 @@
  */
 #include "store-pg-private.h"
 
-#define CHARGE_COLS                                                                          \
-  "c.job_id, c.tenant_id, c.user_id, c.purpose_id, c.purpose_name, c.account_id, "           \
-  "c.account_code, c.device_id, c.state, c.currency, c.hold, c.print_fee, c.service_fee, "   \
-  "c.total, c.impressions, c.attempts, c.next_try_at, c.order_id, c.provider_tx, c.reason, " \
-  "c.created_at, c.updated_at, c.charged_at"
+/* account_id NULL (private) reads as 0; the account's code comes from
+ * the account (never deleted, its code never changes): CHARGE_FROM. */
+#define CHARGE_COLS                                                                             \
+  "c.job_id, c.tenant_id, c.user_id, c.purpose_id, c.purpose_name, coalesce(c.account_id, 0), " \
+  "coalesce(ca.code, ''), c.device_id, c.state, c.currency, c.hold, c.print_fee, "              \
+  "c.service_fee, c.total, c.impressions, c.attempts, c.next_try_at, c.order_id, "              \
+  "c.provider_tx, c.reason, c.created_at, c.updated_at, c.charged_at"
+#define CHARGE_ACCOUNT "LEFT JOIN billing_accounts ca ON ca.id = c.account_id"
 #define CHARGE_NCOLS 23
 #define JOB_NCOLS 32 /* JOB_COLS */
 #define QUOTE_COLS                                                                          \
@@ -31,32 +34,31 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
 #define C(id) [(id)-PS_CHARGE_PLACE]
     /* Insert the job's charge (HELD), or replace its RELEASED one; no row
      * when the job is not the tenant's or its charge is in another state.
-     * The account's code is copied from the account (a code never changes). */
+     * A foreign key refuses an account not the tenant's (NOT_FOUND).
+     * The account's code comes back for the caller's record. */
     C(PS_CHARGE_PLACE) =
         "INSERT INTO job_charges AS c (job_id, tenant_id, user_id, purpose_id, purpose_name, "
-        "account_id, account_code, device_id, state, currency, hold, print_fee, service_fee, "
-        "total, impressions, attempts, next_try_at, order_id, provider_tx, reason, created_at, "
+        "account_id, device_id, state, currency, hold, print_fee, service_fee, total, "
+        "impressions, attempts, next_try_at, order_id, provider_tx, reason, created_at, "
         "updated_at, charged_at) SELECT $1::bigint, $2::bigint, $3::bigint, $4::bigint, "
-        "$5::text, $6::bigint, coalesce((SELECT a.code FROM billing_accounts a "
-        "WHERE a.id = $6::bigint AND a.tenant_id = $2::bigint), $7::text), $8::bigint, 1, "
-        "$9::text, $10::bigint, $11::bigint, "
-        "$12::bigint, $13::bigint, $14::integer, $15::integer, $16::bigint, $17::text, "
-        "$18::text, $19::text, $20::bigint, $20::bigint, 0 "
+        "$5::text, $6::bigint, $7::bigint, 1, $8::text, $9::bigint, $10::bigint, $11::bigint, "
+        "$12::bigint, $13::integer, $14::integer, $15::bigint, $16::text, $17::text, "
+        "$18::text, $19::bigint, $19::bigint, 0 "
         "FROM jobs WHERE id = $1::bigint AND tenant_id = $2::bigint "
         "ON CONFLICT (job_id) DO UPDATE SET user_id = excluded.user_id, "
         "purpose_id = excluded.purpose_id, purpose_name = excluded.purpose_name, "
-        "account_id = excluded.account_id, account_code = excluded.account_code, "
-        "device_id = excluded.device_id, state = 1, currency = excluded.currency, "
-        "hold = excluded.hold, print_fee = excluded.print_fee, "
+        "account_id = excluded.account_id, device_id = excluded.device_id, state = 1, "
+        "currency = excluded.currency, hold = excluded.hold, print_fee = excluded.print_fee, "
         "service_fee = excluded.service_fee, total = excluded.total, "
         "impressions = excluded.impressions, attempts = excluded.attempts, "
         "next_try_at = excluded.next_try_at, order_id = excluded.order_id, "
         "provider_tx = excluded.provider_tx, reason = excluded.reason, "
         "created_at = excluded.created_at, updated_at = excluded.updated_at, charged_at = 0 "
-        "WHERE c.state = 3 AND c.tenant_id = excluded.tenant_id RETURNING c.account_code",
-    C(PS_CHARGE_GET) = "SELECT " CHARGE_COLS
-                       " FROM job_charges c "
-                       "WHERE c.job_id = $1 AND c.tenant_id = $2",
+        "WHERE c.state = 3 AND c.tenant_id = excluded.tenant_id "
+        "RETURNING coalesce((SELECT a.code FROM billing_accounts a WHERE a.id = c.account_id), "
+        "'')",
+    C(PS_CHARGE_GET) = "SELECT " CHARGE_COLS " FROM job_charges c " CHARGE_ACCOUNT
+                       " WHERE c.job_id = $1 AND c.tenant_id = $2",
     /* compare $3, set $4.. */
     C(PS_CHARGE_UPDATE) =
         "UPDATE job_charges SET state = $4, print_fee = $5, service_fee = $6, total = $7, "
@@ -66,13 +68,15 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
     C(PS_CHARGE_EXISTS) = "SELECT 1 FROM job_charges WHERE job_id = $1 AND tenant_id = $2",
     /* what billing/charge.c must act on now (store.h store_charge_list_due):
      * $1 after job, $2 now, $3 stale before, $4 at most (NULL: all) */
-    C(PS_CHARGE_LIST_DUE) = "SELECT " CHARGE_COLS
-                            ", j.state FROM job_charges c JOIN jobs j ON j.id = c.job_id "
-                            "WHERE c.state IN (1, 4, 5) AND c.job_id > $1::bigint "
-                            "AND ((c.state = 1 AND j.state IN (2, 6, 7, 8, 9)) "
-                            "  OR (c.state = 4 AND c.next_try_at <= $2::bigint) "
-                            "  OR (c.state = 5 AND c.updated_at < $3::bigint)) "
-                            "ORDER BY c.job_id LIMIT $4::bigint",
+    C(PS_CHARGE_LIST_DUE) =
+        "SELECT " CHARGE_COLS
+        ", j.state FROM job_charges c JOIN jobs j ON j.id = c.job_id " CHARGE_ACCOUNT
+        " "
+        "WHERE c.state IN (1, 4, 5) AND c.job_id > $1::bigint "
+        "AND ((c.state = 1 AND j.state IN (2, 6, 7, 8, 9)) "
+        "  OR (c.state = 4 AND c.next_try_at <= $2::bigint) "
+        "  OR (c.state = 5 AND c.updated_at < $3::bigint)) "
+        "ORDER BY c.job_id LIMIT $4::bigint",
     C(PS_JOB_IN_TENANT) = "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
     /* only while the job is received or held */
     C(PS_JOB_SET_ACCOUNT) =
@@ -83,14 +87,15 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
      * most (NULL: all); 0 filters nothing */
     C(PS_PRINT_LOG) =
         "SELECT " JOB_COLS ", " CHARGE_COLS ", " QUOTE_COLS " " JOB_FROM
-        " LEFT JOIN job_charges c ON c.job_id = j.id LEFT JOIN job_quotes jq ON jq.job_id = j.id "
+        " LEFT JOIN job_charges c ON c.job_id = j.id " CHARGE_ACCOUNT
+        " LEFT JOIN job_quotes jq ON jq.job_id = j.id "
         "WHERE j.tenant_id = $1::bigint AND j.created_at >= $2::bigint "
         "AND ($3::bigint = 0 OR j.created_at < $3::bigint) "
         "AND ($4::bigint = 0 OR j.owner_id = $4::bigint) "
         "AND ($5::bigint = 0 OR c.account_id = $5::bigint) "
         "AND ($6::bigint = 0 OR c.purpose_id = $6::bigint) "
         "AND ($7::bigint = 0 OR j.device_id = $7::bigint OR c.device_id = $7::bigint) "
-        "AND (NOT $8::boolean OR (c.job_id IS NOT NULL AND c.account_id = 0)) "
+        "AND (NOT $8::boolean OR (c.job_id IS NOT NULL AND c.account_id IS NULL)) "
         "AND ($9::bigint = 0 OR j.id < $9::bigint) ORDER BY j.id DESC LIMIT $10::bigint",
 #undef C
 };
@@ -225,7 +230,7 @@ typedef struct {
   const store_audit_t *audit;
   store_charge_refusal_t why;
   int64_t now;
-  char account_code[NIMBUS_ACCOUNT_CODE_MAX]; /* as copied from the account */
+  char account_code[NIMBUS_ACCOUNT_CODE_MAX]; /* the account's ("" when private) */
 } hold_t;
 
 /* The job's release, the charge row, the account's held: in that order. */
@@ -247,8 +252,7 @@ static store_status_t hold_tx(pg_conn_t *c, void *arg) {
   pg_param_int(&p, ch->user_id);
   pg_param_int(&p, ch->purpose_id);
   PG_PARAM_FIELD(&p, ch->purpose_name);
-  pg_param_int(&p, ch->account_id);
-  PG_PARAM_FIELD(&p, ch->account_code);
+  pg_param_id_or_null(&p, ch->account_id);
   pg_param_int(&p, ch->device_id);
   PG_PARAM_FIELD(&p, ch->currency);
   pg_param_int(&p, ch->hold);

@@ -72,33 +72,29 @@ static const char *const billing_sql[PS_CHARGE_PLACE - PS_BILLING_FIRST] = {
         "AND (mode <> 2 OR (balance + $4::bigint) - (held + $3::bigint) >= 0) "
         "AND (mode <> 1 OR credit_limit = 0 "
         "  OR (charged + $5::bigint) + (held + $3::bigint) <= credit_limit) RETURNING id",
-    /* the account, user or device must be the tenant's (FOR KEY SHARE:
-     * none can go before this commits; a deleted user's or device's grants
-     * go with it, by trigger) */
+    /* the account must be the tenant's (no row otherwise: checked first,
+     * or another tenant's grant of it would answer CONFLICT), the user or
+     * device too (their foreign keys); a user's or device's grants go
+     * with it */
     B(PS_GRANT_INSERT) =
-        "INSERT INTO account_grants (account_id, kind, ref_id) "
-        "SELECT $2::bigint, $3::integer, $4::bigint WHERE EXISTS "
-        "(SELECT 1 FROM billing_accounts a WHERE a.id = $2::bigint AND a.tenant_id = $1::bigint "
-        "FOR KEY SHARE) AND ($3::integer <> 1 OR EXISTS (SELECT 1 FROM users u "
-        "WHERE u.id = $4::bigint AND u.tenant_id = $1::bigint FOR KEY SHARE)) "
-        "AND ($3::integer <> 2 OR EXISTS (SELECT 1 FROM devices d "
-        "WHERE d.id = $4::bigint AND d.tenant_id = $1::bigint FOR KEY SHARE)) RETURNING 1",
+        "INSERT INTO account_grants (tenant_id, account_id, kind, user_id, device_id) "
+        "SELECT $1::bigint, $2::bigint, $3::integer, "
+        "CASE WHEN $3::integer = 1 THEN $4::bigint END, "
+        "CASE WHEN $3::integer = 2 THEN $4::bigint END WHERE EXISTS "
+        "(SELECT 1 FROM billing_accounts a WHERE a.id = $2::bigint AND a.tenant_id = $1::bigint)",
     B(PS_GRANT_DELETE) =
-        "DELETE FROM account_grants g USING billing_accounts a "
-        "WHERE a.id = g.account_id AND a.tenant_id = $1 AND g.account_id = $2 "
-        "AND g.kind = $3 AND g.ref_id = $4",
+        "DELETE FROM account_grants WHERE tenant_id = $1 AND account_id = $2 "
+        "AND kind = $3 AND coalesce(user_id, device_id) = $4",
     /* $3 kind (0: both) */
     B(PS_GRANT_LIST) =
-        "SELECT g.account_id, g.kind, g.ref_id, coalesce(u.name, d.name, '') "
-        "FROM account_grants g JOIN billing_accounts a ON a.id = g.account_id "
-        "LEFT JOIN users u ON g.kind = 1 AND u.id = g.ref_id "
-        "LEFT JOIN devices d ON g.kind = 2 AND d.id = g.ref_id "
-        "WHERE a.tenant_id = $1 AND g.account_id = $2 AND ($3::integer = 0 OR g.kind = $3) "
-        "ORDER BY g.kind, coalesce(u.name, d.name, '') COLLATE \"C\", g.ref_id",
+        "SELECT g.account_id, g.kind, coalesce(g.user_id, g.device_id), "
+        "coalesce(u.name, d.name, '') FROM account_grants g "
+        "LEFT JOIN users u ON u.id = g.user_id LEFT JOIN devices d ON d.id = g.device_id "
+        "WHERE g.tenant_id = $1 AND g.account_id = $2 AND ($3::integer = 0 OR g.kind = $3) "
+        "ORDER BY g.kind, coalesce(u.name, d.name, '') COLLATE \"C\", g.id",
     B(PS_GRANT_EXISTS) =
-        "SELECT 1 FROM account_grants g JOIN billing_accounts a "
-        "ON a.id = g.account_id WHERE a.tenant_id = $1 AND g.account_id = $2 "
-        "AND g.kind = $3 AND g.ref_id = $4",
+        "SELECT 1 FROM account_grants WHERE tenant_id = $1 AND account_id = $2 "
+        "AND kind = $3 AND coalesce(user_id, device_id) = $4",
     /* One writer of a user's default at a time (the partial unique index
      * would otherwise refuse the second of two concurrent ones). */
     B(PS_PURPOSE_LOCK_USER) =
@@ -485,7 +481,6 @@ store_status_t pg_account_grant_add(store_t *base, nimbus_id_t tenant_id,
   if (g->kind != NIMBUS_GRANT_USER && g->kind != NIMBUS_GRANT_PRINTER) return STORE_NOT_FOUND;
   pg_params_t p = {0};
   grant_params(&p, tenant_id, g);
-  /* no row returned: the account, user or device is not the tenant's */
   return write_one(pg_of(base), PS_GRANT_INSERT, &p, true, NULL, NULL, audit, g->account_id,
                    "account grant add");
 }
