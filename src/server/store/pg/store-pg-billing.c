@@ -69,6 +69,7 @@ static const char *const billing_sql[PS_CHARGE_PLACE - PS_BILLING_FIRST] = {
         "UPDATE billing_accounts SET held = held + $3::bigint, balance = balance + $4::bigint, "
         "charged = charged + $5::bigint WHERE id = $1 AND tenant_id = $2 "
         "AND (NOT $6::boolean OR closed_at = 0) AND held + $3::bigint >= 0 "
+        "AND (mode = 2 OR balance + $4::bigint = 0) "
         "AND (mode <> 2 OR (balance + $4::bigint) - (held + $3::bigint) >= 0) "
         "AND (mode <> 1 OR credit_limit = 0 "
         "  OR (charged + $5::bigint) + (held + $3::bigint) <= credit_limit) RETURNING id",
