@@ -317,11 +317,15 @@ const char panel_release_css[] =
     ".job-purpose{font-size:16px;color:#1b4f8a;overflow:hidden;text-overflow:ellipsis;"
     "white-space:nowrap}\n"
     ".purpose-choice{display:flex;align-items:center;gap:12px;margin:10px 0 0}\n"
-    ".purpose-choice label{margin:0}\n"
+    ".purpose-choice label{margin:0;white-space:nowrap}\n"
+    /* the purpose row and control take room: the details' rows close up,
+     * and what still does not fit scrolls rather than hiding the buttons */
+    "table.details.compact{border-spacing:0;line-height:1.2}\n"
+    "body[data-screen=details]{overflow-y:auto}\n"
     "#purpose{font-size:20px;min-height:48px;max-width:480px;padding:0 8px;border-radius:6px;"
     "border:1px solid #556;background:#fff}\n"
     "#purpose:focus{outline:3px solid #f5a623}\n"
-    ".purpose-choice .hint{font-size:15px}\n"
+    ".purpose-choice .hint{font-size:15px;line-height:1.2}\n"
     "#release-refusal{margin:10px 0 0;padding:8px 12px;border-radius:6px;background:#ffe3e3;"
     "border-left:8px solid #c62828}\n";
 
@@ -617,7 +621,7 @@ static void rel_pin_screen(panel_release_t *rel, panel_buf_t *b, rel_session_t *
  * the job is then released under its own purpose.
  */
 static void rel_purpose_control(panel_release_t *rel, panel_buf_t *b, const rel_session_t *s,
-                                json_t *job) {
+                                json_t *job) { /* b: a buffer of its own (see rel_job_screen) */
   device_api_answer_t ans;
   if (!device_api_call(rel->c, "GET", "/device/purposes", s->token, NULL, &ans) ||
       ans.status != 200) {
@@ -641,8 +645,8 @@ static void rel_purpose_control(panel_release_t *rel, panel_buf_t *b, const rel_
       panel_raw(b, "</option>\n");
     }
     panel_raw(b,
-              "</select><span id=\"purpose-hint\" class=\"hint\">Who pays: chosen before "
-              "printing</span></div>\n");
+              "</select><span id=\"purpose-hint\" class=\"hint\">Who pays for this job "
+              "(used when you press Print)</span></div>\n");
   }
   free(c);
 }
@@ -694,7 +698,13 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     bool pay_first = json_is_true(json_object_get(fee, "payment_required"));
     rel_head(rel, &b, "details", "Print this job?", true);
     rel_message(&b, msg && *msg ? msg : s->flash, error);
-    panel_raw(&b, "<table class=\"details\">\n<tr><th>Name</th><td id=\"job-name\">");
+    panel_buf_t control = {0}; /* asked for first: the table closes up when it is there */
+    rel_purpose_control(rel, &control, s, job);
+    char purpose[PURPOSE_WORDS_MAX];
+    bool has_purpose = purpose_words(json_object_get(job, "purpose"), purpose, sizeof purpose);
+    panel_raw(&b, control.len || has_purpose ? "<table class=\"details compact\">\n"
+                                             : "<table class=\"details\">\n");
+    panel_raw(&b, "<tr><th>Name</th><td id=\"job-name\">");
     panel_html(&b, name);
     panel_raw(&b, "</td></tr>\n<tr><th>Job</th><td id=\"job-number\">");
     panel_html(&b, w.number);
@@ -705,8 +715,7 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td id=\"job-time\">");
     panel_html(&b, w.when);
     panel_raw(&b, "</td></tr>\n");
-    char purpose[PURPOSE_WORDS_MAX];
-    if (purpose_words(json_object_get(job, "purpose"), purpose, sizeof purpose)) {
+    if (has_purpose) {
       panel_raw(&b, "<tr><th>Purpose</th><td id=\"job-purpose\">");
       panel_html(&b, purpose);
       panel_raw(&b, "</td></tr>\n");
@@ -714,7 +723,8 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     pay_fee_rows(&b, fee);
     panel_raw(&b, "</table>\n");
     rel_form_open(&b, s->csrf, "details-form", "/release/print");
-    rel_purpose_control(rel, &b, s, job);
+    if (control.len) panel_raw(&b, control.buf);
+    free(control.buf);
     if (refusal && *refusal) { /* next to the button it refused, read out at once */
       panel_raw(&b, "<p id=\"release-refusal\" role=\"alert\">");
       panel_html(&b, refusal);

@@ -129,8 +129,7 @@ static void *fake_serve(void *arg) {
   ippSetStatusCode(ans, f->answer);
   ippSetRequestId(ans, f->got ? ippGetRequestId(f->got) : 1);
   ippAddString(ans, IPP_TAG_OPERATION, IPP_TAG_CHARSET, "attributes-charset", NULL, "utf-8");
-  ippAddString(ans, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE, "attributes-natural-language", NULL,
-               "en");
+  ippAddString(ans, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE, "attributes-natural-language", NULL, "en");
   if (f->answer == IPP_STATUS_OK)
     ippAddInteger(ans, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", 42);
   else
@@ -210,9 +209,8 @@ static void test_forward_request_keeps_accounting(void **state) {
   assert_passed(fw, "requesting-user-name", IPP_TAG_OPERATION, "alice");
   assert_passed(fw, "job-originating-host-name", IPP_TAG_OPERATION, "192.0.2.7");
   assert_int_equal(count_named(fw, "printer-uri"), 1);
-  assert_string_equal(
-      ippGetString(ippFindAttribute(fw, "printer-uri", IPP_TAG_URI), 0, NULL),
-      "ipp://cloud:631" QUEUE_PATH);
+  assert_string_equal(ippGetString(ippFindAttribute(fw, "printer-uri", IPP_TAG_URI), 0, NULL),
+                      "ipp://cloud:631" QUEUE_PATH);
   assert_int_equal(count_named(fw, "job-id"), 0);
   assert_int_equal(ippGetInteger(ippFindAttribute(fw, "copies", IPP_TAG_INTEGER), 0), 2);
   /* the PC may put them in the operation group (ipptool does what it is

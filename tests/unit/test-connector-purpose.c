@@ -134,7 +134,8 @@ static void test_choices_none_offered(void **state) {
   for (int i = 0; i < PURPOSE_CHOICES_MAX + 5; i++) {
     char name[16];
     snprintf(name, sizeof name, "P%d", i);
-    json_array_append_new(many, json_pack("{s:s, s:n, s:b}", "name", name, "account", "private", 1));
+    json_array_append_new(many,
+                          json_pack("{s:s, s:n, s:b}", "name", name, "account", "private", 1));
   }
   int n = purpose_choices(many, NULL, "", c, PURPOSE_CHOICES_MAX);
   assert_int_equal(n, PURPOSE_CHOICES_MAX);
@@ -176,8 +177,9 @@ static void test_refusals(void **state) {
        "Required\",\"status\":402,\"detail\":\"Account CLIENT-A has EUR 0.40 left; this job "
        "needs EUR 1.20.\"}",
        true, "Account CLIENT-A has EUR 0.40 left; this job needs EUR 1.20."},
-      {403, "{\"type\":\"urn:nimbus:problem:account-authorization-failed\",\"detail\":\"You may "
-            "not charge account PROJ-9.\"}",
+      {403,
+       "{\"type\":\"urn:nimbus:problem:account-authorization-failed\",\"detail\":\"You may "
+       "not charge account PROJ-9.\"}",
        true, "You may not charge account PROJ-9."},
       {409, "{\"type\":\"account-closed\",\"detail\":\"Account OLD is closed.\"}", true,
        "Account OLD is closed."},
