@@ -10,10 +10,10 @@
 # only, then taken from her); alice's purposes "Client A" (default),
 # "Personal" (private), "Tiny", "Old", "Proj"; a price table on the queue
 # (so that a job costs something and TINY cannot cover it); three held
-# jobs of alice: one sent to nimbusd with job-account-id "Client A", one
-# through the connector's printer with job-account-id "Client A" (it must
-# reach nimbusd unchanged), one without a purpose sent before the tenant
-# required one.  In the browser: the job list's purpose lines, the job
+# jobs of alice: one without a purpose, sent before she had purposes and
+# before the tenant required one; one sent to nimbusd with job-account-id
+# "Client A"; one through the connector's printer with job-account-id
+# "Client A" (it must reach nimbusd unchanged).  In the browser: the job list's purpose lines, the job
 # screen's purpose row and control (labelled, keyboard usable, her own
 # purposes), the release under another purpose, and the refusals
 # (422 purpose-required, 409 account-closed, 402 account-limit-reached,
@@ -67,6 +67,17 @@ accounts() {
     boss_json PUT /billing-accounts/PROJ/users/alice '' 204
 }
 check "accounts CLIENT-A, TINY (empty), OLD, PROJ (alice only)" accounts
+held() {
+  [ "$(curl -fsS -u boss@acme:boss-pw-1 "$NIMBUS_URL/api/v1/jobs/$1" | json_get "d['state']")" = held ]
+}
+purpose_of() { # JOB: "name account" of its purpose at nimbusd
+  curl -fsS -u boss@acme:boss-pw-1 "$NIMBUS_URL/api/v1/jobs/$1" |
+    json_get "'%s %s' % (d['purpose']['name'], d['purpose']['account']) if d.get('purpose') else 'none'"
+}
+# before alice has purposes (so that no default purpose is given to it)
+NONE_JOB=$(submit_job onepage.pdf)
+check "the job without a purpose is held" held "$NONE_JOB"
+check "  it has no purpose" test "$(purpose_of "$NONE_JOB")" = none
 purposes() {
   alice_json POST /purposes '{"name":"Client A","account":"CLIENT-A","default":true}' 201 &&
     alice_json POST /purposes '{"name":"Personal","account":null}' 201 &&
@@ -98,22 +109,12 @@ print_purpose() {
   }
   newest_job
 }
-held() {
-  [ "$(curl -fsS -u boss@acme:boss-pw-1 "$NIMBUS_URL/api/v1/jobs/$1" | json_get "d['state']")" = held ]
-}
-purpose_of() { # JOB: "name account" of its purpose at nimbusd
-  curl -fsS -u boss@acme:boss-pw-1 "$NIMBUS_URL/api/v1/jobs/$1" |
-    json_get "'%s %s' % (d['purpose']['name'], d['purpose']['account']) if d.get('purpose') else 'none'"
-}
 CLIENT_JOB=$(print_purpose "ipp://alice:alice-pw-1@127.0.0.1:$NIMBUS_PORT/ipp/print/acme/office" \
   Client-report.pdf "Client A")
 check "the job sent to nimbusd for Client A is held" held "$CLIENT_JOB"
 PC_JOB=$(print_purpose "ipp://127.0.0.1:$IPP_PORT/ipp/print" Client-notes.pdf "Client A")
 check "the job sent through the connector's printer is held" held "$PC_JOB"
 check "  its job-account-id reached nimbusd unchanged" test "$(purpose_of "$PC_JOB")" = "Client A CLIENT-A"
-NONE_JOB=$(submit_job onepage.pdf)
-check "the job without a purpose is held" held "$NONE_JOB"
-check "  it has no purpose" test "$(purpose_of "$NONE_JOB")" = none
 
 # after the purposes were made: OLD closed, PROJ taken from alice, a
 # purpose required from now on
