@@ -285,6 +285,8 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
   static const char *const which[] = {"completed", "not-completed", "all"};
   static const char *const creation[] = {"copies",
                                          "finishings",
+                                         "job-account-id",
+                                         "job-accounting-user-id",
                                          "job-hold-until",
                                          "job-name",
                                          "job-password",
@@ -342,6 +344,13 @@ static ipp_t *intake_printer_attributes(intake_req_t *r) {
                 (int)(sizeof creation / sizeof creation[0]), NULL, creation);
   ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "which-jobs-supported", 3, NULL, which);
   ippAddBoolean(p, IPP_TAG_PRINTER, "job-ids-supported", 0);
+  /* billing by purpose (docs/BILLING.md): job-account-id names the
+   * purpose and job-accounting-user-id is recorded; both go to nimbusd as
+   * the PC sent them (upload_forward_request), which checks them.  With
+   * these CUPS offers -o job-billing=... (cupsJobAccountId) and sends
+   * job-accounting-user-id (cupsJobAccountingUserId). */
+  ippAddBoolean(p, IPP_TAG_PRINTER, "job-account-id-supported", 1);
+  ippAddBoolean(p, IPP_TAG_PRINTER, "job-accounting-user-id-supported", 1);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", 0);
   ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "pages-per-minute", 20);
 
@@ -453,16 +462,6 @@ static void intake_wake(void *ctx) {
   MHD_resume_connection(ctx);
 }
 
-/* Operation attributes that belong to the hop, not to the job. */
-static bool intake_hop_attr(const char *name) {
-  static const char *const hop[] = {
-      "attributes-charset", "attributes-natural-language", "printer-uri", "job-uri", "job-id",
-      "output-device-uuid", "job-originating-host-name"};
-  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-    if (!strcmp(name, hop[i])) return true;
-  return false;
-}
-
 /*
  * Start forwarding the decoded request.  false with r->local set when it
  * is refused here (not registered, no thread).
@@ -492,21 +491,8 @@ static bool intake_forward(intake_req_t *r, ipp_op_t op) {
   }
   memset(cred, 0, sizeof cred);
 
-  ipp_t *fw = ippNewRequest(op);
-  ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, queue);
-  ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_URI, "output-device-uuid", NULL, uuid);
-  int job_id = intake_job_id(r->request);
-  if (job_id > 0) ippAddInteger(fw, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", job_id);
-  /* The PC's address, which only this printer knows: nimbusd counts the
-   * names it refuses per PC (PROTOCOL.md 7.1), not per printer. */
-  if (r->peer[0])
-    ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-originating-host-name", NULL, r->peer);
-  for (ipp_attribute_t *a = ippFirstAttribute(r->request); a; a = ippNextAttribute(r->request)) {
-    const char *name = ippGetName(a);
-    if (!name) continue;
-    if (ippGetGroupTag(a) == IPP_TAG_OPERATION && intake_hop_attr(name)) continue;
-    ippCopyAttribute(fw, a, 0);
-  }
+  ipp_t *fw =
+      upload_forward_request(r->request, op, queue, uuid, intake_job_id(r->request), r->peer);
   bool body = op == IPP_OP_PRINT_JOB || op == IPP_OP_SEND_DOCUMENT;
   r->up = upload_start(&in->uploads, &proto, fw, queue, in->buffer_max, body, intake_park,
                        intake_wake, r->conn);

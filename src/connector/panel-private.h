@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "connector.h"
+#include "panel-purpose.h"
 #include "panel-qr.h"
 
 #define PANEL_BODY_MAX 2048  /* a form body */
@@ -98,6 +99,9 @@ typedef struct {
    * code's text; never logged) */
   int pay_job;
   char pay_url[PANEL_QR_TEXT_MAX + 1];
+  /* the purpose chosen on the job's screen (panel-purpose.h; "": keep
+   * the job's own), kept for that job across a refused release */
+  char purpose[PURPOSE_NAME_MAX + 1];
 } rel_session_t;
 
 struct panel_release {

@@ -19,7 +19,12 @@
  *                          nimbusd (POST /device/jobs/{id}/pin, counted
  *                          toward the lockout): right -> 303 details,
  *                          wrong -> the PIN screen again (403/423)
- *   POST /release/print    csrf: release the job to this printer; next
+ *   POST /release/print    csrf, purpose (optional: one of the user's
+ *                          purposes, else the job's own is kept): release
+ *                          the job to this printer; a refusal for its
+ *                          purpose (402/403/409/422 problem types of
+ *                          docs/BILLING.md) keeps the details on screen
+ *                          with nimbusd's words by Print; next
  *                          selected job, or log out and show "printing";
  *                          a job to be paid first (nimbusd's 202): 303
  *                          /release/pay; paying impossible now (409): the
@@ -42,7 +47,8 @@
  *   job list:      #jobs (ul, data-count), one li.job per job with data-id,
  *                  containing checkbox input.job-select (name "job", value
  *                  the id) and .job-name, .job-number, .job-pages,
- *                  .job-copies, .job-time, .job-pin (jobs with a PIN);
+ *                  .job-copies, .job-time, .job-pin (jobs with a PIN),
+ *                  .job-purpose ("Purpose: ...", jobs with a purpose);
  *                  #no-jobs when empty; #scroll-hint when the list is
  *                  longer than the screen; buttons #next (continue with
  *                  the selected jobs), #logout
@@ -50,10 +56,14 @@
  *                  digits keyed), #keypad with buttons #key-0..#key-9,
  *                  #key-del, #key-clear; buttons #next (OK), #back
  *   details:       #job-name, #job-number, #job-pages, #job-copies,
- *                  #job-time, #job-fee ("Free", or the total with
- *                  #fee-print and #fee-service above it), buttons #print
- *                  (or #pay "Pay and print" when it must be paid first),
- *                  #back, #cancel
+ *                  #job-time, #job-purpose (only for a job with a
+ *                  purpose), #job-fee ("Free", or the total with
+ *                  #fee-print and #fee-service above it); select
+ *                  #purpose (label "Print for": the user's own purposes,
+ *                  only when nimbusd lists some), #release-refusal
+ *                  (nimbusd's words when it refused the release for its
+ *                  purpose), buttons #print (or #pay "Pay and print"
+ *                  when it must be paid first), #back, #cancel
  *   payment screens: panel-pay.c
  *   confirm-cancel: #job-name, buttons #confirm-cancel, #keep
  *   idle:          #message, link #stay, button #logout
@@ -103,6 +113,7 @@
 #define REL_COOKIE "nimbus_panel"
 #define REL_KEYED_MAX 32 /* digits keyed on the on-screen keypad */
 #define REL_LIST_SHOWN 4 /* job rows that fit on the screen at once */
+#define REL_LIST_SHOWN_PURPOSE 3 /* ... when rows have a purpose line */
 
 /* Seconds before the idle sign-out that the warning shows. */
 static int rel_warn_seconds(const panel_release_t *rel) {
@@ -300,7 +311,23 @@ const char panel_release_css[] =
     "#payment-url{font:14px/1.3 monospace;word-break:break-all;user-select:all;"
     "background:#fff;padding:6px 8px;border-radius:6px;margin:4px 0 0;max-height:76px;"
     "overflow:hidden}\n"
-    "tr.total th,tr.total td{font-weight:bold;color:#111}\n";
+    "tr.total th,tr.total td{font-weight:bold;color:#111}\n"
+    /* billing purposes (panel-purpose.h): the list's purpose line, the
+     * details screen's control and the refusal next to Print */
+    ".job-purpose{font-size:16px;color:#1b4f8a;overflow:hidden;text-overflow:ellipsis;"
+    "white-space:nowrap}\n"
+    ".purpose-choice{display:flex;align-items:center;gap:12px;margin:10px 0 0}\n"
+    ".purpose-choice label{margin:0;white-space:nowrap}\n"
+    /* the purpose row and control take room: the details' rows close up,
+     * and what still does not fit scrolls rather than hiding the buttons */
+    "table.details.compact{border-spacing:0;line-height:1.2}\n"
+    "body[data-screen=details]{overflow-y:auto}\n"
+    "#purpose{font-size:20px;min-height:48px;max-width:480px;padding:0 8px;border-radius:6px;"
+    "border:1px solid #556;background:#fff}\n"
+    "#purpose:focus{outline:3px solid #f5a623}\n"
+    ".purpose-choice .hint{font-size:15px;line-height:1.2}\n"
+    "#release-refusal{margin:10px 0 0;padding:8px 12px;border-radius:6px;background:#ffe3e3;"
+    "border-left:8px solid #c62828}\n";
 
 /* The head of a screen; with a session (idle_s > 0) the screen moves to
  * the idle warning by itself shortly before the idle sign-out. */
@@ -463,6 +490,7 @@ enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn,
   panel_raw(&b, "<ul id=\"jobs\" data-count=\"");
   panel_raw(&b, count);
   panel_raw(&b, "\">\n");
+  size_t with_purpose = 0; /* rows with a purpose line are taller */
   for (size_t i = 0; i < n; i++) {
     json_t *j = json_array_get(jobs, i);
     char id[24];
@@ -484,12 +512,19 @@ enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn,
     rel_span(&b, "job-copies", w.copies);
     rel_span(&b, "job-time", w.when);
     if (json_is_true(json_object_get(j, "has_pin"))) rel_span(&b, "job-pin", "PIN");
-    panel_raw(&b, "</span></span></label></li>\n");
+    panel_raw(&b, "</span>");
+    char words[PURPOSE_WORDS_MAX], line[PURPOSE_WORDS_MAX + 16];
+    if (purpose_words(json_object_get(j, "purpose"), words, sizeof words)) {
+      snprintf(line, sizeof line, "Purpose: %s", words);
+      rel_span(&b, "job-purpose", line);
+      with_purpose++;
+    }
+    panel_raw(&b, "</span></label></li>\n");
   }
   panel_raw(&b, "</ul>\n<div class=\"actions\">");
   if (n > 0) rel_button(&b, "next", "/release/select", "Continue", "primary");
   rel_button(&b, "logout", "/release/logout", "Log out", NULL);
-  if (n > REL_LIST_SHOWN) {
+  if (n > (with_purpose ? REL_LIST_SHOWN_PURPOSE : REL_LIST_SHOWN)) {
     char hint[96];
     snprintf(hint, sizeof hint, "%zu jobs: scroll the list to see all \xe2\x86\x95", n);
     panel_raw(&b, "<span id=\"scroll-hint\">");
@@ -578,9 +613,52 @@ static void rel_pin_screen(panel_release_t *rel, panel_buf_t *b, rel_session_t *
   panel_raw(b, "</div>\n");
 }
 
-/* The selected job on screen: its PIN screen or its details. */
-enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
-                             rel_session_t *s, unsigned status, const char *msg, bool error) {
+/*
+ * The purpose control of the details screen (inside #details-form): a
+ * labelled <select id="purpose" name="purpose"> of the user's own
+ * purposes (GET /device/purposes), sent with the release.  Nothing when
+ * nimbusd lists none or cannot list them (an older nimbusd answers 404):
+ * the job is then released under its own purpose.
+ */
+static void rel_purpose_control(panel_release_t *rel, panel_buf_t *b, const rel_session_t *s,
+                                json_t *job) { /* b: a buffer of its own (see rel_job_screen) */
+  device_api_answer_t ans;
+  if (!device_api_call(rel->c, "GET", "/device/purposes", s->token, NULL, &ans) ||
+      ans.status != 200) {
+    device_api_answer_free(&ans);
+    return;
+  }
+  purpose_choice_t *c = calloc(PURPOSE_CHOICES_MAX, sizeof *c); /* ~9 kB: not on the stack */
+  int n = c ? purpose_choices(json_object_get(ans.body, "purposes"),
+                              json_object_get(job, "purpose"), s->purpose, c, PURPOSE_CHOICES_MAX)
+            : 0;
+  device_api_answer_free(&ans);
+  if (n > 0) {
+    panel_raw(b,
+              "<div class=\"purpose-choice\"><label for=\"purpose\">Print for</label>"
+              "<select id=\"purpose\" name=\"purpose\" aria-describedby=\"purpose-hint\">\n");
+    for (int i = 0; i < n; i++) {
+      panel_raw(b, "<option value=\"");
+      panel_html(b, c[i].value);
+      panel_raw(b, c[i].selected ? "\" selected>" : "\">");
+      panel_html(b, c[i].label);
+      panel_raw(b, "</option>\n");
+    }
+    panel_raw(b,
+              "</select><span id=\"purpose-hint\" class=\"hint\">Who pays for this job "
+              "(used when you press Print)</span></div>\n");
+  }
+  free(c);
+}
+
+/*
+ * The selected job on screen: its PIN screen or its details.  refusal:
+ * why nimbusd refused the release under the purpose chosen (shown next
+ * to the Print button), or NULL.
+ */
+static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                                      rel_session_t *s, unsigned status, const char *msg,
+                                      bool error, const char *refusal) {
   if (s->cur >= s->njobs) return rel_jobs_page(rel, conn, slot, s, 200, NULL, false);
   json_t *job = NULL;
   long st = rel_fetch_job(rel, s, s->jobs[s->cur], &job);
@@ -620,7 +698,13 @@ enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, 
     bool pay_first = json_is_true(json_object_get(fee, "payment_required"));
     rel_head(rel, &b, "details", "Print this job?", true);
     rel_message(&b, msg && *msg ? msg : s->flash, error);
-    panel_raw(&b, "<table class=\"details\">\n<tr><th>Name</th><td id=\"job-name\">");
+    panel_buf_t control = {0}; /* asked for first: the table closes up when it is there */
+    rel_purpose_control(rel, &control, s, job);
+    char purpose[PURPOSE_WORDS_MAX];
+    bool has_purpose = purpose_words(json_object_get(job, "purpose"), purpose, sizeof purpose);
+    panel_raw(&b, control.len || has_purpose ? "<table class=\"details compact\">\n"
+                                             : "<table class=\"details\">\n");
+    panel_raw(&b, "<tr><th>Name</th><td id=\"job-name\">");
     panel_html(&b, name);
     panel_raw(&b, "</td></tr>\n<tr><th>Job</th><td id=\"job-number\">");
     panel_html(&b, w.number);
@@ -631,9 +715,21 @@ enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, 
     panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td id=\"job-time\">");
     panel_html(&b, w.when);
     panel_raw(&b, "</td></tr>\n");
+    if (has_purpose) {
+      panel_raw(&b, "<tr><th>Purpose</th><td id=\"job-purpose\">");
+      panel_html(&b, purpose);
+      panel_raw(&b, "</td></tr>\n");
+    }
     pay_fee_rows(&b, fee);
     panel_raw(&b, "</table>\n");
     rel_form_open(&b, s->csrf, "details-form", "/release/print");
+    if (control.len) panel_raw(&b, control.buf);
+    free(control.buf);
+    if (refusal && *refusal) { /* next to the button it refused, read out at once */
+      panel_raw(&b, "<p id=\"release-refusal\" role=\"alert\">");
+      panel_html(&b, refusal);
+      panel_raw(&b, "</p>\n");
+    }
     if (pay_first) /* the release starts the payment (202): the payment screen */
       rel_button(&b, "pay", "/release/print", "Pay and print", "primary");
     else
@@ -644,6 +740,11 @@ enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, 
   }
   json_decref(job);
   return rel_page(conn, status, &b);
+}
+
+enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                             rel_session_t *s, unsigned status, const char *msg, bool error) {
+  return rel_job_screen(rel, conn, slot, s, status, msg, error, NULL);
 }
 
 /* "Cancel job" asks first: the job, "Yes, cancel the job", "No, keep it". */
@@ -863,6 +964,7 @@ void rel_advance(rel_session_t *s) {
   s->pin_entered = false;
   s->pay_job = 0;
   s->pay_url[0] = '\0';
+  s->purpose[0] = '\0';
 }
 
 /* The message of a refused PIN: nimbusd's 403 (attempts left) or 423. */
@@ -970,18 +1072,30 @@ done:
   return ret;
 }
 
+/*
+ * POST /release/print: release the job on screen, under the purpose
+ * chosen in the form's #purpose (body's "purpose"; empty or absent: the
+ * job's own).  A purpose refusal (panel-purpose.h) keeps the job and its
+ * accepted PIN on screen, the chosen purpose still selected, nimbusd's
+ * words next to the Print button.
+ */
 static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *conn, int slot,
-                                 rel_session_t *s) {
+                                 rel_session_t *s, const char *body) {
   if (s->cur >= s->njobs) return rel_redirect(conn, "/release/jobs", NULL);
   int id = s->jobs[s->cur];
   char path[64];
   snprintf(path, sizeof path, "/device/jobs/%d/release", id);
-  json_t *req = s->pin_entered ? json_pack("{s:s}", "pin", s->pin) : json_object();
+  char chosen[PURPOSE_NAME_MAX + 2] = "";
+  if (!panel_form_field(body, "purpose", chosen, sizeof chosen) ||
+      strlen(chosen) > PURPOSE_NAME_MAX)
+    chosen[0] = '\0'; /* none, or longer than any purpose's name: the job's own */
+  memcpy(s->purpose, chosen, strlen(chosen) + 1); /* fits: at most PURPOSE_NAME_MAX */
+  json_t *req = purpose_release_body(s->pin_entered ? s->pin : NULL, chosen);
   device_api_answer_t ans;
-  bool answered = device_api_call(rel->c, "POST", path, s->token, req, &ans);
-  json_decref(req);
+  bool answered = req && device_api_call(rel->c, "POST", path, s->token, req, &ans);
+  json_decref(req); /* jansson's copy of the PIN freed here */
   if (!answered || ans.status >= 500) {
-    device_api_answer_free(&ans);
+    if (answered) device_api_answer_free(&ans);
     return rel_unavailable(rel, conn);
   }
   long st = ans.status;
@@ -989,6 +1103,14 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
   if (st == 401) {
     device_api_answer_free(&ans);
     return rel_expired(rel, conn, slot, s);
+  }
+  char refusal[PURPOSE_REFUSAL_MAX];
+  if (purpose_refusal(st, ans.body, refusal, sizeof refusal)) {
+    device_api_answer_free(&ans);
+    log_event(LOG_INFO, NULL, "panel release refused for its purpose", "job", LOG_INT(id), "user",
+              s->user, "status", LOG_INT(st), "purpose", chosen[0] ? chosen : NULL, (char *)NULL);
+    rel_store(rel, slot, s);
+    return rel_job_screen(rel, conn, slot, s, (unsigned)st, NULL, false, refusal);
   }
   if (st == 202) { /* to be paid first: the payment screen */
     enum MHD_Result r = pay_started(rel, conn, slot, s, id, json_object_get(ans.body, "payment"));
@@ -1094,13 +1216,14 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
       s.pin_entered = false;
       s.pay_job = 0;
       s.pay_url[0] = '\0';
+      s.purpose[0] = '\0';
       rel_store(rel, slot, &s);
       ret = rel_redirect(conn, "/release/job", NULL);
     }
   } else if (!strcmp(url, "/release/pin")) {
     ret = rel_pin(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/print")) {
-    ret = rel_print(rel, conn, slot, &s);
+    ret = rel_print(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/cancel")) {
     ret = rel_cancel(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/pay-cancel")) {
@@ -1113,6 +1236,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     s.pin_entered = false;
     s.pay_job = 0;
     s.pay_url[0] = '\0';
+    s.purpose[0] = '\0';
     rel_store(rel, slot, &s);
     ret = rel_redirect(conn, "/release/jobs", NULL);
   } else if (!strcmp(url, "/release/logout")) {

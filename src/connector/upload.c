@@ -349,3 +349,32 @@ void upload_abandon(upload_t *u) {
   pthread_mutex_unlock(&u->lock);
   if (free_it) upload_free(u);
 }
+
+/* Operation attributes that belong to the hop, not to the job. */
+static bool upload_hop_attr(const char *name) {
+  static const char *const hop[] = {
+      "attributes-charset", "attributes-natural-language", "printer-uri", "job-uri", "job-id",
+      "output-device-uuid", "job-originating-host-name"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (!strcmp(name, hop[i])) return true;
+  return false;
+}
+
+ipp_t *upload_forward_request(ipp_t *pc, ipp_op_t op, const char *queue, const char *uuid,
+                              int job_id, const char *peer) {
+  ipp_t *fw = ippNewRequest(op);
+  ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, queue);
+  ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_URI, "output-device-uuid", NULL, uuid);
+  if (job_id > 0) ippAddInteger(fw, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", job_id);
+  /* The PC's address, which only this printer knows: nimbusd counts the
+   * names it refuses per PC (PROTOCOL.md 7.1), not per printer. */
+  if (peer && peer[0])
+    ippAddString(fw, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-originating-host-name", NULL, peer);
+  for (ipp_attribute_t *a = ippFirstAttribute(pc); a; a = ippNextAttribute(pc)) {
+    const char *name = ippGetName(a);
+    if (!name) continue;
+    if (ippGetGroupTag(a) == IPP_TAG_OPERATION && upload_hop_attr(name)) continue;
+    ippCopyAttribute(fw, a, 0);
+  }
+  return fw;
+}

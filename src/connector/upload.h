@@ -64,6 +64,20 @@ void upload_group_abort(upload_group_t *g);
 void upload_group_destroy(upload_group_t *g);
 
 /*
+ * The request forwarded to nimbusd for a PC's request pc (not freed):
+ * operation op to queue (printer-uri) with this printer's
+ * output-device-uuid, job_id (> 0) for the operations on a job, and the
+ * PC's address (peer, may be "") as job-originating-host-name; then every
+ * attribute of pc as the PC sent it (group, tag, values) except the
+ * operation attributes of the hop (charset and language, printer-uri,
+ * job-uri, job-id, output-device-uuid, job-originating-host-name):
+ * job-account-id, job-accounting-user-id, requesting-user-name and the
+ * job template attributes reach nimbusd unchanged.  Caller frees.
+ */
+ipp_t *upload_forward_request(ipp_t *pc, ipp_op_t op, const char *queue, const char *uuid,
+                              int job_id, const char *peer);
+
+/*
  * Start forwarding req (always freed) to printer_uri with a private copy
  * of proto's settings (server, credential, pattern, timeout, traffic gate
  * and stop flag; the worker opens its own connection, proto->http is not

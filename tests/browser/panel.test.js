@@ -4,8 +4,9 @@
 // nimbus-connector and ippeveprinter, has the PCs print, and passes:
 //   PANEL_PART: main (the flows), idle (the connector runs with
 //   --panel-session-idle PANEL_IDLE: the warning and the sign-out), down
-//   (nimbusd is stopped: the 5xx page) or payments (pay at the printer,
-//   run only with NIMBUS_TEST_PAYMENTS=1: see runPayments());
+//   (nimbusd is stopped: the 5xx page), payments (pay at the printer,
+//   run only with NIMBUS_TEST_PAYMENTS=1: see runPayments()) or purpose
+//   (billing purposes, test-panel-purpose-browser.sh: see runPurpose());
 //   PANEL_URL, NIMBUS_URL, NIMBUS_AUTH (a tenant admin, user:password),
 //   JOB_REPORT, JOB_LOCKOUT, JOB_DRAFT (alice's, PIN 1234), JOB_BOB (bob's),
 //   JOB_MINUTES_PIN (alice's "Minutes.pdf", PIN 1234, 1 page, 1 copy),
@@ -34,7 +35,8 @@ if (PAYMENTS && process.env.NIMBUS_TEST_PAYMENTS !== '1') {
   console.log('skip - panel.test.js payments: set NIMBUS_TEST_PAYMENTS=1 (nimbus-paysim)');
   process.exit(0);
 }
-const JOB = PAYMENTS ? {} : {
+const PURPOSE = PART === 'purpose';
+const JOB = PAYMENTS || PURPOSE ? {} : {
   report: +env('JOB_REPORT'),
   lockout: +env('JOB_LOCKOUT'),
   draft: +env('JOB_DRAFT'),
@@ -203,6 +205,7 @@ async function main() {
     if (PART === 'idle') await runIdle(newPanel);
     else if (PART === 'down') await runDown(newPanel);
     else if (PAYMENTS) await runPayments(browser, newPanel);
+    else if (PURPOSE) await runPurpose(newPanel);
     else await run(newPanel);
   } finally {
     await browser.close();
@@ -325,6 +328,8 @@ async function run(newPanel) {
     assertEqual(await li.locator('.job-pin').count(), 1, 'PIN marker');
     const one = page.locator(`li.job[data-id="${JOB.draft}"]`);
     assertEqual(await one.locator('.job-pages').innerText(), '1 page', 'pages of a one-page job');
+    // no job here was sent with a purpose (issue 13): no purpose line at all
+    assertEqual(await page.locator('li.job .job-purpose').count(), 0, 'purpose lines');
   });
   await check('two jobs with the same name can be told apart', async () => {
     const a = page.locator(`li.job[data-id="${JOB.minutesPin}"]`);
@@ -381,6 +386,11 @@ async function run(newPanel) {
     assertEqual(await page.locator('#fee-print').count(), 0, 'a fee breakdown for a free job');
     assertEqual(await page.locator('#pay').count(), 0, 'a "Pay and print" button for a free job');
     assertEqual(await page.locator('#print').innerText(), 'Print', 'the Print button');
+    // a job without a purpose, a user without purposes: no purpose row, no
+    // purpose control, no refusal (the release sends no purpose)
+    assertEqual(await page.locator('#job-purpose').count(), 0, 'a purpose row');
+    assertEqual(await page.locator('#purpose').count(), 0, 'a purpose control');
+    assertEqual(await page.locator('#release-refusal').count(), 0, 'a refusal');
     assert(TIME_RE.test(await page.locator('#job-time').innerText()), 'time');
     assertEqual((await restJob(JOB.report)).state, 'held', 'state in nimbusd');
     await shot(page, '5-details');
@@ -749,6 +759,133 @@ async function runPayments(browser, newPanel) {
     await onScreen(page, 'login');
   });
   await phone.close();
+  await context.close();
+}
+
+// ---- billing by purpose (issue 13), PANEL_PART=purpose ----
+// Run by test-panel-purpose-browser.sh against a nimbusd with the device
+// API's purposes (GET /device/purposes, "purpose" on panel-jobs and on the
+// release).  Alice's purposes: "Client A" (account CLIENT-A, her default),
+// "Personal" (private), "Tiny" (prepaid account TINY, empty), "Old"
+// (account OLD, closed since), "Proj" (account PROJ, which she may no
+// longer charge); the tenant requires a purpose.  Environment:
+//   JOB_PURPOSE_CLIENT: alice's held job sent with purpose "Client A" (REST);
+//   JOB_PURPOSE_PC: one sent to the connector's listener with
+//   job-account-id "Client A" (ipptool);
+//   JOB_PURPOSE_NONE: one sent before purposes were required, without one.
+// None has a PIN.
+async function runPurpose(newPanel) {
+  const J = {
+    client: +env('JOB_PURPOSE_CLIENT'),
+    pc: +env('JOB_PURPOSE_PC'),
+    none: +env('JOB_PURPOSE_NONE'),
+  };
+  const CLIENT_A = 'Client A (account CLIENT-A)';
+  const { context, page } = await newPanel();
+  const choose = async (id) => {
+    await page.locator(`#job-${id}`).check();
+    await page.locator('#next').click();
+    await onScreen(page, 'details'); // no PIN: straight to the details
+  };
+  const optionTexts = () => page.locator('#purpose option').allInnerTexts();
+  const selectedText = () => page.locator('#purpose option:checked').innerText();
+  // Print with the purpose control at `label`: the POST's answer
+  const printUnder = async (label) => {
+    await page.locator('#purpose').selectOption({ label });
+    return submit(page, '#print');
+  };
+  // a refusal in words next to Print, the job still held and on screen
+  const refused = async (r, status, id) => {
+    assertEqual(r.status(), status, 'status of the refused release');
+    await onScreen(page, 'details');
+    const text = (await page.locator('#release-refusal').innerText()).trim();
+    assert(text.length > 0, 'the refusal says nothing');
+    assertEqual(await page.locator('#release-refusal').getAttribute('role'), 'alert', 'role');
+    const why = await page.locator('#release-refusal').boundingBox();
+    const btn = await page.locator('#print').boundingBox();
+    assert(why && btn && btn.y - (why.y + why.height) >= 0 && btn.y - (why.y + why.height) < 40,
+      `the refusal is not next to Print (${JSON.stringify(why)} / ${JSON.stringify(btn)})`);
+    assert(btn.y + btn.height <= 480, 'Print off screen');
+    assertEqual(await page.locator('#job-number').innerText(), `No. ${id}`, 'the job on screen');
+    assertEqual((await restJob(id)).state, 'held', 'state in nimbusd');
+    return text;
+  };
+
+  await check('purpose: the list shows each job\'s purpose, nothing when none', async () => {
+    await login(page, 'alice', 'alice-pw-1');
+    const line = (id) => page.locator(`li.job[data-id="${id}"] .job-purpose`);
+    assertEqual(await line(J.client).innerText(), `Purpose: ${CLIENT_A}`, 'REST job');
+    // job-account-id given to the connector's printer reached nimbusd unchanged
+    assertEqual(await line(J.pc).innerText(), `Purpose: ${CLIENT_A}`, 'job through the listener');
+    assertEqual(await line(J.none).count(), 0, 'a purpose line for a job without one');
+    for (const sel of ['#next', '#logout']) {
+      const box = await page.locator(sel).boundingBox();
+      assert(box && box.y + box.height <= 480, `${sel} off screen`);
+    }
+    await shot(page, '20-jobs-purpose');
+  });
+  await check('purpose: the job screen shows it and offers her own purposes, hers selected', async () => {
+    await choose(J.client);
+    assertEqual(await page.locator('#job-purpose').innerText(), CLIENT_A, 'purpose row');
+    // labelled: found by its label as a screen reader would
+    const control = page.getByLabel('Print for');
+    assertEqual(await control.getAttribute('id'), 'purpose', 'the control of "Print for"');
+    const options = await optionTexts();
+    for (const want of [CLIENT_A, 'Personal (private, paid by you)', 'Tiny (account TINY)'])
+      assert(options.includes(want), `option ${want} missing: ${options}`);
+    assert(!options.some((o) => /^Keep:|^No purpose$/.test(o)), `a keep option: ${options}`);
+    assertEqual(await selectedText(), CLIENT_A, 'selected');
+    await shot(page, '21-details-purpose');
+    await page.locator('#back').click();
+    await onScreen(page, 'jobs');
+  });
+  await check('purpose: keyboard only: Tab to the control, arrows change it', async () => {
+    await choose(J.none);
+    assertEqual(await page.locator('#job-purpose').count(), 0, 'a purpose row for a job without one');
+    assertEqual(await selectedText(), 'No purpose', 'selected at first');
+    await page.locator('#purpose').focus();
+    assertEqual(await page.evaluate(() => document.activeElement.id), 'purpose', 'focus');
+    await page.keyboard.press('ArrowDown');
+    assert((await selectedText()) !== 'No purpose', 'ArrowDown did not change the purpose');
+    await page.keyboard.press('Tab'); // on to Print
+    assertEqual(await page.evaluate(() => document.activeElement.id), 'print', 'Tab after the control');
+  });
+  await check('purpose: a purpose is required: "No purpose" is refused (422) next to Print', async () => {
+    const r = await printUnder('No purpose');
+    await refused(r, 422, J.none);
+    assertEqual(await selectedText(), 'No purpose', 'the choice stays');
+  });
+  await check('purpose: a closed account is refused (409), in words', async () => {
+    const r = await printUnder('Old (account OLD)');
+    await refused(r, 409, J.none);
+    assertEqual(await selectedText(), 'Old (account OLD)', 'the choice stays');
+    await shot(page, '22-purpose-refused');
+  });
+  await check('purpose: an empty prepaid account is refused (402)', async () => {
+    await refused(await printUnder('Tiny (account TINY)'), 402, J.none);
+  });
+  await check('purpose: an account she may no longer charge is refused (403), not a PIN screen', async () => {
+    await refused(await printUnder('Proj (account PROJ)'), 403, J.none);
+    assertEqual(await page.locator('#pin').count(), 0, 'a PIN field');
+  });
+  await check('purpose: released under "Client A" (Enter on Print): printed under it', async () => {
+    await page.locator('#purpose').selectOption({ label: CLIENT_A });
+    await page.locator('#print').focus();
+    const [r] = await Promise.all([
+      page.waitForResponse((x) => x.request().method() === 'POST' && x.url().endsWith('/release/print')),
+      page.keyboard.press('Enter'),
+    ]);
+    assert(r.status() === 200 || r.status() === 303, `status ${r.status()}`);
+    await until(`job ${J.none} released`, async () => (await restJob(J.none)).state !== 'held');
+    const p = (await restJob(J.none)).purpose;
+    assert(p && p.name === 'Client A' && p.account === 'CLIENT-A', `purpose in nimbusd: ${JSON.stringify(p)}`);
+  });
+  await check('purpose: log out', async () => {
+    await page.goto(`${PANEL}/release`);
+    if (await page.locator('body[data-screen="jobs"]').count()) await page.locator('#logout').click();
+    else if (await page.locator('#done').count()) await page.locator('#done').click();
+    await onScreen(page, 'login');
+  });
   await context.close();
 }
 

@@ -72,6 +72,8 @@ check "connector's printer: name and location of its registration" \
 check "connector's printer: driverless attributes, Cancel-Job" \
   attrs "ipp://localhost:$IPP_PORT/ipp/print" lobby "$LOCATION" \
   "http://localhost:$IPP_PORT/ipp/print"
+check "connector's printer: job-account-id and job-accounting-user-id supported" \
+  ipptool -t -T 20 "ipp://localhost:$IPP_PORT/ipp/print" "$TESTS/connector-account-attrs.test"
 uri_from_host() { # PORT PATH: printer-uri-supported follows the Host header
   local resp="$CONN_DIR/gpa-host.bin"
   python3 "$HERE/ipp_raw.py" get-printer-attributes "ipp://127.0.0.1:$1$2" |
@@ -199,6 +201,16 @@ check "  the job arrives in nimbusd: held, alice's, 3 pages" arrived "Driverless
 check "lpadmin -m everywhere: the connector's printer" everywhere pc \
   "ipp://127.0.0.1:$IPP_PORT/ipp/print"
 check "  its PPD is generated (PageSize options)" wait_until "PPD of pc" has_ppd pc
+# what makes CUPS send -o job-billing=... as job-account-id, and the user
+# as job-accounting-user-id (billing by purpose, issue 13)
+ppd_accounting() {
+  grep -q '^\*cupsJobAccountId: True' "$CUPSD_DIR/ppd/pc.ppd" &&
+    grep -q '^\*cupsJobAccountingUserId: True' "$CUPSD_DIR/ppd/pc.ppd" || {
+    grep -i account "$CUPSD_DIR/ppd/pc.ppd" >&2
+    return 1
+  }
+}
+check "  its PPD has cupsJobAccountId and cupsJobAccountingUserId" ppd_accounting
 check "lp -U alice -d pc" lp -h "$CUPSD_SERVER" -U alice -d pc -t "Driverless PC" \
   "$NIMBUS_TEST_DATA/threepage.pdf"
 check "  the job arrives in nimbusd: held, alice's, 3 pages, through lobby" \
