@@ -450,8 +450,132 @@ static const char *const migration_4[] = {
     NULL,
 };
 
+/* Migration 5 (SQLite's 14): billing by purpose (issue 13; store.h
+ * "billing by purpose").  The same tables, columns and rules as SQLite's
+ * migration 14, which explains them: purpose_required in tenant_billing;
+ * billing_accounts, never deleted (closed_at), whose invariant (model.h)
+ * is kept by CHECK constraints, so no write can break it however it is
+ * interleaved (the store's writes also compare in their WHERE clause, so
+ * a refusal is an answer rather than an error; SQLSTATE 23514 is read as
+ * the same refusal); account_grants with a real foreign key to the user
+ * or the device it names (gone with it); purposes (one default per user:
+ * a partial unique index); payment_methods, one per user; job_charges,
+ * gone with their job, account_id NULL for a private one.  Ledger kinds
+ * are not constrained ("topup" needs no change). */
+static const char *const migration_5[] = {
+    "ALTER TABLE tenant_billing ADD COLUMN purpose_required boolean NOT NULL DEFAULT false",
+
+    "CREATE TABLE billing_accounts ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  code text NOT NULL CHECK (length(code) BETWEEN 1 AND 32),"
+    "  name text NOT NULL DEFAULT '',"
+    "  mode integer NOT NULL CHECK (mode IN (1, 2)),"
+    "  everyone boolean NOT NULL DEFAULT false,"
+    "  restrict_printers boolean NOT NULL DEFAULT false,"
+    "  credit_limit bigint NOT NULL DEFAULT 0 CHECK (credit_limit >= 0),"
+    "  balance bigint NOT NULL DEFAULT 0,"
+    "  charged bigint NOT NULL DEFAULT 0,"
+    "  held bigint NOT NULL DEFAULT 0 CHECK (held >= 0),"
+    "  created_at bigint NOT NULL,"
+    "  closed_at bigint NOT NULL DEFAULT 0,"
+    "  UNIQUE (tenant_id, code),"
+    "  UNIQUE (tenant_id, id),"
+    "  CHECK (mode = 2 OR balance = 0),"
+    "  CHECK (mode <> 2 OR balance - held >= 0),"
+    "  CHECK (mode <> 1 OR credit_limit = 0 OR charged + held <= credit_limit)"
+    ")",
+
+    "CREATE TABLE account_grants ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  account_id bigint NOT NULL,"
+    "  kind integer NOT NULL CHECK (kind IN (1, 2)),"
+    "  user_id bigint,"
+    "  device_id bigint,"
+    "  CHECK ((kind = 1 AND user_id IS NOT NULL AND device_id IS NULL) OR "
+    "         (kind = 2 AND device_id IS NOT NULL AND user_id IS NULL)),"
+    "  UNIQUE (account_id, user_id),"
+    "  UNIQUE (account_id, device_id),"
+    "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id) "
+    "ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX account_grants_account ON account_grants(tenant_id, account_id)",
+    "CREATE INDEX account_grants_user ON account_grants(tenant_id, user_id) "
+    "WHERE user_id IS NOT NULL",
+    "CREATE INDEX account_grants_device ON account_grants(tenant_id, device_id) "
+    "WHERE device_id IS NOT NULL",
+
+    "CREATE TABLE purposes ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint NOT NULL,"
+    "  name text NOT NULL CHECK (name <> ''),"
+    "  account_id bigint,"
+    "  is_default boolean NOT NULL DEFAULT false,"
+    "  defaults text NOT NULL DEFAULT '{}',"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  UNIQUE (tenant_id, user_id, name),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id)"
+    ")",
+    "CREATE UNIQUE INDEX purposes_default ON purposes(tenant_id, user_id) WHERE is_default",
+    "CREATE INDEX purposes_account ON purposes(tenant_id, account_id) "
+    "WHERE account_id IS NOT NULL",
+
+    "CREATE TABLE payment_methods ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint NOT NULL UNIQUE,"
+    "  provider text NOT NULL DEFAULT '',"
+    "  state integer NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  setup_id text NOT NULL UNIQUE CHECK (setup_id <> ''),"
+    "  setup_tx text NOT NULL DEFAULT '',"
+    "  setup_url text NOT NULL DEFAULT '',"
+    "  sealed bytea,"
+    "  display text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX payment_methods_tenant_user ON payment_methods(tenant_id, user_id)",
+
+    "CREATE TABLE job_charges ("
+    "  job_id bigint PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint NOT NULL DEFAULT 0,"
+    "  purpose_id bigint NOT NULL DEFAULT 0,"
+    "  purpose_name text NOT NULL DEFAULT '',"
+    "  account_id bigint,"
+    "  device_id bigint NOT NULL DEFAULT 0,"
+    "  state integer NOT NULL CHECK (state BETWEEN 1 AND 5),"
+    "  currency text NOT NULL DEFAULT '',"
+    "  hold bigint NOT NULL DEFAULT 0 CHECK (hold >= 0),"
+    "  print_fee bigint NOT NULL DEFAULT 0 CHECK (print_fee >= 0),"
+    "  service_fee bigint NOT NULL DEFAULT 0 CHECK (service_fee >= 0),"
+    "  total bigint NOT NULL DEFAULT 0 CHECK (total >= 0),"
+    "  impressions integer NOT NULL DEFAULT 0 CHECK (impressions >= 0),"
+    "  attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_try_at bigint NOT NULL DEFAULT 0,"
+    "  order_id text NOT NULL DEFAULT '',"
+    "  provider_tx text NOT NULL DEFAULT '',"
+    "  reason text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  charged_at bigint NOT NULL DEFAULT 0,"
+    "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id)"
+    ")",
+    "CREATE INDEX job_charges_tenant ON job_charges(tenant_id, account_id)",
+    "CREATE INDEX job_charges_purpose ON job_charges(tenant_id, purpose_id)",
+    "CREATE INDEX job_charges_due ON job_charges(state, job_id) WHERE state IN (1, 4, 5)",
+    NULL,
+};
+
 static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
-                                                   migration_4};
+                                                   migration_4, migration_5};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -30,16 +30,18 @@
   "WHERE ($1::boolean OR l.tenant_id = $2::bigint) "                     \
   "AND ($3::bigint = 0 OR l.job_id = $3::bigint) AND e.id > $4::bigint"
 
-static const char *const money_sql[PS_COUNT - PS_MONEY_FIRST] = {
+static const char *const money_sql[PS_BILLING_FIRST - PS_MONEY_FIRST] = {
 #define M(id) [(id)-PS_MONEY_FIRST]
     M(PS_BILLING_GET) =
         "SELECT tenant_id, currency, service_fee_fixed, service_fee_bps, "
-        "updated_at FROM tenant_billing WHERE tenant_id = $1",
+        "updated_at, purpose_required FROM tenant_billing WHERE tenant_id = $1",
     M(PS_BILLING_PUT) =
         "INSERT INTO tenant_billing (tenant_id, currency, service_fee_fixed, service_fee_bps, "
-        "updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET "
+        "updated_at, purpose_required) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (tenant_id) DO UPDATE SET "
         "currency = excluded.currency, service_fee_fixed = excluded.service_fee_fixed, "
-        "service_fee_bps = excluded.service_fee_bps, updated_at = excluded.updated_at",
+        "service_fee_bps = excluded.service_fee_bps, updated_at = excluded.updated_at, "
+        "purpose_required = excluded.purpose_required",
     M(PS_PROVIDER_GET) =
         "SELECT tenant_id, provider, sealed, updated_at FROM payment_providers "
         "WHERE tenant_id = $1",
@@ -131,7 +133,7 @@ static const char *const money_sql[PS_COUNT - PS_MONEY_FIRST] = {
 };
 
 const char *pg_money_sql(pg_stmt_id_t id) {
-  return id >= PS_MONEY_FIRST && id < PS_COUNT ? money_sql[id - PS_MONEY_FIRST] : NULL;
+  return id >= PS_MONEY_FIRST && id < PS_BILLING_FIRST ? money_sql[id - PS_MONEY_FIRST] : NULL;
 }
 
 /* ---- row readers (column order as in the statements above) ---- */
@@ -281,6 +283,7 @@ static void read_billing(const PGresult *r, void *out) {
   b->service_fee_fixed = pg_get_int64(r, 0, 2);
   b->service_fee_bps = pg_get_int(r, 0, 3);
   b->updated_at = pg_get_int64(r, 0, 4);
+  b->purpose_required = pg_get_bool(r, 0, 5);
 }
 
 static void read_provider(const PGresult *r, void *out) {
@@ -338,6 +341,7 @@ store_status_t pg_tenant_billing_put(store_t *base, nimbus_tenant_billing_t *b,
   pg_param_int(&p, b->service_fee_fixed);
   pg_param_int(&p, b->service_fee_bps);
   pg_param_int(&p, now);
+  pg_param_int(&p, b->purpose_required ? 1 : 0); /* boolean input reads "1" and "0" */
   store_status_t status = write_one(pg_of(base), PS_BILLING_PUT, &p, false, NULL, audit,
                                     b->tenant_id, "tenant billing put");
   if (status == STORE_OK) b->updated_at = now;
@@ -487,9 +491,9 @@ store_status_t pg_job_quote_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_
 /* ---- the ledger ---- */
 
 /* Append posting (its payment_id 0: payment_id) inside the caller's
- * transaction on c; *posting_id receives its id. */
-static store_status_t posting_insert(pg_conn_t *c, const store_ledger_posting_t *posting,
-                                     nimbus_id_t payment_id, int64_t now, nimbus_id_t *posting_id) {
+ * transaction on c; *posting_id receives its id (also for billing). */
+store_status_t pg_posting_insert(pg_conn_t *c, const store_ledger_posting_t *posting,
+                                 nimbus_id_t payment_id, int64_t now, nimbus_id_t *posting_id) {
   static const char what[] = "ledger post";
   pg_params_t p = {0};
   pg_param_int(&p, posting->tenant_id);
@@ -524,7 +528,7 @@ typedef struct {
 
 static store_status_t ledger_post_tx(pg_conn_t *c, void *arg) {
   ledger_post_t *a = arg;
-  store_status_t status = posting_insert(c, a->posting, 0, (int64_t)time(NULL), &a->posting_id);
+  store_status_t status = pg_posting_insert(c, a->posting, 0, (int64_t)time(NULL), &a->posting_id);
   if (status == STORE_OK) status = pg_audit_insert(c, a->audit, a->posting_id);
   return status;
 }
@@ -675,7 +679,7 @@ static store_status_t payment_update_tx(pg_conn_t *c, void *arg) {
     status = pg_job_changes_on(c, p->tenant_id, w->job_change, 1, w->now);
   nimbus_id_t posting_id = 0;
   if (status == STORE_OK && w->posting)
-    status = posting_insert(c, w->posting, p->id, w->now, &posting_id);
+    status = pg_posting_insert(c, w->posting, p->id, w->now, &posting_id);
   if (status == STORE_OK) status = pg_audit_insert(c, w->audit, p->id);
   return status;
 }

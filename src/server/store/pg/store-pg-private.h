@@ -3,7 +3,8 @@
  * (store-pg.c: open, close, statements and helpers; store-pg-accounts.c:
  * tenants, users, aliases, tokens, queues, panel sessions, the sign-in
  * throttle; store-pg-devices.c: output devices; store-pg-jobs.c: jobs and
- * documents; store-pg-money.c: money; pg-migrations.c: the schema;
+ * documents; store-pg-money.c: money; store-pg-billing.c and
+ * store-pg-billing-charges.c: billing by purpose; pg-migrations.c: the schema;
  * pg-pool.c: connections).
  * Nothing here is seen outside store/pg/.
  *
@@ -176,6 +177,44 @@ typedef enum {
   PS_ENTRY_INSERT,
   PS_LEDGER_LIST,
   PS_LEDGER_BALANCES,
+  /* billing by purpose (store-pg-billing*.c, whose tables hold their SQL) */
+  PS_BILLING_FIRST,
+  PS_ACCOUNT_INSERT = PS_BILLING_FIRST,
+  PS_ACCOUNT_GET,
+  PS_ACCOUNT_GET_BY_CODE,
+  PS_ACCOUNT_UPDATE,
+  PS_ACCOUNT_CLOSED_AT,
+  PS_ACCOUNT_LIST,
+  PS_ACCOUNT_TOPUP,
+  PS_ACCOUNT_MOVE,
+  PS_GRANT_INSERT,
+  PS_GRANT_DELETE,
+  PS_GRANT_LIST,
+  PS_GRANT_EXISTS,
+  PS_PURPOSE_LOCK_USER,
+  PS_PURPOSE_LOCK,
+  PS_PURPOSE_CLEAR_DEFAULT,
+  PS_PURPOSE_INSERT,
+  PS_PURPOSE_GET,
+  PS_PURPOSE_GET_BY_NAME,
+  PS_PURPOSE_GET_DEFAULT,
+  PS_PURPOSE_UPDATE,
+  PS_PURPOSE_DELETE,
+  PS_PURPOSE_LIST,
+  PS_METHOD_PUT,
+  PS_METHOD_GET,
+  PS_METHOD_GET_BY_SETUP,
+  PS_METHOD_UPDATE,
+  PS_METHOD_EXISTS,
+  PS_METHOD_DELETE,
+  PS_CHARGE_PLACE,
+  PS_CHARGE_GET,
+  PS_CHARGE_UPDATE,
+  PS_CHARGE_EXISTS,
+  PS_CHARGE_LIST_DUE,
+  PS_JOB_IN_TENANT,
+  PS_JOB_SET_ACCOUNT,
+  PS_PRINT_LOG,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -288,6 +327,11 @@ typedef union {
   store_payment_cb payment;
   store_ledger_cb ledger;
   store_balance_cb balance;
+  store_account_cb account;
+  store_grant_cb grant;
+  store_purpose_cb purpose;
+  store_charge_cb charge;
+  store_print_log_cb print_log;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -441,6 +485,20 @@ store_status_t pg_audit_begin(pg_conn_t *c, const store_audit_t *a);
 store_status_t pg_audit_end(pg_conn_t *c, const store_audit_t *a, store_status_t status,
                             int64_t new_id);
 store_status_t pg_audit_insert(pg_conn_t *c, const store_audit_t *a, int64_t new_id);
+/* The columns of a job row (pg_job_from_row) and the joins they need:
+ * store-pg.c's job statements and the print log (store-pg-billing-charges.c). */
+#define JOB_COLS                                                                             \
+  "j.id, j.tenant_id, j.queue_id, j.owner_id, q.name, j.owner_name, j.name, j.origin_host, " \
+  "j.state, j.created_at, j.state_changed_at, j.completed_at, j.copies, j.pages, "           \
+  "j.impressions, j.impressions_completed, j.num_documents, j.account_id, "                  \
+  "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json, j.device_id, "              \
+  "j.target_device_id, j.device_state_reasons, j.origin_device_id, coalesce(od.name, ''), "  \
+  "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until, j.number"
+/* The origin printer's name comes from a LEFT JOIN: '' once it is deleted. */
+#define JOB_FROM                                        \
+  "FROM jobs j JOIN queues q ON q.id = j.queue_id "     \
+  "LEFT JOIN devices od ON od.id = j.origin_device_id " \
+  "AND od.tenant_id = j.tenant_id"
 /* Row i of a result whose first columns are JOB_COLS (store-pg-jobs.c). */
 void pg_job_from_row(const PGresult *r, int i, nimbus_job_t *j);
 /* Insert a job_events row of c's origin (store-pg-jobs.c); from_state
@@ -521,5 +579,82 @@ store_status_t pg_ledger_list(store_t *st, const store_ledger_filter_t *f, store
                               void *ctx);
 store_status_t pg_ledger_balances(store_t *st, const store_ledger_filter_t *f, store_balance_cb cb,
                                   void *ctx);
+/* Append posting (its payment_id 0: payment_id) inside the caller's
+ * transaction on c; *posting_id receives its id (store-pg-money.c). */
+store_status_t pg_posting_insert(pg_conn_t *c, const store_ledger_posting_t *posting,
+                                 nimbus_id_t payment_id, int64_t now, nimbus_id_t *posting_id);
+
+/* store-pg-billing.c and store-pg-billing-charges.c: billing by purpose
+ * (store.h), the SQL of the statements PS_BILLING_FIRST.. in two tables
+ * (accounts, grants, purposes, payment methods; charges, the print log). */
+const char *pg_billing_sql(pg_stmt_id_t id);
+/* Shapes shared by the two files: the one row of statement id into out
+ * (read), or each row to each(r, i, cb, ctx) once the connection is back. */
+typedef void (*pg_read_fn)(const PGresult *r, void *out);
+store_status_t pg_billing_read_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
+                                   pg_read_fn read, void *out, const char *what);
+store_status_t pg_billing_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
+                                    pg_row_fn each, pg_list_cb_t cb, void *ctx, const char *what);
+const char *pg_charges_sql(pg_stmt_id_t id);
+/* Row i of a result whose first columns are CHARGE_COLS (at column col). */
+void pg_charge_from_row(const PGresult *r, int i, int col, nimbus_job_charge_t *c);
+store_status_t pg_account_insert(store_t *st, nimbus_billing_account_t *a,
+                                 const store_audit_t *audit);
+store_status_t pg_account_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                              nimbus_billing_account_t *out);
+store_status_t pg_account_get_by_code(store_t *st, nimbus_id_t tenant_id, const char *code,
+                                      nimbus_billing_account_t *out);
+store_status_t pg_account_update(store_t *st, nimbus_billing_account_t *a,
+                                 const store_audit_t *audit);
+store_status_t pg_account_list(store_t *st, nimbus_id_t tenant_id, bool include_closed,
+                               store_account_cb cb, void *ctx);
+store_status_t pg_account_topup(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, int64_t amount,
+                                const store_ledger_posting_t *posting, const store_audit_t *audit,
+                                nimbus_billing_account_t *out);
+store_status_t pg_account_grant_add(store_t *st, nimbus_id_t tenant_id,
+                                    const nimbus_account_grant_t *g, const store_audit_t *audit);
+store_status_t pg_account_grant_delete(store_t *st, nimbus_id_t tenant_id,
+                                       const nimbus_account_grant_t *g, const store_audit_t *audit);
+store_status_t pg_account_grant_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                     nimbus_grant_kind_t kind, store_grant_cb cb, void *ctx);
+store_status_t pg_account_granted(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                  nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out);
+store_status_t pg_purpose_insert(store_t *st, nimbus_purpose_t *p, const store_audit_t *audit);
+store_status_t pg_purpose_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                              nimbus_purpose_t *out);
+store_status_t pg_purpose_get_by_name(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                      const char *name, nimbus_purpose_t *out);
+store_status_t pg_purpose_get_default(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                      nimbus_purpose_t *out);
+store_status_t pg_purpose_update(store_t *st, nimbus_purpose_t *p, const store_audit_t *audit);
+store_status_t pg_purpose_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 const store_audit_t *audit);
+store_status_t pg_purpose_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                               store_purpose_cb cb, void *ctx);
+store_status_t pg_payment_method_put(store_t *st, nimbus_payment_method_t *m,
+                                     const store_audit_t *audit);
+store_status_t pg_payment_method_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                     nimbus_payment_method_t *out);
+store_status_t pg_payment_method_get_by_setup(store_t *st, const char *setup_id,
+                                              nimbus_payment_method_t *out);
+store_status_t pg_payment_method_update(store_t *st, nimbus_payment_method_t *m,
+                                        nimbus_method_state_t expected, const store_audit_t *audit);
+store_status_t pg_payment_method_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                        const store_audit_t *audit);
+store_status_t pg_charge_hold(store_t *st, nimbus_job_charge_t *c,
+                              const store_job_change_t *release, const store_audit_t *audit,
+                              store_charge_refusal_t *why);
+store_status_t pg_charge_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                             nimbus_job_charge_t *out);
+store_status_t pg_charge_update(store_t *st, nimbus_job_charge_t *c, nimbus_charge_state_t expected,
+                                const store_account_delta_t *delta,
+                                const store_ledger_posting_t *posting, const store_audit_t *audit,
+                                store_charge_refusal_t *why);
+store_status_t pg_charge_list_due(store_t *st, int64_t now, int64_t stale_before,
+                                  nimbus_id_t after_job_id, int max, store_charge_cb cb, void *ctx);
+store_status_t pg_job_set_account(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                  const char *account_id, const store_audit_t *audit);
+store_status_t pg_print_log(store_t *st, const store_print_log_filter_t *f, store_print_log_cb cb,
+                            void *ctx);
 
 #endif

@@ -260,18 +260,6 @@ static const char *const stmt_sql[PS_COUNT] = {
         "SELECT substring(d.data FROM $4::integer + 1 FOR $5::integer) FROM document_data d "
         "JOIN jobs j ON j.id = d.job_id WHERE d.job_id = $1 AND d.number = $2 "
         "AND j.tenant_id = $3",
-#define JOB_COLS                                                                             \
-  "j.id, j.tenant_id, j.queue_id, j.owner_id, q.name, j.owner_name, j.name, j.origin_host, " \
-  "j.state, j.created_at, j.state_changed_at, j.completed_at, j.copies, j.pages, "           \
-  "j.impressions, j.impressions_completed, j.num_documents, j.account_id, "                  \
-  "j.accounting_user_id, j.hold_until, j.pin_hash, j.attrs_json, j.device_id, "              \
-  "j.target_device_id, j.device_state_reasons, j.origin_device_id, coalesce(od.name, ''), "  \
-  "j.reference, j.pin_failures, j.pin_window_start, j.pin_locked_until, j.number"
-/* The origin printer's name comes from a LEFT JOIN: '' once it is deleted. */
-#define JOB_FROM                                        \
-  "FROM jobs j JOIN queues q ON q.id = j.queue_id "     \
-  "LEFT JOIN devices od ON od.id = j.origin_device_id " \
-  "AND od.tenant_id = j.tenant_id"
 /* $1 tenant, $2 queue, $3 owner, $4..$5 states, $6 device, $7 fetchable
  * for, $8 origin device (0: any) */
 #define JOB_FILTER                                                                 \
@@ -513,7 +501,9 @@ store_status_t pg_exec(pg_conn_t *c, pg_stmt_id_t id, const pg_params_t *p, PGre
     return STORE_ERROR;
   }
   if (!pg_prepared(c, id)) {
-    const char *sql = id >= PS_MONEY_FIRST ? pg_money_sql(id) : stmt_sql[id];
+    const char *sql = id >= PS_BILLING_FIRST ? pg_billing_sql(id)
+                      : id >= PS_MONEY_FIRST ? pg_money_sql(id)
+                                             : stmt_sql[id];
     PGresult *r = PQprepare(c->conn, name, sql, 0, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
       store_status_t status = pg_fail(c, r, what);
