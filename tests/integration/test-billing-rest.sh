@@ -306,7 +306,9 @@ echo boss-pw-1 >"$work/pw"
 echo alice-pw-1 >"$work/alice-pw"
 ctl() { "$NIMBUSCTL" --url "$NIMBUS_URL" --user boss@acme --password-file "$work/pw" "$@"; }
 actl() { "$NIMBUSCTL" --url "$NIMBUS_URL" --user alice@acme --password-file "$work/alice-pw" "$@"; }
-out() { "$@" >"$work/out" 2>"$work/err"; }
+out() { # out CMD...: CMD must succeed; its output in $work/out, $work/err
+  "$@" >"$work/out" 2>"$work/err" || { echo "  '$*' failed: $(cat "$work/err")" >&2; return 1; }
+}
 has() { grep -Eq -- "$1" "$work/out" || { echo "  no '$1' in: $(cat "$work/out" "$work/err")" >&2; return 1; }; }
 status_is() { # status_is N CMD...: CMD exits N
   local want=$1 rc=0
@@ -356,9 +358,9 @@ ctl_accounts() {
 check "nimbusctl account" ctl_accounts
 
 ctl_purposes() {
-  out actl purpose create "CLI work" --account CTL-1 --copies 3 --sides two-sided-short-edge \
-    --color-mode monochrome --media iso_a4_210x297mm --finishings 4,5
-  status_is 1 actl purpose create "CLI work" --private
+  # CTL-1 is not alice's to charge until granted
+  status_is 1 actl purpose create "CLI work" --account CTL-1
+  grep -q '403' "$work/err"
   ctl account grant CTL-1 --user alice >/dev/null
   out actl purpose create "CLI work" --account CTL-1 --copies 3 --sides two-sided-short-edge \
     --color-mode monochrome --media iso_a4_210x297mm --finishings 4,5 --default

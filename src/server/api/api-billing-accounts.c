@@ -21,6 +21,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,27 +82,28 @@ static store_status_t account_may_charge(api_ctx_t *c, const nimbus_billing_acco
 
 /* ---- accounts ---- */
 
+/* The accounts of a listing, collected first: the store may not be called
+ * from inside a listing's callback, and a user's listing asks it about
+ * each account's grants. */
 typedef struct {
-  api_ctx_t *c;
-  json_t *arr;
-  const char *currency;
-  nimbus_id_t user_id; /* 0: an admin's listing (figures); else only what it may charge */
-  store_status_t inner;
+  nimbus_billing_account_t *v;
+  size_t n, cap;
   bool failed;
-} account_list_t;
+} account_vec_t;
 
-static bool account_list_cb(const nimbus_billing_account_t *a, void *ctx) {
-  account_list_t *l = ctx;
-  if (l->user_id) {
-    bool may = false;
-    if ((l->inner = account_may_charge(l->c, a, l->user_id, &may)) != STORE_OK) return false;
-    if (!may) return true;
+static bool account_collect_cb(const nimbus_billing_account_t *a, void *ctx) {
+  account_vec_t *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    nimbus_billing_account_t *v = realloc(l->v, cap * sizeof *v);
+    if (!v) {
+      l->failed = true;
+      return false;
+    }
+    l->v = v;
+    l->cap = cap;
   }
-  json_t *j = account_json(a, l->currency, l->user_id == 0);
-  if (!j || json_array_append_new(l->arr, j) != 0) {
-    l->failed = true;
-    return false;
-  }
+  l->v[l->n++] = *a;
   return true;
 }
 
@@ -109,17 +111,27 @@ void api_accounts_list(api_ctx_t *c) {
   long closed;
   char cur[NIMBUS_CURRENCY_MAX];
   if (!api_query_int(c, "closed", 0, 0, 1, &closed) || !tenant_currency(c, cur)) return;
-  account_list_t l = {c, json_array(), cur, c->is_admin ? 0 : c->r->auth.user.id, STORE_OK, false};
-  store_status_t s = l.arr ? store_account_list(c->srv->store, c->tenant.id, c->is_admin && closed,
-                                                account_list_cb, &l)
-                           : STORE_ERROR;
-  if (s == STORE_OK && l.inner != STORE_OK) s = l.inner;
-  if (s != STORE_OK || l.failed) {
-    json_decref(l.arr);
+  account_vec_t l = {0};
+  json_t *arr = json_array();
+  /* users: the open accounts they may charge, without figures */
+  store_status_t s = arr ? store_account_list(c->srv->store, c->tenant.id, c->is_admin && closed,
+                                              account_collect_cb, &l)
+                         : STORE_ERROR;
+  bool failed = l.failed;
+  for (size_t i = 0; s == STORE_OK && !failed && i < l.n; i++) {
+    bool may = true;
+    if (!c->is_admin) s = account_may_charge(c, &l.v[i], c->r->auth.user.id, &may);
+    if (s != STORE_OK || !may) continue;
+    json_t *j = account_json(&l.v[i], cur, c->is_admin);
+    failed = !j || json_array_append_new(arr, j) != 0;
+  }
+  free(l.v);
+  if (s != STORE_OK || failed) {
+    json_decref(arr);
     api_respond_store(c, s == STORE_OK ? STORE_ERROR : s, "billing account", NULL);
     return;
   }
-  api_respond(c, 200, json_pack("{s:o}", "accounts", l.arr));
+  api_respond(c, 200, json_pack("{s:o}", "accounts", arr));
 }
 
 /* The optional booleans and credit limit of c->body into a; false has

@@ -33,7 +33,6 @@
 #define LOG_LIMIT_MAX 1000
 #define CSV_LIMIT_MAX 100000                /* rows of one CSV export */
 #define CSV_BYTES_MAX (64u * 1024u * 1024u) /* the export's size bound */
-#define PRINTER_CACHE 32                    /* printer names remembered per request */
 
 typedef struct {
   store_print_log_filter_t f;
@@ -186,27 +185,52 @@ store_failed:
 typedef struct {
   nimbus_id_t id;
   char name[NIMBUS_NAME_MAX];
-  bool found;
 } printer_name_t;
 
+/* What the rows are made with.  The tenant's printers are read before the
+ * log: the store may not be called from inside a listing's callback. */
 typedef struct {
   api_ctx_t *c;
   const report_query_t *q;
-  printer_name_t printers[PRINTER_CACHE];
-  int nprinters;
+  printer_name_t *printers;
+  size_t nprinters, cap;
+  bool failed;
 } row_ctx_t;
 
-/* The name of printer id ("" when none or deleted), remembered. */
-static const char *printer_name(row_ctx_t *rc, nimbus_id_t id) {
-  if (!id) return "";
-  for (int i = 0; i < rc->nprinters; i++)
+static bool printer_collect_cb(const nimbus_device_t *d, void *ctx) {
+  row_ctx_t *rc = ctx;
+  if (rc->nprinters == rc->cap) {
+    size_t cap = rc->cap ? rc->cap * 2 : 16;
+    printer_name_t *p = realloc(rc->printers, cap * sizeof *p);
+    if (!p) {
+      rc->failed = true;
+      return false;
+    }
+    rc->printers = p;
+    rc->cap = cap;
+  }
+  printer_name_t *p = &rc->printers[rc->nprinters++];
+  p->id = d->id;
+  snprintf(p->name, sizeof p->name, "%s", d->name);
+  return true;
+}
+
+/* Read the tenant's printers into rc; false has responded. */
+static bool printers_load(row_ctx_t *rc) {
+  store_status_t s =
+      store_device_list(rc->c->srv->store, rc->c->tenant.id, 0, printer_collect_cb, rc);
+  if (s != STORE_OK || rc->failed) {
+    api_respond_store(rc->c, s == STORE_OK ? STORE_ERROR : s, "printer", NULL);
+    return false;
+  }
+  return true;
+}
+
+/* The name of printer id ("" when none or deleted since). */
+static const char *printer_name(const row_ctx_t *rc, nimbus_id_t id) {
+  for (size_t i = 0; id && i < rc->nprinters; i++)
     if (rc->printers[i].id == id) return rc->printers[i].name;
-  printer_name_t *p = &rc->printers[rc->nprinters < PRINTER_CACHE ? rc->nprinters++ : 0];
-  nimbus_device_t d;
-  p->id = id;
-  p->found = store_device_get(rc->c->srv->store, rc->c->tenant.id, id, &d) == STORE_OK;
-  snprintf(p->name, sizeof p->name, "%s", p->found ? d.name : "");
-  return p->name;
+  return "";
 }
 
 static const char *charge_state_name(nimbus_charge_state_t s) {
@@ -404,6 +428,10 @@ void api_reports_print_log(api_ctx_t *c) {
   report_query_t q;
   if (!report_query(c, &q, true)) return;
   log_out_t o = {.rc = {.c = c, .q = &q}, .limit = q.f.limit};
+  if (!printers_load(&o.rc)) {
+    free(o.rc.printers);
+    return;
+  }
   /* one row more than asked: whether there is a next page */
   q.f.limit = q.purpose_name ? 0 : q.f.limit + 1;
   if (q.csv)
@@ -416,6 +444,7 @@ void api_reports_print_log(api_ctx_t *c) {
     o.arr = json_array();
   store_status_t s =
       (q.csv || o.arr) ? store_print_log(c->srv->store, &q.f, log_cb, &o) : STORE_ERROR;
+  free(o.rc.printers);
   if (s != STORE_OK || o.failed || o.csv.failed) {
     free(o.csv.buf);
     json_decref(o.arr);
@@ -581,6 +610,10 @@ void api_reports_totals(api_ctx_t *c) {
     o.by = (report_by_t)k;
   }
   if (!report_query(c, &q, false)) return;
+  if (!printers_load(&o.rc)) {
+    free(o.rc.printers);
+    return;
+  }
   o.groups = json_object();
   store_status_t s = o.groups ? store_print_log(c->srv->store, &q.f, totals_cb, &o) : STORE_ERROR;
   group_ref_t *order = s == STORE_OK && !o.failed ? totals_order(&o) : NULL;
@@ -611,6 +644,7 @@ void api_reports_totals(api_ctx_t *c) {
     }
   }
   free(order);
+  free(o.rc.printers);
   for (size_t i = 0; i < o.n; i++) free(o.keys[i]);
   free(o.keys);
   free(o.sums);
