@@ -495,14 +495,13 @@ static const char *const migration_5[] = {
     "  device_id bigint,"
     "  CHECK ((kind = 1 AND user_id IS NOT NULL AND device_id IS NULL) OR "
     "         (kind = 2 AND device_id IS NOT NULL AND user_id IS NULL)),"
-    "  UNIQUE (account_id, user_id),"
-    "  UNIQUE (account_id, device_id),"
+    "  UNIQUE (tenant_id, account_id, user_id),"
+    "  UNIQUE (tenant_id, account_id, device_id),"
     "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id) "
     "ON DELETE CASCADE,"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
     "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
     ")",
-    "CREATE INDEX account_grants_account ON account_grants(tenant_id, account_id)",
     "CREATE INDEX account_grants_user ON account_grants(tenant_id, user_id) "
     "WHERE user_id IS NOT NULL",
     "CREATE INDEX account_grants_device ON account_grants(tenant_id, device_id) "
@@ -529,7 +528,7 @@ static const char *const migration_5[] = {
     "CREATE TABLE payment_methods ("
     "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
     "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
-    "  user_id bigint NOT NULL UNIQUE,"
+    "  user_id bigint NOT NULL,"
     "  provider text NOT NULL DEFAULT '',"
     "  state integer NOT NULL CHECK (state IN (1, 2, 3)),"
     "  setup_id text NOT NULL UNIQUE CHECK (setup_id <> ''),"
@@ -539,9 +538,9 @@ static const char *const migration_5[] = {
     "  display text NOT NULL DEFAULT '',"
     "  created_at bigint NOT NULL,"
     "  updated_at bigint NOT NULL,"
+    "  UNIQUE (tenant_id, user_id),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
     ")",
-    "CREATE INDEX payment_methods_tenant_user ON payment_methods(tenant_id, user_id)",
 
     "CREATE TABLE job_charges ("
     "  job_id bigint PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"

@@ -94,7 +94,7 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
         "AND ($4::bigint = 0 OR j.owner_id = $4::bigint) "
         "AND ($5::bigint = 0 OR c.account_id = $5::bigint) "
         "AND ($6::bigint = 0 OR c.purpose_id = $6::bigint) "
-        "AND ($7::bigint = 0 OR j.device_id = $7::bigint OR c.device_id = $7::bigint) "
+        "AND ($7::bigint = 0 OR j.device_id = $7::bigint) "
         "AND (NOT $8::boolean OR (c.job_id IS NOT NULL AND c.account_id IS NULL)) "
         "AND ($9::bigint = 0 OR j.id < $9::bigint) ORDER BY j.id DESC LIMIT $10::bigint",
 #undef C

@@ -69,6 +69,7 @@ static const char *const billing_sql[PS_CHARGE_PLACE - PS_BILLING_FIRST] = {
         "UPDATE billing_accounts SET held = held + $3::bigint, balance = balance + $4::bigint, "
         "charged = charged + $5::bigint WHERE id = $1 AND tenant_id = $2 "
         "AND (NOT $6::boolean OR closed_at = 0) AND held + $3::bigint >= 0 "
+        "AND (mode = 2 OR balance + $4::bigint = 0) "
         "AND (mode <> 2 OR (balance + $4::bigint) - (held + $3::bigint) >= 0) "
         "AND (mode <> 1 OR credit_limit = 0 "
         "  OR (charged + $5::bigint) + (held + $3::bigint) <= credit_limit) RETURNING id",
@@ -124,16 +125,18 @@ static const char *const billing_sql[PS_CHARGE_PLACE - PS_BILLING_FIRST] = {
     B(PS_PURPOSE_LIST) = "SELECT " PURPOSE_COLS " " PURPOSE_FROM
                          " WHERE p.tenant_id = $1 AND ($2::bigint = 0 OR p.user_id = $2::bigint) "
                          "ORDER BY p.name COLLATE \"C\", p.user_id, p.id",
-    /* a new registration replaces the user's row (its id stays) */
+    /* a new registration replaces the user's row in place (one statement:
+     * two at once cannot both insert; its id stays); the user must be the
+     * tenant's (its foreign key) */
     B(PS_METHOD_PUT) =
         "INSERT INTO payment_methods (tenant_id, user_id, provider, state, setup_id, setup_tx, "
         "setup_url, sealed, display, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (user_id) DO UPDATE "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) "
+        "ON CONFLICT (tenant_id, user_id) DO UPDATE "
         "SET provider = excluded.provider, state = excluded.state, setup_id = excluded.setup_id, "
         "setup_tx = excluded.setup_tx, setup_url = excluded.setup_url, sealed = excluded.sealed, "
         "display = excluded.display, created_at = excluded.created_at, "
-        "updated_at = excluded.updated_at WHERE payment_methods.tenant_id = excluded.tenant_id "
-        "RETURNING id",
+        "updated_at = excluded.updated_at RETURNING id",
     B(PS_METHOD_GET) =
         "SELECT " METHOD_COLS " FROM payment_methods WHERE tenant_id = $1 AND user_id = $2",
     B(PS_METHOD_GET_BY_SETUP) = "SELECT " METHOD_COLS " FROM payment_methods WHERE setup_id = $1",
@@ -674,8 +677,8 @@ static size_t sealed_len(const nimbus_payment_method_t *m) {
                                              : (size_t)m->sealed_len;
 }
 
-/* NOT_FOUND when the user is not the tenant's (its foreign key, or a row
- * of the same user id under another tenant: no row returned). */
+/* NOT_FOUND when the user is not the tenant's; CONFLICT when another
+ * user's registration has this setup_id. */
 store_status_t pg_payment_method_put(store_t *base, nimbus_payment_method_t *m,
                                      const store_audit_t *audit) {
   int64_t now = (int64_t)time(NULL), id = 0;
