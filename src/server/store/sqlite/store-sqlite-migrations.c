@@ -574,9 +574,147 @@ static const char *const migration_13[] = {
     NULL,
 };
 
+/* Migration 14: billing by purpose (issue 13, docs/BILLING.md).
+ *  - tenant_billing.purpose_required: every job of the tenant must name a
+ *    purpose;
+ *  - billing_accounts: a tenant's shared accounts, unique by code.  The
+ *    CHECKs are the invariant of model.h nimbus_billing_account_t (held
+ *    >= 0; prepaid: balance - held >= 0; invoiced with a limit: charged +
+ *    held <= credit_limit; an invoiced account has no balance), so a hold
+ *    that would overdraw an account fails inside the database whatever
+ *    runs concurrently (the store reports SQLITE_CONSTRAINT_CHECK as a
+ *    refusal).  Accounts are never deleted, only closed (closed_at);
+ *  - account_grants: who may charge an account (kind 1, user_id) and where
+ *    its jobs may print (kind 2, device_id); the other column is NULL, so
+ *    each has a real foreign key and goes with its user or printer;
+ *  - purposes: a user's reasons for printing, unique by name per user, at
+ *    most one default per user (partial unique index), going with the
+ *    user; account_id NULL = private (the user's own money);
+ *  - payment_methods: one saved method per user (replaced on a new
+ *    registration), setup_id unique (the provider's key), going with the
+ *    user;
+ *  - job_charges: one row per job released under a purpose, going with the
+ *    job.  purpose_id and user_id have no foreign key (the history
+ *    outlives a deleted purpose or user: purpose_name keeps its name);
+ *    account_id NULL = private. */
+static const char *const migration_14[] = {
+    "ALTER TABLE tenant_billing ADD COLUMN purpose_required INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (purpose_required IN (0, 1))",
+
+    "CREATE TABLE billing_accounts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  code TEXT NOT NULL CHECK (length(code) BETWEEN 1 AND 32),"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  mode INTEGER NOT NULL CHECK (mode IN (1, 2)),"
+    "  everyone INTEGER NOT NULL DEFAULT 0 CHECK (everyone IN (0, 1)),"
+    "  restrict_printers INTEGER NOT NULL DEFAULT 0 CHECK (restrict_printers IN (0, 1)),"
+    "  credit_limit INTEGER NOT NULL DEFAULT 0 CHECK (credit_limit >= 0),"
+    "  balance INTEGER NOT NULL DEFAULT 0,"
+    "  charged INTEGER NOT NULL DEFAULT 0,"
+    "  held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),"
+    "  created_at INTEGER NOT NULL,"
+    "  closed_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (tenant_id, code),"
+    "  UNIQUE (tenant_id, id),"
+    "  CHECK (mode = 2 OR balance = 0),"
+    "  CHECK (mode <> 2 OR balance - held >= 0),"
+    "  CHECK (mode <> 1 OR credit_limit = 0 OR charged + held <= credit_limit)"
+    ")",
+
+    "CREATE TABLE account_grants ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  account_id INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+    "  user_id INTEGER,"
+    "  device_id INTEGER,"
+    "  CHECK ((kind = 1 AND user_id IS NOT NULL AND device_id IS NULL) OR "
+    "         (kind = 2 AND device_id IS NOT NULL AND user_id IS NULL)),"
+    "  UNIQUE (tenant_id, account_id, user_id),"
+    "  UNIQUE (tenant_id, account_id, device_id),"
+    "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id) "
+    "ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    /* For the cascades from users and devices (the unique keys serve the
+     * lists and lookups by account). */
+    "CREATE INDEX account_grants_user ON account_grants(tenant_id, user_id) "
+    "WHERE user_id IS NOT NULL",
+    "CREATE INDEX account_grants_device ON account_grants(tenant_id, device_id) "
+    "WHERE device_id IS NOT NULL",
+
+    "CREATE TABLE purposes ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL CHECK (name <> ''),"
+    "  account_id INTEGER,"
+    "  is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),"
+    "  defaults TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, user_id, name),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id)"
+    ")",
+    "CREATE UNIQUE INDEX purposes_default ON purposes(tenant_id, user_id) WHERE is_default = 1",
+    "CREATE INDEX purposes_account ON purposes(tenant_id, account_id) "
+    "WHERE account_id IS NOT NULL",
+
+    "CREATE TABLE payment_methods ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL,"
+    "  provider TEXT NOT NULL DEFAULT '',"
+    "  state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  setup_id TEXT NOT NULL UNIQUE CHECK (setup_id <> ''),"
+    "  setup_tx TEXT NOT NULL DEFAULT '',"
+    "  setup_url TEXT NOT NULL DEFAULT '',"
+    "  sealed BLOB,"
+    "  display TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, user_id),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+
+    "CREATE TABLE job_charges ("
+    "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL DEFAULT 0,"
+    "  purpose_id INTEGER NOT NULL DEFAULT 0,"
+    "  purpose_name TEXT NOT NULL DEFAULT '',"
+    "  account_id INTEGER,"
+    "  device_id INTEGER NOT NULL DEFAULT 0,"
+    "  state INTEGER NOT NULL CHECK (state BETWEEN 1 AND 5),"
+    "  currency TEXT NOT NULL DEFAULT '',"
+    "  hold INTEGER NOT NULL DEFAULT 0 CHECK (hold >= 0),"
+    "  print_fee INTEGER NOT NULL DEFAULT 0 CHECK (print_fee >= 0),"
+    "  service_fee INTEGER NOT NULL DEFAULT 0 CHECK (service_fee >= 0),"
+    "  total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),"
+    "  impressions INTEGER NOT NULL DEFAULT 0 CHECK (impressions >= 0),"
+    "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_try_at INTEGER NOT NULL DEFAULT 0,"
+    "  order_id TEXT NOT NULL DEFAULT '',"
+    "  provider_tx TEXT NOT NULL DEFAULT '',"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  charged_at INTEGER NOT NULL DEFAULT 0,"
+    "  FOREIGN KEY (tenant_id, account_id) REFERENCES billing_accounts(tenant_id, id)"
+    ")",
+    "CREATE INDEX job_charges_tenant ON job_charges(tenant_id, account_id)",
+    "CREATE INDEX job_charges_purpose ON job_charges(tenant_id, purpose_id)",
+    /* billing/charge.c's scan (store_charge_list_due). */
+    "CREATE INDEX job_charges_due ON job_charges(state, job_id) WHERE state IN (1, 4, 5)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,  migration_7,
-    migration_8, migration_9, migration_10, migration_11, migration_12, migration_13,
+    migration_8, migration_9, migration_10, migration_11, migration_12, migration_13, migration_14,
 };
 
 const int store_sqlite_migration_count =

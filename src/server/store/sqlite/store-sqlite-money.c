@@ -26,16 +26,18 @@
   "FROM ledger_entries e JOIN ledger_postings l ON l.id = e.posting_id " \
   "WHERE (?1 OR l.tenant_id = ?2) AND (?3 = 0 OR l.job_id = ?3) AND e.id > ?4"
 
-static const char *const money_sql[S_COUNT - S_MONEY_FIRST] = {
+static const char *const money_sql[S_BILLING_FIRST - S_MONEY_FIRST] = {
 #define M(id) [(id)-S_MONEY_FIRST]
     M(S_BILLING_GET) =
         "SELECT tenant_id, currency, service_fee_fixed, service_fee_bps, "
-        "updated_at FROM tenant_billing WHERE tenant_id = ?1",
+        "updated_at, purpose_required FROM tenant_billing WHERE tenant_id = ?1",
     M(S_BILLING_PUT) =
         "INSERT INTO tenant_billing (tenant_id, currency, service_fee_fixed, service_fee_bps, "
-        "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id) DO UPDATE SET "
+        "updated_at, purpose_required) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT (tenant_id) DO UPDATE SET "
         "currency = excluded.currency, service_fee_fixed = excluded.service_fee_fixed, "
-        "service_fee_bps = excluded.service_fee_bps, updated_at = excluded.updated_at",
+        "service_fee_bps = excluded.service_fee_bps, updated_at = excluded.updated_at, "
+        "purpose_required = excluded.purpose_required",
     M(S_PROVIDER_GET) =
         "SELECT tenant_id, provider, sealed, updated_at FROM payment_providers "
         "WHERE tenant_id = ?1",
@@ -117,8 +119,10 @@ static const char *const money_sql[S_COUNT - S_MONEY_FIRST] = {
 #undef M
 };
 
+/* Statements from S_BILLING_FIRST on are store-sqlite-billing.c's. */
 const char *sqlite_money_sql(stmt_id_t id) {
-  return id >= S_MONEY_FIRST && id < S_COUNT ? money_sql[id - S_MONEY_FIRST] : NULL;
+  if (id >= S_BILLING_FIRST) return sqlite_billing_sql(id);
+  return id >= S_MONEY_FIRST ? money_sql[id - S_MONEY_FIRST] : NULL;
 }
 
 #define COPY(s, col, arr) sqlite_copy_column((s), (col), (arr), sizeof(arr))
@@ -234,6 +238,7 @@ static void read_billing(sqlite3_stmt *s, void *out) {
   b->service_fee_fixed = sqlite3_column_int64(s, 2);
   b->service_fee_bps = sqlite_column_int(s, 3);
   b->updated_at = sqlite3_column_int64(s, 4);
+  b->purpose_required = sqlite3_column_int(s, 5) != 0;
 }
 
 static void read_provider(sqlite3_stmt *s, void *out) {
@@ -284,6 +289,7 @@ store_status_t sqlite_tenant_billing_put(store_t *base_, nimbus_tenant_billing_t
     sqlite3_bind_int64(s, 3, b->service_fee_fixed);
     sqlite3_bind_int(s, 4, b->service_fee_bps);
     sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int(s, 6, b->purpose_required ? 1 : 0);
     status = sqlite_stmt_exec_locked(st, s, "tenant billing put");
   } else if (status == STORE_OK) {
     status = STORE_ERROR;
@@ -511,8 +517,9 @@ store_status_t sqlite_job_quote_get(store_t *base_, nimbus_id_t tenant_id, nimbu
 /* ---- the ledger ---- */
 
 /* Append posting (its payment_id 0: payment_id) inside the caller's
- * transaction; *posting_id receives its id. */
-static store_status_t posting_insert_locked(sqlite_store_t *st,
+ * transaction; *posting_id receives its id.  Shared with
+ * store-sqlite-billing.c (top-ups and charges). */
+store_status_t sqlite_posting_insert_locked(sqlite_store_t *st,
                                             const store_ledger_posting_t *posting,
                                             nimbus_id_t payment_id, int64_t now,
                                             nimbus_id_t *posting_id) {
@@ -547,7 +554,8 @@ store_status_t sqlite_ledger_post(store_t *base_, const store_ledger_posting_t *
   if (!sqlite_lock(st)) return STORE_ERROR;
   nimbus_id_t id = 0;
   store_status_t status = sqlite_tx_begin_locked(st);
-  if (status == STORE_OK) status = posting_insert_locked(st, posting, 0, (int64_t)time(NULL), &id);
+  if (status == STORE_OK)
+    status = sqlite_posting_insert_locked(st, posting, 0, (int64_t)time(NULL), &id);
   if (status == STORE_OK) status = sqlite_audit_insert_locked(st, audit, id);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
   if (status != STORE_OK) sqlite_tx_rollback_locked(st);
@@ -692,7 +700,7 @@ store_status_t sqlite_payment_update(store_t *base_, nimbus_payment_t *p,
     status = sqlite_job_change_locked(st, p->tenant_id, job_change, now);
   nimbus_id_t posting_id = 0;
   if (status == STORE_OK && posting)
-    status = posting_insert_locked(st, posting, p->id, now, &posting_id);
+    status = sqlite_posting_insert_locked(st, posting, p->id, now, &posting_id);
   if (status == STORE_OK) status = sqlite_audit_insert_locked(st, audit, p->id);
   if (status == STORE_OK) status = sqlite_tx_commit_locked(st);
   if (status != STORE_OK) sqlite_tx_rollback_locked(st);

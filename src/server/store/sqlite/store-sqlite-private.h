@@ -3,7 +3,9 @@
  * (store-sqlite.c: connections, statements, helpers, open/close,
  * checkpoints, audit; store-sqlite-accounts.c: tenants, users, tokens,
  * queues; store-sqlite-jobs.c: job insert and group commit, jobs,
- * documents; store-sqlite-devices.c: output devices).  Nothing here is for the rest of nimbusd:
+ * documents; store-sqlite-devices.c: output devices; store-sqlite-money.c:
+ * money; store-sqlite-billing.c and store-sqlite-charges.c: billing by
+ * purpose).  Nothing here is for the rest of nimbusd:
  * callers see only store.h.  Functions ending in _locked expect the caller to hold st->mu.
  */
 #ifndef NIMBUS_STORE_SQLITE_PRIVATE_H
@@ -216,6 +218,43 @@ typedef enum {
   S_ENTRY_INSERT,
   S_LEDGER_LIST,
   S_LEDGER_BALANCES,
+  /* billing by purpose (store-sqlite-billing.c, whose table holds their SQL) */
+  S_BILLING_FIRST,
+  S_ACCOUNT_INSERT = S_BILLING_FIRST,
+  S_ACCOUNT_GET,
+  S_ACCOUNT_GET_BY_CODE,
+  S_ACCOUNT_UPDATE,
+  S_ACCOUNT_LIST,
+  S_ACCOUNT_TOPUP,
+  S_GRANT_INSERT,
+  S_GRANT_DELETE,
+  S_GRANT_LIST,
+  S_GRANT_EXISTS,
+  S_PURPOSE_INSERT,
+  S_PURPOSE_GET,
+  S_PURPOSE_GET_BY_NAME,
+  S_PURPOSE_GET_DEFAULT,
+  S_PURPOSE_CLEAR_DEFAULT,
+  S_PURPOSE_UPDATE,
+  S_PURPOSE_DELETE,
+  S_PURPOSE_LIST,
+  S_METHOD_INSERT,
+  S_METHOD_GET,
+  S_METHOD_GET_BY_SETUP,
+  S_METHOD_UPDATE,
+  S_METHOD_EXISTS,
+  S_METHOD_DELETE,
+  /* charges, the panel's purpose, the print log (store-sqlite-charges.c) */
+  S_CHARGES_FIRST,
+  S_ACCOUNT_CLOSED_AT = S_CHARGES_FIRST,
+  S_ACCOUNT_MOVE,
+  S_CHARGE_HOLD,
+  S_CHARGE_GET,
+  S_CHARGE_UPDATE,
+  S_CHARGE_EXISTS,
+  S_CHARGE_LIST_DUE,
+  S_JOB_SET_ACCOUNT,
+  S_PRINT_LOG,
   S_COUNT
 } stmt_id_t;
 
@@ -283,6 +322,11 @@ typedef union {
   store_payment_cb payment;
   store_ledger_cb ledger;
   store_balance_cb balance;
+  store_account_cb account;
+  store_grant_cb grant;
+  store_purpose_cb purpose;
+  store_charge_cb charge;
+  store_print_log_cb print_log;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
@@ -552,6 +596,108 @@ store_status_t sqlite_ledger_list(store_t *base_, const store_ledger_filter_t *f
                                   store_ledger_cb cb, void *ctx);
 store_status_t sqlite_ledger_balances(store_t *base_, const store_ledger_filter_t *f,
                                       store_balance_cb cb, void *ctx);
+store_status_t sqlite_posting_insert_locked(sqlite_store_t *st,
+                                            const store_ledger_posting_t *posting,
+                                            nimbus_id_t payment_id, int64_t now,
+                                            nimbus_id_t *posting_id);
+
+/* store-sqlite-billing.c and store-sqlite-charges.c: the SQL of the
+ * statements S_BILLING_FIRST.. and S_CHARGES_FIRST.. (sqlite_money_sql()
+ * hands them on), the helpers the two share, and billing by purpose
+ * (store.h). */
+const char *sqlite_billing_sql(stmt_id_t id);
+const char *sqlite_charges_sql(stmt_id_t id);
+typedef void (*sqlite_read_fn)(sqlite3_stmt *s, void *out);
+typedef void (*sqlite_bind_fn)(sqlite3_stmt *s, const void *arg);
+/* One row of statement id, bound with ints[0..nints) as ?1.. and text
+ * (when not NULL) after them, read into out by `read`, on a read
+ * connection. */
+store_status_t sqlite_billing_read_one(sqlite_store_t *st, stmt_id_t id, const int64_t *ints,
+                                       int nints, const char *text, sqlite_read_fn read, void *out,
+                                       const char *what);
+/* The rows of statement id bound by bind(s, arg), each to each(s, cb, ctx). */
+store_status_t sqlite_billing_read_rows(sqlite_store_t *st, stmt_id_t id, sqlite_bind_fn bind,
+                                        const void *arg, row_fn each, list_cb_t cb, void *ctx,
+                                        const char *what);
+/* Step a bound write on an account row once: OK (*row: a row is current,
+ * the caller reads and resets it), NOT_FOUND (touched none), CONFLICT (a
+ * CHECK refused it: the account's invariant), or as sqlite_fail_locked. */
+store_status_t sqlite_billing_step_locked(sqlite_store_t *st, sqlite3_stmt *s, const char *what,
+                                          bool *row);
+/* After a compare that failed: CONFLICT when statement id (?1 row id,
+ * ?2 tenant) finds the row, else NOT_FOUND. */
+store_status_t sqlite_billing_missing_or_conflict_locked(sqlite_store_t *st, stmt_id_t id,
+                                                         nimbus_id_t row_id, nimbus_id_t tenant_id,
+                                                         const char *what);
+/* Commit when status is OK, else roll back; the final status. */
+store_status_t sqlite_billing_tx_end_locked(sqlite_store_t *st, store_status_t status);
+store_status_t sqlite_account_insert(store_t *base_, nimbus_billing_account_t *a,
+                                     const store_audit_t *audit);
+store_status_t sqlite_account_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_billing_account_t *out);
+store_status_t sqlite_account_get_by_code(store_t *base_, nimbus_id_t tenant_id, const char *code,
+                                          nimbus_billing_account_t *out);
+store_status_t sqlite_account_update(store_t *base_, nimbus_billing_account_t *a,
+                                     const store_audit_t *audit);
+store_status_t sqlite_account_list(store_t *base_, nimbus_id_t tenant_id, bool include_closed,
+                                   store_account_cb cb, void *ctx);
+store_status_t sqlite_account_topup(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    int64_t amount, const store_ledger_posting_t *posting,
+                                    const store_audit_t *audit, nimbus_billing_account_t *out);
+store_status_t sqlite_account_grant_add(store_t *base_, nimbus_id_t tenant_id,
+                                        const nimbus_account_grant_t *g,
+                                        const store_audit_t *audit);
+store_status_t sqlite_account_grant_delete(store_t *base_, nimbus_id_t tenant_id,
+                                           const nimbus_account_grant_t *g,
+                                           const store_audit_t *audit);
+store_status_t sqlite_account_grant_list(store_t *base_, nimbus_id_t tenant_id,
+                                         nimbus_id_t account_id, nimbus_grant_kind_t kind,
+                                         store_grant_cb cb, void *ctx);
+store_status_t sqlite_account_granted(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                      nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out);
+store_status_t sqlite_purpose_insert(store_t *base_, nimbus_purpose_t *p,
+                                     const store_audit_t *audit);
+store_status_t sqlite_purpose_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_purpose_t *out);
+store_status_t sqlite_purpose_get_by_name(store_t *base_, nimbus_id_t tenant_id,
+                                          nimbus_id_t user_id, const char *name,
+                                          nimbus_purpose_t *out);
+store_status_t sqlite_purpose_get_default(store_t *base_, nimbus_id_t tenant_id,
+                                          nimbus_id_t user_id, nimbus_purpose_t *out);
+store_status_t sqlite_purpose_update(store_t *base_, nimbus_purpose_t *p,
+                                     const store_audit_t *audit);
+store_status_t sqlite_purpose_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     const store_audit_t *audit);
+store_status_t sqlite_purpose_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   store_purpose_cb cb, void *ctx);
+store_status_t sqlite_payment_method_put(store_t *base_, nimbus_payment_method_t *m,
+                                         const store_audit_t *audit);
+store_status_t sqlite_payment_method_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                         nimbus_payment_method_t *out);
+store_status_t sqlite_payment_method_get_by_setup(store_t *base_, const char *setup_id,
+                                                  nimbus_payment_method_t *out);
+store_status_t sqlite_payment_method_update(store_t *base_, nimbus_payment_method_t *m,
+                                            nimbus_method_state_t expected,
+                                            const store_audit_t *audit);
+store_status_t sqlite_payment_method_delete(store_t *base_, nimbus_id_t tenant_id,
+                                            nimbus_id_t user_id, const store_audit_t *audit);
+store_status_t sqlite_charge_hold(store_t *base_, nimbus_job_charge_t *c,
+                                  const store_job_change_t *release, const store_audit_t *audit,
+                                  store_charge_refusal_t *why);
+store_status_t sqlite_charge_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                 nimbus_job_charge_t *out);
+store_status_t sqlite_charge_update(store_t *base_, nimbus_job_charge_t *c,
+                                    nimbus_charge_state_t expected,
+                                    const store_account_delta_t *delta,
+                                    const store_ledger_posting_t *posting,
+                                    const store_audit_t *audit, store_charge_refusal_t *why);
+store_status_t sqlite_charge_list_due(store_t *base_, int64_t now, int64_t stale_before,
+                                      nimbus_id_t after_job_id, int max, store_charge_cb cb,
+                                      void *ctx);
+store_status_t sqlite_job_set_account(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                      const char *account_id, const store_audit_t *audit);
+store_status_t sqlite_print_log(store_t *base_, const store_print_log_filter_t *f,
+                                store_print_log_cb cb, void *ctx);
 
 /* store-sqlite-subscriptions.c */
 store_status_t sqlite_subscription_insert(store_t *base_, nimbus_subscription_t *sub);
