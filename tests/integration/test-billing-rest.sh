@@ -25,7 +25,9 @@
 #    while an admin can with ?user=; names with spaces and UTF-8 in paths;
 #  - tenant isolation: another tenant's admin gets 404 for an account;
 #  - reports: print log (a user sees only their own jobs, paging with
-#    before=, CSV with its header), totals (bad ?by 400, CSV);
+#    before=, filters, CSV), totals by each key (money of charged jobs,
+#    pages of completed ones; bad ?by 400, CSV), on two jobs given a
+#    charge behind nimbusd's back (billing/charge.c is not under test);
 #  - nimbusctl account/purpose/report/billing for each of the above.
 # Stops at the first failure.
 #
@@ -301,6 +303,64 @@ check "totals CSV header" [ "$(head -1 "$work/body")" = "key,jobs,pages,impressi
 call "$OTHER" GET /reports/print-log
 check "another tenant's admin sees none of acme's jobs" [ "$(body 'len(d["jobs"])')" = 0 ]
 
+# ---- reports with charges ----------------------------------------------------
+# billing/charge.c (not part of this test) writes charges when jobs print;
+# here two of alice's jobs are made completed with a charge behind nimbusd's
+# back (nimbus_sql), so that the log and the totals show real figures: the
+# older one charged to CC-1 on printer front (0.20 + 0.22), the newer one
+# private and charge-failed (its money counts nowhere).
+charge_jobs() {
+  local older newer cc1 front clients prive
+  older=$(nimbus_sql "SELECT id FROM jobs WHERE tenant_id = $tenant_id AND owner_name = 'alice' ORDER BY id LIMIT 1")
+  newer=$(nimbus_sql "SELECT id FROM jobs WHERE tenant_id = $tenant_id AND owner_name = 'alice' ORDER BY id DESC LIMIT 1")
+  cc1=$(nimbus_sql "SELECT id FROM billing_accounts WHERE tenant_id = $tenant_id AND code = 'CC-1'")
+  front=$(nimbus_sql "SELECT id FROM devices WHERE tenant_id = $tenant_id AND name = 'front'")
+  clients=$(nimbus_sql "SELECT id FROM purposes WHERE tenant_id = $tenant_id AND name = 'Clients'")
+  prive=$(nimbus_sql "SELECT id FROM purposes WHERE tenant_id = $tenant_id AND name = 'Privé'")
+  [ -n "$older" ] && [ -n "$newer" ] && [ "$older" != "$newer" ] && [ -n "$cc1" ] && [ -n "$front" ]
+  nimbus_sql "UPDATE jobs SET state = 6, completed_at = created_at, impressions_completed = 1, device_id = $front WHERE id = $older;
+    UPDATE jobs SET state = 6, completed_at = created_at, impressions_completed = 1 WHERE id = $newer;
+    INSERT INTO job_charges (job_id, tenant_id, user_id, purpose_id, purpose_name, account_id, device_id, state, currency, hold, print_fee, service_fee, total, impressions, created_at, updated_at, charged_at)
+      SELECT $older, $tenant_id, owner_id, $clients, 'Clients', $cc1, $front, 2, 'EUR', 50, 20, 22, 42, 1, created_at, created_at, created_at FROM jobs WHERE id = $older;
+    INSERT INTO job_charges (job_id, tenant_id, user_id, purpose_id, purpose_name, account_id, device_id, state, currency, print_fee, service_fee, total, impressions, created_at, updated_at)
+      SELECT $newer, $tenant_id, owner_id, $prive, 'Privé', NULL, 0, 4, 'EUR', 30, 3, 33, 1, created_at, created_at FROM jobs WHERE id = $newer;" >/dev/null
+}
+check "two of alice's jobs completed with a charge" charge_jobs
+month=$(date -u +%Y-%m)
+call "$ADMIN" GET '/reports/print-log?user=alice'
+check "log: the charged job" [ "$(body '[(j["purpose"], j["account"], j["private"], j["printer"], j["state"], j["charge_state"], j["print_fee"], j["service_fee"], j["total"], j["currency"]) for j in d["jobs"]]')" = \
+  "[('Privé', None, True, None, 'completed', 'charge-failed', 30, 3, 33, 'EUR'), ('Clients', 'CC-1', False, 'front', 'completed', 'charged', 20, 22, 42, 'EUR')]" ]
+call "$ADMIN" GET '/reports/print-log?account=CC-1'
+check "log: ?account=CC-1 is the charged job only" [ "$(body '[j["purpose"] for j in d["jobs"]]')" = "['Clients']" ]
+call "$ADMIN" GET '/reports/print-log?purpose=Priv%C3%A9'
+check "log: ?purpose (every user's of that name)" [ "$(body '[j["charge_state"] for j in d["jobs"]]')" = "['charge-failed']" ]
+call "$ALICE" GET '/reports/print-log?purpose=Clients'
+check "log: a user's ?purpose is one of theirs" [ "$(body '[j["account"] for j in d["jobs"]]')" = "['CC-1']" ]
+call "$ADMIN" GET '/reports/print-log?printer=front'
+check "log: ?printer=front" [ "$(body '[j["printer"] for j in d["jobs"]]')" = "['front']" ]
+call "$ADMIN" GET '/reports/print-log?account=NOPE'
+check "log: unknown account 404" is_problem 404
+call "$ADMIN" GET '/reports/totals?by=account'
+check "totals by account: money of charged jobs, pages of completed ones" \
+  [ "$(body '[(r["key"], r["jobs"], r["pages"], r["impressions"], r["print_fee"], r["service_fee"], r["total"]) for r in d["rows"]], sorted(d["totals"].items())')" = \
+  "[('CC-1', 1, 1, 1, 20, 22, 42), (None, 1, 1, 1, 0, 0, 0)] [('impressions', 2), ('jobs', 2), ('pages', 2), ('print_fee', 20), ('service_fee', 22), ('total', 42)]" ]
+call "$ADMIN" GET '/reports/totals?by=purpose'
+check "totals by purpose" [ "$(body '[(r["key"], r["total"]) for r in d["rows"]]')" = "[('Clients', 42), ('Privé', 0)]" ]
+call "$ADMIN" GET '/reports/totals?by=printer'
+check "totals by printer" [ "$(body '[(r["key"], r["jobs"]) for r in d["rows"]]')" = "[('front', 1), (None, 1)]" ]
+call "$ADMIN" GET '/reports/totals?by=user'
+check "totals by user: bob's held job counts nowhere" [ "$(body '[(r["key"], r["jobs"], r["total"]) for r in d["rows"]]')" = "[('alice', 2, 42)]" ]
+call "$ADMIN" GET '/reports/totals?by=month'
+check "totals by month (UTC YYYY-MM)" [ "$(body '[(r["key"], r["jobs"], r["total"]) for r in d["rows"]]')" = "[('$month', 2, 42)]" ]
+call "$ADMIN" GET '/reports/totals?by=month&from=2000-01-01&to=2000-01-31'
+check "totals of an empty period" [ "$(body 'd["rows"], d["totals"]["jobs"]')" = "[] 0" ]
+call "$BOB" GET '/reports/totals?by=user'
+check "bob's totals are his own: none" [ "$(body 'd["rows"]')" = "[]" ]
+call "$ADMIN" GET '/reports/totals?by=account&format=csv'
+check "totals CSV rows" [ "$(sed -n '2,3p' "$work/body" | tr '\n' ' ')" = "CC-1,1,1,1,EUR,20,22,42 ,1,1,1,EUR,0,0,0 " ]
+call "$ADMIN" GET '/reports/print-log?account=CC-1&format=csv'
+check "log CSV row" [ "$(sed -n '2p' "$work/body" | cut -d, -f4-)" = "alice,Clients,CC-1,false,front,1,1,true,one-sided,completed,EUR,20,22,42,charged" ]
+
 # ---- nimbusctl -------------------------------------------------------------
 echo boss-pw-1 >"$work/pw"
 echo alice-pw-1 >"$work/alice-pw"
@@ -404,9 +464,13 @@ ctl_reports_billing() {
   grep -q 'see them with --before' "$work/err"
   out ctl report log --csv
   has '^id,created_at,name,user,'
-  out ctl report totals --by user
+  out ctl report totals --by account
   has '^KEY +JOBS +PAGES'
-  has '^Total: 0 jobs, 0 pages, EUR 0.00 charged$'
+  has '^CC-1 +1 +1 +1 +EUR 0.20 +EUR 0.22 +EUR 0.42$'
+  has '^- +1 +1 +1 +EUR 0.00 +EUR 0.00 +EUR 0.00$'
+  has '^Total: 2 jobs, 2 pages, EUR 0.42 charged$'
+  out ctl report log --account CC-1
+  has ' alice +Clients +CC-1 +front +1 +1 +completed +EUR 0.42 +charged$'
   out ctl report totals --by month --csv
   has '^key,jobs,pages,impressions,currency,print_fee,service_fee,total$'
   status_is 2 ctl report totals --by colour

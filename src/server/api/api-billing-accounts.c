@@ -231,12 +231,13 @@ void api_account_get(api_ctx_t *c) {
                                                     (nimbus_grant_kind_t)0, grant_cb, &o)
                          : STORE_ERROR;
   json_t *j = s == STORE_OK && !o.failed ? account_json(&a, cur, true) : NULL;
-  if (!j || json_object_set_new(j, "users", o.users) != 0 ||
-      json_object_set_new(j, "printers", o.printers) != 0) {
-    if (!j) {
-      json_decref(o.users);
-      json_decref(o.printers);
-    }
+  /* json_object_set takes its own references: users and printers are
+   * released below on every path */
+  bool ok = j && json_object_set(j, "users", o.users) == 0 &&
+            json_object_set(j, "printers", o.printers) == 0;
+  json_decref(o.users);
+  json_decref(o.printers);
+  if (!ok) {
     json_decref(j);
     api_respond_store(c, s == STORE_OK ? STORE_ERROR : s, "billing account", NULL);
     return;
