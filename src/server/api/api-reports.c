@@ -15,7 +15,11 @@
  * pages and impressions count every completed job, the money columns only
  * jobs charged in the tenant's currency; a month is the UTC "YYYY-MM" the
  * job was created in.  Rows with no account / purpose / printer have the
- * key null.
+ * key null.  A log row's fees are its charge's, else its quote's (the
+ * estimate of a job not charged, e.g. one paid at the printer), else 0.
+ * Paging: limit (default 100, at most 1000; CSV up to 100000 rows) jobs
+ * older than job `before`; next_before is the last job's id when more
+ * remain.
  */
 #include <inttypes.h>
 #include <stdio.h>
