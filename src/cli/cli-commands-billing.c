@@ -25,11 +25,12 @@ static const cli_field_t billing_fields[] = {
     {"currency", NULL, "Currency", NULL},
     {"cli:service_fee_fixed", NULL, "Service fee (fixed)", NULL},
     {"cli:service_fee_bps", NULL, "Service fee (percentage)", NULL},
+    {"purpose_required", NULL, "Purpose required", NULL},
     {NULL, NULL, NULL, NULL}};
 
 static const cli_view_t billing_view = {NULL, billing_fields};
 
-enum { BOPT_CURRENCY, BOPT_FIXED, BOPT_BPS };
+enum { BOPT_CURRENCY, BOPT_FIXED, BOPT_BPS, BOPT_PURPOSE_REQUIRED };
 
 static const cli_option_t billing_set_options[] = {
     [BOPT_CURRENCY] = {"currency", "CODE", "the tenant's ISO 4217 currency, e.g. EUR or JPY",
@@ -39,6 +40,8 @@ static const cli_option_t billing_set_options[] = {
     [BOPT_BPS] = {"service-fee-bps", "N",
                   "operators: service fee in basis points of the print fee (0-10000; 100 = 1 %)",
                   false},
+    [BOPT_PURPOSE_REQUIRED] = {"purpose-required", "yes|no",
+                               "whether every job must name a purpose (job-account-id)", false},
     {NULL, NULL, NULL, false}};
 
 enum {
@@ -181,6 +184,17 @@ static cli_status_t billing_set(cli_t *cli, cli_parsed_t *parsed) {
     status = cli_json_set_integer(cli, body, "service_fee_bps", billing_set_options[BOPT_BPS].name,
                                   parsed->values[BOPT_BPS], 0, 10000);
 
+  if (status == CLI_STATUS_OK && parsed->values[BOPT_PURPOSE_REQUIRED]) {
+    static const char *const yes_no[] = {"yes", "no", NULL};
+
+    if (!cli_args_choice(cli, billing_set_options[BOPT_PURPOSE_REQUIRED].name,
+                         parsed->values[BOPT_PURPOSE_REQUIRED], yes_no))
+      status = CLI_STATUS_USAGE;
+    else
+      status = cli_json_set_boolean(cli, body, "purpose_required",
+                                    !strcmp(parsed->values[BOPT_PURPOSE_REQUIRED], "yes"));
+  }
+
   if (status == CLI_STATUS_OK && parsed->values[BOPT_FIXED]) {
     if ((status = billing_currency(cli, parsed, currency, sizeof(currency))) == CLI_STATUS_OK &&
         (status = cli_money_parse(cli, billing_set_options[BOPT_FIXED].name,
@@ -205,12 +219,13 @@ static const cli_subcommand_t billing_subcommands[] = {
     {NULL, NULL, NULL, NULL}};
 
 const cli_command_t cli_command_billing = {
-    "billing", "show and set the tenant's currency and service fee",
+    "billing", "show and set the tenant's currency, service fee and purpose policy",
     "Charge = print fee (the price table's) + service fee (fixed part + basis\n"
     "points of the print fee, rounded half away from zero).  Amounts are\n"
     "decimal text in the currency (0.20 EUR, 150 JPY), at most as many\n"
     "decimals as it has; --service-fee-fixed without --currency uses the\n"
-    "tenant's current currency.  Only operators set the service fee.",
+    "tenant's current currency.  Only operators set the service fee.\n"
+    "--purpose-required yes: every job must name a purpose (nimbusctl purpose).",
     billing_subcommands};
 
 //

@@ -162,6 +162,10 @@ static bool http_url_build(cli_t *cli, CURL *curl, const cli_request_t *request,
                           !http_buffer_append(url, request->action, strlen(request->action))))
     return (false);
 
+  if (request->id2 &&
+      (!http_buffer_append(url, "/", 1) || !http_buffer_append_escaped(url, curl, request->id2)))
+    return (false);
+
   for (int i = 0; i < CLI_QUERY_MAX && request->query[i].name; i++) {
     const cli_param_t *param = request->query + i;
 

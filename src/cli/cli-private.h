@@ -33,7 +33,7 @@
 #define CLI_ERROR_MAX 1024u                     // one diagnostic message
 #define CLI_OPTION_MAX 16                       // options per (sub)command
 #define CLI_POSITIONAL_MAX 4                    // positional arguments per subcommand
-#define CLI_QUERY_MAX 8                         // query parameters per request
+#define CLI_QUERY_MAX 12                        // query parameters per request
 #define CLI_REPEAT_MAX 8                        // values kept of one repeated option
 #define CLI_INTEGER_MAX 9007199254740991LL      // 2^53 - 1: exact in every JSON peer
 
@@ -115,7 +115,8 @@ struct cli_s {
 //
 // One REST request.  path is a fixed prefix such as "/api/v1/users"; id, if
 // set, is URL-encoded and appended as one path segment, then action (a fixed
-// word such as "cancel").  Query parameters with a NULL value are skipped;
+// word such as "cancel"), then id2 (URL-encoded, e.g. the user of
+// billing-accounts/CODE/users/USER).  Query parameters with a NULL value are skipped;
 // the list ends at the first NULL name.
 //
 
@@ -129,6 +130,7 @@ typedef struct cli_request_s {
   const char *path;
   const char *id;
   const char *action;
+  const char *id2;     // a segment after action, or NULL
   bool tenant_scoped;  // add ?tenant= when --tenant given
   cli_param_t query[CLI_QUERY_MAX];
   const json_t *body;  // JSON body (borrowed) or NULL
@@ -184,6 +186,9 @@ extern const cli_command_t cli_command_billing;
 extern const cli_command_t cli_command_payment_provider;
 extern const cli_command_t cli_command_price_table;
 extern const cli_command_t cli_command_ledger;
+extern const cli_command_t cli_command_account;  // cli-commands-account.c
+extern const cli_command_t cli_command_purpose;
+extern const cli_command_t cli_command_report;  // cli-commands-report.c
 
 cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv);
 cli_status_t cli_command_show(cli_t *cli, const cli_request_t *request, const cli_view_t *view);

@@ -1,8 +1,9 @@
 /*
  * api-payments.c: money over REST (issue 12, docs/PAYMENTS.md).
  *
- *   GET    /billing                → {currency, service_fee_fixed, service_fee_bps}
- *   PATCH  /billing                admins {currency}; operators also
+ *   GET    /billing                → {currency, service_fee_fixed, service_fee_bps,
+ *                                  purpose_required}
+ *   PATCH  /billing                admins {currency, purpose_required}; operators also
  *                                  {service_fee_fixed, service_fee_bps}
  *   GET    /billing/provider       admins → {provider, ...masked credentials} | 404
  *   PUT    /billing/provider       admins {provider, credentials:{...}} → 200 (masked)
@@ -39,8 +40,9 @@
 /* ---- tenant billing settings ---- */
 
 static json_t *billing_json(const nimbus_tenant_billing_t *b) {
-  return json_pack("{s:s, s:I, s:i}", "currency", b->currency, "service_fee_fixed",
-                   (json_int_t)b->service_fee_fixed, "service_fee_bps", b->service_fee_bps);
+  return json_pack("{s:s, s:I, s:i, s:b}", "currency", b->currency, "service_fee_fixed",
+                   (json_int_t)b->service_fee_fixed, "service_fee_bps", b->service_fee_bps,
+                   "purpose_required", b->purpose_required);
 }
 
 static bool billing_load(api_ctx_t *c, nimbus_tenant_billing_t *b) {
@@ -63,12 +65,14 @@ void api_billing_get(api_ctx_t *c) {
 }
 
 void api_billing_update(api_ctx_t *c) {
-  static const char *const fields[] = {"currency", "service_fee_fixed", "service_fee_bps", NULL};
+  static const char *const fields[] = {"currency", "service_fee_fixed", "service_fee_bps",
+                                       "purpose_required", NULL};
   nimbus_tenant_billing_t b;
   const char *currency;
   json_int_t fixed, bps;
-  bool has_fixed, has_bps;
+  bool has_fixed, has_bps, required, has_required;
   if (!api_body_only(c, fields) || !api_body_string(c, "currency", false, 3, &currency) ||
+      !api_body_bool(c, "purpose_required", &required, &has_required) ||
       !api_body_integer(c, "service_fee_fixed", 0, MONEY_MAX, &fixed, &has_fixed) ||
       !api_body_integer(c, "service_fee_bps", 0, 10000, &bps, &has_bps) || !billing_load(c, &b))
     return;
@@ -85,12 +89,14 @@ void api_billing_update(api_ctx_t *c) {
   }
   if (has_fixed) b.service_fee_fixed = fixed;
   if (has_bps) b.service_fee_bps = (int)bps;
+  if (has_required) b.purpose_required = required;
   api_audit_t a;
   store_status_t s = store_tenant_billing_put(
       c->srv->store, &b,
       api_audit_of(c, &a, "billing-updated",
-                   "currency=%s service_fee_fixed=%" PRId64 " service_fee_bps=%d", b.currency,
-                   b.service_fee_fixed, b.service_fee_bps));
+                   "currency=%s service_fee_fixed=%" PRId64
+                   " service_fee_bps=%d purpose_required=%d",
+                   b.currency, b.service_fee_fixed, b.service_fee_bps, b.purpose_required));
   if (s != STORE_OK) {
     api_respond_store(c, s, "tenant", NULL);
     return;

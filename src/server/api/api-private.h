@@ -48,6 +48,7 @@ typedef struct {
   http_request_t *r;
   nimbus_server_t *srv;
   const char *param;               /* {name} or {id} path segment; NULL for collections */
+  const char *param2;              /* the segment after the action (API_PARAM2 routes) */
   nimbus_id_t id;                  /* param as a positive integer (id routes) */
   json_t *body;                    /* JSON object body, NULL when absent */
   nimbus_tenant_t tenant;          /* the tenant acted on: the caller's or ?tenant= */
@@ -219,6 +220,25 @@ void api_payment_respond_cancel(api_ctx_t *c, nimbus_id_t job_id);
 bool api_pricing_from_body(api_ctx_t *c, nimbus_pricing_t *p, bool *changed);
 /* {price_table: name|null, payment: "none"|...} of p (new reference). */
 json_t *api_pricing_json(api_ctx_t *c, const nimbus_pricing_t *p);
+
+/* api-billing-accounts.c: billing accounts and purposes (issue 13, docs/BILLING.md) */
+void api_accounts_list(api_ctx_t *c);
+void api_accounts_create(api_ctx_t *c);
+void api_account_get(api_ctx_t *c);
+void api_account_update(api_ctx_t *c);
+void api_account_topup(api_ctx_t *c);
+void api_account_grant_user(api_ctx_t *c);
+void api_account_revoke_user(api_ctx_t *c);
+void api_account_grant_printer(api_ctx_t *c);
+void api_account_revoke_printer(api_ctx_t *c);
+void api_purposes_list(api_ctx_t *c);
+void api_purposes_create(api_ctx_t *c);
+void api_purpose_get(api_ctx_t *c);
+void api_purpose_update(api_ctx_t *c);
+void api_purpose_delete(api_ctx_t *c);
+/* api-reports.c: the print log and totals (issue 13) */
+void api_reports_print_log(api_ctx_t *c);
+void api_reports_totals(api_ctx_t *c);
 
 void api_printers_list(api_ctx_t *c); /* api-printers.c */
 void api_printers_create(api_ctx_t *c);

@@ -18,6 +18,11 @@
  *   POST device/sessions          DELETE device/sessions/current    the printer's
  *   GET  device/jobs              GET device/jobs/{id}              credential
  *   POST device/jobs/{id}/release POST device/jobs/{id}/cancel      (api-device.c)
+ *   GET|POST billing-accounts     GET|PATCH billing-accounts/{code}  (api-billing-accounts.c)
+ *   POST billing-accounts/{code}/topup                               admins
+ *   PUT|DELETE billing-accounts/{code}/users/{user}, .../printers/{printer}  admins
+ *   GET|POST purposes             GET|PATCH|DELETE purposes/{name}  (admins: ?user=)
+ *   GET  reports/print-log        GET reports/totals                 (api-reports.c)
  *
  * Role policy (checked here from the route's flags, refined by handlers):
  *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
@@ -60,7 +65,9 @@
 #define API_SEGMENT_MAX 256 /* longer segments can match nothing */
 #define API_REALM "Basic realm=\"Nimbus Print\""
 
-typedef enum { API_PARAM_NONE, API_PARAM_NAME, API_PARAM_ID } api_param_t;
+/* API_PARAM_TEXT: any one segment (the handler checks it: purpose names
+ * hold spaces and UTF-8, account codes may start with '-' or '.'). */
+typedef enum { API_PARAM_NONE, API_PARAM_NAME, API_PARAM_ID, API_PARAM_TEXT } api_param_t;
 
 enum {
   API_OPERATOR = 1u << 0,      /* operators only */
@@ -70,7 +77,8 @@ enum {
   API_JSON_OPTIONAL = 1u << 4, /* a JSON object body may be sent */
   API_UPLOAD = 1u << 5,        /* multipart job upload (api-jobs-upload.c) */
   API_PUBLIC = 1u << 6,        /* no user authentication (the body carries a secret) */
-  API_DEVICE = 1u << 7         /* a printer's credential instead of a user (api-device.c) */
+  API_DEVICE = 1u << 7,        /* a printer's credential instead of a user (api-device.c) */
+  API_PARAM2 = 1u << 8         /* one more segment after the action: c->param2 */
 };
 
 struct api_route {
@@ -178,6 +186,37 @@ static const struct api_route api_routes[] = {
     {"me/payment-method", API_PARAM_NONE, NULL, "DELETE", api_me_payment_method_delete,
      "api.me.payment_method.delete", API_SCOPED},
 
+    {"billing-accounts", API_PARAM_NONE, NULL, "GET", api_accounts_list, "api.accounts.list",
+     API_SCOPED},
+    {"billing-accounts", API_PARAM_NONE, NULL, "POST", api_accounts_create, "api.accounts.create",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"billing-accounts", API_PARAM_TEXT, NULL, "GET", api_account_get, "api.accounts.get",
+     API_SCOPED | API_ADMIN},
+    {"billing-accounts", API_PARAM_TEXT, NULL, "PATCH", api_account_update, "api.accounts.update",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"billing-accounts", API_PARAM_TEXT, "topup", "POST", api_account_topup, "api.accounts.topup",
+     API_SCOPED | API_ADMIN | API_JSON},
+    {"billing-accounts", API_PARAM_TEXT, "users", "PUT", api_account_grant_user,
+     "api.accounts.users.grant", API_SCOPED | API_ADMIN | API_PARAM2},
+    {"billing-accounts", API_PARAM_TEXT, "users", "DELETE", api_account_revoke_user,
+     "api.accounts.users.revoke", API_SCOPED | API_ADMIN | API_PARAM2},
+    {"billing-accounts", API_PARAM_TEXT, "printers", "PUT", api_account_grant_printer,
+     "api.accounts.printers.grant", API_SCOPED | API_ADMIN | API_PARAM2},
+    {"billing-accounts", API_PARAM_TEXT, "printers", "DELETE", api_account_revoke_printer,
+     "api.accounts.printers.revoke", API_SCOPED | API_ADMIN | API_PARAM2},
+    {"purposes", API_PARAM_NONE, NULL, "GET", api_purposes_list, "api.purposes.list", API_SCOPED},
+    {"purposes", API_PARAM_NONE, NULL, "POST", api_purposes_create, "api.purposes.create",
+     API_SCOPED | API_JSON},
+    {"purposes", API_PARAM_TEXT, NULL, "GET", api_purpose_get, "api.purposes.get", API_SCOPED},
+    {"purposes", API_PARAM_TEXT, NULL, "PATCH", api_purpose_update, "api.purposes.update",
+     API_SCOPED | API_JSON},
+    {"purposes", API_PARAM_TEXT, NULL, "DELETE", api_purpose_delete, "api.purposes.delete",
+     API_SCOPED},
+    {"reports/print-log", API_PARAM_NONE, NULL, "GET", api_reports_print_log,
+     "api.reports.print_log", API_SCOPED},
+    {"reports/totals", API_PARAM_NONE, NULL, "GET", api_reports_totals, "api.reports.totals",
+     API_SCOPED},
+
     {"printers", API_PARAM_NONE, NULL, "GET", api_printers_list, "api.printers.list",
      API_SCOPED | API_ADMIN},
     {"printers", API_PARAM_NONE, NULL, "POST", api_printers_create, "api.printers.create",
@@ -263,7 +302,8 @@ static bool api_route_path_matches(const struct api_route *rt, const api_path_t 
   if (rt->param == API_PARAM_NONE)
     return rt->action ? p->n == k + 1 && strcmp(rt->action, p->seg[k]) == 0 : p->n == k;
   if (!rt->action) return p->n == k + 1;
-  return p->n == k + 2 && strcmp(rt->action, p->seg[k + 1]) == 0;
+  int n = (rt->flags & API_PARAM2) ? k + 3 : k + 2;
+  return p->n == n && strcmp(rt->action, p->seg[k + 1]) == 0;
 }
 
 /*
@@ -304,6 +344,8 @@ static const char *api_reason(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 402:
+      return "Payment Required";
     case 409:
       return "Conflict";
     case 410:
@@ -582,7 +624,10 @@ static bool api_route_param(api_ctx_t *c, const struct api_route *rt, const api_
   if (rt->param == API_PARAM_NONE) return true;
   int k = api_collection_match(rt->collection, path);
   c->param = path->seg[k];
-  bool ok = rt->param == API_PARAM_ID ? api_parse_id(c->param, &c->id) : api_name_valid(c->param);
+  if (rt->flags & API_PARAM2) c->param2 = path->seg[k + 2];
+  bool ok = rt->param == API_PARAM_TEXT ? true
+            : rt->param == API_PARAM_ID ? api_parse_id(c->param, &c->id)
+                                        : api_name_valid(c->param);
   if (!ok) {
     const char *what = strrchr(rt->collection, '/');
     what = what ? what + 1 : rt->collection;
