@@ -344,8 +344,6 @@ static const char *api_reason(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
-    case 402:
-      return "Payment Required";
     case 409:
       return "Conflict";
     case 410:

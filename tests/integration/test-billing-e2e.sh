@@ -39,6 +39,7 @@ ledger_balanced() {
   api GET '/api/v1/ledger/balances?all=1' |
     json_get "all(v == 0 for v in d['totals'].values())" | grep -qx True
 }
+fails() { ! "$@"; }
 account() { boss "$NIMBUS_URL/api/v1/billing-accounts/$1" | json_get "$2"; }
 
 # ---- set-up ----
@@ -82,7 +83,7 @@ check "alice's purpose 'work' (CORP), default, two-sided monochrome" purpose wor
   '"default":true,"defaults":{"sides":"two-sided-long-edge","print-color-mode":"monochrome"}'
 check "alice's purpose 'client a' (CLIENT-A)" purpose "client a" CLIENT-A
 check "alice's purpose 'own' (private)" purpose own null
-check "alice's purpose 'old' (OLD, closed)" ! purpose old OLD
+check "alice's purpose 'old' (OLD, closed) refused" fails purpose old OLD
 check "bob may not use CLIENT-A in a purpose" test "$(code_of -u bob@acme:bob-pw-1 -X POST \
   -H 'Content-Type: application/json' -d '{"name":"x","account":"CLIENT-A"}' \
   "$NIMBUS_URL/api/v1/purposes")" = 403
@@ -91,9 +92,11 @@ check "bob may not use CLIENT-A in a purpose" test "$(code_of -u bob@acme:bob-pw
 URI="ipp://alice:alice-pw-1@127.0.0.1:$NIMBUS_PORT/ipp/print/acme/office"
 ipp_print() { # ACCOUNT STATUS [USER]
   local u=${3:-alice}
-  ipptool -t -T 20 -d account="$1" -d status="$2" -f "$NIMBUS_TEST_DATA/threepage.pdf" \
+  sed "s/EXPECTED-STATUS/$2/" "$HERE/ipp/print-job-account.test" >"$CONN_DIR/account.test"
+  ipptool -t -T 20 -d account="$1" -f "$NIMBUS_TEST_DATA/threepage.pdf" \
     "ipp://$u:$u-pw-1@127.0.0.1:$NIMBUS_PORT/ipp/print/acme/office" \
-    "$HERE/ipp/print-job-account.test" >"$CONN_DIR/ipp-account.out"
+    "$CONN_DIR/account.test" >"$CONN_DIR/ipp-account.out" 2>&1 || return 1
+  ! grep -q 'Bad STATUS' "$CONN_DIR/ipp-account.out"
 }
 check "IPP job-account-id 'client a' (a purpose): accepted" ipp_print "client a" successful-ok
 check "IPP job-account-id CORP (an account code): accepted" ipp_print CORP successful-ok
@@ -110,14 +113,29 @@ check "tenant requires a purpose on every job" boss -X PATCH -H 'Content-Type: a
   -d '{"purpose_required":true}' "$NIMBUS_URL/api/v1/billing" -o /dev/null
 check "IPP bob (no default purpose) without one: client-error-account-info-needed" \
   ipp_print "" client-error-account-info-needed bob
-purpose_attrs() {
-  local next
-  next=$(($(alice "$NIMBUS_URL/api/v1/jobs?state=all&limit=1000" | json_get "max([j['id'] for j in d['jobs']])") + 1))
-  ipptool -t -T 20 -d purpose=work -d job-id="$next" -d sides=two-sided-long-edge \
+purpose_attrs() { # ($job-id: the job the Print-Job of the file created)
+  ipptool -t -T 20 -d purpose=work -d sides=two-sided-long-edge \
     -d color-mode=monochrome -f "$NIMBUS_TEST_DATA/threepage.pdf" "$URI" \
     "$HERE/ipp/purpose-attrs.test" >"$CONN_DIR/ipp-purpose.out"
 }
-check "IPP: default purpose advertised, mandatory, defaults applied to an unnamed job" purpose_attrs
+check "IPP: job-account-id mandatory, the default purpose's settings applied to an unnamed job" purpose_attrs
+account_default() { # USER: job-account-id-default in an authenticated Get-Printer-Attributes
+  python3 "$HERE/ipp_raw.py" get-printer-attributes "ipp://127.0.0.1:$NIMBUS_PORT/ipp/print/acme/office" |
+    curl -fsS -u "$1:$1-pw-1" -H 'Content-Type: application/ipp' --data-binary @- \
+      "$NIMBUS_URL/ipp/print/acme/office" -o "$CONN_DIR/gpa.bin"
+  python3 - "$CONN_DIR/gpa.bin" <<'PY'
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+name = b'job-account-id-default'
+i = b.find(struct.pack('>H', len(name)) + name)
+tag = b[i - 1]
+vlen = struct.unpack('>H', b[i + 2 + len(name):i + 4 + len(name)])[0]
+print('%02x %s' % (tag, b[i + 4 + len(name):i + 4 + len(name) + vlen].decode()))
+PY
+}
+check "IPP: alice's job-account-id-default is her default purpose (name 'work')" \
+  test "$(account_default alice)" = "42 work"
+check "IPP: bob (no default purpose) gets no-value" test "$(account_default bob)" = "13 "
 
 # ---- REST ----
 rest_submit() { # USER PURPOSE -> HTTP status
@@ -143,9 +161,10 @@ check "...its problem type" problem_is 422 purpose-required
 check "ippeveprinter is up" ippeve_start
 check "register the printer" conn_register lobby "$(conn_claim lobby)"
 check "connector runs" conn_start lobby --output "$IPPEVE_URI"
-submit_for() { # PURPOSE -> job id (threepage.pdf, colour one-sided unless the purpose says)
+submit_for() { # PURPOSE [DOCUMENT] -> job id (colour one-sided unless the purpose says)
   curl -fsS -u alice@acme:alice-pw-1 -F queue=office -F "purpose=$1" \
-    -F "document=@$NIMBUS_TEST_DATA/threepage.pdf" "$NIMBUS_URL/api/v1/jobs" | json_get "d['id']"
+    -F "document=@$NIMBUS_TEST_DATA/${2:-threepage.pdf}" "$NIMBUS_URL/api/v1/jobs" |
+    json_get "d['id']"
 }
 JOB_WORK=$(submit_for work)
 JOB_CLIENT=$(submit_for "client a")
@@ -181,9 +200,17 @@ check "ledger balanced" ledger_balanced
 
 # ---- a released job canceled: the hold comes back ----
 check "printer stopped (jobs wait)" conn_stop lobby
-JOB_CANCEL=$(submit_for "client a")
+# one page, colour: 50 + service 10 + 3 = 63 (132 left on CLIENT-A: a
+# three-page job, 168, no longer fits)
+JOB_BIG=$(submit_for "client a")
+check "a job of 168 no longer fits CLIENT-A (132 left): 402" \
+  test "$(code_of -X POST -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/jobs/$JOB_BIG/release")" = 402
+check "...the reason in words" json_get "d['detail']" <"$CONN_DIR/last.json"
+check "...the job stays held, nothing held on the account" \
+  test "$(jget "$JOB_BIG" "d['state']") $(account CLIENT-A "d['held']")" = "held 0"
+JOB_CANCEL=$(submit_for "client a" onepage.pdf)
 check "release job $JOB_CANCEL" release_job "$JOB_CANCEL"
-check "CLIENT-A holds 168" test "$(account CLIENT-A "d['held']")" = 168
+check "CLIENT-A holds 63" test "$(account CLIENT-A "d['held']")" = 63
 check "cancel it" alice -X POST "$NIMBUS_URL/api/v1/jobs/$JOB_CANCEL/cancel" -o /dev/null
 released() { [ "$(jget "$1" "d['purpose']['charge']['state']")" = released ]; }
 check "its charge is released" wait_until 15 released "$JOB_CANCEL"
@@ -201,11 +228,13 @@ for _ in $(seq $((3 * N))); do
   RACE_JOBS+=("$(curl -fsS -u alice@acme:alice-pw-1 -F queue=office -F purpose=RACE \
     -F "document=@$NIMBUS_TEST_DATA/onepage.pdf" "$NIMBUS_URL/api/v1/jobs" | json_get "d['id']")")
 done
+RACE_PIDS=()
 for j in "${RACE_JOBS[@]}"; do
   curl -sS -o /dev/null -w '%{http_code}\n' -X POST -u alice@acme:alice-pw-1 \
     "$NIMBUS_URL/api/v1/jobs/$j/release" >"$CONN_DIR/race-$j.code" &
+  RACE_PIDS+=($!)
 done
-wait
+wait "${RACE_PIDS[@]}" # (not the servers this shell started)
 race_count() { cat "$CONN_DIR"/race-*.code | grep -cx "$1" || true; }
 check "exactly $N releases accepted" test "$(race_count 200)" = "$N"
 check "the other $((2 * N)) refused with 402" test "$(race_count 402)" = "$((2 * N))"
@@ -264,5 +293,5 @@ accept_again() {
 check "the card is accepted again" accept_again
 check "the retry charges it" wait_until 30 charged "$JOB_DECL"
 check "ledger balanced" ledger_balanced
-check "no secret in nimbusd's log" ! grep -q -e "$SK" -e "$WHSEC" "$NIMBUS_STATE.log"
-finish test-billing-purpose
+check "no secret in nimbusd's log" fails grep -q -e "$SK" -e "$WHSEC" "$NIMBUS_STATE.log"
+finish test-billing-e2e
