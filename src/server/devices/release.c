@@ -249,30 +249,41 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
   }
 }
 
-/* Not a result: release_purpose_step() found no purpose, go on. */
-#define RELEASE_NO_PURPOSE ((release_result_t)(RELEASE_NOT_FOUND + 1000))
-
 /* Step 3a: a job with a purpose (the panel's choice, else its own, else
  * its owner's default) is checked again and released with its charge's
- * hold (charge_release).  RELEASE_NO_PURPOSE: none applies, go on. */
-static release_result_t release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
+ * hold (charge_release), *res saying how it went.  false: no purpose
+ * applies, go on. */
+static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
                                              const nimbus_device_t *d, nimbus_id_t queue,
                                              nimbus_id_t target, const release_request_t *req,
-                                             release_outcome_t *out) {
+                                             release_outcome_t *out,
+                                             release_result_t *res) {
   const char *value = req->purpose && req->purpose[0] ? req->purpose : job->account_id;
+  if (!value[0]) {
+    /* no purpose on the job (the owner's default applied when it was
+     * submitted, if there was one then): what the panel shows is what
+     * is billed, so none now is none, unless one is required */
+    if (!purpose_required(srv->store, job->tenant_id)) return false;
+    out->purpose_why = PURPOSE_REQUIRED;
+    snprintf(out->message, sizeof out->message,
+             "this service requires a purpose on every job: choose one");
+    *res = RELEASE_PURPOSE_REFUSED;
+    return true;
+  }
   purpose_choice_t *ch = calloc(1, sizeof *ch);
-  if (!ch) return RELEASE_ERROR;
-  release_result_t res = RELEASE_ERROR;
+  *res = RELEASE_ERROR;
+  if (!ch) return true;
+  bool applies = true;
   purpose_result_t pr =
       purpose_resolve(srv->store, job->tenant_id, job->owner_id, value, 0,
                       d ? d->id : target, true, ch, out->message, sizeof out->message);
   if (pr == PURPOSE_NONE) {
-    res = RELEASE_NO_PURPOSE;
+    applies = false;
     goto done;
   }
   if (pr != PURPOSE_OK) {
     out->purpose_why = pr;
-    res = pr == PURPOSE_ERROR ? RELEASE_ERROR : RELEASE_PURPOSE_REFUSED;
+    *res = pr == PURPOSE_ERROR ? RELEASE_ERROR : RELEASE_PURPOSE_REFUSED;
     goto done;
   }
   /* the panel's choice is the job's purpose from now on */
@@ -286,7 +297,7 @@ static release_result_t release_purpose_step(nimbus_server_t *srv, const nimbus_
     store_status_t s = store_job_set_account(srv->store, job->tenant_id, job->id,
                                              ch->purpose.name, &audit);
     if (s != STORE_OK) {
-      res = s == STORE_CONFLICT ? RELEASE_NOT_HELD : RELEASE_ERROR;
+      *res = s == STORE_CONFLICT ? RELEASE_NOT_HELD : RELEASE_ERROR;
       goto done;
     }
   }
@@ -298,26 +309,26 @@ static release_result_t release_purpose_step(nimbus_server_t *srv, const nimbus_
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
                 d ? d->name : "-", "purpose", ch->purpose.name, "by", req->actor,
                 "pin_override", out->overridden ? "yes" : "no", (char *)NULL);
-      res = RELEASE_OK;
+      *res = RELEASE_OK;
       break;
     case CHARGE_REFUSED:
-      res = RELEASE_PURPOSE_REFUSED;
+      *res = RELEASE_PURPOSE_REFUSED;
       break;
     case CHARGE_UNPRICEABLE:
-      res = RELEASE_PAYMENT_REFUSED;
+      *res = RELEASE_PAYMENT_REFUSED;
       break;
     case CHARGE_NOT_HELD:
-      res = RELEASE_NOT_HELD;
+      *res = RELEASE_NOT_HELD;
       break;
     case CHARGE_NOT_FOUND:
-      res = RELEASE_NOT_FOUND;
+      *res = RELEASE_NOT_FOUND;
       break;
     case CHARGE_ERROR:
       break;
   }
 done:
   free(ch);
-  return res;
+  return applies;
 }
 
 /* Steps 2-5 for a job already found and allowed (step 1 done by the
@@ -335,8 +346,7 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
   if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) queue = d->queue_ids[0];
   nimbus_id_t target = release_target_device(srv, job, d);
   /* 3a. purpose (release_purpose_step): the hold and step 5 in one */
-  res = release_purpose_step(srv, job, d, queue, target, req, out);
-  if (res != RELEASE_NO_PURPOSE) return res;
+  if (release_purpose_step(srv, job, d, queue, target, req, out, &res)) return res;
   /* 3. payment (release_payment_step): the payment carries step 4's
    * answer and does step 5 once it is verified */
   res = release_payment_step(srv, job, d, queue, &target, req, out);

@@ -13,8 +13,9 @@
  *      only way around the PIN is an explicit admin override (the adapter
  *      checks the role), audited, logged and recorded in the job's event;
  *   3a. purpose (billing by purpose, payments/charge.c): when the job has
- *      one (its job-account-id, or the one the panel chose, or its
- *      owner's default), the owner's right to it, its account open and
+ *      one (the one the panel chose, else its job-account-id, which
+ *      carries its owner's default purpose from its submission; none and
+ *      a purpose required: refused), the owner's right to it, its account open and
  *      this printer allowed are checked again (purpose_resolve()), and
  *      the release places the job's estimated charge as a hold on the
  *      account in the same transaction as step 5 (charge_release());
