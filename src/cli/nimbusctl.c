@@ -64,7 +64,7 @@ static const cli_command_t *const commands[] = {
     &cli_command_billing,     &cli_command_payment_provider,
     &cli_command_price_table, &cli_command_ledger,
     &cli_command_account,     &cli_command_purpose,
-    &cli_command_report,      NULL};
+    &cli_command_report,      &cli_command_payment_method, NULL};
 
 //
 // 'cli_fail()' - Record the message of a failure and return its status.

@@ -260,6 +260,10 @@ register_method() {
   grep -q 'Payment method saved' "$CONN_DIR/after-setup.html"
 }
 check "alice registers a card on the provider's page" register_method
+echo alice-pw-1 >"$CONN_DIR/alice-pw"
+actl() { "$NIMBUSCTL" --url "$NIMBUS_URL" --user alice@acme --password-file "$CONN_DIR/alice-pw" "$@"; }
+ctl_method_active() { actl payment-method show >"$CONN_DIR/ctl.out" && grep -q active "$CONN_DIR/ctl.out" && grep -q 4242 "$CONN_DIR/ctl.out"; }
+check "nimbusctl payment-method show: active, visa ****4242" ctl_method_active
 check "her method is active, shown as a card, no reference" \
   test "$(alice "$NIMBUS_URL/api/v1/me/payment-method" | json_get "(d['state'], 'pm_' in json.dumps(d))")" = "('active', False)"
 JOB_OWN=$(submit_for own)
@@ -290,8 +294,42 @@ accept_again() {
   curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"ref\":\"$ref\",\"count\":0}" \
     "$PAYSIM_URL/sim/decline-saved" -o /dev/null
 }
+log_state_of() { # JOB: its charge state in the print log (alice's own)
+  alice "$NIMBUS_URL/api/v1/reports/print-log" |
+    json_get "[r['charge_state'] for r in d['jobs'] if r['id'] == $1][0]"
+}
+check "the print log shows it charge-failed" test "$(log_state_of "$JOB_DECL")" = charge-failed
+ctl_job_has() { actl job show "$1" >"$CONN_DIR/ctl.out" && grep -Eq -- "$2" "$CONN_DIR/ctl.out"; }
+check "nimbusctl job show: its purpose and charge-failed" \
+  ctl_job_has "$JOB_DECL" 'Purpose.*own \(private\): charge-failed'
 check "the card is accepted again" accept_again
 check "the retry charges it" wait_until 30 charged "$JOB_DECL"
 check "ledger balanced" ledger_balanced
+# reports match the ledger: per account, the charged totals
+totals_of() { # BY KEY -> total
+  boss "$NIMBUS_URL/api/v1/reports/totals?by=$1" |
+    json_get "[r['total'] for r in d['rows'] if r['key'] == '$2'][0]"
+}
+check "report totals by account: CLIENT-A 168, CORP 35, RACE 189" \
+  test "$(totals_of account CLIENT-A) $(totals_of account CORP) $(totals_of account RACE)" = "168 35 189"
+check "report totals by purpose: own (private) 336" test "$(totals_of purpose own)" = 336
+ledger_of() { # ACCOUNT-SUFFIX -> its ledger balance
+  api GET '/api/v1/ledger/balances?all=1' |
+    json_get "sum(b['balance'] for b in d['balances'] if b['account'].endswith('$1'))"
+}
+check "...and the ledger says the same (receivable:CORP 35, prepaid:RACE 0 after 189 topped up)" \
+  test "$(ledger_of ':receivable:CORP') $(ledger_of ':prepaid:RACE')" = "35 0"
+ctl_submit_purpose() {
+  local id
+  id=$(actl submit "$NIMBUS_TEST_DATA/onepage.pdf" --queue office --purpose "client a" --quiet) &&
+    ctl_job_has "$id" 'client a \(account CLIENT-A\)'
+}
+check "nimbusctl submit --purpose: the job has it" ctl_submit_purpose
+ctl_submit_refused() {
+  if actl submit "$NIMBUS_TEST_DATA/onepage.pdf" --queue office --purpose nope \
+    >"$CONN_DIR/ctl.out" 2>&1; then return 1; fi
+  grep -q 'neither one of your purposes' "$CONN_DIR/ctl.out"
+}
+check "nimbusctl submit --purpose nope: refused with the reason" ctl_submit_refused
 check "no secret in nimbusd's log" fails grep -q -e "$SK" -e "$WHSEC" "$NIMBUS_STATE.log"
 finish test-billing-e2e
