@@ -3,7 +3,8 @@
 # whose raw queue forwards to nimbusd with the ipp backend (run as user lp
 # when the test runs as root) and credentials in its device URI.  The job
 # must arrive in nimbusd held, owned by the user of the device URI, with
-# the title given to lp and the document's page count.
+# the title given to lp and the document's page count; and a job sent
+# with -o job-billing=PURPOSE arrives with that purpose (billing by purpose).
 # cupsd, lp and lpadmin are required: without them the test fails.
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
@@ -83,6 +84,40 @@ count() {
   [ "$n" = 1 ] || { echo "nimbusd has $n jobs for alice, want 1" >&2; return 1; }
 }
 check "exactly one job arrived" count
+
+# Billing by purpose (docs/BILLING.md): lp -o job-billing=NAME names the
+# purpose.  CUPS's ipp backend sends it as job-account-id to a printer
+# whose PPD says cupsJobAccountId (a driverless queue, lpadmin -m
+# everywhere, reads job-account-id-supported from nimbusd); a raw queue
+# sends no job attributes at all.
+purpose_setup() {
+  api PATCH '/api/v1/billing?tenant=demo' -f -H 'Content-Type: application/json' \
+    -d '{"currency":"EUR"}' -o /dev/null &&
+    api POST '/api/v1/billing-accounts?tenant=demo' -f -H 'Content-Type: application/json' \
+      -d '{"code":"CX","name":"Client X","mode":"invoiced","everyone":true}' -o /dev/null &&
+    curl -fsS -u alice@demo:alice-demo-pass -H 'Content-Type: application/json' \
+      -d '{"name":"client-x","account":"CX"}' "$NIMBUS_URL/api/v1/purposes" -o /dev/null
+}
+check "alice's purpose client-x (account CX)" purpose_setup
+check "driverless queue 'billed' (lpadmin -m everywhere) on nimbusd" \
+  "$LPADMIN_BIN" -h "$CUPSD_SERVER" -p billed -E -v "$DEVICE" -m everywhere
+submit_billing() {
+  lp -h "$CUPSD_SERVER" -d billed -t "Billed" -o job-billing=client-x "$D/onepage.pdf" >/dev/null
+}
+check "lp -o job-billing=client-x" submit_billing
+billed_arrived() {
+  local i verdict=""
+  for i in $(seq 1 60); do
+    verdict=$(curl -fsS -u alice@demo:alice-demo-pass "$NIMBUS_URL/api/v1/jobs?state=all" |
+      json_get "' '.join('%s/%s' % (j['name'], (j.get('purpose') or {}).get('name')) for j in d['jobs'] if j['name'] == 'Billed')") || true
+    [ "$verdict" = "Billed/client-x" ] && return 0
+    sleep 0.5
+  done
+  echo "the job 'Billed' at nimbusd: '${verdict:-none}' (want its purpose client-x)" >&2
+  tail -n 30 "$CUPSD_DIR/log/error_log" >&2 2>/dev/null || true
+  return 1
+}
+check "the job arrives with purpose client-x" billed_arrived
 
 cupsd_stop
 check "nimbusd stops cleanly" nimbusd_stop

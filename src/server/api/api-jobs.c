@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "api-private.h"
+#include "charge.h"
 #include "job.h"
 #include "log.h"
 #include "payment-flow.h"
@@ -42,7 +43,8 @@
 typedef struct {
   const char *tenant_name;
   json_t *arr;
-  nimbus_id_t ids[API_JOBS_LIMIT_MAX]; /* internal id of arr[i], for its documents */
+  nimbus_id_t ids[API_JOBS_LIMIT_MAX];    /* internal id of arr[i], for its documents */
+  nimbus_id_t owners[API_JOBS_LIMIT_MAX]; /* its owner, for its purpose */
   bool failed;                         /* out of memory */
 } job_list_t;
 
@@ -63,6 +65,7 @@ static bool job_list_cb(const nimbus_job_t *job, void *ctx) {
     return false;
   }
   l->ids[i] = job->id;
+  l->owners[i] = job->owner_id;
   return true;
 }
 
@@ -151,6 +154,13 @@ void api_jobs_list(api_ctx_t *c) {
       api_respond(c, 200, NULL);
       goto done;
     }
+    /* its purpose and charge (billing by purpose: a charge-failed job
+     * shows in the list) */
+    nimbus_job_t key = {.id = l.ids[i], .tenant_id = c->tenant.id, .owner_id = l.owners[i]};
+    const char *acc = json_string_value(json_object_get(obj, "account_id"));
+    snprintf(key.account_id, sizeof key.account_id, "%s", acc ? acc : "");
+    json_t *purpose = charge_purpose_json(c->srv->store, &key);
+    json_object_set_new(obj, "purpose", purpose ? purpose : json_null());
   }
   long next = offset + (long)json_array_size(l.arr);
   api_respond(c, 200,
