@@ -188,7 +188,7 @@ extern const cli_command_t cli_command_price_table;
 extern const cli_command_t cli_command_ledger;
 extern const cli_command_t cli_command_account;  // cli-commands-account.c
 extern const cli_command_t cli_command_purpose;
-extern const cli_command_t cli_command_report;  // cli-commands-report.c
+extern const cli_command_t cli_command_report;          // cli-commands-report.c
 extern const cli_command_t cli_command_payment_method;  // cli-commands-method.c
 
 cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv);

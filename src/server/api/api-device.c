@@ -471,10 +471,10 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   char when[32];
 
   if (!panel_session_load(c, &ps)) goto done;
-  if ((check_only || c->body) && !api_body_only(c, check_only ? fields : release_fields))
-    goto done;
+  if ((check_only || c->body) && !api_body_only(c, check_only ? fields : release_fields)) goto done;
   if (!api_body_string(c, "pin", check_only, PANEL_PIN_MAX, &pin)) goto done;
-  if (!check_only && !api_body_string(c, "purpose", false, NIMBUS_NAME_MAX - 1, &purpose)) goto done;
+  if (!check_only && !api_body_string(c, "purpose", false, NIMBUS_NAME_MAX - 1, &purpose))
+    goto done;
   /* {id} is the job's number in this tenant; the release works on its id */
   store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
   if (found != STORE_OK) {
@@ -586,8 +586,8 @@ void api_device_purposes(api_ctx_t *c) {
   nimbus_panel_session_t ps;
   if (!panel_session_load(c, &ps)) return;
   json_t *arr = json_array();
-  if (!arr || store_purpose_list(c->srv->store, c->tenant.id, ps.user_id, panel_purpose_add,
-                                 arr) != STORE_OK) {
+  if (!arr || store_purpose_list(c->srv->store, c->tenant.id, ps.user_id, panel_purpose_add, arr) !=
+                  STORE_OK) {
     json_decref(arr);
     api_problem(c->r, 500, "storage error");
     return;

@@ -241,10 +241,10 @@ static void api_respond_release(api_ctx_t *c, release_result_t res, nimbus_job_t
       break;
     }
     case RELEASE_PAYMENT_REFUSED:
-      api_problem(c->r, 409, "%s: %s",
-                  paying ? "the job cannot be paid for now"
-                         : "the job must be paid before it prints",
-                  out->message);
+      api_problem(
+          c->r, 409, "%s: %s",
+          paying ? "the job cannot be paid for now" : "the job must be paid before it prints",
+          out->message);
       break;
     case RELEASE_PURPOSE_REFUSED:
       api_problem_purpose(c, out->purpose_why, out->message);

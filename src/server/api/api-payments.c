@@ -677,8 +677,8 @@ void api_me_payment_method_get(api_ctx_t *c) {
 void api_me_payment_method_create(api_ctx_t *c) {
   nimbus_payment_method_t m;
   char msg[PAY_MSG_MAX];
-  switch (payments_method_begin(c->srv, c->tenant.id, c->r->auth.user.id, c->r->auth.user.name,
-                                &m, msg, sizeof msg)) {
+  switch (payments_method_begin(c->srv, c->tenant.id, c->r->auth.user.id, c->r->auth.user.name, &m,
+                                msg, sizeof msg)) {
     case PAYFLOW_OK:
       api_respond(c, 201, payments_method_json(&m));
       break;

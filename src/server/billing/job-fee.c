@@ -62,8 +62,8 @@ static bool job_fee_device(store_t *st, const nimbus_job_t *job, nimbus_device_t
  * is true. */
 static job_fee_result_t job_fee_price(store_t *st, const nimbus_job_t *job,
                                       const nimbus_device_t *d, bool printed, bool store,
-                                      nimbus_job_quote_t *out, nimbus_pricing_t *pricing,
-                                      char *err, size_t errlen) {
+                                      nimbus_job_quote_t *out, nimbus_pricing_t *pricing, char *err,
+                                      size_t errlen) {
   memset(out, 0, sizeof *out);
   err[0] = '\0';
   nimbus_pricing_t picked = {0};

@@ -56,13 +56,12 @@ static purpose_result_t purpose_check_account(store_t *st, nimbus_id_t user_id, 
     return PURPOSE_ACCOUNT_CLOSED;
   }
   purpose_result_t r = purpose_may_charge(st, a, user_id);
-  if (r == PURPOSE_NOT_ALLOWED)
-    snprintf(msg, msglen, "you may not charge account %s", a->code);
+  if (r == PURPOSE_NOT_ALLOWED) snprintf(msg, msglen, "you may not charge account %s", a->code);
   if (r != PURPOSE_OK) return r;
   if (device_id && a->restrict_printers) {
     bool granted = false;
-    if (store_account_granted(st, a->tenant_id, a->id, NIMBUS_GRANT_PRINTER, device_id,
-                              &granted) != STORE_OK)
+    if (store_account_granted(st, a->tenant_id, a->id, NIMBUS_GRANT_PRINTER, device_id, &granted) !=
+        STORE_OK)
       return PURPOSE_ERROR;
     if (!granted) {
       snprintf(msg, msglen, "account %s may not be charged for this printer", a->code);

@@ -49,19 +49,19 @@ bool purpose_apply_defaults(const nimbus_purpose_t *p, bool copies_given, nimbus
 
 /* What a job's job-account-id resolves to. */
 typedef struct {
-  nimbus_purpose_t purpose;          /* purpose.id 0: an account code named directly */
-  nimbus_billing_account_t account;  /* account.id 0: private (the user's own money) */
+  nimbus_purpose_t purpose;         /* purpose.id 0: an account code named directly */
+  nimbus_billing_account_t account; /* account.id 0: private (the user's own money) */
 } purpose_choice_t;
 
 typedef enum {
   PURPOSE_OK = 0,
-  PURPOSE_NONE,           /* no purpose named and none needed */
-  PURPOSE_REQUIRED,       /* the tenant requires one and the job names none (no default) */
-  PURPOSE_NOT_ALLOWED,    /* no such purpose of the user, nor an account they may charge */
-  PURPOSE_ACCOUNT_CLOSED, /* its account is closed */
-  PURPOSE_LIMIT,          /* the account's balance or limit does not cover the estimate */
-  PURPOSE_PRINTER_REFUSED,/* the account does not allow this printer */
-  PURPOSE_NO_METHOD,      /* private, and the user has no active payment method */
+  PURPOSE_NONE,            /* no purpose named and none needed */
+  PURPOSE_REQUIRED,        /* the tenant requires one and the job names none (no default) */
+  PURPOSE_NOT_ALLOWED,     /* no such purpose of the user, nor an account they may charge */
+  PURPOSE_ACCOUNT_CLOSED,  /* its account is closed */
+  PURPOSE_LIMIT,           /* the account's balance or limit does not cover the estimate */
+  PURPOSE_PRINTER_REFUSED, /* the account does not allow this printer */
+  PURPOSE_NO_METHOD,       /* private, and the user has no active payment method */
   PURPOSE_ERROR
 } purpose_result_t;
 
@@ -76,8 +76,7 @@ typedef enum {
  */
 purpose_result_t purpose_resolve(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                  const char *value, int64_t estimate, nimbus_id_t device_id,
-                                 bool need_method, purpose_choice_t *out, char *msg,
-                                 size_t msglen);
+                                 bool need_method, purpose_choice_t *out, char *msg, size_t msglen);
 
 /*
  * A new job's purpose, when it is submitted: resolve job->account_id (or

@@ -254,10 +254,9 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
  * hold (charge_release), *res saying how it went.  false: no purpose
  * applies, go on. */
 static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
-                                             const nimbus_device_t *d, nimbus_id_t queue,
-                                             nimbus_id_t target, const release_request_t *req,
-                                             release_outcome_t *out,
-                                             release_result_t *res) {
+                                 const nimbus_device_t *d, nimbus_id_t queue, nimbus_id_t target,
+                                 const release_request_t *req, release_outcome_t *out,
+                                 release_result_t *res) {
   const char *value = req->purpose && req->purpose[0] ? req->purpose : job->account_id;
   if (!value[0]) {
     /* no purpose on the job (the owner's default applied when it was
@@ -275,8 +274,8 @@ static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
   if (!ch) return true;
   bool applies = true;
   purpose_result_t pr =
-      purpose_resolve(srv->store, job->tenant_id, job->owner_id, value, 0,
-                      d ? d->id : target, true, ch, out->message, sizeof out->message);
+      purpose_resolve(srv->store, job->tenant_id, job->owner_id, value, 0, d ? d->id : target, true,
+                      ch, out->message, sizeof out->message);
   if (pr == PURPOSE_NONE) {
     applies = false;
     goto done;
@@ -294,8 +293,8 @@ static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
                            .actor = req->actor,
                            .action = "job-purpose-changed",
                            .detail = detail};
-    store_status_t s = store_job_set_account(srv->store, job->tenant_id, job->id,
-                                             ch->purpose.name, &audit);
+    store_status_t s =
+        store_job_set_account(srv->store, job->tenant_id, job->id, ch->purpose.name, &audit);
     if (s != STORE_OK) {
       *res = s == STORE_CONFLICT ? RELEASE_NOT_HELD : RELEASE_ERROR;
       goto done;
@@ -307,8 +306,8 @@ static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
                          out->message, sizeof out->message)) {
     case CHARGE_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
-                d ? d->name : "-", "purpose", ch->purpose.name, "by", req->actor,
-                "pin_override", out->overridden ? "yes" : "no", (char *)NULL);
+                d ? d->name : "-", "purpose", ch->purpose.name, "by", req->actor, "pin_override",
+                out->overridden ? "yes" : "no", (char *)NULL);
       *res = RELEASE_OK;
       break;
     case CHARGE_REFUSED:

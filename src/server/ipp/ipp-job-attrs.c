@@ -269,8 +269,7 @@ bool ipp_job_attrs_parse(ipp_ctx_t *ctx, nimbus_job_t *job, char *doc_format, si
          * older name; job-account-id wins when both are sent */
         if (!ippFindAttribute(ctx->request, "job-account-id", IPP_TAG_ZERO))
           snprintf(job->account_id, sizeof job->account_id, "%s", v);
-      }
-      else if (ok)
+      } else if (ok)
         snprintf(job->accounting_user_id, sizeof job->accounting_user_id, "%s", v);
     } else if (!strcmp(name, "media-col")) {
       ok = ipp_media_col_accept(a, attrs);

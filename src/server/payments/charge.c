@@ -21,8 +21,8 @@
 #include "payment-flow.h"
 
 #define CHARGE_BATCH 64
-#define CHARGE_TRIES_MAX 6            /* private charges tried at most, then left failed */
-#define CHARGE_CHARGING_STALE 120     /* a charge in flight this long was interrupted */
+#define CHARGE_TRIES_MAX 6        /* private charges tried at most, then left failed */
+#define CHARGE_CHARGING_STALE 120 /* a charge in flight this long was interrupted */
 /* retry n waits --charge-retry (60 s) times this */
 static const int charge_retry_factor[] = {1, 5, 30, 120, 720};
 
@@ -45,8 +45,7 @@ static int64_t charge_now(void) {
 charge_result_t charge_release(nimbus_server_t *srv, const nimbus_job_t *job,
                                const purpose_choice_t *choice, const nimbus_device_t *d,
                                nimbus_id_t queue_move, nimbus_id_t target, const char *actor,
-                               nimbus_job_t *out, purpose_result_t *why, char *msg,
-                               size_t msglen) {
+                               nimbus_job_t *out, purpose_result_t *why, char *msg, size_t msglen) {
   *why = PURPOSE_OK;
   msg[0] = '\0';
   nimbus_job_quote_t q;
@@ -82,8 +81,8 @@ charge_result_t charge_release(nimbus_server_t *srv, const nimbus_job_t *job,
   store_audit_t audit = {
       .tenant_id = job->tenant_id, .actor = actor, .action = "job-charge-held", .detail = detail};
   job_charge_hold_t hold = {.charge = c, .audit = &audit};
-  job_result_t r =
-      job_release_charged(srv->store, job->tenant_id, job->id, queue_move, target, actor, &hold, out);
+  job_result_t r = job_release_charged(srv->store, job->tenant_id, job->id, queue_move, target,
+                                       actor, &hold, out);
   charge_result_t res = CHARGE_ERROR;
   switch (r) {
     case JOB_OK:
@@ -128,9 +127,9 @@ static store_status_t charge_apply(nimbus_server_t *srv, nimbus_job_charge_t *c,
                                    const store_ledger_posting_t *posting, const char *action,
                                    store_charge_refusal_t *why) {
   char detail[200];
-  snprintf(detail, sizeof detail, "job_id=%" PRId64 " %s -> %s total=%" PRId64 " %s%s%s",
-           c->job_id, charge_state_name(expected), charge_state_name(c->state), c->total,
-           c->currency, c->reason[0] ? " reason=" : "", c->reason);
+  snprintf(detail, sizeof detail, "job_id=%" PRId64 " %s -> %s total=%" PRId64 " %s%s%s", c->job_id,
+           charge_state_name(expected), charge_state_name(c->state), c->total, c->currency,
+           c->reason[0] ? " reason=" : "", c->reason);
   store_audit_t audit = {
       .tenant_id = c->tenant_id, .actor = "nimbusd", .action = action, .detail = detail};
   *why = 0;
@@ -170,8 +169,7 @@ static bool charge_price(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_j
                   store_device_get(srv->store, job->tenant_id, job->device_id, dev) == STORE_OK;
   nimbus_job_quote_t q;
   char err[160];
-  job_fee_result_t r =
-      job_fee_printed(srv->store, job, have_dev ? dev : NULL, &q, err, sizeof err);
+  job_fee_result_t r = job_fee_printed(srv->store, job, have_dev ? dev : NULL, &q, err, sizeof err);
   free(dev);
   if (r == JOB_FEE_ERROR || r == JOB_FEE_UNPRICEABLE) {
     log_event(LOG_WARN, NULL, "printed job cannot be priced: charged its estimate", "job_id",
@@ -267,14 +265,13 @@ static void charge_private(nimbus_server_t *srv, const nimbus_job_t *job, nimbus
     ledger_job_charge(&c, debit, &pb);
     if (charge_apply(srv, &c, from, NULL, &pb.posting, "job-charged", &why) == STORE_OK)
       log_event(LOG_INFO, NULL, "job charged to the owner's payment method", "job_id",
-                LOG_INT(c.job_id), "total", LOG_INT(c.total), "currency", c.currency,
-                (char *)NULL);
+                LOG_INT(c.job_id), "total", LOG_INT(c.total), "currency", c.currency, (char *)NULL);
     return;
   }
   c.state = NIMBUS_CHARGE_CHARGE_FAILED;
-  snprintf(c.reason, sizeof c.reason, "%.63s",
-           pr == PAY_DECLINED ? (msg[0] ? msg : "declined")
-                              : (msg[0] ? msg : "provider unavailable"));
+  snprintf(
+      c.reason, sizeof c.reason, "%.63s",
+      pr == PAY_DECLINED ? (msg[0] ? msg : "declined") : (msg[0] ? msg : "provider unavailable"));
   int64_t wait = charge_retry_in(srv, c.attempts);
   c.next_try_at = wait ? charge_now() + wait : 0;
   log_event(LOG_WARN, NULL, "private charge failed", "job_id", LOG_INT(c.job_id), "attempt",
@@ -348,11 +345,11 @@ json_t *charge_purpose_json(store_t *st, const nimbus_job_t *job) {
   store_status_t s = store_charge_get(st, job->tenant_id, job->id, &c);
   if (s == STORE_OK) {
     char text[64];
-    json_t *ch = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s*}", "state",
-                           charge_state_name(c.state), "currency", c.currency, "hold",
-                           (json_int_t)c.hold, "print_fee", (json_int_t)c.print_fee,
-                           "service_fee", (json_int_t)c.service_fee, "total",
-                           (json_int_t)c.total, "reason", c.reason[0] ? c.reason : NULL);
+    json_t *ch =
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s*}", "state", charge_state_name(c.state),
+                  "currency", c.currency, "hold", (json_int_t)c.hold, "print_fee",
+                  (json_int_t)c.print_fee, "service_fee", (json_int_t)c.service_fee, "total",
+                  (json_int_t)c.total, "reason", c.reason[0] ? c.reason : NULL);
     if (ch && money_format_with_code(c.total, c.currency, text, sizeof text))
       json_object_set_new(ch, "total_text", json_string(text));
     return json_pack("{s:s, s:s*, s:b, s:o*}", "name", c.purpose_name, "account",
@@ -362,11 +359,9 @@ json_t *charge_purpose_json(store_t *st, const nimbus_job_t *job) {
   if (!job->account_id[0]) return json_null();
   nimbus_purpose_t p;
   if (job->owner_id &&
-      store_purpose_get_by_name(st, job->tenant_id, job->owner_id, job->account_id, &p) ==
-          STORE_OK)
+      store_purpose_get_by_name(st, job->tenant_id, job->owner_id, job->account_id, &p) == STORE_OK)
     return json_pack("{s:s, s:s*, s:b, s:n}", "name", p.name, "account",
-                     p.account_id ? p.account_code : NULL, "private", p.account_id == 0,
-                     "charge");
+                     p.account_id ? p.account_code : NULL, "private", p.account_id == 0, "charge");
   /* an account code named directly */
   return json_pack("{s:s, s:s, s:b, s:n}", "name", job->account_id, "account", job->account_id,
                    "private", false, "charge");

@@ -32,7 +32,7 @@
 
 typedef enum {
   CHARGE_OK = 0,
-  CHARGE_REFUSED, /* the account refused the hold: *why says which */
+  CHARGE_REFUSED,  /* the account refused the hold: *why says which */
   CHARGE_NOT_HELD, /* the job is not held (any more) */
   CHARGE_NOT_FOUND,
   CHARGE_UNPRICEABLE, /* the printer's price table does not offer what the job needs */
@@ -50,8 +50,7 @@ typedef enum {
 charge_result_t charge_release(nimbus_server_t *srv, const nimbus_job_t *job,
                                const purpose_choice_t *choice, const nimbus_device_t *d,
                                nimbus_id_t queue_move, nimbus_id_t target, const char *actor,
-                               nimbus_job_t *out, purpose_result_t *why, char *msg,
-                               size_t msglen);
+                               nimbus_job_t *out, purpose_result_t *why, char *msg, size_t msglen);
 
 /* Converge every charge that is due (all tenants): settle completed
  * jobs, release the holds of jobs that ended otherwise, charge private

@@ -132,8 +132,8 @@ payflow_result_t payments_method_begin(nimbus_server_t *srv, nimbus_id_t tenant_
                                        nimbus_payment_method_t *out, char *msg, size_t msglen);
 /* The provider sent the user back (setup_id ours; tx: LINE Pay's
  * transactionId, may be NULL): ask the provider whether it is done. */
-payflow_result_t payments_method_return(nimbus_server_t *srv, const char *setup_id,
-                                        const char *tx, nimbus_payment_method_t *out);
+payflow_result_t payments_method_return(nimbus_server_t *srv, const char *setup_id, const char *tx,
+                                        nimbus_payment_method_t *out);
 /* The user's method (a pending one is checked with the provider first). */
 payflow_result_t payments_method_get(nimbus_server_t *srv, nimbus_id_t tenant_id,
                                      nimbus_id_t user_id, nimbus_payment_method_t *out);
@@ -143,10 +143,10 @@ payflow_result_t payments_method_delete(nimbus_server_t *srv, nimbus_id_t tenant
 /* Charge user_id's active method (order_id: idempotency key); *provider
  * receives the provider's name (16 bytes).  PAY_DECLINED also when the
  * user has no active method (msg says so). */
-pay_result_t payments_charge_saved(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, const char *order_id, int64_t amount,
-                                   const char *currency, const char *item, char *provider,
-                                   pay_charge_res_t *out, char *msg, size_t msglen);
+pay_result_t payments_charge_saved(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   const char *order_id, int64_t amount, const char *currency,
+                                   const char *item, char *provider, pay_charge_res_t *out,
+                                   char *msg, size_t msglen);
 /* The method as JSON for REST (new reference). */
 json_t *payments_method_json(const nimbus_payment_method_t *m);
 

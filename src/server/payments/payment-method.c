@@ -90,8 +90,7 @@ payflow_result_t payments_method_begin(nimbus_server_t *srv, nimbus_id_t tenant_
                          .actor = user_name,
                          .action = "payment-method-registering",
                          .detail = detail};
-  return store_payment_method_put(srv->store, out, &audit) == STORE_OK ? PAYFLOW_OK
-                                                                       : PAYFLOW_ERROR;
+  return store_payment_method_put(srv->store, out, &audit) == STORE_OK ? PAYFLOW_OK : PAYFLOW_ERROR;
 }
 
 /* Ask the provider whether pending registration m is done, and record
@@ -129,8 +128,8 @@ static payflow_result_t method_converge(nimbus_server_t *srv, nimbus_payment_met
   }
   m->setup_url[0] = '\0';
   char detail[96];
-  snprintf(detail, sizeof detail, "provider=%s setup=%s user_id=%" PRId64, prov->name,
-           m->setup_id, m->user_id);
+  snprintf(detail, sizeof detail, "provider=%s setup=%s user_id=%" PRId64, prov->name, m->setup_id,
+           m->user_id);
   store_audit_t audit = {.tenant_id = m->tenant_id,
                          .actor = "nimbusd",
                          .action = m->state == NIMBUS_METHOD_ACTIVE ? "payment-method-registered"
@@ -141,8 +140,7 @@ static payflow_result_t method_converge(nimbus_server_t *srv, nimbus_payment_met
   r = s == STORE_OK ? PAYFLOW_OK : PAYFLOW_ERROR;
   if (r == PAYFLOW_OK)
     log_event(LOG_INFO, NULL, "payment method registration", "tenant_id", LOG_INT(m->tenant_id),
-              "user_id", LOG_INT(m->user_id), "state", method_state_names[m->state],
-              (char *)NULL);
+              "user_id", LOG_INT(m->user_id), "state", method_state_names[m->state], (char *)NULL);
 out:
   if (cred) sodium_memzero(cred, sizeof *cred);
   if (pm) sodium_memzero(pm, sizeof *pm);
@@ -151,8 +149,8 @@ out:
   return r;
 }
 
-payflow_result_t payments_method_return(nimbus_server_t *srv, const char *setup_id,
-                                        const char *tx, nimbus_payment_method_t *out) {
+payflow_result_t payments_method_return(nimbus_server_t *srv, const char *setup_id, const char *tx,
+                                        nimbus_payment_method_t *out) {
   store_status_t s = store_payment_method_get_by_setup(srv->store, setup_id, out);
   if (s == STORE_NOT_FOUND) return PAYFLOW_NOT_FOUND;
   if (s != STORE_OK) return PAYFLOW_ERROR;
@@ -207,10 +205,8 @@ payflow_result_t payments_method_delete(nimbus_server_t *srv, nimbus_id_t tenant
   free(cred);
   char detail[96];
   snprintf(detail, sizeof detail, "provider=%s user_id=%" PRId64, m->provider, user_id);
-  store_audit_t audit = {.tenant_id = tenant_id,
-                         .actor = actor,
-                         .action = "payment-method-removed",
-                         .detail = detail};
+  store_audit_t audit = {
+      .tenant_id = tenant_id, .actor = actor, .action = "payment-method-removed", .detail = detail};
   s = store_payment_method_delete(srv->store, tenant_id, user_id, &audit);
   r = s == STORE_OK ? PAYFLOW_OK : s == STORE_NOT_FOUND ? PAYFLOW_NOT_FOUND : PAYFLOW_ERROR;
 out:
@@ -219,10 +215,10 @@ out:
   return r;
 }
 
-pay_result_t payments_charge_saved(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, const char *order_id, int64_t amount,
-                                   const char *currency, const char *item, char *provider,
-                                   pay_charge_res_t *out, char *msg, size_t msglen) {
+pay_result_t payments_charge_saved(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   const char *order_id, int64_t amount, const char *currency,
+                                   const char *item, char *provider, pay_charge_res_t *out,
+                                   char *msg, size_t msglen) {
   msg[0] = '\0';
   provider[0] = '\0';
   nimbus_payment_method_t *m = calloc(1, sizeof *m);

@@ -131,9 +131,9 @@ typedef struct {
 } pay_method_setup_req_t;
 
 typedef struct {
-  char tx[PAY_TX_MAX];          /* LINE Pay transactionId / Stripe setup session id (may carry
-                                 * more the adapter needs: give it back unchanged) */
-  char setup_url[PAY_URL_MAX];  /* the page the user opens to register */
+  char tx[PAY_TX_MAX];         /* LINE Pay transactionId / Stripe setup session id (may carry
+                                * more the adapter needs: give it back unchanged) */
+  char setup_url[PAY_URL_MAX]; /* the page the user opens to register */
 } pay_method_setup_res_t;
 
 typedef struct {

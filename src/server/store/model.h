@@ -337,7 +337,7 @@ typedef struct {
 } nimbus_ledger_entry_t;
 
 /* ---- billing by purpose (issue 13; docs/BILLING.md) ---- */
-#define NIMBUS_ACCOUNT_CODE_MAX 33 /* a billing account's code: 1..32 of [A-Za-z0-9._-] */
+#define NIMBUS_ACCOUNT_CODE_MAX 33      /* a billing account's code: 1..32 of [A-Za-z0-9._-] */
 #define NIMBUS_PURPOSE_DEFAULTS_MAX 512 /* JSON of a purpose's default print settings */
 
 typedef enum {
@@ -355,14 +355,14 @@ typedef struct {
   char code[NIMBUS_ACCOUNT_CODE_MAX];
   char name[NIMBUS_TEXT_MAX];
   nimbus_account_mode_t mode;
-  bool everyone;             /* every user of the tenant may charge it (else: its grants) */
-  bool restrict_printers;    /* only printers granted to it may print its jobs */
-  int64_t credit_limit;      /* invoiced: 0 = no limit */
-  int64_t balance;           /* prepaid: top-ups minus charges */
-  int64_t charged;           /* invoiced: charges since created (what is to invoice) */
-  int64_t held;              /* sum of the holds of released, not yet finished jobs */
+  bool everyone;          /* every user of the tenant may charge it (else: its grants) */
+  bool restrict_printers; /* only printers granted to it may print its jobs */
+  int64_t credit_limit;   /* invoiced: 0 = no limit */
+  int64_t balance;        /* prepaid: top-ups minus charges */
+  int64_t charged;        /* invoiced: charges since created (what is to invoice) */
+  int64_t held;           /* sum of the holds of released, not yet finished jobs */
   int64_t created_at;
-  int64_t closed_at;         /* 0: open; else refuses new charges, keeps its history */
+  int64_t closed_at; /* 0: open; else refuses new charges, keeps its history */
 } nimbus_billing_account_t;
 
 /* Who may charge an account, or where its jobs may print. */
@@ -370,7 +370,7 @@ typedef enum { NIMBUS_GRANT_USER = 1, NIMBUS_GRANT_PRINTER = 2 } nimbus_grant_ki
 typedef struct {
   nimbus_id_t account_id;
   nimbus_grant_kind_t kind;
-  nimbus_id_t ref_id;           /* the user or the printer (device) */
+  nimbus_id_t ref_id;             /* the user or the printer (device) */
   char ref_name[NIMBUS_NAME_MAX]; /* filled by reads */
 } nimbus_account_grant_t;
 
@@ -382,7 +382,7 @@ typedef struct {
   char name[NIMBUS_NAME_MAX]; /* unique per user; what job-account-id names */
   nimbus_id_t account_id;     /* the shared account it charges; 0 = private (own money) */
   char account_code[NIMBUS_ACCOUNT_CODE_MAX]; /* filled by reads ("" when private) */
-  bool is_default;            /* at most one per user (the store keeps it so) */
+  bool is_default;                            /* at most one per user (the store keeps it so) */
   char defaults[NIMBUS_PURPOSE_DEFAULTS_MAX]; /* JSON object (billing/purpose.h) */
   int64_t created_at;
   int64_t updated_at;
@@ -402,12 +402,12 @@ typedef struct {
   nimbus_id_t user_id; /* one row per user: a new registration replaces the old */
   char provider[16];
   nimbus_method_state_t state;
-  char setup_id[64];  /* our order id of the registration (unique; the provider's key) */
-  char setup_tx[64];  /* the provider's transaction / session id of the registration */
-  char setup_url[NIMBUS_URL_MAX]; /* where the user registers (pending only) */
+  char setup_id[64]; /* our order id of the registration (unique; the provider's key) */
+  char setup_tx[64]; /* the provider's transaction / session id of the registration */
+  char setup_url[NIMBUS_URL_MAX];          /* where the user registers (pending only) */
   unsigned char sealed[NIMBUS_SEALED_MAX]; /* sealed method reference (active only) */
   int sealed_len;
-  char display[64];   /* what the user sees: "LINE Pay", "visa ****4242" */
+  char display[64]; /* what the user sees: "LINE Pay", "visa ****4242" */
   int64_t created_at;
   int64_t updated_at;
 } nimbus_payment_method_t;
@@ -416,25 +416,25 @@ typedef struct {
  * written at release (the hold) and moved through its states by
  * billing/charge.c (compare-and-set). */
 typedef enum {
-  NIMBUS_CHARGE_HELD = 1,        /* released: hold placed on the account (private: none) */
-  NIMBUS_CHARGE_CHARGED = 2,     /* printed and charged; posting written */
-  NIMBUS_CHARGE_RELEASED = 3,    /* canceled / failed / put back on hold: hold released */
+  NIMBUS_CHARGE_HELD = 1,          /* released: hold placed on the account (private: none) */
+  NIMBUS_CHARGE_CHARGED = 2,       /* printed and charged; posting written */
+  NIMBUS_CHARGE_RELEASED = 3,      /* canceled / failed / put back on hold: hold released */
   NIMBUS_CHARGE_CHARGE_FAILED = 4, /* private: the provider declined; retried with back-off */
-  NIMBUS_CHARGE_CHARGING = 5     /* private: a charge at the provider is in flight */
+  NIMBUS_CHARGE_CHARGING = 5       /* private: a charge at the provider is in flight */
 } nimbus_charge_state_t;
 typedef struct {
   nimbus_id_t job_id; /* internal id; the key */
   nimbus_id_t tenant_id;
   nimbus_id_t user_id;
-  nimbus_id_t purpose_id;                     /* 0: an account code named directly */
+  nimbus_id_t purpose_id; /* 0: an account code named directly */
   char purpose_name[NIMBUS_NAME_MAX];
   nimbus_id_t account_id;                     /* 0: private */
   char account_code[NIMBUS_ACCOUNT_CODE_MAX]; /* "" when private */
   nimbus_id_t device_id;                      /* the printer it was released to (0: any) */
   nimbus_charge_state_t state;
   char currency[NIMBUS_CURRENCY_MAX];
-  int64_t hold;        /* estimated charge placed on the account at release */
-  int64_t print_fee;   /* charged (CHARGED) or to charge (private) */
+  int64_t hold;      /* estimated charge placed on the account at release */
+  int64_t print_fee; /* charged (CHARGED) or to charge (private) */
   int64_t service_fee;
   int64_t total;
   int impressions;     /* what the printer reported */
@@ -442,7 +442,7 @@ typedef struct {
   int64_t next_try_at; /* private: next retry (CHARGE_FAILED) */
   char order_id[64];   /* private: our order id at the provider (idempotency key) */
   char provider_tx[64];
-  char reason[64];     /* why it ended as it did ("declined", "job canceled", ...) */
+  char reason[64]; /* why it ended as it did ("declined", "job canceled", ...) */
   int64_t created_at;
   int64_t updated_at;
   int64_t charged_at;

@@ -235,34 +235,68 @@ struct store_ops {
   store_status_t (*ledger_balances)(store_t *st, const store_ledger_filter_t *f,
                                     store_balance_cb cb, void *ctx);
   /* billing by purpose (issue 13) */
-  store_status_t (*account_insert)(store_t *st, nimbus_billing_account_t *a, const store_audit_t *audit);
-  store_status_t (*account_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, nimbus_billing_account_t *out);
-  store_status_t (*account_get_by_code)(store_t *st, nimbus_id_t tenant_id, const char *code, nimbus_billing_account_t *out);
-  store_status_t (*account_update)(store_t *st, nimbus_billing_account_t *a, const store_audit_t *audit);
-  store_status_t (*account_list)(store_t *st, nimbus_id_t tenant_id, bool include_closed, store_account_cb cb, void *ctx);
-  store_status_t (*account_topup)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, int64_t amount, const store_ledger_posting_t *posting, const store_audit_t *audit, nimbus_billing_account_t *out);
-  store_status_t (*account_grant_add)(store_t *st, nimbus_id_t tenant_id, const nimbus_account_grant_t *g, const store_audit_t *audit);
-  store_status_t (*account_grant_delete)(store_t *st, nimbus_id_t tenant_id, const nimbus_account_grant_t *g, const store_audit_t *audit);
-  store_status_t (*account_grant_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id, nimbus_grant_kind_t kind, store_grant_cb cb, void *ctx);
-  store_status_t (*account_granted)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id, nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out);
+  store_status_t (*account_insert)(store_t *st, nimbus_billing_account_t *a,
+                                   const store_audit_t *audit);
+  store_status_t (*account_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_billing_account_t *out);
+  store_status_t (*account_get_by_code)(store_t *st, nimbus_id_t tenant_id, const char *code,
+                                        nimbus_billing_account_t *out);
+  store_status_t (*account_update)(store_t *st, nimbus_billing_account_t *a,
+                                   const store_audit_t *audit);
+  store_status_t (*account_list)(store_t *st, nimbus_id_t tenant_id, bool include_closed,
+                                 store_account_cb cb, void *ctx);
+  store_status_t (*account_topup)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  int64_t amount, const store_ledger_posting_t *posting,
+                                  const store_audit_t *audit, nimbus_billing_account_t *out);
+  store_status_t (*account_grant_add)(store_t *st, nimbus_id_t tenant_id,
+                                      const nimbus_account_grant_t *g, const store_audit_t *audit);
+  store_status_t (*account_grant_delete)(store_t *st, nimbus_id_t tenant_id,
+                                         const nimbus_account_grant_t *g,
+                                         const store_audit_t *audit);
+  store_status_t (*account_grant_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                       nimbus_grant_kind_t kind, store_grant_cb cb, void *ctx);
+  store_status_t (*account_granted)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                    nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out);
   store_status_t (*purpose_insert)(store_t *st, nimbus_purpose_t *p, const store_audit_t *audit);
-  store_status_t (*purpose_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, nimbus_purpose_t *out);
-  store_status_t (*purpose_get_by_name)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, const char *name, nimbus_purpose_t *out);
-  store_status_t (*purpose_get_default)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, nimbus_purpose_t *out);
+  store_status_t (*purpose_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_purpose_t *out);
+  store_status_t (*purpose_get_by_name)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                        const char *name, nimbus_purpose_t *out);
+  store_status_t (*purpose_get_default)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                        nimbus_purpose_t *out);
   store_status_t (*purpose_update)(store_t *st, nimbus_purpose_t *p, const store_audit_t *audit);
-  store_status_t (*purpose_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, const store_audit_t *audit);
-  store_status_t (*purpose_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, store_purpose_cb cb, void *ctx);
-  store_status_t (*payment_method_put)(store_t *st, nimbus_payment_method_t *m, const store_audit_t *audit);
-  store_status_t (*payment_method_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, nimbus_payment_method_t *out);
-  store_status_t (*payment_method_get_by_setup)(store_t *st, const char *setup_id, nimbus_payment_method_t *out);
-  store_status_t (*payment_method_update)(store_t *st, nimbus_payment_method_t *m, nimbus_method_state_t expected, const store_audit_t *audit);
-  store_status_t (*payment_method_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, const store_audit_t *audit);
-  store_status_t (*charge_hold)(store_t *st, nimbus_job_charge_t *c, const store_job_change_t *release, const store_audit_t *audit, store_charge_refusal_t *why);
-  store_status_t (*charge_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, nimbus_job_charge_t *out);
-  store_status_t (*charge_update)(store_t *st, nimbus_job_charge_t *c, nimbus_charge_state_t expected, const store_account_delta_t *delta, const store_ledger_posting_t *posting, const store_audit_t *audit, store_charge_refusal_t *why);
-  store_status_t (*charge_list_due)(store_t *st, int64_t now, int64_t stale_before, nimbus_id_t after_job_id, int max, store_charge_cb cb, void *ctx);
-  store_status_t (*job_set_account)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, const char *account_id, const store_audit_t *audit);
-  store_status_t (*print_log)(store_t *st, const store_print_log_filter_t *f, store_print_log_cb cb, void *ctx);
+  store_status_t (*purpose_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   const store_audit_t *audit);
+  store_status_t (*purpose_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                 store_purpose_cb cb, void *ctx);
+  store_status_t (*payment_method_put)(store_t *st, nimbus_payment_method_t *m,
+                                       const store_audit_t *audit);
+  store_status_t (*payment_method_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                       nimbus_payment_method_t *out);
+  store_status_t (*payment_method_get_by_setup)(store_t *st, const char *setup_id,
+                                                nimbus_payment_method_t *out);
+  store_status_t (*payment_method_update)(store_t *st, nimbus_payment_method_t *m,
+                                          nimbus_method_state_t expected,
+                                          const store_audit_t *audit);
+  store_status_t (*payment_method_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                          const store_audit_t *audit);
+  store_status_t (*charge_hold)(store_t *st, nimbus_job_charge_t *c,
+                                const store_job_change_t *release, const store_audit_t *audit,
+                                store_charge_refusal_t *why);
+  store_status_t (*charge_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                               nimbus_job_charge_t *out);
+  store_status_t (*charge_update)(store_t *st, nimbus_job_charge_t *c,
+                                  nimbus_charge_state_t expected,
+                                  const store_account_delta_t *delta,
+                                  const store_ledger_posting_t *posting, const store_audit_t *audit,
+                                  store_charge_refusal_t *why);
+  store_status_t (*charge_list_due)(store_t *st, int64_t now, int64_t stale_before,
+                                    nimbus_id_t after_job_id, int max, store_charge_cb cb,
+                                    void *ctx);
+  store_status_t (*job_set_account)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                    const char *account_id, const store_audit_t *audit);
+  store_status_t (*print_log)(store_t *st, const store_print_log_filter_t *f, store_print_log_cb cb,
+                              void *ctx);
   store_status_t (*job_count_by_state)(store_t *st, int64_t counts[10]);
   store_status_t (*subscription_insert)(store_t *st, nimbus_subscription_t *s);
   store_status_t (*subscription_get)(store_t *st, int id, int64_t now, nimbus_subscription_t *out);

@@ -927,44 +927,57 @@ store_status_t store_ledger_balances(store_t *st, const store_ledger_filter_t *f
 
 /* ---- billing by purpose (issue 13) ---- */
 
-store_status_t store_account_insert(store_t *st, nimbus_billing_account_t *a, const store_audit_t *audit) {
+store_status_t store_account_insert(store_t *st, nimbus_billing_account_t *a,
+                                    const store_audit_t *audit) {
   return STORE_CALL(st, account_insert, a, audit);
 }
 
-store_status_t store_account_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, nimbus_billing_account_t *out) {
+store_status_t store_account_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_billing_account_t *out) {
   return STORE_CALL(st, account_get, tenant_id, id, out);
 }
 
-store_status_t store_account_get_by_code(store_t *st, nimbus_id_t tenant_id, const char *code, nimbus_billing_account_t *out) {
+store_status_t store_account_get_by_code(store_t *st, nimbus_id_t tenant_id, const char *code,
+                                         nimbus_billing_account_t *out) {
   return STORE_CALL(st, account_get_by_code, tenant_id, code, out);
 }
 
-store_status_t store_account_update(store_t *st, nimbus_billing_account_t *a, const store_audit_t *audit) {
+store_status_t store_account_update(store_t *st, nimbus_billing_account_t *a,
+                                    const store_audit_t *audit) {
   return STORE_CALL(st, account_update, a, audit);
 }
 
-store_status_t store_account_list(store_t *st, nimbus_id_t tenant_id, bool include_closed, store_account_cb cb, void *ctx) {
+store_status_t store_account_list(store_t *st, nimbus_id_t tenant_id, bool include_closed,
+                                  store_account_cb cb, void *ctx) {
   return STORE_CALL(st, account_list, tenant_id, include_closed, cb, ctx);
 }
 
-store_status_t store_account_topup(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, int64_t amount, const store_ledger_posting_t *posting, const store_audit_t *audit, nimbus_billing_account_t *out) {
+store_status_t store_account_topup(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   int64_t amount, const store_ledger_posting_t *posting,
+                                   const store_audit_t *audit, nimbus_billing_account_t *out) {
   if (posting && !store_posting_valid(posting, "account_topup")) return STORE_ERROR;
   return STORE_CALL(st, account_topup, tenant_id, id, amount, posting, audit, out);
 }
 
-store_status_t store_account_grant_add(store_t *st, nimbus_id_t tenant_id, const nimbus_account_grant_t *g, const store_audit_t *audit) {
+store_status_t store_account_grant_add(store_t *st, nimbus_id_t tenant_id,
+                                       const nimbus_account_grant_t *g,
+                                       const store_audit_t *audit) {
   return STORE_CALL(st, account_grant_add, tenant_id, g, audit);
 }
 
-store_status_t store_account_grant_delete(store_t *st, nimbus_id_t tenant_id, const nimbus_account_grant_t *g, const store_audit_t *audit) {
+store_status_t store_account_grant_delete(store_t *st, nimbus_id_t tenant_id,
+                                          const nimbus_account_grant_t *g,
+                                          const store_audit_t *audit) {
   return STORE_CALL(st, account_grant_delete, tenant_id, g, audit);
 }
 
-store_status_t store_account_grant_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id, nimbus_grant_kind_t kind, store_grant_cb cb, void *ctx) {
+store_status_t store_account_grant_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                        nimbus_grant_kind_t kind, store_grant_cb cb, void *ctx) {
   return STORE_CALL(st, account_grant_list, tenant_id, account_id, kind, cb, ctx);
 }
 
-store_status_t store_account_granted(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id, nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out) {
+store_status_t store_account_granted(store_t *st, nimbus_id_t tenant_id, nimbus_id_t account_id,
+                                     nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out) {
   return STORE_CALL(st, account_granted, tenant_id, account_id, kind, ref_id, out);
 }
 
@@ -972,15 +985,18 @@ store_status_t store_purpose_insert(store_t *st, nimbus_purpose_t *p, const stor
   return STORE_CALL(st, purpose_insert, p, audit);
 }
 
-store_status_t store_purpose_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, nimbus_purpose_t *out) {
+store_status_t store_purpose_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_purpose_t *out) {
   return STORE_CALL(st, purpose_get, tenant_id, id, out);
 }
 
-store_status_t store_purpose_get_by_name(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, const char *name, nimbus_purpose_t *out) {
+store_status_t store_purpose_get_by_name(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                         const char *name, nimbus_purpose_t *out) {
   return STORE_CALL(st, purpose_get_by_name, tenant_id, user_id, name, out);
 }
 
-store_status_t store_purpose_get_default(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, nimbus_purpose_t *out) {
+store_status_t store_purpose_get_default(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                         nimbus_purpose_t *out) {
   return STORE_CALL(st, purpose_get_default, tenant_id, user_id, out);
 }
 
@@ -988,56 +1004,75 @@ store_status_t store_purpose_update(store_t *st, nimbus_purpose_t *p, const stor
   return STORE_CALL(st, purpose_update, p, audit);
 }
 
-store_status_t store_purpose_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id, const store_audit_t *audit) {
+store_status_t store_purpose_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    const store_audit_t *audit) {
   return STORE_CALL(st, purpose_delete, tenant_id, id, audit);
 }
 
-store_status_t store_purpose_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, store_purpose_cb cb, void *ctx) {
+store_status_t store_purpose_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                  store_purpose_cb cb, void *ctx) {
   return STORE_CALL(st, purpose_list, tenant_id, user_id, cb, ctx);
 }
 
-store_status_t store_payment_method_put(store_t *st, nimbus_payment_method_t *m, const store_audit_t *audit) {
+store_status_t store_payment_method_put(store_t *st, nimbus_payment_method_t *m,
+                                        const store_audit_t *audit) {
   return STORE_CALL(st, payment_method_put, m, audit);
 }
 
-store_status_t store_payment_method_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, nimbus_payment_method_t *out) {
+store_status_t store_payment_method_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                        nimbus_payment_method_t *out) {
   return STORE_CALL(st, payment_method_get, tenant_id, user_id, out);
 }
 
-store_status_t store_payment_method_get_by_setup(store_t *st, const char *setup_id, nimbus_payment_method_t *out) {
+store_status_t store_payment_method_get_by_setup(store_t *st, const char *setup_id,
+                                                 nimbus_payment_method_t *out) {
   return STORE_CALL(st, payment_method_get_by_setup, setup_id, out);
 }
 
-store_status_t store_payment_method_update(store_t *st, nimbus_payment_method_t *m, nimbus_method_state_t expected, const store_audit_t *audit) {
+store_status_t store_payment_method_update(store_t *st, nimbus_payment_method_t *m,
+                                           nimbus_method_state_t expected,
+                                           const store_audit_t *audit) {
   return STORE_CALL(st, payment_method_update, m, expected, audit);
 }
 
-store_status_t store_payment_method_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id, const store_audit_t *audit) {
+store_status_t store_payment_method_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                           const store_audit_t *audit) {
   return STORE_CALL(st, payment_method_delete, tenant_id, user_id, audit);
 }
 
-store_status_t store_charge_hold(store_t *st, nimbus_job_charge_t *c, const store_job_change_t *release, const store_audit_t *audit, store_charge_refusal_t *why) {
+store_status_t store_charge_hold(store_t *st, nimbus_job_charge_t *c,
+                                 const store_job_change_t *release, const store_audit_t *audit,
+                                 store_charge_refusal_t *why) {
   return STORE_CALL(st, charge_hold, c, release, audit, why);
 }
 
-store_status_t store_charge_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, nimbus_job_charge_t *out) {
+store_status_t store_charge_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                nimbus_job_charge_t *out) {
   return STORE_CALL(st, charge_get, tenant_id, job_id, out);
 }
 
-store_status_t store_charge_update(store_t *st, nimbus_job_charge_t *c, nimbus_charge_state_t expected, const store_account_delta_t *delta, const store_ledger_posting_t *posting, const store_audit_t *audit, store_charge_refusal_t *why) {
+store_status_t store_charge_update(store_t *st, nimbus_job_charge_t *c,
+                                   nimbus_charge_state_t expected,
+                                   const store_account_delta_t *delta,
+                                   const store_ledger_posting_t *posting,
+                                   const store_audit_t *audit, store_charge_refusal_t *why) {
   if (posting && !store_posting_valid(posting, "charge_update")) return STORE_ERROR;
   return STORE_CALL(st, charge_update, c, expected, delta, posting, audit, why);
 }
 
-store_status_t store_charge_list_due(store_t *st, int64_t now, int64_t stale_before, nimbus_id_t after_job_id, int max, store_charge_cb cb, void *ctx) {
+store_status_t store_charge_list_due(store_t *st, int64_t now, int64_t stale_before,
+                                     nimbus_id_t after_job_id, int max, store_charge_cb cb,
+                                     void *ctx) {
   return STORE_CALL(st, charge_list_due, now, stale_before, after_job_id, max, cb, ctx);
 }
 
-store_status_t store_job_set_account(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id, const char *account_id, const store_audit_t *audit) {
+store_status_t store_job_set_account(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                                     const char *account_id, const store_audit_t *audit) {
   return STORE_CALL(st, job_set_account, tenant_id, job_id, account_id, audit);
 }
 
-store_status_t store_print_log(store_t *st, const store_print_log_filter_t *f, store_print_log_cb cb, void *ctx) {
+store_status_t store_print_log(store_t *st, const store_print_log_filter_t *f,
+                               store_print_log_cb cb, void *ctx) {
   return STORE_CALL(st, print_log, f, cb, ctx);
 }
 

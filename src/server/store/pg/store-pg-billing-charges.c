@@ -302,7 +302,7 @@ store_status_t pg_charge_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t j
   pg_params_t p = {0};
   pg_param_int(&p, job_id);
   pg_param_int(&p, tenant_id);
-  return pg_billing_read_one(pg_of(base), PS_CHARGE_GET, &p, read_charge, out, "charge get");
+  return pg_read_one_row(pg_of(base), PS_CHARGE_GET, &p, read_charge, out, "charge get");
 }
 
 /* ---- charge moves ---- */
@@ -376,8 +376,8 @@ store_status_t pg_charge_list_due(store_t *base, int64_t now, int64_t stale_befo
   pg_param_int(&p, now);
   pg_param_int(&p, stale_before);
   pg_param_id_or_null(&p, max > 0 ? max : 0);
-  return pg_billing_read_rows(pg_of(base), PS_CHARGE_LIST_DUE, &p, charge_row,
-                              (pg_list_cb_t){.charge = cb}, ctx, "charge list due");
+  return pg_read_rows(pg_of(base), PS_CHARGE_LIST_DUE, &p, charge_row, (pg_list_cb_t){.charge = cb},
+                      ctx, "charge list due");
 }
 
 /* ---- the purpose chosen at the panel ---- */
@@ -426,6 +426,6 @@ store_status_t pg_print_log(store_t *base, const store_print_log_filter_t *f, st
   pg_param_int(&p, f->private_only ? 1 : 0);
   pg_param_int(&p, f->before_id);
   pg_param_id_or_null(&p, f->limit > 0 ? f->limit : 0);
-  return pg_billing_read_rows(pg_of(base), PS_PRINT_LOG, &p, print_log_row,
-                              (pg_list_cb_t){.print_log = cb}, ctx, "print log");
+  return pg_read_rows(pg_of(base), PS_PRINT_LOG, &p, print_log_row, (pg_list_cb_t){.print_log = cb},
+                      ctx, "print log");
 }

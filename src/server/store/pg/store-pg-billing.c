@@ -247,8 +247,8 @@ static bool grant_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
 
 /* ---- shapes shared by the operations (also store-pg-billing-charges.c) ---- */
 
-store_status_t pg_billing_read_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                   pg_read_fn read, void *out, const char *what) {
+store_status_t pg_read_one_row(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
+                               pg_read_fn read, void *out, const char *what) {
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
   PGresult *r;
@@ -261,8 +261,8 @@ store_status_t pg_billing_read_one(pg_store_t *st, pg_stmt_id_t id, const pg_par
   return status;
 }
 
-store_status_t pg_billing_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                    pg_row_fn each, pg_list_cb_t cb, void *ctx, const char *what) {
+store_status_t pg_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p, pg_row_fn each,
+                            pg_list_cb_t cb, void *ctx, const char *what) {
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
   PGresult *r;
@@ -369,7 +369,7 @@ store_status_t pg_account_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
                               nimbus_billing_account_t *out) {
   pg_params_t p = {0};
   id_tenant(&p, id, tenant_id);
-  return pg_billing_read_one(pg_of(base), PS_ACCOUNT_GET, &p, read_account, out, "account get");
+  return pg_read_one_row(pg_of(base), PS_ACCOUNT_GET, &p, read_account, out, "account get");
 }
 
 store_status_t pg_account_get_by_code(store_t *base, nimbus_id_t tenant_id, const char *code,
@@ -377,8 +377,8 @@ store_status_t pg_account_get_by_code(store_t *base, nimbus_id_t tenant_id, cons
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
   pg_param_text(&p, code, SIZE_MAX);
-  return pg_billing_read_one(pg_of(base), PS_ACCOUNT_GET_BY_CODE, &p, read_account, out,
-                             "account get by code");
+  return pg_read_one_row(pg_of(base), PS_ACCOUNT_GET_BY_CODE, &p, read_account, out,
+                         "account get by code");
 }
 
 typedef struct {
@@ -426,8 +426,8 @@ store_status_t pg_account_list(store_t *base, nimbus_id_t tenant_id, bool includ
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, include_closed ? 1 : 0);
-  return pg_billing_read_rows(pg_of(base), PS_ACCOUNT_LIST, &p, account_row,
-                              (pg_list_cb_t){.account = cb}, ctx, "account list");
+  return pg_read_rows(pg_of(base), PS_ACCOUNT_LIST, &p, account_row, (pg_list_cb_t){.account = cb},
+                      ctx, "account list");
 }
 
 typedef struct {
@@ -503,8 +503,8 @@ store_status_t pg_account_grant_list(store_t *base, nimbus_id_t tenant_id, nimbu
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, account_id);
   pg_param_int(&p, (int)kind);
-  return pg_billing_read_rows(pg_of(base), PS_GRANT_LIST, &p, grant_row,
-                              (pg_list_cb_t){.grant = cb}, ctx, "account grant list");
+  return pg_read_rows(pg_of(base), PS_GRANT_LIST, &p, grant_row, (pg_list_cb_t){.grant = cb}, ctx,
+                      "account grant list");
 }
 
 store_status_t pg_account_granted(store_t *base, nimbus_id_t tenant_id, nimbus_id_t account_id,
@@ -625,7 +625,7 @@ store_status_t pg_purpose_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
                               nimbus_purpose_t *out) {
   pg_params_t p = {0};
   id_tenant(&p, id, tenant_id);
-  return pg_billing_read_one(pg_of(base), PS_PURPOSE_GET, &p, read_purpose, out, "purpose get");
+  return pg_read_one_row(pg_of(base), PS_PURPOSE_GET, &p, read_purpose, out, "purpose get");
 }
 
 store_status_t pg_purpose_get_by_name(store_t *base, nimbus_id_t tenant_id, nimbus_id_t user_id,
@@ -634,8 +634,8 @@ store_status_t pg_purpose_get_by_name(store_t *base, nimbus_id_t tenant_id, nimb
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, user_id);
   pg_param_text(&p, name, SIZE_MAX);
-  return pg_billing_read_one(pg_of(base), PS_PURPOSE_GET_BY_NAME, &p, read_purpose, out,
-                             "purpose get by name");
+  return pg_read_one_row(pg_of(base), PS_PURPOSE_GET_BY_NAME, &p, read_purpose, out,
+                         "purpose get by name");
 }
 
 store_status_t pg_purpose_get_default(store_t *base, nimbus_id_t tenant_id, nimbus_id_t user_id,
@@ -643,8 +643,8 @@ store_status_t pg_purpose_get_default(store_t *base, nimbus_id_t tenant_id, nimb
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, user_id);
-  return pg_billing_read_one(pg_of(base), PS_PURPOSE_GET_DEFAULT, &p, read_purpose, out,
-                             "purpose get default");
+  return pg_read_one_row(pg_of(base), PS_PURPOSE_GET_DEFAULT, &p, read_purpose, out,
+                         "purpose get default");
 }
 
 store_status_t pg_purpose_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
@@ -660,8 +660,8 @@ store_status_t pg_purpose_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, user_id);
-  return pg_billing_read_rows(pg_of(base), PS_PURPOSE_LIST, &p, purpose_row,
-                              (pg_list_cb_t){.purpose = cb}, ctx, "purpose list");
+  return pg_read_rows(pg_of(base), PS_PURPOSE_LIST, &p, purpose_row, (pg_list_cb_t){.purpose = cb},
+                      ctx, "purpose list");
 }
 
 /* ---- saved payment methods ---- */
@@ -707,8 +707,7 @@ store_status_t pg_payment_method_get(store_t *base, nimbus_id_t tenant_id, nimbu
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, user_id);
-  return pg_billing_read_one(pg_of(base), PS_METHOD_GET, &p, read_method, out,
-                             "payment method get");
+  return pg_read_one_row(pg_of(base), PS_METHOD_GET, &p, read_method, out, "payment method get");
 }
 
 store_status_t pg_payment_method_get_by_setup(store_t *base, const char *setup_id,
@@ -716,8 +715,8 @@ store_status_t pg_payment_method_get_by_setup(store_t *base, const char *setup_i
   if (!setup_id || !setup_id[0]) return STORE_NOT_FOUND;
   pg_params_t p = {0};
   pg_param_text(&p, setup_id, SIZE_MAX);
-  return pg_billing_read_one(pg_of(base), PS_METHOD_GET_BY_SETUP, &p, read_method, out,
-                             "payment method get by setup");
+  return pg_read_one_row(pg_of(base), PS_METHOD_GET_BY_SETUP, &p, read_method, out,
+                         "payment method get by setup");
 }
 
 typedef struct {

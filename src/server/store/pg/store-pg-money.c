@@ -210,35 +210,7 @@ static bool balance_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
 
 /* ---- shapes shared by the operations ---- */
 
-typedef void (*read_fn)(const PGresult *r, void *out);
-
-/* Read the one row of statement id with p into out. */
-static store_status_t read_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p, read_fn read,
-                               void *out, const char *what) {
-  pg_conn_t *c = pg_acquire(st, what);
-  if (!c) return STORE_ERROR;
-  PGresult *r;
-  store_status_t status = pg_exec_row(c, id, p, &r, what);
-  pg_release(st, c);
-  if (status == STORE_OK) {
-    read(r, out);
-    PQclear(r);
-  }
-  return status;
-}
-
-/* Rows of statement id with p, each to each(r, i, cb, ctx) once the
- * connection is back. */
-static store_status_t read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                pg_row_fn each, pg_list_cb_t cb, void *ctx, const char *what) {
-  pg_conn_t *c = pg_acquire(st, what);
-  if (!c) return STORE_ERROR;
-  PGresult *r;
-  store_status_t status = pg_exec(c, id, p, &r, what);
-  pg_release(st, c);
-  if (status == STORE_OK) pg_each_row(st, r, each, cb, ctx);
-  return status;
-}
+typedef pg_read_fn read_fn;
 
 /* A one-statement write with p, its audit row in the same transaction.
  * must_touch: NOT_FOUND when it changed no row.  With `returning`, the
@@ -329,7 +301,7 @@ store_status_t pg_tenant_billing_get(store_t *base, nimbus_id_t tenant_id,
                                      nimbus_tenant_billing_t *out) {
   pg_params_t p = {0};
   ids(&p, tenant_id, 0, false);
-  return read_one(pg_of(base), PS_BILLING_GET, &p, read_billing, out, "tenant billing get");
+  return pg_read_one_row(pg_of(base), PS_BILLING_GET, &p, read_billing, out, "tenant billing get");
 }
 
 store_status_t pg_tenant_billing_put(store_t *base, nimbus_tenant_billing_t *b,
@@ -352,7 +324,8 @@ store_status_t pg_payment_provider_get(store_t *base, nimbus_id_t tenant_id,
                                        nimbus_payment_provider_t *out) {
   pg_params_t p = {0};
   ids(&p, tenant_id, 0, false);
-  return read_one(pg_of(base), PS_PROVIDER_GET, &p, read_provider, out, "payment provider get");
+  return pg_read_one_row(pg_of(base), PS_PROVIDER_GET, &p, read_provider, out,
+                         "payment provider get");
 }
 
 store_status_t pg_payment_provider_put(store_t *base, nimbus_payment_provider_t *pp,
@@ -400,7 +373,7 @@ store_status_t pg_price_table_get(store_t *base, nimbus_id_t tenant_id, nimbus_i
                                   nimbus_price_table_t *out) {
   pg_params_t p = {0};
   ids(&p, id, tenant_id, true);
-  return read_one(pg_of(base), PS_PRICE_GET, &p, read_price, out, "price table get");
+  return pg_read_one_row(pg_of(base), PS_PRICE_GET, &p, read_price, out, "price table get");
 }
 
 store_status_t pg_price_table_get_by_name(store_t *base, nimbus_id_t tenant_id, const char *name,
@@ -408,8 +381,8 @@ store_status_t pg_price_table_get_by_name(store_t *base, nimbus_id_t tenant_id, 
   pg_params_t p = {0};
   ids(&p, tenant_id, 0, false);
   pg_param_text(&p, name, SIZE_MAX);
-  return read_one(pg_of(base), PS_PRICE_GET_BY_NAME, &p, read_price, out,
-                  "price table get by name");
+  return pg_read_one_row(pg_of(base), PS_PRICE_GET_BY_NAME, &p, read_price, out,
+                         "price table get by name");
 }
 
 store_status_t pg_price_table_update(store_t *base, nimbus_price_table_t *t,
@@ -440,8 +413,8 @@ store_status_t pg_price_table_list(store_t *base, nimbus_id_t tenant_id, store_p
                                    void *ctx) {
   pg_params_t p = {0};
   ids(&p, tenant_id, 0, false);
-  return read_rows(pg_of(base), PS_PRICE_LIST, &p, price_row, (pg_list_cb_t){.price_table = cb},
-                   ctx, "price table list");
+  return pg_read_rows(pg_of(base), PS_PRICE_LIST, &p, price_row, (pg_list_cb_t){.price_table = cb},
+                      ctx, "price table list");
 }
 
 static store_status_t set_pricing(store_t *base, pg_stmt_id_t id, nimbus_id_t tenant_id,
@@ -485,7 +458,7 @@ store_status_t pg_job_quote_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_
                                 nimbus_job_quote_t *out) {
   pg_params_t p = {0};
   ids(&p, job_id, tenant_id, true);
-  return read_one(pg_of(base), PS_QUOTE_GET, &p, read_quote, out, "job quote get");
+  return pg_read_one_row(pg_of(base), PS_QUOTE_GET, &p, read_quote, out, "job quote get");
 }
 
 /* ---- the ledger ---- */
@@ -555,8 +528,8 @@ store_status_t pg_ledger_list(store_t *base, const store_ledger_filter_t *f, sto
                               void *ctx) {
   pg_params_t p = {0};
   ledger_params(&p, f, true);
-  return read_rows(pg_of(base), PS_LEDGER_LIST, &p, ledger_row, (pg_list_cb_t){.ledger = cb}, ctx,
-                   "ledger list");
+  return pg_read_rows(pg_of(base), PS_LEDGER_LIST, &p, ledger_row, (pg_list_cb_t){.ledger = cb},
+                      ctx, "ledger list");
 }
 
 /* Balances ignore the filter's limit. */
@@ -564,8 +537,8 @@ store_status_t pg_ledger_balances(store_t *base, const store_ledger_filter_t *f,
                                   store_balance_cb cb, void *ctx) {
   pg_params_t p = {0};
   ledger_params(&p, f, false);
-  return read_rows(pg_of(base), PS_LEDGER_BALANCES, &p, balance_row, (pg_list_cb_t){.balance = cb},
-                   ctx, "ledger balances");
+  return pg_read_rows(pg_of(base), PS_LEDGER_BALANCES, &p, balance_row,
+                      (pg_list_cb_t){.balance = cb}, ctx, "ledger balances");
 }
 
 /* ---- payments ---- */
@@ -629,22 +602,23 @@ store_status_t pg_payment_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t 
                               nimbus_payment_t *out) {
   pg_params_t p = {0};
   ids(&p, id, tenant_id, true);
-  return read_one(pg_of(base), PS_PAYMENT_GET, &p, read_payment, out, "payment get");
+  return pg_read_one_row(pg_of(base), PS_PAYMENT_GET, &p, read_payment, out, "payment get");
 }
 
 store_status_t pg_payment_get_by_order(store_t *base, const char *order_id, nimbus_payment_t *out) {
   if (!order_id) return STORE_NOT_FOUND;
   pg_params_t p = {0};
   pg_param_text(&p, order_id, SIZE_MAX);
-  return read_one(pg_of(base), PS_PAYMENT_GET_BY_ORDER, &p, read_payment, out,
-                  "payment get by order");
+  return pg_read_one_row(pg_of(base), PS_PAYMENT_GET_BY_ORDER, &p, read_payment, out,
+                         "payment get by order");
 }
 
 store_status_t pg_payment_get_latest_for_job(store_t *base, nimbus_id_t tenant_id,
                                              nimbus_id_t job_id, nimbus_payment_t *out) {
   pg_params_t p = {0};
   ids(&p, tenant_id, job_id, true);
-  return read_one(pg_of(base), PS_PAYMENT_LATEST, &p, read_payment, out, "payment latest for job");
+  return pg_read_one_row(pg_of(base), PS_PAYMENT_LATEST, &p, read_payment, out,
+                         "payment latest for job");
 }
 
 /* The compare, then the job's change, the posting and the audit row. */
@@ -704,8 +678,8 @@ store_status_t pg_payment_list_open(store_t *base, const store_payment_open_filt
   pg_param_int(&p, f->after_id);
   pg_param_int(&p, f->reserving_before);
   pg_param_int(&p, f->pending_before);
-  return read_rows(pg_of(base), PS_PAYMENT_LIST_OPEN, &p, payment_row,
-                   (pg_list_cb_t){.payment = cb}, ctx, "payment list open");
+  return pg_read_rows(pg_of(base), PS_PAYMENT_LIST_OPEN, &p, payment_row,
+                      (pg_list_cb_t){.payment = cb}, ctx, "payment list open");
 }
 
 /* limit <= 0: no limit. */
@@ -715,6 +689,6 @@ store_status_t pg_payment_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t
   ids(&p, tenant_id, job_id, true);
   pg_param_id_or_null(&p, limit > 0 ? limit : 0);
   pg_param_int(&p, offset > 0 ? offset : 0);
-  return read_rows(pg_of(base), PS_PAYMENT_LIST, &p, payment_row, (pg_list_cb_t){.payment = cb},
-                   ctx, "payment list");
+  return pg_read_rows(pg_of(base), PS_PAYMENT_LIST, &p, payment_row, (pg_list_cb_t){.payment = cb},
+                      ctx, "payment list");
 }

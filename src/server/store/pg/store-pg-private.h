@@ -591,10 +591,10 @@ const char *pg_billing_sql(pg_stmt_id_t id);
 /* Shapes shared by the two files: the one row of statement id into out
  * (read), or each row to each(r, i, cb, ctx) once the connection is back. */
 typedef void (*pg_read_fn)(const PGresult *r, void *out);
-store_status_t pg_billing_read_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                   pg_read_fn read, void *out, const char *what);
-store_status_t pg_billing_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                    pg_row_fn each, pg_list_cb_t cb, void *ctx, const char *what);
+store_status_t pg_read_one_row(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
+                               pg_read_fn read, void *out, const char *what);
+store_status_t pg_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p, pg_row_fn each,
+                            pg_list_cb_t cb, void *ctx, const char *what);
 const char *pg_charges_sql(pg_stmt_id_t id);
 /* Row i of a result whose first columns are CHARGE_COLS (at column col). */
 void pg_charge_from_row(const PGresult *r, int i, int col, nimbus_job_charge_t *c);

@@ -209,9 +209,8 @@ typedef sqlite_bind_fn bind_fn;
 
 /* Read one row of statement id, bound with ints[0..nints) as ?1.. and
  * text (when not NULL) after them, into out with `read`. */
-store_status_t sqlite_billing_read_one(sqlite_store_t *st, stmt_id_t id, const int64_t *ints,
-                                       int nints, const char *text, read_fn read, void *out,
-                                       const char *what) {
+store_status_t sqlite_read_one_row(sqlite_store_t *st, stmt_id_t id, const int64_t *ints, int nints,
+                                   const char *text, read_fn read, void *out, const char *what) {
   if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, id);
@@ -227,9 +226,8 @@ store_status_t sqlite_billing_read_one(sqlite_store_t *st, stmt_id_t id, const i
 }
 
 /* Rows of statement id bound with bind(s, arg), each to each(s, cb, ctx). */
-store_status_t sqlite_billing_read_rows(sqlite_store_t *st, stmt_id_t id, bind_fn bind,
-                                        const void *arg, row_fn each, list_cb_t cb, void *ctx,
-                                        const char *what) {
+store_status_t sqlite_read_rows(sqlite_store_t *st, stmt_id_t id, bind_fn bind, const void *arg,
+                                row_fn each, list_cb_t cb, void *ctx, const char *what) {
   if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
   store_status_t status = STORE_ERROR;
   sqlite3_stmt *s = sqlite_stmt_get_locked(st, id);
@@ -243,7 +241,7 @@ store_status_t sqlite_billing_read_rows(sqlite_store_t *st, stmt_id_t id, bind_f
 
 /* A one-statement write (bound by bind(s, arg)) that must touch a row,
  * with its audit row in the same transaction. */
-static store_status_t write_changes(sqlite_store_t *st, stmt_id_t id, bind_fn bind, const void *arg,
+store_status_t sqlite_write_changes(sqlite_store_t *st, stmt_id_t id, bind_fn bind, const void *arg,
                                     const store_audit_t *audit, int64_t audit_id,
                                     const char *what) {
   if (!sqlite_lock(st)) return STORE_ERROR;
@@ -348,15 +346,15 @@ store_status_t sqlite_account_insert(store_t *base_, nimbus_billing_account_t *a
 
 store_status_t sqlite_account_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                   nimbus_billing_account_t *out) {
-  return sqlite_billing_read_one(sqlite_of(base_), S_ACCOUNT_GET, INTS(id, tenant_id), NULL,
-                                 read_account, out, "account get");
+  return sqlite_read_one_row(sqlite_of(base_), S_ACCOUNT_GET, INTS(id, tenant_id), NULL,
+                             read_account, out, "account get");
 }
 
 store_status_t sqlite_account_get_by_code(store_t *base_, nimbus_id_t tenant_id, const char *code,
                                           nimbus_billing_account_t *out) {
   if (!code) return STORE_NOT_FOUND;
-  return sqlite_billing_read_one(sqlite_of(base_), S_ACCOUNT_GET_BY_CODE, INTS(tenant_id), code,
-                                 read_account, out, "account get by code");
+  return sqlite_read_one_row(sqlite_of(base_), S_ACCOUNT_GET_BY_CODE, INTS(tenant_id), code,
+                             read_account, out, "account get by code");
 }
 
 store_status_t sqlite_account_update(store_t *base_, nimbus_billing_account_t *a,
@@ -407,8 +405,8 @@ static void bind_account_filter(sqlite3_stmt *s, const void *arg) {
 store_status_t sqlite_account_list(store_t *base_, nimbus_id_t tenant_id, bool include_closed,
                                    store_account_cb cb, void *ctx) {
   account_filter_t f = {.tenant_id = tenant_id, .include_closed = include_closed};
-  return sqlite_billing_read_rows(sqlite_of(base_), S_ACCOUNT_LIST, bind_account_filter, &f,
-                                  account_row, (list_cb_t){.account = cb}, ctx, "account list");
+  return sqlite_read_rows(sqlite_of(base_), S_ACCOUNT_LIST, bind_account_filter, &f, account_row,
+                          (list_cb_t){.account = cb}, ctx, "account list");
 }
 
 store_status_t sqlite_account_topup(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
@@ -471,8 +469,8 @@ store_status_t sqlite_account_grant_add(store_t *base_, nimbus_id_t tenant_id,
   if (g->kind != NIMBUS_GRANT_USER && g->kind != NIMBUS_GRANT_PRINTER) return STORE_NOT_FOUND;
   grant_key_t k = {
       .tenant_id = tenant_id, .account_id = g->account_id, .ref_id = g->ref_id, .kind = g->kind};
-  return write_changes(st, S_GRANT_INSERT, bind_grant, &k, audit, g->account_id,
-                       "account grant add");
+  return sqlite_write_changes(st, S_GRANT_INSERT, bind_grant, &k, audit, g->account_id,
+                              "account grant add");
 }
 
 store_status_t sqlite_account_grant_delete(store_t *base_, nimbus_id_t tenant_id,
@@ -480,16 +478,16 @@ store_status_t sqlite_account_grant_delete(store_t *base_, nimbus_id_t tenant_id
                                            const store_audit_t *audit) {
   grant_key_t k = {
       .tenant_id = tenant_id, .account_id = g->account_id, .ref_id = g->ref_id, .kind = g->kind};
-  return write_changes(sqlite_of(base_), S_GRANT_DELETE, bind_grant, &k, audit, g->account_id,
-                       "account grant delete");
+  return sqlite_write_changes(sqlite_of(base_), S_GRANT_DELETE, bind_grant, &k, audit,
+                              g->account_id, "account grant delete");
 }
 
 store_status_t sqlite_account_grant_list(store_t *base_, nimbus_id_t tenant_id,
                                          nimbus_id_t account_id, nimbus_grant_kind_t kind,
                                          store_grant_cb cb, void *ctx) {
   grant_key_t k = {.tenant_id = tenant_id, .account_id = account_id, .kind = (int)kind};
-  return sqlite_billing_read_rows(sqlite_of(base_), S_GRANT_LIST, bind_grant, &k, grant_row,
-                                  (list_cb_t){.grant = cb}, ctx, "account grant list");
+  return sqlite_read_rows(sqlite_of(base_), S_GRANT_LIST, bind_grant, &k, grant_row,
+                          (list_cb_t){.grant = cb}, ctx, "account grant list");
 }
 
 static void read_exists(sqlite3_stmt *s, void *out) {
@@ -500,9 +498,9 @@ static void read_exists(sqlite3_stmt *s, void *out) {
 store_status_t sqlite_account_granted(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t account_id,
                                       nimbus_grant_kind_t kind, nimbus_id_t ref_id, bool *out) {
   *out = false;
-  store_status_t status = sqlite_billing_read_one(
-      sqlite_of(base_), S_GRANT_EXISTS, INTS(tenant_id, account_id, (int64_t)kind, ref_id), NULL,
-      read_exists, out, "account granted");
+  store_status_t status = sqlite_read_one_row(sqlite_of(base_), S_GRANT_EXISTS,
+                                              INTS(tenant_id, account_id, (int64_t)kind, ref_id),
+                                              NULL, read_exists, out, "account granted");
   return status == STORE_NOT_FOUND ? STORE_OK : status;
 }
 
@@ -557,22 +555,22 @@ store_status_t sqlite_purpose_insert(store_t *base_, nimbus_purpose_t *p,
 
 store_status_t sqlite_purpose_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                   nimbus_purpose_t *out) {
-  return sqlite_billing_read_one(sqlite_of(base_), S_PURPOSE_GET, INTS(id, tenant_id), NULL,
-                                 read_purpose, out, "purpose get");
+  return sqlite_read_one_row(sqlite_of(base_), S_PURPOSE_GET, INTS(id, tenant_id), NULL,
+                             read_purpose, out, "purpose get");
 }
 
 store_status_t sqlite_purpose_get_by_name(store_t *base_, nimbus_id_t tenant_id,
                                           nimbus_id_t user_id, const char *name,
                                           nimbus_purpose_t *out) {
   if (!name) return STORE_NOT_FOUND;
-  return sqlite_billing_read_one(sqlite_of(base_), S_PURPOSE_GET_BY_NAME, INTS(tenant_id, user_id),
-                                 name, read_purpose, out, "purpose get by name");
+  return sqlite_read_one_row(sqlite_of(base_), S_PURPOSE_GET_BY_NAME, INTS(tenant_id, user_id),
+                             name, read_purpose, out, "purpose get by name");
 }
 
 store_status_t sqlite_purpose_get_default(store_t *base_, nimbus_id_t tenant_id,
                                           nimbus_id_t user_id, nimbus_purpose_t *out) {
-  return sqlite_billing_read_one(sqlite_of(base_), S_PURPOSE_GET_DEFAULT, INTS(tenant_id, user_id),
-                                 NULL, read_purpose, out, "purpose get default");
+  return sqlite_read_one_row(sqlite_of(base_), S_PURPOSE_GET_DEFAULT, INTS(tenant_id, user_id),
+                             NULL, read_purpose, out, "purpose get default");
 }
 
 store_status_t sqlite_purpose_update(store_t *base_, nimbus_purpose_t *p,
@@ -632,15 +630,15 @@ static void bind_tenant_id(sqlite3_stmt *s, const void *arg) {
 store_status_t sqlite_purpose_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                      const store_audit_t *audit) {
   billing_key_t k = {.tenant_id = tenant_id, .id = id};
-  return write_changes(sqlite_of(base_), S_PURPOSE_DELETE, bind_id_tenant, &k, audit, id,
-                       "purpose delete");
+  return sqlite_write_changes(sqlite_of(base_), S_PURPOSE_DELETE, bind_id_tenant, &k, audit, id,
+                              "purpose delete");
 }
 
 store_status_t sqlite_purpose_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                    store_purpose_cb cb, void *ctx) {
   billing_key_t k = {.tenant_id = tenant_id, .id = user_id};
-  return sqlite_billing_read_rows(sqlite_of(base_), S_PURPOSE_LIST, bind_tenant_id, &k, purpose_row,
-                                  (list_cb_t){.purpose = cb}, ctx, "purpose list");
+  return sqlite_read_rows(sqlite_of(base_), S_PURPOSE_LIST, bind_tenant_id, &k, purpose_row,
+                          (list_cb_t){.purpose = cb}, ctx, "purpose list");
 }
 
 /* ---- saved payment methods ---- */
@@ -705,15 +703,15 @@ store_status_t sqlite_payment_method_put(store_t *base_, nimbus_payment_method_t
 
 store_status_t sqlite_payment_method_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                          nimbus_payment_method_t *out) {
-  return sqlite_billing_read_one(sqlite_of(base_), S_METHOD_GET, INTS(tenant_id, user_id), NULL,
-                                 read_method, out, "payment method get");
+  return sqlite_read_one_row(sqlite_of(base_), S_METHOD_GET, INTS(tenant_id, user_id), NULL,
+                             read_method, out, "payment method get");
 }
 
 store_status_t sqlite_payment_method_get_by_setup(store_t *base_, const char *setup_id,
                                                   nimbus_payment_method_t *out) {
   if (!setup_id || !setup_id[0]) return STORE_NOT_FOUND;
-  return sqlite_billing_read_one(sqlite_of(base_), S_METHOD_GET_BY_SETUP, NULL, 0, setup_id,
-                                 read_method, out, "payment method get by setup");
+  return sqlite_read_one_row(sqlite_of(base_), S_METHOD_GET_BY_SETUP, NULL, 0, setup_id,
+                             read_method, out, "payment method get by setup");
 }
 
 store_status_t sqlite_payment_method_update(store_t *base_, nimbus_payment_method_t *m,
@@ -752,6 +750,6 @@ store_status_t sqlite_payment_method_update(store_t *base_, nimbus_payment_metho
 store_status_t sqlite_payment_method_delete(store_t *base_, nimbus_id_t tenant_id,
                                             nimbus_id_t user_id, const store_audit_t *audit) {
   billing_key_t k = {.tenant_id = tenant_id, .id = user_id};
-  return write_changes(sqlite_of(base_), S_METHOD_DELETE, bind_tenant_id, &k, audit, user_id,
-                       "payment method delete");
+  return sqlite_write_changes(sqlite_of(base_), S_METHOD_DELETE, bind_tenant_id, &k, audit, user_id,
+                              "payment method delete");
 }

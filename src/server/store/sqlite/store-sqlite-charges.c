@@ -133,19 +133,6 @@ static void charge_from_row(sqlite3_stmt *s, int at, nimbus_job_charge_t *c) {
 }
 
 /* A quote from QUOTE_COLS starting at column at. */
-static void quote_from_row(sqlite3_stmt *s, int at, nimbus_job_quote_t *q) {
-  memset(q, 0, sizeof *q);
-  q->job_id = sqlite3_column_int64(s, at + 0);
-  q->tenant_id = sqlite3_column_int64(s, at + 1);
-  q->price_table_id = sqlite3_column_int64(s, at + 2);
-  COPY(s, at + 3, q->currency);
-  q->print_fee = sqlite3_column_int64(s, at + 4);
-  q->service_fee = sqlite3_column_int64(s, at + 5);
-  q->total = sqlite3_column_int64(s, at + 6);
-  COPY(s, at + 7, q->detail);
-  q->computed_at = sqlite3_column_int64(s, at + 8);
-}
-
 static void read_charge(sqlite3_stmt *s, void *out) {
   charge_from_row(s, 0, out);
 }
@@ -171,7 +158,7 @@ static bool log_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
   bool has_charge = sqlite3_column_int(s, LOG_JOB_NCOLS) != 0;
   bool has_quote = sqlite3_column_int(s, LOG_QUOTE_AT - 1) != 0;
   if (has_charge) charge_from_row(s, LOG_CHARGE_AT, &r->charge);
-  if (has_quote) quote_from_row(s, LOG_QUOTE_AT, &r->quote);
+  if (has_quote) sqlite_quote_from_row(s, LOG_QUOTE_AT, &r->quote);
   bool more =
       cb.print_log(&r->job, has_charge ? &r->charge : NULL, has_quote ? &r->quote : NULL, ctx);
   free(r);
@@ -282,8 +269,8 @@ store_status_t sqlite_charge_hold(store_t *base_, nimbus_job_charge_t *c,
 
 store_status_t sqlite_charge_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  nimbus_job_charge_t *out) {
-  return sqlite_billing_read_one(sqlite_of(base_), S_CHARGE_GET, INTS(job_id, tenant_id), NULL,
-                                 read_charge, out, "charge get");
+  return sqlite_read_one_row(sqlite_of(base_), S_CHARGE_GET, INTS(job_id, tenant_id), NULL,
+                             read_charge, out, "charge get");
 }
 
 /* The account moved is the one the stored charge names (what the caller
@@ -359,8 +346,8 @@ store_status_t sqlite_charge_list_due(store_t *base_, int64_t now, int64_t stale
                                       void *ctx) {
   due_filter_t f = {
       .now = now, .stale_before = stale_before, .after_job_id = after_job_id, .max = max};
-  return sqlite_billing_read_rows(sqlite_of(base_), S_CHARGE_LIST_DUE, bind_due, &f, charge_row,
-                                  (list_cb_t){.charge = cb}, ctx, "charge list due");
+  return sqlite_read_rows(sqlite_of(base_), S_CHARGE_LIST_DUE, bind_due, &f, charge_row,
+                          (list_cb_t){.charge = cb}, ctx, "charge list due");
 }
 
 /* ---- the job's purpose at the panel ---- */
@@ -406,6 +393,6 @@ static void bind_log(sqlite3_stmt *s, const void *arg) {
 
 store_status_t sqlite_print_log(store_t *base_, const store_print_log_filter_t *f,
                                 store_print_log_cb cb, void *ctx) {
-  return sqlite_billing_read_rows(sqlite_of(base_), S_PRINT_LOG, bind_log, f, log_row,
-                                  (list_cb_t){.print_log = cb}, ctx, "print log");
+  return sqlite_read_rows(sqlite_of(base_), S_PRINT_LOG, bind_log, f, log_row,
+                          (list_cb_t){.print_log = cb}, ctx, "print log");
 }

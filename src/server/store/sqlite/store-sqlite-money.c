@@ -203,23 +203,8 @@ static bool balance_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
 
 /* Read one row of statement id, bound with ints[0..nints) as ?1.. and
  * text (when not NULL) after them, into out with `read`. */
-typedef void (*read_fn)(sqlite3_stmt *s, void *out);
+typedef sqlite_read_fn read_fn;
 
-static store_status_t read_one(sqlite_store_t *st, stmt_id_t id, const int64_t *ints, int nints,
-                               const char *text, read_fn read, void *out, const char *what) {
-  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, id);
-  if (s) {
-    for (int i = 0; i < nints; i++) sqlite3_bind_int64(s, i + 1, ints[i]);
-    if (text) sqlite3_bind_text(s, nints + 1, text, -1, SQLITE_STATIC);
-    status = sqlite_step_row_locked(st, s, what);
-    if (status == STORE_OK) read(s, out);
-    sqlite_stmt_reset(s);
-  }
-  sqlite_read_unlock(st);
-  return status;
-}
 #define INTS(...) ((const int64_t[]){__VA_ARGS__}), (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8)
 
 static void read_payment(sqlite3_stmt *s, void *out) {
@@ -254,26 +239,30 @@ static void read_provider(sqlite3_stmt *s, void *out) {
   p->updated_at = sqlite3_column_int64(s, 3);
 }
 
-static void read_quote(sqlite3_stmt *s, void *out) {
-  nimbus_job_quote_t *q = out;
+/* A job_quotes row's 9 columns from column `at` on. */
+void sqlite_quote_from_row(sqlite3_stmt *s, int at, nimbus_job_quote_t *q) {
   memset(q, 0, sizeof *q);
-  q->job_id = sqlite3_column_int64(s, 0);
-  q->tenant_id = sqlite3_column_int64(s, 1);
-  q->price_table_id = sqlite3_column_int64(s, 2);
-  COPY(s, 3, q->currency);
-  q->print_fee = sqlite3_column_int64(s, 4);
-  q->service_fee = sqlite3_column_int64(s, 5);
-  q->total = sqlite3_column_int64(s, 6);
-  COPY(s, 7, q->detail);
-  q->computed_at = sqlite3_column_int64(s, 8);
+  q->job_id = sqlite3_column_int64(s, at + 0);
+  q->tenant_id = sqlite3_column_int64(s, at + 1);
+  q->price_table_id = sqlite3_column_int64(s, at + 2);
+  COPY(s, at + 3, q->currency);
+  q->print_fee = sqlite3_column_int64(s, at + 4);
+  q->service_fee = sqlite3_column_int64(s, at + 5);
+  q->total = sqlite3_column_int64(s, at + 6);
+  COPY(s, at + 7, q->detail);
+  q->computed_at = sqlite3_column_int64(s, at + 8);
+}
+
+static void read_quote(sqlite3_stmt *s, void *out) {
+  sqlite_quote_from_row(s, 0, out);
 }
 
 /* ---- billing settings and payment provider ---- */
 
 store_status_t sqlite_tenant_billing_get(store_t *base_, nimbus_id_t tenant_id,
                                          nimbus_tenant_billing_t *out) {
-  return read_one(sqlite_of(base_), S_BILLING_GET, INTS(tenant_id), NULL, read_billing, out,
-                  "tenant billing get");
+  return sqlite_read_one_row(sqlite_of(base_), S_BILLING_GET, INTS(tenant_id), NULL, read_billing,
+                             out, "tenant billing get");
 }
 
 store_status_t sqlite_tenant_billing_put(store_t *base_, nimbus_tenant_billing_t *b,
@@ -302,8 +291,8 @@ store_status_t sqlite_tenant_billing_put(store_t *base_, nimbus_tenant_billing_t
 
 store_status_t sqlite_payment_provider_get(store_t *base_, nimbus_id_t tenant_id,
                                            nimbus_payment_provider_t *out) {
-  return read_one(sqlite_of(base_), S_PROVIDER_GET, INTS(tenant_id), NULL, read_provider, out,
-                  "payment provider get");
+  return sqlite_read_one_row(sqlite_of(base_), S_PROVIDER_GET, INTS(tenant_id), NULL, read_provider,
+                             out, "payment provider get");
 }
 
 store_status_t sqlite_payment_provider_put(store_t *base_, nimbus_payment_provider_t *p,
@@ -328,26 +317,7 @@ store_status_t sqlite_payment_provider_put(store_t *base_, nimbus_payment_provid
   return status;
 }
 
-/* A one-statement write (bound by bind(s, arg)) that must touch a row,
- * with its audit row in the same transaction. */
-typedef void (*bind_fn)(sqlite3_stmt *s, const void *arg);
-
-static store_status_t write_changes(sqlite_store_t *st, stmt_id_t id, bind_fn bind, const void *arg,
-                                    const store_audit_t *audit, int64_t audit_id,
-                                    const char *what) {
-  if (!sqlite_lock(st)) return STORE_ERROR;
-  store_status_t status = sqlite_audit_begin_locked(st, audit);
-  sqlite3_stmt *s = status == STORE_OK ? sqlite_stmt_get_locked(st, id) : NULL;
-  if (s) {
-    bind(s, arg);
-    status = sqlite_exec_changes_locked(st, s, what);
-  } else if (status == STORE_OK) {
-    status = STORE_ERROR;
-  }
-  status = sqlite_audit_end_locked(st, audit, status, audit_id);
-  sqlite_unlock(st);
-  return status;
-}
+typedef sqlite_bind_fn bind_fn;
 
 typedef struct {
   nimbus_id_t tenant_id, id;
@@ -368,8 +338,8 @@ static void bind_id_tenant(sqlite3_stmt *s, const void *arg) {
 store_status_t sqlite_payment_provider_delete(store_t *base_, nimbus_id_t tenant_id,
                                               const store_audit_t *audit) {
   money_key_t k = {.tenant_id = tenant_id};
-  return write_changes(sqlite_of(base_), S_PROVIDER_DELETE, bind_tenant, &k, audit, tenant_id,
-                       "payment provider delete");
+  return sqlite_write_changes(sqlite_of(base_), S_PROVIDER_DELETE, bind_tenant, &k, audit,
+                              tenant_id, "payment provider delete");
 }
 
 /* ---- price tables and pricing ---- */
@@ -402,14 +372,14 @@ store_status_t sqlite_price_table_insert(store_t *base_, nimbus_price_table_t *t
 
 store_status_t sqlite_price_table_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                       nimbus_price_table_t *out) {
-  return read_one(sqlite_of(base_), S_PRICE_GET, INTS(id, tenant_id), NULL, read_price, out,
-                  "price table get");
+  return sqlite_read_one_row(sqlite_of(base_), S_PRICE_GET, INTS(id, tenant_id), NULL, read_price,
+                             out, "price table get");
 }
 
 store_status_t sqlite_price_table_get_by_name(store_t *base_, nimbus_id_t tenant_id,
                                               const char *name, nimbus_price_table_t *out) {
-  return read_one(sqlite_of(base_), S_PRICE_GET_BY_NAME, INTS(tenant_id), name, read_price, out,
-                  "price table get by name");
+  return sqlite_read_one_row(sqlite_of(base_), S_PRICE_GET_BY_NAME, INTS(tenant_id), name,
+                             read_price, out, "price table get by name");
 }
 
 store_status_t sqlite_price_table_update(store_t *base_, nimbus_price_table_t *t,
@@ -441,29 +411,15 @@ store_status_t sqlite_price_table_update(store_t *base_, nimbus_price_table_t *t
 store_status_t sqlite_price_table_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                          const store_audit_t *audit) {
   money_key_t k = {.tenant_id = tenant_id, .id = id};
-  return write_changes(sqlite_of(base_), S_PRICE_DELETE, bind_id_tenant, &k, audit, id,
-                       "price table delete");
-}
-
-/* Rows of statement id bound with bind(s, arg), each to each(s, cb, ctx). */
-static store_status_t read_rows(sqlite_store_t *st, stmt_id_t id, bind_fn bind, const void *arg,
-                                row_fn each, list_cb_t cb, void *ctx, const char *what) {
-  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
-  store_status_t status = STORE_ERROR;
-  sqlite3_stmt *s = sqlite_stmt_get_locked(st, id);
-  if (s) {
-    bind(s, arg);
-    status = sqlite_for_each_row_locked(st, s, what, each, cb, ctx);
-  }
-  sqlite_read_unlock(st);
-  return status;
+  return sqlite_write_changes(sqlite_of(base_), S_PRICE_DELETE, bind_id_tenant, &k, audit, id,
+                              "price table delete");
 }
 
 store_status_t sqlite_price_table_list(store_t *base_, nimbus_id_t tenant_id,
                                        store_price_table_cb cb, void *ctx) {
   money_key_t k = {.tenant_id = tenant_id};
-  return read_rows(sqlite_of(base_), S_PRICE_LIST, bind_tenant, &k, price_row,
-                   (list_cb_t){.price_table = cb}, ctx, "price table list");
+  return sqlite_read_rows(sqlite_of(base_), S_PRICE_LIST, bind_tenant, &k, price_row,
+                          (list_cb_t){.price_table = cb}, ctx, "price table list");
 }
 
 static void bind_pricing(sqlite3_stmt *s, const void *arg) {
@@ -477,16 +433,16 @@ static void bind_pricing(sqlite3_stmt *s, const void *arg) {
 store_status_t sqlite_queue_set_pricing(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t queue_id,
                                         const nimbus_pricing_t *p, const store_audit_t *audit) {
   money_key_t k = {.tenant_id = tenant_id, .id = queue_id, .pricing = p};
-  return write_changes(sqlite_of(base_), S_QUEUE_SET_PRICING, bind_pricing, &k, audit, queue_id,
-                       "queue set pricing");
+  return sqlite_write_changes(sqlite_of(base_), S_QUEUE_SET_PRICING, bind_pricing, &k, audit,
+                              queue_id, "queue set pricing");
 }
 
 store_status_t sqlite_device_set_pricing(store_t *base_, nimbus_id_t tenant_id,
                                          nimbus_id_t device_id, const nimbus_pricing_t *p,
                                          const store_audit_t *audit) {
   money_key_t k = {.tenant_id = tenant_id, .id = device_id, .pricing = p};
-  return write_changes(sqlite_of(base_), S_DEVICE_SET_PRICING, bind_pricing, &k, audit, device_id,
-                       "device set pricing");
+  return sqlite_write_changes(sqlite_of(base_), S_DEVICE_SET_PRICING, bind_pricing, &k, audit,
+                              device_id, "device set pricing");
 }
 
 /* ---- job quotes ---- */
@@ -505,13 +461,14 @@ static void bind_quote(sqlite3_stmt *s, const void *arg) {
 }
 
 store_status_t sqlite_job_quote_put(store_t *base_, const nimbus_job_quote_t *q) {
-  return write_changes(sqlite_of(base_), S_QUOTE_PUT, bind_quote, q, NULL, 0, "job quote put");
+  return sqlite_write_changes(sqlite_of(base_), S_QUOTE_PUT, bind_quote, q, NULL, 0,
+                              "job quote put");
 }
 
 store_status_t sqlite_job_quote_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                     nimbus_job_quote_t *out) {
-  return read_one(sqlite_of(base_), S_QUOTE_GET, INTS(job_id, tenant_id), NULL, read_quote, out,
-                  "job quote get");
+  return sqlite_read_one_row(sqlite_of(base_), S_QUOTE_GET, INTS(job_id, tenant_id), NULL,
+                             read_quote, out, "job quote get");
 }
 
 /* ---- the ledger ---- */
@@ -575,8 +532,8 @@ static void bind_ledger_filter(sqlite3_stmt *s, const void *arg) {
 
 store_status_t sqlite_ledger_list(store_t *base_, const store_ledger_filter_t *f,
                                   store_ledger_cb cb, void *ctx) {
-  return read_rows(sqlite_of(base_), S_LEDGER_LIST, bind_ledger_filter, f, ledger_row,
-                   (list_cb_t){.ledger = cb}, ctx, "ledger list");
+  return sqlite_read_rows(sqlite_of(base_), S_LEDGER_LIST, bind_ledger_filter, f, ledger_row,
+                          (list_cb_t){.ledger = cb}, ctx, "ledger list");
 }
 
 /* Balances ignore the filter's limit (the statement has no ?5). */
@@ -584,8 +541,8 @@ store_status_t sqlite_ledger_balances(store_t *base_, const store_ledger_filter_
                                       store_balance_cb cb, void *ctx) {
   store_ledger_filter_t all = *f;
   all.limit = 0;
-  return read_rows(sqlite_of(base_), S_LEDGER_BALANCES, bind_ledger_filter, &all, balance_row,
-                   (list_cb_t){.balance = cb}, ctx, "ledger balances");
+  return sqlite_read_rows(sqlite_of(base_), S_LEDGER_BALANCES, bind_ledger_filter, &all,
+                          balance_row, (list_cb_t){.balance = cb}, ctx, "ledger balances");
 }
 
 /* ---- payments ---- */
@@ -637,21 +594,21 @@ store_status_t sqlite_payment_insert(store_t *base_, nimbus_payment_t *p,
 
 store_status_t sqlite_payment_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                   nimbus_payment_t *out) {
-  return read_one(sqlite_of(base_), S_PAYMENT_GET, INTS(id, tenant_id), NULL, read_payment, out,
-                  "payment get");
+  return sqlite_read_one_row(sqlite_of(base_), S_PAYMENT_GET, INTS(id, tenant_id), NULL,
+                             read_payment, out, "payment get");
 }
 
 store_status_t sqlite_payment_get_by_order(store_t *base_, const char *order_id,
                                            nimbus_payment_t *out) {
   if (!order_id) return STORE_NOT_FOUND;
-  return read_one(sqlite_of(base_), S_PAYMENT_GET_BY_ORDER, NULL, 0, order_id, read_payment, out,
-                  "payment get by order");
+  return sqlite_read_one_row(sqlite_of(base_), S_PAYMENT_GET_BY_ORDER, NULL, 0, order_id,
+                             read_payment, out, "payment get by order");
 }
 
 store_status_t sqlite_payment_get_latest_for_job(store_t *base_, nimbus_id_t tenant_id,
                                                  nimbus_id_t job_id, nimbus_payment_t *out) {
-  return read_one(sqlite_of(base_), S_PAYMENT_LATEST, INTS(tenant_id, job_id), NULL, read_payment,
-                  out, "payment latest for job");
+  return sqlite_read_one_row(sqlite_of(base_), S_PAYMENT_LATEST, INTS(tenant_id, job_id), NULL,
+                             read_payment, out, "payment latest for job");
 }
 
 /* The compare of payment_update failed: CONFLICT when the payment is the
@@ -720,8 +677,8 @@ static void bind_open(sqlite3_stmt *s, const void *arg) {
 /* f->max <= 0: no limit. */
 store_status_t sqlite_payment_list_open(store_t *base_, const store_payment_open_filter_t *f,
                                         store_payment_cb cb, void *ctx) {
-  return read_rows(sqlite_of(base_), S_PAYMENT_LIST_OPEN, bind_open, f, payment_row,
-                   (list_cb_t){.payment = cb}, ctx, "payment list open");
+  return sqlite_read_rows(sqlite_of(base_), S_PAYMENT_LIST_OPEN, bind_open, f, payment_row,
+                          (list_cb_t){.payment = cb}, ctx, "payment list open");
 }
 
 typedef struct {
@@ -741,6 +698,6 @@ static void bind_payment_filter(sqlite3_stmt *s, const void *arg) {
 store_status_t sqlite_payment_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                    int limit, int offset, store_payment_cb cb, void *ctx) {
   payment_filter_t f = {.tenant_id = tenant_id, .job_id = job_id, .limit = limit, .offset = offset};
-  return read_rows(sqlite_of(base_), S_PAYMENT_LIST, bind_payment_filter, &f, payment_row,
-                   (list_cb_t){.payment = cb}, ctx, "payment list");
+  return sqlite_read_rows(sqlite_of(base_), S_PAYMENT_LIST, bind_payment_filter, &f, payment_row,
+                          (list_cb_t){.payment = cb}, ctx, "payment list");
 }

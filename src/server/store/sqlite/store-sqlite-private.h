@@ -612,13 +612,20 @@ typedef void (*sqlite_bind_fn)(sqlite3_stmt *s, const void *arg);
 /* One row of statement id, bound with ints[0..nints) as ?1.. and text
  * (when not NULL) after them, read into out by `read`, on a read
  * connection. */
-store_status_t sqlite_billing_read_one(sqlite_store_t *st, stmt_id_t id, const int64_t *ints,
-                                       int nints, const char *text, sqlite_read_fn read, void *out,
-                                       const char *what);
+store_status_t sqlite_read_one_row(sqlite_store_t *st, stmt_id_t id, const int64_t *ints, int nints,
+                                   const char *text, sqlite_read_fn read, void *out,
+                                   const char *what);
 /* The rows of statement id bound by bind(s, arg), each to each(s, cb, ctx). */
-store_status_t sqlite_billing_read_rows(sqlite_store_t *st, stmt_id_t id, sqlite_bind_fn bind,
-                                        const void *arg, row_fn each, list_cb_t cb, void *ctx,
-                                        const char *what);
+store_status_t sqlite_read_rows(sqlite_store_t *st, stmt_id_t id, sqlite_bind_fn bind,
+                                const void *arg, row_fn each, list_cb_t cb, void *ctx,
+                                const char *what);
+/* A one-statement write (bound by bind(s, arg)) that must touch a row,
+ * with its audit row in the same transaction (NOT_FOUND: none touched). */
+store_status_t sqlite_write_changes(sqlite_store_t *st, stmt_id_t id, sqlite_bind_fn bind,
+                                    const void *arg, const store_audit_t *audit, int64_t audit_id,
+                                    const char *what);
+/* A job_quotes row's 9 columns from column `at` on (store-sqlite-money.c). */
+void sqlite_quote_from_row(sqlite3_stmt *s, int at, nimbus_job_quote_t *q);
 /* Step a bound write on an account row once: OK (*row: a row is current,
  * the caller reads and resets it), NOT_FOUND (touched none), CONFLICT (a
  * CHECK refused it: the account's invariant), or as sqlite_fail_locked. */
