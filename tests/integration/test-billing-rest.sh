@@ -265,8 +265,11 @@ check "every change is audited" audited
 
 # ---- reports ---------------------------------------------------------------
 pdf=$NIMBUS_TEST_DATA/onepage.pdf
+# (billed to account proj.x: alice's and bob's default purposes are
+# private, and neither has a saved payment method)
 submit_as() {
-  "$NIMBUSCTL" --url "$NIMBUS_URL" --user "$1" --password-file <(echo "$2") submit --quiet --queue office "$pdf"
+  "$NIMBUSCTL" --url "$NIMBUS_URL" --user "$1" --password-file <(echo "$2") submit --quiet \
+    --queue office --purpose proj.x "$pdf"
 }
 check "alice submits two jobs" bash -c "$(declare -f submit_as); NIMBUSCTL='$NIMBUSCTL' NIMBUS_URL='$NIMBUS_URL' pdf='$pdf'; submit_as alice@acme alice-pw-1 >/dev/null && submit_as alice@acme alice-pw-1 >/dev/null"
 check "bob submits one" bash -c "$(declare -f submit_as); NIMBUSCTL='$NIMBUSCTL' NIMBUS_URL='$NIMBUS_URL' pdf='$pdf'; submit_as bob@acme bob-pw-1 >/dev/null"

@@ -521,6 +521,24 @@ static bool purpose_list_cb(const nimbus_purpose_t *p, void *ctx) {
   return api_list_append(ctx, purpose_json(p));
 }
 
+/* Insert (create) or update purpose p of user u, audited, and answer
+ * with it (201 / 200); 409 when u has another by its name. */
+static void purpose_write(api_ctx_t *c, const nimbus_user_t *u, nimbus_purpose_t *p, bool create) {
+  api_audit_t au;
+  const store_audit_t *audit =
+      api_audit_of(c, &au, create ? "purpose-created" : "purpose-updated",
+                   "user=%s name=%s account=%s default=%d", u->name, p->name,
+                   p->account_id ? p->account_code : "(private)", p->is_default);
+  store_status_t s = create ? store_purpose_insert(c->srv->store, p, audit)
+                            : store_purpose_update(c->srv->store, p, audit);
+  if (s == STORE_CONFLICT)
+    api_problem(c->r, 409, "%s already has a purpose by that name", u->name);
+  else if (s != STORE_OK)
+    api_respond_store(c, s, "purpose", NULL);
+  else
+    api_respond(c, create ? 201 : 200, purpose_json(p));
+}
+
 void api_purposes_list(api_ctx_t *c) {
   nimbus_user_t u;
   if (!purpose_owner(c, &u)) return;
@@ -542,20 +560,7 @@ void api_purposes_create(api_ctx_t *c) {
     return;
   p.tenant_id = c->tenant.id;
   p.user_id = u.id;
-  api_audit_t au;
-  store_status_t s = store_purpose_insert(
-      c->srv->store, &p,
-      api_audit_of(c, &au, "purpose-created", "user=%s name=%s account=%s default=%d", u.name,
-                   p.name, p.account_id ? p.account_code : "(private)", p.is_default));
-  if (s == STORE_CONFLICT) {
-    api_problem(c->r, 409, "%s already has a purpose by that name", u.name);
-    return;
-  }
-  if (s != STORE_OK) {
-    api_respond_store(c, s, "purpose", NULL);
-    return;
-  }
-  api_respond(c, 201, purpose_json(&p));
+  purpose_write(c, &u, &p, true);
 }
 
 void api_purpose_get(api_ctx_t *c) {
@@ -571,20 +576,7 @@ void api_purpose_update(api_ctx_t *c) {
   if (!api_body_only(c, fields) || !purpose_owner(c, &u) || !purpose_load(c, &u, &p) ||
       !purpose_fields(c, &u, &p))
     return;
-  api_audit_t au;
-  store_status_t s = store_purpose_update(
-      c->srv->store, &p,
-      api_audit_of(c, &au, "purpose-updated", "user=%s name=%s account=%s default=%d", u.name,
-                   p.name, p.account_id ? p.account_code : "(private)", p.is_default));
-  if (s == STORE_CONFLICT) {
-    api_problem(c->r, 409, "%s already has a purpose by that name", u.name);
-    return;
-  }
-  if (s != STORE_OK) {
-    api_respond_store(c, s, "purpose", NULL);
-    return;
-  }
-  api_respond(c, 200, purpose_json(&p));
+  purpose_write(c, &u, &p, false);
 }
 
 void api_purpose_delete(api_ctx_t *c) {
