@@ -207,7 +207,7 @@ check "list: alice's jobs through front and sent straight to office, and roam's 
   same "$status $(body 'sorted(j["id"] for j in d["jobs"]), d["scope"]')" \
   "200 $(python3 -c "print(sorted([$JA, $JN, $JR, $JF]))") follow-me"
 check "list: panel-job fields" \
-  python3 -c "import json,sys; d=json.load(open('$work/body')); j=[x for x in d['jobs'] if x['id']==$JA][0]; sys.exit(not (sorted(j)==sorted(['id','name','queue','pages','copies','impressions','created_at','state','has_pin','locked_until','fee','origin']) and j['fee']=={'amount':0,'print_fee':0,'service_fee':0,'currency':'','payment_required':False} and j['origin']=='this-printer' and j['has_pin'] and j['state']=='held' and j['locked_until'] is None and j['pages']==1))"
+  python3 -c "import json,sys; d=json.load(open('$work/body')); j=[x for x in d['jobs'] if x['id']==$JA][0]; sys.exit(not (sorted(j)==sorted(['id','name','queue','pages','copies','impressions','created_at','state','has_pin','locked_until','fee','origin','purpose']) and j['fee']=={'amount':0,'print_fee':0,'service_fee':0,'currency':'','payment_required':False} and j['purpose'] is None and j['origin']=='this-printer' and j['has_pin'] and j['state']=='held' and j['locked_until'] is None and j['pages']==1))"
 check "list: roam's REST job is from elsewhere" \
   same "$(body '[j["origin"] for j in d["jobs"] if j["id"] == '"$JF"']')" "['elsewhere']"
 call "$ADMIN" PATCH /queues/office '{"release_scope":"follow-me"}'
