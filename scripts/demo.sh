@@ -6,7 +6,9 @@
 # ./nimbus-state/printed) registered to the demo queue over the IPP INFRA
 # device channel, with its panel and its own IPP printer for PCs (release
 # at the printer), and nimbus-paysim, the payment simulator: the demo's
-# queue "shop" takes payment at the printer through it (docs/PAYMENTS.md).
+# queue "shop" takes payment at the printer through it (docs/PAYMENTS.md);
+# billing by purpose (docs/BILLING.md): the accounts ACME-OPS and CLIENT-B
+# and alice's purposes "Work", "Client B" and "Personal", listed last.
 # Runs in the foreground; Ctrl-C stops them all gracefully.
 #
 # Usage: scripts/demo.sh [--port N] [--panel-port N] [--printer-port N]
@@ -194,6 +196,36 @@ if ! curl -fsS -o /dev/null -u "$ADMIN" "$URL/api/v1/queues/shop" 2>/dev/null; t
   rest POST /queues '{"name":"shop","description":"pay at the printer","price_table":"demo-prices","payment":"at-printer"}' \
     "$ADMIN" || die "could not create the queue 'shop'"
 fi
+# Billing by purpose (docs/BILLING.md), each piece made once when absent
+# (a state dir from an older demo gets them too): the accounts ACME-OPS
+# (invoiced, everyone may charge it) and CLIENT-B (prepaid, EUR 2.00, alice
+# only), and alice's purposes "Work" (ACME-OPS, two-sided monochrome),
+# "Client B" (CLIENT-B) and "Personal" (private: her own saved payment
+# method).  None is her default, so that her jobs without a purpose go on
+# as before (free on "office", paid at the printer on "shop"): a default
+# would bill all of them to it, and the README's pay-at-the-printer
+# walk-through would no longer pay (`nimbusctl purpose set Work --default`
+# makes it so).
+exists() { curl -fsS -o /dev/null -u "$ADMIN" "$URL/api/v1$1" 2>/dev/null; }
+exists /billing-accounts/ACME-OPS ||
+  rest POST /billing-accounts '{"code":"ACME-OPS","name":"ACME operations","mode":"invoiced","everyone":true}' \
+    "$ADMIN" || die "could not create the billing account ACME-OPS"
+if ! exists /billing-accounts/CLIENT-B; then
+  rest POST /billing-accounts '{"code":"CLIENT-B","name":"Client B project","mode":"prepaid","everyone":false}' \
+    "$ADMIN" && rest PUT /billing-accounts/CLIENT-B/users/alice '' "$ADMIN" &&
+    rest POST /billing-accounts/CLIENT-B/topup '{"amount":200,"memo":"demo budget"}' "$ADMIN" ||
+    die "could not create the billing account CLIENT-B"
+fi
+exists '/purposes/Work?user=alice' ||
+  rest POST '/purposes?user=alice' '{"name":"Work","account":"ACME-OPS",
+    "defaults":{"sides":"two-sided-long-edge","print-color-mode":"monochrome"}}' "$ADMIN" ||
+  die "could not create alice's purpose 'Work'"
+exists '/purposes/Client%20B?user=alice' ||
+  rest POST '/purposes?user=alice' '{"name":"Client B","account":"CLIENT-B"}' "$ADMIN" ||
+  die "could not create alice's purpose 'Client B'"
+exists '/purposes/Personal?user=alice' ||
+  rest POST '/purposes?user=alice' '{"name":"Personal","account":null}' "$ADMIN" ||
+  die "could not create alice's purpose 'Personal'"
 rest PUT '/billing/provider?tenant=demo' "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$STRIPE_KEY\",\"webhook_secrets\":[\"$STRIPE_WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}" \
   "$OPERATOR" || die "could not set the demo tenant's payment provider"
 
@@ -233,6 +265,16 @@ CONNECTOR=$!
 wait_for "nimbus-connector's panel" "$CONNECTOR" curl -fsS "http://127.0.0.1:$PANEL_PORT/"
 wait_for "nimbus-connector's IPP printer" "$CONNECTOR" tcp_open "$PRINTER_PORT"
 
+# alice's purposes as they are now, for the banner
+PURPOSES=$(curl -fsS -u "$ADMIN" "$URL/api/v1/purposes?user=alice" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["purposes"]:
+    where = "private: her saved card" if p["private"] else "account " + p["account"]
+    settings = ", ".join(str(v) for _, v in sorted((p.get("defaults") or {}).items()))
+    print("    %-15s %s%s%s" % (p["name"], where, "; " + settings if settings else "",
+                                " (her default)" if p["default"] else ""))
+' 2>/dev/null) || PURPOSES="    (cannot be listed now: nimbusctl purpose list)"
+
 cat <<EOF
 
 +----------------------------------------------------------------------+
@@ -249,6 +291,11 @@ cat <<EOF
     user            alice@demo / alice-demo-pass
     tenant admin    demo-admin@demo / demo-admin-pass
     operator        admin@system / password in $STATE/admin-password
+  Billing by purpose (docs/BILLING.md): alice's purposes
+$PURPOSES
+    print for one   nimbusctl submit --queue office --purpose Work FILE
+                    lp -d lobby -o job-billing=Work FILE   (CUPS)
+    private         nimbusctl payment-method register: save a card first
 +----------------------------------------------------------------------+
 EOF
 
