@@ -280,6 +280,13 @@ static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
     applies = false;
     goto done;
   }
+  if (pr == PURPOSE_OK && ch->account.restrict_printers && !d && !target) {
+    /* any printer of the queue could take it: the account allows only some */
+    pr = PURPOSE_PRINTER_REFUSED;
+    snprintf(out->message, sizeof out->message,
+             "account %s is charged only for some printers: release the job at one of them",
+             ch->account.code);
+  }
   if (pr != PURPOSE_OK) {
     out->purpose_why = pr;
     *res = pr == PURPOSE_ERROR ? RELEASE_ERROR : RELEASE_PURPOSE_REFUSED;
