@@ -128,6 +128,8 @@ purpose_result_t purpose_resolve(store_t *st, nimbus_id_t tenant_id, nimbus_id_t
     if (s != STORE_OK) return PURPOSE_ERROR;
   } else {
     if (!user_id) {
+      /* nobody signed in: a label where nothing is billed */
+      if (!purpose_billing_in_use(st, tenant_id)) return PURPOSE_NONE;
       snprintf(msg, msglen, "a purpose needs a signed-in user");
       return PURPOSE_NOT_ALLOWED;
     }
