@@ -1112,6 +1112,14 @@ static void test_charge_list_due(void **state) {
   d = (due_t){0};
   assert_int_equal(store_charge_list_due(st, now + 3600, now - 60, 0, 0, due_cb, &d), STORE_OK);
   assert_int_equal(d.n, 5);
+  /* j4 given up (next_try_at 0): never due again */
+  assert_int_equal(store_charge_get(st, a, j[4], &c), STORE_OK);
+  c.next_try_at = 0;
+  assert_int_equal(store_charge_update(st, &c, NIMBUS_CHARGE_CHARGE_FAILED, NULL, NULL, NULL, &why),
+                   STORE_OK);
+  d = (due_t){0};
+  assert_int_equal(store_charge_list_due(st, now + 3600, now - 60, 0, 0, due_cb, &d), STORE_OK);
+  assert_int_equal(d.n, 4);
 }
 
 /* ---- job-account-id at the panel ---- */

@@ -290,8 +290,8 @@ static void charge_converge(nimbus_server_t *srv, const nimbus_job_charge_t *c,
     charge_release_hold(srv, *c, job_state);
   } else if (c->account_id) {
     if (c->state == NIMBUS_CHARGE_HELD) charge_settle_account(srv, job, *c);
-  } else {
-    charge_private(srv, job, *c);
+  } else if (c->state != NIMBUS_CHARGE_CHARGE_FAILED || c->next_try_at > 0) {
+    charge_private(srv, job, *c); /* (a failed one with no next try was given up) */
   }
 out:
   free(job);

@@ -439,7 +439,7 @@ typedef struct {
   int64_t total;
   int impressions;     /* what the printer reported */
   int attempts;        /* private: charges tried */
-  int64_t next_try_at; /* private: next retry (CHARGE_FAILED) */
+  int64_t next_try_at; /* private: next retry (CHARGE_FAILED; 0: no more tries) */
   char order_id[64];   /* private: our order id at the provider (idempotency key) */
   char provider_tx[64];
   char reason[64]; /* why it ended as it did ("declined", "job canceled", ...) */

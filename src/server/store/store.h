@@ -779,7 +779,8 @@ store_status_t store_charge_update(store_t *st, nimbus_job_charge_t *c,
                                    const store_audit_t *audit, store_charge_refusal_t *why);
 /* Charges that need billing/charge.c now (all tenants), by job id after
  * after_job_id, at most max: HELD ones whose job is terminal or back in
- * held; CHARGE_FAILED ones with next_try_at <= now; CHARGING ones last
+ * held; CHARGE_FAILED ones with 0 < next_try_at <= now (0: given up);
+ * CHARGING ones last
  * updated before stale_before.  cb also gets the job's state. */
 typedef bool (*store_charge_cb)(const nimbus_job_charge_t *c, nimbus_job_state_t job_state,
                                 void *ctx);

@@ -74,7 +74,7 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
         " "
         "WHERE c.state IN (1, 4, 5) AND c.job_id > $1::bigint "
         "AND ((c.state = 1 AND j.state IN (2, 6, 7, 8, 9)) "
-        "  OR (c.state = 4 AND c.next_try_at <= $2::bigint) "
+        "  OR (c.state = 4 AND c.next_try_at > 0 AND c.next_try_at <= $2::bigint) "
         "  OR (c.state = 5 AND c.updated_at < $3::bigint)) "
         "ORDER BY c.job_id LIMIT $4::bigint",
     C(PS_JOB_IN_TENANT) = "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",

@@ -73,7 +73,7 @@ static const char *const charges_sql[S_COUNT - S_CHARGES_FIRST] = {
                            " JOIN jobs j ON j.id = c.job_id "
                            "WHERE c.state IN (1, 4, 5) AND c.job_id > ?1 "
                            "AND ((c.state = 1 AND (j.state >= 6 OR j.state = 2)) "
-                           "OR (c.state = 4 AND c.next_try_at <= ?2) "
+                           "OR (c.state = 4 AND c.next_try_at > 0 AND c.next_try_at <= ?2) "
                            "OR (c.state = 5 AND c.updated_at < ?3)) "
                            "ORDER BY c.job_id LIMIT ?4",
 
