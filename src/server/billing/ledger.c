@@ -12,19 +12,24 @@
 
 #include "money.h"
 
-/* Start a posting of kind for payment p: everything but the lines. */
-static void posting_begin(const nimbus_payment_t *p, const char *kind, ledger_posting_buf_t *out) {
+/* Start a posting of kind for tenant_id / job_id, no payment. */
+static void posting_begin_plain(nimbus_id_t tenant_id, nimbus_id_t job_id, const char *currency,
+                                const char *kind, ledger_posting_buf_t *out) {
   memset(out, 0, sizeof *out);
-  snprintf(out->currency, sizeof out->currency, "%s", p->currency);
-  snprintf(out->memo, sizeof out->memo, "job %lld %s %s", (long long)p->job_id, kind, p->order_id);
-  out->posting.tenant_id = p->tenant_id;
-  out->posting.job_id = p->job_id;
-  out->posting.payment_id = p->id;
+  snprintf(out->currency, sizeof out->currency, "%s", currency);
+  out->posting.tenant_id = tenant_id;
+  out->posting.job_id = job_id;
   out->posting.kind = kind;
   out->posting.currency = out->currency;
   out->posting.memo = out->memo;
   out->posting.lines = out->lines;
-  out->posting.nlines = 0;
+}
+
+/* Start a posting of kind for payment p: everything but the lines. */
+static void posting_begin(const nimbus_payment_t *p, const char *kind, ledger_posting_buf_t *out) {
+  posting_begin_plain(p->tenant_id, p->job_id, p->currency, kind, out);
+  snprintf(out->memo, sizeof out->memo, "job %lld %s %s", (long long)p->job_id, kind, p->order_id);
+  out->posting.payment_id = p->id;
 }
 
 /* Append a line; a zero amount is left out (ledger_balanced refuses zero
@@ -77,19 +82,6 @@ void ledger_refund(const nimbus_payment_t *p, ledger_posting_buf_t *out) {
   posting_line(out, acc, p->amount);
   account_clearing(p, acc, sizeof acc);
   posting_line(out, acc, -p->amount);
-}
-
-/* Start a posting of kind for tenant_id / job_id, no payment. */
-static void posting_begin_plain(nimbus_id_t tenant_id, nimbus_id_t job_id, const char *currency,
-                                const char *kind, ledger_posting_buf_t *out) {
-  memset(out, 0, sizeof *out);
-  snprintf(out->currency, sizeof out->currency, "%s", currency);
-  out->posting.tenant_id = tenant_id;
-  out->posting.job_id = job_id;
-  out->posting.kind = kind;
-  out->posting.currency = out->currency;
-  out->posting.memo = out->memo;
-  out->posting.lines = out->lines;
 }
 
 void ledger_destination(const nimbus_job_charge_t *c, nimbus_account_mode_t mode,

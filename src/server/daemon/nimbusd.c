@@ -29,7 +29,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
-#include "charge.h"
 #include "payment-flow.h"
 #include "retention.h"
 
@@ -198,7 +197,6 @@ static void nimbusd_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_s
   device_job_changed(ctx, job, from);
   retention_job_changed(ctx, job, from);
   payments_job_changed(ctx, job, from);
-  charge_job_changed(ctx, job, from);
 }
 
 /*

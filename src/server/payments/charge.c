@@ -329,18 +329,13 @@ void charges_reconcile(nimbus_server_t *srv) {
   free(b);
 }
 
-void charge_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_job_state_t from) {
-  /* a released job that ended, or went back to held: its charge is due */
-  bool ended = job_state_is_terminal(job->state) &&
-               (from == NIMBUS_JOB_FETCHABLE || from == NIMBUS_JOB_PROCESSING);
-  bool back = job->state == NIMBUS_JOB_HELD &&
-              (from == NIMBUS_JOB_FETCHABLE || from == NIMBUS_JOB_PROCESSING);
-  if ((ended || back) && job->account_id[0]) payments_kick(srv);
-}
-
 /* ---- for REST and the panel ---- */
 
 json_t *charge_purpose_json(store_t *st, const nimbus_job_t *job) {
+  /* a job is released under a purpose only when it names one (release.c
+   * step 3a writes the panel's choice into job-account-id): no read for
+   * the others, as most jobs of a list are */
+  if (!job->account_id[0]) return json_null();
   nimbus_job_charge_t c;
   store_status_t s = store_charge_get(st, job->tenant_id, job->id, &c);
   if (s == STORE_OK) {
@@ -356,7 +351,6 @@ json_t *charge_purpose_json(store_t *st, const nimbus_job_t *job) {
                      c.account_id ? c.account_code : NULL, "private", c.account_id == 0, "charge",
                      ch);
   }
-  if (!job->account_id[0]) return json_null();
   nimbus_purpose_t p;
   if (job->owner_id &&
       store_purpose_get_by_name(st, job->tenant_id, job->owner_id, job->account_id, &p) == STORE_OK)

@@ -58,9 +58,6 @@ charge_result_t charge_release(nimbus_server_t *srv, const nimbus_job_t *job,
  * the payments reconciler while it holds its lease. */
 void charges_reconcile(nimbus_server_t *srv);
 
-/* Converge the charge of one job now (after its state changed). */
-void charge_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_job_state_t from);
-
 /* "held", "charged", "released", "charge-failed", "charging". */
 const char *charge_state_name(nimbus_charge_state_t s);
 /* The job's purpose and charge as JSON for REST and the panel (new

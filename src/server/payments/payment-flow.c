@@ -1020,11 +1020,12 @@ void payments_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_
                 (char *)NULL);
     return;
   }
-  if (!job_state_is_terminal(job->state)) return;
-  if (from != NIMBUS_JOB_PROCESSING && from != NIMBUS_JOB_FETCHABLE &&
-      from != NIMBUS_JOB_AWAITING_PAYMENT)
-    return;
-  payments_kick(srv);
+  bool released = from == NIMBUS_JOB_PROCESSING || from == NIMBUS_JOB_FETCHABLE;
+  /* a payment or a charge (billing by purpose, charge.c) is due: the job
+   * ended, or a released job under a purpose went back to held */
+  if ((job_state_is_terminal(job->state) && (released || from == NIMBUS_JOB_AWAITING_PAYMENT)) ||
+      (job->state == NIMBUS_JOB_HELD && released && job->account_id[0]))
+    payments_kick(srv);
 }
 
 void payments_kick(nimbus_server_t *srv) {

@@ -50,7 +50,8 @@ void payments_stop(payments_t *p);
  * --port 0 let the system choose). */
 void payments_set_port(payments_t *p, int port);
 /* Job observer hook: a job just submitted (received -> held) is priced
- * (job-fee.h); a job that ended while paid for is converged now. */
+ * (job-fee.h); a job that ended while paid for, or whose charge under a
+ * purpose is due (charge.h), wakes the reconciler. */
 void payments_job_changed(nimbus_server_t *srv, const nimbus_job_t *job, nimbus_job_state_t from);
 
 /* Credentials: seal and store (tenant admin), describe, delete. */

@@ -150,18 +150,7 @@ static bool print_log_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) 
   if (has_charge) pg_charge_from_row(r, i, JOB_NCOLS, &charge);
   int q = JOB_NCOLS + CHARGE_NCOLS;
   bool has_quote = !PQgetisnull(r, i, q);
-  if (has_quote) {
-    memset(&quote, 0, sizeof quote);
-    quote.job_id = pg_get_int64(r, i, q + 0);
-    quote.tenant_id = pg_get_int64(r, i, q + 1);
-    quote.price_table_id = pg_get_int64(r, i, q + 2);
-    PG_GET_FIELD(r, i, q + 3, quote.currency);
-    quote.print_fee = pg_get_int64(r, i, q + 4);
-    quote.service_fee = pg_get_int64(r, i, q + 5);
-    quote.total = pg_get_int64(r, i, q + 6);
-    PG_GET_FIELD(r, i, q + 7, quote.detail);
-    quote.computed_at = pg_get_int64(r, i, q + 8);
-  }
+  if (has_quote) pg_quote_from_row(r, i, q, &quote);
   return cb.print_log(&job, has_charge ? &charge : NULL, has_quote ? &quote : NULL, ctx);
 }
 

@@ -272,34 +272,6 @@ store_status_t pg_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *
   return status;
 }
 
-/* A one-statement write with p and its audit row in one transaction
- * (no retry needed: a single statement takes its row locks itself).
- * must_touch: NOT_FOUND when it changed no row.  read (may be NULL)
- * gets the RETURNING row into out; a RETURNING statement with no row is
- * NOT_FOUND. */
-static store_status_t write_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                bool must_touch, pg_read_fn read, void *out,
-                                const store_audit_t *audit, int64_t audit_id, const char *what) {
-  pg_conn_t *c = pg_acquire(st, what);
-  if (!c) return STORE_ERROR;
-  store_status_t status = pg_audit_begin(c, audit);
-  PGresult *r = NULL;
-  if (status == STORE_OK) status = pg_exec(c, id, p, &r, what);
-  if (status == STORE_OK) {
-    if (must_touch && atoi(PQcmdTuples(r)) == 0) status = STORE_NOT_FOUND;
-    if (status == STORE_OK && read) {
-      if (PQntuples(r) == 1)
-        read(r, out);
-      else
-        status = STORE_NOT_FOUND;
-    }
-    PQclear(r);
-  }
-  status = pg_audit_end(c, audit, status, audit_id);
-  pg_release(st, c);
-  return status;
-}
-
 /* Two ids into the empty *p: the row's and its tenant's. */
 static void id_tenant(pg_params_t *p, int64_t id, int64_t tenant_id) {
   pg_param_int(p, id);
@@ -484,8 +456,8 @@ store_status_t pg_account_grant_add(store_t *base, nimbus_id_t tenant_id,
   if (g->kind != NIMBUS_GRANT_USER && g->kind != NIMBUS_GRANT_PRINTER) return STORE_NOT_FOUND;
   pg_params_t p = {0};
   grant_params(&p, tenant_id, g);
-  return write_one(pg_of(base), PS_GRANT_INSERT, &p, true, NULL, NULL, audit, g->account_id,
-                   "account grant add");
+  return pg_write_one(pg_of(base), PS_GRANT_INSERT, &p, true, NULL, audit, g->account_id,
+                      "account grant add");
 }
 
 store_status_t pg_account_grant_delete(store_t *base, nimbus_id_t tenant_id,
@@ -493,8 +465,8 @@ store_status_t pg_account_grant_delete(store_t *base, nimbus_id_t tenant_id,
                                        const store_audit_t *audit) {
   pg_params_t p = {0};
   grant_params(&p, tenant_id, g);
-  return write_one(pg_of(base), PS_GRANT_DELETE, &p, true, NULL, NULL, audit, g->account_id,
-                   "account grant delete");
+  return pg_write_one(pg_of(base), PS_GRANT_DELETE, &p, true, NULL, audit, g->account_id,
+                      "account grant delete");
 }
 
 store_status_t pg_account_grant_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t account_id,
@@ -651,8 +623,7 @@ store_status_t pg_purpose_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id
                                  const store_audit_t *audit) {
   pg_params_t p = {0};
   id_tenant(&p, id, tenant_id);
-  return write_one(pg_of(base), PS_PURPOSE_DELETE, &p, true, NULL, NULL, audit, id,
-                   "purpose delete");
+  return pg_write_one(pg_of(base), PS_PURPOSE_DELETE, &p, true, NULL, audit, id, "purpose delete");
 }
 
 store_status_t pg_purpose_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t user_id,
@@ -665,10 +636,6 @@ store_status_t pg_purpose_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t
 }
 
 /* ---- saved payment methods ---- */
-
-static void read_id(const PGresult *r, void *out) {
-  *(int64_t *)out = pg_get_int64(r, 0, 0);
-}
 
 /* The sealed reference of m, within its buffer. */
 static size_t sealed_len(const nimbus_payment_method_t *m) {
@@ -693,8 +660,8 @@ store_status_t pg_payment_method_put(store_t *base, nimbus_payment_method_t *m,
   pg_param_bytes(&p, m->sealed, sealed_len(m));
   PG_PARAM_FIELD(&p, m->display);
   pg_param_int(&p, now);
-  store_status_t status = write_one(pg_of(base), PS_METHOD_PUT, &p, false, read_id, &id, audit,
-                                    m->user_id, "payment method put");
+  store_status_t status = pg_write_one(pg_of(base), PS_METHOD_PUT, &p, false, &id, audit,
+                                       m->user_id, "payment method put");
   if (status == STORE_OK) {
     m->id = id;
     m->created_at = m->updated_at = now;
@@ -764,6 +731,6 @@ store_status_t pg_payment_method_delete(store_t *base, nimbus_id_t tenant_id, ni
   pg_params_t p = {0};
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, user_id);
-  return write_one(pg_of(base), PS_METHOD_DELETE, &p, true, NULL, NULL, audit, user_id,
-                   "payment method delete");
+  return pg_write_one(pg_of(base), PS_METHOD_DELETE, &p, true, NULL, audit, user_id,
+                      "payment method delete");
 }

@@ -212,12 +212,9 @@ static bool balance_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
 
 typedef pg_read_fn read_fn;
 
-/* A one-statement write with p, its audit row in the same transaction.
- * must_touch: NOT_FOUND when it changed no row.  With `returning`, the
- * first column of its row goes to *returned. */
-static store_status_t write_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
-                                bool must_touch, int64_t *returned, const store_audit_t *audit,
-                                int64_t audit_id, const char *what) {
+store_status_t pg_write_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p, bool must_touch,
+                            int64_t *returned, const store_audit_t *audit, int64_t audit_id,
+                            const char *what) {
   pg_conn_t *c = pg_acquire(st, what);
   if (!c) return STORE_ERROR;
   store_status_t status = pg_audit_begin(c, audit);
@@ -274,18 +271,21 @@ static void read_provider(const PGresult *r, void *out) {
   p->updated_at = pg_get_int64(r, 0, 3);
 }
 
-static void read_quote(const PGresult *r, void *out) {
-  nimbus_job_quote_t *q = out;
+void pg_quote_from_row(const PGresult *r, int i, int col, nimbus_job_quote_t *q) {
   memset(q, 0, sizeof *q);
-  q->job_id = pg_get_int64(r, 0, 0);
-  q->tenant_id = pg_get_int64(r, 0, 1);
-  q->price_table_id = pg_get_int64(r, 0, 2);
-  PG_GET_FIELD(r, 0, 3, q->currency);
-  q->print_fee = pg_get_int64(r, 0, 4);
-  q->service_fee = pg_get_int64(r, 0, 5);
-  q->total = pg_get_int64(r, 0, 6);
-  PG_GET_FIELD(r, 0, 7, q->detail);
-  q->computed_at = pg_get_int64(r, 0, 8);
+  q->job_id = pg_get_int64(r, i, col + 0);
+  q->tenant_id = pg_get_int64(r, i, col + 1);
+  q->price_table_id = pg_get_int64(r, i, col + 2);
+  PG_GET_FIELD(r, i, col + 3, q->currency);
+  q->print_fee = pg_get_int64(r, i, col + 4);
+  q->service_fee = pg_get_int64(r, i, col + 5);
+  q->total = pg_get_int64(r, i, col + 6);
+  PG_GET_FIELD(r, i, col + 7, q->detail);
+  q->computed_at = pg_get_int64(r, i, col + 8);
+}
+
+static void read_quote(const PGresult *r, void *out) {
+  pg_quote_from_row(r, 0, 0, out);
 }
 
 /* Parameters of one or two ids into the empty *p (whose values point
@@ -314,8 +314,8 @@ store_status_t pg_tenant_billing_put(store_t *base, nimbus_tenant_billing_t *b,
   pg_param_int(&p, b->service_fee_bps);
   pg_param_int(&p, now);
   pg_param_int(&p, b->purpose_required ? 1 : 0); /* boolean input reads "1" and "0" */
-  store_status_t status = write_one(pg_of(base), PS_BILLING_PUT, &p, false, NULL, audit,
-                                    b->tenant_id, "tenant billing put");
+  store_status_t status = pg_write_one(pg_of(base), PS_BILLING_PUT, &p, false, NULL, audit,
+                                       b->tenant_id, "tenant billing put");
   if (status == STORE_OK) b->updated_at = now;
   return status;
 }
@@ -336,8 +336,8 @@ store_status_t pg_payment_provider_put(store_t *base, nimbus_payment_provider_t 
   PG_PARAM_FIELD(&p, pp->provider);
   pg_param_bytes(&p, pp->sealed, (size_t)pp->sealed_len);
   pg_param_int(&p, now);
-  store_status_t status = write_one(pg_of(base), PS_PROVIDER_PUT, &p, false, NULL, audit,
-                                    pp->tenant_id, "payment provider put");
+  store_status_t status = pg_write_one(pg_of(base), PS_PROVIDER_PUT, &p, false, NULL, audit,
+                                       pp->tenant_id, "payment provider put");
   if (status == STORE_OK) pp->updated_at = now;
   return status;
 }
@@ -346,8 +346,8 @@ store_status_t pg_payment_provider_delete(store_t *base, nimbus_id_t tenant_id,
                                           const store_audit_t *audit) {
   pg_params_t p = {0};
   ids(&p, tenant_id, 0, false);
-  return write_one(pg_of(base), PS_PROVIDER_DELETE, &p, true, NULL, audit, tenant_id,
-                   "payment provider delete");
+  return pg_write_one(pg_of(base), PS_PROVIDER_DELETE, &p, true, NULL, audit, tenant_id,
+                      "payment provider delete");
 }
 
 /* ---- price tables and pricing ---- */
@@ -361,7 +361,7 @@ store_status_t pg_price_table_insert(store_t *base, nimbus_price_table_t *t,
   PG_PARAM_FIELD(&p, t->spec);
   pg_param_int(&p, now);
   store_status_t status =
-      write_one(pg_of(base), PS_PRICE_INSERT, &p, false, &id, audit, 0, "price table insert");
+      pg_write_one(pg_of(base), PS_PRICE_INSERT, &p, false, &id, audit, 0, "price table insert");
   if (status == STORE_OK) {
     t->id = id;
     t->created_at = t->updated_at = now;
@@ -393,8 +393,8 @@ store_status_t pg_price_table_update(store_t *base, nimbus_price_table_t *t,
   PG_PARAM_FIELD(&p, t->name);
   PG_PARAM_FIELD(&p, t->spec);
   pg_param_int(&p, now);
-  store_status_t status = write_one(pg_of(base), PS_PRICE_UPDATE, &p, true, &created, audit, t->id,
-                                    "price table update");
+  store_status_t status = pg_write_one(pg_of(base), PS_PRICE_UPDATE, &p, true, &created, audit,
+                                       t->id, "price table update");
   if (status == STORE_OK) {
     t->created_at = created;
     t->updated_at = now;
@@ -406,7 +406,8 @@ store_status_t pg_price_table_delete(store_t *base, nimbus_id_t tenant_id, nimbu
                                      const store_audit_t *audit) {
   pg_params_t p = {0};
   ids(&p, id, tenant_id, true);
-  return write_one(pg_of(base), PS_PRICE_DELETE, &p, true, NULL, audit, id, "price table delete");
+  return pg_write_one(pg_of(base), PS_PRICE_DELETE, &p, true, NULL, audit, id,
+                      "price table delete");
 }
 
 store_status_t pg_price_table_list(store_t *base, nimbus_id_t tenant_id, store_price_table_cb cb,
@@ -424,7 +425,7 @@ static store_status_t set_pricing(store_t *base, pg_stmt_id_t id, nimbus_id_t te
   ids(&p, row, tenant_id, true);
   pg_param_id_or_null(&p, pr->price_table_id);
   PG_PARAM_FIELD(&p, pr->payment);
-  return write_one(pg_of(base), id, &p, true, NULL, audit, row, what);
+  return pg_write_one(pg_of(base), id, &p, true, NULL, audit, row, what);
 }
 
 store_status_t pg_queue_set_pricing(store_t *base, nimbus_id_t tenant_id, nimbus_id_t queue_id,
@@ -451,7 +452,7 @@ store_status_t pg_job_quote_put(store_t *base, const nimbus_job_quote_t *q) {
   pg_param_int(&p, q->total);
   PG_PARAM_FIELD(&p, q->detail);
   pg_param_int(&p, q->computed_at ? q->computed_at : (int64_t)time(NULL));
-  return write_one(pg_of(base), PS_QUOTE_PUT, &p, true, NULL, NULL, 0, "job quote put");
+  return pg_write_one(pg_of(base), PS_QUOTE_PUT, &p, true, NULL, NULL, 0, "job quote put");
 }
 
 store_status_t pg_job_quote_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t job_id,

@@ -591,6 +591,16 @@ const char *pg_billing_sql(pg_stmt_id_t id);
 /* Shapes shared by the two files: the one row of statement id into out
  * (read), or each row to each(r, i, cb, ctx) once the connection is back. */
 typedef void (*pg_read_fn)(const PGresult *r, void *out);
+/* A one-statement write with p, its audit row in the same transaction (no
+ * retry needed: a single statement takes its row locks itself).
+ * must_touch: NOT_FOUND when it changed no row.  returned (may be NULL):
+ * the first column of its RETURNING row (none: NOT_FOUND), also the audit
+ * row's id when audit_id is 0 (store-pg-money.c). */
+/* A job_quotes row's 9 columns of row i from column col on (store-pg-money.c). */
+void pg_quote_from_row(const PGresult *r, int i, int col, nimbus_job_quote_t *q);
+store_status_t pg_write_one(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p, bool must_touch,
+                            int64_t *returned, const store_audit_t *audit, int64_t audit_id,
+                            const char *what);
 store_status_t pg_read_one_row(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p,
                                pg_read_fn read, void *out, const char *what);
 store_status_t pg_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p, pg_row_fn each,
