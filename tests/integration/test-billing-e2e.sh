@@ -281,9 +281,9 @@ check "private job completes" wait_until 30 job_is "$JOB_OWN" completed
 check "private job charged to her card" wait_until 15 charged "$JOB_OWN"
 check "ledger: the provider's clearing account debited" \
   test "$(entries_of "$JOB_OWN" ':clearing')" = 168
-check "the simulator took the charge (EUR 1.68)" \
+check "the simulator lists its saved-method charges" \
   curl -fsS "$PAYSIM_URL/sim/charges" -o "$CONN_DIR/charges.json"
-check "...exactly once" test "$(json_get "len([c for c in d['charges'] if c['amount'] == 168 and c.get('status', 'succeeded') == 'succeeded'])" <"$CONN_DIR/charges.json")" = 1
+check "...it took EUR 1.68 for the job exactly once" test "$(json_get "len([c for c in d['charges'] if c['amount'] == 168 and c.get('status', 'succeeded') == 'succeeded'])" <"$CONN_DIR/charges.json")" = 1
 declined() { # JOB: charge-failed, with the provider's decline as the reason
   [ "$(jget "$1" "(d['purpose']['charge']['state'], 'declin' in d['purpose']['charge'].get('reason', ''))")" = "('charge-failed', True)" ]
 }
