@@ -17,6 +17,8 @@
 #   nimbus_sql SQL                   run SQL on the store of the test's
 #                                    nimbusd (SQLite file or PostgreSQL),
 #                                    rows on stdout
+# NIMBUS_CONSOLE_DIR (set by meson when the web console is built): every
+# nimbusd gets --console-dir with it, when this nimbusd has that option.
 # Needs: NIMBUSD (path to the binary; set by meson, else build/ of the
 # tree when run by hand), curl, python3; sqlite3 or psql for nimbus_sql.
 #
@@ -87,14 +89,27 @@ nimbus_sql() {
   fi
 }
 
+# _lib_has_console_dir: this nimbusd knows --console-dir (asked once)
+_lib_console_dir_known=
+_lib_has_console_dir() {
+  if [ -z "$_lib_console_dir_known" ]; then
+    _lib_console_dir_known=no
+    if "$NIMBUSD" --help 2>/dev/null | grep -q -- '--console-dir'; then _lib_console_dir_known=yes; fi
+  fi
+  [ "$_lib_console_dir_known" = yes ]
+}
+
 # Start nimbusd; $NIMBUS_STATE and $NIMBUS_PORT are reused when set.
 # NIMBUS_TEST_STORE_URL: see above (docs/OPERATIONS.md §4a).
 _lib_launch() {
-  local log="$NIMBUS_STATE.log" store=()
+  local log="$NIMBUS_STATE.log" store=() console=()
   [ -z "${NIMBUS_TEST_STORE_URL:-}" ] || store=(--store "$NIMBUS_TEST_STORE_URL")
+  if [ -n "${NIMBUS_CONSOLE_DIR:-}" ] && _lib_has_console_dir; then
+    console=(--console-dir "$NIMBUS_CONSOLE_DIR")
+  fi
   "$NIMBUSD" --listen 127.0.0.1 --port "${NIMBUS_PORT:-0}" --state-dir "$NIMBUS_STATE" \
     --admin-password "$NIMBUS_ADMIN_PASSWORD" --fast-hashing --threads 2 --workers 4 \
-    "${store[@]}" "$@" >"$NIMBUS_STATE.out" 2>>"$log" &
+    "${store[@]}" "${console[@]}" "$@" >"$NIMBUS_STATE.out" 2>>"$log" &
   NIMBUSD_PID=$!
   local i
   for i in $(seq 1 600); do # up to 30 s: CI machines can be busy
