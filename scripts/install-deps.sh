@@ -28,10 +28,12 @@ test_pkgs+=(haproxy)
 # a clean Debian 12 root to install the package in, systemd-nspawn (package
 # systemd-container) boots it
 test_pkgs+=(dpkg-dev debhelper systemd mmdebstrap systemd-container)
-# Node.js and npm from Debian unless a node and npm are already there (a
-# Node.js from elsewhere bundles npm and conflicts with Debian's npm package)
+# Node.js and npm: the web console's build (web/console, meson option
+# `console`: npm ci and esbuild) and the browser tests.  From Debian unless
+# a node and npm are already there (a Node.js from elsewhere bundles npm and
+# conflicts with Debian's npm package).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  test_pkgs+=(nodejs npm)
+  build_pkgs+=(nodejs npm)
 fi
 
 if [ "${1:-}" = "--runtime-only" ]; then build_pkgs=() test_pkgs=(); fi

@@ -4,7 +4,8 @@
 # ExecStart paths that exist in the package, the conffiles, sysusers and
 # tmpfiles entries and their maintainer-script hooks, man pages),
 # systemd-analyze verify on the units, and the packaged nimbusd run from the
-# extracted package with the packaged configuration file.
+# extracted package with the packaged configuration file, and the web
+# console's files (docs/CONSOLE.md) in /usr/share/nimbus/console.
 #
 # Then the package is installed on a clean Debian 12: a minimal bookworm root
 # made with mmdebstrap (debootstrap if mmdebstrap is missing) from the
@@ -73,12 +74,14 @@ contents() {
     etc/nimbus/nimbusd.conf etc/nimbus-connector/nimbus-connector.conf \
     usr/lib/sysusers.d/nimbus.conf usr/lib/tmpfiles.d/nimbus.conf \
     usr/share/man/man8/nimbusd.8.gz usr/share/man/man8/nimbus-connector.8.gz \
-    usr/share/man/man1/nimbusctl.1.gz usr/share/doc/nimbus-print/copyright; do
+    usr/share/man/man1/nimbusctl.1.gz usr/share/doc/nimbus-print/copyright \
+    usr/share/nimbus/console/index.html usr/share/nimbus/console/console.js \
+    usr/share/nimbus/console/console.css; do
     [ -e "$PKG/$f" ] || { echo "missing in the package: /$f" >&2; return 1; }
   done
   dpkg-deb -c "$DEB" >"$WORK/contents" && grep -q ' ./usr/bin/nimbusd$' "$WORK/contents"
 }
-check "the package holds the binaries, units, configuration, sysusers, tmpfiles, man pages" contents
+check "the package holds the binaries, units, configuration, sysusers, tmpfiles, man pages, web console" contents
 
 # Every ExecStart= of a unit names a binary and a --config file the package has.
 unit_paths() {
