@@ -38,6 +38,8 @@ typedef enum {
 typedef struct {
   auth_result_t result;
   bool via_token;
+  bool via_session;       /* the web console's cookie (web-session.h), not a header */
+  nimbus_id_t session_id; /* via_session: the session's id */
   int retry_after;        /* AUTH_THROTTLED: seconds (Retry-After) */
   nimbus_tenant_t tenant; /* the user's tenant */
   nimbus_user_t user;     /* password_hash is cleared */

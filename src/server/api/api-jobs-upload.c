@@ -21,7 +21,8 @@
  *
  * Flow (threads in brackets):
  *   body() [event]: first chunk → keep a copy and defer upload_authenticate
- *   upload_authenticate [worker]: auth_check; refused → the rest of the
+ *   upload_authenticate [worker]: api_authenticate (the header, else the
+ *     console's cookie, whose CSRF token it checks); refused → the rest of the
  *     body is discarded unread into any file; else feed the kept chunk
  *   body() [event]: http_form_feed → upload_form_cb: text fields into
  *     bounded buffers, the document part into intake_write (spool file)
@@ -206,10 +207,11 @@ static void upload_drop_pending(api_upload_t *u) {
 static void upload_authenticate(http_request_t *r) {
   api_state_t *s = r->handler_state;
   api_upload_t *u = s->upload;
-  auth_check(r->srv->store, r->srv->auth_cache, r->authorization, NULL, r->peer, &r->auth);
+  api_authenticate(r); /* the header, else the console's cookie */
   u->authenticated = true;
   const char *tenant = http_query(r, "tenant");
-  if (r->auth.result != AUTH_OK || (tenant && *tenant && strcmp(tenant, r->auth.tenant.name) != 0))
+  if (r->auth.result != AUTH_OK || api_csrf_refused(r) ||
+      (tenant && *tenant && strcmp(tenant, r->auth.tenant.name) != 0))
     u->refused = true;
   else if (u->pending)
     upload_feed(u, u->pending, u->pending_len);

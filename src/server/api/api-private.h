@@ -61,6 +61,25 @@ typedef struct {
 
 typedef void (*api_fn_t)(api_ctx_t *c);
 
+/* ---- authentication and the console's sessions (api-session.c) ---- */
+/* Who sends r: its Authorization header when there is one, else the
+ * nimbus_session cookie, into r->auth. */
+void api_authenticate(http_request_t *r);
+/* Whether r, authenticated by the cookie with a method other than
+ * GET/HEAD, lacks the session's X-CSRF-Token. */
+bool api_csrf_refused(const http_request_t *r);
+/* 403 urn:nimbus:problem:csrf. */
+void api_respond_csrf(http_request_t *r);
+/* Whether a 401 to r takes the Session challenge instead of Basic (it
+ * carries the cookie or X-Nimbus-Console: 1). */
+bool api_session_challenge(const http_request_t *r);
+/* End every console session of u (its password or role changed), with a
+ * session-ended audit entry naming why. */
+void api_sessions_end_user(api_ctx_t *c, const nimbus_user_t *u, const char *why);
+void api_session_create(api_ctx_t *c);
+void api_session_get(api_ctx_t *c);
+void api_session_delete(api_ctx_t *c);
+
 /* ---- responses (api.c) ---- */
 /* Problem document with the status' reason phrase as title and a
  * printf-formatted detail (fmt may be NULL).  Never put secrets in it. */

@@ -230,6 +230,7 @@ void api_user_update(api_ctx_t *c) {
     api_problem(c->r, 403, "you cannot change your own role");
     goto done;
   }
+  bool role_changed = role_given && role != u.role;
   u.role = role;
   if (!user_password_from_body(c, false, u.password_hash, &password_given)) goto done;
   if (!user_panel_pin_from_body(c, u.panel_pin_hash, &pin_given)) goto done;
@@ -243,6 +244,8 @@ void api_user_update(api_ctx_t *c) {
     goto done;
   }
   auth_cache_forget_user(c->srv->auth_cache, u.id);
+  if (password_given || role_changed)
+    api_sessions_end_user(c, &u, password_given ? "password changed" : "role changed");
   log_event(LOG_INFO, c->r->id, "user updated", "tenant", c->tenant.name, "user", u.name, "role",
             api_role_name(u.role), "password_changed", password_given ? "yes" : "no",
             "panel_pin_changed", pin_given ? "yes" : "no", "by", c->actor, (char *)NULL);
@@ -269,6 +272,7 @@ void api_user_delete(api_ctx_t *c) {
     return;
   }
   auth_cache_forget_user(c->srv->auth_cache, u.id);
+  api_sessions_end_user(c, &u, "user deleted"); /* the rows went with it (ON DELETE CASCADE) */
   log_event(LOG_INFO, c->r->id, "user deleted", "tenant", c->tenant.name, "user", u.name, "by",
             c->actor, (char *)NULL);
   api_respond_no_content(c);

@@ -5,6 +5,7 @@
  *
  * Routes (api_routes below is the one list):
  *   GET  whoami
+ *   POST|GET|DELETE session       the web console's sign-in (api-session.c)
  *   GET|POST tenants              GET|PATCH|DELETE tenants/{name}   operators
  *   GET|POST users                GET|PATCH|DELETE users/{name}
  *   GET|POST|DELETE users/{name}/aliases (DELETE ?alias=)
@@ -64,6 +65,7 @@
 #define API_SEGMENTS_MAX 4  /* collection (up to 2 segments), {param}, action */
 #define API_SEGMENT_MAX 256 /* longer segments can match nothing */
 #define API_REALM "Basic realm=\"Nimbus Print\""
+#define API_SESSION_REALM "Session realm=\"Nimbus Print\""
 
 /* API_PARAM_TEXT: any one segment (the handler checks it: purpose names
  * hold spaces and UTF-8, account codes may start with '-' or '.'). */
@@ -93,6 +95,11 @@ struct api_route {
 
 static const struct api_route api_routes[] = {
     {"whoami", API_PARAM_NONE, NULL, "GET", api_whoami, "api.whoami", 0},
+    {"session", API_PARAM_NONE, NULL, "POST", api_session_create, "api.session.create",
+     API_PUBLIC | API_JSON},
+    {"session", API_PARAM_NONE, NULL, "GET", api_session_get, "api.session.get", API_PUBLIC},
+    {"session", API_PARAM_NONE, NULL, "DELETE", api_session_delete, "api.session.delete",
+     API_PUBLIC},
 
     {"tenants", API_PARAM_NONE, NULL, "GET", api_tenants_list, "api.tenants.list", API_OPERATOR},
     {"tenants", API_PARAM_NONE, NULL, "POST", api_tenants_create, "api.tenants.create",
@@ -449,7 +456,8 @@ void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const c
 }
 
 /* 401 with a challenge; 429 with Retry-After when the sign-in throttle
- * refused to check the credentials (auth.h). */
+ * refused to check the credentials (auth.h).  The web console's requests
+ * get the Session challenge, which no browser answers with a dialog. */
 static void api_unauthorized(http_request_t *r) {
   if (r->auth.result == AUTH_THROTTLED) {
     char secs[16];
@@ -461,7 +469,15 @@ static void api_unauthorized(http_request_t *r) {
                 r->auth.retry_after);
     return;
   }
-  http_response_header(r, "WWW-Authenticate", API_REALM);
+  if (api_session_challenge(r)) {
+    http_response_header(r, "WWW-Authenticate", API_SESSION_REALM);
+    if (!r->authorization[0]) {
+      api_problem(r, 401, "not signed in, or the session ended; sign in again");
+      return;
+    }
+  } else {
+    http_response_header(r, "WWW-Authenticate", API_REALM);
+  }
   if (r->auth.result == AUTH_NONE)
     api_problem(r, 401, "authentication required: HTTP Basic as name@tenant, or a bearer token");
   else
@@ -708,9 +724,13 @@ static void api_dispatch(http_request_t *r) {
 
   /* An upload authenticated when its first bytes came (api-jobs-upload.c). */
   if (!(c.state && c.state->upload && api_upload_authenticated(c.state->upload)))
-    auth_check(srv->store, srv->auth_cache, r->authorization, NULL, r->peer, &r->auth);
+    api_authenticate(r);
   if (r->auth.result != AUTH_OK) {
     api_unauthorized(r);
+    return;
+  }
+  if (api_csrf_refused(r)) {
+    api_respond_csrf(r);
     return;
   }
   snprintf(c.actor, sizeof c.actor, "%s@%s", r->auth.user.name, r->auth.tenant.name);

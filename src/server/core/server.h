@@ -55,6 +55,9 @@ typedef struct {
   int payment_timeout;        /* seconds to pay at the printer */
   int charge_retry;           /* seconds before a declined private charge is retried */
   int panel_session_idle;    /* seconds of panel inactivity before sign-out */
+  int session_idle;          /* web console: seconds unused before a session ends */
+  int session_max;           /* web console: seconds after sign-in a session ends */
+  char console_dir[PATH_MAX]; /* the web console's files ("": no console) */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */
   int panel_login_failures;  /* failed panel sign-ins per (printer, user) before 429 */

@@ -122,6 +122,12 @@ const config_option_t nimbusd_options[] = {
         "seconds a user stays signed in at a printer's panel without activity (as the "
         "connector's panel-session-idle)",
         false, 10, 86400),
+    OPT("session-idle", CONFIG_INT, session_idle, "1800",
+        "seconds a web console session may go unused before it ends", false, 1, 86400 * 7),
+    OPT("session-max", CONFIG_INT, session_max, "43200",
+        "seconds after sign-in a web console session ends, used or not", false, 1, 86400 * 30),
+    OPT("console-dir", CONFIG_STRING, console_dir, NIMBUS_CONSOLE_DIR,
+        "the web console's files, served at / and /assets/ (\"\" = no console)", false, 0, 0),
     /* the name before 0.2 (deprecated): still read, with a warning in the log */
     OPT("panel-session", CONFIG_ALIAS, panel_session_idle, "panel-session-idle", NULL, false, 0, 0),
     OPT("demo", CONFIG_BOOL, demo, "false", "create a demo tenant, user and queue on first start",

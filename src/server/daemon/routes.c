@@ -1,6 +1,7 @@
 /*
  * routes.c: the path table of nimbusd, and the small built-in handlers
- * (/healthz, /metrics, 404).
+ * (/healthz, /metrics, 404); / and /assets/ go to the web console's
+ * files (console/console-static.c).
  *
  * /healthz is answered on the event thread (routes_on_event_thread()),
  * never through the worker queue, so it answers while every worker is busy
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "console-static.h"
 #include "diskspace.h"
 #include "ipp-server.h"
 #include "metrics.h"
@@ -70,6 +72,7 @@ const http_handler_t *routes_match(const char *method, const char *path) {
   if (strcmp(path, "/ipp/system") == 0) return &ipp_handler;
   if (strcmp(path, "/healthz") == 0) return &routes_health;
   if (strcmp(path, "/metrics") == 0) return &routes_metrics;
+  if (console_static_path(path)) return &console_static_handler;
   return &routes_not_found;
 }
 

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
+#include "web-session.h"
 
 /* Content-Security-Policy of every answer: no scripts, no framing; inline
  * styles only (the small printer information pages). */
@@ -160,10 +161,17 @@ void http_respond_problem_typed(http_request_t *r, int status, const char *type,
 }
 
 void http_response_header(http_request_t *r, const char *name, const char *value) {
-  if (r->nresp_headers >= 4) return;
+  if (r->nresp_headers >= HTTP_MAX_RESP_HEADERS) return;
   snprintf(r->resp_header_name[r->nresp_headers], sizeof r->resp_header_name[0], "%s", name);
   snprintf(r->resp_header_value[r->nresp_headers], sizeof r->resp_header_value[0], "%s", value);
   r->nresp_headers++;
+}
+
+/* Whether the handler added response header `name`. */
+static bool http_resp_has_header(const http_request_t *r, const char *name) {
+  for (int i = 0; i < r->nresp_headers; i++)
+    if (strcasecmp(r->resp_header_name[i], name) == 0) return true;
+  return false;
 }
 
 const char *http_query(const http_request_t *r, const char *name) {
@@ -236,6 +244,27 @@ static enum MHD_Result http_copy_query(void *cls, enum MHD_ValueKind kind, const
 static void http_copy_header(struct MHD_Connection *c, const char *name, char *dst, size_t n) {
   const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
   snprintf(dst, n, "%s", v ? v : "");
+}
+
+/* Copy header `name` only when it fits (a truncated token or ETag must
+ * not match anything). */
+static void http_copy_header_exact(struct MHD_Connection *c, const char *name, char *dst,
+                                   size_t n) {
+  const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+  dst[0] = '\0';
+  if (v && strlen(v) < n) memcpy(dst, v, strlen(v) + 1);
+}
+
+/* MHD_get_connection_values iterator: the nimbus_session value of the
+ * first Cookie line that has a well-formed one. */
+static enum MHD_Result http_cookie_session(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           const char *value) {
+  (void)kind;
+  http_request_t *r = cls;
+  if (key && value && strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0 &&
+      web_session_cookie_find(value, r->cookie_session, sizeof r->cookie_session))
+    return MHD_NO;
+  return MHD_YES;
 }
 
 /* MHD_get_connection_values iterator: keep the last X-Forwarded-For line. */
@@ -313,6 +342,12 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
   http_copy_header(c, MHD_HTTP_HEADER_USER_AGENT, r->user_agent, sizeof r->user_agent);
   http_copy_header(c, "X-Nimbus-Session", r->session, sizeof r->session);
   http_copy_header(c, "Stripe-Signature", r->signature, sizeof r->signature);
+  http_copy_header_exact(c, "X-CSRF-Token", r->csrf_token, sizeof r->csrf_token);
+  http_copy_header_exact(c, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match,
+                         sizeof r->if_none_match);
+  const char *console = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Nimbus-Console");
+  r->console_client = console && strcmp(console, "1") == 0;
+  MHD_get_connection_values(c, MHD_HEADER_KIND, http_cookie_session, r);
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   r->content_length = cl ? strtoll(cl, NULL, 10) : -1;
   const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
@@ -350,6 +385,8 @@ static void http_request_free(http_request_t *r) {
   if (r->in->stream.read) r->in->stream.close(r->in->stream.ctx);
   sodium_memzero(r->authorization, sizeof r->authorization);
   sodium_memzero(r->session, sizeof r->session);
+  sodium_memzero(r->cookie_session, sizeof r->cookie_session);
+  sodium_memzero(r->csrf_token, sizeof r->csrf_token);
   free(r->in);
   free(r);
 }
@@ -600,10 +637,15 @@ static enum MHD_Result http_queue(http_request_t *r) {
   for (int i = 0; i < r->nresp_headers; i++)
     MHD_add_response_header(resp, r->resp_header_name[i], r->resp_header_value[i]);
   MHD_add_response_header(resp, "X-Request-Id", r->id);
-  /* nimbusd serves no scripts: browsers get the narrowest policy. */
-  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-  MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
+  /* Browsers get the narrowest policy unless the handler set its own (the
+   * web console's files, console-static.c): two policies would both be
+   * enforced. */
+  if (!http_resp_has_header(r, "X-Content-Type-Options"))
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  if (!http_resp_has_header(r, "Referrer-Policy"))
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  if (!http_resp_has_header(r, "Content-Security-Policy"))
+    MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
   if (r->resp_close || atomic_load(&in->h->draining))
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(in->conn, (unsigned)r->status, resp);

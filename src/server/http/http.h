@@ -41,6 +41,10 @@ typedef struct {
 } http_handler_t;
 
 #define HTTP_MAX_QUERY 32
+/* Response headers a handler may add: enough for a console page's CSP,
+ * nosniff, Referrer-Policy, X-Frame-Options, Cache-Control, ETag and
+ * Set-Cookie, with room to spare. */
+#define HTTP_MAX_RESP_HEADERS 12
 
 struct http_request {
   nimbus_server_t *srv;
@@ -54,6 +58,14 @@ struct http_request {
   char user_agent[128];
   char session[128]; /* X-Nimbus-Session: a panel session token (api-device.c) */
   char signature[512]; /* Stripe-Signature: a payment webhook's (api-payments.c) */
+  /* Cookie: only the nimbus_session value, when it is shaped like a
+   * session secret (web-session.h); "" otherwise. */
+  char cookie_session[64];
+  char csrf_token[64];     /* X-CSRF-Token ("" when absent or longer) */
+  char if_none_match[128]; /* If-None-Match ("" when absent or longer) */
+  bool console_client;     /* X-Nimbus-Console: 1 (the web console's own calls) */
+  /* served over TLS, or through a trusted proxy (--trust-proxy) that says
+   * X-Forwarded-Proto: https */
   bool tls;
   int64_t content_length; /* -1 when unknown (chunked) */
   int nquery;
@@ -71,8 +83,8 @@ struct http_request {
   size_t resp_len;
   char resp_type[96];
   int nresp_headers;
-  char resp_header_name[4][64];
-  char resp_header_value[4][512];
+  char resp_header_name[HTTP_MAX_RESP_HEADERS][64];
+  char resp_header_value[HTTP_MAX_RESP_HEADERS][512];
   bool resp_close; /* close the connection after responding */
   /* internal */
   struct http_internal *in;
@@ -143,7 +155,7 @@ void http_respond_problem_typed(http_request_t *r, int status, const char *type,
                                 const char *detail);
 /* JSON body; takes the reference to `doc`. */
 void http_respond_json(http_request_t *r, int status, json_t *doc);
-/* Add a response header (at most 4). */
+/* Add a response header (at most HTTP_MAX_RESP_HEADERS; more are dropped). */
 void http_response_header(http_request_t *r, const char *name, const char *value);
 
 /*

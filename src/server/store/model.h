@@ -208,6 +208,20 @@ typedef struct {
   int64_t expires_at;
 } nimbus_panel_session_t;
 
+/* A person signed in to the web console (docs/CONSOLE.md §1.3): the
+ * cookie holds the secret, the store only its SHA-256.  It ends after
+ * idle seconds without use (last_seen_at) or at expires_at, whichever
+ * comes first. */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t user_id;
+  unsigned char hash[32];
+  int64_t created_at;
+  int64_t last_seen_at;
+  int64_t expires_at; /* absolute: sign-in + --session-max */
+} nimbus_web_session_t;
+
 /* An IPP event subscription of an output device (notify/notify.c keeps
  * its events; the store keeps the subscription, for every node). */
 typedef struct {

@@ -171,6 +171,17 @@ struct store_ops {
                                       nimbus_panel_session_t *out);
   store_status_t (*panel_session_touch)(store_t *st, nimbus_id_t id, int64_t expires_at);
   store_status_t (*panel_session_delete)(store_t *st, const unsigned char hash[32], int64_t now);
+  store_status_t (*web_session_insert)(store_t *st, nimbus_web_session_t *ws,
+                                       const store_audit_t *audit);
+  store_status_t (*web_session_get)(store_t *st, const unsigned char hash[32], int64_t now,
+                                    int64_t idle, nimbus_web_session_t *out);
+  store_status_t (*web_session_touch)(store_t *st, nimbus_id_t id, int64_t now);
+  store_status_t (*web_session_delete)(store_t *st, const unsigned char hash[32],
+                                       const store_audit_t *audit);
+  store_status_t (*web_session_delete_user)(store_t *st, nimbus_id_t tenant_id,
+                                            nimbus_id_t user_id);
+  store_status_t (*web_session_delete_tenant)(store_t *st, nimbus_id_t tenant_id);
+  store_status_t (*web_session_sweep)(store_t *st, int64_t now, int64_t idle, int *n);
   store_status_t (*lease_take)(store_t *st, const char *name, const char *holder, int64_t now,
                                int ttl, bool *held);
   store_status_t (*throttle_get)(store_t *st, const unsigned char key[32], int64_t now,

@@ -199,6 +199,13 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(panel_session_get),
       STORE_OP_PRESENT(panel_session_touch),
       STORE_OP_PRESENT(panel_session_delete),
+      STORE_OP_PRESENT(web_session_insert),
+      STORE_OP_PRESENT(web_session_get),
+      STORE_OP_PRESENT(web_session_touch),
+      STORE_OP_PRESENT(web_session_delete),
+      STORE_OP_PRESENT(web_session_delete_user),
+      STORE_OP_PRESENT(web_session_delete_tenant),
+      STORE_OP_PRESENT(web_session_sweep),
       STORE_OP_PRESENT(lease_take),
       STORE_OP_PRESENT(throttle_get),
       STORE_OP_PRESENT(throttle_fail),
@@ -722,6 +729,38 @@ store_status_t store_panel_session_touch(store_t *st, nimbus_id_t id, int64_t ex
 
 store_status_t store_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now) {
   return STORE_CALL(st, panel_session_delete, hash, now);
+}
+
+store_status_t store_web_session_insert(store_t *st, nimbus_web_session_t *ws,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, web_session_insert, ws, audit);
+}
+
+store_status_t store_web_session_get(store_t *st, const unsigned char hash[32], int64_t now,
+                                     int64_t idle, nimbus_web_session_t *out) {
+  return STORE_CALL(st, web_session_get, hash, now, idle, out);
+}
+
+store_status_t store_web_session_touch(store_t *st, nimbus_id_t id, int64_t now) {
+  return STORE_CALL(st, web_session_touch, id, now);
+}
+
+store_status_t store_web_session_delete(store_t *st, const unsigned char hash[32],
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, web_session_delete, hash, audit);
+}
+
+store_status_t store_web_session_delete_user(store_t *st, nimbus_id_t tenant_id,
+                                             nimbus_id_t user_id) {
+  return STORE_CALL(st, web_session_delete_user, tenant_id, user_id);
+}
+
+store_status_t store_web_session_delete_tenant(store_t *st, nimbus_id_t tenant_id) {
+  return STORE_CALL(st, web_session_delete_tenant, tenant_id);
+}
+
+store_status_t store_web_session_sweep(store_t *st, int64_t now, int64_t idle, int *n) {
+  return STORE_CALL(st, web_session_sweep, now, idle, n);
 }
 
 store_status_t store_lease_take(store_t *st, const char *name, const char *holder, int64_t now,

@@ -470,6 +470,26 @@ typedef struct {
   const char *id_key;
 } store_audit_t;
 
+/* Web console sessions (accounts/web-session.c holds the policy).
+ * insert sets id (created_at, last_seen_at, expires_at are the caller's;
+ * audit may be NULL); get finds the session by hash when it is neither
+ * past expires_at nor idle since now - idle (STORE_NOT_FOUND otherwise);
+ * touch moves last_seen_at; delete removes one by hash (STORE_NOT_FOUND
+ * when there is none; audit may be NULL); delete_user and delete_tenant
+ * end every session of a user or a tenant (none is fine); sweep removes
+ * the ended ones and says how many (n may be NULL). */
+store_status_t store_web_session_insert(store_t *st, nimbus_web_session_t *ws,
+                                        const store_audit_t *audit);
+store_status_t store_web_session_get(store_t *st, const unsigned char hash[32], int64_t now,
+                                     int64_t idle, nimbus_web_session_t *out);
+store_status_t store_web_session_touch(store_t *st, nimbus_id_t id, int64_t now);
+store_status_t store_web_session_delete(store_t *st, const unsigned char hash[32],
+                                        const store_audit_t *audit);
+store_status_t store_web_session_delete_user(store_t *st, nimbus_id_t tenant_id,
+                                             nimbus_id_t user_id);
+store_status_t store_web_session_delete_tenant(store_t *st, nimbus_id_t tenant_id);
+store_status_t store_web_session_sweep(store_t *st, int64_t now, int64_t idle, int *n);
+
 /* The writes that are audited, each as its plain form above with `audit`
  * (may be NULL: the plain form) written in the same transaction. */
 store_status_t store_tenant_insert_audited(store_t *st, nimbus_tenant_t *t,

@@ -573,8 +573,28 @@ static const char *const migration_5[] = {
     NULL,
 };
 
+/* Migration 6 (issue 14): web console sessions (docs/CONSOLE.md §1.3),
+ * by SHA-256 of the cookie's secret; they go with their user or tenant.
+ * (SQLite's migration 15.) */
+static const char *const migration_6[] = {
+    "CREATE TABLE web_sessions ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint NOT NULL,"
+    "  hash bytea NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    "  created_at bigint NOT NULL,"
+    "  last_seen_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX web_sessions_user ON web_sessions(tenant_id, user_id)",
+    "CREATE INDEX web_sessions_expires ON web_sessions(expires_at)",
+    "CREATE INDEX web_sessions_seen ON web_sessions(last_seen_at)",
+    NULL,
+};
+
 static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
-                                                   migration_4, migration_5};
+                                                   migration_4, migration_5, migration_6};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -79,6 +79,13 @@ typedef enum {
   PS_PANEL_SESSION_TOUCH,
   PS_PANEL_SESSION_DELETE,
   PS_PANEL_SESSION_EXPIRE,
+  PS_WEB_SESSION_INSERT,
+  PS_WEB_SESSION_GET,
+  PS_WEB_SESSION_TOUCH,
+  PS_WEB_SESSION_DELETE,
+  PS_WEB_SESSION_DELETE_USER,
+  PS_WEB_SESSION_DELETE_TENANT,
+  PS_WEB_SESSION_SWEEP,
   PS_THROTTLE_GET,
   PS_THROTTLE_FAIL,
   PS_THROTTLE_CLEAR,
@@ -412,6 +419,17 @@ store_status_t pg_panel_session_get(store_t *st, const unsigned char hash[32], i
                                     nimbus_panel_session_t *out);
 store_status_t pg_panel_session_touch(store_t *st, nimbus_id_t id, int64_t expires_at);
 store_status_t pg_panel_session_delete(store_t *st, const unsigned char hash[32], int64_t now);
+/* store-pg-sessions.c: web console sessions */
+store_status_t pg_web_session_insert(store_t *st, nimbus_web_session_t *ws,
+                                     const store_audit_t *audit);
+store_status_t pg_web_session_get(store_t *st, const unsigned char hash[32], int64_t now,
+                                  int64_t idle, nimbus_web_session_t *out);
+store_status_t pg_web_session_touch(store_t *st, nimbus_id_t id, int64_t now);
+store_status_t pg_web_session_delete(store_t *st, const unsigned char hash[32],
+                                     const store_audit_t *audit);
+store_status_t pg_web_session_delete_user(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id);
+store_status_t pg_web_session_delete_tenant(store_t *st, nimbus_id_t tenant_id);
+store_status_t pg_web_session_sweep(store_t *st, int64_t now, int64_t idle, int *n);
 store_status_t pg_lease_take(store_t *st, const char *name, const char *holder, int64_t now,
                              int ttl, bool *held);
 store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t now, int *failures,

@@ -135,6 +135,19 @@ static const char *const stmt_sql[PS_COUNT] = {
     [PS_PANEL_SESSION_TOUCH] = "UPDATE panel_sessions SET expires_at = $2 WHERE id = $1",
     [PS_PANEL_SESSION_DELETE] = "DELETE FROM panel_sessions WHERE hash = $1",
     [PS_PANEL_SESSION_EXPIRE] = "DELETE FROM panel_sessions WHERE expires_at <= $1",
+    [PS_WEB_SESSION_INSERT] =
+        "INSERT INTO web_sessions (tenant_id, user_id, hash, created_at, last_seen_at, "
+        "expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    [PS_WEB_SESSION_GET] =
+        "SELECT id, tenant_id, user_id, hash, created_at, last_seen_at, expires_at "
+        "FROM web_sessions WHERE hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3",
+    [PS_WEB_SESSION_TOUCH] =
+        "UPDATE web_sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2",
+    [PS_WEB_SESSION_DELETE] = "DELETE FROM web_sessions WHERE hash = $1",
+    [PS_WEB_SESSION_DELETE_USER] = "DELETE FROM web_sessions WHERE tenant_id = $1 AND user_id = $2",
+    [PS_WEB_SESSION_DELETE_TENANT] = "DELETE FROM web_sessions WHERE tenant_id = $1",
+    [PS_WEB_SESSION_SWEEP] =
+        "DELETE FROM web_sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2",
     [PS_THROTTLE_GET] =
         "SELECT failures, window_start FROM auth_throttle WHERE key = $1 AND expires_at > $2",
     /* $2 now, $3 window: a failure in a window that has ended starts a new one */

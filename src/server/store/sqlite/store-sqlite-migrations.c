@@ -712,9 +712,29 @@ static const char *const migration_14[] = {
     NULL,
 };
 
+/* Migration 15 (issue 14): web console sessions (docs/CONSOLE.md §1.3),
+ * by SHA-256 of the cookie's secret; they go with their user or tenant. */
+static const char *const migration_15[] = {
+    "CREATE TABLE web_sessions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX web_sessions_user ON web_sessions(tenant_id, user_id)",
+    "CREATE INDEX web_sessions_expires ON web_sessions(expires_at)",
+    "CREATE INDEX web_sessions_seen ON web_sessions(last_seen_at)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,  migration_7,
-    migration_8, migration_9, migration_10, migration_11, migration_12, migration_13, migration_14,
+    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
+    migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
+    migration_11, migration_12, migration_13, migration_14, migration_15,
 };
 
 const int store_sqlite_migration_count =

@@ -175,6 +175,13 @@ typedef enum {
   S_PANEL_SESSION_TOUCH,
   S_PANEL_SESSION_DELETE,
   S_PANEL_SESSION_EXPIRE,
+  S_WEB_SESSION_INSERT,
+  S_WEB_SESSION_GET,
+  S_WEB_SESSION_TOUCH,
+  S_WEB_SESSION_DELETE,
+  S_WEB_SESSION_DELETE_USER,
+  S_WEB_SESSION_DELETE_TENANT,
+  S_WEB_SESSION_SWEEP,
   S_LEASE_TAKE,
   S_THROTTLE_GET,
   S_THROTTLE_FAIL,
@@ -525,6 +532,18 @@ store_status_t sqlite_panel_session_get(store_t *base_, const unsigned char hash
 store_status_t sqlite_panel_session_touch(store_t *base_, nimbus_id_t id, int64_t expires_at);
 store_status_t sqlite_panel_session_delete(store_t *base_, const unsigned char hash[32],
                                            int64_t now);
+/* store-sqlite-sessions.c: web console sessions */
+store_status_t sqlite_web_session_insert(store_t *base_, nimbus_web_session_t *ws,
+                                         const store_audit_t *audit);
+store_status_t sqlite_web_session_get(store_t *base_, const unsigned char hash[32], int64_t now,
+                                      int64_t idle, nimbus_web_session_t *out);
+store_status_t sqlite_web_session_touch(store_t *base_, nimbus_id_t id, int64_t now);
+store_status_t sqlite_web_session_delete(store_t *base_, const unsigned char hash[32],
+                                         const store_audit_t *audit);
+store_status_t sqlite_web_session_delete_user(store_t *base_, nimbus_id_t tenant_id,
+                                              nimbus_id_t user_id);
+store_status_t sqlite_web_session_delete_tenant(store_t *base_, nimbus_id_t tenant_id);
+store_status_t sqlite_web_session_sweep(store_t *base_, int64_t now, int64_t idle, int *n);
 store_status_t sqlite_lease_take(store_t *base_, const char *name, const char *holder, int64_t now,
                                  int ttl, bool *held);
 store_status_t sqlite_throttle_get(store_t *base_, const unsigned char key[32], int64_t now,
