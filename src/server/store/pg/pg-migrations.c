@@ -573,8 +573,22 @@ static const char *const migration_5[] = {
     NULL,
 };
 
-static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
-                                                   migration_4, migration_5};
+/* Migration 6: the web console's sessions (issue 14).  PLACEHOLDER on
+ * this branch: written on another branch; this empty one only keeps the
+ * numbering, and is replaced by it when the branches meet. */
+static const char *const migration_6[] = {
+    NULL,
+};
+
+/* Migration 7: suspended tenants, as SQLite's migration 16. */
+static const char *const migration_7[] = {
+    "ALTER TABLE tenants ADD COLUMN suspended boolean NOT NULL DEFAULT false "
+    "CHECK (NOT suspended OR name <> 'system')",
+    NULL,
+};
+
+static const char *const *const pg_migrations[] = {
+    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6, migration_7};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 
