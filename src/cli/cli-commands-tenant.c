@@ -15,6 +15,7 @@ static const cli_field_t tenant_fields[] = {
     {"retention_hours", "RETENTION H", "Retention (hours, 0: default)", NULL},
     {"panel_login", "PANEL LOGIN", "Panel login", NULL},
     {"unknown_user_names", "UNKNOWN NAMES", "Unknown user names", NULL},
+    {"suspended", "SUSPENDED", "Suspended", NULL},
     {"created_at", "CREATED", "Created", NULL},
     {NULL, NULL, NULL, NULL}};
 
@@ -26,7 +27,9 @@ enum {
   TOPT_MAX_HELD_JOBS,
   TOPT_RETENTION_HOURS,
   TOPT_PANEL_LOGIN,
-  TOPT_UNKNOWN_USER_NAMES
+  TOPT_UNKNOWN_USER_NAMES,
+  TOPT_SUSPEND,
+  TOPT_RESUME
 };
 
 static const char *const tenant_panel_logins[] = {"password", "pin", NULL};
@@ -48,6 +51,9 @@ static const cli_option_t tenant_options[] = {
                                  "a job for a name that is no user or alias: refuse (default) "
                                  "or hold",
                                  false},
+    [TOPT_SUSPEND] = {"suspend", NULL,
+                      "refuse the tenant's users and printers (not the tenant 'system')", false},
+    [TOPT_RESUME] = {"resume", NULL, "end a suspension", false},
     {NULL, NULL, NULL, false}};
 
 //
@@ -91,6 +97,11 @@ static cli_status_t tenant_body_fill(cli_t *cli, const cli_parsed_t *parsed, jso
       status = cli_json_set_string(cli, body, "unknown_user_names",
                                    parsed->values[TOPT_UNKNOWN_USER_NAMES]);
   }
+
+  if (status == CLI_STATUS_OK && parsed->values[TOPT_SUSPEND] && parsed->values[TOPT_RESUME])
+    status = cli_fail(cli, CLI_STATUS_USAGE, "--suspend and --resume exclude each other");
+  else if (status == CLI_STATUS_OK && (parsed->values[TOPT_SUSPEND] || parsed->values[TOPT_RESUME]))
+    status = cli_json_set_boolean(cli, body, "suspended", parsed->values[TOPT_SUSPEND] != NULL);
 
   return (status);
 }

@@ -20,7 +20,7 @@
  *        canceled (other), failed: "Payment declined/canceled/failed"
  *        refund-pending, refunded: the print failed, refunded
  *   GET  /release/qr.svg   the QR code of the pending payment's URL
- *                          (panel-qr.c), 404 without one
+ *                          (qr-svg.c), 404 without one
  *   POST /release/pay-cancel  csrf: DELETE /device/jobs/{id}/payment:
  *                          canceled -> 303 /release/job (the job is held
  *                          again; #message says so), paid meanwhile ->
@@ -48,7 +48,7 @@
 #include "device-api.h"
 #include "log.h"
 #include "panel-private.h"
-#include "panel-qr.h"
+#include "qr-svg.h"
 
 #define PAY_REFRESH_S 2 /* the payment screen reloads itself this often */
 
@@ -283,7 +283,7 @@ enum MHD_Result pay_page(panel_release_t *rel, struct MHD_Connection *conn, int 
 enum MHD_Result pay_qr(struct MHD_Connection *conn, const rel_session_t *s) {
   if (!s->pay_job || !s->pay_url[0])
     return panel_error(conn, 404, "There is no payment waiting on this screen.");
-  char *svg = panel_qr_svg(s->pay_url, NULL);
+  char *svg = qr_svg(s->pay_url, NULL);
   if (!svg) return panel_error(conn, 500, "The QR code could not be made.");
   return panel_send(conn, 200, "image/svg+xml", svg);
 }

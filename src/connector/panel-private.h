@@ -17,7 +17,7 @@
 
 #include "connector.h"
 #include "panel-purpose.h"
-#include "panel-qr.h"
+#include "qr-svg.h"
 
 #define PANEL_BODY_MAX 2048  /* a form body */
 #define PANEL_PAGE_MAX 65536 /* a page */
@@ -98,7 +98,7 @@ typedef struct {
    * number; 0: none) and, while it is pending, its payment URL (the QR
    * code's text; never logged) */
   int pay_job;
-  char pay_url[PANEL_QR_TEXT_MAX + 1];
+  char pay_url[QR_SVG_TEXT_MAX + 1];
   /* the purpose chosen on the job's screen (panel-purpose.h; "": keep
    * the job's own), kept for that job across a refused release */
   char purpose[PURPOSE_NAME_MAX + 1];

@@ -365,6 +365,9 @@ void auth_check(store_t *st, auth_cache_t *cache, const char *authorization,
   if (out->result == AUTH_OK) {
     /* A bearer token for tenant A is no key to tenant B's queues. */
     if (default_tenant && strcmp(out->tenant.name, default_tenant) != 0) out->result = AUTH_BAD;
+    /* after the credentials: only their holder learns of the suspension */
+    else if (out->tenant.suspended)
+      out->result = AUTH_SUSPENDED;
     sodium_memzero(out->user.password_hash, sizeof out->user.password_hash);
     sodium_memzero(out->user.panel_pin_hash, sizeof out->user.panel_pin_hash);
   }

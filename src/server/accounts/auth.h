@@ -17,6 +17,14 @@
  * instead of holding a worker, so accounts not under attack keep their
  * share.  Concurrent requests with the same credentials wait for the one
  * check.
+ *
+ * A suspended tenant (nimbus_tenant_t.suspended) is checked here, after
+ * the credentials, so that every caller (REST, uploads, IPP, the panel)
+ * refuses it: valid credentials of one of its users give AUTH_SUSPENDED,
+ * never AUTH_OK.  The tenant row is read on every request, cache hits
+ * included, so a suspension takes effect at the next request.  Wrong
+ * credentials stay AUTH_BAD: only a holder of valid ones learns that the
+ * tenant is suspended.
  */
 #ifndef NIMBUS_AUTH_H
 #define NIMBUS_AUTH_H
@@ -28,12 +36,16 @@
 #include "throttle.h"
 
 typedef enum {
-  AUTH_NONE = 0, /* no Authorization header */
-  AUTH_OK,       /* credentials verified */
-  AUTH_BAD,      /* malformed header or wrong credentials */
-  AUTH_THROTTLED /* not checked: too many failures lately, or too many checks in
-                    flight for this account or address; retry_after seconds */
+  AUTH_NONE = 0,  /* no Authorization header */
+  AUTH_OK,        /* credentials verified */
+  AUTH_BAD,       /* malformed header or wrong credentials */
+  AUTH_THROTTLED, /* not checked: too many failures lately, or too many checks in
+                     flight for this account or address; retry_after seconds */
+  AUTH_SUSPENDED  /* valid credentials of a suspended tenant's user: refuse (403) */
 } auth_result_t;
+
+/* The one wording of the refusal (REST problem detail, IPP status-message). */
+#define AUTH_SUSPENDED_MESSAGE "the tenant is suspended"
 
 typedef struct {
   auth_result_t result;

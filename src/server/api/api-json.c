@@ -245,13 +245,13 @@ bool api_role_parse(const char *s, nimbus_role_t *out) {
 }
 
 json_t *api_tenant_json(const nimbus_tenant_t *t) {
-  return json_pack("{s:o, s:o, s:I, s:i, s:i, s:s, s:s, s:o}", "name", api_json_text(t->name),
+  return json_pack("{s:o, s:o, s:I, s:i, s:i, s:s, s:s, s:b, s:o}", "name", api_json_text(t->name),
                    "display_name", api_json_text(t->display_name), "max_document_size",
                    (json_int_t)t->max_document_size, "max_held_jobs_per_user",
                    t->max_held_jobs_per_user, "retention_hours", t->retention_hours, "panel_login",
                    strcmp(t->panel_login, "pin") == 0 ? "pin" : "password", "unknown_user_names",
-                   strcmp(t->unknown_user_names, "hold") == 0 ? "hold" : "refuse", "created_at",
-                   api_json_time(t->created_at));
+                   strcmp(t->unknown_user_names, "hold") == 0 ? "hold" : "refuse", "suspended",
+                   t->suspended, "created_at", api_json_time(t->created_at));
 }
 
 json_t *api_user_json(const nimbus_user_t *u) {

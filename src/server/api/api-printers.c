@@ -5,11 +5,13 @@
  *
  *   GET    /printers                    → {printers:[printer...]}
  *   POST   /printers                    {name, queues:[q...], location?, claim_ttl?}
- *                                       → 201 printer + claim_code, claim_expires_at
+ *                                       → 201 printer + claim_code, qr_svg,
+ *                                       claim_expires_at
  *   GET    /printers/{name}             → printer
  *   PATCH  /printers/{name}             {location} → printer
  *   DELETE /printers/{name}             → 204 (device_delete: tombstone, jobs re-offered)
  *   POST   /printers/{name}/claim-code  {claim_ttl?} → printer + a new claim_code
+ *                                       and its qr_svg
  *   POST   /device/register             {claim_code, output_device_uuid?}, no user
  *                                       → 201 {output_device_uuid, credential,
  *                                       printer_uris, tenant, name}
@@ -21,14 +23,15 @@
  * this route and Register-Output-Device alike): too many answer 429.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "api-private.h"
 #include "device.h"
 #include "log.h"
+#include "qr-svg.h"
 
-#define API_PRINTER_LEASE_DEFAULT 300 /* seconds, when --device-lease is unset */
 #define API_CLAIM_TTL_MIN 60
 
 /* ---- records ---- */
@@ -66,15 +69,12 @@ static json_t *printer_reasons_json(const char *reasons) {
   return arr;
 }
 
-/* Heard from within the lease (last_seen_at is flushed lazily, a few
- * seconds late at most, which the minutes-long lease absorbs). */
-static bool printer_online(const api_ctx_t *c, const nimbus_device_t *d) {
-  int64_t lease =
-      c->srv->cfg.device_lease > 0 ? c->srv->cfg.device_lease : API_PRINTER_LEASE_DEFAULT;
-  return d->last_seen_at > 0 && (int64_t)time(NULL) - d->last_seen_at <= lease;
-}
-
+/* The record of d; last_seen_at is the later of the store's (written
+ * lazily, a housekeeping round late at most) and this node's memory, and
+ * online follows from it (device_online). */
 static json_t *printer_json(const api_ctx_t *c, const nimbus_device_t *d) {
+  int64_t seen = device_presence_seen_at(c->srv, d->id);
+  if (seen < d->last_seen_at) seen = d->last_seen_at;
   json_t *queues = json_array();
   for (int i = 0; queues && i < d->nqueues; i++) {
     if (json_array_append_new(queues, api_json_text(d->queue_names[i])) != 0) {
@@ -85,27 +85,34 @@ static json_t *printer_json(const api_ctx_t *c, const nimbus_device_t *d) {
   const char *state = printer_state_name(d->printer_state);
   bool registered = d->status == NIMBUS_DEVICE_REGISTERED;
   return json_pack(
-      "{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "name",
-      api_json_text(d->name), "location", d->location[0] ? api_json_text(d->location) : json_null(),
-      "status", registered ? "registered" : "unclaimed", "output_device_uuid",
+      "{s:o, s:o, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:i, s:o, s:o, s:o}",
+      "name", api_json_text(d->name), "location",
+      d->location[0] ? api_json_text(d->location) : json_null(), "status",
+      registered ? "registered" : "unclaimed", "registered", registered, "output_device_uuid",
       d->uuid[0] ? api_json_text(d->uuid) : json_null(), "queues", queues, "registered_at",
-      api_json_time(d->registered_at), "last_seen_at", api_json_time(d->last_seen_at), "transport",
-      d->transport[0] ? api_json_text(d->transport) : json_null(), "online", printer_online(c, d),
-      "printer_state", state ? json_string(state) : json_null(), "printer_state_reasons",
+      api_json_time(d->registered_at), "last_seen_at", api_json_time(seen), "transport",
+      d->transport[0] ? api_json_text(d->transport) : json_null(), "online",
+      registered && device_online(c->srv, seen), "printer_state",
+      state ? json_string(state) : json_null(), "printer_state_reasons",
       printer_reasons_json(d->state_reasons), "make_and_model",
       d->make_model[0] ? api_json_text(d->make_model) : json_null(), "jobs_in_progress",
       d->jobs_in_progress, "claim_expires_at", api_json_time(d->claim_expires_at), "created_at",
       api_json_time(d->created_at), "pricing", api_pricing_json((api_ctx_t *)c, &d->pricing));
 }
 
-/* The printer record plus a freshly issued claim code. */
+/* The printer record plus a freshly issued claim code, and the code as
+ * an SVG QR code (qr_svg) of exactly the text `nimbus-connector register
+ * --claim` takes, for the console to show next to it.  NULL: no memory. */
 static json_t *printer_with_code_json(const api_ctx_t *c, const nimbus_device_t *d,
                                       const char *code) {
   json_t *doc = printer_json(c, d);
-  if (doc && json_object_set_new(doc, "claim_code", json_string(code)) != 0) {
+  char *svg = qr_svg(code, NULL);
+  if (!svg || !doc || json_object_set_new(doc, "claim_code", json_string(code)) != 0 ||
+      json_object_set_new(doc, "qr_svg", json_string(svg)) != 0) {
     json_decref(doc);
-    return NULL;
+    doc = NULL;
   }
+  free(svg);
   return doc;
 }
 

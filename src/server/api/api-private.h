@@ -27,6 +27,8 @@
 #include "store.h"
 
 #define API_SYSTEM_TENANT "system" /* reserved tenant of the operators */
+/* The problem type of a suspended tenant's refusals (auth.h, device.h). */
+#define API_PROBLEM_SUSPENDED "urn:nimbus:problem:tenant-suspended"
 #define API_PASSWORD_MAX 1024      /* longest password accepted, in bytes */
 
 typedef struct api_upload api_upload_t; /* job upload in progress (api-jobs-upload.c) */

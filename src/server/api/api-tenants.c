@@ -6,11 +6,13 @@
  *   GET    /tenants          → {tenants:[tenant...]}
  *   POST   /tenants          {name, display_name?, max_document_size?,
  *                             max_held_jobs_per_user?, retention_hours?,
- *                             panel_login?, unknown_user_names?} → 201 tenant
+ *                             panel_login?, unknown_user_names?,
+ *                             suspended?} → 201 tenant
  *   GET    /tenants/{name}   → tenant
  *   PATCH  /tenants/{name}   {display_name?, max_document_size?,
  *                             max_held_jobs_per_user?, retention_hours?,
- *                             panel_login?, unknown_user_names?} → tenant
+ *                             panel_login?, unknown_user_names?,
+ *                             suspended?} → tenant
  *   DELETE /tenants/{name}   → 204; its users, queues, tokens and jobs go
  *                            with it, and its document blobs are swept.
  * Limits of 0 mean "the server default".  retention_hours: unreleased
@@ -18,7 +20,11 @@
  * panel_login: how users sign in at a printer's panel, "password" or
  * "pin" (their panel PIN, PROTOCOL.md §7.2); unknown_user_names: a job
  * for a name that is neither a user nor an alias is refused ("refuse",
- * the default) or held without an owner ("hold", PROTOCOL.md §7.1).
+ * the default) or held without an owner ("hold", PROTOCOL.md §7.1);
+ * suspended: true refuses the tenant's users and printers everywhere
+ * (auth.h, device.h) until set false again; "system" is never suspended
+ * (400).  A PATCH that changes it is audited as tenant-suspended or
+ * tenant-resumed (other changes as tenant-updated).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +44,7 @@ static const char *const tenant_fields[] = {"name",
                                             "retention_hours",
                                             "panel_login",
                                             "unknown_user_names",
+                                            "suspended",
                                             NULL};
 
 static bool tenant_list_cb(const nimbus_tenant_t *t, void *ctx) {
@@ -88,6 +95,15 @@ static bool tenant_apply_body(api_ctx_t *c, nimbus_tenant_t *t) {
       return false;
     }
     snprintf(t->unknown_user_names, sizeof t->unknown_user_names, "%s", unknown);
+  }
+  bool suspended;
+  if (!api_body_bool(c, "suspended", &suspended, &present)) return false;
+  if (present) {
+    if (suspended && api_tenant_name_reserved(t->name)) {
+      api_problem(c->r, 400, "'suspended': the tenant '%s' cannot be suspended", API_SYSTEM_TENANT);
+      return false;
+    }
+    t->suspended = suspended;
   }
   return true;
 }
@@ -149,14 +165,20 @@ void api_tenant_update(api_ctx_t *c) {
     api_problem(c->r, 400, "'name': a tenant cannot be renamed");
     return;
   }
+  bool was_suspended = t.suspended;
   if (!tenant_apply_body(c, &t)) return;
+  const char *action = t.suspended == was_suspended ? "tenant-updated"
+                       : t.suspended                ? "tenant-suspended"
+                                                    : "tenant-resumed";
   api_audit_t au;
   if ((s = store_tenant_update_audited(
-           c->srv->store, &t, api_audit_of(c, &au, "tenant-updated", "tenant=%s", t.name))) !=
-      STORE_OK) {
+           c->srv->store, &t, api_audit_of(c, &au, action, "tenant=%s", t.name))) != STORE_OK) {
     api_respond_store(c, s, "tenant", c->param);
     return;
   }
+  if (t.suspended != was_suspended)
+    log_event(LOG_INFO, c->r->id, t.suspended ? "tenant suspended" : "tenant resumed", "tenant",
+              t.name, "by", c->actor, (char *)NULL);
   api_respond(c, 200, api_tenant_json(&t));
 }
 

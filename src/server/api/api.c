@@ -463,9 +463,14 @@ void api_respond_store(api_ctx_t *c, store_status_t s, const char *what, const c
 }
 
 /* 401 with a challenge; 429 with Retry-After when the sign-in throttle
- * refused to check the credentials (auth.h).  The web console's requests
- * get the Session challenge, which no browser answers with a dialog. */
+ * refused to check the credentials (auth.h); 403 for a suspended tenant's
+ * user.  The web console's requests get the Session challenge, which no
+ * browser answers with a dialog. */
 static void api_unauthorized(http_request_t *r) {
+  if (r->auth.result == AUTH_SUSPENDED) {
+    http_respond_problem_typed(r, 403, API_PROBLEM_SUSPENDED, "Forbidden", AUTH_SUSPENDED_MESSAGE);
+    return;
+  }
   if (r->auth.result == AUTH_THROTTLED) {
     char secs[16];
     snprintf(secs, sizeof secs, "%d", r->auth.retry_after);
@@ -670,6 +675,11 @@ static bool api_device_authenticate(api_ctx_t *c) {
     case DEVICE_AUTH_DELETED:
       http_respond_problem(c->r, 410, DEVICE_DELETED_MESSAGE,
                            "this printer's registration was deleted; claim a new one");
+      return false;
+    case DEVICE_AUTH_SUSPENDED: /* the printer is in touch: online, with nothing to do */
+      if (c->device.transport[0]) device_seen(c->srv, &c->device, c->device.transport);
+      http_respond_problem_typed(c->r, 403, API_PROBLEM_SUSPENDED, "Forbidden",
+                                 AUTH_SUSPENDED_MESSAGE);
       return false;
     case DEVICE_AUTH_NONE:
       http_response_header(c->r, "WWW-Authenticate", API_REALM);

@@ -47,6 +47,7 @@ typedef struct {
   int auth_cache_seconds;    /* how long a verified password is trusted */
   int device_lease;          /* seconds of device silence before its jobs are re-offered */
   int notify_wait;           /* seconds a Get-Notifications long-poll is held */
+  int online_window;         /* a printer heard from within this is online (0: notify_wait + 30) */
   int pin_max_attempts;      /* wrong PINs before a job locks */
   int pin_lockout;           /* seconds locked, and the counting window */
   int retention_hours;       /* default per tenant: unreleased jobs expire after this */

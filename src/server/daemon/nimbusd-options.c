@@ -95,6 +95,10 @@ const config_option_t nimbusd_options[] = {
         "seconds a silent printer keeps its jobs before they are offered again", false, 5, 86400),
     OPT("notify-wait", CONFIG_INT, notify_wait, "60",
         "longest a printer's Get-Notifications (notify-wait) is held, in seconds", false, 1, 3600),
+    OPT("printer-online-window", CONFIG_INT, online_window, "0",
+        "seconds since a printer was last heard from within which it shows as online (0: "
+        "notify-wait + 30)",
+        false, 0, 86400),
     OPT("pin-max-attempts", CONFIG_INT, pin_max_attempts, "5",
         "wrong job PINs before a job is locked", false, 1, 1000),
     OPT("pin-lockout", CONFIG_INT, pin_lockout, "900",

@@ -403,7 +403,11 @@ device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization
   device_credential_hash(cred, hash);
   sodium_memzero(cred, sizeof cred);
   store_status_t s = store_device_get_by_credential(srv->store, hash, out);
-  if (s == STORE_OK) return DEVICE_AUTH_OK;
+  if (s == STORE_OK) {
+    nimbus_tenant_t t;
+    if (store_tenant_get(srv->store, out->tenant_id, &t) != STORE_OK) return DEVICE_AUTH_ERROR;
+    return t.suspended ? DEVICE_AUTH_SUSPENDED : DEVICE_AUTH_OK;
+  }
   if (s != STORE_NOT_FOUND) return DEVICE_AUTH_ERROR;
   nimbus_device_tombstone_t t;
   s = store_device_tombstone_lookup(srv->store, hash, &t);
@@ -510,6 +514,23 @@ void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *tra
     pthread_mutex_unlock(&p->mu);
   }
   if (write_now) store_device_touch(srv->store, d->tenant_id, d->id, now, transport);
+}
+
+int64_t device_presence_seen_at(nimbus_server_t *srv, nimbus_id_t id) {
+  device_presence_t *p = srv->presence;
+  int64_t seen = 0;
+  if (!p) return 0;
+  unsigned b = (unsigned)((uint64_t)id % DEVICE_PRESENCE_BUCKETS);
+  pthread_mutex_lock(&p->mu);
+  for (const device_seen_entry_t *e = p->buckets[b]; e; e = e->next)
+    if (e->id == id) seen = e->seen_at;
+  pthread_mutex_unlock(&p->mu);
+  return seen;
+}
+
+bool device_online(const nimbus_server_t *srv, int64_t seen_at) {
+  int64_t window = srv->cfg.online_window > 0 ? srv->cfg.online_window : srv->cfg.notify_wait + 30;
+  return seen_at > 0 && (int64_t)time(NULL) - seen_at <= window;
 }
 
 int device_presence_flush(nimbus_server_t *srv) {

@@ -117,7 +117,8 @@ typedef enum {
   DEVICE_AUTH_OK,       /* a registered device */
   DEVICE_AUTH_BAD,      /* malformed, or a credential nobody holds */
   DEVICE_AUTH_DELETED,  /* the credential of a deleted registration */
-  DEVICE_AUTH_ERROR     /* storage failure */
+  DEVICE_AUTH_ERROR,    /* storage failure */
+  DEVICE_AUTH_SUSPENDED /* a registered device of a suspended tenant: refuse, keep it */
 } device_auth_result_t;
 
 /*
@@ -126,7 +127,11 @@ typedef enum {
  * an nmd_ credential, or the claim code of a device that registered with
  * it as its password (device_claim_keep_code).
  * DEVICE_AUTH_DELETED also counts the request in
- * nimbus_deleted_device_requests_total.
+ * nimbus_deleted_device_requests_total.  DEVICE_AUTH_SUSPENDED (out is
+ * filled): the device's tenant is suspended, so it gets nothing to do;
+ * callers refuse with AUTH_SUSPENDED_MESSAGE and a status that is neither
+ * a deregistration (410, client-error-gone) nor a failed login (401), so
+ * the printer keeps its registration and retries (PROTOCOL.md §6.2).
  */
 device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
                                  nimbus_device_t *out);
@@ -148,6 +153,16 @@ void device_seen(nimbus_server_t *srv, const nimbus_device_t *d, const char *tra
 int device_presence_flush(nimbus_server_t *srv);
 /* Drop a deleted device's entry. */
 void device_presence_forget(nimbus_server_t *srv, nimbus_id_t id);
+/* When this node last heard from device id (unix seconds; 0: not since it
+ * started), fresher than the store's last_seen_at, which lags by up to a
+ * housekeeping round. */
+int64_t device_presence_seen_at(nimbus_server_t *srv, nimbus_id_t id);
+/* Is a device last heard from at seen_at online now?  Heard from within
+ * --printer-online-window seconds (0: --notify-wait + 30: a printer holding
+ * a long-poll asks again at least every notify-wait seconds, a polling
+ * connector every poll-interval, 10 s by default; the 30 s absorb a
+ * store flush and a reconnect). */
+bool device_online(const nimbus_server_t *srv, int64_t seen_at);
 
 /* The liveness table behind device_seen() (srv->presence). */
 device_presence_t *device_presence_new(void);

@@ -238,6 +238,11 @@ static int ipp_unknown_name_wait(ipp_ctx_t *ctx, const unsigned char key[32]) {
   return wait;
 }
 
+/* A suspended tenant's queue refuses everyone but its printers (which get
+ * the same status on the device channel): client-error-forbidden, the IPP
+ * form of HTTP 403 ("authentication will not help"), so clients neither
+ * prompt for a password again nor take it as a deregistration. */
+#define IPP_SUSPENDED_MESSAGE "The tenant is suspended."
 #define IPP_UNKNOWN_NAME_BUSY "Too many unknown user names from this computer; retry in %d seconds."
 #define IPP_UNKNOWN_NAME_REFUSED                                                    \
   "User '%s' is not known to this print service; ask your administrator to add it " \
@@ -286,6 +291,10 @@ static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
       ctx->behalf_status = IPP_STATUS_ERROR_INTERNAL;
       snprintf(ctx->behalf_message, sizeof ctx->behalf_message,
                "The device registry is not available.");
+      return true;
+    case DEVICE_AUTH_SUSPENDED:
+      ctx->behalf_status = IPP_STATUS_ERROR_FORBIDDEN;
+      snprintf(ctx->behalf_message, sizeof ctx->behalf_message, "%s", IPP_SUSPENDED_MESSAGE);
       return true;
     default:
       return false;
@@ -458,6 +467,12 @@ static bool ipp_authorize_device(ipp_ctx_t *ctx) {
                 ctx->device.name, "uuid", ctx->device.uuid, (char *)NULL);
       ipp_respond(ctx, IPP_STATUS_ERROR_GONE, DEVICE_DELETED_MESSAGE);
       return false;
+    case DEVICE_AUTH_SUSPENDED:
+      /* in touch (online), registered, and given nothing to do: not
+       * client-error-gone (that deregisters), not 401 (a failed login) */
+      device_seen(srv, &ctx->device, ctx->device.transport[0] ? ctx->device.transport : "polling");
+      ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN, IPP_SUSPENDED_MESSAGE);
+      return false;
     case DEVICE_AUTH_OK:
       break;
   }
@@ -545,6 +560,10 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
   }
   if (ctx->system && !ipp_system_has_claim(ctx)) return false; /* 401: the password is the claim */
   if (e->device) return ipp_authorize_device(ctx);
+  if (!ctx->system && ctx->tenant.suspended) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN, IPP_SUSPENDED_MESSAGE);
+    return false;
+  }
   if (ctx->behalf_status) {
     ipp_respond(ctx, (ipp_status_t)ctx->behalf_status, "%s", ctx->behalf_message);
     return false;
@@ -560,6 +579,10 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
   }
   if (r->auth.result == AUTH_THROTTLED) {
     ipp_respond_throttled(ctx);
+    return false;
+  }
+  if (r->auth.result == AUTH_SUSPENDED) {
+    ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN, IPP_SUSPENDED_MESSAGE);
     return false;
   }
   return false; /* answered with HTTP 401 in finish */

@@ -89,6 +89,9 @@ void ipp_op_register_output_device(ipp_ctx_t *ctx) {
       case DEVICE_AUTH_DELETED:
         ipp_respond(ctx, IPP_STATUS_ERROR_GONE, DEVICE_DELETED_MESSAGE);
         return;
+      case DEVICE_AUTH_SUSPENDED: /* registered, and kept: nothing to do now */
+        ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN, "The tenant is suspended.");
+        return;
       case DEVICE_AUTH_ERROR:
         ipp_respond(ctx, IPP_STATUS_ERROR_INTERNAL, "The device registry is not available.");
         return;

@@ -33,6 +33,7 @@ typedef struct {
   int retention_hours;         /* unreleased jobs expire after this; 0 = server default (24) */
   char panel_login[16];        /* how users sign in at a printer: "password" or "pin" */
   char unknown_user_names[16]; /* a job for a name that is no user: "refuse" or "hold" */
+  bool suspended;              /* its users and printers are refused (auth.h, device.h) */
   int64_t created_at;          /* unix seconds */
 } nimbus_tenant_t;
 

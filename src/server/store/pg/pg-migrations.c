@@ -593,8 +593,15 @@ static const char *const migration_6[] = {
     NULL,
 };
 
-static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
-                                                   migration_4, migration_5, migration_6};
+/* Migration 7: suspended tenants, as SQLite's migration 16. */
+static const char *const migration_7[] = {
+    "ALTER TABLE tenants ADD COLUMN suspended boolean NOT NULL DEFAULT false "
+    "CHECK (NOT suspended OR name <> 'system')",
+    NULL,
+};
+
+static const char *const *const pg_migrations[] = {
+    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6, migration_7};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

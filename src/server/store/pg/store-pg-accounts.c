@@ -31,6 +31,7 @@ static void tenant_from_row(const PGresult *r, int i, nimbus_tenant_t *t) {
   t->retention_hours = pg_get_int(r, i, 6);
   PG_GET_FIELD(r, i, 7, t->panel_login);
   PG_GET_FIELD(r, i, 8, t->unknown_user_names);
+  t->suspended = pg_get_bool(r, i, 9);
 }
 
 static void user_from_row(const PGresult *r, int i, nimbus_user_t *u) {
@@ -143,6 +144,7 @@ store_status_t pg_tenant_insert(store_t *base, nimbus_tenant_t *t, const store_a
   pg_param_text(&p, OR_DEFAULT(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
   pg_param_text(&p, OR_DEFAULT(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
                 sizeof t->unknown_user_names);
+  pg_param_int(&p, t->suspended ? 1 : 0);
   nimbus_id_t id;
   store_status_t status =
       insert_returning_id(pg_of(base), PS_TENANT_INSERT, &p, &id, "tenant insert", audit);
@@ -192,6 +194,7 @@ store_status_t pg_tenant_update(store_t *base, const nimbus_tenant_t *t,
   pg_param_text(&p, OR_DEFAULT(t->panel_login, TENANT_PANEL_LOGIN_DEFAULT), sizeof t->panel_login);
   pg_param_text(&p, OR_DEFAULT(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
                 sizeof t->unknown_user_names);
+  pg_param_int(&p, t->suspended ? 1 : 0);
   return exec_changes(pg_of(base), PS_TENANT_UPDATE, &p, "tenant update", audit);
 }
 

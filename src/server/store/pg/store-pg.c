@@ -54,17 +54,17 @@ static const char *const stmt_sql[PS_COUNT] = {
     [PS_JOB_COUNT_BY_STATE] = "SELECT state, n FROM job_state_counts",
 #define TENANT_COLS                                                                 \
   "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at, " \
-  "retention_hours, panel_login, unknown_user_names"
+  "retention_hours, panel_login, unknown_user_names, suspended"
     [PS_TENANT_INSERT] =
         "INSERT INTO tenants (name, display_name, max_document_size, "
-        "max_held_jobs_per_user, created_at, retention_hours, panel_login, unknown_user_names) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "max_held_jobs_per_user, created_at, retention_hours, panel_login, unknown_user_names, "
+        "suspended) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     [PS_TENANT_GET] = "SELECT " TENANT_COLS " FROM tenants WHERE id = $1",
     [PS_TENANT_GET_BY_NAME] = "SELECT " TENANT_COLS " FROM tenants WHERE name = $1",
     [PS_TENANT_UPDATE] =
         "UPDATE tenants SET display_name = $2, max_document_size = $3, "
         "max_held_jobs_per_user = $4, retention_hours = $5, panel_login = $6, "
-        "unknown_user_names = $7 WHERE id = $1",
+        "unknown_user_names = $7, suspended = $8 WHERE id = $1",
     [PS_TENANT_DELETE] = "DELETE FROM tenants WHERE id = $1",
     [PS_TENANT_LIST] = "SELECT " TENANT_COLS " FROM tenants ORDER BY name COLLATE \"C\"",
 #define USER_COLS "id, tenant_id, name, role, password_hash, created_at, panel_pin_hash"

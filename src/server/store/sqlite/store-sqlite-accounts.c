@@ -38,6 +38,7 @@ store_status_t sqlite_tenant_insert(store_t *base_, nimbus_tenant_t *t,
                       sizeof t->panel_login);
     sqlite_bind_field(s, 8, or_default(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
                       sizeof t->unknown_user_names);
+    sqlite3_bind_int(s, 9, t->suspended ? 1 : 0);
     status = sqlite_stmt_exec_locked(st, s, "tenant insert");
     if (status == STORE_OK) {
       t->id = sqlite3_last_insert_rowid(st->db);
@@ -103,6 +104,7 @@ store_status_t sqlite_tenant_update(store_t *base_, const nimbus_tenant_t *t,
                       sizeof t->panel_login);
     sqlite_bind_field(s, 7, or_default(t->unknown_user_names, TENANT_UNKNOWN_USER_NAMES_DEFAULT),
                       sizeof t->unknown_user_names);
+    sqlite3_bind_int(s, 8, t->suspended ? 1 : 0);
     status = sqlite_exec_changes_locked(st, s, "tenant update");
   }
   status = sqlite_audit_end_locked(st, audit, status, 0);

@@ -731,10 +731,22 @@ static const char *const migration_15[] = {
     NULL,
 };
 
+/* Migration 16: suspended tenants (issue 14, the operator console).
+ *  - tenants.suspended: 1 refuses the tenant's users wherever they
+ *    authenticate (auth.c) and its printers' device channel (device.c);
+ *    nothing of the tenant is deleted, and 0 gives it all back.  The
+ *    operators' tenant 'system' is never suspended (the API refuses it;
+ *    the CHECK keeps a hand-edited database honest too). */
+static const char *const migration_16[] = {
+    "ALTER TABLE tenants ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (suspended IN (0, 1) AND (suspended = 0 OR name <> 'system'))",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
-    migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
-    migration_11, migration_12, migration_13, migration_14, migration_15,
+    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
+    migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
+    migration_13, migration_14, migration_15, migration_16,
 };
 
 const int store_sqlite_migration_count =

@@ -40,7 +40,7 @@ extern const int store_sqlite_migration_count;
 
 #define TENANT_COLS                                                                 \
   "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at, " \
-  "retention_hours, panel_login, unknown_user_names"
+  "retention_hours, panel_login, unknown_user_names, suspended"
 #define USER_COLS "id, tenant_id, name, role, password_hash, created_at, panel_pin_hash"
 #define TOKEN_COLS                                                                              \
   "t.id, t.tenant_id, t.user_id, u.name, u.role, t.label, t.hash, t.created_at, t.expires_at, " \

@@ -67,14 +67,14 @@ static const char *const stmt_sql[S_COUNT] = {
 
     [S_TENANT_INSERT] =
         "INSERT INTO tenants (name, display_name, max_document_size, "
-        "max_held_jobs_per_user, created_at, retention_hours, panel_login, unknown_user_names) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "max_held_jobs_per_user, created_at, retention_hours, panel_login, unknown_user_names, "
+        "suspended) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_TENANT_GET] = "SELECT " TENANT_COLS " FROM tenants WHERE id = ?1",
     [S_TENANT_GET_BY_NAME] = "SELECT " TENANT_COLS " FROM tenants WHERE name = ?1",
     [S_TENANT_UPDATE] =
         "UPDATE tenants SET display_name = ?2, max_document_size = ?3, "
         "max_held_jobs_per_user = ?4, retention_hours = ?5, panel_login = ?6, "
-        "unknown_user_names = ?7 WHERE id = ?1",
+        "unknown_user_names = ?7, suspended = ?8 WHERE id = ?1",
     [S_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
     [S_TENANT_LIST] = "SELECT " TENANT_COLS " FROM tenants ORDER BY name",
 
@@ -577,6 +577,7 @@ void sqlite_tenant_from_row(sqlite3_stmt *s, nimbus_tenant_t *t) {
   t->retention_hours = sqlite_column_int(s, 6);
   COPY_COLUMN(s, 7, t->panel_login);
   COPY_COLUMN(s, 8, t->unknown_user_names);
+  t->suspended = sqlite3_column_int(s, 9) != 0;
 }
 
 void sqlite_user_from_row(sqlite3_stmt *s, nimbus_user_t *u) {

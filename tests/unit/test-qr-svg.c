@@ -1,6 +1,6 @@
 /*
- * test-connector-qr.c: the panel's payment QR code as SVG
- * (src/connector/panel-qr.c): its squares are exactly libqrencode's dark
+ * test-qr-svg.c: a text's QR code as SVG (src/common/qr-svg.c: the panel's
+ * payment URLs, nimbusd's claim codes): its squares are exactly libqrencode's dark
  * modules of the text at error correction M, shifted by a quiet zone of 4
  * modules that stays empty; the document is a plain image (no script, no
  * style); and the image, rasterised, decodes back to the URL with zbarimg
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "panel-qr.h"
+#include "qr-svg.h"
 
 #define PX 4 /* pixels per module in the test's own rasteriser */
 
@@ -66,18 +66,18 @@ static void test_matches_libqrencode_at_m(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
     int modules = 0, side = 0;
-    char *svg = panel_qr_svg(urls[i], &modules);
+    char *svg = qr_svg(urls[i], &modules);
     assert_non_null(svg);
     QRcode *want = QRcode_encodeString8bit(urls[i], 0, QR_ECLEVEL_M);
     assert_non_null(want);
     assert_int_equal(modules, want->width);
     assert_int_equal((modules - 17) % 4, 0); /* a QR symbol's size: 17 + 4 * version */
     unsigned char *bits = svg_modules(svg, &side);
-    assert_int_equal(side, modules + 2 * PANEL_QR_QUIET);
+    assert_int_equal(side, modules + 2 * QR_SVG_QUIET);
     int dark = 0;
     for (int y = 0; y < side; y++)
       for (int x = 0; x < side; x++) {
-        int mx = x - PANEL_QR_QUIET, my = y - PANEL_QR_QUIET;
+        int mx = x - QR_SVG_QUIET, my = y - QR_SVG_QUIET;
         bool inside = mx >= 0 && my >= 0 && mx < modules && my < modules;
         int expect = inside ? (want->data[my * modules + mx] & 1) : 0; /* the quiet zone: light */
         if (bits[y * side + x] != expect)
@@ -101,7 +101,7 @@ static void test_matches_libqrencode_at_m(void **state) {
 static void test_plain_image(void **state) {
   (void)state;
   int modules = 0;
-  char *svg = panel_qr_svg(urls[0], &modules);
+  char *svg = qr_svg(urls[0], &modules);
   assert_non_null(svg);
   assert_true(!strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39));
   assert_null(strstr(svg, "<script"));
@@ -110,7 +110,7 @@ static void test_plain_image(void **state) {
   assert_null(strstr(svg, "8640")); /* the text is encoded, not written into the image */
   assert_non_null(strstr(svg, "shape-rendering=\"crispEdges\""));
   char size[64];
-  int px = (modules + 2 * PANEL_QR_QUIET) * PANEL_QR_MODULE_PX;
+  int px = (modules + 2 * QR_SVG_QUIET) * QR_SVG_MODULE_PX;
   snprintf(size, sizeof size, "width=\"%d\" height=\"%d\"", px, px);
   assert_non_null(strstr(svg, size));
   free(svg);
@@ -119,16 +119,16 @@ static void test_plain_image(void **state) {
 static void test_refused(void **state) {
   (void)state;
   int modules = 7;
-  assert_null(panel_qr_svg(NULL, &modules));
+  assert_null(qr_svg(NULL, &modules));
   assert_int_equal(modules, 0);
-  assert_null(panel_qr_svg("", &modules));
-  char *big = malloc(PANEL_QR_TEXT_MAX + 2);
+  assert_null(qr_svg("", &modules));
+  char *big = malloc(QR_SVG_TEXT_MAX + 2);
   assert_non_null(big);
-  memset(big, 'a', PANEL_QR_TEXT_MAX + 1);
-  big[PANEL_QR_TEXT_MAX + 1] = '\0';
-  assert_null(panel_qr_svg(big, &modules));
-  big[PANEL_QR_TEXT_MAX] = '\0'; /* the longest accepted fits a symbol at M */
-  char *svg = panel_qr_svg(big, &modules);
+  memset(big, 'a', QR_SVG_TEXT_MAX + 1);
+  big[QR_SVG_TEXT_MAX + 1] = '\0';
+  assert_null(qr_svg(big, &modules));
+  big[QR_SVG_TEXT_MAX] = '\0'; /* the longest accepted fits a symbol at M */
+  char *svg = qr_svg(big, &modules);
   assert_non_null(svg);
   assert_true(modules > 100);
   free(svg);
@@ -177,7 +177,7 @@ static void test_decodes_with_zbarimg(void **state) {
   char dir[] = "/tmp/nimbus-qr-XXXXXX";
   assert_non_null(mkdtemp(dir));
   for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-    char *svg = panel_qr_svg(urls[i], NULL);
+    char *svg = qr_svg(urls[i], NULL);
     assert_non_null(svg);
     char img[300], cmd[400], got[2048] = "";
     rasterise(svg, dir, img, sizeof img);

@@ -1,9 +1,10 @@
 /*
- * panel-qr.c: the payment URL's QR code as SVG (panel-qr.h).  Served by
- * the panel itself (/release/qr.svg): the CSP allows same-origin images
- * only, and an SVG needs neither a script nor an inline style.
+ * qr-svg.c: a text's QR code as SVG (qr-svg.h).  The image needs neither
+ * a script nor an inline style, so pages under a strict CSP can show it
+ * (the connector's panel serves it as /release/qr.svg; the web console
+ * shows a claim code's as a data: or blob: image).
  */
-#include "panel-qr.h"
+#include "qr-svg.h"
 
 #include <qrencode.h>
 #include <stdbool.h>
@@ -36,20 +37,20 @@ static void qr_append(qr_buf_t *b, const char *s) {
   b->len += n;
 }
 
-char *panel_qr_svg(const char *text, int *modules) {
+char *qr_svg(const char *text, int *modules) {
   if (modules) *modules = 0;
-  if (!text || !*text || strlen(text) > PANEL_QR_TEXT_MAX) return NULL;
+  if (!text || !*text || strlen(text) > QR_SVG_TEXT_MAX) return NULL;
   /* version 0: the smallest that fits; 8-bit mode keeps a URL as it is
    * (case-sensitive) */
   QRcode *qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M);
   if (!qr) return NULL;
-  int w = qr->width, side = w + 2 * PANEL_QR_QUIET;
+  int w = qr->width, side = w + 2 * QR_SVG_QUIET;
   qr_buf_t b = {.ok = true};
   char num[160];
   snprintf(num, sizeof num,
            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
            "height=\"%d\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">\n",
-           side * PANEL_QR_MODULE_PX, side * PANEL_QR_MODULE_PX, side, side);
+           side * QR_SVG_MODULE_PX, side * QR_SVG_MODULE_PX, side, side);
   qr_append(&b, num);
   snprintf(num, sizeof num, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", side, side);
   qr_append(&b, num);
@@ -57,7 +58,7 @@ char *panel_qr_svg(const char *text, int *modules) {
   for (int y = 0; y < w; y++)
     for (int x = 0; x < w; x++)
       if (qr->data[y * w + x] & 1) { /* bit 0: dark */
-        snprintf(num, sizeof num, "M%d %dh1v1h-1z", x + PANEL_QR_QUIET, y + PANEL_QR_QUIET);
+        snprintf(num, sizeof num, "M%d %dh1v1h-1z", x + QR_SVG_QUIET, y + QR_SVG_QUIET);
         qr_append(&b, num);
       }
   qr_append(&b, "\"/>\n</svg>\n");
