@@ -98,6 +98,11 @@ auth_result_t web_session_check(store_t *st, const char *secret, int64_t now, in
   }
   sodium_memzero(out->user.password_hash, sizeof out->user.password_hash);
   sodium_memzero(out->user.panel_pin_hash, sizeof out->user.panel_pin_hash);
+  if (out->tenant.suspended) { /* as auth_check: the session's holder learns why */
+    memset(out, 0, sizeof *out);
+    out->result = AUTH_SUSPENDED;
+    return AUTH_SUSPENDED;
+  }
   int every = idle / 4 < WEB_SESSION_TOUCH_MAX ? idle / 4 : WEB_SESSION_TOUCH_MAX;
   if (now - s.last_seen_at >= every && now > s.last_seen_at) {
     if (store_web_session_touch(st, s.id, now) == STORE_OK) s.last_seen_at = now;

@@ -176,6 +176,13 @@ void api_tenant_update(api_ctx_t *c) {
     api_respond_store(c, s, "tenant", c->param);
     return;
   }
+  /* a suspension ends the tenant's console sessions (docs/CONSOLE.md §1.3);
+   * session checks refuse a suspended tenant anyway, so a failure here
+   * leaves nothing open */
+  if (t.suspended && !was_suspended &&
+      store_web_session_delete_tenant(c->srv->store, t.id) != STORE_OK)
+    log_event(LOG_ERROR, c->r->id, "ending the tenant's sessions failed", "tenant", t.name,
+              (char *)NULL);
   if (t.suspended != was_suspended)
     log_event(LOG_INFO, c->r->id, t.suspended ? "tenant suspended" : "tenant resumed", "tenant",
               t.name, "by", c->actor, (char *)NULL);
