@@ -155,7 +155,12 @@ if [ "$POSTGRESQL" = 1 ]; then
   DATABASE="PostgreSQL, private cluster in $PG_DIR (socket only)"
 fi
 
-"$NIMBUSD_BIN" --demo --state-dir "$STATE" --port "$PORT" ${nimbusd_args[@]+"${nimbusd_args[@]}"} &
+# The web console as built (build/web/console; -Dconsole=disabled or no
+# node: nimbusd answers / with "the web console is not installed").
+CONSOLE_DIR=$BUILD/web/console
+[ -f "$CONSOLE_DIR/index.html" ] || CONSOLE_DIR=
+"$NIMBUSD_BIN" --demo --state-dir "$STATE" --port "$PORT" --console-dir "$CONSOLE_DIR" \
+  ${nimbusd_args[@]+"${nimbusd_args[@]}"} &
 NIMBUSD=$!
 wait_for nimbusd "$NIMBUSD" curl -fsS "$URL/healthz"
 
@@ -280,7 +285,8 @@ cat <<EOF
 +----------------------------------------------------------------------+
   Nimbus Print demo is running (Ctrl-C stops it)
     cloud queue     ipp://127.0.0.1:$PORT/ipp/print/demo/office
-    REST API        $URL/api/v1/   (console: $URL/)
+    web console     $URL/   (sign in with a sign-in below)
+    REST API        $URL/api/v1/
     printer panel   http://127.0.0.1:$PANEL_PORT/release
     print here      ipp://127.0.0.1:$PRINTER_PORT/ipp/print   (release at the printer)
     pay to print    ipp://127.0.0.1:$PORT/ipp/print/demo/shop  (pay at the printer's panel)

@@ -39,7 +39,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   if [ ! -d "$FUZZ_BUILD" ]; then
     CC=clang CXX=clang++ meson setup "$FUZZ_BUILD" -Dfuzzing=true -Db_sanitize=address,undefined \
-      -Db_lundef=false --buildtype=debug >/dev/null
+      -Db_lundef=false -Dconsole=disabled --buildtype=debug >/dev/null
   fi
   ninja -C "$FUZZ_BUILD" >/dev/null
   fuzz_pass=0
