@@ -46,9 +46,12 @@ add_bob() {
 }
 check "second user bob" add_bob
 
-# a fee on every job of office: EUR, 10 cents a page (5 from the third)
+# a fee on every job of office: EUR, 10 cents a page (5 from the third;
+# colour 30 and 20: the uploads print in colour unless told otherwise)
 boss() { curl -fsS -u boss@acme:boss-pw-1 "$@"; }
-TABLE='{"currency":"EUR","mode":"graduated","tiers":[{"from":1,"prices":{"a4":{"mono":{"one-sided":10}},"other":{"mono":{"one-sided":10}}}},{"from":3,"prices":{"a4":{"mono":{"one-sided":5}},"other":{"mono":{"one-sided":5}}}}]}'
+P1='{"mono":{"one-sided":10},"color":{"one-sided":30}}'
+P3='{"mono":{"one-sided":5},"color":{"one-sided":20}}'
+TABLE="{\"currency\":\"EUR\",\"mode\":\"graduated\",\"tiers\":[{\"from\":1,\"prices\":{\"a4\":$P1,\"other\":$P1}},{\"from\":3,\"prices\":{\"a4\":$P3,\"other\":$P3}}]}"
 pricing() {
   api PATCH '/api/v1/billing?tenant=acme' -H 'Content-Type: application/json' \
     -d '{"currency":"EUR","service_fee_fixed":0,"service_fee_bps":0}' | json_get "d['currency']" |
