@@ -565,6 +565,103 @@ static void test_audited_writes(void **state) {
   assert_int_equal(db_int(fx, "SELECT count(*) FROM audit"), 2);
 }
 
+/* What store_audit_list saw, in order. */
+typedef struct {
+  int n;
+  nimbus_id_t ids[16];
+  char actions[16][STORE_AUDIT_ACTION_MAX];
+  char actors[16][STORE_AUDIT_ACTOR_MAX];
+  int stop_after; /* 0: never stop */
+} audit_seen_t;
+
+static bool audit_seen_cb(const store_audit_entry_t *e, void *ctx) {
+  audit_seen_t *a = ctx;
+  if (a->n < 16) {
+    a->ids[a->n] = e->id;
+    snprintf(a->actions[a->n], sizeof a->actions[a->n], "%s", e->action);
+    snprintf(a->actors[a->n], sizeof a->actors[a->n], "%s", e->actor);
+  }
+  a->n++;
+  return !a->stop_after || a->n < a->stop_after;
+}
+
+static audit_seen_t audit_list(store_t *st, const store_audit_filter_t *f) {
+  audit_seen_t a;
+  memset(&a, 0, sizeof a);
+  assert_int_equal(store_audit_list(st, f, audit_seen_cb, &a), STORE_OK);
+  return a;
+}
+
+/* store_audit_list: one tenant's rows only, newest first, each filter,
+ * paging by before_id, and the callback may stop the listing. */
+static void test_audit_list(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t a = make_tenant(st, "a"), b = make_tenant(st, "b");
+  assert_int_equal(store_audit_append(st, a, "alice@a", "user-created", "user=x"), STORE_OK);
+  assert_int_equal(store_audit_append(st, b, "bob@b", "user-created", "user=y"), STORE_OK);
+  assert_int_equal(store_audit_append(st, a, "root@a", "token-created", "label=ci"), STORE_OK);
+  assert_int_equal(store_audit_append(st, 0, "op@system", "tenant-created", NULL), STORE_OK);
+  assert_int_equal(store_audit_append(st, a, "alice@a", "job.pin-wrong", "job 1"), STORE_OK);
+  /* days: the first row on 2026-01-01, the others on 2026-01-02 */
+  db_write(fx, "UPDATE audit SET ts = 1767225600 + 3600");
+  db_write(fx, "UPDATE audit SET ts = 1767312000 + 60 WHERE action <> 'user-created'");
+
+  store_audit_filter_t f = {.tenant_id = a};
+  audit_seen_t all = audit_list(st, &f);
+  assert_int_equal(all.n, 3); /* never b's, never the system's */
+  assert_string_equal(all.actions[0], "job.pin-wrong");
+  assert_string_equal(all.actions[1], "token-created");
+  assert_string_equal(all.actions[2], "user-created");
+  assert_true(all.ids[0] > all.ids[1] && all.ids[1] > all.ids[2]);
+
+  f.action = "user-created";
+  audit_seen_t r = audit_list(st, &f);
+  assert_int_equal(r.n, 1);
+  assert_string_equal(r.actors[0], "alice@a");
+  f.action = "user-create"; /* exact, not a prefix */
+  assert_int_equal(audit_list(st, &f).n, 0);
+  f.action = NULL;
+
+  f.actor = "lice"; /* substring */
+  assert_int_equal(audit_list(st, &f).n, 2);
+  f.actor = "ALICE"; /* case-sensitive */
+  assert_int_equal(audit_list(st, &f).n, 0);
+  f.actor = "%"; /* no wildcard */
+  assert_int_equal(audit_list(st, &f).n, 0);
+  f.actor = NULL;
+
+  f.from = 1767312000; /* 2026-01-02 on */
+  assert_int_equal(audit_list(st, &f).n, 2);
+  f.from = 0;
+  f.to = 1767312000; /* before 2026-01-02 */
+  r = audit_list(st, &f);
+  assert_int_equal(r.n, 1);
+  assert_string_equal(r.actions[0], "user-created");
+  f.to = 0;
+
+  f.limit = 2;
+  r = audit_list(st, &f);
+  assert_int_equal(r.n, 2);
+  f.before_id = r.ids[1];
+  r = audit_list(st, &f);
+  assert_int_equal(r.n, 1);
+  assert_int_equal(r.ids[0], all.ids[2]);
+  f.before_id = all.ids[2];
+  assert_int_equal(audit_list(st, &f).n, 0);
+  f.before_id = 0;
+  f.limit = 0;
+
+  audit_seen_t stop = {.stop_after = 1};
+  assert_int_equal(store_audit_list(st, &f, audit_seen_cb, &stop), STORE_OK);
+  assert_int_equal(stop.n, 1);
+
+  store_audit_filter_t none = {.tenant_id = b + 100};
+  assert_int_equal(audit_list(st, &none).n, 0);
+  store_audit_filter_t sys = {.tenant_id = 0};
+  assert_int_equal(store_audit_list(st, &sys, audit_seen_cb, &stop), STORE_NOT_FOUND);
+}
+
 int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
   if (argc > 1 && !strcmp(argv[1], "pg")) {
@@ -579,6 +676,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_alias_resolve_and_isolation, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_token_lifecycle, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_audited_writes, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_audit_list, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_queue_crud_and_isolation, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_throttle, setup_direct, teardown),
       cmocka_unit_test_setup_teardown(test_callback_reentry_is_refused, setup_direct, teardown),

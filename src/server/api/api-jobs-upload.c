@@ -12,6 +12,12 @@
  *   document-format         declared MIME type; default: detected
  *   compression             none (default), gzip or deflate: the document
  *                           part is compressed; must come before it
+ *   sides, print-color-mode, media
+ *                           the job's settings, each one of the values the
+ *                           queue supports (ipp_supported_keywords, what
+ *                           IPP job creation checks); stored in the job's
+ *                           attributes exactly as IPP stores them, so they
+ *                           reach the printer the same way
  *   document                the file (exactly one)
  * → 201 job (held, unless the queue releases immediately), Location set.
  * Errors: 400 missing/bad field or document, 401 before any byte is
@@ -61,6 +67,9 @@ enum {
   F_PURPOSE,
   F_FORMAT,
   F_COMPRESSION,
+  F_SIDES,
+  F_COLOR_MODE,
+  F_MEDIA,
   F_COUNT
 };
 
@@ -77,6 +86,9 @@ static const struct {
     [F_PURPOSE] = {"purpose", NIMBUS_TEXT_MAX - 1}, /* = job-account-id (docs/BILLING.md) */
     [F_FORMAT] = {"document-format", NIMBUS_NAME_MAX - 1},
     [F_COMPRESSION] = {"compression", 15},
+    [F_SIDES] = {"sides", NIMBUS_NAME_MAX - 1},
+    [F_COLOR_MODE] = {"print-color-mode", NIMBUS_NAME_MAX - 1},
+    [F_MEDIA] = {"media", NIMBUS_NAME_MAX - 1},
 };
 
 struct api_upload {
@@ -271,6 +283,39 @@ static bool upload_field_text(api_ctx_t *c, api_upload_t *u, int i) {
   return false;
 }
 
+/* The settings fields (sides, print-color-mode, media), each checked
+ * against what the queue supports, into job->attrs_json as IPP job
+ * creation stores its job-template attributes (ipp-job-attrs.c: a
+ * compact JSON object, keys sorted).  False has responded. */
+static bool upload_settings(api_ctx_t *c, api_upload_t *u, nimbus_job_t *job) {
+  static const int settings[] = {F_SIDES, F_COLOR_MODE, F_MEDIA};
+  json_t *attrs = json_object();
+  if (!attrs) {
+    api_problem(c->r, 500, "out of memory");
+    return false;
+  }
+  for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
+    int i = settings[k];
+    if (!u->len[i]) continue;
+    const char *name = upload_fields[i].name;
+    if (!api_keyword_supported(c, name, name, u->value[i])) {
+      json_decref(attrs);
+      return false;
+    }
+    json_object_set_new(attrs, name, json_string(u->value[i]));
+  }
+  char *text = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(attrs);
+  if (!text || strlen(text) >= sizeof job->attrs_json) {
+    free(text);
+    api_problem(c->r, 500, "out of memory");
+    return false;
+  }
+  snprintf(job->attrs_json, sizeof job->attrs_json, "%s", text);
+  free(text);
+  return true;
+}
+
 /* Check the text fields, fill the job from them; false has responded. */
 static bool upload_check_fields(api_ctx_t *c, api_upload_t *u, nimbus_queue_t *q,
                                 nimbus_job_t *job) {
@@ -323,7 +368,7 @@ static bool upload_check_fields(api_ctx_t *c, api_upload_t *u, nimbus_queue_t *q
            u->len[F_PURPOSE] ? u->value[F_PURPOSE] : u->value[F_ACCOUNT]);
   snprintf(job->accounting_user_id, sizeof job->accounting_user_id, "%s",
            u->value[F_ACCOUNTING_USER]);
-  return true;
+  return upload_settings(c, u, job);
 }
 
 /* Answer a failed intake_finish. */
@@ -422,7 +467,7 @@ void api_jobs_submit(api_ctx_t *c) {
   snprintf(job.queue_name, sizeof job.queue_name, "%s", q.name);
   snprintf(job.owner_name, sizeof job.owner_name, "%s", c->r->auth.user.name);
   snprintf(job.origin_host, sizeof job.origin_host, "%s", c->r->peer);
-  snprintf(job.attrs_json, sizeof job.attrs_json, "{}");
+  if (!job.attrs_json[0]) snprintf(job.attrs_json, sizeof job.attrs_json, "{}");
   /* its purpose (billing by purpose): checked, its defaults applied */
   char msg[200];
   purpose_result_t pr = purpose_admit(c->srv->store, c->tenant.id, job.owner_id,

@@ -9,6 +9,13 @@
  *        oldest first; plain users see only their own jobs (user= ignored)
  *   GET  /jobs/{id}           → job
  *   POST /jobs/{id}/cancel    → job; 409 once it is terminal
+ *   DELETE /jobs/{id}         → 204: cancels the job if it is not finished
+ *                             (job_apply, as cancel) and deletes its documents
+ *                             now (retention_purge); the record stays;
+ *                             audited (job.deleted); again: 204
+ *   POST /jobs/{id}/unlock    admins → job: ends a wrong-PIN lock and resets
+ *                             the count (audited job.pin-unlock); 409 when
+ *                             the job is not locked
  *   POST /jobs/{id}/release   {pin?, override?} → job; 409 when not held; a
  *                             job with a PIN needs it: 403 "wrong PIN"
  *                             otherwise; override:true (tenant admins
@@ -26,6 +33,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api-private.h"
 #include "charge.h"
@@ -33,6 +41,7 @@
 #include "log.h"
 #include "payment-flow.h"
 #include "release.h"
+#include "retention.h"
 
 #define API_JOBS_LIMIT_DEFAULT 50
 #define API_JOBS_LIMIT_MAX 1000
@@ -223,6 +232,97 @@ void api_job_cancel(api_ctx_t *c) {
       job_apply(c->srv->store, c->tenant.id, job.id, JOB_EVENT_CANCEL, c->actor, &after);
   if (res == JOB_NOT_POSSIBLE) store_job_get(c->srv->store, c->tenant.id, job.id, &job);
   job_respond_apply(c, res, &job, &after, "job canceled");
+}
+
+/*
+ * DELETE /jobs/{id}: the owner's (or an admin's) "get rid of it".  A job
+ * that is not finished is canceled through the state machine (one
+ * transaction with its event, as POST /cancel); then its documents are
+ * purged the way retention purges them (store first, then the spool
+ * files), at once.  The job row, its events, quote, charge and ledger
+ * postings stay for history and reports.
+ */
+void api_job_delete(api_ctx_t *c) {
+  nimbus_job_t job, after;
+  if (!job_load(c, &job)) return;
+  explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+  bool canceled = false;
+  if (!job_state_is_terminal(job.state)) {
+    job_result_t res =
+        job_apply(c->srv->store, c->tenant.id, job.id, JOB_EVENT_CANCEL, c->actor, &after);
+    explicit_bzero(after.pin_hash, sizeof after.pin_hash);
+    if (res == JOB_NOT_POSSIBLE) { /* it moved meanwhile: finished is fine */
+      if (store_job_get(c->srv->store, c->tenant.id, job.id, &job) != STORE_OK) {
+        api_problem(c->r, 500, "storage error");
+        return;
+      }
+      explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+      if (!job_state_is_terminal(job.state)) {
+        api_problem(c->r, 409, "the job is %s and cannot be canceled now",
+                    job_state_name(job.state));
+        return;
+      }
+    } else if (res != JOB_OK) {
+      api_problem(c->r, res == JOB_NOT_FOUND ? 404 : 500,
+                  res == JOB_NOT_FOUND ? "no such job" : "storage error");
+      return;
+    } else {
+      canceled = true;
+    }
+  }
+  int removed = retention_purge(c->srv, c->tenant.id, job.id);
+  if (removed < 0) {
+    api_problem(c->r, 500, "storage error");
+    return;
+  }
+  api_audit(c, 0, "job.deleted", "job %lld%s", (long long)job.number,
+            canceled ? " (canceled)" : "");
+  log_event(LOG_INFO, c->r->id, "job deleted", "tenant", c->tenant.name, "job", LOG_INT(job.id),
+            "canceled", canceled ? "yes" : "no", "files", LOG_INT(removed), "by", c->actor,
+            (char *)NULL);
+  api_respond_no_content(c);
+}
+
+/* Compare-and-set rounds before unlock gives up (another PIN attempt
+ * changed the counter each time). */
+#define API_UNLOCK_ROUNDS 4
+
+/*
+ * POST /jobs/{id}/unlock (admins): end a wrong-PIN lock (PROTOCOL.md
+ * §7.3) and reset its count, through the same compare-and-set as the
+ * attempts themselves, with the audit row (job.pin-unlock) in its
+ * transaction.  409 when the job is not locked now.
+ */
+void api_job_unlock(api_ctx_t *c) {
+  nimbus_job_t job;
+  if (!job_load(c, &job)) return;
+  explicit_bzero(job.pin_hash, sizeof job.pin_hash);
+  store_status_t s = STORE_CONFLICT;
+  for (int round = 0; round < API_UNLOCK_ROUNDS && s == STORE_CONFLICT; round++) {
+    store_pin_counter_t cur, next = {0, 0, 0};
+    s = store_job_pin_get(c->srv->store, c->tenant.id, job.id, &cur);
+    if (s != STORE_OK) break;
+    if (cur.locked_until <= (int64_t)time(NULL)) {
+      api_problem(c->r, 409, "the job is not locked");
+      return;
+    }
+    api_audit_t a;
+    s = store_job_pin_cas_audited(
+        c->srv->store, c->tenant.id, job.id, &cur, &next,
+        api_audit_of(c, &a, "job.pin-unlock", "job %lld", (long long)job.number));
+  }
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "job", NULL);
+    return;
+  }
+  log_event(LOG_WARN, c->r->id, "job PIN lock ended by an admin", "tenant", c->tenant.name, "job",
+            LOG_INT(job.id), "by", c->actor, (char *)NULL);
+  if (store_job_get(c->srv->store, c->tenant.id, job.id, &job) != STORE_OK) {
+    api_problem(c->r, 500, "storage error");
+    return;
+  }
+  api_respond(c, 200, api_job_json(c, &job));
+  explicit_bzero(job.pin_hash, sizeof job.pin_hash);
 }
 
 /* Answer what the release pipeline did (REST release and payment

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api-private.h"
+#include "ipp-server.h"
 #include "charge.h"
 #include "job-fee.h"
 #include "job.h"
@@ -28,6 +29,20 @@ bool api_name_valid(const char *s) {
   size_t len = strlen(s);
   if (len < 1 || len >= NIMBUS_NAME_MAX || s[0] == '.' || s[0] == '-') return false;
   return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
+bool api_keyword_supported(api_ctx_t *c, const char *field, const char *attr, const char *value) {
+  const char *const *list = ipp_supported_keywords(attr);
+  char allowed[512];
+  size_t used = 0;
+  allowed[0] = '\0';
+  for (size_t i = 0; list && list[i]; i++) {
+    if (value && strcmp(value, list[i]) == 0) return true;
+    int n = snprintf(allowed + used, sizeof allowed - used, "%s%s", i ? ", " : "", list[i]);
+    if (n > 0 && (size_t)n < sizeof allowed - used) used += (size_t)n;
+  }
+  api_problem(c->r, 400, "'%s' must be one of %s", field, allowed);
+  return false;
 }
 
 bool api_tenant_name_reserved(const char *name) {

@@ -11,6 +11,9 @@
  *   GET    /price-tables           → {price_tables:[{name, table}]}
  *   POST   /price-tables           admins {name, table} → 201
  *   GET|PATCH|DELETE /price-tables/{name}   (PATCH {table})
+ *   POST   /price-tables/preview   admins {table | name, job:{pages, copies, sides, color,
+ *                                  media}} → {currency, print_fee, service_fee, total,
+ *                                  *_text, impressions, lines}; nothing saved
  *   GET    /ledger                 admins ?job=&after=&limit=&format=csv, operators ?all=1
  *   GET    /ledger/balances        admins (operators ?all=1)
  *   GET    /payments/linepay-confirm?transactionId=&orderId=   public: LINE Pay's
@@ -209,6 +212,168 @@ static bool price_table_from_body(api_ctx_t *c, nimbus_price_table_t *t) {
   snprintf(t->spec, sizeof t->spec, "%s", text);
   free(text);
   return true;
+}
+
+/* ---- the price-table editor's preview ---- */
+
+#define PREVIEW_PAGES_MAX 100000
+#define PREVIEW_COPIES_MAX 999
+
+/* The body's "job" as the job record the pricing reads (pages, copies,
+ * attrs_json with sides / print-color-mode / media, as IPP and the upload
+ * store them); false has responded 400. */
+static bool preview_job(api_ctx_t *c, nimbus_job_t *job) {
+  static const char *const members[] = {"pages", "copies", "sides", "color", "media", NULL};
+  json_t *j = json_object_get(c->body, "job");
+  if (!json_is_object(j)) {
+    api_problem(c->r, 400, "'job' must be an object {pages, copies, sides, color, media}");
+    return false;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(j, key, v) {
+    size_t k = 0;
+    while (members[k] && strcmp(members[k], key) != 0) k++;
+    if (!members[k]) {
+      api_problem(c->r, 400, "'job' has an unknown member (pages, copies, sides, color, media)");
+      return false;
+    }
+  }
+  json_t *pages = json_object_get(j, "pages"), *copies = json_object_get(j, "copies");
+  if (!json_is_integer(pages) || json_integer_value(pages) < 1 ||
+      json_integer_value(pages) > PREVIEW_PAGES_MAX) {
+    api_problem(c->r, 400, "'job.pages' must be an integer from 1 to %d", PREVIEW_PAGES_MAX);
+    return false;
+  }
+  if (copies && !json_is_null(copies) &&
+      (!json_is_integer(copies) || json_integer_value(copies) < 1 ||
+       json_integer_value(copies) > PREVIEW_COPIES_MAX)) {
+    api_problem(c->r, 400, "'job.copies' must be an integer from 1 to %d", PREVIEW_COPIES_MAX);
+    return false;
+  }
+  json_t *color = json_object_get(j, "color");
+  if (color && !json_is_null(color) && !json_is_boolean(color)) {
+    api_problem(c->r, 400, "'job.color' must be true or false");
+    return false;
+  }
+  json_t *sides = json_object_get(j, "sides"), *media = json_object_get(j, "media");
+  if ((sides && !json_is_null(sides) && !json_is_string(sides)) ||
+      (media && !json_is_null(media) && !json_is_string(media))) {
+    api_problem(c->r, 400, "'job.%s' must be a string", sides && !json_is_string(sides) &&
+                                                               !json_is_null(sides)
+                                                           ? "sides"
+                                                           : "media");
+    return false;
+  }
+  json_t *attrs = json_object();
+  bool ok = attrs != NULL;
+  if (ok && json_is_string(sides)) {
+    ok = api_keyword_supported(c, "job.sides", "sides", json_string_value(sides));
+    if (!ok) goto done;
+    json_object_set(attrs, "sides", sides);
+  }
+  if (ok && json_is_string(media)) {
+    ok = api_keyword_supported(c, "job.media", "media", json_string_value(media));
+    if (!ok) goto done;
+    json_object_set(attrs, "media", media);
+  }
+  /* colour unless asked otherwise, as a job that leaves it to the printer */
+  if (ok)
+    json_object_set_new(attrs, "print-color-mode",
+                        json_string(json_is_false(color) ? "monochrome" : "color"));
+  char *text = ok ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (!text || strlen(text) >= sizeof job->attrs_json) {
+    free(text);
+    api_problem(c->r, 500, "out of memory");
+    ok = false;
+    goto done;
+  }
+  snprintf(job->attrs_json, sizeof job->attrs_json, "%s", text);
+  free(text);
+  job->tenant_id = c->tenant.id;
+  job->pages = (int)json_integer_value(pages);
+  job->copies = json_is_integer(copies) ? (int)json_integer_value(copies) : 1;
+  job->impressions = job->pages * job->copies;
+done:
+  json_decref(attrs);
+  return ok;
+}
+
+/* Set "<key>_text" of o to amount written for people. */
+static void preview_text(json_t *o, const char *key, int64_t amount, const char *currency) {
+  char text[64], name[32];
+  snprintf(name, sizeof name, "%s_text", key);
+  if (money_format_with_code(amount, currency, text, sizeof text))
+    json_object_set_new(o, name, json_string(text));
+}
+
+/*
+ * POST /price-tables/preview: the fee a sample job would have under a
+ * table (sent, checked as POST /price-tables checks it, or saved, by
+ * name), priced by job_fee_preview(): the same step as real jobs, the
+ * tenant's service fee included.  Nothing is saved.  409 when the tenant
+ * has no currency (its jobs are not charged); 422 when the table cannot
+ * price the job (another currency, a combination not offered).
+ */
+void api_price_table_preview(api_ctx_t *c) {
+  static const char *const fields[] = {"table", "name", "job", NULL};
+  nimbus_price_table_t t;
+  nimbus_job_t job;
+  const char *name = NULL;
+  memset(&t, 0, sizeof t);
+  memset(&job, 0, sizeof job);
+  if (!api_body_only(c, fields) || !api_body_string(c, "name", false, 255, &name)) return;
+  bool has_table = json_object_get(c->body, "table") && !json_is_null(json_object_get(c->body, "table"));
+  if (has_table == (name != NULL)) {
+    api_problem(c->r, 400, "give either 'table' (a price table) or 'name' (a saved one)");
+    return;
+  }
+  if (name) {
+    store_status_t s = api_name_valid(name)
+                           ? store_price_table_get_by_name(c->srv->store, c->tenant.id, name, &t)
+                           : STORE_NOT_FOUND;
+    if (s != STORE_OK) {
+      api_respond_store(c, s, "price table", name);
+      return;
+    }
+  } else {
+    snprintf(t.name, sizeof t.name, "(preview)");
+    if (!price_table_from_body(c, &t)) return;
+  }
+  if (!preview_job(c, &job)) return;
+  json_t *spec = json_loads(t.spec, 0, NULL);
+  price_table_t table;
+  char err[256];
+  bool ok = spec && price_table_from_json(spec, &table, err, sizeof err);
+  json_decref(spec);
+  if (!ok) {
+    api_problem(c->r, 500, "the price table cannot be read");
+    return;
+  }
+  price_quote_t q;
+  switch (job_fee_preview(c->srv->store, c->tenant.id, &table, t.name, &job, &q, err,
+                          sizeof err)) {
+    case JOB_FEE_PRICED:
+      break;
+    case JOB_FEE_FREE:
+      if (q.currency[0]) break; /* priced at zero */
+      api_problem(c->r, 409, "the tenant has no currency (PATCH /billing): its jobs are free");
+      return;
+    case JOB_FEE_UNPRICEABLE:
+      api_problem(c->r, 422, "the table cannot price this job: %s", err);
+      return;
+    case JOB_FEE_ERROR:
+    default:
+      api_problem(c->r, 500, "storage error");
+      return;
+  }
+  json_t *doc = price_quote_to_json(&q);
+  if (doc) {
+    preview_text(doc, "print_fee", q.print_fee, q.currency);
+    preview_text(doc, "service_fee", q.service_fee, q.currency);
+    preview_text(doc, "total", q.total, q.currency);
+  }
+  api_respond(c, 200, doc);
 }
 
 static bool price_table_list_cb(const nimbus_price_table_t *t, void *ctx) {

@@ -119,11 +119,37 @@ void api_body_wipe(api_ctx_t *c, const char *key);
 /* Integer ?name= within [min, max], def when absent; false has responded 400. */
 bool api_query_int(api_ctx_t *c, const char *name, long def, long min, long max, long *out);
 
+/* ?name=YYYY-MM-DD as the unix time of that UTC day's start (+ 1 day when
+ * end: the day is included); *out 0 when absent.  False has responded 400
+ * (api-csv.c). */
+bool api_query_day(api_ctx_t *c, const char *name, bool end, int64_t *out);
+
+/* ---- CSV exports (api-csv.c) ---- */
+/* A CSV document in memory, at most 64 MiB: past that, or out of memory,
+ * failed is set and the rest is dropped (answer 500 "too large"). */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  bool failed;
+} api_csv_t;
+void api_csv_add(api_csv_t *o, const char *s, size_t n);
+/* A field and its separator (last: the line's end).  Quoted when needed;
+ * text (what people typed) starting with = + - @ TAB or CR gets a leading
+ * ' so a spreadsheet does not run it as a formula. */
+void api_csv_field(api_csv_t *o, const char *s, bool text, bool last);
+void api_csv_int(api_csv_t *o, int64_t v, bool last);
+/* 200 text/csv as an attachment named filename; takes o->buf. */
+void api_csv_respond(api_ctx_t *c, api_csv_t *o, const char *filename);
+
 /* ---- validation (api-json.c) ---- */
 /* 1..63 chars of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool api_name_valid(const char *s);
 /* At most maxlen bytes and no control characters. */
 bool api_text_valid(const char *s, size_t maxlen);
+/* Is value one a queue supports for the IPP keyword attribute attr
+ * (ipp_supported_keywords)?  Otherwise 400 "'<field>' must be one of
+ * <the list>" and false. */
+bool api_keyword_supported(api_ctx_t *c, const char *field, const char *attr, const char *value);
 /* Is name the reserved operators' tenant (any letter case)? */
 bool api_tenant_name_reserved(const char *name);
 
@@ -208,6 +234,8 @@ void api_jobs_list(api_ctx_t *c); /* api-jobs.c */
 void api_job_get(api_ctx_t *c);
 void api_job_cancel(api_ctx_t *c);
 void api_job_release(api_ctx_t *c);
+void api_job_delete(api_ctx_t *c); /* the web console (docs/CONSOLE.md §1.4) */
+void api_job_unlock(api_ctx_t *c);
 
 /* api-payments.c: money (issue 12) */
 void api_billing_get(api_ctx_t *c);
@@ -220,6 +248,7 @@ void api_price_tables_create(api_ctx_t *c);
 void api_price_table_get(api_ctx_t *c);
 void api_price_table_update(api_ctx_t *c);
 void api_price_table_delete(api_ctx_t *c);
+void api_price_table_preview(api_ctx_t *c); /* api-price-preview.c */
 void api_job_payment_start(api_ctx_t *c);
 void api_job_payment_get(api_ctx_t *c);
 void api_job_payment_cancel(api_ctx_t *c);
@@ -258,6 +287,8 @@ void api_purpose_delete(api_ctx_t *c);
 /* api-reports.c: the print log and totals (issue 13) */
 void api_reports_print_log(api_ctx_t *c);
 void api_reports_totals(api_ctx_t *c);
+/* api-audit.c: the tenant's audit log (the web console) */
+void api_audit_list(api_ctx_t *c);
 
 void api_printers_list(api_ctx_t *c); /* api-printers.c */
 void api_printers_create(api_ctx_t *c);

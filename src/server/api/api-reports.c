@@ -36,7 +36,6 @@
 #define LOG_LIMIT_DEFAULT 100
 #define LOG_LIMIT_MAX 1000
 #define CSV_LIMIT_MAX 100000                /* rows of one CSV export */
-#define CSV_BYTES_MAX (64u * 1024u * 1024u) /* the export's size bound */
 
 typedef struct {
   store_print_log_filter_t f;
@@ -46,42 +45,6 @@ typedef struct {
 } report_query_t;
 
 /* ---- the query ---- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/* ?name=YYYY-MM-DD as the unix time of that UTC day's start (+ 1 day when
- * end); *out 0 when absent.  False has responded 400. */
-static bool query_day(api_ctx_t *c, const char *name, bool end, int64_t *out) {
-  const char *s = http_query(c->r, name);
-  *out = 0;
-  if (!s || !*s) return true;
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int y = 0, m = 0, d = 0;
-  bool ok = strlen(s) == 10 && s[4] == '-' && s[7] == '-' && strspn(s, "0123456789") == 4 &&
-            strspn(s + 5, "0123456789") == 2 && strspn(s + 8, "0123456789") == 2;
-  if (ok) {
-    y = atoi(s);
-    m = atoi(s + 5);
-    d = atoi(s + 8);
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    ok = y >= 1970 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
-         !(m == 2 && d == 29 && !leap);
-  }
-  if (!ok) {
-    api_problem(c->r, 400, "?%s must be a date YYYY-MM-DD", name);
-    return false;
-  }
-  *out = (days_from_civil(y, m, d) + (end ? 1 : 0)) * 86400;
-  return true;
-}
 
 /* The filters every report takes into q; false has responded. */
 static bool report_query(api_ctx_t *c, report_query_t *q, bool paged) {
@@ -93,7 +56,7 @@ static bool report_query(api_ctx_t *c, report_query_t *q, bool paged) {
     api_problem(c->r, 400, "?format must be json or csv");
     return false;
   }
-  if (!query_day(c, "from", false, &q->f.from) || !query_day(c, "to", true, &q->f.to)) return false;
+  if (!api_query_day(c, "from", false, &q->f.from) || !api_query_day(c, "to", true, &q->f.to)) return false;
   if (q->f.from && q->f.to && q->f.to <= q->f.from) {
     api_problem(c->r, 400, "?to is before ?from");
     return false;
@@ -303,73 +266,12 @@ static bool row_wanted(const report_query_t *q, const nimbus_job_charge_t *ch) {
   return !q->purpose_name || (ch && strcmp(ch->purpose_name, q->purpose_name) == 0);
 }
 
-/* ---- CSV ---- */
-
-typedef struct {
-  char *buf;
-  size_t len, cap;
-  bool failed;
-} csv_t;
-
-static void csv_add(csv_t *o, const char *s, size_t n) {
-  if (o->failed) return;
-  if (o->len + n + 1 > CSV_BYTES_MAX) {
-    o->failed = true;
-    return;
-  }
-  if (o->len + n + 1 > o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 8192;
-    while (cap < o->len + n + 1) cap *= 2;
-    char *p = realloc(o->buf, cap);
-    if (!p) {
-      o->failed = true;
-      return;
-    }
-    o->buf = p;
-    o->cap = cap;
-  }
-  memcpy(o->buf + o->len, s, n);
-  o->len += n;
-  o->buf[o->len] = '\0';
-}
-
-/* A field and its separator: quoted when it holds a comma, quote, TAB or
- * line break; text (names people typed) starting with = + - @ TAB or CR
- * gets a leading ' so a spreadsheet does not run it as a formula. */
-static void csv_field(csv_t *o, const char *s, bool text, bool last) {
-  bool quote = strpbrk(s, ",\"\r\n\t") != NULL;
-  if (quote) csv_add(o, "\"", 1);
-  if (text && s[0] && strchr("=+-@\t\r", s[0])) csv_add(o, "'", 1);
-  for (const char *p = s; *p; p++) {
-    size_t run = strcspn(p, "\"");
-    csv_add(o, p, run);
-    p += run;
-    if (!*p) break;
-    csv_add(o, "\"\"", 2);
-  }
-  if (quote) csv_add(o, "\"", 1);
-  csv_add(o, last ? "\n" : ",", 1);
-}
-
-static void csv_int(csv_t *o, int64_t v, bool last) {
-  char n[24];
-  snprintf(n, sizeof n, "%" PRId64, v);
-  csv_field(o, n, false, last);
-}
-
-static void csv_respond(api_ctx_t *c, csv_t *o, const char *filename) {
-  char disp[96];
-  snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
-  http_response_header(c->r, "Content-Disposition", disp);
-  http_respond_owned(c->r, 200, "text/csv; charset=utf-8", o->buf, o->len);
-}
-
 /* ---- the print log ---- */
 
 typedef struct {
   row_ctx_t rc;
   json_t *arr;
-  csv_t csv;
+  api_csv_t csv;
   int count, limit;
   nimbus_id_t last_number;
   bool more, failed;
@@ -390,25 +292,25 @@ static bool log_cb(const nimbus_job_t *job, const nimbus_job_charge_t *ch,
   o->count++;
   o->last_number = job->number;
   if (o->rc.q->csv) {
-    csv_t *w = &o->csv;
-    csv_int(w, job->number, false);
-    csv_field(w, when, false, false);
-    csv_field(w, job->name, true, false);
-    csv_field(w, job->owner_name, true, false);
-    csv_field(w, r.purpose ? r.purpose : "", true, false);
-    csv_field(w, r.account ? r.account : "", true, false);
-    csv_field(w, r.is_private ? "true" : "false", false, false);
-    csv_field(w, r.printer ? r.printer : "", true, false);
-    csv_int(w, job->pages, false);
-    csv_int(w, r.impressions, false);
-    csv_field(w, r.color ? "true" : "false", false, false);
-    csv_field(w, r.sides, true, false);
-    csv_field(w, job_state_name(job->state), false, false);
-    csv_field(w, r.currency, false, false);
-    csv_int(w, r.print_fee, false);
-    csv_int(w, r.service_fee, false);
-    csv_int(w, r.total, false);
-    csv_field(w, r.charge_state ? r.charge_state : "", false, true);
+    api_csv_t *w = &o->csv;
+    api_csv_int(w, job->number, false);
+    api_csv_field(w, when, false, false);
+    api_csv_field(w, job->name, true, false);
+    api_csv_field(w, job->owner_name, true, false);
+    api_csv_field(w, r.purpose ? r.purpose : "", true, false);
+    api_csv_field(w, r.account ? r.account : "", true, false);
+    api_csv_field(w, r.is_private ? "true" : "false", false, false);
+    api_csv_field(w, r.printer ? r.printer : "", true, false);
+    api_csv_int(w, job->pages, false);
+    api_csv_int(w, r.impressions, false);
+    api_csv_field(w, r.color ? "true" : "false", false, false);
+    api_csv_field(w, r.sides, true, false);
+    api_csv_field(w, job_state_name(job->state), false, false);
+    api_csv_field(w, r.currency, false, false);
+    api_csv_int(w, r.print_fee, false);
+    api_csv_int(w, r.service_fee, false);
+    api_csv_int(w, r.total, false);
+    api_csv_field(w, r.charge_state ? r.charge_state : "", false, true);
     o->failed = w->failed;
     return !o->failed;
   }
@@ -439,7 +341,7 @@ void api_reports_print_log(api_ctx_t *c) {
   /* one row more than asked: whether there is a next page */
   q.f.limit = q.purpose_name ? 0 : q.f.limit + 1;
   if (q.csv)
-    csv_add(&o.csv,
+    api_csv_add(&o.csv,
             "id,created_at,name,user,purpose,account,private,printer,pages,impressions,color,"
             "sides,state,currency,print_fee,service_fee,total,charge_state\n",
             strlen("id,created_at,name,user,purpose,account,private,printer,pages,impressions,"
@@ -459,7 +361,7 @@ void api_reports_print_log(api_ctx_t *c) {
     return;
   }
   if (q.csv) {
-    csv_respond(c, &o.csv, "print-log.csv");
+    api_csv_respond(c, &o.csv, "print-log.csv");
     return;
   }
   api_respond(c, 200,
@@ -622,22 +524,22 @@ void api_reports_totals(api_ctx_t *c) {
   store_status_t s = o.groups ? store_print_log(c->srv->store, &q.f, totals_cb, &o) : STORE_ERROR;
   group_ref_t *order = s == STORE_OK && !o.failed ? totals_order(&o) : NULL;
   json_t *rows = order ? json_array() : NULL;
-  csv_t w = {0};
+  api_csv_t w = {0};
   if (rows && q.csv)
-    csv_add(&w, "key,jobs,pages,impressions,currency,print_fee,service_fee,total\n",
+    api_csv_add(&w, "key,jobs,pages,impressions,currency,print_fee,service_fee,total\n",
             strlen("key,jobs,pages,impressions,currency,print_fee,service_fee,total\n"));
   for (size_t i = 0; rows && i < o.n; i++) {
     const char *key = order[i].key;
     const sums_t *sm = &o.sums[order[i].idx];
     if (q.csv) {
-      csv_field(&w, key ? key : "", true, false);
-      csv_int(&w, sm->jobs, false);
-      csv_int(&w, sm->pages, false);
-      csv_int(&w, sm->impressions, false);
-      csv_field(&w, q.currency, false, false);
-      csv_int(&w, sm->print_fee, false);
-      csv_int(&w, sm->service_fee, false);
-      csv_int(&w, sm->total, true);
+      api_csv_field(&w, key ? key : "", true, false);
+      api_csv_int(&w, sm->jobs, false);
+      api_csv_int(&w, sm->pages, false);
+      api_csv_int(&w, sm->impressions, false);
+      api_csv_field(&w, q.currency, false, false);
+      api_csv_int(&w, sm->print_fee, false);
+      api_csv_int(&w, sm->service_fee, false);
+      api_csv_int(&w, sm->total, true);
       continue;
     }
     json_t *row = sums_json(sm);
@@ -664,7 +566,7 @@ void api_reports_totals(api_ctx_t *c) {
   }
   if (q.csv) {
     json_decref(rows);
-    csv_respond(c, &w, "totals.csv");
+    api_csv_respond(c, &w, "totals.csv");
     return;
   }
   api_respond(c, 200,

@@ -147,6 +147,9 @@ static const struct api_route api_routes[] = {
     {"jobs", API_PARAM_ID, "cancel", "POST", api_job_cancel, "api.jobs.cancel", API_SCOPED},
     {"jobs", API_PARAM_ID, "release", "POST", api_job_release, "api.jobs.release",
      API_SCOPED | API_JSON_OPTIONAL},
+    {"jobs", API_PARAM_ID, NULL, "DELETE", api_job_delete, "api.jobs.delete", API_SCOPED},
+    {"jobs", API_PARAM_ID, "unlock", "POST", api_job_unlock, "api.jobs.unlock",
+     API_SCOPED | API_ADMIN},
 
     {"jobs", API_PARAM_ID, "payment", "POST", api_job_payment_start, "api.jobs.payment.start",
      API_SCOPED | API_JSON_OPTIONAL},
@@ -168,6 +171,8 @@ static const struct api_route api_routes[] = {
      API_SCOPED},
     {"price-tables", API_PARAM_NONE, NULL, "POST", api_price_tables_create,
      "api.price_tables.create", API_SCOPED | API_ADMIN | API_JSON},
+    {"price-tables", API_PARAM_NONE, "preview", "POST", api_price_table_preview,
+     "api.price_tables.preview", API_SCOPED | API_ADMIN | API_JSON},
     {"price-tables", API_PARAM_NAME, NULL, "GET", api_price_table_get, "api.price_tables.get",
      API_SCOPED},
     {"price-tables", API_PARAM_NAME, NULL, "PATCH", api_price_table_update,
@@ -223,6 +228,8 @@ static const struct api_route api_routes[] = {
      "api.reports.print_log", API_SCOPED},
     {"reports/totals", API_PARAM_NONE, NULL, "GET", api_reports_totals, "api.reports.totals",
      API_SCOPED},
+    {"audit", API_PARAM_NONE, NULL, "GET", api_audit_list, "api.audit.list",
+     API_SCOPED | API_ADMIN},
 
     {"printers", API_PARAM_NONE, NULL, "GET", api_printers_list, "api.printers.list",
      API_SCOPED | API_ADMIN},

@@ -57,6 +57,31 @@ static bool job_fee_device(store_t *st, const nimbus_job_t *job, nimbus_device_t
   return id && store_device_get(st, job->tenant_id, id, dev) == STORE_OK;
 }
 
+/* The fee of job under table (named name, for messages) with the
+ * tenant's billing settings tb: the one pricing step of real jobs and of
+ * the preview.  printed: on the impressions the printer reported, when
+ * it reported any.  False with err when the table's currency is not the
+ * tenant's or the table does not offer what the job needs. */
+static bool job_fee_quote_with(const nimbus_tenant_billing_t *tb, const price_table_t *table,
+                               const char *name, const nimbus_job_t *job, bool printed,
+                               price_quote_t *pq, char *err, size_t errlen) {
+  if (strcmp(table->currency, tb->currency) != 0) {
+    snprintf(err, errlen, "price table %s is in %s, the tenant's currency is %s", name,
+             table->currency, tb->currency);
+    return false;
+  }
+  price_job_t pj;
+  job_fee_print_spec(job, strcmp(tb->currency, "USD") != 0 && strcmp(tb->currency, "CAD") != 0,
+                     &pj);
+  if (printed && job->impressions_completed > 0) {
+    /* what the printer reports it printed, each impression one page */
+    pj.pages = job->impressions_completed;
+    pj.copies = 1;
+  }
+  price_service_fee_t sf = {.fixed = tb->service_fee_fixed, .bps = tb->service_fee_bps};
+  return price_quote(table, &pj, &sf, pq, err, errlen);
+}
+
 /* job_fee_compute(), priced on `impressions` (> 0) instead of the
  * job's pages x copies when printed is true, and stored only when store
  * is true. */
@@ -100,21 +125,9 @@ static job_fee_result_t job_fee_price(store_t *st, const nimbus_job_t *job,
               (char *)NULL);
     return JOB_FEE_UNPRICEABLE;
   }
-  if (strcmp(table.currency, tb.currency) != 0) {
-    snprintf(err, errlen, "price table %s is in %s, the tenant's currency is %s", row.name,
-             table.currency, tb.currency);
-    return JOB_FEE_UNPRICEABLE;
-  }
-  price_job_t pj;
-  job_fee_print_spec(job, strcmp(tb.currency, "USD") != 0 && strcmp(tb.currency, "CAD") != 0, &pj);
-  if (printed && job->impressions_completed > 0) {
-    /* what the printer reports it printed, each impression one page */
-    pj.pages = job->impressions_completed;
-    pj.copies = 1;
-  }
-  price_service_fee_t sf = {.fixed = tb.service_fee_fixed, .bps = tb.service_fee_bps};
   price_quote_t pq;
-  if (!price_quote(&table, &pj, &sf, &pq, err, errlen)) return JOB_FEE_UNPRICEABLE;
+  if (!job_fee_quote_with(&tb, &table, row.name, job, printed, &pq, err, errlen))
+    return JOB_FEE_UNPRICEABLE;
 
   out->job_id = job->id;
   out->tenant_id = job->tenant_id;
@@ -144,6 +157,20 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
 job_fee_result_t job_fee_printed(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
                                  nimbus_job_quote_t *out, char *err, size_t errlen) {
   return job_fee_price(st, job, d, true, false, out, NULL, err, errlen);
+}
+
+job_fee_result_t job_fee_preview(store_t *st, nimbus_id_t tenant_id, const price_table_t *table,
+                                 const char *name, const nimbus_job_t *job, price_quote_t *out,
+                                 char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  err[0] = '\0';
+  nimbus_tenant_billing_t tb;
+  store_status_t s = store_tenant_billing_get(st, tenant_id, &tb);
+  if (s == STORE_NOT_FOUND || (s == STORE_OK && !tb.currency[0])) return JOB_FEE_FREE;
+  if (s != STORE_OK) return JOB_FEE_ERROR;
+  if (!job_fee_quote_with(&tb, table, name, job, false, out, err, errlen))
+    return JOB_FEE_UNPRICEABLE;
+  return out->total > 0 ? JOB_FEE_PRICED : JOB_FEE_FREE;
 }
 
 json_t *job_fee_quote_json(const nimbus_job_quote_t *q) {

@@ -55,6 +55,17 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
 job_fee_result_t job_fee_printed(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
                                  nimbus_job_quote_t *out, char *err, size_t errlen);
 
+/* The fee job (its pages, copies, attrs_json settings) would have under
+ * table (named name) in tenant_id, service fee included: the same
+ * pricing as job_fee_compute() when that table applies, nothing stored
+ * (the price-table editor's preview).  FREE when the tenant has no
+ * currency (its jobs are not charged; *out is then zero), UNPRICEABLE
+ * with err when the table's currency is not the tenant's or it does not
+ * offer what the job needs. */
+job_fee_result_t job_fee_preview(store_t *st, nimbus_id_t tenant_id, const price_table_t *table,
+                                 const char *name, const nimbus_job_t *job, price_quote_t *out,
+                                 char *err, size_t errlen);
+
 /* The quote as JSON for REST and the panel (new reference; NULL: none). */
 json_t *job_fee_quote_json(const nimbus_job_quote_t *q);
 

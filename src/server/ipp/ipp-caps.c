@@ -44,3 +44,8 @@ const ipp_template_attr_t *ipp_template_attr_find(const char *name) {
     if (strcmp(ipp_template_attrs[i].name, name) == 0) return &ipp_template_attrs[i];
   return NULL;
 }
+
+const char *const *ipp_supported_keywords(const char *name) {
+  const ipp_template_attr_t *t = ipp_template_attr_find(name);
+  return t && t->keywords && t->tag == IPP_TAG_KEYWORD ? t->keywords : NULL;
+}

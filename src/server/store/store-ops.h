@@ -192,6 +192,8 @@ struct store_ops {
   store_status_t (*throttle_clear)(store_t *st, const unsigned char key[32]);
   store_status_t (*audit_append)(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                  const char *action, const char *detail);
+  store_status_t (*audit_list)(store_t *st, const store_audit_filter_t *f, store_audit_cb cb,
+                               void *ctx);
   /* money (issue 12) */
   store_status_t (*tenant_billing_get)(store_t *st, nimbus_id_t tenant_id,
                                        nimbus_tenant_billing_t *out);

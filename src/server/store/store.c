@@ -211,6 +211,7 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(throttle_fail),
       STORE_OP_PRESENT(throttle_clear),
       STORE_OP_PRESENT(audit_append),
+      STORE_OP_PRESENT(audit_list),
       STORE_OP_PRESENT(tenant_billing_get),
       STORE_OP_PRESENT(tenant_billing_put),
       STORE_OP_PRESENT(payment_provider_get),
@@ -786,6 +787,11 @@ store_status_t store_throttle_clear(store_t *st, const unsigned char key[32]) {
 store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                   const char *action, const char *detail) {
   return STORE_CALL(st, audit_append, tenant_id, actor, action, detail);
+}
+
+store_status_t store_audit_list(store_t *st, const store_audit_filter_t *f, store_audit_cb cb,
+                                void *ctx) {
+  return STORE_CALL(st, audit_list, f, cb, ctx);
 }
 
 /* ---- money (issue 12) ---- */

@@ -458,6 +458,34 @@ store_status_t store_throttle_clear(store_t *st, const unsigned char key[32]);
 store_status_t store_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                   const char *action, const char *detail);
 
+/* Reading a tenant's audit log (the console, docs/CONSOLE.md §1.4):
+ * rows of tenant_id (never system rows, never another tenant's), newest
+ * first (by id, descending).  Filters unused when NULL / "" / 0: action
+ * exact; actor a case-sensitive substring of the actor; ts in [from, to);
+ * before_id pages (rows with id < before_id).  limit 0: no limit. */
+#define STORE_AUDIT_ACTOR_MAX 256
+#define STORE_AUDIT_ACTION_MAX 128
+#define STORE_AUDIT_DETAIL_MAX 1024
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  int64_t ts;
+  char actor[STORE_AUDIT_ACTOR_MAX];
+  char action[STORE_AUDIT_ACTION_MAX];
+  char detail[STORE_AUDIT_DETAIL_MAX];
+} store_audit_entry_t;
+typedef struct {
+  nimbus_id_t tenant_id;
+  const char *action;
+  const char *actor;
+  int64_t from, to;
+  nimbus_id_t before_id;
+  int limit;
+} store_audit_filter_t;
+typedef bool (*store_audit_cb)(const store_audit_entry_t *e, void *ctx);
+store_status_t store_audit_list(store_t *st, const store_audit_filter_t *f, store_audit_cb cb,
+                                void *ctx);
+
 /* An audit row (never a secret in detail).  Given to an _audited write
  * below, it is written in that write's transaction: both or neither.
  * id_key not NULL: the detail starts with "<id_key>=<id of the new row>"

@@ -93,6 +93,7 @@ const store_ops_t pg_store_ops = {
     .throttle_fail = pg_throttle_fail,
     .throttle_clear = pg_throttle_clear,
     .audit_append = pg_audit_append,
+    .audit_list = pg_audit_list,
     .tenant_billing_get = pg_tenant_billing_get,
     .tenant_billing_put = pg_tenant_billing_put,
     .payment_provider_get = pg_payment_provider_get,

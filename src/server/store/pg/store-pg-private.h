@@ -45,6 +45,7 @@
 typedef enum {
   PS_SCHEMA_VERSION,
   PS_AUDIT_INSERT,
+  PS_AUDIT_LIST,
   PS_JOB_COUNT_BY_STATE,
   PS_TENANT_INSERT,
   PS_TENANT_GET,
@@ -339,6 +340,7 @@ typedef union {
   store_purpose_cb purpose;
   store_charge_cb charge;
   store_print_log_cb print_log;
+  store_audit_cb audit;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -375,6 +377,8 @@ extern const int pg_migration_count;
 /* ---- the operations (store.h's meanings) ---- */
 store_status_t pg_audit_append(store_t *st, nimbus_id_t tenant_id, const char *actor,
                                const char *action, const char *detail);
+store_status_t pg_audit_list(store_t *st, const store_audit_filter_t *f, store_audit_cb cb,
+                             void *ctx);
 store_status_t pg_job_count_by_state(store_t *st, int64_t counts[10]);
 store_status_t pg_tenant_insert(store_t *st, nimbus_tenant_t *t, const store_audit_t *audit);
 store_status_t pg_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);

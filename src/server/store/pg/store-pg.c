@@ -44,6 +44,13 @@ static const char *const stmt_sql[PS_COUNT] = {
     [PS_SCHEMA_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_version",
     [PS_AUDIT_INSERT] =
         "INSERT INTO audit (tenant_id, ts, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+    /* store_audit_list: a tenant's rows, newest first (index audit_tenant);
+     * $7 NULL: no limit */
+    [PS_AUDIT_LIST] =
+        "SELECT id, tenant_id, ts, actor, action, detail FROM audit "
+        "WHERE tenant_id = $1 AND ($2 = '' OR action = $2) "
+        "AND ($3 = '' OR strpos(actor, $3) > 0) AND ts >= $4 AND ($5 = 0 OR ts < $5) "
+        "AND ($6 = 0 OR id < $6) ORDER BY id DESC LIMIT $7",
     [PS_JOB_COUNT_BY_STATE] = "SELECT state, n FROM job_state_counts",
 #define TENANT_COLS                                                                 \
   "id, name, display_name, max_document_size, max_held_jobs_per_user, created_at, " \
@@ -792,6 +799,33 @@ store_status_t pg_audit_append(store_t *base, nimbus_id_t tenant_id, const char 
   store_status_t status = pg_audit_insert(c, &a, 0);
   pg_release(st, c);
   return status;
+}
+
+static bool audit_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
+  store_audit_entry_t e;
+  memset(&e, 0, sizeof e);
+  e.id = pg_get_int64(r, i, 0);
+  e.tenant_id = pg_get_int64(r, i, 1);
+  e.ts = pg_get_int64(r, i, 2);
+  PG_GET_FIELD(r, i, 3, e.actor);
+  PG_GET_FIELD(r, i, 4, e.action);
+  PG_GET_FIELD(r, i, 5, e.detail);
+  return cb.audit(&e, ctx);
+}
+
+store_status_t pg_audit_list(store_t *base, const store_audit_filter_t *f, store_audit_cb cb,
+                             void *ctx) {
+  if (!f || f->tenant_id <= 0) return STORE_NOT_FOUND; /* never system rows */
+  pg_params_t p = {0};
+  pg_param_int(&p, f->tenant_id);
+  pg_param_text(&p, f->action ? f->action : "", STORE_AUDIT_ACTION_MAX);
+  pg_param_text(&p, f->actor ? f->actor : "", STORE_AUDIT_ACTOR_MAX);
+  pg_param_int(&p, f->from);
+  pg_param_int(&p, f->to);
+  pg_param_int(&p, f->before_id);
+  pg_param_id_or_null(&p, f->limit > 0 ? f->limit : 0);
+  return pg_read_rows(pg_of(base), PS_AUDIT_LIST, &p, audit_row, (pg_list_cb_t){.audit = cb}, ctx,
+                      "audit list");
 }
 
 store_status_t pg_job_count_by_state(store_t *base, int64_t counts[10]) {

@@ -88,6 +88,7 @@ const store_ops_t sqlite_store_ops = {
     .throttle_fail = sqlite_throttle_fail,
     .throttle_clear = sqlite_throttle_clear,
     .audit_append = sqlite_audit_append,
+    .audit_list = sqlite_audit_list,
     .tenant_billing_get = sqlite_tenant_billing_get,
     .tenant_billing_put = sqlite_tenant_billing_put,
     .payment_provider_get = sqlite_payment_provider_get,

@@ -141,6 +141,7 @@ typedef enum {
   S_DOC_LIST,
   S_BLOB_REFERENCED,
   S_AUDIT_INSERT,
+  S_AUDIT_LIST,
   S_DEVICE_INSERT,
   S_DEVICE_QUEUE_INSERT,
   S_DEVICE_QUEUES,
@@ -334,6 +335,7 @@ typedef union {
   store_purpose_cb purpose;
   store_charge_cb charge;
   store_print_log_cb print_log;
+  store_audit_cb audit;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
@@ -554,6 +556,8 @@ store_status_t sqlite_throttle_fail(store_t *base_, const unsigned char key[32],
 store_status_t sqlite_throttle_clear(store_t *base_, const unsigned char key[32]);
 store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const char *actor,
                                    const char *action, const char *detail);
+store_status_t sqlite_audit_list(store_t *base_, const store_audit_filter_t *f, store_audit_cb cb,
+                                 void *ctx);
 store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]);
 /* ---- end of the operations ---- */
 

@@ -99,6 +99,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ALIAS_INSERT] =
         "INSERT INTO user_aliases (tenant_id, user_id, alias, alias_key, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* store_audit_list: a tenant's rows, newest first (index audit_tenant) */
+    [S_AUDIT_LIST] =
+        "SELECT id, tenant_id, ts, actor, action, detail FROM audit "
+        "WHERE tenant_id = ?1 AND (?2 = '' OR action = ?2) "
+        "AND (?3 = '' OR instr(actor, ?3) > 0) AND ts >= ?4 AND (?5 = 0 OR ts < ?5) "
+        "AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7",
     [S_ALIAS_DELETE] =
         "DELETE FROM user_aliases WHERE tenant_id = ?1 AND user_id = ?2 AND alias_key = ?3",
     [S_ALIAS_LIST] =
@@ -1121,6 +1127,36 @@ store_status_t sqlite_audit_append(store_t *base_, nimbus_id_t tenant_id, const 
   store_status_t status = sqlite_audit_insert_locked(st, &a, 0);
   sqlite_unlock(st);
   return status;
+}
+
+static void bind_audit_filter(sqlite3_stmt *s, const void *arg) {
+  const store_audit_filter_t *f = arg;
+  sqlite3_bind_int64(s, 1, f->tenant_id);
+  sqlite3_bind_text(s, 2, f->action ? f->action : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, f->actor ? f->actor : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 4, f->from);
+  sqlite3_bind_int64(s, 5, f->to);
+  sqlite3_bind_int64(s, 6, f->before_id);
+  sqlite3_bind_int(s, 7, f->limit > 0 ? f->limit : -1);
+}
+
+static bool audit_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
+  store_audit_entry_t e;
+  memset(&e, 0, sizeof e);
+  e.id = sqlite3_column_int64(s, 0);
+  e.tenant_id = sqlite3_column_int64(s, 1);
+  e.ts = sqlite3_column_int64(s, 2);
+  sqlite_copy_column(s, 3, e.actor, sizeof e.actor);
+  sqlite_copy_column(s, 4, e.action, sizeof e.action);
+  sqlite_copy_column(s, 5, e.detail, sizeof e.detail);
+  return cb.audit(&e, ctx);
+}
+
+store_status_t sqlite_audit_list(store_t *base_, const store_audit_filter_t *f, store_audit_cb cb,
+                                 void *ctx) {
+  if (!f || f->tenant_id <= 0) return STORE_NOT_FOUND; /* never system rows */
+  return sqlite_read_rows(sqlite_of(base_), S_AUDIT_LIST, bind_audit_filter, f, audit_row,
+                          (list_cb_t){.audit = cb}, ctx, "audit list");
 }
 
 store_status_t sqlite_job_count_by_state(store_t *base_, int64_t counts[10]) {
