@@ -7,7 +7,8 @@
 //                                  page; opts: viewport, timezoneId, locale
 //   signIn(page, user, password)   the sign-in page at NIMBUS_URL/, then the
 //                                  shell (#signout)
-//   screenshot(page, name)         NAME.png into SCREENSHOTS_DIR when set
+//   screenshot(page, name, full)   NAME.png into SCREENSHOTS_DIR when set: the
+//                                  viewport, or the whole page when full
 //   check(name, fn)                run a check: "ok - name" and a count, or
 //                                  the failure with the page's text and a
 //                                  screenshot into FAILURE_DIR, then throw
@@ -88,8 +89,8 @@ async function signIn(page, user, password) {
   await page.locator('#signout').waitFor();
 }
 
-async function screenshot(page, name) {
-  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+async function screenshot(page, name, full = false) {
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: full });
 }
 
 async function check(name, fn) {

@@ -5,7 +5,9 @@
 //   CONSOLE_PART: session-jobs (sign-in, cookie, CSRF, CSP, My jobs,
 //   sign-out);
 //   NIMBUS_URL, ADMIN_AUTH (the tenant admin, user@tenant:password),
-//   ALICE (alice@acme:password), BOB (bob@acme:password),
+//   ALICE (alice@acme:password), BOB (bob@acme:password), CAROL
+//   (carol@acme, whose sign-ins fail: LOGIN_FAILURES, nimbusd's
+//   --login-failures, then the throttle's 429),
 //   JOB_PIN (alice's held job, PIN 1234, "Boarding-pass.pdf"),
 //   JOB_CANCEL, JOB_DELETE (alice's held jobs without a PIN),
 //   JOB_FEE (alice's 3-page held job "Quarterly-report.pdf"),
@@ -23,6 +25,8 @@ const PART = process.env.CONSOLE_PART || 'session-jobs';
 const ADMIN = env('ADMIN_AUTH');
 const ALICE = env('ALICE');
 const BOB = env('BOB');
+const CAROL = env('CAROL');
+const LOGIN_FAILURES = +env('LOGIN_FAILURES');
 const [ALICE_USER, ALICE_PW] = ALICE.split(/:(.*)/s);
 
 async function main() {
@@ -130,6 +134,24 @@ async function sessionJobs(browser) {
     assertEqual(await page.locator('.field[data-name="user"] .field-error').isVisible(), false,
       'the User error is gone');
     await screenshot(page, 'signin-error');
+  });
+  await check('the sign-in throttle: the 429 and its wait in words next to Password', async () => {
+    await page.getByLabel('User', { exact: true }).fill(CAROL);
+    const statuses = [];
+    for (let i = 0; i <= LOGIN_FAILURES; i++) {
+      await page.getByLabel('Password', { exact: true }).fill(`wrong-${i}`);
+      const [resp] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/v1/session') && r.request().method() === 'POST'),
+        page.locator('#signin-submit').click(),
+      ]);
+      statuses.push(resp.status());
+      await page.locator('#signin-submit:not([disabled])').waitFor();
+    }
+    assertEqual(statuses, Array(LOGIN_FAILURES).fill(401).concat([429]), 'answers');
+    const text = await page.locator('.field[data-name="password"] .field-error').innerText();
+    assert(/^Too many failed sign-ins: wait (\d+ minutes?)?( ?\d+ seconds?)?, then try again\.$/.test(text),
+      `the error: ${text}`);
+    await screenshot(page, 'signin-throttled');
   });
   await check('alice signs in: the shell with her name, tenant and role', async () => {
     await page.goto(`${NIMBUS}/`);

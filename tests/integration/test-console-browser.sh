@@ -8,7 +8,8 @@
 # and bob, a EUR price table on office (so jobs have a fee), alice's jobs
 # over REST (one with PIN 1234, two to cancel and delete, a 3-page one,
 # and enough more that her list has two pages) and bob's.  In the browser
-# (part session-jobs): the sign-in page and its errors next to the field,
+# (part session-jobs): the sign-in page and its errors next to the field
+# (wrong password; the throttle's 429 with its wait, for carol),
 # the HttpOnly SameSite=Strict cookie, CSRF refused without the token, the
 # CSP blocking an injected script, My jobs (alice's jobs page by page and
 # never bob's, state, queue, pages, fee, time in the viewer's zone),
@@ -38,17 +39,23 @@ fi
 
 check "npm ci: playwright-core into $DEPS" install_playwright
 
-nimbusd_start
+# the sign-in throttle after 3 failures of one account (carol's, in the browser)
+nimbusd_start --login-failures 3
 check "tenant, users and queue" conn_setup_tenant
-add_bob() {
+add_user() {
   api POST '/api/v1/users?tenant=acme' -H 'Content-Type: application/json' \
-    -d '{"name":"bob","password":"bob-pw-1","role":"user"}' -o /dev/null -w '%{http_code}' | grep -qx 201
+    -d "{\"name\":\"$1\",\"password\":\"$1-pw-1\",\"role\":\"user\"}" -o /dev/null -w '%{http_code}' |
+    grep -qx 201
 }
-check "second user bob" add_bob
+check "second user bob" add_user bob
+check "third user carol (the throttle)" add_user carol
 
-# a fee on every job of office: EUR, 10 cents a page (5 from the third)
+# a fee on every job of office: EUR, 10 cents a page (5 from the third;
+# colour 30 and 20: the uploads print in colour unless told otherwise)
 boss() { curl -fsS -u boss@acme:boss-pw-1 "$@"; }
-TABLE='{"currency":"EUR","mode":"graduated","tiers":[{"from":1,"prices":{"a4":{"mono":{"one-sided":10}},"other":{"mono":{"one-sided":10}}}},{"from":3,"prices":{"a4":{"mono":{"one-sided":5}},"other":{"mono":{"one-sided":5}}}}]}'
+P1='{"mono":{"one-sided":10},"color":{"one-sided":30}}'
+P3='{"mono":{"one-sided":5},"color":{"one-sided":20}}'
+TABLE="{\"currency\":\"EUR\",\"mode\":\"graduated\",\"tiers\":[{\"from\":1,\"prices\":{\"a4\":$P1,\"other\":$P1}},{\"from\":3,\"prices\":{\"a4\":$P3,\"other\":$P3}}]}"
 pricing() {
   api PATCH '/api/v1/billing?tenant=acme' -H 'Content-Type: application/json' \
     -d '{"currency":"EUR","service_fee_fixed":0,"service_fee_bps":0}' | json_get "d['currency']" |
@@ -96,7 +103,8 @@ fi
 # run_browser PART: console.test.js
 run_browser() {
   CONSOLE_PART="$1" NODE_PATH="$DEPS/node_modules" CHROMIUM="$CHROMIUM" NIMBUS_URL="$NIMBUS_URL" \
-    ADMIN_AUTH=boss@acme:boss-pw-1 ALICE="$ALICE" BOB=bob@acme:bob-pw-1 \
+    ADMIN_AUTH=boss@acme:boss-pw-1 ALICE="$ALICE" BOB=bob@acme:bob-pw-1 CAROL=carol@acme \
+    LOGIN_FAILURES=3 \
     JOB_PIN="$JOB_PIN" JOB_CANCEL="$JOB_CANCEL" JOB_DELETE="$JOB_DELETE" JOB_FEE="$JOB_FEE" \
     JOB_BOB="$JOB_BOB" SCREENSHOTS_DIR="${SCREENSHOTS_DIR:-}" FAILURE_DIR="$BUILD_ROOT/meson-logs" \
     node "$BROWSER_SRC/console.test.js" || {
