@@ -2,7 +2,7 @@
  * qr-svg.h: a text's QR code as an SVG image (libqrencode; error
  * correction M, a quiet zone of QR_SVG_QUIET modules, one square per dark
  * module).  Shared: the connector's panel draws payment URLs with it,
- * nimbusd the claim codes of new printers (PROTOCOL.md §4.4).
+ * nimbusd the claim codes of new printers (PROTOCOL.md §4.8).
  */
 #ifndef NIMBUS_QR_SVG_H
 #define NIMBUS_QR_SVG_H

@@ -84,7 +84,7 @@ call "$ADMIN" GET /printers
 check "list: 200 with the printer" [ "$status:$(body '[p["name"] for p in d["printers"]]')" = "200:['front']" ]
 call "$ADMIN" GET /printers/front
 check "show: 200" is 200
-check "show: fields" [ "$(body 'sorted(d.keys())')" = "$(python3 -c 'print(sorted(["name","location","status","output_device_uuid","queues","registered_at","last_seen_at","transport","online","printer_state","printer_state_reasons","make_and_model","jobs_in_progress","claim_expires_at","created_at","pricing"]))')" ]
+check "show: fields" [ "$(body 'sorted(d.keys())')" = "$(python3 -c 'print(sorted(["name","location","status","registered","output_device_uuid","queues","registered_at","last_seen_at","transport","online","printer_state","printer_state_reasons","make_and_model","jobs_in_progress","claim_expires_at","created_at","pricing"]))')" ]
 check "show: no secret in the record" [ "$(body '"claim_code" in d or "credential" in d')" = False ]
 call "$ADMIN" GET /printers/nope
 check "show: unknown 404" is_problem 404

@@ -64,6 +64,18 @@ static void test_tenant_crud(void **state) {
   assert_int_equal(store_tenant_get(st, t.id, &got), STORE_OK);
   assert_string_equal(got.display_name, "Zeta Ltd");
   assert_int_equal(got.max_held_jobs_per_user, 9);
+  assert_false(got.suspended);
+
+  /* suspended: kept, read back, cleared again (migration 16 / pg 7) */
+  t.suspended = true;
+  assert_int_equal(store_tenant_update(st, &t), STORE_OK);
+  assert_int_equal(store_tenant_get_by_name(st, "zeta", &got), STORE_OK);
+  assert_true(got.suspended);
+  assert_string_equal(got.display_name, "Zeta Ltd");
+  t.suspended = false;
+  assert_int_equal(store_tenant_update(st, &t), STORE_OK);
+  assert_int_equal(store_tenant_get(st, t.id, &got), STORE_OK);
+  assert_false(got.suspended);
   nimbus_tenant_t ghost = t;
   ghost.id = t.id + 100;
   assert_int_equal(store_tenant_update(st, &ghost), STORE_NOT_FOUND);
@@ -87,6 +99,20 @@ static void test_tenant_crud(void **state) {
   /* Ids are never reused after a delete. */
   nimbus_id_t again = make_tenant(st, "zeta");
   assert_true(again > t.id);
+
+  /* The operators' tenant cannot be suspended, not even behind the API's
+   * back (the column's CHECK), and is not when inserted so either. */
+  nimbus_tenant_t sys = {0};
+  snprintf(sys.name, sizeof sys.name, "system");
+  assert_int_equal(store_tenant_insert(st, &sys), STORE_OK);
+  sys.suspended = true;
+  assert_int_not_equal(store_tenant_update(st, &sys), STORE_OK);
+  assert_int_equal(store_tenant_get(st, sys.id, &got), STORE_OK);
+  assert_false(got.suspended);
+  nimbus_tenant_t sys2 = {.suspended = true};
+  snprintf(sys2.name, sizeof sys2.name, "system");
+  assert_int_equal(store_tenant_delete(st, sys.id), STORE_OK);
+  assert_int_not_equal(store_tenant_insert(st, &sys2), STORE_OK);
 }
 
 /* ---- users ---- */

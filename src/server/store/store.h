@@ -78,7 +78,8 @@ int store_schema_version_nowait(store_t *st);
 store_status_t store_tenant_insert(store_t *st, nimbus_tenant_t *t);
 store_status_t store_tenant_get(store_t *st, nimbus_id_t id, nimbus_tenant_t *out);
 store_status_t store_tenant_get_by_name(store_t *st, const char *name, nimbus_tenant_t *out);
-/* Update display_name, limits, retention_hours and panel_login of tenant t->id. */
+/* Update display_name, limits, retention_hours, panel_login, unknown_user_names
+ * and suspended of tenant t->id. */
 store_status_t store_tenant_update(store_t *st, const nimbus_tenant_t *t);
 /* Delete a tenant and everything it owns.  Document blobs become orphans
  * that blob_sweep() removes. */
