@@ -122,6 +122,13 @@ JOB1=$(submit_job)
 check "a job submitted and released" release_job "$JOB1"
 check "it is waiting for a printer" job_is "$JOB1" fetchable
 
+# a console session of alice's, open when the suspension comes
+session_in() {
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -c "$CONN_DIR/jar" -H 'Content-Type: application/json' \
+    -d '{"user":"alice@acme","password":"alice-pw-1"}' "$NIMBUS_URL/api/v1/session")" = 201 ]
+}
+check "alice signs in to the console" session_in
+
 # ---- suspend ----------------------------------------------------------------
 check "the system tenant cannot be suspended" test "$(api PATCH /api/v1/tenants/system \
   -H 'Content-Type: application/json' -d '{"suspended":true}' -o /dev/null -w '%{http_code}')" = 400
@@ -135,6 +142,10 @@ check "the problem says the tenant is suspended" is_suspended_problem
 check "bearer: 403" test "$(alice_code /api/v1/jobs -H "Authorization: Bearer $TOKEN")" = 403
 check "bearer problem" is_suspended_problem
 check "the admin too: 403" test "$(alice_code /api/v1/users -u boss@acme:boss-pw-1)" = 403
+check "her console session ended: 401" test "$(alice_code /api/v1/jobs -b "$CONN_DIR/jar")" = 401
+check "signing in to the console: 403" test "$(alice_code /api/v1/session \
+  -H 'Content-Type: application/json' -d '{"user":"alice@acme","password":"alice-pw-1"}')" = 403
+check "  the tenant is suspended" is_suspended_problem
 check "a wrong password is still 401" test "$(alice_code /api/v1/jobs -u alice@acme:nope)" = 401
 check "an upload: 403" test "$(alice_code /api/v1/jobs "${ALICE[@]}" \
   -F queue=office -F "document=@$NIMBUS_TEST_DATA/onepage.pdf;type=application/pdf")" = 403

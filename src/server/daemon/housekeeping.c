@@ -6,7 +6,9 @@
  * so REST status lags by at most one period.  Then unreleased jobs past
  * their retention expire, and ended jobs that still hold documents (a
  * crash between the end and the purge) lose them (retention_sweep), and
- * subscriptions whose lease ended leave the store.
+ * subscriptions whose lease ended leave the store, and so do web console
+ * sessions that ended (idle or past --session-max; a lookup refuses them
+ * anyway, the sweep only keeps the table small).
  *
  * Several nodes on one database: every node flushes its own presence
  * table, but the two sweeps run on one node at a time, the holder of the
@@ -94,6 +96,7 @@ static void *housekeeping_main(void *arg) {
       device_lease_sweep(h->srv);
       retention_sweep(h->srv);
       store_subscription_sweep(h->srv->store, (int64_t)time(NULL), NULL);
+      store_web_session_sweep(h->srv->store, (int64_t)time(NULL), h->srv->cfg.session_idle, NULL);
     }
     housekeeping_trim_memory();
     pthread_mutex_lock(&h->mu);

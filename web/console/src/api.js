@@ -85,7 +85,9 @@ function problem(status, text, retryAfter) {
 // one request; opts.session: a call of the session itself, whose 401 is
 // an answer and not the end of a session
 async function request(method, path, { query, body, session = false } = {}) {
-  const headers = { Accept: 'application/json' };
+  // X-Nimbus-Console: a 401 then carries the Session challenge, never
+  // Basic (which would make the browser ask for a password itself)
+  const headers = { Accept: 'application/json', 'X-Nimbus-Console': '1' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (UNSAFE.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let resp;
@@ -122,6 +124,7 @@ function upload(path, formData, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', url(path));
     xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('X-Nimbus-Console', '1');
     if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
     xhr.responseType = 'text';
     if (onProgress) {
