@@ -229,7 +229,7 @@ void api_price_tables_create(api_ctx_t *c);
 void api_price_table_get(api_ctx_t *c);
 void api_price_table_update(api_ctx_t *c);
 void api_price_table_delete(api_ctx_t *c);
-void api_price_table_preview(api_ctx_t *c); /* api-price-preview.c */
+void api_price_table_preview(api_ctx_t *c); /* the price-table editor (the web console) */
 void api_job_payment_start(api_ctx_t *c);
 void api_job_payment_get(api_ctx_t *c);
 void api_job_payment_cancel(api_ctx_t *c);
