@@ -28,8 +28,8 @@
 #define AUDIT_CSV_HEADER "id,time,actor,action,detail\n"
 
 typedef struct {
-  json_t *arr;     /* JSON: the entries */
-  api_csv_t csv;   /* CSV: the document */
+  json_t *arr;   /* JSON: the entries */
+  api_csv_t csv; /* CSV: the document */
   bool is_csv;
   int count, limit;
   nimbus_id_t last_id;
@@ -55,9 +55,9 @@ static bool audit_cb(const store_audit_entry_t *e, void *ctx) {
     o->failed = o->csv.failed;
     return !o->failed;
   }
-  json_t *j = json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)e->id, "time", when,
-                        "actor", api_json_text(e->actor), "action", api_json_text(e->action),
-                        "detail", api_json_text(e->detail));
+  json_t *j = json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)e->id, "time", when, "actor",
+                        api_json_text(e->actor), "action", api_json_text(e->action), "detail",
+                        api_json_text(e->detail));
   if (!j || json_array_append_new(o->arr, j) != 0) o->failed = true;
   return !o->failed;
 }

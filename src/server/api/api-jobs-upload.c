@@ -14,7 +14,7 @@
  *                           part is compressed; must come before it
  *   sides, print-color-mode, media
  *                           the job's settings, each one of the values the
- *                           queue supports (ipp_supported_keywords, what
+ *                           queue supports (job_settings_supported, what
  *                           IPP job creation checks); stored in the job's
  *                           attributes exactly as IPP stores them, so they
  *                           reach the printer the same way

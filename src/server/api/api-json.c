@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "api-private.h"
-#include "ipp-server.h"
 #include "charge.h"
 #include "job-fee.h"
+#include "job-settings.h"
 #include "job.h"
 #include "payment-flow.h"
 #include "utf8.h"
@@ -32,7 +32,7 @@ bool api_name_valid(const char *s) {
 }
 
 bool api_keyword_supported(api_ctx_t *c, const char *field, const char *attr, const char *value) {
-  const char *const *list = ipp_supported_keywords(attr);
+  const char *const *list = job_settings_supported(attr);
   char allowed[512];
   size_t used = 0;
   allowed[0] = '\0';

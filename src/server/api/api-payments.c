@@ -259,10 +259,8 @@ static bool preview_job(api_ctx_t *c, nimbus_job_t *job) {
   json_t *sides = json_object_get(j, "sides"), *media = json_object_get(j, "media");
   if ((sides && !json_is_null(sides) && !json_is_string(sides)) ||
       (media && !json_is_null(media) && !json_is_string(media))) {
-    api_problem(c->r, 400, "'job.%s' must be a string", sides && !json_is_string(sides) &&
-                                                               !json_is_null(sides)
-                                                           ? "sides"
-                                                           : "media");
+    api_problem(c->r, 400, "'job.%s' must be a string",
+                sides && !json_is_string(sides) && !json_is_null(sides) ? "sides" : "media");
     return false;
   }
   json_t *attrs = json_object();
@@ -323,7 +321,8 @@ void api_price_table_preview(api_ctx_t *c) {
   memset(&t, 0, sizeof t);
   memset(&job, 0, sizeof job);
   if (!api_body_only(c, fields) || !api_body_string(c, "name", false, 255, &name)) return;
-  bool has_table = json_object_get(c->body, "table") && !json_is_null(json_object_get(c->body, "table"));
+  bool has_table =
+      json_object_get(c->body, "table") && !json_is_null(json_object_get(c->body, "table"));
   if (has_table == (name != NULL)) {
     api_problem(c->r, 400, "give either 'table' (a price table) or 'name' (a saved one)");
     return;
@@ -351,8 +350,7 @@ void api_price_table_preview(api_ctx_t *c) {
     return;
   }
   price_quote_t q;
-  switch (job_fee_preview(c->srv->store, c->tenant.id, &table, t.name, &job, &q, err,
-                          sizeof err)) {
+  switch (job_fee_preview(c->srv->store, c->tenant.id, &table, t.name, &job, &q, err, sizeof err)) {
     case JOB_FEE_PRICED:
       break;
     case JOB_FEE_FREE:

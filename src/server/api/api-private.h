@@ -149,8 +149,8 @@ bool api_name_valid(const char *s);
 /* At most maxlen bytes and no control characters. */
 bool api_text_valid(const char *s, size_t maxlen);
 /* Is value one a queue supports for the IPP keyword attribute attr
- * (ipp_supported_keywords)?  Otherwise 400 "'<field>' must be one of
- * <the list>" and false. */
+ * (job_settings_supported: what IPP job creation checks too)?  Otherwise
+ * 400 "'<field>' must be one of <the list>" and false. */
 bool api_keyword_supported(api_ctx_t *c, const char *field, const char *attr, const char *value);
 /* Is name the reserved operators' tenant (any letter case)? */
 bool api_tenant_name_reserved(const char *name);
@@ -250,7 +250,7 @@ void api_price_tables_create(api_ctx_t *c);
 void api_price_table_get(api_ctx_t *c);
 void api_price_table_update(api_ctx_t *c);
 void api_price_table_delete(api_ctx_t *c);
-void api_price_table_preview(api_ctx_t *c); /* api-price-preview.c */
+void api_price_table_preview(api_ctx_t *c); /* the price-table editor (the web console) */
 void api_job_payment_start(api_ctx_t *c);
 void api_job_payment_get(api_ctx_t *c);
 void api_job_payment_cancel(api_ctx_t *c);

@@ -35,7 +35,7 @@
 
 #define LOG_LIMIT_DEFAULT 100
 #define LOG_LIMIT_MAX 1000
-#define CSV_LIMIT_MAX 100000                /* rows of one CSV export */
+#define CSV_LIMIT_MAX 100000 /* rows of one CSV export */
 
 typedef struct {
   store_print_log_filter_t f;
@@ -56,7 +56,8 @@ static bool report_query(api_ctx_t *c, report_query_t *q, bool paged) {
     api_problem(c->r, 400, "?format must be json or csv");
     return false;
   }
-  if (!api_query_day(c, "from", false, &q->f.from) || !api_query_day(c, "to", true, &q->f.to)) return false;
+  if (!api_query_day(c, "from", false, &q->f.from) || !api_query_day(c, "to", true, &q->f.to))
+    return false;
   if (q->f.from && q->f.to && q->f.to <= q->f.from) {
     api_problem(c->r, 400, "?to is before ?from");
     return false;
@@ -342,10 +343,10 @@ void api_reports_print_log(api_ctx_t *c) {
   q.f.limit = q.purpose_name ? 0 : q.f.limit + 1;
   if (q.csv)
     api_csv_add(&o.csv,
-            "id,created_at,name,user,purpose,account,private,printer,pages,impressions,color,"
-            "sides,state,currency,print_fee,service_fee,total,charge_state\n",
-            strlen("id,created_at,name,user,purpose,account,private,printer,pages,impressions,"
-                   "color,sides,state,currency,print_fee,service_fee,total,charge_state\n"));
+                "id,created_at,name,user,purpose,account,private,printer,pages,impressions,color,"
+                "sides,state,currency,print_fee,service_fee,total,charge_state\n",
+                strlen("id,created_at,name,user,purpose,account,private,printer,pages,impressions,"
+                       "color,sides,state,currency,print_fee,service_fee,total,charge_state\n"));
   else
     o.arr = json_array();
   store_status_t s =
@@ -527,7 +528,7 @@ void api_reports_totals(api_ctx_t *c) {
   api_csv_t w = {0};
   if (rows && q.csv)
     api_csv_add(&w, "key,jobs,pages,impressions,currency,print_fee,service_fee,total\n",
-            strlen("key,jobs,pages,impressions,currency,print_fee,service_fee,total\n"));
+                strlen("key,jobs,pages,impressions,currency,print_fee,service_fee,total\n"));
   for (size_t i = 0; rows && i < o.n; i++) {
     const char *key = order[i].key;
     const sums_t *sm = &o.sums[order[i].idx];

@@ -1,18 +1,14 @@
 /*
  * ipp-caps.c: default capabilities of a cloud queue (job-template
- * attributes and their supported values).  A printer that registers later
+ * attributes and their supported values; the keyword settings' lists are
+ * jobs/job-settings.c's, which the REST upload checks too).  A printer that registers later
  * replaces these with its own (Update-Output-Device-Attributes).
  */
 #include <string.h>
 
 #include "ipp-private.h"
+#include "job-settings.h"
 
-static const char *const ipp_sides[] = {"one-sided", "two-sided-long-edge", "two-sided-short-edge",
-                                        NULL};
-static const char *const ipp_media[] = {"iso_a4_210x297mm",  "na_letter_8.5x11in",
-                                        "iso_a3_297x420mm",  "iso_a5_148x210mm",
-                                        "na_legal_8.5x14in", NULL};
-static const char *const ipp_color_modes[] = {"auto", "color", "monochrome", NULL};
 static const char *const ipp_output_bins[] = {"face-down", NULL};
 static const char *const ipp_mdh[] = {"separate-documents-uncollated-copies",
                                       "separate-documents-collated-copies", NULL};
@@ -23,9 +19,9 @@ static const int ipp_orientations[] = {3, 4, 5, 6};
 static const int ipp_finishings[] = {3};
 
 const ipp_template_attr_t ipp_template_attrs[] = {
-    {"sides", IPP_TAG_KEYWORD, ipp_sides, NULL, 0, 0, 0, "one-sided", 0},
-    {"media", IPP_TAG_KEYWORD, ipp_media, NULL, 0, 0, 0, "iso_a4_210x297mm", 0},
-    {"print-color-mode", IPP_TAG_KEYWORD, ipp_color_modes, NULL, 0, 0, 0, "auto", 0},
+    {"sides", IPP_TAG_KEYWORD, job_sides_supported, NULL, 0, 0, 0, "one-sided", 0},
+    {"media", IPP_TAG_KEYWORD, job_media_supported, NULL, 0, 0, 0, "iso_a4_210x297mm", 0},
+    {"print-color-mode", IPP_TAG_KEYWORD, job_color_modes_supported, NULL, 0, 0, 0, "auto", 0},
     {"output-bin", IPP_TAG_KEYWORD, ipp_output_bins, NULL, 0, 0, 0, "face-down", 0},
     {"multiple-document-handling", IPP_TAG_KEYWORD, ipp_mdh, NULL, 0, 0, 0,
      "separate-documents-collated-copies", 0},
@@ -43,9 +39,4 @@ const ipp_template_attr_t *ipp_template_attr_find(const char *name) {
   for (size_t i = 0; i < ipp_template_attrs_count; i++)
     if (strcmp(ipp_template_attrs[i].name, name) == 0) return &ipp_template_attrs[i];
   return NULL;
-}
-
-const char *const *ipp_supported_keywords(const char *name) {
-  const ipp_template_attr_t *t = ipp_template_attr_find(name);
-  return t && t->keywords && t->tag == IPP_TAG_KEYWORD ? t->keywords : NULL;
 }

@@ -12,11 +12,4 @@ extern const http_handler_t ipp_handler;
 /* The IPP status code the request was answered with (-1 if none yet). */
 int ipp_server_status(const http_request_t *r);
 
-/* The values a queue supports for the job-template keyword attribute
- * name ("sides", "media", "print-color-mode", ...): the list IPP job
- * creation checks them against, NULL-terminated; NULL for an attribute
- * that is not a keyword one (ipp-caps.c).  The REST upload checks its
- * fields against the same lists. */
-const char *const *ipp_supported_keywords(const char *name);
-
 #endif
