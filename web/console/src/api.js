@@ -83,14 +83,17 @@ function problem(status, text, retryAfter) {
 }
 
 // one request; opts.session: a call of the session itself, whose 401 is
-// an answer and not the end of a session
-async function request(method, path, { query, body, session = false } = {}) {
-  const headers = { Accept: 'application/json' };
+// an answer and not the end of a session; opts.text: the answer's text as
+// it is (a CSV export, Prometheus text) instead of JSON; opts.root: path
+// is from the server's root (/healthz, /metrics), not under /api/v1
+async function request(method, path, { query, body, session = false, text: asText = false,
+  root = false } = {}) {
+  const headers = { Accept: asText ? '*/*' : 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (UNSAFE.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let resp;
   try {
-    resp = await fetch(url(path, query), {
+    resp = await fetch(root ? path : url(path, query), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -107,6 +110,7 @@ async function request(method, path, { query, body, session = false } = {}) {
     if (resp.status === 401 && !session) sessionEnded(err);
     throw err;
   }
+  if (asText) return text;
   if (!text) return null;
   try {
     return JSON.parse(text);
@@ -148,9 +152,14 @@ function upload(path, formData, onProgress) {
 }
 
 // The API: get(path, query), post(path, body, query), patch, put,
-// del(path, query), upload(path, formData, onProgress).
+// del(path, query), upload(path, formData, onProgress); getText(path,
+// query): a GET whose answer is text, not JSON (?format=csv exports);
+// getRoot(path): a GET of the server's own /healthz or /metrics → its text
+// (a non-2xx answer is an ApiError, as everywhere).
 export const api = {
   get: (path, query) => request('GET', path, { query }),
+  getText: (path, query) => request('GET', path, { query, text: true }),
+  getRoot: (path) => request('GET', path, { text: true, root: true }),
   post: (path, body, query) => request('POST', path, { body, query }),
   patch: (path, body, query) => request('PATCH', path, { body, query }),
   put: (path, body, query) => request('PUT', path, { body, query }),
