@@ -112,6 +112,10 @@ void api_session_create(api_ctx_t *c) {
                 a.retry_after);
     goto done;
   }
+  if (a.result == AUTH_SUSPENDED) { /* the right password: its holder learns why */
+    http_respond_problem_typed(r, 403, API_PROBLEM_SUSPENDED, "Forbidden", AUTH_SUSPENDED_MESSAGE);
+    goto done;
+  }
   if (a.result != AUTH_OK) {
     session_unauthorized(r, "wrong user name or password");
     goto done;

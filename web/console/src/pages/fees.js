@@ -46,14 +46,16 @@ function examplePrintFee(currency) {
   return 10 ** Math.max(2, digits);
 }
 
-// an amount in words: money() when the tenant has a currency, else minor units
-const amount = (minor, currency) => (currency ? money(minor, currency) : `${minor} (minor units; no currency yet)`);
+// an amount in words: money() when the tenant has a currency, else the
+// bare number of minor units
+const amount = (minor, currency) => (currency ? money(minor, currency) : `${minor}`);
 
-// "a €1.00 print fee → service fee €0.15, total €1.15"
+// "a €1.00 print fee → service fee €0.15, total €1.15"; without a
+// currency the same in minor units, said so
 function exampleText(printFee, fixed, bps, currency) {
   const sf = serviceFee(printFee, fixed, bps);
   return `a ${amount(printFee, currency)} print fee → service fee ${amount(sf, currency)}, ` +
-    `total ${amount(BigInt(printFee) + sf, currency)}`;
+    `total ${amount(BigInt(printFee) + sf, currency)}${currency ? '' : ' (minor units: no currency yet)'}`;
 }
 
 const RULE = 'The percentage is taken of the print fee in whole minor units (cents) and rounded half ' +
@@ -121,10 +123,10 @@ export default {
           if (input) input.focus();
           return;
         }
-        notice(`The service fee of ${b.tenant} was saved.`, 'ok');
         editBox.hidden = true;
         clear(editBox);
-        load(true);
+        await load(true);
+        notice(`The service fee of ${b.tenant} was saved.`, 'ok');
       });
       clear(editBox).append(form);
       editBox.hidden = false;
@@ -149,7 +151,8 @@ export default {
         listBox.setAttribute('aria-busy', 'false');
         return;
       }
-      const fixedCell = (b) => (b.error ? '' : amount(b.service_fee_fixed, b.currency));
+      const fixedCell = (b) => (b.error ? '' : b.currency ? money(b.service_fee_fixed, b.currency)
+        : `${b.service_fee_fixed} (minor units)`);
       const t = table({
         caption: 'Service fee of each tenant',
         columns: [

@@ -104,10 +104,10 @@ export default {
         if (input) input.focus();
         return;
       }
-      notice(`The tenant ${n} was created. Add its first admin under Users with the tenant picker.`, 'ok');
       name.input.value = '';
       createFields.display_name.input.value = '';
-      load();
+      await load(true);
+      notice(`The tenant ${n} was created. Add its first admin under Users with the tenant picker.`, 'ok');
     });
 
     // ---- edit the limits of one tenant ----
@@ -131,10 +131,10 @@ export default {
           if (input) input.focus();
           return;
         }
-        notice(`The limits of ${t.name} were saved.`, 'ok');
         editBox.hidden = true;
         clear(editBox);
-        load(true);
+        await load(true);
+        notice(`The limits of ${t.name} were saved.`, 'ok');
       });
       clear(editBox).append(form);
       editBox.hidden = false;
@@ -153,8 +153,8 @@ export default {
       buttons.forEach((b) => { b.disabled = true; });
       try {
         if ((await fn()) === false) return;
-        notice(done, 'ok');
         await load(true);
+        notice(done, 'ok');
       } catch (e) {
         rowError(tr, e);
       } finally {
