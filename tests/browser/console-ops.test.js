@@ -15,10 +15,19 @@
 // /billing?tenant=; system health shows ok and /healthz's schema version.
 'use strict';
 const fs = require('fs');
+const path = require('path');
 const {
-  NIMBUS, TIME_RE, env, assert, assertEqual, launch, newPage, watch, signIn, screenshot, check,
-  until, rest, finish,
+  NIMBUS, TIME_RE, env, assert, assertEqual, launch, newPage, watch, signIn, check, until, rest,
+  finish,
 } = require('./console-lib.js');
+
+// NAME.png of what the viewport shows into SCREENSHOTS_DIR, when set (not
+// the whole page: docs/console/ keeps each picture small)
+async function screenshot(page, name) {
+  if (process.env.SCREENSHOTS_DIR) {
+    await page.screenshot({ path: path.join(process.env.SCREENSHOTS_DIR, `${name}.png`) });
+  }
+}
 
 const ADMIN = env('ADMIN_AUTH');
 const OPERATOR = env('OPERATOR_AUTH');
@@ -155,6 +164,13 @@ async function adminPages(browser) {
     const err = page.locator('.field[data-name="to"] .field-error');
     await err.waitFor();
     assert(/before the first day/.test(await err.innerText()), 'the words');
+    await page.getByLabel('From', { exact: true }).fill('2030-01-01');
+    await page.getByLabel('To', { exact: true }).fill('');
+    await page.locator('#report-show').click();
+    await page.locator('#report-totals td.empty', { hasText: 'No printed or charged jobs in this period.' }).waitFor();
+    await page.locator('#print-log td.empty', { hasText: 'No jobs in this period.' }).waitFor();
+    assert(!/\bnull\b/.test(await page.locator('#main').innerText()), 'the page says null');
+    assertEqual(await page.locator('#report-totals canvas').count(), 0, 'charts of nothing');
     await page.getByLabel('From', { exact: true }).fill('');
     await page.getByLabel('To', { exact: true }).fill('');
   });
@@ -329,6 +345,10 @@ async function operatorPages(browser) {
     assertEqual(cells.Example, 'a €1.00 print fee → service fee €0.15, total €1.15', 'example');
     assert(/half away from zero/.test(await page.locator('#fee-rule').innerText()), 'the rounding said');
     assertEqual(await page.locator('#fee-list tr[data-tenant="globex"]').count(), 1, 'globex listed');
+    const globex = await rowCells(page.locator('#fee-list tr[data-tenant="globex"]'));
+    assertEqual(globex.Example, 'a 100 print fee → service fee 0, total 100 (minor units: no currency yet)',
+      'a tenant without a currency');
+    assert(!/\bnull\b/.test(await page.locator('#main').innerText()), 'the page says null');
   });
   await check('a fee edit reaches GET /billing?tenant=, the example rounding half away from zero', async () => {
     await page.locator('#fee-list tr[data-tenant="acme"] button.edit').click();

@@ -10,7 +10,7 @@
 // is computed as nimbusd does (billing/money.c money_apply_bps, price.c):
 // print fee × bps / 10000 in integers, rounded half away from zero, plus
 // the fixed part; BigInt, never floating point.
-import { el, clear, field, table, pager, notice, money, errorText, formError } from '../ui.js';
+import { el, clear, append, field, table, pager, notice, money, errorText, formError } from '../ui.js';
 
 const SYSTEM = 'system';
 const PAGE = 20;
@@ -170,13 +170,13 @@ export default {
         empty: 'No tenants yet: create one under Tenants.',
         rowAttrs: (b) => ({ 'data-tenant': b.tenant }),
       });
-      clear(listBox).append(t, tenants.length > PAGE ? pager({
+      append(clear(listBox), [t, tenants.length > PAGE ? pager({
         hasPrev: offset > 0,
         hasNext: offset + PAGE < tenants.length,
         onPrev: () => { offset = Math.max(0, offset - PAGE); load(); },
         onNext: () => { offset += PAGE; load(); },
         label: `${offset + 1}–${offset + rows.length} of ${tenants.length}`,
-      }) : null);
+      }) : null]);
       listBox.setAttribute('aria-busy', 'false');
     }
 

@@ -10,7 +10,7 @@
 // while the page is open; two small line charts show the rates between
 // samples (requests and errors per second, KiB spooled per second) over the
 // last two minutes.  Polling stops when another page is drawn.
-import { el, clear, table, errorText } from '../ui.js';
+import { el, clear, table, time, errorText } from '../ui.js';
 import { figure } from '../charts.js';
 
 const EVERY_MS = 5000;
@@ -111,7 +111,7 @@ export default {
             el('dt', null, 'Status'), el('dd', { id: 'health-state' }, String(h.status)),
             el('dt', null, 'Database schema version'), el('dd', { id: 'health-schema' }, String(h.schema_version)),
             el('dt', null, 'nimbusd version'), el('dd', { id: 'health-version' }, String(h.version)),
-            el('dt', null, 'Checked'), el('dd', null, clock(new Date()))));
+            el('dt', null, 'Checked'), el('dd', null, time(new Date().toISOString()))));
       } catch (e) {
         clear(healthBox).append(head,
           el('p', { class: 'health-words problem form-error', id: 'health-words', role: 'alert' },
@@ -120,7 +120,7 @@ export default {
               : `The health check could not be read: ${errorText(e)}.`),
           el('dl', { class: 'facts' },
             el('dt', null, 'Status'), el('dd', { id: 'health-state' }, e.status ? `problem (HTTP ${e.status})` : 'unreachable'),
-            el('dt', null, 'Checked'), el('dd', null, clock(new Date()))));
+            el('dt', null, 'Checked'), el('dd', null, time(new Date().toISOString()))));
       }
       healthBox.setAttribute('aria-busy', 'false');
     }

@@ -11,7 +11,7 @@
 // picker), offered as a download.  Below: the print log (GET
 // /reports/print-log), 25 jobs a page, paged by next_before.
 import { currentTenant } from '../api.js';
-import { el, clear, field, table, pager, time, money, errorText, formError, saveFile, notice } from '../ui.js';
+import { el, clear, append, field, table, pager, time, money, errorText, formError, saveFile, notice } from '../ui.js';
 import { figure } from '../charts.js';
 
 const LOG_PAGE = 25;
@@ -121,7 +121,8 @@ export default {
       const labels = rows.map((x) => keyText(x.key));
       const moneyCell = (v) => (cur ? money(v, cur) : String(v));
       const pages = figure({ kind: 'bar', caption: `Pages printed by ${g.label.toLowerCase()}`, labels,
-        series: [{ label: 'Pages', data: rows.map((x) => x.pages) }] });
+        series: [{ label: 'Pages', data: rows.map((x) => x.pages) }],
+        format: (v) => (Number.isInteger(v) ? String(v) : '') }); // no half pages on the axis
       const charged = figure({ kind: 'bar', caption: `Money charged by ${g.label.toLowerCase()}`, labels,
         series: [{ label: 'Total charged', data: rows.map((x) => x.total) }],
         format: cur ? moneyAxis(cur) : undefined });
@@ -143,12 +144,12 @@ export default {
         rowAttrs: (x) => (x.all ? { class: 'total-row', 'data-total': 'all' }
           : { 'data-key': x.key === null ? '' : x.key }),
       });
-      clear(totalsBox).append(
+      append(clear(totalsBox), [
         el('p', { class: 'hint', id: 'report-scope' },
           'Jobs and pages count every printed job; money counts the jobs charged',
           cur ? ` in ${cur}` : '', ' (the tenant has ', cur ? `currency ${cur}` : 'no currency yet', ').'),
         rows.length ? el('div', { class: 'report-charts' }, pages.node, charged.node) : null,
-        t);
+        t]);
       if (rows.length) {
         pages.draw();
         charged.draw();
