@@ -83,16 +83,19 @@ function problem(status, text, retryAfter) {
 }
 
 // one request; opts.session: a call of the session itself, whose 401 is
-// an answer and not the end of a session
-async function request(method, path, { query, body, session = false } = {}) {
+// an answer and not the end of a session; opts.text: the answer's text as
+// it is (a CSV export, Prometheus text) instead of JSON; opts.root: path
+// is from the server's root (/healthz, /metrics), not under /api/v1
+async function request(method, path, { query, body, session = false, text: asText = false,
+  root = false } = {}) {
   // X-Nimbus-Console: a 401 then carries the Session challenge, never
   // Basic (which would make the browser ask for a password itself)
-  const headers = { Accept: 'application/json', 'X-Nimbus-Console': '1' };
+  const headers = { Accept: asText ? '*/*' : 'application/json', 'X-Nimbus-Console': '1' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (UNSAFE.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let resp;
   try {
-    resp = await fetch(url(path, query), {
+    resp = await fetch(root ? path : url(path, query), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -109,6 +112,7 @@ async function request(method, path, { query, body, session = false } = {}) {
     if (resp.status === 401 && !session) sessionEnded(err);
     throw err;
   }
+  if (asText) return text;
   if (!text) return null;
   try {
     return JSON.parse(text);
@@ -151,9 +155,14 @@ function upload(path, formData, onProgress) {
 }
 
 // The API: get(path, query), post(path, body, query), patch, put,
-// del(path, query), upload(path, formData, onProgress).
+// del(path, query), upload(path, formData, onProgress); getText(path,
+// query): a GET whose answer is text, not JSON (?format=csv exports);
+// getRoot(path): a GET of the server's own /healthz or /metrics → its text
+// (a non-2xx answer is an ApiError, as everywhere).
 export const api = {
   get: (path, query) => request('GET', path, { query }),
+  getText: (path, query) => request('GET', path, { query, text: true }),
+  getRoot: (path) => request('GET', path, { text: true, root: true }),
   post: (path, body, query) => request('POST', path, { body, query }),
   patch: (path, body, query) => request('PATCH', path, { body, query }),
   put: (path, body, query) => request('PUT', path, { body, query }),

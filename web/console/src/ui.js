@@ -280,3 +280,15 @@ export function askText(text, opts, { confirm = 'OK', cancel = 'Cancel' } = {}) 
     f.input.focus();
   });
 }
+
+// saveFile(text, filename, type): offer text (a CSV export) as a download
+// named filename: a blob: URL on an <a download>, clicked; the URL is
+// revoked a minute later.
+export function saveFile(text, filename, type = 'text/csv;charset=utf-8') {
+  const href = URL.createObjectURL(new Blob([text], { type }));
+  const a = el('a', { href, download: filename, hidden: true }, filename);
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60000);
+}

@@ -8,6 +8,12 @@
 // pages/NAME.js, import it here, list it in `pages`, and add the file to
 // console_sources in web/console/meson.build.
 import jobs from './jobs.js';
+import reports from './reports.js';
+import audit from './audit.js';
+import tenants from './tenants.js';
+import fees from './fees.js';
+import health from './health.js';
+import { el, clear } from '../ui.js';
 
 // the navigation's section headings
 export const sections = {
@@ -16,9 +22,31 @@ export const sections = {
   operator: 'Operator',
 };
 
-export const pages = [jobs];
+// (the operator's first page is Tenants: operators have no portal)
+export const pages = [jobs, tenants, fees, health, reports, audit];
 
-// the pages a role sees, in navigation order
+// the stand-in for page p at its path for a role that may not see it: it
+// says so in words (section 'denied': in no navigation heading, after the
+// role's own pages, so never the role's first page)
+function notPermitted(p) {
+  return {
+    path: p.path,
+    title: 'Not permitted',
+    section: 'denied',
+    roles: [],
+    render(root) {
+      clear(root).append(el('h1', { tabindex: '-1' }, 'Not permitted'),
+        el('p', { class: 'form-error', role: 'alert', id: 'not-permitted' },
+          `You are not permitted to see ${p.title}: it is for ${p.section === 'operator'
+            ? 'the operator of this server' : 'administrators'} only.`),
+        el('p', null, el('a', { href: '#/' }, 'Back to your first page')));
+    },
+  };
+}
+
+// the pages a role sees, in navigation order, then the stand-ins of the
+// others (not permitted)
 export function pagesFor(role) {
-  return pages.filter((p) => p.roles.includes(role));
+  return pages.filter((p) => p.roles.includes(role))
+    .concat(pages.filter((p) => !p.roles.includes(role)).map(notPermitted));
 }

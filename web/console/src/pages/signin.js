@@ -70,6 +70,9 @@ export default {
           password.setError(e.retryAfter
             ? `Too many failed sign-ins: wait ${waitWords(e.retryAfter)}, then try again.`
             : `Too many failed sign-ins: ${errorText(e)}`);
+        } else if (e instanceof ApiError && e.status === 403 && /tenant-suspended$/.test(e.type)) {
+          user.setError(`Your organisation (${name.split('@')[1]}) is suspended: nobody in it can sign in ` +
+            'until the operator of this server resumes it.');
         } else if (e instanceof ApiError && e.status === 403) {
           user.setError(errorText(e));
         } else {
