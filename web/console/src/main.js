@@ -8,7 +8,7 @@
 // session: the sign-in page with "Your session ended; sign in again".
 import { api, currentSession, signOut, onSessionEnded, setTenant, currentTenant } from './api.js';
 import { el, clear, notice, errorText } from './ui.js';
-import { pagesFor, sections } from './pages/index.js';
+import { pages as allPages, pagesFor, sections } from './pages/index.js';
 import signinPage from './pages/signin.js';
 
 const APP = 'Nimbus Print';
@@ -108,6 +108,18 @@ function route() {
   const pages = pagesFor(session.role);
   const { path, params } = parseHash();
   const page = pages.find((p) => p.path === path);
+  // a page of another role (a user at #/admin/users): said in words, and
+  // no data is asked for
+  if (!page && allPages.some((p) => p.path === path)) {
+    const main = document.getElementById('main');
+    notice('');
+    clear(main).append(el('h1', { tabindex: '-1' }, 'Not permitted'),
+      el('p', { class: 'form-error', role: 'alert', id: 'not-permitted' },
+        `You are not permitted to open this page: it is for ${allPages.find((p) => p.path === path)
+          .roles.join(' and ')} accounts, and you are signed in as a ${session.role}.`));
+    document.title = `Not permitted — ${APP}`;
+    return;
+  }
   if (!page) {
     if (pages.length && path !== pages[0].path) {
       history.replaceState(null, '', `#${pages[0].path}`);

@@ -8,6 +8,11 @@
 // pages/NAME.js, import it here, list it in `pages`, and add the file to
 // console_sources in web/console/meson.build.
 import jobs from './jobs.js';
+import users from './users.js';
+import queues from './queues.js';
+import printers from './printers.js';
+import prices from './prices.js';
+import accounts from './accounts.js';
 
 // the navigation's section headings
 export const sections = {
@@ -16,7 +21,7 @@ export const sections = {
   operator: 'Operator',
 };
 
-export const pages = [jobs];
+export const pages = [jobs, users, queues, printers, prices, accounts];
 
 // the pages a role sees, in navigation order
 export function pagesFor(role) {
