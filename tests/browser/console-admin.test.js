@@ -46,6 +46,14 @@ async function open(page, hash, listId) {
   await page.locator(`#${listId}[aria-busy="false"]`).waitFor();
 }
 
+// a screenshot of the viewport only (1280x800) with node scrolled to its
+// top, for a page too long for a small full-page PNG
+async function viewShot(page, name, selector) {
+  if (!process.env.SCREENSHOTS_DIR) return;
+  await page.locator(selector).evaluate((n) => n.scrollIntoView({ block: 'start' }));
+  await page.screenshot({ path: path.join(process.env.SCREENSHOTS_DIR, `${name}.png`) });
+}
+
 // the REST answer's JSON, failing on another status
 async function restOk(method, p, opts, want = 200) {
   const r = await rest(method, p, opts);
@@ -127,13 +135,18 @@ async function partMain(browser) {
     assertEqual(await page.locator('tr[data-printer="globex-lobby"]').count(), 0, 'globex\'s printer listed');
     await screenshot(page, '35-admin-printers-online');
   });
-  await check('editing lobby\'s location saves it (PATCH, seen in nimbusd)', async () => {
+  await check('editing lobby\'s location and price table saves them (PATCH, seen in nimbusd and the list)', async () => {
     await page.locator('tr[data-printer="lobby"] button.edit').click();
     const form = page.locator('#printer-form');
     await form.getByLabel('Location', { exact: true }).fill('Lobby, by the stairs');
+    await form.getByLabel('Price table').selectOption('office-eur');
     await form.getByRole('button', { name: 'Save printer' }).click();
     await page.locator('#notice', { hasText: 'Printer lobby was saved.' }).waitFor();
-    assertEqual((await restOk('GET', '/printers/lobby', { auth: ADMIN })).location, 'Lobby, by the stairs', 'location');
+    const p = await restOk('GET', '/printers/lobby', { auth: ADMIN });
+    assertEqual([p.location, p.pricing.price_table], ['Lobby, by the stairs', 'office-eur'], 'location, table');
+    const row = page.locator('tr[data-printer="lobby"]');
+    await row.locator('td[data-label="Location"]', { hasText: 'Lobby, by the stairs' }).waitFor();
+    assertEqual(await row.locator('td[data-label="Pricing"]').innerText(), 'office-eur', 'the list\'s pricing');
   });
 
   // ---- price tables: the editor, its preview, and a real job's fee ----
@@ -156,7 +169,7 @@ async function partMain(browser) {
     await until('the preview after the edit', async () => (await previewTotal()) === 66);
     previewCents = await previewTotal();
     assertEqual(await page.locator('#preview-total').innerText(), euros(previewCents), 'the preview in words');
-    await screenshot(page, '36-admin-prices-editor');
+    await viewShot(page, '36-admin-prices-editor', '#price-editor');
   });
   await check('a price that is not an amount, and a bad tier: errors in words next to the editor', async () => {
     const price = page.locator('input.price[data-tier="1"][data-size="a4"][data-combo="mono-one-sided"]');
@@ -171,7 +184,7 @@ async function partMain(browser) {
     const tableError = page.locator('#table-error');
     await until('nimbusd\'s words about the tier', async () =>
       /tier 2: from must be greater than 1/.test(await tableError.innerText()));
-    await screenshot(page, '37-admin-prices-error');
+    await viewShot(page, '37-admin-prices-error', '#price-editor');
     await from.fill('3');
     await tableError.waitFor({ state: 'hidden' });
     await until('the preview is back', async () => (await previewTotal()) === previewCents);
@@ -324,6 +337,10 @@ async function partMain(browser) {
       ['Annex, 1st floor', 'follow-me', 'office-eur', 'none'], 'annex in nimbusd');
     const row = page.locator('tr[data-queue="annex"]');
     await row.waitFor();
+    // the list shows each queue's price table (GET /queues)
+    assertEqual(await row.locator('td[data-label="Price table"]').innerText(), 'office-eur', 'annex\'s table');
+    assertEqual(await page.locator('tr[data-queue="office"] td[data-label="Price table"]').innerText(),
+      'office-eur', 'office\'s table');
     await screenshot(page, '33-admin-queues');
     await row.locator('button.edit').click();
     await page.locator('#queue-form').getByLabel('Description', { exact: true }).fill('Annex, 2nd floor');

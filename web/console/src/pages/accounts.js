@@ -1,5 +1,5 @@
 // pages/accounts.js: "Billing accounts" (#/admin/accounts), the tenant's
-// billing accounts and their balances (docs/CONSOLE.md §2.5,
+// billing accounts and their balances (docs/CONSOLE.md §2 "Billing accounts",
 // docs/BILLING.md).  GET /billing-accounts?closed=1 (20 a page, paged
 // here), GET /billing (the currency) and GET /ledger/balances (whether the
 // books balance).  Create (POST /billing-accounts), edit (PATCH: name,
@@ -110,8 +110,9 @@ export default {
 
     // who may charge the account, and on which printers
     async function showAccess(a) {
-      clear(panel).append(el('h2', { tabindex: '-1' }, `Access to ${a.code} (${a.name})`),
+      const box = el('div', { class: 'access' }, el('h2', { tabindex: '-1' }, `Access to ${a.code} (${a.name})`),
         el('p', { 'aria-busy': 'true' }, 'Loading…'));
+      clear(panel).append(box);
       let detail;
       let users;
       let printers;
@@ -119,7 +120,7 @@ export default {
         [detail, users, printers] = await Promise.all([
           api.get(`/billing-accounts/${encodeURIComponent(a.code)}`), api.get('/users'), api.get('/printers')]);
       } catch (e) {
-        panel.lastChild.replaceWith(el('p', { class: 'form-error', role: 'alert' },
+        box.lastChild.replaceWith(el('p', { class: 'form-error', role: 'alert' },
           `The account's access could not be loaded: ${errorText(e)}`));
         return;
       }
@@ -155,7 +156,7 @@ export default {
           note ? el('p', { class: 'hint' }, note) : null,
           rows.length ? el('ul', null, rows) : el('p', null, `No ${label}s are granted.`), grant);
       };
-      panel.lastChild.replaceWith(el('div', { class: 'access' },
+      box.lastChild.replaceWith(el('div', null,
         grantList('users', 'user', detail.users || [], (users.users || []).map((u) => u.name),
           a.everyone ? 'Everyone in the tenant may charge this account; grants matter once that is unticked.' : null),
         grantList('printers', 'printer', detail.printers || [], (printers.printers || []).map((p) => p.name),

@@ -1,5 +1,5 @@
 // pages/prices.js: "Price tables" (#/admin/prices), the tenant's price
-// tables (docs/CONSOLE.md §2.4, docs/PAYMENTS.md "Price tables").  GET
+// tables (docs/CONSOLE.md §2 "Price tables", docs/PAYMENTS.md "Price tables").  GET
 // /price-tables (20 a page, paged here).  The editor (create: POST
 // /price-tables {name, table}; edit: PATCH /price-tables/{name} {table})
 // is a form, not raw JSON: currency, tier mode, the sizes offered, and per
@@ -149,6 +149,7 @@ export default {
           const q = await api.post('/price-tables/preview', { table: t, job });
           if (mine !== seq) return;
           showError('');
+          for (const f of gridBox.querySelectorAll('input.tier-from')) f.removeAttribute('aria-invalid');
           clear(previewBox).append(
             el('p', { class: 'preview-total' }, 'This job costs ',
               el('strong', { id: 'preview-total', 'data-minor': String(q.total), 'data-currency': q.currency },
@@ -162,6 +163,10 @@ export default {
           if (mine !== seq) return;
           showError(e.status === 422 ? `The table cannot price this sample job: ${errorText(e)}`
             : `The table is not right yet: ${errorText(e)}`);
+          // a tier's "from" that nimbusd names: marked at its input
+          const t = /tier (\d+): from /.exec(errorText(e));
+          const from = t && gridBox.querySelector(`#tier-${t[1] - 1}-from`);
+          if (from) from.setAttribute('aria-invalid', 'true');
           clear(previewBox).append(el('p', { class: 'hint' }, 'No preview: see the error above.'));
         } finally {
           if (mine === seq) previewBox.setAttribute('aria-busy', 'false');
@@ -177,8 +182,13 @@ export default {
           const err = input.nextElementSibling;
           err.textContent = b ? b.message : '';
           err.hidden = !b;
-          if (b) input.setAttribute('aria-invalid', 'true');
-          else input.removeAttribute('aria-invalid');
+          if (b) {
+            input.setAttribute('aria-invalid', 'true');
+            input.setAttribute('aria-describedby', err.id);
+          } else {
+            input.removeAttribute('aria-invalid');
+            input.removeAttribute('aria-describedby');
+          }
         }
       }
 
@@ -203,7 +213,8 @@ export default {
                   'aria-label': `Tier ${ti + 1}, ${sl}, ${c.label.toLowerCase()}: price per impression in ${m.currency}`,
                   value: tier.prices[size][comboKey(c)] || '' });
                 input.addEventListener('input', () => { tier.prices[size][comboKey(c)] = input.value; later(); });
-                return el('td', null, input, el('span', { class: 'field-error', hidden: true }));
+                return el('td', { 'data-label': c.label }, input, el('span', { class: 'field-error', hidden: true,
+                  id: `price-error-${ti}-${size}-${comboKey(c)}` }));
               }),
               el('td', null, ti === 0 && m.sizes.length > 1 ? el('button', { type: 'button', class: 'secondary remove-size',
                 'aria-label': `Stop offering ${sl}`, onclick: () => {

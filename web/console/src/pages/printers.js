@@ -1,5 +1,5 @@
 // pages/printers.js: "Printers" (#/admin/printers), the tenant's printer
-// registrations (docs/CONSOLE.md §2.3).  GET /printers (20 a page, paged
+// registrations (docs/CONSOLE.md §2 "Printers").  GET /printers (20 a page, paged
 // here; refreshed every 15 s while the page is open, and by Refresh):
 // online or offline, last contact (time()), registered / unclaimed /
 // deregistered (deleted here), the printer's state and its state reasons

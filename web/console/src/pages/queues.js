@@ -1,5 +1,5 @@
 // pages/queues.js: "Queues" (#/admin/queues), the tenant's print queues
-// (docs/CONSOLE.md §2.2).  GET /queues (20 a page, paged here) and GET
+// (docs/CONSOLE.md §2 "Queues").  GET /queues (20 a page, paged here) and GET
 // /price-tables for the pricing choice.  Create (POST /queues) and edit
 // (PATCH /queues/{name}) with what api-queues.c takes: description,
 // release immediately or hold, anonymous jobs, release scope, price table

@@ -1,5 +1,5 @@
 // pages/users.js: "Users" (#/admin/users), the tenant admin's users
-// (docs/CONSOLE.md §2.1).  GET /users, 20 a page (the API lists them all;
+// (docs/CONSOLE.md §2 "Users").  GET /users, 20 a page (the API lists them all;
 // the page pages them here).  Invite: POST /users with a role and an
 // initial password made here with crypto.getRandomValues, shown once with
 // a Copy button and never logged.  Per user: change the role, set or
