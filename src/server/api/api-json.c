@@ -337,9 +337,14 @@ json_t *api_job_json_base(const char *tenant_name, const nimbus_job_t *job) {
   json_t *origin = job->origin_device_id && job->origin_device_name[0]
                        ? api_json_text(job->origin_device_name)
                        : json_null();
+  /* locked_until: the end of a wrong-PIN lock (PROTOCOL.md §7.3), null
+   * when the job is not locked now */
+  json_t *locked = job->pin_locked_until > (int64_t)time(NULL)
+                       ? api_json_time(job->pin_locked_until)
+                       : json_null();
   return json_pack(
       "{s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:i, s:i, s:i, s:i, s:o, s:o, s:b, "
-      "s:o, s:o, s:o, s:o}",
+      "s:o, s:o, s:o, s:o, s:o}",
       "id", (json_int_t)job->number, "tenant", api_json_text(tenant_name), "queue",
       api_json_text(job->queue_name), "owner", api_json_text(job->owner_name), "name",
       api_json_text(job->name), "state", job_state_name(job->state), "ipp_state",
@@ -348,7 +353,7 @@ json_t *api_job_json_base(const char *tenant_name, const nimbus_job_t *job) {
       "copies", job->copies, "account_id", api_json_opt_text(job->account_id), "accounting_user_id",
       api_json_opt_text(job->accounting_user_id), "has_pin", job->pin_hash[0] != '\0', "created_at",
       api_json_time(job->created_at), "completed_at", api_json_time(job->completed_at), "reference",
-      api_json_text(job->reference), "origin_device", origin);
+      api_json_text(job->reference), "origin_device", origin, "locked_until", locked);
 }
 
 bool api_job_add_documents(api_ctx_t *c, json_t *obj, nimbus_id_t job_id, int num_documents) {

@@ -8,6 +8,11 @@
 // pages/NAME.js, import it here, list it in `pages`, and add the file to
 // console_sources in web/console/meson.build.
 import jobs from './jobs.js';
+import users from './users.js';
+import queues from './queues.js';
+import printers from './printers.js';
+import prices from './prices.js';
+import accounts from './accounts.js';
 import reports from './reports.js';
 import audit from './audit.js';
 import tenants from './tenants.js';
@@ -23,7 +28,8 @@ export const sections = {
 };
 
 // (the operator's first page is Tenants: operators have no portal)
-export const pages = [jobs, tenants, fees, health, reports, audit];
+export const pages = [jobs, users, queues, printers, prices, accounts, reports, audit, tenants, fees,
+  health];
 
 // the stand-in for page p at its path for a role that may not see it: it
 // says so in words (section 'denied': in no navigation heading, after the
