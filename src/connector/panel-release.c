@@ -678,9 +678,10 @@ static bool rel_job_url(panel_release_t *rel, int id, char *out, size_t outlen) 
 static void rel_job_qr(panel_release_t *rel, panel_buf_t *b, int id) {
   char url[QR_SVG_TEXT_MAX + 1];
   if (!rel_job_url(rel, id, url, sizeof url)) return;
-  panel_raw(b, "<figure id=\"job-qr-box\"><img id=\"job-qr\" src=\"/release/job-qr.svg\" "
-               "width=\"132\" height=\"132\" alt=\"QR code of this job's page for your phone\" "
-               "data-url=\"");
+  panel_raw(b,
+            "<figure id=\"job-qr-box\"><img id=\"job-qr\" src=\"/release/job-qr.svg\" "
+            "width=\"132\" height=\"132\" alt=\"QR code of this job's page for your phone\" "
+            "data-url=\"");
   panel_html(b, url);
   panel_raw(b, "\"><figcaption>Release from your phone</figcaption></figure>\n");
 }

@@ -287,7 +287,8 @@ static json_t *api_queue_supported_json(void) {
   for (size_t i = 0; o && i < sizeof names / sizeof names[0]; i++) {
     json_t *arr = json_array();
     const char *const *list = ipp_supported_keywords(names[i]);
-    for (size_t k = 0; arr && list && list[k]; k++) json_array_append_new(arr, json_string(list[k]));
+    for (size_t k = 0; arr && list && list[k]; k++)
+      json_array_append_new(arr, json_string(list[k]));
     json_object_set_new(o, names[i], arr ? arr : json_array());
   }
   return o ? o : json_object();
@@ -298,10 +299,9 @@ json_t *api_queue_json(const api_ctx_t *c, const nimbus_queue_t *q) {
   api_uri_host(c, host, sizeof host);
   snprintf(uri, sizeof uri, "%s://%s/ipp/print/%s/%s", c->r->tls ? "ipps" : "ipp", host,
            c->tenant.name, q->name);
-  return json_pack("{s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o}", "name",
-                   api_json_text(q->name), "description", api_json_text(q->description),
-                   "release_immediately", q->release_immediately, "allow_anonymous",
-                   q->allow_anonymous, "release_scope",
+  return json_pack("{s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o}", "name", api_json_text(q->name),
+                   "description", api_json_text(q->description), "release_immediately",
+                   q->release_immediately, "allow_anonymous", q->allow_anonymous, "release_scope",
                    strcmp(q->release_scope, "follow-me") == 0 ? "follow-me" : "this-printer",
                    "printer_uri", api_json_text(uri), "created_at", api_json_time(q->created_at),
                    "pricing", api_pricing_json((api_ctx_t *)c, &q->pricing), "supported",
