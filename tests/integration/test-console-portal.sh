@@ -65,6 +65,13 @@ pricing() {
       "$NIMBUS_URL/api/v1/queues/office" -o /dev/null
 }
 check "EUR and a price table on office" pricing
+# the listing reads each queue's price table (not from inside the store's
+# list callback, which the store refuses)
+listed_pricing() {
+  curl -fsS -u alice@acme:alice-pw-1 "$NIMBUS_URL/api/v1/queues" |
+    json_get "[q['pricing']['price_table'] for q in d['queues']]"
+}
+check "GET /queues lists office with its price table" test "$(listed_pricing)" = "['office-eur']"
 check "account CORP: invoiced, everyone may charge it" boss -X POST -H 'Content-Type: application/json' \
   -d '{"code":"CORP","name":"Corporate","mode":"invoiced","everyone":true}' \
   "$NIMBUS_URL/api/v1/billing-accounts" -o /dev/null

@@ -22,20 +22,46 @@
  * A queue's printer_uri is where IPP clients print to it; it is built
  * from the Host the client used (api_queue_json).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api-private.h"
 #include "log.h"
 
-static bool queue_list_cb(const nimbus_queue_t *q, void *ctx) {
-  api_list_t *l = ctx;
-  return api_list_append(l, api_queue_json(l->c, q));
+/* The queues of a listing, collected first: a queue's JSON reads its
+ * price table from the store, which may not be called from inside the
+ * listing's callback. */
+typedef struct {
+  nimbus_queue_t *v;
+  size_t n, cap;
+  bool failed;
+} queue_vec_t;
+
+static bool queue_collect_cb(const nimbus_queue_t *q, void *ctx) {
+  queue_vec_t *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    nimbus_queue_t *v = realloc(l->v, cap * sizeof *v);
+    if (!v) {
+      l->failed = true;
+      return false;
+    }
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = *q;
+  return true;
 }
 
 void api_queues_list(api_ctx_t *c) {
   api_list_t l = {c, json_array(), false};
+  queue_vec_t qs = {0};
   store_status_t s =
-      l.arr ? store_queue_list(c->srv->store, c->tenant.id, queue_list_cb, &l) : STORE_OK;
+      l.arr ? store_queue_list(c->srv->store, c->tenant.id, queue_collect_cb, &qs) : STORE_OK;
+  if (qs.failed) l.failed = true;
+  for (size_t i = 0; s == STORE_OK && !l.failed && i < qs.n; i++)
+    api_list_append(&l, api_queue_json(c, &qs.v[i]));
+  free(qs.v);
   api_list_respond(&l, s, "queues", "queue");
 }
 
