@@ -53,6 +53,32 @@ void device_api_answer_free(device_api_answer_t *ans) {
   ans->body = NULL;
 }
 
+/* A registration's server URI as the base of the device API's calls:
+ * trailing slashes dropped, ipp:// read as http:// and ipps:// as
+ * https:// (the same port), a path kept (nimbusd behind a prefix). */
+static bool device_api_base_of(const char *server_uri, char *out, size_t outlen) {
+  char server[STATE_URI_MAX];
+  snprintf(server, sizeof server, "%s", server_uri);
+  size_t sl = strlen(server);
+  while (sl > 0 && server[sl - 1] == '/') server[--sl] = '\0';
+  const char *scheme = "http";
+  if (!strncmp(server, "ipps://", 7) || !strncmp(server, "https://", 8)) scheme = "https";
+  const char *sep = strstr(server, "://");
+  const char *rest = sep ? sep + 3 : server;
+  if (!*rest) return false;
+  int n = snprintf(out, outlen, "%s://%s", scheme, rest);
+  return n > 0 && (size_t)n < outlen;
+}
+
+bool device_api_base_url(connector_t *c, char *out, size_t outlen) {
+  char server[STATE_URI_MAX];
+  pthread_mutex_lock(&c->lock);
+  bool registered = state_has_registration(&c->state);
+  snprintf(server, sizeof server, "%s", c->state.server);
+  pthread_mutex_unlock(&c->lock);
+  return registered && device_api_base_of(server, out, outlen);
+}
+
 bool device_api_call(connector_t *c, const char *method, const char *path, const char *session,
                      json_t *body, device_api_answer_t *ans) {
   memset(ans, 0, sizeof *ans);
@@ -72,15 +98,13 @@ bool device_api_call(connector_t *c, const char *method, const char *path, const
     snprintf(ans->error, sizeof ans->error, "this printer is not connected to the cloud service");
     goto done;
   }
-  size_t sl = strlen(server);
-  while (sl > 0 && server[sl - 1] == '/') server[--sl] = '\0';
   /* ipp:// and ipps:// registrations talk HTTP on the same port */
-  const char *rest = server;
-  const char *scheme = "http";
-  if (!strncmp(server, "ipps://", 7) || !strncmp(server, "https://", 8)) scheme = "https";
-  const char *sep = strstr(server, "://");
-  if (sep) rest = sep + 3;
-  snprintf(url, sizeof url, "%s://%s/api/v1%s", scheme, rest, path);
+  char base[STATE_URI_MAX + 8];
+  if (!device_api_base_of(server, base, sizeof base)) {
+    snprintf(ans->error, sizeof ans->error, "this printer's server address is not usable");
+    goto done;
+  }
+  snprintf(url, sizeof url, "%s/api/v1%s", base, path);
 
   curl = curl_easy_init();
   if (!curl) {

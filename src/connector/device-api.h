@@ -34,5 +34,10 @@ void device_api_cleanup(void);
 bool device_api_call(struct connector_s *c, const char *method, const char *path,
                      const char *session, json_t *body, device_api_answer_t *ans);
 void device_api_answer_free(device_api_answer_t *ans);
+/* The cloud service's base URL as the device API calls reach it
+ * ("http://host:port", without /api/v1 and without a trailing slash:
+ * ipp:// becomes http://, ipps:// https://) into out; false when the
+ * printer is not registered or it does not fit. */
+bool device_api_base_url(struct connector_s *c, char *out, size_t outlen);
 
 #endif

@@ -31,6 +31,10 @@
  *                          details again with #message
  *   GET  /release/pay      the payment screen and its outcomes
  *   GET  /release/qr.svg   the QR code of the payment URL
+ *   GET  /release/job-qr.svg  the QR code of the job on screen's page in
+ *                          the web console, <cloud URL>/#/job?id=N (the
+ *                          nimbusd base URL the device API uses): "Release
+ *                          from your phone"; 404 without a job on screen
  *   POST /release/pay-cancel  csrf: cancel the payment (panel-pay.c)
  *   POST /release/back     csrf: forget the PIN and the selection -> jobs
  *   POST /release/cancel   csrf: without confirm=yes the confirmation
@@ -63,7 +67,10 @@
  *                  only when nimbusd lists some), #release-refusal
  *                  (nimbusd's words when it refused the release for its
  *                  purpose), buttons #print (or #pay "Pay and print"
- *                  when it must be paid first), #back, #cancel
+ *                  when it must be paid first), #back, #cancel;
+ *                  figure #job-qr-box: img #job-qr (/release/job-qr.svg,
+ *                  data-url: the URL it encodes) and its caption
+ *                  "Release from your phone"
  *   payment screens: panel-pay.c
  *   confirm-cancel: #job-name, buttons #confirm-cancel, #keep
  *   idle:          #message, link #stay, button #logout
@@ -327,7 +334,12 @@ const char panel_release_css[] =
     "#purpose:focus{outline:3px solid #f5a623}\n"
     ".purpose-choice .hint{font-size:15px;line-height:1.2}\n"
     "#release-refusal{margin:10px 0 0;padding:8px 12px;border-radius:6px;background:#ffe3e3;"
-    "border-left:8px solid #c62828}\n";
+    "border-left:8px solid #c62828}\n"
+    /* the details screen's "Release from your phone" QR code, top right */
+    "#job-qr-box{float:right;margin:0 0 8px 16px;text-align:center;font-size:15px;"
+    "line-height:1.2;width:150px}\n"
+    "#job-qr{display:block;width:132px;height:132px;margin:0 auto 4px;"
+    "image-rendering:pixelated;background:#fff}\n";
 
 /* The head of a screen; with a session (idle_s > 0) the screen moves to
  * the idle warning by itself shortly before the idle sign-out. */
@@ -651,6 +663,42 @@ static void rel_purpose_control(panel_release_t *rel, panel_buf_t *b, const rel_
   free(c);
 }
 
+/* The URL of job id's page in the web console, "<cloud URL>/#/job?id=N"
+ * (docs/CONSOLE.md §2), into out; false when the printer has no
+ * registration (no cloud URL). */
+static bool rel_job_url(panel_release_t *rel, int id, char *out, size_t outlen) {
+  char base[STATE_URI_MAX + 8];
+  if (!device_api_base_url(rel->c, base, sizeof base)) return false;
+  int n = snprintf(out, outlen, "%s/#/job?id=%d", base, id);
+  return n > 0 && (size_t)n < outlen;
+}
+
+/* The details screen's "Release from your phone": the QR code of the
+ * job's page in the web console (GET /release/job-qr.svg), top right. */
+static void rel_job_qr(panel_release_t *rel, panel_buf_t *b, int id) {
+  char url[QR_SVG_TEXT_MAX + 1];
+  if (!rel_job_url(rel, id, url, sizeof url)) return;
+  panel_raw(b,
+            "<figure id=\"job-qr-box\"><img id=\"job-qr\" src=\"/release/job-qr.svg\" "
+            "width=\"132\" height=\"132\" alt=\"QR code of this job's page for your phone\" "
+            "data-url=\"");
+  panel_html(b, url);
+  panel_raw(b, "\"><figcaption>Release from your phone</figcaption></figure>\n");
+}
+
+/* GET /release/job-qr.svg: the QR code of the job on screen's page in the
+ * web console; 404 when no job is on screen. */
+static enum MHD_Result rel_job_qr_svg(panel_release_t *rel, struct MHD_Connection *conn,
+                                      const rel_session_t *s) {
+  char url[QR_SVG_TEXT_MAX + 1];
+  if (s->cur >= s->njobs) return panel_error(conn, 404, "There is no job on this screen.");
+  if (!rel_job_url(rel, s->jobs[s->cur], url, sizeof url))
+    return panel_error(conn, 404, "This printer is not connected to the print service.");
+  char *svg = qr_svg(url, NULL);
+  if (!svg) return panel_error(conn, 500, "The QR code could not be made.");
+  return panel_send(conn, 200, "image/svg+xml", svg);
+}
+
 /*
  * The selected job on screen: its PIN screen or its details.  refusal:
  * why nimbusd refused the release under the purpose chosen (shown next
@@ -698,6 +746,7 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     bool pay_first = json_is_true(json_object_get(fee, "payment_required"));
     rel_head(rel, &b, "details", "Print this job?", true);
     rel_message(&b, msg && *msg ? msg : s->flash, error);
+    rel_job_qr(rel, &b, s->jobs[s->cur]);
     panel_buf_t control = {0}; /* asked for first: the table closes up when it is there */
     rel_purpose_control(rel, &control, s, job);
     char purpose[PURPOSE_WORDS_MAX];
@@ -849,6 +898,8 @@ enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *c
     ret = pay_page(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/qr.svg")) {
     ret = pay_qr(conn, &s);
+  } else if (!strcmp(url, "/release/job-qr.svg")) {
+    ret = rel_job_qr_svg(rel, conn, &s);
   } else if (idle_warning) {
     ret = rel_idle_page(rel, conn, &s);
   } else {

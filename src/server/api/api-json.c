@@ -277,17 +277,35 @@ static void api_uri_host(const api_ctx_t *c, char *out, size_t outlen) {
     snprintf(out, outlen, "%s:%d", c->srv->cfg.listen, c->srv->cfg.port);
 }
 
+/* The job settings a queue takes on upload (sides, print-color-mode,
+ * media: the values ipp_supported_keywords lists, which POST /jobs and IPP
+ * job creation check), as {"sides":[...], ...}: the console's print page
+ * offers exactly these. */
+static json_t *api_queue_supported_json(void) {
+  static const char *const names[] = {"sides", "print-color-mode", "media"};
+  json_t *o = json_object();
+  for (size_t i = 0; o && i < sizeof names / sizeof names[0]; i++) {
+    json_t *arr = json_array();
+    const char *const *list = ipp_supported_keywords(names[i]);
+    for (size_t k = 0; arr && list && list[k]; k++)
+      json_array_append_new(arr, json_string(list[k]));
+    json_object_set_new(o, names[i], arr ? arr : json_array());
+  }
+  return o ? o : json_object();
+}
+
 json_t *api_queue_json(const api_ctx_t *c, const nimbus_queue_t *q) {
   char host[300], uri[600];
   api_uri_host(c, host, sizeof host);
   snprintf(uri, sizeof uri, "%s://%s/ipp/print/%s/%s", c->r->tls ? "ipps" : "ipp", host,
            c->tenant.name, q->name);
-  return json_pack("{s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o}", "name", api_json_text(q->name),
+  return json_pack("{s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o}", "name", api_json_text(q->name),
                    "description", api_json_text(q->description), "release_immediately",
                    q->release_immediately, "allow_anonymous", q->allow_anonymous, "release_scope",
                    strcmp(q->release_scope, "follow-me") == 0 ? "follow-me" : "this-printer",
                    "printer_uri", api_json_text(uri), "created_at", api_json_time(q->created_at),
-                   "pricing", api_pricing_json((api_ctx_t *)c, &q->pricing));
+                   "pricing", api_pricing_json((api_ctx_t *)c, &q->pricing), "supported",
+                   api_queue_supported_json());
 }
 
 json_t *api_token_json(const nimbus_token_t *tk) {
@@ -405,10 +423,25 @@ static bool api_job_add_money(api_ctx_t *c, json_t *obj, const nimbus_job_t *job
   return true;
 }
 
+/* The job's settings as stored from its creation (attrs_json): sides,
+ * print-color-mode and media when it has them, as "settings". */
+static bool api_job_add_settings(json_t *obj, const nimbus_job_t *job) {
+  static const char *const names[] = {"sides", "print-color-mode", "media"};
+  json_t *settings = json_object();
+  if (!settings) return false;
+  json_t *attrs = job->attrs_json[0] ? json_loads(job->attrs_json, 0, NULL) : NULL;
+  for (size_t i = 0; attrs && i < sizeof names / sizeof names[0]; i++) {
+    json_t *v = json_object_get(attrs, names[i]);
+    if (json_is_string(v)) json_object_set(settings, names[i], v);
+  }
+  json_decref(attrs);
+  return json_object_set_new(obj, "settings", settings) == 0;
+}
+
 json_t *api_job_json(api_ctx_t *c, const nimbus_job_t *job) {
   json_t *obj = api_job_json_base(c->tenant.name, job);
   if (obj && (!api_job_add_documents(c, obj, job->id, job->num_documents) ||
-              !api_job_add_money(c, obj, job))) {
+              !api_job_add_settings(obj, job) || !api_job_add_money(c, obj, job))) {
     json_decref(obj);
     obj = NULL;
   }

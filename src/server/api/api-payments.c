@@ -727,16 +727,25 @@ void api_payment_respond_cancel(api_ctx_t *c, nimbus_id_t job_id) {
 
 /* ---- callbacks and the pages a phone's browser lands on ---- */
 
-/* A small page for the phone (no scripts, no external assets). */
-static void payments_page(api_ctx_t *c, int status, const char *title, const char *text) {
+/* A small page for the phone (no scripts, no external assets).  back:
+ * when not NULL, a path on this server (ours, never request data) the
+ * page moves on to at once (a meta refresh, which the CSP allows) and
+ * links to, for a browser that does not follow it. */
+static void payments_page_to(api_ctx_t *c, int status, const char *title, const char *text,
+                             const char *back) {
   char *body = NULL;
+  char refresh[256] = "", link[320] = "";
+  if (back) {
+    snprintf(refresh, sizeof refresh, "<meta http-equiv=\"refresh\" content=\"0; url=%s\">", back);
+    snprintf(link, sizeof link, "<p><a id=\"back\" href=\"%s\">Back to the console</a></p>", back);
+  }
   /* title and text are ours, never request data: no escaping needed */
   if (asprintf(&body,
                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">%s"
                "<title>%s</title></head><body><main><h1 id=\"title\">%s</h1>"
-               "<p id=\"text\">%s</p></main></body></html>\n",
-               title, title, text) < 0) {
+               "<p id=\"text\">%s</p>%s</main></body></html>\n",
+               refresh, title, title, text, link) < 0) {
     api_problem(c->r, 500, "out of memory");
     return;
   }
@@ -744,6 +753,10 @@ static void payments_page(api_ctx_t *c, int status, const char *title, const cha
                        "default-src 'none'; style-src 'none'; frame-ancestors 'none'");
   http_response_header(c->r, "Cache-Control", "no-store");
   http_respond_owned(c->r, status, "text/html; charset=utf-8", body, strlen(body));
+}
+
+static void payments_page(api_ctx_t *c, int status, const char *title, const char *text) {
+  payments_page_to(c, status, title, text, NULL);
 }
 
 /* The page for the payment's state after a callback or a return. */
@@ -884,17 +897,27 @@ void api_payments_method_return(api_ctx_t *c) {
   payflow_result_t r = setup && strlen(setup) < sizeof m.setup_id
                            ? payments_method_return(c->srv, setup, tx, &m)
                            : PAYFLOW_NOT_FOUND;
+  /* with the web console served, the page goes on to its payment-method
+   * page, which says the same (docs/CONSOLE.md §2) */
+  bool console = c->srv->cfg.console_dir[0] != '\0';
+#define METHOD_BACK(result) (console ? "/#/payment-method?registration=" result : NULL)
   if (r == PAYFLOW_OK && m.state == NIMBUS_METHOD_ACTIVE)
-    payments_page(c, 200, "Payment method saved",
-                  "Jobs you print for a private purpose are now charged to it.");
+    payments_page_to(c, 200, "Payment method saved",
+                     "Jobs you print for a private purpose are now charged to it.",
+                     METHOD_BACK("saved"));
   else if (r == PAYFLOW_OK && m.state == NIMBUS_METHOD_PENDING)
-    payments_page(c, 200, "Not finished yet",
-                  "The payment service has not confirmed the registration yet.");
+    payments_page_to(c, 200, "Not finished yet",
+                     "The payment service has not confirmed the registration yet.",
+                     METHOD_BACK("pending"));
   else if (r == PAYFLOW_OK || r == PAYFLOW_FORGED)
-    payments_page(c, 200, "Not saved", "The payment method was not registered.");
+    payments_page_to(c, 200, "Not saved", "The payment method was not registered.",
+                     METHOD_BACK("failed"));
   else if (r == PAYFLOW_NOT_FOUND)
-    payments_page(c, 404, "Unknown registration", "There is no such registration.");
+    payments_page_to(c, 404, "Unknown registration", "There is no such registration.",
+                     METHOD_BACK("unknown"));
   else
-    payments_page(c, 503, "Try again", "The payment service could not be reached.");
+    payments_page_to(c, 503, "Try again", "The payment service could not be reached.",
+                     METHOD_BACK("unavailable"));
+#undef METHOD_BACK
   sodium_memzero(&m, sizeof m);
 }

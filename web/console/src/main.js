@@ -61,7 +61,7 @@ function tenantPicker() {
 function navigation(pages) {
   const nav = el('nav', { class: 'mainnav', 'aria-label': 'Main' });
   for (const [key, heading] of Object.entries(sections)) {
-    const mine = pages.filter((p) => p.section === key);
+    const mine = pages.filter((p) => p.section === key && p.nav !== false);
     if (!mine.length) continue;
     nav.append(el('div', { class: 'nav-section' },
       el('h2', { class: 'nav-heading' }, heading),

@@ -1,13 +1,20 @@
 // pages/index.js: the console's routed pages, in navigation order
 // (docs/CONSOLE.md §1.5).  Each page module exports as default
 // {path, title, section: 'portal'|'admin'|'operator', roles, render(root,
-// ctx)}: path is the hash route ('/jobs' is #/jobs), roles the session
+// ctx), nav}: path is the hash route ('/jobs' is #/jobs), roles the session
 // roles that see it ('user', 'tenant-admin', 'operator'), render draws the
 // page into root with ctx = {session, api, params} (params: the hash's
-// query, #/jobs?state=held → {state: 'held'}).  To add a page: write
+// query, #/jobs?state=held → {state: 'held'}); nav: false keeps a page
+// out of the navigation (#/job, reached by links and QR codes).  To add a page: write
 // pages/NAME.js, import it here, list it in `pages`, and add the file to
 // console_sources in web/console/meson.build.
 import jobs from './jobs.js';
+import print from './print.js';
+import job from './job.js';
+import purposes from './purposes.js';
+import payment from './payment.js';
+import usage from './usage.js';
+import security from './security.js';
 import users from './users.js';
 import queues from './queues.js';
 import printers from './printers.js';
@@ -27,9 +34,10 @@ export const sections = {
   operator: 'Operator',
 };
 
-// (the operator's first page is Tenants: operators have no portal)
-export const pages = [jobs, users, queues, printers, prices, accounts, reports, audit, tenants, fees,
-  health];
+// portal, administration, operator (an operator starts on the operator's
+// pages: pagesFor)
+export const pages = [jobs, print, purposes, payment, usage, security, job, users, queues, printers,
+  prices, accounts, reports, audit, tenants, fees, health];
 
 // the stand-in for page p at its path for a role that may not see it: it
 // says so in words (section 'denied': in no navigation heading, after the
@@ -53,6 +61,9 @@ function notPermitted(p) {
 // the pages a role sees, in navigation order, then the stand-ins of the
 // others (not permitted)
 export function pagesFor(role) {
-  return pages.filter((p) => p.roles.includes(role))
+  const own = pages.filter((p) => p.roles.includes(role));
+  // an operator starts on the operator console (the sort is stable)
+  if (role === 'operator') own.sort((a, b) => (b.section === 'operator') - (a.section === 'operator'));
+  return own
     .concat(pages.filter((p) => !p.roles.includes(role)).map(notPermitted));
 }
