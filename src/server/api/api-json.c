@@ -278,7 +278,7 @@ static void api_uri_host(const api_ctx_t *c, char *out, size_t outlen) {
 }
 
 /* The job settings a queue takes on upload (sides, print-color-mode,
- * media: the values ipp_supported_keywords lists, which POST /jobs and IPP
+ * media: the values job_settings_supported lists, which POST /jobs and IPP
  * job creation check), as {"sides":[...], ...}: the console's print page
  * offers exactly these. */
 static json_t *api_queue_supported_json(void) {
@@ -286,7 +286,7 @@ static json_t *api_queue_supported_json(void) {
   json_t *o = json_object();
   for (size_t i = 0; o && i < sizeof names / sizeof names[0]; i++) {
     json_t *arr = json_array();
-    const char *const *list = ipp_supported_keywords(names[i]);
+    const char *const *list = job_settings_supported(names[i]);
     for (size_t k = 0; arr && list && list[k]; k++)
       json_array_append_new(arr, json_string(list[k]));
     json_object_set_new(o, names[i], arr ? arr : json_array());
