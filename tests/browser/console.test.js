@@ -133,7 +133,7 @@ async function sessionJobs(browser) {
     assert(b.y >= a.y + a.height && b.y - (a.y + a.height) < 40, 'the error is right under the field');
     assertEqual(await page.locator('.field[data-name="user"] .field-error').isVisible(), false,
       'the User error is gone');
-    await screenshot(page, 'signin-error');
+    await screenshot(page, '02-signin-error');
   });
   await check('the sign-in throttle: the 429 and its wait in words next to Password', async () => {
     await page.getByLabel('User', { exact: true }).fill(CAROL);
@@ -151,12 +151,12 @@ async function sessionJobs(browser) {
     const text = await page.locator('.field[data-name="password"] .field-error').innerText();
     assert(/^Too many failed sign-ins: wait (\d+ minutes?)?( ?\d+ seconds?)?, then try again\.$/.test(text),
       `the error: ${text}`);
-    await screenshot(page, 'signin-throttled');
+    await screenshot(page, '03-signin-throttled');
   });
   await check('alice signs in: the shell with her name, tenant and role', async () => {
     await page.goto(`${NIMBUS}/`);
     await page.locator('#signin-form').waitFor();
-    await screenshot(page, 'signin');
+    await screenshot(page, '01-signin');
     await signIn(page, ALICE_USER, ALICE_PW);
     assertEqual(await page.locator('#who').innerText(), 'alice@acme', 'who');
     assertEqual(await page.locator('#role').innerText(), 'user', 'role');
@@ -211,7 +211,7 @@ async function sessionJobs(browser) {
     await showFilter(page, 'all');
     const pagerText = await page.locator('.pager-label').innerText();
     assertEqual(pagerText, `1–20 of ${want.length}`, 'pager');
-    await screenshot(page, 'jobs');
+    await screenshot(page, '04-jobs');
     const got = await listedIds(page);
     assertEqual(got, want, 'listed ids');
     assertEqual(await row(page, J.bob).count(), 0, "bob's job listed");
@@ -249,7 +249,7 @@ async function sessionJobs(browser) {
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor();
     await dialog.getByLabel('PIN').fill('9999');
-    await screenshot(page, 'jobs-release-pin');
+    await screenshot(page, '05-jobs-release-pin');
     const [resp] = await Promise.all([
       page.waitForResponse((x) => x.url().endsWith(`/api/v1/jobs/${J.pin}/release`)),
       dialog.getByRole('button', { name: 'Release' }).click(),
@@ -315,7 +315,7 @@ async function sessionJobs(browser) {
     const btn = await row(phone.page, J.fee).locator('button.release').boundingBox();
     assert(btn && btn.x >= 0 && btn.x + btn.width <= 360 && btn.height >= 40,
       `Release is off screen or small: ${JSON.stringify(btn)}`);
-    await screenshot(phone.page, 'jobs-phone');
+    await screenshot(phone.page, '06-jobs-phone');
   });
 
   // ---- the session ends elsewhere: "Your session ended" ----
@@ -332,7 +332,7 @@ async function sessionJobs(browser) {
     await msg.waitFor();
     assertEqual(await msg.innerText(), 'Your session ended; sign in again.', 'message');
     await phone.page.locator('#signin-form').waitFor();
-    await screenshot(phone.page, 'session-ended');
+    await screenshot(phone.page, '07-session-ended');
   });
   await phone.context.close();
   watch(page);
