@@ -10,20 +10,14 @@
 // /jobs/{id}/payment → payment_url), Cancel (POST /jobs/{id}/cancel),
 // Delete (DELETE /jobs/{id}).  Errors in words next to the action.
 import { el, clear, append, field, notice, time, money, confirmAction, errorText } from '../ui.js';
-import { settingsText } from './settings.js';
+import { settingsText, JOB_STATE_WORDS, FINISHED_STATES } from './settings.js';
 
+// a state in words: the shared words, saying what a waiting job waits for
 const STATE_WORDS = {
-  received: 'Being received',
+  ...JOB_STATE_WORDS,
   held: 'Held: waiting for you to release it',
-  'awaiting-payment': 'Awaiting payment',
   fetchable: 'Released: waiting for the printer',
-  processing: 'Printing',
-  completed: 'Printed',
-  canceled: 'Canceled',
-  aborted: 'Failed',
-  expired: 'Expired',
 };
-const FINISHED = new Set(['completed', 'canceled', 'aborted', 'expired']);
 
 // the job's fee in words: the purpose's charge, the job's own, its payment
 function feeText(job) {
@@ -139,7 +133,7 @@ export default {
           }
         }, (e) => { actionError.textContent = errorText(e); actionError.hidden = false; });
       }
-      if (!FINISHED.has(job.state)) {
+      if (!FINISHED_STATES.has(job.state)) {
         const cancel = el('button', { type: 'button', class: 'secondary', id: 'job-cancel' }, 'Cancel');
         cancel.addEventListener('click', () => run(cancel, async () => {
           if (!(await confirmAction(`Cancel job ${job.id} (${job.name || 'untitled'})? It will not print.`,

@@ -12,6 +12,7 @@
 // /jobs/{id}: "charge", the stored quote, or the purpose's charge), read
 // for the jobs of the page.
 import { el, clear, table, pager, notice, time, money, confirmAction, askText, errorText } from '../ui.js';
+import { JOB_STATE_WORDS, FINISHED_STATES } from './settings.js';
 
 const PAGE_SIZE = 20;
 
@@ -23,19 +24,6 @@ const FILTERS = {
   all: { label: 'All', state: 'all', empty: 'You have no jobs.' },
 };
 
-// a job's state in words
-const STATE_WORDS = {
-  received: 'Being received',
-  held: 'Held',
-  'awaiting-payment': 'Awaiting payment',
-  fetchable: 'Ready to print',
-  processing: 'Printing',
-  completed: 'Printed',
-  canceled: 'Canceled',
-  aborted: 'Failed',
-  expired: 'Expired',
-};
-const FINISHED = new Set(['completed', 'canceled', 'aborted', 'expired']);
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
@@ -161,7 +149,7 @@ export default {
         out.push(el('button', { type: 'button', class: 'release', onclick: () => release(job, tr) }, 'Release'));
       }
       if (job.state === 'awaiting-payment') out.push(payLink(job, tr));
-      if (!FINISHED.has(job.state)) {
+      if (!FINISHED_STATES.has(job.state)) {
         out.push(el('button', { type: 'button', class: 'secondary cancel', onclick: () => cancel(job, tr) }, 'Cancel'));
       }
       if (!documentsGone(job)) {
@@ -174,7 +162,7 @@ export default {
       { label: 'Job', value: (j) => [el('span', { class: 'job-number' }, `No. ${j.id}`), ' ',
         el('span', { class: 'job-name' }, j.name || 'untitled')] },
       { label: 'State', value: (j) => el('span', { class: `state state-${j.state}` },
-        STATE_WORDS[j.state] || j.state, documentsGone(j) ? ' (document deleted)' : '') },
+        JOB_STATE_WORDS[j.state] || j.state, documentsGone(j) ? ' (document deleted)' : '') },
       { label: 'Queue / printer', value: (j) => (j.origin_device ? `${j.queue} (via ${j.origin_device})` : j.queue) },
       { label: 'Pages', class: 'num', value: (j) => (j.copies > 1
         ? `${plural(j.pages, 'page', 'pages')} × ${j.copies}` : plural(j.pages, 'page', 'pages')) },

@@ -13,6 +13,7 @@
 import { currentTenant } from '../api.js';
 import { el, clear, append, field, table, pager, time, money, errorText, formError, saveFile, notice } from '../ui.js';
 import { figure } from '../charts.js';
+import { JOB_STATE_WORDS } from './settings.js';
 
 const LOG_PAGE = 25;
 
@@ -26,19 +27,6 @@ const GROUPS = {
 };
 
 const DAY_RE = /^\d{4}-\d\d-\d\d$/;
-
-// a job's state in words (the print log)
-const STATE_WORDS = {
-  received: 'Being received',
-  held: 'Held',
-  'awaiting-payment': 'Awaiting payment',
-  fetchable: 'Ready to print',
-  processing: 'Printing',
-  completed: 'Printed',
-  canceled: 'Canceled',
-  aborted: 'Failed',
-  expired: 'Expired',
-};
 
 // a charge's state in words (the print log's Charged column)
 const CHARGE_WORDS = {
@@ -187,7 +175,7 @@ export default {
           } },
           { label: 'Printer', value: (j) => j.printer || '—' },
           { label: 'Pages', class: 'num', value: (j) => String(j.pages) },
-          { label: 'State', value: (j) => STATE_WORDS[j.state] || j.state },
+          { label: 'State', value: (j) => JOB_STATE_WORDS[j.state] || j.state },
           { label: 'Fee', class: 'num', value: (j) => feeCell(j) },
           { label: 'Charged', value: (j) => (j.charge_state ? CHARGE_WORDS[j.charge_state] || j.charge_state
             : 'no charge (estimate)') },

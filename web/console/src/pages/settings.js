@@ -1,8 +1,24 @@
-// pages/settings.js: words for a job's print settings, shared by the
-// portal's pages (print, job, purposes): the IPP keywords of sides,
+// pages/settings.js: words for jobs, shared by the pages: a job's state
+// in words and which states are final (jobs, job, reports), and a job's
+// print settings (print, job, purposes): the IPP keywords of sides,
 // print-color-mode and media as people read them, and the select options
 // of a setting from the values a queue supports (queue.supported, PROTOCOL.md
 // §4.4).  Not a page (pages/index.js does not list it).
+
+// a job's state in words (PROTOCOL.md §4.4 "state")
+export const JOB_STATE_WORDS = {
+  received: 'Being received',
+  held: 'Held',
+  'awaiting-payment': 'Awaiting payment',
+  fetchable: 'Ready to print',
+  processing: 'Printing',
+  completed: 'Printed',
+  canceled: 'Canceled',
+  aborted: 'Failed',
+  expired: 'Expired',
+};
+// the states a job never leaves
+export const FINISHED_STATES = new Set(['completed', 'canceled', 'aborted', 'expired']);
 
 export const SIDES_WORDS = {
   'one-sided': 'One-sided',
