@@ -15,7 +15,10 @@
 # never bob's, state, queue, pages, fee, time in the viewer's zone),
 # release with a wrong and the right PIN, cancel, delete, a 360x740 phone
 # without horizontal scroll, "Your session ended" after a 401, sign-out and
-# the old cookie refused.  nimbusd's REST API is asked from node.
+# the old cookie refused.  nimbusd's REST API is asked from node.  Then
+# (tests/browser/console-a11y.test.js) every page each role sees (user,
+# tenant admin, operator; desktop and phone) through axe-core's WCAG 2.1
+# A/AA rules, and the keyboard alone from the skip link to a page.
 #
 # Needs: Debian's chromium (/usr/bin/chromium, or $CHROMIUM), node + npm
 # (scripts/install-deps.sh installs them) and the built console
@@ -117,6 +120,16 @@ START=$(date +%s)
 check "sign-in, session, CSRF, CSP and My jobs in headless Chromium (console.test.js session-jobs)" \
   run_browser session-jobs
 echo "# browser part took $(($(date +%s) - START)) s"
+
+# every page of every role through axe-core, and the keyboard alone
+# (tests/browser/console-a11y.test.js), on the data above
+run_a11y() {
+  NODE_PATH="$DEPS/node_modules" CHROMIUM="$CHROMIUM" NIMBUS_URL="$NIMBUS_URL" \
+    ADMIN_AUTH=boss@acme:boss-pw-1 ALICE="$ALICE" OPERATOR="admin@system:$NIMBUS_ADMIN_PASSWORD" \
+    FAILURE_DIR="$BUILD_ROOT/meson-logs" node "$BROWSER_SRC/console-a11y.test.js"
+}
+check "accessibility: axe-core on every page of each role, desktop and phone; the keyboard alone" \
+  run_a11y
 
 check "bob's job was never touched" held "$JOB_BOB"
 check "nimbusd stops cleanly" nimbusd_stop
