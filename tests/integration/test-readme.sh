@@ -102,6 +102,20 @@ banner_after_listeners() {
 }
 check "demo banner after the listeners, with the chosen ports" banner_after_listeners
 
+# The web console the banner names answers there (docs/CONSOLE.md): the
+# page with its CSP, its script, and a console sign-in as the demo's alice
+console_served() {
+  grep -q "web console     http://127.0.0.1:$P_SERVER/" "$demo_log" &&
+    curl -fsS -D "$work/console.h" -o "$work/console.html" "http://127.0.0.1:$P_SERVER/" &&
+    grep -qi "^content-security-policy: default-src 'none'" "$work/console.h" &&
+    grep -q 'src="/assets/console.js"' "$work/console.html" &&
+    curl -fsS -o /dev/null "http://127.0.0.1:$P_SERVER/assets/console.js" &&
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+      -d '{"user":"alice@demo","password":"alice-demo-pass"}' \
+      "http://127.0.0.1:$P_SERVER/api/v1/session")" = 201 ]
+}
+check "the banner's web console is served, and alice signs in to it" console_served
+
 taken_port_refused() {
   local out
   # nimbusd's port is the running demo's printer port; the other two are free
