@@ -746,8 +746,14 @@ payflow_result_t payments_cancel(nimbus_server_t *srv, nimbus_id_t tenant_id, ni
   }
   sodium_memzero(&c, sizeof c);
   s = payflow_end_unpaid(srv, &p, NIMBUS_PAY_CANCELED, "canceled", actor);
-  store_payment_get(srv->store, tenant_id, p.id, out);
-  if (s == STORE_CONFLICT) return PAYFLOW_CONFLICT;
+  store_status_t now = store_payment_get(srv->store, tenant_id, p.id, out);
+  if (s == STORE_CONFLICT) {
+    /* it ended meanwhile: often through the provider's own notice of this
+     * very cancellation (the webhook can outrun this call), or it was paid;
+     * either way what the caller asked for holds: the job is held again, or
+     * paid and printing.  Only a payment still open is a conflict. */
+    return now == STORE_OK && !payflow_is_open(out) ? PAYFLOW_OK : PAYFLOW_CONFLICT;
+  }
   return s == STORE_OK ? PAYFLOW_OK : PAYFLOW_ERROR;
 }
 
