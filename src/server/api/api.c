@@ -11,8 +11,9 @@
  *   GET|POST|DELETE users/{name}/aliases (DELETE ?alias=)
  *   GET|POST queues               GET|PATCH|DELETE queues/{name}
  *   GET|POST tokens               GET|DELETE tokens/{id}
- *   GET|POST jobs                 GET jobs/{id}
+ *   GET|POST jobs                 GET|DELETE jobs/{id}  (DELETE: cancel, purge the document)
  *   POST jobs/{id}/cancel         POST jobs/{id}/release
+ *   POST jobs/{id}/unlock         admins: end a wrong-PIN lock
  *   GET|POST printers             GET|PATCH|DELETE printers/{name}  admins
  *   POST printers/{name}/claim-code                                 admins
  *   POST device/register          no user: the claim code is the credential
@@ -24,6 +25,8 @@
  *   PUT|DELETE billing-accounts/{code}/users/{user}, .../printers/{printer}  admins
  *   GET|POST purposes             GET|PATCH|DELETE purposes/{name}  (admins: ?user=)
  *   GET  reports/print-log        GET reports/totals                 (api-reports.c)
+ *   POST price-tables/preview     admins: a sample job's fee, nothing saved
+ *   GET  audit                    admins: the audit log               (api-audit.c)
  *
  * Role policy (checked here from the route's flags, refined by handlers):
  *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
