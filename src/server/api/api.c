@@ -672,7 +672,7 @@ static bool api_route_param(api_ctx_t *c, const struct api_route *rt, const api_
  * credential 401.  False has responded.
  */
 static bool api_device_authenticate(api_ctx_t *c) {
-  switch (device_auth(c->srv, c->r->authorization, &c->device)) {
+  switch (device_auth(c->srv, c->r->authorization, &c->device, &c->tenant)) {
     case DEVICE_AUTH_OK:
       break;
     case DEVICE_AUTH_DELETED:
@@ -696,11 +696,6 @@ static bool api_device_authenticate(api_ctx_t *c) {
     default:
       api_problem(c->r, 500, "storage error");
       return false;
-  }
-  store_status_t s = store_tenant_get(c->srv->store, c->device.tenant_id, &c->tenant);
-  if (s != STORE_OK) {
-    api_respond_store(c, s, "tenant", NULL);
-    return false;
   }
   snprintf(c->actor, sizeof c->actor, "printer:%.55s@%s", c->device.name, c->tenant.name);
   if (c->device.transport[0]) device_seen(c->srv, &c->device, c->device.transport);

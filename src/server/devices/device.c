@@ -393,7 +393,7 @@ bool device_credential_present(const char *authorization) {
 }
 
 device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
-                                 nimbus_device_t *out) {
+                                 nimbus_device_t *out, nimbus_tenant_t *tenant) {
   memset(out, 0, sizeof *out);
   if (!authorization || !*authorization) return DEVICE_AUTH_NONE;
   char cred[128];
@@ -404,9 +404,10 @@ device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization
   sodium_memzero(cred, sizeof cred);
   store_status_t s = store_device_get_by_credential(srv->store, hash, out);
   if (s == STORE_OK) {
-    nimbus_tenant_t t;
-    if (store_tenant_get(srv->store, out->tenant_id, &t) != STORE_OK) return DEVICE_AUTH_ERROR;
-    return t.suspended ? DEVICE_AUTH_SUSPENDED : DEVICE_AUTH_OK;
+    nimbus_tenant_t own;
+    if (!tenant) tenant = &own;
+    if (store_tenant_get(srv->store, out->tenant_id, tenant) != STORE_OK) return DEVICE_AUTH_ERROR;
+    return tenant->suspended ? DEVICE_AUTH_SUSPENDED : DEVICE_AUTH_OK;
   }
   if (s != STORE_NOT_FOUND) return DEVICE_AUTH_ERROR;
   nimbus_device_tombstone_t t;

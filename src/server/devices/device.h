@@ -132,9 +132,11 @@ typedef enum {
  * callers refuse with AUTH_SUSPENDED_MESSAGE and a status that is neither
  * a deregistration (410, client-error-gone) nor a failed login (401), so
  * the printer keeps its registration and retries (PROTOCOL.md §6.2).
+ * tenant (may be NULL) receives the device's tenant with OK and
+ * SUSPENDED, read once for the suspension check.
  */
 device_auth_result_t device_auth(nimbus_server_t *srv, const char *authorization,
-                                 nimbus_device_t *out);
+                                 nimbus_device_t *out, nimbus_tenant_t *tenant);
 
 /* Does the Authorization header carry a device credential (Bearer nmd_…
  * or NMBC-…, or Basic whose password is one)?  Cheap: nothing is looked up. */

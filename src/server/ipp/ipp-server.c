@@ -280,7 +280,7 @@ static void ipp_unknown_name_refused(ipp_ctx_t *ctx, const char *name,
 static bool ipp_admit_on_behalf(ipp_ctx_t *ctx) {
   http_request_t *r = ctx->r;
   nimbus_server_t *srv = ctx->srv;
-  switch (device_auth(srv, r->authorization, &ctx->device)) {
+  switch (device_auth(srv, r->authorization, &ctx->device, NULL)) {
     case DEVICE_AUTH_OK:
       break;
     case DEVICE_AUTH_DELETED:
@@ -454,7 +454,7 @@ static bool ipp_refuse_user_on_device_op(ipp_ctx_t *ctx) {
  */
 static bool ipp_authorize_device(ipp_ctx_t *ctx) {
   nimbus_server_t *srv = ctx->srv;
-  switch (device_auth(srv, ctx->r->authorization, &ctx->device)) {
+  switch (device_auth(srv, ctx->r->authorization, &ctx->device, NULL)) {
     case DEVICE_AUTH_NONE:
       return false; /* 401 */
     case DEVICE_AUTH_BAD:

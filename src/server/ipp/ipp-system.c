@@ -82,7 +82,7 @@ void ipp_op_register_output_device(ipp_ctx_t *ctx) {
      * secret).  A device that registered so before presents the same
      * credentials again: answer its registration. */
     nimbus_device_t known;
-    switch (device_auth(ctx->srv, ctx->r->authorization, &known)) {
+    switch (device_auth(ctx->srv, ctx->r->authorization, &known, NULL)) {
       case DEVICE_AUTH_OK:
         ipp_system_answer(ctx, &known, NULL);
         return;
