@@ -166,6 +166,27 @@ bool api_list_append(api_list_t *l, json_t *item) {
   return true;
 }
 
+bool api_rows_add(api_rows_t *rows, const void *record) {
+  if (rows->n == rows->cap) {
+    size_t cap = rows->cap ? rows->cap * 2 : 16;
+    void *v = realloc(rows->v, cap * rows->size);
+    if (!v) {
+      rows->failed = true;
+      return false;
+    }
+    rows->v = v;
+    rows->cap = cap;
+  }
+  memcpy((char *)rows->v + rows->n++ * rows->size, record, rows->size);
+  return true;
+}
+
+void api_rows_free(api_rows_t *rows) {
+  if (rows->v) explicit_bzero(rows->v, rows->cap * rows->size);
+  free(rows->v);
+  rows->v = NULL;
+}
+
 void api_list_respond(api_list_t *l, store_status_t s, const char *key, const char *what) {
   if (s != STORE_OK)
     api_respond_store(l->c, s, what, NULL);

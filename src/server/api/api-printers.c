@@ -118,41 +118,22 @@ static json_t *printer_with_code_json(const api_ctx_t *c, const nimbus_device_t 
 
 /* ---- admin endpoints ---- */
 
-/* The printers of a listing, collected first: a list callback may not
- * call the store (store.h), and a printer's record reads its price
- * table's name. */
-typedef struct {
-  nimbus_device_t *v;
-  size_t n, cap;
-  bool failed;
-} printer_vec_t;
-
+/* The printers are collected first: a printer's record reads its price
+ * table's name from the store (api_rows_t). */
 static bool printer_list_cb(const nimbus_device_t *d, void *ctx) {
-  printer_vec_t *l = ctx;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    nimbus_device_t *v = realloc(l->v, cap * sizeof *v);
-    if (!v) {
-      l->failed = true;
-      return false;
-    }
-    l->v = v;
-    l->cap = cap;
-  }
-  l->v[l->n++] = *d;
-  return true;
+  return api_rows_add(ctx, d);
 }
 
 void api_printers_list(api_ctx_t *c) {
   api_list_t l = {c, json_array(), false};
-  printer_vec_t ps = {0};
+  api_rows_t ps = {.size = sizeof(nimbus_device_t)};
   store_status_t s =
       l.arr ? store_device_list(c->srv->store, c->tenant.id, 0, printer_list_cb, &ps) : STORE_OK;
   l.failed = ps.failed;
+  const nimbus_device_t *d = ps.v;
   for (size_t i = 0; s == STORE_OK && !l.failed && i < ps.n; i++)
-    api_list_append(&l, printer_json(c, &ps.v[i]));
-  if (ps.v) explicit_bzero(ps.v, ps.cap * sizeof *ps.v); /* credential hashes */
-  free(ps.v);
+    api_list_append(&l, printer_json(c, &d[i]));
+  api_rows_free(&ps); /* wiped: the records hold credential hashes */
   api_list_respond(&l, s, "printers", "printer");
 }
 

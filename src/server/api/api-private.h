@@ -188,6 +188,18 @@ bool api_list_append(api_list_t *l, json_t *item);
  * l->failed).  Releases l->arr either way. */
 void api_list_respond(api_list_t *l, store_status_t s, const char *key, const char *what);
 
+/* Records of a store listing collected first, when turning one into JSON
+ * reads the store again (a list callback may not call the store,
+ * store.h): {.size = sizeof record}; api_rows_add is the callback's body;
+ * api_rows_free wipes (records may hold credential hashes) and frees. */
+typedef struct {
+  void *v;
+  size_t n, cap, size;
+  bool failed;
+} api_rows_t;
+bool api_rows_add(api_rows_t *rows, const void *record);
+void api_rows_free(api_rows_t *rows);
+
 /* ---- audit (api.c) ---- */
 /* Append an audit record for c->tenant (or tenant_id when not 0) with the
  * caller as actor; detail is printf-formatted and must hold no secret. */

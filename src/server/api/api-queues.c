@@ -28,39 +28,22 @@
 #include "api-private.h"
 #include "log.h"
 
-/* The queues of a listing, collected first: a list callback may not call
- * the store (store.h), and a queue's record reads its price table's name. */
-typedef struct {
-  nimbus_queue_t *v;
-  size_t n, cap;
-  bool failed;
-} queue_vec_t;
-
+/* The queues are collected first: a queue's record reads its price
+ * table's name from the store (api_rows_t). */
 static bool queue_list_cb(const nimbus_queue_t *q, void *ctx) {
-  queue_vec_t *l = ctx;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    nimbus_queue_t *v = realloc(l->v, cap * sizeof *v);
-    if (!v) {
-      l->failed = true;
-      return false;
-    }
-    l->v = v;
-    l->cap = cap;
-  }
-  l->v[l->n++] = *q;
-  return true;
+  return api_rows_add(ctx, q);
 }
 
 void api_queues_list(api_ctx_t *c) {
   api_list_t l = {c, json_array(), false};
-  queue_vec_t qs = {0};
+  api_rows_t qs = {.size = sizeof(nimbus_queue_t)};
   store_status_t s =
       l.arr ? store_queue_list(c->srv->store, c->tenant.id, queue_list_cb, &qs) : STORE_OK;
   l.failed = qs.failed;
+  const nimbus_queue_t *q = qs.v;
   for (size_t i = 0; s == STORE_OK && !l.failed && i < qs.n; i++)
-    api_list_append(&l, api_queue_json(c, &qs.v[i]));
-  free(qs.v);
+    api_list_append(&l, api_queue_json(c, &q[i]));
+  api_rows_free(&qs);
   api_list_respond(&l, s, "queues", "queue");
 }
 
