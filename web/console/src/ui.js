@@ -225,12 +225,25 @@ export function money(minor, currency) {
   return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(text);
 }
 
+// show dialog modally with focus on first; when it closes it is removed,
+// focus goes back where it was, and done() runs (the caller's resolve)
+function openModal(dialog, first, done) {
+  const back = document.activeElement;
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (back && back.focus) back.focus();
+    done();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  first.focus();
+}
+
 // confirmAction(text, {confirm, cancel}) → Promise<boolean>: a modal
 // <dialog> asking text; Escape or Cancel answers false.  Focus starts on
 // Cancel (the safe choice) and returns where it was afterwards.
 export function confirmAction(text, { confirm = 'Yes', cancel = 'Cancel' } = {}) {
   return new Promise((resolve) => {
-    const back = document.activeElement;
     const msgId = nextId('confirm-');
     const no = el('button', { type: 'button', class: 'secondary', value: 'no' }, cancel);
     const yes = el('button', { type: 'button', class: 'danger', value: 'yes' }, confirm);
@@ -239,14 +252,7 @@ export function confirmAction(text, { confirm = 'Yes', cancel = 'Cancel' } = {})
     let answer = false;
     no.addEventListener('click', () => dialog.close());
     yes.addEventListener('click', () => { answer = true; dialog.close(); });
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      if (back && back.focus) back.focus();
-      resolve(answer);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-    no.focus();
+    openModal(dialog, no, () => resolve(answer));
   });
 }
 
@@ -254,7 +260,6 @@ export function confirmAction(text, { confirm = 'Yes', cancel = 'Cancel' } = {})
 // one field (a PIN, a name); null when cancelled.
 export function askText(text, opts, { confirm = 'OK', cancel = 'Cancel' } = {}) {
   return new Promise((resolve) => {
-    const back = document.activeElement;
     const f = field(opts);
     const msgId = nextId('ask-');
     const no = el('button', { type: 'button', class: 'secondary' }, cancel);
@@ -270,14 +275,7 @@ export function askText(text, opts, { confirm = 'OK', cancel = 'Cancel' } = {}) 
       answer = f.input.value;
       dialog.close();
     });
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      if (back && back.focus) back.focus();
-      resolve(answer);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-    f.input.focus();
+    openModal(dialog, f.input, () => resolve(answer));
   });
 }
 
