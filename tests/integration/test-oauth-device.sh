@@ -230,6 +230,11 @@ token_scope() {
   post /api/v1/tokens -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{}'
   [ "$status" = 403 ]
   [ "$(field type)" = urn:nimbus:problem:token-scope ]
+  post /api/v1/jobs -H "Authorization: Bearer $TOKEN" -F queue=office \
+    -F "document=@$NIMBUS_TEST_DATA/onepage.pdf;type=application/pdf"
+  [ "$status" = 403 ]
+  [ "$(field type)" = urn:nimbus:problem:token-scope ]
+  [ "$(nimbus_sql "SELECT count(*) FROM jobs")" = 0 ]
   get /api/v1/oauth/device?user_code=BBBBBBBB -H "Authorization: Bearer $TOKEN"
   [ "$status" = 403 ]
   # IPP: the bearer token is refused with client-error-forbidden; as a

@@ -222,7 +222,8 @@ static void upload_authenticate(http_request_t *r) {
   api_authenticate(r); /* the header, else the console's cookie */
   u->authenticated = true;
   const char *tenant = http_query(r, "tenant");
-  if (r->auth.result != AUTH_OK || api_csrf_refused(r) ||
+  /* a scoped (federation) token spools nothing: dispatch answers 403 */
+  if (r->auth.result != AUTH_OK || api_csrf_refused(r) || r->auth.scope[0] ||
       (tenant && *tenant && strcmp(tenant, r->auth.tenant.name) != 0))
     u->refused = true;
   else if (u->pending)
