@@ -548,8 +548,7 @@ enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn,
   return rel_page(conn, status, &b);
 }
 
-/* GET /device/jobs/{id}: 200 with *job set, else the status (0: no answer). */
-static long rel_fetch_job(panel_release_t *rel, const rel_session_t *s, int id, json_t **job) {
+long rel_fetch_job(panel_release_t *rel, const rel_session_t *s, int id, json_t **job) {
   char path[64];
   snprintf(path, sizeof path, "/device/jobs/%d", id);
   device_api_answer_t ans;
@@ -737,6 +736,7 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
   if (has_pin && !s->pin_entered) {
     rel_pin_screen(rel, &b, s, job, name, msg, error);
   } else {
+    set_view(rel, s, job); /* settings kept for it: as they will print, their fee */
     char pages[32], copies[32];
     rel_job_words_t w;
     rel_job_words(job, &w);
@@ -751,8 +751,10 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     rel_purpose_control(rel, &control, s, job);
     char purpose[PURPOSE_WORDS_MAX];
     bool has_purpose = purpose_words(json_object_get(job, "purpose"), purpose, sizeof purpose);
-    panel_raw(&b, control.len || has_purpose ? "<table class=\"details compact\">\n"
-                                             : "<table class=\"details\">\n");
+    bool has_settings = json_is_object(json_object_get(job, "settings"));
+    panel_raw(&b, control.len || has_purpose || has_settings
+                      ? "<table class=\"details compact\">\n"
+                      : "<table class=\"details\">\n");
     panel_raw(&b, "<tr><th>Name</th><td id=\"job-name\">");
     panel_html(&b, name);
     panel_raw(&b, "</td></tr>\n<tr><th>Job</th><td id=\"job-number\">");
@@ -761,7 +763,9 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     panel_html(&b, pages);
     panel_raw(&b, "</td></tr>\n<tr><th>Copies</th><td id=\"job-copies\">");
     panel_html(&b, copies);
-    panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td id=\"job-time\">");
+    panel_raw(&b, "</td></tr>\n");
+    set_summary_row(&b, job);
+    panel_raw(&b, "<tr><th>Received</th><td id=\"job-time\">");
     panel_html(&b, w.when);
     panel_raw(&b, "</td></tr>\n");
     if (has_purpose) {
@@ -783,6 +787,8 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
       rel_button(&b, "pay", "/release/print", "Pay and print", "primary");
     else
       rel_button(&b, "print", "/release/print", "Print", "primary");
+    if (has_settings)
+      panel_raw(&b, "<a class=\"button\" id=\"settings\" href=\"/release/settings\">Settings</a>");
     rel_button(&b, "back", "/release/back", "Back", NULL);
     rel_button(&b, "cancel", "/release/cancel", "Cancel job", NULL);
     panel_raw(&b, "</form>\n");
@@ -873,7 +879,12 @@ static enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection
 enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *conn,
                                   const char *url) {
   if (!strcmp(url, "/release/panel.css")) {
-    char *css = strdup(panel_release_css);
+    size_t a = strlen(panel_release_css), n = strlen(panel_settings_css);
+    char *css = malloc(a + n + 1);
+    if (css) {
+      memcpy(css, panel_release_css, a);
+      memcpy(css + a, panel_settings_css, n + 1);
+    }
     return panel_send(conn, 200, "text/css; charset=utf-8", css);
   }
   bool idle_warning = !strcmp(url, "/release/idle");
@@ -894,6 +905,8 @@ enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *c
     ret = rel_jobs_page(rel, conn, slot, &s, 200, NULL, false);
   } else if (!strcmp(url, "/release/job")) {
     ret = rel_job_page(rel, conn, slot, &s, 200, NULL, false);
+  } else if (!strcmp(url, "/release/settings")) {
+    ret = set_page(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/pay")) {
     ret = pay_page(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/qr.svg")) {
@@ -1016,6 +1029,7 @@ void rel_advance(rel_session_t *s) {
   s->pay_job = 0;
   s->pay_url[0] = '\0';
   s->purpose[0] = '\0';
+  set_clear(s);
 }
 
 /* The message of a refused PIN: nimbusd's 403 (attempts left) or 423. */
@@ -1142,6 +1156,10 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
     chosen[0] = '\0'; /* none, or longer than any purpose's name: the job's own */
   memcpy(s->purpose, chosen, strlen(chosen) + 1); /* fits: at most PURPOSE_NAME_MAX */
   json_t *req = purpose_release_body(s->pin_entered ? s->pin : NULL, chosen);
+  if (req && !set_release_body(req, s)) { /* the settings shown go with it, or nothing does */
+    json_decref(req);
+    req = NULL;
+  }
   device_api_answer_t ans;
   bool answered = req && device_api_call(rel->c, "POST", path, s->token, req, &ans);
   json_decref(req); /* jansson's copy of the PIN freed here */
@@ -1268,6 +1286,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
       s.pay_job = 0;
       s.pay_url[0] = '\0';
       s.purpose[0] = '\0';
+      set_clear(&s);
       rel_store(rel, slot, &s);
       ret = rel_redirect(conn, "/release/job", NULL);
     }
@@ -1275,6 +1294,8 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     ret = rel_pin(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/print")) {
     ret = rel_print(rel, conn, slot, &s, pr->body);
+  } else if (!strcmp(url, "/release/settings")) {
+    ret = set_post(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/cancel")) {
     ret = rel_cancel(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/pay-cancel")) {
@@ -1288,6 +1309,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     s.pay_job = 0;
     s.pay_url[0] = '\0';
     s.purpose[0] = '\0';
+    set_clear(&s);
     rel_store(rel, slot, &s);
     ret = rel_redirect(conn, "/release/jobs", NULL);
   } else if (!strcmp(url, "/release/logout")) {
