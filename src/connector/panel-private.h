@@ -175,9 +175,10 @@ bool set_release_body(json_t *req, const rel_session_t *s);
 /* The details screen with kept settings: job's "settings", "copies",
  * "impressions" and "fee" replaced by nimbusd's quote for them. */
 void set_view(panel_release_t *rel, const rel_session_t *s, json_t *job);
-/* The details' row of the job's sides, colour and paper size (none when
- * the job has no "settings"). */
-void set_summary_row(panel_buf_t *b, json_t *job);
+/* After the details' copies: " · " and the job's sides, colour and paper
+ * size in words (#job-settings; nothing when the job has no "settings"),
+ * "(changed)" (#settings-changed) when changed here. */
+void set_summary(panel_buf_t *b, json_t *job, bool changed);
 /* GET /release/settings: the settings screen of the job on screen. */
 enum MHD_Result set_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
                          rel_session_t *s);

@@ -59,18 +59,26 @@
  *   PIN screen:    #job-name, #job-summary, #pin, #pin-keyed (data-count:
  *                  digits keyed), #keypad with buttons #key-0..#key-9,
  *                  #key-del, #key-clear; buttons #next (OK), #back
- *   details:       #job-name, #job-number, #job-pages, #job-copies,
- *                  #job-time, #job-purpose (only for a job with a
+ *   details:       #job-name, #job-number, #job-pages, #job-copies
+ *                  (then #job-settings: sides, colour, paper in words,
+ *                  and #settings-changed when changed on the settings
+ *                  screen), #job-time, #job-purpose (only for a job with a
  *                  purpose), #job-fee ("Free", or the total with
  *                  #fee-print and #fee-service above it); select
  *                  #purpose (label "Print for": the user's own purposes,
  *                  only when nimbusd lists some), #release-refusal
  *                  (nimbusd's words when it refused the release for its
  *                  purpose), buttons #print (or #pay "Pay and print"
- *                  when it must be paid first), #back, #cancel;
+ *                  when it must be paid first), link #settings (the
+ *                  settings screen, when nimbusd gives the job's
+ *                  settings), #back, #cancel;
  *                  figure #job-qr-box: img #job-qr (/release/job-qr.svg,
  *                  data-url: the URL it encodes) and its caption
  *                  "Release from your phone"
+ *   settings:      panel-settings.c (#copies-down, #copies-value,
+ *                  #copies-up, fieldsets #set-sides and
+ *                  #set-print-color-mode of radio buttons, select
+ *                  #set-media, button #apply, link #settings-back)
  *   payment screens: panel-pay.c
  *   confirm-cancel: #job-name, buttons #confirm-cancel, #keep
  *   idle:          #message, link #stay, button #logout
@@ -761,11 +769,11 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     panel_html(&b, w.number);
     panel_raw(&b, "</td></tr>\n<tr><th>Pages</th><td id=\"job-pages\">");
     panel_html(&b, pages);
-    panel_raw(&b, "</td></tr>\n<tr><th>Copies</th><td id=\"job-copies\">");
+    panel_raw(&b, "</td></tr>\n<tr><th>Copies</th><td><span id=\"job-copies\">");
     panel_html(&b, copies);
-    panel_raw(&b, "</td></tr>\n");
-    set_summary_row(&b, job);
-    panel_raw(&b, "<tr><th>Received</th><td id=\"job-time\">");
+    panel_raw(&b, "</span>");
+    set_summary(&b, job, set_pending(s));
+    panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td id=\"job-time\">");
     panel_html(&b, w.when);
     panel_raw(&b, "</td></tr>\n");
     if (has_purpose) {

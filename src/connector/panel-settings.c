@@ -121,7 +121,7 @@ void set_view(panel_release_t *rel, const rel_session_t *s, json_t *job) {
   json_decref(want);
 }
 
-void set_summary_row(panel_buf_t *b, json_t *job) {
+void set_summary(panel_buf_t *b, json_t *job, bool changed) {
   json_t *st = json_object_get(job, "settings");
   if (!json_is_object(st)) return;
   static const char *const keys[] = {"sides", "print-color-mode", "media"};
@@ -133,9 +133,10 @@ void set_summary_row(panel_buf_t *b, json_t *job) {
     snprintf(text + used, sizeof text - used, "%s%s", used ? ", " : "", set_words(v));
   }
   if (!text[0]) return;
-  panel_raw(b, "<tr><th>Settings</th><td id=\"job-settings\">");
+  panel_raw(b, " &middot; <span id=\"job-settings\">");
   panel_html(b, text);
-  panel_raw(b, "</td></tr>\n");
+  panel_raw(b, "</span>");
+  if (changed) panel_raw(b, " <em id=\"settings-changed\">(changed)</em>");
 }
 
 /* A draft of the settings screen: what the form holds. */
@@ -339,7 +340,6 @@ enum MHD_Result set_post(panel_release_t *rel, struct MHD_Connection *conn, int 
   memcpy(s->set_sides, d.sides, sizeof d.sides);
   memcpy(s->set_color, d.color, sizeof d.color);
   memcpy(s->set_media, d.media, sizeof d.media);
-  snprintf(s->flash, sizeof s->flash, "Settings changed.");
   rel_store(rel, slot, s);
   log_event(LOG_INFO, NULL, "settings changed at the panel", "job", LOG_INT(s->set_job), "user",
             s->user, "copies", LOG_INT(d.copies), "sides", d.sides, "print_color_mode", d.color,

@@ -91,10 +91,11 @@ void device_settings_of(const nimbus_job_t *job, device_settings_t *out) {
   out->copies = job->copies > 0 ? job->copies : 1;
   json_t *a = json_loads(job->attrs_json[0] ? job->attrs_json : "{}", 0, NULL);
   const char *v;
-  if ((v = json_string_value(json_object_get(a, "sides"))))
-    snprintf(out->sides, sizeof out->sides, "%s", v);
-  if ((v = json_string_value(json_object_get(a, "print-color-mode"))))
-    snprintf(out->color, sizeof out->color, "%s", v);
+  /* none given: the job prints with the default (job-settings.h) */
+  v = json_string_value(json_object_get(a, "sides"));
+  snprintf(out->sides, sizeof out->sides, "%s", v ? v : job_sides_supported[0]);
+  v = json_string_value(json_object_get(a, "print-color-mode"));
+  snprintf(out->color, sizeof out->color, "%s", v ? v : job_color_modes_supported[0]);
   if ((v = json_string_value(json_object_get(a, "media"))))
     snprintf(out->media, sizeof out->media, "%s", v);
   json_decref(a);

@@ -57,7 +57,9 @@ bool device_settings_any(const device_settings_t *s);
 const char *device_settings_check(const device_choices_t *choices, const device_settings_t *s);
 
 /* The job's settings now: copies, and sides, print-color-mode, media from
- * its attrs_json ("" when it has none). */
+ * its attrs_json; without sides or print-color-mode the defaults it
+ * prints with (one-sided, auto: job-settings.h), without media "" (the
+ * printer's default). */
 void device_settings_of(const nimbus_job_t *job, device_settings_t *out);
 
 /*
