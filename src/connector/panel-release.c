@@ -760,9 +760,8 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     char purpose[PURPOSE_WORDS_MAX];
     bool has_purpose = purpose_words(json_object_get(job, "purpose"), purpose, sizeof purpose);
     bool has_settings = json_is_object(json_object_get(job, "settings"));
-    panel_raw(&b, control.len || has_purpose || has_settings
-                      ? "<table class=\"details compact\">\n"
-                      : "<table class=\"details\">\n");
+    panel_raw(&b, control.len || has_purpose || has_settings ? "<table class=\"details compact\">\n"
+                                                             : "<table class=\"details\">\n");
     panel_raw(&b, "<tr><th>Name</th><td id=\"job-name\">");
     panel_html(&b, name);
     panel_raw(&b, "</td></tr>\n<tr><th>Job</th><td id=\"job-number\">");

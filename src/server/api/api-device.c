@@ -144,7 +144,7 @@ static bool panel_login_is_pin(const nimbus_tenant_t *t) {
 }
 
 void api_problem_with(api_ctx_t *c, int status, const char *title, const char *detail,
-                               const char *key, json_t *value) {
+                      const char *key, json_t *value) {
   json_t *doc = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "type", "about:blank", "title", title,
                           "status", status, "detail", detail, "request_id", c->r->id, key, value);
   if (!doc) {
@@ -480,7 +480,7 @@ bool api_body_settings(api_ctx_t *c, device_settings_t *out) {
   if (!s || json_is_null(s)) return true;
   if (!json_is_object(s)) {
     api_problem_with(c, 400, "Bad Request", "'settings' must be an object", "member",
-                       json_string("settings"));
+                     json_string("settings"));
     return false;
   }
   const char *key;
@@ -552,7 +552,8 @@ void api_device_job_quote(api_ctx_t *c) {
   nimbus_job_quote_t q;
   nimbus_pricing_t pricing;
   char err[160];
-  job_fee_result_t fr = job_fee_quote(c->srv->store, job, &c->device, &q, &pricing, err, sizeof err);
+  job_fee_result_t fr =
+      job_fee_quote(c->srv->store, job, &c->device, &q, &pricing, err, sizeof err);
   if (fr == JOB_FEE_ERROR) {
     api_problem(c->r, 500, "the fee could not be computed");
     goto done;
@@ -667,13 +668,13 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
     case RELEASE_PIN_MISSING:
     case RELEASE_PIN_WRONG:
       api_problem_with(c, 403, "Forbidden",
-                         rs == RELEASE_PIN_MISSING ? "this job needs its PIN" : "wrong PIN",
-                         "attempts_left", json_integer(out.attempts_left));
+                       rs == RELEASE_PIN_MISSING ? "this job needs its PIN" : "wrong PIN",
+                       "attempts_left", json_integer(out.attempts_left));
       break;
     case RELEASE_PIN_LOCKED:
       api_time_format(out.locked_until, when);
       api_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
-                         json_string(when));
+                       json_string(when));
       break;
     case RELEASE_ERROR:
     default:

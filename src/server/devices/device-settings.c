@@ -130,8 +130,8 @@ bool device_settings_apply(nimbus_job_t *job, const device_settings_t *s, const 
     changed = true;
   }
   changed |= settings_set(attrs, "sides", was.sides, s->sides, detail, DEVICE_SETTINGS_DETAIL);
-  changed |= settings_set(attrs, "print-color-mode", was.color, s->color, detail,
-                          DEVICE_SETTINGS_DETAIL);
+  changed |=
+      settings_set(attrs, "print-color-mode", was.color, s->color, detail, DEVICE_SETTINGS_DETAIL);
   changed |= settings_set(attrs, "media", was.media, s->media, detail, DEVICE_SETTINGS_DETAIL);
   char *text = changed ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(attrs);

@@ -17,8 +17,8 @@
 #include "model.h"
 #include "store.h"
 
-#define DEVICE_COPIES_MAX 999   /* copies-supported upper bound when none is reported */
-#define DEVICE_CHOICES_MAX 24   /* values kept per keyword attribute */
+#define DEVICE_COPIES_MAX 999 /* copies-supported upper bound when none is reported */
+#define DEVICE_CHOICES_MAX 24 /* values kept per keyword attribute */
 #define DEVICE_SETTINGS_DETAIL 200
 
 /* The values a user may pick, per attribute. */

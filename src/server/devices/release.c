@@ -210,8 +210,7 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
                                              const nimbus_device_t *d, nimbus_id_t queue,
                                              nimbus_id_t *target,
                                              const job_settings_change_t *settings,
-                                             const release_request_t *req,
-                                             release_outcome_t *out) {
+                                             const release_request_t *req, release_outcome_t *out) {
   nimbus_job_quote_t quote;
   payflow_result_t why;
   /* paid already (then put back on hold): released again without a
@@ -320,8 +319,7 @@ static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
   char who[192];
   snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
   switch (charge_release(srv, job, ch, d, queue, target, settings, who, &out->job,
-                         &out->purpose_why,
-                         out->message, sizeof out->message)) {
+                         &out->purpose_why, out->message, sizeof out->message)) {
     case CHARGE_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
                 d ? d->name : "-", "purpose", ch->purpose.name, "by", req->actor, "pin_override",
@@ -404,8 +402,8 @@ static release_result_t release_settings_check(nimbus_server_t *srv, const nimbu
     device_choices_default(ch);
   }
   if (res == RELEASE_OK && (out->bad_setting = device_settings_check(ch, req->settings))) {
-    snprintf(out->message, sizeof out->message, "'%s' is not a value %s supports",
-             out->bad_setting, d ? "this printer" : "this queue");
+    snprintf(out->message, sizeof out->message, "'%s' is not a value %s supports", out->bad_setting,
+             d ? "this printer" : "this queue");
     res = RELEASE_SETTINGS_REFUSED;
   }
   free(ch);

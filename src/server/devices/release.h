@@ -73,9 +73,9 @@ typedef enum {
   RELEASE_PIN_MISSING,
   RELEASE_PIN_WRONG,
   RELEASE_PIN_LOCKED,
-  RELEASE_PAYMENT_STARTED, /* the job must be paid first: out->payment says where */
-  RELEASE_PAYMENT_REFUSED, /* it must be paid but cannot be now: out->message says why */
-  RELEASE_PURPOSE_REFUSED, /* its purpose may not be used now: out->purpose_why, out->message */
+  RELEASE_PAYMENT_STARTED,  /* the job must be paid first: out->payment says where */
+  RELEASE_PAYMENT_REFUSED,  /* it must be paid but cannot be now: out->message says why */
+  RELEASE_PURPOSE_REFUSED,  /* its purpose may not be used now: out->purpose_why, out->message */
   RELEASE_SETTINGS_REFUSED, /* a setting is not offered: out->bad_setting names it; or the
                              * job is paid already (bad_setting NULL), out->message */
   RELEASE_ERROR

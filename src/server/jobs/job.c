@@ -257,8 +257,7 @@ job_result_t job_release(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
 job_result_t job_release_charged(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  nimbus_id_t queue_id, nimbus_id_t target_device_id,
                                  const char *actor, job_charge_hold_t *hold, nimbus_job_t *job) {
-  return job_release_set(st, tenant_id, job_id, queue_id, target_device_id, NULL, actor, hold,
-                         job);
+  return job_release_set(st, tenant_id, job_id, queue_id, target_device_id, NULL, actor, hold, job);
 }
 
 void job_change_settings(store_job_change_t *c, const job_settings_change_t *settings) {
