@@ -24,8 +24,9 @@ const char panel_settings_css[] =
     "form#settings-form{margin:0}\n"
     ".set-row{display:flex;align-items:center;gap:12px;margin:0 0 10px;min-height:56px}\n"
     ".set-row .set-label{width:150px;flex:none;color:#555;margin:0}\n"
-    "fieldset.set-row{border:0;padding:0}\n"
-    "fieldset.set-row legend{float:left;width:150px;color:#555;padding:0}\n"
+    "fieldset.set-row{display:block;border:0;padding:0;margin:0 0 10px;min-height:0}\n"
+    "fieldset.set-row legend{float:left;width:150px;margin:0 12px 0 0;padding:0;color:#555;"
+    "line-height:40px}\n"
     ".set-row .choices{display:flex;flex-wrap:wrap;gap:8px}\n"
     ".set-row .choices label{display:flex;align-items:center;gap:6px;margin:0;padding:6px 12px;"
     "background:#fff;border:1px solid #99a;border-radius:8px;min-height:40px;"
@@ -39,7 +40,10 @@ const char panel_settings_css[] =
     "#set-media{font-size:20px;min-height:48px;max-width:420px;padding:0 8px;border-radius:6px;"
     "border:1px solid #556;background:#fff}\n"
     "#set-media:focus{outline:3px solid #f5a623}\n"
-    ".set-actions button,.set-actions a.button{margin-top:4px}\n";
+    ".set-actions button,.set-actions a.button{margin-top:4px}\n"
+    /* the details screen: a longer copies cell must not fold the labels */
+    "body[data-screen=details] table.details th{white-space:nowrap}\n"
+    "#settings-changed{color:#1b4f8a}\n";
 
 /* Words for a keyword value the panel shows; the keyword itself when it
  * has none. */
