@@ -146,6 +146,18 @@ static void ipp_add_settings(const output_ipp_t *p, ipp_t *req, ipp_t *job_attrs
   }
 }
 
+/* The same settings as cups options (a local queue, cups:QUEUE). */
+static int ipp_settings_options(const output_ipp_t *p, ipp_t *job_attrs, int nopts,
+                                cups_option_t **opts) {
+  ipp_t *req = ippNew();
+  if (!req) return nopts;
+  ipp_add_settings(p, req, job_attrs);
+  for (ipp_attribute_t *a = ippFirstAttribute(req); a; a = ippNextAttribute(req))
+    nopts = cupsAddOption(ippGetName(a), ippGetString(a, 0, NULL), nopts, opts);
+  ippDelete(req);
+  return nopts;
+}
+
 static bool ipp_begin(output_t *o, int job_id, int doc_no, const char *format, ipp_t *job_attrs,
                       char *err, size_t errlen) {
   output_ipp_t *p = (output_ipp_t *)o;
@@ -166,6 +178,7 @@ static bool ipp_begin(output_t *o, int job_id, int doc_no, const char *format, i
       snprintf(c, sizeof c, "%d", copies);
       nopts = cupsAddOption("copies", c, nopts, &opts);
     }
+    nopts = ipp_settings_options(p, job_attrs, nopts, &opts);
     int id = cupsCreateJob(CUPS_HTTP_DEFAULT, p->queue, title, nopts, opts);
     cupsFreeOptions(nopts, opts);
     if (id <= 0) {

@@ -94,9 +94,13 @@ check "  choices: copies_max from copies-supported, colour modes and media liste
   body "d['choices']['copies_max'] >= 2 and len(d['choices']['print_color_mode']) > 0 and 'iso_a4_210x297mm' in d['choices']['media'] or exit(1)"
 FEE_BEFORE=$(body "d['fee']['amount']")
 
+events_of() { # JOB: its settings and release events, in order, on one line
+  nimbus_sql "SELECT e.event FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.number = $1 AND e.event IN ('job-settings-changed', 'job-released') ORDER BY e.id" |
+    tr '\n' ' '
+}
 unchanged() { # JOB: still held, 1 copy, no settings event
   held "$1" && [ "$(job_field "$1" copies)" = 1 ] &&
-    [ "$(nimbus_sql "SELECT count(*) FROM job_events WHERE event = 'job-settings-changed'")" = 0 ]
+    [ -z "$(events_of "$1")" ]
 }
 problem_member() { [ "$status" = 400 ] && [ "$(body "d.get('member')")" = "$1" ]; }
 panel "$SESSION" POST "/device/jobs/$JOB/quote" '{"settings":{"sides":"two-sided-sideways"}}'
@@ -125,6 +129,12 @@ rest_release() { # JOB JSON: status
 status=$(rest_release "$JOB2" '{"settings":{"sides":"two-sided-sideways"}}')
 check "REST release with an unsupported sides: 400 naming sides" problem_member sides
 check "  nothing changed" unchanged "$JOB2"
+status=$(rest_release "$JOB2" '{"settings":{"copies":3,"print-color-mode":"monochrome"}}')
+check "REST release with 3 copies, monochrome: 200" test "$status" = 200
+check "  stored: copies 3, monochrome" test \
+  "$(nimbus_sql "SELECT copies FROM jobs WHERE number = $JOB2") $(nimbus_sql "SELECT attrs_json FROM jobs WHERE number = $JOB2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["print-color-mode"])')" \
+  = "3 monochrome"
+check "  with a job-settings-changed event" test "$(events_of "$JOB2")" = "job-settings-changed job-released "
 panel "$SESSION" DELETE /device/sessions/current
 check "panel session ended" test "$status" = 204
 
@@ -150,10 +160,6 @@ run_browser() {
 check "settings at the panel in headless Chromium (panel.test.js settings)" run_browser
 check "the job is printed" wait_until "job $JOB completed" job_is "$JOB" completed
 check "  at nimbusd: copies 2" test "$(job_field "$JOB" copies)" = 2
-events_of() { # JOB: its settings and release events, in order, on one line
-  nimbus_sql "SELECT e.event FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.number = $1 AND e.event IN ('job-settings-changed', 'job-released') ORDER BY e.id" |
-    tr '\n' ' '
-}
 check "  at nimbusd: one job-settings-changed event, then job-released" \
   test "$(events_of "$JOB")" = "job-settings-changed job-released "
 check "  at nimbusd: sides two-sided-long-edge stored with the job" test \
