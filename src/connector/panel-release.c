@@ -1206,6 +1206,14 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
     rel_store(rel, slot, s);
     return rel_job_page(rel, conn, slot, s, (unsigned)st, msg, true);
   }
+  if (st == 400 && set_pending(s)) { /* the printer no longer offers them: the job's own */
+    set_clear(s);
+    rel_store(rel, slot, s);
+    return rel_job_page(rel, conn, slot, s, (unsigned)st,
+                        "This printer does not take the settings chosen any more; they were "
+                        "reset. Check them and press Print again.",
+                        true);
+  }
   if (pay_refused)
     return rel_job_page(rel, conn, slot, s, (unsigned)st,
                         "Paying is not possible at the moment, so this job cannot be printed "
