@@ -35,6 +35,7 @@ typedef struct {
   http_encryption_t encryption;
   http_t *http; /* ipp: our connection; cups: CUPS_HTTP_DEFAULT */
   bool sending; /* a request body is open */
+  ipp_t *supported; /* sides-, print-color-mode-, media-supported as last read (ipp_caps) */
 } output_ipp_t;
 
 static http_t *ipp_http(output_ipp_t *p) {
@@ -114,8 +115,47 @@ static bool ipp_caps(output_t *o, ipp_t *req, char *err, size_t errlen) {
     ipp_attribute_t *a = ippFindAttribute(resp, want[i], IPP_TAG_ZERO);
     if (a && ippGetGroupTag(a) == IPP_TAG_PRINTER) ippCopyAttribute(req, a, 0);
   }
+  /* kept: a job's settings are passed on only where the printer takes them */
+  static const char *const keep[] = {"sides-supported", "print-color-mode-supported",
+                                     "media-supported"};
+  ippDelete(p->supported);
+  p->supported = ippNew();
+  for (size_t i = 0; p->supported && i < sizeof keep / sizeof keep[0]; i++) {
+    ipp_attribute_t *a = ippFindAttribute(resp, keep[i], IPP_TAG_ZERO);
+    if (a) ippCopyAttribute(p->supported, a, 0);
+  }
   ippDelete(resp);
   return true;
+}
+
+/* The job's sides, print-color-mode and media (as nimbusd gave them in
+ * Fetch-Job, maybe changed at the panel, FEDERATION.md §5) on the
+ * printer's Print-Job, each only when the printer listed the value as
+ * supported when its capabilities were last read (a printer refuses a
+ * job with a value it does not support). */
+static void ipp_add_settings(const output_ipp_t *p, ipp_t *req, ipp_t *job_attrs) {
+  static const char *const names[] = {"sides", "print-color-mode", "media"};
+  static const char *const supported[] = {"sides-supported", "print-color-mode-supported",
+                                          "media-supported"};
+  for (size_t i = 0; p->supported && job_attrs && i < sizeof names / sizeof names[0]; i++) {
+    ipp_attribute_t *a = ippFindAttribute(job_attrs, names[i], IPP_TAG_KEYWORD);
+    const char *v = a ? ippGetString(a, 0, NULL) : NULL;
+    ipp_attribute_t *sup = ippFindAttribute(p->supported, supported[i], IPP_TAG_ZERO);
+    if (v && v[0] && sup && ippContainsString(sup, v))
+      ippAddString(req, IPP_TAG_JOB, IPP_TAG_KEYWORD, names[i], NULL, v);
+  }
+}
+
+/* The same settings as cups options (a local queue, cups:QUEUE). */
+static int ipp_settings_options(const output_ipp_t *p, ipp_t *job_attrs, int nopts,
+                                cups_option_t **opts) {
+  ipp_t *req = ippNew();
+  if (!req) return nopts;
+  ipp_add_settings(p, req, job_attrs);
+  for (ipp_attribute_t *a = ippFirstAttribute(req); a; a = ippNextAttribute(req))
+    nopts = cupsAddOption(ippGetName(a), ippGetString(a, 0, NULL), nopts, opts);
+  ippDelete(req);
+  return nopts;
 }
 
 static bool ipp_begin(output_t *o, int job_id, int doc_no, const char *format, ipp_t *job_attrs,
@@ -138,6 +178,7 @@ static bool ipp_begin(output_t *o, int job_id, int doc_no, const char *format, i
       snprintf(c, sizeof c, "%d", copies);
       nopts = cupsAddOption("copies", c, nopts, &opts);
     }
+    nopts = ipp_settings_options(p, job_attrs, nopts, &opts);
     int id = cupsCreateJob(CUPS_HTTP_DEFAULT, p->queue, title, nopts, opts);
     cupsFreeOptions(nopts, opts);
     if (id <= 0) {
@@ -165,6 +206,7 @@ static bool ipp_begin(output_t *o, int job_id, int doc_no, const char *format, i
     if (format)
       ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_MIMETYPE, "document-format", NULL, format);
     if (copies > 1) ippAddInteger(req, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", copies);
+    ipp_add_settings(p, req, job_attrs);
     hs = cupsSendRequest(http, req, p->resource, CUPS_LENGTH_VARIABLE);
     ippDelete(req);
   }
@@ -324,6 +366,7 @@ static void ipp_close(output_t *o) {
   output_ipp_t *p = (output_ipp_t *)o;
   ipp_abort(o);
   ipp_drop(p);
+  ippDelete(p->supported);
   free(p);
 }
 

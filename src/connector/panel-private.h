@@ -79,6 +79,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
 
 #define REL_SESSIONS 8    /* users logged in at once (one screen: few) */
 #define REL_SELECT_MAX 16 /* jobs selected at once */
+#define REL_SETTING_MAX 64 /* a setting's keyword (sides, media, ...) */
 
 /* A signed-in user's state at the panel (copied out under rel->lock,
  * worked on, written back with rel_store()). */
@@ -102,6 +103,14 @@ typedef struct {
   /* the purpose chosen on the job's screen (panel-purpose.h; "": keep
    * the job's own), kept for that job across a refused release */
   char purpose[PURPOSE_NAME_MAX + 1];
+  /* the settings applied on the settings screen (panel-settings.c) for
+   * job number set_job (0: none; they apply while it is on screen):
+   * copies 0 and "" are the job's own */
+  int set_job;
+  int set_copies;
+  char set_sides[REL_SETTING_MAX];
+  char set_color[REL_SETTING_MAX]; /* print-color-mode */
+  char set_media[REL_SETTING_MAX];
 } rel_session_t;
 
 struct panel_release {
@@ -148,6 +157,34 @@ enum MHD_Result rel_job_page(panel_release_t *rel, struct MHD_Connection *conn, 
                              rel_session_t *s, unsigned status, const char *msg, bool error);
 enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
                               rel_session_t *s, unsigned status, const char *msg, bool error);
+
+/* GET /device/jobs/{id}: 200 with *job set, else the status (0: no answer). */
+long rel_fetch_job(panel_release_t *rel, const rel_session_t *s, int id, json_t **job);
+
+/* ---- panel-settings.c: the settings screen (FEDERATION.md §5) ---- */
+
+/* Its stylesheet (served after panel_release_css in /release/panel.css). */
+extern const char panel_settings_css[];
+/* Are settings kept for the job on screen? */
+bool set_pending(const rel_session_t *s);
+/* Forget the settings kept (another job, back to the list). */
+void set_clear(rel_session_t *s);
+/* Add the kept settings to a release body as "settings"; false when out
+ * of memory. */
+bool set_release_body(json_t *req, const rel_session_t *s);
+/* The details screen with kept settings: job's "settings", "copies",
+ * "impressions" and "fee" replaced by nimbusd's quote for them. */
+void set_view(panel_release_t *rel, const rel_session_t *s, json_t *job);
+/* After the details' copies: " · " and the job's sides, colour and paper
+ * size in words (#job-settings; nothing when the job has no "settings"),
+ * "(changed)" (#settings-changed) when changed here. */
+void set_summary(panel_buf_t *b, json_t *job, bool changed);
+/* GET /release/settings: the settings screen of the job on screen. */
+enum MHD_Result set_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                         rel_session_t *s);
+/* POST /release/settings: the stepper (step=down|up) or Apply. */
+enum MHD_Result set_post(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                         rel_session_t *s, const char *body);
 
 /* ---- panel-pay.c: paying at the printer ---- */
 

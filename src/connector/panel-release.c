@@ -59,18 +59,26 @@
  *   PIN screen:    #job-name, #job-summary, #pin, #pin-keyed (data-count:
  *                  digits keyed), #keypad with buttons #key-0..#key-9,
  *                  #key-del, #key-clear; buttons #next (OK), #back
- *   details:       #job-name, #job-number, #job-pages, #job-copies,
- *                  #job-time, #job-purpose (only for a job with a
+ *   details:       #job-name, #job-number, #job-pages, #job-copies
+ *                  (then #job-settings: sides, colour, paper in words,
+ *                  and #settings-changed when changed on the settings
+ *                  screen), #job-time, #job-purpose (only for a job with a
  *                  purpose), #job-fee ("Free", or the total with
  *                  #fee-print and #fee-service above it); select
  *                  #purpose (label "Print for": the user's own purposes,
  *                  only when nimbusd lists some), #release-refusal
  *                  (nimbusd's words when it refused the release for its
  *                  purpose), buttons #print (or #pay "Pay and print"
- *                  when it must be paid first), #back, #cancel;
+ *                  when it must be paid first), link #settings (the
+ *                  settings screen, when nimbusd gives the job's
+ *                  settings), #back, #cancel;
  *                  figure #job-qr-box: img #job-qr (/release/job-qr.svg,
  *                  data-url: the URL it encodes) and its caption
  *                  "Release from your phone"
+ *   settings:      panel-settings.c (#copies-down, #copies-value,
+ *                  #copies-up, fieldsets #set-sides and
+ *                  #set-print-color-mode of radio buttons, select
+ *                  #set-media, button #apply, link #settings-back)
  *   payment screens: panel-pay.c
  *   confirm-cancel: #job-name, buttons #confirm-cancel, #keep
  *   idle:          #message, link #stay, button #logout
@@ -548,8 +556,7 @@ enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn,
   return rel_page(conn, status, &b);
 }
 
-/* GET /device/jobs/{id}: 200 with *job set, else the status (0: no answer). */
-static long rel_fetch_job(panel_release_t *rel, const rel_session_t *s, int id, json_t **job) {
+long rel_fetch_job(panel_release_t *rel, const rel_session_t *s, int id, json_t **job) {
   char path[64];
   snprintf(path, sizeof path, "/device/jobs/%d", id);
   device_api_answer_t ans;
@@ -737,6 +744,7 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
   if (has_pin && !s->pin_entered) {
     rel_pin_screen(rel, &b, s, job, name, msg, error);
   } else {
+    set_view(rel, s, job); /* settings kept for it: as they will print, their fee */
     char pages[32], copies[32];
     rel_job_words_t w;
     rel_job_words(job, &w);
@@ -751,16 +759,19 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
     rel_purpose_control(rel, &control, s, job);
     char purpose[PURPOSE_WORDS_MAX];
     bool has_purpose = purpose_words(json_object_get(job, "purpose"), purpose, sizeof purpose);
-    panel_raw(&b, control.len || has_purpose ? "<table class=\"details compact\">\n"
-                                             : "<table class=\"details\">\n");
+    bool has_settings = json_is_object(json_object_get(job, "settings"));
+    panel_raw(&b, control.len || has_purpose || has_settings ? "<table class=\"details compact\">\n"
+                                                             : "<table class=\"details\">\n");
     panel_raw(&b, "<tr><th>Name</th><td id=\"job-name\">");
     panel_html(&b, name);
     panel_raw(&b, "</td></tr>\n<tr><th>Job</th><td id=\"job-number\">");
     panel_html(&b, w.number);
     panel_raw(&b, "</td></tr>\n<tr><th>Pages</th><td id=\"job-pages\">");
     panel_html(&b, pages);
-    panel_raw(&b, "</td></tr>\n<tr><th>Copies</th><td id=\"job-copies\">");
+    panel_raw(&b, "</td></tr>\n<tr><th>Copies</th><td><span id=\"job-copies\">");
     panel_html(&b, copies);
+    panel_raw(&b, "</span>");
+    set_summary(&b, job, set_pending(s));
     panel_raw(&b, "</td></tr>\n<tr><th>Received</th><td id=\"job-time\">");
     panel_html(&b, w.when);
     panel_raw(&b, "</td></tr>\n");
@@ -783,6 +794,8 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
       rel_button(&b, "pay", "/release/print", "Pay and print", "primary");
     else
       rel_button(&b, "print", "/release/print", "Print", "primary");
+    if (has_settings)
+      panel_raw(&b, "<a class=\"button\" id=\"settings\" href=\"/release/settings\">Settings</a>");
     rel_button(&b, "back", "/release/back", "Back", NULL);
     rel_button(&b, "cancel", "/release/cancel", "Cancel job", NULL);
     panel_raw(&b, "</form>\n");
@@ -873,7 +886,12 @@ static enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection
 enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *conn,
                                   const char *url) {
   if (!strcmp(url, "/release/panel.css")) {
-    char *css = strdup(panel_release_css);
+    size_t a = strlen(panel_release_css), n = strlen(panel_settings_css);
+    char *css = malloc(a + n + 1);
+    if (css) {
+      memcpy(css, panel_release_css, a);
+      memcpy(css + a, panel_settings_css, n + 1);
+    }
     return panel_send(conn, 200, "text/css; charset=utf-8", css);
   }
   bool idle_warning = !strcmp(url, "/release/idle");
@@ -894,6 +912,8 @@ enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *c
     ret = rel_jobs_page(rel, conn, slot, &s, 200, NULL, false);
   } else if (!strcmp(url, "/release/job")) {
     ret = rel_job_page(rel, conn, slot, &s, 200, NULL, false);
+  } else if (!strcmp(url, "/release/settings")) {
+    ret = set_page(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/pay")) {
     ret = pay_page(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/qr.svg")) {
@@ -1016,6 +1036,7 @@ void rel_advance(rel_session_t *s) {
   s->pay_job = 0;
   s->pay_url[0] = '\0';
   s->purpose[0] = '\0';
+  set_clear(s);
 }
 
 /* The message of a refused PIN: nimbusd's 403 (attempts left) or 423. */
@@ -1142,6 +1163,10 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
     chosen[0] = '\0'; /* none, or longer than any purpose's name: the job's own */
   memcpy(s->purpose, chosen, strlen(chosen) + 1); /* fits: at most PURPOSE_NAME_MAX */
   json_t *req = purpose_release_body(s->pin_entered ? s->pin : NULL, chosen);
+  if (req && !set_release_body(req, s)) { /* the settings shown go with it, or nothing does */
+    json_decref(req);
+    req = NULL;
+  }
   device_api_answer_t ans;
   bool answered = req && device_api_call(rel->c, "POST", path, s->token, req, &ans);
   json_decref(req); /* jansson's copy of the PIN freed here */
@@ -1180,6 +1205,14 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
     s->pin_entered = false;
     rel_store(rel, slot, s);
     return rel_job_page(rel, conn, slot, s, (unsigned)st, msg, true);
+  }
+  if (st == 400 && set_pending(s)) { /* the printer no longer offers them: the job's own */
+    set_clear(s);
+    rel_store(rel, slot, s);
+    return rel_job_page(rel, conn, slot, s, (unsigned)st,
+                        "This printer does not take the settings chosen any more; they were "
+                        "reset. Check them and press Print again.",
+                        true);
   }
   if (pay_refused)
     return rel_job_page(rel, conn, slot, s, (unsigned)st,
@@ -1268,6 +1301,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
       s.pay_job = 0;
       s.pay_url[0] = '\0';
       s.purpose[0] = '\0';
+      set_clear(&s);
       rel_store(rel, slot, &s);
       ret = rel_redirect(conn, "/release/job", NULL);
     }
@@ -1275,6 +1309,8 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     ret = rel_pin(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/print")) {
     ret = rel_print(rel, conn, slot, &s, pr->body);
+  } else if (!strcmp(url, "/release/settings")) {
+    ret = set_post(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/cancel")) {
     ret = rel_cancel(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/pay-cancel")) {
@@ -1288,6 +1324,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     s.pay_job = 0;
     s.pay_url[0] = '\0';
     s.purpose[0] = '\0';
+    set_clear(&s);
     rel_store(rel, slot, &s);
     ret = rel_redirect(conn, "/release/jobs", NULL);
   } else if (!strcmp(url, "/release/logout")) {

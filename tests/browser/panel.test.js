@@ -6,7 +6,9 @@
 //   --panel-session-idle PANEL_IDLE: the warning and the sign-out), down
 //   (nimbusd is stopped: the 5xx page), payments (pay at the printer,
 //   run only with NIMBUS_TEST_PAYMENTS=1: see runPayments()) or purpose
-//   (billing purposes, test-panel-purpose-browser.sh: see runPurpose());
+//   (billing purposes, test-panel-purpose-browser.sh: see runPurpose()) or
+//   settings (settings at the printer, test-panel-settings-browser.sh: see
+//   runSettings());
 //   PANEL_URL, NIMBUS_URL, NIMBUS_AUTH (a tenant admin, user:password),
 //   JOB_REPORT, JOB_LOCKOUT, JOB_DRAFT (alice's, PIN 1234), JOB_BOB (bob's),
 //   JOB_MINUTES_PIN (alice's "Minutes.pdf", PIN 1234, 1 page, 1 copy),
@@ -36,7 +38,8 @@ if (PAYMENTS && process.env.NIMBUS_TEST_PAYMENTS !== '1') {
   process.exit(0);
 }
 const PURPOSE = PART === 'purpose';
-const JOB = PAYMENTS || PURPOSE ? {} : {
+const SETTINGS = PART === 'settings';
+const JOB = PAYMENTS || PURPOSE || SETTINGS ? {} : {
   report: +env('JOB_REPORT'),
   lockout: +env('JOB_LOCKOUT'),
   draft: +env('JOB_DRAFT'),
@@ -206,6 +209,7 @@ async function main() {
     else if (PART === 'down') await runDown(newPanel);
     else if (PAYMENTS) await runPayments(browser, newPanel);
     else if (PURPOSE) await runPurpose(newPanel);
+    else if (SETTINGS) await runSettings(newPanel);
     else await run(newPanel);
   } finally {
     await browser.close();
@@ -886,6 +890,109 @@ async function runPurpose(newPanel) {
   await check('purpose: the done screen leads back to the sign-in', async () => {
     await page.locator('#done').click();
     await onScreen(page, 'login');
+  });
+  await context.close();
+}
+
+// ---- settings at the printer (issue 15, FEDERATION.md §5), PANEL_PART=settings ----
+// Run by test-panel-settings-browser.sh: ippeveprinter with two-sided
+// printing (-2), a price table on the queue, alice's purpose "Work"
+// (account CORP) her default.  Environment: JOB_SETTINGS, alice's held
+// job (1 page, 1 copy, one-sided, no PIN).  Changes copies to 2 and sides
+// to two-sided-long-edge on the settings screen, the fee shown changes,
+// Print sends them; the shell checks what the printer and the ledger got.
+// Writes SETTINGS_FEE_FILE: the fee text shown after the change.
+async function runSettings(newPanel) {
+  const id = +env('JOB_SETTINGS');
+  const { context, page } = await newPanel();
+  const fits = async () => {
+    const [sh, ch, sw, cw] = await page.evaluate(() => [
+      document.documentElement.scrollHeight, document.documentElement.clientHeight,
+      document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert(sh <= ch && sw <= cw, `the screen scrolls (${sw}x${sh} in ${cw}x${ch})`);
+  };
+  const onScreenBox = async (sel) => {
+    const box = await page.locator(sel).boundingBox();
+    assert(box && box.y >= 0 && box.y + box.height <= 480 && box.x + box.width <= 800,
+      `${sel} off screen: ${JSON.stringify(box)}`);
+  };
+  let feeBefore = '';
+  await check('settings: the details show the job\'s settings and a Settings button', async () => {
+    await login(page, 'alice', 'alice-pw-1');
+    await page.locator(`#job-${id}`).check();
+    await page.locator('#next').click();
+    await onScreen(page, 'details');
+    assertEqual(await page.locator('#job-copies').innerText(), '1', 'copies');
+    assert(/One-sided/.test(await page.locator('#job-settings').innerText()), 'sides row');
+    feeBefore = (await page.locator('#job-fee').innerText()).trim();
+    assert(/EUR/.test(feeBefore), `fee before: ${feeBefore}`);
+    await onScreenBox('#settings');
+    await shot(page, '30-details-settings');
+  });
+  await check('settings: the settings screen fits 800x480, labelled, from the printer\'s choices', async () => {
+    await page.locator('#settings').click();
+    await onScreen(page, 'settings');
+    await styled(page);
+    await fits();
+    for (const sel of ['#copies-down', '#copies-up', '#apply', '#settings-back', '#set-media'])
+      await onScreenBox(sel);
+    assertEqual(await page.locator('#copies-value').innerText(), '1', 'copies');
+    assert(await page.locator('#copies-down').isDisabled(), 'fewer than 1 copy offered');
+    // labelled: each choice found by its label, as a screen reader would
+    assert(await page.getByLabel('Two-sided (long edge)').isVisible(), 'two-sided (long edge) offered');
+    assert(await page.getByLabel('One-sided').isChecked(), 'one-sided checked');
+    assertEqual(await page.getByLabel('Paper size').getAttribute('id'), 'set-media', 'paper size');
+    assertEqual(await page.locator('#set-sides legend').innerText(), 'Sides', 'legend');
+    assertEqual(await page.locator('#set-print-color-mode legend').innerText(), 'Colour', 'legend');
+  });
+  await check('settings: + makes 2 copies (a form button, no script)', async () => {
+    const r = await submit(page, '#copies-up');
+    assertEqual(r.status(), 200, 'status');
+    await onScreen(page, 'settings');
+    assertEqual(await page.locator('#copies-value').innerText(), '2', 'copies');
+    assert(!(await page.locator('#copies-down').isDisabled()), '- disabled at 2');
+  });
+  await check('settings: keyboard only: two-sided (long edge) chosen with the arrows and Space', async () => {
+    await page.getByLabel('One-sided').focus();
+    await page.keyboard.press('ArrowRight');
+    assert(await page.getByLabel('Two-sided (long edge)').isChecked(), 'ArrowRight did not move to long edge');
+    assertEqual(await page.evaluate(() => document.activeElement.value), 'two-sided-long-edge', 'focus');
+    await shot(page, '31-settings');
+    await fits();
+  });
+  await check('settings: Apply: the details show 2 copies, two-sided and the new fee', async () => {
+    const r = await submit(page, '#apply');
+    assert(r.status() === 303 || r.status() === 200, `status ${r.status()}`);
+    await onScreen(page, 'details');
+    assertEqual(await page.locator('#settings-changed').innerText(), '(changed)', 'marked changed');
+    assertEqual(await page.locator('#job-copies').innerText(), '2', 'copies');
+    assert(/Two-sided \(long edge\)/.test(await page.locator('#job-settings').innerText()), 'sides row');
+    const after = (await page.locator('#job-fee').innerText()).trim();
+    assert(/EUR/.test(after) && after !== feeBefore, `fee did not change: ${feeBefore} -> ${after}`);
+    if (process.env.SETTINGS_FEE_FILE) fs.writeFileSync(process.env.SETTINGS_FEE_FILE, after);
+    // nothing is stored before Print
+    const j = await restJob(id);
+    assertEqual(j.copies, 1, 'copies at nimbusd before Print');
+    assertEqual(j.state, 'held', 'state');
+    await onScreenBox('#print');
+    await shot(page, '32-details-changed');
+  });
+  await check('settings: the settings screen again starts from the applied ones; Back keeps them', async () => {
+    await page.locator('#settings').click();
+    await onScreen(page, 'settings');
+    assertEqual(await page.locator('#copies-value').innerText(), '2', 'copies');
+    assert(await page.getByLabel('Two-sided (long edge)').isChecked(), 'long edge');
+    await page.locator('#settings-back').click();
+    await onScreen(page, 'details');
+    assertEqual(await page.locator('#job-copies').innerText(), '2', 'copies');
+  });
+  await check('settings: Print sends them with the release', async () => {
+    const r = await submit(page, '#print');
+    assert(r.status() === 200 || r.status() === 303, `status ${r.status()}`);
+    await onScreen(page, 'done');
+    await until(`job ${id} released`, async () => (await restJob(id)).state !== 'held');
+    const j = await restJob(id);
+    assertEqual(j.copies, 2, 'copies at nimbusd');
   });
   await context.close();
 }

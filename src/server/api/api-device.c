@@ -49,7 +49,9 @@
 #include "auth.h"
 #include "charge.h"
 #include "crypto.h"
+#include "device-settings.h"
 #include "device.h"
+#include "job-fee.h"
 #include "job.h"
 #include "log.h"
 #include "money.h"
@@ -141,9 +143,8 @@ static bool panel_login_is_pin(const nimbus_tenant_t *t) {
   return strcmp(t->panel_login, "pin") == 0;
 }
 
-/* A problem document with one extra member (attempts_left, locked_until). */
-static void panel_problem_with(api_ctx_t *c, int status, const char *title, const char *detail,
-                               const char *key, json_t *value) {
+void api_problem_with(api_ctx_t *c, int status, const char *title, const char *detail,
+                      const char *key, json_t *value) {
   json_t *doc = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "type", "about:blank", "title", title,
                           "status", status, "detail", detail, "request_id", c->r->id, key, value);
   if (!doc) {
@@ -159,6 +160,8 @@ static void panel_problem_with(api_ctx_t *c, int status, const char *title, cons
  * minor units.  fresh: priced now for this printer (job-fee.h; the
  * details screen and the release), else the stored quote (the list).
  */
+static json_t *panel_fee_json_of(const nimbus_job_quote_t *q, bool required);
+
 static json_t *panel_fee_json(api_ctx_t *c, const nimbus_job_t *job, bool fresh) {
   nimbus_job_quote_t q;
   memset(&q, 0, sizeof q);
@@ -171,6 +174,12 @@ static json_t *panel_fee_json(api_ctx_t *c, const nimbus_job_t *job, bool fresh)
   } else if (store_job_quote_get(c->srv->store, c->tenant.id, job->id, &q) != STORE_OK) {
     memset(&q, 0, sizeof q);
   }
+  return panel_fee_json_of(&q, required);
+}
+
+/* The panel's fee object for quote q (see panel_fee_json). */
+static json_t *panel_fee_json_of(const nimbus_job_quote_t *qp, bool required) {
+  nimbus_job_quote_t q = *qp;
   json_t *fee = json_pack("{s:I, s:I, s:I, s:s, s:b}", "amount", (json_int_t)q.total, "print_fee",
                           (json_int_t)q.print_fee, "service_fee", (json_int_t)q.service_fee,
                           "currency", q.currency, "payment_required", required);
@@ -423,12 +432,148 @@ static bool panel_job_load(api_ctx_t *c, const nimbus_panel_session_t *ps, nimbu
   return true;
 }
 
+/* {"copies","sides","print-color-mode","media"} of s ("" members null). */
+static json_t *panel_settings_json(const device_settings_t *s) {
+  return json_pack("{s:i, s:s?, s:s?, s:s?}", "copies", s->copies, "sides",
+                   s->sides[0] ? s->sides : NULL, "print-color-mode", s->color[0] ? s->color : NULL,
+                   "media", s->media[0] ? s->media : NULL);
+}
+
+/* The values of list[0..n) as a JSON array. */
+static json_t *panel_choice_list(char list[][NIMBUS_NAME_MAX], int n) {
+  json_t *a = json_array();
+  for (int i = 0; a && i < n; i++) json_array_append_new(a, json_string(list[i]));
+  return a;
+}
+
+/* {"copies_max","sides","print_color_mode","media"}: this printer's choices. */
+static json_t *panel_choices_json(const device_choices_t *ch) {
+  device_choices_t *m = (device_choices_t *)ch; /* read only */
+  return json_pack("{s:i, s:o, s:o, s:o}", "copies_max", ch->copies_max, "sides",
+                   panel_choice_list(m->sides, m->nsides), "print_color_mode",
+                   panel_choice_list(m->color, m->ncolor), "media",
+                   panel_choice_list(m->media, m->nmedia));
+}
+
 void api_device_job_get(api_ctx_t *c) {
   nimbus_panel_session_t ps;
   nimbus_job_t job;
   if (!panel_session_load(c, &ps) || !panel_job_load(c, &ps, &job)) return;
-  /* the details screen: the fee priced for this printer */
-  api_respond(c, 200, panel_job_json_fee(c, &job, job.state == NIMBUS_JOB_HELD));
+  /* the details screen: the fee priced for this printer, the job's
+   * settings and what this printer offers instead (FEDERATION.md §5) */
+  json_t *doc = panel_job_json_fee(c, &job, job.state == NIMBUS_JOB_HELD);
+  device_choices_t *ch = malloc(sizeof *ch);
+  if (doc && ch && device_choices_get(c->srv->store, &c->device, ch) == STORE_OK) {
+    device_settings_t now;
+    device_settings_of(&job, &now);
+    json_object_set_new(doc, "settings", panel_settings_json(&now));
+    json_object_set_new(doc, "choices", panel_choices_json(ch));
+  }
+  free(ch);
+  sodium_memzero(job.pin_hash, sizeof job.pin_hash);
+  api_respond(c, 200, doc);
+}
+
+bool api_body_settings(api_ctx_t *c, device_settings_t *out) {
+  memset(out, 0, sizeof *out);
+  json_t *s = c->body ? json_object_get(c->body, "settings") : NULL;
+  if (!s || json_is_null(s)) return true;
+  if (!json_is_object(s)) {
+    api_problem_with(c, 400, "Bad Request", "'settings' must be an object", "member",
+                     json_string("settings"));
+    return false;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(s, key, v) {
+    char *dst = !strcmp(key, "sides")              ? out->sides
+                : !strcmp(key, "print-color-mode") ? out->color
+                : !strcmp(key, "media")            ? out->media
+                                                   : NULL;
+    bool ok;
+    if (!strcmp(key, "copies")) {
+      ok = json_is_integer(v) && json_integer_value(v) >= 1 &&
+           json_integer_value(v) <= DEVICE_COPIES_MAX;
+      if (ok) out->copies = (int)json_integer_value(v);
+    } else if (dst) {
+      const char *str = json_string_value(v);
+      ok = str && str[0] && strlen(str) < NIMBUS_NAME_MAX;
+      if (ok) snprintf(dst, NIMBUS_NAME_MAX, "%s", str);
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      char detail[160];
+      snprintf(detail, sizeof detail, "settings member '%.64s' is not valid", key);
+      api_problem_with(c, 400, "Bad Request", detail, "member", json_string(key));
+      return false;
+    }
+  }
+  return true;
+}
+
+/* 400 naming the setting this printer does not offer. */
+static void panel_settings_refused(api_ctx_t *c, const char *member) {
+  char detail[160];
+  snprintf(detail, sizeof detail, "this printer does not support that value of '%s'", member);
+  api_problem_with(c, 400, "Bad Request", detail, "member", json_string(member));
+}
+
+void api_device_job_quote(api_ctx_t *c) {
+  static const char *const fields[] = {"settings", NULL};
+  nimbus_panel_session_t ps;
+  device_settings_t want;
+  if (!panel_session_load(c, &ps) || !api_body_only(c, fields) || !api_body_settings(c, &want))
+    return;
+  nimbus_job_t *job = malloc(sizeof *job);
+  device_choices_t *ch = malloc(sizeof *ch);
+  if (!job || !ch) {
+    api_problem(c->r, 500, "out of memory");
+    goto done;
+  }
+  if (!panel_job_load(c, &ps, job)) goto done;
+  if (device_choices_get(c->srv->store, &c->device, ch) != STORE_OK) {
+    api_problem(c->r, 500, "the printer's choices could not be read");
+    goto done;
+  }
+  const char *bad = device_settings_check(ch, &want);
+  if (bad) {
+    panel_settings_refused(c, bad);
+    goto done;
+  }
+  char detail[DEVICE_SETTINGS_DETAIL];
+  job_settings_change_t change;
+  bool too_long = false;
+  device_settings_apply(job, &want, c->actor, detail, &change, &too_long);
+  if (too_long) {
+    api_problem(c->r, 400, "the job's settings do not fit");
+    goto done;
+  }
+  nimbus_job_quote_t q;
+  nimbus_pricing_t pricing;
+  char err[160];
+  job_fee_result_t fr =
+      job_fee_quote(c->srv->store, job, &c->device, &q, &pricing, err, sizeof err);
+  if (fr == JOB_FEE_ERROR) {
+    api_problem(c->r, 500, "the fee could not be computed");
+    goto done;
+  }
+  if (fr == JOB_FEE_UNPRICEABLE) {
+    api_problem(c->r, 409, "the job cannot be priced so: %s", err);
+    goto done;
+  }
+  if (fr == JOB_FEE_FREE) memset(&q, 0, sizeof q);
+  device_settings_t now;
+  device_settings_of(job, &now);
+  json_t *doc = json_pack(
+      "{s:o, s:o, s:i}", "settings", panel_settings_json(&now), "fee",
+      panel_fee_json_of(&q, fr == JOB_FEE_PRICED && !strcmp(pricing.payment, "at-printer")),
+      "impressions", job->impressions);
+  api_respond(c, 200, doc);
+done:
+  if (job) sodium_memzero(job->pin_hash, sizeof job->pin_hash);
+  free(job);
+  free(ch);
 }
 
 /* GET /device/jobs/{id}/payment: the job's latest payment (the panel's
@@ -463,7 +608,7 @@ void api_device_job_payment_cancel(api_ctx_t *c) {
  */
 static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   static const char *const fields[] = {"pin", NULL};
-  static const char *const release_fields[] = {"pin", "purpose", NULL};
+  static const char *const release_fields[] = {"pin", "purpose", "settings", NULL};
   nimbus_panel_session_t ps;
   release_outcome_t out = {0};
   nimbus_job_t job = {0};
@@ -475,14 +620,19 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   if (!api_body_string(c, "pin", check_only, PANEL_PIN_MAX, &pin)) goto done;
   if (!check_only && !api_body_string(c, "purpose", false, NIMBUS_NAME_MAX - 1, &purpose))
     goto done;
+  device_settings_t settings;
+  if (!check_only && !api_body_settings(c, &settings)) goto done;
   /* {id} is the job's number in this tenant; the release works on its id */
   store_status_t found = store_job_get_by_number(c->srv->store, c->tenant.id, c->id, &job);
   if (found != STORE_OK) {
     api_respond_store(c, found, "job", NULL);
     goto done;
   }
-  release_request_t req = {
-      .pin = pin, .actor = c->actor, .request_id = c->r->id, .purpose = purpose};
+  release_request_t req = {.pin = pin,
+                           .actor = c->actor,
+                           .request_id = c->r->id,
+                           .purpose = purpose,
+                           .settings = check_only ? NULL : &settings};
   release_result_t rs =
       check_only ? release_check_pin_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)
                  : release_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out);
@@ -503,6 +653,12 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
     case RELEASE_PURPOSE_REFUSED:
       api_problem_purpose(c, out.purpose_why, out.message);
       break;
+    case RELEASE_SETTINGS_REFUSED:
+      if (out.bad_setting)
+        panel_settings_refused(c, out.bad_setting);
+      else
+        api_problem(c->r, 409, "%s", out.message);
+      break;
     case RELEASE_NOT_FOUND:
       api_problem(c->r, 404, "no such job");
       break;
@@ -511,14 +667,14 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
       break;
     case RELEASE_PIN_MISSING:
     case RELEASE_PIN_WRONG:
-      panel_problem_with(c, 403, "Forbidden",
-                         rs == RELEASE_PIN_MISSING ? "this job needs its PIN" : "wrong PIN",
-                         "attempts_left", json_integer(out.attempts_left));
+      api_problem_with(c, 403, "Forbidden",
+                       rs == RELEASE_PIN_MISSING ? "this job needs its PIN" : "wrong PIN",
+                       "attempts_left", json_integer(out.attempts_left));
       break;
     case RELEASE_PIN_LOCKED:
       api_time_format(out.locked_until, when);
-      panel_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
-                         json_string(when));
+      api_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
+                       json_string(when));
       break;
     case RELEASE_ERROR:
     default:

@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "api-private.h"
+#include "device-settings.h"
 #include "charge.h"
 #include "job.h"
 #include "log.h"
@@ -349,6 +350,13 @@ static void api_respond_release(api_ctx_t *c, release_result_t res, nimbus_job_t
     case RELEASE_PURPOSE_REFUSED:
       api_problem_purpose(c, out->purpose_why, out->message);
       break;
+    case RELEASE_SETTINGS_REFUSED:
+      if (out->bad_setting)
+        api_problem_with(c, 400, "Bad Request", out->message, "member",
+                         json_string(out->bad_setting));
+      else
+        api_problem(c->r, 409, "%s", out->message);
+      break;
     case RELEASE_NOT_FOUND:
       api_problem(c->r, 404, "no such job");
       break;
@@ -376,7 +384,7 @@ static void api_respond_release(api_ctx_t *c, release_result_t res, nimbus_job_t
 }
 
 void api_job_release(api_ctx_t *c) {
-  static const char *const fields[] = {"pin", "override", "purpose", NULL};
+  static const char *const fields[] = {"pin", "override", "purpose", "settings", NULL};
   nimbus_job_t job = {0};
   release_outcome_t out = {0};
   const char *pin = NULL, *purpose = NULL;
@@ -387,6 +395,8 @@ void api_job_release(api_ctx_t *c) {
       !api_body_string(c, "purpose", false, NIMBUS_NAME_MAX - 1, &purpose))
     goto done;
   if (!api_body_bool(c, "override", &override, &present)) goto done;
+  device_settings_t settings; /* checked against the queue's values (release.h) */
+  if (!api_body_settings(c, &settings)) goto done;
   if (override && !c->is_admin) {
     api_problem(c->r, 403, "only a tenant admin may release a job without its PIN");
     goto done;
@@ -407,7 +417,8 @@ void api_job_release(api_ctx_t *c) {
                            .override = override,
                            .actor = c->actor,
                            .request_id = c->r->id,
-                           .purpose = purpose};
+                           .purpose = purpose,
+                           .settings = &settings};
   api_respond_release(c, release_job(c->srv, &job, &req, &out), &job, &out, false);
 done:
   api_body_wipe(c, "pin");

@@ -327,6 +327,21 @@ void api_device_job_release(api_ctx_t *c);
 void api_device_job_payment_get(api_ctx_t *c);
 void api_device_job_payment_cancel(api_ctx_t *c);
 void api_device_job_pin(api_ctx_t *c);
+/* A problem document with one extra member (attempts_left, locked_until,
+ * member) of value (stolen). */
+void api_problem_with(api_ctx_t *c, int status, const char *title, const char *detail,
+                      const char *key, json_t *value);
+/*
+ * The "settings" member of the request body into *out (absent or null:
+ * none), FEDERATION.md §5: copies (an integer 1..999), sides,
+ * print-color-mode, media (keywords); anything else is 400 with
+ * "member" naming it.  false has responded.
+ */
+struct device_settings_s;
+bool api_body_settings(api_ctx_t *c, struct device_settings_s *out);
+/* POST /device/jobs/{id}/quote {settings}: the fee the job would have here
+ * with those settings (FEDERATION.md §5); nothing is stored. */
+void api_device_job_quote(api_ctx_t *c);
 void api_device_job_cancel(api_ctx_t *c);
 void api_device_purposes(api_ctx_t *c);
 void api_me_payment_method_get(api_ctx_t *c);

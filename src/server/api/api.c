@@ -20,6 +20,7 @@
  *   POST device/sessions          DELETE device/sessions/current    the printer's
  *   GET  device/jobs              GET device/jobs/{id}              credential
  *   POST device/jobs/{id}/release POST device/jobs/{id}/cancel      (api-device.c)
+ *   POST device/jobs/{id}/quote
  *   GET|POST billing-accounts     GET|PATCH billing-accounts/{code}  (api-billing-accounts.c)
  *   POST billing-accounts/{code}/topup                               admins
  *   PUT|DELETE billing-accounts/{code}/users/{user}, .../printers/{printer}  admins
@@ -265,6 +266,8 @@ static const struct api_route api_routes[] = {
     {"device/jobs", API_PARAM_ID, "release", "POST", api_device_job_release,
      "api.device.jobs.release", API_DEVICE | API_JSON_OPTIONAL},
     {"device/jobs", API_PARAM_ID, "pin", "POST", api_device_job_pin, "api.device.jobs.pin",
+     API_DEVICE | API_JSON},
+    {"device/jobs", API_PARAM_ID, "quote", "POST", api_device_job_quote, "api.device.jobs.quote",
      API_DEVICE | API_JSON},
     {"device/jobs", API_PARAM_ID, "cancel", "POST", api_device_job_cancel, "api.device.jobs.cancel",
      API_DEVICE},

@@ -154,6 +154,12 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
   return job_fee_price(st, job, d, false, true, out, pricing, err, errlen);
 }
 
+job_fee_result_t job_fee_quote(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
+                               nimbus_job_quote_t *out, nimbus_pricing_t *pricing, char *err,
+                               size_t errlen) {
+  return job_fee_price(st, job, d, false, false, out, pricing, err, errlen);
+}
+
 job_fee_result_t job_fee_printed(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
                                  nimbus_job_quote_t *out, char *err, size_t errlen) {
   return job_fee_price(st, job, d, true, false, out, NULL, err, errlen);

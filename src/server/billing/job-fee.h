@@ -48,6 +48,12 @@ job_fee_result_t job_fee_compute(store_t *st, const nimbus_job_t *job, const nim
                                  nimbus_job_quote_t *out, nimbus_pricing_t *pricing, char *err,
                                  size_t errlen);
 
+/* job_fee_compute() without storing the quote: the fee job would have
+ * (the panel's settings screen asks before the settings are chosen). */
+job_fee_result_t job_fee_quote(store_t *st, const nimbus_job_t *job, const nimbus_device_t *d,
+                               nimbus_job_quote_t *out, nimbus_pricing_t *pricing, char *err,
+                               size_t errlen);
+
 /* The fee of job as printed on printer d (NULL: per its queue): priced on
  * the impressions the printer reported (job->impressions_completed, when
  * it reported any; else as job_fee_compute), not stored (issue 13: the

@@ -208,8 +208,9 @@ static bool release_some_printer_charges(nimbus_server_t *srv, const nimbus_job_
  * releases the job.  RELEASE_OK: no payment needed, go on. */
 static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_job_t *job,
                                              const nimbus_device_t *d, nimbus_id_t queue,
-                                             nimbus_id_t *target, const release_request_t *req,
-                                             release_outcome_t *out) {
+                                             nimbus_id_t *target,
+                                             const job_settings_change_t *settings,
+                                             const release_request_t *req, release_outcome_t *out) {
   nimbus_job_quote_t quote;
   payflow_result_t why;
   /* paid already (then put back on hold): released again without a
@@ -217,6 +218,12 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
   nimbus_payment_t paid;
   if (payments_get_for_job(srv, job->tenant_id, job->id, &paid) == PAYFLOW_OK &&
       paid.state == NIMBUS_PAY_PAID) {
+    if (settings) {
+      /* what was paid for is what prints */
+      snprintf(out->message, sizeof out->message,
+               "this job is paid: its settings cannot change any more");
+      return RELEASE_SETTINGS_REFUSED;
+    }
     if (!d) *target = paid.device_id;
     return RELEASE_OK;
   }
@@ -232,8 +239,9 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
     return RELEASE_OK;
   if (why == PAYFLOW_UNPRICEABLE) return RELEASE_PAYMENT_REFUSED;
   if (why != PAYFLOW_OK) return RELEASE_ERROR;
-  payflow_result_t r = payments_begin(srv, job, &quote, *target, queue, req->actor, req->request_id,
-                                      &out->payment, out->message, sizeof out->message);
+  payflow_result_t r =
+      payments_begin_set(srv, job, &quote, *target, queue, settings, req->actor, req->request_id,
+                         &out->payment, out->message, sizeof out->message);
   switch (r) {
     case PAYFLOW_OK:
       if (store_job_get(srv->store, job->tenant_id, job->id, &out->job) == STORE_OK)
@@ -255,6 +263,7 @@ static release_result_t release_payment_step(nimbus_server_t *srv, const nimbus_
  * applies, go on. */
 static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
                                  const nimbus_device_t *d, nimbus_id_t queue, nimbus_id_t target,
+                                 const job_settings_change_t *settings,
                                  const release_request_t *req, release_outcome_t *out,
                                  release_result_t *res) {
   const char *value = req->purpose && req->purpose[0] ? req->purpose : job->account_id;
@@ -309,8 +318,8 @@ static bool release_purpose_step(nimbus_server_t *srv, const nimbus_job_t *job,
   }
   char who[192];
   snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
-  switch (charge_release(srv, job, ch, d, queue, target, who, &out->job, &out->purpose_why,
-                         out->message, sizeof out->message)) {
+  switch (charge_release(srv, job, ch, d, queue, target, settings, who, &out->job,
+                         &out->purpose_why, out->message, sizeof out->message)) {
     case CHARGE_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
                 d ? d->name : "-", "purpose", ch->purpose.name, "by", req->actor, "pin_override",
@@ -337,25 +346,23 @@ done:
   return applies;
 }
 
-/* Steps 2-5 for a job already found and allowed (step 1 done by the
- * caller), at printer d or (d NULL) away from any printer. */
-static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_t *job,
-                                         const nimbus_device_t *d, const release_request_t *req,
-                                         release_outcome_t *out) {
-  if (job->state != NIMBUS_JOB_HELD) return RELEASE_NOT_HELD;
-  /* 2. PIN */
-  release_result_t res = release_check_pin(srv, job, req, out);
-  if (res != RELEASE_OK) return res;
+/* Steps 3a-5 for job (its PIN checked, the settings applied to it in
+ * memory; settings: the change to store, NULL: none). */
+static release_result_t release_steps(nimbus_server_t *srv, const nimbus_job_t *job,
+                                      const nimbus_device_t *d,
+                                      const job_settings_change_t *settings,
+                                      const release_request_t *req, release_outcome_t *out) {
+  release_result_t res;
   /* 4. where: a follow-me job released at a printer that does not serve
    * its queue moves to one the printer does; the target printer(s) */
   nimbus_id_t queue = 0;
   if (d && !device_serves_queue(d, job->queue_id) && d->nqueues > 0) queue = d->queue_ids[0];
   nimbus_id_t target = release_target_device(srv, job, d);
   /* 3a. purpose (release_purpose_step): the hold and step 5 in one */
-  if (release_purpose_step(srv, job, d, queue, target, req, out, &res)) return res;
+  if (release_purpose_step(srv, job, d, queue, target, settings, req, out, &res)) return res;
   /* 3. payment (release_payment_step): the payment carries step 4's
    * answer and does step 5 once it is verified */
-  res = release_payment_step(srv, job, d, queue, &target, req, out);
+  res = release_payment_step(srv, job, d, queue, &target, settings, req, out);
   if (res != RELEASE_OK) return res;
   /* 5. one transition: the target printer(s), set in the same
    * transaction that makes the job fetchable so the notification goes to
@@ -363,7 +370,8 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
    * saying who and whether the PIN was overridden */
   char who[192];
   snprintf(who, sizeof who, "%s%s", req->actor, out->overridden ? " (PIN override)" : "");
-  switch (job_release(srv->store, job->tenant_id, job->id, queue, target, who, &out->job)) {
+  switch (job_release_set(srv->store, job->tenant_id, job->id, queue, target, settings, who, NULL,
+                          &out->job)) {
     case JOB_OK:
       log_event(LOG_INFO, req->request_id, "job released", "job", LOG_INT(job->id), "printer",
                 d ? d->name : "-", "target_device", target ? LOG_INT(target) : "any of the queue",
@@ -377,6 +385,63 @@ static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_
       break;
   }
   return RELEASE_ERROR;
+}
+
+/* The settings of req checked against printer d's choices (NULL: the
+ * queue's): RELEASE_SETTINGS_REFUSED with out->bad_setting otherwise. */
+static release_result_t release_settings_check(nimbus_server_t *srv, const nimbus_device_t *d,
+                                               const release_request_t *req,
+                                               release_outcome_t *out) {
+  if (!device_settings_any(req->settings)) return RELEASE_OK;
+  device_choices_t *ch = malloc(sizeof *ch);
+  if (!ch) return RELEASE_ERROR;
+  release_result_t res = RELEASE_OK;
+  if (d) {
+    if (device_choices_get(srv->store, d, ch) != STORE_OK) res = RELEASE_ERROR;
+  } else {
+    device_choices_default(ch);
+  }
+  if (res == RELEASE_OK && (out->bad_setting = device_settings_check(ch, req->settings))) {
+    snprintf(out->message, sizeof out->message, "'%s' is not a value %s supports", out->bad_setting,
+             d ? "this printer" : "this queue");
+    res = RELEASE_SETTINGS_REFUSED;
+  }
+  free(ch);
+  return res;
+}
+
+/* Steps 2-5 for a job already found and allowed (step 1 done by the
+ * caller), at printer d or (d NULL) away from any printer. */
+static release_result_t release_pipeline(nimbus_server_t *srv, const nimbus_job_t *held,
+                                         const nimbus_device_t *d, const release_request_t *req,
+                                         release_outcome_t *out) {
+  if (held->state != NIMBUS_JOB_HELD) return RELEASE_NOT_HELD;
+  /* 1a. settings offered here (before the PIN: a refusal counts nothing) */
+  release_result_t res = release_settings_check(srv, d, req, out);
+  if (res != RELEASE_OK) return res;
+  /* 2. PIN */
+  res = release_check_pin(srv, held, req, out);
+  if (res != RELEASE_OK) return res;
+  /* the job as it will print: the settings applied (stored by step 3a, 3
+   * or 5 in its transaction), so the fee, hold and payment follow them */
+  nimbus_job_t *job = malloc(sizeof *job);
+  if (!job) return RELEASE_ERROR;
+  *job = *held;
+  char detail[DEVICE_SETTINGS_DETAIL];
+  job_settings_change_t change, *settings = NULL;
+  bool too_long = false;
+  if (device_settings_any(req->settings) &&
+      device_settings_apply(job, req->settings, req->actor, detail, &change, &too_long))
+    settings = &change;
+  if (too_long) {
+    snprintf(out->message, sizeof out->message, "the job's settings do not fit any more");
+    res = RELEASE_SETTINGS_REFUSED;
+  } else {
+    res = release_steps(srv, job, d, settings, req, out);
+  }
+  sodium_memzero(job->pin_hash, sizeof job->pin_hash);
+  free(job);
+  return res;
 }
 
 release_result_t release_at_device(nimbus_server_t *srv, const nimbus_device_t *d,

@@ -30,6 +30,11 @@
  *      and for follow-me at a printer outside the job's queue, a queue
  *      that printer serves;
  *   5. RELEASE: held -> fetchable (the observer notifies the printers).
+ *      Settings changed at the printer (req->settings, checked before
+ *      step 2 so a refused one counts no PIN attempt) are applied to the
+ *      job before step 3a, so the hold, the payment and the fee follow
+ *      them, and stored in the transaction of 3a, 3 or 5 (job event
+ *      job-settings-changed).
  *      Steps 4 and 5 are one job_release() call: one store transaction,
  *      so a job is never seen moved or targeted but still held.
  */
@@ -38,6 +43,7 @@
 
 #include <stdbool.h>
 
+#include "device-settings.h"
 #include "model.h"
 #include "purpose.h"
 #include "server.h"
@@ -54,6 +60,10 @@ typedef struct {
   const char *request_id;          /* for the log; may be NULL */
   const char *purpose;             /* release under this purpose instead (the panel's
                                     * choice among the owner's); NULL: the job's own */
+  const device_settings_t *settings; /* settings changed before printing (NULL: none),
+                                      * FEDERATION.md §5: checked against the printer's
+                                      * choices (away from one: the queue's), stored with
+                                      * the release, the fee priced with them */
 } release_request_t;
 
 typedef enum {
@@ -63,9 +73,11 @@ typedef enum {
   RELEASE_PIN_MISSING,
   RELEASE_PIN_WRONG,
   RELEASE_PIN_LOCKED,
-  RELEASE_PAYMENT_STARTED, /* the job must be paid first: out->payment says where */
-  RELEASE_PAYMENT_REFUSED, /* it must be paid but cannot be now: out->message says why */
-  RELEASE_PURPOSE_REFUSED, /* its purpose may not be used now: out->purpose_why, out->message */
+  RELEASE_PAYMENT_STARTED,  /* the job must be paid first: out->payment says where */
+  RELEASE_PAYMENT_REFUSED,  /* it must be paid but cannot be now: out->message says why */
+  RELEASE_PURPOSE_REFUSED,  /* its purpose may not be used now: out->purpose_why, out->message */
+  RELEASE_SETTINGS_REFUSED, /* a setting is not offered: out->bad_setting names it; or the
+                             * job is paid already (bad_setting NULL), out->message */
   RELEASE_ERROR
 } release_result_t;
 
@@ -78,6 +90,7 @@ typedef struct {
   nimbus_payment_t payment; /* RELEASE_PAYMENT_STARTED: the payment to make */
   char message[200];        /* RELEASE_PAYMENT_REFUSED, _PURPOSE_REFUSED: why, for the user */
   purpose_result_t purpose_why; /* RELEASE_PURPOSE_REFUSED: which refusal */
+  const char *bad_setting;      /* RELEASE_SETTINGS_REFUSED: the member ("copies", ...) */
 } release_outcome_t;
 
 /*

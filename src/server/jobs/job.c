@@ -203,6 +203,13 @@ static job_result_t job_transition(store_t *st, nimbus_id_t tenant_id, nimbus_id
       c.set |= extra->set;
       if (extra->set & STORE_JOB_SET_TARGET) c.target_device_id = extra->target_device_id;
       if (extra->set & STORE_JOB_SET_QUEUE) c.queue_id = extra->queue_id;
+      if (extra->set & STORE_JOB_SET_SETTINGS) {
+        c.copies = extra->copies;
+        c.impressions = extra->impressions;
+        c.attrs_json = extra->attrs_json;
+        c.settings_event = extra->settings_event;
+        c.settings_detail = extra->settings_detail;
+      }
     }
     if (hold) {
       /* the charge's hold and the release: one transaction */
@@ -250,11 +257,29 @@ job_result_t job_release(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
 job_result_t job_release_charged(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  nimbus_id_t queue_id, nimbus_id_t target_device_id,
                                  const char *actor, job_charge_hold_t *hold, nimbus_job_t *job) {
+  return job_release_set(st, tenant_id, job_id, queue_id, target_device_id, NULL, actor, hold, job);
+}
+
+void job_change_settings(store_job_change_t *c, const job_settings_change_t *settings) {
+  if (!settings) return;
+  c->set |= STORE_JOB_SET_SETTINGS;
+  c->copies = settings->copies;
+  c->impressions = settings->impressions;
+  c->attrs_json = settings->attrs_json;
+  c->settings_event = "job-settings-changed";
+  c->settings_detail = settings->detail;
+}
+
+job_result_t job_release_set(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                             nimbus_id_t queue_id, nimbus_id_t target_device_id,
+                             const job_settings_change_t *settings, const char *actor,
+                             job_charge_hold_t *hold, nimbus_job_t *job) {
   store_job_change_t extra = {.set = STORE_JOB_SET_TARGET, .target_device_id = target_device_id};
   if (queue_id) {
     extra.set |= STORE_JOB_SET_QUEUE;
     extra.queue_id = queue_id;
   }
+  job_change_settings(&extra, settings);
   return job_transition(st, tenant_id, job_id, JOB_EVENT_RELEASE, 0, &extra, actor, hold, job);
 }
 

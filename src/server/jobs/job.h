@@ -78,6 +78,21 @@ job_result_t job_release(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                          nimbus_job_t *job);
 
 /*
+ * Settings changed at the printer (FEDERATION.md §5) that go with a
+ * release: written in the release's transaction, with a job event
+ * "job-settings-changed" (detail: what changed and who) before the
+ * release's own.  impressions is the job's pages x copies.
+ */
+typedef struct {
+  int copies;
+  int impressions;
+  const char *attrs_json; /* the job's template attributes after the change */
+  const char *detail;
+} job_settings_change_t;
+/* Add settings (NULL: none) to the store change *c. */
+void job_change_settings(store_job_change_t *c, const job_settings_change_t *settings);
+
+/*
  * job_release() that also places the job's charge (billing by purpose,
  * billing/charge.c) in the same transaction: hold->charge is written
  * (state HELD) and its hold added to its account (store_charge_hold).
@@ -92,6 +107,12 @@ typedef struct {
 job_result_t job_release_charged(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
                                  nimbus_id_t queue_id, nimbus_id_t target_device_id,
                                  const char *actor, job_charge_hold_t *hold, nimbus_job_t *job);
+/* job_release_charged() (hold may be NULL: job_release()) that also
+ * writes settings (NULL: none) in the same transaction. */
+job_result_t job_release_set(store_t *st, nimbus_id_t tenant_id, nimbus_id_t job_id,
+                             nimbus_id_t queue_id, nimbus_id_t target_device_id,
+                             const job_settings_change_t *settings, const char *actor,
+                             job_charge_hold_t *hold, nimbus_job_t *job);
 
 /*
  * The store change for ev on job as it was read (the compare-and-set:

@@ -44,7 +44,8 @@ static int64_t charge_now(void) {
 
 charge_result_t charge_release(nimbus_server_t *srv, const nimbus_job_t *job,
                                const purpose_choice_t *choice, const nimbus_device_t *d,
-                               nimbus_id_t queue_move, nimbus_id_t target, const char *actor,
+                               nimbus_id_t queue_move, nimbus_id_t target,
+                               const job_settings_change_t *settings, const char *actor,
                                nimbus_job_t *out, purpose_result_t *why, char *msg, size_t msglen) {
   *why = PURPOSE_OK;
   msg[0] = '\0';
@@ -81,8 +82,8 @@ charge_result_t charge_release(nimbus_server_t *srv, const nimbus_job_t *job,
   store_audit_t audit = {
       .tenant_id = job->tenant_id, .actor = actor, .action = "job-charge-held", .detail = detail};
   job_charge_hold_t hold = {.charge = c, .audit = &audit};
-  job_result_t r = job_release_charged(srv->store, job->tenant_id, job->id, queue_move, target,
-                                       actor, &hold, out);
+  job_result_t r = job_release_set(srv->store, job->tenant_id, job->id, queue_move, target,
+                                   settings, actor, &hold, out);
   charge_result_t res = CHARGE_ERROR;
   switch (r) {
     case JOB_OK:

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "job.h"
 #include "model.h"
 #include "purpose.h"
 #include "server.h"
@@ -45,11 +46,14 @@ typedef enum {
  * NULL), moving it to queue_move (0: stays): the fee where it will print
  * is the hold, placed on the account in the same transaction as the
  * release.  *why (CHARGE_REFUSED) is PURPOSE_ACCOUNT_CLOSED or
- * PURPOSE_LIMIT; msg says it in words.
+ * PURPOSE_LIMIT; msg says it in words.  settings (may be NULL): the
+ * settings changed at the printer, written in the release's transaction
+ * (job priced with them already).
  */
 charge_result_t charge_release(nimbus_server_t *srv, const nimbus_job_t *job,
                                const purpose_choice_t *choice, const nimbus_device_t *d,
-                               nimbus_id_t queue_move, nimbus_id_t target, const char *actor,
+                               nimbus_id_t queue_move, nimbus_id_t target,
+                               const job_settings_change_t *settings, const char *actor,
                                nimbus_job_t *out, purpose_result_t *why, char *msg, size_t msglen);
 
 /* Converge every charge that is due (all tenants): settle completed

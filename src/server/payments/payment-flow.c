@@ -556,6 +556,15 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
                                 const nimbus_job_quote_t *quote, nimbus_id_t target_device,
                                 nimbus_id_t queue_move, const char *actor, const char *request_id,
                                 nimbus_payment_t *out, char *msg, size_t msglen) {
+  return payments_begin_set(srv, job, quote, target_device, queue_move, NULL, actor, request_id,
+                            out, msg, msglen);
+}
+
+payflow_result_t payments_begin_set(nimbus_server_t *srv, const nimbus_job_t *job,
+                                    const nimbus_job_quote_t *quote, nimbus_id_t target_device,
+                                    nimbus_id_t queue_move, const job_settings_change_t *settings,
+                                    const char *actor, const char *request_id,
+                                    nimbus_payment_t *out, char *msg, size_t msglen) {
   msg[0] = '\0';
   const pay_provider_t *prov = NULL;
   pay_credentials_t c;
@@ -605,6 +614,7 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
     change.set |= STORE_JOB_SET_QUEUE;
     change.queue_id = queue_move;
   }
+  job_change_settings(&change, settings);
   char detail[160], amount[48];
   money_format_with_code(p.amount, p.currency, amount, sizeof amount);
   snprintf(detail, sizeof detail, "order=%s job_id=%" PRId64 " amount=%s provider=%s", p.order_id,

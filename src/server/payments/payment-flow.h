@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "job.h"
 #include "model.h"
 #include "provider.h"
 #include "server.h"
@@ -81,6 +82,14 @@ payflow_result_t payments_begin(nimbus_server_t *srv, const nimbus_job_t *job,
                                 const nimbus_job_quote_t *quote, nimbus_id_t target_device,
                                 nimbus_id_t queue_move, const char *actor, const char *request_id,
                                 nimbus_payment_t *out, char *msg, size_t msglen);
+/* payments_begin() that also writes settings changed at the printer
+ * (NULL: none; the quote priced with them) in the transaction that makes
+ * the job awaiting-payment. */
+payflow_result_t payments_begin_set(nimbus_server_t *srv, const nimbus_job_t *job,
+                                    const nimbus_job_quote_t *quote, nimbus_id_t target_device,
+                                    nimbus_id_t queue_move, const job_settings_change_t *settings,
+                                    const char *actor, const char *request_id,
+                                    nimbus_payment_t *out, char *msg, size_t msglen);
 
 /* Cancel job's open payment (the panel's Cancel, the owner): asks the
  * provider first (a payment made meanwhile is honoured: out->state PAID),

@@ -239,17 +239,27 @@ store_status_t store_job_count_pending_for_origin(store_t *st, nimbus_id_t tenan
 enum {
   STORE_JOB_SET_DEVICE = 1u << 0, /* device_id: a device of the tenant, or 0 (none) */
   STORE_JOB_SET_TARGET = 1u << 1, /* target_device_id: a device of the tenant, or 0 (any) */
-  STORE_JOB_SET_QUEUE = 1u << 2   /* queue_id: a queue of the tenant */
+  STORE_JOB_SET_QUEUE = 1u << 2,  /* queue_id: a queue of the tenant */
+  /* copies, impressions and attrs_json (the settings changed at the
+   * printer, FEDERATION.md §5): written after the compare-and-set, with
+   * an event row of their own (settings_event, expected -> expected,
+   * settings_detail) before the change's own event row */
+  STORE_JOB_SET_SETTINGS = 1u << 3
 };
 typedef struct {
   nimbus_id_t job_id;
   nimbus_job_state_t expected; /* compare: the job's state */
   nimbus_id_t expect_device;   /* compare when not 0: the job's device_id */
   nimbus_job_state_t next;     /* set: the new state */
-  unsigned set;                /* STORE_JOB_SET_*: which of the three below are written */
+  unsigned set;                /* STORE_JOB_SET_*: which of the columns below are written */
   nimbus_id_t device_id;
   nimbus_id_t target_device_id;
   nimbus_id_t queue_id;
+  int copies;                  /* STORE_JOB_SET_SETTINGS: */
+  int impressions;             /*   pages x copies */
+  const char *attrs_json;      /*   the job's template attributes */
+  const char *settings_event;  /*   its event row's name */
+  const char *settings_detail; /*   and detail (what changed, who) */
   const char *event;  /* the event row's name, a short kebab-case word ("job-released") */
   const char *detail; /* its detail text (who, why); may be NULL */
 } store_job_change_t;

@@ -544,6 +544,23 @@ static store_status_t row_in_tenant(pg_conn_t *c, pg_stmt_id_t exists_stmt, nimb
   return id ? row_exists(c, exists_stmt, id, tenant_id, what) : STORE_OK;
 }
 
+/* The settings part of change ch (STORE_JOB_SET_SETTINGS), after its
+ * compare-and-set: the columns and their own event row. */
+static store_status_t job_settings_on(pg_conn_t *c, nimbus_id_t tenant_id,
+                                      const store_job_change_t *ch, int64_t now) {
+  pg_params_t p = {0};
+  pg_param_int(&p, ch->job_id);
+  pg_param_int(&p, tenant_id);
+  pg_param_int(&p, ch->copies);
+  pg_param_int(&p, ch->impressions);
+  pg_param_text(&p, ch->attrs_json ? ch->attrs_json : "", NIMBUS_ATTRS_MAX);
+  store_status_t status = pg_exec_changes(c, PS_JOB_SET_SETTINGS, &p, "job settings");
+  if (status != STORE_OK) return status;
+  return pg_event_insert(c, tenant_id, ch->job_id, now,
+                         ch->settings_event ? ch->settings_event : "job-settings-changed",
+                         (int)ch->expected, (int)ch->expected, ch->settings_detail);
+}
+
 /*
  * One change inside the caller's transaction: the compare-and-set UPDATE,
  * then its event row.  The state is written by an UPDATE of `state`, so
@@ -579,6 +596,8 @@ static store_status_t job_change_on(pg_conn_t *c, nimbus_id_t tenant_id,
   pg_param_int(&p, ch->expect_device);
   status = pg_exec_changes(c, PS_JOB_APPLY, &p, what);
   if (status == STORE_NOT_FOUND) status = missing_or_conflict(c, tenant_id, ch->job_id, what);
+  if (status == STORE_OK && (ch->set & STORE_JOB_SET_SETTINGS))
+    status = job_settings_on(c, tenant_id, ch, now);
   if (status != STORE_OK) return status;
   return pg_event_insert(c, tenant_id, ch->job_id, now, ch->event, (int)ch->expected, (int)ch->next,
                          ch->detail);

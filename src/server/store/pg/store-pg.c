@@ -353,6 +353,9 @@ static const char *const stmt_sql[PS_COUNT] = {
         "queue_id = CASE WHEN $11::boolean THEN $12::bigint ELSE queue_id END "
         "WHERE id = $1 AND tenant_id = $2 AND state = $3::integer "
         "AND ($13::bigint = 0 OR device_id = $13::bigint)",
+    [PS_JOB_SET_SETTINGS] =
+        "UPDATE jobs SET copies = $3::integer, impressions = $4::integer, "
+        "attrs_json = $5::text WHERE id = $1 AND tenant_id = $2",
     [PS_JOB_SET_PROGRESS] =
         "UPDATE jobs SET impressions_completed = CASE WHEN $4::integer < 0 "
         "THEN impressions_completed ELSE $4::integer END, "

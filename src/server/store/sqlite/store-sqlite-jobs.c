@@ -452,6 +452,25 @@ static store_status_t row_in_tenant_locked(sqlite_store_t *st, stmt_id_t exists_
   return sqlite_query_int64_locked(st, s, what, &one);
 }
 
+/* The settings part of change c (STORE_JOB_SET_SETTINGS), after its
+ * compare-and-set: the columns and their own event row. */
+static store_status_t job_settings_locked(sqlite_store_t *st, nimbus_id_t tenant_id,
+                                          const store_job_change_t *c, int64_t now) {
+  static const char what[] = "job settings";
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, S_JOB_SET_SETTINGS);
+  if (!s) return STORE_ERROR;
+  sqlite3_bind_int64(s, 1, c->job_id);
+  sqlite3_bind_int64(s, 2, tenant_id);
+  sqlite3_bind_int(s, 3, c->copies);
+  sqlite3_bind_int(s, 4, c->impressions);
+  sqlite3_bind_text(s, 5, c->attrs_json ? c->attrs_json : "", -1, SQLITE_STATIC);
+  store_status_t status = sqlite_exec_changes_locked(st, s, what);
+  if (status != STORE_OK) return status;
+  return sqlite_event_insert_locked(st, tenant_id, c->job_id, now,
+                                    c->settings_event ? c->settings_event : "job-settings-changed",
+                                    (int)c->expected, (int)c->expected, c->settings_detail);
+}
+
 /*
  * One change of store_job_apply() inside the caller's transaction: the
  * compare-and-set UPDATE, then its event row.  The state is written by an
@@ -490,6 +509,8 @@ store_status_t sqlite_job_change_locked(sqlite_store_t *st, nimbus_id_t tenant_i
   status = sqlite_exec_changes_locked(st, s, what);
   if (status == STORE_NOT_FOUND)
     status = job_missing_or_conflict_locked(st, tenant_id, c->job_id, what);
+  if (status == STORE_OK && (c->set & STORE_JOB_SET_SETTINGS))
+    status = job_settings_locked(st, tenant_id, c, now);
   if (status != STORE_OK) return status;
   return sqlite_event_insert_locked(st, tenant_id, c->job_id, now, c->event, (int)c->expected,
                                     (int)c->next, c->detail);

@@ -175,6 +175,9 @@ static const char *const stmt_sql[S_COUNT] = {
         "target_device_id = CASE WHEN ?9 THEN ?10 ELSE target_device_id END, "
         "queue_id = CASE WHEN ?11 THEN ?12 ELSE queue_id END "
         "WHERE id = ?1 AND tenant_id = ?2 AND state = ?3 AND (?13 = 0 OR device_id = ?13)",
+    [S_JOB_SET_SETTINGS] =
+        "UPDATE jobs SET copies = ?3, impressions = ?4, attrs_json = ?5 "
+        "WHERE id = ?1 AND tenant_id = ?2",
     [S_JOB_SET_PROGRESS] =
         "UPDATE jobs SET impressions_completed = CASE WHEN ?4 < 0 THEN impressions_completed "
         "ELSE ?4 END, device_state_reasons = coalesce(?5, device_state_reasons) "
