@@ -501,7 +501,10 @@ remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int docum
     *bytes += got;
   }
   free(buf);
-  if (got < 0 || httpGetState(c->http) == HTTP_STATE_ERROR) {
+  /* libcups reports a connection closed before the announced length (or
+   * the last chunk) as the end: what is left unread, or a state short of
+   * waiting for the next request, tells it from a whole document */
+  if (got < 0 || httpGetState(c->http) != HTTP_STATE_WAITING || httpGetRemaining(c->http) > 0) {
     snprintf(st->message, sizeof st->message, "the document was cut short after %lld bytes",
              (long long)*bytes);
     remote_disconnect(c);
