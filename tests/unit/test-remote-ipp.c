@@ -32,10 +32,10 @@ typedef struct {
   pthread_t thread;
   /* the reply: an HTTP status line + headers are built from these */
   int http_status;
-  ipp_t *answer;           /* IPP answer (NULL: no body) */
+  ipp_t *answer;            /* IPP answer (NULL: no body) */
   const unsigned char *doc; /* bytes after the IPP answer */
   size_t doc_len;
-  size_t cut;              /* >0: announce doc_len but close after cut bytes */
+  size_t cut; /* >0: announce doc_len but close after cut bytes */
   /* what came */
   ipp_t *request;
   char auth[256];
@@ -177,8 +177,7 @@ static ipp_t *ok_answer(ipp_status_t status) {
   ippSetStatusCode(a, status);
   ippSetRequestId(a, 1);
   ippAddString(a, IPP_TAG_OPERATION, IPP_TAG_CHARSET, "attributes-charset", NULL, "utf-8");
-  ippAddString(a, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE, "attributes-natural-language", NULL,
-               "en");
+  ippAddString(a, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE, "attributes-natural-language", NULL, "en");
   return a;
 }
 
@@ -325,10 +324,17 @@ static void test_get_jobs(void **state) {
   ipp_attribute_t *w = ippFindAttribute(f.request, "which-jobs", IPP_TAG_KEYWORD);
   assert_string_equal(ippGetString(w, 0, NULL), "fetchable");
   ipp_attribute_t *ra = ippFindAttribute(f.request, "requested-attributes", IPP_TAG_KEYWORD);
-  static const char *const want[] = {"job-id",           "job-name",         "job-originating-user-name",
-                                     "job-impressions",  "job-media-sheets", "time-at-creation",
-                                     "job-state",        "copies",           "sides",
-                                     "print-color-mode", "media"};
+  static const char *const want[] = {"job-id",
+                                     "job-name",
+                                     "job-originating-user-name",
+                                     "job-impressions",
+                                     "job-media-sheets",
+                                     "time-at-creation",
+                                     "job-state",
+                                     "copies",
+                                     "sides",
+                                     "print-color-mode",
+                                     "media"};
   assert_int_equal(ippGetCount(ra), (int)(sizeof want / sizeof want[0]));
   for (int i = 0; i < ippGetCount(ra); i++) assert_string_equal(ippGetString(ra, i, NULL), want[i]);
   close(f.listen_fd);
@@ -391,9 +397,11 @@ static void test_unreachable(void **state) {
 static void test_defaults(void **state) {
   (void)state;
   char out[256];
-  assert_true(remote_default_system_uri("ipps://print.example:8443/ipp/print/t/q", out, sizeof out));
+  assert_true(
+      remote_default_system_uri("ipps://print.example:8443/ipp/print/t/q", out, sizeof out));
   assert_string_equal(out, "ipps://print.example:8443/ipp/system");
-  assert_true(remote_default_service_url("ipps://print.example:8443/ipp/print/t/q", out, sizeof out));
+  assert_true(
+      remote_default_service_url("ipps://print.example:8443/ipp/print/t/q", out, sizeof out));
   assert_string_equal(out, "https://print.example:8443");
   assert_true(remote_default_service_url("ipp://h:631/ipp/print/t/q", out, sizeof out));
   assert_string_equal(out, "http://h:631");
@@ -402,10 +410,14 @@ static void test_defaults(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_fetch_document_streams), cmocka_unit_test(test_fetch_document_request),
-      cmocka_unit_test(test_fetch_document_cut),     cmocka_unit_test(test_get_jobs),
-      cmocka_unit_test(test_gone),                   cmocka_unit_test(test_refused),
-      cmocka_unit_test(test_unreachable),            cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_fetch_document_streams),
+      cmocka_unit_test(test_fetch_document_request),
+      cmocka_unit_test(test_fetch_document_cut),
+      cmocka_unit_test(test_get_jobs),
+      cmocka_unit_test(test_gone),
+      cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_unreachable),
+      cmocka_unit_test(test_defaults),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

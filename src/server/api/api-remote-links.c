@@ -29,19 +29,17 @@
 
 /* A link's record (FEDERATION.md §3). */
 static json_t *remote_link_json(const nimbus_remote_link_t *l) {
-  return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:i, s:o}", "name",
-                   api_json_text(l->name), "printer_uri", api_json_text(l->printer_uri),
-                   "system_uri", api_json_text(l->system_uri), "service_url",
-                   api_json_text(l->service_url), "queue", api_json_text(l->queue_name),
-                   "output_device_uuid",
-                   l->output_device_uuid[0] ? api_json_text(l->output_device_uuid) : json_null(),
-                   "status", l->status, "last_error",
-                   l->last_error[0] ? api_json_text(l->last_error) : json_null(), "last_ok_at",
-                   api_json_time(l->last_ok_at), "next_try_at",
-                   api_json_time(l->next_try_at > 0 && strcmp(l->status, REMOTE_STATUS_OK) != 0
-                                     ? l->next_try_at
-                                     : 0),
-                   "jobs", l->jobs, "created_at", api_json_time(l->created_at));
+  return json_pack(
+      "{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:i, s:o}", "name",
+      api_json_text(l->name), "printer_uri", api_json_text(l->printer_uri), "system_uri",
+      api_json_text(l->system_uri), "service_url", api_json_text(l->service_url), "queue",
+      api_json_text(l->queue_name), "output_device_uuid",
+      l->output_device_uuid[0] ? api_json_text(l->output_device_uuid) : json_null(), "status",
+      l->status, "last_error", l->last_error[0] ? api_json_text(l->last_error) : json_null(),
+      "last_ok_at", api_json_time(l->last_ok_at), "next_try_at",
+      api_json_time(l->next_try_at > 0 && strcmp(l->status, REMOTE_STATUS_OK) != 0 ? l->next_try_at
+                                                                                   : 0),
+      "jobs", l->jobs, "created_at", api_json_time(l->created_at));
 }
 
 /* A remote job's stored metadata. */
@@ -60,8 +58,9 @@ static json_t *remote_job_json(const nimbus_remote_job_t *j) {
 void api_remote_links_list(api_ctx_t *c) {
   nimbus_remote_link_t *v = calloc(REMOTE_LINKS_MAX, sizeof *v);
   int n = 0;
-  store_status_t s = v ? store_remote_link_list(c->srv->store, c->tenant.id, v, REMOTE_LINKS_MAX, &n)
-                       : STORE_ERROR;
+  store_status_t s =
+      v ? store_remote_link_list(c->srv->store, c->tenant.id, v, REMOTE_LINKS_MAX, &n)
+        : STORE_ERROR;
   api_list_t l = {c, json_array(), false};
   for (int i = 0; s == STORE_OK && i < n; i++) api_list_append(&l, remote_link_json(&v[i]));
   if (v) memset(v, 0, REMOTE_LINKS_MAX * sizeof *v); /* sealed secrets do not linger */
@@ -210,10 +209,10 @@ void api_remote_link_update(api_ctx_t *c) {
     l->next_try_at = (int64_t)time(NULL);
   }
   api_audit_t a;
-  store_status_t s = store_remote_link_update(
-      c->srv->store, l,
-      api_audit_of(c, &a, "remote-link.update", "%s queue=%s%s", l->name, l->queue_name,
-                   given ? " credential=changed" : ""));
+  store_status_t s =
+      store_remote_link_update(c->srv->store, l,
+                               api_audit_of(c, &a, "remote-link.update", "%s queue=%s%s", l->name,
+                                            l->queue_name, given ? " credential=changed" : ""));
   if (s != STORE_OK) {
     api_respond_store(c, s, "remote link", c->param);
     goto done;
@@ -245,10 +244,10 @@ void api_remote_link_delete(api_ctx_t *c) {
   bool deregistered =
       remote_link_deregister(c->srv, l, API_REMOTE_DEREGISTER_TIMEOUT, err, sizeof err);
   api_audit_t a;
-  store_status_t s = store_remote_link_delete(
-      c->srv->store, c->tenant.id, l->id,
-      api_audit_of(c, &a, "remote-link.delete", "%s deregistered=%s", l->name,
-                   deregistered ? "yes" : "no"));
+  store_status_t s =
+      store_remote_link_delete(c->srv->store, c->tenant.id, l->id,
+                               api_audit_of(c, &a, "remote-link.delete", "%s deregistered=%s",
+                                            l->name, deregistered ? "yes" : "no"));
   if (s != STORE_OK) {
     api_respond_store(c, s, "remote link", c->param);
     goto done;

@@ -149,8 +149,8 @@ static const struct api_route api_routes[] = {
      "api.remote_links.update", API_SCOPED | API_ADMIN | API_JSON},
     {"remote-links", API_PARAM_NAME, NULL, "DELETE", api_remote_link_delete,
      "api.remote_links.delete", API_SCOPED | API_ADMIN},
-    {"remote-links", API_PARAM_NAME, "jobs", "GET", api_remote_link_jobs,
-     "api.remote_links.jobs", API_SCOPED | API_ADMIN},
+    {"remote-links", API_PARAM_NAME, "jobs", "GET", api_remote_link_jobs, "api.remote_links.jobs",
+     API_SCOPED | API_ADMIN},
 
     {"tokens", API_PARAM_NONE, NULL, "GET", api_tokens_list, "api.tokens.list", API_SCOPED},
     {"tokens", API_PARAM_NONE, NULL, "POST", api_tokens_create, "api.tokens.create",

@@ -355,10 +355,10 @@ int main(int argc, char **argv) {
   http = http_start(&srv, err, sizeof err);
   if (!http || !housekeeping || !feed || !srv.remote_sync) {
     fprintf(stderr, "nimbusd: %s\n",
-            !http               ? err
-            : !feed             ? "cannot follow the store's event feed (see log)"
-            : !srv.remote_sync  ? "cannot start the remote printer links' thread"
-                                : "cannot start the housekeeping thread");
+            !http              ? err
+            : !feed            ? "cannot follow the store's event feed (see log)"
+            : !srv.remote_sync ? "cannot start the remote printer links' thread"
+                               : "cannot start the housekeeping thread");
     goto done;
   }
   log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen", srv.cfg.listen,

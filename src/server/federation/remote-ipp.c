@@ -101,8 +101,8 @@ bool remote_ipp_open(remote_ipp_t *c, metrics_t *m, long long tenant_id, const c
                      int timeout_s, char *err, size_t errlen) {
   memset(c, 0, sizeof *c);
   char scheme[32], resource[1024];
-  if (!remote_split(printer_uri, scheme, sizeof scheme, c->host, sizeof c->host, &c->port,
-                    resource, sizeof resource) ||
+  if (!remote_split(printer_uri, scheme, sizeof scheme, c->host, sizeof c->host, &c->port, resource,
+                    sizeof resource) ||
       strlen(printer_uri) >= sizeof c->printer_uri) {
     snprintf(err, errlen, "the printer URI must be an ipp, ipps, http or https URI");
     return false;
@@ -177,8 +177,8 @@ static remote_result_t remote_call(remote_ipp_t *c, ipp_t *req, const char *uri,
   c->request_start = time(NULL);
   if (!c->http) {
     c->http = httpConnect2(c->host, c->port, NULL, AF_UNSPEC,
-                           c->tls ? HTTP_ENCRYPTION_ALWAYS : HTTP_ENCRYPTION_IF_REQUESTED, 1,
-                           10000, NULL);
+                           c->tls ? HTTP_ENCRYPTION_ALWAYS : HTTP_ENCRYPTION_IF_REQUESTED, 1, 10000,
+                           NULL);
     if (!c->http) {
       snprintf(st->message, sizeof st->message, "cannot connect to %.64s:%d: %.128s", c->host,
                c->port, cupsLastErrorString());
@@ -277,8 +277,7 @@ remote_result_t remote_ipp_update_attributes(remote_ipp_t *c, const char *const 
   return remote_simple(c, req, "update-output-device-attributes", st);
 }
 
-remote_result_t remote_ipp_subscribe(remote_ipp_t *c, int lease, int *sub_id,
-                                     remote_status_t *st) {
+remote_result_t remote_ipp_subscribe(remote_ipp_t *c, int lease, int *sub_id, remote_status_t *st) {
   *sub_id = 0;
   ipp_t *req = remote_request(c, IPP_OP_CREATE_PRINTER_SUBSCRIPTIONS);
   static const char *const events[] = {"job-fetchable", "job-state-changed"};
@@ -313,8 +312,7 @@ remote_result_t remote_ipp_get_notifications(remote_ipp_t *c, int sub_id, int *l
   *events = 0;
   ipp_t *req = remote_request(c, IPP_OP_GET_NOTIFICATIONS);
   ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-subscription-ids", sub_id);
-  ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-sequence-numbers",
-                *last_seq + 1);
+  ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-sequence-numbers", *last_seq + 1);
   ippAddBoolean(req, IPP_TAG_OPERATION, "notify-wait", 0);
   ipp_t *resp;
   remote_result_t r = remote_call(c, req, c->printer_uri, "get-notifications", &resp, st, false);
@@ -368,11 +366,17 @@ static void remote_job_attr(ipp_attribute_t *a, nimbus_remote_job_t *j) {
     remote_copy(a, j->media, sizeof j->media);
 }
 
-static const char *const remote_job_attrs[] = {
-    "job-id",   "job-name",         "job-originating-user-name",
-    "job-impressions", "job-media-sheets", "time-at-creation",
-    "job-state", "copies",          "sides",
-    "print-color-mode", "media"};
+static const char *const remote_job_attrs[] = {"job-id",
+                                               "job-name",
+                                               "job-originating-user-name",
+                                               "job-impressions",
+                                               "job-media-sheets",
+                                               "time-at-creation",
+                                               "job-state",
+                                               "copies",
+                                               "sides",
+                                               "print-color-mode",
+                                               "media"};
 
 remote_result_t remote_ipp_get_jobs(remote_ipp_t *c, int max, nimbus_remote_job_t **jobs, int *n,
                                     remote_status_t *st) {
@@ -459,8 +463,8 @@ remote_result_t remote_ipp_acknowledge_job(remote_ipp_t *c, int job_id, remote_s
                        "acknowledge-job", st);
 }
 
-remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int document_number,
-                                          int fd, int64_t *bytes, char *format, size_t format_len,
+remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int document_number, int fd,
+                                          int64_t *bytes, char *format, size_t format_len,
                                           remote_status_t *st) {
   *bytes = 0;
   if (format && format_len) format[0] = '\0';
@@ -490,8 +494,7 @@ remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int docum
       ssize_t w = write(fd, buf + off, (size_t)(got - off));
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
-        snprintf(st->message, sizeof st->message, "cannot write the document: %s",
-                 strerror(errno));
+        snprintf(st->message, sizeof st->message, "cannot write the document: %s", strerror(errno));
         free(buf);
         remote_disconnect(c);
         return REMOTE_UNREACHABLE;
@@ -531,9 +534,9 @@ remote_result_t remote_ipp_update_job_status(remote_ipp_t *c, int job_id, int jo
   return remote_simple(c, req, "update-job-status", st);
 }
 
-remote_result_t remote_ipp_update_document_status(remote_ipp_t *c, int job_id,
-                                                  int document_number, int job_state,
-                                                  int impressions_completed, remote_status_t *st) {
+remote_result_t remote_ipp_update_document_status(remote_ipp_t *c, int job_id, int document_number,
+                                                  int job_state, int impressions_completed,
+                                                  remote_status_t *st) {
   ipp_t *req = remote_job_request(c, IPP_OP_UPDATE_DOCUMENT_STATUS, job_id, document_number);
   ippAddInteger(req, IPP_TAG_DOCUMENT, IPP_TAG_ENUM, "output-device-document-state", job_state);
   if (impressions_completed >= 0)

@@ -52,8 +52,8 @@ typedef struct remote_ipp {
   int port;
   bool tls;
   int timeout_s;
-  const atomic_bool *stopping;    /* optional: aborts waits when true */
-  void *http;                    /* http_t * (libcups), opened on first use */
+  const atomic_bool *stopping; /* optional: aborts waits when true */
+  void *http;                  /* http_t * (libcups), opened on first use */
   time_t request_start;
 } remote_ipp_t;
 
@@ -88,8 +88,7 @@ remote_result_t remote_ipp_update_attributes(remote_ipp_t *c, const char *const 
                                              int nformats, remote_status_t *st);
 /* Create-Printer-Subscriptions (ippget, job-fetchable + job-state-changed,
  * lease seconds): *sub_id on REMOTE_OK. */
-remote_result_t remote_ipp_subscribe(remote_ipp_t *c, int lease, int *sub_id,
-                                     remote_status_t *st);
+remote_result_t remote_ipp_subscribe(remote_ipp_t *c, int lease, int *sub_id, remote_status_t *st);
 /* Renew-Subscription of sub_id for lease seconds. */
 remote_result_t remote_ipp_renew(remote_ipp_t *c, int sub_id, int lease, remote_status_t *st);
 /* Get-Notifications of sub_id without waiting, from sequence number
@@ -120,8 +119,8 @@ remote_result_t remote_ipp_acknowledge_job(remote_ipp_t *c, int job_id, remote_s
  * file opened for writing) in 64 KiB pieces: never whole in memory.
  * *bytes: the document bytes written; format (may be NULL): its
  * document-format.  A short write or a cut body is REMOTE_UNREACHABLE. */
-remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int document_number,
-                                          int fd, int64_t *bytes, char *format, size_t format_len,
+remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int document_number, int fd,
+                                          int64_t *bytes, char *format, size_t format_len,
                                           remote_status_t *st);
 /* Acknowledge-Document with fetch-status-code (IPP status; 0: fetched). */
 remote_result_t remote_ipp_acknowledge_document(remote_ipp_t *c, int job_id, int document_number,
@@ -133,8 +132,8 @@ remote_result_t remote_ipp_update_job_status(remote_ipp_t *c, int job_id, int jo
                                              int impressions_completed, remote_status_t *st);
 /* Update-Document-Status at the end (output-device-document-state as
  * job_state, impressions completed or -1). */
-remote_result_t remote_ipp_update_document_status(remote_ipp_t *c, int job_id,
-                                                  int document_number, int job_state,
-                                                  int impressions_completed, remote_status_t *st);
+remote_result_t remote_ipp_update_document_status(remote_ipp_t *c, int job_id, int document_number,
+                                                  int job_state, int impressions_completed,
+                                                  remote_status_t *st);
 
 #endif

@@ -33,9 +33,8 @@ static bool remote_uri_ok(const char *uri, size_t cap, bool ipp) {
   return !strncmp(uri, "http://", 7) || !strncmp(uri, "https://", 8);
 }
 
-bool remote_link_set_uris(nimbus_remote_link_t *l, const char *printer_uri,
-                          const char *system_uri, const char *service_url, char *err,
-                          size_t errlen) {
+bool remote_link_set_uris(nimbus_remote_link_t *l, const char *printer_uri, const char *system_uri,
+                          const char *service_url, char *err, size_t errlen) {
   if (!remote_uri_ok(printer_uri, sizeof l->printer_uri, true)) {
     snprintf(err, errlen, "printer_uri must be an ipp://, ipps://, http:// or https:// URI");
     return false;
@@ -66,8 +65,8 @@ bool remote_link_set_uris(nimbus_remote_link_t *l, const char *printer_uri,
   return true;
 }
 
-bool remote_link_seal(nimbus_server_t *srv, nimbus_remote_link_t *l, const char *secret,
-                      bool claim, char *err, size_t errlen) {
+bool remote_link_seal(nimbus_server_t *srv, nimbus_remote_link_t *l, const char *secret, bool claim,
+                      char *err, size_t errlen) {
   size_t n = secret ? strlen(secret) : 0;
   const char *field = claim ? "claim_code" : "credential";
   if (n == 0 || n + CRYPTO_SEAL_OVERHEAD > sizeof l->sealed) {
@@ -128,7 +127,7 @@ bool remote_link_deregister(nimbus_server_t *srv, const nimbus_remote_link_t *l,
   memset(cred, 0, sizeof cred);
   log_event(ok ? LOG_INFO : LOG_WARN, NULL,
             ok ? "remote printer link deregistered" : "remote printer link not deregistered",
-            "link", l->name, "tenant_id", LOG_INT((long long)l->tenant_id), "error",
-            ok ? "" : err, (char *)NULL);
+            "link", l->name, "tenant_id", LOG_INT((long long)l->tenant_id), "error", ok ? "" : err,
+            (char *)NULL);
   return ok;
 }

@@ -30,19 +30,17 @@
 /* Fill l's printer_uri, system_uri and service_url from the given values
  * (system_uri / service_url NULL or "": the defaults of FEDERATION.md §1).
  * false with a message naming the field in err. */
-bool remote_link_set_uris(nimbus_remote_link_t *l, const char *printer_uri,
-                          const char *system_uri, const char *service_url, char *err,
-                          size_t errlen);
+bool remote_link_set_uris(nimbus_remote_link_t *l, const char *printer_uri, const char *system_uri,
+                          const char *service_url, char *err, size_t errlen);
 /* Seal secret (a claim code when claim, else a device credential) into
  * l->sealed, bound to l's tenant and name; the link goes back to
  * connecting, to be tried at once.  false (err set) when the secrets key
  * is not available or secret is empty or too long. */
-bool remote_link_seal(nimbus_server_t *srv, nimbus_remote_link_t *l, const char *secret,
-                      bool claim, char *err, size_t errlen);
+bool remote_link_seal(nimbus_server_t *srv, nimbus_remote_link_t *l, const char *secret, bool claim,
+                      char *err, size_t errlen);
 /* Open l->sealed into out (len bytes with the NUL); false when it does not
  * open (another secrets key) or there is none. */
-bool remote_link_unseal(nimbus_server_t *srv, const nimbus_remote_link_t *l, char *out,
-                        size_t len);
+bool remote_link_unseal(nimbus_server_t *srv, const nimbus_remote_link_t *l, char *out, size_t len);
 /* Deregister-Output-Device for l, best effort (at most timeout_s
  * seconds): false with the reason in err when the remote did not
  * confirm. */

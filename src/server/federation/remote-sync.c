@@ -54,13 +54,13 @@
 /* What this thread remembers of a link between rounds. */
 typedef struct {
   nimbus_id_t id;
-  int64_t revision;        /* the link's revision this was built for */
-  time_t next_poll;        /* when to poll next (0: at once) */
-  time_t next_resync;      /* when a Get-Jobs is due regardless of events */
-  time_t renew_at;         /* when to renew the subscription */
-  bool attrs_sent;         /* Update-Output-Device-Attributes done */
-  bool no_notifications;   /* the remote refused subscriptions: poll Get-Jobs */
-  bool listed;             /* seen in this round's list */
+  int64_t revision;      /* the link's revision this was built for */
+  time_t next_poll;      /* when to poll next (0: at once) */
+  time_t next_resync;    /* when a Get-Jobs is due regardless of events */
+  time_t renew_at;       /* when to renew the subscription */
+  bool attrs_sent;       /* Update-Output-Device-Attributes done */
+  bool no_notifications; /* the remote refused subscriptions: poll Get-Jobs */
+  bool listed;           /* seen in this round's list */
 } link_state_t;
 
 struct remote_sync {
@@ -68,11 +68,11 @@ struct remote_sync {
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cond;
-  bool stopping, woken;   /* guarded by mu */
-  atomic_bool abort;      /* makes a request in flight give up (stop) */
-  bool leader;            /* held the lease at the last check */
-  time_t lease_at;        /* when the lease was last taken */
-  int64_t mark;           /* the last sync mark given to the store */
+  bool stopping, woken; /* guarded by mu */
+  atomic_bool abort;    /* makes a request in flight give up (stop) */
+  bool leader;          /* held the lease at the last check */
+  time_t lease_at;      /* when the lease was last taken */
+  int64_t mark;         /* the last sync mark given to the store */
   link_state_t states[REMOTE_LINKS_MAX];
   int nstates;
   nimbus_remote_link_t links[REMOTE_LINKS_MAX];
@@ -114,8 +114,7 @@ static int64_t remote_next_mark(remote_sync_t *rs) {
 /* Subscribe, renew and poll: *need_jobs when the list must be refreshed. */
 static remote_result_t remote_sync_notifications(remote_sync_t *rs, remote_ipp_t *c,
                                                  nimbus_remote_link_t *l, link_state_t *s,
-                                                 time_t now, bool *need_jobs,
-                                                 remote_status_t *st) {
+                                                 time_t now, bool *need_jobs, remote_status_t *st) {
   remote_result_t r = REMOTE_OK;
   if (l->subscription_id > 0 && now >= s->renew_at) {
     r = remote_ipp_renew(c, l->subscription_id, REMOTE_SUB_LEASE, st);
@@ -192,8 +191,8 @@ static remote_result_t remote_sync_exchange(remote_sync_t *rs, nimbus_remote_lin
     memset(cred, 0, sizeof cred);
   }
   if (r == REMOTE_OK && !s->attrs_sent) {
-    r = remote_ipp_update_attributes(
-        &c, remote_formats, (int)(sizeof remote_formats / sizeof remote_formats[0]), st);
+    r = remote_ipp_update_attributes(&c, remote_formats,
+                                     (int)(sizeof remote_formats / sizeof remote_formats[0]), st);
     if (r == REMOTE_IPP_ERROR) r = REMOTE_OK; /* optional for the remote */
     if (r == REMOTE_OK) s->attrs_sent = true;
   }
@@ -268,8 +267,8 @@ static void remote_sync_link(remote_sync_t *rs, nimbus_remote_link_t *l, link_st
     s->next_poll = (time_t)l->next_try_at;
   if (strcmp(old_status, l->status) != 0)
     log_event(r == REMOTE_OK ? LOG_INFO : LOG_WARN, NULL, "remote printer link status", "link",
-              l->name, "tenant_id", LOG_INT((long long)l->tenant_id), "status", l->status,
-              "error", l->last_error, (char *)NULL);
+              l->name, "tenant_id", LOG_INT((long long)l->tenant_id), "status", l->status, "error",
+              l->last_error, (char *)NULL);
   store_status_t ss = store_remote_link_set_state(srv->store, l);
   if (ss == STORE_NOT_FOUND) s->revision = -1; /* changed or deleted meanwhile: read it again */
 }

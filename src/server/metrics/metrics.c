@@ -242,21 +242,22 @@ char *metrics_render(metrics_t *m, store_t *st, int long_polls, size_t *len) {
                  "# TYPE nimbus_payment_callbacks_refused_total counter\n"
                  "nimbus_payment_callbacks_refused_total %lld\n",
                  (long long)atomic_load(&m->payment_callbacks_refused));
-  metrics_printf(&o, "# HELP nimbus_remote_bytes_received_total Bytes received from remote "
-                     "INFRA services, by remote printer link.\n"
-                     "# TYPE nimbus_remote_bytes_received_total counter\n");
-  metrics_printf(&o, "# HELP nimbus_remote_requests_total INFRA operations sent to remote "
-                     "services, by operation.\n"
-                     "# TYPE nimbus_remote_requests_total counter\n");
+  metrics_printf(&o,
+                 "# HELP nimbus_remote_bytes_received_total Bytes received from remote "
+                 "INFRA services, by remote printer link.\n"
+                 "# TYPE nimbus_remote_bytes_received_total counter\n");
+  metrics_printf(&o,
+                 "# HELP nimbus_remote_requests_total INFRA operations sent to remote "
+                 "services, by operation.\n"
+                 "# TYPE nimbus_remote_requests_total counter\n");
   pthread_mutex_lock(&m->mu);
   for (int i = 0; i < m->nremote_bytes; i++)
     metrics_printf(&o,
-                   "nimbus_remote_bytes_received_total{tenant=\"%lld\",link=\"%s\"} %" PRIu64
-                   "\n",
+                   "nimbus_remote_bytes_received_total{tenant=\"%lld\",link=\"%s\"} %" PRIu64 "\n",
                    m->remote_bytes[i].tenant, m->remote_bytes[i].link, m->remote_bytes[i].bytes);
   for (int i = 0; i < m->nremote_ops; i++)
-    metrics_printf(&o, "nimbus_remote_requests_total{op=\"%s\"} %" PRIu64 "\n",
-                   m->remote_ops[i].op, m->remote_ops[i].count);
+    metrics_printf(&o, "nimbus_remote_requests_total{op=\"%s\"} %" PRIu64 "\n", m->remote_ops[i].op,
+                   m->remote_ops[i].count);
   pthread_mutex_unlock(&m->mu);
   int64_t counts[10] = {0};
   if (store_job_count_by_state(st, counts) == STORE_OK) {

@@ -1174,8 +1174,8 @@ store_status_t store_remote_link_get(store_t *st, nimbus_id_t tenant_id, const c
   return STORE_CALL(st, remote_link_get, tenant_id, name, out);
 }
 
-store_status_t store_remote_link_list(store_t *st, nimbus_id_t tenant_id,
-                                      nimbus_remote_link_t *out, int max, int *count) {
+store_status_t store_remote_link_list(store_t *st, nimbus_id_t tenant_id, nimbus_remote_link_t *out,
+                                      int max, int *count) {
   *count = 0;
   return STORE_CALL(st, remote_link_list, tenant_id, out, max, count);
 }

@@ -926,8 +926,8 @@ store_status_t store_remote_link_insert(store_t *st, nimbus_remote_link_t *l,
                                         const store_audit_t *audit);
 store_status_t store_remote_link_get(store_t *st, nimbus_id_t tenant_id, const char *name,
                                      nimbus_remote_link_t *out);
-store_status_t store_remote_link_list(store_t *st, nimbus_id_t tenant_id,
-                                      nimbus_remote_link_t *out, int max, int *count);
+store_status_t store_remote_link_list(store_t *st, nimbus_id_t tenant_id, nimbus_remote_link_t *out,
+                                      int max, int *count);
 store_status_t store_remote_link_update(store_t *st, nimbus_remote_link_t *l,
                                         const store_audit_t *audit);
 store_status_t store_remote_link_set_state(store_t *st, const nimbus_remote_link_t *l);

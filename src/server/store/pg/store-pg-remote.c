@@ -10,7 +10,7 @@
 
 #define LINK_COLS                                                                               \
   "l.id, l.tenant_id, l.name, l.printer_uri, l.system_uri, l.service_url, l.queue_id, q.name, " \
-  "l.claim_pending, l.sealed, l.output_device_uuid, l.subscription_id, l.last_sequence, "      \
+  "l.claim_pending, l.sealed, l.output_device_uuid, l.subscription_id, l.last_sequence, "       \
   "l.status, l.last_error, l.last_ok_at, l.next_try_at, l.failures, l.created_at, l.revision, " \
   "(SELECT count(*) FROM remote_jobs j WHERE j.link_id = l.id)"
 #define LINK_FROM " FROM remote_links l JOIN queues q ON q.id = l.queue_id "
@@ -209,8 +209,7 @@ store_status_t pg_remote_link_set_state(store_t *base, const nimbus_remote_link_
   pg_param_int(&p, l->last_ok_at);
   pg_param_int(&p, l->next_try_at);
   pg_param_int(&p, l->failures);
-  store_status_t status =
-      pg_exec_changes(c, PS_REMOTE_LINK_SET_STATE, &p, "remote link set state");
+  store_status_t status = pg_exec_changes(c, PS_REMOTE_LINK_SET_STATE, &p, "remote link set state");
   pg_release(st, c);
   return status;
 }

@@ -9,11 +9,11 @@
 
 #define LINK_COLS                                                                               \
   "l.id, l.tenant_id, l.name, l.printer_uri, l.system_uri, l.service_url, l.queue_id, q.name, " \
-  "l.claim_pending, l.sealed, l.output_device_uuid, l.subscription_id, l.last_sequence, "      \
+  "l.claim_pending, l.sealed, l.output_device_uuid, l.subscription_id, l.last_sequence, "       \
   "l.status, l.last_error, l.last_ok_at, l.next_try_at, l.failures, l.created_at, l.revision, " \
   "(SELECT count(*) FROM remote_jobs j WHERE j.link_id = l.id)"
 #define LINK_FROM " FROM remote_links l JOIN queues q ON q.id = l.queue_id "
-#define RJOB_COLS                                                                             \
+#define RJOB_COLS                                                                                \
   "link_id, remote_job_id, name, owner, pages, copies, sides, color_mode, media, submitted_at, " \
   "remote_state, seen_at, coalesce(local_job_id, 0)"
 
@@ -52,7 +52,8 @@ static const char *const remote_sql[S_COUNT - S_REMOTE_FIRST] = {
     R(S_REMOTE_JOB_LIST) = "SELECT " RJOB_COLS
                            " FROM remote_jobs WHERE tenant_id = ?1 AND link_id = ?2 "
                            "ORDER BY submitted_at DESC, remote_job_id DESC LIMIT ?3",
-    R(S_REMOTE_JOB_COUNT) = "SELECT count(*) FROM remote_jobs WHERE tenant_id = ?1 AND link_id = ?2",
+    R(S_REMOTE_JOB_COUNT) =
+        "SELECT count(*) FROM remote_jobs WHERE tenant_id = ?1 AND link_id = ?2",
 #undef R
 };
 
