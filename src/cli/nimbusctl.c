@@ -59,7 +59,7 @@ const cli_option_t cli_global_options[] = {
 static const cli_command_t *const commands[] = {&cli_command_whoami,
                                                 &cli_command_tenant,
                                                 &cli_command_user,
-                                                &cli_command_queue,
+                                                &cli_command_queue, &cli_command_remote_link,
                                                 &cli_command_token,
                                                 &cli_command_job,
                                                 &cli_command_submit,

@@ -132,6 +132,17 @@ registered() {
 }
 check "the registration is claimed at the remote, the link knows its uuid" registered
 
+ctl_show() { # nimbusctl as home's tenant admin
+  local out
+  out=$(NIMBUS_URL=$H_URL NIMBUS_PASSWORD=carol-pw-1 "$NIMBUSCTL" --user carol@home \
+    remote-link show x)
+  grep -Eq '^Status: +ok' <<<"$out"
+  grep -Eq '^Queue: +main' <<<"$out"
+  NIMBUS_URL=$H_URL NIMBUS_PASSWORD=carol-pw-1 "$NIMBUSCTL" --user carol@home --json \
+    remote-link list | json_get "[l['name'] for l in d['remote_links']]" | grep -qx "\['x'\]"
+}
+check "nimbusctl remote-link show / list" ctl_show
+
 submit_remote() { # NAME: bob prints onepage.pdf at the remote, job-name NAME
   ipptool -t -T 20 -f "$NIMBUS_TEST_DATA/onepage.pdf" -d "name=$1" -d user=bob \
     "ipp://bob:bob-pw-1@127.0.0.1:$R_PORT/ipp/print/acme/office" \
