@@ -27,12 +27,17 @@ static const cli_field_t remote_link_fields[] = {
 
 static const cli_view_t remote_link_view = {"remote_links", remote_link_fields};
 
-enum { ROPT_PRINTER_URI, ROPT_QUEUE, ROPT_CLAIM_FILE, ROPT_CREDENTIAL_FILE, ROPT_SYSTEM_URI,
-       ROPT_SERVICE_URL };
+enum {
+  ROPT_PRINTER_URI,
+  ROPT_QUEUE,
+  ROPT_CLAIM_FILE,
+  ROPT_CREDENTIAL_FILE,
+  ROPT_SYSTEM_URI,
+  ROPT_SERVICE_URL
+};
 
 static const cli_option_t remote_link_options[] = {
-    [ROPT_PRINTER_URI] = {"printer-uri", "URI", "the remote queue's printer URI (ipp/ipps)",
-                          false},
+    [ROPT_PRINTER_URI] = {"printer-uri", "URI", "the remote queue's printer URI (ipp/ipps)", false},
     [ROPT_QUEUE] = {"queue", "QUEUE", "the home queue its jobs become jobs of", false},
     [ROPT_CLAIM_FILE] = {"claim-file", "FILE",
                          "read the claim code the remote issued from FILE (- = standard input)",
@@ -74,8 +79,9 @@ static cli_status_t remote_link_body_fill(cli_t *cli, const cli_parsed_t *parsed
   const char *cred = parsed->values[ROPT_CREDENTIAL_FILE];
 
   if (status == CLI_STATUS_OK && claim && cred)
-    return (cli_fail(cli, CLI_STATUS_USAGE, "--claim-file and --credential-file are mutually "
-                                            "exclusive"));
+    return (cli_fail(cli, CLI_STATUS_USAGE,
+                     "--claim-file and --credential-file are mutually "
+                     "exclusive"));
 
   if (status == CLI_STATUS_OK && (claim || cred)) {
     char secret[1024];

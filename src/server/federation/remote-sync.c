@@ -273,11 +273,17 @@ static void remote_sync_link(remote_sync_t *rs, nimbus_remote_link_t *l, link_st
   if (ss == STORE_NOT_FOUND) s->revision = -1; /* changed or deleted meanwhile: read it again */
 }
 
-/* One round over every link of every tenant. */
+static bool remote_sync_lease(remote_sync_t *rs, time_t now);
+
+/* One round over every link of every tenant (none: no lease is taken, so a
+ * deployment without links writes nothing). */
 static void remote_sync_round(remote_sync_t *rs) {
   int n = 0;
-  if (store_remote_link_list(rs->srv->store, 0, rs->links, REMOTE_LINKS_MAX, &n) != STORE_OK)
+  if (store_remote_link_list(rs->srv->store, 0, rs->links, REMOTE_LINKS_MAX, &n) != STORE_OK ||
+      n == 0 || !remote_sync_lease(rs, time(NULL))) {
+    memset(rs->links, 0, (size_t)n * sizeof rs->links[0]);
     return;
+  }
   for (int i = 0; i < rs->nstates; i++) rs->states[i].listed = false;
   for (int i = 0; i < n && !atomic_load(&rs->abort); i++) {
     nimbus_remote_link_t *l = &rs->links[i];
@@ -298,7 +304,7 @@ static void remote_sync_round(remote_sync_t *rs) {
   for (int i = 0; i < rs->nstates; i++)
     if (rs->states[i].listed) rs->states[kept++] = rs->states[i];
   rs->nstates = kept;
-  memset(rs->links, 0, sizeof rs->links); /* sealed secrets do not linger */
+  memset(rs->links, 0, (size_t)n * sizeof rs->links[0]); /* sealed secrets do not linger */
 }
 
 /* Whether this node syncs: it holds the lease, or the store cannot say. */
@@ -331,7 +337,7 @@ static void *remote_sync_main(void *arg) {
     if (rs->stopping) break;
     rs->woken = false;
     pthread_mutex_unlock(&rs->mu);
-    if (remote_sync_lease(rs, time(NULL))) remote_sync_round(rs);
+    remote_sync_round(rs);
     pthread_mutex_lock(&rs->mu);
   }
   pthread_mutex_unlock(&rs->mu);
