@@ -178,6 +178,7 @@ extern const cli_command_t cli_command_whoami;
 extern const cli_command_t cli_command_tenant;
 extern const cli_command_t cli_command_user;
 extern const cli_command_t cli_command_queue;
+extern const cli_command_t cli_command_remote_link;
 extern const cli_command_t cli_command_token;
 extern const cli_command_t cli_command_job;
 extern const cli_command_t cli_command_submit;

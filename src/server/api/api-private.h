@@ -235,6 +235,13 @@ void api_user_aliases_list(api_ctx_t *c);
 void api_user_alias_add(api_ctx_t *c);
 void api_user_alias_remove(api_ctx_t *c);
 
+void api_remote_links_list(api_ctx_t *c); /* api-remote-links.c */
+void api_remote_links_create(api_ctx_t *c);
+void api_remote_link_get(api_ctx_t *c);
+void api_remote_link_update(api_ctx_t *c);
+void api_remote_link_delete(api_ctx_t *c);
+void api_remote_link_jobs(api_ctx_t *c);
+
 void api_queues_list(api_ctx_t *c); /* api-queues.c */
 void api_queues_create(api_ctx_t *c);
 void api_queue_get(api_ctx_t *c);

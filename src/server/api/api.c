@@ -10,6 +10,7 @@
  *   GET|POST users                GET|PATCH|DELETE users/{name}
  *   GET|POST|DELETE users/{name}/aliases (DELETE ?alias=)
  *   GET|POST queues               GET|PATCH|DELETE queues/{name}
+ *   GET|POST remote-links         GET|PATCH|DELETE remote-links/{name}, GET …/{name}/jobs
  *   GET|POST tokens               GET|DELETE tokens/{id}
  *   GET|POST jobs                 GET|DELETE jobs/{id}  (DELETE: cancel, purge the document)
  *   POST jobs/{id}/cancel         POST jobs/{id}/release
@@ -144,6 +145,18 @@ static const struct api_route api_routes[] = {
      "api.oauth.device.approve", API_JSON},
     {"oauth/device", API_PARAM_NONE, "deny", "POST", api_oauth_device_deny, "api.oauth.device.deny",
      API_JSON},
+    {"remote-links", API_PARAM_NONE, NULL, "GET", api_remote_links_list, "api.remote_links.list",
+     API_SCOPED | API_ADMIN},
+    {"remote-links", API_PARAM_NONE, NULL, "POST", api_remote_links_create,
+     "api.remote_links.create", API_SCOPED | API_ADMIN | API_JSON},
+    {"remote-links", API_PARAM_NAME, NULL, "GET", api_remote_link_get, "api.remote_links.get",
+     API_SCOPED | API_ADMIN},
+    {"remote-links", API_PARAM_NAME, NULL, "PATCH", api_remote_link_update,
+     "api.remote_links.update", API_SCOPED | API_ADMIN | API_JSON},
+    {"remote-links", API_PARAM_NAME, NULL, "DELETE", api_remote_link_delete,
+     "api.remote_links.delete", API_SCOPED | API_ADMIN},
+    {"remote-links", API_PARAM_NAME, "jobs", "GET", api_remote_link_jobs, "api.remote_links.jobs",
+     API_SCOPED | API_ADMIN},
 
     {"tokens", API_PARAM_NONE, NULL, "GET", api_tokens_list, "api.tokens.list", API_SCOPED},
     {"tokens", API_PARAM_NONE, NULL, "POST", api_tokens_create, "api.tokens.create",

@@ -60,6 +60,8 @@ typedef struct {
   int session_max;           /* web console: seconds after sign-in a session ends */
   int oauth_token_lifetime;  /* seconds an OAuth-issued (federation) token lives */
   int oauth_device_ttl;      /* seconds a device authorization grant waits for the user */
+  int remote_poll;           /* federation: seconds between polls of each remote printer link */
+  int remote_resync;         /* federation: seconds between full Get-Jobs of each link */
   char console_dir[PATH_MAX]; /* the web console's files ("": no console) */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */
@@ -78,6 +80,7 @@ typedef struct auth_cache auth_cache_t;
 typedef struct notify notify_t;
 typedef struct device_presence device_presence_t;
 typedef struct payments payments_t;
+typedef struct remote_sync remote_sync_t;
 
 typedef struct {
   nimbusd_config_t cfg;
@@ -90,6 +93,7 @@ typedef struct {
   notify_t *notify;            /* subscriptions and parked long-polls */
   device_presence_t *presence; /* when devices were last heard (device.c) */
   payments_t *payments;        /* payment flow and reconciler (payments/payment-flow.c) */
+  remote_sync_t *remote_sync;  /* remote printer links' sync thread (federation/remote-sync.c) */
   time_t started_at;
   bool tls;
   /* bytes reserved by requests holding a small document in memory

@@ -136,6 +136,12 @@ const config_option_t nimbusd_options[] = {
     OPT("oauth-device-ttl", CONFIG_INT, oauth_device_ttl, "600",
         "seconds a device authorization grant's user code stays valid (expires_in)", false, 1,
         3600),
+    OPT("remote-poll", CONFIG_INT, remote_poll, "10",
+        "seconds between polls of each remote printer link (Get-Notifications, docs/FEDERATION.md)",
+        false, 1, 3600),
+    OPT("remote-resync", CONFIG_INT, remote_resync, "300",
+        "seconds between full Get-Jobs of each remote printer link, events or not", false, 1,
+        86400),
     OPT("console-dir", CONFIG_STRING, console_dir, NIMBUS_CONSOLE_DIR,
         "the web console's files, served at / and /assets/ (\"\" = no console)", false, 0, 0),
     /* the name before 0.2 (deprecated): still read, with a warning in the log */

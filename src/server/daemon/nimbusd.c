@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "payment-flow.h"
+#include "remote-sync.h"
 #include "retention.h"
 
 #define NIMBUS_SYSTEM_TENANT "system"
@@ -350,12 +351,14 @@ int main(int argc, char **argv) {
   job_set_observer(nimbusd_job_changed, &srv);
   housekeeping = housekeeping_start(&srv);
   feed = event_feed_start(&srv);
+  srv.remote_sync = remote_sync_start(&srv);
   http = http_start(&srv, err, sizeof err);
-  if (!http || !housekeeping || !feed) {
+  if (!http || !housekeeping || !feed || !srv.remote_sync) {
     fprintf(stderr, "nimbusd: %s\n",
-            !http         ? err
-            : !feed       ? "cannot follow the store's event feed (see log)"
-                          : "cannot start the housekeeping thread");
+            !http              ? err
+            : !feed            ? "cannot follow the store's event feed (see log)"
+            : !srv.remote_sync ? "cannot start the remote printer links' thread"
+                               : "cannot start the housekeeping thread");
     goto done;
   }
   log_event(LOG_INFO, NULL, "nimbusd started", "version", NIMBUS_VERSION, "listen", srv.cfg.listen,
@@ -382,6 +385,8 @@ done:
   notify_shutdown(srv.notify);
   http_stop(http);
   housekeeping_stop(housekeeping);
+  remote_sync_stop(srv.remote_sync);
+  srv.remote_sync = NULL;
   if (srv.store && srv.presence) device_presence_flush(&srv);
   job_set_observer(NULL, NULL);
   payments_stop(srv.payments);

@@ -19,6 +19,8 @@
 #include "job.h"
 
 #define METRICS_SERIES 256
+#define METRICS_REMOTE_LINKS 128
+#define METRICS_REMOTE_OPS 32
 static const double metrics_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                          0.1,   0.25,   0.5,   1,    2.5,   10};
 #define METRICS_NBUCKETS (sizeof metrics_buckets / sizeof metrics_buckets[0])
@@ -42,7 +44,46 @@ struct metrics {
   atomic_llong deleted_device_requests;
   atomic_llong payments[9]; /* by nimbus_payment_state_t (1..8) */
   atomic_llong payment_callbacks_refused;
+  /* remote printer links (federation/): bytes received per link, INFRA
+   * operations sent by name; fixed tables like series, overflow dropped */
+  struct {
+    long long tenant;
+    char link[64];
+    uint64_t bytes;
+  } remote_bytes[METRICS_REMOTE_LINKS];
+  int nremote_bytes;
+  struct {
+    const char *op;
+    uint64_t count;
+  } remote_ops[METRICS_REMOTE_OPS];
+  int nremote_ops;
 };
+
+void metrics_remote_bytes(metrics_t *m, long long tenant_id, const char *link, int64_t n) {
+  if (!m || n <= 0) return;
+  pthread_mutex_lock(&m->mu);
+  int i = 0;
+  for (; i < m->nremote_bytes; i++)
+    if (m->remote_bytes[i].tenant == tenant_id && !strcmp(m->remote_bytes[i].link, link)) break;
+  if (i == m->nremote_bytes && i < METRICS_REMOTE_LINKS) {
+    m->remote_bytes[i].tenant = tenant_id;
+    snprintf(m->remote_bytes[i].link, sizeof m->remote_bytes[i].link, "%s", link);
+    m->nremote_bytes++;
+  }
+  if (i < m->nremote_bytes) m->remote_bytes[i].bytes += (uint64_t)n;
+  pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_remote_request(metrics_t *m, const char *op) {
+  if (!m || !op) return;
+  pthread_mutex_lock(&m->mu);
+  int i = 0;
+  for (; i < m->nremote_ops; i++)
+    if (!strcmp(m->remote_ops[i].op, op)) break;
+  if (i == m->nremote_ops && i < METRICS_REMOTE_OPS) m->remote_ops[m->nremote_ops++].op = op;
+  if (i < m->nremote_ops) m->remote_ops[i].count++;
+  pthread_mutex_unlock(&m->mu);
+}
 
 metrics_t *metrics_new(void) {
   metrics_t *m = calloc(1, sizeof *m);
@@ -201,6 +242,23 @@ char *metrics_render(metrics_t *m, store_t *st, int long_polls, size_t *len) {
                  "# TYPE nimbus_payment_callbacks_refused_total counter\n"
                  "nimbus_payment_callbacks_refused_total %lld\n",
                  (long long)atomic_load(&m->payment_callbacks_refused));
+  metrics_printf(&o,
+                 "# HELP nimbus_remote_bytes_received_total Bytes received from remote "
+                 "INFRA services, by remote printer link.\n"
+                 "# TYPE nimbus_remote_bytes_received_total counter\n");
+  metrics_printf(&o,
+                 "# HELP nimbus_remote_requests_total INFRA operations sent to remote "
+                 "services, by operation.\n"
+                 "# TYPE nimbus_remote_requests_total counter\n");
+  pthread_mutex_lock(&m->mu);
+  for (int i = 0; i < m->nremote_bytes; i++)
+    metrics_printf(&o,
+                   "nimbus_remote_bytes_received_total{tenant=\"%lld\",link=\"%s\"} %" PRIu64 "\n",
+                   m->remote_bytes[i].tenant, m->remote_bytes[i].link, m->remote_bytes[i].bytes);
+  for (int i = 0; i < m->nremote_ops; i++)
+    metrics_printf(&o, "nimbus_remote_requests_total{op=\"%s\"} %" PRIu64 "\n", m->remote_ops[i].op,
+                   m->remote_ops[i].count);
+  pthread_mutex_unlock(&m->mu);
   int64_t counts[10] = {0};
   if (store_job_count_by_state(st, counts) == STORE_OK) {
     metrics_printf(&o, "# HELP nimbus_jobs Jobs by lifecycle state.\n# TYPE nimbus_jobs gauge\n");

@@ -24,6 +24,10 @@ void metrics_deleted_device_request(metrics_t *m);
 void metrics_payment(metrics_t *m, int s);
 /* A payment callback that proved nothing was refused (audited). */
 void metrics_payment_callback_refused(metrics_t *m);
+/* Remote printer links (federation/): n bytes received from link (its
+ * name, of tenant_id); one INFRA operation sent (op: a static string). */
+void metrics_remote_bytes(metrics_t *m, long long tenant_id, const char *link, int64_t n);
+void metrics_remote_request(metrics_t *m, const char *op);
 /* Render the exposition text; returns a malloc'd string (caller frees). */
 /* long_polls: parked Get-Notifications requests (gauge). */
 char *metrics_render(metrics_t *m, store_t *st, int long_polls, size_t *len);

@@ -486,4 +486,53 @@ typedef struct {
   int64_t charged_at;
 } nimbus_job_charge_t;
 
+/* Federation (issue 15, docs/FEDERATION.md §1, §3): a remote printer link
+ * makes this deployment an output device of a remote Infrastructure
+ * Printer; its fetchable jobs are kept as metadata only (remote_jobs). */
+#define NIMBUS_URI_MAX 512
+#define NIMBUS_REMOTE_SEALED_MAX 600 /* a sealed claim code or device credential */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  char name[NIMBUS_NAME_MAX]; /* unique per tenant */
+  char printer_uri[NIMBUS_URI_MAX];
+  char system_uri[NIMBUS_URI_MAX];
+  char service_url[NIMBUS_URI_MAX];
+  nimbus_id_t queue_id;
+  char queue_name[NIMBUS_NAME_MAX]; /* filled by reads */
+  /* sealed holds a claim code still to register with (claim_pending) or
+   * the device credential the remote issued; sealed with the secrets key,
+   * bound to tenant and name (federation/remote-link.c) */
+  bool claim_pending;
+  unsigned char sealed[NIMBUS_REMOTE_SEALED_MAX];
+  int sealed_len;
+  char output_device_uuid[64];
+  int subscription_id; /* 0: none yet */
+  int last_sequence;   /* last notify-sequence-number seen */
+  char status[24];     /* connecting, ok, unreachable, credential-refused, deregistered */
+  char last_error[NIMBUS_TEXT_MAX];
+  int64_t last_ok_at;
+  int64_t next_try_at;
+  int failures;
+  int64_t created_at;
+  int64_t revision; /* bumped by every admin change (the worker's writes check it) */
+  int jobs;         /* filled by reads: stored remote jobs */
+} nimbus_remote_link_t;
+
+typedef struct {
+  nimbus_id_t link_id;
+  int remote_job_id;
+  char name[NIMBUS_TEXT_MAX];
+  char owner[NIMBUS_TEXT_MAX]; /* job-originating-user-name */
+  int pages;                   /* job-impressions (0: unknown) */
+  int copies;
+  char sides[32];
+  char color_mode[32];
+  char media[64];
+  int64_t submitted_at; /* time-at-creation */
+  int remote_state;     /* job-state */
+  int64_t seen_at;
+  nimbus_id_t local_job_id; /* 0 until taken at a printer */
+} nimbus_remote_job_t;
+
 #endif

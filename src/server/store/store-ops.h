@@ -324,6 +324,23 @@ struct store_ops {
                                      nimbus_device_grant_t *out);
   store_status_t (*device_grant_update)(store_t *st, const nimbus_device_grant_t *g,
                                         const char *expect_status, const store_audit_t *audit);
+  /* federation (issue 15) */
+  store_status_t (*remote_link_insert)(store_t *st, nimbus_remote_link_t *l,
+                                       const store_audit_t *audit);
+  store_status_t (*remote_link_get)(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                    nimbus_remote_link_t *out);
+  store_status_t (*remote_link_list)(store_t *st, nimbus_id_t tenant_id, nimbus_remote_link_t *out,
+                                     int max, int *count);
+  store_status_t (*remote_link_update)(store_t *st, nimbus_remote_link_t *l,
+                                       const store_audit_t *audit);
+  store_status_t (*remote_link_set_state)(store_t *st, const nimbus_remote_link_t *l);
+  store_status_t (*remote_link_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                       const store_audit_t *audit);
+  store_status_t (*remote_jobs_replace)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                        const nimbus_remote_job_t *jobs, int n, int64_t now,
+                                        int64_t mark);
+  store_status_t (*remote_job_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                    nimbus_remote_job_t *out, int max, int *count);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);

@@ -275,6 +275,14 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(subscription_renew),
       STORE_OP_PRESENT(subscription_delete),
       STORE_OP_PRESENT(subscription_sweep),
+      STORE_OP_PRESENT(remote_link_insert),
+      STORE_OP_PRESENT(remote_link_get),
+      STORE_OP_PRESENT(remote_link_list),
+      STORE_OP_PRESENT(remote_link_update),
+      STORE_OP_PRESENT(remote_link_set_state),
+      STORE_OP_PRESENT(remote_link_delete),
+      STORE_OP_PRESENT(remote_jobs_replace),
+      STORE_OP_PRESENT(remote_job_list),
       STORE_OP_PRESENT(feed_open),
       STORE_OP_PRESENT(feed_next),
       STORE_OP_PRESENT(feed_close),
@@ -1171,6 +1179,48 @@ store_status_t store_subscription_sweep(store_t *st, int64_t now, int *removed) 
   if (!removed) removed = &dummy;
   *removed = 0;
   return STORE_CALL(st, subscription_sweep, now, removed);
+}
+
+store_status_t store_remote_link_insert(store_t *st, nimbus_remote_link_t *l,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, remote_link_insert, l, audit);
+}
+
+store_status_t store_remote_link_get(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                     nimbus_remote_link_t *out) {
+  return STORE_CALL(st, remote_link_get, tenant_id, name, out);
+}
+
+store_status_t store_remote_link_list(store_t *st, nimbus_id_t tenant_id, nimbus_remote_link_t *out,
+                                      int max, int *count) {
+  *count = 0;
+  return STORE_CALL(st, remote_link_list, tenant_id, out, max, count);
+}
+
+store_status_t store_remote_link_update(store_t *st, nimbus_remote_link_t *l,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, remote_link_update, l, audit);
+}
+
+store_status_t store_remote_link_set_state(store_t *st, const nimbus_remote_link_t *l) {
+  return STORE_CALL(st, remote_link_set_state, l);
+}
+
+store_status_t store_remote_link_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                        const store_audit_t *audit) {
+  return STORE_CALL(st, remote_link_delete, tenant_id, id, audit);
+}
+
+store_status_t store_remote_jobs_replace(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                         const nimbus_remote_job_t *jobs, int n, int64_t now,
+                                         int64_t mark) {
+  return STORE_CALL(st, remote_jobs_replace, tenant_id, link_id, jobs, n, now, mark);
+}
+
+store_status_t store_remote_job_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                     nimbus_remote_job_t *out, int max, int *count) {
+  *count = 0;
+  return STORE_CALL(st, remote_job_list, tenant_id, link_id, out, max, count);
 }
 
 void store_audit_detail(const store_audit_t *a, int64_t new_id, char *buf, size_t len) {

@@ -939,4 +939,33 @@ store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event
                                size_t *n);
 void store_feed_close(store_feed_t *f);
 
+/* Remote printer links and their remote jobs (docs/FEDERATION.md §1, §3).
+ * insert: STORE_CONFLICT when the tenant has that name, STORE_NOT_FOUND
+ * when the queue is not the tenant's; fills id.  update: the admin's
+ * change of queue, credential and state (bumps revision).  set_state: the
+ * sync worker's write of uuid, credential, subscription and status;
+ * STORE_NOT_FOUND when the link is gone or an admin changed it since it
+ * was read (l->revision).  list: tenant_id 0 means every tenant. */
+store_status_t store_remote_link_insert(store_t *st, nimbus_remote_link_t *l,
+                                        const store_audit_t *audit);
+store_status_t store_remote_link_get(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                     nimbus_remote_link_t *out);
+store_status_t store_remote_link_list(store_t *st, nimbus_id_t tenant_id, nimbus_remote_link_t *out,
+                                      int max, int *count);
+store_status_t store_remote_link_update(store_t *st, nimbus_remote_link_t *l,
+                                        const store_audit_t *audit);
+store_status_t store_remote_link_set_state(store_t *st, const nimbus_remote_link_t *l);
+store_status_t store_remote_link_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                        const store_audit_t *audit);
+/* Replace link_id's stored list by jobs[0..n): new ones added, kept ones
+ * updated (seen_at = now), vanished ones removed unless taken
+ * (local_job_id set).  mark must grow with every call for the link. */
+store_status_t store_remote_jobs_replace(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                         const nimbus_remote_job_t *jobs, int n, int64_t now,
+                                         int64_t mark);
+/* link_id's stored jobs, newest submission first; *count may exceed max
+ * (only max are filled). */
+store_status_t store_remote_job_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                     nimbus_remote_job_t *out, int max, int *count);
+
 #endif

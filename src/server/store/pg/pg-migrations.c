@@ -624,9 +624,59 @@ static const char *const migration_8[] = {
     NULL,
 };
 
+/* Migration 9: remote printer links and their remote jobs, as SQLite's
+ * migration 18 (issue 15). */
+static const char *const migration_9[] = {
+    "CREATE TABLE remote_links ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  printer_uri text NOT NULL,"
+    "  system_uri text NOT NULL DEFAULT '',"
+    "  service_url text NOT NULL DEFAULT '',"
+    "  queue_id bigint NOT NULL,"
+    "  claim_pending boolean NOT NULL DEFAULT false,"
+    "  sealed bytea,"
+    "  output_device_uuid text NOT NULL DEFAULT '',"
+    "  subscription_id integer NOT NULL DEFAULT 0,"
+    "  last_sequence integer NOT NULL DEFAULT 0,"
+    "  status text NOT NULL DEFAULT 'connecting' CHECK (status IN ('connecting', 'ok', "
+    "'unreachable', 'credential-refused', 'deregistered')),"
+    "  last_error text NOT NULL DEFAULT '',"
+    "  last_ok_at bigint NOT NULL DEFAULT 0,"
+    "  next_try_at bigint NOT NULL DEFAULT 0,"
+    "  failures integer NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  revision bigint NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, name),"
+    "  FOREIGN KEY (tenant_id, queue_id) REFERENCES queues(tenant_id, id) ON DELETE CASCADE"
+    ")",
+
+    "CREATE TABLE remote_jobs ("
+    "  link_id bigint NOT NULL REFERENCES remote_links(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  remote_job_id integer NOT NULL,"
+    "  name text NOT NULL DEFAULT '',"
+    "  owner text NOT NULL DEFAULT '',"
+    "  pages integer NOT NULL DEFAULT 0,"
+    "  copies integer NOT NULL DEFAULT 1,"
+    "  sides text NOT NULL DEFAULT '',"
+    "  color_mode text NOT NULL DEFAULT '',"
+    "  media text NOT NULL DEFAULT '',"
+    "  submitted_at bigint NOT NULL DEFAULT 0,"
+    "  remote_state integer NOT NULL DEFAULT 0,"
+    "  seen_at bigint NOT NULL,"
+    "  sync_mark bigint NOT NULL DEFAULT 0,"
+    "  local_job_id bigint,"
+    "  PRIMARY KEY (link_id, remote_job_id)"
+    ")",
+    "CREATE INDEX remote_jobs_owner ON remote_jobs(tenant_id, owner)",
+    NULL,
+};
+
 static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
                                                    migration_4, migration_5, migration_6,
-                                                   migration_7, migration_8};
+                                                   migration_7, migration_8, migration_9};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

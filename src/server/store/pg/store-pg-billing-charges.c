@@ -30,7 +30,7 @@
   "jq.job_id, jq.tenant_id, jq.price_table_id, jq.currency, jq.print_fee, jq.service_fee, " \
   "jq.total, jq.detail, jq.computed_at"
 
-static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
+static const char *const charges_sql[PS_REMOTE_FIRST - PS_CHARGE_PLACE] = {
 #define C(id) [(id)-PS_CHARGE_PLACE]
     /* Insert the job's charge (HELD), or replace its RELEASED one; no row
      * when the job is not the tenant's or its charge is in another state.
@@ -100,7 +100,9 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
 #undef C
 };
 
+/* Statements from PS_REMOTE_FIRST on are store-pg-remote.c's. */
 const char *pg_charges_sql(pg_stmt_id_t id) {
+  if (id >= PS_REMOTE_FIRST) return pg_remote_sql(id);
   return id >= PS_CHARGE_PLACE && id < PS_COUNT ? charges_sql[id - PS_CHARGE_PLACE] : NULL;
 }
 

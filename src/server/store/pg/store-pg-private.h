@@ -230,6 +230,17 @@ typedef enum {
   PS_JOB_IN_TENANT,
   PS_JOB_SET_ACCOUNT,
   PS_PRINT_LOG,
+  /* remote printer links (store-pg-remote.c) */
+  PS_REMOTE_FIRST,
+  PS_REMOTE_LINK_INSERT = PS_REMOTE_FIRST,
+  PS_REMOTE_LINK_GET,
+  PS_REMOTE_LINK_LIST,
+  PS_REMOTE_LINK_UPDATE,
+  PS_REMOTE_LINK_SET_STATE,
+  PS_REMOTE_LINK_DELETE,
+  PS_REMOTE_JOB_UPSERT,
+  PS_REMOTE_JOB_PRUNE,
+  PS_REMOTE_JOB_LIST,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -701,5 +712,25 @@ store_status_t pg_job_set_account(store_t *st, nimbus_id_t tenant_id, nimbus_id_
                                   const char *account_id, const store_audit_t *audit);
 store_status_t pg_print_log(store_t *st, const store_print_log_filter_t *f, store_print_log_cb cb,
                             void *ctx);
+
+/* store-pg-remote.c: remote printer links (store.h) and the SQL of
+ * PS_REMOTE_FIRST.. (pg_charges_sql() hands them on). */
+const char *pg_remote_sql(pg_stmt_id_t id);
+store_status_t pg_remote_link_insert(store_t *st, nimbus_remote_link_t *l,
+                                     const store_audit_t *audit);
+store_status_t pg_remote_link_get(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                  nimbus_remote_link_t *out);
+store_status_t pg_remote_link_list(store_t *st, nimbus_id_t tenant_id, nimbus_remote_link_t *out,
+                                   int max, int *count);
+store_status_t pg_remote_link_update(store_t *st, nimbus_remote_link_t *l,
+                                     const store_audit_t *audit);
+store_status_t pg_remote_link_set_state(store_t *st, const nimbus_remote_link_t *l);
+store_status_t pg_remote_link_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     const store_audit_t *audit);
+store_status_t pg_remote_jobs_replace(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                      const nimbus_remote_job_t *jobs, int n, int64_t now,
+                                      int64_t mark);
+store_status_t pg_remote_job_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                  nimbus_remote_job_t *out, int max, int *count);
 
 #endif

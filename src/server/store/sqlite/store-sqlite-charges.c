@@ -32,7 +32,7 @@
 #define LOG_CHARGE_AT (LOG_JOB_NCOLS + 1)
 #define LOG_QUOTE_AT (LOG_CHARGE_AT + CHARGE_NCOLS + 1)
 
-static const char *const charges_sql[S_COUNT - S_CHARGES_FIRST] = {
+static const char *const charges_sql[S_REMOTE_FIRST - S_CHARGES_FIRST] = {
 #define B(id) [(id)-S_CHARGES_FIRST]
     B(S_ACCOUNT_CLOSED_AT) =
         "SELECT closed_at FROM billing_accounts WHERE id = ?1 AND tenant_id = ?2",
@@ -95,7 +95,9 @@ static const char *const charges_sql[S_COUNT - S_CHARGES_FIRST] = {
 #undef B
 };
 
+/* Statements from S_REMOTE_FIRST on are store-sqlite-remote.c's. */
 const char *sqlite_charges_sql(stmt_id_t id) {
+  if (id >= S_REMOTE_FIRST) return sqlite_remote_sql(id);
   return id >= S_CHARGES_FIRST && id < S_COUNT ? charges_sql[id - S_CHARGES_FIRST] : NULL;
 }
 

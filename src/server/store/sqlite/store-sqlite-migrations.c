@@ -772,10 +772,68 @@ static const char *const migration_17[] = {
     NULL,
 };
 
+/* Migration 18: remote printer links and the metadata of their remote
+ * jobs (issue 15, docs/FEDERATION.md §1, §3).
+ *  - remote_links.sealed: the claim code still to register with
+ *    (claim_pending 1) or the device credential the remote issued, sealed
+ *    with the secrets key (never stored in clear).
+ *  - remote_links.revision: bumped by every admin change; the sync
+ *    worker's writes are compare-and-set on it.
+ *  - remote_jobs: metadata only, replaced by each Get-Jobs; sync_mark
+ *    tells the rows of the last refresh from the vanished ones;
+ *    local_job_id is set when a user takes the job at a printer. */
+static const char *const migration_18[] = {
+    "CREATE TABLE remote_links ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  printer_uri TEXT NOT NULL,"
+    "  system_uri TEXT NOT NULL DEFAULT '',"
+    "  service_url TEXT NOT NULL DEFAULT '',"
+    "  queue_id INTEGER NOT NULL,"
+    "  claim_pending INTEGER NOT NULL DEFAULT 0 CHECK (claim_pending IN (0, 1)),"
+    "  sealed BLOB,"
+    "  output_device_uuid TEXT NOT NULL DEFAULT '',"
+    "  subscription_id INTEGER NOT NULL DEFAULT 0,"
+    "  last_sequence INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL DEFAULT 'connecting' CHECK (status IN ('connecting', 'ok', "
+    "'unreachable', 'credential-refused', 'deregistered')),"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  last_ok_at INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_at INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, name),"
+    "  FOREIGN KEY (tenant_id, queue_id) REFERENCES queues(tenant_id, id) ON DELETE CASCADE"
+    ")",
+
+    "CREATE TABLE remote_jobs ("
+    "  link_id INTEGER NOT NULL REFERENCES remote_links(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  remote_job_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  owner TEXT NOT NULL DEFAULT '',"
+    "  pages INTEGER NOT NULL DEFAULT 0,"
+    "  copies INTEGER NOT NULL DEFAULT 1,"
+    "  sides TEXT NOT NULL DEFAULT '',"
+    "  color_mode TEXT NOT NULL DEFAULT '',"
+    "  media TEXT NOT NULL DEFAULT '',"
+    "  submitted_at INTEGER NOT NULL DEFAULT 0,"
+    "  remote_state INTEGER NOT NULL DEFAULT 0,"
+    "  seen_at INTEGER NOT NULL,"
+    "  sync_mark INTEGER NOT NULL DEFAULT 0,"
+    "  local_job_id INTEGER,"
+    "  PRIMARY KEY (link_id, remote_job_id)"
+    ")",
+    "CREATE INDEX remote_jobs_owner ON remote_jobs(tenant_id, owner)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
     migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
-    migration_13, migration_14, migration_15, migration_16, migration_17,
+    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
 };
 
 const int store_sqlite_migration_count =

@@ -270,6 +270,18 @@ typedef enum {
   S_CHARGE_LIST_DUE,
   S_JOB_SET_ACCOUNT,
   S_PRINT_LOG,
+  /* remote printer links (store-sqlite-remote.c) */
+  S_REMOTE_FIRST,
+  S_REMOTE_LINK_INSERT = S_REMOTE_FIRST,
+  S_REMOTE_LINK_GET,
+  S_REMOTE_LINK_LIST,
+  S_REMOTE_LINK_UPDATE,
+  S_REMOTE_LINK_SET_STATE,
+  S_REMOTE_LINK_DELETE,
+  S_REMOTE_JOB_UPSERT,
+  S_REMOTE_JOB_PRUNE,
+  S_REMOTE_JOB_LIST,
+  S_REMOTE_JOB_COUNT,
   S_COUNT
 } stmt_id_t;
 
@@ -644,6 +656,24 @@ store_status_t sqlite_posting_insert_locked(sqlite_store_t *st,
  * (store.h). */
 const char *sqlite_billing_sql(stmt_id_t id);
 const char *sqlite_charges_sql(stmt_id_t id);
+/* store-sqlite-remote.c: the SQL of S_REMOTE_FIRST.. */
+const char *sqlite_remote_sql(stmt_id_t id);
+store_status_t sqlite_remote_link_insert(store_t *base_, nimbus_remote_link_t *l,
+                                         const store_audit_t *audit);
+store_status_t sqlite_remote_link_get(store_t *base_, nimbus_id_t tenant_id, const char *name,
+                                      nimbus_remote_link_t *out);
+store_status_t sqlite_remote_link_list(store_t *base_, nimbus_id_t tenant_id,
+                                       nimbus_remote_link_t *out, int max, int *count);
+store_status_t sqlite_remote_link_update(store_t *base_, nimbus_remote_link_t *l,
+                                         const store_audit_t *audit);
+store_status_t sqlite_remote_link_set_state(store_t *base_, const nimbus_remote_link_t *l);
+store_status_t sqlite_remote_link_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const store_audit_t *audit);
+store_status_t sqlite_remote_jobs_replace(store_t *base_, nimbus_id_t tenant_id,
+                                          nimbus_id_t link_id, const nimbus_remote_job_t *jobs,
+                                          int n, int64_t now, int64_t mark);
+store_status_t sqlite_remote_job_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t link_id,
+                                      nimbus_remote_job_t *out, int max, int *count);
 typedef void (*sqlite_read_fn)(sqlite3_stmt *s, void *out);
 typedef void (*sqlite_bind_fn)(sqlite3_stmt *s, const void *arg);
 /* One row of statement id, bound with ints[0..nints) as ?1.. and text
