@@ -30,7 +30,7 @@
   "jq.job_id, jq.tenant_id, jq.price_table_id, jq.currency, jq.print_fee, jq.service_fee, " \
   "jq.total, jq.detail, jq.computed_at"
 
-static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
+static const char *const charges_sql[PS_LINK_FIRST - PS_CHARGE_PLACE] = {
 #define C(id) [(id)-PS_CHARGE_PLACE]
     /* Insert the job's charge (HELD), or replace its RELEASED one; no row
      * when the job is not the tenant's or its charge is in another state.
@@ -101,7 +101,8 @@ static const char *const charges_sql[PS_COUNT - PS_CHARGE_PLACE] = {
 };
 
 const char *pg_charges_sql(pg_stmt_id_t id) {
-  return id >= PS_CHARGE_PLACE && id < PS_COUNT ? charges_sql[id - PS_CHARGE_PLACE] : NULL;
+  if (id >= PS_LINK_FIRST) return pg_link_sql(id);
+  return id >= PS_CHARGE_PLACE ? charges_sql[id - PS_CHARGE_PLACE] : NULL;
 }
 
 void pg_charge_from_row(const PGresult *r, int i, int col, nimbus_job_charge_t *c) {

@@ -32,7 +32,7 @@
 #define LOG_CHARGE_AT (LOG_JOB_NCOLS + 1)
 #define LOG_QUOTE_AT (LOG_CHARGE_AT + CHARGE_NCOLS + 1)
 
-static const char *const charges_sql[S_COUNT - S_CHARGES_FIRST] = {
+static const char *const charges_sql[S_LINK_FIRST - S_CHARGES_FIRST] = {
 #define B(id) [(id)-S_CHARGES_FIRST]
     B(S_ACCOUNT_CLOSED_AT) =
         "SELECT closed_at FROM billing_accounts WHERE id = ?1 AND tenant_id = ?2",
@@ -96,7 +96,8 @@ static const char *const charges_sql[S_COUNT - S_CHARGES_FIRST] = {
 };
 
 const char *sqlite_charges_sql(stmt_id_t id) {
-  return id >= S_CHARGES_FIRST && id < S_COUNT ? charges_sql[id - S_CHARGES_FIRST] : NULL;
+  if (id >= S_LINK_FIRST) return sqlite_link_sql(id);
+  return id >= S_CHARGES_FIRST ? charges_sql[id - S_CHARGES_FIRST] : NULL;
 }
 
 #define COPY(s, col, arr) sqlite_copy_column((s), (col), (arr), sizeof(arr))
