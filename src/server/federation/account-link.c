@@ -49,8 +49,8 @@ static int64_t alink_check_seconds(const nimbus_server_t *srv) {
 
 /* The additional data binding a sealed value of l. */
 static void alink_ad(const nimbus_account_link_t *l, const char *what, char *ad, size_t len) {
-  snprintf(ad, len, "account-link:%lld:%lld:%s:%s", (long long)l->tenant_id,
-           (long long)l->user_id, l->service_url, what);
+  snprintf(ad, len, "account-link:%lld:%lld:%s:%s", (long long)l->tenant_id, (long long)l->user_id,
+           l->service_url, what);
 }
 
 static bool alink_seal(nimbus_server_t *srv, const nimbus_account_link_t *l, const char *what,
@@ -97,11 +97,9 @@ static alink_result_t alink_begin_grant(nimbus_server_t *srv, nimbus_account_lin
   oac_grant_t *g = calloc(1, sizeof *g);
   if (!g) return ALINK_ERROR;
   alink_result_t res = ALINK_OK;
-  if (oac_device_authorize(md.device_authorization_endpoint, client_id, g, msg, msglen) !=
-      OAC_OK) {
+  if (oac_device_authorize(md.device_authorization_endpoint, client_id, g, msg, msglen) != OAC_OK) {
     res = ALINK_REMOTE;
-  } else if (!alink_seal(srv, l, "device", g->device_code, l->device_code,
-                         &l->device_code_len)) {
+  } else if (!alink_seal(srv, l, "device", g->device_code, l->device_code, &l->device_code_len)) {
     snprintf(msg, msglen, "cannot seal the device code");
     res = ALINK_ERROR;
   } else {
@@ -124,10 +122,9 @@ static alink_result_t alink_begin_grant(nimbus_server_t *srv, nimbus_account_lin
   return res;
 }
 
-alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, const char *service_url,
-                                   const char *actor, nimbus_account_link_t *out, char *msg,
-                                   size_t msglen) {
+alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   const char *service_url, const char *actor,
+                                   nimbus_account_link_t *out, char *msg, size_t msglen) {
   memset(out, 0, sizeof *out);
   out->tenant_id = tenant_id;
   out->user_id = user_id;
@@ -167,9 +164,9 @@ alink_result_t account_link_get(nimbus_server_t *srv, nimbus_id_t tenant_id, nim
   return ALINK_OK;
 }
 
-alink_result_t account_link_relink(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, nimbus_id_t id, const char *actor,
-                                   nimbus_account_link_t *out, char *msg, size_t msglen) {
+alink_result_t account_link_relink(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   nimbus_id_t id, const char *actor, nimbus_account_link_t *out,
+                                   char *msg, size_t msglen) {
   for (int attempt = 0; attempt < 3; attempt++) {
     alink_result_t res = account_link_get(srv, tenant_id, user_id, id, out);
     if (res != ALINK_OK) return res;
@@ -188,8 +185,8 @@ alink_result_t account_link_relink(nimbus_server_t *srv, nimbus_id_t tenant_id,
   return ALINK_ERROR;
 }
 
-alink_result_t account_link_delete(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, nimbus_id_t id, const char *actor) {
+alink_result_t account_link_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   nimbus_id_t id, const char *actor) {
   nimbus_account_link_t *l = malloc(sizeof *l);
   if (!l) return ALINK_ERROR;
   alink_result_t res = account_link_get(srv, tenant_id, user_id, id, l);
@@ -362,9 +359,9 @@ static bool alink_find(const nimbus_account_link_t *l, void *ctx) {
   return false;
 }
 
-alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, const char *service_url,
-                                   char *remote_user, size_t remote_user_len) {
+alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   const char *service_url, char *remote_user,
+                                   size_t remote_user_len) {
   if (remote_user && remote_user_len) remote_user[0] = '\0';
   nimbus_account_link_t *l = calloc(1, sizeof *l);
   if (!l) return ALINK_ERROR;
@@ -372,8 +369,8 @@ alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id,
   alink_result_t res = ALINK_NOT_FOUND;
   if (store_account_link_list(srv->store, tenant_id, user_id, alink_find, &f) != STORE_OK) {
     res = ALINK_ERROR;
-  } else if (f.have && (l->status == NIMBUS_LINK_LINKED ||
-                        l->status == NIMBUS_LINK_RELINK_NEEDED)) {
+  } else if (f.have &&
+             (l->status == NIMBUS_LINK_LINKED || l->status == NIMBUS_LINK_RELINK_NEEDED)) {
     int64_t now = (int64_t)time(NULL);
     oac_result_t r = alink_check(srv, l, now);
     store_account_link_update(srv->store, l, NULL); /* lost to the worker: it wrote the same */
@@ -418,8 +415,7 @@ static bool alink_pair(const nimbus_account_link_t *l, void *ctx) {
 }
 
 alink_result_t account_link_remote_users(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                         nimbus_id_t user_id, account_link_pair_cb cb,
-                                         void *ctx) {
+                                         nimbus_id_t user_id, account_link_pair_cb cb, void *ctx) {
   alink_pairs_t p = {.cb = cb, .ctx = ctx};
   /* collected first: the callback may call the store (store.h) */
   store_status_t s = store_account_link_list(srv->store, tenant_id, user_id, alink_pair, &p);

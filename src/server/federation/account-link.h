@@ -34,18 +34,17 @@ const char *account_link_status_name(nimbus_link_status_t s);
 /* Start a grant at service_url for the user: the remote's metadata, the
  * device authorization request, a pending link stored (audited
  * account-link.create by actor).  *out filled (sealed members cleared). */
-alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, const char *service_url,
-                                   const char *actor, nimbus_account_link_t *out, char *msg,
-                                   size_t msglen);
+alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   const char *service_url, const char *actor,
+                                   nimbus_account_link_t *out, char *msg, size_t msglen);
 /* A new grant on an existing link (the old token is forgotten once the
  * grant starts); the link is pending again. */
-alink_result_t account_link_relink(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, nimbus_id_t id, const char *actor,
-                                   nimbus_account_link_t *out, char *msg, size_t msglen);
+alink_result_t account_link_relink(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   nimbus_id_t id, const char *actor, nimbus_account_link_t *out,
+                                   char *msg, size_t msglen);
 /* Forget a link and its token (audited account-link.delete). */
-alink_result_t account_link_delete(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, nimbus_id_t id, const char *actor);
+alink_result_t account_link_delete(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   nimbus_id_t id, const char *actor);
 /* One of the user's links (NOT_FOUND for another user's). */
 alink_result_t account_link_get(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                 nimbus_id_t id, nimbus_account_link_t *out);
@@ -55,9 +54,9 @@ alink_result_t account_link_get(nimbus_server_t *srv, nimbus_id_t tenant_id, nim
  * ALINK_NOT_PENDING: relink needed (the status is stored); ALINK_NOT_FOUND:
  * no linked account there; ALINK_REMOTE: no answer (status unchanged,
  * last_error set). */
-alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   nimbus_id_t user_id, const char *service_url,
-                                   char *remote_user, size_t remote_user_len);
+alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                   const char *service_url, char *remote_user,
+                                   size_t remote_user_len);
 
 /* The (service_url, remote_user) pairs of the user's linked accounts,
  * for the merged job list; cb returns false to stop. */

@@ -80,8 +80,7 @@ static bool oac_request(const char *url, const char *form, const char *bearer, l
     if (n) h = n;
   }
   if (form) {
-    struct curl_slist *n =
-        curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded");
+    struct curl_slist *n = curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded");
     if (n) h = n;
   }
   int timeout = atomic_load(&oac_timeout);
@@ -179,8 +178,7 @@ static json_t *oac_json(const char *body) {
   return j;
 }
 
-oac_result_t oac_discover(const char *service_url, oac_metadata_t *out, char *msg,
-                          size_t msglen) {
+oac_result_t oac_discover(const char *service_url, oac_metadata_t *out, char *msg, size_t msglen) {
   static const char *const paths[] = {"/.well-known/oauth-authorization-server",
                                       "/.well-known/openid-configuration"};
   memset(out, 0, sizeof *out);
@@ -264,8 +262,12 @@ oac_result_t oac_device_authorize(const char *endpoint, const char *client_id, o
   free(body);
   oac_result_t res = OAC_OK;
   if (status != 200) {
-    res = status >= 500 ? OAC_UNAVAILABLE : j ? oac_oauth_error(j, status, msg, msglen) : OAC_INVALID;
-    if (status == 404 || !j) snprintf(msg, msglen, "the service answered HTTP %ld: it may not offer the device grant", status);
+    res = status >= 500 ? OAC_UNAVAILABLE
+          : j           ? oac_oauth_error(j, status, msg, msglen)
+                        : OAC_INVALID;
+    if (status == 404 || !j)
+      snprintf(msg, msglen, "the service answered HTTP %ld: it may not offer the device grant",
+               status);
     if (status >= 500) snprintf(msg, msglen, "the service answered HTTP %ld", status);
     if (res == OAC_PENDING || res == OAC_SLOW_DOWN) res = OAC_UNAVAILABLE;
   } else if (!j || !oac_member(j, "device_code", out->device_code, sizeof out->device_code) ||

@@ -1080,8 +1080,8 @@ store_status_t store_account_link_list(store_t *st, nimbus_id_t tenant_id, nimbu
   return STORE_CALL(st, account_link_list, tenant_id, user_id, cb, ctx);
 }
 
-store_status_t store_account_link_due(store_t *st, int64_t now, int limit,
-                                      store_account_link_cb cb, void *ctx) {
+store_status_t store_account_link_due(store_t *st, int64_t now, int limit, store_account_link_cb cb,
+                                      void *ctx) {
   return STORE_CALL(st, account_link_due, now, limit, cb, ctx);
 }
 

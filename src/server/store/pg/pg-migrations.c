@@ -631,9 +631,9 @@ static const char *const migration_8[] = {
     NULL,
 };
 
-static const char *const *const pg_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4, migration_5, migration_6, migration_7,
-    migration_8};
+static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
+                                                   migration_4, migration_5, migration_6,
+                                                   migration_7, migration_8};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -24,9 +24,11 @@ static const char *const link_sql[PS_COUNT - PS_LINK_FIRST] = {
         "last_error, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
         "$11, $12, $13, $14, $15, $16, $17, $18, 1) RETURNING id",
     L(PS_LINK_GET) = "SELECT " LINK_COLS " FROM account_links WHERE id = $1 AND tenant_id = $2",
-    L(PS_LINK_LIST) = "SELECT " LINK_COLS " FROM account_links WHERE tenant_id = $1 "
+    L(PS_LINK_LIST) = "SELECT " LINK_COLS
+                      " FROM account_links WHERE tenant_id = $1 "
                       "AND user_id = $2 ORDER BY service_url COLLATE \"C\", id",
-    L(PS_LINK_DUE) = "SELECT " LINK_COLS " FROM account_links WHERE status IN (1, 2, 3) "
+    L(PS_LINK_DUE) = "SELECT " LINK_COLS
+                     " FROM account_links WHERE status IN (1, 2, 3) "
                      "AND next_poll_at <= $1 ORDER BY next_poll_at, id LIMIT $2",
     L(PS_LINK_UPDATE) =
         "UPDATE account_links SET status = $4, remote_user = $5, token = $6, device_code = $7, "
@@ -112,8 +114,8 @@ store_status_t pg_account_link_insert(store_t *base, nimbus_account_link_t *l,
   PG_PARAM_FIELD(&p, l->service_url);
   param_mutable(&p, l);
   pg_param_int(&p, now);
-  store_status_t status = pg_write_one(pg_of(base), PS_LINK_INSERT, &p, false, &id, audit, 0,
-                                       "account link insert");
+  store_status_t status =
+      pg_write_one(pg_of(base), PS_LINK_INSERT, &p, false, &id, audit, 0, "account link insert");
   if (status == STORE_OK) {
     l->id = id;
     l->created_at = now;
@@ -153,8 +155,8 @@ store_status_t pg_account_link_list(store_t *base, nimbus_id_t tenant_id, nimbus
                       ctx, "account link list");
 }
 
-store_status_t pg_account_link_due(store_t *base, int64_t now, int limit,
-                                   store_account_link_cb cb, void *ctx) {
+store_status_t pg_account_link_due(store_t *base, int64_t now, int limit, store_account_link_cb cb,
+                                   void *ctx) {
   pg_params_t p = {0};
   pg_param_int(&p, now);
   pg_param_int(&p, limit);

@@ -646,8 +646,8 @@ store_status_t pg_account_link_get(store_t *base, nimbus_id_t tenant_id, nimbus_
                                    nimbus_account_link_t *out);
 store_status_t pg_account_link_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                     store_account_link_cb cb, void *ctx);
-store_status_t pg_account_link_due(store_t *base, int64_t now, int limit,
-                                   store_account_link_cb cb, void *ctx);
+store_status_t pg_account_link_due(store_t *base, int64_t now, int limit, store_account_link_cb cb,
+                                   void *ctx);
 store_status_t pg_account_link_update(store_t *base, nimbus_account_link_t *l,
                                       const store_audit_t *audit);
 store_status_t pg_account_link_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,

@@ -23,9 +23,11 @@ static const char *const link_sql[S_COUNT - S_LINK_FIRST] = {
         "last_error, created_at, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 1)",
     L(S_LINK_GET) = "SELECT " LINK_COLS " FROM account_links WHERE id = ?1 AND tenant_id = ?2",
-    L(S_LINK_LIST) = "SELECT " LINK_COLS " FROM account_links WHERE tenant_id = ?1 "
+    L(S_LINK_LIST) = "SELECT " LINK_COLS
+                     " FROM account_links WHERE tenant_id = ?1 "
                      "AND user_id = ?2 ORDER BY service_url, id",
-    L(S_LINK_DUE) = "SELECT " LINK_COLS " FROM account_links WHERE status IN (1, 2, 3) "
+    L(S_LINK_DUE) = "SELECT " LINK_COLS
+                    " FROM account_links WHERE status IN (1, 2, 3) "
                     "AND next_poll_at <= ?1 ORDER BY next_poll_at, id LIMIT ?2",
     L(S_LINK_UPDATE) =
         "UPDATE account_links SET status = ?4, remote_user = ?5, token = ?6, device_code = ?7, "
@@ -162,8 +164,8 @@ static store_status_t link_rows(sqlite_store_t *st, stmt_id_t id, int64_t a, int
   if (s) {
     sqlite3_bind_int64(s, 1, a);
     sqlite3_bind_int64(s, 2, b);
-    status = sqlite_for_each_row_locked(st, s, what, link_row, (list_cb_t){.account_link = cb},
-                                        ctx);
+    status =
+        sqlite_for_each_row_locked(st, s, what, link_row, (list_cb_t){.account_link = cb}, ctx);
   }
   sqlite_read_unlock(st);
   return status;
@@ -171,8 +173,7 @@ static store_status_t link_rows(sqlite_store_t *st, stmt_id_t id, int64_t a, int
 
 store_status_t sqlite_account_link_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                         store_account_link_cb cb, void *ctx) {
-  return link_rows(sqlite_of(base_), S_LINK_LIST, tenant_id, user_id, cb, ctx,
-                   "account link list");
+  return link_rows(sqlite_of(base_), S_LINK_LIST, tenant_id, user_id, cb, ctx, "account link list");
 }
 
 store_status_t sqlite_account_link_due(store_t *base_, int64_t now, int limit,
