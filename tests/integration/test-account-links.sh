@@ -16,7 +16,9 @@
 #  - the remote down: a linked link stays linked, last_error says why;
 #  - another user's link is 404; an admin may use ?user=; a bad
 #    service_url is 400; a second link to the same service is 409;
-#  - DELETE → 204 and gone; create and delete are audited.
+#  - at the panel (device API, the panel session's user): the list, 409
+#    and 400 on create;
+#  - DELETE → 204 and gone; create, relink and delete are audited.
 set -euo pipefail
 source "$(dirname "$0")/test-connector-common.sh"
 
@@ -214,6 +216,45 @@ check "hugo links his remote account bob" approve_as_bob
 check "hugo's link: linked" wait_until "linked" link_is hugo@acme hugo-pw-1 "$LINK_H" linked
 check "hugo's remote user is bob" \
   bash -c "[ \"\$(curl -sS -u hugo@acme:hugo-pw-1 $HOME_URL/api/v1/me/account-links/$LINK_H | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"remote_user\"])')\" = bob ]"
+
+# ---- at the panel: the device API with a panel session ------------------------
+panel() { # CREDENTIAL SESSION METHOD PATH [JSON]: status in $status, body in $T/b
+  local cred=$1 session=$2 method=$3 path=$4 data=${5-}
+  local args=(-sS -o "$T/b" -w '%{http_code}' -X "$method" "$HOME_URL/api/v1$path"
+    -H "Authorization: Bearer $cred")
+  [ -z "$session" ] || args+=(-H "X-Nimbus-Session: $session")
+  [ -z "$data" ] || args+=(-H 'Content-Type: application/json' --data-binary "$data")
+  rm -f "$T/b"
+  status=$(curl "${args[@]}")
+}
+panel_setup() {
+  home boss@acme boss-pw-1 POST /api/v1/printers "${JSON[@]}" -d '{"name":"front","queues":["office"]}'
+  [ "$status" = 201 ]
+  local code
+  code=$(body "d['claim_code']")
+  rm -f "$T/b"
+  status=$(curl -sS -o "$T/b" -w '%{http_code}' -X POST "${JSON[@]}" \
+    -d "{\"claim_code\":\"$code\"}" "$HOME_URL/api/v1/device/register")
+  [ "$status" = 201 ]
+  CRED=$(body "d['credential']")
+  panel "$CRED" "" POST /device/sessions '{"user":"hugo","secret":"hugo-pw-1"}'
+  [ "$status" = 201 ]
+  SESSION=$(body "d['session']")
+}
+check "home: a printer, hugo signed in at its panel" panel_setup
+panel_list() {
+  panel "$CRED" "" GET /device/account-links
+  [ "$status" = 401 ] # no panel session
+  panel "$CRED" "$SESSION" GET /device/account-links
+  [ "$status" = 200 ]
+  [ "$(body "[(l['id'], l['status'], l['remote_user']) for l in d['account_links']]")" = \
+    "[($LINK_H, 'linked', 'bob')]" ]
+  panel "$CRED" "$SESSION" POST /device/account-links "{\"service_url\":\"$REMOTE_URL\"}"
+  [ "$status" = 409 ] # already linked
+  panel "$CRED" "$SESSION" POST /device/account-links '{"service_url":"gopher://x"}'
+  [ "$status" = 400 ]
+}
+check "panel: hugo's links; a second link 409, a bad URL 400" panel_list
 
 stop_remote() {
   kill -TERM "$REMOTE_PID"

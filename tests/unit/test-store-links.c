@@ -148,10 +148,8 @@ static void test_account_link_store(void **state) {
 
   /* delete; a second time NOT_FOUND; another tenant's NOT_FOUND */
   assert_int_equal(store_account_link_delete(st, beta, a.id, NULL), STORE_NOT_FOUND);
-  store_audit_t ad = {.tenant_id = acme,
-                      .actor = "alice@acme",
-                      .action = "account-link.delete",
-                      .detail = "id"};
+  store_audit_t ad = {
+      .tenant_id = acme, .actor = "alice@acme", .action = "account-link.delete", .detail = "id"};
   assert_int_equal(store_account_link_delete(st, acme, a.id, &ad), STORE_OK);
   assert_int_equal(store_account_link_delete(st, acme, a.id, NULL), STORE_NOT_FOUND);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM audit WHERE action = 'account-link.delete'"),

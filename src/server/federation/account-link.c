@@ -122,6 +122,21 @@ static alink_result_t alink_begin_grant(nimbus_server_t *srv, nimbus_account_lin
   return res;
 }
 
+/* The user's link to service_url (list callback). */
+typedef struct {
+  const char *service_url;
+  nimbus_account_link_t *found;
+  bool have;
+} alink_find_t;
+
+static bool alink_find(const nimbus_account_link_t *l, void *ctx) {
+  alink_find_t *f = ctx;
+  if (strcmp(l->service_url, f->service_url) != 0) return true;
+  *f->found = *l;
+  f->have = true;
+  return false;
+}
+
 alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                    const char *service_url, const char *actor,
                                    nimbus_account_link_t *out, char *msg, size_t msglen) {
@@ -131,6 +146,18 @@ alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, 
   if (!oac_service_url_valid(service_url, out->service_url, sizeof out->service_url)) {
     snprintf(msg, msglen, "'service_url' must be an http or https URL without query");
     return ALINK_INVALID;
+  }
+  /* a second link is refused before the remote is asked for a grant */
+  nimbus_account_link_t *seen = calloc(1, sizeof *seen);
+  if (!seen) return ALINK_ERROR;
+  alink_find_t f = {out->service_url, seen, false};
+  store_status_t ls = store_account_link_list(srv->store, tenant_id, user_id, alink_find, &f);
+  sodium_memzero(seen, sizeof *seen);
+  free(seen);
+  if (ls != STORE_OK) return ALINK_ERROR;
+  if (f.have) {
+    snprintf(msg, msglen, "already linked to that service: relink it or remove it first");
+    return ALINK_EXISTS;
   }
   alink_result_t res = alink_begin_grant(srv, out, msg, msglen);
   if (res != ALINK_OK) return res;
@@ -344,20 +371,6 @@ int account_link_run_due(nimbus_server_t *srv, int64_t now) {
 }
 
 /* ---- for the merged list and the release of a remote job ---- */
-
-typedef struct {
-  const char *service_url;
-  nimbus_account_link_t *found;
-  bool have;
-} alink_find_t;
-
-static bool alink_find(const nimbus_account_link_t *l, void *ctx) {
-  alink_find_t *f = ctx;
-  if (strcmp(l->service_url, f->service_url) != 0) return true;
-  *f->found = *l;
-  f->have = true;
-  return false;
-}
 
 alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                    const char *service_url, char *remote_user,
