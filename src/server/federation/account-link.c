@@ -114,7 +114,7 @@ static alink_result_t alink_begin_grant(nimbus_server_t *srv, nimbus_account_lin
     snprintf(l->token_endpoint, sizeof l->token_endpoint, "%s", md.token_endpoint);
     l->interval = g->interval;
     l->expires_at = now + g->expires_in;
-    l->next_poll_at = now + g->interval;
+    l->next_poll_at = now + g->interval + 1; /* whole seconds: never early */
     l->last_error[0] = '\0';
   }
   sodium_memzero(g, sizeof *g);
@@ -265,7 +265,7 @@ static oac_result_t alink_check(nimbus_server_t *srv, nimbus_account_link_t *l, 
 static void alink_poll(nimbus_server_t *srv, nimbus_account_link_t *l, int64_t now) {
   if (l->token_len > 0) { /* the token came; whoami did not answer yet */
     alink_check(srv, l, now);
-    if (l->status == NIMBUS_LINK_PENDING) l->next_poll_at = now + l->interval;
+    if (l->status == NIMBUS_LINK_PENDING) l->next_poll_at = now + l->interval + 1;
     return;
   }
   if (now >= l->expires_at) {
@@ -301,7 +301,7 @@ static void alink_poll(nimbus_server_t *srv, nimbus_account_link_t *l, int64_t n
       break;
     case OAC_SLOW_DOWN:
       l->interval += 5;
-      l->next_poll_at = now + l->interval;
+      l->next_poll_at = now + l->interval + 1;
       break;
     case OAC_DENIED:
       l->status = NIMBUS_LINK_DENIED;
@@ -329,7 +329,8 @@ static void alink_poll(nimbus_server_t *srv, nimbus_account_link_t *l, int64_t n
  * outcome.  A lost compare-and-set means another writer has it. */
 static void alink_handle(nimbus_server_t *srv, nimbus_account_link_t *l, int64_t now) {
   int64_t check = alink_check_seconds(srv);
-  l->next_poll_at = now + (l->status == NIMBUS_LINK_PENDING ? l->interval : check);
+  /* +1: our clock is in whole seconds, and a poll before the interval is slow_down */
+  l->next_poll_at = now + (l->status == NIMBUS_LINK_PENDING ? l->interval + 1 : check);
   if (store_account_link_update(srv->store, l, NULL) != STORE_OK) return;
   nimbus_link_status_t before = l->status;
   if (l->status == NIMBUS_LINK_PENDING)
@@ -392,7 +393,7 @@ alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id, 
       if (remote_user && remote_user_len)
         snprintf(remote_user, remote_user_len, "%s", l->remote_user);
     } else {
-      res = r == OAC_REFUSED ? ALINK_NOT_PENDING : ALINK_REMOTE;
+      res = r == OAC_REFUSED ? ALINK_RELINK : ALINK_REMOTE;
     }
   }
   sodium_memzero(l, sizeof *l);

@@ -24,7 +24,7 @@ typedef enum {
   ALINK_EXISTS,      /* the user already has a link to that service (409) */
   ALINK_NOT_FOUND,   /* no such link or user (404) */
   ALINK_REMOTE,      /* the remote refused or did not answer (502), msg says why */
-  ALINK_NOT_PENDING, /* nothing to do in this status */
+  ALINK_RELINK,      /* the remote refuses the link's token: relink needed */
   ALINK_ERROR        /* storage or sealing failed (500) */
 } alink_result_t;
 
@@ -51,7 +51,7 @@ alink_result_t account_link_get(nimbus_server_t *srv, nimbus_id_t tenant_id, nim
 
 /* Before a remote job of the link to service_url is taken: ask whoami
  * now.  ALINK_OK: linked (remote_user, may be NULL, filled);
- * ALINK_NOT_PENDING: relink needed (the status is stored); ALINK_NOT_FOUND:
+ * ALINK_RELINK: relink needed (the status is stored); ALINK_NOT_FOUND:
  * no linked account there; ALINK_REMOTE: no answer (status unchanged,
  * last_error set). */
 alink_result_t account_link_verify(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
