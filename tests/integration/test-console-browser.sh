@@ -25,6 +25,8 @@
 # (NIMBUS_CONSOLE_DIR, set by meson when -Dconsole is not disabled);
 # skipped (exit 77) when one of those is missing.  playwright-core comes
 # from tests/browser/package-lock.json (lib-browser.sh install_playwright).
+# Last (tests/browser/console-device.test.js): the OAuth device grant's
+# page #/device, approving and denying another service's linking request.
 # SCREENSHOTS_DIR=DIR: the pages as DIR/*.png (docs/console/ is made so).
 set -euo pipefail
 
@@ -130,6 +132,13 @@ run_a11y() {
 }
 check "accessibility: axe-core on every page of each role, desktop and phone; the keyboard alone" \
   run_a11y
+
+# the OAuth device grant's page #/device (tests/browser/console-device.test.js)
+run_device() {
+  NODE_PATH="$DEPS/node_modules" CHROMIUM="$CHROMIUM" NIMBUS_URL="$NIMBUS_URL" ALICE="$ALICE" \
+    FAILURE_DIR="$BUILD_ROOT/meson-logs" node "$BROWSER_SRC/console-device.test.js"
+}
+check "#/device: sign-in back to the code, approve and deny a linking request" run_device
 
 check "bob's job was never touched" held "$JOB_BOB"
 check "nimbusd stops cleanly" nimbusd_stop

@@ -334,6 +334,7 @@ static void auth_bearer(store_t *st, auth_cache_t *cache, const char *token, con
       store_tenant_get(st, tk.tenant_id, &out->tenant) == STORE_OK &&
       store_user_get(st, tk.tenant_id, tk.user_id, &out->user) == STORE_OK) {
     out->via_token = true;
+    snprintf(out->scope, sizeof out->scope, "%s", tk.scope);
     out->result = AUTH_OK;
     return;
   }

@@ -52,6 +52,10 @@ typedef struct {
   bool via_token;
   bool via_session;       /* the web console's cookie (web-session.h), not a header */
   nimbus_id_t session_id; /* via_session: the session's id */
+  /* via_token: the token's scope, "" for full access.  A "federation"
+   * token (docs/FEDERATION.md §2.1) may only ask GET /api/v1/whoami: the
+   * REST API answers anything else 403 token-scope, IPP refuses it. */
+  char scope[16];
   int retry_after;        /* AUTH_THROTTLED: seconds (Retry-After) */
   nimbus_tenant_t tenant; /* the user's tenant */
   nimbus_user_t user;     /* password_hash is cleared */

@@ -1,6 +1,6 @@
 /*
  * api-account-links.c: REST for account links, a user's accounts on
- * other print services (docs/FEDERATION.md §2.2, PROTOCOL.md §4.12):
+ * other print services (docs/FEDERATION.md §2.2, PROTOCOL.md §4.13):
  *
  *   GET    /api/v1/me/account-links                  the user's links
  *   POST   /api/v1/me/account-links {"service_url"}  → 201 pending link

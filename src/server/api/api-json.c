@@ -330,10 +330,12 @@ json_t *api_queue_json(const api_ctx_t *c, const nimbus_queue_t *q) {
 }
 
 json_t *api_token_json(const nimbus_token_t *tk) {
-  return json_pack("{s:I, s:o, s:o, s:o, s:o, s:b}", "id", (json_int_t)tk->id, "user",
+  /* scope null: full access; "federation": GET /whoami only (FEDERATION.md §2.1) */
+  return json_pack("{s:I, s:o, s:o, s:o, s:o, s:b, s:o}", "id", (json_int_t)tk->id, "user",
                    api_json_text(tk->user_name), "label", api_json_text(tk->label), "created_at",
                    api_json_time(tk->created_at), "expires_at", api_json_time(tk->expires_at),
-                   "revoked", tk->revoked);
+                   "revoked", tk->revoked, "scope",
+                   tk->scope[0] ? json_string(tk->scope) : json_null());
 }
 
 static const char *api_ipp_state_name(int ipp_state) {

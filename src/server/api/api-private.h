@@ -29,6 +29,8 @@
 #define API_SYSTEM_TENANT "system" /* reserved tenant of the operators */
 /* The problem type of a suspended tenant's refusals (auth.h, device.h). */
 #define API_PROBLEM_SUSPENDED "urn:nimbus:problem:tenant-suspended"
+/* A scoped token used beyond its scope (oauth.h OAUTH_PROBLEM_TOKEN_SCOPE). */
+#define API_PROBLEM_TOKEN_SCOPE "urn:nimbus:problem:token-scope"
 #define API_PASSWORD_MAX 1024      /* longest password accepted, in bytes */
 
 typedef struct api_upload api_upload_t; /* job upload in progress (api-jobs-upload.c) */
@@ -252,6 +254,10 @@ void api_queues_create(api_ctx_t *c);
 void api_queue_get(api_ctx_t *c);
 void api_queue_update(api_ctx_t *c);
 void api_queue_delete(api_ctx_t *c);
+
+void api_oauth_device_get(api_ctx_t *c); /* api-oauth.c: the device grant's user side */
+void api_oauth_device_approve(api_ctx_t *c);
+void api_oauth_device_deny(api_ctx_t *c);
 
 void api_tokens_list(api_ctx_t *c); /* api-tokens.c */
 void api_tokens_create(api_ctx_t *c);

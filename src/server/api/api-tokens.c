@@ -2,8 +2,10 @@
  * api-tokens.c: /api/v1/tokens, bearer tokens for the API and IPP.
  *
  *   GET    /tokens        → {tokens:[{id, user, label, created_at,
- *                           expires_at, revoked}]}: a user's own, or all
- *                           of the tenant for admins
+ *                           expires_at, revoked, scope}]}: a user's own, or
+ *                           all of the tenant for admins (scope null: full
+ *                           access; "federation": issued by the OAuth
+ *                           device grant, GET /whoami only)
  *   POST   /tokens        {label?, expires_in? (seconds), user? (admins)}
  *                         → 201 {id, token, user, label, created_at,
  *                           expires_at}: the only time the secret is shown

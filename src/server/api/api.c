@@ -138,6 +138,12 @@ static const struct api_route api_routes[] = {
     {"queues", API_PARAM_NAME, NULL, "DELETE", api_queue_delete, "api.queues.delete",
      API_SCOPED | API_ADMIN},
 
+    {"oauth/device", API_PARAM_NONE, NULL, "GET", api_oauth_device_get, "api.oauth.device.get", 0},
+    {"oauth/device", API_PARAM_NONE, "approve", "POST", api_oauth_device_approve,
+     "api.oauth.device.approve", API_JSON},
+    {"oauth/device", API_PARAM_NONE, "deny", "POST", api_oauth_device_deny, "api.oauth.device.deny",
+     API_JSON},
+
     {"tokens", API_PARAM_NONE, NULL, "GET", api_tokens_list, "api.tokens.list", API_SCOPED},
     {"tokens", API_PARAM_NONE, NULL, "POST", api_tokens_create, "api.tokens.create",
      API_SCOPED | API_JSON_OPTIONAL},
@@ -760,6 +766,13 @@ static void api_dispatch(http_request_t *r) {
   }
   if (api_csrf_refused(r)) {
     api_respond_csrf(r);
+    return;
+  }
+  /* A scoped token (an OAuth-issued "federation" one) may only say who
+   * it is (docs/FEDERATION.md §2.1). */
+  if (r->auth.scope[0] && !(rt->fn == api_whoami && strcmp(r->method, "GET") == 0)) {
+    http_respond_problem_typed(r, 403, API_PROBLEM_TOKEN_SCOPE, "Forbidden",
+                               "this token may only be used for GET /api/v1/whoami");
     return;
   }
   snprintf(c.actor, sizeof c.actor, "%s@%s", r->auth.user.name, r->auth.tenant.name);

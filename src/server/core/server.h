@@ -59,6 +59,8 @@ typedef struct {
   int panel_session_idle;    /* seconds of panel inactivity before sign-out */
   int session_idle;          /* web console: seconds unused before a session ends */
   int session_max;           /* web console: seconds after sign-in a session ends */
+  int oauth_token_lifetime;  /* seconds an OAuth-issued (federation) token lives */
+  int oauth_device_ttl;      /* seconds a device authorization grant waits for the user */
   char console_dir[PATH_MAX]; /* the web console's files ("": no console) */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */

@@ -134,6 +134,12 @@ const config_option_t nimbusd_options[] = {
         "seconds a web console session may go unused before it ends", false, 1, 86400 * 7),
     OPT("session-max", CONFIG_INT, session_max, "43200",
         "seconds after sign-in a web console session ends, used or not", false, 1, 86400 * 30),
+    OPT("oauth-token-lifetime", CONFIG_INT, oauth_token_lifetime, "7776000",
+        "seconds an access token issued by the OAuth device grant (scope federation) lives", false,
+        60, 366 * 86400),
+    OPT("oauth-device-ttl", CONFIG_INT, oauth_device_ttl, "600",
+        "seconds a device authorization grant's user code stays valid (expires_in)", false, 1,
+        3600),
     OPT("console-dir", CONFIG_STRING, console_dir, NIMBUS_CONSOLE_DIR,
         "the web console's files, served at / and /assets/ (\"\" = no console)", false, 0, 0),
     /* the name before 0.2 (deprecated): still read, with a warning in the log */

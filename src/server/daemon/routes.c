@@ -20,6 +20,7 @@
 #include "ipp-server.h"
 #include "metrics.h"
 #include "notify.h"
+#include "oauth-http.h"
 
 static void routes_health_finish(http_request_t *r) {
   if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -72,6 +73,7 @@ const http_handler_t *routes_match(const char *method, const char *path) {
   if (strcmp(path, "/ipp/system") == 0) return &ipp_handler;
   if (strcmp(path, "/healthz") == 0) return &routes_health;
   if (strcmp(path, "/metrics") == 0) return &routes_metrics;
+  if (oauth_http_path(path)) return &oauth_http_handler; /* OAuth AS (docs/FEDERATION.md §2.1) */
   if (console_static_path(path)) return &console_static_handler;
   return &routes_not_found;
 }

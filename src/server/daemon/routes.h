@@ -3,6 +3,8 @@
  *   /ipp/print/<tenant>/<queue>[/<job-id>]  IPP client operations (ipp-server.c)
  *   /api/v1/...                            REST API (api.c)
  *   /healthz, /metrics                     routes.c
+ *   /.well-known/oauth-authorization-server, /oauth/..., /device
+ *                                          OAuth device grant (oauth/oauth-http.c)
  */
 #ifndef NIMBUS_ROUTES_H
 #define NIMBUS_ROUTES_H

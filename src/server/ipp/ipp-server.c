@@ -568,6 +568,13 @@ static bool ipp_authorize(ipp_ctx_t *ctx, const ipp_op_entry_t *e) {
     ipp_respond(ctx, (ipp_status_t)ctx->behalf_status, "%s", ctx->behalf_message);
     return false;
   }
+  if (r->auth.result == AUTH_OK && r->auth.scope[0]) {
+    /* an OAuth-issued "federation" token only says who it is (REST
+     * GET /whoami); it prints nothing (docs/PROTOCOL.md §4.12) */
+    ipp_respond(ctx, IPP_STATUS_ERROR_FORBIDDEN,
+                "This token may only be used to ask who it belongs to, not for printing.");
+    return false;
+  }
   if (r->auth.result == AUTH_OK) return true;
   bool anonymous_print =
       ctx->queue.allow_anonymous && r->auth.result == AUTH_NONE && e->op != IPP_OP_CANCEL_MY_JOBS;

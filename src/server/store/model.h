@@ -69,7 +69,30 @@ typedef struct {
   int64_t created_at;
   int64_t expires_at; /* 0 = never */
   bool revoked;
+  /* "" = full access; NIMBUS_TOKEN_SCOPE_FEDERATION: GET /whoami only
+   * (docs/FEDERATION.md §2.1) */
+  char scope[16];
 } nimbus_token_t;
+
+#define NIMBUS_TOKEN_SCOPE_FEDERATION "federation"
+
+/* An OAuth 2.0 device authorization grant (RFC 8628; oauth/oauth.h).
+ * Codes are kept as SHA-256 only. */
+typedef struct {
+  nimbus_id_t id;
+  unsigned char user_code_hash[32];
+  unsigned char device_code_hash[32];
+  char client_id[65];
+  char scope[16];
+  char status[12];       /* "pending", "approved", "denied", "issued" */
+  nimbus_id_t tenant_id; /* who decided: 0 while pending */
+  nimbus_id_t user_id;
+  int64_t created_at;
+  int64_t expires_at;
+  int interval;         /* seconds between polls (grows by slow_down) */
+  int64_t last_poll_at; /* 0: never polled */
+  nimbus_id_t token_id; /* the issued token, 0 before */
+} nimbus_device_grant_t;
 
 #define NIMBUS_PAYMENT_MODE_MAX 16 /* "none" or "at-printer" */
 

@@ -331,6 +331,11 @@ struct store_ops {
                                        int lease_seconds, int64_t expires_at);
   store_status_t (*subscription_delete)(store_t *st, int id, nimbus_id_t device_id);
   store_status_t (*subscription_sweep)(store_t *st, int64_t now, int *removed);
+  store_status_t (*device_grant_insert)(store_t *st, nimbus_device_grant_t *g, int max_pending);
+  store_status_t (*device_grant_get)(store_t *st, bool by_device, const unsigned char hash[32],
+                                     nimbus_device_grant_t *out);
+  store_status_t (*device_grant_update)(store_t *st, const nimbus_device_grant_t *g,
+                                        const char *expect_status, const store_audit_t *audit);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);

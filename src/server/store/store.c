@@ -206,6 +206,9 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(web_session_delete_user),
       STORE_OP_PRESENT(web_session_delete_tenant),
       STORE_OP_PRESENT(web_session_sweep),
+      STORE_OP_PRESENT(device_grant_insert),
+      STORE_OP_PRESENT(device_grant_get),
+      STORE_OP_PRESENT(device_grant_update),
       STORE_OP_PRESENT(lease_take),
       STORE_OP_PRESENT(throttle_get),
       STORE_OP_PRESENT(throttle_fail),
@@ -452,6 +455,20 @@ store_status_t store_token_revoke(store_t *st, nimbus_id_t tenant_id, nimbus_id_
 store_status_t store_token_revoke_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                           nimbus_id_t user_id, const store_audit_t *audit) {
   return STORE_CALL(st, token_revoke, tenant_id, id, user_id, audit);
+}
+
+store_status_t store_device_grant_insert(store_t *st, nimbus_device_grant_t *g, int max_pending) {
+  return STORE_CALL(st, device_grant_insert, g, max_pending);
+}
+
+store_status_t store_device_grant_get(store_t *st, bool by_device, const unsigned char hash[32],
+                                      nimbus_device_grant_t *out) {
+  return STORE_CALL(st, device_grant_get, by_device, hash, out);
+}
+
+store_status_t store_device_grant_update(store_t *st, const nimbus_device_grant_t *g,
+                                         const char *expect_status, const store_audit_t *audit) {
+  return STORE_CALL(st, device_grant_update, g, expect_status, audit);
 }
 
 store_status_t store_queue_insert(store_t *st, nimbus_queue_t *q) {

@@ -535,6 +535,20 @@ store_status_t store_alias_insert_audited(store_t *st, nimbus_alias_t *a, const 
                                           const store_audit_t *audit);
 store_status_t store_alias_delete_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                           const char *key, const store_audit_t *audit);
+/* ---- OAuth device authorization grants (oauth/oauth.h, RFC 8628) ---- */
+/* Insert a pending grant (g->id set) unless max_pending grants are pending
+ * and unexpired at g->created_at: STORE_CONFLICT then.  Grants expired
+ * more than a day ago are deleted on the way. */
+store_status_t store_device_grant_insert(store_t *st, nimbus_device_grant_t *g, int max_pending);
+/* A grant by the SHA-256 of its device code (by_device) or user code. */
+store_status_t store_device_grant_get(store_t *st, bool by_device, const unsigned char hash[32],
+                                      nimbus_device_grant_t *out);
+/* Write g's status, tenant_id, user_id, interval, last_poll_at and
+ * token_id when the stored status still is expect_status (compare and
+ * set): STORE_NOT_FOUND when it is not.  audit may be NULL. */
+store_status_t store_device_grant_update(store_t *st, const nimbus_device_grant_t *g,
+                                         const char *expect_status, const store_audit_t *audit);
+
 store_status_t store_token_insert_audited(store_t *st, nimbus_token_t *tk,
                                           const store_audit_t *audit);
 store_status_t store_token_revoke_audited(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,

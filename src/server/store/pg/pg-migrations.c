@@ -600,9 +600,33 @@ static const char *const migration_7[] = {
     NULL,
 };
 
-/* Migration 8 (issue 15; the integrator may renumber it after the other
- * federation migrations): account links, as SQLite's migration 17. */
+/* Migration 8: OAuth device authorization grants and token scopes, as
+ * SQLite's migration 17 (issue 15, docs/FEDERATION.md §2.1). */
 static const char *const migration_8[] = {
+    "ALTER TABLE tokens ADD COLUMN scope text CHECK (scope IS NULL OR scope = 'federation')",
+    "CREATE TABLE device_grants ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  user_code_hash bytea NOT NULL UNIQUE CHECK (length(user_code_hash) = 32),"
+    "  device_code_hash bytea NOT NULL UNIQUE CHECK (length(device_code_hash) = 32),"
+    "  client_id text NOT NULL,"
+    "  scope text NOT NULL DEFAULT 'federation',"
+    "  status text NOT NULL DEFAULT 'pending'"
+    "    CHECK (status IN ('pending', 'approved', 'denied', 'issued')),"
+    "  tenant_id bigint REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint,"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  interval integer NOT NULL DEFAULT 5,"
+    "  last_poll_at bigint NOT NULL DEFAULT 0,"
+    "  token_id bigint"
+    ")",
+    "CREATE INDEX device_grants_status ON device_grants(status, expires_at)",
+    NULL,
+};
+
+/* Migration 9 (issue 15; the integrator may renumber it after the other
+ * federation migrations): account links, as SQLite's migration 18. */
+static const char *const migration_9[] = {
     "CREATE TABLE account_links ("
     "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
     "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
@@ -633,7 +657,7 @@ static const char *const migration_8[] = {
 
 static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
                                                    migration_4, migration_5, migration_6,
-                                                   migration_7, migration_8};
+                                                   migration_7, migration_8, migration_9};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -57,6 +57,7 @@ static void token_from_row(const PGresult *r, int i, nimbus_token_t *tk) {
   tk->created_at = pg_get_int64(r, i, 7);
   tk->expires_at = pg_get_int64(r, i, 8);
   tk->revoked = pg_get_bool(r, i, 9);
+  PG_GET_FIELD(r, i, 10, tk->scope);
 }
 
 static void queue_from_row(const PGresult *r, int i, nimbus_queue_t *q) {
@@ -384,6 +385,7 @@ store_status_t pg_token_insert(store_t *base, nimbus_token_t *tk, const store_au
   pg_param_bytes(&p, tk->hash, sizeof tk->hash);
   pg_param_int(&p, now);
   pg_param_int(&p, tk->expires_at);
+  PG_PARAM_FIELD(&p, tk->scope);
   nimbus_id_t id;
   store_status_t status =
       insert_returning_id(pg_of(base), PS_TOKEN_INSERT, &p, &id, "token insert", audit);

@@ -87,6 +87,12 @@ typedef enum {
   PS_WEB_SESSION_DELETE_USER,
   PS_WEB_SESSION_DELETE_TENANT,
   PS_WEB_SESSION_SWEEP,
+  /* OAuth device grants (store-pg-oauth.c) */
+  PS_DGRANT_PRUNE,
+  PS_DGRANT_INSERT,
+  PS_DGRANT_GET_BY_DEVICE,
+  PS_DGRANT_GET_BY_USER,
+  PS_DGRANT_UPDATE,
   PS_THROTTLE_GET,
   PS_THROTTLE_FAIL,
   PS_THROTTLE_CLEAR,
@@ -444,6 +450,12 @@ store_status_t pg_web_session_delete(store_t *st, const unsigned char hash[32],
 store_status_t pg_web_session_delete_user(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id);
 store_status_t pg_web_session_delete_tenant(store_t *st, nimbus_id_t tenant_id);
 store_status_t pg_web_session_sweep(store_t *st, int64_t now, int64_t idle, int *n);
+/* OAuth device grants (store-pg-oauth.c) */
+store_status_t pg_device_grant_insert(store_t *base, nimbus_device_grant_t *g, int max_pending);
+store_status_t pg_device_grant_get(store_t *base, bool by_device, const unsigned char hash[32],
+                                   nimbus_device_grant_t *out);
+store_status_t pg_device_grant_update(store_t *base, const nimbus_device_grant_t *g,
+                                      const char *expect_status, const store_audit_t *audit);
 store_status_t pg_lease_take(store_t *st, const char *name, const char *holder, int64_t now,
                              int ttl, bool *held);
 store_status_t pg_throttle_get(store_t *st, const unsigned char key[32], int64_t now, int *failures,

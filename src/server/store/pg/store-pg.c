@@ -99,11 +99,11 @@ static const char *const stmt_sql[PS_COUNT] = {
         "ORDER BY u.name COLLATE \"C\", a.alias_key COLLATE \"C\"",
 #define TOKEN_COLS                                                                              \
   "t.id, t.tenant_id, t.user_id, u.name, u.role, t.label, t.hash, t.created_at, t.expires_at, " \
-  "t.revoked"
+  "t.revoked, coalesce(t.scope, '')"
 #define TOKEN_FROM "FROM tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id"
     [PS_TOKEN_INSERT] =
-        "INSERT INTO tokens (tenant_id, user_id, label, hash, created_at, expires_at, revoked) "
-        "VALUES ($1, $2, $3, $4, $5, $6, false) RETURNING id",
+        "INSERT INTO tokens (tenant_id, user_id, label, hash, created_at, expires_at, revoked, "
+        "scope) VALUES ($1, $2, $3, $4, $5, $6, false, nullif($7, '')) RETURNING id",
     [PS_TOKEN_LOOKUP] = "SELECT " TOKEN_COLS " " TOKEN_FROM
                         " WHERE t.hash = $1 AND NOT t.revoked "
                         "AND (t.expires_at = 0 OR t.expires_at > $2)",
@@ -155,6 +155,26 @@ static const char *const stmt_sql[PS_COUNT] = {
     [PS_WEB_SESSION_DELETE_TENANT] = "DELETE FROM web_sessions WHERE tenant_id = $1",
     [PS_WEB_SESSION_SWEEP] =
         "DELETE FROM web_sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2",
+/* OAuth device grants (store-pg-oauth.c) */
+#define GRANT_COLS                                                                           \
+  "id, user_code_hash, device_code_hash, client_id, scope, status, coalesce(tenant_id, 0), " \
+  "coalesce(user_id, 0), created_at, expires_at, interval, last_poll_at, coalesce(token_id, 0)"
+    [PS_DGRANT_PRUNE] = "DELETE FROM device_grants WHERE expires_at < $1 - 86400",
+    [PS_DGRANT_INSERT] =
+        "INSERT INTO device_grants (user_code_hash, device_code_hash, client_id, scope, status, "
+        "created_at, expires_at, interval, last_poll_at) "
+        "SELECT $1::bytea, $2::bytea, $3::text, $4::text, 'pending', $5::bigint, $6::bigint, "
+        "$7::integer, 0 WHERE (SELECT count(*) FROM "
+        "device_grants WHERE status = 'pending' AND expires_at > $5::bigint) < $8::bigint "
+        "RETURNING id",
+    [PS_DGRANT_GET_BY_DEVICE] =
+        "SELECT " GRANT_COLS " FROM device_grants WHERE device_code_hash = $1",
+    [PS_DGRANT_GET_BY_USER] = "SELECT " GRANT_COLS " FROM device_grants WHERE user_code_hash = $1",
+    [PS_DGRANT_UPDATE] =
+        "UPDATE device_grants SET status = $2, tenant_id = nullif($3::bigint, 0), user_id = "
+        "nullif($4::bigint, 0), "
+        "interval = $5, last_poll_at = $6, token_id = nullif($7::bigint, 0) WHERE id = $1 AND "
+        "status = $8",
     [PS_THROTTLE_GET] =
         "SELECT failures, window_start FROM auth_throttle WHERE key = $1 AND expires_at > $2",
     /* $2 now, $3 window: a failure in a window that has ended starts a new one */

@@ -413,6 +413,7 @@ store_status_t sqlite_token_insert(store_t *base_, nimbus_token_t *tk, const sto
     sqlite3_bind_blob(s, 4, tk->hash, (int)sizeof tk->hash, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, now);
     sqlite3_bind_int64(s, 6, tk->expires_at);
+    BIND_FIELD(s, 7, tk->scope);
     status = sqlite_stmt_exec_locked(st, s, "token insert");
     if (status == STORE_OK) {
       tk->id = sqlite3_last_insert_rowid(st->db);

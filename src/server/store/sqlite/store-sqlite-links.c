@@ -1,5 +1,5 @@
 /*
- * store-sqlite-links.c: account links (table account_links, migration 17;
+ * store-sqlite-links.c: account links (table account_links, migration 18;
  * docs/FEDERATION.md §2.2) in the SQLite backend (store.h "account
  * links"; the policy is in federation/account-link.c).  Sealed values
  * are stored as given; this file never sees a token in clear.

@@ -743,12 +743,41 @@ static const char *const migration_16[] = {
     NULL,
 };
 
-/* Migration 17 (issue 15; the integrator may renumber it after the other
+/* Migration 17: OAuth 2.0 device authorization grants (issue 15,
+ * docs/FEDERATION.md §2.1) and token scopes.
+ *  - tokens.scope: NULL is full access; 'federation' may only ask
+ *    GET /api/v1/whoami (the token a device grant issues).
+ *  - device_grants: user and device codes by SHA-256 only; who decided
+ *    (tenant_id, user_id) is NULL while pending; token_id the token
+ *    issued (its row may be revoked or gone). */
+static const char *const migration_17[] = {
+    "ALTER TABLE tokens ADD COLUMN scope TEXT CHECK (scope IS NULL OR scope = 'federation')",
+    "CREATE TABLE device_grants ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_code_hash BLOB NOT NULL UNIQUE CHECK (length(user_code_hash) = 32),"
+    "  device_code_hash BLOB NOT NULL UNIQUE CHECK (length(device_code_hash) = 32),"
+    "  client_id TEXT NOT NULL,"
+    "  scope TEXT NOT NULL DEFAULT 'federation',"
+    "  status TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (status IN ('pending', 'approved', 'denied', 'issued')),"
+    "  tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  interval INTEGER NOT NULL DEFAULT 5,"
+    "  last_poll_at INTEGER NOT NULL DEFAULT 0,"
+    "  token_id INTEGER"
+    ")",
+    "CREATE INDEX device_grants_status ON device_grants(status, expires_at)",
+    NULL,
+};
+
+/* Migration 18 (issue 15; the integrator may renumber it after the other
  * federation migrations): account links, a user's accounts on other
  * print services (docs/FEDERATION.md §2.2).  The access token and the
  * device code are sealed (crypto_seal) by federation/account-link.c; they
  * go with their user or tenant. */
-static const char *const migration_17[] = {
+static const char *const migration_18[] = {
     "CREATE TABLE account_links ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
@@ -780,7 +809,7 @@ static const char *const migration_17[] = {
 const char *const *const store_sqlite_migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
     migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
-    migration_13, migration_14, migration_15, migration_16, migration_17,
+    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
 };
 
 const int store_sqlite_migration_count =

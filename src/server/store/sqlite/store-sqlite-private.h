@@ -44,7 +44,7 @@ extern const int store_sqlite_migration_count;
 #define USER_COLS "id, tenant_id, name, role, password_hash, created_at, panel_pin_hash"
 #define TOKEN_COLS                                                                              \
   "t.id, t.tenant_id, t.user_id, u.name, u.role, t.label, t.hash, t.created_at, t.expires_at, " \
-  "t.revoked"
+  "t.revoked, coalesce(t.scope, '')"
 #define TOKEN_FROM "FROM tokens t JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id"
 #define QUEUE_COLS                                                                       \
   "id, tenant_id, name, description, release_immediately, allow_anonymous, created_at, " \
@@ -183,6 +183,12 @@ typedef enum {
   S_WEB_SESSION_DELETE_USER,
   S_WEB_SESSION_DELETE_TENANT,
   S_WEB_SESSION_SWEEP,
+  /* OAuth device grants (store-sqlite-oauth.c) */
+  S_DGRANT_PRUNE,
+  S_DGRANT_INSERT,
+  S_DGRANT_GET_BY_DEVICE,
+  S_DGRANT_GET_BY_USER,
+  S_DGRANT_UPDATE,
   S_LEASE_TAKE,
   S_THROTTLE_GET,
   S_THROTTLE_FAIL,
@@ -556,6 +562,13 @@ store_status_t sqlite_web_session_delete_user(store_t *base_, nimbus_id_t tenant
                                               nimbus_id_t user_id);
 store_status_t sqlite_web_session_delete_tenant(store_t *base_, nimbus_id_t tenant_id);
 store_status_t sqlite_web_session_sweep(store_t *base_, int64_t now, int64_t idle, int *n);
+/* OAuth device grants (store-sqlite-oauth.c) */
+store_status_t sqlite_device_grant_insert(store_t *base_, nimbus_device_grant_t *g,
+                                          int max_pending);
+store_status_t sqlite_device_grant_get(store_t *base_, bool by_device, const unsigned char hash[32],
+                                       nimbus_device_grant_t *out);
+store_status_t sqlite_device_grant_update(store_t *base_, const nimbus_device_grant_t *g,
+                                          const char *expect_status, const store_audit_t *audit);
 store_status_t sqlite_lease_take(store_t *base_, const char *name, const char *holder, int64_t now,
                                  int ttl, bool *held);
 store_status_t sqlite_throttle_get(store_t *base_, const unsigned char key[32], int64_t now,

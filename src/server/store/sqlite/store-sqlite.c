@@ -114,7 +114,7 @@ static const char *const stmt_sql[S_COUNT] = {
 
     [S_TOKEN_INSERT] =
         "INSERT INTO tokens (tenant_id, user_id, label, hash, created_at, "
-        "expires_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+        "expires_at, revoked, scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, nullif(?7, ''))",
     [S_TOKEN_LOOKUP] = "SELECT " TOKEN_COLS " " TOKEN_FROM
                        " WHERE t.hash = ?1 AND t.revoked = 0 "
                        "AND (t.expires_at = 0 OR t.expires_at > ?2)",
@@ -319,6 +319,22 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_WEB_SESSION_DELETE_TENANT] = "DELETE FROM web_sessions WHERE tenant_id = ?1",
     [S_WEB_SESSION_SWEEP] =
         "DELETE FROM web_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?1 - ?2",
+/* OAuth device grants (store-sqlite-oauth.c) */
+#define GRANT_COLS                                                                           \
+  "id, user_code_hash, device_code_hash, client_id, scope, status, coalesce(tenant_id, 0), " \
+  "coalesce(user_id, 0), created_at, expires_at, interval, last_poll_at, coalesce(token_id, 0)"
+    [S_DGRANT_PRUNE] = "DELETE FROM device_grants WHERE expires_at < ?1 - 86400",
+    [S_DGRANT_INSERT] =
+        "INSERT INTO device_grants (user_code_hash, device_code_hash, client_id, scope, status, "
+        "created_at, expires_at, interval, last_poll_at) "
+        "SELECT ?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, 0 WHERE (SELECT count(*) FROM "
+        "device_grants WHERE status = 'pending' AND expires_at > ?5) < ?8",
+    [S_DGRANT_GET_BY_DEVICE] =
+        "SELECT " GRANT_COLS " FROM device_grants WHERE device_code_hash = ?1",
+    [S_DGRANT_GET_BY_USER] = "SELECT " GRANT_COLS " FROM device_grants WHERE user_code_hash = ?1",
+    [S_DGRANT_UPDATE] =
+        "UPDATE device_grants SET status = ?2, tenant_id = nullif(?3, 0), user_id = nullif(?4, 0), "
+        "interval = ?5, last_poll_at = ?6, token_id = nullif(?7, 0) WHERE id = ?1 AND status = ?8",
 /* No row is returned when another holder's lease is still live. */
 #define SUB_COLS \
   "id, tenant_id, queue_id, device_id, job_id, events, lease_seconds, created_at, expires_at"
@@ -605,6 +621,7 @@ void sqlite_token_from_row(sqlite3_stmt *s, nimbus_token_t *tk) {
   tk->created_at = sqlite3_column_int64(s, 7);
   tk->expires_at = sqlite3_column_int64(s, 8);
   tk->revoked = sqlite3_column_int(s, 9) != 0;
+  COPY_COLUMN(s, 10, tk->scope);
 }
 
 void sqlite_queue_from_row(sqlite3_stmt *s, nimbus_queue_t *q) {

@@ -26,6 +26,7 @@ import audit from './audit.js';
 import tenants from './tenants.js';
 import fees from './fees.js';
 import health from './health.js';
+import device from './device.js';
 import { el, clear } from '../ui.js';
 
 // the navigation's section headings
@@ -37,8 +38,8 @@ export const sections = {
 
 // portal, administration, operator (an operator starts on the operator's
 // pages: pagesFor)
-export const pages = [jobs, print, purposes, payment, usage, security, links, job, users, queues, printers,
-  prices, accounts, reports, audit, tenants, fees, health];
+export const pages = [jobs, print, purposes, payment, usage, security, links, job, device, users, queues,
+  printers, prices, accounts, reports, audit, tenants, fees, health];
 
 // the stand-in for page p at its path for a role that may not see it: it
 // says so in words (section 'denied': in no navigation heading, after the
