@@ -112,7 +112,7 @@ static void list_for(api_ctx_t *c, nimbus_id_t user_id) {
 }
 
 /* Create a link for user_id from the body's service_url; 201 record. */
-static void create_for(api_ctx_t *c, nimbus_id_t user_id, const char *user_name) {
+static void create_for(api_ctx_t *c, nimbus_id_t user_id) {
   static const char *const fields[] = {"service_url", NULL};
   const char *url = NULL;
   if (!c->body) {
@@ -130,7 +130,6 @@ static void create_for(api_ctx_t *c, nimbus_id_t user_id, const char *user_name)
   snprintf(actor, sizeof actor, "%s", c->actor);
   alink_result_t r =
       account_link_create(c->srv, c->tenant.id, user_id, url, actor, l, msg, sizeof msg);
-  (void)user_name;
   if (r == ALINK_OK)
     api_respond(c, 201, account_link_json(l));
   else
@@ -147,7 +146,7 @@ void api_account_links_list(api_ctx_t *c) {
 void api_account_links_create(api_ctx_t *c) {
   nimbus_id_t uid;
   char name[NIMBUS_NAME_MAX];
-  if (target_user(c, &uid, name, sizeof name)) create_for(c, uid, name);
+  if (target_user(c, &uid, name, sizeof name)) create_for(c, uid);
 }
 
 void api_account_link_get(api_ctx_t *c) {
@@ -207,5 +206,5 @@ void api_device_account_links_list(api_ctx_t *c) {
  * service_url is required. */
 void api_device_account_links_create(api_ctx_t *c) {
   nimbus_panel_session_t ps;
-  if (api_panel_session(c, &ps)) create_for(c, ps.user_id, ps.user_name);
+  if (api_panel_session(c, &ps)) create_for(c, ps.user_id);
 }

@@ -20,12 +20,12 @@
 
 typedef enum {
   ALINK_OK = 0,
-  ALINK_INVALID,     /* the service URL is not one we accept (400) */
-  ALINK_EXISTS,      /* the user already has a link to that service (409) */
-  ALINK_NOT_FOUND,   /* no such link or user (404) */
-  ALINK_REMOTE,      /* the remote refused or did not answer (502), msg says why */
-  ALINK_RELINK,      /* the remote refuses the link's token: relink needed */
-  ALINK_ERROR        /* storage or sealing failed (500) */
+  ALINK_INVALID,   /* the service URL is not one we accept (400) */
+  ALINK_EXISTS,    /* the user already has a link to that service (409) */
+  ALINK_NOT_FOUND, /* no such link or user (404) */
+  ALINK_REMOTE,    /* the remote refused or did not answer (502), msg says why */
+  ALINK_RELINK,    /* the remote refuses the link's token: relink needed */
+  ALINK_ERROR      /* storage or sealing failed (500) */
 } alink_result_t;
 
 /* The status word of a link ("pending", "linked", "relink-needed", ...). */
