@@ -12,7 +12,8 @@
 #  - the token revoked at the remote (DELETE /api/v1/tokens/{id}) → after
 #    --account-link-check seconds the link is relink-needed, still listed,
 #    last_error in words;
-#  - relink → pending again; denied at the remote → denied;
+#  - relink → pending again; denied at the remote → denied; a grant nobody
+#    approves → expired (the remote's --oauth-device-ttl 20);
 #  - the remote down: a linked link stays linked, last_error says why;
 #  - another user's link is 404; an admin may use ?user=; a bad
 #    service_url is 400; a second link to the same service is 409;
@@ -38,7 +39,7 @@ stop_remote_at_exit() {
 }
 trap stop_remote_at_exit EXIT
 
-nimbusd_start
+nimbusd_start --oauth-device-ttl 20 # grants expire soon: "expired" below
 REMOTE_URL=$NIMBUS_URL REMOTE_PID=$NIMBUSD_PID REMOTE_STATE=$NIMBUS_STATE
 REMOTE_PORT=$NIMBUS_PORT REMOTE_FLAGS=("${_lib_flags[@]}")
 REMOTE_STORE=${NIMBUS_TEST_STORE_URL:-}
@@ -51,6 +52,8 @@ HOME_URL=$NIMBUS_URL
 check "home: tenant acme, alice, boss" conn_setup_tenant
 check "home: user hugo" api POST '/api/v1/users?tenant=acme' -H 'Content-Type: application/json' \
   -d '{"name":"hugo","password":"hugo-pw-1"}' -o /dev/null
+check "home: user ivy" api POST '/api/v1/users?tenant=acme' -H 'Content-Type: application/json' \
+  -d '{"name":"ivy","password":"ivy-pw-1"}' -o /dev/null
 
 # home USER PASS METHOD PATH [curl args]: REST on home; status in $status, body in $T/b
 home() {
@@ -217,6 +220,18 @@ check "hugo's link: linked" wait_until "linked" link_is hugo@acme hugo-pw-1 "$LI
 check "hugo's remote user is bob" \
   bash -c "[ \"\$(curl -sS -u hugo@acme:hugo-pw-1 $HOME_URL/api/v1/me/account-links/$LINK_H | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"remote_user\"])')\" = bob ]"
 
+# ---- a grant nobody approves: expired ------------------------------------------
+ivy_expires() {
+  home ivy@acme ivy-pw-1 POST /api/v1/me/account-links "${JSON[@]}" \
+    -d "{\"service_url\":\"$REMOTE_URL\"}"
+  [ "$status" = 201 ]
+  LINK_I=$(body "d['id']")
+  link_is ivy@acme ivy-pw-1 "$LINK_I" pending
+  wait_until "expired" link_is ivy@acme ivy-pw-1 "$LINK_I" expired
+  [ "$(link_field ivy@acme ivy-pw-1 "$LINK_I" "'user_code' in d or d['remote_user'] is not None")" = False ]
+}
+check "ivy never approves: after the grant's lifetime, expired" ivy_expires
+
 # ---- at the panel: the device API with a panel session ------------------------
 panel() { # CREDENTIAL SESSION METHOD PATH [JSON]: status in $status, body in $T/b
   local cred=$1 session=$2 method=$3 path=$4 data=${5-}
@@ -288,6 +303,8 @@ delete_links() {
   home alice@acme alice-pw-1 GET /api/v1/me/account-links
   [ "$(body "d['account_links']")" = "[]" ]
   home boss@acme boss-pw-1 DELETE "/api/v1/me/account-links/$LINK_H?user=hugo"
+  [ "$status" = 204 ]
+  home ivy@acme ivy-pw-1 DELETE "/api/v1/me/account-links/$LINK_I"
   [ "$status" = 204 ]
   [ "$(nimbus_sql "SELECT count(*) FROM account_links")" = 0 ]
 }
