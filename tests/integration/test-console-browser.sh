@@ -25,8 +25,10 @@
 # (NIMBUS_CONSOLE_DIR, set by meson when -Dconsole is not disabled);
 # skipped (exit 77) when one of those is missing.  playwright-core comes
 # from tests/browser/package-lock.json (lib-browser.sh install_playwright).
-# Last (tests/browser/console-device.test.js): the OAuth device grant's
+# Then (tests/browser/console-device.test.js): the OAuth device grant's
 # page #/device, approving and denying another service's linking request.
+# Last (tests/browser/console-links.test.js): the Linked accounts page,
+# alice linking her account on this same nimbusd.
 # SCREENSHOTS_DIR=DIR: the pages as DIR/*.png (docs/console/ is made so).
 set -euo pipefail
 
@@ -139,6 +141,15 @@ run_device() {
     FAILURE_DIR="$BUILD_ROOT/meson-logs" node "$BROWSER_SRC/console-device.test.js"
 }
 check "#/device: sign-in back to the code, approve and deny a linking request" run_device
+
+# the Linked accounts page #/linked-accounts (tests/browser/console-links.test.js):
+# alice links her account on this same nimbusd
+run_links() {
+  NODE_PATH="$DEPS/node_modules" CHROMIUM="$CHROMIUM" NIMBUS_URL="$NIMBUS_URL" ALICE="$ALICE" \
+    BOB=bob@acme:bob-pw-1 FAILURE_DIR="$BUILD_ROOT/meson-logs" \
+    node "$BROWSER_SRC/console-links.test.js"
+}
+check "#/linked-accounts: link with the code and QR shown, approved, removed" run_links
 
 check "bob's job was never touched" held "$JOB_BOB"
 check "nimbusd stops cleanly" nimbusd_stop

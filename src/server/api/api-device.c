@@ -750,3 +750,7 @@ void api_device_purposes(api_ctx_t *c) {
   }
   api_respond(c, 200, json_pack("{s:o}", "purposes", arr));
 }
+
+bool api_panel_session(api_ctx_t *c, nimbus_panel_session_t *ps) {
+  return panel_session_load(c, ps);
+}

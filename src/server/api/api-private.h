@@ -220,6 +220,20 @@ const store_audit_t *api_audit_of(api_ctx_t *c, api_audit_t *out, const char *ac
 /* ---- endpoints ---- */
 void api_whoami(api_ctx_t *c); /* api.c */
 
+/* The panel session of an API_DEVICE request (X-Nimbus-Session) into
+ * *ps, its expiry moved; false has responded 401/500 (api-device.c). */
+bool api_panel_session(api_ctx_t *c, nimbus_panel_session_t *ps);
+
+/* api-account-links.c: a user's accounts on other print services
+ * (docs/FEDERATION.md §2.2) */
+void api_account_links_list(api_ctx_t *c);
+void api_account_links_create(api_ctx_t *c);
+void api_account_link_get(api_ctx_t *c);
+void api_account_link_delete(api_ctx_t *c);
+void api_account_link_relink(api_ctx_t *c);
+void api_device_account_links_list(api_ctx_t *c);
+void api_device_account_links_create(api_ctx_t *c);
+
 void api_tenants_list(api_ctx_t *c); /* api-tenants.c */
 void api_tenants_create(api_ctx_t *c);
 void api_tenant_get(api_ctx_t *c);

@@ -214,6 +214,16 @@ static const struct api_route api_routes[] = {
      API_PUBLIC},
     {"payments/method-return", API_PARAM_NONE, NULL, "GET", api_payments_method_return,
      "api.payments.method_return", API_PUBLIC},
+    {"me/account-links", API_PARAM_NONE, NULL, "GET", api_account_links_list,
+     "api.me.account_links.list", API_SCOPED},
+    {"me/account-links", API_PARAM_NONE, NULL, "POST", api_account_links_create,
+     "api.me.account_links.create", API_SCOPED | API_JSON},
+    {"me/account-links", API_PARAM_ID, NULL, "GET", api_account_link_get,
+     "api.me.account_links.get", API_SCOPED},
+    {"me/account-links", API_PARAM_ID, NULL, "DELETE", api_account_link_delete,
+     "api.me.account_links.delete", API_SCOPED},
+    {"me/account-links", API_PARAM_ID, "relink", "POST", api_account_link_relink,
+     "api.me.account_links.relink", API_SCOPED},
     {"me/payment-method", API_PARAM_NONE, NULL, "GET", api_me_payment_method_get,
      "api.me.payment_method.get", API_SCOPED},
     {"me/payment-method", API_PARAM_NONE, NULL, "POST", api_me_payment_method_create,
@@ -290,6 +300,10 @@ static const struct api_route api_routes[] = {
      "api.device.jobs.payment.cancel", API_DEVICE},
     {"device/purposes", API_PARAM_NONE, NULL, "GET", api_device_purposes, "api.device.purposes",
      API_DEVICE},
+    {"device/account-links", API_PARAM_NONE, NULL, "GET", api_device_account_links_list,
+     "api.device.account_links.list", API_DEVICE},
+    {"device/account-links", API_PARAM_NONE, NULL, "POST", api_device_account_links_create,
+     "api.device.account_links.create", API_DEVICE | API_JSON_OPTIONAL},
 };
 
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])

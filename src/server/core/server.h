@@ -55,6 +55,7 @@ typedef struct {
   char secrets_key[PATH_MAX]; /* key file sealing secrets at rest ("": state-dir/secrets.key) */
   int payment_timeout;        /* seconds to pay at the printer */
   int charge_retry;           /* seconds before a declined private charge is retried */
+  int account_link_check;     /* seconds between checks of a linked account (federation/) */
   int panel_session_idle;    /* seconds of panel inactivity before sign-out */
   int session_idle;          /* web console: seconds unused before a session ends */
   int session_max;           /* web console: seconds after sign-in a session ends */

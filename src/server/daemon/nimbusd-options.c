@@ -116,6 +116,10 @@ const config_option_t nimbusd_options[] = {
     OPT("payment-timeout", CONFIG_INT, payment_timeout, "180",
         "seconds a user has to pay at the printer before the payment is checked and canceled",
         false, 5, 3600),
+    OPT("account-link-check", CONFIG_INT, account_link_check, "600",
+        "seconds between checks that a linked account's token on another print service "
+        "still works",
+        false, 1, 86400),
     OPT("charge-retry", CONFIG_INT, charge_retry, "60",
         "seconds before a declined private-purpose charge is tried again (later tries wait "
         "5, 30, 120 and 720 times as long)",

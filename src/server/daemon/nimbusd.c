@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "device.h"
 #include "event-feed.h"
+#include "account-link.h"
 #include "housekeeping.h"
 #include "http.h"
 #include "intake.h"
@@ -239,6 +240,7 @@ int main(int argc, char **argv) {
   int rc = 1;
   http_server_t *http = NULL;
   housekeeping_t *housekeeping = NULL;
+  account_links_t *account_links = NULL; /* federation/account-link-worker.c */
   event_feed_t *feed = NULL;
 
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -348,6 +350,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nimbusd: %s\n", err);
     goto done;
   }
+  if (!(account_links = account_links_start(&srv, err, sizeof err))) {
+    fprintf(stderr, "nimbusd: %s\n", err);
+    goto done;
+  }
   job_set_observer(nimbusd_job_changed, &srv);
   housekeeping = housekeeping_start(&srv);
   feed = event_feed_start(&srv);
@@ -389,6 +395,7 @@ done:
   srv.remote_sync = NULL;
   if (srv.store && srv.presence) device_presence_flush(&srv);
   job_set_observer(NULL, NULL);
+  account_links_stop(account_links); /* before the payments: it seals with their key */
   payments_stop(srv.payments);
   srv.payments = NULL;
   workers_stop(srv.workers);

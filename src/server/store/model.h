@@ -535,4 +535,43 @@ typedef struct {
   nimbus_id_t local_job_id; /* 0 until taken at a printer */
 } nimbus_remote_job_t;
 
+/* A user's account on another print service (docs/FEDERATION.md §2.2):
+ * an OAuth 2.0 device grant in progress, then the access token it gave,
+ * both sealed (federation/account-link.c seals them, bound to tenant,
+ * user and service URL).  One row per (tenant, user, service_url).
+ * version grows by one on every update (the store's compare-and-set). */
+#define NIMBUS_LINK_SEALED_MAX 512
+#define NIMBUS_LINK_CODE_MAX 32
+typedef enum {
+  NIMBUS_LINK_PENDING = 1,       /* the user has not approved yet: the worker polls */
+  NIMBUS_LINK_LINKED = 2,        /* a token that works; remote_user known */
+  NIMBUS_LINK_RELINK_NEEDED = 3, /* the remote refused the token (401/403) */
+  NIMBUS_LINK_DENIED = 4,        /* the user refused at the remote */
+  NIMBUS_LINK_EXPIRED = 5        /* the grant expired before approval */
+} nimbus_link_status_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t user_id;
+  char service_url[NIMBUS_URL_MAX];
+  nimbus_link_status_t status;
+  char remote_user[NIMBUS_TEXT_MAX];
+  unsigned char token[NIMBUS_LINK_SEALED_MAX]; /* sealed access token (0 bytes: none) */
+  int token_len;
+  unsigned char device_code[NIMBUS_LINK_SEALED_MAX]; /* sealed, while pending */
+  int device_code_len;
+  char user_code[NIMBUS_LINK_CODE_MAX];
+  char verification_uri[NIMBUS_URL_MAX];
+  char verification_uri_complete[NIMBUS_URL_MAX];
+  char token_endpoint[NIMBUS_URL_MAX]; /* from the remote's metadata (pending) */
+  int interval;                        /* seconds between token polls (pending) */
+  int64_t expires_at;                  /* the grant's end (pending) */
+  int64_t next_poll_at;                /* the worker's next look (poll or check) */
+  int64_t linked_at;
+  int64_t last_checked_at;
+  char last_error[NIMBUS_TEXT_MAX];
+  int64_t created_at;
+  int64_t version;
+} nimbus_account_link_t;
+
 #endif

@@ -282,6 +282,18 @@ struct store_ops {
                                    const store_audit_t *audit);
   store_status_t (*purpose_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                  store_purpose_cb cb, void *ctx);
+  store_status_t (*account_link_insert)(store_t *st, nimbus_account_link_t *l,
+                                        const store_audit_t *audit);
+  store_status_t (*account_link_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                     nimbus_account_link_t *out);
+  store_status_t (*account_link_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                      store_account_link_cb cb, void *ctx);
+  store_status_t (*account_link_due)(store_t *st, int64_t now, int limit, store_account_link_cb cb,
+                                     void *ctx);
+  store_status_t (*account_link_update)(store_t *st, nimbus_account_link_t *l,
+                                        const store_audit_t *audit);
+  store_status_t (*account_link_delete)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                        const store_audit_t *audit);
   store_status_t (*payment_method_put)(store_t *st, nimbus_payment_method_t *m,
                                        const store_audit_t *audit);
   store_status_t (*payment_method_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,

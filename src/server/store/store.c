@@ -257,6 +257,12 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(purpose_update),
       STORE_OP_PRESENT(purpose_delete),
       STORE_OP_PRESENT(purpose_list),
+      STORE_OP_PRESENT(account_link_insert),
+      STORE_OP_PRESENT(account_link_get),
+      STORE_OP_PRESENT(account_link_list),
+      STORE_OP_PRESENT(account_link_due),
+      STORE_OP_PRESENT(account_link_update),
+      STORE_OP_PRESENT(account_link_delete),
       STORE_OP_PRESENT(payment_method_put),
       STORE_OP_PRESENT(payment_method_get),
       STORE_OP_PRESENT(payment_method_get_by_setup),
@@ -1082,6 +1088,36 @@ store_status_t store_purpose_delete(store_t *st, nimbus_id_t tenant_id, nimbus_i
 store_status_t store_purpose_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                   store_purpose_cb cb, void *ctx) {
   return STORE_CALL(st, purpose_list, tenant_id, user_id, cb, ctx);
+}
+
+store_status_t store_account_link_insert(store_t *st, nimbus_account_link_t *l,
+                                         const store_audit_t *audit) {
+  return STORE_CALL(st, account_link_insert, l, audit);
+}
+
+store_status_t store_account_link_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      nimbus_account_link_t *out) {
+  return STORE_CALL(st, account_link_get, tenant_id, id, out);
+}
+
+store_status_t store_account_link_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                       store_account_link_cb cb, void *ctx) {
+  return STORE_CALL(st, account_link_list, tenant_id, user_id, cb, ctx);
+}
+
+store_status_t store_account_link_due(store_t *st, int64_t now, int limit, store_account_link_cb cb,
+                                      void *ctx) {
+  return STORE_CALL(st, account_link_due, now, limit, cb, ctx);
+}
+
+store_status_t store_account_link_update(store_t *st, nimbus_account_link_t *l,
+                                         const store_audit_t *audit) {
+  return STORE_CALL(st, account_link_update, l, audit);
+}
+
+store_status_t store_account_link_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const store_audit_t *audit) {
+  return STORE_CALL(st, account_link_delete, tenant_id, id, audit);
 }
 
 store_status_t store_payment_method_put(store_t *st, nimbus_payment_method_t *m,

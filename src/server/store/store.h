@@ -813,6 +813,28 @@ store_status_t store_payment_method_update(store_t *st, nimbus_payment_method_t 
 store_status_t store_payment_method_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                            const store_audit_t *audit);
 
+/* Account links (docs/FEDERATION.md §2.2; federation/account-link.c).
+ * insert sets id, created_at and version (CONFLICT: the user already has
+ * a link to that service_url; NOT_FOUND: no such user); get reads one of
+ * the tenant's; list gives a user's by service_url; due gives up to
+ * `limit` links of any tenant whose next_poll_at <= now (pending, linked
+ * or relink-needed), oldest first; update writes every mutable member of
+ * l when its version is still `l->version` (then l->version grows),
+ * CONFLICT when another writer came first; delete removes it. */
+typedef bool (*store_account_link_cb)(const nimbus_account_link_t *l, void *ctx);
+store_status_t store_account_link_insert(store_t *st, nimbus_account_link_t *l,
+                                         const store_audit_t *audit);
+store_status_t store_account_link_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      nimbus_account_link_t *out);
+store_status_t store_account_link_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                       store_account_link_cb cb, void *ctx);
+store_status_t store_account_link_due(store_t *st, int64_t now, int limit, store_account_link_cb cb,
+                                      void *ctx);
+store_status_t store_account_link_update(store_t *st, nimbus_account_link_t *l,
+                                         const store_audit_t *audit);
+store_status_t store_account_link_delete(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                         const store_audit_t *audit);
+
 /* Why a hold or a charge change was refused (with STORE_CONFLICT). */
 typedef enum {
   STORE_CHARGE_JOB_CHANGED = 1, /* the job or the charge is not as compared */

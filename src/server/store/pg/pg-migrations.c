@@ -674,9 +674,39 @@ static const char *const migration_9[] = {
     NULL,
 };
 
+/* Migration 10 (issue 15): account links, as SQLite's migration 19. */
+static const char *const migration_10[] = {
+    "CREATE TABLE account_links ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id bigint NOT NULL,"
+    "  service_url text NOT NULL,"
+    "  status integer NOT NULL CHECK (status BETWEEN 1 AND 5),"
+    "  remote_user text NOT NULL DEFAULT '',"
+    "  token bytea,"
+    "  device_code bytea,"
+    "  user_code text NOT NULL DEFAULT '',"
+    "  verification_uri text NOT NULL DEFAULT '',"
+    "  verification_uri_complete text NOT NULL DEFAULT '',"
+    "  token_endpoint text NOT NULL DEFAULT '',"
+    "  poll_interval integer NOT NULL DEFAULT 5,"
+    "  expires_at bigint NOT NULL DEFAULT 0,"
+    "  next_poll_at bigint NOT NULL DEFAULT 0,"
+    "  linked_at bigint NOT NULL DEFAULT 0,"
+    "  last_checked_at bigint NOT NULL DEFAULT 0,"
+    "  last_error text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL,"
+    "  version bigint NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, user_id, service_url),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX account_links_due ON account_links(next_poll_at) WHERE status IN (1, 2, 3)",
+    NULL,
+};
+
 static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
                                                    migration_4, migration_5, migration_6,
-                                                   migration_7, migration_8, migration_9};
+                                                   migration_7, migration_8, migration_9, migration_10};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -241,6 +241,15 @@ typedef enum {
   PS_REMOTE_JOB_UPSERT,
   PS_REMOTE_JOB_PRUNE,
   PS_REMOTE_JOB_LIST,
+  /* account links (store-pg-links.c) */
+  PS_LINK_FIRST,
+  PS_LINK_INSERT = PS_LINK_FIRST,
+  PS_LINK_GET,
+  PS_LINK_LIST,
+  PS_LINK_DUE,
+  PS_LINK_UPDATE,
+  PS_LINK_EXISTS,
+  PS_LINK_DELETE,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -359,6 +368,7 @@ typedef union {
   store_charge_cb charge;
   store_print_log_cb print_log;
   store_audit_cb audit;
+  store_account_link_cb account_link;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -652,6 +662,20 @@ store_status_t pg_read_one_row(pg_store_t *st, pg_stmt_id_t id, const pg_params_
 store_status_t pg_read_rows(pg_store_t *st, pg_stmt_id_t id, const pg_params_t *p, pg_row_fn each,
                             pg_list_cb_t cb, void *ctx, const char *what);
 const char *pg_charges_sql(pg_stmt_id_t id);
+/* store-pg-links.c: the SQL of PS_LINK_FIRST.. and account links. */
+const char *pg_link_sql(pg_stmt_id_t id);
+store_status_t pg_account_link_insert(store_t *base, nimbus_account_link_t *l,
+                                      const store_audit_t *audit);
+store_status_t pg_account_link_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_account_link_t *out);
+store_status_t pg_account_link_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                    store_account_link_cb cb, void *ctx);
+store_status_t pg_account_link_due(store_t *base, int64_t now, int limit, store_account_link_cb cb,
+                                   void *ctx);
+store_status_t pg_account_link_update(store_t *base, nimbus_account_link_t *l,
+                                      const store_audit_t *audit);
+store_status_t pg_account_link_delete(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                                      const store_audit_t *audit);
 /* Row i of a result whose first columns are CHARGE_COLS (at column col). */
 void pg_charge_from_row(const PGresult *r, int i, int col, nimbus_job_charge_t *c);
 store_status_t pg_account_insert(store_t *st, nimbus_billing_account_t *a,

@@ -15,7 +15,7 @@
   "(SELECT count(*) FROM remote_jobs j WHERE j.link_id = l.id)"
 #define LINK_FROM " FROM remote_links l JOIN queues q ON q.id = l.queue_id "
 
-static const char *const remote_sql[PS_COUNT - PS_REMOTE_FIRST] = {
+static const char *const remote_sql[PS_LINK_FIRST - PS_REMOTE_FIRST] = {
 #define R(id) [(id)-PS_REMOTE_FIRST]
     R(PS_REMOTE_LINK_INSERT) =
         "INSERT INTO remote_links (tenant_id, name, printer_uri, system_uri, service_url, "
@@ -56,7 +56,7 @@ static const char *const remote_sql[PS_COUNT - PS_REMOTE_FIRST] = {
 };
 
 const char *pg_remote_sql(pg_stmt_id_t id) {
-  return id >= PS_REMOTE_FIRST && id < PS_COUNT ? remote_sql[id - PS_REMOTE_FIRST] : NULL;
+  return id >= PS_REMOTE_FIRST && id < PS_LINK_FIRST ? remote_sql[id - PS_REMOTE_FIRST] : NULL;
 }
 
 /* Row i of a LINK_COLS result into l. */

@@ -830,10 +830,43 @@ static const char *const migration_18[] = {
     NULL,
 };
 
+/* Migration 19 (issue 15): account links, a user's accounts on other
+ * print services (docs/FEDERATION.md §2.2).  The access token and the
+ * device code are sealed (crypto_seal) by federation/account-link.c; they
+ * go with their user or tenant. */
+static const char *const migration_19[] = {
+    "CREATE TABLE account_links ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL,"
+    "  service_url TEXT NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 5),"
+    "  remote_user TEXT NOT NULL DEFAULT '',"
+    "  token BLOB,"
+    "  device_code BLOB,"
+    "  user_code TEXT NOT NULL DEFAULT '',"
+    "  verification_uri TEXT NOT NULL DEFAULT '',"
+    "  verification_uri_complete TEXT NOT NULL DEFAULT '',"
+    "  token_endpoint TEXT NOT NULL DEFAULT '',"
+    "  poll_interval INTEGER NOT NULL DEFAULT 5,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  next_poll_at INTEGER NOT NULL DEFAULT 0,"
+    "  linked_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_checked_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, user_id, service_url),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX account_links_due ON account_links(next_poll_at) WHERE status IN (1, 2, 3)",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
     migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
-    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
+    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18, migration_19,
 };
 
 const int store_sqlite_migration_count =

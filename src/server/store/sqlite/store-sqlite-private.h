@@ -282,6 +282,15 @@ typedef enum {
   S_REMOTE_JOB_PRUNE,
   S_REMOTE_JOB_LIST,
   S_REMOTE_JOB_COUNT,
+  /* account links (store-sqlite-links.c) */
+  S_LINK_FIRST,
+  S_LINK_INSERT = S_LINK_FIRST,
+  S_LINK_GET,
+  S_LINK_LIST,
+  S_LINK_DUE,
+  S_LINK_UPDATE,
+  S_LINK_EXISTS,
+  S_LINK_DELETE,
   S_COUNT
 } stmt_id_t;
 
@@ -355,6 +364,7 @@ typedef union {
   store_charge_cb charge;
   store_print_log_cb print_log;
   store_audit_cb audit;
+  store_account_link_cb account_link;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
@@ -674,6 +684,20 @@ store_status_t sqlite_remote_jobs_replace(store_t *base_, nimbus_id_t tenant_id,
                                           int n, int64_t now, int64_t mark);
 store_status_t sqlite_remote_job_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t link_id,
                                       nimbus_remote_job_t *out, int max, int *count);
+/* store-sqlite-links.c: the SQL of S_LINK_FIRST.. and account links. */
+const char *sqlite_link_sql(stmt_id_t id);
+store_status_t sqlite_account_link_insert(store_t *base_, nimbus_account_link_t *l,
+                                          const store_audit_t *audit);
+store_status_t sqlite_account_link_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                       nimbus_account_link_t *out);
+store_status_t sqlite_account_link_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t user_id,
+                                        store_account_link_cb cb, void *ctx);
+store_status_t sqlite_account_link_due(store_t *base_, int64_t now, int limit,
+                                       store_account_link_cb cb, void *ctx);
+store_status_t sqlite_account_link_update(store_t *base_, nimbus_account_link_t *l,
+                                          const store_audit_t *audit);
+store_status_t sqlite_account_link_delete(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                          const store_audit_t *audit);
 typedef void (*sqlite_read_fn)(sqlite3_stmt *s, void *out);
 typedef void (*sqlite_bind_fn)(sqlite3_stmt *s, const void *arg);
 /* One row of statement id, bound with ints[0..nints) as ?1.. and text

@@ -17,7 +17,7 @@
   "link_id, remote_job_id, name, owner, pages, copies, sides, color_mode, media, submitted_at, " \
   "remote_state, seen_at, coalesce(local_job_id, 0)"
 
-static const char *const remote_sql[S_COUNT - S_REMOTE_FIRST] = {
+static const char *const remote_sql[S_LINK_FIRST - S_REMOTE_FIRST] = {
 #define R(id) [(id)-S_REMOTE_FIRST]
     R(S_REMOTE_LINK_INSERT) =
         "INSERT INTO remote_links (tenant_id, name, printer_uri, system_uri, service_url, "
@@ -58,7 +58,7 @@ static const char *const remote_sql[S_COUNT - S_REMOTE_FIRST] = {
 };
 
 const char *sqlite_remote_sql(stmt_id_t id) {
-  return id >= S_REMOTE_FIRST && id < S_COUNT ? remote_sql[id - S_REMOTE_FIRST] : NULL;
+  return id >= S_REMOTE_FIRST && id < S_LINK_FIRST ? remote_sql[id - S_REMOTE_FIRST] : NULL;
 }
 
 /* One remote_links row (LINK_COLS) into l. */

@@ -15,6 +15,7 @@ import purposes from './purposes.js';
 import payment from './payment.js';
 import usage from './usage.js';
 import security from './security.js';
+import links from './links.js';
 import users from './users.js';
 import queues from './queues.js';
 import printers from './printers.js';
@@ -37,7 +38,7 @@ export const sections = {
 
 // portal, administration, operator (an operator starts on the operator's
 // pages: pagesFor)
-export const pages = [jobs, print, purposes, payment, usage, security, job, device, users, queues,
+export const pages = [jobs, print, purposes, payment, usage, security, links, job, device, users, queues,
   printers, prices, accounts, reports, audit, tenants, fees, health];
 
 // the stand-in for page p at its path for a role that may not see it: it
