@@ -80,6 +80,8 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
 #define REL_SESSIONS 8    /* users logged in at once (one screen: few) */
 #define REL_SELECT_MAX 16 /* jobs selected at once */
 #define REL_SETTING_MAX 64 /* a setting's keyword (sides, media, ...) */
+#define REL_REMOTE_ID_MAX 160 /* "<link>:<remote job id>" */
+#define REL_REMOTE_JOB (-1)   /* jobs[0] while a remote job is on screen */
 
 /* A signed-in user's state at the panel (copied out under rel->lock,
  * worked on, written back with rel_store()). */
@@ -111,6 +113,14 @@ typedef struct {
   char set_sides[REL_SETTING_MAX];
   char set_color[REL_SETTING_MAX]; /* print-color-mode */
   char set_media[REL_SETTING_MAX];
+  /* the remote job on screen (panel-remote.c): its remote_id
+   * "<link>:<remote job id>" ("": a local job); it is then the only
+   * selected job, jobs[0] == REL_REMOTE_JOB */
+  char remote[REL_REMOTE_ID_MAX];
+  /* the account link being linked on the link screen (0: none), and its
+   * verification URL (the QR code's text) */
+  long long link_id;
+  char link_uri[QR_SVG_TEXT_MAX + 1];
 } rel_session_t;
 
 struct panel_release {
@@ -185,6 +195,41 @@ enum MHD_Result set_page(panel_release_t *rel, struct MHD_Connection *conn, int 
 /* POST /release/settings: the stepper (step=down|up) or Apply. */
 enum MHD_Result set_post(panel_release_t *rel, struct MHD_Connection *conn, int slot,
                          rel_session_t *s, const char *body);
+
+/* The done screen ("Thank you", logged out) with msg. */
+enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection *conn, const char *msg);
+
+/* ---- panel-remote.c: jobs of other print services (FEDERATION.md §4) ---- */
+
+/* Its stylesheet (served after panel_settings_css). */
+extern const char panel_remote_css[];
+/* Is list entry j a remote job (origin kind "remote")? */
+bool remote_is(json_t *j);
+/* The job list's row of remote job j (a checkbox named "remote"). */
+void remote_list_row(panel_buf_t *b, json_t *j);
+/* Above the job list: "Your account at X needs relinking" with its
+ * Relink button, per account link of the list's answer that needs it. */
+void remote_relink_banner(panel_buf_t *b, const rel_session_t *s, json_t *list);
+/* The remote job on screen with its choices (from GET /device/jobs):
+ * 200 with *job set, else the status (404: no longer listed). */
+long remote_fetch(panel_release_t *rel, const rel_session_t *s, json_t **job);
+/* The remote job on screen: its details (refusal: words next to Print). */
+enum MHD_Result remote_job_screen(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                                  rel_session_t *s, unsigned status, const char *msg, bool error,
+                                  const char *refusal);
+/* POST /release/print for the remote job on screen: the take route. */
+enum MHD_Result remote_print(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                             rel_session_t *s);
+/* POST /release/relink (link=ID or service=URL): a new grant, then the
+ * link screen. */
+enum MHD_Result remote_relink(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                              rel_session_t *s, const char *body);
+/* GET /release/link: the account link screen (code, QR code, URL),
+ * refreshing itself until linked. */
+enum MHD_Result remote_link_page(panel_release_t *rel, struct MHD_Connection *conn, int slot,
+                                 rel_session_t *s);
+/* GET /release/link-qr.svg: the QR code of the link's verification URL. */
+enum MHD_Result remote_link_qr(struct MHD_Connection *conn, const rel_session_t *s);
 
 /* ---- panel-pay.c: paying at the printer ---- */
 

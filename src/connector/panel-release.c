@@ -502,6 +502,7 @@ enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn,
     error = true;
   }
   rel_message(&b, msg && *msg ? msg : s->flash, error);
+  remote_relink_banner(&b, s, ans.body); /* panel-remote.c */
   rel_form_open(&b, s->csrf, "jobs-form", "/release/select");
   size_t n = json_is_array(jobs) ? json_array_size(jobs) : 0;
   char count[24];
@@ -513,6 +514,10 @@ enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn,
   size_t with_purpose = 0; /* rows with a purpose line are taller */
   for (size_t i = 0; i < n; i++) {
     json_t *j = json_array_get(jobs, i);
+    if (remote_is(j)) { /* a job at another service (panel-remote.c) */
+      remote_list_row(&b, j);
+      continue;
+    }
     char id[24];
     rel_job_words_t w;
     snprintf(id, sizeof id, "%lld", rel_int(j, "id"));
@@ -698,7 +703,8 @@ static void rel_job_qr(panel_release_t *rel, panel_buf_t *b, int id) {
 static enum MHD_Result rel_job_qr_svg(panel_release_t *rel, struct MHD_Connection *conn,
                                       const rel_session_t *s) {
   char url[QR_SVG_TEXT_MAX + 1];
-  if (s->cur >= s->njobs) return panel_error(conn, 404, "There is no job on this screen.");
+  if (s->cur >= s->njobs || s->remote[0])
+    return panel_error(conn, 404, "There is no job on this screen.");
   if (!rel_job_url(rel, s->jobs[s->cur], url, sizeof url))
     return panel_error(conn, 404, "This printer is not connected to the print service.");
   char *svg = qr_svg(url, NULL);
@@ -715,6 +721,7 @@ static enum MHD_Result rel_job_screen(panel_release_t *rel, struct MHD_Connectio
                                       rel_session_t *s, unsigned status, const char *msg,
                                       bool error, const char *refusal) {
   if (s->cur >= s->njobs) return rel_jobs_page(rel, conn, slot, s, 200, NULL, false);
+  if (s->remote[0]) return remote_job_screen(rel, conn, slot, s, status, msg, error, refusal);
   json_t *job = NULL;
   long st = rel_fetch_job(rel, s, s->jobs[s->cur], &job);
   if (st == 0 || st >= 500) return rel_unavailable(rel, conn);
@@ -870,8 +877,8 @@ static enum MHD_Result rel_idle_page(panel_release_t *rel, struct MHD_Connection
   return rel_page(conn, 200, &b);
 }
 
-static enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection *conn,
-                                     const char *msg) {
+enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection *conn,
+                              const char *msg) {
   panel_buf_t b = {0};
   rel_head(rel, &b, "done", "Thank you", false);
   rel_message(&b, msg, false);
@@ -886,11 +893,13 @@ static enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection
 enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *conn,
                                   const char *url) {
   if (!strcmp(url, "/release/panel.css")) {
-    size_t a = strlen(panel_release_css), n = strlen(panel_settings_css);
-    char *css = malloc(a + n + 1);
+    size_t a = strlen(panel_release_css), n = strlen(panel_settings_css),
+           r = strlen(panel_remote_css);
+    char *css = malloc(a + n + r + 1);
     if (css) {
       memcpy(css, panel_release_css, a);
-      memcpy(css + a, panel_settings_css, n + 1);
+      memcpy(css + a, panel_settings_css, n);
+      memcpy(css + a + n, panel_remote_css, r + 1);
     }
     return panel_send(conn, 200, "text/css; charset=utf-8", css);
   }
@@ -916,6 +925,10 @@ enum MHD_Result panel_release_get(panel_release_t *rel, struct MHD_Connection *c
     ret = set_page(rel, conn, slot, &s);
   } else if (!strcmp(url, "/release/pay")) {
     ret = pay_page(rel, conn, slot, &s);
+  } else if (!strcmp(url, "/release/link")) {
+    ret = remote_link_page(rel, conn, slot, &s);
+  } else if (!strcmp(url, "/release/link-qr.svg")) {
+    ret = remote_link_qr(conn, &s);
   } else if (!strcmp(url, "/release/qr.svg")) {
     ret = pay_qr(conn, &s);
   } else if (!strcmp(url, "/release/job-qr.svg")) {
@@ -1036,6 +1049,7 @@ void rel_advance(rel_session_t *s) {
   s->pay_job = 0;
   s->pay_url[0] = '\0';
   s->purpose[0] = '\0';
+  s->remote[0] = '\0';
   set_clear(s);
 }
 
@@ -1154,6 +1168,7 @@ done:
 static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *conn, int slot,
                                  rel_session_t *s, const char *body) {
   if (s->cur >= s->njobs) return rel_redirect(conn, "/release/jobs", NULL);
+  if (s->remote[0]) return remote_print(rel, conn, slot, s); /* panel-remote.c */
   int id = s->jobs[s->cur];
   char path[64];
   snprintf(path, sizeof path, "/device/jobs/%d/release", id);
@@ -1242,7 +1257,7 @@ static enum MHD_Result rel_print(panel_release_t *rel, struct MHD_Connection *co
 /* Cancel job: the confirmation screen first; with confirm=yes, cancel. */
 static enum MHD_Result rel_cancel(panel_release_t *rel, struct MHD_Connection *conn, int slot,
                                   rel_session_t *s, const char *body) {
-  if (s->cur >= s->njobs) return rel_redirect(conn, "/release/jobs", NULL);
+  if (s->cur >= s->njobs || s->remote[0]) return rel_redirect(conn, "/release/jobs", NULL);
   char confirm[8] = "";
   if (!panel_form_field(body, "confirm", confirm, sizeof confirm) || strcmp(confirm, "yes"))
     return rel_confirm_cancel_page(rel, conn, s);
@@ -1290,7 +1305,22 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
   if (!strcmp(url, "/release/select")) {
     int ids[REL_SELECT_MAX];
     int n = rel_form_ints(pr->body, "job", ids, REL_SELECT_MAX);
-    if (n == 0) {
+    char remote[REL_REMOTE_ID_MAX] = "";
+    if (!panel_form_field(pr->body, "remote", remote, sizeof remote)) remote[0] = '\0';
+    if (remote[0] && n > 0) {
+      ret = rel_jobs_page(rel, conn, slot, &s, MHD_HTTP_BAD_REQUEST,
+                          "A job from another print service is printed on its own: select "
+                          "just that one.",
+                          true);
+    } else if (remote[0]) { /* panel-remote.c */
+      rel_advance(&s);
+      memcpy(s.remote, remote, sizeof remote);
+      s.jobs[0] = REL_REMOTE_JOB;
+      s.njobs = 1;
+      s.cur = 0;
+      rel_store(rel, slot, &s);
+      ret = rel_redirect(conn, "/release/job", NULL);
+    } else if (n == 0) {
       ret = rel_jobs_page(rel, conn, slot, &s, MHD_HTTP_BAD_REQUEST, "Select a job first.", true);
     } else {
       memcpy(s.jobs, ids, sizeof ids);
@@ -1301,6 +1331,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
       s.pay_job = 0;
       s.pay_url[0] = '\0';
       s.purpose[0] = '\0';
+      s.remote[0] = '\0';
       set_clear(&s);
       rel_store(rel, slot, &s);
       ret = rel_redirect(conn, "/release/job", NULL);
@@ -1311,6 +1342,8 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     ret = rel_print(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/settings")) {
     ret = set_post(rel, conn, slot, &s, pr->body);
+  } else if (!strcmp(url, "/release/relink")) {
+    ret = remote_relink(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/cancel")) {
     ret = rel_cancel(rel, conn, slot, &s, pr->body);
   } else if (!strcmp(url, "/release/pay-cancel")) {
@@ -1324,6 +1357,7 @@ enum MHD_Result panel_release_post(panel_release_t *rel, struct MHD_Connection *
     s.pay_job = 0;
     s.pay_url[0] = '\0';
     s.purpose[0] = '\0';
+    s.remote[0] = '\0';
     set_clear(&s);
     rel_store(rel, slot, &s);
     ret = rel_redirect(conn, "/release/jobs", NULL);

@@ -254,7 +254,8 @@ static bool set_load_job(panel_release_t *rel, struct MHD_Connection *conn, int 
     *ret = rel_redirect(conn, "/release/jobs", NULL);
     return false;
   }
-  long st = rel_fetch_job(rel, s, s->jobs[s->cur], job);
+  /* a remote job (panel-remote.c): its entry of the list, this printer's choices */
+  long st = s->remote[0] ? remote_fetch(rel, s, job) : rel_fetch_job(rel, s, s->jobs[s->cur], job);
   if (st == 0 || st >= 500) {
     *ret = rel_unavailable(rel, conn);
     return false;
@@ -291,6 +292,22 @@ static void set_field(const char *body, const char *name, char *out, size_t len)
   if (!panel_form_field(body, name, out, len)) out[0] = '\0';
 }
 
+/* Keep draft d for the job on screen and go back to its details. */
+static enum MHD_Result set_keep(panel_release_t *rel, int slot, rel_session_t *s,
+                                const set_draft_t *d, struct MHD_Connection *conn) {
+  s->set_job = s->jobs[s->cur];
+  s->set_copies = d->copies;
+  memcpy(s->set_sides, d->sides, sizeof d->sides);
+  memcpy(s->set_color, d->color, sizeof d->color);
+  memcpy(s->set_media, d->media, sizeof d->media);
+  rel_store(rel, slot, s);
+  log_event(LOG_INFO, NULL, "settings changed at the panel", "job", LOG_INT(s->set_job),
+            "remote_job", s->remote[0] ? s->remote : NULL, "user", s->user, "copies",
+            LOG_INT(d->copies), "sides", d->sides, "print_color_mode", d->color, "media", d->media,
+            (char *)NULL);
+  return rel_redirect(conn, "/release/job", NULL);
+}
+
 enum MHD_Result set_post(panel_release_t *rel, struct MHD_Connection *conn, int slot,
                          rel_session_t *s, const char *body) {
   json_t *job = NULL;
@@ -314,6 +331,10 @@ enum MHD_Result set_post(panel_release_t *rel, struct MHD_Connection *conn, int 
     ret = set_screen(rel, conn, s, job, &d, 200, NULL);
     json_decref(job);
     return ret;
+  }
+  if (s->remote[0]) { /* no quote for a remote job: the take checks and prices them */
+    json_decref(job);
+    return set_keep(rel, slot, s, &d, conn);
   }
   /* Apply: nimbusd checks them against this printer's choices (the quote) */
   json_t *want = set_json(d.copies, d.sides, d.color, d.media);
@@ -339,14 +360,5 @@ enum MHD_Result set_post(panel_release_t *rel, struct MHD_Connection *conn, int 
     return ret;
   }
   json_decref(job);
-  s->set_job = s->jobs[s->cur];
-  s->set_copies = d.copies;
-  memcpy(s->set_sides, d.sides, sizeof d.sides);
-  memcpy(s->set_color, d.color, sizeof d.color);
-  memcpy(s->set_media, d.media, sizeof d.media);
-  rel_store(rel, slot, s);
-  log_event(LOG_INFO, NULL, "settings changed at the panel", "job", LOG_INT(s->set_job), "user",
-            s->user, "copies", LOG_INT(d.copies), "sides", d.sides, "print_color_mode", d.color,
-            "media", d.media, (char *)NULL);
-  return rel_redirect(conn, "/release/job", NULL);
+  return set_keep(rel, slot, s, &d, conn);
 }

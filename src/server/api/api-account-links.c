@@ -9,6 +9,7 @@
  *   POST   /api/v1/me/account-links/{id}/relink      → 200 pending again
  *   GET    /api/v1/device/account-links              the panel session's user
  *   POST   /api/v1/device/account-links {"service_url"}
+ *   POST   /api/v1/device/account-links/{id}/relink
  *
  * An admin of the tenant may add ?user=NAME to act on another user's
  * links.  The sealed token and device code never leave
@@ -177,10 +178,8 @@ void api_account_link_delete(api_ctx_t *c) {
     respond_result(c, r, "");
 }
 
-void api_account_link_relink(api_ctx_t *c) {
-  nimbus_id_t uid;
-  char name[NIMBUS_NAME_MAX];
-  if (!target_user(c, &uid, name, sizeof name)) return;
+/* A new grant on link c->id of user uid; 200 the pending record. */
+static void relink_for(api_ctx_t *c, nimbus_id_t uid) {
   nimbus_account_link_t *l = calloc(1, sizeof *l);
   if (!l) {
     api_problem(c->r, 500, "out of memory");
@@ -194,6 +193,17 @@ void api_account_link_relink(api_ctx_t *c) {
   else
     respond_result(c, r, msg);
   free(l);
+}
+
+void api_account_link_relink(api_ctx_t *c) {
+  nimbus_id_t uid;
+  char name[NIMBUS_NAME_MAX];
+  if (target_user(c, &uid, name, sizeof name)) relink_for(c, uid);
+}
+
+void api_device_account_link_relink(api_ctx_t *c) {
+  nimbus_panel_session_t ps;
+  if (api_panel_session(c, &ps)) relink_for(c, ps.user_id);
 }
 
 void api_device_account_links_list(api_ctx_t *c) {

@@ -233,6 +233,7 @@ void api_account_link_delete(api_ctx_t *c);
 void api_account_link_relink(api_ctx_t *c);
 void api_device_account_links_list(api_ctx_t *c);
 void api_device_account_links_create(api_ctx_t *c);
+void api_device_account_link_relink(api_ctx_t *c);
 
 void api_tenants_list(api_ctx_t *c); /* api-tenants.c */
 void api_tenants_create(api_ctx_t *c);

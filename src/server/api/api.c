@@ -304,6 +304,8 @@ static const struct api_route api_routes[] = {
      "api.device.account_links.list", API_DEVICE},
     {"device/account-links", API_PARAM_NONE, NULL, "POST", api_device_account_links_create,
      "api.device.account_links.create", API_DEVICE | API_JSON_OPTIONAL},
+    {"device/account-links", API_PARAM_ID, "relink", "POST", api_device_account_link_relink,
+     "api.device.account_links.relink", API_DEVICE | API_JSON_OPTIONAL},
 };
 
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])

@@ -42,6 +42,26 @@ function purposeText(p) {
   return p.account && p.account !== p.name ? `${p.name} (account ${p.account})` : p.name;
 }
 
+// a job waiting at another print service (docs/FEDERATION.md §4): no
+// local id, its remote_id "<link>:<id>", origin {kind, link, service}
+const isRemote = (job) => Boolean(job.origin && job.origin.kind === 'remote');
+const remoteNumber = (job) => String(job.remote_id || '').split(':').pop();
+
+// "here", or the remote service's host ("at print.other.example")
+export function whereText(job) {
+  if (!isRemote(job)) return 'Here';
+  const svc = job.origin.service || job.origin.link || '';
+  try {
+    return `At ${new URL(svc).host}`;
+  } catch {
+    return `At ${svc}`;
+  }
+}
+
+// newest submission first, whichever service holds the job
+const bySubmission = (jobs) => jobs.slice().sort((a, b) =>
+  String(b.created_at || '').localeCompare(String(a.created_at || '')));
+
 // the document is gone (deleted, or purged by retention)
 const documentsGone = (job) => Array.isArray(job.documents) && job.documents.length > 0 &&
   job.documents.every((d) => d.purged);
@@ -145,6 +165,9 @@ export default {
 
     const actions = (job, tr) => {
       const out = [];
+      if (isRemote(job)) { // nothing to do here: it is taken at a printer
+        return [el('span', { class: 'remote-hint' }, 'Print it at a printer')];
+      }
       if (job.state === 'held') {
         out.push(el('button', { type: 'button', class: 'release', onclick: () => release(job, tr) }, 'Release'));
       }
@@ -159,8 +182,12 @@ export default {
     };
 
     const columns = [
-      { label: 'Job', value: (j) => [el('span', { class: 'job-number' }, `No. ${j.id}`), ' ',
-        el('span', { class: 'job-name' }, j.name || 'untitled')] },
+      { label: 'Job', value: (j) => [el('span', { class: 'job-number' },
+        isRemote(j) ? `No. ${remoteNumber(j)}` : `No. ${j.id}`), ' ',
+      el('span', { class: 'job-name' }, j.name || 'untitled')] },
+      { label: 'Where', value: (j) => el('span', {
+        class: `job-where ${isRemote(j) ? 'where-remote' : 'where-here'}`,
+      }, whereText(j)) },
       { label: 'State', value: (j) => el('span', { class: `state state-${j.state}` },
         JOB_STATE_WORDS[j.state] || j.state, documentsGone(j) ? ' (document deleted)' : '') },
       { label: 'Queue / printer', value: (j) => (j.origin_device ? `${j.queue} (via ${j.origin_device})` : j.queue) },
@@ -174,9 +201,9 @@ export default {
 
     // the page's jobs, each completed by its own document (fee, payment);
     // a job whose document cannot be read keeps the list's members
-    const withDetails = (jobs) => Promise.all(jobs.map((j) => api.get(`/jobs/${j.id}`).then(
+    const withDetails = (jobs) => Promise.all(jobs.map((j) => (isRemote(j) ? j : api.get(`/jobs/${j.id}`).then(
       (d) => Object.assign({}, j, { charge: d.charge, payment: d.payment, purpose: d.purpose || j.purpose }),
-      () => j)));
+      () => j))));
 
     // (re)load the list; keepNotice: leave the status line (after an action)
     async function load(keepNotice) {
@@ -186,8 +213,9 @@ export default {
       listBox.setAttribute('aria-busy', 'true');
       let data;
       try {
-        data = await api.get('/jobs', { state: FILTERS[filter].state, limit: PAGE_SIZE, offset });
-        data.jobs = await withDetails(data.jobs || []);
+        data = await api.get('/jobs', { state: FILTERS[filter].state, limit: PAGE_SIZE, offset,
+          include: 'remote' });
+        data.jobs = bySubmission(await withDetails(data.jobs || []));
       } catch (e) {
         if (mine !== loading) return;
         clear(listBox).append(el('p', { class: 'form-error', role: 'alert' },
@@ -206,7 +234,9 @@ export default {
         columns,
         rows: data.jobs,
         empty: FILTERS[filter].empty,
-        rowAttrs: (j) => ({ 'data-job': j.id, 'data-state': j.state }),
+        rowAttrs: (j) => (isRemote(j)
+          ? { 'data-job': j.remote_id, 'data-remote': 'true', 'data-state': j.state }
+          : { 'data-job': j.id, 'data-state': j.state }),
       });
       // the actions cell of each row, with its error line
       const trs = t.querySelectorAll('tbody tr[data-job]');
