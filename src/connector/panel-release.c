@@ -877,8 +877,7 @@ static enum MHD_Result rel_idle_page(panel_release_t *rel, struct MHD_Connection
   return rel_page(conn, 200, &b);
 }
 
-enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection *conn,
-                              const char *msg) {
+enum MHD_Result rel_done_page(panel_release_t *rel, struct MHD_Connection *conn, const char *msg) {
   panel_buf_t b = {0};
   rel_head(rel, &b, "done", "Thank you", false);
   rel_message(&b, msg, false);

@@ -130,8 +130,9 @@ void remote_relink_banner(panel_buf_t *b, const rel_session_t *s, json_t *list) 
     if (!shown++) panel_raw(b, "<div id=\"relink-notice\" role=\"status\">\n");
     panel_raw(b, "<p class=\"relink\"><span>");
     panel_html(b, words);
-    panel_raw(b, "</span><button type=\"submit\" form=\"relink-form\" class=\"relink-button\" "
-                 "name=\"link\" value=\"");
+    panel_raw(b,
+              "</span><button type=\"submit\" form=\"relink-form\" class=\"relink-button\" "
+              "name=\"link\" value=\"");
     panel_html(b, id);
     panel_raw(b, "\" data-service=\"");
     panel_html(b, rel_str(l, "service_url"));
@@ -342,8 +343,8 @@ enum MHD_Result remote_print(panel_release_t *rel, struct MHD_Connection *conn, 
   }
   if (st != 200) {
     rel_store(rel, slot, s);
-    return remote_job_screen(rel, conn, slot, s, (unsigned)st, "That job cannot be printed.",
-                             true, NULL);
+    return remote_job_screen(rel, conn, slot, s, (unsigned)st, "That job cannot be printed.", true,
+                             NULL);
   }
   rel_end(rel, slot, s->cookie); /* printed: log out, as for a local job */
   log_event(LOG_INFO, NULL, "panel session ended (printed)", "user", s->user, (char *)NULL);
@@ -363,8 +364,7 @@ static long remote_link_find(panel_release_t *rel, const rel_session_t *s, long 
     size_t i;
     json_t *l;
     json_array_foreach(json_object_get(ans.body, "account_links"), i, l) {
-      if (id ? rel_int(l, "id") != id : strcmp(rel_str(l, "service_url"), service) != 0)
-        continue;
+      if (id ? rel_int(l, "id") != id : strcmp(rel_str(l, "service_url"), service) != 0) continue;
       *out = json_deep_copy(l);
       st = *out ? 200 : 0;
       break;
@@ -449,20 +449,21 @@ enum MHD_Result remote_link_page(panel_release_t *rel, struct MHD_Connection *co
   else
     rel_head(rel, &b, "link", "Link your account", true);
   if (!strcmp(status, "linked"))
-    snprintf(words, sizeof words, "Your account at %s is linked. Its jobs are in your list.",
-             host);
+    snprintf(words, sizeof words, "Your account at %s is linked. Its jobs are in your list.", host);
   else if (pending)
     snprintf(words, sizeof words, "Waiting for you to approve at %s ...", host);
   else
     snprintf(words, sizeof words, "The link was not made (%s). You can try again.", status);
   rel_message(&b, words, !pending && strcmp(status, "linked") != 0);
   if (pending) {
-    panel_raw(&b, "<div class=\"link-screen\"><img id=\"link-qr\" src=\"/release/link-qr.svg\" "
-                  "width=\"260\" height=\"260\" alt=\"QR code of the page where you approve\" "
-                  "data-url=\"");
+    panel_raw(&b,
+              "<div class=\"link-screen\"><img id=\"link-qr\" src=\"/release/link-qr.svg\" "
+              "width=\"260\" height=\"260\" alt=\"QR code of the page where you approve\" "
+              "data-url=\"");
     panel_html(&b, s->link_uri);
-    panel_raw(&b, "\"><div>\n<p>On your phone, scan the code, or open this page:</p>\n"
-                  "<p id=\"verification-uri\">");
+    panel_raw(&b,
+              "\"><div>\n<p>On your phone, scan the code, or open this page:</p>\n"
+              "<p id=\"verification-uri\">");
     panel_html(&b, rel_str(l, "verification_uri"));
     panel_raw(&b, "</p>\n<p>and enter the code:</p>\n<p id=\"user-code\">");
     panel_html(&b, rel_str(l, "user_code"));
@@ -472,8 +473,9 @@ enum MHD_Result remote_link_page(panel_release_t *rel, struct MHD_Connection *co
   }
   panel_raw(&b, "<p id=\"link-status\" data-status=\"");
   panel_html(&b, status);
-  panel_raw(&b, "\" hidden></p>\n<a class=\"button primary\" id=\"link-done\" "
-                "href=\"/release/jobs\">Back to my jobs</a>\n");
+  panel_raw(&b,
+            "\" hidden></p>\n<a class=\"button primary\" id=\"link-done\" "
+            "href=\"/release/jobs\">Back to my jobs</a>\n");
   json_decref(l);
   return rel_page(conn, 200, &b);
 }
