@@ -72,6 +72,13 @@ static void remote_where(json_t *j, char *out, size_t len) {
   snprintf(out, len, "at %s", host);
 }
 
+/* When remote job j was submitted (its created_at, else submitted_at),
+ * as this printer's local time. */
+static void remote_when(json_t *j, char *out, size_t len) {
+  const char *t = rel_str(j, "created_at");
+  panel_time_local(t[0] ? t : rel_str(j, "submitted_at"), out, len);
+}
+
 /* The remote job's own number (after the last ':' of its remote_id). */
 static const char *remote_number(const char *remote_id) {
   const char *c = strrchr(remote_id, ':');
@@ -94,7 +101,7 @@ void remote_list_row(panel_buf_t *b, json_t *j) {
   snprintf(pages, sizeof pages, p == 1 ? "%lld page" : "%lld pages", p);
   if (n < 1) n = 1;
   snprintf(copies, sizeof copies, n == 1 ? "%lld copy" : "%lld copies", n);
-  panel_time_local(rel_str(j, "created_at"), when, sizeof when);
+  remote_when(j, when, sizeof when);
   remote_where(j, where, sizeof where);
   panel_raw(b, "<li class=\"job remote\" data-remote-id=\"");
   panel_html(b, rid);
@@ -220,7 +227,7 @@ enum MHD_Result remote_job_screen(panel_release_t *rel, struct MHD_Connection *c
   char pages[32], copies[32], when[64], where[160];
   snprintf(pages, sizeof pages, "%lld", rel_int(job, "pages"));
   snprintf(copies, sizeof copies, "%lld", rel_int(job, "copies") ? rel_int(job, "copies") : 1);
-  panel_time_local(rel_str(job, "created_at"), when, sizeof when);
+  remote_when(job, when, sizeof when);
   remote_where(job, where, sizeof where);
   panel_buf_t b = {0};
   rel_head(rel, &b, "remote-details", "Print this job?", true);

@@ -8,7 +8,8 @@
 //   run only with NIMBUS_TEST_PAYMENTS=1: see runPayments()) or purpose
 //   (billing purposes, test-panel-purpose-browser.sh: see runPurpose()) or
 //   settings (settings at the printer, test-panel-settings-browser.sh: see
-//   runSettings());
+//   runSettings()) or federation (jobs of another print service,
+//   test-panel-federation-browser.sh: see runFederation());
 //   PANEL_URL, NIMBUS_URL, NIMBUS_AUTH (a tenant admin, user:password),
 //   JOB_REPORT, JOB_LOCKOUT, JOB_DRAFT (alice's, PIN 1234), JOB_BOB (bob's),
 //   JOB_MINUTES_PIN (alice's "Minutes.pdf", PIN 1234, 1 page, 1 copy),
@@ -39,7 +40,8 @@ if (PAYMENTS && process.env.NIMBUS_TEST_PAYMENTS !== '1') {
 }
 const PURPOSE = PART === 'purpose';
 const SETTINGS = PART === 'settings';
-const JOB = PAYMENTS || PURPOSE || SETTINGS ? {} : {
+const FEDERATION = PART === 'federation';
+const JOB = PAYMENTS || PURPOSE || SETTINGS || FEDERATION ? {} : {
   report: +env('JOB_REPORT'),
   lockout: +env('JOB_LOCKOUT'),
   draft: +env('JOB_DRAFT'),
@@ -210,6 +212,7 @@ async function main() {
     else if (PAYMENTS) await runPayments(browser, newPanel);
     else if (PURPOSE) await runPurpose(newPanel);
     else if (SETTINGS) await runSettings(newPanel);
+    else if (FEDERATION) await runFederation(newPanel);
     else await run(newPanel);
   } finally {
     await browser.close();
@@ -994,6 +997,134 @@ async function runSettings(newPanel) {
     const j = await restJob(id);
     assertEqual(j.copies, 2, 'copies at nimbusd');
   });
+  await context.close();
+}
+
+// ---- one job list across print services (issue 15, FEDERATION.md §4), PANEL_PART=federation ----
+// Run by test-panel-federation-browser.sh: home nimbusd with a remote
+// printer link to another nimbusd (REMOTE_URL) where alice's account is
+// linked.  Environment: FED_PHASE take or relink; JOB_OLD, JOB_NEW
+// (alice's local jobs, a second before and after REMOTE_ID, her job at
+// the remote, "<link>:<id>"); REMOTE_HOST (how the panel names the
+// remote); REMOTE_AUTH (alice at the remote, user:password).
+//   take:   the merged list in submission order, newest first, the remote
+//           row marked; the remote job's details and settings (copies 2,
+//           two-sided long edge); Print: done; the job gone from the list.
+//   relink: (the token revoked at the remote) the notice above the list,
+//           Relink: the code, its QR code and URL; the code approved at
+//           the remote: the screen says linked by itself (meta refresh).
+async function runFederation(newPanel) {
+  const phase = env('FED_PHASE');
+  const remoteId = env('REMOTE_ID');
+  const host = env('REMOTE_HOST');
+  const { context, page } = await newPanel();
+  const fits = async () => {
+    const [sh, ch, sw, cw] = await page.evaluate(() => [
+      document.documentElement.scrollHeight, document.documentElement.clientHeight,
+      document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert(sh <= ch && sw <= cw, `the screen scrolls (${sw}x${sh} in ${cw}x${ch})`);
+  };
+  // the rows of the list as "local:N" / "remote:L:N", top to bottom
+  const rows = () => page.locator('li.job').evaluateAll((lis) => lis.map((li) =>
+    (li.dataset.remoteId ? `remote:${li.dataset.remoteId}` : `local:${li.dataset.id}`)));
+  const remoteRow = `li.job.remote[data-remote-id="${remoteId}"]`;
+  if (phase === 'take') {
+    await check('federation: the list merges local and remote jobs, newest first', async () => {
+      await login(page, 'alice', 'alice-pw-1');
+      await styled(page);
+      await fits();
+      const got = await rows();
+      const old = +env('JOB_OLD');
+      const nw = +env('JOB_NEW');
+      // the submission times: the local ones from REST, the remote between them
+      const [tOld, tNew] = [(await restJob(old)).created_at, (await restJob(nw)).created_at];
+      assert(tOld < tNew, `local jobs' times ${tOld} ${tNew}`);
+      const want = [`local:${nw}`, `remote:${remoteId}`, `local:${old}`];
+      assertEqual(JSON.stringify(got.filter((r) => want.includes(r))), JSON.stringify(want), 'order');
+      assertEqual(await page.locator(`${remoteRow} .job-where`).innerText(), `at ${host}`, 'origin mark');
+      assertEqual(await page.locator(`${remoteRow} .job-name`).innerText(), 'Remote report', 'name');
+      assertEqual(await page.locator(`li.job[data-id="${nw}"] .job-where`).count(), 0, 'local row marked');
+      const box = await page.locator(`${remoteRow} .job-where`).boundingBox();
+      assert(box && box.x + box.width <= 800, `origin mark off screen: ${JSON.stringify(box)}`);
+      await shot(page, '40-merged-list');
+    });
+    await check('federation: the remote job\'s details: name, pages, where it is', async () => {
+      await page.locator(`${remoteRow} input.job-select`).check();
+      await page.locator('#next').click();
+      await onScreen(page, 'remote-details');
+      await fits();
+      assertEqual(await page.locator('#job-name').innerText(), 'Remote report', 'name');
+      assertEqual(await page.locator('#job-pages').innerText(), '1', 'pages');
+      assert((await page.locator('#job-where').innerText()).startsWith(`at ${host}`), 'where');
+      assert(TIME_RE.test(await page.locator('#job-time').innerText()), 'time');
+      await shot(page, '41-remote-details');
+    });
+    await check('federation: its settings screen: copies 2, two-sided (long edge), Apply', async () => {
+      await page.locator('#settings').click();
+      await onScreen(page, 'settings');
+      await fits();
+      await submit(page, '#copies-up');
+      await onScreen(page, 'settings');
+      assertEqual(await page.locator('#copies-value').innerText(), '2', 'copies');
+      await page.getByLabel('Two-sided (long edge)').check();
+      await shot(page, '42-remote-settings');
+      await submit(page, '#apply');
+      await onScreen(page, 'remote-details');
+      assertEqual(await page.locator('#job-copies').innerText(), '2', 'copies');
+      assert(/Two-sided \(long edge\)/.test(await page.locator('#job-settings').innerText()), 'sides');
+      assertEqual(await page.locator('#settings-changed').innerText(), '(changed)', 'changed');
+    });
+    await check('federation: Print takes it: the done screen', async () => {
+      const r = await submit(page, '#print');
+      assertEqual(r.status(), 200, 'status');
+      await onScreen(page, 'done');
+      await shot(page, '43-remote-done');
+    });
+    await check('federation: signed in again, the remote job is gone from the list', async () => {
+      await login(page, 'alice', 'alice-pw-1');
+      assertEqual(await page.locator(remoteRow).count(), 0, 'remote row');
+      const got = await rows();
+      assert(got.includes(`local:${env('JOB_OLD')}`), `local job listed: ${got}`);
+    });
+  } else {
+    let code = '';
+    await check('federation: the list says the account needs relinking', async () => {
+      await login(page, 'alice', 'alice-pw-1');
+      const notice = page.locator('#relink-notice p.relink');
+      assertEqual(await notice.count(), 1, 'notices');
+      assertEqual(await notice.locator('span').innerText(), `Your account at ${host} needs relinking.`, 'words');
+      await fits();
+      await shot(page, '44-relink-needed');
+    });
+    await check('federation: Relink: the code, its QR code and the URL, refreshing itself', async () => {
+      await page.locator('#relink-notice .relink-button').click();
+      await onScreen(page, 'link');
+      code = (await page.locator('#user-code').innerText()).trim();
+      assert(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-?[BCDFGHJKLMNPQRSTVWXZ]{4}$/.test(code), `code ${code}`);
+      assertEqual(await page.locator('#verification-uri').innerText(), `${env('REMOTE_URL')}/device`, 'URL');
+      assert((await page.locator('#link-qr').getAttribute('data-url')).includes('user_code='), 'QR text');
+      const qr = await page.request.get(`${PANEL}/release/link-qr.svg`);
+      assertEqual(qr.status(), 200, 'QR status');
+      assert((await qr.text()).includes('<svg'), 'QR is SVG');
+      const refresh = await page.locator('meta[http-equiv="refresh"]').getAttribute('content');
+      assert(/\/release\/link/.test(refresh), `refresh ${refresh}`);
+      assertEqual(await page.locator('#link-status').getAttribute('data-status'), 'pending', 'status');
+      await fits();
+      await shot(page, '45-link-code');
+    });
+    await check('federation: approved at the remote, the screen says linked by itself', async () => {
+      const auth = 'Basic ' + Buffer.from(env('REMOTE_AUTH')).toString('base64');
+      const r = await fetch(`${env('REMOTE_URL')}/api/v1/oauth/device/approve`, {
+        method: 'POST',
+        headers: { Authorization: auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user_code: code }),
+      });
+      assertEqual(r.status, 200, 'approve');
+      await page.locator('#link-status[data-status="linked"]').waitFor({ timeout: 60000 });
+      await message(page, /is linked/);
+      await shot(page, '46-linked');
+    });
+  }
   await context.close();
 }
 

@@ -59,8 +59,8 @@ export function whereText(job) {
 }
 
 // newest submission first, whichever service holds the job
-const bySubmission = (jobs) => jobs.slice().sort((a, b) =>
-  String(b.created_at || '').localeCompare(String(a.created_at || '')));
+const submitted = (j) => String(j.created_at || j.submitted_at || '');
+const bySubmission = (jobs) => jobs.slice().sort((a, b) => submitted(b).localeCompare(submitted(a)));
 
 // the document is gone (deleted, or purged by retention)
 const documentsGone = (job) => Array.isArray(job.documents) && job.documents.length > 0 &&
@@ -195,7 +195,7 @@ export default {
         ? `${plural(j.pages, 'page', 'pages')} × ${j.copies}` : plural(j.pages, 'page', 'pages')) },
       { label: 'Purpose', value: (j) => purposeText(j.purpose) },
       { label: 'Fee', class: 'num', value: (j) => el('span', { class: 'job-fee' }, jobFee(j) || '—') },
-      { label: 'Submitted', value: (j) => el('time', { datetime: j.created_at }, time(j.created_at)) },
+      { label: 'Submitted', value: (j) => el('time', { datetime: submitted(j) }, time(submitted(j))) },
       { label: 'Actions', class: 'row-actions', value: () => null },
     ];
 
