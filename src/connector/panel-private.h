@@ -208,8 +208,10 @@ bool remote_is(json_t *j);
 /* The job list's row of remote job j (a checkbox named "remote"). */
 void remote_list_row(panel_buf_t *b, json_t *j);
 /* Above the job list: "Your account at X needs relinking" with its
- * Relink button, per account link of the list's answer that needs it. */
-void remote_relink_banner(panel_buf_t *b, const rel_session_t *s, json_t *list);
+ * Relink button, per account link that needs it (the list's answer's
+ * "account_links", else GET /device/account-links). */
+void remote_relink_banner(panel_release_t *rel, panel_buf_t *b, const rel_session_t *s,
+                          json_t *list);
 /* The remote job on screen with its choices (from GET /device/jobs):
  * 200 with *job set, else the status (404: no longer listed). */
 long remote_fetch(panel_release_t *rel, const rel_session_t *s, json_t **job);

@@ -502,7 +502,7 @@ enum MHD_Result rel_jobs_page(panel_release_t *rel, struct MHD_Connection *conn,
     error = true;
   }
   rel_message(&b, msg && *msg ? msg : s->flash, error);
-  remote_relink_banner(&b, s, ans.body); /* panel-remote.c */
+  remote_relink_banner(rel, &b, s, ans.body); /* panel-remote.c */
   rel_form_open(&b, s->csrf, "jobs-form", "/release/select");
   size_t n = json_is_array(jobs) ? json_array_size(jobs) : 0;
   char count[24];

@@ -118,14 +118,16 @@ void remote_list_row(panel_buf_t *b, json_t *j) {
   panel_raw(b, "</span></span></label></li>\n");
 }
 
-/* The account links of the list's answer that need relinking. */
-static json_t *remote_links_of(json_t *list) {
-  json_t *l = json_object_get(list, "account_links");
-  return json_is_array(l) ? l : json_object_get(list, "relink");
-}
-
-void remote_relink_banner(panel_buf_t *b, const rel_session_t *s, json_t *list) {
-  json_t *links = remote_links_of(list);
+void remote_relink_banner(panel_release_t *rel, panel_buf_t *b, const rel_session_t *s,
+                          json_t *list) {
+  /* the list's own account_links, else the user's links asked for */
+  json_t *links = json_object_get(list, "account_links");
+  device_api_answer_t ans = {0};
+  bool asked = false;
+  if (!json_is_array(links)) {
+    asked = device_api_call(rel->c, "GET", "/device/account-links", s->token, NULL, &ans);
+    links = asked && ans.status == 200 ? json_object_get(ans.body, "account_links") : NULL;
+  }
   size_t i, shown = 0;
   json_t *l;
   json_array_foreach(links, i, l) {
@@ -145,6 +147,7 @@ void remote_relink_banner(panel_buf_t *b, const rel_session_t *s, json_t *list) 
     panel_html(b, rel_str(l, "service_url"));
     panel_raw(b, "\">Relink</button></p>\n");
   }
+  if (asked) device_api_answer_free(&ans);
   if (!shown) return;
   panel_raw(b, "</div>\n");
   rel_form_open(b, s->csrf, "relink-form", "/release/relink");
