@@ -43,8 +43,9 @@ const char panel_remote_css[] =
     "border-radius:6px;background:#fff3cd;border-left:8px solid #ef8f00;font-size:18px}\n"
     "p.relink button{margin:0;min-height:44px;line-height:44px}\n"
     ".link-screen{display:flex;gap:28px;align-items:flex-start}\n"
-    "#link-qr{width:260px;height:260px;flex:none;image-rendering:pixelated;background:#fff}\n"
-    "#user-code{font:bold 40px/1.2 monospace;letter-spacing:4px;margin:4px 0 10px}\n"
+    "#link-qr{width:240px;height:240px;flex:none;image-rendering:pixelated;background:#fff}\n"
+    "#user-code{font:bold 36px/1.2 monospace;letter-spacing:4px;margin:2px 0 6px}\n"
+    ".link-screen p{margin:0 0 6px}\n"
     "#verification-uri{font:16px/1.3 monospace;word-break:break-all;background:#fff;"
     "padding:6px 8px;border-radius:6px;margin:4px 0 8px}\n";
 
@@ -468,7 +469,7 @@ enum MHD_Result remote_link_page(panel_release_t *rel, struct MHD_Connection *co
   if (pending) {
     panel_raw(&b,
               "<div class=\"link-screen\"><img id=\"link-qr\" src=\"/release/link-qr.svg\" "
-              "width=\"260\" height=\"260\" alt=\"QR code of the page where you approve\" "
+              "width=\"240\" height=\"240\" alt=\"QR code of the page where you approve\" "
               "data-url=\"");
     panel_html(&b, s->link_uri);
     panel_raw(&b,
@@ -479,13 +480,14 @@ enum MHD_Result remote_link_page(panel_release_t *rel, struct MHD_Connection *co
     panel_html(&b, rel_str(l, "user_code"));
     panel_raw(&b, "</p>\n<p>Account at <span id=\"link-service\">");
     panel_html(&b, host);
-    panel_raw(&b, "</span></p></div></div>\n");
+    panel_raw(&b, "</span></p>\n");
   }
   panel_raw(&b, "<p id=\"link-status\" data-status=\"");
   panel_html(&b, status);
   panel_raw(&b,
             "\" hidden></p>\n<a class=\"button primary\" id=\"link-done\" "
             "href=\"/release/jobs\">Back to my jobs</a>\n");
+  if (pending) panel_raw(&b, "</div></div>\n");
   json_decref(l);
   return rel_page(conn, 200, &b);
 }

@@ -1120,7 +1120,7 @@ async function runFederation(newPanel) {
         body: JSON.stringify({ user_code: code }),
       });
       assertEqual(r.status, 200, 'approve');
-      await page.locator('#link-status[data-status="linked"]').waitFor({ timeout: 60000 });
+      await page.locator('#link-status[data-status="linked"]').waitFor({ state: 'attached', timeout: 60000 });
       await message(page, /is linked/);
       await shot(page, '46-linked');
     });
