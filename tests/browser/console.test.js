@@ -226,6 +226,7 @@ async function sessionJobs(browser) {
     assertEqual(await r.locator('td[data-label="State"]').innerText(), 'Held', 'state');
     assertEqual(await r.locator('.job-name').innerText(), 'Quarterly-report.pdf', 'name');
     assertEqual(await r.locator('td[data-label="Queue / printer"]').innerText(), 'office', 'queue');
+    assertEqual(await r.locator('td[data-label="Where"]').innerText(), 'Here', 'where (a local job)');
     assertEqual(await r.locator('td[data-label="Pages"]').innerText(), '3 pages', 'pages');
     // the fee: the job's charge, as en-US writes EUR from integer cents
     assert(job.charge && job.charge.currency === 'EUR' && job.charge.total > 0,
