@@ -50,7 +50,10 @@ const char panel_remote_css[] =
     "padding:6px 8px;border-radius:6px;margin:4px 0 8px}\n";
 
 bool remote_is(json_t *j) {
-  return !strcmp(rel_str(json_object_get(j, "origin"), "kind"), "remote");
+  /* a remote job still at its service: no local id (a taken one's local
+   * copy has an id and origin kind "remote" too: it is a local job) */
+  return !strcmp(rel_str(json_object_get(j, "origin"), "kind"), "remote") &&
+         rel_str(j, "remote_id")[0] && !json_object_get(j, "id");
 }
 
 /* The host of a service URL ("https://print.other.example:8443/x" ->
@@ -121,8 +124,9 @@ void remote_list_row(panel_buf_t *b, json_t *j) {
 
 void remote_relink_banner(panel_release_t *rel, panel_buf_t *b, const rel_session_t *s,
                           json_t *list) {
-  /* the list's own account_links, else the user's links asked for */
-  json_t *links = json_object_get(list, "account_links");
+  /* the list's "links" ({"service","status"}), else the user's account
+   * links asked for (an older nimbusd) */
+  json_t *links = json_object_get(list, "links");
   device_api_answer_t ans = {0};
   bool asked = false;
   if (!json_is_array(links)) {
@@ -133,19 +137,18 @@ void remote_relink_banner(panel_release_t *rel, panel_buf_t *b, const rel_sessio
   json_t *l;
   json_array_foreach(links, i, l) {
     if (strcmp(rel_str(l, "status"), "relink-needed") != 0) continue;
-    char host[128], words[256], id[32];
-    remote_host(rel_str(l, "service_url"), host, sizeof host);
+    const char *service =
+        rel_str(l, "service")[0] ? rel_str(l, "service") : rel_str(l, "service_url");
+    char host[128], words[256];
+    remote_host(service, host, sizeof host);
     snprintf(words, sizeof words, "Your account at %s needs relinking.", host);
-    snprintf(id, sizeof id, "%lld", rel_int(l, "id"));
     if (!shown++) panel_raw(b, "<div id=\"relink-notice\" role=\"status\">\n");
     panel_raw(b, "<p class=\"relink\"><span>");
     panel_html(b, words);
     panel_raw(b,
               "</span><button type=\"submit\" form=\"relink-form\" class=\"relink-button\" "
-              "name=\"link\" value=\"");
-    panel_html(b, id);
-    panel_raw(b, "\" data-service=\"");
-    panel_html(b, rel_str(l, "service_url"));
+              "name=\"service\" value=\"");
+    panel_html(b, service);
     panel_raw(b, "\">Relink</button></p>\n");
   }
   if (asked) device_api_answer_free(&ans);
@@ -153,6 +156,19 @@ void remote_relink_banner(panel_release_t *rel, panel_buf_t *b, const rel_sessio
   panel_raw(b, "</div>\n");
   rel_form_open(b, s->csrf, "relink-form", "/release/relink");
   panel_raw(b, "</form>\n");
+}
+
+/* A remote list entry's "settings" (its copies, sides, print-color-mode
+ * and media, with the defaults of FEDERATION.md §5), unless it has them. */
+static void remote_settings_of(json_t *job) {
+  if (json_is_object(json_object_get(job, "settings"))) return;
+  const char *sides = rel_str(job, "sides"), *color = rel_str(job, "print-color-mode");
+  json_t *st = json_pack(
+      "{s:I, s:s, s:s, s:O}", "copies",
+      (json_int_t)(rel_int(job, "copies") > 0 ? rel_int(job, "copies") : 1), "sides",
+      sides[0] ? sides : "one-sided", "print-color-mode", color[0] ? color : "auto", "media",
+      json_is_string(json_object_get(job, "media")) ? json_object_get(job, "media") : json_null());
+  if (st) json_object_set_new(job, "settings", st);
 }
 
 long remote_fetch(panel_release_t *rel, const rel_session_t *s, json_t **job) {
@@ -171,6 +187,7 @@ long remote_fetch(panel_release_t *rel, const rel_session_t *s, json_t **job) {
       if (*job && !json_object_get(*job, "choices") && json_object_get(ans.body, "choices"))
         json_object_set(*job, "choices", json_object_get(ans.body, "choices"));
       if (*job) json_object_set_new(*job, "state", json_string("held"));
+      if (*job) remote_settings_of(*job);
       st = *job ? 200 : 0;
       break;
     }
@@ -321,6 +338,14 @@ enum MHD_Result remote_print(panel_release_t *rel, struct MHD_Connection *conn, 
     return rel_unavailable(rel, conn);
   }
   long st = ans.status;
+  if (st == 202) { /* taken; to be paid first: the payment screen of the local job */
+    int id = (int)rel_int(ans.body, "id");
+    s->remote[0] = '\0';
+    s->jobs[s->cur] = id;
+    enum MHD_Result r = pay_started(rel, conn, slot, s, id, json_object_get(ans.body, "payment"));
+    device_api_answer_free(&ans);
+    return r;
+  }
   char refusal[300] = "";
   if (st == 409 && remote_type_is(ans.body, "relink-needed"))
     snprintf(refusal, sizeof refusal,

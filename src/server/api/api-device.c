@@ -10,7 +10,9 @@
  *                                    too many failures for one user here
  *   DELETE /device/sessions/current  → 204 (sign out)
  *   GET    /device/jobs              → {jobs:[panel-job or remote job...], scope,
- *                                    links}: with the user's linked remote jobs
+ *                                    links, choices?}: with the user's linked
+ *                                    remote jobs (choices: this printer's,
+ *                                    when there are remote jobs)
  *   GET    /device/jobs/{id}         → panel-job; 404 another user's, out of scope
  *   POST   /device/jobs/{id}/release {pin?} → panel-job (fetchable for this
  *                                    printer only); 403 {attempts_left};
@@ -383,6 +385,8 @@ static const char *panel_scope_name(api_ctx_t *c) {
   return "this-printer";
 }
 
+static json_t *panel_choices_json(const device_choices_t *ch);
+
 void api_device_jobs_list(api_ctx_t *c) {
   nimbus_panel_session_t ps;
   panel_jobs_t l = {NULL, 0, PANEL_JOBS_MAX};
@@ -418,9 +422,15 @@ void api_device_jobs_list(api_ctx_t *c) {
     api_problem(c->r, 500, "the job list could not be made");
     goto done;
   }
-  api_respond(
-      c, 200,
-      json_pack("{s:O, s:s, s:o}", "jobs", arr, "scope", panel_scope_name(c), "links", links));
+  json_t *doc =
+      json_pack("{s:O, s:s, s:o}", "jobs", arr, "scope", panel_scope_name(c), "links", links);
+  /* with remote jobs: this printer's choices, for their settings screen
+   * (a remote job has no GET /device/jobs/{id}; FEDERATION.md §4, §5) */
+  device_choices_t *ch = nremote > 0 ? malloc(sizeof *ch) : NULL;
+  if (doc && ch && device_choices_get(c->srv->store, &c->device, ch) == STORE_OK)
+    json_object_set_new(doc, "choices", panel_choices_json(ch));
+  free(ch);
+  api_respond(c, 200, doc);
 done:
   json_decref(arr);
   if (l.jobs) {

@@ -44,10 +44,11 @@ function purposeText(p) {
 
 // a job waiting at another print service (docs/FEDERATION.md §4): no
 // local id, its remote_id "<link>:<id>", origin {kind, link, service}
-const isRemote = (job) => Boolean(job.origin && job.origin.kind === 'remote');
+// (a taken one's local copy, with an id, is a job here)
+const isRemote = (job) => Boolean(job.origin && job.origin.kind === 'remote' && !job.id && job.remote_id);
 const remoteNumber = (job) => String(job.remote_id || '').split(':').pop();
 
-// "here", or the remote service's host ("at print.other.example")
+// "Here", or the remote service's host ("at print.other.example")
 export function whereText(job) {
   if (!isRemote(job)) return 'Here';
   const svc = job.origin.service || job.origin.link || '';
