@@ -74,9 +74,9 @@ static const char *const remote_sql[PS_LINK_FIRST - PS_REMOTE_FIRST] = {
     R(PS_REMOTE_JOB_Q_REPORT) = "SELECT " RQ_COLS RQ_FROM
                                 "WHERE j.local_job_id IS NOT NULL AND NOT j.reported_done "
                                 "ORDER BY j.tenant_id, j.local_job_id LIMIT $1",
+    /* an upsert: the sync thread may have pruned the row meanwhile (an
+     * acknowledged job is no longer fetchable) */
     R(PS_REMOTE_JOB_TAKE) =
-        /* an upsert: the sync thread may have pruned the row meanwhile (an
-         * acknowledged job is no longer fetchable) */
         "INSERT INTO remote_jobs (tenant_id, link_id, remote_job_id, local_job_id, name, owner, "
         "pages, copies, sides, color_mode, media, submitted_at, remote_state, seen_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
