@@ -258,4 +258,4 @@ local_still() {
   [ "$status" = 200 ] && body "[j.get('id') for j in d['jobs'] if j['origin']['kind'] == 'local'] == [$LOCAL] or exit(1)"
 }
 check "remote stopped: GET /device/jobs answers 200 with the local job" local_still
-finish
+finish test-federation

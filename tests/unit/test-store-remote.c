@@ -5,7 +5,8 @@
  * the queue must be the tenant's, the sealed secret kept as bytes, the
  * worker's writes refused once an admin changed the link (revision), the
  * job list replaced (kept, added, vanished, taken ones stay) and deleted
- * with the link.  `test-store-remote pg` runs it on PostgreSQL.
+ * with the link; the federation's queries, take and reports.
+ * `test-store-remote pg` runs it on PostgreSQL.
  */
 #include "store-fixture.h"
 
@@ -149,6 +150,99 @@ static void test_remote_links(void **state) {
   assert_int_equal(store_remote_link_delete(st, acme, l.id, NULL), STORE_NOT_FOUND);
 }
 
+/* The federation reads and changes (store_remote_job_query / _change,
+ * docs/FEDERATION.md §4): a user's offered jobs are the untaken,
+ * unfinished ones owned by the remote user of their linked account at the
+ * link's service; a take is once only and survives a prune; reports are
+ * stored. */
+static void test_remote_job_query(void **state) {
+  fixture_t *fx = *state;
+  store_t *st = fx->st;
+  nimbus_id_t acme = make_tenant(st, "acme");
+  nimbus_id_t office = make_queue(st, acme, "office");
+  nimbus_id_t alice = make_user(st, acme, "alice"), bob = make_user(st, acme, "bob");
+  nimbus_remote_link_t l = link_of(acme, office, "x");
+  assert_int_equal(store_remote_link_insert(st, &l, NULL), STORE_OK);
+  nimbus_account_link_t a;
+  memset(&a, 0, sizeof a);
+  a.tenant_id = acme;
+  a.user_id = alice;
+  snprintf(a.service_url, sizeof a.service_url, "http://r:631");
+  a.status = NIMBUS_LINK_LINKED;
+  snprintf(a.remote_user, sizeof a.remote_user, "alice-r");
+  a.created_at = 1000;
+  assert_int_equal(store_account_link_insert(st, &a, NULL), STORE_OK);
+
+  nimbus_remote_job_t jobs[3] = {rjob(1, "bobs", 100), rjob(2, "mine", 300),
+                                 rjob(3, "canceled", 200)};
+  snprintf(jobs[1].owner, sizeof jobs[1].owner, "alice-r");
+  snprintf(jobs[2].owner, sizeof jobs[2].owner, "alice-r");
+  jobs[2].remote_state = 7;
+  assert_int_equal(store_remote_jobs_replace(st, acme, l.id, jobs, 3, 5000, 1), STORE_OK);
+
+  nimbus_remote_job_t out[4];
+  int n = 0;
+  store_remote_query_t q = {.which = STORE_REMOTE_Q_USER, .tenant_id = acme, .user_id = alice};
+  assert_int_equal(store_remote_job_query(st, &q, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(out[0].remote_job_id, 2);
+  assert_string_equal(out[0].link_name, "x");
+  assert_string_equal(out[0].service_url, "http://r:631");
+  assert_int_equal(out[0].tenant_id, acme);
+  q.user_id = bob; /* no account link */
+  assert_int_equal(store_remote_job_query(st, &q, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 0);
+
+  /* taken once */
+  nimbus_remote_job_t t = out[0];
+  q.user_id = alice;
+  assert_int_equal(store_remote_job_query(st, &q, &t, 1, &n), STORE_OK);
+  t.local_job_id = 77;
+  assert_int_equal(store_remote_job_change(st, acme, STORE_REMOTE_TAKE, &t), STORE_OK);
+  t.local_job_id = 78;
+  assert_int_equal(store_remote_job_change(st, acme, STORE_REMOTE_TAKE, &t), STORE_CONFLICT);
+  assert_int_equal(store_remote_job_query(st, &q, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 0); /* no longer offered */
+  store_remote_query_t ql = {.which = STORE_REMOTE_Q_LOCAL, .tenant_id = acme, .local_job_id = 77};
+  assert_int_equal(store_remote_job_query(st, &ql, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(out[0].remote_job_id, 2);
+  assert_int_equal(out[0].reported_state, 0);
+  assert_int_equal(out[0].reported_impressions, -1);
+
+  /* a take after the sync pruned the row puts it back */
+  assert_int_equal(store_remote_jobs_replace(st, acme, l.id, NULL, 0, 6000, 2), STORE_OK);
+  nimbus_remote_job_t p = rjob(5, "pruned", 500);
+  p.link_id = l.id;
+  p.local_job_id = 79;
+  assert_int_equal(store_remote_job_change(st, acme, STORE_REMOTE_TAKE, &p), STORE_OK);
+  store_remote_query_t qr = {.which = STORE_REMOTE_Q_REPORT};
+  assert_int_equal(store_remote_job_query(st, &qr, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 2); /* 2 (kept: taken) and 5 */
+
+  /* reports stored; the ended ones leave the report list */
+  out[0].reported_state = 9;
+  out[0].reported_impressions = 3;
+  out[0].reported_done = true;
+  assert_int_equal(store_remote_job_change(st, acme, STORE_REMOTE_REPORTED, &out[0]), STORE_OK);
+  int done_id = out[0].remote_job_id;
+  assert_int_equal(store_remote_job_query(st, &qr, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_int_not_equal(out[0].remote_job_id, done_id);
+  store_remote_query_t q1 = {
+      .which = STORE_REMOTE_Q_ONE, .tenant_id = acme, .link_id = l.id, .remote_job_id = done_id};
+  assert_int_equal(store_remote_job_query(st, &q1, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(out[0].reported_state, 9);
+  assert_int_equal(out[0].reported_impressions, 3);
+  assert_true(out[0].reported_done);
+
+  /* dropped */
+  assert_int_equal(store_remote_job_change(st, acme, STORE_REMOTE_DROP, &out[0]), STORE_OK);
+  assert_int_equal(store_remote_job_query(st, &q1, out, 4, &n), STORE_OK);
+  assert_int_equal(n, 0);
+}
+
 int main(int argc, char **argv) {
   log_set_level(LOG_ERROR);
   if (argc > 1 && !strcmp(argv[1], "pg")) {
@@ -157,6 +251,7 @@ int main(int argc, char **argv) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_remote_links, setup_direct, teardown),
+      cmocka_unit_test_setup_teardown(test_remote_job_query, setup_direct, teardown),
   };
   return cmocka_run_group_tests_name("store contract: remote printer links", tests, NULL, NULL);
 }

@@ -68,7 +68,7 @@
 #include "log.h"
 
 #define API_PREFIX "/api/v1"
-#define API_SEGMENTS_MAX 4  /* collection (up to 2 segments), {param}, action */
+#define API_SEGMENTS_MAX 5 /* collection (up to 2 segments), {param}, {param2}, action */
 #define API_SEGMENT_MAX 256 /* longer segments can match nothing */
 #define API_REALM "Basic realm=\"Nimbus Print\""
 #define API_SESSION_REALM "Session realm=\"Nimbus Print\""

@@ -1019,7 +1019,8 @@ store_status_t store_remote_job_query(store_t *st, const store_remote_query_t *q
 /* A change of one remote job (j: tenant via tenant_id, link_id,
  * remote_job_id):
  *  - TAKE: local_job_id = j->local_job_id, only while it has none
- *    (STORE_CONFLICT when it has; STORE_NOT_FOUND when gone);
+ *    (STORE_CONFLICT when it has); a row pruned meanwhile is put back
+ *    from j;
  *  - DROP: removed from the stored list (the remote says it is gone);
  *  - REPORTED: reported_state, reported_impressions, reported_done. */
 typedef enum {

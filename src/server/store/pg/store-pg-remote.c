@@ -74,9 +74,14 @@ static const char *const remote_sql[PS_LINK_FIRST - PS_REMOTE_FIRST] = {
     R(PS_REMOTE_JOB_Q_REPORT) = "SELECT " RQ_COLS RQ_FROM
                                 "WHERE j.local_job_id IS NOT NULL AND NOT j.reported_done "
                                 "ORDER BY j.tenant_id, j.local_job_id LIMIT $1",
+    /* an upsert: the sync thread may have pruned the row meanwhile (an
+     * acknowledged job is no longer fetchable) */
     R(PS_REMOTE_JOB_TAKE) =
-        "UPDATE remote_jobs SET local_job_id = $4 WHERE tenant_id = $1 "
-        "AND link_id = $2 AND remote_job_id = $3 AND local_job_id IS NULL",
+        "INSERT INTO remote_jobs (tenant_id, link_id, remote_job_id, local_job_id, name, owner, "
+        "pages, copies, sides, color_mode, media, submitted_at, remote_state, seen_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+        "ON CONFLICT (link_id, remote_job_id) DO UPDATE SET local_job_id = excluded.local_job_id "
+        "WHERE remote_jobs.local_job_id IS NULL",
     R(PS_REMOTE_JOB_DROP) =
         "DELETE FROM remote_jobs WHERE tenant_id = $1 AND link_id = $2 AND remote_job_id = $3",
     R(PS_REMOTE_JOB_REPORTED) =
@@ -427,7 +432,19 @@ store_status_t pg_remote_job_change(store_t *base, nimbus_id_t tenant_id,
   pg_param_int(&p, tenant_id);
   pg_param_int(&p, j->link_id);
   pg_param_int(&p, j->remote_job_id);
-  if (what == STORE_REMOTE_TAKE) pg_param_int(&p, j->local_job_id);
+  if (what == STORE_REMOTE_TAKE) {
+    pg_param_int(&p, j->local_job_id);
+    PG_PARAM_FIELD(&p, j->name);
+    PG_PARAM_FIELD(&p, j->owner);
+    pg_param_int(&p, j->pages);
+    pg_param_int(&p, j->copies);
+    PG_PARAM_FIELD(&p, j->sides);
+    PG_PARAM_FIELD(&p, j->color_mode);
+    PG_PARAM_FIELD(&p, j->media);
+    pg_param_int(&p, j->submitted_at);
+    pg_param_int(&p, j->remote_state);
+    pg_param_int(&p, j->seen_at);
+  }
   if (what == STORE_REMOTE_REPORTED) {
     pg_param_int(&p, j->reported_state);
     pg_param_int(&p, j->reported_impressions);

@@ -76,9 +76,14 @@ static const char *const remote_sql[S_LINK_FIRST - S_REMOTE_FIRST] = {
     R(S_REMOTE_JOB_Q_REPORT) = "SELECT " RQ_COLS RQ_FROM
                                "WHERE j.local_job_id IS NOT NULL AND j.reported_done = 0 "
                                "ORDER BY j.tenant_id, j.local_job_id LIMIT ?1",
+    /* an upsert: the sync thread may have pruned the row meanwhile (an
+     * acknowledged job is no longer fetchable) */
     R(S_REMOTE_JOB_TAKE) =
-        "UPDATE remote_jobs SET local_job_id = ?4 WHERE tenant_id = ?1 "
-        "AND link_id = ?2 AND remote_job_id = ?3 AND local_job_id IS NULL",
+        "INSERT INTO remote_jobs (tenant_id, link_id, remote_job_id, local_job_id, name, owner, "
+        "pages, copies, sides, color_mode, media, submitted_at, remote_state, seen_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+        "ON CONFLICT (link_id, remote_job_id) DO UPDATE SET local_job_id = excluded.local_job_id "
+        "WHERE remote_jobs.local_job_id IS NULL",
     R(S_REMOTE_JOB_DROP) =
         "DELETE FROM remote_jobs WHERE tenant_id = ?1 AND link_id = ?2 AND remote_job_id = ?3",
     R(S_REMOTE_JOB_REPORTED) =
@@ -453,7 +458,19 @@ store_status_t sqlite_remote_job_change(store_t *base_, nimbus_id_t tenant_id,
     sqlite3_bind_int64(s, 1, tenant_id);
     sqlite3_bind_int64(s, 2, j->link_id);
     sqlite3_bind_int(s, 3, j->remote_job_id);
-    if (what == STORE_REMOTE_TAKE) sqlite3_bind_int64(s, 4, j->local_job_id);
+    if (what == STORE_REMOTE_TAKE) {
+      sqlite3_bind_int64(s, 4, j->local_job_id);
+      BIND_FIELD(s, 5, j->name);
+      BIND_FIELD(s, 6, j->owner);
+      sqlite3_bind_int(s, 7, j->pages);
+      sqlite3_bind_int(s, 8, j->copies);
+      BIND_FIELD(s, 9, j->sides);
+      BIND_FIELD(s, 10, j->color_mode);
+      BIND_FIELD(s, 11, j->media);
+      sqlite3_bind_int64(s, 12, j->submitted_at);
+      sqlite3_bind_int(s, 13, j->remote_state);
+      sqlite3_bind_int64(s, 14, j->seen_at);
+    }
     if (what == STORE_REMOTE_REPORTED) {
       sqlite3_bind_int(s, 4, j->reported_state);
       sqlite3_bind_int(s, 5, j->reported_impressions);
