@@ -10,7 +10,10 @@
 // (GET /jobs/{id}/payment: its payment_url).  An action's error shows in
 // words in its row.  The fee comes from each job's own document (GET
 // /jobs/{id}: "charge", the stored quote, or the purpose's charge), read
-// for the jobs of the page.
+// for the jobs of the page.  With ?include=remote the list also has the
+// jobs waiting at another print service where the user linked an account
+// (docs/FEDERATION.md §4): column "Where" (Here / At HOST), state
+// "Waiting there", no actions but the hint "Print it at a printer".
 import { el, clear, table, pager, notice, time, money, confirmAction, askText, errorText } from '../ui.js';
 import { JOB_STATE_WORDS, FINISHED_STATES } from './settings.js';
 
@@ -190,7 +193,8 @@ export default {
         class: `job-where ${isRemote(j) ? 'where-remote' : 'where-here'}`,
       }, whereText(j)) },
       { label: 'State', value: (j) => el('span', { class: `state state-${j.state}` },
-        JOB_STATE_WORDS[j.state] || j.state, documentsGone(j) ? ' (document deleted)' : '') },
+        isRemote(j) ? 'Waiting there' : JOB_STATE_WORDS[j.state] || j.state,
+        documentsGone(j) ? ' (document deleted)' : '') },
       { label: 'Queue / printer', value: (j) => (j.origin_device ? `${j.queue} (via ${j.origin_device})` : j.queue) },
       { label: 'Pages', class: 'num', value: (j) => (j.copies > 1
         ? `${plural(j.pages, 'page', 'pages')} × ${j.copies}` : plural(j.pages, 'page', 'pages')) },
