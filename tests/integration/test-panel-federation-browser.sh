@@ -16,6 +16,8 @@
 #    the remote job's details, its settings screen (copies 2,
 #    two-sided-long-edge), Print: the done screen; signed in again, the
 #    remote job is gone from the list;
+#  - the console's My jobs (when built: NIMBUS_CONSOLE_DIR) lists the
+#    remote job between the local ones, "Where" At HOST, no actions;
 #  - then: the job ippeveprinter printed carries copies=2 and
 #    sides=two-sided-long-edge; home has a local job from the remote one;
 #  - alice's token revoked at the remote: home's link is relink-needed;
@@ -134,6 +136,18 @@ run_browser() { # PHASE
     return 1
   }
 }
+# the console's My jobs as alice sees it there (tests/browser/console-remote.test.js)
+run_console() {
+  NODE_PATH="$DEPS/node_modules" CHROMIUM="$CHROMIUM" NIMBUS_URL="$HOME_URL" \
+    ALICE=alice@acme:alice-pw-1 JOB_OLD="$JOB_OLD" JOB_NEW="$JOB_NEW" \
+    REMOTE_ID="other:$REMOTE_JOB" REMOTE_HOST="127.0.0.1:$REMOTE_PORT" \
+    FAILURE_DIR="$BUILD_ROOT/meson-logs" node "$BROWSER_SRC/console-remote.test.js"
+}
+if [ -n "${NIMBUS_CONSOLE_DIR:-}" ] && [ -f "$NIMBUS_CONSOLE_DIR/console.js" ]; then
+  check "the console's My jobs: the remote job marked At HOST, no actions" run_console
+else
+  echo "skip - the console is not built (NIMBUS_CONSOLE_DIR): My jobs not checked"
+fi
 check "the merged list, a remote job's settings and Print in headless Chromium" run_browser take
 
 # what ippeveprinter received: its job's copies and sides (Get-Jobs)
