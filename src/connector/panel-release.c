@@ -42,6 +42,11 @@
  *                          next / jobs
  *   POST /release/keep     csrf: "No, keep it" -> 303 /release/job
  *   GET  /release/idle     the idle warning (does not count as activity)
+ *   POST /release/relink, GET /release/link, GET /release/link-qr.svg:
+ *                          relinking an account at another print service
+ *                          (panel-remote.c, which also draws the list's
+ *                          remote jobs and their details and takes them
+ *                          on Print: POST /release/select with remote=ID)
  *   POST /release/logout   csrf -> 303 /release
  *
  * Element ids, stable for automation (Playwright):
