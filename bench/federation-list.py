@@ -2,11 +2,11 @@
 """federation-list.py: the client of bench/run-federation-list.sh (issue 15).
 
   federation-list.py submit-sync REMOTE_URL R_USER R_PASS QUEUE N PDF
-                                 HOME_URL H_USER H_PASS LINK TIMEOUT [TARGET]
+                                 HOME_URL H_USER H_PASS LINK TIMEOUT
       N REST uploads of PDF to QUEUE on the remote, one after the other on
       one kept-alive connection, as R_USER; then GET HOME_URL's
       /api/v1/remote-links/LINK every 20 ms until its "jobs" count reaches
-      TARGET (default N; or TIMEOUT seconds).  One line of JSON: submit_s (all uploads),
+      N (or TIMEOUT seconds).  One line of JSON: submit_s (all uploads),
       sync_s (from the last upload's answer until home has all N stored),
       sync_from_first_s (from the first upload), failures.
   federation-list.py latency BASE USER PASS PATH REQUESTS
@@ -57,9 +57,8 @@ def multipart(fields, filename, data):
 
 
 def submit_sync(argv):
-    r_url, r_user, r_pass, queue, n, pdf, h_url, h_user, h_pass, link, timeout = argv[:11]
+    r_url, r_user, r_pass, queue, n, pdf, h_url, h_user, h_pass, link, timeout = argv
     n, timeout = int(n), float(timeout)
-    target = int(argv[11]) if len(argv) == 12 else n
     data = open(pdf, "rb").read()
     conn = connect(r_url)
     failures = 0
@@ -82,15 +81,15 @@ def submit_sync(argv):
         answer = resp.read()
         if resp.status == 200:
             jobs = json.loads(answer)["jobs"]
-            if jobs >= target:
+            if jobs >= n:
                 break
         time.sleep(0.02)
     t_sync = time.monotonic()
     print(json.dumps({"submit_s": round(t_last - t0, 3),
-                      "sync_s": round(t_sync - t_last, 3) if jobs >= target else None,
-                      "sync_from_first_s": round(t_sync - t0, 3) if jobs >= target else None,
+                      "sync_s": round(t_sync - t_last, 3) if jobs >= n else None,
+                      "sync_from_first_s": round(t_sync - t0, 3) if jobs >= n else None,
                       "listed": jobs, "failures": failures}))
-    return 0 if jobs >= target and failures == 0 else 1
+    return 0 if jobs >= n and failures == 0 else 1
 
 
 def latency(argv):
@@ -128,7 +127,7 @@ def latency(argv):
 
 
 def main():
-    if len(sys.argv) in (13, 14) and sys.argv[1] == "submit-sync":
+    if len(sys.argv) == 13 and sys.argv[1] == "submit-sync":
         return submit_sync(sys.argv[2:])
     if len(sys.argv) == 7 and sys.argv[1] == "latency":
         return latency(sys.argv[2:])

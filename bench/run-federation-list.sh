@@ -26,8 +26,9 @@
 #      nimbus_remote_requests_total by operation, the remote's count of
 #      Fetch-Document requests (nimbus_requests_total, must be 0), bytes
 #      per job; then one more job at the remote and the bytes home
-#      received until it is listed (one refresh: a Get-Notifications and
-#      a Get-Jobs of all N + 1 jobs), per listed job.
+#      received for the refresh it causes (a Get-Notifications and the
+#      next Get-Jobs), per listed job, and how many jobs are listed then
+#      (a nimbusd remote answers at most 1000 per Get-Jobs).
 # Prints a Markdown table and the machine.  Exit status non-zero when a
 # check fails (not all N listed, a Fetch-Document at the remote).
 #
@@ -171,10 +172,21 @@ log "list $LIST_PATH: $LIST"
 
 # c. bytes
 BYTES=$(($(metric "$H_URL" '^nimbus_remote_bytes_received_total\{tenant="[0-9]+",link="fed"\}') - BYTES0))
-ONE=$(python3 "$CLIENT" submit-sync "$R_URL" alice@far alice-pw-1 inbox 1 "$DOC" \
-  "$H_URL" carol@near carol-pw-1 fed "$SYNC_TIMEOUT" $((N + 1))) || STATUS=1
-REFRESH=$(($(metric "$H_URL" '^nimbus_remote_bytes_received_total\{tenant="[0-9]+",link="fed"\}') - BYTES0 - BYTES))
-log "one more job: $ONE; $REFRESH bytes received for it"
+# one more job at the remote: the bytes of the refresh it causes (home's
+# next Get-Jobs after it), and whether it is listed then
+GETJOBS='^nimbus_remote_requests_total\{op="get-jobs"\}'
+G0=$(metric "$H_URL" "$GETJOBS")
+B0=$(metric "$H_URL" '^nimbus_remote_bytes_received_total\{tenant="[0-9]+",link="fed"\}')
+curl -fsS -o /dev/null -u alice@far:alice-pw-1 -F queue=inbox -F job-name=one-more -F document=@"$DOC" \
+  "$R_URL/api/v1/jobs" || { log "remote: the extra upload failed"; STATUS=1; }
+for _ in $(seq 1 600); do
+  [ "$(metric "$H_URL" "$GETJOBS")" -gt "$G0" ] && break
+  sleep 0.1
+done
+sleep 0.5 # the answer is counted as it is read, and stored after
+REFRESH=$(($(metric "$H_URL" '^nimbus_remote_bytes_received_total\{tenant="[0-9]+",link="fed"\}') - B0))
+AFTER=$(call "$H_URL" carol@near:carol-pw-1 GET /api/v1/remote-links/fed | jget "d['jobs']")
+log "one more job: $REFRESH bytes received for the refresh; $AFTER of $((N + 1)) listed after it"
 FETCHES=$(metric "$R_URL" '^nimbus_requests_total\{op="ipp\.fetch-document"')
 HOME_OPS=$(curl -fsS "$H_URL/metrics" | sed -n 's/^nimbus_remote_requests_total{op="\([a-z-]*\)"} \([0-9]*\)$/\1 \2/p' |
   tr '\n' ',' | sed 's/,$//; s/,/, /g')
@@ -182,11 +194,13 @@ HOME_OPS=$(curl -fsS "$H_URL/metrics" | sed -n 's/^nimbus_remote_requests_total{
 
 f() { python3 -c 'import json, sys; v = json.loads(sys.argv[1]).get(sys.argv[2]); print("n/a" if v is None else v)' "$1" "$2"; }
 TABLE=$(
-  echo "| N | submit (s) | sync after last upload (s) | sync from first (s) | list | list p50 (ms) | p95 (ms) | max (ms) | answer (bytes) | listed | bytes from the remote | bytes/job | one refresh (bytes) | per listed job | Fetch-Document at the remote |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  echo "| $N | $(f "$SYNC" submit_s) | $(f "$SYNC" sync_s) | $(f "$SYNC" sync_from_first_s) | \`GET ${LIST_PATH#/api/v1}\` | $(fmt "$(f "$LIST" p50_ms)" %.2f) | $(fmt "$(f "$LIST" p95_ms)" %.2f) | $(fmt "$(f "$LIST" max_ms)" %.2f) | $(f "$LIST" bytes) | $(f "$LIST" listed) | $BYTES | $((BYTES / N)) | $REFRESH | $((REFRESH / (N + 1))) | $FETCHES |"
+  echo "| N | submit (s) | sync after last upload (s) | sync from first (s) | list | list p50 (ms) | p95 (ms) | max (ms) | answer (bytes) | listed | bytes from the remote | bytes/job | one refresh (bytes) | per listed job | listed after one more | Fetch-Document at the remote |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| $N | $(f "$SYNC" submit_s) | $(f "$SYNC" sync_s) | $(f "$SYNC" sync_from_first_s) | \`GET ${LIST_PATH#/api/v1}\` | $(fmt "$(f "$LIST" p50_ms)" %.2f) | $(fmt "$(f "$LIST" p95_ms)" %.2f) | $(fmt "$(f "$LIST" max_ms)" %.2f) | $(f "$LIST" bytes) | $(f "$LIST" listed) | $BYTES | $((BYTES / N)) | $REFRESH | $((REFRESH / AFTER)) | $AFTER of $((N + 1)) | $FETCHES |"
   echo
   echo "INFRA operations home sent: $HOME_OPS; --remote-poll $REMOTE_POLL."
+  [ "$AFTER" = $((N + 1)) ] ||
+    echo "NOTE: after one more job home lists $AFTER of the remote's $((N + 1)) fetchable jobs: the remote's Get-Jobs answer was cut short."
   echo "Machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(uname -sr); load average at the end $(cut -d' ' -f1-3 /proc/loadavg); build $(basename "$BUILD"); $(date -u '+%Y-%m-%d %H:%M UTC')."
 )
 echo "$TABLE"
