@@ -207,9 +207,9 @@ check "list: alice's jobs through front and sent straight to office, and roam's 
   same "$status $(body 'sorted(j["id"] for j in d["jobs"]), d["scope"]')" \
   "200 $(python3 -c "print(sorted([$JA, $JN, $JR, $JF]))") follow-me"
 check "list: panel-job fields" \
-  python3 -c "import json,sys; d=json.load(open('$work/body')); j=[x for x in d['jobs'] if x['id']==$JA][0]; sys.exit(not (sorted(j)==sorted(['id','name','queue','pages','copies','impressions','created_at','state','has_pin','locked_until','fee','origin','purpose']) and j['fee']=={'amount':0,'print_fee':0,'service_fee':0,'currency':'','payment_required':False} and j['purpose'] is None and j['origin']=='this-printer' and j['has_pin'] and j['state']=='held' and j['locked_until'] is None and j['pages']==1))"
+  python3 -c "import json,sys; d=json.load(open('$work/body')); j=[x for x in d['jobs'] if x['id']==$JA][0]; sys.exit(not (sorted(j)==sorted(['id','name','queue','pages','copies','impressions','created_at','state','has_pin','locked_until','fee','origin','purpose']) and j['fee']=={'amount':0,'print_fee':0,'service_fee':0,'currency':'','payment_required':False} and j['purpose'] is None and j['origin']=={'kind':'local','printer':'this-printer'} and j['has_pin'] and j['state']=='held' and j['locked_until'] is None and j['pages']==1))"
 check "list: roam's REST job is from elsewhere" \
-  same "$(body '[j["origin"] for j in d["jobs"] if j["id"] == '"$JF"']')" "['elsewhere']"
+  same "$(body '[j["origin"]["printer"] for j in d["jobs"] if j["id"] == '"$JF"']')" "['elsewhere']"
 call "$ADMIN" PATCH /queues/office '{"release_scope":"follow-me"}'
 check "office: follow-me" is 200
 panel "$CRED1" "$SA" GET /device/jobs
@@ -231,7 +231,7 @@ panel "$CRED1" "$SB" POST "/device/jobs/$JA/pin" '{"pin":"1234"}'
 check "bob: check alice's job's PIN 404" is_problem 404
 panel "$CRED1" "$SA" GET "/device/jobs/$JR"
 check "alice: her job sent straight to office is in scope here (one list whatever the way in)" \
-  same "$status $(body 'd["id"], d["origin"]')" "200 $JR elsewhere"
+  same "$status $(body 'd["id"], d["origin"]["printer"]')" "200 $JR elsewhere"
 panel "$CRED1" "$SA" POST "/device/jobs/$JS/release" '{"pin":"1234"}'
 check "alice: a job through side, released at front 404" is_problem 404
 panel "$CRED1" "$SA" GET "/device/jobs/999999"

@@ -9,7 +9,8 @@
  *                                    secret (one answer for both); 429 after
  *                                    too many failures for one user here
  *   DELETE /device/sessions/current  → 204 (sign out)
- *   GET    /device/jobs              → {jobs:[panel-job...], scope}
+ *   GET    /device/jobs              → {jobs:[panel-job or remote job...], scope,
+ *                                    links}: with the user's linked remote jobs
  *   GET    /device/jobs/{id}         → panel-job; 404 another user's, out of scope
  *   POST   /device/jobs/{id}/release {pin?} → panel-job (fetchable for this
  *                                    printer only); 403 {attempts_left};
@@ -18,6 +19,9 @@
  *                                    (nothing released); 403/423/404/409 and
  *                                    the counting as for release
  *   POST   /device/jobs/{id}/cancel  → panel-job (canceled)
+ *   POST   /device/remote-jobs/{link}/{remote job id}/release {settings?,
+ *                                    purpose?} → panel-job: a remote job taken
+ *                                    and released here (docs/FEDERATION.md §4)
  *   GET    /device/purposes          → {purposes:[{name, account, private,
  *                                    default}]}: the user's own, to release
  *                                    a job under another ({pin?, purpose?})
@@ -57,6 +61,7 @@
 #include "money.h"
 #include "payment-flow.h"
 #include "release.h"
+#include "remote-take.h"
 #include "throttle.h"
 #include "user-names.h"
 
@@ -195,15 +200,21 @@ static json_t *panel_fee_json_of(const nimbus_job_quote_t *qp, bool required) {
 
 static json_t *panel_job_json_fee(api_ctx_t *c, const nimbus_job_t *job, bool fresh) {
   int64_t now = (int64_t)time(NULL);
-  json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:i, s:i, s:o, s:s, s:b, s:o, s:o, s:s}", "id",
-                        (json_int_t)job->number, "name", api_json_text(job->name), "queue",
-                        api_json_text(job->queue_name), "pages", job->pages, "copies", job->copies,
-                        "impressions", job->impressions, "created_at",
-                        api_json_time(job->created_at), "state", job_state_name(job->state),
-                        "has_pin", job->pin_hash[0] != '\0', "locked_until",
-                        api_json_time(job->pin_locked_until > now ? job->pin_locked_until : 0),
-                        "fee", panel_fee_json(c, job, fresh), "origin",
-                        job->origin_device_id == c->device.id ? "this-printer" : "elsewhere");
+  /* origin: local or a taken remote job (docs/FEDERATION.md §4), and
+   * whether it came through this printer */
+  json_t *origin = api_job_origin_json(c, job);
+  if (origin)
+    json_object_set_new(
+        origin, "printer",
+        json_string(job->origin_device_id == c->device.id ? "this-printer" : "elsewhere"));
+  json_t *o = json_pack(
+      "{s:I, s:o, s:o, s:i, s:i, s:i, s:o, s:s, s:b, s:o, s:o, s:o}", "id", (json_int_t)job->number,
+      "name", api_json_text(job->name), "queue", api_json_text(job->queue_name), "pages",
+      job->pages, "copies", job->copies, "impressions", job->impressions, "created_at",
+      api_json_time(job->created_at), "state", job_state_name(job->state), "has_pin",
+      job->pin_hash[0] != '\0', "locked_until",
+      api_json_time(job->pin_locked_until > now ? job->pin_locked_until : 0), "fee",
+      panel_fee_json(c, job, fresh), "origin", origin ? origin : json_null());
   nimbus_payment_t p;
   if (o && payments_get_for_job(c->srv, c->tenant.id, job->id, &p) == PAYFLOW_OK)
     json_object_set_new(o, "payment", payments_json(&p));
@@ -397,7 +408,19 @@ void api_device_jobs_list(api_ctx_t *c) {
       goto done;
     }
   }
-  api_respond(c, 200, json_pack("{s:O, s:s}", "jobs", arr, "scope", panel_scope_name(c)));
+  /* and the remote jobs of the user's linked accounts, from what the sync
+   * thread stored (no remote is asked here: a remote that is down leaves
+   * this list as it is), newest submission first (docs/FEDERATION.md §4) */
+  int nremote = 0;
+  json_t *links = api_account_links_status(c, ps.user_id);
+  if (!links || !api_remote_jobs_add(c, ps.user_id, arr, &nremote) || !api_jobs_sort_newest(arr)) {
+    json_decref(links);
+    api_problem(c->r, 500, "the job list could not be made");
+    goto done;
+  }
+  api_respond(
+      c, 200,
+      json_pack("{s:O, s:s, s:o}", "jobs", arr, "scope", panel_scope_name(c), "links", links));
 done:
   json_decref(arr);
   if (l.jobs) {
@@ -598,6 +621,59 @@ void api_device_job_payment_cancel(api_ctx_t *c) {
   api_payment_respond_cancel(c, job.id);
 }
 
+/* The answer to a release (or PIN check) at the panel: the local release's
+ * and a remote job's release answer alike. */
+static void panel_release_respond(api_ctx_t *c, release_result_t rs, release_outcome_t *out,
+                                  bool check_only) {
+  char when[32];
+  switch (rs) {
+    case RELEASE_OK:
+      api_respond(c, 200, panel_job_json(c, &out->job));
+      break;
+    case RELEASE_PAYMENT_STARTED: {
+      /* pay first: 202 with the job and the payment (its URL for the QR code) */
+      json_t *doc = panel_job_json(c, &out->job);
+      if (doc) json_object_set_new(doc, "payment", payments_json(&out->payment));
+      api_respond(c, 202, doc);
+      break;
+    }
+    case RELEASE_PAYMENT_REFUSED:
+      api_problem(c->r, 409, "the job must be paid before it prints: %s", out->message);
+      break;
+    case RELEASE_PURPOSE_REFUSED:
+      api_problem_purpose(c, out->purpose_why, out->message);
+      break;
+    case RELEASE_SETTINGS_REFUSED:
+      if (out->bad_setting)
+        panel_settings_refused(c, out->bad_setting);
+      else
+        api_problem(c->r, 409, "%s", out->message);
+      break;
+    case RELEASE_NOT_FOUND:
+      api_problem(c->r, 404, "no such job");
+      break;
+    case RELEASE_NOT_HELD:
+      api_problem(c->r, 409, "only held jobs can be released");
+      break;
+    case RELEASE_PIN_MISSING:
+    case RELEASE_PIN_WRONG:
+      api_problem_with(c, 403, "Forbidden",
+                       rs == RELEASE_PIN_MISSING ? "this job needs its PIN" : "wrong PIN",
+                       "attempts_left", json_integer(out->attempts_left));
+      break;
+    case RELEASE_PIN_LOCKED:
+      api_time_format(out->locked_until, when);
+      api_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
+                       json_string(when));
+      break;
+    case RELEASE_ERROR:
+    default:
+      api_problem(c->r, 500,
+                  check_only ? "the PIN could not be checked" : "the job could not be released");
+      break;
+  }
+}
+
 /*
  * The release and the PIN check of a job at the panel: one handler, the
  * same answers.  check_only (POST .../pin): the PIN is required and only
@@ -613,7 +689,6 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   release_outcome_t out = {0};
   nimbus_job_t job = {0};
   const char *pin = NULL, *purpose = NULL;
-  char when[32];
 
   if (!panel_session_load(c, &ps)) goto done;
   if ((check_only || c->body) && !api_body_only(c, check_only ? fields : release_fields)) goto done;
@@ -636,52 +711,7 @@ static void device_job_release_or_check(api_ctx_t *c, bool check_only) {
   release_result_t rs =
       check_only ? release_check_pin_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out)
                  : release_at_device(c->srv, &c->device, ps.user_id, job.id, &req, &out);
-  switch (rs) {
-    case RELEASE_OK:
-      api_respond(c, 200, panel_job_json(c, &out.job));
-      break;
-    case RELEASE_PAYMENT_STARTED: {
-      /* pay first: 202 with the job and the payment (its URL for the QR code) */
-      json_t *doc = panel_job_json(c, &out.job);
-      if (doc) json_object_set_new(doc, "payment", payments_json(&out.payment));
-      api_respond(c, 202, doc);
-      break;
-    }
-    case RELEASE_PAYMENT_REFUSED:
-      api_problem(c->r, 409, "the job must be paid before it prints: %s", out.message);
-      break;
-    case RELEASE_PURPOSE_REFUSED:
-      api_problem_purpose(c, out.purpose_why, out.message);
-      break;
-    case RELEASE_SETTINGS_REFUSED:
-      if (out.bad_setting)
-        panel_settings_refused(c, out.bad_setting);
-      else
-        api_problem(c->r, 409, "%s", out.message);
-      break;
-    case RELEASE_NOT_FOUND:
-      api_problem(c->r, 404, "no such job");
-      break;
-    case RELEASE_NOT_HELD:
-      api_problem(c->r, 409, "only held jobs can be released");
-      break;
-    case RELEASE_PIN_MISSING:
-    case RELEASE_PIN_WRONG:
-      api_problem_with(c, 403, "Forbidden",
-                       rs == RELEASE_PIN_MISSING ? "this job needs its PIN" : "wrong PIN",
-                       "attempts_left", json_integer(out.attempts_left));
-      break;
-    case RELEASE_PIN_LOCKED:
-      api_time_format(out.locked_until, when);
-      api_problem_with(c, 423, "Locked", "too many wrong PINs: the job is locked", "locked_until",
-                       json_string(when));
-      break;
-    case RELEASE_ERROR:
-    default:
-      api_problem(c->r, 500,
-                  check_only ? "the PIN could not be checked" : "the job could not be released");
-      break;
-  }
+  panel_release_respond(c, rs, &out, check_only);
 done:
   api_body_wipe(c, "pin");
   sodium_memzero(out.job.pin_hash, sizeof out.job.pin_hash);
@@ -697,6 +727,99 @@ void api_device_job_release(api_ctx_t *c) {
  * release still needs the PIN. */
 void api_device_job_pin(api_ctx_t *c) {
   device_job_release_or_check(c, true);
+}
+
+/* The answer to a take that did not succeed (docs/FEDERATION.md §4). */
+static void panel_take_refused(api_ctx_t *c, remote_take_result_t rt, const char *msg) {
+  switch (rt) {
+    case RTAKE_NOT_FOUND:
+      api_problem(c->r, 404, "no such remote job");
+      break;
+    case RTAKE_RELINK:
+      http_respond_problem_typed(c->r, 409, "urn:nimbus:problem:relink-needed", "Conflict", msg);
+      break;
+    case RTAKE_TAKEN:
+      http_respond_problem_typed(c->r, 409, "urn:nimbus:problem:remote-job-taken", "Conflict",
+                                 "another printer took this job");
+      break;
+    case RTAKE_GONE:
+      http_respond_problem_typed(c->r, 410, "urn:nimbus:problem:remote-job-gone", "Gone", msg);
+      break;
+    case RTAKE_UNREACHABLE:
+      api_problem(c->r, 502, "%s", msg);
+      break;
+    case RTAKE_DOCUMENT:
+      api_problem(c->r, 422, "%s", msg);
+      break;
+    case RTAKE_TOO_MANY:
+      api_problem(c->r, 429, "%s", msg);
+      break;
+    case RTAKE_NO_SPACE:
+      api_respond_disk_full(c);
+      break;
+    default:
+      api_problem(c->r, 500, "the remote job could not be taken");
+      break;
+  }
+}
+
+/*
+ * POST /device/remote-jobs/{link}/{remote job id}/release {settings?,
+ * purpose?}: take the remote job (federation/remote-take.c) and release
+ * the local job made of it to this printer exactly as a local release
+ * (release_at_device: settings, purpose, fee, payment).  The settings are
+ * checked against this printer's choices before the remote is asked.  A
+ * release that fails after the take cancels the local job and tells the
+ * remote it was aborted.
+ */
+void api_device_remote_job_release(api_ctx_t *c) {
+  static const char *const fields[] = {"purpose", "settings", NULL};
+  nimbus_panel_session_t ps;
+  const char *purpose = NULL;
+  device_settings_t settings;
+  if (!panel_session_load(c, &ps)) return;
+  if (c->body && !api_body_only(c, fields)) return;
+  if (!api_body_string(c, "purpose", false, NIMBUS_NAME_MAX - 1, &purpose)) return;
+  if (!api_body_settings(c, &settings)) return;
+  char *end = NULL;
+  long rid =
+      c->param2 && c->param2[0] >= '1' && c->param2[0] <= '9' ? strtol(c->param2, &end, 10) : 0;
+  if (rid <= 0 || rid > 0x7fffffff || !end || *end) {
+    api_problem(c->r, 404, "no such remote job");
+    return;
+  }
+  device_choices_t choices;
+  if (device_choices_get(c->srv->store, &c->device, &choices) != STORE_OK) {
+    api_problem(c->r, 500, "storage error");
+    return;
+  }
+  const char *bad = device_settings_check(&choices, &settings);
+  if (bad) {
+    panel_settings_refused(c, bad);
+    return;
+  }
+  remote_take_req_t req = {.tenant_id = c->tenant.id,
+                           .user_id = ps.user_id,
+                           .user_name = ps.user_name,
+                           .device_id = c->device.id,
+                           .link = c->param,
+                           .remote_job_id = (int)rid,
+                           .request_id = c->r->id};
+  nimbus_job_t job;
+  char msg[256];
+  remote_take_result_t rt = remote_take(c->srv, &req, &job, msg, sizeof msg);
+  if (rt != RTAKE_OK) {
+    panel_take_refused(c, rt, msg);
+    return;
+  }
+  release_outcome_t out = {0};
+  release_request_t rreq = {
+      .actor = c->actor, .request_id = c->r->id, .purpose = purpose, .settings = &settings};
+  release_result_t rs = release_at_device(c->srv, &c->device, ps.user_id, job.id, &rreq, &out);
+  if (rs != RELEASE_OK && rs != RELEASE_PAYMENT_STARTED)
+    remote_take_undo(c->srv, c->tenant.id, job.id, c->actor); /* nothing half-made stays */
+  panel_release_respond(c, rs, &out, false);
+  sodium_memzero(out.job.pin_hash, sizeof out.job.pin_hash);
 }
 
 void api_device_job_cancel(api_ctx_t *c) {

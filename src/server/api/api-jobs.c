@@ -55,6 +55,7 @@ typedef struct {
   json_t *arr;
   nimbus_id_t ids[API_JOBS_LIMIT_MAX];    /* internal id of arr[i], for its documents */
   nimbus_id_t owners[API_JOBS_LIMIT_MAX]; /* its owner, for its purpose */
+  nimbus_id_t origins[API_JOBS_LIMIT_MAX]; /* its origin printer, for its origin */
   bool failed;                         /* out of memory */
 } job_list_t;
 
@@ -76,6 +77,7 @@ static bool job_list_cb(const nimbus_job_t *job, void *ctx) {
   }
   l->ids[i] = job->id;
   l->owners[i] = job->owner_id;
+  l->origins[i] = job->origin_device_id;
   return true;
 }
 
@@ -171,11 +173,34 @@ void api_jobs_list(api_ctx_t *c) {
     snprintf(key.account_id, sizeof key.account_id, "%s", acc ? acc : "");
     json_t *purpose = charge_purpose_json(c->srv->store, &key);
     json_object_set_new(obj, "purpose", purpose ? purpose : json_null());
+    key.origin_device_id = l.origins[i];
+    json_t *origin = api_job_origin_json(c, &key);
+    json_object_set_new(obj, "origin", origin ? origin : json_null());
   }
   long next = offset + (long)json_array_size(l.arr);
-  api_respond(c, 200,
-              json_pack("{s:O, s:i, s:o}", "jobs", l.arr, "total", total, "next_offset",
-                        next < total ? json_integer(next) : json_null()));
+  json_t *doc = json_pack("{s:O, s:i, s:o}", "jobs", l.arr, "total", total, "next_offset",
+                          next < total ? json_integer(next) : json_null());
+  /* ?include=remote: the caller's own remote jobs (docs/FEDERATION.md §4)
+   * on the first page, merged newest first, and their account links */
+  const char *include = http_query(c->r, "include");
+  if (doc && include && strcmp(include, "remote") == 0) {
+    int nremote = 0;
+    json_t *links = api_account_links_status(c, c->r->auth.user.id);
+    if (!links || (offset == 0 && !api_remote_jobs_add(c, c->r->auth.user.id, l.arr, &nremote)) ||
+        !api_jobs_sort_newest(l.arr)) {
+      json_decref(links);
+      json_decref(doc);
+      api_problem(c->r, 500, "the job list could not be made");
+      goto done;
+    }
+    json_object_set_new(doc, "remote_total", json_integer(nremote));
+    json_object_set_new(doc, "links", links);
+  } else if (include && *include) {
+    json_decref(doc);
+    api_problem(c->r, 400, "?include must be remote");
+    goto done;
+  }
+  api_respond(c, 200, doc);
 done:
   json_decref(l.arr);
 }

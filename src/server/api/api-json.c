@@ -464,7 +464,8 @@ static bool api_job_add_settings(json_t *obj, const nimbus_job_t *job) {
 json_t *api_job_json(api_ctx_t *c, const nimbus_job_t *job) {
   json_t *obj = api_job_json_base(c->tenant.name, job);
   if (obj && (!api_job_add_documents(c, obj, job->id, job->num_documents) ||
-              !api_job_add_settings(obj, job) || !api_job_add_money(c, obj, job))) {
+              !api_job_add_settings(obj, job) || !api_job_add_money(c, obj, job) ||
+              json_object_set_new(obj, "origin", api_job_origin_json(c, job)) != 0)) {
     json_decref(obj);
     obj = NULL;
   }

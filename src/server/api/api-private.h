@@ -345,6 +345,21 @@ void api_device_session_delete(api_ctx_t *c);
 void api_device_jobs_list(api_ctx_t *c);
 void api_device_job_get(api_ctx_t *c);
 void api_device_job_release(api_ctx_t *c);
+/* POST /device/remote-jobs/{link}/{remote job id}/release (api-device.c) */
+void api_device_remote_job_release(api_ctx_t *c);
+
+/* Remote jobs in the job lists (api-remote-jobs.c, docs/FEDERATION.md §4).
+ * origin: {"kind":"local"}, or for a taken remote job's local copy
+ * {"kind":"remote","link","service","remote_job_id"}. */
+json_t *api_job_origin_json(api_ctx_t *c, const nimbus_job_t *job);
+/* Append user_id's remote jobs (untaken, of linked accounts) to arr as
+ * list items; *total: how many there are.  False when out of memory or
+ * on a storage error. */
+bool api_remote_jobs_add(api_ctx_t *c, nimbus_id_t user_id, json_t *arr, int *total);
+/* Sort arr's items by created_at, newest first. */
+bool api_jobs_sort_newest(json_t *arr);
+/* [{"service","status"}] of user_id's account links (NULL on error). */
+json_t *api_account_links_status(api_ctx_t *c, nimbus_id_t user_id);
 void api_device_job_payment_get(api_ctx_t *c);
 void api_device_job_payment_cancel(api_ctx_t *c);
 void api_device_job_pin(api_ctx_t *c);

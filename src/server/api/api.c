@@ -22,6 +22,7 @@
  *   GET  device/jobs              GET device/jobs/{id}              credential
  *   POST device/jobs/{id}/release POST device/jobs/{id}/cancel      (api-device.c)
  *   POST device/jobs/{id}/quote
+ *   POST device/remote-jobs/{link}/{remote job id}/release (api-remote-jobs.c)
  *   GET|POST billing-accounts     GET|PATCH billing-accounts/{code}  (api-billing-accounts.c)
  *   POST billing-accounts/{code}/topup                               admins
  *   PUT|DELETE billing-accounts/{code}/users/{user}, .../printers/{printer}  admins
@@ -67,7 +68,7 @@
 #include "log.h"
 
 #define API_PREFIX "/api/v1"
-#define API_SEGMENTS_MAX 4  /* collection (up to 2 segments), {param}, action */
+#define API_SEGMENTS_MAX 5 /* collection (up to 2 segments), {param}, {param2}, action */
 #define API_SEGMENT_MAX 256 /* longer segments can match nothing */
 #define API_REALM "Basic realm=\"Nimbus Print\""
 #define API_SESSION_REALM "Session realm=\"Nimbus Print\""
@@ -85,7 +86,8 @@ enum {
   API_UPLOAD = 1u << 5,        /* multipart job upload (api-jobs-upload.c) */
   API_PUBLIC = 1u << 6,        /* no user authentication (the body carries a secret) */
   API_DEVICE = 1u << 7,        /* a printer's credential instead of a user (api-device.c) */
-  API_PARAM2 = 1u << 8         /* one more segment after the action: c->param2 */
+  API_PARAM2 = 1u << 8,        /* one more segment after the action: c->param2 */
+  API_PARAM_MID = 1u << 9      /* one more segment before the action: c->param2 */
 };
 
 struct api_route {
@@ -294,6 +296,8 @@ static const struct api_route api_routes[] = {
      API_DEVICE | API_JSON},
     {"device/jobs", API_PARAM_ID, "cancel", "POST", api_device_job_cancel, "api.device.jobs.cancel",
      API_DEVICE},
+    {"device/remote-jobs", API_PARAM_NAME, "release", "POST", api_device_remote_job_release,
+     "api.device.remote_jobs.release", API_DEVICE | API_JSON_OPTIONAL | API_PARAM_MID},
     {"device/jobs", API_PARAM_ID, "payment", "GET", api_device_job_payment_get,
      "api.device.jobs.payment.get", API_DEVICE},
     {"device/jobs", API_PARAM_ID, "payment", "DELETE", api_device_job_payment_cancel,
@@ -355,6 +359,7 @@ static bool api_route_path_matches(const struct api_route *rt, const api_path_t 
   if (rt->param == API_PARAM_NONE)
     return rt->action ? p->n == k + 1 && strcmp(rt->action, p->seg[k]) == 0 : p->n == k;
   if (!rt->action) return p->n == k + 1;
+  if (rt->flags & API_PARAM_MID) return p->n == k + 3 && strcmp(rt->action, p->seg[k + 2]) == 0;
   int n = (rt->flags & API_PARAM2) ? k + 3 : k + 2;
   return p->n == n && strcmp(rt->action, p->seg[k + 1]) == 0;
 }
@@ -690,6 +695,7 @@ static bool api_route_param(api_ctx_t *c, const struct api_route *rt, const api_
   int k = api_collection_match(rt->collection, path);
   c->param = path->seg[k];
   if (rt->flags & API_PARAM2) c->param2 = path->seg[k + 2];
+  if (rt->flags & API_PARAM_MID) c->param2 = path->seg[k + 1];
   bool ok = rt->param == API_PARAM_TEXT ? true
             : rt->param == API_PARAM_ID ? api_parse_id(c->param, &c->id)
                                         : api_name_valid(c->param);

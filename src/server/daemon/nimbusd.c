@@ -199,6 +199,7 @@ static void nimbusd_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_s
   device_job_changed(ctx, job, from);
   retention_job_changed(ctx, job, from);
   payments_job_changed(ctx, job, from);
+  remote_sync_job_changed(ctx, job, from);
 }
 
 /*

@@ -463,9 +463,9 @@ remote_result_t remote_ipp_acknowledge_job(remote_ipp_t *c, int job_id, remote_s
                        "acknowledge-job", st);
 }
 
-remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int document_number, int fd,
-                                          int64_t *bytes, char *format, size_t format_len,
-                                          remote_status_t *st) {
+remote_result_t remote_ipp_fetch_document_to(remote_ipp_t *c, int job_id, int document_number,
+                                             remote_sink_fn sink, void *ctx, int64_t *bytes,
+                                             char *format, size_t format_len, remote_status_t *st) {
   *bytes = 0;
   if (format && format_len) format[0] = '\0';
   ipp_t *req = remote_job_request(c, IPP_OP_FETCH_DOCUMENT, job_id, document_number);
@@ -490,16 +490,11 @@ remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int docum
   while ((got = httpRead2(c->http, buf, REMOTE_READ_CHUNK)) > 0) {
     c->request_start = time(NULL); /* the timeout is per silence, not per document */
     metrics_remote_bytes(c->metrics, c->tenant_id, c->link, got);
-    for (ssize_t off = 0; off < got;) {
-      ssize_t w = write(fd, buf + off, (size_t)(got - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        snprintf(st->message, sizeof st->message, "cannot write the document: %s", strerror(errno));
-        free(buf);
-        remote_disconnect(c);
-        return REMOTE_UNREACHABLE;
-      }
-      off += w;
+    if (!sink(ctx, buf, (size_t)got)) {
+      snprintf(st->message, sizeof st->message, "cannot keep the document");
+      free(buf);
+      remote_disconnect(c);
+      return REMOTE_UNREACHABLE;
     }
     *bytes += got;
   }
@@ -514,6 +509,26 @@ remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int docum
     return REMOTE_UNREACHABLE;
   }
   return REMOTE_OK;
+}
+
+/* The sink of remote_ipp_fetch_document: write all of it to the fd. */
+static bool remote_fd_sink(void *ctx, const void *data, size_t len) {
+  int fd = *(const int *)ctx;
+  const char *p = data;
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(fd, p + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    off += (size_t)w;
+  }
+  return true;
+}
+
+remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int document_number, int fd,
+                                          int64_t *bytes, char *format, size_t format_len,
+                                          remote_status_t *st) {
+  return remote_ipp_fetch_document_to(c, job_id, document_number, remote_fd_sink, &fd, bytes,
+                                      format, format_len, st);
 }
 
 remote_result_t remote_ipp_acknowledge_document(remote_ipp_t *c, int job_id, int document_number,

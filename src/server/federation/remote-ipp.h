@@ -122,6 +122,12 @@ remote_result_t remote_ipp_acknowledge_job(remote_ipp_t *c, int job_id, remote_s
 remote_result_t remote_ipp_fetch_document(remote_ipp_t *c, int job_id, int document_number, int fd,
                                           int64_t *bytes, char *format, size_t format_len,
                                           remote_status_t *st);
+/* Fetch-Document as above, each piece handed to sink (false from it: stop,
+ * REMOTE_UNREACHABLE with "cannot keep the document"). */
+typedef bool (*remote_sink_fn)(void *ctx, const void *data, size_t len);
+remote_result_t remote_ipp_fetch_document_to(remote_ipp_t *c, int job_id, int document_number,
+                                             remote_sink_fn sink, void *ctx, int64_t *bytes,
+                                             char *format, size_t format_len, remote_status_t *st);
 /* Acknowledge-Document with fetch-status-code (IPP status; 0: fetched). */
 remote_result_t remote_ipp_acknowledge_document(remote_ipp_t *c, int job_id, int document_number,
                                                 int fetch_status, remote_status_t *st);

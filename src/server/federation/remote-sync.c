@@ -12,7 +12,10 @@
  *    --remote-poll seconds; an event, a lost subscription, every
  *    --remote-resync seconds, or a remote without notifications (then on
  *    every poll) refreshes the list with Get-Jobs which-jobs=fetchable,
- *    which replaces the stored one.
+ *    which replaces the stored one;
+ *  - the taken jobs' local copies are reported back (remote-take.c) when
+ *    a local job changed (remote_sync_job_changed, chained into the job
+ *    observer) and every REMOTE_REPORT_EVERY seconds.
  *
  * Failures set the link's status and last_error in words: no answer or a
  * server error is `unreachable`, retried after 5 s doubling to 300 s;
@@ -43,6 +46,7 @@
 #include "log.h"
 #include "remote-ipp.h"
 #include "remote-link.h"
+#include "remote-take.h"
 
 #define REMOTE_SYNC_LEASE "remote-sync"
 #define REMOTE_SYNC_LEASE_EVERY 5
@@ -50,6 +54,7 @@
 #define REMOTE_BACKOFF_MAX 300
 #define REMOTE_SUB_LEASE 3600
 #define REMOTE_TIMEOUT 20
+#define REMOTE_REPORT_EVERY 10 /* taken jobs' states are looked at least this often */
 
 /* What this thread remembers of a link between rounds. */
 typedef struct {
@@ -69,6 +74,8 @@ struct remote_sync {
   pthread_mutex_t mu;
   pthread_cond_t cond;
   bool stopping, woken; /* guarded by mu */
+  atomic_bool report_due; /* a local job changed: report taken jobs now */
+  time_t reported_at;     /* the last pass over the taken jobs */
   atomic_bool abort;    /* makes a request in flight give up (stop) */
   bool leader;          /* held the lease at the last check */
   time_t lease_at;      /* when the lease was last taken */
@@ -299,6 +306,12 @@ static void remote_sync_round(remote_sync_t *rs) {
     }
     remote_sync_link(rs, l, s, now);
   }
+  /* the local copies of taken jobs: their states back to the remotes */
+  time_t now = time(NULL);
+  if (atomic_exchange(&rs->report_due, false) || now - rs->reported_at >= REMOTE_REPORT_EVERY) {
+    rs->reported_at = now;
+    remote_take_report(rs->srv);
+  }
   /* forget links that are gone */
   int kept = 0;
   for (int i = 0; i < rs->nstates; i++)
@@ -349,6 +362,7 @@ remote_sync_t *remote_sync_start(nimbus_server_t *srv) {
   if (!rs) return NULL;
   rs->srv = srv;
   atomic_init(&rs->abort, false);
+  atomic_init(&rs->report_due, false);
   pthread_mutex_init(&rs->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -370,6 +384,16 @@ void remote_sync_wake(remote_sync_t *rs) {
   rs->woken = true;
   pthread_cond_signal(&rs->cond);
   pthread_mutex_unlock(&rs->mu);
+}
+
+void remote_sync_job_changed(void *ctx, const nimbus_job_t *job, nimbus_job_state_t from) {
+  nimbus_server_t *srv = ctx;
+  (void)from;
+  /* a taken remote job's local copy came through a printer (its origin) */
+  if (!srv || !srv->remote_sync || !job->origin_device_id || !remote_take_ipp_state(job->state))
+    return;
+  atomic_store(&srv->remote_sync->report_due, true);
+  remote_sync_wake(srv->remote_sync);
 }
 
 void remote_sync_stop(remote_sync_t *rs) {

@@ -533,6 +533,16 @@ typedef struct {
   int remote_state;     /* job-state */
   int64_t seen_at;
   nimbus_id_t local_job_id; /* 0 until taken at a printer */
+  /* filled by store_remote_job_query() only */
+  nimbus_id_t tenant_id;
+  char link_name[NIMBUS_NAME_MAX];
+  char service_url[NIMBUS_URI_MAX];
+  /* what was last reported to the remote about the local copy
+   * (Update-Job-Status, docs/FEDERATION.md §3): IPP job state (0: nothing
+   * yet), impressions (-1: none), and whether the end was reported */
+  int reported_state;
+  int reported_impressions;
+  bool reported_done;
 } nimbus_remote_job_t;
 
 /* A user's account on another print service (docs/FEDERATION.md §2.2):

@@ -353,6 +353,10 @@ struct store_ops {
                                         int64_t mark);
   store_status_t (*remote_job_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
                                     nimbus_remote_job_t *out, int max, int *count);
+  store_status_t (*remote_job_query)(store_t *st, const store_remote_query_t *q,
+                                     nimbus_remote_job_t *out, int max, int *count);
+  store_status_t (*remote_job_change)(store_t *st, nimbus_id_t tenant_id,
+                                      store_remote_change_t what, const nimbus_remote_job_t *j);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);

@@ -289,6 +289,8 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(remote_link_delete),
       STORE_OP_PRESENT(remote_jobs_replace),
       STORE_OP_PRESENT(remote_job_list),
+      STORE_OP_PRESENT(remote_job_query),
+      STORE_OP_PRESENT(remote_job_change),
       STORE_OP_PRESENT(feed_open),
       STORE_OP_PRESENT(feed_next),
       STORE_OP_PRESENT(feed_close),
@@ -1257,6 +1259,17 @@ store_status_t store_remote_job_list(store_t *st, nimbus_id_t tenant_id, nimbus_
                                      nimbus_remote_job_t *out, int max, int *count) {
   *count = 0;
   return STORE_CALL(st, remote_job_list, tenant_id, link_id, out, max, count);
+}
+
+store_status_t store_remote_job_query(store_t *st, const store_remote_query_t *q,
+                                      nimbus_remote_job_t *out, int max, int *count) {
+  *count = 0;
+  return STORE_CALL(st, remote_job_query, q, out, max, count);
+}
+
+store_status_t store_remote_job_change(store_t *st, nimbus_id_t tenant_id,
+                                       store_remote_change_t what, const nimbus_remote_job_t *j) {
+  return STORE_CALL(st, remote_job_change, tenant_id, what, j);
 }
 
 void store_audit_detail(const store_audit_t *a, int64_t new_id, char *buf, size_t len) {

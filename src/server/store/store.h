@@ -990,4 +990,44 @@ store_status_t store_remote_jobs_replace(store_t *st, nimbus_id_t tenant_id, nim
 store_status_t store_remote_job_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
                                      nimbus_remote_job_t *out, int max, int *count);
 
+/* Remote jobs as federation/ reads them (docs/FEDERATION.md §4), with
+ * their link's name and service URL:
+ *  - USER: the untaken jobs of user_id's linked accounts (owner equals
+ *    the remote_user of a linked account link whose service_url equals
+ *    the job's link's), not canceled, aborted or completed there, newest
+ *    submission first (served by the (tenant_id, owner) index);
+ *  - ONE: link_id's job remote_job_id, taken or not;
+ *  - LOCAL: the one taken as local job local_job_id;
+ *  - REPORT: the taken ones of every tenant whose end is not reported yet.
+ * *count is how many matched (only max are filled). */
+typedef enum {
+  STORE_REMOTE_Q_USER = 0,
+  STORE_REMOTE_Q_ONE,
+  STORE_REMOTE_Q_LOCAL,
+  STORE_REMOTE_Q_REPORT
+} store_remote_q_t;
+typedef struct {
+  store_remote_q_t which;
+  nimbus_id_t tenant_id;
+  nimbus_id_t user_id;      /* USER */
+  nimbus_id_t link_id;      /* ONE */
+  int remote_job_id;        /* ONE */
+  nimbus_id_t local_job_id; /* LOCAL */
+} store_remote_query_t;
+store_status_t store_remote_job_query(store_t *st, const store_remote_query_t *q,
+                                      nimbus_remote_job_t *out, int max, int *count);
+/* A change of one remote job (j: tenant via tenant_id, link_id,
+ * remote_job_id):
+ *  - TAKE: local_job_id = j->local_job_id, only while it has none
+ *    (STORE_CONFLICT when it has; STORE_NOT_FOUND when gone);
+ *  - DROP: removed from the stored list (the remote says it is gone);
+ *  - REPORTED: reported_state, reported_impressions, reported_done. */
+typedef enum {
+  STORE_REMOTE_TAKE = 0,
+  STORE_REMOTE_DROP,
+  STORE_REMOTE_REPORTED
+} store_remote_change_t;
+store_status_t store_remote_job_change(store_t *st, nimbus_id_t tenant_id,
+                                       store_remote_change_t what, const nimbus_remote_job_t *j);
+
 #endif

@@ -704,9 +704,20 @@ static const char *const migration_10[] = {
     NULL,
 };
 
-static const char *const *const pg_migrations[] = {migration_1, migration_2, migration_3,
-                                                   migration_4, migration_5, migration_6,
-                                                   migration_7, migration_8, migration_9, migration_10};
+/* Migration 11 (issue 15): the reports of taken remote jobs, as SQLite's
+ * migration 20. */
+static const char *const migration_11[] = {
+    "ALTER TABLE remote_jobs ADD COLUMN reported_state integer NOT NULL DEFAULT 0",
+    "ALTER TABLE remote_jobs ADD COLUMN reported_impressions integer NOT NULL DEFAULT -1",
+    "ALTER TABLE remote_jobs ADD COLUMN reported_done boolean NOT NULL DEFAULT false",
+    "CREATE INDEX remote_jobs_local ON remote_jobs(tenant_id, local_job_id) "
+    "WHERE local_job_id IS NOT NULL",
+    NULL,
+};
+
+static const char *const *const pg_migrations[] = {
+    migration_1, migration_2, migration_3, migration_4,  migration_5, migration_6,
+    migration_7, migration_8, migration_9, migration_10, migration_11};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -241,6 +241,13 @@ typedef enum {
   PS_REMOTE_JOB_UPSERT,
   PS_REMOTE_JOB_PRUNE,
   PS_REMOTE_JOB_LIST,
+  PS_REMOTE_JOB_Q_USER,
+  PS_REMOTE_JOB_Q_ONE,
+  PS_REMOTE_JOB_Q_LOCAL,
+  PS_REMOTE_JOB_Q_REPORT,
+  PS_REMOTE_JOB_TAKE,
+  PS_REMOTE_JOB_DROP,
+  PS_REMOTE_JOB_REPORTED,
   /* account links (store-pg-links.c) */
   PS_LINK_FIRST,
   PS_LINK_INSERT = PS_LINK_FIRST,
@@ -756,5 +763,9 @@ store_status_t pg_remote_jobs_replace(store_t *st, nimbus_id_t tenant_id, nimbus
                                       int64_t mark);
 store_status_t pg_remote_job_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t link_id,
                                   nimbus_remote_job_t *out, int max, int *count);
+store_status_t pg_remote_job_query(store_t *st, const store_remote_query_t *q,
+                                   nimbus_remote_job_t *out, int max, int *count);
+store_status_t pg_remote_job_change(store_t *st, nimbus_id_t tenant_id, store_remote_change_t what,
+                                    const nimbus_remote_job_t *j);
 
 #endif

@@ -15,6 +15,13 @@
   "(SELECT count(*) FROM remote_jobs j WHERE j.link_id = l.id)"
 #define LINK_FROM " FROM remote_links l JOIN queues q ON q.id = l.queue_id "
 
+#define RQ_COLS                                                                             \
+  "j.link_id, j.remote_job_id, j.name, j.owner, j.pages, j.copies, j.sides, j.color_mode, " \
+  "j.media, j.submitted_at, j.remote_state, j.seen_at, coalesce(j.local_job_id, 0), "       \
+  "l.name, l.service_url, j.reported_state, j.reported_impressions, j.reported_done, "      \
+  "count(*) OVER (), j.tenant_id "
+#define RQ_FROM " FROM remote_jobs j JOIN remote_links l ON l.id = j.link_id "
+
 static const char *const remote_sql[PS_LINK_FIRST - PS_REMOTE_FIRST] = {
 #define R(id) [(id)-PS_REMOTE_FIRST]
     R(PS_REMOTE_LINK_INSERT) =
@@ -52,6 +59,30 @@ static const char *const remote_sql[PS_LINK_FIRST - PS_REMOTE_FIRST] = {
         "submitted_at, remote_state, seen_at, coalesce(local_job_id, 0), count(*) OVER () "
         "FROM remote_jobs WHERE tenant_id = $1 AND link_id = $2 "
         "ORDER BY submitted_at DESC, remote_job_id DESC LIMIT $3",
+    /* the federation reads (store_remote_job_query): RQ_COLS, then the count */
+    R(PS_REMOTE_JOB_Q_USER) = "SELECT " RQ_COLS RQ_FROM
+                              "JOIN account_links a ON a.tenant_id = j.tenant_id "
+                              "AND a.user_id = $2 AND a.status = $3 "
+                              "AND a.service_url = l.service_url AND a.remote_user = j.owner "
+                              "WHERE j.tenant_id = $1 AND j.local_job_id IS NULL "
+                              "AND j.remote_state NOT IN (7, 8, 9) "
+                              "ORDER BY j.submitted_at DESC, j.remote_job_id DESC LIMIT $4",
+    R(PS_REMOTE_JOB_Q_ONE) = "SELECT " RQ_COLS RQ_FROM
+                             "WHERE j.tenant_id = $1 AND j.link_id = $2 AND j.remote_job_id = $3",
+    R(PS_REMOTE_JOB_Q_LOCAL) =
+        "SELECT " RQ_COLS RQ_FROM "WHERE j.tenant_id = $1 AND j.local_job_id = $2",
+    R(PS_REMOTE_JOB_Q_REPORT) = "SELECT " RQ_COLS RQ_FROM
+                                "WHERE j.local_job_id IS NOT NULL AND NOT j.reported_done "
+                                "ORDER BY j.tenant_id, j.local_job_id LIMIT $1",
+    R(PS_REMOTE_JOB_TAKE) =
+        "UPDATE remote_jobs SET local_job_id = $4 WHERE tenant_id = $1 "
+        "AND link_id = $2 AND remote_job_id = $3 AND local_job_id IS NULL",
+    R(PS_REMOTE_JOB_DROP) =
+        "DELETE FROM remote_jobs WHERE tenant_id = $1 AND link_id = $2 AND remote_job_id = $3",
+    R(PS_REMOTE_JOB_REPORTED) =
+        "UPDATE remote_jobs SET reported_state = $4, reported_impressions = $5, "
+        "reported_done = $6::bigint <> 0 WHERE tenant_id = $1 AND link_id = $2 "
+        "AND remote_job_id = $3",
 #undef R
 };
 
@@ -314,5 +345,105 @@ store_status_t pg_remote_job_list(store_t *base, nimbus_id_t tenant_id, nimbus_i
     PQclear(r);
   }
   pg_release(st, c);
+  return status;
+}
+
+/* Row i of an RQ_COLS result into j. */
+static void rjob_from_row(const PGresult *r, int i, nimbus_remote_job_t *j) {
+  memset(j, 0, sizeof *j);
+  j->link_id = pg_get_int64(r, i, 0);
+  j->remote_job_id = pg_get_int(r, i, 1);
+  PG_GET_FIELD(r, i, 2, j->name);
+  PG_GET_FIELD(r, i, 3, j->owner);
+  j->pages = pg_get_int(r, i, 4);
+  j->copies = pg_get_int(r, i, 5);
+  PG_GET_FIELD(r, i, 6, j->sides);
+  PG_GET_FIELD(r, i, 7, j->color_mode);
+  PG_GET_FIELD(r, i, 8, j->media);
+  j->submitted_at = pg_get_int64(r, i, 9);
+  j->remote_state = pg_get_int(r, i, 10);
+  j->seen_at = pg_get_int64(r, i, 11);
+  j->local_job_id = pg_get_int64(r, i, 12);
+  PG_GET_FIELD(r, i, 13, j->link_name);
+  PG_GET_FIELD(r, i, 14, j->service_url);
+  j->reported_state = pg_get_int(r, i, 15);
+  j->reported_impressions = pg_get_int(r, i, 16);
+  j->reported_done = pg_get_bool(r, i, 17);
+  j->tenant_id = pg_get_int64(r, i, 19);
+}
+
+store_status_t pg_remote_job_query(store_t *base, const store_remote_query_t *q,
+                                   nimbus_remote_job_t *out, int max, int *count) {
+  static const pg_stmt_id_t ids[] = {[STORE_REMOTE_Q_USER] = PS_REMOTE_JOB_Q_USER,
+                                     [STORE_REMOTE_Q_ONE] = PS_REMOTE_JOB_Q_ONE,
+                                     [STORE_REMOTE_Q_LOCAL] = PS_REMOTE_JOB_Q_LOCAL,
+                                     [STORE_REMOTE_Q_REPORT] = PS_REMOTE_JOB_Q_REPORT};
+  if ((int)q->which < 0 || (size_t)q->which >= sizeof ids / sizeof ids[0]) return STORE_ERROR;
+  pg_store_t *st = pg_of(base);
+  pg_conn_t *c = pg_acquire(st, "remote job query");
+  if (!c) return STORE_ERROR;
+  pg_params_t p = {0};
+  switch (q->which) {
+    case STORE_REMOTE_Q_USER:
+      pg_param_int(&p, q->tenant_id);
+      pg_param_int(&p, q->user_id);
+      pg_param_int(&p, NIMBUS_LINK_LINKED);
+      pg_param_int(&p, max > 0 ? max : 1);
+      break;
+    case STORE_REMOTE_Q_ONE:
+      pg_param_int(&p, q->tenant_id);
+      pg_param_int(&p, q->link_id);
+      pg_param_int(&p, q->remote_job_id);
+      break;
+    case STORE_REMOTE_Q_LOCAL:
+      pg_param_int(&p, q->tenant_id);
+      pg_param_int(&p, q->local_job_id);
+      break;
+    case STORE_REMOTE_Q_REPORT:
+      pg_param_int(&p, max > 0 ? max : 1);
+      break;
+  }
+  PGresult *r = NULL;
+  store_status_t status = pg_exec(c, ids[q->which], &p, &r, "remote job query");
+  if (status == STORE_OK) {
+    int n = PQntuples(r);
+    for (int i = 0; i < n && i < max; i++) rjob_from_row(r, i, &out[i]);
+    *count = n > 0 ? pg_get_int(r, 0, 18) : 0;
+    PQclear(r);
+  }
+  pg_release(st, c);
+  return status;
+}
+
+store_status_t pg_remote_job_change(store_t *base, nimbus_id_t tenant_id,
+                                    store_remote_change_t what, const nimbus_remote_job_t *j) {
+  pg_store_t *st = pg_of(base);
+  pg_conn_t *c = pg_acquire(st, "remote job change");
+  if (!c) return STORE_ERROR;
+  pg_stmt_id_t id = what == STORE_REMOTE_TAKE   ? PS_REMOTE_JOB_TAKE
+                    : what == STORE_REMOTE_DROP ? PS_REMOTE_JOB_DROP
+                                                : PS_REMOTE_JOB_REPORTED;
+  pg_params_t p = {0};
+  pg_param_int(&p, tenant_id);
+  pg_param_int(&p, j->link_id);
+  pg_param_int(&p, j->remote_job_id);
+  if (what == STORE_REMOTE_TAKE) pg_param_int(&p, j->local_job_id);
+  if (what == STORE_REMOTE_REPORTED) {
+    pg_param_int(&p, j->reported_state);
+    pg_param_int(&p, j->reported_impressions);
+    pg_param_int(&p, j->reported_done ? 1 : 0);
+  }
+  store_status_t status = pg_exec_changes(c, id, &p, "remote job change");
+  pg_release(st, c);
+  if (status == STORE_NOT_FOUND && what == STORE_REMOTE_TAKE) {
+    /* taken already, or gone? */
+    store_remote_query_t q = {.which = STORE_REMOTE_Q_ONE,
+                              .tenant_id = tenant_id,
+                              .link_id = j->link_id,
+                              .remote_job_id = j->remote_job_id};
+    nimbus_remote_job_t cur;
+    int n = 0;
+    if (pg_remote_job_query(base, &q, &cur, 1, &n) == STORE_OK && n > 0) status = STORE_CONFLICT;
+  }
   return status;
 }

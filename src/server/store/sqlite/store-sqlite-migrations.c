@@ -863,10 +863,24 @@ static const char *const migration_19[] = {
     NULL,
 };
 
+/* Migration 20 (issue 15): what was last reported to the remote about the
+ * local copy of a taken remote job (Update-Job-Status, Update-Document-
+ * Status; docs/FEDERATION.md §3), so a restart neither repeats nor loses
+ * a report, and the taken jobs found by their local job. */
+static const char *const migration_20[] = {
+    "ALTER TABLE remote_jobs ADD COLUMN reported_state INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE remote_jobs ADD COLUMN reported_impressions INTEGER NOT NULL DEFAULT -1",
+    "ALTER TABLE remote_jobs ADD COLUMN reported_done INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX remote_jobs_local ON remote_jobs(tenant_id, local_job_id) "
+    "WHERE local_job_id IS NOT NULL",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
-    migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
-    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18, migration_19,
+    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
+    migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
+    migration_11, migration_12, migration_13, migration_14, migration_15,
+    migration_16, migration_17, migration_18, migration_19, migration_20,
 };
 
 const int store_sqlite_migration_count =

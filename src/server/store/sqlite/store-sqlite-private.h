@@ -282,6 +282,13 @@ typedef enum {
   S_REMOTE_JOB_PRUNE,
   S_REMOTE_JOB_LIST,
   S_REMOTE_JOB_COUNT,
+  S_REMOTE_JOB_Q_USER,
+  S_REMOTE_JOB_Q_ONE,
+  S_REMOTE_JOB_Q_LOCAL,
+  S_REMOTE_JOB_Q_REPORT,
+  S_REMOTE_JOB_TAKE,
+  S_REMOTE_JOB_DROP,
+  S_REMOTE_JOB_REPORTED,
   /* account links (store-sqlite-links.c) */
   S_LINK_FIRST,
   S_LINK_INSERT = S_LINK_FIRST,
@@ -684,6 +691,10 @@ store_status_t sqlite_remote_jobs_replace(store_t *base_, nimbus_id_t tenant_id,
                                           int n, int64_t now, int64_t mark);
 store_status_t sqlite_remote_job_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t link_id,
                                       nimbus_remote_job_t *out, int max, int *count);
+store_status_t sqlite_remote_job_query(store_t *base_, const store_remote_query_t *q,
+                                       nimbus_remote_job_t *out, int max, int *count);
+store_status_t sqlite_remote_job_change(store_t *base_, nimbus_id_t tenant_id,
+                                        store_remote_change_t what, const nimbus_remote_job_t *j);
 /* store-sqlite-links.c: the SQL of S_LINK_FIRST.. and account links. */
 const char *sqlite_link_sql(stmt_id_t id);
 store_status_t sqlite_account_link_insert(store_t *base_, nimbus_account_link_t *l,

@@ -17,6 +17,13 @@
   "link_id, remote_job_id, name, owner, pages, copies, sides, color_mode, media, submitted_at, " \
   "remote_state, seen_at, coalesce(local_job_id, 0)"
 
+#define RQ_COLS                                                                             \
+  "j.link_id, j.remote_job_id, j.name, j.owner, j.pages, j.copies, j.sides, j.color_mode, " \
+  "j.media, j.submitted_at, j.remote_state, j.seen_at, coalesce(j.local_job_id, 0), "       \
+  "l.name, l.service_url, j.reported_state, j.reported_impressions, j.reported_done, "      \
+  "count(*) OVER (), j.tenant_id "
+#define RQ_FROM " FROM remote_jobs j JOIN remote_links l ON l.id = j.link_id "
+
 static const char *const remote_sql[S_LINK_FIRST - S_REMOTE_FIRST] = {
 #define R(id) [(id)-S_REMOTE_FIRST]
     R(S_REMOTE_LINK_INSERT) =
@@ -54,6 +61,29 @@ static const char *const remote_sql[S_LINK_FIRST - S_REMOTE_FIRST] = {
                            "ORDER BY submitted_at DESC, remote_job_id DESC LIMIT ?3",
     R(S_REMOTE_JOB_COUNT) =
         "SELECT count(*) FROM remote_jobs WHERE tenant_id = ?1 AND link_id = ?2",
+    /* the federation reads (store_remote_job_query): RQ_COLS, then the count */
+    R(S_REMOTE_JOB_Q_USER) = "SELECT " RQ_COLS RQ_FROM
+                             "JOIN account_links a ON a.tenant_id = j.tenant_id "
+                             "AND a.user_id = ?2 AND a.status = ?3 "
+                             "AND a.service_url = l.service_url AND a.remote_user = j.owner "
+                             "WHERE j.tenant_id = ?1 AND j.local_job_id IS NULL "
+                             "AND j.remote_state NOT IN (7, 8, 9) "
+                             "ORDER BY j.submitted_at DESC, j.remote_job_id DESC LIMIT ?4",
+    R(S_REMOTE_JOB_Q_ONE) = "SELECT " RQ_COLS RQ_FROM
+                            "WHERE j.tenant_id = ?1 AND j.link_id = ?2 AND j.remote_job_id = ?3",
+    R(S_REMOTE_JOB_Q_LOCAL) =
+        "SELECT " RQ_COLS RQ_FROM "WHERE j.tenant_id = ?1 AND j.local_job_id = ?2",
+    R(S_REMOTE_JOB_Q_REPORT) = "SELECT " RQ_COLS RQ_FROM
+                               "WHERE j.local_job_id IS NOT NULL AND j.reported_done = 0 "
+                               "ORDER BY j.tenant_id, j.local_job_id LIMIT ?1",
+    R(S_REMOTE_JOB_TAKE) =
+        "UPDATE remote_jobs SET local_job_id = ?4 WHERE tenant_id = ?1 "
+        "AND link_id = ?2 AND remote_job_id = ?3 AND local_job_id IS NULL",
+    R(S_REMOTE_JOB_DROP) =
+        "DELETE FROM remote_jobs WHERE tenant_id = ?1 AND link_id = ?2 AND remote_job_id = ?3",
+    R(S_REMOTE_JOB_REPORTED) =
+        "UPDATE remote_jobs SET reported_state = ?4, reported_impressions = ?5, "
+        "reported_done = ?6 WHERE tenant_id = ?1 AND link_id = ?2 AND remote_job_id = ?3",
 #undef R
 };
 
@@ -334,5 +364,114 @@ store_status_t sqlite_remote_job_list(store_t *base_, nimbus_id_t tenant_id, nim
     status = STORE_ERROR;
   }
   sqlite_read_unlock(st);
+  return status;
+}
+
+/* One RQ_COLS row into j. */
+static void rjob_from_row(sqlite3_stmt *s, nimbus_remote_job_t *j) {
+  memset(j, 0, sizeof *j);
+  j->link_id = sqlite3_column_int64(s, 0);
+  j->remote_job_id = sqlite_column_int(s, 1);
+  sqlite_copy_column(s, 2, j->name, sizeof j->name);
+  sqlite_copy_column(s, 3, j->owner, sizeof j->owner);
+  j->pages = sqlite_column_int(s, 4);
+  j->copies = sqlite_column_int(s, 5);
+  sqlite_copy_column(s, 6, j->sides, sizeof j->sides);
+  sqlite_copy_column(s, 7, j->color_mode, sizeof j->color_mode);
+  sqlite_copy_column(s, 8, j->media, sizeof j->media);
+  j->submitted_at = sqlite3_column_int64(s, 9);
+  j->remote_state = sqlite_column_int(s, 10);
+  j->seen_at = sqlite3_column_int64(s, 11);
+  j->local_job_id = sqlite3_column_int64(s, 12);
+  sqlite_copy_column(s, 13, j->link_name, sizeof j->link_name);
+  sqlite_copy_column(s, 14, j->service_url, sizeof j->service_url);
+  j->reported_state = sqlite_column_int(s, 15);
+  j->reported_impressions = sqlite_column_int(s, 16);
+  j->reported_done = sqlite_column_int(s, 17) != 0;
+  j->tenant_id = sqlite3_column_int64(s, 19);
+}
+
+store_status_t sqlite_remote_job_query(store_t *base_, const store_remote_query_t *q,
+                                       nimbus_remote_job_t *out, int max, int *count) {
+  static const stmt_id_t ids[] = {[STORE_REMOTE_Q_USER] = S_REMOTE_JOB_Q_USER,
+                                  [STORE_REMOTE_Q_ONE] = S_REMOTE_JOB_Q_ONE,
+                                  [STORE_REMOTE_Q_LOCAL] = S_REMOTE_JOB_Q_LOCAL,
+                                  [STORE_REMOTE_Q_REPORT] = S_REMOTE_JOB_Q_REPORT};
+  if ((int)q->which < 0 || (size_t)q->which >= sizeof ids / sizeof ids[0]) return STORE_ERROR;
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!(st = sqlite_read_lock(st))) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, ids[q->which]);
+  if (s) {
+    switch (q->which) {
+      case STORE_REMOTE_Q_USER:
+        sqlite3_bind_int64(s, 1, q->tenant_id);
+        sqlite3_bind_int64(s, 2, q->user_id);
+        sqlite3_bind_int(s, 3, NIMBUS_LINK_LINKED);
+        sqlite3_bind_int(s, 4, max > 0 ? max : 1);
+        break;
+      case STORE_REMOTE_Q_ONE:
+        sqlite3_bind_int64(s, 1, q->tenant_id);
+        sqlite3_bind_int64(s, 2, q->link_id);
+        sqlite3_bind_int(s, 3, q->remote_job_id);
+        break;
+      case STORE_REMOTE_Q_LOCAL:
+        sqlite3_bind_int64(s, 1, q->tenant_id);
+        sqlite3_bind_int64(s, 2, q->local_job_id);
+        break;
+      case STORE_REMOTE_Q_REPORT:
+        sqlite3_bind_int(s, 1, max > 0 ? max : 1);
+        break;
+    }
+    int rc, n = 0, total = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      total = sqlite_column_int(s, 18);
+      if (n < max)
+        rjob_from_row(s, &out[n++]);
+      else
+        break;
+    }
+    status = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK
+                                                   : sqlite_fail_locked(st, rc, "remote job query");
+    *count = total > n ? total : n;
+    sqlite_stmt_reset(s);
+  }
+  sqlite_read_unlock(st);
+  return status;
+}
+
+store_status_t sqlite_remote_job_change(store_t *base_, nimbus_id_t tenant_id,
+                                        store_remote_change_t what, const nimbus_remote_job_t *j) {
+  sqlite_store_t *st = sqlite_of(base_);
+  if (!sqlite_lock(st)) return STORE_ERROR;
+  store_status_t status = STORE_ERROR;
+  stmt_id_t id = what == STORE_REMOTE_TAKE   ? S_REMOTE_JOB_TAKE
+                 : what == STORE_REMOTE_DROP ? S_REMOTE_JOB_DROP
+                                             : S_REMOTE_JOB_REPORTED;
+  sqlite3_stmt *s = sqlite_stmt_get_locked(st, id);
+  if (s) {
+    sqlite3_bind_int64(s, 1, tenant_id);
+    sqlite3_bind_int64(s, 2, j->link_id);
+    sqlite3_bind_int(s, 3, j->remote_job_id);
+    if (what == STORE_REMOTE_TAKE) sqlite3_bind_int64(s, 4, j->local_job_id);
+    if (what == STORE_REMOTE_REPORTED) {
+      sqlite3_bind_int(s, 4, j->reported_state);
+      sqlite3_bind_int(s, 5, j->reported_impressions);
+      sqlite3_bind_int(s, 6, j->reported_done ? 1 : 0);
+    }
+    status = sqlite_exec_changes_locked(st, s, "remote job change");
+  }
+  sqlite_unlock(st);
+  if (status == STORE_NOT_FOUND && what == STORE_REMOTE_TAKE) {
+    /* taken already, or gone? */
+    store_remote_query_t q = {.which = STORE_REMOTE_Q_ONE,
+                              .tenant_id = tenant_id,
+                              .link_id = j->link_id,
+                              .remote_job_id = j->remote_job_id};
+    nimbus_remote_job_t cur;
+    int n = 0;
+    if (sqlite_remote_job_query(base_, &q, &cur, 1, &n) == STORE_OK && n > 0)
+      status = STORE_CONFLICT;
+  }
   return status;
 }
