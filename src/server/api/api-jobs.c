@@ -143,6 +143,13 @@ void api_jobs_list(api_ctx_t *c) {
     goto done;
   f.limit = limit > API_JOBS_LIMIT_MAX ? API_JOBS_LIMIT_MAX : (int)limit;
   f.offset = (int)offset;
+  const char *include = http_query(c->r, "include");
+  if (include && *include && strcmp(include, "remote") != 0) {
+    api_problem(c->r, 400, "?include must be remote");
+    goto done;
+  }
+  bool with_remote = include && *include;
+  f.newest_first = with_remote; /* the merged list is newest first */
 
   if (!(l.arr = json_array())) {
     api_respond(c, 200, NULL);
@@ -182,8 +189,7 @@ void api_jobs_list(api_ctx_t *c) {
                           next < total ? json_integer(next) : json_null());
   /* ?include=remote: the caller's own remote jobs (docs/FEDERATION.md §4)
    * on the first page, merged newest first, and their account links */
-  const char *include = http_query(c->r, "include");
-  if (doc && include && strcmp(include, "remote") == 0) {
+  if (doc && with_remote) {
     int nremote = 0;
     json_t *links = api_account_links_status(c, c->r->auth.user.id);
     if (!links || (offset == 0 && !api_remote_jobs_add(c, c->r->auth.user.id, l.arr, &nremote)) ||
@@ -195,10 +201,6 @@ void api_jobs_list(api_ctx_t *c) {
     }
     json_object_set_new(doc, "remote_total", json_integer(nremote));
     json_object_set_new(doc, "links", links);
-  } else if (include && *include) {
-    json_decref(doc);
-    api_problem(c->r, 400, "?include must be remote");
-    goto done;
   }
   api_respond(c, 200, doc);
 done:
