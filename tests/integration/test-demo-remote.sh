@@ -6,6 +6,7 @@
 # linked (approved at the remote by the demo, which says so); the remote's
 # console answers; a job alice@other submits at the remote the way the
 # banner says appears in the demo's list of that link, owned by alice, and
+# in alice's merged list at home (GET /jobs?include=remote), and
 # so does one of README.md's remote example, with no Fetch-Document sent; a second start on the same state dir keeps both
 # links (no new approval); SIGTERM stops all of it, the remote too.
 set -euo pipefail
@@ -99,6 +100,16 @@ within() { # SECONDS CMD...: CMD until it succeeds, polled every 0.2 s
   "$@"
 }
 check "the job is listed by the demo's remote printer link" within 30 listed_here
+# the banner's "see it here": alice's own list at home, merged (FEDERATION.md §4)
+in_alices_list() {
+  curl -fsS -u alice@demo:alice-demo-pass "$URL/api/v1/jobs?include=remote" | python3 -c "
+import json, sys
+jobs = json.load(sys.stdin)['jobs']
+assert [j for j in jobs if j.get('remote_id') == 'other:$R_JOB'
+        and j['origin'] == {'kind': 'remote', 'link': 'other', 'service': '$R_URL'}], jobs"
+}
+check "and in alice's merged list at home (GET /jobs?include=remote)" in_alices_list
+
 # README.md's block for the remote (marked <!-- readme-remote-example -->),
 # its default ports replaced, run from the top of the tree: its last command
 # (home's list of the link) must show both of alice's jobs
