@@ -6,9 +6,10 @@
 # linked (approved at the remote by the demo, which says so); the remote's
 # console answers; a job alice@other submits at the remote the way the
 # banner says appears in the demo's list of that link, owned by alice, and
-# in alice's merged list at home (GET /jobs?include=remote), and
-# so does one of README.md's remote example, with no Fetch-Document sent; a second start on the same state dir keeps both
-# links (no new approval); SIGTERM stops all of it, the remote too.
+# in alice's merged list at home (GET /jobs?include=remote); so does one of
+# README.md's remote example, with no Fetch-Document sent; a second start
+# on the same state dir keeps both links (no new approval); SIGTERM stops
+# all of it, the remote too.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-nimbusd.sh"
