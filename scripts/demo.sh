@@ -9,10 +9,15 @@
 # queue "shop" takes payment at the printer through it (docs/PAYMENTS.md);
 # billing by purpose (docs/BILLING.md): the accounts ACME-OPS and CLIENT-B
 # and alice's purposes "Work", "Client B" and "Personal", listed last.
+# With --with-remote, also a second print service, "the remote" (another
+# nimbusd with its own state dir, tenant "other" and its alice), linked to
+# the demo as docs/FEDERATION.md describes: a remote printer link on the
+# demo tenant and alice's account link, approved as the remote's alice.
 # Runs in the foreground; Ctrl-C stops them all gracefully.
 #
 # Usage: scripts/demo.sh [--port N] [--panel-port N] [--printer-port N]
-#                        [--paysim-port N] [--postgresql] [extra nimbusd flags]
+#                        [--paysim-port N] [--postgresql]
+#                        [--with-remote] [--remote-port N] [extra nimbusd flags]
 #   --port N          nimbusd (IPP, REST, console)     env NIMBUS_PORT, default 8631
 #   --panel-port N    the printer's panel               env NIMBUS_PANEL_PORT, default 8632
 #   --printer-port N  the printer's IPP listener (PCs)  env NIMBUS_PRINTER_PORT, default 8633
@@ -21,6 +26,9 @@
 #                     private cluster in <state dir>/pg (unix socket only,
 #                     tests/pg/pg-cluster.sh), started with the demo and
 #                     stopped with it; env NIMBUS_DEMO_POSTGRESQL=1
+#   --with-remote     also start the remote (state in <state dir>/remote,
+#                     console served too) and link it; env NIMBUS_DEMO_REMOTE=1
+#   --remote-port N   the remote nimbusd                env NIMBUS_REMOTE_PORT, default 8641
 # Everything listens on 127.0.0.1.  A port that is taken stops the demo
 # before anything starts; a component that fails to start stops the rest.
 # The addresses and demo sign-ins are printed last, once all is listening.
@@ -40,6 +48,8 @@ PANEL_PORT=${NIMBUS_PANEL_PORT:-8632}
 PRINTER_PORT=${NIMBUS_PRINTER_PORT:-8633}
 PAYSIM_PORT=${NIMBUS_PAYSIM_PORT:-8634}
 POSTGRESQL=${NIMBUS_DEMO_POSTGRESQL:-0}
+WITH_REMOTE=${NIMBUS_DEMO_REMOTE:-0}
+REMOTE_PORT=${NIMBUS_REMOTE_PORT:-8641}
 nimbusd_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,12 +58,17 @@ while [ $# -gt 0 ]; do
       shift
       continue
       ;;
-    --port | --panel-port | --printer-port | --paysim-port)
+    --with-remote)
+      WITH_REMOTE=1
+      shift
+      continue
+      ;;
+    --port | --panel-port | --printer-port | --paysim-port | --remote-port)
       [ $# -ge 2 ] || die "$1 needs a port number"
       opt=$1 value=$2
       shift 2
       ;;
-    --port=* | --panel-port=* | --printer-port=* | --paysim-port=*)
+    --port=* | --panel-port=* | --printer-port=* | --paysim-port=* | --remote-port=*)
       opt=${1%%=*} value=${1#*=}
       shift
       ;;
@@ -68,13 +83,16 @@ while [ $# -gt 0 ]; do
     --panel-port) PANEL_PORT=$value ;;
     --printer-port) PRINTER_PORT=$value ;;
     --paysim-port) PAYSIM_PORT=$value ;;
+    --remote-port) REMOTE_PORT=$value ;;
   esac
 done
-for p in "$PORT" "$PANEL_PORT" "$PRINTER_PORT" "$PAYSIM_PORT"; do
+ports=("$PORT" "$PANEL_PORT" "$PRINTER_PORT" "$PAYSIM_PORT")
+[ "$WITH_REMOTE" = 1 ] && ports+=("$REMOTE_PORT")
+for p in "${ports[@]}"; do
   [[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "'$p' is not a port number"
 done
-[ "$(printf '%s\n' "$PORT" "$PANEL_PORT" "$PRINTER_PORT" "$PAYSIM_PORT" | sort -u | wc -l)" = 4 ] ||
-  die "the four ports must differ"
+[ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" = "${#ports[@]}" ] ||
+  die "the ports must differ"
 
 if [ -n "${NIMBUS_BUILD_ROOT:-}" ]; then
   BUILD=$NIMBUS_BUILD_ROOT
@@ -110,6 +128,10 @@ port_free "$PRINTER_PORT" ||
   die "port $PRINTER_PORT (printer's IPP) is in use; choose another with --printer-port or NIMBUS_PRINTER_PORT"
 port_free "$PAYSIM_PORT" ||
   die "port $PAYSIM_PORT (payment simulator) is in use; choose another with --paysim-port or NIMBUS_PAYSIM_PORT"
+if [ "$WITH_REMOTE" = 1 ]; then
+  port_free "$REMOTE_PORT" ||
+    die "port $REMOTE_PORT (the remote nimbusd) is in use; choose another with --remote-port or NIMBUS_REMOTE_PORT"
+fi
 
 STATE=${NIMBUS_STATE_DIR:-./nimbus-state}
 URL="http://127.0.0.1:$PORT"
@@ -118,12 +140,14 @@ mkdir -p "$STATE"
 NIMBUSD=
 CONNECTOR=
 PAYSIM=
+REMOTE=
 PG_DIR=
 stop() {
   trap - INT TERM EXIT
   [ -n "$CONNECTOR" ] && kill -TERM "$CONNECTOR" 2>/dev/null || true
   [ -n "$PAYSIM" ] && kill -TERM "$PAYSIM" 2>/dev/null || true
   [ -n "$NIMBUSD" ] && kill -TERM "$NIMBUSD" 2>/dev/null || true
+  [ -n "$REMOTE" ] && kill -TERM "$REMOTE" 2>/dev/null || true
   wait 2>/dev/null || true
   [ -z "$PG_DIR" ] || tests/pg/pg-cluster.sh stop "$PG_DIR" >/dev/null 2>&1 || true
 }
@@ -159,6 +183,16 @@ fi
 # node: nimbusd answers / with "the web console is not installed").
 CONSOLE_DIR=$BUILD/web/console
 [ -f "$CONSOLE_DIR/index.html" ] || CONSOLE_DIR=
+if [ "$WITH_REMOTE" = 1 ]; then
+  # The remote: another nimbusd (SQLite in <state dir>/remote, its operator
+  # password generated there); the demo polls it every 2 s, not 10.
+  mkdir -p "$STATE/remote"
+  REMOTE_URL="http://127.0.0.1:$REMOTE_PORT"
+  "$NIMBUSD_BIN" --state-dir "$STATE/remote" --port "$REMOTE_PORT" --console-dir "$CONSOLE_DIR" &
+  REMOTE=$!
+  wait_for "the remote nimbusd" "$REMOTE" curl -fsS "$REMOTE_URL/healthz"
+  nimbusd_args=(--remote-poll 2 ${nimbusd_args[@]+"${nimbusd_args[@]}"})
+fi
 "$NIMBUSD_BIN" --demo --state-dir "$STATE" --port "$PORT" --console-dir "$CONSOLE_DIR" \
   ${nimbusd_args[@]+"${nimbusd_args[@]}"} &
 NIMBUSD=$!
@@ -234,6 +268,8 @@ exists '/purposes/Personal?user=alice' ||
 rest PUT '/billing/provider?tenant=demo' "{\"provider\":\"stripe\",\"credentials\":{\"secret_key\":\"$STRIPE_KEY\",\"webhook_secrets\":[\"$STRIPE_WHSEC\"],\"api_base\":\"$PAYSIM_URL\"}}" \
   "$OPERATOR" || die "could not set the demo tenant's payment provider"
 
+[ "$WITH_REMOTE" = 1 ] && . scripts/demo-remote.sh
+
 # First start: register the virtual printer "lobby" to the demo queue.  A
 # later start on another --port points the saved registration at it.
 CSTATE="$STATE/connector/state.json"
@@ -304,9 +340,10 @@ $PURPOSES
     private         nimbusctl payment-method register: save a card first
 +----------------------------------------------------------------------+
 EOF
+[ "$WITH_REMOTE" = 1 ] && remote_banner
 
 # Stop everything when either daemon exits.
 status=0
-wait -n "$NIMBUSD" "$CONNECTOR" "$PAYSIM" || status=$?
+wait -n "$NIMBUSD" "$CONNECTOR" "$PAYSIM" ${REMOTE:+"$REMOTE"} || status=$?
 echo "demo: a component stopped (status $status); stopping the rest" >&2
 exit "$status"
