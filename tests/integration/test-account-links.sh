@@ -82,6 +82,18 @@ link_field() {
 }
 link_is() { [ "$(link_field "$1" "$2" "$3" "d['status']")" = "$4" ]; }
 
+# ---- only services a remote printer link of the tenant reaches ---------------
+# (a user never makes home call an address no tenant admin chose)
+no_link_refused() {
+  home alice@acme alice-pw-1 POST /api/v1/me/account-links "${JSON[@]}" \
+    -d "{\"service_url\":\"$REMOTE_URL\"}"
+  [ "$status" = 400 ] && grep -q "no remote printer link" "$T/b"
+}
+check "a service no remote printer link reaches: 400, the remote never asked" no_link_refused
+check "home: a remote printer link to the remote (its service is the remote's URL)" \
+  api POST '/api/v1/remote-links?tenant=acme' -f -H 'Content-Type: application/json' -o /dev/null \
+  -d "{\"name\":\"other\",\"printer_uri\":\"ipp://127.0.0.1:$REMOTE_PORT/ipp/print/acme/office\",\"queue\":\"office\",\"credential\":\"not-issued-by-the-remote\"}"
+
 # ---- create: pending with a user code ---------------------------------------
 create_alice() {
   home alice@acme alice-pw-1 POST /api/v1/me/account-links "${JSON[@]}" \
@@ -268,8 +280,12 @@ panel_list() {
   [ "$status" = 409 ] # already linked
   panel "$CRED" "$SESSION" POST /device/account-links '{"service_url":"gopher://x"}'
   [ "$status" = 400 ]
+  # no service named: the tenant's one remote service, which hugo has linked
+  panel "$CRED" "$SESSION" POST /device/account-links '{}'
+  [ "$status" = 409 ]
 }
-check "panel: hugo's links; a second link 409, a bad URL 400" panel_list
+check "panel: hugo's links; a second link 409 (named or the default service), a bad URL 400" \
+  panel_list
 
 stop_remote() {
   kill -TERM "$REMOTE_PID"

@@ -86,6 +86,13 @@ held() {
   [ "$(boss "$NIMBUS_URL/api/v1/jobs/$1" | json_get "d['state']")" = held ]
 }
 ALICE=alice@acme:alice-pw-1
+# enough jobs for a second page of alice's list (20 a page), sent first:
+# the list is newest first, so the jobs the checks act on are on page 1
+more_jobs() {
+  local i
+  for i in $(seq 1 18); do upload "$ALICE" "Notes-$i.pdf" onepage.pdf >/dev/null; done
+}
+check "18 of alice's jobs to fill a second page" more_jobs
 JOB_PIN=$(upload "$ALICE" Boarding-pass.pdf onepage.pdf -F job-password=1234)
 check "alice's job with a PIN is held" held "$JOB_PIN"
 JOB_CANCEL=$(upload "$ALICE" To-cancel.pdf onepage.pdf)
@@ -96,12 +103,6 @@ JOB_FEE=$(upload "$ALICE" Quarterly-report.pdf threepage.pdf)
 check "alice's 3-page job is held" held "$JOB_FEE"
 JOB_BOB=$(upload bob@acme:bob-pw-1 Bobs-secret.pdf onepage.pdf)
 check "bob's job is held" held "$JOB_BOB"
-# enough jobs for a second page of alice's list (20 a page)
-more_jobs() {
-  local i
-  for i in $(seq 1 18); do upload "$ALICE" "Notes-$i.pdf" onepage.pdf >/dev/null; done
-}
-check "18 more of alice's jobs" more_jobs
 
 if [ -n "${SCREENSHOTS_DIR:-}" ]; then
   mkdir -p "$SCREENSHOTS_DIR"
@@ -143,7 +144,11 @@ run_device() {
 check "#/device: sign-in back to the code, approve and deny a linking request" run_device
 
 # the Linked accounts page #/linked-accounts (tests/browser/console-links.test.js):
-# alice links her account on this same nimbusd
+# alice links her account on this same nimbusd, which a remote printer link
+# of acme reaches (account links exist only for such services)
+check "a remote printer link of acme to this nimbusd" \
+  api POST '/api/v1/remote-links?tenant=acme' -f -H 'Content-Type: application/json' -o /dev/null \
+  -d "{\"name\":\"self\",\"printer_uri\":\"ipp://127.0.0.1:$NIMBUS_PORT/ipp/print/acme/office\",\"queue\":\"office\",\"credential\":\"not-issued\"}"
 run_links() {
   NODE_PATH="$DEPS/node_modules" CHROMIUM="$CHROMIUM" NIMBUS_URL="$NIMBUS_URL" ALICE="$ALICE" \
     BOB=bob@acme:bob-pw-1 FAILURE_DIR="$BUILD_ROOT/meson-logs" \

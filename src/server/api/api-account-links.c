@@ -112,15 +112,19 @@ static void list_for(api_ctx_t *c, nimbus_id_t user_id) {
   api_list_respond(&l, s, "account_links", "account links");
 }
 
-/* Create a link for user_id from the body's service_url; 201 record. */
-static void create_for(api_ctx_t *c, nimbus_id_t user_id) {
+/* Create a link for user_id from the body's service_url; 201 record.
+ * fallback: the service used when the body names none (NULL: required). */
+static void create_for(api_ctx_t *c, nimbus_id_t user_id, const char *fallback) {
   static const char *const fields[] = {"service_url", NULL};
   const char *url = NULL;
-  if (!c->body) {
+  if (c->body &&
+      (!api_body_only(c, fields) || !api_body_string(c, "service_url", false, 448, &url)))
+    return;
+  if (!url) url = fallback;
+  if (!url) {
     api_problem(c->r, 400, "'service_url' is required");
     return;
   }
-  if (!api_body_only(c, fields) || !api_body_string(c, "service_url", true, 448, &url)) return;
   nimbus_account_link_t *l = calloc(1, sizeof *l);
   if (!l) {
     api_problem(c->r, 500, "out of memory");
@@ -147,7 +151,7 @@ void api_account_links_list(api_ctx_t *c) {
 void api_account_links_create(api_ctx_t *c) {
   nimbus_id_t uid;
   char name[NIMBUS_NAME_MAX];
-  if (target_user(c, &uid, name, sizeof name)) create_for(c, uid);
+  if (target_user(c, &uid, name, sizeof name)) create_for(c, uid, NULL);
 }
 
 void api_account_link_get(api_ctx_t *c) {
@@ -211,10 +215,12 @@ void api_device_account_links_list(api_ctx_t *c) {
   if (api_panel_session(c, &ps)) list_for(c, ps.user_id);
 }
 
-/* The default service (the tenant's only remote printer link) comes
- * with the remote printer links (docs/FEDERATION.md §3); until then
- * service_url is required. */
+/* Without service_url: the one service the tenant's remote printer links
+ * reach (docs/FEDERATION.md §2.2); none or several: it is required. */
 void api_device_account_links_create(api_ctx_t *c) {
   nimbus_panel_session_t ps;
-  if (api_panel_session(c, &ps)) create_for(c, ps.user_id);
+  char fallback[NIMBUS_URL_MAX];
+  if (!api_panel_session(c, &ps)) return;
+  bool one = account_link_default_service(c->srv, c->tenant.id, fallback, sizeof fallback);
+  create_for(c, ps.user_id, one ? fallback : NULL);
 }

@@ -137,6 +137,49 @@ static bool alink_find(const nimbus_account_link_t *l, void *ctx) {
   return false;
 }
 
+#define ALINK_REMOTE_LINKS_MAX 256 /* remote printer links read to match a service */
+
+/* Does a remote printer link of the tenant reach service_url (both
+ * normalised)?  Account links exist for those services only: a user can
+ * never make nimbusd call an address no tenant admin chose (no server-side
+ * request forgery through the link's URL).  1 yes, 0 no, -1 store error. */
+static int alink_service_of_tenant(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                   const char *service_url) {
+  nimbus_remote_link_t *links = calloc(ALINK_REMOTE_LINKS_MAX, sizeof *links);
+  if (!links) return -1;
+  int n = 0, found = 0;
+  if (store_remote_link_list(srv->store, tenant_id, links, ALINK_REMOTE_LINKS_MAX, &n) !=
+      STORE_OK) {
+    found = -1;
+    n = 0;
+  }
+  for (int i = 0; i < n && !found; i++) {
+    char norm[NIMBUS_URL_MAX];
+    if (oac_service_url_valid(links[i].service_url, norm, sizeof norm) &&
+        strcmp(norm, service_url) == 0)
+      found = 1;
+  }
+  sodium_memzero(links, ALINK_REMOTE_LINKS_MAX * sizeof *links);
+  free(links);
+  return found;
+}
+
+bool account_link_default_service(nimbus_server_t *srv, nimbus_id_t tenant_id, char *out,
+                                  size_t outlen) {
+  nimbus_remote_link_t *links = calloc(ALINK_REMOTE_LINKS_MAX, sizeof *links);
+  if (!links) return false;
+  int n = 0;
+  bool ok =
+      store_remote_link_list(srv->store, tenant_id, links, ALINK_REMOTE_LINKS_MAX, &n) == STORE_OK;
+  /* one service, however many links reach it */
+  for (int i = 1; ok && i < n; i++)
+    if (strcmp(links[i].service_url, links[0].service_url) != 0) ok = false;
+  ok = ok && n > 0 && snprintf(out, outlen, "%s", links[0].service_url) < (int)outlen;
+  sodium_memzero(links, ALINK_REMOTE_LINKS_MAX * sizeof *links);
+  free(links);
+  return ok;
+}
+
 alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                    const char *service_url, const char *actor,
                                    nimbus_account_link_t *out, char *msg, size_t msglen) {
@@ -145,6 +188,14 @@ alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, 
   out->user_id = user_id;
   if (!oac_service_url_valid(service_url, out->service_url, sizeof out->service_url)) {
     snprintf(msg, msglen, "'service_url' must be an http or https URL without query");
+    return ALINK_INVALID;
+  }
+  int known = alink_service_of_tenant(srv, tenant_id, out->service_url);
+  if (known < 0) return ALINK_ERROR;
+  if (!known) {
+    snprintf(msg, msglen,
+             "no remote printer link of this tenant reaches that service: a tenant admin "
+             "links the other service's printer first");
     return ALINK_INVALID;
   }
   /* a second link is refused before the remote is asked for a grant */

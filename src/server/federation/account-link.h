@@ -31,9 +31,15 @@ typedef enum {
 /* The status word of a link ("pending", "linked", "relink-needed", ...). */
 const char *account_link_status_name(nimbus_link_status_t s);
 
+/* The service URL of the tenant's remote printer links when they all
+ * reach one service (the panel's default); false when none or several. */
+bool account_link_default_service(nimbus_server_t *srv, nimbus_id_t tenant_id, char *out,
+                                  size_t outlen);
 /* Start a grant at service_url for the user: the remote's metadata, the
  * device authorization request, a pending link stored (audited
- * account-link.create by actor).  *out filled (sealed members cleared). */
+ * account-link.create by actor).  *out filled (sealed members cleared).
+ * ALINK_INVALID when no remote printer link of the tenant reaches that
+ * service. */
 alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
                                    const char *service_url, const char *actor,
                                    nimbus_account_link_t *out, char *msg, size_t msglen);

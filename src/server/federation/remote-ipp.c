@@ -378,24 +378,29 @@ static const char *const remote_job_attrs[] = {"job-id",
                                                "print-color-mode",
                                                "media"};
 
-remote_result_t remote_ipp_get_jobs(remote_ipp_t *c, int max, nimbus_remote_job_t **jobs, int *n,
-                                    remote_status_t *st) {
-  *jobs = NULL;
-  *n = 0;
+#define REMOTE_GET_JOBS_PAGE 500 /* jobs asked per Get-Jobs request */
+
+/* One page of Get-Jobs which-jobs=fetchable: at most limit jobs from
+ * first_index on (1-based), appended to *v (count/cap grow as needed).
+ * *got: how many job groups the page held. */
+static remote_result_t remote_get_jobs_page(remote_ipp_t *c, int first_index, int limit,
+                                            nimbus_remote_job_t **v, int *count, int *cap, int *got,
+                                            remote_status_t *st) {
+  *got = 0;
   ipp_t *req = remote_request(c, IPP_OP_GET_JOBS);
   ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "which-jobs", NULL, "fetchable");
   ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes",
                 (int)(sizeof remote_job_attrs / sizeof remote_job_attrs[0]), NULL,
                 remote_job_attrs);
-  if (max > 0) ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "limit", max);
+  ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "limit", limit);
+  if (first_index > 1)
+    ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "first-index", first_index);
   ipp_t *resp;
   remote_result_t r = remote_call(c, req, c->printer_uri, "get-jobs", &resp, st, false);
   if (r != REMOTE_OK) {
     ippDelete(resp);
     return r;
   }
-  int cap = 0, count = 0;
-  nimbus_remote_job_t *v = NULL;
   bool open = false;
   for (ipp_attribute_t *a = ippFirstAttribute(resp); a; a = ippNextAttribute(resp)) {
     if (ippGetGroupTag(a) != IPP_TAG_JOB || !ippGetName(a)) {
@@ -403,22 +408,57 @@ remote_result_t remote_ipp_get_jobs(remote_ipp_t *c, int max, nimbus_remote_job_
       continue;
     }
     if (!open) {
-      if (count == max) break;
-      if (count == cap) {
-        int ncap = cap ? cap * 2 : 16;
-        nimbus_remote_job_t *nv = realloc(v, (size_t)ncap * sizeof *nv);
+      if (*got == limit) break;
+      if (*count == *cap) {
+        int ncap = *cap ? *cap * 2 : 16;
+        nimbus_remote_job_t *nv = realloc(*v, (size_t)ncap * sizeof *nv);
         if (!nv) break;
-        v = nv;
-        cap = ncap;
+        *v = nv;
+        *cap = ncap;
       }
-      memset(&v[count], 0, sizeof v[count]);
-      v[count].copies = 1;
-      count++;
+      memset(&(*v)[*count], 0, sizeof(*v)[*count]);
+      (*v)[*count].copies = 1;
+      (*count)++;
+      (*got)++;
       open = true;
     }
-    remote_job_attr(a, &v[count - 1]);
+    remote_job_attr(a, &(*v)[*count - 1]);
   }
   ippDelete(resp);
+  return REMOTE_OK;
+}
+
+/* Was job id seen among the first n of v? */
+static bool remote_job_seen(const nimbus_remote_job_t *v, int n, int id) {
+  for (int i = 0; i < n; i++)
+    if (v[i].remote_job_id == id) return true;
+  return false;
+}
+
+remote_result_t remote_ipp_get_jobs(remote_ipp_t *c, int max, nimbus_remote_job_t **jobs, int *n,
+                                    remote_status_t *st) {
+  *jobs = NULL;
+  *n = 0;
+  int cap = 0, count = 0;
+  nimbus_remote_job_t *v = NULL;
+  /* Pages of REMOTE_GET_JOBS_PAGE with first-index (PWG 5100.13): a
+   * remote that answers fewer jobs per request than there are (a nimbusd
+   * answers at most 1,000) still gives all of them.  A page that repeats
+   * an earlier job means the remote ignores first-index: stop there. */
+  while (count < max) {
+    int before = count, got = 0;
+    int want = max - count < REMOTE_GET_JOBS_PAGE ? max - count : REMOTE_GET_JOBS_PAGE;
+    remote_result_t r = remote_get_jobs_page(c, count + 1, want, &v, &count, &cap, &got, st);
+    if (r != REMOTE_OK) { /* no partial list: it would drop the jobs not yet read */
+      free(v);
+      return r;
+    }
+    if (got > 0 && before > 0 && remote_job_seen(v, before, v[before].remote_job_id)) {
+      count = before;
+      break;
+    }
+    if (got < want) break;
+  }
   /* a group without a job id is no job */
   int kept = 0;
   for (int i = 0; i < count; i++)

@@ -99,7 +99,7 @@ remote_result_t remote_ipp_get_notifications(remote_ipp_t *c, int sub_id, int *l
                                              int *events, remote_status_t *st);
 /* Get-Jobs which-jobs=fetchable with only the attributes of
  * docs/FEDERATION.md §3: *jobs (malloc'd, caller frees) and *n, at most
- * max of them. */
+ * max of them, read in pages of 500 with first-index. */
 remote_result_t remote_ipp_get_jobs(remote_ipp_t *c, int max, nimbus_remote_job_t **jobs, int *n,
                                     remote_status_t *st);
 /* Deregister-Output-Device (best effort at link deletion). */

@@ -545,6 +545,11 @@ void ipp_op_get_fetchable_jobs(ipp_ctx_t *ctx) {
                           .limit = IPP_GET_JOBS_MAX};
   ipp_attribute_t *a = ippFindAttribute(ctx->request, "limit", IPP_TAG_INTEGER);
   if (a && ippGetInteger(a, 0) > 0 && ippGetInteger(a, 0) < f.limit) f.limit = ippGetInteger(a, 0);
+  /* first-index (PWG 5100.13): a proxy pages through more than one
+   * answer holds */
+  if ((a = ippFindAttribute(ctx->request, "first-index", IPP_TAG_INTEGER)) != NULL &&
+      ippGetInteger(a, 0) > 1)
+    f.offset = ippGetInteger(a, 0) - 1;
   cups_array_t *ra;
   if (ippFindAttribute(ctx->request, "requested-attributes", IPP_TAG_ZERO)) {
     ra = ippCreateRequestedArray(ctx->request);
