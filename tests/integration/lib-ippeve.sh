@@ -6,6 +6,10 @@
 #       IPPEVE_PID, IPPEVE_SPOOL and IPPEVE_PRINTED (a directory that gets
 #       one copy of every document the printer prints)
 #   ippeve_printed_count   number of documents printed so far
+#   ippeve_printed_with COPIES SIDES [WHICH]
+#                          a job of the printer (WHICH: completed, the
+#                          default, or all) has those copies and sides
+#                          (Get-Jobs, ipp/printer-job-settings.test)
 #   IPPEVE_HOLD            a file; while it exists, jobs stay "printing"
 #   IPPEVE_FAIL            a file; while it exists, printing fails (job aborted)
 #   ippeve_stop            stop the printer (dbus/avahi stay up)
@@ -101,4 +105,14 @@ ippeve_stop() {
     wait "$IPPEVE_PID" 2>/dev/null || true
   fi
   IPPEVE_PID=
+}
+
+ippeve_printed_with() {
+  local out
+  out=$(ipptool -t -T 10 -d which="${3:-completed}" "$IPPEVE_URI" \
+    "$(dirname "${BASH_SOURCE[0]}")/ipp/printer-job-settings.test" 2>&1) || {
+    echo "$out" >&2
+    return 1
+  }
+  grep -q "copies (integer) = $1\$" <<<"$out" && grep -q "sides (keyword) = $2\$" <<<"$out"
 }

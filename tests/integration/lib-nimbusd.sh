@@ -9,6 +9,9 @@
 #                                    e.g. a sanitizer report)
 #   nimbusd_kill9                    SIGKILL (durability tests)
 #   nimbusd_restart [flags...]       start again: same state dir, port and flags
+#   nimbusd_start_remote [flags...]  a second deployment started first (the
+#                                    remote of a federation test): REMOTE_URL,
+#                                    REMOTE_PORT, REMOTE_PID, REMOTE_STATE
 #   check NAME CMD...                run CMD, count a pass or stop on failure;
 #                                    the first failing step of CMD fails it
 #                                    (see check below: steps allowed to fail
@@ -46,6 +49,10 @@ _lib_store_starts=0                         # nimbusd_start calls so far
 _lib_store_dbs=()                           # databases made here, dropped at exit
 
 _lib_cleanup() {
+  if [ -n "${REMOTE_PID:-}" ] && kill -0 "$REMOTE_PID" 2>/dev/null; then
+    kill -TERM "$REMOTE_PID" 2>/dev/null
+    wait "$REMOTE_PID" 2>/dev/null || true
+  fi
   if [ -n "${NIMBUSD_PID:-}" ] && kill -0 "$NIMBUSD_PID" 2>/dev/null; then
     kill -TERM "$NIMBUSD_PID" 2>/dev/null
     wait "$NIMBUSD_PID" 2>/dev/null || true
@@ -56,6 +63,17 @@ _lib_cleanup() {
   done
 }
 trap _lib_cleanup EXIT
+
+# nimbusd_start_remote [nimbusd flags...]: a second deployment, "the
+# remote" of a federation test (docs/FEDERATION.md), started first: sets
+# REMOTE_URL, REMOTE_PORT, REMOTE_PID, REMOTE_STATE; stopped at exit.  The
+# next nimbusd_start then starts "home" and the NIMBUS_* variables follow it.
+nimbusd_start_remote() {
+  nimbusd_start "$@"
+  REMOTE_URL=$NIMBUS_URL REMOTE_PORT=$NIMBUS_PORT REMOTE_PID=$NIMBUSD_PID
+  REMOTE_STATE=$NIMBUS_STATE
+  NIMBUSD_PID= # home's nimbusd_start must not take the remote's place
+}
 
 # _lib_fresh_store: on PostgreSQL, a fresh database for a nimbusd_start
 # after the first (see NIMBUS_TEST_STORE_URL above).

@@ -26,27 +26,12 @@ source "$(dirname "$0")/test-connector-common.sh"
 T=$(mktemp -d)
 _lib_tmpdirs+=("$T")
 
-# ---- two nimbusd: the remote first, then home ----------------------------
-# lib-nimbusd.sh follows one nimbusd at a time (NIMBUS_URL, NIMBUSD_PID,
-# NIMBUS_STATE, the store): these save and restore the two.
-REMOTE_PID=
-stop_remote_at_exit() {
-  if [ -n "$REMOTE_PID" ] && kill -0 "$REMOTE_PID" 2>/dev/null; then
-    kill -TERM "$REMOTE_PID" 2>/dev/null
-    wait "$REMOTE_PID" 2>/dev/null || true
-  fi
-  _lib_cleanup
-}
-trap stop_remote_at_exit EXIT
-
-nimbusd_start --oauth-device-ttl 20 # grants expire soon: "expired" below
-REMOTE_URL=$NIMBUS_URL REMOTE_PID=$NIMBUSD_PID REMOTE_STATE=$NIMBUS_STATE
-REMOTE_PORT=$NIMBUS_PORT REMOTE_FLAGS=("${_lib_flags[@]}")
-REMOTE_STORE=${NIMBUS_TEST_STORE_URL:-}
+# ---- two nimbusd: the remote first, then home (lib-nimbusd.sh follows one
+# at a time: nimbusd_start_remote keeps the remote's in REMOTE_*) ----------
+nimbusd_start_remote --oauth-device-ttl 20 # grants expire soon: "expired" below
 check "remote: tenant acme, alice, boss" conn_setup_tenant
 check "remote: user bob" api POST '/api/v1/users?tenant=acme' -H 'Content-Type: application/json' \
   -d '{"name":"bob","password":"bob-pw-1"}' -o /dev/null
-NIMBUSD_PID= # home's nimbusd_start must not take the remote's place
 nimbusd_start --account-link-check 2
 HOME_URL=$NIMBUS_URL
 check "home: tenant acme, alice, boss" conn_setup_tenant

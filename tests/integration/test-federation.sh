@@ -23,21 +23,10 @@ source "$(dirname "$0")/lib-ippeve.sh"
 
 T=$(mktemp -d)
 _lib_tmpdirs+=("$T")
-REMOTE_PID=
-stop_remote_at_exit() {
-  if [ -n "$REMOTE_PID" ] && kill -0 "$REMOTE_PID" 2>/dev/null; then
-    kill -TERM "$REMOTE_PID" 2>/dev/null
-    wait "$REMOTE_PID" 2>/dev/null || true
-  fi
-  _ippeve_cleanup
-  _conn_cleanup
-}
-trap stop_remote_at_exit EXIT
 JSON=(-H 'Content-Type: application/json')
 
 # ---- the remote ----------------------------------------------------------------
-nimbusd_start
-REMOTE_URL=$NIMBUS_URL REMOTE_PID=$NIMBUSD_PID REMOTE_PORT=$NIMBUS_PORT
+nimbusd_start_remote
 check "remote: tenant acme, alice, boss" conn_setup_tenant
 remote_setup() {
   curl -fsS -o /dev/null -u boss@acme:boss-pw-1 -X POST "${JSON[@]}" \
@@ -49,7 +38,6 @@ remote_setup() {
 check "remote: queue fed (release_immediately), a printer claim for home" remote_setup
 
 # ---- home ------------------------------------------------------------------------
-NIMBUSD_PID= # home's nimbusd_start must not take the remote's place
 nimbusd_start --remote-poll 1 --remote-resync 2 --account-link-check 2
 HOME_URL=$NIMBUS_URL
 check "home: tenant acme, alice, boss, queue office" conn_setup_tenant
@@ -176,27 +164,8 @@ same_bytes() {
     cmp "$NIMBUS_TEST_DATA/threepage.pdf" "$(find "$IPPEVE_PRINTED" -type f | head -1)"
 }
 check "ippeveprinter printed it byte-identical to what the remote got" same_bytes
-cat >"$T/get-jobs.test" <<'X'
-{
-  NAME "Get-Jobs completed"
-  OPERATION Get-Jobs
-  GROUP operation-attributes-tag
-  ATTR charset attributes-charset utf-8
-  ATTR naturalLanguage attributes-natural-language en
-  ATTR uri printer-uri $uri
-  ATTR keyword which-jobs completed
-  ATTR keyword requested-attributes job-id,copies,sides
-  STATUS successful-ok
-  DISPLAY copies
-  DISPLAY sides
-}
-X
-printer_got() {
-  ipptool -t -T 10 "$IPPEVE_URI" "$T/get-jobs.test" >"$T/printer-jobs.txt" 2>&1 &&
-    grep -q 'copies (integer) = 2' "$T/printer-jobs.txt" &&
-    grep -q 'sides (keyword) = two-sided-long-edge' "$T/printer-jobs.txt"
-}
-check "ippeveprinter's job carries copies=2 and sides=two-sided-long-edge" printer_got
+check "ippeveprinter's job carries copies=2 and sides=two-sided-long-edge" \
+  ippeve_printed_with 2 two-sided-long-edge
 remote_completed() {
   remote alice@acme:alice-pw-1 GET "/api/v1/jobs/$RJOB"
   [ "$(body "d['state']")" = completed ]

@@ -36,18 +36,8 @@ T=$(mktemp -d)
 _lib_tmpdirs+=("$T")
 
 # ---- two nimbusd: the remote first, then home ----------------------------
-REMOTE_PID=
-stop_remote_at_exit() {
-  if [ -n "$REMOTE_PID" ] && kill -0 "$REMOTE_PID" 2>/dev/null; then
-    kill -TERM "$REMOTE_PID" 2>/dev/null
-    wait "$REMOTE_PID" 2>/dev/null || true
-  fi
-  _conn_cleanup
-}
-trap stop_remote_at_exit EXIT
 
-nimbusd_start --remote-poll 1 --remote-resync 5
-REMOTE_URL=$NIMBUS_URL REMOTE_PID=$NIMBUSD_PID REMOTE_PORT=$NIMBUS_PORT
+nimbusd_start_remote --remote-poll 1 --remote-resync 5
 check "remote: tenant acme, alice, boss" conn_setup_tenant
 rboss() { # METHOD PATH JSON: as the remote's tenant admin, the body on stdout
   curl -fsS -u boss@acme:boss-pw-1 -X "$1" -H 'Content-Type: application/json' \
@@ -61,7 +51,6 @@ remote_queue() {
 check "remote: queue fed (release_immediately), a printer registration's claim code" remote_queue
 check "npm ci: playwright-core into $DEPS" install_playwright
 
-NIMBUSD_PID= # home's nimbusd_start must not take the remote's place
 nimbusd_start --remote-poll 1 --remote-resync 5 --account-link-check 2
 HOME_URL=$NIMBUS_URL
 check "home: tenant acme, alice, boss, queue office" conn_setup_tenant
@@ -151,26 +140,7 @@ fi
 check "the merged list, a remote job's settings and Print in headless Chromium" run_browser take
 
 # what ippeveprinter received: its job's copies and sides (Get-Jobs)
-cat >"$T/get-jobs.test" <<'EOF'
-{
-  NAME "Get-Jobs"
-  OPERATION Get-Jobs
-  GROUP operation-attributes-tag
-  ATTR charset attributes-charset utf-8
-  ATTR naturalLanguage attributes-natural-language en
-  ATTR uri printer-uri $uri
-  ATTR keyword which-jobs all
-  ATTR keyword requested-attributes job-id,copies,sides
-  STATUS successful-ok
-  DISPLAY copies
-  DISPLAY sides
-}
-EOF
-printer_got() {
-  ipptool -t -T 10 "$IPPEVE_URI" "$T/get-jobs.test" >"$T/printer-jobs.txt" 2>&1 || return 1
-  grep -q 'copies (integer) = 2' "$T/printer-jobs.txt" &&
-    grep -q 'sides (keyword) = two-sided-long-edge' "$T/printer-jobs.txt"
-}
+printer_got() { ippeve_printed_with 2 two-sided-long-edge all; }
 check "ippeveprinter printed it with copies=2 and sides=two-sided-long-edge" \
   wait_until "the remote job printed" printer_got
 local_copy() {

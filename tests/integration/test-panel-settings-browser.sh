@@ -167,30 +167,8 @@ check "  at nimbusd: sides two-sided-long-edge stored with the job" test \
   = two-sided-long-edge
 
 # what ippeveprinter received: its job's copies and sides (Get-Jobs)
-cat >"$CONN_DIR/get-jobs.test" <<'T'
-{
-  NAME "Get-Jobs completed"
-  OPERATION Get-Jobs
-  GROUP operation-attributes-tag
-  ATTR charset attributes-charset utf-8
-  ATTR naturalLanguage attributes-natural-language en
-  ATTR uri printer-uri $uri
-  ATTR keyword which-jobs completed
-  ATTR keyword requested-attributes job-id,copies,sides
-  STATUS successful-ok
-  DISPLAY copies
-  DISPLAY sides
-}
-T
-printer_got() {
-  ipptool -t -T 10 "$IPPEVE_URI" "$CONN_DIR/get-jobs.test" >"$CONN_DIR/printer-jobs.txt" 2>&1 || {
-    cat "$CONN_DIR/printer-jobs.txt" >&2
-    return 1
-  }
-  grep -q 'copies (integer) = 2' "$CONN_DIR/printer-jobs.txt" &&
-    grep -q 'sides (keyword) = two-sided-long-edge' "$CONN_DIR/printer-jobs.txt"
-}
-check "ippeveprinter's job carries copies=2 and sides=two-sided-long-edge" printer_got
+check "ippeveprinter's job carries copies=2 and sides=two-sided-long-edge" \
+  ippeve_printed_with 2 two-sided-long-edge
 
 # the charge follows the settings: the fee the panel showed after the change
 charged() {
