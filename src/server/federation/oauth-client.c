@@ -5,6 +5,7 @@
  * not followed, only http and https are spoken.
  */
 #include "oauth-client.h"
+#include "http-client.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -87,18 +88,9 @@ static bool oac_request(const char *url, const char *form, const char *bearer, l
   oac_buf_t b = {0};
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)timeout);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)(timeout < 5 ? timeout : 5));
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+  http_client_harden(curl, timeout);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, oac_write);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "nimbusd");
   if (form) {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);

@@ -10,6 +10,7 @@
  * timeout, the reply body capped at PAY_HTTP_BODY_MAX.
  */
 #include "provider-private.h"
+#include "http-client.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -234,18 +235,9 @@ bool pay_http_request(const char *method, const char *url, const char *const *he
 
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)timeout);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)(timeout < 5 ? timeout : 5));
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+  http_client_harden(curl, timeout);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, pay_http_write);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "nimbusd");
   if (strcmp(method, "POST") == 0) {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
