@@ -139,45 +139,62 @@ static bool alink_find(const nimbus_account_link_t *l, void *ctx) {
 
 #define ALINK_REMOTE_LINKS_MAX 256 /* remote printer links read to match a service */
 
-/* Does a remote printer link of the tenant reach service_url (both
- * normalised)?  Account links exist for those services only: a user can
- * never make nimbusd call an address no tenant admin chose (no server-side
- * request forgery through the link's URL).  1 yes, 0 no, -1 store error. */
-static int alink_service_of_tenant(nimbus_server_t *srv, nimbus_id_t tenant_id,
-                                   const char *service_url) {
-  nimbus_remote_link_t *links = calloc(ALINK_REMOTE_LINKS_MAX, sizeof *links);
-  if (!links) return -1;
-  int n = 0, found = 0;
-  if (store_remote_link_list(srv->store, tenant_id, links, ALINK_REMOTE_LINKS_MAX, &n) !=
-      STORE_OK) {
-    found = -1;
-    n = 0;
-  }
-  for (int i = 0; i < n && !found; i++) {
-    char norm[NIMBUS_URL_MAX];
-    if (oac_service_url_valid(links[i].service_url, norm, sizeof norm) &&
-        strcmp(norm, service_url) == 0)
-      found = 1;
-  }
-  sodium_memzero(links, ALINK_REMOTE_LINKS_MAX * sizeof *links);
-  free(links);
-  return found;
-}
-
-bool account_link_default_service(nimbus_server_t *srv, nimbus_id_t tenant_id, char *out,
-                                  size_t outlen) {
+/* Call fn with the normalised service URL of each of the tenant's remote
+ * printer links, until it returns false.  False on a store error.
+ * Account links exist for these services only: a user can never make
+ * nimbusd call an address no tenant admin chose (no server-side request
+ * forgery through the link's URL). */
+static bool alink_each_service(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                               bool (*fn)(const char *service, void *ctx), void *ctx) {
   nimbus_remote_link_t *links = calloc(ALINK_REMOTE_LINKS_MAX, sizeof *links);
   if (!links) return false;
   int n = 0;
   bool ok =
       store_remote_link_list(srv->store, tenant_id, links, ALINK_REMOTE_LINKS_MAX, &n) == STORE_OK;
-  /* one service, however many links reach it */
-  for (int i = 1; ok && i < n; i++)
-    if (strcmp(links[i].service_url, links[0].service_url) != 0) ok = false;
-  ok = ok && n > 0 && snprintf(out, outlen, "%s", links[0].service_url) < (int)outlen;
+  for (int i = 0; ok && i < n; i++) {
+    char norm[NIMBUS_URL_MAX];
+    if (oac_service_url_valid(links[i].service_url, norm, sizeof norm) && !fn(norm, ctx)) break;
+  }
   sodium_memzero(links, ALINK_REMOTE_LINKS_MAX * sizeof *links);
   free(links);
   return ok;
+}
+
+typedef struct {
+  const char *want; /* membership: the service looked for */
+  bool found;
+  char first[NIMBUS_URL_MAX]; /* the default: the one service, when only one */
+  bool several;
+} alink_services_t;
+
+static bool alink_is_wanted(const char *service, void *ctx) {
+  alink_services_t *m = ctx;
+  m->found = strcmp(service, m->want) == 0;
+  return !m->found;
+}
+
+static bool alink_one_service(const char *service, void *ctx) {
+  alink_services_t *m = ctx;
+  if (!m->first[0]) snprintf(m->first, sizeof m->first, "%s", service);
+  m->several = strcmp(m->first, service) != 0;
+  return !m->several;
+}
+
+/* Does a remote printer link of the tenant reach service_url (normalised)?
+ * 1 yes, 0 no, -1 store error. */
+static int alink_service_of_tenant(nimbus_server_t *srv, nimbus_id_t tenant_id,
+                                   const char *service_url) {
+  alink_services_t m = {.want = service_url};
+  if (!alink_each_service(srv, tenant_id, alink_is_wanted, &m)) return -1;
+  return m.found ? 1 : 0;
+}
+
+bool account_link_default_service(nimbus_server_t *srv, nimbus_id_t tenant_id, char *out,
+                                  size_t outlen) {
+  alink_services_t m = {0};
+  /* one service, however many links reach it */
+  return alink_each_service(srv, tenant_id, alink_one_service, &m) && m.first[0] && !m.several &&
+         snprintf(out, outlen, "%s", m.first) < (int)outlen;
 }
 
 alink_result_t account_link_create(nimbus_server_t *srv, nimbus_id_t tenant_id, nimbus_id_t user_id,
