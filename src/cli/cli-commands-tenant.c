@@ -1,6 +1,7 @@
 //
 // "nimbusctl tenant": list, create, show, change and delete tenants
-// (/api/v1/tenants, operators only).
+// (/api/v1/tenants, operators only), and grant or revoke a tenant's
+// dealer (/api/v1/tenants/NAME/dealer, docs/PROVISIONING.md §2).
 //
 
 #include "cli-private.h"
@@ -16,6 +17,7 @@ static const cli_field_t tenant_fields[] = {
     {"panel_login", "PANEL LOGIN", "Panel login", NULL},
     {"unknown_user_names", "UNKNOWN NAMES", "Unknown user names", NULL},
     {"suspended", "SUSPENDED", "Suspended", NULL},
+    {"dealer", "DEALER", "Dealer", NULL},
     {"created_at", "CREATED", "Created", NULL},
     {NULL, NULL, NULL, NULL}};
 
@@ -29,7 +31,9 @@ enum {
   TOPT_PANEL_LOGIN,
   TOPT_UNKNOWN_USER_NAMES,
   TOPT_SUSPEND,
-  TOPT_RESUME
+  TOPT_RESUME,
+  TOPT_DEALER,
+  TOPT_NO_DEALER
 };
 
 static const char *const tenant_panel_logins[] = {"password", "pin", NULL};
@@ -54,6 +58,9 @@ static const cli_option_t tenant_options[] = {
     [TOPT_SUSPEND] = {"suspend", NULL,
                       "refuse the tenant's users and printers (not the tenant 'system')", false},
     [TOPT_RESUME] = {"resume", NULL, "end a suspension", false},
+    [TOPT_DEALER] = {"dealer", "TENANT",
+                     "let TENANT's admins manage this tenant's contracts (a dealer)", false},
+    [TOPT_NO_DEALER] = {"no-dealer", NULL, "revoke the tenant's dealer", false},
     {NULL, NULL, NULL, false}};
 
 //
@@ -107,6 +114,46 @@ static cli_status_t tenant_body_fill(cli_t *cli, const cli_parsed_t *parsed, jso
 }
 
 //
+// 'tenant_dealer_apply()' - PUT or DELETE /api/v1/tenants/NAME/dealer for
+//                           --dealer or --no-dealer (nothing when neither).
+//
+// *applied is set when a request was made.
+//
+
+static cli_status_t tenant_dealer_apply(cli_t *cli, const cli_parsed_t *parsed, const char *name,
+                                        bool *applied) {
+  const char *dealer = parsed->values[TOPT_DEALER];
+  cli_request_t request = {.path = "/api/v1/tenants", .id = name, .action = "dealer"};
+  json_t *body = NULL, *response = NULL;
+  cli_status_t status;
+
+  *applied = false;
+
+  if (dealer && parsed->values[TOPT_NO_DEALER])
+    return (cli_fail(cli, CLI_STATUS_USAGE, "--dealer and --no-dealer exclude each other"));
+
+  if (!dealer && !parsed->values[TOPT_NO_DEALER]) return (CLI_STATUS_OK);
+
+  if (dealer) {
+    body = json_object();
+    request.method = "PUT";
+    request.body = body;
+
+    if ((status = cli_json_set_string(cli, body, "dealer", dealer)) != CLI_STATUS_OK) goto done;
+  } else {
+    request.method = "DELETE";
+  }
+
+  if ((status = cli_http_send(cli, &request, &response)) == CLI_STATUS_OK) *applied = true;
+
+done:
+  json_decref(body);
+  json_decref(response);
+
+  return (status);
+}
+
+//
 // 'tenant_list()' - GET /api/v1/tenants
 //
 
@@ -126,10 +173,27 @@ static cli_status_t tenant_create(cli_t *cli, cli_parsed_t *parsed) {
   json_t *body = json_object();
   cli_request_t request = {.method = "POST", .path = "/api/v1/tenants", .body = body};
   cli_status_t status;
+  bool applied;
 
-  if ((status = cli_json_set_string(cli, body, "name", parsed->positional[0])) == CLI_STATUS_OK &&
-      (status = tenant_body_fill(cli, parsed, body)) == CLI_STATUS_OK)
-    status = cli_command_show(cli, &request, &tenant_view);
+  // The dealer is granted after the tenant exists, then the tenant shown.
+  if (parsed->values[TOPT_DEALER] && parsed->values[TOPT_NO_DEALER])
+    status = cli_fail(cli, CLI_STATUS_USAGE, "--dealer and --no-dealer exclude each other");
+  else if ((status = cli_json_set_string(cli, body, "name", parsed->positional[0])) ==
+               CLI_STATUS_OK &&
+           (status = tenant_body_fill(cli, parsed, body)) == CLI_STATUS_OK) {
+    json_t *created = NULL;
+
+    if ((status = cli_http_send(cli, &request, &created)) == CLI_STATUS_OK &&
+        (status = tenant_dealer_apply(cli, parsed, parsed->positional[0], &applied)) ==
+            CLI_STATUS_OK) {
+      cli_request_t show = {
+          .method = "GET", .path = "/api/v1/tenants", .id = parsed->positional[0]};
+
+      status = cli_command_show(cli, &show, &tenant_view);
+    }
+
+    json_decref(created);
+  }
 
   json_decref(body);
 
@@ -155,12 +219,25 @@ static cli_status_t tenant_set(cli_t *cli, cli_parsed_t *parsed) {
   cli_request_t request = {
       .method = "PATCH", .path = "/api/v1/tenants", .id = parsed->positional[0], .body = body};
   cli_status_t status;
+  bool dealer = parsed->values[TOPT_DEALER] || parsed->values[TOPT_NO_DEALER];
+  bool applied = false;
 
   if ((status = tenant_body_fill(cli, parsed, body)) != CLI_STATUS_OK) goto done;
 
-  if (json_object_size(body) == 0) {
+  if (json_object_size(body) == 0 && !dealer) {
     status = cli_fail(cli, CLI_STATUS_USAGE, "tenant set: nothing to change");
     goto done;
+  }
+
+  // --dealer / --no-dealer first (their own route), then the other
+  // options, then the tenant as it now is.
+  if ((status = tenant_dealer_apply(cli, parsed, parsed->positional[0], &applied)) !=
+      CLI_STATUS_OK)
+    goto done;
+
+  if (json_object_size(body) == 0) {
+    request.method = "GET";
+    request.body = NULL;
   }
 
   status = cli_command_show(cli, &request, &tenant_view);

@@ -373,7 +373,8 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, cli->timeout);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, cli->timeout);
-  if (!request->mime && !request->raw) curl_easy_setopt(curl, CURLOPT_TIMEOUT, cli->timeout);
+  if (!request->mime && !request->raw && !request->upload)
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, cli->timeout);
 
   if (cli->cacert) curl_easy_setopt(curl, CURLOPT_CAINFO, cli->cacert);
 
@@ -409,6 +410,16 @@ cli_status_t cli_http_send(cli_t *cli, const cli_request_t *request, json_t **re
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
   } else if (request->mime) {
     curl_easy_setopt(curl, CURLOPT_MIMEPOST, request->mime);
+  } else if (request->upload) {
+    // A package: streamed from the file by libcurl's default reader
+    // (fread), never held in memory; no "Expect: 100-continue" round trip.
+    if (!http_header_add(&headers, "Content-Type: application/octet-stream") ||
+        !http_header_add(&headers, "Expect:"))
+      goto oom;
+
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READDATA, request->upload);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, request->upload_size);
   } else if (strcmp(request->method, "GET") && strcmp(request->method, "DELETE")) {
     // Empty body: no Content-Type rather than curl's form-urlencoded one.
     if (!http_header_add(&headers, "Content-Type:")) goto oom;

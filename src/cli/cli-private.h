@@ -135,6 +135,8 @@ typedef struct cli_request_s {
   cli_param_t query[CLI_QUERY_MAX];
   const json_t *body;  // JSON body (borrowed) or NULL
   curl_mime *mime;     // multipart body (borrowed) or NULL
+  FILE *upload;        // raw application/octet-stream body streamed from here, or NULL
+  curl_off_t upload_size;  // its length in bytes (sent as Content-Length)
   const char *accept;  // Accept header value; NULL: JSON or a problem document
   FILE *raw;           // non-NULL: a 2xx body is written here untouched, not parsed
 } cli_request_t;
@@ -191,6 +193,8 @@ extern const cli_command_t cli_command_account;  // cli-commands-account.c
 extern const cli_command_t cli_command_purpose;
 extern const cli_command_t cli_command_report;          // cli-commands-report.c
 extern const cli_command_t cli_command_payment_method;  // cli-commands-method.c
+extern const cli_command_t cli_command_contract;        // cli-commands-contract.c
+extern const cli_command_t cli_command_package;         // cli-commands-package.c
 
 cli_status_t cli_command_run(cli_t *cli, const cli_command_t *command, int argc, char **argv);
 cli_status_t cli_command_show(cli_t *cli, const cli_request_t *request, const cli_view_t *view);

@@ -62,7 +62,8 @@ static const cli_command_t *const commands[] = {
     &cli_command_job,     &cli_command_submit,           &cli_command_printer,
     &cli_command_billing, &cli_command_payment_provider, &cli_command_price_table,
     &cli_command_ledger,  &cli_command_account,          &cli_command_purpose,
-    &cli_command_report,  &cli_command_payment_method,   NULL};
+    &cli_command_report,  &cli_command_payment_method,   &cli_command_contract,
+    &cli_command_package, NULL};
 
 //
 // 'cli_fail()' - Record the message of a failure and return its status.
