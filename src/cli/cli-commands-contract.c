@@ -28,29 +28,33 @@ static const cli_field_t contract_item_fields[] = {{"kind", "KIND", "Kind", NULL
 
 static const cli_view_t contract_item_view = {"items", contract_item_fields};
 
-static const cli_field_t contract_fields[] = {
-    {"id", "ID", "Id", NULL},
-    {"name", "NAME", "Name", NULL},
-    {"tenant", "TENANT", "Customer tenant", NULL},
-    {"status", "STATUS", "Status", NULL},
-    {"revision", "REV", "Revision", NULL},
-    {"cli:start_at", "START", "Start", NULL},
-    {"cli:end_at", "END", "End", NULL},
-    {"cli:printers", "PRINTERS", "Printers", NULL},
-    {"external_id", NULL, "External id", NULL},
-    {"cli:services", NULL, "Service settings", NULL},
-    {"cli:updated_at", NULL, "Updated", NULL},
-    {"items", NULL, "Items", &contract_item_view},
-    {NULL, NULL, NULL, NULL}};
+static const cli_field_t contract_fields[] = {{"id", "ID", "Id", NULL},
+                                              {"name", "NAME", "Name", NULL},
+                                              {"tenant", "TENANT", "Customer tenant", NULL},
+                                              {"status", "STATUS", "Status", NULL},
+                                              {"revision", "REV", "Revision", NULL},
+                                              {"cli:start_at", "START", "Start", NULL},
+                                              {"cli:end_at", "END", "End", NULL},
+                                              {"cli:printers", "PRINTERS", "Printers", NULL},
+                                              {"external_id", NULL, "External id", NULL},
+                                              {"cli:services", NULL, "Service settings", NULL},
+                                              {"cli:updated_at", NULL, "Updated", NULL},
+                                              {"items", NULL, "Items", &contract_item_view},
+                                              {NULL, NULL, NULL, NULL}};
 
 static const cli_view_t contract_view = {"contracts", contract_fields};
 
 static const cli_field_t contract_step_fields[] = {
-    {"cli:printer", "PRINTER", "Printer", NULL}, {"seq", "SEQ", "Seq", NULL},
-    {"kind", "STEP", "Step", NULL},              {"item_name", "ITEM", "Item", NULL},
-    {"cli:state", "STATE", "State", NULL},       {"attempts", "ATTEMPTS", "Attempts", NULL},
-    {"cli:sent_at", "SENT", "Sent", NULL},       {"cli:finished_at", "FINISHED", "Finished", NULL},
-    {"reason", "REASON", "Reason", NULL},        {NULL, NULL, NULL, NULL}};
+    {"cli:printer", "PRINTER", "Printer", NULL},
+    {"seq", "SEQ", "Seq", NULL},
+    {"kind", "STEP", "Step", NULL},
+    {"item_name", "ITEM", "Item", NULL},
+    {"cli:state", "STATE", "State", NULL},
+    {"attempts", "ATTEMPTS", "Attempts", NULL},
+    {"cli:sent_at", "SENT", "Sent", NULL},
+    {"cli:finished_at", "FINISHED", "Finished", NULL},
+    {"reason", "REASON", "Reason", NULL},
+    {NULL, NULL, NULL, NULL}};
 
 static const cli_view_t contract_step_view = {"steps", contract_step_fields};
 
@@ -108,8 +112,7 @@ static json_t *contract_load_file(cli_t *cli, const char *path) {
     if (failed)
       cli_fail(cli, CLI_STATUS_FAILED, "cannot read %s", path);
     else
-      cli_fail(cli, CLI_STATUS_FAILED, "%s is larger than %u KiB", path,
-               CONTRACT_FILE_MAX / 1024u);
+      cli_fail(cli, CLI_STATUS_FAILED, "%s is larger than %u KiB", path, CONTRACT_FILE_MAX / 1024u);
     return (NULL);
   }
 
@@ -143,9 +146,9 @@ static cli_status_t contract_set_time(cli_t *cli, json_t *object, const char *ke
   snprintf(name, sizeof(name), "cli:%s", key);
 
   if (json_is_string(value))
-    return (json_object_set(object, name, (json_t *)value) ? cli_fail(cli, CLI_STATUS_FAILED,
-                                                                      "out of memory")
-                                                           : CLI_STATUS_OK);
+    return (json_object_set(object, name, (json_t *)value)
+                ? cli_fail(cli, CLI_STATUS_FAILED, "out of memory")
+                : CLI_STATUS_OK);
 
   return (cli_money_set_time(cli, object, name, value));
 }
@@ -173,7 +176,9 @@ static cli_status_t contract_decorate(cli_t *cli, json_t *contract) {
 
   // The services named in the settings, e.g. "backup, consumables".
   if (json_is_object(services) && (names = json_array())) {
-    json_object_foreach((json_t *)services, key, value) { json_array_append_new(names, json_string(key)); }
+    json_object_foreach((json_t *)services, key, value) {
+      json_array_append_new(names, json_string(key));
+    }
 
     json_object_set_new(contract, "cli:services", names);
   }
@@ -223,8 +228,8 @@ static json_t *contract_find(cli_t *cli, const char *word, const char *tenant) {
   }
 
   if (!found)
-    cli_fail(cli, CLI_STATUS_FAILED, "no contract named '%s'%s%s", word, tenant ? " of tenant " : "",
-             tenant ? tenant : "");
+    cli_fail(cli, CLI_STATUS_FAILED, "no contract named '%s'%s%s", word,
+             tenant ? " of tenant " : "", tenant ? tenant : "");
 
   return (found);
 }
@@ -276,7 +281,9 @@ static json_t *contract_steps_flat(cli_t *cli, const json_t *run) {
     }
   }
 
-  json_array_foreach(json_object_get(run, "steps"), i, step) { json_array_append(flat, step); }
+  json_array_foreach(json_object_get(run, "steps"), i, step) {
+    json_array_append(flat, step);
+  }
 
   json_array_foreach(flat, i, step) {
     const json_t *printer = json_object_get(step, "printer");
@@ -315,8 +322,9 @@ static cli_status_t contract_print_run(cli_t *cli, json_t *run) {
   contract_set_time(cli, run, "created_at");
   contract_set_time(cli, run, "finished_at");
 
-  if (asprintf(&heading, "Run %" JSON_INTEGER_FORMAT " (%s, revision %" JSON_INTEGER_FORMAT
-                         "): %s, created %s%s%s",
+  if (asprintf(&heading,
+               "Run %" JSON_INTEGER_FORMAT " (%s, revision %" JSON_INTEGER_FORMAT
+               "): %s, created %s%s%s",
                json_integer_value(json_object_get(run, "id")),
                json_string_value(json_object_get(run, "kind")) ?: "?",
                json_integer_value(json_object_get(run, "revision")),

@@ -231,8 +231,7 @@ static cli_status_t tenant_set(cli_t *cli, cli_parsed_t *parsed) {
 
   // --dealer / --no-dealer first (their own route), then the other
   // options, then the tenant as it now is.
-  if ((status = tenant_dealer_apply(cli, parsed, parsed->positional[0], &applied)) !=
-      CLI_STATUS_OK)
+  if ((status = tenant_dealer_apply(cli, parsed, parsed->positional[0], &applied)) != CLI_STATUS_OK)
     goto done;
 
   if (json_object_size(body) == 0) {

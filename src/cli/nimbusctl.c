@@ -56,14 +56,26 @@ const cli_option_t cli_global_options[] = {
     [GOPT_VERSION] = {"version", NULL, "print the version and exit", false},
     {NULL, NULL, NULL, false}};
 
-static const cli_command_t *const commands[] = {
-    &cli_command_whoami,  &cli_command_tenant,           &cli_command_user,
-    &cli_command_queue,   &cli_command_remote_link,      &cli_command_token,
-    &cli_command_job,     &cli_command_submit,           &cli_command_printer,
-    &cli_command_billing, &cli_command_payment_provider, &cli_command_price_table,
-    &cli_command_ledger,  &cli_command_account,          &cli_command_purpose,
-    &cli_command_report,  &cli_command_payment_method,   &cli_command_contract,
-    &cli_command_package, NULL};
+static const cli_command_t *const commands[] = {&cli_command_whoami,
+                                                &cli_command_tenant,
+                                                &cli_command_user,
+                                                &cli_command_queue,
+                                                &cli_command_remote_link,
+                                                &cli_command_token,
+                                                &cli_command_job,
+                                                &cli_command_submit,
+                                                &cli_command_printer,
+                                                &cli_command_billing,
+                                                &cli_command_payment_provider,
+                                                &cli_command_price_table,
+                                                &cli_command_ledger,
+                                                &cli_command_account,
+                                                &cli_command_purpose,
+                                                &cli_command_report,
+                                                &cli_command_payment_method,
+                                                &cli_command_contract,
+                                                &cli_command_package,
+                                                NULL};
 
 //
 // 'cli_fail()' - Record the message of a failure and return its status.
