@@ -10,9 +10,10 @@
 const BASE = '/api/v1';
 
 // An answer other than 2xx: status, the problem's type, title and detail
-// (in words), and retryAfter (seconds, from Retry-After; 0 when absent).
+// (in words), retryAfter (seconds, from Retry-After; 0 when absent) and
+// member (the request member a 400 names, e.g. "items[1].sha256"; '').
 export class ApiError extends Error {
-  constructor(status, type, title, detail, retryAfter = 0) {
+  constructor(status, type, title, detail, retryAfter = 0, member = '') {
     super(detail || title || `HTTP ${status}`);
     this.name = 'ApiError';
     this.status = status;
@@ -20,6 +21,7 @@ export class ApiError extends Error {
     this.title = title || '';
     this.detail = detail || title || `the server answered ${status}`;
     this.retryAfter = retryAfter;
+    this.member = member || '';
   }
 }
 
@@ -70,7 +72,8 @@ function problem(status, text, retryAfter) {
     doc = null;
   }
   if (doc && typeof doc === 'object') {
-    return new ApiError(status, doc.type, doc.title, doc.detail, retryAfter);
+    return new ApiError(status, doc.type, doc.title, doc.detail, retryAfter,
+      typeof doc.member === 'string' ? doc.member : '');
   }
   const words = {
     404: 'not found on this server',

@@ -27,6 +27,8 @@ import tenants from './tenants.js';
 import fees from './fees.js';
 import health from './health.js';
 import device from './device.js';
+import contracts from './contracts.js';
+import services from './services.js';
 import { el, clear } from '../ui.js';
 
 // the navigation's section headings
@@ -39,7 +41,7 @@ export const sections = {
 // portal, administration, operator (an operator starts on the operator's
 // pages: pagesFor)
 export const pages = [jobs, print, purposes, payment, usage, security, links, job, device, users, queues,
-  printers, prices, accounts, reports, audit, tenants, fees, health];
+  printers, prices, accounts, contracts, services, reports, audit, tenants, fees, health];
 
 // the stand-in for page p at its path for a role that may not see it: it
 // says so in words (section 'denied': in no navigation heading, after the
