@@ -8,7 +8,7 @@
 //    service settings, then every run (GET /contracts/{id}/runs, GET
 //    /runs/{id}) with each printer's steps: the step, its state in words,
 //    attempts, reason, sent and finished times; refreshed every 10 s
-//    while a run is running;
+//    while a run is running (or an active contract has none yet);
 //  - create: a structured form for the name, term and printers, and a
 //    JSON textarea for the items and service settings (the fields win
 //    over the same members of the JSON); renew (POST /contracts/{id}/renew
@@ -266,7 +266,8 @@ function renderContract(root, ctx, id) {
         ? runs.slice().sort((a, b) => b.id - a.id).map(runSection)
         : el('p', null, c.status === 'scheduled' ? 'No runs yet: the contract starts at the start of its term.' : 'No runs yet.')),
       writable ? [renewForm(ctx, c, load), el('div', { class: 'actions' }, cancel)] : null);
-    if (runs.some((r) => r.state === 'running')) {
+    // while a run runs, or an active contract waits for the sweep's run
+    if (runs.some((r) => r.state === 'running') || (!runs.length && c.status === 'active')) {
       timer = setTimeout(() => { if (box.isConnected) load(); }, REFRESH_MS);
     }
   };
