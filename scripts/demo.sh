@@ -8,7 +8,9 @@
 # at the printer), and nimbus-paysim, the payment simulator: the demo's
 # queue "shop" takes payment at the printer through it (docs/PAYMENTS.md);
 # billing by purpose (docs/BILLING.md): the accounts ACME-OPS and CLIENT-B
-# and alice's purposes "Work", "Client B" and "Personal", listed last.
+# and alice's purposes "Work", "Client B" and "Personal", listed last;
+# a sample service contract "demo-services" (docs/PROVISIONING.md) when
+# the server has contracts.
 # With --with-remote, also a second print service, "the remote" (another
 # nimbusd with its own state dir, tenant "other" and its alice), linked to
 # the demo as docs/FEDERATION.md describes: a remote printer link on the
@@ -298,10 +300,49 @@ if old and old.group(1) != new_port:
     os.replace(path + ".tmp", path)
 EOF
 fi
+# A sample service contract (docs/PROVISIONING.md), made once when the
+# server has contracts: for every printer of the demo tenant a settings
+# profile (the connector's poll interval), the sample application
+# "demo-app" 1.0.0 (a small package uploaded here) and the data backup
+# service (daily at 02:30, full, 7 kept); so the console's Contracts page
+# and `nimbusctl contract show demo-services --tenant demo` show its run.
+# The demo printer's installer (scripts/demo-installer.sh) keeps what it
+# installs in $STATE/installed.  A failure here is said and the demo goes on.
+CONTRACT_NOTE="    (this server has no contracts)"
+if CONTRACTS=$(curl -fsS -u "$OPERATOR" "$URL/api/v1/contracts?tenant=demo" 2>/dev/null); then
+  if ! printf '%s' "$CONTRACTS" | python3 -c 'import json, sys
+sys.exit(0 if any(c["name"] == "demo-services" for c in json.load(sys.stdin)["contracts"]) else 1)'; then
+    printf 'Nimbus demo application 1.0.0\n' >"$STATE/demo-app-1.0.0.bin"
+    PKG=$(curl -fsS -u "$OPERATOR" -H 'Content-Type: application/octet-stream' \
+      --data-binary "@$STATE/demo-app-1.0.0.bin" \
+      "$URL/api/v1/packages?kind=application&name=demo-app&version=1.0.0" |
+      python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["sha256"])') || PKG=
+    START_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    END_AT=$(date -u -d '+1 year' +%Y-%m-%dT%H:%M:%SZ)
+    if [ -z "$PKG" ] || ! rest POST /contracts "{\"name\":\"demo-services\",\"tenant\":\"demo\",
+      \"start_at\":\"$START_AT\",\"end_at\":\"$END_AT\",\"printers\":\"all\",
+      \"service_settings\":{\"backup\":{\"period\":\"daily\",\"time\":\"02:30\",\"mode\":\"full\",\"retention\":7}},
+      \"items\":[{\"kind\":\"settings\",\"name\":\"demo-profile\",\"values\":{\"connector.poll-interval\":15}},
+        {\"kind\":\"application\",\"name\":\"demo-app\",\"version\":\"1.0.0\",\"package\":${PKG%% *},\"sha256\":\"${PKG#* }\"},
+        {\"kind\":\"backup\"}]}" "$OPERATOR"; then
+      echo "demo: could not create the sample contract 'demo-services'; going on without it" >&2
+    fi
+  fi
+  CONTRACT_NOTE="    nimbusctl --user admin@system contract show demo-services --tenant demo"
+fi
+# The connector's installer (when it has --installer) runs without a
+# shell: a wrapper in the state dir carries the directory.
+installer=()
+if "$CONNECTOR_BIN" run --help 2>/dev/null | grep -q -- '--installer'; then
+  printf "#!/bin/sh\nNIMBUS_DEMO_INSTALLED='%s/installed' exec '%s/scripts/demo-installer.sh' \"\$@\"\n" \
+    "$(cd "$STATE" && pwd)" "$(pwd)" >"$STATE/demo-installer"
+  chmod 755 "$STATE/demo-installer"
+  installer=(--installer "$(cd "$STATE" && pwd)/demo-installer")
+fi
 mkdir -p "$STATE/printed"
 "$CONNECTOR_BIN" run --state "$CSTATE" --transport persistent \
   --output "file://$(cd "$STATE" && pwd)/printed" --panel-listen "127.0.0.1:$PANEL_PORT" \
-  --listen-ipp "127.0.0.1:$PRINTER_PORT" &
+  --listen-ipp "127.0.0.1:$PRINTER_PORT" ${installer[@]+"${installer[@]}"} &
 CONNECTOR=$!
 wait_for "nimbus-connector's panel" "$CONNECTOR" curl -fsS "http://127.0.0.1:$PANEL_PORT/"
 wait_for "nimbus-connector's IPP printer" "$CONNECTOR" tcp_open "$PRINTER_PORT"
@@ -338,6 +379,8 @@ $PURPOSES
     print for one   nimbusctl submit --queue office --purpose Work FILE
                     lp -d lobby -o job-billing=Work FILE   (CUPS)
     private         nimbusctl payment-method register: save a card first
+  Sample contract (docs/PROVISIONING.md): the console's Contracts page, or
+$CONTRACT_NOTE
 +----------------------------------------------------------------------+
 EOF
 [ "$WITH_REMOTE" = 1 ] && remote_banner
