@@ -590,8 +590,9 @@ static const cli_subcommand_t contract_subcommands[] = {
 
 const cli_command_t cli_command_contract = {
     "contract", "create, list, show, renew and cancel service contracts",
-    "NAME is the contract's name or number.  \"show\" lists every run of the contract with\n"
-    "each printer's steps: state, attempts, times and the reason of a failure or skip.\n"
+    "NAME is the contract's name or number (a NAME of digits only is taken as the\n"
+    "number).  \"show\" lists every run of the contract with each printer's steps:\n"
+    "state, attempts, times and the reason of a failure or skip.\n"
     "\"delete\" cancels the contract: it stays listed, starts no new runs, and what it\n"
     "applied stays on the printers (docs/PROVISIONING.md).",
     contract_subcommands};
