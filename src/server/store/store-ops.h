@@ -361,6 +361,37 @@ struct store_ops {
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);
   void (*feed_close)(store_feed_t *f);
+  /* h-contracts (store.h "contracts") */
+  store_status_t (*contract_insert)(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
+  store_status_t (*contract_update)(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
+  store_status_t (*contract_get)(store_t *st, nimbus_id_t id, nimbus_contract_t *out);
+  store_status_t (*contract_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                         nimbus_contract_t *out);
+  store_status_t (*contract_get_by_external)(store_t *st, nimbus_id_t owner_tenant_id,
+                                             const char *external_id, nimbus_contract_t *out);
+  store_status_t (*contract_list)(store_t *st, const store_contract_filter_t *f,
+                                  store_contract_cb cb, void *ctx);
+  store_status_t (*contract_cancel)(store_t *st, nimbus_id_t id, int64_t now,
+                                    const store_audit_t *audit);
+  store_status_t (*contract_due_each)(store_t *st, int64_t now, store_contract_cb cb, void *ctx);
+  store_status_t (*contract_event_apply)(store_t *st, const store_contract_event_t *ev,
+                                         store_contract_event_op_t op, nimbus_contract_t *c,
+                                         const store_audit_t *audit, bool *duplicate,
+                                         nimbus_id_t *contract_id);
+  store_status_t (*dealer_set)(store_t *st, nimbus_id_t customer_tenant_id,
+                               nimbus_id_t dealer_tenant_id, const store_audit_t *audit);
+  store_status_t (*dealer_get)(store_t *st, nimbus_id_t customer_tenant_id,
+                               nimbus_id_t *dealer_tenant_id);
+  store_status_t (*dealer_delete)(store_t *st, nimbus_id_t customer_tenant_id,
+                                  const store_audit_t *audit);
+  store_status_t (*package_insert)(store_t *st, nimbus_package_t *p, const store_audit_t *audit);
+  store_status_t (*package_get)(store_t *st, nimbus_id_t id, nimbus_package_t *out);
+  store_status_t (*package_list)(store_t *st, nimbus_id_t owner_tenant_id, store_package_cb cb,
+                                 void *ctx);
+  store_status_t (*package_in_use)(store_t *st, nimbus_id_t id, int64_t now, bool *used);
+  store_status_t (*package_delete)(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
+                                   int64_t now, const store_audit_t *audit);
+
   /* provisioning (h-runs) */
   store_status_t (*prov_run_create)(store_t *st, nimbus_prov_run_t *run, const nimbus_id_t *devices,
                                     int ndevices, nimbus_prov_step_t *steps, int nsteps,

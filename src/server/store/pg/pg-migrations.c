@@ -715,9 +715,63 @@ static const char *const migration_11[] = {
     NULL,
 };
 
-/* Migration 12: h-contracts's (issue 16); an empty placeholder until that branch
- * is merged, so the numbers stay as assigned. */
+/* Migration 12 (issue 16, h-contracts): contracts, packages, webhook
+ * events, dealer grants, as SQLite's migration 21. */
 static const char *const migration_12[] = {
+    "CREATE TABLE contracts ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  owner_tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  external_id text,"
+    "  start_at bigint NOT NULL,"
+    "  end_at bigint NOT NULL,"
+    "  printers_json text NOT NULL,"
+    "  settings_json text NOT NULL,"
+    "  items_json text NOT NULL,"
+    "  revision bigint NOT NULL DEFAULT 1,"
+    "  status integer NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
+    "  canceled_at bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  version bigint NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (owner_tenant_id, external_id)"
+    ")",
+    "CREATE INDEX contracts_due ON contracts(start_at) WHERE status = 0",
+    "CREATE TABLE packages ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  owner_tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  kind text NOT NULL CHECK (kind IN ('firmware', 'application')),"
+    "  name text NOT NULL,"
+    "  version text NOT NULL,"
+    "  size bigint NOT NULL,"
+    "  sha256 text NOT NULL,"
+    "  blob_key text NOT NULL,"
+    "  created_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX packages_owner ON packages(owner_tenant_id, id)",
+    "CREATE INDEX packages_blob ON packages(blob_key)",
+    "CREATE TABLE contract_packages ("
+    "  contract_id bigint NOT NULL REFERENCES contracts(id) ON DELETE CASCADE,"
+    "  package_id bigint NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (contract_id, package_id)"
+    ")",
+    "CREATE INDEX contract_packages_package ON contract_packages(package_id)",
+    "CREATE TABLE contract_webhook_events ("
+    "  sender text NOT NULL,"
+    "  event_id text NOT NULL,"
+    "  contract_id bigint,"
+    "  received_at bigint NOT NULL,"
+    "  PRIMARY KEY (sender, event_id)"
+    ")",
+    "CREATE INDEX contract_webhook_events_received ON contract_webhook_events(received_at)",
+    "CREATE TABLE tenant_dealers ("
+    "  customer_tenant_id bigint PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  dealer_tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  created_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX tenant_dealers_dealer ON tenant_dealers(dealer_tenant_id)",
     NULL,
 };
 

@@ -876,9 +876,65 @@ static const char *const migration_20[] = {
     NULL,
 };
 
-/* Migration 21: h-contracts's (issue 16); an empty placeholder until that branch
- * is merged, so the numbers stay as assigned. */
+/* Migration 21 (issue 16, h-contracts): contracts, the packages they
+ * name, the incoming webhook's events, dealer grants and packages
+ * (docs/PROVISIONING.md §1–§4).  status: 0 live, 1 canceled (the
+ * derived status is provisioning/contract.c's). */
 static const char *const migration_21[] = {
+    "CREATE TABLE contracts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  owner_tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  external_id TEXT,"
+    "  start_at INTEGER NOT NULL,"
+    "  end_at INTEGER NOT NULL,"
+    "  printers_json TEXT NOT NULL,"
+    "  settings_json TEXT NOT NULL,"
+    "  items_json TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL DEFAULT 1,"
+    "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
+    "  canceled_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (owner_tenant_id, external_id)"
+    ")",
+    "CREATE INDEX contracts_due ON contracts(start_at) WHERE status = 0",
+    "CREATE TABLE packages ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('firmware', 'application')),"
+    "  name TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  blob_key TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX packages_owner ON packages(owner_tenant_id, id)",
+    "CREATE INDEX packages_blob ON packages(blob_key)",
+    "CREATE TABLE contract_packages ("
+    "  contract_id INTEGER NOT NULL REFERENCES contracts(id) ON DELETE CASCADE,"
+    "  package_id INTEGER NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (contract_id, package_id)"
+    ")",
+    "CREATE INDEX contract_packages_package ON contract_packages(package_id)",
+    "CREATE TABLE contract_webhook_events ("
+    "  sender TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  contract_id INTEGER,"
+    "  received_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (sender, event_id)"
+    ")",
+    "CREATE INDEX contract_webhook_events_received ON contract_webhook_events(received_at)",
+    "CREATE TABLE tenant_dealers ("
+    "  customer_tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  dealer_tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX tenant_dealers_dealer ON tenant_dealers(dealer_tenant_id)",
     NULL,
 };
 
