@@ -357,6 +357,33 @@ struct store_ops {
                                      nimbus_remote_job_t *out, int max, int *count);
   store_status_t (*remote_job_change)(store_t *st, nimbus_id_t tenant_id,
                                       store_remote_change_t what, const nimbus_remote_job_t *j);
+  /* h-services (docs/PROVISIONING.md §10, §11) */
+  store_status_t (*printer_service_put)(store_t *st, const nimbus_printer_service_t *s);
+  store_status_t (*printer_service_get)(store_t *st, nimbus_id_t device_id, const char *service,
+                                        nimbus_printer_service_t *out);
+  store_status_t (*printer_service_list)(store_t *st, nimbus_id_t device_id,
+                                         store_printer_service_cb cb, void *ctx);
+  store_status_t (*printer_service_disable_contract)(store_t *st, nimbus_id_t tenant_id,
+                                                     nimbus_id_t contract_id);
+  store_status_t (*backup_insert)(store_t *st, nimbus_backup_t *b);
+  store_status_t (*backup_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_backup_t *out);
+  store_status_t (*backup_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                store_backup_cb cb, void *ctx);
+  store_status_t (*backup_prune)(store_t *st, nimbus_id_t device_id, int keep_full, int *deleted);
+  store_status_t (*supply_report)(store_t *st, const store_supply_report_t *r,
+                                  nimbus_supply_order_t *order);
+  store_status_t (*supply_order_list)(store_t *st, const store_delivery_filter_t *f,
+                                      store_supply_order_cb cb, void *ctx);
+  store_status_t (*part_alert_list)(store_t *st, const store_delivery_filter_t *f,
+                                    store_part_alert_cb cb, void *ctx);
+  store_status_t (*part_counter_get)(store_t *st, nimbus_id_t device_id, const char *part,
+                                     nimbus_part_counter_t *out);
+  store_status_t (*part_replaced)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                  const char *part, int64_t impressions);
+  store_status_t (*part_alert_insert)(store_t *st, nimbus_part_alert_t *a);
+  store_status_t (*delivery_mark)(store_t *st, store_delivery_kind_t kind, nimbus_id_t id,
+                                  nimbus_delivery_state_t state, int attempts, int64_t next_at);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);

@@ -775,9 +775,89 @@ static const char *const migration_12[] = {
     NULL,
 };
 
-/* Migration 13: h-services's (issue 16); an empty placeholder until that branch
- * is merged, so the numbers stay as assigned. */
+/* Migration 13 (issue 16, h-services): the smart services
+ * (docs/PROVISIONING.md §10, §11): each printer's service configurations,
+ * backup snapshots (differentials against a full one, removed with it),
+ * supply levels with their episodes and one order per episode, part
+ * counters and one alert per part and cycle; orders and alerts carry
+ * their outgoing webhook's delivery state (attempts, next_at). */
 static const char *const migration_13[] = {
+    "CREATE TABLE printer_services ("
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  service text NOT NULL,"
+    "  contract_id bigint NOT NULL DEFAULT 0,"
+    "  settings_json text NOT NULL DEFAULT '{}',"
+    "  enabled boolean NOT NULL DEFAULT true,"
+    "  updated_at bigint NOT NULL,"
+    "  PRIMARY KEY (device_id, service)"
+    ")",
+    "CREATE INDEX printer_services_contract ON printer_services(tenant_id, contract_id)",
+    "CREATE TABLE backups ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  mode integer NOT NULL CHECK (mode IN (1, 2)),"
+    "  base_id bigint REFERENCES backups(id) ON DELETE CASCADE,"
+    "  json text NOT NULL,"
+    "  size bigint NOT NULL,"
+    "  created_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX backups_device ON backups(device_id, mode, id)",
+    "CREATE TABLE supply_levels ("
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  supply text NOT NULL,"
+    "  type text NOT NULL DEFAULT '',"
+    "  level integer NOT NULL,"
+    "  episode integer NOT NULL DEFAULT 0,"
+    "  open boolean NOT NULL DEFAULT false,"
+    "  updated_at bigint NOT NULL,"
+    "  PRIMARY KEY (device_id, supply)"
+    ")",
+    "CREATE TABLE supply_orders ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id bigint NOT NULL DEFAULT 0,"
+    "  supply text NOT NULL,"
+    "  type text NOT NULL DEFAULT '',"
+    "  episode integer NOT NULL,"
+    "  level integer NOT NULL,"
+    "  state integer NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts integer NOT NULL DEFAULT 0,"
+    "  next_at bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  sent_at bigint NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, supply, episode)"
+    ")",
+    "CREATE INDEX supply_orders_due ON supply_orders(next_at) WHERE state = 1",
+    "CREATE INDEX supply_orders_tenant ON supply_orders(tenant_id, id)",
+    "CREATE TABLE part_counters ("
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  part text NOT NULL,"
+    "  replaced_at bigint NOT NULL,"
+    "  cycle integer NOT NULL,"
+    "  PRIMARY KEY (device_id, part)"
+    ")",
+    "CREATE TABLE part_alerts ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id bigint NOT NULL DEFAULT 0,"
+    "  part text NOT NULL,"
+    "  cycle integer NOT NULL,"
+    "  impressions bigint NOT NULL,"
+    "  state integer NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts integer NOT NULL DEFAULT 0,"
+    "  next_at bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  sent_at bigint NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, part, cycle)"
+    ")",
+    "CREATE INDEX part_alerts_due ON part_alerts(next_at) WHERE state = 1",
+    "CREATE INDEX part_alerts_tenant ON part_alerts(tenant_id, id)",
     NULL,
 };
 
