@@ -631,4 +631,132 @@ typedef struct {
   int64_t created_at;
 } nimbus_package_t;
 
+/* ---- h-services: printer services, backups, supplies, parts
+ * (docs/PROVISIONING.md §10, §11) ---- */
+#define NIMBUS_SERVICE_NAME_MAX 16 /* backup | consumables | parts_life */
+#define NIMBUS_SUPPLY_NAME_MAX 128
+#define NIMBUS_PART_NAME_MAX 64
+/* A printer's configuration of one cloud service (written by a cloud step). */
+typedef struct {
+  nimbus_id_t device_id;
+  nimbus_id_t tenant_id;
+  char service[NIMBUS_SERVICE_NAME_MAX];
+  nimbus_id_t contract_id; /* the contract that configured it (0: none) */
+  char *settings_json;     /* the service's settings (JSON object); see store.h for ownership */
+  bool enabled;
+  int64_t updated_at;
+} nimbus_printer_service_t;
+
+typedef enum { NIMBUS_BACKUP_FULL = 1, NIMBUS_BACKUP_DIFFERENTIAL = 2 } nimbus_backup_mode_t;
+/* One uploaded snapshot of a printer's data. */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_backup_mode_t mode;
+  nimbus_id_t base_id; /* differential: the full snapshot it is against (else 0) */
+  char *json;          /* the snapshot as uploaded; see store.h for ownership */
+  int64_t size;        /* bytes of json */
+  int64_t created_at;
+} nimbus_backup_t;
+
+/* An outgoing webhook's delivery state (orders, alerts). */
+typedef enum {
+  NIMBUS_DELIVERY_PENDING = 1,
+  NIMBUS_DELIVERY_SENT = 2,
+  NIMBUS_DELIVERY_FAILED = 3
+} nimbus_delivery_state_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id;
+  char supply[NIMBUS_SUPPLY_NAME_MAX];
+  char type[NIMBUS_SUPPLY_NAME_MAX];
+  int episode; /* 1, 2, …: one per fall below the threshold */
+  int level;   /* the level that opened the episode */
+  nimbus_delivery_state_t state;
+  int attempts;
+  int64_t next_at; /* pending: the next delivery attempt */
+  int64_t created_at;
+  int64_t sent_at;
+} nimbus_supply_order_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id;
+  char part[NIMBUS_PART_NAME_MAX];
+  int cycle;           /* 1 until the part is first replaced, then 2, … */
+  int64_t impressions; /* the impressions reported when it was raised */
+  nimbus_delivery_state_t state;
+  int attempts;
+  int64_t next_at;
+  int64_t created_at;
+  int64_t sent_at;
+} nimbus_part_alert_t;
+/* Where a part's life is counted from (none stored: cycle 1 from 0). */
+typedef struct {
+  nimbus_id_t device_id;
+  char part[NIMBUS_PART_NAME_MAX];
+  int64_t replaced_at; /* impressions at the last replacement */
+  int cycle;
+} nimbus_part_counter_t;
+
+/* ---- h-runs: provisioning runs, steps and device inventory
+ * (docs/PROVISIONING.md §5–§8; store.h "provisioning") ---- */
+#define NIMBUS_PROV_TARGET_MAX 8192 /* a step's target JSON incl. NUL */
+#define NIMBUS_PROV_JSON_MAX 16384  /* inventory applications / settings JSON incl. NUL */
+typedef enum {
+  NIMBUS_RUN_RUNNING = 1,
+  NIMBUS_RUN_DONE = 2,
+  NIMBUS_RUN_PARTIAL = 3,
+  NIMBUS_RUN_NOTHING = 4 /* nothing-to-do */
+} nimbus_run_state_t;
+typedef enum {
+  NIMBUS_STEP_PLANNED = 1,
+  NIMBUS_STEP_SENT = 2,
+  NIMBUS_STEP_CONFIRMED = 3,
+  NIMBUS_STEP_FAILED = 4,
+  NIMBUS_STEP_SKIPPED = 5
+} nimbus_step_state_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t contract_id;
+  int64_t revision;
+  char kind[16]; /* start, renewal, restore */
+  nimbus_run_state_t state;
+  int64_t created_at;
+  int64_t finished_at; /* 0 while running */
+  char note[NIMBUS_TEXT_MAX];
+} nimbus_prov_run_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t run_id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id; /* filled by reads (the run's) */
+  int seq;
+  char kind[16]; /* settings, firmware, application, backup, consumables, parts_life */
+  char item_name[NIMBUS_NAME_MAX + 2];
+  char target_json[NIMBUS_PROV_TARGET_MAX];
+  nimbus_id_t package_id; /* 0: none */
+  nimbus_step_state_t state;
+  int attempts;
+  int64_t next_at; /* planned: not served before */
+  int64_t sent_at;
+  int64_t finished_at;
+  char reason[NIMBUS_TEXT_MAX];
+} nimbus_prov_step_t;
+typedef struct {
+  nimbus_id_t device_id;
+  nimbus_id_t tenant_id;
+  char firmware_name[NIMBUS_NAME_MAX + 2];
+  char firmware_version[NIMBUS_NAME_MAX + 2];
+  char applications_json[NIMBUS_PROV_JSON_MAX]; /* {"<name>":"<version>"} */
+  char settings_json[NIMBUS_PROV_JSON_MAX];     /* {"<name>":value} */
+  int64_t reported_at;
+} nimbus_device_inventory_t;
+
 #endif

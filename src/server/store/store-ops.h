@@ -357,6 +357,33 @@ struct store_ops {
                                      nimbus_remote_job_t *out, int max, int *count);
   store_status_t (*remote_job_change)(store_t *st, nimbus_id_t tenant_id,
                                       store_remote_change_t what, const nimbus_remote_job_t *j);
+  /* h-services (docs/PROVISIONING.md §10, §11) */
+  store_status_t (*printer_service_put)(store_t *st, const nimbus_printer_service_t *s);
+  store_status_t (*printer_service_get)(store_t *st, nimbus_id_t device_id, const char *service,
+                                        nimbus_printer_service_t *out);
+  store_status_t (*printer_service_list)(store_t *st, nimbus_id_t device_id,
+                                         store_printer_service_cb cb, void *ctx);
+  store_status_t (*printer_service_disable_contract)(store_t *st, nimbus_id_t tenant_id,
+                                                     nimbus_id_t contract_id);
+  store_status_t (*backup_insert)(store_t *st, nimbus_backup_t *b);
+  store_status_t (*backup_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_backup_t *out);
+  store_status_t (*backup_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                store_backup_cb cb, void *ctx);
+  store_status_t (*backup_prune)(store_t *st, nimbus_id_t device_id, int keep_full, int *deleted);
+  store_status_t (*supply_report)(store_t *st, const store_supply_report_t *r,
+                                  nimbus_supply_order_t *order);
+  store_status_t (*supply_order_list)(store_t *st, const store_delivery_filter_t *f,
+                                      store_supply_order_cb cb, void *ctx);
+  store_status_t (*part_alert_list)(store_t *st, const store_delivery_filter_t *f,
+                                    store_part_alert_cb cb, void *ctx);
+  store_status_t (*part_counter_get)(store_t *st, nimbus_id_t device_id, const char *part,
+                                     nimbus_part_counter_t *out);
+  store_status_t (*part_replaced)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                  const char *part, int64_t impressions);
+  store_status_t (*part_alert_insert)(store_t *st, nimbus_part_alert_t *a);
+  store_status_t (*delivery_mark)(store_t *st, store_delivery_kind_t kind, nimbus_id_t id,
+                                  nimbus_delivery_state_t state, int attempts, int64_t next_at);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);
@@ -393,6 +420,38 @@ struct store_ops {
   store_status_t (*package_in_use)(store_t *st, nimbus_id_t id, int64_t now, bool *used);
   store_status_t (*package_delete)(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                    int64_t now, const store_audit_t *audit);
+
+  /* provisioning (h-runs) */
+  store_status_t (*prov_run_create)(store_t *st, nimbus_prov_run_t *run, const nimbus_id_t *devices,
+                                    int ndevices, nimbus_prov_step_t *steps, int nsteps,
+                                    bool *created);
+  store_status_t (*prov_run_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_prov_run_t *out);
+  store_status_t (*prov_run_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                  store_prov_run_cb cb, void *ctx);
+  store_status_t (*prov_run_finish)(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,
+                                    const char *note, int64_t now);
+  store_status_t (*prov_run_widen)(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                   nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                   int64_t now, bool *added);
+  store_status_t (*prov_run_uncovered)(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                       store_id_each_cb cb, void *ctx);
+  store_status_t (*prov_step_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                   store_prov_step_cb cb, void *ctx);
+  store_status_t (*prov_step_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_prov_step_t *out);
+  store_status_t (*prov_step_transition)(store_t *st, const nimbus_prov_step_t *s,
+                                         nimbus_step_state_t from_state, int from_attempts,
+                                         const char *detail, int64_t now);
+  store_status_t (*prov_step_heads)(store_t *st, nimbus_id_t device_id, int64_t now, int limit,
+                                    store_prov_step_cb cb, void *ctx);
+  store_status_t (*prov_step_timed_out)(store_t *st, int64_t sent_before, int limit,
+                                        store_prov_step_cb cb, void *ctx);
+  store_status_t (*prov_device_has_package)(store_t *st, nimbus_id_t device_id,
+                                            nimbus_id_t package_id, bool *out);
+  store_status_t (*inventory_put)(store_t *st, const nimbus_device_inventory_t *inv);
+  store_status_t (*inventory_get)(store_t *st, nimbus_id_t device_id,
+                                  nimbus_device_inventory_t *out);
 };
 
 /* The backends built into this nimbusd (store.c lists them). */

@@ -1126,4 +1126,146 @@ store_status_t store_package_in_use(store_t *st, nimbus_id_t id, int64_t now, bo
 store_status_t store_package_delete(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                     int64_t now, const store_audit_t *audit);
 
+/* ---- h-services: printer services, backups, supplies, parts
+ * (docs/PROVISIONING.md §10, §11; the policy is in src/server/services/) ---- */
+
+/* Printer service configurations, one per (device, service).  put writes
+ * s (insert or replace; updated_at = now; enabled as given); get reads
+ * one (out->settings_json malloc'd: the caller frees it; NOT_FOUND: none);
+ * list gives a printer's by service name (settings_json valid during the
+ * callback only); disable_contract sets enabled = false on every row the
+ * tenant's contract wrote (none: STORE_OK). */
+typedef bool (*store_printer_service_cb)(const nimbus_printer_service_t *s, void *ctx);
+store_status_t store_printer_service_put(store_t *st, const nimbus_printer_service_t *s);
+store_status_t store_printer_service_get(store_t *st, nimbus_id_t device_id, const char *service,
+                                         nimbus_printer_service_t *out);
+store_status_t store_printer_service_list(store_t *st, nimbus_id_t device_id,
+                                          store_printer_service_cb cb, void *ctx);
+store_status_t store_printer_service_disable_contract(store_t *st, nimbus_id_t tenant_id,
+                                                      nimbus_id_t contract_id);
+
+/* Backups (snapshots).  insert sets b->id and b->created_at (size from
+ * b->json); get reads one of the tenant's (out->json malloc'd: the caller
+ * frees it); list gives a printer's newest first, json NULL; prune keeps
+ * the newest keep_full full snapshots and the differentials against them,
+ * deleting the rest (*deleted: how many, may be NULL). */
+typedef bool (*store_backup_cb)(const nimbus_backup_t *b, void *ctx);
+store_status_t store_backup_insert(store_t *st, nimbus_backup_t *b);
+store_status_t store_backup_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_backup_t *out);
+store_status_t store_backup_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                 store_backup_cb cb, void *ctx);
+store_status_t store_backup_prune(store_t *st, nimbus_id_t device_id, int keep_full, int *deleted);
+
+/* A supply's reported level, in one transaction with its episode and
+ * order: the last level is stored; low (the caller's threshold decision)
+ * with no open episode opens episode + 1 and inserts its one order
+ * (state PENDING, next_at now) into *order (order->id 0: no new order);
+ * not low closes an open episode. */
+typedef struct {
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id;
+  const char *supply;
+  const char *type;
+  int level;
+  bool low;
+} store_supply_report_t;
+store_status_t store_supply_report(store_t *st, const store_supply_report_t *r,
+                                   nimbus_supply_order_t *order);
+
+/* Orders and alerts listed: tenant_id 0 any tenant; due_at > 0 only the
+ * PENDING ones whose next_at <= due_at (the delivery sweep); newest
+ * first, at most limit (<= 0: 500). */
+typedef struct {
+  nimbus_id_t tenant_id;
+  int64_t due_at;
+  int limit;
+} store_delivery_filter_t;
+typedef bool (*store_supply_order_cb)(const nimbus_supply_order_t *o, void *ctx);
+typedef bool (*store_part_alert_cb)(const nimbus_part_alert_t *a, void *ctx);
+store_status_t store_supply_order_list(store_t *st, const store_delivery_filter_t *f,
+                                       store_supply_order_cb cb, void *ctx);
+store_status_t store_part_alert_list(store_t *st, const store_delivery_filter_t *f,
+                                     store_part_alert_cb cb, void *ctx);
+
+/* Parts: counter_get reads where a part's life counts from (NOT_FOUND:
+ * never replaced, cycle 1 from 0); replaced records a replacement at
+ * impressions (cycle + 1); alert_insert adds a->... (state PENDING,
+ * next_at now; sets id, created_at), CONFLICT when the part already has
+ * an alert in that cycle. */
+store_status_t store_part_counter_get(store_t *st, nimbus_id_t device_id, const char *part,
+                                      nimbus_part_counter_t *out);
+store_status_t store_part_replaced(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                   const char *part, int64_t impressions);
+store_status_t store_part_alert_insert(store_t *st, nimbus_part_alert_t *a);
+
+/* The delivery sweep's result for one order or alert. */
+typedef enum { STORE_DELIVERY_ORDER = 1, STORE_DELIVERY_ALERT = 2 } store_delivery_kind_t;
+store_status_t store_delivery_mark(store_t *st, store_delivery_kind_t kind, nimbus_id_t id,
+                                   nimbus_delivery_state_t state, int attempts, int64_t next_at);
+
+/* ---- provisioning (h-runs; docs/PROVISIONING.md §5–§8) ----
+ * Runs, their steps and the per-printer coverage, the step history
+ * (provisioning_events) and each printer's reported inventory.  Policy
+ * (what to plan, when to retry, the run's end state) is
+ * provisioning/run-*.c's; these only keep the rows consistent. */
+typedef bool (*store_prov_run_cb)(const nimbus_prov_run_t *r, void *ctx);
+typedef bool (*store_prov_step_cb)(const nimbus_prov_step_t *s, void *ctx);
+typedef bool (*store_id_each_cb)(nimbus_id_t id, void *ctx);
+/* Create run (tenant_id, contract_id, revision, kind, state, note) with
+ * its steps (run_id filled here) and its coverage (the devices planned
+ * for, steps or not) in one transaction, only when no run exists for
+ * (contract_id, revision): *created true and run->id, created_at set;
+ * else *created false, nothing written and *run is the existing run. */
+store_status_t store_prov_run_create(store_t *st, nimbus_prov_run_t *run,
+                                     const nimbus_id_t *devices, int ndevices,
+                                     nimbus_prov_step_t *steps, int nsteps, bool *created);
+store_status_t store_prov_run_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_prov_run_t *out);
+/* The runs of a contract, newest first (tenant_id 0: any tenant). */
+store_status_t store_prov_run_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                   store_prov_run_cb cb, void *ctx);
+/* Set the run's end state (DONE, PARTIAL, NOTHING) and finished_at, only
+ * while it is RUNNING (CONFLICT otherwise, NOT_FOUND when absent). */
+store_status_t store_prov_run_finish(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,
+                                     const char *note, int64_t now);
+/* Widen a run's coverage to device_id: its coverage row and its steps in
+ * one transaction, only when the device is not covered yet (*added
+ * false: nothing written).  A run that gets steps is RUNNING again. */
+store_status_t store_prov_run_widen(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                    nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                    int64_t now, bool *added);
+/* The devices of tenant_id not covered by run_id, by id. */
+store_status_t store_prov_run_uncovered(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                        store_id_each_cb cb, void *ctx);
+/* The steps of a run, by device then seq (tenant_id 0: any tenant). */
+store_status_t store_prov_step_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                    store_prov_step_cb cb, void *ctx);
+store_status_t store_prov_step_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_prov_step_t *out);
+/* Move step s->id from from_state (and attempts from_attempts) to the
+ * state, attempts, next_at, sent_at, finished_at and reason of *s, with a
+ * provisioning_events row (detail) in the same transaction.  CONFLICT
+ * when the step is no longer in from_state/from_attempts (another node
+ * moved it), NOT_FOUND when absent. */
+store_status_t store_prov_step_transition(store_t *st, const nimbus_prov_step_t *s,
+                                          nimbus_step_state_t from_state, int from_attempts,
+                                          const char *detail, int64_t now);
+/* The head steps: per (run, device) the first step in seq order that is
+ * not CONFIRMED or SKIPPED, when it is SENT or PLANNED with next_at <=
+ * now; oldest run first, at most limit (device_id 0: every device). */
+store_status_t store_prov_step_heads(store_t *st, nimbus_id_t device_id, int64_t now, int limit,
+                                     store_prov_step_cb cb, void *ctx);
+/* SENT steps whose sent_at <= sent_before, at most limit. */
+store_status_t store_prov_step_timed_out(store_t *st, int64_t sent_before, int limit,
+                                         store_prov_step_cb cb, void *ctx);
+/* Whether a step of device_id names package_id. */
+store_status_t store_prov_device_has_package(store_t *st, nimbus_id_t device_id,
+                                             nimbus_id_t package_id, bool *out);
+/* The printer's reported inventory: put replaces it. */
+store_status_t store_inventory_put(store_t *st, const nimbus_device_inventory_t *inv);
+store_status_t store_inventory_get(store_t *st, nimbus_id_t device_id,
+                                   nimbus_device_inventory_t *out);
+
 #endif

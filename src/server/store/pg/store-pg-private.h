@@ -284,6 +284,49 @@ typedef enum {
   PS_PACKAGE_IN_USE,
   PS_PACKAGE_DELETE,
   PS_PACKAGE_EXISTS,
+
+  /* h-services (store-pg-services.c) */
+  PS_SERVICE_FIRST,
+  PS_SVC_PUT = PS_SERVICE_FIRST,
+  PS_SVC_GET,
+  PS_SVC_LIST,
+  PS_SVC_DISABLE,
+  PS_BACKUP_INSERT,
+  PS_BACKUP_GET,
+  PS_BACKUP_LIST,
+  PS_BACKUP_PRUNE,
+  PS_LEVEL_GET,
+  PS_LEVEL_PUT,
+  PS_ORDER_INSERT,
+  PS_ORDER_LIST,
+  PS_ORDER_MARK,
+  PS_COUNTER_GET,
+  PS_COUNTER_REPLACED,
+  PS_ALERT_INSERT,
+  PS_ALERT_LIST,
+  PS_ALERT_MARK,
+
+  /* provisioning (store-pg-provisioning.c, h-runs) */
+  PS_PROV_FIRST,
+  PS_PROV_RUN_INSERT = PS_PROV_FIRST,
+  PS_PROV_RUN_GET_BY_EVENT,
+  PS_PROV_RUN_GET,
+  PS_PROV_RUN_LIST,
+  PS_PROV_RUN_FINISH,
+  PS_PROV_RUN_REOPEN,
+  PS_PROV_COVER_INSERT,
+  PS_PROV_UNCOVERED,
+  PS_PROV_STEP_INSERT,
+  PS_PROV_STEP_LIST,
+  PS_PROV_STEP_GET,
+  PS_PROV_STEP_UPDATE,
+  PS_PROV_STEP_EXISTS,
+  PS_PROV_EVENT_INSERT,
+  PS_PROV_STEP_HEADS,
+  PS_PROV_STEP_TIMED_OUT,
+  PS_PROV_HAS_PACKAGE,
+  PS_PROV_INV_PUT,
+  PS_PROV_INV_GET,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -406,6 +449,10 @@ typedef union {
   store_contract_cb contract;
   store_package_cb package;
   store_dealer_cb dealer;
+  store_printer_service_cb printer_service;
+  store_backup_cb backup;
+  store_supply_order_cb supply_order;
+  store_part_alert_cb part_alert;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -832,5 +879,71 @@ store_status_t pg_package_list(store_t *base, nimbus_id_t owner_tenant_id, store
 store_status_t pg_package_in_use(store_t *base, nimbus_id_t id, int64_t now, bool *used);
 store_status_t pg_package_delete(store_t *base, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                  int64_t now, const store_audit_t *audit);
+
+/* store-pg-services.c: the SQL of PS_SERVICE_FIRST.. and the smart services (store.h "h-services").
+ */
+const char *pg_service_sql(pg_stmt_id_t id);
+store_status_t pg_printer_service_put(store_t *base, const nimbus_printer_service_t *s);
+store_status_t pg_printer_service_get(store_t *base, nimbus_id_t device_id, const char *service,
+                                      nimbus_printer_service_t *out);
+store_status_t pg_printer_service_list(store_t *base, nimbus_id_t device_id,
+                                       store_printer_service_cb cb, void *ctx);
+store_status_t pg_printer_service_disable_contract(store_t *base, nimbus_id_t tenant_id,
+                                                   nimbus_id_t contract_id);
+store_status_t pg_backup_insert(store_t *base, nimbus_backup_t *b);
+store_status_t pg_backup_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                             nimbus_backup_t *out);
+store_status_t pg_backup_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                              store_backup_cb cb, void *ctx);
+store_status_t pg_backup_prune(store_t *base, nimbus_id_t device_id, int keep_full, int *deleted);
+store_status_t pg_supply_report(store_t *base, const store_supply_report_t *r,
+                                nimbus_supply_order_t *order);
+store_status_t pg_supply_order_list(store_t *base, const store_delivery_filter_t *f,
+                                    store_supply_order_cb cb, void *ctx);
+store_status_t pg_part_alert_list(store_t *base, const store_delivery_filter_t *f,
+                                  store_part_alert_cb cb, void *ctx);
+store_status_t pg_part_counter_get(store_t *base, nimbus_id_t device_id, const char *part,
+                                   nimbus_part_counter_t *out);
+store_status_t pg_part_replaced(store_t *base, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                const char *part, int64_t impressions);
+store_status_t pg_part_alert_insert(store_t *base, nimbus_part_alert_t *a);
+store_status_t pg_delivery_mark(store_t *base, store_delivery_kind_t kind, nimbus_id_t id,
+                                nimbus_delivery_state_t state, int attempts, int64_t next_at);
+/* The put on the caller's connection inside its transaction, for a
+ * cloud step that writes the configuration and its step together. */
+store_status_t pg_printer_service_put_tx(pg_conn_t *c, const nimbus_printer_service_t *s);
+
+/* store-pg-provisioning.c (h-runs): the SQL of PS_PROV_FIRST.. and provisioning. */
+const char *pg_prov_sql(pg_stmt_id_t id);
+store_status_t pg_prov_run_create(store_t *base, nimbus_prov_run_t *run, const nimbus_id_t *devices,
+                                  int ndevices, nimbus_prov_step_t *steps, int nsteps,
+                                  bool *created);
+store_status_t pg_prov_run_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_prov_run_t *out);
+store_status_t pg_prov_run_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                store_prov_run_cb cb, void *ctx);
+store_status_t pg_prov_run_finish(store_t *base, nimbus_id_t run_id, nimbus_run_state_t state,
+                                  const char *note, int64_t now);
+store_status_t pg_prov_run_widen(store_t *base, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                 nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                 int64_t now, bool *added);
+store_status_t pg_prov_run_uncovered(store_t *base, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                     store_id_each_cb cb, void *ctx);
+store_status_t pg_prov_step_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                 store_prov_step_cb cb, void *ctx);
+store_status_t pg_prov_step_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_prov_step_t *out);
+store_status_t pg_prov_step_transition(store_t *base, const nimbus_prov_step_t *s,
+                                       nimbus_step_state_t from_state, int from_attempts,
+                                       const char *detail, int64_t now);
+store_status_t pg_prov_step_heads(store_t *base, nimbus_id_t device_id, int64_t now, int limit,
+                                  store_prov_step_cb cb, void *ctx);
+store_status_t pg_prov_step_timed_out(store_t *base, int64_t sent_before, int limit,
+                                      store_prov_step_cb cb, void *ctx);
+store_status_t pg_prov_device_has_package(store_t *base, nimbus_id_t device_id,
+                                          nimbus_id_t package_id, bool *out);
+store_status_t pg_inventory_put(store_t *base, const nimbus_device_inventory_t *inv);
+store_status_t pg_inventory_get(store_t *base, nimbus_id_t device_id,
+                                nimbus_device_inventory_t *out);
 
 #endif

@@ -938,11 +938,170 @@ static const char *const migration_21[] = {
     NULL,
 };
 
+/* Migration 22 (issue 16, h-services): the smart services
+ * (docs/PROVISIONING.md §10, §11): each printer's service configurations,
+ * backup snapshots (differentials against a full one, removed with it),
+ * supply levels with their episodes and one order per episode, part
+ * counters and one alert per part and cycle; orders and alerts carry
+ * their outgoing webhook's delivery state (attempts, next_at). */
+static const char *const migration_22[] = {
+    "CREATE TABLE printer_services ("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  service TEXT NOT NULL,"
+    "  contract_id INTEGER NOT NULL DEFAULT 0,"
+    "  settings_json TEXT NOT NULL DEFAULT '{}',"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, service)"
+    ")",
+    "CREATE INDEX printer_services_contract ON printer_services(tenant_id, contract_id)",
+    "CREATE TABLE backups ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  mode INTEGER NOT NULL CHECK (mode IN (1, 2)),"
+    "  base_id INTEGER REFERENCES backups(id) ON DELETE CASCADE,"
+    "  json TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX backups_device ON backups(device_id, mode, id)",
+    "CREATE TABLE supply_levels ("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  supply TEXT NOT NULL,"
+    "  type TEXT NOT NULL DEFAULT '',"
+    "  level INTEGER NOT NULL,"
+    "  episode INTEGER NOT NULL DEFAULT 0,"
+    "  open INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, supply)"
+    ")",
+    "CREATE TABLE supply_orders ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id INTEGER NOT NULL DEFAULT 0,"
+    "  supply TEXT NOT NULL,"
+    "  type TEXT NOT NULL DEFAULT '',"
+    "  episode INTEGER NOT NULL,"
+    "  level INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, supply, episode)"
+    ")",
+    "CREATE INDEX supply_orders_due ON supply_orders(next_at) WHERE state = 1",
+    "CREATE INDEX supply_orders_tenant ON supply_orders(tenant_id, id)",
+    "CREATE TABLE part_counters ("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  part TEXT NOT NULL,"
+    "  replaced_at INTEGER NOT NULL,"
+    "  cycle INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, part)"
+    ")",
+    "CREATE TABLE part_alerts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id INTEGER NOT NULL DEFAULT 0,"
+    "  part TEXT NOT NULL,"
+    "  cycle INTEGER NOT NULL,"
+    "  impressions INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, part, cycle)"
+    ")",
+    "CREATE INDEX part_alerts_due ON part_alerts(next_at) WHERE state = 1",
+    "CREATE INDEX part_alerts_tenant ON part_alerts(tenant_id, id)",
+    NULL,
+};
+
+/* Migration 23 (issue 16, h-runs): provisioning runs (docs/PROVISIONING.md
+ * §5–§7).  A run per contract event, unique (contract_id, revision): the
+ * run with its steps is inserted in one transaction that does nothing when
+ * the row exists, so two nodes or a restart never make two runs.
+ * provisioning_coverage: the printers a run was planned for (with steps
+ * or not), so a printer registered later under a "printers":"all"
+ * contract is planned once (a run's coverage is widened).  Steps go with
+ * their printer; provisioning_events is the step history (one row per
+ * change, written with it).  device_inventory: what the printer last
+ * reported (§8.2). */
+static const char *const migration_23[] = {
+    "CREATE TABLE provisioning_runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  contract_id INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL CHECK (revision >= 1),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('start', 'renewal', 'restore')),"
+    "  state INTEGER NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 4),"
+    "  created_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0,"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (contract_id, revision)"
+    ")",
+    "CREATE INDEX provisioning_runs_running ON provisioning_runs(id) WHERE state = 1",
+    "CREATE TABLE provisioning_coverage ("
+    "  run_id INTEGER NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  planned_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, device_id)"
+    ")",
+    "CREATE TABLE provisioning_steps ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  device_id INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+    "  kind TEXT NOT NULL,"
+    "  item_name TEXT NOT NULL DEFAULT '',"
+    "  target_json TEXT NOT NULL DEFAULT '{}',"
+    "  package_id INTEGER NOT NULL DEFAULT 0,"
+    "  state INTEGER NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 5),"
+    "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_at INTEGER NOT NULL DEFAULT 0,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (run_id, device_id, seq),"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX provisioning_steps_device ON provisioning_steps(device_id, state)",
+    "CREATE INDEX provisioning_steps_sent ON provisioning_steps(sent_at) WHERE state = 2",
+    "CREATE TABLE provisioning_events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  step_id INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  from_state INTEGER NOT NULL,"
+    "  to_state INTEGER NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT ''"
+    ")",
+    "CREATE INDEX provisioning_events_step ON provisioning_events(step_id)",
+    "CREATE TABLE device_inventory ("
+    "  device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  firmware_name TEXT NOT NULL DEFAULT '',"
+    "  firmware_version TEXT NOT NULL DEFAULT '',"
+    "  applications_json TEXT NOT NULL DEFAULT '{}',"
+    "  settings_json TEXT NOT NULL DEFAULT '{}',"
+    "  reported_at INTEGER NOT NULL"
+    ")",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
     migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
     migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
-    migration_19, migration_20, migration_21,
+    migration_19, migration_20, migration_21, migration_22, migration_23,
 };
 
 const int store_sqlite_migration_count =

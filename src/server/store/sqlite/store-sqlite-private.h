@@ -325,6 +325,49 @@ typedef enum {
   S_PACKAGE_IN_USE,
   S_PACKAGE_DELETE,
   S_PACKAGE_EXISTS,
+
+  /* h-services (store-sqlite-services.c) */
+  S_SERVICE_FIRST,
+  S_SVC_PUT = S_SERVICE_FIRST,
+  S_SVC_GET,
+  S_SVC_LIST,
+  S_SVC_DISABLE,
+  S_BACKUP_INSERT,
+  S_BACKUP_GET,
+  S_BACKUP_LIST,
+  S_BACKUP_PRUNE,
+  S_LEVEL_GET,
+  S_LEVEL_PUT,
+  S_ORDER_INSERT,
+  S_ORDER_LIST,
+  S_ORDER_MARK,
+  S_COUNTER_GET,
+  S_COUNTER_REPLACED,
+  S_ALERT_INSERT,
+  S_ALERT_LIST,
+  S_ALERT_MARK,
+
+  /* provisioning (store-sqlite-provisioning.c, h-runs) */
+  S_PROV_FIRST,
+  S_PROV_RUN_INSERT = S_PROV_FIRST,
+  S_PROV_RUN_GET_BY_EVENT,
+  S_PROV_RUN_GET,
+  S_PROV_RUN_LIST,
+  S_PROV_RUN_FINISH,
+  S_PROV_RUN_REOPEN,
+  S_PROV_COVER_INSERT,
+  S_PROV_UNCOVERED,
+  S_PROV_STEP_INSERT,
+  S_PROV_STEP_LIST,
+  S_PROV_STEP_GET,
+  S_PROV_STEP_UPDATE,
+  S_PROV_STEP_EXISTS,
+  S_PROV_EVENT_INSERT,
+  S_PROV_STEP_HEADS,
+  S_PROV_STEP_TIMED_OUT,
+  S_PROV_HAS_PACKAGE,
+  S_PROV_INV_PUT,
+  S_PROV_INV_GET,
   S_COUNT
 } stmt_id_t;
 
@@ -402,6 +445,10 @@ typedef union {
   store_contract_cb contract;
   store_package_cb package;
   store_dealer_cb dealer;
+  store_printer_service_cb printer_service;
+  store_backup_cb backup;
+  store_supply_order_cb supply_order;
+  store_part_alert_cb part_alert;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
@@ -893,5 +940,73 @@ store_status_t sqlite_package_list(store_t *base_, nimbus_id_t owner_tenant_id, 
 store_status_t sqlite_package_in_use(store_t *base_, nimbus_id_t id, int64_t now, bool *used);
 store_status_t sqlite_package_delete(store_t *base_, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                      int64_t now, const store_audit_t *audit);
+
+/* store-sqlite-services.c: the SQL of S_SERVICE_FIRST.. and the smart services (store.h
+ * "h-services"). */
+const char *sqlite_service_sql(stmt_id_t id);
+store_status_t sqlite_printer_service_put(store_t *base_, const nimbus_printer_service_t *s);
+store_status_t sqlite_printer_service_get(store_t *base_, nimbus_id_t device_id,
+                                          const char *service, nimbus_printer_service_t *out);
+store_status_t sqlite_printer_service_list(store_t *base_, nimbus_id_t device_id,
+                                           store_printer_service_cb cb, void *ctx);
+store_status_t sqlite_printer_service_disable_contract(store_t *base_, nimbus_id_t tenant_id,
+                                                       nimbus_id_t contract_id);
+store_status_t sqlite_backup_insert(store_t *base_, nimbus_backup_t *b);
+store_status_t sqlite_backup_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_backup_t *out);
+store_status_t sqlite_backup_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                  store_backup_cb cb, void *ctx);
+store_status_t sqlite_backup_prune(store_t *base_, nimbus_id_t device_id, int keep_full,
+                                   int *deleted);
+store_status_t sqlite_supply_report(store_t *base_, const store_supply_report_t *r,
+                                    nimbus_supply_order_t *order);
+store_status_t sqlite_supply_order_list(store_t *base_, const store_delivery_filter_t *f,
+                                        store_supply_order_cb cb, void *ctx);
+store_status_t sqlite_part_alert_list(store_t *base_, const store_delivery_filter_t *f,
+                                      store_part_alert_cb cb, void *ctx);
+store_status_t sqlite_part_counter_get(store_t *base_, nimbus_id_t device_id, const char *part,
+                                       nimbus_part_counter_t *out);
+store_status_t sqlite_part_replaced(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                    const char *part, int64_t impressions);
+store_status_t sqlite_part_alert_insert(store_t *base_, nimbus_part_alert_t *a);
+store_status_t sqlite_delivery_mark(store_t *base_, store_delivery_kind_t kind, nimbus_id_t id,
+                                    nimbus_delivery_state_t state, int attempts, int64_t next_at);
+/* The put inside the caller's transaction (write lock held), for a
+ * cloud step that writes the configuration and its step together. */
+store_status_t sqlite_printer_service_put_locked(sqlite_store_t *st,
+                                                 const nimbus_printer_service_t *s);
+
+/* store-sqlite-provisioning.c (h-runs): the SQL of S_PROV_FIRST.. and provisioning. */
+const char *sqlite_prov_sql(stmt_id_t id);
+store_status_t sqlite_prov_run_create(store_t *base_, nimbus_prov_run_t *run,
+                                      const nimbus_id_t *devices, int ndevices,
+                                      nimbus_prov_step_t *steps, int nsteps, bool *created);
+store_status_t sqlite_prov_run_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_prov_run_t *out);
+store_status_t sqlite_prov_run_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                    store_prov_run_cb cb, void *ctx);
+store_status_t sqlite_prov_run_finish(store_t *base_, nimbus_id_t run_id, nimbus_run_state_t state,
+                                      const char *note, int64_t now);
+store_status_t sqlite_prov_run_widen(store_t *base_, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                     nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                     int64_t now, bool *added);
+store_status_t sqlite_prov_run_uncovered(store_t *base_, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                         store_id_each_cb cb, void *ctx);
+store_status_t sqlite_prov_step_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                     store_prov_step_cb cb, void *ctx);
+store_status_t sqlite_prov_step_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    nimbus_prov_step_t *out);
+store_status_t sqlite_prov_step_transition(store_t *base_, const nimbus_prov_step_t *s,
+                                           nimbus_step_state_t from_state, int from_attempts,
+                                           const char *detail, int64_t now);
+store_status_t sqlite_prov_step_heads(store_t *base_, nimbus_id_t device_id, int64_t now, int limit,
+                                      store_prov_step_cb cb, void *ctx);
+store_status_t sqlite_prov_step_timed_out(store_t *base_, int64_t sent_before, int limit,
+                                          store_prov_step_cb cb, void *ctx);
+store_status_t sqlite_prov_device_has_package(store_t *base_, nimbus_id_t device_id,
+                                              nimbus_id_t package_id, bool *out);
+store_status_t sqlite_inventory_put(store_t *base_, const nimbus_device_inventory_t *inv);
+store_status_t sqlite_inventory_get(store_t *base_, nimbus_id_t device_id,
+                                    nimbus_device_inventory_t *out);
 
 #endif
