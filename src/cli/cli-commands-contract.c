@@ -67,6 +67,13 @@ static const cli_option_t contract_create_options[] = {
                      false},
     {NULL, NULL, NULL, false}};
 
+enum { LOPT_TENANT, LOPT_CANCELED };
+
+static const cli_option_t contract_list_options[] = {
+    [LOPT_TENANT] = {"tenant", "TENANT", "only the contracts of this customer tenant", false},
+    [LOPT_CANCELED] = {"canceled", NULL, "list canceled contracts too", false},
+    {NULL, NULL, NULL, false}};
+
 static const cli_option_t contract_scope_options[] = {
     {"tenant", "TENANT", "the customer tenant whose contract NAME is", false},
     {NULL, NULL, NULL, false}};
@@ -187,6 +194,21 @@ static cli_status_t contract_decorate(cli_t *cli, json_t *contract) {
 }
 
 //
+// 'contract_of_tenant()' - Whether a listed contract is of tenant (NULL:
+//                          any).
+//
+// An operator's list is of the ?tenant= asked for; an admin's holds the
+// own tenant's contracts and those of the customers it is the dealer of,
+// so the tenant is picked here.
+//
+
+static bool contract_of_tenant(const json_t *contract, const char *tenant) {
+  const char *of = json_string_value(json_object_get(contract, "tenant"));
+
+  return (!tenant || (of && !strcmp(of, tenant)));
+}
+
+//
 // 'contract_find()' - The contract named by word (a number, or a name
 //                     looked up in the tenant's list): a new reference.
 //
@@ -206,12 +228,14 @@ static json_t *contract_find(cli_t *cli, const char *word, const char *tenant) {
   }
 
   request.query[0] = (cli_param_t){"tenant", tenant};
+  request.query[1] = (cli_param_t){"canceled", "true"};
 
   if (cli_http_send(cli, &request, &response) != CLI_STATUS_OK) return (NULL);
 
   json_array_foreach(json_object_get(response, "contracts"), i, item) {
     if (json_is_string(json_object_get(item, "name")) &&
-        !strcmp(json_string_value(json_object_get(item, "name")), word)) {
+        !strcmp(json_string_value(json_object_get(item, "name")), word) &&
+        contract_of_tenant(item, tenant)) {
       if (!found) found = json_incref(item);
       matches++;
     }
@@ -401,28 +425,40 @@ done:
 //
 
 static cli_status_t contract_list(cli_t *cli, cli_parsed_t *parsed) {
-  cli_request_t request = {.method = "GET",
-                           .path = "/api/v1/contracts",
-                           .query = {{"tenant", contract_scope(cli, parsed->values[0])}}};
-  json_t *response = NULL, *item;
+  const char *tenant = contract_scope(cli, parsed->values[LOPT_TENANT]);
+  cli_request_t request = {
+      .method = "GET",
+      .path = "/api/v1/contracts",
+      .query = {{"tenant", tenant}, {"canceled", parsed->values[LOPT_CANCELED] ? "true" : NULL}}};
+  json_t *response = NULL, *rows = json_array(), *item;
   cli_status_t status;
   size_t i;
 
+  if (!rows) return (cli_fail(cli, CLI_STATUS_FAILED, "out of memory"));
+
   if ((status = cli_http_send(cli, &request, &response)) != CLI_STATUS_OK) goto done;
 
+  json_array_foreach(json_object_get(response, "contracts"), i, item) {
+    if (contract_of_tenant(item, tenant)) json_array_append(rows, item);
+  }
+
   if (cli->json) {
-    cli_output_json(response);
+    json_t *out = json_pack("{sO}", "contracts", rows);
+
+    cli_output_json(out);
+    json_decref(out);
     goto done;
   }
 
-  json_array_foreach(json_object_get(response, "contracts"), i, item) {
+  json_array_foreach(rows, i, item) {
     if ((status = contract_decorate(cli, item)) != CLI_STATUS_OK) goto done;
   }
 
-  status = cli_output_table(cli, json_object_get(response, "contracts"), &contract_view, 0);
+  status = cli_output_table(cli, rows, &contract_view, 0);
 
 done:
   json_decref(response);
+  json_decref(rows);
 
   return (status);
 }
@@ -582,7 +618,7 @@ static cli_status_t contract_delete(cli_t *cli, cli_parsed_t *parsed) {
 
 static const cli_subcommand_t contract_subcommands[] = {
     {"create", "", contract_create_options, contract_create},
-    {"list", "", contract_scope_options, contract_list},
+    {"list", "", contract_list_options, contract_list},
     {"show", "NAME", contract_scope_options, contract_show},
     {"renew", "NAME", contract_renew_options, contract_renew},
     {"delete", "NAME", contract_scope_options, contract_delete},

@@ -154,6 +154,43 @@ done:
 }
 
 //
+// 'tenant_print()' - Send request (a tenant's GET, PATCH or POST) and print
+//                    the tenant with its dealer.
+//
+// The dealer is not a member of the tenant document: it is asked for at
+// GET /api/v1/tenants/NAME/dealer (404: none) and added as "dealer".
+//
+
+static cli_status_t tenant_print(cli_t *cli, const cli_request_t *request, const char *name) {
+  cli_request_t ask = {.method = "GET", .path = "/api/v1/tenants", .id = name, .action = "dealer"};
+  json_t *tenant = NULL, *dealer = NULL;
+  cli_status_t status;
+
+  if ((status = cli_http_send(cli, request, &tenant)) != CLI_STATUS_OK) goto done;
+
+  if (json_is_object(tenant) && !json_object_get(tenant, "dealer")) {
+    if (cli_http_send(cli, &ask, &dealer) == CLI_STATUS_OK &&
+        json_is_string(json_object_get(dealer, "dealer")))
+      json_object_set(tenant, "dealer", json_object_get(dealer, "dealer"));
+    else
+      json_object_set_new(tenant, "dealer", json_null());
+
+    cli->error[0] = '\0';  // no dealer (404) is an answer, not a failure
+  }
+
+  if (cli->json)
+    cli_output_json(tenant);
+  else if (tenant)
+    status = cli_output_record(cli, tenant, &tenant_view);
+
+done:
+  json_decref(tenant);
+  json_decref(dealer);
+
+  return (status);
+}
+
+//
 // 'tenant_list()' - GET /api/v1/tenants
 //
 
@@ -189,7 +226,7 @@ static cli_status_t tenant_create(cli_t *cli, cli_parsed_t *parsed) {
       cli_request_t show = {
           .method = "GET", .path = "/api/v1/tenants", .id = parsed->positional[0]};
 
-      status = cli_command_show(cli, &show, &tenant_view);
+      status = tenant_print(cli, &show, parsed->positional[0]);
     }
 
     json_decref(created);
@@ -207,7 +244,7 @@ static cli_status_t tenant_create(cli_t *cli, cli_parsed_t *parsed) {
 static cli_status_t tenant_show(cli_t *cli, cli_parsed_t *parsed) {
   cli_request_t request = {.method = "GET", .path = "/api/v1/tenants", .id = parsed->positional[0]};
 
-  return (cli_command_show(cli, &request, &tenant_view));
+  return (tenant_print(cli, &request, parsed->positional[0]));
 }
 
 //
@@ -239,7 +276,7 @@ static cli_status_t tenant_set(cli_t *cli, cli_parsed_t *parsed) {
     request.body = NULL;
   }
 
-  status = cli_command_show(cli, &request, &tenant_view);
+  status = tenant_print(cli, &request, parsed->positional[0]);
 
 done:
   json_decref(body);

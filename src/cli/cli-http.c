@@ -256,8 +256,8 @@ static const char *http_reason(long code) {
 //
 // 'http_problem_report()' - Turn a non-2xx answer into cli->error.
 //
-// Uses title and detail of an RFC 9457 problem document when the server
-// sent one, else the reason phrase.  Always returns CLI_STATUS_FAILED.
+// Uses title, member and detail of an RFC 9457 problem document when the
+// server sent one, else the reason phrase.  Always returns CLI_STATUS_FAILED.
 //
 
 static cli_status_t http_problem_report(cli_t *cli, long code, const char *content_type,
@@ -265,6 +265,7 @@ static cli_status_t http_problem_report(cli_t *cli, long code, const char *conte
   json_t *problem = NULL;
   const char *title = NULL;
   const char *detail = NULL;
+  const char *member = NULL;
 
   if (content_type && body->len > 0 &&
       (!strncasecmp(content_type, "application/problem+json", 24) ||
@@ -272,11 +273,16 @@ static cli_status_t http_problem_report(cli_t *cli, long code, const char *conte
     problem = json_loadb(body->data, body->len, 0, NULL);
     title = json_string_value(json_object_get(problem, "title"));
     detail = json_string_value(json_object_get(problem, "detail"));
+    member = json_string_value(json_object_get(problem, "member"));
   }
 
   if (!title || !*title) title = http_reason(code);
 
-  if (detail && *detail)
+  // The request member a refusal names ("items[1].sha256"), unless the
+  // detail says it already.
+  if (detail && *detail && member && *member && !strstr(detail, member))
+    cli_fail(cli, CLI_STATUS_FAILED, "%s: %s: %s (HTTP %ld)", title, member, detail, code);
+  else if (detail && *detail)
     cli_fail(cli, CLI_STATUS_FAILED, "%s: %s (HTTP %ld)", title, detail, code);
   else
     cli_fail(cli, CLI_STATUS_FAILED, "%s (HTTP %ld)", title, code);
