@@ -1,9 +1,11 @@
 // pages/contracts.js: "Contracts" (#/admin/contracts), the service
 // contracts that provision a customer's printers and cloud services
 // (docs/PROVISIONING.md, docs/CONSOLE.md §2 "Contracts"):
-//  - the list: GET /contracts (the operator's picked tenant, or for a
-//    dealer's admin the customer typed in "Customer tenant"), each with
-//    its term, printers, revision and status in words;
+//  - the list: GET /contracts?canceled=true (the operator's picked
+//    tenant; an admin's list holds its own tenant's contracts and its
+//    customers', narrowed here to the customer typed in "Customer
+//    tenant"), each with its customer, term, printers, revision and
+//    status in words;
 //  - one contract (#/admin/contracts?id=N): its term, printers, items,
 //    service settings, then every run (GET /contracts/{id}/runs, GET
 //    /runs/{id}) with each printer's steps: the step, its state in words,
@@ -76,13 +78,6 @@ function customerOf(ctx) {
 function mayWrite(ctx, customer) {
   if (ctx.session.role === 'operator') return !!customer;
   return !!customer && customer !== ctx.session.tenant;
-}
-
-// the query of every call: the customer for a dealer (the operator's
-// picked tenant is added by api.js)
-function scope(ctx) {
-  const c = ctx.session.role === 'operator' ? '' : ctx.params.customer;
-  return c ? { tenant: c } : undefined;
 }
 
 // the hash of the page with the customer kept
@@ -186,7 +181,7 @@ function renewForm(ctx, c, reload) {
     }
     button.disabled = true;
     try {
-      await ctx.api.post(`/contracts/${c.id}/renew`, body, scope(ctx));
+      await ctx.api.post(`/contracts/${c.id}/renew`, body);
       notice(`Contract ${c.name} renewed.`, 'ok');
       await reload();
     } catch (e) {
@@ -213,10 +208,10 @@ function renderContract(root, ctx, id) {
     let c;
     let runs;
     try {
-      c = await ctx.api.get(`/contracts/${encodeURIComponent(id)}`, scope(ctx));
-      const list = await ctx.api.get(`/contracts/${encodeURIComponent(id)}/runs`, scope(ctx));
+      c = await ctx.api.get(`/contracts/${encodeURIComponent(id)}`);
+      const list = await ctx.api.get(`/contracts/${encodeURIComponent(id)}/runs`);
       runs = await Promise.all(((list && list.runs) || []).map((r) =>
-        ctx.api.get(`/runs/${r.id}`, scope(ctx)).catch(() => r)));
+        ctx.api.get(`/runs/${r.id}`).catch(() => r)));
     } catch (e) {
       loadFailed(box, 'contract', e);
       return;
@@ -231,7 +226,7 @@ function renderContract(root, ctx, id) {
         'what it applied stays on the printers.', { confirm: 'Cancel the contract', cancel: 'Keep it' }))) return;
       cancel.disabled = true;
       try {
-        await ctx.api.del(`/contracts/${c.id}`, scope(ctx));
+        await ctx.api.del(`/contracts/${c.id}`);
         notice(`Contract ${c.name} canceled.`, 'ok');
         await load();
       } catch (e) {
@@ -351,7 +346,7 @@ function createForm(ctx, customer, reload) {
     }
     button.disabled = true;
     try {
-      const c = await ctx.api.post('/contracts', body, scope(ctx));
+      const c = await ctx.api.post('/contracts', body);
       notice(`Contract ${c.name} created.`, 'ok');
       window.location.hash = link(ctx, { id: c.id });
     } catch (e) {
@@ -383,7 +378,7 @@ function renderList(root, ctx) {
   if (ctx.session.role !== 'operator') {
     // a dealer's admin types the customer; empty: one's own tenant (read)
     const c = field({ label: 'Customer tenant', name: 'customer', value: ctx.params.customer || '',
-      hint: 'Dealers: the customer whose contracts you manage. Empty: your own tenant\'s contracts.' });
+      hint: 'Dealers: the customer whose contracts you manage. Empty: every contract you may see.' });
     const f = el('form', { id: 'customer-form', class: 'filters', novalidate: true }, c.row,
       el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Show')));
     f.addEventListener('submit', (ev) => {
@@ -394,15 +389,17 @@ function renderList(root, ctx) {
     parts.push(f);
   }
   parts.push(box);
-  const load = () => ctx.api.get('/contracts', scope(ctx)).then((d) => {
+  const load = () => ctx.api.get('/contracts', { canceled: 'true' }).then((d) => {
     box.setAttribute('aria-busy', 'false');
+    const rows = ((d && d.contracts) || []).filter((c) => !customer || c.tenant === customer);
     clear(box).append(table({
-      caption: `Contracts of ${customer || ctx.session.tenant}`,
+      caption: customer ? `Contracts of ${customer}` : 'Contracts you may see',
       empty: 'No contracts yet.',
-      rows: (d && d.contracts) || [],
+      rows,
       rowAttrs: (c) => ({ 'data-contract-id': String(c.id), 'data-name': c.name, 'data-status': c.status }),
       columns: [
         { label: 'Name', value: (c) => el('a', { href: link(ctx, { id: c.id }) }, c.name) },
+        { label: 'Customer', value: (c) => c.tenant || '—' },
         { label: 'Status', value: (c) => el('span', { class: `status status-${c.status}` }, words(STATUS_WORDS, c.status)) },
         { label: 'Start', value: (c) => time(c.start_at) },
         { label: 'End', value: (c) => time(c.end_at) },
@@ -413,7 +410,8 @@ function renderList(root, ctx) {
   }, (e) => loadFailed(box, 'contracts', e));
   if (mayWrite(ctx, customer)) parts.push(createForm(ctx, customer, load));
   else parts.push(el('p', { class: 'hint', id: 'contracts-read-only' },
-    'You can read these contracts; the operator or your dealer changes them.'));
+    'You can read these contracts; the operator or your dealer changes them. ' +
+    'A dealer types the customer above to add one.'));
   clear(root).append(...parts);
   load();
 }
