@@ -146,6 +146,14 @@ const config_option_t nimbusd_options[] = {
     OPT("remote-resync", CONFIG_INT, remote_resync, "300",
         "seconds between full Get-Jobs of each remote printer link, events or not", false, 1,
         86400),
+    OPT("contract-webhook-secret-file", CONFIG_STRING, contract_webhook_secret_file, "",
+        "senders of the contract webhook, one <sender>:<owner tenant>:<secret> a line, mode "
+        "0600 (\"\" = the webhook refuses every event; docs/PROVISIONING.md)",
+        false, 0, 0),
+    OPT("contract-webhook-window", CONFIG_INT, contract_webhook_window, "300",
+        "seconds a contract event's signed timestamp may differ from now", false, 1, 86400),
+    OPT("max-package-size", CONFIG_SIZE, max_package_size, "512M",
+        "largest firmware or application package upload", false, 1, 0x7fffffffffffffffLL),
     OPT("provision-interval", CONFIG_INT, provision_interval, "5",
         "seconds between provisioning sweeps: due contract events get their run, sent steps "
         "past --provision-step-timeout are retried, cloud steps are applied",

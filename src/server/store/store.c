@@ -321,6 +321,7 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(dealer_set),
       STORE_OP_PRESENT(dealer_get),
       STORE_OP_PRESENT(dealer_delete),
+      STORE_OP_PRESENT(dealer_list),
       STORE_OP_PRESENT(package_insert),
       STORE_OP_PRESENT(package_get),
       STORE_OP_PRESENT(package_list),
@@ -1433,6 +1434,11 @@ store_status_t store_package_in_use(store_t *st, nimbus_id_t id, int64_t now, bo
 store_status_t store_package_delete(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                     int64_t now, const store_audit_t *audit) {
   return STORE_CALL(st, package_delete, owner_tenant_id, id, now, audit);
+}
+
+store_status_t store_dealer_list(store_t *st, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                                 void *ctx) {
+  return STORE_CALL(st, dealer_list, dealer_tenant_id, cb, ctx);
 }
 
 /* ---- h-services (docs/PROVISIONING.md §10, §11) ---- */
