@@ -63,6 +63,7 @@ typedef struct {
   int oauth_device_ttl;      /* seconds a device authorization grant waits for the user */
   int remote_poll;           /* federation: seconds between polls of each remote printer link */
   int remote_resync;         /* federation: seconds between full Get-Jobs of each link */
+  char service_webhook_secret_file[PATH_MAX]; /* outgoing order/alert webhooks' secret ("": none) */
   char console_dir[PATH_MAX]; /* the web console's files ("": no console) */
   /* h-contracts (docs/PROVISIONING.md §3, §4) */
   char contract_webhook_secret_file[PATH_MAX]; /* senders of contract events ("": none) */

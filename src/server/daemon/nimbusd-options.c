@@ -116,6 +116,11 @@ const config_option_t nimbusd_options[] = {
     OPT("payment-timeout", CONFIG_INT, payment_timeout, "180",
         "seconds a user has to pay at the printer before the payment is checked and canceled",
         false, 5, 3600),
+    OPT("service-webhook-secret-file", CONFIG_STRING, service_webhook_secret_file, "",
+        "file holding the secret (first line, at least 32 characters, mode 0600) that signs "
+        "the outgoing supply-order and part-alert webhooks (docs/PROVISIONING.md §11); "
+        "without it they wait unsent",
+        false, 0, 0),
     OPT("account-link-check", CONFIG_INT, account_link_check, "600",
         "seconds between checks that a linked account's token on another print service "
         "still works",
