@@ -35,6 +35,9 @@
  *   POST|GET packages             GET|DELETE packages/{id}      (api-packages.c)
  *   POST contract-events          no user: the signature is the credential
  *                                 (api-contract-webhook.c)
+ *   POST device/inventory         GET device/provisioning            the printer's
+ *   POST device/provisioning/steps/{id}  GET device/packages/{id}    provisioning
+ *   GET  contracts/{id}/runs      GET runs/{id}                       (api-provisioning.c)
  *   GET  printers/{name}/backups  GET …/backups/{id}  POST …/backups/{id}/restore  admins
  *   GET  supply-orders            GET part-alerts     admins          (api-services.c)
  *   GET  device/services          POST device/backups|supplies|counters  the printer's
@@ -351,6 +354,16 @@ static const struct api_route api_routes[] = {
      "api.device.jobs.payment.cancel", API_DEVICE},
     {"device/purposes", API_PARAM_NONE, NULL, "GET", api_device_purposes, "api.device.purposes",
      API_DEVICE},
+    {"device/inventory", API_PARAM_NONE, NULL, "POST", api_device_inventory_put,
+     "api.device.inventory", API_DEVICE | API_JSON},
+    {"device/provisioning", API_PARAM_NONE, NULL, "GET", api_device_provisioning_get,
+     "api.device.provisioning", API_DEVICE},
+    {"device/provisioning/steps", API_PARAM_ID, NULL, "POST", api_device_provisioning_report,
+     "api.device.provisioning.report", API_DEVICE | API_JSON},
+    {"device/packages", API_PARAM_ID, NULL, "GET", api_device_package_get,
+     "api.device.packages.get", API_DEVICE},
+    {"contracts", API_PARAM_ID, "runs", "GET", api_contract_runs_list, "api.contracts.runs", 0},
+    {"runs", API_PARAM_ID, NULL, "GET", api_run_get, "api.runs.get", 0},
     {"device/account-links", API_PARAM_NONE, NULL, "GET", api_device_account_links_list,
      "api.device.account_links.list", API_DEVICE},
     {"device/account-links", API_PARAM_NONE, NULL, "POST", api_device_account_links_create,
