@@ -364,11 +364,14 @@ bool contract_check_refs(store_t *st, nimbus_id_t tenant_id, nimbus_id_t owner_i
       const char *name = json_string_value(json_array_get(list, i));
       store_status_t s = store_device_get_by_name(st, tenant_id, name, &d);
       if (s != STORE_OK) {
-        json_decref(list);
         snprintf(m, sizeof m, "printers[%zu]", i);
-        if (s == STORE_NOT_FOUND) return fail(err, m, "no printer named '%s'", name);
-        err->status = 500;
-        snprintf(err->detail, sizeof err->detail, "storage error");
+        if (s == STORE_NOT_FOUND) {
+          fail(err, m, "no printer named '%s'", name);
+        } else {
+          err->status = 500;
+          snprintf(err->detail, sizeof err->detail, "storage error");
+        }
+        json_decref(list);
         return false;
       }
     }
