@@ -48,7 +48,7 @@ static const cli_field_t contract_step_fields[] = {
     {"cli:printer", "PRINTER", "Printer", NULL},
     {"seq", "SEQ", "Seq", NULL},
     {"kind", "STEP", "Step", NULL},
-    {"item_name", "ITEM", "Item", NULL},
+    {"cli:item", "ITEM", "Item", NULL},
     {"cli:state", "STATE", "State", NULL},
     {"attempts", "ATTEMPTS", "Attempts", NULL},
     {"cli:sent_at", "SENT", "Sent", NULL},
@@ -316,6 +316,12 @@ static json_t *contract_steps_flat(cli_t *cli, const json_t *run) {
     if (json_is_object(printer)) printer = json_object_get(printer, "name");
 
     json_object_set(step, "cli:printer", printer ? (json_t *)printer : json_null());
+
+    const json_t *item = json_object_get(step, "item_name");
+
+    if (!item) item = json_object_get(step, "name");
+
+    json_object_set(step, "cli:item", item ? (json_t *)item : json_null());
 
     // A planned step behind a failed one waits for good: "blocked" (§6).
     if (json_is_true(json_object_get(step, "blocked")))
