@@ -8,10 +8,13 @@
 //    settings item and the backup service from the JSON) and lands on its
 //    page: the term, the items, the service settings, and, once the sweep
 //    made the run, printer lobby's steps in order with their state in
-//    words and attempts (the same as GET /runs/{id});
+//    words and attempts (the same as GET /runs/{id}); Renew with a new end
+//    makes revision 2;
 //  - acme's admin (the customer) finds it in the list and on its page,
 //    with its steps, but no create form, renew form or cancel button; on a
 //    phone the page needs no horizontal scroll;
+//  - Services (#/admin/services): no supply orders, no part alerts, and
+//    lobby (picked in the printer list) has no backups yet;
 //  - globex's admin: not in the list, and #/admin/contracts?id=N says it
 //    is not found, with nothing of the contract on the page.
 'use strict';
@@ -82,6 +85,30 @@ async function main() {
       assert(/lobby/.test(text) && /"attempts"/.test(text), `the run document: ${text}`);
       await screenshot(page, '60-contract', true);
     });
+    await check('renew on the page: a new end makes revision 2', async () => {
+      const renew = page.locator('#renew-form');
+      const end = new Date(Date.now() + 2 * 365 * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
+      await renew.getByLabel('New end of the term').fill(end);
+      await page.locator('#contract-renew').click();
+      await until('revision 2', async () => /Revision\s*2\b/.test(
+        (await page.locator('#contract-facts').innerText()) || ''));
+      assert(await page.locator('#contract-cancel').isVisible(), 'the cancel button');
+      const text = await page.locator('main').innerText();
+      assert(!/\[object |\bnull\b|undefined/.test(text), `no stray text: ${text}`);
+    });
+
+    await check('Services: no supply orders or part alerts yet; lobby has no backups yet', async () => {
+      await page.goto(`${NIMBUS}/#/admin/services`);
+      await until('the orders', async () => /No supply orders yet/.test(
+        (await page.locator('#supply-orders').textContent()) || ''));
+      await until('the alerts', async () => /No part alerts/.test(
+        (await page.locator('#part-alerts').textContent()) || ''));
+      await until('lobby in the picker', async () =>
+        await page.locator('select[name="printer"] option[value="lobby"]').count() === 1);
+      await page.locator('select[name="printer"]').selectOption('lobby');
+      await until('the backups', async () => /No backups of this printer yet/.test(
+        (await page.locator('#backups').textContent()) || ''));
+    });
 
     // ---- the customer's admin reads it ----
     const { page: boss } = await newPage(browser);
@@ -97,6 +124,8 @@ async function main() {
       await until('the steps', async () => await boss.locator('#contract-runs tr[data-printer="lobby"]').count() > 0);
       assertEqual(await boss.locator('#contract-cancel').count(), 0, 'a cancel button');
       assertEqual(await boss.locator('#renew-form').count(), 0, 'a renew form');
+      const text = await boss.locator('main').innerText();
+      assert(!/\[object |\bnull\b|undefined/.test(text), `no stray text: ${text}`);
     });
     await check('on a phone: no horizontal scroll', async () => {
       await boss.setViewportSize({ width: 390, height: 844 });

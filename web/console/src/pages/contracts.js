@@ -20,7 +20,7 @@
 // §2). A tenant admin looking at their own tenant's contracts is the
 // customer: the page is read-only for them (the server refuses writes
 // anyway; the page does not offer them).
-import { el, clear, field, table, notice, time, confirmAction, errorText } from '../ui.js';
+import { el, clear, append, field, table, notice, time, confirmAction, errorText } from '../ui.js';
 import { currentTenant } from '../api.js';
 import { loadFailed } from './admin-lib.js';
 
@@ -235,7 +235,7 @@ function renderContract(root, ctx, id) {
       }
     });
     box.setAttribute('aria-busy', 'false');
-    clear(box).append(
+    append(clear(box), [
       el('dl', { class: 'facts', id: 'contract-facts' },
         el('dt', null, 'Customer'), el('dd', null, c.tenant || customer || '—'),
         el('dt', null, 'Status'), el('dd', { id: 'contract-status', 'data-status': c.status }, words(STATUS_WORDS, c.status)),
@@ -260,7 +260,7 @@ function renderContract(root, ctx, id) {
       el('div', { id: 'contract-runs' }, runs.length
         ? runs.slice().sort((a, b) => b.id - a.id).map(runSection)
         : el('p', null, c.status === 'scheduled' ? 'No runs yet: the contract starts at the start of its term.' : 'No runs yet.')),
-      writable ? [renewForm(ctx, c, load), el('div', { class: 'actions' }, cancel)] : null);
+      writable ? [renewForm(ctx, c, load), el('div', { class: 'actions' }, cancel)] : null]);
     // while a run runs, or an active contract waits for the sweep's run
     if (runs.some((r) => r.state === 'running') || (!runs.length && c.status === 'active')) {
       timer = setTimeout(() => { if (box.isConnected) load(); }, REFRESH_MS);

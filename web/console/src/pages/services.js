@@ -22,8 +22,10 @@ const SENT_WORDS = {
 };
 const words = (v) => SENT_WORDS[v] || (v ? String(v) : '—');
 
-// the printer a row names (a name, or an object with one)
-const printerName = (r) => (r.printer && typeof r.printer === 'object' ? r.printer.name : r.printer) || '—';
+// the printer a row names (a name, an object with one, or only its
+// number: printer_id)
+const printerName = (r) => (r.printer && typeof r.printer === 'object' ? r.printer.name : r.printer) ||
+  (r.printer_id ? `Printer ${r.printer_id}` : '—');
 
 // the first array among a document's members (the server's list key)
 function listOf(doc, ...keys) {
