@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -72,7 +73,25 @@ typedef struct {
   int64_t written, limit; /* limit: the expected size (-1: unknown) */
   bool write_error, too_big;
   const atomic_bool *stop;
+  int64_t max_rate, start_at; /* bytes/s (0: none); where this transfer began */
+  struct timespec t0;
 } pdl_sink_t;
+
+/* Hold the write callback back until this transfer's average rate is at
+ * most max_rate (libcurl's own limit lets a small file through in one burst). */
+static void pdl_throttle(pdl_sink_t *s) {
+  if (s->max_rate <= 0) return;
+  for (;;) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double elapsed = (double)(now.tv_sec - s->t0.tv_sec) + (double)(now.tv_nsec - s->t0.tv_nsec) / 1e9;
+    double due = (double)(s->written - s->start_at) / (double)s->max_rate;
+    if (due <= elapsed || (s->stop && atomic_load(s->stop))) return;
+    double wait = due - elapsed > 0.2 ? 0.2 : due - elapsed;
+    struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+    nanosleep(&ts, NULL);
+  }
+}
 
 static size_t pdl_write(char *data, size_t size, size_t n, void *ctx) {
   pdl_sink_t *s = ctx;
@@ -87,6 +106,7 @@ static size_t pdl_write(char *data, size_t size, size_t n, void *ctx) {
   }
   crypto_hash_sha256_update(s->h, (const unsigned char *)data, len);
   s->written += (int64_t)len;
+  pdl_throttle(s);
   return len;
 }
 
@@ -112,6 +132,9 @@ static CURLcode pdl_transfer(const char *url, const char *auth, const char *prot
   sink->written = from;
   sink->limit = limit;
   sink->stop = stop;
+  sink->max_rate = max_rate;
+  sink->start_at = from;
+  clock_gettime(CLOCK_MONOTONIC, &sink->t0);
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, pdl_write);
@@ -127,7 +150,7 @@ static CURLcode pdl_transfer(const char *url, const char *auth, const char *prot
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, pdl_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)stop);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  if (max_rate > 0) curl_easy_setopt(curl, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)max_rate);
+  if (max_rate > 0) curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 16384L);
   if (from > 0) curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)from);
   CURLcode rc = curl_easy_perform(curl);
   *status = 0;

@@ -184,6 +184,18 @@ static void test_download_whole_and_resumed(void **state) {
   assert_string_equal(got, hex);
   pdl_remove(dir, 6);
   assert_false(exists("pkg-6"));
+
+  /* provision-max-rate: 300000 bytes at 600000 bytes/s take at least half a second */
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  f = fopen(src, "r+b");
+  fputc(buf[0], f); /* the source as it was */
+  fclose(f);
+  assert_true(pdl_fetch(url, NULL, "file", dir, 8, 300000, hex, 600000, NULL, &mismatch, err,
+                        sizeof err));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  assert_true(took >= 0.45);
 }
 
 static void test_download_checksum_mismatch(void **state) {
