@@ -584,4 +584,60 @@ typedef struct {
   int64_t version;
 } nimbus_account_link_t;
 
+/* ---- h-runs: provisioning runs, steps and device inventory
+ * (docs/PROVISIONING.md §5–§8; store.h "provisioning") ---- */
+#define NIMBUS_PROV_TARGET_MAX 8192 /* a step's target JSON incl. NUL */
+#define NIMBUS_PROV_JSON_MAX 16384  /* inventory applications / settings JSON incl. NUL */
+typedef enum {
+  NIMBUS_RUN_RUNNING = 1,
+  NIMBUS_RUN_DONE = 2,
+  NIMBUS_RUN_PARTIAL = 3,
+  NIMBUS_RUN_NOTHING = 4 /* nothing-to-do */
+} nimbus_run_state_t;
+typedef enum {
+  NIMBUS_STEP_PLANNED = 1,
+  NIMBUS_STEP_SENT = 2,
+  NIMBUS_STEP_CONFIRMED = 3,
+  NIMBUS_STEP_FAILED = 4,
+  NIMBUS_STEP_SKIPPED = 5
+} nimbus_step_state_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t contract_id;
+  int64_t revision;
+  char kind[16]; /* start, renewal, restore */
+  nimbus_run_state_t state;
+  int64_t created_at;
+  int64_t finished_at; /* 0 while running */
+  char note[NIMBUS_TEXT_MAX];
+} nimbus_prov_run_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t run_id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id; /* filled by reads (the run's) */
+  int seq;
+  char kind[16]; /* settings, firmware, application, backup, consumables, parts_life */
+  char item_name[NIMBUS_NAME_MAX + 2];
+  char target_json[NIMBUS_PROV_TARGET_MAX];
+  nimbus_id_t package_id; /* 0: none */
+  nimbus_step_state_t state;
+  int attempts;
+  int64_t next_at; /* planned: not served before */
+  int64_t sent_at;
+  int64_t finished_at;
+  char reason[NIMBUS_TEXT_MAX];
+} nimbus_prov_step_t;
+typedef struct {
+  nimbus_id_t device_id;
+  nimbus_id_t tenant_id;
+  char firmware_name[NIMBUS_NAME_MAX + 2];
+  char firmware_version[NIMBUS_NAME_MAX + 2];
+  char applications_json[NIMBUS_PROV_JSON_MAX]; /* {"<name>":"<version>"} */
+  char settings_json[NIMBUS_PROV_JSON_MAX];     /* {"<name>":value} */
+  int64_t reported_at;
+} nimbus_device_inventory_t;
+
 #endif

@@ -361,6 +361,37 @@ struct store_ops {
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);
   void (*feed_close)(store_feed_t *f);
+  /* provisioning (h-runs) */
+  store_status_t (*prov_run_create)(store_t *st, nimbus_prov_run_t *run, const nimbus_id_t *devices,
+                                    int ndevices, nimbus_prov_step_t *steps, int nsteps,
+                                    bool *created);
+  store_status_t (*prov_run_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_prov_run_t *out);
+  store_status_t (*prov_run_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                  store_prov_run_cb cb, void *ctx);
+  store_status_t (*prov_run_finish)(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,
+                                    const char *note, int64_t now);
+  store_status_t (*prov_run_widen)(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                   nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                   int64_t now, bool *added);
+  store_status_t (*prov_run_uncovered)(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                       store_id_each_cb cb, void *ctx);
+  store_status_t (*prov_step_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                   store_prov_step_cb cb, void *ctx);
+  store_status_t (*prov_step_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_prov_step_t *out);
+  store_status_t (*prov_step_transition)(store_t *st, const nimbus_prov_step_t *s,
+                                         nimbus_step_state_t from_state, int from_attempts,
+                                         const char *detail, int64_t now);
+  store_status_t (*prov_step_heads)(store_t *st, nimbus_id_t device_id, int64_t now, int limit,
+                                    store_prov_step_cb cb, void *ctx);
+  store_status_t (*prov_step_timed_out)(store_t *st, int64_t sent_before, int limit,
+                                        store_prov_step_cb cb, void *ctx);
+  store_status_t (*prov_device_has_package)(store_t *st, nimbus_id_t device_id,
+                                            nimbus_id_t package_id, bool *out);
+  store_status_t (*inventory_put)(store_t *st, const nimbus_device_inventory_t *inv);
+  store_status_t (*inventory_get)(store_t *st, nimbus_id_t device_id,
+                                  nimbus_device_inventory_t *out);
 };
 
 /* The backends built into this nimbusd (store.c lists them). */

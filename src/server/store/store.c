@@ -294,6 +294,20 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(feed_open),
       STORE_OP_PRESENT(feed_next),
       STORE_OP_PRESENT(feed_close),
+      STORE_OP_PRESENT(prov_run_create),
+      STORE_OP_PRESENT(prov_run_get),
+      STORE_OP_PRESENT(prov_run_list),
+      STORE_OP_PRESENT(prov_run_finish),
+      STORE_OP_PRESENT(prov_run_widen),
+      STORE_OP_PRESENT(prov_run_uncovered),
+      STORE_OP_PRESENT(prov_step_list),
+      STORE_OP_PRESENT(prov_step_get),
+      STORE_OP_PRESENT(prov_step_transition),
+      STORE_OP_PRESENT(prov_step_heads),
+      STORE_OP_PRESENT(prov_step_timed_out),
+      STORE_OP_PRESENT(prov_device_has_package),
+      STORE_OP_PRESENT(inventory_put),
+      STORE_OP_PRESENT(inventory_get),
   };
   const char *first = NULL;
   int n = 0;
@@ -1303,4 +1317,77 @@ store_status_t store_feed_next(store_feed_t *f, int timeout_ms, store_feed_event
 
 void store_feed_close(store_feed_t *f) {
   if (f) f->st->ops->feed_close(f);
+}
+
+/* ---- provisioning (h-runs) ---- */
+store_status_t store_prov_run_create(store_t *st, nimbus_prov_run_t *run,
+                                     const nimbus_id_t *devices, int ndevices,
+                                     nimbus_prov_step_t *steps, int nsteps, bool *created) {
+  return STORE_CALL(st, prov_run_create, run, devices, ndevices, steps, nsteps, created);
+}
+
+store_status_t store_prov_run_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_prov_run_t *out) {
+  return STORE_CALL(st, prov_run_get, tenant_id, id, out);
+}
+
+store_status_t store_prov_run_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                   store_prov_run_cb cb, void *ctx) {
+  return STORE_CALL(st, prov_run_list, tenant_id, contract_id, cb, ctx);
+}
+
+store_status_t store_prov_run_finish(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,
+                                     const char *note, int64_t now) {
+  return STORE_CALL(st, prov_run_finish, run_id, state, note, now);
+}
+
+store_status_t store_prov_run_widen(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                    nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                    int64_t now, bool *added) {
+  return STORE_CALL(st, prov_run_widen, run_id, tenant_id, device_id, steps, nsteps, now, added);
+}
+
+store_status_t store_prov_run_uncovered(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                        store_id_each_cb cb, void *ctx) {
+  return STORE_CALL(st, prov_run_uncovered, run_id, tenant_id, cb, ctx);
+}
+
+store_status_t store_prov_step_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                    store_prov_step_cb cb, void *ctx) {
+  return STORE_CALL(st, prov_step_list, tenant_id, run_id, cb, ctx);
+}
+
+store_status_t store_prov_step_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_prov_step_t *out) {
+  return STORE_CALL(st, prov_step_get, tenant_id, id, out);
+}
+
+store_status_t store_prov_step_transition(store_t *st, const nimbus_prov_step_t *s,
+                                          nimbus_step_state_t from_state, int from_attempts,
+                                          const char *detail, int64_t now) {
+  return STORE_CALL(st, prov_step_transition, s, from_state, from_attempts, detail, now);
+}
+
+store_status_t store_prov_step_heads(store_t *st, nimbus_id_t device_id, int64_t now, int limit,
+                                     store_prov_step_cb cb, void *ctx) {
+  return STORE_CALL(st, prov_step_heads, device_id, now, limit, cb, ctx);
+}
+
+store_status_t store_prov_step_timed_out(store_t *st, int64_t sent_before, int limit,
+                                         store_prov_step_cb cb, void *ctx) {
+  return STORE_CALL(st, prov_step_timed_out, sent_before, limit, cb, ctx);
+}
+
+store_status_t store_prov_device_has_package(store_t *st, nimbus_id_t device_id,
+                                             nimbus_id_t package_id, bool *out) {
+  return STORE_CALL(st, prov_device_has_package, device_id, package_id, out);
+}
+
+store_status_t store_inventory_put(store_t *st, const nimbus_device_inventory_t *inv) {
+  return STORE_CALL(st, inventory_put, inv);
+}
+
+store_status_t store_inventory_get(store_t *st, nimbus_id_t device_id,
+                                   nimbus_device_inventory_t *out) {
+  return STORE_CALL(st, inventory_get, device_id, out);
 }

@@ -1031,4 +1031,67 @@ typedef enum {
 store_status_t store_remote_job_change(store_t *st, nimbus_id_t tenant_id,
                                        store_remote_change_t what, const nimbus_remote_job_t *j);
 
+/* ---- provisioning (h-runs; docs/PROVISIONING.md §5–§8) ----
+ * Runs, their steps and the per-printer coverage, the step history
+ * (provisioning_events) and each printer's reported inventory.  Policy
+ * (what to plan, when to retry, the run's end state) is
+ * provisioning/run-*.c's; these only keep the rows consistent. */
+typedef bool (*store_prov_run_cb)(const nimbus_prov_run_t *r, void *ctx);
+typedef bool (*store_prov_step_cb)(const nimbus_prov_step_t *s, void *ctx);
+typedef bool (*store_id_each_cb)(nimbus_id_t id, void *ctx);
+/* Create run (tenant_id, contract_id, revision, kind, state, note) with
+ * its steps (run_id filled here) and its coverage (the devices planned
+ * for, steps or not) in one transaction, only when no run exists for
+ * (contract_id, revision): *created true and run->id, created_at set;
+ * else *created false, nothing written and *run is the existing run. */
+store_status_t store_prov_run_create(store_t *st, nimbus_prov_run_t *run,
+                                     const nimbus_id_t *devices, int ndevices,
+                                     nimbus_prov_step_t *steps, int nsteps, bool *created);
+store_status_t store_prov_run_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                  nimbus_prov_run_t *out);
+/* The runs of a contract, newest first (tenant_id 0: any tenant). */
+store_status_t store_prov_run_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                   store_prov_run_cb cb, void *ctx);
+/* Set the run's end state (DONE, PARTIAL, NOTHING) and finished_at, only
+ * while it is RUNNING (CONFLICT otherwise, NOT_FOUND when absent). */
+store_status_t store_prov_run_finish(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,
+                                     const char *note, int64_t now);
+/* Widen a run's coverage to device_id: its coverage row and its steps in
+ * one transaction, only when the device is not covered yet (*added
+ * false: nothing written).  A run that gets steps is RUNNING again. */
+store_status_t store_prov_run_widen(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                    nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                    int64_t now, bool *added);
+/* The devices of tenant_id not covered by run_id, by id. */
+store_status_t store_prov_run_uncovered(store_t *st, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                        store_id_each_cb cb, void *ctx);
+/* The steps of a run, by device then seq (tenant_id 0: any tenant). */
+store_status_t store_prov_step_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                    store_prov_step_cb cb, void *ctx);
+store_status_t store_prov_step_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_prov_step_t *out);
+/* Move step s->id from from_state (and attempts from_attempts) to the
+ * state, attempts, next_at, sent_at, finished_at and reason of *s, with a
+ * provisioning_events row (detail) in the same transaction.  CONFLICT
+ * when the step is no longer in from_state/from_attempts (another node
+ * moved it), NOT_FOUND when absent. */
+store_status_t store_prov_step_transition(store_t *st, const nimbus_prov_step_t *s,
+                                          nimbus_step_state_t from_state, int from_attempts,
+                                          const char *detail, int64_t now);
+/* The head steps: per (run, device) the first step in seq order that is
+ * not CONFIRMED or SKIPPED, when it is SENT or PLANNED with next_at <=
+ * now; oldest run first, at most limit (device_id 0: every device). */
+store_status_t store_prov_step_heads(store_t *st, nimbus_id_t device_id, int64_t now, int limit,
+                                     store_prov_step_cb cb, void *ctx);
+/* SENT steps whose sent_at <= sent_before, at most limit. */
+store_status_t store_prov_step_timed_out(store_t *st, int64_t sent_before, int limit,
+                                         store_prov_step_cb cb, void *ctx);
+/* Whether a step of device_id names package_id. */
+store_status_t store_prov_device_has_package(store_t *st, nimbus_id_t device_id,
+                                             nimbus_id_t package_id, bool *out);
+/* The printer's reported inventory: put replaces it. */
+store_status_t store_inventory_put(store_t *st, const nimbus_device_inventory_t *inv);
+store_status_t store_inventory_get(store_t *st, nimbus_id_t device_id,
+                                   nimbus_device_inventory_t *out);
+
 #endif

@@ -715,9 +715,94 @@ static const char *const migration_11[] = {
     NULL,
 };
 
+/* Migration 12: h-contracts's (issue 16); an empty placeholder until that branch
+ * is merged, so the numbers stay as assigned. */
+static const char *const migration_12[] = {
+    NULL,
+};
+
+/* Migration 13: h-services's (issue 16); an empty placeholder until that branch
+ * is merged, so the numbers stay as assigned. */
+static const char *const migration_13[] = {
+    NULL,
+};
+
+/* Migration 14 (issue 16, h-runs): provisioning runs (docs/PROVISIONING.md
+ * §5–§7).  A run per contract event, unique (contract_id, revision): the
+ * run with its steps is inserted in one transaction that does nothing when
+ * the row exists, so two nodes or a restart never make two runs.
+ * provisioning_coverage: the printers a run was planned for (with steps
+ * or not), so a printer registered later under a "printers":"all"
+ * contract is planned once (a run's coverage is widened).  Steps go with
+ * their printer; provisioning_events is the step history (one row per
+ * change, written with it).  device_inventory: what the printer last
+ * reported (§8.2). */
+static const char *const migration_14[] = {
+    "CREATE TABLE provisioning_runs ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  contract_id bigint NOT NULL,"
+    "  revision bigint NOT NULL CHECK (revision >= 1),"
+    "  kind text NOT NULL CHECK (kind IN ('start', 'renewal', 'restore')),"
+    "  state integer NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 4),"
+    "  created_at bigint NOT NULL,"
+    "  finished_at bigint NOT NULL DEFAULT 0,"
+    "  note text NOT NULL DEFAULT '',"
+    "  UNIQUE (contract_id, revision)"
+    ")",
+    "CREATE INDEX provisioning_runs_running ON provisioning_runs(id) WHERE state = 1",
+    "CREATE TABLE provisioning_coverage ("
+    "  run_id bigint NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  planned_at bigint NOT NULL,"
+    "  PRIMARY KEY (run_id, device_id)"
+    ")",
+    "CREATE TABLE provisioning_steps ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  run_id bigint NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL,"
+    "  device_id bigint NOT NULL,"
+    "  seq integer NOT NULL CHECK (seq >= 1),"
+    "  kind text NOT NULL,"
+    "  item_name text NOT NULL DEFAULT '',"
+    "  target_json text NOT NULL DEFAULT '{}',"
+    "  package_id bigint NOT NULL DEFAULT 0,"
+    "  state integer NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 5),"
+    "  attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_at bigint NOT NULL DEFAULT 0,"
+    "  sent_at bigint NOT NULL DEFAULT 0,"
+    "  finished_at bigint NOT NULL DEFAULT 0,"
+    "  reason text NOT NULL DEFAULT '',"
+    "  UNIQUE (run_id, device_id, seq),"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX provisioning_steps_device ON provisioning_steps(device_id, state)",
+    "CREATE INDEX provisioning_steps_sent ON provisioning_steps(sent_at) WHERE state = 2",
+    "CREATE TABLE provisioning_events ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  run_id bigint NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  step_id bigint NOT NULL,"
+    "  at bigint NOT NULL,"
+    "  from_state integer NOT NULL,"
+    "  to_state integer NOT NULL,"
+    "  detail text NOT NULL DEFAULT ''"
+    ")",
+    "CREATE INDEX provisioning_events_step ON provisioning_events(step_id)",
+    "CREATE TABLE device_inventory ("
+    "  device_id bigint PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL,"
+    "  firmware_name text NOT NULL DEFAULT '',"
+    "  firmware_version text NOT NULL DEFAULT '',"
+    "  applications_json text NOT NULL DEFAULT '{}',"
+    "  settings_json text NOT NULL DEFAULT '{}',"
+    "  reported_at bigint NOT NULL"
+    ")",
+    NULL,
+};
+
 static const char *const *const pg_migrations[] = {
-    migration_1, migration_2, migration_3, migration_4,  migration_5, migration_6,
-    migration_7, migration_8, migration_9, migration_10, migration_11};
+    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,  migration_7,
+    migration_8, migration_9, migration_10, migration_11, migration_12, migration_13, migration_14};
 
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
 

@@ -17,7 +17,7 @@
 
 /* Statement ids a connection may have prepared (store-pg-private.h's
  * pg_stmt_id_t stays below this). */
-#define PG_POOL_STMTS_MAX 256
+#define PG_POOL_STMTS_MAX 512
 
 typedef struct pg_conn {
   PGconn *conn;                              /* NULL until opened (or after it broke) */

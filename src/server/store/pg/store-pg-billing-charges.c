@@ -102,6 +102,7 @@ static const char *const charges_sql[PS_REMOTE_FIRST - PS_CHARGE_PLACE] = {
 
 /* Statements from PS_REMOTE_FIRST on are store-pg-remote.c's, from PS_LINK_FIRST on store-pg-links.c's. */
 const char *pg_charges_sql(pg_stmt_id_t id) {
+  if (id >= PS_PROV_FIRST) return pg_prov_sql(id);
   if (id >= PS_LINK_FIRST) return pg_link_sql(id);
   if (id >= PS_REMOTE_FIRST) return pg_remote_sql(id);
   return id >= PS_CHARGE_PLACE && id < PS_COUNT ? charges_sql[id - PS_CHARGE_PLACE] : NULL;

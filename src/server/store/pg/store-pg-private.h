@@ -257,6 +257,27 @@ typedef enum {
   PS_LINK_UPDATE,
   PS_LINK_EXISTS,
   PS_LINK_DELETE,
+  /* provisioning (store-pg-provisioning.c, h-runs) */
+  PS_PROV_FIRST,
+  PS_PROV_RUN_INSERT = PS_PROV_FIRST,
+  PS_PROV_RUN_GET_BY_EVENT,
+  PS_PROV_RUN_GET,
+  PS_PROV_RUN_LIST,
+  PS_PROV_RUN_FINISH,
+  PS_PROV_RUN_REOPEN,
+  PS_PROV_COVER_INSERT,
+  PS_PROV_UNCOVERED,
+  PS_PROV_STEP_INSERT,
+  PS_PROV_STEP_LIST,
+  PS_PROV_STEP_GET,
+  PS_PROV_STEP_UPDATE,
+  PS_PROV_STEP_EXISTS,
+  PS_PROV_EVENT_INSERT,
+  PS_PROV_STEP_HEADS,
+  PS_PROV_STEP_TIMED_OUT,
+  PS_PROV_HAS_PACKAGE,
+  PS_PROV_INV_PUT,
+  PS_PROV_INV_GET,
   PS_COUNT
 } pg_stmt_id_t;
 
@@ -767,5 +788,38 @@ store_status_t pg_remote_job_query(store_t *st, const store_remote_query_t *q,
                                    nimbus_remote_job_t *out, int max, int *count);
 store_status_t pg_remote_job_change(store_t *st, nimbus_id_t tenant_id, store_remote_change_t what,
                                     const nimbus_remote_job_t *j);
+
+/* store-pg-provisioning.c (h-runs): the SQL of PS_PROV_FIRST.. and provisioning. */
+const char *pg_prov_sql(pg_stmt_id_t id);
+store_status_t pg_prov_run_create(store_t *base, nimbus_prov_run_t *run, const nimbus_id_t *devices,
+                                  int ndevices, nimbus_prov_step_t *steps, int nsteps,
+                                  bool *created);
+store_status_t pg_prov_run_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_prov_run_t *out);
+store_status_t pg_prov_run_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                store_prov_run_cb cb, void *ctx);
+store_status_t pg_prov_run_finish(store_t *base, nimbus_id_t run_id, nimbus_run_state_t state,
+                                  const char *note, int64_t now);
+store_status_t pg_prov_run_widen(store_t *base, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                 nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                 int64_t now, bool *added);
+store_status_t pg_prov_run_uncovered(store_t *base, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                     store_id_each_cb cb, void *ctx);
+store_status_t pg_prov_step_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                 store_prov_step_cb cb, void *ctx);
+store_status_t pg_prov_step_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_prov_step_t *out);
+store_status_t pg_prov_step_transition(store_t *base, const nimbus_prov_step_t *s,
+                                       nimbus_step_state_t from_state, int from_attempts,
+                                       const char *detail, int64_t now);
+store_status_t pg_prov_step_heads(store_t *base, nimbus_id_t device_id, int64_t now, int limit,
+                                  store_prov_step_cb cb, void *ctx);
+store_status_t pg_prov_step_timed_out(store_t *base, int64_t sent_before, int limit,
+                                      store_prov_step_cb cb, void *ctx);
+store_status_t pg_prov_device_has_package(store_t *base, nimbus_id_t device_id,
+                                          nimbus_id_t package_id, bool *out);
+store_status_t pg_inventory_put(store_t *base, const nimbus_device_inventory_t *inv);
+store_status_t pg_inventory_get(store_t *base, nimbus_id_t device_id,
+                                nimbus_device_inventory_t *out);
 
 #endif

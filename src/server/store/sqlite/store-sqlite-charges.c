@@ -97,6 +97,7 @@ static const char *const charges_sql[S_REMOTE_FIRST - S_CHARGES_FIRST] = {
 
 /* Statements from S_REMOTE_FIRST on are store-sqlite-remote.c's, from S_LINK_FIRST on store-sqlite-links.c's. */
 const char *sqlite_charges_sql(stmt_id_t id) {
+  if (id >= S_PROV_FIRST) return sqlite_prov_sql(id);
   if (id >= S_LINK_FIRST) return sqlite_link_sql(id);
   if (id >= S_REMOTE_FIRST) return sqlite_remote_sql(id);
   return id >= S_CHARGES_FIRST && id < S_COUNT ? charges_sql[id - S_CHARGES_FIRST] : NULL;

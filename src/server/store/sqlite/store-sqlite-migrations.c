@@ -876,11 +876,96 @@ static const char *const migration_20[] = {
     NULL,
 };
 
+/* Migration 21: h-contracts's (issue 16); an empty placeholder until that branch
+ * is merged, so the numbers stay as assigned. */
+static const char *const migration_21[] = {
+    NULL,
+};
+
+/* Migration 22: h-services's (issue 16); an empty placeholder until that branch
+ * is merged, so the numbers stay as assigned. */
+static const char *const migration_22[] = {
+    NULL,
+};
+
+/* Migration 23 (issue 16, h-runs): provisioning runs (docs/PROVISIONING.md
+ * §5–§7).  A run per contract event, unique (contract_id, revision): the
+ * run with its steps is inserted in one transaction that does nothing when
+ * the row exists, so two nodes or a restart never make two runs.
+ * provisioning_coverage: the printers a run was planned for (with steps
+ * or not), so a printer registered later under a "printers":"all"
+ * contract is planned once (a run's coverage is widened).  Steps go with
+ * their printer; provisioning_events is the step history (one row per
+ * change, written with it).  device_inventory: what the printer last
+ * reported (§8.2). */
+static const char *const migration_23[] = {
+    "CREATE TABLE provisioning_runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  contract_id INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL CHECK (revision >= 1),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('start', 'renewal', 'restore')),"
+    "  state INTEGER NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 4),"
+    "  created_at INTEGER NOT NULL,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0,"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (contract_id, revision)"
+    ")",
+    "CREATE INDEX provisioning_runs_running ON provisioning_runs(id) WHERE state = 1",
+    "CREATE TABLE provisioning_coverage ("
+    "  run_id INTEGER NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  planned_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, device_id)"
+    ")",
+    "CREATE TABLE provisioning_steps ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  device_id INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+    "  kind TEXT NOT NULL,"
+    "  item_name TEXT NOT NULL DEFAULT '',"
+    "  target_json TEXT NOT NULL DEFAULT '{}',"
+    "  package_id INTEGER NOT NULL DEFAULT 0,"
+    "  state INTEGER NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 5),"
+    "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_at INTEGER NOT NULL DEFAULT 0,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (run_id, device_id, seq),"
+    "  FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE"
+    ")",
+    "CREATE INDEX provisioning_steps_device ON provisioning_steps(device_id, state)",
+    "CREATE INDEX provisioning_steps_sent ON provisioning_steps(sent_at) WHERE state = 2",
+    "CREATE TABLE provisioning_events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
+    "  step_id INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  from_state INTEGER NOT NULL,"
+    "  to_state INTEGER NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT ''"
+    ")",
+    "CREATE INDEX provisioning_events_step ON provisioning_events(step_id)",
+    "CREATE TABLE device_inventory ("
+    "  device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  firmware_name TEXT NOT NULL DEFAULT '',"
+    "  firmware_version TEXT NOT NULL DEFAULT '',"
+    "  applications_json TEXT NOT NULL DEFAULT '{}',"
+    "  settings_json TEXT NOT NULL DEFAULT '{}',"
+    "  reported_at INTEGER NOT NULL"
+    ")",
+    NULL,
+};
+
 const char *const *const store_sqlite_migrations[] = {
-    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
-    migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
-    migration_11, migration_12, migration_13, migration_14, migration_15,
-    migration_16, migration_17, migration_18, migration_19, migration_20,
+    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
+    migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
+    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
+    migration_19, migration_20, migration_21, migration_22, migration_23,
 };
 
 const int store_sqlite_migration_count =

@@ -298,6 +298,27 @@ typedef enum {
   S_LINK_UPDATE,
   S_LINK_EXISTS,
   S_LINK_DELETE,
+  /* provisioning (store-sqlite-provisioning.c, h-runs) */
+  S_PROV_FIRST,
+  S_PROV_RUN_INSERT = S_PROV_FIRST,
+  S_PROV_RUN_GET_BY_EVENT,
+  S_PROV_RUN_GET,
+  S_PROV_RUN_LIST,
+  S_PROV_RUN_FINISH,
+  S_PROV_RUN_REOPEN,
+  S_PROV_COVER_INSERT,
+  S_PROV_UNCOVERED,
+  S_PROV_STEP_INSERT,
+  S_PROV_STEP_LIST,
+  S_PROV_STEP_GET,
+  S_PROV_STEP_UPDATE,
+  S_PROV_STEP_EXISTS,
+  S_PROV_EVENT_INSERT,
+  S_PROV_STEP_HEADS,
+  S_PROV_STEP_TIMED_OUT,
+  S_PROV_HAS_PACKAGE,
+  S_PROV_INV_PUT,
+  S_PROV_INV_GET,
   S_COUNT
 } stmt_id_t;
 
@@ -824,5 +845,38 @@ store_status_t sqlite_feed_open(store_t *base_, store_feed_t **out);
 store_status_t sqlite_feed_next(store_feed_t *base_, int timeout_ms, store_feed_event_t *out,
                                 size_t max, size_t *n);
 void sqlite_feed_close(store_feed_t *base_);
+
+/* store-sqlite-provisioning.c (h-runs): the SQL of S_PROV_FIRST.. and provisioning. */
+const char *sqlite_prov_sql(stmt_id_t id);
+store_status_t sqlite_prov_run_create(store_t *base_, nimbus_prov_run_t *run,
+                                      const nimbus_id_t *devices, int ndevices,
+                                      nimbus_prov_step_t *steps, int nsteps, bool *created);
+store_status_t sqlite_prov_run_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                   nimbus_prov_run_t *out);
+store_status_t sqlite_prov_run_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t contract_id,
+                                    store_prov_run_cb cb, void *ctx);
+store_status_t sqlite_prov_run_finish(store_t *base_, nimbus_id_t run_id, nimbus_run_state_t state,
+                                      const char *note, int64_t now);
+store_status_t sqlite_prov_run_widen(store_t *base_, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                     nimbus_id_t device_id, nimbus_prov_step_t *steps, int nsteps,
+                                     int64_t now, bool *added);
+store_status_t sqlite_prov_run_uncovered(store_t *base_, nimbus_id_t run_id, nimbus_id_t tenant_id,
+                                         store_id_each_cb cb, void *ctx);
+store_status_t sqlite_prov_step_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t run_id,
+                                     store_prov_step_cb cb, void *ctx);
+store_status_t sqlite_prov_step_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                    nimbus_prov_step_t *out);
+store_status_t sqlite_prov_step_transition(store_t *base_, const nimbus_prov_step_t *s,
+                                           nimbus_step_state_t from_state, int from_attempts,
+                                           const char *detail, int64_t now);
+store_status_t sqlite_prov_step_heads(store_t *base_, nimbus_id_t device_id, int64_t now, int limit,
+                                      store_prov_step_cb cb, void *ctx);
+store_status_t sqlite_prov_step_timed_out(store_t *base_, int64_t sent_before, int limit,
+                                          store_prov_step_cb cb, void *ctx);
+store_status_t sqlite_prov_device_has_package(store_t *base_, nimbus_id_t device_id,
+                                              nimbus_id_t package_id, bool *out);
+store_status_t sqlite_inventory_put(store_t *base_, const nimbus_device_inventory_t *inv);
+store_status_t sqlite_inventory_get(store_t *base_, nimbus_id_t device_id,
+                                    nimbus_device_inventory_t *out);
 
 #endif
