@@ -197,6 +197,7 @@ panel_versions() {
 d['provisioning']['versions']['firmware']['version'] == '4.2.0' and
 d['provisioning']['versions']['applications']['scan2cloud'] == '2.1.0' or exit(1)"
   curl -fsS "$(conn_panel p1)/" | grep -q 'id="prov-step"'
+  "$NIMBUS_CONNECTOR" status --state "$CONN_DIR/p1/state.json" | grep -q '^Firmware: *engine 4.2.0'
 }
 check "the panel status page shows the step and the versions" wait_until "panel" panel_versions
 
