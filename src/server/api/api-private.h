@@ -219,6 +219,13 @@ const store_audit_t *api_audit_of(api_ctx_t *c, api_audit_t *out, const char *ac
 
 /* ---- endpoints ---- */
 void api_whoami(api_ctx_t *c); /* api.c */
+/* api-provisioning.c: provisioning runs and the printer's side (docs/PROVISIONING.md §8.1, §13) */
+void api_device_inventory_put(api_ctx_t *c);
+void api_device_provisioning_get(api_ctx_t *c);
+void api_device_provisioning_report(api_ctx_t *c);
+void api_device_package_get(api_ctx_t *c);
+void api_contract_runs_list(api_ctx_t *c);
+void api_run_get(api_ctx_t *c);
 
 /* The panel session of an API_DEVICE request (X-Nimbus-Session) into
  * *ps, its expiry moved; false has responded 401/500 (api-device.c). */

@@ -30,6 +30,9 @@
  *   GET  reports/print-log        GET reports/totals                 (api-reports.c)
  *   POST price-tables/preview     admins: a sample job's fee, nothing saved
  *   GET  audit                    admins: the audit log               (api-audit.c)
+ *   POST device/inventory         GET device/provisioning            the printer's
+ *   POST device/provisioning/steps/{id}  GET device/packages/{id}    provisioning
+ *   GET  contracts/{id}/runs      GET runs/{id}                       (api-provisioning.c)
  *
  * Role policy (checked here from the route's flags, refined by handlers):
  *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
@@ -304,6 +307,17 @@ static const struct api_route api_routes[] = {
      "api.device.jobs.payment.cancel", API_DEVICE},
     {"device/purposes", API_PARAM_NONE, NULL, "GET", api_device_purposes, "api.device.purposes",
      API_DEVICE},
+    {"device/inventory", API_PARAM_NONE, NULL, "POST", api_device_inventory_put,
+     "api.device.inventory", API_DEVICE | API_JSON},
+    {"device/provisioning", API_PARAM_NONE, NULL, "GET", api_device_provisioning_get,
+     "api.device.provisioning", API_DEVICE},
+    {"device/provisioning/steps", API_PARAM_ID, NULL, "POST", api_device_provisioning_report,
+     "api.device.provisioning.report", API_DEVICE | API_JSON},
+    {"device/packages", API_PARAM_ID, NULL, "GET", api_device_package_get,
+     "api.device.packages.get", API_DEVICE},
+    {"contracts", API_PARAM_ID, "runs", "GET", api_contract_runs_list, "api.contracts.runs",
+     API_SCOPED | API_ADMIN},
+    {"runs", API_PARAM_ID, NULL, "GET", api_run_get, "api.runs.get", API_SCOPED | API_ADMIN},
     {"device/account-links", API_PARAM_NONE, NULL, "GET", api_device_account_links_list,
      "api.device.account_links.list", API_DEVICE},
     {"device/account-links", API_PARAM_NONE, NULL, "POST", api_device_account_links_create,

@@ -64,6 +64,9 @@ typedef struct {
   int remote_poll;           /* federation: seconds between polls of each remote printer link */
   int remote_resync;         /* federation: seconds between full Get-Jobs of each link */
   char console_dir[PATH_MAX]; /* the web console's files ("": no console) */
+  int provision_interval;     /* provisioning: seconds between sweeps (provisioning/run-detect.c) */
+  int provision_step_timeout; /* provisioning: seconds a sent step waits for its report */
+  int provision_retries;      /* provisioning: tries of a step before it fails for good */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */
   int panel_login_failures;  /* failed panel sign-ins per (printer, user) before 429 */

@@ -17,6 +17,11 @@
  * The lease only saves duplicated work: every job change of a sweep is a
  * compare-and-set, so two nodes sweeping at once would still be correct.
  *
+ * The provisioning sweep (provisioning/run-detect.c) runs here too, every
+ * --provision-interval seconds (the round's period shrinks to it when
+ * shorter), under its own lease "provisioning", so it may run on another
+ * node than the sweeps above; exactly once is the store's there as well.
+ *
  * Each round also hands free heap pages back to the kernel when more than
  * HOUSEKEEPING_TRIM_FREE bytes lie free in malloc's arenas: every
  * long-poll passes through libmicrohttpd's per-connection pool (32 KiB)
@@ -34,6 +39,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "provisioning.h"
 #include "retention.h"
 
 #define HOUSEKEEPING_LEASE "housekeeping"
@@ -46,7 +52,22 @@ struct housekeeping {
   pthread_cond_t cond;
   bool stopping;
   bool leader; /* held the lease at the last round (logged on change) */
+  int64_t next_provision; /* when the provisioning sweep is due next */
 };
+
+/* The provisioning sweep when due, on the holder of its lease. */
+static void housekeeping_provision(housekeeping_t *h) {
+  int interval = h->srv->cfg.provision_interval > 0 ? h->srv->cfg.provision_interval : 5;
+  int64_t now = (int64_t)time(NULL);
+  if (now < h->next_provision) return;
+  h->next_provision = now + interval;
+  bool held = false;
+  if (store_lease_take(h->srv->store, PROV_LEASE, h->srv->cfg.node_id, now, 3 * interval, &held) ==
+          STORE_OK &&
+      !held)
+    return;
+  provisioning_sweep(h->srv, now);
+}
 
 /* Whether this node runs the sweeps this round: it holds the lease, or
  * the store could not say (then it sweeps: see the file comment). */
@@ -83,6 +104,8 @@ static void *housekeeping_main(void *arg) {
   int period = h->srv->cfg.device_lease / 4;
   if (period < 1) period = 1;
   if (period > 10) period = 10;
+  if (h->srv->cfg.provision_interval > 0 && h->srv->cfg.provision_interval < period)
+    period = h->srv->cfg.provision_interval;
   pthread_mutex_lock(&h->mu);
   while (!h->stopping) {
     struct timespec ts;
@@ -98,6 +121,7 @@ static void *housekeeping_main(void *arg) {
       store_subscription_sweep(h->srv->store, (int64_t)time(NULL), NULL);
       store_web_session_sweep(h->srv->store, (int64_t)time(NULL), h->srv->cfg.session_idle, NULL);
     }
+    housekeeping_provision(h);
     housekeeping_trim_memory();
     pthread_mutex_lock(&h->mu);
   }

@@ -146,6 +146,18 @@ const config_option_t nimbusd_options[] = {
     OPT("remote-resync", CONFIG_INT, remote_resync, "300",
         "seconds between full Get-Jobs of each remote printer link, events or not", false, 1,
         86400),
+    OPT("provision-interval", CONFIG_INT, provision_interval, "5",
+        "seconds between provisioning sweeps: due contract events get their run, sent steps "
+        "past --provision-step-timeout are retried, cloud steps are applied",
+        false, 1, 3600),
+    OPT("provision-step-timeout", CONFIG_INT, provision_step_timeout, "600",
+        "seconds a provisioning step served to a printer waits for its report before it is "
+        "tried again",
+        false, 1, 86400 * 7),
+    OPT("provision-retries", CONFIG_INT, provision_retries, "5",
+        "tries of a provisioning step before it fails for good (and blocks that printer's "
+        "later steps)",
+        false, 1, 100),
     OPT("console-dir", CONFIG_STRING, console_dir, NIMBUS_CONSOLE_DIR,
         "the web console's files, served at / and /assets/ (\"\" = no console)", false, 0, 0),
     /* the name before 0.2 (deprecated): still read, with a warning in the log */

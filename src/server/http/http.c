@@ -345,6 +345,7 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
   http_copy_header_exact(c, "X-CSRF-Token", r->csrf_token, sizeof r->csrf_token);
   http_copy_header_exact(c, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match,
                          sizeof r->if_none_match);
+  http_copy_header_exact(c, MHD_HTTP_HEADER_RANGE, r->range, sizeof r->range);
   const char *console = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Nimbus-Console");
   r->console_client = console && strcmp(console, "1") == 0;
   MHD_get_connection_values(c, MHD_HEADER_KIND, http_cookie_session, r);

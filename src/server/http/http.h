@@ -63,6 +63,7 @@ struct http_request {
   char cookie_session[64];
   char csrf_token[64];     /* X-CSRF-Token ("" when absent or longer) */
   char if_none_match[128]; /* If-None-Match ("" when absent or longer) */
+  char range[64];          /* Range ("" when absent or longer): package downloads */
   bool console_client;     /* X-Nimbus-Console: 1 (the web console's own calls) */
   /* served over TLS, or through a trusted proxy (--trust-proxy) that says
    * X-Forwarded-Proto: https */

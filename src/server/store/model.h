@@ -584,6 +584,125 @@ typedef struct {
   int64_t version;
 } nimbus_account_link_t;
 
+/* ---- h-contracts: contracts, dealers, packages (docs/PROVISIONING.md §1–§4) ---- */
+#define NIMBUS_CONTRACT_NAME_MAX 65         /* [a-z0-9._-]{1,64} + NUL */
+#define NIMBUS_CONTRACT_EXTERNAL_ID_MAX 129 /* the sender's id, 1..128 + NUL */
+#define NIMBUS_CONTRACT_PRINTERS_MAX 4096   /* canonical JSON of "printers" */
+#define NIMBUS_CONTRACT_SETTINGS_MAX 8192   /* canonical JSON of "service_settings" */
+#define NIMBUS_CONTRACT_ITEMS_MAX 32768     /* canonical JSON of "items" */
+#define NIMBUS_CONTRACT_PACKAGES_MAX 17     /* one firmware + 16 applications */
+#define NIMBUS_SHA256_HEX_MAX 65            /* 64 lowercase hex + NUL */
+/* A contract (§1).  The JSON members are canonical JSON written by
+ * provisioning/contract.c; revision and canceled are the domain's (the
+ * store keeps what it is given); version counts every write (the store's
+ * compare-and-set).  packages: the ids its items name, written with it
+ * (what store_package_delete checks); a read leaves npackages 0. */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;             /* the customer */
+  nimbus_id_t owner_tenant_id;       /* the dealer, or the system tenant */
+  char tenant_name[NIMBUS_NAME_MAX]; /* read only (joined) */
+  char owner_name[NIMBUS_NAME_MAX];  /* read only (joined) */
+  char name[NIMBUS_CONTRACT_NAME_MAX];
+  char external_id[NIMBUS_CONTRACT_EXTERNAL_ID_MAX]; /* "" none */
+  int64_t start_at, end_at;                          /* unix seconds, start < end */
+  char printers_json[NIMBUS_CONTRACT_PRINTERS_MAX];
+  char settings_json[NIMBUS_CONTRACT_SETTINGS_MAX];
+  char items_json[NIMBUS_CONTRACT_ITEMS_MAX];
+  int64_t revision;
+  bool canceled;
+  int64_t canceled_at; /* 0 while not canceled */
+  int64_t created_at, updated_at;
+  int64_t version;
+  nimbus_id_t packages[NIMBUS_CONTRACT_PACKAGES_MAX];
+  int npackages;
+} nimbus_contract_t;
+
+/* An uploaded firmware or application package (§3). */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t owner_tenant_id;
+  char kind[16]; /* "firmware" | "application" */
+  char name[NIMBUS_CONTRACT_NAME_MAX];
+  char version[NIMBUS_CONTRACT_NAME_MAX];
+  int64_t size;
+  char sha256[NIMBUS_SHA256_HEX_MAX];
+  char blob_key[NIMBUS_BLOB_KEY_MAX];
+  int64_t created_at;
+} nimbus_package_t;
+
+/* ---- h-services: printer services, backups, supplies, parts
+ * (docs/PROVISIONING.md §10, §11) ---- */
+#define NIMBUS_SERVICE_NAME_MAX 16 /* backup | consumables | parts_life */
+#define NIMBUS_SUPPLY_NAME_MAX 128
+#define NIMBUS_PART_NAME_MAX 64
+/* A printer's configuration of one cloud service (written by a cloud step). */
+typedef struct {
+  nimbus_id_t device_id;
+  nimbus_id_t tenant_id;
+  char service[NIMBUS_SERVICE_NAME_MAX];
+  nimbus_id_t contract_id; /* the contract that configured it (0: none) */
+  char *settings_json;     /* the service's settings (JSON object); see store.h for ownership */
+  bool enabled;
+  int64_t updated_at;
+} nimbus_printer_service_t;
+
+typedef enum { NIMBUS_BACKUP_FULL = 1, NIMBUS_BACKUP_DIFFERENTIAL = 2 } nimbus_backup_mode_t;
+/* One uploaded snapshot of a printer's data. */
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_backup_mode_t mode;
+  nimbus_id_t base_id; /* differential: the full snapshot it is against (else 0) */
+  char *json;          /* the snapshot as uploaded; see store.h for ownership */
+  int64_t size;        /* bytes of json */
+  int64_t created_at;
+} nimbus_backup_t;
+
+/* An outgoing webhook's delivery state (orders, alerts). */
+typedef enum {
+  NIMBUS_DELIVERY_PENDING = 1,
+  NIMBUS_DELIVERY_SENT = 2,
+  NIMBUS_DELIVERY_FAILED = 3
+} nimbus_delivery_state_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id;
+  char supply[NIMBUS_SUPPLY_NAME_MAX];
+  char type[NIMBUS_SUPPLY_NAME_MAX];
+  int episode; /* 1, 2, …: one per fall below the threshold */
+  int level;   /* the level that opened the episode */
+  nimbus_delivery_state_t state;
+  int attempts;
+  int64_t next_at; /* pending: the next delivery attempt */
+  int64_t created_at;
+  int64_t sent_at;
+} nimbus_supply_order_t;
+typedef struct {
+  nimbus_id_t id;
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id;
+  char part[NIMBUS_PART_NAME_MAX];
+  int cycle;           /* 1 until the part is first replaced, then 2, … */
+  int64_t impressions; /* the impressions reported when it was raised */
+  nimbus_delivery_state_t state;
+  int attempts;
+  int64_t next_at;
+  int64_t created_at;
+  int64_t sent_at;
+} nimbus_part_alert_t;
+/* Where a part's life is counted from (none stored: cycle 1 from 0). */
+typedef struct {
+  nimbus_id_t device_id;
+  char part[NIMBUS_PART_NAME_MAX];
+  int64_t replaced_at; /* impressions at the last replacement */
+  int cycle;
+} nimbus_part_counter_t;
+
 /* ---- h-runs: provisioning runs, steps and device inventory
  * (docs/PROVISIONING.md §5–§8; store.h "provisioning") ---- */
 #define NIMBUS_PROV_TARGET_MAX 8192 /* a step's target JSON incl. NUL */

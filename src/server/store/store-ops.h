@@ -357,10 +357,68 @@ struct store_ops {
                                      nimbus_remote_job_t *out, int max, int *count);
   store_status_t (*remote_job_change)(store_t *st, nimbus_id_t tenant_id,
                                       store_remote_change_t what, const nimbus_remote_job_t *j);
+  /* h-services (docs/PROVISIONING.md §10, §11) */
+  store_status_t (*printer_service_put)(store_t *st, const nimbus_printer_service_t *s);
+  store_status_t (*printer_service_get)(store_t *st, nimbus_id_t device_id, const char *service,
+                                        nimbus_printer_service_t *out);
+  store_status_t (*printer_service_list)(store_t *st, nimbus_id_t device_id,
+                                         store_printer_service_cb cb, void *ctx);
+  store_status_t (*printer_service_disable_contract)(store_t *st, nimbus_id_t tenant_id,
+                                                     nimbus_id_t contract_id);
+  store_status_t (*backup_insert)(store_t *st, nimbus_backup_t *b);
+  store_status_t (*backup_get)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                               nimbus_backup_t *out);
+  store_status_t (*backup_list)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                store_backup_cb cb, void *ctx);
+  store_status_t (*backup_prune)(store_t *st, nimbus_id_t device_id, int keep_full, int *deleted);
+  store_status_t (*supply_report)(store_t *st, const store_supply_report_t *r,
+                                  nimbus_supply_order_t *order);
+  store_status_t (*supply_order_list)(store_t *st, const store_delivery_filter_t *f,
+                                      store_supply_order_cb cb, void *ctx);
+  store_status_t (*part_alert_list)(store_t *st, const store_delivery_filter_t *f,
+                                    store_part_alert_cb cb, void *ctx);
+  store_status_t (*part_counter_get)(store_t *st, nimbus_id_t device_id, const char *part,
+                                     nimbus_part_counter_t *out);
+  store_status_t (*part_replaced)(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                  const char *part, int64_t impressions);
+  store_status_t (*part_alert_insert)(store_t *st, nimbus_part_alert_t *a);
+  store_status_t (*delivery_mark)(store_t *st, store_delivery_kind_t kind, nimbus_id_t id,
+                                  nimbus_delivery_state_t state, int attempts, int64_t next_at);
   store_status_t (*feed_open)(store_t *st, store_feed_t **out);
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);
   void (*feed_close)(store_feed_t *f);
+  /* h-contracts (store.h "contracts") */
+  store_status_t (*contract_insert)(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
+  store_status_t (*contract_update)(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
+  store_status_t (*contract_get)(store_t *st, nimbus_id_t id, nimbus_contract_t *out);
+  store_status_t (*contract_get_by_name)(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                         nimbus_contract_t *out);
+  store_status_t (*contract_get_by_external)(store_t *st, nimbus_id_t owner_tenant_id,
+                                             const char *external_id, nimbus_contract_t *out);
+  store_status_t (*contract_list)(store_t *st, const store_contract_filter_t *f,
+                                  store_contract_cb cb, void *ctx);
+  store_status_t (*contract_cancel)(store_t *st, nimbus_id_t id, int64_t now,
+                                    const store_audit_t *audit);
+  store_status_t (*contract_due_each)(store_t *st, int64_t now, store_contract_cb cb, void *ctx);
+  store_status_t (*contract_event_apply)(store_t *st, const store_contract_event_t *ev,
+                                         store_contract_event_op_t op, nimbus_contract_t *c,
+                                         const store_audit_t *audit, bool *duplicate,
+                                         nimbus_id_t *contract_id);
+  store_status_t (*dealer_set)(store_t *st, nimbus_id_t customer_tenant_id,
+                               nimbus_id_t dealer_tenant_id, const store_audit_t *audit);
+  store_status_t (*dealer_get)(store_t *st, nimbus_id_t customer_tenant_id,
+                               nimbus_id_t *dealer_tenant_id);
+  store_status_t (*dealer_delete)(store_t *st, nimbus_id_t customer_tenant_id,
+                                  const store_audit_t *audit);
+  store_status_t (*package_insert)(store_t *st, nimbus_package_t *p, const store_audit_t *audit);
+  store_status_t (*package_get)(store_t *st, nimbus_id_t id, nimbus_package_t *out);
+  store_status_t (*package_list)(store_t *st, nimbus_id_t owner_tenant_id, store_package_cb cb,
+                                 void *ctx);
+  store_status_t (*package_in_use)(store_t *st, nimbus_id_t id, int64_t now, bool *used);
+  store_status_t (*package_delete)(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
+                                   int64_t now, const store_audit_t *audit);
+
   /* provisioning (h-runs) */
   store_status_t (*prov_run_create)(store_t *st, nimbus_prov_run_t *run, const nimbus_id_t *devices,
                                     int ndevices, nimbus_prov_step_t *steps, int nsteps,

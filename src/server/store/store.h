@@ -1031,6 +1031,174 @@ typedef enum {
 store_status_t store_remote_job_change(store_t *st, nimbus_id_t tenant_id,
                                        store_remote_change_t what, const nimbus_remote_job_t *j);
 
+/* ---- h-contracts: contracts, contract webhook events, dealers, packages
+ * (docs/PROVISIONING.md §1–§4).  The policy (validation, revision, who
+ * may) is in provisioning/contract.c, contract-webhook.c, package.c and
+ * the REST handlers; the store keeps what it is given. ---- */
+typedef bool (*store_contract_cb)(const nimbus_contract_t *c, void *ctx);
+/* insert: sets id, version 1, created_at = updated_at = c->updated_at when
+ * set, else now (revision, canceled, JSON as given); packages[0..npackages)
+ * recorded.  CONFLICT: (tenant, name) or (owner, external_id) taken;
+ * NOT_FOUND: no such tenant. */
+store_status_t store_contract_insert(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
+/* update: writes name, external_id, start_at, end_at, the JSON members,
+ * revision, canceled/canceled_at and the package list (updated_at = now)
+ * when the stored version still is c->version (then c->version grows);
+ * CONFLICT: changed since read, or a unique name/external id taken;
+ * NOT_FOUND: gone. */
+store_status_t store_contract_update(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
+/* get: any tenant's by id (the caller checks who may see it). */
+store_status_t store_contract_get(store_t *st, nimbus_id_t id, nimbus_contract_t *out);
+store_status_t store_contract_get_by_name(store_t *st, nimbus_id_t tenant_id, const char *name,
+                                          nimbus_contract_t *out);
+store_status_t store_contract_get_by_external(store_t *st, nimbus_id_t owner_tenant_id,
+                                              const char *external_id, nimbus_contract_t *out);
+/* list: filters ANDed, 0 filters nothing; dealer_tenant_id: only
+ * contracts of customers granted to that dealer (tenant_dealers).  Ordered
+ * by tenant name, then contract name. */
+typedef struct {
+  nimbus_id_t tenant_id;
+  nimbus_id_t owner_tenant_id;
+  nimbus_id_t dealer_tenant_id;
+  bool include_canceled;
+} store_contract_filter_t;
+store_status_t store_contract_list(store_t *st, const store_contract_filter_t *f,
+                                   store_contract_cb cb, void *ctx);
+/* cancel: canceled, canceled_at = now, version + 1.  NOT_FOUND: no such
+ * contract; CONFLICT: already canceled. */
+store_status_t store_contract_cancel(store_t *st, nimbus_id_t id, int64_t now,
+                                     const store_audit_t *audit);
+/* Every contract not canceled with start_at <= now < end_at, by id
+ * (h-runs' detection filters the revisions that already have a run). */
+store_status_t store_contract_due_each(store_t *st, int64_t now, store_contract_cb cb, void *ctx);
+
+/* An incoming webhook event (§4) recorded with the contract change it
+ * carries, in one transaction: both or neither. */
+typedef enum {
+  STORE_CONTRACT_EVENT_RECORD = 0, /* only the event (nothing to change) */
+  STORE_CONTRACT_EVENT_INSERT,     /* as store_contract_insert(c) */
+  STORE_CONTRACT_EVENT_UPDATE,     /* as store_contract_update(c) */
+} store_contract_event_op_t;
+typedef struct {
+  const char *sender;
+  const char *event_id;
+  int64_t received_at;
+  int64_t prune_before; /* events received before this go on the way (0: none) */
+} store_contract_event_t;
+/* Record (sender, event_id) and apply op to c.  A (sender, event_id)
+ * already recorded: STORE_OK with *duplicate true, *contract_id the
+ * contract the first one named (0: none) and nothing changed.  Else
+ * *duplicate false, the op's status (CONFLICT, NOT_FOUND as the op's; on
+ * any failure the event is not recorded either) and *contract_id c->id
+ * (RECORD: c->id as given, may be 0). */
+store_status_t store_contract_event_apply(store_t *st, const store_contract_event_t *ev,
+                                          store_contract_event_op_t op, nimbus_contract_t *c,
+                                          const store_audit_t *audit, bool *duplicate,
+                                          nimbus_id_t *contract_id);
+
+/* Dealer grants (§2): at most one dealer per customer tenant.  set
+ * replaces it (NOT_FOUND: a tenant missing); get: NOT_FOUND when none;
+ * delete: NOT_FOUND when none. */
+store_status_t store_dealer_set(store_t *st, nimbus_id_t customer_tenant_id,
+                                nimbus_id_t dealer_tenant_id, const store_audit_t *audit);
+store_status_t store_dealer_get(store_t *st, nimbus_id_t customer_tenant_id,
+                                nimbus_id_t *dealer_tenant_id);
+store_status_t store_dealer_delete(store_t *st, nimbus_id_t customer_tenant_id,
+                                   const store_audit_t *audit);
+
+/* Packages (§3).  insert sets id (created_at as given, else now); get
+ * any owner's by id; list an owner's, newest first; in_use: named by a
+ * contract not canceled whose end_at > now; delete removes owner's
+ * package unless in use (CONFLICT then; NOT_FOUND: none), its blob is the
+ * caller's to remove. */
+typedef bool (*store_package_cb)(const nimbus_package_t *p, void *ctx);
+store_status_t store_package_insert(store_t *st, nimbus_package_t *p, const store_audit_t *audit);
+store_status_t store_package_get(store_t *st, nimbus_id_t id, nimbus_package_t *out);
+store_status_t store_package_list(store_t *st, nimbus_id_t owner_tenant_id, store_package_cb cb,
+                                  void *ctx);
+store_status_t store_package_in_use(store_t *st, nimbus_id_t id, int64_t now, bool *used);
+store_status_t store_package_delete(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
+                                    int64_t now, const store_audit_t *audit);
+
+/* ---- h-services: printer services, backups, supplies, parts
+ * (docs/PROVISIONING.md §10, §11; the policy is in src/server/services/) ---- */
+
+/* Printer service configurations, one per (device, service).  put writes
+ * s (insert or replace; updated_at = now; enabled as given); get reads
+ * one (out->settings_json malloc'd: the caller frees it; NOT_FOUND: none);
+ * list gives a printer's by service name (settings_json valid during the
+ * callback only); disable_contract sets enabled = false on every row the
+ * tenant's contract wrote (none: STORE_OK). */
+typedef bool (*store_printer_service_cb)(const nimbus_printer_service_t *s, void *ctx);
+store_status_t store_printer_service_put(store_t *st, const nimbus_printer_service_t *s);
+store_status_t store_printer_service_get(store_t *st, nimbus_id_t device_id, const char *service,
+                                         nimbus_printer_service_t *out);
+store_status_t store_printer_service_list(store_t *st, nimbus_id_t device_id,
+                                          store_printer_service_cb cb, void *ctx);
+store_status_t store_printer_service_disable_contract(store_t *st, nimbus_id_t tenant_id,
+                                                      nimbus_id_t contract_id);
+
+/* Backups (snapshots).  insert sets b->id and b->created_at (size from
+ * b->json); get reads one of the tenant's (out->json malloc'd: the caller
+ * frees it); list gives a printer's newest first, json NULL; prune keeps
+ * the newest keep_full full snapshots and the differentials against them,
+ * deleting the rest (*deleted: how many, may be NULL). */
+typedef bool (*store_backup_cb)(const nimbus_backup_t *b, void *ctx);
+store_status_t store_backup_insert(store_t *st, nimbus_backup_t *b);
+store_status_t store_backup_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
+                                nimbus_backup_t *out);
+store_status_t store_backup_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                 store_backup_cb cb, void *ctx);
+store_status_t store_backup_prune(store_t *st, nimbus_id_t device_id, int keep_full, int *deleted);
+
+/* A supply's reported level, in one transaction with its episode and
+ * order: the last level is stored; low (the caller's threshold decision)
+ * with no open episode opens episode + 1 and inserts its one order
+ * (state PENDING, next_at now) into *order (order->id 0: no new order);
+ * not low closes an open episode. */
+typedef struct {
+  nimbus_id_t tenant_id;
+  nimbus_id_t device_id;
+  nimbus_id_t contract_id;
+  const char *supply;
+  const char *type;
+  int level;
+  bool low;
+} store_supply_report_t;
+store_status_t store_supply_report(store_t *st, const store_supply_report_t *r,
+                                   nimbus_supply_order_t *order);
+
+/* Orders and alerts listed: tenant_id 0 any tenant; due_at > 0 only the
+ * PENDING ones whose next_at <= due_at (the delivery sweep); newest
+ * first, at most limit (<= 0: 500). */
+typedef struct {
+  nimbus_id_t tenant_id;
+  int64_t due_at;
+  int limit;
+} store_delivery_filter_t;
+typedef bool (*store_supply_order_cb)(const nimbus_supply_order_t *o, void *ctx);
+typedef bool (*store_part_alert_cb)(const nimbus_part_alert_t *a, void *ctx);
+store_status_t store_supply_order_list(store_t *st, const store_delivery_filter_t *f,
+                                       store_supply_order_cb cb, void *ctx);
+store_status_t store_part_alert_list(store_t *st, const store_delivery_filter_t *f,
+                                     store_part_alert_cb cb, void *ctx);
+
+/* Parts: counter_get reads where a part's life counts from (NOT_FOUND:
+ * never replaced, cycle 1 from 0); replaced records a replacement at
+ * impressions (cycle + 1); alert_insert adds a->... (state PENDING,
+ * next_at now; sets id, created_at), CONFLICT when the part already has
+ * an alert in that cycle. */
+store_status_t store_part_counter_get(store_t *st, nimbus_id_t device_id, const char *part,
+                                      nimbus_part_counter_t *out);
+store_status_t store_part_replaced(store_t *st, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                   const char *part, int64_t impressions);
+store_status_t store_part_alert_insert(store_t *st, nimbus_part_alert_t *a);
+
+/* The delivery sweep's result for one order or alert. */
+typedef enum { STORE_DELIVERY_ORDER = 1, STORE_DELIVERY_ALERT = 2 } store_delivery_kind_t;
+store_status_t store_delivery_mark(store_t *st, store_delivery_kind_t kind, nimbus_id_t id,
+                                   nimbus_delivery_state_t state, int attempts, int64_t next_at);
+
 /* ---- provisioning (h-runs; docs/PROVISIONING.md §5–§8) ----
  * Runs, their steps and the per-printer coverage, the step history
  * (provisioning_events) and each printer's reported inventory.  Policy

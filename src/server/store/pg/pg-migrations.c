@@ -715,15 +715,149 @@ static const char *const migration_11[] = {
     NULL,
 };
 
-/* Migration 12: h-contracts's (issue 16); an empty placeholder until that branch
- * is merged, so the numbers stay as assigned. */
+/* Migration 12 (issue 16, h-contracts): contracts, packages, webhook
+ * events, dealer grants, as SQLite's migration 21. */
 static const char *const migration_12[] = {
+    "CREATE TABLE contracts ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  owner_tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  external_id text,"
+    "  start_at bigint NOT NULL,"
+    "  end_at bigint NOT NULL,"
+    "  printers_json text NOT NULL,"
+    "  settings_json text NOT NULL,"
+    "  items_json text NOT NULL,"
+    "  revision bigint NOT NULL DEFAULT 1,"
+    "  status integer NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
+    "  canceled_at bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  updated_at bigint NOT NULL,"
+    "  version bigint NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (owner_tenant_id, external_id)"
+    ")",
+    "CREATE INDEX contracts_due ON contracts(start_at) WHERE status = 0",
+    "CREATE TABLE packages ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  owner_tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  kind text NOT NULL CHECK (kind IN ('firmware', 'application')),"
+    "  name text NOT NULL,"
+    "  version text NOT NULL,"
+    "  size bigint NOT NULL,"
+    "  sha256 text NOT NULL,"
+    "  blob_key text NOT NULL,"
+    "  created_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX packages_owner ON packages(owner_tenant_id, id)",
+    "CREATE INDEX packages_blob ON packages(blob_key)",
+    "CREATE TABLE contract_packages ("
+    "  contract_id bigint NOT NULL REFERENCES contracts(id) ON DELETE CASCADE,"
+    "  package_id bigint NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (contract_id, package_id)"
+    ")",
+    "CREATE INDEX contract_packages_package ON contract_packages(package_id)",
+    "CREATE TABLE contract_webhook_events ("
+    "  sender text NOT NULL,"
+    "  event_id text NOT NULL,"
+    "  contract_id bigint,"
+    "  received_at bigint NOT NULL,"
+    "  PRIMARY KEY (sender, event_id)"
+    ")",
+    "CREATE INDEX contract_webhook_events_received ON contract_webhook_events(received_at)",
+    "CREATE TABLE tenant_dealers ("
+    "  customer_tenant_id bigint PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  dealer_tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  created_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX tenant_dealers_dealer ON tenant_dealers(dealer_tenant_id)",
     NULL,
 };
 
-/* Migration 13: h-services's (issue 16); an empty placeholder until that branch
- * is merged, so the numbers stay as assigned. */
+/* Migration 13 (issue 16, h-services): the smart services
+ * (docs/PROVISIONING.md §10, §11): each printer's service configurations,
+ * backup snapshots (differentials against a full one, removed with it),
+ * supply levels with their episodes and one order per episode, part
+ * counters and one alert per part and cycle; orders and alerts carry
+ * their outgoing webhook's delivery state (attempts, next_at). */
 static const char *const migration_13[] = {
+    "CREATE TABLE printer_services ("
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  service text NOT NULL,"
+    "  contract_id bigint NOT NULL DEFAULT 0,"
+    "  settings_json text NOT NULL DEFAULT '{}',"
+    "  enabled boolean NOT NULL DEFAULT true,"
+    "  updated_at bigint NOT NULL,"
+    "  PRIMARY KEY (device_id, service)"
+    ")",
+    "CREATE INDEX printer_services_contract ON printer_services(tenant_id, contract_id)",
+    "CREATE TABLE backups ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  mode integer NOT NULL CHECK (mode IN (1, 2)),"
+    "  base_id bigint REFERENCES backups(id) ON DELETE CASCADE,"
+    "  json text NOT NULL,"
+    "  size bigint NOT NULL,"
+    "  created_at bigint NOT NULL"
+    ")",
+    "CREATE INDEX backups_device ON backups(device_id, mode, id)",
+    "CREATE TABLE supply_levels ("
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  supply text NOT NULL,"
+    "  type text NOT NULL DEFAULT '',"
+    "  level integer NOT NULL,"
+    "  episode integer NOT NULL DEFAULT 0,"
+    "  open boolean NOT NULL DEFAULT false,"
+    "  updated_at bigint NOT NULL,"
+    "  PRIMARY KEY (device_id, supply)"
+    ")",
+    "CREATE TABLE supply_orders ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id bigint NOT NULL DEFAULT 0,"
+    "  supply text NOT NULL,"
+    "  type text NOT NULL DEFAULT '',"
+    "  episode integer NOT NULL,"
+    "  level integer NOT NULL,"
+    "  state integer NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts integer NOT NULL DEFAULT 0,"
+    "  next_at bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  sent_at bigint NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, supply, episode)"
+    ")",
+    "CREATE INDEX supply_orders_due ON supply_orders(next_at) WHERE state = 1",
+    "CREATE INDEX supply_orders_tenant ON supply_orders(tenant_id, id)",
+    "CREATE TABLE part_counters ("
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  part text NOT NULL,"
+    "  replaced_at bigint NOT NULL,"
+    "  cycle integer NOT NULL,"
+    "  PRIMARY KEY (device_id, part)"
+    ")",
+    "CREATE TABLE part_alerts ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id bigint NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id bigint NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id bigint NOT NULL DEFAULT 0,"
+    "  part text NOT NULL,"
+    "  cycle integer NOT NULL,"
+    "  impressions bigint NOT NULL,"
+    "  state integer NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts integer NOT NULL DEFAULT 0,"
+    "  next_at bigint NOT NULL DEFAULT 0,"
+    "  created_at bigint NOT NULL,"
+    "  sent_at bigint NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, part, cycle)"
+    ")",
+    "CREATE INDEX part_alerts_due ON part_alerts(next_at) WHERE state = 1",
+    "CREATE INDEX part_alerts_tenant ON part_alerts(tenant_id, id)",
     NULL,
 };
 

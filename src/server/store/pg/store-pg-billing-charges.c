@@ -100,9 +100,12 @@ static const char *const charges_sql[PS_REMOTE_FIRST - PS_CHARGE_PLACE] = {
 #undef C
 };
 
-/* Statements from PS_REMOTE_FIRST on are store-pg-remote.c's, from PS_LINK_FIRST on store-pg-links.c's. */
+/* Statements from PS_REMOTE_FIRST on are store-pg-remote.c's, from PS_LINK_FIRST on
+ * store-pg-links.c's, from PS_CONTRACT_FIRST on store-pg-contracts.c's. */
 const char *pg_charges_sql(pg_stmt_id_t id) {
   if (id >= PS_PROV_FIRST) return pg_prov_sql(id);
+  if (id >= PS_SERVICE_FIRST) return pg_service_sql(id);
+  if (id >= PS_CONTRACT_FIRST) return pg_contract_sql(id);
   if (id >= PS_LINK_FIRST) return pg_link_sql(id);
   if (id >= PS_REMOTE_FIRST) return pg_remote_sql(id);
   return id >= PS_CHARGE_PLACE && id < PS_COUNT ? charges_sql[id - PS_CHARGE_PLACE] : NULL;

@@ -15,7 +15,7 @@
   "user_code, verification_uri, verification_uri_complete, token_endpoint, poll_interval, " \
   "expires_at, next_poll_at, linked_at, last_checked_at, last_error, created_at, version"
 
-static const char *const link_sql[PS_COUNT - PS_LINK_FIRST] = {
+static const char *const link_sql[PS_CONTRACT_FIRST - PS_LINK_FIRST] = {
 #define L(id) [(id)-PS_LINK_FIRST]
     L(PS_LINK_INSERT) =
         "INSERT INTO account_links (tenant_id, user_id, service_url, status, remote_user, "
@@ -42,7 +42,7 @@ static const char *const link_sql[PS_COUNT - PS_LINK_FIRST] = {
 };
 
 const char *pg_link_sql(pg_stmt_id_t id) {
-  return id >= PS_LINK_FIRST && id < PS_COUNT ? link_sql[id - PS_LINK_FIRST] : NULL;
+  return id >= PS_LINK_FIRST && id < PS_CONTRACT_FIRST ? link_sql[id - PS_LINK_FIRST] : NULL;
 }
 
 /* A bytea column into dst (at most cap bytes; longer is never written). */

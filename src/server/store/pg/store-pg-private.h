@@ -257,6 +257,54 @@ typedef enum {
   PS_LINK_UPDATE,
   PS_LINK_EXISTS,
   PS_LINK_DELETE,
+  /* h-contracts: contracts, webhook events, dealers, packages (store-pg-contracts.c) */
+  PS_CONTRACT_FIRST,
+  PS_CONTRACT_INSERT = PS_CONTRACT_FIRST,
+  PS_CONTRACT_UPDATE,
+  PS_CONTRACT_EXISTS,
+  PS_CONTRACT_GET,
+  PS_CONTRACT_GET_BY_NAME,
+  PS_CONTRACT_GET_BY_EXTERNAL,
+  PS_CONTRACT_LIST,
+  PS_CONTRACT_CANCEL,
+  PS_CONTRACT_DUE,
+  PS_CONTRACT_PKG_CLEAR,
+  PS_CONTRACT_PKG_INSERT,
+  PS_CEVENT_INSERT,
+  PS_CEVENT_GET,
+  PS_CEVENT_SET,
+  PS_CEVENT_PRUNE,
+  PS_DEALER_SET,
+  PS_DEALER_GET,
+  PS_DEALER_DELETE,
+  PS_PACKAGE_INSERT,
+  PS_PACKAGE_GET,
+  PS_PACKAGE_LIST,
+  PS_PACKAGE_IN_USE,
+  PS_PACKAGE_DELETE,
+  PS_PACKAGE_EXISTS,
+
+  /* h-services (store-pg-services.c) */
+  PS_SERVICE_FIRST,
+  PS_SVC_PUT = PS_SERVICE_FIRST,
+  PS_SVC_GET,
+  PS_SVC_LIST,
+  PS_SVC_DISABLE,
+  PS_BACKUP_INSERT,
+  PS_BACKUP_GET,
+  PS_BACKUP_LIST,
+  PS_BACKUP_PRUNE,
+  PS_LEVEL_GET,
+  PS_LEVEL_PUT,
+  PS_ORDER_INSERT,
+  PS_ORDER_LIST,
+  PS_ORDER_MARK,
+  PS_COUNTER_GET,
+  PS_COUNTER_REPLACED,
+  PS_ALERT_INSERT,
+  PS_ALERT_LIST,
+  PS_ALERT_MARK,
+
   /* provisioning (store-pg-provisioning.c, h-runs) */
   PS_PROV_FIRST,
   PS_PROV_RUN_INSERT = PS_PROV_FIRST,
@@ -397,6 +445,12 @@ typedef union {
   store_print_log_cb print_log;
   store_audit_cb audit;
   store_account_link_cb account_link;
+  store_contract_cb contract;
+  store_package_cb package;
+  store_printer_service_cb printer_service;
+  store_backup_cb backup;
+  store_supply_order_cb supply_order;
+  store_part_alert_cb part_alert;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -788,6 +842,72 @@ store_status_t pg_remote_job_query(store_t *st, const store_remote_query_t *q,
                                    nimbus_remote_job_t *out, int max, int *count);
 store_status_t pg_remote_job_change(store_t *st, nimbus_id_t tenant_id, store_remote_change_t what,
                                     const nimbus_remote_job_t *j);
+
+/* store-pg-contracts.c: the SQL of PS_CONTRACT_FIRST.., contracts,
+ * webhook events, dealers, packages (store.h "h-contracts"). */
+const char *pg_contract_sql(pg_stmt_id_t id);
+store_status_t pg_contract_insert(store_t *base, nimbus_contract_t *c, const store_audit_t *audit);
+store_status_t pg_contract_update(store_t *base, nimbus_contract_t *c, const store_audit_t *audit);
+store_status_t pg_contract_get(store_t *base, nimbus_id_t id, nimbus_contract_t *out);
+store_status_t pg_contract_get_by_name(store_t *base, nimbus_id_t tenant_id, const char *name,
+                                       nimbus_contract_t *out);
+store_status_t pg_contract_get_by_external(store_t *base, nimbus_id_t owner_tenant_id,
+                                           const char *external_id, nimbus_contract_t *out);
+store_status_t pg_contract_list(store_t *base, const store_contract_filter_t *f,
+                                store_contract_cb cb, void *ctx);
+store_status_t pg_contract_cancel(store_t *base, nimbus_id_t id, int64_t now,
+                                  const store_audit_t *audit);
+store_status_t pg_contract_due_each(store_t *base, int64_t now, store_contract_cb cb, void *ctx);
+store_status_t pg_contract_event_apply(store_t *base, const store_contract_event_t *ev,
+                                       store_contract_event_op_t op, nimbus_contract_t *c,
+                                       const store_audit_t *audit, bool *duplicate,
+                                       nimbus_id_t *contract_id);
+store_status_t pg_dealer_set(store_t *base, nimbus_id_t customer_tenant_id,
+                             nimbus_id_t dealer_tenant_id, const store_audit_t *audit);
+store_status_t pg_dealer_get(store_t *base, nimbus_id_t customer_tenant_id,
+                             nimbus_id_t *dealer_tenant_id);
+store_status_t pg_dealer_delete(store_t *base, nimbus_id_t customer_tenant_id,
+                                const store_audit_t *audit);
+store_status_t pg_package_insert(store_t *base, nimbus_package_t *k, const store_audit_t *audit);
+store_status_t pg_package_get(store_t *base, nimbus_id_t id, nimbus_package_t *out);
+store_status_t pg_package_list(store_t *base, nimbus_id_t owner_tenant_id, store_package_cb cb,
+                               void *ctx);
+store_status_t pg_package_in_use(store_t *base, nimbus_id_t id, int64_t now, bool *used);
+store_status_t pg_package_delete(store_t *base, nimbus_id_t owner_tenant_id, nimbus_id_t id,
+                                 int64_t now, const store_audit_t *audit);
+
+/* store-pg-services.c: the SQL of PS_SERVICE_FIRST.. and the smart services (store.h "h-services").
+ */
+const char *pg_service_sql(pg_stmt_id_t id);
+store_status_t pg_printer_service_put(store_t *base, const nimbus_printer_service_t *s);
+store_status_t pg_printer_service_get(store_t *base, nimbus_id_t device_id, const char *service,
+                                      nimbus_printer_service_t *out);
+store_status_t pg_printer_service_list(store_t *base, nimbus_id_t device_id,
+                                       store_printer_service_cb cb, void *ctx);
+store_status_t pg_printer_service_disable_contract(store_t *base, nimbus_id_t tenant_id,
+                                                   nimbus_id_t contract_id);
+store_status_t pg_backup_insert(store_t *base, nimbus_backup_t *b);
+store_status_t pg_backup_get(store_t *base, nimbus_id_t tenant_id, nimbus_id_t id,
+                             nimbus_backup_t *out);
+store_status_t pg_backup_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                              store_backup_cb cb, void *ctx);
+store_status_t pg_backup_prune(store_t *base, nimbus_id_t device_id, int keep_full, int *deleted);
+store_status_t pg_supply_report(store_t *base, const store_supply_report_t *r,
+                                nimbus_supply_order_t *order);
+store_status_t pg_supply_order_list(store_t *base, const store_delivery_filter_t *f,
+                                    store_supply_order_cb cb, void *ctx);
+store_status_t pg_part_alert_list(store_t *base, const store_delivery_filter_t *f,
+                                  store_part_alert_cb cb, void *ctx);
+store_status_t pg_part_counter_get(store_t *base, nimbus_id_t device_id, const char *part,
+                                   nimbus_part_counter_t *out);
+store_status_t pg_part_replaced(store_t *base, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                const char *part, int64_t impressions);
+store_status_t pg_part_alert_insert(store_t *base, nimbus_part_alert_t *a);
+store_status_t pg_delivery_mark(store_t *base, store_delivery_kind_t kind, nimbus_id_t id,
+                                nimbus_delivery_state_t state, int attempts, int64_t next_at);
+/* The put on the caller's connection inside its transaction, for a
+ * cloud step that writes the configuration and its step together. */
+store_status_t pg_printer_service_put_tx(pg_conn_t *c, const nimbus_printer_service_t *s);
 
 /* store-pg-provisioning.c (h-runs): the SQL of PS_PROV_FIRST.. and provisioning. */
 const char *pg_prov_sql(pg_stmt_id_t id);

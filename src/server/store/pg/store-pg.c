@@ -377,7 +377,8 @@ static const char *const stmt_sql[PS_COUNT] = {
         "WHERE id = $1 AND tenant_id = $2",
     [PS_DOC_LIST] = "SELECT " DOC_COLS " FROM documents WHERE job_id = $1 ORDER BY number LIMIT $2",
     [PS_BLOB_REFERENCED] =
-        "SELECT EXISTS (SELECT 1 FROM documents WHERE blob_key = $1 AND blob_key <> '')",
+        "SELECT EXISTS (SELECT 1 FROM documents WHERE blob_key = $1 AND blob_key <> '') "
+        "OR EXISTS (SELECT 1 FROM packages WHERE blob_key = $1 AND blob_key <> '')",
     [PS_JOB_PIN_STATE] =
         "SELECT pin_failures, pin_window_start, pin_locked_until FROM jobs "
         "WHERE id = $1 AND tenant_id = $2",

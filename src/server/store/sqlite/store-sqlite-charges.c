@@ -95,9 +95,12 @@ static const char *const charges_sql[S_REMOTE_FIRST - S_CHARGES_FIRST] = {
 #undef B
 };
 
-/* Statements from S_REMOTE_FIRST on are store-sqlite-remote.c's, from S_LINK_FIRST on store-sqlite-links.c's. */
+/* Statements from S_REMOTE_FIRST on are store-sqlite-remote.c's, from S_LINK_FIRST on
+ * store-sqlite-links.c's, from S_CONTRACT_FIRST on store-sqlite-contracts.c's. */
 const char *sqlite_charges_sql(stmt_id_t id) {
   if (id >= S_PROV_FIRST) return sqlite_prov_sql(id);
+  if (id >= S_SERVICE_FIRST) return sqlite_service_sql(id);
+  if (id >= S_CONTRACT_FIRST) return sqlite_contract_sql(id);
   if (id >= S_LINK_FIRST) return sqlite_link_sql(id);
   if (id >= S_REMOTE_FIRST) return sqlite_remote_sql(id);
   return id >= S_CHARGES_FIRST && id < S_COUNT ? charges_sql[id - S_CHARGES_FIRST] : NULL;

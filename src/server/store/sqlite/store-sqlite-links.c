@@ -14,7 +14,7 @@
   "user_code, verification_uri, verification_uri_complete, token_endpoint, poll_interval, " \
   "expires_at, next_poll_at, linked_at, last_checked_at, last_error, created_at, version"
 
-static const char *const link_sql[S_COUNT - S_LINK_FIRST] = {
+static const char *const link_sql[S_CONTRACT_FIRST - S_LINK_FIRST] = {
 #define L(id) [(id)-S_LINK_FIRST]
     L(S_LINK_INSERT) =
         "INSERT INTO account_links (tenant_id, user_id, service_url, status, remote_user, "
@@ -41,7 +41,7 @@ static const char *const link_sql[S_COUNT - S_LINK_FIRST] = {
 };
 
 const char *sqlite_link_sql(stmt_id_t id) {
-  return id >= S_LINK_FIRST && id < S_COUNT ? link_sql[id - S_LINK_FIRST] : NULL;
+  return id >= S_LINK_FIRST && id < S_CONTRACT_FIRST ? link_sql[id - S_LINK_FIRST] : NULL;
 }
 
 #define COPY(s, col, arr) sqlite_copy_column((s), (col), (arr), sizeof(arr))

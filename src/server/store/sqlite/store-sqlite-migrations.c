@@ -876,15 +876,151 @@ static const char *const migration_20[] = {
     NULL,
 };
 
-/* Migration 21: h-contracts's (issue 16); an empty placeholder until that branch
- * is merged, so the numbers stay as assigned. */
+/* Migration 21 (issue 16, h-contracts): contracts, the packages they
+ * name, the incoming webhook's events, dealer grants and packages
+ * (docs/PROVISIONING.md §1–§4).  status: 0 live, 1 canceled (the
+ * derived status is provisioning/contract.c's). */
 static const char *const migration_21[] = {
+    "CREATE TABLE contracts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  owner_tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  external_id TEXT,"
+    "  start_at INTEGER NOT NULL,"
+    "  end_at INTEGER NOT NULL,"
+    "  printers_json TEXT NOT NULL,"
+    "  settings_json TEXT NOT NULL,"
+    "  items_json TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL DEFAULT 1,"
+    "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
+    "  canceled_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE (tenant_id, name),"
+    "  UNIQUE (owner_tenant_id, external_id)"
+    ")",
+    "CREATE INDEX contracts_due ON contracts(start_at) WHERE status = 0",
+    "CREATE TABLE packages ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('firmware', 'application')),"
+    "  name TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  blob_key TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX packages_owner ON packages(owner_tenant_id, id)",
+    "CREATE INDEX packages_blob ON packages(blob_key)",
+    "CREATE TABLE contract_packages ("
+    "  contract_id INTEGER NOT NULL REFERENCES contracts(id) ON DELETE CASCADE,"
+    "  package_id INTEGER NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (contract_id, package_id)"
+    ")",
+    "CREATE INDEX contract_packages_package ON contract_packages(package_id)",
+    "CREATE TABLE contract_webhook_events ("
+    "  sender TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  contract_id INTEGER,"
+    "  received_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (sender, event_id)"
+    ")",
+    "CREATE INDEX contract_webhook_events_received ON contract_webhook_events(received_at)",
+    "CREATE TABLE tenant_dealers ("
+    "  customer_tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  dealer_tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX tenant_dealers_dealer ON tenant_dealers(dealer_tenant_id)",
     NULL,
 };
 
-/* Migration 22: h-services's (issue 16); an empty placeholder until that branch
- * is merged, so the numbers stay as assigned. */
+/* Migration 22 (issue 16, h-services): the smart services
+ * (docs/PROVISIONING.md §10, §11): each printer's service configurations,
+ * backup snapshots (differentials against a full one, removed with it),
+ * supply levels with their episodes and one order per episode, part
+ * counters and one alert per part and cycle; orders and alerts carry
+ * their outgoing webhook's delivery state (attempts, next_at). */
 static const char *const migration_22[] = {
+    "CREATE TABLE printer_services ("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  service TEXT NOT NULL,"
+    "  contract_id INTEGER NOT NULL DEFAULT 0,"
+    "  settings_json TEXT NOT NULL DEFAULT '{}',"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, service)"
+    ")",
+    "CREATE INDEX printer_services_contract ON printer_services(tenant_id, contract_id)",
+    "CREATE TABLE backups ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  mode INTEGER NOT NULL CHECK (mode IN (1, 2)),"
+    "  base_id INTEGER REFERENCES backups(id) ON DELETE CASCADE,"
+    "  json TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX backups_device ON backups(device_id, mode, id)",
+    "CREATE TABLE supply_levels ("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  supply TEXT NOT NULL,"
+    "  type TEXT NOT NULL DEFAULT '',"
+    "  level INTEGER NOT NULL,"
+    "  episode INTEGER NOT NULL DEFAULT 0,"
+    "  open INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, supply)"
+    ")",
+    "CREATE TABLE supply_orders ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id INTEGER NOT NULL DEFAULT 0,"
+    "  supply TEXT NOT NULL,"
+    "  type TEXT NOT NULL DEFAULT '',"
+    "  episode INTEGER NOT NULL,"
+    "  level INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, supply, episode)"
+    ")",
+    "CREATE INDEX supply_orders_due ON supply_orders(next_at) WHERE state = 1",
+    "CREATE INDEX supply_orders_tenant ON supply_orders(tenant_id, id)",
+    "CREATE TABLE part_counters ("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  part TEXT NOT NULL,"
+    "  replaced_at INTEGER NOT NULL,"
+    "  cycle INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, part)"
+    ")",
+    "CREATE TABLE part_alerts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  contract_id INTEGER NOT NULL DEFAULT 0,"
+    "  part TEXT NOT NULL,"
+    "  cycle INTEGER NOT NULL,"
+    "  impressions INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (device_id, part, cycle)"
+    ")",
+    "CREATE INDEX part_alerts_due ON part_alerts(next_at) WHERE state = 1",
+    "CREATE INDEX part_alerts_tenant ON part_alerts(tenant_id, id)",
     NULL,
 };
 

@@ -298,6 +298,54 @@ typedef enum {
   S_LINK_UPDATE,
   S_LINK_EXISTS,
   S_LINK_DELETE,
+  /* h-contracts: contracts, webhook events, dealers, packages (store-sqlite-contracts.c) */
+  S_CONTRACT_FIRST,
+  S_CONTRACT_INSERT = S_CONTRACT_FIRST,
+  S_CONTRACT_UPDATE,
+  S_CONTRACT_EXISTS,
+  S_CONTRACT_GET,
+  S_CONTRACT_GET_BY_NAME,
+  S_CONTRACT_GET_BY_EXTERNAL,
+  S_CONTRACT_LIST,
+  S_CONTRACT_CANCEL,
+  S_CONTRACT_DUE,
+  S_CONTRACT_PKG_CLEAR,
+  S_CONTRACT_PKG_INSERT,
+  S_CEVENT_INSERT,
+  S_CEVENT_GET,
+  S_CEVENT_SET,
+  S_CEVENT_PRUNE,
+  S_DEALER_SET,
+  S_DEALER_GET,
+  S_DEALER_DELETE,
+  S_PACKAGE_INSERT,
+  S_PACKAGE_GET,
+  S_PACKAGE_LIST,
+  S_PACKAGE_IN_USE,
+  S_PACKAGE_DELETE,
+  S_PACKAGE_EXISTS,
+
+  /* h-services (store-sqlite-services.c) */
+  S_SERVICE_FIRST,
+  S_SVC_PUT = S_SERVICE_FIRST,
+  S_SVC_GET,
+  S_SVC_LIST,
+  S_SVC_DISABLE,
+  S_BACKUP_INSERT,
+  S_BACKUP_GET,
+  S_BACKUP_LIST,
+  S_BACKUP_PRUNE,
+  S_LEVEL_GET,
+  S_LEVEL_PUT,
+  S_ORDER_INSERT,
+  S_ORDER_LIST,
+  S_ORDER_MARK,
+  S_COUNTER_GET,
+  S_COUNTER_REPLACED,
+  S_ALERT_INSERT,
+  S_ALERT_LIST,
+  S_ALERT_MARK,
+
   /* provisioning (store-sqlite-provisioning.c, h-runs) */
   S_PROV_FIRST,
   S_PROV_RUN_INSERT = S_PROV_FIRST,
@@ -393,6 +441,12 @@ typedef union {
   store_print_log_cb print_log;
   store_audit_cb audit;
   store_account_link_cb account_link;
+  store_contract_cb contract;
+  store_package_cb package;
+  store_printer_service_cb printer_service;
+  store_backup_cb backup;
+  store_supply_order_cb supply_order;
+  store_part_alert_cb part_alert;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
@@ -845,6 +899,78 @@ store_status_t sqlite_feed_open(store_t *base_, store_feed_t **out);
 store_status_t sqlite_feed_next(store_feed_t *base_, int timeout_ms, store_feed_event_t *out,
                                 size_t max, size_t *n);
 void sqlite_feed_close(store_feed_t *base_);
+
+/* store-sqlite-contracts.c: the SQL of S_CONTRACT_FIRST.., contracts,
+ * webhook events, dealers, packages (store.h "h-contracts"). */
+const char *sqlite_contract_sql(stmt_id_t id);
+store_status_t sqlite_contract_insert(store_t *base_, nimbus_contract_t *c,
+                                      const store_audit_t *audit);
+store_status_t sqlite_contract_update(store_t *base_, nimbus_contract_t *c,
+                                      const store_audit_t *audit);
+store_status_t sqlite_contract_get(store_t *base_, nimbus_id_t id, nimbus_contract_t *out);
+store_status_t sqlite_contract_get_by_name(store_t *base_, nimbus_id_t tenant_id, const char *name,
+                                           nimbus_contract_t *out);
+store_status_t sqlite_contract_get_by_external(store_t *base_, nimbus_id_t owner_tenant_id,
+                                               const char *external_id, nimbus_contract_t *out);
+store_status_t sqlite_contract_list(store_t *base_, const store_contract_filter_t *f,
+                                    store_contract_cb cb, void *ctx);
+store_status_t sqlite_contract_cancel(store_t *base_, nimbus_id_t id, int64_t now,
+                                      const store_audit_t *audit);
+store_status_t sqlite_contract_due_each(store_t *base_, int64_t now, store_contract_cb cb,
+                                        void *ctx);
+store_status_t sqlite_contract_event_apply(store_t *base_, const store_contract_event_t *ev,
+                                           store_contract_event_op_t op, nimbus_contract_t *c,
+                                           const store_audit_t *audit, bool *duplicate,
+                                           nimbus_id_t *contract_id);
+store_status_t sqlite_dealer_set(store_t *base_, nimbus_id_t customer_tenant_id,
+                                 nimbus_id_t dealer_tenant_id, const store_audit_t *audit);
+store_status_t sqlite_dealer_get(store_t *base_, nimbus_id_t customer_tenant_id,
+                                 nimbus_id_t *dealer_tenant_id);
+store_status_t sqlite_dealer_delete(store_t *base_, nimbus_id_t customer_tenant_id,
+                                    const store_audit_t *audit);
+store_status_t sqlite_package_insert(store_t *base_, nimbus_package_t *p,
+                                     const store_audit_t *audit);
+store_status_t sqlite_package_get(store_t *base_, nimbus_id_t id, nimbus_package_t *out);
+store_status_t sqlite_package_list(store_t *base_, nimbus_id_t owner_tenant_id, store_package_cb cb,
+                                   void *ctx);
+store_status_t sqlite_package_in_use(store_t *base_, nimbus_id_t id, int64_t now, bool *used);
+store_status_t sqlite_package_delete(store_t *base_, nimbus_id_t owner_tenant_id, nimbus_id_t id,
+                                     int64_t now, const store_audit_t *audit);
+
+/* store-sqlite-services.c: the SQL of S_SERVICE_FIRST.. and the smart services (store.h
+ * "h-services"). */
+const char *sqlite_service_sql(stmt_id_t id);
+store_status_t sqlite_printer_service_put(store_t *base_, const nimbus_printer_service_t *s);
+store_status_t sqlite_printer_service_get(store_t *base_, nimbus_id_t device_id,
+                                          const char *service, nimbus_printer_service_t *out);
+store_status_t sqlite_printer_service_list(store_t *base_, nimbus_id_t device_id,
+                                           store_printer_service_cb cb, void *ctx);
+store_status_t sqlite_printer_service_disable_contract(store_t *base_, nimbus_id_t tenant_id,
+                                                       nimbus_id_t contract_id);
+store_status_t sqlite_backup_insert(store_t *base_, nimbus_backup_t *b);
+store_status_t sqlite_backup_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
+                                 nimbus_backup_t *out);
+store_status_t sqlite_backup_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                  store_backup_cb cb, void *ctx);
+store_status_t sqlite_backup_prune(store_t *base_, nimbus_id_t device_id, int keep_full,
+                                   int *deleted);
+store_status_t sqlite_supply_report(store_t *base_, const store_supply_report_t *r,
+                                    nimbus_supply_order_t *order);
+store_status_t sqlite_supply_order_list(store_t *base_, const store_delivery_filter_t *f,
+                                        store_supply_order_cb cb, void *ctx);
+store_status_t sqlite_part_alert_list(store_t *base_, const store_delivery_filter_t *f,
+                                      store_part_alert_cb cb, void *ctx);
+store_status_t sqlite_part_counter_get(store_t *base_, nimbus_id_t device_id, const char *part,
+                                       nimbus_part_counter_t *out);
+store_status_t sqlite_part_replaced(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                                    const char *part, int64_t impressions);
+store_status_t sqlite_part_alert_insert(store_t *base_, nimbus_part_alert_t *a);
+store_status_t sqlite_delivery_mark(store_t *base_, store_delivery_kind_t kind, nimbus_id_t id,
+                                    nimbus_delivery_state_t state, int attempts, int64_t next_at);
+/* The put inside the caller's transaction (write lock held), for a
+ * cloud step that writes the configuration and its step together. */
+store_status_t sqlite_printer_service_put_locked(sqlite_store_t *st,
+                                                 const nimbus_printer_service_t *s);
 
 /* store-sqlite-provisioning.c (h-runs): the SQL of S_PROV_FIRST.. and provisioning. */
 const char *sqlite_prov_sql(stmt_id_t id);

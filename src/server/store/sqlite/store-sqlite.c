@@ -206,7 +206,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DOC_LIST] = "SELECT " DOC_COLS " FROM documents WHERE job_id = ?1 ORDER BY number LIMIT ?2",
     [S_BLOB_REFERENCED] =
         "SELECT EXISTS (SELECT 1 FROM documents "
-        "WHERE blob_key = ?1 AND blob_key <> '')",
+        "WHERE blob_key = ?1 AND blob_key <> '') "
+        "OR EXISTS (SELECT 1 FROM packages WHERE blob_key = ?1 AND blob_key <> '')",
     [S_AUDIT_INSERT] =
         "INSERT INTO audit (tenant_id, ts, actor, action, detail) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
