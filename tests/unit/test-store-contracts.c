@@ -52,6 +52,18 @@ static int list(store_t *st, nimbus_id_t tenant, nimbus_id_t owner, nimbus_id_t 
   return out->n;
 }
 
+typedef struct {
+  nimbus_id_t customer[4];
+  int n;
+} dealt_t;
+
+static bool collect_dealer(nimbus_id_t customer, nimbus_id_t dealer, void *ctx) {
+  dealt_t *d = ctx;
+  (void)dealer;
+  if (d->n < 4) d->customer[d->n++] = customer;
+  return true;
+}
+
 static void test_contracts(void **state) {
   fixture_t *fx = *state;
   store_t *st = fx->st;
@@ -152,6 +164,15 @@ static void test_contracts(void **state) {
   assert_int_equal(d, acme);
   assert_int_equal(list(st, 0, 0, dealer, false, &s), 0);
   assert_int_equal(store_dealer_set(st, beta, 999999, NULL), STORE_NOT_FOUND);
+  dealt_t dl = {0};
+  assert_int_equal(store_dealer_set(st, sys, acme, NULL), STORE_OK);
+  assert_int_equal(store_dealer_list(st, acme, collect_dealer, &dl), STORE_OK);
+  assert_int_equal(dl.n, 2);
+  assert_int_equal(dl.customer[0], sys < beta ? sys : beta);
+  memset(&dl, 0, sizeof dl);
+  assert_int_equal(store_dealer_list(st, dealer, collect_dealer, &dl), STORE_OK);
+  assert_int_equal(dl.n, 0);
+  assert_int_equal(store_dealer_delete(st, sys, NULL), STORE_OK);
   assert_int_equal(store_dealer_delete(st, beta, &ag), STORE_OK);
   assert_int_equal(store_dealer_delete(st, beta, NULL), STORE_NOT_FOUND);
   assert_int_equal(db_int(fx, "SELECT count(*) FROM audit WHERE action = 'dealer.grant'"), 2);

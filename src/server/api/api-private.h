@@ -34,6 +34,7 @@
 #define API_PASSWORD_MAX 1024      /* longest password accepted, in bytes */
 
 typedef struct api_upload api_upload_t; /* job upload in progress (api-jobs-upload.c) */
+typedef struct api_pkg_upload api_pkg_upload_t; /* package upload (api-packages.c) */
 struct api_route;
 
 /* Handler state (r->handler_state), made by body() on the first chunk.
@@ -46,6 +47,7 @@ typedef struct {
   bool body_bad_type;   /* non-empty body that is not JSON: 415 */
   bool failed;          /* out of memory while reading: 500 */
   api_upload_t *upload; /* POST /api/v1/jobs only */
+  api_pkg_upload_t *pkg; /* POST /api/v1/packages only */
 } api_state_t;
 
 typedef struct {
@@ -392,6 +394,29 @@ void api_me_payment_method_get(api_ctx_t *c);
 void api_me_payment_method_create(api_ctx_t *c);
 void api_me_payment_method_delete(api_ctx_t *c);
 void api_payments_method_return(api_ctx_t *c);
+
+/* api-contracts.c: contracts and dealer grants (docs/PROVISIONING.md §1, §2) */
+void api_contracts_list(api_ctx_t *c);
+void api_contracts_create(api_ctx_t *c);
+void api_contract_get(api_ctx_t *c);
+void api_contract_update(api_ctx_t *c);
+void api_contract_cancel(api_ctx_t *c);
+void api_contract_renew(api_ctx_t *c);
+void api_tenant_dealer_get(api_ctx_t *c);
+void api_tenant_dealer_set(api_ctx_t *c);
+void api_tenant_dealer_delete(api_ctx_t *c);
+/* api-contract-webhook.c: POST contract-events (API_PUBLIC, signed) */
+void api_contract_events(api_ctx_t *c);
+/* api-packages.c: packages (docs/PROVISIONING.md §3); the upload's body
+ * side runs on the event thread like the job upload's */
+void api_packages_upload(api_ctx_t *c);
+void api_packages_list(api_ctx_t *c);
+void api_package_get(api_ctx_t *c);
+void api_package_delete(api_ctx_t *c);
+api_pkg_upload_t *api_pkg_upload_new(http_request_t *r);
+bool api_pkg_upload_body(http_request_t *r, api_pkg_upload_t *u, const char *data, size_t len);
+bool api_pkg_upload_authenticated(const api_pkg_upload_t *u);
+void api_pkg_upload_free(api_pkg_upload_t *u);
 
 void api_jobs_submit(api_ctx_t *c); /* api-jobs-upload.c */
 /* The upload's body side (event thread), see api-jobs-upload.c. */

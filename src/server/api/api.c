@@ -33,6 +33,11 @@
  *   POST device/inventory         GET device/provisioning            the printer's
  *   POST device/provisioning/steps/{id}  GET device/packages/{id}    provisioning
  *   GET  contracts/{id}/runs      GET runs/{id}                       (api-provisioning.c)
+ *   GET|POST contracts            GET|PUT|DELETE contracts/{id}, POST …/{id}/renew
+ *   GET|PUT|DELETE tenants/{name}/dealer  operators             (api-contracts.c)
+ *   POST|GET packages             GET|DELETE packages/{id}      (api-packages.c)
+ *   POST contract-events          no user: the signature is the credential
+ *                                 (api-contract-webhook.c)
  *
  * Role policy (checked here from the route's flags, refined by handlers):
  *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
@@ -66,6 +71,7 @@
 
 #include "api-private.h"
 #include "auth.h"
+#include "contract-webhook.h"
 #include "device.h"
 #include "diskspace.h"
 #include "log.h"
@@ -90,7 +96,9 @@ enum {
   API_PUBLIC = 1u << 6,        /* no user authentication (the body carries a secret) */
   API_DEVICE = 1u << 7,        /* a printer's credential instead of a user (api-device.c) */
   API_PARAM2 = 1u << 8,        /* one more segment after the action: c->param2 */
-  API_PARAM_MID = 1u << 9      /* one more segment before the action: c->param2 */
+  API_PARAM_MID = 1u << 9,     /* one more segment before the action: c->param2 */
+  API_RAW = 1u << 10,          /* a JSON body kept raw (≤ 1 MiB), the handler parses it */
+  API_PKG = 1u << 11           /* a raw package upload, streamed (api-packages.c) */
 };
 
 struct api_route {
@@ -268,6 +276,29 @@ static const struct api_route api_routes[] = {
      API_SCOPED},
     {"audit", API_PARAM_NONE, NULL, "GET", api_audit_list, "api.audit.list",
      API_SCOPED | API_ADMIN},
+
+    {"contracts", API_PARAM_NONE, NULL, "GET", api_contracts_list, "api.contracts.list", 0},
+    {"contracts", API_PARAM_NONE, NULL, "POST", api_contracts_create, "api.contracts.create",
+     API_JSON},
+    {"contracts", API_PARAM_ID, NULL, "GET", api_contract_get, "api.contracts.get", 0},
+    {"contracts", API_PARAM_ID, NULL, "PUT", api_contract_update, "api.contracts.update",
+     API_JSON},
+    {"contracts", API_PARAM_ID, NULL, "DELETE", api_contract_cancel, "api.contracts.cancel", 0},
+    {"contracts", API_PARAM_ID, "renew", "POST", api_contract_renew, "api.contracts.renew",
+     API_JSON},
+    {"tenants", API_PARAM_NAME, "dealer", "GET", api_tenant_dealer_get, "api.tenants.dealer.get",
+     API_OPERATOR},
+    {"tenants", API_PARAM_NAME, "dealer", "PUT", api_tenant_dealer_set, "api.tenants.dealer.set",
+     API_OPERATOR | API_JSON},
+    {"tenants", API_PARAM_NAME, "dealer", "DELETE", api_tenant_dealer_delete,
+     "api.tenants.dealer.delete", API_OPERATOR},
+    {"packages", API_PARAM_NONE, NULL, "POST", api_packages_upload, "api.packages.upload",
+     API_PKG},
+    {"packages", API_PARAM_NONE, NULL, "GET", api_packages_list, "api.packages.list", 0},
+    {"packages", API_PARAM_ID, NULL, "GET", api_package_get, "api.packages.get", 0},
+    {"packages", API_PARAM_ID, NULL, "DELETE", api_package_delete, "api.packages.delete", 0},
+    {"contract-events", API_PARAM_NONE, NULL, "POST", api_contract_events, "api.contract_events",
+     API_PUBLIC | API_RAW},
 
     {"printers", API_PARAM_NONE, NULL, "GET", api_printers_list, "api.printers.list",
      API_SCOPED | API_ADMIN},
@@ -608,7 +639,8 @@ static bool api_body_append(http_request_t *r, api_state_t *s, const char *data,
     s->body_bad_type = true;
     return false;
   }
-  size_t max = (size_t)r->srv->cfg.max_json_body;
+  size_t max = (s->route->flags & API_RAW) ? (size_t)CONTRACT_WEBHOOK_BODY_MAX
+                                            : (size_t)r->srv->cfg.max_json_body;
   if (len > max - s->body_len || (r->content_length > 0 && (uint64_t)r->content_length > max)) {
     s->body_too_large = true;
     return false;
@@ -639,10 +671,13 @@ static bool api_body(http_request_t *r, const char *data, size_t len) {
     s->route = api_route_find(r, &path, NULL, 0);
     if (s->route && (s->route->flags & API_UPLOAD) && !(s->upload = api_upload_new(r)))
       s->failed = true;
+    if (s->route && (s->route->flags & API_PKG) && !(s->pkg = api_pkg_upload_new(r)))
+      s->failed = true;
   }
   if (s->failed || !s->route) return false; /* finish() answers; skip the rest */
   if (s->upload) return api_upload_body(r, s->upload, data, len);
-  if (!(s->route->flags & (API_JSON | API_JSON_OPTIONAL))) return false;
+  if (s->pkg) return api_pkg_upload_body(r, s->pkg, data, len);
+  if (!(s->route->flags & (API_JSON | API_JSON_OPTIONAL | API_RAW))) return false;
   return api_body_append(r, s, data, len);
 }
 
@@ -675,6 +710,7 @@ static bool api_parse_id(const char *s, nimbus_id_t *out) {
 /* Parse the JSON body the route takes into c->body. */
 static bool api_parse_body(api_ctx_t *c, const struct api_route *rt) {
   api_state_t *s = c->state;
+  if (rt->flags & API_RAW) return true; /* the handler checks and parses it */
   if (s && s->body_too_large) {
     api_problem(c->r, 413, "the request body is larger than %lld bytes",
                 (long long)c->srv->cfg.max_json_body);
@@ -796,7 +832,8 @@ static void api_dispatch(http_request_t *r) {
   }
 
   /* An upload authenticated when its first bytes came (api-jobs-upload.c). */
-  if (!(c.state && c.state->upload && api_upload_authenticated(c.state->upload)))
+  if (!(c.state && c.state->upload && api_upload_authenticated(c.state->upload)) &&
+      !(c.state && c.state->pkg && api_pkg_upload_authenticated(c.state->pkg)))
     api_authenticate(r);
   if (r->auth.result != AUTH_OK) {
     api_unauthorized(r);
@@ -852,6 +889,7 @@ static void api_cleanup(http_request_t *r) {
   api_state_t *s = r->handler_state;
   if (!s) return;
   api_upload_free(s->upload);
+  api_pkg_upload_free(s->pkg);
   if (s->body) {
     /* The body may have held a password, PIN or token label. */
     explicit_bzero(s->body, s->body_cap);

@@ -158,6 +158,14 @@ const config_option_t nimbusd_options[] = {
         "tries of a provisioning step before it fails for good (and blocks that printer's "
         "later steps)",
         false, 1, 100),
+    OPT("contract-webhook-secret-file", CONFIG_STRING, contract_webhook_secret_file, "",
+        "senders of the contract webhook, one <sender>:<owner tenant>:<secret> a line, mode "
+        "0600 (\"\" = the webhook refuses every event; docs/PROVISIONING.md)",
+        false, 0, 0),
+    OPT("contract-webhook-window", CONFIG_INT, contract_webhook_window, "300",
+        "seconds a contract event's signed timestamp may differ from now", false, 1, 86400),
+    OPT("max-package-size", CONFIG_SIZE, max_package_size, "512M",
+        "largest firmware or application package upload", false, 1, 0x7fffffffffffffffLL),
     OPT("console-dir", CONFIG_STRING, console_dir, NIMBUS_CONSOLE_DIR,
         "the web console's files, served at / and /assets/ (\"\" = no console)", false, 0, 0),
     /* the name before 0.2 (deprecated): still read, with a warning in the log */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contract-webhook.h"
 #include "auth.h"
 #include "crypto.h"
 #include "device.h"
@@ -296,6 +297,12 @@ int main(int argc, char **argv) {
   umask(077); /* the database, spool and password file are private */
   if (mkdir(srv.cfg.state_dir, 0700) != 0 && errno != EEXIST) {
     fprintf(stderr, "nimbusd: cannot create %s: %s\n", srv.cfg.state_dir, strerror(errno));
+    return 1;
+  }
+  /* the contract webhook's senders (docs/PROVISIONING.md §4): a bad file
+   * stops the start rather than refusing every event later */
+  if (!contract_webhook_file_check(srv.cfg.contract_webhook_secret_file, err, sizeof err)) {
+    fprintf(stderr, "nimbusd: %s\n", err);
     return 1;
   }
   char path[PATH_MAX + 32];

@@ -342,6 +342,10 @@ static http_request_t *http_request_new(http_server_t *h, struct MHD_Connection 
   http_copy_header(c, MHD_HTTP_HEADER_USER_AGENT, r->user_agent, sizeof r->user_agent);
   http_copy_header(c, "X-Nimbus-Session", r->session, sizeof r->session);
   http_copy_header(c, "Stripe-Signature", r->signature, sizeof r->signature);
+  /* the contract webhook's (docs/PROVISIONING.md §4) */
+  http_copy_header_exact(c, "X-Nimbus-Sender", r->nimbus_sender, sizeof r->nimbus_sender);
+  http_copy_header_exact(c, "X-Nimbus-Timestamp", r->nimbus_timestamp, sizeof r->nimbus_timestamp);
+  http_copy_header_exact(c, "X-Nimbus-Signature", r->nimbus_signature, sizeof r->nimbus_signature);
   http_copy_header_exact(c, "X-CSRF-Token", r->csrf_token, sizeof r->csrf_token);
   http_copy_header_exact(c, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match,
                          sizeof r->if_none_match);

@@ -58,6 +58,11 @@ struct http_request {
   char user_agent[128];
   char session[128]; /* X-Nimbus-Session: a panel session token (api-device.c) */
   char signature[512]; /* Stripe-Signature: a payment webhook's (api-payments.c) */
+  /* X-Nimbus-Sender, -Timestamp, -Signature: the contract webhook's
+   * (api-contract-webhook.c); "" when absent or longer */
+  char nimbus_sender[128];
+  char nimbus_timestamp[32];
+  char nimbus_signature[128];
   /* Cookie: only the nimbus_session value, when it is shaped like a
    * session secret (web-session.h); "" otherwise. */
   char cookie_session[64];

@@ -411,6 +411,8 @@ struct store_ops {
                                nimbus_id_t *dealer_tenant_id);
   store_status_t (*dealer_delete)(store_t *st, nimbus_id_t customer_tenant_id,
                                   const store_audit_t *audit);
+  store_status_t (*dealer_list)(store_t *st, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                                void *ctx);
   store_status_t (*package_insert)(store_t *st, nimbus_package_t *p, const store_audit_t *audit);
   store_status_t (*package_get)(store_t *st, nimbus_id_t id, nimbus_package_t *out);
   store_status_t (*package_list)(store_t *st, nimbus_id_t owner_tenant_id, store_package_cb cb,

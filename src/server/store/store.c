@@ -321,6 +321,7 @@ const char *store_unimplemented_op(const store_t *st, int *count) {
       STORE_OP_PRESENT(dealer_set),
       STORE_OP_PRESENT(dealer_get),
       STORE_OP_PRESENT(dealer_delete),
+      STORE_OP_PRESENT(dealer_list),
       STORE_OP_PRESENT(package_insert),
       STORE_OP_PRESENT(package_get),
       STORE_OP_PRESENT(package_list),
@@ -1579,4 +1580,9 @@ store_status_t store_inventory_put(store_t *st, const nimbus_device_inventory_t 
 store_status_t store_inventory_get(store_t *st, nimbus_id_t device_id,
                                    nimbus_device_inventory_t *out) {
   return STORE_CALL(st, inventory_get, device_id, out);
+}
+
+store_status_t store_dealer_list(store_t *st, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                                 void *ctx) {
+  return STORE_CALL(st, dealer_list, dealer_tenant_id, cb, ctx);
 }

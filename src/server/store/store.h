@@ -1105,6 +1105,12 @@ store_status_t store_dealer_get(store_t *st, nimbus_id_t customer_tenant_id,
                                 nimbus_id_t *dealer_tenant_id);
 store_status_t store_dealer_delete(store_t *st, nimbus_id_t customer_tenant_id,
                                    const store_audit_t *audit);
+/* The customers dealer_tenant_id is the dealer of (0: every grant), by
+ * customer id: cb(customer, dealer, ctx) until it returns false. */
+typedef bool (*store_dealer_cb)(nimbus_id_t customer_tenant_id, nimbus_id_t dealer_tenant_id,
+                                void *ctx);
+store_status_t store_dealer_list(store_t *st, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                                 void *ctx);
 
 /* Packages (§3).  insert sets id (created_at as given, else now); get
  * any owner's by id; list an owner's, newest first; in_use: named by a

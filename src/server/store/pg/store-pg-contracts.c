@@ -77,6 +77,9 @@ static const char *const contract_sql[PS_COUNT - PS_CONTRACT_FIRST] = {
         "created_at = excluded.created_at",
     C(PS_DEALER_GET) = "SELECT dealer_tenant_id FROM tenant_dealers WHERE customer_tenant_id = $1",
     C(PS_DEALER_DELETE) = "DELETE FROM tenant_dealers WHERE customer_tenant_id = $1",
+    C(PS_DEALER_LIST) = "SELECT customer_tenant_id, dealer_tenant_id FROM tenant_dealers "
+                        "WHERE $1::bigint = 0 OR dealer_tenant_id = $1::bigint "
+                        "ORDER BY customer_tenant_id",
     C(PS_PACKAGE_INSERT) =
         "INSERT INTO packages (owner_tenant_id, kind, name, version, size, "
         "sha256, blob_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
@@ -437,6 +440,18 @@ store_status_t pg_dealer_delete(store_t *base, nimbus_id_t customer_tenant_id,
   pg_param_int(&p, customer_tenant_id);
   return pg_write_one(pg_of(base), PS_DEALER_DELETE, &p, true, NULL, audit, customer_tenant_id,
                       "dealer delete");
+}
+
+static bool dealer_row(const PGresult *r, int i, pg_list_cb_t cb, void *ctx) {
+  return cb.dealer(pg_get_int64(r, i, 0), pg_get_int64(r, i, 1), ctx);
+}
+
+store_status_t pg_dealer_list(store_t *base, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                              void *ctx) {
+  pg_params_t p = {0};
+  pg_param_int(&p, dealer_tenant_id);
+  return pg_read_rows(pg_of(base), PS_DEALER_LIST, &p, dealer_row, (pg_list_cb_t){.dealer = cb},
+                      ctx, "dealer list");
 }
 
 /* ---- packages ---- */

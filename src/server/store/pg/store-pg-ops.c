@@ -203,6 +203,7 @@ const store_ops_t pg_store_ops = {
     .dealer_set = pg_dealer_set,
     .dealer_get = pg_dealer_get,
     .dealer_delete = pg_dealer_delete,
+    .dealer_list = pg_dealer_list,
     .package_insert = pg_package_insert,
     .package_get = pg_package_get,
     .package_list = pg_package_list,

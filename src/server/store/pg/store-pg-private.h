@@ -277,6 +277,7 @@ typedef enum {
   PS_DEALER_SET,
   PS_DEALER_GET,
   PS_DEALER_DELETE,
+  PS_DEALER_LIST,
   PS_PACKAGE_INSERT,
   PS_PACKAGE_GET,
   PS_PACKAGE_LIST,
@@ -451,6 +452,7 @@ typedef union {
   store_backup_cb backup;
   store_supply_order_cb supply_order;
   store_part_alert_cb part_alert;
+  store_dealer_cb dealer;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);
@@ -868,6 +870,8 @@ store_status_t pg_dealer_get(store_t *base, nimbus_id_t customer_tenant_id,
                              nimbus_id_t *dealer_tenant_id);
 store_status_t pg_dealer_delete(store_t *base, nimbus_id_t customer_tenant_id,
                                 const store_audit_t *audit);
+store_status_t pg_dealer_list(store_t *base, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                              void *ctx);
 store_status_t pg_package_insert(store_t *base, nimbus_package_t *k, const store_audit_t *audit);
 store_status_t pg_package_get(store_t *base, nimbus_id_t id, nimbus_package_t *out);
 store_status_t pg_package_list(store_t *base, nimbus_id_t owner_tenant_id, store_package_cb cb,

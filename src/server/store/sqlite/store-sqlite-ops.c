@@ -198,6 +198,7 @@ const store_ops_t sqlite_store_ops = {
     .dealer_set = sqlite_dealer_set,
     .dealer_get = sqlite_dealer_get,
     .dealer_delete = sqlite_dealer_delete,
+    .dealer_list = sqlite_dealer_list,
     .package_insert = sqlite_package_insert,
     .package_get = sqlite_package_get,
     .package_list = sqlite_package_list,

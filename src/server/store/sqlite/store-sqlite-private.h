@@ -318,6 +318,7 @@ typedef enum {
   S_DEALER_SET,
   S_DEALER_GET,
   S_DEALER_DELETE,
+  S_DEALER_LIST,
   S_PACKAGE_INSERT,
   S_PACKAGE_GET,
   S_PACKAGE_LIST,
@@ -447,6 +448,7 @@ typedef union {
   store_backup_cb backup;
   store_supply_order_cb supply_order;
   store_part_alert_cb part_alert;
+  store_dealer_cb dealer;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
@@ -928,6 +930,8 @@ store_status_t sqlite_dealer_get(store_t *base_, nimbus_id_t customer_tenant_id,
                                  nimbus_id_t *dealer_tenant_id);
 store_status_t sqlite_dealer_delete(store_t *base_, nimbus_id_t customer_tenant_id,
                                     const store_audit_t *audit);
+store_status_t sqlite_dealer_list(store_t *base_, nimbus_id_t dealer_tenant_id,
+                                  store_dealer_cb cb, void *ctx);
 store_status_t sqlite_package_insert(store_t *base_, nimbus_package_t *p,
                                      const store_audit_t *audit);
 store_status_t sqlite_package_get(store_t *base_, nimbus_id_t id, nimbus_package_t *out);
