@@ -5,6 +5,11 @@
  * for "version=<v>", stderr's first line as a failure's reason), every
  * other descriptor is closed in the child.  The child leads its own
  * process group so that a timeout kills it and whatever it started.
+ * An install holds an flock on DIR/install-<step>.lock as descriptor 3
+ * for as long as the installer and what it started run, so a connector
+ * restarted (kill -9) while it ran waits for that run to end before it
+ * asks `query` (pi_wait_previous): the installer is never started twice
+ * over a run still going.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,8 +80,18 @@ static void pi_version(const char *out, char *version, size_t len) {
   }
 }
 
+bool pi_wait_previous(const char *lock_path, int timeout_s) {
+  int fd = open(lock_path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return true; /* never started */
+  double deadline = pi_now() + timeout_s;
+  bool free_now;
+  while (!(free_now = flock(fd, LOCK_EX | LOCK_NB) == 0) && pi_now() < deadline) usleep(100000);
+  close(fd);
+  return free_now;
+}
+
 void pi_run(const char *installer, const char *const *args, bool is_query, int64_t step_id,
-            const char *printer_uri, int timeout_s, pi_outcome_t *out) {
+            const char *printer_uri, int timeout_s, const char *lock_path, pi_outcome_t *out) {
   memset(out, 0, sizeof *out);
   out->exit_code = -1;
   out->result = PI_TRANSIENT;
@@ -88,7 +104,15 @@ void pi_run(const char *installer, const char *const *args, bool is_query, int64
   while (args[na]) na++;
   const char **argv = calloc(na + 2, sizeof *argv);
   char **env = pi_env(step_id, printer_uri);
-  int opipe[2] = {-1, -1}, epipe[2] = {-1, -1};
+  int opipe[2] = {-1, -1}, epipe[2] = {-1, -1}, lockfd = -1;
+  if (lock_path) { /* held by the installer (and what it starts) until they end */
+    lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+      snprintf(out->reason, sizeof out->reason, "an earlier installer run still holds %s",
+               lock_path);
+      goto done;
+    }
+  }
   if (!argv || !env || pipe2(opipe, O_CLOEXEC) != 0 || pipe2(epipe, O_CLOEXEC) != 0) {
     snprintf(out->reason, sizeof out->reason, "cannot start the installer: %s", strerror(errno));
     goto done;
@@ -110,7 +134,9 @@ void pi_run(const char *installer, const char *const *args, bool is_query, int64
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(opipe[1], 1) < 0 || dup2(epipe[1], 2) < 0)
       _exit(127);
-    close_range(3, ~0U, 0);
+    if (lockfd >= 0 && (lockfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lockfd, 3)) < 0)
+      _exit(127); /* the lock stays with the installer (descriptor 3, not close-on-exec) */
+    close_range(lockfd >= 0 ? 4 : 3, ~0U, 0);
     execve(installer, (char *const *)argv, env);
     static const char msg[] = "cannot run the installer\n";
     ssize_t w = write(2, msg, sizeof msg - 1);
@@ -120,6 +146,8 @@ void pi_run(const char *installer, const char *const *args, bool is_query, int64
   close(opipe[1]);
   close(epipe[1]);
   opipe[1] = epipe[1] = -1;
+  if (lockfd >= 0) close(lockfd); /* only the installer's copy holds the lock now */
+  lockfd = -1;
 
   char *obuf = calloc(1, PI_OUT_MAX + 1), ebuf[PI_REASON_MAX + 1] = "";
   size_t olen = 0, elen = 0;
@@ -218,6 +246,7 @@ void pi_run(const char *installer, const char *const *args, bool is_query, int64
   }
 
 done:
+  if (lockfd >= 0) close(lockfd);
   for (int i = 0; i < 2; i++) {
     if (opipe[i] >= 0) close(opipe[i]);
     if (epipe[i] >= 0) close(epipe[i]);

@@ -107,7 +107,8 @@ static void prov_query(connector_t *c, int64_t step_id, const char *kind, const 
   pi_outcome_t q;
   version[0] = '\0';
   if (!c->opt.installer[0]) return;
-  pi_run(c->opt.installer, args, true, step_id, c->opt.output, c->opt.installer_timeout, &q);
+  pi_run(c->opt.installer, args, true, step_id, c->opt.output, c->opt.installer_timeout, NULL,
+         &q);
   if (q.result == PI_OK) snprintf(version, len, "%s", q.version);
 }
 
@@ -167,6 +168,12 @@ static bool prov_download(connector_t *c, pj_step_t *st) {
   pthread_mutex_lock(&c->lock);
   snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->state.credential);
   pthread_mutex_unlock(&c->lock);
+  char part[4200];
+  struct stat sb;
+  pdl_path(c->opt.provision_dir, st->package_id, true, part, sizeof part);
+  if (stat(part, &sb) == 0 && sb.st_size > 0)
+    log_event(LOG_INFO, NULL, "package download resumes", "step", LOG_INT(st->id), "package",
+              LOG_INT(st->package_id), "offset", LOG_INT(sb.st_size), (char *)NULL);
   bool mismatch = false;
   bool ok =
       pdl_fetch(url, auth, "http,https", c->opt.provision_dir, st->package_id, st->package_size,
@@ -180,13 +187,21 @@ static bool prov_download(connector_t *c, pj_step_t *st) {
   return false;
 }
 
+/* DIR/install-<id>.lock: held by a running installer of step id. */
+static void prov_lock_path(connector_t *c, int64_t id, char *out, size_t len) {
+  snprintf(out, len, "%s/install-%lld.lock", c->opt.provision_dir, (long long)id);
+}
+
 /* Run the installer for st (its package downloaded); sets the outcome. */
 static void prov_install(connector_t *c, pj_step_t *st) {
   char file[4200];
   pdl_path(c->opt.provision_dir, st->package_id, false, file, sizeof file);
   const char *args[] = {"install", st->kind, st->name, st->version, file, NULL};
+  char lock[4200];
+  prov_lock_path(c, st->id, lock, sizeof lock);
   pi_outcome_t r;
-  pi_run(c->opt.installer, args, false, st->id, c->opt.output, c->opt.installer_timeout, &r);
+  pi_run(c->opt.installer, args, false, st->id, c->opt.output, c->opt.installer_timeout, lock,
+         &r);
   if (r.result == PI_OK) {
     snprintf(st->result_version, sizeof st->result_version, "%s",
              r.version[0] ? r.version : st->version);
@@ -201,6 +216,16 @@ static void prov_package(connector_t *c, pj_step_t *st) {
   if (!c->opt.installer[0]) {
     prov_fail(c, st, "no installer configured", false);
     return;
+  }
+  if (st->state == PJ_INSTALLING) {
+    /* a restart while the installer ran: that run may go on (its own process
+     * group); wait for it to end before asking what is installed */
+    char lock[4200];
+    prov_lock_path(c, st->id, lock, sizeof lock);
+    if (!pi_wait_previous(lock, c->opt.installer_timeout)) {
+      prov_fail(c, st, "an earlier installer run of this step does not end", true);
+      return;
+    }
   }
   if (st->state == PJ_RECEIVED || st->state == PJ_DOWNLOADED || st->state == PJ_INSTALLING) {
     /* no package installs twice: what runs already? (also after a crash mid-install) */
@@ -260,6 +285,9 @@ static bool prov_report(connector_t *c, pj_step_t *st) {
             confirmed ? NULL : st->reason, (char *)NULL);
   if (confirmed && strcmp(st->kind, "settings")) prov_known_add(c, st->kind, st->name);
   if (st->package_id) pdl_remove(c->opt.provision_dir, st->package_id);
+  char lock[4200];
+  prov_lock_path(c, st->id, lock, sizeof lock);
+  unlink(lock);
   pj_remove(c->opt.provision_dir, st->id);
   st->state = PJ_REPORTED;
   prov_show(c, st, confirmed ? "confirmed" : "failed");

@@ -117,10 +117,13 @@ typedef struct {
  * no shell, stdin /dev/null, NIMBUS_STEP_ID and NIMBUS_PRINTER_URI in the
  * environment, killed after timeout_s seconds.  install: exit 0 is PI_OK,
  * 75 PI_TRANSIENT, others PI_FAILED; query (is_query): 0 PI_OK, 1
- * PI_NOT_INSTALLED, others PI_FAILED.
+ * PI_NOT_INSTALLED, others PI_FAILED.  lock_path (install; NULL: none):
+ * a file the installer holds an flock on while it and its children run.
  */
 void pi_run(const char *installer, const char *const *args, bool is_query, int64_t step_id,
-            const char *printer_uri, int timeout_s, pi_outcome_t *out);
+            const char *printer_uri, int timeout_s, const char *lock_path, pi_outcome_t *out);
+/* Wait (at most timeout_s) until no installer holds lock_path; false when one still does. */
+bool pi_wait_previous(const char *lock_path, int timeout_s);
 
 /* ---- settings (provision-settings.c) ---- */
 

@@ -173,6 +173,8 @@ check "both printers end with firmware and application" wait_until "installs" bo
 check "the start run is done" wait_until "run done" run_state_is 1 done
 p1_resumed() {
   grep -q 'msg="resuming provisioning step"' "$CONN_DIR/p1.log"
+  # the restarted p1 asked for the rest only (Range from the partial file's size)
+  grep -q "msg=\"package download resumes\" step=[0-9]* package=$FW_ID offset=$BEFORE" "$CONN_DIR/p1.log"
   installed_is p1 firmware engine 4.2.0
 }
 check "p1 resumed the step and its partial download" p1_resumed
@@ -225,7 +227,8 @@ exactly_that() {
   [ "$(installs p1 application scan2cloud 2.2.0)" = 1 ]
   [ "$(installs p2 application scan2cloud 2.2.0)" = 1 ]
   [ "$(($(n_installs) - BASE))" = 2 ] # nothing else: no firmware, no old app again
-  [ "$(run_steps | grep -vc ' application scan2cloud ')" = 0 ] # only that item was planned
+  [ "$(run_steps | grep -c ' application scan2cloud confirmed')" = 2 ]
+  [ "$(run_steps | grep -vc ' application scan2cloud ' || true)" = 0 ] # only that item was planned
 }
 check "the renewal installed exactly the changed item, once per printer" exactly_that
 

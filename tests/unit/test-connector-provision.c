@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -256,7 +257,7 @@ static void run_install(const char *file, pi_outcome_t *out, int timeout) {
   char inst[256];
   installer_path(inst, sizeof inst);
   const char *args[] = {"install", "application", "scan 2 cloud", "2.1.0", file, NULL};
-  pi_run(inst, args, false, 77, "ipp://engine:631/ipp/print", timeout, out);
+  pi_run(inst, args, false, 77, "ipp://engine:631/ipp/print", timeout, NULL, out);
 }
 
 static void test_installer_contract(void **state) {
@@ -287,11 +288,11 @@ static void test_installer_contract(void **state) {
   char inst[256];
   installer_path(inst, sizeof inst);
   const char *q1[] = {"query", "firmware", "present", NULL};
-  pi_run(inst, q1, true, 0, "", 10, &r);
+  pi_run(inst, q1, true, 0, "", 10, NULL, &r);
   assert_int_equal(r.result, PI_OK);
   assert_string_equal(r.version, "9.9");
   const char *q2[] = {"query", "firmware", "absent", NULL};
-  pi_run(inst, q2, true, 0, "", 10, &r);
+  pi_run(inst, q2, true, 0, "", 10, NULL, &r);
   assert_int_equal(r.result, PI_NOT_INSTALLED);
 
   /* no shell: the name with spaces arrives as one argument; the environment is set */
@@ -312,13 +313,40 @@ static void test_installer_contract(void **state) {
   assert_int_equal(n, 7);
 
   /* no installer configured; an installer that cannot run */
-  pi_run("", q1, true, 0, "", 10, &r);
+  pi_run("", q1, true, 0, "", 10, NULL, &r);
   assert_int_equal(r.result, PI_FAILED);
   assert_string_equal(r.reason, "no installer configured");
   const char *args[] = {"install", "firmware", "engine", "1", "/x/pkg-ok", NULL};
-  pi_run("/nonexistent/installer", args, false, 1, "", 10, &r);
+  pi_run("/nonexistent/installer", args, false, 1, "", 10, NULL, &r);
   assert_int_equal(r.result, PI_FAILED);
   assert_int_equal(r.exit_code, 127);
+}
+
+/* A restarted connector waits for an installer run still holding the step's lock. */
+static void test_installer_lock(void **state) {
+  (void)state;
+  write_installer();
+  char lock[256], slow[256], inst[256];
+  snprintf(lock, sizeof lock, "%s/install-5.lock", dir);
+  snprintf(slow, sizeof slow, "%s/pkg-slow", dir);
+  installer_path(inst, sizeof inst);
+  assert_true(pi_wait_previous(lock, 0)); /* no file: nothing ran */
+  pid_t pid = fork();
+  if (pid == 0) { /* an installer run of the connector that is then "killed" */
+    const char *args[] = {"install", "firmware", "engine", "1", "/x/pkg-slow", NULL};
+    pi_outcome_t r;
+    pi_run(inst, args, false, 5, "", 1, lock, &r);
+    _exit(r.result == PI_TRANSIENT ? 0 : 1);
+  }
+  usleep(300000);
+  assert_false(pi_wait_previous(lock, 0)); /* held by the running installer */
+  time_t t0 = time(NULL);
+  assert_true(pi_wait_previous(lock, 10)); /* free once it ended (killed at its 1 s timeout) */
+  assert_true(time(NULL) - t0 <= 5);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  (void)slow;
 }
 
 /* ---- settings ---- */
@@ -379,6 +407,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_download_whole_and_resumed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_download_checksum_mismatch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_installer_contract, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_installer_lock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_settings_connector_options, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
