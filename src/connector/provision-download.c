@@ -84,7 +84,8 @@ static void pdl_throttle(pdl_sink_t *s) {
   for (;;) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double elapsed = (double)(now.tv_sec - s->t0.tv_sec) + (double)(now.tv_nsec - s->t0.tv_nsec) / 1e9;
+    double elapsed =
+        (double)(now.tv_sec - s->t0.tv_sec) + (double)(now.tv_nsec - s->t0.tv_nsec) / 1e9;
     double due = (double)(s->written - s->start_at) / (double)s->max_rate;
     if (due <= elapsed || (s->stop && atomic_load(s->stop))) return;
     double wait = due - elapsed > 0.2 ? 0.2 : due - elapsed;

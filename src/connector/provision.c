@@ -107,8 +107,7 @@ static void prov_query(connector_t *c, int64_t step_id, const char *kind, const 
   pi_outcome_t q;
   version[0] = '\0';
   if (!c->opt.installer[0]) return;
-  pi_run(c->opt.installer, args, true, step_id, c->opt.output, c->opt.installer_timeout, NULL,
-         &q);
+  pi_run(c->opt.installer, args, true, step_id, c->opt.output, c->opt.installer_timeout, NULL, &q);
   if (q.result == PI_OK) snprintf(version, len, "%s", q.version);
 }
 
@@ -200,8 +199,7 @@ static void prov_install(connector_t *c, pj_step_t *st) {
   char lock[4200];
   prov_lock_path(c, st->id, lock, sizeof lock);
   pi_outcome_t r;
-  pi_run(c->opt.installer, args, false, st->id, c->opt.output, c->opt.installer_timeout, lock,
-         &r);
+  pi_run(c->opt.installer, args, false, st->id, c->opt.output, c->opt.installer_timeout, lock, &r);
   if (r.result == PI_OK) {
     snprintf(st->result_version, sizeof st->result_version, "%s",
              r.version[0] ? r.version : st->version);

@@ -88,8 +88,7 @@ static void status_line(const char *label, json_t *o, const char *key) {
 static void status_provisioning(json_t *p) {
   json_t *step = json_object_get(p, "step");
   if (step)
-    printf("%-16s %s %s: %s\n", "Provisioning:",
-           json_string_value(json_object_get(step, "kind")),
+    printf("%-16s %s %s: %s\n", "Provisioning:", json_string_value(json_object_get(step, "kind")),
            json_string_value(json_object_get(step, "name")),
            json_string_value(json_object_get(step, "state")));
   json_t *v = json_object_get(p, "versions");

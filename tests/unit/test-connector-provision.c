@@ -192,8 +192,8 @@ static void test_download_whole_and_resumed(void **state) {
   f = fopen(src, "r+b");
   fputc(buf[0], f); /* the source as it was */
   fclose(f);
-  assert_true(pdl_fetch(url, NULL, "file", dir, 8, 300000, hex, 600000, NULL, &mismatch, err,
-                        sizeof err));
+  assert_true(
+      pdl_fetch(url, NULL, "file", dir, 8, 300000, hex, 600000, NULL, &mismatch, err, sizeof err));
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   assert_true(took >= 0.45);
