@@ -56,6 +56,19 @@ const config_option_t connector_option_table[] = {
         "connections one client address may hold on each of them", 1, 1000),
     OPT("http-header-timeout", CONFIG_INT, http_header_timeout, "10",
         "seconds a client has to send a request's headers (slow ones are cut)", 1, 300),
+    OPT("services-poll", CONFIG_INT, services_poll, "60",
+        "seconds between asking nimbusd for this printer's smart services and reporting "
+        "supplies and impressions",
+        5, 86400),
+    OPT("backup-period-override", CONFIG_INT, backup_period_override, "0",
+        "testing: take a backup every N seconds instead of on the schedule nimbusd gives "
+        "(0: the schedule)",
+        0, 86400),
+    OPT("supplies-source", CONFIG_STRING, supplies_source, "",
+        "the supplies source: a JSON file {\"supplies\":[{\"name\",\"type\",\"level\"}],"
+        "\"impressions\":N} read instead of the engine's marker-levels and "
+        "printer-impressions-completed (engines that do not report them; tests)",
+        0, 0),
     OPT("state", CONFIG_STRING, state, CONNECTOR_DEFAULT_STATE, "registration state file", 0, 0),
     OPT("journal", CONFIG_STRING, journal, "", "job journal file [default: <state>.journal]", 0, 0),
     OPT("log-level", CONFIG_STRING, log_level, "info", "debug, info, warn or error", 0, 0),

@@ -15,6 +15,7 @@
 #include "connector.h"
 #include "crypto.h"
 #include "intake.h"
+#include "services.h"
 #include "log.h"
 #include "provision.h"
 
@@ -188,6 +189,7 @@ int connector_run(int argc, char **argv) {
   int rc = 1, first = 0;
   bool help = false, locks = false, journal = false, panel = false, sigthread = false;
   intake_t *intake = NULL; /* the local IPP printer for PCs (--listen-ipp) */
+  services_t *services = NULL; /* the smart services (services.c) */
   pthread_t sig_tid;
   if (!c) return 1;
   if (!options_defaults(&c->opt, err, sizeof err) ||
@@ -293,6 +295,11 @@ int connector_run(int argc, char **argv) {
     }
   }
 
+  if (!(services = services_start(c, err, sizeof err))) {
+    log_event(LOG_ERROR, NULL, "cannot start the smart services", "error", err, (char *)NULL);
+    goto done;
+  }
+
   log_event(LOG_INFO, NULL, "connector started", "status", state_status_name(c->state.status),
             "transport", c->opt.transport_name, "output", output_kind(c->output), "on-deregister",
             policy_name(c->opt.policy), "device", registered ? c->state.uuid : NULL, (char *)NULL);
@@ -314,6 +321,7 @@ done:
   }
   provision_stop(c);   /* the signal thread has set stopping */
   intake_stop(intake); /* before the panel and the channel: uploads use the state */
+  services_stop(services); /* ends with c->stopping, set by the signal thread */
   if (panel) panel_stop(c);
   if (locks) {
     pthread_mutex_lock(&c->lock);

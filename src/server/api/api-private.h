@@ -426,4 +426,15 @@ bool api_upload_body(http_request_t *r, api_upload_t *u, const char *data, size_
 bool api_upload_authenticated(const api_upload_t *u);
 void api_upload_free(api_upload_t *u);
 
+/* ---- the smart services (api-services.c; docs/PROVISIONING.md §10) ---- */
+void api_device_services(api_ctx_t *c);
+void api_device_backup_create(api_ctx_t *c);
+void api_device_supplies(api_ctx_t *c);
+void api_device_counters(api_ctx_t *c);
+void api_printer_backups_list(api_ctx_t *c);
+void api_printer_backup_get(api_ctx_t *c);
+void api_printer_backup_restore(api_ctx_t *c);
+void api_supply_orders_list(api_ctx_t *c);
+void api_part_alerts_list(api_ctx_t *c);
+
 #endif

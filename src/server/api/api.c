@@ -30,14 +30,18 @@
  *   GET  reports/print-log        GET reports/totals                 (api-reports.c)
  *   POST price-tables/preview     admins: a sample job's fee, nothing saved
  *   GET  audit                    admins: the audit log               (api-audit.c)
- *   POST device/inventory         GET device/provisioning            the printer's
- *   POST device/provisioning/steps/{id}  GET device/packages/{id}    provisioning
- *   GET  contracts/{id}/runs      GET runs/{id}                       (api-provisioning.c)
  *   GET|POST contracts            GET|PUT|DELETE contracts/{id}, POST …/{id}/renew
  *   GET|PUT|DELETE tenants/{name}/dealer  operators             (api-contracts.c)
  *   POST|GET packages             GET|DELETE packages/{id}      (api-packages.c)
  *   POST contract-events          no user: the signature is the credential
  *                                 (api-contract-webhook.c)
+ *   POST device/inventory         GET device/provisioning            the printer's
+ *   POST device/provisioning/steps/{id}  GET device/packages/{id}    provisioning
+ *   GET  contracts/{id}/runs      GET runs/{id}                       (api-provisioning.c)
+ *   GET  printers/{name}/backups  GET …/backups/{id}  POST …/backups/{id}/restore  admins
+ *   GET  supply-orders            GET part-alerts     admins          (api-services.c)
+ *   GET  device/services          POST device/backups|supplies|counters  the printer's
+ *                                 credential (api-services.c, docs/PROVISIONING.md §10)
  *
  * Role policy (checked here from the route's flags, refined by handlers):
  *   operator      role NIMBUS_ROLE_OPERATOR in tenant "system".  Manages
@@ -98,7 +102,8 @@ enum {
   API_PARAM2 = 1u << 8,        /* one more segment after the action: c->param2 */
   API_PARAM_MID = 1u << 9,     /* one more segment before the action: c->param2 */
   API_RAW = 1u << 10,          /* a JSON body kept raw (≤ 1 MiB), the handler parses it */
-  API_PKG = 1u << 11           /* a raw package upload, streamed (api-packages.c) */
+  API_PKG = 1u << 11,          /* a raw package upload, streamed (api-packages.c) */
+  API_PARAM2_TAIL = 1u << 12   /* with API_PARAM2, action "a/b": {param}/a/{param2}/b */
 };
 
 struct api_route {
@@ -312,6 +317,17 @@ static const struct api_route api_routes[] = {
      API_SCOPED | API_ADMIN | API_JSON},
     {"printers", API_PARAM_NAME, "claim-code", "POST", api_printer_claim_code,
      "api.printers.claim_code", API_SCOPED | API_ADMIN | API_JSON_OPTIONAL},
+    {"printers", API_PARAM_NAME, "backups", "GET", api_printer_backups_list,
+     "api.printers.backups.list", API_SCOPED | API_ADMIN},
+    {"printers", API_PARAM_NAME, "backups", "GET", api_printer_backup_get,
+     "api.printers.backups.get", API_SCOPED | API_ADMIN | API_PARAM2},
+    {"printers", API_PARAM_NAME, "backups/restore", "POST", api_printer_backup_restore,
+     "api.printers.backups.restore",
+     API_SCOPED | API_ADMIN | API_PARAM2 | API_PARAM2_TAIL | API_JSON_OPTIONAL},
+    {"supply-orders", API_PARAM_NONE, NULL, "GET", api_supply_orders_list, "api.supply_orders.list",
+     API_SCOPED | API_ADMIN},
+    {"part-alerts", API_PARAM_NONE, NULL, "GET", api_part_alerts_list, "api.part_alerts.list",
+     API_SCOPED | API_ADMIN},
     {"device", API_PARAM_NONE, "register", "POST", api_device_register, "api.device.register",
      API_PUBLIC | API_JSON},
     {"device/sessions", API_PARAM_NONE, NULL, "POST", api_device_session_create,
@@ -346,15 +362,22 @@ static const struct api_route api_routes[] = {
      "api.device.provisioning.report", API_DEVICE | API_JSON},
     {"device/packages", API_PARAM_ID, NULL, "GET", api_device_package_get,
      "api.device.packages.get", API_DEVICE},
-    {"contracts", API_PARAM_ID, "runs", "GET", api_contract_runs_list, "api.contracts.runs",
-     API_SCOPED | API_ADMIN},
-    {"runs", API_PARAM_ID, NULL, "GET", api_run_get, "api.runs.get", API_SCOPED | API_ADMIN},
+    {"contracts", API_PARAM_ID, "runs", "GET", api_contract_runs_list, "api.contracts.runs", 0},
+    {"runs", API_PARAM_ID, NULL, "GET", api_run_get, "api.runs.get", 0},
     {"device/account-links", API_PARAM_NONE, NULL, "GET", api_device_account_links_list,
      "api.device.account_links.list", API_DEVICE},
     {"device/account-links", API_PARAM_NONE, NULL, "POST", api_device_account_links_create,
      "api.device.account_links.create", API_DEVICE | API_JSON_OPTIONAL},
     {"device/account-links", API_PARAM_ID, "relink", "POST", api_device_account_link_relink,
      "api.device.account_links.relink", API_DEVICE | API_JSON_OPTIONAL},
+    {"device/services", API_PARAM_NONE, NULL, "GET", api_device_services, "api.device.services",
+     API_DEVICE},
+    {"device/backups", API_PARAM_NONE, NULL, "POST", api_device_backup_create,
+     "api.device.backups.create", API_DEVICE | API_JSON},
+    {"device/supplies", API_PARAM_NONE, NULL, "POST", api_device_supplies, "api.device.supplies",
+     API_DEVICE | API_JSON},
+    {"device/counters", API_PARAM_NONE, NULL, "POST", api_device_counters, "api.device.counters",
+     API_DEVICE | API_JSON},
 };
 
 #define API_NROUTES (sizeof api_routes / sizeof api_routes[0])
@@ -407,6 +430,12 @@ static bool api_route_path_matches(const struct api_route *rt, const api_path_t 
     return rt->action ? p->n == k + 1 && strcmp(rt->action, p->seg[k]) == 0 : p->n == k;
   if (!rt->action) return p->n == k + 1;
   if (rt->flags & API_PARAM_MID) return p->n == k + 3 && strcmp(rt->action, p->seg[k + 2]) == 0;
+  if (rt->flags & API_PARAM2_TAIL) {
+    const char *slash = strchr(rt->action, '/');
+    size_t len = slash ? (size_t)(slash - rt->action) : 0;
+    return slash && p->n == k + 4 && strlen(p->seg[k + 1]) == len &&
+           strncmp(rt->action, p->seg[k + 1], len) == 0 && strcmp(slash + 1, p->seg[k + 3]) == 0;
+  }
   int n = (rt->flags & API_PARAM2) ? k + 3 : k + 2;
   return p->n == n && strcmp(rt->action, p->seg[k + 1]) == 0;
 }

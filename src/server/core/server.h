@@ -63,14 +63,15 @@ typedef struct {
   int oauth_device_ttl;      /* seconds a device authorization grant waits for the user */
   int remote_poll;           /* federation: seconds between polls of each remote printer link */
   int remote_resync;         /* federation: seconds between full Get-Jobs of each link */
+  char service_webhook_secret_file[PATH_MAX]; /* outgoing order/alert webhooks' secret ("": none) */
   char console_dir[PATH_MAX]; /* the web console's files ("": no console) */
-  int provision_interval;     /* provisioning: seconds between sweeps (provisioning/run-detect.c) */
-  int provision_step_timeout; /* provisioning: seconds a sent step waits for its report */
-  int provision_retries;      /* provisioning: tries of a step before it fails for good */
   /* h-contracts (docs/PROVISIONING.md §3, §4) */
   char contract_webhook_secret_file[PATH_MAX]; /* senders of contract events ("": none) */
   int contract_webhook_window;                 /* seconds a signed timestamp may be off */
   int64_t max_package_size;                    /* bytes of one uploaded package */
+  int provision_interval;     /* provisioning: seconds between sweeps (provisioning/run-detect.c) */
+  int provision_step_timeout; /* provisioning: seconds a sent step waits for its report */
+  int provision_retries;      /* provisioning: tries of a step before it fails for good */
   int login_failures;        /* failed sign-ins per account before 429 (throttle.h) */
   int login_failures_addr;   /* failed sign-ins per client address before 429 */
   int panel_login_failures;  /* failed panel sign-ins per (printer, user) before 429 */

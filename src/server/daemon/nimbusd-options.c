@@ -116,6 +116,11 @@ const config_option_t nimbusd_options[] = {
     OPT("payment-timeout", CONFIG_INT, payment_timeout, "180",
         "seconds a user has to pay at the printer before the payment is checked and canceled",
         false, 5, 3600),
+    OPT("service-webhook-secret-file", CONFIG_STRING, service_webhook_secret_file, "",
+        "file holding the secret (first line, at least 32 characters, mode 0600) that signs "
+        "the outgoing supply-order and part-alert webhooks (docs/PROVISIONING.md §11); "
+        "without it they wait unsent",
+        false, 0, 0),
     OPT("account-link-check", CONFIG_INT, account_link_check, "600",
         "seconds between checks that a linked account's token on another print service "
         "still works",
@@ -146,6 +151,14 @@ const config_option_t nimbusd_options[] = {
     OPT("remote-resync", CONFIG_INT, remote_resync, "300",
         "seconds between full Get-Jobs of each remote printer link, events or not", false, 1,
         86400),
+    OPT("contract-webhook-secret-file", CONFIG_STRING, contract_webhook_secret_file, "",
+        "senders of the contract webhook, one <sender>:<owner tenant>:<secret> a line, mode "
+        "0600 (\"\" = the webhook refuses every event; docs/PROVISIONING.md)",
+        false, 0, 0),
+    OPT("contract-webhook-window", CONFIG_INT, contract_webhook_window, "300",
+        "seconds a contract event's signed timestamp may differ from now", false, 1, 86400),
+    OPT("max-package-size", CONFIG_SIZE, max_package_size, "512M",
+        "largest firmware or application package upload", false, 1, 0x7fffffffffffffffLL),
     OPT("provision-interval", CONFIG_INT, provision_interval, "5",
         "seconds between provisioning sweeps: due contract events get their run, sent steps "
         "past --provision-step-timeout are retried, cloud steps are applied",
@@ -158,14 +171,6 @@ const config_option_t nimbusd_options[] = {
         "tries of a provisioning step before it fails for good (and blocks that printer's "
         "later steps)",
         false, 1, 100),
-    OPT("contract-webhook-secret-file", CONFIG_STRING, contract_webhook_secret_file, "",
-        "senders of the contract webhook, one <sender>:<owner tenant>:<secret> a line, mode "
-        "0600 (\"\" = the webhook refuses every event; docs/PROVISIONING.md)",
-        false, 0, 0),
-    OPT("contract-webhook-window", CONFIG_INT, contract_webhook_window, "300",
-        "seconds a contract event's signed timestamp may differ from now", false, 1, 86400),
-    OPT("max-package-size", CONFIG_SIZE, max_package_size, "512M",
-        "largest firmware or application package upload", false, 1, 0x7fffffffffffffffLL),
     OPT("console-dir", CONFIG_STRING, console_dir, NIMBUS_CONSOLE_DIR,
         "the web console's files, served at / and /assets/ (\"\" = no console)", false, 0, 0),
     /* the name before 0.2 (deprecated): still read, with a warning in the log */

@@ -34,6 +34,7 @@
 #include "payment-flow.h"
 #include "remote-sync.h"
 #include "retention.h"
+#include "webhook-out.h"
 
 #define NIMBUS_SYSTEM_TENANT "system"
 
@@ -242,6 +243,7 @@ int main(int argc, char **argv) {
   int rc = 1;
   http_server_t *http = NULL;
   housekeeping_t *housekeeping = NULL;
+  webhook_out_t *webhooks = NULL;        /* services/webhook-out.c */
   account_links_t *account_links = NULL; /* federation/account-link-worker.c */
   event_feed_t *feed = NULL;
 
@@ -366,12 +368,14 @@ int main(int argc, char **argv) {
   housekeeping = housekeeping_start(&srv);
   feed = event_feed_start(&srv);
   srv.remote_sync = remote_sync_start(&srv);
+  webhooks = webhook_out_start(&srv);
   http = http_start(&srv, err, sizeof err);
-  if (!http || !housekeeping || !feed || !srv.remote_sync) {
+  if (!http || !housekeeping || !feed || !srv.remote_sync || !webhooks) {
     fprintf(stderr, "nimbusd: %s\n",
             !http              ? err
             : !feed            ? "cannot follow the store's event feed (see log)"
             : !srv.remote_sync ? "cannot start the remote printer links' thread"
+            : !webhooks        ? "cannot start the service webhooks' thread"
                                : "cannot start the housekeeping thread");
     goto done;
   }
@@ -399,6 +403,7 @@ done:
   notify_shutdown(srv.notify);
   http_stop(http);
   housekeeping_stop(housekeeping);
+  webhook_out_stop(webhooks);
   remote_sync_stop(srv.remote_sync);
   srv.remote_sync = NULL;
   if (srv.store && srv.presence) device_presence_flush(&srv);

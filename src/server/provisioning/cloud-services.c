@@ -4,7 +4,8 @@
  * confirmed: a service whose required settings (the "service conditions")
  * are in the contract is written to the printer's service configuration
  * (printer_services) and the step confirmed; otherwise the step is
- * skipped with the reason "service settings lack <member>".
+ * skipped with the reason "service settings lack <member>" (the
+ * conditions are services/service-config.c's).
  *
  * Order of writes: the step is first taken (planned -> sent, a
  * compare-and-set, so of two nodes only one applies it), then the
@@ -19,31 +20,11 @@
 
 #include "log.h"
 #include "provisioning.h"
-
-/* Required settings per service; "a|b": either member. */
-static const char *const backup_needs[] = {"period", "time", "mode", "retention", NULL};
-static const char *const consumables_needs[] = {"order_url", "thresholds", NULL};
-static const char *const parts_needs[] = {"parts", "threshold", "alert_url|recipients", NULL};
+#include "service-config.h"
 
 const char *cloud_service_missing(const char *service, const char *settings_json) {
-  const char *const *needs = !strcmp(service, "backup")        ? backup_needs
-                             : !strcmp(service, "consumables") ? consumables_needs
-                             : !strcmp(service, "parts_life")  ? parts_needs
-                                                               : NULL;
-  if (!needs) return "service";
   json_t *o = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
-  const char *missing = NULL;
-  for (int i = 0; needs[i] && !missing; i++) {
-    char one[64];
-    snprintf(one, sizeof one, "%s", needs[i]);
-    bool found = false;
-    for (char *save = NULL, *m = strtok_r(one, "|", &save); m && !found;
-         m = strtok_r(NULL, "|", &save)) {
-      json_t *v = json_object_get(o, m);
-      found = v && !json_is_null(v);
-    }
-    if (!found) missing = needs[i];
-  }
+  const char *missing = service_conditions_missing(service, o);
   json_decref(o);
   return missing;
 }
@@ -52,12 +33,7 @@ store_status_t cloud_step_apply(nimbus_server_t *srv, nimbus_prov_step_t *s, int
   const char *missing = cloud_service_missing(s->kind, s->target_json);
   if (missing) {
     char reason[NIMBUS_TEXT_MAX];
-    char member[64];
-    snprintf(member, sizeof member, "%s", missing);
-    char *bar = strchr(member, '|');
-    if (bar) *bar = '\0'; /* "alert_url or recipients": name the first */
-    snprintf(reason, sizeof reason, "service settings lack %s%s%s", member, bar ? " or " : "",
-             bar ? bar + 1 : "");
+    snprintf(reason, sizeof reason, "service settings lack %s", missing);
     return step_transition(srv, s, PROV_EV_SKIP, reason, false, now);
   }
   store_status_t st = step_transition(srv, s, PROV_EV_SERVE, NULL, false, now);

@@ -1436,6 +1436,11 @@ store_status_t store_package_delete(store_t *st, nimbus_id_t owner_tenant_id, ni
   return STORE_CALL(st, package_delete, owner_tenant_id, id, now, audit);
 }
 
+store_status_t store_dealer_list(store_t *st, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                                 void *ctx) {
+  return STORE_CALL(st, dealer_list, dealer_tenant_id, cb, ctx);
+}
+
 /* ---- h-services (docs/PROVISIONING.md §10, §11) ---- */
 
 store_status_t store_printer_service_put(store_t *st, const nimbus_printer_service_t *s) {
@@ -1580,9 +1585,4 @@ store_status_t store_inventory_put(store_t *st, const nimbus_device_inventory_t 
 store_status_t store_inventory_get(store_t *st, nimbus_id_t device_id,
                                    nimbus_device_inventory_t *out) {
   return STORE_CALL(st, inventory_get, device_id, out);
-}
-
-store_status_t store_dealer_list(store_t *st, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
-                                 void *ctx) {
-  return STORE_CALL(st, dealer_list, dealer_tenant_id, cb, ctx);
 }

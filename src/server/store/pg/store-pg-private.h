@@ -448,11 +448,11 @@ typedef union {
   store_account_link_cb account_link;
   store_contract_cb contract;
   store_package_cb package;
+  store_dealer_cb dealer;
   store_printer_service_cb printer_service;
   store_backup_cb backup;
   store_supply_order_cb supply_order;
   store_part_alert_cb part_alert;
-  store_dealer_cb dealer;
 } pg_list_cb_t;
 typedef bool (*pg_row_fn)(const PGresult *res, int row, pg_list_cb_t cb, void *ctx);
 void pg_each_row(pg_store_t *st, PGresult *res, pg_row_fn each, pg_list_cb_t cb, void *ctx);

@@ -444,11 +444,11 @@ typedef union {
   store_account_link_cb account_link;
   store_contract_cb contract;
   store_package_cb package;
+  store_dealer_cb dealer;
   store_printer_service_cb printer_service;
   store_backup_cb backup;
   store_supply_order_cb supply_order;
   store_part_alert_cb part_alert;
-  store_dealer_cb dealer;
 } list_cb_t;
 typedef bool (*row_fn)(sqlite3_stmt *s, list_cb_t cb, void *ctx);
 
