@@ -87,6 +87,17 @@ typedef struct connector_s {
   int watch_state;                   /* its state at nimbusd once it ended there (0: not) */
   int panel_port;
   void *panel; /* struct MHD_Daemon * */
+
+  /* provisioning (provision.c): the thread, and what the panel shows of
+   * it (under lock): the current or last step and the versions running */
+  pthread_t prov_tid;
+  bool prov_started;
+  int64_t prov_step_id; /* 0: none yet */
+  char prov_kind[16];
+  char prov_name[65];
+  char prov_state[16];
+  char prov_reason[256];
+  void *prov_versions; /* json_t *: {"firmware":{name,version}?,"applications":{...}} */
 } connector_t;
 
 /* run.c */

@@ -273,3 +273,40 @@ void ippc_linger_close(ippc_t *c, int grace_s) {
             closed ? "server" : "connector", (char *)NULL);
   ippc_close(c);
 }
+
+ipp_t *ippc_engine_do(const char *engine_uri, ipp_t *req, int timeout_s, ippc_status_t *st) {
+  memset(st, 0, sizeof *st);
+  char scheme[32], user[256], host[256], resource[1024];
+  int port;
+  if (httpSeparateURI(HTTP_URI_CODING_ALL, engine_uri, scheme, sizeof scheme, user, sizeof user,
+                      host, sizeof host, &port, resource, sizeof resource) < HTTP_URI_STATUS_OK ||
+      (strcmp(scheme, "ipp") && strcmp(scheme, "ipps"))) {
+    ippDelete(req);
+    snprintf(st->message, sizeof st->message, "the printer is not an IPP printer");
+    st->ipp_status = IPP_STATUS_ERROR_INTERNAL;
+    return NULL;
+  }
+  http_t *http =
+      httpConnect2(host, port, NULL, AF_UNSPEC,
+                   strcmp(scheme, "ipps") ? HTTP_ENCRYPTION_IF_REQUESTED : HTTP_ENCRYPTION_ALWAYS,
+                   1, timeout_s * 1000, NULL);
+  if (!http) {
+    ippDelete(req);
+    snprintf(st->message, sizeof st->message, "cannot reach the printer");
+    st->ipp_status = IPP_STATUS_ERROR_SERVICE_UNAVAILABLE;
+    return NULL;
+  }
+  httpSetTimeout(http, timeout_s, NULL, NULL);
+  ipp_t *resp = cupsDoRequest(http, req, resource[0] ? resource : "/");
+  st->http_status = (int)httpGetStatus(http);
+  st->ipp_status = (int)cupsLastError();
+  snprintf(st->message, sizeof st->message, "%s", cupsLastErrorString());
+  if (resp) {
+    st->ipp_status = (int)ippGetStatusCode(resp);
+    ipp_attribute_t *m = ippFindAttribute(resp, "status-message", IPP_TAG_TEXT);
+    snprintf(st->message, sizeof st->message, "%s",
+             m ? ippGetString(m, 0, NULL) : ippErrorString((ipp_status_t)st->ipp_status));
+  }
+  httpClose(http);
+  return resp;
+}

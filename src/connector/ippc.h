@@ -99,6 +99,15 @@ ippc_result_t ippc_classify(const errpattern_t *pattern, const ippc_status_t *st
 void ippc_resource(const char *uri, char *buf, size_t len);
 const char *ippc_result_name(ippc_result_t r);
 
+/*
+ * One request to the marking engine (an ipp:// or ipps:// printer, not
+ * nimbusd: no credential) on a connection of its own, closed afterwards;
+ * used by provisioning (Get-/Set-Printer-Attributes).  req is always
+ * freed.  The answer (caller frees) or NULL with st->message set;
+ * st->ipp_status holds the engine's status either way.
+ */
+ipp_t *ippc_engine_do(const char *engine_uri, ipp_t *req, int timeout_s, ippc_status_t *st);
+
 /* libcups password callback (cupsSetPasswordCB2) that never prompts: the
  * device credential is the only secret, sent as a bearer token. */
 const char *ippc_no_password(const char *prompt, http_t *http, const char *method,

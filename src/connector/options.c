@@ -72,6 +72,16 @@ const config_option_t connector_option_table[] = {
     OPT("state", CONFIG_STRING, state, CONNECTOR_DEFAULT_STATE, "registration state file", 0, 0),
     OPT("journal", CONFIG_STRING, journal, "", "job journal file [default: <state>.journal]", 0, 0),
     OPT("log-level", CONFIG_STRING, log_level, "info", "debug, info, warn or error", 0, 0),
+    OPT("provision-dir", CONFIG_STRING, provision_dir, "",
+        "provisioning journal and packages [default: <state dir>/provisioning]", 0, 0),
+    OPT("installer", CONFIG_STRING, installer, "",
+        "installer command for firmware and application packages (empty: none)", 0, 0),
+    OPT("installer-timeout", CONFIG_INT, installer_timeout, "900",
+        "seconds an installer run may take before it is killed", 1, 86400),
+    OPT("provision-poll", CONFIG_INT, provision_poll, "60",
+        "seconds between asks for provisioning steps", 1, 86400),
+    OPT("provision-max-rate", CONFIG_SIZE, provision_max_rate, "0",
+        "bytes per second a package download may use (0: no limit)", 0, 1073741824),
     CONFIG_END};
 
 static const char *const policy_names[] = {"delete", "stop", "continue", "ask"};
@@ -126,6 +136,17 @@ bool options_finish(connector_options_t *o, char *err, size_t errlen) {
       return false;
     }
     snprintf(o->journal, sizeof o->journal, "%.4086s.journal", o->state);
+  }
+  if (!o->provision_dir[0]) {
+    const char *slash = strrchr(o->state, '/');
+    int dl = slash ? (int)(slash - o->state) : 1;
+    const char *d = slash ? o->state : ".";
+    if (slash == o->state) dl = 0; /* the root directory */
+    if ((size_t)dl + 14 > sizeof o->provision_dir) {
+      snprintf(err, errlen, "state path too long");
+      return false;
+    }
+    snprintf(o->provision_dir, sizeof o->provision_dir, "%.*s/provisioning", dl, d);
   }
   if (!o->output[0]) {
     snprintf(err, errlen, "output must be set");

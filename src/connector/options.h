@@ -45,6 +45,12 @@ typedef struct {
   char state[4096];
   char journal[4096]; /* default: <state>.journal */
   char log_level[16];
+  /* provisioning (docs/PROVISIONING.md §8.3, §9) */
+  char provision_dir[4096];   /* default: <state dir>/provisioning */
+  char installer[4096];       /* the installer command (empty: none) */
+  int installer_timeout;      /* seconds */
+  int provision_poll;         /* seconds */
+  int64_t provision_max_rate; /* bytes/s per package download (0: no limit) */
 
   /* derived by options_finish() */
   transport_t transport;

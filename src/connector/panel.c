@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "connector.h"
+#include "provision.h"
 #include "httpframing.h"
 #include "crypto.h"
 #include "httpguard.h"
@@ -177,6 +178,7 @@ char *panel_status_json(connector_t *c) {
   json_object_set_new(o, "output", json_string(output_kind(c->output)));
   json_object_set_new(o, "traffic", json_boolean(atomic_load(&c->allowed)));
   pthread_mutex_unlock(&c->lock);
+  json_object_set_new(o, "provisioning", provision_status_json(c));
   char *text = json_dumps(o, JSON_SORT_KEYS);
   json_decref(o);
   return text;
@@ -232,6 +234,63 @@ static const char *panel_summary_locked(connector_t *c, const char **kind) {
   }
 }
 
+/* The provisioning part of the status page (PROVISIONING.md §13): the
+ * current or last step (kind, name, state, reason) and the versions this
+ * printer runs.  Takes c->lock itself. */
+static void panel_provisioning(connector_t *c, panel_buf_t *b) {
+  json_t *p = provision_status_json(c);
+  json_t *step = json_object_get(p, "step");
+  json_t *v = json_object_get(p, "versions");
+  json_t *fw = json_object_get(v, "firmware");
+  json_t *apps = json_object_get(v, "applications");
+  if (!step && !fw && !json_object_size(apps)) {
+    json_decref(p);
+    return;
+  }
+  panel_raw(b,
+            "<h2>Setup by the service contract</h2>\n<ul class=\"facts\" id=\"provisioning\">\n");
+  if (step) {
+    const char *state = json_string_value(json_object_get(step, "state"));
+    panel_raw(b, "<li id=\"prov-step\" data-kind=\"");
+    panel_html(b, json_string_value(json_object_get(step, "kind")));
+    panel_raw(b, "\" data-state=\"");
+    panel_html(b, state);
+    panel_raw(b, "\">");
+    panel_html(b, !strcmp(state, "confirmed") || !strcmp(state, "failed") ? "Last step: "
+                                                                          : "Current step: ");
+    panel_html(b, json_string_value(json_object_get(step, "kind")));
+    panel_raw(b, " <b>");
+    panel_html(b, json_string_value(json_object_get(step, "name")));
+    panel_raw(b, "</b>, ");
+    panel_html(b, state);
+    const char *reason = json_string_value(json_object_get(step, "reason"));
+    if (reason && *reason && !strcmp(state, "failed")) {
+      panel_raw(b, " (");
+      panel_html(b, reason);
+      panel_raw(b, ")");
+    }
+    panel_raw(b, "</li>\n");
+  }
+  if (fw) {
+    panel_raw(b, "<li class=\"prov-version\" data-kind=\"firmware\">Firmware ");
+    panel_html(b, json_string_value(json_object_get(fw, "name")));
+    panel_raw(b, ": <b>");
+    panel_html(b, json_string_value(json_object_get(fw, "version")));
+    panel_raw(b, "</b></li>\n");
+  }
+  const char *name;
+  json_t *ver;
+  json_object_foreach(apps, name, ver) {
+    panel_raw(b, "<li class=\"prov-version\" data-kind=\"application\">Application ");
+    panel_html(b, name);
+    panel_raw(b, ": <b>");
+    panel_html(b, json_string_value(ver));
+    panel_raw(b, "</b></li>\n");
+  }
+  panel_raw(b, "</ul>\n");
+  json_decref(p);
+}
+
 /* cookie: the browser's ask cookie (the form's token is bound to it). */
 static char *panel_page(connector_t *c, const char *cookie) {
   panel_buf_t b = {0};
@@ -264,6 +323,9 @@ static char *panel_page(connector_t *c, const char *cookie) {
     panel_raw(&b, "</li>\n");
   }
   panel_raw(&b, "</ul>\n");
+  pthread_mutex_unlock(&c->lock);
+  panel_provisioning(c, &b);
+  pthread_mutex_lock(&c->lock);
   if (c->ask_pending) {
     panel_raw(&b,
               "<h2>The server deleted this printer's registration</h2>\n"

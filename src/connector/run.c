@@ -17,6 +17,7 @@
 #include "intake.h"
 #include "services.h"
 #include "log.h"
+#include "provision.h"
 
 /* Mark c->state as changed; the caller holds c->lock and calls
  * connector_save() after releasing it. */
@@ -208,6 +209,9 @@ int connector_run(int argc, char **argv) {
     rc = 2;
     goto done;
   }
+  /* a contract's connector.<option> values (provision-settings.c) win over the config and flags */
+  if (!ps_load_conf(c->opt.state, &c->opt, err, sizeof err))
+    fprintf(stderr, "nimbus-connector run: provisioned.conf: %s (ignored from there on)\n", err);
   if (!options_finish(&c->opt, err, sizeof err)) {
     fprintf(stderr, "nimbus-connector run: %s\n", err);
     rc = 2;
@@ -303,6 +307,10 @@ int connector_run(int argc, char **argv) {
     log_event(LOG_INFO, NULL, "not talking to the server", "reason",
               registered ? "stopped" : "not registered", (char *)NULL);
 
+  if (!provision_start(c, err, sizeof err)) {
+    log_event(LOG_ERROR, NULL, "cannot start provisioning", "error", err, (char *)NULL);
+    goto done;
+  }
   channel_run(c);
   rc = 0;
 
@@ -311,6 +319,7 @@ done:
     if (!atomic_load(&c->stopping)) pthread_kill(sig_tid, SIGTERM);
     pthread_join(sig_tid, NULL);
   }
+  provision_stop(c);   /* the signal thread has set stopping */
   intake_stop(intake); /* before the panel and the channel: uploads use the state */
   services_stop(services); /* ends with c->stopping, set by the signal thread */
   if (panel) panel_stop(c);

@@ -2,6 +2,8 @@
  * status.c: `nimbus-connector status`: ask the running daemon's panel
  * (/status.json, address from the state file) and fall back to the state
  * file when the daemon does not answer.  Never prints the credential.
+ * With the daemon running it also shows the provisioning step and the
+ * firmware and application versions.
  */
 #include <jansson.h>
 #include <stddef.h>
@@ -81,6 +83,25 @@ static void status_line(const char *label, json_t *o, const char *key) {
     printf("%-16s %lld\n", label, (long long)json_integer_value(v));
 }
 
+/* The provisioning part of the running daemon's status: the current or
+ * last step and the versions the printer runs (PROVISIONING.md §13). */
+static void status_provisioning(json_t *p) {
+  json_t *step = json_object_get(p, "step");
+  if (step)
+    printf("%-16s %s %s: %s\n", "Provisioning:", json_string_value(json_object_get(step, "kind")),
+           json_string_value(json_object_get(step, "name")),
+           json_string_value(json_object_get(step, "state")));
+  json_t *v = json_object_get(p, "versions");
+  json_t *fw = json_object_get(v, "firmware");
+  if (fw)
+    printf("%-16s %s %s\n", "Firmware:", json_string_value(json_object_get(fw, "name")),
+           json_string_value(json_object_get(fw, "version")));
+  const char *name;
+  json_t *ver;
+  json_object_foreach(json_object_get(v, "applications"), name, ver)
+      printf("%-16s %s %s\n", "Application:", name, json_string_value(ver));
+}
+
 int connector_status(int argc, char **argv) {
   status_options_t o;
   char err[1024];
@@ -131,6 +152,7 @@ int connector_status(int argc, char **argv) {
     if (json_is_true(json_object_get(j, "ask_pending")))
       printf("%-16s %s\n", "Decision:", "waiting on the panel (delete, stop or continue)");
     if (!have_state) printf("%-16s %s\n", "State file:", "missing");
+    status_provisioning(json_object_get(j, "provisioning"));
   }
   json_decref(j);
   return 0;
