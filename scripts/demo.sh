@@ -337,7 +337,8 @@ if "$CONNECTOR_BIN" run --help 2>/dev/null | grep -q -- '--installer'; then
   printf "#!/bin/sh\nNIMBUS_DEMO_INSTALLED='%s/installed' exec '%s/scripts/demo-installer.sh' \"\$@\"\n" \
     "$(cd "$STATE" && pwd)" "$(pwd)" >"$STATE/demo-installer"
   chmod 755 "$STATE/demo-installer"
-  installer=(--installer "$(cd "$STATE" && pwd)/demo-installer")
+  # asked every 10 s (default 60) so that a new contract shows soon
+  installer=(--installer "$(cd "$STATE" && pwd)/demo-installer" --provision-poll 10)
 fi
 mkdir -p "$STATE/printed"
 "$CONNECTOR_BIN" run --state "$CSTATE" --transport persistent \
