@@ -11,7 +11,7 @@
 # exactly one run; a renewal with one changed item plans exactly it, a
 # renewal with none is "nothing-to-do"; an inventory already at target
 # plans nothing; a cloud item without its service settings is skipped
-# with the reason.  With NIMBUS_TEST_STORE_URL it runs on PostgreSQL.
+# with the reason; a canceled contract's planned steps are skipped.  With NIMBUS_TEST_STORE_URL it runs on PostgreSQL.
 set -euo pipefail
 source "$(dirname "$0")/lib-nimbusd.sh"
 
@@ -309,6 +309,20 @@ at_target() {
   [ "$(served "$CRED_side")" = "" ]
 }
 check "a printer whose inventory is already at target: the run plans nothing" at_target
+
+canceled() {
+  contract fifth "$PAST" '["side"]' "" "$(app 2.2.0 "$APP2" "$APP2_SUM")"
+  local fifth=$CID
+  wait_until "the fifth contract's run" has_runs "$fifth" 1
+  [ "$(steps_of "$fifth" side)" = "application:planned" ]
+  call DELETE "/contracts/$fifth"
+  [ "$status" = 200 ] || [ "$status" = 204 ]
+  wait_until "its steps skipped" steps_are "$fifth" side "application:skipped"
+  [ "$(run_field "$fifth" "d['printers'][0]['steps'][0]['reason']")" = "contract canceled" ]
+  wait_until "its run done" state_is "$fifth" done
+  [ "$(served "$CRED_side")" = "" ]
+}
+check "a canceled contract: its run's planned steps are skipped, 'contract canceled'" canceled
 
 # ---- two nodes on one store: exactly one run ------------------------------------------
 two_nodes() {

@@ -12,7 +12,9 @@
  *     registered since (their own steps, once: the coverage row);
  *  3. sent steps without a report for --provision-step-timeout are
  *     retried or failed (run-steps.c);
- *  4. cloud head steps are applied (cloud-services.c).
+ *  4. cloud head steps are applied (cloud-services.c); the planned steps
+ *     of a run whose contract was canceled are skipped ("contract
+ *     canceled"; applied items stay on the printers).
  * Store lists are collected first and acted on after (a list callback may
  * not call the store).
  */
@@ -151,10 +153,32 @@ typedef struct {
 
 static bool collect_step(const nimbus_prov_step_t *s, void *ctx) {
   steps_t *ss = ctx;
-  if (ss->cloud_only && !prov_kind_is_cloud(s->kind)) return true;
-  if (s->state != NIMBUS_STEP_PLANNED && ss->cloud_only) return true;
+  if (ss->cloud_only && s->state != NIMBUS_STEP_PLANNED) return true;
   ss->v[ss->n++] = *s;
   return ss->n < DETECT_STEPS_MAX;
+}
+
+static bool collect_planned(const nimbus_prov_step_t *s, void *ctx) {
+  steps_t *ss = ctx;
+  if (s->state == NIMBUS_STEP_PLANNED && ss->n < DETECT_STEPS_MAX) ss->v[ss->n++] = *s;
+  return true;
+}
+
+/* Whether the contract of a head step was canceled (then every planned
+ * step of that run is skipped: §6 "contract canceled"). */
+static bool head_canceled(nimbus_server_t *srv, const nimbus_prov_step_t *head, int64_t now) {
+  nimbus_contract_t *k = malloc(sizeof *k);
+  bool canceled =
+      k && store_contract_get(srv->store, head->contract_id, k) == STORE_OK && k->canceled;
+  free(k);
+  if (!canceled) return false;
+  steps_t planned = {.v = malloc(DETECT_STEPS_MAX * sizeof(nimbus_prov_step_t))};
+  if (planned.v && store_prov_step_list(srv->store, head->tenant_id, head->run_id, collect_planned,
+                                        &planned) == STORE_OK)
+    for (int i = 0; i < planned.n; i++)
+      step_transition(srv, &planned.v[i], PROV_EV_SKIP, "contract canceled", false, now);
+  free(planned.v);
+  return true;
 }
 
 void provisioning_sweep(nimbus_server_t *srv, int64_t now) {
@@ -172,6 +196,9 @@ void provisioning_sweep(nimbus_server_t *srv, int64_t now) {
   ss.n = 0;
   ss.cloud_only = true;
   if (store_prov_step_heads(srv->store, 0, now, 1000, collect_step, &ss) == STORE_OK)
-    for (int i = 0; i < ss.n; i++) cloud_step_apply(srv, &ss.v[i], now);
+    for (int i = 0; i < ss.n; i++) {
+      if (head_canceled(srv, &ss.v[i], now)) continue;
+      if (prov_kind_is_cloud(ss.v[i].kind)) cloud_step_apply(srv, &ss.v[i], now);
+    }
   free(ss.v);
 }
