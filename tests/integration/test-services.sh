@@ -6,7 +6,8 @@
 # a supply crossing its threshold yields exactly one order per episode
 # (a rise and a second fall: a second one), sent as a signed webhook to a
 # receiver that verifies the HMAC (webhook_receiver.py); a part crossing
-# its threshold yields one alert only.
+# its threshold yields one alert only, retried with back-off while the
+# receiver answers 503.
 #
 # The printer's service configurations are written with nimbus_sql, as a
 # contract's cloud steps would (docs/PROVISIONING.md §6): the contracts'
@@ -224,17 +225,26 @@ check "rising and falling again opens a second episode with its own order" secon
 
 # ---- parts life ----
 alerts() { boss -f "$NIMBUS_URL/api/v1/part-alerts" | json_get "len(d['alerts'])"; }
+unavailable_seen() { grep -q '"unavailable": true' "$T/events"; }
+alert_retry_pending() {
+  [ "$(nimbus_sql "SELECT state || ':' || attempts FROM part_alerts WHERE part = 'fuser'")" = 1:1 ]
+}
 one_alert() {
   [ "$(alerts)" = 0 ] # 500 of 1000 impressions: below 90 %
+  touch "$T/events.unavailable" # the receiver answers 503 for now
   supplies 5 950
-  wait_until "the alert reaches the receiver" events_are part.alert 1
+  wait_until "the first delivery refused" unavailable_seen
+  wait_until "the alert pending for a retry" alert_retry_pending
+  [ "$(boss -f "$NIMBUS_URL/api/v1/part-alerts" | json_get "d['alerts'][0]['state']")" = pending ]
+  rm -f "$T/events.unavailable"
+  wait_until "the alert reaches the receiver after its back-off" events_are part.alert 1
   supplies 5 990
   sleep 6
   [ "$(alerts)" = 1 ]
   events_are part.alert 1
   [ "$(boss -f "$NIMBUS_URL/api/v1/part-alerts" | json_get "d['alerts'][0]['part']")" = fuser ]
 }
-check "a part crossing its threshold yields one alert only" one_alert
+check "a part crossing its threshold yields one alert only (retried after a 503)" one_alert
 
 receiver_checks() { # the receiver really verifies: a forged event is refused
   [ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'X-Nimbus-Sender: nimbus' \

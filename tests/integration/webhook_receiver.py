@@ -11,7 +11,9 @@ constant time) to sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>
 with the secret from SECRET_FILE's first line.  An accepted event is
 answered 200 and appended to EVENTS_FILE as one JSON line
 {"verified": true, "path": ..., "body": {...}}; a refused one 401 and
-{"verified": false, "reason": ...}.  A repeated event_id is answered 200
+{"verified": false, "reason": ...}.  While the file EVENTS_FILE.unavailable
+exists every POST is answered 503 (recorded as {"unavailable": true}), so
+the sender's retry can be seen.  A repeated event_id is answered 200
 and recorded with "duplicate": true (receivers deduplicate by it).
 """
 import hashlib
@@ -44,6 +46,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if os.path.exists(EVENTS_FILE + ".unavailable"):
+            record({"unavailable": True, "path": self.path})
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.headers.get("X-Nimbus-Sender") != "nimbus":
             return self.refuse("sender")
         ts = self.headers.get("X-Nimbus-Timestamp", "")
