@@ -67,8 +67,8 @@ static void event_upsert(api_ctx_t *c, const store_contract_event_t *ev, const j
     goto done;
   }
   if (!in->rec.external_id[0]) {
-    api_problem_with(c, 400, "Bad Request", "the sender's id of the contract is required",
-                     "member", json_string("contract.external_id"));
+    api_problem_with(c, 400, "Bad Request", "the sender's id of the contract is required", "member",
+                     json_string("contract.external_id"));
     goto done;
   }
   nimbus_tenant_t t;
@@ -118,11 +118,11 @@ static void event_upsert(api_ctx_t *c, const store_contract_event_t *ev, const j
     char detail[256];
     snprintf(detail, sizeof detail, "name=%s external_id=%s revision=%lld event=%s", next->name,
              next->external_id, (long long)next->revision, ev->event_id);
-    store_audit_t au = {.tenant_id = t.id,
-                        .actor = actor,
-                        .action = op == STORE_CONTRACT_EVENT_INSERT ? "contract.create"
-                                                                     : "contract.update",
-                        .detail = detail};
+    store_audit_t au = {
+        .tenant_id = t.id,
+        .actor = actor,
+        .action = op == STORE_CONTRACT_EVENT_INSERT ? "contract.create" : "contract.update",
+        .detail = detail};
     bool duplicate = false;
     nimbus_id_t id = 0;
     s = store_contract_event_apply(c->srv->store, ev, op, next, &au, &duplicate, &id);
@@ -150,8 +150,8 @@ static void event_cancel(api_ctx_t *c, const store_contract_event_t *ev, const j
   const json_t *k = json_object_get(body, "contract");
   const char *xid = json_string_value(json_object_get(k, "external_id"));
   if (!xid || !xid[0] || strlen(xid) >= NIMBUS_CONTRACT_EXTERNAL_ID_MAX) {
-    api_problem_with(c, 400, "Bad Request", "the sender's id of the contract is required",
-                     "member", json_string("contract.external_id"));
+    api_problem_with(c, 400, "Bad Request", "the sender's id of the contract is required", "member",
+                     json_string("contract.external_id"));
     return;
   }
   nimbus_contract_t *old = malloc(sizeof *old);
@@ -200,8 +200,8 @@ void api_contract_events(api_ctx_t *c) {
   contract_sender_t sender;
   char err[512] = "";
   json_t *body = NULL;
-  int found = contract_webhook_sender_find(cfg->contract_webhook_secret_file,
-                                           c->r->nimbus_sender, &sender, err, sizeof err);
+  int found = contract_webhook_sender_find(cfg->contract_webhook_secret_file, c->r->nimbus_sender,
+                                           &sender, err, sizeof err);
   if (found < 0) {
     log_event(LOG_ERROR, c->r->id, "contract webhook secret file unusable", "error", err,
               (char *)NULL);

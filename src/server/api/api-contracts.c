@@ -102,8 +102,7 @@ void api_contracts_list(api_ctx_t *c) {
     s = store_contract_list(c->srv->store, &f, list_one, &l);
   } else if (c->r->auth.user.role == NIMBUS_ROLE_TENANT_ADMIN) {
     /* the caller's own contracts (read), then its customers' (dealer) */
-    store_contract_filter_t own = {.tenant_id = c->r->auth.tenant.id,
-                                   .include_canceled = canceled};
+    store_contract_filter_t own = {.tenant_id = c->r->auth.tenant.id, .include_canceled = canceled};
     store_contract_filter_t dealt = {.dealer_tenant_id = c->r->auth.tenant.id,
                                      .include_canceled = canceled};
     s = store_contract_list(c->srv->store, &own, list_one, &l);
@@ -136,8 +135,8 @@ static bool writable_tenant(api_ctx_t *c, const contract_input_t *in, nimbus_ten
     if (a == ACCESS_READ)
       api_problem(c->r, 403, "the customer's admins read their contracts; the dealer writes them");
     else
-      api_problem_with(c, 400, "Bad Request", "no tenant you may write contracts for",
-                       "member", json_string("tenant"));
+      api_problem_with(c, 400, "Bad Request", "no tenant you may write contracts for", "member",
+                       json_string("tenant"));
     return false;
   }
   *owner = c->r->auth.tenant.id; /* the operator's system tenant, or the dealer */
@@ -219,9 +218,8 @@ static void write_change(api_ctx_t *c, nimbus_contract_t *old, nimbus_contract_t
     api_respond_store(c, s, "contract", NULL);
     return;
   }
-  log_event(LOG_INFO, c->r->id, "contract changed", "contract", next->name, "id",
-            LOG_INT(next->id), "revision", LOG_INT(next->revision), "action", action, "actor",
-            c->actor, (char *)NULL);
+  log_event(LOG_INFO, c->r->id, "contract changed", "contract", next->name, "id", LOG_INT(next->id),
+            "revision", LOG_INT(next->revision), "action", action, "actor", c->actor, (char *)NULL);
   store_contract_get(c->srv->store, next->id, next);
   respond_contract(c, 200, next);
 }

@@ -128,9 +128,9 @@ void api_pkg_upload_free(api_pkg_upload_t *u) {
 static json_t *package_json(const nimbus_package_t *p) {
   char created[32];
   api_time_format(p->created_at, created);
-  return json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:s}", "id", (json_int_t)p->id, "kind",
-                   p->kind, "name", p->name, "version", p->version, "size", (json_int_t)p->size,
-                   "sha256", p->sha256, "created_at", created);
+  return json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:s}", "id", (json_int_t)p->id, "kind", p->kind,
+                   "name", p->name, "version", p->version, "size", (json_int_t)p->size, "sha256",
+                   p->sha256, "created_at", created);
 }
 
 /* 404 for callers who may not manage packages; false has responded. */
@@ -150,9 +150,9 @@ void api_packages_upload(api_ctx_t *c) {
   }
   if (!package_text_valid(http_query(c->r, "name")) ||
       !package_text_valid(http_query(c->r, "version"))) {
-    api_problem_with(c, 400, "Bad Request", "?name= and ?version= are 1 to 64 printable characters",
-                     "member",
-                     json_string(package_text_valid(http_query(c->r, "name")) ? "version" : "name"));
+    api_problem_with(
+        c, 400, "Bad Request", "?name= and ?version= are 1 to 64 printable characters", "member",
+        json_string(package_text_valid(http_query(c->r, "name")) ? "version" : "name"));
     return;
   }
   if (!u || !u->up) {
@@ -213,8 +213,8 @@ static bool list_one(const nimbus_package_t *p, void *ctx) {
 void api_packages_list(api_ctx_t *c) {
   if (!check_role(c)) return;
   api_list_t l = {.c = c, .arr = json_array()};
-  store_status_t s = l.arr ? store_package_list(c->srv->store, c->r->auth.tenant.id, list_one, &l)
-                           : STORE_ERROR;
+  store_status_t s =
+      l.arr ? store_package_list(c->srv->store, c->r->auth.tenant.id, list_one, &l) : STORE_ERROR;
   api_list_respond(&l, s, "packages", "package");
 }
 

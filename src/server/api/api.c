@@ -286,8 +286,7 @@ static const struct api_route api_routes[] = {
     {"contracts", API_PARAM_NONE, NULL, "POST", api_contracts_create, "api.contracts.create",
      API_JSON},
     {"contracts", API_PARAM_ID, NULL, "GET", api_contract_get, "api.contracts.get", 0},
-    {"contracts", API_PARAM_ID, NULL, "PUT", api_contract_update, "api.contracts.update",
-     API_JSON},
+    {"contracts", API_PARAM_ID, NULL, "PUT", api_contract_update, "api.contracts.update", API_JSON},
     {"contracts", API_PARAM_ID, NULL, "DELETE", api_contract_cancel, "api.contracts.cancel", 0},
     {"contracts", API_PARAM_ID, "renew", "POST", api_contract_renew, "api.contracts.renew",
      API_JSON},
@@ -297,8 +296,7 @@ static const struct api_route api_routes[] = {
      API_OPERATOR | API_JSON},
     {"tenants", API_PARAM_NAME, "dealer", "DELETE", api_tenant_dealer_delete,
      "api.tenants.dealer.delete", API_OPERATOR},
-    {"packages", API_PARAM_NONE, NULL, "POST", api_packages_upload, "api.packages.upload",
-     API_PKG},
+    {"packages", API_PARAM_NONE, NULL, "POST", api_packages_upload, "api.packages.upload", API_PKG},
     {"packages", API_PARAM_NONE, NULL, "GET", api_packages_list, "api.packages.list", 0},
     {"packages", API_PARAM_ID, NULL, "GET", api_package_get, "api.packages.get", 0},
     {"packages", API_PARAM_ID, NULL, "DELETE", api_package_delete, "api.packages.delete", 0},
@@ -669,7 +667,7 @@ static bool api_body_append(http_request_t *r, api_state_t *s, const char *data,
     return false;
   }
   size_t max = (s->route->flags & API_RAW) ? (size_t)CONTRACT_WEBHOOK_BODY_MAX
-                                            : (size_t)r->srv->cfg.max_json_body;
+                                           : (size_t)r->srv->cfg.max_json_body;
   if (len > max - s->body_len || (r->content_length > 0 && (uint64_t)r->content_length > max)) {
     s->body_too_large = true;
     return false;

@@ -64,8 +64,12 @@ bool contract_time_parse(const char *s, int64_t *out) {
   if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
       se > 60 || h < 0 || mi < 0 || se < 0)
     return false;
-  struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                  .tm_min = mi, .tm_sec = se};
+  struct tm tm = {.tm_year = y - 1900,
+                  .tm_mon = mo - 1,
+                  .tm_mday = d,
+                  .tm_hour = h,
+                  .tm_min = mi,
+                  .tm_sec = se};
   time_t t = timegm(&tm);
   if (t == (time_t)-1) return false;
   struct tm back;
@@ -209,8 +213,10 @@ bool contract_parse_items(const json_t *items, const char *prefix, contract_inpu
   char m[64];
   snprintf(m, sizeof m, "%sitems", prefix);
   in->nrefs = 0;
-  if (!items) items = json_array();
-  else json_incref((json_t *)items);
+  if (!items)
+    items = json_array();
+  else
+    json_incref((json_t *)items);
   bool ok = false;
   json_t *canon = NULL;
   if (!json_is_array(items)) {
@@ -304,10 +310,10 @@ static bool parse_settings(const json_t *v, const char *prefix, contract_input_t
 
 bool contract_parse(const json_t *obj, const char *prefix, bool require_tenant,
                     contract_input_t *in, contract_error_t *err) {
-  static const char *const names[] = {"name",     "tenant",           "external_id", "start_at",
-                                      "end_at",   "printers",         "items",       "service_settings",
-                                      "revision", "status",           "id",          "owner",
-                                      "created_at", "updated_at",     NULL};
+  static const char *const names[] = {"name",       "tenant",     "external_id", "start_at",
+                                      "end_at",     "printers",   "items",       "service_settings",
+                                      "revision",   "status",     "id",          "owner",
+                                      "created_at", "updated_at", NULL};
   memset(in, 0, sizeof *in);
   memset(err, 0, sizeof *err);
   char m[64];

@@ -77,9 +77,10 @@ static const char *const contract_sql[PS_COUNT - PS_CONTRACT_FIRST] = {
         "created_at = excluded.created_at",
     C(PS_DEALER_GET) = "SELECT dealer_tenant_id FROM tenant_dealers WHERE customer_tenant_id = $1",
     C(PS_DEALER_DELETE) = "DELETE FROM tenant_dealers WHERE customer_tenant_id = $1",
-    C(PS_DEALER_LIST) = "SELECT customer_tenant_id, dealer_tenant_id FROM tenant_dealers "
-                        "WHERE $1::bigint = 0 OR dealer_tenant_id = $1::bigint "
-                        "ORDER BY customer_tenant_id",
+    C(PS_DEALER_LIST) =
+        "SELECT customer_tenant_id, dealer_tenant_id FROM tenant_dealers "
+        "WHERE $1::bigint = 0 OR dealer_tenant_id = $1::bigint "
+        "ORDER BY customer_tenant_id",
     C(PS_PACKAGE_INSERT) =
         "INSERT INTO packages (owner_tenant_id, kind, name, version, size, "
         "sha256, blob_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "

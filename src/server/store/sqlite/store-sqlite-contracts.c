@@ -71,8 +71,9 @@ static const char *const contract_sql[S_COUNT - S_CONTRACT_FIRST] = {
         "created_at = excluded.created_at",
     C(S_DEALER_GET) = "SELECT dealer_tenant_id FROM tenant_dealers WHERE customer_tenant_id = ?1",
     C(S_DEALER_DELETE) = "DELETE FROM tenant_dealers WHERE customer_tenant_id = ?1",
-    C(S_DEALER_LIST) = "SELECT customer_tenant_id, dealer_tenant_id FROM tenant_dealers "
-                       "WHERE ?1 = 0 OR dealer_tenant_id = ?1 ORDER BY customer_tenant_id",
+    C(S_DEALER_LIST) =
+        "SELECT customer_tenant_id, dealer_tenant_id FROM tenant_dealers "
+        "WHERE ?1 = 0 OR dealer_tenant_id = ?1 ORDER BY customer_tenant_id",
     C(S_PACKAGE_INSERT) =
         "INSERT INTO packages (owner_tenant_id, kind, name, version, size, "
         "sha256, blob_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -439,8 +440,8 @@ static bool dealer_row(sqlite3_stmt *s, list_cb_t cb, void *ctx) {
   return cb.dealer(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ctx);
 }
 
-store_status_t sqlite_dealer_list(store_t *base_, nimbus_id_t dealer_tenant_id,
-                                  store_dealer_cb cb, void *ctx) {
+store_status_t sqlite_dealer_list(store_t *base_, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                                  void *ctx) {
   return sqlite_read_rows(sqlite_of(base_), S_DEALER_LIST, bind_one_id, &dealer_tenant_id,
                           dealer_row, (list_cb_t){.dealer = cb}, ctx, "dealer list");
 }

@@ -930,8 +930,8 @@ store_status_t sqlite_dealer_get(store_t *base_, nimbus_id_t customer_tenant_id,
                                  nimbus_id_t *dealer_tenant_id);
 store_status_t sqlite_dealer_delete(store_t *base_, nimbus_id_t customer_tenant_id,
                                     const store_audit_t *audit);
-store_status_t sqlite_dealer_list(store_t *base_, nimbus_id_t dealer_tenant_id,
-                                  store_dealer_cb cb, void *ctx);
+store_status_t sqlite_dealer_list(store_t *base_, nimbus_id_t dealer_tenant_id, store_dealer_cb cb,
+                                  void *ctx);
 store_status_t sqlite_package_insert(store_t *base_, nimbus_package_t *p,
                                      const store_audit_t *audit);
 store_status_t sqlite_package_get(store_t *base_, nimbus_id_t id, nimbus_package_t *out);
