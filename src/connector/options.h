@@ -39,9 +39,9 @@ typedef struct {
   int http_max_per_address;
   int http_header_timeout; /* seconds to complete a request's headers */
   /* the smart services (services.c, docs/PROVISIONING.md §10) */
-  int services_poll;           /* seconds between GET /device/services and the reports */
-  int backup_period_override;  /* test knob: a backup every N seconds (0: nimbusd's schedule) */
-  char supplies_source[4096];  /* a JSON file read instead of the engine's supplies ("": none) */
+  int services_poll;          /* seconds between GET /device/services and the reports */
+  int backup_period_override; /* test knob: a backup every N seconds (0: nimbusd's schedule) */
+  char supplies_source[4096]; /* a JSON file read instead of the engine's supplies ("": none) */
   char state[4096];
   char journal[4096]; /* default: <state>.journal */
   char log_level[16];

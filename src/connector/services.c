@@ -54,13 +54,26 @@ struct services {
 
 /* Attributes whose values change by themselves: no backup of them. */
 static bool volatile_attr(const char *name) {
-  static const char *const names[] = {
-      "printer-up-time", "printer-current-time", "printer-state", "printer-state-reasons",
-      "printer-state-message", "printer-state-change-time", "printer-state-change-date-time",
-      "printer-config-change-time", "printer-config-change-date-time", "queued-job-count",
-      "printer-supply", "printer-supply-description", "marker-levels", "marker-high-levels",
-      "marker-low-levels", "printer-impressions-completed", "printer-alert",
-      "printer-alert-description", "printer-is-accepting-jobs", NULL};
+  static const char *const names[] = {"printer-up-time",
+                                      "printer-current-time",
+                                      "printer-state",
+                                      "printer-state-reasons",
+                                      "printer-state-message",
+                                      "printer-state-change-time",
+                                      "printer-state-change-date-time",
+                                      "printer-config-change-time",
+                                      "printer-config-change-date-time",
+                                      "queued-job-count",
+                                      "printer-supply",
+                                      "printer-supply-description",
+                                      "marker-levels",
+                                      "marker-high-levels",
+                                      "marker-low-levels",
+                                      "printer-impressions-completed",
+                                      "printer-alert",
+                                      "printer-alert-description",
+                                      "printer-is-accepting-jobs",
+                                      NULL};
   for (int i = 0; names[i]; i++)
     if (!strcmp(name, names[i])) return true;
   return false;
@@ -96,10 +109,11 @@ static json_t *value_json(ipp_attribute_t *a, int i) {
  * types (resolution, range, collection, …) as ippAttributeString's text. */
 static json_t *attr_json(ipp_attribute_t *a) {
   int n = ippGetCount(a);
-  json_t *v = n == 1 ? value_json(a, 0) : NULL;
-  if (!v && n > 1 && value_json(a, 0)) {
+  json_t *v = value_json(a, 0);
+  if (v && n > 1) { /* every value, when the type has a JSON form */
     json_t *arr = json_array();
-    for (int i = 0; arr && i < n; i++) json_array_append_new(arr, value_json(a, i));
+    for (int i = 0; arr && i < n; i++) json_array_append_new(arr, i ? value_json(a, i) : v);
+    if (!arr) json_decref(v);
     v = arr;
   }
   if (!v) {
@@ -119,10 +133,10 @@ static ipp_t *engine_attributes(const char *output) {
   if (httpSeparateURI(HTTP_URI_CODING_ALL, output, scheme, sizeof scheme, user, sizeof user, host,
                       sizeof host, &port, resource, sizeof resource) < HTTP_URI_STATUS_OK)
     return NULL;
-  http_t *http = httpConnect2(host, port, NULL, AF_UNSPEC,
-                              strcmp(scheme, "ipps") ? HTTP_ENCRYPTION_IF_REQUESTED
-                                                     : HTTP_ENCRYPTION_ALWAYS,
-                              1, 10000, NULL);
+  http_t *http =
+      httpConnect2(host, port, NULL, AF_UNSPEC,
+                   strcmp(scheme, "ipps") ? HTTP_ENCRYPTION_IF_REQUESTED : HTTP_ENCRYPTION_ALWAYS,
+                   1, 10000, NULL);
   if (!http) return NULL;
   ipp_t *req = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
   ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, output);
@@ -174,9 +188,9 @@ static json_t *engine_supplies(ipp_t *attrs) {
     int n = ippGetCount(levels);
     for (int i = 0; i < n && i < ippGetCount(names) && i < SUPPLIES_MAX; i++) {
       const char *type = types && i < ippGetCount(types) ? ippGetString(types, i, NULL) : "";
-      json_array_append_new(arr, json_pack("{s:s, s:s, s:i}", "name", ippGetString(names, i, NULL),
-                                           "type", type ? type : "", "level",
-                                           ippGetInteger(levels, i)));
+      json_array_append_new(
+          arr, json_pack("{s:s, s:s, s:i}", "name", ippGetString(names, i, NULL), "type",
+                         type ? type : "", "level", ippGetInteger(levels, i)));
     }
     return arr;
   }
@@ -199,8 +213,8 @@ static json_t *engine_supplies(ipp_t *attrs) {
     long lv = strtol(level, NULL, 10), mx = strtol(max, NULL, 10);
     if (lv >= 0 && mx > 0 && mx != 100) lv = lv * 100 / mx;
     if (lv > 100) lv = 100;
-    json_array_append_new(arr,
-                          json_pack("{s:s, s:s, s:i}", "name", name, "type", type, "level", (int)lv));
+    json_array_append_new(
+        arr, json_pack("{s:s, s:s, s:i}", "name", name, "type", type, "level", (int)lv));
   }
   return arr;
 }
@@ -230,7 +244,8 @@ static void svc_state_save(services_t *s) {
   bool ok = fd >= 0 && fs_write_all(fd, text, strlen(text)) && fsync(fd) == 0;
   if (fd >= 0) close(fd);
   ok = ok && rename(tmp, s->path) == 0;
-  if (ok) fs_sync_parent(s->path);
+  if (ok)
+    fs_sync_parent(s->path);
   else {
     unlink(tmp);
     log_event(LOG_WARN, NULL, "cannot write the services state file", "file", s->path, "error",
@@ -289,10 +304,10 @@ json_t *services_backup_diff(const json_t *base, const json_t *snapshot) {
 
 /* The connector's options worth restoring (no paths, no secrets). */
 static json_t *connector_json(const connector_t *c) {
-  static const char *const keep[] = {"transport", "poll-interval", "on-deregister",
-                                     "grace-period", "backoff-min", "backoff-max",
+  static const char *const keep[] = {"transport",       "poll-interval",   "on-deregister",
+                                     "grace-period",    "backoff-min",     "backoff-max",
                                      "request-timeout", "update-interval", "panel-session-idle",
-                                     "log-level", "services-poll", NULL};
+                                     "log-level",       "services-poll",   NULL};
   json_t *o = json_object();
   for (const config_option_t *t = connector_option_table; o && t->name; t++) {
     bool wanted = false;
@@ -313,17 +328,17 @@ static bool backup_take(services_t *s, const json_t *cfg, ipp_t *attrs) {
                            attrs ? engine_json(attrs) : json_object());
   if (!snap) return false;
   const char *mode = json_string_value(json_object_get(cfg, "mode"));
-  bool differential = mode && !strcmp(mode, "differential") && s->base &&
-                      s->base_id > 0 && s->diffs < BACKUP_DIFFS_PER_FULL;
+  bool differential = mode && !strcmp(mode, "differential") && s->base && s->base_id > 0 &&
+                      s->diffs < BACKUP_DIFFS_PER_FULL;
   bool kept = false;
   for (int attempt = 0; attempt < 2 && !kept; attempt++) {
     json_t *body = differential ? services_backup_diff(s->base, snap) : json_incref(snap);
     if (differential) json_object_set_new(body, "base", json_integer(s->base_id));
     device_api_answer_t ans;
-    bool sent = device_api_call(s->c, "POST",
-                                differential ? "/device/backups?mode=differential"
-                                             : "/device/backups?mode=full",
-                                NULL, body, &ans);
+    bool sent = device_api_call(
+        s->c, "POST",
+        differential ? "/device/backups?mode=differential" : "/device/backups?mode=full", NULL,
+        body, &ans);
     json_decref(body);
     if (sent && ans.status == 201) {
       long long id = json_integer_value(json_object_get(ans.body, "id"));
@@ -357,8 +372,8 @@ static bool backup_take(services_t *s, const json_t *cfg, ipp_t *attrs) {
 static void report(services_t *s, const char *path, json_t *body) {
   device_api_answer_t ans;
   if (device_api_call(s->c, "POST", path, NULL, body, &ans) && ans.status >= 300)
-    log_event(LOG_WARN, NULL, "service report refused", "path", path, "status",
-              LOG_INT(ans.status), "error", ans.error, (char *)NULL);
+    log_event(LOG_WARN, NULL, "service report refused", "path", path, "status", LOG_INT(ans.status),
+              "error", ans.error, (char *)NULL);
   device_api_answer_free(&ans);
   json_decref(body);
 }
@@ -398,7 +413,8 @@ static void services_round(services_t *s) {
   if (json_is_object(consumables)) {
     json_t *list = json_is_array(json_object_get(source, "supplies"))
                        ? json_incref(json_object_get(source, "supplies"))
-                       : attrs ? engine_supplies(attrs) : NULL;
+                   : attrs ? engine_supplies(attrs)
+                           : NULL;
     if (json_array_size(list) > 0)
       report(s, "/device/supplies", json_pack("{s:O}", "supplies", list));
     json_decref(list);
