@@ -65,7 +65,7 @@ typedef struct {
   int remote_resync;         /* federation: seconds between full Get-Jobs of each link */
   char service_webhook_secret_file[PATH_MAX]; /* outgoing order/alert webhooks' secret ("": none) */
   char console_dir[PATH_MAX]; /* the web console's files ("": no console) */
-  /* h-contracts (docs/PROVISIONING.md §3, §4) */
+  /* contracts (docs/PROVISIONING.md §3, §4) */
   char contract_webhook_secret_file[PATH_MAX]; /* senders of contract events ("": none) */
   int contract_webhook_window;                 /* seconds a signed timestamp may be off */
   int64_t max_package_size;                    /* bytes of one uploaded package */

@@ -1,5 +1,5 @@
 /*
- * provisioning.h: provisioning runs (docs/PROVISIONING.md §5–§8, h-runs):
+ * provisioning.h: provisioning runs (docs/PROVISIONING.md §5–§8):
  * detection of due contract events (run-detect.c), planning the
  * difference against what the printer reports and what nimbusd holds
  * (run-plan.c), the step state machine with its retries (run-steps.c)

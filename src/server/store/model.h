@@ -584,7 +584,7 @@ typedef struct {
   int64_t version;
 } nimbus_account_link_t;
 
-/* ---- h-contracts: contracts, dealers, packages (docs/PROVISIONING.md §1–§4) ---- */
+/* ---- contracts: contracts, dealers, packages (docs/PROVISIONING.md §1–§4) ---- */
 #define NIMBUS_CONTRACT_NAME_MAX 65         /* [a-z0-9._-]{1,64} + NUL */
 #define NIMBUS_CONTRACT_EXTERNAL_ID_MAX 129 /* the sender's id, 1..128 + NUL */
 #define NIMBUS_CONTRACT_PRINTERS_MAX 4096   /* canonical JSON of "printers" */
@@ -631,7 +631,7 @@ typedef struct {
   int64_t created_at;
 } nimbus_package_t;
 
-/* ---- h-services: printer services, backups, supplies, parts
+/* ---- smart services: printer services, backups, supplies, parts
  * (docs/PROVISIONING.md §10, §11) ---- */
 #define NIMBUS_SERVICE_NAME_MAX 16 /* backup | consumables | parts_life */
 #define NIMBUS_SUPPLY_NAME_MAX 128
@@ -703,7 +703,7 @@ typedef struct {
   int cycle;
 } nimbus_part_counter_t;
 
-/* ---- h-runs: provisioning runs, steps and device inventory
+/* ---- provisioning runs, steps and device inventory
  * (docs/PROVISIONING.md §5–§8; store.h "provisioning") ---- */
 #define NIMBUS_PROV_TARGET_MAX 8192 /* a step's target JSON incl. NUL */
 #define NIMBUS_PROV_JSON_MAX 16384  /* inventory applications / settings JSON incl. NUL */

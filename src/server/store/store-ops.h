@@ -357,7 +357,7 @@ struct store_ops {
                                      nimbus_remote_job_t *out, int max, int *count);
   store_status_t (*remote_job_change)(store_t *st, nimbus_id_t tenant_id,
                                       store_remote_change_t what, const nimbus_remote_job_t *j);
-  /* h-services (docs/PROVISIONING.md §10, §11) */
+  /* smart services (docs/PROVISIONING.md §10, §11) */
   store_status_t (*printer_service_put)(store_t *st, const nimbus_printer_service_t *s);
   store_status_t (*printer_service_get)(store_t *st, nimbus_id_t device_id, const char *service,
                                         nimbus_printer_service_t *out);
@@ -388,7 +388,7 @@ struct store_ops {
   store_status_t (*feed_next)(store_feed_t *f, int timeout_ms, store_feed_event_t *out, size_t max,
                               size_t *n);
   void (*feed_close)(store_feed_t *f);
-  /* h-contracts (store.h "contracts") */
+  /* contracts (store.h "contracts") */
   store_status_t (*contract_insert)(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
   store_status_t (*contract_update)(store_t *st, nimbus_contract_t *c, const store_audit_t *audit);
   store_status_t (*contract_get)(store_t *st, nimbus_id_t id, nimbus_contract_t *out);
@@ -421,7 +421,7 @@ struct store_ops {
   store_status_t (*package_delete)(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                    int64_t now, const store_audit_t *audit);
 
-  /* provisioning (h-runs) */
+  /* provisioning */
   store_status_t (*prov_run_create)(store_t *st, nimbus_prov_run_t *run, const nimbus_id_t *devices,
                                     int ndevices, nimbus_prov_step_t *steps, int nsteps,
                                     bool *created);

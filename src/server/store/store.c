@@ -1352,7 +1352,7 @@ void store_feed_close(store_feed_t *f) {
   if (f) f->st->ops->feed_close(f);
 }
 
-/* ---- h-contracts: contracts, webhook events, dealers, packages ---- */
+/* ---- contracts: contracts, webhook events, dealers, packages ---- */
 
 store_status_t store_contract_insert(store_t *st, nimbus_contract_t *c,
                                      const store_audit_t *audit) {
@@ -1441,7 +1441,7 @@ store_status_t store_dealer_list(store_t *st, nimbus_id_t dealer_tenant_id, stor
   return STORE_CALL(st, dealer_list, dealer_tenant_id, cb, ctx);
 }
 
-/* ---- h-services (docs/PROVISIONING.md §10, §11) ---- */
+/* ---- smart services (docs/PROVISIONING.md §10, §11) ---- */
 
 store_status_t store_printer_service_put(store_t *st, const nimbus_printer_service_t *s) {
   return STORE_CALL(st, printer_service_put, s);
@@ -1514,7 +1514,7 @@ store_status_t store_delivery_mark(store_t *st, store_delivery_kind_t kind, nimb
   return STORE_CALL(st, delivery_mark, kind, id, state, attempts, next_at);
 }
 
-/* ---- provisioning (h-runs) ---- */
+/* ---- provisioning ---- */
 store_status_t store_prov_run_create(store_t *st, nimbus_prov_run_t *run,
                                      const nimbus_id_t *devices, int ndevices,
                                      nimbus_prov_step_t *steps, int nsteps, bool *created) {

@@ -1031,7 +1031,7 @@ typedef enum {
 store_status_t store_remote_job_change(store_t *st, nimbus_id_t tenant_id,
                                        store_remote_change_t what, const nimbus_remote_job_t *j);
 
-/* ---- h-contracts: contracts, contract webhook events, dealers, packages
+/* ---- contracts: contracts, contract webhook events, dealers, packages
  * (docs/PROVISIONING.md §1–§4).  The policy (validation, revision, who
  * may) is in provisioning/contract.c, contract-webhook.c, package.c and
  * the REST handlers; the store keeps what it is given. ---- */
@@ -1069,7 +1069,7 @@ store_status_t store_contract_list(store_t *st, const store_contract_filter_t *f
 store_status_t store_contract_cancel(store_t *st, nimbus_id_t id, int64_t now,
                                      const store_audit_t *audit);
 /* Every contract not canceled with start_at <= now < end_at, by id
- * (h-runs' detection filters the revisions that already have a run). */
+ * (the detection sweep filters the revisions that already have a run). */
 store_status_t store_contract_due_each(store_t *st, int64_t now, store_contract_cb cb, void *ctx);
 
 /* An incoming webhook event (§4) recorded with the contract change it
@@ -1126,7 +1126,7 @@ store_status_t store_package_in_use(store_t *st, nimbus_id_t id, int64_t now, bo
 store_status_t store_package_delete(store_t *st, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                     int64_t now, const store_audit_t *audit);
 
-/* ---- h-services: printer services, backups, supplies, parts
+/* ---- smart services: printer services, backups, supplies, parts
  * (docs/PROVISIONING.md §10, §11; the policy is in src/server/services/) ---- */
 
 /* Printer service configurations, one per (device, service).  put writes
@@ -1205,7 +1205,7 @@ typedef enum { STORE_DELIVERY_ORDER = 1, STORE_DELIVERY_ALERT = 2 } store_delive
 store_status_t store_delivery_mark(store_t *st, store_delivery_kind_t kind, nimbus_id_t id,
                                    nimbus_delivery_state_t state, int attempts, int64_t next_at);
 
-/* ---- provisioning (h-runs; docs/PROVISIONING.md §5–§8) ----
+/* ---- provisioning (docs/PROVISIONING.md §5–§8) ----
  * Runs, their steps and the per-printer coverage, the step history
  * (provisioning_events) and each printer's reported inventory.  Policy
  * (what to plan, when to retry, the run's end state) is

@@ -715,7 +715,7 @@ static const char *const migration_11[] = {
     NULL,
 };
 
-/* Migration 12 (issue 16, h-contracts): contracts, packages, webhook
+/* Migration 12 (issue 16): contracts, packages, webhook
  * events, dealer grants, as SQLite's migration 21. */
 static const char *const migration_12[] = {
     "CREATE TABLE contracts ("
@@ -775,7 +775,7 @@ static const char *const migration_12[] = {
     NULL,
 };
 
-/* Migration 13 (issue 16, h-services): the smart services
+/* Migration 13 (issue 16): the smart services
  * (docs/PROVISIONING.md §10, §11): each printer's service configurations,
  * backup snapshots (differentials against a full one, removed with it),
  * supply levels with their episodes and one order per episode, part
@@ -861,7 +861,7 @@ static const char *const migration_13[] = {
     NULL,
 };
 
-/* Migration 14 (issue 16, h-runs): provisioning runs (docs/PROVISIONING.md
+/* Migration 14 (issue 16): provisioning runs (docs/PROVISIONING.md
  * §5–§7).  A run per contract event, unique (contract_id, revision): the
  * run with its steps is inserted in one transaction that does nothing when
  * the row exists, so two nodes or a restart never make two runs.

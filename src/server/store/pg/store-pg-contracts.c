@@ -3,7 +3,7 @@
  * and packages (tables contracts, contract_packages,
  * contract_webhook_events, tenant_dealers, packages, migration 12;
  * docs/PROVISIONING.md §1–§4) in the PostgreSQL backend (store.h
- * "h-contracts").  The policy is in provisioning/; this file keeps what it
+ * "contracts").  The policy is in provisioning/; this file keeps what it
  * is given.
  */
 #include "store-pg-private.h"

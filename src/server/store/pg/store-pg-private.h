@@ -257,7 +257,7 @@ typedef enum {
   PS_LINK_UPDATE,
   PS_LINK_EXISTS,
   PS_LINK_DELETE,
-  /* h-contracts: contracts, webhook events, dealers, packages (store-pg-contracts.c) */
+  /* contracts: contracts, webhook events, dealers, packages (store-pg-contracts.c) */
   PS_CONTRACT_FIRST,
   PS_CONTRACT_INSERT = PS_CONTRACT_FIRST,
   PS_CONTRACT_UPDATE,
@@ -285,7 +285,7 @@ typedef enum {
   PS_PACKAGE_DELETE,
   PS_PACKAGE_EXISTS,
 
-  /* h-services (store-pg-services.c) */
+  /* smart services (store-pg-services.c) */
   PS_SERVICE_FIRST,
   PS_SVC_PUT = PS_SERVICE_FIRST,
   PS_SVC_GET,
@@ -306,7 +306,7 @@ typedef enum {
   PS_ALERT_LIST,
   PS_ALERT_MARK,
 
-  /* provisioning (store-pg-provisioning.c, h-runs) */
+  /* provisioning (store-pg-provisioning.c) */
   PS_PROV_FIRST,
   PS_PROV_RUN_INSERT = PS_PROV_FIRST,
   PS_PROV_RUN_GET_BY_EVENT,
@@ -846,7 +846,7 @@ store_status_t pg_remote_job_change(store_t *st, nimbus_id_t tenant_id, store_re
                                     const nimbus_remote_job_t *j);
 
 /* store-pg-contracts.c: the SQL of PS_CONTRACT_FIRST.., contracts,
- * webhook events, dealers, packages (store.h "h-contracts"). */
+ * webhook events, dealers, packages (store.h "contracts"). */
 const char *pg_contract_sql(pg_stmt_id_t id);
 store_status_t pg_contract_insert(store_t *base, nimbus_contract_t *c, const store_audit_t *audit);
 store_status_t pg_contract_update(store_t *base, nimbus_contract_t *c, const store_audit_t *audit);
@@ -880,7 +880,7 @@ store_status_t pg_package_in_use(store_t *base, nimbus_id_t id, int64_t now, boo
 store_status_t pg_package_delete(store_t *base, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                  int64_t now, const store_audit_t *audit);
 
-/* store-pg-services.c: the SQL of PS_SERVICE_FIRST.. and the smart services (store.h "h-services").
+/* store-pg-services.c: the SQL of PS_SERVICE_FIRST.. and the smart services (store.h "smart services").
  */
 const char *pg_service_sql(pg_stmt_id_t id);
 store_status_t pg_printer_service_put(store_t *base, const nimbus_printer_service_t *s);
@@ -913,7 +913,7 @@ store_status_t pg_delivery_mark(store_t *base, store_delivery_kind_t kind, nimbu
  * cloud step that writes the configuration and its step together. */
 store_status_t pg_printer_service_put_tx(pg_conn_t *c, const nimbus_printer_service_t *s);
 
-/* store-pg-provisioning.c (h-runs): the SQL of PS_PROV_FIRST.. and provisioning. */
+/* store-pg-provisioning.c: the SQL of PS_PROV_FIRST.. and provisioning. */
 const char *pg_prov_sql(pg_stmt_id_t id);
 store_status_t pg_prov_run_create(store_t *base, nimbus_prov_run_t *run, const nimbus_id_t *devices,
                                   int ndevices, nimbus_prov_step_t *steps, int nsteps,

@@ -2,7 +2,7 @@
  * store-pg-services.c: the smart services (docs/PROVISIONING.md §10,
  * §11; migration 13) in the PostgreSQL backend: printer service
  * configurations, backup snapshots, supply levels and orders, part
- * counters and alerts, and their delivery state (store.h "h-services").
+ * counters and alerts, and their delivery state (store.h "smart services").
  * The policy (thresholds, schedules, retention, back-off) is in
  * src/server/services/.
  */

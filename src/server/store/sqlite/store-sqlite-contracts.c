@@ -2,7 +2,7 @@
  * store-sqlite-contracts.c: contracts, contract webhook events, dealer
  * grants and packages (tables contracts, contract_packages,
  * contract_webhook_events, tenant_dealers, packages, migration 21;
- * docs/PROVISIONING.md §1–§4) in the SQLite backend (store.h "h-contracts").
+ * docs/PROVISIONING.md §1–§4) in the SQLite backend (store.h "contracts").
  * The policy (validation, revisions, who may) is in provisioning/; this
  * file keeps what it is given.
  */

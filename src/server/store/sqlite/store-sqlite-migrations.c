@@ -876,7 +876,7 @@ static const char *const migration_20[] = {
     NULL,
 };
 
-/* Migration 21 (issue 16, h-contracts): contracts, the packages they
+/* Migration 21 (issue 16): contracts, the packages they
  * name, the incoming webhook's events, dealer grants and packages
  * (docs/PROVISIONING.md §1–§4).  status: 0 live, 1 canceled (the
  * derived status is provisioning/contract.c's). */
@@ -938,7 +938,7 @@ static const char *const migration_21[] = {
     NULL,
 };
 
-/* Migration 22 (issue 16, h-services): the smart services
+/* Migration 22 (issue 16): the smart services
  * (docs/PROVISIONING.md §10, §11): each printer's service configurations,
  * backup snapshots (differentials against a full one, removed with it),
  * supply levels with their episodes and one order per episode, part
@@ -1024,7 +1024,7 @@ static const char *const migration_22[] = {
     NULL,
 };
 
-/* Migration 23 (issue 16, h-runs): provisioning runs (docs/PROVISIONING.md
+/* Migration 23 (issue 16): provisioning runs (docs/PROVISIONING.md
  * §5–§7).  A run per contract event, unique (contract_id, revision): the
  * run with its steps is inserted in one transaction that does nothing when
  * the row exists, so two nodes or a restart never make two runs.

@@ -298,7 +298,7 @@ typedef enum {
   S_LINK_UPDATE,
   S_LINK_EXISTS,
   S_LINK_DELETE,
-  /* h-contracts: contracts, webhook events, dealers, packages (store-sqlite-contracts.c) */
+  /* contracts: contracts, webhook events, dealers, packages (store-sqlite-contracts.c) */
   S_CONTRACT_FIRST,
   S_CONTRACT_INSERT = S_CONTRACT_FIRST,
   S_CONTRACT_UPDATE,
@@ -326,7 +326,7 @@ typedef enum {
   S_PACKAGE_DELETE,
   S_PACKAGE_EXISTS,
 
-  /* h-services (store-sqlite-services.c) */
+  /* smart services (store-sqlite-services.c) */
   S_SERVICE_FIRST,
   S_SVC_PUT = S_SERVICE_FIRST,
   S_SVC_GET,
@@ -347,7 +347,7 @@ typedef enum {
   S_ALERT_LIST,
   S_ALERT_MARK,
 
-  /* provisioning (store-sqlite-provisioning.c, h-runs) */
+  /* provisioning (store-sqlite-provisioning.c) */
   S_PROV_FIRST,
   S_PROV_RUN_INSERT = S_PROV_FIRST,
   S_PROV_RUN_GET_BY_EVENT,
@@ -903,7 +903,7 @@ store_status_t sqlite_feed_next(store_feed_t *base_, int timeout_ms, store_feed_
 void sqlite_feed_close(store_feed_t *base_);
 
 /* store-sqlite-contracts.c: the SQL of S_CONTRACT_FIRST.., contracts,
- * webhook events, dealers, packages (store.h "h-contracts"). */
+ * webhook events, dealers, packages (store.h "contracts"). */
 const char *sqlite_contract_sql(stmt_id_t id);
 store_status_t sqlite_contract_insert(store_t *base_, nimbus_contract_t *c,
                                       const store_audit_t *audit);
@@ -942,7 +942,7 @@ store_status_t sqlite_package_delete(store_t *base_, nimbus_id_t owner_tenant_id
                                      int64_t now, const store_audit_t *audit);
 
 /* store-sqlite-services.c: the SQL of S_SERVICE_FIRST.. and the smart services (store.h
- * "h-services"). */
+ * "smart services"). */
 const char *sqlite_service_sql(stmt_id_t id);
 store_status_t sqlite_printer_service_put(store_t *base_, const nimbus_printer_service_t *s);
 store_status_t sqlite_printer_service_get(store_t *base_, nimbus_id_t device_id,
@@ -976,7 +976,7 @@ store_status_t sqlite_delivery_mark(store_t *base_, store_delivery_kind_t kind, 
 store_status_t sqlite_printer_service_put_locked(sqlite_store_t *st,
                                                  const nimbus_printer_service_t *s);
 
-/* store-sqlite-provisioning.c (h-runs): the SQL of S_PROV_FIRST.. and provisioning. */
+/* store-sqlite-provisioning.c: the SQL of S_PROV_FIRST.. and provisioning. */
 const char *sqlite_prov_sql(stmt_id_t id);
 store_status_t sqlite_prov_run_create(store_t *base_, nimbus_prov_run_t *run,
                                       const nimbus_id_t *devices, int ndevices,
