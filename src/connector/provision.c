@@ -61,7 +61,9 @@ static bool prov_set(connector_t *c, pj_step_t *st, pj_state_t s) {
 
 /* The outcome of st: failed (reason, transient) or applied (version). */
 static bool prov_fail(connector_t *c, pj_step_t *st, const char *reason, bool transient) {
-  snprintf(st->reason, sizeof st->reason, "%s", reason);
+  size_t n = strnlen(reason, sizeof st->reason - 1); /* cut, as the report allows */
+  memcpy(st->reason, reason, n);
+  st->reason[n] = '\0';
   st->transient = transient;
   return prov_set(c, st, PJ_FAILED);
 }

@@ -114,15 +114,15 @@ static bool only(const json_t *obj, const char *path, const char *const *names,
 /* A settings item's "values" (§1): *-default, printer-sleep-timer or
  * connector.<option>, each a string, integer or boolean. */
 static bool parse_values(const json_t *values, const char *path, contract_error_t *err) {
-  char m[96];
-  snprintf(m, sizeof m, "%s.values", path);
+  char m[128];
+  snprintf(m, sizeof m, "%.64s.values", path);
   if (!json_is_object(values)) return fail(err, m, "must be an object of setting values");
   if (json_object_size(values) > CONTRACT_SETTINGS_VALUES_MAX)
     return fail(err, m, "at most %d values", CONTRACT_SETTINGS_VALUES_MAX);
   const char *key;
   const json_t *v;
   json_object_foreach((json_t *)values, key, v) {
-    snprintf(m, sizeof m, "%s.values.%.40s", path, key);
+    snprintf(m, sizeof m, "%.64s.values.%.40s", path, key);
     size_t n = strlen(key);
     bool engine = n > 8 && n <= 64 && !strcmp(key + n - 8, "-default") &&
                   strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
