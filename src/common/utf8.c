@@ -37,8 +37,7 @@ bool utf8_valid(const char *s, size_t len) {
   return true;
 }
 
-/* Value tags whose values libcups keeps as C strings. */
-static bool string_tag(ipp_tag_t tag) {
+bool utf8_ipp_string_tag(ipp_tag_t tag) {
   switch (tag) {
     case IPP_TAG_TEXT:
     case IPP_TAG_NAME:
@@ -68,7 +67,7 @@ ipp_attribute_t *utf8_ipp_invalid(ipp_t *ipp) {
         /* ippFirstAttribute keeps its cursor per message: the outer walk
          * goes on from `a` after the nested one. */
         if (col && utf8_ipp_invalid(col)) return a;
-      } else if (string_tag(tag)) {
+      } else if (utf8_ipp_string_tag(tag)) {
         const char *lang = NULL;
         const char *s = ippGetString(a, i, &lang);
         if (s && !utf8_valid(s, strlen(s))) return a;

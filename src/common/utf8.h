@@ -19,6 +19,11 @@ size_t utf8_seq_len(const unsigned char *p, size_t avail);
 /* Whether s[0..len) is well-formed UTF-8. */
 bool utf8_valid(const char *s, size_t len);
 
+/* Whether libcups keeps the values of tag as C strings (text, name,
+ * keyword, URI, URI scheme, charset, language, MIME type, and the
+ * with-language forms): ippGetString reads them. */
+bool utf8_ipp_string_tag(ipp_tag_t tag);
+
 /* The first attribute of an IPP message with a string value (text, name,
  * keyword, URI, MIME type, language, charset, member names of
  * collections) that is not well-formed UTF-8; NULL when there is none. */

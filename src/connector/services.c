@@ -35,6 +35,7 @@
 #include "device-api.h"
 #include "fsutil.h"
 #include "log.h"
+#include "utf8.h"
 
 #define BACKUP_DIFFS_PER_FULL 6
 #define SUPPLIES_MAX 64
@@ -81,28 +82,19 @@ static bool volatile_attr(const char *name) {
 
 /* Value i of a as JSON: integers and booleans as such, the rest as text. */
 static json_t *value_json(ipp_attribute_t *a, int i) {
-  switch (ippGetValueTag(a)) {
+  ipp_tag_t tag = ippGetValueTag(a);
+  switch (tag) {
     case IPP_TAG_INTEGER:
     case IPP_TAG_ENUM:
       return json_integer(ippGetInteger(a, i));
     case IPP_TAG_BOOLEAN:
       return json_boolean(ippGetBoolean(a, i));
-    case IPP_TAG_TEXT:
-    case IPP_TAG_NAME:
-    case IPP_TAG_KEYWORD:
-    case IPP_TAG_URI:
-    case IPP_TAG_URISCHEME:
-    case IPP_TAG_CHARSET:
-    case IPP_TAG_LANGUAGE:
-    case IPP_TAG_MIMETYPE:
-    case IPP_TAG_TEXTLANG:
-    case IPP_TAG_NAMELANG: {
-      const char *s = ippGetString(a, i, NULL);
-      return s ? json_string(s) : NULL;
-    }
     default:
-      return NULL;
+      break;
   }
+  if (!utf8_ipp_string_tag(tag)) return NULL;
+  const char *s = ippGetString(a, i, NULL);
+  return s ? json_string(s) : NULL;
 }
 
 /* An attribute as JSON: one value a scalar, several an array; other

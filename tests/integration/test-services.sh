@@ -9,9 +9,11 @@
 # its threshold yields one alert only, retried with back-off while the
 # receiver answers 503.
 #
-# The printer's service configurations are written with nimbus_sql, as a
-# contract's cloud steps would (docs/PROVISIONING.md §6): the contracts'
-# REST and runs are not this test's subject.  Supplies and impressions
+# The printer's service configurations come the real way: the operator
+# creates a contract over REST with the cloud items and their
+# service_settings, and its run's cloud steps are confirmed (PUT of the
+# contract changes the backup mode); a consumables item lacking order_url
+# is skipped with the reason and orders nothing.  Supplies and impressions
 # come from the connector's supplies source file (--supplies-source):
 # ippeveprinter reports fixed levels and no impressions counter.
 set -u
@@ -29,7 +31,7 @@ for i in $(seq 1 100); do [ -s "$T/receiver.port" ] && break; sleep 0.05; done
 RP=$(cat "$T/receiver.port")
 : >"$T/events"
 
-nimbusd_start --service-webhook-secret-file "$SECRET_FILE"
+nimbusd_start --service-webhook-secret-file "$SECRET_FILE" --provision-interval 1
 check "tenant acme" conn_setup_tenant
 ippeve_start >/dev/null
 
@@ -41,17 +43,47 @@ supplies 50 500
 
 CODE=$(conn_claim lobby)
 check "register the connector" conn_register lobby "$CODE"
-DEV=$(nimbus_sql "SELECT id FROM devices WHERE name = 'lobby'")
-TEN=$(nimbus_sql "SELECT id FROM tenants WHERE name = 'acme'")
-
-put_service() { # SERVICE JSON
-  nimbus_sql "DELETE FROM printer_services WHERE device_id = $DEV AND service = '$1';
-    INSERT INTO printer_services (device_id, tenant_id, service, contract_id, settings_json,
-    enabled, updated_at) VALUES ($DEV, $TEN, '$1', 1, '$2', true, 0)"
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+BACKUP='{"period":"daily","time":"02:30","mode":"full","retention":2}'
+CONSUMABLES="{\"order_url\":\"http://127.0.0.1:$RP/orders\",\"delivery_address\":\"Acme, 1 Main St\",\"thresholds\":{\"toner\":15,\"*\":10}}"
+PARTS="{\"parts\":{\"fuser\":1000,\"drum\":5000},\"threshold\":90,\"alert_url\":\"http://127.0.0.1:$RP/alerts\",\"recipients\":[\"service@dealer.example\"]}"
+# contract_doc NAME PRINTERS SERVICE_SETTINGS ITEMS: a contract's JSON form (§1)
+contract_doc() {
+  echo "{\"name\":\"$1\",\"tenant\":\"acme\",\"start_at\":\"$(iso $(($(date +%s) - 60)))\",
+    \"end_at\":\"$(iso $(($(date +%s) + 86400)))\",\"printers\":$2,\"service_settings\":{$3},
+    \"items\":[$4]}"
 }
-put_service backup '{"period":"daily","time":"02:30","mode":"full","retention":2}'
-put_service consumables "{\"order_url\":\"http://127.0.0.1:$RP/orders\",\"delivery_address\":\"Acme, 1 Main St\",\"thresholds\":{\"toner\":15,\"*\":10}}"
-put_service parts_life "{\"parts\":{\"fuser\":1000,\"drum\":5000},\"threshold\":90,\"alert_url\":\"http://127.0.0.1:$RP/alerts\",\"recipients\":[\"service@dealer.example\"]}"
+CLOUD='{"kind":"backup"},{"kind":"consumables"},{"kind":"parts_life"}'
+# run_of CONTRACT EXPR: EXPR on its newest run (GET /runs/{id}, as the operator)
+run_of() {
+  local rid
+  rid=$(api GET "/api/v1/contracts/$1/runs" -f | json_get "d['runs'][0]['id']")
+  api GET "/api/v1/runs/$rid" -f | json_get "$2"
+}
+# steps_are CONTRACT PRINTER "kind:state ...": the printer's steps in the newest run
+steps_are() {
+  [ "$(run_of "$1" "' '.join(s['kind'] + ':' + s['state'] for p in d['printers'] if p['printer'] == '$2' for s in p['steps'])")" = "$3" ]
+}
+runs_are() { [ "$(api GET "/api/v1/contracts/$1/runs" -f | json_get "len(d['runs'])")" = "$2" ]; }
+contract_applied() {
+  CID=$(api POST /api/v1/contracts -f -H 'Content-Type: application/json' -d "$(contract_doc services \
+    '["lobby"]' "\"backup\":$BACKUP,\"consumables\":$CONSUMABLES,\"parts_life\":$PARTS" "$CLOUD")" |
+    json_get "d['id']")
+  wait_until "the run's cloud steps confirmed" steps_are "$CID" lobby \
+    "backup:confirmed consumables:confirmed parts_life:confirmed"
+  [ "$(run_of "$CID" "d['state']")" = done ]
+}
+check "the operator's contract (POST /contracts) configures lobby's services by its run" contract_applied
+# backup_mode MODE: the contract's backup mode changed over REST (PUT): a new
+# run applies exactly the backup step
+backup_mode() {
+  BACKUP="{\"period\":\"daily\",\"time\":\"02:30\",\"mode\":\"$1\",\"retention\":2}"
+  api PUT "/api/v1/contracts/$CID" -f -H 'Content-Type: application/json' -d "$(contract_doc \
+    services '["lobby"]' "\"backup\":$BACKUP,\"consumables\":$CONSUMABLES,\"parts_life\":$PARTS" \
+    "$CLOUD")" >/dev/null
+  wait_until "a second run" runs_are "$CID" 2
+  wait_until "its backup step confirmed" steps_are "$CID" lobby "backup:confirmed"
+}
 
 check "connector starts" conn_start lobby --output "$IPPEVE_URI" --services-poll 5 \
   --backup-period-override 2 --supplies-source "$T/supplies.json"
@@ -95,7 +127,7 @@ full_download() {
 check "a full snapshot downloads with the engine's and the connector's settings" full_download
 
 # ---- differential ----
-put_service backup '{"period":"daily","time":"02:30","mode":"differential","retention":2}'
+check "the contract's backup mode changes to differential (PUT /contracts/{id})" backup_mode differential
 has_differential() {
   [ "$(backups | json_get "len([b for b in d['backups'] if b['mode'] == 'differential'])")" -ge 1 ]
 }
@@ -253,6 +285,33 @@ receiver_checks() { # the receiver really verifies: a forged event is refused
   [ "$(grep -c '"verified": false' "$T/events")" = 1 ]
 }
 check "the receiver refuses a forged signature (and accepted every real one)" receiver_checks
+
+# ---- a consumables item lacking order_url: skipped, no order ----
+no_order_url() {
+  local code cred doc cid
+  code=$(conn_claim annex)
+  cred=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"claim_code\":\"$code\"}" \
+    "$NIMBUS_URL/api/v1/device/register" | json_get "d['credential']")
+  cid=$(api POST /api/v1/contracts -f -H 'Content-Type: application/json' -d "$(contract_doc \
+    no-order-url '["annex"]' '"consumables":{"thresholds":{"*":10}}' '{"kind":"consumables"}')" |
+    json_get "d['id']")
+  wait_until "its consumables step skipped" steps_are "$cid" annex "consumables:skipped"
+  [ "$(run_of "$cid" "[s['reason'] for p in d['printers'] for s in p['steps']][0]")" = \
+    "service settings lack order_url" ]
+  [ "$(run_of "$cid" "d['state']")" = done ]
+  doc=$(curl -fsS -H "Authorization: Bearer $cred" "$NIMBUS_URL/api/v1/device/services")
+  [ "$(echo "$doc" | json_get "len(d)")" = 0 ]
+  # annex reports a level under every threshold: nothing is ordered for it
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $cred" \
+    -H 'Content-Type: application/json' \
+    -d '{"supplies":[{"name":"Black Toner","type":"toner","level":2}]}' \
+    "$NIMBUS_URL/api/v1/device/supplies")" = 204 ]
+  sleep 2
+  [ "$(orders)" = 2 ]
+  [ "$(boss -f "$NIMBUS_URL/api/v1/supply-orders" | json_get "[o for o in d['orders'] if o['contract'] == $cid]")" = "[]" ]
+  [ "$(grep -c '"printer": "annex"' "$T/events" || true)" = 0 ]
+}
+check "a consumables item lacking order_url is skipped with the reason; annex orders nothing" no_order_url
 
 check "connector stops cleanly" conn_stop lobby
 check "nimbusd stops cleanly" nimbusd_stop

@@ -7,7 +7,8 @@
  * Who may (§2): an operator any contract; an admin of a tenant granted
  * as dealer of the customer writes that customer's contracts; the
  * customer's own admins read theirs; everyone else gets 404, as if the
- * contract did not exist.  The model's rules are provisioning/contract.c's.
+ * contract did not exist (contract_access()).  The model's rules and
+ * who may are provisioning/contract.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +19,10 @@
 #include "contract.h"
 #include "log.h"
 
-typedef enum { ACCESS_NONE = 0, ACCESS_READ, ACCESS_WRITE } access_t;
-
 /* What the caller may do with the contracts of customer tenant_id. */
-static access_t contract_access(api_ctx_t *c, nimbus_id_t tenant_id) {
-  if (c->is_operator) return ACCESS_WRITE;
-  if (c->r->auth.user.role != NIMBUS_ROLE_TENANT_ADMIN) return ACCESS_NONE;
-  nimbus_id_t dealer = 0;
-  if (store_dealer_get(c->srv->store, tenant_id, &dealer) == STORE_OK &&
-      dealer == c->r->auth.tenant.id)
-    return ACCESS_WRITE;
-  return c->r->auth.tenant.id == tenant_id ? ACCESS_READ : ACCESS_NONE;
+static contract_access_t caller_access(api_ctx_t *c, nimbus_id_t tenant_id) {
+  return contract_access(c->srv->store, tenant_id, c->is_operator, c->r->auth.user.role,
+                         c->r->auth.tenant.id);
 }
 
 /* 400 (with member) or 500 for a refused contract. */
@@ -46,14 +40,14 @@ static void respond_contract(api_ctx_t *c, int status, const nimbus_contract_t *
 
 /* The contract of c->id the caller may see (at least `need`) into *k;
  * false has responded (404 when it may not). */
-static bool load(api_ctx_t *c, nimbus_contract_t *k, access_t need) {
+static bool load(api_ctx_t *c, nimbus_contract_t *k, contract_access_t need) {
   store_status_t s = store_contract_get(c->srv->store, c->id, k);
-  if (s == STORE_OK && contract_access(c, k->tenant_id) < ACCESS_READ) s = STORE_NOT_FOUND;
+  if (s == STORE_OK && caller_access(c, k->tenant_id) < CONTRACT_ACCESS_READ) s = STORE_NOT_FOUND;
   if (s != STORE_OK) {
     api_respond_store(c, s, "contract", NULL);
     return false;
   }
-  if (contract_access(c, k->tenant_id) < need) {
+  if (caller_access(c, k->tenant_id) < need) {
     api_problem(c->r, 403, "the customer's admins read their contracts; the dealer writes them");
     return false;
   }
@@ -126,13 +120,13 @@ static bool writable_tenant(api_ctx_t *c, const contract_input_t *in, nimbus_ten
                             nimbus_id_t *owner) {
   store_status_t s = store_tenant_get_by_name(c->srv->store, in->tenant, t);
   if (s == STORE_OK && api_tenant_name_reserved(t->name)) s = STORE_NOT_FOUND;
-  access_t a = s == STORE_OK ? contract_access(c, t->id) : ACCESS_NONE;
+  contract_access_t a = s == STORE_OK ? caller_access(c, t->id) : CONTRACT_ACCESS_NONE;
   if (s == STORE_ERROR) {
     api_respond_store(c, s, "tenant", NULL);
     return false;
   }
-  if (a < ACCESS_WRITE) {
-    if (a == ACCESS_READ)
+  if (a < CONTRACT_ACCESS_WRITE) {
+    if (a == CONTRACT_ACCESS_READ)
       api_problem(c->r, 403, "the customer's admins read their contracts; the dealer writes them");
     else
       api_problem_with(c, 400, "Bad Request", "no tenant you may write contracts for", "member",
@@ -196,7 +190,7 @@ void api_contract_get(api_ctx_t *c) {
     api_problem(c->r, 500, "out of memory");
     return;
   }
-  if (load(c, k, ACCESS_READ)) respond_contract(c, 200, k);
+  if (load(c, k, CONTRACT_ACCESS_READ)) respond_contract(c, 200, k);
   free(k);
 }
 
@@ -232,7 +226,7 @@ void api_contract_update(api_ctx_t *c) {
     api_problem(c->r, 500, "out of memory");
     goto done;
   }
-  if (!load(c, old, ACCESS_WRITE)) goto done;
+  if (!load(c, old, CONTRACT_ACCESS_WRITE)) goto done;
   if (old->canceled) {
     api_problem(c->r, 409, "the contract is canceled");
     goto done;
@@ -270,7 +264,7 @@ void api_contract_renew(api_ctx_t *c) {
     api_problem(c->r, 500, "out of memory");
     goto done;
   }
-  if (!load(c, old, ACCESS_WRITE) || !api_body_only(c, fields)) goto done;
+  if (!load(c, old, CONTRACT_ACCESS_WRITE) || !api_body_only(c, fields)) goto done;
   if (old->canceled) {
     api_problem(c->r, 409, "the contract is canceled");
     goto done;
@@ -315,7 +309,7 @@ void api_contract_cancel(api_ctx_t *c) {
     api_problem(c->r, 500, "out of memory");
     return;
   }
-  if (!load(c, k, ACCESS_WRITE)) goto done;
+  if (!load(c, k, CONTRACT_ACCESS_WRITE)) goto done;
   api_audit_t au;
   const store_audit_t *a =
       api_audit_of(c, &au, "contract.cancel", "id=%lld name=%s", (long long)k->id, k->name);

@@ -29,6 +29,7 @@
 
 #include "api-private.h"
 #include "blob.h"
+#include "contract.h"
 #include "log.h"
 #include "provisioning.h"
 #include "server.h"
@@ -256,19 +257,14 @@ void api_device_package_get(api_ctx_t *c) {
 
 /* ---- the admin side ---- */
 
-/* The contract id names, when the caller may read it (§2, as
- * api-contracts.c: an operator, an admin of the customer's dealer, the
- * customer's own admins): 404 otherwise (responded, false). */
+/* The contract id names, when the caller may read it (§2,
+ * contract_access()): 404 otherwise (responded, false). */
 static bool contract_readable(api_ctx_t *c, nimbus_id_t id, nimbus_contract_t *out) {
   store_status_t st = store_contract_get(c->srv->store, id, out);
-  if (st == STORE_OK && !c->is_operator) {
-    nimbus_id_t dealer = 0;
-    bool admin = c->r->auth.user.role == NIMBUS_ROLE_TENANT_ADMIN;
-    bool own = c->r->auth.tenant.id == out->tenant_id;
-    bool dealt = store_dealer_get(c->srv->store, out->tenant_id, &dealer) == STORE_OK &&
-                 dealer == c->r->auth.tenant.id;
-    if (!admin || (!own && !dealt)) st = STORE_NOT_FOUND;
-  }
+  if (st == STORE_OK &&
+      contract_access(c->srv->store, out->tenant_id, c->is_operator, c->r->auth.user.role,
+                      c->r->auth.tenant.id) < CONTRACT_ACCESS_READ)
+    st = STORE_NOT_FOUND;
   if (st != STORE_OK) {
     api_respond_store(c, st, "contract", NULL);
     return false;

@@ -6,6 +6,8 @@
  * equal byte for byte, which is the revision rule: a change of term,
  * printers, service settings or items makes revision + 1, anything else
  * keeps it.  The status is derived from the term and the cancel flag.
+ * Who may read or write a contract (§2) is decided here too, for every
+ * handler that shows one (contract_access).
  */
 #include "contract.h"
 
@@ -442,4 +444,14 @@ json_t *contract_json(const nimbus_contract_t *c, int64_t now) {
       (json_int_t)c->revision, "status", contract_status(c, now), "created_at", created,
       "updated_at", updated, "canceled_at", c->canceled ? json_string(canceled) : json_null());
   return doc;
+}
+
+contract_access_t contract_access(store_t *st, nimbus_id_t tenant_id, bool is_operator,
+                                  nimbus_role_t role, nimbus_id_t caller_tenant) {
+  if (is_operator) return CONTRACT_ACCESS_WRITE;
+  if (role != NIMBUS_ROLE_TENANT_ADMIN) return CONTRACT_ACCESS_NONE;
+  nimbus_id_t dealer = 0;
+  if (store_dealer_get(st, tenant_id, &dealer) == STORE_OK && dealer == caller_tenant)
+    return CONTRACT_ACCESS_WRITE;
+  return caller_tenant == tenant_id ? CONTRACT_ACCESS_READ : CONTRACT_ACCESS_NONE;
 }

@@ -70,6 +70,16 @@ int64_t contract_revision_next(const nimbus_contract_t *old, const nimbus_contra
 const char *contract_status(const nimbus_contract_t *c, int64_t now);
 /* The JSON answer of c at now (new reference; NULL when out of memory). */
 json_t *contract_json(const nimbus_contract_t *c, int64_t now);
+/* Who may do what with the contracts of the customer tenant_id (§2). */
+typedef enum {
+  CONTRACT_ACCESS_NONE = 0, /* answered 404, as if the contract did not exist */
+  CONTRACT_ACCESS_READ,     /* the customer's own admins */
+  CONTRACT_ACCESS_WRITE     /* an operator, or an admin of the customer's dealer */
+} contract_access_t;
+/* The access of a caller (operator, or role in caller_tenant) to the
+ * contracts of tenant_id; reads the dealer grant from st. */
+contract_access_t contract_access(store_t *st, nimbus_id_t tenant_id, bool is_operator,
+                                  nimbus_role_t role, nimbus_id_t caller_tenant);
 /* "YYYY-MM-DDTHH:MM:SSZ" into *out; false when s is not that. */
 bool contract_time_parse(const char *s, int64_t *out);
 void contract_time_format(int64_t t, char out[32]);
