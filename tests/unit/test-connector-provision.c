@@ -120,8 +120,8 @@ static void test_journal_rejects_bad_steps(void **state) {
       "{\"kind\":\"settings\"}",                                       /* no id */
       "{\"id\":1,\"kind\":\"shell\"}",                                 /* unknown kind */
       "{\"id\":1,\"kind\":\"firmware\",\"name\":\"x\",\"target\":{}}", /* no version, package */
-      "{\"id\":1,\"kind\":\"application\",\"name\":\"x\",\"target\":{\"version\":\"1\"},"
-      "\"package\":{\"id\":3,\"sha256\":\"abc\"}}", /* short digest */
+      ("{\"id\":1,\"kind\":\"application\",\"name\":\"x\",\"target\":{\"version\":\"1\"},"
+       "\"package\":{\"id\":3,\"sha256\":\"abc\"}}"), /* short digest */
       "{\"id\":1,\"kind\":\"application\",\"name\":\"a\\nb\",\"target\":{\"version\":\"1\"}}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
