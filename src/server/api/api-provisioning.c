@@ -221,7 +221,7 @@ void api_device_package_get(api_ctx_t *c) {
     return;
   }
   pkg_source_t *src = calloc(1, sizeof *src);
-  src->reader = src ? blob_reader_open(c->srv->blobs, p.blob_key) : NULL;
+  if (src) src->reader = blob_reader_open(c->srv->blobs, p.blob_key);
   if (!src || !src->reader) {
     log_event(LOG_ERROR, c->r->id, "package blob missing", "package", LOG_INT(p.id), "error",
               strerror(errno), (char *)NULL);
@@ -232,7 +232,7 @@ void api_device_package_get(api_ctx_t *c) {
   int64_t size = blob_reader_size(src->reader), from = 0;
   int status = 200;
   if (c->r->range[0] && range_start(c->r->range, &from)) {
-    if (from >= size && size > 0) {
+    if (from >= size) { /* an empty package has no satisfiable range */
       char cr[64];
       snprintf(cr, sizeof cr, "bytes */%" PRId64, size);
       http_response_header(c->r, "Content-Range", cr);
