@@ -38,7 +38,8 @@ static const char *const ps_allowed[] = {"poll-interval",        "transport",
                                          "http-max-connections", "http-max-per-address",
                                          "http-header-timeout",  "log-level",
                                          "installer-timeout",    "provision-poll",
-                                         "provision-max-rate",   NULL};
+                                         "provision-max-rate",   "services-poll",
+                                         NULL};
 
 /* Options the provisioning thread reads itself: they take effect at once. */
 static const char *const ps_at_once[] = {"installer-timeout", "provision-poll",
