@@ -281,12 +281,11 @@ static bool contract_readable(api_ctx_t *c, nimbus_id_t id, nimbus_contract_t *o
 }
 
 json_t *api_run_json(const nimbus_prov_run_t *r) {
-  json_t *o = json_pack(
-      "{sI so sI ss ss so so ss}", "id", (json_int_t)r->id, "contract",
-      r->contract_id ? json_integer(r->contract_id) : json_null(), "revision",
-      (json_int_t)r->revision, "kind", r->kind, "state", prov_run_state_name(r->state),
-      "created_at", api_json_time(r->created_at), "finished_at", api_json_time(r->finished_at),
-      "note", r->note);
+  json_t *o = json_pack("{sI so sI ss ss so so ss}", "id", (json_int_t)r->id, "contract",
+                        r->contract_id ? json_integer(r->contract_id) : json_null(), "revision",
+                        (json_int_t)r->revision, "kind", r->kind, "state",
+                        prov_run_state_name(r->state), "created_at", api_json_time(r->created_at),
+                        "finished_at", api_json_time(r->finished_at), "note", r->note);
   if (o && r->backup_id) json_object_set_new(o, "backup", json_integer(r->backup_id));
   return o;
 }
@@ -373,8 +372,7 @@ void api_run_get(api_ctx_t *c) {
   store_status_t st = store_prov_run_get(c->srv->store, 0, c->id, &r);
   if (st != STORE_OK) {
     api_respond_store(c, st, "run", NULL);
-  } else if (r.contract_id ? contract_readable(c, r.contract_id, k)
-                            : restore_run_readable(c, &r)) {
+  } else if (r.contract_id ? contract_readable(c, r.contract_id, k) : restore_run_readable(c, &r)) {
     run_steps_t rs = {.c = c, .printers = json_array()};
     st = store_prov_step_list(c->srv->store, r.tenant_id, r.id, run_step_row, &rs);
     if (st != STORE_OK) {

@@ -168,8 +168,7 @@ void api_printer_backup_restore(api_ctx_t *c) {
       api_problem(c->r, 404, "no such backup");
       return;
     case 409:
-      api_problem(c->r, 409, "printer '%s' has a restore running: wait for its run to end",
-                  d.name);
+      api_problem(c->r, 409, "printer '%s' has a restore running: wait for its run to end", d.name);
       return;
     case 413:
       api_problem(c->r, 413, "the backup's values are too large for one settings step");

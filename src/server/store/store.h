@@ -1228,8 +1228,7 @@ store_status_t store_prov_run_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_
 /* Runs newest first: those of contract_id (0: any), of device_id (a
  * restore's printer; 0: any), of tenant_id (0: any). */
 store_status_t store_prov_run_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
-                                   nimbus_id_t device_id,
-                                   store_prov_run_cb cb, void *ctx);
+                                   nimbus_id_t device_id, store_prov_run_cb cb, void *ctx);
 /* Set the run's end state (DONE, PARTIAL, NOTHING) and finished_at, only
  * while it is RUNNING (CONFLICT otherwise, NOT_FOUND when absent). */
 store_status_t store_prov_run_finish(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,

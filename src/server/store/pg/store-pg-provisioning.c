@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define RUN_COLS                                                                           \
+#define RUN_COLS                                                                       \
   "id, tenant_id, contract_id, revision, kind, state, created_at, finished_at, note, " \
   "device_id, backup_id"
 #define STEP_COLS                                                                           \
@@ -34,10 +34,11 @@ static const char *const prov_sql[PS_COUNT - PS_PROV_FIRST] = {
     P(PS_PROV_RUN_GET) = "SELECT " RUN_COLS
                          " FROM provisioning_runs WHERE id = $1 "
                          "AND ($2::bigint = 0 OR tenant_id = $2::bigint)",
-    P(PS_PROV_RUN_LIST) = "SELECT " RUN_COLS
-                          " FROM provisioning_runs WHERE ($1::bigint = 0 OR contract_id = $1::bigint) "
-                          "AND ($3::bigint = 0 OR device_id = $3::bigint) "
-                          "AND ($2::bigint = 0 OR tenant_id = $2::bigint) ORDER BY id DESC",
+    P(PS_PROV_RUN_LIST) =
+        "SELECT " RUN_COLS
+        " FROM provisioning_runs WHERE ($1::bigint = 0 OR contract_id = $1::bigint) "
+        "AND ($3::bigint = 0 OR device_id = $3::bigint) "
+        "AND ($2::bigint = 0 OR tenant_id = $2::bigint) ORDER BY id DESC",
     P(PS_PROV_RUN_FINISH) =
         "UPDATE provisioning_runs SET state = $2, note = $3, finished_at = $4 "
         "WHERE id = $1 AND state = 1",

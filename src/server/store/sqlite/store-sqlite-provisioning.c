@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define RUN_COLS                                                                           \
+#define RUN_COLS                                                                       \
   "id, tenant_id, contract_id, revision, kind, state, created_at, finished_at, note, " \
   "device_id, backup_id"
 #define STEP_COLS                                                                           \
