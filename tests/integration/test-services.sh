@@ -277,7 +277,7 @@ inventory_has() { # KEY VALUE: the connector's last reported settings
 restore_run() {
   local id doc run
   conn_stop lobby # no step is served while the run is checked
-  id=$(full_backup '{"connector":{"poll-interval":2,"backoff-max":1500,"services-poll":4},"engine":{}}')
+  id=$(full_backup '{"connector":{"poll-interval":2,"backoff-max":1500,"services-poll":7},"engine":{}}')
   doc=$(boss -f -D "$T/restore.headers" -X POST "$NIMBUS_URL/api/v1/printers/lobby/backups/$id/restore")
   run=$(echo "$doc" | json_get "d['run']['id']")
   [ "$(echo "$doc" | json_get "(d['run']['kind'], d['run']['contract'], d['run']['backup'], d['run']['state'])")" = "('restore', None, $id, 'running')" ]
@@ -300,7 +300,7 @@ restore_run() {
   [ "$(boss -f "$NIMBUS_URL/api/v1/runs/$run" | json_get "d['printers'][0]['steps'][0]['state']")" = confirmed ]
   grep -q '^poll-interval = 2' "$CONN_DIR/provisioned.conf"
   grep -q '^backoff-max = 1500' "$CONN_DIR/provisioned.conf"
-  grep -q '^services-poll = 4' "$CONN_DIR/provisioned.conf"
+  grep -q '^services-poll = 7' "$CONN_DIR/provisioned.conf"
   wait_until "the restored values in the inventory" inventory_has connector.backoff-max 1500
   inventory_has connector.poll-interval 2
   # that run ended: another restore may start (its run: the next check's)

@@ -23,10 +23,11 @@ int prov_restore_start(nimbus_server_t *srv, const nimbus_device_t *d, nimbus_id
   char *values = backup_restore_values(srv, d->tenant_id, d->id, backup_id, &status);
   if (!values) return status == 404 ? 404 : 500;
   nimbus_prov_step_t *step = calloc(1, sizeof *step);
-  if (!step || strlen(values) >= sizeof step->target_json) {
+  int early = !step ? 500 : strlen(values) >= sizeof step->target_json ? 413 : 0;
+  if (early) {
     free(values);
     free(step);
-    return step ? 413 : 500;
+    return early;
   }
   memcpy(step->target_json, values, strlen(values) + 1);
   free(values);
