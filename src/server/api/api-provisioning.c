@@ -103,10 +103,10 @@ void api_device_inventory_put(api_ctx_t *c) {
  * for firmware and application steps. */
 static json_t *step_json(api_ctx_t *c, const nimbus_prov_step_t *s) {
   json_t *target = json_loads(s->target_json, 0, NULL);
-  json_t *o =
-      json_pack("{sI sI sI si ss ss so}", "id", (json_int_t)s->id, "run", (json_int_t)s->run_id,
-                "contract", (json_int_t)s->contract_id, "seq", s->seq, "kind", s->kind, "name",
-                s->item_name, "target", target ? target : json_object());
+  json_t *o = json_pack(
+      "{sI sI so si ss ss so}", "id", (json_int_t)s->id, "run", (json_int_t)s->run_id, "contract",
+      s->contract_id ? json_integer(s->contract_id) : json_null(), "seq", s->seq, "kind", s->kind,
+      "name", s->item_name, "target", target ? target : json_object());
   if (o && s->package_id) {
     nimbus_package_t p;
     if (store_package_get(c->srv->store, s->package_id, &p) == STORE_OK) {
