@@ -30,15 +30,25 @@
 
 #define PS_ENGINE_TIMEOUT 30
 
-static const char *const ps_allowed[] = {"poll-interval",        "transport",
-                                         "on-deregister",        "grace-period",
-                                         "backoff-min",          "backoff-max",
-                                         "request-timeout",      "update-interval",
-                                         "panel-session-idle",   "upload-buffer",
-                                         "http-max-connections", "http-max-per-address",
-                                         "http-header-timeout",  "log-level",
-                                         "installer-timeout",    "provision-poll",
-                                         "provision-max-rate",   NULL};
+static const char *const ps_allowed[] = {"poll-interval",
+                                         "transport",
+                                         "on-deregister",
+                                         "grace-period",
+                                         "backoff-min",
+                                         "backoff-max",
+                                         "request-timeout",
+                                         "update-interval",
+                                         "panel-session-idle",
+                                         "upload-buffer",
+                                         "http-max-connections",
+                                         "http-max-per-address",
+                                         "http-header-timeout",
+                                         "log-level",
+                                         "installer-timeout",
+                                         "provision-poll",
+                                         "provision-max-rate",
+                                         "services-poll",
+                                         NULL};
 
 /* Options the provisioning thread reads itself: they take effect at once. */
 static const char *const ps_at_once[] = {"installer-timeout", "provision-poll",

@@ -7,7 +7,10 @@
 # (a rise and a second fall: a second one), sent as a signed webhook to a
 # receiver that verifies the HMAC (webhook_receiver.py); a part crossing
 # its threshold yields one alert only, retried with back-off while the
-# receiver answers 503.
+# receiver answers 503.  At the end: orders and alerts name their
+# printer; a backup restore is a provisioning run of kind restore whose
+# settings step the connector applies (provisioned.conf, its inventory);
+# a part's replacement (REST) starts its next cycle, which alerts again.
 #
 # The printer's service configurations come the real way: the operator
 # creates a contract over REST with the cloud items and their
@@ -43,6 +46,7 @@ supplies 50 500
 
 CODE=$(conn_claim lobby)
 check "register the connector" conn_register lobby "$CODE"
+DEV=$(nimbus_sql "SELECT id FROM devices WHERE name = 'lobby'")
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 BACKUP='{"period":"daily","time":"02:30","mode":"full","retention":2}'
 CONSUMABLES="{\"order_url\":\"http://127.0.0.1:$RP/orders\",\"delivery_address\":\"Acme, 1 Main St\",\"thresholds\":{\"toner\":15,\"*\":10}}"
@@ -188,18 +192,14 @@ assert all(b["base"] in fulls for b in d if b["mode"] == "differential"), d
 }
 check "retention keeps 2 full snapshots and only their differentials" retention_with_differentials
 
-restore_answers() {
-  local id
-  id=$(backups | json_get "d['backups'][0]['id']")
-  [ "$(boss -o /dev/null -w '%{http_code}' -X POST \
-    "$NIMBUS_URL/api/v1/printers/lobby/backups/$id/restore")" = 501 ]
+restore_answers() { # a real restore: restore_run below
   [ "$(boss -o /dev/null -w '%{http_code}' -X POST \
     "$NIMBUS_URL/api/v1/printers/lobby/backups/999999/restore")" = 404 ]
   [ "$(boss -o /dev/null -w '%{http_code}' "$NIMBUS_URL/api/v1/printers/lobby/backups/999999")" = 404 ]
   [ "$(curl -sS -o /dev/null -w '%{http_code}' -u alice@acme:alice-pw-1 \
     "$NIMBUS_URL/api/v1/printers/lobby/backups")" = 403 ]
 }
-check "restore answers 501 until restore runs exist; unknown 404; users 403" restore_answers
+check "restore of an unknown backup 404; users 403" restore_answers
 
 # ---- consumables ----
 events() { python3 -c '
@@ -312,6 +312,103 @@ no_order_url() {
   [ "$(grep -c '"printer": "annex"' "$T/events" || true)" = 0 ]
 }
 check "a consumables item lacking order_url is skipped with the reason; annex orders nothing" no_order_url
+# ---- orders and alerts name their printer ----
+rows_named() {
+  [ "$(boss -f "$NIMBUS_URL/api/v1/supply-orders" | json_get "sorted({o['printer'] for o in d['orders']})")" = "['lobby']" ]
+  [ "$(boss -f "$NIMBUS_URL/api/v1/part-alerts" | json_get "sorted({a['printer'] for a in d['alerts']})")" = "['lobby']" ]
+  [ "$(boss -f "$NIMBUS_URL/api/v1/part-alerts" | json_get "d['alerts'][0]['printer_id']")" = "$DEV" ]
+}
+check "supply orders and part alerts carry the printer's name" rows_named
+
+# ---- backup restore: a provisioning run of kind restore ----
+code_of() { boss -o /dev/null -w '%{http_code}' "$@"; }
+full_backup() { # JSON: upload a full snapshot as the printer, print its id
+  curl -fsS -X POST -H "Authorization: Bearer $(conn_state_field lobby credential)" \
+    -H 'Content-Type: application/json' -d "$1" "$NIMBUS_URL/api/v1/device/backups?mode=full" |
+    json_get "d['id']"
+}
+run_state() { boss -f "$NIMBUS_URL/api/v1/runs/$1" | json_get "d['state']"; }
+run_is() { [ "$(run_state "$1")" = "$2" ]; }
+inventory_has() { # KEY VALUE: the connector's last reported settings
+  [ "$(nimbus_sql "SELECT settings_json FROM device_inventory WHERE device_id = $DEV" |
+    json_get "d.get('$1')")" = "$2" ]
+}
+restore_run() {
+  local id doc run
+  conn_stop lobby # no step is served while the run is checked
+  id=$(full_backup '{"connector":{"poll-interval":2,"backoff-max":1500,"services-poll":7},"engine":{}}')
+  doc=$(boss -f -D "$T/restore.headers" -X POST "$NIMBUS_URL/api/v1/printers/lobby/backups/$id/restore")
+  run=$(echo "$doc" | json_get "d['run']['id']")
+  [ "$(echo "$doc" | json_get "(d['run']['kind'], d['run']['contract'], d['run']['backup'], d['run']['state'])")" = "('restore', None, $id, 'running')" ]
+  grep -qi "^location: /api/v1/runs/$run" "$T/restore.headers"
+  # a second restore while this one runs: 409
+  [ "$(code_of -X POST "$NIMBUS_URL/api/v1/printers/lobby/backups/$id/restore")" = 409 ]
+  [ "$(nimbus_sql "SELECT count(*) FROM audit WHERE action = 'backup.restore'")" = 1 ]
+  # the run and its one settings step, with the backup's values
+  doc=$(boss -f "$NIMBUS_URL/api/v1/runs/$run")
+  [ "$(echo "$doc" | json_get "d['printers'][0]['printer']")" = lobby ]
+  [ "$(echo "$doc" | json_get "[(s['kind'], s['state']) for s in d['printers'][0]['steps']]")" = "[('settings', 'planned')]" ]
+  [ "$(echo "$doc" | json_get "d['printers'][0]['steps'][0]['target']['connector.poll-interval']")" = 2 ]
+  [ "$(boss -f "$NIMBUS_URL/api/v1/printers/lobby/runs" | json_get "[r['id'] for r in d['runs']]")" = "[$run]" ]
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -u alice@acme:alice-pw-1 \
+    "$NIMBUS_URL/api/v1/runs/$run")" = 404 ]
+  # the connector takes the step, writes provisioned.conf and confirms
+  conn_start lobby --output "$IPPEVE_URI" --services-poll 5 --provision-poll 1 \
+    --supplies-source "$T/supplies.json"
+  wait_until "the restore run done" run_is "$run" done
+  [ "$(boss -f "$NIMBUS_URL/api/v1/runs/$run" | json_get "d['printers'][0]['steps'][0]['state']")" = confirmed ]
+  grep -q '^poll-interval = 2' "$CONN_DIR/provisioned.conf"
+  grep -q '^backoff-max = 1500' "$CONN_DIR/provisioned.conf"
+  grep -q '^services-poll = 7' "$CONN_DIR/provisioned.conf"
+  wait_until "the restored values in the inventory" inventory_has connector.backoff-max 1500
+  inventory_has connector.poll-interval 2
+  # that run ended: another restore may start (its run: the next check's)
+  boss -f -X POST "$NIMBUS_URL/api/v1/printers/lobby/backups/$id/restore" |
+    json_get "d['run']['id']" >"$T/restore2.run"
+}
+check "a restore is a run of kind restore; the connector applies its settings step" restore_run
+
+restore_engine_refused() { # ippeveprinter refuses Set-Printer-Attributes
+  local id run
+  wait_until "the second restore run done" run_is "$(cat "$T/restore2.run")" done
+  id=$(full_backup '{"connector":{},"engine":{"sides-default":"two-sided-long-edge"}}')
+  run=$(boss -f -X POST "$NIMBUS_URL/api/v1/printers/lobby/backups/$id/restore" | json_get "d['run']['id']")
+  wait_until "the engine restore run ended" run_is "$run" partial
+  boss -f "$NIMBUS_URL/api/v1/runs/$run" |
+    json_get "d['printers'][0]['steps'][0]['reason']" | grep -q 'refused'
+}
+check "a restore the engine refuses ends partial with the printer's reason" restore_engine_refused
+
+# ---- a part's replacement starts its next cycle ----
+fuser_alerts_are() { # CYCLE COUNT
+  [ "$(nimbus_sql "SELECT count(*) FROM part_alerts WHERE part = 'fuser' AND cycle = $1")" = "$2" ]
+}
+part_replaced() {
+  local doc
+  doc=$(boss -f -X POST -H 'Content-Type: application/json' -d '{"impressions":1000}' \
+    "$NIMBUS_URL/api/v1/printers/lobby/parts/fuser/replaced")
+  [ "$(echo "$doc" | json_get "(d['part'], d['cycle'], d['replaced_at'])")" = "('fuser', 2, 1000)" ]
+  [ "$(nimbus_sql "SELECT count(*) FROM audit WHERE action = 'part.replaced'")" = 1 ]
+  [ "$(code_of -X POST -H 'Content-Type: application/json' -d '{}' \
+    "$NIMBUS_URL/api/v1/printers/lobby/parts/fuser/replaced")" = 400 ]
+  [ "$(code_of -X POST -H 'Content-Type: application/json' -d '{"impressions":1}' \
+    "$NIMBUS_URL/api/v1/printers/nowhere/parts/fuser/replaced")" = 404 ]
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -u alice@acme:alice-pw-1 -X POST \
+    -H 'Content-Type: application/json' -d '{"impressions":1}' \
+    "$NIMBUS_URL/api/v1/printers/lobby/parts/fuser/replaced")" = 403 ]
+  supplies 5 1500 # 500 into the new fuser's 1000: below 90 %
+  sleep 6
+  fuser_alerts_are 2 0
+  supplies 5 1950 # 950: crossed again
+  wait_until "the second cycle's alert reaches the receiver" events_are part.alert 2
+  supplies 5 1990
+  sleep 6
+  fuser_alerts_are 1 1
+  fuser_alerts_are 2 1
+  events_are part.alert 2
+  [ "$(alerts)" = 2 ]
+}
+check "a part's replacement starts its next cycle: crossing again alerts once more" part_replaced
 
 check "connector stops cleanly" conn_stop lobby
 check "nimbusd stops cleanly" nimbusd_stop

@@ -229,15 +229,49 @@ static void test_provisioning_store(void **state) {
   assert_true(created);
   ids_t runs;
   memset(&runs, 0, sizeof runs);
-  assert_int_equal(store_prov_run_list(st, acme, 7, collect_run, &runs), STORE_OK);
+  assert_int_equal(store_prov_run_list(st, acme, 7, 0, collect_run, &runs), STORE_OK);
   assert_int_equal(runs.n, 2);
   assert_int_equal(runs.ids[0], r2.id);
   assert_int_equal(store_prov_run_get(st, acme, r2.id, &got), STORE_OK);
   assert_int_equal(got.state, NIMBUS_RUN_NOTHING);
   assert_string_equal(got.note, "nothing to apply");
   memset(&runs, 0, sizeof runs);
-  assert_int_equal(store_prov_run_list(st, beta, 7, collect_run, &runs), STORE_OK);
+  assert_int_equal(store_prov_run_list(st, beta, 7, 0, collect_run, &runs), STORE_OK);
   assert_int_equal(runs.n, 0);
+
+  /* restore runs: no contract (NULL, several allowed), one running per
+   * printer; listed by printer, read back with their backup */
+  nimbus_prov_run_t rs1 = {.tenant_id = acme, .revision = 1, .device_id = p1.id, .backup_id = 41};
+  snprintf(rs1.kind, sizeof rs1.kind, "restore");
+  nimbus_prov_step_t rstep = step_of(acme, p1.id, 1, "settings", "backup-41");
+  assert_int_equal(store_prov_run_create(st, &rs1, &p1.id, 1, &rstep, 1, &created), STORE_OK);
+  assert_true(created);
+  nimbus_prov_run_t rs2 = rs1;
+  rs2.id = 0;
+  rs2.backup_id = 42;
+  assert_int_equal(store_prov_run_create(st, &rs2, &p1.id, 1, NULL, 0, &created), STORE_CONFLICT);
+  assert_false(created);
+  nimbus_prov_run_t rs3 = {.tenant_id = acme, .revision = 1, .device_id = p2.id, .backup_id = 43};
+  snprintf(rs3.kind, sizeof rs3.kind, "restore");
+  assert_int_equal(store_prov_run_create(st, &rs3, &p2.id, 1, NULL, 0, &created), STORE_OK);
+  assert_true(created);
+  assert_int_equal(store_prov_run_finish(st, rs1.id, NIMBUS_RUN_DONE, "", now), STORE_OK);
+  rs2.id = 0;
+  assert_int_equal(store_prov_run_create(st, &rs2, &p1.id, 1, NULL, 0, &created), STORE_OK);
+  assert_true(created);
+  memset(&runs, 0, sizeof runs);
+  assert_int_equal(store_prov_run_list(st, acme, 0, p1.id, collect_run, &runs), STORE_OK);
+  assert_int_equal(runs.n, 2);
+  assert_int_equal(runs.ids[0], rs2.id);
+  assert_int_equal(runs.ids[1], rs1.id);
+  assert_int_equal(store_prov_run_get(st, acme, rs1.id, &got), STORE_OK);
+  assert_int_equal(got.contract_id, 0);
+  assert_int_equal(got.backup_id, 41);
+  assert_int_equal(got.device_id, p1.id);
+  assert_string_equal(got.kind, "restore");
+  memset(&runs, 0, sizeof runs);
+  assert_int_equal(store_prov_run_list(st, acme, 7, 0, collect_run, &runs), STORE_OK);
+  assert_int_equal(runs.n, 2); /* a contract's runs only */
 
   /* inventory: put replaces, get; unknown NOT_FOUND */
   nimbus_device_inventory_t inv = {.device_id = p1.id, .tenant_id = acme, .reported_at = now};

@@ -223,6 +223,9 @@ const store_audit_t *api_audit_of(api_ctx_t *c, api_audit_t *out, const char *ac
 void api_whoami(api_ctx_t *c); /* api.c */
 /* api-provisioning.c: provisioning runs and the printer's side (docs/PROVISIONING.md §8.1, §13) */
 void api_device_inventory_put(api_ctx_t *c);
+void api_printer_runs_list(api_ctx_t *c);
+/* A run's JSON (contract null and "backup" for a restore run). */
+json_t *api_run_json(const nimbus_prov_run_t *r);
 void api_device_provisioning_get(api_ctx_t *c);
 void api_device_provisioning_report(api_ctx_t *c);
 void api_device_package_get(api_ctx_t *c);
@@ -434,6 +437,7 @@ void api_device_counters(api_ctx_t *c);
 void api_printer_backups_list(api_ctx_t *c);
 void api_printer_backup_get(api_ctx_t *c);
 void api_printer_backup_restore(api_ctx_t *c);
+void api_printer_part_replaced(api_ctx_t *c);
 void api_supply_orders_list(api_ctx_t *c);
 void api_part_alerts_list(api_ctx_t *c);
 

@@ -19,7 +19,11 @@
  *   GET  /contracts/{id}/runs         → {runs:[run]}
  *   GET  /runs/{id}                   → run with {printers:[{printer,
  *                                       steps:[…]}]}; a planned step behind
- *                                       a failed one shows "blocked"
+ *                                       a failed one shows "blocked"; a
+ *                                       restore run (no contract): an
+ *                                       operator, its tenant's admins
+ *   GET  /printers/{name}/runs        → {runs:[run]}: the printer's restore
+ *                                       runs (tenant admins, operators)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -100,10 +104,10 @@ void api_device_inventory_put(api_ctx_t *c) {
  * for firmware and application steps. */
 static json_t *step_json(api_ctx_t *c, const nimbus_prov_step_t *s) {
   json_t *target = json_loads(s->target_json, 0, NULL);
-  json_t *o =
-      json_pack("{sI sI sI si ss ss so}", "id", (json_int_t)s->id, "run", (json_int_t)s->run_id,
-                "contract", (json_int_t)s->contract_id, "seq", s->seq, "kind", s->kind, "name",
-                s->item_name, "target", target ? target : json_object());
+  json_t *o = json_pack(
+      "{sI sI so si ss ss so}", "id", (json_int_t)s->id, "run", (json_int_t)s->run_id, "contract",
+      s->contract_id ? json_integer(s->contract_id) : json_null(), "seq", s->seq, "kind", s->kind,
+      "name", s->item_name, "target", target ? target : json_object());
   if (o && s->package_id) {
     nimbus_package_t p;
     if (store_package_get(c->srv->store, s->package_id, &p) == STORE_OK) {
@@ -272,16 +276,39 @@ static bool contract_readable(api_ctx_t *c, nimbus_id_t id, nimbus_contract_t *o
   return true;
 }
 
-static json_t *run_json(const nimbus_prov_run_t *r) {
-  return json_pack("{sI sI sI ss ss so so ss}", "id", (json_int_t)r->id, "contract",
-                   (json_int_t)r->contract_id, "revision", (json_int_t)r->revision, "kind", r->kind,
-                   "state", prov_run_state_name(r->state), "created_at",
-                   api_json_time(r->created_at), "finished_at", api_json_time(r->finished_at),
-                   "note", r->note);
+json_t *api_run_json(const nimbus_prov_run_t *r) {
+  json_t *o = json_pack("{sI so sI ss ss so so ss}", "id", (json_int_t)r->id, "contract",
+                        r->contract_id ? json_integer(r->contract_id) : json_null(), "revision",
+                        (json_int_t)r->revision, "kind", r->kind, "state",
+                        prov_run_state_name(r->state), "created_at", api_json_time(r->created_at),
+                        "finished_at", api_json_time(r->finished_at), "note", r->note);
+  if (o && r->backup_id) json_object_set_new(o, "backup", json_integer(r->backup_id));
+  return o;
 }
 
 static bool run_row(const nimbus_prov_run_t *r, void *ctx) {
-  return api_list_append(ctx, run_json(r));
+  return api_list_append(ctx, api_run_json(r));
+}
+
+/* A restore run (no contract) is read by an operator and the admins of
+ * its printer's tenant: 404 otherwise (responded, false). */
+static bool restore_run_readable(api_ctx_t *c, const nimbus_prov_run_t *r) {
+  bool ok = c->is_operator || (c->r->auth.user.role == NIMBUS_ROLE_TENANT_ADMIN &&
+                               c->r->auth.tenant.id == r->tenant_id);
+  if (!ok) api_respond_store(c, STORE_NOT_FOUND, "run", NULL);
+  return ok;
+}
+
+void api_printer_runs_list(api_ctx_t *c) {
+  nimbus_device_t d;
+  store_status_t st = store_device_get_by_name(c->srv->store, c->tenant.id, c->param, &d);
+  if (st != STORE_OK) {
+    api_respond_store(c, st, "printer", c->param);
+    return;
+  }
+  api_list_t l = {.c = c, .arr = json_array()};
+  st = store_prov_run_list(c->srv->store, c->tenant.id, 0, d.id, run_row, &l);
+  api_list_respond(&l, st, "runs", "runs");
 }
 
 void api_contract_runs_list(api_ctx_t *c) {
@@ -292,7 +319,7 @@ void api_contract_runs_list(api_ctx_t *c) {
   }
   if (contract_readable(c, c->id, k)) {
     api_list_t l = {.c = c, .arr = json_array()};
-    store_status_t st = store_prov_run_list(c->srv->store, k->tenant_id, k->id, run_row, &l);
+    store_status_t st = store_prov_run_list(c->srv->store, k->tenant_id, k->id, 0, run_row, &l);
     api_list_respond(&l, st, "runs", "runs");
   }
   free(k);
@@ -341,7 +368,7 @@ void api_run_get(api_ctx_t *c) {
   store_status_t st = store_prov_run_get(c->srv->store, 0, c->id, &r);
   if (st != STORE_OK) {
     api_respond_store(c, st, "run", NULL);
-  } else if (contract_readable(c, r.contract_id, k)) {
+  } else if (r.contract_id ? contract_readable(c, r.contract_id, k) : restore_run_readable(c, &r)) {
     run_steps_t rs = {.c = c, .printers = json_array()};
     st = store_prov_step_list(c->srv->store, r.tenant_id, r.id, run_step_row, &rs);
     if (st != STORE_OK) {
@@ -357,7 +384,7 @@ void api_run_get(api_ctx_t *c) {
         bool known = store_device_get(c->srv->store, r.tenant_id, id, &d) == STORE_OK;
         json_object_set_new(p, "printer", known ? api_json_text(d.name) : json_null());
       }
-      json_t *o = run_json(&r);
+      json_t *o = api_run_json(&r);
       if (o) json_object_set_new(o, "printers", rs.printers);
       api_respond(c, 200, o);
     }

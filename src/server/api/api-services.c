@@ -3,8 +3,9 @@
  * PROTOCOL.md §4.15 and §7.2): the printer's side (its service
  * configurations, backup snapshots, supply levels, impressions; device
  * credential) and the admins' side (a printer's backups, download,
- * restore; supply orders and part alerts of the tenant).  The policy is
- * in src/server/services/.
+ * restore as a provisioning run of kind restore; supply orders and part
+ * alerts of the tenant, with the printer's name; a part's replacement).
+ * The policy is in src/server/services/ and provisioning/run-restore.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 
 #include "api-private.h"
 #include "backup.h"
+#include "log.h"
 #include "parts-life.h"
+#include "provisioning.h"
 #include "service-config.h"
 #include "supplies.h"
 
@@ -156,22 +159,64 @@ void api_printer_backup_restore(api_ctx_t *c) {
   nimbus_device_t d;
   nimbus_id_t id;
   if (!printer_of(c, &d) || !backup_id_of(c, &id)) return;
-  int status = 0;
-  char *values = backup_restore_values(c->srv, c->tenant.id, d.id, id, &status);
-  if (!values) {
-    if (status == 404)
+  nimbus_prov_run_t run;
+  int status = prov_restore_start(c->srv, &d, id, &run);
+  switch (status) {
+    case 202:
+      break;
+    case 404:
       api_problem(c->r, 404, "no such backup");
-    else
+      return;
+    case 409:
+      api_problem(c->r, 409, "printer '%s' has a restore running: wait for its run to end", d.name);
+      return;
+    case 413:
+      api_problem(c->r, 413, "the backup's values are too large for one settings step");
+      return;
+    default:
       api_problem(c->r, 500, "storage error");
-    return;
+      return;
   }
-  free(values);
-  /* The values are ready (backup_restore_values); the run of kind
-   * "restore" that hands them to the printer comes with the provisioning
-   * runs (docs/PROVISIONING.md §6). */
-  api_problem(c->r, 501,
-              "restoring a backup needs a provisioning run of kind restore, which this build "
-              "does not have yet; download the snapshot with GET instead");
+  api_audit(c, 0, "backup.restore", "printer=%s backup=%lld run=%lld", d.name, (long long)id,
+            (long long)run.id);
+  log_event(LOG_INFO, c->r->id, "backup restore requested", "printer", d.name, "backup",
+            LOG_INT(id), "run", LOG_INT(run.id), "actor", c->actor, (char *)NULL);
+  char location[64];
+  snprintf(location, sizeof location, "/api/v1/runs/%lld", (long long)run.id);
+  http_response_header(c->r, "Location", location);
+  api_respond(c, 202, json_pack("{s:o}", "run", api_run_json(&run)));
+}
+
+/* Add "printer" (the name, null when the printer is gone) to each row of
+ * a listing by its "printer_id" (after the listing: no store call inside
+ * it); a small cache spares repeated reads of one printer. */
+static void add_printer_names(api_ctx_t *c, json_t *rows) {
+  enum { CACHE = 8 };
+  struct {
+    nimbus_id_t id;
+    char name[NIMBUS_NAME_MAX];
+    bool known;
+  } cache[CACHE];
+  int n = 0, next = 0;
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    nimbus_id_t id = (nimbus_id_t)json_integer_value(json_object_get(row, "printer_id"));
+    int hit = -1;
+    for (int k = 0; k < n; k++)
+      if (cache[k].id == id) hit = k;
+    if (hit < 0) {
+      nimbus_device_t d;
+      hit = next;
+      next = (next + 1) % CACHE;
+      if (n < CACHE) n++;
+      cache[hit].id = id;
+      cache[hit].known = store_device_get(c->srv->store, c->tenant.id, id, &d) == STORE_OK;
+      snprintf(cache[hit].name, sizeof cache[hit].name, "%s", cache[hit].known ? d.name : "");
+    }
+    json_object_set_new(row, "printer",
+                        cache[hit].known ? api_json_text(cache[hit].name) : json_null());
+  }
 }
 
 static bool list_order(const nimbus_supply_order_t *o, void *ctx) {
@@ -192,6 +237,7 @@ void api_supply_orders_list(api_ctx_t *c) {
   api_list_t l = {c, json_array(), false};
   store_delivery_filter_t f = {.tenant_id = c->tenant.id, .limit = (int)limit};
   store_status_t s = store_supply_order_list(c->srv->store, &f, list_order, &l);
+  if (s == STORE_OK && !l.failed) add_printer_names(c, l.arr);
   api_list_respond(&l, s, "orders", "supply order");
 }
 
@@ -213,5 +259,41 @@ void api_part_alerts_list(api_ctx_t *c) {
   api_list_t l = {c, json_array(), false};
   store_delivery_filter_t f = {.tenant_id = c->tenant.id, .limit = (int)limit};
   store_status_t s = store_part_alert_list(c->srv->store, &f, list_alert, &l);
+  if (s == STORE_OK && !l.failed) add_printer_names(c, l.arr);
   api_list_respond(&l, s, "alerts", "part alert");
+}
+
+void api_printer_part_replaced(api_ctx_t *c) {
+  static const char *const fields[] = {"impressions", NULL};
+  json_int_t impressions = 0;
+  bool present = false;
+  if (!api_body_only(c, fields) ||
+      !api_body_integer(c, "impressions", 0, (json_int_t)1 << 52, &impressions, &present))
+    return;
+  if (!present) {
+    api_problem(c->r, 400, "'impressions' (the printer's count at the replacement) is required");
+    return;
+  }
+  const char *part = c->param2;
+  if (!part || !part[0] || !api_text_valid(part, NIMBUS_PART_NAME_MAX - 1)) {
+    api_problem(c->r, 400, "the part name must be 1..%d characters", NIMBUS_PART_NAME_MAX - 1);
+    return;
+  }
+  nimbus_device_t d;
+  if (!printer_of(c, &d)) return;
+  store_status_t s =
+      store_part_replaced(c->srv->store, d.tenant_id, d.id, part, (int64_t)impressions);
+  nimbus_part_counter_t pc;
+  if (s == STORE_OK) s = store_part_counter_get(c->srv->store, d.id, part, &pc);
+  if (s != STORE_OK) {
+    api_respond_store(c, s, "part", part);
+    return;
+  }
+  api_audit(c, 0, "part.replaced", "printer=%s part=%s impressions=%lld cycle=%d", d.name, part,
+            (long long)impressions, pc.cycle);
+  log_event(LOG_INFO, c->r->id, "part replaced", "printer", d.name, "part", part, "impressions",
+            LOG_INT(impressions), "cycle", LOG_INT(pc.cycle), "actor", c->actor, (char *)NULL);
+  api_respond(c, 200,
+              json_pack("{s:s, s:s, s:I, s:i}", "printer", d.name, "part", part, "replaced_at",
+                        (json_int_t)pc.replaced_at, "cycle", pc.cycle));
 }

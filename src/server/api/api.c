@@ -39,6 +39,7 @@
  *   POST device/provisioning/steps/{id}  GET device/packages/{id}    provisioning
  *   GET  contracts/{id}/runs      GET runs/{id}                       (api-provisioning.c)
  *   GET  printers/{name}/backups  GET …/backups/{id}  POST …/backups/{id}/restore  admins
+ *   GET  printers/{name}/runs (api-provisioning.c)  POST …/parts/{part}/replaced  admins
  *   GET  supply-orders            GET part-alerts     admins          (api-services.c)
  *   GET  device/services          POST device/backups|supplies|counters  the printer's
  *                                 credential (api-services.c, docs/PROVISIONING.md §10)
@@ -322,6 +323,11 @@ static const struct api_route api_routes[] = {
     {"printers", API_PARAM_NAME, "backups/restore", "POST", api_printer_backup_restore,
      "api.printers.backups.restore",
      API_SCOPED | API_ADMIN | API_PARAM2 | API_PARAM2_TAIL | API_JSON_OPTIONAL},
+    {"printers", API_PARAM_NAME, "runs", "GET", api_printer_runs_list, "api.printers.runs.list",
+     API_SCOPED | API_ADMIN},
+    {"printers", API_PARAM_NAME, "parts/replaced", "POST", api_printer_part_replaced,
+     "api.printers.parts.replaced",
+     API_SCOPED | API_ADMIN | API_PARAM2 | API_PARAM2_TAIL | API_JSON},
     {"supply-orders", API_PARAM_NONE, NULL, "GET", api_supply_orders_list, "api.supply_orders.list",
      API_SCOPED | API_ADMIN},
     {"part-alerts", API_PARAM_NONE, NULL, "GET", api_part_alerts_list, "api.part_alerts.list",

@@ -2,7 +2,8 @@
  * provisioning.h: provisioning runs (docs/PROVISIONING.md §5–§8):
  * detection of due contract events (run-detect.c), planning the
  * difference against what the printer reports and what nimbusd holds
- * (run-plan.c), the step state machine with its retries (run-steps.c)
+ * (run-plan.c), the step state machine with its retries (run-steps.c),
+ * backup restores as runs (run-restore.c)
  * and the cloud steps nimbusd applies itself (cloud-services.c).  The
  * device routes (api/api-provisioning.c) serve and take reports through
  * prov_step_next() and prov_step_report().
@@ -87,6 +88,15 @@ const char *cloud_service_missing(const char *service, const char *settings_json
  * service configuration written, confirmed; or skipped with the reason
  * "service settings lack <member>". */
 store_status_t cloud_step_apply(nimbus_server_t *srv, nimbus_prov_step_t *s, int64_t now);
+
+/* ---- run-restore.c ---- */
+/* Start the restore of backup_id on printer d: a run of kind restore
+ * (no contract, backup_id and device_id recorded) with one settings step
+ * whose target is backup_restore_values().  202 with *run; 404 no such
+ * backup of d; 409 d has a running restore; 413 the values do not fit a
+ * step; 500 store failure. */
+int prov_restore_start(nimbus_server_t *srv, const nimbus_device_t *d, nimbus_id_t backup_id,
+                       nimbus_prov_run_t *run);
 
 /* ---- run-detect.c ---- */
 /* One round of the sweep (the caller holds the "provisioning" lease):

@@ -96,7 +96,7 @@ static bool printers_all(const nimbus_contract_t *c) {
  * one already). */
 static void detect_contract(nimbus_server_t *srv, const nimbus_contract_t *c, int64_t now) {
   nimbus_prov_run_t latest = {0};
-  if (store_prov_run_list(srv->store, 0, c->id, newest_run, &latest) != STORE_OK) return;
+  if (store_prov_run_list(srv->store, 0, c->id, 0, newest_run, &latest) != STORE_OK) return;
   if (latest.id && latest.revision >= c->revision) {
     if (!printers_all(c)) return;
     ids_t fresh = {0};

@@ -730,6 +730,8 @@ typedef struct {
   int64_t created_at;
   int64_t finished_at; /* 0 while running */
   char note[NIMBUS_TEXT_MAX];
+  nimbus_id_t device_id; /* a restore's printer; 0 for a contract's run */
+  nimbus_id_t backup_id; /* a restore's backup; 0 otherwise */
 } nimbus_prov_run_t;
 typedef struct {
   nimbus_id_t id;

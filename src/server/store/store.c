@@ -1527,8 +1527,8 @@ store_status_t store_prov_run_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_
 }
 
 store_status_t store_prov_run_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
-                                   store_prov_run_cb cb, void *ctx) {
-  return STORE_CALL(st, prov_run_list, tenant_id, contract_id, cb, ctx);
+                                   nimbus_id_t device_id, store_prov_run_cb cb, void *ctx) {
+  return STORE_CALL(st, prov_run_list, tenant_id, contract_id, device_id, cb, ctx);
 }
 
 store_status_t store_prov_run_finish(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,

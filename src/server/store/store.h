@@ -1213,19 +1213,22 @@ store_status_t store_delivery_mark(store_t *st, store_delivery_kind_t kind, nimb
 typedef bool (*store_prov_run_cb)(const nimbus_prov_run_t *r, void *ctx);
 typedef bool (*store_prov_step_cb)(const nimbus_prov_step_t *s, void *ctx);
 typedef bool (*store_id_each_cb)(nimbus_id_t id, void *ctx);
-/* Create run (tenant_id, contract_id, revision, kind, state, note) with
+/* Create run (tenant_id, contract_id, revision, kind, state, note;
+ * a restore: contract_id 0, stored NULL, with device_id and backup_id) with
  * its steps (run_id filled here) and its coverage (the devices planned
  * for, steps or not) in one transaction, only when no run exists for
  * (contract_id, revision): *created true and run->id, created_at set;
- * else *created false, nothing written and *run is the existing run. */
+ * else *created false, nothing written and *run is the existing run.
+ * CONFLICT when the printer has a running restore already. */
 store_status_t store_prov_run_create(store_t *st, nimbus_prov_run_t *run,
                                      const nimbus_id_t *devices, int ndevices,
                                      nimbus_prov_step_t *steps, int nsteps, bool *created);
 store_status_t store_prov_run_get(store_t *st, nimbus_id_t tenant_id, nimbus_id_t id,
                                   nimbus_prov_run_t *out);
-/* The runs of a contract, newest first (tenant_id 0: any tenant). */
+/* Runs newest first: those of contract_id (0: any), of device_id (a
+ * restore's printer; 0: any), of tenant_id (0: any). */
 store_status_t store_prov_run_list(store_t *st, nimbus_id_t tenant_id, nimbus_id_t contract_id,
-                                   store_prov_run_cb cb, void *ctx);
+                                   nimbus_id_t device_id, store_prov_run_cb cb, void *ctx);
 /* Set the run's end state (DONE, PARTIAL, NOTHING) and finished_at, only
  * while it is RUNNING (CONFLICT otherwise, NOT_FOUND when absent). */
 store_status_t store_prov_run_finish(store_t *st, nimbus_id_t run_id, nimbus_run_state_t state,

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define RUN_COLS "id, tenant_id, contract_id, revision, kind, state, created_at, finished_at, note"
+#define RUN_COLS                                                                       \
+  "id, tenant_id, contract_id, revision, kind, state, created_at, finished_at, note, " \
+  "device_id, backup_id"
 #define STEP_COLS                                                                           \
   "s.id, s.run_id, s.tenant_id, s.device_id, r.contract_id, s.seq, s.kind, s.item_name, "   \
   "s.target_json, s.package_id, s.state, s.attempts, s.next_at, s.sent_at, s.finished_at, " \
@@ -24,16 +26,19 @@ static const char *const prov_sql[PS_COUNT - PS_PROV_FIRST] = {
 #define P(id) [(id)-PS_PROV_FIRST]
     P(PS_PROV_RUN_INSERT) =
         "INSERT INTO provisioning_runs (tenant_id, contract_id, revision, kind, state, "
-        "created_at, finished_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "created_at, finished_at, note, device_id, backup_id) VALUES ($1, NULLIF($2::bigint, 0), "
+        "$3, $4, $5, $6, $7, $8, NULLIF($9::bigint, 0), NULLIF($10::bigint, 0)) "
         "ON CONFLICT (contract_id, revision) DO NOTHING RETURNING id",
     P(PS_PROV_RUN_GET_BY_EVENT) =
         "SELECT " RUN_COLS " FROM provisioning_runs WHERE contract_id = $1 AND revision = $2",
     P(PS_PROV_RUN_GET) = "SELECT " RUN_COLS
                          " FROM provisioning_runs WHERE id = $1 "
                          "AND ($2::bigint = 0 OR tenant_id = $2::bigint)",
-    P(PS_PROV_RUN_LIST) = "SELECT " RUN_COLS
-                          " FROM provisioning_runs WHERE contract_id = $1 "
-                          "AND ($2::bigint = 0 OR tenant_id = $2::bigint) ORDER BY id DESC",
+    P(PS_PROV_RUN_LIST) =
+        "SELECT " RUN_COLS
+        " FROM provisioning_runs WHERE ($1::bigint = 0 OR contract_id = $1::bigint) "
+        "AND ($3::bigint = 0 OR device_id = $3::bigint) "
+        "AND ($2::bigint = 0 OR tenant_id = $2::bigint) ORDER BY id DESC",
     P(PS_PROV_RUN_FINISH) =
         "UPDATE provisioning_runs SET state = $2, note = $3, finished_at = $4 "
         "WHERE id = $1 AND state = 1",
@@ -104,6 +109,8 @@ static void run_from_row(const PGresult *r, int i, nimbus_prov_run_t *o) {
   o->created_at = pg_get_int64(r, i, 6);
   o->finished_at = pg_get_int64(r, i, 7);
   PG_GET_FIELD(r, i, 8, o->note);
+  o->device_id = pg_get_int64(r, i, 9);
+  o->backup_id = pg_get_int64(r, i, 10);
 }
 
 static void step_from_row(const PGresult *r, int i, nimbus_prov_step_t *p) {
@@ -212,6 +219,8 @@ static store_status_t run_create_tx(pg_conn_t *c, void *arg) {
   pg_param_int(&p, a->now);
   pg_param_int(&p, run->finished_at);
   PG_PARAM_FIELD(&p, run->note);
+  pg_param_int(&p, run->device_id);
+  pg_param_int(&p, run->backup_id);
   PGresult *r = NULL;
   store_status_t status = pg_exec(c, PS_PROV_RUN_INSERT, &p, &r, what);
   if (status != STORE_OK) return status;
@@ -310,10 +319,11 @@ static bool each_id(const PGresult *r, int i, void *cb, void *ctx) {
 }
 
 store_status_t pg_prov_run_list(store_t *base, nimbus_id_t tenant_id, nimbus_id_t contract_id,
-                                store_prov_run_cb cb, void *ctx) {
+                                nimbus_id_t device_id, store_prov_run_cb cb, void *ctx) {
   pg_params_t p = {0};
   pg_param_int(&p, contract_id);
   pg_param_int(&p, tenant_id);
+  pg_param_int(&p, device_id);
   return prov_rows(pg_of(base), PS_PROV_RUN_LIST, &p, each_run, (void *)cb, ctx,
                    "provisioning run list");
 }

@@ -1028,6 +1028,10 @@ static const char *const migration_22[] = {
  * §5–§7).  A run per contract event, unique (contract_id, revision): the
  * run with its steps is inserted in one transaction that does nothing when
  * the row exists, so two nodes or a restart never make two runs.
+ * A backup restore's run (kind restore) has no contract (contract_id
+ * NULL: NULLs never meet under the unique constraint, in either backend)
+ * and names its printer and backup; provisioning_runs_restoring lets a
+ * printer have one running restore at a time.
  * provisioning_coverage: the printers a run was planned for (with steps
  * or not), so a printer registered later under a "printers":"all"
  * contract is planned once (a run's coverage is widened).  Steps go with
@@ -1038,16 +1042,22 @@ static const char *const migration_23[] = {
     "CREATE TABLE provisioning_runs ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
-    "  contract_id INTEGER NOT NULL,"
+    "  contract_id INTEGER,"
     "  revision INTEGER NOT NULL CHECK (revision >= 1),"
     "  kind TEXT NOT NULL CHECK (kind IN ('start', 'renewal', 'restore')),"
     "  state INTEGER NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 4),"
     "  created_at INTEGER NOT NULL,"
     "  finished_at INTEGER NOT NULL DEFAULT 0,"
     "  note TEXT NOT NULL DEFAULT '',"
-    "  UNIQUE (contract_id, revision)"
+    "  device_id INTEGER REFERENCES devices(id) ON DELETE CASCADE,"
+    "  backup_id INTEGER,"
+    "  UNIQUE (contract_id, revision),"
+    "  CHECK ((kind = 'restore') = (contract_id IS NULL AND device_id IS NOT NULL "
+    "AND backup_id IS NOT NULL))"
     ")",
     "CREATE INDEX provisioning_runs_running ON provisioning_runs(id) WHERE state = 1",
+    "CREATE UNIQUE INDEX provisioning_runs_restoring ON provisioning_runs(device_id) "
+    "WHERE kind = 'restore' AND state = 1",
     "CREATE TABLE provisioning_coverage ("
     "  run_id INTEGER NOT NULL REFERENCES provisioning_runs(id) ON DELETE CASCADE,"
     "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"

@@ -984,7 +984,7 @@ store_status_t sqlite_prov_run_create(store_t *base_, nimbus_prov_run_t *run,
 store_status_t sqlite_prov_run_get(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t id,
                                    nimbus_prov_run_t *out);
 store_status_t sqlite_prov_run_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t contract_id,
-                                    store_prov_run_cb cb, void *ctx);
+                                    nimbus_id_t device_id, store_prov_run_cb cb, void *ctx);
 store_status_t sqlite_prov_run_finish(store_t *base_, nimbus_id_t run_id, nimbus_run_state_t state,
                                       const char *note, int64_t now);
 store_status_t sqlite_prov_run_widen(store_t *base_, nimbus_id_t run_id, nimbus_id_t tenant_id,

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define RUN_COLS "id, tenant_id, contract_id, revision, kind, state, created_at, finished_at, note"
+#define RUN_COLS                                                                       \
+  "id, tenant_id, contract_id, revision, kind, state, created_at, finished_at, note, " \
+  "device_id, backup_id"
 #define STEP_COLS                                                                           \
   "s.id, s.run_id, s.tenant_id, s.device_id, r.contract_id, s.seq, s.kind, s.item_name, "   \
   "s.target_json, s.package_id, s.state, s.attempts, s.next_at, s.sent_at, s.finished_at, " \
@@ -23,14 +25,16 @@ static const char *const prov_sql[S_COUNT - S_PROV_FIRST] = {
 #define P(id) [(id)-S_PROV_FIRST]
     P(S_PROV_RUN_INSERT) =
         "INSERT INTO provisioning_runs (tenant_id, contract_id, revision, kind, state, "
-        "created_at, finished_at, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "created_at, finished_at, note, device_id, backup_id) VALUES (?1, NULLIF(?2, 0), ?3, ?4, "
+        "?5, ?6, ?7, ?8, NULLIF(?9, 0), NULLIF(?10, 0)) "
         "ON CONFLICT (contract_id, revision) DO NOTHING",
     P(S_PROV_RUN_GET_BY_EVENT) =
         "SELECT " RUN_COLS " FROM provisioning_runs WHERE contract_id = ?1 AND revision = ?2",
     P(S_PROV_RUN_GET) =
         "SELECT " RUN_COLS " FROM provisioning_runs WHERE id = ?1 AND (?2 = 0 OR tenant_id = ?2)",
     P(S_PROV_RUN_LIST) = "SELECT " RUN_COLS
-                         " FROM provisioning_runs WHERE contract_id = ?1 "
+                         " FROM provisioning_runs WHERE (?1 = 0 OR contract_id = ?1) "
+                         "AND (?3 = 0 OR device_id = ?3) "
                          "AND (?2 = 0 OR tenant_id = ?2) ORDER BY id DESC",
     P(S_PROV_RUN_FINISH) =
         "UPDATE provisioning_runs SET state = ?2, note = ?3, finished_at = ?4 "
@@ -102,6 +106,8 @@ static void run_from_row(sqlite3_stmt *s, nimbus_prov_run_t *r) {
   r->created_at = sqlite3_column_int64(s, 6);
   r->finished_at = sqlite3_column_int64(s, 7);
   COPY(s, 8, r->note);
+  r->device_id = sqlite3_column_int64(s, 9);
+  r->backup_id = sqlite3_column_int64(s, 10);
 }
 
 static void step_from_row(sqlite3_stmt *s, nimbus_prov_step_t *p) {
@@ -210,6 +216,8 @@ store_status_t sqlite_prov_run_create(store_t *base_, nimbus_prov_run_t *run,
   sqlite3_bind_int64(s, 6, now);
   sqlite3_bind_int64(s, 7, run->finished_at);
   BIND_FIELD(s, 8, run->note);
+  sqlite3_bind_int64(s, 9, run->device_id);
+  sqlite3_bind_int64(s, 10, run->backup_id);
   status = sqlite_stmt_exec_locked(st, s, what);
   if (status != STORE_OK) goto done;
   if (sqlite3_changes(st->db) == 0) { /* the event has its run: read it */
@@ -290,9 +298,9 @@ static bool each_id(sqlite3_stmt *s, void *cb, void *ctx) {
 }
 
 store_status_t sqlite_prov_run_list(store_t *base_, nimbus_id_t tenant_id, nimbus_id_t contract_id,
-                                    store_prov_run_cb cb, void *ctx) {
-  const int64_t ints[] = {contract_id, tenant_id};
-  return prov_rows(sqlite_of(base_), S_PROV_RUN_LIST, ints, 2, each_run, (void *)cb, ctx,
+                                    nimbus_id_t device_id, store_prov_run_cb cb, void *ctx) {
+  const int64_t ints[] = {contract_id, tenant_id, device_id};
+  return prov_rows(sqlite_of(base_), S_PROV_RUN_LIST, ints, 3, each_run, (void *)cb, ctx,
                    "provisioning run list");
 }
 

@@ -8,8 +8,11 @@
 //  - a printer's backups (pick the printer; #/admin/services?printer=NAME):
 //    GET /printers/{name}/backups, each with Download (the snapshot
 //    resolved to full, saved as a JSON file) and Restore (POST
-//    …/backups/{id}/restore, asked first: it queues a settings step that
-//    puts the snapshot's values back on the printer).
+//    …/backups/{id}/restore, asked first: it starts a provisioning run of
+//    kind restore, 202 {run}, whose one settings step puts the snapshot's
+//    values back on the printer; the notice names the run).
+// Orders and alerts name their printer ("printer"; older servers only
+// printer_id).
 // A part that failed to load says so in its own section; the others show.
 import { el, clear, field, table, time, confirmAction, errorText, saveFile } from '../ui.js';
 import { needTenant, loadFailed, act, actionsCell } from './admin-lib.js';
@@ -118,7 +121,8 @@ function backupsSection(ctx) {
                 if (!(await confirmAction(`Put the settings of this backup (${time(b.created_at)}) back on ${chosen}?`,
                   { confirm: 'Restore', cancel: 'Keep the current settings' }))) return false;
                 return ctx.api.post(`${base}/${b.id}/restore`);
-              }, () => `Restoring: ${chosen} gets the backup's settings when it next asks for its steps.`, load) }, 'Restore'),
+              }, (r) => `Restore run ${r && r.run ? r.run.id : ''} started: ${chosen} gets the backup's ` +
+                'settings when it next asks for its steps (409: a restore of it is still running).', load) }, 'Restore'),
           ]),
         },
       ],
