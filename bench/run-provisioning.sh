@@ -192,7 +192,7 @@ for backend in $BACKENDS; do
       sleep 0.1
     done
     done_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-    [ "$state" = done ] || { log "$backend: run $RID is $state"; STATUS=1; }
+    [ "$state" = "done" ] || { log "$backend: run $RID is $state"; STATUS=1; }
     SERVE_ROWS+=("| $backend | $(f "$SRV" printers) | $(f "$SRV" steps) | $(f "$SRV" seconds) | $(f "$SRV" steps_per_s) | $(f "$SRV" provisioning_p50_ms) / $(f "$SRV" provisioning_p99_ms) | $(f "$SRV" package_p50_ms) / $(f "$SRV" package_p99_ms) | $(f "$SRV" report_p50_ms) / $(f "$SRV" report_p99_ms) | $before | $after | $hwm | $state after $done_s |")
   done
   stop
