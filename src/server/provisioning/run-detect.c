@@ -27,7 +27,10 @@
 #include "provisioning.h"
 
 #define DETECT_CONTRACTS_MAX 64 /* contracts looked at per round */
-#define DETECT_STEPS_MAX 64     /* timed-out or cloud steps acted on per round */
+#define DETECT_STEPS_MAX 256    /* timed-out or cloud steps acted on per round */
+/* Printers a run is planned for per round; the rest of a larger fleet
+ * join the run (its coverage) in the next rounds. */
+#define DETECT_PRINTERS_MAX 1024
 
 typedef struct {
   nimbus_contract_t *v;
@@ -46,14 +49,14 @@ static bool collect_contract(const nimbus_contract_t *c, void *ctx) {
 }
 
 typedef struct {
-  nimbus_id_t v[256];
+  nimbus_id_t v[DETECT_PRINTERS_MAX];
   int n;
 } ids_t;
 
 static bool collect_id(nimbus_id_t id, void *ctx) {
   ids_t *ids = ctx;
-  if (ids->n < 256) ids->v[ids->n++] = id;
-  return ids->n < 256;
+  if (ids->n < DETECT_PRINTERS_MAX) ids->v[ids->n++] = id;
+  return ids->n < DETECT_PRINTERS_MAX;
 }
 
 static bool newest_run(const nimbus_prov_run_t *r, void *ctx) {
@@ -73,7 +76,7 @@ static bool covered_devices(nimbus_server_t *srv, const nimbus_contract_t *c, id
       const char *n = json_string_value(name);
       if (!n) continue;
       store_status_t st = store_device_get_by_name(srv->store, c->tenant_id, n, &d);
-      if (st == STORE_OK && ids->n < 256)
+      if (st == STORE_OK && ids->n < DETECT_PRINTERS_MAX)
         ids->v[ids->n++] = d.id;
       else if (st != STORE_NOT_FOUND)
         ok = false; /* a printer deleted since: not covered */
