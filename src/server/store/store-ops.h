@@ -458,4 +458,11 @@ struct store_ops {
 extern const store_ops_t sqlite_store_ops;
 extern const store_ops_t pg_store_ops; /* only when built with libpq (NIMBUS_STORE_PG) */
 
+/* store.c: an operation the backend has not implemented (NULL in its
+ * table) logged and answered STORE_ERROR, never a crash. */
+store_status_t store_unimplemented(const store_t *st, const char *op);
+/* One call through the table, or store_unimplemented() when it is NULL. */
+#define STORE_CALL(st, op, ...) \
+  ((st)->ops->op ? (st)->ops->op((st), __VA_ARGS__) : store_unimplemented((st), #op))
+
 #endif

@@ -880,7 +880,8 @@ store_status_t pg_package_in_use(store_t *base, nimbus_id_t id, int64_t now, boo
 store_status_t pg_package_delete(store_t *base, nimbus_id_t owner_tenant_id, nimbus_id_t id,
                                  int64_t now, const store_audit_t *audit);
 
-/* store-pg-services.c: the SQL of PS_SERVICE_FIRST.. and the smart services (store.h "smart services").
+/* store-pg-services.c: the SQL of PS_SERVICE_FIRST.. and the smart services (store.h "smart
+ * services").
  */
 const char *pg_service_sql(pg_stmt_id_t id);
 store_status_t pg_printer_service_put(store_t *base, const nimbus_printer_service_t *s);
