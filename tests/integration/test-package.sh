@@ -478,12 +478,19 @@ stop_start() {
 }
 check "systemctl stop nimbusd stops it; systemctl start nimbusd starts it again, same operator password" stop_start
 
+# Does nimbusd's journal hold a line matching PATTERN?  grep reads it all
+# (not grep -q): an early exit would kill journalctl with SIGPIPE, and
+# pipefail would count that as a failure.
+journal_has() {
+  in_container journalctl -u nimbusd --no-pager -o cat | grep -- "$1" >/dev/null
+}
+
 reload() {
   local pid
   pid=$(in_container systemctl show -p MainPID --value nimbusd)
   in_container systemctl reload nimbusd && healthz &&
     [ "$(in_container systemctl show -p MainPID --value nimbusd)" = "$pid" ] &&
-    in_container journalctl -u nimbusd --no-pager -o cat | grep -q 'msg="configuration reloaded"'
+    journal_has 'msg="configuration reloaded"'
 }
 check "systemctl reload nimbusd: SIGHUP re-reads the configuration, same process" reload
 
