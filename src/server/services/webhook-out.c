@@ -191,38 +191,51 @@ static const char *url_of(const json_t *cfg, const char *member) {
   return u && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7)) ? u : NULL;
 }
 
-static void send_order(nimbus_server_t *srv, const nimbus_supply_order_t *o, const char *secret) {
+/* The members every outgoing event has (§11): event_id "<kind>-<id>",
+ * type, tenant and printer names, contract id, created_at. */
+static json_t *event_envelope(nimbus_server_t *srv, const char *kind, const char *type,
+                              nimbus_id_t id, nimbus_id_t tenant_id, nimbus_id_t device_id,
+                              nimbus_id_t contract_id, int64_t created_at) {
   char tenant[NIMBUS_NAME_MAX], printer[NIMBUS_NAME_MAX], event[40], created[32];
-  names_of(srv, o->tenant_id, o->device_id, tenant, printer);
-  snprintf(event, sizeof event, "order-%lld", (long long)o->id);
-  time_text(o->created_at, created);
+  names_of(srv, tenant_id, device_id, tenant, printer);
+  snprintf(event, sizeof event, "%s-%lld", kind, (long long)id);
+  time_text(created_at, created);
+  return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "event_id", event, "type", type, "tenant",
+                   tenant, "printer", printer, "contract", (json_int_t)contract_id, "created_at",
+                   created);
+}
+
+/* Add the members of more (stolen) to body. */
+static void add_members(json_t *body, json_t *more) {
+  json_object_update(body, more);
+  json_decref(more);
+}
+
+static void send_order(nimbus_server_t *srv, const nimbus_supply_order_t *o, const char *secret) {
   json_t *cfg = service_settings_load(srv, o->device_id, SERVICE_CONSUMABLES, NULL);
   json_t *addr = json_object_get(cfg, "delivery_address");
-  json_t *body = json_pack(
-      "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:i, s:O?, s:s}", "event_id", event, "type",
-      "supply.order", "tenant", tenant, "printer", printer, "contract", (json_int_t)o->contract_id,
-      "supply", o->supply, "supply_type", o->type, "level", o->level, "episode", o->episode,
-      "delivery_address", json_is_string(addr) ? addr : NULL, "created_at", created);
+  json_t *body = event_envelope(srv, "order", "supply.order", o->id, o->tenant_id, o->device_id,
+                                o->contract_id, o->created_at);
+  add_members(body, json_pack("{s:s, s:s, s:i, s:i, s:O?}", "supply", o->supply, "supply_type",
+                              o->type, "level", o->level, "episode", o->episode, "delivery_address",
+                              json_is_string(addr) ? addr : NULL));
   deliver(srv, STORE_DELIVERY_ORDER, o->id, o->attempts, url_of(cfg, "order_url"), body, secret);
   json_decref(body);
   json_decref(cfg);
 }
 
 static void send_alert(nimbus_server_t *srv, const nimbus_part_alert_t *a, const char *secret) {
-  char tenant[NIMBUS_NAME_MAX], printer[NIMBUS_NAME_MAX], event[40], created[32];
-  names_of(srv, a->tenant_id, a->device_id, tenant, printer);
-  snprintf(event, sizeof event, "alert-%lld", (long long)a->id);
-  time_text(a->created_at, created);
   json_t *cfg = service_settings_load(srv, a->device_id, SERVICE_PARTS_LIFE, NULL);
   json_t *life = json_object_get(json_object_get(cfg, "parts"), a->part);
+  json_t *threshold = json_object_get(cfg, "threshold");
   json_t *recipients = json_object_get(cfg, "recipients");
-  json_t *body = json_pack(
-      "{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:i, s:O?, s:O?, s:O?, s:s}", "event_id", event, "type",
-      "part.alert", "tenant", tenant, "printer", printer, "contract", (json_int_t)a->contract_id,
-      "part", a->part, "impressions", (json_int_t)a->impressions, "cycle", a->cycle, "life",
-      json_is_integer(life) ? life : NULL, "threshold",
-      json_is_integer(json_object_get(cfg, "threshold")) ? json_object_get(cfg, "threshold") : NULL,
-      "recipients", json_is_array(recipients) ? recipients : NULL, "created_at", created);
+  json_t *body = event_envelope(srv, "alert", "part.alert", a->id, a->tenant_id, a->device_id,
+                                a->contract_id, a->created_at);
+  add_members(body, json_pack("{s:s, s:I, s:i, s:O?, s:O?, s:O?}", "part", a->part, "impressions",
+                              (json_int_t)a->impressions, "cycle", a->cycle, "life",
+                              json_is_integer(life) ? life : NULL, "threshold",
+                              json_is_integer(threshold) ? threshold : NULL, "recipients",
+                              json_is_array(recipients) ? recipients : NULL));
   deliver(srv, STORE_DELIVERY_ALERT, a->id, a->attempts, url_of(cfg, "alert_url"), body, secret);
   json_decref(body);
   json_decref(cfg);
