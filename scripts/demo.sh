@@ -9,8 +9,7 @@
 # queue "shop" takes payment at the printer through it (docs/PAYMENTS.md);
 # billing by purpose (docs/BILLING.md): the accounts ACME-OPS and CLIENT-B
 # and alice's purposes "Work", "Client B" and "Personal", listed last;
-# a sample service contract "demo-services" (docs/PROVISIONING.md) when
-# the server has contracts.
+# a sample service contract "demo-services" (docs/PROVISIONING.md).
 # With --with-remote, also a second print service, "the remote" (another
 # nimbusd with its own state dir, tenant "other" and its alice), linked to
 # the demo as docs/FEDERATION.md describes: a remote printer link on the
@@ -300,16 +299,14 @@ if old and old.group(1) != new_port:
     os.replace(path + ".tmp", path)
 EOF
 fi
-# A sample service contract (docs/PROVISIONING.md), made once when the
-# server has contracts: for every printer of the demo tenant a settings
+# A sample service contract (docs/PROVISIONING.md), made once: for every printer of the demo tenant a settings
 # profile (the connector's poll interval), the sample application
 # "demo-app" 1.0.0 (a small package uploaded here) and the data backup
 # service (daily at 02:30, full, 7 kept); so the console's Contracts page
 # and `nimbusctl contract show demo-services --tenant demo` show its run.
 # The demo printer's installer (scripts/demo-installer.sh) keeps what it
 # installs in $STATE/installed.  A failure here is said and the demo goes on.
-CONTRACT_NOTE="    (this server has no contracts)"
-if CONTRACTS=$(curl -fsS -u "$OPERATOR" "$URL/api/v1/contracts?tenant=demo" 2>/dev/null); then
+if CONTRACTS=$(curl -fsS -u "$OPERATOR" "$URL/api/v1/contracts?tenant=demo"); then
   if ! printf '%s' "$CONTRACTS" | python3 -c 'import json, sys
 sys.exit(0 if any(c["name"] == "demo-services" for c in json.load(sys.stdin)["contracts"]) else 1)'; then
     printf 'Nimbus demo application 1.0.0\n' >"$STATE/demo-app-1.0.0.bin"
@@ -328,22 +325,17 @@ sys.exit(0 if any(c["name"] == "demo-services" for c in json.load(sys.stdin)["co
       echo "demo: could not create the sample contract 'demo-services'; going on without it" >&2
     fi
   fi
-  CONTRACT_NOTE="    nimbusctl --user admin@system contract show demo-services --tenant demo"
 fi
-# The connector's installer (when it has --installer) runs without a
-# shell: a wrapper in the state dir carries the directory.
-installer=()
-if "$CONNECTOR_BIN" run --help 2>/dev/null | grep -q -- '--installer'; then
-  printf "#!/bin/sh\nNIMBUS_DEMO_INSTALLED='%s/installed' exec '%s/scripts/demo-installer.sh' \"\$@\"\n" \
-    "$(cd "$STATE" && pwd)" "$(pwd)" >"$STATE/demo-installer"
-  chmod 755 "$STATE/demo-installer"
-  # asked every 10 s (default 60) so that a new contract shows soon
-  installer=(--installer "$(cd "$STATE" && pwd)/demo-installer" --provision-poll 10)
-fi
+# The connector's installer runs without a shell: a wrapper in the state
+# dir carries the directory.
+printf "#!/bin/sh\nNIMBUS_DEMO_INSTALLED='%s/installed' exec '%s/scripts/demo-installer.sh' \"\$@\"\n" \
+  "$(cd "$STATE" && pwd)" "$(pwd)" >"$STATE/demo-installer"
+chmod 755 "$STATE/demo-installer"
 mkdir -p "$STATE/printed"
 "$CONNECTOR_BIN" run --state "$CSTATE" --transport persistent \
   --output "file://$(cd "$STATE" && pwd)/printed" --panel-listen "127.0.0.1:$PANEL_PORT" \
-  --listen-ipp "127.0.0.1:$PRINTER_PORT" ${installer[@]+"${installer[@]}"} &
+  --listen-ipp "127.0.0.1:$PRINTER_PORT" \
+  --installer "$(cd "$STATE" && pwd)/demo-installer" --provision-poll 10 &
 CONNECTOR=$!
 wait_for "nimbus-connector's panel" "$CONNECTOR" curl -fsS "http://127.0.0.1:$PANEL_PORT/"
 wait_for "nimbus-connector's IPP printer" "$CONNECTOR" tcp_open "$PRINTER_PORT"
@@ -381,7 +373,7 @@ $PURPOSES
                     lp -d lobby -o job-billing=Work FILE   (CUPS)
     private         nimbusctl payment-method register: save a card first
   Sample contract (docs/PROVISIONING.md): the console's Contracts page, or
-$CONTRACT_NOTE
+    nimbusctl --user admin@system contract show demo-services --tenant demo
 +----------------------------------------------------------------------+
 EOF
 [ "$WITH_REMOTE" = 1 ] && remote_banner
