@@ -219,15 +219,20 @@ static void add_printer_names(api_ctx_t *c, json_t *rows) {
   }
 }
 
+/* An order's or alert's delivery state in words. */
+static const char *delivery_state_name(int state) {
+  static const char *const states[] = {"", "pending", "sent", "failed"};
+  return states[state >= 1 && state <= 3 ? state : 0];
+}
+
 static bool list_order(const nimbus_supply_order_t *o, void *ctx) {
   api_list_t *l = ctx;
-  static const char *const states[] = {"", "pending", "sent", "failed"};
-  json_t *j = json_pack(
-      "{s:I, s:I, s:I, s:s, s:s, s:i, s:i, s:s, s:i, s:o, s:o}", "id", (json_int_t)o->id,
-      "printer_id", (json_int_t)o->device_id, "contract", (json_int_t)o->contract_id, "supply",
-      o->supply, "type", o->type, "episode", o->episode, "level", o->level, "state",
-      states[o->state >= 1 && o->state <= 3 ? o->state : 0], "attempts", o->attempts, "created_at",
-      api_json_time(o->created_at), "sent_at", api_json_time(o->sent_at));
+  json_t *j =
+      json_pack("{s:I, s:I, s:I, s:s, s:s, s:i, s:i, s:s, s:i, s:o, s:o}", "id", (json_int_t)o->id,
+                "printer_id", (json_int_t)o->device_id, "contract", (json_int_t)o->contract_id,
+                "supply", o->supply, "type", o->type, "episode", o->episode, "level", o->level,
+                "state", delivery_state_name(o->state), "attempts", o->attempts, "created_at",
+                api_json_time(o->created_at), "sent_at", api_json_time(o->sent_at));
   return api_list_append(l, j);
 }
 
@@ -243,13 +248,12 @@ void api_supply_orders_list(api_ctx_t *c) {
 
 static bool list_alert(const nimbus_part_alert_t *a, void *ctx) {
   api_list_t *l = ctx;
-  static const char *const states[] = {"", "pending", "sent", "failed"};
-  json_t *j = json_pack(
-      "{s:I, s:I, s:I, s:s, s:i, s:I, s:s, s:i, s:o, s:o}", "id", (json_int_t)a->id, "printer_id",
-      (json_int_t)a->device_id, "contract", (json_int_t)a->contract_id, "part", a->part, "cycle",
-      a->cycle, "impressions", (json_int_t)a->impressions, "state",
-      states[a->state >= 1 && a->state <= 3 ? a->state : 0], "attempts", a->attempts, "created_at",
-      api_json_time(a->created_at), "sent_at", api_json_time(a->sent_at));
+  json_t *j =
+      json_pack("{s:I, s:I, s:I, s:s, s:i, s:I, s:s, s:i, s:o, s:o}", "id", (json_int_t)a->id,
+                "printer_id", (json_int_t)a->device_id, "contract", (json_int_t)a->contract_id,
+                "part", a->part, "cycle", a->cycle, "impressions", (json_int_t)a->impressions,
+                "state", delivery_state_name(a->state), "attempts", a->attempts, "created_at",
+                api_json_time(a->created_at), "sent_at", api_json_time(a->sent_at));
   return api_list_append(l, j);
 }
 
