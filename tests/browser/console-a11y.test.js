@@ -92,6 +92,10 @@ async function main() {
       await signIn(page, user, pw);
       await page.goto(`${process.env.NIMBUS_URL}/#/jobs`);
       await page.locator('main h1').first().waitFor();
+      // the list arrives after the heading: a Tab pressed while it replaces
+      // its placeholder lands on the body (on a slow machine, it did)
+      await page.locator('#jobs-list[aria-busy="false"]').waitFor();
+      await page.waitForLoadState('networkidle');
       // start from the top of the document, as after loading it (the
       // console moves focus to each page's heading when it opens it)
       await page.evaluate(() => {

@@ -123,7 +123,13 @@ const stateIs = async (id, want) => {
 const printedFiles = () => fs.readdirSync(PRINTED);
 
 // ---- the panel ----
-const onScreen = (page, name) => page.locator(`body[data-screen="${name}"]`).waitFor();
+// A screen is there when its body is and its document has loaded: a click or
+// a form post resolves before the page's stylesheet (no-store) has arrived,
+// and layout or computed-style checks made before then see an unstyled page.
+async function onScreen(page, name) {
+  await page.locator(`body[data-screen="${name}"]`).waitFor();
+  await page.waitForLoadState('load');
+}
 const message = (page, re) => page.locator('#message', { hasText: re }).waitFor();
 
 // click a button and return the answer of the POST it sends
@@ -182,6 +188,7 @@ async function keypad(page, keys) {
 
 // the stylesheet applies (the page is in the panel's style, not bare HTML)
 async function styled(page) {
+  await page.waitForLoadState('load');
   const bg = await page.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor);
   assertEqual(bg, 'rgb(244, 246, 248)', 'body background (panel.css)');
 }
