@@ -22,7 +22,8 @@ source "$(dirname "$0")/test-connector-common.sh"
 source "$HERE/lib-paysim.sh"
 check "npm ci: playwright-core into $DEPS" install_playwright
 
-PAY_TIMEOUT=20 # nimbusd's --payment-timeout: the unpaid screen is waited for once
+PAY_TIMEOUT=30 # nimbusd's --payment-timeout: the unpaid screen is waited for once (each
+# payment paid before it runs out: 30 s leaves a slow machine room)
 LP_CHANNEL=1234567890
 LP_SECRET=lp-secret-$$
 nimbusd_start --payment-timeout "$PAY_TIMEOUT"
