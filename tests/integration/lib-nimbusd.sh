@@ -214,6 +214,13 @@ nimbusd_restart() { _lib_launch "${_lib_flags[@]}" "$@"; }
 # counts (so never write `check ... || ...`).  To expect failure, negate
 # inside a function or `bash -c '! cmd'`.  The caller's options and ERR trap
 # are restored after CMD.
+# Time: CI runs two of these tests at once on two cores under ASan, where a
+# check can take seconds.  Never let a product timeout (a payment's, a
+# session's idle time) run against the test's own steps: give those a
+# minute, and test the timeout itself where nothing has to happen before it
+# (restart with the short value, wait for it to pass).  `cmd | grep -q` under
+# pipefail fails when cmd is still writing as grep exits at its first match
+# (SIGPIPE): put a long output in a file or a variable first.
 _lib_check_name=
 _lib_check_cmd=
 _lib_check_pid=
