@@ -205,20 +205,15 @@ static json_t *event_envelope(nimbus_server_t *srv, const char *kind, const char
                    created);
 }
 
-/* Add the members of more (stolen) to body. */
-static void add_members(json_t *body, json_t *more) {
-  json_object_update(body, more);
-  json_decref(more);
-}
-
 static void send_order(nimbus_server_t *srv, const nimbus_supply_order_t *o, const char *secret) {
   json_t *cfg = service_settings_load(srv, o->device_id, SERVICE_CONSUMABLES, NULL);
   json_t *addr = json_object_get(cfg, "delivery_address");
   json_t *body = event_envelope(srv, "order", "supply.order", o->id, o->tenant_id, o->device_id,
                                 o->contract_id, o->created_at);
-  add_members(body, json_pack("{s:s, s:s, s:i, s:i, s:O?}", "supply", o->supply, "supply_type",
-                              o->type, "level", o->level, "episode", o->episode, "delivery_address",
-                              json_is_string(addr) ? addr : NULL));
+  json_object_update_new(
+      body, json_pack("{s:s, s:s, s:i, s:i, s:O?}", "supply", o->supply, "supply_type", o->type,
+                      "level", o->level, "episode", o->episode, "delivery_address",
+                      json_is_string(addr) ? addr : NULL));
   deliver(srv, STORE_DELIVERY_ORDER, o->id, o->attempts, url_of(cfg, "order_url"), body, secret);
   json_decref(body);
   json_decref(cfg);
@@ -231,11 +226,12 @@ static void send_alert(nimbus_server_t *srv, const nimbus_part_alert_t *a, const
   json_t *recipients = json_object_get(cfg, "recipients");
   json_t *body = event_envelope(srv, "alert", "part.alert", a->id, a->tenant_id, a->device_id,
                                 a->contract_id, a->created_at);
-  add_members(body, json_pack("{s:s, s:I, s:i, s:O?, s:O?, s:O?}", "part", a->part, "impressions",
-                              (json_int_t)a->impressions, "cycle", a->cycle, "life",
-                              json_is_integer(life) ? life : NULL, "threshold",
-                              json_is_integer(threshold) ? threshold : NULL, "recipients",
-                              json_is_array(recipients) ? recipients : NULL));
+  json_object_update_new(
+      body, json_pack("{s:s, s:I, s:i, s:O?, s:O?, s:O?}", "part", a->part, "impressions",
+                      (json_int_t)a->impressions, "cycle", a->cycle, "life",
+                      json_is_integer(life) ? life : NULL, "threshold",
+                      json_is_integer(threshold) ? threshold : NULL, "recipients",
+                      json_is_array(recipients) ? recipients : NULL));
   deliver(srv, STORE_DELIVERY_ALERT, a->id, a->attempts, url_of(cfg, "alert_url"), body, secret);
   json_decref(body);
   json_decref(cfg);
