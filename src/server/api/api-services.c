@@ -220,9 +220,16 @@ static void add_printer_names(api_ctx_t *c, json_t *rows) {
 }
 
 /* An order's or alert's delivery state in words. */
-static const char *delivery_state_name(int state) {
-  static const char *const states[] = {"", "pending", "sent", "failed"};
-  return states[state >= 1 && state <= 3 ? state : 0];
+static const char *delivery_state_name(nimbus_delivery_state_t state) {
+  switch (state) {
+    case NIMBUS_DELIVERY_PENDING:
+      return "pending";
+    case NIMBUS_DELIVERY_SENT:
+      return "sent";
+    case NIMBUS_DELIVERY_FAILED:
+      return "failed";
+  }
+  return "";
 }
 
 static bool list_order(const nimbus_supply_order_t *o, void *ctx) {
