@@ -299,11 +299,12 @@ if old and old.group(1) != new_port:
     os.replace(path + ".tmp", path)
 EOF
 fi
-# A sample service contract (docs/PROVISIONING.md), made once: for every printer of the demo tenant a settings
-# profile (the connector's poll interval), the sample application
-# "demo-app" 1.0.0 (a small package uploaded here) and the data backup
-# service (daily at 02:30, full, 7 kept); so the console's Contracts page
-# and `nimbusctl contract show demo-services --tenant demo` show its run.
+# A sample service contract (docs/PROVISIONING.md), made once: for every
+# printer of the demo tenant a settings profile (the connector's poll
+# interval), the sample application "demo-app" 1.0.0 (a small package
+# uploaded here) and the data backup service (daily at 02:30, full, 7
+# kept); so the console's Contracts page and
+# `nimbusctl contract show demo-services --tenant demo` show its run.
 # The demo printer's installer (scripts/demo-installer.sh) keeps what it
 # installs in $STATE/installed.  A failure here is said and the demo goes on.
 if CONTRACTS=$(curl -fsS -u "$OPERATOR" "$URL/api/v1/contracts?tenant=demo"); then

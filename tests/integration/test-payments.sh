@@ -104,6 +104,9 @@ start_payment() { # JOB: POST /jobs/{id}/payment -> prints the payment URL
   json_get "d['payment']['payment_url']" <"$CONN_DIR/pay.json"
 }
 tx_of_url() { echo "${1##*/}"; }
+pay_quietly() { # URL: paid on the simulator, as its API (no page, no redirect)
+  curl -fsS -o /dev/null -X POST "$PAYSIM_URL/sim/pay/$(tx_of_url "$1")"
+}
 page_csrf() { # URL: the simulator's page, its form's CSRF token
   curl -fsS "$1" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1
 }
@@ -255,7 +258,6 @@ for P in $PROVIDERS; do
   check "[$P] nimbusd restarts with --payment-timeout $SHORT_TIMEOUT" restart_short
   check "[$P] the simulator stops calling back" \
     paysim_behaviour '{"scope":"global","no_callback":true}'
-  pay_quietly() { curl -fsS -o /dev/null -X POST "$PAYSIM_URL/sim/pay/$(tx_of_url "$1")"; }
 
   # -- timeout then paid: no callback, the reconciler asks the provider
   JOB=$(submit_job onepage.pdf)
